@@ -1,0 +1,79 @@
+import math
+
+import pytest
+import torch
+
+from igde_stream.losses import (
+    depth_focal_loss, depth_loss, igde_loss, sobel_edge_mask, sobel_loss,
+)
+
+
+def step_depth(h=32, w=32, col=16):
+    d = torch.full((1, 1, h, w), 0.2)
+    d[..., col:] = 0.8
+    return d
+
+
+def test_zero_when_equal():
+    gt = torch.rand(2, 1, 16, 16)
+    assert float(depth_loss(gt, gt)) == 0
+    assert float(depth_focal_loss(gt, gt)) == 0
+    assert float(sobel_loss(gt, gt, sobel_edge_mask(gt))) == 0
+    assert float(igde_loss(gt, gt, torch.rand_like(gt))) == 0
+
+
+def test_hand_computed_example():
+    pred = torch.tensor([0.0, 0.5, 1.0, 0.25]).view(1, 1, 2, 2)
+    gt = torch.tensor([0.0, 0.0, 0.5, 0.25]).view(1, 1, 2, 2)
+    assert float(depth_loss(pred, gt)) == pytest.approx(0.25)
+    # two pixels with error 0.5: -0.25 * 0.5^2 * log(0.5) each, averaged over 4 pixels
+    expect = 2 * (-0.25 * 0.25 * math.log(0.5)) / 4
+    assert float(depth_focal_loss(pred, gt)) == pytest.approx(expect, rel=1e-5)
+    mask = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 2, 2)
+    # pixel 2 in mask (0.9 * 0.5), pixel 3 outside (0.1 * 0.5)
+    assert float(sobel_loss(pred, gt, mask)) == pytest.approx((0.45 + 0.05) / 4)
+    total = igde_loss(pred, gt, gt, mask=mask)
+    assert float(total) == pytest.approx(0.25 + expect + 0.125, rel=1e-5)
+
+
+def test_focal_weight_grows_with_error():
+    gt = torch.zeros(1, 1, 1, 1)
+    vals = [float(depth_focal_loss(torch.full_like(gt, e), gt)) / e for e in (0.01, 0.1, 0.3, 0.6)]
+    assert vals == sorted(vals) and vals[0] < 1e-3 * vals[-1]
+
+
+def test_focal_loss_finite_at_full_error():
+    pred, gt = torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+    assert math.isfinite(float(depth_focal_loss(pred, gt)))
+
+
+def test_edge_mask_marks_band_around_step_only():
+    d = step_depth()
+    m = sobel_edge_mask(d)[0, 0]
+    assert m[:, 14:18].all()  # the step sits between columns 15 and 16
+    assert not m[:, :9].any() and not m[:, 24:].any()
+    cols = m.any(0).nonzero().flatten()
+    assert 4 <= len(cols) <= 10
+    assert not sobel_edge_mask(torch.full((1, 1, 16, 16), 0.3)).any()
+
+
+def test_edge_mask_per_frame():
+    d = torch.cat([step_depth(), torch.full((1, 1, 32, 32), 0.5)])
+    m = sobel_edge_mask(d)
+    assert m[0].any() and not m[1].any()
+
+
+def test_sobel_loss_weighs_edge_error_nine_times():
+    gt = torch.zeros(1, 1, 4, 4)
+    mask = torch.zeros_like(gt)
+    mask[..., 0, 0] = 1
+    inside = gt.clone(); inside[..., 0, 0] = 0.3
+    outside = gt.clone(); outside[..., 3, 3] = 0.3
+    assert float(sobel_loss(inside, gt, mask)) == pytest.approx(9 * float(sobel_loss(outside, gt, mask)))
+
+
+def test_losses_differentiable():
+    pred = torch.rand(2, 1, 16, 16, requires_grad=True)
+    gt, inp = torch.rand(2, 1, 16, 16), step_depth(16, 16, 8).expand(2, 1, 16, 16)
+    igde_loss(pred, gt, inp).backward()
+    assert pred.grad is not None and torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0

@@ -1,0 +1,60 @@
+import math
+
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from igde_stream import metrics as M
+
+
+def pairs():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (67, 93)).astype(np.uint8)
+    yield a, np.clip(a + rng.normal(0, 12, a.shape), 0, 255).astype(np.uint8), 255.0
+    yy, xx = np.mgrid[:60, :80]
+    s = ((xx > 40) * 200 + yy).astype(np.uint8)
+    t = s.copy(); t[:, 38:43] = 90
+    yield s, t, 255.0
+    b = rng.integers(0, 65536, (40, 50)).astype(np.uint16)
+    yield b, np.clip(b + rng.normal(0, 500, b.shape), 0, 65535).astype(np.uint16), 65535.0
+
+
+@pytest.mark.parametrize("gt,pred,peak", list(pairs()))
+def test_against_scikit_image(gt, pred, peak):
+    assert M.psnr(pred, gt, peak) == pytest.approx(peak_signal_noise_ratio(gt, pred, data_range=peak), abs=1e-6)
+    ref = structural_similarity(gt, pred, data_range=peak, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert M.ssim(pred, gt, peak) == pytest.approx(ref, abs=1e-3)
+    assert M.rmse(pred, gt) == pytest.approx(math.sqrt(np.mean((pred.astype(float) - gt) ** 2)))
+
+
+def test_identical_is_inf():
+    a = np.arange(100, dtype=np.uint8).reshape(10, 10)
+    assert M.psnr(a, a) == math.inf
+    assert M.mean_psnr([0.0, 0.0]) == math.inf
+
+
+def test_psnr_split_exact():
+    gt = np.zeros((4, 4), np.uint8)
+    inp = gt.copy(); inp[0, :] = 10  # 4 error pixels
+    pred = gt.copy(); pred[0, 0] = 5; pred[3, 3] = 1  # one repaired-ish error pixel, one damaged correct pixel
+    t, f = M.psnr_split(pred, gt, inp)
+    assert t == pytest.approx(10 * math.log10(255**2 / (1 / 12)))
+    assert f == pytest.approx(10 * math.log10(255**2 / (25 / 4)))
+    assert M.psnr_split(gt, gt, gt)[1] != M.psnr_split(gt, gt, gt)[1]  # no error pixels -> nan
+
+
+def test_mean_psnr_averages_mse():
+    assert M.mean_psnr([1.0, 3.0]) == pytest.approx(M.psnr_from_mse(2.0))
+
+
+def test_temporal_stability():
+    g = [np.full((4, 4), v, np.uint8) for v in (10, 20, 30)]
+    assert M.temporal_stability(g, g) == 0
+    p = [g[0], g[1] + 4, g[2]]
+    assert M.temporal_stability(p, g) == pytest.approx(4.0)
+
+
+def test_shape_mismatch():
+    with pytest.raises(ValueError, match="shape mismatch"):
+        M.psnr(np.zeros((2, 2)), np.zeros((2, 3)))

@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from igde_stream import create_model, list_models
+from igde_stream.models import get_config, load_checkpoint, model_complexity, save_checkpoint, weights_hash
+
+
+def test_registry_lists_variants():
+    assert {"igde-tiny", "igde-small", "igde-base"} <= set(list_models())
+
+
+def test_unknown_name_and_key_raise():
+    with pytest.raises(ValueError, match="unknown model"):
+        create_model("igde-huge")
+    with pytest.raises(ValueError, match="unknown IGDEConfig keys"):
+        create_model("igde-tiny", growth=3)
+
+
+@pytest.mark.parametrize("taps", [0, 1, 2, 3])
+@pytest.mark.parametrize("name", ["igde-tiny", "igde-small", "igde-base"])
+def test_forward_odd_size_and_gradients(name, taps):
+    torch.manual_seed(0)
+    overrides = {"color_taps": taps}
+    if name == "igde-base":  # keep the test fast: same blocks, fewer of them and thinner
+        overrides.update(g0=16, g=8, refine_blocks=1)
+    model = create_model(name, **overrides)
+    h, w = (67, 93) if name != "igde-base" else (19, 23)
+    color = torch.rand(2, 3, h, w)
+    depth = torch.rand(2, 1, h, w)
+    out = model(color, depth)
+    assert out.shape == (2, 1, h, w)
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    # a loss that is not clamped flat everywhere: distance to a random target
+    (out - torch.rand_like(out)).pow(2).mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert not missing, missing
+    assert len(model.depth_branch.tap_fuse) == taps
+
+
+def test_checkpoint_roundtrip(tmp_path):
+    m = create_model("igde-tiny", color_taps=2)
+    save_checkpoint(tmp_path / "m.pt", m, step=7)
+    m2 = load_checkpoint(tmp_path / "m.pt")
+    assert m2.config == m.config
+    assert weights_hash(m2) == weights_hash(m)
+
+
+def test_bad_checkpoint_is_a_clear_error(tmp_path):
+    p = tmp_path / "x.pt"
+    p.write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not an igde-stream checkpoint"):
+        load_checkpoint(p)
+
+
+def test_complexity_scales_with_pixels():
+    a = model_complexity("igde-tiny", 64, 64)
+    b = model_complexity("igde-tiny", 128, 64)
+    assert b["gflop"] == pytest.approx(2 * a["gflop"])
+    assert a["params"] == sum(p.numel() for p in create_model("igde-tiny").parameters())
+    # hand count for one conv: the shallow 3x3 conv of the image branch, 3 -> g0 channels
+    g0 = get_config("igde-tiny").g0
+    assert a["gmac"] * 1e9 > 9 * 3 * g0 * 64 * 64
+
+
+def test_small_fits_cpu_budget():
+    assert model_complexity("igde-small", 540, 960)["gflop"] <= 100
+
+
+def test_colour_reaches_depth_branch_only_through_taps():
+    torch.manual_seed(0)
+    d = torch.rand(1, 1, 24, 24)
+    c1, c2 = torch.rand(1, 3, 24, 24), torch.rand(1, 3, 24, 24)
+    for taps in (0, 3):
+        m = create_model("igde-tiny", color_taps=taps).eval()
+        with torch.no_grad():
+            f1 = m.depth_branch(d, m.image_branch(c1)[1][:taps])[0]
+            f2 = m.depth_branch(d, m.image_branch(c2)[1][:taps])[0]
+        assert torch.equal(f1, f2) == (taps == 0)
