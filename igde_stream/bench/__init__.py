@@ -1,0 +1,7 @@
+"""Benchmarks behind ``python tools/bench.py KIND ...``: each module has ``main(argv) -> int``."""
+
+KINDS = {
+    "stream": "igde_stream.bench.stream",  # decode / inference / end to end, peak memory
+    "infer": "igde_stream.bench.infer",  # backend x precision x batch x resolution
+    "views": "igde_stream.bench.views",  # multiview renderer vs inference
+}
