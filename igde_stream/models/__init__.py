@@ -191,3 +191,4 @@ def model_complexity(model: torch.nn.Module | str, height: int = 540, width: int
     scale = height * width / (32 * 32)
     params = sum(p.numel() for p in model.parameters())
     return {"params": params, "gmac": macs * scale / 1e9, "gflop": 2 * macs * scale / 1e9}
+from . import baselines  # noqa: F401
