@@ -249,6 +249,32 @@ def side_by_side(left: np.ndarray, right: np.ndarray, squeeze: bool = False) -> 
     return np.concatenate([left, right], axis=1)
 
 
+def stereo_positions() -> np.ndarray:
+    """Positions of a stereo pair: the two extreme views (left ``-1/2``, right ``+1/2``)."""
+    return np.array([-0.5, 0.5])
+
+
+def layout_frames(
+    color: np.ndarray,
+    depth: np.ndarray,
+    config: ViewConfig,
+    layout: str = "grid",
+    rows: int | None = None,
+    cols: int | None = None,
+    squeeze: bool = False,
+) -> list[np.ndarray]:
+    """Render one frame and lay it out: ``grid`` -> [tiled frame]; ``sbs`` -> [left | right] from
+    the two extreme view positions (only those two are rendered; ``squeeze`` keeps the input
+    width); ``views`` -> one frame per view, leftmost first."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "sbs":
+        left, right = warp_views(color, depth, config, stereo_positions()).views
+        return [side_by_side(left, right, squeeze)]
+    views = warp_views(color, depth, config).views
+    return [tile_grid(views, rows, cols)] if layout == "grid" else list(views)
+
+
 # ------------------------------------------------------------------------------------ measurement
 
 
