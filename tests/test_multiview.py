@@ -192,3 +192,115 @@ def test_rejects_bad_input():
         mv.normalize_depth(np.full((4, 4), np.nan, np.float32))
     with pytest.raises(ValueError):
         mv.normalize_depth(np.zeros((4, 4), np.int32))
+
+
+# ------------------------------------------------------------------------------- the video tool
+
+
+def _tool():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "render_views.py"
+    spec = importlib.util.spec_from_file_location("render_views", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _write(path, frames, kind):
+    from fractions import Fraction
+
+    import av
+
+    rate = Fraction(25)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264" if kind == "color" else "ffv1", rate=rate)
+        s.height, s.width = frames.shape[1:3]
+        s.pix_fmt = "yuv420p" if kind == "color" else "gray"
+        s.codec_context.time_base = 1 / rate
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24" if kind == "color" else "gray")
+            vf.pts, vf.time_base = i, 1 / rate
+            for p in s.encode(vf):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+
+
+def _read(path):
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [(float(f.pts * s.time_base), f.to_ndarray(format="rgb24")) for f in c.decode(s)]
+
+
+@pytest.fixture()
+def clip(tmp_path):
+    t, h, w = 3, 48, 64
+    color = np.stack([textured(h, w, seed=i) for i in range(t)])
+    gt = np.stack([(square_scene(h, w, box=(16, 32, 20 + i, 36 + i)) * 255).astype(np.uint8) for i in range(t)])
+    bad = gt.copy()
+    bad[:, 16:32, 36:40] = 229  # bleed to the right of the square
+    _write(tmp_path / "c.mp4", color, "color")
+    _write(tmp_path / "gt.mkv", gt, "depth")
+    _write(tmp_path / "d.mkv", bad, "depth")
+    return tmp_path, color, gt
+
+
+@pytest.mark.parametrize("layout,extra,shape,files", [
+    ("grid", [], (96, 256, 3), 1),
+    ("sbs", ["--squeeze"], (48, 64, 3), 1),
+    ("sbs", [], (48, 128, 3), 1),
+    ("views", ["--views", "3"], (48, 64, 3), 3),
+])
+def test_tool_renders_video(clip, layout, extra, shape, files):
+    tmp, color, gt = clip
+    out = tmp / "out.mkv"
+    rc = _tool().main(["render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(out), "--layout", layout,
+                       "--baseline", "16", "--quiet", *extra])
+    assert rc == 0
+    outs = [out] if files == 1 else [tmp / f"out_v{k}.mkv" for k in range(files)]
+    assert sorted(p.name for p in tmp.glob("out*")) == sorted(p.name for p in outs)  # no temp files left
+    for p in outs:
+        frames = _read(p)
+        assert [round(t, 3) for t, _ in frames] == [0.0, 0.04, 0.08]
+        assert frames[0][1].shape == shape
+
+
+def test_tool_grid_matches_library(clip):
+    """FFV1 is lossless: the video's first frame is the library's grid of the decoded inputs."""
+    tmp, _, gt = clip
+    out = tmp / "g.mkv"
+    assert _tool().main(["render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(out), "--quiet"]) == 0
+    c0 = _read(tmp / "c.mp4")[0][1]
+    expect = mv.layout_frames(c0, gt[0], mv.ViewConfig(), "grid")[0]
+    np.testing.assert_array_equal(_read(out)[0][1], expect)
+
+
+def test_tool_quality_report(clip, capsys):
+    tmp, _, _ = clip
+    rep, fig = tmp / "q.json", tmp / "q.png"
+    rc = _tool().main(["quality", str(tmp / "c.mp4"), "--gt", str(tmp / "gt.mkv"), "--depth", f"degraded={tmp / 'd.mkv'}",
+                       "--depth", f"same={tmp / 'gt.mkv'}", "--views", "4", "--report", str(rep), "--figure", str(fig)])
+    assert rc == 0
+    data = json.loads(rep.read_text())
+    assert data["frames"] == 3 and data["reference"].startswith("views rendered from the ground-truth")
+    assert data["depths"]["same"]["mean"]["psnr"] is None  # inf -> null
+    assert 10 < data["depths"]["degraded"]["mean"]["psnr"] < 60
+    assert len(data["depths"]["degraded"]["per_view"]) == 4
+    assert rep.with_suffix(".md").read_text().count("| **mean** |") == 1
+    assert fig.stat().st_size > 1000
+
+
+def test_tool_user_errors(clip, capsys):
+    tmp, _, _ = clip
+    tool = _tool()
+    assert tool.main(["render", str(tmp / "nope.mp4"), str(tmp / "gt.mkv"), "-o", str(tmp / "x.mkv")]) == 2
+    assert "nope.mp4" in capsys.readouterr().err
+    short = tmp / "short.mkv"
+    _write(short, np.zeros((2, 48, 64), np.uint8), "depth")
+    assert tool.main(["render", str(tmp / "c.mp4"), str(short), "-o", str(tmp / "x.mkv")]) == 2
+    assert not list(tmp.glob("*x*.mkv"))  # nothing half-written left behind
+    assert tool.main(["render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(tmp / "x.mkv"), "--views", "0"]) == 2
