@@ -1,24 +1,50 @@
-"""``Enhancer``: the pipeline-stage API (model + backend built once, frames in, enhanced depth out)."""
+"""``Enhancer``: the pipeline-stage API (model + backend built once, frames in, enhanced depth out).
+
+Importing this module needs NumPy only: PyTorch, ONNX Runtime and TensorRT load inside the backend
+that is picked, so the runtime install (ONNX Runtime, no PyTorch) works.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .backends import create_backend
+from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 
+try:
+    from .errors import IGDEError
+except ImportError:  # pragma: no cover - errors.py is part of the package; this keeps the module importable alone
+    class IGDEError(Exception):  # type: ignore[no-redef]
+        def __init__(self, problem: str, path: Any = None) -> None:
+            super().__init__(f"{path}: {problem}" if path else problem)
+
+log = logging.getLogger("igde_stream")
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+class EnhancerError(IGDEError, ValueError):
+    """A model, backend, option or frame the Enhancer cannot use (message says which and why)."""
 
 
 class Enhancer:
     """Enhance depth frames with an IGDE model.
 
-    ``model``: a registered name (shipped weights) or a path to a checkpoint (.pt) or ONNX file.
+    ``model``: a registered name (its shipped ``.pt`` for torch, ``.onnx`` for onnxruntime, an engine
+    built from the ``.onnx`` for tensorrt) or a path to a ``.pt`` checkpoint, ``.onnx`` file or
+    TensorRT ``.engine``. ``backend``: ``auto`` (TensorRT when an engine (``engine=``, or a
+    matching one in ``engines/``) and a GPU are there, else PyTorch CUDA, else ONNX Runtime CPU),
+    ``onnxruntime``, ``torch`` or ``tensorrt``. ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (None:
+    auto). ``batch``: frames per backend call. ``max_depth``: normalising peak for depth (default:
+    255 for uint8, 65535 for uint16). ``quiet``: do not print the backend choice on stderr (it is
+    always logged on the ``igde_stream`` logger). ``backend_options`` go to the backend
+    (``threads``, ``precision``, ``cuda_graph``, ``engine``, ...; see ``backends.BACKEND_OPTIONS``).
+
     ``enhance(color, depth)``: colour H x W x 3 uint8 RGB and depth H x W uint8/uint16 (one frame),
-    or N x H x W x 3 and N x H x W (a batch); returns depth of the same shape and dtype. Depth is
-    normalised by ``max_depth`` when given, else by its dtype's peak (255 or 65535).
+    or N x H x W x 3 and N x H x W (a batch); returns depth of the same shape and dtype.
     """
 
     def __init__(
@@ -28,18 +54,45 @@ class Enhancer:
         device: str | None = None,
         batch: int = 4,
         max_depth: float | None = None,
+        *,
+        quiet: bool = False,
         **backend_options: Any,
     ) -> None:
-        if batch < 1:
-            raise ValueError(f"batch must be >= 1, got {batch}")
-        self.batch = batch
+        if int(batch) < 1:
+            raise EnhancerError(f"batch must be >= 1, got {batch}")
+        if max_depth is not None and not max_depth > 0:
+            raise EnhancerError(f"max_depth must be > 0, got {max_depth}")
+        self.batch = int(batch)
         self.max_depth = max_depth
-        name = "torch" if backend == "auto" else backend
-        self.backend = create_backend(name, model=model, device=device, **backend_options)
+        try:
+            if backend == "auto":
+                choice = select_backend(model, device, backend_options.get("engine"), backend_options.get("engines_dir"))
+                opts = {k: v for k, v in backend_options.items() if k in BACKEND_OPTIONS[choice.backend]}
+                opts.update(choice.options)
+            else:
+                choice = Choice(backend, device or ("cuda" if backend == "tensorrt" else "cpu"), "asked for", {})
+                opts = dict(backend_options)
+            if choice.backend == "tensorrt":
+                opts.setdefault("max_batch", self.batch)
+                opts.setdefault("quiet", quiet)
+            self.backend = create_backend(choice.backend, model=model, device=choice.device, **opts)
+        except IGDEError:
+            raise
+        except (ValueError, FileNotFoundError, ImportError) as exc:
+            raise EnhancerError(str(exc).strip("'\"") or exc.__class__.__name__) from exc
+        self.backend_reason = choice.reason
+        message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
+        log.info(message)
+        if not quiet:
+            print(f"igde-stream: {message}", file=sys.stderr, flush=True)
 
     @property
     def backend_name(self) -> str:
         return self.backend.name
+
+    @property
+    def backend_description(self) -> str:
+        return getattr(self.backend, "description", self.backend.name)
 
     def peak_for(self, dtype: np.dtype) -> float:
         if self.max_depth is not None:
@@ -47,23 +100,27 @@ class Enhancer:
         try:
             return _PEAKS[np.dtype(dtype)]
         except KeyError:
-            raise ValueError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}") from None
+            raise EnhancerError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}") from None
 
     def enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype."""
+        color, depth = np.asarray(color), np.asarray(depth)
         single = depth.ndim == 2
         if single:
             color, depth = color[None], depth[None]
         if depth.ndim != 3 or color.ndim != 4 or color.shape[-1] != 3 or color.shape[:3] != depth.shape:
-            raise ValueError(
-                f"expected colour (N)xHxWx3 and depth (N)xHxW of the same size, got {color.shape} and {depth.shape}"
+            raise EnhancerError(
+                f"expected colour (N x) H x W x 3 and depth (N x) H x W of the same size, "
+                f"got {color.shape} and {depth.shape}"
             )
         if color.dtype != np.uint8:
-            raise ValueError(f"colour must be uint8 RGB, got {color.dtype}")
+            raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
         peak = self.peak_for(depth.dtype)
         out = np.empty_like(depth)
         for s in range(0, len(depth), self.batch):
-            c = np.ascontiguousarray(color[s : s + self.batch].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-            d = (depth[s : s + self.batch, None].astype(np.float32) / peak).clip(0.0, 1.0)
-            y = self.backend.run(c, np.ascontiguousarray(d))[:, 0]
-            out[s : s + self.batch] = np.rint(y.clip(0.0, 1.0) * peak).astype(depth.dtype)
+            c = np.ascontiguousarray(color[s : s + self.batch].transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255)
+            d = np.ascontiguousarray(depth[s : s + self.batch, None], dtype=np.float32) / np.float32(peak)
+            np.clip(d, 0.0, 1.0, out=d)
+            y = self.backend.run(c, d)[:, 0]
+            out[s : s + self.batch] = np.rint(np.clip(y, 0.0, 1.0) * peak).astype(depth.dtype)
         return out[0] if single else out

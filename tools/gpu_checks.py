@@ -56,18 +56,18 @@ def load(name: str, notes: list[str]) -> torch.nn.Module:
 
 
 def test_frames(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Colour N x H x W x 3 and depth N x H x W uint8 from the test split, or structured random frames."""
+    """Colour N x H x W x 3 and degraded depth N x H x W uint8: the synthetic test split when
+    ``igde_stream.data`` is there (scenes of 8 frames), else structured random frames."""
     try:
-        from igde_stream import data  # written by another issue; used when it offers a test split
-    except ImportError:
-        data = None
-    fn = getattr(data, "test_frames", None) if data is not None else None
-    if fn is not None:
-        try:
-            color, depth = fn(n, height=h, width=w)[:2]
-            return np.asarray(color), np.asarray(depth), "igde_stream.data.test_frames"
-        except Exception as exc:  # API drift: fall back, but say why
-            print(f"igde_stream.data.test_frames failed ({exc!r}); using structured random frames", flush=True)
+        from igde_stream.data import SceneConfig, make_sequence, split_seeds
+
+        per = min(8, n)
+        seqs = [make_sequence(seed, SceneConfig(width=w, height=h, frames=per)) for seed in split_seeds("test", -(-n // per))]
+        color = np.concatenate([s.color for s in seqs])[:n]
+        depth = np.concatenate([s.depth for s in seqs])[:n]
+        return color, depth, f"igde_stream.data test split ({len(seqs)} scenes x {per} frames, degraded depth)"
+    except Exception as exc:  # module missing or its API moved: say so and fall back
+        print(f"igde_stream.data unavailable ({exc!r}); using structured random frames", flush=True)
     color, depth = structured_frames(n, h, w, seed=123)
     return color, depth, "structured random frames (igde_stream.bench.infer.structured_frames, seed 123)"
 

@@ -132,7 +132,7 @@ class TorchBackend:
         for p in self.model.parameters():
             p.requires_grad_(False)
         self._graphs: OrderedDict[tuple[int, int, int], _Graph] = OrderedDict()
-        self._pinned: dict[tuple[str, tuple[int, ...]], torch.Tensor] = {}
+        self._staging = HostStaging()
 
     @property
     def description(self) -> str:
@@ -162,28 +162,42 @@ class TorchBackend:
             self._graphs.move_to_end(key)
             return graph(color, depth)
 
-    def _staging(self, tag: str, array: np.ndarray) -> torch.Tensor:
-        key = (tag, array.shape)
-        buf = self._pinned.get(key)
-        if buf is None:
-            if len(self._pinned) > 8:
-                self._pinned.clear()
-            buf = self._pinned[key] = torch.empty(array.shape, dtype=torch.float32, pin_memory=True)
-        buf.numpy()[...] = array
-        return buf
-
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         if self.device.type != "cuda":
             with torch.inference_mode():
                 out = self.forward(torch.from_numpy(np.ascontiguousarray(color, np.float32)),
                                    torch.from_numpy(np.ascontiguousarray(depth, np.float32)))
             return out.numpy().copy()
-        c = self._staging("color", color).to(self.device, non_blocking=True)
-        d = self._staging("depth", depth).to(self.device, non_blocking=True)
-        out = self.forward(c, d)
-        host = self._pinned.get(("out", tuple(out.shape)))
-        if host is None:
-            host = self._pinned[("out", tuple(out.shape))] = torch.empty(out.shape, dtype=torch.float32, pin_memory=True)
-        host.copy_(out, non_blocking=True)
-        torch.cuda.current_stream(self.device).synchronize()
+        c = self._staging.to_device("color", color, self.device)
+        d = self._staging.to_device("depth", depth, self.device)
+        return self._staging.to_host(self.forward(c, d))
+
+
+class HostStaging:
+    """Pinned host buffers, reused per shape, for non-blocking copies to and from one CUDA device."""
+
+    def __init__(self, max_buffers: int = 8) -> None:
+        self.max_buffers = max_buffers
+        self._bufs: dict[tuple[str, tuple[int, ...]], torch.Tensor] = {}
+
+    def _buffer(self, tag: str, shape: tuple[int, ...]) -> torch.Tensor:
+        key = (tag, tuple(shape))
+        buf = self._bufs.get(key)
+        if buf is None:
+            if len(self._bufs) >= self.max_buffers:
+                self._bufs.clear()
+            buf = self._bufs[key] = torch.empty(shape, dtype=torch.float32, pin_memory=True)
+        return buf
+
+    def to_device(self, tag: str, array: np.ndarray, device: torch.device) -> torch.Tensor:
+        """Copy ``array`` into its pinned buffer and start a non-blocking copy to ``device``."""
+        buf = self._buffer(tag, array.shape)
+        buf.numpy()[...] = array
+        return buf.to(device, non_blocking=True)
+
+    def to_host(self, tensor: torch.Tensor) -> np.ndarray:
+        """Non-blocking copy into a pinned buffer, wait for the stream, return a NumPy copy."""
+        host = self._buffer("out", tuple(tensor.shape))
+        host.copy_(tensor, non_blocking=True)
+        torch.cuda.current_stream(tensor.device).synchronize()
         return host.numpy().copy()

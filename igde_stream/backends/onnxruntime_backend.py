@@ -1,0 +1,100 @@
+"""ONNX Runtime backend: the embedded default on CPU; CUDA execution provider with onnxruntime-gpu.
+
+Needs no PyTorch: the model is an exported ONNX file (``igde_stream.export``), whose metadata
+carries the model config and weights hash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import resolve_model_file
+
+_OPT_LEVELS = ("disable", "basic", "extended", "all")
+
+
+@dataclass
+class OrtOptions:
+    """threads: intra-op threads (None: ONNX Runtime's default, one per physical core).
+    optimization: graph optimisation level (``disable``, ``basic``, ``extended``, ``all``).
+    providers: explicit execution providers (default: CUDA when ``device`` is cuda, else CPU).
+    """
+
+    threads: int | None = None
+    optimization: str = "all"
+    providers: tuple[str, ...] | None = None
+
+
+class OnnxRuntimeBackend:
+    """``run(color, depth)``: N x 3 x H x W and N x 1 x H x W float32 [0, 1] NumPy -> N x 1 x H x W."""
+
+    name = "onnxruntime"
+
+    def __init__(self, model: str | Path = "igde-small", device: str | None = None,
+                 options: OrtOptions | None = None, **kw: Any) -> None:
+        import onnxruntime as ort
+
+        if options is not None and kw:
+            raise ValueError("pass either options= or individual onnxruntime options, not both")
+        try:
+            options = options or OrtOptions(**kw)
+        except TypeError as exc:
+            raise ValueError(f"onnxruntime backend: {exc}") from None
+        if options.optimization not in _OPT_LEVELS:
+            raise ValueError(f"optimization must be one of {_OPT_LEVELS}, got {options.optimization!r}")
+        self.options = options
+        self.path = resolve_model_file(model, ".onnx")
+        so = ort.SessionOptions()
+        if options.threads:
+            so.intra_op_num_threads = int(options.threads)
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[options.optimization]
+        providers = list(options.providers or self._default_providers(device, ort.get_available_providers()))
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ValueError(f"{self.path}: cannot load as an ONNX model ({exc.__class__.__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        names = {i.name for i in self.session.get_inputs()}
+        outs = [o.name for o in self.session.get_outputs()]
+        if names != {"color", "depth"} or "depth_out" not in outs:
+            raise ValueError(f"{self.path}: not an igde-stream model (inputs {sorted(names)}, outputs {outs}; "
+                             "expected color, depth -> depth_out)")
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata: dict[str, Any] = {k[5:]: v for k, v in meta.items() if k.startswith("igde.")}
+        if "config" in self.metadata:
+            self.metadata["config"] = json.loads(self.metadata["config"])
+        self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
+
+    @staticmethod
+    def _default_providers(device: str | None, available: list[str]) -> list[str]:
+        if device and device.startswith("cuda"):
+            if "CUDAExecutionProvider" not in available:
+                raise ValueError("device cuda asked for, but this onnxruntime has no CUDA execution provider "
+                                 "(install onnxruntime-gpu, or use --backend torch / tensorrt)")
+            index = device.partition(":")[2] or "0"
+            return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]  # type: ignore[list-item]
+        if device not in (None, "cpu"):
+            raise ValueError(f"unknown device {device!r} for onnxruntime (use cpu or cuda[:N])")
+        return ["CPUExecutionProvider"]
+
+    @property
+    def description(self) -> str:
+        threads = self.options.threads or "default"
+        return f"onnxruntime {self.device} ({self.path.name}, threads {threads})"
+
+    def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        return self.session.run(["depth_out"], {
+            "color": np.ascontiguousarray(color, dtype=np.float32),
+            "depth": np.ascontiguousarray(depth, dtype=np.float32),
+        })[0]

@@ -1,0 +1,168 @@
+"""TensorRT backend: an FP16 engine built from the exported ONNX, run on torch CUDA tensors.
+
+Bindings are torch CUDA tensors: ``set_input_shape`` + ``set_tensor_address`` for each I/O tensor,
+then ``execute_async_v3`` on the current torch stream (no pycuda). The engine comes from, in order:
+``engine=`` (checked against its sidecar: TensorRT version, GPU, source ONNX, profile); a matching
+engine in ``engines_dir``; or a build from the model's ONNX at the first batch, with the profile's
+opt shape set to that batch (the stream's size). A stale or mismatched engine is rebuilt when the
+source ONNX is at hand and ``rebuild`` allows it, else refused with the reasons.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..engine import (BuildOptions, EngineError, EngineInfo, build_engine, environment, file_sha256, find_engine,
+                      problems)
+from . import ENGINE_SUFFIXES, ENGINES_DIR, resolve_model_file
+from .torch_backend import HostStaging
+
+_REBUILD = ("auto", "never", "always")
+
+
+class TensorRTBackend:
+    """``run(color, depth)``: N x 3 x H x W and N x 1 x H x W float32 [0, 1] NumPy -> N x 1 x H x W.
+
+    ``forward(color, depth)`` takes and returns float32 CUDA tensors (no host copies).
+    """
+
+    name = "tensorrt"
+
+    def __init__(self, model: str | Path | None = "igde-small", device: str | None = None,
+                 engine: str | Path | None = None, engines_dir: str | Path | None = None,
+                 rebuild: str = "auto", build: BuildOptions | None = None, max_batch: int | None = None,
+                 precision: str = "fp16", quiet: bool = False) -> None:
+        import tensorrt as trt
+
+        if rebuild not in _REBUILD:
+            raise ValueError(f"rebuild must be one of {_REBUILD}, got {rebuild!r}")
+        self.trt = trt
+        self.env = environment()  # raises a clear EngineError without a GPU
+        self.device = torch.device(device or "cuda")
+        if self.device.type != "cuda":
+            raise ValueError(f"TensorRT runs on CUDA devices only, got {device!r}")
+        self.engines_dir = Path(engines_dir or ENGINES_DIR)
+        self.rebuild, self.build_options, self.max_batch = rebuild, build, max_batch
+        self.precision, self.quiet = precision, quiet
+        if model is not None and Path(str(model)).suffix in ENGINE_SUFFIXES:
+            engine, model = model, None
+        self.onnx: Path | None = resolve_model_file(model, ".onnx") if model is not None else None
+        self.model_name = None if model is None or Path(str(model)).suffix else str(model)
+        self.engine_path: Path | None = None
+        self.info: EngineInfo | None = None
+        self._staging = HostStaging()
+        if engine is not None:
+            self._adopt(Path(engine))
+        elif self.onnx is not None:
+            found = None if rebuild == "always" else find_engine(
+                self.engines_dir, file_sha256(self.onnx), precision=precision, **self.env)
+            if found is not None:
+                self._load(found)
+            elif build is not None:
+                self._load(build_engine(self.onnx, self.engines_dir, build, force=rebuild == "always"))
+            # else: built at the first batch, with opt = that batch's shape
+        else:
+            raise ValueError("tensorrt backend: give an ONNX model or an engine")
+
+    # ------------------------------------------------------------------ engine selection
+
+    def _say(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"igde-stream: {msg}", file=sys.stderr, flush=True)
+
+    def _source_onnx(self, info: EngineInfo) -> Path | None:
+        if self.onnx is not None:
+            return self.onnx
+        p = Path(info.onnx_path)
+        return p if p.is_file() else None
+
+    def _adopt(self, engine: Path, shape: tuple[int, int, int] | None = None) -> None:
+        """Use ``engine`` if its sidecar matches this machine and model; else rebuild or refuse."""
+        if not engine.is_file():
+            raise FileNotFoundError(f"{engine}: no such TensorRT engine")
+        info = EngineInfo.load(engine)
+        src = self._source_onnx(info)
+        why = problems(info, onnx_sha256=file_sha256(src) if src is not None else None, shape=shape,
+                       precision=self.precision, engine_sha256=file_sha256(engine), **self.env)
+        variant = info.model.get("variant")
+        if self.model_name and variant and variant != self.model_name and self.onnx is not None:
+            why.append(f"built for model {variant!r}, asked for {self.model_name!r}")
+        if not why and self.rebuild != "always":
+            self._load(engine)
+            return
+        if src is None or self.rebuild == "never":
+            raise EngineError(f"{engine} cannot be used here: {'; '.join(why) or 'rebuild forced'}. "
+                              "Rebuild it with python tools/build_engine.py"
+                              + ("" if src is not None else " (its source ONNX is not at hand)"))
+        options = self.build_options or info.options
+        if shape is not None and not options.covers(shape):
+            options = options.widened(shape)
+        self._say(f"rebuilding TensorRT engine ({'; '.join(why) or 'rebuild forced'})")
+        self._load(build_engine(src, self.engines_dir, options, force=True))
+
+    def _load(self, engine: Path) -> None:
+        trt = self.trt
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self._engine = runtime.deserialize_cuda_engine(engine.read_bytes())
+        if self._engine is None:
+            raise EngineError(f"{engine}: TensorRT could not deserialize it (corrupt, or another TensorRT build)")
+        names = {self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)}
+        if names != {"color", "depth", "depth_out"}:
+            raise EngineError(f"{engine}: not an igde-stream engine (I/O tensors {sorted(names)})")
+        for name in names:
+            if self._engine.get_tensor_dtype(name) != trt.DataType.FLOAT:
+                raise EngineError(f"{engine}: tensor {name} is {self._engine.get_tensor_dtype(name)}, expected float32 I/O")
+        self._context = self._engine.create_execution_context()
+        self.engine_path, self.info = engine, EngineInfo.load(engine)
+
+    def _ensure(self, shape: tuple[int, int, int]) -> None:
+        if self.info is not None and self.info.options.covers(shape):
+            return
+        if self.engine_path is not None:  # outside the profile: rebuild wider, or refuse
+            self._adopt(self.engine_path, shape)
+            return
+        n, h, w = shape
+        options = self.build_options or BuildOptions.for_stream(max(n, self.max_batch or n), h, w,
+                                                                precision=self.precision)
+        if not options.covers(shape):
+            options = options.widened(shape)
+        found = find_engine(self.engines_dir, file_sha256(self.onnx), precision=self.precision, shape=shape, **self.env)
+        if found is None:
+            self._say(f"building TensorRT {options.precision} engine for {self.onnx} (opt N x H x W = {options.opt_shape}); "
+                      "this takes a while once")
+            found = build_engine(self.onnx, self.engines_dir, options)
+        self._load(found)
+
+    # ------------------------------------------------------------------ inference
+
+    @property
+    def description(self) -> str:
+        where = self.engine_path.name if self.engine_path else "engine built at the first batch"
+        return f"tensorrt {self.precision} {self.env['gpu_name']} ({where})"
+
+    def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        """float32 CUDA tensors N x 3 x H x W, N x 1 x H x W -> N x 1 x H x W (a new tensor)."""
+        n, _, h, w = depth.shape
+        self._ensure((n, h, w))
+        color = color.to(self.device, torch.float32).contiguous()
+        depth = depth.to(self.device, torch.float32).contiguous()
+        out = torch.empty((n, 1, h, w), device=self.device, dtype=torch.float32)
+        ctx = self._context
+        for name, t in (("color", color), ("depth", depth)):
+            if not ctx.set_input_shape(name, tuple(t.shape)):
+                raise ValueError(f"TensorRT rejected input shape {tuple(t.shape)} for {name}")
+            ctx.set_tensor_address(name, t.data_ptr())
+        ctx.set_tensor_address("depth_out", out.data_ptr())
+        if not ctx.execute_async_v3(torch.cuda.current_stream(self.device).cuda_stream):
+            raise RuntimeError("TensorRT execute_async_v3 failed")
+        return out
+
+    def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        c = self._staging.to_device("color", color, self.device)
+        d = self._staging.to_device("depth", depth, self.device)
+        return self._staging.to_host(self.forward(c, d))

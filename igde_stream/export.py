@@ -1,0 +1,143 @@
+"""ONNX export of a registered IGDE variant (needs PyTorch and onnx).
+
+The graph: inputs ``color`` N x 3 x H x W and ``depth`` N x 1 x H x W, float32 in [0, 1]; output
+``depth_out`` N x 1 x H x W float32 in [0, 1]; N, H and W dynamic. Metadata (``metadata_props``)
+carries the model's architecture, variant, config JSON and weights hash, so the file configures
+its own runtime (``igde_stream.backends.onnxruntime_backend`` reads them back without torch).
+
+Exporter: torch 2.13's default ``torch.export``-based exporter (``dynamo=True``) with
+``dynamic_shapes``; it gives a clean graph (Conv / Relu / Concat / Add / Clip only, no shape
+arithmetic) at opset 18. The legacy TorchScript exporter is kept as ``exporter="torchscript"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import warnings
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .models import _arch_of, create_model, load_checkpoint, weights_hash
+
+INPUTS = ("color", "depth")
+OUTPUT = "depth_out"
+META_PREFIX = "igde."
+DEFAULT_OPSET = 18
+
+
+def _resolve_model(model: torch.nn.Module | str | Path) -> torch.nn.Module:
+    if isinstance(model, torch.nn.Module):
+        return model
+    p = Path(str(model))
+    if p.suffix == ".pt":
+        return load_checkpoint(p)
+    return create_model(str(model), pretrained=True)
+
+
+def model_metadata(model: torch.nn.Module) -> dict[str, str]:
+    """The ``igde.*`` metadata strings written into the ONNX file for ``model``."""
+    return {
+        f"{META_PREFIX}arch": _arch_of(model.config),
+        f"{META_PREFIX}variant": str(getattr(model, "variant", "") or ""),
+        f"{META_PREFIX}config": json.dumps(dataclasses.asdict(model.config), sort_keys=True),
+        f"{META_PREFIX}weights_hash": weights_hash(model),
+        f"{META_PREFIX}version": __version__,
+        f"{META_PREFIX}io": "color N x 3 x H x W, depth N x 1 x H x W -> depth_out N x 1 x H x W; float32 in [0, 1]",
+    }
+
+
+def export_onnx(
+    model: torch.nn.Module | str | Path,
+    path: str | Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    exporter: str = "dynamo",
+    example_shape: tuple[int, int, int] = (2, 40, 56),
+    check: bool = True,
+    atol: float = 1e-4,
+) -> Path:
+    """Export ``model`` (module, registered name with shipped weights, or ``.pt``) to ``path``.
+
+    ``example_shape`` (N, H, W) only traces the graph: N > 1 and H != W so that nothing
+    specialises. With ``check``, ONNX Runtime runs the file on another odd shape and the result
+    must match PyTorch within ``atol``. The file is written under a temporary name, then renamed.
+    """
+    import onnx
+
+    if exporter not in ("dynamo", "torchscript"):
+        raise ValueError(f"exporter must be 'dynamo' or 'torchscript', got {exporter!r}")
+    module = _resolve_model(model).float().cpu().eval()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    n, h, w = example_shape
+    args = (torch.rand(n, 3, h, w), torch.rand(n, 1, h, w))
+    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # exporter chatter (axis renaming, deprecations) is not for users
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        if exporter == "dynamo":
+            dims = {0: torch.export.Dim("N"), 2: torch.export.Dim("H"), 3: torch.export.Dim("W")}
+            program = torch.onnx.export(
+                module, args, input_names=list(INPUTS), output_names=[OUTPUT], opset_version=opset,
+                dynamic_shapes={"color": dims, "depth": dims}, dynamo=True, verbose=False,
+            )
+            proto = program.model_proto
+        else:
+            buf = io.BytesIO()
+            axes = {0: "N", 2: "H", 3: "W"}
+            torch.onnx.export(
+                module, args, buf, input_names=list(INPUTS), output_names=[OUTPUT], opset_version=opset,
+                dynamic_axes={k: axes for k in (*INPUTS, OUTPUT)}, dynamo=False,
+            )
+            proto = onnx.load_from_string(buf.getvalue())
+    del proto.metadata_props[:]
+    for key, value in model_metadata(module).items():
+        proto.metadata_props.add(key=key, value=value)
+    proto.doc_string = f"IGDE depth edge enhancement ({getattr(module, 'variant', '')}), igde-stream {__version__}"
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(tmp))
+    if check:
+        try:
+            err = max_abs_diff(module, tmp, (3, 29, 45))
+        except Exception:
+            tmp.unlink(missing_ok=True)
+            raise
+        if err > atol:
+            tmp.unlink(missing_ok=True)
+            raise RuntimeError(f"exported ONNX differs from PyTorch by {err:.2e} (> {atol:.0e})")
+    tmp.replace(path)
+    return path
+
+
+def max_abs_diff(model: torch.nn.Module, onnx_path: str | Path, shape: tuple[int, int, int], seed: int = 0) -> float:
+    """Max |PyTorch - ONNX Runtime (CPU)| of the outputs on random inputs of ``shape`` (N, H, W)."""
+    import onnxruntime as ort
+
+    n, h, w = shape
+    rng = np.random.default_rng(seed)
+    color = rng.random((n, 3, h, w), dtype=np.float32)
+    depth = rng.random((n, 1, h, w), dtype=np.float32)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = sess.run([OUTPUT], {"color": color, "depth": depth})[0]
+    with torch.inference_mode():
+        ref = model.float().cpu().eval()(torch.from_numpy(color), torch.from_numpy(depth)).numpy()
+    return float(np.abs(got - ref).max())
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``igde.*`` metadata of an exported file, config decoded (``{"arch", "config", ...}``)."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    meta = {p.key[len(META_PREFIX):]: p.value for p in proto.metadata_props if p.key.startswith(META_PREFIX)}
+    if "config" in meta:
+        meta["config"] = json.loads(meta["config"])
+    return meta
