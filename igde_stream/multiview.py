@@ -21,8 +21,8 @@ Geometry (all views are horizontal translations of the input camera, which sits 
   with the nearest rendered pixel to the left or to the right, whichever is farther (smaller depth);
   at an image border the only existing side is used.
 
-Everything is vectorised over views and pixels (one ``np.maximum.at`` scatter for all views, then
-running-max / running-min passes for the holes); there is no Python loop over pixels.
+Everything is vectorised over pixels (per view: one ``np.maximum.at`` scatter, then running-max /
+running-min passes for the holes); the only Python loop is over the N views.
 
 Measurement (``view_quality``): views rendered from ground-truth depth are the reference; views
 rendered from each other depth map (degraded, enhanced, ...) with the same colour frame and the
@@ -130,29 +130,30 @@ def warp_views(
         raise ValueError("positions must be a non-empty 1-D sequence")
     d = normalize_depth(depth, config.max_depth)
     h, w = d.shape
-    n, hw = len(ts), h * w
-
-    # target column of every source pixel in every view: N x H x W
-    scale = (-ts * config.baseline).astype(np.float32)[:, None, None]
-    xt = np.rint(np.arange(w, dtype=np.float32) + scale * (d - np.float32(config.zero_parallax))[None])
-    xt = xt.astype(np.int64)
-    inside = (xt >= 0) & (xt < w)
-    tgt = (np.arange(n, dtype=np.int64)[:, None, None] * hw + np.arange(h, dtype=np.int64)[None, :, None] * w) + xt
-    tgt = np.where(inside, tgt, n * hw)  # one spare slot collects pixels that leave the frame
-
-    # z-buffer: pack (depth bits, source index); the float32 bits of a non-negative depth order like
+    hw = h * w
+    # z-buffer key: (depth bits, source index); the float32 bits of a non-negative depth order like
     # the depth itself, so one integer maximum keeps the nearest source and remembers which it was
-    key = (d.view(np.int32).astype(np.int64) << 32) | np.arange(hw, dtype=np.int64).reshape(h, w)
-    zbuf = np.full(n * hw + 1, -1, dtype=np.int64)
-    np.maximum.at(zbuf, tgt.ravel(), np.broadcast_to(key, (n, h, w)).ravel())
-    zbuf = zbuf[:-1].reshape(n, h, w)
-
-    holes = zbuf < 0
-    src = (zbuf & 0xFFFFFFFF).astype(np.int64)
-    vdepth = np.where(holes, np.float32(-1.0), (zbuf >> 32).astype(np.int32).view(np.float32))
-    if holes.any():
-        src, vdepth = _fill_from_background(src, vdepth, holes)
-    views = color.reshape(hw, 3)[src]
+    key = (d.view(np.int32).astype(np.int64).ravel() << 32) | np.arange(hw, dtype=np.int64)
+    dz = d - np.float32(config.zero_parallax)
+    cols = np.arange(w, dtype=np.float32)
+    row_base = np.arange(0, hw, w, dtype=np.int64)[:, None]
+    views = np.empty((len(ts), h, w, 3), np.uint8)
+    vdepth = np.empty((len(ts), h, w), np.float32)
+    holes = np.empty((len(ts), h, w), bool)
+    for k, t in enumerate(ts):  # one view at a time: same speed as all at once, bounded memory
+        xt = np.rint(cols + np.float32(-t * config.baseline) * dz).astype(np.int64)
+        tgt = np.where((xt >= 0) & (xt < w), row_base + xt, hw)  # spare slot hw: left the frame
+        zbuf = np.full(hw + 1, -1, dtype=np.int64)
+        np.maximum.at(zbuf, tgt.ravel(), key)
+        zbuf = zbuf[:hw]
+        hole = zbuf < 0
+        src = zbuf & 0xFFFFFFFF
+        vd = np.where(hole, np.float32(-1.0), (zbuf >> 32).astype(np.int32).view(np.float32))
+        if hole.any():
+            src, vd = _fill_from_background(src.reshape(h, w), vd.reshape(h, w), hole.reshape(h, w))
+        views[k] = color.reshape(hw, 3)[src.reshape(h, w)]
+        vdepth[k] = vd.reshape(h, w)
+        holes[k] = hole.reshape(h, w)
     return RenderedViews(views=views, depth=vdepth, holes=holes)
 
 
@@ -162,11 +163,11 @@ def _fill_from_background(src: np.ndarray, vdepth: np.ndarray, holes: np.ndarray
     source pixel at the same place."""
     w = src.shape[-1]
     flat_holes = holes.ravel()
-    idx = np.arange(flat_holes.size, dtype=np.int64)
-    # nearest rendered pixel at or before / at or after each position, over the flattened views
+    idx = np.arange(flat_holes.size, dtype=np.int32 if flat_holes.size < 2**31 - 1 else np.int64)
+    # nearest rendered pixel at or before / at or after each position, over the flattened frame
     left = np.maximum.accumulate(np.where(flat_holes, -1, idx))
     right = np.minimum.accumulate(np.where(flat_holes, flat_holes.size, idx)[::-1])[::-1]
-    hi = np.flatnonzero(flat_holes)
+    hi = np.flatnonzero(flat_holes).astype(idx.dtype)
     row_start = hi - hi % w
     lft, rgt = left[hi], right[hi]
     has_l, has_r = lft >= row_start, rgt < row_start + w  # the neighbour must be on the same row
