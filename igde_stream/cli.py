@@ -1,0 +1,189 @@
+"""``igde-stream``: enhance a depth video with its colour video as guide (IGDE).
+
+Thin entry point: parses arguments and calls ``igde_stream.stream.enhance_file``. User errors print
+one line, ``igde-stream: error: <file>: <problem>``, and exit 2; Ctrl-C exits 130 and leaves no
+output behind. Heavy imports (PyAV, the model) happen inside ``main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+
+EXAMPLES = """\
+examples:
+  igde-stream --demo demo/
+      write a synthetic clip into demo/ and run the whole job on it (report + plot included)
+  igde-stream in_color.mp4 in_depth.mkv -o out_depth.mkv
+      enhance a depth video (FFV1, lossless) with its colour video as guide
+  igde-stream in_color.mp4 in_depth.mkv -o out_depth.mkv --gt gt_depth.mkv --report report.json --plot psnr.png
+      the same, plus a per-frame PSNR report (.json or .csv; repeat --report for both) and plot
+  igde-stream in_color.mp4 in_depth.mkv -o out.mkv --backend tensorrt --engine engines/igde-small.engine --batch 8
+      run a TensorRT engine built by tools/build_engine.py
+  igde-stream in_color.mp4 in_depth.mkv -o out.mp4 --codec libx264 -y
+      lossy H.264 output (labelled as lossy), replacing out.mp4 if it exists
+
+depth: gray, gray16le, or the luma plane of 8-bit YUV; the output keeps its size, frame count,
+timestamps, frame rate and bit depth. Colour and depth frames pair by presentation time (within
+half a frame); colour is resized to the depth grid when the sizes differ.
+exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (no output left).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="igde-stream",
+        description="Enhance depth-map edges in a depth video, with the colour video as guide (IGDE network).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("color", nargs="?", help="colour video (any format FFmpeg reads)")
+    p.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma)")
+    p.add_argument("-o", "--output", metavar="OUT", help="enhanced depth video to write (e.g. out_depth.mkv)")
+    p.add_argument("--gt", metavar="PATH", help="ground-truth depth video for the per-frame PSNR report")
+    p.add_argument("--report", metavar="PATH", action="append", help="per-frame report, .json or .csv (repeatable; needs --gt)")
+    p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
+    g = p.add_argument_group("model and backend")
+    g.add_argument("--model", default="igde-small", metavar="NAME|PATH", help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
+    g.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch", "tensorrt"), help="inference backend (default: auto: TensorRT engine + GPU, else PyTorch CUDA, else ONNX Runtime CPU)")
+    g.add_argument("--engine", metavar="PATH", help="TensorRT engine file (for --backend tensorrt / auto)")
+    g.add_argument("--batch", type=int, default=4, metavar="N", help="frames per inference call (default: 4)")
+    g.add_argument("--device", help="cpu, cuda or cuda:N (default: picked by the backend)")
+    g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: 255 or 65535)")
+    o = p.add_argument_group("output")
+    o.add_argument("--codec", default="ffv1", help="output encoder (default: ffv1, lossless); any other than a lossless one is labelled lossy")
+    o.add_argument("--threads", type=int, default=0, metavar="N", help="decoder / encoder threads (0: automatic)")
+    o.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar, log or summary; errors only")
+    p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it")
+    p.add_argument("--version", action="version", version=f"igde-stream {__version__}")
+    return p
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("igde-stream: %(message)s"))
+    for name in ("igde_stream.stream", "igde_stream.cli"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = [handler]
+        lg.setLevel(logging.WARNING if quiet else logging.INFO)
+        lg.propagate = False
+    # FFmpeg's own messages: the reader turns the ones that matter into errors.
+    logging.getLogger("libav").addHandler(logging.NullHandler())
+    logging.getLogger("libav").propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.demo is None and not (args.color and args.depth and args.output):
+        parser.error("COLOR, DEPTH and -o OUT are required (or --demo DIR)")
+    if args.demo is not None and (args.color or args.depth or args.output):
+        parser.error("--demo DIR takes no COLOR, DEPTH or -o")
+    if args.batch < 1:
+        parser.error("--batch must be >= 1")
+    _setup_logging(args.quiet)
+
+    from .errors import IGDEError
+
+    try:
+        summary = _demo(args) if args.demo is not None else _run(args)
+    except IGDEError as exc:
+        print(f"igde-stream: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("igde-stream: interrupted; no output written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(format_summary(summary))
+    return EXIT_OK
+
+
+def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
+    opts: dict[str, Any] = {"model": args.model, "backend": args.backend, "batch": args.batch, "quiet": args.quiet}
+    for key in ("device", "max_depth", "engine"):
+        value = getattr(args, key)
+        if value is not None:
+            opts[key] = value
+    return opts
+
+
+def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
+    from .stream import enhance_file
+
+    return enhance_file(
+        paths.get("color", args.color), paths.get("depth", args.depth), paths.get("output", args.output),
+        gt_path=paths.get("gt", args.gt), report_path=paths.get("report", args.report),
+        plot_path=paths.get("plot", args.plot), codec=args.codec, overwrite=paths.get("overwrite", args.overwrite),
+        threads=args.threads, progress=not args.quiet and sys.stderr.isatty(), **_enhancer_options(args),
+    )
+
+
+def _demo(args: argparse.Namespace) -> dict[str, Any]:
+    """Synthetic clip (colour, degraded depth, ground truth) into DIR, then the whole job on it."""
+    from .data import write_clip
+    from .errors import OutputError
+
+    out_dir = Path(args.demo)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError("exists and is not a folder", out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder: {exc.strerror or exc}", out_dir) from None
+    log = logging.getLogger("igde_stream.cli")
+    log.info("demo: writing a synthetic 48-frame 320x180 clip into %s", out_dir)
+    clip = write_clip(out_dir, frames=48, size=(320, 180))
+    reports = [out_dir / "report.json", out_dir / "report.csv"]
+    try:
+        import matplotlib  # noqa: F401
+
+        plot: Path | None = out_dir / "psnr.png"
+    except ImportError:
+        plot = None
+        log.info("demo: matplotlib is not installed, so no plot")
+    # The demo owns the files it writes in DIR: running it again replaces them.
+    return _run(
+        args, color=clip["color"], depth=clip["depth"], gt=clip["gt"], output=out_dir / "depth_enhanced.mkv",
+        report=reports, plot=plot, overwrite=True,
+    )
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """Human summary of ``enhance_file``'s result (a few lines)."""
+    lines = [
+        f"wrote {s['output']}: {s['frames']} frames, {s['width']}x{s['height']} {s['pix_fmt']}, "
+        f"{s['codec']} ({'lossless' if s['lossless'] else 'LOSSY'}), {s['fps']:.2f} frames/s on {s['backend']}"
+    ]
+    if "mean_psnr" in s:
+        lines.append(
+            f"PSNR {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
+            f"min {_db(s['min_psnr'])}, median {_db(s['median_psnr'])}, max {_db(s['max_psnr'])}; "
+            f"{s['matched_frames']} frames compared, {s['unmatched_frames']} unmatched"
+        )
+        if s.get("gt_problem"):
+            lines.append(f"ground truth not comparable: {s['gt_problem']}")
+        worst = ", ".join(f"{w['index']} ({_db(w['psnr'])})" for w in s["worst_frames"][:3])
+        if worst:
+            lines.append(f"worst frames: {worst}")
+    for path in [*s.get("reports", []), *([s["plot"]] if s.get("plot") else [])]:
+        lines.append(f"wrote {path}")
+    return "\n".join(lines)
+
+
+def _db(v: float, sign: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:+.2f} dB" if sign else f"{v:.2f} dB"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

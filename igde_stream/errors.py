@@ -1,0 +1,34 @@
+"""Exceptions for user errors: bad input files, bad options, an output that cannot be written.
+
+The CLI prints an ``IGDEError`` as one line, ``igde-stream: error: <file>: <problem>``, and exits
+with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class IGDEError(Exception):
+    """A problem the user can fix; ``path`` names the file concerned (None when it is no file)."""
+
+    def __init__(self, problem: str, path: str | os.PathLike[str] | None = None) -> None:
+        self.problem = problem
+        self.path = None if path is None else os.fspath(path)
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+class InputError(IGDEError):
+    """An input file that is missing, unreadable, not a video, or in an unsupported format."""
+
+
+class CorruptInputError(InputError):
+    """An input whose data is damaged or truncated (detected, never silently shortened)."""
+
+
+class PairingError(IGDEError):
+    """Colour and depth frames that do not pair by presentation time."""
+
+
+class OutputError(IGDEError):
+    """An output path that cannot or must not be written."""

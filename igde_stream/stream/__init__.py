@@ -1,0 +1,16 @@
+"""The stream plugin: paired PyAV decoding, batched enhancement, depth video writer, PSNR report.
+
+``enhance_file(color, depth, out, gt_path=..., report_path=...)`` runs a whole file pair (what the
+``igde-stream`` command runs); the pieces are importable for embedding: ``VideoReader`` /
+``pair_frames`` (reader), ``DepthWriter`` (writer), ``PsnrReport`` (report).
+"""
+
+from .pipeline import enhance_file
+from .reader import DEPTH_FORMATS, Frame, VideoInfo, VideoReader, pair_frames
+from .report import PsnrReport
+from .writer import DEFAULT_CODEC, DepthWriter
+
+__all__ = [
+    "enhance_file", "VideoReader", "VideoInfo", "Frame", "pair_frames", "DepthWriter", "PsnrReport",
+    "DEPTH_FORMATS", "DEFAULT_CODEC",
+]

@@ -1,0 +1,326 @@
+"""Decoding colour and depth videos with PyAV, and pairing frames by presentation time.
+
+Times are ``pts x time_base`` minus the stream's start time, in seconds, so that streams with
+different time bases (Matroska's 1/1000, MP4's 1/30000, ...) and start offsets line up. Two frames
+pair when their times differ by at most half a frame of the depth stream.
+
+Damaged input is an error, never a silently shorter stream: FFmpeg's error messages while demuxing
+and decoding (an FFV1 slice CRC mismatch, "File ended prematurely"), frames flagged corrupt, and
+fewer frames than the container declares all raise ``CorruptInputError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable, Iterator, Literal
+
+import av
+import av.logging
+import numpy as np
+
+from ..errors import CorruptInputError, InputError, PairingError
+
+log = logging.getLogger("igde_stream.stream")
+
+Role = Literal["color", "depth", "gt"]
+
+#: 8-bit YUV formats whose luma plane may carry depth.
+YUV8_FORMATS = frozenset({
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
+    "yuv411p", "yuvj411p", "yuv410p", "nv12", "nv21", "nv16", "nv24",
+})
+#: Pixel formats accepted for depth (and ground truth).
+DEPTH_FORMATS = ("gray", "gray16le", *sorted(YUV8_FORMATS))
+
+_ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
+_logs_enabled = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video stream."""
+
+    path: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str | None
+    time_base: Fraction
+    rate: Fraction | None  # frames per second, None when unknown
+    start_pts: int | None  # in time_base units; None: taken from the first frame
+    frames: int | None  # frame count the container declares, None when it does not
+    duration: float | None  # seconds the container declares, None when it does not
+
+    @property
+    def frame_duration(self) -> float:
+        """Seconds per frame (1/25 when the rate is unknown)."""
+        return float(1 / self.rate) if self.rate else 0.04
+
+    @property
+    def expected_frames(self) -> int | None:
+        if self.frames:
+            return self.frames
+        if self.duration and self.rate:
+            return round(self.duration * float(self.rate))
+        return None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Depth sample type: uint16 for gray16le, else uint8."""
+        return np.dtype(np.uint16) if self.pix_fmt == "gray16le" else np.dtype(np.uint8)
+
+
+@dataclass
+class Frame:
+    """One decoded frame: colour H x W x 3 uint8 RGB, or depth H x W uint8 / uint16."""
+
+    index: int  # 0-based decode order (= presentation order after the decoder)
+    pts: int | None  # as decoded, in the stream's time base
+    time: float  # seconds from the stream's start (what pairing compares)
+    pts_time: float  # pts x time_base, as ffprobe shows it
+    data: np.ndarray
+
+
+def enable_error_logs() -> None:
+    """Let FFmpeg's error messages reach PyAV (it discards all of them by default).
+
+    Readers capture the messages of their own thread; others go to the ``libav`` Python logger.
+    Only done when nobody chose a level, so an embedding application's choice wins.
+    """
+    with _logs_enabled:
+        if av.logging.get_level() is None:
+            av.logging.set_level(av.logging.ERROR)
+
+
+def _ffmpeg_message(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc).strip()
+
+
+def check_input_path(path: str | os.PathLike[str]) -> None:
+    """Raise ``InputError`` for a path that is missing, a folder, empty or unreadable."""
+    if not os.path.exists(path):
+        raise InputError("no such file", path)
+    if os.path.isdir(path):
+        raise InputError("is a folder, not a video file", path)
+    if not os.access(path, os.R_OK):
+        raise InputError("permission denied", path)
+    if os.path.getsize(path) == 0:
+        raise InputError("empty file", path)
+
+
+class VideoReader:
+    """Opens one video file and decodes its first video stream.
+
+    ``role`` ``"color"``: frames come out as RGB uint8, resized to ``size`` (W, H) when given and
+    different. ``"depth"`` / ``"gt"``: gray, gray16le or the luma of 8-bit YUV, anything else is an
+    ``InputError``. ``threads``: decoder threads (0: FFmpeg picks).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0
+    ) -> None:
+        self.path = os.fspath(path)
+        self.role = role
+        check_input_path(self.path)
+        enable_error_logs()
+        try:
+            self.container = av.open(self.path, metadata_errors="ignore")
+        except av.error.InvalidDataError:
+            raise InputError("not a video file FFmpeg can read (invalid data)", self.path) from None
+        except (av.error.FFmpegError, OSError) as exc:
+            raise InputError(f"cannot open: {_ffmpeg_message(exc)}", self.path) from None
+        try:
+            self.stream, self.info = self._select_stream(threads)
+        except BaseException:
+            self.container.close()
+            raise
+        self.size = size if role == "color" else None
+        if self.size is not None and self.size == (self.info.width, self.info.height):
+            self.size = None
+
+    def _select_stream(self, threads: int) -> tuple[av.VideoStream, VideoInfo]:
+        if not self.container.streams.video:
+            raise InputError("no video stream", self.path)
+        s = self.container.streams.video[0]
+        cc = s.codec_context
+        if cc.width <= 0 or cc.height <= 0:
+            raise InputError("video stream without a frame size", self.path)
+        pix_fmt = cc.pix_fmt
+        if self.role != "color" and pix_fmt is not None:
+            self._check_depth_format(pix_fmt)
+        # FFV1 decodes with slice threads so that its slice CRC errors are logged on the reader's
+        # own thread (where they are captured); other codecs use frame threading as well.
+        s.thread_type = "SLICE" if cc.name == "ffv1" else "AUTO"
+        s.thread_count = threads
+        tb = s.time_base or Fraction(1, 1000)
+        rate = s.average_rate or s.guessed_rate or None
+        duration = None
+        if s.duration is not None:
+            duration = float(s.duration * tb)
+        elif self.container.duration is not None and len(self.container.streams) == 1:
+            duration = self.container.duration / 1_000_000
+        info = VideoInfo(
+            path=self.path, codec=cc.name, width=cc.width, height=cc.height, pix_fmt=pix_fmt,
+            time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
+            frames=s.frames or None, duration=duration,
+        )
+        return s, info
+
+    def _check_depth_format(self, pix_fmt: str) -> None:
+        if pix_fmt not in DEPTH_FORMATS:
+            raise InputError(
+                f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
+                "(use gray, gray16le or 8-bit YUV with depth in the luma plane)",
+                self.path,
+            )
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
+        packets = self.container.demux(self.stream)
+        start = self.info.start_pts
+        count, last_time = 0, 0.0
+        prev_pts: int | None = None
+        while True:
+            if stop is not None and stop.is_set():
+                return
+            with av.logging.Capture(local=True) as logs:
+                try:
+                    packet = next(packets, None)
+                    decoded = self.stream.decode(packet) if packet is not None else []
+                except av.error.FFmpegError as exc:
+                    raise CorruptInputError(
+                        f"cannot decode frame {count} ({last_time:.3f} s): {_ffmpeg_message(exc)}", self.path
+                    ) from None
+            self._check_logs(logs, count, last_time)
+            if packet is None:
+                break
+            for f in decoded:
+                if f.is_corrupt:
+                    raise CorruptInputError(f"frame {count} is corrupt", self.path)
+                if start is None:
+                    start = f.pts if f.pts is not None else 0
+                if f.pts is not None and prev_pts is not None and f.pts <= prev_pts:
+                    raise CorruptInputError(
+                        f"timestamps do not increase: frame {count} has pts {f.pts}, frame {count - 1} had {prev_pts}",
+                        self.path,
+                    )
+                prev_pts = f.pts
+                if f.pts is None:
+                    t = pts_time = count * self.info.frame_duration
+                else:
+                    t = float((f.pts - start) * self.info.time_base)
+                    pts_time = float(f.pts * self.info.time_base)
+                yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f))
+                count, last_time = count + 1, t
+        self._check_complete(count, last_time)
+
+    def _check_logs(self, logs: list[tuple[int, str, str]], count: int, t: float) -> None:
+        errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
+        if errors:
+            raise CorruptInputError(
+                f"damaged data near frame {count} ({t:.3f} s): {' '.join(errors)[:200]}", self.path
+            )
+
+    def _check_complete(self, count: int, last_time: float) -> None:
+        info = self.info
+        if count == 0:
+            raise CorruptInputError("no frame could be decoded", self.path)
+        if info.frames and count < info.frames:
+            raise CorruptInputError(
+                f"truncated: decoded {count} frames but the container declares {info.frames}", self.path
+            )
+        if info.duration is not None:
+            end = last_time + info.frame_duration
+            if info.duration - end > 0.5 * info.frame_duration + 0.002:
+                raise CorruptInputError(
+                    f"truncated: decoded {count} frames ({end:.3f} s) but the container declares "
+                    f"{info.duration:.3f} s",
+                    self.path,
+                )
+
+    def _convert(self, f: av.VideoFrame) -> np.ndarray:
+        if self.role == "color":
+            if self.size is None:
+                return f.to_ndarray(format="rgb24")
+            w, h = self.size
+            shrink = w * h < f.width * f.height
+            return f.reformat(w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC").to_ndarray()
+        fmt = f.format.name
+        if fmt != self.info.pix_fmt:
+            self._check_depth_format(fmt)
+        if fmt in ("gray", "gray16le"):
+            return np.array(f.to_ndarray(), copy=True)
+        plane = f.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return luma[:, : plane.width].copy()
+
+
+def pair_frames(
+    colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str]
+) -> Iterator[tuple[Frame, Frame]]:
+    """Yield (colour, depth) pairs whose times differ by at most ``tolerance`` seconds.
+
+    Both inputs are in presentation order. After the first unpaired frame nothing more is yielded:
+    both streams are read to the end to list every unpaired frame, then ``PairingError`` names them.
+    """
+    c_iter = iter(colors)
+    c = next(c_iter, None)
+    lone_c: list[Frame] = []
+    lone_d: list[Frame] = []
+    n_c = n_d = 0
+    for d in depths:
+        n_d += 1
+        while c is not None and c.time < d.time - tolerance:
+            lone_c.append(_stub(c))
+            n_c += 1
+            c = next(c_iter, None)
+        if c is not None and abs(c.time - d.time) <= tolerance:
+            if not (lone_c or lone_d):
+                yield c, d
+            n_c += 1
+            c = next(c_iter, None)
+        else:
+            lone_d.append(_stub(d))
+    while c is not None:
+        lone_c.append(_stub(c))
+        n_c += 1
+        c = next(c_iter, None)
+    if lone_c or lone_d:
+        parts = []
+        if lone_d:
+            parts.append(f"{_frame_list(lone_d)} of the depth stream {_have_no(lone_d)} colour frame")
+        if lone_c:
+            parts.append(f"{_frame_list(lone_c)} of the colour stream {_have_no(lone_c)} depth frame")
+        raise PairingError(
+            f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
+            f"({n_c} colour frames, {n_d} depth frames)",
+            f"{names[0]}, {names[1]}",
+        )
+
+
+def _stub(f: Frame) -> Frame:
+    # Unpaired frames are only listed; drop their pixels so a long mismatch does not pile up memory.
+    return Frame(f.index, f.pts, f.time, f.pts_time, np.empty(0, np.uint8))
+
+
+def _have_no(frames: list[Frame]) -> str:
+    return "has no" if len(frames) == 1 else "have no"
+
+
+def _frame_list(frames: list[Frame], limit: int = 6) -> str:
+    shown = ", ".join(f"{f.index} ({f.time:.3f} s)" for f in frames[:limit])
+    more = f" and {len(frames) - limit} more" if len(frames) > limit else ""
+    return f"frame{'s' if len(frames) > 1 else ''} {shown}{more}"

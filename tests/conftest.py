@@ -1,0 +1,145 @@
+"""Shared fixtures for the stream / CLI / report tests: tiny videos built with PyAV in tmp, igde-tiny."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pytest
+
+NTSC = Fraction(30000, 1001)
+
+
+def write_video(
+    path: Path, frames: Sequence[np.ndarray], *, fmt: str, codec: str | None = None, rate: Fraction = NTSC,
+    time_base: Fraction | None = None, start: float = 0.0, times: Sequence[float] | None = None,
+) -> Path:
+    """Encode ``frames`` with PyAV: ``fmt`` rgb24 (colour), gray, gray16le or an 8-bit YUV format
+    (depth in the luma plane, neutral chroma). Frame i is shown at ``start + i / rate`` seconds (or
+    ``times[i]``), written as pts in ``time_base`` (default 1 / rate; Matroska rounds to 1 ms)."""
+    import av
+
+    codec = codec or ("libx264" if fmt == "rgb24" else "ffv1")
+    tb = time_base or 1 / rate
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(codec, rate=rate)
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = "yuv420p" if fmt == "rgb24" and codec == "libx264" else ("bgr0" if fmt == "rgb24" else fmt)
+        s.time_base = tb
+        s.codec_context.time_base = tb
+        for i, img in enumerate(frames):
+            if fmt in ("rgb24", "gray", "gray16le"):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
+            else:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="gray").reformat(format=fmt)
+                y = frame.planes[0]
+                buf = np.zeros((y.height, y.line_size), np.uint8)
+                buf[:, : img.shape[1]] = img
+                y.update(buf.tobytes())
+                for p in frame.planes[1:]:
+                    p.update(np.full(p.buffer_size, 128, np.uint8).tobytes())
+            t = times[i] if times is not None else start + i / rate
+            frame.pts = round(Fraction(t).limit_denominator(10**9) / tb)
+            frame.time_base = tb
+            for packet in s.encode(frame):
+                out.mux(packet)
+        for packet in s.encode(None):
+            out.mux(packet)
+    return path
+
+
+def read_video(path: Path) -> tuple[list[np.ndarray], list[int], dict]:
+    """Decoded frames (gray/gray16le as is, YUV as luma, others RGB), their pts, and stream facts."""
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        facts = {"time_base": s.time_base, "rate": s.average_rate, "pix_fmt": s.codec_context.pix_fmt,
+                 "codec": s.codec_context.name, "width": s.width, "height": s.height}
+        frames, pts = [], []
+        for f in c.decode(s):
+            name = f.format.name
+            if name in ("gray", "gray16le"):
+                frames.append(f.to_ndarray())
+            elif name.startswith("yuv"):
+                p = f.planes[0]
+                frames.append(np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width].copy())
+            else:
+                frames.append(f.to_ndarray(format="rgb24"))
+            pts.append(f.pts)
+    return frames, pts, facts
+
+
+def scene(n: int, size: tuple[int, int] = (64, 48), bits: int = 8, seed: int = 0):
+    """A textured square moving over a slanted background: colour (RGB), degraded depth, gt depth."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    peak = 255 if bits == 8 else 65535
+    dtype = np.uint8 if bits == 8 else np.uint16
+    yy, xx = np.mgrid[:h, :w]
+    texture = rng.integers(0, 256, (h, w, 3)).astype(np.float64)
+    colors, depths, gts = [], [], []
+    for i in range(n):
+        x0, y0 = 6 + (2 * i) % max(1, w // 2), 6 + i % max(1, h // 3)
+        inside = (xx >= x0) & (xx < x0 + w // 3) & (yy >= y0) & (yy < y0 + h // 3)
+        gt = np.where(inside, 0.8, 0.2 + 0.3 * xx / w) * peak
+        band = (xx >= x0 - 2) & (xx < x0 + w // 3 + 2) & (yy >= y0) & (yy < y0 + h // 3)  # inflated edge
+        depth = np.where(band, 0.8 * peak, gt) + rng.normal(0, 0.01 * peak, gt.shape)
+        rgb = np.where(inside[..., None], [200.0, 60.0, 40.0], 0.5 * texture + 60) + 0.3 * texture
+        colors.append(np.clip(rgb, 0, 255).astype(np.uint8))
+        depths.append(np.clip(np.rint(depth), 0, peak).astype(dtype))
+        gts.append(np.clip(np.rint(gt), 0, peak).astype(dtype))
+    return colors, depths, gts
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """An igde-tiny checkpoint (random weights: the tests check plumbing, not quality)."""
+    import torch
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "igde-tiny.pt"
+    save_checkpoint(path, create_model("igde-tiny"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def enhancer(tiny_model):
+    """One Enhancer for the whole session (the model is built once, as a pipeline stage would)."""
+    from igde_stream import Enhancer
+
+    return Enhancer(model=tiny_model, backend="torch", batch=4)
+
+
+@pytest.fixture
+def make_clip(tmp_path) -> Callable[..., dict]:
+    """``make_clip(n=8, size=(64, 48), bits=8, ...)`` -> {"color", "depth", "gt", "out", arrays...}."""
+
+    def make(
+        n: int = 8, size: tuple[int, int] = (64, 48), bits: int = 8, *, color_size: tuple[int, int] | None = None,
+        depth_fmt: str | None = None, gt_frames: int | None = None, gt_size: tuple[int, int] | None = None,
+        color_ext: str = ".mp4", rate: Fraction = NTSC, color_start: float = 0.0, name: str = "clip",
+    ) -> dict:
+        colors, depths, gts = scene(n, size, bits)
+        if color_size is not None:
+            colors = scene(n, color_size, 8)[0]
+        d = tmp_path / name
+        d.mkdir(exist_ok=True)
+        fmt = depth_fmt or ("gray" if bits == 8 else "gray16le")
+        clip = {
+            "color": write_video(d / f"color{color_ext}", colors, fmt="rgb24", rate=rate, start=color_start,
+                                 codec="libx264" if color_ext == ".mp4" else "ffv1"),
+            "depth": write_video(d / "depth.mkv", depths, fmt=fmt, rate=rate),
+            "colors": colors, "depths": depths, "gts": gts, "out": d / "out.mkv",
+        }
+        gt_list = gts[: gt_frames or n]
+        if gt_size is not None:
+            gt_list = scene(len(gt_list), gt_size, bits)[2]
+        clip["gt"] = write_video(d / "gt.mkv", gt_list, fmt="gray" if bits == 8 else "gray16le", rate=rate)
+        return clip
+
+    return make
