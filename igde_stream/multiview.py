@@ -368,6 +368,31 @@ def summarize_view_quality(frames: Iterable[Mapping[str, Any]]) -> dict[str, Any
     return out
 
 
+def view_quality_sequence(
+    colors: np.ndarray,
+    gt_depths: np.ndarray,
+    depths: Mapping[str, np.ndarray],
+    n_views: int = 8,
+    baseline: float = 32.0,
+    zero_parallax: float = 0.5,
+    max_depth: float | None = None,
+    band_radius: int = 8,
+    stride: int = 1,
+) -> dict[str, Any]:
+    """``view_quality`` over a sequence (colour T x H x W x 3, depths T x H x W), every ``stride``-th
+    frame, combined by ``summarize_view_quality``: what the evaluation tool calls."""
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    for name, d in depths.items():
+        if d.shape != gt_depths.shape:
+            raise ValueError(f"depth {name!r} has shape {d.shape}, the ground truth {gt_depths.shape}")
+    frames = [view_quality(colors[t], gt_depths[t], {k: v[t] for k, v in depths.items()}, n_views, baseline,
+                           zero_parallax, max_depth, band_radius) for t in range(0, len(gt_depths), stride)]
+    out = summarize_view_quality(frames)
+    out["frame_stride"] = stride
+    return out
+
+
 def jsonable(obj: Any) -> Any:
     """Replace inf / nan floats by None (JSON null) recursively, for ``json.dump``."""
     if isinstance(obj, float):

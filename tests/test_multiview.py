@@ -142,6 +142,20 @@ def test_view_quality_sees_boundary_errors():
     assert md.count("\n") == 2 + 8  # header, rule, 8 views, mean
 
 
+def test_sequence_summary_averages_mse():
+    c = np.stack([textured(48, 64, seed=i) for i in range(3)])
+    gt = np.stack([(square_scene() * 255).astype(np.uint8)] * 3)
+    bad = gt.copy()
+    bad[1, 16:32, 40:44] = 229
+    s = mv.view_quality_sequence(c, gt, {"degraded": bad}, n_views=4, baseline=20)
+    one = mv.view_quality(c[1], gt[1], {"degraded": bad[1]}, n_views=4, baseline=20)
+    assert s["frames"] == 3
+    for k in range(4):  # two identical frames, one bad: mean MSE = a third of the bad frame's
+        assert s["depths"]["degraded"]["per_view"][k]["mse"] == pytest.approx(one["depths"]["degraded"]["per_view"][k]["mse"] / 3)
+    with pytest.raises(ValueError):
+        mv.view_quality_sequence(c, gt, {"x": bad[:2]})
+
+
 def test_deterministic():
     c = textured()
     d = np.random.default_rng(3).random((48, 64)).astype(np.float32)
