@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -35,128 +34,89 @@ CODECS = {  # name -> (encoder, pix_fmt, options)
 }
 
 
-class UserError(Exception):
-    """A problem with the user's files or options: printed as one line."""
-
-
 # ------------------------------------------------------------------------------------------ input
 
 
-class _Video:
-    """Decoded frames of one video file: ``frames()`` yields (seconds from start, pts, array)."""
+def _open(path: str, role: str, size: tuple[int, int] | None = None) -> Any:
+    from igde_stream.stream import VideoReader
 
-    def __init__(self, path: str, kind: str) -> None:
-        import av
-
-        self.path, self.kind = path, kind
-        try:
-            self.container = av.open(path)
-        except (OSError, av.FFmpegError) as exc:
-            raise UserError(f"{path}: cannot open ({exc})") from None
-        if not self.container.streams.video:
-            self.container.close()
-            raise UserError(f"{path}: no video stream")
-        self.stream = self.container.streams.video[0]
-        self.time_base = self.stream.time_base or Fraction(1, 25)
-        self.rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
-
-    def frames(self) -> Iterator[tuple[float, int, np.ndarray]]:
-        import av
-
-        start = None
-        try:
-            for i, frame in enumerate(self.container.decode(self.stream)):
-                pts = frame.pts if frame.pts is not None else i
-                start = pts if start is None else start
-                yield float((pts - start) * self.time_base), pts, self._array(frame)
-        except av.FFmpegError as exc:
-            raise UserError(f"{self.path}: decoding failed ({exc})") from None
-
-    def _array(self, frame: Any) -> np.ndarray:
-        if self.kind == "color":
-            return frame.to_ndarray(format="rgb24")
-        name = frame.format.name
-        if name in ("gray", "gray16le", "gray16be"):
-            return frame.to_ndarray()
-        if name.startswith(("yuv", "yuvj", "nv")) and "p1" not in name:  # 8-bit YUV: depth is the luma
-            plane = frame.planes[0]
-            return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width].copy()
-        raise UserError(f"{self.path}: depth pixel format {name!r} not supported (gray, gray16le or 8-bit YUV)")
-
-    def close(self) -> None:
-        self.container.close()
+    return VideoReader(path, role, size=size)
 
 
-def _paired(videos: list[_Video]) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """Frames of several videos together, paired by time within half a frame of the first; every
-    stream must have the same number of frames. Yields (pts of the last video, arrays)."""
-    its = [v.frames() for v in videos]
-    half = 0.5 / float(videos[-1].rate)
-    while True:
-        got = [next(it, None) for it in its]
-        if all(g is None for g in got):
-            return
-        for v, g in zip(videos, got):
-            if g is None:
-                raise UserError(f"{v.path}: ends early; the other streams have more frames")
-        t0 = got[-1][0]
-        for v, g in zip(videos, got):
-            if abs(g[0] - t0) > half:
-                raise UserError(f"{v.path}: frame at {g[0]:.3f} s has no partner at {t0:.3f} s (streams out of step)")
-        arrays = [g[2] for g in got]
-        yield got[-1][1], arrays
+def _paired(color: Any, depths: list[Any]) -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
+    """(pts of the first depth stream, colour, [depth arrays]) with every stream paired by time
+    (within half a frame of the first depth stream, ``stream.pair_frames`` rules); the other depth
+    streams must follow the first frame for frame."""
+    from igde_stream.errors import PairingError
+    from igde_stream.stream import pair_frames
 
-
-def _color_to(color: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    if color.shape[:2] == shape:
-        return color
-    import cv2
-
-    return cv2.resize(color, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    first = depths[0]
+    tol = 0.5 * first.info.frame_duration
+    others = [d.frames() for d in depths[1:]]
+    for c, d in pair_frames(color.frames(), first.frames(), tol, (color.path, first.path)):
+        arrays = [d.data]
+        for reader, it in zip(depths[1:], others):
+            o = next(it, None)
+            if o is None or abs(o.time - d.time) > tol:
+                where = "ends" if o is None else f"has its frame {o.index} at {o.time:.3f} s"
+                raise PairingError(f"{where} where {first.path} has frame {d.index} at {d.time:.3f} s", reader.path)
+            arrays.append(o.data)
+        yield d.pts, c.data, arrays
+    for reader, it in zip(depths[1:], others):
+        o = next(it, None)
+        if o is not None:
+            raise PairingError(f"frame {o.index} at {o.time:.3f} s has no partner in {first.path}", reader.path)
 
 
 # ----------------------------------------------------------------------------------------- output
 
 
 class _Writer:
-    """Colour video writer: temporary name, renamed by ``close()``; ``abort()`` removes it."""
+    """Colour video writer: temporary name (``stream.writer.temp_path``), renamed by ``commit()``;
+    ``abort()`` removes it. Frames keep the input's pts and time base."""
 
     def __init__(self, path: Path, codec: str, rate: Fraction, time_base: Fraction) -> None:
         import av
 
+        from igde_stream.errors import OutputError
+        from igde_stream.stream.writer import temp_path
+
         self.path = path
-        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+        self.tmp = temp_path(path)
         self.codec, self.rate, self.time_base = codec, rate, time_base
         try:
             self.container = av.open(str(self.tmp), "w")
-        except (OSError, av.FFmpegError) as exc:
-            raise UserError(f"{path}: cannot write ({exc})") from None
+        except (OSError, ValueError, av.FFmpegError) as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4", path) from None
         self.stream = None
         self.frames = 0
 
-    def write(self, img: np.ndarray, pts: int) -> None:
+    def write(self, img: np.ndarray, pts: int | None) -> None:
         import av
+
+        from igde_stream.errors import OutputError
 
         if self.stream is None:
             enc, pix, opts = CODECS[self.codec]
             h, w = img.shape[:2]
             if pix == "yuv420p" and (h % 2 or w % 2):
-                raise UserError(f"{self.path}: H.264 yuv420p needs even sizes, got {w}x{h}; use --codec ffv1")
+                raise OutputError(f"H.264 yuv420p needs even sizes, got {w}x{h}; use --codec ffv1", self.path)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
             self.stream.time_base = self.time_base
             self.stream.codec_context.time_base = self.time_base  # keep input pts exactly (no rounding to 1/rate)
             self.stream.options = opts
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-        frame.pts, frame.time_base = pts, self.time_base
+        frame.pts, frame.time_base = (self.frames if pts is None else pts), self.time_base
         try:
             for packet in self.stream.encode(frame):
                 self.container.mux(packet)
         except av.FFmpegError as exc:
-            raise UserError(f"{self.path}: encoding failed ({exc})") from None
+            raise OutputError(f"encoding failed ({exc})", self.path) from None
         self.frames += 1
 
-    def close(self) -> None:
+    def commit(self) -> None:
         if self.stream is not None:
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
@@ -166,6 +126,8 @@ class _Writer:
     def abort(self) -> None:
         try:
             self.container.close()
+        except Exception:  # noqa: BLE001 - the file is deleted anyway
+            pass
         finally:
             self.tmp.unlink(missing_ok=True)
 
@@ -180,77 +142,83 @@ def _outputs(out: Path, layout: str, n_views: int) -> list[Path]:
 
 
 def _config(args: argparse.Namespace) -> mv.ViewConfig:
+    from igde_stream.errors import IGDEError
+
     try:
         return mv.ViewConfig(args.views, args.baseline, args.zero_parallax, args.max_depth)
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        raise IGDEError(str(exc)) from None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    if args.codec not in CODECS:
-        raise UserError(f"--codec must be one of {', '.join(CODECS)}")
-    color, depth = _Video(args.color, "color"), _Video(args.depth, "depth")
-    paths = _outputs(Path(args.out), args.layout, cfg.n_views)
+    depth = _open(args.depth, "depth")
+    color = None
     writers: list[_Writer] = []
     try:
-        writers = [_Writer(p, args.codec, depth.rate, depth.time_base) for p in paths]
+        color = _open(args.color, "color", size=(depth.info.width, depth.info.height))
+        rate = depth.info.rate or Fraction(25)
+        writers = [_Writer(p, args.codec, rate, depth.info.time_base)
+                   for p in _outputs(Path(args.out), args.layout, cfg.n_views)]
         n = 0
-        for pts, (c, d) in _paired([color, depth]):
-            c = _color_to(c, d.shape)
+        for pts, c, (d,) in _paired(color, [depth]):
             for w, img in zip(writers, mv.layout_frames(c, d, cfg, args.layout, args.rows, args.cols, args.squeeze)):
                 w.write(img, pts)
             n += 1
             if args.max_frames and n >= args.max_frames:
                 break
-        if n == 0:
-            raise UserError(f"{args.depth}: no frames")
         for w in writers:
-            w.close()
+            w.commit()
     except BaseException:
         for w in writers:
             w.abort()
         raise
     finally:
-        color.close()
         depth.close()
+        if color is not None:
+            color.close()
     if not args.quiet:
         what = "stereo pair of the extreme views" if args.layout == "sbs" else f"{cfg.n_views} views, {args.layout}"
-        print(f"wrote {n} frames ({what}, baseline {cfg.baseline:g} px, "
-              f"zero parallax {cfg.zero_parallax:g}, {args.codec}) to {', '.join(map(str, paths))}")
+        print(f"wrote {n} frames ({what}, baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}, "
+              f"{args.codec}) to {', '.join(str(w.path) for w in writers)}")
     return 0
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
+    from igde_stream.errors import IGDEError
+
     cfg = _config(args)
     names, paths = [], []
     for spec in args.depth:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise UserError(f"--depth {spec!r}: use NAME=PATH, e.g. degraded=depth.mkv")
+            raise IGDEError(f"--depth {spec!r}: use NAME=PATH, e.g. degraded=depth.mkv")
         names.append(name)
         paths.append(path)
     if args.enhance and args.enhance not in names:
-        raise UserError(f"--enhance {args.enhance!r}: no --depth of that name")
+        raise IGDEError(f"--enhance {args.enhance!r}: no --depth of that name")
+    from igde_stream.errors import InputError
+
     enhancer = None
     if args.enhance:
         from igde_stream import Enhancer
 
         enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth)
-    videos = [_Video(args.color, "color"), _Video(args.gt, "depth")] + [_Video(p, "depth") for p in paths]
+    readers = [_open(args.gt, "gt")]
     frames: list[dict[str, Any]] = []
     fig_frame: tuple | None = None
     try:
-        for i, (_, arrays) in enumerate(_paired(videos[1:] + videos[:1])):
+        readers += [_open(p, "depth") for p in paths]
+        readers.append(_open(args.color, "color", size=(readers[0].info.width, readers[0].info.height)))
+        for i, (_, c, (gt, *deps)) in enumerate(_paired(readers[-1], readers[:-1])):
             if args.max_frames and len(frames) >= args.max_frames:
                 break
             if i % args.stride:
                 continue
-            gt, *deps, c = arrays
-            c = _color_to(c, gt.shape)
-            for name, d in zip(names, deps):
+            for path, d in zip(paths, deps):
                 if d.shape != gt.shape:
-                    raise UserError(f"{paths[names.index(name)]}: depth size {d.shape[::-1]} differs from the ground truth {gt.shape[::-1]}")
+                    raise InputError(f"depth size {d.shape[1]}x{d.shape[0]} differs from the ground truth's "
+                                     f"{gt.shape[1]}x{gt.shape[0]}", path)
             depths = dict(zip(names, deps))
             if enhancer is not None:
                 depths["enhanced"] = enhancer.enhance(c, depths[args.enhance])
@@ -259,10 +227,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
             if fig_frame is None and i >= args.figure_frame:
                 fig_frame = (i, c, gt, depths)
     finally:
-        for v in videos:
-            v.close()
+        for r in readers:
+            r.close()
     if not frames:
-        raise UserError(f"{args.gt}: no frames")
+        raise InputError("no frames", args.gt)
     summary = mv.summarize_view_quality(frames)
     summary.update({"color": args.color, "gt": args.gt, "depth_files": dict(zip(names, paths)),
                     "enhanced_from": args.enhance, "model": args.model if args.enhance else None,
@@ -345,16 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from igde_stream.errors import IGDEError
+
     args = build_parser().parse_args(argv)
     if getattr(args, "stride", 1) < 1:
         print("render_views: error: --stride must be >= 1", file=sys.stderr)
         return 2
     try:
         return args.func(args)
-    except UserError as exc:
-        print(f"render_views: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError) as exc:
+    except IGDEError as exc:
         print(f"render_views: error: {exc}", file=sys.stderr)
         return 2
 
