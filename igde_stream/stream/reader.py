@@ -54,6 +54,7 @@ class VideoInfo:
     start_pts: int | None  # in time_base units; None: taken from the first frame
     frames: int | None  # frame count the container declares, None when it does not
     duration: float | None  # seconds the container declares, None when it does not
+    duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
 
     @property
     def frame_duration(self) -> float:
@@ -94,6 +95,7 @@ def enable_error_logs() -> None:
     with _logs_enabled:
         if av.logging.get_level() is None:
             av.logging.set_level(av.logging.ERROR)
+            av.logging.set_skip_repeated(False)  # else "repeated N times" lines arrive late, anywhere
 
 
 def _ffmpeg_message(exc: BaseException) -> str:
@@ -127,12 +129,17 @@ class VideoReader:
         self.role = role
         check_input_path(self.path)
         enable_error_logs()
-        try:
-            self.container = av.open(self.path, metadata_errors="ignore")
-        except av.error.InvalidDataError:
-            raise InputError("not a video file FFmpeg can read (invalid data)", self.path) from None
-        except (av.error.FFmpegError, OSError) as exc:
-            raise InputError(f"cannot open: {_ffmpeg_message(exc)}", self.path) from None
+        with av.logging.Capture(local=True) as logs:
+            try:
+                self.container = av.open(self.path, metadata_errors="ignore")
+            except av.error.InvalidDataError:
+                detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
+                raise InputError(
+                    f"not a video file, or a damaged one (FFmpeg: invalid data{': ' + detail if detail else ''})",
+                    self.path,
+                ) from None
+            except (av.error.FFmpegError, OSError) as exc:
+                raise InputError(f"cannot open: {_ffmpeg_message(exc)}", self.path) from None
         try:
             self.stream, self.info = self._select_stream(threads)
         except BaseException:
@@ -158,15 +165,16 @@ class VideoReader:
         s.thread_count = threads
         tb = s.time_base or Fraction(1, 1000)
         rate = s.average_rate or s.guessed_rate or None
-        duration = None
+        # A stream's duration is a length; a container's (Matroska) may be an end time counted from 0.
+        duration, duration_is_end = None, False
         if s.duration is not None:
             duration = float(s.duration * tb)
         elif self.container.duration is not None and len(self.container.streams) == 1:
-            duration = self.container.duration / 1_000_000
+            duration, duration_is_end = self.container.duration / 1_000_000, True
         info = VideoInfo(
             path=self.path, codec=cc.name, width=cc.width, height=cc.height, pix_fmt=pix_fmt,
             time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
-            frames=s.frames or None, duration=duration,
+            frames=s.frames or None, duration=duration, duration_is_end=duration_is_end,
         )
         return s, info
 
@@ -191,7 +199,7 @@ class VideoReader:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
         packets = self.container.demux(self.stream)
         start = self.info.start_pts
-        count, last_time = 0, 0.0
+        count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
         while True:
             if stop is not None and stop.is_set():
@@ -224,8 +232,8 @@ class VideoReader:
                     t = float((f.pts - start) * self.info.time_base)
                     pts_time = float(f.pts * self.info.time_base)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f))
-                count, last_time = count + 1, t
-        self._check_complete(count, last_time)
+                count, last_time, last_pts_time = count + 1, t, pts_time
+        self._check_complete(count, last_time, last_pts_time)
 
     def _check_logs(self, logs: list[tuple[int, str, str]], count: int, t: float) -> None:
         errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
@@ -234,7 +242,7 @@ class VideoReader:
                 f"damaged data near frame {count} ({t:.3f} s): {' '.join(errors)[:200]}", self.path
             )
 
-    def _check_complete(self, count: int, last_time: float) -> None:
+    def _check_complete(self, count: int, last_time: float, last_pts_time: float) -> None:
         info = self.info
         if count == 0:
             raise CorruptInputError("no frame could be decoded", self.path)
@@ -243,7 +251,7 @@ class VideoReader:
                 f"truncated: decoded {count} frames but the container declares {info.frames}", self.path
             )
         if info.duration is not None:
-            end = last_time + info.frame_duration
+            end = (max(last_time, last_pts_time) if info.duration_is_end else last_time) + info.frame_duration
             if info.duration - end > 0.5 * info.frame_duration + 0.002:
                 raise CorruptInputError(
                     f"truncated: decoded {count} frames ({end:.3f} s) but the container declares "

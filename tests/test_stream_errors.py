@@ -1,0 +1,224 @@
+"""Bad input: a clear error naming the file, nothing overwritten, no partial output, threads joined."""
+
+from __future__ import annotations
+
+import os
+import threading
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conftest import scene, write_video
+from igde_stream.errors import CorruptInputError, IGDEError, InputError, OutputError, PairingError
+from igde_stream.stream import enhance_file
+
+
+def run(clip, enhancer, **kw):
+    args = {k: clip[k] for k in ("color", "depth", "out")}
+    args.update({k: kw.pop(k) for k in ("color", "depth", "out") if k in kw})
+    return enhance_file(args["color"], args["depth"], args["out"], enhancer=enhancer, **kw)
+
+
+def assert_clean(folder, out=None):
+    """No output (or the old one untouched), no temporary files, no stage thread left running."""
+    if out is not None:
+        assert not out.exists()
+    assert not [p.name for p in folder.iterdir() if "igde-part" in p.name]
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("igde-")]
+
+
+def fails(exc_type, match, clip, enhancer, **kw) -> IGDEError:
+    with pytest.raises(exc_type, match=match) as info:
+        run(clip, enhancer, **kw)
+    assert "\n" not in str(info.value)
+    assert_clean(clip["out"].parent, None if kw.get("out") else clip["out"])
+    return info.value
+
+
+def test_missing_file(make_clip, enhancer, tmp_path):
+    e = fails(InputError, "no such file", make_clip(), enhancer, depth=tmp_path / "nope.mkv")
+    assert e.path.endswith("nope.mkv")
+
+
+def test_folder_given_as_input(make_clip, enhancer, tmp_path):
+    fails(InputError, "is a folder", make_clip(), enhancer, color=tmp_path)
+
+
+def test_text_file_named_mp4(make_clip, enhancer, tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 10)
+    e = fails(InputError, "not a video file", make_clip(), enhancer, color=fake)
+    assert e.path == str(fake)
+
+
+def test_empty_file(make_clip, enhancer, tmp_path):
+    (tmp_path / "empty.mkv").touch()
+    fails(InputError, "empty file", make_clip(), enhancer, depth=tmp_path / "empty.mkv")
+
+
+def test_file_with_no_video_stream(make_clip, enhancer, tmp_path):
+    import av
+
+    wav = tmp_path / "sound.wav"
+    with av.open(str(wav), "w") as c:
+        s = c.add_stream("pcm_s16le", rate=8000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for p in [*s.encode(frame), *s.encode(None)]:
+            c.mux(p)
+    fails(InputError, "no video stream", make_clip(), enhancer, depth=wav)
+
+
+def test_different_frame_counts_name_the_frames(make_clip, enhancer, tmp_path):
+    clip = make_clip(n=8)
+    short = write_video(tmp_path / "short.mp4", clip["colors"][:6], fmt="rgb24")
+    e = fails(PairingError, r"frames 6 \(0\.200 s\), 7 \(0\.234 s\) of the depth stream have no colour frame",
+              clip, enhancer, color=short)
+    assert "6 colour frames, 8 depth frames" in str(e)
+
+
+def test_timestamps_that_do_not_pair(make_clip, enhancer, tmp_path):
+    clip = make_clip(n=8)
+    pal = write_video(tmp_path / "pal.mp4", clip["colors"], fmt="rgb24", rate=Fraction(25))  # same count, 25 fps
+    e = fails(PairingError, "do not pair by timestamp", clip, enhancer, color=pal)
+    assert "of the colour stream" in str(e) and "of the depth stream" in str(e)
+
+
+def test_unsupported_depth_pixel_format(make_clip, enhancer, tmp_path):
+    rgb_depth = write_video(tmp_path / "rgb_depth.mkv", scene(4)[0], fmt="rgb24", codec="ffv1")  # bgr0
+    e = fails(InputError, "pixel format bgr0, which is not supported", make_clip(), enhancer, depth=rgb_depth)
+    assert "gray, gray16le or 8-bit YUV" in str(e)
+
+
+def test_truncated_file(make_clip, enhancer, tmp_path):
+    clip = make_clip(n=12)
+    data = clip["depth"].read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: int(len(data) * 0.7)])
+    fails(CorruptInputError, "truncated|ended prematurely", clip, enhancer, depth=cut)
+
+
+def test_corrupted_file_is_detected_by_ffv1_slice_crc(make_clip, enhancer, tmp_path):
+    clip = make_clip(n=12)
+    data = bytearray(clip["depth"].read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 16] = bytes(b ^ 0x5A for b in data[mid : mid + 16])
+    bad = tmp_path / "bad.mkv"
+    bad.write_bytes(bytes(data))
+    e = fails(CorruptInputError, "damaged data", clip, enhancer, depth=bad)
+    assert e.path == str(bad)
+
+
+def test_timestamps_that_do_not_increase(make_clip, enhancer, tmp_path):
+    stuck = write_video(tmp_path / "stuck.mkv", scene(4)[1], fmt="gray", times=[0, 0, 0, 0], time_base=Fraction(1, 1000))
+    fails(CorruptInputError, "timestamps do not increase", make_clip(), enhancer, depth=stuck)
+
+
+def test_output_equal_to_an_input(make_clip, enhancer):
+    clip = make_clip()
+    before = clip["depth"].read_bytes()
+    fails(OutputError, "same file as the depth input", clip, enhancer, out=clip["depth"], overwrite=True)
+    assert clip["depth"].read_bytes() == before
+
+
+def test_existing_output_needs_overwrite(make_clip, enhancer):
+    clip = make_clip()
+    clip["out"].write_bytes(b"precious")
+    with pytest.raises(OutputError, match=r"already exists \(use -y"):
+        run(clip, enhancer)
+    assert clip["out"].read_bytes() == b"precious"
+    assert_clean(clip["out"].parent)
+    run(clip, enhancer, overwrite=True)
+    assert clip["out"].read_bytes()[:4] == bytes.fromhex("1a45dfa3")  # now a Matroska file
+
+
+def test_existing_output_is_untouched_when_input_is_bad(make_clip, enhancer, tmp_path):
+    clip = make_clip()
+    clip["out"].write_bytes(b"precious")
+    short = write_video(tmp_path / "short.mp4", clip["colors"][:5], fmt="rgb24")
+    with pytest.raises(PairingError):
+        run(clip, enhancer, color=short, overwrite=True)
+    assert clip["out"].read_bytes() == b"precious"
+    assert_clean(clip["out"].parent)
+
+
+@pytest.mark.parametrize("where", ["missing folder", "parent is a file"])
+def test_unwritable_output_folder(make_clip, enhancer, tmp_path, where):
+    clip = make_clip()
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / ("no/such/dir" if where == "missing folder" else "file") / "out.mkv"
+    fails(OutputError, "does not exist|not a folder", clip, enhancer, out=out)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_read_only_output_folder(make_clip, enhancer, tmp_path):
+    clip = make_clip()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        fails(OutputError, "not writable", clip, enhancer, out=ro / "out.mkv")
+    finally:
+        ro.chmod(0o755)
+
+
+def test_gt_of_another_size_is_reported_as_unmatched(make_clip, enhancer, tmp_path):
+    clip = make_clip(n=6, gt_size=(32, 24))
+    summary = run(clip, enhancer, gt_path=clip["gt"], report_path=tmp_path / "r.csv")
+    assert summary["matched_frames"] == 0 and summary["unmatched_frames"] == 12  # 6 outputs + 6 gt frames
+    assert "32x24 but depth is 64x48" in summary["gt_problem"]
+    assert clip["out"].exists()
+
+
+def test_report_options_are_checked_before_any_work(make_clip, enhancer, tmp_path):
+    clip = make_clip()
+    with pytest.raises(OutputError, match=r"\.json or \.csv"):
+        run(clip, enhancer, gt_path=clip["gt"], report_path=tmp_path / "r.txt")
+    with pytest.raises(IGDEError, match="needs the ground-truth"):
+        run(clip, enhancer, report_path=tmp_path / "r.json")
+    with pytest.raises(IGDEError, match="no such video encoder"):
+        run(clip, enhancer, codec="nosuchcodec")
+    assert_clean(clip["out"].parent, clip["out"])
+
+
+def test_unknown_model_is_a_user_error(make_clip, tmp_path):
+    clip = make_clip()
+    with pytest.raises(IGDEError, match="model"):
+        enhance_file(clip["color"], clip["depth"], clip["out"], model=tmp_path / "missing.pt", backend="torch", quiet=True)
+    assert_clean(clip["out"].parent, clip["out"])
+
+
+class Interrupting:
+    """Wraps an Enhancer; on the second batch the process gets a real SIGINT (Ctrl-C)."""
+
+    def __init__(self, inner, exc=None):
+        self.inner, self.calls, self.exc = inner, 0, exc
+        self.batch, self.max_depth, self.backend_name = 1, None, inner.backend_name
+
+    def enhance(self, color, depth):
+        self.calls += 1
+        if self.calls == 2:
+            if self.exc is not None:
+                raise self.exc
+            import signal
+            import time
+
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the KeyboardInterrupt lands here
+        return self.inner.enhance(color, depth)
+
+
+def test_ctrl_c_leaves_no_output(make_clip, enhancer):
+    clip = make_clip(n=8)
+    with pytest.raises(KeyboardInterrupt):
+        run(clip, Interrupting(enhancer), gt_path=clip["gt"], report_path=clip["out"].with_suffix(".json"))
+    assert_clean(clip["out"].parent, clip["out"])
+    assert not clip["out"].with_suffix(".json").exists()
+
+
+def test_failure_in_a_stage_reaches_the_caller(make_clip, enhancer):
+    clip = make_clip(n=8)
+    with pytest.raises(RuntimeError, match="boom"):
+        run(clip, Interrupting(enhancer, RuntimeError("boom")))
+    assert_clean(clip["out"].parent, clip["out"])
