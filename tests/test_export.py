@@ -1,0 +1,83 @@
+"""ONNX export: graph I/O and metadata, and PyTorch vs ONNX Runtime parity for every variant."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from igde_stream import create_model, list_models
+from igde_stream.backends import create_backend
+from igde_stream.export import export_onnx, read_metadata
+from igde_stream.models import WEIGHTS_DIR, pretrained_path, weights_hash
+
+# igde-base keeps its architecture (layers, blocks, taps) but gets thinner so the test stays fast
+SMALLER = {"igde-base": dict(g0=16, g=8, refine_blocks=1)}
+PARITY_ATOL = 1e-4  # max abs difference on normalised depth
+
+
+@pytest.fixture(scope="module", params=[n for n in sorted(list_models()) if n.startswith("igde-")])
+def exported(request, tmp_path_factory):
+    name = request.param
+    torch.manual_seed(0)
+    model = create_model(name, **SMALLER.get(name, {})).eval()
+    path = export_onnx(model, tmp_path_factory.mktemp("onnx") / f"{name}.onnx")
+    return name, model, path
+
+
+def test_graph_io_is_dynamic_and_named(exported):
+    _, _, path = exported
+    g = onnx.load(str(path)).graph
+    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in list(g.input) + list(g.output)}
+    assert dims == {"color": ["N", 3, "H", "W"], "depth": ["N", 1, "H", "W"], "depth_out": ["N", 1, "H", "W"]}
+    assert all(v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT for v in list(g.input) + list(g.output))
+    assert max(o.version for o in onnx.load(str(path)).opset_import if o.domain in ("", "ai.onnx")) >= 17
+
+
+def test_metadata_carries_config_and_weights_hash(exported):
+    name, model, path = exported
+    meta = read_metadata(path)
+    assert meta["arch"] == "igde" and meta["variant"] == name
+    assert meta["config"] == {k: getattr(model.config, k) for k in meta["config"]}
+    assert meta["weights_hash"] == weights_hash(model)
+
+
+@pytest.mark.parametrize("shape", [(3, 37, 53), (2, 64, 31), (1, 17, 17)])
+def test_torch_and_onnxruntime_agree(exported, shape):
+    _, model, path = exported
+    n, h, w = shape
+    rng = np.random.default_rng(sum(shape))
+    color = rng.random((n, 3, h, w), dtype=np.float32)
+    depth = rng.random((n, 1, h, w), dtype=np.float32)
+    ort_out = create_backend("onnxruntime", model=str(path), threads=1).run(color, depth)
+    torch_out = create_backend("torch", model=model).run(color, depth)
+    assert ort_out.shape == (n, 1, h, w) and ort_out.dtype == np.float32
+    assert float(np.abs(ort_out - torch_out).max()) <= PARITY_ATOL
+
+
+def test_torchscript_exporter_also_works(tmp_path):
+    model = create_model("igde-tiny").eval()
+    path = export_onnx(model, tmp_path / "ts.onnx", exporter="torchscript", opset=17)
+    assert read_metadata(path)["weights_hash"] == weights_hash(model)
+
+
+def test_export_of_missing_weights_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no shipped weights"):
+        export_onnx("igde-base", tmp_path / "x.onnx")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not pretrained_path("igde-small").is_file(), reason="shipped igde-small.pt not present yet")
+def test_shipped_onnx_matches_shipped_weights():
+    onnx_path = WEIGHTS_DIR / "igde-small.onnx"
+    assert onnx_path.is_file(), "igde-small.pt ships without igde-small.onnx: run python tools/export_onnx.py"
+    model = create_model("igde-small", pretrained=True)
+    assert read_metadata(onnx_path)["weights_hash"] == weights_hash(model)
+    rng = np.random.default_rng(1)
+    color = rng.random((2, 3, 45, 61), dtype=np.float32)
+    depth = rng.random((2, 1, 45, 61), dtype=np.float32)
+    a = create_backend("onnxruntime", model="igde-small").run(color, depth)
+    b = create_backend("torch", model="igde-small").run(color, depth)
+    assert float(np.abs(a - b).max()) <= PARITY_ATOL

@@ -1,0 +1,52 @@
+"""Export an IGDE model to ONNX (inputs color, depth; output depth_out; dynamic N, H, W).
+
+    python tools/export_onnx.py --model igde-small                     # shipped weights -> igde_stream/weights/igde-small.onnx
+    python tools/export_onnx.py --checkpoint runs/x/best.pt -o x.onnx  # any checkpoint
+    python tools/export_onnx.py --model igde-base --random-init -o base.onnx   # untrained, for benchmarks
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", default="igde-small", help="registered variant (its shipped weights; default: %(default)s)")
+    src.add_argument("--checkpoint", help="a .pt checkpoint written by training")
+    p.add_argument("--random-init", action="store_true", help="seeded random weights instead of the shipped ones")
+    p.add_argument("-o", "--output", help="ONNX path (default: igde_stream/weights/<model>.onnx)")
+    p.add_argument("--opset", type=int, default=18)
+    p.add_argument("--exporter", choices=("dynamo", "torchscript"), default="dynamo")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from igde_stream.export import export_onnx, read_metadata
+    from igde_stream.models import WEIGHTS_DIR, create_model
+
+    if args.checkpoint:
+        model, out = Path(args.checkpoint), Path(args.output or Path(args.checkpoint).with_suffix(".onnx"))
+    elif args.random_init:
+        torch.manual_seed(0)
+        model, out = create_model(args.model), Path(args.output or f"{args.model}.onnx")
+    else:
+        model, out = args.model, Path(args.output or WEIGHTS_DIR / f"{args.model}.onnx")
+    try:
+        export_onnx(model, out, opset=args.opset, exporter=args.exporter)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"export_onnx: {exc}", file=sys.stderr)
+        return 1
+    meta = read_metadata(out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {meta.get('variant')} weights {meta.get('weights_hash')}, "
+          f"checked against PyTorch with ONNX Runtime")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
