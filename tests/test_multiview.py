@@ -318,3 +318,16 @@ def test_tool_user_errors(clip, capsys):
     assert tool.main(["render", str(tmp / "c.mp4"), str(short), "-o", str(tmp / "x.mkv")]) == 2
     assert not list(tmp.glob("*x*.mkv"))  # nothing half-written left behind
     assert tool.main(["render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(tmp / "x.mkv"), "--views", "0"]) == 2
+
+
+def test_bench_views_runs_and_saves(tmp_path):
+    pytest.importorskip("torch")
+    from igde_stream.bench import views
+
+    out = tmp_path / "views.json"
+    rc = views.main(["--size", "64x48", "--model", "igde-tiny", "--backends", "torch", "--iters", "1",
+                     "--infer-iters", "1", "--json", str(out)])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert [r["what"] for r in data["rows"]] == ["render 8 views", "render 8 views + grid", "igde-tiny torch:fp32"]
+    assert all(r["fps"] > 0 for r in data["rows"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -41,6 +42,7 @@ def _available_backends() -> list[str]:
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
     from .. import multiview as mv
 
+    load_before = os.getloadavg()
     w, h = _parse_size(args.size)
     color, depth = structured_frames(1, h, w, seed=1)
     cfg = mv.ViewConfig(n_views=args.views, baseline=args.baseline, zero_parallax=args.zero_parallax)
@@ -84,6 +86,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
         "model": args.model,
         "weights": inf["weights"],
         "threads": inf["threads"],
+        "cpu_count": os.cpu_count(),
+        "loadavg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "versions": _versions(),
         "note": "renderer: NumPy, single thread; render_speed_ratio = renderer frames/s / this row's frames/s",
         "rows": rows,
@@ -122,7 +126,8 @@ def main(argv: list[str]) -> int:
         print(f"bench views: {exc}", file=sys.stderr)
         return 1
     print(f"\n{result['views']} views at {result['size'][0]}x{result['size'][1]} vs {result['model']} "
-          f"({result['weights']}) on {result['device']}, {result['date']}")
+          f"({result['weights']}) on {result['device']} ({result['cpu_count']} CPUs, load "
+          f"{result['loadavg_1min_before_after'][0]} -> {result['loadavg_1min_before_after'][1]}), {result['date']}")
     print(markdown_table(result))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
