@@ -134,14 +134,13 @@ def warp_views(
     # z-buffer key: (depth bits, source index); the float32 bits of a non-negative depth order like
     # the depth itself, so one integer maximum keeps the nearest source and remembers which it was
     key = (d.view(np.int32).astype(np.int64).ravel() << 32) | np.arange(hw, dtype=np.int64)
-    dz = d - np.float32(config.zero_parallax)
     cols = np.arange(w, dtype=np.float32)
     row_base = np.arange(0, hw, w, dtype=np.int64)[:, None]
     views = np.empty((len(ts), h, w, 3), np.uint8)
     vdepth = np.empty((len(ts), h, w), np.float32)
     holes = np.empty((len(ts), h, w), bool)
     for k, t in enumerate(ts):  # one view at a time: same speed as all at once, bounded memory
-        xt = np.rint(cols + np.float32(-t * config.baseline) * dz).astype(np.int64)
+        xt = np.rint(cols + disparity(d, t, config.baseline, config.zero_parallax)).astype(np.int64)
         tgt = np.where((xt >= 0) & (xt < w), row_base + xt, hw)  # spare slot hw: left the frame
         zbuf = np.full(hw + 1, -1, dtype=np.int64)
         np.maximum.at(zbuf, tgt.ravel(), key)
