@@ -7,12 +7,14 @@ its own runtime (``igde_stream.backends.onnxruntime_backend`` reads them back wi
 
 Exporter: torch 2.13's default ``torch.export``-based exporter (``dynamo=True``) with
 ``dynamic_shapes``; it gives a clean graph (Conv / Relu / Concat / Add / Clip only, no shape
-arithmetic) at opset 18. The legacy TorchScript exporter is kept as ``exporter="torchscript"``.
+arithmetic) at opset 18. It needs the ``onnxscript`` package; without it (``exporter="auto"``) the
+legacy TorchScript exporter runs instead, which gives an equivalent graph (it is also tested).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
 import logging
@@ -59,21 +61,24 @@ def export_onnx(
     path: str | Path,
     *,
     opset: int = DEFAULT_OPSET,
-    exporter: str = "dynamo",
+    exporter: str = "auto",
     example_shape: tuple[int, int, int] = (2, 40, 56),
     check: bool = True,
     atol: float = 1e-4,
 ) -> Path:
     """Export ``model`` (module, registered name with shipped weights, or ``.pt``) to ``path``.
 
+    ``exporter``: ``auto`` (``dynamo`` when onnxscript is installed, else ``torchscript``).
     ``example_shape`` (N, H, W) only traces the graph: N > 1 and H != W so that nothing
     specialises. With ``check``, ONNX Runtime runs the file on another odd shape and the result
     must match PyTorch within ``atol``. The file is written under a temporary name, then renamed.
     """
     import onnx
 
-    if exporter not in ("dynamo", "torchscript"):
-        raise ValueError(f"exporter must be 'dynamo' or 'torchscript', got {exporter!r}")
+    if exporter not in ("auto", "dynamo", "torchscript"):
+        raise ValueError(f"exporter must be 'auto', 'dynamo' or 'torchscript', got {exporter!r}")
+    if exporter == "auto":
+        exporter = "dynamo" if importlib.util.find_spec("onnxscript") is not None else "torchscript"
     module = _resolve_model(model).float().cpu().eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,7 @@ def export_onnx(
             )
             proto = onnx.load_from_string(buf.getvalue())
     del proto.metadata_props[:]
-    for key, value in model_metadata(module).items():
+    for key, value in {**model_metadata(module), f"{META_PREFIX}exporter": exporter}.items():
         proto.metadata_props.add(key=key, value=value)
     proto.doc_string = f"IGDE depth edge enhancement ({getattr(module, 'variant', '')}), igde-stream {__version__}"
     onnx.checker.check_model(proto)

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random-init", action="store_true", help="seeded random weights instead of the shipped ones")
     p.add_argument("-o", "--output", help="ONNX path (default: igde_stream/weights/<model>.onnx)")
     p.add_argument("--opset", type=int, default=18)
-    p.add_argument("--exporter", choices=("dynamo", "torchscript"), default="dynamo")
+    p.add_argument("--exporter", choices=("auto", "dynamo", "torchscript"), default="auto")
     args = p.parse_args(argv)
 
     import torch

@@ -7,7 +7,8 @@ A setup is ``backend[:precision[+graph]]``: ``torch:fp32``, ``torch:fp16+graph``
 none are shipped, which is said in the output); ONNX Runtime and TensorRT get an ONNX exported from
 them unless ``--onnx`` is given. Times are host to host (NumPy in, NumPy out: what ``Enhancer``
 sees), the median over the timed iterations; the ratio column compares each setup with the first
-one at the same size and batch.
+one at the same size and batch. CPU s/frame is the process's CPU time per frame: on a shared
+machine it shows the cost that wall time hides (wall time grows with other people's load).
 """
 
 from __future__ import annotations
@@ -213,6 +214,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
 
     from ..models import create_model, pretrained_path, weights_hash
 
+    load_at_start = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     setups = [Setup.parse(s) for s in args.backends.split(",")]
     sizes = [_parse_size(s) for s in args.sizes.split(",")]
     batches = [int(b) for b in str(args.batch).split(",")]
@@ -245,14 +247,18 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
                     if cuda:
                         torch.cuda.reset_peak_memory_stats()
                     with PeakRSS() as mem:
+                        cpu0 = os.times()
                         times = time_host(lambda: backend.run(c, d), args.warmup, args.iters, args.min_time)
+                        cpu1 = os.times()
+                    cpu_s = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (len(times) + args.warmup) / n
                     med = statistics.median(times)
                     peak, kind = (torch.cuda.max_memory_allocated() / 2**20, "cuda_allocated") if cuda else (
                         max(mem.peak, mem_build.peak) / 2**20, "process_rss")
                     row = Row(setup.label, args.device or "cpu", w, h, n, 1000 * med / n, n / med, 1000 * med,
-                              len(times), round(peak, 1), kind)
+                              len(times), round(peak, 1), kind, extra={"cpu_s_per_frame": round(cpu_s, 3)})
                     rows.append(row)
-                    log(f"  {w}x{h} b{n}: {row.ms_per_frame:.1f} ms/frame, {row.fps:.2f} fps, peak {row.peak_mem_mb:.0f} MB")
+                    log(f"  {w}x{h} b{n}: {row.ms_per_frame:.1f} ms/frame, {row.fps:.2f} fps, "
+                        f"CPU {cpu_s:.2f} s/frame, peak {row.peak_mem_mb:.0f} MB")
             del backend
     finally:
         tmp.cleanup()
@@ -270,6 +276,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         "device": _device_name(args.device),
         "threads": args.threads or torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+        "load_avg_at_start": load_at_start,
         "versions": _versions(),
         "baseline": base,
         "rows": [asdict(r) for r in rows],
@@ -303,13 +310,14 @@ def _versions() -> dict[str, str]:
 def markdown_table(result: dict[str, Any]) -> str:
     """The rows as a Markdown table (ratio: frames/s relative to the baseline setup)."""
     lines = [
-        f"| setup | size | batch | ms/frame | frames/s | x {result['baseline']} | peak MB |",
-        "|---|---|---|---|---|---|---|",
+        f"| setup | size | batch | ms/frame | frames/s | x {result['baseline']} | CPU s/frame | peak MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         lines.append(
             f"| {r['setup']} | {r['width']}x{r['height']} | {r['batch']} | {r['ms_per_frame']:.1f} | "
-            f"{r['fps']:.2f} | {r['ratio']:.2f} | {r['peak_mem_mb']:.0f} ({r['mem_kind']}) |"
+            f"{r['fps']:.2f} | {r['ratio']:.2f} | {r['extra'].get('cpu_s_per_frame', float('nan')):.2f} | "
+            f"{r['peak_mem_mb']:.0f} ({r['mem_kind']}) |"
         )
     return "\n".join(lines)
 
@@ -342,7 +350,8 @@ def main(argv: list[str]) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"bench infer: {exc}", file=sys.stderr)
         return 1
-    print(f"\n{result['model']} ({result['weights']}) on {result['device']}, {result['date']}")
+    print(f"\n{result['model']} ({result['weights']}) on {result['device']}, {result['date']}, "
+          f"load average at start {result['load_avg_at_start']}")
     print(markdown_table(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
