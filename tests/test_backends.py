@@ -122,3 +122,21 @@ def test_runtime_path_needs_no_torch(tiny):
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["onnxruntime", "(9,", "13)", "uint8"]
+
+
+def test_infer_benchmark_runs_and_saves_rows(tmp_path, capsys):
+    from igde_stream.bench import infer
+
+    out = tmp_path / "r.json"
+    rc = infer.main(["--backends", "torch,onnxruntime", "--model", "igde-tiny", "--sizes", "40x24", "--batch", "1,2",
+                     "--iters", "1", "--warmup", "0", "--json", str(out)])
+    assert rc == 0
+    import json
+
+    res = json.loads(out.read_text())
+    assert [(r["setup"], r["batch"]) for r in res["rows"]] == [
+        ("torch:fp32", 1), ("torch:fp32", 2), ("onnxruntime:fp32", 1), ("onnxruntime:fp32", 2)]
+    assert all(r["fps"] > 0 and r["peak_mem_mb"] > 0 for r in res["rows"])
+    assert res["rows"][0]["ratio"] == 1.0
+    assert res["weights"] == "shipped" or res["weights"].startswith("random init")
+    assert "| onnxruntime:fp32 | 40x24 | 2 |" in capsys.readouterr().out
