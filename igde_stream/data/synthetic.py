@@ -1,0 +1,419 @@
+"""Scene-Flow-like synthetic scenes: colour + exactly aligned ground-truth depth, moving over time.
+
+A scene is a slanted textured background plus textured layers (polygons, blobs, frames with holes,
+poles, wires), each at its own depth, drawn back to front. Layers move on straight paths and the
+camera translates, shifting every layer by an amount proportional to its depth (parallax), so
+occlusions change over time. Everything follows from one integer seed.
+
+Depth is disparity-like: a float in [0, 1], larger = nearer, quantised to 8 bits (peak 255) or 16
+bits (peak 65535). Layers own disjoint depth intervals ordered like the drawing order, separated by
+at least ``SceneConfig.min_gap`` (3/255), and every surface changes by at most ``max_slope`` (0.4/255)
+per pixel, so on the 8-bit grid a jump of >= 2 levels between neighbours happens exactly where the
+layer label changes: colour edges of objects and depth edges coincide pixel for pixel (no
+anti-aliasing in either).
+
+Textures: ``"procedural"`` (fractal noise, stripes, checkers, colour blocks; NumPy + OpenCV only),
+``"photo"`` (random crops of the photographs shipped with scikit-image, recoloured; needs
+scikit-image), ``"mixed"`` (half and half: the training default) and ``"flat"`` (one colour per
+layer, for tests). Strong colour texture on flat-depth surfaces is deliberate: copying colour texture
+into depth is the failure the IGDE paper targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "SceneConfig", "Scene", "Frame", "SPLITS", "TEXTURE_MODES", "split_seeds",
+    "render_sequence", "smooth_noise",
+]
+
+TEXTURE_MODES = ("procedural", "photo", "mixed", "flat")
+
+# Fixed, disjoint seed ranges: training draws from "train" only; "test" is never trained on.
+SPLITS: dict[str, range] = {
+    "train": range(0, 1_000_000),
+    "val": range(1_000_000, 1_001_000),
+    "test": range(2_000_000, 2_001_000),
+}
+
+
+def split_seeds(split: str, n: int) -> list[int]:
+    """The first ``n`` scene seeds of ``split`` (``"train"``, ``"val"`` or ``"test"``)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; known: {sorted(SPLITS)}")
+    r = SPLITS[split]
+    if not 0 <= n <= len(r):
+        raise ValueError(f"split {split!r} has {len(r)} seeds, asked for {n}")
+    return list(r[:n])
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Parameters of the scene generator (all sizes in pixels at the given resolution).
+
+    objects / thin: inclusive ranges of the number of solid layers and of thin structures (poles and
+    wires); both scale with the frame area relative to 960x540. max_speed / camera_speed: pixels per
+    frame at 960 wide (scaled with the width). slant_prob: fraction of solid layers whose depth is a
+    tilted plane (the rest have flat depth). background_depth / foreground_depth: depth ranges on the
+    [0, 1] scale (larger = nearer).
+    """
+
+    width: int = 960
+    height: int = 540
+    frames: int = 48
+    textures: str = "mixed"
+    objects: tuple[int, int] = (10, 18)
+    thin: tuple[int, int] = (2, 6)
+    max_speed: float = 5.0
+    camera_speed: float = 2.5
+    slant_prob: float = 0.5
+    background_depth: tuple[float, float] = (0.03, 0.33)
+    foreground_depth: tuple[float, float] = (0.37, 0.98)
+    min_gap: float = 3.0 / 255.0
+    max_slope: float = 0.4 / 255.0
+
+    def __post_init__(self) -> None:
+        if self.width < 16 or self.height < 16:
+            raise ValueError(f"scene size must be at least 16x16, got {self.width}x{self.height}")
+        if self.frames < 1:
+            raise ValueError(f"frames must be >= 1, got {self.frames}")
+        if self.textures not in TEXTURE_MODES:
+            raise ValueError(f"textures must be one of {TEXTURE_MODES}, got {self.textures!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class Frame(NamedTuple):
+    """One rendered frame: ``color`` H x W x 3 uint8 RGB, ``depth`` H x W uint8 / uint16 (larger =
+    nearer), ``labels`` H x W int16 (0 = background, i = i-th layer in drawing order)."""
+
+    color: np.ndarray
+    depth: np.ndarray
+    labels: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------- noise
+
+
+def smooth_noise(rng: np.random.Generator, h: int, w: int, scale: float, octaves: int = 1) -> np.ndarray:
+    """Smooth random field, H x W float32, about zero mean and unit std; features ~``scale`` px."""
+    out = np.zeros((h, w), np.float32)
+    amp = 1.0
+    for _ in range(octaves):
+        gh, gw = max(2, int(math.ceil(h / scale)) + 2), max(2, int(math.ceil(w / scale)) + 2)
+        grid = rng.standard_normal((gh, gw)).astype(np.float32)
+        big = cv2.resize(grid, (int((gw - 1) * scale) + 1, int((gh - 1) * scale) + 1),
+                         interpolation=cv2.INTER_CUBIC)
+        oy = int(rng.integers(0, max(1, big.shape[0] - h + 1)))
+        ox = int(rng.integers(0, max(1, big.shape[1] - w + 1)))
+        big = big[oy:oy + h, ox:ox + w]
+        if big.shape != (h, w):
+            big = cv2.resize(big, (w, h), interpolation=cv2.INTER_LINEAR)
+        out += amp * big
+        amp *= 0.5
+        scale = max(2.0, scale / 2)
+    std = float(out.std())
+    return (out - float(out.mean())) / (std if std > 1e-6 else 1.0)
+
+
+# ------------------------------------------------------------------------------------------ textures
+
+# Photographs shipped inside scikit-image (no download needed).
+_PHOTO_NAMES = (
+    "astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
+    "colorwheel", "brick", "grass", "gravel", "camera", "coins", "moon", "cell", "text",
+)
+_PHOTOS: list[np.ndarray] | None = None
+
+
+def _photos() -> list[np.ndarray]:
+    """The scikit-image photographs as RGB uint8 (loaded once per process)."""
+    global _PHOTOS
+    if _PHOTOS is None:
+        try:
+            import skimage.data as skd
+        except ImportError:
+            raise ImportError(
+                "textures='photo'/'mixed' need scikit-image (pip install 'igde-stream[train]'); "
+                "use textures='procedural' without it"
+            ) from None
+        photos = []
+        for name in _PHOTO_NAMES:
+            im = np.asarray(getattr(skd, name)())
+            if im.ndim == 2:
+                im = np.repeat(im[..., None], 3, axis=2)
+            photos.append(np.ascontiguousarray(im[..., :3], dtype=np.uint8))
+        _PHOTOS = photos
+    return _PHOTOS
+
+
+def _colors(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.integers(0, 256, (n, 3)).astype(np.float32)
+
+
+def _colormap(field: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Map a field in [0, 1] through a piecewise-linear palette (K x 3) to uint8 RGB."""
+    k = len(palette)
+    x = np.linspace(0.0, k - 1, 256)
+    i = np.minimum(x.astype(np.int32), k - 2)
+    f = (x - i)[:, None]
+    lut = np.clip(palette[i] * (1 - f) + palette[i + 1] * f, 0, 255).astype(np.uint8)
+    idx = np.clip(field * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(cv2.merge([idx, idx, idx]), lut.reshape(256, 1, 3))
+
+
+def _coords(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Coordinate along a random direction, H x W float32."""
+    a = rng.uniform(0, math.pi)
+    x = np.arange(w, dtype=np.float32)[None, :] * math.cos(a)
+    y = np.arange(h, dtype=np.float32)[:, None] * math.sin(a)
+    return x + y
+
+
+def _procedural(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    kind = rng.choice(("noise", "stripes", "checker", "blocks", "plaid"))
+    if kind == "noise":
+        f = smooth_noise(rng, h, w, rng.uniform(4, 60), octaves=int(rng.integers(1, 4)))
+        return _colormap(0.5 + 0.25 * f, _colors(rng, int(rng.integers(2, 5))))
+    if kind in ("stripes", "plaid"):
+        period = rng.uniform(4, 40)
+        s = np.sin(_coords(rng, h, w) * (2 * math.pi / period))
+        if kind == "plaid":
+            s = s + np.sin(_coords(rng, h, w) * (2 * math.pi / rng.uniform(4, 40)))
+        if rng.random() < 0.6:
+            s = np.sign(s)  # hard stripes: strong colour edges on a flat surface
+        return _colormap(0.5 + 0.5 * s / (2 if kind == "plaid" else 1), _colors(rng, 2 + (kind == "plaid")))
+    if kind == "checker":
+        p = rng.uniform(4, 40)
+        s = np.sign(np.sin(_coords(rng, h, w) * (math.pi / p))) * np.sign(np.sin(_coords(rng, h, w) * (math.pi / p)))
+        return _colormap(0.5 + 0.5 * s, _colors(rng, 2))
+    # "blocks": random colour rectangles
+    cell = rng.uniform(6, 60)
+    gh, gw = max(1, int(h / cell) + 1), max(1, int(w / cell) + 1)
+    grid = rng.integers(0, 256, (gh, gw, 3), dtype=np.uint8)
+    return cv2.resize(grid, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def _photo(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    photos = _photos()
+    im = photos[int(rng.integers(len(photos)))]
+    ih, iw = im.shape[:2]
+    s = rng.uniform(0.4, 1.6)  # source pixels per output pixel
+    ch, cw = max(2, min(ih, int(h * s))), max(2, min(iw, int(w * s)))
+    y0, x0 = int(rng.integers(0, ih - ch + 1)), int(rng.integers(0, iw - cw + 1))
+    crop = cv2.resize(im[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    crop = crop[..., rng.permutation(3)]  # recolour so that the same photo gives new colours
+    if rng.random() < 0.3:
+        crop = 255 - crop
+    return np.ascontiguousarray(crop)
+
+
+def make_texture(rng: np.random.Generator, h: int, w: int, mode: str, label: int = 0) -> np.ndarray:
+    """An H x W x 3 uint8 RGB texture in ``mode`` (see the module docstring)."""
+    if mode == "flat":
+        # a distinct colour per label: layers are told apart exactly by colour
+        return np.broadcast_to(np.array([(37 * label) % 256, (91 * label + 50) % 256, (13 * label + 128) % 256],
+                                        np.uint8), (h, w, 3)).copy()
+    use_photo = mode == "photo" or (mode == "mixed" and rng.random() < 0.5)
+    tex = _photo(rng, h, w) if use_photo else _procedural(rng, h, w)
+    if rng.random() < 0.5:  # shading variation (colour only; depth stays as it is)
+        shade = 1.0 + 0.25 * smooth_noise(rng, h, w, rng.uniform(20, 200))
+        tex = np.clip(tex * shade[..., None], 0, 255).astype(np.uint8)
+    return tex
+
+
+# --------------------------------------------------------------------------------------------- shapes
+
+
+def _star_polygon(rng: np.random.Generator, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
+    n = int(rng.integers(3, 13))
+    ang = np.sort(rng.uniform(0, 2 * math.pi, n)) + rng.uniform(0, 2 * math.pi)
+    rad = rng.uniform(0.45, 1.0, n) if rng.random() < 0.5 else np.ones(n)
+    pts = np.stack([cx + rx * rad * np.cos(ang), cy + ry * rad * np.sin(ang)], 1)
+    return np.round(pts).astype(np.int32)
+
+
+def _solid_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A solid shape filling most of an H x W box: polygon, blob, ellipse or frame with a hole."""
+    kind = rng.choice(("polygon", "polygon", "blob", "ellipse", "frame"))
+    mask = np.zeros((h, w), np.uint8)
+    cx, cy, rx, ry = (w - 1) / 2, (h - 1) / 2, (w - 1) / 2, (h - 1) / 2
+    if kind == "polygon":
+        cv2.fillPoly(mask, [_star_polygon(rng, cx, cy, rx, ry)], 1)
+    elif kind == "ellipse":
+        cv2.ellipse(mask, (int(cx), int(cy)), (max(1, int(rx)), max(1, int(ry))), 0, 0, 360, 1, -1)
+    elif kind == "blob":
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        r2 = ((xx - cx) / max(rx, 1)) ** 2 + ((yy - cy) / max(ry, 1)) ** 2
+        f = (1.0 - r2) + 0.35 * smooth_noise(rng, h, w, max(4.0, min(h, w) / 4))
+        mask[f > 0.3] = 1
+    else:  # frame: polygon with a polygonal hole (background shows through)
+        cv2.fillPoly(mask, [_star_polygon(rng, cx, cy, rx, ry)], 1)
+        k = rng.uniform(0.3, 0.6)
+        cv2.fillPoly(mask, [_star_polygon(rng, cx, cy, rx * k, ry * k)], 0)
+    return mask.astype(bool)
+
+
+def _thin_mask(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """A pole (straight bar, 2-8 px) or a wire (sagging curve, 1-3 px), in a tight box."""
+    scale = max(width, height) / 960
+    if rng.random() < 0.5:  # pole, near vertical
+        length = rng.uniform(0.4, 1.1) * height
+        a = math.pi / 2 + rng.uniform(-0.35, 0.35)
+        t = max(1, int(round(rng.uniform(2, 8) * max(scale, 0.25))))
+        dx, dy = length * math.cos(a), length * math.sin(a)
+        bw, bh = int(abs(dx)) + 2 * t + 2, int(abs(dy)) + 2 * t + 2
+        mask = np.zeros((bh, bw), np.uint8)
+        x0 = t + 1 if dx >= 0 else bw - t - 2
+        cv2.line(mask, (x0, t + 1), (int(round(x0 + dx)), int(round(t + 1 + dy))), 1, t, cv2.LINE_8)
+    else:  # wire, near horizontal, sagging
+        length = rng.uniform(0.5, 1.2) * width
+        sag = rng.uniform(0.02, 0.2) * length
+        t = max(1, int(round(rng.uniform(1, 3) * max(scale, 0.34))))
+        xs = np.linspace(0, length, 64)
+        ys = sag * (1 - (2 * xs / length - 1) ** 2) + rng.uniform(-0.1, 0.1) * xs
+        ys -= ys.min()
+        bw, bh = int(length) + 2 * t + 3, int(ys.max()) + 2 * t + 3
+        mask = np.zeros((bh, bw), np.uint8)
+        pts = np.round(np.stack([xs + t + 1, ys + t + 1], 1)).astype(np.int32)
+        cv2.polylines(mask, [pts], False, 1, t, cv2.LINE_8)
+    return mask.astype(bool)
+
+
+# ---------------------------------------------------------------------------------------------- scene
+
+
+@dataclass
+class _Layer:
+    mask: np.ndarray        # h x w bool
+    texture: np.ndarray     # h x w x 3 uint8
+    depth: np.ndarray       # h x w float32 in [0, 1]
+    pos: tuple[float, float]  # top-left (x, y) at the middle frame
+    vel: tuple[float, float]  # pixels per frame
+    parallax: float         # depth used for the camera shift
+
+
+def _plane(rng: np.random.Generator, h: int, w: int, lo: float, hi: float, slant: bool,
+           max_slope: float) -> np.ndarray:
+    """A depth plane inside [lo, hi] over an H x W box, tilted when ``slant``."""
+    if not slant or hi - lo < 1e-6:
+        return np.full((h, w), rng.uniform(lo, hi), np.float32)
+    span = hi - lo
+    a = rng.uniform(0, 2 * math.pi)
+    g = min(max_slope, span / max(h + w, 1))  # depth change per pixel along the tilt direction
+    gx, gy = g * math.cos(a), g * math.sin(a)
+    x = np.arange(w, dtype=np.float32)[None, :] - (w - 1) / 2
+    y = np.arange(h, dtype=np.float32)[:, None] - (h - 1) / 2
+    p = gx * x + gy * y
+    return ((lo + hi) / 2 + p).astype(np.float32)
+
+
+class Scene:
+    """A deterministic moving scene. ``render(t)`` gives frame ``t`` (0 <= t < config.frames)."""
+
+    def __init__(self, seed: int, config: SceneConfig = SceneConfig()) -> None:
+        self.seed = int(seed)
+        self.config = c = config
+        rng = np.random.default_rng([self.seed, 0x5CE9E])
+        W, H = c.width, c.height
+        area = W * H / (960 * 540)
+        sx = W / 960
+        mid = (c.frames - 1) / 2
+        cam = rng.normal(0, 1, 2)
+        cam = cam / max(np.linalg.norm(cam), 1e-6) * rng.uniform(0, c.camera_speed) * sx
+        self.camera_velocity = (float(cam[0]), float(cam[1]))
+        # background: slanted plane (nearer towards the bottom, like a floor), larger than the frame
+        margin = int(math.ceil(float(np.abs(cam).max()) * (mid + 1) * c.background_depth[1])) + 2
+        bh, bw = H + 2 * margin, W + 2 * margin
+        blo, bhi = c.background_depth
+        span = min(rng.uniform(0.3, 1.0) * (bhi - blo), c.max_slope * 0.9 * min(bh, bw))
+        center = rng.uniform(blo + span / 2, bhi - span / 2)
+        a = rng.uniform(math.pi / 4, 3 * math.pi / 4)  # mostly increasing downwards
+        yy = (np.arange(bh, dtype=np.float32)[:, None] - (bh - 1) / 2) / max(bh - 1, 1)
+        xx = (np.arange(bw, dtype=np.float32)[None, :] - (bw - 1) / 2) / max(bw - 1, 1)
+        bg_depth = (center + span * (math.cos(a) * xx + math.sin(a) * yy) / math.sqrt(2)).astype(np.float32)
+        self._bg = _Layer(
+            mask=np.ones((bh, bw), bool), texture=make_texture(rng, bh, bw, c.textures, 0),
+            depth=np.broadcast_to(bg_depth, (bh, bw)).copy(),
+            pos=(-margin, -margin), vel=(0.0, 0.0), parallax=center,
+        )
+        # foreground layers: disjoint depth slots, drawn from far to near
+        n_obj = int(rng.integers(c.objects[0], c.objects[1] + 1) * min(1.0, max(area, 0.05)) + 0.5)
+        n_thin = int(rng.integers(c.thin[0], c.thin[1] + 1) * min(1.0, max(area, 0.15)) + 0.5)
+        kinds = ["solid"] * max(1, n_obj) + ["thin"] * n_thin
+        rng.shuffle(kinds)
+        flo, fhi = c.foreground_depth
+        slot = (fhi - flo) / len(kinds)
+        if slot < c.min_gap + 1e-9:
+            raise ValueError("too many layers for the foreground depth range and min_gap")
+        self.layers: list[_Layer] = []
+        for i, kind in enumerate(kinds):
+            lo = flo + i * slot + c.min_gap / 2
+            hi = flo + (i + 1) * slot - c.min_gap / 2
+            if kind == "solid":
+                size = rng.uniform(0.08, 0.5) * H
+                aspect = math.exp(rng.uniform(-0.7, 0.7))
+                h = max(6, int(size / math.sqrt(aspect)))
+                w = max(6, int(size * math.sqrt(aspect)))
+                mask = _solid_mask(rng, h, w)
+                slant = rng.random() < c.slant_prob
+            else:
+                mask = _thin_mask(rng, W, H)
+                h, w = mask.shape
+                slant = False
+            depth = _plane(rng, h, w, lo, hi, slant, c.max_slope)
+            speed = rng.uniform(0, c.max_speed) * sx
+            ang = rng.uniform(0, 2 * math.pi)
+            vel = (speed * math.cos(ang), speed * math.sin(ang))
+            pos = (rng.uniform(-0.3 * w, W - 0.7 * w), rng.uniform(-0.3 * h, H - 0.7 * h))
+            self.layers.append(_Layer(mask, make_texture(rng, h, w, c.textures, i + 1), depth,
+                                      pos, vel, float(depth.mean())))
+
+    def _offset(self, layer: _Layer, t: float) -> tuple[int, int]:
+        dt = t - (self.config.frames - 1) / 2
+        cx, cy = self.camera_velocity
+        x = layer.pos[0] + layer.vel[0] * dt + cx * dt * layer.parallax
+        y = layer.pos[1] + layer.vel[1] * dt + cy * dt * layer.parallax
+        return int(round(x)), int(round(y))
+
+    def render(self, t: int, bits: int = 8) -> Frame:
+        """Frame ``t``: colour, quantised depth (``bits`` 8 or 16) and the layer label map."""
+        if bits not in (8, 16):
+            raise ValueError(f"bits must be 8 or 16, got {bits}")
+        W, H = self.config.width, self.config.height
+        bx, by = self._offset(self._bg, t)
+        color = self._bg.texture[-by:-by + H, -bx:-bx + W].copy()
+        depth = self._bg.depth[-by:-by + H, -bx:-bx + W].copy()
+        labels = np.zeros((H, W), np.int16)
+        for i, layer in enumerate(self.layers, start=1):
+            x0, y0 = self._offset(layer, t)
+            h, w = layer.mask.shape
+            fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + w, W), min(y0 + h, H)
+            if fx0 >= fx1 or fy0 >= fy1:
+                continue
+            sl = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
+            m = layer.mask[sl]
+            dst = (slice(fy0, fy1), slice(fx0, fx1))
+            color[dst][m] = layer.texture[sl][m]
+            depth[dst][m] = layer.depth[sl][m]
+            labels[dst][m] = i
+        peak = 255 if bits == 8 else 65535
+        q = np.rint(np.clip(depth, 0.0, 1.0) * peak).astype(np.uint8 if bits == 8 else np.uint16)
+        return Frame(color, q, labels)
+
+
+def render_sequence(seed: int, config: SceneConfig = SceneConfig(), bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """All frames of scene ``seed``: colour T x H x W x 3 uint8 and depth T x H x W (uint8 / uint16)."""
+    scene = Scene(seed, config)
+    frames = [scene.render(t, bits) for t in range(config.frames)]
+    return np.stack([f.color for f in frames]), np.stack([f.depth for f in frames])

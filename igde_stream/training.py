@@ -1,0 +1,348 @@
+"""Training recipe (paper section 4): Adam, lr 1e-4, random crops of synthetic scenes, inputs / 255,
+total loss (5) = a L_depth + b L_focal + c L_sobel.
+
+``train(TrainConfig(...))`` is the library entry point (``tools/train.py`` only parses arguments); it
+accepts any registered model name, since every registered model has ``forward(color, depth)`` with
+both in [0, 1]. Crops come from scenes generated in DataLoader worker processes (train split seeds);
+validation runs on a fixed batch from the validation split. The run folder gets ``config.json``,
+``log.csv`` (one row per log interval, validation columns filled when validated), ``last.pt``
+(every ``ckpt_every`` steps and at the end: config + weights + optimizer state + step) and
+``best.pt`` (best validation PSNR). All files are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import SPLITS, DegradeConfig, SceneConfig
+from .data.dataset import CropConfig, SyntheticCrops, validation_set
+from .evaluation import score_frames, summarize
+from .losses import igde_loss
+from .models import create_model, load_checkpoint, save_checkpoint, weights_hash
+
+__all__ = ["TrainConfig", "train", "validate", "export_weights", "LOG_COLUMNS"]
+
+LOG_COLUMNS = ("step", "time_s", "lr", "loss", "samples_per_s",
+               "val_psnr", "val_psnr_t", "val_psnr_f", "val_ssim", "val_rmse")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on. ``steps`` and / or ``minutes`` bound the run (the first reached
+    stops it; with ``resume``, ``steps`` is the total including earlier steps). ``crop`` and
+    ``val_size`` are (h, w); ``scene_size`` is (W, H). ``amp``: "auto" (bf16 autocast on CUDA, none
+    on CPU), "bf16", "fp16" or "none". ``lr_schedule``: "constant" (the paper) or "cosine" (to 0 at
+    the end of the step / time budget). ``degradation``: DegradeConfig overrides. ``zero_init_head``: a fresh residual model (config
+    ``residual`` true, final conv ``head``) starts as the identity, its last conv zeroed, so short runs
+    begin at the input's quality instead of undoing random output; other models are left as built."""
+
+    model: str = "igde-small"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    steps: int | None = None
+    minutes: float | None = None
+    batch: int = 8
+    crop: tuple[int, int] = (256, 256)
+    lr: float = 1e-4
+    lr_schedule: str = "constant"
+    device: str = "cpu"
+    seed: int = 0
+    workers: int = 2
+    val_every: int = 200
+    val_samples: int = 8
+    val_size: tuple[int, int] = (256, 384)
+    ckpt_every: int = 500
+    log_every: int = 10
+    out: str = "runs/train"
+    resume: str | None = None
+    amp: str = "auto"
+    textures: str = "mixed"
+    scene_size: tuple[int, int] = (960, 540)
+    frames_per_scene: int = 2
+    crops_per_frame: int = 4
+    degradation: dict[str, Any] = field(default_factory=dict)
+    zero_init_head: bool = True
+    threads: int | None = None
+    progress: bool = True
+    command: str = ""
+
+    def __post_init__(self) -> None:
+        if self.steps is None and self.minutes is None:
+            raise ValueError("give steps and/or minutes")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.amp not in ("auto", "bf16", "fp16", "none"):
+            raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
+        if self.batch < 1 or self.workers < 0:
+            raise ValueError("batch must be >= 1 and workers >= 0")
+        self.crop = tuple(self.crop)  # type: ignore[assignment]
+        self.val_size = tuple(self.val_size)  # type: ignore[assignment]
+        self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
+        self.loss_weights = tuple(float(x) for x in self.loss_weights)  # type: ignore[assignment]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig keys {unknown}")
+        return cls(**d)
+
+    def crop_config(self) -> CropConfig:
+        w, h = self.scene_size
+        return CropConfig(
+            crop=self.crop, frames_per_scene=self.frames_per_scene, crops_per_frame=self.crops_per_frame,
+            scene=SceneConfig(width=w, height=h, textures=self.textures),
+            degradation=DegradeConfig(**self.degradation),
+        )
+
+    def data_params(self) -> dict[str, Any]:
+        cc = self.crop_config()
+        return {"generator": "igde_stream.data.synthetic", "scene": cc.scene.to_dict(),
+                "degradation": cc.degradation.to_dict(), "crop": list(self.crop),
+                "frames_per_scene": cc.frames_per_scene, "crops_per_frame": cc.crops_per_frame,
+                "flip": cc.flip, "train_seeds": [SPLITS["train"].start, SPLITS["train"].stop],
+                "val_seeds": [SPLITS["val"].start, SPLITS["val"].start + self.val_samples],
+                "val_size": list(self.val_size)}
+
+
+def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if cfg.amp == "none" or (cfg.amp == "auto" and device.type != "cuda"):
+        return None
+    if cfg.amp == "fp16":
+        return torch.float16
+    return torch.bfloat16
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, batch: tuple[torch.Tensor, ...], device: torch.device,
+             amp: torch.dtype | None = None, chunk: int = 4) -> dict[str, float]:
+    """PSNR, PSNRt, PSNRf, SSIM, RMSE of ``model`` on a uint8 validation batch (8-bit rounded)."""
+    was_training = model.training
+    model.eval()
+    color, dep, gt = batch
+    preds = []
+    for s in range(0, len(gt), chunk):
+        c = color[s:s + chunk].to(device).float() / 255.0
+        d = dep[s:s + chunk].to(device).float() / 255.0
+        ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
+        with ctx:
+            y = model(c, d)
+        preds.append(torch.round(y.float().clamp(0, 1) * 255).to(torch.uint8).cpu())
+    model.train(was_training)
+    p = torch.cat(preds)[:, 0].numpy()
+    row = summarize([score_frames(list(p), list(gt[:, 0].numpy()), list(dep[:, 0].numpy()), 255.0, False)])
+    return {k: row[k] for k in ("psnr", "psnr_t", "psnr_f", "ssim", "rmse")}
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def _lr(cfg: TrainConfig, step: int, start_time: float, start_step: int) -> float:
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    progress = 0.0
+    if cfg.steps is not None:
+        progress = step / cfg.steps
+    if cfg.minutes is not None:
+        progress = max(progress, (time.perf_counter() - start_time) / (60 * cfg.minutes))
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
+    """The model (fresh, from a checkpoint file to fine-tune, or resumed) and the resume payload."""
+    if cfg.resume:
+        path = Path(cfg.out) / "last.pt" if cfg.resume == "auto" else Path(cfg.resume)
+        model = load_checkpoint(path)
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if "optimizer" not in payload or "step" not in payload:
+            raise ValueError(f"{path}: has no optimizer state / step; cannot resume from it")
+        return model, payload
+    if Path(cfg.model).suffix == ".pt":
+        if cfg.overrides:
+            raise ValueError("overrides apply to a registered model name, not to a checkpoint file")
+        return load_checkpoint(cfg.model), None
+    model = create_model(cfg.model, **cfg.overrides)
+    head = getattr(model, "head", None)
+    if cfg.zero_init_head and isinstance(head, torch.nn.Conv2d) and getattr(model.config, "residual", False):
+        torch.nn.init.zeros_(head.weight)
+        if head.bias is not None:
+            torch.nn.init.zeros_(head.bias)
+    return model, None
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train per ``cfg``; returns the path of the final checkpoint (``<out>/last.pt``)."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device cuda requested but torch.cuda.is_available() is False")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    model, payload = _build(cfg)
+    step = int(payload["step"]) if payload else 0
+    prior_s = float(payload.get("elapsed_s", 0.0)) if payload else 0.0
+    best = float(payload.get("best_val_psnr", -math.inf)) if payload else -math.inf
+    model = model.to(device).train()
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if payload:
+        opt.load_state_dict(payload["optimizer"])
+    amp = _amp_dtype(cfg, device)
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    a, b, c = cfg.loss_weights
+
+    record = {"train_config": dataclasses.asdict(cfg), "data": cfg.data_params(),
+              "command": cfg.command or " ".join(sys.argv)}
+    _write_json(out / "config.json", record)
+    cc = cfg.crop_config()
+    val = validation_set(cc, cfg.val_samples, cfg.val_size)
+    # epoch = starting step: a resumed run draws new scenes instead of repeating the first ones
+    loader = torch.utils.data.DataLoader(
+        SyntheticCrops(cc, seed=cfg.seed, epoch=step), batch_size=cfg.batch, num_workers=cfg.workers,
+        pin_memory=device.type == "cuda", worker_init_fn=_worker_init if cfg.workers else None,
+        prefetch_factor=4 if cfg.workers else None, persistent_workers=False,
+    )
+
+    log_path = out / "log.csv"
+    new_log = not (log_path.exists() and payload)
+    log_f = open(log_path, "w" if new_log else "a", newline="")
+    log = csv.writer(log_f)
+    if new_log:
+        log.writerow(LOG_COLUMNS)
+
+    def save(path: Path, val_metrics: dict[str, float] | None) -> None:
+        save_checkpoint(path, model, optimizer=opt.state_dict(), step=step, best_val_psnr=best,
+                        val=val_metrics or {}, elapsed_s=prior_s + time.perf_counter() - t_start, **record)
+
+    from tqdm import tqdm
+
+    start_step = step
+    t_start = time.perf_counter()
+    t_log, n_log, loss_acc = t_start, 0, torch.zeros((), device=device)
+    last_val: dict[str, float] | None = None
+    bar = tqdm(total=cfg.steps, initial=step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+    try:
+        it = iter(loader)
+        while True:
+            if cfg.steps is not None and step >= cfg.steps:
+                break
+            if cfg.minutes is not None and time.perf_counter() - t_start >= 60 * cfg.minutes:
+                break
+            col, dep, gt = (x.to(device, non_blocking=True) for x in next(it))
+            col = col.float().div_(255.0)
+            dep = dep.float().div_(255.0)
+            gt = gt.float().div_(255.0)
+            if device.type == "cuda":
+                col = col.contiguous(memory_format=torch.channels_last)
+            lr = _lr(cfg, step, t_start, start_step)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
+            with ctx:
+                pred = model(col, dep)
+            loss = igde_loss(pred.float(), gt, dep, a, b, c)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            step += 1
+            n_log += 1
+            loss_acc += loss.detach()
+            bar.update(1)
+            do_val = step % cfg.val_every == 0
+            if do_val or step % cfg.log_every == 0:
+                mean_loss = float(loss_acc) / n_log
+                if not math.isfinite(mean_loss):
+                    raise FloatingPointError(f"loss is {mean_loss} at step {step}")
+                now = time.perf_counter()
+                row: list[Any] = [step, f"{now - t_start:.1f}", f"{lr:.3g}", f"{mean_loss:.6f}",
+                                  f"{n_log * cfg.batch / (now - t_log):.1f}"]
+                t_log, n_log, loss_acc = now, 0, torch.zeros((), device=device)
+                if do_val:
+                    last_val = validate(model, val, device, amp)
+                    row += [f"{last_val[k]:.4f}" for k in ("psnr", "psnr_t", "psnr_f", "ssim", "rmse")]
+                    bar.write(f"step {step}: loss {mean_loss:.4f}  val PSNR {last_val['psnr']:.2f}  "
+                              f"PSNRt {last_val['psnr_t']:.2f}  PSNRf {last_val['psnr_f']:.2f}  "
+                              f"SSIM {last_val['ssim']:.4f}  RMSE {last_val['rmse']:.3f}")
+                    if last_val["psnr"] > best:
+                        best = last_val["psnr"]
+                        save(out / "best.pt", last_val)
+                else:
+                    row += [""] * 5
+                bar.set_postfix(loss=f"{mean_loss:.4f}")
+                log.writerow(row)
+                log_f.flush()
+            if step % cfg.ckpt_every == 0:
+                save(out / "last.pt", last_val)
+    finally:
+        bar.close()
+        log_f.close()
+    elapsed = time.perf_counter() - t_start
+    final_val = validate(model, val, device, amp)
+    if final_val["psnr"] > best:
+        best = final_val["psnr"]
+        save(out / "best.pt", final_val)
+    save(out / "last.pt", final_val)
+    done = step - start_step
+    print(f"trained {done} steps ({step} total) in {elapsed:.0f} s: "
+          f"{done * cfg.batch / max(elapsed, 1e-9):.1f} samples/s, {done / max(elapsed, 1e-9):.2f} steps/s; "
+          f"val PSNR {final_val['psnr']:.2f} PSNRt {final_val['psnr_t']:.2f} PSNRf {final_val['psnr_f']:.2f} "
+          f"SSIM {final_val['ssim']:.4f} RMSE {final_val['rmse']:.3f}; best val PSNR {best:.2f}; "
+          f"checkpoint {out / 'last.pt'}", flush=True)
+    return out / "last.pt"
+
+
+def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ship a training checkpoint: ``dest`` (.pt) gets the model config + weights only (no optimizer),
+    ``dest`` with suffix .json gets command, seed, steps, data parameters, validation metrics and the
+    weights hash (plus ``extra``, e.g. an evaluation table). Returns the JSON record."""
+    checkpoint, dest = Path(checkpoint), Path(dest)
+    model = load_checkpoint(checkpoint)
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(dest, model)
+    tc = payload.get("train_config", {})
+    meta = {
+        "model": payload.get("variant"), "arch": payload.get("arch"), "config": payload.get("config"),
+        "weights_hash": weights_hash(model), "params": sum(p.numel() for p in model.parameters()),
+        "source_checkpoint": checkpoint.name, "command": payload.get("command"),
+        "seed": tc.get("seed"), "steps": payload.get("step"),
+        "train_seconds": payload.get("elapsed_s"), "train_config": tc, "data": payload.get("data"),
+        "validation": payload.get("val"), "torch": torch.__version__,
+        **(extra or {}),
+    }
+    _write_json(dest.with_suffix(".json"), meta)
+    return meta
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use tools/train.py")

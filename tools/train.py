@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Train an IGDE (or any registered) model on synthetic Scene-Flow-like crops; or ship a checkpoint.
+
+Examples:
+  python tools/train.py --model igde-tiny --steps 20 --crop 64x64 --batch 2 --workers 0 --out runs/smoke
+  python tools/train.py --model igde-small --device cuda --minutes 5 --workers 12 --batch 16 \\
+      --crop 256x256 --out runs/small
+  python tools/train.py --model igde-small --override color_taps=0 --loss-weights 1,1,0 --steps 2000
+  python tools/train.py --out runs/small --resume --steps 4000          # continue to 4000 steps
+  python tools/train.py --export runs/small/best.pt --to igde_stream/weights/igde-small.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW like 256x256, got {text!r}") from None
+    return a, b
+
+
+def _override(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def _weights(text: str) -> tuple[float, float, float]:
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected a,b,c like 1,1,1, got {text!r}")
+    return tuple(float(x) for x in parts)  # type: ignore[return-value]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="igde-small", help="registered model name or a .pt to fine-tune")
+    p.add_argument("--override", type=_override, action="append", default=[], metavar="KEY=VALUE",
+                   help="model config override, repeatable (e.g. color_taps=0)")
+    p.add_argument("--loss-weights", type=_weights, default=(1.0, 1.0, 1.0), metavar="A,B,C",
+                   help="weights of L_depth, L_focal, L_sobel (default 1,1,1)")
+    p.add_argument("--steps", type=int, help="total optimizer steps")
+    p.add_argument("--minutes", type=float, help="wall-clock budget of this invocation")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=_size, default=(256, 256), metavar="HxW")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    p.add_argument("--threads", type=int, help="torch CPU threads of the main process")
+    p.add_argument("--out", default="runs/train")
+    p.add_argument("--resume", nargs="?", const="auto", metavar="CKPT",
+                   help="continue from CKPT (default <out>/last.pt): step count, optimizer, log")
+    p.add_argument("--val-every", type=int, default=200)
+    p.add_argument("--val-samples", type=int, default=8)
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--textures", choices=("procedural", "photo", "mixed"), default="mixed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--export", metavar="CKPT", help="ship CKPT's weights (no optimizer) instead of training")
+    p.add_argument("--to", metavar="PT", help="with --export: destination .pt (a .json is written beside)")
+    args = p.parse_args(argv)
+
+    if args.export:
+        from igde_stream.training import export_weights
+
+        dest = args.to or f"igde_stream/weights/{Path(args.export).parent.name}.pt"
+        meta = export_weights(args.export, dest)
+        print(f"wrote {dest} and {Path(dest).with_suffix('.json')} (step {meta['steps']}, "
+              f"hash {meta['weights_hash']})")
+        return 0
+    if args.steps is None and args.minutes is None:
+        p.error("give --steps and/or --minutes")
+
+    from igde_stream.training import TrainConfig, train
+
+    cfg = TrainConfig(
+        model=args.model, overrides=dict(args.override), loss_weights=args.loss_weights,
+        steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
+        lr_schedule=args.lr_schedule, device=args.device, amp=args.amp, seed=args.seed,
+        workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
+        val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
+        textures=args.textures, progress=not args.quiet,
+        command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+    )
+    train(cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
