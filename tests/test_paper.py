@@ -1,0 +1,86 @@
+import json
+
+import pytest
+
+from igde_stream import paper
+from igde_stream.models import create_model, list_models, save_checkpoint
+
+
+def test_suite_rows_are_consistent():
+    names = set(list_models())
+    for key, spec in paper.LEARNED.items():
+        assert f"{spec.arch}-small" in names and f"{spec.arch}-tiny" in names, key
+    used = {key for rows in paper.TABLES.values() for _, key in rows}
+    assert set(paper.LEARNED) <= used  # nothing is trained that no table shows
+    for _, key in paper.TABLES["table1"]:
+        assert key == "input" or key.startswith("filter:") or key in paper.LEARNED
+    assert [paper.LEARNED[k].loss_weights for _, k in paper.TABLES["table2"]] == [
+        (1, 0, 0), (1, 1, 0), (1, 0, 1), (1, 1, 1)]
+    taps = [paper.LEARNED[k].overrides.get("color_taps", 3) for _, k in paper.TABLES["table3"]]
+    assert taps == [0, 1, 2, 3]
+    # one IGDE row serves all three tables: trained once
+    assert {k for _, k in paper.TABLES["table1"]} & {k for _, k in paper.TABLES["table2"]} == {"igde"}
+
+
+def _fake_run(out, key, steps_done, snapshots):
+    model = create_model("igde-tiny")
+    for s in snapshots:
+        (out / "snapshots" / key).mkdir(parents=True, exist_ok=True)
+        save_checkpoint(out / "snapshots" / key / f"{s}.pt", model)
+        (out / "snapshots" / key / f"{s}.json").write_text(json.dumps({"steps": s, "seed": 0}))
+    save_checkpoint(out / f"{key}.pt", model)
+    (out / f"{key}.json").write_text(json.dumps({"steps": steps_done, "seed": 0}))
+
+
+def test_equalize_sets_every_row_to_the_common_snapshot(tmp_path):
+    _fake_run(tmp_path, "igde", 100, [25, 50, 75, 100])
+    _fake_run(tmp_path, "decnn", 63, [25, 50])  # stopped by the time cap
+    assert paper.equalize(tmp_path, ["igde", "decnn"]) == 50
+    for key, was in (("igde", 100), ("decnn", 63)):
+        rec = json.loads((tmp_path / f"{key}.json").read_text())
+        assert rec["steps"] == 50 and rec["equalized_from_steps"] == was
+
+
+def test_equalize_without_common_snapshot_changes_nothing(tmp_path):
+    _fake_run(tmp_path, "igde", 100, [50, 100])
+    _fake_run(tmp_path, "decnn", 20, [])
+    assert paper.equalize(tmp_path, ["igde", "decnn"]) is None
+    assert json.loads((tmp_path / "igde.json").read_text())["steps"] == 100
+
+
+def test_train_and_evaluate_end_to_end(tmp_path):
+    ck = tmp_path / "ck"
+    rows = ["igde", "rdn-depth"]
+    recs = paper.train_suite(ck, steps=2, jobs=2, keys=rows, crop=(32, 32), batch=1, scale="tiny",
+                             workers=0, threads=1, scene_size=(96, 64), val_samples=1, chunks=2,
+                             log=lambda _: None)
+    assert set(recs) == set(rows) and all(r["steps"] == 2 and r["seed"] == 0 for r in recs.values())
+    assert all((ck / "snapshots" / k / "1.pt").is_file() for k in rows)
+    assert not list((ck / "runs").rglob("*.pt"))  # full checkpoints (with optimizer) removed
+
+    res = tmp_path / "res"
+    obj = paper.evaluate_suite(ck, res, sequences=1, frames=2, size=(64, 48), icl=None, figures=1,
+                               datasets=["synthetic"], log=lambda _: None)
+    for table in ("table1", "table2", "table3"):
+        for row in obj[table]:
+            assert {"method", "psnr", "psnr_t", "psnr_f", "ssim", "rmse", "steps", "seed"} <= set(row)
+    t1 = {r["key"]: r for r in obj["table1"]}
+    assert t1["igde"]["steps"] == 2 and t1["igde"]["seed"] == 0 and t1["igde"]["psnr"] is not None
+    assert t1["decnn"]["trained"] is False and t1["decnn"]["psnr"] is None  # no checkpoint: empty row
+    assert t1["filter:guided"]["steps"] == 0 and t1["input"]["temporal"] is not None
+    assert (res / "paper_tables.md").read_text().count("## Table") == 3
+    assert (res / "fig10_synthetic_test_0.png").stat().st_size > 0
+    saved = json.loads((res / "paper_tables.json").read_text())
+    assert saved["table1"][0]["method"] == "degraded input"
+
+    # a later run on other data keeps the synthetic results from paper_raw.json
+    again = paper.evaluate_suite(ck, res, icl=tmp_path / "missing", figures=0, datasets=["icl"],
+                                 log=lambda _: None)
+    assert again["table1"] == saved["table1"]
+
+
+def test_unknown_rows_raise(tmp_path):
+    with pytest.raises(ValueError, match="unknown suite rows"):
+        paper.train_suite(tmp_path, steps=1, keys=["igde-huge"])
+    with pytest.raises(ValueError, match="steps and/or minutes"):
+        paper.train_suite(tmp_path, steps=None)

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""The paper's Tables I-III: train every learned row with one budget, then evaluate into tables.
+
+Examples:
+  # GPU machine (H100), ~11 rows concurrently, equal steps for all, 6 min safety cap:
+  python tools/paper_suite.py train --device cuda --steps 1200 --minutes 6 --jobs 11 --out runs/paper
+  # this CPU, a smoke run of the whole pipeline:
+  python tools/paper_suite.py train --steps 5 --crop 64x64 --batch 2 --scene-size 160x96 --out /tmp/p
+  python tools/paper_suite.py evaluate --ckpts /tmp/p --sequences 1 --frames 3 --size 160x96 --out /tmp/p/res
+  # the tables (same as: python tools/evaluate.py --suite paper --ckpts runs/paper):
+  python tools/paper_suite.py evaluate --ckpts runs/paper --out results/
+  python tools/paper_suite.py list                        # rows, tables, model costs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_ICL = ROOT.parent / "shared" / "data" / "real" / "icl_nuim_clean5"
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected AxB like 256x256, got {text!r}") from None
+    return a, b
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train every learned row of Tables I-III")
+    t.add_argument("--out", required=True, help="folder for <row>.pt / <row>.json checkpoints")
+    t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    t.add_argument("--steps", type=int, default=None, help="steps per row (the equal budget)")
+    t.add_argument("--minutes", type=float, default=None,
+                   help="wall-clock cap per row; a row stopped by it records the step it reached")
+    t.add_argument("--jobs", type=int, default=1, help="rows trained at once, each its own process")
+    t.add_argument("--crop", type=_size, default=(256, 256), help="training crop HxW (default 256x256)")
+    t.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
+    t.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
+    t.add_argument("--scale", default="small", choices=["tiny", "small"], help="model variants (default small)")
+    t.add_argument("--workers", type=int, default=1, help="data worker processes per row (default 1)")
+    t.add_argument("--threads", type=int, default=None, help="torch threads per row (default: cores / jobs)")
+    t.add_argument("--scene-size", type=_size, default=(960, 540), help="scene WxH (default 960x540)")
+    t.add_argument("--val-samples", type=int, default=8, help="validation crops per row (default 8)")
+    t.add_argument("--rows", nargs="+", default=None, help="train only these rows (see `list`)")
+    t.add_argument("--chunks", type=int, default=4,
+                   help="legs per row, each ending in a weight snapshot; rows cut short by --minutes are "
+                        "all set back to the largest snapshot step every row reached (default 4)")
+    t.add_argument("--keep-runs", action="store_true", help="keep full checkpoints with optimizer state")
+
+    e = sub.add_parser("evaluate", help="evaluate a folder of suite checkpoints into the paper tables")
+    e.add_argument("--ckpts", required=True, help="folder written by `train`")
+    e.add_argument("--out", default=str(ROOT / "results"), help="folder for the tables and figures")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--sequences", type=int, default=4, help="synthetic test sequences (default 4)")
+    e.add_argument("--frames", type=int, default=12, help="frames per test sequence (default 12)")
+    e.add_argument("--size", type=_size, default=(960, 540), help="test frame WxH (default 960x540)")
+    e.add_argument("--icl", default=str(DEFAULT_ICL), help="ICL-NUIM clean folder ('' to skip)")
+    e.add_argument("--datasets", nargs="+", default=["synthetic", "icl"], choices=["synthetic", "icl"],
+                   help="what to (re)compute; the others are kept from OUT/paper_raw.json (default both)")
+    e.add_argument("--batch", type=int, default=1, help="frames per forward pass (default 1)")
+    e.add_argument("--figures", type=int, default=2, help="Fig. 10 examples per dataset (default 2)")
+
+    sub.add_parser("list", help="print the suite rows, the tables and each model's cost")
+    args = p.parse_args(argv)
+
+    if args.cmd == "list":
+        from igde_stream.models import model_complexity
+        from igde_stream.paper import LEARNED, TABLES
+
+        for key, spec in LEARNED.items():
+            c = model_complexity(f"{spec.arch}-small", 540, 960)
+            print(f"{key:14s} {spec.arch}-small {spec.overrides or ''} loss {spec.loss_weights} "
+                  f"{c['params'] / 1e3:.0f} k params, {c['gmac']:.1f} GMAC/960x540 (Conv2d only)")
+        for name, rows in TABLES.items():
+            print(f"{name}: " + ", ".join(f"{label} [{key}]" for label, key in rows))
+        return 0
+    if args.cmd == "train":
+        import os
+
+        from igde_stream.paper import train_suite
+
+        threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+        try:
+            train_suite(args.out, steps=args.steps, minutes=args.minutes, jobs=args.jobs, keys=args.rows,
+                        crop=args.crop, batch=args.batch, device=args.device, seed=args.seed,
+                        scale=args.scale, workers=args.workers, threads=threads,
+                        scene_size=args.scene_size, val_samples=args.val_samples, chunks=args.chunks,
+                        keep_run=args.keep_runs)
+        except (RuntimeError, ValueError) as exc:
+            print(f"paper_suite: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    from igde_stream.paper import evaluate_suite
+
+    if not Path(args.ckpts).is_dir():
+        print(f"paper_suite: {args.ckpts}: no such folder", file=sys.stderr)
+        return 1
+    evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
+                   size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
+                   batch=args.batch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
