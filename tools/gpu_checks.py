@@ -4,7 +4,8 @@
     PYTHONPATH=. python tools/gpu_checks.py --device cpu --quick --out /tmp/gc   # smoke run anywhere
 
 1. correctness: CUDA FP32 (TF32 off), FP16 + channels_last and FP16 + CUDA graph against the CPU FP32
-   reference at an odd size and batch 3, igde-small and igde-base; max abs difference on [0, 1] depth.
+   reference at an odd size and batch 3, igde-small and igde-base; max abs difference on [0, 1] depth;
+   and what Enhancer(backend="auto") picks for a checkpoint (PyTorch CUDA expected).
 2. FP16 accuracy: per-frame PSNR of FP16 (+ CUDA graph) output against FP32 (TF32 off) output on
    ~40 test frames at 960x540 (igde_stream.data's test split when it exists, else structured random
    frames), min / mean, target >= 50 dB.
@@ -111,6 +112,9 @@ class Report:
         s += ["## Correctness vs CPU FP32", "", "| model | mode | size | max abs diff | limit | ok |", "|---|---|---|---|---|---|"]
         s += [f"| {r['model']} | {r['mode']} | {r['size']} | {r['max_abs_diff']:.2e} | {r['limit']:.0e} | {r['ok']} |"
               for r in d["correctness"]]
+        if "auto" in d:
+            a = d["auto"]
+            s += ["", f"Enhancer(backend='auto') on a .pt: **{a['description']}** ({a['reason']}), ok: {a['ok']}"]
         s += ["", "## FP16 vs FP32 per-frame PSNR (target >= 50 dB)", "",
               "| model | mode | frames | size | min dB (float) | mean dB (float) | min dB (8-bit) | mean dB (8-bit) | ok |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -155,6 +159,24 @@ def correctness(rep: Report, models: dict[str, torch.nn.Module], device: str, n:
             print(f"correctness {name} {mode}: max abs diff {diff:.2e} (limit {limit:.0e})", flush=True)
             del b
     set_tf32(True)
+    rep.save()
+
+
+def auto_choice(rep: Report, model: torch.nn.Module, device: str) -> None:
+    """Enhancer(backend="auto") on a checkpoint: which backend it takes here, and that it runs."""
+    import tempfile
+
+    from igde_stream.enhancer import Enhancer
+    from igde_stream.models import save_checkpoint
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_checkpoint(Path(tmp) / "m.pt", model)
+        e = Enhancer(str(Path(tmp) / "m.pt"), batch=2, quiet=True)
+        color, depth = structured_frames(3, 45, 61, seed=5)
+        out = e.enhance(color, depth)
+    rep.data["auto"] = dict(backend=e.backend_name, description=e.backend_description, reason=e.backend_reason,
+                            ok=bool(out.shape == depth.shape and (device != "cuda" or e.backend_name == "torch")))
+    print(f"auto: {e.backend_description} ({e.backend_reason})", flush=True)
     rep.save()
 
 
@@ -247,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="directory for gpu_checks.json / gpu_checks.md")
     p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes on CPU, few iterations")
-    p.add_argument("--budget-s", type=float, default=170.0, help="stop starting new speed rows after this (default: %(default)s)")
+    p.add_argument("--budget-s", type=float, default=150.0, help="stop starting new speed rows after this (default: %(default)s)")
     args = p.parse_args(argv)
     t0 = time.monotonic()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -277,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     deadline = t0 + args.budget_s
     steps = [
         ("correctness", lambda: correctness(rep, models, args.device, *corr)),
+        ("auto", lambda: auto_choice(rep, models["igde-small"], args.device)),
         ("fp16 psnr", lambda: fp16_psnr(rep, models if not args.quick else {"igde-small": models["igde-small"]},
                                          args.device, *ps)),
         ("speed", lambda: speed(rep, models, args.device, plan, batches, iters, warm, deadline)),
@@ -291,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.data["meta"]["elapsed_s"] = round(time.monotonic() - t0, 1)
     rep.save()
     print(rep.markdown())
-    ok = all(r["ok"] for r in rep.data["correctness"] + rep.data["psnr"]) and not rep.data["errors"]
+    ok = all(r["ok"] for r in rep.data["correctness"] + rep.data["psnr"] + [rep.data.get("auto", {"ok": False})])
+    ok = ok and not rep.data["errors"]
     print(f"gpu_checks: {'all checks passed' if ok else 'SOME CHECKS FAILED'} in {rep.data['meta']['elapsed_s']} s; "
           f"wrote {args.out}/gpu_checks.json and .md")
     return 0 if ok else 1
