@@ -43,9 +43,10 @@ class TrainConfig:
     stops it; with ``resume``, ``steps`` is the total including earlier steps). ``crop`` and
     ``val_size`` are (h, w); ``scene_size`` is (W, H). ``amp``: "auto" (bf16 autocast on CUDA, none
     on CPU), "bf16", "fp16" or "none". ``lr_schedule``: "constant" (the paper) or "cosine" (to 0 at
-    the end of the step / time budget). ``degradation``: DegradeConfig overrides. ``zero_init_head``: a fresh residual model (config
-    ``residual`` true, final conv ``head``) starts as the identity, its last conv zeroed, so short runs
-    begin at the input's quality instead of undoing random output; other models are left as built."""
+    the end of the step / time budget). ``degradation``: DegradeConfig overrides. ``head_init_scale``: a fresh residual model (config
+    ``residual`` true, final conv ``head``) starts near the identity, its last conv's initial weights
+    scaled by this factor (1 = as built; 0 would stall: the gradient into the network is
+    proportional to those weights); other models are left as built."""
 
     model: str = "igde-small"
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class TrainConfig:
     frames_per_scene: int = 2
     crops_per_frame: int = 4
     degradation: dict[str, Any] = field(default_factory=dict)
-    zero_init_head: bool = True
+    head_init_scale: float = 0.1
     threads: int | None = None
     progress: bool = True
     command: str = ""
@@ -184,10 +185,11 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
         return load_checkpoint(cfg.model), None
     model = create_model(cfg.model, **cfg.overrides)
     head = getattr(model, "head", None)
-    if cfg.zero_init_head and isinstance(head, torch.nn.Conv2d) and getattr(model.config, "residual", False):
-        torch.nn.init.zeros_(head.weight)
-        if head.bias is not None:
-            torch.nn.init.zeros_(head.bias)
+    if isinstance(head, torch.nn.Conv2d) and getattr(model.config, "residual", False):
+        with torch.no_grad():
+            head.weight.mul_(cfg.head_init_scale)
+            if head.bias is not None:
+                head.bias.mul_(cfg.head_init_scale)
     return model, None
 
 

@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"), default="auto")
+    p.add_argument("--head-init-scale", type=float, default=0.1,
+                   help="scale of a fresh residual model's last-conv init (1 = as built)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
     p.add_argument("--threads", type=int, help="torch CPU threads of the main process")
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         lr_schedule=args.lr_schedule, device=args.device, amp=args.amp, seed=args.seed,
         workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
         val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
-        textures=args.textures, progress=not args.quiet,
+        textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
         command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     )
     train(cfg)

@@ -56,10 +56,9 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], *, kind: str,
                 else:
                     raise ValueError(f"kind must be 'color' or 'depth', got {kind!r}")
                 stream.width, stream.height = w, h
-                stream.time_base = Fraction(1) / Fraction(rate)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
-            frame.pts = n
-            frame.time_base = stream.time_base
+            frame.pts = n  # in 1 / rate; the muxer rescales to the container's time base
+            frame.time_base = 1 / Fraction(rate)
             for packet in stream.encode(frame):
                 out.mux(packet)
             n += 1

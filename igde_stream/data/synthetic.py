@@ -348,9 +348,10 @@ class Scene:
             pos=(-margin, -margin), vel=(0.0, 0.0), parallax=center,
         )
         # foreground layers: disjoint depth slots, drawn from far to near
-        n_obj = int(rng.integers(c.objects[0], c.objects[1] + 1) * min(1.0, max(area, 0.05)) + 0.5)
-        n_thin = int(rng.integers(c.thin[0], c.thin[1] + 1) * min(1.0, max(area, 0.15)) + 0.5)
-        kinds = ["solid"] * max(1, n_obj) + ["thin"] * n_thin
+        # fewer layers on small frames (sizes scale with the height), but never an empty scene
+        n_obj = max(3, int(rng.integers(c.objects[0], c.objects[1] + 1) * min(1.0, math.sqrt(area)) + 0.5))
+        n_thin = max(1, int(rng.integers(c.thin[0], c.thin[1] + 1) * min(1.0, math.sqrt(area)) + 0.5))
+        kinds = ["solid"] * n_obj + ["thin"] * n_thin
         rng.shuffle(kinds)
         flo, fhi = c.foreground_depth
         slot = (fhi - flo) / len(kinds)
