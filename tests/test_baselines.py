@@ -50,13 +50,20 @@ def test_unknown_config_key_raises():
 
 def test_drecnn_output_is_a_times_y_plus_b_plus_depth():
     model = DRECNN(DRECNNConfig(width=4, branch_sets=1, fusion_sets=1)).eval()
-    torch.nn.init.zeros_(model.coeffs.weight)
+    torch.nn.init.zeros_(model.head.weight)
     with torch.no_grad():
-        model.coeffs.bias.copy_(torch.tensor([0.5, 0.1]))  # a = 0.5, b = 0.1 everywhere
+        model.head.bias.copy_(torch.tensor([0.5, 0.1]))  # a = 0.5, b = 0.1 everywhere
     color, depth = torch.rand(1, 3, 8, 8) * 0.5, torch.rand(1, 1, 8, 8) * 0.3
     with torch.no_grad():
         out = model(color, depth)
     torch.testing.assert_close(out, (0.5 * luma(color) + 0.1 + depth).clamp(0, 1))
+
+
+@pytest.mark.parametrize("arch", BASELINES)
+def test_residual_models_have_a_head_conv(arch):
+    # training scales a residual model's final conv ``head`` down so every row starts near the input
+    model = create_model(f"{arch}-tiny")
+    assert model.config.residual and isinstance(model.head, torch.nn.Conv2d)
 
 
 def test_small_variants_cost_like_igde_small():

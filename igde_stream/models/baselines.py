@@ -5,7 +5,9 @@ because their code is not public; so do we. One more baseline isolates the colou
 depth-only RDN, i.e. IGDE without its image branch.
 
 Every model takes ``color`` N x 3 x H x W and ``depth`` N x 1 x H x W, float32 in [0, 1], and returns
-N x 1 x H x W in [0, 1] (clamped). All are fully convolutional and export to ONNX with dynamic N, H, W.
+N x 1 x H x W in [0, 1] (clamped). All are fully convolutional and export to ONNX with dynamic N, H, W. Like IGDE, each predicts a residual
+on the input depth (config ``residual``) through a final conv named ``head``, so the training recipe
+treats all rows alike (it starts every residual model near the identity by scaling ``head``).
 The registered variants (``decnn-small``, ``drecnn-small``, ``dencbpn-small``, ``rdn-depth-small``,
 plus ``-tiny`` versions for tests) are sized to cost about the same as ``igde-small``
 (~33 GMAC per 960 x 540 frame): decnn-small 30, drecnn-small 31, dencbpn-small ~28 (see its
@@ -65,10 +67,12 @@ def luma(color: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class DECNNConfig:
-    """Plain residual CNN on RGB + depth. width: channels; depth: conv3x3+ReLU layers."""
+    """Plain residual CNN on RGB + depth. width: channels; depth: conv3x3+ReLU layers;
+    residual: add the input depth to the output conv (``head``)."""
 
     width: int = 24
     depth: int = 12
+    residual: bool = True
 
     def __post_init__(self) -> None:
         _positive(self, "width", "depth")
@@ -85,10 +89,13 @@ class DECNN(nn.Module):
         for i in range(config.depth):
             layers += [conv3x3(4 if i == 0 else w, w), nn.ReLU(inplace=True)]
         self.body = nn.Sequential(*layers)
-        self.out = conv3x3(w, 1)
+        self.head = conv3x3(w, 1)
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
-        return (depth + self.out(self.body(torch.cat([color, depth], 1)))).clamp(0.0, 1.0)
+        out = self.head(self.body(torch.cat([color, depth], 1)))
+        if self.config.residual:
+            out = out + depth
+        return out.clamp(0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- DRECNN
@@ -102,13 +109,15 @@ def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
 class DRECNNConfig:
     """DRECNN (paper section 2). width: channels of every layer; branch_sets: conv+BN+ReLU sets after
     each branch's first conv+ReLU (7 in the paper); fusion_sets: conv+BN+ReLU sets in the fusion
-    module (11); guide: "luma" (eq. (2) as written: Y = luma of the colour) or "depth" (Y = input depth).
+    module (11); guide: "luma" (eq. (2) as written: Y = luma of the colour) or "depth" (Y = input depth);
+    residual: add the input depth D (eq. (2): a Y + b is the *residual* depth map).
     """
 
     width: int = 16
     branch_sets: int = 7
     fusion_sets: int = 11
     guide: str = "luma"
+    residual: bool = True
 
     def __post_init__(self) -> None:
         _positive(self, "width", "branch_sets", "fusion_sets")
@@ -136,14 +145,17 @@ class DRECNN(nn.Module):
         for i in range(config.fusion_sets):
             fusion += _conv_bn_relu(2 * w if i == 0 else w, w)
         self.fusion = nn.Sequential(*fusion)
-        self.coeffs = conv3x3(w, 2)  # a, b
+        self.head = conv3x3(w, 2)  # per-pixel a, b
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         y = luma(color)
         feats = torch.cat([self.depth_branch(depth), self.intensity_branch(y)], 1)
-        ab = self.coeffs(self.fusion(feats))
+        ab = self.head(self.fusion(feats))
         guide = y if self.config.guide == "luma" else depth
-        return (ab[:, 0:1] * guide + ab[:, 1:2] + depth).clamp(0.0, 1.0)
+        out = ab[:, 0:1] * guide + ab[:, 1:2]
+        if self.config.residual:
+            out = out + depth
+        return out.clamp(0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- DEN + CBPN
@@ -152,13 +164,15 @@ class DRECNN(nn.Module):
 @dataclass(frozen=True)
 class DENCBPNConfig:
     """DEN + CBPN (assumed; see the module docstring). den_width / den_depth: the DEN residual CNN;
-    width: CBPN feature channels; stages: down+up back-projection pairs.
+    width: CBPN feature channels; stages: down+up back-projection pairs; residual: the CBPN
+    reconstruction (``head``) is added to the DEN estimate.
     """
 
     den_width: int = 16
     den_depth: int = 5
     width: int = 16
     stages: int = 3
+    residual: bool = True
 
     def __post_init__(self) -> None:
         _positive(self, "den_width", "den_depth", "width", "stages")
@@ -213,7 +227,7 @@ class DENCBPN(nn.Module):
         self.downs = nn.ModuleList(_DownProjection(w) for _ in range(config.stages))
         self.ups = nn.ModuleList(_UpProjection(w) for _ in range(config.stages))
         self.guide = nn.ModuleList(conv1x1(2 * w, w) for _ in range(config.stages))
-        self.recon = conv3x3(config.stages * w, 1)
+        self.head = conv3x3(config.stages * w, 1)
         self.act = nn.PReLU(w)
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
@@ -229,7 +243,9 @@ class DENCBPN(nn.Module):
             x = up(down(x))
             x = self.act(guide(torch.cat([x, cf], 1)))
             outs.append(x)
-        out = d1 + self.recon(torch.cat(outs, 1))
+        out = self.head(torch.cat(outs, 1))
+        if self.config.residual:
+            out = out + d1
         return out[..., :h, :w].clamp(0.0, 1.0)
 
 
