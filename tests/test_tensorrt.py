@@ -146,7 +146,7 @@ def test_build_engine_tool_says_one_line_without_tensorrt():
 def test_tensorrt_backend_without_tensorrt_is_a_clear_error(tmp_path):
     from igde_stream.enhancer import Enhancer, EnhancerError
 
-    with pytest.raises(EnhancerError, match="tensorrt"):
+    with pytest.raises(EnhancerError, match="needs TensorRT"):
         Enhancer(str(tmp_path / "x.engine"), backend="tensorrt", quiet=True)
 
 

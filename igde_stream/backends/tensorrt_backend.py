@@ -37,8 +37,11 @@ class TensorRTBackend:
                  engine: str | Path | None = None, engines_dir: str | Path | None = None,
                  rebuild: str = "auto", build: BuildOptions | None = None, max_batch: int | None = None,
                  precision: str = "fp16", quiet: bool = False) -> None:
-        import tensorrt as trt
-
+        try:
+            import tensorrt as trt
+        except ImportError:
+            raise EngineError("the tensorrt backend needs TensorRT (pip install 'igde-stream[tensorrt]' "
+                              "on a machine with an NVIDIA GPU)") from None
         if rebuild not in _REBUILD:
             raise ValueError(f"rebuild must be one of {_REBUILD}, got {rebuild!r}")
         self.trt = trt
