@@ -200,10 +200,10 @@ def train(cfg: TrainConfig) -> Path:
     device = torch.device(cfg.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device cuda requested but torch.cuda.is_available() is False")
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     model, payload = _build(cfg)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
     step = int(payload["step"]) if payload else 0
     prior_s = float(payload.get("elapsed_s", 0.0)) if payload else 0.0
     best = float(payload.get("best_val_psnr", -math.inf)) if payload else -math.inf

@@ -147,10 +147,16 @@ def _photos() -> list[np.ndarray]:
             ) from None
         photos = []
         for name in _PHOTO_NAMES:
-            im = np.asarray(getattr(skd, name)())
+            try:  # a scikit-image release may move an image to its download cache: skip it
+                im = np.asarray(getattr(skd, name)())
+            except Exception:
+                continue
             if im.ndim == 2:
                 im = np.repeat(im[..., None], 3, axis=2)
             photos.append(np.ascontiguousarray(im[..., :3], dtype=np.uint8))
+        if len(photos) < 4:
+            raise RuntimeError("scikit-image provides fewer than 4 of its sample photographs; "
+                               "use textures='procedural'")
         _PHOTOS = photos
     return _PHOTOS
 

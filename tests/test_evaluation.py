@@ -1,0 +1,57 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from igde_stream.data import SceneConfig, make_sequence
+from igde_stream.evaluation import (
+    evaluate_methods, guided_filter_method, icl_nuim_sequence, identity_method, markdown_table,
+    model_method, score_frames, summarize, write_report,
+)
+from igde_stream.models import create_model
+
+KEYS = {"method", "dataset", "frames", "psnr", "psnr_min", "psnr_median", "psnr_max", "psnr_t",
+        "psnr_f", "ssim", "rmse", "temporal", "ms_per_frame"}
+
+
+@pytest.fixture(scope="module")
+def seqs():
+    cfg = SceneConfig(width=64, height=48, frames=3, textures="procedural")
+    return [make_sequence(s, cfg) for s in (2_000_000, 2_000_001)]
+
+
+def test_rows_have_all_metrics(seqs, tmp_path):
+    methods = {"input": identity_method, "guided": guided_filter_method(),
+               "tiny": model_method(create_model("igde-tiny").eval())}
+    rows = evaluate_methods(methods, seqs, dataset="toy", batch=2)
+    assert [r["method"] for r in rows] == ["input", "guided", "tiny"]
+    for r in rows:
+        assert set(r) == KEYS and r["frames"] == 6
+        for k in ("psnr", "psnr_f", "ssim", "rmse", "temporal"):
+            assert math.isfinite(r[k]), (r["method"], k)
+    inp = rows[0]
+    assert inp["psnr_t"] == math.inf and inp["temporal"] >= 0  # the input is right where it is right
+    paths = write_report(tmp_path, rows, {"note": "toy"})
+    data = json.loads(paths["json"].read_text())
+    assert data["rows"][0]["psnr_t"] == "inf"
+    assert "| toy | input |" in markdown_table(rows)
+
+
+def test_psnr_is_averaged_over_mse():
+    gt = [np.full((8, 8), 100, np.uint8), np.full((8, 8), 100, np.uint8)]
+    inp = [g.copy() for g in gt]
+    inp[0][0, 0] = 0
+    pred = [gt[0].copy(), gt[1] + 10]
+    s = summarize([score_frames(pred, gt, inp, 255.0)])
+    assert s["psnr_max"] == math.inf and s["psnr_min"] == pytest.approx(10 * math.log10(255**2 / 100))
+    assert s["psnr"] == pytest.approx(10 * math.log10(255**2 / 50))
+
+
+def test_method_output_checked(seqs):
+    with pytest.raises(ValueError, match="returned"):
+        evaluate_methods({"bad": lambda c, d: d[:, :-1]}, seqs)
+
+
+def test_icl_missing_folder_is_none(tmp_path):
+    assert icl_nuim_sequence(tmp_path / "nope") is None
