@@ -178,14 +178,17 @@ def equalize(out: str | Path, keys: Seq[str]) -> int | None:
 
 def train_suite(
     out: str | Path, *, steps: int | None, minutes: float | None = None, jobs: int = 1,
-    keys: Seq[str] | None = None, log: Callable[[str], None] = print, **train_kwargs: Any,
+    keys: Seq[str] | None = None, keep_snapshots: bool = False, log: Callable[[str], None] = print,
+    **train_kwargs: Any,
 ) -> dict[str, dict[str, Any]]:
     """Train every ``LEARNED`` row (or ``keys``), ``jobs`` processes at a time; see ``train_one``.
 
     Each row runs in its own Python process (its log in ``out/logs/<key>.log``), so rows share no
     state and a failure stops only that row. With ``minutes`` each row stops at that wall-clock cap
-    if it has not reached ``steps``; the step reached is recorded. Returns ``{key: record}`` of the
-    rows that finished; raises ``RuntimeError`` naming the failed rows after all have run.
+    if it has not reached ``steps``, and then every row is set back to the largest snapshot step all
+    rows reached (``equalize``); the steps are recorded. The snapshots are deleted afterwards unless
+    ``keep_snapshots`` (or a row failed). Returns ``{key: record}`` of the rows that finished; raises
+    ``RuntimeError`` naming the failed rows after all have run.
     """
     keys = list(keys or LEARNED)
     unknown = [k for k in keys if k not in LEARNED]
@@ -232,6 +235,8 @@ def train_suite(
     equal = equalize(out, done) if done and len(set(reached.values())) > 1 else None
     if equal is not None:
         log(f"rows reached different steps {reached}: all now use the weights at step {equal}")
+    if not keep_snapshots and not failed:
+        shutil.rmtree(out / "snapshots", ignore_errors=True)
     records = {k: json.loads((out / f"{k}.json").read_text()) for k in done}
     (out / "suite.json").write_text(json.dumps({
         "steps": steps, "minutes": minutes, "jobs": jobs, **train_kwargs, "wall_s": time.perf_counter() - t_start,

@@ -53,7 +53,7 @@ def test_train_and_evaluate_end_to_end(tmp_path):
     rows = ["igde", "rdn-depth"]
     recs = paper.train_suite(ck, steps=2, jobs=2, keys=rows, crop=(32, 32), batch=1, scale="tiny",
                              workers=0, threads=1, scene_size=(96, 64), val_samples=1, chunks=2,
-                             log=lambda _: None)
+                             keep_snapshots=True, log=lambda _: None)
     assert set(recs) == set(rows) and all(r["steps"] == 2 and r["seed"] == 0 for r in recs.values())
     assert all((ck / "snapshots" / k / "1.pt").is_file() for k in rows)
     assert not list((ck / "runs").rglob("*.pt"))  # full checkpoints (with optimizer) removed

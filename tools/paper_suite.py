@@ -2,8 +2,12 @@
 """The paper's Tables I-III: train every learned row with one budget, then evaluate into tables.
 
 Examples:
-  # GPU machine (H100), ~11 rows concurrently, equal steps for all, 6 min safety cap:
-  python tools/paper_suite.py train --device cuda --steps 1200 --minutes 6 --jobs 11 --out runs/paper
+  # GPU machine (H100): all 11 rows at once, 800 steps each (batch 8, 256x256), 5 min cap per row;
+  # rows the cap cuts short are all set back to the largest snapshot step (200/400/600/800) all reached
+  python tools/paper_suite.py train --device cuda --steps 800 --minutes 5 --jobs 11 --out runs/paper
+  python tools/paper_suite.py evaluate --ckpts runs/paper --device cuda --datasets synthetic --out results/
+  # then, where ../shared/data/real is (CPU): add the ICL-NUIM tables to the same results
+  python tools/paper_suite.py evaluate --ckpts runs/paper --datasets icl --out results/
   # this CPU, a smoke run of the whole pipeline:
   python tools/paper_suite.py train --steps 5 --crop 64x64 --batch 2 --scene-size 160x96 --out /tmp/p
   python tools/paper_suite.py evaluate --ckpts /tmp/p --sequences 1 --frames 3 --size 160x96 --out /tmp/p/res
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="train every learned row of Tables I-III")
     t.add_argument("--out", required=True, help="folder for <row>.pt / <row>.json checkpoints")
     t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    t.add_argument("--steps", type=int, default=None, help="steps per row (the equal budget)")
+    t.add_argument("--steps", type=int, default=800, help="steps per row, the equal budget (default 800)")
     t.add_argument("--minutes", type=float, default=None,
                    help="wall-clock cap per row; a row stopped by it records the step it reached")
     t.add_argument("--jobs", type=int, default=1, help="rows trained at once, each its own process")
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--chunks", type=int, default=4,
                    help="legs per row, each ending in a weight snapshot; rows cut short by --minutes are "
                         "all set back to the largest snapshot step every row reached (default 4)")
+    t.add_argument("--keep-snapshots", action="store_true", help="keep the per-leg weight snapshots")
     t.add_argument("--keep-runs", action="store_true", help="keep full checkpoints with optimizer state")
 
     e = sub.add_parser("evaluate", help="evaluate a folder of suite checkpoints into the paper tables")
@@ -80,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             c = model_complexity(f"{spec.arch}-small", 540, 960)
             print(f"{key:14s} {spec.arch}-small {spec.overrides or ''} loss {spec.loss_weights} "
                   f"{c['params'] / 1e3:.0f} k params, {c['gmac']:.1f} GMAC/960x540 (Conv2d only)")
+        print("(model_complexity counts Conv2d only: dencbpn is ~28 GMAC with its transposed convs)")
         for name, rows in TABLES.items():
             print(f"{name}: " + ", ".join(f"{label} [{key}]" for label, key in rows))
         return 0
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
         try:
             train_suite(args.out, steps=args.steps, minutes=args.minutes, jobs=args.jobs, keys=args.rows,
+                        keep_snapshots=args.keep_snapshots,
                         crop=args.crop, batch=args.batch, device=args.device, seed=args.seed,
                         scale=args.scale, workers=args.workers, threads=threads,
                         scene_size=args.scene_size, val_samples=args.val_samples, chunks=args.chunks,
