@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-samples", type=int, default=8)
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--textures", choices=("procedural", "photo", "mixed"), default="mixed")
+    p.add_argument("--frames-per-scene", type=int, default=2, help="frames rendered per generated scene")
+    p.add_argument("--crops-per-frame", type=int, default=8, help="crops cut from each rendered frame")
+    p.add_argument("--profile-data", type=int, metavar="N",
+                   help="only time the crop generator on N samples (one process) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--export", metavar="CKPT", help="ship CKPT's weights (no optimizer) instead of training")
     p.add_argument("--to", metavar="PT", help="with --export: destination .pt (a .json is written beside)")
@@ -98,8 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
         val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
         textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
+        frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
         command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     )
+    if args.profile_data:
+        from igde_stream.training import profile_data
+
+        ms = profile_data(cfg, args.profile_data)
+        print(f"crop generator: {ms:.1f} ms of CPU per sample (one process, crop {cfg.crop[0]}x{cfg.crop[1]}); "
+              f"{args.workers} workers give about {1000 * max(args.workers, 1) / ms:.0f} samples/s")
+        return 0
     train(cfg)
     return 0
 

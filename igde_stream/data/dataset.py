@@ -29,8 +29,8 @@ class CropConfig:
 
     crop: tuple[int, int] = (256, 256)
     frames_per_scene: int = 2
-    crops_per_frame: int = 4
-    shuffle_buffer: int = 64
+    crops_per_frame: int = 8
+    shuffle_buffer: int = 128
     flip: bool = True
     scene: SceneConfig = field(default_factory=SceneConfig)
     degradation: DegradeConfig = field(default_factory=DegradeConfig)
