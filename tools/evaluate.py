@@ -8,6 +8,7 @@ Examples:
   python tools/evaluate.py                                   # the shipped igde-small
   python tools/evaluate.py --model runs/small/best.pt --model igde-small --out runs/eval
   python tools/evaluate.py --sequences 1 --frames 2 --size 320x192 --no-icl   # quick look
+  python tools/evaluate.py --suite paper --ckpts runs/paper    # Tables I-III into results/
 """
 
 from __future__ import annotations
@@ -39,8 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--out", default="runs/eval")
+    p.add_argument("--out", default=None, help="default runs/eval (results/ with --suite paper)")
+    p.add_argument("--suite", choices=["paper"], help="paper: Tables I-III of igde_stream.paper")
+    p.add_argument("--ckpts", default="runs/paper", help="--suite paper: folder of tools/paper_suite.py train")
     args = p.parse_args(argv)
+    if args.suite == "paper":
+        from igde_stream.evaluation import DEFAULT_ICL
+        from igde_stream.paper import evaluate_suite
+
+        evaluate_suite(args.ckpts, args.out or "results", device=args.device, sequences=args.sequences,
+                       frames=args.frames, size=args.size, icl=None if args.no_icl else (args.icl or DEFAULT_ICL))
+        return 0
+    args.out = args.out or "runs/eval"
 
     from igde_stream.evaluation import DEFAULT_ICL, markdown_table, standard_evaluation, write_report
 
