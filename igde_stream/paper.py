@@ -36,7 +36,7 @@ import numpy as np
 
 __all__ = [
     "Learned", "LEARNED", "TABLES", "TABLE_TITLES", "train_one", "train_suite", "filter_methods",
-    "evaluate_suite", "build_tables", "tables_markdown", "save_fig10",
+    "evaluate_suite", "build_tables", "tables_markdown", "save_fig10", "real_pictures", "REAL_FRAMES",
 ]
 
 
@@ -505,3 +505,61 @@ def evaluate_suite(
     (out / "paper_tables.md").write_text(tables_markdown(tables, meta))
     log(f"wrote {out / 'paper_tables.md'} and {out / 'paper_tables.json'} in {meta['wall_s']:.0f} s")
     return obj
+
+
+# (name, colour path, depth path, metres per depth unit) under ../shared/data/real; no clean ground truth
+REAL_FRAMES = [
+    ("tum_fr1_1", "tum_rgbd/slambook_fr1_1.png", "tum_rgbd/slambook_fr1_1_depth.png", 1 / 5000),
+    ("tum_open3d", "tum_rgbd/open3d_TUM_color.png", "tum_rgbd/open3d_TUM_depth.png", 1 / 5000),
+    ("hololens_00003", "hololens_dvmvs_seq12/images/00003.png", "hololens_dvmvs_seq12/depth/00003.png", 1 / 1000),
+    ("hololens_00008", "hololens_dvmvs_seq12/images/00008.png", "hololens_dvmvs_seq12/depth/00008.png", 1 / 1000),
+]
+
+
+def real_pictures(checkpoint: str | Path, real_root: str | Path, out: str | Path, *, device: str = "cpu",
+                  log: Callable[[str], None] = print) -> list[Path]:
+    """IGDE on real sensor frames (TUM RGB-D, HoloLens; ``REAL_FRAMES``) for pictures only: depth is
+    converted like ICL-NUIM (8-bit inverse depth, ``evaluation.ICL_NEAR_M`` / ``ICL_FAR_M``; missing
+    depth 0 stays 0) and ``real_<name>.png`` shows colour, input, output and |output - input|.
+    Frames whose files are missing are skipped."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .evaluation import ICL_FAR_M, ICL_NEAR_M, model_method
+
+    method = model_method(checkpoint, device)
+    real_root, out = Path(real_root), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, cpath, dpath, unit in REAL_FRAMES:
+        bgr = cv2.imread(str(real_root / cpath), cv2.IMREAD_COLOR)
+        z = cv2.imread(str(real_root / dpath), cv2.IMREAD_UNCHANGED)
+        if bgr is None or z is None:
+            log(f"{real_root / dpath}: missing; skipped")
+            continue
+        color = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        zm = z.astype(np.float64) * unit
+        inv = (1.0 / np.maximum(zm, 1e-3) - 1.0 / ICL_FAR_M) / (1.0 / ICL_NEAR_M - 1.0 / ICL_FAR_M)
+        d8 = np.where(z > 0, np.rint(np.clip(inv, 0, 1) * 255), 0).astype(np.uint8)
+        pred = method(color[None], d8[None])[0]
+        diff = np.abs(pred.astype(np.int16) - d8.astype(np.int16))
+        h, w = d8.shape
+        fig, axes = plt.subplots(1, 4, figsize=(16, 16 * h / w / 4 + 0.6), dpi=80)
+        for ax, img, cmap, label in zip(axes, [color, d8, pred, diff], [None, "gray", "gray", "magma"],
+                                        ["colour", "input depth (8-bit inverse)", "IGDE output",
+                                         "|output - input|"]):
+            kw = {} if cmap is None else {"vmin": 0, "vmax": 255 if cmap == "gray" else max(8, int(diff.max()))}
+            ax.imshow(img, cmap=cmap, interpolation="nearest", **kw)
+            ax.set_title(label, fontsize=10)
+            ax.axis("off")
+        fig.suptitle(f"{name} ({cpath}); no clean ground truth: pictures only", fontsize=10)
+        fig.tight_layout()
+        path = out / f"real_{name}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+        log(f"wrote {path}")
+    return written

@@ -84,3 +84,18 @@ def test_unknown_rows_raise(tmp_path):
         paper.train_suite(tmp_path, steps=1, keys=["igde-huge"])
     with pytest.raises(ValueError, match="steps and/or minutes"):
         paper.train_suite(tmp_path, steps=None)
+
+
+def test_real_pictures_skip_missing_frames(tmp_path):
+    import cv2
+    import numpy as np
+
+    ck = tmp_path / "igde.pt"
+    save_checkpoint(ck, create_model("igde-tiny"))
+    (tmp_path / "tum_rgbd").mkdir()
+    cv2.imwrite(str(tmp_path / "tum_rgbd/slambook_fr1_1.png"), np.full((24, 32, 3), 90, np.uint8))
+    z = np.full((24, 32), 10000, np.uint16)
+    z[:, :5] = 0  # missing depth stays 0
+    cv2.imwrite(str(tmp_path / "tum_rgbd/slambook_fr1_1_depth.png"), z)
+    written = paper.real_pictures(ck, tmp_path, tmp_path / "out", log=lambda _: None)
+    assert [p.name for p in written] == ["real_tum_fr1_1.png"]

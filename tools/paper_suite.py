@@ -13,6 +13,7 @@ Examples:
   python tools/paper_suite.py evaluate --ckpts /tmp/p --sequences 1 --frames 3 --size 160x96 --out /tmp/p/res
   # the tables (same as: python tools/evaluate.py --suite paper --ckpts runs/paper):
   python tools/paper_suite.py evaluate --ckpts runs/paper --out results/
+  python tools/paper_suite.py real --ckpt runs/paper/igde.pt   # TUM / HoloLens pictures
   python tools/paper_suite.py list                        # rows, tables, model costs
 """
 
@@ -74,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--batch", type=int, default=1, help="frames per forward pass (default 1)")
     e.add_argument("--figures", type=int, default=2, help="Fig. 10 examples per dataset (default 2)")
 
+    r = sub.add_parser("real", help="pictures of IGDE on TUM / HoloLens frames (no ground truth)")
+    r.add_argument("--ckpt", required=True, help="checkpoint, e.g. runs/paper/igde.pt")
+    r.add_argument("--real", default=str(DEFAULT_ICL.parent), help="folder of the real frames")
+    r.add_argument("--out", default=str(ROOT / "results"))
+    r.add_argument("--device", default="cpu")
+
     sub.add_parser("list", help="print the suite rows, the tables and each model's cost")
     args = p.parse_args(argv)
 
@@ -105,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, ValueError) as exc:
             print(f"paper_suite: {exc}", file=sys.stderr)
             return 1
+        return 0
+    if args.cmd == "real":
+        from igde_stream.paper import real_pictures
+
+        real_pictures(args.ckpt, args.real, args.out, device=args.device)
         return 0
     from igde_stream.paper import evaluate_suite
 
