@@ -128,7 +128,7 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     rss_ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if mode == "decode":
         crew = _Crew()
-        cq, dq = ByteQueue(96 << 20, crew.stop), ByteQueue(96 << 20, crew.stop)
+        cq, dq = ByteQueue(64 << 20, crew.stop), ByteQueue(64 << 20, crew.stop)
         t0 = time.perf_counter()
         with VideoReader(cfg["depth"], "depth") as d:
             with VideoReader(cfg["color"], "color", size=(d.info.width, d.info.height)) as c:
@@ -190,6 +190,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     load_before = os.getloadavg()
     tmp = tempfile.TemporaryDirectory(prefix="igde-bench-stream-")
     folder = Path(args.clips) if args.clips else Path(tmp.name)
+    folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     try:
         model, weights = resolve_model(args.model, folder)
@@ -268,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu / cuda (default: the backend's choice)")
     p.add_argument("--batch", type=int, default=4, help="frames per inference call (default: %(default)s)")
     p.add_argument("--infer-frames", type=int, default=64, help="frames timed in inference-only mode (default: %(default)s)")
-    p.add_argument("--queue-mb", type=int, default=96, help="bytes bound of each pipeline queue in MiB (default: %(default)s)")
+    p.add_argument("--queue-mb", type=int, default=64, help="bytes bound of each pipeline queue in MiB (default: %(default)s)")
     p.add_argument("--clips", help="folder to keep / reuse the generated clips (default: a temporary one)")
     p.add_argument("--timeout", type=float, default=7200, help="seconds per mode (default: %(default)s)")
     p.add_argument("--json", default="benchmarks/stream.json", help="output JSON (default: %(default)s)")

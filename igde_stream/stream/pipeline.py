@@ -35,7 +35,7 @@ from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_code
 
 log = logging.getLogger("igde_stream.stream")
 
-DEFAULT_QUEUE_BYTES = 96 << 20  # per queue; at least one item always fits
+DEFAULT_QUEUE_BYTES = 64 << 20  # per queue (10 colour frames at 1080p); at least one item always fits
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _END = object()
 
