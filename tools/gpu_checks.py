@@ -73,9 +73,14 @@ def test_frames(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray, str]:
     return color, depth, "structured random frames (igde_stream.bench.infer.structured_frames, seed 123)"
 
 
+_TF32_DEFAULTS = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+
+
 def set_tf32(on: bool) -> None:
-    torch.backends.cudnn.allow_tf32 = on
-    torch.backends.cuda.matmul.allow_tf32 = on
+    """Off: true FP32 convolutions (the reference). On: back to PyTorch's defaults (cuDNN may use TF32)."""
+    cudnn, matmul = _TF32_DEFAULTS if on else (False, False)
+    torch.backends.cudnn.allow_tf32 = cudnn
+    torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
