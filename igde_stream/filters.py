@@ -70,7 +70,8 @@ def weighted_median(
 
     radius: window radius in pixels; sigma: colour sigma of the exponential weight (8-bit units).
     The median keeps depth edges sharp (outputs are input values), so it moves an edge rather than
-    blurring it. uint16 and float32 depth are filtered as float32.
+    blurring it. uint16 and float32 depth are filtered as float32. Not thread-safe: OpenCV's
+    implementation crashes when called from several Python threads at once (use processes).
     """
     _check(color, depth)
     src = depth if depth.dtype == np.uint8 else depth.astype(np.float32)
