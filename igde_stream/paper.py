@@ -451,33 +451,42 @@ def _crop_box(seq_err: np.ndarray, h: int, w: int) -> tuple[int, int]:
 def evaluate_suite(
     ckpts: str | Path, out: str | Path, *, device: str = "cpu", sequences: int = 4, frames: int = 12,
     size: tuple[int, int] = (960, 540), icl: str | Path | None = None, figures: int = 2,
-    batch: int = 1, datasets: Seq[str] = ("synthetic", "icl"), log: Callable[[str], None] = print,
+    batch: int = 1, datasets: Seq[str] = ("synthetic", "icl"),
+    methods: Seq[str] = ("input", "filters", "learned"), log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Evaluate every method on the synthetic test split (``sequences`` x ``frames`` at ``size``
     (W, H)) and on ICL-NUIM frames in ``icl`` (skipped when None or missing); write
     ``out/paper_tables.md``, ``out/paper_tables.json`` and ``figures`` Fig. 10 PNGs per dataset.
     Returns the JSON object. Checkpoints are ``ckpts/<key>.pt`` with records ``<key>.json``.
 
-    ``datasets`` picks what to (re)compute ("synthetic", "icl"); results of the others are taken
-    from ``out/paper_raw.json`` of an earlier run, so the synthetic tables can be computed on a GPU
-    machine and the ICL-NUIM ones later where the frames are."""
+    ``datasets`` ("synthetic", "icl") and ``methods`` ("input", "filters", "learned") pick what to
+    (re)compute; every other result is kept from ``out/paper_raw.json`` of an earlier run, so the
+    networks can be evaluated on a GPU machine and the CPU-only filters and the ICL-NUIM frames
+    later elsewhere. Merging results of different test data (size, frames) raises ValueError."""
     from .evaluation import evaluate_methods, icl_nuim_sequence, identity_method, model_method, test_sequences
 
     ckpts, out = Path(ckpts), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    records = {}
-    methods: dict[str, Any] = {"input": identity_method, **filter_methods()}
-    for key in LEARNED:
-        p = ckpts / f"{key}.pt"
-        if p.is_file():
-            methods[key] = model_method(p, device)
-            js = p.with_suffix(".json")
-            records[key] = json.loads(js.read_text()) if js.is_file() else {}
-        else:
-            log(f"no checkpoint {p}: its rows stay empty")
-    unknown = sorted(set(datasets) - {"synthetic", "icl"})
+    unknown = sorted(set(datasets) - {"synthetic", "icl"}) + sorted(set(methods) - {"input", "filters", "learned"})
     if unknown:
-        raise ValueError(f"unknown datasets {unknown}; known: synthetic, icl")
+        raise ValueError(f"unknown datasets / methods {unknown}; known: synthetic, icl / input, filters, learned")
+    records = {}
+    for key in LEARNED:  # training records are read even when the networks are not re-run
+        js = ckpts / f"{key}.json"
+        if js.is_file():
+            records[key] = json.loads(js.read_text())
+    run: dict[str, Any] = {}
+    if "input" in methods:
+        run["input"] = identity_method
+    if "filters" in methods:
+        run.update(filter_methods())
+    if "learned" in methods:
+        for key in LEARNED:
+            p = ckpts / f"{key}.pt"
+            if p.is_file():
+                run[key] = model_method(p, device)
+            else:
+                log(f"no checkpoint {p}: its rows stay empty")
     t0 = time.perf_counter()
     raw_path = out / "paper_raw.json"
     raw = json.loads(raw_path.read_text()) if raw_path.is_file() else {"results": {}, "datasets": {}}
@@ -490,29 +499,38 @@ def evaluate_suite(
             log(f"{icl}: no ICL-NUIM frames there; skipping the real-frame tables")
         else:
             todo["icl_nuim_clean5"] = [seq]
-    log(f"data ready in {time.perf_counter() - t0:.0f} s; {len(methods)} methods")
+    log(f"data ready in {time.perf_counter() - t0:.0f} s; {len(run)} methods")
     results: dict[str, dict[str, dict[str, Any]]] = {
         ds: {k: {m: (math.nan if v is None else math.inf if v == "inf" else v) for m, v in row.items()}
              for k, row in rows.items()}
-        for ds, rows in raw["results"].items() if ds not in todo}
-    ds_meta = {ds: m for ds, m in raw["datasets"].items() if ds not in todo}
+        for ds, rows in raw["results"].items()}
+    ds_meta = dict(raw["datasets"])
     for ds, seqs in todo.items():
-        ds_meta[ds] = {"sequences": len(seqs), "frames": sum(len(x) for x in seqs),
-                       "size": list(seqs[0].gt.shape[1:][::-1]), "params": seqs[0].params, "device": device}
-        results[ds] = {}
-        for key, method in methods.items():
+        new = {"sequences": len(seqs), "frames": sum(len(x) for x in seqs),
+               "size": list(seqs[0].gt.shape[1:][::-1]), "params": seqs[0].params}
+        old = ds_meta.get(ds)
+        kept = [k for k in results.get(ds, {}) if k not in run]
+        if old and kept and any(old.get(f) != new[f] for f in ("sequences", "frames", "size")):
+            raise ValueError(f"{raw_path}: {ds} results of {kept} were computed on other data "
+                             f"({old['sequences']} x {old['frames']} frames at {old['size']}); "
+                             f"re-run them too or use another --out")
+        devices = dict((old or {}).get("devices", {}))
+        devices.update({k: device for k in run})
+        ds_meta[ds] = {**new, "devices": devices}
+        results.setdefault(ds, {})
+        for key, method in run.items():
             t1 = time.perf_counter()
             (row,) = evaluate_methods({key: method}, seqs, dataset=ds, batch=batch)
             results[ds][key] = row
             log(f"{ds} {key}: PSNR {row['psnr']:.2f} PSNRt {row['psnr_t']:.2f} PSNRf {row['psnr_f']:.2f} "
                 f"SSIM {row['ssim']:.4f} RMSE {row['rmse']:.3f} temporal {row['temporal']:.3f} "
                 f"({time.perf_counter() - t1:.0f} s)")
-        if "igde" in methods and figures:
+        if "igde" in run and figures:
             # the first frame of the first sequences, or the first frames of a single sequence
             examples = [(q, 0) for q in seqs[:figures]] if len(seqs) > 1 else \
                 [(seqs[0], t) for t in range(min(figures, len(seqs[0])))]
             for i, (seq, t) in enumerate(examples):
-                pred = methods["igde"](seq.color[t:t + 1], seq.depth[t:t + 1])[0]
+                pred = run["igde"](seq.color[t:t + 1], seq.depth[t:t + 1])[0]
                 h, w = seq.gt[t].shape
                 ch, cw = min(h, 270), min(w, 480)
                 y, x = _crop_box(seq.depth[t] != seq.gt[t], ch, cw)
@@ -532,7 +550,7 @@ def evaluate_suite(
                      for k, r in records.items()},
         "notes": {
             "data": "; ".join(f"{ds}: {m['sequences']} sequence(s), {m['frames']} frames at "
-                              f"{m['size'][0]}x{m['size'][1]} (evaluated on {m.get('device')})"
+                              f"{m['size'][0]}x{m['size'][1]}"
                               for ds, m in ds_meta.items())
                     + "; 8-bit depth with the default DegradeConfig boundary errors; ICL-NUIM as 8-bit inverse "
                       "depth with the same degradation (non-consecutive frames: no temporal column)",

@@ -59,8 +59,16 @@ def test_train_and_evaluate_end_to_end(tmp_path):
     assert not list((ck / "runs").rglob("*.pt"))  # full checkpoints (with optimizer) removed
 
     res = tmp_path / "res"
-    obj = paper.evaluate_suite(ck, res, sequences=1, frames=2, size=(64, 48), icl=None, figures=1,
-                               datasets=["synthetic"], log=lambda _: None)
+    # networks first (as on a GPU machine), then the filters elsewhere: the tables merge
+    first = paper.evaluate_suite(ck, res, sequences=1, frames=2, size=(64, 48), icl=None, figures=1,
+                                 datasets=["synthetic"], methods=["input", "learned"], log=lambda _: None)
+    assert {r["key"]: r for r in first["table1"]}["filter:guided"]["psnr"] is None
+    with pytest.raises(ValueError, match="other data"):
+        paper.evaluate_suite(ck, res, sequences=1, frames=3, size=(64, 48), icl=None, figures=0,
+                             datasets=["synthetic"], methods=["filters"], log=lambda _: None)
+    obj = paper.evaluate_suite(ck, res, sequences=1, frames=2, size=(64, 48), icl=None, figures=0,
+                               datasets=["synthetic"], methods=["filters"], log=lambda _: None)
+    assert {r["key"]: r for r in obj["table1"]}["igde"] == {r["key"]: r for r in first["table1"]}["igde"]
     for table in ("table1", "table2", "table3"):
         for row in obj[table]:
             assert {"method", "psnr", "psnr_t", "psnr_f", "ssim", "rmse", "steps", "seed"} <= set(row)

@@ -5,8 +5,10 @@ Examples:
   # GPU machine (H100): all 11 rows at once, 800 steps each (batch 8, 256x256), 5 min cap per row;
   # rows the cap cuts short are all set back to the largest snapshot step (200/400/600/800) all reached
   python tools/paper_suite.py train --device cuda --steps 800 --minutes 5 --jobs 11 --out runs/paper
-  python tools/paper_suite.py evaluate --ckpts runs/paper --device cuda --datasets synthetic --out results/
-  # then, where ../shared/data/real is (CPU): add the ICL-NUIM tables to the same results
+  python tools/paper_suite.py evaluate --ckpts runs/paper --device cuda --datasets synthetic \
+      --methods input learned --out results/                 # networks only: ~2 min
+  # then on a CPU, where ../shared/data/real is: the filters (CPU-only, seconds per frame) and ICL-NUIM
+  python tools/paper_suite.py evaluate --ckpts runs/paper --datasets synthetic --methods filters --out results/
   python tools/paper_suite.py evaluate --ckpts runs/paper --datasets icl --out results/
   # this CPU, a smoke run of the whole pipeline:
   python tools/paper_suite.py train --steps 5 --crop 64x64 --batch 2 --scene-size 160x96 --out /tmp/p
@@ -72,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--icl", default=str(DEFAULT_ICL), help="ICL-NUIM clean folder ('' to skip)")
     e.add_argument("--datasets", nargs="+", default=["synthetic", "icl"], choices=["synthetic", "icl"],
                    help="what to (re)compute; the others are kept from OUT/paper_raw.json (default both)")
+    e.add_argument("--methods", nargs="+", default=["input", "filters", "learned"],
+                   choices=["input", "filters", "learned"],
+                   help="what to (re)compute; the others are kept from OUT/paper_raw.json (default all)")
     e.add_argument("--batch", type=int, default=1, help="frames per forward pass (default 1)")
     e.add_argument("--figures", type=int, default=2, help="Fig. 10 examples per dataset (default 2)")
 
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
                    size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
-                   batch=args.batch)
+                   methods=args.methods, batch=args.batch)
     return 0
 
 
