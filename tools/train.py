@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crop", type=_size, default=(256, 256), metavar="HxW")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    p.add_argument("--l2-weight", type=float, default=10.0,
+                   help="weight of an MSE warm-up term added to loss (5); 0 = the paper's loss only")
+    p.add_argument("--l2-warmup", type=float, default=0.3,
+                   help="fraction of the budget over which the MSE term decays to 0")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"), default="auto")
     p.add_argument("--head-init-scale", type=float, default=0.1,
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(
         model=args.model, overrides=dict(args.override), loss_weights=args.loss_weights,
         steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-        lr_schedule=args.lr_schedule, device=args.device, amp=args.amp, seed=args.seed,
+        lr_schedule=args.lr_schedule, l2_weight=args.l2_weight, l2_warmup=args.l2_warmup, device=args.device, amp=args.amp, seed=args.seed,
         workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
         val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
         textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,

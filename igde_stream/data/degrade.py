@@ -6,11 +6,14 @@ Boundary errors. A depth edge is a pair of 4-neighbours whose depths differ by a
 field picks, for every pixel, a bleed width r in ``[min_width, max_width]`` px (or no error, with
 probability ``1 - p_degrade``) and a side: *inflate* (grey dilation: the nearer side spills over
 the true edge into the farther one) with probability ``p_inflate``, else *reduce* (grey erosion:
-the farther side eats into the nearer object, thin structures can vanish). A pixel is changed only
+the farther side eats into the nearer object). A pixel is changed only
 when the dilated / eroded value differs from its own by at least the edge threshold, so a change
 always carries the depth of the other side of an edge no farther than ``max_width`` px away: the
 error lies entirely in the boundary band. The fields vary along an edge with a correlation length
-of ``scale`` px; in a sequence they drift smoothly with period ``temporal_period`` frames.
+of ``scale`` px; in a sequence they drift smoothly with period ``temporal_period`` frames. With
+``keep_thin`` (default) errors move edges but never delete a whole structure: a pole or a gap
+narrower than 2r + 1 px (one that a grey opening / closing of radius r would remove) keeps its
+pixels at that width, since no method could recover the depth of a structure that vanished.
 
 Extras, all off by default and applied to the whole frame after the boundary errors, in this order:
 ``blur_sigma`` (Gaussian blur, like a monocular estimator), ``noise_std`` (Gaussian noise, 8-bit
@@ -46,6 +49,7 @@ class DegradeConfig:
     scale: float = 24.0
     edge_threshold: float = 2.0
     temporal_period: float = 32.0
+    keep_thin: bool = True
     blur_sigma: float = 0.0
     noise_std: float = 0.0
     holes: int = 0
@@ -158,6 +162,10 @@ class Degrader:
                 dil, ero = cv2.dilate(gt, k), cv2.erode(gt, k)
                 take_d = sel & inflate & (dil.astype(np.float32) - g >= thr)
                 take_e = sel & ~inflate & (g - ero.astype(np.float32) >= thr)
+                if c.keep_thin:
+                    # opening / closing drop structures / gaps thinner than 2r+1: leave those whole
+                    take_e &= g - cv2.dilate(ero, k).astype(np.float32) < thr
+                    take_d &= cv2.erode(dil, k).astype(np.float32) - g < thr
                 out[take_d] = dil[take_d]
                 out[take_e] = ero[take_e]
         out = _extras(out, c, np.random.default_rng([self.seed, 0xE77, int(round(t * 1000))]), peak)
