@@ -214,6 +214,25 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
     return model, None
 
 
+class _PlainBar:
+    """Stand-in for tqdm where it is not installed: ``write`` prints, the rest does nothing."""
+
+    def update(self, n: int = 1) -> None: ...
+    def set_postfix(self, **kw: Any) -> None: ...
+    def close(self) -> None: ...
+
+    def write(self, text: str) -> None:
+        print(text, flush=True)
+
+
+def _progress_bar(total: int | None, initial: int, enabled: bool) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _PlainBar()
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True)
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train per ``cfg``; returns the path of the final checkpoint (``<out>/last.pt``)."""
     if cfg.threads:
@@ -262,13 +281,11 @@ def train(cfg: TrainConfig) -> Path:
         save_checkpoint(path, model, optimizer=opt.state_dict(), step=step, best_val_psnr=best,
                         val=val_metrics or {}, elapsed_s=prior_s + time.perf_counter() - t_start, **record)
 
-    from tqdm import tqdm
-
     start_step = step
     t_start = time.perf_counter()
     t_log, n_log, loss_acc = t_start, 0, torch.zeros((), device=device)
     last_val: dict[str, float] | None = None
-    bar = tqdm(total=cfg.steps, initial=step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+    bar = _progress_bar(cfg.steps, step, cfg.progress)
     try:
         it = iter(loader)
         while True:
