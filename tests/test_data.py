@@ -159,3 +159,14 @@ def test_data_package_needs_no_torch_or_skimage():
             "bad = [m for m in ('torch', 'skimage', 'av') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reduce_never_erases_a_thin_structure():
+    gt = np.full((40, 60), 50, np.uint8)
+    gt[:, 28:31] = 200  # a 3 px pole
+    cfg = DegradeConfig(min_width=2, max_width=4, p_degrade=1.0, p_inflate=0.0)
+    deg, _ = degrade(gt, cfg, 0)
+    assert (deg[:, 28:31] == 200).any(axis=1).all()
+    erased, _ = degrade(gt, DegradeConfig(min_width=2, max_width=4, p_degrade=1.0, p_inflate=0.0,
+                                          keep_thin=False), 0)
+    assert not (erased[:, 28:31] == 200).any(axis=1).all()
