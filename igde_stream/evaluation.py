@@ -281,7 +281,9 @@ def standard_evaluation(
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
     ICL-NUIM (skipped with a message when the folder is missing). Returns (rows, meta)."""
     methods: dict[str, Method] = {"degraded input": identity_method}
-    if guided:
+    if guided and not hasattr(cv2, "ximgproc"):
+        print("guided filter skipped: this OpenCV has no ximgproc (install opencv-contrib-python-headless)")
+    elif guided:
         methods["guided filter (OpenCV)"] = guided_filter_method()
     methods.update(extra_methods or {})
     for m in models:
