@@ -115,6 +115,9 @@ def train_one(
     state, fresh scenes) and the weights at the end of every leg are kept as snapshots
     ``out/snapshots/<key>/<step>.pt``: when ``minutes`` stops some rows early, ``train_suite`` then
     gives every row the weights of the largest step all rows reached, so the budget stays equal.
+    The MSE warm-up of the recipe is stretched per leg so that it spans the same fraction of the
+    whole budget as in one run (with ``minutes``, the library's time-based progress can shorten it
+    for a row slower than the cap's pace; such a row is then cut short and equalized anyway).
     The run folder ``out/runs/<key>`` keeps ``config.json`` and ``log.csv``; its full checkpoints
     (with optimizer state) are deleted unless ``keep_run``. The last step's weights are used (not
     the best validation step), so every row has exactly the budget it states.
@@ -135,7 +138,11 @@ def train_one(
         left = None if minutes is None else minutes - (time.perf_counter() - t0) / 60
         if left is not None and left <= 0:
             break
+        # the recipe's schedules (MSE warm-up) run over a fraction of cfg.steps: stretch them so that
+        # over all legs they follow the whole budget ``steps``, as in one uninterrupted run
+        stretch = {} if steps is None else {"l2_warmup": TrainConfig.l2_warmup * steps / target}
         cfg = TrainConfig(
+            **stretch,
             model=f"{spec.arch}-{scale}", overrides=dict(spec.overrides), loss_weights=spec.loss_weights,
             steps=target, minutes=left, batch=batch, crop=tuple(crop), device=device, seed=seed,
             workers=workers, threads=threads, scene_size=tuple(scene_size), val_samples=val_samples,
