@@ -104,7 +104,7 @@ TABLE_TITLES = {
 def train_one(
     key: str, out: str | Path, *, steps: int | None, minutes: float | None = None,
     crop: tuple[int, int] = (256, 256), batch: int = 8, device: str = "cpu", seed: int = 0,
-    scale: str = "small", workers: int = 1, threads: int | None = None,
+    scale: str = "small", workers: int = 1, threads: int | None = None, lr: float = 5e-4,
     scene_size: tuple[int, int] = (960, 540), val_samples: int = 8, chunks: int = 4,
     keep_run: bool = False,
 ) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def train_one(
         # over all legs they follow the whole budget ``steps``, as in one uninterrupted run
         stretch = {} if steps is None else {"l2_warmup": TrainConfig.l2_warmup * steps / target}
         cfg = TrainConfig(
-            **stretch,
+            **stretch, lr=lr,
             model=f"{spec.arch}-{scale}", overrides=dict(spec.overrides), loss_weights=spec.loss_weights,
             steps=target, minutes=left, batch=batch, crop=tuple(crop), device=device, seed=seed,
             workers=workers, threads=threads, scene_size=tuple(scene_size), val_samples=val_samples,

@@ -68,7 +68,7 @@ class TrainConfig:
     lr: float = 1e-4
     lr_schedule: str = "constant"
     l2_weight: float = 10.0
-    l2_warmup: float = 0.3
+    l2_warmup: float = 1.0
     device: str = "cpu"
     seed: int = 0
     workers: int = 2

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     p.add_argument("--l2-weight", type=float, default=10.0,
                    help="scale of the MSE warm-up loss; 0 = the paper's loss (5) only")
-    p.add_argument("--l2-warmup", type=float, default=0.3,
+    p.add_argument("--l2-warmup", type=float, default=1.0,
                    help="fraction of the budget over which the loss goes from MSE to loss (5)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"), default="auto")
