@@ -35,7 +35,8 @@ from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_code
 
 log = logging.getLogger("igde_stream.stream")
 
-DEFAULT_QUEUE_BYTES = 64 << 20  # per queue (10 colour frames at 1080p); at least one item always fits
+DEFAULT_QUEUE_BYTES = 64 << 20  # cap per queue (10 colour frames at 1080p); at least one item always fits
+PREFETCH_BATCHES = 3  # each queue holds at most this many batches of its frames (below the cap)
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _END = object()
 
@@ -280,7 +281,12 @@ def enhance_file(
     """
     t_start = time.perf_counter()
     out = Path(out_path)
-    reports = [Path(p) for p in ([] if report_path is None else [report_path] if isinstance(report_path, (str, os.PathLike)) else report_path)]
+    if report_path is None:
+        reports = []
+    elif isinstance(report_path, (str, os.PathLike)):
+        reports = [Path(report_path)]
+    else:
+        reports = [Path(p) for p in report_path]
     plot = Path(plot_path) if plot_path is not None else None
     if (reports or plot) and gt_path is None:
         raise IGDEError("a report or plot needs the ground-truth depth (--gt)")
@@ -322,7 +328,8 @@ def enhance_file(
         )
         if not lossless:
             log.warning(
-                "%s is a lossy codec: the output differs from the enhanced frames (the report measures them before encoding)",
+                "%s is a lossy codec: the output differs from the enhanced frames "
+                "(the report measures them before encoding)",
                 codec,
             )
         writer = DepthWriter(out, di, codec=codec, threads=threads)
@@ -365,11 +372,19 @@ def _run(
     tolerance = 0.5 * di.frame_duration
     batch_size = int(getattr(enhancer, "batch", 4) or 4)
     crew = _Crew()
-    cq, dq, wq = (ByteQueue(queue_bytes, crew.stop) for _ in range(3))
+    # Enough to keep every stage busy, no more: memory is the same for 100 frames or a million.
+    pixels = di.width * di.height
+    depth_bytes = pixels * di.dtype.itemsize
+
+    def bound(frame_bytes: int) -> int:
+        return min(queue_bytes, PREFETCH_BATCHES * batch_size * frame_bytes)
+
+    cq, dq, wq = ByteQueue(bound(3 * pixels), crew.stop), ByteQueue(bound(depth_bytes), crew.stop), \
+        ByteQueue(bound(2 * depth_bytes), crew.stop)
     bar = tqdm(total=di.expected_frames, unit="frame", disable=not progress, leave=False, dynamic_ncols=True)
     gt_match = None
     if gt is not None and report is not None:
-        gq = ByteQueue(queue_bytes, crew.stop)
+        gq = ByteQueue(bound(depth_bytes), crew.stop)
         gt_match = _GtMatcher(iter(gq), tolerance, report, usable=report.gt_problem is None)
         crew.spawn("igde-read-gt", _read, gt, gq, crew.stop)
     crew.spawn("igde-read-colour", _read, color, cq, crew.stop)
