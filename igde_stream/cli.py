@@ -49,17 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma)")
     p.add_argument("-o", "--output", metavar="OUT", help="enhanced depth video to write (e.g. out_depth.mkv)")
     p.add_argument("--gt", metavar="PATH", help="ground-truth depth video for the per-frame PSNR report")
-    p.add_argument("--report", metavar="PATH", action="append", help="per-frame report, .json or .csv (repeatable; needs --gt)")
+    p.add_argument("--report", metavar="PATH", action="append",
+                   help="per-frame report, .json or .csv (repeatable; needs --gt)")
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
     g = p.add_argument_group("model and backend")
-    g.add_argument("--model", default="igde-small", metavar="NAME|PATH", help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
-    g.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch", "tensorrt"), help="inference backend (default: auto: TensorRT engine + GPU, else PyTorch CUDA, else ONNX Runtime CPU)")
+    g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
+                   help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
+    g.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch", "tensorrt"),
+                   help="inference backend (default: auto: TensorRT engine + GPU, else PyTorch CUDA, "
+                        "else ONNX Runtime CPU)")
     g.add_argument("--engine", metavar="PATH", help="TensorRT engine file (for --backend tensorrt / auto)")
     g.add_argument("--batch", type=int, default=4, metavar="N", help="frames per inference call (default: 4)")
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: picked by the backend)")
     g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: 255 or 65535)")
     o = p.add_argument_group("output")
-    o.add_argument("--codec", default="ffv1", help="output encoder (default: ffv1, lossless); any other than a lossless one is labelled lossy")
+    o.add_argument("--codec", default="ffv1",
+                   help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
     o.add_argument("--threads", type=int, default=0, metavar="N", help="decoder / encoder threads (0: automatic)")
     o.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar, log or summary; errors only")
