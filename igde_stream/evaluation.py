@@ -10,6 +10,10 @@ Aggregation (DESIGN section 6): PSNR, PSNRt and PSNRf come from the MSE averaged
 PSNR are given too; SSIM and RMSE are per-frame means; temporal stability is averaged over the
 consecutive frame pairs of every sequence (not computed for non-consecutive frames). An error pixel
 is one where the degraded input differs from the ground truth (threshold 0).
+
+View quality (``evaluate_views``, issue 7): N views rendered (``igde_stream.multiview``) from each
+method's output depth against N views from the ground-truth depth with the same colour, on every
+``stride``-th frame; PSNR / band PSNR / SSIM, mean over views.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "Method", "METRIC_KEYS", "score_frames", "evaluate_methods", "identity_method",
     "guided_filter_method", "model_method", "load_model", "test_sequences", "icl_nuim_sequence",
     "markdown_table", "write_report", "ICL_NEAR_M", "ICL_FAR_M", "DEFAULT_ICL", "standard_evaluation",
+    "evaluate_views", "views_markdown_table",
 ]
 
 DEFAULT_ICL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "icl_nuim_clean5"
@@ -115,6 +120,42 @@ def evaluate_methods(
                 print(f"  {name}: {seq.name} done", flush=True)
         rows.append({"method": name, "dataset": dataset, **summarize(scores, peak),
                      "ms_per_frame": 1000.0 * seconds / max(n, 1)})
+    return rows
+
+
+def evaluate_views(
+    methods: Mapping[str, Method], sequences: Seq[Sequence], *, dataset: str = "", n_views: int = 8,
+    stride: int = 4, batch: int = 4, progress: bool = False,
+) -> list[dict[str, Any]]:
+    """View quality of every method: each method is run again on every ``stride``-th frame of every
+    sequence, and ``multiview.view_quality_sequence`` compares ``n_views`` views rendered from its
+    output with the views from the ground truth (default geometry: baseline 32 px, zero parallax
+    0.5). One row per method: ``{"method", "dataset", "frames", "views", "psnr", "psnr_band", "ssim",
+    "per_view_psnr"}``; PSNR from the mean MSE over the frames of all sequences (per view, then over
+    views), SSIM the mean, band PSNR within 8 px of the reference views' depth edges."""
+    from . import multiview as mv
+
+    if not sequences:
+        return []
+    colors, gts, outs = [], [], {name: [] for name in methods}
+    for seq in sequences:
+        idx = list(range(0, len(seq), stride))
+        colors.append(seq.color[idx])
+        gts.append(seq.gt[idx])
+        for name, method in methods.items():
+            for s in range(0, len(idx), batch):
+                sel = idx[s:s + batch]
+                outs[name].append(method(seq.color[sel], seq.depth[sel]))
+    color, gt = np.concatenate(colors), np.concatenate(gts)
+    summary = mv.view_quality_sequence(color, gt, {k: np.concatenate(v) for k, v in outs.items()}, n_views)
+    if progress:
+        print(f"  view quality: {dataset or 'sequences'} done ({len(gt)} frames x {n_views} views)", flush=True)
+    rows = []
+    for name in methods:
+        d = summary["depths"][name]
+        rows.append({"method": name, "dataset": dataset, "frames": len(gt), "views": n_views,
+                     "psnr": d["mean"]["psnr"], "psnr_band": d["mean"]["psnr_band"], "ssim": d["mean"]["ssim"],
+                     "per_view_psnr": [r["psnr"] for r in d["per_view"]]})
     return rows
 
 
@@ -249,6 +290,22 @@ def markdown_table(rows: Seq[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
+    """``meta["view_quality"]`` of ``standard_evaluation`` (rows of ``evaluate_views``) as a note and
+    a Markdown table."""
+    vq = view_quality
+    lines = [f"View quality: {vq['n_views']} views rendered (DIBR, baseline {vq['baseline']:g} px, zero "
+             f"parallax {vq['zero_parallax']:g}) from each method's depth vs the same views from the "
+             f"ground-truth depth, frame stride {vq['stride']}; PSNR over all pixels and channels from "
+             f"the mean MSE, band PSNR within {vq['band_radius']} px of depth edges, SSIM mean over R, G, B; "
+             "mean over views.", "",
+             "| dataset | method | frames | views | view PSNR | band PSNR | view SSIM |", "|---|---|---|---|---|---|---|"]
+    for r in vq["rows"]:
+        lines.append(f"| {r['dataset']} | {r['method']} | {r['frames']} | {r['views']} | {_fmt(r['psnr'])} | "
+                     f"{_fmt(r['psnr_band'])} | {_fmt(r['ssim'], 4)} |")
+    return "\n".join(lines) + "\n"
+
+
 def _json_ready(v: Any) -> Any:
     if isinstance(v, float):
         if math.isnan(v):
@@ -263,11 +320,15 @@ def _json_ready(v: Any) -> Any:
 
 
 def write_report(out_dir: str | Path, rows: Seq[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Path]:
-    """Write ``eval.md`` and ``eval.json`` (inf as "inf", nan as null) to ``out_dir``."""
+    """Write ``eval.md`` and ``eval.json`` (inf as "inf", nan as null) to ``out_dir``; a
+    ``meta["view_quality"]`` (``standard_evaluation(views=N)``) adds its table to ``eval.md``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md, js = out_dir / "eval.md", out_dir / "eval.json"
-    md.write_text(markdown_table(rows))
+    text = markdown_table(rows)
+    if meta.get("view_quality"):
+        text += "\n## View quality\n\n" + views_markdown_table(meta["view_quality"])
+    md.write_text(text)
     js.write_text(json.dumps(_json_ready({"meta": meta, "rows": list(rows)}), indent=2) + "\n")
     return {"markdown": md, "json": js}
 
@@ -275,11 +336,18 @@ def write_report(out_dir: str | Path, rows: Seq[dict[str, Any]], meta: dict[str,
 def standard_evaluation(
     models: Seq[Any], *, sequences: int = 4, frames: int = 12, size: tuple[int, int] = (960, 540),
     icl: str | Path | None = DEFAULT_ICL, device: str = "cpu", guided: bool = True,
-    extra_methods: Mapping[str, Method] | None = None, progress: bool = True,
+    extra_methods: Mapping[str, Method] | None = None, progress: bool = True, views: int = 0,
+    view_stride: int = 4,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, guided filter, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
-    ICL-NUIM (skipped with a message when the folder is missing). Returns (rows, meta)."""
+    ICL-NUIM (skipped with a message when the folder is missing). Returns (rows, meta).
+
+    ``views`` > 0 adds ``meta["view_quality"]``: ``evaluate_views`` of every method with that many
+    views on every ``view_stride``-th frame of both data sets (the methods run again on those frames;
+    the main rows are unchanged)."""
+    if views < 0 or view_stride < 1:
+        raise ValueError(f"views must be >= 0 and view_stride >= 1, got {views} and {view_stride}")
     methods: dict[str, Method] = {"degraded input": identity_method}
     if guided and not hasattr(cv2, "ximgproc"):
         print("guided filter skipped: this OpenCV has no ximgproc (install opencv-contrib-python-headless)")
@@ -298,6 +366,14 @@ def standard_evaluation(
     test = test_sequences(sequences, frames, size)
     meta["test_split"]["error_pixel_fraction"] = float(np.mean([s.error_mask.mean() for s in test]))
     rows += evaluate_methods(methods, test, dataset=f"synthetic test ({size[0]}x{size[1]})", progress=progress)
+    if views:
+        from .multiview import ViewConfig
+
+        cfg = ViewConfig(views)
+        meta["view_quality"] = {"n_views": views, "stride": view_stride, "baseline": cfg.baseline,
+                                "zero_parallax": cfg.zero_parallax, "band_radius": 8, "reference": "views rendered from the ground-truth depth",
+                                "rows": evaluate_views(methods, test, dataset=rows[-1]["dataset"], n_views=views,
+                                                       stride=view_stride, progress=progress)}
     seq = icl_nuim_sequence(icl) if icl else None
     if seq is None:
         msg = f"ICL-NUIM skipped: {icl} not found" if icl else "ICL-NUIM skipped"
@@ -308,4 +384,7 @@ def standard_evaluation(
             print(f"ICL-NUIM: {len(seq)} frames from {icl}", flush=True)
         meta["icl_nuim"] = seq.params
         rows += evaluate_methods(methods, [seq], dataset="ICL-NUIM clean (640x480)", progress=progress)
+        if views:
+            meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=rows[-1]["dataset"],
+                                                           n_views=views, stride=view_stride, progress=progress)
     return rows, meta

@@ -2,12 +2,14 @@
 """Evaluate models against the degraded input and OpenCV's guided filter.
 
 Data: the synthetic test split (never trained on) and ../shared/data/real/icl_nuim_clean5 (skipped
-if missing). Writes eval.md and eval.json to --out and prints the Markdown table.
+if missing). Writes eval.md and eval.json to --out and prints the Markdown table. With --views N
+(default 8; 0: off) a second table gives the view quality of every method: N views rendered from its
+depth vs the views from the ground-truth depth, on every --view-stride-th frame (igde_stream.multiview).
 
 Examples:
   python tools/evaluate.py                                   # the shipped igde-small
   python tools/evaluate.py --model runs/small/best.pt --model igde-small --out runs/eval
-  python tools/evaluate.py --sequences 1 --frames 2 --size 320x192 --no-icl   # quick look
+  python tools/evaluate.py --sequences 1 --frames 2 --size 320x192 --no-icl --views 0   # quick look
   python tools/evaluate.py --suite paper --ckpts runs/paper    # Tables I-III into results/
 """
 
@@ -38,12 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--icl", default=None, help="ICL-NUIM folder (default ../shared/data/real/icl_nuim_clean5)")
     p.add_argument("--no-icl", action="store_true")
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row")
+    p.add_argument("--views", type=int, default=8, metavar="N",
+                   help="view-quality table with N rendered views (default: %(default)s; 0: leave it out)")
+    p.add_argument("--view-stride", type=int, default=4, metavar="K",
+                   help="view quality on every K-th frame (default: %(default)s)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--out", default=None, help="default runs/eval (results/ with --suite paper)")
     p.add_argument("--suite", choices=["paper"], help="paper: Tables I-III of igde_stream.paper")
     p.add_argument("--ckpts", default="runs/paper", help="--suite paper: folder of tools/paper_suite.py train")
     args = p.parse_args(argv)
+    if args.views < 0 or args.view_stride < 1:
+        p.error("--views must be >= 0 and --view-stride >= 1")
     if args.suite == "paper":
         from igde_stream.evaluation import DEFAULT_ICL
         from igde_stream.paper import evaluate_suite
@@ -53,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out = args.out or "runs/eval"
 
-    from igde_stream.evaluation import DEFAULT_ICL, markdown_table, standard_evaluation, write_report
+    from igde_stream.evaluation import (
+        DEFAULT_ICL, markdown_table, standard_evaluation, views_markdown_table, write_report,
+    )
 
     if args.threads:
         import torch
@@ -62,10 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     icl = None if args.no_icl else (args.icl or DEFAULT_ICL)
     rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
                                      frames=args.frames, size=args.size, icl=icl, device=args.device,
-                                     guided=not args.no_guided)
+                                     guided=not args.no_guided, views=args.views, view_stride=args.view_stride)
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
     print(markdown_table(rows))
+    if meta.get("view_quality"):
+        print(views_markdown_table(meta["view_quality"]))
     print(f"wrote {paths['markdown']} and {paths['json']}")
     return 0
 
