@@ -11,6 +11,7 @@ Examples:
   python tools/evaluate.py --model runs/small/best.pt --model igde-small --out runs/eval
   python tools/evaluate.py --sequences 1 --frames 2 --size 320x192 --no-icl --views 0   # quick look
   python tools/evaluate.py --suite paper --ckpts runs/paper    # Tables I-III into results/
+  python tools/evaluate.py --into-json igde_stream/weights/igde-small.json   # record it with the weights
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--out", default=None, help="default runs/eval (results/ with --suite paper)")
+    p.add_argument("--into-json", metavar="JSON",
+                   help="also store the result under 'evaluation' in JSON (e.g. the shipped weights' sidecar)")
     p.add_argument("--suite", choices=["paper"], help="paper: Tables I-III of igde_stream.paper")
     p.add_argument("--ckpts", default="runs/paper", help="--suite paper: folder of tools/paper_suite.py train")
     args = p.parse_args(argv)
@@ -75,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
                                      guided=not args.no_guided, views=args.views, view_stride=args.view_stride)
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
+    if args.into_json:
+        import json
+
+        target = Path(args.into_json)
+        record = json.loads(target.read_text()) if target.is_file() else {}
+        record["evaluation"] = json.loads(paths["json"].read_text())
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.replace(target)
+        print(f"stored the table in {target}")
     print(markdown_table(rows))
     if meta.get("view_quality"):
         print(views_markdown_table(meta["view_quality"]))
