@@ -307,6 +307,8 @@ def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
 
 
 def _json_ready(v: Any) -> Any:
+    """``v`` with nan as None, inf as "inf" / "-inf" and numpy scalars as Python ones, for ``json.dumps``
+    (also used by :mod:`igde_stream.paper`)."""
     if isinstance(v, float):
         if math.isnan(v):
             return None
@@ -316,6 +318,8 @@ def _json_ready(v: Any) -> Any:
         return {k: _json_ready(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_json_ready(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
     return v
 
 

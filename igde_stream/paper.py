@@ -34,6 +34,8 @@ from typing import Any, Callable, Sequence as Seq
 
 import numpy as np
 
+from .evaluation import _fmt as _fmt_value, _json_ready
+
 __all__ = [
     "Learned", "LEARNED", "TABLES", "TABLE_TITLES", "train_one", "train_suite", "filter_methods",
     "evaluate_suite", "build_tables", "tables_markdown", "claims", "save_fig10", "real_pictures", "REAL_FRAMES",
@@ -301,15 +303,7 @@ def build_tables(results: dict[str, dict[str, dict[str, Any]]], records: dict[st
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "-"
-        if math.isinf(v):
-            return "inf"
-        return f"{v:.{digits}f}"
-    return str(v)
+    return "-" if v is None else _fmt_value(v, digits)
 
 
 def _best(rows: list[dict[str, Any]], key: str = "psnr") -> dict[str, Any] | None:
@@ -409,21 +403,6 @@ def tables_markdown(tables: dict[str, Any], meta: dict[str, Any]) -> str:
                  "temporal = mean |(p_t - p_t-1) - (g_t - g_t-1)| over consecutive frames (lower is better). "
                  "Bold: best in column.")
     return "\n".join(lines) + "\n"
-
-
-def _json_ready(v: Any) -> Any:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-    if isinstance(v, dict):
-        return {k: _json_ready(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_ready(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def save_fig10(path: str | Path, color: np.ndarray, gt: np.ndarray, degraded: np.ndarray,
