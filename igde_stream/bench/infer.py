@@ -14,10 +14,7 @@ machine it shows the cost that wall time hides (wall time grows with other peopl
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -28,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from .common import device_name, log, save_json, stamp, versions
 
 
 # ---------------------------------------------------------------- timing and memory helpers
@@ -267,44 +266,18 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         ref = next(x for x in rows if x.setup == base and (x.width, x.height, x.batch) == (r.width, r.height, r.batch))
         r.ratio = round(r.fps / ref.fps, 3)
     return {
-        "kind": "infer",
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": "python tools/bench.py infer " + " ".join(args.argv),
+        **stamp("infer", args.argv),
         "model": args.model,
         "weights": weights,
         "weights_hash": weights_hash(model),
-        "device": _device_name(args.device),
+        "device": device_name(args.device),
         "threads": args.threads or torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "load_avg_at_start": load_at_start,
-        "versions": _versions(),
+        "versions": versions(),
         "baseline": base,
         "rows": [asdict(r) for r in rows],
     }
-
-
-def _device_name(device: str | None) -> str:
-    if device and device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.get_device_name()
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"CPU {name}"
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for mod in ("torch", "onnxruntime", "onnx", "tensorrt", "numpy"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # not installed or broken: just not listed
-            pass
-    return out
 
 
 def markdown_table(result: dict[str, Any]) -> str:
@@ -346,7 +319,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
     try:
-        result = run_benchmark(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+        result = run_benchmark(args, log=log)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"bench infer: {exc}", file=sys.stderr)
         return 1
@@ -354,7 +327,5 @@ def main(argv: list[str]) -> int:
           f"load average at start {result['load_avg_at_start']}")
     print(markdown_table(result))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        save_json(args.json, result)
     return 0

@@ -20,7 +20,6 @@ saved (default ``benchmarks/stream.json``).
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import os
 import resource
@@ -31,6 +30,8 @@ import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
+
+from .common import device_name, loadavg_before_after, log, save_json, stamp, versions
 
 MODES = ("decode", "infer", "e2e")
 RATE = Fraction(30000, 1001)
@@ -182,8 +183,6 @@ def _run_worker(cfg: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
-    from .infer import _device_name, _versions
-
     sizes = [_parse_size(s) for s in args.sizes.split(",")]
     counts = sorted(int(n) for n in args.frames.split(","))
     modes = args.modes.split(",")
@@ -215,14 +214,12 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     for c in checks:
         log(f"  {c['what']}: {c['value']} (target {c['target']}) {'ok' if c['ok'] else 'MISSED'}")
     return {
-        "kind": "stream",
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": "python tools/bench.py stream " + " ".join(args.argv),
-        "device": _device_name(args.device),
+        **stamp("stream", args.argv),
+        "device": device_name(args.device),
         "cpu_count": os.cpu_count(),
-        "loadavg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "loadavg_1min_before_after": loadavg_before_after(load_before),
         "model": args.model, "weights": weights, "backend_asked": args.backend, "batch": args.batch,
-        "versions": _versions(),
+        "versions": versions(),
         "note": ("decode: reader threads + pairing; infer: Enhancer.enhance on in-memory batches "
                  f"(min(frames, {args.infer_frames}) frames); e2e: enhance_file after model build + warm-up; "
                  "peak_rss_mb: ru_maxrss of a fresh process per row (imports + model + run)"),
@@ -285,7 +282,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
     try:
-        result = run(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+        result = run(args, log=log)
     except (ValueError, FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"bench stream: {exc}", file=sys.stderr)
         return 1
@@ -295,9 +292,7 @@ def main(argv: list[str]) -> int:
     print(markdown_table(result))
     for c in result["checks"]:
         print(f"- {c['what']}: {c['value']} (target {c['target']}): {'ok' if c['ok'] else 'MISSED'}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    save_json(args.json, result)
     return 0
 
 

@@ -13,15 +13,13 @@ Times are medians of host wall-clock; frames/s = 1 / median. Figures are printed
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
 import os
 import statistics
 import sys
-from pathlib import Path
 from typing import Any, Callable
 
-from .infer import _device_name, _parse_size, _versions, run_benchmark, structured_frames, time_host
+from .common import device_name, loadavg_before_after, log, save_json, stamp, versions
+from .infer import _parse_size, run_benchmark, structured_frames, time_host
 
 
 def _available_backends() -> list[str]:
@@ -74,10 +72,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     for row in rows:
         row["render_speed_ratio"] = round(render_fps / row["fps"], 2)
     return {
-        "kind": "views",
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": "python tools/bench.py views " + " ".join(args.argv),
-        "device": _device_name("cpu"),
+        **stamp("views", args.argv),
+        "device": device_name("cpu"),
         "size": [w, h],
         "views": args.views,
         "baseline_px": args.baseline,
@@ -87,8 +83,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
         "weights": inf["weights"],
         "threads": inf["threads"],
         "cpu_count": os.cpu_count(),
-        "loadavg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "versions": _versions(),
+        "loadavg_1min_before_after": loadavg_before_after(load_before),
+        "versions": versions(),
         "note": "renderer: NumPy, single thread; render_speed_ratio = renderer frames/s / this row's frames/s",
         "rows": rows,
     }
@@ -121,7 +117,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
     try:
-        result = run(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+        result = run(args, log=log)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"bench views: {exc}", file=sys.stderr)
         return 1
@@ -129,7 +125,5 @@ def main(argv: list[str]) -> int:
           f"({result['weights']}) on {result['device']} ({result['cpu_count']} CPUs, load "
           f"{result['loadavg_1min_before_after'][0]} -> {result['loadavg_1min_before_after'][1]}), {result['date']}")
     print(markdown_table(result))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    save_json(args.json, result)
     return 0

@@ -1,0 +1,63 @@
+"""What the benchmarks share: the stamp and machine facts of a result, the log line, the JSON file."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def stamp(kind: str, argv: list[str]) -> dict[str, str]:
+    """The first keys of a result: ``kind``, ``date`` (local, to the second) and the ``command`` that ran."""
+    return {
+        "kind": kind,
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": f"python tools/bench.py {kind} " + " ".join(argv),
+    }
+
+
+def device_name(device: str | None) -> str:
+    """The GPU's name for a ``cuda`` device, else ``CPU <model name>``."""
+    if device and device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name()
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"CPU {name}"
+
+
+def versions() -> dict[str, str]:
+    """Python's version and those of the installed torch / onnxruntime / onnx / tensorrt / numpy."""
+    out = {"python": platform.python_version()}
+    for mod in ("torch", "onnxruntime", "onnx", "tensorrt", "numpy"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:  # not installed or broken: just not listed
+            pass
+    return out
+
+
+def loadavg_before_after(before: tuple[float, float, float]) -> list[float]:
+    """1-minute load average: ``before`` (``os.getloadavg()`` at the start) and now, rounded."""
+    return [round(before[0], 2), round(os.getloadavg()[0], 2)]
+
+
+def log(s: str) -> None:
+    """A progress line, to stderr (stdout carries the table)."""
+    print(s, file=sys.stderr, flush=True)
+
+
+def save_json(path: str | Path, result: dict[str, Any]) -> None:
+    """Write ``result`` as indented JSON to ``path`` (folders made) and say so."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
