@@ -335,6 +335,8 @@ def view_quality(
 
 
 def _mean_row(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Mean MSE / band MSE (nan bands left out) / SSIM of ``rows`` and the PSNRs of those MSEs: the mean
+    over views of one frame, and in ``summarize_view_quality`` one view over frames."""
     m = float(np.mean([r["mse"] for r in rows]))
     mb = [r["mse_band"] for r in rows if not math.isnan(r["mse_band"])]
     mb_mean = float(np.mean(mb)) if mb else math.nan
@@ -357,12 +359,7 @@ def summarize_view_quality(frames: Iterable[Mapping[str, Any]]) -> dict[str, Any
         rows = []
         for k in range(n):
             per = [f["depths"][name]["per_view"][k] for f in frames]
-            mse = float(np.mean([p["mse"] for p in per]))
-            mbs = [p["mse_band"] for p in per if not math.isnan(p["mse_band"])]
-            mb = float(np.mean(mbs)) if mbs else math.nan
-            rows.append({"view": k, "mse": mse, "psnr": metrics.psnr_from_mse(mse),
-                         "ssim": float(np.mean([p["ssim"] for p in per])),
-                         "mse_band": mb, "psnr_band": metrics.psnr_from_mse(mb)})
+            rows.append({"view": k, **_mean_row(per)})
         out["depths"][name] = {"per_view": rows, "mean": _mean_row(rows)}
     return out
 
