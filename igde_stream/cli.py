@@ -36,6 +36,15 @@ exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (
 """
 
 
+def size_arg(text: str) -> tuple[int, int]:
+    """argparse ``type`` for a ``WxH`` size such as ``960x540`` (``X`` too): ``(width, height)``."""
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH like 960x540, got {text!r}") from None
+    return w, h
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 

@@ -18,13 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH like 960x540, got {text!r}") from None
-    return w, h
+from igde_stream.cli import size_arg as _size  # noqa: E402  (after the sys.path line)
 
 
 def main(argv: list[str] | None = None) -> int:
