@@ -140,3 +140,14 @@ def test_infer_benchmark_runs_and_saves_rows(tmp_path, capsys):
     assert res["rows"][0]["ratio"] == 1.0
     assert res["weights"] == "shipped" or res["weights"].startswith("random init")
     assert "| onnxruntime:fp32 | 40x24 | 2 |" in capsys.readouterr().out
+
+
+def test_onnxruntime_cpu_chunks_match_whole_batches(tiny):
+    rng = np.random.default_rng(3)
+    color = rng.random((5, 3, 21, 27), dtype=np.float32)
+    depth = rng.random((5, 1, 21, 27), dtype=np.float32)
+    whole = create_backend("onnxruntime", model=str(tiny[2]), cpu_chunk=0).run(color, depth)
+    for chunk in (1, 2):
+        out = create_backend("onnxruntime", model=str(tiny[2]), cpu_chunk=chunk).run(color, depth)
+        assert out.shape == (5, 1, 21, 27)
+        np.testing.assert_allclose(out, whole, atol=1e-6)
