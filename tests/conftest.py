@@ -108,6 +108,16 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny(tiny_model):
+    """(model, checkpoint path, ONNX path): ``tiny_model`` loaded, and exported with the same weights."""
+    from igde_stream.export import export_onnx
+    from igde_stream.models import load_checkpoint
+
+    model = load_checkpoint(tiny_model)
+    return model, tiny_model, export_onnx(model, tiny_model.with_suffix(".onnx"))
+
+
+@pytest.fixture(scope="session")
 def enhancer(tiny_model):
     """One Enhancer for the whole session (the model is built once, as a pipeline stage would)."""
     from igde_stream import Enhancer

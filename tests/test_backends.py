@@ -11,23 +11,10 @@ import onnx
 import pytest
 import torch
 
-from igde_stream import create_model
 from igde_stream.backends import BACKENDS, create_backend, resolve_model_file, select_backend
 from igde_stream.backends.torch_backend import TorchBackend
-from igde_stream.export import export_onnx
-from igde_stream.models import save_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """igde-tiny as a checkpoint and as ONNX (same weights)."""
-    d = tmp_path_factory.mktemp("tiny")
-    torch.manual_seed(0)
-    model = create_model("igde-tiny").eval()
-    save_checkpoint(d / "tiny.pt", model)
-    return model, d / "tiny.pt", export_onnx(model, d / "tiny.onnx")
 
 
 def _inputs(n=2, h=23, w=41, seed=0):

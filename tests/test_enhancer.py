@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from igde_stream import create_model
 from igde_stream.enhancer import Enhancer, EnhancerError
 from igde_stream.errors import IGDEError
-from igde_stream.export import export_onnx
-from igde_stream.models import save_checkpoint
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny")
-    torch.manual_seed(0)
-    model = create_model("igde-tiny").eval()
-    save_checkpoint(d / "tiny.pt", model)
-    return d / "tiny.pt", export_onnx(model, d / "tiny.onnx")
 
 
 def _frames(n, h=21, w=34, dtype=np.uint8, seed=0):
@@ -30,7 +17,7 @@ def _frames(n, h=21, w=34, dtype=np.uint8, seed=0):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_single_frame_and_batch_keep_shape_and_dtype(tiny, dtype):
-    e = Enhancer(str(tiny[1]), batch=3, quiet=True)
+    e = Enhancer(str(tiny[2]), batch=3, quiet=True)
     color, depth = _frames(7, dtype=dtype)  # 7 = 3 + 3 + 1: a short last batch
     out = e.enhance(color, depth)
     assert out.shape == depth.shape and out.dtype == dtype
@@ -40,28 +27,28 @@ def test_single_frame_and_batch_keep_shape_and_dtype(tiny, dtype):
 
 def test_onnxruntime_and_torch_agree_on_quantised_depth(tiny):
     color, depth = _frames(5, dtype=np.uint16)
-    a = Enhancer(str(tiny[1]), backend="onnxruntime", quiet=True).enhance(color, depth)
-    b = Enhancer(str(tiny[0]), backend="torch", quiet=True).enhance(color, depth)
+    a = Enhancer(str(tiny[2]), backend="onnxruntime", quiet=True).enhance(color, depth)
+    b = Enhancer(str(tiny[1]), backend="torch", quiet=True).enhance(color, depth)
     assert np.abs(a.astype(np.int64) - b).max() <= 7  # 1e-4 of 65535 is 6.6 levels
 
 
 def test_max_depth_normalises(tiny):
-    e = Enhancer(str(tiny[1]), max_depth=1000, quiet=True)
+    e = Enhancer(str(tiny[2]), max_depth=1000, quiet=True)
     color, depth = _frames(2, dtype=np.uint16)
     depth = depth % 1000
     assert e.enhance(color, depth).max() <= 1000
 
 
 def test_choice_is_announced_unless_quiet(tiny, capsys):
-    e = Enhancer(str(tiny[1]))
+    e = Enhancer(str(tiny[2]))
     err = capsys.readouterr().err
     assert e.backend_name == "onnxruntime" and "backend onnxruntime" in err and "auto" in err
-    Enhancer(str(tiny[1]), quiet=True)
+    Enhancer(str(tiny[2]), quiet=True)
     assert capsys.readouterr().err == ""
 
 
 def test_bad_inputs_are_clear_errors(tiny):
-    e = Enhancer(str(tiny[1]), quiet=True)
+    e = Enhancer(str(tiny[2]), quiet=True)
     color, depth = _frames(2)
     with pytest.raises(EnhancerError, match="same size"):
         e.enhance(color[:, :-1], depth)
@@ -77,16 +64,16 @@ def test_bad_model_backend_and_options_are_clear_errors(tiny, tmp_path):
     with pytest.raises(ValueError, match="no shipped"):
         Enhancer("igde-nope", quiet=True)
     with pytest.raises(EnhancerError, match="unknown backend"):
-        Enhancer(str(tiny[1]), backend="openvino", quiet=True)
+        Enhancer(str(tiny[2]), backend="openvino", quiet=True)
     with pytest.raises(EnhancerError, match="does not take"):
-        Enhancer(str(tiny[1]), backend="onnxruntime", cuda_graph=True, quiet=True)
+        Enhancer(str(tiny[2]), backend="onnxruntime", cuda_graph=True, quiet=True)
     with pytest.raises(EnhancerError, match="batch"):
-        Enhancer(str(tiny[1]), batch=0)
+        Enhancer(str(tiny[2]), batch=0)
     (tmp_path / "bad.pt").write_text("nope")
     with pytest.raises(EnhancerError, match="not an igde-stream checkpoint"):
         Enhancer(str(tmp_path / "bad.pt"), backend="torch", quiet=True)
 
 
 def test_auto_drops_options_meant_for_other_backends(tiny):
-    e = Enhancer(str(tiny[1]), threads=1, cuda_graph=False, quiet=True)
+    e = Enhancer(str(tiny[2]), threads=1, cuda_graph=False, quiet=True)
     assert e.backend_name == "onnxruntime" and e.backend.options.threads == 1
