@@ -203,9 +203,20 @@ def load_model(ref: Any):
     raise ValueError(f"{ref}: neither a checkpoint file nor a registered model ({', '.join(list_models())})")
 
 
-def model_method(model: Any, device: str = "cpu") -> Method:
+def model_method(model: Any, device: str = "cpu", backend: str = "torch", threads: int | None = None) -> Method:
     """A torch model (module, checkpoint path or registered name) as a method: inputs / 255 and
-    depth / peak, forward(color, depth), output x peak rounded to the input dtype."""
+    depth / peak, forward(color, depth), output x peak rounded to the input dtype.
+
+    ``backend="onnxruntime"`` (CPU only): the model is exported to ONNX in a temporary folder (the
+    export checks ONNX Runtime against PyTorch within 1e-4) and run by an ONNX Runtime
+    :class:`~igde_stream.Enhancer` with ``threads``; about 3x PyTorch's speed on a CPU. ``threads``
+    does not touch PyTorch's thread count."""
+    if backend == "onnxruntime":
+        if device != "cpu":
+            raise ValueError(f"model_method: the onnxruntime backend runs on the cpu here, not {device!r}")
+        return _onnx_method(model, threads)
+    if backend != "torch":
+        raise ValueError(f"model_method: backend must be 'torch' or 'onnxruntime', got {backend!r}")
     import torch
 
     net = load_model(model).to(device)
@@ -219,6 +230,18 @@ def model_method(model: Any, device: str = "cpu") -> Method:
         return np.rint(y * peak).astype(depth.dtype)
 
     return run
+
+
+def _onnx_method(model: Any, threads: int | None) -> Method:
+    import tempfile
+
+    from .enhancer import Enhancer
+    from .export import export_onnx
+
+    with tempfile.TemporaryDirectory(prefix="igde-eval-") as tmp:
+        path = export_onnx(load_model(model), Path(tmp) / "model.onnx")
+        enhancer = Enhancer(path, backend="onnxruntime", batch=1, quiet=True, threads=threads)
+    return enhancer.enhance
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -341,7 +364,7 @@ def standard_evaluation(
     models: Seq[Any], *, sequences: int = 4, frames: int = 12, size: tuple[int, int] = (960, 540),
     icl: str | Path | None = DEFAULT_ICL, device: str = "cpu", guided: bool = True,
     extra_methods: Mapping[str, Method] | None = None, progress: bool = True, views: int = 0,
-    view_stride: int = 4,
+    view_stride: int = 4, backend: str = "torch", threads: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, guided filter, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
@@ -349,7 +372,7 @@ def standard_evaluation(
 
     ``views`` > 0 adds ``meta["view_quality"]``: ``evaluate_views`` of every method with that many
     views on every ``view_stride``-th frame of both data sets (the methods run again on those frames;
-    the main rows are unchanged)."""
+    the main rows are unchanged). ``backend`` / ``threads``: see :func:`model_method`."""
     if views < 0 or view_stride < 1:
         raise ValueError(f"views must be >= 0 and view_stride >= 1, got {views} and {view_stride}")
     methods: dict[str, Method] = {"degraded input": identity_method}
@@ -360,8 +383,8 @@ def standard_evaluation(
     methods.update(extra_methods or {})
     for m in models:
         label = str(m) if not Path(str(m)).suffix else f"{Path(str(m)).parent.name}/{Path(str(m)).name}"
-        methods[label] = model_method(m, device)
-    meta: dict[str, Any] = {"test_split": {"sequences": sequences, "frames": frames, "size": list(size),
+        methods[label] = model_method(m, device, backend=backend, threads=threads)
+    meta: dict[str, Any] = {"backend": f"{device} ({backend})", "test_split": {"sequences": sequences, "frames": frames, "size": list(size),
                                            "seeds": split_seeds("test", sequences)},
                             "degradation": DegradeConfig().to_dict(), "error_threshold": M.ERROR_THRESHOLD}
     rows: list[dict[str, Any]] = []

@@ -454,7 +454,8 @@ def evaluate_suite(
     ckpts: str | Path, out: str | Path, *, device: str = "cpu", sequences: int = 4, frames: int = 12,
     size: tuple[int, int] = (960, 540), icl: str | Path | None = None, figures: int = 2,
     batch: int = 1, datasets: Seq[str] = ("synthetic", "icl"),
-    methods: Seq[str] = ("input", "filters", "learned"), log: Callable[[str], None] = print,
+    methods: Seq[str] = ("input", "filters", "learned"), backend: str = "torch", threads: int | None = None,
+    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Evaluate every method on the synthetic test split (``sequences`` x ``frames`` at ``size``
     (W, H)) and on ICL-NUIM frames in ``icl`` (skipped when None or missing); write
@@ -464,7 +465,9 @@ def evaluate_suite(
     ``datasets`` ("synthetic", "icl") and ``methods`` ("input", "filters", "learned") pick what to
     (re)compute; every other result is kept from ``out/paper_raw.json`` of an earlier run, so the
     networks can be evaluated on a GPU machine and the CPU-only filters and the ICL-NUIM frames
-    later elsewhere. Merging results of different test data (size, frames) raises ValueError."""
+    later elsewhere. Merging results of different test data (size, frames) raises ValueError.
+    ``backend`` runs the networks with PyTorch on ``device`` or, on a CPU, with ONNX Runtime
+    (``threads``); each result records where it ran."""
     from .evaluation import evaluate_methods, icl_nuim_sequence, identity_method, model_method, test_sequences
 
     ckpts, out = Path(ckpts), Path(out)
@@ -486,7 +489,7 @@ def evaluate_suite(
         for key in LEARNED:
             p = ckpts / f"{key}.pt"
             if p.is_file():
-                run[key] = model_method(p, device)
+                run[key] = model_method(p, device, backend=backend, threads=threads)
             else:
                 log(f"no checkpoint {p}: its rows stay empty")
     t0 = time.perf_counter()
@@ -517,7 +520,7 @@ def evaluate_suite(
                              f"({old['sequences']} x {old['frames']} frames at {old['size']}); "
                              f"re-run them too or use another --out")
         devices = dict((old or {}).get("devices", {}))
-        devices.update({k: device for k in run})
+        devices.update({k: f"{device} ({backend})" if k in LEARNED else "cpu" for k in run})
         ds_meta[ds] = {**new, "devices": devices}
         results.setdefault(ds, {})
         for key, method in run.items():
@@ -560,6 +563,10 @@ def evaluate_suite(
                           f"; trained with batch {tc.get('batch')}, crop {tc.get('crop')}, lr {tc.get('lr')}, "
                           f"on {tc.get('device')}"
                           for tc in (r.get("train_config") or {} for r in records.values()) if tc})),
+            "inference": "; ".join(
+                f"{ds}: networks run on " + ", ".join(sorted({v for k, v in m.get("devices", {}).items()
+                                                             if k in LEARNED}) or ["-"])
+                for ds, m in ds_meta.items()),
             "baselines": "DE-CNN, DRECNN, DEN+CBPN are re-implementations at igde-small cost "
                          "(igde_stream/models/baselines.py states what the paper leaves open)",
         },

@@ -55,3 +55,19 @@ def test_method_output_checked(seqs):
 
 def test_icl_missing_folder_is_none(tmp_path):
     assert icl_nuim_sequence(tmp_path / "nope") is None
+
+
+def test_onnxruntime_method_matches_torch_method(seqs, tiny):
+    model, ckpt, _ = tiny
+    color, depth = seqs[0].color, seqs[0].depth
+    ref = model_method(model)(color, depth)
+    out = model_method(ckpt, backend="onnxruntime", threads=1)(color, depth)
+    assert out.shape == depth.shape and out.dtype == depth.dtype
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1  # rounding of a <= 1e-4 difference
+
+
+def test_model_method_rejects_unknown_backend_and_gpu_onnxruntime(tiny):
+    with pytest.raises(ValueError, match="backend must be"):
+        model_method(tiny[0], backend="tensorrt")
+    with pytest.raises(ValueError, match="runs on the cpu"):
+        model_method(tiny[0], device="cuda", backend="onnxruntime")

@@ -81,6 +81,15 @@ def test_train_and_evaluate_end_to_end(tmp_path):
     saved = json.loads((res / "paper_tables.json").read_text())
     assert saved["table1"][0]["method"] == "degraded input"
 
+    # the networks again on ONNX Runtime: same numbers (within rounding), and the tables say where they ran
+    ort = paper.evaluate_suite(ck, res, sequences=1, frames=2, size=(64, 48), icl=None, figures=0,
+                               datasets=["synthetic"], methods=["learned"], backend="onnxruntime", threads=1,
+                               log=lambda _: None)
+    assert {r["key"]: r for r in ort["table1"]}["igde"]["psnr"] == pytest.approx(t1["igde"]["psnr"], abs=0.05)
+    devices = ort["meta"]["datasets"]["synthetic-test"]["devices"]
+    assert devices["igde"] == "cpu (onnxruntime)" and devices["filter:guided"] == "cpu"
+    saved = json.loads((res / "paper_tables.json").read_text())
+
     # a later run on other data keeps the synthetic results from paper_raw.json
     again = paper.evaluate_suite(ck, res, icl=tmp_path / "missing", figures=0, datasets=["icl"],
                                  log=lambda _: None)

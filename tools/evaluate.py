@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--view-stride", type=int, default=4, metavar="K",
                    help="view quality on every K-th frame (default: %(default)s)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=int, help="CPU threads (torch, or ONNX Runtime with --backend onnxruntime)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+                   help="runs the networks: torch on --device, or onnxruntime on the cpu (~3x torch there)")
     p.add_argument("--out", default=None, help="default runs/eval (results/ with --suite paper)")
     p.add_argument("--into-json", metavar="JSON",
                    help="also store the result under 'evaluation' in JSON (e.g. the shipped weights' sidecar)")
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         from igde_stream.paper import evaluate_suite
 
         evaluate_suite(args.ckpts, args.out or "results", device=args.device, sequences=args.sequences,
-                       frames=args.frames, size=args.size, icl=None if args.no_icl else (args.icl or DEFAULT_ICL))
+                       frames=args.frames, size=args.size, icl=None if args.no_icl else (args.icl or DEFAULT_ICL),
+                       backend=args.backend, threads=args.threads)
         return 0
     args.out = args.out or "runs/eval"
 
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     icl = None if args.no_icl else (args.icl or DEFAULT_ICL)
     rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
                                      frames=args.frames, size=args.size, icl=icl, device=args.device,
-                                     guided=not args.no_guided, views=args.views, view_stride=args.view_stride)
+                                     guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
+                                     backend=args.backend, threads=args.threads)
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
     if args.into_json:

@@ -10,6 +10,8 @@ Examples:
   # then on a CPU, where ../shared/data/real is: the filters (CPU-only, seconds per frame) and ICL-NUIM
   python tools/paper_suite.py evaluate --ckpts runs/paper --datasets synthetic --methods filters --out results/
   python tools/paper_suite.py evaluate --ckpts runs/paper --datasets icl --out results/
+  # a CPU only: the networks on ONNX Runtime (~3x PyTorch there)
+  python tools/paper_suite.py evaluate --ckpts runs/paper --backend onnxruntime --out results/
   # this CPU, a smoke run of the whole pipeline:
   python tools/paper_suite.py train --steps 5 --crop 64x64 --batch 2 --scene-size 160x96 --out /tmp/p
   python tools/paper_suite.py evaluate --ckpts /tmp/p --sequences 1 --frames 3 --size 160x96 --out /tmp/p/res
@@ -81,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["input", "filters", "learned"],
                    help="what to (re)compute; the others are kept from OUT/paper_raw.json (default all)")
     e.add_argument("--batch", type=int, default=1, help="frames per forward pass (default 1)")
+    e.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+                   help="runs the networks: torch on --device, or onnxruntime on the cpu (each checkpoint "
+                        "exported to a temporary ONNX file; ~3x torch on a CPU) (default torch)")
+    e.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: one per core)")
     e.add_argument("--figures", type=int, default=2, help="Fig. 10 examples per dataset (default 2)")
 
     r = sub.add_parser("real", help="pictures of IGDE on TUM / HoloLens frames (no ground truth)")
@@ -133,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
                    size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
-                   methods=args.methods, batch=args.batch)
+                   methods=args.methods, batch=args.batch, backend=args.backend, threads=args.threads)
     return 0
 
 
