@@ -331,3 +331,20 @@ def test_bench_views_runs_and_saves(tmp_path):
     data = json.loads(out.read_text())
     assert [r["what"] for r in data["rows"]] == ["render 8 views", "render 8 views + grid", "igde-tiny torch:fp32"]
     assert all(r["fps"] > 0 for r in data["rows"])
+
+
+def test_library_render_and_quality_on_files(clip):
+    """The stage as a pipeline embeds it: igde_stream.stream.views, no command line."""
+    from igde_stream.errors import InputError
+    from igde_stream.stream.views import render_file, view_quality_files
+
+    tmp, _, _ = clip
+    n, paths = render_file(tmp / "c.mp4", tmp / "d.mkv", tmp / "lib.mkv", mv.ViewConfig(4), layout="views",
+                           max_frames=2)
+    assert n == 2 and [p.name for p in paths] == [f"lib_v{k}.mkv" for k in range(4)]
+    assert all(len(_read(p)) == 2 for p in paths)
+    summary, fig = view_quality_files(tmp / "c.mp4", tmp / "gt.mkv", {"degraded": tmp / "d.mkv"},
+                                      mv.ViewConfig(4), stride=2)
+    assert summary["frames"] == 2 and summary["frame_stride"] == 2 and fig[0] == 0
+    with pytest.raises(InputError, match="no depth of that name"):
+        view_quality_files(tmp / "c.mp4", tmp / "gt.mkv", {"degraded": tmp / "d.mkv"}, enhance="other")

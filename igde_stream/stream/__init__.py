@@ -2,7 +2,8 @@
 
 ``enhance_file(color, depth, out, gt_path=..., report_path=...)`` runs a whole file pair (what the
 ``igde-stream`` command runs); the pieces are importable for embedding: ``VideoReader`` /
-``pair_frames`` (reader), ``DepthWriter`` (writer), ``PsnrReport`` (report).
+``pair_frames`` (reader), ``DepthWriter`` (writer), ``PsnrReport`` (report). The multiview stage on
+video files (render N views, view quality) is ``igde_stream.stream.views``.
 """
 
 from .pipeline import enhance_file

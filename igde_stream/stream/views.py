@@ -1,0 +1,200 @@
+"""The multiview stage on video files: N views (DIBR, ``igde_stream.multiview``) rendered from a
+colour + depth video pair into a multiview video, and view quality of depth videos against views
+from a ground-truth depth video.
+
+``render_file(color, depth, out)`` writes a grid / side-by-side / one-file-per-view video;
+``view_quality_files(color, gt, {"name": depth, ...})`` returns the per-view PSNR / band PSNR /
+SSIM summary (``multiview.summarize_view_quality``). Frames are paired by presentation time
+(within half a frame, ``pair_frames`` rules); output keeps the depth stream's timestamps and is
+written under a temporary name, renamed when complete (removed on any error).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from .. import multiview as mv
+from ..errors import InputError, OutputError, PairingError
+from .reader import VideoReader, pair_frames
+from .writer import temp_path
+
+__all__ = ["VIEW_CODECS", "ColorWriter", "paired_depths", "view_outputs", "render_file", "view_quality_files"]
+
+VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
+    "ffv1": ("ffv1", "bgr0", {"level": "3", "g": "1", "slicecrc": "1"}),  # FFV1 has no 8-bit gbrp
+    "h264": ("libx264", "yuv420p", {"crf": "16", "preset": "medium"}),
+}
+
+
+def paired_depths(color: VideoReader, depths: list[VideoReader]) -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
+    """(pts of the first depth stream, colour, [depth arrays]) with every stream paired by time
+    (within half a frame of the first depth stream); the other depth streams must follow the first
+    frame for frame (``PairingError`` otherwise)."""
+    first = depths[0]
+    tol = 0.5 * first.info.frame_duration
+    others = [d.frames() for d in depths[1:]]
+    for c, d in pair_frames(color.frames(), first.frames(), tol, (color.path, first.path)):
+        arrays = [d.data]
+        for reader, it in zip(depths[1:], others):
+            o = next(it, None)
+            if o is None or abs(o.time - d.time) > tol:
+                where = "ends" if o is None else f"has its frame {o.index} at {o.time:.3f} s"
+                raise PairingError(f"{where} where {first.path} has frame {d.index} at {d.time:.3f} s", reader.path)
+            arrays.append(o.data)
+        yield d.pts, c.data, arrays
+    for reader, it in zip(depths[1:], others):
+        o = next(it, None)
+        if o is not None:
+            raise PairingError(f"frame {o.index} at {o.time:.3f} s has no partner in {first.path}", reader.path)
+
+
+class ColorWriter:
+    """RGB video writer (``VIEW_CODECS``): temporary name, renamed by ``commit()``; ``abort()``
+    removes it. Frames keep the input's pts and time base."""
+
+    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction) -> None:
+        import av
+
+        if codec not in VIEW_CODECS:
+            raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
+        self.path = Path(path)
+        self.tmp = temp_path(self.path)
+        self.codec, self.rate, self.time_base = codec, rate, time_base
+        try:
+            self.container = av.open(str(self.tmp), "w")
+        except (OSError, ValueError, av.FFmpegError) as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4",
+                              self.path) from None
+        self.stream = None
+        self.frames = 0
+
+    def write(self, img: np.ndarray, pts: int | None) -> None:
+        import av
+
+        if self.stream is None:
+            enc, pix, opts = VIEW_CODECS[self.codec]
+            h, w = img.shape[:2]
+            if pix == "yuv420p" and (h % 2 or w % 2):
+                raise OutputError(f"H.264 yuv420p needs even sizes, got {w}x{h}; use the ffv1 codec", self.path)
+            self.stream = self.container.add_stream(enc, rate=self.rate)
+            self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
+            self.stream.time_base = self.time_base
+            self.stream.codec_context.time_base = self.time_base  # keep input pts exactly (no rounding to 1/rate)
+            self.stream.options = opts
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        frame.pts, frame.time_base = (self.frames if pts is None else pts), self.time_base
+        try:
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        except av.FFmpegError as exc:
+            raise OutputError(f"encoding failed ({exc})", self.path) from None
+        self.frames += 1
+
+    def commit(self) -> None:
+        if self.stream is not None:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        self.container.close()
+        self.tmp.replace(self.path)
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - the file is deleted anyway
+            pass
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def view_outputs(out: str | Path, layout: str, n_views: int) -> list[Path]:
+    """The files a layout writes: ``out`` itself, or ``out_v0 ... out_v{N-1}`` for ``views``."""
+    out = Path(out)
+    if layout != "views":
+        return [out]
+    return [out.with_name(f"{out.stem}_v{k}{out.suffix}") for k in range(n_views)]
+
+
+def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
+                *, layout: str = "grid", rows: int | None = None, cols: int | None = None,
+                squeeze: bool = False, codec: str = "ffv1", max_frames: int = 0) -> tuple[int, list[Path]]:
+    """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out``
+    (``layout``: grid, sbs or views, ``multiview.layout_frames``). Returns (frames, files written).
+    Nothing is left behind on error."""
+    depth_reader = VideoReader(depth, "depth")
+    color_reader = None
+    writers: list[ColorWriter] = []
+    n = 0
+    try:
+        color_reader = VideoReader(color, "color", size=(depth_reader.info.width, depth_reader.info.height))
+        rate = depth_reader.info.rate or Fraction(25)
+        writers = [ColorWriter(p, codec, rate, depth_reader.info.time_base)
+                   for p in view_outputs(out, layout, cfg.n_views)]
+        for pts, c, (d,) in paired_depths(color_reader, [depth_reader]):
+            for w, img in zip(writers, mv.layout_frames(c, d, cfg, layout, rows, cols, squeeze)):
+                w.write(img, pts)
+            n += 1
+            if max_frames and n >= max_frames:
+                break
+        for w in writers:
+            w.commit()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    finally:
+        depth_reader.close()
+        if color_reader is not None:
+            color_reader.close()
+    return n, [w.path for w in writers]
+
+
+def view_quality_files(
+    color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
+    *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
+    figure_frame: int = 0,
+) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
+    """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
+    same colour, on every ``stride``-th frame. ``enhancer`` (an ``Enhancer``) run on depth
+    ``enhance`` adds an ``enhanced`` entry. Returns (``multiview.summarize_view_quality`` summary,
+    (frame index, colour, gt, depths) of the first used frame at or after ``figure_frame``, or None)."""
+    if stride < 1:
+        raise InputError(f"stride must be >= 1, got {stride}")
+    if enhance is not None and enhance not in depths:
+        raise InputError(f"enhance {enhance!r}: no depth of that name")
+    names, paths = list(depths), [str(p) for p in depths.values()]
+    readers = [VideoReader(gt, "gt")]
+    frames: list[dict[str, Any]] = []
+    fig_frame = None
+    try:
+        readers += [VideoReader(p, "depth") for p in paths]
+        readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height)))
+        for i, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1])):
+            if max_frames and len(frames) >= max_frames:
+                break
+            if i % stride:
+                continue
+            for path, d in zip(paths, deps):
+                if d.shape != g.shape:
+                    raise InputError(f"depth size {d.shape[1]}x{d.shape[0]} differs from the ground truth's "
+                                     f"{g.shape[1]}x{g.shape[0]}", path)
+            frame_depths = dict(zip(names, deps))
+            if enhancer is not None and enhance is not None:
+                frame_depths["enhanced"] = enhancer.enhance(c, frame_depths[enhance])
+            frames.append(mv.view_quality(c, g, frame_depths, cfg.n_views, cfg.baseline, cfg.zero_parallax,
+                                          cfg.max_depth, band))
+            if fig_frame is None and i >= figure_frame:
+                fig_frame = (i, c, g, frame_depths)
+    finally:
+        for r in readers:
+            r.close()
+    if not frames:
+        raise InputError("no frames", gt)
+    summary = mv.summarize_view_quality(frames)
+    summary.update({"color": str(color), "gt": str(gt), "depth_files": dict(zip(names, paths)),
+                    "enhanced_from": enhance, "band_radius": band, "frame_stride": stride})
+    return summary, fig_frame
