@@ -3,7 +3,7 @@
 Three pieces, each usable alone:
 
 - the *suite*: which models to train (``LEARNED``) and which rows each table shows (``TABLES``).
-  Every learned row trains with one recipe (``igde_stream.training.train``: Adam, lr 1e-4, the
+  Every learned row trains with one recipe (``igde_stream.training.train``: Adam, lr 5e-4, the
   same synthetic crops, batch, crop size, number of steps and seed); only the model and, for
   Table II, the loss weights (a, b, c) of eq. (5) differ. Learned baselines use the full loss (5),
   as the paper trains them "with our training configuration". Rows shared between tables (IGDE with
@@ -273,17 +273,36 @@ def filter_methods() -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]
     return {f"filter:{name}": batched(fn) for name, fn in FILTERS.items()}
 
 
-def _row(label: str, key: str, metrics: dict[str, Any] | None, record: dict[str, Any] | None) -> dict[str, Any]:
-    m = metrics or {}
-    row = {"method": label, **{k: m.get(k, math.nan) for k in ("psnr", "psnr_t", "psnr_f", "ssim", "rmse")},
-           "temporal": m.get("temporal", math.nan), "key": key, "frames": m.get("frames", 0)}
-    if key in LEARNED:
-        rec = record or {}
-        row.update(steps=rec.get("steps"), seed=rec.get("seed"), model=rec.get("model"),
-                   loss_weights=rec.get("loss_weights"), trained=bool(record))
-    else:
-        row.update(steps=0, seed=None)  # not learned
-    row["ms_per_frame"] = m.get("ms_per_frame", math.nan)
+def _tags(key: str, *maps: dict[str, Any]) -> list[str]:
+    """Entries of a learned row: ``key@<seed>`` per trained seed (plain ``key`` from older results)."""
+    found = {t for m in maps for t in m if t == key or t.startswith(key + "@")}
+    return sorted(found, key=lambda t: (t != key, int(t.split("@")[1]) if "@" in t else -1))
+
+
+def _row(label: str, key: str, results: dict[str, dict[str, Any]], records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    metric_keys = ("psnr", "psnr_t", "psnr_f", "ssim", "rmse", "temporal", "ms_per_frame")
+    if key not in LEARNED:
+        m = results.get(key) or {}
+        return {"method": label, **{k: m.get(k, math.nan) for k in metric_keys[:-1]}, "key": key,
+                "frames": m.get("frames", 0), "steps": 0, "seed": None, "ms_per_frame": m.get("ms_per_frame", math.nan)}
+    tags = _tags(key, results, records)
+    done = [t for t in tags if t in results]
+    # several seeds: every metric is the mean over seeds (PSNR of each seed from its frame-averaged MSE)
+    mean = {k: (float(np.mean([results[t].get(k, math.nan) for t in done])) if done else math.nan)
+            for k in metric_keys}
+    recs = [records.get(t) or {} for t in tags]
+    seeds = [r.get("seed", int(t.split("@")[1]) if "@" in t else None) for r, t in zip(recs, tags)]
+    steps = sorted({r.get("steps") for r in recs if r.get("steps") is not None})
+    per_seed = {str(sd): results[t]["psnr"] for sd, t in zip(seeds, tags) if t in results}
+    row = {"method": label, **{k: mean[k] for k in metric_keys[:-1]}, "key": key,
+           "frames": results[done[0]].get("frames", 0) if done else 0,
+           "steps": steps[0] if len(steps) == 1 else (steps or None),
+           "seed": seeds[0] if len(seeds) == 1 else (seeds or None),
+           "psnr_per_seed": per_seed,
+           "psnr_seed_spread": (max(per_seed.values()) - min(per_seed.values())) if len(per_seed) > 1 else None,
+           "model": recs[0].get("model") if recs else None,
+           "loss_weights": recs[0].get("loss_weights") if recs else None,
+           "trained": bool(any(recs)), "ms_per_frame": mean["ms_per_frame"]}
     return row
 
 
@@ -291,14 +310,17 @@ def build_tables(results: dict[str, dict[str, dict[str, Any]]], records: dict[st
     """Tables from per-dataset method metrics ``results[dataset][key]`` and training ``records``.
 
     ``table1/2/3`` use the synthetic test split; ``<table>_icl_nuim`` the ICL-NUIM frames when
-    evaluated. Rows whose checkpoint is missing are kept with null metrics and ``trained: false``.
+    evaluated. Learned rows are stored per seed as ``<key>@<seed>`` (in both ``results`` and
+    ``records``); a row trained with several seeds shows the mean of each metric over them, the
+    seeds, and ``psnr_per_seed``. Rows whose checkpoint is missing are kept with null metrics and
+    ``trained: false``.
     """
     tables: dict[str, Any] = {}
     for ds, suffix in (("synthetic-test", ""), ("icl_nuim_clean5", "_icl_nuim")):
         if ds not in results:
             continue
         for name, rows in TABLES.items():
-            tables[name + suffix] = [_row(label, key, results[ds].get(key), records.get(key)) for label, key in rows]
+            tables[name + suffix] = [_row(label, key, results[ds], records) for label, key in rows]
     return tables
 
 
@@ -311,12 +333,22 @@ def _best(rows: list[dict[str, Any]], key: str = "psnr") -> dict[str, Any] | Non
     return max(ok, key=lambda r: (r[key], r["key"] == "igde")) if ok else None  # a tie goes to IGDE
 
 
-TIE_DB = 0.05  # PSNR differences below this are called ties (one seed; 8-bit rounding)
+TIE_DB = 0.05  # PSNR differences below this are called ties (8-bit rounding)
+
+
+def _noise(rows: list[dict[str, Any]]) -> tuple[float, str]:
+    """The PSNR difference below which rows are not told apart: ``TIE_DB``, or the largest
+    seed-to-seed spread of a row when rows were trained with several seeds."""
+    spreads = [r["psnr_seed_spread"] for r in rows if r.get("psnr_seed_spread") is not None]
+    if spreads and max(spreads) > TIE_DB:
+        return max(spreads), f"the largest seed-to-seed spread of a row, {max(spreads):.2f} dB"
+    return TIE_DB, f"{TIE_DB} dB"
 
 
 def claims(tables: dict[str, Any], suffix: str = "") -> list[str]:
-    """One sentence per claim of the paper, read off the tables (PSNR over all pixels decides;
-    differences under ``TIE_DB`` are ties, reported as undecided)."""
+    """One sentence per claim of the paper, read off the tables (PSNR over all pixels decides, the
+    mean over seeds when rows have several; differences under ``_noise`` are reported as
+    undecided)."""
     def ok(r: dict[str, Any]) -> bool:
         return isinstance(r.get("psnr"), float) and not math.isnan(r["psnr"])
 
@@ -324,16 +356,22 @@ def claims(tables: dict[str, Any], suffix: str = "") -> list[str]:
         done = [r for r in rows if ok(r)]
         if not done or not any(r["key"] == "igde" for r in done):
             return None
-        best = _best(done)
+        noise, noise_text = _noise(done)
+        ranked = sorted(done, key=lambda r: (r["psnr"], r["key"] == "igde"), reverse=True)
+        best, second = ranked[0], ranked[1] if len(ranked) > 1 else None
         full = next(r for r in done if r["key"] == "igde")
-        spread = max(r["psnr"] for r in done) - min(r["psnr"] for r in done)
-        if spread < TIE_DB:
-            return f"{claim}: undecided here: all rows within {spread:.3f} dB of each other."
+        spread = best["psnr"] - ranked[-1]["psnr"]
+        if spread < noise:
+            return f"{claim}: undecided here: all rows within {spread:.2f} dB of each other (noise: {noise_text})."
         if best["key"] == "igde":
-            return f"{claim}: holds here ({full['psnr']:.2f} dB; next best " + \
-                f"{max(r['psnr'] for r in done if r['key'] != 'igde'):.2f} dB)."
-        return f"{claim}: does not hold here: {best['method']} has the best PSNR ({best['psnr']:.2f} dB vs " \
-            f"{full['psnr']:.2f} dB)."
+            margin = full["psnr"] - second["psnr"]
+            verdict = "holds here" if margin >= noise else "leans towards holding, within noise"
+            return (f"{claim}: {verdict} ({full['psnr']:.2f} dB; next best {second['method']} "
+                    f"{second['psnr']:.2f} dB; noise: {noise_text}).")
+        margin = best["psnr"] - full["psnr"]
+        verdict = "does not hold here" if margin >= noise else "leans against, within noise"
+        return (f"{claim}: {verdict}: {best['method']} has the best PSNR ({best['psnr']:.2f} dB vs "
+                f"{full['psnr']:.2f} dB; noise: {noise_text}).")
 
     out = []
     t1, t2, t3 = (tables.get(n + suffix) for n in ("table1", "table2", "table3"))
@@ -341,14 +379,16 @@ def claims(tables: dict[str, Any], suffix: str = "") -> list[str]:
         igde = next(r for r in t1 if r["key"] == "igde")
         inp = next(r for r in t1 if r["key"] == "input")
         if ok(igde):
+            noise, noise_text = _noise([r for r in t1 if ok(r)])
             best = _best([r for r in t1 if ok(r)])
             above = [f"{r['method']} ({r['psnr']:.2f})" for r in t1 if r["key"] != "igde" and ok(r)
-                     and r["psnr"] >= igde["psnr"] + TIE_DB]
+                     and r["psnr"] >= igde["psnr"] + noise]
             line = "Claim 1 (IGDE beats DE-CNN, DRECNN, DEN+CBPN): "
             if best["key"] == "igde" or not above:
-                line += f"holds here: IGDE has the best PSNR ({igde['psnr']:.2f} dB)."
+                line += f"holds here: no method is clearly above IGDE's {igde['psnr']:.2f} dB (noise: {noise_text})."
             else:
-                line += f"does not hold here: higher PSNR than IGDE's {igde['psnr']:.2f} dB: {', '.join(above)}."
+                line += (f"does not hold here: clearly higher PSNR than IGDE's {igde['psnr']:.2f} dB "
+                         f"(by more than {noise_text}): {', '.join(above)}.")
             if ok(inp) and abs(igde["psnr"] - inp["psnr"]) < TIE_DB:
                 line += (f" IGDE is within {TIE_DB} dB of the degraded input: at this training budget it has "
                          "barely moved from the identity it starts at.")
@@ -369,8 +409,8 @@ def tables_markdown(tables: dict[str, Any], meta: dict[str, Any]) -> str:
     for suffix, where in (("", "synthetic test split"), ("_icl_nuim", "ICL-NUIM")):
         found = claims(tables, suffix)
         if found:
-            lines += [f"What the tables say about the paper's claims ({where}; differences of a few "
-                      "hundredths of a dB are within run-to-run noise of one seed):", ""]
+            lines += [f"What the tables say about the paper's claims ({where}; a difference smaller than "
+                      "the noise named in a line does not tell rows apart):", ""]
             lines += [f"- {c}" for c in found] + [""]
     for name, rows in tables.items():
         base = name.split("_")[0]
@@ -386,8 +426,10 @@ def tables_markdown(tables: dict[str, Any], meta: dict[str, Any]) -> str:
         for _, k, _, sign in cols:
             vals = [r[k] for r in rows if isinstance(r[k], float) and not math.isnan(r[k])]
             best[k] = (max(vals) if sign > 0 else min(vals)) if vals else None
-        lines.append("| method | " + " | ".join(c[0] for c in cols) + " | steps | seed |")
-        lines.append("|---" * (len(cols) + 3) + "|")
+        multi = any(len(r.get("psnr_per_seed") or {}) > 1 for r in rows)
+        lines.append("| method | " + " | ".join(c[0] for c in cols) + " | steps | seed |"
+                     + (" PSNR per seed |" if multi else ""))
+        lines.append("|---" * (len(cols) + 3 + multi) + "|")
         for r in rows:
             cells = []
             for _, k, d, _ in cols:
@@ -395,8 +437,14 @@ def tables_markdown(tables: dict[str, Any], meta: dict[str, Any]) -> str:
                 cells.append(f"**{s}**" if best[k] is not None and r[k] == best[k] else s)
             steps = r.get("steps")
             steps_s = "not trained" if r["key"] in LEARNED and not r.get("trained") else (
-                "-" if not steps else str(steps))
-            lines.append(f"| {r['method']} | " + " | ".join(cells) + f" | {steps_s} | {_fmt(r.get('seed'))} |")
+                "-" if not steps else ", ".join(map(str, steps)) if isinstance(steps, list) else str(steps))
+            seed = r.get("seed")
+            seed_s = ", ".join(map(str, seed)) if isinstance(seed, list) else _fmt(seed)
+            extra = ""
+            if multi:
+                per = r.get("psnr_per_seed") or {}
+                extra = " " + (" / ".join(f"{v:.2f}" for v in per.values()) if per else "-") + " |"
+            lines.append(f"| {r['method']} | " + " | ".join(cells) + f" | {steps_s} | {seed_s} |" + extra)
         lines.append("")
     lines.append("PSNR / PSNRt / PSNRf in dB from the frame-averaged MSE; PSNRt over pixels the degraded input "
                  "had right (damage), PSNRf over its error pixels (repair); SSIM and RMSE are per-frame means; "
@@ -451,7 +499,7 @@ def _crop_box(seq_err: np.ndarray, h: int, w: int) -> tuple[int, int]:
 
 
 def evaluate_suite(
-    ckpts: str | Path, out: str | Path, *, device: str = "cpu", sequences: int = 4, frames: int = 12,
+    ckpts: str | Path | Seq[str | Path], out: str | Path, *, device: str = "cpu", sequences: int = 4, frames: int = 12,
     size: tuple[int, int] = (960, 540), icl: str | Path | None = None, figures: int = 2,
     batch: int = 1, datasets: Seq[str] = ("synthetic", "icl"),
     methods: Seq[str] = ("input", "filters", "learned"), backend: str = "torch", threads: int | None = None,
@@ -460,7 +508,9 @@ def evaluate_suite(
     """Evaluate every method on the synthetic test split (``sequences`` x ``frames`` at ``size``
     (W, H)) and on ICL-NUIM frames in ``icl`` (skipped when None or missing); write
     ``out/paper_tables.md``, ``out/paper_tables.json`` and ``figures`` Fig. 10 PNGs per dataset.
-    Returns the JSON object. Checkpoints are ``ckpts/<key>.pt`` with records ``<key>.json``.
+    Returns the JSON object. Checkpoints are ``ckpts/<key>.pt`` with records ``<key>.json``;
+    ``ckpts`` may be several folders (one ``train_suite`` run per seed): each row then shows the
+    mean over its seeds (``build_tables``). Figures use the first folder's IGDE.
 
     ``datasets`` ("synthetic", "icl") and ``methods`` ("input", "filters", "learned") pick what to
     (re)compute; every other result is kept from ``out/paper_raw.json`` of an earlier run, so the
@@ -470,16 +520,25 @@ def evaluate_suite(
     (``threads``); each result records where it ran."""
     from .evaluation import evaluate_methods, icl_nuim_sequence, identity_method, model_method, test_sequences
 
-    ckpts, out = Path(ckpts), Path(out)
+    folders = [Path(ckpts)] if isinstance(ckpts, (str, Path)) else [Path(c) for c in ckpts]
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     unknown = sorted(set(datasets) - {"synthetic", "icl"}) + sorted(set(methods) - {"input", "filters", "learned"})
     if unknown:
         raise ValueError(f"unknown datasets / methods {unknown}; known: synthetic, icl / input, filters, learned")
-    records = {}
-    for key in LEARNED:  # training records are read even when the networks are not re-run
-        js = ckpts / f"{key}.json"
-        if js.is_file():
-            records[key] = json.loads(js.read_text())
+    records: dict[str, dict[str, Any]] = {}  # "<key>@<seed>" -> training record
+    ckpt_of: dict[str, Path] = {}
+    for folder in folders:
+        for key in LEARNED:  # training records are read even when the networks are not re-run
+            js = folder / f"{key}.json"
+            if not js.is_file():
+                continue
+            rec = json.loads(js.read_text())
+            tag = f"{key}@{rec.get('seed', 0)}"
+            if tag in records:
+                raise ValueError(f"{js}: a second {key} checkpoint with seed {rec.get('seed', 0)} "
+                                 f"(the other is in {ckpt_of[tag].parent}); give one folder per seed")
+            records[tag], ckpt_of[tag] = rec, folder / f"{key}.pt"
     run: dict[str, Any] = {}
     if "input" in methods:
         run["input"] = identity_method
@@ -487,11 +546,14 @@ def evaluate_suite(
         run.update(filter_methods())
     if "learned" in methods:
         for key in LEARNED:
-            p = ckpts / f"{key}.pt"
+            if not any(t.startswith(key + "@") for t in ckpt_of):
+                log(f"no checkpoint of {key} in {', '.join(map(str, folders))}: its rows stay empty")
+        for tag, p in ckpt_of.items():
             if p.is_file():
-                run[key] = model_method(p, device, backend=backend, threads=threads)
+                run[tag] = model_method(p, device, backend=backend, threads=threads)
             else:
-                log(f"no checkpoint {p}: its rows stay empty")
+                log(f"no checkpoint {p}: left out")
+    fig_tag = next((t for t, p in ckpt_of.items() if t.startswith("igde@") and t in run), None)
     t0 = time.perf_counter()
     raw_path = out / "paper_raw.json"
     raw = json.loads(raw_path.read_text()) if raw_path.is_file() else {"results": {}, "datasets": {}}
@@ -514,13 +576,16 @@ def evaluate_suite(
         new = {"sequences": len(seqs), "frames": sum(len(x) for x in seqs),
                "size": list(seqs[0].gt.shape[1:][::-1]), "params": seqs[0].params}
         old = ds_meta.get(ds)
+        if "learned" in methods:  # the folders given now are the learned rows: earlier ones go
+            results[ds] = {k: v for k, v in results.get(ds, {}).items() if k.split("@")[0] not in LEARNED}
         kept = [k for k in results.get(ds, {}) if k not in run]
         if old and kept and any(old.get(f) != new[f] for f in ("sequences", "frames", "size")):
             raise ValueError(f"{raw_path}: {ds} results of {kept} were computed on other data "
                              f"({old['sequences']} x {old['frames']} frames at {old['size']}); "
                              f"re-run them too or use another --out")
         devices = dict((old or {}).get("devices", {}))
-        devices.update({k: f"{device} ({backend})" if k in LEARNED else "cpu" for k in run})
+        devices = {k: v for k, v in devices.items() if "learned" not in methods or k.split("@")[0] not in LEARNED}
+        devices.update({k: f"{device} ({backend})" if k.split("@")[0] in LEARNED else "cpu" for k in run})
         ds_meta[ds] = {**new, "devices": devices}
         results.setdefault(ds, {})
         for key, method in run.items():
@@ -530,26 +595,28 @@ def evaluate_suite(
             log(f"{ds} {key}: PSNR {row['psnr']:.2f} PSNRt {row['psnr_t']:.2f} PSNRf {row['psnr_f']:.2f} "
                 f"SSIM {row['ssim']:.4f} RMSE {row['rmse']:.3f} temporal {row['temporal']:.3f} "
                 f"({time.perf_counter() - t1:.0f} s)")
-        if "igde" in run and figures:
+        if fig_tag is not None and figures:
             # the first frame of the first sequences, or the first frames of a single sequence
             examples = [(q, 0) for q in seqs[:figures]] if len(seqs) > 1 else \
                 [(seqs[0], t) for t in range(min(figures, len(seqs[0])))]
             for i, (seq, t) in enumerate(examples):
-                pred = run["igde"](seq.color[t:t + 1], seq.depth[t:t + 1])[0]
+                pred = run[fig_tag](seq.color[t:t + 1], seq.depth[t:t + 1])[0]
                 h, w = seq.gt[t].shape
                 ch, cw = min(h, 270), min(w, 480)
                 y, x = _crop_box(seq.depth[t] != seq.gt[t], ch, cw)
                 sl = np.s_[y:y + ch, x:x + cw]
                 name = f"fig10_{ds.replace('-', '_')}_{i}.png"
                 save_fig10(out / name, seq.color[t][sl], seq.gt[t][sl], seq.depth[t][sl], pred[sl],
-                           f"IGDE on {seq.name} frame {t} ({cw}x{ch} crop at x={x}, y={y})")
+                           f"IGDE (seed {fig_tag.split('@')[1]}) on {seq.name} frame {t} "
+                           f"({cw}x{ch} crop at x={x}, y={y})")
                 log(f"wrote {out / name}")
     tables = build_tables(results, records)
     meta = {
-        "checkpoints": str(ckpts),
+        "checkpoints": [str(f) for f in folders],
         "datasets": ds_meta,
         "training": {k: {f: r.get(f) for f in ("model", "steps", "seed", "train_seconds", "loss_weights",
                                                 "weights_hash", "validation")}
+                     | {"checkpoint": str(ckpt_of[k])}
                      | {"train_config": {f: (r.get("train_config") or {}).get(f)
                                          for f in ("batch", "crop", "lr", "device", "amp", "scene_size")}}
                      for k, r in records.items()},
@@ -565,7 +632,7 @@ def evaluate_suite(
                           for tc in (r.get("train_config") or {} for r in records.values()) if tc})),
             "inference": "; ".join(
                 f"{ds}: networks run on " + ", ".join(sorted({v for k, v in m.get("devices", {}).items()
-                                                             if k in LEARNED}) or ["-"])
+                                                             if k.split("@")[0] in LEARNED}) or ["-"])
                 for ds, m in ds_meta.items()),
             "baselines": "DE-CNN, DRECNN, DEN+CBPN are re-implementations at igde-small cost "
                          "(igde_stream/models/baselines.py states what the paper leaves open)",
@@ -585,6 +652,11 @@ def _budget_note(records: dict[str, dict[str, Any]]) -> str:
     """Say whether the learned rows really had equal steps (a wall-clock cap that stops every row
     before the first common snapshot leaves them unequal, and the tables must say so)."""
     steps = sorted({int(r["steps"]) for r in records.values() if r.get("steps") is not None})
+    seeds = sorted({int(r.get("seed", 0)) for r in records.values()})
+    if len(steps) <= 1 and len(seeds) > 1:
+        return (f"every learned row: same recipe, batch, crop and steps, trained once per seed {seeds} "
+                f"(the seed sets the initial weights and the training crops); metrics are means over the "
+                f"seeds, the PSNR of each seed is in the last column")
     if len(steps) <= 1:
         return ("every learned row: same recipe, data, batch, crop, steps and seed (see steps / seed "
                 "columns and meta.training)")

@@ -87,7 +87,7 @@ def test_train_and_evaluate_end_to_end(tmp_path):
                                log=lambda _: None)
     assert {r["key"]: r for r in ort["table1"]}["igde"]["psnr"] == pytest.approx(t1["igde"]["psnr"], abs=0.05)
     devices = ort["meta"]["datasets"]["synthetic-test"]["devices"]
-    assert devices["igde"] == "cpu (onnxruntime)" and devices["filter:guided"] == "cpu"
+    assert devices["igde@0"] == "cpu (onnxruntime)" and devices["filter:guided"] == "cpu"
     saved = json.loads((res / "paper_tables.json").read_text())
 
     # a later run on other data keeps the synthetic results from paper_raw.json
@@ -116,3 +116,45 @@ def test_real_pictures_skip_missing_frames(tmp_path):
     cv2.imwrite(str(tmp_path / "tum_rgbd/slambook_fr1_1_depth.png"), z)
     written = paper.real_pictures(ck, tmp_path, tmp_path / "out", log=lambda _: None)
     assert [p.name for p in written] == ["real_tum_fr1_1.png"]
+
+
+def test_rows_of_several_seeds_are_averaged(tmp_path):
+    import torch
+
+    folders = []
+    for seed in (0, 1):
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        torch.manual_seed(seed)
+        save_checkpoint(folder / "igde.pt", create_model("igde-tiny"))
+        (folder / "igde.json").write_text(json.dumps({"steps": 3, "seed": seed}))
+        folders.append(folder)
+    kw = dict(sequences=1, frames=2, size=(64, 48), icl=None, figures=0, datasets=["synthetic"],
+              methods=["input", "learned"], log=lambda _: None)
+    obj = paper.evaluate_suite(folders, tmp_path / "res", **kw)
+    igde = {r["key"]: r for r in obj["table1"]}["igde"]
+    per = igde["psnr_per_seed"]
+    assert igde["seed"] == [0, 1] and igde["steps"] == 3 and set(per) == {"0", "1"}
+    assert igde["psnr"] == pytest.approx((per["0"] + per["1"]) / 2)
+    assert igde["psnr_seed_spread"] == pytest.approx(abs(per["0"] - per["1"]))
+    md = (tmp_path / "res" / "paper_tables.md").read_text()
+    assert "PSNR per seed" in md and "trained once per seed [0, 1]" in md
+    # one seed folder alone replaces the learned rows (no stale seed 1 left in the tables)
+    one = paper.evaluate_suite(folders[:1], tmp_path / "res", **kw)
+    assert {r["key"]: r for r in one["table1"]}["igde"]["seed"] == 0
+    with pytest.raises(ValueError, match="one folder per seed"):
+        paper.evaluate_suite([folders[0], folders[0]], tmp_path / "res", **kw)
+
+
+def test_claims_call_differences_within_seed_spread_undecided():
+    def row(key, psnr, spread=None):
+        return {"key": key, "method": key, "psnr": psnr, "psnr_seed_spread": spread}
+
+    t2 = [row("igde-l1", 25.0, 0.4), row("igde-l1-focal", 25.1, 0.1), row("igde-l1-sobel", 24.9, 0.2),
+          row("igde", 25.2, 0.3)]
+    (line,) = paper.claims({"table2": t2})
+    assert "undecided" in line and "0.40 dB" in line
+    t2[3]["psnr"] = 25.45  # 0.35 above the next row, less than the 0.4 dB spread
+    assert "within noise" in paper.claims({"table2": t2})[0]
+    t2[3]["psnr"] = 26.0
+    assert "holds here" in paper.claims({"table2": t2})[0]

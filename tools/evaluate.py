@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--into-json", metavar="JSON",
                    help="also store the result under 'evaluation' in JSON (e.g. the shipped weights' sidecar)")
     p.add_argument("--suite", choices=["paper"], help="paper: Tables I-III of igde_stream.paper")
-    p.add_argument("--ckpts", default="runs/paper", help="--suite paper: folder of tools/paper_suite.py train")
+    p.add_argument("--ckpts", default=["runs/paper"], nargs="+",
+                   help="--suite paper: folder(s) of tools/paper_suite.py train, one per seed")
     args = p.parse_args(argv)
     if args.views < 0 or args.view_stride < 1:
         p.error("--views must be >= 0 and --view-stride >= 1")

@@ -17,6 +17,8 @@ Examples:
   python tools/paper_suite.py evaluate --ckpts /tmp/p --sequences 1 --frames 3 --size 160x96 --out /tmp/p/res
   # the tables (same as: python tools/evaluate.py --suite paper --ckpts runs/paper):
   python tools/paper_suite.py evaluate --ckpts runs/paper --out results/
+  # two seeds (train twice with --seed 0 / --seed 1 into two folders): every row is the mean
+  python tools/paper_suite.py evaluate --ckpts runs/paper runs/paper-s1 --out results/
   python tools/paper_suite.py real --ckpt runs/paper/igde.pt   # TUM / HoloLens pictures
   python tools/paper_suite.py list                        # rows, tables, model costs
 """
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--keep-runs", action="store_true", help="keep full checkpoints with optimizer state")
 
     e = sub.add_parser("evaluate", help="evaluate a folder of suite checkpoints into the paper tables")
-    e.add_argument("--ckpts", required=True, help="folder written by `train`")
+    e.add_argument("--ckpts", required=True, nargs="+",
+                   help="folder(s) written by `train`; one per seed: rows then show the mean over seeds")
     e.add_argument("--out", default=str(ROOT / "results"), help="folder for the tables and figures")
     e.add_argument("--device", default="cpu")
     e.add_argument("--sequences", type=int, default=4, help="synthetic test sequences (default 4)")
@@ -134,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from igde_stream.paper import evaluate_suite
 
-    if not Path(args.ckpts).is_dir():
-        print(f"paper_suite: {args.ckpts}: no such folder", file=sys.stderr)
+    missing = [c for c in args.ckpts if not Path(c).is_dir()]
+    if missing:
+        print(f"paper_suite: {missing[0]}: no such folder", file=sys.stderr)
         return 1
     evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
                    size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
