@@ -1,0 +1,331 @@
+"""GPU checks for the PyTorch CUDA backend: correctness, speed, FP16 accuracy (``tools/gpu_checks.py``,
+``tools/bench.py gpu``).
+
+    PYTHONPATH=. python tools/gpu_checks.py --out "$OUT"            # on the GPU machine (~3 min)
+    PYTHONPATH=. python tools/gpu_checks.py --device cpu --quick --out /tmp/gc   # smoke run anywhere
+
+1. correctness: CUDA FP32 (TF32 off), FP16 + channels_last and FP16 + CUDA graph against the CPU FP32
+   reference at an odd size and batch 3, igde-small and igde-base; max abs difference on [0, 1] depth;
+   and what Enhancer(backend="auto") picks for a checkpoint (PyTorch CUDA expected).
+2. FP16 accuracy: per-frame PSNR of FP16 (+ CUDA graph) output against FP32 (TF32 off) output on
+   ~40 test frames at 960x540 (igde_stream.data's test split when it exists, else structured random
+   frames), min / mean, target >= 50 dB.
+3. speed: igde-small and igde-base at 960x540, igde-small at 1920x1080; FP32 (PyTorch default:
+   cuDNN may use TF32) vs FP16 + channels_last vs FP16 + channels_last + CUDA graph; batch 1 / 4 / 8;
+   device-resident inputs, CUDA events, warm-up, median. Plus host-to-host (pinned, non-blocking)
+   for igde-small FP16 + graph.
+
+Results go to OUT/gpu_checks.json and OUT/gpu_checks.md, rewritten after every step, so a run cut
+short still leaves what it measured. Weights: the shipped ones where present, else a seeded random
+init (stated in the output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from igde_stream.backends.torch_backend import TorchBackend
+from igde_stream.bench.infer import structured_frames, time_cuda, time_host, to_inputs
+from igde_stream.models import create_model, pretrained_path, weights_hash
+
+MODES = {  # label -> TorchBackend options
+    "fp32": dict(precision="fp32", channels_last=False, cuda_graph=False),
+    "fp16+cl": dict(precision="fp16", channels_last=True, cuda_graph=False),
+    "fp16+cl+graph": dict(precision="fp16", channels_last=True, cuda_graph=True),
+}
+TARGETS = {("igde-small", 960, 540): 200.0, ("igde-base", 960, 540): 30.0}
+
+
+def load(name: str, notes: list[str]) -> torch.nn.Module:
+    if pretrained_path(name).is_file():
+        return create_model(name, pretrained=True).eval()
+    torch.manual_seed(0)
+    notes.append(f"{name}: no shipped weights, seeded random init (seed 0)")
+    return create_model(name).eval()
+
+
+def test_frames(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Colour N x H x W x 3 and degraded depth N x H x W uint8: the synthetic test split when
+    ``igde_stream.data`` is there (scenes of 8 frames), else structured random frames."""
+    try:
+        from igde_stream.data import SceneConfig, make_sequence, split_seeds
+
+        per = min(8, n)
+        seqs = [make_sequence(seed, SceneConfig(width=w, height=h, frames=per)) for seed in split_seeds("test", -(-n // per))]
+        color = np.concatenate([s.color for s in seqs])[:n]
+        depth = np.concatenate([s.depth for s in seqs])[:n]
+        return color, depth, f"igde_stream.data test split ({len(seqs)} scenes x {per} frames, degraded depth)"
+    except Exception as exc:  # module missing or its API moved: say so and fall back
+        print(f"igde_stream.data unavailable ({exc!r}); using structured random frames", flush=True)
+    color, depth = structured_frames(n, h, w, seed=123)
+    return color, depth, "structured random frames (igde_stream.bench.infer.structured_frames, seed 123)"
+
+
+_TF32_DEFAULTS = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+
+
+def set_tf32(on: bool) -> None:
+    """Off: true FP32 convolutions (the reference). On: back to PyTorch's defaults (cuDNN may use TF32)."""
+    cudnn, matmul = _TF32_DEFAULTS if on else (False, False)
+    torch.backends.cudnn.allow_tf32 = cudnn
+    torch.backends.cuda.matmul.allow_tf32 = matmul
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(peak * peak / mse)
+
+
+def jsonable(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return "inf" if x > 0 else None
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [jsonable(v) for v in x]
+    return x
+
+
+class Report:
+    def __init__(self, out: Path, meta: dict[str, Any]) -> None:
+        self.out = out
+        self.data: dict[str, Any] = {"meta": meta, "correctness": [], "psnr": [], "speed": [], "skipped": [], "errors": []}
+        out.mkdir(parents=True, exist_ok=True)
+
+    def save(self) -> None:
+        (self.out / "gpu_checks.json").write_text(json.dumps(jsonable(self.data), indent=2) + "\n")
+        (self.out / "gpu_checks.md").write_text(self.markdown())
+
+    def markdown(self) -> str:
+        d = self.data
+        m = d["meta"]
+        s = [f"# GPU checks ({m['device_name']}, {m['date']})", "",
+             f"`{m['command']}`; torch {m['torch']}, CUDA {m['cuda']}, cuDNN {m['cudnn']}; frames: {m.get('frames', '?')}", ""]
+        s += [f"- {n}" for n in m["notes"]] + [""]
+        s += ["## Correctness vs CPU FP32", "", "| model | mode | size | max abs diff | limit | ok |", "|---|---|---|---|---|---|"]
+        s += [f"| {r['model']} | {r['mode']} | {r['size']} | {r['max_abs_diff']:.2e} | {r['limit']:.0e} | {r['ok']} |"
+              for r in d["correctness"]]
+        if "auto" in d:
+            a = d["auto"]
+            s += ["", f"Enhancer(backend='auto') on a .pt: **{a['description']}** ({a['reason']}), ok: {a['ok']}"]
+        s += ["", "## FP16 vs FP32 per-frame PSNR (target >= 50 dB)", "",
+              "| model | mode | frames | size | min dB (float) | mean dB (float) | min dB (8-bit) | mean dB (8-bit) | ok |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for r in d["psnr"]:
+            s.append(f"| {r['model']} | {r['mode']} | {r['frames']} | {r['size']} | {r['min_db']:.1f} | {r['mean_db']:.1f} | "
+                     f"{_fmt(r['min_db_u8'])} | {_fmt(r['mean_db_u8'])} | {r['ok']} |")
+        s += ["", "## Speed (median; device-resident unless 'host')", "",
+              "| model | size | mode | batch | ms/frame | frames/s | x fp32 | peak MB | target fps |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for r in d["speed"]:
+            s.append(f"| {r['model']} | {r['size']} | {r['mode']} | {r['batch']} | {r['ms_per_frame']:.2f} | "
+                     f"{r['fps']:.1f} | {_fmt(r.get('x_fp32'), '.2f')} | {r['peak_mb']:.0f} | {r.get('target_fps') or ''} |")
+        if d["skipped"]:
+            s += ["", "Skipped: " + "; ".join(d["skipped"])]
+        if d["errors"]:
+            s += ["", "## Errors", ""] + [f"- {e}" for e in d["errors"]]
+        return "\n".join(s) + "\n"
+
+
+def _fmt(v: Any, spec: str = ".1f") -> str:
+    if v is None:
+        return ""
+    return "inf" if isinstance(v, float) and math.isinf(v) else format(v, spec)
+
+
+def correctness(rep: Report, models: dict[str, torch.nn.Module], device: str, n: int, h: int, w: int) -> None:
+    color, depth = to_inputs(*structured_frames(n, h, w, seed=7))
+    for name, model in models.items():
+        with torch.inference_mode():
+            ref = model(torch.from_numpy(color), torch.from_numpy(depth)).numpy()
+        modes = MODES if device == "cuda" else {"fp32": MODES["fp32"]}
+        for mode, opts in modes.items():
+            set_tf32(False)
+            b = TorchBackend(model=model, device=device, **opts)
+            out = b.run(color, depth)
+            out2 = b.run(color, depth)  # second call: graph replay
+            diff = float(np.abs(out - ref).max())
+            limit = 1e-4 if opts["precision"] == "fp32" else 2e-2
+            rep.data["correctness"].append(dict(
+                model=name, mode=mode, size=f"{w}x{h}x{n}", max_abs_diff=diff, limit=limit,
+                replay_identical=bool(np.array_equal(out, out2)), ok=bool(diff <= limit)))
+            print(f"correctness {name} {mode}: max abs diff {diff:.2e} (limit {limit:.0e})", flush=True)
+            del b
+    set_tf32(True)
+    rep.save()
+
+
+def auto_choice(rep: Report, model: torch.nn.Module, device: str) -> None:
+    """Enhancer(backend="auto") on a checkpoint: which backend it takes here, and that it runs."""
+    import tempfile
+
+    from igde_stream.enhancer import Enhancer
+    from igde_stream.models import save_checkpoint
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_checkpoint(Path(tmp) / "m.pt", model)
+        e = Enhancer(str(Path(tmp) / "m.pt"), batch=2, quiet=True)
+        color, depth = structured_frames(3, 45, 61, seed=5)
+        out = e.enhance(color, depth)
+    rep.data["auto"] = dict(backend=e.backend_name, description=e.backend_description, reason=e.backend_reason,
+                            ok=bool(out.shape == depth.shape and (device != "cuda" or e.backend_name == "torch")))
+    print(f"auto: {e.backend_description} ({e.backend_reason})", flush=True)
+    rep.save()
+
+
+def fp16_psnr(rep: Report, models: dict[str, torch.nn.Module], device: str, frames: int, h: int, w: int, batch: int) -> None:
+    color, depth, source = test_frames(frames, h, w)
+    rep.data["meta"]["frames"] = source
+    for name, model in models.items():
+        set_tf32(False)
+        ref_b = TorchBackend(model=model, device=device, **MODES["fp32"])
+        ref = np.concatenate([ref_b.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
+                              for i in range(0, frames, batch)])
+        del ref_b
+        mode = "fp16+cl+graph" if device == "cuda" else "fp32"
+        b = TorchBackend(model=model, device=device, **MODES[mode])
+        out = np.concatenate([b.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
+                              for i in range(0, frames, batch)])
+        del b
+        set_tf32(True)
+        p = [psnr(out[i], ref[i], 1.0) for i in range(frames)]
+        q = lambda x: np.rint(np.clip(x, 0, 1) * 255)  # noqa: E731  what Enhancer writes for 8-bit depth
+        p8 = [psnr(q(out[i]), q(ref[i]), 255.0) for i in range(frames)]
+        mse = statistics.fmean(10 ** (-v / 10) for v in p)
+        mse8 = statistics.fmean(255.0**2 * 10 ** (-v / 10) if math.isfinite(v) else 0.0 for v in p8)
+        row = dict(model=name, mode=mode, frames=frames, size=f"{w}x{h}", min_db=min(p),
+                   mean_db=10 * math.log10(1 / mse) if mse > 0 else math.inf,
+                   min_db_u8=min(p8), mean_db_u8=10 * math.log10(255.0**2 / mse8) if mse8 > 0 else math.inf,
+                   per_frame_db=p, ok=bool(min(p) >= 50.0))
+        rep.data["psnr"].append(row)
+        print(f"psnr {name} {mode} vs fp32: min {row['min_db']:.1f} dB, mean {row['mean_db']:.1f} dB "
+              f"(8-bit: min {_fmt(row['min_db_u8'])}, mean {_fmt(row['mean_db_u8'])})", flush=True)
+        rep.save()
+
+
+def speed(rep: Report, models: dict[str, torch.nn.Module], device: str, plan: list[tuple[str, int, int]],
+          batches: list[int], iters: int, warmup: int, deadline: float) -> None:
+    modes = MODES if device == "cuda" else {"fp32": MODES["fp32"]}
+    for name, w, h in plan:
+        model = models[name]
+        fp32_fps: dict[int, float] = {}
+        for mode, opts in modes.items():
+            if time.monotonic() > deadline:
+                rep.data["skipped"].append(f"{name} {w}x{h} {mode}: time budget spent")
+                continue
+            if device == "cuda":
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            b = TorchBackend(model=model, device=device, **opts)
+            for n in batches:
+                if time.monotonic() > deadline:
+                    rep.data["skipped"].append(f"{name} {w}x{h} {mode} b{n}: time budget spent")
+                    continue
+                try:
+                    c = torch.rand(n, 3, h, w, device=device)
+                    d = torch.rand(n, 1, h, w, device=device)
+                    fn = lambda: b.forward(c, d)  # noqa: E731
+                    if device == "cuda":
+                        times = time_cuda(fn, warmup=warmup, iters=iters, max_time=15)
+                        peak = torch.cuda.max_memory_allocated() / 2**20
+                    else:
+                        times = time_host(fn, warmup=warmup, iters=iters)
+                        peak = float("nan")
+                except torch.cuda.OutOfMemoryError as exc:
+                    rep.data["errors"].append(f"{name} {w}x{h} {mode} b{n}: out of memory ({exc})")
+                    torch.cuda.empty_cache()
+                    continue
+                med = statistics.median(times)
+                fps = n / med
+                if mode == "fp32":
+                    fp32_fps[n] = fps
+                row = dict(model=name, size=f"{w}x{h}", mode=mode, batch=n, ms_per_frame=1000 * med / n, fps=fps,
+                           x_fp32=fps / fp32_fps[n] if n in fp32_fps else None, peak_mb=peak, iters=len(times),
+                           target_fps=TARGETS.get((name, w, h)))
+                rep.data["speed"].append(row)
+                print(f"speed {name} {w}x{h} {mode} b{n}: {row['ms_per_frame']:.2f} ms/frame, {fps:.1f} fps", flush=True)
+            if mode == "fp16+cl+graph" and name == "igde-small" and (w, h) == (960, 540) and time.monotonic() < deadline:
+                for n in (4, 8) if 8 in batches else batches[-1:]:  # host to host: pinned buffers, non-blocking copies
+                    cn, dn = to_inputs(*structured_frames(n, h, w, seed=3))
+                    times = time_host(lambda: b.run(cn, dn), warmup=warmup, iters=iters)
+                    med = statistics.median(times)
+                    rep.data["speed"].append(dict(model=name, size=f"{w}x{h}", mode=mode + " host", batch=n,
+                                                  ms_per_frame=1000 * med / n, fps=n / med, x_fp32=None,
+                                                  peak_mb=float("nan"), iters=len(times), target_fps=None))
+                    print(f"speed {name} {w}x{h} {mode} host b{n}: {1000 * med / n:.2f} ms/frame", flush=True)
+            del b
+            rep.save()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="directory for gpu_checks.json / gpu_checks.md")
+    p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes on CPU, few iterations")
+    p.add_argument("--budget-s", type=float, default=150.0, help="stop starting new speed rows after this (default: %(default)s)")
+    args = p.parse_args(argv)
+    t0 = time.monotonic()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("gpu_checks: PyTorch sees no CUDA GPU (use --device cpu for a smoke run)", file=sys.stderr)
+        return 2
+    cuda = args.device == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    notes: list[str] = []
+    models = {name: load(name, notes) for name in ("igde-small", "igde-base")}
+    meta = dict(
+        command="PYTHONPATH=. python tools/gpu_checks.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        date=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        device_name=torch.cuda.get_device_name() if cuda else f"CPU ({platform.machine()})",
+        torch=torch.__version__, cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version() if cuda else None,
+        python=platform.python_version(), quick=args.quick, notes=notes,
+        weights_hash={k: weights_hash(m) for k, m in models.items()},
+    )
+    rep = Report(Path(args.out), meta)
+    if args.quick and not cuda:
+        corr, ps, plan, batches, iters, warm = (3, 29, 37), (4, 48, 64, 2), [("igde-small", 64, 48)], [1, 2], 2, 1
+    elif args.quick:
+        corr, ps, plan, batches, iters, warm = (3, 67, 93), (8, 540, 960, 4), [("igde-small", 960, 540)], [1, 4], 5, 2
+    else:
+        corr, ps = (3, 67, 93), (40, 540, 960, 4)
+        plan, batches, iters, warm = [("igde-small", 960, 540), ("igde-base", 960, 540), ("igde-small", 1920, 1080)], [1, 4, 8], 20, 3
+    deadline = t0 + args.budget_s
+    steps = [
+        ("correctness", lambda: correctness(rep, models, args.device, *corr)),
+        ("auto", lambda: auto_choice(rep, models["igde-small"], args.device)),
+        ("fp16 psnr", lambda: fp16_psnr(rep, models if not args.quick else {"igde-small": models["igde-small"]},
+                                         args.device, *ps)),
+        ("speed", lambda: speed(rep, models, args.device, plan, batches, iters, warm, deadline)),
+    ]
+    for label, step in steps:
+        try:
+            step()
+        except Exception as exc:  # keep going: later steps still produce figures
+            rep.data["errors"].append(f"{label}: {exc!r}")
+            traceback.print_exc()
+        rep.save()
+    rep.data["meta"]["elapsed_s"] = round(time.monotonic() - t0, 1)
+    rep.save()
+    print(rep.markdown())
+    ok = all(r["ok"] for r in rep.data["correctness"] + rep.data["psnr"] + [rep.data.get("auto", {"ok": False})])
+    ok = ok and not rep.data["errors"]
+    print(f"gpu_checks: {'all checks passed' if ok else 'SOME CHECKS FAILED'} in {rep.data['meta']['elapsed_s']} s; "
+          f"wrote {args.out}/gpu_checks.json and .md")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
