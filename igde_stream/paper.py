@@ -21,6 +21,7 @@ MSE; SSIM and RMSE per-frame means; temporal stability over consecutive test fra
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -539,18 +540,20 @@ def evaluate_suite(
                 raise ValueError(f"{js}: a second {key} checkpoint with seed {rec.get('seed', 0)} "
                                  f"(the other is in {ckpt_of[tag].parent}); give one folder per seed")
             records[tag], ckpt_of[tag] = rec, folder / f"{key}.pt"
-    run: dict[str, Any] = {}
+    # method factories: a network is built right before its turn and dropped after it (eleven or
+    # more ONNX Runtime sessions with their memory arenas at 960x540 do not fit in 24 GB together)
+    run: dict[str, Callable[[], Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {}
     if "input" in methods:
-        run["input"] = identity_method
+        run["input"] = lambda: identity_method
     if "filters" in methods:
-        run.update(filter_methods())
+        run.update({k: (lambda m=m: m) for k, m in filter_methods().items()})
     if "learned" in methods:
         for key in LEARNED:
             if not any(t.startswith(key + "@") for t in ckpt_of):
                 log(f"no checkpoint of {key} in {', '.join(map(str, folders))}: its rows stay empty")
         for tag, p in ckpt_of.items():
             if p.is_file():
-                run[tag] = model_method(p, device, backend=backend, threads=threads)
+                run[tag] = lambda p=p: model_method(p, device, backend=backend, threads=threads)
             else:
                 log(f"no checkpoint {p}: left out")
     fig_tag = next((t for t, p in ckpt_of.items() if t.startswith("igde@") and t in run), None)
@@ -588,9 +591,14 @@ def evaluate_suite(
         devices.update({k: f"{device} ({backend})" if k.split("@")[0] in LEARNED else "cpu" for k in run})
         ds_meta[ds] = {**new, "devices": devices}
         results.setdefault(ds, {})
-        for key, method in run.items():
+        for key, make in run.items():
             t1 = time.perf_counter()
+            method = make()
             (row,) = evaluate_methods({key: method}, seqs, dataset=ds, batch=batch)
+            del method
+            gc.collect()
+            # every row is saved as soon as it exists: a run cut short keeps what it measured
+            raw_path.write_text(json.dumps(_json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
             results[ds][key] = row
             log(f"{ds} {key}: PSNR {row['psnr']:.2f} PSNRt {row['psnr_t']:.2f} PSNRf {row['psnr_f']:.2f} "
                 f"SSIM {row['ssim']:.4f} RMSE {row['rmse']:.3f} temporal {row['temporal']:.3f} "
@@ -599,8 +607,9 @@ def evaluate_suite(
             # the first frame of the first sequences, or the first frames of a single sequence
             examples = [(q, 0) for q in seqs[:figures]] if len(seqs) > 1 else \
                 [(seqs[0], t) for t in range(min(figures, len(seqs[0])))]
+            igde = run[fig_tag]()
             for i, (seq, t) in enumerate(examples):
-                pred = run[fig_tag](seq.color[t:t + 1], seq.depth[t:t + 1])[0]
+                pred = igde(seq.color[t:t + 1], seq.depth[t:t + 1])[0]
                 h, w = seq.gt[t].shape
                 ch, cw = min(h, 270), min(w, 480)
                 y, x = _crop_box(seq.depth[t] != seq.gt[t], ch, cw)
@@ -610,6 +619,7 @@ def evaluate_suite(
                            f"IGDE (seed {fig_tag.split('@')[1]}) on {seq.name} frame {t} "
                            f"({cw}x{ch} crop at x={x}, y={y})")
                 log(f"wrote {out / name}")
+            del igde
     tables = build_tables(results, records)
     meta = {
         "checkpoints": [str(f) for f in folders],
@@ -713,7 +723,8 @@ def real_pictures(checkpoint: str | Path, real_root: str | Path, out: str | Path
             ax.imshow(img, cmap=cmap, interpolation="nearest", **kw)
             ax.set_title(label, fontsize=10)
             ax.axis("off")
-        fig.suptitle(f"{name} ({cpath}); no clean ground truth: pictures only", fontsize=10)
+        fig.suptitle(f"{name} ({cpath}); model {Path(str(checkpoint)).name}; no clean ground truth: "
+                     "pictures only", fontsize=10)
         fig.tight_layout()
         path = out / f"real_{name}.png"
         fig.savefig(path)
