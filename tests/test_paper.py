@@ -158,3 +158,14 @@ def test_claims_call_differences_within_seed_spread_undecided():
     assert "within noise" in paper.claims({"table2": t2})[0]
     t2[3]["psnr"] = 26.0
     assert "holds here" in paper.claims({"table2": t2})[0]
+
+
+def test_claim1_names_rows_above_below_and_at_the_identity():
+    def row(key, psnr):
+        return {"key": key, "method": key, "psnr": psnr, "psnr_seed_spread": None}
+
+    t1 = [row("input", 20.0), row("decnn", 20.01), row("drecnn", 26.0), row("dencbpn", 21.0), row("igde", 23.0)]
+    (line,) = paper.claims({"table1": t1})
+    assert "does not hold" in line and "drecnn (26.00)" in line
+    assert "clearly below IGDE: decnn (20.01), dencbpn (21.00)" in line
+    assert "input: decnn: at this training budget it has barely moved" in line

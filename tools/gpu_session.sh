@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (H100/H200; Python + PyTorch CUDA, no PyAV, package not installed):
 #   1. trains the shipped igde-small (TRAIN_MIN minutes) and, at the same time, every learned row of
-#      the paper's Tables I-III with one equal step budget, then evaluates those rows on the
-#      synthetic test split;
+#      the paper's Tables I-III with one equal step budget (PAPER_STEPS, once per seed of
+#      PAPER_SEEDS; no wall-clock cap unless PAPER_MIN is set, since a cap leaves the rows at unequal
+#      steps), then evaluates those rows on the synthetic test split;
 #   2. ships the new igde-small weights into the working copy there and runs tools/gpu_checks.py
 #      (CUDA correctness, FP16 accuracy, throughput) alone on the GPU so the timings are clean.
 # Everything lands in $OUT (at most 8 files: logs, gpu_checks.{json,md}, runs.tgz). PHASE=train or
@@ -10,12 +11,15 @@
 #
 #   OUT=/tmp/gpu bash tools/gpu_session.sh                  # on the GPU machine, from the repo root
 #   DEVICE=cpu TRAIN_MIN=0.3 PAPER_STEPS=4 CROP=64x64 QUICK=1 OUT=/tmp/gs bash tools/gpu_session.sh
+# Then, here: python tools/paper_suite.py evaluate --ckpts runs/gpu-paper/seed0 runs/gpu-paper/seed1 \
+#   --methods filters learned input --backend onnxruntime --out results/   (filters and ICL-NUIM need this CPU)
 set -u
 OUT=${OUT:?set OUT to a folder for the results}
 DEVICE=${DEVICE:-cuda}
 TRAIN_MIN=${TRAIN_MIN:-5.5}
 PAPER_STEPS=${PAPER_STEPS:-800}
-PAPER_MIN=${PAPER_MIN:-4}
+PAPER_MIN=${PAPER_MIN:-}
+PAPER_SEEDS=${PAPER_SEEDS:-0 1}
 CROP=${CROP:-256x256}
 SEED=${SEED:-0}
 mkdir -p "$OUT" runs
@@ -35,9 +39,13 @@ python3 tools/train.py --model igde-small --device "$DEVICE" --minutes "$TRAIN_M
   > "$OUT/train_small.log" 2>&1 &
 small=$!
 
-( python3 tools/paper_suite.py train --device "$DEVICE" --steps "$PAPER_STEPS" --minutes "$PAPER_MIN" \
-    --jobs 11 --workers 1 --crop "$CROP" --seed "$SEED" --lr "${PAPER_LR:-5e-4}" --out runs/gpu-paper \
-  && timeout "${EVAL_S:-150}" python3 tools/paper_suite.py evaluate --ckpts runs/gpu-paper \
+paper_dirs=()
+for s in $PAPER_SEEDS; do paper_dirs+=("runs/gpu-paper/seed$s"); done
+( for s in $PAPER_SEEDS; do
+    python3 tools/paper_suite.py train --device "$DEVICE" --steps "$PAPER_STEPS" ${PAPER_MIN:+--minutes "$PAPER_MIN"} \
+      --jobs 11 --workers 1 --crop "$CROP" --seed "$s" --lr "${PAPER_LR:-5e-4}" --out "runs/gpu-paper/seed$s" || exit 1
+  done \
+  && timeout "${EVAL_S:-150}" python3 tools/paper_suite.py evaluate --ckpts "${paper_dirs[@]}" \
     --device "$DEVICE" --datasets synthetic --methods input learned --out runs/gpu-paper/results ) \
   > "$OUT/paper.log" 2>&1 &
 paper=$!
