@@ -673,9 +673,17 @@ def _budget_note(records: dict[str, dict[str, Any]]) -> str:
     steps = sorted({int(r["steps"]) for r in records.values() if r.get("steps") is not None})
     seeds = sorted({int(r.get("seed", 0)) for r in records.values()})
     if len(steps) <= 1 and len(seeds) > 1:
-        return (f"every learned row: same recipe, batch, crop and steps, trained once per seed {seeds} "
-                f"(the seed sets the initial weights and the training crops); metrics are means over the "
-                f"seeds, the PSNR of each seed is in the last column")
+        per_key: dict[str, list[int]] = {}
+        for tag, r in records.items():
+            per_key.setdefault(tag.split("@")[0], []).append(int(r.get("seed", 0)))
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for key, ss in per_key.items():
+            groups.setdefault(tuple(sorted(ss)), []).append(key)
+        which = "; ".join(f"seed{'s' if len(ss) > 1 else ''} {', '.join(map(str, ss))}: {', '.join(keys)}"
+                          for ss, keys in sorted(groups.items(), key=lambda g: -len(g[0])))
+        return (f"every learned row: same recipe, batch, crop and steps, trained once per seed ({which}; "
+                f"the seed sets the initial weights and the training crops); metrics are means over a "
+                f"row's seeds, the PSNR of each seed is in the last column")
     if len(steps) <= 1:
         return ("every learned row: same recipe, data, batch, crop, steps and seed (see steps / seed "
                 "columns and meta.training)")

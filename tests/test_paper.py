@@ -138,7 +138,7 @@ def test_rows_of_several_seeds_are_averaged(tmp_path):
     assert igde["psnr"] == pytest.approx((per["0"] + per["1"]) / 2)
     assert igde["psnr_seed_spread"] == pytest.approx(abs(per["0"] - per["1"]))
     md = (tmp_path / "res" / "paper_tables.md").read_text()
-    assert "PSNR per seed" in md and "trained once per seed [0, 1]" in md
+    assert "PSNR per seed" in md and "trained once per seed (seeds 0, 1: igde;" in md
     # one seed folder alone replaces the learned rows (no stale seed 1 left in the tables)
     one = paper.evaluate_suite(folders[:1], tmp_path / "res", **kw)
     assert {r["key"]: r for r in one["table1"]}["igde"]["seed"] == 0
