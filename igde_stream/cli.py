@@ -36,13 +36,19 @@ exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (
 """
 
 
+def pair_arg(text: str, names: str = "WxH", example: str = "960x540") -> tuple[int, int]:
+    """Two integers written ``AxB`` (``X`` too) as a tuple in that order; ``names`` and ``example``
+    only word the error (``argparse.ArgumentTypeError``)."""
+    try:
+        a, b = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {names} like {example}, got {text!r}") from None
+    return a, b
+
+
 def size_arg(text: str) -> tuple[int, int]:
     """argparse ``type`` for a ``WxH`` size such as ``960x540`` (``X`` too): ``(width, height)``."""
-    try:
-        w, h = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH like 960x540, got {text!r}") from None
-    return w, h
+    return pair_arg(text)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,11 +35,9 @@ DEFAULT_ICL = ROOT.parent / "shared" / "data" / "real" / "icl_nuim_clean5"
 
 
 def _size(text: str) -> tuple[int, int]:
-    try:
-        a, b = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected AxB like 256x256, got {text!r}") from None
-    return a, b
+    from igde_stream.cli import pair_arg
+
+    return pair_arg(text, "AxB", "256x256")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,11 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _size(text: str) -> tuple[int, int]:
-    try:
-        a, b = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW like 256x256, got {text!r}") from None
-    return a, b
+    from igde_stream.cli import pair_arg
+
+    return pair_arg(text, "HxW", "256x256")
 
 
 def _override(text: str) -> tuple[str, object]:
