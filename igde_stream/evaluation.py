@@ -239,7 +239,7 @@ def _onnx_method(model: Any, threads: int | None) -> Method:
     from .export import export_onnx
 
     with tempfile.TemporaryDirectory(prefix="igde-eval-") as tmp:
-        path = export_onnx(load_model(model), Path(tmp) / "model.onnx")
+        path = export_onnx(model, Path(tmp) / "model.onnx")  # resolves modules, names and .pt files
         enhancer = Enhancer(path, backend="onnxruntime", batch=1, quiet=True, threads=threads)
     return enhancer.enhance
 

@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from igde_stream import multiview as mv
 from igde_stream.errors import IGDEError
