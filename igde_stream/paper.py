@@ -532,7 +532,6 @@ def evaluate_suite(
 
     folders = [Path(ckpts)] if isinstance(ckpts, (str, Path)) else [Path(c) for c in ckpts]
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     unknown = sorted(set(datasets) - {"synthetic", "icl"}) + sorted(set(methods) - {"input", "filters", "learned"})
     if unknown:
         raise ValueError(f"unknown datasets / methods {unknown}; known: synthetic, icl / input, filters, learned")
@@ -566,6 +565,7 @@ def evaluate_suite(
             else:
                 log(f"no checkpoint {p}: left out")
     fig_tag = next((t for t, p in ckpt_of.items() if t.startswith("igde@") and t in run), None)
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     raw_path = out / "paper_raw.json"
     raw = json.loads(raw_path.read_text()) if raw_path.is_file() else {"results": {}, "datasets": {}}

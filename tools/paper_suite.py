@@ -139,9 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"paper_suite: {missing[0]}: no such folder", file=sys.stderr)
         return 1
-    evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
-                   size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
-                   methods=args.methods, batch=args.batch, backend=args.backend, threads=args.threads)
+    try:
+        evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
+                       size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
+                       methods=args.methods, batch=args.batch, backend=args.backend, threads=args.threads)
+    except ValueError as exc:  # two folders with one seed, results of other test data, ...
+        print(f"paper_suite: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
