@@ -99,6 +99,9 @@ class BuildPlan:
     fp16_onnx: bool
 
 
+# ONNX ops left in float32 by the FP16 conversion: the selection head's gather of input depth values
+FP32_OPS = ("Pad", "Reshape", "GatherElements", "Where")
+
 def build_plan(trt_major: int, options: BuildOptions) -> BuildPlan:
     """TensorRT 10 weak: FP16 flag on an FP32 graph. Strong typing (forced on 11+): FP16 graph, no flag."""
     strong = options.typing == "strong" or (options.typing == "auto" and trt_major >= 11)
@@ -266,10 +269,52 @@ def convert_fp16(src: str | Path, dst: str | Path) -> Path:
         except ImportError:
             raise EngineError("FP16 ONNX conversion needs onnxconverter-common (pip install 'igde-stream[tensorrt]')") from None
     model = onnx.load(str(src))
-    fp16 = convert_float_to_float16(model, keep_io_types=True)
+    # the selection head gathers its output from the input depth: keep that path (Pad, Reshape,
+    # GatherElements, Where) in float32 so 16-bit depth values pass exactly; the layers go to FP16
+    fp16 = _skip_fp16_round_trips(convert_float_to_float16(model, keep_io_types=True, op_block_list=list(FP32_OPS)))
     dst = Path(dst)
     onnx.save(fp16, str(dst))
     return dst
+
+
+def _skip_fp16_round_trips(model: Any) -> Any:
+    """The converter sends every float32 value that a kept op (FP32_OPS) or a graph input hands on
+    through a Cast to float16 and back, which rounds it. Point each such Cast-to-float32 at the
+    original float32 value instead (a Cast from float32 to float32 is the identity)."""
+    from onnx import TensorProto
+
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    float_inputs = {i.name for i in g.input if i.type.tensor_type.elem_type == TensorProto.FLOAT}
+
+    def cast_to(node: Any) -> int | None:
+        return next((a.i for a in node.attribute if a.name == "to"), None) if node.op_type == "Cast" else None
+
+    for node in g.node:
+        inner = producer.get(node.input[0]) if cast_to(node) == TensorProto.FLOAT else None
+        if inner is None or cast_to(inner) != TensorProto.FLOAT16:
+            continue
+        src = inner.input[0]
+        origin = producer.get(src)
+        if src in float_inputs or (origin is not None and origin.op_type in FP32_OPS):
+            node.input[0] = src
+    return model
+
+
+def _keep_fp32(trt: Any, network: Any) -> int:
+    """Weakly typed FP16 builds: pin the layers of the depth gather path to FP32 (see FP32_OPS);
+    returns how many were pinned."""
+    kinds = {getattr(trt.LayerType, k) for k in ("PADDING", "SLICE", "SHUFFLE", "GATHER", "SELECT")
+             if hasattr(trt.LayerType, k)}
+    pinned = 0
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        if layer.type in kinds and all(layer.get_output(j).dtype == trt.float32 for j in range(layer.num_outputs)):
+            layer.precision = trt.float32
+            for j in range(layer.num_outputs):
+                layer.set_output_type(j, trt.float32)
+            pinned += 1
+    return pinned
 
 
 def onnx_metadata(path: str | Path) -> dict[str, Any]:
@@ -368,6 +413,8 @@ def _build(trt: Any, logger: Any, onnx_path: Path, options: BuildOptions, plan: 
     config.builder_optimization_level = int(options.optimization_level)
     if plan.fp16_flag:
         config.set_flag(trt.BuilderFlag.FP16)
+        if _keep_fp32(trt, network):
+            config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
     profile = builder.create_optimization_profile()
     for name, channels in (("color", 3), ("depth", 1)):
         n0, h0, w0 = options.min_shape

@@ -7,6 +7,7 @@ that is picked, so the runtime install (ONNX Runtime, no PyTorch) works.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ class Enhancer:
     matching one in ``engines/``) and a GPU are there, else PyTorch CUDA, else ONNX Runtime CPU),
     ``onnxruntime``, ``torch`` or ``tensorrt``. ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (None:
     auto). ``batch``: frames per backend call. ``max_depth``: normalising peak for depth (default:
-    255 for uint8, 65535 for uint16). ``quiet``: do not print the backend choice on stderr (it is
+    255 for uint8, 65535 for uint16); finite, at most the dtype's range; pixels above it pass through
+    unchanged. ``quiet``: do not print the backend choice on stderr (it is
     always logged on the ``igde_stream`` logger). ``backend_options`` go to the backend
     (``threads``, ``precision``, ``cuda_graph``, ``engine``, ...; see ``backends.BACKEND_OPTIONS``).
 
@@ -60,8 +62,8 @@ class Enhancer:
     ) -> None:
         if int(batch) < 1:
             raise EnhancerError(f"batch must be >= 1, got {batch}")
-        if max_depth is not None and not max_depth > 0:
-            raise EnhancerError(f"max_depth must be > 0, got {max_depth}")
+        if max_depth is not None and not (math.isfinite(float(max_depth)) and max_depth > 0):
+            raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth}")
         self.batch = int(batch)
         self.max_depth = max_depth
         try:
@@ -95,12 +97,18 @@ class Enhancer:
         return getattr(self.backend, "description", self.backend.name)
 
     def peak_for(self, dtype: np.dtype) -> float:
-        if self.max_depth is not None:
-            return float(self.max_depth)
+        """The normalising peak for depth of ``dtype``: ``max_depth``, or the dtype's full range.
+
+        A ``max_depth`` above the dtype's range is refused (the output could not hold it)."""
         try:
-            return _PEAKS[np.dtype(dtype)]
+            full = _PEAKS[np.dtype(dtype)]
         except KeyError:
             raise EnhancerError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}") from None
+        if self.max_depth is None:
+            return full
+        if self.max_depth > full:
+            raise EnhancerError(f"max_depth {self.max_depth:g} is above the range of {np.dtype(dtype)} depth (0..{full:g})")
+        return float(self.max_depth)
 
     def enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype."""
@@ -123,4 +131,8 @@ class Enhancer:
             np.clip(d, 0.0, 1.0, out=d)
             y = self.backend.run(c, d)[:, 0]
             out[s : s + self.batch] = np.rint(np.clip(y, 0.0, 1.0) * peak).astype(depth.dtype)
+        if peak < _PEAKS[depth.dtype]:
+            # values beyond max_depth are outside the model's range: they pass through unchanged
+            above = depth > peak
+            out[above] = depth[above]
         return out[0] if single else out

@@ -34,7 +34,7 @@ __all__ = [
     "Method", "METRIC_KEYS", "score_frames", "evaluate_methods", "identity_method",
     "guided_filter_method", "model_method", "load_model", "test_sequences", "icl_nuim_sequence",
     "markdown_table", "write_report", "ICL_NEAR_M", "ICL_FAR_M", "DEFAULT_ICL", "standard_evaluation",
-    "evaluate_views", "views_markdown_table",
+    "evaluate_views", "views_markdown_table", "filter_method",
 ]
 
 DEFAULT_ICL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "icl_nuim_clean5"
@@ -360,58 +360,90 @@ def write_report(out_dir: str | Path, rows: Seq[dict[str, Any]], meta: dict[str,
     return {"markdown": md, "json": js}
 
 
+def filter_method(name: str) -> Method:
+    """Filter ``name`` of :data:`igde_stream.filters.FILTERS` (its tuned defaults) as a batch method."""
+    from .filters import FILTERS
+
+    fn = FILTERS[name]
+
+    def run(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        return np.stack([fn(c, d) for c, d in zip(color, depth)])
+
+    return run
+
+
 def standard_evaluation(
     models: Seq[Any], *, sequences: int = 4, frames: int = 12, size: tuple[int, int] = (960, 540),
     icl: str | Path | None = DEFAULT_ICL, device: str = "cpu", guided: bool = True,
     extra_methods: Mapping[str, Method] | None = None, progress: bool = True, views: int = 0,
     view_stride: int = 4, backend: str = "torch", threads: int | None = None,
+    filters: Seq[str] | None = None, errors: Seq[str] = ("paper",),
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The project's evaluation: degraded input, guided filter, ``extra_methods`` and ``models``
+    """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
-    ICL-NUIM (skipped with a message when the folder is missing). Returns (rows, meta).
+    ICL-NUIM (skipped with a message when the folder is missing), once per boundary error type in
+    ``errors`` (``igde_stream.data.degrade.error_type_config``: ``paper``, ``mix`` or one type).
+    Returns (rows, meta).
 
-    ``views`` > 0 adds ``meta["view_quality"]``: ``evaluate_views`` of every method with that many
-    views on every ``view_stride``-th frame of both data sets (the methods run again on those frames;
-    the main rows are unchanged). ``backend`` / ``threads``: see :func:`model_method`."""
+    ``filters``: names of :data:`igde_stream.filters.FILTERS` to add as rows (``filter:<name>``);
+    None adds OpenCV's guided filter alone (``guided``; the older table). ``views`` > 0 adds
+    ``meta["view_quality"]``: ``evaluate_views`` of every method with that many views on every
+    ``view_stride``-th frame of every data set (the methods run again on those frames; the main rows
+    are unchanged). ``backend`` / ``threads``: see :func:`model_method`."""
+    from .data.degrade import error_type_config
+
     if views < 0 or view_stride < 1:
         raise ValueError(f"views must be >= 0 and view_stride >= 1, got {views} and {view_stride}")
+    configs = {err: error_type_config(err) for err in errors}
     methods: dict[str, Method] = {"degraded input": identity_method}
-    if guided and not hasattr(cv2, "ximgproc"):
-        print("guided filter skipped: this OpenCV has no ximgproc (install opencv-contrib-python-headless)")
-    elif guided:
-        methods["guided filter (OpenCV)"] = guided_filter_method()
+    if filters is None:
+        if guided and not hasattr(cv2, "ximgproc"):
+            print("guided filter skipped: this OpenCV has no ximgproc (install opencv-contrib-python-headless)")
+        elif guided:
+            methods["guided filter (OpenCV)"] = guided_filter_method()
+    else:
+        for name in filters:
+            methods[f"filter:{name}"] = filter_method(name)
     methods.update(extra_methods or {})
     for m in models:
         label = str(m) if not Path(str(m)).suffix else f"{Path(str(m)).parent.name}/{Path(str(m)).name}"
         methods[label] = model_method(m, device, backend=backend, threads=threads)
     meta: dict[str, Any] = {"backend": f"{device} ({backend})", "test_split": {"sequences": sequences, "frames": frames, "size": list(size),
                                            "seeds": split_seeds("test", sequences)},
-                            "degradation": DegradeConfig().to_dict(), "error_threshold": M.ERROR_THRESHOLD}
-    rows: list[dict[str, Any]] = []
-    if progress:
-        print(f"synthetic test split: {sequences} x {frames} frames at {size[0]}x{size[1]}", flush=True)
-    test = test_sequences(sequences, frames, size)
-    meta["test_split"]["error_pixel_fraction"] = float(np.mean([s.error_mask.mean() for s in test]))
-    rows += evaluate_methods(methods, test, dataset=f"synthetic test ({size[0]}x{size[1]})", progress=progress)
+                            "degradation": {k: v.to_dict() for k, v in configs.items()} if len(configs) > 1
+                            else next(iter(configs.values())).to_dict(),
+                            "errors": list(errors), "error_threshold": M.ERROR_THRESHOLD}
     if views:
         from .multiview import ViewConfig
 
         cfg = ViewConfig(views)
         meta["view_quality"] = {"n_views": views, "stride": view_stride, "baseline": cfg.baseline,
-                                "zero_parallax": cfg.zero_parallax, "band_radius": 8, "reference": "views rendered from the ground-truth depth",
-                                "rows": evaluate_views(methods, test, dataset=rows[-1]["dataset"], n_views=views,
-                                                       stride=view_stride, progress=progress)}
-    seq = icl_nuim_sequence(icl) if icl else None
-    if seq is None:
-        msg = f"ICL-NUIM skipped: {icl} not found" if icl else "ICL-NUIM skipped"
-        print(msg, flush=True)
-        meta["icl_nuim"] = msg
-    else:
+                                "zero_parallax": cfg.zero_parallax, "band_radius": 8,
+                                "reference": "views rendered from the ground-truth depth", "rows": []}
+    rows: list[dict[str, Any]] = []
+    suffix = (lambda err: "") if list(errors) == ["paper"] else (lambda err: f", {err}")
+    for err, dcfg in configs.items():
         if progress:
-            print(f"ICL-NUIM: {len(seq)} frames from {icl}", flush=True)
-        meta["icl_nuim"] = seq.params
-        rows += evaluate_methods(methods, [seq], dataset="ICL-NUIM clean (640x480)", progress=progress)
+            print(f"synthetic test split ({err}): {sequences} x {frames} frames at {size[0]}x{size[1]}", flush=True)
+        test = test_sequences(sequences, frames, size, degradation=dcfg)
+        meta["test_split"].setdefault("error_pixel_fraction", {})[err] = float(np.mean([s.error_mask.mean() for s in test]))
+        dataset = f"synthetic test ({size[0]}x{size[1]}{suffix(err)})"
+        rows += evaluate_methods(methods, test, dataset=dataset, progress=progress)
         if views:
-            meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=rows[-1]["dataset"],
-                                                           n_views=views, stride=view_stride, progress=progress)
+            meta["view_quality"]["rows"] += evaluate_views(methods, test, dataset=dataset, n_views=views,
+                                                           stride=view_stride, progress=progress)
+        seq = icl_nuim_sequence(icl, dcfg) if icl else None
+        if seq is None:
+            msg = f"ICL-NUIM skipped: {icl} not found" if icl else "ICL-NUIM skipped"
+            print(msg, flush=True)
+            meta["icl_nuim"] = msg
+            continue
+        if progress:
+            print(f"ICL-NUIM ({err}): {len(seq)} frames from {icl}", flush=True)
+        meta["icl_nuim"] = {k: v for k, v in seq.params.items() if k != "degradation"}
+        dataset = f"ICL-NUIM clean (640x480{suffix(err)})"
+        rows += evaluate_methods(methods, [seq], dataset=dataset, progress=progress)
+        if views:
+            meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=dataset, n_views=views,
+                                                           stride=view_stride, progress=progress)
     return rows, meta

@@ -115,3 +115,47 @@ def igde_loss(
         m = sobel_edge_mask(depth_in) if mask is None else mask
         total = total + c * sobel_loss(pred, gt, m)
     return total
+
+
+def nearest_candidate(cands: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Index (N x 1 x H x W, long) of the candidate closest to ``gt``; a tie goes to the lower index,
+    which :func:`~igde_stream.models.igde.candidate_offsets` orders nearest first."""
+    return (cands - gt).abs().argmin(1, keepdim=True)
+
+
+def selection_loss(
+    head: torch.nn.Module,
+    logits: torch.Tensor,
+    depth_in: torch.Tensor,
+    gt: torch.Tensor,
+    out_loss,
+    *,
+    temperature: float = 1.0,
+    hard_share: float = 0.0,
+    gate_weight: float = 0.0,
+    ce_weight: float = 0.0,
+) -> torch.Tensor:
+    """Loss of a soft / select head (``igde_stream.models.igde.SelectionHead``) from its ``logits``.
+
+    - ``out_loss(pred)`` on the soft output at ``temperature``; with ``hard_share`` h > 0, the mix
+      ``(1 - h) out_loss(soft) + h out_loss(st)``, where ``st`` is the straight-through hard output
+      (its value is the hard output, its gradient the soft one's);
+    - ``gate_weight`` x binary cross-entropy of the gate logit against ``depth_in != gt``;
+    - ``ce_weight`` x cross-entropy of the scores toward the candidate nearest the truth, on the
+      wrong pixels only (on right pixels the centre is always among the nearest).
+    """
+    soft = head.soft(logits, depth_in, temperature)
+    loss = out_loss(soft)
+    if hard_share > 0:
+        hard = head.hard(logits.detach(), depth_in)
+        st = soft + (hard - soft).detach()
+        loss = (1.0 - hard_share) * loss + hard_share * out_loss(st)
+    scores, gate = head.split(logits)
+    wrong = (depth_in != gt).float()
+    if gate_weight and gate is not None:
+        loss = loss + gate_weight * F.binary_cross_entropy_with_logits(gate.float(), wrong)
+    if ce_weight:
+        target = nearest_candidate(head.candidates(depth_in), gt)
+        ce = F.cross_entropy(scores.float() / temperature, target[:, 0], reduction="none")
+        loss = loss + ce_weight * (ce * wrong[:, 0]).sum() / wrong.sum().clamp(min=1.0)
+    return loss

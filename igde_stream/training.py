@@ -26,10 +26,13 @@ from typing import Any
 import torch
 
 from .data import SPLITS, DegradeConfig, SceneConfig
+from .data.cache import CacheConfig, CachedCrops, load_or_build_cache
+from .data.degrade import error_type_config
 from .data.dataset import CropConfig, SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
-from .losses import igde_loss
+from .losses import igde_loss, selection_loss
 from .models import create_model, load_checkpoint, save_checkpoint, weights_hash
+from .models.igde import SelectionHead
 
 __all__ = ["TrainConfig", "train", "validate", "export_weights", "profile_data", "LOG_COLUMNS"]
 
@@ -51,7 +54,15 @@ class TrainConfig:
     ``l2_weight`` / ``l2_warmup`` (not in the paper): an MSE warm-up. The loss is
     ``(1 - w) L5 + w l2_weight MSE`` with w falling linearly from 1 to 0 over the first ``l2_warmup``
     fraction of the budget (steps, or time when only minutes are given); after it the loss is
-    exactly (5). Reason: from a near-identity start the L1-type terms of (5) hold the model at the
+    exactly (5). Data: ``cache_scenes`` > 0 renders that many train scenes once into a crop cache
+    (``igde_stream.data.cache``, in ``cache_dir``; boundary-biased crops) and samples it, instead of
+    rendering in DataLoader workers; ``mix`` draws the boundary error types per scene (the real-world
+    mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames.
+    Soft / select heads (``igde_stream.losses.selection_loss``): the temperature falls geometrically
+    from 1 to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
+    hard output takes ``hard_share`` of the output loss; ``gate_weight`` / ``ce_weight`` weigh the gate
+    BCE and the candidate cross-entropy. At the end a select head's gate threshold is set to the one
+    with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
     identity (97 % of pixels are already right and their L1 gradient does not fade as the residual
     shrinks): on one fixed batch, igde-tiny with (5), or even (5) + 10 MSE, stays at the identity
     for 300 steps, while with this warm-up the error-pixel MSE falls 8000 -> 2700 and stays there
@@ -89,6 +100,15 @@ class TrainConfig:
     threads: int | None = None
     progress: bool = True
     command: str = ""
+    cache_scenes: int = 0
+    cache_dir: str = "runs/cache"
+    mix: bool = False
+    color_blur: float = 0.0
+    temperature_end: float = 1.0
+    hard_start: float = 1.0
+    hard_share: float = 0.5
+    gate_weight: float = 0.1
+    ce_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -122,6 +142,16 @@ class TrainConfig:
             degradation=DegradeConfig(**self.degradation),
         )
 
+    def val_crop_config(self) -> CropConfig:
+        cc = self.crop_config()
+        return dataclasses.replace(cc, degradation=error_type_config("mix")) if self.mix else cc
+
+    def cache_config(self) -> CacheConfig:
+        cc = self.crop_config()
+        return CacheConfig(scenes=self.cache_scenes, frames_per_scene=self.frames_per_scene,
+                           crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
+                           mix=self.mix, color_blur=self.color_blur, scene=cc.scene, degradation=cc.degradation)
+
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
         return {"generator": "igde_stream.data.synthetic", "scene": cc.scene.to_dict(),
@@ -129,7 +159,9 @@ class TrainConfig:
                 "frames_per_scene": cc.frames_per_scene, "crops_per_frame": cc.crops_per_frame,
                 "flip": cc.flip, "train_seeds": [SPLITS["train"].start, SPLITS["train"].stop],
                 "val_seeds": [SPLITS["val"].start, SPLITS["val"].start + self.val_samples],
-                "val_size": list(self.val_size)}
+                "val_size": list(self.val_size), "val_degradation": self.val_crop_config().degradation.to_dict(),
+                "cache": dataclasses.asdict(self.cache_config()) if self.cache_scenes else None,
+                "mix": self.mix, "color_blur": self.color_blur}
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -265,13 +297,18 @@ def train(cfg: TrainConfig) -> Path:
               "command": cfg.command or " ".join(sys.argv)}
     _write_json(out / "config.json", record)
     cc = cfg.crop_config()
-    val = validation_set(cc, cfg.val_samples, cfg.val_size)
-    # epoch = starting step: a resumed run draws new scenes instead of repeating the first ones
-    loader = torch.utils.data.DataLoader(
-        SyntheticCrops(cc, seed=cfg.seed, epoch=step), batch_size=cfg.batch, num_workers=cfg.workers,
-        pin_memory=device.type == "cuda", worker_init_fn=_worker_init if cfg.workers else None,
-        prefetch_factor=4 if cfg.workers else None, persistent_workers=False,
-    )
+    val = validation_set(cfg.val_crop_config(), cfg.val_samples, cfg.val_size)
+    if cfg.cache_scenes:
+        loader = CachedCrops(load_or_build_cache(cfg.cache_config(), cfg.cache_dir, max(cfg.workers, 1),
+                                                 cfg.progress), cfg.batch, seed=cfg.seed * 1_000_003 + step)
+    else:
+        # epoch = starting step: a resumed run draws new scenes instead of repeating the first ones
+        loader = torch.utils.data.DataLoader(
+            SyntheticCrops(cc, seed=cfg.seed, epoch=step), batch_size=cfg.batch, num_workers=cfg.workers,
+            pin_memory=device.type == "cuda", worker_init_fn=_worker_init if cfg.workers else None,
+            prefetch_factor=4 if cfg.workers else None, persistent_workers=False,
+        )
+    selecting = isinstance(getattr(model, "head", None), SelectionHead)
 
     log_path = out / "log.csv"
     new_log = not (log_path.exists() and payload)
@@ -308,15 +345,27 @@ def train(cfg: TrainConfig) -> Path:
             for g in opt.param_groups:
                 g["lr"] = lr
             ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
-            with ctx:
-                pred = model(col, dep)
-            pred = pred.float()
-            if l2w >= 1.0:
-                loss = cfg.l2_weight * (pred - gt).pow(2).mean()
-            else:
+
+            def out_loss(pred: torch.Tensor) -> torch.Tensor:
+                pred = pred.float()
+                if l2w >= 1.0:
+                    return cfg.l2_weight * (pred - gt).pow(2).mean()
                 loss = igde_loss(pred, gt, dep, a, b, c)
                 if l2w > 0:
                     loss = (1.0 - l2w) * loss + l2w * cfg.l2_weight * (pred - gt).pow(2).mean()
+                return loss
+
+            if selecting:
+                with ctx:
+                    logits = model.select_logits(col, dep)
+                hard = cfg.hard_share if progress >= cfg.hard_start else 0.0
+                loss = selection_loss(model.head, logits.float(), dep, gt, out_loss,
+                                      temperature=cfg.temperature_end ** progress, hard_share=hard,
+                                      gate_weight=cfg.gate_weight, ce_weight=cfg.ce_weight)
+            else:
+                with ctx:
+                    pred = model(col, dep)
+                loss = out_loss(pred)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -358,6 +407,9 @@ def train(cfg: TrainConfig) -> Path:
         bar.close()
         log_f.close()
     elapsed = time.perf_counter() - t_start
+    if selecting and getattr(model.head, "gate", False):
+        thr = calibrate_gate(model, val, device, amp)
+        print(f"gate threshold set to {thr:.2f} (best validation PSNR)", flush=True)
     final_val = validate(model, val, device, amp)
     if final_val["psnr"] > best:
         best = final_val["psnr"]
@@ -370,6 +422,21 @@ def train(cfg: TrainConfig) -> Path:
           f"SSIM {final_val['ssim']:.4f} RMSE {final_val['rmse']:.3f}; best val PSNR {best:.2f}; "
           f"checkpoint {out / 'last.pt'}", flush=True)
     return out / "last.pt"
+
+
+def calibrate_gate(model: torch.nn.Module, val: tuple[torch.Tensor, ...], device: torch.device,
+                   amp: torch.dtype | None = None,
+                   candidates: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)) -> float:
+    """Set a select head's gate threshold (config and head) to the candidate with the best PSNR on
+    the validation batch ``val``; returns it."""
+    scores = {}
+    for thr in candidates:
+        model.head.gate_threshold = thr
+        scores[thr] = validate(model, val, device, amp)["psnr"]
+    best = max(scores, key=lambda t: (scores[t], -abs(t - 0.5)))
+    model.head.gate_threshold = best
+    model.config = dataclasses.replace(model.config, gate_threshold=best)
+    return best
 
 
 def profile_data(cfg: TrainConfig, samples: int = 200) -> float:

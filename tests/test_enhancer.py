@@ -77,3 +77,60 @@ def test_bad_model_backend_and_options_are_clear_errors(tiny, tmp_path):
 def test_auto_drops_options_meant_for_other_backends(tiny):
     e = Enhancer(str(tiny[2]), threads=1, cuda_graph=False, quiet=True)
     assert e.backend_name == "onnxruntime" and e.backend.options.threads == 1
+
+
+class _Recorder:
+    """A backend that records what the network would see and returns a fixed output level."""
+
+    name = "recorder"
+
+    def __init__(self, out_value=None):
+        self.seen = []
+        self.out_value = out_value
+
+    def run(self, color, depth):
+        self.seen.append(depth.copy())
+        return depth.copy() if self.out_value is None else np.full_like(depth, self.out_value)
+
+
+def _recording(monkeypatch, backend):
+    import igde_stream.enhancer as enh
+
+    monkeypatch.setattr(enh, "create_backend", lambda *a, **k: backend)
+    return Enhancer("igde-small", backend="torch", quiet=True, max_depth=1000)
+
+
+def test_network_sees_depth_over_max_depth(monkeypatch):
+    rec = _Recorder()
+    e = _recording(monkeypatch, rec)
+    depth = np.array([[0, 250, 500, 1000]], np.uint16)
+    out = e.enhance(np.zeros((1, 4, 3), np.uint8), depth)
+    np.testing.assert_allclose(rec.seen[0][0, 0, 0], [0.0, 0.25, 0.5, 1.0], atol=1e-7)
+    np.testing.assert_array_equal(out, depth)
+
+
+def test_values_above_max_depth_pass_through_unchanged(monkeypatch):
+    rec = _Recorder(out_value=0.5)  # the "network" answers 500 everywhere
+    e = _recording(monkeypatch, rec)
+    depth = np.array([[100, 999, 1000, 1001, 30000, 65535]], np.uint16)
+    out = e.enhance(np.zeros((1, 6, 3), np.uint8), depth)
+    np.testing.assert_array_equal(out, [[500, 500, 500, 1001, 30000, 65535]])
+
+
+@pytest.mark.parametrize("max_depth, dtype, match", [
+    (1000, np.uint8, "above the range of uint8"),
+    (100000, np.uint16, "above the range of uint16"),
+])
+def test_max_depth_beyond_the_dtype_is_refused(monkeypatch, max_depth, dtype, match):
+    import igde_stream.enhancer as enh
+
+    monkeypatch.setattr(enh, "create_backend", lambda *a, **k: _Recorder())
+    e = Enhancer("igde-small", backend="torch", quiet=True, max_depth=max_depth)
+    with pytest.raises(EnhancerError, match=match):
+        e.enhance(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), dtype))
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), 0, -5])
+def test_max_depth_must_be_finite_and_positive(bad):
+    with pytest.raises(EnhancerError, match="finite number > 0"):
+        Enhancer("igde-small", backend="torch", quiet=True, max_depth=bad)

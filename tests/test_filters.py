@@ -45,3 +45,42 @@ def test_bad_input_raises():
         FILTERS["guided"](color, depth[:-1])
     with pytest.raises(ValueError, match="dtype"):
         FILTERS["guided"](color, depth.astype(np.int32))
+
+
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_noisy_step_with_a_clean_guide_keeps_the_step_and_loses_the_noise(name):
+    # worked out independently: each side is flat, so the filtered side should be its own mean; the
+    # noise variance (8^2 = 64) must fall at least 4x away from the edge, and the two pixels either
+    # side of the edge must stay within 12 levels of their side's value (no blur across the step)
+    rng = np.random.default_rng(0)
+    h, w, col = 64, 64, 32
+    gt = np.full((h, w), 60.0)
+    gt[:, col:] = 180.0
+    depth = np.clip(np.rint(gt + rng.normal(0, 8, gt.shape)), 0, 255).astype(np.uint8)
+    color = np.zeros((h, w, 3), np.uint8)
+    color[:, :col] = (30, 90, 200)
+    color[:, col:] = (220, 160, 20)
+    out = FILTERS[name](color, depth).astype(np.float64)
+    inside = np.r_[4:col - 4, col + 4:w - 4]
+    noise_in = np.mean((depth[4:-4, inside] - gt[4:-4, inside]) ** 2)
+    noise_out = np.mean((out[4:-4, inside] - gt[4:-4, inside]) ** 2)
+    assert noise_in > 50 and noise_out < noise_in / 4, (noise_in, noise_out)
+    assert np.abs(out[8:-8, col - 1] - 60).mean() < 12 and np.abs(out[8:-8, col] - 180).mean() < 12
+
+
+def test_global_smoother_fills_the_edge_band_from_the_confident_side():
+    from igde_stream.filters import edge_confidence, global_smoother
+
+    # a reduce error: the near side (200) is eaten 3 px by the far side (40) at rows' columns 16..18
+    gt = np.full((40, 40), 40, np.uint8)
+    gt[:, 16:] = 200
+    depth = gt.copy()
+    depth[:, 16:19] = 40
+    color = np.zeros((40, 40, 3), np.uint8)
+    color[:, 16:] = 255
+    conf = edge_confidence(depth, band=4)
+    assert conf[0, 10] == 1.0 and conf[0, 18] < 0.1 and conf[0, 30] == 1.0
+    out = global_smoother(color, depth)
+    err_in = np.abs(depth[:, 16:19].astype(int) - 200).mean()
+    err_out = np.abs(out[:, 16:19].astype(int) - 200).mean()
+    assert err_in == 160 and err_out < 40

@@ -76,3 +76,42 @@ def test_colour_reaches_depth_branch_only_through_taps():
             f1 = m.depth_branch(d, m.image_branch(c1)[1][:taps])[0]
             f2 = m.depth_branch(d, m.image_branch(c2)[1][:taps])[0]
         assert torch.equal(f1, f2) == (taps == 0)
+
+
+def _rdn_weights(cin, g0, g, layers, blocks, taps=0):
+    """Conv weights (= multiply-accumulates per pixel: every conv is stride 1, size preserving) of one
+    RDN, from the layer list of the paper's Fig. 6, and its bias count."""
+    w = 9 * cin * g0 + 9 * g0 * g0  # sfe1, sfe2
+    b = 2 * g0
+    for _ in range(blocks):
+        w += sum(9 * (g0 + i * g) * g for i in range(layers)) + (g0 + layers * g) * g0
+        b += layers * g + g0
+    w += blocks * g0 * g0 + 9 * g0 * g0  # global fusion: 1x1 then 3x3
+    b += 2 * g0
+    w += taps * 2 * g0 * g0  # colour-tap fusions
+    b += taps * g0
+    return w, b
+
+
+@pytest.mark.parametrize("name, heads", [("igde-tiny", 1), ("igde-small-residual", 1), ("igde-small", 66)])
+def test_parameters_and_cost_follow_from_the_layer_list(name, heads):
+    from igde_stream.models import get_config
+
+    c = get_config(name)
+    parts = [_rdn_weights(3, c.g0, c.g, c.layers, c.extractor_blocks),
+             _rdn_weights(1, c.g0, c.g, c.layers, c.extractor_blocks, c.color_taps),
+             (9 * 2 * c.g0 * c.g0, c.g0),  # fusion conv
+             _rdn_weights(c.g0, c.g0, c.g, c.layers, c.refine_blocks),
+             (c.g0 * heads, heads)]  # 1x1 head: 1 channel, or 65 candidate scores + 1 gate
+    weights = sum(w for w, _ in parts)
+    params = weights + sum(b for _, b in parts)
+    got = model_complexity(name, 540, 960)
+    assert got["params"] == params
+    assert got["gflop"] == pytest.approx(2 * weights * 540 * 960 / 1e9, rel=1e-9)
+
+
+def test_published_figures():
+    # README table: igde-tiny 12,017 parameters / 12.3 GFLOP, the paper-head igde-small 63,969 / 65.8
+    tiny, small = model_complexity("igde-tiny", 540, 960), model_complexity("igde-small-residual", 540, 960)
+    assert (tiny["params"], round(tiny["gflop"], 1)) == (12017, 12.3)
+    assert (small["params"], round(small["gflop"], 1)) == (63969, 65.8)

@@ -34,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=_size, default=(960, 540), metavar="WxH")
     p.add_argument("--icl", default=None, help="ICL-NUIM folder (default ../shared/data/real/icl_nuim_clean5)")
     p.add_argument("--no-icl", action="store_true")
-    p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row")
+    p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row (with --filters none)")
+    p.add_argument("--filters", nargs="+", default=["all"], metavar="NAME",
+                   help="classical filter rows (igde_stream.filters, tuned defaults): all (default), none "
+                        "(the guided filter alone, as older tables), or names")
+    p.add_argument("--errors", nargs="+", default=["paper", "mix"], metavar="TYPE",
+                   help="boundary error types, one table block each: paper, mix, inflate-reduce, soft, "
+                        "misregistration, holes (default: paper mix)")
     p.add_argument("--views", type=int, default=8, metavar="N",
                    help="view-quality table with N rendered views (default: %(default)s; 0: leave it out)")
     p.add_argument("--view-stride", type=int, default=4, metavar="K",
@@ -70,11 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    from igde_stream.data.degrade import BOUNDARY_ERRORS
+    from igde_stream.filters import FILTERS
+
+    known = {"paper", "mix", *BOUNDARY_ERRORS}
+    if set(args.errors) - known:
+        p.error(f"unknown --errors {sorted(set(args.errors) - known)}; known: {', '.join(sorted(known))}")
+    filters = None if args.filters == ["none"] else sorted(FILTERS) if args.filters == ["all"] else args.filters
+    if filters and set(filters) - set(FILTERS):
+        p.error(f"unknown --filters {sorted(set(filters) - set(FILTERS))}; known: all, none, {', '.join(sorted(FILTERS))}")
     icl = None if args.no_icl else (args.icl or DEFAULT_ICL)
     rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
                                      frames=args.frames, size=args.size, icl=icl, device=args.device,
                                      guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
-                                     backend=args.backend, threads=args.threads)
+                                     backend=args.backend, threads=args.threads, filters=filters,
+                                     errors=args.errors)
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
     if args.into_json:

@@ -77,6 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--textures", choices=("procedural", "photo", "mixed"), default="mixed")
     p.add_argument("--frames-per-scene", type=int, default=2, help="frames rendered per generated scene")
     p.add_argument("--crops-per-frame", type=int, default=8, help="crops cut from each rendered frame")
+    p.add_argument("--cache-scenes", type=int, default=0,
+                   help="render this many train scenes once into a crop cache and sample it (0: render on the fly)")
+    p.add_argument("--cache-dir", default="runs/cache")
+    p.add_argument("--mix", action="store_true", help="mix the real-world boundary error types per scene")
+    p.add_argument("--color-blur", type=float, default=0.0, help="max sigma of a random colour-frame blur")
+    p.add_argument("--temperature-end", type=float, default=1.0, help="soft/select heads: final softmax temperature")
+    p.add_argument("--hard-start", type=float, default=1.0,
+                   help="select head: budget fraction after which the straight-through hard output enters the loss")
+    p.add_argument("--hard-share", type=float, default=0.5, help="its share of the output loss")
+    p.add_argument("--gate-weight", type=float, default=0.1, help="select head: weight of the gate BCE")
+    p.add_argument("--ce-weight", type=float, default=0.0, help="soft/select heads: weight of the candidate CE")
     p.add_argument("--profile-data", type=int, metavar="N",
                    help="only time the crop generator on N samples (one process) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -105,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
         textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
         frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
+        cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
+        temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
+        gate_weight=args.gate_weight, ce_weight=args.ce_weight,
         command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     )
     if args.profile_data:

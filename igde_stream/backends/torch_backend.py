@@ -142,7 +142,10 @@ class TorchBackend:
 
     def _forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         c = color.to(self.dtype).contiguous(memory_format=self.memory_format)
-        d = depth.to(self.dtype).contiguous(memory_format=self.memory_format)
+        # a selection head gathers its output from the depth it is given: keep that in float32 so that
+        # 16-bit values survive an fp16 network exactly (the model casts its own copy for the layers)
+        gathers = getattr(self.model, "gathers_input", False)
+        d = depth.float() if gathers else depth.to(self.dtype).contiguous(memory_format=self.memory_format)
         return self.model(c, d).float().contiguous()
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,20 @@ of ``scale`` px; in a sequence they drift smoothly with period ``temporal_period
 narrower than 2r + 1 px (one that a grey opening / closing of radius r would remove) keeps its
 pixels at that width, since no method could recover the depth of a structure that vanished.
 
+Real-world boundary error types, each its own option (all off by default, so the default is the
+paper's type alone); :data:`BOUNDARY_ERRORS` names one preset per type and :func:`mixed_config`
+draws the training mix. Every type changes only pixels within its width of a depth edge, except the
+misregistration, which moves the whole map:
+- ``soft_width`` W > 0: *soft transitions*. Along edges (on the ``p_soft`` share of the smooth "on"
+  field) a pixel within r px of an edge (r in 1..W from the width field) takes the (2r+1)^2 box mean
+  of the depth around it: a ramp of intermediate values across the edge, like a ToF sensor's flying
+  pixels or a monocular estimator's blur.
+- ``edge_holes`` p > 0: *holes along edges*. On the share p of the edge field, the pixels of the
+  FARTHER side within r px (r in 1..``hole_width``) of a nearer surface become 0, like the shadows a
+  Kinect-type sensor leaves beside foreground objects.
+- ``shift`` S > 0: *misregistration*. The whole map moves by (dy, dx), integers drawn per sequence
+  from -S..S (not both 0), with replicated borders: depth no longer lines up with colour.
+
 Extras, all off by default and applied to the whole frame after the boundary errors, in this order:
 ``blur_sigma`` (Gaussian blur, like a monocular estimator), ``noise_std`` (Gaussian noise, 8-bit
 levels), ``holes`` (that many random blobs set to 0, a sensor's missing depth), ``jpeg_quality``
@@ -35,7 +49,8 @@ import numpy as np
 
 from .synthetic import smooth_noise
 
-__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "boundary_band"]
+__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "boundary_band", "BOUNDARY_ERRORS",
+           "mixed_config", "error_type_config"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +69,18 @@ class DegradeConfig:
     noise_std: float = 0.0
     holes: int = 0
     jpeg_quality: int = 0
+    soft_width: int = 0
+    p_soft: float = 0.85
+    edge_holes: float = 0.0
+    hole_width: int = 4
+    shift: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_width <= self.max_width:
             raise ValueError(f"need 0 <= min_width <= max_width, got {self.min_width}, {self.max_width}")
-        for name in ("p_degrade", "p_inflate"):
+        if self.soft_width < 0 or self.hole_width < 1 or not 0 <= self.shift <= 16:
+            raise ValueError("need soft_width >= 0, hole_width >= 1 and 0 <= shift <= 16")
+        for name in ("p_degrade", "p_inflate", "p_soft", "edge_holes"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.edge_threshold <= 0 or self.scale <= 0:
@@ -125,8 +147,10 @@ class Degrader:
     def _noise(self, name: str, k: int) -> np.ndarray:
         # each field has its own seed, so fields are made only when needed (t = 0 needs k = 0 only)
         if (name, k) not in self._cache:
-            scale, octaves = {"width": (1.0, 2), "on": (1.5, 1), "side": (2.0, 1)}[name]
-            rng = np.random.default_rng([self.seed, 0xDE6, ("width", "on", "side").index(name), k])
+            scale, octaves = {"width": (1.0, 2), "on": (1.5, 1), "side": (2.0, 1), "soft": (1.5, 1),
+                              "hole": (1.5, 1)}[name]
+            names = ("width", "on", "side", "soft", "hole")
+            rng = np.random.default_rng([self.seed, 0xDE6, names.index(name), k])
             self._cache[name, k] = smooth_noise(rng, *self.shape, self.config.scale * scale, octaves)
         return self._cache[name, k]
 
@@ -168,8 +192,108 @@ class Degrader:
                     take_d &= cv2.erode(dil, k).astype(np.float32) - g < thr
                 out[take_d] = dil[take_d]
                 out[take_e] = ero[take_e]
+        if c.soft_width > 0 and c.p_soft > 0:
+            out = self._soft(gt, out, t, thr)
+        if c.edge_holes > 0:
+            out = self._holes(gt, out, t, thr)
+        if c.shift > 0:
+            dy, dx = self.shift_offset()
+            m = np.float32([[1, 0, dx], [0, 1, dy]])
+            out = cv2.warpAffine(out, m, (out.shape[1], out.shape[0]), flags=cv2.INTER_NEAREST,
+                                 borderMode=cv2.BORDER_REPLICATE)
         out = _extras(out, c, np.random.default_rng([self.seed, 0xE77, int(round(t * 1000))]), peak)
         return out, out != gt
+
+
+    def _widths(self, t: float, top: int) -> np.ndarray:
+        """Per-pixel width 1..top from the width field (equally likely)."""
+        z = self._field("width", t)
+        width = np.ones(self.shape, np.int32)
+        for k in range(1, top):
+            width += ~_below(z, k / top)
+        return width
+
+    def _soft(self, gt: np.ndarray, out: np.ndarray, t: float, thr: float) -> np.ndarray:
+        c = self.config
+        on = _below(self._field("soft", t), c.p_soft)
+        width = self._widths(t, c.soft_width)
+        edges = depth_edges(gt, c.edge_threshold).astype(np.uint8)
+        src = out.astype(np.float32)
+        res = out.copy()
+        for r in range(1, c.soft_width + 1):
+            sel = on & (width == r) & cv2.dilate(edges, np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
+            if sel.any():
+                ramp = cv2.blur(src, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REPLICATE)
+                res[sel] = np.rint(ramp[sel]).astype(out.dtype)
+        return res
+
+    def _holes(self, gt: np.ndarray, out: np.ndarray, t: float, thr: float) -> np.ndarray:
+        c = self.config
+        on = _below(self._field("hole", t), c.edge_holes)
+        width = self._widths(t, c.hole_width)
+        g = gt.astype(np.float32)
+        res = out.copy()
+        for r in range(1, c.hole_width + 1):
+            sel = on & (width == r)
+            if sel.any():
+                k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+                far = cv2.dilate(gt, k).astype(np.float32) - g >= thr  # a nearer surface within r px
+                res[sel & far & boundary_band(gt, r, c.edge_threshold)] = 0  # ... across an edge
+        return res
+
+    def shift_offset(self) -> tuple[int, int]:
+        """The misregistration (dy, dx) of this sequence: integers in -shift..shift, not both 0."""
+        s = self.config.shift
+        rng = np.random.default_rng([self.seed, 0x5F7])
+        while True:
+            dy, dx = (int(v) for v in rng.integers(-s, s + 1, 2))
+            if dy or dx:
+                return dy, dx
+
+
+# One preset per boundary error type (DegradeConfig overrides); "inflate-reduce" is the paper's type.
+BOUNDARY_ERRORS: dict[str, dict] = {
+    "inflate-reduce": {"min_width": 1, "max_width": 6},
+    "soft": {"p_degrade": 0.0, "soft_width": 5},
+    "misregistration": {"p_degrade": 0.0, "shift": 2},
+    "holes": {"p_degrade": 0.0, "edge_holes": 0.85, "hole_width": 4},
+}
+
+
+def error_type_config(name: str) -> DegradeConfig:
+    """The DegradeConfig of one named type of :data:`BOUNDARY_ERRORS`, ``"paper"`` (the default
+    config: inflate / reduce by 1-4 px) or ``"mix"`` (a fixed representative mix: every type on)."""
+    if name == "paper":
+        return DegradeConfig()
+    if name == "mix":
+        merged: dict = {}
+        for v in BOUNDARY_ERRORS.values():
+            merged.update(v)
+        merged.update({"p_degrade": 0.85, "shift": 1, "edge_holes": 0.3, "p_soft": 0.4})
+        return DegradeConfig(**merged)
+    if name not in BOUNDARY_ERRORS:
+        raise ValueError(f"unknown boundary error type {name!r}; known: paper, mix, {', '.join(BOUNDARY_ERRORS)}")
+    return DegradeConfig(**BOUNDARY_ERRORS[name])
+
+
+def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()) -> DegradeConfig:
+    """The training mix: each type of :data:`BOUNDARY_ERRORS` on with probability 1/2 (at least one),
+    its strength drawn at random; ``base`` gives everything else (extras, thresholds)."""
+    while True:
+        on = {k: rng.random() < 0.5 for k in BOUNDARY_ERRORS}
+        if any(on.values()):
+            break
+    d = dataclasses.asdict(base)
+    d.update(p_degrade=0.0, soft_width=0, edge_holes=0.0, shift=0)
+    if on["inflate-reduce"]:
+        d.update(min_width=1, max_width=int(rng.integers(2, 7)), p_degrade=float(rng.uniform(0.5, 0.95)))
+    if on["soft"]:
+        d.update(soft_width=int(rng.integers(1, 6)), p_soft=float(rng.uniform(0.4, 0.95)))
+    if on["holes"]:
+        d.update(edge_holes=float(rng.uniform(0.2, 0.9)), hole_width=int(rng.integers(1, 5)))
+    if on["misregistration"]:
+        d.update(shift=int(rng.integers(1, 3)))
+    return DegradeConfig(**d)
 
 
 def _extras(d: np.ndarray, c: DegradeConfig, rng: np.random.Generator, peak: float) -> np.ndarray:

@@ -61,8 +61,23 @@ def igde_tiny() -> IGDEConfig:
 
 @_register
 def igde_small() -> IGDEConfig:
-    """The shipped default: sized so that a 2-core CPU runs 960x540 at about a frame per second."""
+    """The shipped default: sized so that a 2-core CPU runs 960x540 at about a frame per second; the
+    gated selection head over 65 candidates (5x5 square + 8 rays to 7 px)."""
+    return IGDEConfig(g0=16, g=12, layers=3, extractor_blocks=1, refine_blocks=2, head="select", radius=7,
+                      candidates="star")
+
+
+@_register
+def igde_small_residual() -> IGDEConfig:
+    """The igde-small backbone with the paper's residual head (the output-head comparison)."""
     return IGDEConfig(g0=16, g=12, layers=3, extractor_blocks=1, refine_blocks=2)
+
+
+@_register
+def igde_small_soft() -> IGDEConfig:
+    """The igde-small backbone with the ungated soft selection head (the output-head comparison)."""
+    return IGDEConfig(g0=16, g=12, layers=3, extractor_blocks=1, refine_blocks=2, head="soft", radius=7,
+                      candidates="star")
 
 
 @_register

@@ -7,6 +7,7 @@ the graph exports to ONNX with dynamic N, H, W.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +21,15 @@ class IGDEConfig:
     g0: feature channels between blocks (G0). g: growth rate inside an RDB (G).
     layers: conv layers per RDB (L). extractor_blocks / refine_blocks: RDBs per feature extractor
     and in the depth refinement RDN (D). color_taps: how many low-level image-branch features are
-    concatenated into the depth branch (0-3, Table III). residual: predict input depth + residual.
+    concatenated into the depth branch (0-3, Table III). residual: predict input depth + residual
+    (``head="residual"`` only).
+
+    head: ``"residual"`` (the paper's: a 1x1 conv to one channel, plus the input when ``residual``),
+    ``"soft"`` (scores over candidate source pixels; the output is their softmax-weighted sum) or
+    ``"select"`` (the default model's: scores plus a gate; see :class:`SelectionHead`). radius /
+    candidates: the candidate set of the soft and select heads (``"window"``: every pixel of the
+    (2R+1)^2 square; ``"star"``: the 5x5 square plus the 8 rays of the compass out to R px).
+    gate_threshold: probability above which the select head's hard output replaces the input.
     """
 
     g0: int = 16
@@ -30,8 +39,20 @@ class IGDEConfig:
     refine_blocks: int = 3
     color_taps: int = 3
     residual: bool = True
+    head: str = "residual"
+    radius: int = 5
+    candidates: str = "window"
+    gate_threshold: float = 0.5
 
     def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"IGDEConfig.head must be one of {HEADS}, got {self.head!r}")
+        if self.candidates not in CANDIDATE_SETS:
+            raise ValueError(f"IGDEConfig.candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}")
+        if not 1 <= int(self.radius) <= 16:
+            raise ValueError(f"IGDEConfig.radius must be in 1..16, got {self.radius}")
+        if not 0.0 < self.gate_threshold < 1.0:
+            raise ValueError(f"IGDEConfig.gate_threshold must be in (0, 1), got {self.gate_threshold}")
         for name in ("g0", "g", "layers", "extractor_blocks", "refine_blocks"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"IGDEConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -39,6 +60,29 @@ class IGDEConfig:
             raise ValueError(
                 f"IGDEConfig.color_taps must be in 0..{2 + self.extractor_blocks}, got {self.color_taps}"
             )
+
+
+HEADS = ("residual", "soft", "select")
+CANDIDATE_SETS = ("window", "star")
+
+
+def candidate_offsets(radius: int, kind: str = "window") -> list[tuple[int, int]]:
+    """Offsets (dy, dx) of the candidate source pixels, nearest first (the centre (0, 0) is first), so
+    that an argmax tie goes to the nearer candidate.
+
+    ``window``: all (2R+1)^2 offsets with max(|dy|, |dx|) <= R. ``star``: the 5x5 square (|dy|, |dx|
+    <= 2) plus, for distances 3..R, the 8 compass directions (dy, dx) = k (sy, sx) with sy, sx in
+    {-1, 0, 1}: 25 + 8 (R - 2) offsets. Boundary errors move depth across an edge, so the right value
+    lies along the edge normal; the rays reach it at a fraction of the window's cost.
+    """
+    if kind not in CANDIDATE_SETS:
+        raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {kind!r}")
+    r = int(radius)
+    offs = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
+    if kind == "star":
+        offs = [(dy, dx) for dy, dx in offs
+                if max(abs(dy), abs(dx)) <= 2 or (dy == 0 or dx == 0 or abs(dy) == abs(dx))]
+    return sorted(offs, key=lambda o: (o[0] ** 2 + o[1] ** 2, o))
 
 
 def conv3x3(cin: int, cout: int) -> nn.Conv2d:
@@ -103,6 +147,89 @@ class ResidualDenseNetwork(nn.Module):
         return self.act(self.gff(torch.cat(outs, 1))) + f1, low
 
 
+class SelectionHead(nn.Module):
+    """Output head that chooses depth values from the input instead of regressing them.
+
+    A 1x1 conv gives K candidate scores (K offsets of :func:`candidate_offsets`) and, for ``gate``,
+    one gate logit: the log-odds that the input pixel is wrong.
+
+    - soft output (training, and always without a gate): ``s = sum_k softmax(scores / T)_k c_k``
+      with c_k the input depth at offset k (replicate padding); with a gate ``g = sigmoid(logit)``
+      the output is ``g s + (1 - g) d``.
+    - hard output (eval mode with a gate): ``d`` where ``g <= gate_threshold``, else ``c_k*`` with
+      k* = argmax of the scores. Every output value is an input value, gathered from ``depth`` as it
+      was given (its dtype and precision), so the network itself may run in float16.
+
+    Identity start: the scores start near zero (weights x 0.1, bias 0) and the gate bias at -4
+    (g = 0.018), so a fresh hard output is the input exactly and the soft output is within 2 % of it.
+    """
+
+    def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float) -> None:
+        super().__init__()
+        self.offsets = candidate_offsets(radius, candidates)
+        self.radius = int(radius)
+        self.gate = bool(gate)
+        self.gate_threshold = float(gate_threshold)
+        self.conv = conv1x1(channels, len(self.offsets) + int(self.gate))
+        with torch.no_grad():
+            self.conv.weight.mul_(0.1)
+            self.conv.bias.zero_()
+            if self.gate:
+                self.conv.bias[-1] = -4.0
+        oy, ox = zip(*self.offsets)
+        self.register_buffer("off_y", torch.tensor(oy, dtype=torch.long), persistent=False)
+        self.register_buffer("off_x", torch.tensor(ox, dtype=torch.long), persistent=False)
+
+    def candidates(self, depth: torch.Tensor) -> torch.Tensor:
+        """N x K x H x W: the input depth at every candidate offset (replicate padding)."""
+        r = self.radius
+        h, w = depth.shape[-2:]
+        p = nn.functional.pad(depth, (r, r, r, r), mode="replicate")
+        return torch.cat([p[:, :, r + dy:r + dy + h, r + dx:r + dx + w] for dy, dx in self.offsets], 1)
+
+    def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
+        building the N x K x H x W stack: one flat gather from the padded map."""
+        r = self.radius
+        n, _, h, w = depth.shape
+        p = nn.functional.pad(depth, (r, r, r, r), mode="replicate")
+        wp = w + 2 * r
+        ys = torch.arange(h, device=depth.device).view(1, 1, h, 1)
+        xs = torch.arange(w, device=depth.device).view(1, 1, 1, w)
+        flat = (ys + r + self.off_y[index]) * wp + (xs + r + self.off_x[index])
+        return torch.gather(p.flatten(1), 1, flat.flatten(1)).view(n, 1, h, w)
+
+    def split(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(scores N x K x H x W, gate logit N x 1 x H x W or None)."""
+        if self.gate:
+            return logits[:, :-1], logits[:, -1:]
+        return logits, None
+
+    def soft(self, logits: torch.Tensor, depth: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        scores, gate = self.split(logits)
+        wts = torch.softmax(scores.float() / temperature, 1)
+        s = (wts * self.candidates(depth.float())).sum(1, keepdim=True)
+        if gate is None:
+            return s
+        g = torch.sigmoid(gate.float())
+        return g * s + (1.0 - g) * depth.float()
+
+    def hard(self, logits: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        scores, gate = self.split(logits)
+        chosen = self.gather(depth, scores.argmax(1, keepdim=True))
+        if gate is None:
+            return chosen
+        thr = self.gate_threshold if threshold is None else threshold
+        logit_thr = math.log(thr / (1.0 - thr))
+        return torch.where(gate > logit_thr, chosen, depth)
+
+    def forward(self, features: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        logits = self.conv(features)
+        if self.gate and not self.training:
+            return self.hard(logits, depth)
+        return self.soft(logits, depth).to(depth.dtype)
+
+
 class IGDE(nn.Module):
     """Image-guided depth edge enhancement network.
 
@@ -119,14 +246,37 @@ class IGDE(nn.Module):
         self.depth_branch = ResidualDenseNetwork(1, c.g0, c.g, c.layers, c.extractor_blocks, c.color_taps)
         self.fusion = conv3x3(2 * c.g0, c.g0)
         self.refine = ResidualDenseNetwork(c.g0, c.g0, c.g, c.layers, c.refine_blocks)
-        self.head = conv1x1(c.g0, 1)
+        if c.head == "residual":
+            self.head = conv1x1(c.g0, 1)
+        else:
+            self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold)
         self.act = nn.ReLU(inplace=True)
 
-    def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    @property
+    def gathers_input(self) -> bool:
+        """True when the output is gathered from (or mixed of) input depth values: a soft or select head."""
+        return isinstance(self.head, SelectionHead)
+
+    def features(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        """The refinement features that the output head reads (N x g0 x H x W)."""
         img, img_low = self.image_branch(color)
         dep, _ = self.depth_branch(depth, img_low[: self.config.color_taps])
         fused = self.act(self.fusion(torch.cat([img, dep], 1)))
-        out = self.head(self.refine(fused)[0])
+        return self.refine(fused)[0]
+
+    def select_logits(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        """Soft / select heads: the head's raw scores (and gate logit), N x (K [+ 1]) x H x W."""
+        if not isinstance(self.head, SelectionHead):
+            raise TypeError("select_logits needs head 'soft' or 'select'")
+        w = self.head.conv.weight
+        return self.head.conv(self.features(color.to(w.dtype), depth.to(w.dtype)))
+
+    def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.head, SelectionHead):
+            # the network runs in its weights' dtype; values are gathered from depth as given
+            w = self.head.conv.weight
+            return self.head(self.features(color.to(w.dtype), depth.to(w.dtype)), depth)
+        out = self.head(self.features(color, depth))
         if self.config.residual:
             out = out + depth
         return out.clamp(0.0, 1.0)

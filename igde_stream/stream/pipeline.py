@@ -238,6 +238,10 @@ def _make_enhancer(options: dict[str, Any]) -> Any:
 
 
 def _peak(enhancer: Any, dtype: np.dtype) -> float:
+    """The enhancer's peak for ``dtype``; its own check refuses a max-depth the dtype cannot hold,
+    before any output is written."""
+    if hasattr(enhancer, "peak_for"):
+        return float(enhancer.peak_for(dtype))
     max_depth = getattr(enhancer, "max_depth", None)
     return float(max_depth) if max_depth else _PEAKS[np.dtype(dtype)]
 

@@ -1,0 +1,115 @@
+"""Real-world boundary error types (data.degrade): each stays in its band around depth edges (except
+the misregistration), does what its name says on a hand-made step, in 8 and 16 bit; the training mix
+and the crop cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from igde_stream.data import Scene, SceneConfig, boundary_band
+from igde_stream.data.degrade import (
+    BOUNDARY_ERRORS, DegradeConfig, Degrader, error_type_config, mixed_config,
+)
+
+SMALL = SceneConfig(width=96, height=64, frames=4, textures="procedural")
+
+
+def _step(bits=8, h=20, w=30, col=15):
+    """Far (40) on the left of column ``col``, near (200) from it on, scaled to the peak."""
+    scale = 1 if bits == 8 else 257
+    d = np.full((h, w), 40 * scale, np.uint8 if bits == 8 else np.uint16)
+    d[:, col:] = 200 * scale
+    return d
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("name", ["inflate-reduce", "soft", "holes"])
+def test_each_type_changes_only_its_band(name, bits):
+    cfg = error_type_config(name)
+    width = {"inflate-reduce": cfg.max_width, "soft": cfg.soft_width, "holes": cfg.hole_width}[name]
+    changed_any = False
+    for seed in range(3):
+        gt = Scene(seed, SMALL).render(1, bits).depth
+        out, err = Degrader(cfg, seed, gt.shape).apply(gt, 1)
+        assert out.dtype == gt.dtype
+        assert not (err & ~boundary_band(gt, width)).any()
+        # one px narrower would not hold every change (the widths are used in full)
+        changed_any |= bool(err.any())
+    assert changed_any
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_soft_transition_is_a_ramp_of_intermediate_values(bits):
+    gt = _step(bits)
+    cfg = DegradeConfig(p_degrade=0.0, soft_width=2, p_soft=1.0)
+    out, err = Degrader(cfg, 0, gt.shape).apply(gt, 0)
+    lo, hi = int(gt.min()), int(gt.max())
+    cols = np.nonzero(err.any(0))[0]
+    # edge pixels are columns 14 and 15; a ramp of r <= 2 px reaches columns 12..17 at most
+    assert cols.min() >= 12 and cols.max() <= 17 and len(cols) >= 2
+    vals = out[err]
+    assert ((vals > lo) & (vals < hi)).all()  # every changed pixel lies between the two sides
+    row = out[5].astype(int)
+    assert (np.diff(row) >= 0).all()  # monotone across the edge
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_holes_fall_on_the_far_side_only(bits):
+    gt = _step(bits)
+    cfg = DegradeConfig(p_degrade=0.0, edge_holes=1.0, hole_width=3)
+    out, err = Degrader(cfg, 0, gt.shape).apply(gt, 0)
+    assert err.any() and (out[err] == 0).all()
+    cols = np.nonzero(err.any(0))[0]
+    assert cols.min() >= 12 and cols.max() <= 14  # the far side (left), within 3 px of the edge
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_misregistration_shifts_the_whole_map(bits):
+    gt = Scene(3, SMALL).render(0, bits).depth
+    deg = Degrader(DegradeConfig(p_degrade=0.0, shift=2), 3, gt.shape)
+    dy, dx = deg.shift_offset()
+    assert max(abs(dy), abs(dx)) <= 2 and (dy, dx) != (0, 0)
+    out, _ = deg.apply(gt, 0)
+    # out[y, x] = gt[y - dy, x - dx] wherever that source lies inside the frame
+    h, w = gt.shape
+    ys, xs = np.mgrid[2:h - 2, 2:w - 2]
+    np.testing.assert_array_equal(out[ys, xs], gt[ys - dy, xs - dx])
+
+
+def test_mix_draws_at_least_one_type_and_covers_all():
+    rng = np.random.default_rng(0)
+    seen = {k: 0 for k in BOUNDARY_ERRORS}
+    for _ in range(200):
+        c = mixed_config(rng)
+        on = {"inflate-reduce": c.p_degrade > 0, "soft": c.soft_width > 0, "holes": c.edge_holes > 0,
+              "misregistration": c.shift > 0}
+        assert any(on.values())
+        for k, v in on.items():
+            seen[k] += v
+    assert all(40 < n < 160 for n in seen.values())  # each on about half the time
+
+
+def test_unknown_type_is_refused():
+    with pytest.raises(ValueError, match="unknown boundary error type"):
+        error_type_config("rain")
+
+
+def test_crop_cache_is_edge_biased_and_deterministic(tmp_path):
+    from igde_stream.data.cache import CacheConfig, CachedCrops, load_or_build_cache
+
+    def frac_with_errors(bias):
+        cfg = CacheConfig(scenes=3, frames_per_scene=1, crops_per_frame=12, crop=(16, 16), edge_bias=bias,
+                          mix=False, scene=SMALL)
+        a = load_or_build_cache(cfg, tmp_path, workers=1, progress=False)
+        b = load_or_build_cache(cfg, tmp_path, workers=1, progress=False)  # read back from disk
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+        assert a["color"].shape == (36, 3, 16, 16) and a["gt"].dtype == np.uint8
+        return float(np.mean([(d != g).any() for d, g in zip(a["depth"], a["gt"])])), a
+
+    biased, arrays = frac_with_errors(1.0)
+    uniform, _ = frac_with_errors(0.0)
+    assert biased == 1.0 and uniform < biased
+    col, dep, gt = next(iter(CachedCrops(arrays, 5)))
+    assert col.shape == (5, 3, 16, 16) and dep.shape == gt.shape == (5, 1, 16, 16)

@@ -1,0 +1,177 @@
+"""The gated selection head: candidate sets, identity start, hard outputs are input values, 16-bit
+exactness with a float16 network, the losses' targets, and ONNX Runtime parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from igde_stream.losses import nearest_candidate, selection_loss
+from igde_stream.models import create_model
+from igde_stream.models.igde import IGDEConfig, SelectionHead, candidate_offsets
+
+
+def _tiny_select(**kw):
+    return create_model("igde-tiny", head="select", radius=kw.pop("radius", 3), candidates=kw.pop("candidates", "star"), **kw)
+
+
+def _randomise(model, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model
+
+
+def _inputs(n=2, h=23, w=31, bits=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    peak = 2 ** bits - 1
+    color = torch.rand(n, 3, h, w, generator=g)
+    depth = torch.randint(0, peak + 1, (n, 1, h, w), generator=g).float() / peak
+    return color, depth
+
+
+def test_candidate_sets_by_hand():
+    win = candidate_offsets(2, "window")
+    assert len(win) == 25 and len(set(win)) == 25 and win[0] == (0, 0)
+    star = candidate_offsets(5, "star")
+    # 5x5 square (25) plus 8 rays at distances 3, 4, 5 (24)
+    assert len(star) == 49 and len(set(star)) == 49 and star[0] == (0, 0)
+    assert (5, 5) in star and (-3, 0) in star and (0, 4) in star and (3, 1) not in star and (2, 1) in star
+    dist = [dy * dy + dx * dx for dy, dx in star]
+    assert dist == sorted(dist)  # nearest first: argmax ties go to the nearer candidate
+
+
+def test_fresh_model_returns_its_input_exactly():
+    for bits in (8, 16):
+        model = create_model("igde-small").eval()
+        color, depth = _inputs(bits=bits)
+        with torch.no_grad():
+            assert torch.equal(model(color, depth), depth)
+
+
+def test_hard_output_values_are_input_values_at_candidate_offsets():
+    model = _randomise(_tiny_select(), seed=1).eval()
+    color, depth = _inputs(h=19, w=27)
+    with torch.no_grad():
+        out = model(color, depth)
+        cands = model.head.candidates(depth)
+    assert not torch.equal(out, depth)  # the randomised head does change pixels
+    assert bool(((cands == out).any(1)).all())
+    # and where the gate keeps the input, the value is the centre's
+    logits = model.select_logits(color, depth)
+    keep = logits[:, -1:] <= 0  # threshold 0.5 -> logit 0
+    assert torch.equal(out[keep], depth[keep])
+
+
+def test_gather_matches_the_candidate_stack():
+    head = SelectionHead(4, 4, "window", True, 0.5)
+    _, depth = _inputs(h=11, w=9)
+    idx = torch.randint(0, len(head.offsets), (2, 1, 11, 9))
+    assert torch.equal(head.gather(depth, idx), torch.gather(head.candidates(depth), 1, idx))
+    # by hand: offset (dy, dx) of pixel (y, x) reads depth[y + dy, x + dx], clamped at the border
+    k = head.offsets.index((-1, 2))
+    idx = torch.full((2, 1, 11, 9), k)
+    got = head.gather(depth, idx)
+    assert got[0, 0, 5, 3] == depth[0, 0, 4, 5] and got[1, 0, 0, 8] == depth[1, 0, 0, 8]
+
+
+def test_16_bit_values_stay_exact_through_a_float16_network():
+    model = _randomise(_tiny_select(), seed=2).eval()
+    color, depth = _inputs(bits=16, h=17, w=21)
+    with torch.no_grad():
+        half = model.half()(color.half(), depth)  # network in float16, depth given as float32
+    assert half.dtype == torch.float32
+    levels = half * 65535
+    assert torch.equal(levels, levels.round())  # no level lost to float16's 11-bit mantissa
+    cands = model.head.candidates(depth)
+    assert bool(((cands == half).any(1)).all())
+
+
+def test_soft_output_is_the_weighted_candidate_mean_blended_by_the_gate():
+    head = SelectionHead(2, 1, "window", True, 0.5)
+    depth = torch.arange(9, dtype=torch.float32).view(1, 1, 3, 3) / 10
+    logits = torch.zeros(1, 10, 3, 3)
+    logits[:, head.offsets.index((0, 1))] = 50.0  # all weight on the right neighbour
+    logits[:, -1] = 0.0  # gate 1/2
+    soft = head.soft(logits, depth)
+    right = torch.tensor([[1, 2, 2], [4, 5, 5], [7, 8, 8]], dtype=torch.float32) / 10
+    assert torch.allclose(soft[0, 0], 0.5 * right + 0.5 * depth[0, 0], atol=1e-6)
+    hard = head.hard(logits, depth, threshold=0.4)
+    assert torch.equal(hard[0, 0], right)
+    assert torch.equal(head.hard(logits, depth, threshold=0.6), depth)
+
+
+def test_nearest_candidate_ties_go_to_the_nearer_offset():
+    head = SelectionHead(2, 2, "window", True, 0.5)
+    depth = torch.zeros(1, 1, 5, 5)
+    depth[0, 0, 2, 3] = 0.5  # right neighbour of the centre
+    depth[0, 0, 2, 4] = 0.5  # two to the right: same value, farther
+    gt = torch.full((1, 1, 5, 5), 0.5)
+    idx = nearest_candidate(head.candidates(depth), gt)
+    assert head.offsets[int(idx[0, 0, 2, 2])] == (0, 1)
+
+
+def test_selection_loss_terms_change_the_loss():
+    head = SelectionHead(2, 1, "window", True, 0.5)
+    depth = torch.rand(1, 1, 6, 6)
+    gt = depth.clone()
+    gt[0, 0, 2:4, 2:4] = 0.9
+    logits = torch.randn(1, 10, 6, 6)
+    mse = lambda p: (p - gt).pow(2).mean()  # noqa: E731
+    base = selection_loss(head, logits, depth, gt, mse)
+    assert torch.isclose(base, mse(head.soft(logits, depth)))
+    assert selection_loss(head, logits, depth, gt, mse, gate_weight=1.0) > base
+    assert selection_loss(head, logits, depth, gt, mse, ce_weight=1.0) > base
+    hard = selection_loss(head, logits, depth, gt, mse, hard_share=1.0)
+    assert torch.isclose(hard, mse(head.hard(logits, depth)))
+
+
+def test_config_checks():
+    with pytest.raises(ValueError, match="head"):
+        IGDEConfig(head="argmax")
+    with pytest.raises(ValueError, match="candidates"):
+        IGDEConfig(head="select", candidates="ring")
+    with pytest.raises(ValueError, match="gate_threshold"):
+        IGDEConfig(head="select", gate_threshold=1.0)
+
+
+def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from igde_stream.export import export_onnx
+    import onnxruntime as ort
+
+    model = _randomise(_tiny_select(), seed=3).eval()
+    path = export_onnx(model, tmp_path / "sel.onnx", check=False)
+    color, depth = _inputs(n=3, h=29, w=45, bits=16, seed=4)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
+    with torch.no_grad():
+        ref = model(color, depth).numpy()
+    differ = np.mean(got != ref)
+    assert differ <= 0.002, f"{differ:.4f} of the pixels differ"
+
+
+def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path):
+    """The TensorRT FP16 path's ONNX conversion (engine.convert_fp16) leaves the gather in float32:
+    run the converted file on ONNX Runtime's CPU and check every output is an input 16-bit level."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from igde_stream.engine import convert_fp16
+    from igde_stream.export import export_onnx
+
+    model = _randomise(_tiny_select(), seed=5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(0.3)
+        model.head.conv.bias[-1] = 2.0  # the gate fires on most pixels
+    path = export_onnx(model.eval(), tmp_path / "sel.onnx", check=False)
+    half = convert_fp16(path, tmp_path / "sel16.onnx")
+    color, depth = _inputs(n=2, h=24, w=32, bits=16, seed=6)
+    sess = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
+    levels = out * 65535
+    assert np.array_equal(levels, np.rint(levels))
+    assert np.isin(np.rint(levels), np.rint(depth.numpy() * 65535)).all()
+    assert (out != depth.numpy()).mean() > 0.2  # the network did choose other candidates
