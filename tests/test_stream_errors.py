@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from fractions import Fraction
@@ -222,3 +223,36 @@ def test_failure_in_a_stage_reaches_the_caller(make_clip, enhancer):
     with pytest.raises(RuntimeError, match="boom"):
         run(clip, Interrupting(enhancer, RuntimeError("boom")))
     assert_clean(clip["out"].parent, clip["out"])
+
+
+def _edit_listed_mp4(path, n=8, lead=2):
+    """An MP4 of ``n`` samples whose edit list cuts the first ``lead`` (negative start pts, as an
+    ``ffmpeg -ss ... -c copy`` trim leaves it): the container declares n, a player shows n - lead."""
+    frames = [np.full((32, 48, 3), 20 * i, np.uint8) for i in range(n)]
+    return write_video(path, frames, fmt="rgb24", codec="libx264", rate=Fraction(25), start=-lead / 25)
+
+
+def test_mp4_with_an_edit_list_is_not_truncated(tmp_path):
+    import av
+
+    from igde_stream.stream.reader import VideoReader
+
+    path = _edit_listed_mp4(tmp_path / "trim.mp4")
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].frames == 8  # the samples, counted with the cut ones
+    with VideoReader(path, "color") as r:
+        frames = list(r.frames())
+    assert len(frames) == 6 and [round(f.time, 3) for f in frames] == [0.0, 0.04, 0.08, 0.12, 0.16, 0.2]
+
+
+def test_fewer_frames_than_declared_is_refused_by_the_project_check(make_clip):
+    from igde_stream.stream.reader import VideoReader
+
+    clip = make_clip(n=6)
+    with VideoReader(clip["color"], "color") as r:
+        frames = list(r.frames())
+        r.info = dataclasses.replace(r.info, frames=len(frames) + 2)
+        with pytest.raises(CorruptInputError, match="declares 8"):
+            r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time)
+        # two samples cut by an edit list make the same count complete
+        r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time, dropped=2)

@@ -204,6 +204,7 @@ class VideoReader:
         start = self.info.start_pts
         count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
+        dropped = 0  # samples an MP4 edit list cuts (trims made with -c copy): demuxed, never shown
         while True:
             if stop is not None and stop.is_set():
                 return
@@ -218,6 +219,7 @@ class VideoReader:
             self._check_logs(logs, count, last_time)
             if packet is None:
                 break
+            dropped += bool(getattr(packet, "is_discard", False) and packet.size)
             for f in decoded:
                 if f.is_corrupt:
                     raise CorruptInputError(f"frame {count} is corrupt", self.path)
@@ -236,7 +238,7 @@ class VideoReader:
                     pts_time = float(f.pts * self.info.time_base)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f))
                 count, last_time, last_pts_time = count + 1, t, pts_time
-        self._check_complete(count, last_time, last_pts_time)
+        self._check_complete(count, last_time, last_pts_time, dropped)
 
     def _check_logs(self, logs: list[tuple[int, str, str]], count: int, t: float) -> None:
         errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
@@ -245,13 +247,16 @@ class VideoReader:
                 f"damaged data near frame {count} ({t:.3f} s): {' '.join(errors)[:200]}", self.path
             )
 
-    def _check_complete(self, count: int, last_time: float, last_pts_time: float) -> None:
+    def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0) -> None:
+        """Refuse a stream that ended early: fewer frames than the container declares (less the
+        ``dropped`` samples its edit list cuts), or an end before the declared duration."""
         info = self.info
         if count == 0:
             raise CorruptInputError("no frame could be decoded", self.path)
-        if info.frames and count < info.frames:
+        if info.frames and count < info.frames - dropped:
             raise CorruptInputError(
-                f"truncated: decoded {count} frames but the container declares {info.frames}", self.path
+                f"truncated: decoded {count} frames but the container declares {info.frames - dropped}"
+                + (f" ({info.frames} samples, {dropped} cut by its edit list)" if dropped else ""), self.path
             )
         if info.duration is not None:
             end = (max(last_time, last_pts_time) if info.duration_is_end else last_time) + info.frame_duration
