@@ -43,6 +43,8 @@ def pair_arg(text: str, names: str = "WxH", example: str = "960x540") -> tuple[i
         a, b = (int(x) for x in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {names} like {example}, got {text!r}") from None
+    if a < 1 or b < 1:
+        raise argparse.ArgumentTypeError(f"expected {names} of positive numbers like {example}, got {text!r}")
     return a, b
 
 
@@ -88,6 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Option checks that need no input file: each a one-line usage error (exit 2)."""
+    dev = args.device
+    if dev is not None and not (dev == "cpu" or dev == "cuda" or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        parser.error(f"--device must be cpu, cuda or cuda:N, got {dev!r}")
+    if args.engine is not None and args.backend in ("onnxruntime", "torch"):
+        parser.error(f"--engine is a TensorRT engine: it needs --backend tensorrt or auto, not {args.backend}")
+    if args.max_depth is not None and not (math.isfinite(args.max_depth) and args.max_depth > 0):
+        parser.error(f"--max-depth must be a finite number > 0, got {args.max_depth:g}")
+    if args.max_depth is not None and args.max_depth > 65535:
+        parser.error(f"--max-depth {args.max_depth:g} is above the largest depth a video holds (65535)")
+    if args.threads < 0:
+        parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
+    if args.demo is not None and (args.gt or args.report or args.plot):
+        parser.error("--demo DIR writes its own ground truth, report and plot: drop --gt, --report and --plot")
+
+
 def _setup_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("igde-stream: %(message)s"))
@@ -110,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--demo DIR takes no COLOR, DEPTH or -o")
     if args.batch < 1:
         parser.error("--batch must be >= 1")
+    _check_options(parser, args)
     _setup_logging(args.quiet)
 
     from .errors import IGDEError

@@ -121,3 +121,41 @@ def test_python_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "igde_stream", "--version"], capture_output=True, text=True, env=env,
                        timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == f"igde-stream {__version__}"
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--device", "gpu"], "--device must be cpu, cuda or cuda:N"),
+    (["--engine", "x.engine", "--backend", "onnxruntime"], "needs --backend tensorrt or auto"),
+    (["--max-depth", "inf"], "finite number > 0"),
+    (["--max-depth", "nan"], "finite number > 0"),
+    (["--max-depth", "70000"], "above the largest depth"),
+    (["--threads", "-3"], "--threads must be >= 0"),
+])
+def test_option_errors_before_any_input_is_opened(tmp_path, capsys, extra, match):
+    from igde_stream.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([str(tmp_path / "missing_c.mp4"), str(tmp_path / "missing_d.mkv"), "-o", str(tmp_path / "o.mkv"), *extra])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and match in err and "missing" not in err
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_demo_refuses_options_it_would_ignore(tmp_path, capsys):
+    from igde_stream.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--demo", str(tmp_path / "d"), "--report", str(tmp_path / "r.json")])
+    assert exc.value.code == 2 and "drop --gt, --report and --plot" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_pair_arg_refuses_zero_and_negative_sizes():
+    import argparse
+
+    from igde_stream.cli import pair_arg
+
+    assert pair_arg("960x540") == (960, 540)
+    for bad in ("0x540", "960x-1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive"):
+            pair_arg(bad)

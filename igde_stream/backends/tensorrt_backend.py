@@ -54,6 +54,11 @@ class TensorRTBackend:
         self.precision, self.quiet = precision, quiet
         if model is not None and Path(str(model)).suffix in ENGINE_SUFFIXES:
             engine, model = model, None
+        if engine is not None and model is not None and Path(str(model)).suffix != ".onnx":
+            # an engine given by the user is the model: a registered name (the CLI's default) does not
+            # replace it; its own sidecar names the ONNX it was built from
+            model = None
+        self.explicit_engine = engine is not None
         self.onnx: Path | None = resolve_model_file(model, ".onnx") if model is not None else None
         self.model_name = None if model is None or Path(str(model)).suffix else str(model)
         self.engine_path: Path | None = None
@@ -89,6 +94,10 @@ class TensorRTBackend:
         if not engine.is_file():
             raise FileNotFoundError(f"{engine}: no such TensorRT engine")
         info = EngineInfo.load(engine)
+        if self.explicit_engine and self.onnx is not None and shape is None \
+                and file_sha256(self.onnx) != info.onnx_sha256:
+            raise EngineError(f"{engine} was built from {info.onnx_path}, not from {self.onnx}: give the "
+                              "engine alone, or rebuild it from that ONNX with python tools/build_engine.py")
         src = self._source_onnx(info)
         why = problems(info, onnx_sha256=file_sha256(src) if src is not None else None, shape=shape,
                        precision=self.precision, engine_sha256=file_sha256(engine), **self.env)
