@@ -77,3 +77,29 @@ def test_losses_differentiable():
     gt, inp = torch.rand(2, 1, 16, 16), step_depth(16, 16, 8).expand(2, 1, 16, 16)
     igde_loss(pred, gt, inp).backward()
     assert pred.grad is not None and torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
+
+
+def test_otsu_threshold_worked_out_by_hand():
+    from igde_stream.losses import _otsu_threshold
+
+    # 50 pixels in bin 10, 30 in bin 100, 20 in bin 200. Between-class variance w0 w1 (mu0 - mu1)^2:
+    # cut after bin 10: 0.5 * 0.5 * (10 - 140)^2 = 4225; cut after bin 100: 0.8 * 0.2 * (43.75 - 200)^2
+    # = 3906.25. So the threshold is bin 10 (the first bin of the best cut): bins 100 and 200 are edges.
+    idx = torch.tensor([[10] * 50 + [100] * 30 + [200] * 20])
+    assert int(_otsu_threshold(idx)[0]) == 10
+    # fewer pixels in bin 10: still the first cut, until bin 100 dominates enough
+    idx2 = torch.tensor([[10] * 30 + [100] * 50 + [200] * 20])
+    # cut after 10: 0.3 * 0.7 * (10 - 128.57)^2 = 2952.4; after 100: 0.8 * 0.2 * (66.25 - 200)^2 = 2862.2
+    assert int(_otsu_threshold(idx2)[0]) == 10
+    idx3 = torch.tensor([[10] * 10 + [100] * 70 + [200] * 20])
+    # after 10: 0.1 * 0.9 * (10 - 122.2)^2 = 1133.3; after 100: 0.8 * 0.2 * (88.75 - 200)^2 = 1980.3
+    assert int(_otsu_threshold(idx3)[0]) == 100
+
+
+def test_edge_mask_band_is_exactly_six_columns():
+    # the Sobel response of a step between columns 15 and 16 is in columns 15 and 16; the 5 x 5
+    # dilation widens it by 2 on each side: columns 13..18, and Otsu keeps exactly those
+    m = sobel_edge_mask(step_depth())[0, 0]
+    cols = m.any(0).nonzero().flatten().tolist()
+    assert cols == [13, 14, 15, 16, 17, 18]
+    assert m[:, 13:19].all()

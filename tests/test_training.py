@@ -71,3 +71,28 @@ def test_training_path_imports_without_pyav():
     code = ("import sys; sys.modules['av'] = None; import igde_stream.training, igde_stream.evaluation, "
             "igde_stream.data.dataset")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_training_loss_follows_the_loss_weights(tmp_path):
+    # with no MSE warm-up the loss is exactly (5) = a L_depth + b L_focal + c L_sobel; on the same first
+    # batch from the same start, the loss of (1, 1, 1) is the sum of the three single-term losses
+    first = {}
+    for i, w in enumerate([(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0), (2.0, 0.0, 0.0)]):
+        out = train(_cfg(tmp_path / str(i), steps=1, log_every=1, val_every=100, loss_weights=w, l2_weight=0.0))
+        first[w] = float(_log(out.parent / "log.csv")[0]["loss"])
+    singles = first[(1.0, 0.0, 0.0)] + first[(0.0, 1.0, 0.0)] + first[(0.0, 0.0, 1.0)]
+    assert first[(1.0, 1.0, 1.0)] == pytest.approx(singles, rel=1e-4)
+    assert first[(2.0, 0.0, 0.0)] == pytest.approx(2 * first[(1.0, 0.0, 0.0)], rel=1e-4)
+    assert len({round(v, 6) for v in first.values()}) == 5
+
+
+def test_select_head_trains_from_a_crop_cache_and_calibrates_its_gate(tmp_path):
+    out = train(_cfg(tmp_path, model=str("igde-tiny"), overrides={"head": "select", "radius": 3, "candidates": "star"},
+                     steps=6, cache_scenes=2, cache_dir=str(tmp_path / "cache"), mix=True, crop=(32, 32),
+                     temperature_end=0.3, hard_start=0.5, val_every=3, log_every=3))
+    model = load_checkpoint(out)
+    assert model.config.head == "select" and model.config.gate_threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    assert model.head.gate_threshold == model.config.gate_threshold
+    assert list((tmp_path / "cache").glob("crops-*.npz"))
+    rows = _log(out.parent / "log.csv")
+    assert [int(r["step"]) for r in rows] == [3, 6] and all(math.isfinite(float(r["loss"])) for r in rows)
