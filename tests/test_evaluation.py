@@ -71,3 +71,21 @@ def test_model_method_rejects_unknown_backend_and_gpu_onnxruntime(tiny):
         model_method(tiny[0], backend="tensorrt")
     with pytest.raises(ValueError, match="runs on the cpu"):
         model_method(tiny[0], device="cuda", backend="onnxruntime")
+
+
+def test_icl_nuim_conversion_worked_out_by_hand(tmp_path):
+    import cv2
+
+    from igde_stream.data import DegradeConfig
+    from igde_stream.evaluation import icl_nuim_sequence
+
+    (tmp_path / "depth").mkdir()
+    (tmp_path / "color").mkdir()
+    # value / 5000 = metres: 0.6 m (the near plane) -> 255, 5 m (far) -> 0, 1 m -> 255 (1 - 0.2) /
+    # (1/0.6 - 0.2) = 139.09 -> 139, 2 m -> 255 (0.5 - 0.2) / 1.4667 = 52.16 -> 52, beyond 5 m -> 0
+    z = np.array([[3000, 25000, 5000, 10000, 40000, 3000]], np.uint16).repeat(4, 0)
+    cv2.imwrite(str(tmp_path / "depth" / "0.png"), z)
+    cv2.imwrite(str(tmp_path / "color" / "0.png"), np.zeros((4, 6, 3), np.uint8))
+    seq = icl_nuim_sequence(tmp_path, DegradeConfig(p_degrade=0.0))
+    np.testing.assert_array_equal(seq.gt[0, 0], [255, 0, 139, 52, 0, 255])
+    np.testing.assert_array_equal(seq.depth, seq.gt)  # no degradation asked for

@@ -348,3 +348,19 @@ def test_library_render_and_quality_on_files(clip):
     assert summary["frames"] == 2 and summary["frame_stride"] == 2 and fig[0] == 0
     with pytest.raises(InputError, match="no depth of that name"):
         view_quality_files(tmp / "c.mp4", tmp / "gt.mkv", {"degraded": tmp / "d.mkv"}, enhance="other")
+
+
+def test_edge_band_extent_on_a_hand_made_step():
+    from igde_stream.multiview import edge_band
+
+    # a horizontal step between columns 19 and 20 of a 30 x 40 map: the jump marks columns 19 and 20,
+    # and a radius-3 band covers columns 16..23 on every row; a vertical change (rows) is not a step
+    d = np.zeros((30, 40), np.float32)
+    d[:, 20:] = 0.5
+    d[15:, :] += 0.3  # a horizontal edge: left out, DIBR shifts are horizontal
+    band = edge_band(d, radius=3)
+    cols = np.nonzero(band.any(0))[0].tolist()
+    assert cols == list(range(16, 24))
+    assert band[:, 16:24].all() and not band[:, :16].any() and not band[:, 24:].any()
+    # steps of at most ``step`` do not count
+    assert not edge_band(d * 0.02, radius=3).any()
