@@ -93,7 +93,7 @@ def _rdn_weights(cin, g0, g, layers, blocks, taps=0):
     return w, b
 
 
-@pytest.mark.parametrize("name, heads", [("igde-tiny", 1), ("igde-small-residual", 1), ("igde-small", 66)])
+@pytest.mark.parametrize("name, heads", [("igde-tiny", 1), ("igde-small-residual", 1), ("igde-small-select", 66)])
 def test_parameters_and_cost_follow_from_the_layer_list(name, heads):
     from igde_stream.models import get_config
 

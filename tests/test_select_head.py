@@ -44,15 +44,16 @@ def test_candidate_sets_by_hand():
 
 
 def test_fresh_model_returns_its_input_exactly():
-    for bits in (8, 16):
+    for bits, h, w in ((8, 23, 31), (16, 24, 30)):
         model = create_model("igde-small").eval()
-        color, depth = _inputs(bits=bits)
+        color, depth = _inputs(bits=bits, h=h, w=w)
         with torch.no_grad():
             assert torch.equal(model(color, depth), depth)
 
 
-def test_hard_output_values_are_input_values_at_candidate_offsets():
-    model = _randomise(_tiny_select(), seed=1).eval()
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
+def test_hard_output_values_are_input_values_at_candidate_offsets(extra):
+    model = _randomise(_tiny_select(**extra), seed=1).eval()
     color, depth = _inputs(h=19, w=27)
     with torch.no_grad():
         out = model(color, depth)
@@ -77,8 +78,9 @@ def test_gather_matches_the_candidate_stack():
     assert got[0, 0, 5, 3] == depth[0, 0, 4, 5] and got[1, 0, 0, 8] == depth[1, 0, 0, 8]
 
 
-def test_16_bit_values_stay_exact_through_a_float16_network():
-    model = _randomise(_tiny_select(), seed=2).eval()
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
+def test_16_bit_values_stay_exact_through_a_float16_network(extra):
+    model = _randomise(_tiny_select(**extra), seed=2).eval()
     color, depth = _inputs(bits=16, h=17, w=21)
     with torch.no_grad():
         half = model.half()(color.half(), depth)  # network in float16, depth given as float32
@@ -128,6 +130,23 @@ def test_selection_loss_terms_change_the_loss():
     assert torch.isclose(hard, mse(head.hard(logits, depth)))
 
 
+def test_attention_scores_prefer_candidates_of_the_same_colour():
+    # with the learned terms at zero, the colour term alone scores a candidate by minus 10 softplus(0)
+    # times its mean |RGB difference|: on a two-colour image the argmax is a same-colour pixel
+    head = SelectionHead(4, 2, "window", False, 0.5, attend=2)
+    with torch.no_grad():
+        head.conv.weight.zero_()
+        head.qk.weight.zero_()
+        head.qk.bias.zero_()
+    color = torch.zeros(1, 3, 6, 6)
+    color[..., 3:] = 1.0
+    logits = head.logits(torch.zeros(1, 4, 6, 6), color)
+    beta = 10 * torch.nn.functional.softplus(torch.tensor(0.0))
+    k = head.offsets.index((0, 1))  # pixel (2, 2) looks at (2, 3): other colour
+    assert torch.isclose(logits[0, k, 2, 2], -beta) and logits[0, 0, 2, 2] == 0
+    assert torch.isclose(logits[0, k, 2, 3], torch.tensor(0.0))
+
+
 def test_config_checks():
     with pytest.raises(ValueError, match="head"):
         IGDEConfig(head="argmax")
@@ -135,14 +154,19 @@ def test_config_checks():
         IGDEConfig(head="select", candidates="ring")
     with pytest.raises(ValueError, match="gate_threshold"):
         IGDEConfig(head="select", gate_threshold=1.0)
+    with pytest.raises(ValueError, match="scale 2 needs"):
+        IGDEConfig(scale=2)
+    with pytest.raises(ValueError, match="scale must be 1 or 2"):
+        IGDEConfig(head="select", scale=3)
 
 
-def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path):
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
+def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     pytest.importorskip("onnxruntime")
     from igde_stream.export import export_onnx
     import onnxruntime as ort
 
-    model = _randomise(_tiny_select(), seed=3).eval()
+    model = _randomise(_tiny_select(**extra), seed=3).eval()
     path = export_onnx(model, tmp_path / "sel.onnx", check=False)
     color, depth = _inputs(n=3, h=29, w=45, bits=16, seed=4)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

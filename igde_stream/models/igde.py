@@ -30,6 +30,14 @@ class IGDEConfig:
     candidates: the candidate set of the soft and select heads (``"window"``: every pixel of the
     (2R+1)^2 square; ``"star"``: the 5x5 square plus the 8 rays of the compass out to R px).
     gate_threshold: probability above which the select head's hard output replaces the input.
+    attend: soft / select heads: channels C of a query / key pair (0: off). Each candidate's score
+    then also gets the dot product of the pixel's query with the candidate's key (over sqrt(C)) and
+    minus a learned multiple of the colour distance (mean |RGB difference|) between the two pixels:
+    a learned, colour-aware bilateral weight, so the score sees the candidate itself, not only the
+    pixel that chooses.
+    scale: the branches and the refinement run at 1/scale resolution (1 or 2): colour and depth are
+    pixel-unshuffled in (replicate-padded to a multiple of scale), the features are pixel-shuffled
+    back, and a 3x3 conv over [features, colour, depth] at full resolution feeds the head.
     """
 
     g0: int = 16
@@ -43,6 +51,8 @@ class IGDEConfig:
     radius: int = 5
     candidates: str = "window"
     gate_threshold: float = 0.5
+    attend: int = 0
+    scale: int = 1
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -51,6 +61,12 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}")
         if not 1 <= int(self.radius) <= 16:
             raise ValueError(f"IGDEConfig.radius must be in 1..16, got {self.radius}")
+        if not 0 <= int(self.attend) <= 64:
+            raise ValueError(f"IGDEConfig.attend must be in 0..64, got {self.attend}")
+        if self.scale not in (1, 2):
+            raise ValueError(f"IGDEConfig.scale must be 1 or 2, got {self.scale}")
+        if self.scale > 1 and self.head == "residual":
+            raise ValueError("IGDEConfig.scale 2 needs a soft or select head")
         if not 0.0 < self.gate_threshold < 1.0:
             raise ValueError(f"IGDEConfig.gate_threshold must be in (0, 1), got {self.gate_threshold}")
         for name in ("g0", "g", "layers", "extractor_blocks", "refine_blocks"):
@@ -164,8 +180,13 @@ class SelectionHead(nn.Module):
     (g = 0.018), so a fresh hard output is the input exactly and the soft output is within 2 % of it.
     """
 
-    def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float) -> None:
+    def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float,
+                 attend: int = 0) -> None:
         super().__init__()
+        self.attend = int(attend)
+        if self.attend:
+            self.qk = conv1x1(channels, 2 * self.attend)
+            self.color_scale = nn.Parameter(torch.tensor(0.0))
         self.offsets = candidate_offsets(radius, candidates)
         self.radius = int(radius)
         self.gate = bool(gate)
@@ -180,12 +201,33 @@ class SelectionHead(nn.Module):
         self.register_buffer("off_y", torch.tensor(oy, dtype=torch.long), persistent=False)
         self.register_buffer("off_x", torch.tensor(ox, dtype=torch.long), persistent=False)
 
+    def _shifted(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``x`` (N x C x H x W) at every candidate offset (replicate padding), one tensor each."""
+        r = self.radius
+        h, w = x.shape[-2:]
+        p = nn.functional.pad(x, (r, r, r, r), mode="replicate")
+        return [p[:, :, r + dy:r + dy + h, r + dx:r + dx + w] for dy, dx in self.offsets]
+
     def candidates(self, depth: torch.Tensor) -> torch.Tensor:
         """N x K x H x W: the input depth at every candidate offset (replicate padding)."""
-        r = self.radius
-        h, w = depth.shape[-2:]
-        p = nn.functional.pad(depth, (r, r, r, r), mode="replicate")
-        return torch.cat([p[:, :, r + dy:r + dy + h, r + dx:r + dx + w] for dy, dx in self.offsets], 1)
+        return torch.cat(self._shifted(depth), 1)
+
+    def logits(self, features: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+        """Scores (and gate logit) from the features; with ``attend``, plus the query . key and colour
+        distance terms of every candidate."""
+        out = self.conv(features)
+        if not self.attend:
+            return out
+        q, k = self.qk(features).split(self.attend, 1)
+        scale = 1.0 / math.sqrt(self.attend)
+        c = color.to(q.dtype)
+        beta = nn.functional.softplus(self.color_scale) * 10.0
+        pair = [(q * ks).sum(1, keepdim=True) * scale - beta * (c - cs).abs().mean(1, keepdim=True)
+                for ks, cs in zip(self._shifted(k), self._shifted(c))]
+        extra = torch.cat(pair, 1)
+        if self.gate:
+            return torch.cat([out[:, :-1] + extra, out[:, -1:]], 1)
+        return out + extra
 
     def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
@@ -223,8 +265,8 @@ class SelectionHead(nn.Module):
         logit_thr = math.log(thr / (1.0 - thr))
         return torch.where(gate > logit_thr, chosen, depth)
 
-    def forward(self, features: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
-        logits = self.conv(features)
+    def forward(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+        logits = self.logits(features, color)
         if self.gate and not self.training:
             return self.hard(logits, depth)
         return self.soft(logits, depth).to(depth.dtype)
@@ -242,14 +284,18 @@ class IGDE(nn.Module):
         super().__init__()
         c = config
         self.config = c
-        self.image_branch = ResidualDenseNetwork(3, c.g0, c.g, c.layers, c.extractor_blocks)
-        self.depth_branch = ResidualDenseNetwork(1, c.g0, c.g, c.layers, c.extractor_blocks, c.color_taps)
+        s2 = c.scale * c.scale
+        self.image_branch = ResidualDenseNetwork(3 * s2, c.g0, c.g, c.layers, c.extractor_blocks)
+        self.depth_branch = ResidualDenseNetwork(s2, c.g0, c.g, c.layers, c.extractor_blocks, c.color_taps)
+        if c.scale > 1:
+            self.up = conv1x1(c.g0, c.g0 * s2)
+            self.full = conv3x3(c.g0 + 4, c.g0)
         self.fusion = conv3x3(2 * c.g0, c.g0)
         self.refine = ResidualDenseNetwork(c.g0, c.g0, c.g, c.layers, c.refine_blocks)
         if c.head == "residual":
             self.head = conv1x1(c.g0, 1)
         else:
-            self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold)
+            self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold, c.attend)
         self.act = nn.ReLU(inplace=True)
 
     @property
@@ -259,23 +305,36 @@ class IGDE(nn.Module):
 
     def features(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         """The refinement features that the output head reads (N x g0 x H x W)."""
-        img, img_low = self.image_branch(color)
-        dep, _ = self.depth_branch(depth, img_low[: self.config.color_taps])
+        s = self.config.scale
+        c, d = color, depth
+        if s > 1:
+            h, w = depth.shape[-2:]
+            pad = (0, (-w) % s, 0, (-h) % s)
+            c = nn.functional.pixel_unshuffle(nn.functional.pad(color, pad, mode="replicate"), s)
+            d = nn.functional.pixel_unshuffle(nn.functional.pad(depth, pad, mode="replicate"), s)
+        img, img_low = self.image_branch(c)
+        dep, _ = self.depth_branch(d, img_low[: self.config.color_taps])
         fused = self.act(self.fusion(torch.cat([img, dep], 1)))
-        return self.refine(fused)[0]
+        f = self.refine(fused)[0]
+        if s > 1:
+            f = nn.functional.pixel_shuffle(self.act(self.up(f)), s)[..., :h, :w]
+            f = self.act(self.full(torch.cat([f, color, depth], 1)))
+        return f
 
     def select_logits(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         """Soft / select heads: the head's raw scores (and gate logit), N x (K [+ 1]) x H x W."""
         if not isinstance(self.head, SelectionHead):
             raise TypeError("select_logits needs head 'soft' or 'select'")
         w = self.head.conv.weight
-        return self.head.conv(self.features(color.to(w.dtype), depth.to(w.dtype)))
+        color = color.to(w.dtype)
+        return self.head.logits(self.features(color, depth.to(w.dtype)), color)
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         if isinstance(self.head, SelectionHead):
             # the network runs in its weights' dtype; values are gathered from depth as given
             w = self.head.conv.weight
-            return self.head(self.features(color.to(w.dtype), depth.to(w.dtype)), depth)
+            color = color.to(w.dtype)
+            return self.head(self.features(color, depth.to(w.dtype)), depth, color)
         out = self.head(self.features(color, depth))
         if self.config.residual:
             out = out + depth
