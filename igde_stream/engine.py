@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import IGDEError
 
 Shape = tuple[int, int, int]  # N, H, W
 
 
-class EngineError(ValueError):
-    """An engine that cannot be used as it is (missing, stale, for another GPU or TensorRT)."""
+class EngineError(IGDEError, ValueError):
+    """An engine that cannot be used as it is (missing, stale, for another GPU or TensorRT); an
+    IGDEError, so the command line reports it in one line, also when it is raised mid-stream."""
 
 
-class EngineBuildError(RuntimeError):
+class EngineBuildError(IGDEError, RuntimeError):
     """TensorRT could not build the engine; ``log_path`` holds the builder's log."""
 
     def __init__(self, message: str, log_path: Path | None = None) -> None:

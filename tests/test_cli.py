@@ -159,3 +159,21 @@ def test_pair_arg_refuses_zero_and_negative_sizes():
     for bad in ("0x540", "960x-1"):
         with pytest.raises(argparse.ArgumentTypeError, match="positive"):
             pair_arg(bad)
+
+
+@pytest.mark.parametrize("exc_name", ["EngineError", "EngineBuildError"])
+def test_engine_errors_mid_stream_are_one_line(tmp_path, capsys, monkeypatch, exc_name):
+    import igde_stream.engine as engine
+    import igde_stream.stream as stream
+    from igde_stream.errors import IGDEError
+
+    exc_type = getattr(engine, exc_name)
+    assert issubclass(exc_type, IGDEError)
+
+    def boom(*a, **k):
+        raise exc_type("TensorRT could not build the wider engine")
+
+    monkeypatch.setattr(stream, "enhance_file", boom)
+    code = main([str(tmp_path / "c.mp4"), str(tmp_path / "d.mkv"), "-o", str(tmp_path / "o.mkv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "could not build" in err[0] and "Traceback" not in err[0]

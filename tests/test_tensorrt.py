@@ -144,9 +144,11 @@ def test_build_engine_tool_says_one_line_without_tensorrt():
 
 @pytest.mark.skipif(HAS_TRT, reason="checks the error given when TensorRT is missing")
 def test_tensorrt_backend_without_tensorrt_is_a_clear_error(tmp_path):
-    from igde_stream.enhancer import Enhancer, EnhancerError
+    from igde_stream.enhancer import Enhancer
+    from igde_stream.errors import IGDEError
 
-    with pytest.raises(EnhancerError, match="needs TensorRT"):
+    # EngineError is an IGDEError (one line on the command line), and a ValueError like EnhancerError
+    with pytest.raises(IGDEError, match="needs TensorRT"):
         Enhancer(str(tmp_path / "x.engine"), backend="tensorrt", quiet=True)
 
 

@@ -1,4 +1,4 @@
-"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu} --help``. Figures are printed and saved."""
+"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models} --help``. Figures are printed and saved."""
 
 import importlib
 import sys

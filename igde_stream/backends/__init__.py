@@ -92,12 +92,13 @@ def _has(module: str) -> bool:
 
 
 def cuda_gpu() -> str | None:
-    """Name of the first CUDA GPU PyTorch sees, or None (also when PyTorch is not installed)."""
+    """Name of the current CUDA GPU (device 0 unless a ``torch.cuda.device(N)`` context says
+    otherwise), or None (also when PyTorch is not installed)."""
     if not _has("torch"):
         return None
     import torch
 
-    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return torch.cuda.get_device_name(torch.cuda.current_device()) if torch.cuda.is_available() else None
 
 
 def _ort_has_cuda() -> bool:

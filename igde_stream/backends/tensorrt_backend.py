@@ -11,6 +11,7 @@ source ONNX is at hand and ``rebuild`` allows it, else refused with the reasons.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,21 @@ class TensorRTBackend:
         if rebuild not in _REBUILD:
             raise ValueError(f"rebuild must be one of {_REBUILD}, got {rebuild!r}")
         self.trt = trt
-        self.env = environment()  # raises a clear EngineError without a GPU
         self.device = torch.device(device or "cuda")
         if self.device.type != "cuda":
             raise ValueError(f"TensorRT runs on CUDA devices only, got {device!r}")
+        if torch.cuda.is_available() and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        with self._on_device():
+            self._setup(trt, model, engine, engines_dir, rebuild, build, max_batch, precision, quiet)
+
+    def _on_device(self) -> Any:
+        """``torch.cuda.device`` of this backend's GPU: builds, loads and runs happen on cuda:N."""
+        return torch.cuda.device(self.device) if torch.cuda.is_available() else nullcontext()
+
+    def _setup(self, trt: Any, model: Any, engine: Any, engines_dir: Any, rebuild: str, build: Any,
+               max_batch: Any, precision: str, quiet: bool) -> None:
+        self.env = environment()  # raises a clear EngineError without a GPU; names cuda:N's GPU
         self.engines_dir = Path(engines_dir or ENGINES_DIR)
         self.rebuild, self.build_options, self.max_batch = rebuild, build, max_batch
         self.precision, self.quiet = precision, quiet
@@ -120,7 +132,9 @@ class TensorRTBackend:
     def _load(self, engine: Path) -> None:
         trt = self.trt
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self._engine = runtime.deserialize_cuda_engine(engine.read_bytes())
+        with torch.cuda.device(self.device):  # the engine's memory lives on cuda:N, not on device 0
+            self._engine = runtime.deserialize_cuda_engine(engine.read_bytes())
+            self._stream = torch.cuda.Stream(self.device)
         if self._engine is None:
             raise EngineError(f"{engine}: TensorRT could not deserialize it (corrupt, or another TensorRT build)")
         names = {self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)}
@@ -129,7 +143,8 @@ class TensorRTBackend:
         for name in names:
             if self._engine.get_tensor_dtype(name) != trt.DataType.FLOAT:
                 raise EngineError(f"{engine}: tensor {name} is {self._engine.get_tensor_dtype(name)}, expected float32 I/O")
-        self._context = self._engine.create_execution_context()
+        with torch.cuda.device(self.device):
+            self._context = self._engine.create_execution_context()
         self.engine_path, self.info = engine, EngineInfo.load(engine)
 
     def _ensure(self, shape: tuple[int, int, int]) -> None:
@@ -160,7 +175,8 @@ class TensorRTBackend:
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         """float32 CUDA tensors N x 3 x H x W, N x 1 x H x W -> N x 1 x H x W (a new tensor)."""
         n, _, h, w = depth.shape
-        self._ensure((n, h, w))
+        with self._on_device():
+            self._ensure((n, h, w))
         color = color.to(self.device, torch.float32).contiguous()
         depth = depth.to(self.device, torch.float32).contiguous()
         out = torch.empty((n, 1, h, w), device=self.device, dtype=torch.float32)
@@ -170,7 +186,14 @@ class TensorRTBackend:
                 raise ValueError(f"TensorRT rejected input shape {tuple(t.shape)} for {name}")
             ctx.set_tensor_address(name, t.data_ptr())
         ctx.set_tensor_address("depth_out", out.data_ptr())
-        if not ctx.execute_async_v3(torch.cuda.current_stream(self.device).cuda_stream):
+        # a dedicated stream on this backend's device (not the legacy default stream), ordered after
+        # the work that made the inputs and before the work that reads the output
+        current = torch.cuda.current_stream(self.device)
+        self._stream.wait_stream(current)
+        with torch.cuda.device(self.device):
+            ok = ctx.execute_async_v3(self._stream.cuda_stream)
+        current.wait_stream(self._stream)
+        if not ok:
             raise RuntimeError("TensorRT execute_async_v3 failed")
         return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,9 @@ class TorchBackend:
 
         The returned tensor may be a graph's static output: read it before the next call.
         """
-        with torch.inference_mode():
+        # capture and replay on this backend's device (cuda:N), not on the current one
+        device_ctx = torch.cuda.device(self.device) if self.device.type == "cuda" else nullcontext()
+        with torch.inference_mode(), device_ctx:
             if not self.options.cuda_graph:
                 return self._forward(color, depth)
             key = (depth.shape[0], depth.shape[2], depth.shape[3])

@@ -4,5 +4,6 @@ KINDS = {
     "stream": "igde_stream.bench.stream",  # decode / inference / end to end, peak memory
     "infer": "igde_stream.bench.infer",  # backend x precision x batch x resolution
     "views": "igde_stream.bench.views",  # multiview renderer vs inference
-    "gpu": "igde_stream.bench.gpu",  # CUDA correctness, FP16 accuracy, speed (tools/gpu_checks.py)
+    "gpu": "igde_stream.bench.gpu",
+    "models": "igde_stream.bench.models",  # models and filters side by side on the CPU  # CUDA correctness, FP16 accuracy, speed (tools/gpu_checks.py)
 }

@@ -1,0 +1,106 @@
+"""Models and filters side by side: CPU ms/frame of each on the same frames, in one run.
+
+``python tools/bench.py models --models igde-small runs/old-igde-small.pt --threads 2 --size 960x540``
+
+Each model (a registered name with shipped weights, or a checkpoint) is exported to ONNX and run by
+ONNX Runtime with ``--threads`` intra-op threads, batch 1; the classical filters of
+:mod:`igde_stream.filters` run on the same frame with OpenCV limited to the same thread count. The
+timed calls are interleaved round by round (model A, model B, ..., filter X, ...), so a change in
+the machine's load hits every entry alike; the median per entry is reported, and the ratio to the
+first model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .common import device_name, log, save_json, stamp, versions
+
+
+def _structured_frame(h: int, w: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    from ..data import Scene, SceneConfig
+
+    f = Scene(2_000_000 + seed, SceneConfig(width=w, height=h)).render(0, 8)
+    return f.color, f.depth
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    import cv2
+    import onnxruntime as ort
+
+    from ..export import export_onnx
+    from ..filters import FILTERS
+
+    w, h = args.size
+    color, depth = _structured_frame(h, w)
+    c = np.ascontiguousarray(color.transpose(2, 0, 1)[None], np.float32) / 255
+    d = depth[None, None].astype(np.float32) / 255
+    entries: dict[str, Callable[[], Any]] = {}
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = args.threads
+    so.inter_op_num_threads = 1
+    with tempfile.TemporaryDirectory(prefix="igde-bench-") as tmp:
+        for i, ref in enumerate(args.models):
+            path = export_onnx(ref, Path(tmp) / f"m{i}.onnx", check=False)
+            sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+            entries[f"model:{ref}"] = lambda s=sess: s.run(None, {"color": c, "depth": d})
+        cv2.setNumThreads(args.threads)
+        for name in args.filters:
+            entries[f"filter:{name}"] = lambda fn=FILTERS[name]: fn(color, depth)
+        for fn in entries.values():  # warm-up
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in entries}
+        for r in range(args.rounds):
+            for k, fn in entries.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+            log(f"  round {r + 1}/{args.rounds}")
+    base = statistics.median(times[next(iter(times))])
+    rows = [{"entry": k, "ms_per_frame": 1000 * statistics.median(v), "ratio": statistics.median(v) / base,
+             "runs": len(v)} for k, v in times.items()]
+    return {**stamp("models", args.argv), "size": [w, h], "threads": args.threads, "cpu_count": os.cpu_count(),
+            "device": device_name("cpu"), "versions": versions(), "rows": rows}
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    first = result["rows"][0]["entry"]
+    lines = [f"| entry | ms/frame | x {first} |", "|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['entry']} | {r['ms_per_frame']:.1f} | {r['ratio']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    from ..cli import size_arg
+    from ..filters import FILTERS
+
+    p = argparse.ArgumentParser(prog="python tools/bench.py models", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=["igde-small"], help="registered names or checkpoints")
+    p.add_argument("--filters", nargs="*", default=sorted(FILTERS), choices=sorted(FILTERS))
+    p.add_argument("--size", type=size_arg, default=(960, 540), metavar="WxH")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--json", help="write the result as JSON here")
+    args = p.parse_args(argv)
+    args.argv = list(argv)
+    try:
+        result = run_benchmark(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"bench models: {exc}", file=sys.stderr)
+        return 1
+    print(f"\n{result['size'][0]}x{result['size'][1]}, {args.threads} threads, {result['device']}, {result['date']}")
+    print(markdown_table(result))
+    if args.json:
+        save_json(args.json, result)
+    return 0
