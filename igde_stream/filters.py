@@ -3,11 +3,12 @@
 Each function takes ``color`` H x W x 3 uint8 RGB (the guide, first) and ``depth`` H x W (uint8,
 uint16 or float32) and returns the filtered depth of the same shape and dtype (integers rounded and
 clipped to the dtype's range). Parameters are in 8-bit units of the guide (0-255) and in pixels.
-Defaults: the best PSNR of a small grid on 4 validation-split frames at 960 x 540 (boundary bands
-of 1-4 px; input 22.0 dB): joint bilateral d in {9, 15, 25} x sigma_color in {20, 40, 80} x
-sigma_space in {4, 8, 16} -> 25 / 20 / 16 (26.4 dB); guided r in {4, 8, 16} x eps in {0.0025, 0.01,
-0.04} -> 8 / 0.01 (24.8 dB); weighted median r in {5, 9, 15} x sigma in {5, 25.5} -> 15 / 5
-(26.6 dB). Larger windows won at the grid edge; they also cost more (seconds per 960 x 540 frame).
+Defaults: the best PSNR on the validation split (3 frames each of the paper's boundary errors and of
+the real-world mix at 960 x 540, input 21.6 dB; ``python tools/tune_filters.py``, grid in
+``results/filter_tuning.json``): joint bilateral d 35 / sigma_color 20 / sigma_space 32 (27.4 dB;
+d 25 gave 26.8 dB: larger windows still gain a little, at 5.6 s per frame, so the grid stops
+there); guided r 8 / eps 0.01 (25.0 dB); weighted median r 25 / sigma 5 (28.9 dB; sigma 2.5 and
+r 35 lose); global smoother lam 1024 / sigma_color 4 / band 3 / low 0.02 (30.4 dB, 40 ms per frame).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def _back(out: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def joint_bilateral(
-    color: np.ndarray, depth: np.ndarray, diameter: int = 25, sigma_color: float = 20.0,
-    sigma_space: float = 16.0,
+    color: np.ndarray, depth: np.ndarray, diameter: int = 35, sigma_color: float = 20.0,
+    sigma_space: float = 32.0,
 ) -> np.ndarray:
     """Joint bilateral filter (``cv2.ximgproc.jointBilateralFilter``) of depth guided by colour.
 
@@ -64,7 +65,7 @@ def guided(color: np.ndarray, depth: np.ndarray, radius: int = 8, eps: float = 0
 
 
 def weighted_median(
-    color: np.ndarray, depth: np.ndarray, radius: int = 15, sigma: float = 5.0
+    color: np.ndarray, depth: np.ndarray, radius: int = 25, sigma: float = 5.0
 ) -> np.ndarray:
     """Weighted median filter (Zhang et al. 2014; ``cv2.ximgproc.weightedMedianFilter``), colour-weighted.
 
@@ -94,7 +95,7 @@ def edge_confidence(depth: np.ndarray, band: int = 4, low: float = 0.05, thresho
 
 
 def global_smoother(
-    color: np.ndarray, depth: np.ndarray, lam: float = 64.0, sigma_color: float = 4.0, band: int = 4,
+    color: np.ndarray, depth: np.ndarray, lam: float = 1024.0, sigma_color: float = 4.0, band: int = 3,
     low: float = 0.02,
 ) -> np.ndarray:
     """Confidence-weighted fast global smoother (Min et al. 2014, ``cv2.ximgproc.fastGlobalSmootherFilter``):

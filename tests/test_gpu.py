@@ -63,3 +63,36 @@ def test_gpu_checks_script_runs_end_to_end_on_cpu(tmp_path):
     res = json.loads((tmp_path / "gpu_checks.json").read_text())
     assert res["correctness"] and res["psnr"] and res["speed"] and not res["errors"]
     assert (tmp_path / "gpu_checks.md").read_text().startswith("# GPU checks")
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("cuda_graph", [False, True])
+def test_fp16_select_head_keeps_16_bit_depth_exact(cuda_graph):
+    # the network runs in float16; every output is an input 16-bit level, gathered in float32
+    torch.manual_seed(0)
+    model = create_model("igde-small").eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+        model.head.conv.bias[-1] = 2.0
+    rng = np.random.default_rng(1)
+    c = rng.random((2, 3, 40, 56), dtype=np.float32)
+    d = (rng.integers(0, 65536, (2, 1, 40, 56)) / 65535).astype(np.float32)
+    out = TorchBackend(model, "cuda", precision="fp16", cuda_graph=cuda_graph).run(c, d)
+    levels = out * 65535
+    assert np.array_equal(levels, np.rint(levels)) and np.isin(np.rint(levels), np.rint(d * 65535)).all()
+    assert (out != d).mean() > 0.2
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
+def test_cuda_graph_on_a_second_gpu_replays_new_inputs():
+    torch.manual_seed(0)
+    model = create_model("igde-small-residual").eval()
+    b = TorchBackend(model, "cuda:1", precision="fp32", cuda_graph=True)
+    c, d = _inputs()
+    first = b.run(c, d)
+    second = b.run(c[::-1].copy(), d[::-1].copy())
+    assert not np.array_equal(first, second)  # a graph captured on the wrong device replays stale output
+    np.testing.assert_allclose(second, TorchBackend(model, "cpu").run(c[::-1].copy(), d[::-1].copy()), atol=1e-4)
