@@ -1,13 +1,15 @@
 """Scene-Flow-like synthetic data: scenes, boundary-error degradation, clips on disk.
 
 Imports NumPy and OpenCV only (PyAV when a clip is written, scikit-image for photo textures,
-PyTorch only in :mod:`igde_stream.data.dataset`).
+PyTorch only in :mod:`igde_stream.data.dataset` and :mod:`igde_stream.data.cache`).
 """
 
 from __future__ import annotations
 
 from .clip import write_clip
-from .degrade import DegradeConfig, Degrader, boundary_band, degrade, depth_edges
+from .degrade import (
+    BOUNDARY_ERRORS, DegradeConfig, Degrader, boundary_band, degrade, depth_edges, error_type_config, mixed_config,
+)
 from .sequence import Sequence, make_sequence
 from .synthetic import (
     SPLITS, TEXTURE_MODES, Frame, Scene, SceneConfig, render_sequence, smooth_noise, split_seeds,
@@ -16,5 +18,5 @@ from .synthetic import (
 __all__ = [
     "SceneConfig", "Scene", "Frame", "SPLITS", "TEXTURE_MODES", "split_seeds", "render_sequence",
     "smooth_noise", "DegradeConfig", "Degrader", "degrade", "depth_edges", "boundary_band",
-    "write_clip", "make_sequence", "Sequence",
+    "write_clip", "make_sequence", "Sequence", "BOUNDARY_ERRORS", "error_type_config", "mixed_config",
 ]
