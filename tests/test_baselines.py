@@ -67,7 +67,9 @@ def test_residual_models_have_a_head_conv(arch):
 
 
 def test_small_variants_cost_like_igde_small():
-    ref = model_complexity("igde-small", 64, 64)["gmac"]
+    # sized against the paper's network at small width (full resolution, residual head): the shipped
+    # igde-small runs its branches at half resolution and costs about a third of that
+    ref = model_complexity("igde-small-residual", 64, 64)["gmac"]
     for arch in ["decnn", "drecnn", "rdn-depth"]:
         ratio = model_complexity(f"{arch}-small", 64, 64)["gmac"] / ref
         assert 0.6 < ratio < 1.1, (arch, ratio)

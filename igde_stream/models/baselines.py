@@ -9,8 +9,9 @@ N x 1 x H x W in [0, 1] (clamped). All are fully convolutional and export to ONN
 on the input depth (config ``residual``) through a final conv named ``head``, so the training recipe
 treats all rows alike (it starts every residual model near the identity by scaling ``head``).
 The registered variants (``decnn-small``, ``drecnn-small``, ``dencbpn-small``, ``rdn-depth-small``,
-plus ``-tiny`` versions for tests) are sized to cost about the same as ``igde-small``
-(~33 GMAC per 960 x 540 frame): decnn-small 30, drecnn-small 31, dencbpn-small ~28 (see its
+plus ``-tiny`` versions for tests) are sized to cost about the same as the paper's network at
+small width, ``igde-small-residual`` (~33 GMAC per 960 x 540 frame; the shipped ``igde-small``
+runs its branches at half resolution and costs about a third of that): decnn-small 30, drecnn-small 31, dencbpn-small ~28 (see its
 variant), rdn-depth-small 23 GMAC; 45-180 k parameters.
 
 What the paper does not say and is assumed here:
