@@ -1,8 +1,9 @@
 """``igde-stream``: enhance a depth video with its colour video as guide (IGDE).
 
 Thin entry point: parses arguments and calls ``igde_stream.stream.enhance_file``. User errors print
-one line, ``igde-stream: error: <file>: <problem>``, and exit 2; Ctrl-C exits 130 and leaves no
-output behind. Heavy imports (PyAV, the model) happen inside ``main``.
+one line, ``igde-stream: error: <file>: <problem>``, and exit 2; Ctrl-C exits 130 and SIGTERM 143
+(128 + 15, the shell's convention), both after the same cleanup, so neither leaves output behind.
+Heavy imports (PyAV, the model) happen inside ``main``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,17 @@ import argparse
 import logging
 import math
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
-EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread. A KeyboardInterrupt, so every cleanup Ctrl-C runs runs too."""
+
 
 EXAMPLES = """\
 examples:
@@ -28,11 +36,15 @@ examples:
       run a TensorRT engine built by tools/build_engine.py
   igde-stream in_color.mp4 in_depth.mkv -o out.mp4 --codec libx264 -y
       lossy H.264 output (labelled as lossy), replacing out.mp4 if it exists
+  igde-stream views render in_color.mp4 out_depth.mkv -o views.mkv
+      the multiview stage: 8 views (DIBR) tiled 2 x 4; igde-stream views --help for layouts and quality
 
 depth: gray, gray16le, or the luma plane of 8-bit YUV; the output keeps its size, frame count,
 timestamps, frame rate and bit depth. Colour and depth frames pair by presentation time (within
-half a frame); colour is resized to the depth grid when the sizes differ.
-exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (no output left).
+half a frame), each counted from its stream's start (--sync absolute: as they are); colour is resized
+to the depth grid when the sizes differ.
+exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM); an interrupted or terminated run leaves no output and no partial file.
 """
 
 
@@ -69,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="PATH", action="append",
                    help="per-frame report, .json or .csv (repeatable; needs --gt)")
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
+    p.add_argument("--sync", choices=SYNC_CHOICES, default="relative",
+                   help="how colour and depth frames pair. relative (default): on times counted from each "
+                        "stream's own start, so frame k pairs with frame k even when one stream starts later "
+                        "(a warning says so when the starts differ by more than half a frame). absolute: on "
+                        "pts x time_base as they are; frames outside the time both streams cover have no "
+                        "partner, which is an error listing them (nothing is written)")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
                    help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
@@ -76,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="inference backend (default: auto: TensorRT engine + GPU, else PyTorch CUDA, "
                         "else ONNX Runtime CPU)")
     g.add_argument("--engine", metavar="PATH", help="TensorRT engine file (for --backend tensorrt / auto)")
+    g.add_argument("--precision", choices=("fp16", "fp32"),
+                   help="TensorRT engine precision to use or build (default: fp16); also the PyTorch backend's")
     g.add_argument("--batch", type=int, default=4, metavar="N", help="frames per inference call (default: 4)")
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: picked by the backend)")
     g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: 255 or 65535)")
@@ -121,6 +141,11 @@ def _setup_logging(quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["views"]:  # the multiview stage; a colour file named "views" is ./views
+        from .views_cli import main as views_main
+
+        return views_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.demo is None and not (args.color and args.depth and args.output):
@@ -135,10 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import IGDEError
 
     try:
-        summary = _demo(args) if args.demo is not None else _run(args)
+        with _sigterm_raises():
+            summary = _demo(args) if args.demo is not None else _run(args)
     except IGDEError as exc:
         print(f"igde-stream: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        print("igde-stream: terminated (SIGTERM); no output written", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("igde-stream: interrupted; no output written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -147,9 +176,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` in the main thread (once: a second SIGTERM is ignored
+    so that it cannot cut the cleanup short). Outside the main thread, or afterwards, nothing changes."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"model": args.model, "backend": args.backend, "batch": args.batch, "quiet": args.quiet}
-    for key in ("device", "max_depth", "engine"):
+    for key in ("device", "max_depth", "engine", "precision"):
         value = getattr(args, key)
         if value is not None:
             opts[key] = value
@@ -163,8 +214,23 @@ def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
         paths.get("color", args.color), paths.get("depth", args.depth), paths.get("output", args.output),
         gt_path=paths.get("gt", args.gt), report_path=paths.get("report", args.report),
         plot_path=paths.get("plot", args.plot), codec=args.codec, overwrite=paths.get("overwrite", args.overwrite),
-        threads=args.threads, progress=not args.quiet and sys.stderr.isatty(), **_enhancer_options(args),
+        threads=args.threads, progress=not args.quiet and sys.stderr.isatty(),
+        **_sync_option(enhance_file, args.sync), **_enhancer_options(args),
     )
+
+
+def _sync_option(enhance_file: Any, sync: str) -> dict[str, Any]:
+    """``sync=`` for ``enhance_file``. Until the pipeline takes it (it passes it to its VideoReaders),
+    only the default, which is what it does without it, can run."""
+    import inspect
+
+    from .errors import IGDEError
+
+    if "sync" in inspect.signature(enhance_file).parameters:
+        return {"sync": sync}
+    if sync == "relative":
+        return {}
+    raise IGDEError(f"--sync {sync} is not supported by this version's pipeline (enhance_file takes no sync=)")
 
 
 def _demo(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ class EnhancerError(IGDEError, ValueError):
     """A model, backend, option or frame the Enhancer cannot use (message says which and why)."""
 
 
+class EnhancerBusyError(EnhancerError, RuntimeError):
+    """``enhance`` was called while another thread was inside it (one Enhancer per thread)."""
+
+
 class Enhancer:
     """Enhance depth frames with an IGDE model.
 
@@ -47,6 +52,11 @@ class Enhancer:
 
     ``enhance(color, depth)``: colour H x W x 3 uint8 RGB and depth H x W uint8/uint16 (one frame),
     or N x H x W x 3 and N x H x W (a batch); returns depth of the same shape and dtype.
+
+    Threads: one Enhancer per thread. Its backend owns pinned buffers, CUDA graph tensors or a
+    TensorRT context that one call at a time may use, so ``enhance`` takes a non-blocking lock and
+    raises ``EnhancerBusyError`` when another thread is inside it (instead of corrupting both
+    results, or queueing silently). Build one Enhancer per worker thread, or serialise the calls.
     """
 
     def __init__(
@@ -66,9 +76,11 @@ class Enhancer:
             raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth}")
         self.batch = int(batch)
         self.max_depth = max_depth
+        self._busy = threading.Lock()
         try:
             if backend == "auto":
-                choice = select_backend(model, device, backend_options.get("engine"), backend_options.get("engines_dir"))
+                choice = select_backend(model, device, backend_options.get("engine"), backend_options.get("engines_dir"),
+                                        backend_options.get("precision"))
                 opts = {k: v for k, v in backend_options.items() if k in BACKEND_OPTIONS[choice.backend]}
                 opts.update(choice.options)
             else:
@@ -111,7 +123,17 @@ class Enhancer:
         return float(self.max_depth)
 
     def enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype."""
+        """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype.
+
+        Raises ``EnhancerBusyError`` when another thread is using this Enhancer (see the class)."""
+        if not self._busy.acquire(blocking=False):
+            raise EnhancerBusyError("one Enhancer per thread; this one is in use by another thread")
+        try:
+            return self._enhance(color, depth)
+        finally:
+            self._busy.release()
+
+    def _enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         color, depth = np.asarray(color), np.asarray(depth)
         single = depth.ndim == 2
         if single:

@@ -141,8 +141,8 @@ def selection_loss(
       ``(1 - h) out_loss(soft) + h out_loss(st)``, where ``st`` is the straight-through hard output
       (its value is the hard output, its gradient the soft one's);
     - ``gate_weight`` x binary cross-entropy of the gate logit against ``depth_in != gt``;
-    - ``ce_weight`` x cross-entropy of the scores toward the candidate nearest the truth, on the
-      wrong pixels only (on right pixels the centre is always among the nearest).
+    - ``ce_weight`` x :func:`candidate_set_ce`, the class-balanced cross-entropy of the scores toward
+      the set of candidates nearest the truth.
     """
     soft = head.soft(logits, depth_in, temperature)
     loss = out_loss(soft)
@@ -155,7 +155,28 @@ def selection_loss(
     if gate_weight and gate is not None:
         loss = loss + gate_weight * F.binary_cross_entropy_with_logits(gate.float(), wrong)
     if ce_weight:
-        target = nearest_candidate(head.candidates(depth_in), gt)
-        ce = F.cross_entropy(scores.float() / temperature, target[:, 0], reduction="none")
-        loss = loss + ce_weight * (ce * wrong[:, 0]).sum() / wrong.sum().clamp(min=1.0)
+        loss = loss + ce_weight * candidate_set_ce(head.candidates(depth_in), scores, depth_in, gt, temperature)
     return loss
+
+
+def candidate_set_ce(cands: torch.Tensor, scores: torch.Tensor, depth_in: torch.Tensor, gt: torch.Tensor,
+                     temperature: float = 1.0) -> torch.Tensor:
+    """Class-balanced set cross-entropy of the candidate scores: ``-log sum_{k in good} p_k``.
+
+    ``good`` holds every candidate (N x K x H x W ``cands``) as close to ``gt`` as the closest one:
+    on a flat far side many offsets carry the right value and any of them is a right choice, so the
+    loss asks for the set, not one arbitrary index. Pixels whose candidates are all good (flat
+    neighbourhoods) carry no information and are left out; the rest is split into the pixels the
+    input has wrong and those it has right (where the centre is good), and the two means are
+    averaged, so that the ~97 % right pixels cannot teach "always the centre" alone.
+    """
+    dist = (cands.float() - gt.float()).abs()
+    good = dist <= dist.amin(1, keepdim=True) + 1e-6
+    logp = torch.log_softmax(scores.float() / temperature, 1)
+    nll = -torch.logsumexp(logp.masked_fill(~good, float("-inf")), 1)
+    informative = ~good.all(1)
+    wrong = (depth_in[:, 0] != gt[:, 0]) & informative
+    right = informative & ~wrong
+    terms = [nll[m].mean() for m in (wrong, right) if bool(m.any())]
+    return torch.stack(terms).mean() if terms else scores.sum() * 0.0
+

@@ -39,7 +39,6 @@ import numpy as np
 
 from . import metrics
 
-LAYOUTS = ("grid", "sbs", "views")
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
@@ -193,86 +192,6 @@ def render_views(
 ) -> np.ndarray:
     """N views (N x H x W x 3 uint8, leftmost first) from colour H x W x 3 uint8 and depth H x W."""
     return warp_views(color, depth, ViewConfig(n_views, baseline, zero_parallax, max_depth)).views
-
-
-# ---------------------------------------------------------------------------------------- layouts
-
-
-def grid_shape(n: int, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
-    """(rows, cols) of the tile grid for ``n`` views.
-
-    Given one side, the other is the smallest that fits. Otherwise: the factorisation of ``n``
-    closest to square with cols >= rows (8 -> 2 x 4, 9 -> 3 x 3, 6 -> 2 x 3); when that would be
-    more than twice as wide as tall (primes such as 5 or 7), a near-square grid with blank tiles.
-    """
-    if n < 1:
-        raise ValueError(f"need at least one view, got {n}")
-    for name, v in (("rows", rows), ("cols", cols)):
-        if v is not None and v < 1:
-            raise ValueError(f"{name} must be >= 1, got {v}")
-    if rows and cols:
-        if rows * cols < n:
-            raise ValueError(f"a {rows} x {cols} grid holds {rows * cols} tiles, fewer than {n} views")
-        return rows, cols
-    if rows:
-        return rows, -(-n // rows)
-    if cols:
-        return -(-n // cols), cols
-    r = max(d for d in range(1, math.isqrt(n) + 1) if n % d == 0)
-    if n // r <= 2 * r:
-        return r, n // r
-    c = math.ceil(math.sqrt(n))
-    return -(-n // c), c
-
-
-def tile_grid(views: np.ndarray, rows: int | None = None, cols: int | None = None) -> np.ndarray:
-    """Views N x H x W x 3 -> one frame (rows * H) x (cols * W) x 3, row-major, blank tiles black."""
-    n, h, w, c = views.shape
-    r, cc = grid_shape(n, rows, cols)
-    out = np.zeros((r * cc, h, w, c), dtype=views.dtype)
-    out[:n] = views
-    return out.reshape(r, cc, h, w, c).transpose(0, 2, 1, 3, 4).reshape(r * h, cc * w, c)
-
-
-def side_by_side(left: np.ndarray, right: np.ndarray, squeeze: bool = False) -> np.ndarray:
-    """Stereo pair H x W x 3 each -> H x 2W x 3; ``squeeze``: each view resized to half width so that
-    the frame keeps the input width W (half side-by-side; left gets the extra column for odd W)."""
-    if left.shape != right.shape:
-        raise ValueError(f"left and right views differ in shape: {left.shape} vs {right.shape}")
-    if squeeze:
-        import cv2
-
-        h, w = left.shape[:2]
-        wl = (w + 1) // 2
-        left = cv2.resize(left, (wl, h), interpolation=cv2.INTER_AREA)
-        right = cv2.resize(right, (w - wl, h), interpolation=cv2.INTER_AREA)
-    return np.concatenate([left, right], axis=1)
-
-
-def stereo_positions() -> np.ndarray:
-    """Positions of a stereo pair: the two extreme views (left ``-1/2``, right ``+1/2``)."""
-    return np.array([-0.5, 0.5])
-
-
-def layout_frames(
-    color: np.ndarray,
-    depth: np.ndarray,
-    config: ViewConfig,
-    layout: str = "grid",
-    rows: int | None = None,
-    cols: int | None = None,
-    squeeze: bool = False,
-) -> list[np.ndarray]:
-    """Render one frame and lay it out: ``grid`` -> [tiled frame]; ``sbs`` -> [left | right] from
-    the two extreme view positions (only those two are rendered; ``squeeze`` keeps the input
-    width); ``views`` -> one frame per view, leftmost first."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if layout == "sbs":
-        left, right = warp_views(color, depth, config, stereo_positions()).views
-        return [side_by_side(left, right, squeeze)]
-    views = warp_views(color, depth, config).views
-    return [tile_grid(views, rows, cols)] if layout == "grid" else list(views)
 
 
 # ------------------------------------------------------------------------------------ measurement

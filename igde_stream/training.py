@@ -58,8 +58,8 @@ class TrainConfig:
     (``igde_stream.data.cache``, in ``cache_dir``; boundary-biased crops) and samples it, instead of
     rendering in DataLoader workers; ``mix`` draws the boundary error types per scene (the real-world
     mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames.
-    Soft / select heads (``igde_stream.losses.selection_loss``): the temperature falls geometrically
-    from 1 to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
+    Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
+    from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
     hard output takes ``hard_share`` of the output loss; ``gate_weight`` / ``ce_weight`` weigh the gate
     BCE and the candidate cross-entropy. At the end a select head's gate threshold is set to the one
     with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
@@ -104,6 +104,7 @@ class TrainConfig:
     cache_dir: str = "runs/cache"
     mix: bool = False
     color_blur: float = 0.0
+    temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
     hard_share: float = 0.5
@@ -121,6 +122,8 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
+        if not (self.temperature_start > 0 and self.temperature_end > 0):
+            raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
         self.val_size = tuple(self.val_size)  # type: ignore[assignment]
         self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
@@ -359,8 +362,8 @@ def train(cfg: TrainConfig) -> Path:
                 with ctx:
                     logits = model.select_logits(col, dep)
                 hard = cfg.hard_share if progress >= cfg.hard_start else 0.0
-                loss = selection_loss(model.head, logits.float(), dep, gt, out_loss,
-                                      temperature=cfg.temperature_end ** progress, hard_share=hard,
+                temp = cfg.temperature_start * (cfg.temperature_end / cfg.temperature_start) ** progress
+                loss = selection_loss(model.head, logits.float(), dep, gt, out_loss, temperature=temp, hard_share=hard,
                                       gate_weight=cfg.gate_weight, ce_weight=cfg.ce_weight)
             else:
                 with ctx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -112,21 +113,150 @@ def test_runtime_path_needs_no_torch(tiny):
 
 
 def test_infer_benchmark_runs_and_saves_rows(tmp_path, capsys):
+    import json
+
     from igde_stream.bench import infer
 
     out = tmp_path / "r.json"
-    rc = infer.main(["--backends", "torch,onnxruntime", "--model", "igde-tiny", "--sizes", "40x24", "--batch", "1,2",
-                     "--iters", "1", "--warmup", "0", "--json", str(out)])
+    rc = infer.main(["--backends", "torch,onnxruntime", "--model", "igde-tiny", "--sizes", "40x24,24x16",
+                     "--batch", "1,2", "--iters", "1", "--warmup", "0", "--threads", "1", "--json", str(out)])
     assert rc == 0
-    import json
-
     res = json.loads(out.read_text())
-    assert [(r["setup"], r["batch"]) for r in res["rows"]] == [
-        ("torch:fp32", 1), ("torch:fp32", 2), ("onnxruntime:fp32", 1), ("onnxruntime:fp32", 2)]
-    assert all(r["fps"] > 0 and r["peak_mem_mb"] > 0 for r in res["rows"])
-    assert res["rows"][0]["ratio"] == 1.0
+    rows = res["rows"]
+    # one row per setup x size x batch, in that order
+    assert [(r["setup"], r["width"], r["height"], r["batch"]) for r in rows] == [
+        (s, w, h, n) for s in ("torch:fp32", "onnxruntime:fp32") for w, h in ((40, 24), (24, 16)) for n in (1, 2)]
+    assert res["baseline"] == "torch:fp32"
+    for r in rows:
+        assert r["iters"] >= 1 and r["peak_mem_mb"] > 0
+        t = r["ms_per_batch_median"]  # the measured time; everything else is derived from it
+        assert math.isfinite(t) and t > 0
+        assert r["ms_per_frame"] == pytest.approx(t / r["batch"], rel=1e-9)
+        assert r["fps"] == pytest.approx(1000.0 * r["batch"] / t, rel=1e-9)
+    # ratio: frames/s against the baseline's row of the same size and batch, i.e. baseline time / own time
+    base = {(r["width"], r["height"], r["batch"]): r["ms_per_batch_median"] for r in rows if r["setup"] == "torch:fp32"}
+    for r in rows:
+        expected = base[(r["width"], r["height"], r["batch"])] / r["ms_per_batch_median"]
+        assert r["ratio"] == pytest.approx(expected, abs=1.5e-3), r  # stored rounded to 3 decimals
     assert res["weights"] == "shipped" or res["weights"].startswith("random init")
-    assert "| onnxruntime:fp32 | 40x24 | 2 |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    for r in rows:
+        assert (f"| {r['setup']} | {r['width']}x{r['height']} | {r['batch']} | {r['ms_per_frame']:.1f} | "
+                f"{r['fps']:.2f} | {r['ratio']:.2f} |") in table
+
+
+# ------------------------------------------------------------------ auto with a (pretended) GPU
+# cuda_gpu, the tensorrt check and onnxruntime's CUDA provider are monkeypatched, so every branch of
+# select_backend is reached on a CPU-only machine; engine discovery runs the real find_engine.
+
+FAKE_GPU = "NVIDIA Fake 80GB"
+FAKE_TRT = "10.99.0"
+
+
+@pytest.fixture
+def pretend(monkeypatch):
+    """``pretend(gpu=..., trt=..., ort_cuda=..., torch=...)`` sets what select_backend sees."""
+    import igde_stream.backends as B
+    import igde_stream.engine as E
+
+    real_has = B._has
+
+    def setup(gpu=FAKE_GPU, trt=False, ort_cuda=False, torch=True):
+        have = {"tensorrt": trt, "torch": torch}
+        monkeypatch.setattr(B, "cuda_gpu", lambda: gpu)
+        monkeypatch.setattr(B, "_has", lambda m: have[m] if m in have else real_has(m))
+        monkeypatch.setattr(B, "_ort_has_cuda", lambda: ort_cuda)
+        monkeypatch.setattr(E, "environment", lambda: {"trt_version": FAKE_TRT, "gpu_name": gpu})
+
+    return setup
+
+
+def _fake_engine(engines_dir, onnx_path, gpu_name=FAKE_GPU, trt_version=FAKE_TRT):
+    from igde_stream.engine import BuildOptions, EngineInfo, engine_name, file_sha256
+
+    o = BuildOptions()
+    digest = file_sha256(onnx_path)
+    path = Path(engines_dir) / engine_name(onnx_path, digest, o, trt_version, gpu_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a real engine")
+    EngineInfo(onnx_path=str(onnx_path), onnx_sha256=digest, precision=o.precision, min_shape=o.min_shape,
+               opt_shape=o.opt_shape, max_shape=o.max_shape, trt_version=trt_version, gpu_name=gpu_name).save(path)
+    return path
+
+
+def test_auto_with_a_gpu_and_no_tensorrt(tiny, pretend, tmp_path):
+    model, pt, onnx_path = tiny
+    pretend(trt=False, ort_cuda=False)
+    c = select_backend(str(pt))
+    assert (c.backend, c.device, c.options) == ("torch", "cuda", {}) and FAKE_GPU in c.reason
+    assert select_backend("igde-small").backend == "torch"  # a name with shipped .pt and .onnx: PyTorch CUDA
+    assert select_backend(str(pt), device="cuda:1").device == "cuda:1"  # the asked-for GPU is kept
+    assert (select_backend(model).backend, select_backend(model).device) == ("torch", "cuda")
+    c = select_backend(str(onnx_path), device="cpu")  # cpu asked for: no GPU branch at all
+    assert (c.backend, c.device, c.reason) == ("onnxruntime", "cpu", "device cpu")
+    # an ONNX file alone and onnxruntime without CUDA: the CPU is all that can run it
+    assert (select_backend(str(onnx_path)).backend, select_backend(str(onnx_path)).device) == ("onnxruntime", "cpu")
+    pretend(trt=False, ort_cuda=True)
+    c = select_backend(str(onnx_path))
+    assert (c.backend, c.device) == ("onnxruntime", "cuda") and FAKE_GPU in c.reason
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"x")
+    with pytest.raises(ValueError, match="tensorrt package is not installed"):
+        select_backend(str(engine))
+    with pytest.raises(ValueError, match="tensorrt package is not installed"):
+        select_backend(str(onnx_path), engine=str(engine))
+
+
+def test_auto_with_a_gpu_and_tensorrt(tiny, pretend, tmp_path):
+    _, pt, onnx_path = tiny
+    engines = tmp_path / "engines"
+    pretend(trt=True, ort_cuda=True)
+    # an engine given (file or argument) runs on TensorRT
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"x")
+    assert (select_backend(str(engine)).backend, select_backend(str(engine)).device) == ("tensorrt", "cuda")
+    c = select_backend(str(onnx_path), device="cuda:1", engine=str(engine))
+    assert (c.backend, c.device) == ("tensorrt", "cuda:1")
+    # no engine built yet: PyTorch for a checkpoint, onnxruntime CUDA for an ONNX file
+    assert select_backend(str(onnx_path), engines_dir=engines).backend == "onnxruntime"
+    assert select_backend(str(pt), engines_dir=engines).backend == "torch"
+    # an engine built for another GPU or TensorRT version does not match
+    _fake_engine(engines, onnx_path, gpu_name="NVIDIA Other")
+    _fake_engine(engines, onnx_path, trt_version="8.6.1")
+    assert select_backend(str(onnx_path), engines_dir=engines).backend == "onnxruntime"
+    # a matching engine for this ONNX file is found and handed over as the engine option
+    found = _fake_engine(engines, onnx_path)
+    c = select_backend(str(onnx_path), engines_dir=engines)
+    assert (c.backend, c.device, c.options) == ("tensorrt", "cuda", {"engine": str(found)})
+    assert str(found) in c.reason and FAKE_GPU in c.reason
+    # on the CPU, or for a .pt (no ONNX file to match), the engine is not used
+    assert select_backend(str(onnx_path), device="cpu", engines_dir=engines).backend == "onnxruntime"
+    assert select_backend(str(pt), engines_dir=engines).backend == "torch"
+
+
+def test_auto_without_a_gpu_pretended(tiny, pretend, tmp_path):
+    model, pt, onnx_path = tiny
+    pretend(gpu=None, trt=True, ort_cuda=True)
+    c = select_backend(str(onnx_path))
+    assert (c.backend, c.device, c.reason) == ("onnxruntime", "cpu", "no CUDA GPU")
+    c = select_backend(str(pt))
+    assert (c.backend, c.device) == ("torch", "cpu") and "checkpoint" in c.reason
+    assert select_backend(model).device == "cpu"
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"x")
+    with pytest.raises(ValueError, match="no CUDA GPU to run it"):
+        select_backend(str(engine))
+    with pytest.raises(ValueError, match="no CUDA GPU is visible"):
+        select_backend(str(onnx_path), device="cuda")
+    # without PyTorch nothing sees the GPU, but onnxruntime's CUDA provider may: asked-for cuda goes there
+    pretend(gpu=None, torch=False, ort_cuda=True)
+    c = select_backend(str(onnx_path), device="cuda")
+    assert (c.backend, c.device) == ("onnxruntime", "cuda")
+    pretend(gpu=None, torch=False, ort_cuda=False)
+    with pytest.raises(ValueError, match=r"no CUDA GPU is visible \(PyTorch is not installed\)"):
+        select_backend(str(onnx_path), device="cuda")
+    with pytest.raises(ValueError, match="needs PyTorch installed"):
+        select_backend(str(pt))
 
 
 def test_onnxruntime_cpu_chunks_match_whole_batches(tiny):

@@ -32,7 +32,7 @@ def test_help_shows_examples(capsys):
     assert e.value.code == 0
     assert "examples:" in out and "igde-stream --demo demo/" in out
     for option in ("--gt", "--report", "--plot", "--model", "--backend", "--engine", "--batch", "--device",
-                   "--max-depth", "--codec", "--threads", "--quiet", "--overwrite", "--version", "--demo"):
+                   "--max-depth", "--codec", "--threads", "--quiet", "--overwrite", "--version", "--demo", "--sync"):
         assert option in out
 
 
@@ -177,3 +177,118 @@ def test_engine_errors_mid_stream_are_one_line(tmp_path, capsys, monkeypatch, ex
     code = main([str(tmp_path / "c.mp4"), str(tmp_path / "d.mkv"), "-o", str(tmp_path / "o.mkv")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "could not build" in err[0] and "Traceback" not in err[0]
+
+
+def _late_depth_clip(tmp_path):
+    """12 colour frames from 0 s and 12 depth frames from 0.300 s (9 frames later), 30 fps."""
+    from fractions import Fraction
+
+    from conftest import scene, write_video
+
+    colors, depths, _ = scene(12)
+    return {"color": write_video(tmp_path / "c.mp4", colors, fmt="rgb24", rate=Fraction(30)),
+            "depth": write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=Fraction(30), start=0.3),
+            "out": tmp_path / "out.mkv"}
+
+
+@pytest.fixture
+def pipeline_with_sync(monkeypatch):
+    """``enhance_file`` taking ``sync=`` and handing it to its VideoReaders: the pipeline change issue 12
+    asks for, simulated while pipeline.py does not have it (the real one is used once it does)."""
+    import functools
+    import inspect
+
+    import igde_stream.stream as stream
+    from igde_stream.stream import pipeline
+    from igde_stream.stream.reader import VideoReader
+
+    real = stream.enhance_file
+    if "sync" in inspect.signature(real).parameters:
+        return
+
+    def enhance_file(*args, sync="relative", **kw):
+        monkeypatch.setattr(pipeline, "VideoReader", functools.partial(VideoReader, sync=sync))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(stream, "enhance_file", enhance_file)
+
+
+def test_sync_relative_pairs_late_depth_frame_by_frame_and_warns(tmp_path, tiny_model, capsys, pipeline_with_sync):
+    clip = _late_depth_clip(tmp_path)
+    assert main(args_for(clip, tiny_model, "--sync", "relative")) == 0
+    captured = capsys.readouterr()
+    assert "300.0 ms apart" in captured.err and "12 frames" in captured.out
+
+
+def test_sync_absolute_refuses_frames_outside_the_overlap(tmp_path, tiny_model, capsys, pipeline_with_sync):
+    clip = _late_depth_clip(tmp_path)
+    assert main(args_for(clip, tiny_model, "--sync", "absolute", "-q")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "do not pair by timestamp" in err
+    assert "frames 0 (0.000 s), 1 (0.033 s)" in err and "of the colour stream have no depth frame" in err
+    assert "frames 3 (0.400 s), 4 (0.433 s)" in err and "of the depth stream have no colour frame" in err
+    assert not clip["out"].exists() and not [p for p in tmp_path.iterdir() if "igde-part" in p.name]
+
+
+def test_sync_option_reaches_enhance_file():
+    from igde_stream.cli import _sync_option
+    from igde_stream.errors import IGDEError
+
+    def takes_sync(color, depth, out, *, sync="relative"):
+        pass
+
+    def without_sync(color, depth, out, **enhancer_options):
+        pass
+
+    assert _sync_option(takes_sync, "absolute") == {"sync": "absolute"}
+    assert _sync_option(takes_sync, "relative") == {"sync": "relative"}
+    assert _sync_option(without_sync, "relative") == {}  # what it does anyway
+    with pytest.raises(IGDEError, match="--sync absolute is not supported"):
+        _sync_option(without_sync, "absolute")
+
+
+_SLOW_CLI = """
+import sys, time
+from igde_stream.enhancer import Enhancer
+
+real = Enhancer.enhance
+
+def slow(self, color, depth):  # about 0.3 s a batch: the run lasts long enough to be terminated
+    time.sleep(0.3)
+    return real(self, color, depth)
+
+Enhancer.enhance = slow
+from igde_stream.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_exits_143_and_leaves_no_partial_file(make_clip, tiny_model):
+    import signal
+    import time
+
+    clip = make_clip(n=40)
+    folder = clip["out"].parent
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *args_for(clip, tiny_model, "-q", "--batch", 2)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not [p for p in folder.iterdir() if "igde-part" in p.name]:  # the writer has started
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never started writing"
+            time.sleep(0.02)
+        time.sleep(1.0)  # a few batches in (20 batches: about 6 s in all)
+        assert proc.poll() is None, "the run ended before it could be terminated"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "igde-stream: terminated (SIGTERM); no output written"
+    assert "Traceback" not in err
+    assert not clip["out"].exists() and not [p.name for p in folder.iterdir() if "igde-part" in p.name]

@@ -60,13 +60,50 @@ def test_colour_and_depth_edges_align_exactly(seed, bits):
     np.testing.assert_array_equal(depth_edges(f.depth, 2.0), layers)
 
 
-def test_textures_paint_inside_layers_only():
+def _composite(scene: Scene, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame ``t`` composited by hand from the scene's own layers (mask, texture, depth, path): the
+    background window, then each layer's texture pasted through its mask at its position, back to
+    front. Position = pos + vel dt + camera dt parallax, dt = t - (frames - 1) / 2, rounded."""
+    c = scene.config
+    dt = t - (c.frames - 1) / 2
+    cam = scene.camera_velocity
+
+    def where(layer):
+        return (round(layer.pos[0] + layer.vel[0] * dt + cam[0] * dt * layer.parallax),
+                round(layer.pos[1] + layer.vel[1] * dt + cam[1] * dt * layer.parallax))
+
+    bx, by = where(scene._bg)
+    color = scene._bg.texture[-by:-by + c.height, -bx:-bx + c.width].copy()
+    depth = scene._bg.depth[-by:-by + c.height, -bx:-bx + c.width].copy()
+    labels = np.zeros((c.height, c.width), np.int16)
+    for i, layer in enumerate(scene.layers, start=1):
+        x0, y0 = where(layer)
+        for yy, xx in zip(*np.nonzero(layer.mask)):
+            y, x = y0 + yy, x0 + xx
+            if 0 <= y < c.height and 0 <= x < c.width:
+                color[y, x] = layer.texture[yy, xx]
+                depth[y, x] = layer.depth[yy, xx]
+                labels[y, x] = i
+    return color, np.rint(np.clip(depth, 0, 1) * 255).astype(np.uint8), labels
+
+
+@pytest.mark.parametrize("seed, t", [(5, 1), (8, 0), (13, 2)])
+def test_textures_paint_inside_layers_only(seed, t):
     cfg = SceneConfig(width=160, height=96, frames=3, textures="procedural")
-    scene = Scene(5, cfg)
-    f = scene.render(1)
-    # every depth edge lies on a layer boundary (textures add colour edges, never depth edges)
-    edges = depth_edges(f.depth, 2.0)
-    assert np.array_equal(edges, _label_boundaries(f.labels))
+    scene = Scene(seed, cfg)
+    f = scene.render(t)
+    color, depth, labels = _composite(scene, t)
+    # each pixel shows the texture of the layer that owns it, at the layer's own texture coordinates:
+    # no texture is painted outside its layer's mask, and none is shifted against its mask
+    np.testing.assert_array_equal(f.labels, labels)
+    np.testing.assert_array_equal(f.color, color)
+    np.testing.assert_array_equal(f.depth, depth)
+    # the procedural textures do make colour edges inside layers (else the check above would be weak) ...
+    key = f.color.astype(np.int64) @ np.array([1, 256, 65536])
+    same = f.labels[:, 1:] == f.labels[:, :-1]
+    assert (same & (key[:, 1:] != key[:, :-1])).sum() > 100
+    # ... and every depth edge still lies on a layer boundary (textures add colour edges, never depth edges)
+    np.testing.assert_array_equal(depth_edges(f.depth, 2.0), _label_boundaries(f.labels))
 
 
 def test_splits_disjoint():

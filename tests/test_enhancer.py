@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
-from igde_stream.enhancer import Enhancer, EnhancerError
+from igde_stream.enhancer import Enhancer, EnhancerBusyError, EnhancerError
 from igde_stream.errors import IGDEError
 
 
@@ -134,3 +136,50 @@ def test_max_depth_beyond_the_dtype_is_refused(monkeypatch, max_depth, dtype, ma
 def test_max_depth_must_be_finite_and_positive(bad):
     with pytest.raises(EnhancerError, match="finite number > 0"):
         Enhancer("igde-small", backend="torch", quiet=True, max_depth=bad)
+
+
+class _Slow(_Recorder):
+    """A backend that holds the first call inside ``run`` until released (a long GPU batch)."""
+
+    def __init__(self, fail_first=False):
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.fail_first = fail_first
+
+    def run(self, color, depth):
+        self.entered.set()
+        assert self.release.wait(30)
+        if self.fail_first:
+            self.fail_first = False
+            raise RuntimeError("CUDA error: out of memory")
+        return super().run(color, depth)
+
+
+def test_a_second_thread_is_refused_while_the_enhancer_is_in_use(monkeypatch):
+    slow = _Slow()
+    e = _recording(monkeypatch, slow)  # max_depth 1000: the identity "network" gives the depth back
+    color, depth = np.zeros((3, 4, 3), np.uint8), np.array([[0, 250, 500, 1000]] * 3, np.uint16)
+    got = {}
+    t = threading.Thread(target=lambda: got.setdefault("out", e.enhance(color, depth)))
+    t.start()
+    try:
+        assert slow.entered.wait(30)
+        with pytest.raises(EnhancerBusyError, match="^one Enhancer per thread; this one is in use by another thread$"):
+            e.enhance(color, depth)
+    finally:
+        slow.release.set()
+        t.join(30)
+    np.testing.assert_array_equal(got["out"], depth)  # the first call was not disturbed
+    assert len(slow.seen) == 1  # the refused call never reached the backend
+    np.testing.assert_array_equal(e.enhance(color, depth), depth)  # free again afterwards
+    assert issubclass(EnhancerBusyError, IGDEError)
+
+
+def test_the_enhancer_is_free_again_after_a_failed_call(monkeypatch):
+    slow = _Slow(fail_first=True)
+    slow.release.set()
+    e = _recording(monkeypatch, slow)
+    color, depth = np.zeros((1, 4, 3), np.uint8), np.array([[100, 200, 300, 400]], np.uint16)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        e.enhance(color, depth)
+    np.testing.assert_array_equal(e.enhance(color, depth), depth)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import hashlib
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -11,6 +16,7 @@ from igde_stream import create_model, list_models
 from igde_stream.backends import create_backend
 from igde_stream.export import export_onnx, read_metadata
 from igde_stream.models import WEIGHTS_DIR, pretrained_path, weights_hash
+from igde_stream.models.igde import IGDEConfig
 
 # igde-base keeps its architecture (layers, blocks, taps) but gets thinner so the test stays fast
 SMALLER = {"igde-base": dict(g0=16, g=8, refine_blocks=1)}
@@ -36,12 +42,34 @@ def test_graph_io_is_dynamic_and_named(exported):
     assert max(o.version for o in onnx.load(str(path)).opset_import if o.domain in ("", "ai.onnx")) >= 17
 
 
+def _sha256_of(model) -> str:
+    """weights_hash as documented, computed here: SHA-256 over the config JSON (sorted keys), then each
+    state-dict entry's name and float32 bytes in name order; first 16 hex digits."""
+    h = hashlib.sha256(json.dumps(dataclasses.asdict(model.config), sort_keys=True).encode())
+    for k in sorted(model.state_dict()):
+        h.update(k.encode())
+        h.update(model.state_dict()[k].detach().float().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def test_metadata_carries_config_and_weights_hash(exported):
     name, model, path = exported
     meta = read_metadata(path)
     assert meta["arch"] == "igde" and meta["variant"] == name
-    assert meta["config"] == {k: getattr(model.config, k) for k in meta["config"]}
-    assert meta["weights_hash"] == weights_hash(model)
+    # the whole config, every field: an artifact must be able to rebuild its model from it
+    full = dataclasses.asdict(model.config)
+    assert full and meta["config"] == full
+    assert set(meta["config"]) == {f.name for f in dataclasses.fields(IGDEConfig)}
+    assert IGDEConfig(**meta["config"]) == model.config
+    assert meta["weights_hash"] == weights_hash(model) == _sha256_of(model)
+    # the hash identifies the weights: one changed weight (or one changed config field) changes it
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        next(other.parameters()).view(-1)[0] += 1e-3
+    assert weights_hash(other) == _sha256_of(other) != meta["weights_hash"]
+    other = copy.deepcopy(model)
+    other.config = dataclasses.replace(model.config, gate_threshold=0.25)
+    assert weights_hash(other) != meta["weights_hash"]
 
 
 @pytest.mark.parametrize("shape", [(3, 37, 53), (2, 64, 31), (1, 17, 17)])

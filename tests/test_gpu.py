@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,14 +57,41 @@ def test_cuda_graph_per_shape_and_eviction():
     assert len(b._graphs) == 2
 
 
+def _num(v):
+    """A figure as gpu_checks.json writes it (``"inf"`` for an infinite PSNR) -> float."""
+    return math.inf if v == "inf" else float(v)
+
+
 @pytest.mark.slow
 def test_gpu_checks_script_runs_end_to_end_on_cpu(tmp_path):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "")}
     r = subprocess.run([sys.executable, "tools/gpu_checks.py", "--device", "cpu", "--quick", "--out", str(tmp_path)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+                       cwd=ROOT, capture_output=True, text=True, timeout=600,
+                       env={k: v for k, v in env.items() if v != "" or k == "PATH"})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     res = json.loads((tmp_path / "gpu_checks.json").read_text())
     assert res["correctness"] and res["psnr"] and res["speed"] and not res["errors"]
-    assert (tmp_path / "gpu_checks.md").read_text().startswith("# GPU checks")
+    # every check the script ran passed, and each figure is within the limit the row states: a run that
+    # says "passed" while a row is over its limit (or a limit quietly widened) fails here
+    assert {(row["model"], row["mode"]) for row in res["correctness"]} == {("igde-small", "fp32"), ("igde-base", "fp32")}
+    for row in res["correctness"]:
+        assert row["ok"] is True and row["replay_identical"] is True, row
+        assert row["limit"] == 1e-4, row  # on CPU only FP32 runs; its stated limit is 1e-4
+        assert 0.0 <= row["max_abs_diff"] <= row["limit"], row
+    for row in res["psnr"]:  # CPU: FP32 against FP32, so the per-frame PSNR is far above the 50 dB target
+        frames = [_num(v) for v in row["per_frame_db"]]
+        assert row["ok"] is True and len(frames) == row["frames"] == 4, row
+        assert _num(row["min_db"]) == min(frames) >= 50.0, row
+    auto = res["auto"]
+    assert auto["ok"] is True and auto["backend"] == "torch", auto  # a .pt without an ONNX file: PyTorch on CPU
+    assert [(row["mode"], row["batch"]) for row in res["speed"]] == [("fp32", 1), ("fp32", 2)]
+    for row in res["speed"]:
+        assert math.isfinite(row["fps"]) and row["fps"] > 0 and row["ms_per_frame"] > 0, row
+        assert row["ms_per_frame"] * row["fps"] == pytest.approx(1000.0), row  # ms/frame and frames/s: one time
+        assert row["x_fp32"] == pytest.approx(1.0), row
+    assert "gpu_checks: all checks passed" in r.stdout
+    md = (tmp_path / "gpu_checks.md").read_text()
+    assert md.startswith("# GPU checks") and "| igde-base | fp32 | 37x29x3 |" in md
 
 
 @pytest.mark.gpu

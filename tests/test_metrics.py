@@ -58,3 +58,38 @@ def test_temporal_stability():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shape mismatch"):
         M.psnr(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_ssim_of_a_map_too_small_for_the_border():
+    # maps of at most 2 x 5 px on a side have no inside after the 5-pixel border: the mean is over all
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 256, (8, 10)).astype(np.uint8)
+    assert M.ssim(a, a) == pytest.approx(1.0)
+    b = np.clip(a + rng.normal(0, 20, a.shape), 0, 255).astype(np.uint8)
+    assert 0.0 < M.ssim(b, a) < 1.0
+
+
+def test_temporal_stability_by_hand():
+    g = [np.zeros((2, 2)), np.full((2, 2), 10.0)]
+    p = [np.zeros((2, 2)), np.array([[10.0, 10.0], [14.0, 2.0]])]  # |dp - dg| = 0, 0, 4, 8
+    assert M.temporal_stability(p, g) == pytest.approx(3.0)
+    assert M.temporal_stability(p[:1], g[:1]) != M.temporal_stability(p[:1], g[:1])  # one frame: nan
+    with pytest.raises(ValueError):
+        M.temporal_stability(p, g[:1])
+
+
+def test_mean_psnr_skips_nan_frames():
+    assert M.mean_psnr([1.0, math.nan, 3.0]) == pytest.approx(10 * math.log10(255**2 / 2.0))
+    assert math.isnan(M.mean_psnr([math.nan]))
+
+
+def test_psnr_torch_per_sample_against_scikit_image():
+    import torch
+
+    rng = np.random.default_rng(5)
+    gt = rng.random((3, 1, 9, 7)).astype(np.float32)
+    pred = np.clip(gt + rng.normal(0, 0.05, gt.shape), 0, 1).astype(np.float32)
+    got = M.psnr_torch(torch.from_numpy(pred), torch.from_numpy(gt))  # default peak 1.0
+    ref = [peak_signal_noise_ratio(gt[i], pred[i], data_range=1.0) for i in range(3)]
+    np.testing.assert_allclose(got.numpy(), ref, rtol=1e-4)
+    assert torch.isinf(M.psnr_torch(torch.from_numpy(gt), torch.from_numpy(gt))).all()

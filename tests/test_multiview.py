@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from igde_stream import display
 from igde_stream import multiview as mv
 
 
@@ -176,24 +177,24 @@ def test_random_depth_leaves_no_unfilled_pixels():
 
 @pytest.mark.parametrize("n,shape", [(8, (2, 4)), (9, (3, 3)), (6, (2, 3)), (7, (3, 3)), (5, (2, 3)), (1, (1, 1)), (2, (1, 2))])
 def test_grid_shapes(n, shape):
-    assert mv.grid_shape(n) == shape
+    assert display.grid_shape(n) == shape
 
 
 def test_layouts():
     views = np.stack([np.full((6, 10, 3), k, np.uint8) for k in range(8)])
-    g = mv.tile_grid(views)
+    g = display.tile_grid(views)
     assert g.shape == (2 * 6, 4 * 10, 3)
     assert g[0, 0, 0] == 0 and g[0, 10, 0] == 1 and g[6, 0, 0] == 4 and g[6, 39, 0] == 7
-    g3 = mv.tile_grid(views, rows=3, cols=3)
+    g3 = display.tile_grid(views, rows=3, cols=3)
     assert g3.shape == (18, 30, 3) and (g3[12:, 20:] == 0).all()
-    assert mv.tile_grid(views, cols=8).shape == (6, 80, 3)
+    assert display.tile_grid(views, cols=8).shape == (6, 80, 3)
     with pytest.raises(ValueError):
-        mv.grid_shape(8, rows=2, cols=3)
-    sbs = mv.side_by_side(views[0], views[7])
+        display.grid_shape(8, rows=2, cols=3)
+    sbs = display.side_by_side(views[0], views[7])
     assert sbs.shape == (6, 20, 3) and sbs[0, 0, 0] == 0 and sbs[0, 19, 0] == 7
-    half = mv.side_by_side(views[0], views[7], squeeze=True)
+    half = display.side_by_side(views[0], views[7], squeeze=True)
     assert half.shape == (6, 10, 3) and half[0, 0, 0] == 0 and half[0, 9, 0] == 7
-    odd = mv.side_by_side(np.zeros((4, 9, 3), np.uint8), np.zeros((4, 9, 3), np.uint8), squeeze=True)
+    odd = display.side_by_side(np.zeros((4, 9, 3), np.uint8), np.zeros((4, 9, 3), np.uint8), squeeze=True)
     assert odd.shape == (4, 9, 3)
 
 
@@ -212,14 +213,9 @@ def test_rejects_bad_input():
 
 
 def _tool():
-    import importlib.util
-    from pathlib import Path
+    from igde_stream import views_cli
 
-    path = Path(__file__).resolve().parent.parent / "tools" / "render_views.py"
-    spec = importlib.util.spec_from_file_location("render_views", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return views_cli
 
 
 def _write(path, frames, kind):
@@ -284,12 +280,15 @@ def test_tool_renders_video(clip, layout, extra, shape, files):
 
 
 def test_tool_grid_matches_library(clip):
-    """FFV1 is lossless: the video's first frame is the library's grid of the decoded inputs."""
+    """FFV1 is lossless: the video's first frame is the library's grid of the decoded inputs. Run as
+    the installed command does: ``igde-stream views render ...``."""
+    from igde_stream.cli import main
+
     tmp, _, gt = clip
     out = tmp / "g.mkv"
-    assert _tool().main(["render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(out), "--quiet"]) == 0
+    assert main(["views", "render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(out), "--quiet"]) == 0
     c0 = _read(tmp / "c.mp4")[0][1]
-    expect = mv.layout_frames(c0, gt[0], mv.ViewConfig(), "grid")[0]
+    expect = display.layout_frames(c0, gt[0], mv.ViewConfig(), "grid")[0]
     np.testing.assert_array_equal(_read(out)[0][1], expect)
 
 
@@ -331,6 +330,17 @@ def test_bench_views_runs_and_saves(tmp_path):
     data = json.loads(out.read_text())
     assert [r["what"] for r in data["rows"]] == ["render 8 views", "render 8 views + grid", "igde-tiny torch:fp32"]
     assert all(r["fps"] > 0 for r in data["rows"])
+    rc = views.main(["--size", "64x48", "--layouts", "--backends", "none", "--iters", "1", "--preset-views", "3",
+                     "--panel", "128x96", "--json", str(out)])
+    assert rc == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["what"] for r in rows][2:] == [
+        "render 8 views + grid 4x2", "render 8 views + quilt 4x2 (tiles = views)",
+        "render 8 views + quilt portrait preset 8x6 at 3360x3360", "rgbd (colour | depth, no views)",
+        "render 8 views + lenticular 128x96, nearest view", "render 8 views + lenticular 128x96, blend of two",
+        "render 3 views", "render 3 views + grid 2x2", "render 3 views + quilt 16in preset 5x9 at 4096x4096"]
+    sizes = [r.get("frame_size") for r in rows]
+    assert sizes[2:6] == [[256, 96], [256, 96], [3360, 3360], [128, 48]] and sizes[6] == [128, 96]
 
 
 def test_library_render_and_quality_on_files(clip):

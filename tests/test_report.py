@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import tracemalloc
 from fractions import Fraction
 
 import numpy as np
@@ -115,3 +122,159 @@ def test_plot_png(tmp_path):
 def test_report_suffix_is_checked(tmp_path):
     with pytest.raises(OutputError, match=r"\.json or \.csv"):
         PsnrReport(255.0).write(tmp_path / "r.xlsx")
+
+
+def _in_memory_summary(rows, peak, worst=5):
+    """The summary as computed from rows held in a list (what the report did before it spooled rows)."""
+    matched = [r for r in rows if r.mse is not None]
+    psnrs = [r.psnr for r in matched]
+
+    def mean_psnr(mses):  # PSNR of the mean MSE; nan frames skipped
+        vals = [m for m in mses if not math.isnan(m)]
+        if not vals:
+            return math.nan
+        m = float(np.mean(vals))
+        return math.inf if m == 0 else 10 * math.log10(peak * peak / m)
+
+    def mse_of(p):
+        return math.nan if math.isnan(p) else (0.0 if math.isinf(p) else peak * peak / 10 ** (p / 10))
+
+    out_psnr, in_psnr = mean_psnr([r.mse for r in matched]), mean_psnr([r.input_mse for r in matched])
+    return {
+        "frames": len(rows), "matched_frames": len(matched),
+        "unmatched_frames": len(rows) - len(matched),
+        "output_frames_without_gt": [r.index for r in rows if r.mse is None],
+        "gt_frames_without_output": [], "peak": peak, "mean_psnr": out_psnr, "mean_psnr_input": in_psnr,
+        "mean_gain_db": out_psnr - in_psnr,
+        "mean_psnr_t": mean_psnr([mse_of(r.psnr_t) for r in matched]),
+        "mean_psnr_f": mean_psnr([mse_of(r.psnr_f) for r in matched]),
+        "min_psnr": min(psnrs), "median_psnr": statistics.median(psnrs), "max_psnr": max(psnrs),
+        "worst_frames": [{"index": r.index, "pts_time": r.pts_time, "psnr": r.psnr, "input_psnr": r.input_psnr}
+                         for r in sorted(matched, key=lambda r: r.psnr)[:worst]],
+    }
+
+
+def _plain(v):
+    """The report's value convention: nan -> null, inf -> "inf"."""
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return "" if math.isnan(v) else ("inf" if math.isinf(v) else repr(round(v, 6)))
+    return "" if v is None else str(v)
+
+
+def test_report_assembled_from_the_spool_equals_the_in_memory_one(make_clip, enhancer, tmp_path, monkeypatch):
+    from igde_stream.stream import pipeline
+
+    made = []
+
+    class Recording(pipeline.PsnrReport):  # keeps, on the side, the rows ``add`` hands back
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.kept = []
+            made.append(self)
+
+        def add(self, *a, **kw):
+            row = super().add(*a, **kw)
+            self.kept.append(dataclasses.replace(row))
+            return row
+
+    monkeypatch.setattr(pipeline, "PsnrReport", Recording)
+    clip = make_clip(n=7)
+    out_dir = clip["out"].parent
+    js, cs = out_dir / "r.json", out_dir / "r.csv"
+    enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"], report_path=[js, cs], enhancer=enhancer)
+    rows = made[0].kept
+    assert len(rows) == 7
+    text = js.read_text()
+    header = {k: v for k, v in json.loads(text).items() if k not in ("summary", "frames")}
+    doc = {**header, "summary": _in_memory_summary(rows, 255.0),
+           "frames": [dataclasses.asdict(r) for r in rows]}
+    assert text == json.dumps(_plain(doc), indent=1, allow_nan=False) + "\n"  # byte for byte
+    names = [f.name for f in dataclasses.fields(rows[0])]
+    expected_csv = ",".join(names) + "\n" + "".join(",".join(_cell(getattr(r, n)) for n in names) + "\n" for r in rows)
+    assert cs.read_text() == expected_csv
+    # the row file lived beside the reports and is gone; nothing else was left there
+    left = sorted(p.name for p in out_dir.iterdir())
+    assert left == ["color.mp4", "depth.mkv", "gt.mkv", "out.mkv", "r.csv", "r.json"]
+
+
+def test_empty_report_is_still_valid_json(tmp_path):
+    rep = PsnrReport(255.0)
+    rep.write(tmp_path / "r.json", {"tool": "t"})
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["frames"] == [] and doc["summary"]["frames"] == 0 and doc["tool"] == "t"
+
+
+def test_rows_are_spooled_not_kept_in_memory():
+    gt = np.zeros((4, 6), np.uint8)
+    out, inp = gt + 1, gt + 3
+    inp[0, 0] = 0  # one correct pixel, so PSNRt is measured too
+    with PsnrReport(255.0) as rep:
+        for i in range(50):  # warm up: file buffers, caches
+            rep.add(i, i / 25, out, inp, gt, i / 25)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for i in range(50, 1050):
+                rep.add(i, i / 25, out, inp, gt, i / 25)
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        # 1000 rows held as objects take ~300 KB; a spool keeps RAM flat
+        assert grown < 32 * 1024, grown
+        assert not [k for k, v in vars(rep).items() if isinstance(v, (list, tuple, dict, set)) and len(v) >= 1000]
+        assert len(rep.rows) == 1050
+        last = rep.rows[-1]
+        assert (last.index, last.pts_time, last.mse, last.input_mse) == (1049, round(1049 / 25, 6), 1.0, 9 * 23 / 24)
+        assert [r.index for r in rep.rows[3:6]] == [3, 4, 5]
+
+
+def test_plot_keeps_the_embedding_apps_backend_and_never_imports_pyplot(tmp_path):
+    pytest.importorskip("matplotlib")
+    # A fresh interpreter: what a Jupyter kernel or a GUI app that chose its backend would see.
+    code = textwrap.dedent("""
+        import sys
+        import matplotlib
+        matplotlib.use("svg")  # the application's choice (pyplot not imported yet)
+        import numpy as np
+        from igde_stream.stream.report import PsnrReport
+        rep = PsnrReport(255.0)
+        gt = np.zeros((4, 4), np.uint8)
+        for i in range(4):
+            rep.add(i, i / 25, gt + i, gt + 2 * i, gt, i / 25)
+        rep.plot(sys.argv[1], title="t")
+        print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+    """)
+    png = tmp_path / "p.png"
+    r = subprocess.run([sys.executable, "-c", code, str(png)], capture_output=True, text=True, timeout=300,
+                       env={**{k: v for k, v in os.environ.items() if k != "MPLBACKEND"}, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["svg", "False"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
+
+
+def test_a_full_disk_while_spooling_is_a_clear_error(tmp_path):
+    class Full:
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            pass
+
+    rep = PsnrReport(255.0, spool_dir=tmp_path)
+    rep._spool.close()
+    rep._spool = Full()
+    gt = np.zeros((2, 2), np.uint8)
+    with pytest.raises(OutputError, match="cannot write the report's row file: No space left on device"):
+        rep.add(0, 0.0, gt, gt, gt, 0.0)
+    assert list(tmp_path.iterdir()) == []

@@ -3,11 +3,13 @@ exactness with a float16 network, the losses' targets, and ONNX Runtime parity."
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from igde_stream.losses import nearest_candidate, selection_loss
+from igde_stream.losses import candidate_set_ce, nearest_candidate, selection_loss
 from igde_stream.models import create_model
 from igde_stream.models.igde import IGDEConfig, SelectionHead, candidate_offsets
 
@@ -113,6 +115,26 @@ def test_nearest_candidate_ties_go_to_the_nearer_offset():
     gt = torch.full((1, 1, 5, 5), 0.5)
     idx = nearest_candidate(head.candidates(depth), gt)
     assert head.offsets[int(idx[0, 0, 2, 2])] == (0, 1)
+
+
+def test_candidate_set_ce_by_hand():
+    # four pixels of K = 3 candidates (centre first); expected values worked out by hand:
+    #   a wrong, good {1, 2}, p = (1/4, 1/2, 1/4)  -> ln(4/3)
+    #   b right, good {0, 1}, p = 1/3 each          -> ln(3/2)
+    #   c flat (all good): left out, whatever its scores
+    #   d wrong, good {2},    p = 1/3 each          -> ln 3
+    # balanced: mean(wrong) = (ln(4/3) + ln 3) / 2 = ln 2, mean(right) = ln(3/2), loss = ln(3) / 2
+    cands = torch.tensor([[0.2, 0.5, 0.5], [0.3, 0.3, 0.7], [0.4, 0.4, 0.4], [0.1, 0.6, 0.9]]).T
+    cands = cands.reshape(1, 3, 1, 4)
+    gt = torch.tensor([0.5, 0.3, 0.4, 0.9]).view(1, 1, 1, 4)
+    scores = torch.zeros(1, 3, 1, 4)
+    scores[0, 1, 0, 0] = math.log(2.0)
+    scores[0, :, 0, 2] = torch.tensor([50.0, -50.0, 3.0])
+    got = candidate_set_ce(cands, scores, cands[:, :1], gt)
+    assert math.isclose(float(got), math.log(3.0) / 2, rel_tol=1e-6)
+    # temperature divides the scores: at T = 1/2 pixel a has p = (1/6, 4/6, 1/6) -> ln(6/5)
+    got = candidate_set_ce(cands, scores, cands[:, :1], gt, temperature=0.5)
+    assert math.isclose(float(got), (((math.log(6 / 5) + math.log(3.0)) / 2) + math.log(1.5)) / 2, rel_tol=1e-6)
 
 
 def test_selection_loss_terms_change_the_loss():

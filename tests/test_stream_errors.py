@@ -256,3 +256,103 @@ def test_fewer_frames_than_declared_is_refused_by_the_project_check(make_clip):
             r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time)
         # two samples cut by an edit list make the same count complete
         r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time, dropped=2)
+
+
+def _write_format_change(path, n16=3, n8=3, size=(64, 48)):
+    """A depth video whose pixel format changes mid-stream: TIFF frames in MOV (each frame carries
+    its own format), ``n16`` gray16le frames then ``n8`` gray ones, 25 fps."""
+    import av
+
+    w, h = size
+    tb = Fraction(1, 25)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("tiff", rate=25)
+        s.width, s.height, s.pix_fmt = w, h, "gray16le"
+        s.time_base = s.codec_context.time_base = tb
+        gray = av.CodecContext.create("tiff", "w")
+        gray.width, gray.height, gray.pix_fmt, gray.time_base = w, h, "gray", tb
+        for i in range(n16 + n8):
+            if i < n16:
+                enc, frame = s.codec_context, av.VideoFrame.from_ndarray(np.full((h, w), 300 * i + 300, np.uint16),
+                                                                         format="gray16le")
+            else:
+                enc, frame = gray, av.VideoFrame.from_ndarray(np.full((h, w), i, np.uint8), format="gray")
+            frame.pts, frame.time_base = i, tb
+            for packet in enc.encode(frame):
+                packet.stream = s
+                out.mux(packet)
+        for enc in (s.codec_context, gray):
+            for packet in enc.encode(None):
+                packet.stream = s
+                out.mux(packet)
+    return path
+
+
+def test_depth_pixel_format_change_mid_stream_is_refused(make_clip, enhancer, tmp_path):
+    import av
+
+    mixed = _write_format_change(tmp_path / "mixed.mov")
+    with av.open(str(mixed)) as c:  # the file really changes format (FFmpeg decodes both)
+        assert [f.format.name for f in c.decode(video=0)] == ["gray16le"] * 3 + ["gray"] * 3
+    colour = write_video(tmp_path / "c.mp4", scene(6)[0], fmt="rgb24", rate=Fraction(25))
+    clip = make_clip()
+    e = fails(InputError, r"pixel format changes mid-stream at frame 3 \(0\.120 s\): gray16le before, gray from there",
+              clip, enhancer, color=colour, depth=mixed)
+    assert e.path == str(mixed)
+
+
+def test_writer_refuses_frames_of_another_sample_type(tmp_path):
+    from igde_stream.stream import DepthWriter
+    from igde_stream.stream.reader import VideoInfo
+
+    info = VideoInfo(path="in.mkv", codec="ffv1", width=16, height=8, pix_fmt="gray16le", time_base=Fraction(1, 1000),
+                     rate=Fraction(25), start_pts=0, frames=None, duration=None)
+    for first, second in [(np.uint16, np.uint8), (np.uint8, np.uint16)]:
+        out = tmp_path / "out.mkv"
+        w = DepthWriter(out, info)
+        try:
+            w.write(np.full((8, 16), 200, first), 0)
+            with pytest.raises(OutputError, match=f"frame 1 has {np.dtype(second)} samples but the frames before it "
+                                                  f"were {np.dtype(first)}") as exc:
+                w.write(np.full((8, 16), 200, second), 40)
+            assert "\n" not in str(exc.value)
+        finally:
+            w.abort()
+        assert_clean(tmp_path, out)
+    w = DepthWriter(tmp_path / "out.mkv", info)
+    with pytest.raises(OutputError, match="frame 0 has float32 samples; depth must be uint8 or uint16"):
+        w.write(np.zeros((8, 16), np.float32), 0)
+    w.abort()
+    assert_clean(tmp_path, tmp_path / "out.mkv")
+
+
+def test_stale_partial_files_of_dead_processes_are_removed(tmp_path, caplog):
+    import logging
+    import subprocess
+    import sys
+
+    from igde_stream.stream import DepthWriter
+    from igde_stream.stream.reader import VideoInfo
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its PID now names no process
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        out = tmp_path / "out.mkv"
+        stale = tmp_path / f".out.igde-part-{dead.pid}.mkv"
+        in_use = tmp_path / f".out.igde-part-{live.pid}.mkv"
+        other_output = tmp_path / f".other.igde-part-{dead.pid}.mkv"  # not this output's: left alone
+        for p in (stale, in_use, other_output):
+            p.write_bytes(b"half a file")
+        info = VideoInfo(path="in.mkv", codec="ffv1", width=16, height=8, pix_fmt="gray", time_base=Fraction(1, 1000),
+                         rate=Fraction(25), start_pts=0, frames=None, duration=None)
+        with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+            w = DepthWriter(out, info)
+        w.abort()
+        assert not stale.exists()
+        assert in_use.read_bytes() == b"half a file" and other_output.read_bytes() == b"half a file"
+        assert f"removed stale partial file {stale} (process {dead.pid} is gone)" in caplog.text
+        assert str(in_use) not in caplog.text
+    finally:
+        live.kill()
+        live.wait()

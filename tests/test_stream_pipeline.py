@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from igde_stream.errors import PairingError
+from igde_stream.errors import IGDEError, OutputError, PairingError
 from igde_stream.stream import Frame, enhance_file, pair_frames
 from igde_stream.stream import pipeline
 from igde_stream.stream.pipeline import ByteQueue
@@ -108,3 +111,124 @@ def test_queues_stay_within_their_byte_bound(make_clip, enhancer, monkeypatch):
                  queue_bytes=2 * frame_bytes)
     assert len(queues) == 4
     assert all(q.peak_bytes <= 2 * frame_bytes for q in queues)
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_plot_without_matplotlib_fails_before_the_first_frame(make_clip, enhancer, tiny_model, monkeypatch, capsys):
+    clip = make_clip(n=4)
+    folder = clip["out"].parent
+    inputs = _listing(folder)
+    calls = []
+    real = enhancer.enhance
+    monkeypatch.setattr(enhancer, "enhance", lambda c, d: calls.append(len(d)) or real(c, d))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.raises(OutputError, match="--plot needs matplotlib") as info:
+        enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"], report_path=folder / "r.json",
+                     plot_path=folder / "p.png", enhancer=enhancer)
+    assert info.value.path == str(folder / "p.png")
+    assert calls == []  # not one frame enhanced
+    assert _listing(folder) == inputs  # no video, no report, no temporary file
+    # through the command: exit 2, one line
+    from igde_stream.cli import main
+
+    capsys.readouterr()
+    rc = main([str(clip["color"]), str(clip["depth"]), "-o", str(clip["out"]), "--gt", str(clip["gt"]),
+               "--report", str(folder / "r.json"), "--plot", str(folder / "p.png"), "--model", str(tiny_model),
+               "--backend", "torch", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "needs matplotlib" in err
+    assert _listing(folder) == inputs
+
+
+_real_report_write = pipeline.PsnrReport.write
+
+
+def _fail_in_plot(self, path, title="", *, to=None):
+    Path(to).write_bytes(b"half a png")  # a partial temporary, as a full disk would leave
+    raise OutputError("cannot write: No space left on device", path)
+
+
+def _interrupt_in_csv(self, path, header=None, *, to=None):
+    if Path(path).suffix == ".csv":
+        Path(to).write_text("index,pts")
+        raise KeyboardInterrupt
+    return _real_report_write(self, path, header, to=to)
+
+
+
+@pytest.mark.parametrize("method, fake, error", [
+    ("plot", _fail_in_plot, OutputError),
+    ("write", _interrupt_in_csv, KeyboardInterrupt),  # Ctrl-C after the video and the JSON were written
+])
+def test_a_late_failure_leaves_no_output_at_all(make_clip, enhancer, monkeypatch, method, fake, error):
+    pytest.importorskip("matplotlib")
+    clip = make_clip(n=5)
+    folder = clip["out"].parent
+    clip["out"].write_bytes(b"the user's old video")  # being replaced (-y): kept when the run fails
+    inputs = _listing(folder)
+    monkeypatch.setattr(pipeline.PsnrReport, method, fake)
+    with pytest.raises(error):
+        enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"],
+                     report_path=[folder / "r.json", folder / "r.csv"], plot_path=folder / "p.png",
+                     enhancer=enhancer, overwrite=True)
+    assert _listing(folder) == inputs  # no new video, report or plot, no temporary
+    assert clip["out"].read_bytes() == b"the user's old video"
+    assert not [t for t in threading.enumerate() if t.name.startswith("igde-")]
+
+
+def test_commit_is_all_or_nothing(tmp_path, monkeypatch):
+    (tmp_path / "a.mkv").write_bytes(b"old a")
+    moves = []
+    for name in ("a.mkv", "r.json", "p.png"):
+        tmp = tmp_path / f".{name}.igde-part-1"
+        tmp.write_bytes(b"new " + name.encode())
+        moves.append((tmp, tmp_path / name))
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(src).name == ".p.png.igde-part-1":  # Ctrl-C on the last rename
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(pipeline.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline._commit(moves)
+    assert _listing(tmp_path) == ["a.mkv"] and (tmp_path / "a.mkv").read_bytes() == b"old a"
+    monkeypatch.setattr(pipeline.os, "replace", real_replace)
+    for tmp, final in moves:
+        tmp.write_bytes(b"new " + final.name.encode())
+    pipeline._commit(moves)
+    assert _listing(tmp_path) == ["a.mkv", "p.png", "r.json"]
+    assert (tmp_path / "a.mkv").read_bytes() == b"new a.mkv"
+
+
+def test_batch_buffers_are_bounded():
+    # 16-bit 1080p, 8 frames: per pixel colour 3 + depth 2, their stacked copies 3 + 2, output 2,
+    # float32 colour 12 + depth 4 + network output 4 = 32 bytes
+    assert pipeline.batch_buffer_bytes(8, 1920, 1080, 2) == 8 * 1920 * 1080 * 32
+    assert pipeline.batch_limit_bytes() <= 2 << 30
+    pipeline.check_batch(4, 1920, 1080, 2)  # the default batch at 1080p: ~250 MB, fine
+    pipeline.check_batch(1, 16384, 16384, 2)  # one frame is always allowed
+    with pytest.raises(IGDEError, match=r"^--batch 64: 64 frames of 3840x2160 need 15\.8 GiB of buffers, above the "
+                                        r"limit of .* GiB; use --batch \d+ or less$"):
+        pipeline.check_batch(64, 3840, 2160, 2)
+
+
+def test_an_absurd_batch_is_refused_before_any_work(make_clip, tiny_model, capsys):
+    from igde_stream.cli import main
+
+    clip = make_clip(n=3)
+    folder = clip["out"].parent
+    inputs = _listing(folder)
+    with pytest.raises(IGDEError, match=r"--batch 1000000: 1000000 frames of 64x48 need 83\.0 GiB"):
+        enhance_file(clip["color"], clip["depth"], clip["out"], model=str(tiny_model), backend="torch",
+                     batch=1_000_000, quiet=True)
+    capsys.readouterr()
+    rc = main([str(clip["color"]), str(clip["depth"]), "-o", str(clip["out"]), "--model", str(tiny_model),
+               "--backend", "torch", "--batch", "1000000", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--batch 1000000" in err
+    assert _listing(folder) == inputs

@@ -106,3 +106,53 @@ def test_lossy_codec_is_labelled(make_clip, enhancer, caplog, tmp_path):
     assert doc["lossless"] is False and "lossy" in doc["measured_on"]
     frames, pts, facts = read_video(out)
     assert len(frames) == 6 and facts["codec"] == "h264"
+
+
+def depth_info(rate, pix_fmt=None, size=(16, 8), time_base=Fraction(1, 1000)):
+    """What a reader would say about a depth stream (only what the writer uses matters)."""
+    from igde_stream.stream.reader import VideoInfo
+
+    return VideoInfo(path="in.mkv", codec="ffv1", width=size[0], height=size[1], pix_fmt=pix_fmt,
+                     time_base=time_base, rate=rate, start_pts=None, frames=None, duration=None)
+
+
+@pytest.mark.parametrize("rate, want_pts, want_rate", [
+    # frame k at k x 1001/30000 s in a 1/1000 time base, rounded: 33.37 -> 33, 66.73 -> 67, 100.1, 133.47
+    (Fraction(30000, 1001), [0, 33, 67, 100, 133], Fraction(30000, 1001)),
+    # no rate: the reader's 1/25 s per frame, so 40 ms apart, and 25 fps in the file
+    (None, [0, 40, 80, 120, 160], Fraction(25)),
+])
+def test_frames_without_pts_are_written_a_frame_duration_apart(tmp_path, caplog, rate, want_pts, want_rate):
+    from igde_stream.stream import DepthWriter
+
+    out = tmp_path / "out.mkv"
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        w = DepthWriter(out, depth_info(rate))
+        for k in range(5):
+            w.write(np.full((8, 16), k, np.uint8), None)
+        w.commit()
+    frames, pts, facts = read_video(out)
+    assert pts == want_pts and facts["time_base"] == Fraction(1, 1000) and facts["rate"] == want_rate
+    assert [int(f[0, 0]) for f in frames] == [0, 1, 2, 3, 4]
+    assert ("gives no frame rate; writing at 25 fps" in caplog.text) == (rate is None)
+    with VideoReader(out, "depth") as r:  # the reader puts them where it puts frames without pts
+        times = [f.time for f in r.frames()]
+    np.testing.assert_allclose(times, [k / float(want_rate) for k in range(5)], atol=0.0005)
+
+
+@pytest.mark.parametrize("declared", [None, "gray"])
+def test_16_bit_frames_stay_16_bit_whatever_the_input_declared(tmp_path, declared):
+    # The input's pixel format was unknown when the file was opened, or said 8-bit: the frames decide.
+    from igde_stream.stream import DepthWriter
+
+    out = tmp_path / "out.mkv"
+    values = [0, 255, 256, 1000, 40000, 65535]
+    w = DepthWriter(out, depth_info(Fraction(25), pix_fmt=declared))
+    for v in values:
+        w.write(np.full((8, 16), v, np.uint16), None)
+    w.commit()
+    assert w.pix_fmt == "gray16le"
+    frames, _, facts = read_video(out)
+    assert facts["pix_fmt"] == "gray16le"
+    assert [f.dtype for f in frames] == [np.dtype(np.uint16)] * 6
+    assert [int(f.max()) for f in frames] == values  # not wrapped modulo 256

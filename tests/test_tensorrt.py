@@ -7,8 +7,9 @@ import importlib.util
 import json
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -46,8 +47,12 @@ def test_engine_name_changes_with_everything_it_depends_on():
         engine_name("m/igde-small.onnx", "ab" * 32, replace(o, opt_shape=(8, 540, 960)), **ENV),
         engine_name("m/igde-small.onnx", "ab" * 32, o, trt_version="11.0.0", gpu_name=ENV["gpu_name"]),
         engine_name("m/igde-small.onnx", "ab" * 32, o, trt_version=ENV["trt_version"], gpu_name="NVIDIA A100"),
+        engine_name("m/igde-small.onnx", "ab" * 32, replace(o, typing="strong"), **ENV),
+        engine_name("m/igde-small.onnx", "ab" * 32, replace(o, typing="weak"), **ENV),
+        engine_name("m/igde-small.onnx", "ab" * 32, replace(o, workspace_gib=8.0), **ENV),
+        engine_name("m/igde-small.onnx", "ab" * 32, replace(o, optimization_level=5), **ENV),
     ]
-    assert len({name, *variants}) == 6
+    assert len({name, *variants}) == 10
     assert timing_cache_path("engines", **ENV).name == "timing.trt10.13.0.nvidia-h100-80gb-hbm3.cache"
 
 
@@ -86,6 +91,140 @@ def test_staleness_is_detected_and_explained():
         assert part in text
 
 
+def test_reuse_compares_every_build_setting():
+    asked = BuildOptions(typing="weak")
+    built = _info(build_options=asdict(replace(asked, typing="strong", workspace_gib=2.0, optimization_level=5)))
+    why = problems(built, options=asked, **ENV)
+    assert why == ["typing strong, asked for weak", "workspace GiB 2.0, asked for 4.0",
+                   "optimization level 5, asked for 3"]
+    assert problems(_info(build_options=asdict(asked)), options=asked, **ENV) == []
+    assert problems(_info(build_options=asdict(asked)), options=replace(asked, precision="fp32"), **ENV) == \
+        ["precision fp16, asked for fp32"]
+    assert problems(_info(), options=asked, **ENV)[0] == "typing not recorded, asked for weak"
+    assert "profile" in problems(_info(build_options=asdict(asked)), options=replace(asked, opt_shape=(8, 540, 960)),
+                                 **ENV)[0]
+    assert EngineInfo(**{**asdict(built), "min_shape": (1, 64, 64)}).options.typing == "strong"
+
+
+def test_a_batch_below_the_profile_minimum_is_not_a_problem():
+    info = _info(min_shape=(4, 540, 960), opt_shape=(4, 540, 960), max_shape=(8, 540, 960))
+    assert problems(info, shape=(1, 540, 960), **ENV) == []  # padded to 4 by the backend
+    assert problems(info, shape=(9, 540, 960), **ENV) != []
+    assert problems(info, shape=(1, 720, 960), **ENV) != []
+
+
+def test_pad_batch_repeats_the_last_frame():
+    from igde_stream.backends.tensorrt_backend import pad_batch
+
+    t = torch.arange(2 * 1 * 2 * 3, dtype=torch.float32).reshape(2, 1, 2, 3)
+    p = pad_batch(t, 4)
+    assert p.shape == (4, 1, 2, 3)
+    assert torch.equal(p[:2], t) and torch.equal(p[2], t[1]) and torch.equal(p[3], t[1])
+    assert pad_batch(t, 2) is t and pad_batch(t, 1) is t
+
+
+def test_last_partial_batch_runs_padded_without_a_rebuild():
+    """An engine whose profile starts at N = 4 gets a 3-frame last batch: it runs as 4 (last frame
+    repeated), 3 outputs come back, and the engine is neither rebuilt nor refused."""
+    from igde_stream.backends.tensorrt_backend import TensorRTBackend
+
+    b = object.__new__(TensorRTBackend)  # the engine-free parts of a loaded backend
+    b.device = torch.device("cpu")
+    b.info = _info(min_shape=(4, 6, 8), opt_shape=(4, 6, 8), max_shape=(8, 6, 8))
+    b.engine_path = Path("x.engine")
+
+    def adopt(*args, **kw):
+        raise AssertionError("rebuilt or refused for a batch the engine can run padded")
+
+    seen = []
+
+    def execute(color, depth):  # stands in for the engine: output = 2 * depth + red
+        seen.append(tuple(depth.shape))
+        return 2 * depth + color[:, :1]
+
+    b._adopt, b._execute = adopt, execute
+    color = torch.zeros(3, 3, 6, 8)
+    color[:, 0] = torch.tensor([0.1, 0.2, 0.3]).view(3, 1, 1)
+    depth = torch.tensor([1.0, 2.0, 3.0]).view(3, 1, 1, 1).expand(3, 1, 6, 8)
+    out = b.forward(color, depth)
+    assert seen == [(4, 1, 6, 8)]
+    assert out.shape == (3, 1, 6, 8)
+    assert torch.allclose(out[:, 0, 0, 0], torch.tensor([2.1, 4.2, 6.3]))
+    b.forward(torch.zeros(5, 3, 6, 8), torch.zeros(5, 1, 6, 8))
+    assert seen[-1] == (5, 1, 6, 8)  # inside the profile: not padded
+
+
+def _write_engine(folder: Path, onnx: Path, precision: str, typing: str = "auto") -> Path:
+    """A fake engine for ``onnx`` with a valid sidecar, named as build_engine names it."""
+    o = BuildOptions(precision=precision, typing=typing)
+    path = folder / engine_name(onnx, file_sha256(onnx), o, **ENV)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"fake " + precision.encode())
+    _info(onnx_path=str(onnx), onnx_sha256=file_sha256(onnx), precision=precision, build_options=asdict(o),
+          engine_sha256=file_sha256(path)).save(path)
+    return path
+
+
+@pytest.fixture
+def fake_trt_backend(monkeypatch, tmp_path):
+    """TensorRTBackend importable and constructible without TensorRT: a stand-in module, this
+    machine's environment faked, ``_load`` recording the engine instead of deserialising it;
+    ``build_engine`` records its calls. Returns (onnx file, loaded engines, builds)."""
+    from igde_stream.backends import tensorrt_backend
+
+    monkeypatch.setitem(sys.modules, "tensorrt", SimpleNamespace(__version__=ENV["trt_version"]))
+    monkeypatch.setattr(tensorrt_backend, "environment", lambda: dict(ENV))
+    loaded, builds = [], []
+
+    def load(self, engine):
+        loaded.append(Path(engine))
+        self.engine_path, self.info = Path(engine), EngineInfo.load(engine)
+
+    def build(src, engines_dir, options, force=False, verbose=False):
+        builds.append((options, force))
+        return _write_engine(Path(engines_dir) / f"built{len(builds)}", Path(src), options.precision)
+
+    monkeypatch.setattr(tensorrt_backend.TensorRTBackend, "_load", load)
+    monkeypatch.setattr(tensorrt_backend, "build_engine", build)
+    monkeypatch.chdir(tmp_path)  # the default engines/ folder
+    onnx = tmp_path / "tiny.onnx"
+    onnx.write_bytes(b"stands in for an ONNX file")
+    return onnx, loaded, builds
+
+
+def test_cli_precision_reaches_the_tensorrt_reuse_check(fake_trt_backend):
+    from igde_stream.cli import _enhancer_options, build_parser
+    from igde_stream.enhancer import Enhancer
+
+    onnx, loaded, builds = fake_trt_backend
+    fp16 = _write_engine(Path("engines"), onnx, "fp16")
+    fp32 = _write_engine(Path("engines"), onnx, "fp32")
+    base = ["c.mp4", "d.mkv", "-o", "o.mkv", "--model", str(onnx), "--backend", "tensorrt", "-q"]
+    args = build_parser().parse_args(base + ["--precision", "fp32"])
+    assert _enhancer_options(args)["precision"] == "fp32"
+    e = Enhancer(**_enhancer_options(args))
+    assert loaded == [fp32] and builds == [] and e.backend.precision == "fp32"
+    e = Enhancer(**_enhancer_options(build_parser().parse_args(base)))  # default: fp16
+    assert loaded[-1] == fp16 and builds == [] and e.backend.precision == "fp16"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(base + ["--precision", "int8"])
+
+
+def test_a_given_engine_of_another_precision_is_rebuilt_as_asked(fake_trt_backend):
+    from igde_stream.backends import create_backend
+
+    onnx, loaded, builds = fake_trt_backend
+    fp32 = _write_engine(Path("given"), onnx, "fp32", typing="strong")
+    create_backend("tensorrt", model=str(onnx), engine=str(fp32), precision="fp32", quiet=True)
+    assert loaded == [fp32] and builds == []  # asked for fp32: used as it is
+    create_backend("tensorrt", model=str(onnx), engine=str(fp32), quiet=True)  # fp16 by default
+    (options, force), = builds
+    # built as asked (fp16), keeping the engine's other settings; not forced, so a matching engine
+    # built on an earlier run is reused instead of being rebuilt every time
+    assert options.precision == "fp16" and options.typing == "strong" and force is False
+    assert loaded[-1].parent.name == "built1"
+
+
 def test_sidecar_roundtrip_and_missing_sidecar(tmp_path):
     engine = tmp_path / "a.engine"
     engine.write_bytes(b"fake")
@@ -97,6 +236,9 @@ def test_sidecar_roundtrip_and_missing_sidecar(tmp_path):
     assert back == _info(engine_sha256=file_sha256(engine))
     sidecar_path(engine).write_text("{broken")
     with pytest.raises(EngineError, match="unreadable"):
+        EngineInfo.load(engine)
+    _info(build_options={"typing": "strong", "colour": "blue"}).save(engine)  # unknown keys are an error
+    with pytest.raises(EngineError, match="unknown build options"):
         EngineInfo.load(engine)
 
 
@@ -171,6 +313,12 @@ def test_engine_build_run_and_reuse(tmp_path):
     out = create_backend("tensorrt", model=str(src), engine=str(engine)).run(c, d)
     ref = create_backend("torch", model=model).run(c, d)
     assert float(np.abs(out - ref).max()) < 2e-2
+    # a last batch below the profile's minimum N runs padded (last frame repeated), never rebuilt
+    pinned = build_engine(src, engines, BuildOptions(min_shape=(2, 48, 64), opt_shape=(2, 48, 64), max_shape=(2, 48, 64)))
+    backend = create_backend("tensorrt", model=str(src), engine=str(pinned), rebuild="never")
+    one = backend.run(c[:1], d[:1])
+    assert one.shape == (1, 1, 48, 64) and backend.engine_path == pinned
+    assert float(np.abs(one - ref[:1]).max()) < 2e-2
     # a changed ONNX makes the engine stale: refused when rebuilding is not allowed
     src2 = export_onnx(create_model("igde-tiny").eval(), tmp_path / "tiny2.onnx")
     with pytest.raises(EngineError, match="another ONNX"):

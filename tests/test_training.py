@@ -96,3 +96,100 @@ def test_select_head_trains_from_a_crop_cache_and_calibrates_its_gate(tmp_path):
     assert list((tmp_path / "cache").glob("crops-*.npz"))
     rows = _log(out.parent / "log.csv")
     assert [int(r["step"]) for r in rows] == [3, 6] and all(math.isfinite(float(r["loss"])) for r in rows)
+
+
+# ------------------------------------------------------------------ the MSE warm-up (l2_weight / l2_warmup)
+
+
+@pytest.mark.parametrize("kw, resumed, expected", [
+    # w = max(0, 1 - progress / l2_warmup): from 1 at the start, linearly to 0 at l2_warmup, then 0
+    (dict(), False, {0.0: 1.0, 0.25: 0.75, 0.5: 0.5, 0.9: 0.1, 1.0: 0.0}),
+    (dict(l2_warmup=0.4), False, {0.0: 1.0, 0.1: 0.75, 0.2: 0.5, 0.3: 0.25, 0.4: 0.0, 0.7: 0.0, 1.0: 0.0}),
+    (dict(l2_warmup=2.0), False, {0.0: 1.0, 0.5: 0.75, 1.0: 0.5}),
+    (dict(l2_warmup=0.5), True, {0.0: 1.0, 0.25: 0.5, 0.5: 0.0}),  # resumed with steps: same schedule
+    # no warm-up at all
+    (dict(l2_weight=0.0), False, {0.0: 0.0, 0.5: 0.0}),
+    (dict(l2_weight=-1.0), False, {0.0: 0.0}),
+    (dict(l2_warmup=0.0), False, {0.0: 0.0, 0.5: 0.0}),
+    (dict(l2_warmup=-0.5), False, {0.0: 0.0, 0.5: 0.0}),
+    (dict(steps=None, minutes=1.0), True, {0.0: 0.0, 0.5: 0.0}),  # resumed on a time budget: none
+    (dict(steps=None, minutes=1.0), False, {0.0: 1.0, 0.5: 0.5}),
+])
+def test_mse_warmup_share_by_hand(kw, resumed, expected):
+    from igde_stream.training import _l2
+
+    cfg = TrainConfig(**{"steps": 100, **kw})
+    got = {p: _l2(cfg, p, resumed) for p in expected}
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_mse_warmup_share_is_logged_per_step(tmp_path):
+    # the logged share is that of the last step of each interval: step s (1-based) ran at progress (s-1)/steps
+    out = train(_cfg(tmp_path, steps=8, log_every=2, val_every=100, l2_warmup=0.5))
+    rows = _log(out.parent / "log.csv")
+    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8]
+    assert [float(r["l2_share"]) for r in rows] == pytest.approx([0.75, 0.25, 0.0, 0.0])
+
+
+def test_training_loss_blends_mse_by_the_share(tmp_path, monkeypatch):
+    # same start, same first batch: loss(w) = (1 - w) loss(0) + w l2_weight MSE, and loss(1) = l2_weight MSE
+    import igde_stream.training as T
+
+    def first_loss(name, w, **kw):
+        monkeypatch.setattr(T, "_l2", lambda cfg, progress, resumed: w)
+        out = train(_cfg(tmp_path / name, steps=1, log_every=1, val_every=100, **kw))
+        return float(_log(out.parent / "log.csv")[0]["loss"])
+
+    l5, mse10, mix = first_loss("a", 0.0), first_loss("b", 1.0), first_loss("c", 0.3)
+    mse20 = first_loss("d", 1.0, l2_weight=20.0)
+    assert mse20 == pytest.approx(2 * mse10, rel=1e-4)
+    assert mix == pytest.approx(0.7 * l5 + 0.3 * mse10, rel=1e-4)
+    assert len({round(v, 6) for v in (l5, mse10, mix)}) == 3
+
+
+# ------------------------------------------------------------------ best.pt
+
+
+def _scripted_validation(monkeypatch, psnrs):
+    """Replace validation by a script: the n-th call returns the n-th PSNR. Returns the list of calls."""
+    import igde_stream.training as T
+
+    calls = []
+
+    def fake(model, batch, device, amp=None, chunk=4):
+        v = psnrs[len(calls)]
+        calls.append(v)
+        return {"psnr": v, "psnr_t": v + 1, "psnr_f": v - 1, "ssim": 0.5, "rmse": 1.0}
+
+    monkeypatch.setattr(T, "validate", fake)
+    return calls
+
+
+def test_best_checkpoint_holds_the_best_validation_psnr(tmp_path, monkeypatch):
+    # validations at steps 5, 10, 15 and the final one (also at 15); a tie does not replace the best
+    calls = _scripted_validation(monkeypatch, [10.0, 30.0, 30.0, 12.0])
+    final = train(_cfg(tmp_path, steps=15, val_every=5, log_every=5, ckpt_every=100))
+    assert calls == [10.0, 30.0, 30.0, 12.0]
+    best = torch.load(final.parent / "best.pt", weights_only=True)
+    assert best["step"] == 10 and best["best_val_psnr"] == 30.0 and best["val"]["psnr"] == 30.0
+    last = torch.load(final, weights_only=True)
+    assert last["step"] == 15 and last["best_val_psnr"] == 30.0 and last["val"]["psnr"] == 12.0
+    assert any(not torch.equal(best["state_dict"][k], last["state_dict"][k]) for k in best["state_dict"])  # an earlier model
+    assert [r["val_psnr"] for r in _log(final.parent / "log.csv")] == ["10.0000", "30.0000", "30.0000"]
+
+
+def test_best_checkpoint_takes_the_final_validation_and_survives_a_resume(tmp_path, monkeypatch):
+    _scripted_validation(monkeypatch, [10.0, 20.0, 15.0, 40.0])
+    final = train(_cfg(tmp_path, steps=15, val_every=5, log_every=5, ckpt_every=100))
+    best = torch.load(final.parent / "best.pt", weights_only=True)
+    assert best["step"] == 15 and best["val"]["psnr"] == 40.0
+    # resumed: the earlier best (40) still counts, so 35 and 38 do not replace it; 45 then does
+    calls = _scripted_validation(monkeypatch, [35.0, 38.0])
+    train(_cfg(tmp_path, steps=20, val_every=5, log_every=5, ckpt_every=100, resume="auto"))
+    assert calls == [35.0, 38.0]
+    best = torch.load(final.parent / "best.pt", weights_only=True)
+    assert best["step"] == 15 and best["best_val_psnr"] == 40.0
+    _scripted_validation(monkeypatch, [45.0, 41.0])
+    train(_cfg(tmp_path, steps=25, val_every=5, log_every=5, ckpt_every=100, resume="auto"))
+    best = torch.load(final.parent / "best.pt", weights_only=True)
+    assert best["step"] == 25 and best["best_val_psnr"] == 45.0 and best["val"]["psnr"] == 45.0

@@ -4,9 +4,10 @@
     python tools/build_engine.py --onnx x.onnx --opt 8x1080x1920 --max 8x1088x1920
     python tools/build_engine.py --like-video in_color.mp4 --batch 4   # opt = that stream's size
 
-The engine, its JSON sidecar (ONNX hash, profile, precision, TensorRT version, GPU), the build log
-and the timing cache go to --engines (default engines/). TensorRT 10 builds with the FP16 flag;
-TensorRT 11 from an FP16-converted ONNX (float32 I/O kept), strongly typed.
+The engine, its JSON sidecar (ONNX hash, profile, precision, typing, workspace, optimisation level,
+TensorRT version, GPU), the build log and the timing cache go to --engines (default engines/). A
+matching engine is reused unless --force; one without a valid sidecar is rebuilt. TensorRT 10
+builds with the FP16 flag; TensorRT 11 from an FP16-converted ONNX (float32 I/O kept), strongly typed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--like-video", help="take opt H x W from this video's first stream")
     p.add_argument("--typing", choices=("auto", "weak", "strong"), default="auto")
     p.add_argument("--workspace-gib", type=float, default=4.0)
+    p.add_argument("--optimization-level", type=int, choices=range(6), default=3, metavar="0-5",
+                   help="TensorRT builder optimisation level (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="rebuild even if a matching engine exists")
     p.add_argument("--verbose", action="store_true", help="verbose TensorRT log (in the .log file)")
     args = p.parse_args(argv)
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         lo = args.min or tuple(min(a, b) for a, b in zip((1, 64, 64), opt))
         hi = args.max or tuple(max(a, b) for a, b in zip((8, 1088, 1920), opt))
         options = BuildOptions(min_shape=lo, opt_shape=opt, max_shape=hi, precision=args.precision,
-                               typing=args.typing, workspace_gib=args.workspace_gib)
+                               typing=args.typing, workspace_gib=args.workspace_gib,
+                               optimization_level=args.optimization_level)
         engine = build_engine(onnx, args.engines, options, force=args.force, verbose=args.verbose)
     except (EngineError, EngineBuildError, ValueError, FileNotFoundError) as exc:
         print(f"build_engine: {exc}", file=sys.stderr)

@@ -125,9 +125,9 @@ def _try(fn: Callable[[], Path]) -> Path | None:
 
 
 def select_backend(model: Any, device: str | None = None, engine: str | Path | None = None,
-                   engines_dir: str | Path | None = None) -> Choice:
-    """The design's ``auto``: TensorRT when an engine (given, or a matching one in ``engines_dir``)
-    and a GPU are there, else PyTorch CUDA, else ONNX Runtime CPU."""
+                   engines_dir: str | Path | None = None, precision: str | None = None) -> Choice:
+    """The design's ``auto``: TensorRT when an engine (given, or a matching one of ``precision``,
+    default fp16, in ``engines_dir``) and a GPU are there, else PyTorch CUDA, else ONNX Runtime CPU."""
     if device not in (None, "cpu") and not str(device).startswith("cuda"):
         raise ValueError(f"unknown device {device!r} (use cpu, cuda or cuda:N)")
     if not isinstance(model, (str, Path)):  # an nn.Module handed in by code: only torch runs it
@@ -147,7 +147,8 @@ def select_backend(model: Any, device: str | None = None, engine: str | Path | N
                     from ..engine import environment, file_sha256, find_engine
 
                     env = environment()
-                    found = find_engine(engines_dir or ENGINES_DIR, file_sha256(onnx), env["trt_version"], env["gpu_name"])
+                    found = find_engine(engines_dir or ENGINES_DIR, file_sha256(onnx), env["trt_version"],
+                                        env["gpu_name"], precision=precision or "fp16")
                     if found is not None:
                         return Choice("tensorrt", cuda, f"matching TensorRT engine {found}, GPU {gpu}", {"engine": str(found)})
             elif engine is not None or suffix in ENGINE_SUFFIXES:

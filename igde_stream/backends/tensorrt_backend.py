@@ -5,13 +5,15 @@ then ``execute_async_v3`` on the current torch stream (no pycuda). The engine co
 ``engine=`` (checked against its sidecar: TensorRT version, GPU, source ONNX, profile); a matching
 engine in ``engines_dir``; or a build from the model's ONNX at the first batch, with the profile's
 opt shape set to that batch (the stream's size). A stale or mismatched engine is rebuilt when the
-source ONNX is at hand and ``rebuild`` allows it, else refused with the reasons.
+source ONNX is at hand and ``rebuild`` allows it, else refused with the reasons. A batch smaller
+than the profile's minimum N (the stream's last) is padded with its last frame, not rebuilt for.
 """
 
 from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,12 @@ from .torch_backend import HostStaging
 _REBUILD = ("auto", "never", "always")
 
 
+def pad_batch(t: torch.Tensor, n: int) -> torch.Tensor:
+    """``t`` (N x ...) with its last item repeated up to ``n`` items; ``t`` itself when N >= n."""
+    extra = n - t.shape[0]
+    return t if extra <= 0 else torch.cat([t, t[-1:].expand(extra, *t.shape[1:])])
+
+
 class TensorRTBackend:
     """``run(color, depth)``: N x 3 x H x W and N x 1 x H x W float32 [0, 1] NumPy -> N x 1 x H x W.
 
@@ -37,7 +45,7 @@ class TensorRTBackend:
     def __init__(self, model: str | Path | None = "igde-small", device: str | None = None,
                  engine: str | Path | None = None, engines_dir: str | Path | None = None,
                  rebuild: str = "auto", build: BuildOptions | None = None, max_batch: int | None = None,
-                 precision: str = "fp16", quiet: bool = False) -> None:
+                 precision: str | None = None, quiet: bool = False) -> None:
         try:
             import tensorrt as trt
         except ImportError:
@@ -45,6 +53,12 @@ class TensorRTBackend:
                               "on a machine with an NVIDIA GPU)") from None
         if rebuild not in _REBUILD:
             raise ValueError(f"rebuild must be one of {_REBUILD}, got {rebuild!r}")
+        # the precision asked for: an engine of another precision is rebuilt, never reused
+        if build is not None and precision not in (None, build.precision):
+            raise ValueError(f"precision {precision!r} contradicts the build options' {build.precision!r}")
+        precision = precision or (build.precision if build is not None else "fp16")
+        if precision not in ("fp16", "fp32"):
+            raise ValueError(f"precision must be fp16 or fp32, got {precision!r}")
         self.trt = trt
         self.device = torch.device(device or "cuda")
         if self.device.type != "cuda":
@@ -80,7 +94,7 @@ class TensorRTBackend:
             self._adopt(Path(engine))
         elif self.onnx is not None:
             found = None if rebuild == "always" else find_engine(
-                self.engines_dir, file_sha256(self.onnx), precision=precision, **self.env)
+                self.engines_dir, file_sha256(self.onnx), precision=precision, options=build, **self.env)
             if found is not None:
                 self._load(found)
             elif build is not None:
@@ -123,11 +137,14 @@ class TensorRTBackend:
             raise EngineError(f"{engine} cannot be used here: {'; '.join(why) or 'rebuild forced'}. "
                               "Rebuild it with python tools/build_engine.py"
                               + ("" if src is not None else " (its source ONNX is not at hand)"))
-        options = self.build_options or info.options
-        if shape is not None and not options.covers(shape):
+        # rebuild what was asked for (its precision), not what the stale engine was; unless forced, a
+        # matching engine built before (same name, valid sidecar) is reused by build_engine
+        options = self.build_options or replace(info.options, precision=self.precision)
+        if shape is not None and not options.accepts(shape):
             options = options.widened(shape)
-        self._say(f"rebuilding TensorRT engine ({'; '.join(why) or 'rebuild forced'})")
-        self._load(build_engine(src, self.engines_dir, options, force=True))
+        self._say(f"{engine.name} does not fit ({'; '.join(why) or 'rebuild forced'}): "
+                  "building a TensorRT engine that does (or reusing one built before)")
+        self._load(build_engine(src, self.engines_dir, options, force=self.rebuild == "always"))
 
     def _load(self, engine: Path) -> None:
         trt = self.trt
@@ -148,7 +165,7 @@ class TensorRTBackend:
         self.engine_path, self.info = engine, EngineInfo.load(engine)
 
     def _ensure(self, shape: tuple[int, int, int]) -> None:
-        if self.info is not None and self.info.options.covers(shape):
+        if self.info is not None and self.info.options.accepts(shape):
             return
         if self.engine_path is not None:  # outside the profile: rebuild wider, or refuse
             self._adopt(self.engine_path, shape)
@@ -173,10 +190,21 @@ class TensorRTBackend:
         return f"tensorrt {self.precision} {self.env['gpu_name']} ({where})"
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
-        """float32 CUDA tensors N x 3 x H x W, N x 1 x H x W -> N x 1 x H x W (a new tensor)."""
+        """float32 CUDA tensors N x 3 x H x W, N x 1 x H x W -> N x 1 x H x W (a new tensor).
+
+        N below the engine profile's minimum (a stream's last, partial batch) runs padded with the
+        last frame; the padded outputs are dropped."""
         n, _, h, w = depth.shape
         with self._on_device():
             self._ensure((n, h, w))
+        run_n = max(n, self.info.min_shape[0] if self.info is not None else 1)
+        if run_n == n:
+            return self._execute(color, depth)
+        return self._execute(pad_batch(color, run_n), pad_batch(depth, run_n))[:n]
+
+    def _execute(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+        """One engine call on a batch inside the profile."""
+        n, _, h, w = depth.shape
         color = color.to(self.device, torch.float32).contiguous()
         depth = depth.to(self.device, torch.float32).contiguous()
         out = torch.empty((n, 1, h, w), device=self.device, dtype=torch.float32)

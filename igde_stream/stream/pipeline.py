@@ -10,8 +10,12 @@ the stream is):
 
 Each queue ends with one sentinel from its producer. A stage that fails records its exception and
 sets the shared stop event; every other stage notices within 0.1 s, all threads are joined, and the
-first exception is raised in the caller's thread. Containers are always closed and the output keeps
-its temporary name until everything succeeded (Ctrl-C included: nothing is left behind).
+first exception is raised in the caller's thread. Containers are always closed.
+
+All or nothing: everything that can fail early (paths, report suffixes, matplotlib for a plot, the
+batch size) is checked before the first frame; the video, the reports and the plot are written under
+temporary names and renamed into place together in one last step, so a failure or Ctrl-C at any
+point leaves no output and no temporary file (files being replaced are kept as they were).
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from .reader import Frame, VideoInfo, VideoReader, pair_frames
-from .report import PsnrReport, check_report_path
-from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_codec
+from .report import PsnrReport, check_plot_path, check_report_path
+from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_codec, temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
 DEFAULT_QUEUE_BYTES = 64 << 20  # cap per queue (10 colour frames at 1080p); at least one item always fits
 PREFETCH_BATCHES = 3  # each queue holds at most this many batches of its frames (below the cap)
+MAX_BATCH_BYTES = 2 << 30  # a batch's buffers stay under this (or a quarter of the RAM, if less)
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _END = object()
 
@@ -222,6 +227,69 @@ def _check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: 
             raise OutputError(f"folder {str(parent)!r} is not writable", out)
 
 
+def batch_buffer_bytes(batch: int, width: int, height: int, depth_itemsize: int) -> int:
+    """Bytes a batch of ``batch`` frames of ``width`` x ``height`` holds at once, per pixel: the paired
+    colour (3) and depth frames, their stacked copies for the enhancer, the output depth, and the
+    float32 working buffers (colour x 3, depth, network output)."""
+    per_pixel = 2 * (3 + depth_itemsize) + depth_itemsize + 4 * (3 + 1 + 1)
+    return batch * width * height * per_pixel
+
+
+def batch_limit_bytes() -> int:
+    """The most a batch's buffers may take: ``MAX_BATCH_BYTES`` (2 GiB), or a quarter of the
+    physical memory where that is less."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return MAX_BATCH_BYTES
+    return min(MAX_BATCH_BYTES, ram // 4) if ram > 0 else MAX_BATCH_BYTES
+
+
+def check_batch(batch: int, width: int, height: int, depth_itemsize: int) -> None:
+    """Refuse a batch whose buffers exceed ``batch_limit_bytes()`` (one frame is always allowed)."""
+    need, limit = batch_buffer_bytes(batch, width, height, depth_itemsize), batch_limit_bytes()
+    if batch > 1 and need > limit:
+        fits = max(1, limit // batch_buffer_bytes(1, width, height, depth_itemsize))
+        raise IGDEError(
+            f"--batch {batch}: {batch} frames of {width}x{height} need {need / 2**30:.1f} GiB of buffers, "
+            f"above the limit of {limit / 2**30:.1f} GiB; use --batch {fits} or less"
+        )
+
+
+def _commit(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each (temporary, final) pair into place, all or nothing: on any failure (Ctrl-C included)
+    the outputs already renamed are removed, files that were being replaced come back, and every
+    temporary is removed."""
+    pid = os.getpid()
+    kept: list[tuple[Path, Path]] = []  # (backup, final) of files being replaced
+    placed: list[Path] = []
+    final: Path | None = None
+    try:
+        for _, final in moves:
+            if os.path.lexists(final):
+                backup = final.with_name(f".{final.name}.igde-old-{pid}")
+                os.replace(final, backup)
+                kept.append((backup, final))
+        for tmp, final in moves:
+            os.replace(tmp, final)
+            placed.append(final)
+    except BaseException as exc:
+        for final in placed:
+            final.unlink(missing_ok=True)
+        for backup, final in kept:
+            try:
+                os.replace(backup, final)
+            except OSError:
+                log.error("could not put %s back; it is kept as %s", final, backup)
+        for tmp, _ in moves:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", final) from None
+        raise
+    for backup, _ in kept:
+        backup.unlink(missing_ok=True)
+
+
 def _make_enhancer(options: dict[str, Any]) -> Any:
     from ..enhancer import Enhancer
 
@@ -296,8 +364,8 @@ def enhance_file(
         raise IGDEError("a report or plot needs the ground-truth depth (--gt)")
     for r in reports:
         check_report_path(r)
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise OutputError("plot must end in .png", plot)
+    if plot is not None:
+        check_plot_path(plot)  # .png, and matplotlib importable: not found out after the whole stream
     inputs = {"colour": Path(color_path), "depth": Path(depth_path)}
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)
@@ -315,6 +383,8 @@ def enhance_file(
         if color.size is not None:
             resized = f"{color.info.width}x{color.info.height} -> {di.width}x{di.height}"
             log.info("colour %s resized to the depth grid (%s)", color.path, resized)
+        batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
+        check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
             enhancer = _make_enhancer({k: v for k, v in enhancer_options.items() if v is not None})
         peak = _peak(enhancer, di.dtype)
@@ -323,7 +393,8 @@ def enhance_file(
             problem = _gt_problem(gt.info, di)
             if problem:
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
-            report = PsnrReport(peak, problem)
+            # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat
+            report = stack.enter_context(PsnrReport(peak, problem, spool_dir=(reports[0] if reports else out).parent))
         lossless = codec_is_lossless(codec)
         log.info(
             "%s: %dx%d %s at %s fps -> %s, %s",
@@ -337,31 +408,41 @@ def enhance_file(
                 codec,
             )
         writer = DepthWriter(out, di, codec=codec, threads=threads)
+        moves: list[tuple[Path, Path]] = [(writer.tmp, out)]  # every output, (temporary name, final name)
         try:
             frames, infer_s = _run(color, depth, gt, writer, enhancer, report, queue_bytes, progress)
-            writer.commit()
+            writer.close()
+            seconds = time.perf_counter() - t_start
+            summary: dict[str, Any] = {
+                "output": str(out), "frames": frames, "width": di.width, "height": di.height,
+                "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
+                "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
+                "color_resized": resized, "seconds": round(seconds, 3), "fps": round(frames / seconds, 3),
+                "inference_seconds": round(infer_s, 3),
+            }
+            if report is not None:
+                summary.update(report.summary())
+                header = {
+                    "tool": "igde-stream", "version": _version(), "color": str(color_path), "depth": str(depth_path),
+                    "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
+                    "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
+                    "backend": summary["backend"],
+                }
+                for r in reports:
+                    moves.append((temp_path(r), r))
+                    report.write(r, header, to=moves[-1][0])
+                summary["reports"] = [str(r) for r in reports]
+                if plot is not None:
+                    moves.append((temp_path(plot), plot))
+                    report.plot(plot, title=out.name, to=moves[-1][0])
+                    summary["plot"] = str(plot)
+            stack.close()  # inputs and the report's row file closed before the outputs appear
+            _commit(moves)  # the one step that puts every output in place
         except BaseException:
             writer.abort()
+            for tmp, _ in moves[1:]:
+                tmp.unlink(missing_ok=True)
             raise
-    seconds = time.perf_counter() - t_start
-    summary: dict[str, Any] = {
-        "output": str(out), "frames": frames, "width": di.width, "height": di.height,
-        "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
-        "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-        "color_resized": resized, "seconds": round(seconds, 3), "fps": round(frames / seconds, 3),
-        "inference_seconds": round(infer_s, 3),
-    }
-    if report is not None:
-        summary.update(report.summary())
-        header = {
-            "tool": "igde-stream", "version": _version(), "color": str(color_path), "depth": str(depth_path),
-            "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
-            "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-            "backend": summary["backend"],
-        }
-        summary["reports"] = [str(report.write(r, header)) for r in reports]
-        if plot is not None:
-            summary["plot"] = str(report.plot(plot, title=Path(out).name))
     return summary
 
 

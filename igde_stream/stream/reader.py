@@ -1,8 +1,14 @@
 """Decoding colour and depth videos with PyAV, and pairing frames by presentation time.
 
 Times are ``pts x time_base`` minus the stream's start time, in seconds, so that streams with
-different time bases (Matroska's 1/1000, MP4's 1/30000, ...) and start offsets line up. Two frames
-pair when their times differ by at most half a frame of the depth stream.
+different time bases (Matroska's 1/1000, MP4's 1/30000, ...) and start offsets line up
+(``sync="relative"``, the default); ``sync="absolute"`` keeps ``pts x time_base`` as it is, so a
+stream that starts later really is later. Two frames pair when their times differ by at most half a
+frame of the depth stream. A frame without pts is placed at ``index x frame_duration`` (1/25 s per
+frame when the rate is unknown), as the writer places it.
+
+A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
+change of bit depth).
 
 Damaged input is an error, never a silently shorter stream: FFmpeg's error messages while demuxing
 and decoding (an FFV1 slice CRC mismatch, "File ended prematurely"), frames flagged corrupt, and
@@ -28,6 +34,11 @@ from ..errors import CorruptInputError, InputError, PairingError
 log = logging.getLogger("igde_stream.stream")
 
 Role = Literal["color", "depth", "gt"]
+Sync = Literal["relative", "absolute"]
+SYNC_MODES: tuple[str, ...] = ("relative", "absolute")
+
+#: Frames per second assumed when a stream does not say (readers and the writer use the same).
+FALLBACK_RATE = Fraction(25)
 
 #: 8-bit YUV formats whose luma plane may carry depth.
 YUV8_FORMATS = frozenset({
@@ -58,9 +69,14 @@ class VideoInfo:
     duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
 
     @property
+    def effective_rate(self) -> Fraction:
+        """The frame rate, or ``FALLBACK_RATE`` (25 fps) when the stream does not give one."""
+        return self.rate or FALLBACK_RATE
+
+    @property
     def frame_duration(self) -> float:
         """Seconds per frame (1/25 when the rate is unknown)."""
-        return float(1 / self.rate) if self.rate else 0.04
+        return float(1 / self.effective_rate)
 
     @property
     def expected_frames(self) -> int | None:
@@ -82,7 +98,7 @@ class Frame:
 
     index: int  # 0-based decode order (= presentation order after the decoder)
     pts: int | None  # as decoded, in the stream's time base
-    time: float  # seconds from the stream's start (what pairing compares)
+    time: float  # seconds from the stream's start, or pts_time with sync="absolute" (what pairing compares)
     pts_time: float  # pts x time_base, as ffprobe shows it
     data: np.ndarray
 
@@ -119,15 +135,21 @@ class VideoReader:
     """Opens one video file and decodes its first video stream.
 
     ``role`` ``"color"``: frames come out as RGB uint8, resized to ``size`` (W, H) when given and
-    different. ``"depth"`` / ``"gt"``: gray, gray16le or the luma of 8-bit YUV, anything else is an
-    ``InputError``. ``threads``: decoder threads (0: FFmpeg picks).
+    different. ``"depth"`` / ``"gt"``: gray, gray16le or the luma of 8-bit YUV, anything else (or a
+    format that changes mid-stream) is an ``InputError``. ``threads``: decoder threads (0: FFmpeg
+    picks). ``sync``: ``"relative"`` (``Frame.time`` counts from the stream's own start time) or
+    ``"absolute"`` (``Frame.time`` is ``pts x time_base``, start offsets kept).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0
+        self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0,
+        sync: Sync = "relative",
     ) -> None:
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
         self.path = os.fspath(path)
         self.role = role
+        self.sync = sync
         check_input_path(self.path)
         enable_error_logs()
         with av.logging.Capture(local=True) as logs:
@@ -151,6 +173,7 @@ class VideoReader:
             self.size = None
         # one swscale context for the stream, not one per frame (about 3x faster when resizing)
         self._reformatter = VideoReformatter()
+        self._mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
 
     def _select_stream(self, threads: int) -> tuple[av.VideoStream, VideoInfo]:
         if not self.container.streams.video:
@@ -190,7 +213,19 @@ class VideoReader:
             )
 
     def close(self) -> None:
-        self.container.close()
+        try:
+            if self._mid_stream:
+                # Drain a decoder left mid-stream before it is freed: freeing FFmpeg's frame-threaded
+                # TIFF decoder with frames in flight can hang the process while PyAV logging is on.
+                self._mid_stream = False
+                with av.logging.Capture(local=True):
+                    try:
+                        for _ in self.stream.decode(None):
+                            pass
+                    except (av.error.FFmpegError, ValueError, EOFError):
+                        pass
+        finally:
+            self.container.close()
 
     def __enter__(self) -> VideoReader:
         return self
@@ -201,7 +236,9 @@ class VideoReader:
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
         packets = self.container.demux(self.stream)
-        start = self.info.start_pts
+        start = self.info.start_pts if self.sync == "relative" else 0
+        depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
+        self._mid_stream = True
         count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
         dropped = 0  # samples an MP4 edit list cuts (trims made with -c copy): demuxed, never shown
@@ -218,6 +255,7 @@ class VideoReader:
                     ) from None
             self._check_logs(logs, count, last_time)
             if packet is None:
+                self._mid_stream = False  # demux ends with an empty packet, which drained the decoder
                 break
             dropped += bool(getattr(packet, "is_discard", False) and packet.size)
             for f in decoded:
@@ -236,6 +274,17 @@ class VideoReader:
                 else:
                     t = float((f.pts - start) * self.info.time_base)
                     pts_time = float(f.pts * self.info.time_base)
+                if self.role != "color":
+                    fmt = f.format.name
+                    if depth_fmt is None:
+                        self._check_depth_format(fmt)
+                        depth_fmt = fmt
+                    elif fmt != depth_fmt:
+                        raise InputError(
+                            f"pixel format changes mid-stream at frame {count} ({pts_time:.3f} s): {depth_fmt} "
+                            f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
+                            self.path,
+                        )
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f))
                 count, last_time, last_pts_time = count + 1, t, pts_time
         self._check_complete(count, last_time, last_pts_time, dropped)
@@ -276,9 +325,7 @@ class VideoReader:
             return self._reformatter.reformat(
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray()
-        fmt = f.format.name
-        if fmt != self.info.pix_fmt:
-            self._check_depth_format(fmt)
+        fmt = f.format.name  # checked by ``frames``
         if fmt in ("gray", "gray16le"):
             return np.array(f.to_ndarray(), copy=True)
         plane = f.planes[0]
@@ -293,6 +340,9 @@ def pair_frames(
 
     Both inputs are in presentation order. After the first unpaired frame nothing more is yielded:
     both streams are read to the end to list every unpaired frame, then ``PairingError`` names them.
+    When the streams' own start times (``pts_time - time`` of their first frames: 0 for readers
+    with ``sync="absolute"``) differ by more than ``tolerance``, a warning says so: relative times
+    pair frame k with frame k however late one stream starts.
     """
     c_iter = iter(colors)
     c = next(c_iter, None)
@@ -300,6 +350,8 @@ def pair_frames(
     lone_d: list[Frame] = []
     n_c = n_d = 0
     for d in depths:
+        if n_d == 0 and c is not None:
+            _warn_start_offset(c, d, tolerance, names)
         n_d += 1
         while c is not None and c.time < d.time - tolerance:
             lone_c.append(_stub(c))
@@ -326,6 +378,17 @@ def pair_frames(
             f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
             f"({n_c} colour frames, {n_d} depth frames)",
             f"{names[0]}, {names[1]}",
+        )
+
+
+def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, str]) -> None:
+    c_start, d_start = c.pts_time - c.time, d.pts_time - d.time
+    if abs(c_start - d_start) > tolerance:
+        log.warning(
+            "colour %s starts at %.3f s and depth %s at %.3f s (%.1f ms apart, more than half a frame); "
+            "frames are paired counting from each stream's own start (sync relative); "
+            "--sync absolute pairs them on their timestamps as they are",
+            names[0], c_start, names[1], d_start, abs(c_start - d_start) * 1000,
         )
 
 

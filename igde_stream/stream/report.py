@@ -5,19 +5,28 @@ MSE and PSNR of the input depth (so the gain shows), PSNRt / PSNRf (pixels the i
 wrong, input != gt), and the peak. PSNR is ``10 log10(peak^2 / MSE)`` as FFmpeg's ``psnr`` filter
 computes it on gray frames; identical frames give inf, written ``"inf"`` (JSON null and an empty CSV
 cell mean "not measured"). Averages are over MSE, then converted (``metrics.mean_psnr``).
+
+Memory stays flat however long the stream is: rows go to a temporary spool file as they come (one
+JSON line each, floats written exactly), and the summary, the JSON / CSV report and the plot are
+assembled from it at the end.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import heapq
 import json
 import math
 import os
-import statistics
-from dataclasses import asdict, dataclass, fields
+import tempfile
+import threading
+from array import array
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator, overload
 
 import numpy as np
 
@@ -25,9 +34,10 @@ from .. import metrics
 from ..errors import OutputError
 
 REPORT_SUFFIXES = (".json", ".csv")
+LISTED = 20  # unmatched frames listed by index in the summary (all are counted)
 
 
-@dataclass(slots=True)  # one per frame is kept until the report is written (~0.4 KB each)
+@dataclass(slots=True)
 class FrameRow:
     index: int
     pts_time: float
@@ -41,14 +51,29 @@ class FrameRow:
     peak: float | None = None
 
 
-class PsnrReport:
-    """Collects rows while frames are written; ``gt_problem`` says why no frame could be matched."""
+_NAMES = tuple(f.name for f in fields(FrameRow))
 
-    def __init__(self, peak: float, gt_problem: str | None = None) -> None:
+
+class PsnrReport:
+    """Collects rows while frames are written; ``gt_problem`` says why no frame could be matched.
+
+    Rows are spooled to an unnamed temporary file in ``spool_dir`` (default: the system's temporary
+    folder; the pipeline puts it beside the report), so the report holds no per-frame data in memory.
+    ``rows`` reads them back (a sequence); ``close`` (or ``with``) drops the spool.
+    """
+
+    def __init__(self, peak: float, gt_problem: str | None = None, *, spool_dir: str | os.PathLike[str] | None = None):
         self.peak = float(peak)
         self.gt_problem = gt_problem
-        self.rows: list[FrameRow] = []
-        self.unmatched_gt: list[tuple[int, float]] = []  # gt frames with no output frame
+        self.unmatched_gt: list[tuple[int, float]] = []  # the first LISTED gt frames with no output frame
+        self.unmatched_gt_count = 0
+        self._count = 0
+        self._lock = threading.Lock()
+        self._spool_dir = spool_dir
+        try:
+            self._spool: IO[bytes] = tempfile.TemporaryFile("w+b", dir=spool_dir, prefix=".igde-part-rows-")
+        except OSError as exc:
+            raise OutputError(f"cannot write the report's row file: {exc.strerror or exc}", spool_dir) from None
 
     def add(
         self, index: int, pts_time: float, out: np.ndarray, inp: np.ndarray,
@@ -66,35 +91,93 @@ class PsnrReport:
             row.psnr_t = metrics.psnr(out, gt, self.peak, ~err)
             row.psnr_f = metrics.psnr(out, gt, self.peak, err)
             row.peak = self.peak
-        self.rows.append(row)
+        # one JSON line; floats as repr, inf / nan as Infinity / NaN: read back exactly
+        line = (json.dumps([getattr(row, n) for n in _NAMES]) + "\n").encode()
+        with self._lock:
+            try:
+                self._spool.write(line)
+            except OSError as exc:
+                problem = f"cannot write the report's row file: {exc.strerror or exc}"
+                raise OutputError(problem, self._spool_dir) from None
+            self._count += 1
         return row
 
     def add_unmatched_gt(self, index: int, time: float) -> None:
-        self.unmatched_gt.append((index, round(time, 6)))
+        self.unmatched_gt_count += 1
+        if len(self.unmatched_gt) < LISTED:
+            self.unmatched_gt.append((index, round(time, 6)))
+
+    @property
+    def rows(self) -> Sequence[FrameRow]:
+        """The rows so far, read back from the spool (a sequence; each access reads the file)."""
+        return _Rows(self)
+
+    def iter_rows(self) -> Iterator[FrameRow]:
+        """The rows in order, read from the spool a chunk at a time."""
+        pos = 0
+        while True:
+            with self._lock:
+                self._spool.flush()
+                self._spool.seek(pos)
+                lines = self._spool.readlines(1 << 16)
+                pos = self._spool.tell()
+                self._spool.seek(0, os.SEEK_END)
+            if not lines:
+                return
+            for line in lines:
+                yield FrameRow(*json.loads(line))
+
+    def close(self) -> None:
+        """Drop the spool (the rows are gone after this)."""
+        self._spool.close()
+
+    def __enter__(self) -> PsnrReport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def summary(self, worst: int = 5) -> dict[str, Any]:
-        matched = [r for r in self.rows if r.mse is not None]
-        lone_out = [r.index for r in self.rows if r.mse is None]
-        psnrs = [r.psnr for r in matched]
-        out_psnr = metrics.mean_psnr([r.mse for r in matched], self.peak)
-        in_psnr = metrics.mean_psnr([r.input_mse for r in matched], self.peak)
+        frames, lone_out, lone_count = 0, [], 0
+        mse, in_mse, mse_t, mse_f, psnrs = (array("d") for _ in range(5))
+        heap: list[tuple[float, int, FrameRow]] = []  # the ``worst`` lowest (psnr, order), as a max-heap
+        for r in self.iter_rows():
+            frames += 1
+            if r.mse is None:
+                lone_count += 1
+                if len(lone_out) < LISTED:
+                    lone_out.append(r.index)
+                continue
+            mse.append(r.mse)
+            in_mse.append(r.input_mse)
+            mse_t.append(_mse_of(r.psnr_t, self.peak))
+            mse_f.append(_mse_of(r.psnr_f, self.peak))
+            psnrs.append(r.psnr)
+            item = (-r.psnr, -len(psnrs), r)  # ties: the earlier frame counts as worse (a stable sort)
+            if len(heap) < worst:
+                heapq.heappush(heap, item)
+            elif heap and item[:2] > heap[0][:2]:
+                heapq.heapreplace(heap, item)
+        order = [r for _, _, r in sorted(heap, key=lambda t: t[:2], reverse=True)]
+        out_psnr = metrics.mean_psnr(np.frombuffer(mse), self.peak)
+        in_psnr = metrics.mean_psnr(np.frombuffer(in_mse), self.peak)
         gain = out_psnr - in_psnr if not (math.isinf(out_psnr) and math.isinf(in_psnr)) else math.nan
-        order = sorted(matched, key=lambda r: r.psnr)[:worst]
+        ranked = np.sort(np.frombuffer(psnrs))
         s: dict[str, Any] = {
-            "frames": len(self.rows),
-            "matched_frames": len(matched),
-            "unmatched_frames": len(lone_out) + len(self.unmatched_gt),
-            "output_frames_without_gt": lone_out[:20],
-            "gt_frames_without_output": [i for i, _ in self.unmatched_gt[:20]],
+            "frames": frames,
+            "matched_frames": len(psnrs),
+            "unmatched_frames": lone_count + self.unmatched_gt_count,
+            "output_frames_without_gt": lone_out,
+            "gt_frames_without_output": [i for i, _ in self.unmatched_gt[:LISTED]],
             "peak": self.peak,
             "mean_psnr": out_psnr,
             "mean_psnr_input": in_psnr,
             "mean_gain_db": gain,
-            "mean_psnr_t": metrics.mean_psnr([_mse_of(r.psnr_t, self.peak) for r in matched], self.peak),
-            "mean_psnr_f": metrics.mean_psnr([_mse_of(r.psnr_f, self.peak) for r in matched], self.peak),
-            "min_psnr": min(psnrs) if psnrs else math.nan,
-            "median_psnr": statistics.median(psnrs) if psnrs else math.nan,
-            "max_psnr": max(psnrs) if psnrs else math.nan,
+            "mean_psnr_t": metrics.mean_psnr(np.frombuffer(mse_t), self.peak),
+            "mean_psnr_f": metrics.mean_psnr(np.frombuffer(mse_f), self.peak),
+            "min_psnr": float(ranked[0]) if len(ranked) else math.nan,
+            "median_psnr": _median(ranked),
+            "max_psnr": float(ranked[-1]) if len(ranked) else math.nan,
             "worst_frames": [
                 {"index": r.index, "pts_time": r.pts_time, "psnr": r.psnr, "input_psnr": r.input_psnr} for r in order
             ],
@@ -103,39 +186,66 @@ class PsnrReport:
             s["gt_problem"] = self.gt_problem
         return s
 
-    def write(self, path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> Path:
-        """Write JSON or CSV (by suffix) through a temporary file; ``header`` goes into the JSON."""
+    def write(
+        self, path: str | os.PathLike[str], header: dict[str, Any] | None = None, *,
+        to: str | os.PathLike[str] | None = None,
+    ) -> Path:
+        """Write JSON or CSV (by the suffix of ``path``); ``header`` goes into the JSON.
+
+        The file is written under a temporary name beside ``path`` and renamed when complete; with
+        ``to``, it is written to ``to`` and left there (the caller renames it, e.g. to commit several
+        outputs together). Returns ``path``.
+        """
         path = Path(path)
         check_report_path(path)
-        if path.suffix.lower() == ".json":
-            doc = {**(header or {}), "summary": self.summary(), "frames": [asdict(r) for r in self.rows]}
-            text = json.dumps(_jsonable(doc), indent=1, allow_nan=False) + "\n"
-        else:
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
-            w.writerow([f.name for f in fields(FrameRow)])
-            for r in self.rows:
-                w.writerow([_csv_cell(getattr(r, f.name)) for f in fields(FrameRow)])
-            text = buf.getvalue()
-        _atomic_write(path, text.encode())
+        kind = path.suffix.lower()
+        with _writing(path, to, "w", encoding="utf-8", newline="") as f:
+            if kind == ".json":
+                self._write_json(f, header)
+            else:
+                self._write_csv(f)
         return path
 
-    def plot(self, path: str | os.PathLike[str], title: str = "") -> Path:
-        """PNG of PSNR per frame, output vs input (needs matplotlib); inf (identical) frames not drawn."""
-        try:
-            import matplotlib
+    def _write_json(self, f: IO[str], header: dict[str, Any] | None) -> None:
+        # Streamed, byte for byte what json.dumps(doc, indent=1) gives for the whole document.
+        doc = {k: v for k, v in (header or {}).items() if k != "frames"}
+        doc["summary"] = self.summary()
+        head = json.dumps(_jsonable(doc), indent=1, allow_nan=False)
+        f.write(head[: -len("\n}")] + ',\n "frames": [')
+        n = 0
+        for r in self.iter_rows():
+            text = json.dumps(_jsonable({n: getattr(r, n) for n in _NAMES}), indent=1, allow_nan=False)
+            f.write(("," if n else "") + "\n" + "\n".join("  " + line for line in text.split("\n")))
+            n += 1
+        f.write("\n ]\n}\n" if n else "]\n}\n")
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise OutputError("--plot needs matplotlib (pip install matplotlib)", path) from None
+    def _write_csv(self, f: IO[str]) -> None:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(_NAMES)
+        for r in self.iter_rows():
+            w.writerow([_csv_cell(getattr(r, n)) for n in _NAMES])
+
+    def plot(self, path: str | os.PathLike[str], title: str = "", *, to: str | os.PathLike[str] | None = None) -> Path:
+        """PNG of PSNR per frame, output vs input (needs matplotlib); inf (identical) frames not drawn.
+
+        Drawn on a ``matplotlib.figure.Figure`` (no pyplot, no ``matplotlib.use``): an embedding
+        application keeps its backend. ``to``: as for ``write``. Returns ``path``.
+        """
         path = Path(path)
-        matched = [r for r in self.rows if r.mse is not None]
-        x = [r.index for r in matched]
-        fig, ax = plt.subplots(figsize=(9, 3.6), dpi=110)
-        ax.plot(x, [_finite(r.input_psnr) for r in matched], ".-", lw=1, ms=3, color="0.55", label="input depth")
-        ax.plot(x, [_finite(r.psnr) for r in matched], ".-", lw=1.2, ms=3, color="C0", label="enhanced")
-        lone = [r.index for r in self.rows if r.mse is None]
+        figure = _figure_class(path)
+        x, out_db, in_db, lone = array("q"), array("d"), array("d"), array("q")
+        for r in self.iter_rows():
+            if r.mse is None:
+                lone.append(r.index)
+            else:
+                x.append(r.index)
+                out_db.append(_finite(r.psnr))
+                in_db.append(_finite(r.input_psnr))
+        fig = figure(figsize=(9, 3.6), dpi=110)
+        ax = fig.subplots()
+        xs = np.asarray(x)
+        ax.plot(xs, np.asarray(in_db), ".-", lw=1, ms=3, color="0.55", label="input depth")
+        ax.plot(xs, np.asarray(out_db), ".-", lw=1.2, ms=3, color="C0", label="enhanced")
         if lone:
             for i in lone:
                 ax.axvline(i, color="C3", alpha=0.15, lw=1)
@@ -149,16 +259,79 @@ class PsnrReport:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        plt.close(fig)
-        _atomic_write(path, buf.getvalue())
+        with _writing(path, to, "wb") as f:
+            fig.savefig(f, format="png")
         return path
+
+
+class _Rows(Sequence[FrameRow]):
+    """A read-only view of a report's rows, read from its spool on each access."""
+
+    def __init__(self, report: PsnrReport) -> None:
+        self._report = report
+
+    def __len__(self) -> int:
+        return self._report._count
+
+    def __iter__(self) -> Iterator[FrameRow]:
+        return self._report.iter_rows()
+
+    @overload
+    def __getitem__(self, i: int) -> FrameRow: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[FrameRow]: ...
+    def __getitem__(self, i: int | slice) -> FrameRow | list[FrameRow]:
+        if isinstance(i, slice):
+            return list(self)[i]
+        return next(islice(self, range(len(self))[i], None))  # IndexError as for a list
 
 
 def check_report_path(path: Path) -> None:
     if path.suffix.lower() not in REPORT_SUFFIXES:
         raise OutputError("report must end in .json or .csv", path)
+
+
+def check_plot_path(path: Path) -> None:
+    """Refuse, before any work is done, a plot that could not be written (not .png, no matplotlib)."""
+    if path.suffix.lower() != ".png":
+        raise OutputError("plot must end in .png", path)
+    _figure_class(path)
+
+
+def _figure_class(path: Path) -> Any:
+    try:
+        import matplotlib  # noqa: F401 - a missing (or blocked) matplotlib fails here
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise OutputError("--plot needs matplotlib (pip install matplotlib)", path) from None
+    return Figure
+
+
+@contextmanager
+def _writing(path: Path, to: str | os.PathLike[str] | None, mode: str, **kw: Any) -> Iterator[IO[Any]]:
+    """Open ``to`` (or a temporary name beside ``path``, renamed to ``path`` when complete) for
+    writing; on any failure the partial file is removed and an ``OSError`` becomes an ``OutputError``."""
+    target = path.with_name(f".{path.name}.igde-part-{os.getpid()}") if to is None else Path(to)
+    try:
+        with open(target, mode, **kw) as f:
+            yield f
+        if to is None:
+            os.replace(target, path)
+    except BaseException as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", path) from None
+        raise
+
+
+def _median(ranked: np.ndarray) -> float:
+    # statistics.median on sorted values: the middle one, or the mean of the two middle ones.
+    n = len(ranked)
+    if n == 0:
+        return math.nan
+    if n % 2:
+        return float(ranked[n // 2])
+    return (float(ranked[n // 2 - 1]) + float(ranked[n // 2])) / 2
 
 
 def _mse_of(psnr: float | None, peak: float) -> float:
@@ -196,13 +369,3 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
     return v
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.igde-part-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path) from None

@@ -2,7 +2,9 @@
 colour + depth video pair into a multiview video, and view quality of depth videos against views
 from a ground-truth depth video.
 
-``render_file(color, depth, out)`` writes a grid / side-by-side / one-file-per-view video;
+``render_file(color, depth, out)`` writes the views in a display layout (``igde_stream.display``:
+grid, side by side, one file per view, Looking Glass quilt, RGB-D, slanted-lenticular panel);
+``RGBDWriter`` writes colour + depth frames as an RGB-D video;
 ``view_quality_files(color, gt, {"name": depth, ...})`` returns the per-view PSNR / band PSNR /
 SSIM summary (``multiview.summarize_view_quality``). Frames are paired by presentation time
 (within half a frame, ``pair_frames`` rules); output keeps the depth stream's timestamps and is
@@ -11,18 +13,22 @@ written under a temporary name, renamed when complete (removed on any error).
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from .. import display
 from .. import multiview as mv
-from ..errors import InputError, OutputError, PairingError
+from ..errors import IGDEError, InputError, OutputError, PairingError
 from .reader import VideoReader, pair_frames
 from .writer import temp_path
 
-__all__ = ["VIEW_CODECS", "ColorWriter", "paired_depths", "view_outputs", "render_file", "view_quality_files"]
+__all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
+
+log = logging.getLogger("igde_stream.stream")
 
 VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
     "ffv1": ("ffv1", "bgr0", {"level": "3", "g": "1", "slicecrc": "1"}),  # FFV1 has no 8-bit gbrp
@@ -111,31 +117,74 @@ class ColorWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def view_outputs(out: str | Path, layout: str, n_views: int) -> list[Path]:
-    """The files a layout writes: ``out`` itself, or ``out_v0 ... out_v{N-1}`` for ``views``."""
-    out = Path(out)
-    if layout != "views":
-        return [out]
-    return [out.with_name(f"{out.stem}_v{k}{out.suffix}") for k in range(n_views)]
+def _say_rescaled(path: str | Path, depth: np.ndarray, max_depth: float | None) -> bool:
+    peak = max_depth or (65535 if depth.dtype == np.uint16 else 1.0)
+    log.info(f"{path}: {depth.dtype} depth rescaled to 8 bits for the RGB-D layout (depth {peak:g} -> 255)")
+    return True
+
+
+class RGBDWriter:
+    """RGB-D video (``display.rgbd_frame``: colour | 8-bit depth, near white or black) through a
+    ``ColorWriter``; what a one-pass enhance -> RGB-D output calls per frame: ``write(color,
+    depth_out, pts)``, then ``close()`` (or ``abort()``), like ``DepthWriter``. Says once (log
+    ``igde_stream.stream``) when 16-bit depth is rescaled to 8 bits."""
+
+    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
+                 max_depth: float | None = None) -> None:
+        if near not in display.NEAR:
+            raise OutputError(f"depth near must be white or black, got {near!r}", path)
+        self.near, self.max_depth, self._said = near, max_depth, False
+        self.writer = ColorWriter(path, codec, rate, time_base)
+        self.path = self.writer.path
+
+    def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
+        if not self._said and depth.dtype != np.uint8:
+            self._said = _say_rescaled(self.path, depth, self.max_depth)
+        self.writer.write(display.rgbd_frame(color, depth, self.near, self.max_depth), pts)
+
+    @property
+    def tmp(self) -> Path:
+        return self.writer.tmp
+
+    @property
+    def frames(self) -> int:
+        return self.writer.frames
+
+    def commit(self) -> None:
+        self.writer.commit()
+
+    close = commit  # the DepthWriter name, so that it drops into the enhance pipeline
+
+    def abort(self) -> None:
+        self.writer.abort()
 
 
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
-                *, layout: str = "grid", rows: int | None = None, cols: int | None = None,
-                squeeze: bool = False, codec: str = "ffv1", max_frames: int = 0) -> tuple[int, list[Path]]:
-    """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out``
-    (``layout``: grid, sbs or views, ``multiview.layout_frames``). Returns (frames, files written).
-    Nothing is left behind on error."""
+                *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
+                **layout_options: Any) -> tuple[int, list[Path]]:
+    """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
+    display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
+    grid, sbs, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``), rgbd,
+    lenticular. Returns (frames, files written). Nothing is left behind on error."""
+    lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
     depth_reader = VideoReader(depth, "depth")
     color_reader = None
     writers: list[ColorWriter] = []
     n = 0
     try:
-        color_reader = VideoReader(color, "color", size=(depth_reader.info.width, depth_reader.info.height))
+        size = (depth_reader.info.width, depth_reader.info.height)
+        try:
+            paths = lay.outputs(out, size)
+        except ValueError as exc:
+            raise IGDEError(str(exc)) from None
+        color_reader = VideoReader(color, "color", size=size)
         rate = depth_reader.info.rate or Fraction(25)
-        writers = [ColorWriter(p, codec, rate, depth_reader.info.time_base)
-                   for p in view_outputs(out, layout, cfg.n_views)]
+        writers = [ColorWriter(p, codec, rate, depth_reader.info.time_base) for p in paths]
+        said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader]):
-            for w, img in zip(writers, mv.layout_frames(c, d, cfg, layout, rows, cols, squeeze)):
+            if lay.depth_8bit and not said and d.dtype != np.uint8:
+                said = _say_rescaled(depth, d, cfg.max_depth)
+            for w, img in zip(writers, lay.frames(c, d)):
                 w.write(img, pts)
             n += 1
             if max_frames and n >= max_frames:

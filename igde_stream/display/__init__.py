@@ -1,0 +1,38 @@
+"""Display layouts: how the views of ``multiview.warp_views`` are packed into the frames a 3D display
+takes. Views are the same in every layout (N x H x W x 3 uint8 RGB, leftmost first); only the
+packing differs, so view quality is measured on the views (``multiview.view_quality``) whatever the
+layout, and the lossless layouts unpack back to them bit for bit.
+
+- ``grid``: tiles row-major from the top left; ``sbs``: the two extreme views side by side;
+  ``views``: one file per view.
+- ``quilt`` (Looking Glass): C columns x R rows of tiles; the bottom-left tile is view 0 (the
+  leftmost), then left to right along the bottom row, then up: the top-right tile is the rightmost
+  view. The file name carries ``_qs{C}x{R}a{aspect}`` (``quilt_path``). Presets (``QUILT_PRESETS``)
+  use the published per-device quilt sizes; their tiles are ``quilt // (C, R)``, aligned to the
+  bottom left (a leftover strip, e.g. 1 px of 4096 = 5 x 819 + 1, stays black at the right / top).
+- ``rgbd``: colour | depth in one frame, depth as 8-bit gray in all three channels, near = white
+  by default (depth is larger = nearer here, so white = 255 = nearest).
+- ``lenticular``: the views interleaved per subpixel for a slanted-lenticular panel
+  (``Interleaver``, van Berkel's view map).
+
+Modules: ``grid`` (grid, side by side, ``fit_view``), ``quilt``, ``rgbd``, ``lenticular`` (the
+packings) and ``layouts`` (the layout classes, ``make_layout``, ``layout_frames``).
+"""
+
+from __future__ import annotations
+
+from .grid import fit_view, grid_shape, side_by_side, stereo_positions, tile_grid
+from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Grid, Layout, Lenticular, Quilt, Separate, SideBySide,
+                      layout_frames, make_layout)
+from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
+from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
+from .rgbd import NEAR, depth_to_8bit, rgbd_frame, unpack_rgbd
+
+__all__ = [
+    "grid_shape", "tile_grid", "side_by_side", "stereo_positions", "fit_view",
+    "QuiltSpec", "QUILT_PRESETS", "parse_quilt", "pack_quilt", "unpack_quilt", "quilt_path",
+    "NEAR", "depth_to_8bit", "rgbd_frame", "unpack_rgbd",
+    "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",
+    "Layout", "Grid", "SideBySide", "Separate", "Quilt", "RGBD", "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",
+    "make_layout", "layout_frames",
+]

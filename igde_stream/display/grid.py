@@ -1,0 +1,86 @@
+"""Grid and side-by-side packing of views, and ``fit_view`` (a view scaled into a canvas), which the
+quilt and lenticular layouts share."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def grid_shape(n: int, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
+    """(rows, cols) of the tile grid for ``n`` views.
+
+    Given one side, the other is the smallest that fits. Otherwise: the factorisation of ``n``
+    closest to square with cols >= rows (8 -> 2 x 4, 9 -> 3 x 3, 6 -> 2 x 3); when that would be
+    more than twice as wide as tall (primes such as 5 or 7), a near-square grid with blank tiles.
+    """
+    if n < 1:
+        raise ValueError(f"need at least one view, got {n}")
+    for name, v in (("rows", rows), ("cols", cols)):
+        if v is not None and v < 1:
+            raise ValueError(f"{name} must be >= 1, got {v}")
+    if rows and cols:
+        if rows * cols < n:
+            raise ValueError(f"a {rows} x {cols} grid holds {rows * cols} tiles, fewer than {n} views")
+        return rows, cols
+    if rows:
+        return rows, -(-n // rows)
+    if cols:
+        return -(-n // cols), cols
+    r = max(d for d in range(1, math.isqrt(n) + 1) if n % d == 0)
+    if n // r <= 2 * r:
+        return r, n // r
+    c = math.ceil(math.sqrt(n))
+    return -(-n // c), c
+
+
+def tile_grid(views: np.ndarray, rows: int | None = None, cols: int | None = None) -> np.ndarray:
+    """Views N x H x W x 3 -> one frame (rows * H) x (cols * W) x 3, row-major, blank tiles black."""
+    n, h, w, c = views.shape
+    r, cc = grid_shape(n, rows, cols)
+    out = np.zeros((r * cc, h, w, c), dtype=views.dtype)
+    out[:n] = views
+    return out.reshape(r, cc, h, w, c).transpose(0, 2, 1, 3, 4).reshape(r * h, cc * w, c)
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, squeeze: bool = False) -> np.ndarray:
+    """Stereo pair H x W x 3 each -> H x 2W x 3; ``squeeze``: each view resized to half width so that
+    the frame keeps the input width W (half side-by-side; left gets the extra column for odd W)."""
+    if left.shape != right.shape:
+        raise ValueError(f"left and right views differ in shape: {left.shape} vs {right.shape}")
+    if squeeze:
+        import cv2
+
+        h, w = left.shape[:2]
+        wl = (w + 1) // 2
+        left = cv2.resize(left, (wl, h), interpolation=cv2.INTER_AREA)
+        right = cv2.resize(right, (w - wl, h), interpolation=cv2.INTER_AREA)
+    return np.concatenate([left, right], axis=1)
+
+
+def stereo_positions() -> np.ndarray:
+    """Positions of a stereo pair: the two extreme views (left ``-1/2``, right ``+1/2``)."""
+    return np.array([-0.5, 0.5])
+
+
+def fit_view(view: np.ndarray, size: tuple[int, int], par: float = 1.0) -> np.ndarray:
+    """``view`` h x w x 3 scaled to fit a black W x H canvas (``size``), centred, keeping its aspect
+    as shown on a display whose pixels are ``par`` times as wide as tall (the display stretches the
+    canvas); unchanged when it already is W x H at ``par`` 1. Shrinking uses ``cv2.INTER_AREA``;
+    enlarging ``cv2.INTER_LINEAR`` (INTER_AREA enlarges like nearest neighbour: blocks)."""
+    import cv2
+
+    h, w = view.shape[:2]
+    cw, ch = size
+    if (w, h) == (cw, ch) and par == 1.0:
+        return view
+    s = min(cw * par / w, ch / h)  # scale in display units (canvas rows are 1 high)
+    fw, fh = min(cw, max(1, round(s * w / par))), min(ch, max(1, round(s * h)))
+    interp = cv2.INTER_AREA if fw <= w and fh <= h else cv2.INTER_LINEAR
+    if (fw, fh) == (cw, ch):
+        return cv2.resize(view, (fw, fh), interpolation=interp)
+    out = np.zeros((ch, cw, 3), np.uint8)
+    y0, x0 = (ch - fh) // 2, (cw - fw) // 2
+    out[y0 : y0 + fh, x0 : x0 + fw] = cv2.resize(view, (fw, fh), interpolation=interp)
+    return out

@@ -1,0 +1,138 @@
+"""The layouts: one class per layout (``LAYOUT_CLASSES``), each turning an input frame into the
+frames of its output files; ``make_layout`` and ``layout_frames``."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import multiview as mv
+from .grid import grid_shape, side_by_side, stereo_positions, tile_grid
+from .lenticular import Interleaver, LenticularCalibration
+from .quilt import QuiltSpec, pack_quilt, quilt_path
+from .rgbd import NEAR, rgbd_frame
+
+
+class Layout:
+    """A layout: ``frames(color, depth)`` -> the output frames of one input frame (one per file of
+    ``outputs(out, size)``, ``size`` = the views' (W, H), known before the first frame), which is
+    ``pack(views)`` of the rendered views. ``depth_8bit``: the frames carry 8-bit depth instead."""
+
+    depth_8bit = False
+
+    def __init__(self, cfg: mv.ViewConfig) -> None:
+        self.cfg = cfg
+
+    def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
+        return [Path(out)]
+
+    def frames(self, color: np.ndarray, depth: np.ndarray) -> list[np.ndarray]:
+        return self.pack(mv.warp_views(color, depth, self.cfg).views)
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+class Grid(Layout):
+    def __init__(self, cfg: mv.ViewConfig, rows: int | None = None, cols: int | None = None) -> None:
+        super().__init__(cfg)
+        self.rows, self.cols = grid_shape(cfg.n_views, rows, cols)
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        return [tile_grid(views, self.rows, self.cols)]
+
+
+class SideBySide(Layout):
+    def __init__(self, cfg: mv.ViewConfig, squeeze: bool = False) -> None:
+        super().__init__(cfg)
+        self.squeeze = squeeze
+
+    def frames(self, color: np.ndarray, depth: np.ndarray) -> list[np.ndarray]:
+        return self.pack(mv.warp_views(color, depth, self.cfg, stereo_positions()).views)  # only these two
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        return [side_by_side(views[0], views[-1], self.squeeze)]
+
+
+class Separate(Layout):
+    def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
+        out = Path(out)
+        return [out.with_name(f"{out.stem}_v{k}{out.suffix}") for k in range(self.cfg.n_views)]
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        return list(views)
+
+
+class Quilt(Layout):
+    def __init__(self, cfg: mv.ViewConfig, quilt: QuiltSpec) -> None:
+        super().__init__(cfg)
+        if cfg.n_views > quilt.cols * quilt.rows:
+            raise ValueError(f"{cfg.n_views} views do not fit a {quilt.cols}x{quilt.rows} quilt")
+        self.spec = quilt
+
+    def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
+        return [quilt_path(out, self.spec.cols, self.spec.rows, self.spec.aspect_for(size))]
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        return [pack_quilt(views, self.spec)]
+
+
+class RGBD(Layout):
+    depth_8bit = True
+
+    def __init__(self, cfg: mv.ViewConfig, depth_near: str = "white") -> None:
+        super().__init__(cfg)
+        if depth_near not in NEAR:
+            raise ValueError(f"depth_near must be white or black, got {depth_near!r}")
+        self.near = depth_near
+
+    def frames(self, color: np.ndarray, depth: np.ndarray) -> list[np.ndarray]:
+        return [rgbd_frame(color, depth, self.near, self.cfg.max_depth)]  # no views: the display renders them
+
+
+class Lenticular(Layout):
+    def __init__(self, cfg: mv.ViewConfig, calibration: LenticularCalibration, panel: tuple[int, int],
+                 blend: bool = False) -> None:
+        super().__init__(cfg)
+        if cfg.n_views != calibration.n_views:
+            raise ValueError(f"the calibration is for {calibration.n_views} views, not {cfg.n_views}")
+        self.cal, self.panel, self.blend = calibration, panel, blend
+        self.interleaver: Interleaver | None = None
+
+    def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
+        self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)  # checks the panel up front
+        return [Path(out)]
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        size = (views.shape[2], views.shape[1])
+        if self.interleaver is None or self.interleaver.view_size != size:
+            self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)
+        return [self.interleaver.compose(views)]
+
+
+LAYOUT_CLASSES: dict[str, type[Layout]] = {"grid": Grid, "sbs": SideBySide, "views": Separate, "quilt": Quilt,
+                                           "rgbd": RGBD, "lenticular": Lenticular}
+LAYOUTS = tuple(LAYOUT_CLASSES)
+
+
+def make_layout(name: str, cfg: mv.ViewConfig, **options: Any) -> Layout:
+    """The layout ``name`` (``LAYOUTS``) for views of ``cfg`` with its options (grid: rows, cols;
+    sbs: squeeze; quilt: quilt; rgbd: depth_near; lenticular: calibration, panel, blend). An option
+    that the layout does not take is a ``ValueError``."""
+    if name not in LAYOUT_CLASSES:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {name!r}")
+    cls = LAYOUT_CLASSES[name]
+    params = inspect.signature(cls.__init__).parameters
+    extra = sorted(set(options) - set(params) - {"self", "cfg"})
+    if extra:
+        raise ValueError(f"{', '.join(extra)}: not an option of the {name} layout")
+    return cls(cfg, **options)
+
+
+def layout_frames(color: np.ndarray, depth: np.ndarray, config: mv.ViewConfig, layout: str = "grid",
+                  **options: Any) -> list[np.ndarray]:
+    """Render one frame and lay it out (``make_layout``): one array per output file."""
+    return make_layout(layout, config, **options).frames(color, depth)

@@ -1,0 +1,44 @@
+"""RGB-D frames: colour | depth side by side, depth as 8-bit gray in all three channels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import multiview as mv
+
+NEAR = ("white", "black")
+
+
+def depth_to_8bit(depth: np.ndarray, max_depth: float | None = None) -> np.ndarray:
+    """Depth H x W (uint8 / uint16 / float, see ``multiview.normalize_depth``) -> uint8, 255 = the
+    nearest (1.0): uint8 unchanged, uint16 ``round(d * 255 / 65535)``, else ``round(255 * d01)``."""
+    depth = np.asarray(depth)
+    if max_depth is None and depth.dtype == np.uint8:
+        return depth
+    if max_depth is None and depth.dtype == np.uint16:
+        return ((depth.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    return np.rint(mv.normalize_depth(depth, max_depth) * np.float32(255)).astype(np.uint8)
+
+
+def rgbd_frame(color: np.ndarray, depth: np.ndarray, near: str = "white", max_depth: float | None = None) -> np.ndarray:
+    """Colour H x W x 3 uint8 and depth H x W -> H x 2W x 3 uint8: colour on the left, 8-bit depth
+    (``depth_to_8bit``) as gray on the right; ``near`` white: 255 = nearest, black: 0 = nearest."""
+    if near not in NEAR:
+        raise ValueError(f"near must be white or black, got {near!r}")
+    if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8 or depth.shape != color.shape[:2]:
+        raise ValueError(f"need colour H x W x 3 uint8 and depth H x W, got {color.shape} {color.dtype}, {depth.shape}")
+    d8 = depth_to_8bit(depth, max_depth)
+    if near == "black":
+        d8 = 255 - d8
+    return np.concatenate([color, np.repeat(d8[..., None], 3, axis=2)], axis=1)
+
+
+def unpack_rgbd(frame: np.ndarray, near: str = "white") -> tuple[np.ndarray, np.ndarray]:
+    """H x 2W x 3 RGB-D frame -> (colour H x W x 3, depth H x W uint8, larger = nearer); the depth
+    is the rounded mean of the right half's three channels (equal when lossless)."""
+    h, w2 = frame.shape[:2]
+    if w2 % 2 or near not in NEAR:
+        raise ValueError(f"need an even-width RGB-D frame and near white or black, got width {w2}, {near!r}")
+    w = w2 // 2
+    d = ((frame[:, w:].astype(np.uint16).sum(-1) + 1) // 3).astype(np.uint8)
+    return np.ascontiguousarray(frame[:, :w]), (255 - d if near == "black" else d)

@@ -1,0 +1,235 @@
+"""``igde-stream views``: the multiview stage on video files. Render N views (DIBR) from colour +
+depth, or measure view quality.
+
+Render (colour + depth video in, multiview video out):
+  igde-stream views render demo/color.mp4 demo/depth_enhanced.mkv -o views.mkv
+  igde-stream views render C.mp4 D.mkv -o stereo.mp4 --layout sbs --squeeze --codec h264
+  igde-stream views render C.mp4 D.mkv -o v.mkv --layout views   # v_v0.mkv ... v_v7.mkv
+
+Display layouts (igde_stream/display.py):
+  igde-stream views render C.mp4 D.mkv -o clip.mp4 --device portrait --codec h264   # clip_qs8x6a0.75.mp4, 48 views
+  igde-stream views render C.mp4 D.mkv -o q.mkv --layout quilt --quilt 4x2      # q_qs4x2a1.78.mkv (960x540 views)
+  igde-stream views render C.mp4 D.mkv -o out_rgbd.mp4 --layout rgbd --depth-near white --codec h264
+  igde-stream views render C.mp4 D.mkv -o panel.mkv --layout lenticular \\
+      --calibration docs/lenticular-calibration.json --panel 3840x2160
+
+Quality (views from each depth stream vs views from the ground-truth depth, per view and mean):
+  igde-stream views quality C.mp4 --gt gt.mkv --depth degraded=D.mkv --depth enhanced=E.mkv \\
+      --report views.json --figure views.png
+  igde-stream views quality C.mp4 --gt gt.mkv --depth degraded=D.mkv --enhance degraded ...
+
+Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display.py; video files:
+igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame); output
+keeps the depth stream's timestamps. Output is written to a temporary name and renamed when
+complete. Exit status 2 with a one-line error on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import display
+from . import multiview as mv
+from .errors import IGDEError
+from .stream.views import VIEW_CODECS, render_file, view_quality_files
+
+PROG = "igde-stream views"
+
+
+def _config(args: argparse.Namespace, n_views: int | None = None) -> mv.ViewConfig:
+    try:
+        views = (n_views or 8) if args.views is None else args.views
+        return mv.ViewConfig(views, args.baseline, args.zero_parallax, args.max_depth)
+    except ValueError as exc:
+        raise IGDEError(str(exc)) from None
+
+
+def _size(text: str, what: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise IGDEError(f"{what} {text!r}: use WIDTHxHEIGHT, e.g. 3840x2160")
+    return int(w), int(h)
+
+
+def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layout]:
+    """The views' geometry and the layout from the render options; options of another layout are an error."""
+    name = args.layout or ("quilt" if args.quilt or args.device else "grid")
+    given = {"rows": args.rows, "cols": args.cols, "squeeze": args.squeeze or None, "quilt": args.quilt,
+             "device": args.device, "depth_near": args.depth_near, "calibration": args.calibration,
+             "panel": args.panel, "blend": args.blend or None}
+    takes = {"grid": {"rows", "cols"}, "sbs": {"squeeze"}, "views": set(), "quilt": {"quilt", "device"},
+             "rgbd": {"depth_near"}, "lenticular": {"calibration", "panel", "blend"}}[name]
+    stray = [k for k, v in given.items() if v is not None and k not in takes]
+    if stray:
+        opts = ", ".join("--" + k.replace("_", "-") for k in stray)
+        raise IGDEError(f"{opts}: not an option of --layout {name}")
+    options: dict[str, Any] = {k: v for k, v in given.items() if v is not None and k not in ("quilt", "device")}
+    n_views = None
+    if name == "quilt":
+        if bool(args.quilt) == bool(args.device):
+            presets = "|".join(display.QUILT_PRESETS)
+            raise IGDEError(f"--layout quilt needs one of --quilt COLUMNSxROWS or --device {presets}")
+        try:
+            spec = display.parse_quilt(args.quilt) if args.quilt else display.QUILT_PRESETS[args.device]
+        except ValueError as exc:
+            raise IGDEError(f"--quilt: {exc}") from None
+        options["quilt"], n_views = spec, spec.cols * spec.rows
+    elif name == "lenticular":
+        if not args.calibration or not args.panel:
+            raise IGDEError("--layout lenticular needs --calibration CAL.json and --panel WIDTHxHEIGHT")
+        options["calibration"] = display.LenticularCalibration.from_json(args.calibration)
+        options["panel"] = _size(args.panel, "--panel")
+        n_views = options["calibration"].n_views
+    cfg = _config(args, n_views)
+    try:
+        return name, cfg, display.make_layout(name, cfg, **options)
+    except ValueError as exc:
+        raise IGDEError(str(exc)) from None
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    name, cfg, layout = _layout(args)
+    n, paths = render_file(args.color, args.depth, args.out, cfg, layout=layout, codec=args.codec,
+                           max_frames=args.max_frames)
+    if not args.quiet:
+        if name == "rgbd":
+            what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
+        else:
+            what = "stereo pair of the extreme views" if name == "sbs" else f"{cfg.n_views} views, {name}"
+            what += f", baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}"
+        print(f"wrote {n} frames ({what}, {args.codec}) to {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    depths = {}
+    for spec in args.depth:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise IGDEError(f"--depth {spec!r}: use NAME=PATH, e.g. degraded=depth.mkv")
+        depths[name] = path
+    if args.enhance and args.enhance not in depths:
+        raise IGDEError(f"--enhance {args.enhance!r}: no --depth of that name")
+    enhancer = None
+    if args.enhance:
+        from .enhancer import Enhancer
+
+        enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth)
+    summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
+                                            enhance=args.enhance, stride=args.stride, band=args.band,
+                                            max_frames=args.max_frames, figure_frame=args.figure_frame)
+    summary["model"] = args.model if args.enhance else None
+    md = _markdown(summary)
+    print(md)
+    if args.report:
+        rp = Path(args.report)
+        rp.parent.mkdir(parents=True, exist_ok=True)
+        rp.write_text(json.dumps(mv.jsonable(summary), indent=2) + "\n")
+        rp.with_suffix(".md").write_text(md + "\n")
+        print(f"wrote {rp} and {rp.with_suffix('.md')}")
+    if args.figure and fig_frame is not None:
+        i, c, gt, frame_depths = fig_frame
+        y, x = mv.boundary_figure(c, gt, frame_depths, args.figure, view=args.figure_view, n_views=cfg.n_views,
+                                  baseline=cfg.baseline, zero_parallax=cfg.zero_parallax, max_depth=cfg.max_depth)
+        print(f"wrote {args.figure} (frame {i}, view {args.figure_view}, patch at y={y}, x={x})")
+    return 0
+
+
+def _markdown(summary: dict[str, Any]) -> str:
+    c = summary["config"]
+    head = (f"View quality: {c['n_views']} views, baseline {c['baseline']:g} px, zero parallax "
+            f"{c['zero_parallax']:g}, {summary['frames']} frames. Reference: views rendered from the "
+            f"ground-truth depth with the same colour. PSNR over all pixels and channels (from the mean "
+            f"MSE over frames); band PSNR within {summary['band_radius']} px of reference-view depth edges; "
+            f"SSIM mean over R, G, B.")
+    return head + "\n\n" + mv.markdown_table(summary)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def geometry(q: argparse.ArgumentParser, views_help: str = "number of views (default: 8)") -> None:
+        q.add_argument("--views", type=int, default=None, help=views_help)
+        q.add_argument("--baseline", type=float, default=32.0,
+                       help="shift in pixels between the extreme views for a depth step of 1.0 (full range) "
+                            "from the zero-parallax level; per-view step = baseline / (views - 1) "
+                            "(default: %(default)s)")
+        q.add_argument("--zero-parallax", type=float, default=0.5,
+                       help="normalised depth (0 far .. 1 near) that stays in place (default: %(default)s)")
+        q.add_argument("--max-depth", type=float, default=None,
+                       help="depth value that means 1.0 (default: 255 for 8-bit, 65535 for 16-bit)")
+        q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+
+    r = sub.add_parser("render", help="colour + depth video -> multiview video")
+    r.add_argument("color", help="colour video")
+    r.add_argument("depth", help="depth video (gray, gray16le or 8-bit YUV luma)")
+    r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
+    geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
+    r.add_argument("--layout", choices=display.LAYOUTS, default=None,
+                   help="grid: tiled views (default); sbs: stereo pair (extreme views); views: one file per view; "
+                        "quilt: Looking Glass quilt; rgbd: colour | depth; lenticular: views interleaved per subpixel")
+    r.add_argument("--rows", type=int, help="grid rows (default: automatic, 8 views -> 2 x 4)")
+    r.add_argument("--cols", type=int, help="grid columns")
+    r.add_argument("--squeeze", action="store_true", help="sbs: half-width views, output keeps the input width")
+    r.add_argument("--quilt", metavar="CxR", help="quilt: C columns x R rows, tiles = views (e.g. 8x6)")
+    r.add_argument("--device", choices=list(display.QUILT_PRESETS),
+                   help="quilt preset for a Looking Glass display: portrait 8x6 at 3360x3360 (aspect 0.75), "
+                        "16in / 32in 5x9 at 4096x4096 / 8192x8192 (aspect 16:9); implies --layout quilt")
+    r.add_argument("--depth-near", choices=display.NEAR, help="rgbd: the colour of near depth (default: white)")
+    r.add_argument("--calibration", metavar="CAL.json",
+                   help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order)")
+    r.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution in pixels (not below the views')")
+    r.add_argument("--blend", action="store_true",
+                   help="lenticular: blend the two nearest views per subpixel (default: the nearest view)")
+    r.add_argument("--codec", choices=sorted(VIEW_CODECS), default="ffv1",
+                   help="ffv1: lossless (FFV1 level 3, bgr0); h264: lossy yuv420p CRF 16 (default: %(default)s)")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_render)
+
+    q = sub.add_parser("quality", help="view PSNR / SSIM of views from each depth vs views from the GT depth")
+    q.add_argument("color", help="colour video")
+    q.add_argument("--gt", required=True, help="ground-truth depth video (the reference views come from it)")
+    q.add_argument("--depth", action="append", default=[], metavar="NAME=PATH", required=True,
+                   help="a depth video to compare (repeat: degraded=..., enhanced=...)")
+    q.add_argument("--enhance", metavar="NAME", help="also run the model on depth NAME and compare it as 'enhanced'")
+    q.add_argument("--model", default="igde-small", help="model for --enhance (default: %(default)s)")
+    q.add_argument("--backend", default="auto", help="backend for --enhance (default: %(default)s)")
+    geometry(q)
+    q.add_argument("--stride", type=int, default=1, help="use every STRIDE-th frame (default: %(default)s)")
+    q.add_argument("--band", type=int, default=8, help="boundary band radius in pixels (default: %(default)s)")
+    q.add_argument("--report", help="JSON report (a Markdown table is written beside it)")
+    q.add_argument("--figure", help="PNG of boundary artefacts before / after")
+    q.add_argument("--figure-frame", type=int, default=0, help="frame index for the figure (default: first used)")
+    q.add_argument("--figure-view", type=int, default=0, help="view for the figure (default: 0, leftmost)")
+    q.set_defaults(func=cmd_quality)
+    return p
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    lg = logging.getLogger("igde_stream.stream")
+    lg.handlers[:] = [handler]
+    lg.setLevel(logging.WARNING if quiet else logging.INFO)
+    lg.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(getattr(args, "quiet", False))
+    if getattr(args, "stride", 1) < 1:
+        print(f"{PROG}: error: --stride must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except IGDEError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2

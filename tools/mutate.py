@@ -1,0 +1,397 @@
+"""A small mutation tester: do the tests notice a wrong number? (no dependency beyond the standard library)
+
+For a module file it parses the source with ``ast`` and makes mutants of the kinds that hide wrong
+numbers, one change each:
+
+- arithmetic operator swaps ``+ <-> -`` and ``* <-> /`` (also in ``+=`` ...),
+- comparison swaps ``< <-> <=``, ``> <-> >=``, ``== <-> !=``,
+- numeric constants ``c -> c + 1``, ``c -> c * 2``, ``c -> 0``,
+- ``return x -> return None``.
+
+Each mutant is applied alone to a scratch copy of the repository (a temporary folder; the working tree
+is never written), the given test files run there (``python -m pytest -q -x -p no:cacheprovider
+FILES``, single-threaded, no bytecode cache, with a timeout), and the mutant counts as killed when
+the tests fail or time out, survived when they pass. A baseline run of the unmutated copy must pass
+first. Output: a per-module table (module, mutants, killed, survived, kill rate) and, with ``--out``,
+a JSON file listing every survivor (line, original, mutant) for the next round of tests.
+
+    python tools/mutate.py --module igde_stream/metrics.py --tests tests/test_metrics.py --max 8 --out /tmp/m.json
+    python tools/mutate.py --module igde_stream/metrics.py --list      # the mutants, without running anything
+
+``--module`` and ``--tests`` come in pairs and may repeat (one table row per module). A module may
+name the functions / classes to mutate after ``::`` (comma-separated qualified-name prefixes), e.g.
+``igde_stream/models/igde.py::SelectionHead,candidate_offsets``. ``--max N`` samples N mutants per
+module with a fixed seed (``--seed``), so a run can be repeated exactly.
+
+The campaign (one run, niced, when the machine is free; a few hours on 2 cores):
+
+    nice -n 15 python tools/mutate.py --max 60 --out results/mutation.json \\
+        --module igde_stream/losses.py --tests tests/test_losses.py tests/test_select_head.py \\
+        --module igde_stream/metrics.py --tests tests/test_metrics.py \\
+        --module igde_stream/filters.py --tests tests/test_filters.py \\
+        --module igde_stream/multiview.py --tests tests/test_multiview.py \\
+        --module igde_stream/enhancer.py --tests tests/test_enhancer.py \\
+        --module igde_stream/data/degrade.py --tests tests/test_data.py tests/test_boundary_errors.py \\
+        --module igde_stream/stream/report.py --tests tests/test_report.py \\
+        --module igde_stream/models/igde.py::SelectionHead,candidate_offsets \\
+            --tests tests/test_select_head.py tests/test_models.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import json
+import os
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY_IGNORE = (".git", ".venv", "venv", "runs", "__pycache__", ".pytest_cache", ".benchmarks", "*.pyc", "*.part")
+
+BINOP_SWAPS = {ast.Add: (ast.Sub, "+", "-"), ast.Sub: (ast.Add, "-", "+"),
+               ast.Mult: (ast.Div, "*", "/"), ast.Div: (ast.Mult, "/", "*")}
+CMP_SWAPS = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=", ast.NotEq: "=="}
+CMP_TOKENS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+@dataclass
+class Mutant:
+    """One change: bytes ``start:end`` of the file (``original`` there) become ``mutant``."""
+
+    line: int
+    col: int
+    kind: str
+    original: str
+    mutant: str
+    start: int
+    end: int
+    where: str = ""  # qualified name of the enclosing function / class
+
+    def apply(self, src: bytes) -> bytes:
+        return src[: self.start] + self.mutant.encode() + src[self.end:]
+
+    def describe(self) -> str:
+        return f"{self.original} -> {self.mutant}"
+
+
+# ------------------------------------------------------------------------------------------ mutants
+
+
+def _token_in_gap(src: bytes, a: int, b: int, token: str) -> tuple[int, int] | None:
+    """Absolute byte span of the single operator ``token`` between offsets a and b (which hold only
+    the operator, brackets, white space and comments), or None when it is not found exactly once."""
+    gap = src[a:b].decode()
+    text = "\n".join(line.split("#", 1)[0] for line in gap.split("\n"))  # comments out, lengths kept per line
+    # the operator itself, not part of a longer one (** // <= >= == != += ...)
+    pat = re.compile(r"(?<![*/<>=!+\-])" + re.escape(token) + r"(?![*/<>=])")
+    hits = [m.start() for m in pat.finditer(text)]
+    if len(hits) != 1:
+        return None
+    start = a + len(gap[: hits[0]].encode())
+    return start, start + len(token.encode())
+
+
+class _Finder(ast.NodeVisitor):
+    def __init__(self, src: bytes, only: tuple[str, ...]) -> None:
+        self.src = src
+        self.only = only
+        self.lines = src.split(b"\n")
+        self.offsets = [0]
+        for line in self.lines:
+            self.offsets.append(self.offsets[-1] + len(line) + 1)
+        self.scope: list[str] = []
+        self.mutants: list[Mutant] = []
+
+    # positions -------------------------------------------------------------------------------------
+    def _pos(self, lineno: int, col: int) -> int:
+        return self.offsets[lineno - 1] + col  # col_offset counts UTF-8 bytes
+
+    def _span(self, node: ast.AST) -> tuple[int, int]:
+        return self._pos(node.lineno, node.col_offset), self._pos(node.end_lineno, node.end_col_offset)
+
+    def _wanted(self) -> bool:
+        if not self.only:
+            return True
+        name = ".".join(self.scope)
+        return any(name == o or name.startswith(o + ".") for o in self.only)
+
+    def _add(self, node: ast.AST, kind: str, start: int, end: int, new: str) -> None:
+        if not self._wanted():
+            return
+        old = self.src[start:end].decode()
+        if old == new:
+            return
+        line = next(i for i, off in enumerate(self.offsets) if off > start)  # 1-based line of start
+        self.mutants.append(Mutant(line, start - self.offsets[line - 1], kind, old, new, start, end,
+                                   ".".join(self.scope)))
+
+    # what is never mutated -------------------------------------------------------------------------
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        pass  # f-strings: messages, and inner positions are unreliable before Python 3.12
+
+    def visit_If(self, node: ast.If) -> None:
+        t = node.test
+        if (isinstance(t, ast.Compare) and isinstance(t.left, ast.Name) and t.left.id == "__name__"):
+            return  # the script entry point
+        self.generic_visit(node)
+
+    def _visit_scope(self, node: ast.AST) -> None:
+        self.scope.append(node.name)  # type: ignore[attr-defined]
+        for field_name, value in ast.iter_fields(node):
+            if field_name in ("returns", "decorator_list"):
+                continue
+            if field_name == "body" and value and _is_docstring(value[0]):
+                value = value[1:]
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, ast.AST):
+                    self.visit(item)
+        self.scope.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_scope
+
+    def visit_arg(self, node: ast.arg) -> None:
+        pass  # annotations only
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+
+    # what is mutated -------------------------------------------------------------------------------
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        swap = BINOP_SWAPS.get(type(node.op))
+        if swap is not None:
+            span = _token_in_gap(self.src, self._span(node.left)[1], self._span(node.right)[0], swap[1])
+            if span:
+                self._add(node, "arith", *span, swap[2])
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        swap = BINOP_SWAPS.get(type(node.op))
+        if swap is not None:
+            span = _token_in_gap(self.src, self._span(node.target)[1], self._span(node.value)[0], swap[1] + "=")
+            if span:
+                self._add(node, "arith", *span, swap[2] + "=")
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        left = node.left
+        for op, right in zip(node.ops, node.comparators):
+            if type(op) in CMP_SWAPS:
+                span = _token_in_gap(self.src, self._span(left)[1], self._span(right)[0], CMP_TOKENS[type(op)])
+                if span:
+                    self._add(node, "compare", *span, CMP_SWAPS[type(op)])
+            left = right
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return
+        start, end = self._span(node)
+        try:
+            if ast.literal_eval(self.src[start:end].decode()) != v:
+                return
+        except (ValueError, SyntaxError):
+            return
+        for new in (v + 1, v * 2, 0 if isinstance(v, int) else 0.0):
+            if new != v:
+                self._add(node, "constant", start, end, repr(new))
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+            self._add(node, "return", *self._span(node.value), "None")
+        self.generic_visit(node)
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def find_mutants(src: bytes, only: tuple[str, ...] = ()) -> list[Mutant]:
+    """Every mutant of ``src`` (one change each), in source order; each is checked to parse and to
+    change the syntax tree. ``only``: qualified-name prefixes of the functions / classes to mutate."""
+    tree = ast.parse(src)
+    f = _Finder(src, only)
+    body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
+    for stmt in body:
+        f.visit(stmt)
+    original = ast.dump(tree)
+    out, seen = [], set()
+    for m in sorted(f.mutants, key=lambda m: (m.start, m.kind, m.mutant)):
+        key = (m.start, m.end, m.mutant)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            if ast.dump(ast.parse(m.apply(src))) == original:
+                continue
+        except SyntaxError:
+            continue
+        out.append(m)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+def make_scratch(root: Path) -> Path:
+    """A copy of the repository in a new temporary folder (without .git, virtual envs, runs, caches)."""
+    scratch = Path(tempfile.mkdtemp(prefix="igde-mutate-"))
+    shutil.copytree(root, scratch / "repo", ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
+    return scratch / "repo"
+
+
+def _env(scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PYTHONPATH=str(scratch), PYTHONDONTWRITEBYTECODE="1",  # no stale .pyc of an earlier mutant
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    return env
+
+
+def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
+    """("passed" | "failed" | "timeout", seconds, last output line) of the tests in the scratch copy."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
+    t0 = time.monotonic()
+    # own process group, so that a timeout also ends what the tests started (and nothing else)
+    proc = subprocess.Popen(cmd, cwd=scratch, env=_env(scratch), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        return "timeout", time.monotonic() - t0, ""
+    lines = (out.strip() or err.strip() or "?").splitlines()
+    return ("passed" if proc.returncode == 0 else "failed"), time.monotonic() - t0, lines[-1]
+
+
+def check_scratch_imports(scratch: Path) -> None:
+    code = "import igde_stream, sys; print(igde_stream.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=scratch, env=_env(scratch), capture_output=True,
+                         text=True, check=True).stdout.strip()
+    if not Path(out).resolve().is_relative_to(scratch.resolve()):
+        raise SystemExit(f"mutate: the scratch copy imports igde_stream from {out}, not from {scratch}")
+
+
+def mutate_module(spec: str, tests: list[str], scratch: Path, args: argparse.Namespace,
+                  log=print) -> dict:
+    path, _, only = spec.partition("::")
+    target = (scratch / path).resolve()
+    if not target.is_relative_to(scratch.resolve()) or not target.is_file():
+        raise SystemExit(f"mutate: {path}: no such module in the repository")
+    src = target.read_bytes()
+    mutants = find_mutants(src, tuple(o for o in only.split(",") if o))
+    generated = len(mutants)
+    if args.max and len(mutants) > args.max:
+        mutants = sorted(random.Random(args.seed).sample(mutants, args.max), key=lambda m: m.start)
+    result = dict(module=spec, tests=tests, generated=generated, mutants=len(mutants), killed=0, survived=0,
+                  timeouts=0, survivors=[], killed_by_kind={}, survived_by_kind={})
+    if args.list:
+        for m in mutants:
+            log(f"{path}:{m.line}:{m.col} [{m.kind}] {m.describe()}  ({m.where or 'module'})")
+        return result
+    status, base_s, last = run_tests(scratch, tests, timeout=args.baseline_timeout)
+    if status != "passed":
+        raise SystemExit(f"mutate: the tests do not pass on the unmutated code ({status}: {last}); fix that first")
+    timeout = args.timeout or max(60.0, 5 * base_s)
+    log(f"# {spec}: {generated} mutants, running {len(mutants)}; baseline {base_s:.1f} s, timeout {timeout:.0f} s")
+    lines = src.decode().split("\n")
+    try:
+        for i, m in enumerate(mutants, 1):
+            target.write_bytes(m.apply(src))
+            status, secs, last = run_tests(scratch, tests, timeout)
+            killed = status != "passed"
+            kind_counts = result["killed_by_kind" if killed else "survived_by_kind"]
+            kind_counts[m.kind] = kind_counts.get(m.kind, 0) + 1
+            result["killed" if killed else "survived"] += 1
+            result["timeouts"] += status == "timeout"
+            if not killed:
+                mutated_line = m.apply(src).decode().split("\n")[m.line - 1]
+                result["survivors"].append(dict(line=m.line, col=m.col, kind=m.kind, where=m.where,
+                                                original=m.original, mutant=m.mutant,
+                                                source=lines[m.line - 1].strip(), mutated=mutated_line.strip()))
+            log(f"  [{i}/{len(mutants)}] {path}:{m.line} {m.kind} {m.describe()}: "
+                f"{'KILLED' if killed else 'survived'} ({status}, {secs:.1f} s)")
+    finally:
+        target.write_bytes(src)
+    result["kill_rate"] = round(result["killed"] / result["mutants"], 3) if result["mutants"] else None
+    return result
+
+
+def table(results: list[dict]) -> str:
+    rows = ["| module | mutants | killed | survived | kill rate |", "|---|---|---|---|---|"]
+    for r in results:
+        rate = "" if r.get("kill_rate") is None else f"{100 * r['kill_rate']:.0f} %"
+        rows.append(f"| {r['module']} | {r['mutants']} of {r['generated']} | {r['killed']} | {r['survived']} | {rate} |")
+    return "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--module", action="append", required=True,
+                   help="module file relative to the repository root, optionally PATH::Qual.Name,other (repeatable)")
+    p.add_argument("--tests", action="append", nargs="+", default=[],
+                   help="test files for the preceding --module (repeatable, one group per --module)")
+    p.add_argument("--max", type=int, default=0, help="sample at most N mutants per module (fixed seed; 0: all)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=0.0,
+                   help="seconds per mutant's test run (default: max(60, 5 x the baseline run))")
+    p.add_argument("--baseline-timeout", type=float, default=1800.0, help=argparse.SUPPRESS)
+    p.add_argument("--out", help="write the results (with every survivor) as JSON here")
+    p.add_argument("--label", default="", help="a note stored in the JSON (e.g. 'trial')")
+    p.add_argument("--list", action="store_true", help="list the (sampled) mutants and exit; runs nothing")
+    p.add_argument("--root", default=str(ROOT), help="repository to copy (default: this one)")
+    p.add_argument("--keep", action="store_true", help="keep the scratch copy (its path is printed)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.list and len(args.tests) != len(args.module):
+        print("mutate: give one --tests group per --module", file=sys.stderr)
+        return 2
+    root = Path(args.root).resolve()
+    if args.list:
+        for spec in args.module:
+            mutate_module(spec, [], root, args)
+        return 0
+    scratch = make_scratch(root)
+    print(f"# scratch copy: {scratch}", flush=True)
+    t0 = time.monotonic()
+    results = []
+    try:
+        check_scratch_imports(scratch)
+        for spec, tests in zip(args.module, args.tests):
+            results.append(mutate_module(spec, tests, scratch, args, log=lambda s: print(s, flush=True)))
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch.parent, ignore_errors=True)
+    print()
+    print(table(results))
+    if args.out:
+        record = dict(label=args.label, command="python tools/mutate.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+                      date=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                      seed=args.seed, max=args.max, elapsed_s=round(time.monotonic() - t0, 1),
+                      python=sys.version.split()[0], modules=results)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
