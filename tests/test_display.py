@@ -9,17 +9,9 @@ import pytest
 from igde_stream import display
 from igde_stream import multiview as mv
 from igde_stream.errors import IGDEError, InputError, OutputError
-
-
-def textured(h=48, w=64, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def square_depth(h=48, w=64, bg=0.5, fg=0.9, box=(16, 32, 24, 40)):
-    d = np.full((h, w), bg, np.float32)
-    y0, y1, x0, x1 = box
-    d[y0:y1, x0:x1] = fg
-    return d
+from scenes import square_scene as square_depth
+from scenes import textured
+from scenes import write_video as _write
 
 
 # ------------------------------------------------------------------------------------------ quilt
@@ -233,24 +225,6 @@ def test_layout_options_checked():
 
 
 # ----------------------------------------------------------------------------------- video files
-
-
-def _write(path, frames, pix="gray"):
-    import av
-
-    rate = Fraction(25)
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264" if pix == "yuv420p" else "ffv1", rate=rate)
-        s.height, s.width = frames.shape[1:3]
-        s.pix_fmt = pix
-        s.codec_context.time_base = 1 / rate
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24" if pix == "yuv420p" else pix)
-            vf.pts, vf.time_base = i, 1 / rate
-            for p in s.encode(vf):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
 
 
 def _read(path):

@@ -6,18 +6,7 @@ import pytest
 
 from igde_stream import display
 from igde_stream import multiview as mv
-
-
-def textured(h=48, w=64, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def square_scene(h=48, w=64, bg=0.5, fg=0.9, box=(16, 32, 24, 40)):
-    """Float depth: a background plane at ``bg`` and a nearer square at ``fg`` (rows y0:y1, cols x0:x1)."""
-    d = np.full((h, w), bg, np.float32)
-    y0, y1, x0, x1 = box
-    d[y0:y1, x0:x1] = fg
-    return d
+from scenes import square_scene, textured, write_video
 
 
 def test_positions_and_config():
@@ -218,26 +207,6 @@ def _tool():
     return views_cli
 
 
-def _write(path, frames, kind):
-    from fractions import Fraction
-
-    import av
-
-    rate = Fraction(25)
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264" if kind == "color" else "ffv1", rate=rate)
-        s.height, s.width = frames.shape[1:3]
-        s.pix_fmt = "yuv420p" if kind == "color" else "gray"
-        s.codec_context.time_base = 1 / rate
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24" if kind == "color" else "gray")
-            vf.pts, vf.time_base = i, 1 / rate
-            for p in s.encode(vf):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
-
-
 def _read(path):
     import av
 
@@ -253,9 +222,9 @@ def clip(tmp_path):
     gt = np.stack([(square_scene(h, w, box=(16, 32, 20 + i, 36 + i)) * 255).astype(np.uint8) for i in range(t)])
     bad = gt.copy()
     bad[:, 16:32, 36:40] = 229  # bleed to the right of the square
-    _write(tmp_path / "c.mp4", color, "color")
-    _write(tmp_path / "gt.mkv", gt, "depth")
-    _write(tmp_path / "d.mkv", bad, "depth")
+    write_video(tmp_path / "c.mp4", color, "yuv420p")
+    write_video(tmp_path / "gt.mkv", gt)
+    write_video(tmp_path / "d.mkv", bad)
     return tmp_path, color, gt
 
 
@@ -313,7 +282,7 @@ def test_tool_user_errors(clip, capsys):
     assert tool.main(["render", str(tmp / "nope.mp4"), str(tmp / "gt.mkv"), "-o", str(tmp / "x.mkv")]) == 2
     assert "nope.mp4" in capsys.readouterr().err
     short = tmp / "short.mkv"
-    _write(short, np.zeros((2, 48, 64), np.uint8), "depth")
+    write_video(short, np.zeros((2, 48, 64), np.uint8))
     assert tool.main(["render", str(tmp / "c.mp4"), str(short), "-o", str(tmp / "x.mkv")]) == 2
     assert not list(tmp.glob("*x*.mkv"))  # nothing half-written left behind
     assert tool.main(["render", str(tmp / "c.mp4"), str(tmp / "gt.mkv"), "-o", str(tmp / "x.mkv"), "--views", "0"]) == 2
