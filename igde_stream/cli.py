@@ -215,22 +215,8 @@ def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
         gt_path=paths.get("gt", args.gt), report_path=paths.get("report", args.report),
         plot_path=paths.get("plot", args.plot), codec=args.codec, overwrite=paths.get("overwrite", args.overwrite),
         threads=args.threads, progress=not args.quiet and sys.stderr.isatty(),
-        **_sync_option(enhance_file, args.sync), **_enhancer_options(args),
+        sync=args.sync, **_enhancer_options(args),
     )
-
-
-def _sync_option(enhance_file: Any, sync: str) -> dict[str, Any]:
-    """``sync=`` for ``enhance_file``. Until the pipeline takes it (it passes it to its VideoReaders),
-    only the default, which is what it does without it, can run."""
-    import inspect
-
-    from .errors import IGDEError
-
-    if "sync" in inspect.signature(enhance_file).parameters:
-        return {"sync": sync}
-    if sync == "relative":
-        return {}
-    raise IGDEError(f"--sync {sync} is not supported by this version's pipeline (enhance_file takes no sync=)")
 
 
 def _demo(args: argparse.Namespace) -> dict[str, Any]:

@@ -191,36 +191,14 @@ def _late_depth_clip(tmp_path):
             "out": tmp_path / "out.mkv"}
 
 
-@pytest.fixture
-def pipeline_with_sync(monkeypatch):
-    """``enhance_file`` taking ``sync=`` and handing it to its VideoReaders: the pipeline change issue 12
-    asks for, simulated while pipeline.py does not have it (the real one is used once it does)."""
-    import functools
-    import inspect
-
-    import igde_stream.stream as stream
-    from igde_stream.stream import pipeline
-    from igde_stream.stream.reader import VideoReader
-
-    real = stream.enhance_file
-    if "sync" in inspect.signature(real).parameters:
-        return
-
-    def enhance_file(*args, sync="relative", **kw):
-        monkeypatch.setattr(pipeline, "VideoReader", functools.partial(VideoReader, sync=sync))
-        return real(*args, **kw)
-
-    monkeypatch.setattr(stream, "enhance_file", enhance_file)
-
-
-def test_sync_relative_pairs_late_depth_frame_by_frame_and_warns(tmp_path, tiny_model, capsys, pipeline_with_sync):
+def test_sync_relative_pairs_late_depth_frame_by_frame_and_warns(tmp_path, tiny_model, capsys):
     clip = _late_depth_clip(tmp_path)
     assert main(args_for(clip, tiny_model, "--sync", "relative")) == 0
     captured = capsys.readouterr()
     assert "300.0 ms apart" in captured.err and "12 frames" in captured.out
 
 
-def test_sync_absolute_refuses_frames_outside_the_overlap(tmp_path, tiny_model, capsys, pipeline_with_sync):
+def test_sync_absolute_refuses_frames_outside_the_overlap(tmp_path, tiny_model, capsys):
     clip = _late_depth_clip(tmp_path)
     assert main(args_for(clip, tiny_model, "--sync", "absolute", "-q")) == 2
     err = capsys.readouterr().err
@@ -230,21 +208,19 @@ def test_sync_absolute_refuses_frames_outside_the_overlap(tmp_path, tiny_model, 
     assert not clip["out"].exists() and not [p for p in tmp_path.iterdir() if "igde-part" in p.name]
 
 
-def test_sync_option_reaches_enhance_file():
-    from igde_stream.cli import _sync_option
-    from igde_stream.errors import IGDEError
+def test_sync_option_reaches_the_readers(monkeypatch, tmp_path, tiny_model):
+    from igde_stream.stream import pipeline
 
-    def takes_sync(color, depth, out, *, sync="relative"):
-        pass
+    seen = []
+    real = pipeline.VideoReader
 
-    def without_sync(color, depth, out, **enhancer_options):
-        pass
+    def recording(*args, **kw):
+        seen.append(kw.get("sync"))
+        return real(*args, **kw)
 
-    assert _sync_option(takes_sync, "absolute") == {"sync": "absolute"}
-    assert _sync_option(takes_sync, "relative") == {"sync": "relative"}
-    assert _sync_option(without_sync, "relative") == {}  # what it does anyway
-    with pytest.raises(IGDEError, match="--sync absolute is not supported"):
-        _sync_option(without_sync, "absolute")
+    monkeypatch.setattr(pipeline, "VideoReader", recording)
+    main(args_for(_late_depth_clip(tmp_path), tiny_model, "--sync", "absolute", "-q"))
+    assert seen == ["absolute", "absolute"]
 
 
 _SLOW_CLI = """

@@ -336,6 +336,7 @@ def enhance_file(
     progress: bool = False,
     enhancer: Any = None,
     queue_bytes: int = DEFAULT_QUEUE_BYTES,
+    sync: str = "relative",
     **enhancer_options: Any,
 ) -> dict[str, Any]:
     """Enhance the depth video ``depth_path`` guided by ``color_path``; write it to ``out_path``.
@@ -344,6 +345,8 @@ def enhance_file(
     (``.json`` / ``.csv`` by suffix; one path or several) and plotted to ``plot_path`` (``.png``).
     ``codec``: output encoder (FFV1 by default; lossy ones are labelled). ``overwrite``: replace an
     existing output. ``threads``: decoder / encoder threads (0: automatic). ``progress``: tqdm bar.
+    ``sync``: ``relative`` (each stream's start time subtracted before pairing) or ``absolute``
+    (pts x time base); see ``VideoReader``.
     ``enhancer``: an ``Enhancer`` built once (for running many files), else ``enhancer_options``
     (``model``, ``backend``, ``device``, ``batch``, ``max_depth``, ``engine``, ...) build one.
 
@@ -375,10 +378,10 @@ def enhance_file(
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
 
     with ExitStack() as stack:
-        depth = stack.enter_context(VideoReader(depth_path, "depth", threads=threads))
+        depth = stack.enter_context(VideoReader(depth_path, "depth", threads=threads, sync=sync))
         di = depth.info
-        color = stack.enter_context(VideoReader(color_path, "color", size=(di.width, di.height), threads=threads))
-        gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads)) if gt_path is not None else None
+        color = stack.enter_context(VideoReader(color_path, "color", size=(di.width, di.height), threads=threads, sync=sync))
+        gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync)) if gt_path is not None else None
         resized = None
         if color.size is not None:
             resized = f"{color.info.width}x{color.info.height} -> {di.width}x{di.height}"
