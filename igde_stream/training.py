@@ -31,7 +31,7 @@ from .data.degrade import error_type_config
 from .data.dataset import CropConfig, SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
 from .losses import igde_loss, selection_loss
-from .models import create_model, load_checkpoint, save_checkpoint, weights_hash
+from .models import build_model, create_model, load_checkpoint, save_checkpoint, weights_hash
 from .models.igde import SelectionHead
 
 __all__ = ["TrainConfig", "train", "validate", "export_weights", "profile_data", "LOG_COLUMNS"]
@@ -60,7 +60,9 @@ class TrainConfig:
     mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames.
     Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
     from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
-    hard output takes ``hard_share`` of the output loss; ``gate_weight`` / ``ce_weight`` weigh the gate
+    hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
+    starts from the model's own hard output instead of the degraded depth, which trains the second
+    and later passes of ``IGDEConfig.passes``; ``gate_weight`` / ``ce_weight`` weigh the gate
     BCE and the candidate cross-entropy. At the end a select head's gate threshold is set to the one
     with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
     identity (97 % of pixels are already right and their L1 gradient does not fade as the residual
@@ -110,6 +112,7 @@ class TrainConfig:
     hard_share: float = 0.5
     gate_weight: float = 0.1
     ce_weight: float = 0.0
+    refine_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -122,6 +125,8 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
+        if not 0.0 <= self.refine_share <= 1.0:
+            raise ValueError(f"refine_share must be in [0, 1], got {self.refine_share}")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
@@ -239,9 +244,16 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
             raise ValueError(f"{path}: has no optimizer state / step; cannot resume from it")
         return model, payload
     if Path(cfg.model).suffix == ".pt":
-        if cfg.overrides:
-            raise ValueError("overrides apply to a registered model name, not to a checkpoint file")
-        return load_checkpoint(cfg.model), None
+        model = load_checkpoint(cfg.model)
+        if cfg.overrides:  # settings that keep the weights' shapes, e.g. passes or gate_threshold
+            tuned = build_model(dataclasses.replace(model.config, **cfg.overrides))
+            try:
+                tuned.load_state_dict(model.state_dict())
+            except RuntimeError:
+                raise ValueError(f"overrides {sorted(cfg.overrides)} change the weights of {cfg.model}; "
+                                 "start from the model name instead") from None
+            model = tuned
+        return model, None
     model = create_model(cfg.model, **cfg.overrides)
     head = getattr(model, "head", None)
     if isinstance(head, torch.nn.Conv2d) and getattr(model.config, "residual", False):
@@ -312,6 +324,7 @@ def train(cfg: TrainConfig) -> Path:
             prefetch_factor=4 if cfg.workers else None, persistent_workers=False,
         )
     selecting = isinstance(getattr(model, "head", None), SelectionHead)
+    gated = selecting and bool(getattr(model.head, "gate", False))
 
     log_path = out / "log.csv"
     new_log = not (log_path.exists() and payload)
@@ -359,6 +372,11 @@ def train(cfg: TrainConfig) -> Path:
                 return loss
 
             if selecting:
+                k = int(round(cfg.refine_share * dep.shape[0])) if gated else 0
+                if k:  # the first k samples start from the model's own hard output: what pass 2 sees
+                    with torch.no_grad(), ctx:
+                        dep = torch.cat([model.head.hard(model.select_logits(col[:k], dep[:k]), dep[:k]).float(),
+                                         dep[k:]])
                 with ctx:
                     logits = model.select_logits(col, dep)
                 hard = cfg.hard_share if progress >= cfg.hard_start else 0.0

@@ -195,7 +195,9 @@ def test_auto_with_a_gpu_and_no_tensorrt(tiny, pretend, tmp_path):
     c = select_backend(str(onnx_path), device="cpu")  # cpu asked for: no GPU branch at all
     assert (c.backend, c.device, c.reason) == ("onnxruntime", "cpu", "device cpu")
     # an ONNX file alone and onnxruntime without CUDA: the CPU is all that can run it
-    assert (select_backend(str(onnx_path)).backend, select_backend(str(onnx_path)).device) == ("onnxruntime", "cpu")
+    c = select_backend(str(onnx_path))
+    assert (c.backend, c.device) == ("onnxruntime", "cpu")
+    assert "no CUDA GPU" not in c.reason and "CUDA-enabled ONNX Runtime" in c.reason  # the GPU is there
     pretend(trt=False, ort_cuda=True)
     c = select_backend(str(onnx_path))
     assert (c.backend, c.device) == ("onnxruntime", "cuda") and FAKE_GPU in c.reason

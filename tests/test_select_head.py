@@ -180,6 +180,30 @@ def test_config_checks():
         IGDEConfig(scale=2)
     with pytest.raises(ValueError, match="scale must be 1 or 2"):
         IGDEConfig(head="select", scale=3)
+    with pytest.raises(ValueError, match="passes > 1 needs the select head"):
+        IGDEConfig(head="soft", passes=2)
+    with pytest.raises(ValueError, match="passes must be in"):
+        IGDEConfig(head="select", passes=0)
+
+
+def test_second_pass_reads_the_first_pass_output():
+    """passes=2 is the one-pass model applied to its own output, by hand: same weights, and every
+    value still an input value; training mode runs one pass."""
+    one = _randomise(_tiny_select(attend=2, scale=2), seed=6).eval()
+    two = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, passes=2).eval()
+    two.load_state_dict(one.state_dict())
+    color, depth = _inputs(h=21, w=25)
+    with torch.no_grad():
+        first = one(color, depth)
+        by_hand = one(color, first)
+        got = two(color, depth)
+        assert not torch.equal(by_hand, first)  # the second pass does change pixels here
+        assert torch.equal(got, by_hand)
+        assert bool(torch.isin(got, depth).all())  # gathered twice, still input values
+        two.train()
+        soft = two(color, depth)
+        one.train()
+        assert torch.equal(soft, one(color, depth))
 
 
 @pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])

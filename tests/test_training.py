@@ -193,3 +193,47 @@ def test_best_checkpoint_takes_the_final_validation_and_survives_a_resume(tmp_pa
     train(_cfg(tmp_path, steps=25, val_every=5, log_every=5, ckpt_every=100, resume="auto"))
     best = torch.load(final.parent / "best.pt", weights_only=True)
     assert best["step"] == 25 and best["best_val_psnr"] == 45.0 and best["val"]["psnr"] == 45.0
+
+
+# ------------------------------------------------------------------ refine_share: training later passes
+
+
+def test_refine_share_trains_on_the_models_own_hard_output(tmp_path, monkeypatch):
+    """With refine_share 0.5 of a batch of 2, the logits of each step are computed on [the model's
+    own hard output of sample 0, sample 1 as degraded]; with 0, on the degraded batch itself."""
+    from igde_stream.models.igde import IGDE, SelectionHead
+
+    seen = []
+    original = IGDE.select_logits
+
+    def recording(self, color, depth):
+        seen.append((depth.detach().clone(), torch.is_grad_enabled()))
+        return original(self, color, depth)
+
+    monkeypatch.setattr(IGDE, "select_logits", recording)
+    monkeypatch.setattr(SelectionHead, "hard", lambda self, logits, depth, threshold=None: depth + 0.25)  # a marker
+    sel = {"head": "select", "radius": 3, "candidates": "star"}
+    train(_cfg(tmp_path, overrides=sel, steps=1, refine_share=0.5, val_every=100, crop=(32, 32)))
+    (refine_in, refine_grad), (train_in, train_grad) = seen[0], seen[1]
+    assert not refine_grad and train_grad and refine_in.shape[0] == 1 and train_in.shape[0] == 2
+    # the refined sample is the head's hard output (here: the marker)
+    assert torch.equal(train_in[0:1], refine_in + 0.25)
+    seen.clear()
+    train(_cfg(tmp_path / "b", overrides=sel, steps=1, refine_share=0.0, val_every=100, crop=(32, 32)))
+    assert len(seen) >= 1 and seen[0][1] and seen[0][0].shape[0] == 2
+    with pytest.raises(ValueError, match="refine_share"):
+        TrainConfig(steps=1, refine_share=1.5)
+
+
+def test_checkpoint_overrides_keep_weights_and_refuse_shape_changes(tmp_path):
+    from igde_stream.models import create_model, save_checkpoint
+    from igde_stream.training import _build
+
+    base = create_model("igde-tiny", head="select", radius=3, candidates="star")
+    save_checkpoint(tmp_path / "m.pt", base)
+    model, _ = _build(_cfg(tmp_path, model=str(tmp_path / "m.pt"), overrides={"passes": 2}))
+    assert model.config.passes == 2
+    for (k, v), (_, w) in zip(base.state_dict().items(), model.state_dict().items()):
+        assert torch.equal(v, w), k
+    with pytest.raises(ValueError, match="change the weights"):
+        _build(_cfg(tmp_path, model=str(tmp_path / "m.pt"), overrides={"g0": 12}))

@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="select head: budget fraction after which the straight-through hard output enters the loss")
     p.add_argument("--hard-share", type=float, default=0.5, help="its share of the output loss")
     p.add_argument("--gate-weight", type=float, default=0.1, help="select head: weight of the gate BCE")
+    p.add_argument("--refine-share", type=float, default=0.0,
+                   help="select head: share of each batch that starts from the model's own output (trains passes > 1)")
     p.add_argument("--ce-weight", type=float, default=0.0, help="soft/select heads: weight of the candidate CE")
     p.add_argument("--profile-data", type=int, metavar="N",
                    help="only time the crop generator on N samples (one process) and exit")
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
         cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
         temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
-        gate_weight=args.gate_weight, ce_weight=args.ce_weight,
+        gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
         command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     )
     if args.profile_data:

@@ -164,7 +164,12 @@ def select_backend(model: Any, device: str | None = None, engine: str | Path | N
                              + ("" if torch_ok else " (PyTorch is not installed)"))
         elif engine is not None or suffix in ENGINE_SUFFIXES:
             raise ValueError("a TensorRT engine was given, but there is no CUDA GPU to run it")
-    why = "device cpu" if device == "cpu" else "no CUDA GPU"
+    if device == "cpu":
+        why = "device cpu"
+    elif device is None and cuda_gpu():
+        why = "a CUDA GPU, but no PyTorch checkpoint, TensorRT engine or CUDA-enabled ONNX Runtime for it"
+    else:
+        why = "no CUDA GPU"
     if onnx is not None:
         return Choice("onnxruntime", "cpu", why, {})
     if pt is not None and torch_ok:

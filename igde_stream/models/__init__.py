@@ -195,7 +195,8 @@ def model_complexity(model: torch.nn.Module | str, height: int = 540, width: int
     """Parameters and cost of one frame of ``height`` x ``width``.
 
     Every conv is stride 1 and size preserving, so multiply-accumulates scale with the pixel count:
-    they are counted with forward hooks on a 32 x 32 probe and scaled. GFLOP = 2 x GMAC.
+    they are counted with forward hooks on a 32 x 32 probe (in eval mode: every inference pass) and
+    scaled. GFLOP = 2 x GMAC.
     """
     if isinstance(model, str):
         model = create_model(model)
@@ -207,10 +208,12 @@ def model_complexity(model: torch.nn.Module | str, height: int = 540, width: int
         macs += out.numel() // out.shape[0] * k
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    was_training = model.training
     try:
         with torch.no_grad():
-            model(torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
+            model.eval()(torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
     finally:
+        model.train(was_training)
         for h in handles:
             h.remove()
     scale = height * width / (32 * 32)

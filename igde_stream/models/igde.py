@@ -38,6 +38,11 @@ class IGDEConfig:
     scale: the branches and the refinement run at 1/scale resolution (1 or 2): colour and depth are
     pixel-unshuffled in (replicate-padded to a multiple of scale), the features are pixel-shuffled
     back, and a 3x3 conv over [features, colour, depth] at full resolution feeds the head.
+    passes: select head only: at inference the network runs this many times, each pass reading the
+    previous pass's output as its depth (errors wider than one pass fixes, and what a pass left
+    behind, get a second look). Every output value is still an input value; the cost is ``passes``
+    times one pass. Training sees single passes (``TrainConfig.refine_share`` feeds it its own
+    outputs), so the weights do not depend on it.
     """
 
     g0: int = 16
@@ -53,6 +58,7 @@ class IGDEConfig:
     gate_threshold: float = 0.5
     attend: int = 0
     scale: int = 1
+    passes: int = 1
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -65,6 +71,10 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.attend must be in 0..64, got {self.attend}")
         if self.scale not in (1, 2):
             raise ValueError(f"IGDEConfig.scale must be 1 or 2, got {self.scale}")
+        if not 1 <= int(self.passes) <= 4:
+            raise ValueError(f"IGDEConfig.passes must be in 1..4, got {self.passes}")
+        if self.passes > 1 and self.head != "select":
+            raise ValueError("IGDEConfig.passes > 1 needs the select head (its output is input values)")
         if self.scale > 1 and self.head == "residual":
             raise ValueError("IGDEConfig.scale 2 needs a soft or select head")
         if not 0.0 < self.gate_threshold < 1.0:
@@ -334,7 +344,10 @@ class IGDE(nn.Module):
             # the network runs in its weights' dtype; values are gathered from depth as given
             w = self.head.conv.weight
             color = color.to(w.dtype)
-            return self.head(self.features(color, depth.to(w.dtype)), depth, color)
+            passes = 1 if self.training else self.config.passes
+            for _ in range(passes):
+                depth = self.head(self.features(color, depth.to(w.dtype)), depth, color)
+            return depth
         out = self.head(self.features(color, depth))
         if self.config.residual:
             out = out + depth
