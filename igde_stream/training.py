@@ -470,18 +470,30 @@ def profile_data(cfg: TrainConfig, samples: int = 200) -> float:
     return 1000.0 * (time.process_time() - t) / samples
 
 
-def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, Any] | None = None,
+                   overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Ship a training checkpoint: ``dest`` (.pt) gets the model config + weights only (no optimizer),
     ``dest`` with suffix .json gets command, seed, steps, data parameters, validation metrics and the
-    weights hash (plus ``extra``, e.g. an evaluation table). Returns the JSON record."""
+    weights hash (plus ``extra``, e.g. an evaluation table). ``overrides``: config settings that keep
+    the weights (inference ones such as ``passes``), recorded as ``export_overrides``. Returns the
+    JSON record."""
     checkpoint, dest = Path(checkpoint), Path(dest)
     model = load_checkpoint(checkpoint)
+    if overrides:
+        tuned = build_model(dataclasses.replace(model.config, **overrides))
+        try:
+            tuned.load_state_dict(model.state_dict())
+        except RuntimeError:
+            raise ValueError(f"overrides {sorted(overrides)} change the weights of {checkpoint}") from None
+        tuned.variant = getattr(model, "variant", None)
+        model = tuned.eval()
     payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
     dest.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(dest, model)
     tc = payload.get("train_config", {})
     meta = {
-        "model": payload.get("variant"), "arch": payload.get("arch"), "config": payload.get("config"),
+        "model": payload.get("variant"), "arch": payload.get("arch"), "config": dataclasses.asdict(model.config),
+        "export_overrides": dict(overrides or {}),
         "weights_hash": weights_hash(model), "params": sum(p.numel() for p in model.parameters()),
         "source_checkpoint": checkpoint.name, "command": payload.get("command"),
         "seed": tc.get("seed"), "steps": payload.get("step"),

@@ -18,16 +18,17 @@ pytestmark = pytest.mark.skipif(not pretrained_path("igde-small").with_suffix(".
 
 # margins in dB, about half of what the shipped model measured here when it was committed, so that
 # a broken model or pipeline fails while a retrained one of the same quality passes. Measured
-# (480x270 synthetic clip of 2 frames / one ICL-NUIM frame, ONNX Runtime):
-#   paper: input 21.51, model 27.51, joint bilateral 26.32, global smoother 29.36
-#   mix:   input 20.10, model 24.88, joint bilateral 24.32, global smoother 26.01
-#   icl:   input 41.92, model 48.24, joint bilateral 46.37, global smoother 38.44
-# On the synthetic frames (colour and depth edges pixel-exact, flat surfaces) the global smoother
-# leads the model: its margin is negative there and only guards against a larger fall.
+# (480x270 synthetic clip of 2 frames / one ICL-NUIM frame, ONNX Runtime, igde-small with 2 passes):
+#   paper: input 21.51, model 27.86, joint bilateral 26.32, global smoother 29.36
+#   mix:   input 20.10, model 25.86, joint bilateral 24.32, global smoother 26.01
+#   icl:   input 41.92, model 48.03, joint bilateral 46.37, global smoother 38.44
+# On these small synthetic frames (1-6 px errors on a 480x270 grid; colour and depth edges
+# pixel-exact, flat surfaces) the global smoother leads the model: its margin is negative there and
+# only guards against a larger fall.
 MARGINS = {
-    "paper": {"input": 3.0, "jbf": 0.5, "fgs": -2.5},
-    "mix": {"input": 2.4, "jbf": 0.25, "fgs": -1.7},
-    "icl": {"input": 3.2, "jbf": 0.9, "fgs": 5.0},
+    "paper": {"input": 3.2, "jbf": 0.75, "fgs": -2.5},
+    "mix": {"input": 2.9, "jbf": 0.75, "fgs": -1.0},
+    "icl": {"input": 3.0, "jbf": 0.8, "fgs": 4.8},
 }
 
 

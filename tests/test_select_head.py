@@ -223,15 +223,17 @@ def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     assert differ <= 0.002, f"{differ:.4f} of the pixels differ"
 
 
-def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path):
+@pytest.mark.parametrize("passes", [1, 2])
+def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path, passes):
     """The TensorRT FP16 path's ONNX conversion (engine.convert_fp16) leaves the gather in float32:
-    run the converted file on ONNX Runtime's CPU and check every output is an input 16-bit level."""
+    run the converted file on ONNX Runtime's CPU and check every output is an input 16-bit level
+    (also when a second pass gathers from the first pass's output, as the shipped model does)."""
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     from igde_stream.engine import convert_fp16
     from igde_stream.export import export_onnx
 
-    model = _randomise(_tiny_select(), seed=5)
+    model = _randomise(_tiny_select(passes=passes), seed=5)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(0.3)
@@ -245,3 +247,41 @@ def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path):
     assert np.array_equal(levels, np.rint(levels))
     assert np.isin(np.rint(levels), np.rint(depth.numpy() * 65535)).all()
     assert (out != depth.numpy()).mean() > 0.2  # the network did choose other candidates
+
+
+def test_fresh_head_starts_closed_whatever_the_seed():
+    # the identity start must not depend on the random init: score biases 0, gate bias -4
+    # (g = sigmoid(-4) = 0.018), and conv weights at 0.1 x PyTorch's default init, which draws from
+    # U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (fan_in = 16 channels x 1 x 1): |w| <= 0.025, and with
+    # 16 x 26 weights the largest is close to that bound (0.0125 would be a 0.05 scale)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        head = SelectionHead(16, 2, "window", True, 0.5)
+        bias = head.conv.bias.detach()
+        assert bias[-1] == -4.0 and (bias[:-1] == 0).all() and len(bias) == 26
+        w = head.conv.weight.detach().abs().max()
+        assert 0.0125 < w <= 0.1 / math.sqrt(16)
+        model = create_model("igde-tiny", head="select", radius=2, candidates="window").eval()
+        color, depth = _inputs(h=12, w=14, seed=seed)
+        with torch.no_grad():
+            assert torch.equal(model(color, depth), depth)
+            model.train()
+            assert (model(color, depth) - depth).abs().max() < 0.02 * 1.0  # the soft output, within 2 %
+
+
+def test_attention_colour_term_also_scores_the_gated_head():
+    # as test_attention_scores_prefer_candidates_of_the_same_colour, with a gate: the K scores get
+    # minus beta x the colour distance, and the gate logit (last channel) is untouched (its bias, -4)
+    head = SelectionHead(4, 2, "window", True, 0.5, attend=2)
+    with torch.no_grad():
+        head.conv.weight.zero_()
+        head.qk.weight.zero_()
+        head.qk.bias.zero_()
+    color = torch.zeros(1, 3, 6, 6)
+    color[..., 3:] = 1.0
+    logits = head.logits(torch.zeros(1, 4, 6, 6), color)
+    assert logits.shape[1] == len(head.offsets) + 1
+    beta = 10 * torch.nn.functional.softplus(torch.tensor(0.0))
+    k = head.offsets.index((0, 1))  # pixel (2, 2) looks at (2, 3): other colour
+    assert torch.isclose(logits[0, k, 2, 2], -beta) and logits[0, 0, 2, 2] == 0
+    assert (logits[0, -1] == -4.0).all()

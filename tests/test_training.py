@@ -237,3 +237,21 @@ def test_checkpoint_overrides_keep_weights_and_refuse_shape_changes(tmp_path):
         assert torch.equal(v, w), k
     with pytest.raises(ValueError, match="change the weights"):
         _build(_cfg(tmp_path, model=str(tmp_path / "m.pt"), overrides={"g0": 12}))
+
+
+def test_export_with_an_inference_override(tmp_path):
+    import json
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    base = create_model("igde-tiny", head="select", radius=3, candidates="star")
+    (tmp_path / "run").mkdir()
+    save_checkpoint(tmp_path / "run" / "last.pt", base)
+    meta = export_weights(tmp_path / "run" / "last.pt", tmp_path / "ship" / "m.pt", overrides={"passes": 2})
+    shipped = load_checkpoint(tmp_path / "ship" / "m.pt")
+    assert shipped.config.passes == 2 and meta["config"]["passes"] == 2
+    assert json.loads((tmp_path / "ship" / "m.json").read_text())["export_overrides"] == {"passes": 2}
+    for (k, v), (_, w) in zip(base.state_dict().items(), shipped.state_dict().items()):
+        assert torch.equal(v, w), k
+    with pytest.raises(ValueError, match="change the weights"):
+        export_weights(tmp_path / "run" / "last.pt", tmp_path / "ship" / "n.pt", overrides={"g": 4})

@@ -237,7 +237,7 @@ def speed(rep: Report, models: dict[str, torch.nn.Module], device: str, plan: li
                 try:
                     c = torch.rand(n, 3, h, w, device=device)
                     d = torch.rand(n, 1, h, w, device=device)
-                    fn = lambda: b.forward(c, d)  # noqa: E731
+                    fn = lambda b=b: b.forward(c, d)  # noqa: E731
                     if device == "cuda":
                         times = time_cuda(fn, warmup=warmup, iters=iters, max_time=15)
                         peak = torch.cuda.max_memory_allocated() / 2**20
@@ -260,7 +260,7 @@ def speed(rep: Report, models: dict[str, torch.nn.Module], device: str, plan: li
             if mode == "fp16+cl+graph" and name == "igde-small" and (w, h) == (960, 540) and time.monotonic() < deadline:
                 for n in (4, 8) if 8 in batches else batches[-1:]:  # host to host: pinned buffers, non-blocking copies
                     cn, dn = to_inputs(*structured_frames(n, h, w, seed=3))
-                    times = time_host(lambda: b.run(cn, dn), warmup=warmup, iters=iters)
+                    times = time_host(lambda b=b: b.run(cn, dn), warmup=warmup, iters=iters)
                     med = statistics.median(times)
                     rep.data["speed"].append(dict(model=name, size=f"{w}x{h}", mode=mode + " host", batch=n,
                                                   ms_per_frame=1000 * med / n, fps=n / med, x_fp32=None,

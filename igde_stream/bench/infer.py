@@ -247,7 +247,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
                         torch.cuda.reset_peak_memory_stats()
                     with PeakRSS() as mem:
                         cpu0 = os.times()
-                        times = time_host(lambda: backend.run(c, d), args.warmup, args.iters, args.min_time)
+                        times = time_host(lambda backend=backend: backend.run(c, d), args.warmup, args.iters, args.min_time)
                         cpu1 = os.times()
                     cpu_s = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (len(times) + args.warmup) / n
                     med = statistics.median(times)
