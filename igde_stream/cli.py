@@ -13,6 +13,7 @@ import logging
 import math
 import sys
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -38,11 +39,22 @@ examples:
       lossy H.264 output (labelled as lossy), replacing out.mp4 if it exists
   igde-stream views render in_color.mp4 out_depth.mkv -o views.mkv
       the multiview stage: 8 views (DIBR) tiled 2 x 4; igde-stream views --help for layouts and quality
+  igde-stream in_color.mp4 in_depth.mkv -o out_depth.mkv --views-out grid.mkv --views 8 --rgbd-out rgbd.mkv
+      enhance and, in the same pass, write the views and the RGB-D video (add --preview preview.png)
+  igde-stream rgb/ depth/%06d.png -o out/%06d.png --fps 30
+      image sequences (a folder, or a %d pattern) in and out; 16-bit PNG depth stays 16-bit
+  igde-stream color.mkv depth.yuv --size 1920x1080 --pix-fmt yuv420p10le --fps 30 -o out.mkv
+      raw 10-bit depth (the luma plane), written as 10-bit FFV1
+  ffmpeg -i d.mkv -f nut - | igde-stream color.mp4 - -o - | ffmpeg -f nut -i - out.mkv
+      depth from stdin, enhanced depth to stdout (NUT; --format matroska); logs go to stderr
+  igde-stream rgbd.mkv -o out.mkv [--color-stream 0 --depth-stream 1]
+      one input holding a colour and a depth stream (a file, or - for stdin)
 
-depth: gray, gray16le, or the luma plane of 8-bit YUV; the output keeps its size, frame count,
-timestamps, frame rate and bit depth. Colour and depth frames pair by presentation time (within
-half a frame), each counted from its stream's start (--sync absolute: as they are); colour is resized
-to the depth grid when the sizes differ.
+depth: gray (8, 10, 12, 16 bits; gray16be too), or the luma plane of 8/10/12/16-bit YUV; the output
+keeps its size, frame count, timestamps, frame rate and bit depth. Colour and depth frames pair by
+presentation time (within half a frame), each counted from its stream's start (--sync absolute: as
+they are); colour is resized to the depth grid when the sizes differ. Image sequences and raw video
+pair by index, at --fps (default 25). More in docs/formats.md.
 exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (Ctrl-C), 143
 terminated (SIGTERM); an interrupted or terminated run leaves no output and no partial file.
 """
@@ -74,13 +86,67 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("color", nargs="?", help="colour video (any format FFmpeg reads)")
-    p.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma)")
-    p.add_argument("-o", "--output", metavar="OUT", help="enhanced depth video to write (e.g. out_depth.mkv)")
+    p.add_argument("color", nargs="?", help="colour video (any format FFmpeg reads), image folder or %%d pattern, "
+                                            "or - (stdin); alone: one input with a colour and a depth stream")
+    p.add_argument("depth", nargs="?", help="depth video (gray 8-16 bits or YUV luma), image folder or %%d pattern, "
+                                            "raw .yuv (with --size, --pix-fmt), or - (stdin)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="enhanced depth to write: a video (e.g. out_depth.mkv), an image pattern (out/%%06d.png) "
+                        "or - (stdout)")
     p.add_argument("--gt", metavar="PATH", help="ground-truth depth video for the per-frame PSNR report")
     p.add_argument("--report", metavar="PATH", action="append",
                    help="per-frame report, .json or .csv (repeatable; needs --gt)")
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
+    add_input_options(p)
+    add_enhance_options(p)
+    from .views_cli import add_onepass_options
+
+    add_onepass_options(p)  # --views-out, --rgbd-out, --preview and the views' options
+    p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it")
+    p.add_argument("--version", action="version", version=f"igde-stream {__version__}")
+    return p
+
+
+def fps_arg(text: str) -> Fraction:
+    """argparse ``type`` for a frame rate: ``30``, ``29.97`` or ``30000/1001``, above 0."""
+    try:
+        rate = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a frame rate like 25, 29.97 or 30000/1001, got {text!r}") from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f"expected a frame rate above 0, got {text!r}")
+    return rate
+
+
+def add_input_options(p: argparse.ArgumentParser) -> None:
+    """Inputs that do not describe themselves (image sequences, raw video) and stream choice; see
+    docs/formats.md."""
+    g = p.add_argument_group("inputs (docs/formats.md)")
+    g.add_argument("--fps", type=fps_arg, metavar="R",
+                   help="frame rate of image sequences and raw video (default: 25); frames pair by index")
+    g.add_argument("--size", type=size_arg, metavar="WxH", help="frame size of raw .yuv / .raw depth")
+    g.add_argument("--pix-fmt", metavar="NAME",
+                   help="pixel format of raw depth: gray, gray10le, gray12le, gray16le, gray16be, yuv420p, "
+                        "yuv420p10le, yuv420p16le, ... (depth in the luma plane)")
+    g.add_argument("--color-stream", type=int, metavar="N",
+                   help="video stream of the colour input, from 0 (default: the first 3-channel one)")
+    g.add_argument("--depth-stream", type=int, metavar="M",
+                   help="video stream of the depth input, from 0 (default: the first gray or >8-bit one)")
+    g.add_argument("--format", choices=("nut", "matroska"),
+                   help="container of -o - (stdout; default nut), or of a file whatever its suffix")
+
+
+def input_options(args: argparse.Namespace) -> Any:
+    """``enhance_file``'s ``inputs`` (``sources.InputOptions``) from ``add_input_options``' values."""
+    from .stream.sources import InputOptions
+
+    return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
+                        depth_stream=args.depth_stream)
+
+
+def add_enhance_options(p: argparse.ArgumentParser) -> None:
+    """The options of one enhancement job (pairing, model and backend, output), which ``igde-stream
+    batch`` shares; ``enhance_kwargs`` turns them into ``enhance_file``'s keywords."""
     p.add_argument("--sync", choices=SYNC_CHOICES, default="relative",
                    help="how colour and depth frames pair. relative (default): on times counted from each "
                         "stream's own start, so frame k pairs with frame k even when one stream starts later "
@@ -105,16 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--threads", type=int, default=0, metavar="N", help="decoder / encoder threads (0: automatic)")
     o.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar, log or summary; errors only")
-    p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it")
-    p.add_argument("--version", action="version", version=f"igde-stream {__version__}")
-    return p
 
 
 def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Option checks that need no input file: each a one-line usage error (exit 2)."""
+    check_enhance_options(parser, args)
+    if args.demo is not None and (args.gt or args.report or args.plot):
+        parser.error("--demo DIR writes its own ground truth, report and plot: drop --gt, --report and --plot")
+
+
+def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks of ``add_enhance_options``' values that need no input file: one-line usage errors (exit 2)."""
+    if args.batch < 1:
+        parser.error("--batch must be >= 1")
     dev = args.device
     if dev is not None and not (dev == "cpu" or dev == "cuda" or (dev.startswith("cuda:") and dev[5:].isdigit())):
         parser.error(f"--device must be cpu, cuda or cuda:N, got {dev!r}")
+    if getattr(args, "precision", None) is not None and args.backend == "onnxruntime":
+        parser.error("--precision picks a TensorRT engine's or the PyTorch backend's precision; "
+                     "ONNX Runtime runs the ONNX file as it is (fp32): drop --precision or use --backend torch|tensorrt")
     if args.engine is not None and args.backend in ("onnxruntime", "torch"):
         parser.error(f"--engine is a TensorRT engine: it needs --backend tensorrt or auto, not {args.backend}")
     if args.max_depth is not None and not (math.isfinite(args.max_depth) and args.max_depth > 0):
@@ -123,8 +198,6 @@ def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser.error(f"--max-depth {args.max_depth:g} is above the largest depth a video holds (65535)")
     if args.threads < 0:
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
-    if args.demo is not None and (args.gt or args.report or args.plot):
-        parser.error("--demo DIR writes its own ground truth, report and plot: drop --gt, --report and --plot")
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -146,14 +219,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .views_cli import main as views_main
 
         return views_main(argv[1:])
+    if argv[:1] == ["batch"]:  # many clips, a process pool or Ray; a colour file named "batch" is ./batch
+        from .batch_cli import main as batch_main
+
+        return batch_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.demo is None and not (args.color and args.depth and args.output):
+    if args.demo is None and not (args.color and args.output):
         parser.error("COLOR, DEPTH and -o OUT are required (or --demo DIR)")
+    if args.demo is None and args.depth is None:  # one input holding both a colour and a depth stream
+        args.depth = args.color
+    for option in ("color_stream", "depth_stream"):
+        if getattr(args, option) is not None and getattr(args, option) < 0:
+            parser.error(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
+    if [*([args.color] if args.color != args.depth else []), args.depth, args.gt].count("-") > 1:
+        parser.error("only one input can be - (stdin); one input may hold both the colour and the depth stream")
     if args.demo is not None and (args.color or args.depth or args.output):
         parser.error("--demo DIR takes no COLOR, DEPTH or -o")
-    if args.batch < 1:
-        parser.error("--batch must be >= 1")
     _check_options(parser, args)
     _setup_logging(args.quiet)
 
@@ -172,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("igde-stream: interrupted; no output written", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
-        print(format_summary(summary))
+        # with -o - stdout carries the depth stream only
+        print(format_summary(summary), file=sys.stderr if args.output == "-" else sys.stdout)
     return EXIT_OK
 
 
@@ -207,15 +290,23 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
     return opts
 
 
+def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``enhance_file``'s keywords from ``add_enhance_options``' values (no paths, no progress bar)."""
+    return {"codec": args.codec, "overwrite": args.overwrite, "threads": args.threads, "sync": args.sync,
+            **_enhancer_options(args)}
+
+
 def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
     from .stream import enhance_file
+    from .views_cli import onepass_kwargs
 
     return enhance_file(
         paths.get("color", args.color), paths.get("depth", args.depth), paths.get("output", args.output),
         gt_path=paths.get("gt", args.gt), report_path=paths.get("report", args.report),
-        plot_path=paths.get("plot", args.plot), codec=args.codec, overwrite=paths.get("overwrite", args.overwrite),
-        threads=args.threads, progress=not args.quiet and sys.stderr.isatty(),
-        sync=args.sync, **_enhancer_options(args),
+        plot_path=paths.get("plot", args.plot), progress=not args.quiet and sys.stderr.isatty(),
+        **{**enhance_kwargs(args), "overwrite": paths.get("overwrite", args.overwrite)},
+        inputs=input_options(args), out_format=args.format,
+        **{**onepass_kwargs(args), **({"preview_path": paths["preview"]} if "preview" in paths else {})},
     )
 
 
@@ -241,11 +332,12 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
         plot: Path | None = out_dir / "psnr.png"
     except ImportError:
         plot = None
-        log.info("demo: matplotlib is not installed, so no plot")
+        log.info("demo: matplotlib is not installed, so no plot and no preview")
+    preview = args.preview or (out_dir / "preview.png" if plot is not None else None)
     # The demo owns the files it writes in DIR: running it again replaces them.
     return _run(
         args, color=clip["color"], depth=clip["depth"], gt=clip["gt"], output=out_dir / "depth_enhanced.mkv",
-        report=reports, plot=plot, overwrite=True,
+        report=reports, plot=plot, preview=preview, overwrite=True,
     )
 
 
@@ -268,6 +360,13 @@ def format_summary(s: dict[str, Any]) -> str:
             lines.append(f"worst frames: {worst}")
     for path in [*s.get("reports", []), *([s["plot"]] if s.get("plot") else [])]:
         lines.append(f"wrote {path}")
+    if s.get("views_outputs"):
+        lines.append(f"wrote {', '.join(s['views_outputs'])} (views, renderer {s['renderer']})")
+    if s.get("rgbd_output"):
+        lines.append(f"wrote {s['rgbd_output']} (RGB-D)")
+    if s.get("preview"):
+        picked = ", ".join(f"{k} {v}" for k, v in s["preview_frames"].items())
+        lines.append(f"wrote {s['preview']} (frames by {s['preview_ranked_by']}: {picked})")
     return "\n".join(lines)
 
 

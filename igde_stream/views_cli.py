@@ -94,8 +94,13 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
 
 def cmd_render(args: argparse.Namespace) -> int:
     name, cfg, layout = _layout(args)
+    render = None
+    if args.renderer == "torch":
+        from .stream.outputs import pick_renderer
+
+        render, _ = pick_renderer("torch", None)
     n, paths = render_file(args.color, args.depth, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames)
+                           max_frames=args.max_frames, render=render)
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
@@ -151,6 +156,81 @@ def _markdown(summary: dict[str, Any]) -> str:
     return head + "\n\n" + mv.markdown_table(summary)
 
 
+# ----------------------------------------------------------- the same stage inside the main command
+
+
+ONEPASS_LAYOUTS = tuple(n for n in display.LAYOUTS if n != "rgbd")  # RGB-D is its own output (--rgbd-out)
+
+
+def add_onepass_options(p: argparse.ArgumentParser) -> None:
+    """``igde-stream C D -o OUT --views-out V.mkv [--rgbd-out R.mkv] [--preview P.png]``: views,
+    RGB-D and a preview written in the same pass as the enhanced depth (``stream.outputs``)."""
+    g = p.add_argument_group("views, RGB-D and preview in the same pass (docs/multiview.md)")
+    g.add_argument("--views-out", metavar="PATH", help="also write the views of each enhanced frame in a display "
+                   "layout (no intermediate file); what 'igde-stream views render' writes from OUT")
+    g.add_argument("--views", type=int, metavar="N", help="number of views (default: 8; quilt: columns x rows; "
+                   "lenticular: the calibration's)")
+    g.add_argument("--layout", choices=ONEPASS_LAYOUTS, help="grid (default), sbs, views (one file per view), "
+                   "quilt, lenticular; see 'igde-stream views render --help'")
+    g.add_argument("--quilt", metavar="CxR|PRESET", help="quilt: C columns x R rows (e.g. 8x6), or a Looking Glass "
+                   f"preset ({', '.join(display.QUILT_PRESETS)}); implies --layout quilt")
+    g.add_argument("--rows", type=int, help="grid rows")
+    g.add_argument("--cols", type=int, help="grid columns")
+    g.add_argument("--squeeze", action="store_true", help="sbs: half-width views")
+    g.add_argument("--calibration", metavar="CAL.json", help="lenticular: panel calibration")
+    g.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution")
+    g.add_argument("--blend", action="store_true", help="lenticular: blend the two nearest views")
+    g.add_argument("--baseline", type=float, default=32.0, help="views: pixels between the extreme views for a "
+                   "full-range depth step (default: %(default)s)")
+    g.add_argument("--zero-parallax", type=float, default=0.5, help="views: normalised depth that stays in place "
+                   "(default: %(default)s)")
+    g.add_argument("--renderer", choices=("auto", "numpy", "torch"), default="auto",
+                   help="views: DIBR on the CPU with NumPy, or with PyTorch on the model's device (same views, "
+                        "bit for bit); auto: torch when the model runs on a CUDA GPU (default: %(default)s)")
+    g.add_argument("--views-codec", choices=sorted(VIEW_CODECS), default="ffv1",
+                   help="codec of --views-out and --rgbd-out: ffv1 lossless, h264 lossy (default: %(default)s)")
+    g.add_argument("--rgbd-out", metavar="PATH", help="also write colour | enhanced depth (8-bit, near = white) "
+                   "in one frame: the RGB-D video that light-field players take")
+    g.add_argument("--depth-near", choices=display.NEAR, help="--rgbd-out: the colour of near depth (default: white)")
+    g.add_argument("--preview", metavar="PATH.png", help="PNG of the worst and a median frame (by PSNR with --gt, "
+                   "else by the change): colour, depths, error maps, zoom on the worst boundary patch")
+
+
+_VIEW_ONLY = ("views", "layout", "quilt", "rows", "cols", "calibration", "panel")
+
+
+def check_onepass_options(args: argparse.Namespace) -> None:
+    """Views options without --views-out, --depth-near without --rgbd-out: one line (``IGDEError``)."""
+    if args.views_out is None:
+        given = [k for k in _VIEW_ONLY if getattr(args, k) is not None] + [k for k in ("squeeze", "blend")
+                                                                           if getattr(args, k)]
+        if args.renderer != "auto":
+            given.append("renderer")
+        if given:
+            raise IGDEError(f"{', '.join('--' + k.replace('_', '-') for k in given)}: needs --views-out")
+    if args.depth_near is not None and args.rgbd_out is None:
+        raise IGDEError("--depth-near: needs --rgbd-out")
+
+
+def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``enhance_file``'s ``views_path``, ``rgbd_path``, ``preview_path`` and ``views`` from the options."""
+    from .stream.outputs import ViewsOptions
+
+    check_onepass_options(args)
+    preset = args.quilt if args.quilt in display.QUILT_PRESETS else None
+    ns = argparse.Namespace(layout=args.layout, quilt=None if preset else args.quilt, device=preset, rows=args.rows,
+                            cols=args.cols, squeeze=args.squeeze, depth_near=None, calibration=args.calibration,
+                            panel=args.panel, blend=args.blend, views=args.views, baseline=args.baseline,
+                            zero_parallax=args.zero_parallax, max_depth=args.max_depth)
+    if args.views_out is not None:
+        _, cfg, layout = _layout(ns)
+    else:
+        cfg, layout = _config(ns), "grid"
+    opts = ViewsOptions(config=cfg, layout=layout, codec=args.views_codec, renderer=args.renderer,
+                        depth_near=args.depth_near or "white")
+    return {"views_path": args.views_out, "rgbd_path": args.rgbd_out, "preview_path": args.preview, "views": opts}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lenticular: blend the two nearest views per subpixel (default: the nearest view)")
     r.add_argument("--codec", choices=sorted(VIEW_CODECS), default="ffv1",
                    help="ffv1: lossless (FFV1 level 3, bgr0); h264: lossy yuv420p CRF 16 (default: %(default)s)")
+    r.add_argument("--renderer", choices=("numpy", "torch"), default="numpy",
+                   help="DIBR on the CPU with NumPy, or with PyTorch on the first CUDA GPU (the CPU without one); "
+                        "the views are the same, bit for bit (default: %(default)s)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_render)
 

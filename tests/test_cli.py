@@ -126,6 +126,7 @@ def test_python_m_entry_point():
 @pytest.mark.parametrize("extra, match", [
     (["--device", "gpu"], "--device must be cpu, cuda or cuda:N"),
     (["--engine", "x.engine", "--backend", "onnxruntime"], "needs --backend tensorrt or auto"),
+    (["--precision", "fp16", "--backend", "onnxruntime"], "ONNX Runtime runs the ONNX file as it is"),
     (["--max-depth", "inf"], "finite number > 0"),
     (["--max-depth", "nan"], "finite number > 0"),
     (["--max-depth", "70000"], "above the largest depth"),

@@ -297,10 +297,12 @@ def test_bench_views_runs_and_saves(tmp_path):
                      "--infer-iters", "1", "--json", str(out)])
     assert rc == 0
     data = json.loads(out.read_text())
-    assert [r["what"] for r in data["rows"]] == ["render 8 views", "render 8 views + grid", "igde-tiny torch:fp32"]
+    assert [r["what"] for r in data["rows"]] == ["render 8 views", "render 8 views + grid",
+                                                 "render 8 views, torch cpu (1 thread)", "igde-tiny torch:fp32"]
     assert all(r["fps"] > 0 for r in data["rows"])
+    assert data["rows"][2]["identical_to_numpy"] is True
     rc = views.main(["--size", "64x48", "--layouts", "--backends", "none", "--iters", "1", "--preset-views", "3",
-                     "--panel", "128x96", "--json", str(out)])
+                     "--panel", "128x96", "--no-torch", "--json", str(out)])
     assert rc == 0
     rows = json.loads(out.read_text())["rows"]
     assert [r["what"] for r in rows][2:] == [
@@ -343,3 +345,34 @@ def test_edge_band_extent_on_a_hand_made_step():
     assert band[:, 16:24].all() and not band[:, :16].any() and not band[:, 24:].any()
     # steps of at most ``step`` do not count
     assert not edge_band(d * 0.02, radius=3).any()
+
+
+def test_wrappers_default_to_the_view_config_geometry():
+    # render_views, view_quality and view_quality_sequence restate ViewConfig's geometry as keyword
+    # defaults: a default that drifts renders other views than the CLI / Python API (ViewConfig())
+    import dataclasses
+    import inspect
+
+    from igde_stream import multiview as mv
+
+    fields = {f.name: f.default for f in dataclasses.fields(mv.ViewConfig)}
+    assert fields == {"n_views": 8, "baseline": 32.0, "zero_parallax": 0.5, "max_depth": None}
+    for fn in (mv.render_views, mv.view_quality, mv.view_quality_sequence, mv.boundary_figure):
+        params = inspect.signature(fn).parameters
+        assert {k: params[k].default for k in fields} == fields, fn.__name__
+
+
+def test_markdown_table_prints_psnr_to_2_decimals_and_ssim_to_4():
+    # the committed results/views_*.md tables: PSNR and band PSNR in dB to 0.01, SSIM to 0.0001,
+    # inf and nan spelled out; one row per view and a mean row
+    from igde_stream.multiview import markdown_table
+
+    rows = [{"psnr": 31.23456, "psnr_band": 28.1, "ssim": 0.987654321},
+            {"psnr": math.inf, "psnr_band": math.nan, "ssim": 0.5}]
+    mean = {"psnr": 30.0, "psnr_band": 25.5, "ssim": 0.75}
+    summary = {"positions": [-0.5, 0.5], "depths": {"gt": {"per_view": rows, "mean": mean}}}
+    lines = markdown_table(summary).splitlines()
+    assert lines[0] == "| view | t | PSNR gt (dB) | band PSNR gt (dB) | SSIM gt |"
+    assert lines[2] == "| 0 | -0.500 | 31.23 | 28.10 | 0.9877 |"
+    assert lines[3] == "| 1 | +0.500 | inf | n/a | 0.5000 |"
+    assert lines[4] == "| **mean** | | 30.00 | 25.50 | 0.7500 |"

@@ -5,6 +5,10 @@
 
 Renderer: ``multiview.warp_views`` (z-buffered forward warp + hole fill, all N views) on one
 structured colour + depth frame, and the same plus the grid tiling a display would take.
+``--torch`` (default on) adds the PyTorch renderer (``multiview_torch.TorchRenderer``) side by side
+on the CPU (``--torch-threads`` threads) and, where PyTorch sees one, on the CUDA GPU (with the copy of
+the views back to the host, and on the device alone); each row says whether its views are
+bit-identical to NumPy's on that frame.
 ``--layouts`` adds every display layout (``igde_stream.display``) side by side with the grid: the
 packing alone (views rendered beforehand, ``pack_ms``) and render + packing per frame, for N views
 and, for the 16" Looking Glass preset, ``--preset-views`` (45). Inference (``--backends none``: skipped):
@@ -66,6 +70,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     holes = float(r.holes.mean())
     timed(f"render {args.views} views", lambda: mv.warp_views(color[0], depth[0], cfg))
     timed(f"render {args.views} views + grid", lambda: display.tile_grid(mv.warp_views(color[0], depth[0], cfg).views))
+    if args.torch:
+        rows += _torch_rows(args, color[0], depth[0], cfg, r.views, log)
     if args.layouts:
         rows += _layout_rows(args, color[0], depth[0], cfg, log)
 
@@ -80,6 +86,45 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     for row in inf["rows"]:
         add(f"{args.model} {row['setup']}", row["ms_per_frame"] / 1000.0, row["iters"])
     return _result(args, w, h, holes, load_before, rows, inf)
+
+
+def _torch_rows(args: argparse.Namespace, color: Any, depth: Any, cfg: Any, ref: Any,
+                log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The PyTorch renderer on the same frame: CPU, and CUDA when there is one."""
+    import numpy as np
+    import torch
+
+    from ..multiview_torch import TorchRenderer
+
+    rows: list[dict[str, Any]] = []
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    threads = torch.get_num_threads()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    try:
+        n = torch.get_num_threads()
+        for dev in devices:
+            r = TorchRenderer(dev)
+            same = bool(np.array_equal(r(color, depth, cfg), ref))
+            cases = [(f"render {args.views} views, torch {dev}"
+                      + (f" ({n} thread{'s' * (n != 1)})" if dev == "cpu" else ", views to host"),
+                      lambda: r(color, depth, cfg))]
+            if dev == "cuda":
+                c, d = torch.from_numpy(color).to(dev), torch.from_numpy(depth).to(dev)
+
+                def on_device() -> None:
+                    r.render(c, d, cfg)
+                    torch.cuda.synchronize()
+
+                cases.append((f"render {args.views} views, torch cuda, on the device", on_device))
+            for what, fn in cases:
+                med = statistics.median(time_host(fn, 2, args.iters))
+                rows.append({"what": what, "ms_per_frame": round(1000 * med, 1), "fps": round(1 / med, 3),
+                             "iters": args.iters, "identical_to_numpy": same})
+                log(f"  {what}: {1000 * med:.1f} ms/frame, {1 / med:.2f} frames/s, views identical to NumPy: {same}")
+    finally:
+        torch.set_num_threads(threads)
+    return rows
 
 
 def _layout_rows(args: argparse.Namespace, color: Any, depth: Any, cfg: Any,
@@ -148,7 +193,8 @@ def _result(args: argparse.Namespace, w: int, h: int, holes: float, load_before:
         "cpu_count": os.cpu_count(),
         "loadavg_1min_before_after": loadavg_before_after(load_before),
         "versions": versions(),
-        "note": "renderer: NumPy, single thread; render_speed_ratio = renderer frames/s / this row's frames/s; "
+        "note": "renderer: NumPy, single thread (torch rows: multiview_torch, same views); "
+                "render_speed_ratio = renderer frames/s / this row's frames/s; "
                 "pack_ms: the layout alone, from views rendered beforehand",
         "rows": rows,
     }
@@ -177,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
     p.add_argument("--iters", type=int, default=10, help="timed renderer iterations (default: %(default)s)")
     p.add_argument("--infer-iters", type=int, default=3, help="timed inference iterations (default: %(default)s)")
+    p.add_argument("--torch", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time the PyTorch renderer on the CPU and, if there is one, the CUDA GPU (default: on)")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="CPU threads for the torch renderer (0: PyTorch's default; default: %(default)s, "
+                        "like NumPy's one)")
     p.add_argument("--layouts", action="store_true", help="also time every display layout (igde_stream.display)")
     p.add_argument("--preset-views", type=int, default=45, help="--layouts: views for the 16in quilt preset "
                    "(default: %(default)s)")

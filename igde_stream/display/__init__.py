@@ -22,8 +22,8 @@ packings) and ``layouts`` (the layout classes, ``make_layout``, ``layout_frames`
 from __future__ import annotations
 
 from .grid import fit_view, grid_shape, side_by_side, stereo_positions, tile_grid
-from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Grid, Layout, Lenticular, Quilt, Separate, SideBySide,
-                      layout_frames, make_layout)
+from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Grid, Layout, Lenticular, Quilt, Renderer, Separate,
+                      SideBySide, layout_frames, make_layout, numpy_renderer)
 from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
 from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
 from .rgbd import NEAR, depth_to_8bit, rgbd_frame, unpack_rgbd
@@ -34,5 +34,5 @@ __all__ = [
     "NEAR", "depth_to_8bit", "rgbd_frame", "unpack_rgbd",
     "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",
     "Layout", "Grid", "SideBySide", "Separate", "Quilt", "RGBD", "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",
-    "make_layout", "layout_frames",
+    "make_layout", "layout_frames", "Renderer", "numpy_renderer",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -16,10 +16,21 @@ from .quilt import QuiltSpec, pack_quilt, quilt_path
 from .rgbd import NEAR, rgbd_frame
 
 
+Renderer = Callable[[np.ndarray, np.ndarray, mv.ViewConfig, "Sequence[float] | None"], np.ndarray]
+
+
+def numpy_renderer(color: np.ndarray, depth: np.ndarray, cfg: mv.ViewConfig,
+                   positions: Sequence[float] | None = None) -> np.ndarray:
+    """The default ``Renderer``: ``multiview.warp_views(...).views`` (N x H x W x 3 uint8)."""
+    return mv.warp_views(color, depth, cfg, positions).views
+
+
 class Layout:
     """A layout: ``frames(color, depth)`` -> the output frames of one input frame (one per file of
     ``outputs(out, size)``, ``size`` = the views' (W, H), known before the first frame), which is
-    ``pack(views)`` of the rendered views. ``depth_8bit``: the frames carry 8-bit depth instead."""
+    ``pack(views)`` of the rendered views. ``depth_8bit``: the frames carry 8-bit depth instead.
+    ``render``: the renderer (``numpy_renderer`` by default; ``multiview_torch.TorchRenderer``
+    renders the same views on a torch device)."""
 
     depth_8bit = False
 
@@ -29,8 +40,8 @@ class Layout:
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
         return [Path(out)]
 
-    def frames(self, color: np.ndarray, depth: np.ndarray) -> list[np.ndarray]:
-        return self.pack(mv.warp_views(color, depth, self.cfg).views)
+    def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
+        return self.pack((render or numpy_renderer)(color, depth, self.cfg, None))
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         raise NotImplementedError
@@ -50,8 +61,8 @@ class SideBySide(Layout):
         super().__init__(cfg)
         self.squeeze = squeeze
 
-    def frames(self, color: np.ndarray, depth: np.ndarray) -> list[np.ndarray]:
-        return self.pack(mv.warp_views(color, depth, self.cfg, stereo_positions()).views)  # only these two
+    def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
+        return self.pack((render or numpy_renderer)(color, depth, self.cfg, stereo_positions()))  # only these two
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         return [side_by_side(views[0], views[-1], self.squeeze)]
@@ -89,7 +100,7 @@ class RGBD(Layout):
             raise ValueError(f"depth_near must be white or black, got {depth_near!r}")
         self.near = depth_near
 
-    def frames(self, color: np.ndarray, depth: np.ndarray) -> list[np.ndarray]:
+    def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
         return [rgbd_frame(color, depth, self.near, self.cfg.max_depth)]  # no views: the display renders them
 
 

@@ -20,6 +20,7 @@ point leaves no output and no temporary file (files being replaced are kept as t
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -32,9 +33,14 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import IGDEError, OutputError
+from ..errors import IGDEError
+from .imageseq import check_sequence_output, is_pattern, sequence_codec
+from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
+from .outputs import check_outputs as _check_outputs, commit as _commit
+from .preview import check_preview_path
 from .reader import Frame, VideoInfo, VideoReader, pair_frames
 from .report import PsnrReport, check_plot_path, check_report_path
+from .sources import InputOptions, check_same_length
 from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_codec, temp_path
 
 log = logging.getLogger("igde_stream.stream")
@@ -143,88 +149,13 @@ class _Crew:
 class _Enhanced:
     depth: Frame  # the input depth frame (pixels, pts, times)
     out: np.ndarray  # the enhanced depth, same shape and dtype
-
-
-class _GtMatcher:
-    """Pairs output frames (in order) with ground-truth frames by time; the rest count as unmatched."""
-
-    def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool) -> None:
-        self.frames, self.tolerance, self.report, self.usable = frames, tolerance, report, usable
-        self.pending: Frame | None = None
-        self.done = False
-
-    def _peek(self) -> Frame | None:
-        if self.pending is None and not self.done:
-            self.pending = next(self.frames, None)
-            self.done = self.pending is None
-        return self.pending
-
-    def match(self, t: float) -> Frame | None:
-        if not self.usable:
-            return None
-        while (g := self._peek()) is not None and g.time < t - self.tolerance:
-            self.report.add_unmatched_gt(g.index, g.pts_time)
-            self.pending = None
-        if g is not None and abs(g.time - t) <= self.tolerance:
-            self.pending = None
-            return g
-        return None
-
-    def finish(self) -> None:
-        while (g := self._peek()) is not None:
-            self.report.add_unmatched_gt(g.index, g.pts_time)
-            self.pending = None
+    color: np.ndarray | None = None  # the colour frame, when an output needs it (views, RGB-D, preview)
 
 
 def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event) -> None:
     for frame in reader.frames(stop):
         q.put(frame, frame.data.nbytes)
     q.put_end()
-
-
-def _write(
-    q: ByteQueue, writer: DepthWriter, report: PsnrReport | None, gt: _GtMatcher | None, tick: Callable[[int], Any]
-) -> None:
-    for item in q:
-        writer.write(item.out, item.depth.pts)
-        if report is not None and gt is not None:
-            g = gt.match(item.depth.time)
-            report.add(
-                item.depth.index, item.depth.pts_time, item.out, item.depth.data,
-                None if g is None else g.data, None if g is None else g.pts_time,
-            )
-        tick(1)
-    writer.close()
-    if gt is not None:
-        gt.finish()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
-def _check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
-    for i, out in enumerate(outputs):
-        for role, p in inputs.items():
-            if _same_file(out, p):
-                raise OutputError(f"output is the same file as the {role} input", out)
-        for other in outputs[:i]:
-            if _same_file(out, other):
-                raise OutputError("the same path is given for two outputs", out)
-        if out.is_dir():
-            raise OutputError("is a folder", out)
-        if out.exists() and not overwrite:
-            raise OutputError("already exists (use -y / --overwrite to replace it)", out)
-        parent = out.parent
-        if not parent.exists():
-            raise OutputError(f"folder {str(parent)!r} does not exist", out)
-        if not parent.is_dir():
-            raise OutputError(f"{str(parent)!r} is not a folder", out)
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"folder {str(parent)!r} is not writable", out)
 
 
 def batch_buffer_bytes(batch: int, width: int, height: int, depth_itemsize: int) -> int:
@@ -256,40 +187,6 @@ def check_batch(batch: int, width: int, height: int, depth_itemsize: int) -> Non
         )
 
 
-def _commit(moves: Sequence[tuple[Path, Path]]) -> None:
-    """Rename each (temporary, final) pair into place, all or nothing: on any failure (Ctrl-C included)
-    the outputs already renamed are removed, files that were being replaced come back, and every
-    temporary is removed."""
-    pid = os.getpid()
-    kept: list[tuple[Path, Path]] = []  # (backup, final) of files being replaced
-    placed: list[Path] = []
-    final: Path | None = None
-    try:
-        for _, final in moves:
-            if os.path.lexists(final):
-                backup = final.with_name(f".{final.name}.igde-old-{pid}")
-                os.replace(final, backup)
-                kept.append((backup, final))
-        for tmp, final in moves:
-            os.replace(tmp, final)
-            placed.append(final)
-    except BaseException as exc:
-        for final in placed:
-            final.unlink(missing_ok=True)
-        for backup, final in kept:
-            try:
-                os.replace(backup, final)
-            except OSError:
-                log.error("could not put %s back; it is kept as %s", final, backup)
-        for tmp, _ in moves:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write: {exc.strerror or exc}", final) from None
-        raise
-    for backup, _ in kept:
-        backup.unlink(missing_ok=True)
-
-
 def _make_enhancer(options: dict[str, Any]) -> Any:
     from ..enhancer import Enhancer
 
@@ -314,10 +211,25 @@ def _peak(enhancer: Any, dtype: np.dtype) -> float:
     return float(max_depth) if max_depth else _PEAKS[np.dtype(dtype)]
 
 
+def _with_format_peak(enhancer: Any, di: VideoInfo) -> Any:
+    """Depth of 10 or 12 bits sits in uint16 but peaks at 1023 / 4095: without a max_depth of its own,
+    the enhancer normalises by the format's peak (a shallow copy: the caller's object is unchanged)."""
+    max_depth = getattr(enhancer, "max_depth", 0)
+    if max_depth and max_depth > di.peak and di.bits not in (8, 16):  # 8/16 bits: the enhancer's own check
+        raise IGDEError(f"--max-depth {max_depth:g} is above the largest value of {di.bits}-bit depth "
+                        f"({di.pix_fmt}: 0..{di.peak:g})", di.path)
+    if di.bits in (8, 16) or max_depth is not None:
+        return enhancer
+    log.info("%s: %d-bit depth (%s), normalised by its peak %d", di.path, di.bits, di.pix_fmt, di.peak)
+    enhancer = copy.copy(enhancer)
+    enhancer.max_depth = di.peak
+    return enhancer
+
+
 def _gt_problem(gt: VideoInfo, depth: VideoInfo) -> str | None:
     if (gt.width, gt.height) != (depth.width, depth.height):
         return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}"
-    if gt.dtype != depth.dtype:
+    if gt.dtype != depth.dtype or gt.bits != depth.bits:
         return f"ground truth is {gt.pix_fmt} but depth is {depth.pix_fmt} (different bit depth)"
     return None
 
@@ -337,6 +249,12 @@ def enhance_file(
     enhancer: Any = None,
     queue_bytes: int = DEFAULT_QUEUE_BYTES,
     sync: str = "relative",
+    inputs: InputOptions | None = None,
+    out_format: str | None = None,
+    views_path: PathLike | None = None,
+    rgbd_path: PathLike | None = None,
+    preview_path: PathLike | None = None,
+    views: ViewsOptions | None = None,
     **enhancer_options: Any,
 ) -> dict[str, Any]:
     """Enhance the depth video ``depth_path`` guided by ``color_path``; write it to ``out_path``.
@@ -346,9 +264,15 @@ def enhance_file(
     ``codec``: output encoder (FFV1 by default; lossy ones are labelled). ``overwrite``: replace an
     existing output. ``threads``: decoder / encoder threads (0: automatic). ``progress``: tqdm bar.
     ``sync``: ``relative`` (each stream's start time subtracted before pairing) or ``absolute``
-    (pts x time base); see ``VideoReader``.
+    (pts x time base); see ``VideoReader``. ``inputs``: ``sources.InputOptions`` (frame rate of image
+    sequences and raw video, raw size and pixel format, stream indexes); paths may be image folders,
+    ``%d`` patterns, raw ``.yuv`` or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
+    (stdout, in ``out_format``: ``nut`` by default, or ``matroska``); see ``docs/formats.md``.
     ``enhancer``: an ``Enhancer`` built once (for running many files), else ``enhancer_options``
     (``model``, ``backend``, ``device``, ``batch``, ``max_depth``, ``engine``, ...) build one.
+    In the same pass (``outputs``): ``views_path``, the views of each enhanced frame in a display
+    layout; ``rgbd_path``, colour | enhanced depth (RGB-D layout); both as ``views`` (an
+    ``outputs.ViewsOptions``) says; ``preview_path``, a PNG of the worst and a median frame.
 
     Returns the summary: output, frames, size, codec, backend, timings and, with ground truth, the
     report summary (mean / min / median / max PSNR, gain over the input, worst and unmatched frames).
@@ -369,19 +293,31 @@ def enhance_file(
         check_report_path(r)
     if plot is not None:
         check_plot_path(plot)  # .png, and matplotlib importable: not found out after the whole stream
-    inputs = {"colour": Path(color_path), "depth": Path(depth_path)}
+    preview = Path(preview_path) if preview_path is not None else None
+    if preview is not None:
+        check_preview_path(preview)
+    views = views or ViewsOptions()
+    views.check()
+    options, inputs = inputs, {"colour": Path(color_path), "depth": Path(depth_path)}
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)
-    _check_outputs([out, *reports, *([plot] if plot else [])], inputs, overwrite)
+    video_out = [] if str(out_path) == "-" or is_pattern(out) else [out]
+    if is_pattern(out):
+        check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
+    files = [*video_out, *reports, *([plot] if plot else []), *([preview] if preview else [])]
+    _check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite)
     codec_is_lossless(codec)  # an unknown encoder fails before any decoding
     if enhancer is not None and enhancer_options:
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
 
     with ExitStack() as stack:
-        depth = stack.enter_context(VideoReader(depth_path, "depth", threads=threads, sync=sync))
+        depth = stack.enter_context(VideoReader(depth_path, "depth", threads=threads, sync=sync, source=options))
         di = depth.info
-        color = stack.enter_context(VideoReader(color_path, "color", size=(di.width, di.height), threads=threads, sync=sync))
-        gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync)) if gt_path is not None else None
+        color = stack.enter_context(VideoReader(color_path, "color", size=(di.width, di.height), threads=threads,
+                                                sync=sync, source=options))
+        check_same_length(color.info, di)
+        gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
+            if gt_path is not None else None
         resized = None
         if color.size is not None:
             resized = f"{color.info.width}x{color.info.height} -> {di.width}x{di.height}"
@@ -390,6 +326,7 @@ def enhance_file(
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
             enhancer = _make_enhancer({k: v for k, v in enhancer_options.items() if v is not None})
+        enhancer = _with_format_peak(enhancer, di)
         peak = _peak(enhancer, di.dtype)
         report = None
         if gt is not None:
@@ -397,7 +334,9 @@ def enhance_file(
             if problem:
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat
-            report = stack.enter_context(PsnrReport(peak, problem, spool_dir=(reports[0] if reports else out).parent))
+            report = stack.enter_context(PsnrReport(peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent))
+        if is_pattern(out):
+            codec = sequence_codec(out)  # PNG / TIFF by suffix (the writer says when --codec was another)
         lossless = codec_is_lossless(codec)
         log.info(
             "%s: %dx%d %s at %s fps -> %s, %s",
@@ -410,18 +349,25 @@ def enhance_file(
                 "(the report measures them before encoding)",
                 codec,
             )
-        writer = DepthWriter(out, di, codec=codec, threads=threads)
-        moves: list[tuple[Path, Path]] = [(writer.tmp, out)]  # every output, (temporary name, final name)
+        writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite)
+        # every output, (temporary name, final name); stdout has none
+        moves: list[tuple[Path, Path]] = [(writer.tmp, writer.final)] if writer.tmp is not None else []
+        outs: Outputs | None = None
         try:
-            frames, infer_s = _run(color, depth, gt, writer, enhancer, report, queue_bytes, progress)
+            outs, said = open_outputs(
+                writer, report, di, enhancer, views_path=None if views_path is None else Path(views_path),
+                rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
+                options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
+            frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress)
             writer.close()
+            moves += outs.finish()
             seconds = time.perf_counter() - t_start
             summary: dict[str, Any] = {
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
                 "color_resized": resized, "seconds": round(seconds, 3), "fps": round(frames / seconds, 3),
-                "inference_seconds": round(infer_s, 3),
+                "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:
                 summary.update(report.summary())
@@ -439,18 +385,23 @@ def enhance_file(
                     moves.append((temp_path(plot), plot))
                     report.plot(plot, title=out.name, to=moves[-1][0])
                     summary["plot"] = str(plot)
+            if preview is not None:
+                moves.append((temp_path(preview), preview))
+                summary.update(outs.write_preview(preview, moves[-1][0], peak, out.name))
             stack.close()  # inputs and the report's row file closed before the outputs appear
             _commit(moves)  # the one step that puts every output in place
         except BaseException:
             writer.abort()
-            for tmp, _ in moves[1:]:
+            if outs is not None:
+                outs.abort()
+            for tmp, _ in moves[1:] if writer.tmp is not None else moves:
                 tmp.unlink(missing_ok=True)
             raise
     return summary
 
 
 def _run(
-    color: VideoReader, depth: VideoReader, gt: VideoReader | None, writer: DepthWriter, enhancer: Any,
+    color: VideoReader, depth: VideoReader, gt: VideoReader | None, outs: Outputs, enhancer: Any,
     report: PsnrReport | None, queue_bytes: int, progress: bool,
 ) -> tuple[int, float]:
     """Run the stages; returns (frames written, seconds spent in inference)."""
@@ -467,28 +418,30 @@ def _run(
     def bound(frame_bytes: int) -> int:
         return min(queue_bytes, PREFETCH_BATCHES * batch_size * frame_bytes)
 
+    color_bytes = 3 * pixels if outs.needs_color else 0  # the colour travels on only when an output needs it
     cq, dq, wq = ByteQueue(bound(3 * pixels), crew.stop), ByteQueue(bound(depth_bytes), crew.stop), \
-        ByteQueue(bound(2 * depth_bytes), crew.stop)
+        ByteQueue(bound(2 * depth_bytes + color_bytes), crew.stop)
     bar = tqdm(total=di.expected_frames, unit="frame", disable=not progress, leave=False, dynamic_ncols=True)
     gt_match = None
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)
-        gt_match = _GtMatcher(iter(gq), tolerance, report, usable=report.gt_problem is None)
+        gt_match = GtMatcher(iter(gq), tolerance, report, usable=report.gt_problem is None)
         crew.spawn("igde-read-gt", _read, gt, gq, crew.stop)
     crew.spawn("igde-read-colour", _read, color, cq, crew.stop)
     crew.spawn("igde-read-depth", _read, depth, dq, crew.stop)
-    crew.spawn("igde-write", _write, wq, writer, report, gt_match, bar.update)
+    crew.spawn("igde-write", write_stage, wq, outs, gt_match, bar.update)
 
     paired, infer_s = 0, 0.0
     batch: list[tuple[Frame, Frame]] = []
 
     def flush() -> None:
         nonlocal infer_s
-        t0 = time.perf_counter()
-        out = enhancer.enhance(np.stack([c.data for c, _ in batch]), np.stack([d.data for _, d in batch]))
-        infer_s += time.perf_counter() - t0
-        for (_, d), o in zip(batch, out):
-            wq.put(_Enhanced(d, o), d.data.nbytes + o.nbytes)
+        with outs.device_lock:  # a GPU renderer in the writer thread waits (outputs.py)
+            t0 = time.perf_counter()
+            out = enhancer.enhance(np.stack([c.data for c, _ in batch]), np.stack([d.data for _, d in batch]))
+            infer_s += time.perf_counter() - t0
+        for (c, d), o in zip(batch, out):
+            wq.put(_Enhanced(d, o, c.data if color_bytes else None), d.data.nbytes + o.nbytes + color_bytes)
         batch.clear()
 
     try:
@@ -512,8 +465,8 @@ def _run(
         bar.close()
     if crew.failure is not None:
         raise crew.failure
-    if writer.frames != paired:  # frames in == frames out
-        raise RuntimeError(f"internal error: {paired} frames paired but {writer.frames} written")
+    if outs.depth.frames != paired:  # frames in == frames out
+        raise RuntimeError(f"internal error: {paired} frames paired but {outs.depth.frames} written")
     return paired, infer_s
 
 

@@ -7,7 +7,8 @@ stream that starts later really is later. Two frames pair when their times diffe
 frame of the depth stream. A frame without pts is placed at ``index x frame_duration`` (1/25 s per
 frame when the rate is unknown), as the writer places it.
 
-A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
+Inputs may also be image sequences, raw video or stdin (``sources``); depth may be 8 to 16 bits
+(``formats``). A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
 change of bit depth).
 
 Damaged input is an error, never a silently shorter stream: FFmpeg's error messages while demuxing
@@ -30,6 +31,8 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError, PairingError
+from .formats import DEPTH_FORMATS, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, peak_of
+from .sources import InputOptions, check_input_path, choose_stream, open_input
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -39,14 +42,6 @@ SYNC_MODES: tuple[str, ...] = ("relative", "absolute")
 
 #: Frames per second assumed when a stream does not say (readers and the writer use the same).
 FALLBACK_RATE = Fraction(25)
-
-#: 8-bit YUV formats whose luma plane may carry depth.
-YUV8_FORMATS = frozenset({
-    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
-    "yuv411p", "yuvj411p", "yuv410p", "nv12", "nv21", "nv16", "nv24",
-})
-#: Pixel formats accepted for depth (and ground truth).
-DEPTH_FORMATS = ("gray", "gray16le", *sorted(YUV8_FORMATS))
 
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 _logs_enabled = threading.Lock()
@@ -67,6 +62,7 @@ class VideoInfo:
     frames: int | None  # frame count the container declares, None when it does not
     duration: float | None  # seconds the container declares, None when it does not
     duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
+    kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of)
 
     @property
     def effective_rate(self) -> Fraction:
@@ -88,8 +84,18 @@ class VideoInfo:
 
     @property
     def dtype(self) -> np.dtype:
-        """Depth sample type: uint16 for gray16le, else uint8."""
-        return np.dtype(np.uint16) if self.pix_fmt == "gray16le" else np.dtype(np.uint8)
+        """Depth sample type: uint16 for formats of more than 8 bits (gray10le ... gray16be), else uint8."""
+        return dtype_of(self.pix_fmt)
+
+    @property
+    def bits(self) -> int:
+        """Significant bits of a depth sample (8, 10, 12 or 16)."""
+        return bits_of(self.pix_fmt)
+
+    @property
+    def peak(self) -> float:
+        """The largest depth value the format holds: 255, 1023, 4095 or 65535."""
+        return peak_of(self.pix_fmt)
 
 
 @dataclass
@@ -119,54 +125,34 @@ def _ffmpeg_message(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc).strip()
 
 
-def check_input_path(path: str | os.PathLike[str]) -> None:
-    """Raise ``InputError`` for a path that is missing, a folder, empty or unreadable."""
-    if not os.path.exists(path):
-        raise InputError("no such file", path)
-    if os.path.isdir(path):
-        raise InputError("is a folder, not a video file", path)
-    if not os.access(path, os.R_OK):
-        raise InputError("permission denied", path)
-    if os.path.getsize(path) == 0:
-        raise InputError("empty file", path)
-
-
 class VideoReader:
-    """Opens one video file and decodes its first video stream.
+    """Opens one video (a file, an image sequence, raw video or ``-`` for stdin; see ``sources``) and
+    decodes one of its video streams (``source``: ``InputOptions``; default: ``sources.choose_stream``).
 
     ``role`` ``"color"``: frames come out as RGB uint8, resized to ``size`` (W, H) when given and
-    different. ``"depth"`` / ``"gt"``: gray, gray16le or the luma of 8-bit YUV, anything else (or a
-    format that changes mid-stream) is an ``InputError``. ``threads``: decoder threads (0: FFmpeg
+    different. ``"depth"`` / ``"gt"``: ``formats.DEPTH_FORMATS`` (uint8, or uint16 above 8 bits),
+    anything else (or a format that changes mid-stream) is an ``InputError``. ``threads``: decoder threads (0: FFmpeg
     picks). ``sync``: ``"relative"`` (``Frame.time`` counts from the stream's own start time) or
     ``"absolute"`` (``Frame.time`` is ``pts x time_base``, start offsets kept).
     """
 
     def __init__(
         self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0,
-        sync: Sync = "relative",
+        sync: Sync = "relative", source: InputOptions | None = None,
     ) -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
         self.path = os.fspath(path)
         self.role = role
         self.sync = sync
-        check_input_path(self.path)
         enable_error_logs()
-        with av.logging.Capture(local=True) as logs:
-            try:
-                self.container = av.open(self.path, metadata_errors="ignore")
-            except av.error.InvalidDataError:
-                detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
-                raise InputError(
-                    f"not a video file, or a damaged one (FFmpeg: invalid data{': ' + detail if detail else ''})",
-                    self.path,
-                ) from None
-            except (av.error.FFmpegError, OSError) as exc:
-                raise InputError(f"cannot open: {_ffmpeg_message(exc)}", self.path) from None
+        self._input, self._kind, self._files = open_input(self.path, role, source)
+        self.container = self._input.container
         try:
-            self.stream, self.info = self._select_stream(threads)
+            self.stream, self.info = self._select_stream(threads, (source or InputOptions()).stream_for(role))
+            self._input.register(self.stream)
         except BaseException:
-            self.container.close()
+            self._input.close()
             raise
         self.size = size if role == "color" else None
         if self.size is not None and self.size == (self.info.width, self.info.height):
@@ -175,11 +161,11 @@ class VideoReader:
         self._reformatter = VideoReformatter()
         self._mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
 
-    def _select_stream(self, threads: int) -> tuple[av.VideoStream, VideoInfo]:
-        if not self.container.streams.video:
-            raise InputError("no video stream", self.path)
-        s = self.container.streams.video[0]
+    def _select_stream(self, threads: int, index: int | None) -> tuple[av.VideoStream, VideoInfo]:
+        s = choose_stream(self.container, self.role, index, self.path)
         cc = s.codec_context
+        if cc is None:  # a codec id FFmpeg has no decoder for (a damaged header can read as one)
+            raise InputError("video stream in a codec FFmpeg cannot decode", self.path)
         if cc.width <= 0 or cc.height <= 0:
             raise InputError("video stream without a frame size", self.path)
         pix_fmt = cc.pix_fmt
@@ -200,7 +186,8 @@ class VideoReader:
         info = VideoInfo(
             path=self.path, codec=cc.name, width=cc.width, height=cc.height, pix_fmt=pix_fmt,
             time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
-            frames=s.frames or None, duration=duration, duration_is_end=duration_is_end,
+            frames=self._files or s.frames or None, duration=duration, duration_is_end=duration_is_end,
+            kind=self._kind,
         )
         return s, info
 
@@ -208,7 +195,7 @@ class VideoReader:
         if pix_fmt not in DEPTH_FORMATS:
             raise InputError(
                 f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
-                "(use gray, gray16le or 8-bit YUV with depth in the luma plane)",
+                f"(use {depth_formats_text()})",
                 self.path,
             )
 
@@ -225,7 +212,7 @@ class VideoReader:
                     except (av.error.FFmpegError, ValueError, EOFError):
                         pass
         finally:
-            self.container.close()
+            self._input.close()
 
     def __enter__(self) -> VideoReader:
         return self
@@ -235,7 +222,7 @@ class VideoReader:
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
-        packets = self.container.demux(self.stream)
+        packets = self._input.packets(self.stream)
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
         self._mid_stream = True
@@ -325,12 +312,7 @@ class VideoReader:
             return self._reformatter.reformat(
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray()
-        fmt = f.format.name  # checked by ``frames``
-        if fmt in ("gray", "gray16le"):
-            return np.array(f.to_ndarray(), copy=True)
-        plane = f.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        return luma[:, : plane.width].copy()
+        return depth_array(f)  # the format was checked by ``frames``
 
 
 def pair_frames(
@@ -405,3 +387,9 @@ def _frame_list(frames: list[Frame], limit: int = 6) -> str:
     shown = ", ".join(f"{f.index} ({f.time:.3f} s)" for f in frames[:limit])
     more = f" and {len(frames) - limit} more" if len(frames) > limit else ""
     return f"frame{'s' if len(frames) > 1 else ''} {shown}{more}"
+
+
+__all__ = [
+    "DEPTH_FORMATS", "FALLBACK_RATE", "Frame", "VideoInfo", "VideoReader", "YUV8_FORMATS", "check_input_path",
+    "enable_error_logs", "pair_frames",
+]

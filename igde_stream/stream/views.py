@@ -24,7 +24,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, OutputError, PairingError
 from .reader import VideoReader, pair_frames
-from .writer import temp_path
+from .writer import BITEXACT, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
 
@@ -71,7 +71,7 @@ class ColorWriter:
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base = codec, rate, time_base
         try:
-            self.container = av.open(str(self.tmp), "w")
+            self.container = av.open(str(self.tmp), "w", options=BITEXACT)
         except (OSError, ValueError, av.FFmpegError) as exc:
             self.tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4",
@@ -101,11 +101,17 @@ class ColorWriter:
             raise OutputError(f"encoding failed ({exc})", self.path) from None
         self.frames += 1
 
-    def commit(self) -> None:
+    def finish(self) -> None:
+        """Flush the encoder and close the file, which keeps its temporary name (``tmp``): for a
+        caller that renames several outputs together (the one-pass pipeline)."""
         if self.stream is not None:
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
+            self.stream = None
         self.container.close()
+
+    def commit(self) -> None:
+        self.finish()
         self.tmp.replace(self.path)
 
     def abort(self) -> None:
@@ -150,6 +156,9 @@ class RGBDWriter:
     def frames(self) -> int:
         return self.writer.frames
 
+    def finish(self) -> None:
+        self.writer.finish()
+
     def commit(self) -> None:
         self.writer.commit()
 
@@ -161,11 +170,12 @@ class RGBDWriter:
 
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
-                **layout_options: Any) -> tuple[int, list[Path]]:
+                render: display.Renderer | None = None, **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``), rgbd,
-    lenticular. Returns (frames, files written). Nothing is left behind on error."""
+    lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer`` gives the
+    same views on a torch device). Returns (frames, files written). Nothing is left behind on error."""
     lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
     depth_reader = VideoReader(depth, "depth")
     color_reader = None
@@ -184,7 +194,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader]):
             if lay.depth_8bit and not said and d.dtype != np.uint8:
                 said = _say_rescaled(depth, d, cfg.max_depth)
-            for w, img in zip(writers, lay.frames(c, d)):
+            for w, img in zip(writers, lay.frames(c, d, render)):
                 w.write(img, pts)
             n += 1
             if max_frames and n >= max_frames:

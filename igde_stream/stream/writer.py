@@ -6,9 +6,16 @@ renamed to its real name only by ``commit``; ``abort`` removes it, so an interru
 leaves no half-written output behind. A run that was killed outright (SIGKILL, a crash) cannot clean
 up: the next writer of the same output removes such partial files once their process is gone.
 
-The output's bit depth follows the frames' sample type (uint16 -> gray16le, uint8 -> the input's
-8-bit format): nothing is ever narrowed or widened, and frames of another type than the first are
-refused. Frames without pts are placed at ``k x frame_duration`` like the reader places them.
+The output's bit depth follows the frames' sample type (uint16 -> the input's format of more than 8
+bits when the encoder takes it, else gray16le; uint8 -> the input's 8-bit format): sample values are
+never narrowed, widened or rescaled, and frames of another type than the first are refused. Frames
+without pts are placed at ``k x frame_duration`` like the reader places them.
+
+Two other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) stream to stdout, which
+cannot be renamed or removed (a failed run leaves a truncated stream for the reader to refuse); a
+pattern such as ``out/%06d.png`` writes numbered images from 0 (16-bit PNG / TIFF for depth above
+8 bits, 8-bit for 8-bit depth) into a temporary folder that ``commit`` renames to ``out`` (see
+``imageseq``).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import logging
 import math
 import os
 import re
+import shutil
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,11 +33,16 @@ import av
 import numpy as np
 
 from ..errors import IGDEError, OutputError
-from .reader import FALLBACK_RATE, YUV8_FORMATS, VideoInfo
+from .formats import bits_of, depth_frame
+from .imageseq import check_sequence_output, is_pattern, sequence_codec
+from .reader import FALLBACK_RATE, VideoInfo
 
 log = logging.getLogger("igde_stream.stream")
 
 DEFAULT_CODEC = "ffv1"
+# FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
+# the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
+BITEXACT = {"fflags": "+bitexact"}
 _CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}}
 
 
@@ -54,8 +68,13 @@ def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
     formats = [f.name for f in codec.video_formats or []]
     if not formats or depth_pix_fmt in formats:
         return depth_pix_fmt
-    if depth_pix_fmt == "gray16le":
-        raise IGDEError(f"--codec {codec_name}: this encoder cannot store 16-bit depth (gray16le); use ffv1")
+    bits = bits_of(depth_pix_fmt)
+    if bits > 8:
+        # the same values in another layout: little-endian gray of as many bits, or 16-bit gray
+        for alt in (f"gray{bits}le", "gray16le", "gray16be"):
+            if alt in formats:
+                return alt
+        raise IGDEError(f"--codec {codec_name}: this encoder cannot store {bits}-bit depth ({depth_pix_fmt}); use ffv1")
     for alt in ("gray", "yuv444p", "yuv420p"):
         if alt in formats:
             return alt
@@ -100,9 +119,14 @@ def remove_stale_parts(out: str | os.PathLike[str]) -> list[Path]:
             continue
         path = out.parent / name
         try:
-            if not path.is_file() or path.is_symlink():
+            if path.is_symlink():
                 continue
-            path.unlink()
+            if path.is_dir():  # the temporary folder of an image-sequence output
+                shutil.rmtree(path)
+            elif path.is_file():
+                path.unlink()
+            else:
+                continue
         except OSError:
             continue
         log.info("removed stale partial file %s (process %d is gone)", path, pid)
@@ -114,8 +138,8 @@ def _pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:
     """The output pixel format for depth samples of ``dtype``: 16-bit stays 16-bit, 8-bit keeps the
     input's 8-bit format (gray or YUV luma) when it has one."""
     if dtype == np.uint16:
-        return output_pix_fmt(codec, "gray16le")
-    if like_fmt is not None and like_fmt != "gray16le":
+        return output_pix_fmt(codec, like_fmt if like_fmt is not None and bits_of(like_fmt) > 8 else "gray16le")
+    if like_fmt is not None and bits_of(like_fmt) == 8:
         return output_pix_fmt(codec, like_fmt)
     return output_pix_fmt(codec, "gray")
 
@@ -128,8 +152,16 @@ class DepthWriter:
     rate is written as ``FALLBACK_RATE`` (25 fps, what the reader assumes), and said so in the log.
     """
 
-    def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0):
+    def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0,
+                 format: str | None = None, overwrite: bool = True):
+        self.to_stdout = os.fspath(out) == "-"
+        self.sequence = is_pattern(out)
         self.out = Path(out)
+        if self.sequence:
+            check_sequence_output(self.out, overwrite)
+            if codec not in (DEFAULT_CODEC, sequence_codec(self.out)):
+                log.info("%s: an image sequence; --codec %s does not apply (the suffix picks the format)", out, codec)
+            codec = sequence_codec(self.out)
         self.codec = codec
         self.lossless = codec_is_lossless(codec)
         self._like_fmt = like.pix_fmt
@@ -145,17 +177,33 @@ class DepthWriter:
         self.frames = 0
         self.dtype: np.dtype | None = None  # the frames' sample type, fixed by the first frame
         self._last_pts: int | None = None
-        remove_stale_parts(self.out)
-        self.tmp = temp_path(self.out)
+        #: the path renamed to ``final`` by ``commit`` (a file, or a folder of images); None for stdout
+        self.tmp: Path | None = None
+        self.final = self.out.parent if self.sequence else self.out
         self._closed = False
         try:
-            # Create the file now: a folder we cannot write into fails here, before any work is done.
-            with open(self.tmp, "wb"):
-                pass
-            self.container = av.open(str(self.tmp), "w")
+            if self.to_stdout:
+                if sys.stdout.isatty():
+                    raise OutputError("stdout is a terminal: pipe -o - into a program (... | ffmpeg -f nut -i - ...) "
+                                      "or a file", "-")
+                self.container = av.open(sys.stdout.buffer, "w", format=format or "nut", options=BITEXACT)
+            elif self.sequence:
+                remove_stale_parts(self.final)
+                self.tmp = temp_path(self.final)
+                os.mkdir(self.tmp)
+                self.container = av.open(str(self.tmp / self.out.name), "w", format="image2",
+                                         options={"start_number": "0"})
+            else:
+                remove_stale_parts(self.out)
+                self.tmp = temp_path(self.out)
+                # Create the file now: a folder we cannot write into fails here, before any work is done.
+                with open(self.tmp, "wb"):
+                    pass
+                self.container = av.open(str(self.tmp), "w", format=format, options=BITEXACT)
         except ValueError:
             self._remove_tmp()
-            raise OutputError(f"no container format for the suffix {self.out.suffix!r} (use .mkv)", self.out) from None
+            what = f"--format {format}" if format else f"the suffix {self.out.suffix!r}"
+            raise OutputError(f"no container format for {what} (use .mkv, or nut / matroska)", self.out) from None
         except (av.error.FFmpegError, OSError) as exc:
             self._remove_tmp()
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
@@ -217,20 +265,10 @@ class DepthWriter:
             )
 
     def _frame(self, depth: np.ndarray) -> av.VideoFrame:
-        fmt = self.pix_fmt  # matches depth.dtype (``_check``): no cast happens here
-        if fmt in ("gray16le", "gray"):
-            return av.VideoFrame.from_ndarray(np.ascontiguousarray(depth), format=fmt)
-        if fmt not in YUV8_FORMATS:
-            raise IGDEError(f"cannot write depth as {fmt}")
-        # Depth in the luma plane, neutral chroma.
-        h, w = depth.shape
-        frame = av.VideoFrame(w, h, fmt)
-        for i, plane in enumerate(frame.planes):
-            buf = np.full((plane.height, plane.line_size), 128, np.uint8)
-            if i == 0:
-                buf[:, :w] = depth
-            plane.update(buf.tobytes()[: plane.buffer_size])
-        return frame
+        try:  # self.pix_fmt matches depth.dtype (``_check``): no cast happens here
+            return depth_frame(depth, self.pix_fmt)
+        except ValueError as exc:
+            raise IGDEError(str(exc)) from None
 
     def close(self) -> None:
         """Flush the encoder and close the container (the file keeps its temporary name)."""
@@ -242,10 +280,13 @@ class DepthWriter:
         self.container.close()
 
     def commit(self) -> Path:
-        """Close, then give the file its real name (replacing an existing one)."""
+        """Close, then give the file (or the folder of images) its real name, replacing an existing one."""
         self.close()
-        os.replace(self.tmp, self.out)
-        return self.out
+        if self.tmp is not None:
+            if self.sequence and self.final.is_dir():
+                shutil.rmtree(self.final)  # checked by ``check_sequence_output``: only earlier frames
+            os.replace(self.tmp, self.final)
+        return self.final
 
     def abort(self) -> None:
         """Close without flushing and remove the temporary file; safe to call at any point."""
@@ -258,8 +299,13 @@ class DepthWriter:
         self._remove_tmp()
 
     def _remove_tmp(self) -> None:
+        if self.tmp is None:
+            return
         try:
-            os.unlink(self.tmp)
+            if self.tmp.is_dir() and not self.tmp.is_symlink():
+                shutil.rmtree(self.tmp)
+            else:
+                os.unlink(self.tmp)
         except FileNotFoundError:
             pass
 

@@ -1,0 +1,193 @@
+"""``igde-stream batch JOBS``: many colour / depth clips, on a local process pool or a Ray cluster.
+
+Thin entry point over ``igde_stream.batch``; the enhancement options are those of ``igde-stream``
+(``cli.add_enhance_options``). Exit status: 0 every clip done (or skipped by ``--resume``), 1 at
+least one clip failed (the others ran; the summary says which and why), 2 bad JOBS, option or
+unreachable Ray address (one line, nothing written), 130 Ctrl-C, 143 SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .cli import (
+    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, _setup_logging, _sigterm_raises,
+    add_enhance_options, check_enhance_options, enhance_kwargs,
+)
+
+PROG = "igde-stream batch"
+EXIT_CLIP_FAILED = 1
+DEFAULT_WORKERS = max(1, min(4, (os.cpu_count() or 1) // 2))
+
+EXAMPLES = f"""\
+JOBS is a CSV file or a folder:
+  CSV     header color,depth,output[,gt][,clip]; one clip a line; relative paths are relative to
+          the CSV's folder
+  folder  color/NAME.* and depth/NAME.* pair by NAME (gt/NAME.* when there); outputs go to
+          --output-dir (default JOBS/enhanced) as NAME.mkv
+
+examples:
+  igde-stream batch jobs.csv --summary summary.json
+      every clip of jobs.csv, {DEFAULT_WORKERS} at a time on this machine, and a summary (.json or .csv)
+  igde-stream batch clips/ --jobs 2 --resume --summary summary.csv
+      the clips in clips/color and clips/depth; those already in clips/enhanced are skipped
+  igde-stream batch jobs.csv --ray
+      the clips as tasks on a Ray started on this machine (pip install "igde-stream[ray]")
+  igde-stream batch jobs.csv --ray auto --gpus-per-clip 1 --backend torch
+      on the cluster that `ray start --head` runs here, one GPU per clip
+  igde-stream batch jobs.csv --ray ray://head.example:10001
+      through Ray Client on a remote cluster (the paths must be the same on every node)
+
+exit status: 0 all clips done or skipped, 1 some clip failed (the others ran; see the summary),
+2 bad JOBS, option or unreachable Ray address (nothing written), 130 Ctrl-C, 143 SIGTERM; an
+interrupted batch keeps its finished outputs (rerun with --resume) and leaves no partial file.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG, description="Enhance many depth videos, each with its colour video as guide: one task per "
+                               "whole clip, on a local process pool or a Ray cluster.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("jobs", metavar="JOBS", nargs="?", help="CSV of clips, or a folder with color/ and depth/")
+    r = p.add_argument_group("running")
+    r.add_argument("-j", "--jobs", dest="workers", type=int, metavar="N",
+                   help=f"clips at once on this machine (default: {DEFAULT_WORKERS}); with --ray local, the CPUs "
+                        "Ray is given")
+    r.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the clips as Ray tasks: local (the default: a Ray started here for this batch), "
+                        "auto (the cluster `ray start` runs here), HOST:PORT, or ray://HOST:PORT (Ray Client)")
+    r.add_argument("--cpus-per-clip", type=float, metavar="N", help="Ray: CPUs each clip's task asks for (default: 1)")
+    r.add_argument("--gpus-per-clip", type=float, metavar="N", help="Ray: GPUs each clip's task asks for (default: 0)")
+    r.add_argument("--resume", action="store_true", help="skip clips whose output exists (outputs appear only "
+                                                         "when complete)")
+    r.add_argument("--summary", metavar="PATH", action="append",
+                   help="one row per clip (clip, status, error, frames, seconds, ...), .json or .csv; repeatable")
+    f = p.add_argument_group("folder of clips")
+    f.add_argument("--output-dir", metavar="DIR", help="where the outputs go (default: JOBS/enhanced)")
+    f.add_argument("--output-ext", default=".mkv", metavar=".EXT", help="the outputs' suffix (default: .mkv)")
+    add_enhance_options(p)
+    return p
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.jobs is None:
+        if args.ray not in (None, "local", "auto") and os.path.exists(args.ray):
+            parser.error(f"--ray took {args.ray} as its address: write JOBS first (`batch {args.ray} --ray`) "
+                         "or give the address (--ray local)")
+        parser.error("JOBS is required: a CSV file or a folder with color/ and depth/")
+    check_enhance_options(parser, args)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--jobs must be >= 1, got {args.workers}")
+    if args.ray is None and (args.cpus_per_clip is not None or args.gpus_per_clip is not None):
+        parser.error("--cpus-per-clip and --gpus-per-clip are Ray task resources: they need --ray")
+    if args.cpus_per_clip is not None and not args.cpus_per_clip > 0:
+        parser.error(f"--cpus-per-clip must be > 0, got {args.cpus_per_clip:g}")
+    if args.gpus_per_clip is not None and not args.gpus_per_clip >= 0:
+        parser.error(f"--gpus-per-clip must be >= 0, got {args.gpus_per_clip:g}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    _check(parser, args)
+    _setup_logging(args.quiet)
+    log = logging.getLogger("igde_stream.cli")
+
+    from .errors import IGDEError
+
+    try:
+        with _sigterm_raises():
+            rows, engine, seconds = _batch(args, log)
+    except IGDEError as exc:
+        print(f"igde-stream: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Terminated:
+        print("igde-stream: terminated (SIGTERM); finished clips are kept (rerun with --resume), no partial "
+              "file is left", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("igde-stream: interrupted; finished clips are kept (rerun with --resume), no partial file is left",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    failed = [r for r in rows if r["status"] == "failed"]
+    if not args.quiet:
+        counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
+        print(f"{len(rows)} clips: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
+              f"in {seconds:.1f} s on {engine}")
+        for path in args.summary or []:
+            print(f"wrote {path}")
+    for r in failed:
+        print(f"igde-stream: clip {r['clip']} failed: {r['error']}", file=sys.stderr)
+    return EXIT_CLIP_FAILED if failed else EXIT_OK
+
+
+def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str, Any]], str, float]:
+    """Everything that can be refused is checked before the first folder or file is made."""
+    from . import __version__
+    from .batch import check_outputs, check_summary_path, read_jobs, run_batch, write_summary
+    from .errors import IGDEError
+
+    t0 = time.perf_counter()
+    jobs = read_jobs(args.jobs, args.output_dir, args.output_ext)
+    summaries = [check_summary_path(s) for s in args.summary or []]
+    skip = check_outputs(jobs, resume=args.resume, overwrite=args.overwrite)
+    model = Path(args.model)
+    if (model.suffix or model.parent != Path(".")) and not model.is_file():
+        raise IGDEError("no such model file", model)
+    if args.ray not in (None, "local", "auto"):
+        from .batch_ray import check_reachable
+
+        check_reachable(args.ray)
+    workers = args.workers or DEFAULT_WORKERS
+    options = enhance_kwargs(args)
+
+    def progress(row: dict[str, Any], done: int, total: int) -> None:
+        what = f"{row['frames']} frames in {row['seconds']:.1f} s" if row["status"] == "done" else row["error"]
+        log.info("[%d/%d] %s: %s, %s", done, total, row["clip"], row["status"], what)
+
+    if skip:
+        log.info("--resume: %d of %d clips are finished and skipped", len(skip), len(jobs))
+    created = _make_folders(sorted({Path(j.output).parent for j in jobs}))
+    try:
+        rows, engine = run_batch(jobs, options, workers=workers, ray=args.ray, cpus_per_clip=args.cpus_per_clip or 1,
+                                 gpus_per_clip=args.gpus_per_clip or 0, skip=skip, on_row=progress)
+    finally:
+        for folder in reversed(created):  # folders this batch made and nothing was written to
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+    seconds = time.perf_counter() - t0
+    header = {"tool": "igde-stream batch", "version": __version__, "jobs": str(args.jobs), "engine": engine,
+              "options": {k: v for k, v in options.items() if k != "quiet"}, "seconds": round(seconds, 3)}
+    for path in summaries:
+        write_summary(rows, path, header)
+    return rows, engine, seconds
+
+
+def _make_folders(folders: Sequence[Path]) -> list[Path]:
+    """Create the outputs' missing folders; the ones created, parents first."""
+    from .errors import OutputError
+
+    created: list[Path] = []
+    for folder in folders:
+        missing = [p for p in [folder, *folder.parents] if not p.exists()]
+        for p in reversed(missing):
+            try:
+                p.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                for c in reversed(created):
+                    c.rmdir()
+                raise OutputError(f"cannot create the folder: {exc.strerror or exc}", p) from None
+            created.append(p)
+    return created

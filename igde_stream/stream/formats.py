@@ -1,0 +1,101 @@
+"""Depth pixel formats: which ones are read, their bit depth and peak, and the frame <-> array conversions.
+
+Depth arrives as gray (8, 10, 12 or 16 bits, either byte order for 16) or in the luma plane of a YUV
+format (8, 10, 12 or 16 bits; the chroma planes are ignored on input and written neutral on output).
+Samples of more than 8 bits come out as native-endian ``uint16`` holding the values as stored: a
+10-bit sample stays 0..1023 (it is not stretched to 0..65535), so its normalising peak is 1023
+(``peak_of``), and the writer stores the same values in the same format.
+"""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+
+#: 8-bit YUV formats whose luma plane may carry depth.
+YUV8_FORMATS = frozenset({
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
+    "yuv411p", "yuvj411p", "yuv410p", "nv12", "nv21", "nv16", "nv24",
+})
+#: Planar YUV formats of more than 8 bits (little-endian) whose luma plane may carry depth.
+YUV_HIGH_FORMATS = frozenset({
+    f"yuv{sub}p{bits}le" for sub in ("420", "422", "444") for bits in (10, 12, 16)
+})
+#: Gray formats: one plane, the depth itself.
+GRAY_FORMATS = ("gray", "gray10le", "gray12le", "gray16le", "gray16be")
+#: Pixel formats accepted for depth (and ground truth).
+DEPTH_FORMATS = (*GRAY_FORMATS, *sorted(YUV8_FORMATS), *sorted(YUV_HIGH_FORMATS))
+
+
+def is_depth_format(pix_fmt: str | None) -> bool:
+    return pix_fmt in DEPTH_FORMATS
+
+
+def bits_of(pix_fmt: str | None) -> int:
+    """Significant bits of a depth sample in ``pix_fmt`` (8 when unknown)."""
+    if not pix_fmt:
+        return 8
+    try:
+        return int(av.VideoFormat(pix_fmt).components[0].bits)
+    except (ValueError, IndexError):
+        return 8
+
+
+def dtype_of(pix_fmt: str | None) -> np.dtype:
+    """Sample type of depth in ``pix_fmt``: uint16 above 8 bits, else uint8."""
+    return np.dtype(np.uint16) if bits_of(pix_fmt) > 8 else np.dtype(np.uint8)
+
+
+def peak_of(pix_fmt: str | None) -> float:
+    """The largest value a depth sample of ``pix_fmt`` holds: 2**bits - 1 (255, 1023, 4095, 65535)."""
+    return float((1 << bits_of(pix_fmt)) - 1)
+
+
+def depth_formats_text() -> str:
+    """The accepted depth formats in words, for error messages."""
+    return ("gray, gray16le or 8-bit YUV with depth in the luma plane; also gray10le, gray12le, gray16be "
+            "and the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le")
+
+
+def depth_array(frame: av.VideoFrame) -> np.ndarray:
+    """The depth samples of a decoded frame (a depth format): H x W uint8, or native uint16 above 8 bits."""
+    fmt = frame.format.name
+    if fmt in GRAY_FORMATS:
+        return np.array(frame.to_ndarray(), copy=True)  # gray16be comes out byte-swapped to native
+    plane = frame.planes[0]
+    if fmt in YUV_HIGH_FORMATS:
+        luma = np.frombuffer(plane, "<u2").reshape(plane.height, plane.line_size // 2)
+        return luma[:, : plane.width].astype(np.uint16)
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return luma[:, : plane.width].copy()
+
+
+def depth_frame(depth: np.ndarray, pix_fmt: str) -> av.VideoFrame:
+    """A frame of ``pix_fmt`` holding ``depth`` (H x W, uint8 for 8-bit formats, uint16 above) as it is,
+    in the luma plane with neutral chroma for YUV."""
+    if pix_fmt in GRAY_FORMATS:
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(depth), format=pix_fmt)
+    if pix_fmt not in YUV8_FORMATS and pix_fmt not in YUV_HIGH_FORMATS:
+        raise ValueError(f"cannot write depth as {pix_fmt}")
+    h, w = depth.shape
+    frame = av.VideoFrame(w, h, pix_fmt)
+    high = pix_fmt in YUV_HIGH_FORMATS
+    sample = np.dtype("<u2") if high else np.dtype(np.uint8)
+    neutral = 1 << (bits_of(pix_fmt) - 1)
+    for i, plane in enumerate(frame.planes):
+        buf = np.full((plane.height, plane.line_size // sample.itemsize), neutral, sample)
+        if i == 0:
+            buf[:, :w] = depth
+        plane.update(buf.tobytes()[: plane.buffer_size])
+    return frame
+
+
+def frame_bytes(pix_fmt: str, width: int, height: int) -> int:
+    """Bytes of one unpadded raw frame of ``pix_fmt`` (what FFmpeg's rawvideo demuxer reads per frame)."""
+    fmt = av.VideoFormat(pix_fmt)
+    frame = av.VideoFrame(width, height, pix_fmt)
+    total = 0
+    for i, plane in enumerate(frame.planes):
+        comps = [c for c in fmt.components if c.plane == i]
+        total += plane.width * plane.height * len(comps) * ((comps[0].bits + 7) // 8)
+    return total

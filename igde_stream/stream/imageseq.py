@@ -1,0 +1,80 @@
+"""Depth written as an image sequence: ``-o out/%06d.png`` (or ``.tif``).
+
+The pattern's folder is the output: frames are written by FFmpeg's image2 muxer, numbered from 0,
+into a hidden temporary folder beside it, which is renamed to the pattern's folder when the run is
+complete. Depth of more than 8 bits goes into 16-bit images holding the same values (a 10-bit
+sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. The folder must be new or empty; with
+``-y`` an existing folder that holds nothing but frames of this pattern (an earlier run) is replaced.
+Anything else in it is refused, so ``-y`` never deletes a file the run did not write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import OutputError
+
+#: Image formats a depth sequence can be written in, by suffix: encoder.
+SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+
+
+def is_pattern(out: str | os.PathLike[str]) -> bool:
+    """True for an output such as ``out/%06d.png``: a ``%`` in the name and an image suffix."""
+    name = os.path.basename(os.fspath(out))
+    return "%" in name and os.path.splitext(name)[1].lower() in SEQUENCE_CODECS
+
+
+def sequence_codec(out: Path) -> str:
+    return SEQUENCE_CODECS[out.suffix.lower()]
+
+
+def _name_regex(name: str) -> re.Pattern[str]:
+    parts = re.split(r"(%0?\d*d|%%)", name)
+    if sum(1 for p in parts if p.startswith("%") and p != "%%") != 1 or any(
+            "%" in p for p in parts if not re.fullmatch(r"%0?\d*d|%%", p)):
+        raise OutputError("an image-sequence output takes one frame number, %d or %0Nd, e.g. out/%06d.png", name)
+    return re.compile("".join(r"\d+" if p.startswith("%") and p != "%%" else re.escape(p.replace("%%", "%"))
+                              for p in parts))
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = ()) -> None:
+    """Refuse a pattern whose folder cannot take a new sequence (see the module docstring), or that
+    holds one of the ``inputs`` (a file in it, an image folder, or the folder of an input pattern)."""
+    regex = _name_regex(out.name)
+    folder = out.parent
+    for path in inputs:
+        if _same_folder(folder, path) or (not os.path.isdir(path) and _same_folder(folder, path.parent)):
+            raise OutputError(f"the output folder {str(folder)!r} holds the input {path}", out)
+    if "%" in str(folder):
+        raise OutputError("only the file name may hold the frame number (%d)", out)
+    if str(folder) in ("", "."):
+        raise OutputError("an image sequence needs a folder of its own, e.g. out/%06d.png", out)
+    if folder.exists():
+        if not folder.is_dir():
+            raise OutputError(f"{str(folder)!r} exists and is not a folder", out)
+        names = os.listdir(folder)
+        others = [n for n in names if not regex.fullmatch(n)]
+        if others:
+            raise OutputError(f"folder {str(folder)!r} holds other files ({others[0]}, ...); "
+                              "write the sequence into a new folder", out)
+        if names and not overwrite:
+            raise OutputError(f"folder {str(folder)!r} already holds frames (use -y / --overwrite to replace them)",
+                              out)
+    parent = folder.parent
+    if not parent.is_dir():
+        raise OutputError(f"folder {str(parent)!r} does not exist", out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"folder {str(parent)!r} is not writable", out)
+
+
+__all__ = ["SEQUENCE_CODECS", "check_sequence_output", "is_pattern", "sequence_codec"]

@@ -1,0 +1,359 @@
+"""The output side of ``enhance_file``: the writer stage and the outputs it feeds in one pass.
+
+Besides the enhanced depth video (and the PSNR report), one run can write, from the same frames and
+with no intermediate file:
+
+- ``--views-out``: N views (DIBR, ``igde_stream.multiview``) of every enhanced frame in a display
+  layout (grid, sbs, views, quilt, lenticular; ``igde_stream.display``), through the same
+  ``ColorWriter`` as ``igde-stream views render``, so the file is the one that command writes from
+  the enhanced depth video, frame for frame (with a lossless depth codec: bit for bit);
+- ``--rgbd-out``: the RGB-D layout, colour | enhanced depth as 8-bit gray (``RGBDWriter``);
+- ``--preview``: the picture of the worst and a median frame (``preview.PreviewCollector``).
+
+Every video output is written under a temporary name; ``Outputs.finish`` closes them and returns
+their (temporary, final) pairs, which the pipeline renames together with the depth video and the
+reports in one step (``commit``, all or nothing; ``check_outputs`` refuses output paths up front);
+``Outputs.abort`` removes them.
+
+Renderer (``pick_renderer``): ``numpy`` (``multiview.warp_views``), ``torch``
+(``multiview_torch.TorchRenderer``, bit-identical views) on the model's device, or ``auto``: torch
+when the model runs on a CUDA device (and PyTorch sees it), NumPy otherwise. A renderer on a CUDA
+device renders under ``Outputs.device_lock``, which the pipeline also holds around each inference
+call: the writer thread's rendering never overlaps the model's work on that device (a CUDA graph
+being captured there would fail on another thread's calls); packing and encoding still overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from .. import display
+from .. import multiview as mv
+from ..errors import IGDEError, OutputError
+from .preview import PreviewCollector, write_preview
+from .reader import Frame, VideoInfo
+from .report import PsnrReport
+from .views import VIEW_CODECS, ColorWriter, RGBDWriter
+
+log = logging.getLogger("igde_stream.stream")
+
+RENDERERS = ("auto", "numpy", "torch")
+
+
+@dataclass
+class ViewsOptions:
+    """How ``views_path`` / ``rgbd_path`` outputs are made: views geometry (``config``), the display
+    ``layout`` (a name of ``display.LAYOUTS`` except rgbd, with ``layout_options``, or a
+    ``display.Layout``), the ``codec`` (``views.VIEW_CODECS``), the ``renderer`` (``RENDERERS``) and
+    the RGB-D output's ``depth_near`` (white or black)."""
+
+    config: mv.ViewConfig = field(default_factory=mv.ViewConfig)
+    layout: str | display.Layout = "grid"
+    layout_options: dict[str, Any] = field(default_factory=dict)
+    codec: str = "ffv1"
+    renderer: str = "auto"
+    depth_near: str = "white"
+
+    def check(self) -> None:
+        """Refuse bad options before any work is done (``IGDEError``, one line)."""
+        if self.codec not in VIEW_CODECS:
+            raise IGDEError(f"views codec {self.codec!r}: use one of {', '.join(sorted(VIEW_CODECS))}")
+        if self.renderer not in RENDERERS:
+            raise IGDEError(f"renderer {self.renderer!r}: use one of {', '.join(RENDERERS)}")
+        if self.depth_near not in display.NEAR:
+            raise IGDEError(f"depth near {self.depth_near!r}: use white or black")
+        if self.layout == "rgbd":
+            raise IGDEError("the RGB-D layout is its own output: use rgbd_path (--rgbd-out)")
+
+    def make_layout(self) -> display.Layout:
+        if not isinstance(self.layout, str):
+            return self.layout
+        try:
+            return display.make_layout(self.layout, self.config, **self.layout_options)
+        except ValueError as exc:
+            raise IGDEError(str(exc)) from None
+
+
+def pick_renderer(name: str, enhancer: Any) -> tuple[display.Renderer, str]:
+    """(renderer, description) for ``RENDERERS`` name ``name`` on the enhancer's device (the backend's
+    ``device``; with no enhancer, torch takes the first CUDA GPU, or the CPU without one)."""
+    device = getattr(getattr(enhancer, "backend", None), "device", None)
+    on_cuda = str(device).startswith("cuda")
+    if name == "numpy" or (name == "auto" and not on_cuda):
+        return display.numpy_renderer, "numpy (cpu)"
+    try:
+        import torch
+
+        from ..multiview_torch import TorchRenderer
+    except ImportError:
+        if name == "auto":
+            return display.numpy_renderer, "numpy (cpu; PyTorch is not installed)"
+        raise IGDEError("--renderer torch needs PyTorch (pip install torch)") from None
+    if device is None and torch.cuda.is_available():
+        device, on_cuda = "cuda", True
+    if on_cuda and not torch.cuda.is_available():
+        if name == "auto":
+            return display.numpy_renderer, "numpy (cpu; PyTorch sees no CUDA device)"
+        on_cuda = False
+    target = torch.device(device if on_cuda else "cpu")
+    return TorchRenderer(target), f"torch ({target})"
+
+
+class _Locked:
+    """A renderer that holds ``lock`` while it renders."""
+
+    def __init__(self, render: display.Renderer, lock: Any) -> None:
+        self.render, self.lock = render, lock
+
+    def __call__(self, *args: Any) -> np.ndarray:
+        with self.lock:
+            return self.render(*args)
+
+
+def _on_cuda(render: Any) -> bool:
+    return str(getattr(render, "device", "cpu")).startswith("cuda")
+
+
+class ViewsSink:
+    """Renders the views of each enhanced frame and writes them in a layout (one or more files)."""
+
+    def __init__(self, path: Path, layout: display.Layout, codec: str, info: VideoInfo,
+                 render: display.Renderer) -> None:
+        self.layout, self.render = layout, render
+        self.lock: Any = threading.Lock() if _on_cuda(render) else nullcontext()
+        try:
+            self.paths = layout.outputs(path, (info.width, info.height))
+        except ValueError as exc:
+            raise IGDEError(str(exc)) from None
+        self.codec, self.info = codec, info
+        self.writers: list[ColorWriter] = []
+
+    def open(self) -> None:
+        for p in self.paths:
+            self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base))
+
+    def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
+        render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
+        for w, img in zip(self.writers, self.layout.frames(color, depth, render)):
+            w.write(img, pts)
+
+
+class Outputs:
+    """Every output of one run, fed frame by frame by ``write_stage``: the depth writer (the
+    pipeline's), the report, and the optional views, RGB-D and preview outputs."""
+
+    def __init__(self, depth: Any, report: PsnrReport | None = None, *, views: ViewsSink | None = None,
+                 rgbd: RGBDWriter | None = None, preview: PreviewCollector | None = None) -> None:
+        self.depth, self.report, self.views, self.rgbd, self.preview = depth, report, views, rgbd, preview
+
+    @property
+    def device_lock(self) -> Any:
+        """Held around each inference call (see the module docstring); a no-op without a GPU renderer."""
+        return self.views.lock if self.views is not None else nullcontext()
+
+    @property
+    def needs_color(self) -> bool:
+        """Whether the colour frame must travel with the enhanced depth to the writer stage."""
+        return any(x is not None for x in (self.views, self.rgbd, self.preview))
+
+    def _videos(self) -> Iterator[Any]:
+        yield from (self.views.writers if self.views is not None else [])
+        if self.rgbd is not None:
+            yield self.rgbd
+
+    def write(self, index: int, pts: int | None, pts_time: float, color: np.ndarray | None, inp: np.ndarray,
+              out: np.ndarray, gt: Frame | None) -> None:
+        self.depth.write(out, pts)
+        if pts is None:  # the pts the depth writer gave the frame, so that every output has the same
+            pts = getattr(self.depth, "_last_pts", None)
+        row = None
+        if self.report is not None:
+            row = self.report.add(index, pts_time, out, inp, None if gt is None else gt.data,
+                                  None if gt is None else gt.pts_time)
+        if color is None:
+            return
+        if self.views is not None:
+            self.views.write(color, out, pts)
+        if self.rgbd is not None:
+            self.rgbd.write(color, out, pts)
+        if self.preview is not None:
+            self.preview.add(index, pts_time, color, inp, out, None if gt is None else gt.data,
+                             None if row is None else row.psnr)
+
+    def finish(self) -> list[tuple[Path, Path]]:
+        """Close every extra video (temporary names kept); their (temporary, final) pairs."""
+        moves = []
+        for w in self._videos():
+            w.finish()
+            moves.append((w.tmp, w.path))
+        return moves
+
+    def write_preview(self, path: Path, tmp: Path, peak: float, title: str) -> dict[str, Any]:
+        picks = self.preview.picks()
+        write_preview(path, picks, peak, self.preview.by_psnr, title=title, to=tmp)
+        return {"preview": str(path), "preview_ranked_by": "psnr" if self.preview.by_psnr else "mean change",
+                "preview_frames": {label.split(" ")[0]: f.index for label, f in picks}}
+
+    def abort(self) -> None:
+        for w in self._videos():
+            w.abort()
+
+
+def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, enhancer: Any, *,
+                 views_path: Path | None, rgbd_path: Path | None, preview: bool, options: ViewsOptions,
+                 check: Callable[[list[Path]], None]) -> tuple[Outputs, dict[str, Any]]:
+    """The ``Outputs`` of a run and what the summary says about them. ``check(paths)`` refuses output
+    paths (exists, same as an input, ...) before anything is created; the views' paths are only
+    known here (a quilt's name carries its aspect; ``views`` makes one file per view)."""
+    said: dict[str, Any] = {}
+    sink = None
+    if views_path is not None:
+        render, said["renderer"] = pick_renderer(options.renderer, enhancer)
+        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render)
+        said["views_outputs"] = [str(p) for p in sink.paths]
+        log.info("views: %d views, %s layout, renderer %s -> %s", options.config.n_views,
+                 type(sink.layout).__name__.lower(), said["renderer"], ", ".join(said["views_outputs"]))
+    check([*(sink.paths if sink else []), *([rgbd_path] if rgbd_path else [])])
+    outs = Outputs(depth_writer, report)
+    try:
+        if sink is not None:
+            outs.views = sink
+            sink.open()
+        if rgbd_path is not None:
+            outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
+                                   near=options.depth_near, max_depth=options.config.max_depth)
+            said["rgbd_output"] = str(rgbd_path)
+    except BaseException:
+        outs.abort()
+        raise
+    if preview:
+        by_psnr = report is not None and report.gt_problem is None
+        frame_bytes = info.width * info.height * (3 + 3 * info.dtype.itemsize)
+        outs.preview = PreviewCollector(by_psnr, frame_bytes=frame_bytes)
+    return outs, said
+
+
+class GtMatcher:
+    """Pairs output frames (in order) with ground-truth frames by time; the rest count as unmatched."""
+
+    def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool) -> None:
+        self.frames, self.tolerance, self.report, self.usable = frames, tolerance, report, usable
+        self.pending: Frame | None = None
+        self.done = False
+
+    def _peek(self) -> Frame | None:
+        if self.pending is None and not self.done:
+            self.pending = next(self.frames, None)
+            self.done = self.pending is None
+        return self.pending
+
+    def match(self, t: float) -> Frame | None:
+        if not self.usable:
+            return None
+        while (g := self._peek()) is not None and g.time < t - self.tolerance:
+            self.report.add_unmatched_gt(g.index, g.pts_time)
+            self.pending = None
+        if g is not None and abs(g.time - t) <= self.tolerance:
+            self.pending = None
+            return g
+        return None
+
+    def finish(self) -> None:
+        while (g := self._peek()) is not None:
+            self.report.add_unmatched_gt(g.index, g.pts_time)
+            self.pending = None
+
+
+def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -> None:
+    """The writer thread: each enhanced frame (``pipeline._Enhanced``) to every output, matched with
+    its ground-truth frame (``gt``: a ``GtMatcher`` or None)."""
+    for item in q:
+        d = item.depth
+        g = gt.match(d.time) if gt is not None else None
+        outputs.write(d.index, d.pts, d.pts_time, item.color, d.data, item.out, g)
+        tick(1)
+    outputs.depth.close()
+    if gt is not None:
+        gt.finish()
+
+
+# ------------------------------------------------------- output paths, and committing them together
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
+    for i, out in enumerate(outputs):
+        for role, p in inputs.items():
+            if same_file(out, p):
+                raise OutputError(f"output is the same file as the {role} input", out)
+        for other in outputs[:i]:
+            if same_file(out, other):
+                raise OutputError("the same path is given for two outputs", out)
+        if out.is_dir():
+            raise OutputError("is a folder", out)
+        if out.exists() and not overwrite:
+            raise OutputError("already exists (use -y / --overwrite to replace it)", out)
+        parent = out.parent
+        if not parent.exists():
+            raise OutputError(f"folder {str(parent)!r} does not exist", out)
+        if not parent.is_dir():
+            raise OutputError(f"{str(parent)!r} is not a folder", out)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"folder {str(parent)!r} is not writable", out)
+
+
+def commit(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each (temporary, final) pair into place, all or nothing: on any failure (Ctrl-C included)
+    the outputs already renamed are removed, files that were being replaced come back, and every
+    temporary is removed."""
+    pid = os.getpid()
+    kept: list[tuple[Path, Path]] = []  # (backup, final) of files being replaced
+    placed: list[Path] = []
+    final: Path | None = None
+    try:
+        for _, final in moves:
+            if os.path.lexists(final) and not (final.is_dir() and not any(final.iterdir())):
+                backup = final.with_name(f".{final.name}.igde-old-{pid}")
+                os.replace(final, backup)
+                kept.append((backup, final))
+        for tmp, final in moves:
+            os.replace(tmp, final)
+            placed.append(final)
+    except BaseException as exc:
+        for final in placed:
+            remove_output(final)
+        for backup, final in kept:
+            try:
+                os.replace(backup, final)
+            except OSError:
+                log.error("could not put %s back; it is kept as %s", final, backup)
+        for tmp, _ in moves:
+            remove_output(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", final) from None
+        raise
+    for backup, _ in kept:
+        remove_output(backup)
+
+
+def remove_output(path: Path) -> None:
+    """Remove a file, or a folder of images (an image-sequence output), if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,298 @@
+"""Opening inputs that are not plain video files: image sequences, raw video, stdin; picking the stream.
+
+Every input goes through FFmpeg's demuxers in PyAV; nothing here decodes pixels itself.
+
+- **Image sequence**: a folder of images (one suffix: ``.png``, ``.tif`` ...), read in name order
+  through the image2 demuxer's glob mode, or a printf pattern such as ``depth/%06d.png``, numbered
+  without gaps from its lowest number. Frame k is shown at k / fps (``--fps``, default 25).
+- **Raw video** (``.yuv`` / ``.raw``): headerless frames, described by ``--size WxH``, ``--pix-fmt``
+  and ``--fps`` (default 25), read by the rawvideo demuxer; the file must hold whole frames.
+- **stdin** (``-``): a streamable container (NUT, Matroska, ...) read from standard input. Colour
+  and depth may both come from it (two video streams): stdin is opened once and its packets are
+  handed to each stream's reader (``SharedInput``).
+
+The video stream: ``--color-stream N`` / ``--depth-stream M`` count the input's video streams from
+0 (like FFmpeg's ``v:N``); by default colour takes the first stream in a 3-channel format and depth
+the first in a gray or >8-bit format, else the first video stream.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterator
+
+import av
+import av.logging
+
+from ..errors import CorruptInputError, InputError, PairingError
+from .formats import DEPTH_FORMATS, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
+
+STDIN = "-"
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr")
+RAW_SUFFIXES = (".yuv", ".raw")
+#: Raw pixel formats read as depth (gray, or YUV with depth in luma).
+RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", "nv")))
+DEFAULT_FPS = Fraction(25)  # same as reader.FALLBACK_RATE
+_ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How to read inputs that do not describe themselves, and which stream to take.
+
+    ``fps``: frame rate of image sequences and raw video (None: 25). ``size`` (W, H) and ``pix_fmt``:
+    the frames of raw video. ``color_stream`` / ``depth_stream``: video stream index (from 0) in the
+    colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file)."""
+
+    fps: Fraction | None = None
+    size: tuple[int, int] | None = None
+    pix_fmt: str | None = None
+    color_stream: int | None = None
+    depth_stream: int | None = None
+
+    def stream_for(self, role: str) -> int | None:
+        return self.color_stream if role == "color" else self.depth_stream if role == "depth" else None
+
+
+def kind_of(path: str) -> str:
+    """``"stdin"``, ``"sequence"`` (a folder or a ``%`` pattern), ``"raw"`` (``.yuv`` / ``.raw``) or ``"file"``."""
+    if path == STDIN:
+        return "stdin"
+    if os.path.isdir(path) or ("%" in os.path.basename(path) and os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES):
+        return "sequence"
+    if os.path.splitext(path)[1].lower() in RAW_SUFFIXES:
+        return "raw"
+    return "file"
+
+
+def check_input_path(path: str | os.PathLike[str]) -> None:
+    """Raise ``InputError`` for a path that is missing, a folder, empty or unreadable."""
+    if not os.path.exists(path):
+        raise InputError("no such file", path)
+    if os.path.isdir(path):
+        raise InputError("is a folder, not a video file", path)
+    if not os.access(path, os.R_OK):
+        raise InputError("permission denied", path)
+    if os.path.getsize(path) == 0:
+        raise InputError("empty file", path)
+
+
+def _pattern_regex(name: str) -> re.Pattern[str]:
+    """A regex for the file names a printf pattern (``%d``, ``%06d``, ``%%``) stands for."""
+    out, i = [], 0
+    while i < len(name):
+        m = re.match(r"%(0?)(\d*)d", name[i:])
+        if name.startswith("%%", i):
+            out.append("%")
+            i += 2
+        elif m:
+            width = int(m.group(2) or 0)
+            out.append(f"(\\d{{{width},}})" if m.group(1) else "(\\d+)")
+            i += m.end()
+        elif name[i] == "%":
+            raise InputError("a pattern takes %d or %0Nd (and %% for a literal %)", name)
+        else:
+            out.append(re.escape(name[i]))
+            i += 1
+    if sum(1 for part in out if part.startswith("(")) != 1:
+        raise InputError("a pattern needs exactly one frame number (%d or %0Nd), e.g. depth/%06d.png", name)
+    return re.compile("".join(out))
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", text)
+
+
+def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
+    """(what image2 opens, its options, frame count) for a folder or a printf pattern."""
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if not n.startswith(".")
+                       and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES and os.path.isfile(os.path.join(path, n)))
+        if not names:
+            raise InputError(f"is a folder without images ({', '.join(IMAGE_SUFFIXES)}); give a video file, "
+                             "a folder of images or a pattern such as depth/%06d.png", path)
+        suffixes = sorted({os.path.splitext(n)[1] for n in names})
+        if len(suffixes) > 1:
+            raise InputError(f"folder holds images of several kinds ({', '.join(suffixes)}); give a pattern such as "
+                             f"{os.path.join(path, '%06d' + suffixes[0])}", path)
+        return os.path.join(_glob_escape(path), "*" + _glob_escape(suffixes[0])), {"pattern_type": "glob"}, len(names)
+    folder, name = os.path.split(path)
+    if "%" in folder:
+        raise InputError("only the file name may hold the frame number (%d)", path)
+    regex = _pattern_regex(name)
+    if not os.path.isdir(folder or "."):
+        raise InputError(f"folder {folder!r} does not exist", path)
+    numbers = sorted(int(m.group(1)) for n in os.listdir(folder or ".") if (m := regex.fullmatch(n)))
+    if not numbers:
+        raise InputError("no file matches this pattern", path)
+    start = numbers[0]
+    count = next((k for k, n in enumerate(numbers) if n != start + k), len(numbers))
+    if count < len(numbers):
+        raise InputError(f"the numbering has a gap: frame {path % (start + count)} is missing "
+                         f"({count} frames from {start}, then {len(numbers) - count} more after the gap)", path)
+    return path, {"pattern_type": "sequence", "start_number": str(start)}, count
+
+
+def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, str], int]:
+    supported = ", ".join(RAW_DEPTH_FORMATS)
+    if role == "color":
+        raise InputError("raw colour video is not supported (raw input is for depth); wrap it first: "
+                         "ffmpeg -f rawvideo -video_size WxH -pixel_format rgb24 -framerate R -i color.yuv "
+                         "-c:v ffv1 color.mkv", path)
+    if opts.size is None or opts.pix_fmt is None:
+        raise InputError("raw video needs --size WxH and --pix-fmt NAME (and --fps R, default 25); "
+                         f"pixel formats: {supported}", path)
+    if opts.pix_fmt not in RAW_DEPTH_FORMATS:
+        raise InputError(f"--pix-fmt {opts.pix_fmt}: not a supported raw depth format; use one of: {supported}", path)
+    check_input_path(path)
+    w, h = opts.size
+    per_frame = frame_bytes(opts.pix_fmt, w, h)
+    size = os.path.getsize(path)
+    if size % per_frame:
+        raise CorruptInputError(
+            f"{size} bytes is not a whole number of {w}x{h} {opts.pix_fmt} frames ({per_frame} bytes each): "
+            f"truncated, or another --size / --pix-fmt", path)
+    return {"video_size": f"{w}x{h}", "pixel_format": opts.pix_fmt,
+            "framerate": str(opts.fps or DEFAULT_FPS)}, size // per_frame
+
+
+class SharedInput:
+    """One opened container whose video streams several readers decode, each on its own thread.
+
+    ``packets(stream)`` yields that stream's packets in order (the demuxer's end-of-stream packet
+    included); packets of the other streams wait in their queues. Closed when the last user closes."""
+
+    def __init__(self, container: av.container.InputContainer, name: str) -> None:
+        self.container, self.name = container, name
+        self._lock = threading.Lock()
+        self._queues: dict[int, deque[Any]] = {}
+        self._demux: Iterator[Any] | None = None
+        self._ended = False
+        self.users = 1
+
+    def register(self, stream: av.VideoStream) -> None:
+        """Keep ``stream``'s packets from now on (every reader registers before any reading starts)."""
+        with self._lock:
+            self._queues.setdefault(stream.index, deque())
+
+    def packets(self, stream: av.VideoStream) -> Iterator[Any]:
+        if self.name != STDIN:  # one reader per opened file: FFmpeg skips the other streams' packets
+            yield from self.container.demux(stream)
+            return
+        with self._lock:
+            q = self._queues.setdefault(stream.index, deque())
+            if self._demux is None:
+                self._demux = iter(self.container.demux())
+        while True:
+            with self._lock:
+                while not q and not self._ended:
+                    packet = next(self._demux, None)
+                    if packet is None:
+                        self._ended = True
+                    elif packet.stream.index in self._queues:
+                        self._queues[packet.stream.index].append(packet)
+                if not q:
+                    return
+                packet = q.popleft()
+            yield packet
+
+    def close(self) -> None:
+        with self._lock:
+            self.users -= 1
+            last = self.users == 0
+        if last:
+            self.container.close()
+            _release_stdin(self)
+
+
+_stdin_lock = threading.Lock()
+_stdin: SharedInput | None = None
+
+
+def _release_stdin(shared: SharedInput) -> None:
+    global _stdin
+    with _stdin_lock:
+        if _stdin is shared:
+            _stdin = None
+
+
+def _open(target: Any, name: str, fmt: str | None, options: dict[str, str]) -> av.container.InputContainer:
+    with av.logging.Capture(local=True) as logs:
+        try:
+            return av.open(target, format=fmt, options=options, metadata_errors="ignore")
+        except av.error.InvalidDataError:
+            detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
+            what = "no video container on stdin (or a damaged one)" if name == STDIN else \
+                "not a video file, or a damaged one"
+            raise InputError(f"{what} (FFmpeg: invalid data{': ' + detail if detail else ''})", name) from None
+        except (av.error.FFmpegError, OSError) as exc:
+            raise InputError(f"cannot open: {str(getattr(exc, 'strerror', None) or exc).strip()}", name) from None
+
+
+def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedInput, str, int | None]:
+    """Open ``path`` for ``role``: (the opened input, its kind, the frame count its files fix or None)."""
+    global _stdin
+    opts = opts or InputOptions()
+    kind = kind_of(path)
+    if kind == "stdin":
+        with _stdin_lock:
+            if _stdin is not None:
+                _stdin.users += 1
+                return _stdin, kind, None
+            _stdin = SharedInput(_open(sys.stdin.buffer, STDIN, None, {}), STDIN)
+            return _stdin, kind, None
+    frames: int | None = None
+    if kind == "sequence":
+        target, options, frames = sequence_frames(path)
+        options["framerate"] = str(opts.fps or DEFAULT_FPS)
+        container = _open(target, path, "image2", options)
+    elif kind == "raw":
+        options, frames = _raw_options(path, role, opts)
+        container = _open(path, path, "rawvideo", options)
+    else:
+        check_input_path(path)
+        container = _open(path, path, None, {})
+    return SharedInput(container, path), kind, frames
+
+
+def _depth_like(s: av.VideoStream) -> bool:
+    cc = s.codec_context  # None for a codec FFmpeg cannot decode (the reader refuses it)
+    return cc is not None and (cc.pix_fmt in GRAY_FORMATS or cc.pix_fmt in YUV_HIGH_FORMATS)
+
+
+def choose_stream(container: av.container.InputContainer, role: str, index: int | None, path: str) -> av.VideoStream:
+    """The video stream ``role`` reads: ``index`` (counting video streams from 0), else the first that
+    looks like colour (3-channel) or depth (gray / >8-bit), else the first."""
+    video = list(container.streams.video)
+    if not video:
+        raise InputError("no video stream", path)
+    if index is not None:
+        if not 0 <= index < len(video):
+            option = "--color-stream" if role == "color" else "--depth-stream"
+            raise InputError(f"{option} {index}: the input has {len(video)} video stream"
+                             f"{'s' if len(video) > 1 else ''} (0..{len(video) - 1})", path)
+        return video[index]
+    if role == "color":
+        return next((s for s in video if not _depth_like(s)), video[0])
+    return next((s for s in video if _depth_like(s)), video[0])
+
+
+def check_same_length(color: Any, depth: Any) -> None:
+    """Sequences and raw files pair by index: refuse colour and depth of different frame counts,
+    naming both, before any frame is decoded (``color`` / ``depth``: ``VideoInfo``)."""
+    if color.kind in ("sequence", "raw") and depth.kind in ("sequence", "raw") and color.frames != depth.frames:
+        raise PairingError(
+            f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
+            "frames pair by index, so both need the same number", f"{color.path}, {depth.path}")
+
+
+__all__ = [
+    "InputOptions", "SharedInput", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS", "kind_of",
+    "open_input", "choose_stream", "check_same_length", "check_input_path", "sequence_frames",
+]

@@ -1,0 +1,243 @@
+"""igde-stream batch: many clips on a local process pool and on a local Ray, bit for bit the files of
+sequential ``enhance_file`` runs; a bad pair fails alone and is named in the summary; --resume;
+bad job lists, options and Ray addresses get one line, exit 2 and leave nothing behind."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import multiprocessing
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import scene, write_video
+from igde_stream.batch import Job, read_jobs, run_pool
+from igde_stream.cli import main
+
+MODEL = ["--model", "igde-small", "--backend", "onnxruntime", "--batch", "2"]  # shipped weights: not the identity
+N_GOOD = 3
+BAD = "c2"  # its colour video has 2 frames for 4 depth frames: the pair does not pair
+
+
+def _write_clips(folder: Path, n: int = N_GOOD + 1, frames: int = 4) -> list[dict]:
+    clips = []
+    for i in range(n):
+        name = f"c{i}"
+        colors, depths, gts = scene(frames, (64, 48), 8, seed=10 + i)
+        if name == BAD:
+            colors = colors[:2]
+        clips.append({
+            "name": name,
+            "color": write_video(folder / f"{name}_color.mp4", colors, fmt="rgb24"),
+            "depth": write_video(folder / f"{name}_depth.mkv", depths, fmt="gray"),
+            "gt": write_video(folder / f"{name}_gt.mkv", gts, fmt="gray"),
+        })
+    return clips
+
+
+def _jobs_csv(path: Path, clips: list[dict], out: str, gt: bool = True) -> Path:
+    lines = ["color,depth,output" + (",gt" if gt else "")]
+    for c in clips:  # relative to the CSV's folder
+        cells = [c["color"].name, c["depth"].name, f"{out}/{c['name']}.mkv"] + ([c["gt"].name] if gt else [])
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """Four tiny clips (one a bad pair) and the outputs of sequential enhance_file runs of the good ones."""
+    from igde_stream import enhance_file
+
+    folder = tmp_path_factory.mktemp("batch")
+    made = _write_clips(folder)
+    for c in made:
+        c["ref"] = folder / f"ref_{c['name']}.mkv"
+        if c["name"] != BAD:
+            enhance_file(c["color"], c["depth"], c["ref"], model="igde-small", backend="onnxruntime", batch=2,
+                         quiet=True)
+    return folder, made
+
+
+def _parts(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*") if "igde-part" in p.name]
+
+
+def _check_outputs_and_summary(folder: Path, made: list[dict], out: str, summary: Path) -> dict:
+    for c in made:
+        produced = folder / out / f"{c['name']}.mkv"
+        if c["name"] == BAD:
+            assert not produced.exists()
+        else:
+            assert produced.read_bytes() == c["ref"].read_bytes(), f"{produced} differs from the sequential run"
+    assert not _parts(folder)
+    s = json.loads(summary.read_text())
+    assert [Path(r["output"]).stem for r in s["rows"]] == [c["name"] for c in made]  # in job order
+    rows = {Path(r["output"]).stem: r for r in s["rows"]}
+    assert (s["clips"], s["done"], s["failed"], s["skipped"]) == (N_GOOD + 1, N_GOOD, 1, 0)
+    assert rows[BAD]["status"] == "failed" and "do not pair" in rows[BAD]["error"]
+    assert f"{BAD}_color.mp4" in rows[BAD]["error"] and "\n" not in rows[BAD]["error"]
+    for name, r in rows.items():
+        if name != BAD:
+            assert r["status"] == "done" and r["frames"] == 4 and r["seconds"] > 0 and r["error"] is None
+            assert r["mean_psnr"] > 0 and r["backend"] == "onnxruntime"
+    return s
+
+
+def test_pool_matches_sequential_runs_names_the_bad_pair_and_resume_skips(clips, capsys):
+    folder, made = clips
+    jobs = _jobs_csv(folder / "pool.csv", made, "pool_out")
+    sj, sc = folder / "pool.json", folder / "pool.csv.summary.csv"
+    code = main(["batch", str(jobs), "--jobs", "2", *MODEL, "--summary", str(sj), "--summary", str(sc)])
+    out, err = capsys.readouterr()
+    assert code == 1, err  # one clip failed, the others ran
+    assert f"clip pool_out/{BAD}.mkv failed:" in err and "4 clips: 3 done, 0 skipped, 1 failed" in out
+    s = _check_outputs_and_summary(folder, made, "pool_out", sj)
+    assert s["engine"] == "a local pool of 2 processes"
+    with open(sc, newline="") as f:
+        assert {Path(r["output"]).stem: r["status"] for r in csv.DictReader(f)} == \
+            {c["name"]: ("failed" if c["name"] == BAD else "done") for c in made}
+
+    # Existing outputs: refused without --resume or -y, before anything runs
+    assert main(["batch", str(jobs), *MODEL, "-q"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    # --resume: finished outputs are skipped (not rewritten), the missing one is made again, the bad pair fails again
+    first = folder / "pool_out" / "c0.mkv"
+    first.unlink()
+    kept = {c["name"]: (folder / "pool_out" / f"{c['name']}.mkv").stat() for c in made if c["name"] not in (BAD, "c0")}
+    code = main(["batch", str(jobs), "--jobs", "2", *MODEL, "--resume", "--summary", str(sj), "-q"])
+    assert code == 1
+    assert first.read_bytes() == made[0]["ref"].read_bytes()
+    for name, st in kept.items():
+        now = (folder / "pool_out" / f"{name}.mkv").stat()
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), f"{name} was rewritten"
+    s = json.loads(sj.read_text())
+    assert {Path(r["output"]).stem: r["status"] for r in s["rows"]} == {"c0": "done", "c1": "skipped",
+                                                                        BAD: "failed", "c3": "skipped"}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install .[ray])")
+def test_local_ray_matches_sequential_runs_and_names_the_bad_pair(clips, capsys):
+    import ray
+
+    folder, made = clips
+    jobs = _jobs_csv(folder / "ray.csv", made, "ray_out")
+    sj = folder / "ray.json"
+    code = main(["batch", str(jobs), "--ray", "--jobs", "2", *MODEL, "--summary", str(sj), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    s = _check_outputs_and_summary(folder, made, "ray_out", sj)
+    assert s["engine"] == "Ray at local (2 CPUs)"
+    assert not ray.is_initialized()  # the Ray it started for the batch is stopped
+
+
+def test_unreachable_ray_address_is_one_line_exit_2_and_leaves_nothing(clips, capsys):
+    folder, made = clips
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    jobs = _jobs_csv(folder / "noray.csv", made, "noray_out/deeper")
+    summary = folder / "noray.json"
+    before = sorted(p.name for p in folder.iterdir())
+    code = main(["batch", str(jobs), "--ray", f"ray://127.0.0.1:{port}", *MODEL, "--summary", str(summary)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("igde-stream: error: --ray ray://127.0.0.1:") and "reach" in err
+    assert sorted(p.name for p in folder.iterdir()) == before  # no output folder, no summary
+
+
+@pytest.mark.parametrize("text, message", [
+    ("color,depth\na.mp4,a.mkv\n", "no 'output' column"),
+    ("color,depth,output,colour\na,b,c,d\n", "unknown column 'colour'"),
+    ("color,depth,output\na.mp4,a.mkv,o.mkv\nb.mp4,b.mkv,o.mkv\n", "line 3: output o.mkv is also the output of line 2"),
+    ("color,depth,output\na.mp4,,o.mkv\n", "line 2: no depth path"),
+    ("color,depth,output\na.mp4,a.mkv,o.mkv,extra\n", "line 2: 4 cells for 3 columns"),
+    ("# only a comment\n\n", "is empty"),
+    ("color,depth,output\n", "lists no clips"),
+])
+def test_bad_job_list_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, text, message):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(text)
+    assert main(["batch", str(jobs), "--summary", str(tmp_path / "s.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"igde-stream: error: {jobs}: ") and message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.csv"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--jobs", "0"], "--jobs must be >= 1"),
+    (["--cpus-per-clip", "2"], "need --ray"),
+    (["--resume", "-y"], "give one of them"),
+    (["--summary", "s.txt"], "a summary is .json or .csv"),
+    (["--model", "nowhere/m.onnx"], "no such model file"),
+    (["--batch", "0"], "--batch must be >= 1"),
+])
+def test_bad_options_are_one_line_exit_2(tmp_path, capsys, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    Path("jobs.csv").write_text("color,depth,output\na.mp4,a.mkv,out/o.mkv\n")
+    try:
+        code = main(["batch", "jobs.csv", *extra])
+    except SystemExit as e:  # argparse's usage errors
+        code = e.code
+    assert code == 2 and message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.csv"]
+
+
+def test_folder_layout_pairs_by_name_and_reports_a_clip_without_partner(tmp_path):
+    for sub, names in {"color": ["a.mp4", "b.mp4", "c.mp4", "c.mkv"], "depth": ["a.mkv", "b.mkv", "c.mkv", "d.mkv"],
+                       "gt": ["a.mkv", ".hidden.mkv"]}.items():
+        (tmp_path / sub).mkdir()
+        for n in names:
+            (tmp_path / sub / n).write_bytes(b"")
+    (tmp_path / "depth" / ".b.igde-part-7.mkv").write_bytes(b"")  # hidden files are not clips
+    jobs = {j.clip: j for j in read_jobs(tmp_path, output_ext=".mkv")}
+    assert sorted(jobs) == ["a", "b", "c", "d"]
+    a = jobs["a"]
+    assert (a.color, a.depth, a.gt, a.output, a.problem) == (
+        str(tmp_path / "color/a.mp4"), str(tmp_path / "depth/a.mkv"), str(tmp_path / "gt/a.mkv"),
+        str(tmp_path / "enhanced/a.mkv"), None)
+    assert jobs["b"].gt is None and jobs["b"].problem is None
+    assert jobs["c"].problem == "2 color inputs named c: c.mkv, c.mp4"
+    assert jobs["d"].problem == f"no color input named d.* in {tmp_path / 'color'}"
+    assert read_jobs(tmp_path, tmp_path / "o", ".mp4")[0].output == str(tmp_path / "o/a.mp4")
+
+
+def test_ctrl_c_stops_the_pool_and_leaves_no_partial_file(tmp_path):
+    """A KeyboardInterrupt in the parent while a clip is being written: the workers are stopped, and
+    the clip in progress removes its temporary output."""
+    bad = _write_clips(tmp_path, n=3)[2]  # c2: the bad pair, fails at once
+    colors, depths, _ = scene(240, (128, 96), 8, seed=1)
+    long = Job("long", str(write_video(tmp_path / "l.mp4", colors, fmt="rgb24")),
+               str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / "long.mkv"))
+    (tmp_path / "out").mkdir()
+    seen_part = []
+
+    def interrupt(row, done, total):
+        deadline = time.monotonic() + 60
+        while not _parts(tmp_path / "out") and time.monotonic() < deadline:  # the long clip is being written
+            time.sleep(0.02)
+        seen_part.append(bool(_parts(tmp_path / "out")))
+        raise KeyboardInterrupt
+
+    before = set(multiprocessing.active_children())
+    jobs = [Job("bad", str(bad["color"]), str(bad["depth"]), str(tmp_path / "out" / "bad.mkv")), long]
+    with pytest.raises(KeyboardInterrupt):
+        run_pool(jobs, {"model": "igde-small", "backend": "onnxruntime", "batch": 2}, 2, interrupt)
+    assert seen_part == [True]
+    assert not (set(multiprocessing.active_children()) - before)
+    assert not _parts(tmp_path) and not (tmp_path / "out" / "long.mkv").exists()
+
+
+def test_help_shows_the_enhance_options_and_the_exit_status(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["batch", "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    for option in ("--jobs", "--ray", "--resume", "--summary", "--output-dir", "--model", "--backend", "--batch",
+                   "--codec", "--sync", "--overwrite"):
+        assert option in out
+    assert "1 some clip failed" in out and "ray://" in out

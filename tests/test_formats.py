@@ -1,0 +1,283 @@
+"""Inputs and outputs beyond a colour and a depth video: image sequences, 10/12/16-bit depth, raw YUV.
+
+Expected frames come from files read independently (OpenCV for PNG, NumPy for raw YUV, PyAV planes for
+the encoded output) and the library's ``Enhancer`` on those arrays, with the peak the format fixes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import scene
+from igde_stream.cli import main
+from igde_stream.stream import enhance_file
+from igde_stream.stream.sources import InputOptions
+
+cv2 = pytest.importorskip("cv2")
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "icl_nuim_clean5"
+
+
+def write_png_sequence(folder: Path, frames: list[np.ndarray], pattern: str = "{:06d}.png", start: int = 0) -> Path:
+    """Frames (H x W x 3 RGB uint8, or H x W uint8 / uint16) as numbered PNG files, written by OpenCV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(frames):
+        assert cv2.imwrite(str(folder / pattern.format(start + i)), img[..., ::-1] if img.ndim == 3 else img)
+    return folder
+
+
+def read_pngs(folder: Path) -> list[np.ndarray]:
+    return [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(folder.glob("*.png"))]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if "igde-part" in p.name or "igde-old" in p.name]
+
+
+def luma_planes(path: Path) -> tuple[str, list[np.ndarray]]:
+    """The pixel format and the first plane of every frame, read straight from PyAV's planes (LE samples)."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        out = []
+        for f in c.decode(s):
+            p = f.planes[0]
+            dt = np.dtype("<u2") if f.format.components[0].bits > 8 else np.dtype(np.uint8)
+            out.append(np.frombuffer(p, dt).reshape(p.height, p.line_size // dt.itemsize)[:, : p.width].astype(dt))
+        return s.codec_context.pix_fmt, out
+
+
+def test_16_bit_png_sequence_in_and_out_keeps_bit_depth_and_count(tmp_path, enhancer):
+    colors, depths, _ = scene(5, (64, 48), bits=16)
+    write_png_sequence(tmp_path / "rgb", colors, "{:04d}.png")
+    write_png_sequence(tmp_path / "depth", depths, start=7)  # numbering from 7: found, not assumed
+    out = tmp_path / "out" / "%06d.png"
+    summary = enhance_file(tmp_path / "rgb", tmp_path / "depth" / "%06d.png", out, enhancer=enhancer,
+                           inputs=InputOptions(fps=Fraction(30)))
+    got = read_pngs(out.parent)
+    assert sorted(p.name for p in out.parent.iterdir()) == [f"{i:06d}.png" for i in range(5)]
+    assert summary["frames"] == 5 and summary["pix_fmt"] == "gray16be" and summary["codec"] == "png"
+    assert all(g.dtype == np.uint16 for g in got)
+    want = enhancer.enhance(np.stack(colors), np.stack(depths))  # PNG is lossless both ways
+    np.testing.assert_array_equal(np.stack(got), want)
+    assert not np.array_equal(want, np.stack(depths))  # the model did change them: not a copy
+    assert leftovers(tmp_path) == []
+
+
+def test_8_bit_sequence_writes_8_bit_png_and_tiff(tmp_path, enhancer):
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "d", depths)
+    enhance_file(tmp_path / "rgb", tmp_path / "d", tmp_path / "o8" / "f%03d.tif", enhancer=enhancer)
+    tifs = sorted((tmp_path / "o8").iterdir())
+    assert [p.name for p in tifs] == ["f000.tif", "f001.tif", "f002.tif"]
+    got = np.stack([cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in tifs])
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, enhancer.enhance(np.stack(colors), np.stack(depths)))
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real is not here (real frames are never committed)")
+def test_real_icl_nuim_frames_as_a_sequence(tmp_path, enhancer):
+    for kind in ("color", "depth"):
+        (tmp_path / kind).mkdir()
+        for i in (1, 2):  # two 640x480 frames are enough, and keep the test short
+            shutil.copy(REAL / kind / f"{i}.png", tmp_path / kind / f"{i}.png")
+    depths = [cv2.imread(str(tmp_path / "depth" / f"{i}.png"), cv2.IMREAD_UNCHANGED) for i in (1, 2)]
+    colors = [cv2.imread(str(tmp_path / "color" / f"{i}.png"), cv2.IMREAD_COLOR)[..., ::-1] for i in (1, 2)]
+    assert depths[0].dtype == np.uint16
+    out = tmp_path / "out" / "%d.png"
+    summary = enhance_file(tmp_path / "color" / "%d.png", tmp_path / "depth", out, enhancer=enhancer)
+    got = [cv2.imread(str(tmp_path / "out" / f"{i}.png"), cv2.IMREAD_UNCHANGED) for i in (0, 1)]
+    assert summary["frames"] == 2 and got[0].dtype == np.uint16 and got[0].shape == (480, 640)
+    np.testing.assert_array_equal(np.stack(got), enhancer.enhance(np.stack(colors), np.stack(depths)))
+
+
+def test_sequences_of_different_lengths_are_refused_naming_both_counts(tmp_path, tiny_model, capsys):
+    colors, depths, _ = scene(4, (32, 24), bits=16)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "depth", depths[:3])
+    code = main([str(tmp_path / "rgb"), str(tmp_path / "depth"), "-o", str(tmp_path / "out" / "%06d.png"),
+                 "--model", str(tiny_model), "--backend", "torch", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("igde-stream: error: ")
+    assert "has 4 frames" in err and "depth sequence 3" in err
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("case, match", [
+    ("gap", "numbering has a gap"),
+    ("mixed", "several kinds"),
+    ("empty", "is a folder without images"),
+])
+def test_bad_sequences_are_one_line_errors(tmp_path, tiny_model, capsys, case, match):
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    d = tmp_path / "depth"
+    if case == "gap":
+        write_png_sequence(d, depths[:2])
+        cv2.imwrite(str(d / "000005.png"), depths[2])
+        depth_arg = str(d / "%06d.png")
+    elif case == "mixed":
+        write_png_sequence(d, depths[:2])
+        cv2.imwrite(str(d / "000002.tif"), depths[2])
+        depth_arg = str(d)
+    else:
+        d.mkdir()
+        depth_arg = str(d)
+    code = main([str(tmp_path / "rgb"), depth_arg, "-o", str(tmp_path / "o.mkv"), "--model", str(tiny_model),
+                 "--backend", "torch", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and match in err
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_sequence_output_never_replaces_other_files_or_the_input(tmp_path, tiny_model, capsys):
+    colors, depths, _ = scene(2, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "depth", depths)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    base = [str(tmp_path / "rgb"), str(tmp_path / "depth"), "--model", str(tiny_model), "--backend", "torch", "-q",
+            "-y"]
+    assert main([*base, "-o", str(tmp_path / "out" / "%06d.png")]) == 2
+    assert "holds other files" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path / "depth" / "%06d.png")]) == 2
+    assert "holds the input" in capsys.readouterr().err
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine" and len(list((tmp_path / "depth").iterdir())) == 2
+    # an earlier run's frames are replaced with -y, and refused without it
+    assert main([*base, "-o", str(tmp_path / "new" / "%06d.png")]) == 0
+    assert main([*base[:-1], "-o", str(tmp_path / "new" / "%06d.png")]) == 2
+    assert "already holds frames" in capsys.readouterr().err
+    stale = tmp_path / ".new.igde-part-4194999"  # left by a killed run (no such process: above pid_max)
+    stale.mkdir()
+    (stale / "000000.png").write_bytes(b"half")
+    assert main([*base, "-o", str(tmp_path / "new" / "%06d.png")]) == 0
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["000000.png", "000001.png"]
+    assert leftovers(tmp_path) == []
+
+
+def write_high_bit(path: Path, frames: list[np.ndarray], pix_fmt: str) -> Path:
+    """Depth of more than 8 bits encoded with FFV1 (luma = the samples, neutral chroma for YUV)."""
+    from igde_stream.stream.formats import depth_frame
+
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("ffv1", rate=Fraction(25))
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
+        for i, d in enumerate(frames):
+            f = depth_frame(d, pix_fmt)
+            f.pts = i
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("pix_fmt, bits", [("gray10le", 10), ("gray12le", 12), ("yuv420p10le", 10),
+                                           ("yuv420p16le", 16)])
+def test_high_bit_depth_is_normalised_by_its_own_peak_and_kept(tmp_path, enhancer, pix_fmt, bits):
+    colors, depths16, _ = scene(4, (32, 24), bits=16)
+    depths = [(d.astype(np.uint32) * ((1 << bits) - 1) // 65535).astype(np.uint16) for d in depths16]
+    c = tmp_path / "c"
+    write_png_sequence(c, colors)
+    src = write_high_bit(tmp_path / "d.mkv", depths, pix_fmt)
+    fmt, stored = luma_planes(src)
+    assert fmt == pix_fmt and all(np.array_equal(a, b) for a, b in zip(stored, depths))  # the fixture is right
+    summary = enhance_file(c, src, tmp_path / "o.mkv", enhancer=enhancer)
+    fmt, got = luma_planes(tmp_path / "o.mkv")
+    assert fmt == pix_fmt and summary["pix_fmt"] == pix_fmt and len(got) == 4
+    # the peak is 2**bits - 1: the same frames normalised by 65535 would give other values
+    peak = (1 << bits) - 1
+    want = _with_peak(enhancer, peak).enhance(np.stack(colors), np.stack(depths))
+    np.testing.assert_array_equal(np.stack(got), want)
+    assert int(np.stack(got).max()) <= peak
+    if bits < 16:
+        assert not np.array_equal(want, enhancer.enhance(np.stack(colors), np.stack(depths)))
+    assert enhancer.max_depth is None  # the caller's Enhancer is left as it was
+
+
+def _with_peak(enhancer, peak):
+    import copy
+
+    e = copy.copy(enhancer)
+    e.max_depth = float(peak)
+    return e
+
+
+def raw_yuv420p10le(path: Path, frames: list[np.ndarray]) -> Path:
+    """Headerless yuv420p10le: the luma samples, then two quarter-size planes of neutral chroma (512)."""
+    h, w = frames[0].shape
+    chroma = np.full(2 * (h // 2) * (w // 2), 512, "<u2").tobytes()
+    path.write_bytes(b"".join(d.astype("<u2").tobytes() + chroma for d in frames))
+    return path
+
+
+def test_raw_10_bit_yuv_goes_through_with_bit_depth_and_frame_count(tmp_path, tiny_model, enhancer, capsys):
+    colors, depths16, _ = scene(5, (32, 24), bits=16)
+    depths = [(d >> 6).astype(np.uint16) for d in depths16]  # 10-bit samples 0..1023
+    write_png_sequence(tmp_path / "rgb", colors)
+    raw = raw_yuv420p10le(tmp_path / "depth.yuv", depths)
+    out = tmp_path / "out.mkv"
+    code = main([str(tmp_path / "rgb"), str(raw), "-o", str(out), "--size", "32x24", "--pix-fmt", "yuv420p10le",
+                 "--fps", "30", "--model", str(tiny_model), "--backend", "torch", "-q"])
+    assert code == 0, capsys.readouterr().err
+    fmt, got = luma_planes(out)
+    assert fmt == "yuv420p10le" and len(got) == 5
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].average_rate == 30
+    np.testing.assert_array_equal(np.stack(got), _with_peak(enhancer, 1023).enhance(np.stack(colors), np.stack(depths)))
+
+
+@pytest.mark.parametrize("extra, match", [
+    ([], "raw video needs --size WxH and --pix-fmt"),
+    (["--size", "32x24", "--pix-fmt", "rgb48le"], "yuv420p10le"),
+    (["--size", "32x24", "--pix-fmt", "nonsense"], "not a supported raw depth format"),
+    (["--size", "30x24", "--pix-fmt", "yuv420p10le"], "not a whole number of 30x24 yuv420p10le frames"),
+])
+def test_bad_raw_input_is_one_line_listing_what_is_supported(tmp_path, tiny_model, capsys, extra, match):
+    colors, depths, _ = scene(2, (32, 24), bits=16)
+    write_png_sequence(tmp_path / "rgb", colors)
+    raw = raw_yuv420p10le(tmp_path / "depth.yuv", [d >> 6 for d in depths])
+    out = tmp_path / "out.mkv"
+    code = main([str(tmp_path / "rgb"), str(raw), "-o", str(out), *extra, "--model", str(tiny_model),
+                 "--backend", "torch", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("igde-stream: error: ") and match in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["depth.yuv", "rgb"]
+
+
+def test_a_failure_midway_leaves_no_sequence_folder(tmp_path, enhancer):
+    from igde_stream.errors import IGDEError
+
+    colors, depths, _ = scene(6, (32, 24), bits=16)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "depth", depths)
+
+    class FailsLater:
+        batch, calls = 2, 0
+
+        def enhance(self, color, depth):
+            self.calls += 1
+            if self.calls == 3:
+                raise IGDEError("the backend failed")
+            return enhancer.enhance(color, depth)
+
+    with pytest.raises(IGDEError, match="the backend failed"):
+        enhance_file(tmp_path / "rgb", tmp_path / "depth", tmp_path / "out" / "%06d.png", enhancer=FailsLater())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["depth", "rgb"]
+
+
+def test_max_depth_above_a_10_bit_range_is_refused(tmp_path, tiny_model, capsys):
+    colors, depths, _ = scene(2, (32, 24), bits=16)
+    write_png_sequence(tmp_path / "rgb", colors)
+    raw = raw_yuv420p10le(tmp_path / "depth.yuv", [d >> 6 for d in depths])
+    code = main([str(tmp_path / "rgb"), str(raw), "-o", str(tmp_path / "o.mkv"), "--size", "32x24", "--pix-fmt",
+                 "yuv420p10le", "--max-depth", "4000", "--model", str(tiny_model), "--backend", "torch", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.endswith("--max-depth 4000 is above the largest value of 10-bit depth "
+                                      "(yuv420p10le: 0..1023)") and len(err.splitlines()) == 1
+    assert not (tmp_path / "o.mkv").exists()

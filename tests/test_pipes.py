@@ -1,0 +1,149 @@
+"""Pipes: depth (or colour and depth) on stdin, enhanced depth on stdout, and one input with two streams.
+
+The command runs as a real process whose stdin / stdout are pipes; the containers fed to it and read
+from it are made and parsed with PyAV (and, when the ``ffmpeg`` binary is installed, by FFmpeg
+itself on both sides). Expected frames: the library's ``Enhancer`` on the same arrays.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import scene
+from igde_stream.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = Fraction(25)
+
+
+def nut_bytes(tracks: list[tuple[str, list[np.ndarray]]], fmt: str = "nut") -> bytes:
+    """A container in memory, one FFV1 stream per (pixel format, frames): rgb24 frames are stored as
+    bgr0 (lossless), depth as given; frames interleaved like a muxer would."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as out:
+        streams = []
+        for pix_fmt, frames in tracks:
+            s = out.add_stream("ffv1", rate=RATE)
+            s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+            s.pix_fmt = "bgr0" if pix_fmt == "rgb24" else pix_fmt
+            streams.append(s)
+        for i in range(len(tracks[0][1])):
+            for s, (pix_fmt, frames) in zip(streams, tracks):
+                f = av.VideoFrame.from_ndarray(frames[i], format=pix_fmt)
+                if pix_fmt == "rgb24":
+                    f = f.reformat(format="bgr0")
+                f.pts = i
+                for p in s.encode(f):
+                    out.mux(p)
+        for s in streams:
+            for p in s.encode(None):
+                out.mux(p)
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> tuple[str, list[np.ndarray], list[int]]:
+    """(container format, depth frames as arrays, pts) of a stream read back with PyAV."""
+    with av.open(io.BytesIO(data)) as c:
+        s = c.streams.video[0]
+        frames = [(f.to_ndarray(), f.pts) for f in c.decode(s)]
+        return c.format.name, [f for f, _ in frames], [p for _, p in frames]
+
+
+def run_cli(args: list[str], stdin: bytes, tmp_path: Path) -> subprocess.CompletedProcess:
+    import torch
+
+    # the same intra-op thread count as the in-process Enhancer the frames are compared with: float
+    # sums split over other thread counts may round a 16-bit level the other way
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    return subprocess.run([sys.executable, "-m", "igde_stream", *args], input=stdin, capture_output=True,
+                          cwd=tmp_path, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    colors, depths, _ = scene(6, (48, 32), bits=16)
+    folder = tmp_path_factory.mktemp("pipe")
+    (folder / "color.nut").write_bytes(nut_bytes([("rgb24", colors)]))
+    return {"colors": colors, "depths": depths, "dir": folder, "color": folder / "color.nut"}
+
+
+def test_depth_from_stdin_to_stdout_carries_only_the_container(clip, tiny_model, enhancer, tmp_path):
+    r = run_cli([str(clip["color"]), "-", "-o", "-", "--model", str(tiny_model), "--backend", "torch"],
+                nut_bytes([("gray16le", clip["depths"])]), tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    fmt, got, pts = decode(r.stdout)  # stdout parses as one NUT stream, nothing else in it
+    assert fmt == "nut" and len(got) == 6 and got[0].dtype == np.uint16
+    np.testing.assert_array_equal(np.stack(got), enhancer.enhance(np.stack(clip["colors"]), np.stack(clip["depths"])))
+    assert b"wrote -" in r.stderr  # the summary went to stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_stdin_with_colour_and_depth_streams_to_matroska(clip, tiny_model, enhancer, tmp_path):
+    data = nut_bytes([("gray16le", clip["depths"]), ("rgb24", clip["colors"])])  # depth first: found by format
+    r = run_cli(["-", "-o", "-", "--format", "matroska", "--model", str(tiny_model), "--backend", "torch", "-q"],
+                data, tmp_path)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr.decode()
+    fmt, got, _ = decode(r.stdout)
+    assert "matroska" in fmt and len(got) == 6
+    np.testing.assert_array_equal(np.stack(got), enhancer.enhance(np.stack(clip["colors"]), np.stack(clip["depths"])))
+
+
+@pytest.mark.parametrize("cut", ["empty", "half"])
+def test_a_pipe_that_ends_early_is_one_line_and_leaves_nothing(clip, tiny_model, tmp_path, cut):
+    data = nut_bytes([("gray16le", clip["depths"])])
+    data = b"" if cut == "empty" else data[: len(data) // 2]
+    r = run_cli([str(clip["color"]), "-", "-o", "out.mkv", "--model", str(tiny_model), "--backend", "torch", "-q"],
+                data, tmp_path)
+    err = r.stderr.decode().strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1 and err.startswith("igde-stream: error: -: "), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_file_with_two_streams_and_explicit_stream_indexes(clip, tiny_model, enhancer, tmp_path, capsys):
+    both = tmp_path / "rgbd.mkv"
+    colors, depths = clip["colors"], [d >> 8 for d in clip["depths"]]  # 8-bit depth, stored as gray
+    depths = [d.astype(np.uint8) for d in depths]
+    both.write_bytes(nut_bytes([("rgb24", colors), ("gray", depths), ("gray", depths[::-1])], fmt="matroska"))
+    base = ["--model", str(tiny_model), "--backend", "torch", "-q"]
+    assert main([str(both), "-o", str(tmp_path / "a.mkv"), *base]) == 0  # default: stream 0 colour, 1 depth
+    assert main([str(both), "-o", str(tmp_path / "b.mkv"), "--depth-stream", "2", *base]) == 0
+    want = enhancer.enhance(np.stack(colors), np.stack(depths))
+    want_rev = enhancer.enhance(np.stack(colors), np.stack(depths[::-1]))
+    np.testing.assert_array_equal(np.stack(decode((tmp_path / "a.mkv").read_bytes())[1]), want)
+    np.testing.assert_array_equal(np.stack(decode((tmp_path / "b.mkv").read_bytes())[1]), want_rev)
+    assert main([str(both), "-o", str(tmp_path / "c.mkv"), "--color-stream", "3", *base]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--color-stream 3: the input has 3 video streams (0..2)") and len(err.splitlines()) == 1
+    assert not (tmp_path / "c.mkv").exists()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="the ffmpeg binary is not installed (apt-get install ffmpeg)")
+def test_ffmpeg_to_igde_stream_to_ffmpeg_is_frame_exact(clip, tiny_model, enhancer, tmp_path):
+    import torch
+
+    # the same intra-op thread count as the in-process Enhancer the frames are compared with: float
+    # sums split over other thread counts may round a 16-bit level the other way
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    src = tmp_path / "depth.mkv"
+    src.write_bytes(nut_bytes([("gray16le", clip["depths"])], fmt="matroska"))
+    out = tmp_path / "out.mkv"
+    shell = (f"ffmpeg -v error -i {src} -c:v ffv1 -f nut - | "
+             f"{sys.executable} -m igde_stream {clip['color']} - -o - -q --model {tiny_model} --backend torch | "
+             f"ffmpeg -v error -f nut -i - -c:v copy {out}")
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    _, got, pts = decode(out.read_bytes())
+    assert len(got) == 6 and pts == sorted(pts) and len(set(pts)) == 6
+    np.testing.assert_array_equal(np.stack(got), enhancer.enhance(np.stack(clip["colors"]), np.stack(clip["depths"])))
