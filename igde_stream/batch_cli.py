@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from .cli import (
     EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, _setup_logging, _sigterm_raises,
-    add_enhance_options, check_enhance_options, enhance_kwargs,
+    add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options,
 )
 
 PROG = "igde-stream batch"
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = p.add_argument_group("folder of clips")
     f.add_argument("--output-dir", metavar="DIR", help="where the outputs go (default: JOBS/enhanced)")
     f.add_argument("--output-ext", default=".mkv", metavar=".EXT", help="the outputs' suffix (default: .mkv)")
+    add_input_options(p)  # image sequences and raw depth: --fps, --size, --pix-fmt, streams, --format
     add_enhance_options(p)
     return p
 
@@ -147,7 +148,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
 
         check_reachable(args.ray)
     workers = args.workers or DEFAULT_WORKERS
-    options = enhance_kwargs(args)
+    options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format}
 
     def progress(row: dict[str, Any], done: int, total: int) -> None:
         what = f"{row['frames']} frames in {row['seconds']:.1f} s" if row["status"] == "done" else row["error"]

@@ -241,3 +241,22 @@ def test_help_shows_the_enhance_options_and_the_exit_status(capsys):
                    "--codec", "--sync", "--overwrite"):
         assert option in out
     assert "1 some clip failed" in out and "ray://" in out
+
+
+def test_image_sequence_clips_take_the_input_options(tmp_path):
+    """A clip of PNG folders (16-bit depth) goes through batch with --fps: the output has every frame,
+    at that rate, at 16 bits."""
+    import av
+    import cv2
+
+    colors, depths, _ = scene(3, (48, 32), 16, seed=3)
+    for sub, frames in (("rgb", colors), ("d", depths)):
+        (tmp_path / sub).mkdir()
+        for i, f in enumerate(frames):
+            cv2.imwrite(str(tmp_path / sub / f"{i:04d}.png"), f[..., ::-1] if f.ndim == 3 else f)
+    (tmp_path / "jobs.csv").write_text("color,depth,output\nrgb,d,out/seq.mkv\n")
+    assert main(["batch", str(tmp_path / "jobs.csv"), "--fps", "10", "--jobs", "1", *MODEL, "-q"]) == 0
+    with av.open(str(tmp_path / "out" / "seq.mkv")) as c:
+        s = c.streams.video[0]
+        got = [f.to_ndarray() for f in c.decode(s)]
+        assert s.average_rate == 10 and len(got) == 3 and got[0].dtype.name == "uint16"

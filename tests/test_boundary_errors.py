@@ -113,3 +113,25 @@ def test_crop_cache_is_edge_biased_and_deterministic(tmp_path):
     assert biased == 1.0 and uniform < biased
     col, dep, gt = next(iter(CachedCrops(arrays, 5)))
     assert col.shape == (5, 3, 16, 16) and dep.shape == gt.shape == (5, 1, 16, 16)
+
+
+def test_bleed_widths_run_from_min_to_max_width():
+    # inflate only, on every edge pixel, without the thin-structure rule: on a long vertical step the
+    # near side (200) bleeds into the far side (40) by the pixel's drawn width, 1..4 px (max_width 4),
+    # never 0 and never more; over 240 rows of a smooth width field each width shows up
+    gt = np.full((240, 60), 40, np.uint8)
+    gt[:, 30:] = 200
+    cfg = DegradeConfig(min_width=1, max_width=4, p_degrade=1.0, p_inflate=1.0, keep_thin=False)
+    out, _ = Degrader(cfg, seed=3, shape=gt.shape).apply(gt, 0)
+    assert (out[:, 30:] == 200).all() and (out[:, :26] == 40).all()
+    bled = (out[:, 26:30] == 200).sum(1)
+    assert bled.min() >= 1 and bled.max() == 4 and len(set(bled.tolist())) >= 3, np.bincount(bled)
+
+
+def test_one_hole_is_one_hole():
+    from igde_stream.data.degrade import _extras
+
+    d = np.full((60, 90), 120, np.uint8)
+    out = _extras(d, DegradeConfig(holes=1), np.random.default_rng(0), 255.0)
+    holes = out == 0
+    assert holes.any() and (out[~holes] == 120).all()

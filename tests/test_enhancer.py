@@ -183,3 +183,31 @@ def test_the_enhancer_is_free_again_after_a_failed_call(monkeypatch):
     with pytest.raises(RuntimeError, match="out of memory"):
         e.enhance(color, depth)
     np.testing.assert_array_equal(e.enhance(color, depth), depth)
+
+
+@pytest.mark.parametrize("dtype, peak", [(np.uint8, 255), (np.uint16, 65535)])
+def test_default_peak_is_the_dtype_maximum(monkeypatch, dtype, peak):
+    # without max_depth the network sees depth / 255 (8 bit) or depth / 65535 (16 bit): the top
+    # value maps to exactly 1.0, and a "network" answering 0.5 gives round(peak / 2)
+    import igde_stream.enhancer as enh
+
+    rec = _Recorder()
+    monkeypatch.setattr(enh, "create_backend", lambda *a, **k: rec)
+    e = Enhancer("igde-small", backend="torch", quiet=True)
+    depth = np.array([[0, 1, peak // 2, peak]], dtype)
+    out = e.enhance(np.zeros((1, 4, 3), np.uint8), depth)
+    np.testing.assert_allclose(rec.seen[0][0, 0, 0], [0.0, 1 / peak, (peak // 2) / peak, 1.0], rtol=1e-6)
+    np.testing.assert_array_equal(out, depth)
+    rec.out_value = 0.5
+    assert (e.enhance(np.zeros((1, 4, 3), np.uint8), depth) == round(peak / 2)).all()
+
+
+def test_depth_above_max_depth_reaches_the_network_as_1(monkeypatch):
+    # the network only ever sees [0, 1]: 1500 and 3000 with max_depth 1000 go in as 1.0 (and come out
+    # unchanged, see test_values_above_max_depth_pass_through_unchanged)
+    rec = _Recorder()
+    e = _recording(monkeypatch, rec)
+    depth = np.array([[500, 1000, 1500, 3000]], np.uint16)
+    out = e.enhance(np.zeros((1, 4, 3), np.uint8), depth)
+    np.testing.assert_allclose(rec.seen[0][0, 0, 0], [0.5, 1.0, 1.0, 1.0], atol=1e-7)
+    np.testing.assert_array_equal(out, depth)

@@ -84,3 +84,78 @@ def test_global_smoother_fills_the_edge_band_from_the_confident_side():
     err_in = np.abs(depth[:, 16:19].astype(int) - 200).mean()
     err_out = np.abs(out[:, 16:19].astype(int) - 200).mean()
     assert err_in == 160 and err_out < 40
+
+
+def test_defaults_are_the_tuned_best_of_the_recorded_grid():
+    # the module docstring's defaults come from tools/tune_filters.py; its record is the independent
+    # source (a changed default without a new tuning run is a silent change of Table I's baselines)
+    import inspect
+    import json
+    from pathlib import Path
+
+    record = json.loads((Path(__file__).resolve().parent.parent / "results" / "filter_tuning.json").read_text())
+    assert set(record["filters"]) == set(FILTERS)
+    for name, fn in FILTERS.items():
+        best = record["filters"][name]["best"]["params"]
+        defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items() if k in best}
+        assert defaults == best, name
+    assert record["filters"]["joint-bilateral"]["best"]["params"] == {"diameter": 35, "sigma_color": 20.0,
+                                                                      "sigma_space": 32.0}
+
+
+def _box_mean(x, r):
+    """Mean over the (2r+1)^2 window, 'valid' part only (no border rule involved)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return sliding_window_view(x, (2 * r + 1, 2 * r + 1), axis=(0, 1)).mean(axis=(-2, -1))
+
+
+def test_guided_filter_matches_he_et_al_colour_formula():
+    # He, Sun, Tang (2013), eqs. (19)-(21) for a colour guide, written out in NumPy with the guide on
+    # [0, 1]: a = (Sigma + eps U)^-1 cov(I, p), b = mean(p) - a . mean(I), q = mean(a) . I + mean(b).
+    # Compared away from the border, where no border rule enters.
+    from igde_stream.filters import guided
+
+    rng = np.random.default_rng(1)
+    h = w = 48
+    r, eps = 8, 0.01  # the defaults
+    blocks = rng.integers(0, 256, (6, 6, 3)).astype(np.uint8)
+    color = np.kron(blocks, np.ones((8, 8, 1), np.uint8))
+    color = np.clip(color.astype(int) + rng.integers(-20, 21, color.shape), 0, 255).astype(np.uint8)
+    depth = (40 + 150 * (np.arange(w)[None, :] >= 21) + rng.normal(0, 6, (h, w))).astype(np.float32)
+    I = color.astype(np.float64) / 255.0
+    p = depth.astype(np.float64)
+    mI = _box_mean(I, r)  # (h-2r) x (w-2r) x 3
+    mp = _box_mean(p, r)
+    II = np.einsum("hwi,hwj->hwij", I, I)
+    Ip = I * p[..., None]
+    sigma = _box_mean(II.reshape(h, w, 9), r).reshape(*mp.shape, 3, 3) - np.einsum("hwi,hwj->hwij", mI, mI)
+    cov = _box_mean(Ip, r) - mI * mp[..., None]
+    a = np.linalg.solve(sigma + eps * np.eye(3), cov[..., None])[..., 0]
+    b = mp - np.einsum("hwi,hwi->hw", a, mI)
+    ma, mb = _box_mean(a, r), _box_mean(b, r)
+    q = np.einsum("hwi,hwi->hw", ma, I[2 * r:h - 2 * r, 2 * r:w - 2 * r]) + mb
+    out = guided(color, depth)[2 * r:h - 2 * r, 2 * r:w - 2 * r]
+    np.testing.assert_allclose(out, q, atol=0.05)
+
+
+def test_edge_confidence_by_hand():
+    from igde_stream.filters import edge_confidence
+
+    # 8-bit: a jump of 2 levels (the default threshold) between columns 14 and 15 is an edge: both
+    # columns are edge pixels, the band of 4 px (chessboard) is columns 10..19, at low = 0.05
+    step = np.full((12, 30), 50, np.uint8)
+    step[:, 15:] = 52
+    conf = edge_confidence(step)
+    assert conf.dtype == np.float32
+    expect = np.ones((12, 30), np.float32)
+    expect[:, 10:20] = 0.05
+    np.testing.assert_array_equal(conf, expect)
+    # a jump of 1 is no edge; a hole (0) gets confidence 0, a depth of 1 next to it stays 1
+    flat = np.full((12, 30), 1, np.uint8)
+    flat[6, 7] = 0
+    conf = edge_confidence(flat)
+    assert conf[6, 7] == 0 and (np.delete(conf.ravel(), 6 * 30 + 7) == 1).all()
+    # float32 depth is measured in 16-bit units (threshold 2 x 257 = 514): 1000 -> 50000 is an edge
+    fstep = np.where(step == 50, 1000.0, 50000.0).astype(np.float32)
+    np.testing.assert_array_equal(edge_confidence(fstep), expect)

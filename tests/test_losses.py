@@ -103,3 +103,14 @@ def test_edge_mask_band_is_exactly_six_columns():
     cols = m.any(0).nonzero().flatten().tolist()
     assert cols == [13, 14, 15, 16, 17, 18]
     assert m[:, 13:19].all()
+
+
+def test_otsu_threshold_needs_the_normalised_between_class_variance():
+    from igde_stream.losses import _otsu_threshold
+
+    # 25 pixels in bin 10, 55 in bin 100, 20 in bin 200 (mu_T = 97.5). Between-class variance
+    # w0 w1 (mu0 - mu1)^2: after bin 10: 0.25 * 0.75 * (10 - 126.67)^2 = 2552.1; after bin 100:
+    # 0.8 * 0.2 * (71.875 - 200)^2 = 2626.6, so the threshold is bin 100. The unnormalised
+    # (mu_T w0 - mu)^2 alone (21.875^2 = 478.5 vs 20.5^2 = 420.3) would pick bin 10, as would its square.
+    idx = torch.tensor([[10] * 25 + [100] * 55 + [200] * 20])
+    assert int(_otsu_threshold(idx)[0]) == 100

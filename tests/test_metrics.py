@@ -93,3 +93,21 @@ def test_psnr_torch_per_sample_against_scikit_image():
     ref = [peak_signal_noise_ratio(gt[i], pred[i], data_range=1.0) for i in range(3)]
     np.testing.assert_allclose(got.numpy(), ref, rtol=1e-4)
     assert torch.isinf(M.psnr_torch(torch.from_numpy(gt), torch.from_numpy(gt))).all()
+
+
+def test_ssim_on_dark_low_contrast_maps_where_c1_and_the_window_matter():
+    # near black, C1 = (0.01 x 255)^2 = 6.5 is of the order of mx^2 + my^2, so a wrong C1 (or C2, or a
+    # window other than 11 x 11 Gaussian, sigma 1.5) moves SSIM by far more than the tolerance;
+    # scikit-image with the paper's settings is the reference, to 1e-6. The default peak is 255.
+    rng = np.random.default_rng(7)
+    gt = rng.integers(0, 16, (40, 52)).astype(np.uint8)
+    pred = np.clip(gt.astype(int) + 4 + rng.integers(-3, 4, gt.shape), 0, 255).astype(np.uint8)
+    ref = structural_similarity(gt, pred, data_range=255, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert M.ssim(pred, gt) == pytest.approx(ref, abs=1e-6)
+    assert 0.05 < ref < 0.95  # not saturated at 0 or 1
+    big = rng.integers(0, 4, (40, 52)).astype(np.uint16) * 300
+    big_pred = np.clip(big.astype(int) + rng.integers(-600, 601, big.shape), 0, 65535).astype(np.uint16)
+    ref16 = structural_similarity(big, big_pred, data_range=65535, gaussian_weights=True, sigma=1.5,
+                                  use_sample_covariance=False)
+    assert M.ssim(big_pred, big, 65535.0) == pytest.approx(ref16, abs=1e-6)

@@ -278,3 +278,60 @@ def test_a_full_disk_while_spooling_is_a_clear_error(tmp_path):
     with pytest.raises(OutputError, match="cannot write the report's row file: No space left on device"):
         rep.add(0, 0.0, gt, gt, gt, 0.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_summary_psnr_t_and_psnr_f_average_mse_over_frames_by_hand():
+    # PSNRt over the pixels the input had right, PSNRf over its error pixels (input != gt); each is
+    # the PSNR of the mean of the per-frame MSEs (an inf frame counts as MSE 0, an empty set is skipped)
+    gt = np.full((4, 4), 100, np.uint8)
+    rep = PsnrReport(255.0)
+    # frame 0: 4 error pixels (row 0), output off by 2 there (MSE_f 4); 6 of the 12 right pixels off
+    # by 1 (MSE_t 0.5)
+    inp = gt.copy(); inp[0] = 110
+    out = gt.copy(); out[0] = 102; out[1] = 101; out[2, :2] = 101
+    rep.add(0, 0.0, out, inp, gt, 0.0)
+    # frame 1: 8 error pixels (rows 0-1), off by 4 (MSE_f 16); right pixels exact (MSE_t 0: inf)
+    inp = gt.copy(); inp[:2] = 90
+    out = gt.copy(); out[:2] = 104
+    rep.add(1, 0.04, out, inp, gt, 0.04)
+    # frame 2: the input is right everywhere (no PSNRf); one pixel off by 3 (MSE_t 9 / 16)
+    out = gt.copy(); out[3, 3] = 103
+    rep.add(2, 0.08, out, gt.copy(), gt, 0.08)
+    rep.add(3, 0.12, gt, gt)  # no ground truth: in neither mean
+    rows = rep.rows
+    assert rows[0].psnr_t == pytest.approx(10 * math.log10(255**2 / 0.5))
+    assert rows[0].psnr_f == pytest.approx(10 * math.log10(255**2 / 4))
+    assert rows[1].psnr_t == math.inf and math.isnan(rows[2].psnr_f) and rows[3].psnr_t is None
+    s = rep.summary()
+    assert s["mean_psnr_t"] == pytest.approx(10 * math.log10(255**2 / ((0.5 + 0 + 9 / 16) / 3)), abs=1e-9)
+    assert s["mean_psnr_f"] == pytest.approx(10 * math.log10(255**2 / ((4 + 16) / 2)), abs=1e-9)
+    rep16 = PsnrReport(65535.0)  # the peak is the report's, not 255
+    rep16.add(0, 0.0, np.array([[1000, 1002]], np.uint16), np.array([[1000, 1010]], np.uint16),
+              np.array([[1000, 1000]], np.uint16))
+    s16 = rep16.summary()
+    assert s16["mean_psnr_t"] == math.inf
+    assert s16["mean_psnr_f"] == pytest.approx(10 * math.log10(65535**2 / 4), abs=1e-9)
+
+
+def test_times_are_kept_to_the_microsecond_and_write_returns_the_path(tmp_path):
+    # pts times to 6 decimals (1 us: below any frame period, and stable in JSON / CSV); write() and
+    # its caller's commit rely on the returned final path
+    gt = np.full((2, 2), 7, np.uint8)
+    rep = PsnrReport(255.0)
+    rep.add(0, 1 / 3, gt, gt, gt, 2 / 3)
+    row = rep.rows[0]
+    assert (row.pts_time, row.gt_pts_time) == (0.333333, 0.666667)
+    assert rep.write(tmp_path / "r.json") == tmp_path / "r.json"
+    assert rep.write(tmp_path / "r.csv") == tmp_path / "r.csv"
+    assert json.loads((tmp_path / "r.json").read_text())["frames"][0]["gt_pts_time"] == 0.666667
+
+
+def test_plot_path_must_be_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from igde_stream.stream.report import check_plot_path
+
+    check_plot_path(tmp_path / "psnr.png")
+    check_plot_path(tmp_path / "PSNR.PNG")
+    for bad in ("psnr.jpg", "psnr.png.txt", "psnr"):
+        with pytest.raises(OutputError, match="plot must end in .png"):
+            check_plot_path(tmp_path / bad)

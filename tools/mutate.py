@@ -18,6 +18,14 @@ a JSON file listing every survivor (line, original, mutant) for the next round o
     python tools/mutate.py --module igde_stream/metrics.py --tests tests/test_metrics.py --max 8 --out /tmp/m.json
     python tools/mutate.py --module igde_stream/metrics.py --list      # the mutants, without running anything
 
+``--fork`` runs each mutant's tests in a forked child of one warm worker process, which imported the
+third-party modules (torch, OpenCV, PyAV, ...) once: on a loaded 2-core machine that start-up was most
+of a run's time (40 s of a 50 s baseline). The worker's child drops every module of the scratch copy
+before it runs pytest in-process, and a second baseline run in a child must pass before any mutant
+runs. ``--survivors-of OLD.json`` reruns only the survivors of an earlier run of the same sample
+(same ``--max`` / ``--seed``), after tests were added; the killed ones of that run stay killed. The
+scratch copy goes where ``tempfile`` puts it: set ``TMPDIR`` to keep it elsewhere than /tmp.
+
 ``--module`` and ``--tests`` come in pairs and may repeat (one table row per module). A module may
 name the functions / classes to mutate after ``::`` (comma-separated qualified-name prefixes), e.g.
 ``igde_stream/models/igde.py::SelectionHead,candidate_offsets``. ``--max N`` samples N mutants per
@@ -278,6 +286,108 @@ def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, flo
     return ("passed" if proc.returncode == 0 else "failed"), time.monotonic() - t0, lines[-1]
 
 
+_WORKER = r"""
+import json, os, signal, sys, time
+
+scratch = os.path.realpath(sys.argv[1])
+os.chdir(scratch)
+
+
+def ours(mod):
+    f = getattr(mod, "__file__", None) or ""
+    return os.path.realpath(f).startswith(scratch + os.sep) if f else False
+
+
+def run(req):
+    out = os.path.join(req["tmp"], "worker-%d.log" % os.getpid())
+    pid = os.fork()
+    if pid == 0:  # child: fresh project modules over the parent's warm third-party imports
+        os.setsid()
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        code = 1
+        try:
+            for name, mod in list(sys.modules.items()):
+                if ours(mod):
+                    del sys.modules[name]
+            import pytest
+
+            code = int(pytest.main(["-q", "-x", "-p", "no:cacheprovider", *req["tests"]]))
+            if req.get("warm"):
+                with open(req["warm"], "w") as f:
+                    json.dump([n for n, m in sys.modules.items() if m is not None and not ours(m)
+                               and not n.startswith(("conftest", "test_"))], f)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    t0 = time.monotonic()
+    status = None
+    while status is None:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = "passed" if os.waitstatus_to_exitcode(st) == 0 else "failed"
+        elif time.monotonic() - t0 > req["timeout"]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            status = "timeout"
+        else:
+            time.sleep(0.05)
+    try:
+        with open(out, errors="replace") as f:
+            lines = f.read().strip().splitlines() or ["?"]
+        os.unlink(out)
+    except OSError:
+        lines = ["?"]
+    return {"status": status, "seconds": time.monotonic() - t0, "last": lines[-1]}
+
+
+for line in sys.stdin:
+    req = json.loads(line)
+    res = run(req)
+    if req.get("warm") and res["status"] == "passed":
+        for name in json.load(open(req["warm"])):
+            try:
+                __import__(name)
+            except BaseException:
+                pass
+    print(json.dumps(res), flush=True)
+"""
+
+
+class ForkRunner:
+    """``run_tests`` without the interpreter start-up per mutant: one worker process (in the scratch
+    copy's environment) imports the third-party modules the tests use once (from a first, baseline
+    run in a child), then forks a child per run, which drops every module of the scratch copy and runs
+    pytest in-process. A child is its own process group, killed at the timeout. POSIX only."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.tmp = Path(tempfile.mkdtemp(prefix="igde-mutate-worker-"))
+        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(scratch)], cwd=scratch, env=_env(scratch),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.warmed = False
+
+    def __call__(self, scratch: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
+        req = {"tests": tests, "timeout": timeout, "tmp": str(self.tmp)}
+        if not self.warmed:
+            req["warm"] = str(self.tmp / "modules.json")
+            self.warmed = True
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        res = json.loads(self.proc.stdout.readline())
+        return res["status"], res["seconds"], res["last"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def check_scratch_imports(scratch: Path) -> None:
     code = "import igde_stream, sys; print(igde_stream.__file__)"
     out = subprocess.run([sys.executable, "-c", code], cwd=scratch, env=_env(scratch), capture_output=True,
@@ -299,20 +409,44 @@ def mutate_module(spec: str, tests: list[str], scratch: Path, args: argparse.Nam
         mutants = sorted(random.Random(args.seed).sample(mutants, args.max), key=lambda m: m.start)
     result = dict(module=spec, tests=tests, generated=generated, mutants=len(mutants), killed=0, survived=0,
                   timeouts=0, survivors=[], killed_by_kind={}, survived_by_kind={})
+    if args.survivors_of:
+        # only the survivors of an earlier run of the same sample (after new tests): its killed stay killed
+        prev = next((r for r in json.loads(Path(args.survivors_of).read_text())["modules"] if r["module"] == spec), None)
+        if prev is None or prev["mutants"] != len(mutants):
+            raise SystemExit(f"mutate: {args.survivors_of} has no run of {spec} with this sample (--max / --seed)")
+        keys = {(v["line"], v["col"], v["original"], v["mutant"]) for v in prev["survivors"]}
+        mutants = [m for m in mutants if (m.line, m.col, m.original, m.mutant) in keys]
+        result.update(killed=prev["killed"], timeouts=prev["timeouts"], killed_by_kind=dict(prev["killed_by_kind"]),
+                      rerun_of=dict(file=args.survivors_of, killed=prev["killed"], survived=prev["survived"]))
     if args.list:
         for m in mutants:
             log(f"{path}:{m.line}:{m.col} [{m.kind}] {m.describe()}  ({m.where or 'module'})")
         return result
-    status, base_s, last = run_tests(scratch, tests, timeout=args.baseline_timeout)
+    runner = ForkRunner(scratch) if args.fork else None
+    run = runner or run_tests
+    try:
+        return _mutate_run(run, mutants, result, spec, path, target, src, generated, tests, scratch, args, log)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _mutate_run(run, mutants, result, spec, path, target, src, generated, tests, scratch, args, log) -> dict:
+    status, base_s, last = run(scratch, tests, timeout=args.baseline_timeout)
     if status != "passed":
         raise SystemExit(f"mutate: the tests do not pass on the unmutated code ({status}: {last}); fix that first")
+    if isinstance(run, ForkRunner):  # the warm worker must not change the outcome (e.g. a module pre-imported)
+        status, base_s, last = run(scratch, tests, timeout=args.baseline_timeout)
+        if status != "passed":
+            raise SystemExit(f"mutate: the tests fail in a forked child of the warm worker ({status}: {last}); "
+                             "run without --fork")
     timeout = args.timeout or max(60.0, 5 * base_s)
     log(f"# {spec}: {generated} mutants, running {len(mutants)}; baseline {base_s:.1f} s, timeout {timeout:.0f} s")
     lines = src.decode().split("\n")
     try:
         for i, m in enumerate(mutants, 1):
             target.write_bytes(m.apply(src))
-            status, secs, last = run_tests(scratch, tests, timeout)
+            status, secs, last = run(scratch, tests, timeout)
             killed = status != "passed"
             kind_counts = result["killed_by_kind" if killed else "survived_by_kind"]
             kind_counts[m.kind] = kind_counts.get(m.kind, 0) + 1
@@ -356,6 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the (sampled) mutants and exit; runs nothing")
     p.add_argument("--root", default=str(ROOT), help="repository to copy (default: this one)")
     p.add_argument("--keep", action="store_true", help="keep the scratch copy (its path is printed)")
+    p.add_argument("--survivors-of", metavar="JSON",
+                   help="rerun only the survivors recorded in JSON (same --max / --seed sample), e.g. after new tests")
+    p.add_argument("--fork", action="store_true",
+                   help="run the tests in forked children of one warm worker (POSIX; saves the start-up per mutant)")
     return p
 
 
