@@ -256,6 +256,26 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def _stop_workers(before: set[Any], settle: float = 0.5, limit: float = 30.0) -> None:
+    """Terminate and join every child process started since ``before``; the executor's manager
+    thread may still start a replacement worker after the first sweep, so sweep until none has
+    appeared for ``settle`` seconds (at most ``limit``)."""
+    deadline = time.monotonic() + limit
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        extra = [p for p in multiprocessing.active_children() if p not in before]
+        if extra:
+            for p in extra:
+                p.terminate()
+            for p in extra:
+                p.join(max(0.1, deadline - time.monotonic()))
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= settle:
+            return
+        else:
+            time.sleep(0.05)
+
+
 def run_pool(jobs: Sequence[Job], options: dict[str, Any], workers: int, on_row: OnRow) -> list[dict[str, Any]]:
     """The clips on ``workers`` spawned processes (``concurrent.futures``); rows in job order."""
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -278,11 +298,7 @@ def run_pool(jobs: Sequence[Job], options: dict[str, Any], workers: int, on_row:
                 on_row(rows[i], len(rows), len(jobs))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        workers_now = [p for p in multiprocessing.active_children() if p not in before]
-        for p in workers_now:
-            p.terminate()
-        for p in workers_now:
-            p.join(30)
+        _stop_workers(before)
         raise
     pool.shutdown()
     return [rows[i] for i in range(len(jobs))]
