@@ -153,3 +153,15 @@ def make_clip(tmp_path) -> Callable[..., dict]:
         return clip
 
     return make
+
+
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler (KeyboardInterrupt) for the test: a process started in the
+    background by a non-interactive shell inherits SIGINT ignored, and a real Ctrl-C sent by a test
+    would then be lost."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -78,7 +78,7 @@ def test_existing_output_needs_y(make_clip, tiny_model, capsys):
     assert main(args_for(clip, tiny_model, "-q", "-y")) == 0 and clip["out"].read_bytes() != b"old"
 
 
-def test_ctrl_c_exits_130_and_leaves_nothing(make_clip, tiny_model, monkeypatch, capsys):
+def test_ctrl_c_exits_130_and_leaves_nothing(make_clip, tiny_model, monkeypatch, capsys, sigint_raises):
     import signal
 
     from igde_stream.enhancer import Enhancer

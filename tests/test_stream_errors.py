@@ -210,7 +210,7 @@ class Interrupting:
         return self.inner.enhance(color, depth)
 
 
-def test_ctrl_c_leaves_no_output(make_clip, enhancer):
+def test_ctrl_c_leaves_no_output(make_clip, enhancer, sigint_raises):
     clip = make_clip(n=8)
     with pytest.raises(KeyboardInterrupt):
         run(clip, Interrupting(enhancer), gt_path=clip["gt"], report_path=clip["out"].with_suffix(".json"))
