@@ -9,7 +9,7 @@ import pytest
 
 from igde_stream.data import Scene, SceneConfig, boundary_band
 from igde_stream.data.degrade import (
-    BOUNDARY_ERRORS, DegradeConfig, Degrader, error_type_config, mixed_config,
+    BOUNDARY_ERRORS, DegradeConfig, Degrader, degrade, error_type_config, mixed_config,
 )
 
 SMALL = SceneConfig(width=96, height=64, frames=4, textures="procedural")
@@ -56,12 +56,17 @@ def test_soft_transition_is_a_ramp_of_intermediate_values(bits):
 
 @pytest.mark.parametrize("bits", [8, 16])
 def test_holes_fall_on_the_far_side_only(bits):
-    gt = _step(bits)
+    gt = _step(bits, h=200)
     cfg = DegradeConfig(p_degrade=0.0, edge_holes=1.0, hole_width=3)
     out, err = Degrader(cfg, 0, gt.shape).apply(gt, 0)
     assert err.any() and (out[err] == 0).all()
     cols = np.nonzero(err.any(0))[0]
-    assert cols.min() >= 12 and cols.max() <= 14  # the far side (left), within 3 px of the edge
+    # the far side (left), within 3 px of the edge, and the widest holes reach all 3 px
+    assert cols.min() == 12 and cols.max() == 14
+    # the same across a horizontal edge (far above row 15)
+    out, err = Degrader(cfg, 0, gt.T.shape).apply(np.ascontiguousarray(gt.T), 0)
+    rows = np.nonzero(err.any(1))[0]
+    assert (out[err] == 0).all() and rows.min() == 12 and rows.max() == 14
 
 
 @pytest.mark.parametrize("bits", [8, 16])
@@ -135,3 +140,42 @@ def test_one_hole_is_one_hole():
     out = _extras(d, DegradeConfig(holes=1), np.random.default_rng(0), 255.0)
     holes = out == 0
     assert holes.any() and (out[~holes] == 120).all()
+
+
+def test_depth_edges_threshold_in_8_bit_levels_by_hand():
+    """A jump of 3 levels is an edge at the default threshold (2 levels) and not at 4; in 16 bit the
+    threshold scales by 65535 / 255 (a jump of 3 * 257 is one, 1 * 257 is not)."""
+    from igde_stream.data.degrade import depth_edges
+
+    d = np.zeros((4, 6), np.uint8)
+    d[:, 3:] = 3
+    e = depth_edges(d)
+    assert e[:, 2:4].all() and not e[:, [0, 1, 4, 5]].any()
+    assert not depth_edges(d, threshold=4.0).any()
+    assert depth_edges(d.astype(np.uint16) * 257).any()
+    assert not depth_edges((d > 0).astype(np.uint16) * 257).any()
+
+
+def test_mix_draws_every_hole_width_and_shift():
+    """mixed_config: holes 1-4 px wide and misregistration shifts of 1-2 px all occur."""
+    rng = np.random.default_rng(0)
+    cfgs = [mixed_config(rng) for _ in range(300)]
+    assert {c.hole_width for c in cfgs if c.edge_holes > 0} == {1, 2, 3, 4}
+    assert {c.shift for c in cfgs if c.shift > 0} == {1, 2}
+
+
+def test_small_noise_is_applied_and_clipped_at_the_16_bit_peak():
+    """noise_std below one level still adds noise; noise never wraps past the peak."""
+    gt = np.full((32, 32), 65535, np.uint16)
+    gt[:, :16] = 30000
+    d, _ = degrade(gt, DegradeConfig(p_degrade=0.0, noise_std=0.5), seed=1)
+    assert (d != gt).any()
+    assert d[:, 16:].min() > 60000  # clipped at 65535, not wrapped to small values
+    assert np.array_equal(degrade(gt, DegradeConfig(noise_std=0.5))[0],
+                          degrade(gt, DegradeConfig(noise_std=0.5), seed=0)[0])  # the default seed is 0
+
+
+def test_the_evaluation_mix_has_every_type_on():
+    c = error_type_config("mix")
+    assert c.p_degrade > 0 and c.max_width == 6 and c.soft_width > 0 and c.p_soft > 0
+    assert c.edge_holes > 0 and c.hole_width > 0 and c.shift > 0

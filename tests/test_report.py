@@ -335,3 +335,17 @@ def test_plot_path_must_be_png(tmp_path):
     for bad in ("psnr.jpg", "psnr.png.txt", "psnr"):
         with pytest.raises(OutputError, match="plot must end in .png"):
             check_plot_path(tmp_path / bad)
+
+
+def test_median_by_hand_for_odd_and_even_counts():
+    """The summary's median PSNR is statistics.median: the middle value, or the mean of the two
+    middle ones (2 and 6 values catch a parity test on n % 4)."""
+    import statistics
+
+    from igde_stream.stream.report import _median
+
+    for values in ([5.0], [1.0, 3.0], [1.0, 2.0, 4.0], [1.0, 2.0, 4.0, 8.0], [1.0, 2.0, 3.0, 5.0, 8.0, 13.0]):
+        ranked = np.sort(np.array(values))
+        assert _median(ranked) == statistics.median(values)
+    assert _median(np.sort(np.array([10.0, 20.0, 30.0, 50.0, 80.0, 130.0]))) == 40.0  # (30 + 50) / 2 by hand
+    assert math.isnan(_median(np.array([])))
