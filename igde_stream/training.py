@@ -246,13 +246,7 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
     if Path(cfg.model).suffix == ".pt":
         model = load_checkpoint(cfg.model)
         if cfg.overrides:  # settings that keep the weights' shapes, e.g. passes or gate_threshold
-            tuned = build_model(dataclasses.replace(model.config, **cfg.overrides))
-            try:
-                tuned.load_state_dict(model.state_dict())
-            except RuntimeError:
-                raise ValueError(f"overrides {sorted(cfg.overrides)} change the weights of {cfg.model}; "
-                                 "start from the model name instead") from None
-            model = tuned
+            model = _with_settings(model, cfg.overrides, cfg.model, "; start from the model name instead")
         return model, None
     model = create_model(cfg.model, **cfg.overrides)
     head = getattr(model, "head", None)
@@ -262,6 +256,18 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
             if head.bias is not None:
                 head.bias.mul_(cfg.head_init_scale)
     return model, None
+
+
+def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: Any, hint: str = "") -> torch.nn.Module:
+    """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...),
+    the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes."""
+    tuned = build_model(dataclasses.replace(model.config, **overrides))
+    try:
+        tuned.load_state_dict(model.state_dict())
+    except RuntimeError:
+        raise ValueError(f"overrides {sorted(overrides)} change the weights of {source}{hint}") from None
+    tuned.variant = getattr(model, "variant", None)
+    return tuned
 
 
 class _PlainBar:
@@ -480,13 +486,7 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
     checkpoint, dest = Path(checkpoint), Path(dest)
     model = load_checkpoint(checkpoint)
     if overrides:
-        tuned = build_model(dataclasses.replace(model.config, **overrides))
-        try:
-            tuned.load_state_dict(model.state_dict())
-        except RuntimeError:
-            raise ValueError(f"overrides {sorted(overrides)} change the weights of {checkpoint}") from None
-        tuned.variant = getattr(model, "variant", None)
-        model = tuned.eval()
+        model = _with_settings(model, overrides, checkpoint).eval()
     payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
     dest.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(dest, model)
