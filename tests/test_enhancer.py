@@ -102,12 +102,18 @@ def _recording(monkeypatch, backend):
     return Enhancer("igde-small", backend="torch", quiet=True, max_depth=1000)
 
 
-def test_network_sees_depth_over_max_depth(monkeypatch):
+@pytest.mark.parametrize("values, seen", [
+    ([0, 250, 500, 1000], [0.0, 0.25, 0.5, 1.0]),  # depth / max_depth
+    # the network only ever sees [0, 1]: 1500 and 3000 with max_depth 1000 go in as 1.0 (and come out
+    # unchanged, see test_values_above_max_depth_pass_through_unchanged)
+    ([500, 1000, 1500, 3000], [0.5, 1.0, 1.0, 1.0]),
+])
+def test_network_sees_depth_over_max_depth_clipped_to_1(monkeypatch, values, seen):
     rec = _Recorder()
     e = _recording(monkeypatch, rec)
-    depth = np.array([[0, 250, 500, 1000]], np.uint16)
+    depth = np.array([values], np.uint16)
     out = e.enhance(np.zeros((1, 4, 3), np.uint8), depth)
-    np.testing.assert_allclose(rec.seen[0][0, 0, 0], [0.0, 0.25, 0.5, 1.0], atol=1e-7)
+    np.testing.assert_allclose(rec.seen[0][0, 0, 0], seen, atol=1e-7)
     np.testing.assert_array_equal(out, depth)
 
 
@@ -200,14 +206,3 @@ def test_default_peak_is_the_dtype_maximum(monkeypatch, dtype, peak):
     np.testing.assert_array_equal(out, depth)
     rec.out_value = 0.5
     assert (e.enhance(np.zeros((1, 4, 3), np.uint8), depth) == round(peak / 2)).all()
-
-
-def test_depth_above_max_depth_reaches_the_network_as_1(monkeypatch):
-    # the network only ever sees [0, 1]: 1500 and 3000 with max_depth 1000 go in as 1.0 (and come out
-    # unchanged, see test_values_above_max_depth_pass_through_unchanged)
-    rec = _Recorder()
-    e = _recording(monkeypatch, rec)
-    depth = np.array([[500, 1000, 1500, 3000]], np.uint16)
-    out = e.enhance(np.zeros((1, 4, 3), np.uint8), depth)
-    np.testing.assert_allclose(rec.seen[0][0, 0, 0], [0.5, 1.0, 1.0, 1.0], atol=1e-7)
-    np.testing.assert_array_equal(out, depth)

@@ -152,17 +152,23 @@ def test_selection_loss_terms_change_the_loss():
     assert torch.isclose(hard, mse(head.hard(logits, depth)))
 
 
-def test_attention_scores_prefer_candidates_of_the_same_colour():
-    # with the learned terms at zero, the colour term alone scores a candidate by minus 10 softplus(0)
-    # times its mean |RGB difference|: on a two-colour image the argmax is a same-colour pixel
-    head = SelectionHead(4, 2, "window", False, 0.5, attend=2)
+def _two_colour_logits(gate: bool):
+    """An attend-2 head over a 5x5 window (radius 2) with its learned terms at zero, and its logits on a 6x6
+    image whose right half (columns 3-5) is white, the left black."""
+    head = SelectionHead(4, 2, "window", gate, 0.5, attend=2)
     with torch.no_grad():
         head.conv.weight.zero_()
         head.qk.weight.zero_()
         head.qk.bias.zero_()
     color = torch.zeros(1, 3, 6, 6)
     color[..., 3:] = 1.0
-    logits = head.logits(torch.zeros(1, 4, 6, 6), color)
+    return head, head.logits(torch.zeros(1, 4, 6, 6), color)
+
+
+def test_attention_scores_prefer_candidates_of_the_same_colour():
+    # with the learned terms at zero, the colour term alone scores a candidate by minus 10 softplus(0)
+    # times its mean |RGB difference|: on a two-colour image the argmax is a same-colour pixel
+    head, logits = _two_colour_logits(gate=False)
     beta = 10 * torch.nn.functional.softplus(torch.tensor(0.0))
     k = head.offsets.index((0, 1))  # pixel (2, 2) looks at (2, 3): other colour
     assert torch.isclose(logits[0, k, 2, 2], -beta) and logits[0, 0, 2, 2] == 0
@@ -272,14 +278,7 @@ def test_fresh_head_starts_closed_whatever_the_seed():
 def test_attention_colour_term_also_scores_the_gated_head():
     # as test_attention_scores_prefer_candidates_of_the_same_colour, with a gate: the K scores get
     # minus beta x the colour distance, and the gate logit (last channel) is untouched (its bias, -4)
-    head = SelectionHead(4, 2, "window", True, 0.5, attend=2)
-    with torch.no_grad():
-        head.conv.weight.zero_()
-        head.qk.weight.zero_()
-        head.qk.bias.zero_()
-    color = torch.zeros(1, 3, 6, 6)
-    color[..., 3:] = 1.0
-    logits = head.logits(torch.zeros(1, 4, 6, 6), color)
+    head, logits = _two_colour_logits(gate=True)
     assert logits.shape[1] == len(head.offsets) + 1
     beta = 10 * torch.nn.functional.softplus(torch.tensor(0.0))
     k = head.offsets.index((0, 1))  # pixel (2, 2) looks at (2, 3): other colour
