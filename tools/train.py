@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         from igde_stream.training import export_weights
 
         dest = args.to or f"igde_stream/weights/{Path(args.export).parent.name}.pt"
-        meta = export_weights(args.export, dest, overrides=dict(args.override))
+        command = "python tools/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
         print(f"wrote {dest} and {Path(dest).with_suffix('.json')} (step {meta['steps']}, "
               f"hash {meta['weights_hash']})")
         return 0
