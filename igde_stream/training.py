@@ -57,7 +57,9 @@ class TrainConfig:
     exactly (5). Data: ``cache_scenes`` > 0 renders that many train scenes once into a crop cache
     (``igde_stream.data.cache``, in ``cache_dir``; boundary-biased crops) and samples it, instead of
     rendering in DataLoader workers; ``mix`` draws the boundary error types per scene (the real-world
-    mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames.
+    mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames;
+    ``color_codec`` sends that share of the cached colour frames through sensor noise and a JPEG
+    round trip (``igde_stream.data.cache.camera_chain``).
     Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
     from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
     hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
@@ -106,6 +108,7 @@ class TrainConfig:
     cache_dir: str = "runs/cache"
     mix: bool = False
     color_blur: float = 0.0
+    color_codec: float = 0.0
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -158,7 +161,7 @@ class TrainConfig:
         cc = self.crop_config()
         return CacheConfig(scenes=self.cache_scenes, frames_per_scene=self.frames_per_scene,
                            crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
-                           mix=self.mix, color_blur=self.color_blur, scene=cc.scene, degradation=cc.degradation)
+                           mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec, scene=cc.scene, degradation=cc.degradation)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -169,7 +172,8 @@ class TrainConfig:
                 "val_seeds": [SPLITS["val"].start, SPLITS["val"].start + self.val_samples],
                 "val_size": list(self.val_size), "val_degradation": self.val_crop_config().degradation.to_dict(),
                 "cache": dataclasses.asdict(self.cache_config()) if self.cache_scenes else None,
-                "mix": self.mix, "color_blur": self.color_blur}
+                "mix": self.mix, "color_blur": self.color_blur,
+                "color_codec": self.color_codec}
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:

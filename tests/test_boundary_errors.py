@@ -4,6 +4,7 @@ and the crop cache."""
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pytest
 
@@ -24,10 +25,12 @@ def _step(bits=8, h=20, w=30, col=15):
 
 
 @pytest.mark.parametrize("bits", [8, 16])
-@pytest.mark.parametrize("name", ["inflate-reduce", "soft", "holes"])
+@pytest.mark.parametrize("name", ["inflate-reduce", "soft", "holes", "lowres", "lowres-nearest"])
 def test_each_type_changes_only_its_band(name, bits):
-    cfg = error_type_config(name)
-    width = {"inflate-reduce": cfg.max_width, "soft": cfg.soft_width, "holes": cfg.hole_width}[name]
+    cfg = (dataclasses.replace(error_type_config("lowres"), lowres_linear=False) if name == "lowres-nearest"
+           else error_type_config(name))
+    width = {"inflate-reduce": cfg.max_width, "soft": cfg.soft_width, "holes": cfg.hole_width,
+             "lowres": cfg.lowres, "lowres-nearest": cfg.lowres}[name]
     changed_any = False
     for seed in range(3):
         gt = Scene(seed, SMALL).render(1, bits).depth
@@ -88,7 +91,7 @@ def test_mix_draws_at_least_one_type_and_covers_all():
     for _ in range(200):
         c = mixed_config(rng)
         on = {"inflate-reduce": c.p_degrade > 0, "soft": c.soft_width > 0, "holes": c.edge_holes > 0,
-              "misregistration": c.shift > 0}
+              "misregistration": c.shift > 0, "lowres": c.lowres > 0}
         assert any(on.values())
         for k, v in on.items():
             seen[k] += v
@@ -179,3 +182,86 @@ def test_the_evaluation_mix_has_every_type_on():
     c = error_type_config("mix")
     assert c.p_degrade > 0 and c.max_width == 6 and c.soft_width > 0 and c.p_soft > 0
     assert c.edge_holes > 0 and c.hole_width > 0 and c.shift > 0
+
+
+@pytest.mark.parametrize("edge", [30, 31, 33])
+def test_lowres_nearest_snaps_edges_to_the_factor_grid_by_hand(edge):
+    """Nearest both ways with factor 2 keeps column x from column 2 * (x // 2): a vertical edge at an
+    even column stays, one at an odd column moves right by one (the far side takes that column);
+    factor 3 snaps to multiples of 3. Only those pixels change."""
+    gt = np.full((12, 48), 40, np.uint8)
+    gt[:, edge:] = 200
+    for f in (2, 3):
+        out, err = Degrader(DegradeConfig(p_degrade=0.0, lowres=f, lowres_linear=False), 0, gt.shape).apply(gt, 0)
+        x = np.arange(48)
+        expected = np.where(f * (x // f) >= edge, 200, 40)
+        np.testing.assert_array_equal(out, np.broadcast_to(expected, gt.shape).astype(np.uint8))
+        assert err.sum() == 12 * ((-edge) % f)  # columns edge .. next multiple of f - 1 went far
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_lowres_linear_ramps_across_edges_within_the_factor(bits):
+    """Area reduction + bilinear enlargement: a monotone ramp of intermediate values across a step,
+    changes only within F px of the edge, flat areas untouched; in 16 bit the same ramp scaled."""
+    peak = 255 if bits == 8 else 65535
+    dt = np.uint8 if bits == 8 else np.uint16
+    gt = np.full((16, 64), 40 * peak // 255, dt)
+    gt[:, 32:] = 200 * peak // 255
+    f = 4
+    out, err = Degrader(DegradeConfig(p_degrade=0.0, lowres=f), 0, gt.shape).apply(gt, 0)
+    row = out[8].astype(np.int64)
+    cols = np.nonzero(err.any(0))[0]
+    assert cols.min() >= 32 - f and cols.max() <= 31 + f and len(cols) >= 2
+    assert (np.diff(row) >= 0).all()  # monotone ramp
+    inter = (row > gt.min()) & (row < gt.max())
+    assert inter.sum() >= 2  # intermediate values, not a moved step
+    assert (out[:, : 32 - f] == gt[:, : 32 - f]).all() and (out[:, 32 + f:] == gt[:, 32 + f:]).all()
+    assert (out == out[:1]).all()  # the same in every row of a vertical edge
+
+
+def test_lowres_factor_is_checked():
+    with pytest.raises(ValueError, match="lowres"):
+        DegradeConfig(lowres=1)
+
+
+def test_camera_chain_noise_and_jpeg_stay_close_and_halve_chroma():
+    """A 2-px red stripe on grey: after the chain its chroma spreads beyond the stripe (4:2:0),
+    luminance stays close everywhere; the same generator state gives the same frame."""
+    from igde_stream.data.cache import camera_chain
+
+    img = np.full((32, 32, 3), 128, np.uint8)
+    img[:, 15:17] = (220, 30, 30)
+    out = camera_chain(img, np.random.default_rng(5))
+    np.testing.assert_array_equal(out, camera_chain(img, np.random.default_rng(5)))
+    assert out.dtype == np.uint8 and out.shape == img.shape and (out != img).any()
+    luma = np.array([0.299, 0.587, 0.114])
+    assert np.abs(out @ luma - img @ luma).mean() < 4  # JPEG keeps luminance; chroma is what it halves
+    redness = out[..., 0].astype(int) - out[..., 1]
+    assert redness[:, 13].mean() > 15 or redness[:, 18].mean() > 15  # chroma bled past the stripe
+
+
+def test_cache_color_codec_changes_colour_only(tmp_path, monkeypatch):
+    """The camera chain touches colour only: against a run whose chain draws the same random numbers
+    but returns its input, depth and ground truth crops are identical and colour crops differ, a little."""
+    from igde_stream.data import cache
+
+    cfg = cache.CacheConfig(scenes=2, frames_per_scene=1, crops_per_frame=4, crop=(16, 16), mix=False,
+                            color_blur=0.0, color_codec=1.0, scene=SMALL)
+    a = cache.build_cache(cfg, workers=1, progress=False)
+    real = cache.camera_chain
+    calls = []
+
+    def same_draws_no_change(color, rng):
+        calls.append(1)
+        real(color, rng)
+        return color
+
+    monkeypatch.setattr(cache, "camera_chain", same_draws_no_change)
+    b = cache.build_cache(cfg, workers=1, progress=False)
+    assert len(calls) == 2  # once per frame
+    np.testing.assert_array_equal(a["depth"], b["depth"])
+    np.testing.assert_array_equal(a["gt"], b["gt"])
+    assert (a["color"] != b["color"]).any() and np.abs(a["color"].astype(int) - b["color"]).mean() < 10
+    calls.clear()
+    cache.build_cache(dataclasses.replace(cfg, color_codec=0.0), workers=1, progress=False)
+    assert not calls

@@ -199,12 +199,15 @@ def test_second_pass_reads_the_first_pass_output():
     two = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, passes=2).eval()
     two.load_state_dict(one.state_dict())
     color, depth = _inputs(h=21, w=25)
+    image_runs = []
+    two.image_branch.register_forward_hook(lambda *a: image_runs.append(1))
     with torch.no_grad():
         first = one(color, depth)
         by_hand = one(color, first)
         got = two(color, depth)
         assert not torch.equal(by_hand, first)  # the second pass does change pixels here
         assert torch.equal(got, by_hand)
+        assert len(image_runs) == 1  # the colour-only image branch is shared by both passes
         assert bool(torch.isin(got, depth).all())  # gathered twice, still input values
         two.train()
         soft = two(color, depth)

@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-dir", default="runs/cache")
     p.add_argument("--mix", action="store_true", help="mix the real-world boundary error types per scene")
     p.add_argument("--color-blur", type=float, default=0.0, help="max sigma of a random colour-frame blur")
+    p.add_argument("--color-codec", type=float, default=0.0,
+                   help="crop cache: share of colour frames given sensor noise and a JPEG round trip (0-1)")
     p.add_argument("--temperature-start", type=float, default=1.0,
                    help="soft/select heads: first softmax temperature (a fine-tune starts where its model ended)")
     p.add_argument("--temperature-end", type=float, default=1.0, help="soft/select heads: final softmax temperature")
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
         frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
         cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
+        color_codec=args.color_codec,
         temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
         gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
         command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),

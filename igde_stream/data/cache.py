@@ -8,6 +8,9 @@ error mask (``degraded != gt``), else placed uniformly. With ``mix`` every scene
 boundary error types (:func:`~igde_stream.data.degrade.mixed_config`); otherwise ``degradation`` is
 used as given. With ``color_blur`` > 0 the colour frame is blurred with a Gaussian of sigma drawn
 from [0, color_blur] (per frame): real cameras soften edges that the renderer draws pixel-exact.
+With ``color_codec`` > 0 that share of the frames goes through a lossy camera chain after the blur:
+Gaussian sensor noise (sigma drawn from [0, 2] levels) and a JPEG round trip (quality 50-95, 4:2:0
+chroma), as colour arrives from H.264 / JPEG sources with its chroma halved and edges ringing.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -46,6 +49,7 @@ class CacheConfig:
     edge_bias: float = 0.8
     mix: bool = True
     color_blur: float = 0.8
+    color_codec: float = 0.0
     scene: SceneConfig = field(default_factory=SceneConfig)
     degradation: DegradeConfig = field(default_factory=DegradeConfig)
 
@@ -75,6 +79,8 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             sigma = float(rng.uniform(0, cfg.color_blur))
             if sigma > 0.1:
                 color = cv2.GaussianBlur(color, (0, 0), sigma)
+        if cfg.color_codec > 0 and rng.random() < cfg.color_codec:
+            color = camera_chain(color, rng)
         ys, xs = np.nonzero(err)
         for _ in range(cfg.crops_per_frame):
             if len(ys) and rng.random() < cfg.edge_bias:
@@ -87,6 +93,18 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             ds.append(d[None, y:y + h, x:x + w])
             gs.append(f.depth[None, y:y + h, x:x + w])
     return np.stack(cs), np.stack(ds), np.stack(gs)
+
+
+def camera_chain(color: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An RGB uint8 frame after sensor noise (sigma in [0, 2] levels) and a JPEG round trip (quality
+    50-95, OpenCV's default 4:2:0 chroma subsampling)."""
+    sigma = float(rng.uniform(0, 2))
+    noisy = np.clip(np.rint(color + rng.normal(0, sigma, color.shape)), 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(50, 96))])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def build_cache(cfg: CacheConfig, workers: int = 2, progress: bool = True) -> dict[str, np.ndarray]:

@@ -315,21 +315,30 @@ class IGDE(nn.Module):
 
     def features(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         """The refinement features that the output head reads (N x g0 x H x W)."""
+        return self._features(color, depth)[0]
+
+    def _features(self, color: torch.Tensor, depth: torch.Tensor,
+                  image: tuple | None = None) -> tuple[torch.Tensor, tuple]:
+        """The features and the image branch's output. The image branch reads colour only, so the
+        passes of a multi-pass model give it back here (``image``) instead of computing it again."""
         s = self.config.scale
         c, d = color, depth
         if s > 1:
             h, w = depth.shape[-2:]
             pad = (0, (-w) % s, 0, (-h) % s)
-            c = nn.functional.pixel_unshuffle(nn.functional.pad(color, pad, mode="replicate"), s)
+            if image is None:
+                c = nn.functional.pixel_unshuffle(nn.functional.pad(color, pad, mode="replicate"), s)
             d = nn.functional.pixel_unshuffle(nn.functional.pad(depth, pad, mode="replicate"), s)
-        img, img_low = self.image_branch(c)
+        if image is None:
+            image = self.image_branch(c)
+        img, img_low = image
         dep, _ = self.depth_branch(d, img_low[: self.config.color_taps])
         fused = self.act(self.fusion(torch.cat([img, dep], 1)))
         f = self.refine(fused)[0]
         if s > 1:
             f = nn.functional.pixel_shuffle(self.act(self.up(f)), s)[..., :h, :w]
             f = self.act(self.full(torch.cat([f, color, depth], 1)))
-        return f
+        return f, image
 
     def select_logits(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         """Soft / select heads: the head's raw scores (and gate logit), N x (K [+ 1]) x H x W."""
@@ -345,8 +354,10 @@ class IGDE(nn.Module):
             w = self.head.conv.weight
             color = color.to(w.dtype)
             passes = 1 if self.training else self.config.passes
+            image = None  # the image branch runs once, whatever the number of passes
             for _ in range(passes):
-                depth = self.head(self.features(color, depth.to(w.dtype)), depth, color)
+                f, image = self._features(color, depth.to(w.dtype), image)
+                depth = self.head(f, depth, color)
             return depth
         out = self.head(self.features(color, depth))
         if self.config.residual:
