@@ -503,10 +503,24 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
         "seed": tc.get("seed"), "steps": payload.get("step"),
         "train_seconds": payload.get("elapsed_s"), "train_config": tc, "data": payload.get("data"),
         "validation": payload.get("val"), "torch": torch.__version__,
+        "starts_from": _lineage(tc.get("model")),
         **(extra or {}),
     }
     _write_json(dest.with_suffix(".json"), meta)
     return meta
+
+
+def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """The training runs a fine-tune started from, nearest first: checkpoint, command, seed, steps and
+    seconds of each (a run from scratch names a registered model, and the list ends there)."""
+    path = Path(str(model)) if model else None
+    if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8:
+        return []
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    tc = payload.get("train_config", {})
+    entry = {"checkpoint": str(path), "command": payload.get("command") or tc.get("command"),
+             "seed": tc.get("seed"), "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
+    return [entry] + _lineage(tc.get("model"), depth + 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

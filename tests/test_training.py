@@ -255,3 +255,23 @@ def test_export_with_an_inference_override(tmp_path):
         assert torch.equal(v, w), k
     with pytest.raises(ValueError, match="change the weights"):
         export_weights(tmp_path / "run" / "last.pt", tmp_path / "ship" / "n.pt", overrides={"g": 4})
+
+
+def test_lineage_lists_the_runs_a_fine_tune_started_from(tmp_path):
+    """A fine-tune of a fine-tune: the export's starts_from names both parents, nearest first, with
+    their commands and seeds; a run from a registered name ends the chain."""
+    from igde_stream.training import _lineage
+
+    def run(name, model, seed):
+        path = tmp_path / f"{name}.pt"
+        torch.save({"train_config": {"model": model, "seed": seed, "command": f"train {name}"},
+                    "step": 10 * seed, "elapsed_s": 1.5}, path)
+        return str(path)
+
+    a = run("a", "igde-small", 0)
+    b = run("b", a, 1)
+    chain = _lineage(b)
+    assert [e["checkpoint"] for e in chain] == [b, a]
+    assert [e["command"] for e in chain] == ["train b", "train a"] and [e["seed"] for e in chain] == [1, 0]
+    assert chain[0]["steps"] == 10
+    assert _lineage("igde-small") == [] and _lineage(str(tmp_path / "missing.pt")) == []
