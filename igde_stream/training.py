@@ -128,8 +128,9 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
-        if not 0.0 <= self.refine_share <= 1.0:
-            raise ValueError(f"refine_share must be in [0, 1], got {self.refine_share}")
+        for name in ("refine_share", "color_codec"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
@@ -161,7 +162,8 @@ class TrainConfig:
         cc = self.crop_config()
         return CacheConfig(scenes=self.cache_scenes, frames_per_scene=self.frames_per_scene,
                            crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
-                           mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec, scene=cc.scene, degradation=cc.degradation)
+                           mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec,
+                           scene=cc.scene, degradation=cc.degradation)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -499,15 +501,21 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
         "model": payload.get("variant"), "arch": payload.get("arch"), "config": dataclasses.asdict(model.config),
         "export_overrides": dict(overrides or {}),
         "weights_hash": weights_hash(model), "params": sum(p.numel() for p in model.parameters()),
-        "source_checkpoint": checkpoint.name, "command": payload.get("command"),
-        "seed": tc.get("seed"), "steps": payload.get("step"),
-        "train_seconds": payload.get("elapsed_s"), "train_config": tc, "data": payload.get("data"),
+        "source_checkpoint": checkpoint.name, **_run_fields(payload),
+        "train_config": tc, "data": payload.get("data"),
         "validation": payload.get("val"), "torch": torch.__version__,
         "starts_from": _lineage(tc.get("model")),
         **(extra or {}),
     }
     _write_json(dest.with_suffix(".json"), meta)
     return meta
+
+
+def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """Command, seed, steps and seconds of the training run that wrote a checkpoint payload."""
+    tc = payload.get("train_config", {})
+    return {"command": payload.get("command") or tc.get("command"), "seed": tc.get("seed"),
+            "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
 
 
 def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
@@ -517,10 +525,8 @@ def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
     if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8:
         return []
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    tc = payload.get("train_config", {})
-    entry = {"checkpoint": str(path), "command": payload.get("command") or tc.get("command"),
-             "seed": tc.get("seed"), "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
-    return [entry] + _lineage(tc.get("model"), depth + 1)
+    entry = {"checkpoint": str(path), **_run_fields(payload)}
+    return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -189,8 +189,7 @@ def test_lowres_nearest_snaps_edges_to_the_factor_grid_by_hand(edge):
     """Nearest both ways with factor 2 keeps column x from column 2 * (x // 2): a vertical edge at an
     even column stays, one at an odd column moves right by one (the far side takes that column);
     factor 3 snaps to multiples of 3. Only those pixels change."""
-    gt = np.full((12, 48), 40, np.uint8)
-    gt[:, edge:] = 200
+    gt = _step(h=12, w=48, col=edge)
     for f in (2, 3):
         out, err = Degrader(DegradeConfig(p_degrade=0.0, lowres=f, lowres_linear=False), 0, gt.shape).apply(gt, 0)
         x = np.arange(48)
@@ -203,10 +202,7 @@ def test_lowres_nearest_snaps_edges_to_the_factor_grid_by_hand(edge):
 def test_lowres_linear_ramps_across_edges_within_the_factor(bits):
     """Area reduction + bilinear enlargement: a monotone ramp of intermediate values across a step,
     changes only within F px of the edge, flat areas untouched; in 16 bit the same ramp scaled."""
-    peak = 255 if bits == 8 else 65535
-    dt = np.uint8 if bits == 8 else np.uint16
-    gt = np.full((16, 64), 40 * peak // 255, dt)
-    gt[:, 32:] = 200 * peak // 255
+    gt = _step(bits, h=16, w=64, col=32)
     f = 4
     out, err = Degrader(DegradeConfig(p_degrade=0.0, lowres=f), 0, gt.shape).apply(gt, 0)
     row = out[8].astype(np.int64)

@@ -100,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--export", metavar="CKPT", help="ship CKPT's weights (no optimizer) instead of training")
     p.add_argument("--to", metavar="PT", help="with --export: destination .pt (a .json is written beside)")
     args = p.parse_args(argv)
+    command = "python tools/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     if args.export:
         from igde_stream.training import export_weights
 
         dest = args.to or f"igde_stream/weights/{Path(args.export).parent.name}.pt"
-        command = "python tools/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
         meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
         print(f"wrote {dest} and {Path(dest).with_suffix('.json')} (step {meta['steps']}, "
               f"hash {meta['weights_hash']})")
@@ -115,20 +115,23 @@ def main(argv: list[str] | None = None) -> int:
 
     from igde_stream.training import TrainConfig, train
 
-    cfg = TrainConfig(
-        model=args.model, overrides=dict(args.override), loss_weights=args.loss_weights,
-        steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-        lr_schedule=args.lr_schedule, l2_weight=args.l2_weight, l2_warmup=args.l2_warmup, device=args.device, amp=args.amp, seed=args.seed,
-        workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
-        val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
-        textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
-        frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
-        cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
-        color_codec=args.color_codec,
-        temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
-        gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
-        command="python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-    )
+    try:  # a setting out of range is one line and exit 2
+        cfg = TrainConfig(
+            model=args.model, overrides=dict(args.override), loss_weights=args.loss_weights,
+            steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
+            lr_schedule=args.lr_schedule, l2_weight=args.l2_weight, l2_warmup=args.l2_warmup, device=args.device, amp=args.amp, seed=args.seed,
+            workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
+            val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
+            textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
+            frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
+            cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
+            color_codec=args.color_codec,
+            temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
+            gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
+            command=command,
+        )
+    except ValueError as e:
+        p.error(str(e))
     if args.profile_data:
         from igde_stream.training import profile_data
 
