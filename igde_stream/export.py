@@ -65,6 +65,7 @@ def export_onnx(
     example_shape: tuple[int, int, int] = (2, 40, 56),
     check: bool = True,
     atol: float = 1e-4,
+    dense_head: bool = False,
 ) -> Path:
     """Export ``model`` (module, registered name with shipped weights, or ``.pt``) to ``path``.
 
@@ -72,15 +73,32 @@ def export_onnx(
     ``example_shape`` (N, H, W) only traces the graph: N > 1 and H != W so that nothing
     specialises. With ``check``, ONNX Runtime runs the file on another odd shape and the result
     must match PyTorch within ``atol``. The file is written under a temporary name, then renamed.
+    ``dense_head``: a select head's hard output scores every pixel (no NonZero / data-dependent
+    shapes in the graph) instead of its gated pixels only; the values are the same.
     """
-    import onnx
-
     if exporter not in ("auto", "dynamo", "torchscript"):
         raise ValueError(f"exporter must be 'auto', 'dynamo' or 'torchscript', got {exporter!r}")
     if exporter == "auto":
         exporter = "dynamo" if importlib.util.find_spec("onnxscript") is not None else "torchscript"
     module = _resolve_model(model).float().cpu().eval()
-    path = Path(path)
+    head = getattr(module, "head", None)
+    sparse_before = getattr(head, "sparse", None)
+    if sparse_before is None:
+        return _export(module, Path(path), opset, exporter, example_shape, check, atol)
+    head.sparse = not dense_head
+    try:
+        return _export(module, Path(path), opset, exporter, example_shape, check, atol)
+    finally:
+        head.sparse = sparse_before  # a module given by the caller comes back as it was
+
+
+def _export(module: torch.nn.Module, path: Path, opset: int, exporter: str, example_shape: tuple[int, int, int],
+            check: bool, atol: float) -> Path:
+    import onnx
+
+    extra = {}
+    if hasattr(getattr(module, "head", None), "sparse"):
+        extra[f"{META_PREFIX}hard_output"] = "gated pixels" if module.head.sparse else "dense"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     n, h, w = example_shape
@@ -105,7 +123,7 @@ def export_onnx(
             proto = onnx.load_from_string(buf.getvalue())
     _name_output_dims(proto)
     del proto.metadata_props[:]
-    for key, value in {**model_metadata(module), f"{META_PREFIX}exporter": exporter}.items():
+    for key, value in {**model_metadata(module), f"{META_PREFIX}exporter": exporter, **extra}.items():
         proto.metadata_props.add(key=key, value=value)
     proto.doc_string = f"IGDE depth edge enhancement ({getattr(module, 'variant', '')}), igde-stream {__version__}"
     onnx.checker.check_model(proto)

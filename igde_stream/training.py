@@ -19,163 +19,23 @@ import math
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .data import SPLITS, DegradeConfig, SceneConfig
-from .data.cache import CacheConfig, CachedCrops, load_or_build_cache
-from .data.degrade import error_type_config
-from .data.dataset import CropConfig, SyntheticCrops, validation_set
+from .data.cache import CachedCrops, load_or_build_cache
+from .data.dataset import SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
 from .losses import igde_loss, selection_loss
-from .models import build_model, create_model, load_checkpoint, save_checkpoint, weights_hash
+from .models import build_model, create_model, load_checkpoint, save_checkpoint
 from .models.igde import SelectionHead
+from .train_config import TrainConfig
 
-__all__ = ["TrainConfig", "train", "validate", "export_weights", "profile_data", "LOG_COLUMNS"]
+__all__ = ["TrainConfig", "train", "validate", "calibrate_gate", "profile_data", "LOG_COLUMNS"]
 
 LOG_COLUMNS = ("step", "time_s", "lr", "l2_share", "loss", "samples_per_s",
                "val_psnr", "val_psnr_t", "val_psnr_f", "val_ssim", "val_rmse")
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run depends on. ``steps`` and / or ``minutes`` bound the run (the first reached
-    stops it; with ``resume``, ``steps`` is the total including earlier steps). ``crop`` and
-    ``val_size`` are (h, w); ``scene_size`` is (W, H). ``amp``: "auto" (bf16 autocast on CUDA, none
-    on CPU), "bf16", "fp16" or "none". ``lr_schedule``: "constant" (the paper) or "cosine" (to 0 at
-    the end of the step / time budget). ``degradation``: DegradeConfig overrides. ``head_init_scale``: a fresh residual model (config
-    ``residual`` true, final conv ``head``) starts near the identity, its last conv's initial weights
-    scaled by this factor (1 = as built; 0 would stall: the gradient into the network is
-    proportional to those weights); other models are left as built.
-
-    ``l2_weight`` / ``l2_warmup`` (not in the paper): an MSE warm-up. The loss is
-    ``(1 - w) L5 + w l2_weight MSE`` with w falling linearly from 1 to 0 over the first ``l2_warmup``
-    fraction of the budget (steps, or time when only minutes are given); after it the loss is
-    exactly (5). Data: ``cache_scenes`` > 0 renders that many train scenes once into a crop cache
-    (``igde_stream.data.cache``, in ``cache_dir``; boundary-biased crops) and samples it, instead of
-    rendering in DataLoader workers; ``mix`` draws the boundary error types per scene (the real-world
-    mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames;
-    ``color_codec`` sends that share of the cached colour frames through sensor noise and a JPEG
-    round trip (``igde_stream.data.cache.camera_chain``).
-    Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
-    from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
-    hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
-    starts from the model's own hard output instead of the degraded depth, which trains the second
-    and later passes of ``IGDEConfig.passes``; ``gate_weight`` / ``ce_weight`` weigh the gate
-    BCE and the candidate cross-entropy. At the end a select head's gate threshold is set to the one
-    with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
-    identity (97 % of pixels are already right and their L1 gradient does not fade as the residual
-    shrinks): on one fixed batch, igde-tiny with (5), or even (5) + 10 MSE, stays at the identity
-    for 300 steps, while with this warm-up the error-pixel MSE falls 8000 -> 2700 and stays there
-    once the loss is (5) alone. ``l2_weight=0`` trains with (5) only, as the paper does. A resumed
-    run given only minutes has no warm-up."""
-
-    model: str = "igde-small"
-    overrides: dict[str, Any] = field(default_factory=dict)
-    loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    steps: int | None = None
-    minutes: float | None = None
-    batch: int = 8
-    crop: tuple[int, int] = (256, 256)
-    lr: float = 1e-4
-    lr_schedule: str = "constant"
-    l2_weight: float = 10.0
-    l2_warmup: float = 1.0
-    device: str = "cpu"
-    seed: int = 0
-    workers: int = 2
-    val_every: int = 200
-    val_samples: int = 8
-    val_size: tuple[int, int] = (256, 384)
-    ckpt_every: int = 500
-    log_every: int = 10
-    out: str = "runs/train"
-    resume: str | None = None
-    amp: str = "auto"
-    textures: str = "mixed"
-    scene_size: tuple[int, int] = (960, 540)
-    frames_per_scene: int = 2
-    crops_per_frame: int = 8
-    degradation: dict[str, Any] = field(default_factory=dict)
-    head_init_scale: float = 0.1
-    threads: int | None = None
-    progress: bool = True
-    command: str = ""
-    cache_scenes: int = 0
-    cache_dir: str = "runs/cache"
-    mix: bool = False
-    color_blur: float = 0.0
-    color_codec: float = 0.0
-    temperature_start: float = 1.0
-    temperature_end: float = 1.0
-    hard_start: float = 1.0
-    hard_share: float = 0.5
-    gate_weight: float = 0.1
-    ce_weight: float = 0.0
-    refine_share: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.steps is None and self.minutes is None:
-            raise ValueError("give steps and/or minutes")
-        if self.steps is not None and self.steps < 1:
-            raise ValueError(f"steps must be >= 1, got {self.steps}")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
-        if self.amp not in ("auto", "bf16", "fp16", "none"):
-            raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
-        if self.batch < 1 or self.workers < 0:
-            raise ValueError("batch must be >= 1 and workers >= 0")
-        for name in ("refine_share", "color_codec"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if not (self.temperature_start > 0 and self.temperature_end > 0):
-            raise ValueError("temperatures must be > 0")
-        self.crop = tuple(self.crop)  # type: ignore[assignment]
-        self.val_size = tuple(self.val_size)  # type: ignore[assignment]
-        self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
-        self.loss_weights = tuple(float(x) for x in self.loss_weights)  # type: ignore[assignment]
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig keys {unknown}")
-        return cls(**d)
-
-    def crop_config(self) -> CropConfig:
-        w, h = self.scene_size
-        return CropConfig(
-            crop=self.crop, frames_per_scene=self.frames_per_scene, crops_per_frame=self.crops_per_frame,
-            scene=SceneConfig(width=w, height=h, textures=self.textures),
-            degradation=DegradeConfig(**self.degradation),
-        )
-
-    def val_crop_config(self) -> CropConfig:
-        cc = self.crop_config()
-        return dataclasses.replace(cc, degradation=error_type_config("mix")) if self.mix else cc
-
-    def cache_config(self) -> CacheConfig:
-        cc = self.crop_config()
-        return CacheConfig(scenes=self.cache_scenes, frames_per_scene=self.frames_per_scene,
-                           crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
-                           mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec,
-                           scene=cc.scene, degradation=cc.degradation)
-
-    def data_params(self) -> dict[str, Any]:
-        cc = self.crop_config()
-        return {"generator": "igde_stream.data.synthetic", "scene": cc.scene.to_dict(),
-                "degradation": cc.degradation.to_dict(), "crop": list(self.crop),
-                "frames_per_scene": cc.frames_per_scene, "crops_per_frame": cc.crops_per_frame,
-                "flip": cc.flip, "train_seeds": [SPLITS["train"].start, SPLITS["train"].stop],
-                "val_seeds": [SPLITS["val"].start, SPLITS["val"].start + self.val_samples],
-                "val_size": list(self.val_size), "val_degradation": self.val_crop_config().degradation.to_dict(),
-                "cache": dataclasses.asdict(self.cache_config()) if self.cache_scenes else None,
-                "mix": self.mix, "color_blur": self.color_blur,
-                "color_codec": self.color_codec}
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -480,53 +340,6 @@ def profile_data(cfg: TrainConfig, samples: int = 200) -> float:
     for _ in range(samples):
         next(it)
     return 1000.0 * (time.process_time() - t) / samples
-
-
-def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, Any] | None = None,
-                   overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Ship a training checkpoint: ``dest`` (.pt) gets the model config + weights only (no optimizer),
-    ``dest`` with suffix .json gets command, seed, steps, data parameters, validation metrics and the
-    weights hash (plus ``extra``, e.g. an evaluation table). ``overrides``: config settings that keep
-    the weights (inference ones such as ``passes``), recorded as ``export_overrides``. Returns the
-    JSON record."""
-    checkpoint, dest = Path(checkpoint), Path(dest)
-    model = load_checkpoint(checkpoint)
-    if overrides:
-        model = _with_settings(model, overrides, checkpoint).eval()
-    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(dest, model)
-    tc = payload.get("train_config", {})
-    meta = {
-        "model": payload.get("variant"), "arch": payload.get("arch"), "config": dataclasses.asdict(model.config),
-        "export_overrides": dict(overrides or {}),
-        "weights_hash": weights_hash(model), "params": sum(p.numel() for p in model.parameters()),
-        "source_checkpoint": checkpoint.name, **_run_fields(payload),
-        "train_config": tc, "data": payload.get("data"),
-        "validation": payload.get("val"), "torch": torch.__version__,
-        "starts_from": _lineage(tc.get("model")),
-        **(extra or {}),
-    }
-    _write_json(dest.with_suffix(".json"), meta)
-    return meta
-
-
-def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:
-    """Command, seed, steps and seconds of the training run that wrote a checkpoint payload."""
-    tc = payload.get("train_config", {})
-    return {"command": payload.get("command") or tc.get("command"), "seed": tc.get("seed"),
-            "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
-
-
-def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
-    """The training runs a fine-tune started from, nearest first: checkpoint, command, seed, steps and
-    seconds of each (a run from scratch names a registered model, and the list ends there)."""
-    path = Path(str(model)) if model else None
-    if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8:
-        return []
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    entry = {"checkpoint": str(path), **_run_fields(payload)}
-    return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -112,6 +112,34 @@ def test_runtime_path_needs_no_torch(tiny):
     assert r.stdout.split() == ["onnxruntime", "(9,", "13)", "uint8"]
 
 
+def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path):
+    """bench models: a select model's gated and dense forms change the same pixels of the degraded
+    frame (the gated form is a cheaper way to the same output), ratios against the first entry."""
+    import json
+
+    from igde_stream.bench import models as bench_models
+    from igde_stream.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2)
+    with torch.no_grad():
+        model.head.conv.bias[-1] = 0.0  # an untrained gate that opens on part of the frame
+        model.head.conv.weight.mul_(20)
+    ckpt = tmp_path / "sel.pt"
+    save_checkpoint(ckpt, model)
+    out = tmp_path / "m.json"
+    rc = bench_models.main(["--models", str(ckpt), "--filters", "guided", "--size", "64x48", "--rounds", "2",
+                            "--threads", "1", "--also-dense", "--json", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    rows = {r["entry"]: r for r in res["rows"]}
+    gated, dense = rows[f"model:{ckpt}"], rows[f"model:{ckpt} (dense head)"]
+    assert res["errors"] == "mix" and 0.01 < res["input_wrong_share"] < 0.5
+    assert 0.0 < gated["changed_share"] == dense["changed_share"]
+    assert gated["ratio"] == 1.0 and rows["filter:guided"]["ratio"] == pytest.approx(
+        rows["filter:guided"]["ms_per_frame"] / gated["ms_per_frame"])
+
+
 def test_infer_benchmark_runs_and_saves_rows(tmp_path, capsys):
     import json
 

@@ -80,6 +80,39 @@ def test_gather_matches_the_candidate_stack():
     assert got[0, 0, 5, 3] == depth[0, 0, 4, 5] and got[1, 0, 0, 8] == depth[1, 0, 0, 8]
 
 
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 3, "radius": 4, "candidates": "window"}])
+def test_gated_pixel_form_equals_the_dense_hard_output(extra):
+    """hard_sparse (the inference default: scores of the gated pixels only) gives the dense hard
+    output of the whole score stack: with the gate on some pixels, on none and on all of them, in a
+    batch (the flat indices cross frames) and at the border (replicate padding)."""
+    model = _randomise(_tiny_select(**extra), seed=7).eval()
+    color, depth = _inputs(n=3, h=17, w=26, bits=16, seed=8)
+    with torch.no_grad():
+        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()  # gate on half
+        logits = model.select_logits(color, depth)
+        gate = logits[:, -1:]
+        bias = float(model.head.conv.bias[-1])
+        for gate_bias, fires in ((bias, "some"), (-1e30, "none"), (1e30, "all")):
+            model.head.conv.bias[-1] = gate_bias
+            model.head.sparse = True
+            sparse = model(color, depth)
+            model.head.sparse = False
+            dense = model(color, depth)
+            model.head.conv.bias[-1] = bias
+            assert torch.equal(sparse, dense), fires
+            if fires == "none":
+                assert torch.equal(sparse, depth)
+            if fires == "some":
+                on = gate > 0
+                assert 0.3 < on.float().mean() < 0.7 and not torch.equal(sparse[on], depth[on])
+        # by hand, one gated pixel: its value is the input at the offset of its best score
+        model.head.sparse = True
+        out = model(color, depth)
+        n, y, x = [int(v) for v in torch.nonzero(gate[:, 0] > 0)[0]]
+        dy, dx = model.head.offsets[int(logits[n, :-1, y, x].argmax())]
+        assert out[n, 0, y, x] == depth[n, 0, min(max(y + dy, 0), 16), min(max(x + dx, 0), 25)]
+
+
 @pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
 def test_16_bit_values_stay_exact_through_a_float16_network(extra):
     model = _randomise(_tiny_select(**extra), seed=2).eval()
@@ -222,14 +255,33 @@ def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     import onnxruntime as ort
 
     model = _randomise(_tiny_select(**extra), seed=3).eval()
-    path = export_onnx(model, tmp_path / "sel.onnx", check=False)
     color, depth = _inputs(n=3, h=29, w=45, bits=16, seed=4)
+    with torch.no_grad():  # the gate on half the pixels: the exported gated-pixel form then scores those
+        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()
+    path = export_onnx(model, tmp_path / "sel.onnx", check=False)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
     with torch.no_grad():
         ref = model(color, depth).numpy()
     differ = np.mean(got != ref)
     assert differ <= 0.002, f"{differ:.4f} of the pixels differ"
+    assert 0.3 < np.mean(ref != depth.numpy()) < 0.55  # changed where the gate fired
+
+
+def test_onnx_runtime_with_no_gated_pixel_returns_the_input(tmp_path):
+    """The exported gated-pixel form with an empty gate (NonZero gives no index): the input, exactly."""
+    pytest.importorskip("onnxruntime")
+    from igde_stream.export import export_onnx
+    import onnxruntime as ort
+
+    model = _randomise(_tiny_select(attend=2, scale=2, passes=2), seed=9).eval()
+    with torch.no_grad():
+        model.head.conv.bias[-1] = -1e30
+    path = export_onnx(model, tmp_path / "closed.onnx", check=False)
+    color, depth = _inputs(n=2, h=21, w=30, bits=16, seed=10)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
+    assert np.array_equal(got, depth.numpy())
 
 
 @pytest.mark.parametrize("passes", [1, 2])
@@ -287,3 +339,28 @@ def test_attention_colour_term_also_scores_the_gated_head():
     k = head.offsets.index((0, 1))  # pixel (2, 2) looks at (2, 3): other colour
     assert torch.isclose(logits[0, k, 2, 2], -beta) and logits[0, 0, 2, 2] == 0
     assert (logits[0, -1] == -4.0).all()
+
+
+def test_dense_head_export_has_no_data_dependent_shapes_and_the_same_values(tmp_path):
+    """export_onnx(dense_head=True) scores every pixel (no NonZero, for runtimes that want static
+    shapes); the default graph scores the gated ones; both give the same output, and the module given
+    comes back with its own setting."""
+    ort = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    from igde_stream.export import export_onnx, read_metadata
+
+    model = _randomise(_tiny_select(attend=2, scale=2), seed=11).eval()
+    color, depth = _inputs(n=2, h=19, w=33, bits=16, seed=12)
+    with torch.no_grad():
+        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()
+    outs, ops = {}, {}
+    for dense in (False, True):
+        path = export_onnx(model, tmp_path / f"m{dense}.onnx", check=False, dense_head=dense)
+        assert model.head.sparse is True
+        ops[dense] = {n.op_type for n in onnx.load(str(path)).graph.node}
+        assert read_metadata(path)["hard_output"] == ("dense" if dense else "gated pixels")
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        outs[dense] = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
+    assert "NonZero" in ops[False] and "NonZero" not in ops[True]
+    assert np.mean(outs[False] != outs[True]) <= 0.002
+    assert np.mean(outs[True] != depth.numpy()) > 0.3

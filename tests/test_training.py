@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from igde_stream.models import load_checkpoint
-from igde_stream.training import LOG_COLUMNS, TrainConfig, export_weights, train
+from igde_stream.shipping import export_weights
+from igde_stream.training import LOG_COLUMNS, TrainConfig, train
 
 
 def _cfg(tmp_path, **kw):
@@ -260,7 +261,7 @@ def test_export_with_an_inference_override(tmp_path):
 def test_lineage_lists_the_runs_a_fine_tune_started_from(tmp_path):
     """A fine-tune of a fine-tune: the export's starts_from names both parents, nearest first, with
     their commands and seeds; a run from a registered name ends the chain."""
-    from igde_stream.training import _lineage
+    from igde_stream.shipping import _lineage
 
     def run(name, model, seed):
         path = tmp_path / f"{name}.pt"

@@ -3,6 +3,7 @@
     python tools/export_onnx.py --model igde-small                     # shipped weights -> igde_stream/weights/igde-small.onnx
     python tools/export_onnx.py --checkpoint runs/x/best.pt -o x.onnx  # any checkpoint
     python tools/export_onnx.py --model igde-base --random-init -o base.onnx   # untrained, for benchmarks
+    python tools/export_onnx.py --model igde-small --dense-head -o dense.onnx  # no NonZero in the graph
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", help="ONNX path (default: igde_stream/weights/<model>.onnx)")
     p.add_argument("--opset", type=int, default=18)
     p.add_argument("--exporter", choices=("auto", "dynamo", "torchscript"), default="auto")
+    p.add_argument("--dense-head", action="store_true",
+                   help="select head: score every pixel, not only the gated ones (same values; a graph without "
+                        "data-dependent shapes, for runtimes that want one)")
     args = p.parse_args(argv)
 
     import torch
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         model, out = args.model, Path(args.output or WEIGHTS_DIR / f"{args.model}.onnx")
     try:
-        export_onnx(model, out, opset=args.opset, exporter=args.exporter)
+        export_onnx(model, out, opset=args.opset, exporter=args.exporter, dense_head=args.dense_head)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"export_onnx: {exc}", file=sys.stderr)
         return 1

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python tools/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     if args.export:
-        from igde_stream.training import export_weights
+        from igde_stream.shipping import export_weights
 
         dest = args.to or f"igde_stream/weights/{Path(args.export).parent.name}.pt"
         meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})

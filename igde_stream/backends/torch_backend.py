@@ -132,6 +132,11 @@ class TorchBackend:
         self.model.to(self.device, dtype=self.dtype, memory_format=self.memory_format)
         for p in self.model.parameters():
             p.requires_grad_(False)
+        head = getattr(self.model, "head", None)
+        if cuda and hasattr(head, "sparse"):
+            # a selection head scores only its gated pixels on the CPU; on a GPU the dense form is
+            # cheap and has no data-dependent shapes, which a CUDA graph cannot capture
+            head.sparse = False
         self._graphs: OrderedDict[tuple[int, int, int], _Graph] = OrderedDict()
         self._staging = HostStaging()
 

@@ -2,6 +2,10 @@
 
 ``python tools/bench.py models --models igde-small runs/old-igde-small.pt --threads 2 --size 960x540``
 
+The frame is a synthetic test-split frame with the real-world mix of boundary errors (``--errors``):
+a select head scores only the pixels its gate finds wrong, so its cost depends on the input;
+``--also-dense`` adds each model's dense form (every pixel scored) as its own entry.
+
 Each model (a registered name with shipped weights, or a checkpoint) is exported to ONNX and run by
 ONNX Runtime with ``--threads`` intra-op threads, batch 1; the classical filters of
 :mod:`igde_stream.filters` run on the same frame with OpenCV limited to the same thread count. The
@@ -26,11 +30,16 @@ import numpy as np
 from .common import device_name, log, save_json, stamp, versions
 
 
-def _structured_frame(h: int, w: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    from ..data import Scene, SceneConfig
+def _structured_frame(h: int, w: int, errors: str = "mix", seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic test-split frame, its depth given the boundary errors ``errors`` (a preset of
+    :func:`~igde_stream.data.error_type_config`, or ``none``): a select head's gated form scores the
+    pixels its gate finds wrong, so its cost depends on them."""
+    from ..data import Scene, SceneConfig, degrade, error_type_config
 
     f = Scene(2_000_000 + seed, SceneConfig(width=w, height=h)).render(0, 8)
-    return f.color, f.depth
+    if errors == "none":
+        return f.color, f.depth
+    return f.color, degrade(f.depth, error_type_config(errors), seed=seed)[0]
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
@@ -41,7 +50,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from ..filters import FILTERS
 
     w, h = args.size
-    color, depth = _structured_frame(h, w)
+    color, depth = _structured_frame(h, w, args.errors)
     c = np.ascontiguousarray(color.transpose(2, 0, 1)[None], np.float32) / 255
     d = depth[None, None].astype(np.float32) / 255
     entries: dict[str, Callable[[], Any]] = {}
@@ -49,10 +58,14 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     so.intra_op_num_threads = args.threads
     so.inter_op_num_threads = 1
     with tempfile.TemporaryDirectory(prefix="igde-bench-") as tmp:
+        changed: dict[str, float] = {}
         for i, ref in enumerate(args.models):
-            path = export_onnx(ref, Path(tmp) / f"m{i}.onnx", check=False)
-            sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-            entries[f"model:{ref}"] = lambda s=sess: s.run(None, {"color": c, "depth": d})
+            for dense in (False, True) if args.also_dense else (False,):
+                path = export_onnx(ref, Path(tmp) / f"m{i}{'d' * dense}.onnx", check=False, dense_head=dense)
+                sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+                key = f"model:{ref}" + (" (dense head)" if dense else "")
+                entries[key] = lambda s=sess: s.run(None, {"color": c, "depth": d})
+                changed[key] = float(np.mean(entries[key]()[0] != d))
         cv2.setNumThreads(args.threads)
         for name in args.filters:
             entries[f"filter:{name}"] = lambda fn=FILTERS[name]: fn(color, depth)
@@ -67,16 +80,19 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             log(f"  round {r + 1}/{args.rounds}")
     base = statistics.median(times[next(iter(times))])
     rows = [{"entry": k, "ms_per_frame": 1000 * statistics.median(v), "ratio": statistics.median(v) / base,
-             "runs": len(v)} for k, v in times.items()]
-    return {**stamp("models", args.argv), "size": [w, h], "threads": args.threads, "cpu_count": os.cpu_count(),
+             "runs": len(v), **({"changed_share": changed[k]} if k in changed else {})} for k, v in times.items()]
+    return {**stamp("models", args.argv), "size": [w, h], "errors": args.errors,
+            "input_wrong_share": float(np.mean(depth != _structured_frame(h, w, "none")[1])),
+            "threads": args.threads, "cpu_count": os.cpu_count(),
             "device": device_name("cpu"), "versions": versions(), "rows": rows}
 
 
 def markdown_table(result: dict[str, Any]) -> str:
     first = result["rows"][0]["entry"]
-    lines = [f"| entry | ms/frame | x {first} |", "|---|---|---|"]
+    lines = [f"| entry | ms/frame | x {first} | pixels changed |", "|---|---|---|---|"]
     for r in result["rows"]:
-        lines.append(f"| {r['entry']} | {r['ms_per_frame']:.1f} | {r['ratio']:.3f} |")
+        share = f"{100 * r['changed_share']:.1f} %" if "changed_share" in r else "-"
+        lines.append(f"| {r['entry']} | {r['ms_per_frame']:.1f} | {r['ratio']:.3f} | {share} |")
     return "\n".join(lines)
 
 
@@ -91,6 +107,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--size", type=size_arg, default=(960, 540), metavar="WxH")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--errors", default="mix",
+                   help="boundary errors of the input depth: a preset (paper, mix, soft, ...) or none (default: %(default)s)")
+    p.add_argument("--also-dense", action="store_true",
+                   help="also time each model exported with its select head's dense form (every pixel scored)")
     p.add_argument("--json", help="write the result as JSON here")
     args = p.parse_args(argv)
     args.argv = list(argv)

@@ -38,7 +38,7 @@ def environment() -> dict[str, str]:
 def _keep_fp32(trt: Any, network: Any) -> int:
     """Weakly typed FP16 builds: pin the layers of the depth gather path to FP32 (see FP32_OPS);
     returns how many were pinned."""
-    kinds = {getattr(trt.LayerType, k) for k in ("PADDING", "SLICE", "SHUFFLE", "GATHER", "SELECT")
+    kinds = {getattr(trt.LayerType, k) for k in ("PADDING", "SLICE", "SHUFFLE", "GATHER", "SCATTER", "SELECT")
              if hasattr(trt.LayerType, k)}
     pinned = 0
     for i in range(network.num_layers):

@@ -10,7 +10,10 @@ from typing import Any
 from .options import EngineError
 
 # ONNX ops left in float32 by the FP16 conversion: the selection head's gather of input depth values
-FP32_OPS = ("Pad", "Reshape", "GatherElements", "Where")
+# (dense hard output: Pad, Reshape, GatherElements, Where; gated-pixel form: Pad, Transpose, Reshape,
+# Gather, GatherND, ScatterElements)
+FP32_OPS = ("Pad", "Reshape", "GatherElements", "Where", "Transpose", "Gather", "GatherND",
+            "ScatterElements")
 
 
 def convert_fp16(src: str | Path, dst: str | Path) -> Path:
@@ -30,8 +33,8 @@ def convert_fp16(src: str | Path, dst: str | Path) -> Path:
         except ImportError:
             raise EngineError("FP16 ONNX conversion needs onnxconverter-common (pip install 'igde-stream[tensorrt]')") from None
     model = onnx.load(str(src))
-    # the selection head gathers its output from the input depth: keep that path (Pad, Reshape,
-    # GatherElements, Where) in float32 so 16-bit depth values pass exactly; the layers go to FP16
+    # the selection head gathers its output from the input depth: keep that path (FP32_OPS) in
+    # float32 so 16-bit depth values pass exactly; the layers go to FP16
     fp16 = _skip_fp16_round_trips(convert_float_to_float16(model, keep_io_types=True, op_block_list=list(FP32_OPS)))
     dst = Path(dst)
     onnx.save(fp16, str(dst))

@@ -197,7 +197,8 @@ def model_complexity(model: torch.nn.Module | str, height: int = 540, width: int
 
     Every conv is stride 1 and size preserving, so multiply-accumulates scale with the pixel count:
     they are counted with forward hooks on a 32 x 32 probe (in eval mode: every inference pass) and
-    scaled. GFLOP = 2 x GMAC.
+    scaled. GFLOP = 2 x GMAC. A select head is counted in its dense form (every pixel scored): the
+    gated form scores only the pixels its gate opens, a share that depends on the input.
     """
     if isinstance(model, str):
         model = create_model(model)
@@ -210,11 +211,17 @@ def model_complexity(model: torch.nn.Module | str, height: int = 540, width: int
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     was_training = model.training
+    head = getattr(model, "head", None)
+    sparse = getattr(head, "sparse", None)
     try:
+        if sparse is not None:
+            head.sparse = False
         with torch.no_grad():
             model.eval()(torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
     finally:
         model.train(was_training)
+        if sparse is not None:
+            head.sparse = sparse
         for h in handles:
             h.remove()
     scale = height * width / (32 * 32)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence as Seq
 
 import numpy as np
 
-from ..evaluation import _json_ready
+from ..eval_report import _json_ready
 from .figures import _crop_box, save_fig10
 from .suite import LEARNED
 from .tables import build_tables, tables_markdown

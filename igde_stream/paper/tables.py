@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluation import _fmt as _fmt_value
+from ..eval_report import _fmt as _fmt_value
 from .suite import LEARNED, TABLE_TITLES, TABLES
 
 

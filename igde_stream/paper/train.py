@@ -37,7 +37,8 @@ def train_one(
     (with optimizer state) are deleted unless ``keep_run``. The last step's weights are used (not
     the best validation step), so every row has exactly the budget it states.
     """
-    from ..training import TrainConfig, export_weights, train
+    from ..shipping import export_weights
+    from ..training import TrainConfig, train
 
     spec = LEARNED[key]
     out = Path(out)

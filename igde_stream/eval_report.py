@@ -1,0 +1,85 @@
+"""Evaluation output: Markdown tables of the metric and view-quality rows, and the ``eval.md`` /
+``eval.json`` report (inf as "inf", nan as null)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence as Seq
+
+import numpy as np
+
+__all__ = ["markdown_table", "views_markdown_table", "write_report"]
+
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "-"
+        if math.isinf(v):
+            return "inf"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def markdown_table(rows: Seq[dict[str, Any]]) -> str:
+    """Rows of ``evaluate_methods`` as a Markdown table."""
+    head = ("| dataset | method | frames | PSNR | PSNRt | PSNRf | SSIM | RMSE | temporal | "
+            "PSNR min / median / max | ms/frame |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r['method']} | {r['frames']} | {_fmt(r['psnr'])} | {_fmt(r['psnr_t'])} | "
+            f"{_fmt(r['psnr_f'])} | {_fmt(r['ssim'], 4)} | {_fmt(r['rmse'], 3)} | {_fmt(r['temporal'], 3)} | "
+            f"{_fmt(r['psnr_min'])} / {_fmt(r['psnr_median'])} / {_fmt(r['psnr_max'])} | "
+            f"{_fmt(r['ms_per_frame'], 0)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
+    """``meta["view_quality"]`` of ``standard_evaluation`` (rows of ``evaluate_views``) as a note and
+    a Markdown table."""
+    vq = view_quality
+    lines = [f"View quality: {vq['n_views']} views rendered (DIBR, baseline {vq['baseline']:g} px, zero "
+             f"parallax {vq['zero_parallax']:g}) from each method's depth vs the same views from the "
+             f"ground-truth depth, frame stride {vq['stride']}; PSNR over all pixels and channels from "
+             f"the mean MSE, band PSNR within {vq['band_radius']} px of depth edges, SSIM mean over R, G, B; "
+             "mean over views.", "",
+             "| dataset | method | frames | views | view PSNR | band PSNR | view SSIM |", "|---|---|---|---|---|---|---|"]
+    for r in vq["rows"]:
+        lines.append(f"| {r['dataset']} | {r['method']} | {r['frames']} | {r['views']} | {_fmt(r['psnr'])} | "
+                     f"{_fmt(r['psnr_band'])} | {_fmt(r['ssim'], 4)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _json_ready(v: Any) -> Any:
+    """``v`` with nan as None, inf as "inf" / "-inf" and numpy scalars as Python ones, for ``json.dumps``
+    (also used by :mod:`igde_stream.paper`)."""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+    if isinstance(v, dict):
+        return {k: _json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_ready(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def write_report(out_dir: str | Path, rows: Seq[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Path]:
+    """Write ``eval.md`` and ``eval.json`` (inf as "inf", nan as null) to ``out_dir``; a
+    ``meta["view_quality"]`` (``standard_evaluation(views=N)``) adds its table to ``eval.md``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, js = out_dir / "eval.md", out_dir / "eval.json"
+    text = markdown_table(rows)
+    if meta.get("view_quality"):
+        text += "\n## View quality\n\n" + views_markdown_table(meta["view_quality"])
+    md.write_text(text)
+    js.write_text(json.dumps(_json_ready({"meta": meta, "rows": list(rows)}), indent=2) + "\n")
+    return {"markdown": md, "json": js}

@@ -1,0 +1,195 @@
+"""The selection head of the soft and select models: candidate offsets, scores, gate, soft and hard
+outputs (docs/models.md, "The selection head").
+
+The hard output has two forms that give the same values: ``hard`` reads the scores of every pixel
+(the N x K x H x W stack), and ``hard_sparse`` scores only the pixels whose gate fires, since every
+other pixel keeps its input value whatever its scores say.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+CANDIDATE_SETS = ("window", "star")
+
+
+def candidate_offsets(radius: int, kind: str = "window") -> list[tuple[int, int]]:
+    """Offsets (dy, dx) of the candidate source pixels, nearest first (the centre (0, 0) is first), so
+    that an argmax tie goes to the nearer candidate.
+
+    ``window``: all (2R+1)^2 offsets with max(|dy|, |dx|) <= R. ``star``: the 5x5 square (|dy|, |dx|
+    <= 2) plus, for distances 3..R, the 8 compass directions (dy, dx) = k (sy, sx) with sy, sx in
+    {-1, 0, 1}: 25 + 8 (R - 2) offsets. Boundary errors move depth across an edge, so the right value
+    lies along the edge normal; the rays reach it at a fraction of the window's cost.
+    """
+    if kind not in CANDIDATE_SETS:
+        raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {kind!r}")
+    r = int(radius)
+    offs = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
+    if kind == "star":
+        offs = [(dy, dx) for dy, dx in offs
+                if max(abs(dy), abs(dx)) <= 2 or (dy == 0 or dx == 0 or abs(dy) == abs(dx))]
+    return sorted(offs, key=lambda o: (o[0] ** 2 + o[1] ** 2, o))
+
+
+def conv1x1(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 1)
+
+
+class SelectionHead(nn.Module):
+    """Output head that chooses depth values from the input instead of regressing them.
+
+    A 1x1 conv gives K candidate scores (K offsets of :func:`candidate_offsets`) and, for ``gate``,
+    one gate logit: the log-odds that the input pixel is wrong.
+
+    - soft output (training, and always without a gate): ``s = sum_k softmax(scores / T)_k c_k``
+      with c_k the input depth at offset k (replicate padding); with a gate ``g = sigmoid(logit)``
+      the output is ``g s + (1 - g) d``.
+    - hard output (eval mode with a gate): ``d`` where ``g <= gate_threshold``, else ``c_k*`` with
+      k* = argmax of the scores. Every output value is an input value, gathered from ``depth`` as it
+      was given (its dtype and precision), so the network itself may run in float16.
+
+    Identity start: the scores start near zero (weights x 0.1, bias 0) and the gate bias at -4
+    (g = 0.018), so a fresh hard output is the input exactly and the soft output is within 2 % of it.
+    """
+
+    def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float,
+                 attend: int = 0) -> None:
+        super().__init__()
+        self.attend = int(attend)
+        if self.attend:
+            self.qk = conv1x1(channels, 2 * self.attend)
+            self.color_scale = nn.Parameter(torch.tensor(0.0))
+        self.offsets = candidate_offsets(radius, candidates)
+        self.radius = int(radius)
+        self.gate = bool(gate)
+        self.gate_threshold = float(gate_threshold)
+        # inference form of the hard output: score gated pixels only (hard_sparse) or all (hard);
+        # the CUDA-graph path and the TensorRT export switch it off (shapes must not depend on data)
+        self.sparse = True
+        self.conv = conv1x1(channels, len(self.offsets) + int(self.gate))
+        with torch.no_grad():
+            self.conv.weight.mul_(0.1)
+            self.conv.bias.zero_()
+            if self.gate:
+                self.conv.bias[-1] = -4.0
+        oy, ox = zip(*self.offsets)
+        self.register_buffer("off_y", torch.tensor(oy, dtype=torch.long), persistent=False)
+        self.register_buffer("off_x", torch.tensor(ox, dtype=torch.long), persistent=False)
+
+    def _shifted(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``x`` (N x C x H x W) at every candidate offset (replicate padding), one tensor each."""
+        r = self.radius
+        h, w = x.shape[-2:]
+        p = nn.functional.pad(x, (r, r, r, r), mode="replicate")
+        return [p[:, :, r + dy:r + dy + h, r + dx:r + dx + w] for dy, dx in self.offsets]
+
+    def candidates(self, depth: torch.Tensor) -> torch.Tensor:
+        """N x K x H x W: the input depth at every candidate offset (replicate padding)."""
+        return torch.cat(self._shifted(depth), 1)
+
+    def logits(self, features: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+        """Scores (and gate logit) from the features; with ``attend``, plus the query . key and colour
+        distance terms of every candidate."""
+        out = self.conv(features)
+        if not self.attend:
+            return out
+        q, k = self.qk(features).split(self.attend, 1)
+        scale = 1.0 / math.sqrt(self.attend)
+        c = color.to(q.dtype)
+        beta = nn.functional.softplus(self.color_scale) * 10.0
+        pair = [(q * ks).sum(1, keepdim=True) * scale - beta * (c - cs).abs().mean(1, keepdim=True)
+                for ks, cs in zip(self._shifted(k), self._shifted(c))]
+        extra = torch.cat(pair, 1)
+        if self.gate:
+            return torch.cat([out[:, :-1] + extra, out[:, -1:]], 1)
+        return out + extra
+
+    def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
+        building the N x K x H x W stack: one flat gather from the padded map."""
+        r = self.radius
+        n, _, h, w = depth.shape
+        p = nn.functional.pad(depth, (r, r, r, r), mode="replicate")
+        wp = w + 2 * r
+        ys = torch.arange(h, device=depth.device).view(1, 1, h, 1)
+        xs = torch.arange(w, device=depth.device).view(1, 1, 1, w)
+        flat = (ys + r + self.off_y[index]) * wp + (xs + r + self.off_x[index])
+        return torch.gather(p.flatten(1), 1, flat.flatten(1)).view(n, 1, h, w)
+
+    def split(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(scores N x K x H x W, gate logit N x 1 x H x W or None)."""
+        if self.gate:
+            return logits[:, :-1], logits[:, -1:]
+        return logits, None
+
+    def soft(self, logits: torch.Tensor, depth: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        scores, gate = self.split(logits)
+        wts = torch.softmax(scores.float() / temperature, 1)
+        s = (wts * self.candidates(depth.float())).sum(1, keepdim=True)
+        if gate is None:
+            return s
+        g = torch.sigmoid(gate.float())
+        return g * s + (1.0 - g) * depth.float()
+
+    def hard(self, logits: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        scores, gate = self.split(logits)
+        chosen = self.gather(depth, scores.argmax(1, keepdim=True))
+        if gate is None:
+            return chosen
+        thr = self.gate_threshold if threshold is None else threshold
+        logit_thr = math.log(thr / (1.0 - thr))
+        return torch.where(gate > logit_thr, chosen, depth)
+
+    def hard_sparse(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
+                    threshold: float | None = None) -> torch.Tensor:
+        """The hard output, scoring only the pixels whose gate fires (the others keep their input
+        value whatever their scores): the gate logit of every pixel (one channel of the 1x1 conv),
+        then the K scores, query . key and colour terms of the M gated pixels only, gathered from the
+        replicate-padded maps by flat index (K x M), their argmax, and the chosen input values
+        scattered into a copy of ``depth``. Same values as :meth:`hard` up to the summation order of
+        the 1x1 conv (an argmax tie may then fall differently); it costs K x M instead of K x H x W."""
+        thr = self.gate_threshold if threshold is None else threshold
+        logit_thr = math.log(thr / (1.0 - thr))
+        n, c, h, w = features.shape
+        r = self.radius
+        hp, wp = h + 2 * r, w + 2 * r
+        weight = self.conv.weight.flatten(1)  # (K + 1) x C
+        gate = nn.functional.conv2d(features, self.conv.weight[-1:], self.conv.bias[-1:])
+        lin = torch.nonzero((gate > logit_thr).flatten()).flatten()  # M flat indices over N x H x W
+        # each pixel's index in the flattened padded maps, then that of every candidate (K x M)
+        dev = features.device
+        padded = (torch.arange(n, device=dev).view(n, 1, 1) * (hp * wp)
+                  + (torch.arange(h, device=dev).view(1, h, 1) + r) * wp
+                  + torch.arange(w, device=dev).view(1, 1, w) + r)
+        index = padded.flatten()[lin].unsqueeze(0) + (self.off_y * wp + self.off_x).unsqueeze(1)
+
+        def at(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+            """Channels x idx.shape: ``t`` (N x C x H x W) replicate-padded, at flat padded indices."""
+            flat = nn.functional.pad(t, (r, r, r, r), mode="replicate").transpose(0, 1).flatten(1)
+            return flat[:, idx]
+
+        f = features.transpose(0, 1).flatten(1)[:, lin]  # C x M
+        scores = weight[:-1] @ f + self.conv.bias[:-1].unsqueeze(1)  # K x M
+        if self.attend:
+            q, k = self.qk(features).split(self.attend, 1)
+            col = color.to(q.dtype)
+            qm = q.transpose(0, 1).flatten(1)[:, lin].unsqueeze(1)  # A x 1 x M
+            cm = col.transpose(0, 1).flatten(1)[:, lin].unsqueeze(1)  # 3 x 1 x M
+            beta = nn.functional.softplus(self.color_scale) * 10.0
+            scores = scores + ((qm * at(k, index)).sum(0) * (1.0 / math.sqrt(self.attend))
+                               - beta * (cm - at(col, index)).abs().mean(0))
+        best = scores.argmax(0, keepdim=True)  # 1 x M
+        chosen = at(depth, torch.gather(index, 0, best).flatten())[0]
+        return depth.flatten().scatter(0, lin, chosen).view(depth.shape)
+
+    def forward(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+        if self.gate and not self.training and self.sparse:
+            return self.hard_sparse(features, depth, color)
+        logits = self.logits(features, color)
+        if self.gate and not self.training:
+            return self.hard(logits, depth)
+        return self.soft(logits, depth).to(depth.dtype)

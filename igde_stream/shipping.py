@@ -1,0 +1,62 @@
+"""Shipping a trained checkpoint: the weights-only ``.pt`` and its ``.json`` record (command, seed,
+data, validation, and the runs it was fine-tuned from)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .models import load_checkpoint, save_checkpoint, weights_hash
+from .training import _with_settings, _write_json
+
+__all__ = ["export_weights"]
+
+
+def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, Any] | None = None,
+                   overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ship a training checkpoint: ``dest`` (.pt) gets the model config + weights only (no optimizer),
+    ``dest`` with suffix .json gets command, seed, steps, data parameters, validation metrics and the
+    weights hash (plus ``extra``, e.g. an evaluation table). ``overrides``: config settings that keep
+    the weights (inference ones such as ``passes``), recorded as ``export_overrides``. Returns the
+    JSON record."""
+    checkpoint, dest = Path(checkpoint), Path(dest)
+    model = load_checkpoint(checkpoint)
+    if overrides:
+        model = _with_settings(model, overrides, checkpoint).eval()
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(dest, model)
+    tc = payload.get("train_config", {})
+    meta = {
+        "model": payload.get("variant"), "arch": payload.get("arch"), "config": dataclasses.asdict(model.config),
+        "export_overrides": dict(overrides or {}),
+        "weights_hash": weights_hash(model), "params": sum(p.numel() for p in model.parameters()),
+        "source_checkpoint": checkpoint.name, **_run_fields(payload),
+        "train_config": tc, "data": payload.get("data"),
+        "validation": payload.get("val"), "torch": torch.__version__,
+        "starts_from": _lineage(tc.get("model")),
+        **(extra or {}),
+    }
+    _write_json(dest.with_suffix(".json"), meta)
+    return meta
+
+
+def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """Command, seed, steps and seconds of the training run that wrote a checkpoint payload."""
+    tc = payload.get("train_config", {})
+    return {"command": payload.get("command") or tc.get("command"), "seed": tc.get("seed"),
+            "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
+
+
+def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """The training runs a fine-tune started from, nearest first: checkpoint, command, seed, steps and
+    seconds of each (a run from scratch names a registered model, and the list ends there)."""
+    path = Path(str(model)) if model else None
+    if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8:
+        return []
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    entry = {"checkpoint": str(path), **_run_fields(payload)}
+    return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1)
