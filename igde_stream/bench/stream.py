@@ -110,7 +110,7 @@ def resolve_model(model: str, folder: Path) -> tuple[str, str]:
 def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from ..stream.pipeline import ByteQueue, _Crew, _read
+    from ..stream.stages import ByteQueue, _Crew, _read
     from ..stream.reader import VideoReader, pair_frames
 
     mode = cfg["mode"]

@@ -52,7 +52,7 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
-from .synthetic import smooth_noise
+from .textures import smooth_noise
 
 __all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "boundary_band", "BOUNDARY_ERRORS",
            "mixed_config", "error_type_config"]
