@@ -34,6 +34,15 @@ def _inputs(n=2, h=23, w=31, bits=8, seed=0):
     return color, depth
 
 
+def _open_gate_on_half(model, color, depth):
+    """Shift the gate bias so that the threshold (logit 0) falls midway between the two middle gate
+    logits: half the pixels open, and none sits so near the threshold that summation order decides."""
+    with torch.no_grad():
+        g = model.select_logits(color, depth)[:, -1].flatten().sort().values
+        k = g.numel() // 2
+        model.head.conv.bias[-1] -= (g[k - 1] + g[k]) / 2
+
+
 def test_candidate_sets_by_hand():
     win = candidate_offsets(2, "window")
     assert len(win) == 25 and len(set(win)) == 25 and win[0] == (0, 0)
@@ -88,7 +97,7 @@ def test_gated_pixel_form_equals_the_dense_hard_output(extra):
     model = _randomise(_tiny_select(**extra), seed=7).eval()
     color, depth = _inputs(n=3, h=17, w=26, bits=16, seed=8)
     with torch.no_grad():
-        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()  # gate on half
+        _open_gate_on_half(model, color, depth)
         logits = model.select_logits(color, depth)
         gate = logits[:, -1:]
         bias = float(model.head.conv.bias[-1])
@@ -99,7 +108,9 @@ def test_gated_pixel_form_equals_the_dense_hard_output(extra):
             model.head.sparse = False
             dense = model(color, depth)
             model.head.conv.bias[-1] = bias
-            assert torch.equal(sparse, dense), fires
+            # the two forms sum the 1x1 conv in another order: a near-tie of two scores may fall
+            # either way, nothing more (a wrong offset or padding changes far more pixels)
+            assert (sparse != dense).float().mean() <= 0.002, fires
             if fires == "none":
                 assert torch.equal(sparse, depth)
             if fires == "some":
@@ -256,8 +267,7 @@ def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
 
     model = _randomise(_tiny_select(**extra), seed=3).eval()
     color, depth = _inputs(n=3, h=29, w=45, bits=16, seed=4)
-    with torch.no_grad():  # the gate on half the pixels: the exported gated-pixel form then scores those
-        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()
+    _open_gate_on_half(model, color, depth)  # the exported gated-pixel form then scores those
     path = export_onnx(model, tmp_path / "sel.onnx", check=False)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
@@ -351,8 +361,7 @@ def test_dense_head_export_has_no_data_dependent_shapes_and_the_same_values(tmp_
 
     model = _randomise(_tiny_select(attend=2, scale=2), seed=11).eval()
     color, depth = _inputs(n=2, h=19, w=33, bits=16, seed=12)
-    with torch.no_grad():
-        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()
+    _open_gate_on_half(model, color, depth)
     outs, ops = {}, {}
     for dense in (False, True):
         path = export_onnx(model, tmp_path / f"m{dense}.onnx", check=False, dense_head=dense)
