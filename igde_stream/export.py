@@ -28,6 +28,7 @@ import torch
 
 from . import __version__
 from .models import _arch_of, create_model, load_checkpoint, weights_hash
+from .models.selection import head_form
 
 INPUTS = ("color", "depth")
 OUTPUT = "depth_out"
@@ -81,15 +82,8 @@ def export_onnx(
     if exporter == "auto":
         exporter = "dynamo" if importlib.util.find_spec("onnxscript") is not None else "torchscript"
     module = _resolve_model(model).float().cpu().eval()
-    head = getattr(module, "head", None)
-    sparse_before = getattr(head, "sparse", None)
-    if sparse_before is None:
+    with head_form(module, sparse=not dense_head):  # a module given by the caller comes back as it was
         return _export(module, Path(path), opset, exporter, example_shape, check, atol)
-    head.sparse = not dense_head
-    try:
-        return _export(module, Path(path), opset, exporter, example_shape, check, atol)
-    finally:
-        head.sparse = sparse_before  # a module given by the caller comes back as it was
 
 
 def _export(module: torch.nn.Module, path: Path, opset: int, exporter: str, example_shape: tuple[int, int, int],

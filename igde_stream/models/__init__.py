@@ -16,6 +16,7 @@ from typing import Any, Callable
 import torch
 
 from .igde import IGDE, IGDEConfig, ResidualDenseBlock, ResidualDenseNetwork
+from .selection import head_form
 
 __all__ = [
     "IGDE", "IGDEConfig", "ResidualDenseBlock", "ResidualDenseNetwork",
@@ -211,17 +212,11 @@ def model_complexity(model: torch.nn.Module | str, height: int = 540, width: int
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     was_training = model.training
-    head = getattr(model, "head", None)
-    sparse = getattr(head, "sparse", None)
     try:
-        if sparse is not None:
-            head.sparse = False
-        with torch.no_grad():
+        with torch.no_grad(), head_form(model, sparse=False):
             model.eval()(torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
     finally:
         model.train(was_training)
-        if sparse is not None:
-            head.sparse = sparse
         for h in handles:
             h.remove()
     scale = height * width / (32 * 32)

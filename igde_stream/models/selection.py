@@ -9,6 +9,8 @@ other pixel keeps its input value whatever its scores say.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -37,6 +39,22 @@ def candidate_offsets(radius: int, kind: str = "window") -> list[tuple[int, int]
 
 def conv1x1(cin: int, cout: int) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 1)
+
+
+@contextmanager
+def head_form(model: Any, sparse: bool) -> Iterator[None]:
+    """Within the block, a select head of ``model`` gives its hard output in the gated form
+    (``sparse``: the gated pixels are scored) or the dense one (every pixel); its own setting comes
+    back afterwards. Other models are left as they are."""
+    head = getattr(model, "head", None)
+    before = getattr(head, "sparse", None)
+    if before is not None:
+        head.sparse = sparse
+    try:
+        yield
+    finally:
+        if before is not None:
+            head.sparse = before
 
 
 class SelectionHead(nn.Module):
@@ -98,15 +116,28 @@ class SelectionHead(nn.Module):
         if not self.attend:
             return out
         q, k = self.qk(features).split(self.attend, 1)
-        scale = 1.0 / math.sqrt(self.attend)
         c = color.to(q.dtype)
-        beta = nn.functional.softplus(self.color_scale) * 10.0
-        pair = [(q * ks).sum(1, keepdim=True) * scale - beta * (c - cs).abs().mean(1, keepdim=True)
-                for ks, cs in zip(self._shifted(k), self._shifted(c))]
-        extra = torch.cat(pair, 1)
+        beta = self._beta()
+        extra = torch.cat([self._pair(q, ks, c, cs, beta, 1, keepdim=True)
+                           for ks, cs in zip(self._shifted(k), self._shifted(c))], 1)
         if self.gate:
             return torch.cat([out[:, :-1] + extra, out[:, -1:]], 1)
         return out + extra
+
+    def _beta(self) -> torch.Tensor:
+        return nn.functional.softplus(self.color_scale) * 10.0
+
+    def _pair(self, q: torch.Tensor, ks: torch.Tensor, c: torch.Tensor, cs: torch.Tensor, beta: torch.Tensor,
+              dim: int, keepdim: bool = False) -> torch.Tensor:
+        """The attend term of a candidate's score, reduced over the channel dim ``dim``: the pixel's
+        query . the candidate's key over sqrt(C), minus ``beta`` x their mean |RGB difference|."""
+        return ((q * ks).sum(dim, keepdim=keepdim) * (1.0 / math.sqrt(self.attend))
+                - beta * (c - cs).abs().mean(dim, keepdim=keepdim))
+
+    def _gate_logit(self, threshold: float | None) -> float:
+        """The gate threshold (``gate_threshold`` unless given) as a logit."""
+        thr = self.gate_threshold if threshold is None else threshold
+        return math.log(thr / (1.0 - thr))
 
     def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
@@ -140,9 +171,7 @@ class SelectionHead(nn.Module):
         chosen = self.gather(depth, scores.argmax(1, keepdim=True))
         if gate is None:
             return chosen
-        thr = self.gate_threshold if threshold is None else threshold
-        logit_thr = math.log(thr / (1.0 - thr))
-        return torch.where(gate > logit_thr, chosen, depth)
+        return torch.where(gate > self._gate_logit(threshold), chosen, depth)
 
     def hard_sparse(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
                     threshold: float | None = None) -> torch.Tensor:
@@ -152,14 +181,12 @@ class SelectionHead(nn.Module):
         replicate-padded maps by flat index (K x M), their argmax, and the chosen input values
         scattered into a copy of ``depth``. Same values as :meth:`hard` up to the summation order of
         the 1x1 conv (an argmax tie may then fall differently); it costs K x M instead of K x H x W."""
-        thr = self.gate_threshold if threshold is None else threshold
-        logit_thr = math.log(thr / (1.0 - thr))
         n, c, h, w = features.shape
         r = self.radius
         hp, wp = h + 2 * r, w + 2 * r
         weight = self.conv.weight.flatten(1)  # (K + 1) x C
         gate = nn.functional.conv2d(features, self.conv.weight[-1:], self.conv.bias[-1:])
-        lin = torch.nonzero((gate > logit_thr).flatten()).flatten()  # M flat indices over N x H x W
+        lin = torch.nonzero((gate > self._gate_logit(threshold)).flatten()).flatten()  # M flat indices over N x H x W
         # each pixel's index in the flattened padded maps, then that of every candidate (K x M)
         dev = features.device
         padded = (torch.arange(n, device=dev).view(n, 1, 1) * (hp * wp)
@@ -172,16 +199,16 @@ class SelectionHead(nn.Module):
             flat = nn.functional.pad(t, (r, r, r, r), mode="replicate").transpose(0, 1).flatten(1)
             return flat[:, idx]
 
-        f = features.transpose(0, 1).flatten(1)[:, lin]  # C x M
-        scores = weight[:-1] @ f + self.conv.bias[:-1].unsqueeze(1)  # K x M
+        def gated(t: torch.Tensor) -> torch.Tensor:
+            """Channels x M: ``t`` (N x C x H x W) at the gated pixels."""
+            return t.transpose(0, 1).flatten(1)[:, lin]
+
+        scores = weight[:-1] @ gated(features) + self.conv.bias[:-1].unsqueeze(1)  # K x M
         if self.attend:
             q, k = self.qk(features).split(self.attend, 1)
             col = color.to(q.dtype)
-            qm = q.transpose(0, 1).flatten(1)[:, lin].unsqueeze(1)  # A x 1 x M
-            cm = col.transpose(0, 1).flatten(1)[:, lin].unsqueeze(1)  # 3 x 1 x M
-            beta = nn.functional.softplus(self.color_scale) * 10.0
-            scores = scores + ((qm * at(k, index)).sum(0) * (1.0 / math.sqrt(self.attend))
-                               - beta * (cm - at(col, index)).abs().mean(0))
+            scores = scores + self._pair(gated(q).unsqueeze(1), at(k, index), gated(col).unsqueeze(1),
+                                         at(col, index), self._beta(), 0)
         best = scores.argmax(0, keepdim=True)  # 1 x M
         chosen = at(depth, torch.gather(index, 0, best).flatten())[0]
         return depth.flatten().scatter(0, lin, chosen).view(depth.shape)
