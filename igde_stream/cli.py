@@ -19,6 +19,7 @@ from typing import Any, Iterator, Sequence
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
+DEPTH_ORDERS = ("near-high", "far-high")  # igde_stream.depth_order.ORDERS (tested equal)
 
 
 class Terminated(KeyboardInterrupt):
@@ -37,6 +38,8 @@ examples:
       run a TensorRT engine built by tools/build_engine.py
   igde-stream in_color.mp4 in_depth.mkv -o out.mp4 --codec libx264 -y
       lossy H.264 output (labelled as lossy), replacing out.mp4 if it exists
+  igde-stream kinect_color.mp4 kinect_mm.mkv -o out_mm.mkv --depth-order far-high --max-depth 5000
+      16-bit distance in millimetres (0 = no measurement), read as 0..5 m; the output stays in mm
   igde-stream views render in_color.mp4 out_depth.mkv -o views.mkv
       the multiview stage: 8 views (DIBR) tiled 2 x 4; igde-stream views --help for layouts and quality
   igde-stream in_color.mp4 in_depth.mkv -o out_depth.mkv --views-out grid.mkv --views 8 --rgbd-out rgbd.mkv
@@ -165,6 +168,10 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch", type=int, default=4, metavar="N", help="frames per inference call (default: 4)")
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: picked by the backend)")
     g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: 255 or 65535)")
+    g.add_argument("--depth-order", choices=DEPTH_ORDERS, default="near-high",
+                   help="near-high (default): depth grows toward the camera (disparity, inverse depth); "
+                        "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), turned over for the "
+                        "model and back, so the output keeps the input's order")
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
@@ -283,6 +290,8 @@ def _sigterm_raises() -> Iterator[None]:
 
 def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"model": args.model, "backend": args.backend, "batch": args.batch, "quiet": args.quiet}
+    if getattr(args, "depth_order", "near-high") != "near-high":
+        opts["depth_order"] = args.depth_order
     for key in ("device", "max_depth", "engine", "precision"):
         value = getattr(args, key)
         if value is not None:

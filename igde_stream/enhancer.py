@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
+from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
 
 try:
     from .errors import IGDEError
@@ -46,7 +47,12 @@ class Enhancer:
     ``onnxruntime``, ``torch`` or ``tensorrt``. ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (None:
     auto). ``batch``: frames per backend call. ``max_depth``: normalising peak for depth (default:
     255 for uint8, 65535 for uint16); finite, at most the dtype's range; pixels above it pass through
-    unchanged. ``quiet``: do not print the backend choice on stderr (it is
+    unchanged. ``depth_order``: ``near-high`` (default; depth grows toward the camera, like
+    disparity) or ``far-high`` (distance maps, 0 = no measurement; ``max_depth`` is then the far
+    limit): far-high depth is read as inverse depth for the network and turned back
+    (``depth_order``), so the output keeps the input's order and unit. The first frames are checked
+    once (``warn_depth_range``): depth the network would see nearly flat, clipped or not at all gets
+    a warning on the ``igde_stream`` logger naming the ``max_depth`` that fits. ``quiet``: do not print the backend choice on stderr (it is
     always logged on the ``igde_stream`` logger). ``backend_options`` go to the backend
     (``threads``, ``precision``, ``cuda_graph``, ``engine``, ...; see ``backends.BACKEND_OPTIONS``).
 
@@ -67,6 +73,7 @@ class Enhancer:
         batch: int = 4,
         max_depth: float | None = None,
         *,
+        depth_order: str = "near-high",
         quiet: bool = False,
         **backend_options: Any,
     ) -> None:
@@ -74,8 +81,12 @@ class Enhancer:
             raise EnhancerError(f"batch must be >= 1, got {batch}")
         if max_depth is not None and not (math.isfinite(float(max_depth)) and max_depth > 0):
             raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth}")
+        if depth_order not in ORDERS:
+            raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
         self.batch = int(batch)
         self.max_depth = max_depth
+        self.depth_order = depth_order
+        self._range_checked = False
         self._busy = threading.Lock()
         try:
             if backend == "auto":
@@ -146,15 +157,54 @@ class Enhancer:
         if color.dtype != np.uint8:
             raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
         peak = self.peak_for(depth.dtype)
+        order = self.depth_order
+        if not self._range_checked:
+            self._range_checked = True
+            warn_depth_range(depth, peak, order)
         out = np.empty_like(depth)
         for s in range(0, len(depth), self.batch):
             c = np.ascontiguousarray(color[s : s + self.batch].transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255)
-            d = np.ascontiguousarray(depth[s : s + self.batch, None], dtype=np.float32) / np.float32(peak)
-            np.clip(d, 0.0, 1.0, out=d)
-            y = self.backend.run(c, d)[:, 0]
-            out[s : s + self.batch] = np.rint(np.clip(y, 0.0, 1.0) * peak).astype(depth.dtype)
+            src = depth[s : s + self.batch, None]
+            d = np.ascontiguousarray(normalize(src, peak, order))
+            y = self.backend.run(c, d)
+            out[s : s + self.batch] = denormalize(y, peak, order, depth.dtype, src, d)[:, 0]
         if peak < _PEAKS[depth.dtype]:
             # values beyond max_depth are outside the model's range: they pass through unchanged
             above = depth > peak
             out[above] = depth[above]
         return out[0] if single else out
+
+
+def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -> list[str]:
+    """Warnings (logged, and returned) about how the network will read ``depth`` with ``peak``:
+    - more than 1 % of the measured pixels (> 0) above ``peak``: they pass through unenhanced;
+    - near-high: the measured values span under a quarter of ``0..peak`` (0.5-99.5 percentile): the
+      network sees nearly flat depth (16-bit depth under the default peak 65535 is the usual case);
+    - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest.
+    Each names the ``--max-depth`` that would fit."""
+    measured = depth[depth > 0]
+    if measured.size < 16:
+        return []
+    said = []
+    beyond = float(np.mean(measured > peak))
+    if beyond > 0.01:
+        said.append(f"{100 * beyond:.0f} % of the measured depth is above --max-depth {peak:g} and passes through "
+                    f"unenhanced: raise --max-depth (max_depth), e.g. to {int(measured.max())}")
+    valid = measured[measured <= peak]
+    if valid.size >= 16 and order == "near-high":
+        lo, hi = np.percentile(valid, [0.5, 99.5])
+        if hi - lo < 0.25 * peak:
+            said.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
+                        f"{int(valid.min())}..{int(valid.max())}): set --max-depth (max_depth) near the largest "
+                        f"depth, e.g. {int(valid.max())}, for full quality")
+    elif valid.size >= 16:
+        near = float(near_limit(peak))
+        clipped = float(np.mean(valid < near))
+        if clipped > 0.01:
+            fit = min(int(np.percentile(valid, 0.5) * NEAR_RATIO), int(_PEAKS[depth.dtype]))
+            said.append(f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
+                        f"(--max-depth / {NEAR_RATIO:g}) and reads as the nearest: set --max-depth (max_depth) to "
+                        f"about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
+    for message in said:
+        log.warning(message)
+    return said

@@ -6,7 +6,9 @@ measured on the views themselves.
 Geometry (all views are horizontal translations of the input camera, which sits in the middle):
 
 - Depth is normalised to [0, 1], larger = nearer (like disparity): uint8 / 255, uint16 / 65535,
-  or ``/ max_depth``; float input is taken as already normalised.
+  or ``/ max_depth``; float input is taken as already normalised. Distance maps (``depth_order``
+  far-high, 0 = no measurement) are read as inverse depth, as the network reads them
+  (``depth_order.normalize``).
 - View ``k`` of ``N`` sits at position ``t_k = k / (N - 1) - 1/2`` (``-1/2`` is the leftmost
   camera, ``+1/2`` the rightmost; one view sits at ``t = 0``).
 - A pixel of normalised depth ``d`` moves horizontally by ``shift = -t_k * baseline * (d - zp)``
@@ -38,6 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import metrics
+from .depth_order import check_order, normalize, normalize_unit
 
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -49,12 +52,14 @@ class ViewConfig:
     ``n_views``: number of views (>= 1). ``baseline``: pixels between the extreme views at
     ``d - zero_parallax = 1``. ``zero_parallax``: normalised depth level that does not move.
     ``max_depth``: peak used to normalise integer depth (None: 255 for uint8, 65535 for uint16).
+    ``depth_order``: near-high (depth grows toward the camera) or far-high (distance maps).
     """
 
     n_views: int = 8
     baseline: float = 32.0
     zero_parallax: float = 0.5
     max_depth: float | None = None
+    depth_order: str = "near-high"
 
     def __post_init__(self) -> None:
         if self.n_views < 1:
@@ -65,6 +70,7 @@ class ViewConfig:
             raise ValueError(f"zero_parallax must be in [0, 1] (normalised depth), got {self.zero_parallax}")
         if self.max_depth is not None and not self.max_depth > 0:
             raise ValueError(f"max_depth must be > 0, got {self.max_depth}")
+        check_order(self.depth_order)
 
     def positions(self) -> np.ndarray:
         return view_positions(self.n_views)
@@ -89,18 +95,22 @@ def view_positions(n_views: int) -> np.ndarray:
     return np.arange(n_views) / (n_views - 1) - 0.5
 
 
-def normalize_depth(depth: np.ndarray, max_depth: float | None = None) -> np.ndarray:
-    """Depth H x W (uint8, uint16 or float) -> float32 in [0, 1], larger = nearer."""
+def normalize_depth(depth: np.ndarray, max_depth: float | None = None, order: str = "near-high") -> np.ndarray:
+    """Depth H x W (uint8, uint16 or float) -> float32 in [0, 1], larger = nearer; ``order``
+    far-high depth is read as inverse depth (integer: ``depth_order.normalize``; float in [0, 1]:
+    ``normalize_unit``)."""
     depth = np.asarray(depth)
+    check_order(order)
     if depth.dtype.kind == "f":
         if not np.isfinite(depth).all():
             raise ValueError("depth contains NaN or infinite values")
         out = depth.astype(np.float32) if max_depth is None else depth.astype(np.float32) / np.float32(max_depth)
+        out = normalize_unit(out, order)
     else:
         peak = max_depth if max_depth is not None else _PEAKS.get(depth.dtype)
         if peak is None:
             raise ValueError(f"depth must be uint8, uint16 or float, got {depth.dtype}")
-        out = depth.astype(np.float32) / np.float32(peak)
+        out = normalize(depth, peak, order)
     return np.clip(out, 0.0, 1.0) + np.float32(0.0)  # + 0.0 turns -0.0 into 0.0 (the z-buffer uses the bits)
 
 
@@ -127,7 +137,7 @@ def warp_views(
     ts = np.asarray(config.positions() if positions is None else positions, dtype=np.float64)
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError("positions must be a non-empty 1-D sequence")
-    d = normalize_depth(depth, config.max_depth)
+    d = normalize_depth(depth, config.max_depth, config.depth_order)
     h, w = d.shape
     hw = h * w
     # z-buffer key: (depth bits, source index); the float32 bits of a non-negative depth order like
@@ -189,9 +199,10 @@ def render_views(
     baseline: float = 32.0,
     zero_parallax: float = 0.5,
     max_depth: float | None = None,
+    depth_order: str = "near-high",
 ) -> np.ndarray:
     """N views (N x H x W x 3 uint8, leftmost first) from colour H x W x 3 uint8 and depth H x W."""
-    return warp_views(color, depth, ViewConfig(n_views, baseline, zero_parallax, max_depth)).views
+    return warp_views(color, depth, ViewConfig(n_views, baseline, zero_parallax, max_depth, depth_order)).views
 
 
 # ------------------------------------------------------------------------------------ measurement
@@ -225,6 +236,7 @@ def view_quality(
     zero_parallax: float = 0.5,
     max_depth: float | None = None,
     band_radius: int = 8,
+    depth_order: str = "near-high",
 ) -> dict[str, Any]:
     """View quality of one frame: views from each depth map in ``depths`` against views from the
     ground truth (the reference), same colour and geometry.
@@ -236,7 +248,7 @@ def view_quality(
     band's pixel count is reported). Nothing is excluded from the all-pixel figures. PSNR is
     ``math.inf`` for identical views. Frames are combined with ``summarize_view_quality``.
     """
-    cfg = ViewConfig(n_views, baseline, zero_parallax, max_depth)
+    cfg = ViewConfig(n_views, baseline, zero_parallax, max_depth, depth_order)
     ref = warp_views(color, gt_depth, cfg)
     bands = [edge_band(ref.depth[k], radius=band_radius) for k in range(n_views)]
     out: dict[str, Any] = {"config": asdict(cfg), "positions": cfg.positions().tolist(),
@@ -293,6 +305,7 @@ def view_quality_sequence(
     max_depth: float | None = None,
     band_radius: int = 8,
     stride: int = 1,
+    depth_order: str = "near-high",
 ) -> dict[str, Any]:
     """``view_quality`` over a sequence (colour T x H x W x 3, depths T x H x W), every ``stride``-th
     frame, combined by ``summarize_view_quality``: what the evaluation tool calls."""
@@ -302,7 +315,8 @@ def view_quality_sequence(
         if d.shape != gt_depths.shape:
             raise ValueError(f"depth {name!r} has shape {d.shape}, the ground truth {gt_depths.shape}")
     frames = [view_quality(colors[t], gt_depths[t], {k: v[t] for k, v in depths.items()}, n_views, baseline,
-                           zero_parallax, max_depth, band_radius) for t in range(0, len(gt_depths), stride)]
+                           zero_parallax, max_depth, band_radius, depth_order)
+              for t in range(0, len(gt_depths), stride)]
     out = summarize_view_quality(frames)
     out["frame_stride"] = stride
     return out
@@ -342,57 +356,3 @@ def markdown_table(summary: Mapping[str, Any]) -> str:
         cells += [fmt(r["psnr"], 2), fmt(r["psnr_band"], 2), fmt(r["ssim"], 4)]
     lines.append("| **mean** | | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def boundary_figure(
-    color: np.ndarray,
-    gt_depth: np.ndarray,
-    depths: Mapping[str, np.ndarray],
-    path: str,
-    view: int = 0,
-    n_views: int = 8,
-    baseline: float = 32.0,
-    zero_parallax: float = 0.5,
-    max_depth: float | None = None,
-    crop: int = 128,
-) -> tuple[int, int]:
-    """PNG: a ``crop`` x ``crop`` patch of view ``view`` rendered from the ground truth and from each
-    depth map, with |difference| to the reference below each, centred where the first depth map's
-    view is worst (box-filtered error). Returns the patch's top-left (y, x)."""
-    import cv2
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cfg = ViewConfig(n_views, baseline, zero_parallax, max_depth)
-    pos = cfg.positions()[view : view + 1]
-    ref = warp_views(color, gt_depth, cfg, pos).views[0]
-    views = {name: warp_views(color, d, cfg, pos).views[0] for name, d in depths.items()}
-    h, w = ref.shape[:2]
-    crop = min(crop, h, w)
-    first = next(iter(views.values()))
-    err = np.abs(first.astype(np.float32) - ref).mean(-1)
-    score = cv2.boxFilter(err, -1, (crop, crop), normalize=True, borderType=cv2.BORDER_CONSTANT)
-    cy, cx = np.unravel_index(int(np.argmax(score)), score.shape)
-    y0 = int(np.clip(cy - crop // 2, 0, h - crop))
-    x0 = int(np.clip(cx - crop // 2, 0, w - crop))
-    sl = (slice(y0, y0 + crop), slice(x0, x0 + crop))
-    cols = 1 + len(views)
-    fig, ax = plt.subplots(2, cols, figsize=(3.2 * cols, 6.6), squeeze=False)
-    ax[0, 0].imshow(ref[sl]); ax[0, 0].set_title("view from GT depth (reference)", fontsize=9)
-    ax[1, 0].imshow(normalize_depth(gt_depth, max_depth)[sl], cmap="gray", vmin=0, vmax=1)
-    ax[1, 0].set_title("GT depth (input camera)", fontsize=9)
-    for i, (name, v) in enumerate(views.items(), start=1):
-        e = np.abs(v.astype(np.float32) - ref).mean(-1)
-        p = metrics.psnr(v, ref)
-        ax[0, i].imshow(v[sl]); ax[0, i].set_title(f"view from {name} depth\nPSNR {p:.2f} dB (whole view)", fontsize=9)
-        ax[1, i].imshow(e[sl], cmap="magma", vmin=0, vmax=128)
-        ax[1, i].set_title(f"|{name} - reference|", fontsize=9)
-    for a in ax.ravel():
-        a.set_xticks([]); a.set_yticks([])
-    fig.suptitle(f"view {view} of {n_views} (t = {pos[0]:+.3f}), patch at y={y0}, x={x0}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return y0, x0

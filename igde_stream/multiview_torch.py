@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from . import multiview as mv
+from .depth_order import NEAR_RATIO, check_order, near_limit
 
 __all__ = ["TorchRenderer", "warp_views_torch", "normalize_depth_torch"]
 
@@ -36,21 +37,34 @@ PIXELS_PER_PASS = {"cpu": 1 << 22, "cuda": 1 << 25}  # view pixels rendered at o
 
 
 def normalize_depth_torch(depth: torch.Tensor, max_depth: float | None = None,
-                          peak: float | None = None) -> torch.Tensor:
+                          peak: float | None = None, order: str = "near-high") -> torch.Tensor:
     """Depth H x W (uint8, uint16 or float tensor; or integers with their ``peak`` given) -> float32 in
-    [0, 1], as ``multiview.normalize_depth``."""
+    [0, 1], as ``multiview.normalize_depth`` (far-high ``order`` read as inverse depth the same way)."""
+    far_high = check_order(order) == "far-high"
     if depth.dtype.is_floating_point:
         if not bool(torch.isfinite(depth).all()):
             raise ValueError("depth contains NaN or infinite values")
         out = depth.to(torch.float32)
         if max_depth is not None:
             out = out / torch.tensor(max_depth, dtype=torch.float32, device=depth.device)
+        if far_high:
+            out = _inverse(out.clamp(0.0, 1.0), 1.0 / NEAR_RATIO, out > 0)
     else:
         peak = max_depth if max_depth is not None else peak or _PEAKS.get(depth.dtype)
         if peak is None:
             raise ValueError(f"depth must be uint8, uint16 or float, got {depth.dtype}")
-        out = depth.to(torch.float32) / torch.tensor(peak, dtype=torch.float32, device=depth.device)
+        out = depth.to(torch.float32)
+        if far_high:
+            out = _inverse(out, float(near_limit(peak)), (out > 0) & (out <= torch.tensor(peak, dtype=torch.float32, device=out.device)))
+        else:
+            out = out / torch.tensor(peak, dtype=torch.float32, device=depth.device)
     return out.clamp(0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0 (the z-buffer uses the bits)
+
+
+def _inverse(d: torch.Tensor, near: float, measured: torch.Tensor) -> torch.Tensor:
+    """min(1, near / d) where measured, else 0, in float32 as ``depth_order.normalize``."""
+    x = torch.clamp(torch.tensor(near, dtype=torch.float32, device=d.device) / d, max=1.0)
+    return torch.where(measured, x, torch.zeros_like(x))
 
 
 def _as_tensor(a: Any, device: torch.device) -> torch.Tensor:
@@ -147,7 +161,7 @@ class TorchRenderer:
         ts = np.asarray(config.positions() if positions is None else positions, dtype=np.float64)
         if ts.ndim != 1 or ts.size == 0:
             raise ValueError("positions must be a non-empty 1-D sequence")
-        d = normalize_depth_torch(dep, config.max_depth, peak)
+        d = normalize_depth_torch(dep, config.max_depth, peak, config.depth_order)
         return render_tensors(c, d, ts.tolist(), config.baseline, config.zero_parallax, self.pixels_per_pass)
 
     def __call__(self, color: Any, depth: Any, config: mv.ViewConfig | None = None,

@@ -44,7 +44,8 @@ PROG = "igde-stream views"
 def _config(args: argparse.Namespace, n_views: int | None = None) -> mv.ViewConfig:
     try:
         views = (n_views or 8) if args.views is None else args.views
-        return mv.ViewConfig(views, args.baseline, args.zero_parallax, args.max_depth)
+        return mv.ViewConfig(views, args.baseline, args.zero_parallax, args.max_depth,
+                             getattr(args, "depth_order", None) or "near-high")
     except ValueError as exc:
         raise IGDEError(str(exc)) from None
 
@@ -125,7 +126,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if args.enhance:
         from .enhancer import Enhancer
 
-        enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth)
+        enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth,
+                            depth_order=args.depth_order)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, figure_frame=args.figure_frame)
@@ -140,8 +142,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
         print(f"wrote {rp} and {rp.with_suffix('.md')}")
     if args.figure and fig_frame is not None:
         i, c, gt, frame_depths = fig_frame
-        y, x = mv.boundary_figure(c, gt, frame_depths, args.figure, view=args.figure_view, n_views=cfg.n_views,
-                                  baseline=cfg.baseline, zero_parallax=cfg.zero_parallax, max_depth=cfg.max_depth)
+        from .multiview_figure import boundary_figure
+
+        y, x = boundary_figure(c, gt, frame_depths, args.figure, view=args.figure_view, n_views=cfg.n_views,
+                               baseline=cfg.baseline, zero_parallax=cfg.zero_parallax, max_depth=cfg.max_depth,
+                               depth_order=cfg.depth_order)
         print(f"wrote {args.figure} (frame {i}, view {args.figure_view}, patch at y={y}, x={x})")
     return 0
 
@@ -221,7 +226,8 @@ def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     ns = argparse.Namespace(layout=args.layout, quilt=None if preset else args.quilt, device=preset, rows=args.rows,
                             cols=args.cols, squeeze=args.squeeze, depth_near=None, calibration=args.calibration,
                             panel=args.panel, blend=args.blend, views=args.views, baseline=args.baseline,
-                            zero_parallax=args.zero_parallax, max_depth=args.max_depth)
+                            zero_parallax=args.zero_parallax, max_depth=args.max_depth,
+                            depth_order=getattr(args, "depth_order", "near-high"))
     if args.views_out is not None:
         _, cfg, layout = _layout(ns)
     else:
@@ -246,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="normalised depth (0 far .. 1 near) that stays in place (default: %(default)s)")
         q.add_argument("--max-depth", type=float, default=None,
                        help="depth value that means 1.0 (default: 255 for 8-bit, 65535 for 16-bit)")
+        q.add_argument("--depth-order", choices=("near-high", "far-high"), default="near-high",
+                       help="near-high (default): depth grows toward the camera; far-high: distance maps "
+                            "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")

@@ -355,9 +355,12 @@ def test_wrappers_default_to_the_view_config_geometry():
 
     from igde_stream import multiview as mv
 
+    from igde_stream.multiview_figure import boundary_figure
+
     fields = {f.name: f.default for f in dataclasses.fields(mv.ViewConfig)}
-    assert fields == {"n_views": 8, "baseline": 32.0, "zero_parallax": 0.5, "max_depth": None}
-    for fn in (mv.render_views, mv.view_quality, mv.view_quality_sequence, mv.boundary_figure):
+    assert fields == {"n_views": 8, "baseline": 32.0, "zero_parallax": 0.5, "max_depth": None,
+                      "depth_order": "near-high"}
+    for fn in (mv.render_views, mv.view_quality, mv.view_quality_sequence, boundary_figure):
         params = inspect.signature(fn).parameters
         assert {k: params[k].default for k in fields} == fields, fn.__name__
 

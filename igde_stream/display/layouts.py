@@ -101,7 +101,7 @@ class RGBD(Layout):
         self.near = depth_near
 
     def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
-        return [rgbd_frame(color, depth, self.near, self.cfg.max_depth)]  # no views: the display renders them
+        return [rgbd_frame(color, depth, self.near, self.cfg.max_depth, self.cfg.depth_order)]  # no views: the display renders them
 
 
 class Lenticular(Layout):

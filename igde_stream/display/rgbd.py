@@ -9,10 +9,13 @@ from .. import multiview as mv
 NEAR = ("white", "black")
 
 
-def depth_to_8bit(depth: np.ndarray, max_depth: float | None = None) -> np.ndarray:
-    """Depth H x W (uint8 / uint16 / float, see ``multiview.normalize_depth``) -> uint8, 255 = the
-    nearest (1.0): uint8 unchanged, uint16 ``round(d * 255 / 65535)``, else ``round(255 * d01)``."""
+def depth_to_8bit(depth: np.ndarray, max_depth: float | None = None, order: str = "near-high") -> np.ndarray:
+    """Depth H x W (uint8 / uint16 / float, see ``multiview.normalize_depth``; far-high ``order``
+    read as inverse depth there) -> uint8, 255 = the nearest (1.0): uint8 unchanged, uint16
+    ``round(d * 255 / 65535)``, else ``round(255 * d01)``."""
     depth = np.asarray(depth)
+    if order != "near-high":
+        return np.rint(mv.normalize_depth(depth, max_depth, order) * np.float32(255)).astype(np.uint8)
     if max_depth is None and depth.dtype == np.uint8:
         return depth
     if max_depth is None and depth.dtype == np.uint16:
@@ -20,14 +23,16 @@ def depth_to_8bit(depth: np.ndarray, max_depth: float | None = None) -> np.ndarr
     return np.rint(mv.normalize_depth(depth, max_depth) * np.float32(255)).astype(np.uint8)
 
 
-def rgbd_frame(color: np.ndarray, depth: np.ndarray, near: str = "white", max_depth: float | None = None) -> np.ndarray:
+def rgbd_frame(color: np.ndarray, depth: np.ndarray, near: str = "white", max_depth: float | None = None,
+               order: str = "near-high") -> np.ndarray:
     """Colour H x W x 3 uint8 and depth H x W -> H x 2W x 3 uint8: colour on the left, 8-bit depth
-    (``depth_to_8bit``) as gray on the right; ``near`` white: 255 = nearest, black: 0 = nearest."""
+    (``depth_to_8bit``, ``order`` as there) as gray on the right; ``near`` white: 255 = nearest,
+    black: 0 = nearest."""
     if near not in NEAR:
         raise ValueError(f"near must be white or black, got {near!r}")
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8 or depth.shape != color.shape[:2]:
         raise ValueError(f"need colour H x W x 3 uint8 and depth H x W, got {color.shape} {color.dtype}, {depth.shape}")
-    d8 = depth_to_8bit(depth, max_depth)
+    d8 = depth_to_8bit(depth, max_depth, order)
     if near == "black":
         d8 = 255 - d8
     return np.concatenate([color, np.repeat(d8[..., None], 3, axis=2)], axis=1)

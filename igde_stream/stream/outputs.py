@@ -230,7 +230,8 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
             sink.open()
         if rgbd_path is not None:
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
-                                   near=options.depth_near, max_depth=options.config.max_depth)
+                                   near=options.depth_near, max_depth=options.config.max_depth,
+                                   order=options.config.depth_order)
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

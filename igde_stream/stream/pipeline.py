@@ -21,6 +21,7 @@ point leaves no output and no temporary file (files being replaced are kept as t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import time
@@ -127,6 +128,18 @@ def _with_format_peak(enhancer: Any, di: VideoInfo) -> Any:
     return enhancer
 
 
+def _views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype: np.dtype) -> ViewsOptions:
+    """The views and RGB-D outputs read the enhanced depth as the enhancer reads its input: its depth
+    order, and its peak where the views have none of their own (10 / 12-bit depth, ``max_depth``).
+    A copy when something changes; the caller's options stay as they were."""
+    cfg = views.config
+    order = getattr(enhancer, "depth_order", "near-high")
+    max_depth = cfg.max_depth if cfg.max_depth is not None or peak == _PEAKS[np.dtype(dtype)] else peak
+    if (order, max_depth) == (cfg.depth_order, cfg.max_depth):
+        return views
+    return dataclasses.replace(views, config=dataclasses.replace(cfg, depth_order=order, max_depth=max_depth))
+
+
 def _gt_problem(gt: VideoInfo, depth: VideoInfo) -> str | None:
     if (gt.width, gt.height) != (depth.width, depth.height):
         return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}"
@@ -229,6 +242,7 @@ def enhance_file(
             enhancer = _make_enhancer({k: v for k, v in enhancer_options.items() if v is not None})
         enhancer = _with_format_peak(enhancer, di)
         peak = _peak(enhancer, di.dtype)
+        views = _views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
         if gt is not None:
             problem = _gt_problem(gt.info, di)

@@ -136,17 +136,17 @@ class RGBDWriter:
     ``igde_stream.stream``) when 16-bit depth is rescaled to 8 bits."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
-                 max_depth: float | None = None) -> None:
+                 max_depth: float | None = None, order: str = "near-high") -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
-        self.near, self.max_depth, self._said = near, max_depth, False
+        self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
         self.writer = ColorWriter(path, codec, rate, time_base)
         self.path = self.writer.path
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         if not self._said and depth.dtype != np.uint8:
             self._said = _say_rescaled(self.path, depth, self.max_depth)
-        self.writer.write(display.rgbd_frame(color, depth, self.near, self.max_depth), pts)
+        self.writer.write(display.rgbd_frame(color, depth, self.near, self.max_depth, self.order), pts)
 
     @property
     def tmp(self) -> Path:
@@ -245,7 +245,7 @@ def view_quality_files(
             if enhancer is not None and enhance is not None:
                 frame_depths["enhanced"] = enhancer.enhance(c, frame_depths[enhance])
             frames.append(mv.view_quality(c, g, frame_depths, cfg.n_views, cfg.baseline, cfg.zero_parallax,
-                                          cfg.max_depth, band))
+                                          cfg.max_depth, band, cfg.depth_order))
             if fig_frame is None and i >= figure_frame:
                 fig_frame = (i, c, g, frame_depths)
     finally:
