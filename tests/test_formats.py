@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import scene
+from conftest import read_video, scene
 from igde_stream.cli import main
 from igde_stream.stream import enhance_file
 from igde_stream.stream.sources import InputOptions
@@ -198,6 +198,22 @@ def test_high_bit_depth_is_normalised_by_its_own_peak_and_kept(tmp_path, enhance
     if bits < 16:
         assert not np.array_equal(want, enhancer.enhance(np.stack(colors), np.stack(depths)))
     assert enhancer.max_depth is None  # the caller's Enhancer is left as it was
+
+
+def test_rgbd_output_of_10_bit_depth_reads_it_by_its_own_peak(tmp_path, enhancer):
+    """The RGB-D output reads 10-bit depth as the network does, by 1023 (not 65535: near black)."""
+    colors, depths16, _ = scene(2, (32, 24), bits=16)
+    depths = [(d >> 6).astype(np.uint16) for d in depths16]
+    c = tmp_path / "c"
+    write_png_sequence(c, colors)
+    src = write_high_bit(tmp_path / "d.mkv", depths, "gray10le")
+    enhance_file(c, src, tmp_path / "o.mkv", enhancer=enhancer, rgbd_path=tmp_path / "rgbd.mkv")
+    _, got = luma_planes(tmp_path / "o.mkv")
+    frames = read_video(tmp_path / "rgbd.mkv")[0]
+    assert len(frames) == 2
+    for frame, d in zip(frames, got):
+        want = np.rint(d.astype(np.float32) / np.float32(1023) * np.float32(255)).astype(np.uint8)
+        np.testing.assert_array_equal(frame[:, 32:, 0], want)
 
 
 def _with_peak(enhancer, peak):
