@@ -39,7 +39,7 @@ examples:
   igde-stream in_color.mp4 in_depth.mkv -o out.mp4 --codec libx264 -y
       lossy H.264 output (labelled as lossy), replacing out.mp4 if it exists
   igde-stream kinect_color.mp4 kinect_mm.mkv -o out_mm.mkv --depth-order far-high --max-depth 5000
-      16-bit distance in millimetres (0 = no measurement), read as 0..5 m; the output stays in mm
+      16-bit distance in millimetres (0 = no measurement), read as inverse depth over 0.25..5 m; output in mm
   igde-stream views render in_color.mp4 out_depth.mkv -o views.mkv
       the multiview stage: 8 views (DIBR) tiled 2 x 4; igde-stream views --help for layouts and quality
   igde-stream in_color.mp4 in_depth.mkv -o out_depth.mkv --views-out grid.mkv --views 8 --rgbd-out rgbd.mkv
@@ -170,8 +170,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: 255 or 65535)")
     g.add_argument("--depth-order", choices=DEPTH_ORDERS, default="near-high",
                    help="near-high (default): depth grows toward the camera (disparity, inverse depth); "
-                        "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), turned over for the "
-                        "model and back, so the output keeps the input's order")
+                        "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), read as inverse depth "
+                        "with --max-depth as the far limit and written back in the input's unit (docs/formats.md)")
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")

@@ -52,9 +52,10 @@ class Enhancer:
     limit): far-high depth is read as inverse depth for the network and turned back
     (``depth_order``), so the output keeps the input's order and unit. The first frames are checked
     once (``warn_depth_range``): depth the network would see nearly flat, clipped or not at all gets
-    a warning on the ``igde_stream`` logger naming the ``max_depth`` that fits. ``quiet``: do not print the backend choice on stderr (it is
-    always logged on the ``igde_stream`` logger). ``backend_options`` go to the backend
-    (``threads``, ``precision``, ``cuda_graph``, ``engine``, ...; see ``backends.BACKEND_OPTIONS``).
+    a warning on the ``igde_stream`` logger naming the ``max_depth`` that fits. ``quiet``: do not
+    print the backend choice on stderr (it is always logged on the ``igde_stream`` logger).
+    ``backend_options`` go to the backend (``threads``, ``precision``, ``cuda_graph``, ``engine``,
+    ...; see ``backends.BACKEND_OPTIONS``).
 
     ``enhance(color, depth)``: colour H x W x 3 uint8 RGB and depth H x W uint8/uint16 (one frame),
     or N x H x W x 3 and N x H x W (a batch); returns depth of the same shape and dtype.
