@@ -134,6 +134,11 @@ class Enhancer:
             raise EnhancerError(f"max_depth {self.max_depth:g} is above the range of {np.dtype(dtype)} depth (0..{full:g})")
         return float(self.max_depth)
 
+    def new_stream(self) -> None:
+        """The next ``enhance`` call starts a new stream: its depth range is checked again
+        (``warn_depth_range``). ``enhance_file`` calls it for each file pair."""
+        self._range_checked = False
+
     def enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype.
 

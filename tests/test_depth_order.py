@@ -180,6 +180,19 @@ def _run_files(tmp_path, far):
     return colors, c, d
 
 
+def test_each_file_pair_gets_its_own_range_warning(tmp_path, caplog):
+    """One Enhancer for several files (a batch worker keeps one): each stream is checked."""
+    from igde_stream.stream import enhance_file
+
+    _, far, _ = _distance_frames()
+    colors, c, d = _run_files(tmp_path, far)
+    enh = Enhancer(model="igde-small", backend="onnxruntime", depth_order="far-high", quiet=True)
+    caplog.set_level(logging.WARNING, logger="igde_stream")
+    for name in ("a.mkv", "b.mkv"):
+        enhance_file(c, d, tmp_path / name, enhancer=enh)
+    assert len([r for r in caplog.records if "near limit" in r.getMessage()]) == 2
+
+
 def test_cli_far_high_millimetres_depth_and_rgbd_output(tmp_path):
     _, far, _ = _distance_frames()
     colors, c, d = _run_files(tmp_path, far)

@@ -241,6 +241,8 @@ def enhance_file(
         if enhancer is None:
             enhancer = _make_enhancer({k: v for k, v in enhancer_options.items() if v is not None})
         enhancer = _with_format_peak(enhancer, di)
+        if hasattr(enhancer, "new_stream"):
+            enhancer.new_stream()  # its range warnings are about this stream
         peak = _peak(enhancer, di.dtype)
         views = _views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
