@@ -8,9 +8,13 @@ in inverse depth: each frame is turned into 16-bit inverse depth ``round(65535 m
 distance ``round(n 65535 / x)``. PSNR over ``0..max_depth`` against the clean distance. Writes a
 Markdown table and JSON to --out (default results/eval_distance.{md,json}).
 
+With --pictures DIR it also runs the real sensor frames of ../shared/data/real (TUM RGB-D Kinect,
+HoloLens; distance with 0 = no measurement, no clean ground truth) through the command's path
+(``Enhancer(depth_order="far-high")``) and draws colour, input, output and the changed pixels.
+
 Example:
   python tools/evaluate.py ...                      # the main evaluation (near-high 8-bit depth)
-  python tools/eval_distance.py --errors paper mix holes --max-depth 25000
+  python tools/eval_distance.py --errors paper mix holes --max-depth 25000 --pictures results
 """
 
 from __future__ import annotations
@@ -45,6 +49,55 @@ def icl_distance_frames(folder: Path, errors: str, max_depth: float, seed: int =
         yield color, far, z
 
 
+# real frames: (name, colour, depth, far limit in the file's unit)
+REAL_DISTANCE = [
+    ("tum_fr1_1", "tum_rgbd/slambook_fr1_1.png", "tum_rgbd/slambook_fr1_1_depth.png", 45000.0),  # 9 m
+    ("hololens_00003", "hololens_dvmvs_seq12/images/00003.png", "hololens_dvmvs_seq12/depth/00003.png", 10000.0),
+]
+
+
+def real_pictures(root: Path, out: Path, model: str, threads: int) -> list[Path]:
+    """One PNG per ``REAL_DISTANCE`` frame: colour, input, output (both as inverse depth, black = no
+    measurement) and the pixels the model changed. Frames whose files are missing are skipped."""
+    import cv2
+    from matplotlib.figure import Figure
+
+    from igde_stream.depth_order import normalize
+    from igde_stream.enhancer import Enhancer
+
+    written = []
+    for name, cpath, dpath, far in REAL_DISTANCE:
+        bgr, z = cv2.imread(str(root / cpath), cv2.IMREAD_COLOR), cv2.imread(str(root / dpath), cv2.IMREAD_UNCHANGED)
+        if bgr is None or z is None:
+            print(f"{root / dpath}: missing; skipped")
+            continue
+        color = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        enh = Enhancer(model=model, backend="onnxruntime", max_depth=far, depth_order="far-high", quiet=True,
+                       threads=threads)
+        o = enh.enhance(color, z)
+        h, w = z.shape
+        fig = Figure(figsize=(16, 16 * h / w / 4 + 0.7), dpi=80)
+        changed = o != z
+        top = float(normalize(z, far, "far-high").max()) or 1.0  # inverse depth shown up to the nearest pixel
+        panels = [(color, None, "colour"),
+                  (normalize(z, far, "far-high"), "gray", f"input distance ({100 * np.mean(z == 0):.0f} % missing)"),
+                  (normalize(o, far, "far-high"), "gray", f"{model} far-high ({100 * np.mean(o == 0):.0f} % missing)"),
+                  (changed, "gray", f"changed pixels ({100 * changed.mean():.0f} %)")]
+        for ax, (img, cmap, label) in zip(fig.subplots(1, 4), panels):
+            ax.imshow(img, cmap=cmap, interpolation="nearest",
+                      **({} if cmap is None else {"vmin": 0, "vmax": 1 if img.dtype == bool else top}))
+            ax.set_title(label, fontsize=10)
+            ax.axis("off")
+        fig.suptitle(f"{name} ({dpath}): --depth-order far-high --max-depth {far:g}; shown as inverse depth; "
+                     "no clean ground truth", fontsize=10)
+        fig.tight_layout()
+        path = out / f"real_distance_{name}.png"
+        fig.savefig(path)
+        written.append(path)
+        print(f"wrote {path}")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="igde-small")
@@ -53,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--icl", default=None, help="ICL-NUIM folder (default: ../shared/data/real/icl_nuim_clean5)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="results/eval_distance")
+    p.add_argument("--pictures", metavar="DIR", help="also draw the real sensor frames into DIR")
     args = p.parse_args(argv)
 
     from igde_stream import filters
@@ -89,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".json").write_text(json.dumps({"max_depth": args.max_depth, "model": args.model,
                                                     "source": str(folder), "rows": rows}, indent=2) + "\n")
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+    if args.pictures:
+        real_pictures(folder.parent, Path(args.pictures), args.model, args.threads)
     return 0
 
 
