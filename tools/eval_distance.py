@@ -60,10 +60,10 @@ def real_pictures(root: Path, out: Path, model: str, threads: int) -> list[Path]
     """One PNG per ``REAL_DISTANCE`` frame: colour, input, output (both as inverse depth, black = no
     measurement) and the pixels the model changed. Frames whose files are missing are skipped."""
     import cv2
-    from matplotlib.figure import Figure
 
     from igde_stream.depth_order import normalize
     from igde_stream.enhancer import Enhancer
+    from igde_stream.paper.figures import save_panel_row
 
     written = []
     for name, cpath, dpath, far in REAL_DISTANCE:
@@ -75,24 +75,16 @@ def real_pictures(root: Path, out: Path, model: str, threads: int) -> list[Path]
         enh = Enhancer(model=model, backend="onnxruntime", max_depth=far, depth_order="far-high", quiet=True,
                        threads=threads)
         o = enh.enhance(color, z)
-        h, w = z.shape
-        fig = Figure(figsize=(16, 16 * h / w / 4 + 0.7), dpi=80)
         changed = o != z
         top = float(normalize(z, far, "far-high").max()) or 1.0  # inverse depth shown up to the nearest pixel
-        panels = [(color, None, "colour"),
-                  (normalize(z, far, "far-high"), "gray", f"input distance ({100 * np.mean(z == 0):.0f} % missing)"),
-                  (normalize(o, far, "far-high"), "gray", f"{model} far-high ({100 * np.mean(o == 0):.0f} % missing)"),
-                  (changed, "gray", f"changed pixels ({100 * changed.mean():.0f} %)")]
-        for ax, (img, cmap, label) in zip(fig.subplots(1, 4), panels):
-            ax.imshow(img, cmap=cmap, interpolation="nearest",
-                      **({} if cmap is None else {"vmin": 0, "vmax": 1 if img.dtype == bool else top}))
-            ax.set_title(label, fontsize=10)
-            ax.axis("off")
-        fig.suptitle(f"{name} ({dpath}): --depth-order far-high --max-depth {far:g}; shown as inverse depth; "
-                     "no clean ground truth", fontsize=10)
-        fig.tight_layout()
         path = out / f"real_distance_{name}.png"
-        fig.savefig(path)
+        save_panel_row(path, [
+            (color, None, "colour", None),
+            (normalize(z, far, "far-high"), "gray", f"input distance ({100 * np.mean(z == 0):.0f} % missing)", top),
+            (normalize(o, far, "far-high"), "gray", f"{model} far-high ({100 * np.mean(o == 0):.0f} % missing)", top),
+            (changed, "gray", f"changed pixels ({100 * changed.mean():.0f} %)", 1)],
+            f"{name} ({dpath}): --depth-order far-high --max-depth {far:g}; shown as inverse depth; "
+            "no clean ground truth")
         written.append(path)
         print(f"wrote {path}")
     return written

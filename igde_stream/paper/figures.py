@@ -66,7 +66,6 @@ def real_pictures(checkpoint: str | Path, real_root: str | Path, out: str | Path
     depth 0 stays 0) and ``real_<name>.png`` shows colour, input, output and |output - input|.
     Frames whose files are missing are skipped."""
     import cv2
-    from matplotlib.figure import Figure  # no pyplot: an embedding app keeps its backend
 
     from ..evaluation import ICL_FAR_M, ICL_NEAR_M, model_method
 
@@ -86,21 +85,29 @@ def real_pictures(checkpoint: str | Path, real_root: str | Path, out: str | Path
         d8 = np.where(z > 0, np.rint(np.clip(inv, 0, 1) * 255), 0).astype(np.uint8)
         pred = method(color[None], d8[None])[0]
         diff = np.abs(pred.astype(np.int16) - d8.astype(np.int16))
-        h, w = d8.shape
-        fig = Figure(figsize=(16, 16 * h / w / 4 + 0.6), dpi=80)
-        axes = fig.subplots(1, 4)
-        for ax, img, cmap, label in zip(axes, [color, d8, pred, diff], [None, "gray", "gray", "magma"],
-                                        ["colour", "input depth (8-bit inverse)", "IGDE output",
-                                         "|output - input|"]):
-            kw = {} if cmap is None else {"vmin": 0, "vmax": 255 if cmap == "gray" else max(8, int(diff.max()))}
-            ax.imshow(img, cmap=cmap, interpolation="nearest", **kw)
-            ax.set_title(label, fontsize=10)
-            ax.axis("off")
-        fig.suptitle(f"{name} ({cpath}); model {Path(str(checkpoint)).name}; no clean ground truth: "
-                     "pictures only", fontsize=10)
-        fig.tight_layout()
+        vmax = max(8, int(diff.max()))
         path = out / f"real_{name}.png"
-        fig.savefig(path)
+        save_panel_row(path, [(color, None, "colour", None), (d8, "gray", "input depth (8-bit inverse)", 255),
+                              (pred, "gray", "IGDE output", 255), (diff, "magma", "|output - input|", vmax)],
+                       f"{name} ({cpath}); model {Path(str(checkpoint)).name}; no clean ground truth: pictures only")
         written.append(path)
         log(f"wrote {path}")
     return written
+
+
+def save_panel_row(path: str | Path, panels: list[tuple[np.ndarray, str | None, str, float | None]],
+                   title: str) -> Path:
+    """A PNG of images side by side: ``panels`` of (image, colormap or None for RGB, label, vmax;
+    vmin 0), all of one size, with ``title`` above."""
+    from matplotlib.figure import Figure  # no pyplot: an embedding app keeps its backend
+
+    h, w = panels[0][0].shape[:2]
+    fig = Figure(figsize=(16, 16 * h / w / len(panels) + 0.6), dpi=80)
+    for ax, (img, cmap, label, vmax) in zip(fig.subplots(1, len(panels)), panels):
+        ax.imshow(img, cmap=cmap, interpolation="nearest", **({} if cmap is None else {"vmin": 0, "vmax": vmax}))
+        ax.set_title(label, fontsize=10)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
