@@ -222,3 +222,18 @@ def test_library_run_reads_the_views_in_the_enhancers_order_and_peak(tmp_path):
     got = read_video(tmp_path / "out.mkv")[0]
     for frame, o in zip(read_video(tmp_path / "rgbd.mkv")[0], got):
         np.testing.assert_array_equal(frame[:, 64:, 0], np.rint(_inverse(o, 5000) * np.float32(255)).astype(np.uint8))
+
+
+def test_views_render_command_reads_far_high_depth(tmp_path):
+    """``igde-stream views render --depth-order far-high``: the RGB-D layout shows the inverse depth."""
+    from igde_stream import views_cli
+
+    _, far, _ = _distance_frames()
+    colors, c, d = _run_files(tmp_path, far)
+    out = tmp_path / "rgbd.mkv"
+    assert views_cli.main(["render", str(c), str(d), "-o", str(out), "--layout", "rgbd", "--depth-order", "far-high",
+                           "--max-depth", "5000", "--quiet"]) == 0
+    frames = read_video(out)[0]
+    assert len(frames) == len(far)
+    for frame, f in zip(frames, far):
+        np.testing.assert_array_equal(frame[:, 64:, 0], np.rint(_inverse(f, 5000) * np.float32(255)).astype(np.uint8))
