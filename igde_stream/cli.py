@@ -290,7 +290,7 @@ def _sigterm_raises() -> Iterator[None]:
 
 def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"model": args.model, "backend": args.backend, "batch": args.batch, "quiet": args.quiet}
-    if getattr(args, "depth_order", "near-high") != "near-high":
+    if args.depth_order != "near-high":
         opts["depth_order"] = args.depth_order
     for key in ("device", "max_depth", "engine", "precision"):
         value = getattr(args, key)

@@ -35,6 +35,7 @@ from typing import Any
 
 from . import display
 from . import multiview as mv
+from .depth_order import ORDERS
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 
@@ -44,8 +45,7 @@ PROG = "igde-stream views"
 def _config(args: argparse.Namespace, n_views: int | None = None) -> mv.ViewConfig:
     try:
         views = (n_views or 8) if args.views is None else args.views
-        return mv.ViewConfig(views, args.baseline, args.zero_parallax, args.max_depth,
-                             getattr(args, "depth_order", None) or "near-high")
+        return mv.ViewConfig(views, args.baseline, args.zero_parallax, args.max_depth, args.depth_order)
     except ValueError as exc:
         raise IGDEError(str(exc)) from None
 
@@ -227,7 +227,7 @@ def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
                             cols=args.cols, squeeze=args.squeeze, depth_near=None, calibration=args.calibration,
                             panel=args.panel, blend=args.blend, views=args.views, baseline=args.baseline,
                             zero_parallax=args.zero_parallax, max_depth=args.max_depth,
-                            depth_order=getattr(args, "depth_order", "near-high"))
+                            depth_order=args.depth_order)
     if args.views_out is not None:
         _, cfg, layout = _layout(ns)
     else:
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="normalised depth (0 far .. 1 near) that stays in place (default: %(default)s)")
         q.add_argument("--max-depth", type=float, default=None,
                        help="depth value that means 1.0 (default: 255 for 8-bit, 65535 for 16-bit)")
-        q.add_argument("--depth-order", choices=("near-high", "far-high"), default="near-high",
+        q.add_argument("--depth-order", choices=ORDERS, default="near-high",
                        help="near-high (default): depth grows toward the camera; far-high: distance maps "
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
