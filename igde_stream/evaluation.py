@@ -258,10 +258,16 @@ def test_sequences(sequences: int = 4, frames: int = 12, size: tuple[int, int] =
 
 
 def icl_nuim_sequence(folder: str | Path, degradation: DegradeConfig = DegradeConfig(),
-                      seed: int = 5) -> Sequence | None:
+                      seed: int = 5, scale: float = 1.0) -> Sequence | None:
     """ICL-NUIM frames (``color/N.png``, ``depth/N.png`` uint16, value / 5000 = metres) as 8-bit
     inverse depth (see ``ICL_NEAR_M`` / ``ICL_FAR_M``), degraded like the synthetic data. None if the
-    folder is missing. The frames are not consecutive: no temporal stability."""
+    folder is missing. The frames are not consecutive: no temporal stability.
+
+    ``scale`` < 1 shrinks the frames before the degradation (colour by area averaging, depth by
+    nearest neighbour, so every depth value is a measured one): the same rooms seen by a smaller
+    sensor, with edges closer together in pixels while the boundary errors keep their pixel widths."""
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale must be in (0, 1], got {scale}")
     folder = Path(folder)
     if not (folder / "depth").is_dir():
         return None
@@ -272,6 +278,10 @@ def icl_nuim_sequence(folder: str | Path, degradation: DegradeConfig = DegradeCo
         bgr = cv2.imread(str(folder / "color" / p.name), cv2.IMREAD_COLOR)
         if z is None or bgr is None:
             raise ValueError(f"{p}: cannot read the depth or colour image")
+        if scale != 1.0:
+            size = (max(1, round(z.shape[1] * scale)), max(1, round(z.shape[0] * scale)))
+            z = cv2.resize(z, size, interpolation=cv2.INTER_NEAREST)
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
         zm = z.astype(np.float64) / 5000.0
         inv = (1.0 / np.maximum(zm, 1e-3) - 1.0 / ICL_FAR_M) / (1.0 / ICL_NEAR_M - 1.0 / ICL_FAR_M)
         gt = np.rint(np.clip(inv, 0, 1) * 255).astype(np.uint8)
@@ -281,7 +291,7 @@ def icl_nuim_sequence(folder: str | Path, degradation: DegradeConfig = DegradeCo
         ins.append(d)
     params = {"source": str(folder), "conversion": f"d8 = round(255 (1/z - 1/{ICL_FAR_M}) / "
               f"(1/{ICL_NEAR_M} - 1/{ICL_FAR_M})), z = value / 5000 m", "seed": seed,
-              "degradation": degradation.to_dict()}
+              "degradation": degradation.to_dict(), "scale": scale}
     return Sequence("icl_nuim_clean5", np.stack(colors), np.stack(ins), np.stack(gts), 255.0, False, params)
 
 
@@ -302,7 +312,7 @@ def standard_evaluation(
     icl: str | Path | None = DEFAULT_ICL, device: str = "cpu", guided: bool = True,
     extra_methods: Mapping[str, Method] | None = None, progress: bool = True, views: int = 0,
     view_stride: int = 4, backend: str = "torch", threads: int | None = None,
-    filters: Seq[str] | None = None, errors: Seq[str] = ("paper",),
+    filters: Seq[str] | None = None, errors: Seq[str] = ("paper",), icl_scale: float = 1.0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
@@ -314,7 +324,8 @@ def standard_evaluation(
     None adds OpenCV's guided filter alone (``guided``; the older table). ``views`` > 0 adds
     ``meta["view_quality"]``: ``evaluate_views`` of every method with that many views on every
     ``view_stride``-th frame of every data set (the methods run again on those frames; the main rows
-    are unchanged). ``backend`` / ``threads``: see :func:`model_method`."""
+    are unchanged). ``backend`` / ``threads``: see :func:`model_method`. ``icl_scale``: ICL-NUIM
+    frames shrunk by this factor (:func:`icl_nuim_sequence`)."""
     from .data.degrade import error_type_config
 
     if views < 0 or view_stride < 1:
@@ -357,7 +368,7 @@ def standard_evaluation(
         if views:
             meta["view_quality"]["rows"] += evaluate_views(methods, test, dataset=dataset, n_views=views,
                                                            stride=view_stride, progress=progress)
-        seq = icl_nuim_sequence(icl, dcfg) if icl else None
+        seq = icl_nuim_sequence(icl, dcfg, scale=icl_scale) if icl else None
         if seq is None:
             msg = f"ICL-NUIM skipped: {icl} not found" if icl else "ICL-NUIM skipped"
             print(msg, flush=True)
@@ -366,7 +377,7 @@ def standard_evaluation(
         if progress:
             print(f"ICL-NUIM ({err}): {len(seq)} frames from {icl}", flush=True)
         meta["icl_nuim"] = {k: v for k, v in seq.params.items() if k != "degradation"}
-        dataset = f"ICL-NUIM clean (640x480{suffix(err)})"
+        dataset = f"ICL-NUIM clean ({seq.gt.shape[2]}x{seq.gt.shape[1]}{suffix(err)})"
         rows += evaluate_methods(methods, [seq], dataset=dataset, progress=progress)
         if views:
             meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=dataset, n_views=views,

@@ -18,7 +18,8 @@ __all__ = ["TrainConfig"]
 class TrainConfig:
     """Everything a run depends on. ``steps`` and / or ``minutes`` bound the run (the first reached
     stops it; with ``resume``, ``steps`` is the total including earlier steps). ``crop`` and
-    ``val_size`` are (h, w); ``scene_size`` is (W, H). ``amp``: "auto" (bf16 autocast on CUDA, none
+    ``val_size`` are (h, w); ``scene_size`` is (W, H); ``scene_scale`` (lo, hi): with the crop cache,
+    each scene is rendered at ``scene_size`` times a factor drawn log-uniformly from [lo, hi]. ``amp``: "auto" (bf16 autocast on CUDA, none
     on CPU), "bf16", "fp16" or "none". ``lr_schedule``: "constant" (the paper) or "cosine" (to 0 at
     the end of the step / time budget). ``degradation``: DegradeConfig overrides. ``head_init_scale``: a fresh residual model (config
     ``residual`` true, final conv ``head``) starts near the identity, its last conv's initial weights
@@ -71,6 +72,7 @@ class TrainConfig:
     amp: str = "auto"
     textures: str = "mixed"
     scene_size: tuple[int, int] = (960, 540)
+    scene_scale: tuple[float, float] = (1.0, 1.0)
     frames_per_scene: int = 2
     crops_per_frame: int = 8
     degradation: dict[str, Any] = field(default_factory=dict)
@@ -110,6 +112,9 @@ class TrainConfig:
         self.crop = tuple(self.crop)  # type: ignore[assignment]
         self.val_size = tuple(self.val_size)  # type: ignore[assignment]
         self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
+        self.scene_scale = tuple(float(x) for x in self.scene_scale)  # type: ignore[assignment]
+        if self.scene_scale != (1.0, 1.0) and not self.cache_scenes:
+            raise ValueError("scene_scale needs the crop cache (cache_scenes > 0)")
         self.loss_weights = tuple(float(x) for x in self.loss_weights)  # type: ignore[assignment]
 
     @classmethod
@@ -137,7 +142,7 @@ class TrainConfig:
         return CacheConfig(scenes=self.cache_scenes, frames_per_scene=self.frames_per_scene,
                            crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
                            mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec,
-                           scene=cc.scene, degradation=cc.degradation)
+                           scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()

@@ -261,3 +261,41 @@ def test_cache_color_codec_changes_colour_only(tmp_path, monkeypatch):
     calls.clear()
     cache.build_cache(dataclasses.replace(cfg, color_codec=0.0), workers=1, progress=False)
     assert not calls
+
+
+def test_cache_scene_scale_renders_each_scene_at_its_drawn_size(monkeypatch):
+    """scene_scale (s, s) renders the scene of a 2x larger config at half size, crop for crop the
+    cache of the half-size config; a range draws sizes log-uniformly inside it, at least the crop."""
+    from igde_stream.data import cache
+
+    big = dataclasses.replace(SMALL, width=2 * SMALL.width, height=2 * SMALL.height)
+    half = cache.CacheConfig(scenes=2, frames_per_scene=1, crops_per_frame=4, crop=(16, 16), mix=True,
+                             scene=big, scene_scale=(0.5, 0.5))
+    same = dataclasses.replace(half, scene=SMALL, scene_scale=(1.0, 1.0))
+    a, b = cache.build_cache(half, workers=1, progress=False), cache.build_cache(same, workers=1, progress=False)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert half.key() != same.key()
+    assert same.key() == cache.CacheConfig(**{**dataclasses.asdict(same), "scene": SMALL}).key()
+
+    sizes = []
+    real = cache.Scene
+    monkeypatch.setattr(cache, "Scene", lambda seed, cfg: sizes.append((cfg.width, cfg.height)) or real(seed, cfg))
+    spread = dataclasses.replace(half, scenes=12, crop=(20, 20), scene_scale=(0.25, 1.0))
+    cache.build_cache(spread, workers=1, progress=False)
+    widths = [w for w, _ in sizes]
+    assert len(set(widths)) > 6 and min(widths) >= 20 and max(widths) <= big.width
+    for w, h in sizes:  # the aspect ratio is kept, the crop still fits
+        assert h >= 20 and (h == 20 or abs(w / h - big.width / big.height) < 0.1)
+    with pytest.raises(ValueError, match="scene_scale"):
+        cache.CacheConfig(scene_scale=(1.0, 0.5))
+
+
+def test_train_config_scene_scale_needs_the_cache():
+    from igde_stream.train_config import TrainConfig
+
+    with pytest.raises(ValueError, match="crop cache"):
+        TrainConfig(steps=1, scene_scale=(0.5, 1.0))
+    cfg = TrainConfig(steps=1, cache_scenes=4, scene_scale=[0.5, 1])
+    assert cfg.cache_config().scene_scale == (0.5, 1.0)
+    assert cfg.data_params()["cache"]["scene_scale"] == (0.5, 1.0)

@@ -89,3 +89,32 @@ def test_icl_nuim_conversion_worked_out_by_hand(tmp_path):
     seq = icl_nuim_sequence(tmp_path, DegradeConfig(p_degrade=0.0))
     np.testing.assert_array_equal(seq.gt[0, 0], [255, 0, 139, 52, 0, 255])
     np.testing.assert_array_equal(seq.depth, seq.gt)  # no degradation asked for
+
+
+def test_icl_nuim_scale_keeps_measured_depths_and_averages_colour(tmp_path):
+    """scale 0.5: depth is every second sample (nearest: only measured values), colour the mean of
+    each 2x2 block, worked out with NumPy; the ICL label follows the frame size."""
+    import cv2
+
+    from igde_stream.data import DegradeConfig
+
+    (tmp_path / "depth").mkdir()
+    (tmp_path / "color").mkdir()
+    rng = np.random.default_rng(3)
+    z = rng.integers(3000, 25000, (6, 8)).astype(np.uint16)
+    rgb = rng.integers(0, 256, (6, 8, 3)).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "depth" / "0.png"), z)
+    cv2.imwrite(str(tmp_path / "color" / "0.png"), rgb[..., ::-1])
+    full = icl_nuim_sequence(tmp_path, DegradeConfig(p_degrade=0.0))
+    half = icl_nuim_sequence(tmp_path, DegradeConfig(p_degrade=0.0), scale=0.5)
+    assert half.gt.shape == (1, 3, 4) and half.params["scale"] == 0.5
+    np.testing.assert_array_equal(half.gt[0], full.gt[0, ::2, ::2])
+    blocks = rgb.reshape(3, 2, 4, 2, 3).astype(float).mean(axis=(1, 3))
+    assert np.abs(half.color[0].astype(float) - blocks).max() <= 0.5 + 1e-9
+    with pytest.raises(ValueError, match="scale"):
+        icl_nuim_sequence(tmp_path, scale=1.5)
+    from igde_stream.evaluation import standard_evaluation
+
+    rows, meta = standard_evaluation([], sequences=1, frames=1, size=(64, 48), icl=tmp_path, guided=False,
+                                     progress=False, icl_scale=0.5)
+    assert [r["dataset"] for r in rows][-1] == "ICL-NUIM clean (4x3)" and meta["icl_nuim"]["scale"] == 0.5

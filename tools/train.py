@@ -44,6 +44,15 @@ def _weights(text: str) -> tuple[float, float, float]:
     return tuple(float(x) for x in parts)  # type: ignore[return-value]
 
 
+def _scale_range(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        lo, hi = (float(x) for x in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI like 0.35,1, got {text!r}") from None
+    return lo, hi
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="igde-small", help="registered model name or a .pt to fine-tune")
@@ -80,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-scenes", type=int, default=0,
                    help="render this many train scenes once into a crop cache and sample it (0: render on the fly)")
     p.add_argument("--cache-dir", default="runs/cache")
+    p.add_argument("--scene-scale", type=_scale_range, default=(1.0, 1.0), metavar="LO,HI",
+                   help="crop cache: render each scene at 960x540 times a factor drawn log-uniformly "
+                        "from LO..HI (default 1,1: one scale)")
     p.add_argument("--mix", action="store_true", help="mix the real-world boundary error types per scene")
     p.add_argument("--color-blur", type=float, default=0.0, help="max sigma of a random colour-frame blur")
     p.add_argument("--color-codec", type=float, default=0.0,
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
             frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
             cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
-            color_codec=args.color_codec,
+            color_codec=args.color_codec, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
             command=command,

@@ -11,6 +11,11 @@ from [0, color_blur] (per frame): real cameras soften edges that the renderer dr
 With ``color_codec`` > 0 that share of the frames goes through a lossy camera chain after the blur:
 Gaussian sensor noise (sigma drawn from [0, 2] levels) and a JPEG round trip (quality 50-95, 4:2:0
 chroma), as colour arrives from H.264 / JPEG sources with its chroma halved and edges ringing.
+With ``scene_scale = (lo, hi)`` each scene is rendered at ``scene`` size times a factor drawn
+log-uniformly from [lo, hi] (at least the crop size): the generator scales its layers, thin
+structures and speeds with the frame, so a smaller frame is the same kind of scene seen from farther
+or with a smaller sensor, while the boundary errors stay 1-6 px wide. A model trained at one scale
+only learns how far apart edges are at that scale.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -52,10 +57,29 @@ class CacheConfig:
     color_codec: float = 0.0
     scene: SceneConfig = field(default_factory=SceneConfig)
     degradation: DegradeConfig = field(default_factory=DegradeConfig)
+    scene_scale: tuple[float, float] = (1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.scene_scale
+        if not 0 < lo <= hi <= 4:
+            raise ValueError(f"scene_scale must be 0 < lo <= hi <= 4, got {lo}, {hi}")
+
+    def scene_at(self, rng: np.random.Generator) -> SceneConfig:
+        """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly
+        from ``scene_scale`` (no draw when lo == hi), never smaller than the crop."""
+        lo, hi = self.scene_scale
+        s = lo if lo == hi else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        if s == 1.0:
+            return self.scene
+        w = max(self.crop[1], int(round(self.scene.width * s)))
+        h = max(self.crop[0], int(round(self.scene.height * s)))
+        return dataclasses.replace(self.scene, width=w, height=h)
 
     def key(self) -> str:
         """A short hash of every field: the cache file's name."""
         d = dataclasses.asdict(self)
+        if tuple(d["scene_scale"]) == (1.0, 1.0):  # caches made before the field keep their names
+            del d["scene_scale"]
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -64,11 +88,12 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
     rng = np.random.default_rng([cfg.seed, i, 0xCAC4E])
     split = SPLITS[cfg.split]
     seed = int(split.start + (cfg.seed * 7919 + i * 104729) % len(split))
-    scene = Scene(seed, cfg.scene)
+    scene_cfg = cfg.scene_at(rng)
+    scene = Scene(seed, scene_cfg)
     deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
-    deg = Degrader(deg_cfg, seed, (cfg.scene.height, cfg.scene.width))
+    deg = Degrader(deg_cfg, seed, (scene_cfg.height, scene_cfg.width))
     h, w = cfg.crop
-    H, W = cfg.scene.height, cfg.scene.width
+    H, W = scene_cfg.height, scene_cfg.width
     cs, ds, gs = [], [], []
     for _ in range(cfg.frames_per_scene):
         t = int(rng.integers(cfg.scene.frames))
