@@ -115,6 +115,8 @@ class TrainConfig:
         self.scene_scale = tuple(float(x) for x in self.scene_scale)  # type: ignore[assignment]
         if self.scene_scale != (1.0, 1.0) and not self.cache_scenes:
             raise ValueError("scene_scale needs the crop cache (cache_scenes > 0)")
+        if self.cache_scenes:
+            self.cache_config()  # checks the cache's settings (scene_scale range) before any output
         self.loss_weights = tuple(float(x) for x in self.loss_weights)  # type: ignore[assignment]
 
     @classmethod

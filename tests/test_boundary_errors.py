@@ -296,6 +296,8 @@ def test_train_config_scene_scale_needs_the_cache():
 
     with pytest.raises(ValueError, match="crop cache"):
         TrainConfig(steps=1, scene_scale=(0.5, 1.0))
+    with pytest.raises(ValueError, match="scene_scale must be"):  # at once, before a run folder exists
+        TrainConfig(steps=1, cache_scenes=4, scene_scale=(1.0, 0.5))
     cfg = TrainConfig(steps=1, cache_scenes=4, scene_scale=[0.5, 1])
     assert cfg.cache_config().scene_scale == (0.5, 1.0)
     assert cfg.data_params()["cache"]["scene_scale"] == (0.5, 1.0)
