@@ -34,6 +34,10 @@ class IGDEConfig:
     candidates: the candidate set of the soft and select heads (``"window"``: every pixel of the
     (2R+1)^2 square; ``"star"``: the 5x5 square plus the 8 rays of the compass out to R px).
     gate_threshold: probability above which the select head's hard output replaces the input.
+    band_step: select head: the hard output changes only pixels within ``radius`` of an
+    adjacent-pixel depth step larger than this many 8-bit levels (1/255 of the depth range, whatever
+    the bit depth); 0: off. Boundary errors sit at depth edges; a slanted surface's quantisation
+    staircase (steps of 1-2 levels) is not one. Keeps the weights.
     attend: soft / select heads: channels C of a query / key pair (0: off). Each candidate's score
     then also gets the dot product of the pixel's query with the candidate's key (over sqrt(C)) and
     minus a learned multiple of the colour distance (mean |RGB difference|) between the two pixels:
@@ -63,6 +67,7 @@ class IGDEConfig:
     attend: int = 0
     scale: int = 1
     passes: int = 1
+    band_step: float = 0.0
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -81,6 +86,10 @@ class IGDEConfig:
             raise ValueError("IGDEConfig.passes > 1 needs the select head (its output is input values)")
         if self.scale > 1 and self.head == "residual":
             raise ValueError("IGDEConfig.scale 2 needs a soft or select head")
+        if not 0.0 <= self.band_step < 255.0:
+            raise ValueError(f"IGDEConfig.band_step must be in [0, 255), got {self.band_step}")
+        if self.band_step and self.head != "select":
+            raise ValueError("IGDEConfig.band_step needs the select head (its gate decides which pixels change)")
         if not 0.0 < self.gate_threshold < 1.0:
             raise ValueError(f"IGDEConfig.gate_threshold must be in (0, 1), got {self.gate_threshold}")
         for name in ("g0", "g", "layers", "extractor_blocks", "refine_blocks"):
@@ -176,7 +185,8 @@ class IGDE(nn.Module):
         if c.head == "residual":
             self.head = conv1x1(c.g0, 1)
         else:
-            self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold, c.attend)
+            self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold, c.attend,
+                                      c.band_step / 255.0)
         self.act = nn.ReLU(inplace=True)
 
     @property

@@ -67,7 +67,10 @@ class SelectionHead(nn.Module):
       with c_k the input depth at offset k (replicate padding); with a gate ``g = sigmoid(logit)``
       the output is ``g s + (1 - g) d``.
     - hard output (eval mode with a gate): ``d`` where ``g <= gate_threshold``, else ``c_k*`` with
-      k* = argmax of the scores. Every output value is an input value, gathered from ``depth`` as it
+      k* = argmax of the scores. With ``band_step`` > 0 only pixels in the edge band may change:
+      those with an adjacent-pixel depth step larger than ``band_step`` (in units of the depth range,
+      e.g. 2.5 / 255: three 8-bit levels) within the candidate radius (:meth:`band`). The quantisation
+      staircase of a slanted surface (steps of one or two 8-bit levels) is then never "repaired". Every output value is an input value, gathered from ``depth`` as it
       was given (its dtype and precision), so the network itself may run in float16.
 
     Identity start: the scores start near zero (weights x 0.1, bias 0) and the gate bias at -4
@@ -75,8 +78,9 @@ class SelectionHead(nn.Module):
     """
 
     def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float,
-                 attend: int = 0) -> None:
+                 attend: int = 0, band_step: float = 0.0) -> None:
         super().__init__()
+        self.band_step = float(band_step)
         self.attend = int(attend)
         if self.attend:
             self.qk = conv1x1(channels, 2 * self.attend)
@@ -139,6 +143,22 @@ class SelectionHead(nn.Module):
         thr = self.gate_threshold if threshold is None else threshold
         return math.log(thr / (1.0 - thr))
 
+    def band(self, depth: torch.Tensor) -> torch.Tensor | None:
+        """N x 1 x H x W bool: pixels within ``radius`` (a square) of an adjacent-pixel depth step
+        larger than ``band_step``; None when ``band_step`` is 0 (every pixel may change). A step is
+        the absolute difference of two 4-neighbours, and it marks both of them."""
+        if self.band_step <= 0.0:
+            return None
+        d = nn.functional.pad(depth.float(), (1, 1, 1, 1), mode="replicate")
+        c = d[:, :, 1:-1, 1:-1]
+        step = torch.maximum(
+            torch.maximum((c - d[:, :, 1:-1, :-2]).abs(), (c - d[:, :, 1:-1, 2:]).abs()),
+            torch.maximum((c - d[:, :, :-2, 1:-1]).abs(), (c - d[:, :, 2:, 1:-1]).abs()))
+        k, r = 2 * self.radius + 1, self.radius
+        near = nn.functional.max_pool2d(step, (1, k), 1, (0, r))
+        near = nn.functional.max_pool2d(near, (k, 1), 1, (r, 0))
+        return near > self.band_step
+
     def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
         building the N x K x H x W stack: one flat gather from the padded map."""
@@ -171,7 +191,11 @@ class SelectionHead(nn.Module):
         chosen = self.gather(depth, scores.argmax(1, keepdim=True))
         if gate is None:
             return chosen
-        return torch.where(gate > self._gate_logit(threshold), chosen, depth)
+        fire = gate > self._gate_logit(threshold)
+        band = self.band(depth)
+        if band is not None:
+            fire = fire & band
+        return torch.where(fire, chosen, depth)
 
     def hard_sparse(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
                     threshold: float | None = None) -> torch.Tensor:
@@ -186,7 +210,11 @@ class SelectionHead(nn.Module):
         hp, wp = h + 2 * r, w + 2 * r
         weight = self.conv.weight.flatten(1)  # (K + 1) x C
         gate = nn.functional.conv2d(features, self.conv.weight[-1:], self.conv.bias[-1:])
-        lin = torch.nonzero((gate > self._gate_logit(threshold)).flatten()).flatten()  # M flat indices over N x H x W
+        fire = gate > self._gate_logit(threshold)
+        band = self.band(depth)
+        if band is not None:
+            fire = fire & band
+        lin = torch.nonzero(fire.flatten()).flatten()  # M flat indices over N x H x W
         # each pixel's index in the flattened padded maps, then that of every candidate (K x M)
         dev = features.device
         padded = (torch.arange(n, device=dev).view(n, 1, 1) * (hp * wp)

@@ -1,0 +1,128 @@
+"""The select head's edge band (``IGDEConfig.band_step``): only pixels near a depth step larger than
+``band_step`` 8-bit levels may change; a slanted surface's quantisation staircase is left alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from igde_stream.models import create_model
+from igde_stream.models.igde import IGDEConfig, SelectionHead
+from igde_stream.models.selection import head_form
+
+
+def _scene(n=2, h=26, w=40, bits=16):
+    """A slanted surface quantised to 8-bit levels (steps of one level every 3 px in x, every 5 px in
+    y) with a box 40 levels nearer, as N x 1 x H x W depth in [0, 1] at ``bits`` bits; the box's
+    corners move with the frame index. Also returns the box masks."""
+    peak = 2 ** bits - 1
+    ys, xs = np.mgrid[0:h, 0:w]
+    depth = np.zeros((n, 1, h, w))
+    boxes = np.zeros((n, h, w), bool)
+    for i in range(n):
+        levels = 60 + xs // 3 + ys // 5
+        box = (ys >= 7 + i) & (ys < 17 + i) & (xs >= 12 + 2 * i) & (xs < 25 + 2 * i)
+        levels = levels + 40 * box
+        boxes[i] = box
+        depth[i, 0] = np.rint(levels / 255 * peak) / peak
+    color = torch.rand(n, 3, h, w, generator=torch.Generator().manual_seed(0))
+    return color, torch.from_numpy(depth).float(), boxes
+
+
+def _band_by_hand(box: np.ndarray, r: int) -> np.ndarray:
+    """Pixels within the (2r+1)^2 square of a pixel on either side of the box's outline."""
+    h, w = box.shape
+    edge = np.zeros_like(box)
+    edge[:, 1:] |= box[:, 1:] != box[:, :-1]
+    edge[:, :-1] |= box[:, 1:] != box[:, :-1]
+    edge[1:] |= box[1:] != box[:-1]
+    edge[:-1] |= box[1:] != box[:-1]
+    out = np.zeros_like(box)
+    for y, x in zip(*np.nonzero(edge)):
+        out[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = True
+    return out
+
+
+def _select(band_step=2.5, seed=1, **kw):
+    model = create_model("igde-tiny", head="select", radius=3, candidates="star", band_step=band_step, **kw)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        model.head.conv.bias[-1] = 1e4  # the gate fires on every pixel
+    return model.eval()
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_band_marks_the_depth_step_and_not_the_staircase(bits):
+    head = SelectionHead(4, 3, "window", True, 0.5, band_step=2.5 / 255)
+    _, depth, boxes = _scene(bits=bits)
+    band = head.band(depth)[:, 0].numpy()
+    for i in range(len(boxes)):
+        np.testing.assert_array_equal(band[i], _band_by_hand(boxes[i], 3))
+    # steps of 1 and 2 levels are staircase, 3 levels an edge (threshold 2.5 levels)
+    flat = torch.full((1, 1, 9, 9), 100 / 255)
+    flat[..., 5:] += 2 / 255
+    assert not bool(head.band(flat).any())
+    flat[..., 5:] += 1 / 255
+    assert bool(head.band(flat)[..., 1:9].all()) and not bool(head.band(flat)[..., :1].any())
+    assert SelectionHead(4, 3, "window", True, 0.5).band(depth) is None  # band_step 0: off
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_off_band_pixels_keep_the_input_and_band_pixels_are_as_without_it(sparse):
+    model = _select(attend=2, scale=2)
+    free = _select(band_step=0.0, attend=2, scale=2)
+    color, depth, boxes = _scene()
+    band = torch.from_numpy(np.stack([_band_by_hand(b, 3) for b in boxes]))[:, None]
+    with torch.no_grad(), head_form(model, sparse), head_form(free, sparse):
+        out = model(color, depth)
+        ref = free(color, depth)
+    assert torch.equal(out[~band], depth[~band])
+    assert torch.equal(out[band], ref[band])
+    assert bool((ref[~band] != depth[~band]).float().mean() > 0.3)  # without the band they change
+    assert bool((out[band] != depth[band]).any())
+
+
+def test_band_step_config_checks():
+    with pytest.raises(ValueError, match="band_step needs the select head"):
+        IGDEConfig(band_step=2.5)
+    with pytest.raises(ValueError, match="band_step must be in"):
+        IGDEConfig(head="select", band_step=-1.0)
+    assert create_model("igde-small").config.band_step > 0  # the shipped default uses it
+
+
+def test_onnx_runtime_keeps_the_band(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from igde_stream.export import export_onnx
+
+    model = _select(attend=2, scale=2)
+    color, depth, boxes = _scene(n=3, h=30, w=44)
+    path = export_onnx(model, tmp_path / "band.onnx", check=False)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"color": color.numpy(), "depth": depth.numpy()})[0]
+    with torch.no_grad():
+        ref = model(color, depth).numpy()
+    band = np.stack([_band_by_hand(b, 3) for b in boxes])[:, None]
+    np.testing.assert_array_equal(got[~band], depth.numpy()[~band])
+    assert np.mean(got != ref) <= 0.002  # argmax near-ties only
+
+
+def test_fp16_onnx_keeps_the_band_and_16_bit_levels(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from igde_stream.engine import convert_fp16
+    from igde_stream.export import export_onnx
+
+    model = _select()
+    color, depth, boxes = _scene(n=2, h=28, w=40)
+    path = export_onnx(model, tmp_path / "band.onnx", check=False)
+    half = convert_fp16(path, tmp_path / "band16.onnx")
+    out = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"]).run(
+        None, {"color": color.numpy(), "depth": depth.numpy()})[0]
+    band = np.stack([_band_by_hand(b, 3) for b in boxes])[:, None]
+    np.testing.assert_array_equal(out[~band], depth.numpy()[~band])
+    levels = out * 65535
+    assert np.array_equal(levels, np.rint(levels))
+    assert (out[band] != depth.numpy()[band]).mean() > 0.2
