@@ -126,3 +126,59 @@ def test_fp16_onnx_keeps_the_band_and_16_bit_levels(tmp_path):
     levels = out * 65535
     assert np.array_equal(levels, np.rint(levels))
     assert (out[band] != depth.numpy()[band]).mean() > 0.2
+
+
+def _tune_gate():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "tune_gate.py"
+    spec = importlib.util.spec_from_file_location("tune_gate", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_tune_gate_sweep_equals_the_model_run_with_each_setting():
+    """tools/tune_gate.py scores every (band_step, threshold) from one network run per frame; each
+    score must be the PSNR of the model itself run with that setting (dense form: same summation)."""
+    tool = _tune_gate()
+    model = _select(attend=2, scale=2)
+    color, depth, _ = _scene(n=2, h=26, w=40, bits=8)
+    with torch.no_grad():
+        model.head.conv.bias[-1] = 0.0
+        g = model.select_logits(color, depth)[:, -1].flatten()
+        model.head.conv.weight[-1] *= 2.0 / float(g.std())  # gate logits spread over about -2..2
+        g = model.select_logits(color, depth)[:, -1].flatten().sort().values
+        model.head.conv.bias[-1] -= g[g.numel() // 2]  # about half the pixels above 0.5
+    frames = []
+    for i in range(2):
+        img = (color[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        d8 = np.rint(depth[i, 0].numpy() * 255).astype(np.uint8)
+        gt = np.clip(d8.astype(int) + np.where(np.arange(40) % 7 == 0, 3, 0), 0, 255).astype(np.uint8)
+        frames.append((img, d8, gt))
+    thresholds, steps = [0.3, 0.5, 0.7], [0.0, 2.5]
+    got = tool.sweep(model, frames, thresholds, steps)
+    for b, step in enumerate(steps):
+        for t, thr in enumerate(thresholds):
+            m = _select(band_step=step, attend=2, scale=2, gate_threshold=thr)
+            m.load_state_dict(model.state_dict())
+            sse, n = 0.0, 0
+            for img, d8, gt in frames:
+                c = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+                with torch.no_grad(), head_form(m, sparse=False):
+                    out = np.rint(m(c, torch.from_numpy(d8)[None, None].float() / 255)[0, 0].numpy() * 255)
+                sse += np.sum((out - gt.astype(np.float64)) ** 2)
+                n += gt.size
+            assert abs(got[b, t] - 10 * np.log10(255 ** 2 / (sse / n))) < 1e-9, (step, thr)
+    assert len({round(float(v), 6) for v in got.flatten()}) > 3  # the settings do differ
+
+
+def test_tune_gate_refuses_a_model_without_a_gate(tmp_path, capsys):
+    from igde_stream.models import save_checkpoint
+
+    tool = _tune_gate()
+    save_checkpoint(tmp_path / "res.pt", create_model("igde-tiny"))
+    assert tool.main(["--model", str(tmp_path / "res.pt"), "--scenes", "1", "--sizes", "64x48"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no gated select head" in err[0]

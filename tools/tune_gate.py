@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Tune a select model's inference settings, the gate threshold and the edge band, on the validation
+split (never on test data).
+
+For every validation frame (one frame of each of ``--scenes`` val-split scenes, per size in
+``--sizes`` and per boundary error type in ``--errors``) the network runs once: its gate probability
+and best candidate per pixel. Each (band_step, gate_threshold) pair then gives the hard output
+``chosen where gate > threshold and the pixel is in the edge band, else the input``. A row's score
+is the PSNR of the pooled MSE over its frames; a setting's score is the mean over the rows. With
+``--icl`` the ICL-NUIM rows (full and half size) are printed too, apart: they are test data, shown to
+see what a choice does there, not to make it.
+
+Example (the shipped igde-small's gate 0.2 and band 2.5 are checked with this command):
+  python tools/tune_gate.py --model igde-small --out results/gate_tuning.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, got {text!r}") from None
+    if w < 32 or h < 32:
+        raise argparse.ArgumentTypeError(f"frames of at least 32x32, got {text!r}")
+    return w, h
+
+
+def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gate probability, the best candidate's depth value) of every pixel, H x W float64 each, for
+    an H x W x 3 uint8 colour frame and its depth (uint8 or uint16; values in its own units)."""
+    import torch
+
+    peak = 65535.0 if depth.dtype == np.uint16 else 255.0
+    c = torch.from_numpy(color).permute(2, 0, 1)[None].float() / 255.0
+    d = torch.from_numpy(depth.astype(np.float32))[None, None] / peak
+    with torch.no_grad():
+        scores, gate = model.head.split(model.select_logits(c, d))
+        chosen = model.head.gather(d, scores.argmax(1, keepdim=True))
+    return torch.sigmoid(gate)[0, 0].double().numpy(), np.rint(chosen[0, 0].double().numpy() * peak)
+
+
+def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
+    """The head's edge band (``SelectionHead.band``) for ``band_step`` 8-bit levels; all True at 0."""
+    import torch
+
+    if band_step <= 0:
+        return np.ones(depth.shape, bool)
+    peak = 65535.0 if depth.dtype == np.uint16 else 255.0
+    saved = model.head.band_step
+    model.head.band_step = band_step / 255.0
+    try:
+        return model.head.band(torch.from_numpy(depth.astype(np.float32))[None, None] / peak)[0, 0].numpy()
+    finally:
+        model.head.band_step = saved
+
+
+def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
+    """PSNR (pooled MSE over ``frames``: (colour, depth, gt) triples) of every (band_step,
+    threshold) pair, as a len(band_steps) x len(thresholds) array."""
+    sse = np.zeros((len(band_steps), len(thresholds)))
+    count, peak = 0, 255.0
+    for color, depth, gt in frames:
+        peak = 65535.0 if depth.dtype == np.uint16 else 255.0
+        gate, chosen = gate_and_choice(model, color, depth)
+        inp, ref = depth.astype(np.float64), gt.astype(np.float64)
+        for b, step in enumerate(band_steps):
+            band = band_mask(model, depth, step)
+            for t, thr in enumerate(thresholds):
+                out = np.where((gate > thr) & band, chosen, inp)
+                sse[b, t] += np.sum((out - ref) ** 2)
+        count += gt.size
+    return 10 * np.log10(peak ** 2 / np.maximum(sse / count, 1e-12))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="igde-small", help="registered name (shipped weights) or a select checkpoint")
+    p.add_argument("--scenes", type=int, default=4, help="validation scenes (one frame each) per size and error type")
+    p.add_argument("--first-seed", type=int, default=500,
+                   help="skip this many val seeds (the first ones are training's validation crops)")
+    p.add_argument("--sizes", nargs="+", type=_size, default=[(960, 540), (480, 270)], metavar="WxH")
+    p.add_argument("--errors", nargs="+", default=["paper", "mix", "inflate-reduce", "soft", "misregistration",
+                                                     "holes", "lowres"])
+    p.add_argument("--thresholds", nargs="+", type=float, default=[0.1, 0.2, 0.3, 0.5, 0.7])
+    p.add_argument("--band-steps", nargs="+", type=float, default=[0.0, 1.5, 2.5, 4.5],
+                   help="edge band steps in 8-bit levels (0: no band)")
+    p.add_argument("--icl", action="store_true", help="also print the ICL-NUIM rows (test data, not used to choose)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=None, help="JSON of every row and setting")
+    args = p.parse_args(argv)
+    prog = "tune_gate.py"
+    if not all(0 < t < 1 for t in args.thresholds):
+        p.error("--thresholds must lie in (0, 1)")
+    if not all(0 <= b < 255 for b in args.band_steps):
+        p.error("--band-steps must lie in [0, 255)")
+    if args.scenes < 1:
+        p.error("--scenes must be at least 1")
+
+    import torch
+
+    from igde_stream.data import SceneConfig, error_type_config, make_sequence, split_seeds
+    from igde_stream.evaluation import DEFAULT_ICL, icl_nuim_sequence, load_model
+
+    torch.set_num_threads(args.threads)
+    try:
+        model = load_model(args.model)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    if not getattr(getattr(model, "head", None), "gate", False):
+        print(f"{prog}: error: {args.model} has no gated select head", file=sys.stderr)
+        return 2
+    seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
+    rows: list[dict] = []
+    settings = [(b, t) for b in args.band_steps for t in args.thresholds]
+    print("setting (band_step / threshold): " + "  ".join(f"{b:g}/{t:g}" for b, t in settings))
+    for err in args.errors:
+        splits = [(f"val {w}x{h}", "val", (w, h)) for w, h in args.sizes]
+        if args.icl:
+            splits += [("ICL-NUIM 640x480", "icl", 1.0), ("ICL-NUIM 320x240", "icl", 0.5)]
+        for label, kind, arg in splits:
+            if kind == "val":
+                cfg = SceneConfig(width=arg[0], height=arg[1], frames=1, textures="mixed")
+                seqs = [make_sequence(s, cfg, error_type_config(err), 8) for s in seeds]
+                frames = [(s.color[0], s.depth[0], s.gt[0]) for s in seqs]
+            else:
+                seq = icl_nuim_sequence(DEFAULT_ICL, error_type_config(err), scale=arg)
+                if seq is None:
+                    continue
+                frames = list(zip(seq.color, seq.depth, seq.gt))
+            psnr = sweep(model, frames, args.thresholds, args.band_steps)
+            inp = 10 * np.log10(255.0 ** 2 / np.mean([np.mean((d.astype(np.float64) - g) ** 2) for _, d, g in frames]))
+            rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp),
+                         "psnr": {f"{b:g}/{t:g}": float(psnr[i, j]) for i, b in enumerate(args.band_steps)
+                                  for j, t in enumerate(args.thresholds)}})
+            print(f"{err:15s} {label:17s} input {inp:6.2f} | "
+                  + " ".join(f"{v:6.2f}" for v in psnr.flatten()), flush=True)
+    summary = {}
+    for kind in ("val", "icl"):
+        picked = [r for r in rows if r["kind"] == kind]
+        if picked:
+            summary[kind] = {k: float(np.mean([r["psnr"][k] for r in picked])) for k in picked[0]["psnr"]}
+            print(f"mean over {kind} rows:" + " ".join(f" {k} {v:.2f}" for k, v in summary[kind].items()))
+    best = max(summary["val"], key=summary["val"].get)
+    print(f"best on the val split: band_step / threshold {best} ({summary['val'][best]:.2f} dB mean)")
+    if args.out:
+        record = {"model": str(args.model), "config": dataclasses.asdict(model.config), "rows": rows,
+                  "mean": summary, "best_val": best,
+                  "command": "python tools/tune_gate.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(json.dumps(record, indent=1))
+        tmp.replace(out)
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
