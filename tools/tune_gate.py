@@ -26,15 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH, got {text!r}") from None
-    if w < 32 or h < 32:
-        raise argparse.ArgumentTypeError(f"frames of at least 32x32, got {text!r}")
-    return w, h
+from igde_stream.cli import size_arg  # noqa: E402
 
 
 def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenes", type=int, default=4, help="validation scenes (one frame each) per size and error type")
     p.add_argument("--first-seed", type=int, default=500,
                    help="skip this many val seeds (the first ones are training's validation crops)")
-    p.add_argument("--sizes", nargs="+", type=_size, default=[(960, 540), (480, 270)], metavar="WxH")
+    p.add_argument("--sizes", nargs="+", type=size_arg, default=[(960, 540), (480, 270)], metavar="WxH")
     p.add_argument("--errors", nargs="+", default=["paper", "mix", "inflate-reduce", "soft", "misregistration",
                                                      "holes", "lowres"])
     p.add_argument("--thresholds", nargs="+", type=float, default=[0.1, 0.2, 0.3, 0.5, 0.7])
@@ -107,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--band-steps must lie in [0, 255)")
     if args.scenes < 1:
         p.error("--scenes must be at least 1")
+    if min(min(s) for s in args.sizes) < 32:
+        p.error("--sizes must be at least 32x32")
 
     import torch
 
