@@ -30,8 +30,9 @@ from igde_stream.cli import size_arg  # noqa: E402
 
 
 def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(gate probability, the best candidate's depth value) of every pixel, H x W float64 each, for
-    an H x W x 3 uint8 colour frame and its depth (uint8 or uint16; values in its own units)."""
+    """(gate logit, float32 as the model compares it; the best candidate's depth value, float64) of
+    every pixel, H x W each, for an H x W x 3 uint8 colour frame and its depth (uint8 or uint16;
+    values in its own units)."""
     import torch
 
     peak = 65535.0 if depth.dtype == np.uint16 else 255.0
@@ -40,7 +41,7 @@ def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.nda
     with torch.no_grad():
         scores, gate = model.head.split(model.select_logits(c, d))
         chosen = model.head.gather(d, scores.argmax(1, keepdim=True))
-    return torch.sigmoid(gate)[0, 0].double().numpy(), np.rint(chosen[0, 0].double().numpy() * peak)
+    return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * peak)
 
 
 def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
@@ -70,7 +71,7 @@ def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
         for b, step in enumerate(band_steps):
             band = band_mask(model, depth, step)
             for t, thr in enumerate(thresholds):
-                out = np.where((gate > thr) & band, chosen, inp)
+                out = np.where((gate > np.float32(model.head._gate_logit(thr))) & band, chosen, inp)
                 sse[b, t] += np.sum((out - ref) ** 2)
         count += gt.size
     return 10 * np.log10(peak ** 2 / np.maximum(sse / count, 1e-12))
@@ -97,26 +98,36 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--thresholds must lie in (0, 1)")
     if not all(0 <= b < 255 for b in args.band_steps):
         p.error("--band-steps must lie in [0, 255)")
-    if args.scenes < 1:
-        p.error("--scenes must be at least 1")
+    if args.scenes < 1 or args.first_seed < 0 or args.threads < 1:
+        p.error("--scenes and --threads must be at least 1, --first-seed at least 0")
     if min(min(s) for s in args.sizes) < 32:
         p.error("--sizes must be at least 32x32")
 
     import torch
 
-    from igde_stream.data import SceneConfig, error_type_config, make_sequence, split_seeds
+    from igde_stream.data import BOUNDARY_ERRORS, SceneConfig, error_type_config, make_sequence, split_seeds
     from igde_stream.evaluation import DEFAULT_ICL, icl_nuim_sequence, load_model
 
+    known = ["paper", "mix", *BOUNDARY_ERRORS]
+    if set(args.errors) - set(known):
+        p.error(f"--errors: unknown {sorted(set(args.errors) - set(known))}; known: {', '.join(known)}")
     torch.set_num_threads(args.threads)
     try:
         model = load_model(args.model)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     if not getattr(getattr(model, "head", None), "gate", False):
         print(f"{prog}: error: {args.model} has no gated select head", file=sys.stderr)
         return 2
-    seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
+    if model.config.passes != 1:
+        print(f"{prog}: error: {args.model} runs {model.config.passes} passes; the sweep scores one "
+              "(export it with --override passes=1)", file=sys.stderr)
+        return 2
+    try:
+        seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
+    except ValueError as exc:
+        p.error(str(exc))
     rows: list[dict] = []
     settings = [(b, t) for b in args.band_steps for t in args.thresholds]
     print("setting (band_step / threshold): " + "  ".join(f"{b:g}/{t:g}" for b, t in settings))
