@@ -1,5 +1,6 @@
-"""The select head's edge band (``IGDEConfig.band_step``): only pixels near a depth step larger than
-``band_step`` 8-bit levels may change; a slanted surface's quantisation staircase is left alone."""
+"""The select head's edge band (``IGDEConfig.band_step``): only pixels near a depth second difference
+larger than ``band_step`` 8-bit levels may change; slanted surfaces and their quantisation staircase
+are left alone, however steep."""
 
 from __future__ import annotations
 
@@ -31,13 +32,17 @@ def _scene(n=2, h=26, w=40, bits=16):
 
 
 def _band_by_hand(box: np.ndarray, r: int) -> np.ndarray:
-    """Pixels within the (2r+1)^2 square of a pixel on either side of the box's outline."""
+    """Pixels within the (2r+1)^2 square of a pixel whose row or column triple (left, self, right or
+    up, self, down; both neighbours inside the frame) crosses the box's outline: there the second
+    difference holds the box's 40-level jump, elsewhere at most the staircase's one level."""
     h, w = box.shape
     edge = np.zeros_like(box)
-    edge[:, 1:] |= box[:, 1:] != box[:, :-1]
-    edge[:, :-1] |= box[:, 1:] != box[:, :-1]
-    edge[1:] |= box[1:] != box[:-1]
-    edge[:-1] |= box[1:] != box[:-1]
+    for y in range(h):
+        for x in range(w):
+            if 0 < x < w - 1 and len({box[y, x - 1], box[y, x], box[y, x + 1]}) > 1:
+                edge[y, x] = True
+            if 0 < y < h - 1 and len({box[y - 1, x], box[y, x], box[y + 1, x]}) > 1:
+                edge[y, x] = True
     out = np.zeros_like(box)
     for y, x in zip(*np.nonzero(edge)):
         out[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = True
@@ -61,13 +66,28 @@ def test_band_marks_the_depth_step_and_not_the_staircase(bits):
     band = head.band(depth)[:, 0].numpy()
     for i in range(len(boxes)):
         np.testing.assert_array_equal(band[i], _band_by_hand(boxes[i], 3))
-    # steps of 1 and 2 levels are staircase, 3 levels an edge (threshold 2.5 levels)
+    # steps of 1 and 2 levels are staircase, 3 levels an edge (threshold 2.5 levels); a step between
+    # columns 4 and 5 marks both, the band then reaches 3 px further (columns 1-8)
     flat = torch.full((1, 1, 9, 9), 100 / 255)
     flat[..., 5:] += 2 / 255
     assert not bool(head.band(flat).any())
     flat[..., 5:] += 1 / 255
     assert bool(head.band(flat)[..., 1:9].all()) and not bool(head.band(flat)[..., :1].any())
     assert SelectionHead(4, 3, "window", True, 0.5).band(depth) is None  # band_step 0: off
+
+
+@pytest.mark.parametrize("slope", [0.7, 3.0, 9.0])
+def test_band_leaves_out_slanted_planes_however_steep(slope):
+    """A plane (8-bit levels, any tilt) has second differences of at most one level, also at the
+    frame's border; a first-difference rule would put every pixel of a steep plane in the band."""
+    head = SelectionHead(4, 3, "window", True, 0.5, band_step=2.5 / 255)
+    ys, xs = np.mgrid[0:20, 0:30]
+    levels = np.rint(10 + slope * xs + 0.4 * slope * ys)
+    depth = torch.from_numpy(levels / 255).float()[None, None]
+    assert not bool(head.band(depth).any())
+    levels[:, 17:] += 30  # a step on the plane: the band is the 7 px wide strip around it
+    band = head.band(torch.from_numpy(levels / 255).float()[None, None])[0, 0].numpy()
+    np.testing.assert_array_equal(band, np.broadcast_to((xs[0] >= 13) & (xs[0] <= 20), band.shape))
 
 
 @pytest.mark.parametrize("sparse", [True, False])

@@ -67,8 +67,8 @@ def igde_small() -> IGDEConfig:
     run at half resolution (scale 2), which pays for the per-candidate terms. One pass: a second
     (``passes=2``, the network again on its own output) gains on synthetic 960x540 frames but loses
     up to 2 dB on smaller real frames (docs/models.md). Edge band 2.5 levels: pixels with no depth
-    step above two 8-bit levels within 7 px keep their input (the quantisation staircase of a slanted
-    surface is not a boundary error)."""
+    second difference above two 8-bit levels within 7 px keep their input (a slanted surface, steep
+    or not, is not a boundary error)."""
     return IGDEConfig(g0=16, g=12, layers=3, extractor_blocks=1, refine_blocks=2, head="select", radius=7,
                       candidates="star", attend=2, scale=2, passes=1, band_step=2.5)
 

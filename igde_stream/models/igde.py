@@ -34,10 +34,11 @@ class IGDEConfig:
     candidates: the candidate set of the soft and select heads (``"window"``: every pixel of the
     (2R+1)^2 square; ``"star"``: the 5x5 square plus the 8 rays of the compass out to R px).
     gate_threshold: probability above which the select head's hard output replaces the input.
-    band_step: select head: the hard output changes only pixels within ``radius`` of an
-    adjacent-pixel depth step larger than this many 8-bit levels (1/255 of the depth range, whatever
-    the bit depth); 0: off. Boundary errors sit at depth edges; a slanted surface's quantisation
-    staircase (steps of 1-2 levels) is not one. Keeps the weights.
+    band_step: select head: the hard output changes only pixels within ``radius`` of a depth second
+    difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (or in y) larger than this many 8-bit levels (1/255 of
+    the depth range, whatever the bit depth); 0: off. Boundary errors sit at depth edges; a slanted
+    surface (second differences of at most one level, whatever its slope) is not one. Keeps the
+    weights.
     attend: soft / select heads: channels C of a query / key pair (0: off). Each candidate's score
     then also gets the dot product of the pixel's query with the candidate's key (over sqrt(C)) and
     minus a learned multiple of the colour distance (mean |RGB difference|) between the two pixels:

@@ -68,9 +68,9 @@ class SelectionHead(nn.Module):
       the output is ``g s + (1 - g) d``.
     - hard output (eval mode with a gate): ``d`` where ``g <= gate_threshold``, else ``c_k*`` with
       k* = argmax of the scores. With ``band_step`` > 0 only pixels in the edge band may change:
-      those with an adjacent-pixel depth step larger than ``band_step`` (in units of the depth range,
-      e.g. 2.5 / 255: three 8-bit levels) within the candidate radius (:meth:`band`). The quantisation
-      staircase of a slanted surface (steps of one or two 8-bit levels) is then never "repaired". Every output value is an input value, gathered from ``depth`` as it
+      those within the candidate radius of a depth second difference larger than ``band_step`` (in
+      units of the depth range, e.g. 2.5 / 255: three 8-bit levels; :meth:`band`). A slanted surface
+      and its quantisation staircase are then never "repaired", however steep. Every output value is an input value, gathered from ``depth`` as it
       was given (its dtype and precision), so the network itself may run in float16.
 
     Identity start: the scores start near zero (weights x 0.1, bias 0) and the gate bias at -4
@@ -144,18 +144,20 @@ class SelectionHead(nn.Module):
         return math.log(thr / (1.0 - thr))
 
     def band(self, depth: torch.Tensor) -> torch.Tensor | None:
-        """N x 1 x H x W bool: pixels within ``radius`` (a square) of an adjacent-pixel depth step
-        larger than ``band_step``; None when ``band_step`` is 0 (every pixel may change). A step is
-        the absolute difference of two 4-neighbours, and it marks both of them."""
+        """N x 1 x H x W bool: pixels within ``radius`` (a square) of a depth second difference
+        larger than ``band_step``; None when ``band_step`` is 0 (every pixel may change).
+
+        The second difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (and the same in y) is large on both
+        sides of a depth step and at most one quantisation level on a plane of any slope, so slanted
+        surfaces stay out of the band however steep. It is taken where both neighbours exist (0 on
+        the outermost rows and columns, where a slope would otherwise look like a step)."""
         if self.band_step <= 0.0:
             return None
-        d = nn.functional.pad(depth.float(), (1, 1, 1, 1), mode="replicate")
-        c = d[:, :, 1:-1, 1:-1]
-        step = torch.maximum(
-            torch.maximum((c - d[:, :, 1:-1, :-2]).abs(), (c - d[:, :, 1:-1, 2:]).abs()),
-            torch.maximum((c - d[:, :, :-2, 1:-1]).abs(), (c - d[:, :, 2:, 1:-1]).abs()))
+        d = depth.float()
+        cx = nn.functional.pad((d[..., 2:] - 2 * d[..., 1:-1] + d[..., :-2]).abs(), (1, 1, 0, 0))
+        cy = nn.functional.pad((d[..., 2:, :] - 2 * d[..., 1:-1, :] + d[..., :-2, :]).abs(), (0, 0, 1, 1))
         k, r = 2 * self.radius + 1, self.radius
-        near = nn.functional.max_pool2d(step, (1, k), 1, (0, r))
+        near = nn.functional.max_pool2d(torch.maximum(cx, cy), (1, k), 1, (0, r))
         near = nn.functional.max_pool2d(near, (k, 1), 1, (r, 0))
         return near > self.band_step
 
