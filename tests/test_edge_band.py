@@ -202,3 +202,21 @@ def test_tune_gate_refuses_a_model_without_a_gate(tmp_path, capsys):
     assert tool.main(["--model", str(tmp_path / "res.pt"), "--scenes", "1", "--sizes", "64x48"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no gated select head" in err[0]
+
+
+def test_shipped_model_leaves_a_tilted_plane_alone():
+    """The shipped igde-small carries the registry's band (a re-export without it would fail here),
+    and a textured plane tilted by 1.5 / 4 levels per pixel, with no depth edge, comes back exactly."""
+    from igde_stream.models import get_config, pretrained_path
+
+    if not pretrained_path("igde-small").is_file():
+        pytest.skip("shipped igde-small.pt not present")
+    model = create_model("igde-small", pretrained=True)
+    assert model.config.band_step == get_config("igde-small").band_step > 0
+    rng = np.random.default_rng(0)
+    ys, xs = np.mgrid[0:96, 0:128]
+    color = torch.from_numpy(rng.random((1, 3, 96, 128))).float()
+    for slope in (1.5, 4.0):
+        depth = torch.from_numpy(np.rint(20 + slope * xs * 0.8 + slope * ys * 0.6) / 255).float()[None, None]
+        with torch.no_grad():
+            assert torch.equal(model(color, depth), depth)
