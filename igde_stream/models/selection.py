@@ -70,8 +70,9 @@ class SelectionHead(nn.Module):
       k* = argmax of the scores. With ``band_step`` > 0 only pixels in the edge band may change:
       those within the candidate radius of a depth second difference larger than ``band_step`` (in
       units of the depth range, e.g. 2.5 / 255: three 8-bit levels; :meth:`band`). A slanted surface
-      and its quantisation staircase are then never "repaired", however steep. Every output value is an input value, gathered from ``depth`` as it
-      was given (its dtype and precision), so the network itself may run in float16.
+      and its quantisation staircase are then never "repaired", however steep. Every output value
+      is an input value, gathered from ``depth`` as it was given (its dtype and precision), so the
+      network itself may run in float16.
 
     Identity start: the scores start near zero (weights x 0.1, bias 0) and the gate bias at -4
     (g = 0.018), so a fresh hard output is the input exactly and the soft output is within 2 % of it.
