@@ -113,13 +113,15 @@ def test_band_step_config_checks():
     assert create_model("igde-small").config.band_step > 0  # the shipped default uses it
 
 
-def test_onnx_runtime_keeps_the_band(tmp_path):
+@pytest.mark.parametrize("dense_head", [False, True])
+def test_onnx_runtime_keeps_the_band(tmp_path, dense_head):
+    """Both exported forms: the gated one (NonZero) and the dense one a TensorRT build uses."""
     ort = pytest.importorskip("onnxruntime")
     from igde_stream.export import export_onnx
 
-    model = _select(attend=2, scale=2)
+    model = _select() if dense_head else _select(attend=2, scale=2)  # (the attend export is slow)
     color, depth, boxes = _scene(n=3, h=30, w=44)
-    path = export_onnx(model, tmp_path / "band.onnx", check=False)
+    path = export_onnx(model, tmp_path / "band.onnx", check=False, dense_head=dense_head)
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"color": color.numpy(), "depth": depth.numpy()})[0]
     with torch.no_grad():
