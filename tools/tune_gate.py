@@ -27,6 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igde_stream.cli import size_arg  # noqa: E402
+from igde_stream.metrics import mean_psnr, psnr_from_mse  # noqa: E402
+
+
+def _peak(depth: np.ndarray) -> float:
+    return 65535.0 if depth.dtype == np.uint16 else 255.0
 
 
 def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -35,37 +40,33 @@ def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.nda
     values in its own units)."""
     import torch
 
-    peak = 65535.0 if depth.dtype == np.uint16 else 255.0
     c = torch.from_numpy(color).permute(2, 0, 1)[None].float() / 255.0
-    d = torch.from_numpy(depth.astype(np.float32))[None, None] / peak
+    d = torch.from_numpy(depth.astype(np.float32))[None, None] / _peak(depth)
     with torch.no_grad():
         scores, gate = model.head.split(model.select_logits(c, d))
         chosen = model.head.gather(d, scores.argmax(1, keepdim=True))
-    return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * peak)
+    return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * _peak(depth))
 
 
 def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
-    """The head's edge band (``SelectionHead.band``) for ``band_step`` 8-bit levels; all True at 0."""
+    """The head's edge band (``selection.edge_band`` at its radius) for ``band_step`` 8-bit levels;
+    all True at 0."""
     import torch
+
+    from igde_stream.models.selection import edge_band
 
     if band_step <= 0:
         return np.ones(depth.shape, bool)
-    peak = 65535.0 if depth.dtype == np.uint16 else 255.0
-    saved = model.head.band_step
-    model.head.band_step = band_step / 255.0
-    try:
-        return model.head.band(torch.from_numpy(depth.astype(np.float32))[None, None] / peak)[0, 0].numpy()
-    finally:
-        model.head.band_step = saved
+    d = torch.from_numpy(depth.astype(np.float32))[None, None] / _peak(depth)
+    return edge_band(d, model.head.radius, band_step / 255.0)[0, 0].numpy()
 
 
 def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
-    """PSNR (pooled MSE over ``frames``: (colour, depth, gt) triples) of every (band_step,
-    threshold) pair, as a len(band_steps) x len(thresholds) array."""
+    """PSNR (pooled MSE over ``frames``: (colour, depth, gt) triples of one bit depth) of every
+    (band_step, threshold) pair, as a len(band_steps) x len(thresholds) array."""
     sse = np.zeros((len(band_steps), len(thresholds)))
-    count, peak = 0, 255.0
+    count = 0
     for color, depth, gt in frames:
-        peak = 65535.0 if depth.dtype == np.uint16 else 255.0
         gate, chosen = gate_and_choice(model, color, depth)
         inp, ref = depth.astype(np.float64), gt.astype(np.float64)
         for b, step in enumerate(band_steps):
@@ -74,7 +75,8 @@ def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
                 out = np.where((gate > np.float32(model.head._gate_logit(thr))) & band, chosen, inp)
                 sse[b, t] += np.sum((out - ref) ** 2)
         count += gt.size
-    return 10 * np.log10(peak ** 2 / np.maximum(sse / count, 1e-12))
+    peak = _peak(frames[0][1])
+    return np.vectorize(lambda v: psnr_from_mse(v, peak))(sse / count)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--scenes and --threads must be at least 1, --first-seed at least 0")
     if min(min(s) for s in args.sizes) < 32:
         p.error("--sizes must be at least 32x32")
+    if args.out and Path(args.out).is_dir():
+        p.error(f"--out {args.out} is a directory; give a .json file")
 
     import torch
 
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 frames = list(zip(seq.color, seq.depth, seq.gt))
             psnr = sweep(model, frames, args.thresholds, args.band_steps)
-            inp = 10 * np.log10(255.0 ** 2 / np.mean([np.mean((d.astype(np.float64) - g) ** 2) for _, d, g in frames]))
+            inp = mean_psnr([np.mean((d.astype(np.float64) - g) ** 2) for _, d, g in frames], _peak(frames[0][1]))
             rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp),
                          "psnr": {f"{b:g}/{t:g}": float(psnr[i, j]) for i, b in enumerate(args.band_steps)
                                   for j, t in enumerate(args.thresholds)}})

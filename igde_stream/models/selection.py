@@ -57,6 +57,23 @@ def head_form(model: Any, sparse: bool) -> Iterator[None]:
             head.sparse = before
 
 
+def edge_band(depth: torch.Tensor, radius: int, step: float) -> torch.Tensor:
+    """N x 1 x H x W bool: pixels within ``radius`` (a square) of a depth second difference larger
+    than ``step`` (in ``depth``'s units, e.g. 2.5 / 255 for depth in [0, 1]).
+
+    The second difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (and the same in y) is large on both sides
+    of a depth step and at most one quantisation level on a plane of any slope, so slanted surfaces
+    stay out of the band however steep. It is taken where both neighbours exist (0 on the outermost
+    rows and columns, where a slope would otherwise look like a step)."""
+    d = depth.float()
+    cx = nn.functional.pad((d[..., 2:] - 2 * d[..., 1:-1] + d[..., :-2]).abs(), (1, 1, 0, 0))
+    cy = nn.functional.pad((d[..., 2:, :] - 2 * d[..., 1:-1, :] + d[..., :-2, :]).abs(), (0, 0, 1, 1))
+    k, r = 2 * radius + 1, radius
+    near = nn.functional.max_pool2d(torch.maximum(cx, cy), (1, k), 1, (0, r))
+    near = nn.functional.max_pool2d(near, (k, 1), 1, (r, 0))
+    return near > step
+
+
 class SelectionHead(nn.Module):
     """Output head that chooses depth values from the input instead of regressing them.
 
@@ -145,22 +162,11 @@ class SelectionHead(nn.Module):
         return math.log(thr / (1.0 - thr))
 
     def band(self, depth: torch.Tensor) -> torch.Tensor | None:
-        """N x 1 x H x W bool: pixels within ``radius`` (a square) of a depth second difference
-        larger than ``band_step``; None when ``band_step`` is 0 (every pixel may change).
-
-        The second difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (and the same in y) is large on both
-        sides of a depth step and at most one quantisation level on a plane of any slope, so slanted
-        surfaces stay out of the band however steep. It is taken where both neighbours exist (0 on
-        the outermost rows and columns, where a slope would otherwise look like a step)."""
+        """:func:`edge_band` of ``depth`` at this head's radius and ``band_step``; None when
+        ``band_step`` is 0 (every pixel may change)."""
         if self.band_step <= 0.0:
             return None
-        d = depth.float()
-        cx = nn.functional.pad((d[..., 2:] - 2 * d[..., 1:-1] + d[..., :-2]).abs(), (1, 1, 0, 0))
-        cy = nn.functional.pad((d[..., 2:, :] - 2 * d[..., 1:-1, :] + d[..., :-2, :]).abs(), (0, 0, 1, 1))
-        k, r = 2 * self.radius + 1, self.radius
-        near = nn.functional.max_pool2d(torch.maximum(cx, cy), (1, k), 1, (0, r))
-        near = nn.functional.max_pool2d(near, (k, 1), 1, (r, 0))
-        return near > self.band_step
+        return edge_band(depth, self.radius, self.band_step)
 
     def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
