@@ -34,7 +34,10 @@ class TrainConfig:
     rendering in DataLoader workers; ``mix`` draws the boundary error types per scene (the real-world
     mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames;
     ``color_codec`` sends that share of the cached colour frames through sensor noise and a JPEG
-    round trip (``igde_stream.data.cache.camera_chain``).
+    round trip (``igde_stream.data.cache.camera_chain``); ``steep_planes`` N > 0 adds 1..N steep
+    planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
+    scene (scaled with its size), never to the validation scenes, so validation stays comparable
+    across runs.
     Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
     from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
     hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
@@ -92,6 +95,7 @@ class TrainConfig:
     gate_weight: float = 0.1
     ce_weight: float = 0.0
     refine_share: float = 0.0
+    steep_planes: int = 0
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -107,6 +111,8 @@ class TrainConfig:
         for name in ("refine_share", "color_codec"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.steep_planes < 0:
+            raise ValueError(f"steep_planes must be >= 0, got {self.steep_planes}")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
@@ -131,12 +137,14 @@ class TrainConfig:
         w, h = self.scene_size
         return CropConfig(
             crop=self.crop, frames_per_scene=self.frames_per_scene, crops_per_frame=self.crops_per_frame,
-            scene=SceneConfig(width=w, height=h, textures=self.textures),
+            scene=SceneConfig(width=w, height=h, textures=self.textures,
+                              steep_planes=(1, self.steep_planes) if self.steep_planes else (0, 0)),
             degradation=DegradeConfig(**self.degradation),
         )
 
     def val_crop_config(self) -> CropConfig:
         cc = self.crop_config()
+        cc = dataclasses.replace(cc, scene=dataclasses.replace(cc.scene, steep_planes=(0, 0)))
         return dataclasses.replace(cc, degradation=error_type_config("mix")) if self.mix else cc
 
     def cache_config(self) -> CacheConfig:

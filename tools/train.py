@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color-blur", type=float, default=0.0, help="max sigma of a random colour-frame blur")
     p.add_argument("--color-codec", type=float, default=0.0,
                    help="crop cache: share of colour frames given sensor noise and a JPEG round trip (0-1)")
+    p.add_argument("--steep-planes", type=int, default=0, metavar="N",
+                   help="add 1..N steep planes (1-4 levels/px, depth-tested) to every training scene (0: none)")
     p.add_argument("--temperature-start", type=float, default=1.0,
                    help="soft/select heads: first softmax temperature (a fine-tune starts where its model ended)")
     p.add_argument("--temperature-end", type=float, default=1.0, help="soft/select heads: final softmax temperature")
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             color_codec=args.color_codec, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
-            command=command,
+            steep_planes=args.steep_planes, command=command,
         )
     except ValueError as e:
         p.error(str(e))

@@ -98,7 +98,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
     for _ in range(cfg.frames_per_scene):
         t = int(rng.integers(cfg.scene.frames))
         f = scene.render(t, 8)
-        d, err = deg.apply(f.depth, t)
+        d, err = deg.apply(f.depth, t, f.labels)
         color = f.color
         if cfg.color_blur > 0:
             sigma = float(rng.uniform(0, cfg.color_blur))

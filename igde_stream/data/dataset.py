@@ -50,7 +50,7 @@ def _crops(rng: np.random.Generator, cfg: CropConfig, scene_seed: int) -> list[S
     for _ in range(cfg.frames_per_scene):
         t = int(rng.integers(cfg.scene.frames))
         f = scene.render(t, 8)
-        d, _ = deg.apply(f.depth, t)
+        d, _ = deg.apply(f.depth, t, f.labels)
         for _ in range(cfg.crops_per_frame):
             y, x = int(rng.integers(H - h + 1)), int(rng.integers(W - w + 1))
             c, di, g = f.color[y:y + h, x:x + w], d[y:y + h, x:x + w], f.depth[y:y + h, x:x + w]
@@ -102,7 +102,7 @@ def validation_set(config: CropConfig, samples: int = 8, size: tuple[int, int] |
         rng = np.random.default_rng([seed, 0x7A1])
         t = i % config.scene.frames
         f = Scene(seed, config.scene).render(t, 8)
-        d, _ = Degrader(config.degradation, seed, (H, W)).apply(f.depth, t)
+        d, _ = Degrader(config.degradation, seed, (H, W)).apply(f.depth, t, f.labels)
         err = d != f.depth
         # the most boundary-rich of a few candidate windows, so that every sample has edges to repair
         cands = [(int(rng.integers(H - h + 1)), int(rng.integers(W - w + 1))) for _ in range(8)]

@@ -2,7 +2,10 @@
 object boundaries"), plus optional extras kept as separate, named options.
 
 Boundary errors. A depth edge is a pair of 4-neighbours whose depths differ by at least
-``edge_threshold`` (in 8-bit levels; scaled to the peak for 16-bit). Along each edge a smooth random
+``edge_threshold`` (in 8-bit levels; scaled to the peak for 16-bit); given the scene's label map
+(``apply(gt, t, labels)``), only pairs that also lie on two different surfaces count
+(:func:`label_edges`), so that a steep plane, whose neighbours differ by several levels, is not
+taken for an edge. Along each edge a smooth random
 field picks, for every pixel, a bleed width r in ``[min_width, max_width]`` px (or no error, with
 probability ``1 - p_degrade``) and a side: *inflate* (grey dilation: the nearer side spills over
 the true edge into the farther one) with probability ``p_inflate``, else *reduce* (grey erosion:
@@ -54,7 +57,7 @@ import numpy as np
 
 from .textures import smooth_noise
 
-__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "boundary_band", "BOUNDARY_ERRORS",
+__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges", "boundary_band", "BOUNDARY_ERRORS",
            "mixed_config", "error_type_config"]
 
 
@@ -111,11 +114,27 @@ def _peak(depth: np.ndarray) -> float:
 
 def depth_edges(depth: np.ndarray, threshold: float = 2.0) -> np.ndarray:
     """Pixels on either side of a 4-neighbour depth jump of >= ``threshold`` 8-bit levels (bool)."""
+    return _edges(depth, threshold, None)
+
+
+def label_edges(labels: np.ndarray, depth: np.ndarray, threshold: float = 2.0) -> np.ndarray:
+    """Pixels on either side of a 4-neighbour pair on two different surfaces (``labels`` differ)
+    whose depths differ by >= ``threshold`` 8-bit levels (bool). Where every surface is gentler than
+    ``threshold`` per pixel and layers keep apart in depth, this equals :func:`depth_edges`."""
+    if labels.shape != depth.shape:
+        raise ValueError(f"labels {labels.shape} and depth {depth.shape} differ in shape")
+    return _edges(depth, threshold, labels)
+
+
+def _edges(depth: np.ndarray, threshold: float, labels: np.ndarray | None) -> np.ndarray:
     thr = threshold * _peak(depth) / 255.0
     d = depth.astype(np.float32)
-    e = np.zeros(d.shape, bool)
     jx = np.abs(d[:, 1:] - d[:, :-1]) >= thr
     jy = np.abs(d[1:, :] - d[:-1, :]) >= thr
+    if labels is not None:
+        jx &= labels[:, 1:] != labels[:, :-1]
+        jy &= labels[1:, :] != labels[:-1, :]
+    e = np.zeros(d.shape, bool)
     e[:, 1:] |= jx
     e[:, :-1] |= jx
     e[1:, :] |= jy
@@ -125,10 +144,14 @@ def depth_edges(depth: np.ndarray, threshold: float = 2.0) -> np.ndarray:
 
 def boundary_band(depth: np.ndarray, width: int, threshold: float = 2.0) -> np.ndarray:
     """Pixels within ``width`` px (chessboard distance) of a depth edge pixel (bool)."""
-    e = depth_edges(depth, threshold).astype(np.uint8)
-    if width > 0:
-        e = cv2.dilate(e, np.ones((2 * width + 1, 2 * width + 1), np.uint8))
-    return e.astype(bool)
+    return _widen(depth_edges(depth, threshold), width)
+
+
+def _widen(edges: np.ndarray, width: int) -> np.ndarray:
+    """``edges`` (bool) grown by ``width`` px in chessboard distance."""
+    if width <= 0:
+        return edges.copy()
+    return cv2.dilate(edges.astype(np.uint8), np.ones((2 * width + 1, 2 * width + 1), np.uint8)).astype(bool)
 
 
 def _below(z: np.ndarray, p: float) -> np.ndarray:
@@ -143,8 +166,9 @@ def _below(z: np.ndarray, p: float) -> np.ndarray:
 class Degrader:
     """Degradation of the frames of one sequence (size H x W) with temporally coherent fields.
 
-    ``apply(gt, t)`` returns ``(degraded, error_mask)`` for frame ``t``; deterministic in
-    ``(seed, t)``.
+    ``apply(gt, t, labels)`` returns ``(degraded, error_mask)`` for frame ``t``; deterministic in
+    ``(seed, t)``. With ``labels`` (the scene's surface labels) edges are :func:`label_edges`, else
+    :func:`depth_edges`.
     """
 
     def __init__(self, config: DegradeConfig, seed: int, shape: tuple[int, int]) -> None:
@@ -170,15 +194,18 @@ class Degrader:
             return self._noise(name, 0)
         return math.cos(a) * self._noise(name, 0) + math.sin(a) * self._noise(name, 1)
 
-    def apply(self, gt: np.ndarray, t: float = 0) -> tuple[np.ndarray, np.ndarray]:
+    def apply(self, gt: np.ndarray, t: float = 0,
+              labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         c = self.config
         if gt.shape != self.shape:
             raise ValueError(f"frame shape {gt.shape} differs from the degrader's {self.shape}")
         peak = _peak(gt)
         thr = c.edge_threshold * peak / 255.0
+        edges = (depth_edges(gt, c.edge_threshold) if labels is None
+                 else label_edges(labels, gt, c.edge_threshold))
         out = gt.copy()
         if c.max_width > 0 and c.p_degrade > 0:
-            band = boundary_band(gt, c.max_width, c.edge_threshold)
+            band = _widen(edges, c.max_width)
             z = self._field("width", t)
             n = c.max_width - c.min_width + 1  # widths min..max equally likely
             width = np.full(gt.shape, c.min_width, np.int32)
@@ -202,11 +229,11 @@ class Degrader:
                 out[take_d] = dil[take_d]
                 out[take_e] = ero[take_e]
         if c.lowres > 1:
-            out = self._lowres(gt, out)
+            out = self._lowres(edges, out)
         if c.soft_width > 0 and c.p_soft > 0:
-            out = self._soft(gt, out, t, thr)
+            out = self._soft(edges, out, t)
         if c.edge_holes > 0:
-            out = self._holes(gt, out, t, thr)
+            out = self._holes(gt, edges, out, t, thr)
         if c.shift > 0:
             dy, dx = self.shift_offset()
             m = np.float32([[1, 0, dx], [0, 1, dy]])
@@ -224,21 +251,20 @@ class Degrader:
             width += ~_below(z, k / top)
         return width
 
-    def _soft(self, gt: np.ndarray, out: np.ndarray, t: float, thr: float) -> np.ndarray:
+    def _soft(self, edges: np.ndarray, out: np.ndarray, t: float) -> np.ndarray:
         c = self.config
         on = _below(self._field("soft", t), c.p_soft)
         width = self._widths(t, c.soft_width)
-        edges = depth_edges(gt, c.edge_threshold).astype(np.uint8)
         src = out.astype(np.float32)
         res = out.copy()
         for r in range(1, c.soft_width + 1):
-            sel = on & (width == r) & cv2.dilate(edges, np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
+            sel = on & (width == r) & _widen(edges, r)
             if sel.any():
                 ramp = cv2.blur(src, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REPLICATE)
                 res[sel] = np.rint(ramp[sel]).astype(out.dtype)
         return res
 
-    def _lowres(self, gt: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _lowres(self, edges: np.ndarray, out: np.ndarray) -> np.ndarray:
         c, (h, w) = self.config, self.shape
         f = c.lowres
         small_size = (max(1, -(-w // f)), max(1, -(-h // f)))
@@ -249,12 +275,12 @@ class Degrader:
         else:
             up = cv2.resize(cv2.resize(out, small_size, interpolation=cv2.INTER_NEAREST), (w, h),
                             interpolation=cv2.INTER_NEAREST)
-        band = boundary_band(gt, f, c.edge_threshold)
+        band = _widen(edges, f)
         res = out.copy()
         res[band] = up[band]
         return res
 
-    def _holes(self, gt: np.ndarray, out: np.ndarray, t: float, thr: float) -> np.ndarray:
+    def _holes(self, gt: np.ndarray, edges: np.ndarray, out: np.ndarray, t: float, thr: float) -> np.ndarray:
         c = self.config
         on = _below(self._field("hole", t), c.edge_holes)
         width = self._widths(t, c.hole_width)
@@ -265,7 +291,7 @@ class Degrader:
             if sel.any():
                 k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
                 far = cv2.dilate(gt, k).astype(np.float32) - g >= thr  # a nearer surface within r px
-                res[sel & far & boundary_band(gt, r, c.edge_threshold)] = 0  # ... across an edge
+                res[sel & far & _widen(edges, r)] = 0  # ... across an edge
         return res
 
     def shift_offset(self) -> tuple[int, int]:
@@ -353,7 +379,8 @@ def _extras(d: np.ndarray, c: DegradeConfig, rng: np.random.Generator, peak: flo
 
 
 def degrade(gt: np.ndarray, config: DegradeConfig = DegradeConfig(), seed: int = 0,
-            t: float = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Degrade one ground-truth depth frame (H x W uint8 / uint16). Returns ``(degraded, error_mask)``
-    where ``error_mask == (degraded != gt)``."""
-    return Degrader(config, seed, gt.shape).apply(gt, t)
+            t: float = 0, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Degrade one ground-truth depth frame (H x W uint8 / uint16; ``labels``: its surface labels,
+    see :meth:`Degrader.apply`). Returns ``(degraded, error_mask)`` where
+    ``error_mask == (degraded != gt)``."""
+    return Degrader(config, seed, gt.shape).apply(gt, t, labels)

@@ -47,7 +47,7 @@ def make_sequence(
     colors, ins, gts = [], [], []
     for t in range(scene.frames):
         f = sc.render(t, bits)
-        d, _ = deg.apply(f.depth, t)
+        d, _ = deg.apply(f.depth, t, f.labels)
         colors.append(f.color)
         ins.append(d)
         gts.append(f.depth)

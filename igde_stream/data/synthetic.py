@@ -12,6 +12,14 @@ per pixel, so on the 8-bit grid a jump of >= 2 levels between neighbours happens
 layer label changes: colour edges of objects and depth edges coincide pixel for pixel (no
 anti-aliasing in either).
 
+Steep planes (``steep_planes``, off by default): extra solid layers whose depth is a plane tilted by
+``steep_slope`` (1-4 levels/px), like floors, tables and walls seen at a grazing angle. They are
+drawn last with a depth test (a pixel is theirs only where they are nearer), so they can cut
+through other layers, and their slopes make neighbour jumps of several levels inside a surface:
+there a depth jump no longer marks an edge, and edges must come from the label map
+(:func:`igde_stream.data.degrade.label_edges`). A model trained without them has never seen a
+surface steeper than 0.4 levels/px.
+
 Textures: ``"procedural"`` (fractal noise, stripes, checkers, colour blocks; NumPy + OpenCV only),
 ``"photo"`` (random crops of the photographs shipped with scikit-image, recoloured; needs
 scikit-image), ``"mixed"`` (half and half: the training default) and ``"flat"`` (one colour per
@@ -78,8 +86,14 @@ class SceneConfig:
     foreground_depth: tuple[float, float] = (0.37, 0.98)
     min_gap: float = 3.0 / 255.0
     max_slope: float = 0.4 / 255.0
+    steep_planes: tuple[int, int] = (0, 0)
+    steep_slope: tuple[float, float] = (1.0 / 255.0, 4.0 / 255.0)
 
     def __post_init__(self) -> None:
+        if not 0 <= self.steep_planes[0] <= self.steep_planes[1]:
+            raise ValueError(f"steep_planes must be 0 <= lo <= hi, got {self.steep_planes}")
+        if not 0 < self.steep_slope[0] <= self.steep_slope[1]:
+            raise ValueError(f"steep_slope must be 0 < lo <= hi, got {self.steep_slope}")
         if self.width < 16 or self.height < 16:
             raise ValueError(f"scene size must be at least 16x16, got {self.width}x{self.height}")
         if self.frames < 1:
@@ -186,6 +200,19 @@ def _plane(rng: np.random.Generator, h: int, w: int, lo: float, hi: float, slant
     return ((lo + hi) / 2 + p).astype(np.float32)
 
 
+def _steep_plane(rng: np.random.Generator, h: int, w: int, slope: tuple[float, float]) -> np.ndarray:
+    """A plane over an H x W box tilted by a slope drawn from ``slope`` (depth per pixel, lowered so
+    that the plane fits in [0.02, 0.99]), in a random direction, at a random depth."""
+    a = rng.uniform(0, 2 * math.pi)
+    reach = abs(math.cos(a)) * (w - 1) / 2 + abs(math.sin(a)) * (h - 1) / 2  # farthest corner
+    g = min(rng.uniform(*slope), 0.48 / max(reach, 1.0))
+    half = g * reach
+    centre = rng.uniform(0.02 + half, 0.99 - half)
+    x = np.arange(w, dtype=np.float32)[None, :] - (w - 1) / 2
+    y = np.arange(h, dtype=np.float32)[:, None] - (h - 1) / 2
+    return (centre + g * math.cos(a) * x + g * math.sin(a) * y).astype(np.float32)
+
+
 class Scene:
     """A deterministic moving scene. ``render(t)`` gives frame ``t`` (0 <= t < config.frames)."""
 
@@ -247,6 +274,24 @@ class Scene:
             pos = (rng.uniform(-0.3 * w, W - 0.7 * w), rng.uniform(-0.3 * h, H - 0.7 * h))
             self.layers.append(_Layer(mask, make_texture(rng, h, w, c.textures, i + 1), depth,
                                       pos, vel, float(depth.mean())))
+        # steep planes: drawn last, with a depth test (drawn only when asked for, so that the
+        # scenes of a config without them stay what they were)
+        self.steep: list[_Layer] = []
+        if c.steep_planes[1] > 0:
+            n_steep = int(rng.integers(c.steep_planes[0], c.steep_planes[1] + 1) * min(1.0, math.sqrt(area)) + 0.5)
+            for j in range(n_steep):
+                size = rng.uniform(0.04, 0.3) * H
+                aspect = math.exp(rng.uniform(-0.7, 0.7))
+                h = max(6, int(size / math.sqrt(aspect)))
+                w = max(6, int(size * math.sqrt(aspect)))
+                mask = _solid_mask(rng, h, w)
+                depth = _steep_plane(rng, h, w, c.steep_slope)
+                speed = rng.uniform(0, c.max_speed) * sx
+                ang = rng.uniform(0, 2 * math.pi)
+                pos = (rng.uniform(-0.3 * w, W - 0.7 * w), rng.uniform(-0.3 * h, H - 0.7 * h))
+                self.steep.append(_Layer(mask, make_texture(rng, h, w, c.textures, len(kinds) + j + 1),
+                                         depth, pos, (speed * math.cos(ang), speed * math.sin(ang)),
+                                         float(depth.mean())))
 
     def _offset(self, layer: _Layer, t: float) -> tuple[int, int]:
         dt = t - (self.config.frames - 1) / 2
@@ -254,6 +299,25 @@ class Scene:
         x = layer.pos[0] + layer.vel[0] * dt + cx * dt * layer.parallax
         y = layer.pos[1] + layer.vel[1] * dt + cy * dt * layer.parallax
         return int(round(x)), int(round(y))
+
+    def _paste(self, layer: _Layer, t: int, label: int, color: np.ndarray, depth: np.ndarray,
+               labels: np.ndarray, depth_test: bool) -> None:
+        """Draw ``layer`` at time ``t`` into the frame arrays (with ``depth_test``: only where it is
+        nearer than what is there)."""
+        H, W = depth.shape
+        x0, y0 = self._offset(layer, t)
+        h, w = layer.mask.shape
+        fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + w, W), min(y0 + h, H)
+        if fx0 >= fx1 or fy0 >= fy1:
+            return
+        sl = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
+        dst = (slice(fy0, fy1), slice(fx0, fx1))
+        m = layer.mask[sl]
+        if depth_test:
+            m = m & (layer.depth[sl] > depth[dst])
+        color[dst][m] = layer.texture[sl][m]
+        depth[dst][m] = layer.depth[sl][m]
+        labels[dst][m] = label
 
     def render(self, t: int, bits: int = 8) -> Frame:
         """Frame ``t``: colour, quantised depth (``bits`` 8 or 16) and the layer label map."""
@@ -265,17 +329,9 @@ class Scene:
         depth = self._bg.depth[-by:-by + H, -bx:-bx + W].copy()
         labels = np.zeros((H, W), np.int16)
         for i, layer in enumerate(self.layers, start=1):
-            x0, y0 = self._offset(layer, t)
-            h, w = layer.mask.shape
-            fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + w, W), min(y0 + h, H)
-            if fx0 >= fx1 or fy0 >= fy1:
-                continue
-            sl = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
-            m = layer.mask[sl]
-            dst = (slice(fy0, fy1), slice(fx0, fx1))
-            color[dst][m] = layer.texture[sl][m]
-            depth[dst][m] = layer.depth[sl][m]
-            labels[dst][m] = i
+            self._paste(layer, t, i, color, depth, labels, depth_test=False)
+        for j, layer in enumerate(self.steep, start=len(self.layers) + 1):
+            self._paste(layer, t, j, color, depth, labels, depth_test=True)
         peak = 255 if bits == 8 else 65535
         q = np.rint(np.clip(depth, 0.0, 1.0) * peak).astype(np.uint8 if bits == 8 else np.uint16)
         return Frame(color, q, labels)
