@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from . import metrics as M
-from .data import DegradeConfig, Degrader, SceneConfig, Sequence, make_sequence, split_seeds
+from .data import DegradeConfig, Degrader, SceneConfig, Sequence, make_sequence, split_seeds, steep_range
 from .eval_report import markdown_table, views_markdown_table, write_report
 
 __all__ = [
@@ -249,11 +249,13 @@ def _onnx_method(model: Any, threads: int | None) -> Method:
 
 def test_sequences(sequences: int = 4, frames: int = 12, size: tuple[int, int] = (960, 540),
                    textures: str = "mixed", bits: int = 8,
-                   degradation: DegradeConfig = DegradeConfig()) -> list[Sequence]:
+                   degradation: DegradeConfig = DegradeConfig(), steep_planes: int = 0) -> list[Sequence]:
     """The synthetic test split (seeds never used for training): ``sequences`` x ``frames`` at
-    ``size`` (W, H)."""
+    ``size`` (W, H); ``steep_planes`` N > 0 adds 1..N steep planes to each scene
+    (``SceneConfig.steep_planes``)."""
     w, h = size
-    cfg = SceneConfig(width=w, height=h, frames=frames, textures=textures)
+    cfg = SceneConfig(width=w, height=h, frames=frames, textures=textures,
+                      steep_planes=steep_range(steep_planes))
     return [make_sequence(s, cfg, degradation, bits, name=f"test-{s}") for s in split_seeds("test", sequences)]
 
 
@@ -313,6 +315,7 @@ def standard_evaluation(
     extra_methods: Mapping[str, Method] | None = None, progress: bool = True, views: int = 0,
     view_stride: int = 4, backend: str = "torch", threads: int | None = None,
     filters: Seq[str] | None = None, errors: Seq[str] = ("paper",), icl_scale: float = 1.0,
+    steep_planes: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
@@ -325,7 +328,8 @@ def standard_evaluation(
     ``meta["view_quality"]``: ``evaluate_views`` of every method with that many views on every
     ``view_stride``-th frame of every data set (the methods run again on those frames; the main rows
     are unchanged). ``backend`` / ``threads``: see :func:`model_method`. ``icl_scale``: ICL-NUIM
-    frames shrunk by this factor (:func:`icl_nuim_sequence`)."""
+    frames shrunk by this factor (:func:`icl_nuim_sequence`). ``steep_planes``: see
+    :func:`test_sequences` (the synthetic rows are then named "steep planes")."""
     from .data.degrade import error_type_config
 
     if views < 0 or view_stride < 1:
@@ -345,7 +349,8 @@ def standard_evaluation(
         label = str(m) if not Path(str(m)).suffix else f"{Path(str(m)).parent.name}/{Path(str(m)).name}"
         methods[label] = model_method(m, device, backend=backend, threads=threads)
     meta: dict[str, Any] = {"backend": f"{device} ({backend})", "test_split": {"sequences": sequences, "frames": frames, "size": list(size),
-                                           "seeds": split_seeds("test", sequences)},
+                                           "seeds": split_seeds("test", sequences),
+                                           "steep_planes": steep_planes},
                             "degradation": {k: v.to_dict() for k, v in configs.items()} if len(configs) > 1
                             else next(iter(configs.values())).to_dict(),
                             "errors": list(errors), "error_threshold": M.ERROR_THRESHOLD}
@@ -361,9 +366,10 @@ def standard_evaluation(
     for err, dcfg in configs.items():
         if progress:
             print(f"synthetic test split ({err}): {sequences} x {frames} frames at {size[0]}x{size[1]}", flush=True)
-        test = test_sequences(sequences, frames, size, degradation=dcfg)
+        test = test_sequences(sequences, frames, size, degradation=dcfg, steep_planes=steep_planes)
         meta["test_split"].setdefault("error_pixel_fraction", {})[err] = float(np.mean([s.error_mask.mean() for s in test]))
-        dataset = f"synthetic test ({size[0]}x{size[1]}{suffix(err)})"
+        steep = ", steep planes" if steep_planes else ""
+        dataset = f"synthetic test ({size[0]}x{size[1]}{steep}{suffix(err)})"
         rows += evaluate_methods(methods, test, dataset=dataset, progress=progress)
         if views:
             meta["view_quality"]["rows"] += evaluate_views(methods, test, dataset=dataset, n_views=views,

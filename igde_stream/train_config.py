@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .data import SPLITS, DegradeConfig, SceneConfig
+from .data import SPLITS, DegradeConfig, SceneConfig, steep_range
 from .data.cache import CacheConfig
 from .data.degrade import error_type_config
 from .data.dataset import CropConfig
@@ -138,7 +138,7 @@ class TrainConfig:
         return CropConfig(
             crop=self.crop, frames_per_scene=self.frames_per_scene, crops_per_frame=self.crops_per_frame,
             scene=SceneConfig(width=w, height=h, textures=self.textures,
-                              steep_planes=(1, self.steep_planes) if self.steep_planes else (0, 0)),
+                              steep_planes=steep_range(self.steep_planes)),
             degradation=DegradeConfig(**self.degradation),
         )
 

@@ -112,3 +112,32 @@ def test_steep_plane_config_is_checked_and_kept_off_validation():
     assert TrainConfig(steps=1).cache_config().scene.steep_planes == (0, 0)
     with pytest.raises(ValueError, match="steep_planes"):
         TrainConfig(steps=1, steep_planes=-1)
+
+
+def test_evaluation_can_add_steep_planes_to_the_test_split():
+    from igde_stream.evaluation import test_sequences
+
+    size = (SMALL.width, SMALL.height)
+    plain = test_sequences(2, 2, size, textures="procedural")
+    steep = test_sequences(2, 2, size, textures="procedural", steep_planes=30)
+    covered = 0
+    for a, b in zip(plain, steep):
+        differ = a.gt != b.gt
+        covered += int(differ.sum())
+        assert (b.gt[differ] > a.gt[differ]).all()  # planes in front only (depth-tested)
+        assert tuple(b.params["scene"]["steep_planes"]) == (1, 30)
+    assert covered > 0
+
+
+def test_tools_refuse_a_negative_steep_plane_count(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("tune_gate", "evaluate"):
+        spec = importlib.util.spec_from_file_location(name, root / "tools" / f"{name}.py")
+        tool = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tool)
+        with pytest.raises(SystemExit) as e:
+            tool.main(["--steep-planes", "-1"])
+        assert e.value.code == 2 and "--steep-planes" in capsys.readouterr().err

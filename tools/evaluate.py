@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-icl", action="store_true")
     p.add_argument("--icl-scale", type=float, default=1.0,
                    help="shrink the ICL-NUIM frames by this factor (0-1; e.g. 0.5: 320x240)")
+    p.add_argument("--steep-planes", type=int, default=0, metavar="N",
+                   help="add 1..N steep planes (1-4 levels/px) to every synthetic test scene (0: none)")
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row (with --filters none)")
     p.add_argument("--filters", nargs="+", default=["all"], metavar="NAME",
                    help="classical filter rows (igde_stream.filters, tuned defaults): all (default), none "
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--views must be >= 0 and --view-stride >= 1")
     if not 0 < args.icl_scale <= 1:
         p.error(f"--icl-scale must be in (0, 1], got {args.icl_scale}")
+    if args.steep_planes < 0:
+        p.error(f"--steep-planes must be >= 0, got {args.steep_planes}")
     if args.suite == "paper":
         from igde_stream.evaluation import DEFAULT_ICL
         from igde_stream.paper import evaluate_suite
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                                      frames=args.frames, size=args.size, icl=icl, device=args.device,
                                      guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
                                      backend=args.backend, threads=args.threads, filters=filters,
-                                     errors=args.errors, icl_scale=args.icl_scale)
+                                     errors=args.errors, icl_scale=args.icl_scale,
+                                     steep_planes=args.steep_planes)
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
     if args.into_json:

@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--thresholds", nargs="+", type=float, default=[0.1, 0.2, 0.3, 0.5, 0.7])
     p.add_argument("--band-steps", nargs="+", type=float, default=[0.0, 1.5, 2.5, 4.5],
                    help="edge band steps in 8-bit levels (0: no band)")
+    p.add_argument("--steep-planes", type=int, default=0, metavar="N",
+                   help="add 1..N steep planes (1-4 levels/px) to every val scene (0: none)")
     p.add_argument("--icl", action="store_true", help="also print the ICL-NUIM rows (test data, not used to choose)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None, help="JSON of every row and setting")
@@ -100,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--thresholds must lie in (0, 1)")
     if not all(0 <= b < 255 for b in args.band_steps):
         p.error("--band-steps must lie in [0, 255)")
-    if args.scenes < 1 or args.first_seed < 0 or args.threads < 1:
-        p.error("--scenes and --threads must be at least 1, --first-seed at least 0")
+    if args.scenes < 1 or args.first_seed < 0 or args.threads < 1 or args.steep_planes < 0:
+        p.error("--scenes and --threads must be at least 1, --first-seed and --steep-planes at least 0")
     if min(min(s) for s in args.sizes) < 32:
         p.error("--sizes must be at least 32x32")
     if args.out and Path(args.out).is_dir():
@@ -109,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from igde_stream.data import BOUNDARY_ERRORS, SceneConfig, error_type_config, make_sequence, split_seeds
+    from igde_stream.data import (
+        BOUNDARY_ERRORS, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
+    )
     from igde_stream.evaluation import DEFAULT_ICL, icl_nuim_sequence, load_model
 
     known = ["paper", "mix", *BOUNDARY_ERRORS]
@@ -141,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             splits += [("ICL-NUIM 640x480", "icl", 1.0), ("ICL-NUIM 320x240", "icl", 0.5)]
         for label, kind, arg in splits:
             if kind == "val":
-                cfg = SceneConfig(width=arg[0], height=arg[1], frames=1, textures="mixed")
+                cfg = SceneConfig(width=arg[0], height=arg[1], frames=1, textures="mixed",
+                                  steep_planes=steep_range(args.steep_planes))
                 seqs = [make_sequence(s, cfg, error_type_config(err), 8) for s in seeds]
                 frames = [(s.color[0], s.depth[0], s.gt[0]) for s in seqs]
             else:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from .clip import write_clip
 from .degrade import (
-    BOUNDARY_ERRORS, DegradeConfig, Degrader, boundary_band, degrade, depth_edges, error_type_config, mixed_config,
+    BOUNDARY_ERRORS, DegradeConfig, Degrader, boundary_band, degrade, depth_edges, error_type_config, label_edges,
+    mixed_config,
 )
 from .sequence import Sequence, make_sequence
 from .synthetic import (
-    SPLITS, TEXTURE_MODES, Frame, Scene, SceneConfig, render_sequence, smooth_noise, split_seeds,
+    SPLITS, TEXTURE_MODES, Frame, Scene, SceneConfig, render_sequence, smooth_noise, split_seeds, steep_range,
 )
 
 __all__ = [
     "SceneConfig", "Scene", "Frame", "SPLITS", "TEXTURE_MODES", "split_seeds", "render_sequence",
-    "smooth_noise", "DegradeConfig", "Degrader", "degrade", "depth_edges", "boundary_band",
+    "smooth_noise", "steep_range", "DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges",
+    "boundary_band",
     "write_clip", "make_sequence", "Sequence", "BOUNDARY_ERRORS", "error_type_config", "mixed_config",
 ]

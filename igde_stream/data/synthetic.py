@@ -41,7 +41,7 @@ from .textures import TEXTURE_MODES, make_texture, smooth_noise
 
 __all__ = [
     "SceneConfig", "Scene", "Frame", "SPLITS", "TEXTURE_MODES", "split_seeds",
-    "render_sequence", "smooth_noise",
+    "render_sequence", "smooth_noise", "steep_range",
 ]
 
 # Fixed, disjoint seed ranges: training draws from "train" only; "test" is never trained on.
@@ -50,6 +50,14 @@ SPLITS: dict[str, range] = {
     "val": range(1_000_000, 1_001_000),
     "test": range(2_000_000, 2_001_000),
 }
+
+
+def steep_range(n: int) -> tuple[int, int]:
+    """``SceneConfig.steep_planes`` for "up to ``n`` steep planes" (1..n; none for 0), the form the
+    command-line tools take."""
+    if n < 0:
+        raise ValueError(f"steep planes must be >= 0, got {n}")
+    return (1, int(n)) if n else (0, 0)
 
 
 def split_seeds(split: str, n: int) -> list[int]:
