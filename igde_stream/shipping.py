@@ -4,6 +4,7 @@ data, validation, and the runs it was fine-tuned from)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
     if overrides:
         model = _with_settings(model, overrides, checkpoint).eval()
     payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    tc = payload.get("train_config", {})
+    lineage = _lineage(tc.get("model"))  # before writing dest: a fine-tune may replace its own start
     dest.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(dest, model)
-    tc = payload.get("train_config", {})
     meta = {
         "model": payload.get("variant"), "arch": payload.get("arch"), "config": dataclasses.asdict(model.config),
         "export_overrides": dict(overrides or {}),
@@ -37,7 +39,7 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
         "source_checkpoint": checkpoint.name, **_run_fields(payload),
         "train_config": tc, "data": payload.get("data"),
         "validation": payload.get("val"), "torch": torch.__version__,
-        "starts_from": _lineage(tc.get("model")),
+        "starts_from": lineage,
         **(extra or {}),
     }
     _write_json(dest.with_suffix(".json"), meta)
@@ -53,10 +55,18 @@ def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
     """The training runs a fine-tune started from, nearest first: checkpoint, command, seed, steps and
-    seconds of each (a run from scratch names a registered model, and the list ends there)."""
+    seconds of each (a run from scratch names a registered model, and the list ends there). Shipped
+    weights (no training payload) are described by the ``.json`` record beside them, whose own
+    ``starts_from`` continues the list."""
     path = Path(str(model)) if model else None
     if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8:
         return []
     payload = torch.load(path, map_location="cpu", weights_only=True)
+    if "train_config" not in payload:
+        record = path.with_suffix(".json")
+        meta = json.loads(record.read_text()) if record.is_file() else {}
+        entry = {"checkpoint": str(path), **{k: meta.get(k) for k in (
+            "weights_hash", "command", "seed", "steps", "train_seconds", "export_command")}}
+        return [entry] + list(meta.get("starts_from") or [])
     entry = {"checkpoint": str(path), **_run_fields(payload)}
     return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1)

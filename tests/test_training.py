@@ -276,3 +276,28 @@ def test_lineage_lists_the_runs_a_fine_tune_started_from(tmp_path):
     assert [e["command"] for e in chain] == ["train b", "train a"] and [e["seed"] for e in chain] == [1, 0]
     assert chain[0]["steps"] == 10
     assert _lineage("igde-small") == [] and _lineage(str(tmp_path / "missing.pt")) == []
+
+
+def test_lineage_of_a_fine_tune_of_shipped_weights_survives_their_replacement(tmp_path):
+    """A run fine-tuned from shipped weights (weights-only .pt + .json record) and exported over them:
+    starts_from takes the shipped run's command and seed from its record, continues with that
+    record's own starts_from, and is read before the export replaces the file."""
+    import json
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    ship = tmp_path / "weights" / "m.pt"
+    ship.parent.mkdir()
+    save_checkpoint(ship, create_model("igde-tiny"))
+    older = [{"checkpoint": "runs/old/last.pt", "command": "train old", "seed": 4}]
+    ship.with_suffix(".json").write_text(json.dumps(
+        {"weights_hash": "abc", "command": "train shipped", "seed": 5, "steps": 7, "train_seconds": 2.0,
+         "export_command": "export shipped", "starts_from": older}))
+    run = tmp_path / "run" / "last.pt"
+    run.parent.mkdir()
+    save_checkpoint(run, create_model("igde-tiny"), train_config={"model": str(ship), "seed": 6}, step=3)
+    meta = export_weights(run, ship)
+    chain = meta["starts_from"]
+    assert chain[0]["command"] == "train shipped" and chain[0]["seed"] == 5 and chain[0]["weights_hash"] == "abc"
+    assert chain[1:] == older
+    assert json.loads(ship.with_suffix(".json").read_text())["seed"] == 6  # the new record replaced it
