@@ -27,11 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igde_stream.cli import size_arg  # noqa: E402
+from igde_stream.data.degrade import depth_peak  # noqa: E402
 from igde_stream.metrics import mean_psnr, psnr_from_mse  # noqa: E402
-
-
-def _peak(depth: np.ndarray) -> float:
-    return 65535.0 if depth.dtype == np.uint16 else 255.0
 
 
 def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,11 +38,11 @@ def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.nda
     import torch
 
     c = torch.from_numpy(color).permute(2, 0, 1)[None].float() / 255.0
-    d = torch.from_numpy(depth.astype(np.float32))[None, None] / _peak(depth)
+    d = torch.from_numpy(depth.astype(np.float32))[None, None] / depth_peak(depth)
     with torch.no_grad():
         scores, gate = model.head.split(model.select_logits(c, d))
         chosen = model.head.gather(d, scores.argmax(1, keepdim=True))
-    return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * _peak(depth))
+    return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * depth_peak(depth))
 
 
 def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
@@ -57,7 +54,7 @@ def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
 
     if band_step <= 0:
         return np.ones(depth.shape, bool)
-    d = torch.from_numpy(depth.astype(np.float32))[None, None] / _peak(depth)
+    d = torch.from_numpy(depth.astype(np.float32))[None, None] / depth_peak(depth)
     return edge_band(d, model.head.radius, band_step / 255.0)[0, 0].numpy()
 
 
@@ -75,7 +72,7 @@ def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
                 out = np.where((gate > np.float32(model.head._gate_logit(thr))) & band, chosen, inp)
                 sse[b, t] += np.sum((out - ref) ** 2)
         count += gt.size
-    peak = _peak(frames[0][1])
+    peak = depth_peak(frames[0][1])
     return np.vectorize(lambda v: psnr_from_mse(v, peak))(sse / count)
 
 
@@ -155,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 frames = list(zip(seq.color, seq.depth, seq.gt))
             psnr = sweep(model, frames, args.thresholds, args.band_steps)
-            inp = mean_psnr([np.mean((d.astype(np.float64) - g) ** 2) for _, d, g in frames], _peak(frames[0][1]))
+            inp = mean_psnr([np.mean((d.astype(np.float64) - g) ** 2) for _, d, g in frames], depth_peak(frames[0][1]))
             rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp),
                          "psnr": {f"{b:g}/{t:g}": float(psnr[i, j]) for i, b in enumerate(args.band_steps)
                                   for j, t in enumerate(args.thresholds)}})

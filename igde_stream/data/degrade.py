@@ -57,8 +57,8 @@ import numpy as np
 
 from .textures import smooth_noise
 
-__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges", "boundary_band", "BOUNDARY_ERRORS",
-           "mixed_config", "error_type_config"]
+__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges", "boundary_band", "depth_peak",
+           "BOUNDARY_ERRORS", "mixed_config", "error_type_config"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ class DegradeConfig:
         return dataclasses.asdict(self)
 
 
-def _peak(depth: np.ndarray) -> float:
+def depth_peak(depth: np.ndarray) -> float:
+    """The full-scale value of a uint8 (255) or uint16 (65535) depth map; ValueError otherwise."""
     if depth.dtype == np.uint8:
         return 255.0
     if depth.dtype == np.uint16:
@@ -127,7 +128,7 @@ def label_edges(labels: np.ndarray, depth: np.ndarray, threshold: float = 2.0) -
 
 
 def _edges(depth: np.ndarray, threshold: float, labels: np.ndarray | None) -> np.ndarray:
-    thr = threshold * _peak(depth) / 255.0
+    thr = threshold * depth_peak(depth) / 255.0
     d = depth.astype(np.float32)
     jx = np.abs(d[:, 1:] - d[:, :-1]) >= thr
     jy = np.abs(d[1:, :] - d[:-1, :]) >= thr
@@ -199,7 +200,7 @@ class Degrader:
         c = self.config
         if gt.shape != self.shape:
             raise ValueError(f"frame shape {gt.shape} differs from the degrader's {self.shape}")
-        peak = _peak(gt)
+        peak = depth_peak(gt)
         thr = c.edge_threshold * peak / 255.0
         edges = (depth_edges(gt, c.edge_threshold) if labels is None
                  else label_edges(labels, gt, c.edge_threshold))
