@@ -27,44 +27,45 @@ import cv2
 import numpy as np
 
 from . import metrics as M
-from .data import DegradeConfig, Degrader, SceneConfig, Sequence, make_sequence, split_seeds, steep_range
+from .data import DegradeConfig, SceneConfig, Sequence, make_sequence, split_seeds, steep_range
 from .eval_report import markdown_table, views_markdown_table, write_report
+from .real_frames import (  # noqa: F401  (re-exported: the loaders of the real test frames)
+    DEFAULT_ICL, ICL_FAR_M, ICL_NEAR_M, disparity_file_sequence, icl_nuim_sequence, middlebury_sequence,
+    stereo_sequence,
+)
 
 __all__ = [
     "Method", "METRIC_KEYS", "score_frames", "evaluate_methods", "identity_method",
     "guided_filter_method", "model_method", "load_model", "test_sequences", "icl_nuim_sequence",
     "markdown_table", "write_report", "ICL_NEAR_M", "ICL_FAR_M", "DEFAULT_ICL", "standard_evaluation",
-    "evaluate_views", "views_markdown_table", "filter_method",
+    "evaluate_views", "views_markdown_table", "filter_method", "middlebury_sequence",
+    "stereo_sequence", "disparity_file_sequence",
 ]
-
-DEFAULT_ICL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "icl_nuim_clean5"
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
 METRIC_KEYS = ("psnr", "psnr_t", "psnr_f", "ssim", "rmse", "temporal")
 
-# ICL-NUIM metric depth -> 8-bit inverse depth: d8 = round(255 (1/z - 1/FAR) / (1/NEAR - 1/FAR)),
-# clipped to 0..255 (larger = nearer; ICL-NUIM's 0.7-4.3 m maps to about 214..8).
-ICL_NEAR_M = 0.6
-ICL_FAR_M = 5.0
-
 
 def score_frames(
     pred: Seq[np.ndarray], gt: Seq[np.ndarray], inp: Seq[np.ndarray], peak: float = 255.0,
-    consecutive: bool = True,
+    consecutive: bool = True, valid: Seq[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one sequence of H x W frames (prediction, ground truth, degraded input).
 
     Returns per-frame lists (``mse``, ``mse_t``, ``mse_f``, ``ssim``, ``rmse``) and ``temporal``
     (mean |(p_t - p_t-1) - (g_t - g_t-1)|, nan unless ``consecutive`` and >= 2 frames).
+    ``valid`` (per frame, H x W bool): only these pixels are scored (a ground truth with unknown
+    pixels); the temporal measure reads every pixel.
     """
     out: dict[str, Any] = {k: [] for k in ("mse", "mse_t", "mse_f", "ssim", "rmse")}
-    for p, g, i in zip(pred, gt, inp):
+    for k, (p, g, i) in enumerate(zip(pred, gt, inp)):
+        ok = None if valid is None else np.asarray(valid[k], bool)
         err = M.error_mask(i, g)
-        out["mse"].append(M.mse(p, g))
-        out["mse_t"].append(M.mse(p, g, ~err))
-        out["mse_f"].append(M.mse(p, g, err))
-        out["ssim"].append(M.ssim(p, g, peak))
-        out["rmse"].append(M.rmse(p, g))
+        out["mse"].append(M.mse(p, g, ok))
+        out["mse_t"].append(M.mse(p, g, ~err if ok is None else ~err & ok))
+        out["mse_f"].append(M.mse(p, g, err if ok is None else err & ok))
+        out["ssim"].append(M.ssim(p, g, peak, ok))
+        out["rmse"].append(M.rmse(p, g, ok))
     out["temporal"] = M.temporal_stability(list(pred), list(gt)) if consecutive else math.nan
     out["pairs"] = max(0, len(gt) - 1) if consecutive else 0
     return out
@@ -115,7 +116,7 @@ def evaluate_methods(
                                      f"{seq.depth[s:s + batch].shape} {seq.depth.dtype}")
                 preds.extend(out)
             n += len(seq)
-            scores.append(score_frames(preds, seq.gt, seq.depth, peak, seq.consecutive))
+            scores.append(score_frames(preds, seq.gt, seq.depth, peak, seq.consecutive, seq.valid))
             if progress:
                 print(f"  {name}: {seq.name} done", flush=True)
         rows.append({"method": name, "dataset": dataset, **summarize(scores, peak),
@@ -259,44 +260,6 @@ def test_sequences(sequences: int = 4, frames: int = 12, size: tuple[int, int] =
     return [make_sequence(s, cfg, degradation, bits, name=f"test-{s}") for s in split_seeds("test", sequences)]
 
 
-def icl_nuim_sequence(folder: str | Path, degradation: DegradeConfig = DegradeConfig(),
-                      seed: int = 5, scale: float = 1.0) -> Sequence | None:
-    """ICL-NUIM frames (``color/N.png``, ``depth/N.png`` uint16, value / 5000 = metres) as 8-bit
-    inverse depth (see ``ICL_NEAR_M`` / ``ICL_FAR_M``), degraded like the synthetic data. None if the
-    folder is missing. The frames are not consecutive: no temporal stability.
-
-    ``scale`` < 1 shrinks the frames before the degradation (colour by area averaging, depth by
-    nearest neighbour, so every depth value is a measured one): the same rooms seen by a smaller
-    sensor, with edges closer together in pixels while the boundary errors keep their pixel widths."""
-    if not 0 < scale <= 1:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
-    folder = Path(folder)
-    if not (folder / "depth").is_dir():
-        return None
-    names = sorted((folder / "depth").glob("*.png"), key=lambda p: (len(p.stem), p.stem))
-    colors, gts, ins = [], [], []
-    for t, p in enumerate(names):
-        z = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        bgr = cv2.imread(str(folder / "color" / p.name), cv2.IMREAD_COLOR)
-        if z is None or bgr is None:
-            raise ValueError(f"{p}: cannot read the depth or colour image")
-        if scale != 1.0:
-            size = (max(1, round(z.shape[1] * scale)), max(1, round(z.shape[0] * scale)))
-            z = cv2.resize(z, size, interpolation=cv2.INTER_NEAREST)
-            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-        zm = z.astype(np.float64) / 5000.0
-        inv = (1.0 / np.maximum(zm, 1e-3) - 1.0 / ICL_FAR_M) / (1.0 / ICL_NEAR_M - 1.0 / ICL_FAR_M)
-        gt = np.rint(np.clip(inv, 0, 1) * 255).astype(np.uint8)
-        d, _ = Degrader(degradation, seed, gt.shape).apply(gt, t)
-        colors.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        gts.append(gt)
-        ins.append(d)
-    params = {"source": str(folder), "conversion": f"d8 = round(255 (1/z - 1/{ICL_FAR_M}) / "
-              f"(1/{ICL_NEAR_M} - 1/{ICL_FAR_M})), z = value / 5000 m", "seed": seed,
-              "degradation": degradation.to_dict(), "scale": scale}
-    return Sequence("icl_nuim_clean5", np.stack(colors), np.stack(ins), np.stack(gts), 255.0, False, params)
-
-
 def filter_method(name: str) -> Method:
     """Filter ``name`` of :data:`igde_stream.filters.FILTERS` (its tuned defaults) as a batch method."""
     from .filters import FILTERS
@@ -315,7 +278,8 @@ def standard_evaluation(
     extra_methods: Mapping[str, Method] | None = None, progress: bool = True, views: int = 0,
     view_stride: int = 4, backend: str = "torch", threads: int | None = None,
     filters: Seq[str] | None = None, errors: Seq[str] = ("paper",), icl_scale: float = 1.0,
-    steep_planes: int = 0,
+    steep_planes: int = 0, middlebury: bool = False, real_scenes: Seq[tuple[str, str]] = (),
+    real_scale: float = 1.0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
@@ -329,7 +293,10 @@ def standard_evaluation(
     ``view_stride``-th frame of every data set (the methods run again on those frames; the main rows
     are unchanged). ``backend`` / ``threads``: see :func:`model_method`. ``icl_scale``: ICL-NUIM
     frames shrunk by this factor (:func:`icl_nuim_sequence`). ``steep_planes``: see
-    :func:`test_sequences` (the synthetic rows are then named "steep planes")."""
+    :func:`test_sequences` (the synthetic rows are then named "steep planes"). ``middlebury``: rows
+    for the Middlebury 2014 Motorcycle scene (:func:`middlebury_sequence`; skipped with a message
+    without scikit-image); ``real_scenes``: (colour file, disparity PNG) pairs, a block of rows each
+    (:func:`disparity_file_sequence`, shrunk by ``real_scale``). Both score measured pixels only."""
     from .data.degrade import error_type_config
 
     if views < 0 or view_stride < 1:
@@ -374,18 +341,32 @@ def standard_evaluation(
         if views:
             meta["view_quality"]["rows"] += evaluate_views(methods, test, dataset=dataset, n_views=views,
                                                            stride=view_stride, progress=progress)
+        real: list[tuple[str, Sequence]] = []
         seq = icl_nuim_sequence(icl, dcfg, scale=icl_scale) if icl else None
         if seq is None:
             msg = f"ICL-NUIM skipped: {icl} not found" if icl else "ICL-NUIM skipped"
             print(msg, flush=True)
             meta["icl_nuim"] = msg
-            continue
-        if progress:
-            print(f"ICL-NUIM ({err}): {len(seq)} frames from {icl}", flush=True)
-        meta["icl_nuim"] = {k: v for k, v in seq.params.items() if k != "degradation"}
-        dataset = f"ICL-NUIM clean ({seq.gt.shape[2]}x{seq.gt.shape[1]}{suffix(err)})"
-        rows += evaluate_methods(methods, [seq], dataset=dataset, progress=progress)
-        if views:
-            meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=dataset, n_views=views,
-                                                           stride=view_stride, progress=progress)
+        else:
+            meta["icl_nuim"] = {k: v for k, v in seq.params.items() if k != "degradation"}
+            real.append((f"ICL-NUIM clean ({seq.gt.shape[2]}x{seq.gt.shape[1]}{suffix(err)})", seq))
+        if middlebury:
+            seq = middlebury_sequence(dcfg)
+            if seq is None:
+                print("Middlebury Motorcycle skipped: needs scikit-image with its stereo_motorcycle data", flush=True)
+                meta["middlebury"] = "skipped: no scikit-image"
+            else:
+                meta["middlebury"] = {k: v for k, v in seq.params.items() if k != "degradation"}
+                real.append((f"Middlebury Motorcycle ({seq.gt.shape[2]}x{seq.gt.shape[1]}{suffix(err)})", seq))
+        for color_path, disp_path in real_scenes:
+            seq = disparity_file_sequence(color_path, disp_path, dcfg, scale=real_scale)
+            meta.setdefault("real_scenes", {})[seq.name] = {k: v for k, v in seq.params.items() if k != "degradation"}
+            real.append((f"{seq.name} ({seq.gt.shape[2]}x{seq.gt.shape[1]}{suffix(err)})", seq))
+        for dataset, seq in real:
+            if progress:
+                print(f"{dataset}: {len(seq)} frames", flush=True)
+            rows += evaluate_methods(methods, [seq], dataset=dataset, progress=progress)
+            if views:
+                meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=dataset, n_views=views,
+                                                               stride=view_stride, progress=progress)
     return rows, meta

@@ -60,13 +60,14 @@ def psnr_split(
     return psnr(pred, gt, peak, ~err), psnr(pred, gt, peak, err)
 
 
-def rmse(pred: np.ndarray, gt: np.ndarray) -> float:
-    """(16) RMSE = sqrt(mean (pred - gt)^2), in depth units."""
-    return math.sqrt(mse(pred, gt))
+def rmse(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """(16) RMSE = sqrt(mean (pred - gt)^2), in depth units; over ``mask`` pixels when given."""
+    return math.sqrt(mse(pred, gt, mask))
 
 
-def ssim(pred: np.ndarray, gt: np.ndarray, peak: float = 255.0) -> float:
-    """(14)-(15) mean SSIM of two 2-D maps.
+def ssim(pred: np.ndarray, gt: np.ndarray, peak: float = 255.0, mask: np.ndarray | None = None) -> float:
+    """(14)-(15) mean SSIM of two 2-D maps (over the ``mask`` pixels of the SSIM map when given;
+    the windows still read every pixel).
 
     Gaussian window 11 x 11, sigma 1.5 (symmetric borders), C1 = (0.01 peak)^2, C2 = (0.03 peak)^2,
     C3 = C2 / 2 (which folds the contrast and structure terms into the usual two-factor form); the
@@ -89,7 +90,13 @@ def ssim(pred: np.ndarray, gt: np.ndarray, peak: float = 255.0) -> float:
     cxy = blur(x * y) - mx * my
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
     pad = 5
-    return float(s[pad:-pad, pad:-pad].mean()) if min(s.shape) > 2 * pad else float(s.mean())
+    if min(s.shape) > 2 * pad:
+        s = s[pad:-pad, pad:-pad]
+        mask = None if mask is None else np.asarray(mask, bool)[pad:-pad, pad:-pad]
+    if mask is None:
+        return float(s.mean())
+    keep = np.broadcast_to(np.asarray(mask, bool), s.shape)
+    return float(s[keep].mean()) if keep.any() else math.nan
 
 
 def temporal_stability(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray]) -> float:

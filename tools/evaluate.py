@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Evaluate models against the degraded input and OpenCV's guided filter.
 
-Data: the synthetic test split (never trained on) and ../shared/data/real/icl_nuim_clean5 (skipped
-if missing). Writes eval.md and eval.json to --out and prints the Markdown table. With --views N
+Data: the synthetic test split (never trained on), ../shared/data/real/icl_nuim_clean5 (skipped
+if missing), the Middlebury 2014 Motorcycle scene that scikit-image ships (a real photograph with
+measured disparity; only its measured pixels are scored) and any --real-scene pairs. Writes eval.md and eval.json to --out and prints the Markdown table. With --views N
 (default 8; 0: off) a second table gives the view quality of every method: N views rendered from its
 depth vs the views from the ground-truth depth, on every --view-stride-th frame (igde_stream.multiview).
 
@@ -36,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-icl", action="store_true")
     p.add_argument("--icl-scale", type=float, default=1.0,
                    help="shrink the ICL-NUIM frames by this factor (0-1; e.g. 0.5: 320x240)")
+    p.add_argument("--no-middlebury", action="store_true",
+                   help="leave out the Middlebury 2014 Motorcycle rows (a real photograph with measured "
+                        "disparity, from scikit-image)")
+    p.add_argument("--real-scene", nargs=2, action="append", default=[], metavar=("COLOR", "DISPARITY"),
+                   help="also score a colour image + disparity PNG (0 = unknown, e.g. a Middlebury "
+                        "view1.png + disp1.png); repeatable")
+    p.add_argument("--real-scale", type=float, default=1.0,
+                   help="shrink the --real-scene pairs by this factor (0-1)")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px) to every synthetic test scene (0: none)")
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row (with --filters none)")
@@ -66,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--icl-scale must be in (0, 1], got {args.icl_scale}")
     if args.steep_planes < 0:
         p.error(f"--steep-planes must be >= 0, got {args.steep_planes}")
+    if not 0 < args.real_scale <= 1:
+        p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
+    for path in (x for pair in args.real_scene for x in pair):
+        if not Path(path).is_file():
+            p.error(f"--real-scene: {path} is not a file")
     if args.suite == "paper":
         from igde_stream.evaluation import DEFAULT_ICL
         from igde_stream.paper import evaluate_suite
@@ -94,12 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     if filters and set(filters) - set(FILTERS):
         p.error(f"unknown --filters {sorted(set(filters) - set(FILTERS))}; known: all, none, {', '.join(sorted(FILTERS))}")
     icl = None if args.no_icl else (args.icl or DEFAULT_ICL)
+    from igde_stream.data import DegradeConfig
+    from igde_stream.evaluation import disparity_file_sequence
+
+    for color_path, disp_path in args.real_scene:  # a bad pair stops here, before any model runs
+        try:
+            disparity_file_sequence(color_path, disp_path, DegradeConfig(p_degrade=0.0), frames=1,
+                                    scale=args.real_scale)
+        except ValueError as exc:
+            p.error(f"--real-scene: {exc}")
     rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
                                      frames=args.frames, size=args.size, icl=icl, device=args.device,
                                      guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
                                      backend=args.backend, threads=args.threads, filters=filters,
                                      errors=args.errors, icl_scale=args.icl_scale,
-                                     steep_planes=args.steep_planes)
+                                     steep_planes=args.steep_planes, middlebury=not args.no_middlebury,
+                                     real_scenes=[tuple(x) for x in args.real_scene], real_scale=args.real_scale)
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
     if args.into_json:

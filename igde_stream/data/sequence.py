@@ -15,7 +15,9 @@ from .synthetic import Scene, SceneConfig
 class Sequence:
     """``color`` T x H x W x 3 uint8 RGB; ``depth`` (degraded input) and ``gt`` T x H x W uint8 or
     uint16 (larger = nearer); ``peak`` 255 or 65535; ``consecutive``: frames follow each other in
-    time (temporal stability is meaningful); ``params``: how the data was made (JSON-ready)."""
+    time (temporal stability is meaningful); ``params``: how the data was made (JSON-ready);
+    ``valid``: T x H x W bool, the pixels whose ground truth was measured (the metrics score only
+    these), or None (all: rendered data)."""
 
     name: str
     color: np.ndarray
@@ -24,6 +26,7 @@ class Sequence:
     peak: float
     consecutive: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    valid: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.gt)
