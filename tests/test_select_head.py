@@ -62,7 +62,7 @@ def test_fresh_model_returns_its_input_exactly():
             assert torch.equal(model(color, depth), depth)
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
 def test_hard_output_values_are_input_values_at_candidate_offsets(extra):
     model = _randomise(_tiny_select(**extra), seed=1).eval()
     color, depth = _inputs(h=19, w=27)
@@ -89,7 +89,8 @@ def test_gather_matches_the_candidate_stack():
     assert got[0, 0, 5, 3] == depth[0, 0, 4, 5] and got[1, 0, 0, 8] == depth[1, 0, 0, 8]
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 3, "radius": 4, "candidates": "window"}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 3, "radius": 4, "candidates": "window"},
+                                   {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
 def test_gated_pixel_form_equals_the_dense_hard_output(extra):
     """hard_sparse (the inference default: scores of the gated pixels only) gives the dense hard
     output of the whole score stack: with the gate on some pixels, on none and on all of them, in a
@@ -101,6 +102,8 @@ def test_gated_pixel_form_equals_the_dense_hard_output(extra):
         logits = model.select_logits(color, depth)
         gate = logits[:, -1:]
         bias = float(model.head.conv.bias[-1])
+        if model.head.pick_temperature:  # spread the softmax over the random scores' own scale
+            model.head.pick_temperature = float(logits[:, :-1].std())
         for gate_bias, fires in ((bias, "some"), (-1e30, "none"), (1e30, "all")):
             model.head.conv.bias[-1] = gate_bias
             model.head.sparse = True
@@ -116,15 +119,38 @@ def test_gated_pixel_form_equals_the_dense_hard_output(extra):
             if fires == "some":
                 on = gate > 0
                 assert 0.3 < on.float().mean() < 0.7 and not torch.equal(sparse[on], depth[on])
-        # by hand, one gated pixel: its value is the input at the offset of its best score
+        # by hand, gated pixels: the input at the offset of the best score, or with a pick
+        # temperature the candidate value nearest the softmax-weighted mean
         model.head.sparse = True
         out = model(color, depth)
-        n, y, x = [int(v) for v in torch.nonzero(gate[:, 0] > 0)[0]]
-        dy, dx = model.head.offsets[int(logits[n, :-1, y, x].argmax())]
-        assert out[n, 0, y, x] == depth[n, 0, min(max(y + dy, 0), 16), min(max(x + dx, 0), 25)]
+        t = model.head.pick_temperature
+        if t:  # the rule matters here: the argmax would choose otherwise on many gated pixels
+            model.head.pick_temperature = 0.0
+            argmax_out = model(color, depth)
+            model.head.pick_temperature = t
+            assert (argmax_out != out)[gate > 0].float().mean() > 0.1
+        checked = 0
+        for n, y, x in torch.nonzero(gate[:, 0] > 0)[::7].tolist():
+            values = [float(depth[n, 0, min(max(y + dy, 0), 16), min(max(x + dx, 0), 25)])
+                      for dy, dx in model.head.offsets]
+            scores = logits[n, :-1, y, x].double()
+            if t:
+                w = torch.softmax(scores / t, 0).numpy()
+                dist = np.abs(np.array(values) - float(np.dot(w, values)))
+                if np.sort(dist)[1] - dist.min() < 1e-5:  # a near-tie: summation order may decide
+                    continue
+                want = values[int(np.argmin(dist))]
+            else:
+                top = scores.sort(descending=True).values
+                if top[0] - top[1] < 1e-4:
+                    continue
+                want = values[int(scores.argmax())]
+            assert float(out[n, 0, y, x]) == want, (n, y, x)
+            checked += 1
+        assert checked >= 10
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
 def test_16_bit_values_stay_exact_through_a_float16_network(extra):
     model = _randomise(_tiny_select(**extra), seed=2).eval()
     color, depth = _inputs(bits=16, h=17, w=21)
@@ -259,7 +285,7 @@ def test_second_pass_reads_the_first_pass_output():
         assert torch.equal(soft, one(color, depth))
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
 def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     pytest.importorskip("onnxruntime")
     from igde_stream.export import export_onnx
@@ -268,6 +294,9 @@ def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     model = _randomise(_tiny_select(**extra), seed=3).eval()
     color, depth = _inputs(n=3, h=29, w=45, bits=16, seed=4)
     _open_gate_on_half(model, color, depth)  # the exported gated-pixel form then scores those
+    if model.head.pick_temperature:  # spread the softmax over the random scores' own scale
+        with torch.no_grad():
+            model.head.pick_temperature = float(model.select_logits(color, depth)[:, :-1].std())
     path = export_onnx(model, tmp_path / "sel.onnx", check=False)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
@@ -294,8 +323,8 @@ def test_onnx_runtime_with_no_gated_pixel_returns_the_input(tmp_path):
     assert np.array_equal(got, depth.numpy())
 
 
-@pytest.mark.parametrize("passes", [1, 2])
-def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path, passes):
+@pytest.mark.parametrize("passes,pick", [(1, 0.0), (2, 0.0), (1, 0.3)])
+def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path, passes, pick):
     """The TensorRT FP16 path's ONNX conversion (engine.convert_fp16) leaves the gather in float32:
     run the converted file on ONNX Runtime's CPU and check every output is an input 16-bit level
     (also when a second pass gathers from the first pass's output, as the shipped model does)."""
@@ -304,7 +333,7 @@ def test_fp16_onnx_keeps_16_bit_depth_exact(tmp_path, passes):
     from igde_stream.engine import convert_fp16
     from igde_stream.export import export_onnx
 
-    model = _randomise(_tiny_select(passes=passes), seed=5)
+    model = _randomise(_tiny_select(passes=passes, pick_temperature=pick), seed=5)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(0.3)
@@ -373,3 +402,26 @@ def test_dense_head_export_has_no_data_dependent_shapes_and_the_same_values(tmp_
     assert "NonZero" in ops[False] and "NonZero" not in ops[True]
     assert np.mean(outs[False] != outs[True]) <= 0.002
     assert np.mean(outs[True] != depth.numpy()) > 0.3
+
+
+def test_pick_by_hand():
+    """pick_temperature 0: the highest score; T > 0: the candidate nearest the softmax(scores / T)
+    mean of the values. Two sides of an edge scored alike pick the value between them; a confident
+    score picks as the argmax does; equal distances go to the lower index (the nearer offset)."""
+    def pick(t, scores, values):
+        head = SelectionHead(4, 1, "window", True, 0.5, pick_temperature=t)
+        s = torch.tensor(scores, dtype=torch.float32).view(1, -1, 1, 1)
+        v = torch.tensor(values, dtype=torch.float32).view(1, -1, 1, 1)
+        return int(head.pick(s, v)[0, 0, 0, 0])
+
+    split = ([2.0, 2.0, -10.0], [10.0, 20.0, 15.0])
+    assert pick(0.0, *split) == 0  # argmax: the first of the tie
+    assert pick(1.0, *split) == 2  # mean 15: the intermediate value
+    assert pick(0.3, [5.0, 0.0, 0.0], [10.0, 20.0, 15.0]) == 0  # confident: the argmax's choice
+    assert pick(1.0, [0.0, 0.0], [10.0, 20.0]) == 0  # |10 - 15| = |20 - 15|: the nearer offset
+    # weights 0.8 / 0.2 (log 4 apart at T = 1): mean 12 -> the value 13 is nearest, not 10
+    assert pick(1.0, [math.log(4.0), 0.0, -30.0], [10.0, 20.0, 13.0]) == 2
+    with pytest.raises(ValueError, match="pick_temperature"):
+        IGDEConfig(head="select", pick_temperature=-1.0)
+    with pytest.raises(ValueError, match="select head"):
+        IGDEConfig(head="residual", pick_temperature=0.3)

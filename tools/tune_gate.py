@@ -4,11 +4,14 @@ split (never on test data).
 
 For every validation frame (one frame of each of ``--scenes`` val-split scenes, per size in
 ``--sizes`` and per boundary error type in ``--errors``) the network runs once: its gate probability
-and best candidate per pixel. Each (band_step, gate_threshold) pair then gives the hard output
+and picked candidate per pixel (the model's own pick rule). Each (band_step, gate_threshold) pair then gives the hard output
 ``chosen where gate > threshold and the pixel is in the edge band, else the input``. A row's score
 is the PSNR of the pooled MSE over its frames; a setting's score is the mean over the rows. With
 ``--icl`` the ICL-NUIM rows (full and half size) are printed too, apart: they are test data, shown to
-see what a choice does there, not to make it.
+see what a choice does there, not to make it. ``--real-scene COLOR DISPARITY`` adds a real
+validation pair (a photograph with measured disparity that no test table scores, e.g. the Middlebury
+2006 Aloe pair that Debian's opencv-doc package ships; docs/training.md): its rows are averaged
+apart ("real"), scoring its measured pixels only.
 
 Example (the shipped igde-small's gate 0.2 and band 2.5 are checked with this command):
   python tools/tune_gate.py --model igde-small --out results/gate_tuning.json
@@ -32,7 +35,7 @@ from igde_stream.metrics import mean_psnr, psnr_from_mse  # noqa: E402
 
 
 def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(gate logit, float32 as the model compares it; the best candidate's depth value, float64) of
+    """(gate logit, float32 as the model compares it; the picked candidate's depth value, float64) of
     every pixel, H x W each, for an H x W x 3 uint8 colour frame and its depth (uint8 or uint16;
     values in its own units)."""
     import torch
@@ -41,7 +44,7 @@ def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.nda
     d = torch.from_numpy(depth.astype(np.float32))[None, None] / depth_peak(depth)
     with torch.no_grad():
         scores, gate = model.head.split(model.select_logits(c, d))
-        chosen = model.head.gather(d, scores.argmax(1, keepdim=True))
+        chosen = model.head.gather(d, model.head.pick(scores, model.head.candidates(d)))
     return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * depth_peak(depth))
 
 
@@ -59,19 +62,21 @@ def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
 
 
 def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
-    """PSNR (pooled MSE over ``frames``: (colour, depth, gt) triples of one bit depth) of every
-    (band_step, threshold) pair, as a len(band_steps) x len(thresholds) array."""
+    """PSNR (pooled MSE over ``frames``: (colour, depth, gt[, valid]) of one bit depth; ``valid``, when
+    given, the pixels to score) of every (band_step, threshold) pair, as a len(band_steps) x
+    len(thresholds) array."""
     sse = np.zeros((len(band_steps), len(thresholds)))
     count = 0
-    for color, depth, gt in frames:
+    for color, depth, gt, *valid in frames:
+        keep = valid[0] if valid and valid[0] is not None else np.ones(gt.shape, bool)
         gate, chosen = gate_and_choice(model, color, depth)
         inp, ref = depth.astype(np.float64), gt.astype(np.float64)
         for b, step in enumerate(band_steps):
             band = band_mask(model, depth, step)
             for t, thr in enumerate(thresholds):
                 out = np.where((gate > np.float32(model.head._gate_logit(thr))) & band, chosen, inp)
-                sse[b, t] += np.sum((out - ref) ** 2)
-        count += gt.size
+                sse[b, t] += np.sum(((out - ref) ** 2)[keep])
+        count += int(keep.sum())
     peak = depth_peak(frames[0][1])
     return np.vectorize(lambda v: psnr_from_mse(v, peak))(sse / count)
 
@@ -91,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px) to every val scene (0: none)")
     p.add_argument("--icl", action="store_true", help="also print the ICL-NUIM rows (test data, not used to choose)")
+    p.add_argument("--real-scene", nargs=2, action="append", default=[], metavar=("COLOR", "DISPARITY"),
+                   help="a real validation pair (colour image + disparity PNG, 0 = unknown; never one the "
+                        "test tables score): its rows count apart, as 'real'; repeatable")
+    p.add_argument("--real-scale", type=float, default=0.5, help="shrink the --real-scene pairs by this factor")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None, help="JSON of every row and setting")
     args = p.parse_args(argv)
@@ -103,15 +112,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--scenes and --threads must be at least 1, --first-seed and --steep-planes at least 0")
     if min(min(s) for s in args.sizes) < 32:
         p.error("--sizes must be at least 32x32")
+    if not 0 < args.real_scale <= 1:
+        p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
+    for path in (x for pair in args.real_scene for x in pair):
+        if not Path(path).is_file():
+            p.error(f"--real-scene: {path} is not a file")
     if args.out and Path(args.out).is_dir():
         p.error(f"--out {args.out} is a directory; give a .json file")
 
     import torch
 
     from igde_stream.data import (
-        BOUNDARY_ERRORS, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
+        BOUNDARY_ERRORS, DegradeConfig, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
     )
-    from igde_stream.evaluation import DEFAULT_ICL, icl_nuim_sequence, load_model
+    from igde_stream.evaluation import DEFAULT_ICL, disparity_file_sequence, icl_nuim_sequence, load_model
 
     known = ["paper", "mix", *BOUNDARY_ERRORS]
     if set(args.errors) - set(known):
@@ -129,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: error: {args.model} runs {model.config.passes} passes; the sweep scores one "
               "(export it with --override passes=1)", file=sys.stderr)
         return 2
+    for pair in args.real_scene:  # a bad pair stops here, before any row
+        try:
+            disparity_file_sequence(*pair, DegradeConfig(p_degrade=0.0), frames=1, scale=args.real_scale)
+        except ValueError as exc:
+            p.error(f"--real-scene: {exc}")
     try:
         seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
     except ValueError as exc:
@@ -138,10 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     print("setting (band_step / threshold): " + "  ".join(f"{b:g}/{t:g}" for b, t in settings))
     for err in args.errors:
         splits = [(f"val {w}x{h}", "val", (w, h)) for w, h in args.sizes]
+        splits += [(None, "real", pair) for pair in args.real_scene]
         if args.icl:
             splits += [("ICL-NUIM 640x480", "icl", 1.0), ("ICL-NUIM 320x240", "icl", 0.5)]
         for label, kind, arg in splits:
-            if kind == "val":
+            if kind == "real":
+                seq = disparity_file_sequence(*arg, error_type_config(err), frames=2, scale=args.real_scale)
+                label = f"{seq.name} {seq.gt.shape[2]}x{seq.gt.shape[1]}"
+                frames = list(zip(seq.color, seq.depth, seq.gt, seq.valid))
+            elif kind == "val":
                 cfg = SceneConfig(width=arg[0], height=arg[1], frames=1, textures="mixed",
                                   steep_planes=steep_range(args.steep_planes))
                 seqs = [make_sequence(s, cfg, error_type_config(err), 8) for s in seeds]
@@ -152,14 +176,15 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 frames = list(zip(seq.color, seq.depth, seq.gt))
             psnr = sweep(model, frames, args.thresholds, args.band_steps)
-            inp = mean_psnr([np.mean((d.astype(np.float64) - g) ** 2) for _, d, g in frames], depth_peak(frames[0][1]))
+            inp = mean_psnr([np.mean(((f[1].astype(np.float64) - f[2]) ** 2)[f[3] if len(f) > 3 else ...])
+                             for f in frames], depth_peak(frames[0][1]))
             rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp),
                          "psnr": {f"{b:g}/{t:g}": float(psnr[i, j]) for i, b in enumerate(args.band_steps)
                                   for j, t in enumerate(args.thresholds)}})
             print(f"{err:15s} {label:17s} input {inp:6.2f} | "
                   + " ".join(f"{v:6.2f}" for v in psnr.flatten()), flush=True)
     summary = {}
-    for kind in ("val", "icl"):
+    for kind in ("val", "real", "icl"):
         picked = [r for r in rows if r["kind"] == kind]
         if picked:
             summary[kind] = {k: float(np.mean([r["psnr"][k] for r in picked])) for k in picked[0]["psnr"]}

@@ -34,6 +34,12 @@ class IGDEConfig:
     candidates: the candidate set of the soft and select heads (``"window"``: every pixel of the
     (2R+1)^2 square; ``"star"``: the 5x5 square plus the 8 rays of the compass out to R px).
     gate_threshold: probability above which the select head's hard output replaces the input.
+    pick_temperature: select head: which candidate the hard output takes. 0: the highest score.
+    T > 0: the candidate whose value is nearest the softmax(scores / T)-weighted mean of the
+    candidates (the soft output, without the gate's blend): where the scores split between the two
+    sides of an edge whose position the colour leaves in doubt, the value with the smaller expected
+    squared error (often an intermediate input value) instead of a full jump to one side; where they
+    agree, the same choice. Still an input value. igde-small: 0.3, its training temperature.
     band_step: select head: the hard output changes only pixels within ``radius`` of a depth second
     difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (or in y) larger than this many 8-bit levels (1/255 of
     the depth range, whatever the bit depth); 0: off. Boundary errors sit at depth edges; a slanted
@@ -69,6 +75,7 @@ class IGDEConfig:
     scale: int = 1
     passes: int = 1
     band_step: float = 0.0
+    pick_temperature: float = 0.0
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -91,6 +98,10 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.band_step must be in [0, 255), got {self.band_step}")
         if self.band_step and self.head != "select":
             raise ValueError("IGDEConfig.band_step needs the select head (its gate decides which pixels change)")
+        if not 0.0 <= self.pick_temperature <= 10.0:
+            raise ValueError(f"IGDEConfig.pick_temperature must be in [0, 10], got {self.pick_temperature}")
+        if self.pick_temperature and self.head != "select":
+            raise ValueError("IGDEConfig.pick_temperature needs the select head (it picks the hard output)")
         if not 0.0 < self.gate_threshold < 1.0:
             raise ValueError(f"IGDEConfig.gate_threshold must be in (0, 1), got {self.gate_threshold}")
         for name in ("g0", "g", "layers", "extractor_blocks", "refine_blocks"):
@@ -187,7 +198,7 @@ class IGDE(nn.Module):
             self.head = conv1x1(c.g0, 1)
         else:
             self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold, c.attend,
-                                      c.band_step / 255.0)
+                                      c.band_step / 255.0, c.pick_temperature)
         self.act = nn.ReLU(inplace=True)
 
     @property

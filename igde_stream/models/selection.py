@@ -83,8 +83,11 @@ class SelectionHead(nn.Module):
     - soft output (training, and always without a gate): ``s = sum_k softmax(scores / T)_k c_k``
       with c_k the input depth at offset k (replicate padding); with a gate ``g = sigmoid(logit)``
       the output is ``g s + (1 - g) d``.
-    - hard output (eval mode with a gate): ``d`` where ``g <= gate_threshold``, else ``c_k*`` with
-      k* = argmax of the scores. With ``band_step`` > 0 only pixels in the edge band may change:
+    - hard output (eval mode with a gate): ``d`` where ``g <= gate_threshold``, else ``c_k*``: with
+      ``pick_temperature`` 0, k* = argmax of the scores; with ``pick_temperature`` T > 0, the
+      candidate whose value is nearest the mean ``sum_k softmax(scores / T)_k c_k`` (ties to the
+      nearer offset): the value a squared error favours when the scores split between the two sides
+      of an edge, yet still an input value (:meth:`pick`). With ``band_step`` > 0 only pixels in the edge band may change:
       those within the candidate radius of a depth second difference larger than ``band_step`` (in
       units of the depth range, e.g. 2.5 / 255: three 8-bit levels; :meth:`band`). A slanted surface
       and its quantisation staircase are then never "repaired", however steep. Every output value
@@ -96,9 +99,10 @@ class SelectionHead(nn.Module):
     """
 
     def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float,
-                 attend: int = 0, band_step: float = 0.0) -> None:
+                 attend: int = 0, band_step: float = 0.0, pick_temperature: float = 0.0) -> None:
         super().__init__()
         self.band_step = float(band_step)
+        self.pick_temperature = float(pick_temperature)
         self.attend = int(attend)
         if self.attend:
             self.qk = conv1x1(channels, 2 * self.attend)
@@ -168,6 +172,18 @@ class SelectionHead(nn.Module):
             return None
         return edge_band(depth, self.radius, self.band_step)
 
+    def pick(self, scores: torch.Tensor, values: torch.Tensor, dim: int = 1) -> torch.Tensor:
+        """The chosen candidate's index along ``dim`` (kept, size 1) from its ``scores`` and the
+        candidates' depth ``values`` (same shape): the argmax of the scores when
+        ``pick_temperature`` is 0, else the candidate nearest the softmax(scores / T)-weighted mean
+        of the values (float32; ties to the lower index, the nearer offset)."""
+        if self.pick_temperature <= 0.0:
+            return scores.argmax(dim, keepdim=True)
+        v = values.float()
+        wts = torch.softmax(scores.float() / self.pick_temperature, dim)
+        mean = (wts * v).sum(dim, keepdim=True)
+        return (v - mean).abs().argmin(dim, keepdim=True)
+
     def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
         building the N x K x H x W stack: one flat gather from the padded map."""
@@ -197,7 +213,9 @@ class SelectionHead(nn.Module):
 
     def hard(self, logits: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         scores, gate = self.split(logits)
-        chosen = self.gather(depth, scores.argmax(1, keepdim=True))
+        index = (scores.argmax(1, keepdim=True) if self.pick_temperature <= 0.0
+                 else self.pick(scores, self.candidates(depth)))
+        chosen = self.gather(depth, index)
         if gate is None:
             return chosen
         fire = gate > self._gate_logit(threshold)
@@ -211,7 +229,7 @@ class SelectionHead(nn.Module):
         """The hard output, scoring only the pixels whose gate fires (the others keep their input
         value whatever their scores): the gate logit of every pixel (one channel of the 1x1 conv),
         then the K scores, query . key and colour terms of the M gated pixels only, gathered from the
-        replicate-padded maps by flat index (K x M), their argmax, and the chosen input values
+        replicate-padded maps by flat index (K x M), the pick (:meth:`pick`), and the chosen input values
         scattered into a copy of ``depth``. Same values as :meth:`hard` up to the summation order of
         the 1x1 conv (an argmax tie may then fall differently); it costs K x M instead of K x H x W."""
         n, c, h, w = features.shape
@@ -246,7 +264,8 @@ class SelectionHead(nn.Module):
             col = color.to(q.dtype)
             scores = scores + self._pair(gated(q).unsqueeze(1), at(k, index), gated(col).unsqueeze(1),
                                          at(col, index), self._beta(), 0)
-        best = scores.argmax(0, keepdim=True)  # 1 x M
+        best = (scores.argmax(0, keepdim=True) if self.pick_temperature <= 0.0  # 1 x M
+                else self.pick(scores, at(depth, index)[0], 0))
         chosen = at(depth, torch.gather(index, 0, best).flatten())[0]
         return depth.flatten().scatter(0, lin, chosen).view(depth.shape)
 
