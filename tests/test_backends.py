@@ -53,6 +53,11 @@ def test_onnxruntime_rejects_a_foreign_graph(tmp_path):
         create_backend("onnxruntime", model=str(tmp_path / "junk.onnx"))
 
 
+def test_onnxruntime_given_a_checkpoint_says_how_to_run_it(tiny):
+    with pytest.raises(ValueError, match=r"a PyTorch checkpoint; onnxruntime runs \.onnx files.*export_onnx.py --checkpoint"):
+        create_backend("onnxruntime", model=str(tiny[1]))
+
+
 def test_onnxruntime_reads_metadata_and_threads(tiny):
     b = create_backend("onnxruntime", model=str(tiny[2]), threads=1, optimization="basic")
     assert b.metadata["variant"] == "igde-tiny" and b.metadata["config"]["g0"] == 8

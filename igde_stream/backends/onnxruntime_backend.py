@@ -57,6 +57,9 @@ class OnnxRuntimeBackend:
             raise ValueError(f"optimization must be one of {_OPT_LEVELS}, got {options.optimization!r}")
         self.options = options
         self.path = resolve_model_file(model, ".onnx")
+        if self.path.suffix == ".pt":
+            raise ValueError(f"{self.path}: a PyTorch checkpoint; onnxruntime runs .onnx files (export it: "
+                             f"python tools/export_onnx.py --checkpoint {self.path} -o MODEL.onnx), or use the torch backend")
         so = ort.SessionOptions()
         if options.threads:
             so.intra_op_num_threads = int(options.threads)
