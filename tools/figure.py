@@ -2,8 +2,11 @@
 """The README picture: one test-split frame with the real-world mix of boundary errors, cropped to a
 boundary-rich window: colour, degraded depth, the best classical filter, igde-small, ground truth,
 each depth panel with its PSNR over the crop (and, under it, the error against the ground truth).
+With --middlebury the frame is the real photograph of the evaluation (Middlebury 2014 Motorcycle,
+from scikit-image): PSNR and error over its measured pixels only (unknown ones shown black).
 
   python tools/figure.py --out results/example.png
+  python tools/figure.py --middlebury --out results/example_middlebury.png
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--errors", default="mix")
     p.add_argument("--seed-index", type=int, default=1, help="which test-split scene")
     p.add_argument("--crop", type=int, default=200, help="crop side in pixels")
+    p.add_argument("--middlebury", action="store_true", help="the real Middlebury Motorcycle photograph instead")
     p.add_argument("--out", default="results/example.png")
     args = p.parse_args(argv)
 
@@ -31,22 +35,32 @@ def main(argv: list[str] | None = None) -> int:
 
     from igde_stream.data import error_type_config
     from igde_stream.enhancer import Enhancer
-    from igde_stream.evaluation import test_sequences
+    from igde_stream.evaluation import middlebury_sequence, test_sequences
     from igde_stream.filters import global_smoother
 
-    seq = test_sequences(args.seed_index + 1, 1, (960, 540), degradation=error_type_config(args.errors))[-1]
+    if args.middlebury:
+        seq = middlebury_sequence(error_type_config(args.errors), frames=1)
+        if seq is None:
+            p.error("--middlebury needs scikit-image with its stereo_motorcycle data")
+        what = "Middlebury 2014 Motorcycle (real photograph)"
+    else:
+        seq = test_sequences(args.seed_index + 1, 1, (960, 540), degradation=error_type_config(args.errors))[-1]
+        what = "synthetic test frame"
     color, depth, gt = seq.color[0], seq.depth[0], seq.gt[0]
+    valid = np.ones(gt.shape, bool) if seq.valid is None else seq.valid[0]
     out = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True).enhance(color, depth)
     fgs = global_smoother(color, depth)
-    err = depth != gt
+    err = (depth != gt) & valid
     s = args.crop
-    best = max(((y, x) for y in range(0, 540 - s, 20) for x in range(0, 960 - s, 20)),
+    h, w = gt.shape
+    best = max(((y, x) for y in range(0, h - s, 20) for x in range(0, w - s, 20)),
                key=lambda p: err[p[0]:p[0] + s, p[1]:p[1] + s].sum())
     y, x = best
     win = (slice(y, y + s), slice(x, x + s))
 
     def psnr(a: np.ndarray) -> float:
-        return float(10 * np.log10(255 ** 2 / max(np.mean((a[win].astype(float) - gt[win]) ** 2), 1e-10)))
+        sq = ((a[win].astype(float) - gt[win]) ** 2)[valid[win]]
+        return float(10 * np.log10(255 ** 2 / max(np.mean(sq), 1e-10)))
 
     panels = [("colour", color[win], None), (f"degraded input {psnr(depth):.1f} dB", depth[win], depth[win]),
               (f"global smoother {psnr(fgs):.1f} dB", fgs[win], fgs[win]),
@@ -57,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         axes[0, i].imshow(img, cmap=None if img.ndim == 3 else "viridis", vmin=0, vmax=255)
         axes[0, i].set_title(title, fontsize=10)
         if dep is not None:
-            axes[1, i].imshow(np.abs(dep.astype(int) - gt[win]), cmap="magma", vmin=0, vmax=64)
+            axes[1, i].imshow(np.abs(dep.astype(int) - gt[win]) * valid[win], cmap="magma", vmin=0, vmax=64)
             axes[1, i].set_title("|error|", fontsize=9)
         for ax in axes[:, i]:
             ax.axis("off")
-    fig.suptitle(f"synthetic test frame, {args.errors} boundary errors, crop {s}x{s} at ({x}, {y}); "
+    fig.suptitle(f"{what}, {args.errors} boundary errors, crop {s}x{s} at ({x}, {y}); "
                  f"matplotlib {matplotlib.__version__}", fontsize=9)
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
