@@ -222,3 +222,36 @@ def test_shipped_model_leaves_a_tilted_plane_alone():
         depth = torch.from_numpy(np.rint(20 + slope * xs * 0.8 + slope * ys * 0.6) / 255).float()[None, None]
         with torch.no_grad():
             assert torch.equal(model(color, depth), depth)
+
+
+def test_tune_gate_sweeps_the_pick_rule(tmp_path):
+    """--pick-temperatures scores each rule: its T0 column is the argmax model's own sweep, its T0.7
+    column that of the same weights saved with pick_temperature 0.7, and the two differ."""
+    import json
+
+    from igde_stream.models import save_checkpoint
+
+    tool = _tune_gate()
+    model = _select(band_step=0.0)
+    color, depth, _ = _scene(n=1, h=26, w=40, bits=8)
+    with torch.no_grad():  # scores of about unit spread, so that a temperature of 0.7 matters
+        spread = float(model.select_logits(color, depth)[:, :-1].std())
+        model.head.conv.weight[:-1] /= spread
+        model.head.conv.bias[:-1] /= spread
+    save_checkpoint(tmp_path / "t0.pt", model)
+    t7 = _select(band_step=0.0, pick_temperature=0.7)
+    t7.load_state_dict(model.state_dict())
+    save_checkpoint(tmp_path / "t7.pt", t7)
+    common = ["--scenes", "2", "--sizes", "96x64", "--errors", "paper", "--thresholds", "0.5",
+              "--band-steps", "0", "--threads", "1"]
+
+    def run(name, *extra):
+        out = tmp_path / f"{name}-{len(extra)}.json"
+        assert tool.main(["--model", str(tmp_path / f"{name}.pt"), *common, *extra, "--out", str(out)]) == 0
+        return json.loads(out.read_text())["rows"][0]["psnr"]
+
+    both = run("t0", "--pick-temperatures", "0", "0.7")
+    assert set(both) == {"T0 0/0.5", "T0.7 0/0.5"}
+    plain, warm = run("t0")["0/0.5"], run("t7")["0/0.5"]
+    assert both["T0 0/0.5"] == plain and both["T0.7 0/0.5"] == warm
+    assert abs(warm - plain) > 0.01

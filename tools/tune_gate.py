@@ -11,10 +11,14 @@ is the PSNR of the pooled MSE over its frames; a setting's score is the mean ove
 see what a choice does there, not to make it. ``--real-scene COLOR DISPARITY`` adds a real
 validation pair (a photograph with measured disparity that no test table scores, e.g. the Middlebury
 2006 Aloe pair that Debian's opencv-doc package ships; docs/training.md): its rows are averaged
-apart ("real"), scoring its measured pixels only.
+apart ("real"), scoring its measured pixels only. ``--pick-temperatures T ...`` sweeps the pick rule
+too (``IGDEConfig.pick_temperature``; 0 = the argmax of the scores), one network run per
+temperature.
 
-Example (the shipped igde-small's gate 0.2 and band 2.5 are checked with this command):
+Examples (the shipped igde-small's gate 0.2, band 2.5 and pick temperature 0.3 are checked so):
   python tools/tune_gate.py --model igde-small --out results/gate_tuning.json
+  python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --pick-temperatures 0 0.1 0.2 0.3
+  python tools/tune_gate.py --real-scene aloeL.jpg aloeGT.png   # plus a real validation pair
 """
 
 from __future__ import annotations
@@ -93,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--thresholds", nargs="+", type=float, default=[0.1, 0.2, 0.3, 0.5, 0.7])
     p.add_argument("--band-steps", nargs="+", type=float, default=[0.0, 1.5, 2.5, 4.5],
                    help="edge band steps in 8-bit levels (0: no band)")
+    p.add_argument("--pick-temperatures", nargs="+", type=float, default=None, metavar="T",
+                   help="also sweep the pick rule (IGDEConfig.pick_temperature; 0 = argmax): settings "
+                        "'T<t> band/threshold' (default: the model's own rule)")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px) to every val scene (0: none)")
     p.add_argument("--icl", action="store_true", help="also print the ICL-NUIM rows (test data, not used to choose)")
@@ -106,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     prog = "tune_gate.py"
     if not all(0 < t < 1 for t in args.thresholds):
         p.error("--thresholds must lie in (0, 1)")
+    if args.pick_temperatures is not None and not all(0 <= t <= 10 for t in args.pick_temperatures):
+        p.error("--pick-temperatures must lie in [0, 10]")
     if not all(0 <= b < 255 for b in args.band_steps):
         p.error("--band-steps must lie in [0, 255)")
     if args.scenes < 1 or args.first_seed < 0 or args.threads < 1 or args.steep_planes < 0:
@@ -153,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         p.error(str(exc))
     rows: list[dict] = []
-    settings = [(b, t) for b in args.band_steps for t in args.thresholds]
-    print("setting (band_step / threshold): " + "  ".join(f"{b:g}/{t:g}" for b, t in settings))
+    temps = [None] if args.pick_temperatures is None else args.pick_temperatures
+
+    def key(temp, b, t):
+        return f"{b:g}/{t:g}" if temp is None else f"T{temp:g} {b:g}/{t:g}"
+
+    settings = [key(T, b, t) for T in temps for b in args.band_steps for t in args.thresholds]
+    print("setting (" + ("" if temps == [None] else "pick temperature ") + "band_step / threshold): "
+          + "  ".join(settings))
     for err in args.errors:
         splits = [(f"val {w}x{h}", "val", (w, h)) for w, h in args.sizes]
         splits += [(None, "real", pair) for pair in args.real_scene]
@@ -175,14 +190,18 @@ def main(argv: list[str] | None = None) -> int:
                 if seq is None:
                     continue
                 frames = list(zip(seq.color, seq.depth, seq.gt))
-            psnr = sweep(model, frames, args.thresholds, args.band_steps)
+            scores: dict[str, float] = {}
+            for temp in temps:
+                if temp is not None:
+                    model.head.pick_temperature = float(temp)
+                psnr = sweep(model, frames, args.thresholds, args.band_steps)
+                scores.update({key(temp, b, t): float(psnr[i, j]) for i, b in enumerate(args.band_steps)
+                               for j, t in enumerate(args.thresholds)})
             inp = mean_psnr([np.mean(((f[1].astype(np.float64) - f[2]) ** 2)[f[3] if len(f) > 3 else ...])
                              for f in frames], depth_peak(frames[0][1]))
-            rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp),
-                         "psnr": {f"{b:g}/{t:g}": float(psnr[i, j]) for i, b in enumerate(args.band_steps)
-                                  for j, t in enumerate(args.thresholds)}})
+            rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp), "psnr": scores})
             print(f"{err:15s} {label:17s} input {inp:6.2f} | "
-                  + " ".join(f"{v:6.2f}" for v in psnr.flatten()), flush=True)
+                  + " ".join(f"{v:6.2f}" for v in scores.values()), flush=True)
     summary = {}
     for kind in ("val", "real", "icl"):
         picked = [r for r in rows if r["kind"] == kind]
@@ -190,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             summary[kind] = {k: float(np.mean([r["psnr"][k] for r in picked])) for k in picked[0]["psnr"]}
             print(f"mean over {kind} rows:" + " ".join(f" {k} {v:.2f}" for k, v in summary[kind].items()))
     best = max(summary["val"], key=summary["val"].get)
-    print(f"best on the val split: band_step / threshold {best} ({summary['val'][best]:.2f} dB mean)")
+    print(f"best on the val split: {best} ({summary['val'][best]:.2f} dB mean)")
     if args.out:
         record = {"model": str(args.model), "config": dataclasses.asdict(model.config), "rows": rows,
                   "mean": summary, "best_val": best,
