@@ -13,7 +13,7 @@ import numpy as np
 from .data import DegradeConfig, Degrader, Sequence
 
 __all__ = ["DEFAULT_ICL", "ICL_NEAR_M", "ICL_FAR_M", "icl_nuim_sequence", "fill_occlusions",
-           "stereo_sequence", "disparity_file_sequence", "middlebury_sequence"]
+           "stereo_sequence", "disparity_file_sequence", "real_scene_problem", "middlebury_sequence"]
 
 DEFAULT_ICL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "icl_nuim_clean5"
 
@@ -138,6 +138,20 @@ def disparity_file_sequence(color_path: str | Path, disparity_path: str | Path,
     name = name or "/".join(x for x in (Path(color_path).parent.name, Path(color_path).stem) if x)
     return stereo_sequence(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), disp, name, degradation, seed, frames,
                            scale, source=f"{color_path} + {disparity_path}")
+
+
+def real_scene_problem(color_path: str | Path, disparity_path: str | Path, scale: float = 1.0) -> str | None:
+    """Why a (colour file, disparity PNG) pair cannot be scored (a missing or unreadable file, sizes
+    that differ, no measured pixel), in one line; None when :func:`disparity_file_sequence` takes it.
+    The tools check their ``--real-scene`` pairs with it before any model runs."""
+    for path in (color_path, disparity_path):
+        if not Path(path).is_file():
+            return f"{path} is not a file"
+    try:
+        disparity_file_sequence(color_path, disparity_path, DegradeConfig(p_degrade=0.0), frames=1, scale=scale)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def middlebury_sequence(degradation: DegradeConfig = DegradeConfig(), seed: int = 5,

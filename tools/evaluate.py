@@ -3,8 +3,8 @@
 
 Data: the synthetic test split (never trained on), ../shared/data/real/icl_nuim_clean5 (skipped
 if missing), the Middlebury 2014 Motorcycle scene that scikit-image ships (a real photograph with
-measured disparity; only its measured pixels are scored) and any --real-scene pairs. Writes eval.md and eval.json to --out and prints the Markdown table. With --views N
-(default 8; 0: off) a second table gives the view quality of every method: N views rendered from its
+measured disparity; only its measured pixels are scored) and any --real-scene pairs. Writes eval.md
+and eval.json to --out and prints the Markdown table. With --views N (default 8; 0: off) a second table gives the view quality of every method: N views rendered from its
 depth vs the views from the ground-truth depth, on every --view-stride-th frame (igde_stream.multiview).
 
 Examples:
@@ -77,9 +77,6 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--steep-planes must be >= 0, got {args.steep_planes}")
     if not 0 < args.real_scale <= 1:
         p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
-    for path in (x for pair in args.real_scene for x in pair):
-        if not Path(path).is_file():
-            p.error(f"--real-scene: {path} is not a file")
     if args.suite == "paper":
         from igde_stream.evaluation import DEFAULT_ICL
         from igde_stream.paper import evaluate_suite
@@ -108,15 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     if filters and set(filters) - set(FILTERS):
         p.error(f"unknown --filters {sorted(set(filters) - set(FILTERS))}; known: all, none, {', '.join(sorted(FILTERS))}")
     icl = None if args.no_icl else (args.icl or DEFAULT_ICL)
-    from igde_stream.data import DegradeConfig
-    from igde_stream.evaluation import disparity_file_sequence
+    from igde_stream.real_frames import real_scene_problem
 
-    for color_path, disp_path in args.real_scene:  # a bad pair stops here, before any model runs
-        try:
-            disparity_file_sequence(color_path, disp_path, DegradeConfig(p_degrade=0.0), frames=1,
-                                    scale=args.real_scale)
-        except ValueError as exc:
-            p.error(f"--real-scene: {exc}")
+    for pair in args.real_scene:  # a bad pair stops here, before any model runs
+        why = real_scene_problem(*pair, scale=args.real_scale)
+        if why:
+            p.error(f"--real-scene: {why}")
     rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
                                      frames=args.frames, size=args.size, icl=icl, device=args.device,
                                      guided=not args.no_guided, views=args.views, view_stride=args.view_stride,

@@ -4,8 +4,8 @@ split (never on test data).
 
 For every validation frame (one frame of each of ``--scenes`` val-split scenes, per size in
 ``--sizes`` and per boundary error type in ``--errors``) the network runs once: its gate probability
-and picked candidate per pixel (the model's own pick rule). Each (band_step, gate_threshold) pair then gives the hard output
-``chosen where gate > threshold and the pixel is in the edge band, else the input``. A row's score
+and picked candidate per pixel (the model's own pick rule). Each (band_step, gate_threshold) pair
+then gives the hard output ``chosen where gate > threshold and the pixel is in the edge band, else the input``. A row's score
 is the PSNR of the pooled MSE over its frames; a setting's score is the mean over the rows. With
 ``--icl`` the ICL-NUIM rows (full and half size) are printed too, apart: they are test data, shown to
 see what a choice does there, not to make it. ``--real-scene COLOR DISPARITY`` adds a real
@@ -123,18 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--sizes must be at least 32x32")
     if not 0 < args.real_scale <= 1:
         p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
-    for path in (x for pair in args.real_scene for x in pair):
-        if not Path(path).is_file():
-            p.error(f"--real-scene: {path} is not a file")
     if args.out and Path(args.out).is_dir():
         p.error(f"--out {args.out} is a directory; give a .json file")
 
     import torch
 
     from igde_stream.data import (
-        BOUNDARY_ERRORS, DegradeConfig, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
+        BOUNDARY_ERRORS, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
     )
     from igde_stream.evaluation import DEFAULT_ICL, disparity_file_sequence, icl_nuim_sequence, load_model
+    from igde_stream.real_frames import real_scene_problem
 
     known = ["paper", "mix", *BOUNDARY_ERRORS]
     if set(args.errors) - set(known):
@@ -153,10 +151,9 @@ def main(argv: list[str] | None = None) -> int:
               "(export it with --override passes=1)", file=sys.stderr)
         return 2
     for pair in args.real_scene:  # a bad pair stops here, before any row
-        try:
-            disparity_file_sequence(*pair, DegradeConfig(p_degrade=0.0), frames=1, scale=args.real_scale)
-        except ValueError as exc:
-            p.error(f"--real-scene: {exc}")
+        why = real_scene_problem(*pair, scale=args.real_scale)
+        if why:
+            p.error(f"--real-scene: {why}")
     try:
         seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
     except ValueError as exc:

@@ -87,9 +87,10 @@ class SelectionHead(nn.Module):
       ``pick_temperature`` 0, k* = argmax of the scores; with ``pick_temperature`` T > 0, the
       candidate whose value is nearest the mean ``sum_k softmax(scores / T)_k c_k`` (ties to the
       nearer offset): the value a squared error favours when the scores split between the two sides
-      of an edge, yet still an input value (:meth:`pick`). With ``band_step`` > 0 only pixels in the edge band may change:
-      those within the candidate radius of a depth second difference larger than ``band_step`` (in
-      units of the depth range, e.g. 2.5 / 255: three 8-bit levels; :meth:`band`). A slanted surface
+      of an edge, yet still an input value (:meth:`pick`). With ``band_step`` > 0 only pixels in the
+      edge band may change: those within the candidate radius of a depth second difference larger
+      than ``band_step`` (in units of the depth range, e.g. 2.5 / 255: three 8-bit levels;
+      :meth:`band`). A slanted surface
       and its quantisation staircase are then never "repaired", however steep. Every output value
       is an input value, gathered from ``depth`` as it was given (its dtype and precision), so the
       network itself may run in float16.
@@ -213,6 +214,7 @@ class SelectionHead(nn.Module):
 
     def hard(self, logits: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         scores, gate = self.split(logits)
+        # the argmax needs no candidate values: the N x K x H x W stack is built for a pick rule only
         index = (scores.argmax(1, keepdim=True) if self.pick_temperature <= 0.0
                  else self.pick(scores, self.candidates(depth)))
         chosen = self.gather(depth, index)
@@ -229,8 +231,8 @@ class SelectionHead(nn.Module):
         """The hard output, scoring only the pixels whose gate fires (the others keep their input
         value whatever their scores): the gate logit of every pixel (one channel of the 1x1 conv),
         then the K scores, query . key and colour terms of the M gated pixels only, gathered from the
-        replicate-padded maps by flat index (K x M), the pick (:meth:`pick`), and the chosen input values
-        scattered into a copy of ``depth``. Same values as :meth:`hard` up to the summation order of
+        replicate-padded maps by flat index (K x M), the pick (:meth:`pick`), and the chosen input
+        values scattered into a copy of ``depth``. Same values as :meth:`hard` up to the summation order of
         the 1x1 conv (an argmax tie may then fall differently); it costs K x M instead of K x H x W."""
         n, c, h, w = features.shape
         r = self.radius
@@ -264,8 +266,7 @@ class SelectionHead(nn.Module):
             col = color.to(q.dtype)
             scores = scores + self._pair(gated(q).unsqueeze(1), at(k, index), gated(col).unsqueeze(1),
                                          at(col, index), self._beta(), 0)
-        best = (scores.argmax(0, keepdim=True) if self.pick_temperature <= 0.0  # 1 x M
-                else self.pick(scores, at(depth, index)[0], 0))
+        best = self.pick(scores, at(depth, index)[0], 0)  # 1 x M
         chosen = at(depth, torch.gather(index, 0, best).flatten())[0]
         return depth.flatten().scatter(0, lin, chosen).view(depth.shape)
 
