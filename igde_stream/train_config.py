@@ -34,7 +34,9 @@ class TrainConfig:
     rendering in DataLoader workers; ``mix`` draws the boundary error types per scene (the real-world
     mix; validation then uses the fixed "mix" preset); ``color_blur`` softens the colour frames;
     ``color_codec`` sends that share of the cached colour frames through sensor noise and a JPEG
-    round trip (``igde_stream.data.cache.camera_chain``); ``steep_planes`` N > 0 adds 1..N steep
+    round trip (``igde_stream.data.cache.camera_chain``); ``color_antialias`` renders that share of
+    the cached scenes at twice the size, colour area-averaged down and depth sampled, so depth edges
+    sit up to a pixel off the colour edges (``igde_stream.data.cache.antialiased``); ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
     across runs.
@@ -88,6 +90,7 @@ class TrainConfig:
     mix: bool = False
     color_blur: float = 0.0
     color_codec: float = 0.0
+    color_antialias: float = 0.0
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -108,7 +111,7 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
-        for name in ("refine_share", "color_codec"):
+        for name in ("refine_share", "color_codec", "color_antialias"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.steep_planes < 0:
@@ -152,7 +155,8 @@ class TrainConfig:
         return CacheConfig(scenes=self.cache_scenes, frames_per_scene=self.frames_per_scene,
                            crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
                            mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec,
-                           scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale)
+                           scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale,
+                           color_antialias=self.color_antialias)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -164,4 +168,4 @@ class TrainConfig:
                 "val_size": list(self.val_size), "val_degradation": self.val_crop_config().degradation.to_dict(),
                 "cache": dataclasses.asdict(self.cache_config()) if self.cache_scenes else None,
                 "mix": self.mix, "color_blur": self.color_blur,
-                "color_codec": self.color_codec}
+                "color_codec": self.color_codec, "color_antialias": self.color_antialias}

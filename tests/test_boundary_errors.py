@@ -301,3 +301,69 @@ def test_train_config_scene_scale_needs_the_cache():
     cfg = TrainConfig(steps=1, cache_scenes=4, scene_scale=[0.5, 1])
     assert cfg.cache_config().scene_scale == (0.5, 1.0)
     assert cfg.data_params()["cache"]["scene_scale"] == (0.5, 1.0)
+
+
+def test_antialiased_frame_by_hand():
+    """Colour is the mean of each 2 x 2 block; depth and labels are the block's sample at the phase."""
+    from igde_stream.data.cache import antialiased
+    from igde_stream.data.synthetic import Frame
+
+    color = np.zeros((4, 6, 3), np.uint8)
+    color[:, 3:] = 200          # a vertical edge between columns 2 and 3: block column 1 mixes
+    color[2:, :, 1] = 40       # bottom block row: green 40 on both sides
+    depth = np.arange(24, dtype=np.uint8).reshape(4, 6)
+    labels = (np.arange(24).reshape(4, 6) % 5).astype(np.int16)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            out = antialiased(Frame(color, depth, labels), (dy, dx))
+            assert out.color.shape == (2, 3, 3) and out.depth.shape == (2, 3)
+            np.testing.assert_array_equal(out.depth, depth[dy::2, dx::2])
+            np.testing.assert_array_equal(out.labels, labels[dy::2, dx::2])
+            np.testing.assert_array_equal(out.color[:, :, 0], [[0, 100, 200], [0, 100, 200]])
+            np.testing.assert_array_equal(out.color[:, :, 1], [[0, 100, 200], [40, 40, 40]])
+
+
+def test_cache_color_antialias_crops_come_from_the_half_size_frame(monkeypatch):
+    """With color_antialias 1 every scene is rendered at twice its size and brought down by
+    antialiased() at a phase drawn per frame; each cached crop (gt and colour) is a window of that
+    frame, and the input depth differs from gt only where the degradation put errors. With 0 the
+    path is never taken and the cache is the one made before the option existed."""
+    from igde_stream.data import cache
+
+    cfg = cache.CacheConfig(scenes=2, frames_per_scene=2, crops_per_frame=3, crop=(16, 16), mix=False,
+                            color_blur=0.0, scene=SMALL, color_antialias=1.0)
+    seen = []
+    real = cache.antialiased
+
+    def record(frame, phase):
+        assert frame.depth.shape == (2 * SMALL.height, 2 * SMALL.width) and set(phase) <= {0, 1}
+        out = real(frame, phase)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(cache, "antialiased", record)
+    a = cache.build_cache(cfg, workers=1, progress=False)
+    assert len(seen) == 4 and all(f.depth.shape == (SMALL.height, SMALL.width) for f in seen)
+    for i in range(len(a["gt"])):
+        f = seen[i // cfg.crops_per_frame]
+        gt, col = a["gt"][i, 0], a["color"][i].transpose(1, 2, 0)
+        hits = [(y, x) for y in range(SMALL.height - 15) for x in range(SMALL.width - 15)
+                if np.array_equal(f.depth[y:y + 16, x:x + 16], gt) and np.array_equal(f.color[y:y + 16, x:x + 16], col)]
+        assert hits, f"crop {i} is not a window of its anti-aliased frame"
+    # colours between the layers' colours exist only with the option (flat textures: one colour a layer)
+    flat = dataclasses.replace(SMALL, textures="flat")
+    mixed_share = []
+    for aa in (0.0, 1.0):
+        seen.clear()
+        c = dataclasses.replace(cfg, scene=flat, color_antialias=aa, crops_per_frame=1)
+        out = cache.build_cache(c, workers=1, progress=False)
+        assert len(seen) == (4 if aa else 0)
+        palette = {tuple(p) for s in range(2) for p in cache.Scene(
+            int(cache.SPLITS["train"].start + (c.seed * 7919 + s * 104729) % len(cache.SPLITS["train"])),
+            flat).render(0).color.reshape(-1, 3)}
+        px = out["color"].transpose(0, 2, 3, 1).reshape(-1, 3)
+        mixed_share.append(np.mean([tuple(p) not in palette for p in px]))
+    assert mixed_share[0] == 0 and mixed_share[1] > 0.005
+    assert cfg.key() != dataclasses.replace(cfg, color_antialias=0.0).key()
+    with pytest.raises(ValueError, match="color_antialias"):
+        cache.CacheConfig(color_antialias=1.5)

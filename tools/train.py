@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color-blur", type=float, default=0.0, help="max sigma of a random colour-frame blur")
     p.add_argument("--color-codec", type=float, default=0.0,
                    help="crop cache: share of colour frames given sensor noise and a JPEG round trip (0-1)")
+    p.add_argument("--color-antialias", type=float, default=0.0, metavar="P",
+                   help="crop cache: share of scenes rendered at twice the size, colour area-averaged and "
+                        "depth sampled down (anti-aliased colour edges; depth edges up to a pixel off them)")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px, depth-tested) to every training scene (0: none)")
     p.add_argument("--temperature-start", type=float, default=1.0,
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
             frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
             cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
-            color_codec=args.color_codec, scene_scale=args.scene_scale,
+            color_codec=args.color_codec, color_antialias=args.color_antialias, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
             steep_planes=args.steep_planes, command=command,

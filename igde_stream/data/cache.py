@@ -16,6 +16,13 @@ log-uniformly from [lo, hi] (at least the crop size): the generator scales its l
 structures and speeds with the frame, so a smaller frame is the same kind of scene seen from farther
 or with a smaller sensor, while the boundary errors stay 1-6 px wide. A model trained at one scale
 only learns how far apart edges are at that scale.
+With ``color_antialias`` > 0 that share of the scenes is rendered at twice the drawn size: the colour
+frame is area-averaged down (a boundary pixel mixes the colours of both sides, as a camera's pixel
+does), while the ground-truth depth and the labels take one of the four sub-pixel samples of each
+2 x 2 block (the phase drawn per frame). The depth edge then falls anywhere inside the mixed colour
+pixels, up to a pixel off where a rule "depth edge = strongest colour step" would put it, as with
+measured depth; the renderer alone draws both edges on the same pixel, and a model trained on that
+only moves right depth edges onto the colour edge of a real photograph.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -35,9 +42,9 @@ import numpy as np
 import torch
 
 from .degrade import DegradeConfig, Degrader, mixed_config
-from .synthetic import SPLITS, Scene, SceneConfig
+from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
-__all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops"]
+__all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +65,14 @@ class CacheConfig:
     scene: SceneConfig = field(default_factory=SceneConfig)
     degradation: DegradeConfig = field(default_factory=DegradeConfig)
     scene_scale: tuple[float, float] = (1.0, 1.0)
+    color_antialias: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
         if not 0 < lo <= hi <= 4:
             raise ValueError(f"scene_scale must be 0 < lo <= hi <= 4, got {lo}, {hi}")
+        if not 0.0 <= self.color_antialias <= 1.0:
+            raise ValueError(f"color_antialias must be in [0, 1], got {self.color_antialias}")
 
     def scene_at(self, rng: np.random.Generator) -> SceneConfig:
         """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly
@@ -80,6 +90,8 @@ class CacheConfig:
         d = dataclasses.asdict(self)
         if tuple(d["scene_scale"]) == (1.0, 1.0):  # caches made before the field keep their names
             del d["scene_scale"]
+        if d["color_antialias"] == 0.0:
+            del d["color_antialias"]
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -89,7 +101,10 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
     split = SPLITS[cfg.split]
     seed = int(split.start + (cfg.seed * 7919 + i * 104729) % len(split))
     scene_cfg = cfg.scene_at(rng)
-    scene = Scene(seed, scene_cfg)
+    # drawn only when asked for, so that the caches of configs without it stay what they were
+    antialias = cfg.color_antialias > 0 and rng.random() < cfg.color_antialias
+    scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * scene_cfg.width, height=2 * scene_cfg.height)
+                  if antialias else scene_cfg)
     deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
     deg = Degrader(deg_cfg, seed, (scene_cfg.height, scene_cfg.width))
     h, w = cfg.crop
@@ -98,6 +113,8 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
     for _ in range(cfg.frames_per_scene):
         t = int(rng.integers(cfg.scene.frames))
         f = scene.render(t, 8)
+        if antialias:
+            f = antialiased(f, (int(rng.integers(2)), int(rng.integers(2))))
         d, err = deg.apply(f.depth, t, f.labels)
         color = f.color
         if cfg.color_blur > 0:
@@ -118,6 +135,16 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             ds.append(d[None, y:y + h, x:x + w])
             gs.append(f.depth[None, y:y + h, x:x + w])
     return np.stack(cs), np.stack(ds), np.stack(gs)
+
+
+def antialiased(frame: Frame, phase: tuple[int, int]) -> Frame:
+    """A frame rendered at twice the size, brought to half: colour area-averaged over each 2 x 2
+    block, depth and labels sampled at ``phase`` (dy, dx) of each block."""
+    h, w = frame.depth.shape[0] // 2, frame.depth.shape[1] // 2
+    dy, dx = phase
+    color = cv2.resize(frame.color[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return Frame(color, np.ascontiguousarray(frame.depth[dy:2 * h:2, dx:2 * w:2]),
+                 np.ascontiguousarray(frame.labels[dy:2 * h:2, dx:2 * w:2]))
 
 
 def camera_chain(color: np.ndarray, rng: np.random.Generator) -> np.ndarray:
