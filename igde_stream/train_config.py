@@ -122,8 +122,10 @@ class TrainConfig:
         self.val_size = tuple(self.val_size)  # type: ignore[assignment]
         self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
         self.scene_scale = tuple(float(x) for x in self.scene_scale)  # type: ignore[assignment]
-        if self.scene_scale != (1.0, 1.0) and not self.cache_scenes:
-            raise ValueError("scene_scale needs the crop cache (cache_scenes > 0)")
+        if not self.cache_scenes:  # options of the crop cache alone: an error, not a silent no-op
+            for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0)):
+                if getattr(self, name) != off:
+                    raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:
             self.cache_config()  # checks the cache's settings (scene_scale range) before any output
         self.loss_weights = tuple(float(x) for x in self.loss_weights)  # type: ignore[assignment]

@@ -296,6 +296,10 @@ def test_train_config_scene_scale_needs_the_cache():
 
     with pytest.raises(ValueError, match="crop cache"):
         TrainConfig(steps=1, scene_scale=(0.5, 1.0))
+    for name in ("color_codec", "color_antialias"):
+        with pytest.raises(ValueError, match=f"{name} needs the crop cache"):
+            TrainConfig(steps=1, **{name: 0.5})
+        assert getattr(TrainConfig(steps=1, cache_scenes=4, **{name: 0.5}).cache_config(), name) == 0.5
     with pytest.raises(ValueError, match="scene_scale must be"):  # at once, before a run folder exists
         TrainConfig(steps=1, cache_scenes=4, scene_scale=(1.0, 0.5))
     cfg = TrainConfig(steps=1, cache_scenes=4, scene_scale=[0.5, 1])
