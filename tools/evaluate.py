@@ -4,8 +4,9 @@
 Data: the synthetic test split (never trained on), ../shared/data/real/icl_nuim_clean5 (skipped
 if missing), the Middlebury 2014 Motorcycle scene that scikit-image ships (a real photograph with
 measured disparity; only its measured pixels are scored) and any --real-scene pairs. Writes eval.md
-and eval.json to --out and prints the Markdown table. With --views N (default 8; 0: off) a second table gives the view quality of every method: N views rendered from its
-depth vs the views from the ground-truth depth, on every --view-stride-th frame (igde_stream.multiview).
+and eval.json to --out and prints the Markdown table. With --views N (default 8; 0: off) a second
+table gives the view quality of every method: N views rendered from its depth vs the views from
+the ground-truth depth, on every --view-stride-th frame (igde_stream.multiview).
 
 Examples:
   python tools/evaluate.py                                   # the shipped igde-small

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from igde_stream.data import error_type_config
     from igde_stream.enhancer import Enhancer
     from igde_stream.evaluation import middlebury_sequence, test_sequences
+    from igde_stream import metrics
     from igde_stream.filters import global_smoother
 
     if args.middlebury:
@@ -59,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     win = (slice(y, y + s), slice(x, x + s))
 
     def psnr(a: np.ndarray) -> float:
-        sq = ((a[win].astype(float) - gt[win]) ** 2)[valid[win]]
-        return float(10 * np.log10(255 ** 2 / max(np.mean(sq), 1e-10)))
+        return metrics.psnr(a[win], gt[win], mask=valid[win])
 
     panels = [("colour", color[win], None), (f"degraded input {psnr(depth):.1f} dB", depth[win], depth[win]),
               (f"global smoother {psnr(fgs):.1f} dB", fgs[win], fgs[win]),

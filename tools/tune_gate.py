@@ -15,9 +15,9 @@ apart ("real"), scoring its measured pixels only. ``--pick-temperatures T ...`` 
 too (``IGDEConfig.pick_temperature``; 0 = the argmax of the scores), one network run per
 temperature.
 
-Examples (the shipped igde-small's gate 0.2, band 2.5 and pick temperature 0.3 are checked so):
+Examples (the shipped igde-small's gate 0.2, band 2.5 and pick temperature 0.45 are checked so):
   python tools/tune_gate.py --model igde-small --out results/gate_tuning.json
-  python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --pick-temperatures 0 0.1 0.2 0.3
+  python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --pick-temperatures 0.3 0.45 0.6
   python tools/tune_gate.py --real-scene aloeL.jpg aloeGT.png   # plus a real validation pair
 """
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igde_stream.cli import size_arg  # noqa: E402
 from igde_stream.data.degrade import depth_peak  # noqa: E402
-from igde_stream.metrics import mean_psnr, psnr_from_mse  # noqa: E402
+from igde_stream.metrics import mean_psnr, mse, psnr_from_mse  # noqa: E402
 
 
 def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,12 +181,12 @@ def main(argv: list[str] | None = None) -> int:
                 cfg = SceneConfig(width=arg[0], height=arg[1], frames=1, textures="mixed",
                                   steep_planes=steep_range(args.steep_planes))
                 seqs = [make_sequence(s, cfg, error_type_config(err), 8) for s in seeds]
-                frames = [(s.color[0], s.depth[0], s.gt[0]) for s in seqs]
+                frames = [(s.color[0], s.depth[0], s.gt[0], None) for s in seqs]
             else:
                 seq = icl_nuim_sequence(DEFAULT_ICL, error_type_config(err), scale=arg)
                 if seq is None:
                     continue
-                frames = list(zip(seq.color, seq.depth, seq.gt))
+                frames = [(c, d, g, None) for c, d, g in zip(seq.color, seq.depth, seq.gt)]
             scores: dict[str, float] = {}
             for temp in temps:
                 if temp is not None:
@@ -194,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 psnr = sweep(model, frames, args.thresholds, args.band_steps)
                 scores.update({key(temp, b, t): float(psnr[i, j]) for i, b in enumerate(args.band_steps)
                                for j, t in enumerate(args.thresholds)})
-            inp = mean_psnr([np.mean(((f[1].astype(np.float64) - f[2]) ** 2)[f[3] if len(f) > 3 else ...])
-                             for f in frames], depth_peak(frames[0][1]))
+            inp = mean_psnr([mse(d, g, valid) for _, d, g, valid in frames], depth_peak(frames[0][1]))
             rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp), "psnr": scores})
             print(f"{err:15s} {label:17s} input {inp:6.2f} | "
                   + " ".join(f"{v:6.2f}" for v in scores.values()), flush=True)

@@ -39,7 +39,7 @@ class IGDEConfig:
     candidates (the soft output, without the gate's blend): where the scores split between the two
     sides of an edge whose position the colour leaves in doubt, the value with the smaller expected
     squared error (often an intermediate input value) instead of a full jump to one side; where they
-    agree, the same choice. Still an input value. igde-small: 0.3, its training temperature.
+    agree, the same choice. Still an input value. igde-small: 0.45 (trained at 0.3; docs/models.md).
     band_step: select head: the hard output changes only pixels within ``radius`` of a depth second
     difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (or in y) larger than this many 8-bit levels (1/255 of
     the depth range, whatever the bit depth); 0: off. Boundary errors sit at depth edges; a slanted
