@@ -117,6 +117,9 @@ def igde_loss(
     return total
 
 
+GATE_TARGETS = ("wrong", "improves")
+
+
 def nearest_candidate(cands: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Index (N x 1 x H x W, long) of the candidate closest to ``gt``; a tie goes to the lower index,
     which :func:`~igde_stream.models.igde.candidate_offsets` orders nearest first."""
@@ -134,13 +137,17 @@ def selection_loss(
     hard_share: float = 0.0,
     gate_weight: float = 0.0,
     ce_weight: float = 0.0,
+    gate_target: str = "wrong",
 ) -> torch.Tensor:
     """Loss of a soft / select head (``igde_stream.models.igde.SelectionHead``) from its ``logits``.
 
     - ``out_loss(pred)`` on the soft output at ``temperature``; with ``hard_share`` h > 0, the mix
       ``(1 - h) out_loss(soft) + h out_loss(st)``, where ``st`` is the straight-through hard output
       (its value is the hard output, its gradient the soft one's);
-    - ``gate_weight`` x binary cross-entropy of the gate logit against ``depth_in != gt``;
+    - ``gate_weight`` x binary cross-entropy of the gate logit against its target: with
+      ``gate_target`` "wrong", ``depth_in != gt`` (the input pixel is wrong); with "improves",
+      :func:`pick_improves` (the head's own pick would lower the pixel's error), so the gate learns
+      to leave the wrong pixels alone whose pick would not help;
     - ``ce_weight`` x :func:`candidate_set_ce`, the class-balanced cross-entropy of the scores toward
       the set of candidates nearest the truth.
     """
@@ -151,12 +158,28 @@ def selection_loss(
         st = soft + (hard - soft).detach()
         loss = (1.0 - hard_share) * loss + hard_share * out_loss(st)
     scores, gate = head.split(logits)
-    wrong = (depth_in != gt).float()
     if gate_weight and gate is not None:
-        loss = loss + gate_weight * F.binary_cross_entropy_with_logits(gate.float(), wrong)
+        if gate_target == "wrong":
+            target = (depth_in != gt).float()
+        elif gate_target == "improves":
+            target = pick_improves(head, scores.detach(), depth_in, gt).float()
+        else:
+            raise ValueError(f"gate_target must be one of {GATE_TARGETS}, got {gate_target!r}")
+        loss = loss + gate_weight * F.binary_cross_entropy_with_logits(gate.float(), target)
     if ce_weight:
         loss = loss + ce_weight * candidate_set_ce(head.candidates(depth_in), scores, depth_in, gt, temperature)
     return loss
+
+
+@torch.no_grad()
+def pick_improves(head: torch.nn.Module, scores: torch.Tensor, depth_in: torch.Tensor,
+                  gt: torch.Tensor) -> torch.Tensor:
+    """N x 1 x H x W bool: the candidate the head's pick rule (``head.pick``) takes from ``scores`` is
+    strictly closer to ``gt`` than the input pixel. False where the input is right (nothing can be
+    closer) and where the pick is no better (changing the pixel would not help)."""
+    cands = head.candidates(depth_in)
+    chosen = torch.gather(cands, 1, head.pick(scores, cands))
+    return (chosen - gt).abs() < (depth_in - gt).abs()
 
 
 def candidate_set_ce(cands: torch.Tensor, scores: torch.Tensor, depth_in: torch.Tensor, gt: torch.Tensor,

@@ -10,6 +10,7 @@ from .data import SPLITS, DegradeConfig, SceneConfig, steep_range
 from .data.cache import CacheConfig
 from .data.degrade import error_type_config
 from .data.dataset import CropConfig
+from .losses import GATE_TARGETS
 
 __all__ = ["TrainConfig"]
 
@@ -45,7 +46,8 @@ class TrainConfig:
     hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
     starts from the model's own hard output instead of the degraded depth, which trains the second
     and later passes of ``IGDEConfig.passes``; ``gate_weight`` / ``ce_weight`` weigh the gate
-    BCE and the candidate cross-entropy. At the end a select head's gate threshold is set to the one
+    BCE and the candidate cross-entropy; ``gate_target`` is the gate's BCE target ("wrong": the
+    input pixel is wrong; "improves": the head's own pick would lower its error). At the end a select head's gate threshold is set to the one
     with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
     identity (97 % of pixels are already right and their L1 gradient does not fade as the residual
     shrinks): on one fixed batch, igde-tiny with (5), or even (5) + 10 MSE, stays at the identity
@@ -96,6 +98,7 @@ class TrainConfig:
     hard_start: float = 1.0
     hard_share: float = 0.5
     gate_weight: float = 0.1
+    gate_target: str = "wrong"
     ce_weight: float = 0.0
     refine_share: float = 0.0
     steep_planes: int = 0
@@ -114,6 +117,8 @@ class TrainConfig:
         for name in ("refine_share", "color_codec", "color_antialias"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.gate_target not in GATE_TARGETS:
+            raise ValueError(f"gate_target must be one of {GATE_TARGETS}, got {self.gate_target!r}")
         if self.steep_planes < 0:
             raise ValueError(f"steep_planes must be >= 0, got {self.steep_planes}")
         if not (self.temperature_start > 0 and self.temperature_end > 0):

@@ -254,7 +254,8 @@ def train(cfg: TrainConfig) -> Path:
                 hard = cfg.hard_share if progress >= cfg.hard_start else 0.0
                 temp = cfg.temperature_start * (cfg.temperature_end / cfg.temperature_start) ** progress
                 loss = selection_loss(model.head, logits.float(), dep, gt, out_loss, temperature=temp, hard_share=hard,
-                                      gate_weight=cfg.gate_weight, ce_weight=cfg.ce_weight)
+                                      gate_weight=cfg.gate_weight, ce_weight=cfg.ce_weight,
+                                      gate_target=cfg.gate_target)
             else:
                 with ctx:
                     pred = model(col, dep)

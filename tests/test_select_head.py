@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from igde_stream.losses import candidate_set_ce, nearest_candidate, selection_loss
+from igde_stream.losses import candidate_set_ce, nearest_candidate, pick_improves, selection_loss
 from igde_stream.models import create_model
 from igde_stream.models.igde import IGDEConfig, SelectionHead, candidate_offsets
 
@@ -220,6 +220,39 @@ def test_selection_loss_terms_change_the_loss():
     assert selection_loss(head, logits, depth, gt, mse, ce_weight=1.0) > base
     hard = selection_loss(head, logits, depth, gt, mse, hard_share=1.0)
     assert torch.isclose(hard, mse(head.hard(logits, depth)))
+
+
+def test_gate_target_improves_is_whether_the_pick_lowers_the_error():
+    # one row, radius 1: candidate 0 is the centre, 2 the left neighbour, 3 the right (nearest first)
+    head = SelectionHead(2, 1, "window", True, 0.5)
+    assert head.offsets[2:4] == [(0, -1), (0, 1)]
+    depth = torch.tensor([0.2, 0.2, 0.8, 0.8, 0.5, 0.5]).view(1, 1, 1, 6)
+    gt = torch.tensor([0.2, 0.8, 0.8, 0.8, 0.9, 0.9]).view(1, 1, 1, 6)
+    scores = torch.zeros(1, 9, 1, 6)
+    # pixel 1 (wrong) picks its right neighbour 0.8 = gt; pixel 2 (right) picks its left 0.2;
+    # pixel 4 (wrong) picks its right 0.5, no better; pixel 5 (wrong) picks its left 0.5 (no better)
+    # pixel 0 and 3 keep the centre
+    for x, k in ((0, 0), (1, 3), (2, 2), (3, 0), (4, 3), (5, 2)):
+        scores[0, k, 0, x] = 5.0
+    want = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0, 0.0]).view(1, 1, 1, 6)
+    assert torch.equal(pick_improves(head, scores, depth, gt).float(), want)
+    scores[0, :, 0, 4] = 0.0
+    scores[0, 2, 0, 4] = 5.0  # now pixel 4 picks its left neighbour 0.8: nearer 0.9 than 0.5
+    want[0, 0, 0, 4] = 1.0
+    assert torch.equal(pick_improves(head, scores, depth, gt).float(), want)
+    gate = torch.tensor([-1.0, 2.0, 0.5, -3.0, 1.0, 0.0]).view(1, 1, 1, 6)
+    logits = torch.cat([scores, gate], 1)
+    mse = lambda p: (p - gt).pow(2).mean()  # noqa: E731
+    base = selection_loss(head, logits, depth, gt, mse)
+    # BCE by hand: -log sigmoid(g) for a target 1, -log(1 - sigmoid(g)) for a target 0
+    sig = [1 / (1 + math.exp(-g)) for g in gate.flatten().tolist()]
+    bce = {t: sum(-math.log(s if y else 1 - s) for s, y in zip(sig, ys)) / 6
+           for t, ys in (("improves", want.flatten().tolist()), ("wrong", [0, 1, 0, 0, 1, 1]))}
+    for target, value in bce.items():
+        got = selection_loss(head, logits, depth, gt, mse, gate_weight=2.0, gate_target=target) - base
+        assert math.isclose(float(got), 2.0 * value, rel_tol=1e-5), target
+    with pytest.raises(ValueError, match="gate_target"):
+        selection_loss(head, logits, depth, gt, mse, gate_weight=1.0, gate_target="always")
 
 
 def _two_colour_logits(gate: bool):

@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gate-weight", type=float, default=0.1, help="select head: weight of the gate BCE")
     p.add_argument("--refine-share", type=float, default=0.0,
                    help="select head: share of each batch that starts from the model's own output (trains passes > 1)")
+    p.add_argument("--gate-target", default="wrong", metavar="{wrong,improves}",
+                   help="select head: the gate BCE's target: the input pixel is wrong (default), or the "
+                        "head's own pick would lower its error")
     p.add_argument("--ce-weight", type=float, default=0.0, help="soft/select heads: weight of the candidate CE")
     p.add_argument("--profile-data", type=int, metavar="N",
                    help="only time the crop generator on N samples (one process) and exit")
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
             color_codec=args.color_codec, color_antialias=args.color_antialias, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
-            gate_weight=args.gate_weight, ce_weight=args.ce_weight, refine_share=args.refine_share,
+            gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, refine_share=args.refine_share,
             steep_planes=args.steep_planes, command=command,
         )
     except ValueError as e:
