@@ -255,3 +255,33 @@ def test_tune_gate_sweeps_the_pick_rule(tmp_path):
     plain, warm = run("t0")["0/0.5"], run("t7")["0/0.5"]
     assert both["T0 0/0.5"] == plain and both["T0.7 0/0.5"] == warm
     assert abs(warm - plain) > 0.01
+
+
+def test_tune_gate_oracle_bounds_by_hand(monkeypatch):
+    """oracle(): a perfect gate keeps the model's pick only where it is nearer the truth; a perfect
+    pick puts the candidate nearest the truth where the gate fires. One 1 x 4 frame, radius 1, gate
+    and picks stubbed, PSNRs from squared errors counted by hand."""
+    from types import SimpleNamespace
+
+    from igde_stream.models.selection import SelectionHead
+
+    tool = _tune_gate()
+    head = SelectionHead(2, 1, "window", True, 0.5)
+    model = SimpleNamespace(head=head)
+    depth = np.array([[10, 10, 50, 50]], np.uint8)
+    gt = np.array([[10, 50, 50, 40]], np.uint8)
+    # gate fires (logit > 0 = threshold 0.5) at pixels 1 and 3; the model picks 10, 10, 50, 10
+    gate = np.array([[-5.0, 5.0, -5.0, 5.0]], np.float32)
+    chosen = np.array([[10.0, 10.0, 50.0, 10.0]])
+    monkeypatch.setattr(tool, "gate_and_choice", lambda m, c, d: (gate, chosen))
+    color = np.zeros((1, 4, 3), np.uint8)
+    got_gate, got_pick = tool.oracle(model, [(color, depth, gt, None)], 0.5, 0.0)
+    # perfect gate: no pick is nearer the truth (pixel 1: 10 vs 10; pixel 3: |10-40| > |50-40|) -> the input,
+    # errors 0, 40, 0, 10; perfect pick: pixel 1 takes its right neighbour 50 (error 0), pixel 3 its left 50
+    # (the only values in reach: 50, 50; error 10); the others keep the input (0, 0)
+    want_gate = 10 * np.log10(255 ** 2 / ((40 ** 2 + 10 ** 2) / 4))
+    want_pick = 10 * np.log10(255 ** 2 / (10 ** 2 / 4))
+    assert abs(got_gate - want_gate) < 1e-9 and abs(got_pick - want_pick) < 1e-9
+    chosen[0, 3] = 45.0  # now the pick at pixel 3 helps (5 < 10): the perfect gate takes it
+    got_gate, _ = tool.oracle(model, [(color, depth, gt, None)], 0.5, 0.0)
+    assert abs(got_gate - 10 * np.log10(255 ** 2 / ((40 ** 2 + 5 ** 2) / 4))) < 1e-9

@@ -6,7 +6,9 @@ numbers, one change each:
 - arithmetic operator swaps ``+ <-> -`` and ``* <-> /`` (also in ``+=`` ...),
 - comparison swaps ``< <-> <=``, ``> <-> >=``, ``== <-> !=``,
 - numeric constants ``c -> c + 1``, ``c -> c * 2``, ``c -> 0``,
-- ``return x -> return None``.
+- ``return x -> return None``
+
+(the mutants are listed by tools/mutants.py).
 
 Each mutant is applied alone to a scratch copy of the repository (a temporary folder; the working tree
 is never written), the given test files run there (``python -m pytest -q -x -p no:cacheprovider
@@ -48,209 +50,24 @@ The campaign (one run, niced, when the machine is free; a few hours on 2 cores):
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as dt
 import json
 import os
 import random
-import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mutants import find_mutants  # noqa: E402
+
 COPY_IGNORE = (".git", ".venv", "venv", "runs", "__pycache__", ".pytest_cache", ".benchmarks", "*.pyc", "*.part")
-
-BINOP_SWAPS = {ast.Add: (ast.Sub, "+", "-"), ast.Sub: (ast.Add, "-", "+"),
-               ast.Mult: (ast.Div, "*", "/"), ast.Div: (ast.Mult, "/", "*")}
-CMP_SWAPS = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=", ast.NotEq: "=="}
-CMP_TOKENS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
-
-
-@dataclass
-class Mutant:
-    """One change: bytes ``start:end`` of the file (``original`` there) become ``mutant``."""
-
-    line: int
-    col: int
-    kind: str
-    original: str
-    mutant: str
-    start: int
-    end: int
-    where: str = ""  # qualified name of the enclosing function / class
-
-    def apply(self, src: bytes) -> bytes:
-        return src[: self.start] + self.mutant.encode() + src[self.end:]
-
-    def describe(self) -> str:
-        return f"{self.original} -> {self.mutant}"
-
-
-# ------------------------------------------------------------------------------------------ mutants
-
-
-def _token_in_gap(src: bytes, a: int, b: int, token: str) -> tuple[int, int] | None:
-    """Absolute byte span of the single operator ``token`` between offsets a and b (which hold only
-    the operator, brackets, white space and comments), or None when it is not found exactly once."""
-    gap = src[a:b].decode()
-    text = "\n".join(line.split("#", 1)[0] for line in gap.split("\n"))  # comments out, lengths kept per line
-    # the operator itself, not part of a longer one (** // <= >= == != += ...)
-    pat = re.compile(r"(?<![*/<>=!+\-])" + re.escape(token) + r"(?![*/<>=])")
-    hits = [m.start() for m in pat.finditer(text)]
-    if len(hits) != 1:
-        return None
-    start = a + len(gap[: hits[0]].encode())
-    return start, start + len(token.encode())
-
-
-class _Finder(ast.NodeVisitor):
-    def __init__(self, src: bytes, only: tuple[str, ...]) -> None:
-        self.src = src
-        self.only = only
-        self.lines = src.split(b"\n")
-        self.offsets = [0]
-        for line in self.lines:
-            self.offsets.append(self.offsets[-1] + len(line) + 1)
-        self.scope: list[str] = []
-        self.mutants: list[Mutant] = []
-
-    # positions -------------------------------------------------------------------------------------
-    def _pos(self, lineno: int, col: int) -> int:
-        return self.offsets[lineno - 1] + col  # col_offset counts UTF-8 bytes
-
-    def _span(self, node: ast.AST) -> tuple[int, int]:
-        return self._pos(node.lineno, node.col_offset), self._pos(node.end_lineno, node.end_col_offset)
-
-    def _wanted(self) -> bool:
-        if not self.only:
-            return True
-        name = ".".join(self.scope)
-        return any(name == o or name.startswith(o + ".") for o in self.only)
-
-    def _add(self, node: ast.AST, kind: str, start: int, end: int, new: str) -> None:
-        if not self._wanted():
-            return
-        old = self.src[start:end].decode()
-        if old == new:
-            return
-        line = next(i for i, off in enumerate(self.offsets) if off > start)  # 1-based line of start
-        self.mutants.append(Mutant(line, start - self.offsets[line - 1], kind, old, new, start, end,
-                                   ".".join(self.scope)))
-
-    # what is never mutated -------------------------------------------------------------------------
-    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
-        pass  # f-strings: messages, and inner positions are unreliable before Python 3.12
-
-    def visit_If(self, node: ast.If) -> None:
-        t = node.test
-        if (isinstance(t, ast.Compare) and isinstance(t.left, ast.Name) and t.left.id == "__name__"):
-            return  # the script entry point
-        self.generic_visit(node)
-
-    def _visit_scope(self, node: ast.AST) -> None:
-        self.scope.append(node.name)  # type: ignore[attr-defined]
-        for field_name, value in ast.iter_fields(node):
-            if field_name in ("returns", "decorator_list"):
-                continue
-            if field_name == "body" and value and _is_docstring(value[0]):
-                value = value[1:]
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, ast.AST):
-                    self.visit(item)
-        self.scope.pop()
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_scope
-
-    def visit_arg(self, node: ast.arg) -> None:
-        pass  # annotations only
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-
-    # what is mutated -------------------------------------------------------------------------------
-    def visit_BinOp(self, node: ast.BinOp) -> None:
-        swap = BINOP_SWAPS.get(type(node.op))
-        if swap is not None:
-            span = _token_in_gap(self.src, self._span(node.left)[1], self._span(node.right)[0], swap[1])
-            if span:
-                self._add(node, "arith", *span, swap[2])
-        self.generic_visit(node)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        swap = BINOP_SWAPS.get(type(node.op))
-        if swap is not None:
-            span = _token_in_gap(self.src, self._span(node.target)[1], self._span(node.value)[0], swap[1] + "=")
-            if span:
-                self._add(node, "arith", *span, swap[2] + "=")
-        self.generic_visit(node)
-
-    def visit_Compare(self, node: ast.Compare) -> None:
-        left = node.left
-        for op, right in zip(node.ops, node.comparators):
-            if type(op) in CMP_SWAPS:
-                span = _token_in_gap(self.src, self._span(left)[1], self._span(right)[0], CMP_TOKENS[type(op)])
-                if span:
-                    self._add(node, "compare", *span, CMP_SWAPS[type(op)])
-            left = right
-        self.generic_visit(node)
-
-    def visit_Constant(self, node: ast.Constant) -> None:
-        v = node.value
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return
-        start, end = self._span(node)
-        try:
-            if ast.literal_eval(self.src[start:end].decode()) != v:
-                return
-        except (ValueError, SyntaxError):
-            return
-        for new in (v + 1, v * 2, 0 if isinstance(v, int) else 0.0):
-            if new != v:
-                self._add(node, "constant", start, end, repr(new))
-
-    def visit_Return(self, node: ast.Return) -> None:
-        if node.value is not None and not (isinstance(node.value, ast.Constant) and node.value.value is None):
-            self._add(node, "return", *self._span(node.value), "None")
-        self.generic_visit(node)
-
-
-def _is_docstring(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
-
-
-def find_mutants(src: bytes, only: tuple[str, ...] = ()) -> list[Mutant]:
-    """Every mutant of ``src`` (one change each), in source order; each is checked to parse and to
-    change the syntax tree. ``only``: qualified-name prefixes of the functions / classes to mutate."""
-    tree = ast.parse(src)
-    f = _Finder(src, only)
-    body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
-    for stmt in body:
-        f.visit(stmt)
-    original = ast.dump(tree)
-    out, seen = [], set()
-    for m in sorted(f.mutants, key=lambda m: (m.start, m.kind, m.mutant)):
-        key = (m.start, m.end, m.mutant)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            if ast.dump(ast.parse(m.apply(src))) == original:
-                continue
-        except SyntaxError:
-            continue
-        out.append(m)
-    return out
-
-
-# ------------------------------------------------------------------------------------------ running
-
 
 def make_scratch(root: Path) -> Path:
     """A copy of the repository in a new temporary folder (without .git, virtual envs, runs, caches)."""
@@ -258,13 +75,11 @@ def make_scratch(root: Path) -> Path:
     shutil.copytree(root, scratch / "repo", ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
     return scratch / "repo"
 
-
 def _env(scratch: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(PYTHONPATH=str(scratch), PYTHONDONTWRITEBYTECODE="1",  # no stale .pyc of an earlier mutant
                OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     return env
-
 
 def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
     """("passed" | "failed" | "timeout", seconds, last output line) of the tests in the scratch copy."""
@@ -285,18 +100,15 @@ def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, flo
     lines = (out.strip() or err.strip() or "?").splitlines()
     return ("passed" if proc.returncode == 0 else "failed"), time.monotonic() - t0, lines[-1]
 
-
 _WORKER = r"""
 import json, os, signal, sys, time
 
 scratch = os.path.realpath(sys.argv[1])
 os.chdir(scratch)
 
-
 def ours(mod):
     f = getattr(mod, "__file__", None) or ""
     return os.path.realpath(f).startswith(scratch + os.sep) if f else False
-
 
 def run(req):
     out = os.path.join(req["tmp"], "worker-%d.log" % os.getpid())
@@ -345,7 +157,6 @@ def run(req):
         lines = ["?"]
     return {"status": status, "seconds": time.monotonic() - t0, "last": lines[-1]}
 
-
 for line in sys.stdin:
     req = json.loads(line)
     res = run(req)
@@ -357,7 +168,6 @@ for line in sys.stdin:
                 pass
     print(json.dumps(res), flush=True)
 """
-
 
 class ForkRunner:
     """``run_tests`` without the interpreter start-up per mutant: one worker process (in the scratch
@@ -387,14 +197,12 @@ class ForkRunner:
         self.proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-
 def check_scratch_imports(scratch: Path) -> None:
     code = "import igde_stream, sys; print(igde_stream.__file__)"
     out = subprocess.run([sys.executable, "-c", code], cwd=scratch, env=_env(scratch), capture_output=True,
                          text=True, check=True).stdout.strip()
     if not Path(out).resolve().is_relative_to(scratch.resolve()):
         raise SystemExit(f"mutate: the scratch copy imports igde_stream from {out}, not from {scratch}")
-
 
 def mutate_module(spec: str, tests: list[str], scratch: Path, args: argparse.Namespace,
                   log=print) -> dict:
@@ -430,7 +238,6 @@ def mutate_module(spec: str, tests: list[str], scratch: Path, args: argparse.Nam
         if runner is not None:
             runner.close()
 
-
 def _mutate_run(run, mutants, result, spec, path, target, src, generated, tests, scratch, args, log) -> dict:
     status, base_s, last = run(scratch, tests, timeout=args.baseline_timeout)
     if status != "passed":
@@ -464,14 +271,12 @@ def _mutate_run(run, mutants, result, spec, path, target, src, generated, tests,
     result["kill_rate"] = round(result["killed"] / result["mutants"], 3) if result["mutants"] else None
     return result
 
-
 def table(results: list[dict]) -> str:
     rows = ["| module | mutants | killed | survived | kill rate |", "|---|---|---|---|---|"]
     for r in results:
         rate = "" if r.get("kill_rate") is None else f"{100 * r['kill_rate']:.0f} %"
         rows.append(f"| {r['module']} | {r['mutants']} of {r['generated']} | {r['killed']} | {r['survived']} | {rate} |")
     return "\n".join(rows)
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__,
@@ -495,7 +300,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fork", action="store_true",
                    help="run the tests in forked children of one warm worker (POSIX; saves the start-up per mutant)")
     return p
-
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -529,7 +333,6 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

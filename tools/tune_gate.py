@@ -13,12 +13,14 @@ validation pair (a photograph with measured disparity that no test table scores,
 2006 Aloe pair that Debian's opencv-doc package ships; docs/training.md): its rows are averaged
 apart ("real"), scoring its measured pixels only. ``--pick-temperatures T ...`` sweeps the pick rule
 too (``IGDEConfig.pick_temperature``; 0 = the argmax of the scores), one network run per
-temperature.
+temperature. ``--oracle`` adds two bounds per row at the first setting: a perfect gate for the
+model's picks and a perfect pick for its gate (:func:`oracle`).
 
 Examples (the shipped igde-small's gate 0.2, band 2.5 and pick temperature 0.45 are checked so):
   python tools/tune_gate.py --model igde-small --out results/gate_tuning.json
   python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --pick-temperatures 0.3 0.45 0.6
   python tools/tune_gate.py --real-scene aloeL.jpg aloeGT.png   # plus a real validation pair
+  python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --errors soft lowres --oracle
 """
 
 from __future__ import annotations
@@ -85,6 +87,32 @@ def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
     return np.vectorize(lambda v: psnr_from_mse(v, peak))(sse / count)
 
 
+def oracle(model, frames, threshold: float, band_step: float) -> tuple[float, float]:
+    """Where the error is left, at one setting: PSNR (pooled as :func:`sweep`) of the hard output with
+    a perfect gate for the model's picks (in the band, the pick where it is strictly nearer the truth
+    than the input, else the input) and with a perfect pick for the model's gate (where the gate
+    fires in the band, the candidate nearest the truth, ties to the nearer offset, else the input).
+    A large gap to the rule's own PSNR says which of the two holds the model back."""
+    import torch
+
+    sse, count = np.zeros(2), 0
+    for color, depth, gt, *valid in frames:
+        keep = valid[0] if valid and valid[0] is not None else np.ones(gt.shape, bool)
+        gate, chosen = gate_and_choice(model, color, depth)
+        band = band_mask(model, depth, band_step)
+        inp, ref = depth.astype(np.float64), gt.astype(np.float64)
+        cands = model.head.candidates(torch.from_numpy(inp)[None, None])[0].numpy()
+        best = np.take_along_axis(cands, np.abs(cands - ref).argmin(0)[None], 0)[0]
+        fire = (gate > np.float32(model.head._gate_logit(threshold))) & band
+        helps = band & (np.abs(chosen - ref) < np.abs(inp - ref))
+        for i, out in enumerate((np.where(helps, chosen, inp), np.where(fire, best, inp))):
+            sse[i] += np.sum(((out - ref) ** 2)[keep])
+        count += int(keep.sum())
+    peak = depth_peak(frames[0][1])
+    gate_psnr, pick_psnr = (psnr_from_mse(v, peak) for v in sse / count)
+    return gate_psnr, pick_psnr
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="igde-small", help="registered name (shipped weights) or a select checkpoint")
@@ -107,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="a real validation pair (colour image + disparity PNG, 0 = unknown; never one the "
                         "test tables score): its rows count apart, as 'real'; repeatable")
     p.add_argument("--real-scale", type=float, default=0.5, help="shrink the --real-scene pairs by this factor")
+    p.add_argument("--oracle", action="store_true",
+                   help="also score each row with a perfect gate and with a perfect pick, at the first "
+                        "setting (first temperature, band step and threshold): which of the two holds it back")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None, help="JSON of every row and setting")
     args = p.parse_args(argv)
@@ -188,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 frames = [(c, d, g, None) for c, d, g in zip(seq.color, seq.depth, seq.gt)]
             scores: dict[str, float] = {}
+            if args.oracle:
+                if temps[0] is not None:
+                    model.head.pick_temperature = float(temps[0])
+                both = oracle(model, frames, args.thresholds[0], args.band_steps[0])
             for temp in temps:
                 if temp is not None:
                     model.head.pick_temperature = float(temp)
@@ -196,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
                                for j, t in enumerate(args.thresholds)})
             inp = mean_psnr([mse(d, g, valid) for _, d, g, valid in frames], depth_peak(frames[0][1]))
             rows.append({"errors": err, "data": label, "kind": kind, "input": float(inp), "psnr": scores})
-            print(f"{err:15s} {label:17s} input {inp:6.2f} | "
-                  + " ".join(f"{v:6.2f}" for v in scores.values()), flush=True)
+            line = f"{err:15s} {label:17s} input {inp:6.2f} | " + " ".join(f"{v:6.2f}" for v in scores.values())
+            if args.oracle:
+                rows[-1]["oracle"] = {"setting": settings[0], "gate": float(both[0]), "pick": float(both[1])}
+                line += f" | perfect gate {both[0]:6.2f}, perfect pick {both[1]:6.2f}"
+            print(line, flush=True)
     summary = {}
     for kind in ("val", "real", "icl"):
         picked = [r for r in rows if r["kind"] == kind]
