@@ -47,8 +47,8 @@ class TrainConfig:
     starts from the model's own hard output instead of the degraded depth, which trains the second
     and later passes of ``IGDEConfig.passes``; ``gate_weight`` / ``ce_weight`` weigh the gate
     BCE and the candidate cross-entropy; ``gate_target`` is the gate's BCE target ("wrong": the
-    input pixel is wrong; "improves": the head's own pick would lower its error). At the end a select head's gate threshold is set to the one
-    with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
+    input pixel is wrong; "improves": the head's own pick would lower its error). At the end a
+    select head's gate threshold is set to the one with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
     identity (97 % of pixels are already right and their L1 gradient does not fade as the residual
     shrinks): on one fixed batch, igde-tiny with (5), or even (5) + 10 MSE, stays at the identity
     for 300 steps, while with this warm-up the error-pixel MSE falls 8000 -> 2700 and stays there
