@@ -68,11 +68,11 @@ def igde_small() -> IGDEConfig:
     (``passes=2``, the network again on its own output) gains on synthetic 960x540 frames but loses
     up to 2 dB on smaller real frames (docs/models.md). Edge band 2.5 levels: pixels with no depth
     second difference above two 8-bit levels within 7 px keep their input (a slanted surface, steep
-    or not, is not a boundary error). Pick temperature 0.45 (chosen on the val split and a real
-    val pair; trained at 0.3): the hard output takes the input value nearest the soft output's
-    candidate mean, not the top score."""
+    or not, is not a boundary error). Pick temperature 0.3, the temperature it is trained at (chosen
+    on the val split and a real val pair): the hard output takes the input value nearest the soft
+    output's candidate mean, not the top score."""
     return IGDEConfig(g0=16, g=12, layers=3, extractor_blocks=1, refine_blocks=2, head="select", radius=7,
-                      candidates="star", attend=2, scale=2, passes=1, band_step=2.5, pick_temperature=0.45)
+                      candidates="star", attend=2, scale=2, passes=1, band_step=2.5, pick_temperature=0.3)
 
 
 @_register
