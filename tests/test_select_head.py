@@ -62,7 +62,8 @@ def test_fresh_model_returns_its_input_exactly():
             assert torch.equal(model(color, depth), depth)
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0},
+                                   {"attend": 2, "scale": 2, "flip_average": True}])
 def test_hard_output_values_are_input_values_at_candidate_offsets(extra):
     model = _randomise(_tiny_select(**extra), seed=1).eval()
     color, depth = _inputs(h=19, w=27)
@@ -90,7 +91,8 @@ def test_gather_matches_the_candidate_stack():
 
 
 @pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 3, "radius": 4, "candidates": "window"},
-                                   {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
+                                   {"attend": 2, "scale": 2, "pick_temperature": 5.0},
+                                   {"attend": 2, "scale": 2, "pick_temperature": 5.0, "flip_average": True}])
 def test_gated_pixel_form_equals_the_dense_hard_output(extra):
     """hard_sparse (the inference default: scores of the gated pixels only) gives the dense hard
     output of the whole score stack: with the gate on some pixels, on none and on all of them, in a
@@ -150,7 +152,8 @@ def test_gated_pixel_form_equals_the_dense_hard_output(extra):
         assert checked >= 10
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0},
+                                   {"attend": 2, "scale": 2, "flip_average": True}])
 def test_16_bit_values_stay_exact_through_a_float16_network(extra):
     model = _randomise(_tiny_select(**extra), seed=2).eval()
     color, depth = _inputs(bits=16, h=17, w=21)
@@ -318,7 +321,8 @@ def test_second_pass_reads_the_first_pass_output():
         assert torch.equal(soft, one(color, depth))
 
 
-@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0}])
+@pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0},
+                                   {"attend": 2, "scale": 2, "flip_average": True}])
 def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     pytest.importorskip("onnxruntime")
     from igde_stream.export import export_onnx

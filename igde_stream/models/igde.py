@@ -58,6 +58,12 @@ class IGDEConfig:
     behind, get a second look). Every output value is still an input value; the cost is ``passes``
     times one pass. Training sees single passes (``TrainConfig.refine_share`` feeds it its own
     outputs), so the weights do not depend on it.
+    flip_average: soft / select heads, inference only (eval mode; training runs once per crop, so
+    the weights do not depend on it): the network also runs on the left-right mirrored frame, and
+    each pixel's scores and gate logit are the mean of the two runs (the mirrored run's score of
+    offset (dy, dx) is its score of (dy, -dx); :meth:`SelectionHead.logits`). A self-ensemble: the
+    same weights, twice the network's cost, a steadier choice; every output value is still an input
+    value.
     """
 
     g0: int = 16
@@ -76,6 +82,7 @@ class IGDEConfig:
     passes: int = 1
     band_step: float = 0.0
     pick_temperature: float = 0.0
+    flip_average: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -102,6 +109,8 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.pick_temperature must be in [0, 10], got {self.pick_temperature}")
         if self.pick_temperature and self.head != "select":
             raise ValueError("IGDEConfig.pick_temperature needs the select head (it picks the hard output)")
+        if self.flip_average and self.head == "residual":
+            raise ValueError("IGDEConfig.flip_average needs a soft or select head (it averages their scores)")
         if not 0.0 < self.gate_threshold < 1.0:
             raise ValueError(f"IGDEConfig.gate_threshold must be in (0, 1), got {self.gate_threshold}")
         for name in ("g0", "g", "layers", "extractor_blocks", "refine_blocks"):
@@ -239,7 +248,20 @@ class IGDE(nn.Module):
             raise TypeError("select_logits needs head 'soft' or 'select'")
         w = self.head.conv.weight
         color = color.to(w.dtype)
-        return self.head.logits(self.features(color, depth.to(w.dtype)), color)
+        f, mirror, _ = self._head_features(color, depth.to(w.dtype))
+        return self.head.logits(f, color, mirror)
+
+    def _head_features(self, color: torch.Tensor, depth: torch.Tensor, image: tuple | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
+        """(features, the mirrored run's features flipped back or None, the image branch outputs to
+        reuse): with ``flip_average``, in eval mode, the network also runs on the left-right mirrored
+        frame (training runs once per crop, as with ``passes``)."""
+        if not self.config.flip_average or self.training:
+            f, image = self._features(color, depth, None if image is None else image[0])
+            return f, None, (image,)
+        f, img = self._features(color, depth, None if image is None else image[0])
+        fm, img_m = self._features(color.flip(-1), depth.flip(-1), None if image is None else image[1])
+        return f, fm.flip(-1), (img, img_m)
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         if isinstance(self.head, SelectionHead):
@@ -249,8 +271,8 @@ class IGDE(nn.Module):
             passes = 1 if self.training else self.config.passes
             image = None  # the image branch runs once, whatever the number of passes
             for _ in range(passes):
-                f, image = self._features(color, depth.to(w.dtype), image)
-                depth = self.head(f, depth, color)
+                f, mirror, image = self._head_features(color, depth.to(w.dtype), image)
+                depth = self.head(f, depth, color, mirror)
             return depth
         out = self.head(self.features(color, depth))
         if self.config.residual:

@@ -124,6 +124,10 @@ class SelectionHead(nn.Module):
         oy, ox = zip(*self.offsets)
         self.register_buffer("off_y", torch.tensor(oy, dtype=torch.long), persistent=False)
         self.register_buffer("off_x", torch.tensor(ox, dtype=torch.long), persistent=False)
+        # conv output rows of a left-right mirrored run, in this run's order: offset (dy, dx) reads
+        # the mirrored run's (dy, -dx); the gate row stays (every candidate set is mirror symmetric)
+        mirrored = [self.offsets.index((dy, -dx)) for dy, dx in self.offsets] + ([len(self.offsets)] if gate else [])
+        self.register_buffer("mirror_rows", torch.tensor(mirrored, dtype=torch.long), persistent=False)
 
     def _shifted(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``x`` (N x C x H x W) at every candidate offset (replicate padding), one tensor each."""
@@ -136,10 +140,23 @@ class SelectionHead(nn.Module):
         """N x K x H x W: the input depth at every candidate offset (replicate padding)."""
         return torch.cat(self._shifted(depth), 1)
 
-    def logits(self, features: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+    def logits(self, features: torch.Tensor, color: torch.Tensor, mirror: torch.Tensor | None = None) -> torch.Tensor:
         """Scores (and gate logit) from the features; with ``attend``, plus the query . key and colour
-        distance terms of every candidate."""
+        distance terms of every candidate. ``mirror``: the features of a run on the left-right
+        mirrored frame, flipped back; the result is then the mean of both runs' logits, the mirrored
+        run's score of offset (dy, dx) being its score of (dy, -dx) (``IGDEConfig.flip_average``)."""
+        out = self._logits(features, color)
+        if mirror is None:
+            return out
+        return 0.5 * (out + self._logits(mirror, color, self.mirror_rows))
+
+    def _logits(self, features: torch.Tensor, color: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`logits` of one run; ``rows`` reorders the 1x1 conv's outputs (a mirrored run's).
+        The query . key term needs no reordering: a mirrored run's features, flipped back, pair the
+        pixel with the candidate at the same offset."""
         out = self.conv(features)
+        if rows is not None:
+            out = out[:, rows]
         if not self.attend:
             return out
         q, k = self.qk(features).split(self.attend, 1)
@@ -227,18 +244,21 @@ class SelectionHead(nn.Module):
         return torch.where(fire, chosen, depth)
 
     def hard_sparse(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
-                    threshold: float | None = None) -> torch.Tensor:
+                    threshold: float | None = None, mirror: torch.Tensor | None = None) -> torch.Tensor:
         """The hard output, scoring only the pixels whose gate fires (the others keep their input
         value whatever their scores): the gate logit of every pixel (one channel of the 1x1 conv),
         then the K scores, query . key and colour terms of the M gated pixels only, gathered from the
         replicate-padded maps by flat index (K x M), the pick (:meth:`pick`), and the chosen input
-        values scattered into a copy of ``depth``. Same values as :meth:`hard` up to the summation order of
+        values scattered into a copy of ``depth``. With ``mirror`` (:meth:`logits`) the gate and the
+        scores are the mean of both runs'. Same values as :meth:`hard` up to the summation order of
         the 1x1 conv (an argmax tie may then fall differently); it costs K x M instead of K x H x W."""
         n, c, h, w = features.shape
         r = self.radius
         hp, wp = h + 2 * r, w + 2 * r
-        weight = self.conv.weight.flatten(1)  # (K + 1) x C
-        gate = nn.functional.conv2d(features, self.conv.weight[-1:], self.conv.bias[-1:])
+        runs = [(features, self.conv.weight, self.conv.bias)]
+        if mirror is not None:
+            runs.append((mirror, self.conv.weight[self.mirror_rows], self.conv.bias[self.mirror_rows]))
+        gate = sum(nn.functional.conv2d(f, w[-1:], b[-1:]) for f, w, b in runs) / len(runs)
         fire = gate > self._gate_logit(threshold)
         band = self.band(depth)
         if band is not None:
@@ -260,20 +280,26 @@ class SelectionHead(nn.Module):
             """Channels x M: ``t`` (N x C x H x W) at the gated pixels."""
             return t.transpose(0, 1).flatten(1)[:, lin]
 
-        scores = weight[:-1] @ gated(features) + self.conv.bias[:-1].unsqueeze(1)  # K x M
-        if self.attend:
-            q, k = self.qk(features).split(self.attend, 1)
-            col = color.to(q.dtype)
-            scores = scores + self._pair(gated(q).unsqueeze(1), at(k, index), gated(col).unsqueeze(1),
-                                         at(col, index), self._beta(), 0)
+        def run_scores(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+            """K x M: one run's scores of the gated pixels."""
+            out = weight[:-1].flatten(1) @ gated(feats) + bias[:-1].unsqueeze(1)
+            if self.attend:
+                q, k = self.qk(feats).split(self.attend, 1)
+                col = color.to(q.dtype)
+                out = out + self._pair(gated(q).unsqueeze(1), at(k, index), gated(col).unsqueeze(1),
+                                       at(col, index), self._beta(), 0)
+            return out
+
+        scores = sum(run_scores(*run) for run in runs) / len(runs)
         best = self.pick(scores, at(depth, index)[0], 0)  # 1 x M
         chosen = at(depth, torch.gather(index, 0, best).flatten())[0]
         return depth.flatten().scatter(0, lin, chosen).view(depth.shape)
 
-    def forward(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
+                mirror: torch.Tensor | None = None) -> torch.Tensor:
         if self.gate and not self.training and self.sparse:
-            return self.hard_sparse(features, depth, color)
-        logits = self.logits(features, color)
+            return self.hard_sparse(features, depth, color, mirror=mirror)
+        logits = self.logits(features, color, mirror)
         if self.gate and not self.training:
             return self.hard(logits, depth)
         return self.soft(logits, depth).to(depth.dtype)

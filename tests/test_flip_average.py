@@ -1,0 +1,84 @@
+"""IGDEConfig.flip_average: the select head's scores and gate averaged with a run on the left-right
+mirrored frame, checked against the two runs made by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from igde_stream.models import create_model
+
+
+def _model(seed=0, **kw):
+    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, **kw)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model.eval()
+
+
+def _inputs(n=2, h=18, w=26, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, h, w, generator=g), torch.randint(0, 256, (n, 1, h, w), generator=g).float() / 255
+
+
+def test_logits_are_the_mean_of_the_frame_and_its_mirror_by_hand():
+    """The mirrored run's logits, flipped back, give offset (dy, dx) the channel of (dy, -dx): built
+    here from two plain runs and the offsets themselves, not from the head's own row table."""
+    plain = _model(seed=1)
+    both = _model(seed=1, flip_average=True)
+    color, depth = _inputs()
+    with torch.no_grad():
+        a = plain.select_logits(color, depth)
+        b = plain.select_logits(color.flip(-1), depth.flip(-1)).flip(-1)
+        offsets = plain.head.offsets
+        rows = [offsets.index((dy, -dx)) for dy, dx in offsets] + [len(offsets)]
+        want = 0.5 * (a + b[:, rows])
+        got = both.select_logits(color, depth)
+    assert torch.allclose(got, want, atol=1e-5)
+    # the reordering matters: without it the scores of the rays to the left and right swap
+    assert not torch.allclose(got, 0.5 * (a + b), atol=1e-2)
+
+
+@pytest.mark.parametrize("pick", [0.0, 0.3])
+def test_mirrored_input_gives_the_mirrored_output(pick):
+    """An even width, so the half-resolution grid mirrors onto itself: the flip-averaged model is
+    exactly left-right equivariant, which neither of its runs is alone."""
+    model = _model(seed=2, flip_average=True, pick_temperature=pick)
+    plain = _model(seed=2, pick_temperature=pick)
+    color, depth = _inputs(h=20, w=28, seed=3)
+    with torch.no_grad():
+        model.head.conv.bias[-1] -= model.select_logits(color, depth)[:, -1].median()  # half the gate open
+        plain.head.conv.bias[-1] = model.head.conv.bias[-1]
+        out = model(color, depth)
+        mirrored = model(color.flip(-1), depth.flip(-1)).flip(-1)
+        p_out = plain(color, depth)
+        p_mirrored = plain(color.flip(-1), depth.flip(-1)).flip(-1)
+    assert not torch.equal(out, depth)
+    assert torch.equal(out, mirrored)
+    assert not torch.equal(p_out, p_mirrored)
+
+
+def test_fresh_flip_averaged_model_returns_its_input():
+    model = create_model("igde-small", flip_average=True).eval()
+    color, depth = _inputs(h=23, w=31)
+    with torch.no_grad():
+        assert torch.equal(model(color, depth), depth)
+
+
+def test_flip_average_needs_a_selection_head():
+    with pytest.raises(ValueError, match="flip_average"):
+        create_model("igde-tiny", flip_average=True)
+
+
+def test_training_runs_once_per_crop():
+    """In train mode the flip average is off (as ``passes``): training's cost and soft output are
+    the plain model's, whatever the flag."""
+    plain, both = _model(seed=4).train(), _model(seed=4, flip_average=True).train()
+    color, depth = _inputs()
+    assert torch.equal(both(color, depth), plain(color, depth))
+    both.eval()
+    plain.eval()
+    with torch.no_grad():
+        assert not torch.allclose(both.select_logits(color, depth), plain.select_logits(color, depth))
