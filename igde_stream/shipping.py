@@ -21,15 +21,19 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
     """Ship a training checkpoint: ``dest`` (.pt) gets the model config + weights only (no optimizer),
     ``dest`` with suffix .json gets command, seed, steps, data parameters, validation metrics and the
     weights hash (plus ``extra``, e.g. an evaluation table). ``overrides``: config settings that keep
-    the weights (inference ones such as ``passes``), recorded as ``export_overrides``. Returns the
-    JSON record."""
+    the weights (inference ones such as ``passes``), recorded as ``export_overrides``. ``checkpoint``
+    may also be shipped weights with their record beside them: the new record then keeps that one's
+    training run, seed, data, validation and lineage, adds ``overrides`` to its ``export_overrides``
+    and names the release it came from (``re_released_from``). Returns the JSON record."""
     checkpoint, dest = Path(checkpoint), Path(dest)
     model = load_checkpoint(checkpoint)
     if overrides:
         model = _with_settings(model, overrides, checkpoint).eval()
     payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
     tc = payload.get("train_config", {})
-    lineage = _lineage(tc.get("model"))  # before writing dest: a fine-tune may replace its own start
+    # all read before writing dest: a fine-tune may replace its own start, a re-release its source
+    lineage = _lineage(tc.get("model"))
+    shipped = _shipped_record(checkpoint, payload)
     dest.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(dest, model)
     meta = {
@@ -40,10 +44,29 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
         "train_config": tc, "data": payload.get("data"),
         "validation": payload.get("val"), "torch": torch.__version__,
         "starts_from": lineage,
-        **(extra or {}),
     }
+    if shipped:  # the training run is the one the shipped record describes
+        meta.update({k: shipped.get(k) for k in _RECORD_KEYS})
+        meta["export_overrides"] = {**(shipped.get("export_overrides") or {}), **dict(overrides or {})}
+        meta["re_released_from"] = {k: shipped.get(k) for k in ("weights_hash", "config", "export_command")}
+    meta.update(extra or {})
     _write_json(dest.with_suffix(".json"), meta)
     return meta
+
+
+# what a re-release keeps from the record of the shipped weights it starts from
+_RECORD_KEYS = ("model", "source_checkpoint", "command", "seed", "steps", "train_seconds", "train_config",
+                "data", "validation", "starts_from")
+
+
+def _shipped_record(checkpoint: Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``.json`` record beside shipped weights (a weights-only ``.pt``, no training payload), or
+    {} for a training checkpoint or a file without one. Exporting shipped weights again with an
+    inference override (a re-release) keeps the record's training run, seed, data and lineage."""
+    record = checkpoint.with_suffix(".json")
+    if "train_config" in payload or not record.is_file():
+        return {}
+    return json.loads(record.read_text())
 
 
 def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:

@@ -301,3 +301,33 @@ def test_lineage_of_a_fine_tune_of_shipped_weights_survives_their_replacement(tm
     assert chain[0]["command"] == "train shipped" and chain[0]["seed"] == 5 and chain[0]["weights_hash"] == "abc"
     assert chain[1:] == older
     assert json.loads(ship.with_suffix(".json").read_text())["seed"] == 6  # the new record replaced it
+
+
+def test_re_release_of_shipped_weights_keeps_their_training_record(tmp_path):
+    """Shipped weights exported again in place with an inference override: the weights are the same,
+    the config has the override, and the record still names the training run that made them (its
+    command, seed and lineage), with the earlier overrides kept and the earlier release named."""
+    import json
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    ship = tmp_path / "weights" / "m.pt"
+    ship.parent.mkdir()
+    base = create_model("igde-tiny", head="select", radius=3, candidates="star", pick_temperature=0.3)
+    save_checkpoint(ship, base)
+    older = [{"checkpoint": "runs/old/last.pt", "command": "train old", "seed": 4}]
+    ship.with_suffix(".json").write_text(json.dumps(
+        {"weights_hash": "abc", "command": "train shipped", "seed": 5, "steps": 7, "train_seconds": 2.0,
+         "export_command": "export shipped", "export_overrides": {"pick_temperature": 0.3},
+         "starts_from": older, "evaluation": {"rows": []}}))
+    meta = export_weights(ship, ship, overrides={"flip_average": True}, extra={"export_command": "re-export"})
+    again = load_checkpoint(ship)
+    assert again.config.flip_average and again.config.pick_temperature == 0.3
+    for (k, v), (_, w) in zip(base.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(v, w), k
+    record = json.loads(ship.with_suffix(".json").read_text())
+    assert record == json.loads(json.dumps(meta))
+    assert (record["command"], record["seed"], record["steps"], record["starts_from"]) == ("train shipped", 5, 7, older)
+    assert record["export_overrides"] == {"pick_temperature": 0.3, "flip_average": True}
+    assert record["re_released_from"]["weights_hash"] == "abc" and record["export_command"] == "re-export"
+    assert record["weights_hash"] != "abc" and "evaluation" not in record  # a new release is scored anew
