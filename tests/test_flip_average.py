@@ -82,3 +82,21 @@ def test_training_runs_once_per_crop():
     plain.eval()
     with torch.no_grad():
         assert not torch.allclose(both.select_logits(color, depth), plain.select_logits(color, depth))
+
+
+def test_second_pass_reuses_each_run_its_own_image_branch():
+    """Two passes with the flip average: the second pass reads the first pass's output, and each of
+    its runs reuses the image branch of its own orientation (a swapped cache would pair the mirrored
+    depth with the unmirrored colour features)."""
+    two = _model(seed=5, flip_average=True, passes=2)
+    one = _model(seed=5, flip_average=True)
+    color, depth = _inputs(h=20, w=28, seed=6)
+    with torch.no_grad():
+        shift = one.select_logits(color, depth)[:, -1].median()  # half the gate open
+        for m in (one, two):
+            m.head.conv.bias[-1] -= shift
+        first = one(color, depth)
+        want = one(color, first)
+        got = two(color, depth)
+    assert not torch.equal(want, first)
+    assert torch.equal(got, want)
