@@ -66,7 +66,10 @@ def _shipped_record(checkpoint: Path, payload: dict[str, Any]) -> dict[str, Any]
     record = checkpoint.with_suffix(".json")
     if "train_config" in payload or not record.is_file():
         return {}
-    return json.loads(record.read_text())
+    try:
+        return json.loads(record.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{record}: not a JSON record of shipped weights ({exc.msg})") from None
 
 
 def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:

@@ -331,3 +331,30 @@ def test_re_release_of_shipped_weights_keeps_their_training_record(tmp_path):
     assert record["export_overrides"] == {"pick_temperature": 0.3, "flip_average": True}
     assert record["re_released_from"]["weights_hash"] == "abc" and record["export_command"] == "re-export"
     assert record["weights_hash"] != "abc" and "evaluation" not in record  # a new release is scored anew
+
+
+def test_export_of_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
+    """tools/train.py --export: a missing checkpoint, a broken record beside shipped weights and an
+    override that is not a bool each end in argparse's usage and one error line, exit status 2, and
+    no file written."""
+    import importlib.util
+    from pathlib import Path
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "train.py"
+    spec = importlib.util.spec_from_file_location("train_tool", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ship = tmp_path / "m.pt"
+    save_checkpoint(ship, create_model("igde-tiny", head="select", radius=3, candidates="star"))
+    ship.with_suffix(".json").write_text("{broken")
+    cases = [(["--export", str(tmp_path / "none.pt")], "no such checkpoint"),
+             (["--export", str(ship)], "not a JSON record"),
+             (["--export", str(ship), "--override", "flip_average=false"], "True or False")]
+    for args, why in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            tool.main(args + ["--to", str(tmp_path / "out" / "o.pt")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_info.value.code == 2 and why in err[-1] and "error:" in err[-1], err
+        assert not (tmp_path / "out").exists()

@@ -126,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         from igde_stream.shipping import export_weights
 
         dest = args.to or f"igde_stream/weights/{Path(args.export).parent.name}.pt"
-        meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
+        try:  # a missing or unreadable checkpoint, a bad record or override: one line, exit 2
+            meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
+        except (FileNotFoundError, ValueError, TypeError) as e:
+            p.error(str(e))
         print(f"wrote {dest} and {Path(dest).with_suffix('.json')} (step {meta['steps']}, "
               f"hash {meta['weights_hash']})")
         return 0

@@ -109,6 +109,8 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.pick_temperature must be in [0, 10], got {self.pick_temperature}")
         if self.pick_temperature and self.head != "select":
             raise ValueError("IGDEConfig.pick_temperature needs the select head (it picks the hard output)")
+        if not isinstance(self.flip_average, bool):
+            raise ValueError(f"IGDEConfig.flip_average must be True or False, got {self.flip_average!r}")
         if self.flip_average and self.head == "residual":
             raise ValueError("IGDEConfig.flip_average needs a soft or select head (it averages their scores)")
         if not 0.0 < self.gate_threshold < 1.0:
@@ -256,10 +258,9 @@ class IGDE(nn.Module):
         """(features, the mirrored run's features flipped back or None, the image branch outputs to
         reuse): with ``flip_average``, in eval mode, the network also runs on the left-right mirrored
         frame (training runs once per crop, as with ``passes``)."""
-        if not self.config.flip_average or self.training:
-            f, image = self._features(color, depth, None if image is None else image[0])
-            return f, None, (image,)
         f, img = self._features(color, depth, None if image is None else image[0])
+        if not self.config.flip_average or self.training:
+            return f, None, (img,)
         fm, img_m = self._features(color.flip(-1), depth.flip(-1), None if image is None else image[1])
         return f, fm.flip(-1), (img, img_m)
 
