@@ -46,7 +46,9 @@ class TrainConfig:
     hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
     starts from the model's own hard output instead of the degraded depth, which trains the second
     and later passes of ``IGDEConfig.passes``; ``gate_weight`` / ``ce_weight`` weigh the gate
-    BCE and the candidate cross-entropy; ``gate_target`` is the gate's BCE target ("wrong": the
+    BCE and the candidate cross-entropy; ``flip_train`` (a model with ``flip_average``) trains the
+    scores averaged with the mirrored run's, as they ship, instead of one run per crop (twice the
+    step time); ``gate_target`` is the gate's BCE target ("wrong": the
     input pixel is wrong; "improves": the head's own pick would lower its error). At the end a
     select head's gate threshold is set to the one with the best validation PSNR. Reason for the warm-up: from a near-identity start the L1-type terms of (5) hold the model at the
     identity (97 % of pixels are already right and their L1 gradient does not fade as the residual
@@ -100,6 +102,7 @@ class TrainConfig:
     gate_weight: float = 0.1
     gate_target: str = "wrong"
     ce_weight: float = 0.0
+    flip_train: bool = False
     refine_share: float = 0.0
     steep_planes: int = 0
 

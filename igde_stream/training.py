@@ -164,6 +164,11 @@ def train(cfg: TrainConfig) -> Path:
         raise RuntimeError("device cuda requested but torch.cuda.is_available() is False")
     torch.manual_seed(cfg.seed)
     model, payload = _build(cfg)
+    if cfg.flip_train:
+        if not getattr(model.config, "flip_average", False):
+            raise ValueError(f"flip_train needs a model with flip_average=True ({cfg.model} has none; "
+                             "add --override flip_average=True)")
+        model.flip_train = True
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     step = int(payload["step"]) if payload else 0

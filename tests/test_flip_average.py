@@ -100,3 +100,36 @@ def test_second_pass_reuses_each_run_its_own_image_branch():
         got = two(color, depth)
     assert not torch.equal(want, first)
     assert torch.equal(got, want)
+
+
+def test_flip_train_trains_the_averaged_scores():
+    """``flip_train``: in train mode the logits are the by-hand mean of both runs (what ships), and
+    the loss's gradient reaches the weights through the mirrored run too."""
+    plain, both = _model(seed=6), _model(seed=6, flip_average=True)
+    color, depth = _inputs(seed=5)
+    with torch.no_grad():
+        a = plain.select_logits(color, depth)
+        b = plain.select_logits(color.flip(-1), depth.flip(-1)).flip(-1)
+        rows = [plain.head.offsets.index((dy, -dx)) for dy, dx in plain.head.offsets] + [len(plain.head.offsets)]
+    both.train()
+    once = both.select_logits(color, depth)
+    assert torch.allclose(once, a, atol=1e-5)  # the flag off: one run per crop
+    both.flip_train = True
+    got = both.select_logits(color, depth)
+    assert torch.allclose(got, 0.5 * (a + b[:, rows]), atol=1e-5)
+    grads = []
+    for logits in (once, got):
+        both.zero_grad()
+        logits[:, :, :, :5].sum().backward()  # the left edge only: its mirror is the right edge
+        grads.append(both.head.conv.weight.grad.clone())
+    assert not torch.allclose(grads[0], grads[1], atol=1e-4)
+
+
+def test_flip_train_needs_the_flip_average(tmp_path):
+    from igde_stream.training import TrainConfig, train
+
+    cfg = TrainConfig(model="igde-tiny", overrides={"head": "select"}, steps=1, flip_train=True,
+                      out=str(tmp_path / "run"), progress=False)
+    with pytest.raises(ValueError, match="flip_train needs a model with flip_average=True"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()  # refused before anything is written

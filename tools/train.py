@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="select head: the gate BCE's target: the input pixel is wrong (default), or the "
                         "head's own pick would lower its error")
     p.add_argument("--ce-weight", type=float, default=0.0, help="soft/select heads: weight of the candidate CE")
+    p.add_argument("--flip-train", action="store_true",
+                   help="select head with flip_average: train the scores averaged with the mirrored run's, as "
+                        "they ship (twice the step time)")
     p.add_argument("--profile-data", type=int, metavar="N",
                    help="only time the crop generator on N samples (one process) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
             color_codec=args.color_codec, color_antialias=args.color_antialias, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
-            gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, refine_share=args.refine_share,
+            gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
             steep_planes=args.steep_planes, command=command,
         )
     except ValueError as e:

@@ -211,6 +211,8 @@ class IGDE(nn.Module):
             self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold, c.attend,
                                       c.band_step / 255.0, c.pick_temperature)
         self.act = nn.ReLU(inplace=True)
+        # training with the flip average: the mirrored run is trained too (TrainConfig.flip_train)
+        self.flip_train = False
 
     @property
     def gathers_input(self) -> bool:
@@ -257,9 +259,9 @@ class IGDE(nn.Module):
                        ) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
         """(features, the mirrored run's features flipped back or None, the image branch outputs to
         reuse): with ``flip_average``, in eval mode, the network also runs on the left-right mirrored
-        frame (training runs once per crop, as with ``passes``)."""
+        frame (training runs once per crop, as with ``passes``, unless ``flip_train`` is set)."""
         f, img = self._features(color, depth, None if image is None else image[0])
-        if not self.config.flip_average or self.training:
+        if not self.config.flip_average or (self.training and not self.flip_train):
             return f, None, (img,)
         fm, img_m = self._features(color.flip(-1), depth.flip(-1), None if image is None else image[1])
         return f, fm.flip(-1), (img, img_m)
