@@ -371,3 +371,33 @@ def test_cache_color_antialias_crops_come_from_the_half_size_frame(monkeypatch):
     assert cfg.key() != dataclasses.replace(cfg, color_antialias=0.0).key()
     with pytest.raises(ValueError, match="color_antialias"):
         cache.CacheConfig(color_antialias=1.5)
+
+
+def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():
+    """The held-out types: the blur is the hand-computed Gaussian of the map (no boundary error);
+    noise, codec and dropouts add their extra on top of the paper's errors; the training mix never
+    turns an extra on."""
+    import cv2
+
+    from igde_stream.data.degrade import ERROR_TYPES, HELD_OUT_ERRORS
+
+    assert set(HELD_OUT_ERRORS) <= set(ERROR_TYPES) and not set(HELD_OUT_ERRORS) & set(BOUNDARY_ERRORS)
+    gt = _step(h=40, w=60, col=30)
+    blurred, _ = degrade(gt, error_type_config("blur"), seed=1)
+    x = np.arange(-8, 9, dtype=np.float64)
+    k = np.exp(-x ** 2 / (2 * 1.5 ** 2))
+    k /= k.sum()
+    row = np.convolve(np.pad(gt[0].astype(np.float64), 8, mode="reflect"), k, mode="valid")
+    assert np.abs(blurred[20].astype(np.float64) - row).max() <= 1.0  # one rounding step
+    assert np.array_equal(blurred[:, :25], gt[:, :25]) and 40 < blurred[20, 29] < 200  # a ramp at the edge only
+    paper, _ = degrade(gt, error_type_config("paper"), seed=3)
+    for name, changed in (("noise", lambda d: np.abs(d.astype(int) - paper).max() <= 8 and (d != paper).mean() > 0.3),
+                          ("codec", lambda d: np.abs(d.astype(int) - paper).mean() < 3 and (d != paper).any()),
+                          ("dropouts", lambda d: (d == 0).any() and not (paper == 0).any())):
+        out, mask = degrade(gt, error_type_config(name), seed=3)
+        assert changed(out), name
+        np.testing.assert_array_equal(mask, out != gt)
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        c = mixed_config(rng)
+        assert (c.blur_sigma, c.noise_std, c.jpeg_quality, c.holes) == (0, 0, 0, 0)

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(the guided filter alone, as older tables), or names")
     p.add_argument("--errors", nargs="+", default=["paper", "mix"], metavar="TYPE",
                    help="boundary error types, one table block each: paper, mix, inflate-reduce, soft, "
-                        "misregistration, holes, lowres (default: paper mix)")
+                        "misregistration, holes, lowres; held out of training: blur, noise, codec, dropouts "
+                        "(default: paper mix)")
     p.add_argument("--views", type=int, default=8, metavar="N",
                    help="view-quality table with N rendered views (default: %(default)s; 0: leave it out)")
     p.add_argument("--view-stride", type=int, default=4, metavar="K",
@@ -96,12 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from igde_stream.data.degrade import BOUNDARY_ERRORS
+    from igde_stream.data.degrade import ERROR_TYPES
     from igde_stream.filters import FILTERS
 
-    known = {"paper", "mix", *BOUNDARY_ERRORS}
-    if set(args.errors) - known:
-        p.error(f"unknown --errors {sorted(set(args.errors) - known)}; known: {', '.join(sorted(known))}")
+    if set(args.errors) - set(ERROR_TYPES):
+        p.error(f"unknown --errors {sorted(set(args.errors) - set(ERROR_TYPES))}; known: {', '.join(ERROR_TYPES)}")
     filters = None if args.filters == ["none"] else sorted(FILTERS) if args.filters == ["all"] else args.filters
     if filters and set(filters) - set(FILTERS):
         p.error(f"unknown --filters {sorted(set(filters) - set(FILTERS))}; known: all, none, {', '.join(sorted(FILTERS))}")

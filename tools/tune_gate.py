@@ -160,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from igde_stream.data import (
-        BOUNDARY_ERRORS, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
+        ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds, steep_range,
     )
     from igde_stream.evaluation import DEFAULT_ICL, disparity_file_sequence, icl_nuim_sequence, load_model
     from igde_stream.real_frames import real_scene_problem
 
-    known = ["paper", "mix", *BOUNDARY_ERRORS]
+    known = list(ERROR_TYPES)
     if set(args.errors) - set(known):
         p.error(f"--errors: unknown {sorted(set(args.errors) - set(known))}; known: {', '.join(known)}")
     torch.set_num_threads(args.threads)

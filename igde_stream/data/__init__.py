@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .clip import write_clip
 from .degrade import (
-    BOUNDARY_ERRORS, DegradeConfig, Degrader, boundary_band, degrade, depth_edges, error_type_config, label_edges,
+    BOUNDARY_ERRORS, ERROR_TYPES, HELD_OUT_ERRORS, DegradeConfig, Degrader, boundary_band, degrade, depth_edges, error_type_config, label_edges,
     mixed_config,
 )
 from .sequence import Sequence, make_sequence
@@ -20,5 +20,5 @@ __all__ = [
     "SceneConfig", "Scene", "Frame", "SPLITS", "TEXTURE_MODES", "split_seeds", "render_sequence",
     "smooth_noise", "steep_range", "DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges",
     "boundary_band",
-    "write_clip", "make_sequence", "Sequence", "BOUNDARY_ERRORS", "error_type_config", "mixed_config",
+    "write_clip", "make_sequence", "Sequence", "BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "error_type_config", "mixed_config",
 ]

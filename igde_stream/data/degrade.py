@@ -37,7 +37,8 @@ misregistration, which moves the whole map:
 - ``shift`` S > 0: *misregistration*. The whole map moves by (dy, dx), integers drawn per sequence
   from -S..S (not both 0), with replicated borders: depth no longer lines up with colour.
 
-Extras, all off by default and applied to the whole frame after the boundary errors, in this order:
+Extras, all off by default and applied to the whole frame after the boundary errors, in this order
+(never drawn by the training mix; :data:`HELD_OUT_ERRORS` names presets of them for evaluation):
 ``blur_sigma`` (Gaussian blur, like a monocular estimator), ``noise_std`` (Gaussian noise, 8-bit
 levels), ``holes`` (that many random blobs set to 0, a sensor's missing depth), ``jpeg_quality``
 (JPEG round trip of the depth map as a stand-in for lossy-codec artefacts; 8-bit only).
@@ -58,7 +59,7 @@ import numpy as np
 from .textures import smooth_noise
 
 __all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges", "boundary_band", "depth_peak",
-           "BOUNDARY_ERRORS", "mixed_config", "error_type_config"]
+           "BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "mixed_config", "error_type_config"]
 
 
 @dataclass(frozen=True)
@@ -313,14 +314,23 @@ BOUNDARY_ERRORS: dict[str, dict] = {
     "holes": {"p_degrade": 0.0, "edge_holes": 0.85, "hole_width": 4},
     "lowres": {"p_degrade": 0.0, "lowres": 4, "lowres_linear": True},
 }
+# Error types that the training mix never draws (whole-frame extras, some over the paper's boundary
+# errors), named so that an evaluation can score how the model generalises beyond its training data.
+HELD_OUT_ERRORS: dict[str, dict] = {
+    "blur": {"p_degrade": 0.0, "blur_sigma": 1.5},  # a monocular estimator's smooth map
+    "noise": {"noise_std": 1.5},  # sensor noise over the paper's errors
+    "codec": {"jpeg_quality": 75},  # lossy-coded depth (8-bit) over the paper's errors
+    "dropouts": {"holes": 12},  # a sensor's missing blobs (depth 0) over the paper's errors
+}
 # The fixed evaluation mix ("mix") combines these four, as it did before "lowres" existed, so its
 # rows stay comparable across versions; "lowres" is scored as its own row.
 _EVAL_MIX_TYPES = ("inflate-reduce", "soft", "misregistration", "holes")
 
 
 def error_type_config(name: str) -> DegradeConfig:
-    """The DegradeConfig of one named type of :data:`BOUNDARY_ERRORS`, ``"paper"`` (the default
-    config: inflate / reduce by 1-4 px) or ``"mix"`` (a fixed representative mix: every type on)."""
+    """The DegradeConfig of one named type of :data:`BOUNDARY_ERRORS` or :data:`HELD_OUT_ERRORS`,
+    ``"paper"`` (the default config: inflate / reduce by 1-4 px) or ``"mix"`` (a fixed representative
+    mix: every type on)."""
     if name == "paper":
         return DegradeConfig()
     if name == "mix":
@@ -329,9 +339,15 @@ def error_type_config(name: str) -> DegradeConfig:
             merged.update(BOUNDARY_ERRORS[k])
         merged.update({"p_degrade": 0.85, "shift": 1, "edge_holes": 0.3, "p_soft": 0.4})
         return DegradeConfig(**merged)
+    if name in HELD_OUT_ERRORS:
+        return DegradeConfig(**HELD_OUT_ERRORS[name])
     if name not in BOUNDARY_ERRORS:
-        raise ValueError(f"unknown boundary error type {name!r}; known: paper, mix, {', '.join(BOUNDARY_ERRORS)}")
+        raise ValueError(f"unknown boundary error type {name!r}; known: {', '.join(ERROR_TYPES)}")
     return DegradeConfig(**BOUNDARY_ERRORS[name])
+
+
+# Every name error_type_config knows, in table order.
+ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRORS)
 
 
 def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()) -> DegradeConfig:
