@@ -71,8 +71,8 @@ def igde_small() -> IGDEConfig:
     or not, is not a boundary error). Pick temperature 0.3, the temperature it is trained at (chosen
     on the val split and a real val pair): the hard output takes the input value nearest the soft
     output's candidate mean, not the top score. Flip average: the scores and gate are the mean of a
-    run on the frame and one on its left-right mirror (inference only; twice the network's cost,
-    +0.2 dB on the validation data; ``flip_average=False`` for the single run)."""
+    run on the frame and one on its left-right mirror (twice the network's cost; the shipped weights
+    are trained with it, ``TrainConfig.flip_train``; ``flip_average=False`` for the single run)."""
     return IGDEConfig(g0=16, g=12, layers=3, extractor_blocks=1, refine_blocks=2, head="select", radius=7,
                       candidates="star", attend=2, scale=2, passes=1, band_step=2.5, pick_temperature=0.3,
                       flip_average=True)

@@ -58,12 +58,12 @@ class IGDEConfig:
     behind, get a second look). Every output value is still an input value; the cost is ``passes``
     times one pass. Training sees single passes (``TrainConfig.refine_share`` feeds it its own
     outputs), so the weights do not depend on it.
-    flip_average: soft / select heads, inference only (eval mode; training runs once per crop, so
-    the weights do not depend on it): the network also runs on the left-right mirrored frame, and
-    each pixel's scores and gate logit are the mean of the two runs (the mirrored run's score of
-    offset (dy, dx) is its score of (dy, -dx); :meth:`SelectionHead.logits`). A self-ensemble: the
-    same weights, twice the network's cost, a steadier choice; every output value is still an input
-    value.
+    flip_average: soft / select heads, in eval mode (training runs once per crop unless the
+    model's ``flip_train`` is set, ``TrainConfig.flip_train``): the network also runs on the
+    left-right mirrored frame, and each pixel's scores and gate logit are the mean of the two runs
+    (the mirrored run's score of offset (dy, dx) is its score of (dy, -dx);
+    :meth:`SelectionHead.logits`). A self-ensemble: the same weights, twice the network's cost, a
+    steadier choice; every output value is still an input value.
     """
 
     g0: int = 16
