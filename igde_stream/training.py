@@ -32,7 +32,12 @@ from .models import build_model, create_model, load_checkpoint, save_checkpoint
 from .models.igde import SelectionHead
 from .train_config import TrainConfig
 
-__all__ = ["TrainConfig", "train", "validate", "calibrate_gate", "profile_data", "LOG_COLUMNS"]
+__all__ = ["TrainConfig", "TrainSetupError", "train", "validate", "calibrate_gate", "profile_data", "LOG_COLUMNS"]
+
+
+class TrainSetupError(ValueError):
+    """The run cannot start: the model to train or fine-tune cannot be had, or a setting does not fit
+    it. Raised before anything is written."""
 
 LOG_COLUMNS = ("step", "time_s", "lr", "l2_share", "loss", "samples_per_s",
                "val_psnr", "val_psnr_t", "val_psnr_f", "val_ssim", "val_rmse")
@@ -163,11 +168,14 @@ def train(cfg: TrainConfig) -> Path:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device cuda requested but torch.cuda.is_available() is False")
     torch.manual_seed(cfg.seed)
-    model, payload = _build(cfg)
+    try:
+        model, payload = _build(cfg)
+    except (ValueError, FileNotFoundError) as e:
+        raise TrainSetupError(str(e)) from e
     if cfg.flip_train:
         if not getattr(model.config, "flip_average", False):
-            raise ValueError(f"flip_train needs a model with flip_average=True ({cfg.model} has none; "
-                             "add --override flip_average=True)")
+            raise TrainSetupError(f"flip_train needs a model with flip_average=True ({cfg.model} has none; "
+                                  "add --override flip_average=True)")
         model.flip_train = True
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -358,3 +358,24 @@ def test_export_of_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert exit_info.value.code == 2 and why in err[-1] and "error:" in err[-1], err
         assert not (tmp_path / "out").exists()
+
+
+def test_training_that_cannot_start_is_one_line_and_writes_nothing(tmp_path, capsys):
+    """tools/train.py: an unknown model, a missing checkpoint to fine-tune and --flip-train on a model
+    without the flip average end in one error line, exit status 2, before the run folder exists."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "train.py"
+    spec = importlib.util.spec_from_file_location("train_tool_start", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cases = [(["--model", "nope"], "unknown model"),
+             (["--model", str(tmp_path / "none.pt")], "no such checkpoint"),
+             (["--model", "igde-tiny", "--override", "head=select", "--flip-train"], "flip_average=True")]
+    for args, why in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            tool.main(args + ["--steps", "1", "--workers", "0", "--quiet", "--out", str(tmp_path / "run")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_info.value.code == 2 and why in err[-1] and "error:" in err[-1], err
+        assert not (tmp_path / "run").exists()

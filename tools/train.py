@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps is None and args.minutes is None:
         p.error("give --steps and/or --minutes")
 
-    from igde_stream.training import TrainConfig, train
+    from igde_stream.training import TrainConfig, TrainSetupError, train
 
     try:  # a setting out of range is one line and exit 2
         cfg = TrainConfig(
@@ -165,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crop generator: {ms:.1f} ms of CPU per sample (one process, crop {cfg.crop[0]}x{cfg.crop[1]}); "
               f"{args.workers} workers give about {1000 * max(args.workers, 1) / ms:.0f} samples/s")
         return 0
-    train(cfg)
+    try:
+        train(cfg)
+    except TrainSetupError as e:  # nothing written yet: one line and exit 2
+        p.error(str(e))
     return 0
 
 
