@@ -40,7 +40,8 @@ class TrainConfig:
     sit up to a pixel off the colour edges (``igde_stream.data.cache.antialiased``); ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
-    across runs.
+    across runs; ``limbs`` N > 0 grows 0..N thin parts out of each solid layer of the training
+    scenes (``SceneConfig.limbs``), likewise never in validation.
     Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
     from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
     hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
@@ -105,6 +106,7 @@ class TrainConfig:
     flip_train: bool = False
     refine_share: float = 0.0
     steep_planes: int = 0
+    limbs: int = 0
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -124,6 +126,8 @@ class TrainConfig:
             raise ValueError(f"gate_target must be one of {GATE_TARGETS}, got {self.gate_target!r}")
         if self.steep_planes < 0:
             raise ValueError(f"steep_planes must be >= 0, got {self.steep_planes}")
+        if self.limbs < 0:
+            raise ValueError(f"limbs must be >= 0, got {self.limbs}")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
@@ -151,13 +155,13 @@ class TrainConfig:
         return CropConfig(
             crop=self.crop, frames_per_scene=self.frames_per_scene, crops_per_frame=self.crops_per_frame,
             scene=SceneConfig(width=w, height=h, textures=self.textures,
-                              steep_planes=steep_range(self.steep_planes)),
+                              steep_planes=steep_range(self.steep_planes), limbs=(0, self.limbs)),
             degradation=DegradeConfig(**self.degradation),
         )
 
     def val_crop_config(self) -> CropConfig:
         cc = self.crop_config()
-        cc = dataclasses.replace(cc, scene=dataclasses.replace(cc.scene, steep_planes=(0, 0)))
+        cc = dataclasses.replace(cc, scene=dataclasses.replace(cc.scene, steep_planes=(0, 0), limbs=(0, 0)))
         return dataclasses.replace(cc, degradation=error_type_config("mix")) if self.mix else cc
 
     def cache_config(self) -> CacheConfig:

@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                         "depth sampled down (anti-aliased colour edges; depth edges up to a pixel off them)")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px, depth-tested) to every training scene (0: none)")
+    p.add_argument("--limbs", type=int, default=0, metavar="N",
+                   help="grow 0..N thin parts (1-6 px, any angle) out of each solid layer of the training scenes")
     p.add_argument("--temperature-start", type=float, default=1.0,
                    help="soft/select heads: first softmax temperature (a fine-tune starts where its model ended)")
     p.add_argument("--temperature-end", type=float, default=1.0, help="soft/select heads: final softmax temperature")
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             color_codec=args.color_codec, color_antialias=args.color_antialias, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
-            steep_planes=args.steep_planes, command=command,
+            steep_planes=args.steep_planes, limbs=args.limbs, command=command,
         )
     except ValueError as e:
         p.error(str(e))

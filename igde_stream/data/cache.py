@@ -92,6 +92,8 @@ class CacheConfig:
             del d["scene_scale"]
         if d["color_antialias"] == 0.0:
             del d["color_antialias"]
+        if tuple(d["scene"]["limbs"]) == (0, 0):
+            del d["scene"]["limbs"]
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 

@@ -20,6 +20,12 @@ there a depth jump no longer marks an edge, and edges must come from the label m
 (:func:`igde_stream.data.degrade.label_edges`). A model trained without them has never seen a
 surface steeper than 0.4 levels/px.
 
+Limbs (``limbs``, off by default): thin parts (1-6 px, straight or bent once, at any angle) grown out
+of each solid layer, with its depth plane and texture: handlebars, levers, chair legs, stems, cables
+attached to what holds them. The separate poles and wires of ``thin`` stand near vertical or near
+horizontal on their own depth; real thin parts leave their object at every angle, and a boundary
+error that thins or fattens the object swallows or erases them.
+
 Textures: ``"procedural"`` (fractal noise, stripes, checkers, colour blocks; NumPy + OpenCV only),
 ``"photo"`` (random crops of the photographs shipped with scikit-image, recoloured; needs
 scikit-image), ``"mixed"`` (half and half: the training default) and ``"flat"`` (one colour per
@@ -78,7 +84,8 @@ class SceneConfig:
     wires); both scale with the frame area relative to 960x540. max_speed / camera_speed: pixels per
     frame at 960 wide (scaled with the width). slant_prob: fraction of solid layers whose depth is a
     tilted plane (the rest have flat depth). background_depth / foreground_depth: depth ranges on the
-    [0, 1] scale (larger = nearer).
+    [0, 1] scale (larger = nearer). limbs: inclusive range of the number of thin parts grown out of
+    each solid layer (module docstring).
     """
 
     width: int = 960
@@ -96,8 +103,11 @@ class SceneConfig:
     max_slope: float = 0.4 / 255.0
     steep_planes: tuple[int, int] = (0, 0)
     steep_slope: tuple[float, float] = (1.0 / 255.0, 4.0 / 255.0)
+    limbs: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
+        if not 0 <= self.limbs[0] <= self.limbs[1]:
+            raise ValueError(f"limbs must be 0 <= lo <= hi, got {self.limbs}")
         if not 0 <= self.steep_planes[0] <= self.steep_planes[1]:
             raise ValueError(f"steep_planes must be 0 <= lo <= hi, got {self.steep_planes}")
         if not 0 < self.steep_slope[0] <= self.steep_slope[1]:
@@ -193,6 +203,34 @@ class _Layer:
     parallax: float         # depth used for the camera shift
 
 
+def _with_limbs(rng: np.random.Generator, mask: np.ndarray, n: int, scale: float) -> np.ndarray:
+    """``mask`` (a solid shape) with ``n`` limbs: polylines of 1 or 2 segments, 1-6 px thick (times
+    ``scale``, the frame's size relative to 960 wide, at least a third), from a random pixel of the
+    shape outwards at a random angle, each segment 0.3-0.8 of the shape's size; the result is cut to
+    its tight box."""
+    h, w = mask.shape
+    size = max(h, w)
+    m = int(1.7 * size) + 8
+    out = np.zeros((h + 2 * m, w + 2 * m), np.uint8)
+    out[m:m + h, m:m + w] = mask
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return mask
+    for _ in range(n):
+        k = int(rng.integers(len(ys)))
+        pts = [(float(xs[k] + m), float(ys[k] + m))]
+        a = rng.uniform(0, 2 * math.pi)
+        for _ in range(int(rng.integers(1, 3))):
+            length = rng.uniform(0.3, 0.8) * size
+            x, y = pts[-1]
+            pts.append((x + length * math.cos(a), y + length * math.sin(a)))
+            a += rng.uniform(-1.2, 1.2)
+        t = max(1, int(round(rng.uniform(1, 6) * max(scale, 1 / 3))))
+        cv2.polylines(out, [np.round(np.array(pts)).astype(np.int32)], False, 1, t, cv2.LINE_8)
+    rows, cols = np.nonzero(out.any(1))[0], np.nonzero(out.any(0))[0]
+    return out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(bool)
+
+
 def _plane(rng: np.random.Generator, h: int, w: int, lo: float, hi: float, slant: bool,
            max_slope: float) -> np.ndarray:
     """A depth plane inside [lo, hi] over an H x W box, tilted when ``slant``."""
@@ -270,6 +308,9 @@ class Scene:
                 h = max(6, int(size / math.sqrt(aspect)))
                 w = max(6, int(size * math.sqrt(aspect)))
                 mask = _solid_mask(rng, h, w)
+                if c.limbs[1] > 0:  # drawn only when asked for: scenes without limbs stay as they were
+                    mask = _with_limbs(rng, mask, int(rng.integers(c.limbs[0], c.limbs[1] + 1)), sx)
+                    h, w = mask.shape
                 slant = rng.random() < c.slant_prob
             else:
                 mask = _thin_mask(rng, W, H)
