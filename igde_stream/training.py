@@ -131,12 +131,15 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
 
 def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: Any, hint: str = "") -> torch.nn.Module:
     """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...),
-    the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes."""
+    the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes.
+    The one exception: ``full_convs`` may grow, its new layers zero-initialised (the same function)."""
     tuned = build_model(dataclasses.replace(model.config, **overrides))
-    try:
-        tuned.load_state_dict(model.state_dict())
+    try:  # new zero-initialised full-resolution layers (full_convs) are the only weights allowed to be missing
+        missing, unexpected = tuned.load_state_dict(model.state_dict(), strict=False)
     except RuntimeError:
-        raise ValueError(f"overrides {sorted(overrides)} change the weights of {source}{hint}") from None
+        missing, unexpected = ["shape"], []
+    if unexpected or any(not k.startswith("full_res.") for k in missing):
+        raise ValueError(f"overrides {sorted(overrides)} change the weights of {source}{hint}")
     tuned.variant = getattr(model, "variant", None)
     return tuned
 

@@ -462,3 +462,23 @@ def test_pick_by_hand():
         IGDEConfig(head="select", pick_temperature=-1.0)
     with pytest.raises(ValueError, match="select head"):
         IGDEConfig(head="residual", pick_temperature=0.3)
+
+
+def test_full_resolution_layers_add_to_the_features():
+    """A full_convs layer adds ReLU(conv([features, colour, depth])) to the features: with weights
+    set, the features are the model without the layer plus that term, computed here by hand."""
+    torch.manual_seed(0)
+    grown = _randomise(_tiny_select(scale=2, full_convs=1), seed=3).eval()
+    plain = _tiny_select(scale=2).eval()
+    plain.load_state_dict({k: v for k, v in grown.state_dict().items() if not k.startswith("full_res.")})
+    color, depth = _inputs(n=1, h=18, w=22)
+    with torch.no_grad():
+        f0 = plain.features(color, depth)
+        conv = grown.full_res[0]
+        expected = f0 + torch.relu(torch.nn.functional.conv2d(torch.cat([f0, color, depth], 1), conv.weight,
+                                                              conv.bias, padding=1))
+        got = grown.features(color, depth)
+    assert not torch.allclose(got, f0)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="full_convs"):
+        IGDEConfig(full_convs=5)

@@ -192,8 +192,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 def weights_hash(model: torch.nn.Module) -> str:
-    """SHA-256 (first 16 hex digits) over the config and the float32 weights: identifies a model."""
-    h = hashlib.sha256(json.dumps(dataclasses.asdict(model.config), sort_keys=True).encode())
+    """SHA-256 (first 16 hex digits) over the config and the float32 weights: identifies a model.
+    ``full_convs`` enters only when set, so the hashes of models from before that field stay."""
+    config = dataclasses.asdict(model.config)
+    if not config.get("full_convs", 1):
+        del config["full_convs"]
+    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())
         h.update(v.detach().cpu().float().contiguous().numpy().tobytes())

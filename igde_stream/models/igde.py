@@ -58,6 +58,12 @@ class IGDEConfig:
     behind, get a second look). Every output value is still an input value; the cost is ``passes``
     times one pass. Training sees single passes (``TrainConfig.refine_share`` feeds it its own
     outputs), so the weights do not depend on it.
+    full_convs: residual 3x3 convs at full resolution after the features (each reads [features,
+    colour, depth] and adds its ReLU output to the features), zero-initialised: a model that gains
+    them computes what it did before until training moves them (``tools/train.py --model M.pt
+    --override full_convs=N`` keeps M's weights). With ``scale`` 2 the branches see the frame at
+    half resolution; these layers give the head more full-resolution context for the edge's
+    position. 0: none.
     flip_average: soft / select heads, in eval mode (training runs once per crop unless the
     model's ``flip_train`` is set, ``TrainConfig.flip_train``): the network also runs on the
     left-right mirrored frame, and each pixel's scores and gate logit are the mean of the two runs
@@ -83,6 +89,7 @@ class IGDEConfig:
     band_step: float = 0.0
     pick_temperature: float = 0.0
     flip_average: bool = False
+    full_convs: int = 0
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -113,6 +120,8 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.flip_average must be True or False, got {self.flip_average!r}")
         if self.flip_average and self.head == "residual":
             raise ValueError("IGDEConfig.flip_average needs a soft or select head (it averages their scores)")
+        if not 0 <= int(self.full_convs) <= 4:
+            raise ValueError(f"IGDEConfig.full_convs must be in 0..4, got {self.full_convs}")
         if not 0.0 < self.gate_threshold < 1.0:
             raise ValueError(f"IGDEConfig.gate_threshold must be in (0, 1), got {self.gate_threshold}")
         for name in ("g0", "g", "layers", "extractor_blocks", "refine_blocks"):
@@ -203,6 +212,10 @@ class IGDE(nn.Module):
         if c.scale > 1:
             self.up = conv1x1(c.g0, c.g0 * s2)
             self.full = conv3x3(c.g0 + 4, c.g0)
+        self.full_res = nn.ModuleList(conv3x3(c.g0 + 4, c.g0) for _ in range(c.full_convs))
+        for conv in self.full_res:  # zero: the layers start as the identity (see IGDEConfig.full_convs)
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
         self.fusion = conv3x3(2 * c.g0, c.g0)
         self.refine = ResidualDenseNetwork(c.g0, c.g0, c.g, c.layers, c.refine_blocks)
         if c.head == "residual":
@@ -244,6 +257,8 @@ class IGDE(nn.Module):
         if s > 1:
             f = nn.functional.pixel_shuffle(self.act(self.up(f)), s)[..., :h, :w]
             f = self.act(self.full(torch.cat([f, color, depth], 1)))
+        for conv in self.full_res:
+            f = f + self.act(conv(torch.cat([f, color, depth], 1)))
         return f, image
 
     def select_logits(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
