@@ -134,12 +134,13 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
     the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes.
     The one exception: ``full_convs`` may grow, its new layers zero-initialised (the same function)."""
     tuned = build_model(dataclasses.replace(model.config, **overrides))
-    try:  # new zero-initialised full-resolution layers (full_convs) are the only weights allowed to be missing
+    changed = ValueError(f"overrides {sorted(overrides)} change the weights of {source}{hint}")
+    try:
         missing, unexpected = tuned.load_state_dict(model.state_dict(), strict=False)
-    except RuntimeError:
-        missing, unexpected = ["shape"], []
-    if unexpected or any(not k.startswith("full_res.") for k in missing):
-        raise ValueError(f"overrides {sorted(overrides)} change the weights of {source}{hint}")
+    except RuntimeError:  # a shape differs
+        raise changed from None
+    if unexpected or any(not k.startswith("full_res.") for k in missing):  # only new full_convs layers may be missing
+        raise changed
     tuned.variant = getattr(model, "variant", None)
     return tuned
 

@@ -195,7 +195,7 @@ def weights_hash(model: torch.nn.Module) -> str:
     """SHA-256 (first 16 hex digits) over the config and the float32 weights: identifies a model.
     ``full_convs`` enters only when set, so the hashes of models from before that field stay."""
     config = dataclasses.asdict(model.config)
-    if not config.get("full_convs", 1):
+    if config.get("full_convs") == 0:  # IGDE configs only; the baselines have no such field
         del config["full_convs"]
     h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for k, v in sorted(model.state_dict().items()):
