@@ -37,7 +37,9 @@ class TrainConfig:
     ``color_codec`` sends that share of the cached colour frames through sensor noise and a JPEG
     round trip (``igde_stream.data.cache.camera_chain``); ``color_antialias`` renders that share of
     the cached scenes at twice the size, colour area-averaged down and depth sampled, so depth edges
-    sit up to a pixel off the colour edges (``igde_stream.data.cache.antialiased``); ``steep_planes`` N > 0 adds 1..N steep
+    sit up to a pixel off the colour edges (``igde_stream.data.cache.antialiased``); ``color_warp``
+    resamples each cached colour frame along a smooth random displacement field of at most that
+    many pixels (``igde_stream.data.cache.warped_color``); ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
     across runs; ``limbs`` N > 0 grows 0..N thin parts out of each solid layer of the training
@@ -96,6 +98,7 @@ class TrainConfig:
     color_blur: float = 0.0
     color_codec: float = 0.0
     color_antialias: float = 0.0
+    color_warp: float = 0.0
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -135,7 +138,8 @@ class TrainConfig:
         self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
         self.scene_scale = tuple(float(x) for x in self.scene_scale)  # type: ignore[assignment]
         if not self.cache_scenes:  # options of the crop cache alone: an error, not a silent no-op
-            for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0)):
+            for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0),
+                              ("color_warp", 0.0)):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:
@@ -170,7 +174,7 @@ class TrainConfig:
                            crops_per_frame=self.crops_per_frame, crop=self.crop, seed=self.seed,
                            mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec,
                            scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale,
-                           color_antialias=self.color_antialias)
+                           color_antialias=self.color_antialias, color_warp=self.color_warp)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -182,4 +186,5 @@ class TrainConfig:
                 "val_size": list(self.val_size), "val_degradation": self.val_crop_config().degradation.to_dict(),
                 "cache": dataclasses.asdict(self.cache_config()) if self.cache_scenes else None,
                 "mix": self.mix, "color_blur": self.color_blur,
-                "color_codec": self.color_codec, "color_antialias": self.color_antialias}
+                "color_codec": self.color_codec, "color_antialias": self.color_antialias,
+                **({"color_warp": self.color_warp} if self.color_warp else {})}

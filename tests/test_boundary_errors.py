@@ -296,7 +296,7 @@ def test_train_config_scene_scale_needs_the_cache():
 
     with pytest.raises(ValueError, match="crop cache"):
         TrainConfig(steps=1, scene_scale=(0.5, 1.0))
-    for name in ("color_codec", "color_antialias"):
+    for name in ("color_codec", "color_antialias", "color_warp"):
         with pytest.raises(ValueError, match=f"{name} needs the crop cache"):
             TrainConfig(steps=1, **{name: 0.5})
         assert getattr(TrainConfig(steps=1, cache_scenes=4, **{name: 0.5}).cache_config(), name) == 0.5
@@ -371,6 +371,70 @@ def test_cache_color_antialias_crops_come_from_the_half_size_frame(monkeypatch):
     assert cfg.key() != dataclasses.replace(cfg, color_antialias=0.0).key()
     with pytest.raises(ValueError, match="color_antialias"):
         cache.CacheConfig(color_antialias=1.5)
+
+
+def test_warped_color_shifts_by_a_smooth_field_as_large_as_the_amplitude():
+    """On a frame whose channels are its own x and y coordinates, bilinear resampling is exact, so the
+    output minus the input is the displacement field itself: each component peaks at the amplitude
+    (in the interior, away from mirrored borders, it comes close), takes both signs, and varies slowly (a 24-px
+    cell); amplitude 0 is the identity."""
+    from igde_stream.data.cache import warped_color
+
+    h, w = 120, 160
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    frame = np.stack([xs, ys, np.zeros_like(xs)], -1)
+    inner = (slice(6, -6), slice(6, -6))
+    fields = []
+    for seed in (0, 1):
+        out = warped_color(frame, 1.5, np.random.default_rng(seed))
+        assert out.shape == frame.shape and out.dtype == frame.dtype
+        for u in (out[..., 0] - xs, out[..., 1] - ys):
+            u = u[inner]
+            assert 1.2 < np.abs(u).max() <= 1.5 + 1 / 32, np.abs(u).max()  # remap: 1/32-px steps
+            assert u.min() < -0.1 and u.max() > 0.1
+            assert np.abs(np.diff(u, axis=0)).max() < 0.5 and np.abs(np.diff(u, axis=1)).max() < 0.5
+            assert np.abs(u).mean() > 0.1
+        fields.append(out[..., 0] - xs)
+    assert not np.allclose(fields[0], fields[1])
+    assert warped_color(frame, 0.0, np.random.default_rng(0)) is frame
+    img = np.random.default_rng(2).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    assert warped_color(img, 1.0, np.random.default_rng(0)).dtype == np.uint8
+
+
+def test_cache_color_warp_changes_the_colour_only(monkeypatch):
+    """color_warp draws each frame's largest shift from [0, color_warp] and resamples the colour only:
+    the cached depth and ground truth are those of the same config without it, crop for crop, and
+    with 0 the path is never taken (the cache keeps its old name)."""
+    from igde_stream.data import cache
+
+    cfg = cache.CacheConfig(scenes=2, frames_per_scene=3, crops_per_frame=2, crop=(16, 16), mix=True,
+                            color_blur=0.5, scene=SMALL)
+    base = cache.build_cache(cfg, workers=1, progress=False)
+    amplitudes = []
+    real = cache.warped_color
+
+    def record(color, amplitude, rng, **kw):
+        amplitudes.append(amplitude)
+        return real(color, amplitude, rng, **kw)
+
+    monkeypatch.setattr(cache, "warped_color", record)
+    assert cache.build_cache(cfg, workers=1, progress=False)["color"].tobytes() == base["color"].tobytes()
+    assert amplitudes == []
+    warped = cache.build_cache(dataclasses.replace(cfg, color_warp=2.0), workers=1, progress=False)
+    assert len(amplitudes) == 6 and all(0 <= a <= 2.0 for a in amplitudes) and len(set(amplitudes)) == 6
+    np.testing.assert_array_equal(warped["depth"], base["depth"])
+    np.testing.assert_array_equal(warped["gt"], base["gt"])
+    assert not np.array_equal(warped["color"], base["color"])
+    assert cfg.key() != dataclasses.replace(cfg, color_warp=2.0).key()
+    legacy = dataclasses.asdict(cfg)
+    for name in ("color_antialias", "color_warp", "scene_scale"):
+        del legacy[name]
+    del legacy["scene"]["limbs"]
+    import hashlib
+    import json
+    assert cfg.key() == hashlib.sha256(json.dumps(legacy, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    with pytest.raises(ValueError, match="color_warp"):
+        cache.CacheConfig(color_warp=5.0)
 
 
 def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():

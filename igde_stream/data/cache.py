@@ -23,6 +23,11 @@ does), while the ground-truth depth and the labels take one of the four sub-pixe
 pixels, up to a pixel off where a rule "depth edge = strongest colour step" would put it, as with
 measured depth; the renderer alone draws both edges on the same pixel, and a model trained on that
 only moves right depth edges onto the colour edge of a real photograph.
+With ``color_warp`` > 0 each frame's colour is resampled along a smooth random displacement field
+whose largest shift is drawn from [0, color_warp] px (:func:`warped_color`); depth and ground truth
+stay. The colour edges then wander up to that far from the depth edges, in both directions along one
+edge, as with measured depth whose edges were found by another sensor or a stereo matcher: a model
+trained on exact edges places real edges a pixel off with full confidence.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -44,7 +49,7 @@ import torch
 from .degrade import DegradeConfig, Degrader, mixed_config
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
-__all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain"]
+__all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain", "warped_color"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class CacheConfig:
     degradation: DegradeConfig = field(default_factory=DegradeConfig)
     scene_scale: tuple[float, float] = (1.0, 1.0)
     color_antialias: float = 0.0
+    color_warp: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -73,6 +79,8 @@ class CacheConfig:
             raise ValueError(f"scene_scale must be 0 < lo <= hi <= 4, got {lo}, {hi}")
         if not 0.0 <= self.color_antialias <= 1.0:
             raise ValueError(f"color_antialias must be in [0, 1], got {self.color_antialias}")
+        if not 0.0 <= self.color_warp <= 4.0:
+            raise ValueError(f"color_warp must be in [0, 4] px, got {self.color_warp}")
 
     def scene_at(self, rng: np.random.Generator) -> SceneConfig:
         """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly
@@ -90,8 +98,9 @@ class CacheConfig:
         d = dataclasses.asdict(self)
         if tuple(d["scene_scale"]) == (1.0, 1.0):  # caches made before the field keep their names
             del d["scene_scale"]
-        if d["color_antialias"] == 0.0:
-            del d["color_antialias"]
+        for name in ("color_antialias", "color_warp"):
+            if d[name] == 0.0:
+                del d[name]
         if tuple(d["scene"]["limbs"]) == (0, 0):
             del d["scene"]["limbs"]
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -112,13 +121,16 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
     h, w = cfg.crop
     H, W = scene_cfg.height, scene_cfg.width
     cs, ds, gs = [], [], []
-    for _ in range(cfg.frames_per_scene):
+    for k in range(cfg.frames_per_scene):
         t = int(rng.integers(cfg.scene.frames))
         f = scene.render(t, 8)
         if antialias:
             f = antialiased(f, (int(rng.integers(2)), int(rng.integers(2))))
         d, err = deg.apply(f.depth, t, f.labels)
         color = f.color
+        if cfg.color_warp > 0:  # its own generator: the crops and depths stay those of the config without it
+            wrng = np.random.default_rng([cfg.seed, i, k, 0x3A7])
+            color = warped_color(color, float(wrng.uniform(0, cfg.color_warp)), wrng)
         if cfg.color_blur > 0:
             sigma = float(rng.uniform(0, cfg.color_blur))
             if sigma > 0.1:
@@ -147,6 +159,20 @@ def antialiased(frame: Frame, phase: tuple[int, int]) -> Frame:
     color = cv2.resize(frame.color[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
     return Frame(color, np.ascontiguousarray(frame.depth[dy:2 * h:2, dx:2 * w:2]),
                  np.ascontiguousarray(frame.labels[dy:2 * h:2, dx:2 * w:2]))
+
+
+def warped_color(color: np.ndarray, amplitude: float, rng: np.random.Generator, cell: int = 24) -> np.ndarray:
+    """``color`` (H x W x 3) resampled (bilinear, mirrored borders) at ``p + u(p)``: ``u`` is a smooth
+    random displacement field (Gaussian noise on a grid of ``cell``-px cells, bicubic-upsampled), each
+    of its two components scaled so that its largest magnitude is ``amplitude`` px."""
+    h, w = color.shape[:2]
+    if amplitude <= 0:
+        return color
+    grid = rng.normal(size=(2, h // cell + 2, w // cell + 2)).astype(np.float32)
+    u = [cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC) for g in grid]
+    u = [c * np.float32(amplitude / max(float(np.abs(c).max()), 1e-6)) for c in u]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(color, xs + u[0], ys + u[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
 def camera_chain(color: np.ndarray, rng: np.random.Generator) -> np.ndarray:
