@@ -441,8 +441,6 @@ def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():
     """The held-out types: the blur is the hand-computed Gaussian of the map (no boundary error);
     noise, codec and dropouts add their extra on top of the paper's errors; the training mix never
     turns an extra on."""
-    import cv2
-
     from igde_stream.data.degrade import ERROR_TYPES, HELD_OUT_ERRORS
 
     assert set(HELD_OUT_ERRORS) <= set(ERROR_TYPES) and not set(HELD_OUT_ERRORS) & set(BOUNDARY_ERRORS)
