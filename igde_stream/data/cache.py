@@ -49,7 +49,8 @@ import torch
 from .degrade import DegradeConfig, Degrader, mixed_config
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
-__all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain", "warped_color"]
+__all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain",
+           "warped_color"]
 
 
 @dataclass(frozen=True)
