@@ -187,4 +187,4 @@ class TrainConfig:
                 "cache": dataclasses.asdict(self.cache_config()) if self.cache_scenes else None,
                 "mix": self.mix, "color_blur": self.color_blur,
                 "color_codec": self.color_codec, "color_antialias": self.color_antialias,
-                **({"color_warp": self.color_warp} if self.color_warp else {})}
+                "color_warp": self.color_warp}
