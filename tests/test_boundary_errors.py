@@ -300,6 +300,10 @@ def test_train_config_scene_scale_needs_the_cache():
         with pytest.raises(ValueError, match=f"{name} needs the crop cache"):
             TrainConfig(steps=1, **{name: 0.5})
         assert getattr(TrainConfig(steps=1, cache_scenes=4, **{name: 0.5}).cache_config(), name) == 0.5
+    with pytest.raises(ValueError, match="color_warp_share needs the crop cache"):
+        TrainConfig(steps=1, color_warp_share=0.5)
+    shared = TrainConfig(steps=1, cache_scenes=4, color_warp=2.0, color_warp_share=0.5)
+    assert shared.cache_config().color_warp_share == 0.5 and shared.data_params()["color_warp_share"] == 0.5
     with pytest.raises(ValueError, match="scene_scale must be"):  # at once, before a run folder exists
         TrainConfig(steps=1, cache_scenes=4, scene_scale=(1.0, 0.5))
     cfg = TrainConfig(steps=1, cache_scenes=4, scene_scale=[0.5, 1])
@@ -427,7 +431,7 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
     assert not np.array_equal(warped["color"], base["color"])
     assert cfg.key() != dataclasses.replace(cfg, color_warp=2.0).key()
     legacy = dataclasses.asdict(cfg)
-    for name in ("color_antialias", "color_warp", "scene_scale"):
+    for name in ("color_antialias", "color_warp", "color_warp_share", "scene_scale"):
         del legacy[name]
     del legacy["scene"]["limbs"]
     import hashlib
@@ -435,6 +439,42 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
     assert cfg.key() == hashlib.sha256(json.dumps(legacy, sort_keys=True, default=str).encode()).hexdigest()[:12]
     with pytest.raises(ValueError, match="color_warp"):
         cache.CacheConfig(color_warp=5.0)
+
+
+def test_cache_color_warp_share_keeps_the_other_frames_exact(monkeypatch):
+    """color_warp_share P warps about that share of the frames (one draw per frame) and leaves the
+    others' colour exactly as without the warp; depth and ground truth never change; P = 1 is the
+    warp as it was (same cache name, same colour)."""
+    from igde_stream.data import cache
+
+    cfg = cache.CacheConfig(scenes=4, frames_per_scene=3, crops_per_frame=2, crop=(16, 16), mix=True,
+                            color_blur=0.0, scene=SMALL)
+    base = cache.build_cache(cfg, workers=1, progress=False)
+    calls = []
+    real = cache.warped_color
+    monkeypatch.setattr(cache, "warped_color", lambda c, a, r, **kw: calls.append(a) or real(c, a, r, **kw))
+    full = dataclasses.replace(cfg, color_warp=3.0)
+    assert full.key() == dataclasses.replace(full, color_warp_share=1.0).key()
+    all_warped = cache.build_cache(full, workers=1, progress=False)
+    assert len(calls) == 12
+
+    def warped_frames(c):  # which of the 12 frames (2 crops each) have colour other than the base's
+        per_frame = (c["color"] != base["color"]).reshape(12, -1).any(axis=1)
+        np.testing.assert_array_equal(c["depth"], base["depth"])
+        np.testing.assert_array_equal(c["gt"], base["gt"])
+        return per_frame
+
+    assert warped_frames(all_warped).all()
+    for share, lo, hi in ((0.25, 1, 6), (0.75, 6, 11)):
+        calls.clear()
+        part = cache.build_cache(dataclasses.replace(full, color_warp_share=share), workers=1, progress=False)
+        frames = warped_frames(part)
+        assert lo <= frames.sum() <= hi and frames.sum() == len(calls), (share, frames)
+        assert dataclasses.replace(full, color_warp_share=share).key() != full.key()
+    with pytest.raises(ValueError, match="color_warp_share must be"):
+        cache.CacheConfig(color_warp=2.0, color_warp_share=1.5)
+    with pytest.raises(ValueError, match="color_warp_share needs color_warp"):
+        cache.CacheConfig(color_warp_share=0.5)
 
 
 def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():

@@ -27,7 +27,9 @@ With ``color_warp`` > 0 each frame's colour is resampled along a smooth random d
 whose largest shift is drawn from [0, color_warp] px (:func:`warped_color`); depth and ground truth
 stay. The colour edges then wander up to that far from the depth edges, in both directions along one
 edge, as with measured depth whose edges were found by another sensor or a stereo matcher: a model
-trained on exact edges places real edges a pixel off with full confidence.
+trained on exact edges places real edges a pixel off with full confidence. ``color_warp_share`` < 1
+warps that share of the frames only (drawn per frame) and keeps the rest exact, so that the model
+also sees colour and depth that agree, as on rendered content.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -73,6 +75,7 @@ class CacheConfig:
     scene_scale: tuple[float, float] = (1.0, 1.0)
     color_antialias: float = 0.0
     color_warp: float = 0.0
+    color_warp_share: float = 1.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -82,6 +85,10 @@ class CacheConfig:
             raise ValueError(f"color_antialias must be in [0, 1], got {self.color_antialias}")
         if not 0.0 <= self.color_warp <= 4.0:
             raise ValueError(f"color_warp must be in [0, 4] px, got {self.color_warp}")
+        if not 0.0 <= self.color_warp_share <= 1.0:
+            raise ValueError(f"color_warp_share must be in [0, 1], got {self.color_warp_share}")
+        if self.color_warp_share < 1.0 and self.color_warp == 0.0:
+            raise ValueError("color_warp_share needs color_warp > 0")
 
     def scene_at(self, rng: np.random.Generator) -> SceneConfig:
         """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly
@@ -102,6 +109,8 @@ class CacheConfig:
         for name in ("color_antialias", "color_warp"):
             if d[name] == 0.0:
                 del d[name]
+        if d["color_warp_share"] == 1.0:
+            del d["color_warp_share"]
         if tuple(d["scene"]["limbs"]) == (0, 0):
             del d["scene"]["limbs"]
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -131,7 +140,9 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
         color = f.color
         if cfg.color_warp > 0:  # its own generator: the crops and depths stay those of the config without it
             wrng = np.random.default_rng([cfg.seed, i, k, 0x3A7])
-            color = warped_color(color, float(wrng.uniform(0, cfg.color_warp)), wrng)
+            # the share's draw only when asked for, so that share 1 warps as before it existed
+            if cfg.color_warp_share == 1.0 or wrng.random() < cfg.color_warp_share:
+                color = warped_color(color, float(wrng.uniform(0, cfg.color_warp)), wrng)
         if cfg.color_blur > 0:
             sigma = float(rng.uniform(0, cfg.color_blur))
             if sigma > 0.1:
