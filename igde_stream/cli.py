@@ -19,6 +19,8 @@ from typing import Any, Iterator, Sequence
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
+GRIDS = ("depth", "color")  # igde_stream.stream.pipeline.GRIDS (not imported, as above; tested equal)
+ENLARGE = ("linear", "nearest")  # igde_stream.stream.formats.ENLARGE (tested equal)
 DEPTH_ORDERS = ("near-high", "far-high")  # igde_stream.depth_order.ORDERS (tested equal)
 
 
@@ -156,6 +158,15 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "(a warning says so when the starts differ by more than half a frame). absolute: on "
                         "pts x time_base as they are; frames outside the time both streams cover have no "
                         "partner, which is an error listing them (nothing is written)")
+    p.add_argument("--grid", choices=GRIDS, default="depth",
+                   help="frame size the model works on and the output has. depth (default): colour of another "
+                        "size is resized to the depth's. color: depth smaller than the colour (a sensor or "
+                        "estimator with fewer pixels than the camera) is enlarged to the colour's size by "
+                        "--enlarge and its edges repaired against the full-size colour; --gt is then compared "
+                        "at the colour's size")
+    p.add_argument("--enlarge", choices=ENLARGE, default="linear",
+                   help="with --grid color, how the depth is enlarged: linear (default, bilinear: slopes stay "
+                        "smooth) or nearest (every value a measured one, holes stay holes: for depth with holes)")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
                    help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
@@ -302,7 +313,7 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
 def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``enhance_file``'s keywords from ``add_enhance_options``' values (no paths, no progress bar)."""
     return {"codec": args.codec, "overwrite": args.overwrite, "threads": args.threads, "sync": args.sync,
-            **_enhancer_options(args)}
+            "grid": args.grid, "enlarge": args.enlarge, **_enhancer_options(args)}
 
 
 def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:

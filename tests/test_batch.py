@@ -260,3 +260,29 @@ def test_image_sequence_clips_take_the_input_options(tmp_path):
         s = c.streams.video[0]
         got = [f.to_ndarray() for f in c.decode(s)]
         assert s.average_rate == 10 and len(got) == 3 and got[0].dtype.name == "uint16"
+
+
+def test_grid_color_reaches_every_clip(tmp_path):
+    """--grid color --enlarge nearest in batch: the clip's half-size depth comes out at the colour's
+    size, and as the single-file run of the same options writes it."""
+    import av
+
+    from igde_stream.stream import enhance_file
+
+    colors, _, gts = scene(3, (64, 48), seed=4)
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    d = write_video(tmp_path / "d.mkv", [g[::2, ::2].copy() for g in gts], fmt="gray")
+    (tmp_path / "jobs.csv").write_text("color,depth,output\nc.mkv,d.mkv,out/o.mkv\n")
+    args = ["--grid", "color", "--enlarge", "nearest", "--jobs", "1", *MODEL, "-q"]
+    assert main(["batch", str(tmp_path / "jobs.csv"), *args]) == 0
+    enhance_file(c, d, tmp_path / "single.mkv", grid="color", enlarge="nearest", model="igde-small",
+                 backend="onnxruntime", batch=2)
+
+    def frames(path):
+        with av.open(str(path)) as f:
+            return [x.to_ndarray() for x in f.decode(f.streams.video[0])]
+
+    got, want = frames(tmp_path / "out" / "o.mkv"), frames(tmp_path / "single.mkv")
+    assert len(got) == 3 and got[0].shape == (48, 64)
+    for a, b in zip(got, want):
+        assert (a == b).all()

@@ -208,8 +208,10 @@ def test_commit_is_all_or_nothing(tmp_path, monkeypatch):
 def test_batch_buffers_are_bounded():
     # 16-bit 1080p, 8 frames: per pixel colour 3 + depth 2, their stacked copies 3 + 2, output 2,
     # float32 colour 12 + depth 4 + network output 4 = 32 bytes
-    assert pipeline.batch_buffer_bytes(8, 1920, 1080, 2) == 8 * 1920 * 1080 * 32
-    assert pipeline.batch_limit_bytes() <= 2 << 30
+    from igde_stream.stream import stages
+
+    assert stages.batch_buffer_bytes(8, 1920, 1080, 2) == 8 * 1920 * 1080 * 32
+    assert stages.batch_limit_bytes() <= 2 << 30
     pipeline.check_batch(4, 1920, 1080, 2)  # the default batch at 1080p: ~250 MB, fine
     pipeline.check_batch(1, 16384, 16384, 2)  # one frame is always allowed
     with pytest.raises(IGDEError, match=r"^--batch 64: 64 frames of 3840x2160 need 15\.8 GiB of buffers, above the "

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import read_video, write_video, scene
+from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader, enhance_file
 
 
@@ -156,3 +157,102 @@ def test_16_bit_frames_stay_16_bit_whatever_the_input_declared(tmp_path, declare
     assert facts["pix_fmt"] == "gray16le"
     assert [f.dtype for f in frames] == [np.dtype(np.uint16)] * 6
     assert [int(f.max()) for f in frames] == values  # not wrapped modulo 256
+
+
+def test_enlarge_nearest_by_hand():
+    from igde_stream.stream.formats import enlarge_nearest
+
+    d = np.array([[1, 2, 3], [4, 5, 6]], np.uint16)
+    # factor 2: every value repeated twice in both directions
+    np.testing.assert_array_equal(enlarge_nearest(d, 6, 4), np.repeat(np.repeat(d, 2, axis=0), 2, axis=1))
+    # 3 -> 5 columns: centres (x + 0.5) * 3 / 5 = 0.3, 0.9, 1.5, 2.1, 2.7 fall in columns 0, 0, 1, 2, 2
+    np.testing.assert_array_equal(enlarge_nearest(d, 5, 2), d[:, [0, 0, 1, 2, 2]])
+    assert enlarge_nearest(d, 5, 3).dtype == np.uint16
+    np.testing.assert_array_equal(enlarge_nearest(d, 5, 3), d[[0, 1, 1]][:, [0, 0, 1, 2, 2]])
+
+
+def test_enlarge_linear_by_hand():
+    from igde_stream.stream.formats import enlarge_linear
+
+    # x2: output centres map to input x = (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, clamped to
+    # the ends: 0, 25, 75, 100 between the values 0 and 100
+    d = np.array([[0, 100], [0, 100]], np.uint8)
+    np.testing.assert_array_equal(enlarge_linear(d, 4, 2), [[0, 25, 75, 100]] * 2)
+    v = np.array([[0], [65535]], np.uint16)  # 16 bits: rounded to integers, no overflow at the top
+    got = enlarge_linear(v, 1, 4)
+    assert got.dtype == np.uint16 and got[:, 0].tolist() == [0, 16384, 49151, 65535]
+
+
+def test_grid_color_enlarges_small_depth_to_the_colour_and_reports_at_that_size(tmp_path, enhancer, caplog):
+    """grid="color": depth at half the colour's size is enlarged (nearest: each value repeated 2 x 2;
+    linear by default), the model runs at the colour's size, the output has it, and the ground truth
+    (full size) is compared with the enlarged input and the output there."""
+    from skimage.metrics import mean_squared_error
+
+    colors, _, gts = scene(4, (96, 72))
+    lows = [g[::2, ::2].copy() for g in gts]
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    d = write_video(tmp_path / "d.mkv", lows, fmt="gray")
+    g = write_video(tmp_path / "g.mkv", gts, fmt="gray")
+    out = tmp_path / "out.mkv"
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        summary = enhance_file(c, d, out, gt_path=g, report_path=tmp_path / "r.json", enhancer=enhancer, grid="color",
+                               enlarge="nearest")
+    assert summary["depth_enlarged"] == "48x36 -> 96x72" and summary["color_resized"] is None
+    assert "enlarged to the colour grid" in caplog.text
+    frames, _, facts = read_video(out)
+    assert (facts["width"], facts["height"]) == (96, 72) and len(frames) == 4
+    big = [np.repeat(np.repeat(x, 2, axis=0), 2, axis=1) for x in lows]
+    for got, want in zip(frames, enhancer.enhance(np.stack(colors), np.stack(big))):
+        np.testing.assert_array_equal(got, want)
+    in_mse = np.mean([mean_squared_error(t.astype(float), b.astype(float)) for t, b in zip(gts, big)])
+    out_mse = np.mean([mean_squared_error(t.astype(float), f.astype(float)) for t, f in zip(gts, frames)])
+    assert summary["unmatched_frames"] == 0
+    assert summary["mean_psnr_input"] == pytest.approx(10 * np.log10(255**2 / in_mse), abs=1e-6)
+    assert summary["mean_psnr"] == pytest.approx(10 * np.log10(255**2 / out_mse), abs=1e-6)
+    # the default enlargement is bilinear (enlarge_linear, checked by hand above)
+    from igde_stream.stream.formats import enlarge_linear
+
+    enhance_file(c, d, tmp_path / "lin.mkv", enhancer=enhancer, grid="color")
+    want = enhancer.enhance(np.stack(colors), np.stack([enlarge_linear(x, 96, 72) for x in lows]))
+    for got, w in zip(read_video(tmp_path / "lin.mkv")[0], want):
+        np.testing.assert_array_equal(got, w)
+    # the default grid is the depth's: the colour is shrunk to it and the output stays 48x36
+    summary = enhance_file(c, d, tmp_path / "small.mkv", enhancer=enhancer)
+    assert summary["color_resized"] == "96x72 -> 48x36" and summary["depth_enlarged"] is None
+    assert read_video(tmp_path / "small.mkv")[2]["width"] == 48
+
+
+def test_grid_color_refuses_depth_larger_than_the_colour(tmp_path, enhancer):
+    colors, depths, _ = scene(2, (64, 48))
+    c = write_video(tmp_path / "c.mkv", [x[::2, ::2].copy() for x in colors], fmt="rgb24", codec="ffv1")
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray")
+    with pytest.raises(InputError, match=r"depth is 64x48, larger than 32x24 in width or height"):
+        enhance_file(c, d, tmp_path / "out.mkv", enhancer=enhancer, grid="color")
+    assert not (tmp_path / "out.mkv").exists() and not list(tmp_path.glob(".*igde-part*"))
+    with pytest.raises(ValueError, match="grid must be one of depth, color"):
+        enhance_file(c, d, tmp_path / "out.mkv", enhancer=enhancer, grid="colour")
+    with pytest.raises(ValueError, match="enlarge must be one of linear, nearest"):
+        enhance_file(c, d, tmp_path / "out.mkv", enhancer=enhancer, grid="color", enlarge="cubic")
+
+
+def test_cli_grid_color_enlarges_and_refuses_in_one_line(tmp_path, tiny_model, capsys):
+    from igde_stream import cli
+    from igde_stream.stream.formats import ENLARGE
+    from igde_stream.stream.pipeline import GRIDS
+
+    assert cli.GRIDS == GRIDS and cli.ENLARGE == tuple(ENLARGE)
+    colors, _, gts = scene(2, (64, 48))
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    d = write_video(tmp_path / "d.mkv", [g[::2, ::2].copy() for g in gts], fmt="gray")
+    args = ["--model", str(tiny_model), "--backend", "torch", "-q"]
+    assert cli.main([str(c), str(d), "-o", str(tmp_path / "o.mkv"), "--grid", "color", *args]) == 0
+    assert read_video(tmp_path / "o.mkv")[2]["width"] == 64
+    capsys.readouterr()
+    # colour and depth swapped in size: the depth cannot be enlarged to a smaller colour grid
+    small = write_video(tmp_path / "small.mkv", [x[::2, ::2].copy() for x in colors], fmt="rgb24", codec="ffv1")
+    big = write_video(tmp_path / "big.mkv", gts, fmt="gray")
+    code = cli.main([str(small), str(big), "-o", str(tmp_path / "o2.mkv"), "--grid", "color", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "larger than 32x24" in err[0], err
+    assert not (tmp_path / "o2.mkv").exists()

@@ -111,7 +111,8 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from ..stream.stages import ByteQueue, _Crew, _read
-    from ..stream.reader import VideoReader, pair_frames
+    from ..stream.pairing import pair_frames
+    from ..stream.reader import VideoReader
 
     mode = cfg["mode"]
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

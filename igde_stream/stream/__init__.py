@@ -2,12 +2,13 @@
 
 ``enhance_file(color, depth, out, gt_path=..., report_path=...)`` runs a whole file pair (what the
 ``igde-stream`` command runs); the pieces are importable for embedding: ``VideoReader`` /
-``pair_frames`` (reader), ``DepthWriter`` (writer), ``PsnrReport`` (report). The multiview stage on
+``pair_frames`` (pairing), ``DepthWriter`` (writer), ``PsnrReport`` (report). The multiview stage on
 video files (render N views, view quality) is ``igde_stream.stream.views``.
 """
 
 from .pipeline import enhance_file
-from .reader import DEPTH_FORMATS, Frame, VideoInfo, VideoReader, pair_frames
+from .pairing import pair_frames
+from .reader import DEPTH_FORMATS, Frame, VideoInfo, VideoReader
 from .report import PsnrReport
 from .writer import DEFAULT_CODEC, DepthWriter
 

@@ -99,3 +99,27 @@ def frame_bytes(pix_fmt: str, width: int, height: int) -> int:
         comps = [c for c in fmt.components if c.plane == i]
         total += plane.width * plane.height * len(comps) * ((comps[0].bits + 7) // 8)
     return total
+
+
+def enlarge_nearest(depth: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``depth`` (H x W) on a ``width`` x ``height`` grid by nearest neighbour: output pixel (y, x)
+    takes the input pixel whose area holds its centre, ``floor((y + 0.5) H / height)`` (the same in x),
+    so an integer factor k repeats each value k times and every output value is an input value."""
+    h, w = depth.shape
+    rows = np.minimum(((np.arange(height) + 0.5) * h / height).astype(np.int64), h - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * w / width).astype(np.int64), w - 1)
+    return depth[rows[:, None], cols[None, :]]
+
+
+def enlarge_linear(depth: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``depth`` (H x W, uint8 / uint16) on a ``width`` x ``height`` grid by bilinear interpolation
+    (OpenCV, pixel centres aligned as in :func:`enlarge_nearest`), rounded back to its dtype: slopes
+    come out smooth instead of in steps, and an edge becomes a ramp as wide as the factor, which the
+    model repairs. Holes (0) blend with their neighbours: use nearest for depth with holes."""
+    import cv2
+
+    up = cv2.resize(depth.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(np.rint(up), 0, np.iinfo(depth.dtype).max).astype(depth.dtype)
+
+
+ENLARGE = {"linear": enlarge_linear, "nearest": enlarge_nearest}  # how depth smaller than the colour is enlarged

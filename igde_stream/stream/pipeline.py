@@ -33,22 +33,24 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import IGDEError
+from .formats import ENLARGE
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
 from .preview import check_preview_path
-from .reader import Frame, VideoInfo, VideoReader, pair_frames
+from .pairing import pair_frames
+from .reader import Frame, VideoInfo, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path
 from .sources import InputOptions, check_same_length
-from .stages import ByteQueue, _Cancelled, _Crew, _read
+from .stages import ByteQueue, _Cancelled, _Crew, _read, check_batch
 from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_codec, temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
 DEFAULT_QUEUE_BYTES = 64 << 20  # cap per queue (10 colour frames at 1080p); at least one item always fits
 PREFETCH_BATCHES = 3  # each queue holds at most this many batches of its frames (below the cap)
-MAX_BATCH_BYTES = 2 << 30  # a batch's buffers stay under this (or a quarter of the RAM, if less)
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+GRIDS = ("depth", "color")  # enhance_file(grid=): the frame size of the model's input and the output
 
 PathLike = str | os.PathLike[str]
 
@@ -58,35 +60,6 @@ class _Enhanced:
     depth: Frame  # the input depth frame (pixels, pts, times)
     out: np.ndarray  # the enhanced depth, same shape and dtype
     color: np.ndarray | None = None  # the colour frame, when an output needs it (views, RGB-D, preview)
-
-
-def batch_buffer_bytes(batch: int, width: int, height: int, depth_itemsize: int) -> int:
-    """Bytes a batch of ``batch`` frames of ``width`` x ``height`` holds at once, per pixel: the paired
-    colour (3) and depth frames, their stacked copies for the enhancer, the output depth, and the
-    float32 working buffers (colour x 3, depth, network output)."""
-    per_pixel = 2 * (3 + depth_itemsize) + depth_itemsize + 4 * (3 + 1 + 1)
-    return batch * width * height * per_pixel
-
-
-def batch_limit_bytes() -> int:
-    """The most a batch's buffers may take: ``MAX_BATCH_BYTES`` (2 GiB), or a quarter of the
-    physical memory where that is less."""
-    try:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
-        return MAX_BATCH_BYTES
-    return min(MAX_BATCH_BYTES, ram // 4) if ram > 0 else MAX_BATCH_BYTES
-
-
-def check_batch(batch: int, width: int, height: int, depth_itemsize: int) -> None:
-    """Refuse a batch whose buffers exceed ``batch_limit_bytes()`` (one frame is always allowed)."""
-    need, limit = batch_buffer_bytes(batch, width, height, depth_itemsize), batch_limit_bytes()
-    if batch > 1 and need > limit:
-        fits = max(1, limit // batch_buffer_bytes(1, width, height, depth_itemsize))
-        raise IGDEError(
-            f"--batch {batch}: {batch} frames of {width}x{height} need {need / 2**30:.1f} GiB of buffers, "
-            f"above the limit of {limit / 2**30:.1f} GiB; use --batch {fits} or less"
-        )
 
 
 def _make_enhancer(options: dict[str, Any]) -> Any:
@@ -169,6 +142,8 @@ def enhance_file(
     rgbd_path: PathLike | None = None,
     preview_path: PathLike | None = None,
     views: ViewsOptions | None = None,
+    grid: str = "depth",
+    enlarge: str = "linear",
     **enhancer_options: Any,
 ) -> dict[str, Any]:
     """Enhance the depth video ``depth_path`` guided by ``color_path``; write it to ``out_path``.
@@ -187,12 +162,22 @@ def enhance_file(
     In the same pass (``outputs``): ``views_path``, the views of each enhanced frame in a display
     layout; ``rgbd_path``, colour | enhanced depth (RGB-D layout); both as ``views`` (an
     ``outputs.ViewsOptions``) says; ``preview_path``, a PNG of the worst and a median frame.
+    ``grid``: the frame size the model works on and the output has. ``"depth"`` (default): colour of
+    another size is resized to the depth's. ``"color"``: depth smaller than the colour (a depth sensor
+    or estimator with fewer pixels than the camera) is enlarged to the colour's size (``enlarge``:
+    ``"linear"``, bilinear, or ``"nearest"``, every value a measured one and holes kept as holes; see
+    ``formats.ENLARGE``) and the model repairs its edges against the full-size colour; the ground
+    truth is then compared at the colour's size.
 
     Returns the summary: output, frames, size, codec, backend, timings and, with ground truth, the
     report summary (mean / min / median / max PSNR, gain over the input, worst and unmatched frames).
     Raises ``IGDEError`` (with the file concerned) for any bad input or output path.
     """
     t_start = time.perf_counter()
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {grid!r}")
+    if enlarge not in ENLARGE:
+        raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     out = Path(out_path)
     if report_path is None:
         reports = []
@@ -225,17 +210,25 @@ def enhance_file(
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
 
     with ExitStack() as stack:
-        depth = stack.enter_context(VideoReader(depth_path, "depth", threads=threads, sync=sync, source=options))
+        if grid == "color":
+            color = stack.enter_context(VideoReader(color_path, "color", threads=threads, sync=sync, source=options))
+            depth = stack.enter_context(VideoReader(depth_path, "depth", size=(color.info.width, color.info.height),
+                                                    threads=threads, sync=sync, source=options, enlarge=enlarge))
+        else:
+            depth = stack.enter_context(VideoReader(depth_path, "depth", threads=threads, sync=sync, source=options))
+            color = stack.enter_context(VideoReader(color_path, "color", size=(depth.info.width, depth.info.height),
+                                                    threads=threads, sync=sync, source=options))
         di = depth.info
-        color = stack.enter_context(VideoReader(color_path, "color", size=(di.width, di.height), threads=threads,
-                                                sync=sync, source=options))
         check_same_length(color.info, di)
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
-        resized = None
+        resized = enlarged = None
         if color.size is not None:
             resized = f"{color.info.width}x{color.info.height} -> {di.width}x{di.height}"
             log.info("colour %s resized to the depth grid (%s)", color.path, resized)
+        if depth.size is not None:
+            enlarged = "{}x{} -> {}x{}".format(*depth.source_size, di.width, di.height)
+            log.info("depth %s enlarged to the colour grid (%s, %s)", depth.path, enlarged, enlarge)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
@@ -283,7 +276,7 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "color_resized": resized, "seconds": round(seconds, 3), "fps": round(frames / seconds, 3),
+                "color_resized": resized, "depth_enlarged": enlarged, "seconds": round(seconds, 3), "fps": round(frames / seconds, 3),
                 "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:

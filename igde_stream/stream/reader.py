@@ -20,18 +20,21 @@ from __future__ import annotations
 
 import logging
 import os
+import dataclasses
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Iterator, Literal
+from typing import Iterator, Literal
 
 import av
 import av.logging
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from ..errors import CorruptInputError, InputError, PairingError
-from .formats import DEPTH_FORMATS, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, peak_of
+from ..errors import CorruptInputError, InputError
+from .formats import (
+    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, peak_of,
+)
 from .sources import InputOptions, check_input_path, choose_stream, open_input
 
 log = logging.getLogger("igde_stream.stream")
@@ -131,6 +134,9 @@ class VideoReader:
 
     ``role`` ``"color"``: frames come out as RGB uint8, resized to ``size`` (W, H) when given and
     different. ``"depth"`` / ``"gt"``: ``formats.DEPTH_FORMATS`` (uint8, or uint16 above 8 bits),
+    enlarged to ``size`` when given (``enlarge``: ``"nearest"``, :func:`formats.enlarge_nearest`, every
+    value a value of the stream, or ``"linear"``, :func:`formats.enlarge_linear`; ``info`` then gives
+    that size and ``source_size`` the stream's own),
     anything else (or a format that changes mid-stream) is an ``InputError``. ``threads``: decoder threads (0: FFmpeg
     picks). ``sync``: ``"relative"`` (``Frame.time`` counts from the stream's own start time) or
     ``"absolute"`` (``Frame.time`` is ``pts x time_base``, start offsets kept).
@@ -138,10 +144,13 @@ class VideoReader:
 
     def __init__(
         self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0,
-        sync: Sync = "relative", source: InputOptions | None = None,
+        sync: Sync = "relative", source: InputOptions | None = None, enlarge: str = "nearest",
     ) -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
+        if enlarge not in ENLARGE:
+            raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
+        self._enlarge = ENLARGE[enlarge]
         self.path = os.fspath(path)
         self.role = role
         self.sync = sync
@@ -154,9 +163,17 @@ class VideoReader:
         except BaseException:
             self._input.close()
             raise
-        self.size = size if role == "color" else None
-        if self.size is not None and self.size == (self.info.width, self.info.height):
+        self.size = size
+        self.source_size = (self.info.width, self.info.height)
+        if self.size is not None and self.size == self.source_size:
             self.size = None
+        if self.size is not None and role != "color":
+            w, h = self.size
+            if w < self.info.width or h < self.info.height:
+                self._input.close()
+                raise InputError(f"{_ROLE_NAMES[role]} is {self.info.width}x{self.info.height}, larger than "
+                                 f"{w}x{h} in width or height: it can only be enlarged to that grid", self.path)
+            self.info = dataclasses.replace(self.info, width=w, height=h)
         # one swscale context for the stream, not one per frame (about 3x faster when resizing)
         self._reformatter = VideoReformatter()
         self._mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
@@ -312,84 +329,11 @@ class VideoReader:
             return self._reformatter.reformat(
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray()
-        return depth_array(f)  # the format was checked by ``frames``
-
-
-def pair_frames(
-    colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str]
-) -> Iterator[tuple[Frame, Frame]]:
-    """Yield (colour, depth) pairs whose times differ by at most ``tolerance`` seconds.
-
-    Both inputs are in presentation order. After the first unpaired frame nothing more is yielded:
-    both streams are read to the end to list every unpaired frame, then ``PairingError`` names them.
-    When the streams' own start times (``pts_time - time`` of their first frames: 0 for readers
-    with ``sync="absolute"``) differ by more than ``tolerance``, a warning says so: relative times
-    pair frame k with frame k however late one stream starts.
-    """
-    c_iter = iter(colors)
-    c = next(c_iter, None)
-    lone_c: list[Frame] = []
-    lone_d: list[Frame] = []
-    n_c = n_d = 0
-    for d in depths:
-        if n_d == 0 and c is not None:
-            _warn_start_offset(c, d, tolerance, names)
-        n_d += 1
-        while c is not None and c.time < d.time - tolerance:
-            lone_c.append(_stub(c))
-            n_c += 1
-            c = next(c_iter, None)
-        if c is not None and abs(c.time - d.time) <= tolerance:
-            if not (lone_c or lone_d):
-                yield c, d
-            n_c += 1
-            c = next(c_iter, None)
-        else:
-            lone_d.append(_stub(d))
-    while c is not None:
-        lone_c.append(_stub(c))
-        n_c += 1
-        c = next(c_iter, None)
-    if lone_c or lone_d:
-        parts = []
-        if lone_d:
-            parts.append(f"{_frame_list(lone_d)} of the depth stream {_have_no(lone_d)} colour frame")
-        if lone_c:
-            parts.append(f"{_frame_list(lone_c)} of the colour stream {_have_no(lone_c)} depth frame")
-        raise PairingError(
-            f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
-            f"({n_c} colour frames, {n_d} depth frames)",
-            f"{names[0]}, {names[1]}",
-        )
-
-
-def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, str]) -> None:
-    c_start, d_start = c.pts_time - c.time, d.pts_time - d.time
-    if abs(c_start - d_start) > tolerance:
-        log.warning(
-            "colour %s starts at %.3f s and depth %s at %.3f s (%.1f ms apart, more than half a frame); "
-            "frames are paired counting from each stream's own start (sync relative); "
-            "--sync absolute pairs them on their timestamps as they are",
-            names[0], c_start, names[1], d_start, abs(c_start - d_start) * 1000,
-        )
-
-
-def _stub(f: Frame) -> Frame:
-    # Unpaired frames are only listed; drop their pixels so a long mismatch does not pile up memory.
-    return Frame(f.index, f.pts, f.time, f.pts_time, np.empty(0, np.uint8))
-
-
-def _have_no(frames: list[Frame]) -> str:
-    return "has no" if len(frames) == 1 else "have no"
-
-
-def _frame_list(frames: list[Frame], limit: int = 6) -> str:
-    shown = ", ".join(f"{f.index} ({f.time:.3f} s)" for f in frames[:limit])
-    more = f" and {len(frames) - limit} more" if len(frames) > limit else ""
-    return f"frame{'s' if len(frames) > 1 else ''} {shown}{more}"
+        d = depth_array(f)  # the format was checked by ``frames``
+        return d if self.size is None else self._enlarge(d, *self.size)
 
 
 __all__ = [
     "DEPTH_FORMATS", "FALLBACK_RATE", "Frame", "VideoInfo", "VideoReader", "YUV8_FORMATS", "check_input_path",
-    "enable_error_logs", "pair_frames",
+    "enable_error_logs",
 ]

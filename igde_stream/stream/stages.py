@@ -1,15 +1,19 @@
 """The threads of the stream pipeline: a FIFO bounded in bytes (:class:`ByteQueue`), the crew that
-runs the stages and carries the first failure to the caller (:class:`_Crew`), and the reader stage."""
+runs the stages and carries the first failure to the caller (:class:`_Crew`), the reader stage, and
+the memory bound of a batch (:func:`check_batch`)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from typing import Any, Callable, Iterator
 
+from ..errors import IGDEError
 from .reader import VideoReader
 
 _END = object()
+MAX_BATCH_BYTES = 2 << 30  # a batch's buffers stay under this (or a quarter of the RAM, if less)
 
 
 class _Cancelled(Exception):
@@ -107,3 +111,32 @@ def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event) -> None:
     for frame in reader.frames(stop):
         q.put(frame, frame.data.nbytes)
     q.put_end()
+
+
+def batch_buffer_bytes(batch: int, width: int, height: int, depth_itemsize: int) -> int:
+    """Bytes a batch of ``batch`` frames of ``width`` x ``height`` holds at once, per pixel: the paired
+    colour (3) and depth frames, their stacked copies for the enhancer, the output depth, and the
+    float32 working buffers (colour x 3, depth, network output)."""
+    per_pixel = 2 * (3 + depth_itemsize) + depth_itemsize + 4 * (3 + 1 + 1)
+    return batch * width * height * per_pixel
+
+
+def batch_limit_bytes() -> int:
+    """The most a batch's buffers may take: ``MAX_BATCH_BYTES`` (2 GiB), or a quarter of the
+    physical memory where that is less."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return MAX_BATCH_BYTES
+    return min(MAX_BATCH_BYTES, ram // 4) if ram > 0 else MAX_BATCH_BYTES
+
+
+def check_batch(batch: int, width: int, height: int, depth_itemsize: int) -> None:
+    """Refuse a batch whose buffers exceed ``batch_limit_bytes()`` (one frame is always allowed)."""
+    need, limit = batch_buffer_bytes(batch, width, height, depth_itemsize), batch_limit_bytes()
+    if batch > 1 and need > limit:
+        fits = max(1, limit // batch_buffer_bytes(1, width, height, depth_itemsize))
+        raise IGDEError(
+            f"--batch {batch}: {batch} frames of {width}x{height} need {need / 2**30:.1f} GiB of buffers, "
+            f"above the limit of {limit / 2**30:.1f} GiB; use --batch {fits} or less"
+        )

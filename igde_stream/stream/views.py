@@ -23,7 +23,8 @@ import numpy as np
 from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, OutputError, PairingError
-from .reader import VideoReader, pair_frames
+from .pairing import pair_frames
+from .reader import VideoReader
 from .writer import BITEXACT, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]

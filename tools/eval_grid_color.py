@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Depth smaller than the colour (``igde-stream --grid color``): how much the model adds when a depth
+sensor or estimator gives fewer pixels than the camera.
+
+Each ground-truth frame is sampled at every F-th pixel (a sensor of 1/F the size under the same
+camera), brought back to the colour's size both ways ``--enlarge`` offers (``formats.ENLARGE``:
+bilinear, the default, and nearest neighbour), then the project's classical filters and the model
+run on each, and every result is scored against the full-size truth. "linear + igde-small" is what
+``igde-stream --grid color`` writes. Rows: the synthetic test split, ICL-NUIM and the Middlebury 2014
+Motorcycle photograph (measured pixels only), per factor.
+
+  python tools/eval_grid_color.py --factors 2 3 4 --out results/eval_grid_color
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from igde_stream.evaluation import DEFAULT_ICL, middlebury_sequence, test_sequences  # noqa: E402
+from igde_stream.filters import FILTERS  # noqa: E402
+from igde_stream.real_frames import icl_nuim_sequence  # noqa: E402
+from igde_stream.stream.formats import ENLARGE  # noqa: E402
+
+
+def psnr(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None, peak: float) -> float:
+    """PSNR of the pooled squared error over all frames (measured pixels only where ``valid``)."""
+    err = (pred.astype(np.float64) - gt) ** 2
+    return float(10 * np.log10(peak**2 / np.mean(err if valid is None else err[valid])))
+
+
+def rows_for(name: str, seq, factor: int, enhancer, filters: list[str]) -> dict[str, float]:
+    t, h, w = seq.gt.shape
+    low = [g[factor // 2::factor, factor // 2::factor] for g in seq.gt]
+    outs = {}
+    for how, enlarge in ENLARGE.items():
+        outs[how] = np.stack([enlarge(x, w, h) for x in low])
+    for how in ENLARGE:
+        for f in filters:
+            outs[f"{how} + {f}"] = np.stack([FILTERS[f](c, d) for c, d in zip(seq.color, outs[how])])
+    for how in ENLARGE:
+        outs[f"{how} + {enhancer.model_name}"] = enhancer.enhance(seq.color, outs[how])
+    scores = {k: psnr(v, seq.gt, seq.valid, seq.peak) for k, v in outs.items()}
+    print(f"{name:28s} x{factor} {low[0].shape[1]}x{low[0].shape[0]} -> {w}x{h}  "
+          + "  ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="igde-small", help="registered name or a .pt / .onnx file")
+    p.add_argument("--factors", nargs="+", type=int, default=[2, 3, 4])
+    p.add_argument("--sequences", type=int, default=2)
+    p.add_argument("--frames", type=int, default=4)
+    p.add_argument("--filters", nargs="+", default=["joint-bilateral", "global-smoother"], choices=sorted(FILTERS))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=None, help="folder for eval.json and eval.md")
+    args = p.parse_args(argv)
+    if any(f < 2 for f in args.factors):
+        p.error("--factors must be 2 or more")
+    from igde_stream.enhancer import Enhancer
+
+    enhancer = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads)
+    enhancer.model_name = args.model
+    data = [("synthetic test 960x540", test_sequences(args.sequences, args.frames))]
+    icl = icl_nuim_sequence(DEFAULT_ICL)
+    if icl is not None:
+        data.append(("ICL-NUIM 640x480", icl))
+    mb = middlebury_sequence(frames=1)
+    if mb is not None:
+        data.append(("Middlebury Motorcycle 741x500", mb))
+    results = []
+    for name, seqs in data:
+        seqs = seqs if isinstance(seqs, list) else [seqs]
+        for factor in args.factors:
+            joined = seqs[0] if len(seqs) == 1 else _joined(seqs)
+            results.append({"data": name, "factor": factor, "psnr": rows_for(name, joined, factor, enhancer, args.filters)})
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        command = "python tools/eval_grid_color.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        (out / "eval.json").write_text(json.dumps({"command": command, "rows": results}, indent=1) + "\n")
+        methods = list(results[0]["psnr"])
+        lines = ["| data | factor | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+        for r in results:
+            best = max(r["psnr"].values())
+            cells = [f"**{v:.2f}**" if v == best else f"{v:.2f}" for v in r["psnr"].values()]
+            lines.append(f"| {r['data']} | {r['factor']} | " + " | ".join(cells) + " |")
+        (out / "eval.md").write_text(f"`{command}`\n\n" + "\n".join(lines) + "\n")
+        print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}")
+    return 0
+
+
+def _joined(seqs):
+    """The sequences' frames as one (all of one size, rendered data without a valid mask)."""
+    import dataclasses
+
+    return dataclasses.replace(seqs[0], color=np.concatenate([s.color for s in seqs]),
+                               depth=np.concatenate([s.depth for s in seqs]),
+                               gt=np.concatenate([s.gt for s in seqs]), valid=None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
