@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         seqs = seqs if isinstance(seqs, list) else [seqs]
         for factor in args.factors:
             joined = seqs[0] if len(seqs) == 1 else _joined(seqs)
-            results.append({"data": name, "factor": factor, "psnr": rows_for(name, joined, factor, enhancer, args.filters)})
+            scores = rows_for(name, joined, factor, enhancer, args.filters)
+            results.append({"data": name, "factor": factor, "psnr": scores})
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

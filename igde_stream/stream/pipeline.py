@@ -276,8 +276,8 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "color_resized": resized, "depth_enlarged": enlarged, "seconds": round(seconds, 3), "fps": round(frames / seconds, 3),
-                "inference_seconds": round(infer_s, 3), **said,
+                "color_resized": resized, "depth_enlarged": enlarged, "seconds": round(seconds, 3),
+                "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:
                 summary.update(report.summary())

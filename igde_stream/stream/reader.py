@@ -18,9 +18,9 @@ fewer frames than the container declares all raise ``CorruptInputError``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import dataclasses
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
