@@ -7,9 +7,11 @@ camera), brought back to the colour's size both ways ``--enlarge`` offers (``for
 bilinear, the default, and nearest neighbour), then the project's classical filters and the model
 run on each, and every result is scored against the full-size truth. "linear + igde-small" is what
 ``igde-stream --grid color`` writes. Rows: the synthetic test split, ICL-NUIM and the Middlebury 2014
-Motorcycle photograph (measured pixels only), per factor.
+Motorcycle photograph (measured pixels only), per factor. ``--val`` scores validation data instead
+(val-split scenes from index 600 and the ``--real-scene`` pairs), to choose settings on.
 
   python tools/eval_grid_color.py --factors 2 3 4 --out results/eval_grid_color
+  python tools/eval_grid_color.py --val --real-scene aloeL.jpg aloeGT.png   # validation data only
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igde_stream.evaluation import DEFAULT_ICL, middlebury_sequence, test_sequences  # noqa: E402
 from igde_stream.filters import FILTERS  # noqa: E402
-from igde_stream.real_frames import icl_nuim_sequence  # noqa: E402
+from igde_stream.data import DegradeConfig, SceneConfig, make_sequence, split_seeds  # noqa: E402
+from igde_stream.real_frames import disparity_file_sequence, icl_nuim_sequence  # noqa: E402
 from igde_stream.stream.formats import ENLARGE  # noqa: E402
 
 
@@ -60,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=4)
     p.add_argument("--filters", nargs="+", default=["joint-bilateral", "global-smoother"], choices=sorted(FILTERS))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--val", action="store_true",
+                   help="validation data: val-split scenes (from index 600) and --real-scene pairs, no test data")
+    p.add_argument("--real-scene", nargs=2, action="append", default=[], metavar=("COLOR", "DISPARITY"),
+                   help="a real colour image and its disparity PNG (e.g. Middlebury 2006 Aloe), measured pixels only")
     p.add_argument("--out", default=None, help="folder for eval.json and eval.md")
     args = p.parse_args(argv)
     if any(f < 2 for f in args.factors):
@@ -68,13 +75,21 @@ def main(argv: list[str] | None = None) -> int:
 
     enhancer = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads)
     enhancer.model_name = args.model
-    data = [("synthetic test 960x540", test_sequences(args.sequences, args.frames))]
-    icl = icl_nuim_sequence(DEFAULT_ICL)
-    if icl is not None:
-        data.append(("ICL-NUIM 640x480", icl))
-    mb = middlebury_sequence(frames=1)
-    if mb is not None:
-        data.append(("Middlebury Motorcycle 741x500", mb))
+    if args.val:
+        cfg = SceneConfig(width=960, height=540, frames=args.frames, textures="mixed")
+        seeds = split_seeds("val", 600 + args.sequences)[600:]
+        data = [("synthetic val 960x540", [make_sequence(s, cfg, DegradeConfig(), 8) for s in seeds])]
+    else:
+        data = [("synthetic test 960x540", test_sequences(args.sequences, args.frames))]
+        icl = icl_nuim_sequence(DEFAULT_ICL)
+        if icl is not None:
+            data.append(("ICL-NUIM 640x480", icl))
+        mb = middlebury_sequence(frames=1)
+        if mb is not None:
+            data.append(("Middlebury Motorcycle 741x500", mb))
+    for color_path, disparity_path in args.real_scene:
+        seq = disparity_file_sequence(color_path, disparity_path, frames=1)
+        data.append((f"{seq.name} {seq.gt.shape[2]}x{seq.gt.shape[1]}", seq))
     results = []
     for name, seqs in data:
         seqs = seqs if isinstance(seqs, list) else [seqs]
