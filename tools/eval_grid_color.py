@@ -27,19 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igde_stream.evaluation import DEFAULT_ICL, middlebury_sequence, test_sequences  # noqa: E402
 from igde_stream.filters import FILTERS  # noqa: E402
+from igde_stream.metrics import psnr  # noqa: E402
 from igde_stream.data import DegradeConfig, SceneConfig, make_sequence, split_seeds  # noqa: E402
 from igde_stream.real_frames import disparity_file_sequence, icl_nuim_sequence  # noqa: E402
 from igde_stream.stream.formats import ENLARGE  # noqa: E402
 
 
-def psnr(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None, peak: float) -> float:
-    """PSNR of the pooled squared error over all frames (measured pixels only where ``valid``)."""
-    err = (pred.astype(np.float64) - gt) ** 2
-    return float(10 * np.log10(peak**2 / np.mean(err if valid is None else err[valid])))
-
-
-def rows_for(name: str, seq, factor: int, enhancer, filters: list[str]) -> dict[str, float]:
-    t, h, w = seq.gt.shape
+def rows_for(name: str, seq, factor: int, enhancer, label: str, filters: list[str]) -> dict[str, float]:
+    _, h, w = seq.gt.shape
     low = [g[factor // 2::factor, factor // 2::factor] for g in seq.gt]
     outs = {}
     for how, enlarge in ENLARGE.items():
@@ -48,8 +43,8 @@ def rows_for(name: str, seq, factor: int, enhancer, filters: list[str]) -> dict[
         for f in filters:
             outs[f"{how} + {f}"] = np.stack([FILTERS[f](c, d) for c, d in zip(seq.color, outs[how])])
     for how in ENLARGE:
-        outs[f"{how} + {enhancer.model_name}"] = enhancer.enhance(seq.color, outs[how])
-    scores = {k: psnr(v, seq.gt, seq.valid, seq.peak) for k, v in outs.items()}
+        outs[f"{how} + {label}"] = enhancer.enhance(seq.color, outs[how])
+    scores = {k: psnr(v, seq.gt, seq.peak, seq.valid) for k, v in outs.items()}  # pooled over all frames
     print(f"{name:28s} x{factor} {low[0].shape[1]}x{low[0].shape[0]} -> {w}x{h}  "
           + "  ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
     return scores
@@ -74,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     from igde_stream.enhancer import Enhancer
 
     enhancer = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads)
-    enhancer.model_name = args.model
     if args.val:
         cfg = SceneConfig(width=960, height=540, frames=args.frames, textures="mixed")
         seeds = split_seeds("val", 600 + args.sequences)[600:]
@@ -95,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         seqs = seqs if isinstance(seqs, list) else [seqs]
         for factor in args.factors:
             joined = seqs[0] if len(seqs) == 1 else _joined(seqs)
-            scores = rows_for(name, joined, factor, enhancer, args.filters)
+            scores = rows_for(name, joined, factor, enhancer, args.model, args.filters)
             results.append({"data": name, "factor": factor, "psnr": scores})
     if args.out:
         out = Path(args.out)
