@@ -46,11 +46,15 @@ def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
              f"parallax {vq['zero_parallax']:g}) from each method's depth vs the same views from the "
              f"ground-truth depth, frame stride {vq['stride']}; PSNR over all pixels and channels from "
              f"the mean MSE, band PSNR within {vq['band_radius']} px of depth edges, SSIM mean over R, G, B; "
-             "mean over views.", "",
-             "| dataset | method | frames | views | view PSNR | band PSNR | view SSIM |", "|---|---|---|---|---|---|---|"]
+             "mean over views. Where the ground truth has unmeasured pixels (real photographs), every "
+             "figure counts only the view pixels whose reference shows a measured pixel; 'all pixels' "
+             "counts every pixel.", "",
+             "| dataset | method | frames | views | view PSNR | band PSNR | view SSIM | view PSNR, all pixels |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in vq["rows"]:
+        every = _fmt(r["psnr_all"]) if r.get("measured_only") else "(same)"
         lines.append(f"| {r['dataset']} | {r['method']} | {r['frames']} | {r['views']} | {_fmt(r['psnr'])} | "
-                     f"{_fmt(r['psnr_band'])} | {_fmt(r['ssim'], 4)} |")
+                     f"{_fmt(r['psnr_band'])} | {_fmt(r['ssim'], 4)} | {every} |")
     return "\n".join(lines) + "\n"
 
 

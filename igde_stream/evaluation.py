@@ -132,23 +132,29 @@ def evaluate_views(
     sequence, and ``multiview.view_quality_sequence`` compares ``n_views`` views rendered from its
     output with the views from the ground truth (default geometry: baseline 32 px, zero parallax
     0.5). One row per method: ``{"method", "dataset", "frames", "views", "psnr", "psnr_band", "ssim",
-    "per_view_psnr"}``; PSNR from the mean MSE over the frames of all sequences (per view, then over
-    views), SSIM the mean, band PSNR within 8 px of the reference views' depth edges."""
+    "psnr_all", "measured_only", "per_view_psnr"}``; PSNR from the mean MSE over the frames of all
+    sequences (per view, then over views), SSIM the mean, band PSNR within 8 px of the reference
+    views' depth edges. Sequences with unmeasured ground-truth pixels (``Sequence.valid``, the real
+    photographs) are scored on the view pixels whose reference shows a measured pixel, as their
+    depth is (``measured_only``; ``psnr_all`` is the figure over every pixel)."""
     from . import multiview as mv
 
     if not sequences:
         return []
-    colors, gts, outs = [], [], {name: [] for name in methods}
+    colors, gts, valids, outs = [], [], [], {name: [] for name in methods}
     for seq in sequences:
         idx = list(range(0, len(seq), stride))
         colors.append(seq.color[idx])
         gts.append(seq.gt[idx])
+        valids.append(np.ones(seq.gt[idx].shape, bool) if seq.valid is None else seq.valid[idx])
         for name, method in methods.items():
             for s in range(0, len(idx), batch):
                 sel = idx[s:s + batch]
                 outs[name].append(method(seq.color[sel], seq.depth[sel]))
     color, gt = np.concatenate(colors), np.concatenate(gts)
-    summary = mv.view_quality_sequence(color, gt, {k: np.concatenate(v) for k, v in outs.items()}, n_views)
+    valid = None if all(seq.valid is None for seq in sequences) else np.concatenate(valids)
+    summary = mv.view_quality_sequence(color, gt, {k: np.concatenate(v) for k, v in outs.items()}, n_views,
+                                       valid=valid)
     if progress:
         print(f"  view quality: {dataset or 'sequences'} done ({len(gt)} frames x {n_views} views)", flush=True)
     rows = []
@@ -156,6 +162,7 @@ def evaluate_views(
         d = summary["depths"][name]
         rows.append({"method": name, "dataset": dataset, "frames": len(gt), "views": n_views,
                      "psnr": d["mean"]["psnr"], "psnr_band": d["mean"]["psnr_band"], "ssim": d["mean"]["ssim"],
+                     "psnr_all": d["mean"]["psnr_all"], "measured_only": valid is not None,
                      "per_view_psnr": [r["psnr"] for r in d["per_view"]]})
     return rows
 
@@ -331,16 +338,17 @@ def standard_evaluation(
     rows: list[dict[str, Any]] = []
     suffix = (lambda err: "") if list(errors) == ["paper"] else (lambda err: f", {err}")
     for err, dcfg in configs.items():
-        if progress:
-            print(f"synthetic test split ({err}): {sequences} x {frames} frames at {size[0]}x{size[1]}", flush=True)
-        test = test_sequences(sequences, frames, size, degradation=dcfg, steep_planes=steep_planes)
-        meta["test_split"].setdefault("error_pixel_fraction", {})[err] = float(np.mean([s.error_mask.mean() for s in test]))
-        steep = ", steep planes" if steep_planes else ""
-        dataset = f"synthetic test ({size[0]}x{size[1]}{steep}{suffix(err)})"
-        rows += evaluate_methods(methods, test, dataset=dataset, progress=progress)
-        if views:
-            meta["view_quality"]["rows"] += evaluate_views(methods, test, dataset=dataset, n_views=views,
-                                                           stride=view_stride, progress=progress)
+        if sequences:  # --sequences 0: the real data only
+            if progress:
+                print(f"synthetic test split ({err}): {sequences} x {frames} frames at {size[0]}x{size[1]}", flush=True)
+            test = test_sequences(sequences, frames, size, degradation=dcfg, steep_planes=steep_planes)
+            meta["test_split"].setdefault("error_pixel_fraction", {})[err] = float(np.mean([s.error_mask.mean() for s in test]))
+            steep = ", steep planes" if steep_planes else ""
+            dataset = f"synthetic test ({size[0]}x{size[1]}{steep}{suffix(err)})"
+            rows += evaluate_methods(methods, test, dataset=dataset, progress=progress)
+            if views:
+                meta["view_quality"]["rows"] += evaluate_views(methods, test, dataset=dataset, n_views=views,
+                                                               stride=view_stride, progress=progress)
         real: list[tuple[str, Sequence]] = []
         seq = icl_nuim_sequence(icl, dcfg, scale=icl_scale) if icl else None
         if seq is None:

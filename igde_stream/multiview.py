@@ -79,11 +79,14 @@ class ViewConfig:
 @dataclass
 class RenderedViews:
     """``views`` N x H x W x 3 uint8; ``depth`` N x H x W float32 (normalised depth seen in each
-    view, holes filled like the colour); ``holes`` N x H x W bool (pixels no source landed on)."""
+    view, holes filled like the colour); ``holes`` N x H x W bool (pixels no source landed on);
+    ``source`` N x H x W int64, the flat index ``y * W + x`` of the input pixel that each view pixel
+    shows (a hole: the pixel it was filled from); None unless asked for (``warp_views(keep_source=True)``)."""
 
     views: np.ndarray
     depth: np.ndarray
     holes: np.ndarray
+    source: np.ndarray | None = None
 
 
 def view_positions(n_views: int) -> np.ndarray:
@@ -124,10 +127,13 @@ def warp_views(
     depth: np.ndarray,
     config: ViewConfig | None = None,
     positions: Sequence[float] | np.ndarray | None = None,
+    keep_source: bool = False,
 ) -> RenderedViews:
     """Render views from one frame: colour H x W x 3 uint8, depth H x W (see ``normalize_depth``).
 
     ``positions`` overrides ``config.positions()`` (e.g. ``[-0.5, 0.5]`` for a stereo pair).
+    ``keep_source``: also return ``RenderedViews.source`` (8 bytes per view pixel, so off unless a
+    measurement needs it).
     """
     config = config or ViewConfig()
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
@@ -148,6 +154,7 @@ def warp_views(
     views = np.empty((len(ts), h, w, 3), np.uint8)
     vdepth = np.empty((len(ts), h, w), np.float32)
     holes = np.empty((len(ts), h, w), bool)
+    sources = np.empty((len(ts), h, w), np.int64) if keep_source else None
     for k, t in enumerate(ts):  # one view at a time: same speed as all at once, bounded memory
         xt = np.rint(cols + disparity(d, t, config.baseline, config.zero_parallax)).astype(np.int64)
         tgt = np.where((xt >= 0) & (xt < w), row_base + xt, hw)  # spare slot hw: left the frame
@@ -159,10 +166,13 @@ def warp_views(
         vd = np.where(hole, np.float32(-1.0), (zbuf >> 32).astype(np.int32).view(np.float32))
         if hole.any():
             src, vd = _fill_from_background(src.reshape(h, w), vd.reshape(h, w), hole.reshape(h, w))
-        views[k] = color.reshape(hw, 3)[src.reshape(h, w)]
+        src = src.reshape(h, w)
+        if keep_source:
+            sources[k] = src
+        views[k] = color.reshape(hw, 3)[src]
         vdepth[k] = vd.reshape(h, w)
         holes[k] = hole.reshape(h, w)
-    return RenderedViews(views=views, depth=vdepth, holes=holes)
+    return RenderedViews(views=views, depth=vdepth, holes=holes, source=sources)
 
 
 def _fill_from_background(src: np.ndarray, vdepth: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,8 +218,8 @@ def render_views(
 # ------------------------------------------------------------------------------------ measurement
 
 
-def _ssim_rgb(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean([metrics.ssim(a[..., ch], b[..., ch], 255.0) for ch in range(a.shape[-1])]))
+def _ssim_rgb(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    return float(np.mean([metrics.ssim(a[..., ch], b[..., ch], 255.0, mask) for ch in range(a.shape[-1])]))
 
 
 def edge_band(depth01: np.ndarray, step: float = 0.02, radius: int = 8) -> np.ndarray:
@@ -237,6 +247,7 @@ def view_quality(
     max_depth: float | None = None,
     band_radius: int = 8,
     depth_order: str = "near-high",
+    valid: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """View quality of one frame: views from each depth map in ``depths`` against views from the
     ground truth (the reference), same colour and geometry.
@@ -245,34 +256,57 @@ def view_quality(
     float, see ``normalize_depth``). Per view and per depth map: MSE and PSNR over all pixels and
     all three channels (peak 255), SSIM (mean over R, G, B of ``metrics.ssim``), and MSE over the
     boundary band of the reference view (``edge_band`` of its depth, ``band_radius`` pixels; the
-    band's pixel count is reported). Nothing is excluded from the all-pixel figures. PSNR is
-    ``math.inf`` for identical views. Frames are combined with ``summarize_view_quality``.
+    band's pixel count is reported). PSNR is ``math.inf`` for identical views. Frames are combined
+    with ``summarize_view_quality``.
+
+    ``valid`` (H x W bool, the measured pixels of a ground truth that has unknown ones, e.g. the
+    occlusions of a stereo disparity map): a reference view pixel is only as sure as the ground-truth
+    pixel it shows, so every figure then counts only the view pixels whose reference shows a measured
+    pixel (``RenderedViews.source``), as the depth metrics count only measured pixels; ``mse_all``
+    keeps the figure over every pixel. Without ``valid`` nothing is excluded and ``mse_all`` equals
+    ``mse``.
     """
     cfg = ViewConfig(n_views, baseline, zero_parallax, max_depth, depth_order)
-    ref = warp_views(color, gt_depth, cfg)
+    ref = warp_views(color, gt_depth, cfg, keep_source=valid is not None)
+    if valid is not None:
+        valid = np.asarray(valid, bool)
+        if valid.shape != np.shape(gt_depth):
+            raise ValueError(f"valid must be H x W like the ground truth {np.shape(gt_depth)}, got {valid.shape}")
+        sure = [valid.ravel()[ref.source[k]] for k in range(n_views)]
     bands = [edge_band(ref.depth[k], radius=band_radius) for k in range(n_views)]
+    if valid is not None:
+        bands = [b & m for b, m in zip(bands, sure)]
     out: dict[str, Any] = {"config": asdict(cfg), "positions": cfg.positions().tolist(),
                            "band_pixels": [int(b.sum()) for b in bands], "depths": {}}
+    if valid is not None:
+        out["measured_share"] = [float(m.mean()) for m in sure]
     for name, dep in depths.items():
         views = warp_views(color, dep, cfg).views
         rows = []
         for k in range(n_views):
-            m = metrics.mse(views[k], ref.views[k])
+            mask = None if valid is None else sure[k]
+            m_all = metrics.mse(views[k], ref.views[k])
+            m = m_all if mask is None else metrics.mse(views[k], ref.views[k], mask[..., None])
             mb = metrics.mse(views[k], ref.views[k], bands[k][..., None])
-            rows.append({"view": k, "mse": m, "psnr": metrics.psnr_from_mse(m), "ssim": _ssim_rgb(views[k], ref.views[k]),
-                         "mse_band": mb, "psnr_band": metrics.psnr_from_mse(mb)})
+            rows.append({"view": k, "mse": m, "psnr": metrics.psnr_from_mse(m),
+                         "ssim": _ssim_rgb(views[k], ref.views[k], mask),
+                         "mse_band": mb, "psnr_band": metrics.psnr_from_mse(mb),
+                         "mse_all": m_all, "psnr_all": metrics.psnr_from_mse(m_all)})
         out["depths"][name] = {"per_view": rows, "mean": _mean_row(rows)}
     return out
 
 
 def _mean_row(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """Mean MSE / band MSE (nan bands left out) / SSIM of ``rows`` and the PSNRs of those MSEs: the mean
-    over views of one frame, and in ``summarize_view_quality`` one view over frames."""
+    """Mean MSE / band MSE (nan bands left out) / all-pixel MSE / SSIM of ``rows`` and the PSNRs of
+    those MSEs: the mean over views of one frame, and in ``summarize_view_quality`` one view over
+    frames."""
     m = float(np.mean([r["mse"] for r in rows]))
+    m_all = float(np.mean([r["mse_all"] for r in rows]))
     mb = [r["mse_band"] for r in rows if not math.isnan(r["mse_band"])]
     mb_mean = float(np.mean(mb)) if mb else math.nan
     return {"mse": m, "psnr": metrics.psnr_from_mse(m), "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "mse_band": mb_mean, "psnr_band": metrics.psnr_from_mse(mb_mean)}
+            "mse_band": mb_mean, "psnr_band": metrics.psnr_from_mse(mb_mean),
+            "mse_all": m_all, "psnr_all": metrics.psnr_from_mse(m_all)}
 
 
 def summarize_view_quality(frames: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -286,6 +320,9 @@ def summarize_view_quality(frames: Iterable[Mapping[str, Any]]) -> dict[str, Any
     out: dict[str, Any] = {"reference": "views rendered from the ground-truth depth",
                            "config": first["config"], "positions": first["positions"],
                            "frames": len(frames), "depths": {}}
+    if any("measured_share" in f for f in frames):
+        out["scored"] = ("view pixels whose reference shows a measured ground-truth pixel "
+                         "(mse_all / psnr_all: every pixel)")
     for name in first["depths"]:
         rows = []
         for k in range(n):
@@ -306,16 +343,19 @@ def view_quality_sequence(
     band_radius: int = 8,
     stride: int = 1,
     depth_order: str = "near-high",
+    valid: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """``view_quality`` over a sequence (colour T x H x W x 3, depths T x H x W), every ``stride``-th
-    frame, combined by ``summarize_view_quality``: what the evaluation tool calls."""
+    frame, combined by ``summarize_view_quality``: what the evaluation tool calls. ``valid``: T x H x
+    W bool, the measured ground-truth pixels (``view_quality``), or None (all)."""
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    for name, d in depths.items():
+    for name, d in {**depths, "valid": gt_depths if valid is None else valid}.items():
         if d.shape != gt_depths.shape:
-            raise ValueError(f"depth {name!r} has shape {d.shape}, the ground truth {gt_depths.shape}")
+            raise ValueError(f"{name!r} has shape {d.shape}, the ground truth {gt_depths.shape}")
     frames = [view_quality(colors[t], gt_depths[t], {k: v[t] for k, v in depths.items()}, n_views, baseline,
-                           zero_parallax, max_depth, band_radius, depth_order)
+                           zero_parallax, max_depth, band_radius, depth_order,
+                           None if valid is None else valid[t])
               for t in range(0, len(gt_depths), stride)]
     out = summarize_view_quality(frames)
     out["frame_stride"] = stride

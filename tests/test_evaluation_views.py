@@ -2,6 +2,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 
 from igde_stream.data import SceneConfig, make_sequence
@@ -10,7 +11,8 @@ from igde_stream.evaluation import (
 )
 from igde_stream.models import create_model
 
-VIEW_KEYS = {"method", "dataset", "frames", "views", "psnr", "psnr_band", "ssim", "per_view_psnr"}
+VIEW_KEYS = {"method", "dataset", "frames", "views", "psnr", "psnr_band", "ssim", "psnr_all", "measured_only",
+             "per_view_psnr"}
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,21 @@ def test_view_rows(seqs):
         assert set(r) == VIEW_KEYS
         assert r["frames"] == 4 and r["views"] == 3 and len(r["per_view_psnr"]) == 3  # frames 0, 2 of each
         assert math.isfinite(r["psnr"]) and 0 < r["ssim"] <= 1
+        assert r["psnr_all"] == r["psnr"] and r["measured_only"] is False  # rendered data: every pixel measured
+
+
+def test_view_rows_of_a_ground_truth_with_unmeasured_pixels(seqs):
+    """A sequence whose ground truth has unmeasured pixels (a real photograph) is scored on the view
+    pixels that show measured ones."""
+    seq = seqs[0]
+    valid = np.ones(seq.gt.shape, bool)
+    valid[:, 10:30, 10:30] = False
+    wrong = seq.gt.copy()
+    wrong[:, 10:30, 10:30] = 255 - wrong[:, 10:30, 10:30]  # wrong there only
+    masked = dataclasses.replace(seq, depth=wrong, valid=valid)
+    # most of the damage sits where the reference shows the unmeasured pixels themselves
+    (row,) = evaluate_views({"input": identity_method}, [masked], n_views=3, stride=1)
+    assert row["measured_only"] is True and row["psnr"] > row["psnr_all"]
 
 
 def test_ground_truth_depth_gives_identical_views(seqs):

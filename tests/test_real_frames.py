@@ -173,3 +173,19 @@ def test_evaluate_tool_refuses_a_bad_real_scene(tmp_path, capsys):
         err = capsys.readouterr().err
         assert e.value.code == 2 and msg in err and len(err.strip().splitlines()[-1]) < 200
     assert not (root / "runs" / "eval" / "eval.part").exists()
+
+
+def test_real_data_only_evaluation_scores_views_on_measured_pixels(tmp_path):
+    """``standard_evaluation(sequences=0)`` (``tools/evaluate.py --sequences 0``) gives the real pairs'
+    rows alone, and their view rows count only view pixels that show measured ground truth."""
+    from igde_stream.evaluation import standard_evaluation
+
+    color, d = _pair()
+    cv2.imwrite(str(tmp_path / "view1.png"), cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "disp1.png"), d.astype(np.uint8))
+    rows, meta = standard_evaluation([], sequences=0, frames=1, icl=None, guided=False, progress=False, views=2,
+                                     view_stride=1, real_scenes=[(str(tmp_path / "view1.png"),
+                                                                  str(tmp_path / "disp1.png"))])
+    assert [r["dataset"] for r in rows] == [f"{tmp_path.name}/view1 (60x40)"] and "test_split" in meta
+    (view,) = meta["view_quality"]["rows"]
+    assert view["measured_only"] is True and view["frames"] == 4  # a real pair: 4 draws of its errors

@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", default=[], metavar="NAME|PT",
                    help="registered name (shipped weights) or checkpoint; repeatable (default igde-small)")
-    p.add_argument("--sequences", type=int, default=4)
+    p.add_argument("--sequences", type=int, default=4,
+                   help="synthetic test scenes (default: %(default)s; 0: the real data only)")
     p.add_argument("--frames", type=int, default=12)
     p.add_argument("--size", type=_size, default=(960, 540), metavar="WxH")
     p.add_argument("--icl", default=None, help="ICL-NUIM folder (default ../shared/data/real/icl_nuim_clean5)")
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--icl-scale must be in (0, 1], got {args.icl_scale}")
     if args.steep_planes < 0:
         p.error(f"--steep-planes must be >= 0, got {args.steep_planes}")
+    if args.sequences < 0 or (args.sequences == 0 and args.no_icl and args.no_middlebury and not args.real_scene):
+        p.error("--sequences must be >= 0, and with 0 some real data must stay (ICL-NUIM, Middlebury or --real-scene)")
     if not 0 < args.real_scale <= 1:
         p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
     if args.suite == "paper":
