@@ -4,6 +4,8 @@ depth, or measure view quality.
 Render (colour + depth video in, multiview video out):
   igde-stream views render demo/color.mp4 demo/depth_enhanced.mkv -o views.mkv
   igde-stream views render C.mp4 D.mkv -o stereo.mp4 --layout sbs --squeeze --codec h264
+  igde-stream views render C.mp4 D.mkv -o tv.mp4 --layout tab --squeeze --codec h264   # half top-and-bottom
+  igde-stream views render C.mp4 D.mkv -o red_cyan.mkv --layout anaglyph   # Dubois; --anaglyph color
   igde-stream views render C.mp4 D.mkv -o v.mkv --layout views   # v_v0.mkv ... v_v7.mkv
 
 Display layouts (igde_stream/display.py):
@@ -60,11 +62,12 @@ def _size(text: str, what: str) -> tuple[int, int]:
 def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layout]:
     """The views' geometry and the layout from the render options; options of another layout are an error."""
     name = args.layout or ("quilt" if args.quilt or args.device else "grid")
-    given = {"rows": args.rows, "cols": args.cols, "squeeze": args.squeeze or None, "quilt": args.quilt,
-             "device": args.device, "depth_near": args.depth_near, "calibration": args.calibration,
-             "panel": args.panel, "blend": args.blend or None}
-    takes = {"grid": {"rows", "cols"}, "sbs": {"squeeze"}, "views": set(), "quilt": {"quilt", "device"},
-             "rgbd": {"depth_near"}, "lenticular": {"calibration", "panel", "blend"}}[name]
+    given = {"rows": args.rows, "cols": args.cols, "squeeze": args.squeeze or None, "anaglyph": args.anaglyph,
+             "quilt": args.quilt, "device": args.device, "depth_near": args.depth_near,
+             "calibration": args.calibration, "panel": args.panel, "blend": args.blend or None}
+    takes = {"grid": {"rows", "cols"}, "sbs": {"squeeze"}, "tab": {"squeeze"}, "anaglyph": {"anaglyph"},
+             "views": set(), "quilt": {"quilt", "device"}, "rgbd": {"depth_near"},
+             "lenticular": {"calibration", "panel", "blend"}}[name]
     stray = [k for k, v in given.items() if v is not None and k not in takes]
     if stray:
         opts = ", ".join("--" + k.replace("_", "-") for k in stray)
@@ -106,7 +109,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
         else:
-            what = "stereo pair of the extreme views" if name == "sbs" else f"{cfg.n_views} views, {name}"
+            stereo = isinstance(layout, display.StereoPair)
+            what = f"stereo pair of the extreme views, {name}" if stereo else f"{cfg.n_views} views, {name}"
             what += f", baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}"
         print(f"wrote {n} frames ({what}, {args.codec}) to {', '.join(str(p) for p in paths)}")
     return 0
@@ -175,13 +179,15 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
                    "layout (no intermediate file); what 'igde-stream views render' writes from OUT")
     g.add_argument("--views", type=int, metavar="N", help="number of views (default: 8; quilt: columns x rows; "
                    "lenticular: the calibration's)")
-    g.add_argument("--layout", choices=ONEPASS_LAYOUTS, help="grid (default), sbs, views (one file per view), "
-                   "quilt, lenticular; see 'igde-stream views render --help'")
+    g.add_argument("--layout", choices=ONEPASS_LAYOUTS, help="grid (default), sbs (side by side), tab (top and "
+                   "bottom), anaglyph (red-cyan), views (one file per view), quilt, lenticular; see "
+                   "'igde-stream views render --help'")
     g.add_argument("--quilt", metavar="CxR|PRESET", help="quilt: C columns x R rows (e.g. 8x6), or a Looking Glass "
                    f"preset ({', '.join(display.QUILT_PRESETS)}); implies --layout quilt")
     g.add_argument("--rows", type=int, help="grid rows")
     g.add_argument("--cols", type=int, help="grid columns")
-    g.add_argument("--squeeze", action="store_true", help="sbs: half-width views")
+    g.add_argument("--squeeze", action="store_true", help="sbs / tab: half-width / half-height views")
+    g.add_argument("--anaglyph", choices=display.ANAGLYPHS, help="anaglyph: dubois (default) or color")
     g.add_argument("--calibration", metavar="CAL.json", help="lenticular: panel calibration")
     g.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution")
     g.add_argument("--blend", action="store_true", help="lenticular: blend the two nearest views")
@@ -201,7 +207,7 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
                    "else by the change): colour, depths, error maps, zoom on the worst boundary patch")
 
 
-_VIEW_ONLY = ("views", "layout", "quilt", "rows", "cols", "calibration", "panel")
+_VIEW_ONLY = ("views", "layout", "quilt", "rows", "cols", "anaglyph", "calibration", "panel")
 
 
 def check_onepass_options(args: argparse.Namespace) -> None:
@@ -224,9 +230,9 @@ def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     check_onepass_options(args)
     preset = args.quilt if args.quilt in display.QUILT_PRESETS else None
     ns = argparse.Namespace(layout=args.layout, quilt=None if preset else args.quilt, device=preset, rows=args.rows,
-                            cols=args.cols, squeeze=args.squeeze, depth_near=None, calibration=args.calibration,
-                            panel=args.panel, blend=args.blend, views=args.views, baseline=args.baseline,
-                            zero_parallax=args.zero_parallax, max_depth=args.max_depth,
+                            cols=args.cols, squeeze=args.squeeze, anaglyph=args.anaglyph, depth_near=None,
+                            calibration=args.calibration, panel=args.panel, blend=args.blend, views=args.views,
+                            baseline=args.baseline, zero_parallax=args.zero_parallax, max_depth=args.max_depth,
                             depth_order=args.depth_order)
     if args.views_out is not None:
         _, cfg, layout = _layout(ns)
@@ -263,11 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
     geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
     r.add_argument("--layout", choices=display.LAYOUTS, default=None,
-                   help="grid: tiled views (default); sbs: stereo pair (extreme views); views: one file per view; "
-                        "quilt: Looking Glass quilt; rgbd: colour | depth; lenticular: views interleaved per subpixel")
+                   help="grid: tiled views (default); sbs: stereo pair (extreme views) side by side; tab: stereo "
+                        "pair top and bottom, left view on top; anaglyph: stereo pair as one red-cyan frame; views: "
+                        "one file per view; quilt: Looking Glass quilt; rgbd: colour | depth; lenticular: views "
+                        "interleaved per subpixel")
     r.add_argument("--rows", type=int, help="grid rows (default: automatic, 8 views -> 2 x 4)")
     r.add_argument("--cols", type=int, help="grid columns")
-    r.add_argument("--squeeze", action="store_true", help="sbs: half-width views, output keeps the input width")
+    r.add_argument("--squeeze", action="store_true", help="sbs: half-width views, output keeps the input width; "
+                   "tab: half-height views, output keeps the input height (odd sizes: the left view gets the "
+                   "extra column / row)")
+    r.add_argument("--anaglyph", choices=display.ANAGLYPHS,
+                   help="anaglyph: dubois (default; Dubois least-squares red-cyan matrices, in linear light) or "
+                        "color (red from the left view, green and blue from the right)")
     r.add_argument("--quilt", metavar="CxR", help="quilt: C columns x R rows, tiles = views (e.g. 8x6)")
     r.add_argument("--device", choices=list(display.QUILT_PRESETS),
                    help="quilt preset for a Looking Glass display: portrait 8x6 at 3360x3360 (aspect 0.75), "

@@ -3,8 +3,10 @@ takes. Views are the same in every layout (N x H x W x 3 uint8 RGB, leftmost fir
 packing differs, so view quality is measured on the views (``multiview.view_quality``) whatever the
 layout, and the lossless layouts unpack back to them bit for bit.
 
-- ``grid``: tiles row-major from the top left; ``sbs``: the two extreme views side by side;
-  ``views``: one file per view.
+- ``grid``: tiles row-major from the top left; ``views``: one file per view.
+- stereo pair (the two extreme views, leftmost first): ``sbs`` side by side, ``tab`` top and bottom
+  (left on top), each with ``squeeze`` to half width / height so that the frame keeps the input's
+  size; ``anaglyph`` red-cyan, Dubois least squares (in linear light) or plain colour.
 - ``quilt`` (Looking Glass): C columns x R rows of tiles; the bottom-left tile is view 0 (the
   leftmost), then left to right along the bottom row, then up: the top-right tile is the rightmost
   view. The file name carries ``_qs{C}x{R}a{aspect}`` (``quilt_path``). Presets (``QUILT_PRESETS``)
@@ -15,24 +17,30 @@ layout, and the lossless layouts unpack back to them bit for bit.
 - ``lenticular``: the views interleaved per subpixel for a slanted-lenticular panel
   (``Interleaver``, van Berkel's view map).
 
-Modules: ``grid`` (grid, side by side, ``fit_view``), ``quilt``, ``rgbd``, ``lenticular`` (the
-packings) and ``layouts`` (the layout classes, ``make_layout``, ``layout_frames``).
+Modules: ``grid`` (grid, ``fit_view``), ``stereo`` (side by side, top and bottom, anaglyph),
+``quilt``, ``rgbd``, ``lenticular`` (the packings) and ``layouts`` (the layout classes,
+``make_layout``, ``layout_frames``).
 """
 
 from __future__ import annotations
 
-from .grid import fit_view, grid_shape, side_by_side, stereo_positions, tile_grid
-from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Grid, Layout, Lenticular, Quilt, Renderer, Separate,
-                      SideBySide, layout_frames, make_layout, numpy_renderer)
+from .grid import fit_view, grid_shape, tile_grid
+from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Anaglyph, Grid, Layout, Lenticular, Quilt, Renderer, Separate,
+                      SideBySide, StereoPair, TopAndBottom, layout_frames, make_layout, numpy_renderer)
 from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
 from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
 from .rgbd import NEAR, depth_to_8bit, rgbd_frame, unpack_rgbd
+from .stereo import (ANAGLYPHS, DUBOIS_RED_CYAN_LEFT, DUBOIS_RED_CYAN_RIGHT, anaglyph, linear_to_srgb, side_by_side,
+                     srgb_to_linear, stereo_positions, top_and_bottom)
 
 __all__ = [
-    "grid_shape", "tile_grid", "side_by_side", "stereo_positions", "fit_view",
+    "grid_shape", "tile_grid", "fit_view",
+    "side_by_side", "top_and_bottom", "stereo_positions", "anaglyph", "ANAGLYPHS", "DUBOIS_RED_CYAN_LEFT",
+    "DUBOIS_RED_CYAN_RIGHT", "srgb_to_linear", "linear_to_srgb",
     "QuiltSpec", "QUILT_PRESETS", "parse_quilt", "pack_quilt", "unpack_quilt", "quilt_path",
     "NEAR", "depth_to_8bit", "rgbd_frame", "unpack_rgbd",
     "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",
-    "Layout", "Grid", "SideBySide", "Separate", "Quilt", "RGBD", "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",
+    "Layout", "Grid", "StereoPair", "SideBySide", "TopAndBottom", "Anaglyph", "Separate", "Quilt", "RGBD",
+    "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",
     "make_layout", "layout_frames", "Renderer", "numpy_renderer",
 ]

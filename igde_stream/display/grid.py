@@ -1,5 +1,5 @@
-"""Grid and side-by-side packing of views, and ``fit_view`` (a view scaled into a canvas), which the
-quilt and lenticular layouts share."""
+"""Grid packing of views, and ``fit_view`` (a view scaled into a canvas), which the quilt and
+lenticular layouts share. The stereo packings (side by side, top and bottom, anaglyph) are in ``stereo``."""
 
 from __future__ import annotations
 
@@ -42,26 +42,6 @@ def tile_grid(views: np.ndarray, rows: int | None = None, cols: int | None = Non
     out = np.zeros((r * cc, h, w, c), dtype=views.dtype)
     out[:n] = views
     return out.reshape(r, cc, h, w, c).transpose(0, 2, 1, 3, 4).reshape(r * h, cc * w, c)
-
-
-def side_by_side(left: np.ndarray, right: np.ndarray, squeeze: bool = False) -> np.ndarray:
-    """Stereo pair H x W x 3 each -> H x 2W x 3; ``squeeze``: each view resized to half width so that
-    the frame keeps the input width W (half side-by-side; left gets the extra column for odd W)."""
-    if left.shape != right.shape:
-        raise ValueError(f"left and right views differ in shape: {left.shape} vs {right.shape}")
-    if squeeze:
-        import cv2
-
-        h, w = left.shape[:2]
-        wl = (w + 1) // 2
-        left = cv2.resize(left, (wl, h), interpolation=cv2.INTER_AREA)
-        right = cv2.resize(right, (w - wl, h), interpolation=cv2.INTER_AREA)
-    return np.concatenate([left, right], axis=1)
-
-
-def stereo_positions() -> np.ndarray:
-    """Positions of a stereo pair: the two extreme views (left ``-1/2``, right ``+1/2``)."""
-    return np.array([-0.5, 0.5])
 
 
 def fit_view(view: np.ndarray, size: tuple[int, int], par: float = 1.0) -> np.ndarray:

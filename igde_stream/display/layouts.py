@@ -10,7 +10,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import multiview as mv
-from .grid import grid_shape, side_by_side, stereo_positions, tile_grid
+from . import stereo
+from .grid import grid_shape, tile_grid
 from .lenticular import Interleaver, LenticularCalibration
 from .quilt import QuiltSpec, pack_quilt, quilt_path
 from .rgbd import NEAR, rgbd_frame
@@ -56,16 +57,58 @@ class Grid(Layout):
         return [tile_grid(views, self.rows, self.cols)]
 
 
-class SideBySide(Layout):
+class StereoPair(Layout):
+    """A layout of the stereo pair alone: the two extreme views (``stereo.stereo_positions``, the
+    only ones rendered; ``pack`` of N views takes the first and the last), combined into one frame
+    by ``combine(left, right)``."""
+
+    def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
+        return self.pack((render or numpy_renderer)(color, depth, self.cfg, stereo.stereo_positions()))
+
+    def pack(self, views: np.ndarray) -> list[np.ndarray]:
+        return [self.combine(views[0], views[-1])]
+
+    def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SideBySide(StereoPair):
+    """``stereo.side_by_side``: left | right; ``squeeze``: half width each (the input's width)."""
+
+    stack = staticmethod(stereo.side_by_side)
+    split = 0  # what squeeze halves: (W, H)[split]
+
     def __init__(self, cfg: mv.ViewConfig, squeeze: bool = False) -> None:
         super().__init__(cfg)
         self.squeeze = squeeze
 
-    def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
-        return self.pack((render or numpy_renderer)(color, depth, self.cfg, stereo_positions()))  # only these two
+    def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
+        if self.squeeze and size[self.split] < 2:
+            raise ValueError(f"cannot squeeze two {size[0]}x{size[1]} views into one frame of that size")
+        return super().outputs(out, size)
 
-    def pack(self, views: np.ndarray) -> list[np.ndarray]:
-        return [side_by_side(views[0], views[-1], self.squeeze)]
+    def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return self.stack(left, right, self.squeeze)
+
+
+class TopAndBottom(SideBySide):
+    """``stereo.top_and_bottom``: left over right; ``squeeze``: half height each (the input's height)."""
+
+    stack = staticmethod(stereo.top_and_bottom)
+    split = 1
+
+
+class Anaglyph(StereoPair):
+    """``stereo.anaglyph``: one red-cyan frame of the input's size, ``anaglyph`` dubois or color."""
+
+    def __init__(self, cfg: mv.ViewConfig, anaglyph: str = "dubois") -> None:
+        super().__init__(cfg)
+        if anaglyph not in stereo.ANAGLYPHS:
+            raise ValueError(f"anaglyph must be one of {', '.join(stereo.ANAGLYPHS)}, got {anaglyph!r}")
+        self.method = anaglyph
+
+    def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return stereo.anaglyph(left, right, self.method)
 
 
 class Separate(Layout):
@@ -124,15 +167,15 @@ class Lenticular(Layout):
         return [self.interleaver.compose(views)]
 
 
-LAYOUT_CLASSES: dict[str, type[Layout]] = {"grid": Grid, "sbs": SideBySide, "views": Separate, "quilt": Quilt,
-                                           "rgbd": RGBD, "lenticular": Lenticular}
+LAYOUT_CLASSES: dict[str, type[Layout]] = {"grid": Grid, "sbs": SideBySide, "tab": TopAndBottom, "anaglyph": Anaglyph,
+                                           "views": Separate, "quilt": Quilt, "rgbd": RGBD, "lenticular": Lenticular}
 LAYOUTS = tuple(LAYOUT_CLASSES)
 
 
 def make_layout(name: str, cfg: mv.ViewConfig, **options: Any) -> Layout:
     """The layout ``name`` (``LAYOUTS``) for views of ``cfg`` with its options (grid: rows, cols;
-    sbs: squeeze; quilt: quilt; rgbd: depth_near; lenticular: calibration, panel, blend). An option
-    that the layout does not take is a ``ValueError``."""
+    sbs, tab: squeeze; anaglyph: anaglyph; quilt: quilt; rgbd: depth_near; lenticular: calibration,
+    panel, blend). An option that the layout does not take is a ``ValueError``."""
     if name not in LAYOUT_CLASSES:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {name!r}")
     cls = LAYOUT_CLASSES[name]

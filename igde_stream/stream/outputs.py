@@ -4,9 +4,9 @@ Besides the enhanced depth video (and the PSNR report), one run can write, from 
 with no intermediate file:
 
 - ``--views-out``: N views (DIBR, ``igde_stream.multiview``) of every enhanced frame in a display
-  layout (grid, sbs, views, quilt, lenticular; ``igde_stream.display``), through the same
-  ``ColorWriter`` as ``igde-stream views render``, so the file is the one that command writes from
-  the enhanced depth video, frame for frame (with a lossless depth codec: bit for bit);
+  layout (grid, sbs, tab, anaglyph, views, quilt, lenticular; ``igde_stream.display``), through the
+  same ``ColorWriter`` as ``igde-stream views render``, so the file is the one that command writes
+  from the enhanced depth video, frame for frame (with a lossless depth codec: bit for bit);
 - ``--rgbd-out``: the RGB-D layout, colour | enhanced depth as 8-bit gray (``RGBDWriter``);
 - ``--preview``: the picture of the worst and a median frame (``preview.PreviewCollector``).
 

@@ -3,7 +3,8 @@ colour + depth video pair into a multiview video, and view quality of depth vide
 from a ground-truth depth video.
 
 ``render_file(color, depth, out)`` writes the views in a display layout (``igde_stream.display``:
-grid, side by side, one file per view, Looking Glass quilt, RGB-D, slanted-lenticular panel);
+grid, stereo pair side by side / top and bottom / red-cyan anaglyph, one file per view, Looking
+Glass quilt, RGB-D, slanted-lenticular panel);
 ``RGBDWriter`` writes colour + depth frames as an RGB-D video;
 ``view_quality_files(color, gt, {"name": depth, ...})`` returns the per-view PSNR / band PSNR /
 SSIM summary (``multiview.summarize_view_quality``). Frames are paired by presentation time
@@ -174,9 +175,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                 render: display.Renderer | None = None, **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
-    grid, sbs, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``), rgbd,
-    lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer`` gives the
-    same views on a torch device). Returns (frames, files written). Nothing is left behind on error."""
+    grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
+    rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
+    gives the same views on a torch device). Returns (frames, files written). Nothing is left behind
+    on error."""
     lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
     depth_reader = VideoReader(depth, "depth")
     color_reader = None
