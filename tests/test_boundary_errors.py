@@ -503,3 +503,56 @@ def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():
     for _ in range(50):
         c = mixed_config(rng)
         assert (c.blur_sigma, c.noise_std, c.jpeg_quality, c.holes) == (0, 0, 0, 0)
+
+
+def test_blurred_depth_matches_scipy_gaussian():
+    """``blurred_depth`` against SciPy's Gaussian (same sampled kernel, radius 4 sigma, mirrored
+    borders), rounded: a step, a ramp and a 16-bit map."""
+    from scipy.ndimage import gaussian_filter
+
+    from igde_stream.data.cache import blurred_depth
+
+    step = np.zeros((12, 20), np.uint8)
+    step[:, 10:] = 200
+    ramp = np.tile(np.arange(0, 200, 10, dtype=np.uint8), (12, 1))
+    deep = (step.astype(np.uint16) * 300)
+    for d, sigma in ((step, 1.0), (step, 1.7), (ramp, 0.8), (deep, 1.3)):
+        want = np.rint(gaussian_filter(d.astype(np.float64), sigma, mode="mirror", truncate=4.0))
+        got = blurred_depth(d, sigma)
+        assert got.dtype == d.dtype
+        assert np.abs(got.astype(np.int64) - want.astype(np.int64)).max() <= 1, sigma
+    assert blurred_depth(step, 1.0)[0, 9] == pytest.approx(200 * 0.3085, abs=3)  # ~ 200 (1 - Phi(1/2))
+    np.testing.assert_array_equal(blurred_depth(ramp, 1.0)[:, 3:-3], ramp[:, 3:-3])  # a plane stays
+
+
+def test_cache_depth_blur_blurs_that_share_of_the_frames_only(monkeypatch):
+    """depth_blur P blurs the degraded depth of about that share of the frames (one draw per frame,
+    sigma in [0.5, 2]); colour, ground truth and the other frames' depth stay as without it."""
+    from scipy.ndimage import gaussian_filter
+
+    from igde_stream.data import cache
+
+    cfg = cache.CacheConfig(scenes=4, frames_per_scene=3, crops_per_frame=2, crop=(40, 40), mix=True,
+                            color_blur=0.0, scene=SMALL)
+    base = cache.build_cache(cfg, workers=1, progress=False)
+    sigmas = []
+    real = cache.blurred_depth
+    monkeypatch.setattr(cache, "blurred_depth", lambda d, s: sigmas.append(s) or real(d, s))
+    for share, lo, hi in ((0.25, 1, 6), (0.75, 6, 11)):
+        sigmas.clear()
+        c = cache.build_cache(dataclasses.replace(cfg, depth_blur=share), workers=1, progress=False)
+        np.testing.assert_array_equal(c["color"], base["color"])
+        np.testing.assert_array_equal(c["gt"], base["gt"])
+        changed = (c["depth"] != base["depth"]).reshape(12, -1).any(axis=1)
+        # crops are centred on boundary errors, so a blurred frame always changes
+        assert lo <= len(sigmas) <= hi and changed.sum() == len(sigmas), (share, changed)
+        assert all(0.5 <= s <= 2.0 for s in sigmas)
+        for f, s in zip(np.flatnonzero(changed), sigmas):  # frames in order, as drawn
+            for j in (2 * f, 2 * f + 1):  # away from the crop's border: the blur of the unblurred crop
+                want = np.rint(gaussian_filter(base["depth"][j, 0].astype(np.float64), s, truncate=4.0))
+                diff = np.abs(c["depth"][j, 0].astype(np.int64) - want.astype(np.int64))[9:-9, 9:-9]
+                assert diff.max() <= 1
+        assert dataclasses.replace(cfg, depth_blur=share).key() != cfg.key()
+    assert dataclasses.replace(cfg, depth_blur=0.0).key() == cfg.key()
+    with pytest.raises(ValueError, match="depth_blur must be"):
+        cache.CacheConfig(depth_blur=1.5)

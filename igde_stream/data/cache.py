@@ -30,6 +30,10 @@ edge, as with measured depth whose edges were found by another sensor or a stere
 trained on exact edges places real edges a pixel off with full confidence. ``color_warp_share`` < 1
 warps that share of the frames only (drawn per frame) and keeps the rest exact, so that the model
 also sees colour and depth that agree, as on rendered content.
+With ``depth_blur`` > 0 that share of the frames (drawn per frame, from its own generator) has its
+degraded depth blurred with a Gaussian whose sigma is drawn from [0.5, 2] px, over whatever boundary
+errors it has: the smooth maps of monocular estimators and upsampled sensors, whose ramps reach
+beyond the edge band and whose thin structures lose height. Ground truth and colour stay.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -76,6 +80,7 @@ class CacheConfig:
     color_antialias: float = 0.0
     color_warp: float = 0.0
     color_warp_share: float = 1.0
+    depth_blur: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -89,6 +94,8 @@ class CacheConfig:
             raise ValueError(f"color_warp_share must be in [0, 1], got {self.color_warp_share}")
         if self.color_warp_share < 1.0 and self.color_warp == 0.0:
             raise ValueError("color_warp_share needs color_warp > 0")
+        if not 0.0 <= self.depth_blur <= 1.0:
+            raise ValueError(f"depth_blur must be in [0, 1], got {self.depth_blur}")
 
     def scene_at(self, rng: np.random.Generator) -> SceneConfig:
         """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly
@@ -106,7 +113,7 @@ class CacheConfig:
         d = dataclasses.asdict(self)
         if tuple(d["scene_scale"]) == (1.0, 1.0):  # caches made before the field keep their names
             del d["scene_scale"]
-        for name in ("color_antialias", "color_warp"):
+        for name in ("color_antialias", "color_warp", "depth_blur"):
             if d[name] == 0.0:
                 del d[name]
         if d["color_warp_share"] == 1.0:
@@ -137,6 +144,10 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
         if antialias:
             f = antialiased(f, (int(rng.integers(2)), int(rng.integers(2))))
         d, err = deg.apply(f.depth, t, f.labels)
+        if cfg.depth_blur > 0:  # its own generator: the other frames stay those of the config without it
+            brng = np.random.default_rng([cfg.seed, i, k, 0xB1])
+            if brng.random() < cfg.depth_blur:
+                d = blurred_depth(d, float(brng.uniform(*DEPTH_BLUR_SIGMA)))  # crops stay where the errors are
         color = f.color
         if cfg.color_warp > 0:  # its own generator: the crops and depths stay those of the config without it
             wrng = np.random.default_rng([cfg.seed, i, k, 0x3A7])
@@ -161,6 +172,16 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             ds.append(d[None, y:y + h, x:x + w])
             gs.append(f.depth[None, y:y + h, x:x + w])
     return np.stack(cs), np.stack(ds), np.stack(gs)
+
+
+DEPTH_BLUR_SIGMA = (0.5, 2.0)
+
+
+def blurred_depth(depth: np.ndarray, sigma: float) -> np.ndarray:
+    """``depth`` (H x W integers) blurred with a Gaussian of ``sigma`` px (OpenCV, reflected borders),
+    rounded back to its dtype."""
+    out = cv2.GaussianBlur(depth.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    return np.clip(np.rint(out), 0, np.iinfo(depth.dtype).max).astype(depth.dtype)
 
 
 def antialiased(frame: Frame, phase: tuple[int, int]) -> Frame:
