@@ -137,6 +137,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                    help="video stream of the colour input, from 0 (default: the first 3-channel one)")
     g.add_argument("--depth-stream", type=int, metavar="M",
                    help="video stream of the depth input, from 0 (default: the first gray or >8-bit one)")
+    g.add_argument("--no-autorotate", dest="autorotate", action="store_false",
+                   help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
     g.add_argument("--format", choices=("nut", "matroska"),
                    help="container of -o - (stdout; default nut), or of a file whatever its suffix")
 
@@ -146,7 +148,7 @@ def input_options(args: argparse.Namespace) -> Any:
     from .stream.sources import InputOptions
 
     return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
-                        depth_stream=args.depth_stream)
+                        depth_stream=args.depth_stream, autorotate=args.autorotate)
 
 
 def add_enhance_options(p: argparse.ArgumentParser) -> None:

@@ -37,6 +37,7 @@ from .formats import ENLARGE
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
+from .orientation import warn_portrait_landscape
 from .preview import check_preview_path
 from .pairing import pair_frames
 from .reader import Frame, VideoInfo, VideoReader
@@ -154,7 +155,8 @@ def enhance_file(
     existing output. ``threads``: decoder / encoder threads (0: automatic). ``progress``: tqdm bar.
     ``sync``: ``relative`` (each stream's start time subtracted before pairing) or ``absolute``
     (pts x time base); see ``VideoReader``. ``inputs``: ``sources.InputOptions`` (frame rate of image
-    sequences and raw video, raw size and pixel format, stream indexes); paths may be image folders,
+    sequences and raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as
+    displayed, the display matrix applied; see ``orientation``); paths may be image folders,
     ``%d`` patterns, raw ``.yuv`` or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
     (stdout, in ``out_format``: ``nut`` by default, or ``matroska``); see ``docs/formats.md``.
     ``enhancer``: an ``Enhancer`` built once (for running many files), else ``enhancer_options``
@@ -169,7 +171,8 @@ def enhance_file(
     ``formats.ENLARGE``) and the model repairs its edges against the full-size colour; the ground
     truth is then compared at the colour's size.
 
-    Returns the summary: output, frames, size, codec, backend, timings and, with ground truth, the
+    Returns the summary: output, frames, size, codec, backend, timings, what was resized, enlarged and
+    turned (``color_rotated`` / ``depth_rotated``: the display matrix applied) and, with ground truth, the
     report summary (mean / min / median / max PSNR, gain over the input, worst and unmatched frames).
     Raises ``IGDEError`` (with the file concerned) for any bad input or output path.
     """
@@ -229,6 +232,8 @@ def enhance_file(
         if depth.size is not None:
             enlarged = "{}x{} -> {}x{}".format(*depth.source_size, di.width, di.height)
             log.info("depth %s enlarged to the colour grid (%s, %s)", depth.path, enlarged, enlarge)
+        warn_portrait_landscape(color, depth)
+        rotated = {"color_rotated": color.rotated, "depth_rotated": depth.rotated}  # display matrices applied
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
@@ -276,7 +281,7 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "color_resized": resized, "depth_enlarged": enlarged, "seconds": round(seconds, 3),
+                "color_resized": resized, "depth_enlarged": enlarged, **rotated, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:
@@ -285,7 +290,7 @@ def enhance_file(
                     "tool": "igde-stream", "version": _version(), "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-                    "backend": summary["backend"],
+                    "backend": summary["backend"], **rotated,
                 }
                 for r in reports:
                     moves.append((temp_path(r), r))

@@ -8,7 +8,9 @@ frame of the depth stream. A frame without pts is placed at ``index x frame_dura
 frame when the rate is unknown), as the writer places it.
 
 Inputs may also be image sequences, raw video or stdin (``sources``); depth may be 8 to 16 bits
-(``formats``). A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
+(``formats``). Frames are read as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's
+EXIF orientation) is applied to colour and depth alike, unless ``InputOptions.autorotate`` is False
+(``orientation``). A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
 change of bit depth).
 
 Damaged input is an error, never a silently shorter stream: FFmpeg's error messages while demuxing
@@ -35,6 +37,7 @@ from ..errors import CorruptInputError, InputError
 from .formats import (
     DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, peak_of,
 )
+from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .sources import InputOptions, check_input_path, choose_stream, open_input
 
 log = logging.getLogger("igde_stream.stream")
@@ -52,7 +55,8 @@ _logs_enabled = threading.Lock()
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about a video stream."""
+    """What the container says about a video stream; ``width`` x ``height`` as the frames are read
+    (displayed: after the display matrix; enlarged, when the reader enlarges)."""
 
     path: str
     codec: str
@@ -139,7 +143,10 @@ class VideoReader:
     that size and ``source_size`` the stream's own),
     anything else (or a format that changes mid-stream) is an ``InputError``. ``threads``: decoder threads (0: FFmpeg
     picks). ``sync``: ``"relative"`` (``Frame.time`` counts from the stream's own start time) or
-    ``"absolute"`` (``Frame.time`` is ``pts x time_base``, start offsets kept).
+    ``"absolute"`` (``Frame.time`` is ``pts x time_base``, start offsets kept). Frames come out as
+    displayed (``orientation``: the stream's display matrix, a quarter turn or mirror, applied before
+    any resizing; ``stored_size``: the stream's own W x H; ``rotated``: what was done, or None), unless
+    ``source.autorotate`` is False; frames whose orientation differs from the first's are an ``InputError``.
     """
 
     def __init__(
@@ -157,12 +164,23 @@ class VideoReader:
         enable_error_logs()
         self._input, self._kind, self._files = open_input(self.path, role, source)
         self.container = self._input.container
+        options = source or InputOptions()
+        self.autorotate = options.autorotate
         try:
-            self.stream, self.info = self._select_stream(threads, (source or InputOptions()).stream_for(role))
+            self.stream, self.info = self._select_stream(threads, options.stream_for(role))
             self._input.register(self.stream)
+            probed = probe_orientation(self.path, role, source, self.stream.index) if self.autorotate else None
         except BaseException:
             self._input.close()
             raise
+        self._probed = probed is not None
+        self.orientation = probed or Orientation()
+        self.stored_size = (self.info.width, self.info.height)
+        self.rotated = None if self.orientation.identity else self.orientation.describe(*self.stored_size)
+        if self.rotated is not None:
+            log.info("%s %s: display matrix applied, %s", _ROLE_NAMES[role], self.path, self.rotated)
+            w, h = self.orientation.size(*self.stored_size)
+            self.info = dataclasses.replace(self.info, width=w, height=h)
         self.size = size
         self.source_size = (self.info.width, self.info.height)
         if self.size is not None and self.size == self.source_size:
@@ -278,6 +296,8 @@ class VideoReader:
                 else:
                     t = float((f.pts - start) * self.info.time_base)
                     pts_time = float(f.pts * self.info.time_base)
+                if self.autorotate and (o := frame_orientation(f, self.path)) != self.orientation:
+                    raise orientation_changed(self.path, count, self.orientation, o, self._probed)
                 if self.role != "color":
                     fmt = f.format.name
                     if depth_fmt is None:
@@ -321,15 +341,16 @@ class VideoReader:
                 )
 
     def _convert(self, f: av.VideoFrame) -> np.ndarray:
+        turn = self.orientation.apply
         if self.role == "color":
             if self.size is None:
-                return self._reformatter.reformat(f, format="rgb24").to_ndarray()
-            w, h = self.size
+                return turn(self._reformatter.reformat(f, format="rgb24").to_ndarray())
+            w, h = self.orientation.size(*self.size)  # resized as stored, then turned
             shrink = w * h < f.width * f.height
-            return self._reformatter.reformat(
+            return turn(self._reformatter.reformat(
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
-            ).to_ndarray()
-        d = depth_array(f)  # the format was checked by ``frames``
+            ).to_ndarray())
+        d = turn(depth_array(f))  # the format was checked by ``frames``
         return d if self.size is None else self._enlarge(d, *self.size)
 
 

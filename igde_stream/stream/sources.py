@@ -48,13 +48,16 @@ class InputOptions:
 
     ``fps``: frame rate of image sequences and raw video (None: 25). ``size`` (W, H) and ``pix_fmt``:
     the frames of raw video. ``color_stream`` / ``depth_stream``: video stream index (from 0) in the
-    colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file)."""
+    colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file).
+    ``autorotate``: read frames as displayed, the display matrix applied (False: as stored; see
+    ``orientation``)."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
     pix_fmt: str | None = None
     color_stream: int | None = None
     depth_stream: int | None = None
+    autorotate: bool = True
 
     def stream_for(self, role: str) -> int | None:
         return self.color_stream if role == "color" else self.depth_stream if role == "depth" else None

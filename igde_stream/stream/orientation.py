@@ -1,0 +1,178 @@
+"""Display orientation: video frames are read the way players show them.
+
+Phones store video landscape and tag the track with a display matrix (the MP4 / MOV ``tkhd`` matrix,
+Matroska's projection, a JPEG's EXIF orientation) that players apply: a quarter turn, possibly with
+a mirror. FFmpeg attaches the matrix to every decoded frame as ``DISPLAYMATRIX`` side data
+(libavutil/display.h): nine int32 ``a b u / c d v / x y w``, ``a..d`` in 16.16 fixed point, mapping a
+stored pixel at column p, row q to the displayed ``(p', q') = (a p + c q, b p + d q)`` plus a
+translation. ``av_display_rotation_get`` reads its angle counter-clockwise, so ffprobe's "rotation of
+-90.00 degrees" (a phone held upright) is a quarter turn clockwise, which is how ``ffmpeg`` shows it
+(``transpose=clock``).
+
+Quarter turns and mirrors are applied exactly (pixels are moved, never resampled); any other matrix
+(a turn by 30 degrees, a shear, a singular one) is refused with one line. ``InputOptions(
+autorotate=False)`` (``--no-autorotate``) reads frames as stored, like ``ffmpeg -noautorotate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import av
+import av.logging
+import numpy as np
+
+from ..errors import InputError
+from .sources import kind_of, open_input
+
+log = logging.getLogger("igde_stream.stream")
+_ONE = 1 << 16  # 1.0 in the matrix's 16.16 fixed point
+_TOLERANCE = math.sin(math.radians(1.0))  # within 1 degree of a quarter turn, as ffmpeg's autorotate
+_WORDS = {  # (transpose, flip_x, flip_y): what the display does to the stored frame
+    (False, False, False): "as stored",
+    (False, True, True): "turned 180°",
+    (True, False, True): "turned 90° counter-clockwise",
+    (True, True, False): "turned 90° clockwise",
+    (False, True, False): "mirrored left-right",
+    (False, False, True): "mirrored top-bottom",
+    (True, False, False): "transposed (mirrored about the top-left to bottom-right diagonal)",
+    (True, True, True): "mirrored about the top-right to bottom-left diagonal",
+}
+HINT = "rotate the video with FFmpeg first, or pass --no-autorotate to read the frames as stored"
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How a stored frame becomes the displayed one: ``transpose`` (rows become columns), then
+    ``flip_x`` (mirror left-right) and ``flip_y`` (mirror top-bottom). The eight combinations are the
+    quarter turns and the mirrors; ``Orientation()`` leaves frames as they are."""
+
+    transpose: bool = False
+    flip_x: bool = False
+    flip_y: bool = False
+
+    @classmethod
+    def from_matrix(cls, m: Sequence[int], path: str) -> Orientation:
+        """The orientation of an FFmpeg display matrix ``m`` (9 int32, see the module docstring); its
+        translation and scale are ignored. ``InputError`` for one that is no quarter turn or mirror."""
+        a, b, c, d = (v / _ONE for v in (m[0], m[1], m[3], m[4]))
+        big = max(abs(a), abs(b), abs(c), abs(d)) * _TOLERANCE
+        if abs(b) <= big and abs(c) <= big and min(abs(a), abs(d)) > big:
+            return cls(False, a < 0, d < 0)
+        if abs(a) <= big and abs(d) <= big and min(abs(b), abs(c)) > big:
+            return cls(True, c < 0, b < 0)
+        s0, s1 = math.hypot(a, c), math.hypot(b, d)
+        turn = f"rotation {-math.degrees(math.atan2(b / s1, a / s0)):.1f}°" if s0 and s1 else "singular"
+        raise InputError(f"display matrix [{a:g} {b:g}; {c:g} {d:g}] ({turn}) is not a quarter turn or a "
+                         f"mirror, the only orientations igde-stream applies: {HINT}", path)
+
+    @property
+    def identity(self) -> bool:
+        return not (self.transpose or self.flip_x or self.flip_y)
+
+    @property
+    def words(self) -> str:
+        """What the display does, e.g. ``"turned 90° clockwise"``."""
+        return _WORDS[self.transpose, self.flip_x, self.flip_y]
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """(W, H) after the transform (swapped when it transposes); the same swap takes a displayed
+        size back to the stored one."""
+        return (height, width) if self.transpose else (width, height)
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        """Stored frame ``a`` (H x W or H x W x C, any dtype) as displayed (W x H when transposed): a
+        new C-contiguous array, or ``a`` itself for the identity."""
+        if self.identity:
+            return a
+        if self.transpose:
+            a = a.swapaxes(0, 1)
+        if self.flip_x:
+            a = a[:, ::-1]
+        if self.flip_y:
+            a = a[::-1]
+        return np.ascontiguousarray(a)
+
+    def describe(self, width: int, height: int) -> str:
+        """What is done to a stored ``width`` x ``height`` frame, e.g. ``"turned 90° clockwise: 1920x1080
+        -> 1080x1920"``."""
+        return "{}: {}x{} -> {}x{}".format(self.words, width, height, *self.size(width, height))
+
+
+def _rotation_matrix(degrees: float) -> tuple[int, ...]:
+    """``av_display_rotation_set``'s matrix: a turn by ``degrees`` counter-clockwise."""
+    c, s = (round(f(math.radians(degrees)) * _ONE) for f in (math.cos, math.sin))
+    return (c, -s, 0, s, c, 0, 0, 0, 1 << 30)
+
+
+def frame_orientation(frame: Any, path: str) -> Orientation:
+    """The orientation of decoded ``frame``'s ``DISPLAYMATRIX`` side data (the identity without one)."""
+    try:
+        entries = list(frame.side_data)
+    except ValueError:
+        # PyAV 18 cannot list side data of a type its enum lacks (the EXIF block FFmpeg 8 attaches to
+        # photos): then only the angle, which VideoFrame.rotation reads from the same matrix, is known.
+        return Orientation.from_matrix(_rotation_matrix(getattr(frame, "rotation", 0)), path)
+    for sd in entries:  # PyAV 12 and 13 name the type by an av.enum item, 14 and later by an Enum
+        if getattr(sd.type, "name", None) == "DISPLAYMATRIX" and len(bytes(sd)) == 36:
+            return Orientation.from_matrix(struct.unpack("=9i", bytes(sd)), path)
+    return Orientation()
+
+
+def probe_orientation(path: str, role: str, source: Any, stream_index: int) -> Orientation | None:
+    """The display orientation of the first frame of stream ``stream_index`` (``container.streams``
+    index) of ``path``, read through a second opening of the input so that the reader's own decoding
+    starts untouched. None where that is not possible (stdin, a pipe, raw video, no frame decodes):
+    the reader then checks its frames as they come."""
+    kind = kind_of(path)
+    if kind in ("stdin", "raw") or (kind == "file" and not os.path.isfile(path)):
+        return None
+    shared, _, _ = open_input(path, role, source)
+    try:
+        stream = shared.container.streams[stream_index]
+        stream.thread_count = 1  # the first frame, without waiting for a frame-thread pipeline to fill
+        with av.logging.Capture(local=True):  # damage is the reader's to report, with its frame number
+            for packet in shared.container.demux(stream):
+                for frame in stream.decode(packet):
+                    return frame_orientation(frame, path)
+    except (av.error.FFmpegError, EOFError):
+        pass
+    finally:
+        shared.close()
+    return None
+
+
+def orientation_changed(path: str, index: int, before: Orientation, now: Orientation, probed: bool) -> InputError:
+    """The error for frame ``index`` whose orientation differs from the stream's so far."""
+    if not probed and index == 0:
+        return InputError(f"the frames carry a display matrix ({now.words}) that was not known when the input "
+                          "was opened (stdin or a pipe is read once, and the output's size is fixed before the "
+                          f"first frame): {HINT}", path)
+    return InputError(f"display orientation changes at frame {index}: {before.words} before, {now.words} from "
+                      "there (a stream keeps one frame size); pass --no-autorotate to read the frames as stored", path)
+
+
+def warn_portrait_landscape(color: Any, depth: Any) -> None:
+    """Warn when the colour and the depth (``VideoReader``s, as read) are one portrait and one
+    landscape: one is then stretched to the other's grid, which is seldom what was meant."""
+    (cw, ch), (dw, dh) = (color.info.width, color.info.height), depth.source_size
+    if (cw - ch) * (dw - dh) >= 0:
+        return
+    if color.rotated or depth.rotated:
+        hint = "a depth made from the stored frames of a video with a display rotation needs --no-autorotate"
+    elif not (color.autorotate and depth.autorotate):
+        hint = "with --no-autorotate a display rotation is ignored, and frames are read as stored"
+    else:
+        hint = "rotate one of them first (ffmpeg -vf transpose=clock), or check that they belong together"
+    log.warning("colour %s is %dx%d and depth %s is %dx%d, one portrait and one landscape: one is stretched to "
+                "the other's grid; %s", color.path, cw, ch, depth.path, dw, dh, hint)
+
+
+__all__ = [
+    "HINT", "Orientation", "frame_orientation", "orientation_changed", "probe_orientation", "warn_portrait_landscape",
+]
