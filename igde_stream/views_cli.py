@@ -96,6 +96,13 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
         raise IGDEError(str(exc)) from None
 
 
+def _source(args: argparse.Namespace) -> Any:
+    """The inputs' ``sources.InputOptions`` (``--no-autorotate``)."""
+    from .stream.sources import InputOptions
+
+    return InputOptions(autorotate=args.autorotate)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     name, cfg, layout = _layout(args)
     render = None
@@ -104,7 +111,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         render, _ = pick_renderer("torch", None)
     n, paths = render_file(args.color, args.depth, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames, render=render)
+                           max_frames=args.max_frames, render=render, source=_source(args))
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
@@ -134,7 +141,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
                             depth_order=args.depth_order)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
-                                            max_frames=args.max_frames, figure_frame=args.figure_frame)
+                                            max_frames=args.max_frames, figure_frame=args.figure_frame,
+                                            source=_source(args))
     summary["model"] = args.model if args.enhance else None
     md = _markdown(summary)
     print(md)
@@ -262,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="near-high (default): depth grows toward the camera; far-high: distance maps "
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+        q.add_argument("--no-autorotate", dest="autorotate", action="store_false",
+                       help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
     r.add_argument("color", help="colour video")

@@ -286,3 +286,26 @@ def test_png_exif_orientation_is_read_where_ffmpeg_reads_it(tmp_path):
     got, _ = frames_of(tmp_path / "depth", "depth")
     want = np.rot90(stored[0], -1) if av.library_versions["libavcodec"][0] >= 62 else stored[0]
     np.testing.assert_array_equal(got[0], want.astype(np.uint16) * 257)
+
+
+def test_views_render_reads_rotated_colour_as_displayed(tmp_path):
+    """``igde-stream views render`` pairs a phone clip with portrait depth as displayed (the views are
+    those of the upright frames), and ``--no-autorotate`` reads the clip as stored."""
+    from igde_stream import display
+    from igde_stream.views_cli import main as views_main
+
+    colors, depths, _ = scene(2, (48, 64))
+    c, stored = tagged(tmp_path / "c", [np.rot90(f, 1) for f in colors], CLOCKWISE)
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray", codec="ffv1")
+    out = tmp_path / "rgbd.mkv"
+    assert views_main(["render", str(c), str(d), "-o", str(out), "--layout", "rgbd", "--quiet"]) == 0
+    got, _ = frames_of(out, "color")
+    upright = np.rot90(stored[0], -1)
+    want = display.rgbd_frame(upright, depths[0])
+    assert got[0].shape == want.shape == (64, 96, 3)
+    np.testing.assert_array_equal(got[0], want)  # FFV1 (bgr0): the frame itself
+    flat = tmp_path / "stored.mkv"
+    assert views_main(["render", str(c), str(d), "-o", str(flat), "--layout", "rgbd", "--quiet",
+                       "--no-autorotate"]) == 0
+    got_flat, _ = frames_of(flat, "color")
+    assert np.abs(got_flat[0][:, :48].astype(int) - upright).mean() > 20  # the sideways clip, stretched

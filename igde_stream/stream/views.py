@@ -26,6 +26,7 @@ from .. import multiview as mv
 from ..errors import IGDEError, InputError, OutputError, PairingError
 from .pairing import pair_frames
 from .reader import VideoReader
+from .sources import InputOptions
 from .writer import BITEXACT, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
@@ -172,15 +173,16 @@ class RGBDWriter:
 
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
-                render: display.Renderer | None = None, **layout_options: Any) -> tuple[int, list[Path]]:
+                render: display.Renderer | None = None, source: InputOptions | None = None,
+                **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
-    gives the same views on a torch device). Returns (frames, files written). Nothing is left behind
-    on error."""
+    gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
+    (e.g. ``autorotate=False``). Returns (frames, files written). Nothing is left behind on error."""
     lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
-    depth_reader = VideoReader(depth, "depth")
+    depth_reader = VideoReader(depth, "depth", source=source)
     color_reader = None
     writers: list[ColorWriter] = []
     n = 0
@@ -190,7 +192,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             paths = lay.outputs(out, size)
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
-        color_reader = VideoReader(color, "color", size=size)
+        color_reader = VideoReader(color, "color", size=size, source=source)
         rate = depth_reader.info.rate or Fraction(25)
         writers = [ColorWriter(p, codec, rate, depth_reader.info.time_base) for p in paths]
         said = False
@@ -218,23 +220,24 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
 def view_quality_files(
     color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
     *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
-    figure_frame: int = 0,
+    figure_frame: int = 0, source: InputOptions | None = None,
 ) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
     """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
     same colour, on every ``stride``-th frame. ``enhancer`` (an ``Enhancer``) run on depth
-    ``enhance`` adds an ``enhanced`` entry. Returns (``multiview.summarize_view_quality`` summary,
+    ``enhance`` adds an ``enhanced`` entry; ``source``: ``sources.InputOptions`` of every input. Returns (``multiview.summarize_view_quality`` summary,
     (frame index, colour, gt, depths) of the first used frame at or after ``figure_frame``, or None)."""
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
     if enhance is not None and enhance not in depths:
         raise InputError(f"enhance {enhance!r}: no depth of that name")
     names, paths = list(depths), [str(p) for p in depths.values()]
-    readers = [VideoReader(gt, "gt")]
+    readers = [VideoReader(gt, "gt", source=source)]
     frames: list[dict[str, Any]] = []
     fig_frame = None
     try:
-        readers += [VideoReader(p, "depth") for p in paths]
-        readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height)))
+        readers += [VideoReader(p, "depth", source=source) for p in paths]
+        readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
+                                   source=source))
         for i, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1])):
             if max_frames and len(frames) >= max_frames:
                 break
