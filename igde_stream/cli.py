@@ -54,6 +54,8 @@ examples:
       depth from stdin, enhanced depth to stdout (NUT; --format matroska); logs go to stderr
   igde-stream rgbd.mkv -o out.mkv [--color-stream 0 --depth-stream 1]
       one input holding a colour and a depth stream (a file, or - for stdin)
+  igde-stream rgb/ midas/%06d.pfm -o out/%06d.pfm [--float-range=0:1500]
+      float depth (PFM, EXR; MiDaS inverse depth), one linear map to 16 bits for the run; float out
 
 depth: gray (8, 10, 12, 16 bits; gray16be too), or the luma plane of 8/10/12/16-bit YUV; the output
 keeps its size, frame count, timestamps, frame rate and bit depth. Colour and depth frames pair by
@@ -75,6 +77,17 @@ def pair_arg(text: str, names: str = "WxH", example: str = "960x540") -> tuple[i
     if a < 1 or b < 1:
         raise argparse.ArgumentTypeError(f"expected {names} of positive numbers like {example}, got {text!r}")
     return a, b
+
+
+def float_range_arg(text: str) -> tuple[float, float]:
+    """argparse ``type`` for ``--float-range LO:HI``: two finite numbers, LO < HI."""
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        lo = hi = math.nan
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise argparse.ArgumentTypeError(f"expected LO:HI, two finite numbers with LO < HI like 0:1500, got {text!r}")
+    return lo, hi
 
 
 def size_arg(text: str) -> tuple[int, int]:
@@ -132,7 +145,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", type=size_arg, metavar="WxH", help="frame size of raw .yuv / .raw depth")
     g.add_argument("--pix-fmt", metavar="NAME",
                    help="pixel format of raw depth: gray, gray10le, gray12le, gray16le, gray16be, yuv420p, "
-                        "yuv420p10le, yuv420p16le, ... (depth in the luma plane)")
+                        "yuv420p10le, yuv420p16le, ... (depth in the luma plane), grayf32le / grayf32be (float)")
     g.add_argument("--color-stream", type=int, metavar="N",
                    help="video stream of the colour input, from 0 (default: the first 3-channel one)")
     g.add_argument("--depth-stream", type=int, metavar="M",
@@ -169,6 +182,10 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--enlarge", choices=ENLARGE, default="linear",
                    help="with --grid color, how the depth is enlarged: linear (default, bilinear: slopes stay "
                         "smooth) or nearest (every value a measured one, holes stay holes: for depth with holes)")
+    p.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
+                   help="float depth (PFM, EXR, raw grayf32le): the values mapped to the 16-bit codes 1..65535 for "
+                        "the whole run (0: NaN / inf, no value); default: the first frame's range (0..max for "
+                        "far-high); later values outside are clipped, with a warning. Negative LO: --float-range=-1:1")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
                    help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
@@ -260,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.quiet)
 
     from .errors import IGDEError
+    from .run_summary import format_summary
 
     try:
         with _sigterm_raises():
@@ -315,7 +333,8 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
 def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``enhance_file``'s keywords from ``add_enhance_options``' values (no paths, no progress bar)."""
     return {"codec": args.codec, "overwrite": args.overwrite, "threads": args.threads, "sync": args.sync,
-            "grid": args.grid, "enlarge": args.enlarge, **_enhancer_options(args)}
+            "grid": args.grid, "enlarge": args.enlarge, "float_range": args.float_range,
+            **_enhancer_options(args)}
 
 
 def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
@@ -361,41 +380,6 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
         args, color=clip["color"], depth=clip["depth"], gt=clip["gt"], output=out_dir / "depth_enhanced.mkv",
         report=reports, plot=plot, preview=preview, overwrite=True,
     )
-
-
-def format_summary(s: dict[str, Any]) -> str:
-    """Human summary of ``enhance_file``'s result (a few lines)."""
-    lines = [
-        f"wrote {s['output']}: {s['frames']} frames, {s['width']}x{s['height']} {s['pix_fmt']}, "
-        f"{s['codec']} ({'lossless' if s['lossless'] else 'LOSSY'}), {s['fps']:.2f} frames/s on {s['backend']}"
-    ]
-    if "mean_psnr" in s:
-        lines.append(
-            f"PSNR {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
-            f"min {_db(s['min_psnr'])}, median {_db(s['median_psnr'])}, max {_db(s['max_psnr'])}; "
-            f"{s['matched_frames']} frames compared, {s['unmatched_frames']} unmatched"
-        )
-        if s.get("gt_problem"):
-            lines.append(f"ground truth not comparable: {s['gt_problem']}")
-        worst = ", ".join(f"{w['index']} ({_db(w['psnr'])})" for w in s["worst_frames"][:3])
-        if worst:
-            lines.append(f"worst frames: {worst}")
-    for path in [*s.get("reports", []), *([s["plot"]] if s.get("plot") else [])]:
-        lines.append(f"wrote {path}")
-    if s.get("views_outputs"):
-        lines.append(f"wrote {', '.join(s['views_outputs'])} (views, renderer {s['renderer']})")
-    if s.get("rgbd_output"):
-        lines.append(f"wrote {s['rgbd_output']} (RGB-D)")
-    if s.get("preview"):
-        picked = ", ".join(f"{k} {v}" for k, v in s["preview_frames"].items())
-        lines.append(f"wrote {s['preview']} (frames by {s['preview_ranked_by']}: {picked})")
-    return "\n".join(lines)
-
-
-def _db(v: float, sign: bool = False) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    return f"{v:+.2f} dB" if sign else f"{v:.2f} dB"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ format (8, 10, 12 or 16 bits; the chroma planes are ignored on input and written
 Samples of more than 8 bits come out as native-endian ``uint16`` holding the values as stored: a
 10-bit sample stays 0..1023 (it is not stretched to 0..65535), so its normalising peak is 1023
 (``peak_of``), and the writer stores the same values in the same format.
+
+Float depth (PFM, OpenEXR, 3-channel float TIFF, raw ``grayf32le``: ``FLOAT_FORMATS``) comes out of
+``depth_array`` as float32 as stored; ``floatdepth.FloatMap`` brings it to 16-bit codes, so for the
+rest of the pipeline it is 16-bit depth (``bits_of`` 16, ``peak_of`` 65535).
 """
 
 from __future__ import annotations
@@ -23,18 +27,32 @@ YUV_HIGH_FORMATS = frozenset({
 })
 #: Gray formats: one plane, the depth itself.
 GRAY_FORMATS = ("gray", "gray10le", "gray12le", "gray16le", "gray16be")
+#: Float formats FFmpeg's decoders give depth maps in: PFM ``Pf`` and EXR ``Y`` (grayf32; half-float EXR:
+#: grayf16 from FFmpeg 8), PFM ``PF`` and RGB EXR (gbrpf32 / gbrpf16), float TIFF (rgbf32: FFmpeg reads no
+#: 1-channel float TIFF). Three channels must be equal.
+FLOAT_FORMATS = ("grayf32le", "grayf32be", "grayf16le", "grayf16be", "gbrpf32le", "gbrpf32be", "gbrpf16le",
+                 "gbrpf16be", "rgbf32le", "rgbf32be")
 #: Pixel formats accepted for depth (and ground truth).
-DEPTH_FORMATS = (*GRAY_FORMATS, *sorted(YUV8_FORMATS), *sorted(YUV_HIGH_FORMATS))
+DEPTH_FORMATS = (*GRAY_FORMATS, *sorted(YUV8_FORMATS), *sorted(YUV_HIGH_FORMATS), *FLOAT_FORMATS)
+#: The same samples in the other byte order (an exact swap by swscale; see ``float_array``).
+_SWAPPED = {"grayf32le": "grayf32be", "grayf32be": "grayf32le", "gbrpf32le": "gbrpf32be", "gbrpf32be": "gbrpf32le"}
 
 
 def is_depth_format(pix_fmt: str | None) -> bool:
     return pix_fmt in DEPTH_FORMATS
 
 
+def is_float_format(pix_fmt: str | None) -> bool:
+    return pix_fmt in FLOAT_FORMATS
+
+
 def bits_of(pix_fmt: str | None) -> int:
-    """Significant bits of a depth sample in ``pix_fmt`` (8 when unknown)."""
+    """Significant bits of a depth sample in ``pix_fmt`` (8 when unknown; 16 for float depth, read as
+    16-bit codes)."""
     if not pix_fmt:
         return 8
+    if pix_fmt in FLOAT_FORMATS:
+        return 16
     try:
         return int(av.VideoFormat(pix_fmt).components[0].bits)
     except (ValueError, IndexError):
@@ -53,13 +71,16 @@ def peak_of(pix_fmt: str | None) -> float:
 
 def depth_formats_text() -> str:
     """The accepted depth formats in words, for error messages."""
-    return ("gray, gray16le or 8-bit YUV with depth in the luma plane; also gray10le, gray12le, gray16be "
-            "and the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le")
+    return ("gray, gray16le or 8-bit YUV with depth in the luma plane; also gray10le, gray12le, gray16be, "
+            "the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le, and 32-bit float (grayf32le: PFM, EXR)")
 
 
 def depth_array(frame: av.VideoFrame) -> np.ndarray:
-    """The depth samples of a decoded frame (a depth format): H x W uint8, or native uint16 above 8 bits."""
+    """The depth samples of a decoded frame (a depth format): H x W uint8, or native uint16 above 8 bits;
+    float32 for ``FLOAT_FORMATS`` (``float_array``)."""
     fmt = frame.format.name
+    if fmt in FLOAT_FORMATS:
+        return float_array(frame)
     if fmt in GRAY_FORMATS:
         return np.array(frame.to_ndarray(), copy=True)  # gray16be comes out byte-swapped to native
     plane = frame.planes[0]
@@ -68,6 +89,38 @@ def depth_array(frame: av.VideoFrame) -> np.ndarray:
         return luma[:, : plane.width].astype(np.uint16)
     luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     return luma[:, : plane.width].copy()
+
+
+def float_array(frame: av.VideoFrame) -> np.ndarray:
+    """H x W native float32 of a ``FLOAT_FORMATS`` frame (half floats widened, exactly), NaN and inf kept; read from the planes, not
+    ``to_ndarray`` (PyAV 12.0 has no grayf32 there; 18.1 has). PFM rows come bottom-up (a negative line size,
+    which PyAV before 18 exposes from the wrong end): such a frame is first byte-swapped by swscale
+    into positive rows. Three channels must be equal (``ValueError`` otherwise)."""
+    fmt = frame.format.name
+    if any(p.line_size < 0 for p in frame.planes):
+        if fmt not in _SWAPPED:
+            raise ValueError(f"{fmt} with bottom-up rows is not supported")
+        frame, fmt = frame.reformat(format=_SWAPPED[fmt]), _SWAPPED[fmt]
+    dtype = np.dtype((">" if fmt.endswith("be") else "<") + ("f2" if "f16" in fmt else "f4"))
+    step = 3 if fmt.startswith("rgbf") else 1  # rgbf32: packed R G B; gbrpf32: one plane per channel
+    channels = []
+    for p in frame.planes:
+        rows = np.frombuffer(p, dtype).reshape(p.height, p.line_size // dtype.itemsize)
+        channels += [rows[:, c: p.width * step: step] for c in range(step)]
+    if any(not np.array_equal(channels[0], c, equal_nan=True) for c in channels[1:]):
+        raise ValueError(f"{fmt}: the three channels differ; float depth needs one channel (or three equal ones)")
+    return channels[0].astype(np.float32)
+
+
+def float_frame(values: np.ndarray) -> av.VideoFrame:
+    """A grayf32le frame holding ``values`` (H x W, cast to float32)."""
+    h, w = values.shape
+    frame = av.VideoFrame(w, h, "grayf32le")
+    plane = frame.planes[0]
+    buf = np.zeros((h, plane.line_size // 4), "<f4")
+    buf[:, :w] = values
+    plane.update(buf.tobytes())
+    return frame
 
 
 def depth_frame(depth: np.ndarray, pix_fmt: str) -> av.VideoFrame:
@@ -119,6 +172,8 @@ def enlarge_linear(depth: np.ndarray, width: int, height: int) -> np.ndarray:
     import cv2
 
     up = cv2.resize(depth.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    if depth.dtype.kind == "f":  # float depth as stored (a reader without a float map)
+        return up
     return np.clip(np.rint(up), 0, np.iinfo(depth.dtype).max).astype(depth.dtype)
 
 

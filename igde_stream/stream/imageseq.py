@@ -3,8 +3,10 @@
 The pattern's folder is the output: frames are written by FFmpeg's image2 muxer, numbered from 0,
 into a hidden temporary folder beside it, which is renamed to the pattern's folder when the run is
 complete. Depth of more than 8 bits goes into 16-bit images holding the same values (a 10-bit
-sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. The folder must be new or empty; with
-``-y`` an existing folder that holds nothing but frames of this pattern (an earlier run) is replaced.
+sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. ``.pfm`` and ``.exr`` write 32-bit float
+(grayf32le), for float depth in: the codes mapped back to the input's units (``floatdepth``). The
+folder must be new or empty; with ``-y`` an existing folder that holds nothing but frames of this
+pattern (an earlier run) is replaced.
 Anything else in it is refused, so ``-y`` never deletes a file the run did not write.
 """
 
@@ -18,7 +20,9 @@ from typing import Iterable
 from ..errors import OutputError
 
 #: Image formats a depth sequence can be written in, by suffix: encoder.
-SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pfm": "pfm", ".exr": "exr"}
+#: The encoders among them that write float depth (FFmpeg's TIFF encoder takes no float format).
+FLOAT_CODECS = ("pfm", "exr")
 
 
 def is_pattern(out: str | os.PathLike[str]) -> bool:
@@ -77,4 +81,4 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
         raise OutputError(f"folder {str(parent)!r} is not writable", out)
 
 
-__all__ = ["SEQUENCE_CODECS", "check_sequence_output", "is_pattern", "sequence_codec"]
+__all__ = ["FLOAT_CODECS", "SEQUENCE_CODECS", "check_sequence_output", "is_pattern", "sequence_codec"]

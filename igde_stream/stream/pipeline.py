@@ -33,7 +33,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import IGDEError
-from .formats import ENLARGE
+from .floatdepth import describe_run, prepare as prepare_float
+from .formats import ENLARGE, is_float_format
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
@@ -117,7 +118,7 @@ def _views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype:
 def _gt_problem(gt: VideoInfo, depth: VideoInfo) -> str | None:
     if (gt.width, gt.height) != (depth.width, depth.height):
         return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}"
-    if gt.dtype != depth.dtype or gt.bits != depth.bits:
+    if (gt.dtype, gt.bits, is_float_format(gt.pix_fmt)) != (depth.dtype, depth.bits, is_float_format(depth.pix_fmt)):
         return f"ground truth is {gt.pix_fmt} but depth is {depth.pix_fmt} (different bit depth)"
     return None
 
@@ -145,6 +146,7 @@ def enhance_file(
     views: ViewsOptions | None = None,
     grid: str = "depth",
     enlarge: str = "linear",
+    float_range: tuple[float, float] | None = None,
     **enhancer_options: Any,
 ) -> dict[str, Any]:
     """Enhance the depth video ``depth_path`` guided by ``color_path``; write it to ``out_path``.
@@ -169,7 +171,10 @@ def enhance_file(
     or estimator with fewer pixels than the camera) is enlarged to the colour's size (``enlarge``:
     ``"linear"``, bilinear, or ``"nearest"``, every value a measured one and holes kept as holes; see
     ``formats.ENLARGE``) and the model repairs its edges against the full-size colour; the ground
-    truth is then compared at the colour's size.
+    truth is then compared at the colour's size. ``float_range``: (LO, HI) of float depth (PFM, EXR,
+    ``grayf32le``), mapped to the 16-bit codes 1..65535 for the whole run (None: the first frame's
+    range; see ``floatdepth``); float ground truth goes through the same map, and a ``.pfm`` / ``.exr``
+    output pattern gets float depth back through it.
 
     Returns the summary: output, frames, size, codec, backend, timings, what was resized, enlarged and
     turned (``color_rotated`` / ``depth_rotated``: the display matrix applied) and, with ground truth, the
@@ -233,7 +238,10 @@ def enhance_file(
             enlarged = "{}x{} -> {}x{}".format(*depth.source_size, di.width, di.height)
             log.info("depth %s enlarged to the colour grid (%s, %s)", depth.path, enlarged, enlarge)
         warn_portrait_landscape(color, depth)
-        rotated = {"color_rotated": color.rotated, "depth_rotated": depth.rotated}  # display matrices applied
+        read_as = {"color_rotated": color.rotated, "depth_rotated": depth.rotated}  # how the inputs were read
+        setting = (lambda key: getattr(enhancer, key, None)) if enhancer is not None else enhancer_options.get
+        fmap = prepare_float(depth, gt, float_range, setting("depth_order") or "near-high", setting("max_depth"),
+                             options)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
@@ -264,7 +272,8 @@ def enhance_file(
                 "(the report measures them before encoding)",
                 codec,
             )
-        writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite)
+        writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
+                             float_map=fmap)
         # every output, (temporary name, final name); stdout has none
         moves: list[tuple[Path, Path]] = [(writer.tmp, writer.final)] if writer.tmp is not None else []
         outs: Outputs | None = None
@@ -275,13 +284,14 @@ def enhance_file(
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress)
             writer.close()
+            read_as["float_range"] = describe_run(fmap, depth, gt)  # the float map, clipped frames
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
             summary: dict[str, Any] = {
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "color_resized": resized, "depth_enlarged": enlarged, **rotated, "seconds": round(seconds, 3),
+                "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:
@@ -290,7 +300,7 @@ def enhance_file(
                     "tool": "igde-stream", "version": _version(), "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-                    "backend": summary["backend"], **rotated,
+                    "backend": summary["backend"], **read_as,
                 }
                 for r in reports:
                     moves.append((temp_path(r), r))

@@ -8,8 +8,9 @@ frame of the depth stream. A frame without pts is placed at ``index x frame_dura
 frame when the rate is unknown), as the writer places it.
 
 Inputs may also be image sequences, raw video or stdin (``sources``); depth may be 8 to 16 bits
-(``formats``). Frames are read as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's
-EXIF orientation) is applied to colour and depth alike, unless ``InputOptions.autorotate`` is False
+(``formats``), or float (32 or 16-bit), mapped to 16-bit codes by a ``floatdepth.FloatMap``. Frames are read
+as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's EXIF orientation) is applied
+to colour and depth alike, unless ``InputOptions.autorotate`` is False
 (``orientation``). A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
 change of bit depth).
 
@@ -34,8 +35,10 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
+from .floatdepth import FloatMap, clip_warning
 from .formats import (
-    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, peak_of,
+    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, is_float_format,
+    peak_of,
 )
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .sources import InputOptions, check_input_path, choose_stream, open_input
@@ -147,6 +150,9 @@ class VideoReader:
     displayed (``orientation``: the stream's display matrix, a quarter turn or mirror, applied before
     any resizing; ``stored_size``: the stream's own W x H; ``rotated``: what was done, or None), unless
     ``source.autorotate`` is False; frames whose orientation differs from the first's are an ``InputError``.
+    Float depth (``formats.FLOAT_FORMATS``) is mapped to uint16 codes by ``float_map`` (set it before
+    reading; ``info`` then describes 16-bit depth), or read as float32 as stored while it is None;
+    ``float_clipped`` counts the frames with values clipped to its range.
     """
 
     def __init__(
@@ -183,6 +189,8 @@ class VideoReader:
             self.info = dataclasses.replace(self.info, width=w, height=h)
         self.size = size
         self.source_size = (self.info.width, self.info.height)
+        self.float_map: FloatMap | None = None
+        self.float_clipped = 0
         if self.size is not None and self.size == self.source_size:
             self.size = None
         if self.size is not None and role != "color":
@@ -202,7 +210,8 @@ class VideoReader:
         if cc is None:  # a codec id FFmpeg has no decoder for (a damaged header can read as one)
             raise InputError("video stream in a codec FFmpeg cannot decode", self.path)
         if cc.width <= 0 or cc.height <= 0:
-            raise InputError("video stream without a frame size", self.path)
+            raise InputError("video stream without a frame size" + ("; FFmpeg's TIFF decoder does not read 1-channel "
+                             "float TIFF: write PFM or EXR" if cc.name == "tiff" else ""), self.path)
         pix_fmt = cc.pix_fmt
         if self.role != "color" and pix_fmt is not None:
             self._check_depth_format(pix_fmt)
@@ -309,7 +318,7 @@ class VideoReader:
                             f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
                             self.path,
                         )
-                yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f))
+                yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
         self._check_complete(count, last_time, last_pts_time, dropped)
 
@@ -340,7 +349,7 @@ class VideoReader:
                     self.path,
                 )
 
-    def _convert(self, f: av.VideoFrame) -> np.ndarray:
+    def _convert(self, f: av.VideoFrame, index: int) -> np.ndarray:
         turn = self.orientation.apply
         if self.role == "color":
             if self.size is None:
@@ -350,7 +359,15 @@ class VideoReader:
             return turn(self._reformatter.reformat(
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray())
-        d = turn(depth_array(f))  # the format was checked by ``frames``
+        try:
+            d = turn(depth_array(f))  # the format was checked by ``frames``
+        except ValueError as exc:  # float depth whose three channels differ
+            raise InputError(f"frame {index}: {exc}", self.path) from None
+        if self.float_map is not None and is_float_format(f.format.name):
+            d, clipped = self.float_map.encode(d)
+            if clipped and not self.float_clipped:
+                clip_warning(self.float_map, self.path, index, clipped, d.size)
+            self.float_clipped += bool(clipped)
         return d if self.size is None else self._enlarge(d, *self.size)
 
 

@@ -34,10 +34,10 @@ from ..errors import CorruptInputError, InputError, PairingError
 from .formats import DEPTH_FORMATS, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
 
 STDIN = "-"
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr")
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
 RAW_SUFFIXES = (".yuv", ".raw")
-#: Raw pixel formats read as depth (gray, or YUV with depth in luma).
-RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", "nv")))
+#: Raw pixel formats read as depth (gray, float gray, or YUV with depth in luma).
+RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", "nv", "gbrp", "rgb", "grayf16")))
 DEFAULT_FPS = Fraction(25)  # same as reader.FALLBACK_RATE
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 
@@ -266,7 +266,8 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
 
 def _depth_like(s: av.VideoStream) -> bool:
     cc = s.codec_context  # None for a codec FFmpeg cannot decode (the reader refuses it)
-    return cc is not None and (cc.pix_fmt in GRAY_FORMATS or cc.pix_fmt in YUV_HIGH_FORMATS)
+    return cc is not None and (cc.pix_fmt in GRAY_FORMATS or cc.pix_fmt in YUV_HIGH_FORMATS
+                               or cc.pix_fmt in ("grayf32le", "grayf32be"))
 
 
 def choose_stream(container: av.container.InputContainer, role: str, index: int | None, path: str) -> av.VideoStream:

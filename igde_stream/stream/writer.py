@@ -15,7 +15,8 @@ Two other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) strea
 cannot be renamed or removed (a failed run leaves a truncated stream for the reader to refuse); a
 pattern such as ``out/%06d.png`` writes numbered images from 0 (16-bit PNG / TIFF for depth above
 8 bits, 8-bit for 8-bit depth) into a temporary folder that ``commit`` renames to ``out`` (see
-``imageseq``).
+``imageseq``). A ``.pfm`` / ``.exr`` pattern writes float depth (grayf32le): the 16-bit codes mapped
+back by the run's ``floatdepth.FloatMap`` (float depth in only).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ import av
 import numpy as np
 
 from ..errors import IGDEError, OutputError
-from .formats import bits_of, depth_frame
-from .imageseq import check_sequence_output, is_pattern, sequence_codec
+from .floatdepth import FloatMap
+from .formats import bits_of, depth_frame, float_frame, is_float_format
+from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .reader import FALLBACK_RATE, VideoInfo
 
 log = logging.getLogger("igde_stream.stream")
@@ -43,13 +45,15 @@ DEFAULT_CODEC = "ffv1"
 # FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
 # the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
 BITEXACT = {"fflags": "+bitexact"}
-_CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}}
+_CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"}}
+# FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
+_LOSSLESS_AS_SET = ("exr",)
 
 
 def codec_is_lossless(name: str) -> bool:
     """True when encoder ``name`` can only be lossless (FFV1, FFVHuff, ...); x264 & co. count as lossy."""
     codec = _encoder(name)
-    return bool(codec.lossless and not codec.lossy)
+    return name in _LOSSLESS_AS_SET or bool(codec.lossless and not codec.lossy)
 
 
 def _encoder(name: str) -> av.codec.Codec:
@@ -150,10 +154,12 @@ class DepthWriter:
     ``pix_fmt`` is the input's until the first frame; from then on it follows that frame's sample
     type (uint16 -> gray16le), and later frames must have the same type and size. An unknown input
     rate is written as ``FALLBACK_RATE`` (25 fps, what the reader assumes), and said so in the log.
+    ``float_map``: the run's map of float depth; a ``.pfm`` / ``.exr`` pattern needs it and writes the
+    (uint16) frames through its ``decode`` as grayf32le.
     """
 
     def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0,
-                 format: str | None = None, overwrite: bool = True):
+                 format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None):
         self.to_stdout = os.fspath(out) == "-"
         self.sequence = is_pattern(out)
         self.out = Path(out)
@@ -162,10 +168,14 @@ class DepthWriter:
             if codec not in (DEFAULT_CODEC, sequence_codec(self.out)):
                 log.info("%s: an image sequence; --codec %s does not apply (the suffix picks the format)", out, codec)
             codec = sequence_codec(self.out)
+        self.float_map = float_map if codec in FLOAT_CODECS else None  # float out; else the 16-bit codes
+        if codec in FLOAT_CODECS and float_map is None:
+            raise OutputError(f"a {self.out.suffix} output writes float depth, for float depth in (PFM, EXR, "
+                              f"grayf32le); this depth is {like.pix_fmt}: write .png or .tif", self.out)
         self.codec = codec
         self.lossless = codec_is_lossless(codec)
-        self._like_fmt = like.pix_fmt
-        self.pix_fmt = _pix_fmt_for(codec, like.dtype, like.pix_fmt)
+        self._like_fmt = None if is_float_format(like.pix_fmt) else like.pix_fmt  # codes: 16-bit gray
+        self.pix_fmt = "grayf32le" if self.float_map else _pix_fmt_for(codec, like.dtype, self._like_fmt)
         self.time_base = like.time_base
         self.size = (like.width, like.height)
         self.rate = like.effective_rate
@@ -250,9 +260,10 @@ class DepthWriter:
                               self.out)
         dtype = depth.dtype
         if self.dtype is None:
-            if dtype not in (np.uint8, np.uint16):
-                raise OutputError(f"frame {self.frames} has {dtype} samples; depth must be uint8 or uint16", self.out)
-            pix_fmt = _pix_fmt_for(self.codec, dtype, self._like_fmt)
+            if dtype not in (np.uint8, np.uint16) or (self.float_map and dtype != np.uint16):
+                raise OutputError(f"frame {self.frames} has {dtype} samples; depth must be uint8 or uint16 "
+                                  "(uint16 codes for float output)", self.out)
+            pix_fmt = self.pix_fmt if self.float_map else _pix_fmt_for(self.codec, dtype, self._like_fmt)
             if pix_fmt != self.pix_fmt:
                 self.stream.pix_fmt = pix_fmt  # the encoder opens with the first frame: still possible
                 self.pix_fmt = pix_fmt
@@ -265,6 +276,8 @@ class DepthWriter:
             )
 
     def _frame(self, depth: np.ndarray) -> av.VideoFrame:
+        if self.float_map is not None:
+            return float_frame(self.float_map.decode(depth))
         try:  # self.pix_fmt matches depth.dtype (``_check``): no cast happens here
             return depth_frame(depth, self.pix_fmt)
         except ValueError as exc:

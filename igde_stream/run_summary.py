@@ -1,0 +1,48 @@
+"""The few human-readable lines that ``igde-stream`` prints after a run (``format_summary`` of
+``enhance_file``'s summary)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["format_summary"]
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """Human summary of ``enhance_file``'s result (a few lines)."""
+    lines = [
+        f"wrote {s['output']}: {s['frames']} frames, {s['width']}x{s['height']} {s['pix_fmt']}, "
+        f"{s['codec']} ({'lossless' if s['lossless'] else 'LOSSY'}), {s['fps']:.2f} frames/s on {s['backend']}"
+    ]
+    if "mean_psnr" in s:
+        lines.append(
+            f"PSNR {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
+            f"min {_db(s['min_psnr'])}, median {_db(s['median_psnr'])}, max {_db(s['max_psnr'])}; "
+            f"{s['matched_frames']} frames compared, {s['unmatched_frames']} unmatched"
+        )
+        if s.get("gt_problem"):
+            lines.append(f"ground truth not comparable: {s['gt_problem']}")
+        worst = ", ".join(f"{w['index']} ({_db(w['psnr'])})" for w in s["worst_frames"][:3])
+        if worst:
+            lines.append(f"worst frames: {worst}")
+    if s.get("float_range"):
+        f = s["float_range"]
+        lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
+                     f"{f['step']:.3g}); {f['clipped_frames']} frames clipped")
+    for path in [*s.get("reports", []), *([s["plot"]] if s.get("plot") else [])]:
+        lines.append(f"wrote {path}")
+    if s.get("views_outputs"):
+        lines.append(f"wrote {', '.join(s['views_outputs'])} (views, renderer {s['renderer']})")
+    if s.get("rgbd_output"):
+        lines.append(f"wrote {s['rgbd_output']} (RGB-D)")
+    if s.get("preview"):
+        picked = ", ".join(f"{k} {v}" for k, v in s["preview_frames"].items())
+        lines.append(f"wrote {s['preview']} (frames by {s['preview_ranked_by']}: {picked})")
+    return "\n".join(lines)
+
+
+def _db(v: float, sign: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:+.2f} dB" if sign else f"{v:.2f} dB"

@@ -1,0 +1,158 @@
+"""Float depth (PFM, OpenEXR, float TIFF, raw ``grayf32le``) brought to the 16-bit codes the model works on.
+
+One linear map, fixed for the whole run (never per frame: per-frame normalisation flickers), takes
+the range ``LO..HI`` to the codes ``1..65535``; code 0 is kept for a pixel without a value (NaN, +-inf,
+and in a ``far-high`` distance map also values <= 0, the "0 = no measurement" of ``depth_order``)::
+
+    code = 1 + round((v - LO) / (HI - LO) * 65534)      v clipped to LO..HI first
+    v    = LO + (code - 1) * (HI - LO) / 65534           code 0 -> NaN
+
+so one code step is ``(HI - LO) / 65534`` and a value comes back within half a step (plus float32
+rounding); a value on the grid ``LO + k * step`` comes back as it was. The range is ``--float-range
+LO:HI``, or else taken from the first frame's finite values: ``min..max`` for near-high depth
+(MiDaS / DPT inverse depth), ``0..max`` of the positive values for far-high distance, so that codes
+stay proportional to distance, which ``depth_order`` reads as inverse depth. Later values outside the
+range are clipped to it, with a warning (``clip_warning``) on the first frame where it happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..depth_order import check_order
+from ..errors import IGDEError, InputError
+from .formats import is_float_format
+
+log = logging.getLogger("igde_stream.stream")
+
+STEPS = 65534  # code steps from LO (code 1) to HI (code 65535); code 0: no value
+
+
+def holes(values: np.ndarray, order: str) -> np.ndarray:
+    """Where float depth ``values`` hold no depth: not finite, or <= 0 for far-high distance."""
+    hole = ~np.isfinite(values)
+    if check_order(order) == "far-high":
+        with np.errstate(invalid="ignore"):
+            hole |= values <= 0
+    return hole
+
+
+@dataclass(frozen=True)
+class FloatMap:
+    """The linear map of a run between float depth ``lo..hi`` and the codes 1..65535 (see the module
+    docstring); ``order`` says what counts as a hole, ``source`` where the range came from."""
+
+    lo: float
+    hi: float
+    order: str = "near-high"
+    source: str = "--float-range"
+
+    def __post_init__(self) -> None:
+        check_order(self.order)
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi) and self.lo < self.hi):
+            raise IGDEError(f"float range {self.lo:g}:{self.hi:g}: needs finite LO < HI")
+        if self.order == "far-high" and self.lo < 0:
+            raise IGDEError(f"float range {self.lo:g}:{self.hi:g}: far-high distances are > 0, so LO must be >= 0 "
+                            "(0 keeps the codes proportional to distance)")
+
+    @property
+    def step(self) -> float:
+        """The float value of one code step."""
+        return (self.hi - self.lo) / STEPS
+
+    def encode(self, values: np.ndarray) -> tuple[np.ndarray, int]:
+        """Float depth (H x W) -> (uint16 codes, how many measured values were outside lo..hi and clipped)."""
+        v = np.asarray(values, dtype=np.float64)
+        hole = holes(v, self.order)
+        with np.errstate(invalid="ignore"):
+            out = (v < self.lo) | (v > self.hi)
+            t = np.clip((v - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+        codes = np.where(hole, 0.0, 1.0 + np.rint(np.where(hole, 0.0, t) * STEPS))
+        return codes.astype(np.uint16), int(np.count_nonzero(out & ~hole))
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """uint16 codes -> float32 depth in the input's units; code 0 -> NaN."""
+        c = np.asarray(codes).astype(np.float64)
+        v = self.lo + (c - 1.0) * (self.hi - self.lo) / STEPS
+        return np.where(c == 0, np.nan, v).astype(np.float32)
+
+    def describe(self) -> dict[str, Any]:
+        """For the summary and the report: the range, where it came from, the step."""
+        return {"lo": self.lo, "hi": self.hi, "from": self.source, "order": self.order, "step": self.step}
+
+    @classmethod
+    def from_frame(cls, values: np.ndarray, order: str, path: str) -> FloatMap:
+        """The range of one frame's measured values: min..max (near-high), 0..max (far-high)."""
+        v = np.asarray(values, dtype=np.float32)
+        measured = v[~holes(v, order)]
+        if measured.size == 0:
+            raise InputError("the first float depth frame holds no finite value to take a range from: "
+                             "give --float-range LO:HI", path)
+        lo = 0.0 if order == "far-high" else float(measured.min())
+        hi = float(measured.max())
+        if lo == hi:
+            raise InputError(f"the first float depth frame is constant ({hi:g}): give --float-range LO:HI", path)
+        return cls(lo, hi, order, "first frame")
+
+
+def clip_warning(fmap: FloatMap, path: str, index: int, clipped: int, pixels: int) -> None:
+    """Log that frame ``index`` of ``path`` had ``clipped`` of its ``pixels`` outside the range."""
+    log.warning("%s: frame %d has %d of %d float depth values outside %.9g..%.9g (%s), clipped to it; "
+                "give --float-range LO:HI to cover them (warned once)", path, index, clipped, pixels,
+                fmap.lo, fmap.hi, fmap.source)
+
+
+def first_frame(path: str, source: Any) -> np.ndarray:
+    """The first depth frame of ``path`` (``InputOptions`` ``source``) as float32, read by a reader of its
+    own, before the run's readers start."""
+    from .reader import VideoReader  # the reader imports this module
+
+    with VideoReader(path, "depth", source=source) as reader:
+        return next(reader.frames()).data
+
+
+def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order: str,
+            max_depth: float | None, source: Any) -> FloatMap | None:
+    """The run's ``FloatMap``, handed to the ``depth`` reader and to a float ``gt`` reader (so the report
+    compares like with like), or None for integer depth. ``float_range``: (LO, HI) or None (the first
+    frame's range). Refuses a range for integer depth, ``max_depth`` for float depth (the range is its
+    knob) and a first-frame range from stdin (it cannot be read twice)."""
+    info = depth.info
+    if not is_float_format(info.pix_fmt):
+        if float_range is not None:
+            raise InputError(f"--float-range is for float depth (PFM, EXR, grayf32le); this depth is {info.pix_fmt}",
+                             depth.path)
+        return None
+    if max_depth is not None:
+        raise InputError(f"--max-depth is for integer depth; float depth ({info.pix_fmt}) is mapped by "
+                         "--float-range LO:HI", depth.path)
+    if float_range is not None:
+        fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
+    elif depth.path == "-":
+        raise InputError("float depth from stdin needs --float-range LO:HI (the first frame cannot be read twice)",
+                         depth.path)
+    else:
+        fmap = FloatMap.from_frame(first_frame(depth.path, source), order, depth.path)
+    depth.float_map = fmap
+    if gt is not None and is_float_format(gt.info.pix_fmt):
+        gt.float_map = fmap
+    log.info("%s: float depth (%s, %s) mapped to 16-bit codes: %.9g..%.9g -> 1..65535 (from %s; a step is %.3g; "
+             "0: no value)", depth.path, info.pix_fmt, order, fmap.lo, fmap.hi, fmap.source, fmap.step)
+    return fmap
+
+
+def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] | None:
+    """The summary's and report's ``float_range``: the map, and how many frames of the depth (and of a
+    float ground truth) had values clipped to it; None for integer depth."""
+    if fmap is None:
+        return None
+    clipped = {"gt_clipped_frames": gt.float_clipped} if gt is not None and gt.float_map is fmap else {}
+    return {**fmap.describe(), "clipped_frames": depth.float_clipped, **clipped}
+
+
+__all__ = ["FloatMap", "STEPS", "clip_warning", "describe_run", "first_frame", "holes", "prepare"]
