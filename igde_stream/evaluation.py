@@ -377,4 +377,6 @@ def standard_evaluation(
             if views:
                 meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=dataset, n_views=views,
                                                                stride=view_stride, progress=progress)
+    if not rows:
+        raise ValueError("nothing was evaluated: no synthetic scenes (sequences 0) and no real data was found")
     return rows, meta

@@ -327,3 +327,23 @@ def test_float_misuse_is_one_line_exit_2_with_nothing_written(tmp_path, tiny_mod
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and match in err, (args, err)
         assert sorted(p.name for p in tmp_path.iterdir()) == before and leftovers(tmp_path) == []
+
+
+def test_views_commands_refuse_float_depth_in_one_line(tmp_path, capsys):
+    """The views have no float range to go by: float depth or ground truth is one line, exit 2, nothing
+    written (never views of values clipped to 0..1)."""
+    from igde_stream.views_cli import main as views_main
+
+    colors, depths, _ = float_scene(2)
+    folder = write_sequences(tmp_path, colors, depths)
+    png16 = tmp_path / "p16"
+    write_png_sequence(png16, [np.uint16(d) for d in scene(2, SIZE, bits=16)[1]])
+    rgb = str(tmp_path / "rgb")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args in (["render", rgb, str(folder), "-o", str(tmp_path / "v.mkv"), "--layout", "sbs"],
+                 ["quality", rgb, "--gt", str(folder), "--depth", f"a={png16}"],
+                 ["quality", rgb, "--gt", str(png16), "--depth", f"a={folder}"]):
+        code = views_main(args)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and "float depth" in err, (args, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -189,3 +189,10 @@ def test_real_data_only_evaluation_scores_views_on_measured_pixels(tmp_path):
     assert [r["dataset"] for r in rows] == [f"{tmp_path.name}/view1 (60x40)"] and "test_split" in meta
     (view,) = meta["view_quality"]["rows"]
     assert view["measured_only"] is True and view["frames"] == 4  # a real pair: 4 draws of its errors
+
+
+def test_evaluation_with_nothing_to_score_is_an_error():
+    from igde_stream.evaluation import standard_evaluation
+
+    with pytest.raises(ValueError, match="nothing was evaluated"):
+        standard_evaluation([], sequences=0, frames=1, icl=None, guided=False, progress=False)

@@ -269,6 +269,20 @@ def test_jpeg_exif_orientation_is_applied_as_pil_does(tmp_path):
         assert g.shape == want.shape and np.abs(g - want).max() <= 4  # two JPEG decoders (a wrong turn: ~70)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_jpeg_exif_orientation_is_applied_as_pil_does(tmp_path, orientation):
+    """All eight, mirrors included (PyAV 18 cannot list the side data of such a frame; the file's tag
+    then decides, not the angle alone, which reads a mirror as a turn)."""
+    pytest.importorskip("PIL")
+    from PIL import Image, ImageOps
+
+    exif_images(tmp_path / "rgb", [orientation, orientation])
+    got, _ = frames_of(tmp_path / "rgb", "color")
+    for g, name in zip(got, sorted((tmp_path / "rgb").iterdir())):
+        want = np.asarray(ImageOps.exif_transpose(Image.open(name)).convert("RGB"), np.int16)
+        assert g.shape == want.shape and np.abs(g - want).max() <= 4, orientation
+
+
 def test_orientation_that_changes_within_a_sequence_is_refused(tmp_path):
     pytest.importorskip("PIL")
     exif_images(tmp_path / "rgb", [6, 8, 6])

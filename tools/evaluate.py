@@ -115,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         why = real_scene_problem(*pair, scale=args.real_scale)
         if why:
             p.error(f"--real-scene: {why}")
-    rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
-                                     frames=args.frames, size=args.size, icl=icl, device=args.device,
-                                     guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
-                                     backend=args.backend, threads=args.threads, filters=filters,
-                                     errors=args.errors, icl_scale=args.icl_scale,
-                                     steep_planes=args.steep_planes, middlebury=not args.no_middlebury,
-                                     real_scenes=[tuple(x) for x in args.real_scene], real_scale=args.real_scale)
+    try:
+        rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
+                                         frames=args.frames, size=args.size, icl=icl, device=args.device,
+                                         guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
+                                         backend=args.backend, threads=args.threads, filters=filters,
+                                         errors=args.errors, icl_scale=args.icl_scale,
+                                         steep_planes=args.steep_planes, middlebury=not args.no_middlebury,
+                                         real_scenes=[tuple(x) for x in args.real_scene],
+                                         real_scale=args.real_scale)
+    except ValueError as exc:  # e.g. --sequences 0 and no real data found
+        p.error(str(exc))
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     paths = write_report(args.out, rows, meta)
     if args.into_json:

@@ -28,7 +28,7 @@ import av.logging
 import numpy as np
 
 from ..errors import InputError
-from .sources import kind_of, open_input
+from .sources import kind_of, open_input, sequence_files
 
 log = logging.getLogger("igde_stream.stream")
 _ONE = 1 << 16  # 1.0 in the matrix's 16.16 fixed point
@@ -110,13 +110,39 @@ def _rotation_matrix(degrees: float) -> tuple[int, ...]:
     return (c, -s, 0, s, c, 0, 0, 0, 1 << 30)
 
 
-def frame_orientation(frame: Any, path: str) -> Orientation:
-    """The orientation of decoded ``frame``'s ``DISPLAYMATRIX`` side data (the identity without one)."""
+# EXIF Orientation tag (TIFF 6.0 / Exif 2.3, tag 0x0112) -> (transpose, flip_x, flip_y), as PIL's
+# ImageOps.exif_transpose and FFmpeg's EXIF-to-display-matrix conversion apply it
+_EXIF = {1: (False, False, False), 2: (False, True, False), 3: (False, True, True), 4: (False, False, True),
+         5: (True, False, False), 6: (True, True, False), 7: (True, True, True), 8: (True, False, True)}
+
+
+def exif_orientation(file: str) -> Orientation | None:
+    """The EXIF orientation of image ``file`` read with Pillow (its header only), or None when Pillow is
+    missing or the file has no valid tag."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    try:
+        with Image.open(file) as im:
+            tag = im.getexif().get(0x0112)
+    except (OSError, ValueError):
+        return None
+    return Orientation(*_EXIF[tag]) if tag in _EXIF else None
+
+
+def frame_orientation(frame: Any, path: str, file: str | None = None) -> Orientation:
+    """The orientation of decoded ``frame``'s ``DISPLAYMATRIX`` side data (the identity without one);
+    ``file``: the image file the frame came from (image sequences), or None."""
     try:
         entries = list(frame.side_data)
     except ValueError:
         # PyAV 18 cannot list side data of a type its enum lacks (the EXIF block FFmpeg 8 attaches to
-        # photos): then only the angle, which VideoFrame.rotation reads from the same matrix, is known.
+        # photos), and VideoFrame.rotation gives the angle alone, which reads a mirror as a turn: the
+        # image's own EXIF tag then says which of the eight it is (``exif_orientation``)
+        exif = exif_orientation(file) if file is not None else None
+        if exif is not None:
+            return exif
         return Orientation.from_matrix(_rotation_matrix(getattr(frame, "rotation", 0)), path)
     for sd in entries:  # PyAV 12 and 13 name the type by an av.enum item, 14 and later by an Enum
         if getattr(sd.type, "name", None) == "DISPLAYMATRIX" and len(bytes(sd)) == 36:
@@ -139,7 +165,7 @@ def probe_orientation(path: str, role: str, source: Any, stream_index: int) -> O
         with av.logging.Capture(local=True):  # damage is the reader's to report, with its frame number
             for packet in shared.container.demux(stream):
                 for frame in stream.decode(packet):
-                    return frame_orientation(frame, path)
+                    return frame_orientation(frame, path, sequence_files(path)[0] if kind == "sequence" else None)
     except (av.error.FFmpegError, EOFError):
         pass
     finally:
@@ -174,5 +200,5 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
 
 
 __all__ = [
-    "HINT", "Orientation", "frame_orientation", "orientation_changed", "probe_orientation", "warn_portrait_landscape",
+    "HINT", "Orientation", "exif_orientation", "frame_orientation", "orientation_changed", "probe_orientation", "warn_portrait_landscape",
 ]

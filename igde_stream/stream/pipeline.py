@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import IGDEError
 from .floatdepth import describe_run, prepare as prepare_float
-from .formats import ENLARGE, is_float_format
+from .formats import ENLARGE
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
@@ -42,10 +42,10 @@ from .orientation import warn_portrait_landscape
 from .preview import check_preview_path
 from .pairing import pair_frames
 from .reader import Frame, VideoInfo, VideoReader
-from .report import PsnrReport, check_plot_path, check_report_path
+from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .sources import InputOptions, check_same_length
 from .stages import ByteQueue, _Cancelled, _Crew, _read, check_batch
-from .writer import DEFAULT_CODEC, DepthWriter, codec_is_lossless, describe_codec, temp_path
+from .writer import DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec, temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -113,14 +113,6 @@ def _views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype:
     if (order, max_depth) == (cfg.depth_order, cfg.max_depth):
         return views
     return dataclasses.replace(views, config=dataclasses.replace(cfg, depth_order=order, max_depth=max_depth))
-
-
-def _gt_problem(gt: VideoInfo, depth: VideoInfo) -> str | None:
-    if (gt.width, gt.height) != (depth.width, depth.height):
-        return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}"
-    if (gt.dtype, gt.bits, is_float_format(gt.pix_fmt)) != (depth.dtype, depth.bits, is_float_format(depth.pix_fmt)):
-        return f"ground truth is {gt.pix_fmt} but depth is {depth.pix_fmt} (different bit depth)"
-    return None
 
 
 def enhance_file(
@@ -242,6 +234,8 @@ def enhance_file(
         setting = (lambda key: getattr(enhancer, key, None)) if enhancer is not None else enhancer_options.get
         fmap = prepare_float(depth, gt, float_range, setting("depth_order") or "near-high", setting("max_depth"),
                              options)
+        if is_pattern(out):  # before the model loads
+            check_float_output(out, sequence_codec(out), di.pix_fmt, fmap)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
@@ -253,7 +247,7 @@ def enhance_file(
         views = _views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
         if gt is not None:
-            problem = _gt_problem(gt.info, di)
+            problem = gt_problem(gt.info, di)
             if problem:
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat

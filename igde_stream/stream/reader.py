@@ -41,7 +41,7 @@ from .formats import (
     peak_of,
 )
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
-from .sources import InputOptions, check_input_path, choose_stream, open_input
+from .sources import InputOptions, check_input_path, choose_stream, open_input, sequence_files
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -169,6 +169,8 @@ class VideoReader:
         self.sync = sync
         enable_error_logs()
         self._input, self._kind, self._files = open_input(self.path, role, source)
+        # an image sequence's files, frame by frame (a frame's EXIF tag, where PyAV cannot list side data)
+        self._images = sequence_files(self.path) if self._kind == "sequence" else []
         self.container = self._input.container
         options = source or InputOptions()
         self.autorotate = options.autorotate
@@ -305,7 +307,8 @@ class VideoReader:
                 else:
                     t = float((f.pts - start) * self.info.time_base)
                     pts_time = float(f.pts * self.info.time_base)
-                if self.autorotate and (o := frame_orientation(f, self.path)) != self.orientation:
+                file = self._images[count] if count < len(self._images) else None
+                if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
                     raise orientation_changed(self.path, count, self.orientation, o, self._probed)
                 if self.role != "color":
                     fmt = f.format.name

@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import metrics
 from ..errors import OutputError
+from .formats import is_float_format
 
 REPORT_SUFFIXES = (".json", ".csv")
 LISTED = 20  # unmatched frames listed by index in the summary (all are counted)
@@ -369,3 +370,15 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
     return v
+
+
+def gt_problem(gt: Any, depth: Any) -> str | None:
+    """Why ground truth ``gt`` cannot be compared with ``depth`` (their ``VideoInfo``s): size, bit depth,
+    float against integer; None when it can."""
+    if (gt.width, gt.height) != (depth.width, depth.height):
+        return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}"
+    if (gt.dtype, gt.bits, is_float_format(gt.pix_fmt)) != (depth.dtype, depth.bits, is_float_format(depth.pix_fmt)):
+        kind = "float and integer depth" if is_float_format(gt.pix_fmt) != is_float_format(depth.pix_fmt) \
+            else "different bit depth"
+        return f"ground truth is {gt.pix_fmt} but depth is {depth.pix_fmt} ({kind})"
+    return None

@@ -142,6 +142,17 @@ def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
     return path, {"pattern_type": "sequence", "start_number": str(start)}, count
 
 
+def sequence_files(path: str) -> list[str]:
+    """The image files of the folder or pattern ``path``, frame by frame, as ``sequence_frames`` reads
+    them (a folder in name order, a pattern from its lowest number)."""
+    target, options, count = sequence_frames(path)
+    if options["pattern_type"] == "glob":
+        suffix = os.path.splitext(target)[1]
+        return sorted(os.path.join(path, n) for n in os.listdir(path) if not n.startswith(".")
+                      and os.path.splitext(n)[1] == suffix and os.path.isfile(os.path.join(path, n)))
+    return [path % (int(options["start_number"]) + k) for k in range(count)]
+
+
 def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, str], int]:
     supported = ", ".join(RAW_DEPTH_FORMATS)
     if role == "color":

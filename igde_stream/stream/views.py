@@ -25,6 +25,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, OutputError, PairingError
 from .pairing import pair_frames
+from .formats import is_float_format
 from .reader import VideoReader
 from .sources import InputOptions
 from .writer import BITEXACT, temp_path
@@ -171,6 +172,15 @@ class RGBDWriter:
         self.writer.abort()
 
 
+def _integer_depth(reader: VideoReader) -> VideoReader:
+    """``reader`` itself; ``InputError`` for float depth, whose units the views cannot know."""
+    if is_float_format(reader.info.pix_fmt):
+        raise InputError(f"float depth ({reader.info.pix_fmt}) has no fixed range for the views: run igde-stream "
+                         "on it first (its 16-bit output maps the float range, --float-range LO:HI) and render that",
+                         reader.path)
+    return reader
+
+
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
                 render: display.Renderer | None = None, source: InputOptions | None = None,
@@ -187,6 +197,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     writers: list[ColorWriter] = []
     n = 0
     try:
+        _integer_depth(depth_reader)
         size = (depth_reader.info.width, depth_reader.info.height)
         try:
             paths = lay.outputs(out, size)
@@ -235,7 +246,9 @@ def view_quality_files(
     frames: list[dict[str, Any]] = []
     fig_frame = None
     try:
-        readers += [VideoReader(p, "depth", source=source) for p in paths]
+        _integer_depth(readers[0])
+        for p in paths:
+            readers.append(_integer_depth(VideoReader(p, "depth", source=source)))
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
                                    source=source))
         for i, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1])):

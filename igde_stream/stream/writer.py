@@ -50,6 +50,13 @@ _CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"fo
 _LOSSLESS_AS_SET = ("exr",)
 
 
+def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: FloatMap | None) -> None:
+    """``OutputError`` for a float output (``.pfm`` / ``.exr``) of depth that came in as integers."""
+    if codec in FLOAT_CODECS and float_map is None:
+        raise OutputError(f"a {out.suffix} output writes float depth, for float depth in (PFM, EXR, "
+                          f"grayf32le); this depth is {pix_fmt}: write .png or .tif", out)
+
+
 def codec_is_lossless(name: str) -> bool:
     """True when encoder ``name`` can only be lossless (FFV1, FFVHuff, ...); x264 & co. count as lossy."""
     codec = _encoder(name)
@@ -169,9 +176,7 @@ class DepthWriter:
                 log.info("%s: an image sequence; --codec %s does not apply (the suffix picks the format)", out, codec)
             codec = sequence_codec(self.out)
         self.float_map = float_map if codec in FLOAT_CODECS else None  # float out; else the 16-bit codes
-        if codec in FLOAT_CODECS and float_map is None:
-            raise OutputError(f"a {self.out.suffix} output writes float depth, for float depth in (PFM, EXR, "
-                              f"grayf32le); this depth is {like.pix_fmt}: write .png or .tif", self.out)
+        check_float_output(self.out, codec, like.pix_fmt, float_map)
         self.codec = codec
         self.lossless = codec_is_lossless(codec)
         self._like_fmt = None if is_float_format(like.pix_fmt) else like.pix_fmt  # codes: 16-bit gray
