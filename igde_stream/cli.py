@@ -136,6 +136,12 @@ def fps_arg(text: str) -> Fraction:
     return rate
 
 
+def add_autorotate_option(p: Any) -> None:
+    """``--no-autorotate`` (``args.autorotate``), shared with ``igde-stream views``."""
+    p.add_argument("--no-autorotate", dest="autorotate", action="store_false",
+                   help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
+
+
 def add_input_options(p: argparse.ArgumentParser) -> None:
     """Inputs that do not describe themselves (image sequences, raw video) and stream choice; see
     docs/formats.md."""
@@ -150,8 +156,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                    help="video stream of the colour input, from 0 (default: the first 3-channel one)")
     g.add_argument("--depth-stream", type=int, metavar="M",
                    help="video stream of the depth input, from 0 (default: the first gray or >8-bit one)")
-    g.add_argument("--no-autorotate", dest="autorotate", action="store_false",
-                   help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
+    add_autorotate_option(g)
     g.add_argument("--format", choices=("nut", "matroska"),
                    help="container of -o - (stdout; default nut), or of a file whatever its suffix")
 

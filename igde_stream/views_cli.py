@@ -38,6 +38,7 @@ from typing import Any
 from . import display
 from . import multiview as mv
 from .depth_order import ORDERS
+from .cli import add_autorotate_option
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 
@@ -270,8 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="near-high (default): depth grows toward the camera; far-high: distance maps "
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
-        q.add_argument("--no-autorotate", dest="autorotate", action="store_false",
-                       help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
+        add_autorotate_option(q)
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
     r.add_argument("color", help="colour video")

@@ -72,30 +72,35 @@ class StereoPair(Layout):
         raise NotImplementedError
 
 
-class SideBySide(StereoPair):
-    """``stereo.side_by_side``: left | right; ``squeeze``: half width each (the input's width)."""
+class Stacked(StereoPair):
+    """The two views one after the other along ``axis`` (``stereo._stack``: 1 side by side, 0 top and
+    bottom); ``squeeze``: each halved along it so that the frame keeps the input's size."""
 
-    stack = staticmethod(stereo.side_by_side)
-    split = 0  # what squeeze halves: (W, H)[split]
+    axis = 1
 
     def __init__(self, cfg: mv.ViewConfig, squeeze: bool = False) -> None:
         super().__init__(cfg)
         self.squeeze = squeeze
 
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
-        if self.squeeze and size[self.split] < 2:
-            raise ValueError(f"cannot squeeze two {size[0]}x{size[1]} views into one frame of that size")
+        if self.squeeze:
+            stereo.check_squeeze(*size, self.axis)
         return super().outputs(out, size)
 
     def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self.stack(left, right, self.squeeze)
+        return (stereo.side_by_side if self.axis == 1 else stereo.top_and_bottom)(left, right, self.squeeze)
 
 
-class TopAndBottom(SideBySide):
+class SideBySide(Stacked):
+    """``stereo.side_by_side``: left | right; ``squeeze``: half width each (the input's width)."""
+
+    axis = 1
+
+
+class TopAndBottom(Stacked):
     """``stereo.top_and_bottom``: left over right; ``squeeze``: half height each (the input's height)."""
 
-    stack = staticmethod(stereo.top_and_bottom)
-    split = 1
+    axis = 0
 
 
 class Anaglyph(StereoPair):
@@ -103,8 +108,7 @@ class Anaglyph(StereoPair):
 
     def __init__(self, cfg: mv.ViewConfig, anaglyph: str = "dubois") -> None:
         super().__init__(cfg)
-        if anaglyph not in stereo.ANAGLYPHS:
-            raise ValueError(f"anaglyph must be one of {', '.join(stereo.ANAGLYPHS)}, got {anaglyph!r}")
+        stereo.check_anaglyph(anaglyph)
         self.method = anaglyph
 
     def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:

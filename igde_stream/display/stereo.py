@@ -30,6 +30,19 @@ def _check_pair(left: np.ndarray, right: np.ndarray) -> None:
         raise ValueError(f"left and right views differ in shape: {left.shape} vs {right.shape}")
 
 
+def check_squeeze(width: int, height: int, axis: int) -> None:
+    """``ValueError`` when two views of ``width`` x ``height`` cannot share one frame of that size along
+    ``axis`` (1: side by side, 0: top and bottom): that side must be at least 2 pixels."""
+    if (width if axis == 1 else height) < 2:
+        raise ValueError(f"cannot squeeze two {width}x{height} views into one frame of that size")
+
+
+def check_anaglyph(method: str) -> None:
+    """``ValueError`` unless ``method`` is one of ``ANAGLYPHS``."""
+    if method not in ANAGLYPHS:
+        raise ValueError(f"anaglyph must be one of {', '.join(ANAGLYPHS)}, got {method!r}")
+
+
 def _stack(left: np.ndarray, right: np.ndarray, axis: int, squeeze: bool) -> np.ndarray:
     """Left then right along ``axis`` (1: side by side, 0: top and bottom); ``squeeze``: each view
     first resized along that axis (``cv2.INTER_AREA``) so that the two fill the input's size, the
@@ -40,8 +53,7 @@ def _stack(left: np.ndarray, right: np.ndarray, axis: int, squeeze: bool) -> np.
 
         h, w = left.shape[:2]
         n = left.shape[axis]
-        if n < 2:
-            raise ValueError(f"cannot squeeze two {w}x{h} views into one frame of that size")
+        check_squeeze(w, h, axis)
         first = (n + 1) // 2
 
         def size(k: int) -> tuple[int, int]:  # cv2 sizes are (width, height)
@@ -96,8 +108,7 @@ def anaglyph(left: np.ndarray, right: np.ndarray, method: str = "dubois") -> np.
     (255, 0, 0), the reverse pure cyan (0, 255, 255).
     """
     _check_pair(left, right)
-    if method not in ANAGLYPHS:
-        raise ValueError(f"anaglyph must be one of {', '.join(ANAGLYPHS)}, got {method!r}")
+    check_anaglyph(method)
     if left.ndim != 3 or left.shape[2] != 3 or left.dtype != np.uint8 or right.dtype != np.uint8:
         raise ValueError(f"need H x W x 3 uint8 views, got {left.shape} {left.dtype}, {right.dtype}")
     if method == "color":
