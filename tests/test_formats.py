@@ -297,3 +297,35 @@ def test_max_depth_above_a_10_bit_range_is_refused(tmp_path, tiny_model, capsys)
     assert code == 2 and err.endswith("--max-depth 4000 is above the largest value of 10-bit depth "
                                       "(yuv420p10le: 0..1023)") and len(err.splitlines()) == 1
     assert not (tmp_path / "o.mkv").exists()
+
+
+@pytest.mark.parametrize("bits,suffix", [(8, ".png"), (16, ".png"), (8, ".bmp"), (8, ".tif")])
+def test_gray_depth_saved_as_rgb_is_read_as_its_channel(tmp_path, enhancer, bits, suffix):
+    """Gray depth that a tool saved with three equal channels (rgb24, rgb48be, bgr24) gives the same
+    run as the gray file itself: the same output values, written as plain gray of its bit depth."""
+    colors, depths, _ = scene(3, (48, 32), bits=bits)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "rgbdepth", [np.stack([d, d, d], -1) for d in depths], "{:06d}" + suffix)
+    write_png_sequence(tmp_path / "gray", depths)
+    a = enhance_file(tmp_path / "rgb", tmp_path / "rgbdepth", tmp_path / "a.mkv", enhancer=enhancer)
+    b = enhance_file(tmp_path / "rgb", tmp_path / "gray", tmp_path / "b.mkv", enhancer=enhancer)
+    assert a["pix_fmt"] == ("gray16le" if bits == 16 else "gray") and a["frames"] == b["frames"] == 3
+    got, want = np.stack(read_video(tmp_path / "a.mkv")[0]), np.stack(read_video(tmp_path / "b.mkv")[0])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, enhancer.enhance(np.stack(colors), np.stack(depths)))
+    # an image sequence out (PNG takes RGB too): gray PNG of the depth's bit depth, not an RGB picture
+    seq = enhance_file(tmp_path / "rgb", tmp_path / "rgbdepth", tmp_path / "out" / "%06d.png", enhancer=enhancer)
+    pngs = read_pngs(tmp_path / "out")
+    assert seq["pix_fmt"] in ("gray", "gray16be") and all(p.ndim == 2 for p in pngs)
+    np.testing.assert_array_equal(np.stack(pngs), got)
+
+
+def test_colour_picture_as_depth_is_one_line(tmp_path, tiny_model, capsys):
+    colors, depths, _ = scene(2, (48, 32))
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "mapped", [np.stack([d, 255 - d, d // 2], -1) for d in depths])  # colour-mapped
+    code = main([str(tmp_path / "rgb"), str(tmp_path / "mapped"), "-o", str(tmp_path / "o.mkv"),
+                 "--model", str(tiny_model), "--backend", "torch", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "three colour channels differ" in err, err
+    assert not (tmp_path / "o.mkv").exists() and leftovers(tmp_path) == []

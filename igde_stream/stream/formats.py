@@ -6,6 +6,7 @@ Samples of more than 8 bits come out as native-endian ``uint16`` holding the val
 10-bit sample stays 0..1023 (it is not stretched to 0..65535), so its normalising peak is 1023
 (``peak_of``), and the writer stores the same values in the same format.
 
+Gray depth saved as RGB (three equal channels: ``RGB_FORMATS``) is read as its one channel.
 Float depth (PFM, OpenEXR, 3-channel float TIFF, raw ``grayf32le``: ``FLOAT_FORMATS``) comes out of
 ``depth_array`` as float32 as stored; ``floatdepth.FloatMap`` brings it to 16-bit codes, so for the
 rest of the pipeline it is 16-bit depth (``bits_of`` 16, ``peak_of`` 65535).
@@ -32,8 +33,13 @@ GRAY_FORMATS = ("gray", "gray10le", "gray12le", "gray16le", "gray16be")
 #: 1-channel float TIFF). Three channels must be equal.
 FLOAT_FORMATS = ("grayf32le", "grayf32be", "grayf16le", "grayf16be", "gbrpf32le", "gbrpf32be", "gbrpf16le",
                  "gbrpf16be", "rgbf32le", "rgbf32be")
+#: Packed RGB formats that gray depth saved as colour arrives in (PNG, TIFF and BMP written with three
+#: equal channels, as many depth estimators and image tools save a gray map): read as one channel; the
+#: channels must be equal (a colour-mapped depth picture is refused). Alpha is ignored.
+RGB_FORMATS = ("rgb24", "bgr24", "rgba", "bgra", "rgb48le", "rgb48be", "bgr48le", "bgr48be", "rgba64le",
+               "rgba64be", "bgra64le", "bgra64be")
 #: Pixel formats accepted for depth (and ground truth).
-DEPTH_FORMATS = (*GRAY_FORMATS, *sorted(YUV8_FORMATS), *sorted(YUV_HIGH_FORMATS), *FLOAT_FORMATS)
+DEPTH_FORMATS = (*GRAY_FORMATS, *sorted(YUV8_FORMATS), *sorted(YUV_HIGH_FORMATS), *FLOAT_FORMATS, *RGB_FORMATS)
 #: The same samples in the other byte order (an exact swap by swscale; see ``float_array``).
 _SWAPPED = {"grayf32le": "grayf32be", "grayf32be": "grayf32le", "gbrpf32le": "gbrpf32be", "gbrpf32be": "gbrpf32le"}
 
@@ -44,6 +50,13 @@ def is_depth_format(pix_fmt: str | None) -> bool:
 
 def is_float_format(pix_fmt: str | None) -> bool:
     return pix_fmt in FLOAT_FORMATS
+
+
+def output_like(pix_fmt: str | None) -> str | None:
+    """The input format a depth output may keep (gray or YUV luma), or None (float, RGB: the output is
+    then plain gray of the samples' bit depth)."""
+    return None if pix_fmt in FLOAT_FORMATS or pix_fmt in RGB_FORMATS else pix_fmt
+
 
 
 def bits_of(pix_fmt: str | None) -> int:
@@ -72,7 +85,8 @@ def peak_of(pix_fmt: str | None) -> float:
 def depth_formats_text() -> str:
     """The accepted depth formats in words, for error messages."""
     return ("gray, gray16le or 8-bit YUV with depth in the luma plane; also gray10le, gray12le, gray16be, "
-            "the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le, and 32-bit float (grayf32le: PFM, EXR)")
+            "the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le, 32-bit float (grayf32le: PFM, EXR), "
+            "and gray saved as 8/16-bit RGB with three equal channels")
 
 
 def depth_array(frame: av.VideoFrame) -> np.ndarray:
@@ -83,12 +97,25 @@ def depth_array(frame: av.VideoFrame) -> np.ndarray:
         return float_array(frame)
     if fmt in GRAY_FORMATS:
         return np.array(frame.to_ndarray(), copy=True)  # gray16be comes out byte-swapped to native
+    if fmt in RGB_FORMATS:
+        return gray_of_rgb(frame)
     plane = frame.planes[0]
     if fmt in YUV_HIGH_FORMATS:
         luma = np.frombuffer(plane, "<u2").reshape(plane.height, plane.line_size // 2)
         return luma[:, : plane.width].astype(np.uint16)
     luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     return luma[:, : plane.width].copy()
+
+
+def gray_of_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """The one channel of gray depth saved as RGB (``RGB_FORMATS``): H x W uint8, or native uint16 for
+    48 / 64-bit RGB; ``ValueError`` when the colour channels differ."""
+    a = frame.to_ndarray()  # H x W x 3 (or 4), native byte order
+    if not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
+        raise ValueError(f"{frame.format.name}: the three colour channels differ, so this is a colour picture, not "
+                         "a depth map (a colour-mapped depth cannot be read back); give gray depth, or three equal "
+                         "channels")
+    return np.ascontiguousarray(a[..., 0])
 
 
 def float_array(frame: av.VideoFrame) -> np.ndarray:

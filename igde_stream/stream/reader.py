@@ -364,7 +364,7 @@ class VideoReader:
             ).to_ndarray())
         try:
             d = turn(depth_array(f))  # the format was checked by ``frames``
-        except ValueError as exc:  # float depth whose three channels differ
+        except ValueError as exc:  # float or RGB depth whose three channels differ
             raise InputError(f"frame {index}: {exc}", self.path) from None
         if self.float_map is not None and is_float_format(f.format.name):
             d, clipped = self.float_map.encode(d)

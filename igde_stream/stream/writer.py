@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from .floatdepth import FloatMap
-from .formats import bits_of, depth_frame, float_frame, is_float_format
+from .formats import bits_of, depth_frame, float_frame, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .reader import FALLBACK_RATE, VideoInfo
 
@@ -179,7 +179,7 @@ class DepthWriter:
         check_float_output(self.out, codec, like.pix_fmt, float_map)
         self.codec = codec
         self.lossless = codec_is_lossless(codec)
-        self._like_fmt = None if is_float_format(like.pix_fmt) else like.pix_fmt  # codes: 16-bit gray
+        self._like_fmt = output_like(like.pix_fmt)  # float codes, RGB-saved gray: plain gray out
         self.pix_fmt = "grayf32le" if self.float_map else _pix_fmt_for(codec, like.dtype, self._like_fmt)
         self.time_base = like.time_base
         self.size = (like.width, like.height)
