@@ -54,6 +54,8 @@ examples:
       depth from stdin, enhanced depth to stdout (NUT; --format matroska); logs go to stderr
   igde-stream rgbd.mkv -o out.mkv [--color-stream 0 --depth-stream 1]
       one input holding a colour and a depth stream (a file, or - for stdin)
+  igde-stream looking_glass.mp4 --packed rgbd -o out_depth.mkv [--rgbd-out rgbd.mp4]
+      one packed RGB-D video: colour | depth (near = white; --depth-near black) in each frame
   igde-stream rgb/ midas/%06d.pfm -o out/%06d.pfm [--float-range=0:1500]
       float depth (PFM, EXR; MiDaS inverse depth), one linear map to 16 bits for the run; float out
 
@@ -117,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
     add_input_options(p)
     add_enhance_options(p)
-    from .views_cli import add_onepass_options
+    from .views_cli import add_onepass_options, add_packed_option
 
+    add_packed_option(p)  # --packed rgbd: one input, colour | depth in each frame
     add_onepass_options(p)  # --views-out, --rgbd-out, --preview and the views' options
     p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it")
     p.add_argument("--version", action="version", version=f"igde-stream {__version__}")
@@ -166,7 +169,8 @@ def input_options(args: argparse.Namespace) -> Any:
     from .stream.sources import InputOptions
 
     return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
-                        depth_stream=args.depth_stream, autorotate=args.autorotate)
+                        depth_stream=args.depth_stream, autorotate=args.autorotate,
+                        packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white")
 
 
 def add_enhance_options(p: argparse.ArgumentParser) -> None:

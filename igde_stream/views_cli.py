@@ -69,11 +69,12 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
     takes = {"grid": {"rows", "cols"}, "sbs": {"squeeze"}, "tab": {"squeeze"}, "anaglyph": {"anaglyph"},
              "views": set(), "quilt": {"quilt", "device"}, "rgbd": {"depth_near"},
              "lenticular": {"calibration", "panel", "blend"}}[name]
-    stray = [k for k, v in given.items() if v is not None and k not in takes]
+    packed_near = {"depth_near"} if getattr(args, "packed", None) else set()  # the packed input's, then
+    stray = [k for k, v in given.items() if v is not None and k not in takes | packed_near]
     if stray:
         opts = ", ".join("--" + k.replace("_", "-") for k in stray)
         raise IGDEError(f"{opts}: not an option of --layout {name}")
-    options: dict[str, Any] = {k: v for k, v in given.items() if v is not None and k not in ("quilt", "device")}
+    options: dict[str, Any] = {k: v for k, v in given.items() if v is not None and k in takes - {"quilt", "device"}}
     n_views = None
     if name == "quilt":
         if bool(args.quilt) == bool(args.device):
@@ -101,7 +102,8 @@ def _source(args: argparse.Namespace) -> Any:
     """The inputs' ``sources.InputOptions`` (``--no-autorotate``)."""
     from .stream.sources import InputOptions
 
-    return InputOptions(autorotate=args.autorotate)
+    return InputOptions(autorotate=args.autorotate, packed=getattr(args, "packed", None),
+                        depth_near=getattr(args, "depth_near", None) or "white")
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -111,7 +113,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         from .stream.outputs import pick_renderer
 
         render, _ = pick_renderer("torch", None)
-    n, paths = render_file(args.color, args.depth, args.out, cfg, layout=layout, codec=args.codec,
+    if args.depth is None and args.packed is None:
+        raise IGDEError("views render needs COLOR and DEPTH, or one packed RGB-D video with --packed rgbd")
+    n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
                            max_frames=args.max_frames, render=render, source=_source(args))
     if not args.quiet:
         if name == "rgbd":
@@ -211,9 +215,20 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
                    help="codec of --views-out and --rgbd-out: ffv1 lossless, h264 lossy (default: %(default)s)")
     g.add_argument("--rgbd-out", metavar="PATH", help="also write colour | enhanced depth (8-bit, near = white) "
                    "in one frame: the RGB-D video that light-field players take")
-    g.add_argument("--depth-near", choices=display.NEAR, help="--rgbd-out: the colour of near depth (default: white)")
+    g.add_argument("--depth-near", choices=display.NEAR, help="--rgbd-out and --packed: the colour of near depth "
+                   "(default: white)")
     g.add_argument("--preview", metavar="PATH.png", help="PNG of the worst and a median frame (by PSNR with --gt, "
                    "else by the change): colour, depths, error maps, zoom on the worst boundary patch")
+
+
+PACKINGS = ("rgbd", "rgbd-tb")  # igde_stream.stream.packed.PACKINGS (tested equal)
+
+
+def add_packed_option(p: argparse.ArgumentParser) -> None:
+    """``--packed rgbd|rgbd-tb``: the one input is a packed RGB-D video (``stream.packed``)."""
+    p.add_argument("--packed", choices=PACKINGS, help="the one input is packed RGB-D, as light-field players take "
+                   "it and --rgbd-out writes it: rgbd, colour | depth side by side; rgbd-tb, colour on top of "
+                   "depth. The depth is the gray of its half, 8-bit, near = white (--depth-near black inverts)")
 
 
 _VIEW_ONLY = ("views", "layout", "quilt", "rows", "cols", "anaglyph", "calibration", "panel")
@@ -228,8 +243,8 @@ def check_onepass_options(args: argparse.Namespace) -> None:
             given.append("renderer")
         if given:
             raise IGDEError(f"{', '.join('--' + k.replace('_', '-') for k in given)}: needs --views-out")
-    if args.depth_near is not None and args.rgbd_out is None:
-        raise IGDEError("--depth-near: needs --rgbd-out")
+    if args.depth_near is not None and args.rgbd_out is None and args.packed is None:
+        raise IGDEError("--depth-near: needs --rgbd-out or --packed")
 
 
 def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -274,8 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_autorotate_option(q)
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
-    r.add_argument("color", help="colour video")
-    r.add_argument("depth", help="depth video (gray, gray16le or 8-bit YUV luma)")
+    r.add_argument("color", help="colour video (with --packed: the packed RGB-D video)")
+    r.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma); none with --packed")
+    add_packed_option(r)
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
     geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
     r.add_argument("--layout", choices=display.LAYOUTS, default=None,
@@ -295,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", choices=list(display.QUILT_PRESETS),
                    help="quilt preset for a Looking Glass display: portrait 8x6 at 3360x3360 (aspect 0.75), "
                         "16in / 32in 5x9 at 4096x4096 / 8192x8192 (aspect 16:9); implies --layout quilt")
-    r.add_argument("--depth-near", choices=display.NEAR, help="rgbd: the colour of near depth (default: white)")
+    r.add_argument("--depth-near", choices=display.NEAR, help="rgbd layout and --packed: the colour of near depth "
+                   "(default: white)")
     r.add_argument("--calibration", metavar="CAL.json",
                    help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order)")
     r.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution in pixels (not below the views')")

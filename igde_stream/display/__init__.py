@@ -29,7 +29,7 @@ from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Anaglyph, Grid, Layout, Len
                       SideBySide, StereoPair, TopAndBottom, layout_frames, make_layout, numpy_renderer)
 from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
 from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
-from .rgbd import NEAR, depth_to_8bit, rgbd_frame, unpack_rgbd
+from .rgbd import NEAR, depth_to_8bit, halves, near_white, rgbd_frame, unpack_rgbd
 from .stereo import (ANAGLYPHS, DUBOIS_RED_CYAN_LEFT, DUBOIS_RED_CYAN_RIGHT, anaglyph, linear_to_srgb, side_by_side,
                      srgb_to_linear, stereo_positions, top_and_bottom)
 
@@ -38,7 +38,7 @@ __all__ = [
     "side_by_side", "top_and_bottom", "stereo_positions", "anaglyph", "ANAGLYPHS", "DUBOIS_RED_CYAN_LEFT",
     "DUBOIS_RED_CYAN_RIGHT", "srgb_to_linear", "linear_to_srgb",
     "QuiltSpec", "QUILT_PRESETS", "parse_quilt", "pack_quilt", "unpack_quilt", "quilt_path",
-    "NEAR", "depth_to_8bit", "rgbd_frame", "unpack_rgbd",
+    "NEAR", "depth_to_8bit", "halves", "near_white", "rgbd_frame", "unpack_rgbd",
     "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",
     "Layout", "Grid", "StereoPair", "SideBySide", "TopAndBottom", "Anaglyph", "Separate", "Quilt", "RGBD",
     "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",

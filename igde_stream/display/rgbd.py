@@ -32,18 +32,30 @@ def rgbd_frame(color: np.ndarray, depth: np.ndarray, near: str = "white", max_de
         raise ValueError(f"near must be white or black, got {near!r}")
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8 or depth.shape != color.shape[:2]:
         raise ValueError(f"need colour H x W x 3 uint8 and depth H x W, got {color.shape} {color.dtype}, {depth.shape}")
-    d8 = depth_to_8bit(depth, max_depth, order)
-    if near == "black":
-        d8 = 255 - d8
+    d8 = near_white(depth_to_8bit(depth, max_depth, order), near)
     return np.concatenate([color, np.repeat(d8[..., None], 3, axis=2)], axis=1)
+
+
+def near_white(d8: np.ndarray, near: str) -> np.ndarray:
+    """8-bit depth between larger = nearer and the RGB-D picture's ``near`` colour: unchanged for
+    white, ``255 - d`` for black (its own inverse, so it both packs and unpacks)."""
+    return 255 - d8 if near == "black" else d8
+
+
+def halves(frame: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(first, second) half of a packed frame: left | right (``axis`` 1) or top / bottom (0);
+    ``ValueError`` when that side is odd."""
+    n = frame.shape[axis]
+    if n % 2:
+        raise ValueError(f"an odd {'width' if axis == 1 else 'height'} ({n}) does not split into two halves")
+    first, second = np.split(frame, 2, axis=axis)
+    return np.ascontiguousarray(first), np.ascontiguousarray(second)
 
 
 def unpack_rgbd(frame: np.ndarray, near: str = "white") -> tuple[np.ndarray, np.ndarray]:
     """H x 2W x 3 RGB-D frame -> (colour H x W x 3, depth H x W uint8, larger = nearer); the depth
     is the rounded mean of the right half's three channels (equal when lossless)."""
-    h, w2 = frame.shape[:2]
-    if w2 % 2 or near not in NEAR:
-        raise ValueError(f"need an even-width RGB-D frame and near white or black, got width {w2}, {near!r}")
-    w = w2 // 2
-    d = ((frame[:, w:].astype(np.uint16).sum(-1) + 1) // 3).astype(np.uint8)
-    return np.ascontiguousarray(frame[:, :w]), (255 - d if near == "black" else d)
+    if near not in NEAR:
+        raise ValueError(f"near must be white or black, got {near!r}")
+    color, right = halves(frame)
+    return color, near_white(((right.astype(np.uint16).sum(-1) + 1) // 3).astype(np.uint8), near)

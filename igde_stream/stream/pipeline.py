@@ -39,6 +39,7 @@ from .imageseq import check_sequence_output, is_pattern, sequence_codec
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
+from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path
 from .pairing import pair_frames
 from .reader import Frame, VideoInfo, VideoReader
@@ -198,6 +199,7 @@ def enhance_file(
     views = views or ViewsOptions()
     views.check()
     options, inputs = inputs, {"colour": Path(color_path), "depth": Path(depth_path)}
+    check_packed_inputs(options.packed if options else None, color_path, depth_path)
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)
     video_out = [] if str(out_path) == "-" or is_pattern(out) else [out]

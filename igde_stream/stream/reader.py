@@ -7,7 +7,8 @@ stream that starts later really is later. Two frames pair when their times diffe
 frame of the depth stream. A frame without pts is placed at ``index x frame_duration`` (1/25 s per
 frame when the rate is unknown), as the writer places it.
 
-Inputs may also be image sequences, raw video or stdin (``sources``); depth may be 8 to 16 bits
+Inputs may also be image sequences, raw video or stdin (``sources``), or halves of packed RGB-D
+(``packed``); depth may be 8 to 16 bits
 (``formats``), or float (32 or 16-bit), mapped to 16-bit codes by a ``floatdepth.FloatMap``. Frames are read
 as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's EXIF orientation) is applied
 to colour and depth alike, unless ``InputOptions.autorotate`` is False
@@ -41,6 +42,7 @@ from .formats import (
     peak_of,
 )
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
+from .packed import Unpacker
 from .sources import InputOptions, check_input_path, choose_stream, open_input, sequence_files
 
 log = logging.getLogger("igde_stream.stream")
@@ -174,6 +176,8 @@ class VideoReader:
         self.container = self._input.container
         options = source or InputOptions()
         self.autorotate = options.autorotate
+        self._packed = Unpacker(options.packed, role, self.path, options.depth_near) \
+            if options.packed is not None and role != "gt" else None  # one half of a packed RGB-D stream
         try:
             self.stream, self.info = self._select_stream(threads, options.stream_for(role))
             self._input.register(self.stream)
@@ -189,6 +193,11 @@ class VideoReader:
             log.info("%s %s: display matrix applied, %s", _ROLE_NAMES[role], self.path, self.rotated)
             w, h = self.orientation.size(*self.stored_size)
             self.info = dataclasses.replace(self.info, width=w, height=h)
+        try:  # the half of a packed frame (an odd side is an error)
+            self.info = self._packed.info(self.info) if self._packed is not None else self.info
+        except InputError:
+            self._input.close()
+            raise
         self.size = size
         self.source_size = (self.info.width, self.info.height)
         self.float_map: FloatMap | None = None
@@ -215,7 +224,7 @@ class VideoReader:
             raise InputError("video stream without a frame size" + ("; FFmpeg's TIFF decoder does not read 1-channel "
                              "float TIFF: write PFM or EXR" if cc.name == "tiff" else ""), self.path)
         pix_fmt = cc.pix_fmt
-        if self.role != "color" and pix_fmt is not None:
+        if self.role != "color" and self._packed is None and pix_fmt is not None:
             self._check_depth_format(pix_fmt)
         # FFV1 decodes with slice threads so that its slice CRC errors are logged on the reader's
         # own thread (where they are captured); other codecs use frame threading as well.
@@ -310,7 +319,7 @@ class VideoReader:
                 file = self._images[count] if count < len(self._images) else None
                 if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
                     raise orientation_changed(self.path, count, self.orientation, o, self._probed)
-                if self.role != "color":
+                if self.role != "color" and self._packed is None:
                     fmt = f.format.name
                     if depth_fmt is None:
                         self._check_depth_format(fmt)
@@ -354,6 +363,8 @@ class VideoReader:
 
     def _convert(self, f: av.VideoFrame, index: int) -> np.ndarray:
         turn = self.orientation.apply
+        if self._packed is not None:
+            return self._packed.split(f, self._reformatter, turn)
         if self.role == "color":
             if self.size is None:
                 return turn(self._reformatter.reformat(f, format="rgb24").to_ndarray())

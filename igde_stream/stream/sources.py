@@ -32,6 +32,7 @@ import av.logging
 
 from ..errors import CorruptInputError, InputError, PairingError
 from .formats import DEPTH_FORMATS, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
+from .packed import check_packing
 
 STDIN = "-"
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
@@ -50,7 +51,8 @@ class InputOptions:
     the frames of raw video. ``color_stream`` / ``depth_stream``: video stream index (from 0) in the
     colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file).
     ``autorotate``: read frames as displayed, the display matrix applied (False: as stored; see
-    ``orientation``)."""
+    ``orientation``). ``packed``: colour and depth are the halves of one packed RGB-D stream
+    (``packed.PACKINGS``; ``color_stream`` picks it, default the first; ``depth_near``: see ``packed``)."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
@@ -58,8 +60,15 @@ class InputOptions:
     color_stream: int | None = None
     depth_stream: int | None = None
     autorotate: bool = True
+    packed: str | None = None
+    depth_near: str = "white"
+
+    def __post_init__(self) -> None:
+        check_packing(self.packed, self.depth_near, self.depth_stream)
 
     def stream_for(self, role: str) -> int | None:
+        if self.packed is not None and role != "gt":
+            return self.color_stream or 0
         return self.color_stream if role == "color" else self.depth_stream if role == "depth" else None
 
 

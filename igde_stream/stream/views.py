@@ -24,6 +24,7 @@ import numpy as np
 from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, OutputError, PairingError
+from .packed import check_inputs as check_packed_inputs
 from .pairing import pair_frames
 from .formats import is_float_format
 from .reader import VideoReader
@@ -190,8 +191,9 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
-    (e.g. ``autorotate=False``). Returns (frames, files written). Nothing is left behind on error."""
+    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). Returns (frames, files written). Nothing is left behind on error."""
     lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
+    check_packed_inputs(source.packed if source else None, color, depth)
     depth_reader = VideoReader(depth, "depth", source=source)
     color_reader = None
     writers: list[ColorWriter] = []
