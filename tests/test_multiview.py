@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from igde_stream import display
+from igde_stream import display, metrics
 from igde_stream import multiview as mv
 from scenes import square_scene, textured, write_video
 
@@ -130,7 +130,8 @@ def test_view_quality_on_measured_pixels_only():
     dep[40:44, 4:8] = gt[20, 30]  # and errs on measured pixels too
     cfg = mv.ViewConfig(n_views=4, baseline=20)
     q = mv.view_quality(c, gt, {"m": dep}, n_views=4, baseline=20, valid=valid)
-    ref = mv.warp_views(c, gt, cfg).views
+    rendered = mv.warp_views(c, gt, cfg)
+    ref = rendered.views
     got = mv.warp_views(c, dep, cfg).views
     marker = mv.warp_views(np.repeat(np.where(valid, 255, 0).astype(np.uint8)[..., None], 3, 2), gt, cfg).views[..., 0] == 255
     assert not marker.all() and marker.any()
@@ -138,6 +139,10 @@ def test_view_quality_on_measured_pixels_only():
         err = (got[k].astype(float) - ref[k].astype(float)) ** 2
         assert row["mse"] == pytest.approx(err[marker[k]].mean())
         assert row["mse_all"] == pytest.approx(err.mean())
+        band = mv.edge_band(rendered.depth[k], radius=8) & marker[k]  # the edge band, measured part
+        assert q["band_pixels"][k] == band.sum() and row["mse_band"] == pytest.approx(err[band].mean())
+        ssim = np.mean([metrics.ssim(got[k][..., ch], ref[k][..., ch], 255.0, marker[k]) for ch in range(3)])
+        assert row["ssim"] == pytest.approx(ssim)
         assert q["measured_share"][k] == pytest.approx(marker[k].mean())
     assert q["depths"]["m"]["mean"]["psnr"] > q["depths"]["m"]["mean"]["psnr_all"]
     plain = mv.view_quality(c, gt, {"m": dep}, n_views=4, baseline=20)
