@@ -9,7 +9,10 @@ from igde_stream.data import SceneConfig, make_sequence
 from igde_stream.evaluation import (
     evaluate_views, identity_method, markdown_table, model_method, standard_evaluation, write_report,
 )
+from igde_stream import metrics
+from igde_stream import multiview as mv
 from igde_stream.models import create_model
+from scenes import square_scene, textured
 
 VIEW_KEYS = {"method", "dataset", "frames", "views", "psnr", "psnr_band", "ssim", "psnr_all", "measured_only",
              "per_view_psnr"}
@@ -68,3 +71,52 @@ def test_standard_evaluation_views_leave_main_rows_alone(tmp_path):
     assert json.loads(paths["json"].read_text())["meta"]["view_quality"]["rows"][0]["views"] == 2
     _, meta0 = standard_evaluation([], **kw)
     assert "view_quality" not in meta0
+
+
+def test_source_names_the_input_pixel_each_view_pixel_shows():
+    c = textured(8, 32)
+    d = np.full((8, 32), 1.0, np.float32)  # the whole frame moves right by 5; columns 0-4 are border holes
+    r = mv.warp_views(c, d, mv.ViewConfig(baseline=10, zero_parallax=0.0), positions=[-0.5], keep_source=True)
+    ys, xs = np.mgrid[0:8, 0:32]
+    expected = ys * 32 + np.maximum(xs - 5, 0)  # holes filled from column 5, which shows column 0
+    np.testing.assert_array_equal(r.source[0], expected)
+    np.testing.assert_array_equal(r.views[0], c.reshape(-1, 3)[r.source[0]])
+    assert mv.warp_views(c, d, mv.ViewConfig(baseline=10, zero_parallax=0.0), positions=[-0.5]).source is None
+
+
+def test_view_quality_on_measured_pixels_only():
+    """With ``valid``, the figures count the view pixels whose reference shows a measured pixel. The
+    expected figures come from another route: a marker image (255 on measured pixels, 0 elsewhere)
+    rendered with the ground truth marks those view pixels."""
+    c = textured(48, 64, seed=3)
+    gt = (square_scene() * 255).astype(np.uint8)
+    valid = np.ones(gt.shape, bool)
+    valid[16:32, 18:24] = False  # unmeasured: a 6 px band left of the near square, as a stereo occlusion
+    dep = gt.copy()
+    dep[16:32, 18:24] = gt[20, 30]  # a method that extends the square over the unmeasured band
+    dep[40:44, 4:8] = gt[20, 30]  # and errs on measured pixels too
+    cfg = mv.ViewConfig(n_views=4, baseline=20)
+    q = mv.view_quality(c, gt, {"m": dep}, n_views=4, baseline=20, valid=valid)
+    rendered = mv.warp_views(c, gt, cfg)
+    ref = rendered.views
+    got = mv.warp_views(c, dep, cfg).views
+    marker = mv.warp_views(np.repeat(np.where(valid, 255, 0).astype(np.uint8)[..., None], 3, 2), gt, cfg).views[..., 0] == 255
+    assert not marker.all() and marker.any()
+    for k, row in enumerate(q["depths"]["m"]["per_view"]):
+        err = (got[k].astype(float) - ref[k].astype(float)) ** 2
+        assert row["mse"] == pytest.approx(err[marker[k]].mean())
+        assert row["mse_all"] == pytest.approx(err.mean())
+        band = mv.edge_band(rendered.depth[k], radius=8) & marker[k]  # the edge band, measured part
+        assert q["band_pixels"][k] == band.sum() and row["mse_band"] == pytest.approx(err[band].mean())
+        ssim = np.mean([metrics.ssim(got[k][..., ch], ref[k][..., ch], 255.0, marker[k]) for ch in range(3)])
+        assert row["ssim"] == pytest.approx(ssim)
+        assert q["measured_share"][k] == pytest.approx(marker[k].mean())
+    assert q["depths"]["m"]["mean"]["psnr"] > q["depths"]["m"]["mean"]["psnr_all"]
+    plain = mv.view_quality(c, gt, {"m": dep}, n_views=4, baseline=20)
+    assert plain["depths"]["m"]["mean"]["mse"] == plain["depths"]["m"]["mean"]["mse_all"] == pytest.approx(
+        q["depths"]["m"]["mean"]["mse_all"])
+    s = mv.view_quality_sequence(np.stack([c, c]), np.stack([gt, gt]), {"m": np.stack([dep, dep])},
+                                 n_views=4, baseline=20, valid=np.stack([valid, valid]))
+    assert s["depths"]["m"]["mean"]["mse"] == pytest.approx(q["depths"]["m"]["mean"]["mse"]) and "scored" in s
+    with pytest.raises(ValueError):
+        mv.view_quality(c, gt, {"m": dep}, valid=valid[1:])
