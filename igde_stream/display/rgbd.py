@@ -43,13 +43,13 @@ def near_white(d8: np.ndarray, near: str) -> np.ndarray:
 
 
 def halves(frame: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(first, second) half of a packed frame: left | right (``axis`` 1) or top / bottom (0);
-    ``ValueError`` when that side is odd."""
+    """(first, second) half of a packed frame, as views of it: left | right (``axis`` 1) or top /
+    bottom (0); ``ValueError`` when that side is odd."""
     n = frame.shape[axis]
     if n % 2:
         raise ValueError(f"an odd {'width' if axis == 1 else 'height'} ({n}) does not split into two halves")
     first, second = np.split(frame, 2, axis=axis)
-    return np.ascontiguousarray(first), np.ascontiguousarray(second)
+    return first, second
 
 
 def unpack_rgbd(frame: np.ndarray, near: str = "white") -> tuple[np.ndarray, np.ndarray]:
@@ -58,4 +58,4 @@ def unpack_rgbd(frame: np.ndarray, near: str = "white") -> tuple[np.ndarray, np.
     if near not in NEAR:
         raise ValueError(f"near must be white or black, got {near!r}")
     color, right = halves(frame)
-    return color, near_white(((right.astype(np.uint16).sum(-1) + 1) // 3).astype(np.uint8), near)
+    return np.ascontiguousarray(color), near_white(((right.astype(np.uint16).sum(-1) + 1) // 3).astype(np.uint8), near)

@@ -95,8 +95,8 @@ class Unpacker:
         fmt = "rgb24" if self.role == "color" else "gray"
         whole = turn(reformatter.reformat(frame, format=fmt).to_ndarray())
         self.size(whole.shape[1], whole.shape[0])  # a size change mid-stream may make it odd
-        first, second = halves(whole, self.axis)
-        return first if self.role == "color" else near_white(second, self.near)
+        first, second = halves(whole, self.axis)  # views: only the half this role keeps is copied
+        return np.ascontiguousarray(first if self.role == "color" else near_white(second, self.near))
 
 
 __all__ = ["PACKINGS", "Unpacker", "check_inputs", "check_packing"]

@@ -121,11 +121,16 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([\\*?\[\]{}])", r"\\\1", text)
 
 
+def _folder_images(path: str) -> list[str]:
+    """The names of the image files in folder ``path`` (``IMAGE_SUFFIXES``, hidden ones left out), sorted."""
+    return sorted(n for n in os.listdir(path) if not n.startswith(".")
+                  and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES and os.path.isfile(os.path.join(path, n)))
+
+
 def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
     """(what image2 opens, its options, frame count) for a folder or a printf pattern."""
     if os.path.isdir(path):
-        names = sorted(n for n in os.listdir(path) if not n.startswith(".")
-                       and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES and os.path.isfile(os.path.join(path, n)))
+        names = _folder_images(path)
         if not names:
             raise InputError(f"is a folder without images ({', '.join(IMAGE_SUFFIXES)}); give a video file, "
                              "a folder of images or a pattern such as depth/%06d.png", path)
@@ -154,11 +159,9 @@ def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
 def sequence_files(path: str) -> list[str]:
     """The image files of the folder or pattern ``path``, frame by frame, as ``sequence_frames`` reads
     them (a folder in name order, a pattern from its lowest number)."""
-    target, options, count = sequence_frames(path)
+    _, options, count = sequence_frames(path)  # its checks: one kind of image, no gap in the numbers
     if options["pattern_type"] == "glob":
-        suffix = os.path.splitext(target)[1]
-        return sorted(os.path.join(path, n) for n in os.listdir(path) if not n.startswith(".")
-                      and os.path.splitext(n)[1] == suffix and os.path.isfile(os.path.join(path, n)))
+        return [os.path.join(path, n) for n in _folder_images(path)]
     return [path % (int(options["start_number"]) + k) for k in range(count)]
 
 
