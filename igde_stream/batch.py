@@ -1,6 +1,7 @@
 """Many colour / depth clips through ``enhance_file``: on a local process pool, or on a Ray cluster.
 
-``read_jobs`` reads the list of clips (a CSV, or a folder with ``color/`` and ``depth/``), ``run_batch``
+``read_jobs`` reads the list of clips (a CSV, or a folder with ``color/`` and ``depth/``; with
+``packed``, one packed RGB-D input a clip: a CSV ``input`` column, or a folder with ``packed/``), ``run_batch``
 runs them and returns one summary row per clip, and ``write_summary`` writes the rows as JSON or CSV.
 
 Each clip is one task, run whole by one ``enhance_file`` call: clips are never cut by time, so every
@@ -33,6 +34,7 @@ from .errors import IGDEError, OutputError
 log = logging.getLogger("igde_stream.batch")
 
 CSV_COLUMNS = ("color", "depth", "output", "gt", "clip")  # the first three are required
+PACKED_CSV_COLUMNS = ("input", "output", "gt", "clip")  # with --packed; the first two are required
 SUMMARY_FIELDS = ("clip", "status", "error", "frames", "seconds", "output", "color", "depth", "gt", "backend",
                   "mean_psnr", "mean_gain_db", "host", "warnings")
 SUMMARY_SUFFIXES = (".json", ".csv")
@@ -41,8 +43,9 @@ OnRow = Callable[[dict[str, Any], int, int], None]  # (row, clips finished so fa
 
 @dataclass(frozen=True)
 class Job:
-    """One clip: its inputs and output (absolute or relative to the working folder). ``problem``: why
-    it cannot run (e.g. a depth file without a colour file); such a job is reported as failed."""
+    """One clip: its inputs and output (absolute or relative to the working folder); a packed RGB-D
+    clip has one input, ``color`` = ``depth``. ``problem``: why it cannot run (e.g. a depth file
+    without a colour file); such a job is reported as failed."""
 
     clip: str
     color: str | None
@@ -53,7 +56,7 @@ class Job:
 
 
 def read_jobs(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] | None = None,
-              output_ext: str = ".mkv") -> list[Job]:
+              output_ext: str = ".mkv", packed: bool = False) -> list[Job]:
     """The clips listed by ``path``: a CSV file or a folder (see ``docs/batch.md``).
 
     CSV: a header row naming the columns ``color``, ``depth``, ``output`` and optionally ``gt`` and
@@ -61,15 +64,18 @@ def read_jobs(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] |
     folder; blank lines and lines starting with ``#`` are skipped. Folder: ``color/NAME.*`` and
     ``depth/NAME.*`` pair by NAME (files, or folders of images), ``gt/NAME.*`` is used when present,
     and the output is ``output_dir/NAME<output_ext>`` (default folder: ``path/enhanced``).
+    ``packed``: each clip is one packed RGB-D input (``--packed``), the CSV's ``input`` column in
+    place of ``color`` and ``depth``, or the folder's ``packed/NAME.*``; its job has ``color`` =
+    ``depth`` = that input.
     Raises ``IGDEError`` for a list that cannot be read, no clips, or two clips with one output.
     """
     p = Path(path)
     if p.is_dir():
-        jobs = _read_folder(p, Path(output_dir) if output_dir is not None else p / "enhanced", output_ext)
+        jobs = _read_folder(p, Path(output_dir) if output_dir is not None else p / "enhanced", output_ext, packed)
     elif p.is_file():
         if output_dir is not None:
             raise IGDEError("--output-dir is for a folder of clips; a CSV names each output", p)
-        jobs = _read_csv(p)
+        jobs = _read_csv(p, packed)
     else:
         raise IGDEError("no such CSV file or folder", p)
     if not jobs:
@@ -77,8 +83,10 @@ def read_jobs(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] |
     return jobs
 
 
-def _read_csv(path: Path) -> list[Job]:
+def _read_csv(path: Path, packed: bool = False) -> list[Job]:
     base = path.parent
+    columns, inputs = (PACKED_CSV_COLUMNS, ("input",)) if packed else (CSV_COLUMNS, ("color", "depth"))
+    required = (*inputs, "output")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [(n, row) for n, row in enumerate(csv.reader(f), 1)
@@ -86,21 +94,26 @@ def _read_csv(path: Path) -> list[Job]:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise IGDEError(f"cannot read the CSV: {getattr(exc, 'strerror', None) or exc}", path) from None
     if not rows:
-        raise IGDEError("is empty: the first line must name the columns color,depth,output[,gt]", path)
+        raise IGDEError(f"is empty: the first line must name the columns {','.join(required)}[,gt]", path)
     header = [c.strip().lower() for c in rows[0][1]]
-    unknown = [c for c in header if c not in CSV_COLUMNS]
-    missing = [c for c in CSV_COLUMNS[:3] if c not in header]
+    unknown = [c for c in header if c not in columns]
+    missing = [c for c in required if c not in header]
     if unknown or missing or len(set(header)) != len(header):
         what = f"unknown column {unknown[0]!r}" if unknown else (
             f"no {missing[0]!r} column" if missing else "a column named twice")
-        raise IGDEError(f"line {rows[0][0]}: {what}; the header names color, depth, output and optionally "
-                        f"gt and clip", path)
+        hint = ""
+        if packed and {"color", "depth"} & set(header):
+            hint = " (--packed: each clip is one packed RGB-D video, its column is input)"
+        elif not packed and "input" in header:
+            hint = " (one packed RGB-D video a clip, in an input column: add --packed rgbd)"
+        raise IGDEError(f"line {rows[0][0]}: {what}; the header names {', '.join(required)} and optionally "
+                        f"gt and clip{hint}", path)
     jobs, seen = [], {}
     for n, cells in rows[1:]:
         if len(cells) > len(header):
             raise IGDEError(f"line {n}: {len(cells)} cells for {len(header)} columns", path)
         row = {k: (cells[i].strip() if i < len(cells) else "") for i, k in enumerate(header)}
-        for key in CSV_COLUMNS[:3]:
+        for key in required:
             if not row[key]:
                 raise IGDEError(f"line {n}: no {key} path", path)
         output = str(base / row["output"])
@@ -108,8 +121,9 @@ def _read_csv(path: Path) -> list[Job]:
         if key in seen:
             raise IGDEError(f"line {n}: output {row['output']} is also the output of line {seen[key]}", path)
         seen[key] = n
-        jobs.append(Job(row.get("clip") or row["output"], str(base / row["color"]), str(base / row["depth"]),
-                        output, str(base / row["gt"]) if row.get("gt") else None))
+        color, depth = (str(base / row[inputs[0]]), str(base / row[inputs[-1]]))
+        jobs.append(Job(row.get("clip") or row["output"], color, depth, output,
+                        str(base / row["gt"]) if row.get("gt") else None))
     return jobs
 
 
@@ -123,16 +137,21 @@ def _entries(folder: Path) -> dict[str, list[Path]]:
     return named
 
 
-def _read_folder(root: Path, output_dir: Path, ext: str) -> list[Job]:
-    missing = [n for n in ("color", "depth") if not (root / n).is_dir()]
+def _read_folder(root: Path, output_dir: Path, ext: str, packed: bool = False) -> list[Job]:
+    inputs = ("packed",) if packed else ("color", "depth")
+    missing = [n for n in inputs if not (root / n).is_dir()]
+    if missing and packed:
+        raise IGDEError("a folder of packed RGB-D clips (--packed) needs a packed/ folder (packed/NAME.*, "
+                        "gt/NAME.* for ground truth); packed/ is missing", root)
     if missing:
-        raise IGDEError(f"a folder of clips needs color/ and depth/ folders; {missing[0]}/ is missing", root)
+        hint = "; packed/ holds packed RGB-D clips? add --packed rgbd" if (root / "packed").is_dir() else ""
+        raise IGDEError(f"a folder of clips needs color/ and depth/ folders; {missing[0]}/ is missing{hint}", root)
     if not ext.startswith(".") or len(ext) < 2 or os.sep in ext:
         raise IGDEError(f"--output-ext {ext!r}: write it like .mkv")
-    color, depth, gt = (_entries(root / n) for n in ("color", "depth", "gt"))
+    named = {n: _entries(root / n) for n in (*inputs, "gt")}
     jobs = []
-    for name in sorted(set(color) | set(depth)):
-        found = {"color": color.get(name, []), "depth": depth.get(name, []), "gt": gt.get(name, [])}
+    for name in sorted(set().union(*(named[n] for n in inputs))):
+        found = {role: named[role].get(name, []) for role in (*inputs, "gt")}
         problem = None
         for role, paths in found.items():
             if len(paths) > 1:
@@ -140,7 +159,7 @@ def _read_folder(root: Path, output_dir: Path, ext: str) -> list[Job]:
             elif not paths and role != "gt":
                 problem = f"no {role} input named {name}.* in {root / role}"
         one = {role: str(paths[0]) if len(paths) == 1 else None for role, paths in found.items()}
-        jobs.append(Job(name, one["color"], one["depth"], str(output_dir / f"{name}{ext}"), one["gt"], problem))
+        jobs.append(Job(name, one[inputs[0]], one[inputs[-1]], str(output_dir / f"{name}{ext}"), one["gt"], problem))
     return jobs
 
 

@@ -28,15 +28,17 @@ DEFAULT_WORKERS = max(1, min(4, (os.cpu_count() or 1) // 2))
 EXAMPLES = f"""\
 JOBS is a CSV file or a folder:
   CSV     header color,depth,output[,gt][,clip]; one clip a line; relative paths are relative to
-          the CSV's folder
+          the CSV's folder. With --packed: input,output[,gt][,clip], one packed RGB-D video a clip
   folder  color/NAME.* and depth/NAME.* pair by NAME (gt/NAME.* when there); outputs go to
-          --output-dir (default JOBS/enhanced) as NAME.mkv
+          --output-dir (default JOBS/enhanced) as NAME.mkv. With --packed: packed/NAME.*
 
 examples:
   igde-stream batch jobs.csv --summary summary.json
       every clip of jobs.csv, {DEFAULT_WORKERS} at a time on this machine, and a summary (.json or .csv)
   igde-stream batch clips/ --jobs 2 --resume --summary summary.csv
       the clips in clips/color and clips/depth; those already in clips/enhanced are skipped
+  igde-stream batch clips/ --packed rgbd [--depth-near black]
+      the packed RGB-D videos in clips/packed (colour | depth in each frame), as igde-stream P --packed rgbd
   igde-stream batch jobs.csv --ray
       the clips as tasks on a Ray started on this machine (pip install "igde-stream[ray]")
   igde-stream batch jobs.csv --ray auto --gpus-per-clip 1 --backend torch
@@ -56,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "whole clip, on a local process pool or a Ray cluster.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("jobs", metavar="JOBS", nargs="?", help="CSV of clips, or a folder with color/ and depth/")
+    p.add_argument("jobs", metavar="JOBS", nargs="?", help="CSV of clips, or a folder with color/ and depth/ "
+                   "(with --packed: packed/)")
     r = p.add_argument_group("running")
     r.add_argument("-j", "--jobs", dest="workers", type=int, metavar="N",
                    help=f"clips at once on this machine (default: {DEFAULT_WORKERS}); with --ray local, the CPUs "
@@ -74,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--output-dir", metavar="DIR", help="where the outputs go (default: JOBS/enhanced)")
     f.add_argument("--output-ext", default=".mkv", metavar=".EXT", help="the outputs' suffix (default: .mkv)")
     add_input_options(p)  # image sequences and raw depth: --fps, --size, --pix-fmt, streams, --format
+    from .display import NEAR
+    from .views_cli import add_packed_option
+
+    add_packed_option(p, "each clip's one input is")  # --packed rgbd: colour | depth in each frame
+    p.add_argument("--depth-near", choices=NEAR, help="--packed: the colour of near depth in the packed inputs "
+                   "(default: white; black is read inverted)")
     add_enhance_options(p)
     return p
 
@@ -93,6 +102,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error(f"--cpus-per-clip must be > 0, got {args.cpus_per_clip:g}")
     if args.gpus_per_clip is not None and not args.gpus_per_clip >= 0:
         parser.error(f"--gpus-per-clip must be >= 0, got {args.gpus_per_clip:g}")
+    if args.depth_near is not None and args.packed is None:
+        parser.error("--depth-near says how the packed inputs hold near depth: it needs --packed")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,7 +148,9 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     from .errors import IGDEError
 
     t0 = time.perf_counter()
-    jobs = read_jobs(args.jobs, args.output_dir, args.output_ext)
+    # first: InputOptions refuses --depth-stream with --packed, before the list is read
+    options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format}
+    jobs = read_jobs(args.jobs, args.output_dir, args.output_ext, packed=args.packed is not None)
     summaries = [check_summary_path(s) for s in args.summary or []]
     skip = check_outputs(jobs, resume=args.resume, overwrite=args.overwrite)
     model = Path(args.model)
@@ -148,7 +161,6 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
 
         check_reachable(args.ray)
     workers = args.workers or DEFAULT_WORKERS
-    options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format}
 
     def progress(row: dict[str, Any], done: int, total: int) -> None:
         what = f"{row['frames']} frames in {row['seconds']:.1f} s" if row["status"] == "done" else row["error"]

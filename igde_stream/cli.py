@@ -55,7 +55,7 @@ examples:
   igde-stream rgbd.mkv -o out.mkv [--color-stream 0 --depth-stream 1]
       one input holding a colour and a depth stream (a file, or - for stdin)
   igde-stream looking_glass.mp4 --packed rgbd -o out_depth.mkv [--rgbd-out rgbd.mp4]
-      one packed RGB-D video: colour | depth (near = white; --depth-near black) in each frame
+      one packed RGB-D video (a file, or - for stdin): colour | depth (near = white; --depth-near black)
   igde-stream rgb/ midas/%06d.pfm -o out/%06d.pfm [--float-range=0:1500]
       float depth (PFM, EXR; MiDaS inverse depth), one linear map to 16 bits for the run; float out
 

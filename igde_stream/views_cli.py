@@ -19,6 +19,8 @@ Quality (views from each depth stream vs views from the ground-truth depth, per 
   igde-stream views quality C.mp4 --gt gt.mkv --depth degraded=D.mkv --depth enhanced=E.mkv \\
       --report views.json --figure views.png
   igde-stream views quality C.mp4 --gt gt.mkv --depth degraded=D.mkv --enhance degraded ...
+  igde-stream views quality P.mp4 --packed rgbd --gt gt.mkv [--depth enhanced=E.mkv] [--enhance packed]
+      colour and depth ('packed') from a packed RGB-D video
 
 Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display.py; video files:
 igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame); output
@@ -98,12 +100,13 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
         raise IGDEError(str(exc)) from None
 
 
-def _source(args: argparse.Namespace) -> Any:
-    """The inputs' ``sources.InputOptions`` (``--no-autorotate``)."""
+def _source(args: argparse.Namespace, packed_input: str | None = None) -> Any:
+    """The inputs' ``sources.InputOptions`` (``--no-autorotate``, ``--packed``; ``packed_input``: the
+    one packed input where the others are plain)."""
     from .stream.sources import InputOptions
 
     return InputOptions(autorotate=args.autorotate, packed=getattr(args, "packed", None),
-                        depth_near=getattr(args, "depth_near", None) or "white")
+                        depth_near=getattr(args, "depth_near", None) or "white", packed_input=packed_input)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -128,13 +131,24 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+PACKED_NAME = "packed"  # views quality --packed: the name of the packed input's depth
+
+
 def cmd_quality(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    depths = {}
+    if args.depth_near is not None and args.packed is None:
+        raise IGDEError("--depth-near says how the --packed input holds near depth: it needs --packed")
+    if not args.depth and args.packed is None:
+        raise IGDEError("views quality needs a depth to compare: --depth NAME=PATH, or a packed RGB-D input "
+                        "(--packed rgbd), whose depth is compared")
+    depths = {PACKED_NAME: args.color} if args.packed else {}  # the packed input: its colour and depth
     for spec in args.depth:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
             raise IGDEError(f"--depth {spec!r}: use NAME=PATH, e.g. degraded=depth.mkv")
+        if name in depths:
+            what = "the packed input's depth" if args.packed and name == PACKED_NAME else "another --depth"
+            raise IGDEError(f"--depth {spec!r}: {name} already names {what}; give each depth its own name")
         depths[name] = path
     if args.enhance and args.enhance not in depths:
         raise IGDEError(f"--enhance {args.enhance!r}: no --depth of that name")
@@ -147,8 +161,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, figure_frame=args.figure_frame,
-                                            source=_source(args))
+                                            source=_source(args, args.color if args.packed else None))
     summary["model"] = args.model if args.enhance else None
+    if args.packed:
+        summary.update(packed=args.packed, depth_near=args.depth_near or "white")
     md = _markdown(summary)
     print(md)
     if args.report:
@@ -175,6 +191,9 @@ def _markdown(summary: dict[str, Any]) -> str:
             f"ground-truth depth with the same colour. PSNR over all pixels and channels (from the mean "
             f"MSE over frames); band PSNR within {summary['band_radius']} px of reference-view depth edges; "
             f"SSIM mean over R, G, B.")
+    if summary.get("packed"):
+        head += (f" Colour and depth `{PACKED_NAME}` from the packed RGB-D input {summary['color']} "
+                 f"(--packed {summary['packed']}, near = {summary['depth_near']}).")
     return head + "\n\n" + mv.markdown_table(summary)
 
 
@@ -224,9 +243,10 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
 PACKINGS = ("rgbd", "rgbd-tb")  # igde_stream.stream.packed.PACKINGS (tested equal)
 
 
-def add_packed_option(p: argparse.ArgumentParser) -> None:
-    """``--packed rgbd|rgbd-tb``: the one input is a packed RGB-D video (``stream.packed``)."""
-    p.add_argument("--packed", choices=PACKINGS, help="the one input is packed RGB-D, as light-field players take "
+def add_packed_option(p: argparse.ArgumentParser, what: str = "the one input is") -> None:
+    """``--packed rgbd|rgbd-tb``: the one input is a packed RGB-D video (``stream.packed``); ``what``
+    starts the help."""
+    p.add_argument("--packed", choices=PACKINGS, help=f"{what} packed RGB-D, as light-field players take "
                    "it and --rgbd-out writes it: rgbd, colour | depth side by side; rgbd-tb, colour on top of "
                    "depth. The depth is the gray of its half, 8-bit, near = white (--depth-near black inverts)")
 
@@ -327,11 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_render)
 
     q = sub.add_parser("quality", help="view PSNR / SSIM of views from each depth vs views from the GT depth")
-    q.add_argument("color", help="colour video")
+    q.add_argument("color", help="colour video (with --packed: the packed RGB-D video, colour and a depth)")
+    add_packed_option(q, "the input (color) is")
+    q.add_argument("--depth-near", choices=display.NEAR, help="--packed: the colour of near depth in the packed "
+                   "input (default: white)")
     q.add_argument("--gt", required=True, help="ground-truth depth video (the reference views come from it)")
-    q.add_argument("--depth", action="append", default=[], metavar="NAME=PATH", required=True,
-                   help="a depth video to compare (repeat: degraded=..., enhanced=...)")
-    q.add_argument("--enhance", metavar="NAME", help="also run the model on depth NAME and compare it as 'enhanced'")
+    q.add_argument("--depth", action="append", default=[], metavar="NAME=PATH",
+                   help="a depth video to compare (repeat: degraded=..., enhanced=...); with --packed, the packed "
+                        f"input's depth is compared as '{PACKED_NAME}', and these are plain depth videos")
+    q.add_argument("--enhance", metavar="NAME", help="also run the model on depth NAME and compare it as 'enhanced' "
+                   f"(--packed: {PACKED_NAME} is the packed input's depth)")
     q.add_argument("--model", default="igde-small", help="model for --enhance (default: %(default)s)")
     q.add_argument("--backend", default="auto", help="backend for --enhance (default: %(default)s)")
     geometry(q)

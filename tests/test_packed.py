@@ -3,7 +3,8 @@
 The packed files are built by hand (``np.concatenate`` of the colour and the depth as three equal
 channels) and written with FFV1 (lossless), so the split must give the original arrays back exactly;
 a run on the packed file must equal the run on the two separate files, and ``--rgbd-out`` read back
-with ``--packed rgbd`` must give the run's colour and depth.
+with ``--packed rgbd`` must give the run's colour and depth. Packed input on stdin, and the one
+decode both halves share: ``test_packed_stdin.py``.
 """
 
 from __future__ import annotations
@@ -175,9 +176,7 @@ def test_packed_with_two_inputs_is_refused(make_clip, tiny_model, capsys):
     assert "one input" in msg and not clip["out"].exists()
 
 
-def test_packed_refuses_stdin_and_a_depth_stream(tmp_path, tiny_model, capsys):
-    assert "stdin" in _one_line_error(capsys, ["-", "--packed", "rgbd", "-o", str(tmp_path / "o.mkv"),
-                                               *_model_args(tiny_model)])
+def test_packed_refuses_a_depth_stream(tmp_path, tiny_model, capsys):
     colors, depths, _ = scene(2)
     packed = _packed_file(tmp_path / "p.mkv", colors, depths)
     msg = _one_line_error(capsys, [str(packed), "--packed", "rgbd", "--depth-stream", "0", "-o",

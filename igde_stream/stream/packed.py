@@ -3,14 +3,16 @@
 light-field players (Looking Glass and others) take it and ``--rgbd-out`` writes it
 (``display.rgbd_frame``).
 
-The file is opened by the colour reader and by the depth reader, each decoding the same stream and
-keeping its half of every frame (``Unpacker``), so pairing, batching and the outputs see two
-ordinary streams of the same size, timestamps and frame count. The colour is the first half
-converted to RGB, as any colour video is read. The depth is the second half's gray as a player shows
-it: the frame converted to 8-bit gray by swscale (RGB: its luma, exact for three equal channels; YUV:
-the luma plane, limited range 16..235 stretched to 0..255), then ``display.near_white`` (``near``
-black: ``255 - d``), the exact inverse of ``display.rgbd_frame``. An odd width (height for
-``rgbd-tb``) is an ``InputError``. The depth reads as 8-bit gray, larger = nearer.
+A packed input is read by two ``VideoReader``s, the colour and the depth, each keeping its half of
+every frame (``Unpacker``), so pairing, batching and the outputs see two ordinary streams of the same
+size, timestamps and frame count. The two share one opening and one decode (``SharedDecode``): each
+packet is decoded once, by the reader that needs its frames first, and the decoded frames are handed
+to both. That is what lets a packed stream come from stdin, and it halves the decoding of a file.
+The colour is the first half converted to RGB, as any colour video is read. The depth is the second
+half's gray as a player shows it: the frame converted to 8-bit gray by swscale (RGB: its luma, exact
+for three equal channels; YUV: the luma plane, limited range 16..235 stretched to 0..255), then
+``display.near_white`` (``near`` black: ``255 - d``), the exact inverse of ``display.rgbd_frame``. An
+odd width (height for ``rgbd-tb``) is an ``InputError``. The depth reads as 8-bit gray, larger = nearer.
 
 Lossy (H.264 / H.265 yuv420p) files: the depth is taken from luma only, so the chroma the encoder
 shares between neighbouring pixels does not reach it; the colour's last one or two columns at the
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
+from collections import deque
 from typing import TYPE_CHECKING, Callable
 
 import av
@@ -33,6 +37,7 @@ from ..errors import InputError
 
 if TYPE_CHECKING:
     from .reader import VideoInfo
+    from .sources import SharedInput, StreamDecoder
 
 #: ``--packed`` names: the axis the frame splits along (1: left | right, 0: top / bottom).
 PACKINGS = {"rgbd": 1, "rgbd-tb": 0}
@@ -52,14 +57,10 @@ def check_packing(packed: str | None, near: str, depth_stream: int | None = None
 
 
 def check_inputs(packed: str | None, color_path: str | os.PathLike[str], depth_path: str | os.PathLike[str]) -> None:
-    """A packed input is one file (colour path = depth path), and not stdin (both readers open it)."""
-    if packed is None:
-        return
-    if os.fspath(color_path) != os.fspath(depth_path):
+    """A packed input is one input (colour path = depth path): a file, or ``-`` (stdin)."""
+    if packed is not None and os.fspath(color_path) != os.fspath(depth_path):
         raise InputError(f"--packed {packed} takes one input, the packed RGB-D video; got a colour and a depth "
                          f"input ({os.fspath(color_path)}, {os.fspath(depth_path)})")
-    if os.fspath(color_path) == STDIN:
-        raise InputError(f"--packed {packed}: not from stdin (the file is read once per half); give a file")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,4 +100,106 @@ class Unpacker:
         return np.ascontiguousarray(first if self.role == "color" else near_white(second, self.near))
 
 
-__all__ = ["PACKINGS", "Unpacker", "check_inputs", "check_packing"]
+_shares_lock = threading.Lock()
+_shares: dict[tuple[object, ...], SharedDecode] = {}  # open decodes of packed inputs, the other half may join
+
+
+class SharedDecode:
+    """One decode of a packed stream, read by its colour and its depth ``VideoReader``.
+
+    ``opened``: the input as the first half's reader opened it (``sources.open_input``), ``decoder``:
+    its stream's ``sources.StreamDecoder``. ``pull`` gives a reader the frames decoded for it and not
+    read yet, or, when there are none, decodes the next packet (in that reader's thread, under a lock)
+    and keeps its frames for the other reader too. So each packet is decoded once, in order; a reader
+    that lags keeps the frames it has not read yet (pairing reads both halves in step: a frame or two;
+    a joined reader that is never read keeps them all). An error while decoding is raised in the
+    reader that decoded and again in the other when it gets there."""
+
+    def __init__(self, key: tuple[object, ...], role: str, opened: tuple[SharedInput, str, int | None],
+                 decoder: StreamDecoder) -> None:
+        self.key, self.opened, self.decoder = key, opened, decoder
+        self.started = False  # a frame was asked for: too late for another reader to join
+        self._buffers: dict[str, deque[av.VideoFrame]] = {role: deque()}
+        self._end = False
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def join(self, role: str) -> bool:
+        """Keep the frames for a ``role`` reader too, from the first; False when it is too late (a
+        frame was asked for) or a reader of that role is there already."""
+        with self._lock:
+            if self.started or role in self._buffers:
+                return False
+            self._buffers[role] = deque()
+            return True
+
+    def pull(self, role: str, count: int, t: float) -> list[av.VideoFrame] | None:
+        """``role``'s next decoded frames (maybe none: a packet without a frame), None at the end.
+        ``count``: the frames the caller has read, the last at ``t`` s (for the decoder's errors)."""
+        with self._lock:
+            self.started = True
+            mine = self._buffers[role]
+            if not mine:
+                if self._error is not None:
+                    raise self._error
+                if self._end:
+                    return None
+                try:
+                    decoded = self.decoder.decode(count, t)
+                except BaseException as exc:
+                    self._error = exc
+                    raise
+                if decoded is None:
+                    self._end = True
+                    return None
+                for buffer in self._buffers.values():
+                    buffer.extend(decoded)
+            frames = list(mine)
+            mine.clear()
+            return frames
+
+    def leave(self, role: str) -> bool:
+        """``role``'s reader is closed: nothing more is kept for it. True when it was the last reader
+        of the decode (whose decoder may then be drained)."""
+        with _shares_lock, self._lock:
+            self._buffers.pop(role, None)
+            if self._buffers:
+                return False
+            if _shares.get(self.key) is self:
+                del _shares[self.key]
+            return True
+
+
+def _key(path: str, stream: int) -> tuple[object, ...]:
+    """stdin is one for the process; a file's halves are shared by the readers one thread opens."""
+    return (STDIN, stream) if path == STDIN else (os.path.abspath(path), stream, threading.get_ident())
+
+
+def join_decode(path: str, role: str, stream: int) -> SharedDecode | None:
+    """The decode of video stream ``stream`` of the packed input ``path`` that the other half's reader
+    offered, for a ``role`` reader to share: while that reader is open and has not started reading,
+    and, for a file, was opened by this thread (``enhance_file`` and ``views`` open both halves
+    before reading). None when there is none to join: the reader opens the input itself (a file is
+    then opened and decoded again) and offers its decode. stdin is read once: a second reader of
+    one of its halves is an ``InputError``."""
+    with _shares_lock:
+        share = _shares.get(_key(path, stream))
+        if share is not None and share.join(role):
+            return share
+        if share is not None and path == STDIN:
+            raise InputError(f"stdin holds one packed stream, read once by a colour and a depth reader opened "
+                             f"before either reads; a second {role} reader cannot read it", STDIN)
+        return None
+
+
+def offer_decode(path: str, role: str, stream: int, opened: tuple[SharedInput, str, int | None],
+                 decoder: StreamDecoder) -> SharedDecode:
+    """The decode of a ``role`` reader that opened the packed input ``path`` itself (``opened``,
+    ``decoder``), offered to the other half's reader (``join_decode``)."""
+    key = _key(path, stream)
+    with _shares_lock:
+        share = _shares[key] = SharedDecode(key, role, opened, decoder)
+        return share
+
+
+__all__ = ["PACKINGS", "SharedDecode", "Unpacker", "check_inputs", "check_packing", "join_decode", "offer_decode"]

@@ -8,7 +8,7 @@ frame of the depth stream. A frame without pts is placed at ``index x frame_dura
 frame when the rate is unknown), as the writer places it.
 
 Inputs may also be image sequences, raw video or stdin (``sources``), or halves of packed RGB-D
-(``packed``); depth may be 8 to 16 bits
+(``packed``: the two halves' readers share one decode); depth may be 8 to 16 bits
 (``formats``), or float (32 or 16-bit), mapped to 16-bit codes by a ``floatdepth.FloatMap``. Frames are read
 as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's EXIF orientation) is applied
 to colour and depth alike, unless ``InputOptions.autorotate`` is False
@@ -42,8 +42,10 @@ from .formats import (
     peak_of,
 )
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
-from .packed import Unpacker
-from .sources import InputOptions, check_input_path, choose_stream, open_input, sequence_files
+from .packed import SharedDecode, Unpacker, join_decode, offer_decode
+from .sources import (
+    InputOptions, SharedInput, StreamDecoder, check_input_path, choose_stream, open_input, sequence_files,
+)
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -133,10 +135,6 @@ def enable_error_logs() -> None:
             av.logging.set_skip_repeated(False)  # else "repeated N times" lines arrive late, anywhere
 
 
-def _ffmpeg_message(exc: BaseException) -> str:
-    return str(getattr(exc, "strerror", None) or exc).strip()
-
-
 class VideoReader:
     """Opens one video (a file, an image sequence, raw video or ``-`` for stdin; see ``sources``) and
     decodes one of its video streams (``source``: ``InputOptions``; default: ``sources.choose_stream``).
@@ -157,6 +155,10 @@ class VideoReader:
     ``float_clipped`` counts the frames with values clipped to its range.
     """
 
+    _input: SharedInput | None = None  # until opened
+    _decoder: StreamDecoder | None = None
+    _share: SharedDecode | None = None  # a packed half's decode, shared with the other half's reader
+
     def __init__(
         self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0,
         sync: Sync = "relative", source: InputOptions | None = None, enlarge: str = "nearest",
@@ -170,50 +172,63 @@ class VideoReader:
         self.role = role
         self.sync = sync
         enable_error_logs()
-        self._input, self._kind, self._files = open_input(self.path, role, source)
-        # an image sequence's files, frame by frame (a frame's EXIF tag, where PyAV cannot list side data)
-        self._images = sequence_files(self.path) if self._kind == "sequence" else []
-        self.container = self._input.container
-        options = source or InputOptions()
+        options = (source or InputOptions()).for_input(self.path)
         self.autorotate = options.autorotate
         self._packed = Unpacker(options.packed, role, self.path, options.depth_near) \
             if options.packed is not None and role != "gt" else None  # one half of a packed RGB-D stream
         try:
-            self.stream, self.info = self._select_stream(threads, options.stream_for(role))
-            self._input.register(self.stream)
-            probed = probe_orientation(self.path, role, source, self.stream.index) if self.autorotate else None
-        except BaseException:
-            self._input.close()
-            raise
-        self._probed = probed is not None
-        self.orientation = probed or Orientation()
-        self.stored_size = (self.info.width, self.info.height)
-        self.rotated = None if self.orientation.identity else self.orientation.describe(*self.stored_size)
-        if self.rotated is not None:
-            log.info("%s %s: display matrix applied, %s", _ROLE_NAMES[role], self.path, self.rotated)
-            w, h = self.orientation.size(*self.stored_size)
-            self.info = dataclasses.replace(self.info, width=w, height=h)
-        try:  # the half of a packed frame (an odd side is an error)
+            self._open(options, threads)
+            probed = probe_orientation(self.path, role, options, self.stream.index) if self.autorotate else None
+            self._probed = probed is not None
+            self.orientation = probed or Orientation()
+            self.stored_size = (self.info.width, self.info.height)
+            self.rotated = None if self.orientation.identity else self.orientation.describe(*self.stored_size)
+            if self.rotated is not None:
+                log.info("%s %s: display matrix applied, %s", _ROLE_NAMES[role], self.path, self.rotated)
+                w, h = self.orientation.size(*self.stored_size)
+                self.info = dataclasses.replace(self.info, width=w, height=h)
+            # the half of a packed frame (an odd side is an error)
             self.info = self._packed.info(self.info) if self._packed is not None else self.info
-        except InputError:
-            self._input.close()
+            self.size = size
+            self.source_size = (self.info.width, self.info.height)
+            if self.size is not None and self.size == self.source_size:
+                self.size = None
+            if self.size is not None and role != "color":
+                w, h = self.size
+                if w < self.info.width or h < self.info.height:
+                    raise InputError(f"{_ROLE_NAMES[role]} is {self.info.width}x{self.info.height}, larger than "
+                                     f"{w}x{h} in width or height: it can only be enlarged to that grid", self.path)
+                self.info = dataclasses.replace(self.info, width=w, height=h)
+        except BaseException:
+            self.close()
             raise
-        self.size = size
-        self.source_size = (self.info.width, self.info.height)
         self.float_map: FloatMap | None = None
         self.float_clipped = 0
-        if self.size is not None and self.size == self.source_size:
-            self.size = None
-        if self.size is not None and role != "color":
-            w, h = self.size
-            if w < self.info.width or h < self.info.height:
-                self._input.close()
-                raise InputError(f"{_ROLE_NAMES[role]} is {self.info.width}x{self.info.height}, larger than "
-                                 f"{w}x{h} in width or height: it can only be enlarged to that grid", self.path)
-            self.info = dataclasses.replace(self.info, width=w, height=h)
         # one swscale context for the stream, not one per frame (about 3x faster when resizing)
         self._reformatter = VideoReformatter()
-        self._mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
+
+    def _open(self, options: InputOptions, threads: int) -> None:
+        """Open the input and pick the stream. The two halves of a packed input share the opening and
+        the decoder of the first half's reader (``packed.join_decode`` / ``offer_decode``)."""
+        index = options.stream_for(self.role)
+        self._share = join_decode(self.path, self.role, index or 0) if self._packed is not None else None
+        if self._share is None:
+            self._input, self._kind, self._files = open_input(self.path, self.role, options)
+        else:
+            shared, self._kind, self._files = self._share.opened
+            self._input = shared.add_user()
+        # an image sequence's files, frame by frame (a frame's EXIF tag, where PyAV cannot list side data)
+        self._images = sequence_files(self.path) if self._kind == "sequence" else []
+        self.container = self._input.container
+        self.stream, self.info = self._select_stream(threads, index)
+        self._input.register(self.stream)
+        if self._share is not None:
+            self._decoder = self._share.decoder
+        else:
+            self._decoder = StreamDecoder(self._input, self.stream, self.path)
+            if self._packed is not None:  # for the other half's reader to join
+                self._share = offer_decode(self.path, self.role, index or 0, (self._input, self._kind, self._files),
+                                           self._decoder)
 
     def _select_stream(self, threads: int, index: int | None) -> tuple[av.VideoStream, VideoInfo]:
         s = choose_stream(self.container, self.role, index, self.path)
@@ -256,18 +271,12 @@ class VideoReader:
 
     def close(self) -> None:
         try:
-            if self._mid_stream:
-                # Drain a decoder left mid-stream before it is freed: freeing FFmpeg's frame-threaded
-                # TIFF decoder with frames in flight can hang the process while PyAV logging is on.
-                self._mid_stream = False
-                with av.logging.Capture(local=True):
-                    try:
-                        for _ in self.stream.decode(None):
-                            pass
-                    except (av.error.FFmpegError, ValueError, EOFError):
-                        pass
+            # a shared decoder is drained by its last reader
+            if self._decoder is not None and (self._share is None or self._share.leave(self.role)):
+                self._decoder.drain()
         finally:
-            self._input.close()
+            if self._input is not None:
+                self._input.close()
 
     def __enter__(self) -> VideoReader:
         return self
@@ -277,29 +286,17 @@ class VideoReader:
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
-        packets = self._input.packets(self.stream)
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
-        self._mid_stream = True
         count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
-        dropped = 0  # samples an MP4 edit list cuts (trims made with -c copy): demuxed, never shown
         while True:
             if stop is not None and stop.is_set():
                 return
-            with av.logging.Capture(local=True) as logs:
-                try:
-                    packet = next(packets, None)
-                    decoded = self.stream.decode(packet) if packet is not None else []
-                except av.error.FFmpegError as exc:
-                    raise CorruptInputError(
-                        f"cannot decode frame {count} ({last_time:.3f} s): {_ffmpeg_message(exc)}", self.path
-                    ) from None
-            self._check_logs(logs, count, last_time)
-            if packet is None:
-                self._mid_stream = False  # demux ends with an empty packet, which drained the decoder
+            decoded = self._decoder.decode(count, last_time) if self._share is None else \
+                self._share.pull(self.role, count, last_time)
+            if decoded is None:
                 break
-            dropped += bool(getattr(packet, "is_discard", False) and packet.size)
             for f in decoded:
                 if f.is_corrupt:
                     raise CorruptInputError(f"frame {count} is corrupt", self.path)
@@ -332,14 +329,7 @@ class VideoReader:
                         )
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
-        self._check_complete(count, last_time, last_pts_time, dropped)
-
-    def _check_logs(self, logs: list[tuple[int, str, str]], count: int, t: float) -> None:
-        errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
-        if errors:
-            raise CorruptInputError(
-                f"damaged data near frame {count} ({t:.3f} s): {' '.join(errors)[:200]}", self.path
-            )
+        self._check_complete(count, last_time, last_pts_time, self._decoder.dropped)
 
     def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0) -> None:
         """Refuse a stream that ended early: fewer frames than the container declares (less the

@@ -1,6 +1,8 @@
-"""Opening inputs that are not plain video files: image sequences, raw video, stdin; picking the stream.
+"""Opening inputs that are not plain video files: image sequences, raw video, stdin; picking the
+stream, and decoding it packet by packet (``StreamDecoder``: FFmpeg's errors raised as
+``CorruptInputError``).
 
-Every input goes through FFmpeg's demuxers in PyAV; nothing here decodes pixels itself.
+Every input goes through FFmpeg's demuxers and decoders in PyAV; nothing here converts pixels.
 
 - **Image sequence**: a folder of images (one suffix: ``.png``, ``.tif`` ...), read in name order
   through the image2 demuxer's glob mode, or a printf pattern such as ``depth/%06d.png``, numbered
@@ -9,7 +11,8 @@ Every input goes through FFmpeg's demuxers in PyAV; nothing here decodes pixels 
   and ``--fps`` (default 25), read by the rawvideo demuxer; the file must hold whole frames.
 - **stdin** (``-``): a streamable container (NUT, Matroska, ...) read from standard input. Colour
   and depth may both come from it (two video streams): stdin is opened once and its packets are
-  handed to each stream's reader (``SharedInput``).
+  handed to each stream's reader (``SharedInput``); or as the two halves of one packed RGB-D stream,
+  decoded once for both (``packed.SharedDecode``).
 
 The video stream: ``--color-stream N`` / ``--depth-stream M`` count the input's video streams from
 0 (like FFmpeg's ``v:N``); by default colour takes the first stream in a 3-channel format and depth
@@ -23,7 +26,7 @@ import re
 import sys
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Iterator
 
@@ -52,7 +55,9 @@ class InputOptions:
     colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file).
     ``autorotate``: read frames as displayed, the display matrix applied (False: as stored; see
     ``orientation``). ``packed``: colour and depth are the halves of one packed RGB-D stream
-    (``packed.PACKINGS``; ``color_stream`` picks it, default the first; ``depth_near``: see ``packed``)."""
+    (``packed.PACKINGS``; ``color_stream`` picks it, default the first; ``depth_near``: see ``packed``);
+    ``packed_input``: the path of the packed input where other colour or depth inputs are plain
+    (``views quality``'s other depths; None: every colour and depth input is the packed one)."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
@@ -62,9 +67,18 @@ class InputOptions:
     autorotate: bool = True
     packed: str | None = None
     depth_near: str = "white"
+    packed_input: str | None = None
 
     def __post_init__(self) -> None:
         check_packing(self.packed, self.depth_near, self.depth_stream)
+
+    def for_input(self, path: str) -> InputOptions:
+        """The options input ``path`` is read with: without the packing where ``packed_input`` names
+        another input."""
+        same = self.packed_input is not None and os.path.abspath(self.packed_input) == os.path.abspath(path)
+        if self.packed is None or self.packed_input is None or same:
+            return self
+        return replace(self, packed=None, packed_input=None)
 
     def stream_for(self, role: str) -> int | None:
         if self.packed is not None and role != "gt":
@@ -228,6 +242,12 @@ class SharedInput:
                 packet = q.popleft()
             yield packet
 
+    def add_user(self) -> SharedInput:
+        """One more reader of this opening (each reader's ``close`` counts one off)."""
+        with self._lock:
+            self.users += 1
+        return self
+
     def close(self) -> None:
         with self._lock:
             self.users -= 1
@@ -235,6 +255,54 @@ class SharedInput:
         if last:
             self.container.close()
             _release_stdin(self)
+
+
+class StreamDecoder:
+    """Decodes one video stream of an opened input packet by packet (``decode``). Damage is an error,
+    never a silently shorter stream: FFmpeg's errors, raised or logged on the decoding thread while
+    demuxing and decoding (an FFV1 slice CRC mismatch, "File ended prematurely"), are a
+    ``CorruptInputError`` naming the frame."""
+
+    def __init__(self, shared: SharedInput, stream: av.VideoStream, path: str) -> None:
+        self.shared, self.stream, self.path = shared, stream, path
+        self.dropped = 0  # packets an MP4 edit list cuts (trims made with -c copy): demuxed, never shown
+        self.mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
+        self._packets: Iterator[Any] | None = None
+
+    def decode(self, count: int, t: float) -> list[av.VideoFrame] | None:
+        """The frames of the stream's next packet (often none), None at its end; ``count`` frames came
+        before, the last at ``t`` s (for the messages)."""
+        if self._packets is None:
+            self._packets = self.shared.packets(self.stream)
+        self.mid_stream = True
+        with av.logging.Capture(local=True) as logs:
+            try:
+                packet = next(self._packets, None)
+                decoded = self.stream.decode(packet) if packet is not None else []
+            except av.error.FFmpegError as exc:
+                message = str(getattr(exc, "strerror", None) or exc).strip()
+                raise CorruptInputError(f"cannot decode frame {count} ({t:.3f} s): {message}", self.path) from None
+        errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
+        if errors:
+            raise CorruptInputError(f"damaged data near frame {count} ({t:.3f} s): {' '.join(errors)[:200]}",
+                                    self.path)
+        if packet is None:
+            self.mid_stream = False  # demux ends with an empty packet, which drained the decoder
+            return None
+        self.dropped += bool(getattr(packet, "is_discard", False) and packet.size)
+        return decoded
+
+    def drain(self) -> None:
+        """Drain a decoder left mid-stream before it is freed: freeing FFmpeg's frame-threaded TIFF
+        decoder with frames in flight can hang the process while PyAV logging is on."""
+        if self.mid_stream:
+            self.mid_stream = False
+            with av.logging.Capture(local=True):
+                try:
+                    for _ in self.stream.decode(None):
+                        pass
+                except (av.error.FFmpegError, ValueError, EOFError):
+                    pass
 
 
 _stdin_lock = threading.Lock()
@@ -320,6 +388,6 @@ def check_same_length(color: Any, depth: Any) -> None:
 
 
 __all__ = [
-    "InputOptions", "SharedInput", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS", "kind_of",
-    "open_input", "choose_stream", "check_same_length", "check_input_path", "sequence_frames",
+    "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",
+    "kind_of", "open_input", "choose_stream", "check_same_length", "check_input_path", "sequence_frames",
 ]
