@@ -44,9 +44,11 @@ def test_graph_io_is_dynamic_and_named(exported):
 
 def _sha256_of(model) -> str:
     """weights_hash as documented, computed here: SHA-256 over the config JSON (sorted keys), then each
-    state-dict entry's name and float32 bytes in name order; first 16 hex digits. ``full_convs`` is
-    left out of the config while it is 0 (the hashes of the models from before it stay)."""
-    config = {k: v for k, v in dataclasses.asdict(model.config).items() if k != "full_convs" or v}
+    state-dict entry's name and float32 bytes in name order; first 16 hex digits. ``full_convs`` and
+    ``flip_vertical`` are left out of the config while 0 / False (the hashes of the models from
+    before them stay)."""
+    config = {k: v for k, v in dataclasses.asdict(model.config).items()
+              if k not in ("full_convs", "flip_vertical") or v}
     h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for k in sorted(model.state_dict()):
         h.update(k.encode())

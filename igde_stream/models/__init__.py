@@ -79,6 +79,14 @@ def igde_small() -> IGDEConfig:
 
 
 @_register
+def igde_small_hq() -> IGDEConfig:
+    """igde-small's weights with the top-bottom flip averaged too (``flip_vertical``): four runs (the
+    frame, its mirror, upside down, turned half round) instead of two, twice the cost; chosen on
+    validation data only (docs/models.md)."""
+    return dataclasses.replace(igde_small(), flip_vertical=True)
+
+
+@_register
 def igde_small_select() -> IGDEConfig:
     """The full-resolution igde-small backbone with the plain gated selection head (the output-head
     comparison)."""
@@ -191,12 +199,19 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return model.eval()
 
 
+#: IGDEConfig fields added after models were shipped, with their "not set" value: left out of the
+#: hash while unset.
+LATER_FIELDS = {"full_convs": 0, "flip_vertical": False}
+
+
 def weights_hash(model: torch.nn.Module) -> str:
     """SHA-256 (first 16 hex digits) over the config and the float32 weights: identifies a model.
-    ``full_convs`` enters only when set, so the hashes of models from before that field stay."""
+    ``full_convs`` and ``flip_vertical`` enter only when set, so the hashes of models from before
+    those fields stay."""
     config = dataclasses.asdict(model.config)
-    if config.get("full_convs") == 0:  # IGDE configs only; the baselines have no such field
-        del config["full_convs"]
+    for name, unset in LATER_FIELDS.items():  # IGDE configs only; the baselines have no such fields
+        if name in config and config[name] == unset:
+            del config[name]
     h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())

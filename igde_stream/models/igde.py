@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .selection import CANDIDATE_SETS, SelectionHead, candidate_offsets, conv1x1
+from .selection import CANDIDATE_SETS, FLIP_DIMS, SelectionHead, candidate_offsets, conv1x1
 
 __all__ = ["IGDEConfig", "IGDE", "HEADS", "CANDIDATE_SETS", "ResidualDenseBlock", "ResidualDenseNetwork",
            "SelectionHead", "candidate_offsets", "conv1x1", "conv3x3"]
@@ -70,6 +70,9 @@ class IGDEConfig:
     (the mirrored run's score of offset (dy, dx) is its score of (dy, -dx);
     :meth:`SelectionHead.logits`). A self-ensemble: the same weights, twice the network's cost, a
     steadier choice; every output value is still an input value.
+    flip_vertical: the same with the top-bottom flip, in eval mode only (never trained): the runs
+    on the upside-down frame (and, with ``flip_average``, on the frame turned half round) join the
+    mean. Twice the cost again (four runs with ``flip_average``); the ``igde-small-hq`` variant.
     """
 
     g0: int = 16
@@ -89,6 +92,7 @@ class IGDEConfig:
     band_step: float = 0.0
     pick_temperature: float = 0.0
     flip_average: bool = False
+    flip_vertical: bool = False
     full_convs: int = 0
 
     def __post_init__(self) -> None:
@@ -116,10 +120,11 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.pick_temperature must be in [0, 10], got {self.pick_temperature}")
         if self.pick_temperature and self.head != "select":
             raise ValueError("IGDEConfig.pick_temperature needs the select head (it picks the hard output)")
-        if not isinstance(self.flip_average, bool):
-            raise ValueError(f"IGDEConfig.flip_average must be True or False, got {self.flip_average!r}")
-        if self.flip_average and self.head == "residual":
-            raise ValueError("IGDEConfig.flip_average needs a soft or select head (it averages their scores)")
+        for name in ("flip_average", "flip_vertical"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"IGDEConfig.{name} must be True or False, got {getattr(self, name)!r}")
+            if getattr(self, name) and self.head == "residual":
+                raise ValueError(f"IGDEConfig.{name} needs a soft or select head (it averages their scores)")
         if not 0 <= int(self.full_convs) <= 4:
             raise ValueError(f"IGDEConfig.full_convs must be in 0..4, got {self.full_convs}")
         if not 0.0 < self.gate_threshold < 1.0:
@@ -267,19 +272,35 @@ class IGDE(nn.Module):
             raise TypeError("select_logits needs head 'soft' or 'select'")
         w = self.head.conv.weight
         color = color.to(w.dtype)
-        f, mirror, _ = self._head_features(color, depth.to(w.dtype))
-        return self.head.logits(f, color, mirror)
+        f, flipped, _ = self._head_features(color, depth.to(w.dtype))
+        return self.head.logits(f, color, flipped)
 
     def _head_features(self, color: torch.Tensor, depth: torch.Tensor, image: tuple | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
-        """(features, the mirrored run's features flipped back or None, the image branch outputs to
-        reuse): with ``flip_average``, in eval mode, the network also runs on the left-right mirrored
-        frame (training runs once per crop, as with ``passes``, unless ``flip_train`` is set)."""
+                       ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, str]], tuple]:
+        """(features, [(a flipped run's features flipped back, its flip)], the image branch outputs of
+        every run, to reuse): with ``flip_average`` / ``flip_vertical``, in eval mode, the network also
+        runs on the flipped frames (``selection.FLIPS``; training runs once per crop, as with
+        ``passes``, unless ``flip_train`` is set, which trains the left-right pair)."""
+        runs = self.flips()
         f, img = self._features(color, depth, None if image is None else image[0])
-        if not self.config.flip_average or (self.training and not self.flip_train):
-            return f, None, (img,)
-        fm, img_m = self._features(color.flip(-1), depth.flip(-1), None if image is None else image[1])
-        return f, fm.flip(-1), (img, img_m)
+        flipped, images = [], [img]
+        for i, flip in enumerate(runs, 1):
+            dims = FLIP_DIMS[flip]
+            fm, img_m = self._features(color.flip(dims), depth.flip(dims), None if image is None else image[i])
+            flipped.append((fm.flip(dims), flip))
+            images.append(img_m)
+        return f, flipped, tuple(images)
+
+    def flips(self) -> list[str]:
+        """The flipped runs this model averages now (``selection.FLIPS`` names; none in training unless
+        ``flip_train``, which trains the left-right one)."""
+        c = self.config
+        if self.training:
+            return ["mirror"] if c.flip_average and self.flip_train else []
+        runs = ["mirror"] if c.flip_average else []
+        if c.flip_vertical:
+            runs += ["upside", "both"] if c.flip_average else ["upside"]
+        return runs
 
     def forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         if isinstance(self.head, SelectionHead):
@@ -289,8 +310,8 @@ class IGDE(nn.Module):
             passes = 1 if self.training else self.config.passes
             image = None  # the image branch runs once, whatever the number of passes
             for _ in range(passes):
-                f, mirror, image = self._head_features(color, depth.to(w.dtype), image)
-                depth = self.head(f, depth, color, mirror)
+                f, flipped, image = self._head_features(color, depth.to(w.dtype), image)
+                depth = self.head(f, depth, color, flipped)
             return depth
         out = self.head(self.features(color, depth))
         if self.config.residual:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
 
 CANDIDATE_SETS = ("window", "star")
+#: The flipped runs of a flip-averaged model (``IGDEConfig.flip_average`` / ``flip_vertical``): the
+#: sign each flip gives an offset's (dy, dx), and the tensor dims it flips.
+FLIPS = {"mirror": (1, -1), "upside": (-1, 1), "both": (-1, -1)}
+FLIP_DIMS = {"mirror": (-1,), "upside": (-2,), "both": (-2, -1)}
 
 
 def candidate_offsets(radius: int, kind: str = "window") -> list[tuple[int, int]]:
@@ -124,10 +128,12 @@ class SelectionHead(nn.Module):
         oy, ox = zip(*self.offsets)
         self.register_buffer("off_y", torch.tensor(oy, dtype=torch.long), persistent=False)
         self.register_buffer("off_x", torch.tensor(ox, dtype=torch.long), persistent=False)
-        # conv output rows of a left-right mirrored run, in this run's order: offset (dy, dx) reads
-        # the mirrored run's (dy, -dx); the gate row stays (every candidate set is mirror symmetric)
-        mirrored = [self.offsets.index((dy, -dx)) for dy, dx in self.offsets] + ([len(self.offsets)] if gate else [])
-        self.register_buffer("mirror_rows", torch.tensor(mirrored, dtype=torch.long), persistent=False)
+        # conv output rows of a run on a flipped frame, in this run's order (FLIPS): offset (dy, dx)
+        # reads that run's offset at the flipped place, e.g. (dy, -dx) for the left-right mirror; the
+        # gate row stays (every candidate set is symmetric under both flips)
+        for name, (sy, sx) in FLIPS.items():
+            rows = [self.offsets.index((sy * dy, sx * dx)) for dy, dx in self.offsets] + ([len(self.offsets)] if gate else [])
+            self.register_buffer(f"{name}_rows", torch.tensor(rows, dtype=torch.long), persistent=False)
 
     def _shifted(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``x`` (N x C x H x W) at every candidate offset (replicate padding), one tensor each."""
@@ -140,19 +146,22 @@ class SelectionHead(nn.Module):
         """N x K x H x W: the input depth at every candidate offset (replicate padding)."""
         return torch.cat(self._shifted(depth), 1)
 
-    def logits(self, features: torch.Tensor, color: torch.Tensor, mirror: torch.Tensor | None = None) -> torch.Tensor:
+    def logits(self, features: torch.Tensor, color: torch.Tensor,
+               flipped: Sequence[tuple[torch.Tensor, str]] = ()) -> torch.Tensor:
         """Scores (and gate logit) from the features; with ``attend``, plus the query . key and colour
-        distance terms of every candidate. ``mirror``: the features of a run on the left-right
-        mirrored frame, flipped back; the result is then the mean of both runs' logits, the mirrored
-        run's score of offset (dy, dx) being its score of (dy, -dx) (``IGDEConfig.flip_average``)."""
+        distance terms of every candidate. ``flipped``: (features, flip) of runs on the flipped frame
+        (``FLIPS``: ``mirror`` left-right, ``upside`` top-bottom, ``both``), flipped back; the result
+        is then the mean of every run's logits, a run's score of offset (dy, dx) being its score of
+        the offset flipped alike, e.g. (dy, -dx) for the mirror (``IGDEConfig.flip_average``,
+        ``IGDEConfig.flip_vertical``)."""
         out = self._logits(features, color)
-        if mirror is None:
-            return out
-        return 0.5 * (out + self._logits(mirror, color, self.mirror_rows))
+        for f, flip in flipped:
+            out = out + self._logits(f, color, getattr(self, f"{flip}_rows"))
+        return out / (1 + len(flipped)) if flipped else out
 
     def _logits(self, features: torch.Tensor, color: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-        """:meth:`logits` of one run; ``rows`` reorders the 1x1 conv's outputs (a mirrored run's).
-        The query . key term needs no reordering: a mirrored run's features, flipped back, pair the
+        """:meth:`logits` of one run; ``rows`` reorders the 1x1 conv's outputs (a flipped run's).
+        The query . key term needs no reordering: a flipped run's features, flipped back, pair the
         pixel with the candidate at the same offset."""
         out = self.conv(features)
         if rows is not None:
@@ -244,20 +253,21 @@ class SelectionHead(nn.Module):
         return torch.where(fire, chosen, depth)
 
     def hard_sparse(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
-                    threshold: float | None = None, mirror: torch.Tensor | None = None) -> torch.Tensor:
+                    threshold: float | None = None, flipped: Sequence[tuple[torch.Tensor, str]] = ()) -> torch.Tensor:
         """The hard output, scoring only the pixels whose gate fires (the others keep their input
         value whatever their scores): the gate logit of every pixel (one channel of the 1x1 conv),
         then the K scores, query . key and colour terms of the M gated pixels only, gathered from the
         replicate-padded maps by flat index (K x M), the pick (:meth:`pick`), and the chosen input
-        values scattered into a copy of ``depth``. With ``mirror`` (:meth:`logits`) the gate and the
-        scores are the mean of both runs'. Same values as :meth:`hard` up to the summation order of
+        values scattered into a copy of ``depth``. With ``flipped`` (:meth:`logits`) the gate and the
+        scores are the mean of every run's. Same values as :meth:`hard` up to the summation order of
         the 1x1 conv (an argmax tie may then fall differently); it costs K x M instead of K x H x W."""
         n, c, h, w = features.shape
         r = self.radius
         hp, wp = h + 2 * r, w + 2 * r
         runs = [(features, self.conv.weight, self.conv.bias)]
-        if mirror is not None:
-            runs.append((mirror, self.conv.weight[self.mirror_rows], self.conv.bias[self.mirror_rows]))
+        for f, flip in flipped:
+            rows = getattr(self, f"{flip}_rows")
+            runs.append((f, self.conv.weight[rows], self.conv.bias[rows]))
         gate = sum(nn.functional.conv2d(f, w[-1:], b[-1:]) for f, w, b in runs) / len(runs)
         fire = gate > self._gate_logit(threshold)
         band = self.band(depth)
@@ -296,10 +306,10 @@ class SelectionHead(nn.Module):
         return depth.flatten().scatter(0, lin, chosen).view(depth.shape)
 
     def forward(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
-                mirror: torch.Tensor | None = None) -> torch.Tensor:
+                flipped: Sequence[tuple[torch.Tensor, str]] = ()) -> torch.Tensor:
         if self.gate and not self.training and self.sparse:
-            return self.hard_sparse(features, depth, color, mirror=mirror)
-        logits = self.logits(features, color, mirror)
+            return self.hard_sparse(features, depth, color, flipped=flipped)
+        logits = self.logits(features, color, flipped)
         if self.gate and not self.training:
             return self.hard(logits, depth)
         return self.soft(logits, depth).to(depth.dtype)
