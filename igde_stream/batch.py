@@ -198,7 +198,7 @@ class _Warnings(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage().splitlines()[0])
+        self.lines.append((getattr(record, "cli_text", None) or record.getMessage()).splitlines()[0])  # --max-depth
 
 
 def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cli import (
-    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, _setup_logging, _sigterm_raises,
-    add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options,
+    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, OneLineParser, Terminated, _setup_logging,
+    _sigterm_raises, add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options,
 )
 
 PROG = "igde-stream batch"
@@ -53,10 +53,10 @@ interrupted batch keeps its finished outputs (rerun with --resume) and leaves no
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog=PROG, description="Enhance many depth videos, each with its colour video as guide: one task per "
                                "whole clip, on a local process pool or a Ray cluster.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, error_prog="igde-stream",
     )
     p.add_argument("jobs", metavar="JOBS", nargs="?", help="CSV of clips, or a folder with color/ and depth/ "
                    "(with --packed: packed/)")

@@ -13,9 +13,10 @@ import logging
 import math
 import sys
 from contextlib import contextmanager
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+
+from .cli_parser import OneLineParser, float_range_arg, fps_arg
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
@@ -81,17 +82,6 @@ def pair_arg(text: str, names: str = "WxH", example: str = "960x540") -> tuple[i
     return a, b
 
 
-def float_range_arg(text: str) -> tuple[float, float]:
-    """argparse ``type`` for ``--float-range LO:HI``: two finite numbers, LO < HI."""
-    try:
-        lo, hi = (float(x) for x in text.split(":"))
-    except ValueError:
-        lo = hi = math.nan
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise argparse.ArgumentTypeError(f"expected LO:HI, two finite numbers with LO < HI like 0:1500, got {text!r}")
-    return lo, hi
-
-
 def size_arg(text: str) -> tuple[int, int]:
     """argparse ``type`` for a ``WxH`` size such as ``960x540`` (``X`` too): ``(width, height)``."""
     return pair_arg(text)
@@ -100,7 +90,7 @@ def size_arg(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="igde-stream",
         description="Enhance depth-map edges in a depth video, with the colour video as guide (IGDE network).",
         epilog=EXAMPLES,
@@ -126,17 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it")
     p.add_argument("--version", action="version", version=f"igde-stream {__version__}")
     return p
-
-
-def fps_arg(text: str) -> Fraction:
-    """argparse ``type`` for a frame rate: ``30``, ``29.97`` or ``30000/1001``, above 0."""
-    try:
-        rate = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"expected a frame rate like 25, 29.97 or 30000/1001, got {text!r}") from None
-    if rate <= 0:
-        raise argparse.ArgumentTypeError(f"expected a frame rate above 0, got {text!r}")
-    return rate
 
 
 def add_autorotate_option(p: Any) -> None:
@@ -216,7 +195,7 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
     o.add_argument("--threads", type=int, default=0, metavar="N", help="decoder / encoder threads (0: automatic)")
     o.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
-    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar, log or summary; errors only")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar, log, warnings or summary; errors only")
 
 
 def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -246,14 +225,40 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
 
 
+class _CliFormatter(logging.Formatter):
+    """``igde-stream: <message>``, in the command's words where the record has them (``cli_text``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"igde-stream: {getattr(record, 'cli_text', None) or record.getMessage()}"
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """On whatever ``sys.stderr`` is when a record comes (not the one of the first run in a process)."""
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _setup_logging(quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("igde-stream: %(message)s"))
+    """Log and warnings of the stream (INFO) and the rest of the package (WARNING: the Enhancer's depth
+    range, ...) on stderr as ``igde-stream: ...``; ``quiet``: none of them (errors are printed by ``main``)."""
+    handler = _Stderr()
+    handler.setFormatter(_CliFormatter())
+    handler.setLevel(logging.ERROR if quiet else logging.NOTSET)
     for name in ("igde_stream.stream", "igde_stream.cli"):
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]
         lg.setLevel(logging.WARNING if quiet else logging.INFO)
         lg.propagate = False
+    package = _Stderr()  # the logger level stays as it is (an embedder's, a test's)
+    package.setFormatter(_CliFormatter())
+    package.setLevel(logging.ERROR if quiet else logging.WARNING)
+    lg = logging.getLogger("igde_stream")
+    lg.handlers[:] = [h for h in lg.handlers if not isinstance(h.formatter, _CliFormatter)] + [package]
     # FFmpeg's own messages: the reader turns the ones that matter into errors.
     logging.getLogger("libav").addHandler(logging.NullHandler())
     logging.getLogger("libav").propagate = False

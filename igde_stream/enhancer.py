@@ -184,33 +184,38 @@ class Enhancer:
 def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -> list[str]:
     """Warnings (logged, and returned) about how the network will read ``depth`` with ``peak``:
     - more than 1 % of the measured pixels (> 0) above ``peak``: they pass through unenhanced;
-    - near-high: the measured values span under a quarter of ``0..peak`` (0.5-99.5 percentile): the
-      network sees nearly flat depth (16-bit depth under the default peak 65535 is the usual case);
+    - near-high: the measured values span under a quarter of ``0..peak`` (0.5-99.5 percentile) and the
+      largest is under half of ``peak``: the network sees nearly flat depth that a smaller ``peak``
+      would spread (16-bit depth under the default peak 65535 is the usual case); depth that reaches
+      toward ``peak`` gets no advice, as no ``max_depth`` would do better;
     - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest.
-    Each names the ``--max-depth`` that would fit."""
+    Each names the ``max_depth`` that would fit. The returned text (and the log message) says
+    ``max_depth``; the log record's ``cli_text`` is the same text with ``--max-depth``, for the command."""
     measured = depth[depth > 0]
     if measured.size < 16:
         return []
-    said = []
+    templates = []
     beyond = float(np.mean(measured > peak))
     if beyond > 0.01:
-        said.append(f"{100 * beyond:.0f} % of the measured depth is above --max-depth {peak:g} and passes through "
-                    f"unenhanced: raise --max-depth (max_depth), e.g. to {int(measured.max())}")
+        templates.append(f"{100 * beyond:.0f} % of the measured depth is above {{opt}} {peak:g} and passes through "
+                         f"unenhanced: raise {{opt}}, e.g. to {int(measured.max())}")
     valid = measured[measured <= peak]
     if valid.size >= 16 and order == "near-high":
         lo, hi = np.percentile(valid, [0.5, 99.5])
-        if hi - lo < 0.25 * peak:
-            said.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
-                        f"{int(valid.min())}..{int(valid.max())}): set --max-depth (max_depth) near the largest "
-                        f"depth, e.g. {int(valid.max())}, for full quality")
+        largest = int(valid.max())
+        if hi - lo < 0.25 * peak and largest < 0.5 * peak and largest != int(peak):
+            templates.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
+                             f"{int(valid.min())}..{largest}): set {{opt}} near the largest depth, e.g. "
+                             f"{largest}, for full quality")
     elif valid.size >= 16:
         near = float(near_limit(peak))
         clipped = float(np.mean(valid < near))
         if clipped > 0.01:
             fit = min(int(np.percentile(valid, 0.5) * NEAR_RATIO), int(_PEAKS[depth.dtype]))
-            said.append(f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
-                        f"(--max-depth / {NEAR_RATIO:g}) and reads as the nearest: set --max-depth (max_depth) to "
-                        f"about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
-    for message in said:
-        log.warning(message)
+            templates.append(f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
+                             f"({{opt}} / {NEAR_RATIO:g}) and reads as the nearest: set {{opt}} to "
+                             f"about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
+    said = [t.format(opt="max_depth") for t in templates]
+    for template, message in zip(templates, said):
+        log.warning(message, extra={"cli_text": template.format(opt="--max-depth")})
     return said

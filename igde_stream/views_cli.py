@@ -25,16 +25,15 @@ Quality (views from each depth stream vs views from the ground-truth depth, per 
 Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display.py; video files:
 igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame); output
 keeps the depth stream's timestamps. Output is written to a temporary name and renamed when
-complete. Exit status 2 with a one-line error on bad input.
+complete; an output that is an input, or exists (without -y / --overwrite), is refused. Exit
+status 2 with a one-line error on bad input.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from . import display
@@ -43,6 +42,7 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
+from .views_outputs import check_quality_outputs
 
 PROG = "igde-stream views"
 
@@ -119,13 +119,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.depth is None and args.packed is None:
         raise IGDEError("views render needs COLOR and DEPTH, or one packed RGB-D video with --packed rgbd")
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames, render=render, source=_source(args))
+                           max_frames=args.max_frames, render=render, source=_source(args), overwrite=args.overwrite)
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
         else:
             stereo = isinstance(layout, display.StereoPair)
-            what = f"stereo pair of the extreme views, {name}" if stereo else f"{cfg.n_views} views, {name}"
+            what = (f"stereo pair of the extreme views, {name}" if stereo else
+                    f"{cfg.n_views} view{'s' if cfg.n_views > 1 else ''}, {name}")
             what += f", baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}"
         print(f"wrote {n} frames ({what}, {args.codec}) to {', '.join(str(p) for p in paths)}")
     return 0
@@ -152,6 +153,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
         depths[name] = path
     if args.enhance and args.enhance not in depths:
         raise IGDEError(f"--enhance {args.enhance!r}: no --depth of that name")
+    inputs = {"color": args.color, "gt": args.gt, **{f"--depth {k}": v for k, v in depths.items() if v != args.color}}
+    outs = check_quality_outputs(args.report, args.figure, inputs, args.overwrite)  # before any work
     enhancer = None
     if args.enhance:
         from .enhancer import Enhancer
@@ -167,20 +170,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
     md = _markdown(summary)
     print(md)
-    if args.report:
-        rp = Path(args.report)
-        rp.parent.mkdir(parents=True, exist_ok=True)
-        rp.write_text(json.dumps(mv.jsonable(summary), indent=2) + "\n")
-        rp.with_suffix(".md").write_text(md + "\n")
-        print(f"wrote {rp} and {rp.with_suffix('.md')}")
-    if args.figure and fig_frame is not None:
-        i, c, gt, frame_depths = fig_frame
-        from .multiview_figure import boundary_figure
-
-        y, x = boundary_figure(c, gt, frame_depths, args.figure, view=args.figure_view, n_views=cfg.n_views,
-                               baseline=cfg.baseline, zero_parallax=cfg.zero_parallax, max_depth=cfg.max_depth,
-                               depth_order=cfg.depth_order)
-        print(f"wrote {args.figure} (frame {i}, view {args.figure_view}, patch at y={y}, x={x})")
+    for line in outs.write(summary, md, fig_frame, cfg, args.figure_view):
+        print(line)
     return 0
 
 
@@ -288,16 +279,18 @@ def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .cli_parser import OneLineParser
+
+    p = OneLineParser(prog=PROG, description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     def geometry(q: argparse.ArgumentParser, views_help: str = "number of views (default: 8)") -> None:
         q.add_argument("--views", type=int, default=None, help=views_help)
         q.add_argument("--baseline", type=float, default=32.0,
                        help="shift in pixels between the extreme views for a depth step of 1.0 (full range) "
-                            "from the zero-parallax level; per-view step = baseline / (views - 1) "
-                            "(default: %(default)s)")
+                            "from the zero-parallax level; per-view step = baseline / (views - 1); one view: "
+                            "the centre view, the colour unchanged (default: %(default)s)")
         q.add_argument("--zero-parallax", type=float, default=0.5,
                        help="normalised depth (0 far .. 1 near) that stays in place (default: %(default)s)")
         q.add_argument("--max-depth", type=float, default=None,
@@ -343,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--renderer", choices=("numpy", "torch"), default="numpy",
                    help="DIBR on the CPU with NumPy, or with PyTorch on the first CUDA GPU (the CPU without one); "
                         "the views are the same, bit for bit (default: %(default)s)")
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
+    r.add_argument("-q", "--quiet", action="store_true", help="no summary line; errors only")
     r.set_defaults(func=cmd_render)
 
     q = sub.add_parser("quality", help="view PSNR / SSIM of views from each depth vs views from the GT depth")
@@ -362,8 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     geometry(q)
     q.add_argument("--stride", type=int, default=1, help="use every STRIDE-th frame (default: %(default)s)")
     q.add_argument("--band", type=int, default=8, help="boundary band radius in pixels (default: %(default)s)")
-    q.add_argument("--report", help="JSON report (a Markdown table is written beside it)")
-    q.add_argument("--figure", help="PNG of boundary artefacts before / after")
+    q.add_argument("--report", metavar="R.json", help="JSON report (a Markdown table is written beside it, R.md)")
+    q.add_argument("--figure", metavar="F.png", help="PNG of boundary artefacts before / after")
+    q.add_argument("-y", "--overwrite", action="store_true", help="replace existing --report / --figure files")
     q.add_argument("--figure-frame", type=int, default=0, help="frame index for the figure (default: first used)")
     q.add_argument("--figure-view", type=int, default=0, help="view for the figure (default: 0, leftmost)")
     q.set_defaults(func=cmd_quality)

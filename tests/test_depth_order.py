@@ -162,7 +162,7 @@ def test_range_warnings_name_the_max_depth_that_fits(caplog):
     # a max-depth below the data: the rest passes through
     said = warn_depth_range(mm[0], 1000, "near-high")
     share = round(100 * float(np.mean(measured > 1000)))
-    assert share >= 1 and said[0].startswith(f"{share} % of the measured depth is above --max-depth 1000")
+    assert share >= 1 and said[0].startswith(f"{share} % of the measured depth is above max_depth 1000")
     assert warn_depth_range(_frame_with_holes(8)[1][0], 255, "near-high") == []
     # an Enhancer checks its first call only, on the igde_stream logger
     caplog.set_level(logging.WARNING, logger="igde_stream")

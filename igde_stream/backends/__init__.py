@@ -79,11 +79,12 @@ def resolve_model_file(model: str | Path, suffix: str) -> Path:
     shipped = WEIGHTS_DIR / f"{p.name}{suffix}"
     if shipped.is_file():
         return shipped
-    have = sorted(f.name for f in WEIGHTS_DIR.glob(f"*{suffix}")) if WEIGHTS_DIR.is_dir() else []
-    hint = " (export one with: python tools/export_onnx.py --model NAME)" if suffix == ".onnx" else ""
+    have = sorted(f.name[: -len(suffix)] for f in WEIGHTS_DIR.glob(f"*{suffix}")) if WEIGHTS_DIR.is_dir() else []
+    # no export command ships with the package (tools/ is in the source checkout only): name what works for both
     raise FileNotFoundError(
-        f"model {p.name!r}: not a file, and no shipped {p.name}{suffix} in {WEIGHTS_DIR}"
-        f" (shipped {suffix} files: {', '.join(have) or 'none'}){hint}"
+        f"model {p.name!r}: not a file, and no shipped {p.name}{suffix} in {WEIGHTS_DIR}: give a shipped model "
+        f"({', '.join(have) or 'none installed'}) or the path of a model file (.onnx or .pt, e.g. one you "
+        f"exported or trained; a TensorRT .engine)"
     )
 
 

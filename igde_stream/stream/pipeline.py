@@ -44,7 +44,8 @@ from .preview import check_preview_path
 from .pairing import pair_frames
 from .reader import Frame, VideoInfo, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
-from .sources import InputOptions, check_same_length
+from .roles import check_pair
+from .sources import InputOptions
 from .stages import ByteQueue, _Cancelled, _Crew, _read, check_batch
 from .writer import DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec, temp_path
 
@@ -221,7 +222,7 @@ def enhance_file(
             color = stack.enter_context(VideoReader(color_path, "color", size=(depth.info.width, depth.info.height),
                                                     threads=threads, sync=sync, source=options))
         di = depth.info
-        check_same_length(color.info, di)
+        check_pair(color, depth, options.packed if options else None)  # also same length; mix-ups
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
         resized = enlarged = None

@@ -81,6 +81,10 @@ class ColorWriter:
             self.tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4",
                               self.path) from None
+        if VIEW_CODECS[codec][0] not in getattr(self.container, "supported_codecs", (VIEW_CODECS[codec][0],)):
+            self.abort()  # e.g. .png or an image pattern (image2), .gif: views are written as video
+            raise OutputError(f"cannot hold {codec} video (format {self.container.format.name}); use .mkv or .mp4",
+                              self.path)
         self.stream = None
         self.frames = 0
 
@@ -185,13 +189,18 @@ def _integer_depth(reader: VideoReader) -> VideoReader:
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
                 render: display.Renderer | None = None, source: InputOptions | None = None,
-                **layout_options: Any) -> tuple[int, list[Path]]:
+                overwrite: bool = False, **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
-    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). Returns (frames, files written). Nothing is left behind on error."""
+    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). Returns (frames, files written). Nothing is left behind on error.
+    Output files are refused up front as the main command refuses them (``outputs.check_outputs``: one
+    of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
+    together when complete (``outputs.commit``)."""
+    from .outputs import check_outputs, commit  # outputs imports this module
+
     lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
     check_packed_inputs(source.packed if source else None, color, depth)
     depth_reader = VideoReader(depth, "depth", source=source)
@@ -205,6 +214,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             paths = lay.outputs(out, size)
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
+        check_outputs(paths, {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"},
+                      overwrite)
         color_reader = VideoReader(color, "color", size=size, source=source)
         rate = depth_reader.info.rate or Fraction(25)
         writers = [ColorWriter(p, codec, rate, depth_reader.info.time_base) for p in paths]
@@ -218,7 +229,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             if max_frames and n >= max_frames:
                 break
         for w in writers:
-            w.commit()
+            w.finish()
+        commit([(w.tmp, w.path) for w in writers])
     except BaseException:
         for w in writers:
             w.abort()
@@ -241,6 +253,9 @@ def view_quality_files(
     (frame index, colour, gt, depths) of the first used frame at or after ``figure_frame``, or None)."""
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
+    if cfg.n_views < 2:  # multiview.view_positions(1) == [0.0]: the centre view is the colour, whatever the depth
+        raise IGDEError(f"view quality needs at least 2 views (--views 2 or more), got {cfg.n_views}: one view "
+                        "sits at the centre (t = 0) and shows the colour unchanged, whatever the depth")
     if enhance is not None and enhance not in depths:
         raise InputError(f"enhance {enhance!r}: no depth of that name")
     names, paths = list(depths), [str(p) for p in depths.values()]

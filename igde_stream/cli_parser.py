@@ -1,0 +1,53 @@
+"""The argument parser every ``igde-stream`` command builds (main, ``views`` and its subcommands,
+``batch``), and the argparse ``type`` functions of frame rates and float ranges.
+
+A usage error is one line, ``PROG: error: <message>``, exit status 2, without argparse's usage
+block (``--help`` prints that); ``PROG`` is the name the command's other errors start with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+from fractions import Fraction
+from typing import Any, NoReturn
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors are one line and exit 2. ``error_prog``: the name the
+    line starts with (default: ``prog``); the subparsers of ``add_subparsers`` are of this class and
+    keep the parent's name, so ``igde-stream views render`` errors read ``igde-stream views: error:``."""
+
+    def __init__(self, *args: Any, error_prog: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_prog = error_prog or self.prog
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("parser_class", functools.partial(type(self), error_prog=self.error_prog))
+        return super().add_subparsers(**kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.error_prog}: error: {message}\n")
+
+
+def fps_arg(text: str) -> Fraction:
+    """argparse ``type`` for a frame rate: ``30``, ``29.97`` or ``30000/1001``, above 0."""
+    try:
+        rate = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a frame rate like 25, 29.97 or 30000/1001, got {text!r}") from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f"expected a frame rate above 0, got {text!r}")
+    return rate
+
+
+def float_range_arg(text: str) -> tuple[float, float]:
+    """argparse ``type`` for ``--float-range LO:HI``: two finite numbers, LO < HI."""
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        lo = hi = math.nan
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise argparse.ArgumentTypeError(f"expected LO:HI, two finite numbers with LO < HI like 0:1500, got {text!r}")
+    return lo, hi

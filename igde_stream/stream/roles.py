@@ -1,0 +1,58 @@
+"""Which input is the colour and which the depth: the two easy mix-ups, found from the streams chosen.
+
+- Colour and depth resolving to the same stream of the same input (one input with a colour stream
+  only, or a depth stream only; not ``--packed``): refused, as the colour's luma would be read as depth.
+- A colour stream in a gray format: a warning that the inputs may be swapped, saying so more firmly
+  when the depth stream is in a colour (YUV) format. Not an error: a monochrome or infrared camera
+  is a legitimate guide, and depth encoded as YUV (H.264 / HEVC) is common, so both can hold at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from ..errors import InputError
+from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS
+from .sources import check_same_length
+
+log = logging.getLogger("igde_stream.stream")
+
+#: Single-channel formats (colour cannot be told from them): gray, gray + alpha, 1-bit.
+GRAYISH = ("gray", "ya8", "ya16", "monob", "monow")
+
+
+def _same_file(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # "-", a %d pattern, a missing file
+        return False
+
+
+def check_pair(color: Any, depth: Any, packed: str | None) -> None:
+    """Refuse or warn about ``color`` / ``depth`` (``reader.VideoReader``s, open) as the module says;
+    also ``sources.check_same_length``."""
+    check_same_length(color.info, depth.info)
+    if packed is not None:
+        return
+    if _same_file(color.path, depth.path) and color.stream.index == depth.stream.index:
+        n = len(color.container.streams.video)
+        which = f"video stream {sum(s.index < color.stream.index for s in color.container.streams.video)} of {n}"
+        pick = ", or choose the depth stream with --depth-stream M" if n > 1 else ""
+        raise InputError(
+            f"colour and depth are the same video stream ({which}, {color.info.pix_fmt}): give the depth as a "
+            f"second input (COLOR DEPTH -o OUT), a file with a colour and a depth video stream{pick}, or a packed "
+            "RGB-D video with --packed rgbd", color.path)
+    cf, df = color.info.pix_fmt or "", depth.info.pix_fmt or ""
+    if not cf.startswith(GRAYISH):
+        return
+    if df in YUV8_FORMATS or df in YUV_HIGH_FORMATS:
+        log.warning("colour %s is gray (%s) and depth %s is in a colour format (%s): colour and depth may be "
+                    "swapped (COLOR comes first, then DEPTH); a monochrome camera with YUV-encoded depth is fine",
+                    color.path, cf, depth.path, df)
+    else:
+        log.warning("colour %s is gray (%s): colour and depth may be swapped (COLOR comes first, then DEPTH); "
+                    "a monochrome camera as the guide is fine", color.path, cf)
