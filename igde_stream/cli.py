@@ -51,7 +51,7 @@ examples:
       image sequences (a folder, or a %d pattern) in and out; 16-bit PNG depth stays 16-bit
   igde-stream color.mkv depth.yuv --size 1920x1080 --pix-fmt yuv420p10le --fps 30 -o out.mkv
       raw 10-bit depth (the luma plane), written as 10-bit FFV1
-  ffmpeg -i d.mkv -f nut - | igde-stream color.mp4 - -o - | ffmpeg -f nut -i - out.mkv
+  ffmpeg -i d.mkv -c:v ffv1 -f nut - | igde-stream color.mp4 - -o - | ffmpeg -f nut -i - -c:v copy out.mkv
       depth from stdin, enhanced depth to stdout (NUT; --format matroska); logs go to stderr
   igde-stream rgbd.mkv -o out.mkv [--color-stream 0 --depth-stream 1]
       one input holding a colour and a depth stream (a file, or - for stdin)
