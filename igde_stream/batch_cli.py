@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cli import (
-    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, OneLineParser, Terminated, _setup_logging,
+    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, OneLineParser, Terminated,
     _sigterm_raises, add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options,
 )
+from .cli_logging import setup_logging
 
 PROG = "igde-stream batch"
 EXIT_CLIP_FAILED = 1
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     _check(parser, args)
-    _setup_logging(args.quiet)
+    setup_logging(args.quiet)
     log = logging.getLogger("igde_stream.cli")
 
     from .errors import IGDEError

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from .cli_parser import OneLineParser, float_range_arg, fps_arg
+from .cli_logging import setup_logging
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
@@ -225,43 +226,6 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
 
 
-class _CliFormatter(logging.Formatter):
-    """``igde-stream: <message>``, in the command's words where the record has them (``cli_text``)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"igde-stream: {getattr(record, 'cli_text', None) or record.getMessage()}"
-
-
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """On whatever ``sys.stderr`` is when a record comes (not the one of the first run in a process)."""
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-def _setup_logging(quiet: bool) -> None:
-    """Log and warnings of the stream (INFO) and the rest of the package (WARNING: the Enhancer's depth
-    range, ...) on stderr as ``igde-stream: ...``; ``quiet``: none of them (errors are printed by ``main``)."""
-    handler = _Stderr()
-    handler.setFormatter(_CliFormatter())
-    handler.setLevel(logging.ERROR if quiet else logging.NOTSET)
-    for name in ("igde_stream.stream", "igde_stream.cli"):
-        lg = logging.getLogger(name)
-        lg.handlers[:] = [handler]
-        lg.setLevel(logging.WARNING if quiet else logging.INFO)
-        lg.propagate = False
-    package = _Stderr()  # the logger level stays as it is (an embedder's, a test's)
-    package.setFormatter(_CliFormatter())
-    package.setLevel(logging.ERROR if quiet else logging.WARNING)
-    lg = logging.getLogger("igde_stream")
-    lg.handlers[:] = [h for h in lg.handlers if not isinstance(h.formatter, _CliFormatter)] + [package]
-    # FFmpeg's own messages: the reader turns the ones that matter into errors.
-    logging.getLogger("libav").addHandler(logging.NullHandler())
-    logging.getLogger("libav").propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.demo is not None and (args.color or args.depth or args.output):
         parser.error("--demo DIR takes no COLOR, DEPTH or -o")
     _check_options(parser, args)
-    _setup_logging(args.quiet)
+    setup_logging(args.quiet)
 
     from .errors import IGDEError
     from .run_summary import format_summary

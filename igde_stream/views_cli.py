@@ -32,7 +32,6 @@ status 2 with a one-line error on bad input.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
@@ -40,6 +39,7 @@ from . import display
 from . import multiview as mv
 from .depth_order import ORDERS
 from .cli import add_autorotate_option
+from .cli_logging import setup_logging
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_outputs import check_quality_outputs
@@ -365,18 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _setup_logging(quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
-    lg = logging.getLogger("igde_stream.stream")
-    lg.handlers[:] = [handler]
-    lg.setLevel(logging.WARNING if quiet else logging.INFO)
-    lg.propagate = False
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(getattr(args, "quiet", False))
+    setup_logging(getattr(args, "quiet", False), PROG)
     if getattr(args, "stride", 1) < 1:
         print(f"{PROG}: error: --stride must be >= 1", file=sys.stderr)
         return 2

@@ -169,3 +169,17 @@ def test_unknown_model_hint_is_right_for_a_pip_install(clip, capsys):
     assert code == 2 and err.count("\n") == 1
     assert "tools/export_onnx.py" not in err
     assert "igde-small" in err and ".onnx" in err and ".pt" in err
+
+
+def test_views_quality_warnings_carry_the_views_prefix_and_the_option_name(clip, tmp_path, tiny_model, capsys):
+    """``views`` logs through the same setup as the main command (``cli_logging``): the Enhancer's
+    range warning of ``--enhance`` reads ``igde-stream views: ... --max-depth``, not the bare API text."""
+    from igde_stream.views_cli import main as views_main
+
+    flat = write_video(tmp_path / "flat.mkv", [np.full((48, 64), 40 + i, np.uint8) for i in range(3)], fmt="gray")
+    code = views_main(["quality", str(clip["color"]), "--gt", str(clip["depth"]), "--depth", f"flat={flat}",
+                       "--enhance", "flat", *map(str, model(tiny_model))])
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if "span only" in x]
+    assert code == 0 and line.startswith("igde-stream views: ")
+    assert "--max-depth" in line and "max_depth" not in line
