@@ -54,7 +54,7 @@ def test_onnxruntime_rejects_a_foreign_graph(tmp_path):
 
 
 def test_onnxruntime_given_a_checkpoint_says_how_to_run_it(tiny):
-    with pytest.raises(ValueError, match=r"a PyTorch checkpoint; onnxruntime runs \.onnx files.*export_onnx.py --checkpoint"):
+    with pytest.raises(ValueError, match=r"a PyTorch checkpoint; onnxruntime runs \.onnx files.*from igde_stream\.export import export_onnx; export_onnx\('"):
         create_backend("onnxruntime", model=str(tiny[1]))
 
 

@@ -163,12 +163,13 @@ def test_max_depth_advice_below_the_peak_names_the_api_parameter():
 
 # 5. the unknown-model hint ----------------------------------------------------------------------------
 
-def test_unknown_model_hint_is_right_for_a_pip_install(clip, capsys):
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_unknown_model_hint_is_right_for_a_pip_install(clip, capsys, backend):
     code, _, err = run([clip["color"], clip["depth"], "-o", clip["out"], "--model", "nosuch",
-                        "--backend", "onnxruntime"], capsys)
+                        "--backend", backend], capsys)
     assert code == 2 and err.count("\n") == 1
     assert "tools/export_onnx.py" not in err
-    assert "igde-small" in err and ".onnx" in err and ".pt" in err
+    assert "igde-small" in err and "igde-small-hq" in err and ".onnx" in err and ".pt" in err
 
 
 def test_views_quality_warnings_carry_the_views_prefix_and_the_option_name(clip, tmp_path, tiny_model, capsys):

@@ -58,8 +58,9 @@ class OnnxRuntimeBackend:
         self.options = options
         self.path = resolve_model_file(model, ".onnx")
         if self.path.suffix == ".pt":
-            raise ValueError(f"{self.path}: a PyTorch checkpoint; onnxruntime runs .onnx files (export it: "
-                             f"python tools/export_onnx.py --checkpoint {self.path} -o MODEL.onnx), or use the torch backend")
+            raise ValueError(f"{self.path}: a PyTorch checkpoint; onnxruntime runs .onnx files (export it with the torch "
+                             f"extra: python -c \"from igde_stream.export import export_onnx; export_onnx('{self.path}', "
+                             "'MODEL.onnx')\", or tools/export_onnx.py in a checkout), or use --backend torch")
         so = ort.SessionOptions()
         if options.threads:
             so.intra_op_num_threads = int(options.threads)

@@ -145,7 +145,9 @@ def create_model(name: str, pretrained: bool = False, **overrides: Any) -> torch
     if pretrained:
         path = pretrained_path(name)
         if not path.is_file():
-            raise FileNotFoundError(f"no shipped weights for {name!r} (looked for {path})")
+            shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+            raise FileNotFoundError(f"no shipped weights for {name!r} (looked for {path}; shipped: "
+                                    f"{', '.join(shipped) or 'none'}; a .pt or .onnx path is accepted too)")
         model = load_checkpoint(path)
         if overrides:
             raise ValueError("overrides cannot be combined with pretrained=True")
