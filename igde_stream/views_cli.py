@@ -153,6 +153,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
         depths[name] = path
     if args.enhance and args.enhance not in depths:
         raise IGDEError(f"--enhance {args.enhance!r}: no --depth of that name")
+    if args.figure and not 0 <= args.figure_view < cfg.n_views:
+        raise IGDEError(f"--figure-view {args.figure_view}: views are numbered 0..{cfg.n_views - 1} (leftmost first)")
     inputs = {"color": args.color, "gt": args.gt, **{f"--depth {k}": v for k, v in depths.items() if v != args.color}}
     outs = check_quality_outputs(args.report, args.figure, inputs, args.overwrite)  # before any work
     enhancer = None

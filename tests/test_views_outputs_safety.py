@@ -187,6 +187,14 @@ def test_quality_figure_must_be_png(work, capsys, name):
              "figure must end in .png")
 
 
+@pytest.mark.parametrize("view", ["3", "-1"])
+def test_quality_figure_view_outside_the_views_is_one_line(work, capsys, view):
+    t, _ = work
+    _refused(capsys, ["quality", str(t / "c.mkv"), "--gt", str(t / "gt.mkv"), "--depth", f"degraded={t / 'd.mkv'}",
+                      "--views", "3", "--figure", str(t / "f.png"), "--figure-view", view], t,
+             "views are numbered 0..2")
+
+
 def test_quality_figure_refuses_an_input(work, capsys):
     t, _ = work
     shutil.copy(t / "gt.mkv", t / "g.png")  # a depth video with an unusual name
