@@ -226,8 +226,6 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["views"]:  # the multiview stage; a colour file named "views" is ./views

@@ -203,7 +203,7 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -
     if valid.size >= 16 and order == "near-high":
         lo, hi = np.percentile(valid, [0.5, 99.5])
         largest = int(valid.max())
-        if hi - lo < 0.25 * peak and largest < 0.5 * peak and largest != int(peak):
+        if hi - lo < 0.25 * peak and largest < 0.5 * peak:
             templates.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
                              f"{int(valid.min())}..{largest}): set {{opt}} near the largest depth, e.g. "
                              f"{largest}, for full quality")

@@ -162,7 +162,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
         from .enhancer import Enhancer
 
         enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth,
-                            depth_order=args.depth_order)
+                            depth_order=args.depth_order, quiet=True)
+        if not args.quiet:
+            print(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", file=sys.stderr)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, figure_frame=args.figure_frame,
@@ -361,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--report", metavar="R.json", help="JSON report (a Markdown table is written beside it, R.md)")
     q.add_argument("--figure", metavar="F.png", help="PNG of boundary artefacts before / after")
     q.add_argument("-y", "--overwrite", action="store_true", help="replace existing --report / --figure files")
+    q.add_argument("-q", "--quiet", action="store_true", help="errors only on stderr (the table still goes to stdout)")
     q.add_argument("--figure-frame", type=int, default=0, help="frame index for the figure (default: first used)")
     q.add_argument("--figure-view", type=int, default=0, help="view for the figure (default: 0, leftmost)")
     q.set_defaults(func=cmd_quality)

@@ -111,17 +111,24 @@ def test_one_half_read_to_the_end_before_the_other(tmp_path, decoded_frames):
 
 @pytest.mark.parametrize("first", ["color", "depth"])
 def test_closing_one_half_leaves_the_other_reading(tmp_path, first):
-    """The input stays open, and its decoder undrained, until the last half's reader closes."""
+    """The input stays open, and its decoder undrained, until the last half's reader closes; closing a
+    half twice counts it off once (a second count would close the input under the other half), and
+    nothing stays registered for sharing afterwards."""
+    from igde_stream.stream import packed
+
     colors, depths, _ = scene(5, (64, 48))
     path = write_video(tmp_path / "p.mkv", _packed_frames(colors, depths), fmt="rgb24", codec="ffv1")
     readers = dict(zip(("color", "depth"), _open_both(str(path))))
     its = {role: r.frames() for role, r in readers.items()}
     got = {role: [next(it).data, next(it).data] for role, it in its.items()}
-    readers.pop(first).close()
+    gone = readers.pop(first)
+    gone.close()
+    gone.close()
     (role, last), = readers.items()
     with last:
         got[role] += [f.data for f in its[role]]
     assert len(got[role]) == 5
+    assert not packed._shares
     for g, want in zip(got[role], colors if role == "color" else depths):
         np.testing.assert_array_equal(g, want)
 

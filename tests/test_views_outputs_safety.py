@@ -232,3 +232,38 @@ def test_quality_needs_two_views(work, capsys):
     _refused(capsys, argv, t, "--views", "2")
     with pytest.raises(IGDEError, match="at least 2 views"):
         view_quality_files(t / "c.mkv", t / "gt.mkv", {"degraded": t / "d.mkv"}, mv.ViewConfig(1))
+
+
+# ------------------------------------------------------------------------ review mends
+
+def test_render_refuses_colour_as_its_own_depth(work, capsys):
+    """The main command's refusal holds for views too: one colour file given as both inputs would
+    render the colour's luma as depth."""
+    t, colors = work
+    c = write_video(t / "c.mp4", colors, fmt="rgb24")  # H.264 yuv420p: its luma reads as 8-bit depth
+    _refused(capsys, ["render", str(c), str(c), "-o", str(t / "v.mkv")], t,
+             "colour and depth are the same video stream")
+    _refused(capsys, ["quality", str(c), "--gt", str(t / "gt.mkv"), "--depth", f"x={c}", "--views", "3"], t,
+             "colour and depth are the same video stream")
+
+
+def test_a_name_too_long_for_its_temporary_is_one_line(work, capsys):
+    """The temporary name (``.NAME.igde-part-PID.mkv``) is longer than the output's own: a name the
+    file system takes but whose temporary it does not is refused up front, not as a traceback."""
+    t, _ = work
+    _refused(capsys, ["render", str(t / "c.mkv"), str(t / "d.mkv"), "-o", str(t / ("a" * 245 + ".mkv"))], t,
+             "name too long")
+
+
+def test_quality_quiet_prints_nothing_on_stderr(work, capsys, tiny_model):
+    t, _ = work
+    flat = write_video(t / "flat.mkv", [np.full((48, 64), 40 + i, np.uint8) for i in range(3)], fmt="gray")
+    capsys.readouterr()
+    argv = ["quality", str(t / "c.mkv"), "--gt", str(t / "gt.mkv"), "--depth", f"flat={flat}", "--views", "3",
+            "--enhance", "flat", "--model", str(tiny_model), "--backend", "torch"]
+    assert views_cli.main([*argv, "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "flat" in out
+    assert views_cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("igde-stream views: backend ") and "span only" in err

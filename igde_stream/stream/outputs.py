@@ -43,6 +43,7 @@ from .preview import PreviewCollector, write_preview
 from .reader import Frame, VideoInfo
 from .report import PsnrReport
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
+from .writer import temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -316,6 +317,20 @@ def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: b
             raise OutputError(f"{str(parent)!r} is not a folder", out)
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"folder {str(parent)!r} is not writable", out)
+        _check_name_length(out)
+
+
+def _check_name_length(out: Path) -> None:
+    """The output's temporary and backup names (``writer.temp_path``, ``commit``) are longer than its
+    own; one the file system cannot hold is refused up front, not as a traceback mid-run."""
+    try:
+        limit = os.pathconf(out.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    longest = max(len(temp_path(out).name), len(f".{out.name}.igde-old-{os.getpid()}"))
+    if len(out.name) > limit or longest > limit:
+        raise OutputError(f"name too long ({len(out.name)} characters; with the temporary suffix it must stay "
+                          f"within the file system's {limit}): choose a shorter name", out)
 
 
 def commit(moves: Sequence[tuple[Path, Path]]) -> None:

@@ -269,14 +269,24 @@ class VideoReader:
                 self.path,
             )
 
+    @property
+    def packed_half(self) -> bool:
+        """True for the colour or depth half of a packed RGB-D input (``packed``)."""
+        return self._packed is not None
+
     def close(self) -> None:
+        """Idempotent: a second close must not count off another user of a shared opening."""
+        decoder, share, opened = self._decoder, self._share, self._input
+        self._decoder = self._share = self._input = None
         try:
-            # a shared decoder is drained by its last reader
-            if self._decoder is not None and (self._share is None or self._share.leave(self.role)):
-                self._decoder.drain()
+            # a shared decoder is drained by its last reader (a joined reader leaves even if it
+            # failed before taking the decoder, so the other half stops keeping frames for it)
+            last = share.leave(self.role) if share is not None else True
+            if decoder is not None and last:
+                decoder.drain()
         finally:
-            if self._input is not None:
-                self._input.close()
+            if opened is not None:
+                opened.close()
 
     def __enter__(self) -> VideoReader:
         return self

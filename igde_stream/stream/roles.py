@@ -38,14 +38,7 @@ def check_pair(color: Any, depth: Any, packed: str | None) -> None:
     check_same_length(color.info, depth.info)
     if packed is not None:
         return
-    if _same_file(color.path, depth.path) and color.stream.index == depth.stream.index:
-        n = len(color.container.streams.video)
-        which = f"video stream {sum(s.index < color.stream.index for s in color.container.streams.video)} of {n}"
-        pick = ", or choose the depth stream with --depth-stream M" if n > 1 else ""
-        raise InputError(
-            f"colour and depth are the same video stream ({which}, {color.info.pix_fmt}): give the depth as a "
-            f"second input (COLOR DEPTH -o OUT), a file with a colour and a depth video stream{pick}, or a packed "
-            "RGB-D video with --packed rgbd", color.path)
+    check_distinct(color, depth)
     cf, df = color.info.pix_fmt or "", depth.info.pix_fmt or ""
     if not cf.startswith(GRAYISH):
         return
@@ -56,3 +49,17 @@ def check_pair(color: Any, depth: Any, packed: str | None) -> None:
     else:
         log.warning("colour %s is gray (%s): colour and depth may be swapped (COLOR comes first, then DEPTH); "
                     "a monochrome camera as the guide is fine", color.path, cf)
+
+
+def check_distinct(color: Any, depth: Any) -> None:
+    """``InputError`` when ``color`` and ``depth`` (open ``reader.VideoReader``s, not the halves of a
+    packed input) read the same video stream of the same input."""
+    if color.packed_half or depth.packed_half or not (_same_file(color.path, depth.path) and color.stream.index == depth.stream.index):
+        return
+    n = len(color.container.streams.video)
+    which = f"video stream {sum(s.index < color.stream.index for s in color.container.streams.video)} of {n}"
+    pick = ", or choose the depth stream with --depth-stream M" if n > 1 else ""
+    raise InputError(
+        f"colour and depth are the same video stream ({which}, {color.info.pix_fmt}): give the depth as a "
+        f"second input (COLOR DEPTH -o OUT), a file with a colour and a depth video stream{pick}, or a packed "
+        "RGB-D video with --packed rgbd", color.path)

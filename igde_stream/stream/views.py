@@ -28,6 +28,7 @@ from .packed import check_inputs as check_packed_inputs
 from .pairing import pair_frames
 from .formats import is_float_format
 from .reader import VideoReader
+from .roles import check_distinct
 from .sources import InputOptions
 from .writer import BITEXACT, temp_path
 
@@ -129,7 +130,10 @@ class ColorWriter:
         except Exception:  # noqa: BLE001 - the file is deleted anyway
             pass
         finally:
-            self.tmp.unlink(missing_ok=True)
+            try:
+                self.tmp.unlink(missing_ok=True)
+            except OSError:  # a name the file system refused was never created
+                pass
 
 
 def _say_rescaled(path: str | Path, depth: np.ndarray, max_depth: float | None) -> bool:
@@ -217,8 +221,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_outputs(paths, {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"},
                       overwrite)
         color_reader = VideoReader(color, "color", size=size, source=source)
+        check_distinct(color_reader, depth_reader)
         rate = depth_reader.info.rate or Fraction(25)
-        writers = [ColorWriter(p, codec, rate, depth_reader.info.time_base) for p in paths]
+        for p in paths:  # one by one: a writer that fails to open leaves the ones before it to abort
+            writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader]):
             if lay.depth_8bit and not said and d.dtype != np.uint8:
@@ -268,6 +274,8 @@ def view_quality_files(
             readers.append(_integer_depth(VideoReader(p, "depth", source=source)))
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
                                    source=source))
+        for r in readers[1:-1]:
+            check_distinct(readers[-1], r)
         for i, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1])):
             if max_frames and len(frames) >= max_frames:
                 break
