@@ -165,3 +165,26 @@ def sigint_raises():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+def random_select_model(seed: int = 0, **overrides):
+    """igde-tiny with a gated select head (radius 3 star, attend 2, half-resolution backbone) and
+    seeded random weights of scale 0.5, in eval mode: scores and gates far from the identity start."""
+    import torch
+
+    from igde_stream.models import create_model
+
+    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, **overrides)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model.eval()
+
+
+def random_frames(n: int = 2, h: int = 18, w: int = 26, seed: int = 0):
+    """(colour N x 3 x H x W in [0, 1], 8-bit depth N x 1 x H x W / 255), seeded."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, h, w, generator=g), torch.randint(0, 256, (n, 1, h, w), generator=g).float() / 255

@@ -8,17 +8,8 @@ import math
 
 import torch
 
-from igde_stream.models import create_model
+from conftest import random_select_model as _model
 from igde_stream.models.selection import head_form
-
-
-def _model(seed, **kw):
-    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, **kw)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model.eval()
 
 
 def test_flip_averaged_gate_fires_on_the_mean_of_both_runs_at_threshold_0_2():

@@ -6,21 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import random_frames as _inputs, random_select_model as _model
 from igde_stream.models import create_model
-
-
-def _model(seed=0, **kw):
-    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, **kw)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model.eval()
-
-
-def _inputs(n=2, h=18, w=26, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(n, 3, h, w, generator=g), torch.randint(0, 256, (n, 1, h, w), generator=g).float() / 255
 
 
 def test_logits_are_the_mean_of_the_frame_and_its_mirror_by_hand():
@@ -84,12 +71,13 @@ def test_training_runs_once_per_crop():
         assert not torch.allclose(both.select_logits(color, depth), plain.select_logits(color, depth))
 
 
-def test_second_pass_reuses_each_run_its_own_image_branch():
-    """Two passes with the flip average: the second pass reads the first pass's output, and each of
+@pytest.mark.parametrize("vertical", [False, True])
+def test_second_pass_reuses_each_run_its_own_image_branch(vertical):
+    """Two passes with the flip average (and with the vertical flip too: four runs): the second pass reads the first pass's output, and each of
     its runs reuses the image branch of its own orientation (a swapped cache would pair the mirrored
     depth with the unmirrored colour features)."""
-    two = _model(seed=5, flip_average=True, passes=2)
-    one = _model(seed=5, flip_average=True)
+    two = _model(seed=5, flip_average=True, flip_vertical=vertical, passes=2)
+    one = _model(seed=5, flip_average=True, flip_vertical=vertical)
     color, depth = _inputs(h=20, w=28, seed=6)
     with torch.no_grad():
         shift = one.select_logits(color, depth)[:, -1].median()  # half the gate open

@@ -7,22 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import random_frames as _inputs, random_select_model as _model
 from igde_stream.models import create_model
 from igde_stream.models.selection import head_form
-
-
-def _model(seed=0, **kw):
-    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2, **kw)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model.eval()
-
-
-def _inputs(n=2, h=18, w=26, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(n, 3, h, w, generator=g), torch.randint(0, 256, (n, 1, h, w), generator=g).float() / 255
 
 
 def _by_hand(plain, color, depth, flips):
@@ -85,21 +72,6 @@ def test_gated_pixel_form_equals_the_dense_hard_output():
             dense = model(color, depth)
     assert not torch.equal(dense, depth)
     assert (sparse != dense).float().mean() <= 0.002  # argmax near-ties only
-
-
-def test_second_pass_reuses_each_run_its_own_image_branch():
-    two = _model(seed=5, flip_average=True, flip_vertical=True, passes=2)
-    one = _model(seed=5, flip_average=True, flip_vertical=True)
-    color, depth = _inputs(h=20, w=28, seed=6)
-    with torch.no_grad():
-        shift = one.select_logits(color, depth)[:, -1].median()
-        for m in (one, two):
-            m.head.conv.bias[-1] -= shift
-        first = one(color, depth)
-        want = one(color, first)
-        got = two(color, depth)
-    assert not torch.equal(want, first)
-    assert torch.equal(got, want)
 
 
 def test_never_trained_and_fresh_model_returns_its_input():
