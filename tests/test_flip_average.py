@@ -73,9 +73,9 @@ def test_training_runs_once_per_crop():
 
 @pytest.mark.parametrize("vertical", [False, True])
 def test_second_pass_reuses_each_run_its_own_image_branch(vertical):
-    """Two passes with the flip average (and with the vertical flip too: four runs): the second pass reads the first pass's output, and each of
-    its runs reuses the image branch of its own orientation (a swapped cache would pair the mirrored
-    depth with the unmirrored colour features)."""
+    """Two passes with the flip average (and with the vertical flip: four runs): the second pass
+    reads the first pass's output, and each of its runs reuses the image branch of its own
+    orientation (a swapped cache would pair the mirrored depth with the unmirrored colour features)."""
     two = _model(seed=5, flip_average=True, flip_vertical=vertical, passes=2)
     one = _model(seed=5, flip_average=True, flip_vertical=vertical)
     color, depth = _inputs(h=20, w=28, seed=6)
