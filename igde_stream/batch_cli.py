@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cli import (
-    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, OneLineParser, Terminated,
-    _sigterm_raises, add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options,
+    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, _sigterm_raises, add_enhance_options,
+    add_input_options, check_enhance_options, enhance_kwargs, input_options,
 )
 from .cli_logging import setup_logging
+from .cli_parser import OneLineParser
 
 PROG = "igde-stream batch"
 EXIT_CLIP_FAILED = 1

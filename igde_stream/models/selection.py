@@ -19,7 +19,7 @@ CANDIDATE_SETS = ("window", "star")
 #: The flipped runs of a flip-averaged model (``IGDEConfig.flip_average`` / ``flip_vertical``): the
 #: sign each flip gives an offset's (dy, dx), and the tensor dims it flips.
 FLIPS = {"mirror": (1, -1), "upside": (-1, 1), "both": (-1, -1)}
-FLIP_DIMS = {"mirror": (-1,), "upside": (-2,), "both": (-2, -1)}
+FLIP_DIMS = {name: tuple(dim for dim, sign in zip((-2, -1), signs) if sign < 0) for name, signs in FLIPS.items()}
 
 
 def candidate_offsets(radius: int, kind: str = "window") -> list[tuple[int, int]]:

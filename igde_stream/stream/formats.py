@@ -58,7 +58,6 @@ def output_like(pix_fmt: str | None) -> str | None:
     return None if pix_fmt in FLOAT_FORMATS or pix_fmt in RGB_FORMATS else pix_fmt
 
 
-
 def bits_of(pix_fmt: str | None) -> int:
     """Significant bits of a depth sample in ``pix_fmt`` (8 when unknown; 16 for float depth, read as
     16-bit codes)."""

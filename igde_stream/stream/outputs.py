@@ -327,10 +327,15 @@ def _check_name_length(out: Path) -> None:
         limit = os.pathconf(out.parent, "PC_NAME_MAX")
     except (OSError, ValueError):
         limit = 255
-    longest = max(len(temp_path(out).name), len(f".{out.name}.igde-old-{os.getpid()}"))
+    longest = max(len(temp_path(out).name), len(backup_path(out).name))
     if len(out.name) > limit or longest > limit:
         raise OutputError(f"name too long ({len(out.name)} characters; with the temporary suffix it must stay "
                           f"within the file system's {limit}): choose a shorter name", out)
+
+
+def backup_path(final: Path, pid: int | None = None) -> Path:
+    """Where ``commit`` keeps a file it is replacing until the new one is in place (beside it)."""
+    return final.with_name(f".{final.name}.igde-old-{os.getpid() if pid is None else pid}")
 
 
 def commit(moves: Sequence[tuple[Path, Path]]) -> None:
@@ -344,7 +349,7 @@ def commit(moves: Sequence[tuple[Path, Path]]) -> None:
     try:
         for _, final in moves:
             if os.path.lexists(final) and not (final.is_dir() and not any(final.iterdir())):
-                backup = final.with_name(f".{final.name}.igde-old-{pid}")
+                backup = backup_path(final, pid)
                 os.replace(final, backup)
                 kept.append((backup, final))
         for tmp, final in moves:

@@ -199,8 +199,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
-    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). Returns (frames, files written). Nothing is left behind on error.
-    Output files are refused up front as the main command refuses them (``outputs.check_outputs``: one
+    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). Returns
+    (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``outputs.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
     together when complete (``outputs.commit``)."""
     from .outputs import check_outputs, commit  # outputs imports this module
