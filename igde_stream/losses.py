@@ -203,3 +203,30 @@ def candidate_set_ce(cands: torch.Tensor, scores: torch.Tensor, depth_in: torch.
     terms = [nll[m].mean() for m in (wrong, right) if bool(m.any())]
     return torch.stack(terms).mean() if terms else scores.sum() * 0.0
 
+
+
+def distill_loss(head: torch.nn.Module, logits: torch.Tensor, teacher: torch.Tensor, depth_in: torch.Tensor,
+                 temperature: float = 1.0) -> torch.Tensor:
+    """Distillation of a select head's ``logits`` toward a ``teacher``'s (same head, same shapes),
+    on the pixels of the head's edge band (``head.band(depth_in)``; every pixel when it has none),
+    the only ones whose hard output can change:
+    ``KL(softmax(t / T) || softmax(s / T))`` of the candidate scores summed over the candidates, plus
+    the Bernoulli KL of the gate (its cross-entropy against the teacher's gate probability less that
+    probability's entropy), each the mean over the band: 0 where student and teacher agree (and on a
+    batch without band pixels, with the graph kept)."""
+    scores, gate = head.split(logits.float())
+    t_scores, t_gate = head.split(teacher.float())
+    band = head.band(depth_in)
+    mask = torch.ones_like(depth_in, dtype=torch.bool) if band is None else band
+    m = mask[:, 0]
+    if not bool(m.any()):
+        return logits.sum() * 0.0
+    t_logp = torch.log_softmax(t_scores / temperature, 1)
+    kl = (t_logp.exp() * (t_logp - torch.log_softmax(scores / temperature, 1))).sum(1)
+    loss = kl[m].mean()
+    if gate is not None and t_gate is not None:
+        p = torch.sigmoid(t_gate)
+        kl_gate = (F.binary_cross_entropy_with_logits(gate, p, reduction="none")
+                   - F.binary_cross_entropy_with_logits(t_gate, p, reduction="none"))[:, 0]
+        loss = loss + kl_gate[m].mean()
+    return loss

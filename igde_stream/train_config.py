@@ -47,6 +47,10 @@ class TrainConfig:
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
     across runs; ``limbs`` N > 0 grows 0..N thin parts out of each solid layer of the training
     scenes (``SceneConfig.limbs``), likewise never in validation.
+    ``distill`` (a select model: a shipped name such as ``igde-small-hq``, or a .pt) adds
+    ``distill_weight`` x :func:`~igde_stream.losses.distill_loss` toward that teacher's logits on
+    the same crops (the teacher in eval mode: its flip runs, e.g. the four of ``flip_vertical``);
+    ``supervised_weight`` scales the losses against the truth (0 with a teacher: distillation alone).
     Soft / select heads (``igde_stream.losses.selection_loss``): the temperature moves geometrically
     from ``temperature_start`` to ``temperature_end``; after ``hard_start`` (fraction of the budget) a straight-through
     hard output takes ``hard_share`` of the output loss; ``refine_share`` of each batch (select head)
@@ -115,6 +119,9 @@ class TrainConfig:
     refine_share: float = 0.0
     steep_planes: int = 0
     limbs: int = 0
+    distill: str | None = None
+    distill_weight: float = 1.0
+    supervised_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -136,6 +143,10 @@ class TrainConfig:
             raise ValueError(f"steep_planes must be >= 0, got {self.steep_planes}")
         if self.limbs < 0:
             raise ValueError(f"limbs must be >= 0, got {self.limbs}")
+        if self.distill_weight < 0 or self.supervised_weight < 0:
+            raise ValueError("distill_weight and supervised_weight must be >= 0")
+        if self.supervised_weight == 0 and not self.distill:
+            raise ValueError("supervised_weight 0 needs a teacher (distill); the run would have no loss")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]

@@ -27,7 +27,7 @@ import torch
 from .data.cache import CachedCrops, load_or_build_cache
 from .data.dataset import SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
-from .losses import igde_loss, selection_loss
+from .losses import distill_loss, igde_loss, selection_loss
 from .models import build_model, create_model, load_checkpoint, save_checkpoint
 from .models.igde import SelectionHead
 from .train_config import TrainConfig
@@ -145,6 +145,23 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
     return tuned
 
 
+def _teacher(cfg: TrainConfig, model: torch.nn.Module) -> torch.nn.Module | None:
+    """The frozen teacher of ``cfg.distill`` in eval mode, or None; ``ValueError`` when it is not a select
+    model with ``model``'s candidates."""
+    if not cfg.distill:
+        return None
+    if not isinstance(getattr(model, "head", None), SelectionHead) or not model.head.gate:
+        raise ValueError("distill needs a select model to train")
+    path = Path(cfg.distill)
+    teacher = load_checkpoint(path) if path.suffix == ".pt" else create_model(cfg.distill, pretrained=True)
+    head = getattr(teacher, "head", None)
+    if not isinstance(head, SelectionHead) or head.offsets != model.head.offsets or head.gate != model.head.gate:
+        raise ValueError(f"distill: {cfg.distill} is not a select model with the candidates of the model trained")
+    for prm in teacher.parameters():
+        prm.requires_grad_(False)
+    return teacher.eval()
+
+
 class _PlainBar:
     """Stand-in for tqdm where it is not installed: ``write`` prints, the rest does nothing."""
 
@@ -176,6 +193,10 @@ def train(cfg: TrainConfig) -> Path:
         model, payload = _build(cfg)
     except (ValueError, FileNotFoundError) as e:
         raise TrainSetupError(str(e)) from e
+    try:
+        teacher = _teacher(cfg, model)
+    except (ValueError, FileNotFoundError) as e:
+        raise TrainSetupError(str(e)) from e
     if cfg.flip_train:
         if not getattr(model.config, "flip_average", False):
             raise TrainSetupError(f"flip_train needs a model with flip_average=True ({cfg.model} has none; "
@@ -187,6 +208,8 @@ def train(cfg: TrainConfig) -> Path:
     prior_s = float(payload.get("elapsed_s", 0.0)) if payload else 0.0
     best = float(payload.get("best_val_psnr", -math.inf)) if payload else -math.inf
     model = model.to(device).train()
+    if teacher is not None:
+        teacher = teacher.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         model = model.to(memory_format=torch.channels_last)
@@ -270,9 +293,13 @@ def train(cfg: TrainConfig) -> Path:
                     logits = model.select_logits(col, dep)
                 hard = cfg.hard_share if progress >= cfg.hard_start else 0.0
                 temp = cfg.temperature_start * (cfg.temperature_end / cfg.temperature_start) ** progress
-                loss = selection_loss(model.head, logits.float(), dep, gt, out_loss, temperature=temp, hard_share=hard,
-                                      gate_weight=cfg.gate_weight, ce_weight=cfg.ce_weight,
-                                      gate_target=cfg.gate_target)
+                loss = logits.sum() * 0.0 if not cfg.supervised_weight else cfg.supervised_weight * selection_loss(
+                    model.head, logits.float(), dep, gt, out_loss, temperature=temp, hard_share=hard,
+                    gate_weight=cfg.gate_weight, ce_weight=cfg.ce_weight, gate_target=cfg.gate_target)
+                if teacher is not None:
+                    with torch.no_grad(), ctx:
+                        target = teacher.select_logits(col, dep)
+                    loss = loss + cfg.distill_weight * distill_loss(model.head, logits, target, dep, temp)
             else:
                 with ctx:
                     pred = model(col, dep)

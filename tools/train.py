@@ -127,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--flip-train", action="store_true",
                    help="select head with flip_average: train the scores averaged with the mirrored run's, as "
                         "they ship (twice the step time)")
+    p.add_argument("--distill", metavar="MODEL",
+                   help="select head: also learn the scores and gate of this teacher (a shipped name, e.g. "
+                        "igde-small-hq, or a .pt) on the same crops")
+    p.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation loss")
+    p.add_argument("--supervised-weight", type=float, default=1.0,
+                   help="weight of the losses against the truth (0 with --distill: distillation alone)")
     p.add_argument("--profile-data", type=int, metavar="N",
                    help="only time the crop generator on N samples (one process) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -165,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             color_warp_share=args.color_warp_share, depth_blur=args.depth_blur, scene_scale=args.scene_scale,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
-            steep_planes=args.steep_planes, limbs=args.limbs, command=command,
+            steep_planes=args.steep_planes, limbs=args.limbs, distill=args.distill,
+            distill_weight=args.distill_weight, supervised_weight=args.supervised_weight, command=command,
         )
     except ValueError as e:
         p.error(str(e))
