@@ -79,12 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--output-dir", metavar="DIR", help="where the outputs go (default: JOBS/enhanced)")
     f.add_argument("--output-ext", default=".mkv", metavar=".EXT", help="the outputs' suffix (default: .mkv)")
     add_input_options(p)  # image sequences and raw depth: --fps, --size, --pix-fmt, streams, --format
-    from .display import NEAR
-    from .views_cli import add_packed_option
+    from .views_cli import add_depth_near_option, add_packed_option
 
     add_packed_option(p, "each clip's one input is")  # --packed rgbd: colour | depth in each frame
-    p.add_argument("--depth-near", choices=NEAR, help="--packed: the colour of near depth in the packed inputs "
-                   "(default: white; black is read inverted)")
+    add_depth_near_option(p, "--packed")
     add_enhance_options(p)
     return p
 

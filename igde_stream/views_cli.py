@@ -229,8 +229,7 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
                    help="codec of --views-out and --rgbd-out: ffv1 lossless, h264 lossy (default: %(default)s)")
     g.add_argument("--rgbd-out", metavar="PATH", help="also write colour | enhanced depth (8-bit, near = white) "
                    "in one frame: the RGB-D video that light-field players take")
-    g.add_argument("--depth-near", choices=display.NEAR, help="--rgbd-out and --packed: the colour of near depth "
-                   "(default: white)")
+    add_depth_near_option(g, "--rgbd-out and --packed")
     g.add_argument("--preview", metavar="PATH.png", help="PNG of the worst and a median frame (by PSNR with --gt, "
                    "else by the change): colour, depths, error maps, zoom on the worst boundary patch")
 
@@ -244,6 +243,13 @@ def add_packed_option(p: argparse.ArgumentParser, what: str = "the one input is"
     p.add_argument("--packed", choices=PACKINGS, help=f"{what} packed RGB-D, as light-field players take "
                    "it and --rgbd-out writes it: rgbd, colour | depth side by side; rgbd-tb, colour on top of "
                    "depth. The depth is the gray of its half, 8-bit, near = white (--depth-near black inverts)")
+
+
+def add_depth_near_option(p: argparse.ArgumentParser, applies_to: str) -> None:
+    """``--depth-near white|black``: how packed RGB-D holds near depth; ``applies_to`` names the
+    command's options it concerns (e.g. "--packed")."""
+    p.add_argument("--depth-near", choices=display.NEAR, help=f"{applies_to}: the colour of near depth in packed "
+                   "RGB-D (default: white; black is read and written inverted)")
 
 
 _VIEW_ONLY = ("views", "layout", "quilt", "rows", "cols", "anaglyph", "calibration", "panel")
@@ -328,8 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", choices=list(display.QUILT_PRESETS),
                    help="quilt preset for a Looking Glass display: portrait 8x6 at 3360x3360 (aspect 0.75), "
                         "16in / 32in 5x9 at 4096x4096 / 8192x8192 (aspect 16:9); implies --layout quilt")
-    r.add_argument("--depth-near", choices=display.NEAR, help="rgbd layout and --packed: the colour of near depth "
-                   "(default: white)")
+    add_depth_near_option(r, "the rgbd layout and --packed")
     r.add_argument("--calibration", metavar="CAL.json",
                    help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order)")
     r.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution in pixels (not below the views')")
@@ -347,8 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("quality", help="view PSNR / SSIM of views from each depth vs views from the GT depth")
     q.add_argument("color", help="colour video (with --packed: the packed RGB-D video, colour and a depth)")
     add_packed_option(q, "the input (color) is")
-    q.add_argument("--depth-near", choices=display.NEAR, help="--packed: the colour of near depth in the packed "
-                   "input (default: white)")
+    add_depth_near_option(q, "--packed")
     q.add_argument("--gt", required=True, help="ground-truth depth video (the reference views come from it)")
     q.add_argument("--depth", action="append", default=[], metavar="NAME=PATH",
                    help="a depth video to compare (repeat: degraded=..., enhanced=...); with --packed, the packed "
