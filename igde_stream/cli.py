@@ -125,6 +125,14 @@ def add_autorotate_option(p: Any) -> None:
                    help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
 
 
+def add_depth_range_option(p: Any) -> None:
+    """``--depth-range`` (``args.depth_range``), shared with ``igde-stream views``."""
+    p.add_argument("--depth-range", choices=("auto", "full", "limited"), default="auto",
+                   help="range of depth in YUV luma: limited (16..235, read stretched to 0..255 as FFmpeg and "
+                        "players do, written back limited) or full (as stored); auto (default): the stream's tag, "
+                        "untagged video limited, raw .yuv full")
+
+
 def add_input_options(p: argparse.ArgumentParser) -> None:
     """Inputs that do not describe themselves (image sequences, raw video) and stream choice; see
     docs/formats.md."""
@@ -140,6 +148,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--depth-stream", type=int, metavar="M",
                    help="video stream of the depth input, from 0 (default: the first gray or >8-bit one)")
     add_autorotate_option(g)
+    add_depth_range_option(g)
     g.add_argument("--format", choices=("nut", "matroska"),
                    help="container of -o - (stdout; default nut), or of a file whatever its suffix")
 
@@ -150,7 +159,8 @@ def input_options(args: argparse.Namespace) -> Any:
 
     return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
                         depth_stream=args.depth_stream, autorotate=args.autorotate,
-                        packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white")
+                        packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white",
+                        depth_range=args.depth_range)
 
 
 def add_enhance_options(p: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ from typing import Any
 from . import display
 from . import multiview as mv
 from .depth_order import ORDERS
-from .cli import add_autorotate_option
+from .cli import add_autorotate_option, add_depth_range_option
 from .cli_logging import setup_logging
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
@@ -106,7 +106,8 @@ def _source(args: argparse.Namespace, packed_input: str | None = None) -> Any:
     from .stream.sources import InputOptions
 
     return InputOptions(autorotate=args.autorotate, packed=getattr(args, "packed", None),
-                        depth_near=getattr(args, "depth_near", None) or "white", packed_input=packed_input)
+                        depth_near=getattr(args, "depth_near", None) or "white", packed_input=packed_input,
+                        depth_range=getattr(args, "depth_range", "auto"))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
         add_autorotate_option(q)
+        add_depth_range_option(q)
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
     r.add_argument("color", help="colour video (with --packed: the packed RGB-D video)")

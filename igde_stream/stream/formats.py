@@ -4,7 +4,9 @@ Depth arrives as gray (8, 10, 12 or 16 bits, either byte order for 16) or in the
 format (8, 10, 12 or 16 bits; the chroma planes are ignored on input and written neutral on output).
 Samples of more than 8 bits come out as native-endian ``uint16`` holding the values as stored: a
 10-bit sample stays 0..1023 (it is not stretched to 0..65535), so its normalising peak is 1023
-(``peak_of``), and the writer stores the same values in the same format.
+(``peak_of``), and the writer stores the same values in the same format. Limited-range ("TV") YUV
+luma, 16..235 at 8 bits, is read stretched to the full range as FFmpeg converts it to gray, and
+written back into the limited range (``luma_is_limited``).
 
 Gray depth saved as RGB (three equal channels: ``RGB_FORMATS``) is read as its one channel.
 Float depth (PFM, OpenEXR, 3-channel float TIFF, raw ``grayf32le``: ``FLOAT_FORMATS``) comes out of
@@ -13,6 +15,9 @@ rest of the pipeline it is 16-bit depth (``bits_of`` 16, ``peak_of`` 65535).
 """
 
 from __future__ import annotations
+
+import functools
+import logging
 
 import av
 import numpy as np
@@ -88,9 +93,78 @@ def depth_formats_text() -> str:
             "and gray saved as 8/16-bit RGB with three equal channels")
 
 
-def depth_array(frame: av.VideoFrame) -> np.ndarray:
+#: How the luma of YUV depth is read (``InputOptions.depth_range``; see :func:`luma_is_limited`).
+DEPTH_RANGES = ("auto", "full", "limited")
+
+
+def is_yuv_format(pix_fmt: str | None) -> bool:
+    return pix_fmt in YUV8_FORMATS or pix_fmt in YUV_HIGH_FORMATS
+
+
+def luma_is_limited(pix_fmt: str | None, color_range: int, kind: str, choice: str = "auto") -> bool:
+    """Whether the luma of a YUV depth stream is limited ("TV", MPEG) range, 16..235 at 8 bits (scaled by
+    2^(bits - 8) above), to be read stretched to the full 0..2^bits - 1 as FFmpeg converts it to gray.
+    Never for gray, RGB or float formats. ``choice`` "full" / "limited" decides; "auto" follows the
+    stream's tag (``color_range``: 1 MPEG limited, 2 JPEG full; ``yuvj*`` formats are full), and an
+    untagged stream is limited as FFmpeg reads it (what ``ffmpeg -i depth_%04d.png -pix_fmt yuv420p``
+    writes), except headerless raw video (``kind`` "raw"), whose luma is read as stored."""
+    if choice not in DEPTH_RANGES:
+        raise ValueError(f"depth_range must be one of {', '.join(DEPTH_RANGES)}, got {choice!r}")
+    if not is_yuv_format(pix_fmt):
+        return False
+    if choice != "auto":
+        return choice == "limited"
+    if pix_fmt.startswith("yuvj") or color_range == 2:
+        return False
+    return color_range == 1 or kind != "raw"
+
+
+def limited_span(bits: int) -> tuple[int, int]:
+    """The lowest and highest limited-range luma of ``bits`` bits: (16, 235) x 2^(bits - 8)."""
+    s = 1 << (bits - 8)
+    return 16 * s, 235 * s
+
+
+@functools.lru_cache(maxsize=8)
+def _range_lut(bits: int, to_full: bool) -> np.ndarray:
+    lo, hi = limited_span(bits)
+    peak = (1 << bits) - 1
+    x = np.arange(peak + 1, dtype=np.float64)
+    v = (x - lo) * (peak / (hi - lo)) if to_full else x * ((hi - lo) / peak) + lo
+    return np.clip(np.rint(v), 0, peak).astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def luma_to_full(luma: np.ndarray, bits: int) -> np.ndarray:
+    """Limited-range luma (uint8 / uint16 of ``bits`` bits) stretched to the full range, rounded, values
+    outside the limited range clipped: swscale's limited-to-gray conversion (the same values at 8 bits)."""
+    return _range_lut(bits, True)[luma]
+
+
+def full_to_luma(values: np.ndarray, bits: int) -> np.ndarray:
+    """The inverse of :func:`luma_to_full`: full-range values back into limited-range luma, rounded.
+    Exact on every value :func:`luma_to_full` gives (the full range has more levels than the limited)."""
+    return _range_lut(bits, False)[values]
+
+
+def check_limited_luma(frame: av.VideoFrame, limited: bool, path: str) -> None:
+    """Warn when a stream read as limited range holds luma outside it: full-range depth that carries
+    no tag would be clipped there (``--depth-range full`` reads it as stored)."""
+    if not limited:
+        return
+    lo, hi = limited_span(bits_of(frame.format.name))
+    luma = depth_array(frame)
+    if int(luma.min()) < lo or int(luma.max()) > hi:
+        logging.getLogger("igde_stream.stream").warning(
+            "%s: YUV depth read as limited range (%d..%d, stretched to full as FFmpeg does), but its first frame "
+            "holds %d..%d; for full-range depth give --depth-range full", path, lo, hi, int(luma.min()), int(luma.max()))
+
+
+def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:
     """The depth samples of a decoded frame (a depth format): H x W uint8, or native uint16 above 8 bits;
-    float32 for ``FLOAT_FORMATS`` (``float_array``)."""
+    float32 for ``FLOAT_FORMATS`` (``float_array``). ``limited``: YUV luma in the limited range, returned
+    stretched to the full range (:func:`luma_is_limited`, :func:`luma_to_full`)."""
+    if limited:
+        return luma_to_full(depth_array(frame), bits_of(frame.format.name))
     fmt = frame.format.name
     if fmt in FLOAT_FORMATS:
         return float_array(frame)

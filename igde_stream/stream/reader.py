@@ -38,8 +38,8 @@ from av.video.reformatter import VideoReformatter
 from ..errors import CorruptInputError, InputError
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
-    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array, depth_formats_text, dtype_of, is_float_format,
-    peak_of,
+    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text, dtype_of,
+    is_float_format, luma_is_limited, peak_of,
 )
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
@@ -77,6 +77,7 @@ class VideoInfo:
     duration: float | None  # seconds the container declares, None when it does not
     duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
     kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of)
+    limited: bool = False  # YUV depth luma in the limited range, read stretched (formats.luma_is_limited)
 
     @property
     def effective_rate(self) -> Fraction:
@@ -173,6 +174,7 @@ class VideoReader:
         self.sync = sync
         enable_error_logs()
         options = (source or InputOptions()).for_input(self.path)
+        self._depth_range = options.depth_range
         self.autorotate = options.autorotate
         self._packed = Unpacker(options.packed, role, self.path, options.depth_near) \
             if options.packed is not None and role != "gt" else None  # one half of a packed RGB-D stream
@@ -257,7 +259,8 @@ class VideoReader:
             path=self.path, codec=cc.name, width=cc.width, height=cc.height, pix_fmt=pix_fmt,
             time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
             frames=self._files or s.frames or None, duration=duration, duration_is_end=duration_is_end,
-            kind=self._kind,
+            kind=self._kind, limited=self.role != "color" and self._packed is None
+            and luma_is_limited(pix_fmt, cc.color_range, self._kind, self._depth_range),
         )
         return s, info
 
@@ -331,6 +334,7 @@ class VideoReader:
                     if depth_fmt is None:
                         self._check_depth_format(fmt)
                         depth_fmt = fmt
+                        check_limited_luma(f, self.info.limited, self.path)
                     elif fmt != depth_fmt:
                         raise InputError(
                             f"pixel format changes mid-stream at frame {count} ({pts_time:.3f} s): {depth_fmt} "
@@ -374,7 +378,7 @@ class VideoReader:
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray())
         try:
-            d = turn(depth_array(f))  # the format was checked by ``frames``
+            d = turn(depth_array(f, self.info.limited))  # the format was checked by ``frames``
         except ValueError as exc:  # float or RGB depth whose three channels differ
             raise InputError(f"frame {index}: {exc}", self.path) from None
         if self.float_map is not None and is_float_format(f.format.name):

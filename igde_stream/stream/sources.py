@@ -34,7 +34,7 @@ import av
 import av.logging
 
 from ..errors import CorruptInputError, InputError, PairingError
-from .formats import DEPTH_FORMATS, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
+from .formats import DEPTH_FORMATS, DEPTH_RANGES, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
 from .packed import check_packing
 
 STDIN = "-"
@@ -57,7 +57,8 @@ class InputOptions:
     ``orientation``). ``packed``: colour and depth are the halves of one packed RGB-D stream
     (``packed.PACKINGS``; ``color_stream`` picks it, default the first; ``depth_near``: see ``packed``);
     ``packed_input``: the path of the packed input where other colour or depth inputs are plain
-    (``views quality``'s other depths; None: every colour and depth input is the packed one)."""
+    (``views quality``'s other depths; None: every colour and depth input is the packed one).
+    ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited"."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
@@ -68,9 +69,12 @@ class InputOptions:
     packed: str | None = None
     depth_near: str = "white"
     packed_input: str | None = None
+    depth_range: str = "auto"
 
     def __post_init__(self) -> None:
         check_packing(self.packed, self.depth_near, self.depth_stream)
+        if self.depth_range not in DEPTH_RANGES:
+            raise ValueError(f"depth_range must be one of {', '.join(DEPTH_RANGES)}, got {self.depth_range!r}")
 
     def for_input(self, path: str) -> InputOptions:
         """The options input ``path`` is read with: without the packing where ``packed_input`` names

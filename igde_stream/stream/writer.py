@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from .floatdepth import FloatMap
-from .formats import bits_of, depth_frame, float_frame, output_like
+from .formats import bits_of, depth_frame, float_frame, full_to_luma, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .reader import FALLBACK_RATE, VideoInfo
 
@@ -181,6 +181,7 @@ class DepthWriter:
         self.lossless = codec_is_lossless(codec)
         self._like_fmt = output_like(like.pix_fmt)  # float codes, RGB-saved gray: plain gray out
         self.pix_fmt = "grayf32le" if self.float_map else _pix_fmt_for(codec, like.dtype, self._like_fmt)
+        self._limited = like.limited  # the input's YUV luma was limited range: the output's is too
         self.time_base = like.time_base
         self.size = (like.width, like.height)
         self.rate = like.effective_rate
@@ -283,10 +284,19 @@ class DepthWriter:
     def _frame(self, depth: np.ndarray) -> av.VideoFrame:
         if self.float_map is not None:
             return float_frame(self.float_map.decode(depth))
+        yuv = is_yuv_format(self.pix_fmt)
+        limited = yuv and self._limited
+        if limited:  # full-range values back into limited-range luma (exact for values read from it)
+            depth = full_to_luma(depth, bits_of(self.pix_fmt))
         try:  # self.pix_fmt matches depth.dtype (``_check``): no cast happens here
-            return depth_frame(depth, self.pix_fmt)
+            frame = depth_frame(depth, self.pix_fmt)
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
+        if yuv:  # tagged, so that a reader (this one too) knows the range: 1 MPEG (limited), 2 JPEG (full)
+            frame.color_range = 1 if limited else 2
+            if self.frames == 0:
+                self.stream.codec_context.color_range = frame.color_range
+        return frame
 
     def close(self) -> None:
         """Flush the encoder and close the container (the file keeps its temporary name)."""
