@@ -125,12 +125,14 @@ def add_autorotate_option(p: Any) -> None:
                    help="read frames as stored: ignore the display matrix (a phone's rotation, a mirror, EXIF)")
 
 
-def add_depth_range_option(p: Any) -> None:
-    """``--depth-range`` (``args.depth_range``), shared with ``igde-stream views``."""
+def add_depth_range_option(p: Any, writes: bool = True) -> None:
+    """``--depth-range`` (``args.depth_range``), shared with ``igde-stream views`` (``writes`` False: a
+    command that writes no depth)."""
+    back = ", written back limited" if writes else ""
     p.add_argument("--depth-range", choices=("auto", "full", "limited"), default="auto",
-                   help="range of depth in YUV luma: limited (16..235, read stretched to 0..255 as FFmpeg and "
-                        "players do, written back limited) or full (as stored); auto (default): the stream's tag, "
-                        "untagged video limited, raw .yuv full")
+                   help=f"range of YUV depth luma: limited (16..235 at 8 bits, 64..940 at 10, read stretched to "
+                        f"the full range as FFmpeg and players do{back}) or full (as stored); auto (default): the "
+                        "stream's tag; untagged lossy video (H.264, HEVC, ...) limited, lossless, raw and images full")
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:

@@ -204,7 +204,6 @@ def candidate_set_ce(cands: torch.Tensor, scores: torch.Tensor, depth_in: torch.
     return torch.stack(terms).mean() if terms else scores.sum() * 0.0
 
 
-
 def distill_loss(head: torch.nn.Module, logits: torch.Tensor, teacher: torch.Tensor, depth_in: torch.Tensor,
                  temperature: float = 1.0) -> torch.Tensor:
     """Distillation of a select head's ``logits`` toward a ``teacher``'s (same head, same shapes),

@@ -145,8 +145,11 @@ class TrainConfig:
             raise ValueError(f"limbs must be >= 0, got {self.limbs}")
         if self.distill_weight < 0 or self.supervised_weight < 0:
             raise ValueError("distill_weight and supervised_weight must be >= 0")
-        if self.supervised_weight == 0 and not self.distill:
-            raise ValueError("supervised_weight 0 needs a teacher (distill); the run would have no loss")
+        if self.supervised_weight == 0 and (not self.distill or self.distill_weight == 0):
+            raise ValueError("supervised_weight 0 needs a teacher (distill) with distill_weight > 0; the run "
+                             "would have no loss")
+        if not self.distill and self.distill_weight != 1.0:
+            raise ValueError("distill_weight needs a teacher (distill)")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]

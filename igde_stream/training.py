@@ -146,12 +146,12 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
 
 
 def _teacher(cfg: TrainConfig, model: torch.nn.Module) -> torch.nn.Module | None:
-    """The frozen teacher of ``cfg.distill`` in eval mode, or None; ``ValueError`` when it is not a select
-    model with ``model``'s candidates."""
+    """The frozen teacher of ``cfg.distill`` in eval mode, or None; ``ValueError`` when it is not a model
+    with ``model``'s selection head (candidates, gate or none)."""
     if not cfg.distill:
         return None
-    if not isinstance(getattr(model, "head", None), SelectionHead) or not model.head.gate:
-        raise ValueError("distill needs a select model to train")
+    if not isinstance(getattr(model, "head", None), SelectionHead):
+        raise ValueError("distill needs a soft or select model to train")
     path = Path(cfg.distill)
     teacher = load_checkpoint(path) if path.suffix == ".pt" else create_model(cfg.distill, pretrained=True)
     head = getattr(teacher, "head", None)

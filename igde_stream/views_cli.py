@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
         add_autorotate_option(q)
-        add_depth_range_option(q)
+        add_depth_range_option(q, writes=False)
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
     r.add_argument("color", help="colour video (with --packed: the packed RGB-D video)")

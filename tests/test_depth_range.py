@@ -1,4 +1,5 @@
-"""Limited-range ("TV") YUV depth luma: read as FFmpeg converts it to gray, written back limited."""
+"""Limited-range ("TV") YUV depth luma: read as FFmpeg converts it to gray, written back so that a run's
+own output reads back as the values it wrote."""
 
 from __future__ import annotations
 
@@ -13,19 +14,20 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from conftest import read_video, scene, write_video
 from igde_stream.cli import main
+from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader
 from igde_stream.stream.formats import full_to_luma, luma_is_limited, luma_to_full
 from igde_stream.stream.sources import InputOptions
 
 
-def _yuv_video(path, frames, pix_fmt="yuv420p", tag=None, from_gray=True):
-    """FFV1 YUV depth. ``from_gray``: each gray frame converted by swscale, as ``ffmpeg -pix_fmt yuv420p``
-    does (limited range, untagged); else the frames are the luma codes themselves. ``tag``: the
-    stream's and frames' color_range (None: untagged)."""
+def _yuv_video(path, frames, codec="ffv1", pix_fmt="yuv420p", tag=None, from_gray=True):
+    """YUV depth. ``from_gray``: each gray frame converted by swscale, as ``ffmpeg -pix_fmt yuv420p``
+    does (limited range, untagged); else the frames are the luma codes themselves. ``codec`` libx264
+    is lossless here (qp 0). ``tag``: the stream's and frames' color_range (None: untagged)."""
     from igde_stream.stream.formats import depth_frame
 
     with av.open(str(path), "w") as out:
-        s = out.add_stream("ffv1", rate=Fraction(25))
+        s = out.add_stream(codec, rate=Fraction(25), options={"qp": "0"} if codec == "libx264" else {})
         s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
         if tag is not None:
             s.codec_context.color_range = tag
@@ -42,6 +44,17 @@ def _yuv_video(path, frames, pix_fmt="yuv420p", tag=None, from_gray=True):
         for p in s.encode(None):
             out.mux(p)
     return path
+
+
+def _ffmpeg_gray(path):
+    """FFmpeg's own conversion of each frame to gray (swscale): the independent reference."""
+    with av.open(str(path)) as c:
+        return [f.reformat(format="gray").to_ndarray() for f in c.decode(video=0)]
+
+
+def _read(path, **options):
+    with VideoReader(path, "depth", source=InputOptions(**options)) as r:
+        return r.info, [f.data for f in r.frames()]
 
 
 @pytest.mark.parametrize("bits, pix_fmt, tol", [(8, "yuv420p", 0), (10, "yuv420p10le", 1), (12, "yuv444p12le", 1)])
@@ -66,16 +79,32 @@ def test_stretch_is_ffmpegs_gray_conversion_and_its_inverse_is_exact(bits, pix_f
 
 def test_which_streams_are_limited():
     yes, no = True, False
-    cases = [(("yuv420p", 0, "file", "auto"), yes), (("yuv420p", 1, "file", "auto"), yes),
-             (("yuv420p", 2, "file", "auto"), no), (("yuvj420p", 0, "file", "auto"), no),
-             (("yuv420p10le", 0, "stdin", "auto"), yes), (("yuv420p10le", 0, "raw", "auto"), no),
-             (("yuv420p", 1, "raw", "auto"), yes), (("yuv420p", 1, "file", "full"), no),
-             (("yuv420p", 2, "file", "limited"), yes), (("gray", 1, "file", "limited"), no),
-             (("gray16le", 0, "file", "auto"), no), (("rgb24", 0, "file", "auto"), no)]
+    cases = [(("yuv420p", 0, "h264", "auto"), yes), (("yuv420p", 0, "hevc", "auto"), yes),
+             (("yuv420p", 1, "ffv1", "auto"), yes), (("yuv420p", 2, "h264", "auto"), no),
+             (("yuvj420p", 0, "mjpeg", "auto"), no), (("yuv420p", 0, "ffv1", "auto"), no),
+             (("yuv420p10le", 0, "rawvideo", "auto"), no), (("yuv420p", 0, "png", "auto"), no),
+             (("yuv420p", 1, "h264", "full"), no), (("yuv420p", 2, "ffv1", "limited"), yes),
+             (("gray", 1, "h264", "limited"), no), (("gray16le", 0, "ffv1", "auto"), no),
+             (("rgb24", 0, "h264", "auto"), no)]
     for args, want in cases:
         assert luma_is_limited(*args) is want, args
     with pytest.raises(ValueError, match="depth_range"):
         InputOptions(depth_range="tv")
+    with pytest.raises(InputError, match="packed RGB-D depth"):
+        InputOptions(packed="rgbd", depth_range="full")
+
+
+def test_tags_and_codecs_decide_and_the_option_overrides(tmp_path):
+    codes = [np.tile(np.arange(0, 256, 4, dtype=np.uint8), (48, 1))[:, :64]] * 2
+    stretched = luma_to_full(codes[0], 8)
+    for codec, tag, choice, want in (("ffv1", 2, "auto", codes[0]), ("ffv1", 1, "auto", stretched),
+                                     ("ffv1", 2, "limited", stretched), ("ffv1", None, "auto", codes[0]),
+                                     ("libx264", None, "auto", stretched), ("libx264", None, "full", codes[0]),
+                                     ("libx264", 2, "auto", codes[0])):
+        path = _yuv_video(tmp_path / f"t{codec}{tag}{choice}.mkv", codes, codec=codec, tag=tag, from_gray=False)
+        info, got = _read(path, depth_range=choice)
+        assert info.limited is (want is stretched)
+        assert all(np.array_equal(g, want) for g in got), (codec, tag, choice)
 
 
 def _pair(tmp_path):
@@ -87,61 +116,91 @@ def _pair(tmp_path):
     return depths, gts
 
 
-def _report(tmp_path, args, name):
-    code = main([str(tmp_path / "c.mkv"), *args, "-o", str(tmp_path / f"{name}.mkv"), "--gt", str(tmp_path / "gt.mkv"),
+def _run(tmp_path, args, name, out=None):
+    out = out or tmp_path / f"{name}.mkv"
+    code = main([str(tmp_path / "c.mkv"), *args, "-o", str(out), "--gt", str(tmp_path / "gt.mkv"),
                  "--report", str(tmp_path / f"{name}.json"), "--backend", "torch", "-q"])
     assert code == 0
     return json.loads((tmp_path / f"{name}.json").read_text())
 
 
 def test_the_report_compares_ffmpegs_gray_values_with_a_gray_ground_truth(tmp_path, tiny_model):
-    """Depth made as ``ffmpeg -pix_fmt yuv420p`` makes it (limited, untagged) against gray ground truth:
-    the input PSNR is that of FFmpeg's gray decode of the depth (scikit-image); read as stored
-    (--depth-range full) it is that of the raw luma codes, an offset of up to 16 levels."""
+    """Depth made as ``ffmpeg -c:v libx264 -pix_fmt yuv420p`` makes it (limited, untagged) against gray
+    ground truth: the input PSNR is that of FFmpeg's gray decode of the depth (scikit-image); read as
+    stored (--depth-range full) it is that of the raw luma codes. The report says which."""
     depths, gts = _pair(tmp_path)
-    _yuv_video(tmp_path / "d.mkv", depths)
-    with av.open(str(tmp_path / "d.mkv")) as c:
-        gray = [f.reformat(format="gray").to_ndarray() for f in c.decode(video=0)]
-    raw = read_video(tmp_path / "d.mkv")[0]
+    _yuv_video(tmp_path / "d.mp4", depths, codec="libx264")
+    gray = _ffmpeg_gray(tmp_path / "d.mp4")
+    raw = read_video(tmp_path / "d.mp4")[0]
     want_gray = peak_signal_noise_ratio(np.stack(gts), np.stack(gray), data_range=255)
     want_raw = peak_signal_noise_ratio(np.stack(gts), np.stack(raw), data_range=255)
     assert want_gray - want_raw > 1.0  # the two readings differ enough to tell apart
     model = ["--model", str(tiny_model)]
-    auto = _report(tmp_path, [str(tmp_path / "d.mkv"), *model], "auto")
-    full = _report(tmp_path, [str(tmp_path / "d.mkv"), "--depth-range", "full", *model], "full")
+    auto = _run(tmp_path, [str(tmp_path / "d.mp4"), *model], "auto")
+    full = _run(tmp_path, [str(tmp_path / "d.mp4"), "--depth-range", "full", *model], "full")
     assert auto["summary"]["mean_psnr_input"] == pytest.approx(want_gray, abs=0.01)
     assert full["summary"]["mean_psnr_input"] == pytest.approx(want_raw, abs=0.01)
-    # the outputs keep each reading's range, tagged
-    with av.open(str(tmp_path / "auto.mkv")) as c:
-        assert c.streams.video[0].codec_context.color_range == 1
-    with av.open(str(tmp_path / "full.mkv")) as c:
-        assert c.streams.video[0].codec_context.color_range == 2
+    assert (auto["depth_range"], full["depth_range"]) == ("limited", "full")
 
 
-def test_tags_decide_and_the_option_overrides(tmp_path):
-    codes = [np.tile(np.arange(0, 256, 4, dtype=np.uint8), (48, 1))[:, :64]] * 2
-    stretched = luma_to_full(codes[0], 8)
-    for tag, choice, want in ((2, "auto", codes[0]), (1, "auto", stretched), (2, "limited", stretched),
-                              (None, "full", codes[0]), (None, "auto", stretched)):
-        path = _yuv_video(tmp_path / f"t{tag}{choice}.mkv", codes, tag=tag, from_gray=False)
-        with VideoReader(path, "depth", source=InputOptions(depth_range=choice)) as r:
-            got = [f.data for f in r.frames()]
-        assert all(np.array_equal(g, want) for g in got), (tag, choice)
+def _identity():
+    from igde_stream import Enhancer
+    from igde_stream.models import create_model
+
+    return Enhancer(model=create_model("igde-tiny", head="select", radius=2), backend="torch")
 
 
-def test_luma_outside_the_limited_range_warns_once(tmp_path, caplog):
-    codes = [np.full((48, 64), 5, np.uint8), np.full((48, 64), 250, np.uint8)]
-    codes[0][:, 32:] = 200
-    path = _yuv_video(tmp_path / "wide.mkv", codes, from_gray=False)
+def test_a_runs_output_reads_back_as_the_values_it_wrote(tmp_path):
+    """With a model that returns its input, the output read back by the project equals the input as the
+    project read it, whatever the input's range and the output's container: limited luma written
+    back limited (Matroska: tagged; lossy H.264: untagged, read as limited), or as full-range gray where
+    neither holds (FFV1 in MP4, NUT, PNG images); full-range YUV tagged full; gray through x264 (which
+    stores it as YUV, tagged full)."""
+    from igde_stream.stream import enhance_file
+
+    depths, _ = _pair(tmp_path)
+    _yuv_video(tmp_path / "lim.mp4", depths, codec="libx264")  # limited, untagged
+    _yuv_video(tmp_path / "full.mkv", depths, tag=2, from_gray=False)  # full range, tagged
+    write_video(tmp_path / "gray.mkv", depths, fmt="gray")
+    enhancer = _identity()
+    cases = [("lim.mp4", "o1.mkv", {}, "yuv420p"), ("lim.mp4", "o2.mp4", {}, "gray"),
+             ("lim.mp4", "o2.mp4", {"codec": "libx264"}, "yuv420p"),
+             ("lim.mp4", "o3.nut", {}, "gray"), ("lim.mp4", "o4/%04d.png", {}, "gray"),
+             ("full.mkv", "o5.nut", {}, "yuv420p"), ("full.mkv", "o6/%04d.tif", {}, None),
+             ("gray.mkv", "o7.mp4", {"codec": "libx264"}, None)]
+    for src, dst, kw, fmt in cases:
+        info, want = _read(tmp_path / src)
+        summary = enhance_file(tmp_path / "c.mkv", tmp_path / src, tmp_path / dst, enhancer=enhancer, overwrite=True,
+                               **kw)
+        if fmt is not None:
+            assert summary["pix_fmt"] == fmt, (src, dst)
+        _, got = _read(tmp_path / dst)
+        diff = np.stack(got).astype(int) - np.stack(want)
+        if "codec" in kw:  # x264 at its default quality is lossy: no offset (a range misread is ~14 here)
+            assert abs(diff.mean()) < 1.0, (src, dst, diff.mean())
+        else:
+            assert not diff.any(), (src, dst)
+        if src == "lim.mp4" and dst.endswith(".mkv"):  # the luma codes themselves, lossless
+            assert np.array_equal(np.stack(read_video(tmp_path / dst)[0]), np.stack(read_video(tmp_path / src)[0]))
+
+
+def test_luma_outside_the_limited_range_warns_once_at_the_first_such_frame(tmp_path, caplog):
+    codes = [np.full((48, 64), 120, np.uint8), np.full((48, 64), 5, np.uint8), np.full((48, 64), 250, np.uint8)]
+    codes[1][:, 32:] = 200
+    path = _yuv_video(tmp_path / "wide.mkv", codes, tag=1, from_gray=False)
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
-        with VideoReader(path, "depth") as r:
-            list(r.frames())
+        _read(path)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warned) == 1 and "5..200" in warned[0] and "--depth-range full" in warned[0]
+    assert len(warned) == 1 and "frame 1 holds 5..200" in warned[0] and "--depth-range full" in warned[0]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
-        with VideoReader(path, "depth", source=InputOptions(depth_range="full")) as r:
-            list(r.frames())
-        with VideoReader(_yuv_video(tmp_path / "ok.mkv", [np.full((48, 64), 120, np.uint8)]), "depth") as r:
-            list(r.frames())
+        _read(path, depth_range="full")
+        _read(_yuv_video(tmp_path / "ok.mkv", [np.full((48, 64), 120, np.uint8)], tag=1))
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_depth_range_with_packed_input_is_one_line(tmp_path, capsys):
+    path = _yuv_video(tmp_path / "p.mkv", [np.zeros((48, 64), np.uint8)])
+    code = main([str(path), "--packed", "rgbd", "--depth-range", "full", "-o", str(tmp_path / "o.mkv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "packed RGB-D depth" in err[0] and not (tmp_path / "o.mkv").exists()

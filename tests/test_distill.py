@@ -206,12 +206,16 @@ def test_distill_settings_that_cannot_work_are_refused(tmp_path):
         TrainConfig(steps=1, supervised_weight=0.0)
     with pytest.raises(ValueError, match=">= 0"):
         TrainConfig(steps=1, distill="x.pt", distill_weight=-1.0)
+    with pytest.raises(ValueError, match="would have no loss"):
+        TrainConfig(steps=1, distill="x.pt", distill_weight=0.0, supervised_weight=0.0)
+    with pytest.raises(ValueError, match="distill_weight needs a teacher"):
+        TrainConfig(steps=1, distill_weight=2.0)
     residual = tmp_path / "residual.pt"
     save_checkpoint(residual, create_model("igde-tiny"))
     other_radius = tmp_path / "r2.pt"
     save_checkpoint(other_radius, create_model("igde-tiny", head="select", radius=2, candidates="star"))
     for teacher, model, why in ((residual, SEL, "not a select model"), (other_radius, SEL, "not a select model"),
-                                (_teacher_file(tmp_path), {}, "needs a select model")):
+                                (_teacher_file(tmp_path), {}, "needs a soft or select model")):
         with pytest.raises(TrainSetupError, match=why):
             train(_cfg(tmp_path, overrides=model, steps=1, distill=str(teacher), out=str(tmp_path / "never")))
         assert not (tmp_path / "never").exists()

@@ -161,18 +161,15 @@ def test_sequence_output_never_replaces_other_files_or_the_input(tmp_path, tiny_
 
 
 def write_high_bit(path: Path, frames: list[np.ndarray], pix_fmt: str) -> Path:
-    """Depth of more than 8 bits encoded with FFV1 (luma = the samples, neutral chroma for YUV, tagged
-    full range so that the luma is read as stored)."""
+    """Depth of more than 8 bits encoded with FFV1 (luma = the samples, neutral chroma for YUV)."""
     from igde_stream.stream.formats import depth_frame
 
     with av.open(str(path), "w") as out:
         s = out.add_stream("ffv1", rate=Fraction(25))
         s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
-        s.codec_context.color_range = 2
         for i, d in enumerate(frames):
             f = depth_frame(d, pix_fmt)
             f.pts = i
-            f.color_range = 2
             for p in s.encode(f):
                 out.mux(p)
         for p in s.encode(None):

@@ -50,37 +50,11 @@ def test_roundtrip_ntsc_mkv_keeps_timestamps_and_bit_depth(make_clip, enhancer, 
 
 
 def test_depth_in_yuv_luma(make_clip, enhancer):
-    """Untagged YUV depth is limited range (as FFmpeg reads it): the model sees the luma as FFmpeg's own
-    conversion to gray gives it, and the output is limited-range luma again, tagged, which FFmpeg's gray
-    conversion turns back into the model's values; the luma of unchanged pixels is kept."""
-    import av
-
     clip = make_clip(n=6, depth_fmt="yuv420p")
-    with av.open(str(clip["depth"])) as c:  # the reference: swscale's limited-to-gray conversion
-        gray_in = [f.reformat(format="gray").to_ndarray() for f in c.decode(video=0)]
-    with VideoReader(clip["depth"], "depth") as d:
-        assert d.info.limited and all(np.array_equal(f.data, g) for f, g in zip(d.frames(), gray_in))
     enhance_file(clip["color"], clip["depth"], clip["out"], enhancer=enhancer)
     frames = assert_same_stream(clip["out"], clip["depth"], 6)
-    luma_in = read_video(clip["depth"])[0]
-    with av.open(str(clip["out"])) as c:
-        tag = c.streams.video[0].codec_context.color_range
-        decoded = list(c.decode(video=0))
-    assert tag == 1 and decoded[0].color_range == 1
-    for got, luma, f, g, want in zip(frames, luma_in, decoded, gray_in, expected(enhancer, clip)):
-        back = f.reformat(format="gray").to_ndarray().astype(int)
-        # limited range holds 220 of the 256 levels: a value of the model's own is off by at most one
-        # level; every input value (each unchanged pixel's) comes back exactly, its luma code too
-        assert np.abs(back - want).max() <= 1
-        assert 16 <= int(got.min()) and int(got.max()) <= 235
-    # a model that returns its input (a fresh select head): the output's luma codes are the input's
-    from igde_stream import Enhancer
-    from igde_stream.models import create_model
-
-    identity = Enhancer(model=create_model("igde-tiny", head="select", radius=2), backend="torch")
-    same = clip["out"].with_name("same.mkv")
-    enhance_file(clip["color"], clip["depth"], same, enhancer=identity)
-    assert all(np.array_equal(a, b) for a, b in zip(read_video(same)[0], luma_in))
+    for got, want in zip(frames, expected(enhancer, clip)):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_colour_of_another_size_is_resized_to_the_depth_grid(make_clip, enhancer, caplog):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 import av
 import numpy as np
@@ -101,13 +102,22 @@ def is_yuv_format(pix_fmt: str | None) -> bool:
     return pix_fmt in YUV8_FORMATS or pix_fmt in YUV_HIGH_FORMATS
 
 
-def luma_is_limited(pix_fmt: str | None, color_range: int, kind: str, choice: str = "auto") -> bool:
+#: Codecs whose untagged YUV is read as stored (full range): lossless, raw and image codecs keep what was
+#: written into them. Untagged lossy video (H.264, HEVC, VP9, AV1, MPEG-4, ...) is limited range, as FFmpeg
+#: reads it and as ``ffmpeg -pix_fmt yuv420p`` makes it from gray maps.
+AS_STORED_CODECS = frozenset({
+    "ffv1", "rawvideo", "png", "apng", "tiff", "bmp", "pgm", "pgmyuv", "ppm", "pam", "huffyuv", "ffvhuff",
+    "utvideo", "magicyuv", "qoi", "sgi", "targa", "jpeg2000", "libopenjpeg",
+})
+
+
+def luma_is_limited(pix_fmt: str | None, color_range: int, codec: str, choice: str = "auto") -> bool:
     """Whether the luma of a YUV depth stream is limited ("TV", MPEG) range, 16..235 at 8 bits (scaled by
     2^(bits - 8) above), to be read stretched to the full 0..2^bits - 1 as FFmpeg converts it to gray.
     Never for gray, RGB or float formats. ``choice`` "full" / "limited" decides; "auto" follows the
-    stream's tag (``color_range``: 1 MPEG limited, 2 JPEG full; ``yuvj*`` formats are full), and an
-    untagged stream is limited as FFmpeg reads it (what ``ffmpeg -i depth_%04d.png -pix_fmt yuv420p``
-    writes), except headerless raw video (``kind`` "raw"), whose luma is read as stored."""
+    stream's tag (``color_range``: 1 MPEG limited, 2 JPEG full; ``yuvj*`` formats are full); an
+    untagged stream is limited when its ``codec`` is lossy video, read as stored when it is lossless,
+    raw or an image codec (``AS_STORED_CODECS``)."""
     if choice not in DEPTH_RANGES:
         raise ValueError(f"depth_range must be one of {', '.join(DEPTH_RANGES)}, got {choice!r}")
     if not is_yuv_format(pix_fmt):
@@ -116,7 +126,7 @@ def luma_is_limited(pix_fmt: str | None, color_range: int, kind: str, choice: st
         return choice == "limited"
     if pix_fmt.startswith("yuvj") or color_range == 2:
         return False
-    return color_range == 1 or kind != "raw"
+    return color_range == 1 or codec not in AS_STORED_CODECS
 
 
 def limited_span(bits: int) -> tuple[int, int]:
@@ -146,17 +156,31 @@ def full_to_luma(values: np.ndarray, bits: int) -> np.ndarray:
     return _range_lut(bits, False)[values]
 
 
-def check_limited_luma(frame: av.VideoFrame, limited: bool, path: str) -> None:
-    """Warn when a stream read as limited range holds luma outside it: full-range depth that carries
-    no tag would be clipped there (``--depth-range full`` reads it as stored)."""
-    if not limited:
-        return
+def range_names(**infos: Any) -> dict[str, str | None]:
+    """``{"<name>_range": "limited" | "full" | None}`` of readers' ``VideoInfo`` (None: no such input,
+    or depth that is not YUV), for a run's summary and report."""
+    return {f"{name}_range": None if info is None or not is_yuv_format(info.pix_fmt)
+            else "limited" if info.limited else "full" for name, info in infos.items()}
+
+
+def gray_like(pix_fmt: str) -> str:
+    """The gray format of ``pix_fmt``'s bit depth (gray, gray10le, gray12le, gray16le)."""
+    bits = bits_of(pix_fmt)
+    return "gray" if bits == 8 else f"gray{bits}le"
+
+
+def check_limited_luma(frame: av.VideoFrame, index: int, path: str) -> bool:
+    """Warn (and return True) when a frame of a stream read as limited range holds luma outside it:
+    full-range depth without a tag, clipped there (``--depth-range full`` reads it as stored)."""
     lo, hi = limited_span(bits_of(frame.format.name))
     luma = depth_array(frame)
-    if int(luma.min()) < lo or int(luma.max()) > hi:
-        logging.getLogger("igde_stream.stream").warning(
-            "%s: YUV depth read as limited range (%d..%d, stretched to full as FFmpeg does), but its first frame "
-            "holds %d..%d; for full-range depth give --depth-range full", path, lo, hi, int(luma.min()), int(luma.max()))
+    low, high = int(luma.min()), int(luma.max())
+    if low >= lo and high <= hi:
+        return False
+    logging.getLogger("igde_stream.stream").warning(
+        "%s: YUV depth read as limited range (%d..%d, stretched to full as FFmpeg does), but frame %d holds "
+        "%d..%d (clipped); for full-range depth give --depth-range full", path, lo, hi, index, low, high)
+    return True
 
 
 def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:

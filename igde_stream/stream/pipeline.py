@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import IGDEError
 from .floatdepth import describe_run, prepare as prepare_float
-from .formats import ENLARGE
+from .formats import ENLARGE, range_names
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
@@ -233,7 +233,8 @@ def enhance_file(
             enlarged = "{}x{} -> {}x{}".format(*depth.source_size, di.width, di.height)
             log.info("depth %s enlarged to the colour grid (%s, %s)", depth.path, enlarged, enlarge)
         warn_portrait_landscape(color, depth)
-        read_as = {"color_rotated": color.rotated, "depth_rotated": depth.rotated}  # how the inputs were read
+        read_as = {"color_rotated": color.rotated, "depth_rotated": depth.rotated,  # how the inputs were read
+                   **range_names(depth=depth.info, gt=gt.info if gt is not None else None)}
         setting = (lambda key: getattr(enhancer, key, None)) if enhancer is not None else enhancer_options.get
         fmap = prepare_float(depth, gt, float_range, setting("depth_order") or "near-high", setting("max_depth"),
                              options)

@@ -260,7 +260,7 @@ class VideoReader:
             time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
             frames=self._files or s.frames or None, duration=duration, duration_is_end=duration_is_end,
             kind=self._kind, limited=self.role != "color" and self._packed is None
-            and luma_is_limited(pix_fmt, cc.color_range, self._kind, self._depth_range),
+            and luma_is_limited(pix_fmt, cc.color_range, cc.name, self._depth_range),
         )
         return s, info
 
@@ -301,6 +301,7 @@ class VideoReader:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
+        range_warned = False
         count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
         while True:
@@ -334,7 +335,8 @@ class VideoReader:
                     if depth_fmt is None:
                         self._check_depth_format(fmt)
                         depth_fmt = fmt
-                        check_limited_luma(f, self.info.limited, self.path)
+                    if self.info.limited and not range_warned:  # once, at the first frame outside the range
+                        range_warned = check_limited_luma(f, count, self.path)
                     elif fmt != depth_fmt:
                         raise InputError(
                             f"pixel format changes mid-stream at frame {count} ({pts_time:.3f} s): {depth_fmt} "

@@ -75,6 +75,9 @@ class InputOptions:
         check_packing(self.packed, self.depth_near, self.depth_stream)
         if self.depth_range not in DEPTH_RANGES:
             raise ValueError(f"depth_range must be one of {', '.join(DEPTH_RANGES)}, got {self.depth_range!r}")
+        if self.packed is not None and self.depth_range != "auto":
+            raise InputError(f"--depth-range {self.depth_range}: applies to YUV depth streams; packed RGB-D depth is "
+                             "the gray of its half as a player shows it (the stream's own range tag decides)")
 
     def for_input(self, path: str) -> InputOptions:
         """The options input ``path`` is read with: without the packing where ``packed_input`` names

@@ -9,7 +9,11 @@ up: the next writer of the same output removes such partial files once their pro
 The output's bit depth follows the frames' sample type (uint16 -> the input's format of more than 8
 bits when the encoder takes it, else gray16le; uint8 -> the input's 8-bit format): sample values are
 never narrowed, widened or rescaled, and frames of another type than the first are refused. Frames
-without pts are placed at ``k x frame_duration`` like the reader places them.
+without pts are placed at ``k x frame_duration`` like the reader places them. The one exception:
+depth read from limited-range YUV luma (``formats.luma_is_limited``) goes back into the limited range,
+tagged as such, where it reads back so (Matroska, or a lossy H.264 / HEVC / VP9 / AV1 stream);
+elsewhere (FFV1 in MP4, a NUT pipe, images, raw video) it is written as gray of the same bit depth,
+full range. Every other output is tagged full range.
 
 Two other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) stream to stdout, which
 cannot be renamed or removed (a failed run leaves a truncated stream for the reader to refuse); a
@@ -35,7 +39,7 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from .floatdepth import FloatMap
-from .formats import bits_of, depth_frame, float_frame, full_to_luma, is_yuv_format, output_like
+from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .reader import FALLBACK_RATE, VideoInfo
 
@@ -155,6 +159,19 @@ def _pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:
     return output_pix_fmt(codec, "gray")
 
 
+#: Where limited-range YUV depth can be written so that it reads back limited: containers that store a
+#: stream's colour range (MP4 / MOV store none for these streams), and lossy encoders, whose untagged
+#: output is read as limited anyway (``formats.luma_is_limited``).
+RANGE_CONTAINERS = ("matroska", "webm")
+RANGE_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libvpx-vp9", "libaom-av1", "libsvtav1")
+
+
+def keeps_range(container: str, codec: str) -> bool:
+    """Whether an output in ``container`` (a muxer name, e.g. "matroska" or "nut") by encoder ``codec``
+    keeps the colour range tag."""
+    return codec in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
+
+
 class DepthWriter:
     """Encodes depth frames like those of ``like`` (size, time base, rate, pixel format) into ``out``.
 
@@ -223,6 +240,12 @@ class DepthWriter:
         except (av.error.FFmpegError, OSError) as exc:
             self._remove_tmp()
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
+        if self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(self.container.format.name, codec):
+            self._limited = False  # the tag would be lost: full-range gray says the same values
+            self._like_fmt = gray_like(self.pix_fmt)
+            self.pix_fmt = _pix_fmt_for(codec, like.dtype, self._like_fmt)
+            log.info("%s: cannot carry a limited-range tag; the depth is written as %s (full range)",
+                     self.out, self.pix_fmt)
         try:
             s = self.container.add_stream(codec, rate=self.rate, options=dict(_CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
@@ -284,18 +307,18 @@ class DepthWriter:
     def _frame(self, depth: np.ndarray) -> av.VideoFrame:
         if self.float_map is not None:
             return float_frame(self.float_map.decode(depth))
-        yuv = is_yuv_format(self.pix_fmt)
-        limited = yuv and self._limited
+        limited = self._limited and is_yuv_format(self.pix_fmt)
         if limited:  # full-range values back into limited-range luma (exact for values read from it)
             depth = full_to_luma(depth, bits_of(self.pix_fmt))
         try:  # self.pix_fmt matches depth.dtype (``_check``): no cast happens here
             frame = depth_frame(depth, self.pix_fmt)
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
-        if yuv:  # tagged, so that a reader (this one too) knows the range: 1 MPEG (limited), 2 JPEG (full)
-            frame.color_range = 1 if limited else 2
-            if self.frames == 0:
-                self.stream.codec_context.color_range = frame.color_range
+        # tagged, so that a reader (this one too) knows the range: 1 MPEG (limited), 2 JPEG (full); gray
+        # too, since an encoder may store it as YUV (x264's 4:0:0 decodes as yuv420p)
+        frame.color_range = 1 if limited else 2
+        if self.frames == 0:
+            self.stream.codec_context.color_range = frame.color_range
         return frame
 
     def close(self) -> None:

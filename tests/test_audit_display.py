@@ -1,0 +1,135 @@
+"""Audit: display layouts, cases the other display tests leave open (found by seeding wrong algorithms).
+
+Every expected value is worked by hand from the documented formula (or from OpenCV's documented
+bilinear sampling), never by calling the function under test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from igde_stream import display
+from igde_stream.display.lenticular import Interleaver, LenticularCalibration, nearest_view
+from igde_stream.errors import OutputError
+
+# van Berkel's map for N = 9, X = 4.5, tan a = 1/3, k_off = 0 on 4 x 4 pixels, worked by hand in
+# test_display.py: n = 2 ((k - l) mod 4.5).
+VAN_BERKEL_12x4 = np.array([
+    [0, 2, 4, 6, 8, 1, 3, 5, 7, 0, 2, 4],
+    [7, 0, 2, 4, 6, 8, 1, 3, 5, 7, 0, 2],
+    [5, 7, 0, 2, 4, 6, 8, 1, 3, 5, 7, 0],
+    [3, 5, 7, 0, 2, 4, 6, 8, 1, 3, 5, 7],
+])
+
+
+# ------------------------------------------------------------------------------------------ quilt
+
+
+def test_quilt_name_aspect_must_agree_within_a_hundredth():
+    """The docstring: a name's aspect must agree within 0.01. 0.70 and 0.80 are 0.05 off 0.75 and
+    0.73 is 0.02 off: refused; 0.755 is 0.005 off: kept as it is."""
+    for bad in ("clip_qs8x6a0.7.mp4", "clip_qs8x6a0.8.mp4", "clip_qs8x6a0.73.mp4"):
+        with pytest.raises(OutputError, match="the name says"):
+            display.quilt_path(bad, 8, 6, 0.75)
+    assert display.quilt_path("clip_qs8x6a0.755.mp4", 8, 6, 0.75).name == "clip_qs8x6a0.755.mp4"
+
+
+def test_too_many_views_for_a_quilt_is_refused_by_name():
+    """7 views in 3 x 2 tiles (6): the quilt's own error, not a NumPy broadcast error."""
+    with pytest.raises(ValueError, match="7 views do not fit a 3x2 quilt"):
+        display.pack_quilt(np.zeros((7, 4, 4, 3), np.uint8), display.QuiltSpec(3, 2))
+    with pytest.raises(ValueError, match="3 views do not fit a 1x2 quilt"):
+        display.pack_quilt(np.zeros((3, 4, 4, 3), np.uint8), display.QuiltSpec(1, 2, (8, 8), 1.0))
+
+
+# ------------------------------------------------------------------------------------ fit_view
+
+
+def test_fit_view_centres_a_tall_view_horizontally():
+    """A 4 wide x 8 tall view into an 8 x 8 canvas: s = min(8 / 4, 8 / 8) = 1, so it stays 4 x 8 and
+    sits at x0 = (8 - 4) // 2 = 2: columns 2..5 the view, 0..1 and 6..7 black."""
+    view = (np.arange(8 * 4 * 3).reshape(8, 4, 3) * 2 + 1).astype(np.uint8)
+    out = display.fit_view(view, (8, 8))
+    assert out.shape == (8, 8, 3)
+    np.testing.assert_array_equal(out[:, 2:6], view)
+    assert (out[:, :2] == 0).all() and (out[:, 6:] == 0).all()
+
+
+def test_quilt_preset_tile_centres_a_portrait_view():
+    """A quilt with a fixed size: 2 x 1 tiles of 16 // 2 = 8 x 8 // 1 = 8, aspect 1 (par = 1 * 8 / 8).
+    Each 4 x 8 view is centred in its tile: view 0 at columns 2..5, view 1 at 8 + 2 .. 8 + 5."""
+    views = np.stack([np.full((8, 4, 3), v, np.uint8) for v in (50, 150)])
+    q = display.pack_quilt(views, display.QuiltSpec(2, 1, (16, 8), 1.0))
+    expect = np.zeros((8, 16), np.uint8)
+    expect[:, 2:6], expect[:, 10:14] = 50, 150
+    np.testing.assert_array_equal(q[..., 0], expect)
+
+
+def test_fit_view_enlarges_bilinearly_not_in_blocks():
+    """1 x 2 view (0 | 200) into a 4 x 2 canvas: s = min(4 / 2, 2 / 1) = 2, the whole canvas. Bilinear
+    with pixel centres aligned samples source x = (x' + 1/2) / 2 - 1/2 = -0.25, 0.25, 0.75, 1.25,
+    clamped at the edges: 0, 0.25 * 200, 0.75 * 200, 200 = 0, 50, 150, 200 on both rows
+    (INTER_AREA would give blocks 0, 0, 200, 200)."""
+    view = np.array([[[0, 0, 0], [200, 200, 200]]], np.uint8)
+    out = display.fit_view(view, (4, 2))
+    np.testing.assert_array_equal(out[..., 0], [[0, 50, 150, 200]] * 2)
+    np.testing.assert_array_equal(out[..., 0], out[..., 2])
+
+
+# ------------------------------------------------------------------------------------- lenticular
+
+
+def test_nearest_view_a_hair_below_n_is_the_last_view():
+    """n = 9 - 2e-12 lies in view 8's zone [8, 9); the 1e-9 nudge takes floor to 9, which must be
+    clamped back to N - 1 = 8 (view 9 does not exist)."""
+    np.testing.assert_array_equal(nearest_view(np.array([9 - 2e-12, 8.5, 0.0, 3.0]), 9), [8, 8, 0, 3])
+
+
+def test_interleave_offset_a_hair_negative_keeps_every_subpixel_lit():
+    """k_off = -1e-12 on the hand table: n = 2 ((k - l - 1e-12) mod 4.5). Where the table says 0,
+    (k - l) mod 4.5 = 0 and the mod wraps to 4.5 - 1e-12: n = 9 - 2e-12, view 8 (the top of the
+    lens); elsewhere n = table - 2e-12 stays in the table's view. View i is gray 10 i + 5, so no
+    subpixel may come out black."""
+    views = np.stack([np.full((4, 4, 3), 10 * i + 5, np.uint8) for i in range(9)])
+    cal = LenticularCalibration(n_views=9, pitch=4.5, tan_slant=1 / 3, offset=-1e-12)
+    out = Interleaver(cal, (4, 4), (4, 4)).compose(views).reshape(4, 12)
+    np.testing.assert_array_equal(out, 10 * np.where(VAN_BERKEL_12x4 == 0, 8, VAN_BERKEL_12x4) + 5)
+
+
+def test_blend_rounds_to_nearest():
+    """N = 2, X = 2, tan a = 0, k_off = 0.8, panel 2 x 1 (6 subpixels): n = (k + 0.8) mod 2 =
+    0.8, 1.8, 0.8, ... Even k: u = n - 1/2 = 0.3, views 0 and 1 weighted 0.7 / 0.3:
+    0.7 * 0 + 0.3 * 103 = 30.9 -> 31 (rounded, not cut to 30). Odd k: u = 1.3, clamped to 1 = the
+    last centre: view 1 alone, 103."""
+    views = np.stack([np.full((1, 2, 3), v, np.uint8) for v in (0, 103)])
+    cal = LenticularCalibration(n_views=2, pitch=2.0, tan_slant=0.0, offset=0.8)
+    out = Interleaver(cal, (2, 1), (2, 1), blend=True).compose(views)
+    np.testing.assert_array_equal(out.reshape(-1), [31, 103, 31, 103, 31, 103])
+
+
+# ------------------------------------------------------------------------------------------ RGB-D
+
+
+def test_unpack_rgbd_takes_the_rounded_mean_of_unequal_channels():
+    """A lossy RGB-D frame's gray is no longer R = G = B: depth = round(mean). (10, 11, 11): 32 / 3 =
+    10.67 -> 11; (10, 10, 11): 10.33 -> 10; (0, 0, 2): 0.67 -> 1; (255, 255, 254): 254.67 -> 255.
+    near black: 255 - those."""
+    right = np.array([[[10, 11, 11], [10, 10, 11], [0, 0, 2], [255, 255, 254]]], np.uint8)
+    frame = np.concatenate([np.zeros_like(right), right], axis=1)
+    _, depth = display.unpack_rgbd(frame)
+    np.testing.assert_array_equal(depth, [[11, 10, 1, 255]])
+    _, dark = display.unpack_rgbd(frame, "black")
+    np.testing.assert_array_equal(dark, [[244, 245, 254, 0]])
+
+
+def test_halves_splits_along_the_axis_it_is_given():
+    frame = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    top, bottom = display.halves(frame, axis=0)
+    np.testing.assert_array_equal(top, frame[:2])
+    np.testing.assert_array_equal(bottom, frame[2:])
+    left, right = display.halves(frame, axis=1)
+    np.testing.assert_array_equal(left, frame[:, :3])
+    np.testing.assert_array_equal(right, frame[:, 3:])
+    with pytest.raises(ValueError, match="odd height"):
+        display.halves(frame[:3], axis=0)
