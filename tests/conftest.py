@@ -12,6 +12,28 @@ import pytest
 NTSC = Fraction(30000, 1001)
 
 
+def encode_frames(path: Path, frames: Sequence, codec: str, pix_fmt: str, *, rate: Fraction = Fraction(25),
+                  options: dict | None = None, color_range: int | None = None) -> Path:
+    """Encode PyAV ``frames`` (frame i at pts i, time base 1 / ``rate``) into ``path``; ``color_range``
+    tags the stream and every frame (None: untagged)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(codec, rate=rate, options=options or {})
+        s.width, s.height, s.pix_fmt = frames[0].width, frames[0].height, pix_fmt
+        if color_range is not None:
+            s.codec_context.color_range = color_range
+        for i, f in enumerate(frames):
+            if color_range is not None:
+                f.color_range = color_range
+            f.pts = i
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    return path
+
+
 def write_video(
     path: Path, frames: Sequence[np.ndarray], *, fmt: str, codec: str | None = None, rate: Fraction = NTSC,
     time_base: Fraction | None = None, start: float = 0.0, times: Sequence[float] | None = None,

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from conftest import read_video, scene, write_video
+from conftest import encode_frames, read_video, scene, write_video
 from igde_stream.cli import main
 from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader
@@ -26,24 +25,12 @@ def _yuv_video(path, frames, codec="ffv1", pix_fmt="yuv420p", tag=None, from_gra
     is lossless here (qp 0). ``tag``: the stream's and frames' color_range (None: untagged)."""
     from igde_stream.stream.formats import depth_frame
 
-    with av.open(str(path), "w") as out:
-        s = out.add_stream(codec, rate=Fraction(25), options={"qp": "0"} if codec == "libx264" else {})
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
-        if tag is not None:
-            s.codec_context.color_range = tag
-        for i, d in enumerate(frames):
-            if from_gray:
-                f = av.VideoFrame.from_ndarray(d, format="gray").reformat(format=pix_fmt)
-            else:
-                f = depth_frame(d, pix_fmt)
-            if tag is not None:
-                f.color_range = tag
-            f.pts = i
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    if from_gray:
+        pictures = [av.VideoFrame.from_ndarray(d, format="gray").reformat(format=pix_fmt) for d in frames]
+    else:
+        pictures = [depth_frame(d, pix_fmt) for d in frames]
+    return encode_frames(path, pictures, codec, pix_fmt, options={"qp": "0"} if codec == "libx264" else None,
+                         color_range=tag)
 
 
 def _ffmpeg_gray(path):

@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import read_video, scene
+from conftest import encode_frames, read_video, scene
 from igde_stream.cli import main
 from igde_stream.stream import enhance_file
 from igde_stream.stream.sources import InputOptions
@@ -164,17 +164,7 @@ def write_high_bit(path: Path, frames: list[np.ndarray], pix_fmt: str) -> Path:
     """Depth of more than 8 bits encoded with FFV1 (luma = the samples, neutral chroma for YUV)."""
     from igde_stream.stream.formats import depth_frame
 
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("ffv1", rate=Fraction(25))
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
-        for i, d in enumerate(frames):
-            f = depth_frame(d, pix_fmt)
-            f.pts = i
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    return encode_frames(path, [depth_frame(d, pix_fmt) for d in frames], "ffv1", pix_fmt)
 
 
 @pytest.mark.parametrize("pix_fmt, bits", [("gray10le", 10), ("gray12le", 12), ("yuv420p10le", 10),
