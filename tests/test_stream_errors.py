@@ -258,23 +258,31 @@ def test_fewer_frames_than_declared_is_refused_by_the_project_check(make_clip):
         r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time, dropped=2)
 
 
-def _write_format_change(path, n16=3, n8=3, size=(64, 48)):
+def _write_format_change(path, n16=3, n8=3, size=(64, 48), formats=("gray16le", "gray")):
     """A depth video whose pixel format changes mid-stream: TIFF frames in MOV (each frame carries
-    its own format), ``n16`` gray16le frames then ``n8`` gray ones, 25 fps."""
+    its own format), ``n16`` gray16le frames then ``n8`` gray ones (``formats``: another pair, e.g. two
+    8-bit YUV formats), 25 fps."""
     import av
 
     w, h = size
     tb = Fraction(1, 25)
+    first, second = formats
     with av.open(str(path), "w") as out:
         s = out.add_stream("tiff", rate=25)
-        s.width, s.height, s.pix_fmt = w, h, "gray16le"
+        s.width, s.height, s.pix_fmt = w, h, first
         s.time_base = s.codec_context.time_base = tb
         gray = av.CodecContext.create("tiff", "w")
-        gray.width, gray.height, gray.pix_fmt, gray.time_base = w, h, "gray", tb
+        gray.width, gray.height, gray.pix_fmt, gray.time_base = w, h, second, tb
         for i in range(n16 + n8):
-            if i < n16:
+            if i < n16 and first == "gray16le":
                 enc, frame = s.codec_context, av.VideoFrame.from_ndarray(np.full((h, w), 300 * i + 300, np.uint16),
                                                                          format="gray16le")
+            elif i < n16:
+                enc = s.codec_context
+                frame = av.VideoFrame.from_ndarray(np.full((h, w), 40 + i, np.uint8), format="gray").reformat(format=first)
+            elif second != "gray":
+                enc = gray
+                frame = av.VideoFrame.from_ndarray(np.full((h, w), 40 + i, np.uint8), format="gray").reformat(format=second)
             else:
                 enc, frame = gray, av.VideoFrame.from_ndarray(np.full((h, w), i, np.uint8), format="gray")
             frame.pts, frame.time_base = i, tb
@@ -299,6 +307,19 @@ def test_depth_pixel_format_change_mid_stream_is_refused(make_clip, enhancer, tm
     e = fails(InputError, r"pixel format changes mid-stream at frame 3 \(0\.120 s\): gray16le before, gray from there",
               clip, enhancer, color=colour, depth=mixed)
     assert e.path == str(mixed)
+
+
+def test_format_change_is_refused_in_limited_range_depth_too(tmp_path):
+    """Read as limited range (where the range check runs on each frame until it warns), a change of
+    pixel format mid-stream is still refused."""
+    from igde_stream.stream import VideoReader
+    from igde_stream.stream.sources import InputOptions
+
+    mixed = _write_format_change(tmp_path / "mixed.mov", formats=("yuv444p", "yuv420p"))
+    with pytest.raises(InputError, match="pixel format changes mid-stream at frame 3 .*yuv444p before, yuv420p"):
+        with VideoReader(mixed, "depth", source=InputOptions(depth_range="limited")) as r:
+            assert r.info.limited
+            list(r.frames())
 
 
 def test_writer_refuses_frames_of_another_sample_type(tmp_path):

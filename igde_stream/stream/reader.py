@@ -335,14 +335,14 @@ class VideoReader:
                     if depth_fmt is None:
                         self._check_depth_format(fmt)
                         depth_fmt = fmt
-                    if self.info.limited and not range_warned:  # once, at the first frame outside the range
-                        range_warned = check_limited_luma(f, count, self.path)
                     elif fmt != depth_fmt:
                         raise InputError(
                             f"pixel format changes mid-stream at frame {count} ({pts_time:.3f} s): {depth_fmt} "
                             f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
                             self.path,
                         )
+                    if self.info.limited and not range_warned:  # once, at the first frame outside the range
+                        range_warned = check_limited_luma(f, count, self.path)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
         self._check_complete(count, last_time, last_pts_time, self._decoder.dropped)
