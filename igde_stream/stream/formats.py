@@ -5,8 +5,8 @@ format (8, 10, 12 or 16 bits; the chroma planes are ignored on input and written
 Samples of more than 8 bits come out as native-endian ``uint16`` holding the values as stored: a
 10-bit sample stays 0..1023 (it is not stretched to 0..65535), so its normalising peak is 1023
 (``peak_of``), and the writer stores the same values in the same format. Limited-range ("TV") YUV
-luma, 16..235 at 8 bits, is read stretched to the full range as FFmpeg converts it to gray, and
-written back into the limited range (``luma_is_limited``).
+luma, 16..235 at 8 bits, is read stretched to the full range as FFmpeg converts it to gray
+(``luma_is_limited``); the writer puts it back so that it reads back the same (``writer``).
 
 Gray depth saved as RGB (three equal channels: ``RGB_FORMATS``) is read as its one channel.
 Float depth (PFM, OpenEXR, 3-channel float TIFF, raw ``grayf32le``: ``FLOAT_FORMATS``) comes out of
