@@ -13,7 +13,9 @@ import pytest
 
 from igde_stream.depth_order import denormalize, normalize_unit
 from igde_stream.errors import InputError
-from igde_stream.stream.formats import check_limited_luma, full_to_luma, limited_span, luma_to_full
+from igde_stream.stream.formats import (
+    bits_of, check_limited_luma, depth_array, full_to_luma, limited_span, luma_to_full,
+)
 from igde_stream.stream.orientation import Orientation, frame_orientation
 
 # ------------------------------------------------------------------------------------ depth order
@@ -119,7 +121,8 @@ def _yuv_frame(luma: np.ndarray, pix_fmt: str) -> av.VideoFrame:
 def _warnings(caplog, luma, pix_fmt):
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
-        check_limited_luma(_yuv_frame(luma, pix_fmt), True, "d.mkv")
+        frame = _yuv_frame(luma, pix_fmt)
+        check_limited_luma(depth_array(frame), bits_of(pix_fmt), 1, "d.mkv")
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 

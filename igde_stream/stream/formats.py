@@ -169,11 +169,11 @@ def gray_like(pix_fmt: str) -> str:
     return "gray" if bits == 8 else f"gray{bits}le"
 
 
-def check_limited_luma(frame: av.VideoFrame, index: int, path: str) -> bool:
-    """Warn (and return True) when a frame of a stream read as limited range holds luma outside it:
-    full-range depth without a tag, clipped there (``--depth-range full`` reads it as stored)."""
-    lo, hi = limited_span(bits_of(frame.format.name))
-    luma = depth_array(frame)
+def check_limited_luma(luma: np.ndarray, bits: int, index: int, path: str) -> bool:
+    """Warn (and return True) when a frame's raw ``luma`` (``bits`` bits), read as limited range, holds
+    values outside it: full-range depth without a tag, clipped there (``--depth-range full`` reads it
+    as stored)."""
+    lo, hi = limited_span(bits)
     low, high = int(luma.min()), int(luma.max())
     if low >= lo and high <= hi:
         return False

@@ -39,7 +39,7 @@ from ..errors import CorruptInputError, InputError
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
     DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text, dtype_of,
-    is_float_format, luma_is_limited, peak_of,
+    is_float_format, luma_is_limited, luma_to_full, peak_of,
 )
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
@@ -204,6 +204,7 @@ class VideoReader:
         except BaseException:
             self.close()
             raise
+        self._range_warned = False  # a limited-range stream's out-of-range warning was given
         self.float_map: FloatMap | None = None
         self.float_clipped = 0
         # one swscale context for the stream, not one per frame (about 3x faster when resizing)
@@ -301,7 +302,6 @@ class VideoReader:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
-        range_warned = False
         count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
         while True:
@@ -341,8 +341,6 @@ class VideoReader:
                             f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
                             self.path,
                         )
-                    if self.info.limited and not range_warned:  # once, at the first frame outside the range
-                        range_warned = check_limited_luma(f, count, self.path)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
         self._check_complete(count, last_time, last_pts_time, self._decoder.dropped)
@@ -380,7 +378,12 @@ class VideoReader:
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray())
         try:
-            d = turn(depth_array(f, self.info.limited))  # the format was checked by ``frames``
+            d = depth_array(f)  # the format was checked by ``frames``
+            if self.info.limited:  # warned once, at the first frame outside the range; then stretched
+                bits = bits_of(f.format.name)
+                self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path)
+                d = luma_to_full(d, bits)
+            d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ
             raise InputError(f"frame {index}: {exc}", self.path) from None
         if self.float_map is not None and is_float_format(f.format.name):
