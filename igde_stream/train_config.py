@@ -42,6 +42,9 @@ class TrainConfig:
     many pixels (``igde_stream.data.cache.warped_color``), on ``color_warp_share`` of the frames
     (drawn per frame; the rest keep exact colour); ``depth_blur`` blurs the degraded depth of that
     share of the cached frames (Gaussian, sigma 0.5-2 px; ``igde_stream.data.cache.blurred_depth``);
+    ``color_rim`` gives that share of the cached frames a darkened or brightened band inside the
+    nearer object's outlines and, on half of them, a camera's sharpening halos
+    (``igde_stream.data.cache.rimmed_color``, ``sharpened``);
     ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
@@ -108,6 +111,7 @@ class TrainConfig:
     color_warp: float = 0.0
     color_warp_share: float = 1.0
     depth_blur: float = 0.0
+    color_rim: float = 0.0
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -134,7 +138,7 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
-        for name in ("refine_share", "color_codec", "color_antialias", "depth_blur"):
+        for name in ("refine_share", "color_codec", "color_antialias", "depth_blur", "color_rim"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.gate_target not in GATE_TARGETS:
@@ -158,7 +162,8 @@ class TrainConfig:
         self.scene_scale = tuple(float(x) for x in self.scene_scale)  # type: ignore[assignment]
         if not self.cache_scenes:  # options of the crop cache alone: an error, not a silent no-op
             for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0),
-                              ("color_warp", 0.0), ("color_warp_share", 1.0), ("depth_blur", 0.0)):
+                              ("color_warp", 0.0), ("color_warp_share", 1.0), ("depth_blur", 0.0),
+                              ("color_rim", 0.0)):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:
@@ -194,7 +199,8 @@ class TrainConfig:
                            mix=self.mix, color_blur=self.color_blur, color_codec=self.color_codec,
                            scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale,
                            color_antialias=self.color_antialias, color_warp=self.color_warp,
-                           color_warp_share=self.color_warp_share, depth_blur=self.depth_blur)
+                           color_warp_share=self.color_warp_share, depth_blur=self.depth_blur,
+                           color_rim=self.color_rim)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -208,4 +214,4 @@ class TrainConfig:
                 "mix": self.mix, "color_blur": self.color_blur,
                 "color_codec": self.color_codec, "color_antialias": self.color_antialias,
                 "color_warp": self.color_warp, "color_warp_share": self.color_warp_share,
-                "depth_blur": self.depth_blur}
+                "depth_blur": self.depth_blur, "color_rim": self.color_rim}

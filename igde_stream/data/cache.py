@@ -34,6 +34,13 @@ With ``depth_blur`` > 0 that share of the frames (drawn per frame, from its own 
 degraded depth blurred with a Gaussian whose sigma is drawn from [0.5, 2] px, over whatever boundary
 errors it has: the smooth maps of monocular estimators and upsampled sensors, whose ramps reach
 beyond the edge band and whose thin structures lose height. Ground truth and colour stay.
+With ``color_rim`` > 0 that share of the frames (drawn per frame, from its own generator) gets the
+colour detail that real photographs have at object outlines and the renderer lacks
+(:func:`rimmed_color`): a band 1-4 px wide just inside the nearer object's outline, darkened or
+brightened with a falloff toward the interior (shading at grazing angles, dark outlines, rim light),
+and, on half of those frames, the edge halos of a camera's sharpening (an unsharp mask). A real edge
+then shows two colour steps, the outline and the rim's inner side, and only the outer one is the
+depth edge.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -56,7 +63,7 @@ from .degrade import DegradeConfig, Degrader, mixed_config
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
 __all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain",
-           "warped_color"]
+           "rimmed_color", "sharpened", "warped_color"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class CacheConfig:
     color_warp: float = 0.0
     color_warp_share: float = 1.0
     depth_blur: float = 0.0
+    color_rim: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -94,8 +102,9 @@ class CacheConfig:
             raise ValueError(f"color_warp_share must be in [0, 1], got {self.color_warp_share}")
         if self.color_warp_share < 1.0 and self.color_warp == 0.0:
             raise ValueError("color_warp_share needs color_warp > 0")
-        if not 0.0 <= self.depth_blur <= 1.0:
-            raise ValueError(f"depth_blur must be in [0, 1], got {self.depth_blur}")
+        for name in ("depth_blur", "color_rim"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
     def scene_at(self, rng: np.random.Generator) -> SceneConfig:
         """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly
@@ -113,7 +122,7 @@ class CacheConfig:
         d = dataclasses.asdict(self)
         if tuple(d["scene_scale"]) == (1.0, 1.0):  # caches made before the field keep their names
             del d["scene_scale"]
-        for name in ("color_antialias", "color_warp", "depth_blur"):
+        for name in ("color_antialias", "color_warp", "depth_blur", "color_rim"):
             if d[name] == 0.0:
                 del d[name]
         if d["color_warp_share"] == 1.0:
@@ -149,6 +158,14 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             if brng.random() < cfg.depth_blur:
                 d = blurred_depth(d, float(brng.uniform(*DEPTH_BLUR_SIGMA)))  # crops stay where the errors are
         color = f.color
+        sharpen = None
+        if cfg.color_rim > 0:  # its own generator: the other frames stay those of the config without it
+            rrng = np.random.default_rng([cfg.seed, i, k, 0x21A])
+            if rrng.random() < cfg.color_rim:
+                color = rimmed_color(color, f.depth, f.labels, int(rrng.integers(1, 5)),
+                                     float(rrng.uniform(*RIM_STRENGTH)))
+                if rrng.random() < 0.5:
+                    sharpen = (float(rrng.uniform(*SHARPEN_AMOUNT)), float(rrng.uniform(*SHARPEN_SIGMA)))
         if cfg.color_warp > 0:  # its own generator: the crops and depths stay those of the config without it
             wrng = np.random.default_rng([cfg.seed, i, k, 0x3A7])
             # the share's draw only when asked for, so that share 1 warps as before it existed
@@ -158,6 +175,8 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             sigma = float(rng.uniform(0, cfg.color_blur))
             if sigma > 0.1:
                 color = cv2.GaussianBlur(color, (0, 0), sigma)
+        if sharpen is not None:  # in the camera, before its codec
+            color = sharpened(color, *sharpen)
         if cfg.color_codec > 0 and rng.random() < cfg.color_codec:
             color = camera_chain(color, rng)
         ys, xs = np.nonzero(err)
@@ -175,6 +194,42 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
 
 
 DEPTH_BLUR_SIGMA = (0.5, 2.0)
+RIM_STRENGTH = (-0.45, 0.3)  # the rim's relative brightness change at the outline (darkening more often)
+SHARPEN_AMOUNT = (0.3, 1.5)
+SHARPEN_SIGMA = (0.8, 2.0)
+
+
+def rimmed_color(color: np.ndarray, depth: np.ndarray, labels: np.ndarray, width: int,
+                 strength: float) -> np.ndarray:
+    """``color`` (H x W x 3 uint8) with a rim inside every object outline: a pixel within Chebyshev
+    distance r <= ``width`` px of a pixel of another layer (``labels``) that is farther than it
+    (``depth`` larger = nearer), r the least such, has its colour scaled by
+    ``1 + strength * (width + 1 - r) / width``, rounded and clipped; every other pixel is kept (the
+    slope of a pixel's own layer never makes a rim)."""
+    gt = depth.astype(np.float32)
+    far = np.float32(np.iinfo(depth.dtype).max + 1)
+    factor = np.ones(gt.shape, np.float32)
+    done = np.zeros(gt.shape, bool)
+    layers = [(lab, labels == lab) for lab in np.unique(labels)]
+    for r in range(1, width + 1):
+        kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+        ring = np.zeros(gt.shape, bool)
+        for _, own in layers:  # the nearest depth of the other layers within r, per layer
+            others = cv2.erode(np.where(own, far, gt), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=float(far))
+            ring |= own & (others < gt)
+        ring &= ~done
+        factor[ring] = 1.0 + strength * (width + 1 - r) / width
+        done |= ring
+    out = color.astype(np.float32) * factor[..., None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def sharpened(color: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """A camera's sharpening: the unsharp mask ``color + amount * (color - Gaussian(color, sigma))``
+    (OpenCV, reflected borders), rounded and clipped to uint8."""
+    c = color.astype(np.float32)
+    blur = cv2.GaussianBlur(c, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    return np.clip(np.rint(c + amount * (c - blur)), 0, 255).astype(np.uint8)
 
 
 def blurred_depth(depth: np.ndarray, sigma: float) -> np.ndarray:
