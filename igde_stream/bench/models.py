@@ -4,7 +4,9 @@
 
 The frame is a synthetic test-split frame with the real-world mix of boundary errors (``--errors``):
 a select head scores only the pixels its gate finds wrong, so its cost depends on the input;
-``--also-dense`` adds each model's dense form (every pixel scored) as its own entry.
+``--also-dense`` adds each model's dense form (every pixel scored) as its own entry;
+``--also-unpadded`` each model exported with its dense layers' growth channels as trained instead
+of padded to multiples of 16 (``igde_stream.models.layout``; the export's default).
 
 Each model (a registered name with shipped weights, or a checkpoint) is exported to ONNX and run by
 ONNX Runtime with ``--threads`` intra-op threads, batch 1; the classical filters of
@@ -61,10 +63,13 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="igde-bench-") as tmp:
         changed: dict[str, float] = {}
         for i, ref in enumerate(args.models):
-            for dense in (False, True) if args.also_dense else (False,):
-                path = export_onnx(ref, Path(tmp) / f"m{i}{'d' * dense}.onnx", check=False, dense_head=dense)
+            forms = [(dense, multiple) for dense in ((False, True) if args.also_dense else (False,))
+                     for multiple in ((16, 0) if args.also_unpadded else (16,))]
+            for dense, multiple in forms:
+                path = export_onnx(ref, Path(tmp) / f"m{i}{'d' * dense}{multiple}.onnx", check=False,
+                                   dense_head=dense, channel_multiple=multiple)
                 sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-                key = f"model:{ref}" + (" (dense head)" if dense else "")
+                key = f"model:{ref}" + (" (dense head)" if dense else "") + (" (unpadded)" if not multiple else "")
                 entries[key] = lambda s=sess: s.run(None, {"color": c, "depth": d})
                 changed[key] = float(np.mean(entries[key]()[0] != d))
         cv2.setNumThreads(args.threads)
@@ -112,6 +117,9 @@ def main(argv: list[str]) -> int:
                    help="boundary errors of the input depth: a preset (paper, mix, soft, ...) or none (default: %(default)s)")
     p.add_argument("--also-dense", action="store_true",
                    help="also time each model exported with its select head's dense form (every pixel scored)")
+    p.add_argument("--also-unpadded", action="store_true",
+                   help="also time each model exported with its dense layers' channels as trained (not padded to "
+                        "multiples of 16: igde_stream.models.layout)")
     p.add_argument("--json", help="write the result as JSON here")
     args = p.parse_args(argv)
     args.argv = list(argv)
