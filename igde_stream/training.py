@@ -29,6 +29,7 @@ from .data.dataset import SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
 from .losses import distill_loss, igde_loss, selection_loss
 from .models import build_model, create_model, load_checkpoint, save_checkpoint
+from .models.layout import grow_growth_channels
 from .models.igde import SelectionHead
 from .train_config import TrainConfig
 
@@ -132,7 +133,16 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
 def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: Any, hint: str = "") -> torch.nn.Module:
     """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...),
     the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes.
-    The one exception: ``full_convs`` may grow, its new layers zero-initialised (the same function)."""
+    Two exceptions: ``full_convs`` may grow, its new layers zero-initialised, and the growth ``g`` may
+    grow (``models.layout.grow_growth_channels``); the function stays the same."""
+    if "g" in overrides and overrides["g"] != model.config.g:
+        overrides = dict(overrides)
+        g = int(overrides.pop("g"))
+        if g < model.config.g:
+            raise ValueError(f"overrides: g {model.config.g} -> {g} would drop trained channels of {source}")
+        model = grow_growth_channels(model, g)
+        if not overrides:
+            return model
     tuned = build_model(dataclasses.replace(model.config, **overrides))
     changed = ValueError(f"overrides {sorted(overrides)} change the weights of {source}{hint}")
     try:

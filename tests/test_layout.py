@@ -127,3 +127,43 @@ def test_shipped_onnx_is_padded():
     assert meta["growth_channels"] == "12 -> 16"
     assert meta["weights_hash"] == weights_hash(create_model("igde-small", pretrained=True))
     assert np.all(np.array(sorted(_conv_out_channels(path))) != 12)
+
+
+def test_growing_keeps_the_function_and_lets_both_sides_learn():
+    """g 12 -> 16 for training: the config says 16; the outputs are unchanged; the new filters are
+    random at the spread of their layer's trained ones, the weights reading them zero; one backward
+    pass reaches both (the point of the random side: zero filters read by zero weights never move)."""
+    from igde_stream.models.layout import grow_growth_channels
+
+    m = _model()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    w = grow_growth_channels(m, 16, seed=1)
+    assert w.config.g == 16 and m.config.g == 12
+    assert all(torch.equal(v, before[k]) for k, v in m.state_dict().items())
+    c, d = _inputs(1)
+    with torch.no_grad():
+        assert float((m.features(c, d) - w.features(c, d)).abs().max()) <= 1e-5
+        assert torch.equal(m(c, d), w(c, d))
+    block, old = _blocks(w)[0], _blocks(m)[0]
+    for conv, conv0 in zip(block.convs, old.convs):
+        new_rows = conv.weight.detach()[12:]
+        assert new_rows.abs().min() > 0 and not conv.bias[12:].any()
+        assert 0.5 < float(new_rows.std()) / float(conv0.weight.detach().std()) < 1.6
+    g0 = old.convs[0].in_channels
+    assert not block.fuse.weight[:, [g0 + j * 16 + k for j in range(3) for k in range(12, 16)]].any()
+    w.train()
+    w.features(c, d).square().mean().backward()
+    assert block.convs[0].weight.grad[12:].abs().sum() == 0  # nothing reads them yet ...
+    assert block.fuse.weight.grad[:, g0 + 12:g0 + 16].abs().sum() > 0  # ... but their readers learn
+    with pytest.raises(ValueError, match="only grow"):
+        grow_growth_channels(m, 12)
+
+
+def test_train_override_g_grows_a_checkpoint_and_refuses_to_shrink():
+    from igde_stream.training import _with_settings
+
+    m = _model()
+    grown = _with_settings(m, {"g": 16, "gate_threshold": 0.3}, "ckpt.pt")
+    assert grown.config.g == 16 and grown.config.gate_threshold == 0.3
+    with pytest.raises(ValueError, match="drop trained channels"):
+        _with_settings(m, {"g": 8}, "ckpt.pt")

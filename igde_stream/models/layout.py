@@ -14,22 +14,22 @@ between the dense layers. The export (``igde_stream.export.export_onnx``) applie
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import torch
 from torch import nn
 
 from .igde import ResidualDenseBlock
 
-__all__ = ["pad_growth_channels"]
+__all__ = ["grow_growth_channels", "pad_growth_channels"]
 
 
 def _aligned(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
 
-def _pad_block(block: ResidualDenseBlock, multiple: int) -> None:
+def _pad_block(block: ResidualDenseBlock, big: int) -> None:
     g0, g = block.convs[0].in_channels, block.convs[0].out_channels
-    big = _aligned(g, multiple)
     if big == g:
         return
 
@@ -61,5 +61,33 @@ def pad_growth_channels(model: nn.Module, multiple: int = 16) -> nn.Module:
     if multiple > 1:
         for module in out.modules():
             if isinstance(module, ResidualDenseBlock):
-                _pad_block(module, multiple)
+                _pad_block(module, _aligned(module.convs[0].out_channels, multiple))
     return out
+
+
+def grow_growth_channels(model: nn.Module, g: int, seed: int = 0) -> nn.Module:
+    """A model whose config says growth ``g`` (more than ``model``'s), for training on: the dense
+    layers are padded as by :func:`pad_growth_channels`, and the new filters get random weights
+    (Gaussian, the standard deviation of their layer's trained filters; bias 0) while the weights
+    that read them stay zero. The function is unchanged, and the new channels carry signal, so both
+    they and the weights that read them get gradients (zero filters read by zero weights would get
+    none). ``model`` is left as it was."""
+    from . import build_model
+
+    old = model.config.g
+    if g <= old:
+        raise ValueError(f"growth channels can only grow: {old} -> {g}")
+    wide = copy.deepcopy(model)
+    rng = torch.Generator().manual_seed(seed)
+    for block in wide.modules():
+        if isinstance(block, ResidualDenseBlock):
+            _pad_block(block, g)
+            with torch.no_grad():
+                for conv in block.convs:
+                    w = conv.weight
+                    std = float(w[:old].std())
+                    w[old:] = torch.randn(w[old:].shape, generator=rng, dtype=w.dtype) * std
+    out = build_model(dataclasses.replace(model.config, g=g))
+    out.load_state_dict(wide.state_dict())
+    out.variant = getattr(model, "variant", None)
+    return out.train(model.training)
