@@ -118,7 +118,7 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
     if Path(cfg.model).suffix == ".pt":
         model = load_checkpoint(cfg.model)
         if cfg.overrides:  # settings that keep the weights' shapes, e.g. passes or gate_threshold
-            model = _with_settings(model, cfg.overrides, cfg.model, "; start from the model name instead")
+            model = _with_settings(model, cfg.overrides, cfg.model, "; start from the model name instead", grow=True)
         return model, None
     model = create_model(cfg.model, **cfg.overrides)
     head = getattr(model, "head", None)
@@ -130,12 +130,14 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
     return model, None
 
 
-def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: Any, hint: str = "") -> torch.nn.Module:
+def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: Any, hint: str = "",
+                   grow: bool = False) -> torch.nn.Module:
     """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...),
     the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes.
-    Two exceptions: ``full_convs`` may grow, its new layers zero-initialised, and the growth ``g`` may
-    grow (``models.layout.grow_growth_channels``); the function stays the same."""
-    if "g" in overrides and overrides["g"] != model.config.g:
+    Two exceptions: ``full_convs`` may grow, its new layers zero-initialised, and with ``grow`` (a
+    checkpoint to train on, not one to ship) the growth ``g`` may grow
+    (``models.layout.grow_growth_channels``); the function stays the same."""
+    if grow and "g" in overrides and overrides["g"] != model.config.g:
         overrides = dict(overrides)
         g = int(overrides.pop("g"))
         if g < model.config.g:

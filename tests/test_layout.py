@@ -160,10 +160,28 @@ def test_growing_keeps_the_function_and_lets_both_sides_learn():
 
 
 def test_train_override_g_grows_a_checkpoint_and_refuses_to_shrink():
+    """Training may grow a checkpoint's g (never shrink it); an export for shipping may not."""
     from igde_stream.training import _with_settings
 
     m = _model()
-    grown = _with_settings(m, {"g": 16, "gate_threshold": 0.3}, "ckpt.pt")
+    grown = _with_settings(m, {"g": 16, "gate_threshold": 0.3}, "ckpt.pt", grow=True)
     assert grown.config.g == 16 and grown.config.gate_threshold == 0.3
     with pytest.raises(ValueError, match="drop trained channels"):
-        _with_settings(m, {"g": 8}, "ckpt.pt")
+        _with_settings(m, {"g": 8}, "ckpt.pt", grow=True)
+    with pytest.raises(ValueError, match="change the weights"):  # shipping a checkpoint never grows it
+        _with_settings(m, {"g": 16}, "ckpt.pt")
+
+
+def test_training_from_a_checkpoint_grows_it(tmp_path):
+    """tools/train.py --model M.pt --override g=16: the model trained is M grown, M's function."""
+    from igde_stream.models import save_checkpoint
+    from igde_stream.train_config import TrainConfig
+    from igde_stream.training import _build
+
+    m = _model()
+    save_checkpoint(tmp_path / "m.pt", m)
+    model, payload = _build(TrainConfig(model=str(tmp_path / "m.pt"), overrides={"g": 16}, steps=1))
+    assert payload is None and model.config.g == 16
+    c, d = _inputs(2)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(c, d), m(c, d))
