@@ -106,7 +106,7 @@ def _reorders(path, tmp_path) -> int:
 
 def test_export_pads_by_default_with_the_trained_models_metadata(tmp_path):
     m = _model()
-    padded = export_onnx(m, tmp_path / "padded.onnx")  # checked against the unpadded model inside
+    padded = export_onnx(m, tmp_path / "padded.onnx")
     plain = export_onnx(m, tmp_path / "plain.onnx", channel_multiple=0)
     assert 12 not in _conv_out_channels(padded) and 16 in _conv_out_channels(padded)
     assert 12 in _conv_out_channels(plain)
@@ -119,13 +119,14 @@ def test_export_pads_by_default_with_the_trained_models_metadata(tmp_path):
     assert a <= b and (b == 0 or a < b)
 
 
-def test_shipped_onnx_is_padded():
-    path = WEIGHTS_DIR / "igde-small.onnx"
+@pytest.mark.parametrize("name", ["igde-small", "igde-small-hq"])
+def test_shipped_onnx_is_padded(name):
+    path = WEIGHTS_DIR / f"{name}.onnx"
     if not path.is_file():
-        pytest.skip("igde-small.onnx not shipped")
+        pytest.skip(f"{name}.onnx not shipped")
     meta = read_metadata(path)
     assert meta["growth_channels"] == "12 -> 16"
-    assert meta["weights_hash"] == weights_hash(create_model("igde-small", pretrained=True))
+    assert meta["weights_hash"] == weights_hash(create_model(name, pretrained=True))
     assert np.all(np.array(sorted(_conv_out_channels(path))) != 12)
 
 
@@ -148,7 +149,7 @@ def test_growing_keeps_the_function_and_lets_both_sides_learn():
     for conv, conv0 in zip(block.convs, old.convs):
         new_rows = conv.weight.detach()[12:]
         assert new_rows.abs().min() > 0 and not conv.bias[12:].any()
-        assert 0.5 < float(new_rows.std()) / float(conv0.weight.detach().std()) < 1.6
+        assert 0.8 < float(new_rows.std()) / float(conv0.weight.detach().std()) < 1.25
     g0 = old.convs[0].in_channels
     assert not block.fuse.weight[:, [g0 + j * 16 + k for j in range(3) for k in range(12, 16)]].any()
     w.train()

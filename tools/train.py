@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="igde-small", help="registered model name or a .pt to fine-tune")
     p.add_argument("--override", type=_override, action="append", default=[], metavar="KEY=VALUE",
-                   help="model config override, repeatable (e.g. color_taps=0)")
+                   help="model config override, repeatable (e.g. color_taps=0); on a .pt, settings that keep "
+                        "its weights, or full_convs / g grown from its own function (e.g. g=16)")
     p.add_argument("--loss-weights", type=_weights, default=(1.0, 1.0, 1.0), metavar="A,B,C",
                    help="weights of L_depth, L_focal, L_sobel (default 1,1,1)")
     p.add_argument("--steps", type=int, help="total optimizer steps")

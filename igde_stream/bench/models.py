@@ -4,9 +4,9 @@
 
 The frame is a synthetic test-split frame with the real-world mix of boundary errors (``--errors``):
 a select head scores only the pixels its gate finds wrong, so its cost depends on the input;
-``--also-dense`` adds each model's dense form (every pixel scored) as its own entry;
-``--also-unpadded`` each model exported with its dense layers' growth channels as trained instead
-of padded to multiples of 16 (``igde_stream.models.layout``; the export's default).
+``--also-dense`` adds each model's dense form (every pixel scored) as its own entry, and
+``--also-unpadded`` adds each model exported with its dense layers' growth channels as trained (the
+export pads them to multiples of 16 by default: ``igde_stream.models.layout``).
 
 Each model (a registered name with shipped weights, or a checkpoint) is exported to ONNX and run by
 ONNX Runtime with ``--threads`` intra-op threads, batch 1; the classical filters of

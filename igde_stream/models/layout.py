@@ -7,8 +7,9 @@ converts the features out of the blocked layout and back around each one (``Reor
 ``ReorderOutput``: 17 % of igde-small's time at 960x540). :func:`pad_growth_channels` gives every
 dense layer ``multiple``-aligned outputs: the extra filters are zero (weights and bias), so after
 the ReLU their channels are zero, and the layers that read them get zero weights for them. The
-function is the same (exactly, up to the order of float additions); the graph has no reorders
-between the dense layers. The export (``igde_stream.export.export_onnx``) applies it by default.
+function is the same up to float rounding (a runtime may sum in another order: a residual head's
+output moves by ~1e-7; a select head's picked input values came out identical on the test frames,
+though a score tie could in principle flip); the graph has no reorders between the dense layers. The export (``igde_stream.export.export_onnx``) applies it by default.
 """
 
 from __future__ import annotations
@@ -81,11 +82,11 @@ def grow_growth_channels(model: nn.Module, g: int, seed: int = 0) -> nn.Module:
     rng = torch.Generator().manual_seed(seed)
     for block in wide.modules():
         if isinstance(block, ResidualDenseBlock):
+            spreads = [float(conv.weight.detach().std()) for conv in block.convs]  # the trained filters'
             _pad_block(block, g)
             with torch.no_grad():
-                for conv in block.convs:
+                for conv, std in zip(block.convs, spreads):
                     w = conv.weight
-                    std = float(w[:old].std())
                     w[old:] = torch.randn(w[old:].shape, generator=rng, dtype=w.dtype) * std
     out = build_model(dataclasses.replace(model.config, g=g))
     out.load_state_dict(wide.state_dict())
