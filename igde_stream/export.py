@@ -28,7 +28,7 @@ import torch
 
 from . import __version__
 from .models import _arch_of, create_model, load_checkpoint, weights_hash
-from .models.layout import pad_growth_channels
+from .models.layout import growth_channels, pad_growth_channels
 from .models.selection import head_form
 
 INPUTS = ("color", "depth")
@@ -148,12 +148,7 @@ def _export(module: torch.nn.Module, source: torch.nn.Module, path: Path, opset:
 
 def _growth_channels(source: torch.nn.Module, graph: torch.nn.Module) -> str:
     """"12" as trained, "12 -> 16" when the graph's dense layers were padded; "" without any."""
-    from .models.igde import ResidualDenseBlock
-
-    def first(m: torch.nn.Module) -> int | None:
-        return next((b.convs[0].out_channels for b in m.modules() if isinstance(b, ResidualDenseBlock)), None)
-
-    a, b = first(source), first(graph)
+    a, b = growth_channels(source), growth_channels(graph)
     return "" if a is None else str(a) if a == b else f"{a} -> {b}"
 
 

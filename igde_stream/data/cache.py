@@ -210,12 +210,13 @@ def rimmed_color(color: np.ndarray, depth: np.ndarray, labels: np.ndarray, width
     far = np.float32(np.iinfo(depth.dtype).max + 1)
     factor = np.ones(gt.shape, np.float32)
     done = np.zeros(gt.shape, bool)
-    layers = [(lab, labels == lab) for lab in np.unique(labels)]
+    # per layer: its pixels, and the depth map with them pushed beyond the farthest value
+    layers = [(own, np.where(own, far, gt)) for own in (labels == lab for lab in np.unique(labels))]
     for r in range(1, width + 1):
         kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
         ring = np.zeros(gt.shape, bool)
-        for _, own in layers:  # the nearest depth of the other layers within r, per layer
-            others = cv2.erode(np.where(own, far, gt), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=float(far))
+        for own, rest in layers:  # the nearest depth of the other layers within r
+            others = cv2.erode(rest, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=float(far))
             ring |= own & (others < gt)
         ring &= ~done
         factor[ring] = 1.0 + strength * (width + 1 - r) / width

@@ -22,7 +22,12 @@ from torch import nn
 
 from .igde import ResidualDenseBlock
 
-__all__ = ["grow_growth_channels", "pad_growth_channels"]
+__all__ = ["grow_growth_channels", "growth_channels", "pad_growth_channels"]
+
+
+def growth_channels(model: nn.Module) -> int | None:
+    """The growth (output channels) of ``model``'s first dense layer; None without dense blocks."""
+    return next((b.convs[0].out_channels for b in model.modules() if isinstance(b, ResidualDenseBlock)), None)
 
 
 def _aligned(n: int, multiple: int) -> int:
