@@ -8,6 +8,7 @@ from typing import Any
 
 from .data import SPLITS, DegradeConfig, SceneConfig, steep_range
 from .data.cache import CacheConfig
+from .data.photo_scenes import photo_record
 from .data.degrade import error_type_config
 from .data.dataset import CropConfig
 from .losses import GATE_TARGETS
@@ -44,7 +45,10 @@ class TrainConfig:
     share of the cached frames (Gaussian, sigma 0.5-2 px; ``igde_stream.data.cache.blurred_depth``);
     ``color_rim`` gives that share of the cached frames a darkened or brightened band inside the
     nearer object's outlines and, on half of them, a camera's sharpening halos
-    (``igde_stream.data.cache.rimmed_color``, ``sharpened``);
+    (``igde_stream.data.cache.rimmed_color``, ``sharpened``); ``photo_share`` makes that share of
+    the cached scenes photographs with depth planes on their segments
+    (``igde_stream.data.photo_scenes``: scikit-image's sample photographs plus the images of
+    ``photo_dir``);
     ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
@@ -112,6 +116,8 @@ class TrainConfig:
     color_warp_share: float = 1.0
     depth_blur: float = 0.0
     color_rim: float = 0.0
+    photo_share: float = 0.0
+    photo_dir: str = ""
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -138,7 +144,7 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
-        for name in ("refine_share", "color_codec", "color_antialias", "depth_blur", "color_rim"):
+        for name in ("refine_share", "color_codec", "color_antialias", "depth_blur", "color_rim", "photo_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.gate_target not in GATE_TARGETS:
@@ -163,7 +169,7 @@ class TrainConfig:
         if not self.cache_scenes:  # options of the crop cache alone: an error, not a silent no-op
             for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0),
                               ("color_warp", 0.0), ("color_warp_share", 1.0), ("depth_blur", 0.0),
-                              ("color_rim", 0.0)):
+                              ("color_rim", 0.0), ("photo_share", 0.0), ("photo_dir", "")):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:
@@ -200,7 +206,7 @@ class TrainConfig:
                            scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale,
                            color_antialias=self.color_antialias, color_warp=self.color_warp,
                            color_warp_share=self.color_warp_share, depth_blur=self.depth_blur,
-                           color_rim=self.color_rim)
+                           color_rim=self.color_rim, photo_share=self.photo_share, photo_dir=self.photo_dir)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -214,4 +220,5 @@ class TrainConfig:
                 "mix": self.mix, "color_blur": self.color_blur,
                 "color_codec": self.color_codec, "color_antialias": self.color_antialias,
                 "color_warp": self.color_warp, "color_warp_share": self.color_warp_share,
-                "depth_blur": self.depth_blur, "color_rim": self.color_rim}
+                "depth_blur": self.depth_blur, "color_rim": self.color_rim, "photo_share": self.photo_share,
+                "photo_pool": photo_record(self.photo_dir or None) if self.photo_share else None}

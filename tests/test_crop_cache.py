@@ -224,7 +224,8 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
     assert not np.array_equal(warped["color"], base["color"])
     assert cfg.key() != dataclasses.replace(cfg, color_warp=2.0).key()
     legacy = dataclasses.asdict(cfg)
-    for name in ("color_antialias", "color_warp", "color_warp_share", "depth_blur", "color_rim", "scene_scale"):
+    for name in ("color_antialias", "color_warp", "color_warp_share", "depth_blur", "color_rim", "scene_scale",
+                 "photo_share", "photo_dir"):
         del legacy[name]
     del legacy["scene"]["limbs"]
     import hashlib

@@ -111,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color-rim", type=float, default=0.0, metavar="P",
                    help="crop cache: share of frames given a 1-4 px darkened / brightened band inside the nearer "
                         "object's outlines and, on half of them, sharpening halos (real photographs' edge detail)")
+    p.add_argument("--photo-scenes", type=float, default=0.0, metavar="P",
+                   help="crop cache: share of scenes that are photographs with depth planes on their segments "
+                        "(depth edges on real outlines; scikit-image's sample photographs plus --photo-dir)")
+    p.add_argument("--photo-dir", default="", metavar="DIR",
+                   help="with --photo-scenes: a folder of further photographs (png, jpg, ...) for the photo scenes")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px, depth-tested) to every training scene (0: none)")
     p.add_argument("--limbs", type=int, default=0, metavar="N",
@@ -173,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
             color_codec=args.color_codec, color_antialias=args.color_antialias, color_warp=args.color_warp,
             color_warp_share=args.color_warp_share, depth_blur=args.depth_blur, color_rim=args.color_rim, scene_scale=args.scene_scale,
+            photo_share=args.photo_scenes, photo_dir=args.photo_dir,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
             steep_planes=args.steep_planes, limbs=args.limbs, distill=args.distill,

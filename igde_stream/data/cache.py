@@ -42,6 +42,12 @@ and, on half of those frames, the edge halos of a camera's sharpening (an unshar
 then shows two colour steps, the outline and the rim's inner side, and only the outer one is the
 depth edge.
 
+With ``photo_share`` > 0 that share of the scenes (drawn per scene, from its own generator) is a
+:class:`~igde_stream.data.photo_scenes.PhotoScene`: a photograph (scikit-image's sample photographs
+plus the images of ``photo_dir``) whose segments are given planes of depth, so that the depth edges
+lie on a photograph's own outlines; the other colour options apply to it as to a rendered frame,
+except the anti-aliasing and the rims, which a photograph has of itself.
+
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
 """
@@ -60,6 +66,7 @@ import numpy as np
 import torch
 
 from .degrade import DegradeConfig, Degrader, mixed_config
+from .photo_scenes import PhotoScene, photo_files, photo_pool, pool_digest
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
 __all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain",
@@ -89,6 +96,8 @@ class CacheConfig:
     color_warp_share: float = 1.0
     depth_blur: float = 0.0
     color_rim: float = 0.0
+    photo_share: float = 0.0
+    photo_dir: str = ""
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -102,7 +111,11 @@ class CacheConfig:
             raise ValueError(f"color_warp_share must be in [0, 1], got {self.color_warp_share}")
         if self.color_warp_share < 1.0 and self.color_warp == 0.0:
             raise ValueError("color_warp_share needs color_warp > 0")
-        for name in ("depth_blur", "color_rim"):
+        if self.photo_dir and self.photo_share == 0.0:
+            raise ValueError("photo_dir needs photo_share > 0")
+        if self.photo_dir:
+            photo_files(self.photo_dir)  # a missing or empty folder: an error before any rendering
+        for name in ("depth_blur", "color_rim", "photo_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -127,6 +140,10 @@ class CacheConfig:
                 del d[name]
         if d["color_warp_share"] == 1.0:
             del d["color_warp_share"]
+        if d["photo_share"] == 0.0:
+            del d["photo_share"], d["photo_dir"]
+        else:  # the pool by content: a cache changes its name when the photo folder changes
+            d["photo_dir"] = pool_digest(d["photo_dir"] or None)
         if tuple(d["scene"]["limbs"]) == (0, 0):
             del d["scene"]["limbs"]
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -140,16 +157,23 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
     scene_cfg = cfg.scene_at(rng)
     # drawn only when asked for, so that the caches of configs without it stay what they were
     antialias = cfg.color_antialias > 0 and rng.random() < cfg.color_antialias
-    scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * scene_cfg.width, height=2 * scene_cfg.height)
-                  if antialias else scene_cfg)
-    deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
-    deg = Degrader(deg_cfg, seed, (scene_cfg.height, scene_cfg.width))
-    h, w = cfg.crop
+    # its own generator: the scenes of the config without it stay what they were
+    photo = cfg.photo_share > 0 and np.random.default_rng([cfg.seed, i, 0xF07]).random() < cfg.photo_share
     H, W = scene_cfg.height, scene_cfg.width
+    if photo:
+        scene = PhotoScene(photo_pool(cfg.photo_dir or None), np.random.default_rng([cfg.seed, i, 0xF08]),
+                           (H, W), cfg.crop)
+        H, W = scene.shape
+        antialias = False
+    else:
+        scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * W, height=2 * H) if antialias else scene_cfg)
+    deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
+    deg = Degrader(deg_cfg, seed, (H, W))
+    h, w = cfg.crop
     cs, ds, gs = [], [], []
     for k in range(cfg.frames_per_scene):
         t = int(rng.integers(cfg.scene.frames))
-        f = scene.render(t, 8)
+        f = scene.render(t) if photo else scene.render(t, 8)
         if antialias:
             f = antialiased(f, (int(rng.integers(2)), int(rng.integers(2))))
         d, err = deg.apply(f.depth, t, f.labels)
@@ -159,7 +183,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
                 d = blurred_depth(d, float(brng.uniform(*DEPTH_BLUR_SIGMA)))  # crops stay where the errors are
         color = f.color
         sharpen = None
-        if cfg.color_rim > 0:  # its own generator: the other frames stay those of the config without it
+        if cfg.color_rim > 0 and not photo:  # its own generator: the other frames stay those of the config without it
             rrng = np.random.default_rng([cfg.seed, i, k, 0x21A])
             if rrng.random() < cfg.color_rim:
                 color = rimmed_color(color, f.depth, f.labels, int(rrng.integers(1, 5)),

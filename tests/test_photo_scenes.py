@@ -1,0 +1,177 @@
+"""Photo scenes (data.photo_scenes, the crop cache's photo_share): depth planes on a photograph's
+segments, so that depth edges lie on the photograph's own outlines; checked on drawn images whose
+regions are known, and against the cache without the option."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from igde_stream.data import SceneConfig
+
+SMALL = SceneConfig(width=96, height=64, frames=4, textures="procedural")
+
+
+def _three_regions(h: int = 48, w: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """A drawn picture and its regions: left part red, right part blue (the boundary at column 27),
+    a green disc (radius 9) across nothing else; flat colours plus mild noise."""
+    cls = np.zeros((h, w), np.int64)
+    cls[:, 27:] = 1
+    yy, xx = np.mgrid[0:h, 0:w]
+    cls[(yy - 24) ** 2 + (xx - 46) ** 2 <= 81] = 2
+    palette = np.array([[200, 40, 40], [30, 60, 200], [40, 190, 60]], np.int64)
+    noise = np.random.default_rng(3).integers(-3, 4, (h, w, 3))
+    return np.clip(palette[cls] + noise, 0, 255).astype(np.uint8), cls
+
+
+def _chebyshev_plane(a: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float]:
+    """The plane ``a @ c`` nearest ``v`` in the largest error (a linear programme, SciPy): (c, error)."""
+    from scipy.optimize import linprog
+
+    n = len(v)
+    ones = np.ones((n, 1))
+    res = linprog(np.r_[0, 0, 0, 1.0], A_ub=np.block([[a, -ones], [-a, -ones]]), b_ub=np.r_[v, -v],
+                  bounds=[(None, None)] * 3 + [(0, None)])
+    assert res.success
+    return res.x[:3], float(res.x[3])
+
+
+def test_segment_depth_puts_planes_on_the_regions_and_edges_on_their_outlines():
+    """On a picture of three flat-coloured regions every segment lies inside one region (a few
+    pixels on the outlines aside: no sliver segment along an edge); each segment's depth
+    is a plane rounded to integers (the best plane's largest error at most 0.5) of slope at most MAX_TILT whose value at the
+    segment's centroid is within rounding of a slot (8 + 3 j); a 4-neighbour depth jump of 2 levels or more happens only
+    where the segment changes, and for most draws along nearly all of the left / right outline."""
+    from igde_stream.data.photo_scenes import MAX_TILT, SLOT_STEP, segment_depth
+
+    color, cls = _three_regions()
+    outlined = 0
+    for seed in range(6):
+        depth, labels = segment_depth(color, np.random.default_rng(seed), k=1000, min_size=40)
+        assert depth.dtype == np.uint8 and labels.dtype == np.int16 and depth.shape == cls.shape
+        major = np.array([np.bincount(cls[labels == lab]).argmax() for lab in range(labels.max() + 1)])
+        off = major[labels] != cls  # pixels whose segment is mostly another region's
+        outline = cv2.dilate(cls.astype(np.uint8), np.ones((3, 3))) != cv2.erode(cls.astype(np.uint8), np.ones((3, 3)))
+        assert not (off & ~outline).any() and off.sum() <= 8, seed  # only a few outline pixels
+        for lab in np.unique(labels):
+            ys, xs = np.nonzero(labels == lab)
+            a = np.stack([xs - xs.mean(), ys - ys.mean(), np.ones(len(xs))], 1)
+            coef, t = _chebyshev_plane(a, depth[ys, xs].astype(float))
+            assert t <= 0.5 + 1e-6, (seed, t)  # a plane, rounded to integers
+            assert np.abs(coef[:2]).max() <= MAX_TILT + 0.05, (seed, coef)
+            off = (coef[2] - 8) / SLOT_STEP
+            assert abs(off - round(off)) * SLOT_STEP <= 0.5 + 1e-6, (seed, coef)
+        d = depth.astype(int)
+        for jump, same in ((np.abs(np.diff(d, axis=1)) >= 2, labels[:, 1:] == labels[:, :-1]),
+                           (np.abs(np.diff(d, axis=0)) >= 2, labels[1:] == labels[:-1])):
+            assert not (jump & same).any(), seed
+        outlined += (np.abs(d[:, 27] - d[:, 26]) >= 2).mean() >= 0.9  # the disc is far from it
+    assert outlined >= 4
+
+
+def test_photo_scene_windows_are_mirrored_crops_of_the_scaled_photograph():
+    """A window is a crop (mirrored or not) of the photograph scaled by 0.5-1, of the asked size or
+    the photograph's; the same t gives the same frame; a photograph smaller than the crop is refused."""
+    from igde_stream.data.photo_scenes import PhotoScene
+
+    photo = np.random.default_rng(0).integers(0, 256, (120, 160, 3)).astype(np.uint8)
+    photo = cv2.GaussianBlur(photo, (0, 0), 3)
+    for seed in range(4):
+        scene = PhotoScene([photo], np.random.default_rng(seed), (64, 80), (32, 32))
+        ph, pw = scene.photo.shape[:2]
+        assert 0.5 * 120 - 1 <= ph <= 120 and abs(ph / 120 - pw / 160) < 0.02
+        assert scene.shape == (64, 80)
+        seen = set()
+        for t in range(3):
+            f = scene.render(t)
+            np.testing.assert_array_equal(f.color, scene.render(t).color)
+            found = [(y, x, m) for m in (0, 1) for y in range(ph - 63) for x in range(pw - 79)
+                     if np.array_equal(scene.photo[y:y + 64, x:x + 80][:, ::-1] if m else
+                                       scene.photo[y:y + 64, x:x + 80], f.color)]
+            assert len(found) == 1, (seed, t)
+            seen.add(found[0])
+        assert len(seen) > 1
+    big = PhotoScene([photo], np.random.default_rng(1), (540, 960), (32, 32))
+    assert big.shape == big.photo.shape[:2]
+    with pytest.raises(ValueError, match="smaller than"):
+        PhotoScene([photo[:20]], np.random.default_rng(0), (64, 80), (32, 32))
+
+
+def _write_photos(folder, n: int = 2) -> None:
+    folder.mkdir()
+    for i in range(n):
+        im = np.random.default_rng(i).integers(0, 256, (90, 120, 3)).astype(np.uint8)
+        cv2.imwrite(str(folder / f"p{i}.png"), cv2.GaussianBlur(im, (0, 0), 2))
+
+
+def test_cache_photo_share_replaces_that_share_of_the_scenes_only(tmp_path):
+    """photo_share P: about that share of the scenes (one draw per scene, its own generator) become
+    photo scenes, whose crops differ; every other scene's crops stay those of the cache without it.
+    The cache's name changes with the share and with the folder's content, not without them."""
+    from igde_stream.data import cache
+
+    _write_photos(tmp_path / "ph")
+    cfg = cache.CacheConfig(scenes=8, frames_per_scene=2, crops_per_frame=2, crop=(40, 40), mix=True,
+                            color_blur=0.0, scene=SMALL)
+    base = cache.build_cache(cfg, workers=1, progress=False)
+    for share, lo, hi in ((0.0, 0, 0), (0.5, 1, 7), (1.0, 8, 8)):
+        c = cache.build_cache(dataclasses.replace(cfg, photo_share=share, photo_dir=str(tmp_path / "ph") if share else ""),
+                              workers=1, progress=False)
+        changed = (c["gt"] != base["gt"]).reshape(8, 4, -1).any(axis=(1, 2))  # per scene
+        assert lo <= changed.sum() <= hi, (share, changed)
+        same = ~changed
+        for k in ("color", "depth", "gt"):
+            np.testing.assert_array_equal(c[k].reshape(8, 4, -1)[same], base[k].reshape(8, 4, -1)[same])
+    key = dataclasses.replace(cfg, photo_share=0.5, photo_dir=str(tmp_path / "ph")).key()
+    assert key != cfg.key() and dataclasses.replace(cfg, photo_share=0.0).key() == cfg.key()
+    assert key != dataclasses.replace(cfg, photo_share=0.5).key()
+    cv2.imwrite(str(tmp_path / "ph" / "p1.png"), np.zeros((90, 120, 3), np.uint8))
+    assert key != dataclasses.replace(cfg, photo_share=0.5, photo_dir=str(tmp_path / "ph")).key()
+
+
+def test_photo_options_refuse_bad_input_before_rendering(tmp_path):
+    from igde_stream.data.cache import CacheConfig
+    from igde_stream.train_config import TrainConfig
+
+    (tmp_path / "empty").mkdir()
+    for kw, why in (({"photo_share": 1.5}, "photo_share must be"),
+                    ({"photo_dir": str(tmp_path)}, "photo_dir needs photo_share"),
+                    ({"photo_share": 0.5, "photo_dir": str(tmp_path / "none")}, "does not exist"),
+                    ({"photo_share": 0.5, "photo_dir": str(tmp_path / "empty")}, "holds no images")):
+        with pytest.raises(ValueError, match=why):
+            CacheConfig(**kw)
+    with pytest.raises(ValueError, match="photo_share needs the crop cache"):
+        TrainConfig(steps=1, photo_share=0.5)
+
+
+def test_train_config_records_the_photo_pool(tmp_path):
+    from igde_stream.data.photo_scenes import PHOTO_NAMES, pool_digest
+    from igde_stream.train_config import TrainConfig
+
+    _write_photos(tmp_path / "ph", 3)
+    cfg = TrainConfig(steps=1, cache_scenes=4, photo_share=0.4, photo_dir=str(tmp_path / "ph"))
+    rec = cfg.data_params()
+    assert rec["photo_share"] == 0.4 and cfg.cache_config().photo_share == 0.4
+    assert rec["photo_pool"]["files"] == ["p0.png", "p1.png", "p2.png"]
+    assert rec["photo_pool"]["scikit_image"] == list(PHOTO_NAMES)
+    assert rec["photo_pool"]["digest"] == pool_digest(tmp_path / "ph") != pool_digest(None)
+    assert TrainConfig(steps=1, cache_scenes=4).data_params()["photo_pool"] is None
+
+
+def test_train_tool_refuses_a_missing_photo_folder_in_one_line(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "train.py"
+    spec = importlib.util.spec_from_file_location("train_tool_photo", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(["--model", "igde-tiny", "--steps", "1", "--workers", "0", "--quiet", "--cache-scenes", "2",
+                   "--photo-scenes", "0.5", "--photo-dir", str(tmp_path / "none"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and "does not exist" in err[-1], err
+    assert not (tmp_path / "run").exists()
