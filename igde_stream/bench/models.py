@@ -8,7 +8,8 @@ a select head scores only the pixels its gate finds wrong, so its cost depends o
 ``--also-unpadded`` adds each model exported with its dense layers' growth channels as trained (the
 export pads them to multiples of 16 by default: ``igde_stream.models.layout``).
 
-Each model (a registered name with shipped weights, or a checkpoint) is exported to ONNX and run by
+Each model (a registered name with shipped weights, or a checkpoint) is exported to ONNX (an ``.onnx``
+file is taken as it is, e.g. an earlier release's graph: ``git show REV:igde_stream/weights/igde-small.onnx``) and run by
 ONNX Runtime with ``--threads`` intra-op threads, batch 1; the classical filters of
 :mod:`igde_stream.filters` run on the same frame with OpenCV limited to the same thread count. The
 timed calls are interleaved round by round (model A, model B, ..., filter X, ...), so a change in
@@ -63,6 +64,13 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="igde-bench-") as tmp:
         changed: dict[str, float] = {}
         for i, ref in enumerate(args.models):
+            if str(ref).endswith(".onnx"):  # a graph as it is
+                if not Path(ref).is_file():
+                    raise FileNotFoundError(f"no such ONNX file: {ref}")
+                sess = ort.InferenceSession(str(ref), so, providers=["CPUExecutionProvider"])
+                entries[f"onnx:{ref}"] = lambda s=sess: s.run(None, {"color": c, "depth": d})
+                changed[f"onnx:{ref}"] = float(np.mean(entries[f"onnx:{ref}"]()[0] != d))
+                continue
             forms = [(dense, multiple) for dense in ((False, True) if args.also_dense else (False,))
                      for multiple in ((16, 0) if args.also_unpadded else (16,))]
             for dense, multiple in forms:
@@ -108,7 +116,8 @@ def main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(prog="python tools/bench.py models", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=["igde-small"], help="registered names or checkpoints")
+    p.add_argument("--models", nargs="+", default=["igde-small"],
+                   help="registered names, checkpoints, or .onnx files (run as they are)")
     p.add_argument("--filters", nargs="*", default=sorted(FILTERS), choices=sorted(FILTERS))
     p.add_argument("--size", type=size_arg, default=(960, 540), metavar="WxH")
     p.add_argument("--threads", type=int, default=2)

@@ -281,14 +281,16 @@ class SelectionHead(nn.Module):
                   + torch.arange(w, device=dev).view(1, 1, w) + r)
         index = padded.flatten()[lin].unsqueeze(0) + (self.off_y * wp + self.off_x).unsqueeze(1)
 
+        # index_select, not flat[:, idx]: the exported graph then gathers along the pixel axis
+        # instead of transposing every full-frame map to pixels x channels first
         def at(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
             """Channels x idx.shape: ``t`` (N x C x H x W) replicate-padded, at flat padded indices."""
             flat = nn.functional.pad(t, (r, r, r, r), mode="replicate").transpose(0, 1).flatten(1)
-            return flat[:, idx]
+            return flat.index_select(1, idx.flatten()).unflatten(1, idx.shape)
 
         def gated(t: torch.Tensor) -> torch.Tensor:
             """Channels x M: ``t`` (N x C x H x W) at the gated pixels."""
-            return t.transpose(0, 1).flatten(1)[:, lin]
+            return t.transpose(0, 1).flatten(1).index_select(1, lin)
 
         def run_scores(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
             """K x M: one run's scores of the gated pixels."""
