@@ -132,15 +132,21 @@ def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path
         model.head.conv.weight.mul_(20)
     ckpt = tmp_path / "sel.pt"
     save_checkpoint(ckpt, model)
+    from igde_stream.export import export_onnx
+
+    graph = export_onnx(model, tmp_path / "sel.onnx", check=False)
     out = tmp_path / "m.json"
-    rc = bench_models.main(["--models", str(ckpt), "--filters", "guided", "--size", "64x48", "--rounds", "2",
-                            "--threads", "1", "--also-dense", "--json", str(out)])
+    rc = bench_models.main(["--models", str(ckpt), str(graph), "--filters", "guided", "--size", "64x48",
+                            "--rounds", "2", "--threads", "1", "--also-dense", "--json", str(out)])
     assert rc == 0
     res = json.loads(out.read_text())
     rows = {r["entry"]: r for r in res["rows"]}
     gated, dense = rows[f"model:{ckpt}"], rows[f"model:{ckpt} (dense head)"]
     assert res["errors"] == "mix" and 0.01 < res["input_wrong_share"] < 0.5
     assert 0.0 < gated["changed_share"] == dense["changed_share"]
+    # an .onnx file runs as it is: the same graph, the same pixels changed
+    assert rows[f"onnx:{graph}"]["changed_share"] == gated["changed_share"]
+    assert bench_models.main(["--models", str(tmp_path / "none.onnx"), "--filters", "--size", "64x48"]) == 1
     assert gated["ratio"] == 1.0 and rows["filter:guided"]["ratio"] == pytest.approx(
         rows["filter:guided"]["ms_per_frame"] / gated["ms_per_frame"])
 
