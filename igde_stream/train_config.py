@@ -48,7 +48,7 @@ class TrainConfig:
     (``igde_stream.data.cache.rimmed_color``, ``sharpened``); ``photo_share`` makes that share of
     the cached scenes photographs with depth planes on their segments
     (``igde_stream.data.photo_scenes``: scikit-image's sample photographs plus the images of
-    ``photo_dir``);
+    ``photo_dir``), their boundary errors limited to the types ``photo_errors`` when given;
     ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
@@ -118,6 +118,7 @@ class TrainConfig:
     color_rim: float = 0.0
     photo_share: float = 0.0
     photo_dir: str = ""
+    photo_errors: tuple[str, ...] = ()
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -163,13 +164,14 @@ class TrainConfig:
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
+        self.photo_errors = tuple(self.photo_errors)  # type: ignore[assignment]
         self.val_size = tuple(self.val_size)  # type: ignore[assignment]
         self.scene_size = tuple(self.scene_size)  # type: ignore[assignment]
         self.scene_scale = tuple(float(x) for x in self.scene_scale)  # type: ignore[assignment]
         if not self.cache_scenes:  # options of the crop cache alone: an error, not a silent no-op
             for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0),
                               ("color_warp", 0.0), ("color_warp_share", 1.0), ("depth_blur", 0.0),
-                              ("color_rim", 0.0), ("photo_share", 0.0), ("photo_dir", "")):
+                              ("color_rim", 0.0), ("photo_share", 0.0), ("photo_dir", ""), ("photo_errors", ())):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:
@@ -206,7 +208,8 @@ class TrainConfig:
                            scene=cc.scene, degradation=cc.degradation, scene_scale=self.scene_scale,
                            color_antialias=self.color_antialias, color_warp=self.color_warp,
                            color_warp_share=self.color_warp_share, depth_blur=self.depth_blur,
-                           color_rim=self.color_rim, photo_share=self.photo_share, photo_dir=self.photo_dir)
+                           color_rim=self.color_rim, photo_share=self.photo_share, photo_dir=self.photo_dir,
+                           photo_errors=tuple(self.photo_errors))
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -221,4 +224,5 @@ class TrainConfig:
                 "color_codec": self.color_codec, "color_antialias": self.color_antialias,
                 "color_warp": self.color_warp, "color_warp_share": self.color_warp_share,
                 "depth_blur": self.depth_blur, "color_rim": self.color_rim, "photo_share": self.photo_share,
-                "photo_pool": photo_record(self.photo_dir or None) if self.photo_share else None}
+                "photo_pool": photo_record(self.photo_dir or None) if self.photo_share else None,
+                "photo_errors": list(self.photo_errors)}

@@ -175,3 +175,34 @@ def test_train_tool_refuses_a_missing_photo_folder_in_one_line(tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and "does not exist" in err[-1], err
     assert not (tmp_path / "run").exists()
+
+
+def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path):
+    """photo_errors soft,lowres: every mix drawn with those types has only them on; the cache's
+    rendered scenes keep the crops of the cache without it; the cache's name changes with it; bad
+    names and a missing photo share or mix are refused."""
+    from igde_stream.data import cache
+    from igde_stream.data.degrade import mixed_config
+
+    for seed in range(40):
+        c = mixed_config(np.random.default_rng(seed), types=("soft", "lowres"))
+        assert c.soft_width > 0 or c.lowres > 0
+        assert c.p_degrade == 0 and c.edge_holes == 0 and c.shift == 0, seed
+    with pytest.raises(ValueError, match="unknown boundary error types"):
+        mixed_config(np.random.default_rng(0), types=("soft", "smear"))
+    _write_photos(tmp_path / "ph")
+    cfg = cache.CacheConfig(scenes=8, frames_per_scene=2, crops_per_frame=2, crop=(40, 40), mix=True,
+                            color_blur=0.0, scene=SMALL, photo_share=0.5, photo_dir=str(tmp_path / "ph"))
+    base = cache.build_cache(dataclasses.replace(cfg, photo_share=0.0, photo_dir=""), workers=1, progress=False)
+    plain = cache.build_cache(cfg, workers=1, progress=False)
+    limited = cache.build_cache(dataclasses.replace(cfg, photo_errors=("soft", "lowres")), workers=1, progress=False)
+    photo = (plain["gt"] != base["gt"]).reshape(8, 4, -1).any(axis=(1, 2))
+    assert 1 <= photo.sum() <= 7
+    for k in ("color", "depth", "gt"):
+        np.testing.assert_array_equal(limited[k].reshape(8, 4, -1)[~photo], base[k].reshape(8, 4, -1)[~photo])
+    assert dataclasses.replace(cfg, photo_errors=("soft",)).key() != cfg.key()
+    for kw, why in (({"photo_errors": ("smear",)}, "unknown boundary error types"),
+                    ({"photo_errors": ("soft",), "photo_share": 0.0, "photo_dir": ""}, "photo_errors needs"),
+                    ({"photo_errors": ("soft",), "mix": False}, "photo_errors needs")):
+        with pytest.raises(ValueError, match=why):
+            dataclasses.replace(cfg, **kw)

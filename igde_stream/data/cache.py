@@ -46,7 +46,8 @@ With ``photo_share`` > 0 that share of the scenes (drawn per scene, from its own
 :class:`~igde_stream.data.photo_scenes.PhotoScene`: a photograph (scikit-image's sample photographs
 plus the images of ``photo_dir``) whose segments are given planes of depth, so that the depth edges
 lie on a photograph's own outlines; the other colour options apply to it as to a rendered frame,
-except the anti-aliasing and the rims, which a photograph has of itself.
+except the anti-aliasing and the rims, which a photograph has of itself. ``photo_errors`` (names of
+:data:`~igde_stream.data.degrade.BOUNDARY_ERRORS`) limits the mix of the photo scenes to those types.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -98,6 +99,7 @@ class CacheConfig:
     color_rim: float = 0.0
     photo_share: float = 0.0
     photo_dir: str = ""
+    photo_errors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -113,6 +115,10 @@ class CacheConfig:
             raise ValueError("color_warp_share needs color_warp > 0")
         if self.photo_dir and self.photo_share == 0.0:
             raise ValueError("photo_dir needs photo_share > 0")
+        if self.photo_errors:
+            if self.photo_share == 0.0 or not self.mix:
+                raise ValueError("photo_errors needs photo_share > 0 and the mix")
+            mixed_config(np.random.default_rng(0), self.degradation, tuple(self.photo_errors))  # names checked
         if self.photo_dir:
             photo_files(self.photo_dir)  # a missing or empty folder: an error before any rendering
         for name in ("depth_blur", "color_rim", "photo_share"):
@@ -140,6 +146,8 @@ class CacheConfig:
                 del d[name]
         if d["color_warp_share"] == 1.0:
             del d["color_warp_share"]
+        if not d["photo_errors"]:
+            del d["photo_errors"]
         if d["photo_share"] == 0.0:
             del d["photo_share"], d["photo_dir"]
         else:  # the pool by content: a cache changes its name when the photo folder changes
@@ -167,7 +175,8 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
         antialias = False
     else:
         scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * W, height=2 * H) if antialias else scene_cfg)
-    deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
+    deg_cfg = (mixed_config(rng, cfg.degradation, tuple(cfg.photo_errors) if photo else ()) if cfg.mix
+               else cfg.degradation)
     deg = Degrader(deg_cfg, seed, (H, W))
     h, w = cfg.crop
     cs, ds, gs = [], [], []

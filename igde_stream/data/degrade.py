@@ -350,11 +350,16 @@ def error_type_config(name: str) -> DegradeConfig:
 ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRORS)
 
 
-def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()) -> DegradeConfig:
-    """The training mix: each type of :data:`BOUNDARY_ERRORS` on with probability 1/2 (at least one),
-    its strength drawn at random; ``base`` gives everything else (extras, thresholds)."""
+def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig(),
+                 types: tuple[str, ...] = ()) -> DegradeConfig:
+    """The training mix: each type of :data:`BOUNDARY_ERRORS` (of ``types`` when given) on with
+    probability 1/2 (at least one), its strength drawn at random; ``base`` gives everything else
+    (extras, thresholds)."""
+    unknown = sorted(set(types) - set(BOUNDARY_ERRORS))
+    if unknown:
+        raise ValueError(f"unknown boundary error types {unknown}; choose from {list(BOUNDARY_ERRORS)}")
     while True:
-        on = {k: rng.random() < 0.5 for k in BOUNDARY_ERRORS}
+        on = {k: rng.random() < 0.5 and (not types or k in types) for k in BOUNDARY_ERRORS}
         if any(on.values()):
             break
     d = dataclasses.asdict(base)
