@@ -121,6 +121,8 @@ def test_cache_photo_share_replaces_that_share_of_the_scenes_only(tmp_path):
         c = cache.build_cache(dataclasses.replace(cfg, photo_share=share, photo_dir=str(tmp_path / "ph") if share else ""),
                               workers=1, progress=False)
         changed = (c["gt"] != base["gt"]).reshape(8, 4, -1).any(axis=(1, 2))  # per scene
+        want = np.array([np.random.default_rng([0, i, 0xF07]).random() < share for i in range(8)])
+        np.testing.assert_array_equal(changed, want)  # the scenes drawn as photo scenes, no others
         assert lo <= changed.sum() <= hi, (share, changed)
         same = ~changed
         for k in ("color", "depth", "gt"):
@@ -143,6 +145,13 @@ def test_photo_options_refuse_bad_input_before_rendering(tmp_path):
                     ({"photo_share": 0.5, "photo_dir": str(tmp_path / "empty")}, "holds no images")):
         with pytest.raises(ValueError, match=why):
             CacheConfig(**kw)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.png").write_bytes(b"not a png")
+    _write_photos(tmp_path / "ph")
+    for kw, why in (({"photo_share": 0.5, "photo_dir": str(tmp_path / "bad")}, "cannot read photo"),
+                    ({"photo_share": 0.5, "photo_dir": str(tmp_path / "ph"), "crop": (100, 100)}, "smaller than")):
+        with pytest.raises(ValueError, match=why):
+            CacheConfig(**kw)
     with pytest.raises(ValueError, match="photo_share needs the crop cache"):
         TrainConfig(steps=1, photo_share=0.5)
 
@@ -152,11 +161,11 @@ def test_train_config_records_the_photo_pool(tmp_path):
     from igde_stream.train_config import TrainConfig
 
     _write_photos(tmp_path / "ph", 3)
-    cfg = TrainConfig(steps=1, cache_scenes=4, photo_share=0.4, photo_dir=str(tmp_path / "ph"))
+    cfg = TrainConfig(steps=1, cache_scenes=4, crop=(64, 64), photo_share=0.4, photo_dir=str(tmp_path / "ph"))
     rec = cfg.data_params()
     assert rec["photo_share"] == 0.4 and cfg.cache_config().photo_share == 0.4
     assert rec["photo_pool"]["files"] == ["p0.png", "p1.png", "p2.png"]
-    assert rec["photo_pool"]["scikit_image"] == list(PHOTO_NAMES)
+    assert set(rec["photo_pool"]["scikit_image"]) <= set(PHOTO_NAMES) and rec["photo_pool"]["scikit_image"]
     assert rec["photo_pool"]["digest"] == pool_digest(tmp_path / "ph") != pool_digest(None)
     assert TrainConfig(steps=1, cache_scenes=4).data_params()["photo_pool"] is None
 
@@ -177,7 +186,7 @@ def test_train_tool_refuses_a_missing_photo_folder_in_one_line(tmp_path, capsys)
     assert not (tmp_path / "run").exists()
 
 
-def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path):
+def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path, monkeypatch):
     """photo_errors soft,lowres: every mix drawn with those types has only them on; the cache's
     rendered scenes keep the crops of the cache without it; the cache's name changes with it; bad
     names and a missing photo share or mix are refused."""
@@ -198,9 +207,18 @@ def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path):
     limited = cache.build_cache(dataclasses.replace(cfg, photo_errors=("soft", "lowres")), workers=1, progress=False)
     photo = (plain["gt"] != base["gt"]).reshape(8, 4, -1).any(axis=(1, 2))
     assert 1 <= photo.sum() <= 7
+    seen = []  # the types each scene's mix was drawn from
+    real_mixed = cache.mixed_config
+    limited_cfg = dataclasses.replace(cfg, photo_errors=("soft", "lowres"))
+    monkeypatch.setattr(cache, "mixed_config", lambda rng, base, types=(): seen.append(types) or real_mixed(rng, base, types))
+    cache.build_cache(limited_cfg, workers=1, progress=False)
+    assert seen == [("lowres", "soft") if p else () for p in photo]
+    monkeypatch.undo()
     for k in ("color", "depth", "gt"):
         np.testing.assert_array_equal(limited[k].reshape(8, 4, -1)[~photo], base[k].reshape(8, 4, -1)[~photo])
     assert dataclasses.replace(cfg, photo_errors=("soft",)).key() != cfg.key()
+    assert (dataclasses.replace(cfg, photo_errors=("soft", "lowres")).key()
+            == dataclasses.replace(cfg, photo_errors=("lowres", "soft", "soft")).key())
     for kw, why in (({"photo_errors": ("smear",)}, "unknown boundary error types"),
                     ({"photo_errors": ("soft",), "photo_share": 0.0, "photo_dir": ""}, "photo_errors needs"),
                     ({"photo_errors": ("soft",), "mix": False}, "photo_errors needs")):

@@ -67,9 +67,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             if str(ref).endswith(".onnx"):  # a graph as it is
                 if not Path(ref).is_file():
                     raise FileNotFoundError(f"no such ONNX file: {ref}")
-                sess = ort.InferenceSession(str(ref), so, providers=["CPUExecutionProvider"])
-                entries[f"onnx:{ref}"] = lambda s=sess: s.run(None, {"color": c, "depth": d})
-                changed[f"onnx:{ref}"] = float(np.mean(entries[f"onnx:{ref}"]()[0] != d))
+                try:  # ONNX Runtime's own errors derive from Exception only
+                    sess = ort.InferenceSession(str(ref), so, providers=["CPUExecutionProvider"])
+                    entries[f"onnx:{ref}"] = lambda s=sess: s.run(None, {"color": c, "depth": d})
+                    changed[f"onnx:{ref}"] = float(np.mean(entries[f"onnx:{ref}"]()[0] != d))
+                except Exception as exc:
+                    raise ValueError(f"{ref}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
                 continue
             forms = [(dense, multiple) for dense in ((False, True) if args.also_dense else (False,))
                      for multiple in ((16, 0) if args.also_unpadded else (16,))]

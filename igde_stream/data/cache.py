@@ -67,7 +67,7 @@ import numpy as np
 import torch
 
 from .degrade import DegradeConfig, Degrader, mixed_config
-from .photo_scenes import PhotoScene, photo_files, photo_pool, pool_digest
+from .photo_scenes import PhotoScene, photo_pool, pool_digest
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
 __all__ = ["CacheConfig", "build_cache", "load_or_build_cache", "CachedCrops", "antialiased", "camera_chain",
@@ -113,17 +113,18 @@ class CacheConfig:
             raise ValueError(f"color_warp_share must be in [0, 1], got {self.color_warp_share}")
         if self.color_warp_share < 1.0 and self.color_warp == 0.0:
             raise ValueError("color_warp_share needs color_warp > 0")
+        for name in ("depth_blur", "color_rim", "photo_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.photo_dir and self.photo_share == 0.0:
             raise ValueError("photo_dir needs photo_share > 0")
         if self.photo_errors:
             if self.photo_share == 0.0 or not self.mix:
                 raise ValueError("photo_errors needs photo_share > 0 and the mix")
             mixed_config(np.random.default_rng(0), self.degradation, tuple(self.photo_errors))  # names checked
-        if self.photo_dir:
-            photo_files(self.photo_dir)  # a missing or empty folder: an error before any rendering
-        for name in ("depth_blur", "color_rim", "photo_share"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+            object.__setattr__(self, "photo_errors", tuple(sorted(set(self.photo_errors))))  # one name per mix
+        if self.photo_share > 0:  # an unreadable or too small photograph: an error before any rendering
+            photo_pool(self.photo_dir or None, self.crop)
 
     def scene_at(self, rng: np.random.Generator) -> SceneConfig:
         """The scene config of one cached scene: ``scene`` scaled by a factor drawn log-uniformly

@@ -31,7 +31,7 @@ PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 SLOT_STEP = 3  # depth levels between two segments' planes (the synthetic layers' slot size)
 MAX_TILT = 0.15  # levels per pixel; below the edge threshold (2 levels), so edges are label changes
-_POOLS: dict[str, list[np.ndarray]] = {}
+_POOLS: dict[tuple, list[tuple[str, np.ndarray]]] = {}
 
 
 def photo_files(folder: str | Path) -> list[Path]:
@@ -45,19 +45,60 @@ def photo_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def _load_pool(folder: str | Path | None) -> list[tuple[str, np.ndarray]]:
+    """``(name, RGB uint8)`` of every photograph of the pool, loaded once per process (again when a
+    folder file's size or time changes)."""
+    files = photo_files(folder) if folder else []
+    key = (str(folder or ""), tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    if key not in _POOLS:
+        try:
+            import skimage.data as skd
+        except ImportError:
+            raise ValueError("photo scenes need scikit-image (pip install 'igde-stream[train]')") from None
+        photos = []
+        for name in PHOTO_NAMES:
+            try:  # a scikit-image release may move an image to its download cache: left out, and the
+                # pool's digest (so the cache's name) and record say so
+                photos.append((name, _rgb(np.asarray(getattr(skd, name)()))))
+            except Exception:
+                continue
+        for f in files:
+            bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise ValueError(f"cannot read photo {f}")
+            photos.append((f.name, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+        if not photos:
+            raise ValueError("the photo pool is empty: give a photo folder")
+        _POOLS[key] = photos
+    return _POOLS[key]
+
+
+def photo_pool(folder: str | Path | None = None, crop: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """The pool's photographs as RGB uint8: scikit-image's :data:`PHOTO_NAMES` that load, then the
+    images of ``folder`` by name. With ``crop`` (h, w), a photograph smaller than it is an error."""
+    pool = _load_pool(folder)
+    if crop is not None:
+        for name, im in pool:
+            if im.shape[0] < crop[0] or im.shape[1] < crop[1]:
+                raise ValueError(f"photo {name} ({im.shape[1]}x{im.shape[0]}) is smaller than the "
+                                 f"{crop[1]}x{crop[0]} crop: leave it out or choose a smaller crop")
+    return [im for _, im in pool]
+
+
 def pool_digest(folder: str | Path | None) -> str:
-    """A short hash of the pool: the scikit-image names and each folder image's name and bytes."""
-    h = hashlib.sha256(",".join(PHOTO_NAMES).encode())
-    for f in photo_files(folder) if folder else []:
-        h.update(f.name.encode())
-        h.update(hashlib.sha256(f.read_bytes()).digest())
+    """A short hash of the pool as loaded: each photograph's name, shape and pixels."""
+    h = hashlib.sha256()
+    for name, im in _load_pool(folder):
+        h.update(f"{name}:{im.shape}".encode())
+        h.update(hashlib.sha256(im.tobytes()).digest())
     return h.hexdigest()[:12]
 
 
 def photo_record(folder: str | Path | None) -> dict[str, object]:
-    """What a run's data record says of its pool: the scikit-image names, the folder, its image
-    names and the pool's digest."""
-    return {"scikit_image": list(PHOTO_NAMES), "folder": str(folder) if folder else None,
+    """What a run's data record says of its pool: the photographs loaded (scikit-image's, then the
+    folder's), the folder and the pool's digest."""
+    names = [n for n, _ in _load_pool(folder)]
+    return {"scikit_image": [n for n in names if n in PHOTO_NAMES], "folder": str(folder) if folder else None,
             "files": [f.name for f in photo_files(folder)] if folder else [], "digest": pool_digest(folder)}
 
 
@@ -65,31 +106,6 @@ def _rgb(im: np.ndarray) -> np.ndarray:
     if im.ndim == 2:
         im = np.repeat(im[..., None], 3, axis=2)
     return np.ascontiguousarray(im[..., :3], dtype=np.uint8)
-
-
-def photo_pool(folder: str | Path | None = None) -> list[np.ndarray]:
-    """The pool's photographs as RGB uint8 (loaded once per process)."""
-    key = str(folder or "")
-    if key not in _POOLS:
-        try:
-            import skimage.data as skd
-        except ImportError:
-            raise ImportError("photo scenes need scikit-image (pip install 'igde-stream[train]')") from None
-        photos = []
-        for name in PHOTO_NAMES:
-            try:  # a scikit-image release may move an image to its download cache: skip it
-                photos.append(_rgb(np.asarray(getattr(skd, name)())))
-            except Exception:
-                continue
-        for f in photo_files(folder) if folder else []:
-            bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise ValueError(f"cannot read photo {f}")
-            photos.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        if not photos:
-            raise RuntimeError("the photo pool is empty: give a photo folder")
-        _POOLS[key] = photos
-    return _POOLS[key]
 
 
 def absorb_slivers(labels: np.ndarray, interior_share: float = 0.3) -> np.ndarray:
@@ -116,13 +132,17 @@ def absorb_slivers(labels: np.ndarray, interior_share: float = 0.3) -> np.ndarra
 
 def segment_depth(color: np.ndarray, rng: np.random.Generator, k: float, min_size: int) -> tuple[np.ndarray, np.ndarray]:
     """``(depth, labels)`` for an RGB frame: Felzenszwalb segments (``k``: the merge scale,
-    ``min_size`` px; slivers absorbed, :func:`absorb_slivers`) as labels (int16), each a plane of 8-bit depth (larger = nearer) at its own slot
-    (multiples of :data:`SLOT_STEP`; segments may share a slot, and then no edge lies between them)
-    tilted by at most :data:`MAX_TILT` levels per pixel about the segment's centroid."""
+    ``min_size`` px; slivers absorbed, :func:`absorb_slivers`) as labels (int16), each a plane of
+    8-bit depth (larger = nearer) drawn from the slots 8, 11, ..., 245 (:data:`SLOT_STEP` apart;
+    neighbours may draw the same slot or close ones) and tilted by at most :data:`MAX_TILT` levels
+    per pixel about the segment's centroid. Every depth step of 2 levels or more lies on a segment
+    change (the tilt moves a pixel's neighbour by less); not every segment change has one."""
     h, w = color.shape[:2]
     seg = cv2.ximgproc.segmentation.createGraphSegmentation(0.8, float(k), int(min_size))
     labels = absorb_slivers(seg.processImage(cv2.cvtColor(color, cv2.COLOR_RGB2BGR)).astype(np.int32))
     n = int(labels.max()) + 1
+    if n > np.iinfo(np.int16).max:
+        raise ValueError(f"{n} segments do not fit int16 labels: raise min_size")
     slots = np.arange(8, 248, SLOT_STEP, dtype=np.float32)
     base = rng.choice(slots, n)
     tilt = rng.uniform(-MAX_TILT, MAX_TILT, (n, 2)).astype(np.float32)
