@@ -291,7 +291,7 @@ def standard_evaluation(
     """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
     ICL-NUIM (skipped with a message when the folder is missing), once per boundary error type in
-    ``errors`` (``igde_stream.data.degrade.error_type_config``: ``paper``, ``mix`` or one type).
+    ``errors`` (``igde_stream.data.error_types.error_type_config``: ``paper``, ``mix`` or one type).
     Returns (rows, meta).
 
     ``filters``: names of :data:`igde_stream.filters.FILTERS` to add as rows (``filter:<name>``);
@@ -304,7 +304,7 @@ def standard_evaluation(
     for the Middlebury 2014 Motorcycle scene (:func:`middlebury_sequence`; skipped with a message
     without scikit-image); ``real_scenes``: (colour file, disparity PNG) pairs, a block of rows each
     (:func:`disparity_file_sequence`, shrunk by ``real_scale``). Both score measured pixels only."""
-    from .data.degrade import error_type_config
+    from .data.error_types import error_type_config
 
     if views < 0 or view_stride < 1:
         raise ValueError(f"views must be >= 0 and view_stride >= 1, got {views} and {view_stride}")

@@ -9,7 +9,7 @@ from typing import Any
 from .data import SPLITS, DegradeConfig, SceneConfig, steep_range
 from .data.cache import CacheConfig
 from .data.photo_scenes import photo_record
-from .data.degrade import error_type_config
+from .data.error_types import error_type_config
 from .data.dataset import CropConfig
 from .losses import GATE_TARGETS
 

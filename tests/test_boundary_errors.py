@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from igde_stream.data import Scene, SceneConfig, boundary_band
-from igde_stream.data.degrade import (
-    BOUNDARY_ERRORS, DegradeConfig, Degrader, degrade, error_type_config, mixed_config,
-)
+from igde_stream.data.degrade import DegradeConfig, Degrader, degrade
+from igde_stream.data.error_types import BOUNDARY_ERRORS, error_type_config, mixed_config
 
 SMALL = SceneConfig(width=96, height=64, frames=4, textures="procedural")
 
@@ -224,7 +223,7 @@ def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():
     """The held-out types: the blur is the hand-computed Gaussian of the map (no boundary error);
     noise, codec and dropouts add their extra on top of the paper's errors; the training mix never
     turns an extra on."""
-    from igde_stream.data.degrade import ERROR_TYPES, HELD_OUT_ERRORS
+    from igde_stream.data.error_types import ERROR_TYPES, HELD_OUT_ERRORS
 
     assert set(HELD_OUT_ERRORS) <= set(ERROR_TYPES) and not set(HELD_OUT_ERRORS) & set(BOUNDARY_ERRORS)
     gt = _step(h=40, w=60, col=30)

@@ -191,7 +191,7 @@ def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path, monkeypatch):
     rendered scenes keep the crops of the cache without it; the cache's name changes with it; bad
     names and a missing photo share or mix are refused."""
     from igde_stream.data import cache
-    from igde_stream.data.degrade import mixed_config
+    from igde_stream.data.error_types import mixed_config
 
     for seed in range(40):
         c = mixed_config(np.random.default_rng(seed), types=("soft", "lowres"))

@@ -14,7 +14,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from igde_stream import metrics as M
 from igde_stream.data import DegradeConfig
-from igde_stream.data.degrade import error_type_config
+from igde_stream.data.error_types import error_type_config
 from igde_stream.evaluation import evaluate_methods, identity_method, score_frames
 from igde_stream.real_frames import (
     disparity_file_sequence, fill_occlusions, middlebury_sequence, stereo_sequence,

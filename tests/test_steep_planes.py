@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from igde_stream.data import Scene, SceneConfig
-from igde_stream.data.degrade import (
-    Degrader, _widen, depth_edges, error_type_config, label_edges,
-)
+from igde_stream.data.degrade import Degrader, _widen, depth_edges, label_edges
+from igde_stream.data.error_types import error_type_config
 
 SMALL = SceneConfig(width=160, height=96, frames=4, textures="procedural")
 STEEP = dataclasses.replace(SMALL, steep_planes=(24, 30))  # about 4-5 at this size (scaled by area)

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from igde_stream.data.degrade import ERROR_TYPES
+    from igde_stream.data.error_types import ERROR_TYPES
     from igde_stream.filters import FILTERS
 
     if set(args.errors) - set(ERROR_TYPES):

@@ -42,6 +42,7 @@ The campaign (one run, niced, when the machine is free; a few hours on 2 cores):
         --module igde_stream/multiview.py --tests tests/test_multiview.py \\
         --module igde_stream/enhancer.py --tests tests/test_enhancer.py \\
         --module igde_stream/data/degrade.py --tests tests/test_data.py tests/test_boundary_errors.py \\
+        --module igde_stream/data/error_types.py --tests tests/test_boundary_errors.py \\
         --module igde_stream/stream/report.py --tests tests/test_report.py \\
         --module igde_stream/models/igde.py::SelectionHead,candidate_offsets \\
             --tests tests/test_select_head.py tests/test_models.py

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from igde_stream.data import SceneConfig, split_seeds
-    from igde_stream.data.degrade import Degrader, error_type_config
+    from igde_stream.data.degrade import Degrader
+    from igde_stream.data.error_types import error_type_config
     from igde_stream.data.synthetic import Scene
     import cv2
 

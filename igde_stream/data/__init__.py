@@ -7,10 +7,8 @@ PyTorch only in :mod:`igde_stream.data.dataset` and :mod:`igde_stream.data.cache
 from __future__ import annotations
 
 from .clip import write_clip
-from .degrade import (
-    BOUNDARY_ERRORS, ERROR_TYPES, HELD_OUT_ERRORS, DegradeConfig, Degrader, boundary_band, degrade, depth_edges, error_type_config, label_edges,
-    mixed_config,
-)
+from .degrade import DegradeConfig, Degrader, boundary_band, degrade, depth_edges, label_edges
+from .error_types import BOUNDARY_ERRORS, ERROR_TYPES, HELD_OUT_ERRORS, error_type_config, mixed_config
 from .sequence import Sequence, make_sequence
 from .synthetic import (
     SPLITS, TEXTURE_MODES, Frame, Scene, SceneConfig, render_sequence, smooth_noise, split_seeds, steep_range,

@@ -5,7 +5,7 @@ of ``igde-small`` on a 96x96 batch, so a run that renders as it trains waits on 
 Each cached crop is ``(color 3 x h x w, depth_in 1 x h x w, gt 1 x h x w)`` uint8. Crops are biased
 toward boundaries: with probability ``edge_bias`` a crop is centred on a random pixel of the frame's
 error mask (``degraded != gt``), else placed uniformly. With ``mix`` every scene draws its own
-boundary error types (:func:`~igde_stream.data.degrade.mixed_config`); otherwise ``degradation`` is
+boundary error types (:func:`~igde_stream.data.error_types.mixed_config`); otherwise ``degradation`` is
 used as given. With ``color_blur`` > 0 the colour frame is blurred with a Gaussian of sigma drawn
 from [0, color_blur] (per frame): real cameras soften edges that the renderer draws pixel-exact.
 With ``color_codec`` > 0 that share of the frames goes through a lossy camera chain after the blur:
@@ -47,7 +47,7 @@ With ``photo_share`` > 0 that share of the scenes (drawn per scene, from its own
 plus the images of ``photo_dir``) whose segments are given planes of depth, so that the depth edges
 lie on a photograph's own outlines; the other colour options apply to it as to a rendered frame,
 except the anti-aliasing and the rims, which a photograph has of itself. ``photo_errors`` (names of
-:data:`~igde_stream.data.degrade.BOUNDARY_ERRORS`) limits the mix of the photo scenes to those types.
+:data:`~igde_stream.data.error_types.BOUNDARY_ERRORS`) limits the mix of the photo scenes to those types.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -66,7 +66,8 @@ import cv2
 import numpy as np
 import torch
 
-from .degrade import DegradeConfig, Degrader, mixed_config
+from .degrade import DegradeConfig, Degrader
+from .error_types import mixed_config
 from .photo_scenes import PhotoScene, photo_pool, pool_digest
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 

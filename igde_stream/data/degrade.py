@@ -19,7 +19,7 @@ narrower than 2r + 1 px (one that a grey opening / closing of radius r would rem
 pixels at that width, since no method could recover the depth of a structure that vanished.
 
 Real-world boundary error types, each its own option (all off by default, so the default is the
-paper's type alone); :data:`BOUNDARY_ERRORS` names one preset per type and :func:`mixed_config`
+paper's type alone); :data:`~igde_stream.data.error_types.BOUNDARY_ERRORS` names one preset per type and :func:`~igde_stream.data.error_types.mixed_config`
 draws the training mix. Every type changes only pixels within its width of a depth edge, except the
 misregistration, which moves the whole map:
 - ``soft_width`` W > 0: *soft transitions*. Along edges (on the ``p_soft`` share of the smooth "on"
@@ -38,7 +38,7 @@ misregistration, which moves the whole map:
   from -S..S (not both 0), with replicated borders: depth no longer lines up with colour.
 
 Extras, all off by default and applied to the whole frame after the boundary errors, in this order
-(never drawn by the training mix; :data:`HELD_OUT_ERRORS` names presets of them for evaluation):
+(never drawn by the training mix; :data:`~igde_stream.data.error_types.HELD_OUT_ERRORS` names presets of them for evaluation):
 ``blur_sigma`` (Gaussian blur, like a monocular estimator), ``noise_std`` (Gaussian noise, 8-bit
 levels), ``holes`` (that many random blobs set to 0, a sensor's missing depth), ``jpeg_quality``
 (JPEG round trip of the depth map as a stand-in for lossy-codec artefacts; 8-bit only).
@@ -58,8 +58,7 @@ import numpy as np
 
 from .textures import smooth_noise
 
-__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges", "boundary_band", "depth_peak",
-           "BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "mixed_config", "error_type_config"]
+__all__ = ["DegradeConfig", "Degrader", "degrade", "depth_edges", "label_edges", "boundary_band", "depth_peak"]
 
 
 @dataclass(frozen=True)
@@ -304,77 +303,6 @@ class Degrader:
             dy, dx = (int(v) for v in rng.integers(-s, s + 1, 2))
             if dy or dx:
                 return dy, dx
-
-
-# One preset per boundary error type (DegradeConfig overrides); "inflate-reduce" is the paper's type.
-BOUNDARY_ERRORS: dict[str, dict] = {
-    "inflate-reduce": {"min_width": 1, "max_width": 6},
-    "soft": {"p_degrade": 0.0, "soft_width": 5},
-    "misregistration": {"p_degrade": 0.0, "shift": 2},
-    "holes": {"p_degrade": 0.0, "edge_holes": 0.85, "hole_width": 4},
-    "lowres": {"p_degrade": 0.0, "lowres": 4, "lowres_linear": True},
-}
-# Error types that the training mix never draws (whole-frame extras, some over the paper's boundary
-# errors), named so that an evaluation can score how the model generalises beyond its training data.
-HELD_OUT_ERRORS: dict[str, dict] = {
-    "blur": {"p_degrade": 0.0, "blur_sigma": 1.5},  # a monocular estimator's smooth map
-    "noise": {"noise_std": 1.5},  # sensor noise over the paper's errors
-    "codec": {"jpeg_quality": 75},  # lossy-coded depth (8-bit) over the paper's errors
-    "dropouts": {"holes": 12},  # a sensor's missing blobs (depth 0) over the paper's errors
-}
-# The fixed evaluation mix ("mix") combines these four, as it did before "lowres" existed, so its
-# rows stay comparable across versions; "lowres" is scored as its own row.
-_EVAL_MIX_TYPES = ("inflate-reduce", "soft", "misregistration", "holes")
-
-
-def error_type_config(name: str) -> DegradeConfig:
-    """The DegradeConfig of one named type of :data:`BOUNDARY_ERRORS` or :data:`HELD_OUT_ERRORS`,
-    ``"paper"`` (the default config: inflate / reduce by 1-4 px) or ``"mix"`` (a fixed representative
-    mix: every type on)."""
-    if name == "paper":
-        return DegradeConfig()
-    if name == "mix":
-        merged: dict = {}
-        for k in _EVAL_MIX_TYPES:
-            merged.update(BOUNDARY_ERRORS[k])
-        merged.update({"p_degrade": 0.85, "shift": 1, "edge_holes": 0.3, "p_soft": 0.4})
-        return DegradeConfig(**merged)
-    if name in HELD_OUT_ERRORS:
-        return DegradeConfig(**HELD_OUT_ERRORS[name])
-    if name not in BOUNDARY_ERRORS:
-        raise ValueError(f"unknown boundary error type {name!r}; known: {', '.join(ERROR_TYPES)}")
-    return DegradeConfig(**BOUNDARY_ERRORS[name])
-
-
-# Every name error_type_config knows, in table order.
-ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRORS)
-
-
-def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig(),
-                 types: tuple[str, ...] = ()) -> DegradeConfig:
-    """The training mix: each type of :data:`BOUNDARY_ERRORS` (of ``types`` when given) on with
-    probability 1/2 (at least one), its strength drawn at random; ``base`` gives everything else
-    (extras, thresholds)."""
-    unknown = sorted(set(types) - set(BOUNDARY_ERRORS))
-    if unknown:
-        raise ValueError(f"unknown boundary error types {unknown}; choose from {list(BOUNDARY_ERRORS)}")
-    while True:
-        on = {k: rng.random() < 0.5 and (not types or k in types) for k in BOUNDARY_ERRORS}
-        if any(on.values()):
-            break
-    d = dataclasses.asdict(base)
-    d.update(p_degrade=0.0, soft_width=0, edge_holes=0.0, shift=0, lowres=0)
-    if on["inflate-reduce"]:
-        d.update(min_width=1, max_width=int(rng.integers(2, 7)), p_degrade=float(rng.uniform(0.5, 0.95)))
-    if on["soft"]:
-        d.update(soft_width=int(rng.integers(1, 6)), p_soft=float(rng.uniform(0.4, 0.95)))
-    if on["holes"]:
-        d.update(edge_holes=float(rng.uniform(0.2, 0.9)), hole_width=int(rng.integers(1, 5)))
-    if on["misregistration"]:
-        d.update(shift=int(rng.integers(1, 3)))
-    if on["lowres"]:
-        d.update(lowres=int(rng.integers(2, 5)), lowres_linear=bool(rng.random() < 0.5))
-    return DegradeConfig(**d)
 
 
 def _extras(d: np.ndarray, c: DegradeConfig, rng: np.random.Generator, peak: float) -> np.ndarray:
