@@ -10,8 +10,8 @@ made by the same :class:`~igde_stream.data.degrade.Degrader` as for rendered sce
 segments as surface labels.
 
 The pool: the object photographs shipped inside scikit-image (:data:`PHOTO_NAMES`), plus every
-image of an optional folder (``photo_dir``). :func:`pool_digest` names a pool by its files' content,
-so that a crop cache changes its name when the folder changes.
+image of an optional folder (``photo_dir``). :func:`pool_digest` names a pool by its photographs as
+loaded (names, shapes, pixels), so that a crop cache changes its name when any of them changes.
 """
 
 from __future__ import annotations
