@@ -67,10 +67,11 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             if str(ref).endswith(".onnx"):  # a graph as it is
                 if not Path(ref).is_file():
                     raise FileNotFoundError(f"no such ONNX file: {ref}")
+                key = f"onnx:{ref}"
                 try:  # ONNX Runtime's own errors derive from Exception only
                     sess = ort.InferenceSession(str(ref), so, providers=["CPUExecutionProvider"])
-                    entries[f"onnx:{ref}"] = lambda s=sess: s.run(None, {"color": c, "depth": d})
-                    changed[f"onnx:{ref}"] = float(np.mean(entries[f"onnx:{ref}"]()[0] != d))
+                    entries[key] = lambda s=sess: s.run(None, {"color": c, "depth": d})
+                    changed[key] = float(np.mean(entries[key]()[0] != d))
                 except Exception as exc:
                     raise ValueError(f"{ref}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
                 continue

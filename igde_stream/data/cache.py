@@ -120,10 +120,10 @@ class CacheConfig:
         if self.photo_dir and self.photo_share == 0.0:
             raise ValueError("photo_dir needs photo_share > 0")
         if self.photo_errors:
+            object.__setattr__(self, "photo_errors", tuple(sorted(set(self.photo_errors))))  # one name per mix
             if self.photo_share == 0.0 or not self.mix:
                 raise ValueError("photo_errors needs photo_share > 0 and the mix")
-            mixed_config(np.random.default_rng(0), self.degradation, tuple(self.photo_errors))  # names checked
-            object.__setattr__(self, "photo_errors", tuple(sorted(set(self.photo_errors))))  # one name per mix
+            mixed_config(np.random.default_rng(0), self.degradation, self.photo_errors)  # names checked
         if self.photo_share > 0:  # an unreadable or too small photograph: an error before any rendering
             photo_pool(self.photo_dir or None, self.crop)
 
@@ -177,8 +177,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
         antialias = False
     else:
         scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * W, height=2 * H) if antialias else scene_cfg)
-    deg_cfg = (mixed_config(rng, cfg.degradation, tuple(cfg.photo_errors) if photo else ()) if cfg.mix
-               else cfg.degradation)
+    deg_cfg = mixed_config(rng, cfg.degradation, cfg.photo_errors if photo else ()) if cfg.mix else cfg.degradation
     deg = Degrader(deg_cfg, seed, (H, W))
     h, w = cfg.crop
     cs, ds, gs = [], [], []

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from .synthetic import Frame
+from .textures import sample_photos
 
 __all__ = ["PHOTO_NAMES", "PhotoScene", "absorb_slivers", "photo_files", "photo_pool", "photo_record", "pool_digest", "segment_depth"]
 
@@ -55,13 +56,9 @@ def _load_pool(folder: str | Path | None) -> list[tuple[str, np.ndarray]]:
             import skimage.data as skd
         except ImportError:
             raise ValueError("photo scenes need scikit-image (pip install 'igde-stream[train]')") from None
-        photos = []
-        for name in PHOTO_NAMES:
-            try:  # a scikit-image release may move an image to its download cache: left out, and the
-                # pool's digest (so the cache's name) and record say so
-                photos.append((name, _rgb(np.asarray(getattr(skd, name)()))))
-            except Exception:
-                continue
+        # a picture that a scikit-image release no longer ships is left out, and the pool's digest
+        # (so the cache's name) and record say so
+        photos = sample_photos(skd, PHOTO_NAMES)
         for f in files:
             bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
             if bgr is None:
@@ -100,12 +97,6 @@ def photo_record(folder: str | Path | None) -> dict[str, object]:
     names = [n for n, _ in _load_pool(folder)]
     return {"scikit_image": [n for n in names if n in PHOTO_NAMES], "folder": str(folder) if folder else None,
             "files": [f.name for f in photo_files(folder)] if folder else [], "digest": pool_digest(folder)}
-
-
-def _rgb(im: np.ndarray) -> np.ndarray:
-    if im.ndim == 2:
-        im = np.repeat(im[..., None], 3, axis=2)
-    return np.ascontiguousarray(im[..., :3], dtype=np.uint8)
 
 
 def absorb_slivers(labels: np.ndarray, interior_share: float = 0.3) -> np.ndarray:

@@ -9,7 +9,7 @@ import math
 import cv2
 import numpy as np
 
-__all__ = ["TEXTURE_MODES", "make_texture", "smooth_noise"]
+__all__ = ["TEXTURE_MODES", "make_texture", "sample_photos", "smooth_noise"]
 
 TEXTURE_MODES = ("procedural", "photo", "mixed", "flat")
 
@@ -45,6 +45,22 @@ _PHOTO_NAMES = (
 _PHOTOS: list[np.ndarray] | None = None
 
 
+def sample_photos(skd, names: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
+    """``(name, RGB uint8)`` of each of ``names`` that the module ``skimage.data`` (``skd``) loads;
+    grey images are repeated to three channels. A scikit-image release may move an image to its
+    download cache: such an image is left out."""
+    photos = []
+    for name in names:
+        try:
+            im = np.asarray(getattr(skd, name)())
+        except Exception:
+            continue
+        if im.ndim == 2:
+            im = np.repeat(im[..., None], 3, axis=2)
+        photos.append((name, np.ascontiguousarray(im[..., :3], dtype=np.uint8)))
+    return photos
+
+
 def _photos() -> list[np.ndarray]:
     """The scikit-image photographs as RGB uint8 (loaded once per process)."""
     global _PHOTOS
@@ -56,15 +72,7 @@ def _photos() -> list[np.ndarray]:
                 "textures='photo'/'mixed' need scikit-image (pip install 'igde-stream[train]'); "
                 "use textures='procedural' without it"
             ) from None
-        photos = []
-        for name in _PHOTO_NAMES:
-            try:  # a scikit-image release may move an image to its download cache: skip it
-                im = np.asarray(getattr(skd, name)())
-            except Exception:
-                continue
-            if im.ndim == 2:
-                im = np.repeat(im[..., None], 3, axis=2)
-            photos.append(np.ascontiguousarray(im[..., :3], dtype=np.uint8))
+        photos = [im for _, im in sample_photos(skd, _PHOTO_NAMES)]
         if len(photos) < 4:
             raise RuntimeError("scikit-image provides fewer than 4 of its sample photographs; "
                                "use textures='procedural'")
