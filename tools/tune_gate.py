@@ -54,6 +54,13 @@ def gate_and_choice(model, color: np.ndarray, depth: np.ndarray) -> tuple[np.nda
     return gate[0, 0].float().numpy(), np.rint(chosen[0, 0].double().numpy() * depth_peak(depth))
 
 
+def fires(model, gate: np.ndarray, depth: np.ndarray, threshold: float) -> np.ndarray:
+    """H x W bool: gate logit above ``threshold`` (as a logit, float32 as the model compares it), or
+    a hole (depth 0) when the head's ``zero_holes`` is on (``SelectionHead.fires``; the band apart)."""
+    fire = gate > np.float32(model.head._gate_logit(threshold))
+    return fire | (depth == 0) if model.head.zero_holes else fire
+
+
 def band_mask(model, depth: np.ndarray, band_step: float) -> np.ndarray:
     """The head's edge band (``selection.edge_band`` at its radius) for ``band_step`` 8-bit levels;
     all True at 0."""
@@ -80,7 +87,7 @@ def sweep(model, frames, thresholds, band_steps) -> np.ndarray:
         for b, step in enumerate(band_steps):
             band = band_mask(model, depth, step)
             for t, thr in enumerate(thresholds):
-                out = np.where((gate > np.float32(model.head._gate_logit(thr))) & band, chosen, inp)
+                out = np.where(fires(model, gate, depth, thr) & band, chosen, inp)
                 sse[b, t] += np.sum(((out - ref) ** 2)[keep])
         count += int(keep.sum())
     peak = depth_peak(frames[0][1])
@@ -103,7 +110,7 @@ def oracle(model, frames, threshold: float, band_step: float) -> tuple[float, fl
         inp, ref = depth.astype(np.float64), gt.astype(np.float64)
         cands = model.head.candidates(torch.from_numpy(inp)[None, None])[0].numpy()
         best = np.take_along_axis(cands, np.abs(cands - ref).argmin(0)[None], 0)[0]
-        fire = (gate > np.float32(model.head._gate_logit(threshold))) & band
+        fire = fires(model, gate, depth, threshold) & band
         helps = band & (np.abs(chosen - ref) < np.abs(inp - ref))
         for i, out in enumerate((np.where(helps, chosen, inp), np.where(fire, best, inp))):
             sse[i] += np.sum(((out - ref) ** 2)[keep])
@@ -138,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--oracle", action="store_true",
                    help="also score each row with a perfect gate and with a perfect pick, at the first "
                         "setting (first temperature, band step and threshold): which of the two holds it back")
+    p.add_argument("--zero-holes", choices=("model", "on", "off"), default="model",
+                   help="score with IGDEConfig.zero_holes on or off (depth 0 a hole: always replaced in the "
+                        "band, never picked); default: the model's own setting")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None, help="JSON of every row and setting")
     args = p.parse_args(argv)
@@ -177,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(getattr(model, "head", None), "gate", False):
         print(f"{prog}: error: {args.model} has no gated select head", file=sys.stderr)
         return 2
+    if args.zero_holes != "model":
+        model.head.zero_holes = args.zero_holes == "on"
+        model.config = dataclasses.replace(model.config, zero_holes=model.head.zero_holes)
     if model.config.passes != 1:
         print(f"{prog}: error: {args.model} runs {model.config.passes} passes; the sweep scores one "
               "(export it with --override passes=1)", file=sys.stderr)

@@ -73,6 +73,10 @@ class IGDEConfig:
     flip_vertical: the same with the top-bottom flip, in eval mode only (never trained): the runs
     on the upside-down frame (and, with ``flip_average``, on the frame turned half round) join the
     mean. Twice the cost again (four runs with ``flip_average``); the ``igde-small-hq`` variant.
+    zero_holes: select head, hard output: input depth 0 is no measurement (a hole, as depth sensors
+    leave them; DESIGN's "holes (depth 0)"): such a pixel is always replaced when it lies in the
+    band, and 0 is never picked while the window holds a measured value. Inference only; keeps the
+    weights. Off for depth whose 0 is a real (farthest) value.
     """
 
     g0: int = 16
@@ -94,6 +98,7 @@ class IGDEConfig:
     flip_average: bool = False
     flip_vertical: bool = False
     full_convs: int = 0
+    zero_holes: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -120,6 +125,10 @@ class IGDEConfig:
             raise ValueError(f"IGDEConfig.pick_temperature must be in [0, 10], got {self.pick_temperature}")
         if self.pick_temperature and self.head != "select":
             raise ValueError("IGDEConfig.pick_temperature needs the select head (it picks the hard output)")
+        if not isinstance(self.zero_holes, bool):
+            raise ValueError(f"IGDEConfig.zero_holes must be True or False, got {self.zero_holes!r}")
+        if self.zero_holes and self.head != "select":
+            raise ValueError("IGDEConfig.zero_holes needs the select head (its hard output fills the holes)")
         for name in ("flip_average", "flip_vertical"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"IGDEConfig.{name} must be True or False, got {getattr(self, name)!r}")
@@ -227,7 +236,7 @@ class IGDE(nn.Module):
             self.head = conv1x1(c.g0, 1)
         else:
             self.head = SelectionHead(c.g0, c.radius, c.candidates, c.head == "select", c.gate_threshold, c.attend,
-                                      c.band_step / 255.0, c.pick_temperature)
+                                      c.band_step / 255.0, c.pick_temperature, c.zero_holes)
         self.act = nn.ReLU(inplace=True)
         # training with the flip average: the mirrored run is trained too (TrainConfig.flip_train)
         self.flip_train = False

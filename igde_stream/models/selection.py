@@ -99,13 +99,20 @@ class SelectionHead(nn.Module):
       is an input value, gathered from ``depth`` as it was given (its dtype and precision), so the
       network itself may run in float16.
 
+    With ``zero_holes`` an input depth of exactly 0 is no measurement (a hole): the hard output
+    replaces every such pixel in the band whatever its gate says, and never picks a 0 candidate while
+    the window holds a measured one (:meth:`fires`, :meth:`pick`); a pixel whose window is all holes
+    stays 0.
+
     Identity start: the scores start near zero (weights x 0.1, bias 0) and the gate bias at -4
     (g = 0.018), so a fresh hard output is the input exactly and the soft output is within 2 % of it.
     """
 
     def __init__(self, channels: int, radius: int, candidates: str, gate: bool, gate_threshold: float,
-                 attend: int = 0, band_step: float = 0.0, pick_temperature: float = 0.0) -> None:
+                 attend: int = 0, band_step: float = 0.0, pick_temperature: float = 0.0,
+                 zero_holes: bool = False) -> None:
         super().__init__()
+        self.zero_holes = bool(zero_holes)
         self.band_step = float(band_step)
         self.pick_temperature = float(pick_temperature)
         self.attend = int(attend)
@@ -203,13 +210,29 @@ class SelectionHead(nn.Module):
         """The chosen candidate's index along ``dim`` (kept, size 1) from its ``scores`` and the
         candidates' depth ``values`` (same shape): the argmax of the scores when
         ``pick_temperature`` is 0, else the candidate nearest the softmax(scores / T)-weighted mean
-        of the values (float32; ties to the lower index, the nearer offset)."""
+        of the values (float32; ties to the lower index, the nearer offset). With ``zero_holes`` the
+        0 candidates (holes) drop out of both, unless every candidate is 0."""
+        s = scores
+        if self.zero_holes:  # holes 1e4 under the lowest score: out of the argmax and the softmax,
+            # whatever the scores' scale; finite, so that an all-hole window stays defined
+            hole = values == 0
+            s = scores.float()
+            s = torch.where(hole, s.amin(dim, keepdim=True) - 1e4, s)
         if self.pick_temperature <= 0.0:
-            return scores.argmax(dim, keepdim=True)
+            return s.argmax(dim, keepdim=True)
         v = values.float()
-        wts = torch.softmax(scores.float() / self.pick_temperature, dim)
+        wts = torch.softmax(s.float() / self.pick_temperature, dim)
         mean = (wts * v).sum(dim, keepdim=True)
         return (v - mean).abs().argmin(dim, keepdim=True)
+
+    def fires(self, gate: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        """N x 1 x H x W bool: the pixels the hard output replaces: gate logit above the threshold
+        (or, with ``zero_holes``, input depth 0), within the edge band when ``band_step`` is set."""
+        fire = gate > self._gate_logit(threshold)
+        if self.zero_holes:
+            fire = fire | (depth == 0)
+        band = self.band(depth)
+        return fire if band is None else fire & band
 
     def gather(self, depth: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """The input depth at candidate ``index`` (N x 1 x H x W long) of every pixel, without
@@ -230,27 +253,32 @@ class SelectionHead(nn.Module):
         return logits, None
 
     def soft(self, logits: torch.Tensor, depth: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """The soft output (see the class). With ``zero_holes`` (a gated head) it follows the hard
+        output's rule: the 0 candidates drop out of the softmax and a hole's gate is 1."""
         scores, gate = self.split(logits)
-        wts = torch.softmax(scores.float() / temperature, 1)
-        s = (wts * self.candidates(depth.float())).sum(1, keepdim=True)
+        cands = self.candidates(depth.float())
+        scores = scores.float()
+        holes = self.zero_holes and gate is not None
+        if holes:
+            scores = torch.where(cands == 0, scores.amin(1, keepdim=True) - 1e4, scores)
+        wts = torch.softmax(scores / temperature, 1)
+        s = (wts * cands).sum(1, keepdim=True)
         if gate is None:
             return s
         g = torch.sigmoid(gate.float())
+        if holes:
+            g = torch.where(depth == 0, torch.ones_like(g), g)
         return g * s + (1.0 - g) * depth.float()
 
     def hard(self, logits: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         scores, gate = self.split(logits)
         # the argmax needs no candidate values: the N x K x H x W stack is built for a pick rule only
-        index = (scores.argmax(1, keepdim=True) if self.pick_temperature <= 0.0
+        index = (scores.argmax(1, keepdim=True) if self.pick_temperature <= 0.0 and not self.zero_holes
                  else self.pick(scores, self.candidates(depth)))
         chosen = self.gather(depth, index)
         if gate is None:
             return chosen
-        fire = gate > self._gate_logit(threshold)
-        band = self.band(depth)
-        if band is not None:
-            fire = fire & band
-        return torch.where(fire, chosen, depth)
+        return torch.where(self.fires(gate, depth, threshold), chosen, depth)
 
     def hard_sparse(self, features: torch.Tensor, depth: torch.Tensor, color: torch.Tensor,
                     threshold: float | None = None, flipped: Sequence[tuple[torch.Tensor, str]] = ()) -> torch.Tensor:
@@ -269,10 +297,7 @@ class SelectionHead(nn.Module):
             rows = getattr(self, f"{flip}_rows")
             runs.append((f, self.conv.weight[rows], self.conv.bias[rows]))
         gate = sum(nn.functional.conv2d(f, w[-1:], b[-1:]) for f, w, b in runs) / len(runs)
-        fire = gate > self._gate_logit(threshold)
-        band = self.band(depth)
-        if band is not None:
-            fire = fire & band
+        fire = self.fires(gate, depth, threshold)
         lin = torch.nonzero(fire.flatten()).flatten()  # M flat indices over N x H x W
         # each pixel's index in the flattened padded maps, then that of every candidate (K x M)
         dev = features.device
