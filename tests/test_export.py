@@ -44,11 +44,11 @@ def test_graph_io_is_dynamic_and_named(exported):
 
 def _sha256_of(model) -> str:
     """weights_hash as documented, computed here: SHA-256 over the config JSON (sorted keys), then each
-    state-dict entry's name and float32 bytes in name order; first 16 hex digits. ``full_convs`` and
-    ``flip_vertical`` are left out of the config while 0 / False (the hashes of the models from
-    before them stay)."""
+    state-dict entry's name and float32 bytes in name order; first 16 hex digits. ``full_convs``,
+    ``flip_vertical`` and ``zero_holes`` are left out of the config while 0 / False (the hashes of the
+    models from before them stay)."""
     config = {k: v for k, v in dataclasses.asdict(model.config).items()
-              if k not in ("full_convs", "flip_vertical") or v}
+              if k not in ("full_convs", "flip_vertical", "zero_holes") or v}
     h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for k in sorted(model.state_dict()):
         h.update(k.encode())
