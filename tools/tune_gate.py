@@ -14,7 +14,9 @@ validation pair (a photograph with measured disparity that no test table scores,
 apart ("real"), scoring its measured pixels only. ``--pick-temperatures T ...`` sweeps the pick rule
 too (``IGDEConfig.pick_temperature``; 0 = the argmax of the scores), one network run per
 temperature. ``--oracle`` adds two bounds per row at the first setting: a perfect gate for the
-model's picks and a perfect pick for its gate (:func:`oracle`).
+model's picks and a perfect pick for its gate (:func:`oracle`; its perfect pick ignores
+``zero_holes``). ``--zero-holes on|off`` scores with ``IGDEConfig.zero_holes`` set either way (holes
+always replaced in the band, never picked), whatever the model's own setting.
 
 Examples (the shipped igde-small's gate 0.2, band 2.5 and pick temperature 0.45 are checked so):
   python tools/tune_gate.py --model igde-small --out results/gate_tuning.json

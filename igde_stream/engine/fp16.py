@@ -11,9 +11,10 @@ from .options import EngineError
 
 # ONNX ops left in float32 by the FP16 conversion: the selection head's gather of input depth values
 # (dense hard output: Pad, Reshape, GatherElements, Where; gated-pixel form: Pad, Transpose, Reshape,
-# Gather, GatherND, ScatterElements)
+# Gather, GatherND, ScatterElements), and Equal: the zero_holes test ``depth == 0`` on the input's
+# own values (16-bit levels 1-3 are float16 subnormals, which a backend may flush to 0)
 FP32_OPS = ("Pad", "Reshape", "GatherElements", "Where", "Transpose", "Gather", "GatherND",
-            "ScatterElements")
+            "ScatterElements", "Equal")
 
 
 def convert_fp16(src: str | Path, dst: str | Path) -> Path:

@@ -73,10 +73,12 @@ class IGDEConfig:
     flip_vertical: the same with the top-bottom flip, in eval mode only (never trained): the runs
     on the upside-down frame (and, with ``flip_average``, on the frame turned half round) join the
     mean. Twice the cost again (four runs with ``flip_average``); the ``igde-small-hq`` variant.
-    zero_holes: select head, hard output: input depth 0 is no measurement (a hole, as depth sensors
-    leave them; DESIGN's "holes (depth 0)"): such a pixel is always replaced when it lies in the
-    band, and 0 is never picked while the window holds a measured value. Inference only; keeps the
-    weights. Off for depth whose 0 is a real (farthest) value.
+    zero_holes: select head: input depth 0 is no measurement (a hole, as depth sensors leave them;
+    DESIGN's "holes (depth 0)"): the hard output always replaces such a pixel when it lies in the
+    band, and never picks 0 while the window holds a measured value; the soft output (training)
+    follows the same rule. Keeps the weights: set it on a trained model for inference
+    (``tools/train.py --export M --to OUT --override zero_holes=True``) or train with it. Off for
+    depth whose 0 is a real (farthest) value.
     """
 
     g0: int = 16

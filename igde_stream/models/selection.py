@@ -213,6 +213,7 @@ class SelectionHead(nn.Module):
         of the values (float32; ties to the lower index, the nearer offset). With ``zero_holes`` the
         0 candidates (holes) drop out of both, unless every candidate is 0."""
         s = scores
+        hole = None
         if self.zero_holes:  # holes 1e4 under the lowest score: out of the argmax and the softmax,
             # whatever the scores' scale; finite, so that an all-hole window stays defined
             hole = values == 0
@@ -223,7 +224,11 @@ class SelectionHead(nn.Module):
         v = values.float()
         wts = torch.softmax(s.float() / self.pick_temperature, dim)
         mean = (wts * v).sum(dim, keepdim=True)
-        return (v - mean).abs().argmin(dim, keepdim=True)
+        dist = (v - mean).abs()
+        if hole is not None:  # in float32 a measured value is always nearer the mean than 0 is; a
+            # float16 graph may round them to a tie: a distance is at most 1, so +2 puts holes last
+            dist = dist + 2.0 * hole.to(dist.dtype)
+        return dist.argmin(dim, keepdim=True)
 
     def fires(self, gate: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         """N x 1 x H x W bool: the pixels the hard output replaces: gate logit above the threshold
@@ -254,7 +259,8 @@ class SelectionHead(nn.Module):
 
     def soft(self, logits: torch.Tensor, depth: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """The soft output (see the class). With ``zero_holes`` (a gated head) it follows the hard
-        output's rule: the 0 candidates drop out of the softmax and a hole's gate is 1."""
+        output's rule: the 0 candidates drop out of the softmax and a hole's gate is 1 (every hole:
+        the soft output has no edge band)."""
         scores, gate = self.split(logits)
         cands = self.candidates(depth.float())
         scores = scores.float()
@@ -272,7 +278,8 @@ class SelectionHead(nn.Module):
 
     def hard(self, logits: torch.Tensor, depth: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         scores, gate = self.split(logits)
-        # the argmax needs no candidate values: the N x K x H x W stack is built for a pick rule only
+        # the argmax needs no candidate values: the N x K x H x W stack is built for a pick rule or
+        # zero_holes only
         index = (scores.argmax(1, keepdim=True) if self.pick_temperature <= 0.0 and not self.zero_holes
                  else self.pick(scores, self.candidates(depth)))
         chosen = self.gather(depth, index)
