@@ -102,8 +102,8 @@ def test_fp16_select_head_keeps_16_bit_depth_exact(cuda_graph):
     torch.manual_seed(0)
     model = create_model("igde-small").eval()
     with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn_like(p) * 0.3)
+        for p in model.parameters():  # small enough for float16: at x 0.3 the activations pass 65504,
+            p.copy_(torch.randn_like(p) * 0.1)  # the gate turns NaN and nothing fires
         model.head.conv.bias[-1] = 2.0
     rng = np.random.default_rng(1)
     c = rng.random((2, 3, 40, 56), dtype=np.float32)
