@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from igde_stream.backends import BACKENDS, create_backend, resolve_model_file, select_backend
-from igde_stream.backends.torch_backend import TorchBackend
+from igde_stream.backends.torch_backend import TorchBackend, TorchOptions
+from igde_stream.models import create_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,6 +84,29 @@ def test_torch_fp16_and_graphs_need_cuda(tiny):
         TorchBackend(tiny[0], "cpu", cuda_graph=True)
     with pytest.raises(ValueError, match="unexpected keyword"):
         TorchBackend(tiny[0], "cpu", fp16=True)
+
+
+def test_sparse_option_sets_the_hard_output_form_and_refuses_a_graph():
+    torch.manual_seed(3)
+    model = create_model("igde-tiny", head="select", attend=2, scale=2).eval()
+    with torch.no_grad():  # scores that choose other pixels, a gate that fires on most
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.15)
+        model.head.conv.bias[-1] = 2.0
+        model.head.color_scale.fill_(-10.0)
+    rng = np.random.default_rng(4)
+    c = rng.random((2, 3, 21, 27), dtype=np.float32)
+    d = rng.integers(0, 256, (2, 1, 21, 27)).astype(np.float32) / 255
+    sparse, dense = TorchBackend(model, "cpu"), TorchBackend(model, "cpu", sparse=False)
+    assert (sparse.model.head.sparse, dense.model.head.sparse) == (True, False)  # the CPU default: gated pixels
+    assert model.head.sparse is True  # the caller's model keeps its own setting
+    assert "gated pixels" in sparse.description and "dense head" in dense.description
+    a, b = sparse.run(c, d), dense.run(c, d)
+    assert (a != d).mean() > 0.05 and (a != b).mean() < 0.01  # the same choices, but for near-ties
+    assert TorchOptions(cuda_graph=True).resolved(cuda=True).sparse is False  # a graph needs the dense form
+    assert TorchOptions(cuda_graph=False).resolved(cuda=True).sparse is True
+    with pytest.raises(ValueError, match="cannot be captured in a CUDA graph"):
+        TorchOptions(cuda_graph=True, sparse=True).resolved(cuda=True)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the choices made without a GPU")

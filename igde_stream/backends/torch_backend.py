@@ -30,7 +30,10 @@ class TorchOptions:
     precision: ``fp32`` or ``fp16`` (default fp16 on CUDA, fp32 on CPU; fp16 needs CUDA).
     channels_last: NHWC memory layout (default on CUDA). cuda_graph: capture one graph per input
     shape and replay it (default on CUDA). max_graphs: graphs kept (least recently used dropped).
-    threads: CPU intra-op threads (default: PyTorch's).
+    threads: CPU intra-op threads (default: PyTorch's). sparse: a selection head's hard output
+    scores only the pixels its gate fires on (``SelectionHead.hard_sparse``) instead of every
+    pixel; the default is on unless a CUDA graph is captured, which cannot hold the data-dependent
+    shapes of that form (sparse and cuda_graph together are an error). Other heads ignore it.
     """
 
     precision: str | None = None
@@ -38,6 +41,7 @@ class TorchOptions:
     cuda_graph: bool | None = None
     max_graphs: int = 4
     threads: int | None = None
+    sparse: bool | None = None
 
     def resolved(self, cuda: bool) -> "TorchOptions":
         precision = self.precision or ("fp16" if cuda else "fp32")
@@ -48,12 +52,15 @@ class TorchOptions:
         graph = cuda if self.cuda_graph is None else self.cuda_graph
         if graph and not cuda:
             raise ValueError("cuda_graph needs a CUDA device")
+        if graph and self.sparse:
+            raise ValueError("sparse (gated pixels only) cannot be captured in a CUDA graph: set cuda_graph off")
         return TorchOptions(
             precision=precision,
             channels_last=cuda if self.channels_last is None else self.channels_last,
             cuda_graph=graph,
             max_graphs=self.max_graphs,
             threads=self.threads,
+            sparse=not graph if self.sparse is None else self.sparse,
         )
 
 
@@ -133,10 +140,8 @@ class TorchBackend:
         for p in self.model.parameters():
             p.requires_grad_(False)
         head = getattr(self.model, "head", None)
-        if cuda and hasattr(head, "sparse"):
-            # a selection head scores only its gated pixels on the CPU; on a GPU the dense form is
-            # cheap and has no data-dependent shapes, which a CUDA graph cannot capture
-            head.sparse = False
+        if hasattr(head, "sparse"):  # the model is this backend's own copy
+            head.sparse = self.options.sparse
         self._graphs: OrderedDict[tuple[int, int, int], _Graph] = OrderedDict()
         self._staging = HostStaging()
 
@@ -144,6 +149,8 @@ class TorchBackend:
     def description(self) -> str:
         o = self.options
         extras = [o.precision] + (["channels_last"] if o.channels_last else []) + (["cuda_graph"] if o.cuda_graph else [])
+        if hasattr(getattr(self.model, "head", None), "sparse"):
+            extras.append("gated pixels" if o.sparse else "dense head")
         return f"torch {self.device} ({', '.join(extras)})"
 
     def _forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
