@@ -104,7 +104,8 @@ def test_sparse_option_sets_the_hard_output_form_and_refuses_a_graph():
     a, b = sparse.run(c, d), dense.run(c, d)
     assert (a != d).mean() > 0.05 and (a != b).mean() < 0.01  # the same choices, but for near-ties
     assert TorchOptions(cuda_graph=True).resolved(cuda=True).sparse is False  # a graph needs the dense form
-    assert TorchOptions(cuda_graph=False).resolved(cuda=True).sparse is True
+    assert TorchOptions(cuda_graph=False).resolved(cuda=True).sparse is False  # dense stays the CUDA default
+    assert TorchOptions(cuda_graph=False, sparse=True).resolved(cuda=True).sparse is True
     with pytest.raises(ValueError, match="cannot be captured in a CUDA graph"):
         TorchOptions(cuda_graph=True, sparse=True).resolved(cuda=True)
 

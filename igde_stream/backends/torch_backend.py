@@ -32,8 +32,9 @@ class TorchOptions:
     shape and replay it (default on CUDA). max_graphs: graphs kept (least recently used dropped).
     threads: CPU intra-op threads (default: PyTorch's). sparse: a selection head's hard output
     scores only the pixels its gate fires on (``SelectionHead.hard_sparse``) instead of every
-    pixel; the default is on unless a CUDA graph is captured, which cannot hold the data-dependent
-    shapes of that form (sparse and cuda_graph together are an error). Other heads ignore it.
+    pixel: the default on the CPU; on CUDA the dense form stays the default (a CUDA graph cannot
+    hold the data-dependent shapes of the sparse one, and sparse with cuda_graph is an error;
+    sparse on a GPU is not yet measured there). Other heads ignore it.
     """
 
     precision: str | None = None
@@ -60,7 +61,7 @@ class TorchOptions:
             cuda_graph=graph,
             max_graphs=self.max_graphs,
             threads=self.threads,
-            sparse=not graph if self.sparse is None else self.sparse,
+            sparse=not cuda if self.sparse is None else self.sparse,
         )
 
 
