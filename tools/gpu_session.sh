@@ -4,8 +4,12 @@
 #      the paper's Tables I-III with one equal step budget (PAPER_STEPS, once per seed of
 #      PAPER_SEEDS; no wall-clock cap unless PAPER_MIN is set, since a cap leaves the rows at unequal
 #      steps), then evaluates those rows on the synthetic test split;
-#   2. ships the new igde-small weights into the working copy there and runs tools/gpu_checks.py
-#      (CUDA correctness, FP16 accuracy, throughput) alone on the GPU so the timings are clean.
+#   2. ships the new igde-small weights into the working copy there, runs the GPU tests
+#      (pytest -m gpu) and tools/gpu_checks.py (CUDA correctness, FP16 accuracy, throughput, profile)
+#      alone on the GPU so the timings are clean.
+# The lent machine's OpenCV has no ximgproc: training with --photo-scenes (cv2.ximgproc segmentation)
+# fails there unless opencv-contrib-python-headless is carried, and its wheel (60 MB) with the working
+# tree passes the 64 MiB a call may carry. PHASE=checks alone needs nothing carried.
 # Everything lands in $OUT (at most 8 files: logs, gpu_checks.{json,md}, runs.tgz). PHASE=train or
 # PHASE=checks runs one half (two calls on a warm machine: runs/ stays there in between).
 #
@@ -59,6 +63,9 @@ ckpt=runs/gpu-small/best.pt; [ -f "$ckpt" ] || ckpt=runs/gpu-small/last.pt
   >> "$OUT/train_small.log" 2>&1
 
 if [ "$PHASE" != train ]; then
+timeout 120 python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py tests/test_multiview_torch.py \
+  tests/test_backends.py > "$OUT/pytest_gpu.log" 2>&1
+echo "pytest -m gpu exit $?" >> "$OUT/pytest_gpu.log"
 python3 tools/gpu_checks.py --device "$DEVICE" --out "$OUT" "${quick[@]}" > "$OUT/gpu_checks.log" 2>&1
 echo "gpu_checks exit $?" >> "$OUT/gpu_checks.log"
 fi
