@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import onnx
 import pytest
 import torch
 
-from igde_stream.backends import BACKENDS, create_backend, resolve_model_file, select_backend
+from igde_stream.backends import BACKEND_OPTIONS, BACKENDS, create_backend, resolve_model_file, select_backend
 from igde_stream.backends.torch_backend import TorchBackend, TorchOptions
 from igde_stream.models import create_model
 
@@ -106,8 +107,14 @@ def test_sparse_option_sets_the_hard_output_form_and_refuses_a_graph():
     assert TorchOptions(cuda_graph=True).resolved(cuda=True).sparse is False  # a graph needs the dense form
     assert TorchOptions(cuda_graph=False).resolved(cuda=True).sparse is False  # dense stays the CUDA default
     assert TorchOptions(cuda_graph=False, sparse=True).resolved(cuda=True).sparse is True
+    on_gpu = TorchOptions(sparse=True).resolved(cuda=True)  # asking for sparse leaves the graph off
+    assert (on_gpu.sparse, on_gpu.cuda_graph) == (True, False)
     with pytest.raises(ValueError, match="cannot be captured in a CUDA graph"):
         TorchOptions(cuda_graph=True, sparse=True).resolved(cuda=True)
+    # the option reaches the backend through the common entry points too
+    via = create_backend("torch", model, "cpu", sparse=False)
+    assert via.model.head.sparse is False
+    assert BACKEND_OPTIONS["torch"] - {"options"} == {f.name for f in dataclasses.fields(TorchOptions)}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the choices made without a GPU")

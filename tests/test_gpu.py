@@ -33,10 +33,12 @@ def _inputs(n=3, h=37, w=53):
     (dict(precision="fp16", channels_last=True, cuda_graph=True), 2e-2),
 ])
 def test_cuda_matches_cpu_reference(opts, atol):
+    # the residual head: a continuous output, compared by max abs difference (a fresh selection head
+    # returns its input on every backend; its parity test is below)
     torch.backends.cudnn.allow_tf32 = False
     try:
         torch.manual_seed(0)
-        model = create_model("igde-small").eval()
+        model = create_model("igde-small-residual").eval()
         c, d = _inputs()
         ref = TorchBackend(model, "cpu").run(c, d)
         b = TorchBackend(model, "cuda", **opts)
@@ -99,24 +101,56 @@ def test_gpu_checks_script_runs_end_to_end_on_cpu(tmp_path):
     assert md.startswith("# GPU checks") and "| igde-base | fp32 | 37x29x3 |" in md
 
 
-@pytest.mark.gpu
-@needs_cuda
-@pytest.mark.parametrize("cuda_graph", [False, True])
-def test_fp16_select_head_keeps_16_bit_depth_exact(cuda_graph):
-    # the network runs in float16; every output is an input 16-bit level, gathered in float32
+def _open_select_model():
+    """igde-small with random weights small enough for float16 (at x 0.3 the activations pass 65504,
+    the gate turns NaN and nothing fires), the gate open and the colour term off: most pixels change."""
     torch.manual_seed(0)
     model = create_model("igde-small").eval()
     with torch.no_grad():
-        for p in model.parameters():  # small enough for float16: at x 0.3 the activations pass 65504,
-            p.copy_(torch.randn_like(p) * 0.1)  # the gate turns NaN and nothing fires
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.1)
         model.head.conv.bias[-1] = 2.0
+        model.head.color_scale.fill_(-10.0)
+    return model
+
+
+FORMS = [dict(cuda_graph=False, sparse=False), dict(cuda_graph=True), dict(cuda_graph=False, sparse=True)]
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("form", FORMS, ids=["dense", "graph", "sparse"])
+def test_fp16_select_head_keeps_16_bit_depth_exact(form):
+    # the network runs in float16; every output is an input 16-bit level, gathered in float32, and
+    # the choices are the CPU float32 model's but for near-ties
+    model = _open_select_model()
     rng = np.random.default_rng(1)
     c = rng.random((2, 3, 40, 56), dtype=np.float32)
     d = (rng.integers(0, 65536, (2, 1, 40, 56)) / 65535).astype(np.float32)
-    out = TorchBackend(model, "cuda", precision="fp16", cuda_graph=cuda_graph).run(c, d)
+    ref = TorchBackend(model, "cpu").run(c, d)
+    out = TorchBackend(model, "cuda", precision="fp16", **form).run(c, d)
     levels = out * 65535
     assert np.array_equal(levels, np.rint(levels)) and np.isin(np.rint(levels), np.rint(d * 65535)).all()
-    assert (out != d).mean() > 0.2
+    assert (ref != d).mean() > 0.2 and (out != d).mean() > 0.2
+    assert (out != ref).mean() < 0.02
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("form", FORMS, ids=["dense", "graph", "sparse"])
+def test_fp32_select_head_on_cuda_chooses_as_on_the_cpu(form):
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        model = _open_select_model()
+        c, d = _inputs(2, 37, 53)
+        ref = TorchBackend(model, "cpu").run(c, d)
+        b = TorchBackend(model, "cuda", precision="fp32", **form)
+        out, again = b.run(c, d), b.run(c, d)
+        assert (ref != d).mean() > 0.2
+        assert (out != ref).mean() < 1e-3 and np.array_equal(out, again)
+        assert all(np.isin(out[i], d[i]).all() for i in range(len(d)))
+    finally:
+        torch.backends.cudnn.allow_tf32 = True
 
 
 @pytest.mark.gpu

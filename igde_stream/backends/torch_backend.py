@@ -33,8 +33,9 @@ class TorchOptions:
     threads: CPU intra-op threads (default: PyTorch's). sparse: a selection head's hard output
     scores only the pixels its gate fires on (``SelectionHead.hard_sparse``) instead of every
     pixel: the default on the CPU; on CUDA the dense form stays the default (a CUDA graph cannot
-    hold the data-dependent shapes of the sparse one, and sparse with cuda_graph is an error;
-    sparse on a GPU is not yet measured there). Other heads ignore it.
+    hold the data-dependent shapes of the sparse one: sparse=True leaves the graph off unless
+    cuda_graph=True is also asked for, which is an error; sparse on a GPU is not yet measured).
+    Other heads ignore it.
     """
 
     precision: str | None = None
@@ -50,7 +51,7 @@ class TorchOptions:
             raise ValueError(f"precision must be one of {_PRECISIONS}, got {precision!r}")
         if precision == "fp16" and not cuda:
             raise ValueError("precision 'fp16' needs a CUDA device for the PyTorch backend; use fp32 on CPU")
-        graph = cuda if self.cuda_graph is None else self.cuda_graph
+        graph = (cuda and not self.sparse) if self.cuda_graph is None else self.cuda_graph
         if graph and not cuda:
             raise ValueError("cuda_graph needs a CUDA device")
         if graph and self.sparse:

@@ -58,9 +58,9 @@ class Report:
                      f"{r['fps']:.1f} | {fmt(r.get('x_fp32'), '.2f')} | {r['peak_mb']:.0f} | {r.get('target_fps') or ''} |")
         for p in d.get("profile", []):
             s += ["", f"## Profile: {p['model']} {p['size']} {p['mode']} batch {p['batch']} "
-                      f"({p['cuda_ms_per_frame']:.2f} ms of {p['clock']} time per frame)", "",
+                      f"({p['ms_per_frame']:.2f} ms of {p['clock']} time per frame)", "",
                   f"| operator | calls per frame | {p['clock']} ms per frame | share |", "|---|---|---|---|"]
-            s += [f"| `{o['name']}` | {o['calls_per_frame']:.1f} | {o['cuda_ms_per_frame']:.3f} | {o['share']:.1%} |"
+            s += [f"| `{o['name']}` | {o['calls_per_frame']:.1f} | {o['ms_per_frame']:.3f} | {o['share']:.1%} |"
                   for o in p["ops"]]
         if d["skipped"]:
             s += ["", "Skipped: " + "; ".join(d["skipped"])]
