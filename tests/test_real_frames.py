@@ -196,3 +196,42 @@ def test_evaluation_with_nothing_to_score_is_an_error():
 
     with pytest.raises(ValueError, match="nothing was evaluated"):
         standard_evaluation([], sequences=0, frames=1, icl=None, guided=False, progress=False)
+
+
+def test_tune_gate_real_frames_pools_that_many_draws_of_the_errors(tmp_path, capsys):
+    """``tools/tune_gate.py --real-frames N``: the real pair's row pools N draws of its errors (the
+    Degrader seeds 5 .. 5 + N - 1, the first ones as before); its input PSNR is checked against the
+    PSNR of the mean MSE over N one-draw sequences, computed here frame by frame."""
+    import json
+
+    import torch
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("tune_gate_tool", root / "tools" / "tune_gate.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    color, d = _pair()
+    cv2.imwrite(str(tmp_path / "view1.png"), cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "disp1.png"), d.astype(np.uint8))
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "m.pt", create_model("igde-tiny", head="select"))
+    pair = [str(tmp_path / "view1.png"), str(tmp_path / "disp1.png")]
+    base = ["--model", str(tmp_path / "m.pt"), "--scenes", "1", "--sizes", "48x32", "--errors", "paper",
+            "--thresholds", "0.5", "--band-steps", "0", "--real-scene", *pair, "--real-scale", "1", "--threads", "1"]
+    inputs = {}
+    for n in (2, 5):
+        assert tool.main(base + ["--real-frames", str(n), "--out", str(tmp_path / f"r{n}.json")]) == 0
+        (row,) = [r for r in json.loads((tmp_path / f"r{n}.json").read_text())["rows"] if r["kind"] == "real"]
+        inputs[n] = row["input"]
+        want = []
+        for k in range(n):  # draw k alone: a one-frame sequence with seed 5 + k
+            one = disparity_file_sequence(*pair, error_type_config("paper"), seed=5 + k, frames=1, scale=1.0)
+            want.append(M.mse(one.depth[0], one.gt[0], one.valid[0]))
+        assert row["input"] == pytest.approx(10 * math.log10(255 ** 2 / np.mean(want)), abs=1e-9)
+    assert inputs[2] != inputs[5]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        tool.main(base + ["--real-frames", "0"])
+    assert e.value.code == 2 and "--real-frames" in capsys.readouterr().err

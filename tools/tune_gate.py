@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="a real validation pair (colour image + disparity PNG, 0 = unknown; never one the "
                         "test tables score): its rows count apart, as 'real'; repeatable")
     p.add_argument("--real-scale", type=float, default=0.5, help="shrink the --real-scene pairs by this factor")
+    p.add_argument("--real-frames", type=int, default=2,
+                   help="frames per --real-scene pair and error type, each a new draw of the errors on the "
+                        "same photograph (more draws: a steadier row; the first ones stay as they were)"),
     p.add_argument("--oracle", action="store_true",
                    help="also score each row with a perfect gate and with a perfect pick, at the first "
                         "setting (first temperature, band step and threshold): which of the two holds it back")
@@ -160,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--pick-temperatures must lie in [0, 10]")
     if not all(0 <= b < 255 for b in args.band_steps):
         p.error("--band-steps must lie in [0, 255)")
-    if args.scenes < 1 or args.first_seed < 0 or args.threads < 1 or args.steep_planes < 0:
-        p.error("--scenes and --threads must be at least 1, --first-seed and --steep-planes at least 0")
+    if args.scenes < 1 or args.first_seed < 0 or args.threads < 1 or args.steep_planes < 0 or args.real_frames < 1:
+        p.error("--scenes, --threads and --real-frames must be at least 1, --first-seed and --steep-planes at least 0")
     if min(min(s) for s in args.sizes) < 32:
         p.error("--sizes must be at least 32x32")
     if not 0 < args.real_scale <= 1:
@@ -220,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             splits += [("ICL-NUIM 640x480", "icl", 1.0), ("ICL-NUIM 320x240", "icl", 0.5)]
         for label, kind, arg in splits:
             if kind == "real":
-                seq = disparity_file_sequence(*arg, error_type_config(err), frames=2, scale=args.real_scale)
+                seq = disparity_file_sequence(*arg, error_type_config(err), frames=args.real_frames,
+                                              scale=args.real_scale)
                 label = f"{seq.name} {seq.gt.shape[2]}x{seq.gt.shape[1]}"
                 frames = list(zip(seq.color, seq.depth, seq.gt, seq.valid))
             elif kind == "val":
