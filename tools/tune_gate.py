@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real-scale", type=float, default=0.5, help="shrink the --real-scene pairs by this factor")
     p.add_argument("--real-frames", type=int, default=2,
                    help="frames per --real-scene pair and error type, each a new draw of the errors on the "
-                        "same photograph (more draws: a steadier row; the first ones stay as they were)"),
+                        "same photograph (more draws: a steadier row; the first ones stay as they were)")
     p.add_argument("--oracle", action="store_true",
                    help="also score each row with a perfect gate and with a perfect pick, at the first "
                         "setting (first temperature, band step and threshold): which of the two holds it back")

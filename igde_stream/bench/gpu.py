@@ -85,6 +85,8 @@ def picked_check(out: np.ndarray, ref: np.ndarray, depth: np.ndarray) -> tuple[f
     differ = float(np.mean(out != ref))
     inputs = all(np.isin(out[i], depth[i]).all() for i in range(len(out)))
     return differ, bool(inputs)
+
+
 TARGETS = {("igde-small", 960, 540): 200.0, ("igde-base", 960, 540): 30.0}
 
 
@@ -178,22 +180,20 @@ def auto_choice(rep: Report, model: torch.nn.Module, device: str) -> None:
 def fp16_psnr(rep: Report, models: dict[str, torch.nn.Module], device: str, frames: int, h: int, w: int, batch: int) -> None:
     color, depth, source = test_frames(frames, h, w)
     rep.data["meta"]["frames"] = source
+    def run_all(model: torch.nn.Module, mode: str) -> np.ndarray:
+        b = TorchBackend(model=model, device=device, **MODES[mode])
+        return np.concatenate([b.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
+                               for i in range(0, frames, batch)])
+
     for name, model in models.items():
         set_tf32(False)
-        ref_b = TorchBackend(model=model, device=device, **MODES["fp32"])
-        ref = np.concatenate([ref_b.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
-                              for i in range(0, frames, batch)])
-        del ref_b
+        ref = run_all(model, "fp32")
         set_tf32(True)
         for mode in [m for m in modes_for(model, device) if m in ("fp16+cl+graph", "fp16+cl+sparse")] or ["fp32"]:
-            b = TorchBackend(model=model, device=device, **MODES[mode])
-            out = np.concatenate([b.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
-                                  for i in range(0, frames, batch)])
-            del b
-            psnr_row(rep, name, mode, out, ref, chooses(model))
+            psnr_row(rep, name, mode, run_all(model, mode), ref, chooses(model))
 
 
-def psnr_row(rep: Report, name: str, mode: str, out: np.ndarray, ref: np.ndarray, gathers: bool) -> None:
+def psnr_row(rep: Report, name: str, mode: str, out: np.ndarray, ref: np.ndarray, chosen: bool) -> None:
     """One row of FP16 (or another mode) output ``out`` against the FP32 reference ``ref``."""
     frames = len(out)
     p = [psnr(out[i], ref[i], 1.0) for i in range(frames)]
@@ -205,12 +205,12 @@ def psnr_row(rep: Report, name: str, mode: str, out: np.ndarray, ref: np.ndarray
                mean_db=10 * math.log10(1 / mse) if mse > 0 else math.inf,
                min_db_u8=min(p8), mean_db_u8=10 * math.log10(255.0**2 / mse8) if mse8 > 0 else math.inf,
                per_frame_db=p, ok=bool(min(p) >= 50.0))
-    if gathers:
+    if chosen:  # an output chosen among input values: the share of pixels chosen otherwise
         row["differ"] = float(np.mean(out != ref))
     rep.data["psnr"].append(row)
     print(f"psnr {name} {mode} vs fp32: min {row['min_db']:.1f} dB, mean {row['mean_db']:.1f} dB "
           f"(8-bit: min {fmt(row['min_db_u8'])}, mean {fmt(row['mean_db_u8'])})"
-          + (f", {row['differ']:.3%} of pixels differ" if gathers else ""), flush=True)
+          + (f", {row['differ']:.3%} of pixels differ" if chosen else ""), flush=True)
     rep.save()
 
 
