@@ -343,3 +343,16 @@ def test_onnxruntime_cpu_chunks_match_whole_batches(tiny):
         out = create_backend("onnxruntime", model=str(tiny[2]), cpu_chunk=chunk).run(color, depth)
         assert out.shape == (5, 1, 21, 27)
         np.testing.assert_allclose(out, whole, atol=1e-6)
+
+
+def test_stacked_option_defaults_to_the_dense_form_on_cuda():
+    """The stacked attend terms are the CUDA dense form's default; the sparse form and the CPU keep
+    the per-candidate code, and the option reaches the backend's copy of the model."""
+    assert TorchOptions().resolved(cuda=True).stacked is True
+    assert TorchOptions(sparse=True).resolved(cuda=True).stacked is False
+    assert TorchOptions().resolved(cuda=False).stacked is False
+    assert TorchOptions(stacked=False).resolved(cuda=True).stacked is False
+    model = create_model("igde-tiny", head="select", attend=2, scale=2).eval()
+    b = create_backend("torch", model, "cpu", sparse=False, stacked=True)
+    assert b.model.head.stacked is True and model.head.stacked is False
+    assert "dense head, stacked" in b.description

@@ -491,3 +491,36 @@ def test_full_resolution_layers_add_to_the_features():
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="full_convs"):
         IGDEConfig(full_convs=5)
+
+
+@pytest.mark.parametrize("extra", [{"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "flip_average": True},
+                                   {"attend": 3, "scale": 2, "flip_average": True, "flip_vertical": True},
+                                   {"attend": 2, "scale": 2, "head": "soft", "flip_average": True}])
+def test_stacked_attend_terms_equal_the_per_candidate_ones(extra):
+    """The GPU's dense form (``stacked``: every candidate's and every flipped run's attend terms from
+    one stack) gives the logits of the per-candidate form, whose colour term is checked by hand in
+    test_attention_scores_prefer_candidates_of_the_same_colour: with one, two and four runs, so that a
+    colour term counted once instead of once per run, or a run's keys paired with another's queries,
+    shows; and the same hard output."""
+    soft = extra.get("head") == "soft"  # the ungated head
+    model = create_model("igde-tiny", radius=3, candidates="star", **extra) if soft else _tiny_select(**extra)
+    model = _randomise(model, seed=11, scale=0.3).eval()
+    with torch.no_grad():
+        model.head.color_scale.fill_(0.5)  # a colour term of the learned terms' size
+    color, depth = _inputs(n=2, h=19, w=24, seed=12)
+    head = model.head
+    with torch.no_grad():
+        f, flipped, _ = model._head_features(color, depth)
+        assert len(flipped) == int(extra.get("flip_average", False)) * (3 if extra.get("flip_vertical") else 1)
+        head.stacked = False
+        loop = head.logits(f, color, flipped)
+        head.stacked = True
+        stacked = head.logits(f, color, flipped)
+        scale = float(loop.abs().max())
+        assert scale > 1.0  # the terms are not negligible
+        assert float((stacked - loop).abs().max()) <= 1e-6 * scale  # float32 summation order, no more
+        if head.gate:
+            head.sparse = False
+            out = model(color, depth)
+            head.stacked = False
+            assert (out != model(color, depth)).float().mean() <= 0.002

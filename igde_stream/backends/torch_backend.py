@@ -35,7 +35,10 @@ class TorchOptions:
     pixel: the default on the CPU; on CUDA the dense form stays the default (a CUDA graph cannot
     hold the data-dependent shapes of the sparse one: sparse=True leaves the graph off unless
     cuda_graph=True is also asked for, which is an error; sparse on a GPU is not yet measured).
-    Other heads ignore it.
+    stacked: the dense form builds its attend terms from one stack of shifted maps
+    (``SelectionHead._logits_stacked``: tens of kernels instead of over a thousand; more memory)
+    rather than candidate by candidate: the default for the dense form on CUDA. Other heads ignore
+    both.
     """
 
     precision: str | None = None
@@ -44,6 +47,7 @@ class TorchOptions:
     max_graphs: int = 4
     threads: int | None = None
     sparse: bool | None = None
+    stacked: bool | None = None
 
     def resolved(self, cuda: bool) -> "TorchOptions":
         precision = self.precision or ("fp16" if cuda else "fp32")
@@ -56,13 +60,15 @@ class TorchOptions:
             raise ValueError("cuda_graph needs a CUDA device")
         if graph and self.sparse:
             raise ValueError("sparse (gated pixels only) cannot be captured in a CUDA graph: set cuda_graph off")
+        sparse = not cuda if self.sparse is None else self.sparse
         return TorchOptions(
             precision=precision,
             channels_last=cuda if self.channels_last is None else self.channels_last,
             cuda_graph=graph,
             max_graphs=self.max_graphs,
             threads=self.threads,
-            sparse=not cuda if self.sparse is None else self.sparse,
+            sparse=sparse,
+            stacked=(cuda and not sparse) if self.stacked is None else self.stacked,
         )
 
 
@@ -144,6 +150,7 @@ class TorchBackend:
         head = getattr(self.model, "head", None)
         if hasattr(head, "sparse"):  # the model is this backend's own copy
             head.sparse = self.options.sparse
+            head.stacked = self.options.stacked
         self._graphs: OrderedDict[tuple[int, int, int], _Graph] = OrderedDict()
         self._staging = HostStaging()
 
@@ -152,7 +159,7 @@ class TorchBackend:
         o = self.options
         extras = [o.precision] + (["channels_last"] if o.channels_last else []) + (["cuda_graph"] if o.cuda_graph else [])
         if hasattr(getattr(self.model, "head", None), "sparse"):
-            extras.append("gated pixels" if o.sparse else "dense head")
+            extras.append("gated pixels" if o.sparse else "dense head" + (", stacked" if o.stacked else ""))
         return f"torch {self.device} ({', '.join(extras)})"
 
     def _forward(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:

@@ -20,8 +20,10 @@
    form for a selection head); batch 1 / 4 / 8; device-resident structured frames (edges and
    textures, not noise: the sparse form's cost follows its share of gated pixels), CUDA events,
    warm-up, median. Plus host-to-host (pinned, non-blocking) for igde-small FP16 + graph.
-4. profile: igde-small at 960x540, batch 4, FP16 dense and sparse: the operators with the most
-   CUDA time (torch.profiler), where a selection head's time goes.
+   A selection head's dense form also runs with its attend terms candidate by candidate ("loop":
+   ``TorchOptions(stacked=False)``) beside the stacked default, FP32 and FP16 + graph.
+4. profile: igde-small at 960x540, batch 4, FP16 dense (stacked and loop) and sparse: the operators
+   with the most CUDA time (torch.profiler), where a selection head's time goes.
 
 Results go to OUT/gpu_checks.json and OUT/gpu_checks.md, rewritten after every step, so a run cut
 short still leaves what it measured. Weights: the shipped ones where present, else a seeded random
@@ -49,13 +51,18 @@ from igde_stream.bench.gpu_report import Report, fmt
 from igde_stream.bench.infer import structured_frames, time_cuda, time_host, to_inputs
 from igde_stream.models import create_model, pretrained_path, weights_hash
 
-MODES = {  # label -> TorchBackend options; a selection head is dense unless "sparse"
+MODES = {  # label -> TorchBackend options; a selection head is dense (stacked on CUDA) unless "sparse"
     "fp32": dict(precision="fp32", channels_last=False, cuda_graph=False, sparse=False),
     "fp16+cl": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=False),
     "fp16+cl+graph": dict(precision="fp16", channels_last=True, cuda_graph=True),
     "fp16+cl+sparse": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=True),
+    # the dense form's attend terms candidate by candidate (stacked off), side by side with the above
+    "fp32 loop": dict(precision="fp32", channels_last=False, cuda_graph=False, sparse=False, stacked=False),
+    "fp16+cl+graph loop": dict(precision="fp16", channels_last=True, cuda_graph=True, stacked=False),
 }
-SPARSE_ONLY = ("fp16+cl+sparse",)  # modes that differ from another only for a selection head
+# modes that differ from another only for a selection head
+SELECT_ONLY = ("fp16+cl+sparse", "fp32 loop", "fp16+cl+graph loop")
+PROFILED = ("fp16+cl", "fp16+cl loop", "fp16+cl+sparse")
 
 
 def chooses(model: torch.nn.Module) -> bool:
@@ -68,7 +75,7 @@ def modes_for(model: torch.nn.Module, device: str) -> dict[str, dict[str, Any]]:
     """The modes worth running for ``model`` on ``device`` (FP32 alone on the CPU)."""
     if device != "cuda":
         return {"fp32": MODES["fp32"]}
-    return {k: v for k, v in MODES.items() if chooses(model) or k not in SPARSE_ONLY}
+    return {k: v for k, v in MODES.items() if chooses(model) or k not in SELECT_ONLY}
 
 
 def device_frames(n: int, h: int, w: int, device: str, seed: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -275,8 +282,9 @@ def profile(rep: Report, model: torch.nn.Module, name: str, device: str, w: int,
     from torch.profiler import profile as torch_profile
 
     cuda = device == "cuda"
-    for mode in [m for m in modes_for(model, device) if m in ("fp16+cl", "fp16+cl+sparse")] or ["fp32"]:
-        b = TorchBackend(model=model, device=device, **MODES[mode])
+    modes = {"fp16+cl loop": dict(MODES["fp16+cl"], stacked=False), **MODES}
+    for mode in [m for m in PROFILED if cuda and (chooses(model) or m == "fp16+cl")] or ["fp32"]:
+        b = TorchBackend(model=model, device=device, **modes[mode])
         c, d = device_frames(n, h, w, device)
         reps = 3
         for _ in range(2):

@@ -126,6 +126,9 @@ class SelectionHead(nn.Module):
         # inference form of the hard output: score gated pixels only (hard_sparse) or all (hard);
         # the CUDA-graph path and the TensorRT export switch it off (shapes must not depend on data)
         self.sparse = True
+        # the attend terms of every candidate (and every flipped run) from one stack of shifted maps
+        # (:meth:`_logits_stacked`) instead of one small tensor per candidate and run
+        self.stacked = False
         self.conv = conv1x1(channels, len(self.offsets) + int(self.gate))
         with torch.no_grad():
             self.conv.weight.mul_(0.1)
@@ -161,6 +164,8 @@ class SelectionHead(nn.Module):
         is then the mean of every run's logits, a run's score of offset (dy, dx) being its score of
         the offset flipped alike, e.g. (dy, -dx) for the mirror (``IGDEConfig.flip_average``,
         ``IGDEConfig.flip_vertical``)."""
+        if self.stacked and self.attend:
+            return self._logits_stacked(features, color, flipped)
         out = self._logits(features, color)
         for f, flip in flipped:
             out = out + self._logits(f, color, getattr(self, f"{flip}_rows"))
@@ -183,6 +188,38 @@ class SelectionHead(nn.Module):
         if self.gate:
             return torch.cat([out[:, :-1] + extra, out[:, -1:]], 1)
         return out + extra
+
+    def _logits_stacked(self, features: torch.Tensor, color: torch.Tensor,
+                        flipped: Sequence[tuple[torch.Tensor, str]]) -> torch.Tensor:
+        """:meth:`logits` with ``attend`` in a few full-frame operations instead of a handful per
+        candidate and run (a GPU's form: the dense head then launches tens of kernels, not over a
+        thousand). The runs' query . key terms add up to one dot product over all their channels,
+        and the colour term is the same for every run (the colour is not flipped), so the mean of the
+        runs' logits is (sum of their 1x1 convs + that dot product) / runs - beta x the colour term.
+        One N x K x (runs x attend + 3) x H x W stack holds the shifted keys and colours. Same values
+        as the per-candidate form up to summation order."""
+        runs = [(features, None)] + [(f, getattr(self, f"{flip}_rows")) for f, flip in flipped]
+        out = None
+        qs, ks = [], []
+        for f, rows in runs:
+            o = self.conv(f)
+            o = o if rows is None else o[:, rows]
+            out = o if out is None else out + o
+            q, k = self.qk(f).split(self.attend, 1)
+            qs.append(q)
+            ks.append(k)
+        q = torch.cat(qs, 1)
+        c = color.to(q.dtype)
+        stack = torch.stack(self._shifted(torch.cat(ks + [c], 1)), 1)  # N x K x (runs x attend + 3) x H x W
+        a = q.shape[1]
+        dot = (q.unsqueeze(1) * stack[:, :, :a]).sum(2) * (1.0 / math.sqrt(self.attend))
+        col = (c.unsqueeze(1) - stack[:, :, a:]).abs().mean(2)
+        extra = dot - (len(runs) * self._beta()) * col
+        if self.gate:
+            out = torch.cat([out[:, :-1] + extra, out[:, -1:]], 1)
+        else:
+            out = out + extra
+        return out / len(runs) if len(runs) > 1 else out
 
     def _beta(self) -> torch.Tensor:
         return nn.functional.softplus(self.color_scale) * 10.0
