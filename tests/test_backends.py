@@ -105,12 +105,19 @@ def test_sparse_option_sets_the_hard_output_form_and_refuses_a_graph():
     a, b = sparse.run(c, d), dense.run(c, d)
     assert (a != d).mean() > 0.05 and (a != b).mean() < 0.01  # the same choices, but for near-ties
     assert TorchOptions(cuda_graph=True).resolved(cuda=True).sparse is False  # a graph needs the dense form
-    assert TorchOptions(cuda_graph=False).resolved(cuda=True).sparse is False  # dense stays the CUDA default
-    assert TorchOptions(cuda_graph=False, sparse=True).resolved(cuda=True).sparse is True
-    on_gpu = TorchOptions(sparse=True).resolved(cuda=True)  # asking for sparse leaves the graph off
-    assert (on_gpu.sparse, on_gpu.cuda_graph) == (True, False)
-    with pytest.raises(ValueError, match="cannot be captured in a CUDA graph"):
+    assert TorchOptions(compile=True).resolved(cuda=True).sparse is False  # so does compile
+    on_gpu = TorchOptions().resolved(cuda=True)  # the gated pixels are the CUDA default too, without a graph
+    assert (on_gpu.sparse, on_gpu.cuda_graph, on_gpu.precision) == (True, False, "fp16")
+    assert TorchOptions(cuda_graph=False, sparse=False).resolved(cuda=True).sparse is False
+    other = TorchOptions().resolved(cuda=True, gated=False)  # a model without the sparse form keeps its graph
+    assert (other.sparse, other.cuda_graph) == (False, True)
+    assert TorchOptions(sparse=True).resolved(cuda=True, gated=False).sparse is False
+    with pytest.raises(ValueError, match="cannot go with cuda_graph"):
         TorchOptions(cuda_graph=True, sparse=True).resolved(cuda=True)
+    with pytest.raises(ValueError, match="cannot go with compile"):
+        TorchOptions(compile=True, sparse=True).resolved(cuda=True)
+    with pytest.raises(ValueError, match="compile needs a CUDA device"):
+        TorchBackend(model, "cpu", compile=True)
     # the option reaches the backend through the common entry points too
     via = create_backend("torch", model, "cpu", sparse=False)
     assert via.model.head.sparse is False
@@ -348,7 +355,8 @@ def test_onnxruntime_cpu_chunks_match_whole_batches(tiny):
 def test_stacked_option_defaults_to_the_dense_form_on_cuda():
     """The stacked attend terms are the CUDA dense form's default; the sparse form and the CPU keep
     the per-candidate code, and the option reaches the backend's copy of the model."""
-    assert TorchOptions().resolved(cuda=True).stacked is True
+    assert TorchOptions(sparse=False).resolved(cuda=True).stacked is True
+    assert TorchOptions(cuda_graph=True).resolved(cuda=True).stacked is True
     assert TorchOptions(sparse=True).resolved(cuda=True).stacked is False
     assert TorchOptions().resolved(cuda=False).stacked is False
     assert TorchOptions(stacked=False).resolved(cuda=True).stacked is False

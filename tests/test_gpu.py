@@ -119,7 +119,18 @@ FORMS = [dict(cuda_graph=False, sparse=False), dict(cuda_graph=True), dict(cuda_
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("form", FORMS, ids=["dense", "graph", "sparse"])
+def test_cuda_defaults_for_a_gated_selection_head_and_for_others():
+    """igde-small on CUDA: FP16, the gated-pixel form, no graph; a residual head keeps its graph."""
+    select = TorchBackend(_open_select_model(), "cuda")
+    assert (select.options.sparse, select.options.cuda_graph, select.options.precision) == (True, False, "fp16")
+    assert select.model.head.sparse is True and "gated pixels" in select.description
+    residual = TorchBackend(create_model("igde-small-residual").eval(), "cuda")
+    assert (residual.options.sparse, residual.options.cuda_graph) == (False, True)
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("form", FORMS + [dict(compile=True)], ids=["dense", "graph", "sparse", "compiled"])
 def test_fp16_select_head_keeps_16_bit_depth_exact(form):
     # the network runs in float16; every output is an input 16-bit level, gathered in float32, and
     # the choices are the CPU float32 model's but for near-ties

@@ -48,7 +48,7 @@ def _tensorrt(**kw: Any) -> Backend:
 
 BACKENDS: dict[str, Callable[..., Backend]] = {"torch": _torch, "onnxruntime": _onnxruntime, "tensorrt": _tensorrt}
 BACKEND_OPTIONS: dict[str, frozenset[str]] = {
-    "torch": frozenset({"options", "precision", "channels_last", "cuda_graph", "max_graphs", "threads", "sparse", "stacked"}),
+    "torch": frozenset({"options", "precision", "channels_last", "cuda_graph", "max_graphs", "threads", "sparse", "stacked", "compile"}),
     "onnxruntime": frozenset({"options", "threads", "optimization", "providers", "spinning", "cpu_chunk"}),
     "tensorrt": frozenset({"engine", "engines_dir", "rebuild", "build", "max_batch", "precision", "quiet"}),
 }

@@ -20,10 +20,12 @@
    form for a selection head); batch 1 / 4 / 8; device-resident structured frames (edges and
    textures, not noise: the sparse form's cost follows its share of gated pixels), CUDA events,
    warm-up, median. Plus host-to-host (pinned, non-blocking) for igde-small FP16 + graph.
-   A selection head's dense form also runs with its attend terms candidate by candidate ("loop":
-   ``TorchOptions(stacked=False)``) beside the stacked default, FP32 and FP16 + graph.
-4. profile: igde-small at 960x540, batch 4, FP16 dense (stacked and loop) and sparse: the operators
-   with the most CUDA time (torch.profiler), where a selection head's time goes.
+4. profile: igde-small at 960x540, batch 4, FP16 dense (stacked and candidate by candidate: "loop")
+   and sparse: the operators with the most CUDA time (torch.profiler), where a selection head's time
+   goes.
+5. compiled: igde-small FP16 + channels_last, ``torch.compile`` + CUDA graph, at 960x540 batch 8
+   only (one compile, about a minute): compile time, speed, and the FP16 PSNR step's rows against
+   FP32 on the same frames.
 
 Results go to OUT/gpu_checks.json and OUT/gpu_checks.md, rewritten after every step, so a run cut
 short still leaves what it measured. Weights: the shipped ones where present, else a seeded random
@@ -56,12 +58,9 @@ MODES = {  # label -> TorchBackend options; a selection head is dense (stacked o
     "fp16+cl": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=False),
     "fp16+cl+graph": dict(precision="fp16", channels_last=True, cuda_graph=True),
     "fp16+cl+sparse": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=True),
-    # the dense form's attend terms candidate by candidate (stacked off), side by side with the above
-    "fp32 loop": dict(precision="fp32", channels_last=False, cuda_graph=False, sparse=False, stacked=False),
-    "fp16+cl+graph loop": dict(precision="fp16", channels_last=True, cuda_graph=True, stacked=False),
 }
-# modes that differ from another only for a selection head
-SELECT_ONLY = ("fp16+cl+sparse", "fp32 loop", "fp16+cl+graph loop")
+SELECT_ONLY = ("fp16+cl+sparse",)  # modes that differ from another only for a selection head
+COMPILED = dict(precision="fp16", channels_last=True, compile=True, cuda_graph=True)
 PROFILED = ("fp16+cl", "fp16+cl loop", "fp16+cl+sparse")
 
 
@@ -310,6 +309,34 @@ def profile(rep: Report, model: torch.nn.Module, name: str, device: str, w: int,
         rep.save()
 
 
+def compiled(rep: Report, model: torch.nn.Module, name: str, device: str, frames: int, h: int, w: int, n: int,
+             iters: int, warmup: int) -> None:
+    """The ``compile`` option at one shape: the first call's time (the compile), speed on structured
+    frames, and accuracy against FP32 on the FP16 PSNR step's frames."""
+    color, depth, _ = test_frames(frames - frames % n or n, h, w)
+    b = TorchBackend(model=model, device=device, **COMPILED)
+    t0 = time.monotonic()
+    b.run(*to_inputs(color[:n], depth[:n]))
+    rep.data["compile"] = dict(model=name, size=f"{w}x{h}", batch=n, first_call_s=time.monotonic() - t0,
+                               description=b.description)
+    print(f"compiled {name}: first call (compile + capture) {rep.data['compile']['first_call_s']:.1f} s", flush=True)
+    c, d = device_frames(n, h, w, device)
+    med = statistics.median(time_cuda(lambda: b.forward(c, d), warmup=warmup, iters=iters, max_time=15))
+    rep.data["speed"].append(dict(model=name, size=f"{w}x{h}", mode="fp16+cl+compile+graph", batch=n,
+                                  ms_per_frame=1000 * med / n, fps=n / med, x_fp32=None,
+                                  peak_mb=torch.cuda.max_memory_allocated() / 2**20, iters=iters,
+                                  target_fps=TARGETS.get((name, w, h))))
+    print(f"speed {name} {w}x{h} compiled b{n}: {1000 * med / n:.2f} ms/frame, {n / med:.1f} fps", flush=True)
+    out = np.concatenate([b.run(*to_inputs(color[i:i + n], depth[i:i + n])) for i in range(0, len(color), n)])
+    set_tf32(False)
+    ref_b = TorchBackend(model=model, device=device, **MODES["fp32"])
+    ref = np.concatenate([ref_b.run(*to_inputs(color[i:i + n], depth[i:i + n])) for i in range(0, len(color), n)])
+    set_tf32(True)
+    psnr_row(rep, name, "fp16+cl+compile+graph", out, ref, chooses(model))
+    if chooses(model):
+        rep.data["psnr"][-1]["from_input"] = picked_check(out, ref, depth.astype(np.float32)[:, None] / 255.0)[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="directory for gpu_checks.json / gpu_checks.md")
@@ -352,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
         ("profile", lambda: profile(rep, models["igde-small"], "igde-small", args.device,
                                     *((960, 540, 4) if cuda else (64, 48, 1)))),
     ]
+    if cuda:
+        steps.append(("compiled", lambda: compiled(rep, models["igde-small"], "igde-small", args.device,
+                                                   ps[0], ps[1], ps[2], 8 if not args.quick else 4, iters, warm)))
     for label, step in steps:
         try:
             step()

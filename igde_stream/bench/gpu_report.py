@@ -44,6 +44,10 @@ class Report:
         if "auto" in d:
             a = d["auto"]
             s += ["", f"Enhancer(backend='auto') on a .pt: **{a['description']}** ({a['reason']}), ok: {a['ok']}"]
+        if "compile" in d:
+            k = d["compile"]
+            s += ["", f"compile: {k['model']} at {k['size']} batch {k['batch']} ({k['description']}): first call "
+                      f"(compile + graph capture) {k['first_call_s']:.1f} s"]
         s += ["", "## FP16 vs FP32 per-frame PSNR (target >= 50 dB)", "",
               "| model | mode | frames | size | min dB (float) | mean dB (float) | min dB (8-bit) | mean dB (8-bit) "
               "| differing pixels | ok |", "|---|---|---|---|---|---|---|---|---|---|"]
