@@ -352,14 +352,14 @@ def test_onnxruntime_cpu_chunks_match_whole_batches(tiny):
         np.testing.assert_allclose(out, whole, atol=1e-6)
 
 
-def test_stacked_option_defaults_to_the_dense_form_on_cuda():
-    """The stacked attend terms are the CUDA dense form's default; the sparse form and the CPU keep
-    the per-candidate code, and the option reaches the backend's copy of the model."""
-    assert TorchOptions(sparse=False).resolved(cuda=True).stacked is True
-    assert TorchOptions(cuda_graph=True).resolved(cuda=True).stacked is True
-    assert TorchOptions(sparse=True).resolved(cuda=True).stacked is False
+def test_stacked_option_defaults_to_the_compiled_form():
+    """The stacked attend terms (more memory, the same speed in a graph) are the default of the
+    compiled dense form only; the option reaches the backend's copy of the model."""
+    assert TorchOptions(compile=True).resolved(cuda=True).stacked is True
+    assert TorchOptions(sparse=False).resolved(cuda=True).stacked is False
+    assert TorchOptions(cuda_graph=True).resolved(cuda=True).stacked is False
     assert TorchOptions().resolved(cuda=False).stacked is False
-    assert TorchOptions(stacked=False).resolved(cuda=True).stacked is False
+    assert TorchOptions(compile=True, stacked=False).resolved(cuda=True).stacked is False
     model = create_model("igde-tiny", head="select", attend=2, scale=2).eval()
     b = create_backend("torch", model, "cpu", sparse=False, stacked=True)
     assert b.model.head.stacked is True and model.head.stacked is False

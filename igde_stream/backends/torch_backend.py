@@ -40,10 +40,12 @@ class TorchOptions:
     960x540, batch 8, FP16, against 108 for the dense form in a CUDA graph), but its shapes depend on
     the data, so no CUDA graph can hold it. Dense (``sparse=False``): every pixel is scored, graph
     friendly; ``stacked`` then builds its attend terms from one stack of shifted maps
-    (``SelectionHead._logits_stacked``; the default for the dense form on CUDA) rather than candidate
-    by candidate. ``compile``: ``torch.compile`` the dense forward pass (CUDA only; the first call at
-    each input shape compiles, about a minute for igde-small) and replay it in a CUDA graph: 446
-    frames/s at 960x540, batch 8, on an H200. Asking for ``cuda_graph`` or ``compile`` makes the
+    (``SelectionHead._logits_stacked``) rather than candidate by candidate: tens of kernels instead
+    of over a thousand, but two to three times the memory (17.8 against 6.4 GB at 960x540, batch 8,
+    FP32) for the same speed in a graph, so it is the default only with ``compile``.
+    ``compile``: ``torch.compile`` the dense, stacked forward pass (CUDA only; the first call at each
+    input shape compiles, about a minute for igde-small) and replay it in a CUDA graph: 445 frames/s
+    at 960x540, batch 8, on an H200 (12.4 GB). Asking for ``cuda_graph`` or ``compile`` makes the
     dense form the default; with ``sparse=True`` either is an error. For other models ``sparse`` and
     ``stacked`` do nothing, and the graph is on by default on CUDA.
     """
@@ -83,7 +85,7 @@ class TorchOptions:
             max_graphs=self.max_graphs,
             threads=self.threads,
             sparse=sparse,
-            stacked=(cuda and not sparse) if self.stacked is None else self.stacked,
+            stacked=self.compile if self.stacked is None else self.stacked,
             compile=self.compile,
         )
 

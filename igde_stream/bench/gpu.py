@@ -19,10 +19,10 @@
    cuDNN may use TF32) vs FP16 + channels_last vs FP16 + channels_last + CUDA graph (+ the sparse
    form for a selection head); batch 1 / 4 / 8; device-resident structured frames (edges and
    textures, not noise: the sparse form's cost follows its share of gated pixels), CUDA events,
-   warm-up, median. Plus host-to-host (pinned, non-blocking) for igde-small FP16 + graph.
-4. profile: igde-small at 960x540, batch 4, FP16 dense (stacked and candidate by candidate: "loop")
-   and sparse: the operators with the most CUDA time (torch.profiler), where a selection head's time
-   goes.
+   warm-up, median. Plus host-to-host (pinned, non-blocking) for igde-small FP16 + graph and sparse.
+4. profile: igde-small at 960x540, batch 4, FP16 dense (candidate by candidate, and "stacked":
+   ``TorchOptions(stacked=True)``) and sparse: the operators with the most CUDA time
+   (torch.profiler), where a selection head's time goes.
 5. compiled: igde-small FP16 + channels_last, ``torch.compile`` + CUDA graph, at 960x540 batch 8
    only (one compile, about a minute): compile time, speed, and the FP16 PSNR step's rows against
    FP32 on the same frames.
@@ -53,7 +53,7 @@ from igde_stream.bench.gpu_report import Report, fmt
 from igde_stream.bench.infer import structured_frames, time_cuda, time_host, to_inputs
 from igde_stream.models import create_model, pretrained_path, weights_hash
 
-MODES = {  # label -> TorchBackend options; a selection head is dense (stacked on CUDA) unless "sparse"
+MODES = {  # label -> TorchBackend options; a selection head is dense unless "sparse"
     "fp32": dict(precision="fp32", channels_last=False, cuda_graph=False, sparse=False),
     "fp16+cl": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=False),
     "fp16+cl+graph": dict(precision="fp16", channels_last=True, cuda_graph=True),
@@ -61,7 +61,7 @@ MODES = {  # label -> TorchBackend options; a selection head is dense (stacked o
 }
 SELECT_ONLY = ("fp16+cl+sparse",)  # modes that differ from another only for a selection head
 COMPILED = dict(precision="fp16", channels_last=True, compile=True, cuda_graph=True)
-PROFILED = ("fp16+cl", "fp16+cl loop", "fp16+cl+sparse")
+PROFILED = ("fp16+cl", "fp16+cl stacked", "fp16+cl+sparse")
 
 
 def chooses(model: torch.nn.Module) -> bool:
@@ -259,7 +259,7 @@ def speed(rep: Report, models: dict[str, torch.nn.Module], device: str, plan: li
                            target_fps=TARGETS.get((name, w, h)))
                 rep.data["speed"].append(row)
                 print(f"speed {name} {w}x{h} {mode} b{n}: {row['ms_per_frame']:.2f} ms/frame, {fps:.1f} fps", flush=True)
-            if mode == "fp16+cl+graph" and name == "igde-small" and (w, h) == (960, 540) and time.monotonic() < deadline:
+            if mode in ("fp16+cl+graph", "fp16+cl+sparse") and name == "igde-small" and (w, h) == (960, 540) and time.monotonic() < deadline:
                 for n in (4, 8) if 8 in batches else batches[-1:]:  # host to host: pinned buffers, non-blocking copies
                     cn, dn = to_inputs(*structured_frames(n, h, w, seed=3))
                     times = time_host(lambda b=b: b.run(cn, dn), warmup=warmup, iters=iters)
@@ -281,7 +281,7 @@ def profile(rep: Report, model: torch.nn.Module, name: str, device: str, w: int,
     from torch.profiler import profile as torch_profile
 
     cuda = device == "cuda"
-    modes = {"fp16+cl loop": dict(MODES["fp16+cl"], stacked=False), **MODES}
+    modes = {"fp16+cl stacked": dict(MODES["fp16+cl"], stacked=True), **MODES}
     for mode in [m for m in PROFILED if cuda and (chooses(model) or m == "fp16+cl")] or ["fp32"]:
         b = TorchBackend(model=model, device=device, **modes[mode])
         c, d = device_frames(n, h, w, device)
