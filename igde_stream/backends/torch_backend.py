@@ -36,8 +36,8 @@ class TorchOptions:
 
     A gated selection head (``igde-small``) has two forms of its hard output. ``sparse`` (the
     default, CPU and CUDA): only the pixels its gate fires on are scored
-    (``SelectionHead.hard_sparse``); measured fastest on an H200 without compiling (345 frames/s at
-    960x540, batch 8, FP16, against 108 for the dense form in a CUDA graph), but its shapes depend on
+    (``SelectionHead.hard_sparse``); measured fastest on an H200 without compiling (345-349 frames/s
+    at 960x540, batch 8, FP16, against 108 for the dense form in a CUDA graph), but its shapes depend on
     the data, so no CUDA graph can hold it. Dense (``sparse=False``): every pixel is scored, graph
     friendly; ``stacked`` then builds its attend terms from one stack of shifted maps
     (``SelectionHead._logits_stacked``) rather than candidate by candidate: tens of kernels instead

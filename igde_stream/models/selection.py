@@ -192,8 +192,8 @@ class SelectionHead(nn.Module):
     def _logits_stacked(self, features: torch.Tensor, color: torch.Tensor,
                         flipped: Sequence[tuple[torch.Tensor, str]]) -> torch.Tensor:
         """:meth:`logits` with ``attend`` in a few full-frame operations instead of a handful per
-        candidate and run (a GPU's form: the dense head then launches tens of kernels, not over a
-        thousand). The runs' query . key terms add up to one dot product over all their channels,
+        candidate and run: tens of kernels instead of over a thousand, for two to three times the
+        memory (the form ``torch.compile`` fuses; ``TorchOptions.stacked``). The runs' query . key terms add up to one dot product over all their channels,
         and the colour term is the same for every run (the colour is not flipped), so the mean of the
         runs' logits is (sum of their 1x1 convs + that dot product) / runs - beta x the colour term.
         One N x K x (runs x attend + 3) x H x W stack holds the shifted keys and colours. Same values
