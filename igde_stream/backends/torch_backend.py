@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..models import create_model, load_checkpoint
+from ..models.selection import chooses_input
 
 _PRECISIONS = ("fp32", "fp16")
 
@@ -157,8 +158,7 @@ class TorchBackend:
         options.resolved(cuda)  # option errors before the model loads
         self.model = load_torch_model(model).eval()
         head = getattr(self.model, "head", None)
-        gated = hasattr(head, "sparse") and bool(getattr(head, "gate", False))
-        self.options = options.resolved(cuda, gated)
+        self.options = options.resolved(cuda, chooses_input(self.model))
         if self.options.threads:
             torch.set_num_threads(int(self.options.threads))
         if cuda:

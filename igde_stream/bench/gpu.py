@@ -52,6 +52,7 @@ from igde_stream.backends.torch_backend import TorchBackend
 from igde_stream.bench.gpu_report import Report, fmt
 from igde_stream.bench.infer import structured_frames, time_cuda, time_host, to_inputs
 from igde_stream.models import create_model, pretrained_path, weights_hash
+from igde_stream.models.selection import chooses_input
 
 MODES = {  # label -> TorchBackend options; a selection head is dense unless "sparse"
     "fp32": dict(precision="fp32", channels_last=False, cuda_graph=False, sparse=False),
@@ -64,17 +65,11 @@ COMPILED = dict(precision="fp16", channels_last=True, compile=True, cuda_graph=T
 PROFILED = ("fp16+cl", "fp16+cl stacked", "fp16+cl+sparse")
 
 
-def chooses(model: torch.nn.Module) -> bool:
-    """Whether ``model``'s output is a choice among its input values: a gated selection head's hard
-    output (the ungated soft head gathers too, but outputs a weighted mean)."""
-    return bool(getattr(getattr(model, "head", None), "gate", False)) and hasattr(model.head, "sparse")
-
-
 def modes_for(model: torch.nn.Module, device: str) -> dict[str, dict[str, Any]]:
     """The modes worth running for ``model`` on ``device`` (FP32 alone on the CPU)."""
     if device != "cuda":
         return {"fp32": MODES["fp32"]}
-    return {k: v for k, v in MODES.items() if chooses(model) or k not in SELECT_ONLY}
+    return {k: v for k, v in MODES.items() if chooses_input(model) or k not in SELECT_ONLY}
 
 
 def device_frames(n: int, h: int, w: int, device: str, seed: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,6 +78,12 @@ def device_frames(n: int, h: int, w: int, device: str, seed: int = 3) -> tuple[t
     noise (an edge at every pixel) would put at its worst case."""
     c, d = to_inputs(*structured_frames(n, h, w, seed=seed))
     return torch.from_numpy(c).to(device), torch.from_numpy(d).to(device)
+
+
+def run_frames(backend: TorchBackend, color: np.ndarray, depth: np.ndarray, batch: int) -> np.ndarray:
+    """``backend``'s output on uint8 frames (colour N x H x W x 3, depth N x H x W), ``batch`` at a time."""
+    return np.concatenate([backend.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
+                           for i in range(0, len(color), batch)])
 
 
 def picked_check(out: np.ndarray, ref: np.ndarray, depth: np.ndarray) -> tuple[float, bool]:
@@ -149,7 +150,7 @@ def correctness(rep: Report, models: dict[str, torch.nn.Module], device: str, n:
             diff = float(np.abs(out - ref).max())
             row = dict(model=name, mode=mode, size=f"{w}x{h}x{n}", max_abs_diff=diff,
                        replay_identical=bool(np.array_equal(out, out2)))
-            if chooses(model):
+            if chooses_input(model):
                 row["differ"], row["from_input"] = picked_check(out, ref, depth)
                 row["limit"] = 1e-3 if opts["precision"] == "fp32" else 1e-2
                 row["ok"] = row["differ"] <= row["limit"] and row["from_input"] and row["replay_identical"]
@@ -187,16 +188,14 @@ def fp16_psnr(rep: Report, models: dict[str, torch.nn.Module], device: str, fram
     color, depth, source = test_frames(frames, h, w)
     rep.data["meta"]["frames"] = source
     def run_all(model: torch.nn.Module, mode: str) -> np.ndarray:
-        b = TorchBackend(model=model, device=device, **MODES[mode])
-        return np.concatenate([b.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
-                               for i in range(0, frames, batch)])
+        return run_frames(TorchBackend(model=model, device=device, **MODES[mode]), color, depth, batch)
 
     for name, model in models.items():
         set_tf32(False)
         ref = run_all(model, "fp32")
         set_tf32(True)
         for mode in [m for m in modes_for(model, device) if m in ("fp16+cl+graph", "fp16+cl+sparse")] or ["fp32"]:
-            psnr_row(rep, name, mode, run_all(model, mode), ref, chooses(model))
+            psnr_row(rep, name, mode, run_all(model, mode), ref, chooses_input(model))
 
 
 def psnr_row(rep: Report, name: str, mode: str, out: np.ndarray, ref: np.ndarray, chosen: bool) -> None:
@@ -282,7 +281,7 @@ def profile(rep: Report, model: torch.nn.Module, name: str, device: str, w: int,
 
     cuda = device == "cuda"
     modes = {"fp16+cl stacked": dict(MODES["fp16+cl"], stacked=True), **MODES}
-    for mode in [m for m in PROFILED if cuda and (chooses(model) or m == "fp16+cl")] or ["fp32"]:
+    for mode in [m for m in PROFILED if cuda and (chooses_input(model) or m == "fp16+cl")] or ["fp32"]:
         b = TorchBackend(model=model, device=device, **modes[mode])
         c, d = device_frames(n, h, w, device)
         reps = 3
@@ -327,14 +326,13 @@ def compiled(rep: Report, model: torch.nn.Module, name: str, device: str, frames
                                   peak_mb=torch.cuda.max_memory_allocated() / 2**20, iters=iters,
                                   target_fps=TARGETS.get((name, w, h))))
     print(f"speed {name} {w}x{h} compiled b{n}: {1000 * med / n:.2f} ms/frame, {n / med:.1f} fps", flush=True)
-    out = np.concatenate([b.run(*to_inputs(color[i:i + n], depth[i:i + n])) for i in range(0, len(color), n)])
+    out = run_frames(b, color, depth, n)
     set_tf32(False)
-    ref_b = TorchBackend(model=model, device=device, **MODES["fp32"])
-    ref = np.concatenate([ref_b.run(*to_inputs(color[i:i + n], depth[i:i + n])) for i in range(0, len(color), n)])
+    ref = run_frames(TorchBackend(model=model, device=device, **MODES["fp32"]), color, depth, n)
     set_tf32(True)
-    psnr_row(rep, name, "fp16+cl+compile+graph", out, ref, chooses(model))
-    if chooses(model):
-        rep.data["psnr"][-1]["from_input"] = picked_check(out, ref, depth.astype(np.float32)[:, None] / 255.0)[1]
+    psnr_row(rep, name, "fp16+cl+compile+graph", out, ref, chooses_input(model))
+    if chooses_input(model):
+        rep.data["psnr"][-1]["from_input"] = picked_check(out, ref, to_inputs(color, depth)[1])[1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,6 +61,14 @@ def head_form(model: Any, sparse: bool) -> Iterator[None]:
             head.sparse = before
 
 
+def chooses_input(model: Any) -> bool:
+    """Whether ``model`` ends in a gated selection head: its hard output is a choice among its input
+    values, and it has the two forms of :class:`SelectionHead` (gated pixels or every pixel). The
+    ungated soft head gathers too, but outputs a weighted mean."""
+    head = getattr(model, "head", None)
+    return isinstance(head, SelectionHead) and head.gate
+
+
 def edge_band(depth: torch.Tensor, radius: int, step: float) -> torch.Tensor:
     """N x 1 x H x W bool: pixels within ``radius`` (a square) of a depth second difference larger
     than ``step`` (in ``depth``'s units, e.g. 2.5 / 255 for depth in [0, 1]).
