@@ -13,7 +13,7 @@ import torch
 from .models import load_checkpoint, save_checkpoint, weights_hash
 from .training import _with_settings, _write_json
 
-__all__ = ["export_weights"]
+__all__ = ["average_weights", "export_weights"]
 
 
 def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, Any] | None = None,
@@ -47,6 +47,7 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
     }
     if shipped:  # the training run is the one the shipped record describes
         meta.update({k: shipped.get(k) for k in _RECORD_KEYS})
+        meta.update({k: shipped[k] for k in _AVERAGE_KEYS if k in shipped})
         meta["export_overrides"] = {**(shipped.get("export_overrides") or {}), **dict(overrides or {})}
         meta["re_released_from"] = {k: shipped.get(k) for k in ("weights_hash", "config", "export_command")}
     meta.update(extra or {})
@@ -57,6 +58,74 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
 # what a re-release keeps from the record of the shipped weights it starts from
 _RECORD_KEYS = ("model", "source_checkpoint", "command", "seed", "steps", "train_seconds", "train_config",
                 "data", "validation", "starts_from")
+# ... and, for an average of weights, these too
+_AVERAGE_KEYS = ("averaged_from", "seeds")
+
+
+def average_weights(first: str | Path, second: str | Path, dest: str | Path, share: float = 0.5,
+                    overrides: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ship the weight average ``(1 - share) * first + share * second`` of two models of one
+    architecture (every floating-point tensor; e.g. two seeds of one recipe, or a fine-tune and the
+    release it started from). ``overrides``: inference settings applied to both first (e.g.
+    ``zero_holes``); the two configs must then be equal. ``dest`` (.pt) gets the weights, its .json
+    the record: both parents' hashes (as they were read), shares and records (command, seed,
+    lineage; an averaged parent its own ``averaged_from``) and ``seeds``, the seeds of the training
+    runs averaged (the runs they started from are in each parent's ``starts_from``). With share 0.5
+    the average is exact in float32 (halving is), so the order of the two does not change it."""
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"share must be in (0, 1), got {share}")
+    models, records = [], []
+    for path, w in ((Path(first), 1.0 - share), (Path(second), share)):
+        model = load_checkpoint(path)
+        records.append(_parent_record(path, model, w))
+        models.append(_with_settings(model, overrides, path).eval() if overrides else model)
+    a, b = models
+    ca, cb = dataclasses.asdict(a.config), dataclasses.asdict(b.config)
+    differ = [f"{k}: {ca[k]} vs {cb.get(k)}" for k in sorted(ca) if ca[k] != cb.get(k)]
+    if type(a) is not type(b) or differ:
+        raise ValueError(f"{first} and {second} are not one architecture ({'; '.join(differ) or 'model types'}); "
+                         "an inference setting can be made equal with --override")
+    wa, wb = a.state_dict(), b.state_dict()
+    for k, v in wa.items():
+        if not v.is_floating_point() and not torch.equal(v, wb[k]):
+            raise ValueError(f"{first} and {second} differ in the integer buffer {k}; cannot average them")
+    a.load_state_dict({k: ((1.0 - share) * v + share * wb[k]).to(v.dtype) if v.is_floating_point() else v
+                       for k, v in wa.items()})
+    seeds: list[Any] = []
+    for r in records:
+        for seed in r.get("seeds") or [r.get("seed")]:
+            if seed is not None and seed not in seeds:
+                seeds.append(seed)
+    arch = torch.load(Path(first), map_location="cpu", weights_only=True).get("arch")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(dest, a)
+    meta = {
+        "model": getattr(a, "variant", None), "arch": arch, "config": dataclasses.asdict(a.config),
+        "export_overrides": dict(overrides or {}),
+        "weights_hash": weights_hash(a), "params": sum(p.numel() for p in a.parameters()),
+        "averaged_from": records, "seeds": seeds, "torch": torch.__version__,
+    }
+    meta.update(extra or {})
+    _write_json(dest.with_suffix(".json"), meta)
+    return meta
+
+
+def _parent_record(path: Path, model: torch.nn.Module, share: float) -> dict[str, Any]:
+    """One parent of a weight average: its hash and share, and what made it (a training checkpoint's
+    run and lineage, or the record beside shipped weights)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    entry: dict[str, Any] = {"checkpoint": str(path), "share": share, "weights_hash": weights_hash(model)}
+    shipped = _shipped_record(path, payload)
+    if shipped:
+        keep = ("command", "seed", "steps", "train_seconds", "train_config", "data", "validation",
+                "export_command", "export_overrides", "starts_from", *_AVERAGE_KEYS)
+        entry.update({k: shipped[k] for k in keep if k in shipped})
+    elif "train_config" in payload:
+        entry.update({**_run_fields(payload), "train_config": payload["train_config"], "data": payload.get("data"),
+                      "validation": payload.get("val"), "starts_from": _lineage(payload["train_config"].get("model"))})
+    return entry
 
 
 def _shipped_record(checkpoint: Path, payload: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +161,8 @@ def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
         record = path.with_suffix(".json")
         meta = json.loads(record.read_text()) if record.is_file() else {}
         entry = {"checkpoint": str(path), **{k: meta.get(k) for k in (
-            "weights_hash", "command", "seed", "steps", "train_seconds", "export_command")}}
+            "weights_hash", "command", "seed", "steps", "train_seconds", "export_command")},
+                 **{k: meta[k] for k in _AVERAGE_KEYS if k in meta}}
         return [entry] + list(meta.get("starts_from") or [])
     entry = {"checkpoint": str(path), **_run_fields(payload)}
     return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1)

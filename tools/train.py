@@ -8,6 +8,7 @@ Examples:
   python tools/train.py --model igde-small --override color_taps=0 --loss-weights 1,1,0 --steps 2000
   python tools/train.py --out runs/small --resume --steps 4000          # continue to 4000 steps
   python tools/train.py --export runs/small/best.pt --to igde_stream/weights/igde-small.pt
+  python tools/train.py --average runs/a-last.pt runs/b-last.pt --to runs/ab.pt   # mean of two seeds' weights
 """
 
 from __future__ import annotations
@@ -149,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="only time the crop generator on N samples (one process) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--export", metavar="CKPT", help="ship CKPT's weights (no optimizer) instead of training")
-    p.add_argument("--to", metavar="PT", help="with --export: destination .pt (a .json is written beside)")
+    p.add_argument("--to", metavar="PT", help="with --export / --average: destination .pt (a .json is written beside)")
+    p.add_argument("--average", nargs=2, metavar=("FIRST", "SECOND"),
+                   help="ship the weight average (1 - share) * FIRST + share * SECOND of two models of one "
+                        "architecture (checkpoints or shipped .pt) instead of training; needs --to")
+    p.add_argument("--share", type=float, default=0.5, help="with --average: SECOND's share (default: %(default)s)")
     args = p.parse_args(argv)
     command = "python tools/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
@@ -162,6 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError, TypeError) as e:
             p.error(str(e))
         print(f"wrote {dest} and {Path(dest).with_suffix('.json')} (step {meta['steps']}, "
+              f"hash {meta['weights_hash']})")
+        return 0
+    if args.average:
+        from igde_stream.shipping import average_weights
+
+        if not args.to:
+            p.error("--average needs --to (the destination .pt)")
+        try:  # a missing checkpoint, two architectures, a share out of range: one line, exit 2
+            meta = average_weights(*args.average, args.to, share=args.share, overrides=dict(args.override),
+                                   extra={"command": command})
+        except (FileNotFoundError, ValueError, TypeError) as e:
+            p.error(str(e))
+        print(f"wrote {args.to} and {Path(args.to).with_suffix('.json')} (seeds {meta['seeds']}, "
               f"hash {meta['weights_hash']})")
         return 0
     if args.steps is None and args.minutes is None:
