@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
         except (FileNotFoundError, ValueError, TypeError) as e:
             p.error(str(e))
-        print(f"wrote {dest} and {Path(dest).with_suffix('.json')} (step {meta['steps']}, "
-              f"hash {meta['weights_hash']})")
+        made = f"step {meta['steps']}" if meta.get("steps") is not None else f"seeds {meta.get('seeds')}"
+        print(f"wrote {dest} and {Path(dest).with_suffix('.json')} ({made}, hash {meta['weights_hash']})")
         return 0
     if args.average:
         from igde_stream.shipping import average_weights
