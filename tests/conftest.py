@@ -210,3 +210,14 @@ def random_frames(n: int = 2, h: int = 18, w: int = 26, seed: int = 0):
 
     g = torch.Generator().manual_seed(seed)
     return torch.rand(n, 3, h, w, generator=g), torch.randint(0, 256, (n, 1, h, w), generator=g).float() / 255
+
+
+def load_tool(name: str, module_name: str | None = None):
+    """``tools/<name>.py`` imported as a module (the tools are scripts, not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(module_name or f"{name}_tool", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

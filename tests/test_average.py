@@ -2,35 +2,18 @@
 the tensors against a NumPy mean computed here, the record (parents, shares, seeds, lineage), the
 order independence of a half / half mean, and refusals that write nothing."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import load_tool
+from conftest import random_select_model as _model
 
 from igde_stream.models import create_model, load_checkpoint, save_checkpoint, weights_hash
 from igde_stream.shipping import average_weights
 
-SELECT = dict(head="select", radius=3, candidates="star")
-
-
-def _model(seed, **kw):
-    torch.manual_seed(seed)
-    model = create_model("igde-tiny", **{**SELECT, **kw}).eval()
-    with torch.no_grad():  # a fresh select head is zero at its output; make every tensor differ
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape) * 0.1)
-    return model
-
-
-def _tool():
-    path = Path(__file__).resolve().parent.parent / "tools" / "train.py"
-    spec = importlib.util.spec_from_file_location("train_tool_average", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+SELECT = dict(head="select", radius=3, candidates="star", attend=2, scale=2)
 
 
 def test_average_is_the_weighted_mean_of_every_tensor_and_records_both_parents(tmp_path):
@@ -91,6 +74,7 @@ def test_average_of_a_hard_output_model_moves_its_output(tmp_path):
     with torch.no_grad():
         out = load_checkpoint(tmp_path / "m.pt")(color, depth)
         assert torch.equal(out, by_hand(color, depth))
+        assert not torch.equal(out, a(color, depth)) and not torch.equal(out, b(color, depth))
 
 
 def test_inference_override_makes_two_configs_one(tmp_path):
@@ -113,7 +97,7 @@ def test_average_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
              (["--average", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--to", str(out)], "not one architecture"),
              (["--average", str(tmp_path / "a.pt"), str(tmp_path / "c.pt"), "--share", "1", "--to", str(out)], "share"),
              (["--average", str(tmp_path / "a.pt"), str(tmp_path / "c.pt")], "needs --to")]
-    tool = _tool()
+    tool = load_tool("train", "train_tool_average")
     for args, why in cases:
         with pytest.raises(SystemExit) as exit_info:
             tool.main(args)

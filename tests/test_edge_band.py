@@ -151,14 +151,9 @@ def test_fp16_onnx_keeps_the_band_and_16_bit_levels(tmp_path):
 
 
 def _tune_gate():
-    import importlib.util
-    from pathlib import Path
+    from conftest import load_tool
 
-    path = Path(__file__).resolve().parent.parent / "tools" / "tune_gate.py"
-    spec = importlib.util.spec_from_file_location("tune_gate", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("tune_gate", "tune_gate")
 
 
 def test_tune_gate_sweep_equals_the_model_run_with_each_setting():
