@@ -67,8 +67,8 @@ def average_weights(first: str | Path, second: str | Path, dest: str | Path, sha
                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Ship the weight average ``(1 - share) * first + share * second`` of two models of one
     architecture (every floating-point tensor; e.g. two seeds of one recipe, or a fine-tune and the
-    release it started from). ``overrides``: inference settings applied to both first (e.g.
-    ``zero_holes``); the two configs must then be equal. ``dest`` (.pt) gets the weights, its .json
+    release it started from). ``overrides``: inference settings (e.g. ``zero_holes``) set on both
+    parents before their configs are compared; the configs must then be equal. ``dest`` (.pt) gets the weights, its .json
     the record: both parents' hashes (as they were read), shares and records (command, seed,
     lineage; an averaged parent its own ``averaged_from``) and ``seeds``, the seeds of the training
     runs averaged (the runs they started from are in each parent's ``starts_from``). With share 0.5
