@@ -75,10 +75,11 @@ def average_weights(first: str | Path, second: str | Path, dest: str | Path, sha
     the average is exact in float32 (halving is), so the order of the two does not change it."""
     if not 0.0 < share < 1.0:
         raise ValueError(f"share must be in (0, 1), got {share}")
-    models, records = [], []
+    models, records, payloads = [], [], []
     for path, w in ((Path(first), 1.0 - share), (Path(second), share)):
         model = load_checkpoint(path)
-        records.append(_parent_record(path, model, w))
+        payloads.append(torch.load(path, map_location="cpu", weights_only=True))
+        records.append(_parent_record(path, payloads[-1], model, w))
         models.append(_with_settings(model, overrides, path).eval() if overrides else model)
     a, b = models
     ca, cb = dataclasses.asdict(a.config), dataclasses.asdict(b.config)
@@ -97,12 +98,11 @@ def average_weights(first: str | Path, second: str | Path, dest: str | Path, sha
         for seed in r.get("seeds") or [r.get("seed")]:
             if seed is not None and seed not in seeds:
                 seeds.append(seed)
-    arch = torch.load(Path(first), map_location="cpu", weights_only=True).get("arch")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(dest, a)
     meta = {
-        "model": getattr(a, "variant", None), "arch": arch, "config": dataclasses.asdict(a.config),
+        "model": getattr(a, "variant", None), "arch": payloads[0].get("arch"), "config": dataclasses.asdict(a.config),
         "export_overrides": dict(overrides or {}),
         "weights_hash": weights_hash(a), "params": sum(p.numel() for p in a.parameters()),
         "averaged_from": records, "seeds": seeds, "torch": torch.__version__,
@@ -112,10 +112,9 @@ def average_weights(first: str | Path, second: str | Path, dest: str | Path, sha
     return meta
 
 
-def _parent_record(path: Path, model: torch.nn.Module, share: float) -> dict[str, Any]:
-    """One parent of a weight average: its hash and share, and what made it (a training checkpoint's
-    run and lineage, or the record beside shipped weights)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+def _parent_record(path: Path, payload: dict[str, Any], model: torch.nn.Module, share: float) -> dict[str, Any]:
+    """One parent of a weight average (``payload``: its file as read): its hash and share, and what
+    made it (a training checkpoint's run and lineage, or the record beside shipped weights)."""
     entry: dict[str, Any] = {"checkpoint": str(path), "share": share, "weights_hash": weights_hash(model)}
     shipped = _shipped_record(path, payload)
     if shipped:

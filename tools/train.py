@@ -166,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
         except (FileNotFoundError, ValueError, TypeError) as e:
             p.error(str(e))
-        made = f"step {meta['steps']}" if meta.get("steps") is not None else f"seeds {meta.get('seeds')}"
-        print(f"wrote {dest} and {Path(dest).with_suffix('.json')} ({made}, hash {meta['weights_hash']})")
+        _wrote(dest, meta)
         return 0
     if args.average:
         from igde_stream.shipping import average_weights
@@ -179,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                                    extra={"command": command})
         except (FileNotFoundError, ValueError, TypeError) as e:
             p.error(str(e))
-        print(f"wrote {args.to} and {Path(args.to).with_suffix('.json')} (seeds {meta['seeds']}, "
-              f"hash {meta['weights_hash']})")
+        _wrote(args.to, meta)
         return 0
     if args.steps is None and args.minutes is None:
         p.error("give --steps and/or --minutes")
@@ -219,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     except TrainSetupError as e:  # nothing written yet: one line and exit 2
         p.error(str(e))
     return 0
+
+
+def _wrote(dest: str, meta: dict) -> None:
+    """One line for shipped weights: the files, the run's step (or the seeds averaged) and the hash."""
+    made = f"step {meta['steps']}" if meta.get("steps") is not None else f"seeds {meta.get('seeds')}"
+    print(f"wrote {dest} and {Path(dest).with_suffix('.json')} ({made}, hash {meta['weights_hash']})")
 
 
 if __name__ == "__main__":
