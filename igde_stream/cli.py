@@ -21,6 +21,7 @@ from .cli_logging import setup_logging
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
+PAIR_CHOICES = ("exact", "nearest")  # igde_stream.stream.pairing.PAIR_MODES
 GRIDS = ("depth", "color")  # igde_stream.stream.pipeline.GRIDS (not imported, as above; tested equal)
 ENLARGE = ("linear", "nearest")  # igde_stream.stream.formats.ENLARGE (tested equal)
 DEPTH_ORDERS = ("near-high", "far-high")  # igde_stream.depth_order.ORDERS (tested equal)
@@ -165,6 +166,16 @@ def input_options(args: argparse.Namespace) -> Any:
                         depth_range=args.depth_range)
 
 
+def add_pair_option(p: argparse.ArgumentParser) -> None:
+    """``--pair``: how colour frames pair with depth frames (``stream.pairing.pairs``)."""
+    p.add_argument("--pair", choices=PAIR_CHOICES, default="exact",
+                   help="exact (default): one colour frame for each depth frame, within half a frame; any frame "
+                        "without a partner is an error. nearest: each depth frame takes the colour frame nearest "
+                        "in time (within half the longer frame duration), for colour and depth at different frame "
+                        "rates (a 30 fps camera with a 15 or 60 fps depth sensor) or colour that runs longer; "
+                        "colour frames that guide no depth frame are skipped and counted in the log")
+
+
 def add_enhance_options(p: argparse.ArgumentParser) -> None:
     """The options of one enhancement job (pairing, model and backend, output), which ``igde-stream
     batch`` shares; ``enhance_kwargs`` turns them into ``enhance_file``'s keywords."""
@@ -174,6 +185,7 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "(a warning says so when the starts differ by more than half a frame). absolute: on "
                         "pts x time_base as they are; frames outside the time both streams cover have no "
                         "partner, which is an error listing them (nothing is written)")
+    add_pair_option(p)
     p.add_argument("--grid", choices=GRIDS, default="depth",
                    help="frame size the model works on and the output has. depth (default): colour of another "
                         "size is resized to the depth's. color: depth smaller than the colour (a sensor or "
@@ -321,7 +333,7 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
 def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``enhance_file``'s keywords from ``add_enhance_options``' values (no paths, no progress bar)."""
     return {"codec": args.codec, "overwrite": args.overwrite, "threads": args.threads, "sync": args.sync,
-            "grid": args.grid, "enlarge": args.enlarge, "float_range": args.float_range,
+            "pair": args.pair, "grid": args.grid, "enlarge": args.enlarge, "float_range": args.float_range,
             **_enhancer_options(args)}
 
 

@@ -38,7 +38,7 @@ from typing import Any
 from . import display
 from . import multiview as mv
 from .depth_order import ORDERS
-from .cli import add_autorotate_option, add_depth_range_option
+from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .cli_logging import setup_logging
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
@@ -120,7 +120,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.depth is None and args.packed is None:
         raise IGDEError("views render needs COLOR and DEPTH, or one packed RGB-D video with --packed rgbd")
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames, render=render, source=_source(args), overwrite=args.overwrite)
+                           max_frames=args.max_frames, render=render, source=_source(args), overwrite=args.overwrite,
+                           pair=args.pair)
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
@@ -317,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("color", help="colour video (with --packed: the packed RGB-D video)")
     r.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma); none with --packed")
     add_packed_option(r)
+    add_pair_option(r)
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
     geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
     r.add_argument("--layout", choices=display.LAYOUTS, default=None,

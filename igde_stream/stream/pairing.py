@@ -1,5 +1,7 @@
-"""Pairing colour and depth frames by time (:func:`pair_frames`), with the list of unpaired frames
-when the streams do not match."""
+"""Pairing colour and depth frames by time, with the list of unpaired frames when the streams do not
+match: :func:`pair_frames` (one colour frame per depth frame, the default) and :func:`pair_nearest`
+(each depth frame with the colour frame nearest in time: streams at different frame rates, or colour
+that runs longer); :func:`pairs` picks one by mode."""
 
 from __future__ import annotations
 
@@ -13,6 +15,83 @@ from .reader import Frame
 
 log = logging.getLogger("igde_stream.stream")
 
+PAIR_MODES = ("exact", "nearest")
+
+
+def pairs(
+    mode: str, colors: Iterable[Frame], depths: Iterable[Frame], durations: tuple[float, float],
+    names: tuple[str, str], tally: dict[str, int] | None = None,
+) -> Iterator[tuple[Frame, Frame]]:
+    """``pair_frames`` (``mode`` "exact": within half a depth frame) or ``pair_nearest`` ("nearest":
+    within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds)."""
+    if mode == "exact":
+        return pair_frames(colors, depths, 0.5 * durations[1], names)
+    if mode == "nearest":
+        return pair_nearest(colors, depths, 0.5 * max(durations), names, tally)
+    raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
+
+
+def pair_nearest(
+    colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str],
+    tally: dict[str, int] | None = None,
+) -> Iterator[tuple[Frame, Frame]]:
+    """Yield (colour, depth) for every depth frame, with the colour frame nearest in time (ties: the
+    earlier one), when it lies within ``tolerance`` seconds.
+
+    For colour and depth at different frame rates (a 30 fps camera with a 15 fps depth sensor: every
+    other colour frame is skipped; with a 60 fps one, each colour frame guides two depth frames) and
+    for colour that starts earlier or ends later than the depth. Colour frames that guide no depth
+    frame are skipped; ``tally`` (a dict) receives the counts ``color_frames``, ``color_skipped`` and
+    ``color_reused`` (colour frames that guided more than one depth frame). A depth frame with no colour
+    frame within ``tolerance`` is an error, as in ``pair_frames``: nothing more is yielded, both
+    streams are read to the end, and ``PairingError`` lists every such depth frame.
+    """
+    c_iter = iter(colors)
+    counts = {"color_frames": 0, "color_skipped": 0, "color_reused": 0}
+
+    def pull() -> Frame | None:
+        f = next(c_iter, None)
+        counts["color_frames"] += f is not None
+        return f
+
+    def retire(uses: int) -> None:
+        counts["color_skipped"] += uses == 0
+        counts["color_reused"] += uses > 1
+
+    cur = pull()
+    nxt = pull() if cur is not None else None
+    uses = 0  # depth frames the current colour frame has guided
+    lone_d: list[Frame] = []
+    n_d = 0
+    for d in depths:
+        if n_d == 0 and cur is not None:
+            _warn_start_offset(cur, d, tolerance, names)
+        n_d += 1
+        while nxt is not None and abs(nxt.time - d.time) < abs(cur.time - d.time):
+            retire(uses)
+            cur, nxt, uses = nxt, pull(), 0
+        if cur is not None and abs(cur.time - d.time) <= tolerance:
+            uses += 1
+            if not lone_d:
+                yield cur, d
+        else:
+            lone_d.append(_stub(d))
+    if cur is not None:
+        retire(uses)
+    while nxt is not None:  # the rest guides nothing; read to the end all the same
+        retire(0)
+        nxt = pull()
+    if tally is not None:
+        tally.update(counts)
+    if counts["color_skipped"] or counts["color_reused"]:
+        log.info("%s: %d of %d colour frames skipped (no depth frame nearer), %d guided more than one depth frame",
+                 names[0], counts["color_skipped"], counts["color_frames"], counts["color_reused"])
+    if lone_d:
+        raise PairingError(
+            f"no colour frame within {tolerance * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
+            f"({counts['color_frames']} colour frames, {n_d} depth frames)",
+            f"{names[0]}, {names[1]}",
+        )
 
 
 def pair_frames(
@@ -58,7 +137,8 @@ def pair_frames(
             parts.append(f"{_frame_list(lone_c)} of the colour stream {_have_no(lone_c)} depth frame")
         raise PairingError(
             f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
-            f"({n_c} colour frames, {n_d} depth frames)",
+            f"({n_c} colour frames, {n_d} depth frames)"
+            + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c else ""),
             f"{names[0]}, {names[1]}",
         )
 

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import __version__
 from ..errors import IGDEError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
@@ -41,7 +42,7 @@ from .outputs import check_outputs as _check_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path
-from .pairing import pair_frames
+from .pairing import PAIR_MODES, pairs
 from .reader import Frame, VideoInfo, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
@@ -132,6 +133,7 @@ def enhance_file(
     enhancer: Any = None,
     queue_bytes: int = DEFAULT_QUEUE_BYTES,
     sync: str = "relative",
+    pair: str = "exact",
     inputs: InputOptions | None = None,
     out_format: str | None = None,
     views_path: PathLike | None = None,
@@ -150,7 +152,9 @@ def enhance_file(
     ``codec``: output encoder (FFV1 by default; lossy ones are labelled). ``overwrite``: replace an
     existing output. ``threads``: decoder / encoder threads (0: automatic). ``progress``: tqdm bar.
     ``sync``: ``relative`` (each stream's start time subtracted before pairing) or ``absolute``
-    (pts x time base); see ``VideoReader``. ``inputs``: ``sources.InputOptions`` (frame rate of image
+    (pts x time base); see ``VideoReader``. ``pair``: ``exact`` (one colour frame per depth frame,
+    within half a frame; any other is an error) or ``nearest`` (each depth frame with the nearest
+    colour frame: other frame rates, longer colour; ``pairing.pair_nearest``). ``inputs``: ``sources.InputOptions`` (frame rate of image
     sequences and raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as
     displayed, the display matrix applied; see ``orientation``); paths may be image folders,
     ``%d`` patterns, raw ``.yuv`` or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
@@ -180,6 +184,8 @@ def enhance_file(
         raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {grid!r}")
     if enlarge not in ENLARGE:
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
+    if pair not in PAIR_MODES:
+        raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
     out = Path(out_path)
     if report_path is None:
         reports = []
@@ -222,7 +228,7 @@ def enhance_file(
             color = stack.enter_context(VideoReader(color_path, "color", size=(depth.info.width, depth.info.height),
                                                     threads=threads, sync=sync, source=options))
         di = depth.info
-        check_pair(color, depth, options.packed if options else None)  # also same length; mix-ups
+        check_pair(color, depth, options.packed if options else None, same_length=pair == "exact")  # mix-ups
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
         resized = enlarged = None
@@ -280,7 +286,8 @@ def enhance_file(
                 writer, report, di, enhancer, views_path=None if views_path is None else Path(views_path),
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
-            frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress)
+            tally: dict[str, int] = {}
+            frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally)
             writer.close()
             read_as["float_range"] = describe_run(fmap, depth, gt)  # the float map, clipped frames
             moves += outs.finish()
@@ -289,13 +296,13 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
+                "color_resized": resized, "depth_enlarged": enlarged, **read_as, **tally, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:
                 summary.update(report.summary())
                 header = {
-                    "tool": "igde-stream", "version": _version(), "color": str(color_path), "depth": str(depth_path),
+                    "tool": "igde-stream", "version": __version__, "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
                     "backend": summary["backend"], **read_as,
@@ -325,13 +332,12 @@ def enhance_file(
 
 def _run(
     color: VideoReader, depth: VideoReader, gt: VideoReader | None, outs: Outputs, enhancer: Any,
-    report: PsnrReport | None, queue_bytes: int, progress: bool,
+    report: PsnrReport | None, queue_bytes: int, progress: bool, pair: str, tally: dict[str, int],
 ) -> tuple[int, float]:
     """Run the stages; returns (frames written, seconds spent in inference)."""
     from tqdm import tqdm
 
     di = depth.info
-    tolerance = 0.5 * di.frame_duration
     batch_size = int(getattr(enhancer, "batch", 4) or 4)
     crew = _Crew()
     # Enough to keep every stage busy, no more: memory is the same for 100 frames or a million.
@@ -348,7 +354,7 @@ def _run(
     gt_match = None
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)
-        gt_match = GtMatcher(iter(gq), tolerance, report, usable=report.gt_problem is None)
+        gt_match = GtMatcher(iter(gq), 0.5 * di.frame_duration, report, usable=report.gt_problem is None)
         crew.spawn("igde-read-gt", _read, gt, gq, crew.stop)
     crew.spawn("igde-read-colour", _read, color, cq, crew.stop)
     crew.spawn("igde-read-depth", _read, depth, dq, crew.stop)
@@ -369,7 +375,8 @@ def _run(
 
     try:
         try:
-            for c, d in pair_frames(iter(cq), iter(dq), tolerance, (color.path, depth.path)):
+            durations = (color.info.frame_duration, di.frame_duration)
+            for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally):
                 batch.append((c, d))
                 paired += 1
                 if len(batch) == batch_size:
@@ -391,9 +398,3 @@ def _run(
     if outs.depth.frames != paired:  # frames in == frames out
         raise RuntimeError(f"internal error: {paired} frames paired but {outs.depth.frames} written")
     return paired, infer_s
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__

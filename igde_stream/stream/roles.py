@@ -32,10 +32,11 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def check_pair(color: Any, depth: Any, packed: str | None) -> None:
+def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True) -> None:
     """Refuse or warn about ``color`` / ``depth`` (``reader.VideoReader``s, open) as the module says;
-    also ``sources.check_same_length``."""
-    check_same_length(color.info, depth.info)
+    also ``sources.check_same_length`` when ``same_length``."""
+    if same_length:
+        check_same_length(color.info, depth.info)
     if packed is not None:
         return
     check_distinct(color, depth)

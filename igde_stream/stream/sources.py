@@ -389,10 +389,10 @@ def check_same_length(color: Any, depth: Any) -> None:
     """Sequences and raw files pair by index: refuse colour and depth of different frame counts,
     naming both, before any frame is decoded (``color`` / ``depth``: ``VideoInfo``)."""
     if color.kind in ("sequence", "raw") and depth.kind in ("sequence", "raw") and color.frames != depth.frames:
+        more = "; --pair nearest skips the extra colour frames" if color.frames > depth.frames else ""
         raise PairingError(
             f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
-            "frames pair by index, so both need the same number", f"{color.path}, {depth.path}")
-
+            f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
 
 __all__ = [
     "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",

@@ -25,7 +25,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, OutputError, PairingError
 from .packed import check_inputs as check_packed_inputs
-from .pairing import pair_frames
+from .pairing import pairs
 from .formats import is_float_format
 from .reader import VideoReader
 from .roles import check_distinct
@@ -42,14 +42,16 @@ VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
 }
 
 
-def paired_depths(color: VideoReader, depths: list[VideoReader]) -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
-    """(pts of the first depth stream, colour, [depth arrays]) with every stream paired by time
-    (within half a frame of the first depth stream); the other depth streams must follow the first
-    frame for frame (``PairingError`` otherwise)."""
+def paired_depths(color: VideoReader, depths: list[VideoReader],
+                  pair: str = "exact") -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
+    """(pts of the first depth stream, colour, [depth arrays]) with every stream paired by time:
+    colour as ``pair`` says (``pairing.pairs``); the other depth streams must follow the first frame
+    for frame, within half a frame (``PairingError`` otherwise)."""
     first = depths[0]
     tol = 0.5 * first.info.frame_duration
     others = [d.frames() for d in depths[1:]]
-    for c, d in pair_frames(color.frames(), first.frames(), tol, (color.path, first.path)):
+    durations = (color.info.frame_duration, first.info.frame_duration)
+    for c, d in pairs(pair, color.frames(), first.frames(), durations, (color.path, first.path)):
         arrays = [d.data]
         for reader, it in zip(depths[1:], others):
             o = next(it, None)
@@ -193,13 +195,14 @@ def _integer_depth(reader: VideoReader) -> VideoReader:
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
                 render: display.Renderer | None = None, source: InputOptions | None = None,
-                overwrite: bool = False, **layout_options: Any) -> tuple[int, list[Path]]:
+                overwrite: bool = False, pair: str = "exact", **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
-    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). Returns
+    (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). ``pair``:
+    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). Returns
     (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``outputs.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
     together when complete (``outputs.commit``)."""
@@ -226,7 +229,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         for p in paths:  # one by one: a writer that fails to open leaves the ones before it to abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base))
         said = False
-        for pts, c, (d,) in paired_depths(color_reader, [depth_reader]):
+        for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if lay.depth_8bit and not said and d.dtype != np.uint8:
                 said = _say_rescaled(depth, d, cfg.max_depth)
             for w, img in zip(writers, lay.frames(c, d, render)):

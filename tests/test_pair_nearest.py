@@ -1,0 +1,142 @@
+"""``--pair nearest``: each depth frame with the colour frame nearest in time (other frame rates,
+colour that runs longer); expected pairings worked out by hand from the frame times."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conftest import read_video, write_video
+from igde_stream.errors import PairingError
+from igde_stream.stream import Frame, enhance_file
+from igde_stream.stream.pairing import pair_nearest, pairs
+
+
+def frames(times):
+    return [Frame(i, None, t, t, np.zeros(1, np.uint8)) for i, t in enumerate(times)]
+
+
+def indexes(colors, depths, tolerance, tally=None):
+    return [(c.index, d.index) for c, d in pair_nearest(frames(colors), frames(depths), tolerance, ("c", "d"), tally)]
+
+
+def test_depth_at_half_the_colour_rate_takes_every_other_colour_frame():
+    tally = {}
+    got = indexes([k / 30 for k in range(7)], [k / 15 for k in range(4)], 1 / 30, tally)
+    assert got == [(0, 0), (2, 1), (4, 2), (6, 3)]
+    assert tally == {"color_frames": 7, "color_skipped": 3, "color_reused": 0}  # frames 1, 3, 5
+
+
+def test_depth_faster_than_colour_reuses_the_nearest_colour_frame():
+    # colour at 0, 1/30, 2/30 (0.0333, 0.0667); depth times chosen clear of ties:
+    # 0 -> c0; 0.010 -> c0 (0.010 vs 0.023); 0.030 -> c1; 0.045 -> c1 (0.012 vs 0.022); 0.066 -> c2
+    tally = {}
+    got = indexes([0, 1 / 30, 2 / 30], [0, 0.010, 0.030, 0.045, 0.066], 1 / 60, tally)
+    assert got == [(0, 0), (0, 1), (1, 2), (1, 3), (2, 4)]
+    assert tally == {"color_frames": 3, "color_skipped": 0, "color_reused": 2}
+
+
+def test_a_tie_goes_to_the_earlier_colour_frame():
+    # binary-exact times: 0.125 lies exactly half way between 0 and 0.25
+    assert indexes([0, 0.25, 0.5], [0.125, 0.375], 0.125) == [(0, 0), (1, 1)]
+
+
+def test_colour_longer_on_both_sides_is_skipped_and_read_to_the_end():
+    tally = {}
+    got = indexes([k / 30 for k in range(10)], [k / 30 for k in range(3, 7)], 1 / 60, tally)
+    assert got == [(3, 0), (4, 1), (5, 2), (6, 3)]
+    assert tally == {"color_frames": 10, "color_skipped": 6, "color_reused": 0}
+
+
+def test_depth_beyond_the_colour_is_an_error_listing_each_frame_and_nothing_after_the_first():
+    seen = []
+    with pytest.raises(PairingError) as info:
+        for c, d in pair_nearest(frames([0, 1 / 30]), frames([k / 30 for k in range(5)]), 1 / 60, ("c.mp4", "d.mkv")):
+            seen.append((c.index, d.index))
+    assert seen == [(0, 0), (1, 1)]
+    msg = str(info.value)
+    assert msg.startswith("c.mp4, d.mkv: no colour frame within 16.7 ms of frames 2 (0.067 s), 3 (0.100 s), 4 (0.133 s)")
+    assert "(2 colour frames, 5 depth frames)" in msg
+
+
+def test_a_gap_in_the_colour_is_an_error_even_between_good_frames():
+    # colour misses 0.1 .. 0.2; the depth frame at 0.15 is 0.05 from either neighbour, over 1/60 s
+    seen = []
+    with pytest.raises(PairingError, match=r"of frame 3 \(0\.150 s\) of the depth stream \(5 colour"):
+        for c, d in pair_nearest(frames([0, 0.05, 0.1, 0.2, 0.25]), frames([0, 0.05, 0.1, 0.15, 0.2]), 1 / 60,
+                                 ("c", "d")):
+            seen.append(d.index)
+    assert seen == [0, 1, 2]  # depth frame 4 pairs (with colour 0.2) but is not enhanced after the gap
+
+
+def test_modes_and_their_tolerances():
+    c, d = [0, 1 / 30, 2 / 30], [0, 1 / 15]  # depth at 15 fps
+    with pytest.raises(PairingError):  # exact: colour frame 1 has no depth frame
+        list(pairs("exact", frames(c), frames(d), (1 / 30, 1 / 15), ("c", "d")))
+    got = [(a.index, b.index) for a, b in pairs("nearest", frames(c), frames(d), (1 / 30, 1 / 15), ("c", "d"))]
+    assert got == [(0, 0), (2, 1)]
+    # nearest: half the longer duration. A colour frame 30 ms off a 15 fps depth frame still pairs
+    # (under 33.3 ms); at 34 ms it does not
+    assert len(list(pairs("nearest", frames([0.03]), frames([0.0]), (1 / 30, 1 / 15), ("c", "d")))) == 1
+    with pytest.raises(PairingError):
+        list(pairs("nearest", frames([0.034]), frames([0.0]), (1 / 30, 1 / 15), ("c", "d")))
+    # depth faster than colour (30 against 15 fps): the colour's half frame, 33.3 ms, bounds it
+    assert len(list(pairs("nearest", frames([0.03]), frames([0.0]), (1 / 15, 1 / 30), ("c", "d")))) == 1
+    with pytest.raises(ValueError, match="pairing mode"):
+        pairs("closest", frames(c), frames(d), (1 / 30, 1 / 15), ("c", "d"))
+
+
+class ColourCode:
+    """An enhancer whose output is the colour frame's red value: shows which colour frame was paired."""
+
+    batch = 2
+    backend_name = "colour-code"
+
+    def enhance(self, color, depth):
+        return np.broadcast_to(color[:, :, :, :1].transpose(0, 3, 1, 2)[:, 0], depth.shape).astype(depth.dtype)
+
+
+def _clips(tmp_path):
+    h, w = 16, 24
+    colors = [np.full((h, w, 3), 10 * (k + 1), np.uint8) for k in range(8)]  # colour frame k: red 10 (k + 1)
+    depths = [np.full((h, w), 200, np.uint8) for _ in range(4)]
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1", rate=Fraction(30))
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=Fraction(15))
+    return c, d
+
+
+def test_enhance_file_with_a_15fps_depth_and_a_30fps_colour(tmp_path):
+    c, d = _clips(tmp_path)
+    summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=ColourCode(), pair="nearest")
+    out, pts, facts = read_video(tmp_path / "out.mkv")
+    # depth frame k (k / 15 s) pairs with colour frame 2k, whose red is 10 (2k + 1)
+    assert [int(o[0, 0]) for o in out] == [10, 30, 50, 70]
+    assert facts["rate"] == 15 and len(pts) == 4
+    assert (summary["frames"], summary["color_frames"], summary["color_skipped"], summary["color_reused"]) == (4, 8, 4, 0)
+    with pytest.raises(PairingError, match="of the colour stream have no depth frame"):
+        enhance_file(c, d, tmp_path / "exact.mkv", enhancer=ColourCode())
+    assert not (tmp_path / "exact.mkv").exists()
+
+
+def test_cli_pair_nearest_and_the_views_command(tmp_path):
+    from igde_stream import cli
+    from igde_stream.stream.pairing import PAIR_MODES
+
+    assert cli.PAIR_CHOICES == PAIR_MODES  # the CLI keeps its own copy (no PyAV import at start-up)
+    c, d = _clips(tmp_path)
+    run = [sys.executable, "-m", "igde_stream"]
+    bad = subprocess.run([*run, str(c), str(d), "-o", str(tmp_path / "o.mkv"), "-q"], capture_output=True, text=True)
+    assert bad.returncode == 2 and not (tmp_path / "o.mkv").exists()
+    assert bad.stderr.count("\n") == 1 and bad.stderr.rstrip().endswith("--pair nearest gives each depth frame the "
+                                                                        "colour frame nearest in time")
+    views = subprocess.run([*run, "views", "render", str(c), str(d), "-o", str(tmp_path / "v.mkv"), "--views", "2",
+                            "--pair", "nearest", "-q"], capture_output=True, text=True)
+    assert views.returncode == 0, views.stderr
+    got, pts, _ = read_video(tmp_path / "v.mkv")
+    assert len(got) == 4
+    # two views side by side of a flat depth: each is the colour frame 2k, red 10 (2k + 1)
+    assert [int(g[8, 4, 0]) for g in got] == [10, 30, 50, 70]
