@@ -184,3 +184,14 @@ def test_views_quality_warnings_carry_the_views_prefix_and_the_option_name(clip,
     (line,) = [x for x in err.splitlines() if "span only" in x]
     assert code == 0 and line.startswith("igde-stream views: ")
     assert "--max-depth" in line and "max_depth" not in line
+
+
+# 6. a container that cannot hold the codec ------------------------------------------------------------
+
+def test_default_codec_in_a_container_without_it_says_what_to_use(clip, tmp_path, tiny_model, capsys):
+    out = tmp_path / "out.mov"  # FFmpeg's mov muxer takes no FFV1
+    code, _, err = run([clip["color"], clip["depth"], "-o", out, "-q", *model(tiny_model)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "'mov' format does not support 'ffv1'" in err
+    assert err.rstrip().endswith("use .mkv or .nut, or --codec with one this container takes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["color.mp4", "depth.mkv"]  # no partial output

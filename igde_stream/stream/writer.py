@@ -258,7 +258,8 @@ class DepthWriter:
         except BaseException as exc:
             self.abort()
             if isinstance(exc, (av.error.FFmpegError, ValueError)):
-                raise OutputError(f"cannot set up the {codec} encoder: {exc}", self.out) from None
+                hint = "; use .mkv or .nut, or --codec with one this container takes" if "not support" in str(exc) else ""
+                raise OutputError(f"cannot set up the {codec} encoder: {exc}{hint}", self.out) from None
             raise
 
     def write(self, depth: np.ndarray, pts: int | None) -> None:
