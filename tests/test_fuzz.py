@@ -111,7 +111,7 @@ def test_the_harness_sees_a_hang(fuzz, base, tmp_path, monkeypatch):
 def test_the_harness_sees_a_lost_frame(fuzz, base, tmp_path, monkeypatch):
     import igde_stream.stream.pipeline as pipeline
 
-    real = pipeline.pair_frames
-    monkeypatch.setattr(pipeline, "pair_frames", lambda *a, **k: iter(list(real(*a, **k))[:-1]))
+    real = pipeline.pairs
+    monkeypatch.setattr(pipeline, "pairs", lambda *a, **k: iter(list(real(*a, **k))[:-1]))
     rec = _run(fuzz, base, tmp_path)
     assert rec["outcome"] == "partial" and "6 depth frames decode but the output holds 5" in rec["detail"], rec
