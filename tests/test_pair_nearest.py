@@ -3,6 +3,7 @@ colour that runs longer); expected pairings worked out by hand from the frame ti
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from fractions import Fraction
@@ -111,12 +112,15 @@ def _clips(tmp_path):
 
 def test_enhance_file_with_a_15fps_depth_and_a_30fps_colour(tmp_path):
     c, d = _clips(tmp_path)
-    summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=ColourCode(), pair="nearest")
+    summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=ColourCode(), pair="nearest", gt_path=d,
+                           report_path=tmp_path / "r.json")
     out, pts, facts = read_video(tmp_path / "out.mkv")
     # depth frame k (k / 15 s) pairs with colour frame 2k, whose red is 10 (2k + 1)
     assert [int(o[0, 0]) for o in out] == [10, 30, 50, 70]
     assert facts["rate"] == 15 and len(pts) == 4
     assert (summary["frames"], summary["color_frames"], summary["color_skipped"], summary["color_reused"]) == (4, 8, 4, 0)
+    header = json.loads((tmp_path / "r.json").read_text())
+    assert (header["pair"], header["color_frames"], header["color_skipped"], header["color_reused"]) == ("nearest", 8, 4, 0)
     with pytest.raises(PairingError, match="of the colour stream have no depth frame"):
         enhance_file(c, d, tmp_path / "exact.mkv", enhancer=ColourCode())
     assert not (tmp_path / "exact.mkv").exists()

@@ -154,9 +154,10 @@ def enhance_file(
     ``sync``: ``relative`` (each stream's start time subtracted before pairing) or ``absolute``
     (pts x time base); see ``VideoReader``. ``pair``: ``exact`` (one colour frame per depth frame,
     within half a frame; any other is an error) or ``nearest`` (each depth frame with the nearest
-    colour frame: other frame rates, longer colour; ``pairing.pair_nearest``). ``inputs``: ``sources.InputOptions`` (frame rate of image
-    sequences and raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as
-    displayed, the display matrix applied; see ``orientation``); paths may be image folders,
+    colour frame: other frame rates, longer colour; ``pairing.pair_nearest``; the summary and report
+    count the colour frames). ``inputs``: ``sources.InputOptions`` (frame rate of image sequences and
+    raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as displayed,
+    the display matrix applied; see ``orientation``); paths may be image folders,
     ``%d`` patterns, raw ``.yuv`` or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
     (stdout, in ``out_format``: ``nut`` by default, or ``matroska``); see ``docs/formats.md``.
     ``enhancer``: an ``Enhancer`` built once (for running many files), else ``enhancer_options``
@@ -289,6 +290,7 @@ def enhance_file(
             tally: dict[str, int] = {}
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally)
             writer.close()
+            read_as.update(pair=pair, **tally)  # colour frames skipped / reused with --pair nearest
             read_as["float_range"] = describe_run(fmap, depth, gt)  # the float map, clipped frames
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
@@ -296,7 +298,7 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "color_resized": resized, "depth_enlarged": enlarged, **read_as, **tally, "seconds": round(seconds, 3),
+                "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
             if report is not None:
