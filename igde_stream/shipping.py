@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .models import load_checkpoint, save_checkpoint, weights_hash
+from .models import read_checkpoint, save_checkpoint, weights_hash
 from .training import _with_settings, _write_json
 
 __all__ = ["average_weights", "export_weights"]
@@ -26,10 +26,9 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
     training run, seed, data, validation and lineage, adds ``overrides`` to its ``export_overrides``
     and names the release it came from (``re_released_from``). Returns the JSON record."""
     checkpoint, dest = Path(checkpoint), Path(dest)
-    model = load_checkpoint(checkpoint)
+    model, payload = read_checkpoint(checkpoint)
     if overrides:
         model = _with_settings(model, overrides, checkpoint).eval()
-    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
     tc = payload.get("train_config", {})
     # all read before writing dest: a fine-tune may replace its own start, a re-release its source
     lineage = _lineage(tc.get("model"))
@@ -68,18 +67,19 @@ def average_weights(first: str | Path, second: str | Path, dest: str | Path, sha
     """Ship the weight average ``(1 - share) * first + share * second`` of two models of one
     architecture (every floating-point tensor; e.g. two seeds of one recipe, or a fine-tune and the
     release it started from). ``overrides``: inference settings (e.g. ``zero_holes``) set on both
-    parents before their configs are compared; the configs must then be equal. ``dest`` (.pt) gets the weights, its .json
-    the record: both parents' hashes (as they were read), shares and records (command, seed,
-    lineage; an averaged parent its own ``averaged_from``) and ``seeds``, the seeds of the training
-    runs averaged (the runs they started from are in each parent's ``starts_from``). With share 0.5
-    the average is exact in float32 (halving is), so the order of the two does not change it."""
+    parents before their configs are compared; the configs must then be equal. ``dest`` (.pt) gets
+    the weights, its .json the record: both parents' hashes (as they were read), shares and records
+    (command, seed, lineage; an averaged parent its own ``averaged_from``) and ``seeds``, the seeds
+    of the training runs averaged (the runs they started from are in each parent's ``starts_from``).
+    With share 0.5 the average is exact in float32 (halving is), so the order of the two does not
+    change it."""
     if not 0.0 < share < 1.0:
         raise ValueError(f"share must be in (0, 1), got {share}")
     models, records, payloads = [], [], []
     for path, w in ((Path(first), 1.0 - share), (Path(second), share)):
-        model = load_checkpoint(path)
-        payloads.append(torch.load(path, map_location="cpu", weights_only=True))
-        records.append(_parent_record(path, payloads[-1], model, w))
+        model, payload = read_checkpoint(path)
+        payloads.append(payload)
+        records.append(_parent_record(path, payload, model, w))
         models.append(_with_settings(model, overrides, path).eval() if overrides else model)
     a, b = models
     ca, cb = dataclasses.asdict(a.config), dataclasses.asdict(b.config)

@@ -28,7 +28,7 @@ from .data.cache import CachedCrops, load_or_build_cache
 from .data.dataset import SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
 from .losses import distill_loss, igde_loss, selection_loss
-from .models import build_model, create_model, load_checkpoint, save_checkpoint
+from .models import build_model, create_model, load_checkpoint, read_checkpoint, save_checkpoint
 from .models.layout import grow_growth_channels
 from .models.igde import SelectionHead
 from .train_config import TrainConfig
@@ -110,8 +110,7 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
     """The model (fresh, from a checkpoint file to fine-tune, or resumed) and the resume payload."""
     if cfg.resume:
         path = Path(cfg.out) / "last.pt" if cfg.resume == "auto" else Path(cfg.resume)
-        model = load_checkpoint(path)
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        model, payload = read_checkpoint(path)
         if "optimizer" not in payload or "step" not in payload:
             raise ValueError(f"{path}: has no optimizer state / step; cannot resume from it")
         return model, payload

@@ -21,7 +21,7 @@ from .selection import head_form
 __all__ = [
     "IGDE", "IGDEConfig", "ResidualDenseBlock", "ResidualDenseNetwork",
     "register_arch", "register_model", "list_models", "get_config", "create_model",
-    "load_checkpoint", "save_checkpoint", "config_from_dict",
+    "load_checkpoint", "read_checkpoint", "save_checkpoint", "config_from_dict",
     "build_model", "model_complexity", "weights_hash", "pretrained_path", "WEIGHTS_DIR",
 ]
 
@@ -186,6 +186,12 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, **extra: Any) -> N
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
     """Build the model described by a checkpoint's config and load its weights (eval mode)."""
+    return read_checkpoint(path, map_location)[0]
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
+    """``load_checkpoint``'s model and the file's whole payload (training config, run record,
+    optimizer state), from one read of the file."""
     path = Path(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
@@ -198,7 +204,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     model = build_model(config_from_dict(payload["config"], payload.get("arch", "igde")))
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     model.variant = payload.get("variant") or path.stem
-    return model.eval()
+    return model.eval(), payload
 
 
 #: IGDEConfig fields added after models were shipped, with their "not set" value: left out of the
