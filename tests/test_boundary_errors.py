@@ -245,3 +245,27 @@ def test_held_out_types_are_whole_frame_extras_never_drawn_by_the_mix():
     for _ in range(50):
         c = mixed_config(rng)
         assert (c.blur_sigma, c.noise_std, c.jpeg_quality, c.holes) == (0, 0, 0, 0)
+
+
+def test_wide_and_clean_held_out_types_by_hand():
+    """"wide" bleeds inflate / reduce 7-10 px (beyond the training's 1-6 px and the 7 px candidate
+    radius at its widest), only in its band; "clean" leaves the map exactly as it is, so that a
+    model's figure on it measures only the harm it does."""
+    gt = np.full((240, 80), 40, np.uint8)
+    gt[:, 40:] = 200
+    cfg = error_type_config("wide")
+    assert (cfg.min_width, cfg.max_width, cfg.blur_sigma, cfg.noise_std) == (7, 10, 0, 0)
+    forced = dataclasses.replace(cfg, p_degrade=1.0, p_inflate=1.0, keep_thin=False)
+    out, _ = Degrader(forced, seed=3, shape=gt.shape).apply(gt, 0)
+    assert (out[:, 40:] == 200).all() and (out[:, :30] == 40).all()
+    bled = (out[:, 30:40] == 200).sum(1)  # rows of near depth (200) bled into the far side
+    assert bled.min() >= 7 and bled.max() == 10, np.bincount(bled)
+    scene = Scene(0, SMALL).render(1, 8).depth
+    out, err = Degrader(cfg, 0, scene.shape).apply(scene, 1)
+    assert err.any() and not (err & ~boundary_band(scene, 10)).any()
+    for bits in (8, 16):
+        for seed in range(3):
+            depth = Scene(seed, SMALL).render(1, bits).depth
+            same, mask = degrade(depth, error_type_config("clean"), seed=seed)
+            np.testing.assert_array_equal(same, depth)
+            assert same.dtype == depth.dtype and not mask.any()

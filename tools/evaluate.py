@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(the guided filter alone, as older tables), or names")
     p.add_argument("--errors", nargs="+", default=["paper", "mix"], metavar="TYPE",
                    help="boundary error types, one table block each: paper, mix, inflate-reduce, soft, "
-                        "misregistration, holes, lowres; held out of training: blur, noise, codec, dropouts "
-                        "(default: paper mix)")
+                        "misregistration, holes, lowres; held out of training: blur, noise, codec, dropouts, wide "
+                        "(inflate / reduce 7-10 px), clean (no error: any change is harm) (default: paper mix)")
     p.add_argument("--views", type=int, default=8, metavar="N",
                    help="view-quality table with N rendered views (default: %(default)s; 0: leave it out)")
     p.add_argument("--view-stride", type=int, default=4, metavar="K",

@@ -23,12 +23,15 @@ BOUNDARY_ERRORS: dict[str, dict] = {
     "lowres": {"p_degrade": 0.0, "lowres": 4, "lowres_linear": True},
 }
 # Error types that the training mix never draws (whole-frame extras, some over the paper's boundary
-# errors), named so that an evaluation can score how the model generalises beyond its training data.
+# errors; the paper's errors wider than the mix's 1-6 px; none at all), named so that an evaluation
+# can score how the model generalises beyond its training data and what it does to correct depth.
 HELD_OUT_ERRORS: dict[str, dict] = {
     "blur": {"p_degrade": 0.0, "blur_sigma": 1.5},  # a monocular estimator's smooth map
     "noise": {"noise_std": 1.5},  # sensor noise over the paper's errors
     "codec": {"jpeg_quality": 75},  # lossy-coded depth (8-bit) over the paper's errors
     "dropouts": {"holes": 12},  # a sensor's missing blobs (depth 0) over the paper's errors
+    "wide": {"min_width": 7, "max_width": 10},  # inflate / reduce beyond the training's 1-6 px
+    "clean": {"p_degrade": 0.0},  # no error at all: whatever a model changes is harm (input PSNR inf)
 }
 # The fixed evaluation mix ("mix") combines these four, as it did before "lowres" existed, so its
 # rows stay comparable across versions; "lowres" is scored as its own row.
