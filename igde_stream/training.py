@@ -29,7 +29,7 @@ from .data.dataset import SyntheticCrops, validation_set
 from .evaluation import score_frames, summarize
 from .losses import distill_loss, igde_loss, selection_loss
 from .models import build_model, create_model, load_checkpoint, read_checkpoint, save_checkpoint
-from .models.layout import grow_growth_channels
+from .models.layout import grow_growth_channels, grow_radius
 from .models.igde import SelectionHead
 from .train_config import TrainConfig
 
@@ -131,17 +131,19 @@ def _build(cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, Any] | None]:
 
 def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: Any, hint: str = "",
                    grow: bool = False) -> torch.nn.Module:
-    """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...),
-    the weights loaded; ``ValueError`` naming ``source`` when the overrides change their shapes.
-    Two exceptions: ``full_convs`` may grow, its new layers zero-initialised, and with ``grow`` (a
-    checkpoint to train on, not one to ship) the growth ``g`` may grow
-    (``models.layout.grow_growth_channels``); the function stays the same."""
-    if grow and "g" in overrides and overrides["g"] != model.config.g:
+    """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...);
+    ``ValueError`` naming ``source`` when they change their shapes, except: ``full_convs`` may grow
+    (new layers zero), and with ``grow`` (to train on, not to ship) ``g`` and a select head's
+    ``radius`` (``models.layout.grow_growth_channels``, ``grow_radius``)."""
+    if grow and any(k in overrides and overrides[k] != getattr(model.config, k) for k in ("radius", "g")):
         overrides = dict(overrides)
-        g = int(overrides.pop("g"))
-        if g < model.config.g:
-            raise ValueError(f"overrides: g {model.config.g} -> {g} would drop trained channels of {source}")
-        model = grow_growth_channels(model, g)
+        if overrides.get("radius", model.config.radius) != model.config.radius:
+            model = grow_radius(model, int(overrides.pop("radius")))
+        if overrides.get("g", model.config.g) != model.config.g:
+            g = int(overrides.pop("g"))
+            if g < model.config.g:
+                raise ValueError(f"overrides: g {model.config.g} -> {g} would drop trained channels of {source}")
+            model = grow_growth_channels(model, g)
         if not overrides:
             return model
     tuned = build_model(dataclasses.replace(model.config, **overrides))

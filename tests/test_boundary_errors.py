@@ -166,6 +166,25 @@ def test_mix_draws_every_hole_width_and_shift():
     assert {c.shift for c in cfgs if c.shift > 0} == {1, 2}
 
 
+def test_mix_max_width_bounds_the_drawn_inflate_reduce_widths():
+    """mixed_config: the widest inflate / reduce W is drawn from 2..max_width (2..6 by default), each
+    value occurring; 1 or 17 is refused, as is the cache option without the mix."""
+    from igde_stream.data import cache
+
+    rng = np.random.default_rng(0)
+    assert {c.max_width for c in (mixed_config(rng) for _ in range(300)) if c.p_degrade > 0} == set(range(2, 7))
+    wide = [mixed_config(rng, max_width=10) for _ in range(400)]
+    assert {c.max_width for c in wide if c.p_degrade > 0} == set(range(2, 11))
+    assert all(c.min_width == 1 for c in wide if c.p_degrade > 0)
+    for bad in (1, 17):
+        with pytest.raises(ValueError, match="2..16"):
+            mixed_config(rng, max_width=bad)
+    with pytest.raises(ValueError, match="needs the mix"):
+        cache.CacheConfig(mix=False, mix_max_width=10)
+    cfg = cache.CacheConfig()
+    assert cfg.key() != dataclasses.replace(cfg, mix_max_width=10).key()
+
+
 def test_small_noise_is_applied_and_clipped_at_the_16_bit_peak():
     """noise_std below one level still adds noise; noise never wraps past the peak."""
     gt = np.full((32, 32), 65535, np.uint16)

@@ -186,3 +186,35 @@ def test_training_from_a_checkpoint_grows_it(tmp_path):
     c, d = _inputs(2)
     with torch.no_grad():
         assert torch.equal(model.eval()(c, d), m(c, d))
+
+
+def test_growing_the_radius_keeps_every_old_score_and_extends_the_rays():
+    """radius 7 -> 10 (star: 65 -> 89 candidates): every old offset's score and the gate logit are
+    unchanged; a new offset k (sy, sx), k = 8..10, scores as the ray's offset 7 (sy, sx) less 2 (the
+    bias shift) when the attend terms of the two pixels agree, checked on its 1x1 conv row by hand;
+    the band follows the radius; shrinking, or growing for an export, is refused."""
+    from igde_stream.models.layout import grow_radius
+    from igde_stream.training import _with_settings
+
+    m = _model()
+    g = grow_radius(m, 10)
+    assert (g.config.radius, m.config.radius) == (10, 7)
+    assert len(g.head.offsets) == 89 and len(m.head.offsets) == 65
+    c, d = _inputs(2)
+    with torch.no_grad():
+        a, b = m.select_logits(c, d), g.select_logits(c, d)
+    rows = [g.head.offsets.index(o) for o in m.head.offsets]
+    torch.testing.assert_close(b[:, rows], a[:, :-1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(b[:, -1], a[:, -1], atol=1e-5, rtol=0)
+    wm, bm, wg, bg = m.head.conv.weight, m.head.conv.bias, g.head.conv.weight, g.head.conv.bias
+    for k in (8, 9, 10):
+        for sy, sx in ((0, 1), (-1, 0), (1, -1), (-1, -1)):
+            new, old = g.head.offsets.index((k * sy, k * sx)), m.head.offsets.index((7 * sy, 7 * sx))
+            assert torch.equal(wg[new], wm[old]) and abs(float(bg[new] - bm[old]) + 2.0) < 1e-6
+    assert (g.head.band_step, g.head.radius) == (m.head.band_step, 10)
+    with pytest.raises(ValueError, match="only grow"):
+        grow_radius(m, 7)
+    grown = _with_settings(m, {"radius": 10, "gate_threshold": 0.3}, "ckpt.pt", grow=True)
+    assert grown.config.radius == 10 and grown.config.gate_threshold == 0.3
+    with pytest.raises(ValueError, match="change the weights"):
+        _with_settings(m, {"radius": 10}, "ckpt.pt")

@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photo-errors", type=lambda t: tuple(x for x in t.split(",") if x), default=(), metavar="T,T",
                    help="with --photo-scenes and --mix: the boundary error types of the photo scenes' mix "
                         "(e.g. soft,lowres; default: all)")
+    p.add_argument("--mix-max-width", type=int, default=6, metavar="W",
+                   help="crop cache with --mix: the widest inflate / reduce error the mix draws, 2..16 px "
+                        "(default: %(default)s); wider than the candidate radius needs --override radius=R")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px, depth-tested) to every training scene (0: none)")
     p.add_argument("--limbs", type=int, default=0, metavar="N",
@@ -198,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             color_codec=args.color_codec, color_antialias=args.color_antialias, color_warp=args.color_warp,
             color_warp_share=args.color_warp_share, depth_blur=args.depth_blur, color_rim=args.color_rim, scene_scale=args.scene_scale,
             photo_share=args.photo_scenes, photo_dir=args.photo_dir, photo_errors=args.photo_errors,
+            mix_max_width=args.mix_max_width,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
             steep_planes=args.steep_planes, limbs=args.limbs, distill=args.distill,

@@ -48,6 +48,7 @@ plus the images of ``photo_dir``) whose segments are given planes of depth, so t
 lie on a photograph's own outlines; the other colour options apply to it as to a rendered frame,
 except the anti-aliasing and the rims, which a photograph has of itself. ``photo_errors`` (names of
 :data:`~igde_stream.data.error_types.BOUNDARY_ERRORS`) limits the mix of the photo scenes to those types.
+``mix_max_width`` (2..16, default 6) is the widest inflate / reduce the mix draws.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -101,6 +102,7 @@ class CacheConfig:
     photo_share: float = 0.0
     photo_dir: str = ""
     photo_errors: tuple[str, ...] = ()
+    mix_max_width: int = 6
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -119,6 +121,10 @@ class CacheConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.photo_dir and self.photo_share == 0.0:
             raise ValueError("photo_dir needs photo_share > 0")
+        if self.mix_max_width != 6:
+            if not self.mix:
+                raise ValueError("mix_max_width needs the mix")
+            mixed_config(np.random.default_rng(0), self.degradation, max_width=self.mix_max_width)  # range checked
         if self.photo_errors:
             object.__setattr__(self, "photo_errors", tuple(sorted(set(self.photo_errors))))  # one name per mix
             if self.photo_share == 0.0 or not self.mix:
@@ -150,6 +156,8 @@ class CacheConfig:
             del d["color_warp_share"]
         if not d["photo_errors"]:
             del d["photo_errors"]
+        if d["mix_max_width"] == 6:
+            del d["mix_max_width"]
         if d["photo_share"] == 0.0:
             del d["photo_share"], d["photo_dir"]
         else:  # the pool by content: a cache changes its name when the photo folder changes
@@ -177,7 +185,8 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
         antialias = False
     else:
         scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * W, height=2 * H) if antialias else scene_cfg)
-    deg_cfg = mixed_config(rng, cfg.degradation, cfg.photo_errors if photo else ()) if cfg.mix else cfg.degradation
+    deg_cfg = (mixed_config(rng, cfg.degradation, cfg.photo_errors if photo else (), cfg.mix_max_width) if cfg.mix
+               else cfg.degradation)
     deg = Degrader(deg_cfg, seed, (H, W))
     h, w = cfg.crop
     cs, ds, gs = [], [], []

@@ -62,13 +62,15 @@ ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRO
 
 
 def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig(),
-                 types: tuple[str, ...] = ()) -> DegradeConfig:
+                 types: tuple[str, ...] = (), max_width: int = 6) -> DegradeConfig:
     """The training mix: each type of :data:`BOUNDARY_ERRORS` (of ``types`` when given) on with
-    probability 1/2 (at least one), its strength drawn at random; ``base`` gives everything else
-    (extras, thresholds)."""
+    probability 1/2 (at least one), its strength drawn at random (inflate / reduce: widths 1..W, W
+    drawn from 2..``max_width``); ``base`` gives everything else (extras, thresholds)."""
     unknown = sorted(set(types) - set(BOUNDARY_ERRORS))
     if unknown:
         raise ValueError(f"unknown boundary error types {unknown}; choose from {list(BOUNDARY_ERRORS)}")
+    if not 2 <= max_width <= 16:
+        raise ValueError(f"the mix's widest inflate / reduce must be 2..16 px, got {max_width}")
     while True:
         on = {k: rng.random() < 0.5 and (not types or k in types) for k in BOUNDARY_ERRORS}
         if any(on.values()):
@@ -76,7 +78,7 @@ def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()
     d = dataclasses.asdict(base)
     d.update(p_degrade=0.0, soft_width=0, edge_holes=0.0, shift=0, lowres=0)
     if on["inflate-reduce"]:
-        d.update(min_width=1, max_width=int(rng.integers(2, 7)), p_degrade=float(rng.uniform(0.5, 0.95)))
+        d.update(min_width=1, max_width=int(rng.integers(2, max_width + 1)), p_degrade=float(rng.uniform(0.5, 0.95)))
     if on["soft"]:
         d.update(soft_width=int(rng.integers(1, 6)), p_soft=float(rng.uniform(0.4, 0.95)))
     if on["holes"]:

@@ -22,7 +22,7 @@ from torch import nn
 
 from .igde import ResidualDenseBlock
 
-__all__ = ["grow_growth_channels", "growth_channels", "pad_growth_channels"]
+__all__ = ["grow_growth_channels", "grow_radius", "growth_channels", "pad_growth_channels"]
 
 
 def growth_channels(model: nn.Module) -> int | None:
@@ -95,5 +95,40 @@ def grow_growth_channels(model: nn.Module, g: int, seed: int = 0) -> nn.Module:
                     w[old:] = torch.randn(w[old:].shape, generator=rng, dtype=w.dtype) * std
     out = build_model(dataclasses.replace(model.config, g=g))
     out.load_state_dict(wide.state_dict())
+    out.variant = getattr(model, "variant", None)
+    return out.train(model.training)
+
+
+def grow_radius(model: nn.Module, radius: int, far_bias: float = -2.0) -> nn.Module:
+    """A select / soft model whose config says candidate radius ``radius`` (more than ``model``'s),
+    for training on: every candidate offset the model had keeps its score weights, and each new one,
+    farther out, starts with the weights of the old offset it clamps to (per coordinate, to the old
+    radius: along a ray of the star set, the ray's farthest old offset) and that offset's bias plus
+    ``far_bias`` (so that a far candidate starts less likely than the near one it extends, yet with a
+    gradient); the gate row and the rest of the network stay as they were. The edge band follows the
+    radius (``selection.edge_band``), so the function changes where the new reach applies: a
+    checkpoint to fine-tune, not one to ship. ``model`` is left as it was."""
+    from . import build_model
+
+    cfg = model.config
+    head = model.head
+    if radius <= cfg.radius:
+        raise ValueError(f"the candidate radius can only grow: {cfg.radius} -> {radius}")
+    out = build_model(dataclasses.replace(cfg, radius=int(radius)))
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("head.conv.")}
+    missing, unexpected = out.load_state_dict(state, strict=False)
+    assert not unexpected and set(missing) == {"head.conv.weight", "head.conv.bias"}, (missing, unexpected)
+    r_old = cfg.radius
+    rows, shift = [], []
+    for dy, dx in out.head.offsets:
+        near = (max(-r_old, min(r_old, dy)), max(-r_old, min(r_old, dx)))
+        rows.append(head.offsets.index(near))
+        shift.append(0.0 if near == (dy, dx) else far_bias)
+    if head.gate:
+        rows.append(len(head.offsets))
+        shift.append(0.0)
+    with torch.no_grad():
+        out.head.conv.weight.copy_(head.conv.weight[rows])
+        out.head.conv.bias.copy_(head.conv.bias[rows] + torch.tensor(shift, dtype=head.conv.bias.dtype))
     out.variant = getattr(model, "variant", None)
     return out.train(model.training)
