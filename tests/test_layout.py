@@ -214,6 +214,8 @@ def test_growing_the_radius_keeps_every_old_score_and_extends_the_rays():
     assert (g.head.band_step, g.head.radius) == (m.head.band_step, 10)
     with pytest.raises(ValueError, match="only grow"):
         grow_radius(m, 7)
+    with pytest.raises(ValueError, match="soft or select head"):
+        grow_radius(IGDE(get_config("igde-small", head="residual")), 10)
     grown = _with_settings(m, {"radius": 10, "gate_threshold": 0.3}, "ckpt.pt", grow=True)
     assert grown.config.radius == 10 and grown.config.gate_threshold == 0.3
     with pytest.raises(ValueError, match="change the weights"):

@@ -110,8 +110,12 @@ def grow_radius(model: nn.Module, radius: int, far_bias: float = -2.0) -> nn.Mod
     checkpoint to fine-tune, not one to ship. ``model`` is left as it was."""
     from . import build_model
 
+    from .selection import SelectionHead
+
     cfg = model.config
-    head = model.head
+    head = getattr(model, "head", None)
+    if not isinstance(head, SelectionHead):
+        raise ValueError("the candidate radius belongs to a soft or select head; this model has none")
     if radius <= cfg.radius:
         raise ValueError(f"the candidate radius can only grow: {cfg.radius} -> {radius}")
     out = build_model(dataclasses.replace(cfg, radius=int(radius)))
