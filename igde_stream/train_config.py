@@ -9,7 +9,7 @@ from typing import Any
 from .data import SPLITS, DegradeConfig, SceneConfig, steep_range
 from .data.cache import CacheConfig
 from .data.photo_scenes import photo_record
-from .data.error_types import error_type_config
+from .data.error_types import MIX_MAX_WIDTH, error_type_config
 from .data.dataset import CropConfig
 from .losses import GATE_TARGETS
 
@@ -120,7 +120,7 @@ class TrainConfig:
     photo_share: float = 0.0
     photo_dir: str = ""
     photo_errors: tuple[str, ...] = ()
-    mix_max_width: int = 6
+    mix_max_width: int = MIX_MAX_WIDTH
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -174,7 +174,7 @@ class TrainConfig:
             for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0),
                               ("color_warp", 0.0), ("color_warp_share", 1.0), ("depth_blur", 0.0),
                               ("color_rim", 0.0), ("photo_share", 0.0), ("photo_dir", ""), ("photo_errors", ()),
-                              ("mix_max_width", 6)):
+                              ("mix_max_width", MIX_MAX_WIDTH)):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:

@@ -135,7 +135,7 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
     ``ValueError`` naming ``source`` when they change their shapes, except: ``full_convs`` may grow
     (new layers zero), and with ``grow`` (to train on, not to ship) ``g`` and a select head's
     ``radius`` (``models.layout.grow_growth_channels``, ``grow_radius``)."""
-    if grow and any(k in overrides and overrides[k] != getattr(model.config, k) for k in ("radius", "g")):
+    if grow:
         overrides = dict(overrides)
         if overrides.get("radius", model.config.radius) != model.config.radius:
             model = grow_radius(model, int(overrides.pop("radius")))

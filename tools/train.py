@@ -55,6 +55,8 @@ def _scale_range(text: str) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from igde_stream.data.error_types import MIX_MAX_WIDTH
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="igde-small", help="registered model name or a .pt to fine-tune")
     p.add_argument("--override", type=_override, action="append", default=[], metavar="KEY=VALUE",
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photo-errors", type=lambda t: tuple(x for x in t.split(",") if x), default=(), metavar="T,T",
                    help="with --photo-scenes and --mix: the boundary error types of the photo scenes' mix "
                         "(e.g. soft,lowres; default: all)")
-    p.add_argument("--mix-max-width", type=int, default=6, metavar="W",
+    p.add_argument("--mix-max-width", type=int, default=MIX_MAX_WIDTH, metavar="W",
                    help="crop cache with --mix: the widest inflate / reduce error the mix draws, 2..16 px "
                         "(default: %(default)s); wider than the candidate radius needs --override radius=R")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",

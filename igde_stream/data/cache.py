@@ -68,7 +68,7 @@ import numpy as np
 import torch
 
 from .degrade import DegradeConfig, Degrader
-from .error_types import mixed_config
+from .error_types import MIX_MAX_WIDTH, mixed_config
 from .photo_scenes import PhotoScene, photo_pool, pool_digest
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
@@ -102,7 +102,7 @@ class CacheConfig:
     photo_share: float = 0.0
     photo_dir: str = ""
     photo_errors: tuple[str, ...] = ()
-    mix_max_width: int = 6
+    mix_max_width: int = MIX_MAX_WIDTH
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -121,7 +121,7 @@ class CacheConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.photo_dir and self.photo_share == 0.0:
             raise ValueError("photo_dir needs photo_share > 0")
-        if self.mix_max_width != 6:
+        if self.mix_max_width != MIX_MAX_WIDTH:
             if not self.mix:
                 raise ValueError("mix_max_width needs the mix")
             mixed_config(np.random.default_rng(0), self.degradation, max_width=self.mix_max_width)  # range checked
@@ -156,7 +156,7 @@ class CacheConfig:
             del d["color_warp_share"]
         if not d["photo_errors"]:
             del d["photo_errors"]
-        if d["mix_max_width"] == 6:
+        if d["mix_max_width"] == MIX_MAX_WIDTH:
             del d["mix_max_width"]
         if d["photo_share"] == 0.0:
             del d["photo_share"], d["photo_dir"]

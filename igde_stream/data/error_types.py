@@ -11,7 +11,7 @@ import numpy as np
 
 from .degrade import DegradeConfig
 
-__all__ = ["BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "error_type_config", "mixed_config"]
+__all__ = ["BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "MIX_MAX_WIDTH", "error_type_config", "mixed_config"]
 
 
 # One preset per boundary error type (DegradeConfig overrides); "inflate-reduce" is the paper's type.
@@ -57,12 +57,15 @@ def error_type_config(name: str) -> DegradeConfig:
     return DegradeConfig(**BOUNDARY_ERRORS[name])
 
 
+# The widest inflate / reduce the training mix draws unless told otherwise (px).
+MIX_MAX_WIDTH = 6
+
 # Every name error_type_config knows, in table order.
 ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRORS)
 
 
 def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig(),
-                 types: tuple[str, ...] = (), max_width: int = 6) -> DegradeConfig:
+                 types: tuple[str, ...] = (), max_width: int = MIX_MAX_WIDTH) -> DegradeConfig:
     """The training mix: each type of :data:`BOUNDARY_ERRORS` (of ``types`` when given) on with
     probability 1/2 (at least one), its strength drawn at random (inflate / reduce: widths 1..W, W
     drawn from 2..``max_width``); ``base`` gives everything else (extras, thresholds)."""

@@ -109,7 +109,6 @@ def grow_radius(model: nn.Module, radius: int, far_bias: float = -2.0) -> nn.Mod
     radius (``selection.edge_band``), so the function changes where the new reach applies: a
     checkpoint to fine-tune, not one to ship. ``model`` is left as it was."""
     from . import build_model
-
     from .selection import SelectionHead
 
     cfg = model.config
