@@ -185,6 +185,34 @@ def test_mix_max_width_bounds_the_drawn_inflate_reduce_widths():
     assert cfg.key() != dataclasses.replace(cfg, mix_max_width=10).key()
 
 
+def test_mix_clean_leaves_its_share_of_scenes_exact_and_the_rest_as_before():
+    """mixed_config(clean=P): about P of the draws turn every type off, and such a draw degrades a
+    scene's depth to itself exactly (8 and 16 bit); at P = 0 the draws are those of the plain mix; the
+    other draws still hold at least one type; P outside [0, 1) and the cache option without the mix
+    are refused, and the cache key changes with it."""
+    from igde_stream.data import cache
+
+    rng = np.random.default_rng(0)
+    draws = [mixed_config(rng, clean=0.3) for _ in range(2000)]
+    off = [c for c in draws if c.p_degrade == 0 and not (c.soft_width or c.edge_holes or c.shift or c.lowres)]
+    assert 0.26 < len(off) / len(draws) < 0.34  # binomial sd 0.01
+    plain = [mixed_config(np.random.default_rng(0)) for _ in range(300)]
+    assert all(c.p_degrade > 0 or c.soft_width or c.edge_holes or c.shift or c.lowres for c in plain)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert [mixed_config(a) for _ in range(50)] == [mixed_config(b, clean=0.0) for _ in range(50)]
+    for bits in (8, 16):
+        gt = Scene(3, SMALL).render(0, bits).depth
+        np.testing.assert_array_equal(degrade(gt, off[0], seed=4)[0], gt)
+        assert not np.array_equal(degrade(gt, error_type_config("mix"), seed=4)[0], gt)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"\[0, 1\)"):
+            mixed_config(rng, clean=bad)
+    with pytest.raises(ValueError, match="needs the mix"):
+        cache.CacheConfig(mix=False, mix_clean=0.2)
+    cfg = cache.CacheConfig()
+    assert cfg.key() != dataclasses.replace(cfg, mix_clean=0.2).key()
+
+
 def test_small_noise_is_applied_and_clipped_at_the_16_bit_peak():
     """noise_std below one level still adds noise; noise never wraps past the peak."""
     gt = np.full((32, 32), 65535, np.uint16)

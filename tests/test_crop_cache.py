@@ -225,7 +225,7 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
     assert cfg.key() != dataclasses.replace(cfg, color_warp=2.0).key()
     legacy = dataclasses.asdict(cfg)
     for name in ("color_antialias", "color_warp", "color_warp_share", "depth_blur", "color_rim", "scene_scale",
-                 "photo_share", "photo_dir", "photo_errors", "mix_max_width"):
+                 "photo_share", "photo_dir", "photo_errors", "mix_max_width", "mix_clean"):
         del legacy[name]
     del legacy["scene"]["limbs"]
     import hashlib

@@ -48,7 +48,8 @@ plus the images of ``photo_dir``) whose segments are given planes of depth, so t
 lie on a photograph's own outlines; the other colour options apply to it as to a rendered frame,
 except the anti-aliasing and the rims, which a photograph has of itself. ``photo_errors`` (names of
 :data:`~igde_stream.data.error_types.BOUNDARY_ERRORS`) limits the mix of the photo scenes to those types.
-``mix_max_width`` (2..16, default 6) is the widest inflate / reduce the mix draws.
+``mix_max_width`` (2..16, default 6) is the widest inflate / reduce the mix draws; ``mix_clean`` (in
+[0, 1), default 0) the share of scenes the mix leaves without errors.
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -103,6 +104,7 @@ class CacheConfig:
     photo_dir: str = ""
     photo_errors: tuple[str, ...] = ()
     mix_max_width: int = MIX_MAX_WIDTH
+    mix_clean: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -121,10 +123,11 @@ class CacheConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.photo_dir and self.photo_share == 0.0:
             raise ValueError("photo_dir needs photo_share > 0")
-        if self.mix_max_width != MIX_MAX_WIDTH:
-            if not self.mix:
-                raise ValueError("mix_max_width needs the mix")
-            mixed_config(np.random.default_rng(0), self.degradation, max_width=self.mix_max_width)  # range checked
+        for name, default in (("mix_max_width", MIX_MAX_WIDTH), ("mix_clean", 0.0)):
+            if getattr(self, name) != default and not self.mix:
+                raise ValueError(f"{name} needs the mix")
+        if self.mix_max_width != MIX_MAX_WIDTH or self.mix_clean:  # ranges checked
+            mixed_config(np.random.default_rng(0), self.degradation, max_width=self.mix_max_width, clean=self.mix_clean)
         if self.photo_errors:
             object.__setattr__(self, "photo_errors", tuple(sorted(set(self.photo_errors))))  # one name per mix
             if self.photo_share == 0.0 or not self.mix:
@@ -158,6 +161,8 @@ class CacheConfig:
             del d["photo_errors"]
         if d["mix_max_width"] == MIX_MAX_WIDTH:
             del d["mix_max_width"]
+        if d["mix_clean"] == 0.0:
+            del d["mix_clean"]
         if d["photo_share"] == 0.0:
             del d["photo_share"], d["photo_dir"]
         else:  # the pool by content: a cache changes its name when the photo folder changes
@@ -185,7 +190,8 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
         antialias = False
     else:
         scene = Scene(seed, dataclasses.replace(scene_cfg, width=2 * W, height=2 * H) if antialias else scene_cfg)
-    deg_cfg = (mixed_config(rng, cfg.degradation, cfg.photo_errors if photo else (), cfg.mix_max_width) if cfg.mix
+    deg_cfg = (mixed_config(rng, cfg.degradation, cfg.photo_errors if photo else (), cfg.mix_max_width,
+                            cfg.mix_clean) if cfg.mix
                else cfg.degradation)
     deg = Degrader(deg_cfg, seed, (H, W))
     h, w = cfg.crop

@@ -65,21 +65,28 @@ ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRO
 
 
 def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig(),
-                 types: tuple[str, ...] = (), max_width: int = MIX_MAX_WIDTH) -> DegradeConfig:
+                 types: tuple[str, ...] = (), max_width: int = MIX_MAX_WIDTH, clean: float = 0.0) -> DegradeConfig:
     """The training mix: each type of :data:`BOUNDARY_ERRORS` (of ``types`` when given) on with
     probability 1/2 (at least one), its strength drawn at random (inflate / reduce: widths 1..W, W
-    drawn from 2..``max_width``); ``base`` gives everything else (extras, thresholds)."""
+    drawn from 2..``max_width``); ``base`` gives everything else (extras, thresholds). With
+    probability ``clean`` every type is off instead: the depth stays right (the held-out type
+    ``clean``), so that the gate also learns where to leave an edge alone. At ``clean`` 0 no draw is
+    made for it, so the draws of the mix stay as they were."""
     unknown = sorted(set(types) - set(BOUNDARY_ERRORS))
     if unknown:
         raise ValueError(f"unknown boundary error types {unknown}; choose from {list(BOUNDARY_ERRORS)}")
     if not 2 <= max_width <= 16:
         raise ValueError(f"the mix's widest inflate / reduce must be 2..16 px, got {max_width}")
+    if not 0.0 <= clean < 1.0:
+        raise ValueError(f"the mix's share of clean scenes must be in [0, 1), got {clean}")
+    d = dataclasses.asdict(base)
+    d.update(p_degrade=0.0, soft_width=0, edge_holes=0.0, shift=0, lowres=0)
+    if clean > 0.0 and rng.random() < clean:
+        return DegradeConfig(**d)
     while True:
         on = {k: rng.random() < 0.5 and (not types or k in types) for k in BOUNDARY_ERRORS}
         if any(on.values()):
             break
-    d = dataclasses.asdict(base)
-    d.update(p_degrade=0.0, soft_width=0, edge_holes=0.0, shift=0, lowres=0)
     if on["inflate-reduce"]:
         d.update(min_width=1, max_width=int(rng.integers(2, max_width + 1)), p_degrade=float(rng.uniform(0.5, 0.95)))
     if on["soft"]:
