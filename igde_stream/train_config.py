@@ -50,7 +50,7 @@ class TrainConfig:
     (``igde_stream.data.photo_scenes``: scikit-image's sample photographs plus the images of
     ``photo_dir``), their boundary errors limited to the types ``photo_errors`` when given;
     ``mix_max_width`` is the widest inflate / reduce of the mix (default 6 px), ``mix_clean`` the share
-    of its scenes left without errors (default 0);
+    of its scenes left without errors (default 0), with ``mix_clean_aligned`` their colour unwarped;
     ``steep_planes`` N > 0 adds 1..N steep
     planes (1-4 levels/px, :class:`~igde_stream.data.synthetic.SceneConfig`) to every training
     scene (scaled with its size), never to the validation scenes, so validation stays comparable
@@ -123,6 +123,7 @@ class TrainConfig:
     photo_errors: tuple[str, ...] = ()
     mix_max_width: int = MIX_MAX_WIDTH
     mix_clean: float = 0.0
+    mix_clean_aligned: bool = False
     temperature_start: float = 1.0
     temperature_end: float = 1.0
     hard_start: float = 1.0
@@ -176,7 +177,8 @@ class TrainConfig:
             for name, off in (("scene_scale", (1.0, 1.0)), ("color_codec", 0.0), ("color_antialias", 0.0),
                               ("color_warp", 0.0), ("color_warp_share", 1.0), ("depth_blur", 0.0),
                               ("color_rim", 0.0), ("photo_share", 0.0), ("photo_dir", ""), ("photo_errors", ()),
-                              ("mix_max_width", MIX_MAX_WIDTH), ("mix_clean", 0.0)):
+                              ("mix_max_width", MIX_MAX_WIDTH), ("mix_clean", 0.0),
+                              ("mix_clean_aligned", False)):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
         if self.cache_scenes:
@@ -215,7 +217,7 @@ class TrainConfig:
                            color_warp_share=self.color_warp_share, depth_blur=self.depth_blur,
                            color_rim=self.color_rim, photo_share=self.photo_share, photo_dir=self.photo_dir,
                            photo_errors=tuple(self.photo_errors), mix_max_width=self.mix_max_width,
-                           mix_clean=self.mix_clean)
+                           mix_clean=self.mix_clean, mix_clean_aligned=self.mix_clean_aligned)
 
     def data_params(self) -> dict[str, Any]:
         cc = self.crop_config()
@@ -232,4 +234,4 @@ class TrainConfig:
                 "depth_blur": self.depth_blur, "color_rim": self.color_rim, "photo_share": self.photo_share,
                 "photo_pool": photo_record(self.photo_dir or None) if self.photo_share else None,
                 "photo_errors": list(self.photo_errors), "mix_max_width": self.mix_max_width,
-                "mix_clean": self.mix_clean}
+                "mix_clean": self.mix_clean, "mix_clean_aligned": self.mix_clean_aligned}

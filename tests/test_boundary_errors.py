@@ -10,7 +10,7 @@ import pytest
 
 from igde_stream.data import Scene, SceneConfig, boundary_band
 from igde_stream.data.degrade import DegradeConfig, Degrader, degrade
-from igde_stream.data.error_types import BOUNDARY_ERRORS, error_type_config, mixed_config
+from igde_stream.data.error_types import BOUNDARY_ERRORS, error_type_config, has_boundary_errors, mixed_config
 
 SMALL = SceneConfig(width=96, height=64, frames=4, textures="procedural")
 
@@ -194,15 +194,17 @@ def test_mix_clean_leaves_its_share_of_scenes_exact_and_the_rest_as_before():
 
     rng = np.random.default_rng(0)
     draws = [mixed_config(rng, clean=0.3) for _ in range(2000)]
-    off = [c for c in draws if c.p_degrade == 0 and not (c.soft_width or c.edge_holes or c.shift or c.lowres)]
+    off = [c for c in draws if not has_boundary_errors(c)]
     assert 0.26 < len(off) / len(draws) < 0.34  # binomial sd 0.01
     plain = [mixed_config(np.random.default_rng(0)) for _ in range(300)]
-    assert all(c.p_degrade > 0 or c.soft_width or c.edge_holes or c.shift or c.lowres for c in plain)
+    assert all(has_boundary_errors(c) for c in plain)
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     assert [mixed_config(a) for _ in range(50)] == [mixed_config(b, clean=0.0) for _ in range(50)]
     for bits in (8, 16):
         gt = Scene(3, SMALL).render(0, bits).depth
         np.testing.assert_array_equal(degrade(gt, off[0], seed=4)[0], gt)
+        assert all(has_boundary_errors(error_type_config(n)) for n in BOUNDARY_ERRORS)
+        assert not has_boundary_errors(error_type_config("clean"))
         assert not np.array_equal(degrade(gt, error_type_config("mix"), seed=4)[0], gt)
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):

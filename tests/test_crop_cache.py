@@ -225,7 +225,8 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
     assert cfg.key() != dataclasses.replace(cfg, color_warp=2.0).key()
     legacy = dataclasses.asdict(cfg)
     for name in ("color_antialias", "color_warp", "color_warp_share", "depth_blur", "color_rim", "scene_scale",
-                 "photo_share", "photo_dir", "photo_errors", "mix_max_width", "mix_clean"):
+                 "photo_share", "photo_dir", "photo_errors", "mix_max_width", "mix_clean",
+                 "mix_clean_aligned"):
         del legacy[name]
     del legacy["scene"]["limbs"]
     import hashlib
@@ -233,6 +234,39 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
     assert cfg.key() == hashlib.sha256(json.dumps(legacy, sort_keys=True, default=str).encode()).hexdigest()[:12]
     with pytest.raises(ValueError, match="color_warp"):
         cache.CacheConfig(color_warp=5.0)
+
+
+def test_cache_mix_clean_aligned_leaves_only_the_clean_scenes_unwarped():
+    """mix_clean_aligned: the scenes the mix leaves clean get no colour warp (their colour is that of
+    the same cache without the warp), every scene with errors keeps its warp, and depth and ground
+    truth stay crop for crop; a clean scene's depth is its ground truth. It needs mix_clean."""
+    from igde_stream.data import cache
+    from igde_stream.data.error_types import has_boundary_errors, mixed_config
+
+    kw = dict(scenes=6, frames_per_scene=2, crops_per_frame=2, crop=(16, 16), mix=True, scene=SMALL, mix_clean=0.5)
+    plain = cache.build_cache(cache.CacheConfig(**kw), workers=1, progress=False)
+    warped = cache.build_cache(cache.CacheConfig(**kw, color_warp=3.0), workers=1, progress=False)
+    aligned = cache.build_cache(cache.CacheConfig(**kw, color_warp=3.0, mix_clean_aligned=True), workers=1,
+                                progress=False)
+    # which scenes are clean, from the cache's own draws (the scene generator's first draws)
+    cfg = cache.CacheConfig(**kw)
+    clean = []
+    for i in range(cfg.scenes):
+        rng = np.random.default_rng([cfg.seed, i, 0xCAC4E])
+        cfg.scene_at(rng)
+        clean.append(not has_boundary_errors(mixed_config(rng, cfg.degradation, (), cfg.mix_max_width, cfg.mix_clean)))
+    assert 0 < sum(clean) < len(clean)
+    per = cfg.frames_per_scene * cfg.crops_per_frame
+    for i, is_clean in enumerate(clean):
+        s = slice(i * per, (i + 1) * per)
+        for k in ("depth", "gt"):
+            np.testing.assert_array_equal(aligned[k][s], plain[k][s])
+        np.testing.assert_array_equal(aligned["color"][s], (plain if is_clean else warped)["color"][s])
+        assert not np.array_equal(warped["color"][s], plain["color"][s])
+        if is_clean:
+            np.testing.assert_array_equal(plain["depth"][s], plain["gt"][s])
+    with pytest.raises(ValueError, match="needs mix_clean"):
+        cache.CacheConfig(mix=True, mix_clean_aligned=True)
 
 
 def test_cache_color_warp_share_keeps_the_other_frames_exact(monkeypatch):

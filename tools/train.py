@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mix-clean", type=float, default=0.0, metavar="P",
                    help="crop cache with --mix: the share of scenes left without any boundary error, in [0, 1) "
                         "(default: %(default)s), so the gate also sees right edges to leave alone")
+    p.add_argument("--mix-clean-aligned", action="store_true",
+                   help="with --mix-clean: those scenes keep their colour aligned with the depth (no --color-warp)")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px, depth-tested) to every training scene (0: none)")
     p.add_argument("--limbs", type=int, default=0, metavar="N",
@@ -207,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             color_warp_share=args.color_warp_share, depth_blur=args.depth_blur, color_rim=args.color_rim, scene_scale=args.scene_scale,
             photo_share=args.photo_scenes, photo_dir=args.photo_dir, photo_errors=args.photo_errors,
             mix_max_width=args.mix_max_width, mix_clean=args.mix_clean,
+            mix_clean_aligned=args.mix_clean_aligned,
             temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
             gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
             steep_planes=args.steep_planes, limbs=args.limbs, distill=args.distill,

@@ -49,7 +49,8 @@ lie on a photograph's own outlines; the other colour options apply to it as to a
 except the anti-aliasing and the rims, which a photograph has of itself. ``photo_errors`` (names of
 :data:`~igde_stream.data.error_types.BOUNDARY_ERRORS`) limits the mix of the photo scenes to those types.
 ``mix_max_width`` (2..16, default 6) is the widest inflate / reduce the mix draws; ``mix_clean`` (in
-[0, 1), default 0) the share of scenes the mix leaves without errors.
+[0, 1), default 0) the share of scenes the mix leaves without errors; with ``mix_clean_aligned`` those
+scenes keep their colour aligned with the depth (no ``color_warp``).
 
 ``CachedCrops`` samples batches from the arrays with random flips and transposes (colour and depth
 together).
@@ -69,7 +70,7 @@ import numpy as np
 import torch
 
 from .degrade import DegradeConfig, Degrader
-from .error_types import MIX_MAX_WIDTH, mixed_config
+from .error_types import MIX_MAX_WIDTH, has_boundary_errors, mixed_config
 from .photo_scenes import PhotoScene, photo_pool, pool_digest
 from .synthetic import SPLITS, Frame, Scene, SceneConfig
 
@@ -105,6 +106,7 @@ class CacheConfig:
     photo_errors: tuple[str, ...] = ()
     mix_max_width: int = MIX_MAX_WIDTH
     mix_clean: float = 0.0
+    mix_clean_aligned: bool = False
 
     def __post_init__(self) -> None:
         lo, hi = self.scene_scale
@@ -126,6 +128,8 @@ class CacheConfig:
         for name, default in (("mix_max_width", MIX_MAX_WIDTH), ("mix_clean", 0.0)):
             if getattr(self, name) != default and not self.mix:
                 raise ValueError(f"{name} needs the mix")
+        if self.mix_clean_aligned and not self.mix_clean:
+            raise ValueError("mix_clean_aligned needs mix_clean > 0")
         if self.mix_max_width != MIX_MAX_WIDTH or self.mix_clean:  # ranges checked
             mixed_config(np.random.default_rng(0), self.degradation, max_width=self.mix_max_width, clean=self.mix_clean)
         if self.photo_errors:
@@ -163,6 +167,8 @@ class CacheConfig:
             del d["mix_max_width"]
         if d["mix_clean"] == 0.0:
             del d["mix_clean"]
+        if not d["mix_clean_aligned"]:
+            del d["mix_clean_aligned"]
         if d["photo_share"] == 0.0:
             del d["photo_share"], d["photo_dir"]
         else:  # the pool by content: a cache changes its name when the photo folder changes
@@ -194,6 +200,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
                             cfg.mix_clean) if cfg.mix
                else cfg.degradation)
     deg = Degrader(deg_cfg, seed, (H, W))
+    warp = cfg.color_warp > 0 and not (cfg.mix_clean_aligned and not has_boundary_errors(deg_cfg))
     h, w = cfg.crop
     cs, ds, gs = [], [], []
     for k in range(cfg.frames_per_scene):
@@ -215,7 +222,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
                                      float(rrng.uniform(*RIM_STRENGTH)))
                 if rrng.random() < 0.5:
                     sharpen = (float(rrng.uniform(*SHARPEN_AMOUNT)), float(rrng.uniform(*SHARPEN_SIGMA)))
-        if cfg.color_warp > 0:  # its own generator: the crops and depths stay those of the config without it
+        if warp:  # its own generator: the crops and depths stay those of the config without it
             wrng = np.random.default_rng([cfg.seed, i, k, 0x3A7])
             # the share's draw only when asked for, so that share 1 warps as before it existed
             if cfg.color_warp_share == 1.0 or wrng.random() < cfg.color_warp_share:

@@ -11,7 +11,8 @@ import numpy as np
 
 from .degrade import DegradeConfig
 
-__all__ = ["BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "MIX_MAX_WIDTH", "error_type_config", "mixed_config"]
+__all__ = ["BOUNDARY_ERRORS", "HELD_OUT_ERRORS", "ERROR_TYPES", "MIX_MAX_WIDTH", "error_type_config", "mixed_config",
+           "has_boundary_errors"]
 
 
 # One preset per boundary error type (DegradeConfig overrides); "inflate-reduce" is the paper's type.
@@ -98,3 +99,9 @@ def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()
     if on["lowres"]:
         d.update(lowres=int(rng.integers(2, 5)), lowres_linear=bool(rng.random() < 0.5))
     return DegradeConfig(**d)
+
+
+def has_boundary_errors(cfg: DegradeConfig) -> bool:
+    """Whether ``cfg`` turns on any type of :data:`BOUNDARY_ERRORS` (a clean draw of
+    :func:`mixed_config` turns on none)."""
+    return bool(cfg.p_degrade > 0 or cfg.soft_width or cfg.edge_holes > 0 or cfg.shift or cfg.lowres)
