@@ -210,8 +210,8 @@ def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path, monkeypatch):
     seen = []  # the types each scene's mix was drawn from
     real_mixed = cache.mixed_config
     limited_cfg = dataclasses.replace(cfg, photo_errors=("soft", "lowres"))
-    monkeypatch.setattr(cache, "mixed_config", lambda rng, base, types=(), max_width=6:
-                        seen.append(types) or real_mixed(rng, base, types, max_width))
+    monkeypatch.setattr(cache, "mixed_config", lambda rng, base, types=(), *args, **kwargs:
+                        seen.append(types) or real_mixed(rng, base, types, *args, **kwargs))
     cache.build_cache(limited_cfg, workers=1, progress=False)
     assert seen == [("lowres", "soft") if p else () for p in photo]
     monkeypatch.undo()
