@@ -200,11 +200,11 @@ def test_mix_clean_leaves_its_share_of_scenes_exact_and_the_rest_as_before():
     assert all(has_boundary_errors(c) for c in plain)
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     assert [mixed_config(a) for _ in range(50)] == [mixed_config(b, clean=0.0) for _ in range(50)]
+    assert all(has_boundary_errors(error_type_config(n)) for n in BOUNDARY_ERRORS)
+    assert not has_boundary_errors(error_type_config("clean"))
     for bits in (8, 16):
         gt = Scene(3, SMALL).render(0, bits).depth
         np.testing.assert_array_equal(degrade(gt, off[0], seed=4)[0], gt)
-        assert all(has_boundary_errors(error_type_config(n)) for n in BOUNDARY_ERRORS)
-        assert not has_boundary_errors(error_type_config("clean"))
         assert not np.array_equal(degrade(gt, error_type_config("mix"), seed=4)[0], gt)
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):

@@ -236,26 +236,26 @@ def test_cache_color_warp_changes_the_colour_only(monkeypatch):
         cache.CacheConfig(color_warp=5.0)
 
 
-def test_cache_mix_clean_aligned_leaves_only_the_clean_scenes_unwarped():
+def test_cache_mix_clean_aligned_leaves_only_the_clean_scenes_unwarped(monkeypatch):
     """mix_clean_aligned: the scenes the mix leaves clean get no colour warp (their colour is that of
     the same cache without the warp), every scene with errors keeps its warp, and depth and ground
     truth stay crop for crop; a clean scene's depth is its ground truth. It needs mix_clean."""
     from igde_stream.data import cache
-    from igde_stream.data.error_types import has_boundary_errors, mixed_config
+    from igde_stream.data.error_types import has_boundary_errors
 
     kw = dict(scenes=6, frames_per_scene=2, crops_per_frame=2, crop=(16, 16), mix=True, scene=SMALL, mix_clean=0.5)
-    plain = cache.build_cache(cache.CacheConfig(**kw), workers=1, progress=False)
+    cfg = cache.CacheConfig(**kw)
+    # which scenes are clean: the mix's draw of each scene, in order (one worker)
+    clean = []
+    real_mixed = cache.mixed_config
+    monkeypatch.setattr(cache, "mixed_config", lambda *args, **kwargs:
+                        clean.append(not has_boundary_errors(c := real_mixed(*args, **kwargs))) or c)
+    plain = cache.build_cache(cfg, workers=1, progress=False)
+    monkeypatch.undo()
     warped = cache.build_cache(cache.CacheConfig(**kw, color_warp=3.0), workers=1, progress=False)
     aligned = cache.build_cache(cache.CacheConfig(**kw, color_warp=3.0, mix_clean_aligned=True), workers=1,
                                 progress=False)
-    # which scenes are clean, from the cache's own draws (the scene generator's first draws)
-    cfg = cache.CacheConfig(**kw)
-    clean = []
-    for i in range(cfg.scenes):
-        rng = np.random.default_rng([cfg.seed, i, 0xCAC4E])
-        cfg.scene_at(rng)
-        clean.append(not has_boundary_errors(mixed_config(rng, cfg.degradation, (), cfg.mix_max_width, cfg.mix_clean)))
-    assert 0 < sum(clean) < len(clean)
+    assert len(clean) == cfg.scenes and 0 < sum(clean) < len(clean)
     per = cfg.frames_per_scene * cfg.crops_per_frame
     for i, is_clean in enumerate(clean):
         s = slice(i * per, (i + 1) * per)

@@ -200,7 +200,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
                             cfg.mix_clean) if cfg.mix
                else cfg.degradation)
     deg = Degrader(deg_cfg, seed, (H, W))
-    warp = cfg.color_warp > 0 and not (cfg.mix_clean_aligned and not has_boundary_errors(deg_cfg))
+    warp = cfg.color_warp > 0 and (has_boundary_errors(deg_cfg) or not cfg.mix_clean_aligned)
     h, w = cfg.crop
     cs, ds, gs = [], [], []
     for k in range(cfg.frames_per_scene):

@@ -61,6 +61,9 @@ def error_type_config(name: str) -> DegradeConfig:
 # The widest inflate / reduce the training mix draws unless told otherwise (px).
 MIX_MAX_WIDTH = 6
 
+# The DegradeConfig settings with every type of BOUNDARY_ERRORS off.
+_ALL_OFF = {"p_degrade": 0.0, "soft_width": 0, "edge_holes": 0.0, "shift": 0, "lowres": 0}
+
 # Every name error_type_config knows, in table order.
 ERROR_TYPES: tuple[str, ...] = ("paper", "mix", *BOUNDARY_ERRORS, *HELD_OUT_ERRORS)
 
@@ -80,8 +83,7 @@ def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()
         raise ValueError(f"the mix's widest inflate / reduce must be 2..16 px, got {max_width}")
     if not 0.0 <= clean < 1.0:
         raise ValueError(f"the mix's share of clean scenes must be in [0, 1), got {clean}")
-    d = dataclasses.asdict(base)
-    d.update(p_degrade=0.0, soft_width=0, edge_holes=0.0, shift=0, lowres=0)
+    d = {**dataclasses.asdict(base), **_ALL_OFF}
     if clean > 0.0 and rng.random() < clean:
         return DegradeConfig(**d)
     while True:
@@ -104,4 +106,4 @@ def mixed_config(rng: np.random.Generator, base: DegradeConfig = DegradeConfig()
 def has_boundary_errors(cfg: DegradeConfig) -> bool:
     """Whether ``cfg`` turns on any type of :data:`BOUNDARY_ERRORS` (a clean draw of
     :func:`mixed_config` turns on none)."""
-    return bool(cfg.p_degrade > 0 or cfg.soft_width or cfg.edge_holes > 0 or cfg.shift or cfg.lowres)
+    return any(getattr(cfg, name) != off for name, off in _ALL_OFF.items())
