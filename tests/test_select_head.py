@@ -189,6 +189,40 @@ def test_soft_output_is_the_weighted_candidate_mean_blended_by_the_gate():
     assert torch.equal(head.hard(logits, depth, threshold=0.6), depth)
 
 
+def _softmax_mean_by_hand(logits: np.ndarray, depth: np.ndarray, offsets) -> np.ndarray:
+    """Per pixel: the softmax of its K logits times the depth at each offset (rows and columns
+    clamped at the border), summed; plain NumPy loops."""
+    k, h, w = logits.shape
+    out = np.zeros((h, w))
+    for y in range(h):
+        for x in range(w):
+            e = np.exp(logits[:, y, x] - logits[:, y, x].max())
+            vals = [depth[min(max(y + dy, 0), h - 1), min(max(x + dx, 0), w - 1)] for dy, dx in offsets]
+            out[y, x] = float(np.dot(e / e.sum(), vals))
+    return out
+
+
+def test_ungated_soft_head_outputs_the_softmax_mean_of_its_candidates():
+    """The paper table's "soft" head (no gate): at inference too its output is the softmax-weighted
+    mean of the candidate depths, on the head alone and through a whole model."""
+    g = torch.Generator().manual_seed(5)
+    head = SelectionHead(2, 2, "window", False, 0.5).eval()
+    depth = torch.rand(1, 1, 4, 5, generator=g)
+    logits = torch.randn(1, len(head.offsets), 4, 5, generator=g) * 3
+    expected = _softmax_mean_by_hand(logits[0].double().numpy(), depth[0, 0].double().numpy(), head.offsets)
+    np.testing.assert_allclose(head.soft(logits, depth)[0, 0].numpy(), expected, atol=1e-6)
+
+    model = _randomise(create_model("igde-tiny", head="soft", radius=2, candidates="window"), seed=6, scale=0.3).eval()
+    color, depth = _inputs(n=1, h=9, w=11, seed=7)
+    with torch.no_grad():
+        out = model(color, depth)
+        logits = model.select_logits(color, depth)
+    assert logits.shape[1] == len(model.head.offsets)  # scores only, no gate channel
+    expected = _softmax_mean_by_hand(logits[0].double().numpy(), depth[0, 0].double().numpy(), model.head.offsets)
+    assert np.abs(expected - depth[0, 0].numpy()).max() > 0.05  # the mean does move depth here
+    np.testing.assert_allclose(out[0, 0].numpy(), expected, atol=1e-5)
+
+
 def test_nearest_candidate_ties_go_to_the_nearer_offset():
     head = SelectionHead(2, 2, "window", True, 0.5)
     depth = torch.zeros(1, 1, 5, 5)
