@@ -1,0 +1,82 @@
+"""The pairing rules of igde_stream.stream.pairing at their edges: which tolerance each mode uses, a
+frame exactly the tolerance away, the start-offset warning and the counts in the error message. The
+frame times are binary-exact (multiples of 1/8 s), so every boundary below is an exact comparison;
+expected values are worked out by hand."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from igde_stream.errors import PairingError
+from igde_stream.stream import Frame
+from igde_stream.stream.pairing import pair_frames, pair_nearest, pairs
+
+NAMES = ("c.mp4", "d.mkv")
+
+
+def frames(times, start=0.0):
+    """Frames at stream-relative ``times`` whose stream starts at ``start`` s (pts_time = start + time)."""
+    return [Frame(i, None, t, start + t, np.zeros(1, np.uint8)) for i, t in enumerate(times)]
+
+
+def indexes(it):
+    return [(c.index, d.index) for c, d in it]
+
+
+def test_exact_mode_allows_half_the_depth_frame_duration_not_the_colour_ones():
+    # durations (colour 0.125 s, depth 0.5 s): the tolerance is 0.25 s; a colour frame 0.1875 s off
+    # pairs, one 0.375 s off does not (half the colour duration would refuse the first; a whole
+    # depth frame, or 1.5, would accept the second)
+    durations = (0.125, 0.5)
+    assert indexes(pairs("exact", frames([0, 0.6875]), frames([0, 0.5]), durations, NAMES)) == [(0, 0), (1, 1)]
+    with pytest.raises(PairingError, match=r"within 250\.0 ms"):
+        list(pairs("exact", frames([0, 0.875]), frames([0, 0.5]), durations, NAMES))
+
+
+def test_a_colour_frame_exactly_the_tolerance_away_pairs_on_either_side():
+    got = indexes(pair_frames(frames([0, 0.75, 2.25]), frames([0, 1.0, 2.0]), 0.25, NAMES))
+    assert got == [(0, 0), (1, 1), (2, 2)]
+    with pytest.raises(PairingError):  # a hair further does not
+        list(pair_frames(frames([0, 0.75 - 2 ** -20]), frames([0, 1.0]), 0.25, NAMES))
+
+
+def _offset_warnings(caplog):
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "starts at" in r.getMessage()]
+
+
+@pytest.mark.parametrize("pair", [pair_frames, pair_nearest])
+def test_a_late_colour_stream_warns_once_with_its_start_and_the_gap(pair, caplog):
+    times = [0.125, 0.25, 0.375, 0.5]  # stream-relative times not starting at 0: start = pts_time - time
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        assert len(list(pair(frames(times, start=0.5), frames(times, start=0.125), 0.0625, NAMES))) == 4
+    msgs = _offset_warnings(caplog)
+    assert len(msgs) == 1, msgs
+    assert "colour c.mp4 starts at 0.500 s and depth d.mkv at 0.125 s (375.0 ms apart" in msgs[0]
+
+
+@pytest.mark.parametrize("pair", [pair_frames, pair_nearest])
+def test_the_start_offset_warning_needs_no_second_frame(pair, caplog):
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        assert len(list(pair(frames([0.0], start=1.0), frames([0.0]), 0.0625, NAMES))) == 1
+    assert len(_offset_warnings(caplog)) == 1
+
+
+def test_trailing_colour_frames_are_counted_and_listed():
+    with pytest.raises(PairingError) as info:
+        list(pair_frames(frames([0, 0.125, 0.25, 0.375]), frames([0, 0.125]), 0.0625, NAMES))
+    msg = str(info.value)
+    assert "frames 2 (0.250 s), 3 (0.375 s) of the colour stream have no depth frame" in msg
+    assert "(4 colour frames, 2 depth frames)" in msg
+    assert "--pair nearest gives each depth frame the colour frame nearest in time" in msg
+
+
+@pytest.mark.parametrize("lone, tail", [(6, ""), (7, " and 1 more")])
+def test_the_frame_list_shows_six_frames_then_counts_the_rest(lone, tail):
+    depth_times = [k / 8 for k in range(1 + lone)]
+    with pytest.raises(PairingError) as info:
+        list(pair_frames(frames([0]), frames(depth_times), 0.0625, NAMES))
+    shown = ", ".join(f"{k} ({k / 8:.3f} s)" for k in range(1, 7))
+    assert f"frames {shown}{tail} of the depth stream have no colour frame" in str(info.value)
