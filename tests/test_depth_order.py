@@ -237,3 +237,18 @@ def test_views_render_command_reads_far_high_depth(tmp_path):
     assert len(frames) == len(far)
     for frame, f in zip(frames, far):
         np.testing.assert_array_equal(frame[:, 64:, 0], np.rint(_inverse(f, 5000) * np.float32(255)).astype(np.uint8))
+
+
+def test_normalise_edges_by_hand():
+    """The smallest measured distance (1) is measured, reading as the nearest (1.0); the peak itself is
+    measured (the far limit reads 1 / 20), one above it is not; values past the ends clip (near-high
+    output above 1 writes the peak; float far-high input nearer than the near limit reads 1, above 1
+    as the far limit)."""
+    from igde_stream.depth_order import normalize_unit
+
+    v = np.array([0, 1, 5000, 5001], np.uint16)
+    np.testing.assert_allclose(normalize(v, 5000, "far-high"), [0, 1, 0.05, 0], rtol=1e-7)
+    np.testing.assert_array_equal(denormalize(np.array([1.5, -0.5], np.float32), 255, "near-high", np.uint8), [255, 0])
+    np.testing.assert_allclose(normalize_unit(np.array([0.0, 0.01, 0.5, 1.0, 1.5], np.float32), "far-high"),
+                               [0, 1, 0.1, 0.05, 0.05], rtol=1e-7)  # nearer than 1 / 20 of the range: 1
+    np.testing.assert_array_equal(normalize_unit(np.array([-0.5, 1.5], np.float32)), [0, 1])

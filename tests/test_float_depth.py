@@ -347,3 +347,20 @@ def test_views_commands_refuse_float_depth_in_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and "float depth" in err, (args, err)
         assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_float_map_codes_and_range_edges_by_hand():
+    """Codes by hand: a hole (NaN, or <= 0 far-high) is 0, LO is 1, HI 65535; an empty range is
+    refused; one measured value is enough for a far-high range (0..value)."""
+    from igde_stream.errors import IGDEError
+
+    m = FloatMap(2.0, 4.0)
+    codes, clipped = m.encode(np.array([[np.nan, 2.0, 3.0, 4.0, 5.0]]))
+    np.testing.assert_array_equal(codes, [[0, 1, 32768, 65535, 65535]])  # 3.0: 1 + 65534 / 2
+    assert clipped == 1
+    far = FloatMap(0.0, 8.0, "far-high")
+    np.testing.assert_array_equal(far.encode(np.array([[0.0, -1.0, 8.0]]))[0], [[0, 0, 65535]])
+    with pytest.raises(IGDEError, match="LO < HI"):
+        FloatMap(3.0, 3.0)
+    one = FloatMap.from_frame(np.array([[np.nan, 5.0]], np.float32), "far-high", "d.exr")
+    assert (one.lo, one.hi) == (0.0, 5.0)

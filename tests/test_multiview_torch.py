@@ -99,3 +99,34 @@ def test_same_views_on_cuda():
         c, d = textured(60, 90, 11), _depth(kind, 60, 90, rng)
         cfg = mv.ViewConfig(8, 48.0, 0.4)
         _same(mv.warp_views(c, d, cfg), warp_views_torch(c, d, cfg, device="cuda"))
+
+
+@pytest.mark.parametrize("order", ["near-high", "far-high"])
+def test_depth_reading_equals_numpys_for_every_input_kind(order):
+    """normalize_depth_torch against multiview.normalize_depth, bit for bit: uint8 and uint16 at their
+    own peaks and under a max_depth (values above it, exactly at it, 0 and 1), floats below 0, above 1
+    and exactly 0, with and without max_depth."""
+    u16 = np.array([[0, 1, 2, 999, 1000, 1001, 65535]], np.uint16)
+    cases = [(np.array([[0, 1, 2, 128, 255]], np.uint8), None), (u16, None), (u16, 1000.0),
+             (np.array([[-0.25, 0.0, 1e-6, 0.05, 0.5, 1.0, 1.5]], np.float32), None),
+             (np.array([[0.0, 10.0, 500.0, 1000.0, 1200.0]], np.float32), 1000.0)]
+    for depth, max_depth in cases:
+        want = mv.normalize_depth(depth, max_depth, order=order)
+        t = torch.from_numpy(depth.astype(np.int32) if depth.dtype == np.uint16 else depth)
+        got = normalize_depth_torch(t, max_depth, peak=65535.0 if depth.dtype == np.uint16 else None, order=order)
+        np.testing.assert_array_equal(got.numpy().view(np.int32), want.view(np.int32), err_msg=f"{depth.dtype} {max_depth}")
+        if depth.dtype != np.float32:  # and from the tensor's own dtype, without a peak
+            own = normalize_depth_torch(torch.from_numpy(depth), max_depth, order=order)
+            np.testing.assert_array_equal(own.numpy().view(np.int32), want.view(np.int32))
+
+
+def test_depth_zero_at_the_zero_parallax_plane_stays_in_place():
+    """Depth 0 with the zero-parallax plane at 0: no pixel moves, so every view is the colour frame
+    with no hole; its z-buffer key is 0 for the first pixel, which must still count as rendered."""
+    c = textured(5, 7, 1)
+    d = np.zeros((5, 7), np.uint8)
+    cfg = mv.ViewConfig(3, 40.0, 0.0)
+    for r in (mv.warp_views(c, d, cfg), warp_views_torch(c, d, cfg)):
+        assert not r.holes.any()
+        for view in r.views:
+            np.testing.assert_array_equal(view, c)
