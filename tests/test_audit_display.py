@@ -133,3 +133,39 @@ def test_halves_splits_along_the_axis_it_is_given():
     np.testing.assert_array_equal(right, frame[:, 3:])
     with pytest.raises(ValueError, match="odd height"):
         display.halves(frame[:3], axis=0)
+
+
+def test_grid_shape_with_one_side_given_and_bad_sides():
+    from igde_stream.display.grid import grid_shape
+
+    assert grid_shape(7, rows=2) == (2, 4) and grid_shape(7, cols=3) == (3, 3) and grid_shape(4, rows=1) == (1, 4)
+    for bad in ({"rows": 0}, {"cols": 0}, {"rows": -1}):
+        with pytest.raises(ValueError, match=">= 1"):
+            grid_shape(4, **bad)
+
+
+def test_fit_view_scales_by_hand():
+    """Enlarging is bilinear, shrinking an area mean, also when one side keeps its size; the pixel
+    aspect ``par`` widens or narrows the fitted view; a tiny side stays at least one pixel."""
+    import cv2
+
+    from igde_stream.display.grid import fit_view
+
+    rng = np.random.default_rng(0)
+    v = rng.integers(0, 256, (2, 4, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(fit_view(v, (8, 4)), cv2.resize(v, (8, 4), interpolation=cv2.INTER_LINEAR))
+    assert fit_view(v, (4, 2)) is v
+    # par 1/3: the 4 x 6 view fits a 8 x 2 canvas at 4 x 2 (x0 2): rows averaged three by three
+    tall = rng.integers(0, 256, (6, 4, 3), dtype=np.uint8)
+    out = fit_view(tall, (8, 2), par=1 / 3)
+    rows = np.rint(tall.reshape(2, 3, 4, 3).astype(np.float64).mean(1)).astype(np.uint8)
+    np.testing.assert_array_equal(out[:, 2:6], rows)
+    assert not out[:, :2].any() and not out[:, 6:].any()
+    # par 3: the 6 x 2 view fits a 4 x 2 canvas at 2 x 2 (x0 1): columns averaged three by three
+    wide = rng.integers(0, 256, (2, 6, 3), dtype=np.uint8)
+    out = fit_view(wide, (4, 2), par=3.0)
+    cols = np.rint(wide.reshape(2, 2, 3, 3).astype(np.float64).mean(2)).astype(np.uint8)
+    np.testing.assert_array_equal(out[:, 1:3], cols)
+    assert not out[:, 0].any() and not out[:, 3].any()
+    assert fit_view(rng.integers(0, 256, (100, 1, 3), dtype=np.uint8), (10, 1)).shape == (1, 10, 3)
+    assert fit_view(rng.integers(0, 256, (1, 100, 3), dtype=np.uint8), (1, 10)).shape == (10, 1, 3)

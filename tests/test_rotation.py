@@ -323,3 +323,49 @@ def test_views_render_reads_rotated_colour_as_displayed(tmp_path):
                        "--no-autorotate"]) == 0
     got_flat, _ = frames_of(flat, "color")
     assert np.abs(got_flat[0][:, :48].astype(int) - upright).mean() > 20  # the sideways clip, stretched
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_tag_table_turns_as_pil_does(tmp_path, orientation):
+    """The file's own EXIF tag (``exif_orientation``: the reading where PyAV cannot list a frame's side
+    data) gives PIL's ``ImageOps.exif_transpose`` exactly, on a lossless PNG, for each of the eight."""
+    pytest.importorskip("PIL")
+    from PIL import Image, ImageOps
+
+    from igde_stream.stream.orientation import exif_orientation
+
+    stored = exif_images(tmp_path / "rgb", [orientation], suffix=".png")[0]
+    name = tmp_path / "rgb" / "0000.png"
+    want = np.asarray(ImageOps.exif_transpose(Image.open(name)).convert("RGB"))
+    got = exif_orientation(str(name)).apply(stored)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_display_matrix_reads_the_same_at_any_scale():
+    """A matrix's scale (and the 16.16 unit) does not change which of the eight it is."""
+    from igde_stream.stream.orientation import Orientation
+
+    one = 1 << 16
+    for a, b, c, d in [(1, 0, 0, 1), (-1, 0, 0, 1), (1, 0, 0, -1), (-1, 0, 0, -1),
+                       (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, -1, 0), (0, -1, -1, 0)]:
+        unit = Orientation.from_matrix((a * one, b * one, 0, c * one, d * one, 0, 0, 0, 1 << 30), "x")
+        for scale in (0.5, 2.0):
+            m = tuple(round(v * one * scale) for v in (a, b, 0, c, d, 0)) + (0, 0, 1 << 30)
+            assert Orientation.from_matrix(m, "x") == unit, (a, b, c, d, scale)
+
+
+def test_a_square_frame_is_neither_portrait_nor_landscape(caplog):
+    from types import SimpleNamespace
+
+    from igde_stream.stream.orientation import warn_portrait_landscape
+
+    def reader(w, h, source=None):
+        return SimpleNamespace(info=SimpleNamespace(width=w, height=h), source_size=source or (w, h), path=f"{w}x{h}",
+                               rotated=None, autorotate=True)
+
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        warn_portrait_landscape(reader(64, 64), reader(96, 54))
+        warn_portrait_landscape(reader(96, 54), reader(64, 64))
+        assert not caplog.records
+        warn_portrait_landscape(reader(54, 96), reader(96, 54))
+    assert len(caplog.records) == 1 and "one portrait and one landscape" in caplog.records[0].getMessage()
