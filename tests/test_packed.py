@@ -188,3 +188,26 @@ def test_packed_refuses_a_depth_stream(tmp_path, tiny_model, capsys):
 
 def test_cli_packings_are_the_library_s():
     assert views_cli.PACKINGS == tuple(PACKINGS)
+
+
+def test_unpacker_halves_and_their_sizes_by_hand():
+    """Side by side splits the width, top-bottom the height; only the split side must be even, and a
+    frame whose split side turns odd mid-stream is refused, the other side may be odd."""
+    from av.video.reformatter import VideoReformatter
+
+    from igde_stream.stream.packed import Unpacker
+
+    sbs, tb = Unpacker("rgbd", "color", "in.mp4"), Unpacker("rgbd-tb", "color", "in.mp4")
+    assert sbs.size(6, 5) == (3, 5) and tb.size(5, 6) == (5, 3)
+    for half, (w, h) in ((sbs, (7, 4)), (tb, (4, 7))):
+        with pytest.raises(InputError, match="odd"):
+            half.size(w, h)
+    rgb = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)  # 6 wide, 5 high: odd height is fine side by side
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    np.testing.assert_array_equal(sbs.split(frame, VideoReformatter(), lambda a: a), rgb[:, :3])
+    odd = av.VideoFrame.from_ndarray(np.zeros((4, 7, 3), np.uint8), format="rgb24")
+    with pytest.raises(InputError, match="odd width"):
+        sbs.split(odd, VideoReformatter(), lambda a: a)
+    np.testing.assert_array_equal(tb.split(odd, VideoReformatter(), lambda a: a), np.zeros((2, 7, 3), np.uint8))
+    with pytest.raises(InputError, match="odd height"):  # top-bottom: the height splits, the odd width may stay
+        tb.split(frame, VideoReformatter(), lambda a: a)
