@@ -169,3 +169,33 @@ def test_fit_view_scales_by_hand():
     assert not out[:, 0].any() and not out[:, 3].any()
     assert fit_view(rng.integers(0, 256, (100, 1, 3), dtype=np.uint8), (10, 1)).shape == (1, 10, 3)
     assert fit_view(rng.integers(0, 256, (1, 100, 3), dtype=np.uint8), (1, 10)).shape == (10, 1, 3)
+
+
+def test_presets_and_anaglyph_matrices_are_the_published_ones():
+    """Looking Glass's published quilt settings (portrait 8x6 at 3360x3360, 3:4 views; 16" and 32"
+    5x9 at 4096x4096 and 8192x8192, 16:9 views) and E. Dubois's 2009 red-cyan least-squares
+    matrices, as printed in his note."""
+    quilts = {name: (q.cols, q.rows, q.size, round(q.aspect, 6)) for name, q in display.QUILT_PRESETS.items()}
+    assert quilts == {"portrait": (8, 6, (3360, 3360), 0.75), "16in": (5, 9, (4096, 4096), round(16 / 9, 6)),
+                      "32in": (5, 9, (8192, 8192), round(16 / 9, 6))}
+    np.testing.assert_array_equal(display.DUBOIS_RED_CYAN_LEFT, [[0.437, 0.449, 0.164], [-0.062, -0.062, -0.024],
+                                                                 [-0.048, -0.050, -0.017]])
+    np.testing.assert_array_equal(display.DUBOIS_RED_CYAN_RIGHT, [[-0.011, -0.032, -0.007], [0.377, 0.761, 0.009],
+                                                                  [-0.026, -0.093, 1.234]])
+
+
+def test_unpack_quilt_takes_between_one_and_every_tile():
+    q = np.zeros((4, 6, 3), np.uint8)  # 3 x 2 tiles of 2 x 2
+    assert display.unpack_quilt(q, 3, 2).shape == (6, 2, 2, 3) and display.unpack_quilt(q, 3, 2, 1).shape == (1, 2, 2, 3)
+    assert display.unpack_quilt(q, 6, 4).shape == (24, 1, 1, 3)  # 1 px tiles are tiles
+    for cols, rows, n in ((3, 2, 0), (3, 2, 7), (7, 2, None), (3, 5, None)):  # no view, too many, tiles under 1 px
+        with pytest.raises(ValueError, match="cannot take"):
+            display.unpack_quilt(q, cols, rows, n)
+
+
+def test_depth_to_8bit_rounds_every_16_bit_level_and_reads_far_high_depth():
+    every = np.arange(65536, dtype=np.uint16)
+    np.testing.assert_array_equal(display.depth_to_8bit(every), np.rint(every / 257.0).astype(np.uint8))
+    # far-high millimetres under max_depth 5000: 250 mm (the near limit) is 255, 5000 mm 0.05 -> 13, 0 stays 0
+    np.testing.assert_array_equal(display.depth_to_8bit(np.array([0, 250, 500, 5000], np.uint16), 5000.0, "far-high"),
+                                  [0, 255, 128, 13])
