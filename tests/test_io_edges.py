@@ -1,0 +1,88 @@
+"""Edges of the depth I/O helpers, from mutation survivors: bit depths of pixel formats, gray stored as
+RGB and float depth with one channel that differs, neutral chroma in written YUV depth, the list of
+stale partial files removed, and the writer's pts rules (equal pts refused, missing pts rounded
+half up). Expected values by hand."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from igde_stream.errors import OutputError
+from igde_stream.stream.formats import bits_of, depth_frame, float_array, gray_of_rgb
+from igde_stream.stream.writer import remove_stale_parts, temp_path
+
+from conftest import read_video
+from test_stream_roundtrip import depth_info
+
+
+def test_bits_of_formats():
+    assert [bits_of(f) for f in (None, "", "gray", "gray10le", "yuv420p12le", "gray16le", "grayf32le")] == \
+        [8, 8, 8, 10, 12, 16, 16]
+    assert bits_of("no-such-format") == 8  # unknown to FFmpeg: read as 8 bit
+
+
+@pytest.mark.parametrize("odd", [0, 1, 2])
+def test_a_gray_picture_stored_as_rgb_needs_three_equal_channels(odd):
+    a = np.full((4, 6, 3), 90, np.uint8)
+    np.testing.assert_array_equal(gray_of_rgb(av.VideoFrame.from_ndarray(a, format="rgb24")), a[..., 0])
+    a[1, 2, odd] = 91  # one channel differs in one pixel, whichever it is
+    with pytest.raises(ValueError, match="channels differ"):
+        gray_of_rgb(av.VideoFrame.from_ndarray(a, format="rgb24"))
+
+
+@pytest.mark.parametrize("odd", [0, 1, 2])
+def test_float_depth_in_three_channels_needs_them_equal(odd):
+    a = np.full((4, 6, 3), 2.5, np.float32)
+    np.testing.assert_array_equal(float_array(av.VideoFrame.from_ndarray(a, format="rgbf32le")), a[..., 0])
+    a[3, 0, odd] = 2.75
+    with pytest.raises(ValueError, match="channels differ"):
+        float_array(av.VideoFrame.from_ndarray(a, format="rgbf32le"))
+
+
+@pytest.mark.parametrize("pix_fmt, neutral", [("yuv420p", 128), ("yuv444p", 128), ("yuv420p10le", 512)])
+def test_written_yuv_depth_has_neutral_chroma(pix_fmt, neutral):
+    depth = np.arange(8 * 6, dtype=np.uint16 if neutral > 255 else np.uint8).reshape(6, 8)
+    frame = depth_frame(depth, pix_fmt)
+    dtype = "<u2" if neutral > 255 else np.uint8
+    for plane in frame.planes[1:]:
+        rows = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : plane.width]
+        assert (rows == neutral).all(), pix_fmt
+
+
+def test_stale_partial_files_removed_are_returned(tmp_path):
+    out = tmp_path / "out.mkv"
+    stale = temp_path(out, 4194999)  # no such process: above Linux's pid_max
+    stale.write_bytes(b"half")
+    mine = temp_path(out)  # this process's own is left alone
+    mine.write_bytes(b"mine")
+    assert remove_stale_parts(out) == [stale]
+    assert not stale.exists() and mine.exists()
+    assert remove_stale_parts(out) == []
+    os.remove(mine)
+
+
+def test_writer_refuses_a_pts_that_does_not_advance(tmp_path):
+    from igde_stream.stream import DepthWriter
+
+    w = DepthWriter(tmp_path / "out.mkv", depth_info(Fraction(25)))
+    w.write(np.zeros((8, 16), np.uint8), 5)
+    with pytest.raises(OutputError, match="pts 5 does not come after 5"):
+        w.write(np.zeros((8, 16), np.uint8), 5)
+
+
+def test_missing_pts_round_half_up(tmp_path):
+    # 4 fps in a 1/10 s time base: frame k at 2.5 k ticks -> 0, 2.5 -> 3, 5, 7.5 -> 8, 10 (ms in Matroska)
+    from igde_stream.stream import DepthWriter
+
+    out = tmp_path / "out.mkv"
+    w = DepthWriter(out, depth_info(Fraction(4), time_base=Fraction(1, 10)))
+    for k in range(5):
+        w.write(np.full((8, 16), k, np.uint8), None)
+    w.commit()
+    _, pts, facts = read_video(out)
+    assert [Fraction(p) * facts["time_base"] for p in pts] == [Fraction(t, 10) for t in (0, 3, 5, 8, 10)]
