@@ -191,3 +191,35 @@ def test_depth_range_with_packed_input_is_one_line(tmp_path, capsys):
     code = main([str(path), "--packed", "rgbd", "--depth-range", "full", "-o", str(tmp_path / "o.mkv")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "packed RGB-D depth" in err[0] and not (tmp_path / "o.mkv").exists()
+
+
+def test_range_warnings_at_their_thresholds_by_hand():
+    """warn_depth_range's rules at their edges: under 16 measured pixels nothing is said; more than 1 %
+    above the peak (2 of 200 is not, 3 is); near-high values spanning under a quarter of the range
+    with the largest under half (a span of exactly a quarter, or a largest of exactly half, is fine);
+    far-high more than 1 % nearer than peak / 20."""
+    from igde_stream.enhancer import warn_depth_range
+
+    def said(values, peak, order="near-high"):
+        return warn_depth_range(np.array(values, np.uint16), peak, order)
+
+    assert said([2000] * 15, 1000) == []  # 15 measured pixels: too few to judge
+    assert "100 % of the measured depth is above" in said([2000] * 16, 1000)[0]
+    spread = list(np.linspace(1, 1000, 200).astype(int))  # fills 0..1000: no span advice
+    assert said(spread[:198] + [1500, 1600], 1000) == []  # 1 % above
+    assert "above max_depth 1000" in said(spread[:197] + [1500, 1600, 1700], 1000)[0]  # 1.5 %
+    flat = [100] * 100 + [350] * 100  # spans 250 of 0..1000, largest 350
+    assert said(flat, 1000) == []  # exactly a quarter
+    assert "span only 24 %" in said([100] * 100 + [340] * 100, 1000)[0]
+    assert said([400] * 100 + [500] * 100, 1000) == []  # a narrow span, but the largest is half the peak
+    assert "span only 10 %" in said([400] * 100 + [499] * 100, 1000)[0]
+    near = list(np.linspace(50, 1000, 200).astype(int))  # far-high, near limit 1000 / 20 = 50
+    assert said(near, 1000, "far-high") == []  # none nearer than 50
+    assert "nearer than the near limit 50" in said([40] * 3 + near[3:], 1000, "far-high")[0]  # 1.5 %
+    assert said([40] * 2 + near[2:], 1000, "far-high") == []  # 1 %
+    # the peak itself is in range; 16 pixels in range are enough to judge, in either order; one stray
+    # value does not widen the span (0.5-99.5 percentiles)
+    assert said([1000] * 16, 1000) == []
+    assert "span only 0 %" in said([100] * 16, 1000)[0]
+    assert "nearer than the near limit" in said([40] * 16, 1000, "far-high")[0]
+    assert "span only 0 %" in said([1] + [300] * 999, 1000)[0]

@@ -206,3 +206,31 @@ def test_default_peak_is_the_dtype_maximum(monkeypatch, dtype, peak):
     np.testing.assert_array_equal(out, depth)
     rec.out_value = 0.5
     assert (e.enhance(np.zeros((1, 4, 3), np.uint8), depth) == round(peak / 2)).all()
+
+
+def test_the_network_sees_colour_as_rgb_planes_in_0_1_in_batches(monkeypatch):
+    """Colour H x W x 3 uint8 reaches the backend as N x 3 x H x W float32 / 255 (channel c = RGB
+    channel c), in batches of ``batch`` frames (6 frames, batch 4: 4 then 2), each batch's depth beside it."""
+    class _ColourRecorder(_Recorder):
+        def __init__(self):
+            super().__init__()
+            self.colours = []
+
+        def run(self, color, depth):
+            self.colours.append(color.copy())
+            return super().run(color, depth)
+
+    rec = _ColourRecorder()
+    e = _recording(monkeypatch, rec)
+    color = np.zeros((6, 2, 3, 3), np.uint8)
+    color[..., 0], color[..., 1], color[..., 2] = 255, 51, 0
+    color[:, 1, 2] = (10, 20, 30)
+    depth = np.tile(np.arange(6, dtype=np.uint16)[:, None, None] * 100, (1, 2, 3))
+    e.enhance(color, depth)
+    assert [c.shape for c in rec.colours] == [(4, 3, 2, 3), (2, 3, 2, 3)]
+    got = np.concatenate(rec.colours)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got[:, :, 0, 0], [[1.0, 0.2, 0.0]] * 6, rtol=1e-6)
+    np.testing.assert_allclose(got[:, :, 1, 2], [[10 / 255, 20 / 255, 30 / 255]] * 6, rtol=1e-6)
+    np.testing.assert_allclose(np.concatenate(rec.seen)[:, 0, 0, 0], np.arange(6) * 0.1, rtol=1e-6)  # / max_depth 1000
+

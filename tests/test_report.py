@@ -349,3 +349,26 @@ def test_median_by_hand_for_odd_and_even_counts():
         assert _median(ranked) == statistics.median(values)
     assert _median(np.sort(np.array([10.0, 20.0, 30.0, 50.0, 80.0, 130.0]))) == 40.0  # (30 + 50) / 2 by hand
     assert math.isnan(_median(np.array([])))
+
+
+def test_unmatched_frames_are_all_counted_and_the_first_20_listed():
+    rep = PsnrReport(255.0)
+    d = np.zeros((2, 2), np.uint8)
+    for i in range(25):
+        rep.add(i, i / 25, d, d)  # no ground truth for these output frames
+    for i in range(23):
+        rep.add_unmatched_gt(100 + i, i / 25)
+    s = rep.summary()
+    assert s["unmatched_frames"] == 48
+    assert s["output_frames_without_gt"] == list(range(20))
+    assert s["gt_frames_without_output"] == list(range(100, 120))
+
+
+def test_rows_added_after_a_read_are_read_too():
+    rep = PsnrReport(255.0)
+    d = np.zeros((2, 2), np.uint8)
+    rep.add(0, 0.0, d, d, d, 0.0)
+    assert [r.index for r in rep.iter_rows()] == [0]
+    rep.add(1, 0.04, d + 1, d, d, 0.04)  # written where the read left the file: at its end
+    rows = list(rep.iter_rows())
+    assert [r.index for r in rows] == [0, 1] and rows[1].mse == 1.0
