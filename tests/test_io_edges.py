@@ -73,6 +73,8 @@ def test_writer_refuses_a_pts_that_does_not_advance(tmp_path):
     w.write(np.zeros((8, 16), np.uint8), 5)
     with pytest.raises(OutputError, match="pts 5 does not come after 5"):
         w.write(np.zeros((8, 16), np.uint8), 5)
+    w.abort()
+    assert list(tmp_path.iterdir()) == []  # nothing half-written is left
 
 
 def test_missing_pts_round_half_up(tmp_path):

@@ -26,7 +26,7 @@ def indexes(it):
     return [(c.index, d.index) for c, d in it]
 
 
-def test_exact_mode_allows_half_the_depth_frame_duration_not_the_colour_ones():
+def test_exact_mode_allows_half_a_depth_frame_not_half_a_colour_frame():
     # durations (colour 0.125 s, depth 0.5 s): the tolerance is 0.25 s; a colour frame 0.1875 s off
     # pairs, one 0.375 s off does not (half the colour duration would refuse the first; a whole
     # depth frame, or 1.5, would accept the second)
