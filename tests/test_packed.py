@@ -211,3 +211,25 @@ def test_unpacker_halves_and_their_sizes_by_hand():
     np.testing.assert_array_equal(tb.split(odd, VideoReformatter(), lambda a: a), np.zeros((2, 7, 3), np.uint8))
     with pytest.raises(InputError, match="odd height"):  # top-bottom: the height splits, the odd width may stay
         tb.split(frame, VideoReformatter(), lambda a: a)
+
+
+def test_both_halves_share_one_decode_that_the_last_reader_drains(tmp_path, monkeypatch):
+    """The colour and depth readers of one packed file opened by one thread decode it once; closed
+    mid-stream, the decoder is drained once, by the last of the two to close, and no share is left."""
+    from igde_stream.stream import packed, sources
+
+    colors, depths, _ = scene(4, size=(32, 24))
+    path = _packed_file(tmp_path / "p.mkv", colors, depths)
+    drained = []
+    real_drain = sources.StreamDecoder.drain
+    monkeypatch.setattr(sources.StreamDecoder, "drain",
+                        lambda self: (drained.append((id(self), self.mid_stream)), real_drain(self))[1])
+    c = VideoReader(path, "color", source=InputOptions(packed="rgbd"))
+    d = VideoReader(path, "depth", source=InputOptions(packed="rgbd"))
+    np.testing.assert_array_equal(next(iter(c.frames())).data, colors[0])
+    np.testing.assert_array_equal(next(iter(d.frames())).data, depths[0])
+    d.close()
+    assert drained == []  # the colour reader still uses the decode
+    c.close()
+    assert len(drained) == 1 and drained[0][1]  # one decoder, drained mid-stream
+    assert packed._shares == {}
