@@ -80,3 +80,33 @@ def test_the_frame_list_shows_six_frames_then_counts_the_rest(lone, tail):
         list(pair_frames(frames([0]), frames(depth_times), 0.0625, NAMES))
     shown = ", ".join(f"{k} ({k / 8:.3f} s)" for k in range(1, 7))
     assert f"frames {shown}{tail} of the depth stream have no colour frame" in str(info.value)
+
+
+class _FakeReader:
+    """What views.paired_depths reads of a VideoReader: path, info.frame_duration, frames()."""
+
+    def __init__(self, path, times, duration=0.125):
+        from types import SimpleNamespace
+
+        self.path, self.times = path, times
+        self.info = SimpleNamespace(frame_duration=duration)
+
+    def frames(self):
+        return iter(frames(self.times))
+
+
+def test_further_depth_streams_follow_the_first_within_half_a_frame():
+    from igde_stream.stream.views import paired_depths
+
+    color, first = _FakeReader("c.mp4", [0, 0.125, 0.25]), _FakeReader("d1.mkv", [0, 0.125, 0.25])
+    near = _FakeReader("d2.mkv", [0, 0.125 + 0.0625, 0.25])  # exactly half a frame late: follows
+    assert len(list(paired_depths(color, [first, near]))) == 3
+    late = _FakeReader("d2.mkv", [0, 0.125 + 0.0625 + 2 ** -10, 0.25])
+    with pytest.raises(PairingError, match=r"has its frame 1 at 0\.188 s where d1\.mkv has frame 1 at 0\.125 s"):
+        list(paired_depths(color, [first, late]))
+    longer = _FakeReader("d2.mkv", [0, 0.125, 0.25, 0.375])
+    with pytest.raises(PairingError, match=r"frame 3 at 0\.375 s has no partner in d1\.mkv"):
+        list(paired_depths(color, [first, longer]))
+    shorter = _FakeReader("d2.mkv", [0, 0.125])
+    with pytest.raises(PairingError, match=r"ends where d1\.mkv has frame 2"):
+        list(paired_depths(color, [first, shorter]))

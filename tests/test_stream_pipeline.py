@@ -234,3 +234,55 @@ def test_an_absurd_batch_is_refused_before_any_work(make_clip, tiny_model, capsy
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "--batch 1000000" in err
     assert _listing(folder) == inputs
+
+
+def test_byte_queue_counts_its_bytes_exactly():
+    """Bytes in the queue by hand: 40 + 40 = 80 at most with a 100-byte bound (a third waits), back to 0
+    when emptied; the end sentinel weighs nothing."""
+    stop = threading.Event()
+    q = ByteQueue(100, stop)
+    assert q.bytes == 0
+    q.put("a", 40)
+    q.put("b", 40)
+    assert q.bytes == 80 and q.peak_bytes == 80
+    t = threading.Thread(target=q.put, args=("c", 40))
+    t.start()
+    time.sleep(0.05)
+    assert t.is_alive() and q.bytes == 80  # 120 would pass the bound: it waits
+    assert q.get() == "a"
+    t.join(5)
+    assert q.bytes == 80 and q.peak_bytes == 80
+    q.put_end()
+    assert list(q) == ["b", "c"] and q.bytes == 0
+    full = ByteQueue(80, stop)  # exactly the bound is within it
+    full.put("a", 40)
+    t = threading.Thread(target=full.put, args=("b", 40), daemon=True)
+    t.start()
+    t.join(2)
+    assert not t.is_alive() and full.bytes == 80
+
+
+def test_batch_limit_is_a_quarter_of_the_memory_up_to_2_gib(monkeypatch):
+    from igde_stream.errors import IGDEError
+    from igde_stream.stream import stages
+
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 1 << 20}  # 4 GiB
+    monkeypatch.setattr(stages.os, "sysconf", lambda name: pages[name])
+    assert stages.batch_limit_bytes() == 1 << 30
+    pages["SC_PHYS_PAGES"] = 4 << 20  # 16 GiB: the 2 GiB cap
+    assert stages.batch_limit_bytes() == 2 << 30
+
+    def no_sysconf(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(stages.os, "sysconf", no_sysconf)
+    assert stages.batch_limit_bytes() == 2 << 30
+    # 4K frames, 16-bit depth: 8,294,400 px x 32 bytes = 265,420,800 a frame; 8 fit in 2 GiB, 9 do not
+    per_frame = stages.batch_buffer_bytes(1, 3840, 2160, 2)
+    assert per_frame == 3840 * 2160 * (2 * (3 + 2) + 2 + 4 * 5)
+    stages.check_batch(8, 3840, 2160, 2)
+    with pytest.raises(IGDEError, match="--batch 9: .* use --batch 8 or less"):
+        stages.check_batch(9, 3840, 2160, 2)
+    stages.check_batch(1, 100000, 100000, 2)  # one frame is always allowed
+    with pytest.raises(IGDEError, match="use --batch 1 or less"):
+        stages.check_batch(2, 20000, 20000, 2)
