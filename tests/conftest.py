@@ -94,6 +94,14 @@ def read_video(path: Path) -> tuple[list[np.ndarray], list[int], dict]:
     return frames, pts, facts
 
 
+def timed_frames(times: Sequence[float], start: float = 0.0, start_index: int = 0) -> list:
+    """Pixel-less ``Frame``s at stream-relative ``times`` (s) of a stream that starts at ``start`` s
+    (pts_time = start + time), numbered from ``start_index``: what the pairing code reads."""
+    from igde_stream.stream import Frame
+
+    return [Frame(start_index + i, None, t, start + t, np.zeros(1, np.uint8)) for i, t in enumerate(times)]
+
+
 def scene(n: int, size: tuple[int, int] = (64, 48), bits: int = 8, seed: int = 0):
     """A textured square moving over a slanted background: colour (RGB), degraded depth, gt depth."""
     w, h = size

@@ -233,4 +233,3 @@ def test_the_network_sees_colour_as_rgb_planes_in_0_1_in_batches(monkeypatch):
     np.testing.assert_allclose(got[:, :, 0, 0], [[1.0, 0.2, 0.0]] * 6, rtol=1e-6)
     np.testing.assert_allclose(got[:, :, 1, 2], [[10 / 255, 20 / 255, 30 / 255]] * 6, rtol=1e-6)
     np.testing.assert_allclose(np.concatenate(rec.seen)[:, 0, 0, 0], np.arange(6) * 0.1, rtol=1e-6)  # / max_depth 1000
-

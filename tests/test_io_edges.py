@@ -5,7 +5,6 @@ half up). Expected values by hand."""
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 import av
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from igde_stream.errors import OutputError
+from igde_stream.stream import DepthWriter
 from igde_stream.stream.formats import bits_of, depth_frame, float_array, gray_of_rgb
 from igde_stream.stream.writer import remove_stale_parts, temp_path
 
@@ -63,12 +63,9 @@ def test_stale_partial_files_removed_are_returned(tmp_path):
     assert remove_stale_parts(out) == [stale]
     assert not stale.exists() and mine.exists()
     assert remove_stale_parts(out) == []
-    os.remove(mine)
 
 
 def test_writer_refuses_a_pts_that_does_not_advance(tmp_path):
-    from igde_stream.stream import DepthWriter
-
     w = DepthWriter(tmp_path / "out.mkv", depth_info(Fraction(25)))
     w.write(np.zeros((8, 16), np.uint8), 5)
     with pytest.raises(OutputError, match="pts 5 does not come after 5"):
@@ -79,8 +76,6 @@ def test_writer_refuses_a_pts_that_does_not_advance(tmp_path):
 
 def test_missing_pts_round_half_up(tmp_path):
     # 4 fps in a 1/10 s time base: frame k at 2.5 k ticks -> 0, 2.5 -> 3, 5, 7.5 -> 8, 10 (ms in Matroska)
-    from igde_stream.stream import DepthWriter
-
     out = tmp_path / "out.mkv"
     w = DepthWriter(out, depth_info(Fraction(4), time_base=Fraction(1, 10)))
     for k in range(5):

@@ -220,10 +220,14 @@ def test_both_halves_share_one_decode_that_the_last_reader_drains(tmp_path, monk
 
     colors, depths, _ = scene(4, size=(32, 24))
     path = _packed_file(tmp_path / "p.mkv", colors, depths)
-    drained = []
+    drained = []  # (decoder, whether it was mid-stream) per drain
     real_drain = sources.StreamDecoder.drain
-    monkeypatch.setattr(sources.StreamDecoder, "drain",
-                        lambda self: (drained.append((id(self), self.mid_stream)), real_drain(self))[1])
+
+    def spy(self):
+        drained.append((id(self), self.mid_stream))
+        real_drain(self)
+
+    monkeypatch.setattr(sources.StreamDecoder, "drain", spy)
     c = VideoReader(path, "color", source=InputOptions(packed="rgbd"))
     d = VideoReader(path, "depth", source=InputOptions(packed="rgbd"))
     np.testing.assert_array_equal(next(iter(c.frames())).data, colors[0])

@@ -11,14 +11,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import read_video, write_video
+from conftest import read_video, timed_frames as frames, write_video
 from igde_stream.errors import PairingError
-from igde_stream.stream import Frame, enhance_file
+from igde_stream.stream import enhance_file
 from igde_stream.stream.pairing import pair_nearest, pairs
-
-
-def frames(times):
-    return [Frame(i, None, t, t, np.zeros(1, np.uint8)) for i, t in enumerate(times)]
 
 
 def indexes(colors, depths, tolerance, tally=None):

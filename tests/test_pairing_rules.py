@@ -6,20 +6,15 @@ expected values are worked out by hand."""
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
+from conftest import timed_frames as frames
 from igde_stream.errors import PairingError
-from igde_stream.stream import Frame
 from igde_stream.stream.pairing import pair_frames, pair_nearest, pairs
 
 NAMES = ("c.mp4", "d.mkv")
-
-
-def frames(times, start=0.0):
-    """Frames at stream-relative ``times`` whose stream starts at ``start`` s (pts_time = start + time)."""
-    return [Frame(i, None, t, start + t, np.zeros(1, np.uint8)) for i, t in enumerate(times)]
 
 
 def indexes(it):
@@ -86,8 +81,6 @@ class _FakeReader:
     """What views.paired_depths reads of a VideoReader: path, info.frame_duration, frames()."""
 
     def __init__(self, path, times, duration=0.125):
-        from types import SimpleNamespace
-
         self.path, self.times = path, times
         self.info = SimpleNamespace(frame_duration=duration)
 

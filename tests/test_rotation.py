@@ -359,8 +359,8 @@ def test_a_square_frame_is_neither_portrait_nor_landscape(caplog):
 
     from igde_stream.stream.orientation import warn_portrait_landscape
 
-    def reader(w, h, source=None):
-        return SimpleNamespace(info=SimpleNamespace(width=w, height=h), source_size=source or (w, h), path=f"{w}x{h}",
+    def reader(w, h):
+        return SimpleNamespace(info=SimpleNamespace(width=w, height=h), source_size=(w, h), path=f"{w}x{h}",
                                rotated=None, autorotate=True)
 
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):

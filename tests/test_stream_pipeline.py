@@ -8,17 +8,13 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from conftest import timed_frames as frames
 from igde_stream.errors import IGDEError, OutputError, PairingError
-from igde_stream.stream import Frame, enhance_file, pair_frames
+from igde_stream.stream import enhance_file, pair_frames
 from igde_stream.stream import pipeline
 from igde_stream.stream.pipeline import ByteQueue
-
-
-def frames(times, start_index=0):
-    return [Frame(i + start_index, None, t, t, np.zeros(1, np.uint8)) for i, t in enumerate(times)]
 
 
 def test_byte_queue_bounds_bytes_and_ends_with_a_sentinel():
