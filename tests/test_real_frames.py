@@ -235,3 +235,86 @@ def test_tune_gate_real_frames_pools_that_many_draws_of_the_errors(tmp_path, cap
     with pytest.raises(SystemExit) as e:
         tool.main(base + ["--real-frames", "0"])
     assert e.value.code == 2 and "--real-frames" in capsys.readouterr().err
+
+
+def test_fill_occlusions_reads_the_last_column():
+    d = np.array([[8, INF, INF, INF, 2],
+                  [INF, INF, INF, INF, 9],
+                  [1, INF, INF, INF, INF]])
+    want = np.array([[8, 2, 2, 2, 2],      # the known value on the right is the last column's
+                     [9, 9, 9, 9, 9],
+                     [1, 1, 1, 1, 1]])
+    assert np.array_equal(fill_occlusions(d), want)
+
+
+def test_stereo_sequence_records_its_size_and_default_draws():
+    """params["size"] is [W, H] of what is scored; the default seed is 5 and frame k is the draw of
+    seed 5 + k (the published rows depend on these draws)."""
+    from igde_stream.data import Degrader
+
+    color, d = _pair()
+    cfg = error_type_config("paper")
+    seq = stereo_sequence(color, d, "box", cfg, frames=2)
+    assert seq.params["size"] == [60, 40] and seq.params["seed"] == 5
+    for k in range(2):
+        np.testing.assert_array_equal(seq.depth[k], Degrader(cfg, 5 + k, seq.gt[0].shape).apply(seq.gt[0], 0)[0])
+    assert stereo_sequence(color, d, "box", frames=1, scale=0.5).params["size"] == [30, 20]
+
+
+def test_icl_nuim_default_draws_are_seed_5(tmp_path):
+    from igde_stream.data import Degrader
+    from igde_stream.evaluation import icl_nuim_sequence
+
+    (tmp_path / "depth").mkdir()
+    (tmp_path / "color").mkdir()
+    z = np.full((24, 32), 20000, np.uint16)
+    z[6:18, 10:22] = 5000  # a near box at 1 m in a wall at 4 m
+    for t in range(2):
+        cv2.imwrite(str(tmp_path / "depth" / f"{t}.png"), z)
+        cv2.imwrite(str(tmp_path / "color" / f"{t}.png"), np.zeros((24, 32, 3), np.uint8))
+    cfg = error_type_config("paper")
+    seq = icl_nuim_sequence(tmp_path, cfg)
+    assert seq.params["seed"] == 5
+    for t in range(2):
+        np.testing.assert_array_equal(seq.depth[t], Degrader(cfg, 5, seq.gt[t].shape).apply(seq.gt[t], t)[0])
+    assert (seq.depth != seq.gt).any()
+
+
+def test_real_scene_problem_passes_a_good_pair_and_names_a_bad_one(tmp_path):
+    from igde_stream.real_frames import real_scene_problem
+
+    color, d = _pair()
+    cv2.imwrite(str(tmp_path / "view1.png"), cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "disp1.png"), d.astype(np.uint8))
+    cv2.imwrite(str(tmp_path / "small.png"), d[:, :50].astype(np.uint8))
+    assert real_scene_problem(tmp_path / "view1.png", tmp_path / "disp1.png") is None
+    assert real_scene_problem(tmp_path / "view1.png", tmp_path / "disp1.png", scale=0.5) is None
+    assert real_scene_problem(tmp_path / "view1.png", tmp_path / "nope.png") == f"{tmp_path / 'nope.png'} is not a file"
+    assert "differ in size" in real_scene_problem(tmp_path / "view1.png", tmp_path / "small.png")
+
+
+def test_default_icl_folder_is_the_workplace_copy_beside_the_checkout():
+    from igde_stream.real_frames import DEFAULT_ICL
+
+    assert DEFAULT_ICL == Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "icl_nuim_clean5"
+
+
+def test_a_scale_that_rounds_a_side_to_nothing_keeps_one_pixel(tmp_path):
+    from igde_stream.evaluation import icl_nuim_sequence
+
+    color, d = _pair()
+    tiny = stereo_sequence(color[:4, :6], d[:4, :6], "corner", DegradeConfig(p_degrade=0.0), frames=1, scale=0.1)
+    assert tiny.gt.shape == (1, 1, 1) and tiny.params["size"] == [1, 1]
+    (tmp_path / "depth").mkdir()
+    (tmp_path / "color").mkdir()
+    cv2.imwrite(str(tmp_path / "depth" / "0.png"), np.full((4, 6), 5000, np.uint16))
+    cv2.imwrite(str(tmp_path / "color" / "0.png"), np.zeros((4, 6, 3), np.uint8))
+    assert icl_nuim_sequence(tmp_path, DegradeConfig(p_degrade=0.0), scale=0.1).gt.shape == (1, 1, 1)
+
+
+def test_middlebury_default_is_four_draws(monkeypatch):
+    import igde_stream.real_frames as rf
+
+    monkeypatch.setattr(rf, "stereo_sequence", lambda *args, **kwargs: args)
+    args = rf.middlebury_sequence()
+    assert args is not None and args[2:] == ("middlebury_motorcycle", DegradeConfig(), 5, 4)
