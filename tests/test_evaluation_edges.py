@@ -127,3 +127,20 @@ def test_standard_evaluation_defaults_and_meta(monkeypatch, tmp_path):
     assert meta["errors"] == ["paper"] and "p_degrade" in meta["degradation"]  # one error type: flat
     _, meta2 = E.standard_evaluation([], guided=False, progress=False, errors=("paper", "soft"))
     assert sorted(meta2["degradation"]) == ["paper", "soft"] and "p_degrade" in meta2["degradation"]["soft"]
+
+
+def test_standard_evaluation_checks_its_view_options_and_records_real_scenes(tmp_path):
+    import cv2
+
+    for views, stride in ((-1, 4), (2, 0)):
+        with pytest.raises(ValueError, match="views must be >= 0 and view_stride >= 1"):
+            E.standard_evaluation([], sequences=0, icl=None, guided=False, progress=False, views=views,
+                                  view_stride=stride)
+    d = np.full((24, 32), 20, np.uint8)
+    d[6:18, 10:22] = 50
+    cv2.imwrite(str(tmp_path / "view1.png"), np.zeros((24, 32, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "disp1.png"), d)
+    _, meta = E.standard_evaluation([], sequences=0, icl=None, guided=False, progress=False,
+                                    real_scenes=[(str(tmp_path / "view1.png"), str(tmp_path / "disp1.png"))])
+    (rec,) = meta["real_scenes"].values()
+    assert rec["size"] == [32, 24] and rec["seed"] == 5 and "degradation" not in rec  # meta["degradation"] has it
