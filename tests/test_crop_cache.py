@@ -356,3 +356,45 @@ def test_cache_depth_blur_blurs_that_share_of_the_frames_only(monkeypatch):
     assert dataclasses.replace(cfg, depth_blur=0.0).key() == cfg.key()
     with pytest.raises(ValueError, match="depth_blur must be"):
         cache.CacheConfig(depth_blur=1.5)
+
+
+def test_edge_biased_crops_are_centred_on_an_error_pixel():
+    """edge_bias 1: every crop is centred on a pixel the degradation changed (moved inward at the
+    frame's borders), so the centre pixel is wrong far more often than one 4 px beside it or than any
+    pixel of a crop placed at random."""
+    from igde_stream.data import cache
+
+    kw = dict(scenes=4, frames_per_scene=2, crops_per_frame=8, crop=(16, 16), mix=False, color_blur=0.0,
+              scene=SMALL)
+    biased = cache.build_cache(cache.CacheConfig(**kw, edge_bias=1.0), workers=1, progress=False)
+    wrong = biased["depth"][:, 0] != biased["gt"][:, 0]
+    centre, beside = wrong[:, 8, 8].mean(), wrong[:, 8, 12].mean()
+    assert centre > 0.6 and centre > 2 * beside
+    plain = cache.build_cache(cache.CacheConfig(**kw, edge_bias=0.0), workers=1, progress=False)
+    assert (plain["depth"][:, 0] != plain["gt"][:, 0])[:, 8, 8].mean() < 0.3
+
+
+def test_cached_crops_length_and_transposes_of_square_crops_only():
+    from igde_stream.data import cache
+
+    rng = np.random.default_rng(0)
+    wide = {k: rng.integers(0, 256, (5, c, 8, 12)).astype(np.uint8) for k, c in (("color", 3), ("depth", 1),
+                                                                                ("gt", 1))}
+    crops = cache.CachedCrops(wide, batch=3, seed=1)
+    assert len(crops) == 5 and not crops.square
+    assert all(next(crops)[2].shape == (3, 1, 8, 12) for _ in range(20))  # never transposed
+    square = {k: v[..., :8] for k, v in wide.items()}
+    crops = cache.CachedCrops({**square, "gt": np.ascontiguousarray(square["gt"])}, batch=3, seed=1)
+    assert crops.square
+    shapes = {tuple(next(crops)[0].shape) for _ in range(5)}
+    assert shapes == {(3, 3, 8, 8)}
+
+
+def test_a_crop_as_large_as_the_frame_is_the_frame():
+    from igde_stream.data import cache
+
+    cfg = cache.CacheConfig(scenes=1, frames_per_scene=1, crops_per_frame=3, crop=(64, 96), mix=False,
+                            color_blur=0.0, scene=SMALL, edge_bias=0.0)
+    out = cache.build_cache(cfg, workers=1, progress=False)
+    assert out["gt"].shape == (3, 1, 64, 96)
+    assert (out["gt"] == out["gt"][:1]).all()  # the same frame, three times
