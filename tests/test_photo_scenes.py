@@ -225,3 +225,40 @@ def test_photo_errors_limit_the_photo_scenes_mix_only(tmp_path, monkeypatch):
                     ({"photo_errors": ("soft",), "mix": False}, "photo_errors needs")):
         with pytest.raises(ValueError, match=why):
             dataclasses.replace(cfg, **kw)
+
+
+def test_scene_draws_stay_in_their_documented_ranges():
+    """The segmentation's scale k in [150, 1500] (log-uniform), the smallest segment 0.2-1 % of the
+    window, and a generator seed of its own per scene."""
+    from igde_stream.data.photo_scenes import PhotoScene
+
+    photo = np.random.default_rng(0).integers(0, 256, (120, 160, 3)).astype(np.uint8)
+    scenes = [PhotoScene([photo], np.random.default_rng(s), (64, 80), (32, 32)) for s in range(30)]
+    ks = [s.k for s in scenes]
+    shares = [s.min_size / (64 * 80) for s in scenes]
+    assert 150 <= min(ks) and max(ks) <= 1500 and max(ks) / min(ks) > 3
+    assert 0.002 - 1 / (64 * 80) <= min(shares) and max(shares) <= 0.01 and max(shares) - min(shares) > 0.004
+    assert len({s.seed for s in scenes}) == 30
+
+
+def test_segment_depth_is_clipped_to_1_254(monkeypatch):
+    """Steep tilts push the planes past both ends: depth stays 1..254 (0 would read as a hole)."""
+    from igde_stream.data import photo_scenes
+
+    monkeypatch.setattr(photo_scenes, "MAX_TILT", 8.0)
+    color, _ = _three_regions()
+    lo, hi = 255, 0
+    for seed in range(6):
+        depth, _ = photo_scenes.segment_depth(color, np.random.default_rng(seed), 300.0, 20)
+        lo, hi = min(lo, int(depth.min())), max(hi, int(depth.max()))
+    assert (lo, hi) == (1, 254)
+
+
+def test_photo_pool_checks_each_side_against_the_crop(tmp_path):
+    """A tall photograph (100 wide, 300 high) fits a 200 x 50 (h x w) crop; a 120 x 120 crop it does not."""
+    from igde_stream.data.photo_scenes import photo_pool
+
+    cv2.imwrite(str(tmp_path / "tall.png"), np.full((300, 100, 3), 90, np.uint8))
+    assert any(im.shape[:2] == (300, 100) for im in photo_pool(tmp_path, (200, 50)))
+    with pytest.raises(ValueError, match="tall"):
+        photo_pool(tmp_path, (120, 120))
