@@ -387,8 +387,11 @@ def test_cached_crops_length_and_transposes_of_square_crops_only():
     square = {k: np.ascontiguousarray(v[..., :8]) for k, v in wide.items()}
     crops = cache.CachedCrops(square, batch=1, seed=1)
     assert crops.square and len(crops) == 5
-    views = {(i, f, t): (np.flip(g, -1) if f else g).swapaxes(-1, -2) if t else (np.flip(g, -1) if f else g)
-             for i, g in enumerate(square["gt"]) for f in (0, 1) for t in (0, 1)}
+    def oriented(g, flip, transpose):
+        g = np.flip(g, -1) if flip else g
+        return g.swapaxes(-1, -2) if transpose else g
+
+    views = {(i, f, t): oriented(g, f, t) for i, g in enumerate(square["gt"]) for f in (0, 1) for t in (0, 1)}
     seen = set()
     for _ in range(40):
         g = next(crops)[2][0].numpy()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import timed_frames
+from test_stream_roundtrip import depth_info
 
 from igde_stream.errors import IGDEError, OutputError
 from igde_stream.stream import outputs
-from igde_stream.stream.reader import VideoInfo
 from igde_stream.stream.outputs import backup_path
 from igde_stream.stream.writer import temp_path
 
@@ -60,8 +60,7 @@ def test_preview_keeps_frames_by_their_bytes(monkeypatch, pix_fmt, per_pixel):
     ground truth) of the stream's sample size."""
     seen = {}
     monkeypatch.setattr(outputs, "PreviewCollector", lambda by_psnr, frame_bytes: seen.update(fb=frame_bytes))
-    info = VideoInfo(path="d.mkv", codec="ffv1", width=20, height=10, pix_fmt=pix_fmt, time_base=Fraction(1, 25),
-                     rate=Fraction(25), start_pts=0, frames=None, duration=None)
+    info = depth_info(Fraction(25), pix_fmt, size=(20, 10))
     outputs.open_outputs(None, None, info, None, views_path=None, rgbd_path=None, preview=True,
                          options=outputs.ViewsOptions(), check=lambda paths: None)
     assert seen["fb"] == 20 * 10 * per_pixel

@@ -5,6 +5,7 @@ names an image-sequence pattern stands for."""
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from fractions import Fraction
 
@@ -17,12 +18,12 @@ from igde_stream.errors import CorruptInputError, InputError
 from igde_stream.stream import VideoReader
 from igde_stream.stream.reader import VideoInfo
 from igde_stream.stream.sources import _pattern_regex
+from test_stream_roundtrip import depth_info
 
 
-def _info(**kw) -> VideoInfo:
-    base = dict(path="in.mkv", codec="ffv1", width=16, height=8, pix_fmt="gray", time_base=Fraction(1, 1000),
-                rate=Fraction(25), start_pts=0, frames=None, duration=None)
-    return VideoInfo(**{**base, **kw})
+def _info(rate=Fraction(25), **kw) -> VideoInfo:
+    """``test_stream_roundtrip.depth_info`` with the count and duration a test sets."""
+    return dataclasses.replace(depth_info(rate, "gray"), **kw)
 
 
 def test_expected_frames_from_the_declared_count_or_duration_times_rate():

@@ -259,7 +259,6 @@ def test_byte_queue_counts_its_bytes_exactly():
 
 
 def test_batch_limit_is_a_quarter_of_the_memory_up_to_2_gib(monkeypatch):
-    from igde_stream.errors import IGDEError
     from igde_stream.stream import stages
 
     pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 1 << 20}  # 4 GiB
