@@ -187,6 +187,25 @@ def test_interleave_fits_views_to_a_larger_panel():
         display.Interleaver(cal, (3, 4), (4, 2))
 
 
+def test_lenticular_layout_keeps_its_interleaver_for_one_view_size_and_remakes_it_for_another():
+    """``outputs`` builds the interleaver for the size it is told; ``pack`` reuses it while the
+    views keep that size (the subpixel maps are per panel, not per frame) and builds a new one when
+    they do not. Views of 2 x 4 on an 8 x 4 panel are enlarged 4x across and 1x down, views of 4 x 2
+    2x each way: the second must come out as a fresh Interleaver for 4 x 2 composes them, not as the
+    2 x 4 maps would."""
+    cal = display.LenticularCalibration(n_views=2, pitch=2.0, tan_slant=0.0)
+    layout = display.make_layout("lenticular", mv.ViewConfig(n_views=2), calibration=cal, panel=(8, 4))
+    layout.outputs("panel.mkv", (2, 4))
+    first = layout.interleaver
+    narrow = np.stack([np.full((4, 2, 3), 100 + i, np.uint8) for i in range(2)])
+    layout.pack(narrow)
+    assert layout.interleaver is first  # same size: the maps are not rebuilt
+    wide = np.stack([np.arange(24, dtype=np.uint8).reshape(2, 4, 3) + 50 * i for i in range(2)])
+    got = layout.pack(wide)[0]
+    assert layout.interleaver is not first and layout.interleaver.view_size == (4, 2)
+    np.testing.assert_array_equal(got, display.Interleaver(cal, (8, 4), (4, 2)).compose(wide))
+
+
 @pytest.mark.parametrize("data,msg", [
     ({"n_views": 9, "pitch": 0, "tan_slant": 0.3}, "pitch must be > 0"),
     ({"n_views": 1, "pitch": 4.5, "tan_slant": 0.3}, "n_views must be an integer >= 2"),
