@@ -12,8 +12,8 @@ Inputs may also be image sequences, raw video or stdin (``sources``), or halves 
 (``formats``), or float (32 or 16-bit), mapped to 16-bit codes by a ``floatdepth.FloatMap``. Frames are read
 as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's EXIF orientation) is applied
 to colour and depth alike, unless ``InputOptions.autorotate`` is False
-(``orientation``). A depth stream keeps one pixel format: a change mid-stream is an ``InputError`` (never a silent
-change of bit depth).
+(``orientation``). A stream keeps one frame size and a depth stream one pixel format: a change mid-stream is an
+``InputError`` (never a silent change of bit depth, nor a traceback further down).
 
 Damaged input is an error, never a silently shorter stream: FFmpeg's error messages while demuxing
 and decoding (an FFV1 slice CRC mismatch, "File ended prematurely"), frames flagged corrupt, and
@@ -28,6 +28,7 @@ import os
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Iterator, Literal
 
 import av
@@ -302,6 +303,7 @@ class VideoReader:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
+        first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame
         count, last_time, last_pts_time = 0, 0.0, 0.0
         prev_pts: int | None = None
         while True:
@@ -330,20 +332,30 @@ class VideoReader:
                 file = self._images[count] if count < len(self._images) else None
                 if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
                     raise orientation_changed(self.path, count, self.orientation, o, self._probed)
-                if self.role != "color" and self._packed is None:
-                    fmt = f.format.name
-                    if depth_fmt is None:
-                        self._check_depth_format(fmt)
-                        depth_fmt = fmt
-                    elif fmt != depth_fmt:
-                        raise InputError(
-                            f"pixel format changes mid-stream at frame {count} ({pts_time:.3f} s): {depth_fmt} "
-                            f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
-                            self.path,
-                        )
+                depth_fmt = self._check_same_kind(f, f"{count} ({Path(file).name if file else f'{pts_time:.3f} s'})",
+                                                  depth_fmt, first)
+                first = first or (f.width, f.height)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
         self._check_complete(count, last_time, last_pts_time, self._decoder.dropped)
+
+    def _check_same_kind(self, f: av.VideoFrame, where: str, depth_fmt: str | None,
+                         first: tuple[int, int] | None) -> str | None:
+        """Refuse a frame whose size differs from the first frame's, or (depth) whose pixel format
+        differs from the first's; returns the depth stream's format (None for colour and packed)."""
+        role = _ROLE_NAMES[self.role]
+        if first is not None and (f.width, f.height) != first:
+            raise InputError(f"frame size changes mid-stream at frame {where}: {first[0]}x{first[1]} "
+                             f"before, {f.width}x{f.height} from there (a {role} stream must keep one size)", self.path)
+        if self.role == "color" or self._packed is not None:
+            return None
+        fmt = f.format.name
+        if depth_fmt is None:
+            self._check_depth_format(fmt)
+        elif fmt != depth_fmt:
+            raise InputError(f"pixel format changes mid-stream at frame {where}: {depth_fmt} "
+                             f"before, {fmt} from there (a {role} stream must keep one format)", self.path)
+        return fmt
 
     def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0) -> None:
         """Refuse a stream that ended early: fewer frames than the container declares (less the
