@@ -162,6 +162,8 @@ class Enhancer:
             )
         if color.dtype != np.uint8:
             raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
+        if min(depth.shape[1:]) < 2:  # the exported graphs' H and W are dynamic from 2 up (torch.export's range)
+            raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: the model needs at least 2x2")
         peak = self.peak_for(depth.dtype)
         order = self.depth_order
         if not self._range_checked:

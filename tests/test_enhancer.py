@@ -60,6 +60,20 @@ def test_bad_inputs_are_clear_errors(tiny):
         e.enhance(color, depth.astype(np.float32))
 
 
+@pytest.mark.parametrize("h,w", [(1, 34), (21, 1), (1, 1)])
+def test_frames_under_two_pixels_a_side_are_refused(tiny, h, w):
+    """The exported graph's H and W are dynamic from 2 up (torch.export's range; ONNX Runtime fails in
+    a MaxPool buffer below it): a frame 1 pixel high or wide is one clear error on every backend, and
+    2 x 2 runs."""
+    for backend in ("onnxruntime", "torch"):
+        e = Enhancer(str(tiny[2] if backend == "onnxruntime" else tiny[1]), backend=backend, quiet=True)
+        color, depth = _frames(1, h, w)
+        with pytest.raises(EnhancerError, match=rf"frames of {w}x{h} pixels: the model needs at least 2x2"):
+            e.enhance(color, depth)
+        color, depth = _frames(1, 2, 2)
+        assert e.enhance(color, depth).shape == (1, 2, 2)
+
+
 def test_bad_model_backend_and_options_are_clear_errors(tiny, tmp_path):
     with pytest.raises(IGDEError, match="no such model file"):
         Enhancer(str(tmp_path / "missing.onnx"), quiet=True)
