@@ -319,3 +319,41 @@ def test_colour_picture_as_depth_is_one_line(tmp_path, tiny_model, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "three colour channels differ" in err, err
     assert not (tmp_path / "o.mkv").exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("pattern,fmt,foreign", [
+    ("%d.png", "%d.png", ["000000.png", "00.png", "07.png", "a.png", "0.tif"]),
+    ("%1d.png", "%01d.png", ["00.png", "07.png"]),
+    ("%06d.png", "%06d.png", ["0.png", "00007.png", "0000007.png", "12345.png"]),
+    ("%3d.tif", "%03d.tif", ["7.tif", "07.tif", "0007.tif", "  7.tif"]),
+    ("f_%02d%%.png", "f_%02d%%.png", ["f_7%.png", "f_007%.png", "f_07.png", "f_07%%.png"]),
+])
+def test_sequence_names_are_exactly_those_the_pattern_writes(pattern, fmt, foreign):
+    """FFmpeg's image2 muxer zero-pads the frame number to N digits for %0Nd and %Nd alike (checked:
+    PyAV writing ``%3d.png`` gives 001.png ... 012.png), so ``fmt`` is the pattern as Python's ``%``
+    writes it. Every name it writes matches; a name with more leading zeros than the padding, fewer
+    digits, or other text does not: a user's 000000.png is not a frame of ``%d.png``."""
+    from igde_stream.stream.imageseq import _name_regex
+
+    regex = _name_regex(pattern)
+    for k in [*range(1100), 123456, 10**7 + 3]:
+        assert regex.fullmatch(fmt % k), fmt % k
+    for name in foreign:
+        assert not regex.fullmatch(name), name
+
+
+def test_overwrite_keeps_a_folder_whose_numbered_names_the_pattern_never_writes(tmp_path, tiny_model, capsys):
+    """``-o mine/%d.png -y`` on a folder of the user's 000000.png ...: %d never writes a leading zero,
+    so those are not an earlier run's frames; refused, and every file stays."""
+    colors, depths, _ = scene(2, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "depth", depths)
+    write_png_sequence(tmp_path / "mine", depths)  # 000000.png, 000001.png
+    before = {p.name: p.read_bytes() for p in (tmp_path / "mine").iterdir()}
+    code = main([str(tmp_path / "rgb"), str(tmp_path / "depth"), "-o", str(tmp_path / "mine" / "%d.png"), "-y",
+                 "--model", str(tiny_model), "--backend", "torch", "-q"])
+    assert code == 2 and "holds other files (000000.png" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "mine").iterdir()} == before
+    # the pattern that wrote them does replace them
+    assert main([str(tmp_path / "rgb"), str(tmp_path / "depth"), "-o", str(tmp_path / "mine" / "%06d.png"), "-y",
+                 "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0

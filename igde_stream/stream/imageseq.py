@@ -5,9 +5,9 @@ into a hidden temporary folder beside it, which is renamed to the pattern's fold
 complete. Depth of more than 8 bits goes into 16-bit images holding the same values (a 10-bit
 sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. ``.pfm`` and ``.exr`` write 32-bit float
 (grayf32le), for float depth in: the codes mapped back to the input's units (``floatdepth``). The
-folder must be new or empty; with ``-y`` an existing folder that holds nothing but frames of this
-pattern (an earlier run) is replaced.
-Anything else in it is refused, so ``-y`` never deletes a file the run did not write.
+folder must be new or empty; with ``-y`` an existing folder that holds nothing but names this pattern
+writes (an earlier run's frames: ``%06d.png`` writes 000000.png, ``%d.png`` 0.png, never 000000.png)
+is replaced. Anything else in it is refused, so ``-y`` never deletes a file of another name.
 """
 
 from __future__ import annotations
@@ -35,12 +35,19 @@ def sequence_codec(out: Path) -> str:
     return SEQUENCE_CODECS[out.suffix.lower()]
 
 
+def _number_regex(spec: str) -> str:
+    """The frame numbers ``%d`` / ``%0Nd`` writes (FFmpeg zero-pads ``%Nd`` too): N digits or more,
+    and no leading zero beyond the padding (``%d``: 0, 7, 12, never 007; ``%03d``: 007, 1234)."""
+    width = int(spec[1:-1] or 0)
+    return rf"(?:\d{{{width}}}|[1-9]\d{{{width},}})" if width > 1 else r"(?:\d|[1-9]\d+)"
+
+
 def _name_regex(name: str) -> re.Pattern[str]:
     parts = re.split(r"(%0?\d*d|%%)", name)
     if sum(1 for p in parts if p.startswith("%") and p != "%%") != 1 or any(
             "%" in p for p in parts if not re.fullmatch(r"%0?\d*d|%%", p)):
         raise OutputError("an image-sequence output takes one frame number, %d or %0Nd, e.g. out/%06d.png", name)
-    return re.compile("".join(r"\d+" if p.startswith("%") and p != "%%" else re.escape(p.replace("%%", "%"))
+    return re.compile("".join(_number_regex(p) if p.startswith("%") and p != "%%" else re.escape(p.replace("%%", "%"))
                               for p in parts))
 
 
@@ -67,7 +74,7 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
         if not folder.is_dir():
             raise OutputError(f"{str(folder)!r} exists and is not a folder", out)
         names = os.listdir(folder)
-        others = [n for n in names if not regex.fullmatch(n)]
+        others = sorted(n for n in names if not regex.fullmatch(n))
         if others:
             raise OutputError(f"folder {str(folder)!r} holds other files ({others[0]}, ...); "
                               "write the sequence into a new folder", out)
