@@ -83,3 +83,47 @@ def test_missing_pts_round_half_up(tmp_path):
     w.commit()
     _, pts, facts = read_video(out)
     assert [Fraction(p) * facts["time_base"] for p in pts] == [Fraction(t, 10) for t in (0, 3, 5, 8, 10)]
+
+
+def _encode(path, frames, codec, pix_fmt, src_fmt):
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(codec, rate=25)
+        s.height, s.width = frames[0].shape[:2]
+        s.pix_fmt = pix_fmt
+        for f in frames:
+            out.mux(s.encode(av.VideoFrame.from_ndarray(f, format=src_fmt)))
+        out.mux(s.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("codec,pix_fmt,bits", [
+    ("ffv1", "bgr0", 8),  # FFmpeg's FFV1 from RGB pictures
+    ("ffv1", "gbrp16le", 16),
+    ("ffv1", "gbrp10le", 10),
+    ("png", "ya8", 8),  # PNG gray + alpha
+    ("png", "ya16be", 16),
+    ("png", "rgba", 8),
+])
+def test_gray_depth_stored_as_rgb_or_with_alpha_reads_as_stored(tmp_path, codec, pix_fmt, bits):
+    """Gray depth that an encoder stored as planar RGB, RGB with a padding byte or gray with alpha
+    reads back as the gray values written (10-bit planar RGB as 0..1023, not stretched), in the
+    format the file declares."""
+    from igde_stream.stream import VideoReader
+
+    rng = np.random.default_rng(bits)
+    peak = (1 << bits) - 1
+    gray = [rng.integers(0, peak + 1, (6, 10)).astype(np.uint16 if bits > 8 else np.uint8) for _ in range(3)]
+    if pix_fmt.startswith("ya"):
+        src = "gray16le" if bits > 8 else "gray"
+        frames = gray
+    else:  # three equal channels, 16-bit samples scaled to the source format's range for 10 bits
+        src = "rgb48le" if bits > 8 else "rgb24"
+        frames = [np.repeat(g[..., None] << (16 - bits) if bits == 10 else g[..., None], 3, axis=2) for g in gray]
+    path = _encode(tmp_path / f"d.{'mkv' if codec == 'ffv1' else 'mov'}", frames, codec, pix_fmt, src)
+    with VideoReader(path, "depth") as r:
+        assert r.info.pix_fmt == pix_fmt and r.info.bits == bits
+        got = [f.data for f in r.frames()]
+    assert len(got) == 3
+    for g, d in zip(gray, got):
+        assert d.dtype == g.dtype
+        np.testing.assert_array_equal(d, g)

@@ -42,10 +42,14 @@ FLOAT_FORMATS = ("grayf32le", "grayf32be", "grayf16le", "grayf16be", "gbrpf32le"
 #: Packed RGB formats that gray depth saved as colour arrives in (PNG, TIFF and BMP written with three
 #: equal channels, as many depth estimators and image tools save a gray map): read as one channel; the
 #: channels must be equal (a colour-mapped depth picture is refused). Alpha is ignored.
-RGB_FORMATS = ("rgb24", "bgr24", "rgba", "bgra", "rgb48le", "rgb48be", "bgr48le", "bgr48be", "rgba64le",
-               "rgba64be", "bgra64le", "bgra64be")
+#: Also planar RGB (FFV1 and libx264rgb store RGB as gbrp*, 10 to 16-bit kept as stored), packed RGB with
+#: a padding byte (FFV1's bgr0) and gray with alpha (PNG's ya8 / ya16).
+RGB_FORMATS = ("rgb24", "bgr24", "rgba", "bgra", "argb", "abgr", "rgb0", "bgr0", "0rgb", "0bgr", "rgb48le",
+               "rgb48be", "bgr48le", "bgr48be", "rgba64le", "rgba64be", "bgra64le", "bgra64be", "gbrp", "gbrp10le",
+               "gbrp12le", "gbrp16le", "gbrp16be", "gbrap", "gbrap16le", "gbrap16be", "ya8", "ya16le", "ya16be")
 #: Pixel formats accepted for depth (and ground truth).
 DEPTH_FORMATS = (*GRAY_FORMATS, *sorted(YUV8_FORMATS), *sorted(YUV_HIGH_FORMATS), *FLOAT_FORMATS, *RGB_FORMATS)
+_GRAY_ALPHA = {"ya8": np.dtype(np.uint8), "ya16le": np.dtype("<u2"), "ya16be": np.dtype(">u2")}
 #: The same samples in the other byte order (an exact swap by swscale; see ``float_array``).
 _SWAPPED = {"grayf32le": "grayf32be", "grayf32be": "grayf32le", "gbrpf32le": "gbrpf32be", "gbrpf32be": "gbrpf32le"}
 
@@ -91,7 +95,7 @@ def depth_formats_text() -> str:
     """The accepted depth formats in words, for error messages."""
     return ("gray, gray16le or 8-bit YUV with depth in the luma plane; also gray10le, gray12le, gray16be, "
             "the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le, 32-bit float (grayf32le: PFM, EXR), "
-            "and gray saved as 8/16-bit RGB with three equal channels")
+            "and gray saved as 8-16-bit RGB with three equal channels or as gray with alpha")
 
 
 #: How the luma of YUV depth is read (``InputOptions.depth_range``; see :func:`luma_is_limited`).
@@ -205,9 +209,19 @@ def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:
 
 
 def gray_of_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """The one channel of gray depth saved as RGB (``RGB_FORMATS``): H x W uint8, or native uint16 for
-    48 / 64-bit RGB; ``ValueError`` when the colour channels differ."""
+    """The one channel of gray depth saved as RGB or gray with alpha (``RGB_FORMATS``): H x W uint8, or
+    native uint16 above 8 bits (values as stored: 10-bit planar RGB stays 0..1023); ``ValueError`` when
+    the colour channels differ."""
+    fmt = frame.format.name
+    if fmt in _GRAY_ALPHA:  # [Y, A] pairs (PyAV has no ndarray form of them)
+        dt, plane = _GRAY_ALPHA[fmt], frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : 2 * dt.itemsize * frame.width]
+        return rows.copy().view(dt).reshape(frame.height, frame.width, 2)[..., 0].astype(dt.newbyteorder("="))
+    if fmt in ("rgb0", "bgr0", "0rgb", "0bgr"):  # a padding byte: swscale's exact shuffle to rgb24
+        frame = frame.reformat(format="rgb24")
     a = frame.to_ndarray()  # H x W x 3 (or 4), native byte order
+    if fmt in ("argb", "abgr"):
+        a = a[..., 1:]
     if not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
         raise ValueError(f"{frame.format.name}: the three colour channels differ, so this is a colour picture, not "
                          "a depth map (a colour-mapped depth cannot be read back); give gray depth, or three equal "
