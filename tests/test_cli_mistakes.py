@@ -195,3 +195,26 @@ def test_default_codec_in_a_container_without_it_says_what_to_use(clip, tmp_path
     assert "'mov' format does not support 'ffv1'" in err
     assert err.rstrip().endswith("use .mkv or .nut, or --codec with one this container takes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["color.mp4", "depth.mkv"]  # no partial output
+
+
+def test_another_codec_that_the_container_refuses_points_to_the_default(clip, tmp_path, tiny_model, capsys):
+    """``-o out.mkv --codec png``: FFmpeg's Matroska muxer takes no PNG. The hint must not tell a user
+    whose output already is .mkv to use .mkv."""
+    out = tmp_path / "out.mkv"
+    code, _, err = run([clip["color"], clip["depth"], "-o", out, "--codec", "png", "-q", *model(tiny_model)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "'matroska' format does not support 'png'" in err
+    assert err.rstrip().endswith("use --codec ffv1 (the default, in .mkv or .nut), or a container that takes png")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("backend", ["auto", "onnxruntime", "torch"])
+def test_a_video_given_as_the_model_is_named_as_not_a_model_file(clip, tmp_path, backend, capsys, monkeypatch):
+    """``--model depth.mkv`` (an existing file of another kind, in the working folder): the error says
+    it is not a model file, not that it is "not a file" nor that no shipped model has that name."""
+    monkeypatch.chdir(clip["depth"].parent)
+    code, _, err = run([clip["color"], clip["depth"], "-o", tmp_path / "o.mkv", "--model", clip["depth"].name,
+                        "--backend", backend], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{clip['depth'].name}: not a model file (give a shipped model name, or a .onnx, .pt" in err
+    assert "not a file" not in err and "no shipped" not in err

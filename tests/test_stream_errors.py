@@ -68,7 +68,33 @@ def test_file_with_no_video_stream(make_clip, enhancer, tmp_path):
         frame.sample_rate = 8000
         for p in [*s.encode(frame), *s.encode(None)]:
             c.mux(p)
-    fails(InputError, "no video stream", make_clip(), enhancer, depth=wav)
+    fails(InputError, r"no video stream \(only audio\)$", make_clip(), enhancer, depth=wav)
+
+
+def test_an_mp4_cut_inside_its_index_is_called_cut_or_damaged(make_clip, enhancer, tmp_path):
+    """An MP4 whose index (moov, after the media data) is cut short: FFmpeg opens it with its video
+    track read as a data stream, or with no stream at all. Either way the message says what the file
+    likely is, rather than only that it has no video."""
+    import av
+
+    clip = make_clip()
+    whole = clip["color"].read_bytes()
+    seen = set()
+    for n in range(whole.find(b"moov"), len(whole), 16):
+        cut = tmp_path / f"cut{n}.mp4"
+        cut.write_bytes(whole[:n])
+        try:
+            with av.open(str(cut)) as c:
+                kinds = tuple(sorted({s.type for s in c.streams}))
+        except av.error.FFmpegError:
+            continue
+        if "video" in kinds or kinds in seen:
+            continue
+        seen.add(kinds)
+        match = r"no stream at all \(a cut or damaged file\?\)" if not kinds else \
+            r"no video stream \(only data: a cut or damaged file\?\)"
+        fails(InputError, match, clip, enhancer, color=cut)
+    assert seen, "no cut of the file opened without its video stream"
 
 
 def test_different_frame_counts_name_the_frames(make_clip, enhancer, tmp_path):

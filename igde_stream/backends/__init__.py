@@ -72,6 +72,7 @@ def resolve_model_file(model: str | Path, suffix: str) -> Path:
     FileNotFoundError with what was looked for.
     """
     p = Path(str(model))
+    check_not_other_file(p)
     if p.suffix in (".onnx", ".pt", *ENGINE_SUFFIXES) or p.parent != Path("."):
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no such model file")
@@ -86,6 +87,14 @@ def resolve_model_file(model: str | Path, suffix: str) -> Path:
         f"({', '.join(have) or 'none installed'}) or the path of a model file (.onnx or .pt, e.g. one you "
         f"exported or trained; a TensorRT .engine)"
     )
+
+
+def check_not_other_file(p: Path) -> None:
+    """A model reference that names an existing file of another kind (``--model depth.mkv``) is a
+    ``ValueError`` saying so, rather than a search for a shipped model of that name."""
+    if p.suffix and p.suffix not in (".onnx", ".pt", *ENGINE_SUFFIXES) and p.is_file():
+        raise ValueError(f"{p}: not a model file (give a shipped model name, or a .onnx, .pt or TensorRT "
+                         f"{' / '.join(ENGINE_SUFFIXES)} file)")
 
 
 def _has(module: str) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..models import create_model, load_checkpoint
+from . import check_not_other_file
 from ..models.selection import chooses_input
 
 _PRECISIONS = ("fp32", "fp16")
@@ -106,6 +107,7 @@ def load_torch_model(model: str | Path | torch.nn.Module) -> torch.nn.Module:
         return load_checkpoint(p)
     if p.suffix in (".onnx", ".engine", ".plan"):
         raise ValueError(f"{p}: the torch backend needs a registered model name or a .pt checkpoint")
+    check_not_other_file(p)
     return create_model(str(model), pretrained=True)
 
 

@@ -258,7 +258,9 @@ class DepthWriter:
         except BaseException as exc:
             self.abort()
             if isinstance(exc, (av.error.FFmpegError, ValueError)):
-                hint = "; use .mkv or .nut, or --codec with one this container takes" if "not support" in str(exc) else ""
+                hint = "" if "not support" not in str(exc) else (
+                    "; use .mkv or .nut, or --codec with one this container takes" if codec == "ffv1"
+                    else f"; use --codec ffv1 (the default, in .mkv or .nut), or a container that takes {codec}")
                 raise OutputError(f"cannot set up the {codec} encoder: {exc}{hint}", self.out) from None
             raise
 
