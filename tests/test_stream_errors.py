@@ -113,9 +113,17 @@ def test_timestamps_that_do_not_pair(make_clip, enhancer, tmp_path):
 
 
 def test_unsupported_depth_pixel_format(make_clip, enhancer, tmp_path):
-    rgb_depth = write_video(tmp_path / "rgb_depth.mkv", scene(4)[0], fmt="rgb24", codec="ffv1")  # bgr0
-    e = fails(InputError, "pixel format bgr0, which is not supported", make_clip(), enhancer, depth=rgb_depth)
+    alpha_depth = write_video(tmp_path / "yuva_depth.mkv", scene(4)[1], fmt="yuva420p", codec="ffv1")
+    e = fails(InputError, "pixel format yuva420p, which is not supported", make_clip(), enhancer, depth=alpha_depth)
     assert "gray, gray16le or 8-bit YUV" in str(e)
+
+
+def test_a_colour_video_given_as_depth_is_named_a_colour_picture(make_clip, enhancer, tmp_path):
+    """FFV1 colour (bgr0, a format gray depth saved as RGB also arrives in): its channels differ, so it
+    is refused as a colour picture, under its own format's name."""
+    rgb_depth = write_video(tmp_path / "rgb_depth.mkv", scene(4)[0], fmt="rgb24", codec="ffv1")  # bgr0
+    fails(InputError, r"frame 0: bgr0: the three colour channels differ, so this is a colour picture",
+          make_clip(), enhancer, depth=rgb_depth)
 
 
 def test_truncated_file(make_clip, enhancer, tmp_path):

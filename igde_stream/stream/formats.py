@@ -223,7 +223,7 @@ def gray_of_rgb(frame: av.VideoFrame) -> np.ndarray:
     if fmt in ("argb", "abgr"):
         a = a[..., 1:]
     if not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
-        raise ValueError(f"{frame.format.name}: the three colour channels differ, so this is a colour picture, not "
+        raise ValueError(f"{fmt}: the three colour channels differ, so this is a colour picture, not "
                          "a depth map (a colour-mapped depth cannot be read back); give gray depth, or three equal "
                          "channels")
     return np.ascontiguousarray(a[..., 0])

@@ -40,7 +40,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, OutputError
 from .preview import PreviewCollector, write_preview
-from .reader import Frame, VideoInfo
+from .info import Frame, VideoInfo
 from .report import PsnrReport
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
 from .writer import temp_path

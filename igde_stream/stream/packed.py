@@ -36,7 +36,7 @@ from ..display.rgbd import NEAR, halves, near_white
 from ..errors import InputError
 
 if TYPE_CHECKING:
-    from .reader import VideoInfo
+    from .info import VideoInfo
     from .sources import SharedInput, StreamDecoder
 
 #: ``--packed`` names: the axis the frame splits along (1: left | right, 0: top / bottom).

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import PairingError
-from .reader import Frame
+from .info import Frame
 
 log = logging.getLogger("igde_stream.stream")
 

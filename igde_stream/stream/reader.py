@@ -26,7 +26,6 @@ import dataclasses
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Literal
@@ -39,9 +38,10 @@ from av.video.reformatter import VideoReformatter
 from ..errors import CorruptInputError, InputError
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
-    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text, dtype_of,
-    is_float_format, luma_is_limited, luma_to_full, peak_of,
+    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text,
+    is_float_format, luma_is_limited, luma_to_full,
 )
+from .info import FALLBACK_RATE, Frame, VideoInfo
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import (
@@ -54,75 +54,8 @@ Role = Literal["color", "depth", "gt"]
 Sync = Literal["relative", "absolute"]
 SYNC_MODES: tuple[str, ...] = ("relative", "absolute")
 
-#: Frames per second assumed when a stream does not say (readers and the writer use the same).
-FALLBACK_RATE = Fraction(25)
-
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 _logs_enabled = threading.Lock()
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What the container says about a video stream; ``width`` x ``height`` as the frames are read
-    (displayed: after the display matrix; enlarged, when the reader enlarges)."""
-
-    path: str
-    codec: str
-    width: int
-    height: int
-    pix_fmt: str | None
-    time_base: Fraction
-    rate: Fraction | None  # frames per second, None when unknown
-    start_pts: int | None  # in time_base units; None: taken from the first frame
-    frames: int | None  # frame count the container declares, None when it does not
-    duration: float | None  # seconds the container declares, None when it does not
-    duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
-    kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of)
-    limited: bool = False  # YUV depth luma in the limited range, read stretched (formats.luma_is_limited)
-
-    @property
-    def effective_rate(self) -> Fraction:
-        """The frame rate, or ``FALLBACK_RATE`` (25 fps) when the stream does not give one."""
-        return self.rate or FALLBACK_RATE
-
-    @property
-    def frame_duration(self) -> float:
-        """Seconds per frame (1/25 when the rate is unknown)."""
-        return float(1 / self.effective_rate)
-
-    @property
-    def expected_frames(self) -> int | None:
-        if self.frames:
-            return self.frames
-        if self.duration and self.rate:
-            return round(self.duration * float(self.rate))
-        return None
-
-    @property
-    def dtype(self) -> np.dtype:
-        """Depth sample type: uint16 for formats of more than 8 bits (gray10le ... gray16be), else uint8."""
-        return dtype_of(self.pix_fmt)
-
-    @property
-    def bits(self) -> int:
-        """Significant bits of a depth sample (8, 10, 12 or 16)."""
-        return bits_of(self.pix_fmt)
-
-    @property
-    def peak(self) -> float:
-        """The largest depth value the format holds: 255, 1023, 4095 or 65535."""
-        return peak_of(self.pix_fmt)
-
-
-@dataclass
-class Frame:
-    """One decoded frame: colour H x W x 3 uint8 RGB, or depth H x W uint8 / uint16."""
-
-    index: int  # 0-based decode order (= presentation order after the decoder)
-    pts: int | None  # as decoded, in the stream's time base
-    time: float  # seconds from the stream's start, or pts_time with sync="absolute" (what pairing compares)
-    pts_time: float  # pts x time_base, as ffprobe shows it
-    data: np.ndarray
 
 
 def enable_error_logs() -> None:

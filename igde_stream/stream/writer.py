@@ -41,7 +41,7 @@ from ..errors import IGDEError, OutputError
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
-from .reader import FALLBACK_RATE, VideoInfo
+from .info import FALLBACK_RATE, VideoInfo
 
 log = logging.getLogger("igde_stream.stream")
 
