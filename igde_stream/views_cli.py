@@ -171,6 +171,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, figure_frame=args.figure_frame,
                                             source=_source(args, args.color if args.packed else None))
+    if args.figure and fig_frame is None:
+        raise IGDEError(f"--figure-frame {args.figure_frame}: no frame at or after it was used ({summary['frames']} "
+                        f"frames used, stride {args.stride}); nothing written")
+    cfg = mv.ViewConfig(**summary["config"])  # as the views were rendered (10 / 12-bit depth: its own peak)
     summary["model"] = args.model if args.enhance else None
     if args.packed:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
@@ -381,9 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(getattr(args, "quiet", False), PROG)
-    if getattr(args, "stride", 1) < 1:
-        print(f"{PROG}: error: --stride must be >= 1", file=sys.stderr)
-        return 2
+    for option, least in (("stride", 1), ("max_frames", 0), ("band", 0), ("figure_frame", 0)):
+        if getattr(args, option, least) < least:
+            print(f"{PROG}: error: --{option.replace('_', '-')} must be >= {least}", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except IGDEError as exc:

@@ -3,6 +3,7 @@ frames of its output files; ``make_layout`` and ``layout_frames``."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -188,6 +189,14 @@ def make_layout(name: str, cfg: mv.ViewConfig, **options: Any) -> Layout:
     if extra:
         raise ValueError(f"{', '.join(extra)}: not an option of the {name} layout")
     return cls(cfg, **options)
+
+
+def with_config(layout: Layout, cfg: mv.ViewConfig) -> Layout:
+    """A shallow copy of ``layout`` that renders with ``cfg`` (e.g. the depth's own peak or order);
+    the caller's layout is unchanged."""
+    new = copy.copy(layout)
+    new.cfg = cfg
+    return new
 
 
 def layout_frames(color: np.ndarray, depth: np.ndarray, config: mv.ViewConfig, layout: str = "grid",

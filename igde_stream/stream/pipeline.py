@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, display
 from ..errors import IGDEError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
@@ -110,12 +110,15 @@ def _views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype:
     """The views and RGB-D outputs read the enhanced depth as the enhancer reads its input: its depth
     order, and its peak where the views have none of their own (10 / 12-bit depth, ``max_depth``).
     A copy when something changes; the caller's options stay as they were."""
-    cfg = views.config
+    layout = views.layout  # a display.Layout object renders with its own config
+    cfg = views.config if isinstance(layout, str) else layout.cfg
     order = getattr(enhancer, "depth_order", "near-high")
     max_depth = cfg.max_depth if cfg.max_depth is not None or peak == _PEAKS[np.dtype(dtype)] else peak
     if (order, max_depth) == (cfg.depth_order, cfg.max_depth):
         return views
-    return dataclasses.replace(views, config=dataclasses.replace(cfg, depth_order=order, max_depth=max_depth))
+    new = dataclasses.replace(cfg, depth_order=order, max_depth=max_depth)
+    return dataclasses.replace(views, config=new, layout=layout if isinstance(layout, str) else
+                               display.with_config(layout, new))
 
 
 def enhance_file(

@@ -14,6 +14,7 @@ written under a temporary name, renamed when complete (removed on any error).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -192,6 +193,21 @@ def _integer_depth(reader: VideoReader) -> VideoReader:
     return reader
 
 
+def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConfig:
+    """``cfg`` with the depth streams' format peak as its ``max_depth`` where that is not their sample
+    type's: 10 / 12-bit depth sits in uint16 but peaks at 1023 / 4095, as the main command reads it.
+    ``cfg`` itself when it has a max_depth or every stream is 8 or 16-bit (read by its dtype)."""
+    if cfg.max_depth is not None or all(r.info.bits in (8, 16) for r in readers):
+        return cfg
+    peaks = {r.info.peak: r for r in readers}
+    if len(peaks) > 1:
+        raise InputError("depth streams of different bit depths (" + ", ".join(
+            f"{r.path}: {r.info.pix_fmt}" for r in peaks.values()) + "): give --max-depth")
+    log.info("%s: %d-bit depth (%s), read with its peak %d", readers[0].path, readers[0].info.bits,
+             readers[0].info.pix_fmt, readers[0].info.peak)
+    return dataclasses.replace(cfg, max_depth=readers[0].info.peak)
+
+
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
                 render: display.Renderer | None = None, source: InputOptions | None = None,
@@ -216,6 +232,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     n = 0
     try:
         _integer_depth(depth_reader)
+        if (own := _views_config(lay.cfg, [depth_reader])) is not lay.cfg:
+            lay = display.with_config(lay, own)
         size = (depth_reader.info.width, depth_reader.info.height)
         try:
             paths = lay.outputs(out, size)
@@ -231,7 +249,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if lay.depth_8bit and not said and d.dtype != np.uint8:
-                said = _say_rescaled(depth, d, cfg.max_depth)
+                said = _say_rescaled(depth, d, lay.cfg.max_depth)
             for w, img in zip(writers, lay.frames(c, d, render)):
                 w.write(img, pts)
             n += 1
@@ -275,6 +293,11 @@ def view_quality_files(
         _integer_depth(readers[0])
         for p in paths:
             readers.append(_integer_depth(VideoReader(p, "depth", source=source)))
+        cfg = _views_config(cfg, readers)
+        if enhancer is not None and enhance is not None:
+            from .pipeline import _with_format_peak  # the pipeline imports this module
+
+            enhancer = _with_format_peak(enhancer, readers[1 + names.index(enhance)].info)
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
                                    source=source))
         for r in readers[1:-1]:
