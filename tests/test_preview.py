@@ -155,3 +155,35 @@ def test_preview_refused_up_front(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="needs matplotlib"):
         enhance_file(c, d, tmp_path / "o.mkv", enhancer=Identity(), preview_path=tmp_path / "p.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("order,cmap,label", [("near-high", "turbo", "depth (near = high)"),
+                                              ("far-high", "turbo_r", "depth (far = high)")])
+def test_preview_draws_depth_in_the_enhancers_order(tmp_path, monkeypatch, order, cmap, label):
+    """Far-high (distance) depth is drawn with turbo reversed, so that far stays blue and near red as
+    the module says, and its colour bars say far = high; near-high depth as before."""
+    import igde_stream.stream.preview as pv
+    from matplotlib.figure import Figure
+
+    figures = []
+
+    class Kept(Figure):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            figures.append(self)
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    monkeypatch.setattr(pv, "_figure", lambda path: (Kept, FigureCanvasAgg))
+    c, d, g = _clip_with_a_bad_frame(tmp_path)
+
+    class Ordered(Identity):
+        depth_order = order
+        max_depth = None
+
+    enhance_file(c, d, tmp_path / "o.mkv", enhancer=Ordered(), gt_path=g, preview_path=tmp_path / "p.png")
+    (fig,) = figures
+    depth_maps = {im.get_cmap().name for ax in fig.axes for im in ax.get_images() if im.get_array().ndim == 2
+                  and im.get_cmap().name.startswith("turbo")}
+    labels = {ax.get_ylabel() for ax in fig.axes if ax.get_ylabel().startswith("depth")}
+    assert depth_maps == {cmap} and labels == {label}

@@ -198,9 +198,9 @@ class Outputs:
             moves.append((w.tmp, w.path))
         return moves
 
-    def write_preview(self, path: Path, tmp: Path, peak: float, title: str) -> dict[str, Any]:
+    def write_preview(self, path: Path, tmp: Path, peak: float, title: str, order: str = "near-high") -> dict[str, Any]:
         picks = self.preview.picks()
-        write_preview(path, picks, peak, self.preview.by_psnr, title=title, to=tmp)
+        write_preview(path, picks, peak, self.preview.by_psnr, title=title, to=tmp, order=order)
         return {"preview": str(path), "preview_ranked_by": "psnr" if self.preview.by_psnr else "mean change",
                 "preview_frames": {label.split(" ")[0]: f.index for label, f in picks}}
 

@@ -322,7 +322,8 @@ def enhance_file(
                     summary["plot"] = str(plot)
             if preview is not None:
                 moves.append((temp_path(preview), preview))
-                summary.update(outs.write_preview(preview, moves[-1][0], peak, out.name))
+                summary.update(outs.write_preview(preview, moves[-1][0], peak, out.name,
+                                                  getattr(enhancer, "depth_order", "near-high")))
             stack.close()  # inputs and the report's row file closed before the outputs appear
             _commit(moves)  # the one step that puts every output in place
         except BaseException:

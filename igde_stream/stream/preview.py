@@ -19,7 +19,7 @@ Each row: colour (with the zoomed patch boxed), input depth, enhanced depth, gro
 given), error maps (|input - gt| and |enhanced - gt|, or |enhanced - input| without gt), and a
 zoom on the worst boundary patch (the patch of the largest error, or change, within the depth edge
 band ``multiview.edge_band`` of the reference depth). Depth in the turbo colour map (far = blue,
-near = red) with a colour bar in depth units; errors in magma with theirs. Drawn on a matplotlib
+near = red, in either depth order) with a colour bar in depth units; errors in magma with theirs. Drawn on a matplotlib
 ``Figure`` with the Agg canvas (no pyplot, no global backend change); matplotlib is optional and
 ``check_preview_path`` refuses the option up front when it is missing.
 """
@@ -178,8 +178,10 @@ def worst_patch(err: np.ndarray, band: np.ndarray, size: int) -> tuple[int, int]
 
 
 def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFrame]], peak: float, by_psnr: bool,
-                  *, title: str = "", to: str | os.PathLike[str] | None = None, patch: int | None = None) -> Path:
-    """Draw the preview of ``picks`` (``PreviewCollector.picks``) to ``to`` (or ``path``); returns ``path``."""
+                  *, title: str = "", to: str | os.PathLike[str] | None = None, patch: int | None = None,
+                  order: str = "near-high") -> Path:
+    """Draw the preview of ``picks`` (``PreviewCollector.picks``) to ``to`` (or ``path``); returns ``path``.
+    ``order``: the depth order (far-high: distance, drawn with the colour map reversed, far = blue)."""
     from matplotlib.patches import Rectangle
 
     path = Path(path)
@@ -202,12 +204,13 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
         err_in = None if not has_gt else np.abs(f.inp.astype(np.float32) - f.gt)
         err_out = np.abs(f.out.astype(np.float32) - (f.gt if has_gt else f.inp))
         size = patch or max(16, min(h, w) // 3)
-        y0, x0 = worst_patch(err_out, mv.edge_band(mv.normalize_depth(ref, peak)), size)
+        y0, x0 = worst_patch(err_out, mv.edge_band(mv.normalize_depth(ref, peak, order)), size)
         size = min(size, h, w)
         sl = (slice(y0, y0 + size), slice(x0, x0 + size))
         emax = max(1.0, float(np.percentile(np.concatenate([e.ravel() for e in (err_in, err_out) if e is not None]),
                                             99.9)))
-        depth_kw = {"cmap": "turbo", "vmin": 0, "vmax": peak, "interpolation": "nearest"}
+        depth_kw = {"cmap": "turbo" if order == "near-high" else "turbo_r", "vmin": 0, "vmax": peak,
+                    "interpolation": "nearest"}
         err_kw = {"cmap": "magma", "vmin": 0, "vmax": emax, "interpolation": "nearest"}
         panels: list[tuple[np.ndarray, dict[str, Any] | None]] = [(f.color, None), (f.inp, depth_kw), (f.out, depth_kw)]
         if has_gt:
@@ -225,7 +228,7 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
                 cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
                 cb.ax.tick_params(labelsize=7)
                 what = "|error|" if has_gt else "|change|"
-                cb.set_label("depth (near = high)" if kw is depth_kw else f"{what} (depth units)", fontsize=7)
+                cb.set_label(f"depth ({'near' if order == 'near-high' else 'far'} = high)" if kw is depth_kw else f"{what} (depth units)", fontsize=7)
         axes[r, 0].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), size, size, fill=False, ec="white", lw=1.2))
         axes[r, 0].set_ylabel(f"{label}\nframe {f.index} ({f.pts_time:.3f} s)", fontsize=8)
         info = (f"PSNR {_db(f.score)} (input {_db(metrics.psnr(f.inp, f.gt, peak))})" if has_gt
