@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import sys
 import threading
 from pathlib import Path
@@ -78,10 +79,11 @@ class Enhancer:
         quiet: bool = False,
         **backend_options: Any,
     ) -> None:
-        if int(batch) < 1:
-            raise EnhancerError(f"batch must be >= 1, got {batch}")
-        if max_depth is not None and not (math.isfinite(float(max_depth)) and max_depth > 0):
-            raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth}")
+        if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
+            raise EnhancerError(f"batch must be an integer >= 1, got {batch!r}")
+        if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, numbers.Real)
+                                      or not (math.isfinite(max_depth) and max_depth > 0)):
+            raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth!r}")
         if depth_order not in ORDERS:
             raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
         self.batch = int(batch)
@@ -152,6 +154,9 @@ class Enhancer:
 
     def _enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         color, depth = np.asarray(color), np.asarray(depth)
+        given = depth.dtype
+        if given.kind == "u" and not given.isnative:  # e.g. np.frombuffer of a big-endian 16-bit PGM
+            depth = depth.astype(given.newbyteorder("="))
         single = depth.ndim == 2
         if single:
             color, depth = color[None], depth[None]
@@ -162,8 +167,10 @@ class Enhancer:
             )
         if color.dtype != np.uint8:
             raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
-        if min(depth.shape[1:]) < 2:  # the exported graphs' H and W are dynamic from 2 up (torch.export's range)
-            raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: the model needs at least 2x2")
+        if min(depth.shape[1:]) < 2 and getattr(self.backend, "name", "") in ("onnxruntime", "tensorrt"):
+            # the exported graphs' H and W are dynamic from 2 up (torch.export's range); PyTorch runs any size
+            raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: the {self.backend.name} "
+                                "model needs at least 2x2 (--backend torch runs smaller frames)")
         peak = self.peak_for(depth.dtype)
         order = self.depth_order
         if not self._range_checked:
@@ -180,6 +187,7 @@ class Enhancer:
             # values beyond max_depth are outside the model's range: they pass through unchanged
             above = depth > peak
             out[above] = depth[above]
+        out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
 
 

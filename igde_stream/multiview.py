@@ -104,6 +104,8 @@ def normalize_depth(depth: np.ndarray, max_depth: float | None = None, order: st
     ``normalize_unit``)."""
     depth = np.asarray(depth)
     check_order(order)
+    if not depth.dtype.isnative:  # big-endian samples (np.frombuffer of a 16-bit PGM): the same values, native
+        depth = depth.astype(depth.dtype.newbyteorder("="))
     if depth.dtype.kind == "f":
         if not np.isfinite(depth).all():
             raise ValueError("depth contains NaN or infinite values")

@@ -61,17 +61,18 @@ def test_bad_inputs_are_clear_errors(tiny):
 
 
 @pytest.mark.parametrize("h,w", [(1, 34), (21, 1), (1, 1)])
-def test_frames_under_two_pixels_a_side_are_refused(tiny, h, w):
+def test_frames_under_two_pixels_a_side_are_refused_by_the_exported_graph_and_run_by_torch(tiny, h, w):
     """The exported graph's H and W are dynamic from 2 up (torch.export's range; ONNX Runtime fails in
-    a MaxPool buffer below it): a frame 1 pixel high or wide is one clear error on every backend, and
-    2 x 2 runs."""
-    for backend in ("onnxruntime", "torch"):
-        e = Enhancer(str(tiny[2] if backend == "onnxruntime" else tiny[1]), backend=backend, quiet=True)
-        color, depth = _frames(1, h, w)
-        with pytest.raises(EnhancerError, match=rf"frames of {w}x{h} pixels: the model needs at least 2x2"):
-            e.enhance(color, depth)
-        color, depth = _frames(1, 2, 2)
-        assert e.enhance(color, depth).shape == (1, 2, 2)
+    a MaxPool buffer below it): a frame 1 pixel high or wide is one clear error there, and 2 x 2 runs.
+    PyTorch runs the module itself, at any size."""
+    e = Enhancer(str(tiny[2]), backend="onnxruntime", quiet=True)
+    color, depth = _frames(1, h, w)
+    with pytest.raises(EnhancerError, match=rf"frames of {w}x{h} pixels: the onnxruntime model needs at least 2x2 "
+                                            r"\(--backend torch runs smaller frames\)"):
+        e.enhance(color, depth)
+    assert Enhancer(str(tiny[1]), backend="torch", quiet=True).enhance(color, depth).shape == (1, h, w)
+    color, depth = _frames(1, 2, 2)
+    assert e.enhance(color, depth).shape == (1, 2, 2)
 
 
 def test_bad_model_backend_and_options_are_clear_errors(tiny, tmp_path):
@@ -247,3 +248,40 @@ def test_the_network_sees_colour_as_rgb_planes_in_0_1_in_batches(monkeypatch):
     np.testing.assert_allclose(got[:, :, 0, 0], [[1.0, 0.2, 0.0]] * 6, rtol=1e-6)
     np.testing.assert_allclose(got[:, :, 1, 2], [[10 / 255, 20 / 255, 30 / 255]] * 6, rtol=1e-6)
     np.testing.assert_allclose(np.concatenate(rec.seen)[:, 0, 0, 0], np.arange(6) * 0.1, rtol=1e-6)  # / max_depth 1000
+
+
+def test_big_endian_16_bit_depth_gives_the_native_result_in_its_own_byte_order(tiny):
+    """``np.frombuffer(..., ">u2")`` of a 16-bit PGM: the same values as native uint16, so the same
+    output, returned in the caller's dtype."""
+    e = Enhancer(str(tiny[2]), quiet=True)
+    color, depth = _frames(2, dtype=np.uint16)
+    big = depth.astype(">u2")
+    got = e.enhance(color, big)
+    assert got.dtype == np.dtype(">u2")
+    np.testing.assert_array_equal(got.astype(np.uint16), e.enhance(color, depth))
+
+
+def test_views_of_big_endian_depth_equal_the_native_ones():
+    from igde_stream import multiview as mv
+
+    color, depth = _frames(1, dtype=np.uint16)
+    cfg = mv.ViewConfig(3)
+    np.testing.assert_array_equal(mv.warp_views(color[0], depth[0].astype(">u2"), cfg).views,
+                                  mv.warp_views(color[0], depth[0], cfg).views)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"batch": 2.5}, r"batch must be an integer >= 1, got 2.5"),
+    ({"batch": "4"}, r"batch must be an integer >= 1, got '4'"),
+    ({"batch": True}, r"batch must be an integer >= 1, got True"),
+    ({"max_depth": "5000"}, r"max_depth must be a finite number > 0, got '5000'"),
+    ({"max_depth": True}, r"max_depth must be a finite number > 0, got True"),
+])
+def test_options_of_the_wrong_type_are_enhancer_errors(tiny, kw, match):
+    with pytest.raises(EnhancerError, match=match):
+        Enhancer(str(tiny[2]), quiet=True, **kw)
+
+
+def test_numpy_numbers_are_accepted_as_options(tiny):
+    e = Enhancer(str(tiny[2]), quiet=True, batch=np.int64(2), max_depth=np.float32(1000))
+    assert e.batch == 2 and e.max_depth == 1000
