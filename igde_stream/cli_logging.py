@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["setup_logging"]
+__all__ = ["run_tool", "setup_logging"]
 
 
 class _CliFormatter(logging.Formatter):
@@ -51,3 +51,16 @@ def setup_logging(quiet: bool, prog: str = "igde-stream") -> None:
     # FFmpeg's own messages: the reader turns the ones that matter into errors.
     logging.getLogger("libav").addHandler(logging.NullHandler())
     logging.getLogger("libav").propagate = False
+
+
+def run_tool(main: Callable[[], int], prog: str) -> int:
+    """A script's ``main()`` with the user's mistakes as one line on stderr and exit 2, as the
+    commands give them: ``IGDEError`` (bad input, output, model or option) and ``FileNotFoundError``
+    (a model or data file that is not there). Anything else is a bug and keeps its traceback."""
+    from .errors import IGDEError
+
+    try:
+        return main()
+    except (IGDEError, FileNotFoundError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2

@@ -4,6 +4,7 @@
 import sys
 
 from igde_stream.bench.batch import main
+from igde_stream.cli_logging import run_tool
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_tool(lambda: main(sys.argv[1:]), "bench_batch.py"))

@@ -117,4 +117,6 @@ def _joined(seqs):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from igde_stream.cli_logging import run_tool
+
+    sys.exit(run_tool(main, "eval_grid_color.py"))

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="pad the dense layers' growth channels with zero filters to a multiple of M (the same "
                         "function; fewer layout conversions in ONNX Runtime's CPU convolutions); 0: as trained")
     args = p.parse_args(argv)
+    if args.channel_multiple < 0:
+        p.error(f"--channel-multiple must be >= 0 (0: as trained), got {args.channel_multiple}")
 
     import torch
 

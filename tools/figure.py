@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--middlebury", action="store_true", help="the real Middlebury Motorcycle photograph instead")
     p.add_argument("--out", default="results/example.png")
     args = p.parse_args(argv)
+    if not 16 <= args.crop <= 480:
+        p.error(f"--crop must be 16..480 pixels (the frames are 960x540 or 741x500), got {args.crop}")
 
     import matplotlib
     from matplotlib.figure import Figure
@@ -85,4 +87,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from igde_stream.cli_logging import run_tool
+
+    sys.exit(run_tool(main, "figure.py"))

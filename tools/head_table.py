@@ -111,4 +111,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from igde_stream.cli_logging import run_tool
+
+    sys.exit(run_tool(main, "head_table.py"))

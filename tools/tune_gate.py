@@ -277,4 +277,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from igde_stream.cli_logging import run_tool
+
+    sys.exit(run_tool(main, "tune_gate.py"))

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import device_name, loadavg_before_after, log, save_json, versions
+from .common import device_name, loadavg_before_after, log, parse_size, save_json, versions
 
 
 def _frames(path: Path) -> tuple[list[bytes], list[int]]:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from ..stream.pipeline import _make_enhancer
 
     load_before = os.getloadavg()
-    w, h = (int(x) for x in args.size.lower().split("x"))
+    w, h = parse_size(args.size)
     opts = ["--model", args.model, "--backend", args.backend, "--batch", str(args.batch), "-q"]
     clips = []
     for i in range(args.clips):

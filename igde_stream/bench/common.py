@@ -11,6 +11,16 @@ from pathlib import Path
 from typing import Any
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``WxH`` (``X`` too) -> (width, height), both >= 1; ``IGDEError`` (one line) otherwise."""
+    from ..errors import IGDEError
+
+    w, sep, h = text.strip().lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise IGDEError(f"size {text!r}: use WIDTHxHEIGHT, e.g. 960x540")
+    return int(w), int(h)
+
+
 def stamp(kind: str, argv: list[str]) -> dict[str, str]:
     """The first keys of a result: ``kind``, ``date`` (local, to the second) and the ``command`` that ran."""
     return {

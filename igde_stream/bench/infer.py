@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import device_name, log, save_json, stamp, versions
+from .common import device_name, log, parse_size, save_json, stamp, versions
 
 
 # ---------------------------------------------------------------- timing and memory helpers
@@ -188,14 +188,6 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _parse_size(s: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in s.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"size {s!r}: use WIDTHxHEIGHT, e.g. 960x540") from None
-    return w, h
-
-
 def _make_backend(setup: Setup, args: argparse.Namespace, torch_model: Any, onnx_path: Path | None) -> Any:
     from ..backends import create_backend
 
@@ -215,7 +207,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
 
     load_at_start = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     setups = [Setup.parse(s) for s in args.backends.split(",")]
-    sizes = [_parse_size(s) for s in args.sizes.split(",")]
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
     batches = [int(b) for b in str(args.batch).split(",")]
     if args.threads:
         torch.set_num_threads(args.threads)

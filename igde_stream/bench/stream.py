@@ -31,15 +31,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from .common import device_name, loadavg_before_after, log, save_json, stamp, versions
+from .common import device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
 
 MODES = ("decode", "infer", "e2e")
 RATE = Fraction(30000, 1001)
-
-
-def _parse_size(s: str) -> tuple[int, int]:
-    w, _, h = s.lower().partition("x")
-    return int(w), int(h)
 
 
 def write_bench_clip(folder: Path, size: tuple[int, int], frames: int, seed: int = 1) -> dict[str, Path]:
@@ -184,7 +179,7 @@ def _run_worker(cfg: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
-    sizes = [_parse_size(s) for s in args.sizes.split(",")]
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
     counts = sorted(int(n) for n in args.frames.split(","))
     modes = args.modes.split(",")
     load_before = os.getloadavg()

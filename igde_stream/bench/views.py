@@ -28,8 +28,8 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from ..errors import IGDEError
-from .common import device_name, loadavg_before_after, log, save_json, stamp, versions
-from .infer import _parse_size, run_benchmark, structured_frames, time_host
+from .common import device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
+from .infer import run_benchmark, structured_frames, time_host
 
 
 def _available_backends() -> list[str]:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     from .. import multiview as mv
 
     load_before = os.getloadavg()
-    w, h = _parse_size(args.size)
+    w, h = parse_size(args.size)
     color, depth = structured_frames(1, h, w, seed=1)
     cfg = mv.ViewConfig(n_views=args.views, baseline=args.baseline, zero_parallax=args.zero_parallax)
     rows: list[dict[str, Any]] = []
@@ -134,7 +134,7 @@ def _layout_rows(args: argparse.Namespace, color: Any, depth: Any, cfg: Any,
     from .. import display
     from .. import multiview as mv
 
-    pw, ph = _parse_size(args.panel)
+    pw, ph = parse_size(args.panel)
     cal = replace(display.LenticularCalibration.from_json(args.calibration), n_views=args.views)
     r, c = display.grid_shape(args.views)
     big = replace(cfg, n_views=args.preset_views)

@@ -1,0 +1,73 @@
+"""The scripts under tools/ that the docs tell users to run: a user's mistake (a model file that is not
+there, a bad size or option) is one line on stderr and exit 2, as with ``igde-stream``; ``run_tool``
+and the benchmarks' size parser by themselves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from igde_stream.bench.common import parse_size
+from igde_stream.cli_logging import run_tool
+from igde_stream.errors import IGDEError, InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["tools/figure.py", "--model", "no/such.pt"], "figure.py: error: no/such.pt: no such model file"),
+    (["tools/eval_grid_color.py", "--model", "no/such.pt"], "eval_grid_color.py: error: no/such.pt: no such model file"),
+    (["tools/evaluate.py", "--model", "no/such.pt", "--sequences", "1", "--frames", "1"],
+     "evaluate.py: error: no/such.pt: no such checkpoint"),
+    (["tools/bench_batch.py", "--size", "16"], "bench_batch.py: error: size '16': use WIDTHxHEIGHT, e.g. 960x540"),
+    (["tools/bench.py", "stream", "--sizes", "32"], "bench.py: error: size '32': use WIDTHxHEIGHT, e.g. 960x540"),
+    (["tools/figure.py", "--crop", "-5"], "--crop must be 16..480 pixels"),
+    (["tools/export_onnx.py", "--channel-multiple", "-4"], "--channel-multiple must be >= 0"),
+])
+def test_a_users_mistake_is_one_line_and_exit_2(argv, message):
+    r = _tool(*argv)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert message in r.stderr.strip().splitlines()[-1]  # argparse's own errors come after its usage lines
+
+
+def test_bench_help_lists_the_kinds_and_exits_0():
+    r = _tool("tools/bench.py", "--help")
+    assert r.returncode == 0
+    assert [line.split()[0] for line in r.stdout.splitlines() if line.startswith("  ")] == \
+        ["stream", "infer", "views", "gpu", "models"]
+
+
+def test_run_tool_turns_user_errors_into_exit_2_and_keeps_bugs(capsys):
+    def bad_input():
+        raise InputError("no frames", "clip.mkv")
+
+    def missing():
+        raise FileNotFoundError("model.pt: no such file")
+
+    def bug():
+        raise KeyError("x")
+
+    assert run_tool(bad_input, "t.py") == 2 and capsys.readouterr().err == "t.py: error: clip.mkv: no frames\n"
+    assert run_tool(missing, "t.py") == 2 and capsys.readouterr().err == "t.py: error: model.pt: no such file\n"
+    assert run_tool(lambda: 0, "t.py") == 0
+    with pytest.raises(KeyError):
+        run_tool(bug, "t.py")
+
+
+@pytest.mark.parametrize("text,size", [("960x540", (960, 540)), ("1X1", (1, 1)), (" 64x48 ", (64, 48))])
+def test_parse_size_reads_width_then_height(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["16", "0x5", "5x0", "x5", "5x", "-5x5", "5.5x5", "5x5x5"])
+def test_parse_size_refuses_anything_else(text):
+    with pytest.raises(IGDEError, match=r"use WIDTHxHEIGHT"):
+        parse_size(text)
