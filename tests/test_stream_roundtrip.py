@@ -199,6 +199,8 @@ def test_grid_color_enlarges_small_depth_to_the_colour_and_reports_at_that_size(
         summary = enhance_file(c, d, out, gt_path=g, report_path=tmp_path / "r.json", enhancer=enhancer, grid="color",
                                enlarge="nearest")
     assert summary["depth_enlarged"] == "48x36 -> 96x72" and summary["color_resized"] is None
+    header = json.loads((tmp_path / "r.json").read_text())  # the report's header keys are top-level
+    assert header["depth_enlarged"] == "48x36 -> 96x72" and header["color_resized"] is None  # what the input row is
     assert "enlarged to the colour grid" in caplog.text
     frames, _, facts = read_video(out)
     assert (facts["width"], facts["height"]) == (96, 72) and len(frames) == 4

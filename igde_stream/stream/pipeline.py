@@ -310,7 +310,7 @@ def enhance_file(
                     "tool": "igde-stream", "version": __version__, "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-                    "backend": summary["backend"], **read_as,
+                    "backend": summary["backend"], "color_resized": resized, "depth_enlarged": enlarged, **read_as,
                 }
                 for r in reports:
                     moves.append((temp_path(r), r))
