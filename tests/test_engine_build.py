@@ -258,3 +258,44 @@ def test_build_creates_the_network_with_the_right_flags(fake, version, typing, f
     engine = build_engine(onnx, engines, replace(SMALL, typing=typing))  # fp32: no FP16 ONNX to convert
     assert trt.calls["network_flags"] == [flags]
     assert json.loads(sidecar_path(engine).read_text())["strongly_typed"] is (typing == "strong" or version[:2] == "11")
+
+
+def test_weak_fp16_builds_pin_the_gather_path_and_float_comparisons_to_fp32():
+    """``_keep_fp32`` on a fake network (TensorRT 10's attribute names): the float32 layers of the
+    gather path (shuffle, gather, scatter, ...) get FP32 precision and outputs; an elementwise layer
+    comparing float32 inputs (ONNX Equal: the hole test ``depth == 0``) gets FP32 precision, its bool
+    output untouched; convolutions, float elementwise arithmetic and a comparison of ints are left."""
+    from igde_stream.engine.builder import _keep_fp32
+
+    kinds = ("PADDING", "SLICE", "SHUFFLE", "GATHER", "SCATTER", "SELECT", "ELEMENTWISE", "CONVOLUTION")
+    trt = SimpleNamespace(LayerType=SimpleNamespace(**{k: k for k in kinds}), float32="float32", bool="bool",
+                          int32="int32")
+
+    class Layer:
+        def __init__(self, kind, ins, outs):
+            self.type, self._in, self._out = kind, ins, outs
+            self.num_inputs, self.num_outputs = len(ins), len(outs)
+            self.precision, self.out_types = None, {}
+
+        def get_input(self, j):
+            return SimpleNamespace(dtype=self._in[j])
+
+        def get_output(self, j):
+            return SimpleNamespace(dtype=self._out[j])
+
+        def set_output_type(self, j, t):
+            self.out_types[j] = t
+
+    layers = [
+        Layer("GATHER", ["float32", "int32"], ["float32"]),
+        Layer("SHUFFLE", ["float32"], ["float32"]),
+        Layer("SHUFFLE", ["int32"], ["int32"]),  # an index reshape: not a float value path
+        Layer("ELEMENTWISE", ["float32", "float32"], ["bool"]),  # Equal(depth, 0)
+        Layer("ELEMENTWISE", ["int32", "int32"], ["bool"]),
+        Layer("ELEMENTWISE", ["float32", "float32"], ["float32"]),  # an Add in the network body
+        Layer("CONVOLUTION", ["float32"], ["float32"]),
+    ]
+    network = SimpleNamespace(num_layers=len(layers), get_layer=lambda i: layers[i])
+    assert _keep_fp32(trt, network) == 3
+    assert [x.precision for x in layers] == ["float32", "float32", None, "float32", None, None, None]
+    assert [x.out_types for x in layers] == [{0: "float32"}, {0: "float32"}, {}, {}, {}, {}, {}]

@@ -17,6 +17,7 @@ import logging
 import math
 import struct
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -369,3 +370,19 @@ def test_a_square_frame_is_neither_portrait_nor_landscape(caplog):
         assert not caplog.records
         warn_portrait_landscape(reader(54, 96), reader(96, 54))
     assert len(caplog.records) == 1 and "one portrait and one landscape" in caplog.records[0].getMessage()
+
+
+def test_engine_profile_size_is_the_video_as_displayed(tmp_path):
+    """``tools/build_engine.py --like-video``: the engine's opt shape is the size of the frames the
+    model sees, which the stream reads turned by the display matrix (a phone's portrait clip stored
+    landscape gives H 64, W 48 here, not 48 x 64)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_engine", Path(__file__).resolve().parent.parent / "tools"
+                                                  / "build_engine.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    path, _ = tagged(tmp_path / "phone", pattern(color=True), CLOCKWISE)
+    assert tool._video_size(str(path)) == (64, 48)
+    plain, _ = tagged(tmp_path / "plain", pattern(color=True), matrix(1, 0, 0, 1))
+    assert tool._video_size(str(plain)) == (48, 64)

@@ -2,7 +2,7 @@
 
     python tools/build_engine.py                                   # shipped igde-small.onnx, opt 4 x 540 x 960
     python tools/build_engine.py --onnx x.onnx --opt 8x1080x1920 --max 8x1088x1920
-    python tools/build_engine.py --like-video in_color.mp4 --batch 4   # opt = that stream's size
+    python tools/build_engine.py --like-video in_depth.mkv --batch 8   # opt = 8 x that depth's displayed size
 
 The engine, its JSON sidecar (ONNX hash, profile, precision, typing, workspace, optimisation level,
 TensorRT version, GPU), the build log and the timing cache go to --engines (default engines/). A
@@ -28,11 +28,12 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def _video_size(path: str) -> tuple[int, int]:
-    import av
+    """(H, W) of the frames the model will see from this video: as a player shows them (the display
+    matrix applied, as the stream reads them), not as stored."""
+    from igde_stream.stream import VideoReader
 
-    with av.open(path) as c:
-        s = c.streams.video[0]
-        return s.codec_context.height, s.codec_context.width
+    with VideoReader(path, "color") as r:
+        return r.info.height, r.info.width
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--opt", type=_shape, default=None, help="profile optimum NxHxW (default: BATCHx540x960 or the video's size)")
     p.add_argument("--max", type=_shape, default=None, help="profile maximum NxHxW (default: 8x1088x1920, grown to cover opt)")
     p.add_argument("--batch", type=int, default=4, help="batch for the default opt shape (default: %(default)s)")
-    p.add_argument("--like-video", help="take opt H x W from this video's first stream")
+    p.add_argument("--like-video", help="take opt H x W from this video as displayed; give the depth video (the model "
+                   "runs on the depth's grid, or on the colour's with --grid color)")
     p.add_argument("--typing", choices=("auto", "weak", "strong"), default="auto")
     p.add_argument("--workspace-gib", type=float, default=4.0)
     p.add_argument("--optimization-level", type=int, choices=range(6), default=3, metavar="0-5",
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from igde_stream.backends import cuda_gpu, resolve_model_file
     from igde_stream.engine import BuildOptions, EngineBuildError, EngineError, build_engine
+    from igde_stream.errors import IGDEError
 
     if cuda_gpu() is None:
         print("build_engine: no CUDA GPU visible (TensorRT engines are built on the GPU that runs them)", file=sys.stderr)
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                                typing=args.typing, workspace_gib=args.workspace_gib,
                                optimization_level=args.optimization_level)
         engine = build_engine(onnx, args.engines, options, force=args.force, verbose=args.verbose)
-    except (EngineError, EngineBuildError, ValueError, FileNotFoundError) as exc:
+    except (EngineError, EngineBuildError, IGDEError, ValueError, FileNotFoundError) as exc:
         print(f"build_engine: {exc}", file=sys.stderr)
         return 1
     print(f"engine: {engine}\nsidecar: {engine}.json")

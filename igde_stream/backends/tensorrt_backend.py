@@ -1,7 +1,8 @@
 """TensorRT backend: an FP16 engine built from the exported ONNX, run on torch CUDA tensors.
 
 Bindings are torch CUDA tensors: ``set_input_shape`` + ``set_tensor_address`` for each I/O tensor,
-then ``execute_async_v3`` on the current torch stream (no pycuda). The engine comes from, in order:
+then ``execute_async_v3`` on a stream of its own, ordered after the current torch stream's work and
+before its next (no pycuda). The engine comes from, in order:
 ``engine=`` (checked against its sidecar: TensorRT version, GPU, source ONNX, profile); a matching
 engine in ``engines_dir``; or a build from the model's ONNX at the first batch, with the profile's
 opt shape set to that batch (the stream's size). A stale or mismatched engine is rebuilt when the
@@ -212,8 +213,10 @@ class TensorRTBackend:
         for name, t in (("color", color), ("depth", depth)):
             if not ctx.set_input_shape(name, tuple(t.shape)):
                 raise ValueError(f"TensorRT rejected input shape {tuple(t.shape)} for {name}")
-            ctx.set_tensor_address(name, t.data_ptr())
-        ctx.set_tensor_address("depth_out", out.data_ptr())
+            if not ctx.set_tensor_address(name, t.data_ptr()):
+                raise RuntimeError(f"TensorRT refused the address of {name}")
+        if not ctx.set_tensor_address("depth_out", out.data_ptr()):
+            raise RuntimeError("TensorRT refused the address of depth_out")
         # a dedicated stream on this backend's device (not the legacy default stream), ordered after
         # the work that made the inputs and before the work that reads the output
         current = torch.cuda.current_stream(self.device)

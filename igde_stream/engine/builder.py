@@ -36,8 +36,9 @@ def environment() -> dict[str, str]:
 
 
 def _keep_fp32(trt: Any, network: Any) -> int:
-    """Weakly typed FP16 builds: pin the layers of the depth gather path to FP32 (see FP32_OPS);
-    returns how many were pinned."""
+    """Weakly typed FP16 builds: pin the layers of the depth gather path to FP32, and the comparisons on
+    float values such as the hole test ``depth == 0`` (see FP32_OPS: 16-bit levels 1-3 are FP16
+    subnormals); returns how many were pinned."""
     kinds = {getattr(trt.LayerType, k) for k in ("PADDING", "SLICE", "SHUFFLE", "GATHER", "SCATTER", "SELECT")
              if hasattr(trt.LayerType, k)}
     pinned = 0
@@ -48,7 +49,17 @@ def _keep_fp32(trt: Any, network: Any) -> int:
             for j in range(layer.num_outputs):
                 layer.set_output_type(j, trt.float32)
             pinned += 1
+        elif _is_float_comparison(trt, layer):  # ONNX Equal (``depth == 0``): computed in FP32, its bool output kept
+            layer.precision = trt.float32
+            pinned += 1
     return pinned
+
+
+def _is_float_comparison(trt: Any, layer: Any) -> bool:
+    """An elementwise layer with float32 inputs and a bool output: a comparison (ONNX Equal, Less, ...)."""
+    return (layer.type == trt.LayerType.ELEMENTWISE and layer.num_outputs == 1
+            and layer.get_output(0).dtype == trt.bool
+            and all(layer.get_input(j).dtype == trt.float32 for j in range(layer.num_inputs)))
 
 
 def build_engine(onnx_path: str | Path, engines_dir: str | Path = "engines", options: BuildOptions | None = None,
