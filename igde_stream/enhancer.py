@@ -191,7 +191,8 @@ class Enhancer:
         return out[0] if single else out
 
 
-def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -> list[str]:
+def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
+                     above: str = "passes through unenhanced", where: str = "") -> list[str]:
     """Warnings (logged, and returned) about how the network will read ``depth`` with ``peak``:
     - more than 1 % of the measured pixels (> 0) above ``peak``: they pass through unenhanced;
     - near-high: the measured values span under a quarter of ``0..peak`` (0.5-99.5 percentile) and the
@@ -199,7 +200,8 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -
       would spread (16-bit depth under the default peak 65535 is the usual case); depth that reaches
       toward ``peak`` gets no advice, as no ``max_depth`` would do better;
     - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest.
-    Each names the ``max_depth`` that would fit. The returned text (and the log message) says
+    Each names the ``max_depth`` that would fit; ``above`` says what becomes of depth above ``peak``
+    (in the views: it is clipped); ``where`` starts each message (e.g. the file's name). The returned text (and the log message) says
     ``max_depth``; the log record's ``cli_text`` is the same text with ``--max-depth``, for the command."""
     measured = depth[depth > 0]
     if measured.size < 16:
@@ -207,8 +209,8 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -
     templates = []
     beyond = float(np.mean(measured > peak))
     if beyond > 0.01:
-        templates.append(f"{100 * beyond:.0f} % of the measured depth is above {{opt}} {peak:g} and passes through "
-                         f"unenhanced: raise {{opt}}, e.g. to {int(measured.max())}")
+        templates.append(f"{100 * beyond:.0f} % of the measured depth is above {{opt}} {peak:g} and {above}: "
+                         f"raise {{opt}}, e.g. to {int(measured.max())}")
     valid = measured[measured <= peak]
     if valid.size >= 16 and order == "near-high":
         lo, hi = np.percentile(valid, [0.5, 99.5])
@@ -225,7 +227,7 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high") -
             templates.append(f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
                              f"({{opt}} / {NEAR_RATIO:g}) and reads as the nearest: set {{opt}} to "
                              f"about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
-    said = [t.format(opt="max_depth") for t in templates]
+    said = [where + t.format(opt="max_depth") for t in templates]
     for template, message in zip(templates, said):
-        log.warning(message, extra={"cli_text": template.format(opt="--max-depth")})
+        log.warning(message, extra={"cli_text": where + template.format(opt="--max-depth")})
     return said

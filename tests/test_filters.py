@@ -159,3 +159,39 @@ def test_edge_confidence_by_hand():
     # float32 depth is measured in 16-bit units (threshold 2 x 257 = 514): 1000 -> 50000 is an edge
     fstep = np.where(step == 50, 1000.0, 50000.0).astype(np.float32)
     np.testing.assert_array_equal(edge_confidence(fstep), expect)
+
+
+def _textured(seed=0, size=(60, 80)):
+    rng = np.random.default_rng(seed)
+    color = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    depth = rng.integers(0, 256, size, dtype=np.uint8)
+    return color, depth
+
+
+def test_weighted_median_is_the_same_on_every_call():
+    """OpenCV quantises a colour guide around randomly seeded centres; the filter seeds OpenCV's RNG,
+    so one input gives one output (unseeded, a third of the pixels of a textured frame changed from
+    call to call)."""
+    import cv2
+
+    color, depth = _textured()
+    first = FILTERS["weighted-median"](color, depth)
+    cv2.randu(np.empty(8, np.float32), 0, 1)  # whatever the caller did with OpenCV's RNG in between
+    for _ in range(2):
+        np.testing.assert_array_equal(FILTERS["weighted-median"](color, depth), first)
+
+
+def test_weighted_median_applies_its_sigma():
+    """The colour sigma reaches OpenCV (by keyword: the fourth positional argument of
+    ``weightedMedianFilter`` is ``dst``, and a sigma passed there left OpenCV's default of 1 in force).
+    Reference: OpenCV called directly with the keywords and the same RNG seed."""
+    import cv2
+
+    color, depth = _textured(1)
+    by_sigma = {}
+    for sigma in (1.0, 15.0):
+        cv2.setRNGSeed(0)
+        want = cv2.ximgproc.weightedMedianFilter(color, depth, 20, sigma=sigma, weightType=cv2.ximgproc.WMF_EXP)
+        by_sigma[sigma] = FILTERS["weighted-median"](color, depth, radius=20, sigma=sigma)
+        np.testing.assert_array_equal(by_sigma[sigma], want)
+    assert (by_sigma[1.0] != by_sigma[15.0]).mean() > 0.05

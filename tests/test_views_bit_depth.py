@@ -115,3 +115,51 @@ def test_one_pass_views_given_a_layout_object_follow_the_enhancers_depth_order(t
     assert len(by_name) == 2 and all(np.array_equal(a, b) for a, b in zip(by_name, by_object))
     near = mv.warp_views(colors[0], read_video(tmp_path / "o_name.mkv")[0][0], CFG).views  # read near-high
     assert not np.array_equal(display.make_layout("grid", CFG).pack(near)[0], by_name[0])
+
+
+def _far(tmp_path, near_mm=800, far_mm=6000):
+    """Distance in mm (far-high): a near square at ``near_mm`` on a wall at ``far_mm``, 2 frames."""
+    colors, _, _ = scene(2, (64, 48), bits=8)
+    d = np.full((48, 64), far_mm, np.uint16)
+    d[12:36, 16:40] = near_mm
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    return c, write_video(tmp_path / "d.mkv", [d, d], fmt="gray16le"), colors, d
+
+
+def test_views_of_distance_nearer_than_the_near_limit_warn_with_the_max_depth_to_use(tmp_path, caplog):
+    """Far-high depth without --max-depth: the far limit is 65535, the near limit 65535 / 20 = 3276.75.
+    The square at 800 mm (24 x 24 of 64 x 48 pixels: 18.75 %) is nearer and reads as the nearest; the
+    wall at 6000 mm is not. The views warn as the main command does, naming the file, and suggest 20 x
+    the nearest distance (16000)."""
+    import logging
+
+    c, d, _, _ = _far(tmp_path)
+    far = dataclasses.replace(CFG, depth_order="far-high")
+    with caplog.at_level(logging.WARNING):
+        render_file(c, d, tmp_path / "v.mkv", far)
+    (line,) = [r.getMessage() for r in caplog.records if "near limit" in r.getMessage()]
+    assert line.startswith(f"{d}: 19 % of the measured depth is nearer than the near limit 3276.75")
+    assert line.endswith("e.g. 16000")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        render_file(c, d, tmp_path / "v2.mkv", dataclasses.replace(far, max_depth=16000))
+        view_quality_files(c, d, {"same": d}, dataclasses.replace(far, max_depth=16000))
+    assert not [r for r in caplog.records if "near limit" in r.getMessage()]
+    with caplog.at_level(logging.WARNING):
+        view_quality_files(c, d, {"same": d}, far)
+    assert len([r for r in caplog.records if "near limit" in r.getMessage()]) == 2  # the ground truth and "same"
+
+
+def test_rgbd_of_distance_says_how_it_was_scaled(tmp_path, caplog):
+    """The RGB-D layout of far-high 16-bit depth with max depth 10000: 255 x min(1, 500 / distance),
+    so 800 mm -> 159 (159.375 rounded), 6000 mm -> 21 (21.25), and the log line says that rule rather
+    than 'depth 10000 -> 255'."""
+    import logging
+
+    c, d, _, depth = _far(tmp_path)
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        render_file(c, d, tmp_path / "r.mkv", mv.ViewConfig(max_depth=10000, depth_order="far-high"), layout="rgbd")
+    assert any("far-high: 255 x min(1, 500 / distance), 10000 -> 13, 0 stays 0" in r.getMessage()
+               for r in caplog.records)
+    half = read_video(tmp_path / "r.mkv")[0][0][:, 64:, 0]
+    assert half[20, 20] == 159 and half[2, 2] == 21

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import display
 from .. import multiview as mv
+from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs
@@ -139,10 +140,21 @@ class ColorWriter:
                 pass
 
 
-def _say_rescaled(path: str | Path, depth: np.ndarray, max_depth: float | None) -> bool:
+def _say_rescaled(path: str | Path, depth: np.ndarray, max_depth: float | None, order: str = "near-high") -> bool:
     peak = max_depth or (65535 if depth.dtype == np.uint16 else 1.0)
-    log.info(f"{path}: {depth.dtype} depth rescaled to 8 bits for the RGB-D layout (depth {peak:g} -> 255)")
+    how = (f"depth {peak:g} -> 255" if order == "near-high" else
+           f"far-high: 255 x min(1, {near_limit(peak):g} / distance), {peak:g} -> {round(255 / NEAR_RATIO)}, 0 stays 0")
+    log.info(f"{path}: {depth.dtype} depth rescaled to 8 bits for the RGB-D layout ({how})")
     return True
+
+
+def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig) -> None:
+    """The main command's depth-range warnings (``enhancer.warn_depth_range``) for the views' reading
+    of ``depth``: far-high distance nearer than the near limit, flat 16-bit depth, depth above the peak."""
+    from ..enhancer import warn_depth_range
+
+    peak = cfg.max_depth or float(np.iinfo(depth.dtype).max)
+    warn_depth_range(depth, peak, cfg.depth_order, above="is clipped in the views", where=f"{path}: ")
 
 
 class RGBDWriter:
@@ -161,7 +173,7 @@ class RGBDWriter:
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         if not self._said and depth.dtype != np.uint8:
-            self._said = _say_rescaled(self.path, depth, self.max_depth)
+            self._said = _say_rescaled(self.path, depth, self.max_depth, self.order)
         self.writer.write(display.rgbd_frame(color, depth, self.near, self.max_depth, self.order), pts)
 
     @property
@@ -248,8 +260,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
+            if n == 0:
+                _warn_range(depth, d, lay.cfg)
             if lay.depth_8bit and not said and d.dtype != np.uint8:
-                said = _say_rescaled(depth, d, lay.cfg.max_depth)
+                said = _say_rescaled(depth, d, lay.cfg.max_depth, lay.cfg.depth_order)
             for w, img in zip(writers, lay.frames(c, d, render)):
                 w.write(img, pts)
             n += 1
@@ -311,6 +325,9 @@ def view_quality_files(
                 if d.shape != g.shape:
                     raise InputError(f"depth size {d.shape[1]}x{d.shape[0]} differs from the ground truth's "
                                      f"{g.shape[1]}x{g.shape[0]}", path)
+            if not frames:
+                for path, d in zip([str(gt), *paths], [g, *deps]):
+                    _warn_range(path, d, cfg)
             frame_depths = dict(zip(names, deps))
             if enhancer is not None and enhance is not None:
                 frame_depths["enhanced"] = enhancer.enhance(c, frame_depths[enhance])
