@@ -1,0 +1,88 @@
+"""``igde-stream batch``: the default pool size, the Ray resource bounds, the exit codes of a stopped
+batch and what reaches ``run_batch``, from mutation survivors of batch_cli.py (each of these could change
+with every test passing). Expected values by hand."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import igde_stream.batch_cli as bc
+from igde_stream.cli import main
+
+
+@pytest.mark.parametrize("cpus,workers", [(None, 1), (1, 1), (2, 1), (3, 1), (4, 2), (7, 3), (8, 4), (64, 4)])
+def test_default_pool_is_half_the_cpus_from_1_to_4(monkeypatch, cpus, workers):
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    try:
+        assert importlib.reload(bc).DEFAULT_WORKERS == workers
+    finally:
+        monkeypatch.undo()
+        importlib.reload(bc)
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--ray", "local", "--cpus-per-clip", "0"], "--cpus-per-clip must be > 0, got 0"),
+    (["--ray", "local", "--cpus-per-clip", "-1"], "--cpus-per-clip must be > 0, got -1"),
+    (["--ray", "local", "--gpus-per-clip", "-0.5"], "--gpus-per-clip must be >= 0, got -0.5"),
+])
+def test_ray_resources_out_of_range_are_refused(tmp_path, capsys, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    Path("jobs.csv").write_text("color,depth,output\na.mp4,a.mkv,out/o.mkv\n")
+    with pytest.raises(SystemExit) as e:
+        main(["batch", "jobs.csv", *extra])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def _stub_jobs(tmp_path, monkeypatch, run_batch):
+    """A job list whose files need not exist: ``read_jobs`` and ``check_outputs`` as the batch calls
+    them, ``run_batch`` replaced."""
+    import igde_stream.batch as batch
+
+    monkeypatch.chdir(tmp_path)
+    Path("jobs.csv").write_text("color,depth,output\na.mp4,a.mkv,out/o.mkv\n")
+    monkeypatch.setattr(batch, "run_batch", run_batch)
+
+
+@pytest.mark.parametrize("ray,gpus,want", [(None, [], (1, 0)), ("local", ["--gpus-per-clip", "0"], (1, 0)),
+                                           ("local", ["--cpus-per-clip", "3", "--gpus-per-clip", "0.5"], (3, 0.5)),
+                                           ("local", ["--cpus-per-clip", "0.5"], (0.5, 0))])  # Ray takes fractions
+def test_ray_resources_reach_run_batch_with_their_defaults(tmp_path, monkeypatch, ray, gpus, want):
+    seen = {}
+
+    def run_batch(jobs, options, *, workers, ray, cpus_per_clip, gpus_per_clip, skip, on_row):
+        seen.update(workers=workers, ray=ray, resources=(cpus_per_clip, gpus_per_clip))
+        return [], "stub"
+
+    _stub_jobs(tmp_path, monkeypatch, run_batch)
+    argv = ["batch", "jobs.csv", "--jobs", "3", "-q", *(["--ray", ray] if ray else []), *gpus]
+    assert main(argv) == 0
+    assert seen == {"workers": 3, "ray": ray, "resources": want}
+
+
+def test_summary_seconds_are_the_batch_wall_time(tmp_path, monkeypatch):
+    def run_batch(jobs, options, **kw):
+        time.sleep(0.3)
+        return [], "stub"
+
+    _stub_jobs(tmp_path, monkeypatch, run_batch)
+    t0 = time.perf_counter()
+    assert main(["batch", "jobs.csv", "-q", "--summary", "s.json"]) == 0
+    wall = time.perf_counter() - t0
+    seconds = json.loads(Path("s.json").read_text())["seconds"]
+    assert 0.3 <= seconds <= wall and round(seconds, 3) == seconds
+
+
+@pytest.mark.parametrize("exc,code,said", [(bc.Terminated, 143, "terminated (SIGTERM)"),
+                                           (KeyboardInterrupt, 130, "interrupted")])
+def test_a_stopped_batch_exits_with_the_signal_status(tmp_path, monkeypatch, capsys, exc, code, said):
+    def run_batch(jobs, options, **kw):
+        raise exc()
+
+    _stub_jobs(tmp_path, monkeypatch, run_batch)
+    assert main(["batch", "jobs.csv", "-q"]) == code
+    assert said in capsys.readouterr().err
