@@ -29,6 +29,7 @@ def test_view_geometry_defaults_are_the_libraries_in_every_command():
     onepass = main_parser().parse_args(["c.mp4", "d.mkv", "-o", "o.mkv", "--views-out", "v.mkv"])
     for args in (render, quality, onepass):
         assert (args.baseline, args.zero_parallax) == (cfg.baseline, cfg.zero_parallax) == (32.0, 0.5)
+    assert quality.figure_view == 0  # the leftmost view (positions() starts at -0.5)
     lib = _defaults(view_quality_files)
     assert (quality.band, quality.stride, quality.figure_frame) == (lib["band"], lib["stride"], lib["figure_frame"]) \
         == (8, 1, 0)
