@@ -71,3 +71,16 @@ def test_parse_size_reads_width_then_height(text, size):
 def test_parse_size_refuses_anything_else(text):
     with pytest.raises(IGDEError, match=r"use WIDTHxHEIGHT"):
         parse_size(text)
+
+
+def test_evaluate_with_model_none_scores_the_input_and_the_filters_only(tmp_path):
+    """``tools/evaluate.py --model none``: the table of the input and the filters, no network (to
+    re-score a filter without the model's minutes)."""
+    import json
+
+    r = _tool("tools/evaluate.py", "--model", "none", "--filters", "weighted-median", "--sequences", "1", "--frames",
+              "1", "--size", "96x64", "--no-icl", "--no-middlebury", "--errors", "paper", "--views", "0", "--out",
+              str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((tmp_path / "eval.json").read_text())["rows"]
+    assert [row["method"] for row in rows] == ["degraded input", "filter:weighted-median"]

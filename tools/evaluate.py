@@ -30,7 +30,8 @@ from igde_stream.cli import size_arg as _size  # noqa: E402  (after the sys.path
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", default=[], metavar="NAME|PT",
-                   help="registered name (shipped weights) or checkpoint; repeatable (default igde-small)")
+                   help="registered name (shipped weights) or checkpoint; repeatable (default igde-small; "
+                        "'none': the input and the filters only)")
     p.add_argument("--sequences", type=int, default=4,
                    help="synthetic test scenes (default: %(default)s; 0: the real data only)")
     p.add_argument("--frames", type=int, default=12)
@@ -116,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         if why:
             p.error(f"--real-scene: {why}")
     try:
-        rows, meta = standard_evaluation(args.model or ["igde-small"], sequences=args.sequences,
+        models = [] if args.model == ["none"] else args.model or ["igde-small"]
+        rows, meta = standard_evaluation(models, sequences=args.sequences,
                                          frames=args.frames, size=args.size, icl=icl, device=args.device,
                                          guided=not args.no_guided, views=args.views, view_stride=args.view_stride,
                                          backend=args.backend, threads=args.threads, filters=filters,
