@@ -93,6 +93,10 @@ class Enhancer:
         self._busy = threading.Lock()
         try:
             if backend == "auto":
+                known = set().union(*BACKEND_OPTIONS.values())
+                if set(backend_options) - known:  # options of no backend at all: a typo, not another backend's
+                    raise EnhancerError(f"unknown backend option(s) {sorted(set(backend_options) - known)}; the "
+                                        f"backends take: {', '.join(sorted(known))}")
                 choice = select_backend(model, device, backend_options.get("engine"), backend_options.get("engines_dir"),
                                         backend_options.get("precision"))
                 opts = {k: v for k, v in backend_options.items() if k in BACKEND_OPTIONS[choice.backend]}

@@ -96,6 +96,13 @@ def test_auto_drops_options_meant_for_other_backends(tiny):
     assert e.backend_name == "onnxruntime" and e.backend.options.threads == 1
 
 
+def test_auto_refuses_an_option_of_no_backend(tiny):
+    """``thread=1`` (a typo for threads) is no backend's option: refused as with a named backend,
+    not dropped as another backend's option would be."""
+    with pytest.raises(EnhancerError, match=r"unknown backend option\(s\) \['thread'\]; the backends take: .*threads"):
+        Enhancer(str(tiny[2]), thread=1, quiet=True)
+
+
 class _Recorder:
     """A backend that records what the network would see and returns a fixed output level."""
 

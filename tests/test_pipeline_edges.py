@@ -103,3 +103,22 @@ def test_ground_truth_at_half_the_rate_matches_every_other_frame(clip16):
                            report_path=tmp / "r.json", enhancer=PlainEnhancer())
     assert summary["matched_frames"] == 3 and summary["output_frames_without_gt"] == [1, 3, 5]
     assert summary["mean_psnr"] == math.inf  # the matched ones are the same frames
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_a_progress_bar_only_when_asked(clip16, monkeypatch, progress):
+    """``progress=False`` makes no tqdm object: even a disabled one starts tqdm's monitor thread, which
+    outlives the call in an embedding application. ``progress=True`` makes one, counting every frame."""
+    import tqdm
+
+    made = []
+
+    class Recording(tqdm.tqdm):
+        def __init__(self, *a, **kw):
+            made.append(kw.get("total"))
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(tqdm, "tqdm", Recording)
+    folder, _ = clip16
+    enhance_file(folder / "c.mkv", folder / "d.mkv", folder / "o.mkv", enhancer=PlainEnhancer(), progress=progress)
+    assert made == ([6] if progress else [])

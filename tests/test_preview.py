@@ -88,7 +88,7 @@ def test_collector_says_when_the_median_frame_was_not_kept():
     # frame); final order 0, 4, 3, 2, 1, median frame 3 (rank 3) is gone, frame 2 (rank 4) is nearest
     picks = col.picks()
     assert [f.index for _, f in picks] == [0, 2]
-    assert picks[1][0] == "near-median (rank 4 of 5; the median frame 3 was not kept)"
+    assert picks[1][0] == "near-median (rank 4 of 5;\nmedian frame 3 not kept)"  # two lines: fits a row label
 
 
 def test_worst_patch_is_where_the_band_error_is():

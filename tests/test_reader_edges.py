@@ -132,3 +132,23 @@ def test_a_cut_mp4_names_what_ffmpeg_found(tmp_path):
     with pytest.raises(InputError, match=r"not a video file, or a damaged one \(FFmpeg: invalid data: moov atom "
                                          r"not found\)"):
         VideoReader(tmp_path / "cut.mp4", "color")
+
+
+def test_a_reader_reads_its_stream_once_and_not_after_close(tmp_path):
+    """A second ``frames()`` would go on from where the first stopped with indices from 0 (wrong
+    frames, no error), and one after a whole pass would blame the file ("no frame could be
+    decoded"): both are a RuntimeError naming the way out; so is ``frames()`` after ``close()``."""
+    from conftest import scene, write_video
+    from igde_stream.stream import VideoReader
+
+    d = write_video(tmp_path / "d.mkv", scene(6)[1], fmt="gray")
+    with VideoReader(d, "depth") as r:
+        first = r.frames()
+        assert [next(first).index for _ in range(3)] == [0, 1, 2]
+        with pytest.raises(RuntimeError, match=r"frames\(\) reads the stream once; open a new VideoReader"):
+            next(r.frames())
+        assert [f.index for f in first] == [3, 4, 5]  # the first pass goes on unharmed
+    with pytest.raises(RuntimeError, match="the reader is closed; open a new VideoReader"):
+        next(r.frames())
+    with VideoReader(d, "depth") as again:
+        assert len(list(again.frames())) == 6

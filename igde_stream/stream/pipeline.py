@@ -20,8 +20,6 @@ point leaves no output and no temporary file (files being replaced are kept as t
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import logging
 import os
 import time
@@ -32,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import __version__, display
+from .. import __version__
 from ..errors import IGDEError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
@@ -43,7 +41,8 @@ from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path
 from .pairing import PAIR_MODES, pairs
-from .reader import Frame, VideoInfo, VideoReader
+from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
+from .reader import Frame, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
@@ -54,7 +53,6 @@ log = logging.getLogger("igde_stream.stream")
 
 DEFAULT_QUEUE_BYTES = 64 << 20  # cap per queue (10 colour frames at 1080p); at least one item always fits
 PREFETCH_BATCHES = 3  # each queue holds at most this many batches of its frames (below the cap)
-_PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 GRIDS = ("depth", "color")  # enhance_file(grid=): the frame size of the model's input and the output
 
 PathLike = str | os.PathLike[str]
@@ -82,43 +80,14 @@ def _make_enhancer(options: dict[str, Any]) -> Any:
         raise IGDEError(f"cannot load the model: {exc}", str(options.get("model", "igde-small"))) from None
 
 
-def _peak(enhancer: Any, dtype: np.dtype) -> float:
-    """The enhancer's peak for ``dtype``; its own check refuses a max-depth the dtype cannot hold,
-    before any output is written."""
-    if hasattr(enhancer, "peak_for"):
-        return float(enhancer.peak_for(dtype))
-    max_depth = getattr(enhancer, "max_depth", None)
-    return float(max_depth) if max_depth else _PEAKS[np.dtype(dtype)]
+class _NoBar:
+    """The progress bar's two calls, doing nothing."""
 
+    def update(self, n: int = 1) -> None:
+        pass
 
-def _with_format_peak(enhancer: Any, di: VideoInfo) -> Any:
-    """Depth of 10 or 12 bits sits in uint16 but peaks at 1023 / 4095: without a max_depth of its own,
-    the enhancer normalises by the format's peak (a shallow copy: the caller's object is unchanged)."""
-    max_depth = getattr(enhancer, "max_depth", 0)
-    if max_depth and max_depth > di.peak and di.bits not in (8, 16):  # 8/16 bits: the enhancer's own check
-        raise IGDEError(f"--max-depth {max_depth:g} is above the largest value of {di.bits}-bit depth "
-                        f"({di.pix_fmt}: 0..{di.peak:g})", di.path)
-    if di.bits in (8, 16) or max_depth is not None:
-        return enhancer
-    log.info("%s: %d-bit depth (%s), normalised by its peak %d", di.path, di.bits, di.pix_fmt, di.peak)
-    enhancer = copy.copy(enhancer)
-    enhancer.max_depth = di.peak
-    return enhancer
-
-
-def _views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype: np.dtype) -> ViewsOptions:
-    """The views and RGB-D outputs read the enhanced depth as the enhancer reads its input: its depth
-    order, and its peak where the views have none of their own (10 / 12-bit depth, ``max_depth``).
-    A copy when something changes; the caller's options stay as they were."""
-    layout = views.layout  # a display.Layout object renders with its own config
-    cfg = views.config if isinstance(layout, str) else layout.cfg
-    order = getattr(enhancer, "depth_order", "near-high")
-    max_depth = cfg.max_depth if cfg.max_depth is not None or peak == _PEAKS[np.dtype(dtype)] else peak
-    if (order, max_depth) == (cfg.depth_order, cfg.max_depth):
-        return views
-    new = dataclasses.replace(cfg, depth_order=order, max_depth=max_depth)
-    return dataclasses.replace(views, config=new, layout=layout if isinstance(layout, str) else
-                               display.with_config(layout, new))
+    def close(self) -> None:
+        pass
 
 
 def enhance_file(
@@ -254,11 +223,11 @@ def enhance_file(
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
             enhancer = _make_enhancer({k: v for k, v in enhancer_options.items() if v is not None})
-        enhancer = _with_format_peak(enhancer, di)
+        enhancer = with_format_peak(enhancer, di)
         if hasattr(enhancer, "new_stream"):
             enhancer.new_stream()  # its range warnings are about this stream
-        peak = _peak(enhancer, di.dtype)
-        views = _views_like_enhancer(views, enhancer, peak, di.dtype)
+        peak = enhancer_peak(enhancer, di.dtype)
+        views = views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
         if gt is not None:
             problem = gt_problem(gt.info, di)
@@ -356,7 +325,8 @@ def _run(
     color_bytes = 3 * pixels if outs.needs_color else 0  # the colour travels on only when an output needs it
     cq, dq, wq = ByteQueue(bound(3 * pixels), crew.stop), ByteQueue(bound(depth_bytes), crew.stop), \
         ByteQueue(bound(2 * depth_bytes + color_bytes), crew.stop)
-    bar = tqdm(total=di.expected_frames, unit="frame", disable=not progress, leave=False, dynamic_ncols=True)
+    # no tqdm object at all without a bar: even a disabled one starts tqdm's monitor thread, which outlives the call
+    bar = tqdm(total=di.expected_frames, unit="frame", leave=False, dynamic_ncols=True) if progress else _NoBar()
     gt_match = None
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)

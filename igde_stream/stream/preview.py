@@ -157,7 +157,7 @@ class PreviewCollector:
         else:
             i = min(self._kept, key=lambda i: (abs(self._kept[i][0] - target_bad), i))
             med = self._kept[i][1]
-            label = f"near-median (rank {rank(i)} of {n}; the median frame {target_idx} was not kept)"
+            label = f"near-median (rank {rank(i)} of {n};\nmedian frame {target_idx} not kept)"  # 2 lines: fits a row
         out = [(f"worst (rank 1 of {n})", self.worst)]
         if med.index != self.worst.index:
             out.append((label, med))

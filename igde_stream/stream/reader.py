@@ -103,6 +103,7 @@ class VideoReader:
         if enlarge not in ENLARGE:
             raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
         self._enlarge = ENLARGE[enlarge]
+        self._read_started = self._closed = False  # frames() reads the stream once
         self.path = os.fspath(path)
         self.role = role
         self.sync = sync
@@ -216,6 +217,7 @@ class VideoReader:
         """Idempotent: a second close must not count off another user of a shared opening."""
         decoder, share, opened = self._decoder, self._share, self._input
         self._decoder = self._share = self._input = None
+        self._closed = True
         try:
             # a shared decoder is drained by its last reader (a joined reader leaves even if it
             # failed before taking the decoder, so the other half stops keeping frames for it)
@@ -233,7 +235,12 @@ class VideoReader:
         self.close()
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
-        """Decode every frame in order; stops early (without checks) when ``stop`` is set."""
+        """Decode every frame in order; stops early (without checks) when ``stop`` is set. A reader
+        reads its stream once: a second ``frames()`` (or one after ``close()``) is a ``RuntimeError``."""
+        if self._closed or self._read_started:
+            raise RuntimeError(f"{self.path}: " + ("the reader is closed" if self._closed else "frames() reads the "
+                               "stream once") + "; open a new VideoReader to read it again")
+        self._read_started = True
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
         first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame

@@ -309,9 +309,9 @@ def view_quality_files(
             readers.append(_integer_depth(VideoReader(p, "depth", source=source)))
         cfg = _views_config(cfg, readers)
         if enhancer is not None and enhance is not None:
-            from .pipeline import _with_format_peak  # the pipeline imports this module
+            from .peaks import with_format_peak  # peaks imports outputs, which imports this module
 
-            enhancer = _with_format_peak(enhancer, readers[1 + names.index(enhance)].info)
+            enhancer = with_format_peak(enhancer, readers[1 + names.index(enhance)].info)
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
                                    source=source))
         for r in readers[1:-1]:
