@@ -39,13 +39,12 @@ def _clip(tmp_path, bits=10, n=2):
 @pytest.mark.parametrize("bits", [10, 12])
 def test_render_reads_high_bit_depth_with_its_format_peak(tmp_path, layout, bits):
     clip = _clip(tmp_path, bits)
-    frames = lambda out: read_video(out)[0]  # noqa: E731
     render_file(clip["color"], clip["depth"], tmp_path / "auto.mkv", CFG, layout=layout)
     render_file(clip["color"], clip["depth"], tmp_path / "peak.mkv", dataclasses.replace(CFG, max_depth=clip["peak"]),
                 layout=layout)
     render_file(clip["color"], clip["depth"], tmp_path / "full.mkv", dataclasses.replace(CFG, max_depth=65535),
                 layout=layout)
-    auto, peak, full = frames(tmp_path / "auto.mkv"), frames(tmp_path / "peak.mkv"), frames(tmp_path / "full.mkv")
+    auto, peak, full = (read_video(tmp_path / f"{name}.mkv")[0] for name in ("auto", "peak", "full"))
     assert all(np.array_equal(a, b) for a, b in zip(auto, peak)) and len(auto) == 2
     assert not all(np.array_equal(a, b) for a, b in zip(auto, full))  # the uint16 dtype's peak gives other frames
     if layout == "rgbd":  # the depth half by hand: d / peak * 255, rounded
