@@ -221,3 +221,35 @@ def test_a_video_given_as_the_model_is_named_as_not_a_model_file(clip, tmp_path,
     assert code == 2 and err.count("\n") == 1
     assert f"{clip['depth'].name}: not a model file (give a shipped model name, or a .onnx, .pt" in err
     assert "not a file" not in err and "no shipped" not in err
+
+
+@pytest.mark.parametrize("name,message", [
+    ("out.yuv", "a .yuv output holds uncompressed frames, not ffv1: use --codec rawvideo with .yuv, or .mkv"),
+    ("out.y4m", "a .y4m output holds uncompressed frames, not ffv1"),
+    ("frames/%06d.jpg", "image-sequence outputs are .exr, .pfm, .png, .tif, .tiff (depth kept exactly), not .jpg"),
+    ("frames/%06d.bmp", "not .bmp"),
+])
+def test_outputs_that_would_hold_wrong_bytes_are_refused_up_front(clip, tmp_path, tiny_model, capsys, name, message):
+    """FFV1 packets in a raw .yuv (exit 0 before, an unreadable file), a .y4m muxer that refused FFV1 at
+    the first frame (a traceback, exit 1), a lossy image pattern (a message about a missing folder or
+    the ffv1 encoder): one line each, exit 2, nothing written."""
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, _, err = run([clip["color"], clip["depth"], "-o", tmp_path / name, "-q", *model(tiny_model)], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_raw_output_with_rawvideo_holds_the_frames(clip, tmp_path, tiny_model, capsys):
+    out = tmp_path / "out.yuv"
+    code, _, _ = run([clip["color"], clip["depth"], "-o", out, "--codec", "rawvideo", "-q", *model(tiny_model)], capsys)
+    assert code == 0 and out.stat().st_size == 3 * 64 * 48  # 3 gray frames of 64 x 48, one byte a sample
+
+
+def test_quiet_silences_the_x265_library_too(clip, tmp_path, tiny_model, capfd):
+    """x265 writes its banner and statistics straight to the process's stderr (not through Python):
+    its own log level is set to errors."""
+    from igde_stream.cli import main
+
+    code = main([str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "x.mkv"), "--codec", "libx265", "-q",
+                 *map(str, model(tiny_model))])
+    assert code == 0 and "x265 [" not in capfd.readouterr().err

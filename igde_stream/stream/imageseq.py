@@ -31,6 +31,21 @@ def is_pattern(out: str | os.PathLike[str]) -> bool:
     return "%" in name and os.path.splitext(name)[1].lower() in SEQUENCE_CODECS
 
 
+#: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
+OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".jp2", ".j2k", ".qoi")
+
+
+def pattern_suffix_problem(out: str | os.PathLike[str]) -> str | None:
+    """What is wrong with an image pattern whose suffix the writer does not write (``out/%06d.jpg``),
+    or None."""
+    name = os.path.basename(os.fspath(out))
+    suffix = os.path.splitext(name)[1].lower()
+    if "%" in name and suffix in OTHER_IMAGE_SUFFIXES:
+        return (f"image-sequence outputs are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not "
+                f"{suffix}")
+    return None
+
+
 def sequence_codec(out: Path) -> str:
     return SEQUENCE_CODECS[out.suffix.lower()]
 
@@ -88,4 +103,5 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
         raise OutputError(f"folder {str(parent)!r} is not writable", out)
 
 
-__all__ = ["FLOAT_CODECS", "SEQUENCE_CODECS", "check_sequence_output", "is_pattern", "sequence_codec"]
+__all__ = ["FLOAT_CODECS", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_sequence_output", "is_pattern",
+           "pattern_suffix_problem", "sequence_codec"]

@@ -40,6 +40,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, OutputError
 from .preview import PreviewCollector, write_preview
+from .imageseq import pattern_suffix_problem
 from .info import Frame, VideoInfo
 from .report import PsnrReport
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
@@ -300,6 +301,8 @@ def same_file(a: Path, b: Path) -> bool:
 
 def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
     for i, out in enumerate(outputs):
+        if (problem := pattern_suffix_problem(out)) is not None:
+            raise OutputError(problem, out)
         for role, p in inputs.items():
             if same_file(out, p):
                 raise OutputError(f"output is the same file as the {role} input", out)

@@ -49,7 +49,9 @@ DEFAULT_CODEC = "ffv1"
 # FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
 # the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
 BITEXACT = {"fflags": "+bitexact"}
-_CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"}}
+_RAW_MUXERS = ("rawvideo", "yuv4mpegpipe")  # .yuv / .raw and .y4m
+_CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"},
+                  "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
 # FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
 _LOSSLESS_AS_SET = ("exr",)
 
@@ -240,6 +242,11 @@ class DepthWriter:
         except (av.error.FFmpegError, OSError) as exc:
             self._remove_tmp()
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
+        if self.container.format.name in _RAW_MUXERS and codec not in self.container.supported_codecs:
+            # these muxers take any packet and fail only at the first frame, or never (FFV1 in a .yuv)
+            self.abort()
+            raise OutputError(f"a {self.out.suffix or self.container.format.name} output holds uncompressed frames, "
+                              f"not {codec}: use --codec rawvideo with .yuv, or .mkv for FFV1", self.out)
         if self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(self.container.format.name, codec):
             self._limited = False  # the tag would be lost: full-range gray says the same values
             self._like_fmt = gray_like(self.pix_fmt)
@@ -278,8 +285,11 @@ class DepthWriter:
             )
         frame.pts = pts
         frame.time_base = self.time_base
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        try:
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        except av.error.FFmpegError as exc:  # a muxer that refuses what add_stream took
+            raise OutputError(f"cannot write frame {self.frames}: {exc}", self.out) from None
         self._last_pts = pts
         self.frames += 1
 
