@@ -205,8 +205,9 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
       toward ``peak`` gets no advice, as no ``max_depth`` would do better;
     - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest.
     Each names the ``max_depth`` that would fit; ``above`` says what becomes of depth above ``peak``
-    (in the views: it is clipped); ``where`` starts each message (e.g. the file's name). The returned text (and the log message) says
-    ``max_depth``; the log record's ``cli_text`` is the same text with ``--max-depth``, for the command."""
+    (in the views: it is clipped); ``where`` starts each message (e.g. the file's name). The returned
+    text (and the log message) says ``max_depth``; the log record's ``cli_text`` is the same text with
+    ``--max-depth``, for the command."""
     measured = depth[depth > 0]
     if measured.size < 16:
         return []

@@ -9,7 +9,8 @@ the real-world mix at 960 x 540, input 21.6 dB; ``python tools/tune_filters.py``
 d 25 gave 26.8 dB: larger windows still gain a little, at 5.6 s per frame, so the grid stops
 there); guided r 8 / eps 0.01 (25.0 dB); weighted median r 20 / sigma 15 (29.4 dB; re-tuned after its
 sigma was found passed as OpenCV's ``dst``, so that every earlier setting ran at sigma 1:
-``results/filter_tuning.json``, its weighted-median entry); global smoother lam 1024 / sigma_color 4 / band 3 / low 0.02 (30.4 dB, 40 ms per frame).
+``results/filter_tuning.json``, its weighted-median entry); global smoother lam 1024 / sigma_color 4 /
+band 3 / low 0.02 (30.4 dB, 40 ms per frame).
 """
 
 from __future__ import annotations

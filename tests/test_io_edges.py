@@ -16,7 +16,7 @@ from igde_stream.stream import DepthWriter
 from igde_stream.stream.formats import bits_of, depth_frame, float_array, gray_of_rgb
 from igde_stream.stream.writer import remove_stale_parts, temp_path
 
-from conftest import read_video
+from conftest import encode_frames, read_video
 from test_stream_roundtrip import depth_info
 
 
@@ -85,17 +85,6 @@ def test_missing_pts_round_half_up(tmp_path):
     assert [Fraction(p) * facts["time_base"] for p in pts] == [Fraction(t, 10) for t in (0, 3, 5, 8, 10)]
 
 
-def _encode(path, frames, codec, pix_fmt, src_fmt):
-    with av.open(str(path), "w") as out:
-        s = out.add_stream(codec, rate=25)
-        s.height, s.width = frames[0].shape[:2]
-        s.pix_fmt = pix_fmt
-        for f in frames:
-            out.mux(s.encode(av.VideoFrame.from_ndarray(f, format=src_fmt)))
-        out.mux(s.encode(None))
-    return path
-
-
 @pytest.mark.parametrize("codec,pix_fmt,bits", [
     ("ffv1", "bgr0", 8),  # FFmpeg's FFV1 from RGB pictures
     ("ffv1", "gbrp16le", 16),
@@ -119,7 +108,8 @@ def test_gray_depth_stored_as_rgb_or_with_alpha_reads_as_stored(tmp_path, codec,
     else:  # three equal channels, 16-bit samples scaled to the source format's range for 10 bits
         src = "rgb48le" if bits > 8 else "rgb24"
         frames = [np.repeat(g[..., None] << (16 - bits) if bits == 10 else g[..., None], 3, axis=2) for g in gray]
-    path = _encode(tmp_path / f"d.{'mkv' if codec == 'ffv1' else 'mov'}", frames, codec, pix_fmt, src)
+    path = encode_frames(tmp_path / f"d.{'mkv' if codec == 'ffv1' else 'mov'}",
+                         [av.VideoFrame.from_ndarray(f, format=src) for f in frames], codec, pix_fmt)
     with VideoReader(path, "depth") as r:
         assert r.info.pix_fmt == pix_fmt and r.info.bits == bits
         got = [f.data for f in r.frames()]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import scene, write_video
+from test_formats import write_png_sequence
 from igde_stream.errors import CorruptInputError, IGDEError, InputError, OutputError, PairingError
 from igde_stream.stream import enhance_file
 
@@ -413,15 +414,6 @@ def test_stale_partial_files_of_dead_processes_are_removed(tmp_path, caplog):
         live.wait()
 
 
-def _png_folder(folder, frames):
-    from PIL import Image
-
-    folder.mkdir()
-    for i, f in enumerate(frames):
-        Image.fromarray(f).save(folder / f"{i:06d}.png")
-    return folder
-
-
 @pytest.mark.parametrize("role", ["color", "depth", "gt"])
 def test_frame_size_change_mid_stream_is_refused(make_clip, enhancer, tmp_path, role):
     """A folder of PNG frames whose frame 4 is 66 x 50 among 64 x 48 ones (FFmpeg decodes each file at
@@ -430,7 +422,7 @@ def test_frame_size_change_mid_stream_is_refused(make_clip, enhancer, tmp_path, 
     frames = {"color": clip["colors"], "depth": clip["depths"], "gt": clip["gts"]}[role]
     odd = [f if i != 4 else np.pad(f, [(1, 1), (1, 1)] + [(0, 0)] * (f.ndim - 2), mode="edge")
            for i, f in enumerate(frames)]
-    folder = _png_folder(tmp_path / f"{role}_frames", odd)
+    folder = write_png_sequence(tmp_path / f"{role}_frames", odd)
     kw = {"gt_path": folder, "report_path": tmp_path / "r.json"} if role == "gt" else {role: folder}
     e = fails(InputError, r"frame size changes mid-stream at frame 4 \(000004\.png\): 64x48 before, 66x50 from there "
               rf"\(a {'colour' if role == 'color' else 'ground truth' if role == 'gt' else 'depth'} stream must keep "
@@ -445,7 +437,7 @@ def test_frame_size_change_is_refused_when_the_colour_is_resized(tmp_path):
     from igde_stream.stream import VideoReader
 
     colors = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(3)] + [np.zeros((50, 66, 3), np.uint8)]
-    folder = _png_folder(tmp_path / "c", colors)
+    folder = write_png_sequence(tmp_path / "c", colors)
     with VideoReader(folder, "color", size=(32, 24)) as r:
         it = r.frames()
         assert [next(it).data.shape for _ in range(3)] == [(24, 32, 3)] * 3

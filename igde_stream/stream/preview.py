@@ -228,7 +228,8 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
                 cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
                 cb.ax.tick_params(labelsize=7)
                 what = "|error|" if has_gt else "|change|"
-                cb.set_label(f"depth ({'near' if order == 'near-high' else 'far'} = high)" if kw is depth_kw else f"{what} (depth units)", fontsize=7)
+                near_or_far = "near" if order == "near-high" else "far"
+                cb.set_label(f"depth ({near_or_far} = high)" if kw is depth_kw else f"{what} (depth units)", fontsize=7)
         axes[r, 0].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), size, size, fill=False, ec="white", lw=1.2))
         axes[r, 0].set_ylabel(f"{label}\nframe {f.index} ({f.pts_time:.3f} s)", fontsize=8)
         info = (f"PSNR {_db(f.score)} (input {_db(metrics.psnr(f.inp, f.gt, peak))})" if has_gt

@@ -27,7 +27,6 @@ import logging
 import os
 import threading
 from fractions import Fraction
-from pathlib import Path
 from typing import Iterator, Literal
 
 import av
@@ -272,29 +271,33 @@ class VideoReader:
                 file = self._images[count] if count < len(self._images) else None
                 if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
                     raise orientation_changed(self.path, count, self.orientation, o, self._probed)
-                depth_fmt = self._check_same_kind(f, f"{count} ({Path(file).name if file else f'{pts_time:.3f} s'})",
-                                                  depth_fmt, first)
+                depth_fmt = self._check_same_kind(f, count, file, pts_time, depth_fmt, first)
                 first = first or (f.width, f.height)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
         self._check_complete(count, last_time, last_pts_time, self._decoder.dropped)
 
-    def _check_same_kind(self, f: av.VideoFrame, where: str, depth_fmt: str | None,
-                         first: tuple[int, int] | None) -> str | None:
+    def _check_same_kind(self, f: av.VideoFrame, count: int, file: str | None, pts_time: float,
+                         depth_fmt: str | None, first: tuple[int, int] | None) -> str | None:
         """Refuse a frame whose size differs from the first frame's, or (depth) whose pixel format
-        differs from the first's; returns the depth stream's format (None for colour and packed)."""
-        role = _ROLE_NAMES[self.role]
+        differs from the first's; returns the depth stream's format (None for colour and packed). The
+        message names the frame by its image ``file``, else by its time."""
+        def where() -> str:  # built only for a message
+            return f"{count} ({os.path.basename(file) if file else f'{pts_time:.3f} s'})"
+
         if first is not None and (f.width, f.height) != first:
-            raise InputError(f"frame size changes mid-stream at frame {where}: {first[0]}x{first[1]} "
-                             f"before, {f.width}x{f.height} from there (a {role} stream must keep one size)", self.path)
+            raise InputError(f"frame size changes mid-stream at frame {where()}: {first[0]}x"
+                             f"{first[1]} before, {f.width}x{f.height} from there (a {_ROLE_NAMES[self.role]} "
+                             "stream must keep one size)", self.path)
         if self.role == "color" or self._packed is not None:
             return None
         fmt = f.format.name
         if depth_fmt is None:
             self._check_depth_format(fmt)
         elif fmt != depth_fmt:
-            raise InputError(f"pixel format changes mid-stream at frame {where}: {depth_fmt} "
-                             f"before, {fmt} from there (a {role} stream must keep one format)", self.path)
+            raise InputError(f"pixel format changes mid-stream at frame {where()}: {depth_fmt} "
+                             f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
+                             self.path)
         return fmt
 
     def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0) -> None:

@@ -374,9 +374,10 @@ def choose_stream(container: av.container.InputContainer, role: str, index: int 
     video = list(container.streams.video)
     if not video:
         kinds = sorted({s.type for s in container.streams})  # a cut MP4's video track may read as data, or not at all
-        cut = "a cut or damaged file?" if set(kinds) <= {"data"} else ""
-        raise InputError(f"no video stream (only {', '.join(kinds)}{': ' * bool(cut)}{cut})" if kinds else
-                         f"no stream at all ({cut})", path)
+        if not kinds:
+            raise InputError("no stream at all (a cut or damaged file?)", path)
+        cut = ": a cut or damaged file?" if kinds == ["data"] else ""
+        raise InputError(f"no video stream (only {', '.join(kinds)}{cut})", path)
     if index is not None:
         if not 0 <= index < len(video):
             option = "--color-stream" if role == "color" else "--depth-stream"
