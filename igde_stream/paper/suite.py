@@ -38,6 +38,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("joint bilateral filter", "filter:joint-bilateral"),
         ("guided filter", "filter:guided"),
         ("weighted median filter", "filter:weighted-median"),
+        ("fast global smoother", "filter:global-smoother"),
         ("DE-CNN", "decnn"),
         ("DRECNN", "drecnn"),
         ("DEN+CBPN", "dencbpn"),
