@@ -80,8 +80,9 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
     n_views = None
     if name == "quilt":
         if bool(args.quilt) == bool(args.device):
-            presets = "|".join(display.QUILT_PRESETS)
-            raise IGDEError(f"--layout quilt needs one of --quilt COLUMNSxROWS or --device {presets}")
+            presets = "|".join(display.QUILT_PRESETS)  # the main command takes the presets by --quilt
+            where = getattr(args, "preset_option", "--device")
+            raise IGDEError(f"--layout quilt needs one of --quilt COLUMNSxROWS or {where} {presets}")
         try:
             spec = display.parse_quilt(args.quilt) if args.quilt else display.QUILT_PRESETS[args.device]
         except ValueError as exc:
@@ -232,7 +233,8 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
                    help="views: DIBR on the CPU with NumPy, or with PyTorch on the model's device (same views, "
                         "bit for bit); auto: torch when the model runs on a CUDA GPU (default: %(default)s)")
     g.add_argument("--views-codec", choices=sorted(VIEW_CODECS), default="ffv1",
-                   help="codec of --views-out and --rgbd-out: ffv1 lossless, h264 lossy (default: %(default)s)")
+                   help="codec of --views-out and --rgbd-out: ffv1 lossless, h264 or hevc lossy, BT.709 "
+                        "(default: %(default)s)")
     g.add_argument("--rgbd-out", metavar="PATH", help="also write colour | enhanced depth (8-bit, near = white) "
                    "in one frame: the RGB-D video that light-field players take")
     add_depth_near_option(g, "--rgbd-out and --packed")
@@ -284,7 +286,7 @@ def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
                             cols=args.cols, squeeze=args.squeeze, anaglyph=args.anaglyph, depth_near=None,
                             calibration=args.calibration, panel=args.panel, blend=args.blend, views=args.views,
                             baseline=args.baseline, zero_parallax=args.zero_parallax, max_depth=args.max_depth,
-                            depth_order=args.depth_order)
+                            depth_order=args.depth_order, preset_option="--quilt")
     if args.views_out is not None:
         _, cfg, layout = _layout(ns)
     else:
@@ -349,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--blend", action="store_true",
                    help="lenticular: blend the two nearest views per subpixel (default: the nearest view)")
     r.add_argument("--codec", choices=sorted(VIEW_CODECS), default="ffv1",
-                   help="ffv1: lossless (FFV1 level 3, bgr0); h264: lossy yuv420p CRF 16 (default: %(default)s)")
+                   help="ffv1: lossless (FFV1 level 3, bgr0); h264: lossy yuv420p CRF 16; hevc: lossy yuv420p "
+                        "CRF 18 (h264 and hevc BT.709, tagged) (default: %(default)s)")
     r.add_argument("--renderer", choices=("numpy", "torch"), default="numpy",
                    help="DIBR on the CPU with NumPy, or with PyTorch on the first CUDA GPU (the CPU without one); "
                         "the views are the same, bit for bit (default: %(default)s)")

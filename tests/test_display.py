@@ -95,6 +95,18 @@ def test_quilt_name():
         display.parse_quilt("8by6")
 
 
+def test_quilt_name_tags_anywhere_must_agree():
+    """Players take the first ``_qs`` tag they find: one in the middle of the name, or one without
+    its aspect, that contradicts the options is refused like one at the end; one that agrees is
+    kept and the full tag still ends the name."""
+    for bad in ("nm4_qs3x2a1.67_final.mkv", "nm_qs4x4.mkv", "nm_QS3x2a1.67.mkv", "a_qs4x2a1.2_b.mkv"):
+        with pytest.raises(OutputError, match="the name says"):
+            display.quilt_path(bad, 4, 2, 1.67)
+    assert display.quilt_path("nm_qs4x2.mkv", 4, 2, 1.67).name == "nm_qs4x2_qs4x2a1.67.mkv"
+    assert display.quilt_path("v_qs4x2a1.67_cut.mkv", 4, 2, 1.67).name == "v_qs4x2a1.67_cut_qs4x2a1.67.mkv"
+    assert display.quilt_path("v_qs4x2a1.67.mkv", 4, 2, 1.67).name == "v_qs4x2a1.67.mkv"
+
+
 # ------------------------------------------------------------------------------------------ RGB-D
 
 

@@ -83,18 +83,20 @@ def unpack_quilt(quilt: np.ndarray, cols: int, rows: int, n_views: int | None = 
                      for k in range(n)])
 
 
-_QS = re.compile(r"_qs(\d+)x(\d+)a(\d+(?:\.\d+)?)$")
+_QS = re.compile(r"_qs(\d+)x(\d+)(?:a(\d+(?:\.\d+)?))?", re.IGNORECASE)
 
 
 def quilt_path(out: str | Path, cols: int, rows: int, aspect: float) -> Path:
     """``out`` with ``_qs{C}x{R}a{aspect}`` at the end of its stem (aspect rounded to 2 decimals, as
-    Looking Glass advises for its aspect metadata); a name that already has one must agree (aspect
-    within 0.01), else ``OutputError``."""
+    Looking Glass advises for its aspect metadata), or ``out`` itself when it ends in one. Every
+    ``_qs`` tag already in the name, anywhere and with or without its aspect, must agree with the
+    options (aspect within 0.01), else ``OutputError``: players read the first tag they find."""
     out = Path(out)
     want = f"qs{cols}x{rows}a{round(aspect, 2):g}"
-    m = _QS.search(out.stem)
-    if m is None:
-        return out.with_name(f"{out.stem}_{want}{out.suffix}")
-    if (int(m[1]), int(m[2])) != (cols, rows) or abs(float(m[3]) - aspect) > 0.01:
-        raise OutputError(f"the name says {m[0][1:]} but the options give {want}; rename it or drop the suffix", out)
-    return out
+    tags = list(_QS.finditer(out.stem))
+    for m in tags:
+        if (int(m[1]), int(m[2])) != (cols, rows) or (m[3] is not None and abs(float(m[3]) - aspect) > 0.01):
+            raise OutputError(f"the name says {m[0][1:]} but the options give {want}; rename it or drop the tag", out)
+    if tags and tags[-1].end() == len(out.stem) and tags[-1][3] is not None:
+        return out
+    return out.with_name(f"{out.stem}_{want}{out.suffix}")

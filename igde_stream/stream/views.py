@@ -32,7 +32,7 @@ from .formats import is_float_format
 from .reader import VideoReader
 from .roles import check_distinct
 from .sources import InputOptions
-from .writer import BITEXACT, temp_path
+from .writer import BITEXACT, mux, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
 
@@ -41,7 +41,25 @@ log = logging.getLogger("igde_stream.stream")
 VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
     "ffv1": ("ffv1", "bgr0", {"level": "3", "g": "1", "slicecrc": "1"}),  # FFV1 has no 8-bit gbrp
     "h264": ("libx264", "yuv420p", {"crf": "16", "preset": "medium"}),
+    "hevc": ("libx265", "yuv420p", {"crf": "18", "preset": "medium", "x265-params": "log-level=error"}),
 }
+# YUV outputs are converted with the BT.709 matrix and say so (matrix, primaries, transfer: 1 =
+# BT.709; range 1 = limited): a player that meets an untagged HD stream assumes BT.709, and one that
+# meets an untagged SD stream BT.601, so an untagged file shows one of the two with wrong colours
+BT709, LIMITED = 1, 1
+_NAMES = {"h264": "H.264", "hevc": "HEVC"}
+H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
+
+
+def _check_yuv_size(codec: str, w: int, h: int, path: Path) -> None:
+    """``OutputError`` for a frame 4:2:0 cannot hold (odd sizes) or H.264 cannot (over its largest
+    level's frame size: decoders refuse such streams, e.g. an 8192x8192 quilt)."""
+    if h % 2 or w % 2:
+        raise OutputError(f"{_NAMES.get(codec, codec)} yuv420p needs even sizes, got {w}x{h}; use the ffv1 codec", path)
+    mbs = -(-w // 16) * -(-h // 16)
+    if codec == "h264" and mbs > H264_MAX_MACROBLOCKS:
+        raise OutputError(f"{w}x{h} is beyond H.264 ({mbs:,} macroblocks a frame, its highest level holds "
+                          f"{H264_MAX_MACROBLOCKS:,}); use the hevc or ffv1 codec", path)
 
 
 def paired_depths(color: VideoReader, depths: list[VideoReader],
@@ -99,18 +117,26 @@ class ColorWriter:
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
             h, w = img.shape[:2]
-            if pix == "yuv420p" and (h % 2 or w % 2):
-                raise OutputError(f"H.264 yuv420p needs even sizes, got {w}x{h}; use the ffv1 codec", self.path)
+            if pix == "yuv420p":
+                _check_yuv_size(self.codec, w, h, self.path)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
             self.stream.time_base = self.time_base
-            self.stream.codec_context.time_base = self.time_base  # keep input pts exactly (no rounding to 1/rate)
+            cc = self.stream.codec_context
+            cc.time_base = self.time_base  # keep input pts exactly (no rounding to 1/rate)
+            if pix == "yuv420p":
+                cc.colorspace = cc.color_primaries = cc.color_trc = BT709
+                cc.color_range = LIMITED
             self.stream.options = opts
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        if self.stream.pix_fmt == "yuv420p":
+            frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
+            frame.colorspace = frame.color_primaries = frame.color_trc = BT709
+            frame.color_range = LIMITED
         frame.pts, frame.time_base = (self.frames if pts is None else pts), self.time_base
         try:
             for packet in self.stream.encode(frame):
-                self.container.mux(packet)
+                mux(self.container, packet)
         except av.FFmpegError as exc:
             raise OutputError(f"encoding failed ({exc})", self.path) from None
         self.frames += 1
@@ -120,7 +146,7 @@ class ColorWriter:
         caller that renames several outputs together (the one-pass pipeline)."""
         if self.stream is not None:
             for packet in self.stream.encode(None):
-                self.container.mux(packet)
+                mux(self.container, packet)
             self.stream = None
         self.container.close()
 

@@ -33,6 +33,7 @@ import shutil
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -54,6 +55,16 @@ _CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"fo
                   "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
 # FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
 _LOSSLESS_AS_SET = ("exr",)
+
+
+def mux(container: Any, packet: Any) -> None:
+    """``container.mux(packet)``, with a decode time after the packet's own display time dropped
+    first (the muxer then derives one): no valid stream has it, and libx265 through FFmpeg 8 has
+    been seen to hand the first packet of a one-frame stream a dts of uninitialised memory
+    (0x0003000300030004), which Matroska refuses."""
+    if packet.dts is not None and packet.pts is not None and packet.dts > packet.pts:
+        packet.dts = None
+    container.mux(packet)
 
 
 def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: FloatMap | None) -> None:
@@ -287,7 +298,7 @@ class DepthWriter:
         frame.time_base = self.time_base
         try:
             for packet in self.stream.encode(frame):
-                self.container.mux(packet)
+                mux(self.container, packet)
         except av.error.FFmpegError as exc:  # a muxer that refuses what add_stream took
             raise OutputError(f"cannot write frame {self.frames}: {exc}", self.out) from None
         self._last_pts = pts
@@ -340,7 +351,7 @@ class DepthWriter:
             return
         self._closed = True
         for packet in self.stream.encode(None):
-            self.container.mux(packet)
+            mux(self.container, packet)
         self.container.close()
 
     def commit(self) -> Path:

@@ -1,0 +1,91 @@
+"""The lossy view codecs: H.264 and HEVC frames are converted with the BT.709 matrix and tagged so
+(a player assumes BT.709 for an untagged HD stream and BT.601 for an SD one), a frame beyond H.264's
+largest level is refused before anything is encoded, and the one-pass command names its own preset
+option in the quilt message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from igde_stream.errors import IGDEError
+from igde_stream.stream import views
+
+GREEN, RED = (0, 255, 0), (255, 0, 0)
+
+
+def _luma_bt709_limited(rgb):
+    """Y' of BT.709 in limited range, by the recommendation's own constants."""
+    r, g, b = rgb
+    return 16 + 219 * (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+@pytest.mark.parametrize("codec, name", [("h264", "h264"), ("hevc", "hevc")])
+def test_lossy_views_are_bt709_and_say_so(tmp_path, codec, name):
+    img = np.zeros((32, 64, 3), np.uint8)
+    img[:, :32], img[:, 32:] = GREEN, RED
+    w = views.ColorWriter(tmp_path / "v.mkv", codec, Fraction(25), Fraction(1, 1000))
+    w.write(img, 0)
+    w.commit()
+    with av.open(str(tmp_path / "v.mkv")) as c:
+        cc = c.streams.video[0].codec_context
+        assert cc.name == name
+        assert (cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range) == (1, 1, 1, 1)
+        frame = next(c.decode(video=0))
+        y = frame.to_ndarray(format="yuv420p")[:32]  # the stored luma plane, no conversion of ours
+        rgb = frame.reformat(format="rgb24", src_colorspace="ITU709").to_ndarray()
+    # BT.709 green is Y' 173, BT.601 green 145: the stored value tells the matrix used
+    assert abs(float(np.median(y[:, 4:28])) - _luma_bt709_limited(GREEN)) <= 1.5
+    assert abs(float(np.median(y[:, 36:60])) - _luma_bt709_limited(RED)) <= 1.5
+    assert np.abs(rgb[8:24, 4:28].astype(int) - GREEN).max() <= 4  # a BT.709 player sees green
+    assert np.abs(rgb[8:24, 36:60].astype(int) - RED).max() <= 4
+
+
+def test_a_frame_beyond_h264_is_refused_and_nothing_is_left(tmp_path):
+    """8192 x 8192 (the 32-inch quilt) has 262,144 macroblocks, H.264 level 6.2 at most 139,264;
+    8192 x 4320 (138,240) is inside. Only the shape is looked at: a broadcast view costs no memory."""
+    big = np.broadcast_to(np.zeros(3, np.uint8), (8192, 8192, 3))
+    w = views.ColorWriter(tmp_path / "q.mp4", "h264", Fraction(25), Fraction(1, 25))
+    with pytest.raises(IGDEError, match="8192x8192 is beyond H.264 .262,144 macroblocks.*use the hevc or ffv1"):
+        w.write(big, 0)
+    w.abort()
+    assert not list(tmp_path.iterdir())
+    views._check_yuv_size("h264", 8192, 4320, tmp_path / "ok.mp4")  # the largest level's own example
+    views._check_yuv_size("hevc", 8192, 8192, tmp_path / "ok.mp4")  # HEVC takes it
+
+
+def test_the_one_pass_quilt_message_names_the_main_commands_preset_option(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "igde_stream", str(tmp_path / "c.mp4"), str(tmp_path / "d.mkv"),
+                        "-o", str(tmp_path / "o.mkv"), "--views-out", str(tmp_path / "q.mkv"), "--layout", "quilt"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "--quilt COLUMNSxROWS or --quilt portrait|16in|32in" in r.stderr
+    assert "--device" not in r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_dts_after_its_pts_is_dropped_before_muxing(tmp_path):
+    """The guard against libx265's occasional garbage dts: a packet whose dts lies after its pts
+    reaches the muxer without a dts (Matroska refuses it otherwise); a valid one is left as it is."""
+    from igde_stream.stream.writer import mux
+
+    class Box:
+        def __init__(self):
+            self.got = []
+
+        def mux(self, packet):
+            self.got.append((packet.pts, packet.dts))
+
+    class Packet:
+        def __init__(self, pts, dts):
+            self.pts, self.dts = pts, dts
+
+    box = Box()
+    for pts, dts in [(0, 844437815230468), (40, -40), (80, 80), (120, None)]:
+        mux(box, Packet(pts, dts))
+    assert box.got == [(0, None), (40, -40), (80, 80), (120, None)]
