@@ -417,8 +417,9 @@ def test_stale_partial_files_of_dead_processes_are_removed(tmp_path, caplog):
 @pytest.mark.parametrize("role", ["color", "depth", "gt"])
 def test_frame_size_change_mid_stream_is_refused(make_clip, enhancer, tmp_path, role):
     """A folder of PNG frames whose frame 4 is 66 x 50 among 64 x 48 ones (FFmpeg decodes each file at
-    its own size): a one-line InputError naming the frame and both sizes, no output, for each input."""
-    clip = make_clip(n=6)
+    its own size): a one-line InputError naming the frame and both sizes, no output, for each input.
+    The clip runs at 25 fps, the rate a sequence is read at without --fps."""
+    clip = make_clip(n=6, rate=Fraction(25))
     frames = {"color": clip["colors"], "depth": clip["depths"], "gt": clip["gts"]}[role]
     odd = [f if i != 4 else np.pad(f, [(1, 1), (1, 1)] + [(0, 0)] * (f.ndim - 2), mode="edge")
            for i, f in enumerate(frames)]

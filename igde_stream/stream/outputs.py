@@ -30,6 +30,7 @@ import os
 import shutil
 import threading
 from contextlib import nullcontext
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -42,6 +43,7 @@ from ..errors import IGDEError, OutputError
 from .preview import PreviewCollector, write_preview
 from .imageseq import pattern_suffix_problem
 from .info import Frame, VideoInfo
+from .pairing import nearer
 from .report import PsnrReport
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
 from .writer import temp_path
@@ -246,34 +248,55 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
 
 
 class GtMatcher:
-    """Pairs output frames (in order) with ground-truth frames by time; the rest count as unmatched."""
+    """Pairs output frames (in order) with ground-truth frames by time: the ground-truth frame nearest
+    the output frame's time (ties: the earlier), within ``tolerance``; the rest count as unmatched.
+    The first match warns (log ``igde_stream.stream``) when the ground truth starts more than the
+    tolerance away from the depth, as colour and depth do: times count from each stream's start."""
 
-    def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool) -> None:
+    def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool,
+                 names: tuple[str, str] = ("", "")) -> None:
         self.frames, self.tolerance, self.report, self.usable = frames, tolerance, report, usable
-        self.pending: Frame | None = None
+        self.names = names  # (depth, ground truth) as the log names them
+        self.ahead: deque[Frame] = deque()  # read but not yet matched or passed over
         self.done = False
+        self.checked = False
 
-    def _peek(self) -> Frame | None:
-        if self.pending is None and not self.done:
-            self.pending = next(self.frames, None)
-            self.done = self.pending is None
-        return self.pending
+    def _peek(self, k: int = 0) -> Frame | None:
+        while len(self.ahead) <= k and not self.done:
+            f = next(self.frames, None)
+            self.done = f is None
+            if f is not None:
+                self.ahead.append(f)
+        return self.ahead[k] if len(self.ahead) > k else None
 
-    def match(self, t: float) -> Frame | None:
+    def _pass_over(self) -> None:
+        g = self.ahead.popleft()
+        self.report.add_unmatched_gt(g.index, g.pts_time)
+
+    def match(self, t: float, start: float | None = None) -> Frame | None:
+        """The ground-truth frame for the output frame at ``t`` (seconds, as pairing counts them), or
+        None; ``start``: the depth stream's start time, for the start-offset warning."""
         if not self.usable:
             return None
+        if not self.checked and start is not None and (g := self._peek()) is not None:
+            self.checked = True
+            if abs((g.pts_time - g.time) - start) > self.tolerance:
+                log.warning("ground truth %s starts at %.3f s and depth %s at %.3f s (more than half a frame "
+                            "apart); frames are compared counting from each stream's own start (sync relative); "
+                            "--sync absolute compares them on their timestamps as they are",
+                            self.names[1], g.pts_time - g.time, self.names[0], start)
         while (g := self._peek()) is not None and g.time < t - self.tolerance:
-            self.report.add_unmatched_gt(g.index, g.pts_time)
-            self.pending = None
-        if g is not None and abs(g.time - t) <= self.tolerance:
-            self.pending = None
-            return g
-        return None
+            self._pass_over()
+        if g is None or g.time - t > self.tolerance:
+            return None
+        while (nxt := self._peek(1)) is not None and nearer(nxt.time, g.time, t):
+            self._pass_over()
+            g = nxt
+        return self.ahead.popleft()
 
     def finish(self) -> None:
-        while (g := self._peek()) is not None:
-            self.report.add_unmatched_gt(g.index, g.pts_time)
-            self.pending = None
+        while self._peek() is not None:
+            self._pass_over()
 
 
 def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -> None:
@@ -281,7 +304,7 @@ def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -
     its ground-truth frame (``gt``: a ``GtMatcher`` or None)."""
     for item in q:
         d = item.depth
-        g = gt.match(d.time) if gt is not None else None
+        g = gt.match(d.time, d.pts_time - d.time) if gt is not None else None
         outputs.write(d.index, d.pts, d.pts_time, item.color, d.data, item.out, g)
         tick(1)
     outputs.depth.close()

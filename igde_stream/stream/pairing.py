@@ -67,7 +67,7 @@ def pair_nearest(
         if n_d == 0 and cur is not None:
             _warn_start_offset(cur, d, tolerance, names)
         n_d += 1
-        while nxt is not None and abs(nxt.time - d.time) < abs(cur.time - d.time):
+        while nxt is not None and nearer(nxt.time, cur.time, d.time):
             retire(uses)
             cur, nxt, uses = nxt, pull(), 0
         if cur is not None and abs(cur.time - d.time) <= tolerance:
@@ -141,6 +141,15 @@ def pair_frames(
             + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c else ""),
             f"{names[0]}, {names[1]}",
         )
+
+
+TIE = 1e-9  # seconds: two distances closer than this are a tie (float noise of pts x time base)
+
+
+def nearer(a: float, b: float, t: float) -> bool:
+    """Whether time ``a`` is nearer ``t`` than ``b`` is; a tie (within ``TIE``: 30 fps against 20 fps
+    in a 1/1000 time base gives equal distances that floats tell apart) is not."""
+    return abs(a - t) < abs(b - t) - TIE
 
 
 def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, str]) -> None:

@@ -45,7 +45,7 @@ from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .reader import Frame, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
-from .sources import InputOptions
+from .sources import InputOptions, check_gt_timing
 from .stages import ByteQueue, _Cancelled, _Crew, _read, check_batch
 from .writer import DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec, temp_path
 
@@ -204,6 +204,8 @@ def enhance_file(
         check_pair(color, depth, options.packed if options else None, same_length=pair == "exact")  # mix-ups
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
+        if gt is not None:
+            check_gt_timing(gt.info, di)  # before the model loads
         resized = enlarged = None
         if color.size is not None:
             resized = f"{color.info.width}x{color.info.height} -> {di.width}x{di.height}"
@@ -234,7 +236,7 @@ def enhance_file(
             if problem:
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat
-            report = stack.enter_context(PsnrReport(peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent))
+            report = stack.enter_context(PsnrReport(di.peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent))
         if is_pattern(out):
             codec = sequence_codec(out)  # PNG / TIFF by suffix (the writer says when --codec was another)
         lossless = codec_is_lossless(codec)
@@ -330,7 +332,8 @@ def _run(
     gt_match = None
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)
-        gt_match = GtMatcher(iter(gq), 0.5 * di.frame_duration, report, usable=report.gt_problem is None)
+        gt_match = GtMatcher(iter(gq), 0.5 * di.frame_duration, report, usable=report.gt_problem is None,
+                             names=(str(depth.path), str(gt.path)))
         crew.spawn("igde-read-gt", _read, gt, gq, crew.stop)
     crew.spawn("igde-read-colour", _read, color, cq, crew.stop)
     crew.spawn("igde-read-depth", _read, depth, dq, crew.stop)

@@ -398,7 +398,23 @@ def check_same_length(color: Any, depth: Any) -> None:
             f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
             f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
 
+def check_gt_timing(gt: Any, depth: Any) -> None:
+    """Ground truth and depth pair by time. An image sequence or raw file carries no timing of its
+    own (frame k at k / ``--fps``): beside a video of another frame rate its frames would meet the
+    wrong output frames, so refuse it, naming the rate to give (``gt`` / ``depth``: ``VideoInfo``)."""
+    untimed = ("sequence", "raw")
+    if (gt.kind in untimed) == (depth.kind in untimed) or gt.rate is None or depth.rate is None:
+        return
+    if abs(gt.rate - depth.rate) <= depth.rate / 1000:
+        return
+    seq, video = (gt, depth) if gt.kind in untimed else (depth, gt)
+    raise PairingError(
+        f"the {'ground truth' if seq is gt else 'depth'} {seq.kind} carries no timing and is read at "
+        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is gt else 'ground truth'} video runs at "
+        f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {gt.path}")
+
+
 __all__ = [
-    "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",
+    "check_gt_timing", "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",
     "kind_of", "open_input", "choose_stream", "check_same_length", "check_input_path", "sequence_frames",
 ]
