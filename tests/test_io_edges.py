@@ -117,3 +117,30 @@ def test_gray_depth_stored_as_rgb_or_with_alpha_reads_as_stored(tmp_path, codec,
     for g, d in zip(gray, got):
         assert d.dtype == g.dtype
         np.testing.assert_array_equal(d, g)
+
+
+@pytest.mark.parametrize("sar, warns", [(Fraction(4, 3), True), (Fraction(1, 1), False)])
+def test_non_square_pixels_are_said_once_with_the_size_a_player_shows(tmp_path, caplog, sar, warns):
+    """Anamorphic video (144 x 108 stored, pixels 4:3 wide: a player shows 192 x 108): the reader
+    says that the frames are read and written as stored; square pixels say nothing."""
+    import logging
+
+    from igde_stream.stream import VideoReader
+
+    path = tmp_path / "c.mp4"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 144, 108, "yuv420p"
+        s.codec_context.sample_aspect_ratio = sar
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(np.zeros((108, 144, 3), np.uint8), format="rgb24")
+            f.pts = i
+            out.mux(s.encode(f))
+        out.mux(s.encode(None))
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        with VideoReader(path, "color") as r:
+            assert (r.info.width, r.info.height) == (144, 108)
+    said = [m for m in caplog.messages if "not square" in m]
+    assert len(said) == (1 if warns else 0)
+    if warns:
+        assert "sample aspect ratio 4:3; a player shows 144x108 as 192x108" in said[0]

@@ -182,6 +182,12 @@ class VideoReader:
         # own thread (where they are captured); other codecs use frame threading as well.
         s.thread_type = "SLICE" if cc.name == "ffv1" else "AUTO"
         s.thread_count = threads
+        sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
+        if sar and sar != 1 and self.role != "gt":
+            log.warning("%s: its pixels are not square (sample aspect ratio %s:%s; a player shows %dx%d as %dx%d); "
+                        "frames are read and written as stored, without the tag: outputs show at %dx%d",
+                        self.path, sar.numerator, sar.denominator, cc.width, cc.height,
+                        round(cc.width * sar), cc.height, cc.width, cc.height)
         tb = s.time_base or Fraction(1, 1000)
         rate = s.average_rate or s.guessed_rate or None
         # A stream's duration is a length; a container's (Matroska) may be an end time counted from 0.
