@@ -16,12 +16,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cli import (
-    EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, _sigterm_raises, add_enhance_options,
-    add_input_options, check_enhance_options, enhance_kwargs, input_options,
-)
+from .cli import add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options
 from .cli_logging import setup_logging
 from .cli_parser import OneLineParser
+from .signals import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, signals_raise
 
 PROG = "igde-stream batch"
 EXIT_CLIP_FAILED = 1
@@ -116,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import IGDEError
 
     try:
-        with _sigterm_raises():
+        with signals_raise():
             rows, engine, seconds = _batch(args, log)
     except IGDEError as exc:
         print(f"igde-stream: error: {exc}", file=sys.stderr)

@@ -12,23 +12,19 @@ import argparse
 import logging
 import math
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from .cli_parser import OneLineParser, float_range_arg, fps_arg
 from .cli_logging import setup_logging
 
-EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
+
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
 PAIR_CHOICES = ("exact", "nearest")  # igde_stream.stream.pairing.PAIR_MODES
 GRIDS = ("depth", "color")  # igde_stream.stream.pipeline.GRIDS (not imported, as above; tested equal)
 ENLARGE = ("linear", "nearest")  # igde_stream.stream.formats.ENLARGE (tested equal)
 DEPTH_ORDERS = ("near-high", "far-high")  # igde_stream.depth_order.ORDERS (tested equal)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread. A KeyboardInterrupt, so every cleanup Ctrl-C runs runs too."""
 
 
 EXAMPLES = """\
@@ -251,7 +247,13 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C before the run's own handling (while PyAV, OpenCV load)
+        return stopped("igde-stream", "int")
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["views"]:  # the multiview stage; a colour file named "views" is ./views
         from .views_cli import main as views_main
 
@@ -280,43 +282,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .run_summary import format_summary
 
     try:
-        with _sigterm_raises():
+        with signals_raise():
             summary = _demo(args) if args.demo is not None else _run(args)
     except IGDEError as exc:
-        print(f"igde-stream: error: {exc}", file=sys.stderr)
+        if (sig := interrupted_by()) is not None:  # a swallowed interrupt, surfaced as a read error
+            return _stopped(sig, args.output)
+        say(f"igde-stream: error: {exc}", err=True)
         return EXIT_USER_ERROR
     except Terminated:
-        print("igde-stream: terminated (SIGTERM); no output written", file=sys.stderr)
-        return EXIT_TERMINATED
+        return _stopped("term", args.output)
     except KeyboardInterrupt:
-        print("igde-stream: interrupted; no output written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _stopped("int", args.output)
+    if (sig := interrupted_by()) is not None:  # swallowed as the run ended (in a finaliser): outputs complete
+        return stopped("igde-stream", sig, "the outputs were complete by then and are in place")
     if not args.quiet:
         # with -o - stdout carries the depth stream only
-        print(format_summary(summary), file=sys.stderr if args.output == "-" else sys.stdout)
+        say(format_summary(summary), err=args.output == "-")
     return EXIT_OK
 
 
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While inside, SIGTERM raises ``Terminated`` in the main thread (once: a second SIGTERM is ignored
-    so that it cannot cut the cleanup short). Outside the main thread, or afterwards, nothing changes."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _stopped(sig: str, output: str | None) -> int:
+    """The one line of a run stopped by a signal, and its exit code."""
+    return stopped("igde-stream", sig, "the depth stream on stdout ends where it was cut; no other output written"
+                   if output == "-" else "no output written")
 
 
 def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:

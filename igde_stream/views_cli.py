@@ -39,6 +39,7 @@ from . import display
 from . import multiview as mv
 from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
+from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
 from .errors import IGDEError
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
@@ -131,7 +132,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             what = (f"stereo pair of the extreme views, {name}" if stereo else
                     f"{cfg.n_views} view{'s' if cfg.n_views > 1 else ''}, {name}")
             what += f", baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}"
-        print(f"wrote {n} frames ({what}, {args.codec}) to {', '.join(str(p) for p in paths)}")
+        say(f"wrote {n} frames ({what}, {args.codec}) to {', '.join(str(p) for p in paths)}")
     return 0
 
 
@@ -180,9 +181,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if args.packed:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
     md = _markdown(summary)
-    print(md)
+    say(md)  # a closed stdout (| head) still gets the report and figure written
     for line in outs.write(summary, md, fig_frame, cfg, args.figure_view):
-        print(line)
+        say(line)
     return 0
 
 
@@ -393,7 +394,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: error: --{option.replace('_', '-')} must be >= {least}", file=sys.stderr)
             return 2
     try:
-        return args.func(args)
+        with signals_raise():
+            return args.func(args)
     except IGDEError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        if (sig := interrupted_by()) is not None:  # a swallowed interrupt, surfaced as a read error
+            return stopped(PROG, sig)
+        say(f"{PROG}: error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    except Terminated:
+        return stopped(PROG, "term")
+    except KeyboardInterrupt:
+        return stopped(PROG, "int")
+

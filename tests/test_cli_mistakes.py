@@ -102,12 +102,16 @@ def swapped_lines(err):
     return [line for line in err.splitlines() if "may be swapped" in line]
 
 
-def test_swapped_inputs_warn_in_one_line(clip, tiny_model, capsys):
+def test_swapped_inputs_warn_in_one_line_then_the_colour_is_refused_as_depth(clip, tiny_model, capsys):
+    """The warning names the swap; then the colour video, read as depth, is refused for its chroma
+    (a colour picture, not a depth map): exit 2, one error line, no output."""
     code, _, err = run([clip["depth"], clip["color"], "-o", clip["out"], *model(tiny_model)], capsys)
-    assert code == 0
+    assert code == 2 and not clip["out"].exists()
     (line,) = swapped_lines(err)
     assert line.startswith("igde-stream: ") and "gray" in line and "yuv420p" in line
     assert "colour format" in line
+    (error,) = [x for x in err.splitlines() if "error" in x]
+    assert "chroma is far from neutral" in error and "not a depth map" in error
 
 
 def test_monochrome_colour_warns_without_calling_the_depth_colour(clip, tmp_path, tiny_model, capsys):

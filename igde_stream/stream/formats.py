@@ -200,12 +200,36 @@ def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:
         return np.array(frame.to_ndarray(), copy=True)  # gray16be comes out byte-swapped to native
     if fmt in RGB_FORMATS:
         return gray_of_rgb(frame)
+    check_neutral_chroma(frame)
     plane = frame.planes[0]
     if fmt in YUV_HIGH_FORMATS:
         luma = np.frombuffer(plane, "<u2").reshape(plane.height, plane.line_size // 2)
         return luma[:, : plane.width].astype(np.uint16)
     luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     return luma[:, : plane.width].copy()
+
+
+def check_neutral_chroma(frame: av.VideoFrame, share: float = 0.05) -> None:
+    """``ValueError`` when more than ``share`` of a YUV depth frame's chroma samples lie over 16
+    levels (8-bit scale) from neutral: a colour picture, such as a colour-mapped (turbo, inferno)
+    depth visualisation, whose luma does not follow the depth. Depth stored as luma has neutral
+    chroma, give or take what a lossy codec adds."""
+    planes = frame.planes[1:3]
+    if not planes:
+        return
+    bits = bits_of(frame.format.name)
+    dt, neutral = (np.dtype("<u2"), 1 << (bits - 1)) if bits > 8 else (np.dtype(np.uint8), 128)
+    far = 16 << (bits - 8)
+    per_sample = 2 if len(frame.planes) == 2 else 1  # semi-planar (NV12, P010): U and V interleaved
+    off = total = 0
+    for p in planes:
+        c = np.frombuffer(p, dt).reshape(p.height, p.line_size // dt.itemsize)[:, : p.width * per_sample]
+        off += int(np.count_nonzero(np.abs(c.astype(np.int32) - neutral) > far))
+        total += c.size
+    if total and off > share * total:
+        raise ValueError(f"{frame.format.name}: {100 * off / total:.0f} % of the chroma is far from neutral, so "
+                         "this is a colour picture, not a depth map (a colour-mapped depth, e.g. a turbo or "
+                         "inferno visualisation, cannot be read back); give gray depth, or its luma alone")
 
 
 def gray_of_rgb(frame: av.VideoFrame) -> np.ndarray:

@@ -188,6 +188,12 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
     landscape: one is then stretched to the other's grid, which is seldom what was meant."""
     (cw, ch), (dw, dh) = (color.info.width, color.info.height), depth.source_size
     if (cw - ch) * (dw - dh) >= 0:
+        if abs((cw * dh) / (ch * dw) - 1) > 0.02:  # same orientation, another shape: stretched too
+            log.warning("colour %s is %dx%d (aspect %.2f) and depth %s is %dx%d (aspect %.2f): one is stretched "
+                        "to the other's grid, so the colour's edges sit off the depth's unless the two were "
+                        "registered that way (a depth sensor beside a camera: map the depth to the colour "
+                        "camera first, e.g. with the sensor's own SDK)", color.path, cw, ch, cw / ch,
+                        depth.path, dw, dh, dw / dh)
         return
     if color.rotated or depth.rotated:
         hint = "a depth made from the stored frames of a video with a display rotation needs --no-autorotate"

@@ -31,11 +31,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import __version__
-from ..errors import IGDEError
+from ..errors import IGDEError, OutputError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
-from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
+from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, same_file, write_stage
 from .outputs import check_outputs as _check_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
@@ -46,8 +46,9 @@ from .reader import Frame, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
 from .sources import InputOptions, check_gt_timing
-from .stages import ByteQueue, _Cancelled, _Crew, _read, check_batch
-from .writer import DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec, temp_path
+from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _read, check_batch
+from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
+                     remove_stale_parts, temp_path)
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -186,7 +187,15 @@ def enhance_file(
     if is_pattern(out):
         check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
     files = [*video_out, *reports, *([plot] if plot else []), *([preview] if preview else [])]
+    others = [*files, *(Path(p) for p in (views_path, rgbd_path) if p is not None)]
+    if is_pattern(out):  # the folder is put in place as a whole: nothing else may be written into it
+        for o in others:
+            if same_file(o.parent, out.parent):
+                raise OutputError(f"is inside {out.parent}, the folder of the image sequence {out.name}, which "
+                                  "the run writes as a whole: put it in another folder", o)
     _check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite)
+    for f in [*reports, *([plot] if plot else []), *([preview] if preview else [])]:
+        remove_stale_parts(f)  # a killed run's partial file of this output
     codec_is_lossless(codec)  # an unknown encoder fails before any decoding
     if enhancer is not None and enhancer_options:
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
@@ -367,7 +376,8 @@ def _run(
             pass  # a stage failed: its exception is raised below
         except BaseException:
             crew.stop.set()
-            crew.join()
+            if "igde-write" in crew.join(ABANDON_AFTER_S):  # blocked writing to a pipe nobody reads
+                outs.depth.abandoned = True
             raise
         crew.join()
     finally:

@@ -174,7 +174,8 @@ class VideoReader:
             raise InputError("video stream in a codec FFmpeg cannot decode", self.path)
         if cc.width <= 0 or cc.height <= 0:
             raise InputError("video stream without a frame size" + ("; FFmpeg's TIFF decoder does not read 1-channel "
-                             "float TIFF: write PFM or EXR" if cc.name == "tiff" else ""), self.path)
+                             "float TIFF or 32-bit integer samples: write PFM or EXR for float depth, 16-bit PNG or "
+                             "TIFF for integers" if cc.name == "tiff" else ""), self.path)
         pix_fmt = cc.pix_fmt
         if self.role != "color" and self._packed is None and pix_fmt is not None:
             self._check_depth_format(pix_fmt)
@@ -249,7 +250,7 @@ class VideoReader:
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
         first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame
-        count, last_time, last_pts_time = 0, 0.0, 0.0
+        count, last_time, last_pts_time, last_duration = 0, 0.0, 0.0, 0.0
         prev_pts: int | None = None
         while True:
             if stop is not None and stop.is_set():
@@ -281,7 +282,8 @@ class VideoReader:
                 first = first or (f.width, f.height)
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
-        self._check_complete(count, last_time, last_pts_time, self._decoder.dropped)
+                last_duration = float(f.duration * self.info.time_base) if f.duration else 0.0
+        self._check_complete(count, last_time, last_pts_time, self._decoder.dropped, last_duration)
 
     def _check_same_kind(self, f: av.VideoFrame, count: int, file: str | None, pts_time: float,
                          depth_fmt: str | None, first: tuple[int, int] | None) -> str | None:
@@ -306,9 +308,11 @@ class VideoReader:
                              self.path)
         return fmt
 
-    def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0) -> None:
+    def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0,
+                        last_duration: float = 0.0) -> None:
         """Refuse a stream that ended early: fewer frames than the container declares (less the
-        ``dropped`` samples its edit list cuts), or an end before the declared duration."""
+        ``dropped`` samples its edit list cuts), or, where it declares no count, an end before the
+        declared duration (the last frame lasting ``last_duration`` seconds, else one frame)."""
         info = self.info
         if count == 0:
             raise CorruptInputError("no frame could be decoded", self.path)
@@ -317,8 +321,11 @@ class VideoReader:
                 f"truncated: decoded {count} frames but the container declares {info.frames - dropped}"
                 + (f" ({info.frames} samples, {dropped} cut by its edit list)" if dropped else ""), self.path
             )
+        if info.frames and count >= info.frames - dropped:
+            return  # every frame it declares: a last frame held longer (VFR) moves only the duration
         if info.duration is not None:
-            end = (max(last_time, last_pts_time) if info.duration_is_end else last_time) + info.frame_duration
+            held = last_duration if last_duration else info.frame_duration  # the last frame's own, if known
+            end = (max(last_time, last_pts_time) if info.duration_is_end else last_time) + held
             if info.duration - end > 0.5 * info.frame_duration + 0.002:
                 raise CorruptInputError(
                     f"truncated: decoded {count} frames ({end:.3f} s) but the container declares "

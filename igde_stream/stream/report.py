@@ -129,8 +129,12 @@ class PsnrReport:
                 yield FrameRow(*json.loads(line))
 
     def close(self) -> None:
-        """Drop the spool (the rows are gone after this)."""
-        self._spool.close()
+        """Drop the spool (the rows are gone after this; a flush that fails, e.g. on a full disk, whose
+        error the run has already reported, does not matter then)."""
+        try:
+            self._spool.close()
+        except OSError:
+            pass
 
     def __enter__(self) -> PsnrReport:
         return self

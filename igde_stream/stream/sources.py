@@ -22,6 +22,7 @@ the first in a gray or >8-bit format, else the first video stream.
 from __future__ import annotations
 
 import os
+import logging
 import re
 import sys
 import threading
@@ -34,14 +35,18 @@ import av
 import av.logging
 
 from ..errors import CorruptInputError, InputError, PairingError
+from ..signals import interrupted_by
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
 from .packed import check_packing
+
+log = logging.getLogger("igde_stream.stream")
 
 STDIN = "-"
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
 RAW_SUFFIXES = (".yuv", ".raw")
 #: Raw pixel formats read as depth (gray, float gray, or YUV with depth in luma).
 RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", "nv", "gbrp", "rgb", "grayf16")))
+CLOSE_WAIT_S = 3.0  # how long closing waits for a reader thread inside a read (after an interrupt)
 DEFAULT_FPS = Fraction(25)  # same as reader.FALLBACK_RATE
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 
@@ -256,9 +261,15 @@ class SharedInput:
         return self
 
     def close(self) -> None:
-        with self._lock:
+        # a reader thread given up on after an interrupt may hold the lock inside a read from a pipe
+        # that sends nothing: then the container stays open (it is in use) and ends with the process
+        if not self._lock.acquire(timeout=CLOSE_WAIT_S):
+            return
+        try:
             self.users -= 1
             last = self.users == 0
+        finally:
+            self._lock.release()
         if last:
             self.container.close()
             _release_stdin(self)
@@ -323,6 +334,23 @@ def _release_stdin(shared: SharedInput) -> None:
             _stdin = None
 
 
+class _StdinReader:
+    """stdin as PyAV reads it: an interrupt (Ctrl-C, SIGTERM) while a read waits for data ends the
+    stream there (end of file) instead of going into PyAV's read callback, which would print it as
+    ignored and read on; the command then says what stopped it (``signals.interrupted_by``)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def read(self, n: int = -1) -> bytes:
+        if interrupted_by() is not None:
+            return b""
+        try:
+            return self.raw.read(n)
+        except KeyboardInterrupt:  # Terminated too
+            return b""
+
+
 def _open(target: Any, name: str, fmt: str | None, options: dict[str, str]) -> av.container.InputContainer:
     with av.logging.Capture(local=True) as logs:
         try:
@@ -346,7 +374,7 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
             if _stdin is not None:
                 _stdin.users += 1
                 return _stdin, kind, None
-            _stdin = SharedInput(_open(sys.stdin.buffer, STDIN, None, {}), STDIN)
+            _stdin = SharedInput(_open(_StdinReader(sys.stdin.buffer), STDIN, None, {}), STDIN)
             return _stdin, kind, None
     frames: int | None = None
     if kind == "sequence":
@@ -362,15 +390,33 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
     return SharedInput(container, path), kind, frames
 
 
-def _depth_like(s: av.VideoStream) -> bool:
+HDR_TRANSFERS = (16, 18)  # SMPTE ST 2084 (PQ), ARIB STD-B67 (HLG): phone and camera colour
+BT2020_PRIMARIES = 9
+
+
+def _depth_score(s: av.VideoStream) -> int:
+    """How much a stream looks like depth: 2 gray (or float), 1 YUV of more than 8 bits, 0 other
+    (8-bit YUV, RGB), -1 colour for sure (HDR or BT.2020 tags: what phones record, 10-bit too)."""
     cc = s.codec_context  # None for a codec FFmpeg cannot decode (the reader refuses it)
-    return cc is not None and (cc.pix_fmt in GRAY_FORMATS or cc.pix_fmt in YUV_HIGH_FORMATS
-                               or cc.pix_fmt in ("grayf32le", "grayf32be"))
+    if cc is None:
+        return 0
+    if cc.color_trc in HDR_TRANSFERS or cc.color_primaries == BT2020_PRIMARIES:
+        return -1
+    if cc.pix_fmt in GRAY_FORMATS or cc.pix_fmt in ("grayf32le", "grayf32be"):
+        return 2
+    return 1 if cc.pix_fmt in YUV_HIGH_FORMATS else 0
+
+
+def _is_picture(s: av.VideoStream) -> bool:
+    """Cover art (an MP4 ``covr`` atom, a Matroska cover attachment): a still, never the video."""
+    return bool(s.disposition & av.stream.Disposition.attached_pic)
 
 
 def choose_stream(container: av.container.InputContainer, role: str, index: int | None, path: str) -> av.VideoStream:
-    """The video stream ``role`` reads: ``index`` (counting video streams from 0), else the first that
-    looks like colour (3-channel) or depth (gray / >8-bit), else the first."""
+    """The video stream ``role`` reads: ``index`` (counting video streams from 0), else, cover art
+    left aside, colour from the first stream that looks least like depth and depth from the first
+    that looks most like it (``_depth_score``: gray, then YUV of more than 8 bits; a stream tagged
+    HDR / BT.2020 is colour); a warning when only the bit depth told two YUV streams apart."""
     video = list(container.streams.video)
     if not video:
         kinds = sorted({s.type for s in container.streams})  # a cut MP4's video track may read as data, or not at all
@@ -384,9 +430,18 @@ def choose_stream(container: av.container.InputContainer, role: str, index: int 
             raise InputError(f"{option} {index}: the input has {len(video)} video stream"
                              f"{'s' if len(video) > 1 else ''} (0..{len(video) - 1})", path)
         return video[index]
+    moving = [s for s in video if not _is_picture(s)] or video
+    scores = [_depth_score(s) for s in moving]
     if role == "color":
-        return next((s for s in video if not _depth_like(s)), video[0])
-    return next((s for s in video if _depth_like(s)), video[0])
+        return moving[scores.index(min(scores))]
+    depth = moving[scores.index(max(scores))]
+    if max(scores) == 1 and scores.count(0) and role == "depth":
+        color = moving[scores.index(0)]
+        log.warning("%s: depth taken from video stream %d (%s) and colour from stream %d (%s) by bit depth alone; "
+                    "if they are the other way round, give --color-stream %d --depth-stream %d", path,
+                    video.index(depth), depth.codec_context.pix_fmt, video.index(color), color.codec_context.pix_fmt,
+                    video.index(depth), video.index(color))
+    return depth
 
 
 def check_same_length(color: Any, depth: Any) -> None:
@@ -397,6 +452,7 @@ def check_same_length(color: Any, depth: Any) -> None:
         raise PairingError(
             f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
             f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
+
 
 def check_gt_timing(gt: Any, depth: Any) -> None:
     """Ground truth and depth pair by time. An image sequence or raw file carries no timing of its

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from typing import Any, Callable, Iterator
 
 from ..errors import IGDEError
+from ..signals import ABANDONED
 from .reader import VideoReader
 
 _END = object()
+ABANDON_AFTER_S = 3.0  # after an interrupt, how long the stages get to notice the stop
 MAX_BATCH_BYTES = 2 << 30  # a batch's buffers stay under this (or a quarter of the RAM, if less)
 
 
@@ -96,15 +99,22 @@ class _Crew:
                 self.failure = exc
         self.stop.set()
 
-    def join(self) -> None:
+    def join(self, timeout: float | None = None) -> list[str]:
+        """Wait for every stage thread; with ``timeout`` (seconds, for all together: after an
+        interrupt), give up on threads still blocked then (in a read from a pipe that sends nothing,
+        a write to one that nobody reads) and return their names; the threads go to
+        ``signals.ABANDONED`` (daemon threads: they end with the process)."""
+        end = None if timeout is None else time.monotonic() + timeout
         try:
             for t in self.threads:
-                t.join()
-        except BaseException:  # Ctrl-C while waiting: stop everyone, then really wait
+                t.join(None if end is None else max(0.0, end - time.monotonic()))
+        except BaseException:  # Ctrl-C while waiting: stop everyone, then wait (bounded) again
             self.stop.set()
-            for t in self.threads:
-                t.join()
+            self.join(ABANDON_AFTER_S if timeout is None else timeout)
             raise
+        stuck = [t for t in self.threads if t.is_alive()]
+        ABANDONED.extend(stuck)
+        return [t.name for t in stuck]
 
 
 def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event) -> None:

@@ -32,7 +32,7 @@ from .formats import is_float_format
 from .reader import VideoReader
 from .roles import check_distinct
 from .sources import InputOptions
-from .writer import BITEXACT, mux, temp_path
+from .writer import BITEXACT, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
 
@@ -96,6 +96,7 @@ class ColorWriter:
         if codec not in VIEW_CODECS:
             raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
         self.path = Path(path)
+        remove_stale_parts(self.path)  # a killed run's partial file of this output
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base = codec, rate, time_base
         try:

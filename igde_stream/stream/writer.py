@@ -39,6 +39,7 @@ import av
 import numpy as np
 
 from ..errors import IGDEError, OutputError
+from ..signals import stdout_gone
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
@@ -227,6 +228,7 @@ class DepthWriter:
         self.tmp: Path | None = None
         self.final = self.out.parent if self.sequence else self.out
         self._closed = False
+        self.abandoned = False
         try:
             if self.to_stdout:
                 if sys.stdout.isatty():
@@ -299,8 +301,8 @@ class DepthWriter:
         try:
             for packet in self.stream.encode(frame):
                 mux(self.container, packet)
-        except av.error.FFmpegError as exc:  # a muxer that refuses what add_stream took
-            raise OutputError(f"cannot write frame {self.frames}: {exc}", self.out) from None
+        except (av.error.FFmpegError, OSError) as exc:  # a muxer that refuses what add_stream took, a full disk
+            raise self._write_error(f"cannot write frame {self.frames}", exc) from None
         self._last_pts = pts
         self.frames += 1
 
@@ -350,9 +352,20 @@ class DepthWriter:
         if self._closed:
             return
         self._closed = True
-        for packet in self.stream.encode(None):
-            mux(self.container, packet)
-        self.container.close()
+        try:
+            for packet in self.stream.encode(None):
+                mux(self.container, packet)
+            self.container.close()
+        except (av.error.FFmpegError, OSError) as exc:  # the last packets and the index: a full disk, a closed pipe
+            raise self._write_error("cannot finish the file", exc) from None
+
+    def _write_error(self, what: str, exc: BaseException) -> OutputError:
+        """One line for a failed write: the reader of stdout gone (``... | head``), or the OS's reason."""
+        if self.to_stdout and isinstance(exc, BrokenPipeError):
+            stdout_gone()
+            return OutputError(f"the reader of the pipe closed it after {self.frames} frames", self.out)
+        reason = getattr(exc, "strerror", None) or exc
+        return OutputError(f"{what}: {reason}", self.out)
 
     def commit(self) -> Path:
         """Close, then give the file (or the folder of images) its real name, replacing an existing one."""
@@ -364,8 +377,10 @@ class DepthWriter:
         return self.final
 
     def abort(self) -> None:
-        """Close without flushing and remove the temporary file; safe to call at any point."""
-        if not self._closed:
+        """Close without flushing and remove the temporary file; safe to call at any point. A writer
+        ``abandoned`` by its thread (blocked writing to a pipe nobody reads) is not closed: closing
+        writes to the same pipe, and the thread may still be inside the muxer."""
+        if not self._closed and not self.abandoned:
             self._closed = True
             try:
                 self.container.close()
