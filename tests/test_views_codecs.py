@@ -89,3 +89,16 @@ def test_a_dts_after_its_pts_is_dropped_before_muxing(tmp_path):
     for pts, dts in [(0, 844437815230468), (40, -40), (80, 80), (120, None)]:
         mux(box, Packet(pts, dts))
     assert box.got == [(0, None), (40, -40), (80, 80), (120, None)]
+
+
+def test_hevc_in_mp4_is_tagged_hvc1(tmp_path):
+    """QuickTime and Apple players take HEVC in MP4 / MOV only as 'hvc1' (libx265's default there is
+    'hev1'); Matroska has no such tag."""
+    img = np.full((32, 64, 3), 90, np.uint8)
+    for name in ("v.mp4", "v.mov"):
+        w = views.ColorWriter(tmp_path / name, "hevc", Fraction(25), Fraction(1, 1000))
+        w.write(img, 0)
+        w.commit()
+        with av.open(str(tmp_path / name)) as c:
+            assert c.streams.video[0].codec_context.codec_tag == "hvc1"
+            assert len(list(c.decode(video=0))) == 1

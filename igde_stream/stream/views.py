@@ -129,6 +129,8 @@ class ColorWriter:
                 cc.colorspace = cc.color_primaries = cc.color_trc = BT709
                 cc.color_range = LIMITED
             self.stream.options = opts
+            if enc == "libx265" and self.container.format.name.startswith(("mov", "mp4")):
+                cc.codec_tag = "hvc1"  # parameter sets in the sample entry: what QuickTime and Apple players take
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
         if self.stream.pix_fmt == "yuv420p":
             frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
