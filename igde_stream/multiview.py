@@ -151,14 +151,16 @@ def warp_views(
     # z-buffer key: (depth bits, source index); the float32 bits of a non-negative depth order like
     # the depth itself, so one integer maximum keeps the nearest source and remembers which it was
     key = (d.view(np.int32).astype(np.int64).ravel() << 32) | np.arange(hw, dtype=np.int64)
-    cols = np.arange(w, dtype=np.float32)
+    cols = np.arange(w, dtype=np.int64)
     row_base = np.arange(0, hw, w, dtype=np.int64)[:, None]
     views = np.empty((len(ts), h, w, 3), np.uint8)
     vdepth = np.empty((len(ts), h, w), np.float32)
     holes = np.empty((len(ts), h, w), bool)
     sources = np.empty((len(ts), h, w), np.int64) if keep_source else None
     for k, t in enumerate(ts):  # one view at a time: same speed as all at once, bounded memory
-        xt = np.rint(cols + disparity(d, t, config.baseline, config.zero_parallax)).astype(np.int64)
+        # the shift is rounded, then added: every pixel of one depth moves alike (rounding x + shift
+        # would send even and odd columns apart at a shift of k + 0.5, and near it in float32)
+        xt = cols + np.rint(disparity(d, t, config.baseline, config.zero_parallax)).astype(np.int64)
         tgt = np.where((xt >= 0) & (xt < w), row_base + xt, hw)  # spare slot hw: left the frame
         zbuf = np.full(hw + 1, -1, dtype=np.int64)
         np.maximum.at(zbuf, tgt.ravel(), key)

@@ -5,7 +5,7 @@ docstring for the formulas), written as whole-tensor operations so that the view
 rendered on the device the depth was enhanced on, several views per pass:
 
 - depth -> float32 in [0, 1] exactly as ``multiview.normalize_depth`` (one IEEE float32 division);
-- target column ``round(x + s_k * (d - zp))`` with ``s_k = float32(-t_k * baseline)``, each step a
+- target column ``x + round(s_k * (d - zp))`` with ``s_k = float32(-t_k * baseline)``, each step a
   separate float32 operation like NumPy's (no fused multiply-add), rounded half to even
   (``torch.round`` = ``np.rint``);
 - z-buffer: one ``scatter_reduce(amax)`` of the int64 key ``(float32 bits of d) << 32 | source index``
@@ -107,7 +107,7 @@ def render_tensors(color: torch.Tensor, d: torch.Tensor, ts: Sequence[float], ba
     n = len(ts)
     per_pass = max(1, (pixels_per_pass or PIXELS_PER_PASS.get(dev.type, 1 << 25)) // hw)
     key = (d.reshape(-1).view(torch.int32).to(torch.int64) << 32) | torch.arange(hw, device=dev)
-    cols = torch.arange(w, device=dev, dtype=torch.float32)
+    cols = torch.arange(w, device=dev, dtype=torch.int64)
     row_base = torch.arange(0, hw, w, device=dev)[:, None]
     dz = d - torch.tensor(np.float32(zero_parallax), device=dev)
     flat = color.reshape(hw, 3)
@@ -118,7 +118,7 @@ def render_tensors(color: torch.Tensor, d: torch.Tensor, ts: Sequence[float], ba
         chunk = [float(np.float32(-t * baseline)) for t in ts[k0 : k0 + per_pass]]
         v = len(chunk)
         s = torch.tensor(chunk, dtype=torch.float32, device=dev)[:, None, None]
-        xt = torch.round(cols + s * dz).to(torch.int64)  # V x H x W
+        xt = cols + torch.round(s * dz).to(torch.int64)  # V x H x W: the shift rounded, then added
         tgt = torch.where((xt >= 0) & (xt < w), row_base + xt, hw)  # spare slot hw: left the frame
         tgt = tgt + (torch.arange(v, device=dev) * (hw + 1))[:, None, None]
         zbuf = torch.full((v * (hw + 1),), -1, dtype=torch.int64, device=dev)
