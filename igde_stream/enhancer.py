@@ -7,6 +7,7 @@ that is picked, so the runtime install (ONNX Runtime, no PyTorch) works.
 from __future__ import annotations
 
 import logging
+import os
 import math
 import numbers
 import sys
@@ -91,6 +92,7 @@ class Enhancer:
         self.depth_order = depth_order
         self._range_checked = False
         self._busy = threading.Lock()
+        chosen = backend  # the backend being set up, for the messages
         try:
             if backend == "auto":
                 known = set().union(*BACKEND_OPTIONS.values())
@@ -99,19 +101,33 @@ class Enhancer:
                                         f"backends take: {', '.join(sorted(known))}")
                 choice = select_backend(model, device, backend_options.get("engine"), backend_options.get("engines_dir"),
                                         backend_options.get("precision"))
+                chosen = choice.backend
                 opts = {k: v for k, v in backend_options.items() if k in BACKEND_OPTIONS[choice.backend]}
+                dropped = sorted(k for k, v in backend_options.items() if k not in opts and v is not None)
+                if dropped:  # e.g. precision=fp16 where auto picked ONNX Runtime on the CPU (float32)
+                    log.warning("backend auto chose %s: %s not used there", choice.backend,
+                                ", ".join(f"{k}={backend_options[k]!r}" for k in dropped))
                 opts.update(choice.options)
             else:
                 choice = Choice(backend, device or ("cuda" if backend == "tensorrt" else "cpu"), "asked for", {})
                 opts = dict(backend_options)
+            if not isinstance(model, (str, os.PathLike)) and choice.backend != "torch":
+                raise EnhancerError(f"a PyTorch module runs on the torch backend only, not {choice.backend}: "
+                                    "export it to ONNX first (igde_stream.export.export_onnx)")
             if choice.backend == "tensorrt":
                 opts.setdefault("max_batch", self.batch)
                 opts.setdefault("quiet", quiet)
             self.backend = create_backend(choice.backend, model=model, device=choice.device, **opts)
         except IGDEError:
             raise
-        except (ValueError, FileNotFoundError, ImportError) as exc:
-            raise EnhancerError(str(exc).strip("'\"") or exc.__class__.__name__) from exc
+        except ModuleNotFoundError as exc:  # a backend's module: say which and how to get it
+            name = (exc.name or str(exc).rpartition(" ")[2].strip("'\"")).split(".")[0]
+            hint = {"torch": "pip install 'igde-stream[torch]'", "tensorrt": "pip install 'igde-stream[tensorrt]'",
+                    "onnxruntime": "pip install onnxruntime"}.get(name)
+            raise EnhancerError(f"the {chosen} backend needs the Python module {name}, which is "
+                                "not installed" + (f" ({hint})" if hint else "")) from exc
+        except (ValueError, FileNotFoundError, ImportError, OSError) as exc:
+            raise EnhancerError(str(exc).strip() or exc.__class__.__name__) from exc
         self.backend_reason = choice.reason
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
@@ -185,7 +201,10 @@ class Enhancer:
             c = np.ascontiguousarray(color[s : s + self.batch].transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255)
             src = depth[s : s + self.batch, None]
             d = np.ascontiguousarray(normalize(src, peak, order))
-            y = self.backend.run(c, d)
+            try:
+                y = self.backend.run(c, d)
+            except ValueError as exc:  # a graph that cannot take these frames (a fixed shape, ...)
+                raise EnhancerError(str(exc)) from None
             out[s : s + self.batch] = denormalize(y, peak, order, depth.dtype, src, d)[:, 0]
         if peak < _PEAKS[depth.dtype]:
             # values beyond max_depth are outside the model's range: they pass through unchanged

@@ -8,7 +8,9 @@ its own runtime (``igde_stream.backends.onnxruntime_backend`` reads them back wi
 Exporter: torch 2.13's default ``torch.export``-based exporter (``dynamo=True``) with
 ``dynamic_shapes``; it gives a clean graph (Conv / Relu / Concat / Add / Clip only, no shape
 arithmetic) at opset 18. It needs the ``onnxscript`` package; without it (``exporter="auto"``) the
-legacy TorchScript exporter runs instead, which gives an equivalent graph (it is also tested).
+legacy TorchScript exporter runs instead, which gives an equivalent graph (it is also tested); a
+select head then exports in its dense form (every pixel scored: the same values), since tracing would
+bake the example's count of gated pixels into the graph.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ OUTPUT = "depth_out"
 META_PREFIX = "igde."
 DEFAULT_OPSET = 18
 
+
+log = logging.getLogger("igde_stream")
 
 def _resolve_model(model: torch.nn.Module | str | Path) -> torch.nn.Module:
     if isinstance(model, torch.nn.Module):
@@ -88,6 +92,11 @@ def export_onnx(
     if exporter == "auto":
         exporter = "dynamo" if importlib.util.find_spec("onnxscript") is not None else "torchscript"
     module = _resolve_model(model).float().cpu().eval()
+    if exporter == "torchscript" and hasattr(getattr(module, "head", None), "sparse") and not dense_head:
+        # tracing bakes the example's count of gated pixels into a Reshape: score every pixel (same values)
+        log.info("the TorchScript exporter cannot trace the gated scoring's data-dependent shapes: exporting "
+                 "the dense head (the same values, every pixel scored)")
+        dense_head = True
     with head_form(module, sparse=not dense_head):  # a module given by the caller comes back as it was
         graph = pad_growth_channels(module, channel_multiple)
         return _export(graph, module, Path(path), opset, exporter, example_shape, check, atol)

@@ -100,6 +100,24 @@ def test_torchscript_exporter_is_the_fallback_without_onnxscript(tmp_path, monke
     assert meta["exporter"] == "torchscript" and meta["weights_hash"] == weights_hash(model)
 
 
+def test_torchscript_exports_a_select_head_in_its_dense_form(tmp_path):
+    """Tracing the gated scoring baked the example's count of gated pixels into a Reshape (the
+    shipped igde-small failed the export check): the TorchScript export scores every pixel, and the
+    graph matches PyTorch on a frame of another size."""
+    from conftest import random_select_model
+
+    model = random_select_model(3)
+    path = export_onnx(model, tmp_path / "ts.onnx", exporter="torchscript")
+    meta = read_metadata(path)
+    assert meta["exporter"] == "torchscript" and meta["hard_output"] == "dense"
+    rng = np.random.default_rng(1)
+    color = rng.random((1, 3, 40, 56), dtype=np.float32)
+    depth = rng.random((1, 1, 40, 56), dtype=np.float32)
+    ort_out = create_backend("onnxruntime", model=str(path), threads=1).run(color, depth)
+    torch_out = create_backend("torch", model=model).run(color, depth)
+    assert float(np.abs(ort_out - torch_out).max()) <= PARITY_ATOL
+
+
 def test_export_of_missing_weights_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no shipped weights"):
         export_onnx("igde-base", tmp_path / "x.onnx")

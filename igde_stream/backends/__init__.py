@@ -174,6 +174,9 @@ def select_backend(model: Any, device: str | None = None, engine: str | Path | N
                              + ("" if torch_ok else " (PyTorch is not installed)"))
         elif engine is not None or suffix in ENGINE_SUFFIXES:
             raise ValueError("a TensorRT engine was given, but there is no CUDA GPU to run it")
+    if device == "cpu" and engine is not None:
+        raise ValueError("a TensorRT engine was given with device cpu: an engine runs on a CUDA GPU only "
+                         "(drop --engine to run the model on the CPU)")
     if device == "cpu":
         why = "device cpu"
     elif device is None and cuda_gpu():

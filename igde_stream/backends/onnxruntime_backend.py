@@ -83,6 +83,14 @@ class OnnxRuntimeBackend:
         if names != {"color", "depth"} or "depth_out" not in outs:
             raise ValueError(f"{self.path}: not an igde-stream model (inputs {sorted(names)}, outputs {outs}; "
                              "expected color, depth -> depth_out)")
+        wrong = {i.name: i.type for i in self.session.get_inputs() if i.type != "tensor(float)"}
+        if wrong:
+            raise ValueError(f"{self.path}: inputs of type {wrong}; igde-stream feeds float32 colour and depth "
+                             "(an FP16 model keeps float32 inputs and outputs: export it so)")
+        #: fixed frame sizes of the graph (an int where the export left no dynamic axis), else None
+        shapes = [i.shape for i in self.session.get_inputs()]
+        fixed = [(s[2], s[3]) for s in shapes if len(s) == 4 and isinstance(s[2], int) and isinstance(s[3], int)]
+        self.fixed_size = fixed[0] if fixed else None  # (H, W)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, Any] = {k[5:]: v for k, v in meta.items() if k.startswith("igde.")}
         if "config" in self.metadata:
@@ -107,9 +115,18 @@ class OnnxRuntimeBackend:
         return f"onnxruntime {self.device} ({self.path.name}, threads {threads})"
 
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        if self.fixed_size is not None and tuple(depth.shape[2:]) != tuple(self.fixed_size):
+            raise ValueError(f"{self.path}: the graph takes frames of {self.fixed_size[1]}x{self.fixed_size[0]} only "
+                             f"(fixed shape), these are {depth.shape[3]}x{depth.shape[2]}: export it with dynamic "
+                             "height and width (tools/export_onnx.py does)")
         step = self.options.cpu_chunk if self.device == "cpu" and self.options.cpu_chunk > 0 else len(depth)
-        outs = [self.session.run(["depth_out"], {
-            "color": np.ascontiguousarray(color[s:s + step], dtype=np.float32),
-            "depth": np.ascontiguousarray(depth[s:s + step], dtype=np.float32),
-        })[0] for s in range(0, len(depth), max(1, step))]
+        try:
+            outs = [self.session.run(["depth_out"], {
+                "color": np.ascontiguousarray(color[s:s + step], dtype=np.float32),
+                "depth": np.ascontiguousarray(depth[s:s + step], dtype=np.float32),
+            })[0] for s in range(0, len(depth), max(1, step))]
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types: a graph that cannot run this
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ValueError(f"{self.path}: onnxruntime cannot run the graph on {depth.shape[3]}x{depth.shape[2]} "
+                             f"frames ({exc.__class__.__name__}: {first[:200]})") from None
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
