@@ -150,6 +150,17 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
         if self.batch < 1 or self.workers < 0:
             raise ValueError("batch must be >= 1 and workers >= 0")
+        if self.minutes is not None and not self.minutes > 0:
+            raise ValueError(f"minutes must be > 0, got {self.minutes}")
+        for name in ("val_every", "ckpt_every", "val_samples", "frames_per_scene", "crops_per_frame"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.cache_scenes < 0:
+            raise ValueError(f"cache_scenes must be >= 0, got {self.cache_scenes}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not (self.device == "cpu" or str(self.device).startswith("cuda")):
+            raise ValueError(f"device must be cpu, cuda or cuda:N, got {self.device!r}")
         for name in ("refine_share", "color_codec", "color_antialias", "depth_blur", "color_rim", "photo_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -181,6 +192,7 @@ class TrainConfig:
                               ("mix_clean_aligned", False)):
                 if getattr(self, name) != off:
                     raise ValueError(f"{name} needs the crop cache (cache_scenes > 0)")
+        self.crop_config()  # checks the crop against the scene size before any output
         if self.cache_scenes:
             self.cache_config()  # checks the cache's settings (scene_scale range) before any output
         self.loss_weights = tuple(float(x) for x in self.loss_weights)  # type: ignore[assignment]
@@ -235,3 +247,29 @@ class TrainConfig:
                 "photo_pool": photo_record(self.photo_dir or None) if self.photo_share else None,
                 "photo_errors": list(self.photo_errors), "mix_max_width": self.mix_max_width,
                 "mix_clean": self.mix_clean, "mix_clean_aligned": self.mix_clean_aligned}
+
+
+#: settings of how a run goes, not of what it learns: a resume takes them from its own command line
+RUN_FIELDS = frozenset({"out", "resume", "workers", "threads", "progress", "steps", "minutes", "command"})
+
+
+def resumed_config(cli: TrainConfig, given: set[str], saved: dict[str, Any] | None) -> tuple[TrainConfig, list[str]]:
+    """The configuration of a resumed run: the run's own (``saved``, its checkpoint's
+    ``train_config``), with the run fields (``RUN_FIELDS``) and the settings the resume command
+    gives explicitly (``given``, TrainConfig field names) from ``cli``; also a line per recipe
+    setting the resume changes. Without a saved configuration (an old checkpoint): ``cli``."""
+    if not saved:
+        return cli, []
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    base = {k: v for k, v in saved.items() if k in known}
+    take = (RUN_FIELDS | set(given)) & known
+    changed = [f"{k}: {base[k]!r} -> {getattr(cli, k)!r}" for k in sorted(set(given) & known - RUN_FIELDS)
+               if k in base and _plain(base[k]) != _plain(getattr(cli, k))]
+    merged = {**base, **{k: getattr(cli, k) for k in take}}
+    merged["command"] = saved.get("command") or cli.command  # the run's own command stays its record
+    return TrainConfig(**merged), changed
+
+
+def _plain(v: Any) -> Any:
+    """Tuples and lists alike (a JSON round trip turns tuples into lists)."""
+    return [_plain(x) for x in v] if isinstance(v, (list, tuple)) else v

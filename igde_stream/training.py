@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import json
 import math
+import shlex
 import sys
 import time
 from contextlib import nullcontext
@@ -31,6 +32,7 @@ from .losses import distill_loss, igde_loss, selection_loss
 from .models import build_model, create_model, load_checkpoint, read_checkpoint, save_checkpoint
 from .models.layout import grow_growth_channels, grow_radius
 from .models.igde import SelectionHead
+from .run_log import LOG_COLUMNS, best_of, cut_log, log_final
 from .train_config import TrainConfig
 
 __all__ = ["TrainConfig", "TrainSetupError", "train", "validate", "calibrate_gate", "profile_data", "LOG_COLUMNS"]
@@ -40,8 +42,6 @@ class TrainSetupError(ValueError):
     """The run cannot start: the model to train or fine-tune cannot be had, or a setting does not fit
     it. Raised before anything is written."""
 
-LOG_COLUMNS = ("step", "time_s", "lr", "l2_share", "loss", "samples_per_s",
-               "val_psnr", "val_psnr_t", "val_psnr_f", "val_ssim", "val_rmse")
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -83,13 +83,16 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
-def _progress(cfg: TrainConfig, step: int, start_time: float) -> float:
-    """Fraction of the budget used: steps (total) or time (this invocation), whichever is further."""
+def _progress(cfg: TrainConfig, step: int, start_time: float, prior_s: float = 0.0) -> float:
+    """Fraction of the budget used: steps (total) or time, whichever is further. The time budget is
+    this invocation's (``minutes``) on top of the ``prior_s`` seconds a resumed run had trained: the
+    schedules (learning rate, MSE warm-up, temperature, hard start) go on from where they were and
+    end with this invocation, instead of starting over."""
     progress = 0.0
     if cfg.steps is not None:
         progress = step / cfg.steps
     if cfg.minutes is not None:
-        progress = max(progress, (time.perf_counter() - start_time) / (60 * cfg.minutes))
+        progress = max(progress, (prior_s + time.perf_counter() - start_time) / (prior_s + 60 * cfg.minutes))
     return min(1.0, progress)
 
 
@@ -99,9 +102,9 @@ def _lr(cfg: TrainConfig, progress: float) -> float:
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def _l2(cfg: TrainConfig, progress: float, resumed: bool) -> float:
+def _l2(cfg: TrainConfig, progress: float) -> float:
     """Share w of the MSE warm-up term (1 at the start, 0 after ``l2_warmup``)."""
-    if cfg.l2_weight <= 0 or cfg.l2_warmup <= 0 or (resumed and cfg.steps is None):
+    if cfg.l2_weight <= 0 or cfg.l2_warmup <= 0:
         return 0.0
     return max(0.0, 1.0 - progress / cfg.l2_warmup)
 
@@ -200,7 +203,7 @@ def train(cfg: TrainConfig) -> Path:
         torch.set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device cuda requested but torch.cuda.is_available() is False")
+        raise TrainSetupError(f"device {cfg.device} asked for, but PyTorch sees no CUDA GPU (use --device cpu)")
     torch.manual_seed(cfg.seed)
     try:
         model, payload = _build(cfg)
@@ -220,6 +223,8 @@ def train(cfg: TrainConfig) -> Path:
     step = int(payload["step"]) if payload else 0
     prior_s = float(payload.get("elapsed_s", 0.0)) if payload else 0.0
     best = float(payload.get("best_val_psnr", -math.inf)) if payload else -math.inf
+    if payload and (out / "best.pt").is_file():  # saved after last.pt, before the run stopped: it counts
+        best = max(best, best_of(out / "best.pt"))
     model = model.to(device).train()
     if teacher is not None:
         teacher = teacher.to(device)
@@ -235,6 +240,8 @@ def train(cfg: TrainConfig) -> Path:
 
     record = {"train_config": dataclasses.asdict(cfg), "data": cfg.data_params(),
               "command": cfg.command or " ".join(sys.argv)}
+    if payload:  # the commands that resumed the run, after its own
+        record["resumed_with"] = [*payload.get("resumed_with", []), "python " + shlex.join(sys.argv)]
     _write_json(out / "config.json", record)
     cc = cfg.crop_config()
     val = validation_set(cfg.val_crop_config(), cfg.val_samples, cfg.val_size)
@@ -253,6 +260,8 @@ def train(cfg: TrainConfig) -> Path:
 
     log_path = out / "log.csv"
     new_log = not (log_path.exists() and payload)
+    if not new_log:  # rows logged after the checkpoint are trained again: drop them, not log them twice
+        cut_log(log_path, step)
     log_f = open(log_path, "w" if new_log else "a", newline="")
     log = csv.writer(log_f)
     if new_log:
@@ -280,9 +289,9 @@ def train(cfg: TrainConfig) -> Path:
             gt = gt.float().div_(255.0)
             if device.type == "cuda":
                 col = col.contiguous(memory_format=torch.channels_last)
-            progress = _progress(cfg, step, t_start)
+            progress = _progress(cfg, step, t_start, prior_s)
             lr = _lr(cfg, progress)
-            l2w = _l2(cfg, progress, start_step > 0)
+            l2w = _l2(cfg, progress)
             for g in opt.param_groups:
                 g["lr"] = lr
             ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
@@ -335,7 +344,7 @@ def train(cfg: TrainConfig) -> Path:
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(f"loss is {mean_loss} at step {step}")
                 now = time.perf_counter()
-                row: list[Any] = [step, f"{now - t_start:.1f}", f"{lr:.3g}", f"{l2w:.3g}", f"{mean_loss:.6f}",
+                row: list[Any] = [step, f"{prior_s + now - t_start:.1f}", f"{lr:.3g}", f"{l2w:.3g}", f"{mean_loss:.6f}",
                                   f"{n_log * cfg.batch / (now - t_log):.1f}"]
                 t_log, n_log, loss_acc = now, 0, torch.zeros((), device=device)
                 if do_val:
@@ -354,14 +363,20 @@ def train(cfg: TrainConfig) -> Path:
                 log_f.flush()
             if step % cfg.ckpt_every == 0:
                 save(out / "last.pt", last_val)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM where the caller raises it: keep the steps made so far
+        save(out / "last.pt", last_val)
+        raise
     finally:
         bar.close()
         log_f.close()
     elapsed = time.perf_counter() - t_start
-    if selecting and getattr(model.head, "gate", False):
+    calibrated = selecting and bool(getattr(model.head, "gate", False))
+    if calibrated:
         thr = calibrate_gate(model, val, device, amp)
         print(f"gate threshold set to {thr:.2f} (best validation PSNR)", flush=True)
     final_val = validate(model, val, device, amp)
+    if calibrated or step % cfg.val_every:  # the curve's last point, where the log has none like it
+        log_final(log_path, step, prior_s + time.perf_counter() - t_start, final_val)
     if final_val["psnr"] > best:
         best = final_val["psnr"]
         save(out / "best.pt", final_val)

@@ -96,7 +96,9 @@ def test_select_head_trains_from_a_crop_cache_and_calibrates_its_gate(tmp_path):
     assert model.head.gate_threshold == model.config.gate_threshold
     assert list((tmp_path / "cache").glob("crops-*.npz"))
     rows = _log(out.parent / "log.csv")
-    assert [int(r["step"]) for r in rows] == [3, 6] and all(math.isfinite(float(r["loss"])) for r in rows)
+    # steps 3 and 6, then the validation after the gate's calibration, in a row with no loss
+    assert [int(r["step"]) for r in rows] == [3, 6, 6] and all(math.isfinite(float(r["loss"])) for r in rows[:2])
+    assert rows[2]["loss"] == "" and rows[2]["val_psnr"] != ""
 
 
 # ------------------------------------------------------------------ the MSE warm-up (l2_weight / l2_warmup)
@@ -107,20 +109,19 @@ def test_select_head_trains_from_a_crop_cache_and_calibrates_its_gate(tmp_path):
     (dict(), False, {0.0: 1.0, 0.25: 0.75, 0.5: 0.5, 0.9: 0.1, 1.0: 0.0}),
     (dict(l2_warmup=0.4), False, {0.0: 1.0, 0.1: 0.75, 0.2: 0.5, 0.3: 0.25, 0.4: 0.0, 0.7: 0.0, 1.0: 0.0}),
     (dict(l2_warmup=2.0), False, {0.0: 1.0, 0.5: 0.75, 1.0: 0.5}),
-    (dict(l2_warmup=0.5), True, {0.0: 1.0, 0.25: 0.5, 0.5: 0.0}),  # resumed with steps: same schedule
+    (dict(l2_warmup=0.5), False, {0.0: 1.0, 0.25: 0.5, 0.5: 0.0}),
     # no warm-up at all
     (dict(l2_weight=0.0), False, {0.0: 0.0, 0.5: 0.0}),
     (dict(l2_weight=-1.0), False, {0.0: 0.0}),
     (dict(l2_warmup=0.0), False, {0.0: 0.0, 0.5: 0.0}),
     (dict(l2_warmup=-0.5), False, {0.0: 0.0, 0.5: 0.0}),
-    (dict(steps=None, minutes=1.0), True, {0.0: 0.0, 0.5: 0.0}),  # resumed on a time budget: none
     (dict(steps=None, minutes=1.0), False, {0.0: 1.0, 0.5: 0.5}),
 ])
 def test_mse_warmup_share_by_hand(kw, resumed, expected):
     from igde_stream.training import _l2
 
     cfg = TrainConfig(**{"steps": 100, **kw})
-    got = {p: _l2(cfg, p, resumed) for p in expected}
+    got = {p: _l2(cfg, p) for p in expected}  # resumed or not: progress carries the run's history
     assert got == pytest.approx(expected, abs=1e-12)
 
 
@@ -128,8 +129,8 @@ def test_mse_warmup_share_is_logged_per_step(tmp_path):
     # the logged share is that of the last step of each interval: step s (1-based) ran at progress (s-1)/steps
     out = train(_cfg(tmp_path, steps=8, log_every=2, val_every=100, l2_warmup=0.5))
     rows = _log(out.parent / "log.csv")
-    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8]
-    assert [float(r["l2_share"]) for r in rows] == pytest.approx([0.75, 0.25, 0.0, 0.0])
+    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8, 8]  # the last: the final validation (none at 8)
+    assert [float(r["l2_share"]) for r in rows[:4]] == pytest.approx([0.75, 0.25, 0.0, 0.0])
 
 
 def test_training_loss_blends_mse_by_the_share(tmp_path, monkeypatch):
@@ -137,7 +138,7 @@ def test_training_loss_blends_mse_by_the_share(tmp_path, monkeypatch):
     import igde_stream.training as T
 
     def first_loss(name, w, **kw):
-        monkeypatch.setattr(T, "_l2", lambda cfg, progress, resumed: w)
+        monkeypatch.setattr(T, "_l2", lambda cfg, progress: w)
         out = train(_cfg(tmp_path / name, steps=1, log_every=1, val_every=100, **kw))
         return float(_log(out.parent / "log.csv")[0]["loss"])
 

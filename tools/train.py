@@ -17,6 +17,7 @@ import argparse
 import ast
 import shlex
 import sys
+from typing import Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -217,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as e:
         p.error(str(e))
+    if args.resume:  # the run's own settings, with what this command changes explicitly
+        cfg = _resumed(p, cfg, argv if argv is not None else sys.argv[1:])
     if args.profile_data:
         from igde_stream.training import profile_data
 
@@ -224,11 +227,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crop generator: {ms:.1f} ms of CPU per sample (one process, crop {cfg.crop[0]}x{cfg.crop[1]}); "
               f"{args.workers} workers give about {1000 * max(args.workers, 1) / ms:.0f} samples/s")
         return 0
+    from igde_stream.signals import Terminated, signals_raise, stopped
+
     try:
-        train(cfg)
+        with signals_raise():  # SIGTERM as Ctrl-C: both save last.pt before the run ends
+            train(cfg)
     except TrainSetupError as e:  # nothing written yet: one line and exit 2
         p.error(str(e))
+    except KeyboardInterrupt as e:
+        return stopped("train.py", "term" if isinstance(e, Terminated) else "int",
+                       f"{cfg.out}/last.pt holds the steps made so far: continue with --out {cfg.out} --resume")
     return 0
+
+
+#: argparse destinations whose TrainConfig field has another name
+_FIELD_OF = {"override": "overrides", "photo_scenes": "photo_share", "quiet": "progress"}
+
+
+def _resumed(p: argparse.ArgumentParser, cfg: Any, argv: list[str]) -> Any:
+    """``cfg`` for ``--resume``: the checkpoint's training settings, with the run's own options
+    (``--out``, ``--steps``, ``--minutes``, ``--workers``, ...) and those given on this command line."""
+    from pathlib import Path
+
+    import torch
+
+    from igde_stream.train_config import resumed_config
+
+    given_opts = {tok.split("=")[0] for tok in argv if tok.startswith("--")}
+    given = {_FIELD_OF.get(a.dest, a.dest) for a in p._actions if given_opts & set(a.option_strings)}
+    path = Path(cfg.out) / "last.pt" if cfg.resume == "auto" else Path(cfg.resume)
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True).get("train_config")
+    except FileNotFoundError:
+        p.error(f"{path}: no such checkpoint to resume")
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is no checkpoint
+        p.error(f"{path}: not an igde-stream checkpoint ({exc.__class__.__name__})")
+    try:
+        cfg, changed = resumed_config(cfg, given, saved)
+    except ValueError as e:
+        p.error(str(e))
+    for line in changed:
+        print(f"resume changes {line}", file=sys.stderr)
+    return cfg
 
 
 def _wrote(dest: str, meta: dict) -> None:

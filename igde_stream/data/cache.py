@@ -62,6 +62,7 @@ import dataclasses
 import hashlib
 import json
 import multiprocessing as mp
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -352,8 +353,12 @@ def load_or_build_cache(cfg: CacheConfig, folder: str | Path = "runs/cache", wor
     """The cache of ``cfg`` from ``folder/<key>.npz``, rendered and saved (atomically) when missing."""
     path = Path(folder) / f"crops-{cfg.key()}.npz"
     if path.is_file():
-        with np.load(path) as z:
-            return {k: z[k] for k in ("color", "depth", "gt")}
+        try:
+            with np.load(path) as z:
+                return {k: z[k] for k in ("color", "depth", "gt")}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # cut short, or not ours
+            print(f"crop cache {path} cannot be read ({exc.__class__.__name__}): rendering it again", flush=True)
+            path.unlink(missing_ok=True)
     arrays = build_cache(cfg, workers, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part.npz")
