@@ -210,7 +210,7 @@ def test_ctrl_c_stops_the_pool_and_leaves_no_partial_file(tmp_path):
     """A KeyboardInterrupt in the parent while a clip is being written: the workers are stopped, and
     the clip in progress removes its temporary output."""
     bad = _write_clips(tmp_path, n=3)[2]  # c2: the bad pair, fails at once
-    colors, depths, _ = scene(240, (128, 96), 8, seed=1)
+    colors, depths, _ = scene(720, (128, 96), 8, seed=1)  # long enough to be in progress under any load
     long = Job("long", str(write_video(tmp_path / "l.mp4", colors, fmt="rgb24")),
                str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / "long.mkv"))
     (tmp_path / "out").mkdir()

@@ -364,3 +364,26 @@ def test_float_map_codes_and_range_edges_by_hand():
         FloatMap(3.0, 3.0)
     one = FloatMap.from_frame(np.array([[np.nan, 5.0]], np.float32), "far-high", "d.exr")
     assert (one.lo, one.hi) == (0.0, 5.0)
+
+
+def test_float_depth_gets_float_range_advice_not_max_depth(tmp_path, tiny_model, caplog):
+    """Values 0.5..2.5 under --float-range 0:1500 fill 0.13 % of it: the warning names a range near
+    the first frame's values; no --max-depth advice (refused with float depth) is given."""
+    import logging
+
+    from igde_stream.stream import enhance_file
+
+    colors, depths, _ = float_scene(2)
+    folder = write_sequences(tmp_path, colors, depths)
+    with caplog.at_level(logging.WARNING, logger="igde_stream"):
+        enhance_file(tmp_path / "rgb", folder, tmp_path / "o.mkv", model=tiny_model, backend="torch",
+                     float_range=(0.0, 1500.0))
+    text = " ".join(caplog.messages)
+    assert "max-depth" not in text and "max_depth" not in text
+    said = [m for m in caplog.messages if "float depth spans only" in m]
+    assert len(said) == 1 and "--float-range=0.5:2.5" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="igde_stream"):
+        enhance_file(tmp_path / "rgb", folder, tmp_path / "o2.mkv", model=tiny_model, backend="torch",
+                     float_range=(0.0, 3.0))  # the values fill most of it: nothing to say
+    assert not [m for m in caplog.messages if "float depth spans only" in m]

@@ -127,3 +127,32 @@ def test_an_enhancer_object_without_max_depth_gets_the_formats_peak():
     got = with_format_peak(plain, di)
     assert got is not plain and not hasattr(plain, "max_depth")
     assert enhancer_peak(got, np.dtype(np.uint16)) == 1023.0
+
+
+def test_a_colour_sequence_beside_a_depth_video_of_another_rate_names_the_fps(tmp_path, enhancer):
+    from test_formats import write_png_sequence
+
+    colors, depths, _ = scene(4)
+    rgb = write_png_sequence(tmp_path / "rgb", colors)  # read at 25 fps without --fps
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=Fraction(30000, 1001))
+    with pytest.raises(PairingError, match=r"the colour sequence carries no timing .* give --fps 29.97"):
+        enhance_file(rgb, d, tmp_path / "o.mkv", enhancer=enhancer)
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_pair_nearest_is_suggested_only_when_the_colour_has_more_frames():
+    from igde_stream.stream.pairing import pair_frames
+
+    def names(err):
+        return "--pair nearest" in str(err)
+
+    # the depth starts 0.1 s late, equal counts: nearest cannot help, so it is not suggested
+    with pytest.raises(PairingError) as e:
+        list(pair_frames(frames([k / 25 for k in range(8)]), frames([0.1 + k / 25 for k in range(8)]), 0.02,
+                         ("c", "d")))
+    assert not names(e.value)
+    # 30 fps colour, 15 fps depth: the extra colour frames are what nearest skips
+    with pytest.raises(PairingError) as e:
+        list(pair_frames(frames([k / 30 for k in range(16)]), frames([k / 15 for k in range(8)]), 1 / 30,
+                         ("c", "d")))
+    assert names(e.value)

@@ -133,6 +133,8 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
                          "--float-range LO:HI", depth.path)
     if float_range is not None:
         fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
+        if depth.path != "-":
+            _say_narrow(fmap, first_frame(depth.path, source), order, depth.path)
     elif depth.path == "-":
         raise InputError("float depth from stdin needs --float-range LO:HI (the first frame cannot be read twice)",
                          depth.path)
@@ -144,6 +146,21 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     log.info("%s: float depth (%s, %s) mapped to 16-bit codes: %.9g..%.9g -> 1..65535 (from %s; a step is %.3g; "
              "0: no value)", depth.path, info.pix_fmt, order, fmap.lo, fmap.hi, fmap.source, fmap.step)
     return fmap
+
+
+def _say_narrow(fmap: FloatMap, first: np.ndarray, order: str, path: str) -> None:
+    """Warn when the first frame's values fill under a quarter of a given range: the network then
+    sees nearly flat depth, and a range nearer the values (named) gives it more levels. The float
+    form of the integer depth's --max-depth advice, which float depth refuses."""
+    try:
+        seen = FloatMap.from_frame(first, order, path)
+    except InputError:
+        return
+    if seen.hi - seen.lo < 0.25 * (fmap.hi - fmap.lo):
+        log.warning("%s: float depth spans only %.0f %% of --float-range %.9g:%.9g (first frame %.6g..%.6g): a "
+                    "range nearer the values, e.g. --float-range=%.6g:%.6g, gives the network more levels",
+                    path, 100 * (seen.hi - seen.lo) / (fmap.hi - fmap.lo), fmap.lo, fmap.hi, seen.lo, seen.hi,
+                    seen.lo, seen.hi)
 
 
 def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] | None:

@@ -138,7 +138,8 @@ def pair_frames(
         raise PairingError(
             f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
             f"({n_c} colour frames, {n_d} depth frames)"
-            + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c else ""),
+            + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
+               else ""),
             f"{names[0]}, {names[1]}",
         )
 

@@ -237,7 +237,12 @@ def enhance_file(
         enhancer = with_format_peak(enhancer, di)
         if hasattr(enhancer, "new_stream"):
             enhancer.new_stream()  # its range warnings are about this stream
-        peak = enhancer_peak(enhancer, di.dtype)
+            if fmap is not None:  # float depth: its range is --float-range's (floatdepth says), not --max-depth's
+                enhancer._range_checked = True
+        try:
+            peak = enhancer_peak(enhancer, di.dtype)
+        except IGDEError as exc:  # a max-depth the depth's format cannot reach: name the file and the option
+            raise IGDEError(str(exc).replace("max_depth", "--max-depth", 1), depth.path) from None
         views = views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
         if gt is not None:

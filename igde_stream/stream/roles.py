@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS
-from .sources import check_same_length
+from .sources import check_gt_timing, check_same_length
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -37,6 +37,7 @@ def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = T
     also ``sources.check_same_length`` when ``same_length``."""
     if same_length:
         check_same_length(color.info, depth.info)
+    check_gt_timing(color.info, depth.info, "colour")  # a sequence beside a video of another rate
     if packed is not None:
         return
     check_distinct(color, depth)

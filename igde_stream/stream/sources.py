@@ -454,10 +454,11 @@ def check_same_length(color: Any, depth: Any) -> None:
             f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
 
 
-def check_gt_timing(gt: Any, depth: Any) -> None:
-    """Ground truth and depth pair by time. An image sequence or raw file carries no timing of its
-    own (frame k at k / ``--fps``): beside a video of another frame rate its frames would meet the
-    wrong output frames, so refuse it, naming the rate to give (``gt`` / ``depth``: ``VideoInfo``)."""
+def check_gt_timing(gt: Any, depth: Any, role: str = "ground truth") -> None:
+    """``gt`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
+    sequence or raw file carries no timing of its own (frame k at k / ``--fps``): beside a video of
+    another frame rate its frames would meet the wrong frames, so refuse it, naming the rate to give
+    (``gt`` / ``depth``: ``VideoInfo``)."""
     untimed = ("sequence", "raw")
     if (gt.kind in untimed) == (depth.kind in untimed) or gt.rate is None or depth.rate is None:
         return
@@ -465,8 +466,8 @@ def check_gt_timing(gt: Any, depth: Any) -> None:
         return
     seq, video = (gt, depth) if gt.kind in untimed else (depth, gt)
     raise PairingError(
-        f"the {'ground truth' if seq is gt else 'depth'} {seq.kind} carries no timing and is read at "
-        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is gt else 'ground truth'} video runs at "
+        f"the {role if seq is gt else 'depth'} {seq.kind} carries no timing and is read at "
+        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is gt else role} video runs at "
         f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {gt.path}")
 
 
