@@ -148,3 +148,15 @@ def test_a_colour_mapped_depth_video_is_refused_in_one_line(tmp_path, enhancer):
     assert not (tmp_path / "o.mkv").exists()
     g = write_video(tmp_path / "gray.mp4", [np.repeat(d[..., None], 3, 2) for d in depths], fmt="rgb24")
     enhance_file(c, g, tmp_path / "o.mkv", enhancer=enhancer)  # gray through a lossy YUV codec: read
+
+
+def test_depth_with_constant_chroma_planes_is_read(tmp_path):
+    """Some tools leave a YUV depth's chroma planes at 0: constant, so no picture; the luma is read."""
+    from igde_stream.stream.formats import depth_array
+
+    f = av.VideoFrame(W, H, "yuv420p")
+    luma = (np.arange(H * W) % 251).astype(np.uint8).reshape(H, W)
+    f.planes[0].update(np.ascontiguousarray(np.pad(luma, ((0, 0), (0, f.planes[0].line_size - W)))).tobytes())
+    for k in (1, 2):
+        f.planes[k].update(bytes(f.planes[k].buffer_size))
+    assert np.array_equal(depth_array(f), luma)

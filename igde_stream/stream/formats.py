@@ -211,9 +211,10 @@ def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:
 
 def check_neutral_chroma(frame: av.VideoFrame, share: float = 0.05) -> None:
     """``ValueError`` when more than ``share`` of a YUV depth frame's chroma samples lie over 16
-    levels (8-bit scale) from neutral: a colour picture, such as a colour-mapped (turbo, inferno)
-    depth visualisation, whose luma does not follow the depth. Depth stored as luma has neutral
-    chroma, give or take what a lossy codec adds."""
+    levels (8-bit scale) from neutral and more than 1 % from the plane's median: a colour picture,
+    such as a colour-mapped (turbo, inferno) depth visualisation, whose luma does not follow the
+    depth. Depth stored as luma has neutral chroma, give or take what a lossy codec adds, or a
+    constant one (chroma planes left at 0 by some tools)."""
     planes = frame.planes[1:3]
     if not planes:
         return
@@ -221,12 +222,16 @@ def check_neutral_chroma(frame: av.VideoFrame, share: float = 0.05) -> None:
     dt, neutral = (np.dtype("<u2"), 1 << (bits - 1)) if bits > 8 else (np.dtype(np.uint8), 128)
     far = 16 << (bits - 8)
     per_sample = 2 if len(frame.planes) == 2 else 1  # semi-planar (NV12, P010): U and V interleaved
-    off = total = 0
+    off = varies = total = 0
     for p in planes:
         c = np.frombuffer(p, dt).reshape(p.height, p.line_size // dt.itemsize)[:, : p.width * per_sample]
-        off += int(np.count_nonzero(np.abs(c.astype(np.int32) - neutral) > far))
+        c = c.astype(np.int32)
+        off += int(np.count_nonzero(np.abs(c - neutral) > far))
+        varies += int(np.count_nonzero(np.abs(c - int(np.median(c))) > far))
         total += c.size
-    if total and off > share * total:
+    # a constant chroma plane (0 where a tool left it empty) carries no picture: only chroma that is
+    # off neutral and changes across the frame is a colour picture
+    if total and off > share * total and varies > 0.01 * total:
         raise ValueError(f"{frame.format.name}: {100 * off / total:.0f} % of the chroma is far from neutral, so "
                          "this is a colour picture, not a depth map (a colour-mapped depth, e.g. a turbo or "
                          "inferno visualisation, cannot be read back); give gray depth, or its luma alone")
