@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from .cli import add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options
 from .cli_logging import setup_logging
 from .cli_parser import OneLineParser
-from .signals import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USER_ERROR, Terminated, signals_raise
+from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, say, signals_raise, stopped
 
 PROG = "igde-stream batch"
 EXIT_CLIP_FAILED = 1
@@ -119,23 +119,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IGDEError as exc:
         print(f"igde-stream: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except Terminated:
-        print("igde-stream: terminated (SIGTERM); finished clips are kept (rerun with --resume), no partial "
-              "file is left", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print("igde-stream: interrupted; finished clips are kept (rerun with --resume), no partial file is left",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:
+        return stopped("igde-stream", "term" if isinstance(e, Terminated) else "int",
+                       "finished clips are kept (rerun with --resume), no partial file is left")
     failed = [r for r in rows if r["status"] == "failed"]
-    if not args.quiet:
+    if not args.quiet:  # a summary nobody reads (| true) is no error: the clips are written
         counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
-        print(f"{len(rows)} clips: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
-              f"in {seconds:.1f} s on {engine}")
+        say(f"{len(rows)} clips: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
+            f"in {seconds:.1f} s on {engine}")
         for path in args.summary or []:
-            print(f"wrote {path}")
+            say(f"wrote {path}")
     for r in failed:
-        print(f"igde-stream: clip {r['clip']} failed: {r['error']}", file=sys.stderr)
+        say(f"igde-stream: clip {r['clip']} failed: {r['error']}", err=True)
     return EXIT_CLIP_FAILED if failed else EXIT_OK
 
 

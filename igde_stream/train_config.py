@@ -253,20 +253,21 @@ class TrainConfig:
 RUN_FIELDS = frozenset({"out", "resume", "workers", "threads", "progress", "steps", "minutes", "command"})
 
 
-def resumed_config(cli: TrainConfig, given: set[str], saved: dict[str, Any] | None) -> tuple[TrainConfig, list[str]]:
+def resumed_config(cli: dict[str, Any], given: set[str], saved: dict[str, Any] | None) -> tuple[TrainConfig, list[str]]:
     """The configuration of a resumed run: the run's own (``saved``, its checkpoint's
     ``train_config``), with the run fields (``RUN_FIELDS``) and the settings the resume command
-    gives explicitly (``given``, TrainConfig field names) from ``cli``; also a line per recipe
-    setting the resume changes. Without a saved configuration (an old checkpoint): ``cli``."""
+    gives explicitly (``given``, TrainConfig field names) from ``cli`` (TrainConfig fields as the
+    command line has them, checked only once merged); also a line per recipe setting the resume
+    changes. Without a saved configuration (an old checkpoint): ``cli`` as it is."""
     if not saved:
-        return cli, []
+        return TrainConfig(**cli), []
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     base = {k: v for k, v in saved.items() if k in known}
-    take = (RUN_FIELDS | set(given)) & known
-    changed = [f"{k}: {base[k]!r} -> {getattr(cli, k)!r}" for k in sorted(set(given) & known - RUN_FIELDS)
-               if k in base and _plain(base[k]) != _plain(getattr(cli, k))]
-    merged = {**base, **{k: getattr(cli, k) for k in take}}
-    merged["command"] = saved.get("command") or cli.command  # the run's own command stays its record
+    take = (RUN_FIELDS | set(given)) & known & set(cli)
+    changed = [f"{k}: {base[k]!r} -> {cli[k]!r}" for k in sorted(take - RUN_FIELDS)
+               if k in base and _plain(base[k]) != _plain(cli[k])]
+    merged = {**base, **{k: cli[k] for k in take}}
+    merged["command"] = saved.get("command") or cli.get("command", "")  # the run's own command stays its record
     return TrainConfig(**merged), changed
 
 

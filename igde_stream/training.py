@@ -197,8 +197,11 @@ def _progress_bar(total: int | None, initial: int, enabled: bool) -> Any:
     return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True)
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Train per ``cfg``; returns the path of the final checkpoint (``<out>/last.pt``)."""
+def train(cfg: TrainConfig, invocation: str | None = None) -> Path:
+    """Train per ``cfg``; returns the path of the final checkpoint (``<out>/last.pt``).
+    ``invocation``: this command line, recorded under ``resumed_with`` when it resumes a run (the
+    run's own command stays ``command``). A KeyboardInterrupt in the steps saves ``last.pt`` and
+    carries its step as ``saved_step``."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
@@ -241,7 +244,7 @@ def train(cfg: TrainConfig) -> Path:
     record = {"train_config": dataclasses.asdict(cfg), "data": cfg.data_params(),
               "command": cfg.command or " ".join(sys.argv)}
     if payload:  # the commands that resumed the run, after its own
-        record["resumed_with"] = [*payload.get("resumed_with", []), "python " + shlex.join(sys.argv)]
+        record["resumed_with"] = [*payload.get("resumed_with", []), invocation or "python " + shlex.join(sys.argv)]
     _write_json(out / "config.json", record)
     cc = cfg.crop_config()
     val = validation_set(cfg.val_crop_config(), cfg.val_samples, cfg.val_size)
@@ -363,8 +366,9 @@ def train(cfg: TrainConfig) -> Path:
                 log_f.flush()
             if step % cfg.ckpt_every == 0:
                 save(out / "last.pt", last_val)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM where the caller raises it: keep the steps made so far
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where the caller raises it: keep the steps made
         save(out / "last.pt", last_val)
+        exc.saved_step = step  # type: ignore[attr-defined]
         raise
     finally:
         bar.close()

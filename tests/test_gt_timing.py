@@ -20,7 +20,7 @@ from igde_stream.stream import Frame, PsnrReport, enhance_file
 from igde_stream.stream.outputs import GtMatcher
 from igde_stream.stream.pairing import pair_nearest
 from igde_stream.stream.peaks import enhancer_peak, with_format_peak
-from igde_stream.stream.sources import check_gt_timing
+from igde_stream.stream.streams import check_gt_timing
 
 
 def frames(times, starts_at=0.0):

@@ -160,3 +160,17 @@ def test_depth_with_constant_chroma_planes_is_read(tmp_path):
     for k in (1, 2):
         f.planes[k].update(bytes(f.planes[k].buffer_size))
     assert np.array_equal(depth_array(f), luma)
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p10le", "nv12", "yuv444p"])
+def test_the_chroma_check_reads_every_yuv_layout(fmt):
+    """Planar 10-bit (neutral 512), semi-planar NV12 (U and V interleaved) and 4:4:4: a turbo map is
+    refused, the same depth as gray passes."""
+    from igde_stream.stream.formats import check_neutral_chroma
+
+    d = (np.arange(H * W) % 256).astype(np.uint8).reshape(H, W)
+    turbo = cv2.applyColorMap(d, cv2.COLORMAP_TURBO)[..., ::-1].copy()
+    gray3 = np.repeat(d[..., None], 3, 2)
+    with pytest.raises(ValueError, match="far from neutral"):
+        check_neutral_chroma(av.VideoFrame.from_ndarray(turbo, format="rgb24").reformat(format=fmt))
+    check_neutral_chroma(av.VideoFrame.from_ndarray(gray3, format="rgb24").reformat(format=fmt))

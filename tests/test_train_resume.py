@@ -45,19 +45,46 @@ def test_resume_takes_the_runs_own_settings_and_records_the_command(tmp_path):
     assert (tc["model"], tc["seed"], tc["crop"], tc["lr"], tc["lr_schedule"], tc["steps"]) == \
         ("igde-tiny", 7, [32, 32], 5e-4, "cosine", 15)
     assert record["command"] == "python tools/train.py (the run's own command)"
-    assert len(record["resumed_with"]) == 1  # this process's command line
+    assert len(record["resumed_with"]) == 1 and record["resumed_with"][0].startswith("python tools/train.py --out")
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["step"] == 15
 
 
 def test_resumed_config_keeps_the_run_and_takes_what_is_given():
     saved = {"model": "igde-tiny", "seed": 7, "crop": [32, 32], "lr": 5e-4, "steps": 10, "out": "old",
              "command": "first", "val_every": 5}
-    cli = TrainConfig(steps=40, lr=1e-3, out="run", resume="auto", command="resume")  # defaults elsewhere
+    import dataclasses
+
+    # the resume command's fields, defaults elsewhere (checked only once merged)
+    cli = dataclasses.asdict(TrainConfig(steps=40, lr=1e-3, out="run", resume="auto", command="resume"))
     cfg, changed = resumed_config(cli, {"steps", "lr", "out", "resume"}, saved)
     assert (cfg.model, cfg.seed, cfg.crop, cfg.val_every) == ("igde-tiny", 7, (32, 32), 5)  # the run's
     assert (cfg.steps, cfg.lr, cfg.out, cfg.command) == (40, 1e-3, "run", "first")
     assert changed == ["lr: 0.0005 -> 0.001"]
-    assert resumed_config(cli, set(), None) == (cli, [])  # an old checkpoint without its settings
+    assert resumed_config(cli, set(), None) == (TrainConfig(**cli), [])  # an old checkpoint without its settings
+
+
+def test_a_resume_may_change_a_cache_option_of_a_run_with_a_cache(tmp_path):
+    """The command line alone (cache_scenes 0 by default) would refuse --color-codec; merged with the
+    run's settings (a crop cache) it is a valid change, said as such."""
+    import dataclasses
+
+    saved = dataclasses.asdict(TrainConfig(steps=10, cache_scenes=4, crop=(32, 32)))
+    cli = {**dataclasses.asdict(TrainConfig(steps=20)), "color_codec": 0.3}
+    cfg, changed = resumed_config(cli, {"steps", "color_codec"}, saved)
+    assert (cfg.cache_scenes, cfg.color_codec, cfg.steps) == (4, 0.3, 20) and changed == ["color_codec: 0.0 -> 0.3"]
+
+
+def test_abbreviated_options_count_as_given_on_resume(tmp_path, capsys):
+    from conftest import load_tool
+
+    first = _cfg(tmp_path)
+    train(first)
+    tool = load_tool("train")
+    assert tool.main(["--out", first.out, "--resume", "--steps", "12", "--workers", "0", "--quiet",
+                      "--lr-sched", "constant"]) == 0
+    tc = json.loads((tmp_path / "run" / "config.json").read_text())["train_config"]
+    assert tc["lr_schedule"] == "constant" and "resume changes lr_schedule: 'cosine' -> 'constant'" in \
+        capsys.readouterr().err
 
 
 def test_a_time_budget_goes_on_from_the_seconds_already_trained():
@@ -107,9 +134,9 @@ def test_ctrl_c_saves_the_steps_made(tmp_path, monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(training, "validate", validate)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as e:
         train(_cfg(tmp_path, steps=100, ckpt_every=1000, val_every=5))
-    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["step"] == 15
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["step"] == 15 == e.value.saved_step
 
 
 @pytest.mark.parametrize("kw, said", [

@@ -196,30 +196,32 @@ def main(argv: list[str] | None = None) -> int:
 
     from igde_stream.training import TrainConfig, TrainSetupError, train
 
+    fields = dict(
+        model=args.model, overrides=dict(args.override), loss_weights=args.loss_weights,
+        steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
+        lr_schedule=args.lr_schedule, l2_weight=args.l2_weight, l2_warmup=args.l2_warmup, device=args.device, amp=args.amp, seed=args.seed,
+        workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
+        val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
+        textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
+        frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
+        cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
+        color_codec=args.color_codec, color_antialias=args.color_antialias, color_warp=args.color_warp,
+        color_warp_share=args.color_warp_share, depth_blur=args.depth_blur, color_rim=args.color_rim, scene_scale=args.scene_scale,
+        photo_share=args.photo_scenes, photo_dir=args.photo_dir, photo_errors=args.photo_errors,
+        mix_max_width=args.mix_max_width, mix_clean=args.mix_clean,
+        mix_clean_aligned=args.mix_clean_aligned,
+        temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
+        gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
+        steep_planes=args.steep_planes, limbs=args.limbs, distill=args.distill,
+        distill_weight=args.distill_weight, supervised_weight=args.supervised_weight, command=command,
+    )
     try:  # a setting out of range is one line and exit 2
-        cfg = TrainConfig(
-            model=args.model, overrides=dict(args.override), loss_weights=args.loss_weights,
-            steps=args.steps, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-            lr_schedule=args.lr_schedule, l2_weight=args.l2_weight, l2_warmup=args.l2_warmup, device=args.device, amp=args.amp, seed=args.seed,
-            workers=args.workers, threads=args.threads, out=args.out, resume=args.resume,
-            val_every=args.val_every, val_samples=args.val_samples, ckpt_every=args.ckpt_every,
-            textures=args.textures, progress=not args.quiet, head_init_scale=args.head_init_scale,
-            frames_per_scene=args.frames_per_scene, crops_per_frame=args.crops_per_frame,
-            cache_scenes=args.cache_scenes, cache_dir=args.cache_dir, mix=args.mix, color_blur=args.color_blur,
-            color_codec=args.color_codec, color_antialias=args.color_antialias, color_warp=args.color_warp,
-            color_warp_share=args.color_warp_share, depth_blur=args.depth_blur, color_rim=args.color_rim, scene_scale=args.scene_scale,
-            photo_share=args.photo_scenes, photo_dir=args.photo_dir, photo_errors=args.photo_errors,
-            mix_max_width=args.mix_max_width, mix_clean=args.mix_clean,
-            mix_clean_aligned=args.mix_clean_aligned,
-            temperature_start=args.temperature_start, temperature_end=args.temperature_end, hard_start=args.hard_start, hard_share=args.hard_share,
-            gate_weight=args.gate_weight, gate_target=args.gate_target, ce_weight=args.ce_weight, flip_train=args.flip_train, refine_share=args.refine_share,
-            steep_planes=args.steep_planes, limbs=args.limbs, distill=args.distill,
-            distill_weight=args.distill_weight, supervised_weight=args.supervised_weight, command=command,
-        )
+        if args.resume:  # the run's own settings, with what this command changes explicitly
+            cfg = _resumed(p, fields, argv if argv is not None else sys.argv[1:])
+        else:
+            cfg = TrainConfig(**fields)
     except ValueError as e:
         p.error(str(e))
-    if args.resume:  # the run's own settings, with what this command changes explicitly
-        cfg = _resumed(p, cfg, argv if argv is not None else sys.argv[1:])
     if args.profile_data:
         from igde_stream.training import profile_data
 
@@ -231,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with signals_raise():  # SIGTERM as Ctrl-C: both save last.pt before the run ends
-            train(cfg)
+            train(cfg, invocation=command)
     except TrainSetupError as e:  # nothing written yet: one line and exit 2
         p.error(str(e))
     except KeyboardInterrupt as e:
-        return stopped("train.py", "term" if isinstance(e, Terminated) else "int",
-                       f"{cfg.out}/last.pt holds the steps made so far: continue with --out {cfg.out} --resume")
+        step = getattr(e, "saved_step", None)  # set where train() saved last.pt on the way out
+        kept = (f"{cfg.out}/last.pt holds step {step}: continue with --out {cfg.out} --resume" if step is not None
+                else "stopped outside the training steps; no checkpoint was written on the way out")
+        return stopped("train.py", "term" if isinstance(e, Terminated) else "int", kept)
     return 0
 
 
@@ -244,28 +248,27 @@ def main(argv: list[str] | None = None) -> int:
 _FIELD_OF = {"override": "overrides", "photo_scenes": "photo_share", "quiet": "progress"}
 
 
-def _resumed(p: argparse.ArgumentParser, cfg: Any, argv: list[str]) -> Any:
-    """``cfg`` for ``--resume``: the checkpoint's training settings, with the run's own options
-    (``--out``, ``--steps``, ``--minutes``, ``--workers``, ...) and those given on this command line."""
+def _resumed(p: argparse.ArgumentParser, fields: dict[str, Any], argv: list[str]) -> Any:
+    """The TrainConfig for ``--resume``: the checkpoint's training settings, with the run's own
+    options (``--out``, ``--steps``, ``--minutes``, ``--workers``, ...) and those this command line
+    gives (abbreviated too: found by parsing it again with every default suppressed)."""
     from pathlib import Path
 
     import torch
 
     from igde_stream.train_config import resumed_config
 
-    given_opts = {tok.split("=")[0] for tok in argv if tok.startswith("--")}
-    given = {_FIELD_OF.get(a.dest, a.dest) for a in p._actions if given_opts & set(a.option_strings)}
-    path = Path(cfg.out) / "last.pt" if cfg.resume == "auto" else Path(cfg.resume)
+    for action in p._actions:
+        action.default = argparse.SUPPRESS
+    given = {_FIELD_OF.get(k, k) for k in vars(p.parse_args(argv))}
+    path = Path(fields["out"]) / "last.pt" if fields["resume"] == "auto" else Path(fields["resume"])
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True).get("train_config")
     except FileNotFoundError:
         p.error(f"{path}: no such checkpoint to resume")
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is no checkpoint
         p.error(f"{path}: not an igde-stream checkpoint ({exc.__class__.__name__})")
-    try:
-        cfg, changed = resumed_config(cfg, given, saved)
-    except ValueError as e:
-        p.error(str(e))
+    cfg, changed = resumed_config(fields, given, saved)
     for line in changed:
         print(f"resume changes {line}", file=sys.stderr)
     return cfg

@@ -187,12 +187,14 @@ def check_limited_luma(luma: np.ndarray, bits: int, index: int, path: str) -> bo
     return True
 
 
-def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:
+def depth_array(frame: av.VideoFrame, limited: bool = False, chroma: bool = True) -> np.ndarray:
     """The depth samples of a decoded frame (a depth format): H x W uint8, or native uint16 above 8 bits;
     float32 for ``FLOAT_FORMATS`` (``float_array``). ``limited``: YUV luma in the limited range, returned
-    stretched to the full range (:func:`luma_is_limited`, :func:`luma_to_full`)."""
+    stretched to the full range (:func:`luma_is_limited`, :func:`luma_to_full`). ``chroma``: check
+    that a YUV frame's chroma is no colour picture (``check_neutral_chroma``; a reader checks one
+    frame in ``CHROMA_EVERY``)."""
     if limited:
-        return luma_to_full(depth_array(frame), bits_of(frame.format.name))
+        return luma_to_full(depth_array(frame, chroma=chroma), bits_of(frame.format.name))
     fmt = frame.format.name
     if fmt in FLOAT_FORMATS:
         return float_array(frame)
@@ -200,13 +202,17 @@ def depth_array(frame: av.VideoFrame, limited: bool = False) -> np.ndarray:
         return np.array(frame.to_ndarray(), copy=True)  # gray16be comes out byte-swapped to native
     if fmt in RGB_FORMATS:
         return gray_of_rgb(frame)
-    check_neutral_chroma(frame)
+    if chroma:
+        check_neutral_chroma(frame)
     plane = frame.planes[0]
     if fmt in YUV_HIGH_FORMATS:
         luma = np.frombuffer(plane, "<u2").reshape(plane.height, plane.line_size // 2)
         return luma[:, : plane.width].astype(np.uint16)
     luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     return luma[:, : plane.width].copy()
+
+
+CHROMA_EVERY = 30  # frames: the first and then one a second or so (the check costs ~7 ms a 1080p frame)
 
 
 def check_neutral_chroma(frame: av.VideoFrame, share: float = 0.05) -> None:

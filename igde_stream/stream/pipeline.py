@@ -45,7 +45,9 @@ from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .reader import Frame, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
-from .sources import InputOptions, check_gt_timing
+from .sources import InputOptions
+from .streams import check_gt_timing
+from ..signals import ABANDONED
 from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _read, check_batch
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
@@ -368,23 +370,25 @@ def _run(
 
     try:
         try:
-            durations = (color.info.frame_duration, di.frame_duration)
-            for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally):
-                batch.append((c, d))
-                paired += 1
-                if len(batch) == batch_size:
+            try:
+                durations = (color.info.frame_duration, di.frame_duration)
+                for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally):
+                    batch.append((c, d))
+                    paired += 1
+                    if len(batch) == batch_size:
+                        flush()
+                if batch:
                     flush()
-            if batch:
-                flush()
-            wq.put_end()
-        except _Cancelled:
-            pass  # a stage failed: its exception is raised below
-        except BaseException:
+                wq.put_end()
+            except _Cancelled:
+                pass  # a stage failed: its exception is raised below
+            crew.join()
+        except BaseException:  # an interrupt, in the loop or in the last wait for the writer
             crew.stop.set()
-            if "igde-write" in crew.join(ABANDON_AFTER_S):  # blocked writing to a pipe nobody reads
-                outs.depth.abandoned = True
+            crew.join(ABANDON_AFTER_S)
+            # a writer thread still blocked on a pipe nobody reads: its file is not closed under it
+            outs.depth.abandoned = any(t.name == "igde-write" and t.is_alive() for t in ABANDONED)
             raise
-        crew.join()
     finally:
         bar.close()
     if crew.failure is not None:

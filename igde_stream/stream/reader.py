@@ -37,14 +37,15 @@ from av.video.reformatter import VideoReformatter
 from ..errors import CorruptInputError, InputError
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
-    DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text,
+    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text,
     is_float_format, luma_is_limited, luma_to_full,
 )
 from .info import FALLBACK_RATE, Frame, VideoInfo
+from .streams import choose_stream
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import (
-    InputOptions, SharedInput, StreamDecoder, check_input_path, choose_stream, open_input, sequence_files,
+    InputOptions, SharedInput, StreamDecoder, check_input_path, open_input, sequence_files,
 )
 
 log = logging.getLogger("igde_stream.stream")
@@ -71,7 +72,7 @@ def enable_error_logs() -> None:
 
 class VideoReader:
     """Opens one video (a file, an image sequence, raw video or ``-`` for stdin; see ``sources``) and
-    decodes one of its video streams (``source``: ``InputOptions``; default: ``sources.choose_stream``).
+    decodes one of its video streams (``source``: ``InputOptions``; default: ``streams.choose_stream``).
 
     ``role`` ``"color"``: frames come out as RGB uint8, resized to ``size`` (W, H) when given and
     different. ``"depth"`` / ``"gt"``: ``formats.DEPTH_FORMATS`` (uint8, or uint16 above 8 bits),
@@ -346,7 +347,7 @@ class VideoReader:
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray())
         try:
-            d = depth_array(f)  # the format was checked by ``frames``
+            d = depth_array(f, chroma=index % CHROMA_EVERY == 0)  # the format was checked by ``frames``
             if self.info.limited:  # warned once, at the first frame outside the range; then stretched
                 bits = bits_of(f.format.name)
                 self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS
-from .sources import check_gt_timing, check_same_length
+from .streams import check_gt_timing, check_same_length
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -34,7 +34,7 @@ def _same_file(a: str, b: str) -> bool:
 
 def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True) -> None:
     """Refuse or warn about ``color`` / ``depth`` (``reader.VideoReader``s, open) as the module says;
-    also ``sources.check_same_length`` when ``same_length``."""
+    also ``streams.check_same_length`` when ``same_length``."""
     if same_length:
         check_same_length(color.info, depth.info)
     check_gt_timing(color.info, depth.info, "colour")  # a sequence beside a video of another rate

@@ -22,7 +22,6 @@ the first in a gray or >8-bit format, else the first video stream.
 from __future__ import annotations
 
 import os
-import logging
 import re
 import sys
 import threading
@@ -34,12 +33,10 @@ from typing import Any, Iterator
 import av
 import av.logging
 
-from ..errors import CorruptInputError, InputError, PairingError
+from ..errors import CorruptInputError, InputError
 from ..signals import interrupted_by
-from .formats import DEPTH_FORMATS, DEPTH_RANGES, GRAY_FORMATS, YUV_HIGH_FORMATS, frame_bytes
+from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .packed import check_packing
-
-log = logging.getLogger("igde_stream.stream")
 
 STDIN = "-"
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
@@ -264,6 +261,7 @@ class SharedInput:
         # a reader thread given up on after an interrupt may hold the lock inside a read from a pipe
         # that sends nothing: then the container stays open (it is in use) and ends with the process
         if not self._lock.acquire(timeout=CLOSE_WAIT_S):
+            _release_stdin(self)  # a later stdin input opens afresh instead of joining this one
             return
         try:
             self.users -= 1
@@ -342,6 +340,9 @@ class _StdinReader:
     def __init__(self, raw: Any) -> None:
         self.raw = raw
 
+    def __getattr__(self, name: str) -> Any:  # seek, tell, seekable: stdin redirected from a file seeks
+        return getattr(self.raw, name)
+
     def read(self, n: int = -1) -> bytes:
         if interrupted_by() is not None:
             return b""
@@ -390,88 +391,7 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
     return SharedInput(container, path), kind, frames
 
 
-HDR_TRANSFERS = (16, 18)  # SMPTE ST 2084 (PQ), ARIB STD-B67 (HLG): phone and camera colour
-BT2020_PRIMARIES = 9
-
-
-def _depth_score(s: av.VideoStream) -> int:
-    """How much a stream looks like depth: 2 gray (or float), 1 YUV of more than 8 bits, 0 other
-    (8-bit YUV, RGB), -1 colour for sure (HDR or BT.2020 tags: what phones record, 10-bit too)."""
-    cc = s.codec_context  # None for a codec FFmpeg cannot decode (the reader refuses it)
-    if cc is None:
-        return 0
-    if cc.color_trc in HDR_TRANSFERS or cc.color_primaries == BT2020_PRIMARIES:
-        return -1
-    if cc.pix_fmt in GRAY_FORMATS or cc.pix_fmt in ("grayf32le", "grayf32be"):
-        return 2
-    return 1 if cc.pix_fmt in YUV_HIGH_FORMATS else 0
-
-
-def _is_picture(s: av.VideoStream) -> bool:
-    """Cover art (an MP4 ``covr`` atom, a Matroska cover attachment): a still, never the video."""
-    return bool(s.disposition & av.stream.Disposition.attached_pic)
-
-
-def choose_stream(container: av.container.InputContainer, role: str, index: int | None, path: str) -> av.VideoStream:
-    """The video stream ``role`` reads: ``index`` (counting video streams from 0), else, cover art
-    left aside, colour from the first stream that looks least like depth and depth from the first
-    that looks most like it (``_depth_score``: gray, then YUV of more than 8 bits; a stream tagged
-    HDR / BT.2020 is colour); a warning when only the bit depth told two YUV streams apart."""
-    video = list(container.streams.video)
-    if not video:
-        kinds = sorted({s.type for s in container.streams})  # a cut MP4's video track may read as data, or not at all
-        if not kinds:
-            raise InputError("no stream at all (a cut or damaged file?)", path)
-        cut = ": a cut or damaged file?" if kinds == ["data"] else ""
-        raise InputError(f"no video stream (only {', '.join(kinds)}{cut})", path)
-    if index is not None:
-        if not 0 <= index < len(video):
-            option = "--color-stream" if role == "color" else "--depth-stream"
-            raise InputError(f"{option} {index}: the input has {len(video)} video stream"
-                             f"{'s' if len(video) > 1 else ''} (0..{len(video) - 1})", path)
-        return video[index]
-    moving = [s for s in video if not _is_picture(s)] or video
-    scores = [_depth_score(s) for s in moving]
-    if role == "color":
-        return moving[scores.index(min(scores))]
-    depth = moving[scores.index(max(scores))]
-    if max(scores) == 1 and scores.count(0) and role == "depth":
-        color = moving[scores.index(0)]
-        log.warning("%s: depth taken from video stream %d (%s) and colour from stream %d (%s) by bit depth alone; "
-                    "if they are the other way round, give --color-stream %d --depth-stream %d", path,
-                    video.index(depth), depth.codec_context.pix_fmt, video.index(color), color.codec_context.pix_fmt,
-                    video.index(depth), video.index(color))
-    return depth
-
-
-def check_same_length(color: Any, depth: Any) -> None:
-    """Sequences and raw files pair by index: refuse colour and depth of different frame counts,
-    naming both, before any frame is decoded (``color`` / ``depth``: ``VideoInfo``)."""
-    if color.kind in ("sequence", "raw") and depth.kind in ("sequence", "raw") and color.frames != depth.frames:
-        more = "; --pair nearest skips the extra colour frames" if color.frames > depth.frames else ""
-        raise PairingError(
-            f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
-            f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
-
-
-def check_gt_timing(gt: Any, depth: Any, role: str = "ground truth") -> None:
-    """``gt`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
-    sequence or raw file carries no timing of its own (frame k at k / ``--fps``): beside a video of
-    another frame rate its frames would meet the wrong frames, so refuse it, naming the rate to give
-    (``gt`` / ``depth``: ``VideoInfo``)."""
-    untimed = ("sequence", "raw")
-    if (gt.kind in untimed) == (depth.kind in untimed) or gt.rate is None or depth.rate is None:
-        return
-    if abs(gt.rate - depth.rate) <= depth.rate / 1000:
-        return
-    seq, video = (gt, depth) if gt.kind in untimed else (depth, gt)
-    raise PairingError(
-        f"the {role if seq is gt else 'depth'} {seq.kind} carries no timing and is read at "
-        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is gt else role} video runs at "
-        f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {gt.path}")
-
-
 __all__ = [
-    "check_gt_timing", "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",
-    "kind_of", "open_input", "choose_stream", "check_same_length", "check_input_path", "sequence_frames",
+    "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",
+    "kind_of", "open_input", "check_input_path", "sequence_frames",
 ]
