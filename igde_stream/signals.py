@@ -22,9 +22,10 @@ EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 SECOND_SIGTERM_AFTER = 2.0
 
 _received: dict[str, float] = {}  # "int" / "term" -> when the run got it
-#: stage threads given up on after an interrupt, blocked on a pipe (``stream.stages``): while one
-#: is alive the command ends with ``os._exit``, since the interpreter's own exit could wait on it
-ABANDONED: list[threading.Thread] = []
+#: the ``done`` events of stage threads given up on after an interrupt, blocked on a pipe
+#: (``stream.stages``): while one is unset the command ends with ``os._exit``, since the
+#: interpreter's own exit could wait on the thread
+ABANDONED: list[threading.Event] = []
 
 
 class Terminated(KeyboardInterrupt):
@@ -91,7 +92,7 @@ def stopped(prog: str, sig: str, kept: str = "no output written") -> int:
     (``kept``); the exit code for it."""
     say(f"{prog}: {'terminated (SIGTERM)' if sig == 'term' else 'interrupted'}; {kept}", err=True)
     code = EXIT_TERMINATED if sig == "term" else EXIT_INTERRUPTED
-    if any(t.is_alive() for t in ABANDONED):  # one blocked in a pipe would hold up the interpreter's exit
+    if not all(done.is_set() for done in ABANDONED):  # one blocked in a pipe would hold up the exit
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -194,3 +194,30 @@ def test_another_output_inside_the_sequence_folder_is_refused_first(clip, tiny_m
             enhance_file(clip["color"], clip["depth"], tmp_path / "seq" / "%06d.png", model=tiny_model,
                          backend="torch", **extra)
         assert not (tmp_path / "seq").exists()
+
+
+def test_stdin_redirected_from_a_file_seeks(tmp_path, tiny_model):
+    """`< depth.mp4`: an MP4 with its index at the end needs seeking, which a redirected file allows."""
+    colors, depths, _ = scene(6, (64, 48))
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    d = write_video(tmp_path / "d.mp4", depths, fmt="yuv420p", codec="libx264")
+    with open(d, "rb") as f:
+        r = subprocess.run(_cmd(tiny_model, c, "-", "-o", tmp_path / "o.mkv", "-q"), stdin=f, capture_output=True,
+                           timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    assert (tmp_path / "o.mkv").exists()
+
+
+def test_a_short_run_into_a_stdout_nobody_reads_ends_on_sigterm(tmp_path, tiny_model):
+    """The pairing is done and the main thread waits for a writer blocked on the full pipe: the
+    signal lands in that wait, and the writer's file is not closed under it (it hung before)."""
+    rng = np.random.default_rng(0)
+    colors = [rng.integers(0, 256, (240, 320, 3), np.uint8) for _ in range(6)]
+    depths = [rng.integers(0, 256, (240, 320), np.uint8) for _ in range(6)]  # noise: FFV1 cannot shrink it
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray")
+    p = subprocess.Popen(_cmd(tiny_model, c, d, "-o", "-", "-q"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got, took, err = _wait_then(p, signal.SIGTERM, 10.0)
+    p.stdout.close()
+    assert got == 143 and took < 10, err
+    _no_traceback(err)

@@ -47,7 +47,6 @@ from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_gt_timing
-from ..signals import ABANDONED
 from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _read, check_batch
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
@@ -385,9 +384,8 @@ def _run(
             crew.join()
         except BaseException:  # an interrupt, in the loop or in the last wait for the writer
             crew.stop.set()
-            crew.join(ABANDON_AFTER_S)
             # a writer thread still blocked on a pipe nobody reads: its file is not closed under it
-            outs.depth.abandoned = any(t.name == "igde-write" and t.is_alive() for t in ABANDONED)
+            outs.depth.abandoned = "igde-write" in crew.join(ABANDON_AFTER_S)
             raise
     finally:
         bar.close()

@@ -72,15 +72,21 @@ class ByteQueue:
 
 
 class _Crew:
-    """The stage threads: a shared stop event, the first failure, join-all."""
+    """The stage threads: a shared stop event, the first failure, join-all. Each thread sets its own
+    ``done`` event as it ends, and joining waits on those: ``Thread.join`` interrupted by a signal
+    marks a thread that is still running as stopped (CPython 3.11's ``_wait_for_tstate_lock``), so
+    neither it nor ``is_alive`` can tell afterwards whether a thread is still blocked."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.threads: list[threading.Thread] = []
+        self.done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def spawn(self, name: str, fn: Callable[..., None], *args: Any) -> None:
+        done = self.done[name] = threading.Event()
+
         def run() -> None:
             try:
                 fn(*args)
@@ -88,6 +94,8 @@ class _Crew:
                 pass
             except BaseException as exc:  # noqa: BLE001 - carried to the main thread
                 self.fail(exc)
+            finally:
+                done.set()
 
         t = threading.Thread(target=run, name=name, daemon=True)
         self.threads.append(t)
@@ -102,19 +110,19 @@ class _Crew:
     def join(self, timeout: float | None = None) -> list[str]:
         """Wait for every stage thread; with ``timeout`` (seconds, for all together: after an
         interrupt), give up on threads still blocked then (in a read from a pipe that sends nothing,
-        a write to one that nobody reads) and return their names; the threads go to
+        a write to one that nobody reads) and return their names; their ``done`` events go to
         ``signals.ABANDONED`` (daemon threads: they end with the process)."""
         end = None if timeout is None else time.monotonic() + timeout
         try:
-            for t in self.threads:
-                t.join(None if end is None else max(0.0, end - time.monotonic()))
+            for ev in self.done.values():
+                ev.wait(None if end is None else max(0.0, end - time.monotonic()))
         except BaseException:  # Ctrl-C while waiting: stop everyone, then wait (bounded) again
             self.stop.set()
             self.join(ABANDON_AFTER_S if timeout is None else timeout)
             raise
-        stuck = [t for t in self.threads if t.is_alive()]
-        ABANDONED.extend(stuck)
-        return [t.name for t in stuck]
+        stuck = [name for name, ev in self.done.items() if not ev.is_set()]
+        ABANDONED.extend(self.done[name] for name in stuck)
+        return stuck
 
 
 def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event) -> None:
