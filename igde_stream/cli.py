@@ -289,10 +289,8 @@ def _main(argv: list[str]) -> int:
             return _stopped(sig, args.output)
         say(f"igde-stream: error: {exc}", err=True)
         return EXIT_USER_ERROR
-    except Terminated:
-        return _stopped("term", args.output)
-    except KeyboardInterrupt:
-        return _stopped("int", args.output)
+    except KeyboardInterrupt as e:  # Terminated (SIGTERM) too
+        return _stopped("term" if isinstance(e, Terminated) else "int", args.output)
     if (sig := interrupted_by()) is not None:  # swallowed as the run ended (in a finaliser): outputs complete
         return stopped("igde-stream", sig, "the outputs were complete by then and are in place")
     if not args.quiet:

@@ -7,9 +7,9 @@ that is picked, so the runtime install (ONNX Runtime, no PyTorch) works.
 from __future__ import annotations
 
 import logging
-import os
 import math
 import numbers
+import os
 import sys
 import threading
 from pathlib import Path
@@ -156,10 +156,11 @@ class Enhancer:
             raise EnhancerError(f"max_depth {self.max_depth:g} is above the range of {np.dtype(dtype)} depth (0..{full:g})")
         return float(self.max_depth)
 
-    def new_stream(self) -> None:
+    def new_stream(self, check_range: bool = True) -> None:
         """The next ``enhance`` call starts a new stream: its depth range is checked again
-        (``warn_depth_range``). ``enhance_file`` calls it for each file pair."""
-        self._range_checked = False
+        (``warn_depth_range``), unless ``check_range`` is False (float depth, whose range is its
+        map's, not ``max_depth``'s). ``enhance_file`` calls it for each file pair."""
+        self._range_checked = not check_range
 
     def enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype.

@@ -38,8 +38,8 @@ OUTPUT = "depth_out"
 META_PREFIX = "igde."
 DEFAULT_OPSET = 18
 
-
 log = logging.getLogger("igde_stream")
+
 
 def _resolve_model(model: torch.nn.Module | str | Path) -> torch.nn.Module:
     if isinstance(model, torch.nn.Module):

@@ -43,7 +43,6 @@ class TrainSetupError(ValueError):
     it. Raised before anything is written."""
 
 
-
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
     if cfg.amp == "none" or (cfg.amp == "auto" and device.type != "cuda"):
         return None

@@ -401,8 +401,6 @@ def main(argv: list[str] | None = None) -> int:
             return stopped(PROG, sig)
         say(f"{PROG}: error: {exc}", err=True)
         return EXIT_USER_ERROR
-    except Terminated:
-        return stopped(PROG, "term")
-    except KeyboardInterrupt:
-        return stopped(PROG, "int")
+    except KeyboardInterrupt as e:  # Terminated (SIGTERM) too
+        return stopped(PROG, "term" if isinstance(e, Terminated) else "int")
 

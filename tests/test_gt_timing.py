@@ -20,7 +20,7 @@ from igde_stream.stream import Frame, PsnrReport, enhance_file
 from igde_stream.stream.outputs import GtMatcher
 from igde_stream.stream.pairing import pair_nearest
 from igde_stream.stream.peaks import enhancer_peak, with_format_peak
-from igde_stream.stream.streams import check_gt_timing
+from igde_stream.stream.streams import check_timing
 
 
 def frames(times, starts_at=0.0):
@@ -92,9 +92,9 @@ def test_an_untimed_ground_truth_beside_a_video_of_another_rate_is_refused(gt, d
     g, d = _info(*gt, "gt/"), _info(*depth, "d.mkv")
     if refused:
         with pytest.raises(PairingError, match=r"carries no timing and is read at 25 fps .*give --fps 30"):
-            check_gt_timing(g, d)
+            check_timing(g, d)
     else:
-        check_gt_timing(g, d)
+        check_timing(g, d)
 
 
 def test_the_report_peak_is_the_formats_with_max_depth_too(tmp_path, tiny_model):

@@ -34,7 +34,7 @@ def with_format_peak(enhancer: Any, di: VideoInfo) -> Any:
     """Depth of 10 or 12 bits sits in uint16 but peaks at 1023 / 4095: without a max_depth of its own,
     the enhancer normalises by the format's peak (a shallow copy: the caller's object is unchanged)."""
     max_depth = getattr(enhancer, "max_depth", None)  # an object without one gets the format's too
-    if max_depth and max_depth > di.peak and di.bits not in (8, 16):  # 8/16 bits: the enhancer's own check
+    if max_depth and max_depth > di.peak:
         raise IGDEError(f"--max-depth {max_depth:g} is above the largest value of {di.bits}-bit depth "
                         f"({di.pix_fmt}: 0..{di.peak:g})", di.path)
     if di.bits in (8, 16) or max_depth is not None:

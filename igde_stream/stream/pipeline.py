@@ -46,7 +46,7 @@ from .reader import Frame, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
-from .streams import check_gt_timing
+from .streams import check_timing
 from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _read, check_batch
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
@@ -215,7 +215,7 @@ def enhance_file(
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
         if gt is not None:
-            check_gt_timing(gt.info, di)  # before the model loads
+            check_timing(gt.info, di)  # before the model loads
         resized = enlarged = None
         if color.size is not None:
             resized = f"{color.info.width}x{color.info.height} -> {di.width}x{di.height}"
@@ -236,14 +236,9 @@ def enhance_file(
         if enhancer is None:
             enhancer = _make_enhancer({k: v for k, v in enhancer_options.items() if v is not None})
         enhancer = with_format_peak(enhancer, di)
-        if hasattr(enhancer, "new_stream"):
-            enhancer.new_stream()  # its range warnings are about this stream
-            if fmap is not None:  # float depth: its range is --float-range's (floatdepth says), not --max-depth's
-                enhancer._range_checked = True
-        try:
-            peak = enhancer_peak(enhancer, di.dtype)
-        except IGDEError as exc:  # a max-depth the depth's format cannot reach: name the file and the option
-            raise IGDEError(str(exc).replace("max_depth", "--max-depth", 1), depth.path) from None
+        if hasattr(enhancer, "new_stream"):  # its range warnings are about this stream; float depth has
+            enhancer.new_stream(check_range=fmap is None)  # its own, on --float-range (floatdepth)
+        peak = enhancer_peak(enhancer, di.dtype)
         views = views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
         if gt is not None:

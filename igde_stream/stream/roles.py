@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS
-from .streams import check_gt_timing, check_same_length
+from .streams import check_same_length, check_timing
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -37,7 +37,7 @@ def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = T
     also ``streams.check_same_length`` when ``same_length``."""
     if same_length:
         check_same_length(color.info, depth.info)
-    check_gt_timing(color.info, depth.info, "colour")  # a sequence beside a video of another rate
+    check_timing(color.info, depth.info, "colour")  # a sequence beside a video of another rate
     if packed is not None:
         return
     check_distinct(color, depth)

@@ -1,5 +1,5 @@
 """Which video stream of an input is the colour and which the depth (``choose_stream``), and
-whether two inputs' timings can pair (``check_same_length``, ``check_gt_timing``): image sequences
+whether two inputs' timings can pair (``check_same_length``, ``check_timing``): image sequences
 and raw files carry no timing of their own."""
 
 from __future__ import annotations
@@ -78,21 +78,21 @@ def check_same_length(color: Any, depth: Any) -> None:
             f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
 
 
-def check_gt_timing(gt: Any, depth: Any, role: str = "ground truth") -> None:
-    """``gt`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
+def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
+    """``other`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
     sequence or raw file carries no timing of its own (frame k at k / ``--fps``): beside a video of
     another frame rate its frames would meet the wrong frames, so refuse it, naming the rate to give
-    (``gt`` / ``depth``: ``VideoInfo``)."""
+    (``other`` / ``depth``: ``VideoInfo``)."""
     untimed = ("sequence", "raw")
-    if (gt.kind in untimed) == (depth.kind in untimed) or gt.rate is None or depth.rate is None:
+    if (other.kind in untimed) == (depth.kind in untimed) or other.rate is None or depth.rate is None:
         return
-    if abs(gt.rate - depth.rate) <= depth.rate / 1000:
+    if abs(other.rate - depth.rate) <= depth.rate / 1000:
         return
-    seq, video = (gt, depth) if gt.kind in untimed else (depth, gt)
+    seq, video = (other, depth) if other.kind in untimed else (depth, other)
     raise PairingError(
-        f"the {role if seq is gt else 'depth'} {seq.kind} carries no timing and is read at "
-        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is gt else role} video runs at "
-        f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {gt.path}")
+        f"the {role if seq is other else 'depth'} {seq.kind} carries no timing and is read at "
+        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is other else role} video runs at "
+        f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {other.path}")
 
 
-__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_gt_timing", "check_same_length", "choose_stream"]
+__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_length", "check_timing", "choose_stream"]
