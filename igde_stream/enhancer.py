@@ -211,6 +211,13 @@ class Enhancer:
             # values beyond max_depth are outside the model's range: they pass through unchanged
             above = depth > peak
             out[above] = depth[above]
+            if order == "near-high" and above.any():
+                # the network read them clipped to the peak; a pixel that took that clipped value from a
+                # neighbour would get a depth the input never had: it keeps its input instead (so does one
+                # that took an in-range neighbour of exactly the peak: the two cannot be told apart)
+                top = np.rint(np.float32(peak)).astype(out.dtype)
+                leaked = ~above & (out == top) & (depth != top)
+                out[leaked] = depth[leaked]
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
 
@@ -236,7 +243,8 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
     if beyond > 0.01:
         templates.append(f"{100 * beyond:.0f} % of the measured depth is above {{opt}} {peak:g} and {above}: "
                          f"raise {{opt}}, e.g. to {int(measured.max())}")
-    valid = measured[measured <= peak]
+    # with depth above the peak, the one advice is to raise it: the checks below would say the opposite
+    valid = measured[measured <= peak] if not templates else measured[:0]
     if valid.size >= 16 and order == "near-high":
         lo, hi = np.percentile(valid, [0.5, 99.5])
         largest = int(valid.max())

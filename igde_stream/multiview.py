@@ -34,6 +34,7 @@ same geometry are compared against them per view, over every pixel.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -62,14 +63,14 @@ class ViewConfig:
     depth_order: str = "near-high"
 
     def __post_init__(self) -> None:
-        if self.n_views < 1:
-            raise ValueError(f"n_views must be >= 1, got {self.n_views}")
+        if isinstance(self.n_views, bool) or not isinstance(self.n_views, numbers.Integral) or self.n_views < 1:
+            raise ValueError(f"n_views must be a whole number >= 1, got {self.n_views!r}")
         if not math.isfinite(self.baseline) or self.baseline < 0:
             raise ValueError(f"baseline must be a finite number >= 0 (pixels), got {self.baseline}")
         if not 0.0 <= self.zero_parallax <= 1.0:
             raise ValueError(f"zero_parallax must be in [0, 1] (normalised depth), got {self.zero_parallax}")
-        if self.max_depth is not None and not self.max_depth > 0:
-            raise ValueError(f"max_depth must be > 0, got {self.max_depth}")
+        if self.max_depth is not None and not (math.isfinite(self.max_depth) and self.max_depth > 0):
+            raise ValueError(f"max_depth must be a finite number > 0, got {self.max_depth}")
         check_order(self.depth_order)
 
     def positions(self) -> np.ndarray:

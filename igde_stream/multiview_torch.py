@@ -151,6 +151,10 @@ class TorchRenderer:
         (views, view depth, holes) on ``self.device`` (see ``render_tensors``)."""
         config = config or mv.ViewConfig()
         peak = None
+        if isinstance(depth, np.ndarray) and not depth.dtype.isnative:  # big-endian 16-bit PGM data
+            depth = depth.astype(depth.dtype.newbyteorder("="))
+        if isinstance(color, np.ndarray) and not color.dtype.isnative:
+            color = color.astype(color.dtype.newbyteorder("="))
         if isinstance(depth, np.ndarray) and depth.dtype == np.uint16:  # CUDA has few uint16 kernels: int32
             depth, peak = depth.astype(np.int32), 65535.0
         c, dep = _as_tensor(color, self.device), _as_tensor(depth, self.device)

@@ -48,3 +48,20 @@ def test_hole_next_to_the_first_column_is_filled_from_it():
     np.testing.assert_array_equal(r.views[0][:, 0], color[:, 0])
     np.testing.assert_array_equal(r.views[0][:, 2:], color[:, 1:-1])
     np.testing.assert_allclose(r.depth[0][:, 1], 0.5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_views": 2.5}, r"n_views must be a whole number >= 1, got 2.5"),
+    ({"n_views": 8.0}, r"n_views must be a whole number >= 1, got 8.0"),  # a count read from JSON as 8.0
+    ({"n_views": True}, r"n_views must be a whole number >= 1, got True"),
+    ({"n_views": 0}, r"n_views must be a whole number >= 1, got 0"),
+    ({"max_depth": float("inf")}, r"max_depth must be a finite number > 0, got inf"),
+    ({"max_depth": float("nan")}, r"max_depth must be a finite number > 0, got nan"),
+])
+def test_view_config_refuses_counts_and_depths_it_cannot_render(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ViewConfig(**kwargs)
+
+
+def test_view_config_takes_numpy_integers():
+    assert ViewConfig(n_views=np.int64(3)).positions().tolist() == [-0.5, 0.0, 0.5]

@@ -107,3 +107,11 @@ def test_a_pytorch_module_on_onnxruntime_is_an_enhancer_error():
 
     with pytest.raises(EnhancerError, match="a PyTorch module runs on the torch backend only, not onnxruntime"):
         Enhancer(model=random_select_model(), backend="onnxruntime", quiet=True)
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", 3.5])
+def test_an_unknown_torch_device_is_an_enhancer_error(device):
+    """PyTorch's own parse error lists twenty device types and is no IGDEError; the torch backend says
+    which devices it takes, as the other backends do."""
+    with pytest.raises(EnhancerError, match=r"^unknown device .* for the torch backend \(use cpu, cuda or cuda:N\)$"):
+        Enhancer(model="igde-small", backend="torch", device=device, quiet=True)

@@ -223,3 +223,18 @@ def test_range_warnings_at_their_thresholds_by_hand():
     assert "span only 0 %" in said([100] * 16, 1000)[0]
     assert "nearer than the near limit" in said([40] * 16, 1000, "far-high")[0]
     assert "span only 0 %" in said([1] + [300] * 999, 1000)[0]
+
+
+def test_depth_above_the_peak_gets_one_advice_not_two_that_disagree():
+    """A quarter of the depth above the peak and the rest flat far under it: the one advice is to raise
+    the peak. The span check (lower it to the largest value in range) would say the opposite, and so
+    would the far-high near-limit check (lower it, so that the near limit falls)."""
+    from igde_stream.enhancer import warn_depth_range
+
+    near_high = np.array([76] * 75 + [204] * 25, np.uint8)
+    said = warn_depth_range(near_high, 200)
+    assert len(said) == 1 and "raise max_depth, e.g. to 204" in said[0]
+    far_high = np.array([40] * 75 + [2000] * 25, np.uint16)  # near limit 1000 / 20 = 50
+    said = warn_depth_range(far_high, 1000, "far-high")
+    assert len(said) == 1 and "raise max_depth, e.g. to 2000" in said[0]
+    assert len(warn_depth_range(np.array([76] * 100, np.uint8), 200)) == 1  # flat alone: the span advice

@@ -280,3 +280,36 @@ def test_tune_gate_oracle_bounds_by_hand(monkeypatch):
     chosen[0, 3] = 45.0  # now the pick at pixel 3 helps (5 < 10): the perfect gate takes it
     got_gate, _ = tool.oracle(model, [(color, depth, gt, None)], 0.5, 0.0)
     assert abs(got_gate - 10 * np.log10(255 ** 2 / ((40 ** 2 + 5 ** 2) / 4))) < 1e-9
+
+
+def test_tune_gate_breakdown_by_hand(monkeypatch):
+    """breakdown(): each pixel of one 1 x 5 frame falls in one kind by hand (kept wrong, moved right,
+    changed but still wrong, or right in the output), shares of pixels and of squared error counted
+    by hand, the gross part (>= 50 levels) apart; a pixel outside the gate keeps its input."""
+    from types import SimpleNamespace
+
+    from igde_stream.models.selection import SelectionHead
+
+    tool = _tune_gate()
+    model = SimpleNamespace(head=SelectionHead(2, 1, "window", True, 0.5))
+    depth = np.array([[10, 10, 50, 50, 200]], np.uint8)
+    gt = np.array([[10, 50, 50, 100, 120]], np.uint8)
+    # the gate fires at pixels 1, 2 and 3; pixel 4 is wrong by 80 and kept (gate shut)
+    gate = np.array([[-5.0, 5.0, 5.0, 5.0, -5.0]], np.float32)
+    chosen = np.array([[10.0, 50.0, 10.0, 60.0, 120.0]])
+    monkeypatch.setattr(tool, "gate_and_choice", lambda m, c, d: (gate, chosen))
+    color = np.zeros((1, 5, 3), np.uint8)
+    got = tool.breakdown(model, [(color, depth, gt, None)], 0.5, 0.0)
+    # output 10, 50, 10, 60, 200: pixel 1 fixed (no error), pixel 2 right and moved by 40 (not gross),
+    # pixel 3 changed but off by 40, pixel 4 kept and off by 80 (gross)
+    total = 40 ** 2 + 40 ** 2 + 80 ** 2
+    want = {"kept wrong": (1 / 5, 80 ** 2 / total, 80 ** 2 / total),
+            "moved right": (1 / 5, 40 ** 2 / total, 0.0),
+            "changed, still wrong": (1 / 5, 40 ** 2 / total, 0.0)}
+    assert set(got) == set(want)
+    for kind, (px, err, gross) in want.items():
+        assert got[kind] == pytest.approx({"pixels": px, "error": err, "gross": gross}, abs=1e-12), kind
+    chosen[0, 3] = 160.0  # now off by 60: gross
+    got = tool.breakdown(model, [(color, depth, gt, None)], 0.5, 0.0)
+    total = 40 ** 2 + 60 ** 2 + 80 ** 2
+    assert got["changed, still wrong"]["gross"] == pytest.approx(60 ** 2 / total, abs=1e-12)

@@ -147,6 +147,43 @@ def test_values_above_max_depth_pass_through_unchanged(monkeypatch):
     np.testing.assert_array_equal(out, [[500, 500, 500, 1001, 30000, 65535]])
 
 
+class _Answers(_Recorder):
+    """A backend that answers a fixed output (normalised), whatever it is given."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = np.asarray(answer, np.float32)
+
+    def run(self, color, depth):
+        self.seen.append(depth.copy())
+        return np.broadcast_to(self.answer, depth.shape).copy()
+
+
+def test_the_clipped_value_of_depth_above_max_depth_does_not_leak_into_its_neighbours(monkeypatch):
+    """Depth above max_depth reaches the network as 1.0 (the peak); a pixel whose output takes that
+    value from such a neighbour would get max_depth, a depth the input never had: it keeps its input.
+    A pixel that takes an in-range value keeps it; one whose input is the peak itself stays."""
+    e = _recording(monkeypatch, _Answers([[1.0, 1.0, 1.0, 0.4, 0.4]]))  # max_depth 1000
+    depth = np.array([[100, 1500, 1000, 400, 250]], np.uint16)
+    out = e.enhance(np.zeros((1, 5, 3), np.uint8), depth)
+    np.testing.assert_array_equal(out, [[100, 1500, 1000, 400, 400]])
+
+
+def test_with_depth_above_max_depth_every_output_value_is_an_input_value():
+    """The shipped model on a square whose near side lies above max_depth and whose edge is moved:
+    the near values pass through, and no pixel gets max_depth itself (the clipped reading)."""
+    rng = np.random.default_rng(0)
+    color = rng.integers(0, 256, (2, 64, 80, 3), dtype=np.uint8)
+    depth = np.full((2, 64, 80), 76, np.uint8)
+    for i in range(2):
+        depth[i, 10 + i:40 + i, 20:50] = 204
+        color[i, 10 + i:40 + i, 20:50] = (200, 50, 50)
+        depth[i, 12 + i:38 + i, 18:22] = 204  # the edge moved 2 px outward
+    out = Enhancer("igde-small", backend="onnxruntime", quiet=True, threads=1, max_depth=200).enhance(color, depth)
+    assert set(np.unique(out)) <= set(np.unique(depth))
+    np.testing.assert_array_equal(out[depth > 200], depth[depth > 200])
+
+
 @pytest.mark.parametrize("max_depth, dtype, match", [
     (1000, np.uint8, "above the range of uint8"),
     (100000, np.uint16, "above the range of uint16"),

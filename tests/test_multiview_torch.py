@@ -91,6 +91,16 @@ def test_rejects_what_numpy_rejects():
         warp_views_torch(c, np.zeros((8, 8), np.uint8), positions=[])
 
 
+def test_big_endian_depth_renders_as_its_native_values():
+    """16-bit depth in big-endian order (np.frombuffer of a PGM) renders as NumPy renders it."""
+    rng = np.random.default_rng(3)
+    c, d = textured(20, 30, 3), rng.integers(0, 65536, (20, 30)).astype(np.uint16)
+    cfg = mv.ViewConfig(4, 12.0, 0.5)
+    want = mv.warp_views(c, d, cfg)
+    _same(want, warp_views_torch(c, d.astype(">u2"), cfg))
+    _same(want, warp_views_torch(c, d, cfg))
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_same_views_on_cuda():

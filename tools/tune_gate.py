@@ -15,14 +15,19 @@ apart ("real"), scoring its measured pixels only. ``--pick-temperatures T ...`` 
 too (``IGDEConfig.pick_temperature``; 0 = the argmax of the scores), one network run per
 temperature. ``--oracle`` adds two bounds per row at the first setting: a perfect gate for the
 model's picks and a perfect pick for its gate (:func:`oracle`; its perfect pick ignores
-``zero_holes``). ``--zero-holes on|off`` scores with ``IGDEConfig.zero_holes`` set either way (holes
-always replaced in the band, never picked), whatever the model's own setting.
+``zero_holes``). ``--breakdown`` says where a row's squared error lies at the first setting:
+pixels the input had wrong and the output kept, pixels it had right and the output moved, pixels
+changed but still wrong, each as a share of the row's squared error, and the part of each from
+gross errors (off by 50 8-bit levels or more: the wrong side of an edge; :func:`breakdown`).
+``--zero-holes on|off`` scores with ``IGDEConfig.zero_holes`` set either way (holes always replaced
+in the band, never picked), whatever the model's own setting.
 
 Examples (the shipped igde-small's gate 0.2, band 2.5 and pick temperature 0.45 are checked so):
   python tools/tune_gate.py --model igde-small --out results/gate_tuning.json
   python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --pick-temperatures 0.3 0.45 0.6
   python tools/tune_gate.py --real-scene aloeL.jpg aloeGT.png   # plus a real validation pair
   python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --errors soft lowres --oracle
+  python tools/tune_gate.py --thresholds 0.2 --band-steps 2.5 --pick-temperatures 0.3 --breakdown
 """
 
 from __future__ import annotations
@@ -122,6 +127,38 @@ def oracle(model, frames, threshold: float, band_step: float) -> tuple[float, fl
     return gate_psnr, pick_psnr
 
 
+GROSS = 50 / 255  # an error of at least this share of the peak: the wrong side of a depth edge
+KINDS = ("kept wrong", "moved right", "changed, still wrong")
+
+
+def breakdown(model, frames, threshold: float, band_step: float) -> dict[str, dict[str, float]]:
+    """Where a row's squared error lies, at one setting: for each kind of pixel in :data:`KINDS`
+    (input wrong and output = input; input right and output changed; input wrong, output changed
+    and still wrong), its share of the scored pixels (``pixels``), its share of the row's squared
+    error (``error``) and the share of the row's squared error from its gross pixels, off by
+    :data:`GROSS` of the peak or more (``gross``). The output is the model's hard output at
+    ``threshold`` / ``band_step`` (as :func:`sweep`); pixels the output has right carry no error and
+    are in no kind."""
+    counts = {k: np.zeros(3) for k in KINDS}
+    total_se, total_px = 0.0, 0
+    for color, depth, gt, *valid in frames:
+        keep = valid[0] if valid and valid[0] is not None else np.ones(gt.shape, bool)
+        gate, chosen = gate_and_choice(model, color, depth)
+        inp, ref = depth.astype(np.float64), gt.astype(np.float64)
+        out = np.where(fires(model, gate, depth, threshold) & band_mask(model, depth, band_step), chosen, inp)
+        se = (out - ref) ** 2
+        gross = np.abs(out - ref) >= GROSS * depth_peak(depth)
+        wrong, changed = inp != ref, out != inp
+        masks = (wrong & ~changed, ~wrong & changed, wrong & changed & (out != ref))
+        for kind, m in zip(KINDS, masks):
+            m = m & keep
+            counts[kind] += (m.sum(), se[m].sum(), se[m & gross].sum())
+        total_se += float(se[keep].sum())
+        total_px += int(keep.sum())
+    return {k: {"pixels": c[0] / total_px, "error": c[1] / total_se if total_se else 0.0,
+                "gross": c[2] / total_se if total_se else 0.0} for k, c in counts.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="igde-small", help="registered name (shipped weights) or a select checkpoint")
@@ -150,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--oracle", action="store_true",
                    help="also score each row with a perfect gate and with a perfect pick, at the first "
                         "setting (first temperature, band step and threshold): which of the two holds it back")
+    p.add_argument("--breakdown", action="store_true",
+                   help="say where each row's squared error lies at the first setting (kept wrong, moved "
+                        "right, changed but still wrong; gross parts)")
     p.add_argument("--zero-holes", choices=("model", "on", "off"), default="model",
                    help="score with IGDEConfig.zero_holes on or off (depth 0 a hole: always replaced in the "
                         "band, never picked); default: the model's own setting")
@@ -242,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
                 if temps[0] is not None:
                     model.head.pick_temperature = float(temps[0])
                 both = oracle(model, frames, args.thresholds[0], args.band_steps[0])
+            if args.breakdown:
+                if temps[0] is not None:
+                    model.head.pick_temperature = float(temps[0])
+                parts = breakdown(model, frames, args.thresholds[0], args.band_steps[0])
             for temp in temps:
                 if temp is not None:
                     model.head.pick_temperature = float(temp)
@@ -254,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.oracle:
                 rows[-1]["oracle"] = {"setting": settings[0], "gate": float(both[0]), "pick": float(both[1])}
                 line += f" | perfect gate {both[0]:6.2f}, perfect pick {both[1]:6.2f}"
+            if args.breakdown:
+                rows[-1]["breakdown"] = {"setting": settings[0], **parts}
+                line += " | " + ", ".join(f"{k} {100 * v['error']:.0f} % (gross {100 * v['gross']:.0f} %)"
+                                          for k, v in parts.items())
             print(line, flush=True)
     summary = {}
     for kind in ("val", "real", "icl"):

@@ -153,7 +153,10 @@ class TorchBackend:
             options = options or TorchOptions(**kw)
         except TypeError as exc:
             raise ValueError(f"torch backend: {exc}") from None
-        self.device = torch.device(device or "cpu")
+        try:
+            self.device = torch.device(device or "cpu")
+        except (RuntimeError, TypeError):
+            raise ValueError(f"unknown device {device!r} for the torch backend (use cpu, cuda or cuda:N)") from None
         cuda = self.device.type == "cuda"
         if cuda and not torch.cuda.is_available():
             raise ValueError(f"device {device!r} asked for, but PyTorch sees no CUDA GPU")
