@@ -74,11 +74,14 @@ def score_frames(
 def summarize(scores: Seq[dict[str, Any]], peak: float = 255.0) -> dict[str, Any]:
     """Combine ``score_frames`` results of several sequences into one row of numbers."""
     cat = {k: [v for s in scores for v in s[k]] for k in ("mse", "mse_t", "mse_f", "ssim", "rmse")}
-    per_frame = [M.psnr_from_mse(m, peak) for m in cat["mse"]]
+    scored = [not math.isnan(m) for m in cat["mse"]]  # a frame with no pixel to score is skipped
+    for k in ("ssim", "rmse"):
+        cat[k] = [v for v, ok in zip(cat[k], scored) if ok]
+    per_frame = [M.psnr_from_mse(m, peak) for m, ok in zip(cat["mse"], scored) if ok]
     pairs = sum(s["pairs"] for s in scores)
     temporal = (sum(s["temporal"] * s["pairs"] for s in scores if s["pairs"]) / pairs) if pairs else math.nan
     return {
-        "frames": len(cat["mse"]),
+        "frames": len(per_frame),
         "psnr": M.mean_psnr(cat["mse"], peak),
         "psnr_min": float(np.min(per_frame)) if per_frame else math.nan,
         "psnr_median": float(np.median(per_frame)) if per_frame else math.nan,

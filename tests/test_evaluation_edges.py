@@ -144,3 +144,23 @@ def test_standard_evaluation_checks_its_view_options_and_records_real_scenes(tmp
                                     real_scenes=[(str(tmp_path / "view1.png"), str(tmp_path / "disp1.png"))])
     (rec,) = meta["real_scenes"].values()
     assert rec["size"] == [32, 24] and rec["seed"] == 5 and "degradation" not in rec  # meta["degradation"] has it
+
+
+def test_a_frame_with_no_pixel_to_score_is_skipped_by_every_summary_figure():
+    """Frame 1's mask is empty (a ground truth with no measured pixel): the summary is frame 0's alone,
+    as the module says (frames with an empty pixel set are skipped); before, min / median / max PSNR,
+    SSIM and RMSE were NaN while the PSNR skipped it. Expected figures from scikit-image and by hand."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(0)
+    gt = rng.integers(0, 250, (2, 32, 32)).astype(np.uint8)
+    pred, inp = gt + 5, gt + 3
+    valid = [np.ones((32, 32), bool), np.zeros((32, 32), bool)]
+    s = E.summarize([E.score_frames(list(pred), list(gt), list(inp), 255, True, valid)])
+    want = peak_signal_noise_ratio(gt[0], pred[0], data_range=255)
+    assert s["frames"] == 1
+    for k in ("psnr", "psnr_min", "psnr_median", "psnr_max"):
+        assert s[k] == pytest.approx(want, abs=1e-9), k
+    assert s["rmse"] == pytest.approx(5.0) and s["ssim"] == pytest.approx(
+        structural_similarity(gt[0], pred[0], data_range=255, gaussian_weights=True, sigma=1.5,
+                              use_sample_covariance=False), abs=1e-6)

@@ -44,6 +44,32 @@ def test_each_output_frame_meets_the_nearest_gt_frame_of_a_faster_ground_truth()
     rep.close()
 
 
+def test_a_frame_exactly_half_a_frame_away_is_in_reach_whatever_the_float_noise():
+    """Ground truth at 25 fps starting 20 ms after the depth (exactly the tolerance, half a frame),
+    times as a 1 ms time base gives them: each output frame meets a ground-truth frame 20 ms away.
+    Before, float noise put some of them out of reach (output 80 ms met none, so gt frames 4 and 6
+    went unmatched) and others in. The same offset pairs colour with depth, frame k with frame k
+    (before: frame 2 was refused)."""
+    from igde_stream.stream.pairing import pair_frames
+
+    def in_ms(values):
+        return [float(Fraction(v, 1000)) for v in values]
+
+    depth = in_ms(range(0, 240, 40))
+    gt = in_ms(range(20, 300, 40))
+    rep = PsnrReport(255.0)
+    m = GtMatcher(iter(frames(gt)), 0.5 / 25, rep, usable=True)
+    got = [m.match(t) for t in depth]
+    m.finish()
+    # output k at 40k ms; gt j at 40j + 20 ms. Output 0 meets gt 0 (+20 ms); output k >= 1 has gt k - 1
+    # (-20 ms, already met by output k - 1: a gt frame is met once) and gt k (+20 ms): gt k
+    assert [None if g is None else g.index for g in got] == [0, 1, 2, 3, 4, 5]
+    assert [i for i, _ in rep.unmatched_gt] == [6]
+    rep.close()
+    pairs = list(pair_frames(frames(in_ms(range(20, 180, 40))), frames(in_ms(range(0, 160, 40))), 0.5 / 25, ("c", "d")))
+    assert [(c.index, d.index) for c, d in pairs] == [(0, 0), (1, 1), (2, 2), (3, 3)]
+
+
 def test_equal_distances_go_to_the_earlier_frame_in_the_gt_matcher_and_in_pair_nearest():
     # 30 fps against 20 fps in a 1 ms time base: depth frame 1 at 50 ms lies 17 ms from colour frames
     # 1 (33 ms) and 2 (67 ms); as floats 0.05 - 0.033 and 0.067 - 0.05 differ in the 17th digit

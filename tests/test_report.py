@@ -92,6 +92,26 @@ def test_identical_frames_give_inf_never_a_number(tmp_path):
                              "psnr_t", "psnr_f", "peak"]
 
 
+def test_the_csv_keeps_small_errors_to_ten_significant_digits(tmp_path):
+    """One pixel off by one level in a 1080p frame: MSE 1 / 2,073,600 = 4.8225e-07. The CSV rounded to
+    6 decimal places and wrote 0.0 beside a finite PSNR; it must read back as the JSON's value, and
+    the PSNR computed from it must be the report's."""
+    gt = np.full((1080, 1920), 100, np.uint8)
+    out, inp = gt.copy(), gt.copy()
+    out[0, 0], inp[:8, :8] = 101, 90
+    rep = PsnrReport(255.0)
+    rep.add(0, 0.0, out, inp, gt, 0.0)
+    rep.write(tmp_path / "r.csv")
+    rep.write(tmp_path / "r.json")
+    row = next(csv.DictReader((tmp_path / "r.csv").open()))
+    frame = json.loads((tmp_path / "r.json").read_text())["frames"][0]
+    assert frame["mse"] == 1 / (1080 * 1920)
+    assert float(row["mse"]) == pytest.approx(1 / (1080 * 1920), rel=1e-9)
+    assert float(row["input_mse"]) == pytest.approx(64 * 100 / (1080 * 1920), rel=1e-9)
+    assert 10 * math.log10(255 ** 2 / float(row["mse"])) == pytest.approx(float(row["psnr"]), abs=1e-6)
+    rep.close()
+
+
 def test_summary_worst_frames_gain_and_unmatched():
     rng = np.random.default_rng(0)
     gt = rng.integers(0, 256, (8, 8)).astype(np.uint8)
@@ -167,7 +187,7 @@ def _plain(v):
 
 def _cell(v):
     if isinstance(v, float):
-        return "" if math.isnan(v) else ("inf" if math.isinf(v) else repr(round(v, 6)))
+        return "" if math.isnan(v) else ("inf" if math.isinf(v) else f"{v:.10g}")
     return "" if v is None else str(v)
 
 

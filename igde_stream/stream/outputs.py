@@ -43,7 +43,7 @@ from ..errors import IGDEError, OutputError
 from .preview import PreviewCollector, write_preview
 from .imageseq import pattern_suffix_problem
 from .info import Frame, VideoInfo
-from .pairing import nearer
+from .pairing import TIE, nearer
 from .report import PsnrReport
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
 from .writer import temp_path
@@ -280,14 +280,15 @@ class GtMatcher:
             return None
         if not self.checked and start is not None and (g := self._peek()) is not None:
             self.checked = True
-            if abs((g.pts_time - g.time) - start) > self.tolerance:
+            if abs((g.pts_time - g.time) - start) > self.tolerance + TIE:
                 log.warning("ground truth %s starts at %.3f s and depth %s at %.3f s (more than half a frame "
                             "apart); frames are compared counting from each stream's own start (sync relative); "
                             "--sync absolute compares them on their timestamps as they are",
                             self.names[1], g.pts_time - g.time, self.names[0], start)
-        while (g := self._peek()) is not None and g.time < t - self.tolerance:
+        # exactly half a frame away (the tolerance) is in reach, whatever the float noise of the times
+        while (g := self._peek()) is not None and g.time < t - self.tolerance - TIE:
             self._pass_over()
-        if g is None or g.time - t > self.tolerance:
+        if g is None or g.time - t > self.tolerance + TIE:
             return None
         while (nxt := self._peek(1)) is not None and nearer(nxt.time, g.time, t):
             self._pass_over()

@@ -70,7 +70,7 @@ def pair_nearest(
         while nxt is not None and nearer(nxt.time, cur.time, d.time):
             retire(uses)
             cur, nxt, uses = nxt, pull(), 0
-        if cur is not None and abs(cur.time - d.time) <= tolerance:
+        if cur is not None and abs(cur.time - d.time) <= tolerance + TIE:
             uses += 1
             if not lone_d:
                 yield cur, d
@@ -114,11 +114,11 @@ def pair_frames(
         if n_d == 0 and c is not None:
             _warn_start_offset(c, d, tolerance, names)
         n_d += 1
-        while c is not None and c.time < d.time - tolerance:
+        while c is not None and c.time < d.time - tolerance - TIE:  # TIE: float noise of the times
             lone_c.append(_stub(c))
             n_c += 1
             c = next(c_iter, None)
-        if c is not None and abs(c.time - d.time) <= tolerance:
+        if c is not None and abs(c.time - d.time) <= tolerance + TIE:
             if not (lone_c or lone_d):
                 yield c, d
             n_c += 1
@@ -155,7 +155,7 @@ def nearer(a: float, b: float, t: float) -> bool:
 
 def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, str]) -> None:
     c_start, d_start = c.pts_time - c.time, d.pts_time - d.time
-    if abs(c_start - d_start) > tolerance:
+    if abs(c_start - d_start) > tolerance + TIE:
         log.warning(
             "colour %s starts at %.3f s and depth %s at %.3f s (%.1f ms apart, more than half a frame); "
             "frames are paired counting from each stream's own start (sync relative); "

@@ -360,7 +360,7 @@ def _csv_cell(v: Any) -> Any:
             return ""
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
-        return repr(round(v, 6))
+        return f"{v:.10g}"  # significant digits: an MSE of 5e-07 is not 0
     return "" if v is None else v
 
 
