@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -26,6 +27,7 @@ from .. import display
 from .. import multiview as mv
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
+from .containers import in_slots, slot_of
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs
 from .formats import is_float_format
@@ -122,9 +124,12 @@ class ColorWriter:
                 _check_yuv_size(self.codec, w, h, self.path)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
-            self.stream.time_base = self.time_base
+            # keep input pts exactly (no rounding to 1/rate), but in frame slots where the muxer reads
+            # the time base as the frame rate (AVI)
+            self._out_tb = Fraction(1) / Fraction(self.rate) if in_slots(self.container.format.name) else self.time_base
+            self.stream.time_base = self._out_tb
             cc = self.stream.codec_context
-            cc.time_base = self.time_base  # keep input pts exactly (no rounding to 1/rate)
+            cc.time_base = self._out_tb
             if pix == "yuv420p":
                 cc.colorspace = cc.color_primaries = cc.color_trc = BT709
                 cc.color_range = LIMITED
@@ -136,7 +141,11 @@ class ColorWriter:
             frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
             frame.colorspace = frame.color_primaries = frame.color_trc = BT709
             frame.color_range = LIMITED
-        frame.pts, frame.time_base = (self.frames if pts is None else pts), self.time_base
+        if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
+            pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
+        if self._out_tb != self.time_base:
+            pts = slot_of(pts, self.time_base, self.rate)
+        frame.pts, frame.time_base = pts, self._out_tb
         try:
             for packet in self.stream.encode(frame):
                 mux(self.container, packet)

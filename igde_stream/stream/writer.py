@@ -42,6 +42,7 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
+from .containers import container_problem, in_slots, size_problem, slot_of, subsampled
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .info import FALLBACK_RATE, VideoInfo
 
@@ -51,7 +52,6 @@ DEFAULT_CODEC = "ffv1"
 # FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
 # the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
 BITEXACT = {"fflags": "+bitexact"}
-_RAW_MUXERS = ("rawvideo", "yuv4mpegpipe")  # .yuv / .raw and .y4m
 _CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"},
                   "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
 # FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
@@ -255,22 +255,23 @@ class DepthWriter:
         except (av.error.FFmpegError, OSError) as exc:
             self._remove_tmp()
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
-        if self.container.format.name in _RAW_MUXERS and codec not in self.container.supported_codecs:
-            # these muxers take any packet and fail only at the first frame, or never (FFV1 in a .yuv)
+        muxer = self.container.format.name
+        why = container_problem(muxer, codec, self.out, self.container.supported_codecs)
+        if self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(muxer, codec):
+            self._to_gray(codec, like, "cannot carry a limited-range tag")
+        if why is None and size_problem(codec, self.pix_fmt, like.width, like.height) and subsampled(self.pix_fmt):
+            self._to_gray(codec, like, f"{self.pix_fmt} cannot hold {like.width}x{like.height} frames")  # neutral chroma
+        why = why or size_problem(codec, self.pix_fmt, like.width, like.height)
+        if why:  # these would fail at the first frame, after the model's work, or never (FFV1 in a .ts)
             self.abort()
-            raise OutputError(f"a {self.out.suffix or self.container.format.name} output holds uncompressed frames, "
-                              f"not {codec}: use --codec rawvideo with .yuv, or .mkv for FFV1", self.out)
-        if self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(self.container.format.name, codec):
-            self._limited = False  # the tag would be lost: full-range gray says the same values
-            self._like_fmt = gray_like(self.pix_fmt)
-            self.pix_fmt = _pix_fmt_for(codec, like.dtype, self._like_fmt)
-            log.info("%s: cannot carry a limited-range tag; the depth is written as %s (full range)",
-                     self.out, self.pix_fmt)
+            raise OutputError(why, self.out)
+        # AVI and YUV4MPEG read the time base as the frame rate: write them in frame slots of 1 / rate
+        self._out_tb = Fraction(1) / Fraction(self.rate) if in_slots(muxer) else like.time_base
         try:
             s = self.container.add_stream(codec, rate=self.rate, options=dict(_CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
-            s.time_base = like.time_base
-            s.codec_context.time_base = like.time_base
+            s.time_base = self._out_tb
+            s.codec_context.time_base = self._out_tb
             s.thread_count = threads
             if codec == "ffv1":
                 s.thread_type = "SLICE"
@@ -284,6 +285,13 @@ class DepthWriter:
                 raise OutputError(f"cannot set up the {codec} encoder: {exc}{hint}", self.out) from None
             raise
 
+    def _to_gray(self, codec: str, like: VideoInfo, why: str) -> None:
+        """Write full-range gray instead of the input's YUV format (depth's chroma is neutral: the same values)."""
+        self._limited = False
+        self._like_fmt = gray_like(self.pix_fmt)
+        self.pix_fmt = _pix_fmt_for(codec, like.dtype, self._like_fmt)
+        log.info("%s: %s; the depth is written as %s (full range)", self.out, why, self.pix_fmt)
+
     def write(self, depth: np.ndarray, pts: int | None) -> None:
         """Encode one depth frame (H x W uint8 / uint16) at ``pts`` (input time base; None: frame k
         at ``k x frame_duration``, as the reader places a frame without pts)."""
@@ -291,13 +299,17 @@ class DepthWriter:
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
+        if self._out_tb != self.time_base:
+            pts = slot_of(pts, self.time_base, self.rate)
         if self._last_pts is not None and pts <= self._last_pts:
+            slots = "" if self._out_tb == self.time_base else f" (frame slots of {self.out.suffix} at {self.rate} fps: " \
+                "a variable-rate input needs .mkv or .mp4)"
             raise OutputError(
-                f"frame {self.frames}: pts {pts} does not come after {self._last_pts} (time base {self.time_base})",
+                f"frame {self.frames}: pts {pts} does not come after {self._last_pts} (time base {self._out_tb}){slots}",
                 self.out,
             )
         frame.pts = pts
-        frame.time_base = self.time_base
+        frame.time_base = self._out_tb
         try:
             for packet in self.stream.encode(frame):
                 mux(self.container, packet)

@@ -1,0 +1,60 @@
+"""What an output container and encoder can hold, checked before the first frame is made.
+
+Some muxers take a packet of any codec and fail only at the first frame, or never: MPEG-TS and
+MPEG-PS store a codec they do not know as a data stream (an FFV1 ``.ts`` opened as no video at all),
+the raw muxers write any packet. AVI and YUV4MPEG take the stream's time base as the frame rate, so
+Matroska's 1/1000 s became a 1000 fps file; they are written in frame slots of 1 / rate instead.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+#: muxers of uncompressed frames: .yuv / .raw and .y4m
+RAW_MUXERS = ("rawvideo", "yuv4mpegpipe")
+#: MPEG transport and program streams: a codec they do not know becomes a data stream
+MPEG_MUXERS = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")
+MPEG_CODECS = ("mpeg1video", "mpeg2video", "libx264", "h264_nvenc", "libx265", "hevc_nvenc")
+#: muxers whose stream time base is the frame rate
+SLOT_MUXERS = ("avi", "yuv4mpegpipe")
+
+
+def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[str] | set[str]) -> str | None:
+    """Why ``codec`` cannot go into an output of ``muxer`` (its name, e.g. "mpegts"), or None.
+    ``supported``: the container's ``supported_codecs`` (which the raw muxers answer truly)."""
+    what = out.suffix or muxer
+    if muxer in RAW_MUXERS and codec not in supported:
+        if muxer == "yuv4mpegpipe":
+            return (f"a {what} output holds uncompressed frames (--codec wrapped_avframe), not {codec}: "
+                    "use .mkv for FFV1")
+        return f"a {what} output holds uncompressed frames, not {codec}: use --codec rawvideo with .yuv, or .mkv for FFV1"
+    if muxer in MPEG_MUXERS and codec not in MPEG_CODECS:
+        return (f"a {what} output ({muxer}) cannot hold {codec} video (it would be stored as data, not as "
+                f"video): use .mkv or .nut, or --codec libx264 / libx265 (lossy) for {what}")
+    return None
+
+
+def size_problem(codec: str, pix_fmt: str, width: int, height: int) -> str | None:
+    """Why ``codec`` cannot code ``width`` x ``height`` frames of ``pix_fmt``, or None."""
+    if codec == "ffv1" and width == 1 and height > 1:  # FFmpeg's FFV1 encoder does not open at this size
+        return f"FFV1 cannot code frames 1 pixel wide ({width}x{height}): use --codec rawvideo with .nut"
+    if subsampled(pix_fmt) and (width % 2 or height % 2):
+        return f"{codec} {pix_fmt} needs even sizes, got {width}x{height}; use the ffv1 codec"
+    return None
+
+
+def subsampled(pix_fmt: str) -> bool:
+    """Whether ``pix_fmt`` stores chroma at less than the luma's resolution (4:2:0, 4:2:2, NV12, ...)."""
+    return any(tag in pix_fmt for tag in ("420", "422", "411", "410", "440")) or pix_fmt.startswith(("nv", "p0", "p2"))
+
+
+def in_slots(muxer: str) -> bool:
+    """Whether an output of ``muxer`` is written in frame slots (time base 1 / rate, pts = slot)."""
+    return muxer in SLOT_MUXERS
+
+
+def slot_of(pts: int, time_base: Fraction, rate: Fraction) -> int:
+    """The frame slot (1 / ``rate`` each) nearest the time ``pts`` x ``time_base``; halves round up."""
+    return math.floor(Fraction(pts) * Fraction(time_base) * Fraction(rate) + Fraction(1, 2))

@@ -1,0 +1,101 @@
+"""Output containers that would lose what the writer gives them: an FFV1 .ts / .mpg (stored as a data
+stream, no video) is refused before the first frame; .avi and .y4m, whose muxers read the time base
+as the frame rate, keep the depth's rate and frame count (a Matroska input's 1/1000 s made a 1000 fps
+file of 240 declared frames for 6); 4:2:0 depth of odd size goes to a lossy encoder as gray; FFV1
+frames 1 pixel wide are refused up front. Expected rates and counts read back with PyAV."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from igde_stream.errors import OutputError
+from igde_stream.stream.info import VideoInfo
+from igde_stream.stream.views import ColorWriter
+from igde_stream.stream.writer import DepthWriter
+
+
+def _like(w=24, h=16, pix_fmt="gray", tb=Fraction(1, 1000), rate=Fraction(25)):
+    return VideoInfo(path="in.mkv", codec="ffv1", width=w, height=h, pix_fmt=pix_fmt, time_base=tb, rate=rate,
+                     start_pts=0, frames=None, duration=None)
+
+
+def _frames(n=6, w=24, h=16):
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (h, w)).astype(np.uint8) for _ in range(n)]
+
+
+def _write(path, like, frames, pts, **kw):
+    w = DepthWriter(path, like, **kw)
+    for f, p in zip(frames, pts):
+        w.write(f, p)
+    w.commit()
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".m2ts", ".mpg", ".vob"])
+def test_ffv1_into_an_mpeg_stream_is_refused_before_the_first_frame(tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    with pytest.raises(OutputError, match=r"cannot hold ffv1 video \(it would be stored as data"):
+        DepthWriter(out, _like())
+    assert list(tmp_path.iterdir()) == []  # no file, no partial file
+
+
+@pytest.mark.parametrize("suffix, codec", [(".avi", "ffv1"), (".y4m", "wrapped_avframe")])
+def test_avi_and_y4m_keep_the_rate_and_the_frame_count_of_a_millisecond_time_base(tmp_path, suffix, codec):
+    frames = _frames()
+    out = tmp_path / f"out{suffix}"
+    _write(out, _like(), frames, [40 * k for k in range(6)], codec=codec)  # 25 fps in a 1/1000 time base
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        assert s.average_rate == 25
+        got = [(f.pts, f.to_ndarray()) for f in c.decode(s)]
+    assert [p for p, _ in got] == [0, 1, 2, 3, 4, 5]
+    for (_, a), b in zip(got, frames):
+        np.testing.assert_array_equal(a, b)
+    if suffix == ".y4m":
+        assert out.read_bytes().startswith(b"YUV4MPEG2 W24 H16 F25:1 ")
+
+
+def test_avi_of_a_variable_rate_input_is_refused_at_the_frame_that_meets_a_written_slot(tmp_path):
+    out = tmp_path / "out.avi"
+    w = DepthWriter(out, _like(), codec="ffv1")
+    frames = _frames(3)
+    w.write(frames[0], 0)
+    w.write(frames[1], 40)
+    with pytest.raises(OutputError, match=r"frame 2: .*frame slots of \.avi at 25 fps"):
+        w.write(frames[2], 55)  # 55 ms: slot 1 again (round(1.375))
+    w.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rgbd_and_views_in_avi_keep_the_rate(tmp_path):
+    out = tmp_path / "views.avi"
+    w = ColorWriter(out, "ffv1", Fraction(25), Fraction(1, 1000))
+    for k in range(4):
+        w.write(np.full((16, 24, 3), 40 * k, np.uint8), 40 * k)
+    w.commit()
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        assert s.average_rate == 25 and [f.pts for f in c.decode(s)] == [0, 1, 2, 3]
+
+
+def test_odd_sized_yuv420p_depth_goes_to_a_lossy_encoder_as_gray(tmp_path):
+    frames = _frames(3, w=25, h=17)
+    out = tmp_path / "out.mkv"
+    _write(out, _like(25, 17, "yuv420p"), frames, [0, 40, 80], codec="libx264")
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        got = [f.to_ndarray(format="gray") for f in c.decode(s)]
+    assert (s.codec_context.width, s.codec_context.height) == (25, 17) and len(got) == 3
+    assert all(np.abs(a.astype(int) - b).mean() < 12 for a, b in zip(got, frames))  # lossy, but these frames
+
+
+def test_ffv1_frames_one_pixel_wide_are_refused_up_front(tmp_path):
+    with pytest.raises(OutputError, match=r"FFV1 cannot code frames 1 pixel wide \(1x40\): use --codec rawvideo"):
+        DepthWriter(tmp_path / "out.mkv", _like(1, 40))
+    assert list(tmp_path.iterdir()) == []
+    _write(tmp_path / "one.nut", _like(1, 40), _frames(2, 1, 40), [0, 40], codec="rawvideo")
+    _write(tmp_path / "row.mkv", _like(40, 1), _frames(2, 40, 1), [0, 40])  # one pixel high is fine
