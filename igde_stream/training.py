@@ -135,7 +135,7 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
                    grow: bool = False) -> torch.nn.Module:
     """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...);
     ``ValueError`` naming ``source`` when they change their shapes, except: ``full_convs`` may grow
-    (new layers zero), and with ``grow`` (to train on, not to ship) ``g`` and a select head's
+    and ``global_context`` may be set on a model without it (new layers zero), and with ``grow`` (to train on, not to ship) ``g`` and a select head's
     ``radius`` (``models.layout.grow_growth_channels``, ``grow_radius``)."""
     if grow:
         overrides = dict(overrides)
@@ -154,7 +154,8 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
         missing, unexpected = tuned.load_state_dict(model.state_dict(), strict=False)
     except RuntimeError:  # a shape differs
         raise changed from None
-    if unexpected or any(not k.startswith("full_res.") for k in missing):  # only new full_convs layers may be missing
+    # only new zero-initialised layers (full_convs, global_context) may be missing
+    if unexpected or any(not k.startswith(("full_res.", "context.")) for k in missing):
         raise changed
     tuned.variant = getattr(model, "variant", None)
     return tuned

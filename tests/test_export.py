@@ -45,10 +45,10 @@ def test_graph_io_is_dynamic_and_named(exported):
 def _sha256_of(model) -> str:
     """weights_hash as documented, computed here: SHA-256 over the config JSON (sorted keys), then each
     state-dict entry's name and float32 bytes in name order; first 16 hex digits. ``full_convs``,
-    ``flip_vertical`` and ``zero_holes`` are left out of the config while 0 / False (the hashes of the
-    models from before them stay)."""
+    ``flip_vertical``, ``zero_holes`` and ``global_context`` are left out of the config while 0 / False
+    (the hashes of the models from before them stay)."""
     config = {k: v for k, v in dataclasses.asdict(model.config).items()
-              if k not in ("full_convs", "flip_vertical", "zero_holes") or v}
+              if k not in ("full_convs", "flip_vertical", "zero_holes", "global_context") or v}
     h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for k in sorted(model.state_dict()):
         h.update(k.encode())
@@ -87,6 +87,25 @@ def test_torch_and_onnxruntime_agree(exported, shape):
     torch_out = create_backend("torch", model=model).run(color, depth)
     assert ort_out.shape == (n, 1, h, w) and ort_out.dtype == np.float32
     assert float(np.abs(ort_out - torch_out).max()) <= PARITY_ATOL
+
+
+def test_a_global_context_exports_and_agrees_on_other_frame_sizes(tmp_path):
+    """The frame-wide mean (ReduceMean over the dynamic H and W) in the ONNX graph: ONNX Runtime agrees
+    with PyTorch on frames of sizes other than the export's, with the context's weights set."""
+    torch.manual_seed(0)
+    model = create_model("igde-tiny", head="select", radius=3, candidates="star", scale=2, attend=2,
+                         global_context=4).eval()
+    with torch.no_grad():
+        for p in model.context.parameters():
+            p.copy_(torch.randn(p.shape) * 0.3)
+    path = export_onnx(model, tmp_path / "ctx.onnx")
+    for n, h, w in [(2, 37, 53), (1, 64, 31)]:
+        rng = np.random.default_rng(h)
+        color = rng.random((n, 3, h, w), dtype=np.float32)
+        depth = np.rint(rng.random((n, 1, h, w)) * 255).astype(np.float32) / 255
+        ort_out = create_backend("onnxruntime", model=str(path), threads=1).run(color, depth)
+        torch_out = create_backend("torch", model=model).run(color, depth)
+        assert float(np.abs(ort_out - torch_out).max()) <= PARITY_ATOL
 
 
 def test_torchscript_exporter_is_the_fallback_without_onnxscript(tmp_path, monkeypatch):

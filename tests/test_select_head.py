@@ -558,3 +558,45 @@ def test_stacked_attend_terms_equal_the_per_candidate_ones(extra):
             out = model(color, depth)
             head.stacked = False
             assert (out != model(color, depth)).float().mean() <= 0.002
+
+
+def test_global_context_scales_and_shifts_the_features_by_the_frames_mean():
+    """global_context: the refinement features f (before the upsampling) become (1 + a) f + b, with
+    (a, b) = conv(ReLU(conv(mean of f over the frame))); computed here by hand from the model without
+    it. Zero-initialised it is the identity; it reaches across the whole frame (a change in one
+    corner moves the features in the other, which the convolutions alone do not reach)."""
+    grown = _randomise(_tiny_select(scale=2, global_context=4), seed=5, scale=0.3).eval()
+    plain = _tiny_select(scale=2).eval()
+    plain.load_state_dict({k: v for k, v in grown.state_dict().items() if not k.startswith("context.")})
+    color, depth = _inputs(n=1, h=20, w=24)
+    s = 2
+    with torch.no_grad():
+        c = torch.nn.functional.pixel_unshuffle(color, s)
+        d = torch.nn.functional.pixel_unshuffle(depth, s)
+        img, low = plain.image_branch(c)
+        dep, _ = plain.depth_branch(d, low[: plain.config.color_taps])
+        f = plain.refine(plain.act(plain.fusion(torch.cat([img, dep], 1))))[0]
+        conv1, conv2 = grown.context[0], grown.context[2]
+        m = f.mean(dim=(2, 3), keepdim=True)
+        ab = torch.nn.functional.conv2d(torch.relu(torch.nn.functional.conv2d(m, conv1.weight, conv1.bias)),
+                                        conv2.weight, conv2.bias)
+        g0 = plain.config.g0
+        f = f * (1 + ab[:, :g0]) + ab[:, g0:]
+        f = torch.nn.functional.pixel_shuffle(plain.act(plain.up(f)), s)
+        want = plain.act(plain.full(torch.cat([f, color, depth], 1)))
+        got = grown.features(color, depth)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(got, plain.features(color, depth), atol=1e-3)
+        big_c, big_d = _inputs(n=1, h=48, w=64, seed=4)
+        far = big_d.clone()
+        far[..., :4, :4] = 1.0 - far[..., :4, :4]  # the top-left corner only
+        for model, reaches in ((plain, False), (grown, True)):  # the bottom-right: beyond the convs' reach
+            moved = (model.features(big_c, far) - model.features(big_c, big_d)).abs()[..., 40:, 56:]
+            assert (float(moved.max()) > 1e-4) == reaches
+        fresh = _randomise(_tiny_select(scale=2), seed=5, scale=0.3).eval()
+        zero = _tiny_select(scale=2, global_context=4).eval()
+        zero.load_state_dict({**fresh.state_dict(), **{k: v for k, v in zero.state_dict().items()
+                                                       if k.startswith("context.")}})
+        assert torch.equal(zero(color, depth), fresh(color, depth))
+    with pytest.raises(ValueError, match="global_context"):
+        IGDEConfig(global_context=65)

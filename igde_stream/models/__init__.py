@@ -209,13 +209,13 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 #: IGDEConfig fields added after models were shipped, with their "not set" value: left out of the
 #: hash while unset.
-LATER_FIELDS = {"full_convs": 0, "flip_vertical": False, "zero_holes": False}
+LATER_FIELDS = {"full_convs": 0, "flip_vertical": False, "zero_holes": False, "global_context": 0}
 
 
 def weights_hash(model: torch.nn.Module) -> str:
     """SHA-256 (first 16 hex digits) over the config and the float32 weights: identifies a model.
-    ``full_convs``, ``flip_vertical`` and ``zero_holes`` enter only when set, so the hashes of models from before
-    those fields stay."""
+    ``full_convs``, ``flip_vertical``, ``zero_holes`` and ``global_context`` enter only when set, so the
+    hashes of models from before those fields stay."""
     config = dataclasses.asdict(model.config)
     for name, unset in LATER_FIELDS.items():  # IGDE configs only; the baselines have no such fields
         if name in config and config[name] == unset:

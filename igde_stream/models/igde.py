@@ -73,6 +73,13 @@ class IGDEConfig:
     flip_vertical: the same with the top-bottom flip, in eval mode only (never trained): the runs
     on the upside-down frame (and, with ``flip_average``, on the frame turned half round) join the
     mean. Twice the cost again (four runs with ``flip_average``); the ``igde-small-hq`` variant.
+    global_context: channels C of a frame-wide context (0: off). The refinement features' mean over
+    the whole frame passes a 1x1 conv (C channels, ReLU) and a second 1x1 conv, zero-initialised,
+    that gives a per-channel scale and shift of the features (1 + a) f + b: what no 3x3 window sees,
+    e.g. how well the frame's colour edges agree with its depth edges (exact on rendered frames, a
+    few pixels apart on a photograph with measured depth), can then set how far the scores trust the
+    colour. Starts as the identity (``--override global_context=C`` keeps a model's weights); the
+    mean is the same for a mirrored run, so the flip average stays a mean of two views of one frame.
     zero_holes: select head: input depth 0 is no measurement (a hole, as depth sensors leave them;
     DESIGN's "holes (depth 0)"): the hard output always replaces such a pixel when it lies in the
     band, and never picks 0 while the window holds a measured value; the soft output (training)
@@ -101,6 +108,7 @@ class IGDEConfig:
     flip_vertical: bool = False
     full_convs: int = 0
     zero_holes: bool = False
+    global_context: int = 0
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -136,6 +144,8 @@ class IGDEConfig:
                 raise ValueError(f"IGDEConfig.{name} must be True or False, got {getattr(self, name)!r}")
             if getattr(self, name) and self.head == "residual":
                 raise ValueError(f"IGDEConfig.{name} needs a soft or select head (it averages their scores)")
+        if not 0 <= int(self.global_context) <= 64:
+            raise ValueError(f"IGDEConfig.global_context must be in 0..64, got {self.global_context}")
         if not 0 <= int(self.full_convs) <= 4:
             raise ValueError(f"IGDEConfig.full_convs must be in 0..4, got {self.full_convs}")
         if not 0.0 < self.gate_threshold < 1.0:
@@ -234,6 +244,11 @@ class IGDE(nn.Module):
             nn.init.zeros_(conv.bias)
         self.fusion = conv3x3(2 * c.g0, c.g0)
         self.refine = ResidualDenseNetwork(c.g0, c.g0, c.g, c.layers, c.refine_blocks)
+        self.context = None
+        if c.global_context:
+            self.context = nn.Sequential(conv1x1(c.g0, c.global_context), nn.ReLU(), conv1x1(c.global_context, 2 * c.g0))
+            nn.init.zeros_(self.context[2].weight)  # zero: scale 1, shift 0, the identity
+            nn.init.zeros_(self.context[2].bias)
         if c.head == "residual":
             self.head = conv1x1(c.g0, 1)
         else:
@@ -270,6 +285,9 @@ class IGDE(nn.Module):
         dep, _ = self.depth_branch(d, img_low[: self.config.color_taps])
         fused = self.act(self.fusion(torch.cat([img, dep], 1)))
         f = self.refine(fused)[0]
+        if self.context is not None:
+            scale, shift = self.context(f.mean(dim=(2, 3), keepdim=True)).chunk(2, 1)
+            f = f * (1 + scale) + shift
         if s > 1:
             f = nn.functional.pixel_shuffle(self.act(self.up(f)), s)[..., :h, :w]
             f = self.act(self.full(torch.cat([f, color, depth], 1)))
