@@ -154,8 +154,10 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 def input_options(args: argparse.Namespace) -> Any:
     """``enhance_file``'s ``inputs`` (``sources.InputOptions``) from ``add_input_options``' values."""
+    from .stream.packed import check_order
     from .stream.sources import InputOptions
 
+    check_order(getattr(args, "packed", None), getattr(args, "depth_order", None))
     return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
                         depth_stream=args.depth_stream, autorotate=args.autorotate,
                         packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white",

@@ -101,8 +101,8 @@ def view_positions(n_views: int) -> np.ndarray:
 
 def normalize_depth(depth: np.ndarray, max_depth: float | None = None, order: str = "near-high") -> np.ndarray:
     """Depth H x W (uint8, uint16 or float) -> float32 in [0, 1], larger = nearer; ``order``
-    far-high depth is read as inverse depth (integer: ``depth_order.normalize``; float in [0, 1]:
-    ``normalize_unit``)."""
+    far-high depth is read as inverse depth (integer: ``depth_order.normalize``, distances beyond
+    ``max_depth`` clipped to it, as float depth above 1 is; float in [0, 1]: ``normalize_unit``)."""
     depth = np.asarray(depth)
     check_order(order)
     if not depth.dtype.isnative:  # big-endian samples (np.frombuffer of a 16-bit PGM): the same values, native
@@ -116,6 +116,8 @@ def normalize_depth(depth: np.ndarray, max_depth: float | None = None, order: st
         peak = max_depth if max_depth is not None else _PEAKS.get(depth.dtype)
         if peak is None:
             raise ValueError(f"depth must be uint8, uint16 or float, got {depth.dtype}")
+        if order == "far-high":  # beyond the far limit: drawn at it (the network's reading passes them through)
+            depth = np.minimum(depth.astype(np.float32), np.float32(peak))
         out = normalize(depth, peak, order)
     return np.clip(out, 0.0, 1.0) + np.float32(0.0)  # + 0.0 turns -0.0 into 0.0 (the z-buffer uses the bits)
 

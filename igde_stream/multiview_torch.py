@@ -54,8 +54,9 @@ def normalize_depth_torch(depth: torch.Tensor, max_depth: float | None = None,
         if peak is None:
             raise ValueError(f"depth must be uint8, uint16 or float, got {depth.dtype}")
         out = depth.to(torch.float32)
-        if far_high:
-            out = _inverse(out, float(near_limit(peak)), (out > 0) & (out <= torch.tensor(peak, dtype=torch.float32, device=out.device)))
+        if far_high:  # beyond the far limit: drawn at it, as multiview.normalize_depth
+            out = torch.minimum(out, torch.tensor(peak, dtype=torch.float32, device=out.device))
+            out = _inverse(out, float(near_limit(peak)), out > 0)
         else:
             out = out / torch.tensor(peak, dtype=torch.float32, device=depth.device)
     return out.clamp(0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0 (the z-buffer uses the bits)

@@ -105,8 +105,10 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
 def _source(args: argparse.Namespace, packed_input: str | None = None) -> Any:
     """The inputs' ``sources.InputOptions`` (``--no-autorotate``, ``--packed``; ``packed_input``: the
     one packed input where the others are plain)."""
+    from .stream.packed import check_order
     from .stream.sources import InputOptions
 
+    check_order(getattr(args, "packed", None), getattr(args, "depth_order", None))
     return InputOptions(autorotate=args.autorotate, packed=getattr(args, "packed", None),
                         depth_near=getattr(args, "depth_near", None) or "white", packed_input=packed_input,
                         depth_range=getattr(args, "depth_range", "auto"))

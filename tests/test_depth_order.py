@@ -252,3 +252,20 @@ def test_normalise_edges_by_hand():
     np.testing.assert_allclose(normalize_unit(np.array([0.0, 0.01, 0.5, 1.0, 1.5], np.float32), "far-high"),
                                [0, 1, 0.1, 0.05, 0.05], rtol=1e-7)  # nearer than 1 / 20 of the range: 1
     np.testing.assert_array_equal(normalize_unit(np.array([-0.5, 1.5], np.float32)), [0, 1])
+
+
+def test_views_draw_distances_beyond_the_far_limit_at_it_not_as_holes():
+    """The views' reading of far-high depth with --max-depth 1000 (near limit 50): a distance beyond
+    1000 is drawn at the far limit (50 / 1000), as the warning says it is clipped, not as 0, which is a
+    hole (and the farthest of all); by hand, and the same from the torch renderer's reading."""
+    import torch
+
+    from igde_stream.multiview_torch import normalize_depth_torch
+
+    d = np.array([[0, 25, 500, 1000, 1001, 65535]], np.uint16)
+    want = np.array([[0.0, 1.0, 0.1, 0.05, 0.05, 0.05]], np.float32)
+    got = mv.normalize_depth(d, 1000.0, order="far-high")
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert got[0, 4] == got[0, 3] == got[0, 5]
+    t = normalize_depth_torch(torch.from_numpy(d.astype(np.int32)), 1000.0, peak=65535.0, order="far-high")
+    np.testing.assert_array_equal(t.numpy(), got)

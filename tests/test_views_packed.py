@@ -79,3 +79,27 @@ def test_packed_quality_errors_are_one_line_and_write_nothing(tmp_path, capsys, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("igde-stream views: error: ") and message in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_packed_depth_with_far_high_is_refused_in_every_command(tmp_path, capsys):
+    """Packed RGB-D depth is near-high gray: read as a distance map it is reversed (near drawn behind
+    far). The main command, views render and views quality refuse the pair in one line, writing
+    nothing; --depth-order near-high is fine."""
+    from igde_stream import cli
+
+    src = write_video(tmp_path / "p.mkv", _packed_frames([np.zeros((16, 24, 3), np.uint8)] * 2,
+                                                         [np.full((16, 24), 200, np.uint8)] * 2, "rgbd", "white"),
+                      fmt="rgb24", codec="ffv1")
+    want = "--packed rgbd with --depth-order far-high: packed RGB-D depth is near-high gray"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    runs = [(cli.main, [str(src), "--packed", "rgbd", "-o", str(tmp_path / "o.mkv")], "igde-stream: error: "),
+            (views_cli.main, ["render", str(src), "--packed", "rgbd", "-o", str(tmp_path / "v.mkv")],
+             "igde-stream views: error: "),
+            (views_cli.main, ["quality", str(src), "--packed", "rgbd", "--gt", str(src)], "igde-stream views: error: ")]
+    for main, argv, prefix in runs:
+        assert main([*argv, "--depth-order", "far-high"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(prefix) and want in err[0], err
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert views_cli.main(["render", str(src), "--packed", "rgbd", "--depth-order", "near-high", "--views", "2",
+                           "-o", str(tmp_path / "v.mkv")]) == 0

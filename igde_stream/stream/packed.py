@@ -56,6 +56,14 @@ def check_packing(packed: str | None, near: str, depth_stream: int | None = None
         raise InputError(f"--depth-near {near}: use white or black")
 
 
+def check_order(packed: str | None, depth_order: str | None) -> None:
+    """Packed RGB-D depth is 8-bit gray, near = white (or black with --depth-near black): never a
+    distance map, so ``--depth-order far-high`` would read it reversed (near drawn behind far)."""
+    if packed is not None and depth_order not in (None, "near-high"):
+        raise InputError(f"--packed {packed} with --depth-order {depth_order}: packed RGB-D depth is near-high "
+                         "gray (near = white; --depth-near black for the other way), not a distance map")
+
+
 def check_inputs(packed: str | None, color_path: str | os.PathLike[str], depth_path: str | os.PathLike[str]) -> None:
     """A packed input is one input (colour path = depth path): a file, or ``-`` (stdin)."""
     if packed is not None and os.fspath(color_path) != os.fspath(depth_path):
