@@ -6,6 +6,7 @@ the encoded output) and the library's ``Enhancer`` on those arrays, with the pea
 
 from __future__ import annotations
 
+import re
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -357,3 +358,54 @@ def test_overwrite_keeps_a_folder_whose_numbered_names_the_pattern_never_writes(
     # the pattern that wrote them does replace them
     assert main([str(tmp_path / "rgb"), str(tmp_path / "depth"), "-o", str(tmp_path / "mine" / "%06d.png"), "-y",
                  "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0
+
+
+@pytest.mark.parametrize("names, pattern, count, files", [
+    # %d is never zero-padded: 007.png is not frame 7 of %d (FFmpeg opens 7.png)
+    (["007.png", "008.png", "009.png"], "%d.png", None, None),
+    # %d reads 7, 8, ... and 009.png is not 9.png: the gap is at 9
+    (["7.png", "8.png", "009.png", "10.png"], "%d.png", "frame {}/9.png is missing", None),
+    # %04d: four digits, or more only without a leading zero; 00003.png is not frame 3
+    (["0000.png", "0001.png", "0002.png", "00003.png"], "%04d.png", 3, ["0000.png", "0001.png", "0002.png"]),
+    # %3d: FFmpeg zero-pads it like %03d (Python's % pads with spaces)
+    (["007.png", "008.png", "009.png", "010.png", "0011.png"], "%3d.png", 4,
+     ["007.png", "008.png", "009.png", "010.png"]),
+    (["a%7.png", "a%8.png"], "a%%%d.png", 2, ["a%7.png", "a%8.png"]),
+])
+def test_input_patterns_match_the_names_ffmpeg_opens(tmp_path, names, pattern, count, files):
+    """A printf pattern counts and names the files FFmpeg's image2 opens for it, not every file whose
+    digits Python would read as a number (before: '%d' took 007.png and FFmpeg then failed to open
+    7.png; a '%3d' gap was named '  9.png')."""
+    from igde_stream.errors import InputError
+    from igde_stream.stream.sources import sequence_files, sequence_frames
+
+    for n in names:
+        (tmp_path / n).write_bytes(b"")
+    path = str(tmp_path / pattern)
+    if count is None or isinstance(count, str):
+        with pytest.raises(InputError, match="no file matches" if count is None else
+                           re.escape(count.format(tmp_path))):
+            sequence_frames(path)
+        return
+    assert sequence_frames(path)[2] == count
+    assert sequence_files(path) == [str(tmp_path / f) for f in files]
+
+
+def test_an_output_folder_that_is_a_link_gets_the_frames_and_stays_a_link(tmp_path, tiny_model):
+    """-o link/%04d.png, link -> real/: the frames land in real/ (before: the run failed at its end,
+    'Not a directory', or with -y the link was swapped for a new folder and real/ kept its old frame)."""
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    write_png_sequence(tmp_path / "depth", depths)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    args = [str(tmp_path / "rgb"), str(tmp_path / "depth"), "-o", str(tmp_path / "link" / "%04d.png"),
+            "--model", str(tiny_model), "--backend", "torch", "-q"]
+    assert main(args) == 0
+    assert (tmp_path / "link").is_symlink() and sorted(p.name for p in (tmp_path / "real").iterdir()) == [
+        "0000.png", "0001.png", "0002.png"]
+    first = (tmp_path / "real" / "0000.png").read_bytes()
+    (tmp_path / "real" / "0000.png").write_bytes(b"old")
+    assert main(args + ["-y"]) == 0
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "0000.png").read_bytes() == first
+    assert leftovers(tmp_path) == []

@@ -50,7 +50,7 @@ def sequence_codec(out: Path) -> str:
     return SEQUENCE_CODECS[out.suffix.lower()]
 
 
-def _number_regex(spec: str) -> str:
+def number_regex(spec: str) -> str:
     """The frame numbers ``%d`` / ``%0Nd`` writes (FFmpeg zero-pads ``%Nd`` too): N digits or more,
     and no leading zero beyond the padding (``%d``: 0, 7, 12, never 007; ``%03d``: 007, 1234)."""
     width = int(spec[1:-1] or 0)
@@ -62,7 +62,7 @@ def _name_regex(name: str) -> re.Pattern[str]:
     if sum(1 for p in parts if p.startswith("%") and p != "%%") != 1 or any(
             "%" in p for p in parts if not re.fullmatch(r"%0?\d*d|%%", p)):
         raise OutputError("an image-sequence output takes one frame number, %d or %0Nd, e.g. out/%06d.png", name)
-    return re.compile("".join(_number_regex(p) if p.startswith("%") and p != "%%" else re.escape(p.replace("%%", "%"))
+    return re.compile("".join(number_regex(p) if p.startswith("%") and p != "%%" else re.escape(p.replace("%%", "%"))
                               for p in parts))
 
 

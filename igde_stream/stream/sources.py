@@ -36,6 +36,7 @@ import av.logging
 from ..errors import CorruptInputError, InputError
 from ..signals import interrupted_by
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
+from .imageseq import number_regex
 from .packed import check_packing
 
 STDIN = "-"
@@ -126,9 +127,8 @@ def _pattern_regex(name: str) -> re.Pattern[str]:
         if name.startswith("%%", i):
             out.append("%")
             i += 2
-        elif m:
-            width = int(m.group(2) or 0)
-            out.append(f"(\\d{{{width},}})" if m.group(1) else "(\\d+)")
+        elif m:  # the names FFmpeg opens: N digits, more only without a leading zero (imageseq's rule)
+            out.append(f"({number_regex(m.group(0))})")
             i += m.end()
         elif name[i] == "%":
             raise InputError("a pattern takes %d or %0Nd (and %% for a literal %)", name)
@@ -174,7 +174,7 @@ def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
     start = numbers[0]
     count = next((k for k, n in enumerate(numbers) if n != start + k), len(numbers))
     if count < len(numbers):
-        raise InputError(f"the numbering has a gap: frame {path % (start + count)} is missing "
+        raise InputError(f"the numbering has a gap: frame {frame_name(path, start + count)} is missing "
                          f"({count} frames from {start}, then {len(numbers) - count} more after the gap)", path)
     return path, {"pattern_type": "sequence", "start_number": str(start)}, count
 
@@ -185,7 +185,13 @@ def sequence_files(path: str) -> list[str]:
     _, options, count = sequence_frames(path)  # its checks: one kind of image, no gap in the numbers
     if options["pattern_type"] == "glob":
         return [os.path.join(path, n) for n in _folder_images(path)]
-    return [path % (int(options["start_number"]) + k) for k in range(count)]
+    return [frame_name(path, int(options["start_number"]) + k) for k in range(count)]
+
+
+def frame_name(pattern: str, number: int) -> str:
+    """The file FFmpeg's image2 opens for frame ``number`` of a printf ``pattern``: ``%d`` as is, ``%Nd``
+    and ``%0Nd`` zero-padded to N digits (Python's ``%`` pads ``%Nd`` with spaces), ``%%`` as ``%``."""
+    return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
 
 
 def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, str], int]:

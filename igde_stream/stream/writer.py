@@ -201,6 +201,8 @@ class DepthWriter:
         self.to_stdout = os.fspath(out) == "-"
         self.sequence = is_pattern(out)
         self.out = Path(out)
+        if self.sequence and self.out.parent.is_symlink():  # the frames go where the link points; it stays
+            self.out = Path(os.path.realpath(self.out.parent)) / self.out.name
         if self.sequence:
             check_sequence_output(self.out, overwrite)
             if codec not in (DEFAULT_CODEC, sequence_codec(self.out)):
