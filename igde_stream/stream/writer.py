@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import shutil
 import sys
 from fractions import Fraction
@@ -40,11 +39,12 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
+from .containers import container_problem, in_slots, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
-from .containers import container_problem, in_slots, size_problem, slot_of, subsampled
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .info import FALLBACK_RATE, VideoInfo
+from .parts import remove_stale_parts, temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -108,59 +108,6 @@ def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
         if alt in formats:
             return alt
     raise IGDEError(f"--codec {codec_name}: this encoder takes no 8-bit gray or YUV format; use ffv1")
-
-
-def temp_path(out: Path, pid: int | None = None) -> Path:
-    """Hidden name beside ``out`` (same folder, so the final rename is atomic; same suffix for the muxer)."""
-    return out.with_name(f".{out.stem}.igde-part-{os.getpid() if pid is None else pid}{out.suffix}")
-
-
-def _process_is_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, OverflowError):  # PermissionError: it exists, under another user; or no valid pid
-        return False
-    return False
-
-
-def remove_stale_parts(out: str | os.PathLike[str]) -> list[Path]:
-    """Remove the partial files of ``out`` (``temp_path`` names) left by processes that are gone.
-
-    Only this output's partial files are considered, and only those whose process no longer exists
-    (``os.kill(pid, 0)`` says so); a live process's file, this process's own, or a file we cannot
-    remove is left alone. Returns the files removed (each one logged).
-    """
-    out = Path(out)
-    pattern = re.compile(rf"\.{re.escape(out.stem)}\.igde-part-([0-9]+){re.escape(out.suffix)}")
-    removed = []
-    try:
-        names = os.listdir(out.parent)
-    except OSError:
-        return removed
-    for name in names:
-        m = pattern.fullmatch(name)
-        if m is None:
-            continue
-        pid = int(m.group(1))
-        if pid <= 0 or pid == os.getpid() or not _process_is_gone(pid):
-            continue
-        path = out.parent / name
-        try:
-            if path.is_symlink():
-                continue
-            if path.is_dir():  # the temporary folder of an image-sequence output
-                shutil.rmtree(path)
-            elif path.is_file():
-                path.unlink()
-            else:
-                continue
-        except OSError:
-            continue
-        log.info("removed stale partial file %s (process %d is gone)", path, pid)
-        removed.append(path)
-    return removed
 
 
 def _pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:
@@ -304,8 +251,8 @@ class DepthWriter:
         if self._out_tb != self.time_base:
             pts = slot_of(pts, self.time_base, self.rate)
         if self._last_pts is not None and pts <= self._last_pts:
-            slots = "" if self._out_tb == self.time_base else f" (frame slots of {self.out.suffix} at {self.rate} fps: " \
-                "a variable-rate input needs .mkv or .mp4)"
+            slots = "" if self._out_tb == self.time_base else (
+                f" (frame slots of {self.out.suffix} at {self.rate} fps: a variable-rate input needs .mkv or .mp4)")
             raise OutputError(
                 f"frame {self.frames}: pts {pts} does not come after {self._last_pts} (time base {self._out_tb}){slots}",
                 self.out,
