@@ -30,7 +30,7 @@ def fake_trt(version: str = "10.9.0", accept_cache: bool = True) -> SimpleNamesp
     """The parts of the TensorRT Python API that ``engine._build`` calls. Each build returns
     ``b"ENGINE-<k>"`` (k counts builds); ``calls`` records network flags and timing-cache calls.
     TensorRT 11's NetworkDefinitionCreationFlag here has no STRONGLY_TYPED (it may be removed)."""
-    calls: dict = {"network_flags": [], "builds": 0, "set_timing_cache": 0}
+    calls: dict = {"network_flags": [], "builds": 0, "set_timing_cache": 0, "flags": [], "parse_errors": []}
 
     class ILogger:
         Severity = SimpleNamespace(VERBOSE="VERBOSE", INFO="INFO", WARNING="WARNING", ERROR="ERROR")
@@ -55,7 +55,10 @@ def fake_trt(version: str = "10.9.0", accept_cache: bool = True) -> SimpleNamesp
             pass
 
         def set_flag(self, flag) -> None:
-            pass
+            calls["flags"].append(("set", flag))
+
+        def clear_flag(self, flag) -> None:
+            calls["flags"].append(("clear", flag))
 
         def add_optimization_profile(self, profile) -> None:
             pass
@@ -99,13 +102,20 @@ def fake_trt(version: str = "10.9.0", accept_cache: bool = True) -> SimpleNamesp
             pass
 
         def parse_from_file(self, path: str) -> bool:
-            return True
+            return not calls["parse_errors"]
+
+        @property
+        def num_errors(self) -> int:
+            return len(calls["parse_errors"])
+
+        def get_error(self, i: int) -> str:
+            return calls["parse_errors"][i]
 
     flags = SimpleNamespace(STRONGLY_TYPED=1) if int(version.split(".")[0]) < 11 else SimpleNamespace()
     return SimpleNamespace(
         __version__=version, ILogger=ILogger, Builder=Builder, OnnxParser=OnnxParser,
         MemoryPoolType=SimpleNamespace(WORKSPACE="WORKSPACE"), LayerType=SimpleNamespace(), float32="float32",
-        BuilderFlag=SimpleNamespace(FP16="FP16", OBEY_PRECISION_CONSTRAINTS="OBEY_PRECISION_CONSTRAINTS"),
+        BuilderFlag=SimpleNamespace(FP16="FP16", OBEY_PRECISION_CONSTRAINTS="OBEY_PRECISION_CONSTRAINTS", TF32="TF32"),
         NetworkDefinitionCreationFlag=flags, calls=calls,
     )
 
@@ -299,3 +309,26 @@ def test_weak_fp16_builds_pin_the_gather_path_and_float_comparisons_to_fp32():
     assert _keep_fp32(trt, network) == 3
     assert [x.precision for x in layers] == ["float32", "float32", None, "float32", None, None, None]
     assert [x.out_types for x in layers] == [{0: "float32"}, {0: "float32"}, {}, {}, {}, {}, {}]
+
+
+def test_fp32_builds_clear_tf32_and_fp16_builds_set_the_fp16_flag(fake):
+    """TensorRT runs FP32 convolutions in TF32 (a 10-bit mantissa) unless the flag is cleared: an fp32
+    engine clears it; a TensorRT 10 weakly typed fp16 build sets FP16 and leaves TF32 alone."""
+    trt, onnx, engines = fake()
+    build_engine(onnx, engines, SMALL)
+    assert trt.calls["flags"] == [("clear", "TF32")]
+    trt.calls["flags"].clear()
+    build_engine(onnx, engines, replace(SMALL, precision="fp16", typing="weak"))
+    assert ("set", "FP16") in trt.calls["flags"] and ("clear", "TF32") not in trt.calls["flags"]
+
+
+def test_a_parser_failure_is_a_build_error_whose_log_names_the_parsers_errors(fake):
+    from igde_stream.engine import EngineBuildError
+
+    trt, onnx, engines = fake()
+    trt.calls["parse_errors"] = ["node Conv_3: unsupported attribute", "node Gather_9: bad index"]
+    with pytest.raises(EngineBuildError, match="TensorRT failed to build an engine") as info:
+        build_engine(onnx, engines, SMALL)
+    text = Path(info.value.log_path).read_text()
+    assert "ONNX parser: node Conv_3: unsupported attribute; node Gather_9: bad index" in text
+    assert trt.calls["builds"] == 0 and not list(engines.glob("*.engine"))

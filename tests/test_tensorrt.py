@@ -225,6 +225,30 @@ def test_a_given_engine_of_another_precision_is_rebuilt_as_asked(fake_trt_backen
     assert loaded[-1].parent.name == "built1"
 
 
+def test_a_weak_engine_from_tensorrt_10_is_rebuilt_with_auto_typing_on_11_after_a_release(
+        fake_trt_backend, monkeypatch):
+    """An engine built weakly typed on TensorRT 10, met on 11 (which has strong typing only): rebuilt
+    with typing 'auto' (before: build_plan's ValueError, a traceback), and the loaded engine is released
+    first (TensorRT keeps one logger while a runtime lives: the build log stayed empty)."""
+    from igde_stream.backends import create_backend, tensorrt_backend
+
+    onnx, loaded, builds = fake_trt_backend
+    weak = _write_engine(Path("given"), onnx, "fp16", typing="weak")  # its sidecar says TensorRT 10.13
+    monkeypatch.setattr(tensorrt_backend, "environment", lambda: dict(ENV, trt_version="11.4.0"))
+    released = []
+    real_release = tensorrt_backend.TensorRTBackend._release
+
+    def release(self):
+        released.append(len(builds))
+        real_release(self)
+
+    monkeypatch.setattr(tensorrt_backend.TensorRTBackend, "_release", release)
+    create_backend("tensorrt", model=str(onnx), engine=str(weak), quiet=True)
+    (options, _), = builds
+    assert options.typing == "auto" and options.precision == "fp16"
+    assert released == [0]  # before the build
+
+
 def test_sidecar_roundtrip_and_missing_sidecar(tmp_path):
     engine = tmp_path / "a.engine"
     engine.write_bytes(b"fake")

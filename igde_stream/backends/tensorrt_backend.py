@@ -141,11 +141,21 @@ class TensorRTBackend:
         # rebuild what was asked for (its precision), not what the stale engine was; unless forced, a
         # matching engine built before (same name, valid sidecar) is reused by build_engine
         options = self.build_options or replace(info.options, precision=self.precision)
+        if options.typing == "weak" and int(self.env["trt_version"].split(".")[0]) >= 11:
+            options = replace(options, typing="auto")  # built weak on TensorRT 10; 11 has strong typing only
         if shape is not None and not options.accepts(shape):
             options = options.widened(shape)
         self._say(f"{engine.name} does not fit ({'; '.join(why) or 'rebuild forced'}): "
                   "building a TensorRT engine that does (or reusing one built before)")
+        self._release()
         self._load(build_engine(src, self.engines_dir, options, force=self.rebuild == "always"))
+
+    def _release(self) -> None:
+        """Drop the loaded engine, its context and (kept alive by the engine) its runtime: TensorRT keeps
+        one logger while any runtime or builder lives, so a rebuild's messages went to the old runtime's
+        logger and the build log stayed empty."""
+        self._context = self._engine = None
+        self.info = None
 
     def _load(self, engine: Path) -> None:
         trt = self.trt
@@ -212,11 +222,11 @@ class TensorRTBackend:
         ctx = self._context
         for name, t in (("color", color), ("depth", depth)):
             if not ctx.set_input_shape(name, tuple(t.shape)):
-                raise ValueError(f"TensorRT rejected input shape {tuple(t.shape)} for {name}")
+                raise EngineError(f"TensorRT rejected input shape {tuple(t.shape)} for {name}")
             if not ctx.set_tensor_address(name, t.data_ptr()):
-                raise RuntimeError(f"TensorRT refused the address of {name}")
+                raise EngineError(f"TensorRT refused the address of {name}")
         if not ctx.set_tensor_address("depth_out", out.data_ptr()):
-            raise RuntimeError("TensorRT refused the address of depth_out")
+            raise EngineError("TensorRT refused the address of depth_out")
         # a dedicated stream on this backend's device (not the legacy default stream), ordered after
         # the work that made the inputs and before the work that reads the output
         current = torch.cuda.current_stream(self.device)
@@ -225,7 +235,7 @@ class TensorRTBackend:
             ok = ctx.execute_async_v3(self._stream.cuda_stream)
         current.wait_stream(self._stream)
         if not ok:
-            raise RuntimeError("TensorRT execute_async_v3 failed")
+            raise EngineError("TensorRT execute_async_v3 failed (its log on stderr says why)")
         return out
 
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:

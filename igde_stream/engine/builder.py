@@ -162,6 +162,8 @@ def _build(trt: Any, logger: Any, onnx_path: Path, options: BuildOptions, plan: 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_gib * (1 << 30)))
     config.builder_optimization_level = int(options.optimization_level)
+    if options.precision == "fp32" and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)  # on by default: FP32 convolutions in TF32 (a 10-bit mantissa)
     if plan.fp16_flag:
         config.set_flag(trt.BuilderFlag.FP16)
         if _keep_fp32(trt, network):
