@@ -117,7 +117,7 @@ def _read_csv(path: Path, packed: bool = False) -> list[Job]:
             if not row[key]:
                 raise IGDEError(f"line {n}: no {key} path", path)
         output = str(base / row["output"])
-        key = os.path.normcase(os.path.abspath(output))
+        key = os.path.normcase(os.path.realpath(output))  # one file through a linked folder is one output
         if key in seen:
             raise IGDEError(f"line {n}: output {row['output']} is also the output of line {seen[key]}", path)
         seen[key] = n
@@ -168,6 +168,16 @@ def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list
     existing output is an ``OutputError``, raised before any clip runs."""
     if resume and overwrite:
         raise IGDEError("--resume keeps finished outputs and -y replaces them: give one of them")
+    inputs = {}
+    for j in jobs:
+        for role in ("color", "depth", "gt"):
+            if getattr(j, role):
+                inputs.setdefault(_real(getattr(j, role)), (j, role))
+    for j in jobs:
+        owner = inputs.get(_real(j.output))
+        if owner is not None and owner[0] is not j:  # its own input: that clip fails alone, as one run does
+            raise OutputError(f"is the {owner[1]} input of clip {owner[0].clip}: a clip's output would replace "
+                              "another clip's input", j.output)
     done = [j for j in jobs if os.path.exists(j.output)]
     if done and not (resume or overwrite):
         more = f" (and {len(done) - 1} more)" if len(done) > 1 else ""
@@ -176,10 +186,23 @@ def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list
     return done if resume else []
 
 
-def check_summary_path(path: str | os.PathLike[str]) -> Path:
+def _real(path: str | os.PathLike[str]) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def check_summary_path(path: str | os.PathLike[str], jobs: Sequence[Job] = (),
+                       jobs_file: str | os.PathLike[str] | None = None) -> Path:
+    """``OutputError`` for a summary path that is no .json / .csv in an existing folder, or that is
+    the jobs list or one of the clips' inputs or outputs (it would replace them)."""
     p = Path(path)
     if p.suffix.lower() not in SUMMARY_SUFFIXES:
         raise OutputError("a summary is .json or .csv", p)
+    if jobs_file is not None and os.path.isfile(jobs_file) and _real(p) == _real(jobs_file):
+        raise OutputError("is the jobs list: the summary would replace it", p)
+    for j in jobs:
+        for role in ("color", "depth", "gt", "output"):
+            if getattr(j, role) and _real(getattr(j, role)) == _real(p):
+                raise OutputError(f"is the {role} of clip {j.clip}: the summary would replace it", p)
     if not p.parent.is_dir():
         raise OutputError(f"folder {str(p.parent)!r} does not exist", p)
     if p.is_dir():
@@ -212,6 +235,8 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
     from .stream import enhance_file
     from .stream.pipeline import _make_enhancer
 
+    if _stopping:  # the pool hands a stopped worker the clips already queued to it: run none of them
+        os._exit(_stopping)
     row = summary_row(job, "failed")
     row["host"] = f"{socket.gethostname()}:{os.getpid()}"
     if job.problem:
@@ -271,8 +296,13 @@ def _init_worker() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
+_stopping = 0  # a worker's exit status once the parent has stopped it: no queued clip starts then
+
+
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+    global _stopping
+    _stopping = 128 + signum
+    raise SystemExit(_stopping)  # unwinds the clip in progress: its temporary output is removed
 
 
 def _stop_workers(before: set[Any], settle: float = 0.5, limit: float = 30.0) -> None:

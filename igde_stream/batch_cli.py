@@ -144,7 +144,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     # first: InputOptions refuses --depth-stream with --packed, before the list is read
     options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format}
     jobs = read_jobs(args.jobs, args.output_dir, args.output_ext, packed=args.packed is not None)
-    summaries = [check_summary_path(s) for s in args.summary or []]
+    summaries = [check_summary_path(s, jobs, args.jobs) for s in args.summary or []]
     skip = check_outputs(jobs, resume=args.resume, overwrite=args.overwrite)
     model = Path(args.model)
     if (model.suffix or model.parent != Path(".")) and not model.is_file():

@@ -286,3 +286,71 @@ def test_grid_color_reaches_every_clip(tmp_path):
     assert len(got) == 3 and got[0].shape == (48, 64)
     for a, b in zip(got, want):
         assert (a == b).all()
+
+
+def test_a_stopped_pool_starts_none_of_the_clips_queued_to_its_worker(tmp_path):
+    """One worker, a long clip in progress and two short ones queued: on Ctrl-C the long clip stops and
+    the queued ones never start (before: the pool handed the stopped worker its queued clips, which
+    ran to the end and were written after the stop)."""
+    made = _write_clips(tmp_path, n=2)
+    colors, depths, _ = scene(720, (128, 96), 8, seed=1)
+    (tmp_path / "out").mkdir()
+    long = Job("long", str(write_video(tmp_path / "l.mp4", colors, fmt="rgb24")),
+               str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / "long.mkv"))
+    quick = [Job(c["name"], str(c["color"]), str(c["depth"]), str(tmp_path / "out" / f"{c['name']}.mkv"))
+             for c in made]
+    bad = Job("bad", str(made[0]["color"]), str(tmp_path / "missing.mkv"), str(tmp_path / "out" / "bad.mkv"))
+
+    def interrupt(row, done, total):
+        deadline = time.monotonic() + 60
+        while not _parts(tmp_path / "out") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise KeyboardInterrupt
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(KeyboardInterrupt):
+        run_pool([bad, long, *quick], {"model": "igde-small", "backend": "onnxruntime", "batch": 2}, 1, interrupt)
+    time.sleep(1.0)  # a queued clip would be written within this (four frames)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+    assert not (set(multiprocessing.active_children()) - before)
+
+
+def test_an_output_that_is_another_clips_input_stops_the_batch_before_anything_runs(tmp_path, capsys):
+    made = _write_clips(tmp_path, n=2)
+    c0, c1 = made
+    (tmp_path / "jobs.csv").write_text(
+        f"color,depth,output\n{c0['color'].name},{c0['depth'].name},{c1['depth'].name}\n"
+        f"{c1['color'].name},{c1['depth'].name},out/c1.mkv\n")
+    depth_bytes = c1["depth"].read_bytes()
+    assert main(["batch", str(tmp_path / "jobs.csv"), "--jobs", "1", "-y", *MODEL, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is the depth input of clip out/c1.mkv" in err[0], err
+    assert c1["depth"].read_bytes() == depth_bytes and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("which", ["jobs", "depth", "output"])
+def test_a_summary_that_would_replace_the_jobs_list_or_a_clips_file_is_refused(tmp_path, capsys, which):
+    made = _write_clips(tmp_path, n=1)
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(f"color,depth,output\n{made[0]['color'].name},{made[0]['depth'].name},out/c0.csv\n")
+    target = {"jobs": jobs, "depth": made[0]["depth"], "output": tmp_path / "out" / "c0.csv"}[which]
+    if which == "depth":  # a summary needs .json or .csv: a depth 'video' of that name
+        target = made[0]["depth"].with_suffix(".csv")
+        jobs.write_text(f"color,depth,output\n{made[0]['color'].name},{target.name},out/c0.mkv\n")
+        target.write_bytes(made[0]["depth"].read_bytes())
+    before = target.read_bytes() if target.exists() else None
+    (tmp_path / "out").mkdir(exist_ok=True)
+    assert main(["batch", str(jobs), "--summary", str(target), "--jobs", "1", *MODEL, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the summary would replace it" in err[0], err
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
+def test_two_outputs_through_a_linked_folder_are_one_output(tmp_path):
+    from igde_stream.errors import IGDEError
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    (tmp_path / "jobs.csv").write_text("color,depth,output\na.mp4,a.mkv,real/o.mkv\nb.mp4,b.mkv,link/o.mkv\n")
+    with pytest.raises(IGDEError, match="output link/o.mkv is also the output of line 2"):
+        read_jobs(tmp_path / "jobs.csv")
