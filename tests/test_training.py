@@ -382,9 +382,10 @@ def test_training_that_cannot_start_is_one_line_and_writes_nothing(tmp_path, cap
         assert not (tmp_path / "run").exists()
 
 
-def test_a_global_context_joins_a_checkpoint_as_the_identity(tmp_path):
-    """``--override global_context=C`` on a checkpoint without it: its weights load, the context's last
-    layer starts at zero, the scores are unchanged; dropping a trained context is refused."""
+def _grown_as_the_identity(tmp_path, override: dict):
+    """A perturbed tiny select checkpoint rebuilt with ``override`` (new zero-initialised layers): the
+    grown model, after checking that its scores equal the checkpoint's and that setting the
+    override back to 0 on the grown checkpoint is refused."""
     from igde_stream.models import create_model, save_checkpoint
     from igde_stream.training import _build
 
@@ -393,37 +394,28 @@ def test_a_global_context_joins_a_checkpoint_as_the_identity(tmp_path):
         for i, p in enumerate(base.parameters()):
             p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(i)) * 0.05)
     save_checkpoint(tmp_path / "m.pt", base)
-    grown, _ = _build(_cfg(tmp_path, model=str(tmp_path / "m.pt"), overrides={"global_context": 4}))
+    grown, _ = _build(_cfg(tmp_path, model=str(tmp_path / "m.pt"), overrides=override))
     grown.eval()
-    assert grown.config.global_context == 4 and not grown.context[2].weight.any()
     color = torch.rand(1, 3, 20, 26, generator=torch.Generator().manual_seed(7))
     depth = torch.rand(1, 1, 20, 26, generator=torch.Generator().manual_seed(8))
     with torch.no_grad():
         assert torch.equal(grown.select_logits(color, depth), base.select_logits(color, depth))
     save_checkpoint(tmp_path / "g.pt", grown)
     with pytest.raises(ValueError, match="change the weights"):
-        _build(_cfg(tmp_path, model=str(tmp_path / "g.pt"), overrides={"global_context": 0}))
+        _build(_cfg(tmp_path, model=str(tmp_path / "g.pt"), overrides=dict.fromkeys(override, 0)))
+    return grown
+
+
+def test_a_global_context_joins_a_checkpoint_as_the_identity(tmp_path):
+    """``--override global_context=C`` on a checkpoint without it: its weights load, the context's last
+    layer starts at zero, the scores are unchanged; dropping a trained context is refused."""
+    grown = _grown_as_the_identity(tmp_path, {"global_context": 4})
+    assert grown.config.global_context == 4 and not grown.context[2].weight.any()
 
 
 def test_full_resolution_layers_join_a_checkpoint_as_the_identity(tmp_path):
     """``--override full_convs=N`` on a checkpoint: its weights load, the new layers start at zero,
     the model's output is unchanged; dropping layers a checkpoint has is refused."""
-    from igde_stream.models import create_model, save_checkpoint
-    from igde_stream.training import _build
-
-    base = create_model("igde-tiny", head="select", radius=3, candidates="star", scale=2).eval()
-    with torch.no_grad():
-        for i, p in enumerate(base.parameters()):
-            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(i)) * 0.05)
-    save_checkpoint(tmp_path / "m.pt", base)
-    grown, _ = _build(_cfg(tmp_path, model=str(tmp_path / "m.pt"), overrides={"full_convs": 2}))
-    grown.eval()
+    grown = _grown_as_the_identity(tmp_path, {"full_convs": 2})
     assert grown.config.full_convs == 2 and len(grown.full_res) == 2
     assert all(not p.any() for p in grown.full_res.parameters())
-    color = torch.rand(1, 3, 20, 26, generator=torch.Generator().manual_seed(7))
-    depth = torch.rand(1, 1, 20, 26, generator=torch.Generator().manual_seed(8))
-    with torch.no_grad():
-        assert torch.equal(grown.select_logits(color, depth), base.select_logits(color, depth))
-    save_checkpoint(tmp_path / "g.pt", grown)
-    with pytest.raises(ValueError, match="change the weights"):
-        _build(_cfg(tmp_path, model=str(tmp_path / "g.pt"), overrides={"full_convs": 0}))
