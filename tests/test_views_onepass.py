@@ -88,6 +88,29 @@ def test_library_call_with_an_enhancer_and_the_views_on_the_enhanced_depth(make_
         np.testing.assert_array_equal(d8, ((dep.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8))
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threads_reach_the_views_and_rgbd_encoders(make_clip, enhancer, monkeypatch, threads):
+    """threads= (--threads: decoder / encoder threads) sets the views' and the RGB-D encoders' thread
+    count too, with FFV1 slice threads as the depth's encoder (before: FFmpeg's own count, whatever
+    --threads said)."""
+    from igde_stream.stream import views as views_mod
+
+    seen = []
+    real_write = views_mod.ColorWriter.write
+
+    def write(self, img, pts):
+        real_write(self, img, pts)
+        seen.append((self.path.name, self.stream.thread_count, self.stream.thread_type))
+
+    monkeypatch.setattr(views_mod.ColorWriter, "write", write)
+    clip = make_clip(n=2)
+    d = clip["out"].parent
+    enhance_file(clip["color"], clip["depth"], clip["out"], enhancer=enhancer, views_path=d / "v.mkv",
+                 rgbd_path=d / "r.mkv", threads=threads, views=ViewsOptions(config=mv.ViewConfig(2), layout="grid"))
+    assert {name for name, _, _ in seen} == {"v.mkv", "r.mkv"}
+    assert all(count == threads and str(kind).upper().endswith("SLICE") for _, count, kind in seen), seen
+
+
 def _listing(path):
     return sorted(p.name for p in path.iterdir())
 

@@ -131,19 +131,19 @@ class ViewsSink:
     """Renders the views of each enhanced frame and writes them in a layout (one or more files)."""
 
     def __init__(self, path: Path, layout: display.Layout, codec: str, info: VideoInfo,
-                 render: display.Renderer) -> None:
+                 render: display.Renderer, threads: int = 0) -> None:
         self.layout, self.render = layout, render
         self.lock: Any = threading.Lock() if _on_cuda(render) else nullcontext()
         try:
             self.paths = layout.outputs(path, (info.width, info.height))
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
-        self.codec, self.info = codec, info
+        self.codec, self.info, self.threads = codec, info, threads
         self.writers: list[ColorWriter] = []
 
     def open(self) -> None:
         for p in self.paths:
-            self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base))
+            self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
@@ -222,7 +222,8 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
     sink = None
     if views_path is not None:
         render, said["renderer"] = pick_renderer(options.renderer, enhancer)
-        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render)
+        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render,
+                         getattr(depth_writer, "threads", 0))  # --threads, as the depth's encoder
         said["views_outputs"] = [str(p) for p in sink.paths]
         log.info("views: %d views, %s layout, renderer %s -> %s", options.config.n_views,
                  type(sink.layout).__name__.lower(), said["renderer"], ", ".join(said["views_outputs"]))
@@ -235,7 +236,7 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
         if rgbd_path is not None:
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
                                    near=options.depth_near, max_depth=options.config.max_depth,
-                                   order=options.config.depth_order)
+                                   order=options.config.depth_order, threads=getattr(depth_writer, "threads", 0))
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

@@ -92,7 +92,7 @@ class ColorWriter:
     """RGB video writer (``VIEW_CODECS``): temporary name, renamed by ``commit()``; ``abort()``
     removes it. Frames keep the input's pts and time base."""
 
-    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction) -> None:
+    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0) -> None:
         import av
 
         if codec not in VIEW_CODECS:
@@ -100,7 +100,7 @@ class ColorWriter:
         self.path = Path(path)
         remove_stale_parts(self.path)  # a killed run's partial file of this output
         self.tmp = temp_path(self.path)
-        self.codec, self.rate, self.time_base = codec, rate, time_base
+        self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
         try:
             self.container = av.open(str(self.tmp), "w", options=BITEXACT)
         except (OSError, ValueError, av.FFmpegError) as exc:
@@ -124,6 +124,9 @@ class ColorWriter:
                 _check_yuv_size(self.codec, w, h, self.path)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
+            self.stream.thread_count = self.threads  # --threads (0: FFmpeg's choice), as the depth writer
+            if enc == "ffv1":
+                self.stream.thread_type = "SLICE"
             # keep input pts exactly (no rounding to 1/rate), but in frame slots where the muxer reads
             # the time base as the frame rate (AVI)
             self._out_tb = Fraction(1) / Fraction(self.rate) if in_slots(self.container.format.name) else self.time_base
@@ -202,11 +205,11 @@ class RGBDWriter:
     ``igde_stream.stream``) when 16-bit depth is rescaled to 8 bits."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
-                 max_depth: float | None = None, order: str = "near-high") -> None:
+                 max_depth: float | None = None, order: str = "near-high", threads: int = 0) -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
         self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
-        self.writer = ColorWriter(path, codec, rate, time_base)
+        self.writer = ColorWriter(path, codec, rate, time_base, threads)
         self.path = self.writer.path
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:

@@ -157,7 +157,7 @@ class DepthWriter:
             codec = sequence_codec(self.out)
         self.float_map = float_map if codec in FLOAT_CODECS else None  # float out; else the 16-bit codes
         check_float_output(self.out, codec, like.pix_fmt, float_map)
-        self.codec = codec
+        self.codec, self.threads = codec, threads  # threads: the encoder's (--threads; 0: FFmpeg's choice)
         self.lossless = codec_is_lossless(codec)
         self._like_fmt = output_like(like.pix_fmt)  # float codes, RGB-saved gray: plain gray out
         self.pix_fmt = "grayf32le" if self.float_map else _pix_fmt_for(codec, like.dtype, self._like_fmt)
