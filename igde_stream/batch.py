@@ -174,8 +174,11 @@ def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list
             if getattr(j, role):
                 inputs.setdefault(_real(getattr(j, role)), (j, role))
     for j in jobs:
+        own = [role for role in ("color", "depth", "gt") if getattr(j, role) and _real(getattr(j, role)) == _real(j.output)]
+        if own:
+            raise OutputError(f"output is the same file as the {own[0]} input of clip {j.clip}", j.output)
         owner = inputs.get(_real(j.output))
-        if owner is not None and owner[0] is not j:  # its own input: that clip fails alone, as one run does
+        if owner is not None:
             raise OutputError(f"is the {owner[1]} input of clip {owner[0].clip}: a clip's output would replace "
                               "another clip's input", j.output)
     done = [j for j in jobs if os.path.exists(j.output)]

@@ -121,8 +121,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         from .stream.outputs import pick_renderer
 
         render, _ = pick_renderer("torch", None)
-    if args.depth is None and args.packed is None:
-        raise IGDEError("views render needs COLOR and DEPTH, or one packed RGB-D video with --packed rgbd")
+    # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
                            max_frames=args.max_frames, render=render, source=_source(args), overwrite=args.overwrite,
                            pair=args.pair)
@@ -273,8 +272,13 @@ def check_onepass_options(args: argparse.Namespace) -> None:
                                                                            if getattr(args, k)]
         if args.renderer != "auto":
             given.append("renderer")
+        # options with defaults: given when they differ from them (the view geometry, the views' codec)
+        given += [k for k, default in (("baseline", 32.0), ("zero_parallax", 0.5)) if getattr(args, k) != default]
+        if args.views_codec != "ffv1" and args.rgbd_out is None:
+            given.append("views_codec")
         if given:
-            raise IGDEError(f"{', '.join('--' + k.replace('_', '-') for k in given)}: needs --views-out")
+            raise IGDEError(f"{', '.join('--' + k.replace('_', '-') for k in given)}: needs --views-out"
+                            + (" (or --rgbd-out)" if given == ["views_codec"] else ""))
     if args.depth_near is not None and args.rgbd_out is None and args.packed is None:
         raise IGDEError("--depth-near: needs --rgbd-out or --packed")
 

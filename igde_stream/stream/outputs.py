@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import threading
 from contextlib import nullcontext
 from collections import deque
@@ -336,7 +337,12 @@ def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: b
                 raise OutputError("the same path is given for two outputs", out)
         if out.is_dir():
             raise OutputError("is a folder", out)
-        if out.exists() and not overwrite:
+        mode = os.lstat(out).st_mode if os.path.lexists(out) else None
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            # the rename at the end would replace the device or pipe itself (as root: /dev/null)
+            raise OutputError("is a device or a named pipe, not a file: write to stdout with -o - and redirect "
+                              "that", out)
+        if mode is not None and not overwrite:  # a symbolic link too, even one that points nowhere
             raise OutputError("already exists (use -y / --overwrite to replace it)", out)
         parent = out.parent
         if not parent.exists():

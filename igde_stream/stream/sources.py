@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import threading
 from collections import deque
@@ -115,7 +116,11 @@ def check_input_path(path: str | os.PathLike[str]) -> None:
         raise InputError("is a folder, not a video file", path)
     if not os.access(path, os.R_OK):
         raise InputError("permission denied", path)
-    if os.path.getsize(path) == 0:
+    mode = os.stat(path).st_mode
+    if stat.S_ISFIFO(mode):  # a pipe's size is 0: it is no empty file; it is read once, as stdin is
+        raise InputError("is a named pipe (or a process substitution): give one piped input as - (stdin) "
+                         "and the other as a file", path)
+    if stat.S_ISREG(mode) and os.path.getsize(path) == 0:
         raise InputError("empty file", path)
 
 
@@ -217,6 +222,12 @@ def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, st
             "framerate": str(opts.fps or DEFAULT_FPS)}, size // per_frame
 
 
+def _after(count: int, t: float) -> str:
+    """Where a damaged frame lies, for messages: after the last good one (its time ``t`` is known;
+    frame ``count``'s own is not)."""
+    return f" (after frame {count - 1} at {t:.3f} s)" if count else " (the first)"
+
+
 class SharedInput:
     """One opened container whose video streams several readers decode, each on its own thread.
 
@@ -303,10 +314,10 @@ class StreamDecoder:
                 decoded = self.stream.decode(packet) if packet is not None else []
             except av.error.FFmpegError as exc:
                 message = str(getattr(exc, "strerror", None) or exc).strip()
-                raise CorruptInputError(f"cannot decode frame {count} ({t:.3f} s): {message}", self.path) from None
+                raise CorruptInputError(f"cannot decode frame {count}{_after(count, t)}: {message}", self.path) from None
         errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
         if errors:
-            raise CorruptInputError(f"damaged data near frame {count} ({t:.3f} s): {' '.join(errors)[:200]}",
+            raise CorruptInputError(f"damaged data near frame {count}{_after(count, t)}: {' '.join(errors)[:200]}",
                                     self.path)
         if packet is None:
             self.mid_stream = False  # demux ends with an empty packet, which drained the decoder
