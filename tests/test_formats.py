@@ -377,7 +377,7 @@ def test_input_patterns_match_the_names_ffmpeg_opens(tmp_path, names, pattern, c
     digits Python would read as a number (before: '%d' took 007.png and FFmpeg then failed to open
     7.png; a '%3d' gap was named '  9.png')."""
     from igde_stream.errors import InputError
-    from igde_stream.stream.sources import sequence_files, sequence_frames
+    from igde_stream.stream.imageseq import sequence_files, sequence_frames
 
     for n in names:
         (tmp_path / n).write_bytes(b"")

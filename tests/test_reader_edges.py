@@ -17,7 +17,7 @@ from conftest import write_video
 from igde_stream.errors import CorruptInputError, InputError
 from igde_stream.stream import VideoReader
 from igde_stream.stream.reader import VideoInfo
-from igde_stream.stream.sources import _pattern_regex
+from igde_stream.stream.imageseq import _pattern_regex
 from test_stream_roundtrip import depth_info
 
 

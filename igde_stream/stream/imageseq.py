@@ -1,4 +1,5 @@
-"""Depth written as an image sequence: ``-o out/%06d.png`` (or ``.tif``).
+"""Image sequences: the files a folder or a printf pattern (``depth/%06d.png``) stands for as an input,
+and depth written as an image sequence: ``-o out/%06d.png`` (or ``.tif``).
 
 The pattern's folder is the output: frames are written by FFmpeg's image2 muxer, numbered from 0,
 into a hidden temporary folder beside it, which is renamed to the pattern's folder when the run is
@@ -17,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import OutputError
+from ..errors import InputError, OutputError
 
 #: Image formats a depth sequence can be written in, by suffix: encoder.
 SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pfm": "pfm", ".exr": "exr"}
@@ -32,6 +33,7 @@ def is_pattern(out: str | os.PathLike[str]) -> bool:
 
 
 #: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")  # input images
 OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".jp2", ".j2k", ".qoi")
 
 
@@ -103,5 +105,83 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
         raise OutputError(f"folder {str(parent)!r} is not writable", out)
 
 
-__all__ = ["FLOAT_CODECS", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_sequence_output", "is_pattern",
-           "pattern_suffix_problem", "sequence_codec"]
+# ---- input: the files of a folder or a pattern ---------------------------------------------------------
+
+def _pattern_regex(name: str) -> re.Pattern[str]:
+    """A regex for the file names a printf pattern (``%d``, ``%06d``, ``%%``) stands for."""
+    out, i = [], 0
+    while i < len(name):
+        m = re.match(r"%(0?)(\d*)d", name[i:])
+        if name.startswith("%%", i):
+            out.append("%")
+            i += 2
+        elif m:  # the names FFmpeg opens: N digits, more only without a leading zero (imageseq's rule)
+            out.append(f"({number_regex(m.group(0))})")
+            i += m.end()
+        elif name[i] == "%":
+            raise InputError("a pattern takes %d or %0Nd (and %% for a literal %)", name)
+        else:
+            out.append(re.escape(name[i]))
+            i += 1
+    if sum(1 for part in out if part.startswith("(")) != 1:
+        raise InputError("a pattern needs exactly one frame number (%d or %0Nd), e.g. depth/%06d.png", name)
+    return re.compile("".join(out))
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", text)
+
+
+def _folder_images(path: str) -> list[str]:
+    """The names of the image files in folder ``path`` (``IMAGE_SUFFIXES``, hidden ones left out), sorted."""
+    return sorted(n for n in os.listdir(path) if not n.startswith(".")
+                  and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES and os.path.isfile(os.path.join(path, n)))
+
+
+def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
+    """(what image2 opens, its options, frame count) for a folder or a printf pattern."""
+    if os.path.isdir(path):
+        names = _folder_images(path)
+        if not names:
+            raise InputError(f"is a folder without images ({', '.join(IMAGE_SUFFIXES)}); give a video file, "
+                             "a folder of images or a pattern such as depth/%06d.png", path)
+        suffixes = sorted({os.path.splitext(n)[1] for n in names})
+        if len(suffixes) > 1:
+            raise InputError(f"folder holds images of several kinds ({', '.join(suffixes)}); give a pattern such as "
+                             f"{os.path.join(path, '%06d' + suffixes[0])}", path)
+        return os.path.join(_glob_escape(path), "*" + _glob_escape(suffixes[0])), {"pattern_type": "glob"}, len(names)
+    folder, name = os.path.split(path)
+    if "%" in folder:
+        raise InputError("only the file name may hold the frame number (%d)", path)
+    regex = _pattern_regex(name)
+    if not os.path.isdir(folder or "."):
+        raise InputError(f"folder {folder!r} does not exist", path)
+    numbers = sorted(int(m.group(1)) for n in os.listdir(folder or ".") if (m := regex.fullmatch(n)))
+    if not numbers:
+        raise InputError("no file matches this pattern", path)
+    start = numbers[0]
+    count = next((k for k, n in enumerate(numbers) if n != start + k), len(numbers))
+    if count < len(numbers):
+        raise InputError(f"the numbering has a gap: frame {frame_name(path, start + count)} is missing "
+                         f"({count} frames from {start}, then {len(numbers) - count} more after the gap)", path)
+    return path, {"pattern_type": "sequence", "start_number": str(start)}, count
+
+
+def sequence_files(path: str) -> list[str]:
+    """The image files of the folder or pattern ``path``, frame by frame, as ``sequence_frames`` reads
+    them (a folder in name order, a pattern from its lowest number)."""
+    _, options, count = sequence_frames(path)  # its checks: one kind of image, no gap in the numbers
+    if options["pattern_type"] == "glob":
+        return [os.path.join(path, n) for n in _folder_images(path)]
+    return [frame_name(path, int(options["start_number"]) + k) for k in range(count)]
+
+
+def frame_name(pattern: str, number: int) -> str:
+    """The file FFmpeg's image2 opens for frame ``number`` of a printf ``pattern``: ``%d`` as is, ``%Nd``
+    and ``%0Nd`` zero-padded to N digits (Python's ``%`` pads ``%Nd`` with spaces), ``%%`` as ``%``."""
+    return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
+
+
+
+__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_sequence_output", "is_pattern",
+           "frame_name", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]

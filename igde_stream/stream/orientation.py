@@ -28,7 +28,8 @@ import av.logging
 import numpy as np
 
 from ..errors import InputError
-from .sources import kind_of, open_input, sequence_files
+from .imageseq import sequence_files
+from .sources import kind_of, open_input
 
 log = logging.getLogger("igde_stream.stream")
 _ONE = 1 << 16  # 1.0 in the matrix's 16.16 fixed point

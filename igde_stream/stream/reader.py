@@ -40,13 +40,12 @@ from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text,
     is_float_format, luma_is_limited, luma_to_full,
 )
+from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo
 from .streams import choose_stream
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
-from .sources import (
-    InputOptions, SharedInput, StreamDecoder, check_input_path, open_input, sequence_files,
-)
+from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 
 log = logging.getLogger("igde_stream.stream")
 

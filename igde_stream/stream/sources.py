@@ -22,7 +22,6 @@ the first in a gray or >8-bit format, else the first video stream.
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 import threading
@@ -37,11 +36,10 @@ import av.logging
 from ..errors import CorruptInputError, InputError
 from ..signals import interrupted_by
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
-from .imageseq import number_regex
+from .imageseq import IMAGE_SUFFIXES, sequence_frames
 from .packed import check_packing
 
 STDIN = "-"
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
 RAW_SUFFIXES = (".yuv", ".raw")
 #: Raw pixel formats read as depth (gray, float gray, or YUV with depth in luma).
 RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", "nv", "gbrp", "rgb", "grayf16")))
@@ -122,81 +120,6 @@ def check_input_path(path: str | os.PathLike[str]) -> None:
                          "and the other as a file", path)
     if stat.S_ISREG(mode) and os.path.getsize(path) == 0:
         raise InputError("empty file", path)
-
-
-def _pattern_regex(name: str) -> re.Pattern[str]:
-    """A regex for the file names a printf pattern (``%d``, ``%06d``, ``%%``) stands for."""
-    out, i = [], 0
-    while i < len(name):
-        m = re.match(r"%(0?)(\d*)d", name[i:])
-        if name.startswith("%%", i):
-            out.append("%")
-            i += 2
-        elif m:  # the names FFmpeg opens: N digits, more only without a leading zero (imageseq's rule)
-            out.append(f"({number_regex(m.group(0))})")
-            i += m.end()
-        elif name[i] == "%":
-            raise InputError("a pattern takes %d or %0Nd (and %% for a literal %)", name)
-        else:
-            out.append(re.escape(name[i]))
-            i += 1
-    if sum(1 for part in out if part.startswith("(")) != 1:
-        raise InputError("a pattern needs exactly one frame number (%d or %0Nd), e.g. depth/%06d.png", name)
-    return re.compile("".join(out))
-
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([\\*?\[\]{}])", r"\\\1", text)
-
-
-def _folder_images(path: str) -> list[str]:
-    """The names of the image files in folder ``path`` (``IMAGE_SUFFIXES``, hidden ones left out), sorted."""
-    return sorted(n for n in os.listdir(path) if not n.startswith(".")
-                  and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES and os.path.isfile(os.path.join(path, n)))
-
-
-def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
-    """(what image2 opens, its options, frame count) for a folder or a printf pattern."""
-    if os.path.isdir(path):
-        names = _folder_images(path)
-        if not names:
-            raise InputError(f"is a folder without images ({', '.join(IMAGE_SUFFIXES)}); give a video file, "
-                             "a folder of images or a pattern such as depth/%06d.png", path)
-        suffixes = sorted({os.path.splitext(n)[1] for n in names})
-        if len(suffixes) > 1:
-            raise InputError(f"folder holds images of several kinds ({', '.join(suffixes)}); give a pattern such as "
-                             f"{os.path.join(path, '%06d' + suffixes[0])}", path)
-        return os.path.join(_glob_escape(path), "*" + _glob_escape(suffixes[0])), {"pattern_type": "glob"}, len(names)
-    folder, name = os.path.split(path)
-    if "%" in folder:
-        raise InputError("only the file name may hold the frame number (%d)", path)
-    regex = _pattern_regex(name)
-    if not os.path.isdir(folder or "."):
-        raise InputError(f"folder {folder!r} does not exist", path)
-    numbers = sorted(int(m.group(1)) for n in os.listdir(folder or ".") if (m := regex.fullmatch(n)))
-    if not numbers:
-        raise InputError("no file matches this pattern", path)
-    start = numbers[0]
-    count = next((k for k, n in enumerate(numbers) if n != start + k), len(numbers))
-    if count < len(numbers):
-        raise InputError(f"the numbering has a gap: frame {frame_name(path, start + count)} is missing "
-                         f"({count} frames from {start}, then {len(numbers) - count} more after the gap)", path)
-    return path, {"pattern_type": "sequence", "start_number": str(start)}, count
-
-
-def sequence_files(path: str) -> list[str]:
-    """The image files of the folder or pattern ``path``, frame by frame, as ``sequence_frames`` reads
-    them (a folder in name order, a pattern from its lowest number)."""
-    _, options, count = sequence_frames(path)  # its checks: one kind of image, no gap in the numbers
-    if options["pattern_type"] == "glob":
-        return [os.path.join(path, n) for n in _folder_images(path)]
-    return [frame_name(path, int(options["start_number"]) + k) for k in range(count)]
-
-
-def frame_name(pattern: str, number: int) -> str:
-    """The file FFmpeg's image2 opens for frame ``number`` of a printf ``pattern``: ``%d`` as is, ``%Nd``
-    and ``%0Nd`` zero-padded to N digits (Python's ``%`` pads ``%Nd`` with spaces), ``%%`` as ``%``."""
-    return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
 
 
 def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, str], int]:
