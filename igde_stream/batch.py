@@ -117,7 +117,7 @@ def _read_csv(path: Path, packed: bool = False) -> list[Job]:
             if not row[key]:
                 raise IGDEError(f"line {n}: no {key} path", path)
         output = str(base / row["output"])
-        key = os.path.normcase(os.path.realpath(output))  # one file through a linked folder is one output
+        key = _real(output)  # one file through a linked folder is one output
         if key in seen:
             raise IGDEError(f"line {n}: output {row['output']} is also the output of line {seen[key]}", path)
         seen[key] = n
@@ -163,23 +163,35 @@ def _read_folder(root: Path, output_dir: Path, ext: str, packed: bool = False) -
     return jobs
 
 
+INPUT_ROLES = ("color", "depth", "gt")
+
+
+def _real(path: str | os.PathLike[str]) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _files(job: Job, roles: Sequence[str]) -> list[tuple[str, str]]:
+    """(role, real path) of ``job``'s files of ``roles`` that it has."""
+    return [(role, _real(getattr(job, role))) for role in roles if getattr(job, role)]
+
+
 def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list[Job]:
     """The jobs that ``resume`` skips (their output exists). Without ``resume`` or ``overwrite`` an
     existing output is an ``OutputError``, raised before any clip runs."""
     if resume and overwrite:
         raise IGDEError("--resume keeps finished outputs and -y replaces them: give one of them")
-    inputs = {}
+    inputs: dict[str, list[tuple[Job, str]]] = {}  # real path -> the clips (and roles) that read it
     for j in jobs:
-        for role in ("color", "depth", "gt"):
-            if getattr(j, role):
-                inputs.setdefault(_real(getattr(j, role)), (j, role))
+        for role, path in _files(j, INPUT_ROLES):
+            inputs.setdefault(path, []).append((j, role))
     for j in jobs:
-        own = [role for role in ("color", "depth", "gt") if getattr(j, role) and _real(getattr(j, role)) == _real(j.output)]
+        readers = inputs.get(_real(j.output), [])
+        own = [role for clip, role in readers if clip is j]
         if own:
             raise OutputError(f"output is the same file as the {own[0]} input of clip {j.clip}", j.output)
-        owner = inputs.get(_real(j.output))
-        if owner is not None:
-            raise OutputError(f"is the {owner[1]} input of clip {owner[0].clip}: a clip's output would replace "
+        if readers:
+            clip, role = readers[0]
+            raise OutputError(f"is the {role} input of clip {clip.clip}: a clip's output would replace "
                               "another clip's input", j.output)
     done = [j for j in jobs if os.path.exists(j.output)]
     if done and not (resume or overwrite):
@@ -189,10 +201,6 @@ def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list
     return done if resume else []
 
 
-def _real(path: str | os.PathLike[str]) -> str:
-    return os.path.normcase(os.path.realpath(path))
-
-
 def check_summary_path(path: str | os.PathLike[str], jobs: Sequence[Job] = (),
                        jobs_file: str | os.PathLike[str] | None = None) -> Path:
     """``OutputError`` for a summary path that is no .json / .csv in an existing folder, or that is
@@ -200,11 +208,12 @@ def check_summary_path(path: str | os.PathLike[str], jobs: Sequence[Job] = (),
     p = Path(path)
     if p.suffix.lower() not in SUMMARY_SUFFIXES:
         raise OutputError("a summary is .json or .csv", p)
-    if jobs_file is not None and os.path.isfile(jobs_file) and _real(p) == _real(jobs_file):
+    if jobs_file is not None and os.path.isfile(jobs_file) and _real(jobs_file) == _real(p):
         raise OutputError("is the jobs list: the summary would replace it", p)
+    real = _real(p)
     for j in jobs:
-        for role in ("color", "depth", "gt", "output"):
-            if getattr(j, role) and _real(getattr(j, role)) == _real(p):
+        for role, other in _files(j, (*INPUT_ROLES, "output")):
+            if other == real:
                 raise OutputError(f"is the {role} of clip {j.clip}: the summary would replace it", p)
     if not p.parent.is_dir():
         raise OutputError(f"folder {str(p.parent)!r} does not exist", p)

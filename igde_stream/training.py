@@ -135,8 +135,9 @@ def _with_settings(model: torch.nn.Module, overrides: dict[str, Any], source: An
                    grow: bool = False) -> torch.nn.Module:
     """``model`` rebuilt with config ``overrides`` that keep its weights (passes, gate_threshold, ...);
     ``ValueError`` naming ``source`` when they change their shapes, except: ``full_convs`` may grow
-    and ``global_context`` may be set on a model without it (new layers zero), and with ``grow`` (to train on, not to ship) ``g`` and a select head's
-    ``radius`` (``models.layout.grow_growth_channels``, ``grow_radius``)."""
+    and ``global_context`` may be set on a model without it (new layers zero), and with ``grow`` (to
+    train on, not to ship) ``g`` and a select head's ``radius`` (``models.layout.grow_growth_channels``,
+    ``grow_radius``)."""
     if grow:
         overrides = dict(overrides)
         if overrides.get("radius", model.config.radius) != model.config.radius:

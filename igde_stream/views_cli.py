@@ -227,10 +227,10 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--calibration", metavar="CAL.json", help="lenticular: panel calibration")
     g.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution")
     g.add_argument("--blend", action="store_true", help="lenticular: blend the two nearest views")
-    g.add_argument("--baseline", type=float, default=32.0, help="views: pixels between the extreme views for a "
-                   "full-range depth step (default: %(default)s)")
-    g.add_argument("--zero-parallax", type=float, default=0.5, help="views: normalised depth that stays in place "
-                   "(default: %(default)s)")
+    g.add_argument("--baseline", type=float, default=mv.ViewConfig.baseline,
+                   help="views: pixels between the extreme views for a full-range depth step (default: %(default)s)")
+    g.add_argument("--zero-parallax", type=float, default=mv.ViewConfig.zero_parallax,
+                   help="views: normalised depth that stays in place (default: %(default)s)")
     g.add_argument("--renderer", choices=("auto", "numpy", "torch"), default="auto",
                    help="views: DIBR on the CPU with NumPy, or with PyTorch on the model's device (same views, "
                         "bit for bit); auto: torch when the model runs on a CUDA GPU (default: %(default)s)")
@@ -273,7 +273,7 @@ def check_onepass_options(args: argparse.Namespace) -> None:
         if args.renderer != "auto":
             given.append("renderer")
         # options with defaults: given when they differ from them (the view geometry, the views' codec)
-        given += [k for k, default in (("baseline", 32.0), ("zero_parallax", 0.5)) if getattr(args, k) != default]
+        given += [k for k in ("baseline", "zero_parallax") if getattr(args, k) != getattr(mv.ViewConfig, k)]
         if args.views_codec != "ffv1" and args.rgbd_out is None:
             given.append("views_codec")
         if given:
@@ -312,11 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def geometry(q: argparse.ArgumentParser, views_help: str = "number of views (default: 8)") -> None:
         q.add_argument("--views", type=int, default=None, help=views_help)
-        q.add_argument("--baseline", type=float, default=32.0,
+        q.add_argument("--baseline", type=float, default=mv.ViewConfig.baseline,
                        help="shift in pixels between the extreme views for a depth step of 1.0 (full range) "
                             "from the zero-parallax level; per-view step = baseline / (views - 1); one view: "
                             "the centre view, the colour unchanged (default: %(default)s)")
-        q.add_argument("--zero-parallax", type=float, default=0.5,
+        q.add_argument("--zero-parallax", type=float, default=mv.ViewConfig.zero_parallax,
                        help="normalised depth (0 far .. 1 near) that stays in place (default: %(default)s)")
         q.add_argument("--max-depth", type=float, default=None,
                        help="depth value that means 1.0 (default: 255 for 8-bit, 65535 for 16-bit)")

@@ -29,7 +29,8 @@ def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[st
         if muxer == "yuv4mpegpipe":
             return (f"a {what} output holds uncompressed frames (--codec wrapped_avframe), not {codec}: "
                     "use .mkv for FFV1")
-        return f"a {what} output holds uncompressed frames, not {codec}: use --codec rawvideo with .yuv, or .mkv for FFV1"
+        return (f"a {what} output holds uncompressed frames, not {codec}: use --codec rawvideo with .yuv, "
+                "or .mkv for FFV1")
     if muxer in MPEG_MUXERS and codec not in MPEG_CODECS:
         return (f"a {what} output ({muxer}) cannot hold {codec} video (it would be stored as data, not as "
                 f"video): use .mkv or .nut, or --codec libx264 / libx265 (lossy) for {what}")

@@ -33,7 +33,8 @@ def is_pattern(out: str | os.PathLike[str]) -> bool:
 
 
 #: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")  # input images
+#: images an input folder or pattern may hold
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
 OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".jp2", ".j2k", ".qoi")
 
 
@@ -115,7 +116,7 @@ def _pattern_regex(name: str) -> re.Pattern[str]:
         if name.startswith("%%", i):
             out.append("%")
             i += 2
-        elif m:  # the names FFmpeg opens: N digits, more only without a leading zero (imageseq's rule)
+        elif m:  # the names FFmpeg opens: N digits, more only without a leading zero (number_regex)
             out.append(f"({number_regex(m.group(0))})")
             i += m.end()
         elif name[i] == "%":
@@ -182,6 +183,5 @@ def frame_name(pattern: str, number: int) -> str:
     return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
 
 
-
-__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_sequence_output", "is_pattern",
-           "frame_name", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]
+__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_sequence_output",
+           "frame_name", "is_pattern", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]

@@ -221,10 +221,10 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
     known here (a quilt's name carries its aspect; ``views`` makes one file per view)."""
     said: dict[str, Any] = {}
     sink = None
+    threads = getattr(depth_writer, "threads", 0)  # --threads: every encoder's, as the depth's
     if views_path is not None:
         render, said["renderer"] = pick_renderer(options.renderer, enhancer)
-        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render,
-                         getattr(depth_writer, "threads", 0))  # --threads, as the depth's encoder
+        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads)
         said["views_outputs"] = [str(p) for p in sink.paths]
         log.info("views: %d views, %s layout, renderer %s -> %s", options.config.n_views,
                  type(sink.layout).__name__.lower(), said["renderer"], ", ".join(said["views_outputs"]))
@@ -237,7 +237,7 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
         if rgbd_path is not None:
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
                                    near=options.depth_near, max_depth=options.config.max_depth,
-                                   order=options.config.depth_order, threads=getattr(depth_writer, "threads", 0))
+                                   order=options.config.depth_order, threads=threads)
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

@@ -42,10 +42,10 @@ from .formats import (
 )
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo
-from .streams import choose_stream
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
+from .streams import choose_stream
 
 log = logging.getLogger("igde_stream.stream")
 

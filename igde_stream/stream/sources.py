@@ -237,7 +237,8 @@ class StreamDecoder:
                 decoded = self.stream.decode(packet) if packet is not None else []
             except av.error.FFmpegError as exc:
                 message = str(getattr(exc, "strerror", None) or exc).strip()
-                raise CorruptInputError(f"cannot decode frame {count}{_after(count, t)}: {message}", self.path) from None
+                raise CorruptInputError(f"cannot decode frame {count}{_after(count, t)}: {message}",
+                                        self.path) from None
         errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
         if errors:
             raise CorruptInputError(f"damaged data near frame {count}{_after(count, t)}: {' '.join(errors)[:200]}",

@@ -80,7 +80,6 @@ class _Crew:
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.failure: BaseException | None = None
-        self.threads: list[threading.Thread] = []
         self.done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -97,9 +96,7 @@ class _Crew:
             finally:
                 done.set()
 
-        t = threading.Thread(target=run, name=name, daemon=True)
-        self.threads.append(t)
-        t.start()
+        threading.Thread(target=run, name=name, daemon=True).start()
 
     def fail(self, exc: BaseException) -> None:
         with self._lock:

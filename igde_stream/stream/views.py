@@ -27,7 +27,7 @@ from .. import display
 from .. import multiview as mv
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
-from .containers import in_slots, slot_of
+from .containers import in_slots, size_problem, slot_of
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs
 from .formats import is_float_format
@@ -56,8 +56,8 @@ H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6
 def _check_yuv_size(codec: str, w: int, h: int, path: Path) -> None:
     """``OutputError`` for a frame 4:2:0 cannot hold (odd sizes) or H.264 cannot (over its largest
     level's frame size: decoders refuse such streams, e.g. an 8192x8192 quilt)."""
-    if h % 2 or w % 2:
-        raise OutputError(f"{_NAMES.get(codec, codec)} yuv420p needs even sizes, got {w}x{h}; use the ffv1 codec", path)
+    if (why := size_problem(_NAMES.get(codec, codec), "yuv420p", w, h)) is not None:
+        raise OutputError(why, path)
     mbs = -(-w // 16) * -(-h // 16)
     if codec == "h264" and mbs > H264_MAX_MACROBLOCKS:
         raise OutputError(f"{w}x{h} is beyond H.264 ({mbs:,} macroblocks a frame, its highest level holds "

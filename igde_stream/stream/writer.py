@@ -208,8 +208,9 @@ class DepthWriter:
         why = container_problem(muxer, codec, self.out, self.container.supported_codecs)
         if self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(muxer, codec):
             self._to_gray(codec, like, "cannot carry a limited-range tag")
-        if why is None and size_problem(codec, self.pix_fmt, like.width, like.height) and subsampled(self.pix_fmt):
-            self._to_gray(codec, like, f"{self.pix_fmt} cannot hold {like.width}x{like.height} frames")  # neutral chroma
+        if why is None and subsampled(self.pix_fmt) and size_problem(codec, self.pix_fmt, like.width, like.height):
+            # an odd size 4:2:0 cannot hold: gray says the same values (depth's chroma is neutral)
+            self._to_gray(codec, like, f"{self.pix_fmt} cannot hold {like.width}x{like.height} frames")
         why = why or size_problem(codec, self.pix_fmt, like.width, like.height)
         if why:  # these would fail at the first frame, after the model's work, or never (FFV1 in a .ts)
             self.abort()
