@@ -14,6 +14,7 @@ def format_summary(s: dict[str, Any]) -> str:
     lines = [
         f"wrote {s['output']}: {s['frames']} frames, {s['width']}x{s['height']} {s['pix_fmt']}, "
         f"{s['codec']} ({'lossless' if s['lossless'] else 'LOSSY'}), {s['fps']:.2f} frames/s on {s['backend']}"
+        + _total(s)
     ]
     if "mean_psnr" in s:
         lines.append(
@@ -46,3 +47,11 @@ def _db(v: float, sign: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     return f"{v:+.2f} dB" if sign else f"{v:.2f} dB"
+
+
+def _total(s: dict[str, Any]) -> str:
+    """The wall time with the reports, plot and preview, where writing them took a noticeable share."""
+    total, stream = s.get("total_seconds"), s.get("seconds")
+    if total is None or stream is None or total - stream < max(0.5, 0.05 * stream):
+        return ""
+    return f" ({stream:.1f} s; {total:.1f} s with the reports)"

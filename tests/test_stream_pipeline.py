@@ -281,3 +281,27 @@ def test_batch_limit_is_a_quarter_of_the_memory_up_to_2_gib(monkeypatch):
     stages.check_batch(1, 100000, 100000, 2)  # one frame is always allowed
     with pytest.raises(IGDEError, match="use --batch 1 or less"):
         stages.check_batch(2, 20000, 20000, 2)
+
+
+def test_summary_times_the_reports_apart_from_the_stream(make_clip, enhancer, monkeypatch):
+    """fps is the stream's; total_seconds also counts the reports written after it (here a report
+    write that takes 0.6 s), and the printed line gives both."""
+    import time
+
+    from igde_stream.run_summary import format_summary
+    from igde_stream.stream.report import PsnrReport
+
+    clip = make_clip(n=3)
+    write = PsnrReport.write
+
+    def slow_write(self, *args, **kwargs):
+        time.sleep(0.6)
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(PsnrReport, "write", slow_write)
+    s = enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"],
+                     report_path=clip["out"].with_suffix(".json"), enhancer=enhancer)
+    assert s["total_seconds"] >= s["seconds"] + 0.6
+    assert s["fps"] == pytest.approx(3 / s["seconds"], rel=1e-2)
+    line = format_summary(s).splitlines()[0]
+    assert f"({s['seconds']:.1f} s; {s['total_seconds']:.1f} s with the reports)" in line

@@ -307,6 +307,8 @@ def enhance_file(
                                                   getattr(enhancer, "depth_order", "near-high")))
             stack.close()  # inputs and the report's row file closed before the outputs appear
             _commit(moves)  # the one step that puts every output in place
+            # fps is the stream's (decode, enhance, encode); this adds the reports, plot and preview
+            summary["total_seconds"] = round(time.perf_counter() - t_start, 3)
         except BaseException:
             writer.abort()
             if outs is not None:
