@@ -354,3 +354,47 @@ def test_two_outputs_through_a_linked_folder_are_one_output(tmp_path):
     (tmp_path / "jobs.csv").write_text("color,depth,output\na.mp4,a.mkv,real/o.mkv\nb.mp4,b.mkv,link/o.mkv\n")
     with pytest.raises(IGDEError, match="output link/o.mkv is also the output of line 2"):
         read_jobs(tmp_path / "jobs.csv")
+
+
+def test_a_worker_that_dies_fails_its_clip_and_the_queued_clips_run_on_a_new_pool(tmp_path):
+    """One worker, killed (SIGKILL, as the kernel's OOM killer does) while a long clip runs: that clip
+    fails, naming the dead worker, and the clips queued behind it run on a new pool, bit for bit as
+    alone (before: the broken pool failed every clip not yet reported, the unstarted ones too)."""
+    import os
+    import signal
+
+    from igde_stream import enhance_file
+
+    made = _write_clips(tmp_path, n=2)
+    colors, depths, _ = scene(720, (128, 96), 8, seed=1)
+    (tmp_path / "out").mkdir()
+    long = Job("long", str(write_video(tmp_path / "l.mp4", colors, fmt="rgb24")),
+               str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / "long.mkv"))
+    quick = [Job(c["name"], str(c["color"]), str(c["depth"]), str(tmp_path / "out" / f"{c['name']}.mkv"))
+             for c in made]
+    bad = Job("bad", str(made[0]["color"]), str(tmp_path / "missing.mkv"), str(tmp_path / "out" / "bad.mkv"))
+    before = set(multiprocessing.active_children())
+    killed = []
+
+    def kill_during_long(row, done, total):
+        if row["clip"] != "bad":
+            return
+        deadline = time.monotonic() + 60
+        while not _parts(tmp_path / "out") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for p in set(multiprocessing.active_children()) - before:
+            os.kill(p.pid, signal.SIGKILL)
+            killed.append(p.pid)
+
+    options = {"model": "igde-small", "backend": "onnxruntime", "batch": 2}
+    rows = run_pool([bad, long, *quick], options, 1, kill_during_long)
+    assert killed
+    assert [r["clip"] for r in rows] == ["bad", "long", "c0", "c1"]
+    assert rows[0]["status"] == "failed" and "missing.mkv" in rows[0]["error"]
+    assert rows[1]["status"] == "failed" and rows[1]["error"].startswith("worker process died while this clip ran")
+    assert [r["status"] for r in rows[2:]] == ["done", "done"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c0.mkv", "c1.mkv"]
+    for job in quick:
+        single = tmp_path / f"single_{job.clip}.mkv"
+        enhance_file(job.color, job.depth, single, quiet=True, **options)
+        assert Path(job.output).read_bytes() == single.read_bytes()
