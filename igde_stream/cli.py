@@ -345,6 +345,9 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     from .errors import OutputError
 
     out_dir = Path(args.demo)
+    size = (320, 180)
+    if not args.overwrite:  # before anything is written
+        _check_demo_extras(args, size)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError("exists and is not a folder", out_dir)
     try:
@@ -353,7 +356,7 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
         raise OutputError(f"cannot create the folder: {exc.strerror or exc}", out_dir) from None
     log = logging.getLogger("igde_stream.cli")
     log.info("demo: writing a synthetic 48-frame 320x180 clip into %s", out_dir)
-    clip = write_clip(out_dir, frames=48, size=(320, 180))
+    clip = write_clip(out_dir, frames=48, size=size)
     reports = [out_dir / "report.json", out_dir / "report.csv"]
     try:
         import matplotlib  # noqa: F401
@@ -368,6 +371,23 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
         args, color=clip["color"], depth=clip["depth"], gt=clip["gt"], output=out_dir / "depth_enhanced.mkv",
         report=reports, plot=plot, preview=preview, overwrite=True,
     )
+
+
+def _check_demo_extras(args: argparse.Namespace, size: tuple[int, int]) -> None:
+    """The demo replaces the files it writes in DIR by itself; --views-out, --rgbd-out and --preview
+    name the user's own files, so an existing one is refused without -y, as in any run."""
+    from .errors import IGDEError
+    from .stream.outputs import check_outputs
+    from .views_cli import onepass_kwargs
+
+    views = onepass_kwargs(args)["views"]
+    paths = [Path(p) for p in (args.rgbd_out, args.preview) if p is not None]
+    if args.views_out is not None:
+        try:
+            paths += views.make_layout().outputs(args.views_out, size)
+        except ValueError as exc:
+            raise IGDEError(str(exc)) from None
+    check_outputs(paths, {}, overwrite=False)
 
 
 if __name__ == "__main__":

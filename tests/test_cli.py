@@ -115,6 +115,31 @@ def test_demo_runs_the_whole_job(tmp_path, tiny_model, monkeypatch, capsys):
     assert main(["--demo", str(demo), "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0  # rerun replaces
 
 
+@pytest.mark.parametrize("extra, mine", [
+    (["--views-out", "v.mkv", "--layout", "views", "--views", "2"], "v_v1.mkv"),
+    (["--rgbd-out", "r.mkv"], "r.mkv"),
+    (["--preview", "p.png"], "p.png"),
+])
+def test_demo_refuses_to_replace_the_users_own_outputs_without_y(tmp_path, tiny_model, monkeypatch, capsys,
+                                                                  extra, mine):
+    """The demo replaces the files it writes in DIR, but --views-out, --rgbd-out and --preview name the
+    user's own files: an existing one is refused without -y (docs/multiview.md: "an existing file is
+    refused unless -y"), in one line before anything is written; with -y it is replaced."""
+    import igde_stream.data as igde_stream_data
+
+    real = igde_stream_data.write_clip
+    monkeypatch.setattr(igde_stream_data, "write_clip", lambda d, **kw: real(d, **{**kw, "frames": 3, "size": (64, 48)}))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / mine).write_bytes(b"the user's own file")
+    demo = tmp_path / "demo"
+    argv = ["--demo", str(demo), "--model", str(tiny_model), "--backend", "torch", "-q", *extra]
+    assert main(argv) == 2
+    assert f"{mine}: already exists (use -y / --overwrite to replace it)" in capsys.readouterr().err
+    assert (tmp_path / mine).read_bytes() == b"the user's own file" and not demo.exists()
+    assert main([*argv, "-y"]) == 0
+    assert (tmp_path / mine).read_bytes() != b"the user's own file"
+
+
 def test_python_m_entry_point():
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
