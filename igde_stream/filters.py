@@ -7,7 +7,8 @@ Defaults: the best PSNR on the validation split (3 frames each of the paper's bo
 the real-world mix at 960 x 540, input 21.6 dB; ``python tools/tune_filters.py``, grid in
 ``results/filter_tuning.json``): joint bilateral d 35 / sigma_color 20 / sigma_space 32 (27.4 dB;
 d 25 gave 26.8 dB: larger windows still gain a little, at 5.6 s per frame, so the grid stops
-there); guided r 8 / eps 0.01 (25.0 dB); weighted median r 20 / sigma 15 (29.4 dB; re-tuned after its
+there); guided r 8 / eps 1e-4 (25.9 dB; re-tuned after OpenCV was found to run every eps under 0.01 on
+the [0, 1] guide as a blur in flat-coloured windows: eps 0.01 had scored 25.0 dB and won); weighted median r 20 / sigma 15 (29.4 dB; 29.36 with holes left out of its windows; re-tuned after its
 sigma was found passed as OpenCV's ``dst``, so that every earlier setting ran at sigma 1:
 ``results/filter_tuning.json``, its weighted-median entry); global smoother lam 1024 / sigma_color 4 /
 band 3 / low 0.02 (30.4 dB, 40 ms per frame).
@@ -47,22 +48,37 @@ def joint_bilateral(
 
     diameter: neighbourhood in pixels; sigma_color: range sigma on the guide (8-bit RGB units);
     sigma_space: spatial sigma in pixels. Depth is filtered in float32 with the guide as float32.
+    Holes (depth 0) are no measurement: they get no weight (normalised convolution, ``sum w m d /
+    sum w m`` with ``m`` = depth > 0, in one pass as the channels of one source), so a hole is filled
+    from the measured pixels around it and pulls none of them toward 0; a pixel with no measured one
+    in its window stays 0.
     """
     _check(color, depth)
-    out = cv2.ximgproc.jointBilateralFilter(
-        color.astype(np.float32), depth.astype(np.float32), diameter, sigma_color, sigma_space
-    )
+    guide = color.astype(np.float32)
+    valid = depth != 0
+    if valid.all():
+        out = cv2.ximgproc.jointBilateralFilter(guide, depth.astype(np.float32), diameter, sigma_color, sigma_space)
+        return _back(out, depth)
+    m = valid.astype(np.float32)
+    src = np.dstack([depth.astype(np.float32) * m, m, np.zeros_like(m)])
+    num_den = cv2.ximgproc.jointBilateralFilter(guide, src, diameter, sigma_color, sigma_space)
+    num, den = num_den[..., 0], num_den[..., 1]
+    out = np.where(den > 1e-6, num / np.maximum(den, 1e-6), np.float32(0.0))
     return _back(out, depth)
 
 
-def guided(color: np.ndarray, depth: np.ndarray, radius: int = 8, eps: float = 0.01) -> np.ndarray:
+def guided(color: np.ndarray, depth: np.ndarray, radius: int = 8, eps: float = 1e-4) -> np.ndarray:
     """Guided filter (He et al.; ``cv2.ximgproc.guidedFilter``) of depth with the RGB guide.
 
     radius: window radius in pixels; eps: regularisation on the guide normalised to [0, 1]
-    (eps = 0.01 means edges with a guide contrast below ~0.1 = 25 grey levels are smoothed).
+    (eps = 1e-4 means edges with a guide contrast below ~0.01 = 2.5 grey levels are smoothed).
+    The guide is passed on its 0-255 scale with eps x 255^2, the same filter (He et al.'s a and b
+    scale out): OpenCV replaces a colour guide's covariance determinant under 1e-6 by 1 when eps <
+    0.01, and on a [0, 1] guide that determinant is under 1e-6 wherever the window's colour is
+    nearly flat, so every eps below 0.01 ran as a different, blurring filter there.
     """
     _check(color, depth)
-    out = cv2.ximgproc.guidedFilter(color.astype(np.float32) / 255.0, depth.astype(np.float32), radius, eps)
+    out = cv2.ximgproc.guidedFilter(color.astype(np.float32), depth.astype(np.float32), radius, eps * 255.0**2)
     return _back(out, depth)
 
 
@@ -76,13 +92,18 @@ def weighted_median(
     blurring it. uint16 and float32 depth are filtered as float32. OpenCV quantises a colour guide
     with randomly seeded cluster centres, so the thread's OpenCV RNG is seeded (``cv2.setRNGSeed(0)``)
     first: the same input gives the same output. Not thread-safe: OpenCV's implementation crashes
-    when called from several Python threads at once (use processes).
+    when called from several Python threads at once (use processes). Holes (depth 0) are no
+    measurement: they are left out of every window (OpenCV's ``mask``), so a hole takes the median
+    of the measured pixels around it and never becomes another pixel's median; a pixel with no
+    measured one in its window stays 0.
     """
     _check(color, depth)
     src = depth if depth.dtype == np.uint8 else depth.astype(np.float32)
+    valid = depth != 0
+    mask = None if valid.all() else valid.astype(np.uint8)
     cv2.setRNGSeed(0)
     out = cv2.ximgproc.weightedMedianFilter(  # by keyword: the fourth positional argument is dst
-        np.ascontiguousarray(color), src, radius, sigma=sigma, weightType=cv2.ximgproc.WMF_EXP
+        np.ascontiguousarray(color), src, radius, sigma=sigma, weightType=cv2.ximgproc.WMF_EXP, mask=mask
     )
     return _back(out, depth)
 
