@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--output-dir", metavar="DIR", help="where the outputs go (default: JOBS/enhanced)")
     f.add_argument("--output-ext", default=".mkv", metavar=".EXT", help="the outputs' suffix (default: .mkv)")
     add_input_options(p)  # image sequences and raw depth: --fps, --size, --pix-fmt, streams, --format
-    from .views_cli import add_depth_near_option, add_packed_option
+    from .views_options import add_depth_near_option, add_packed_option
 
     add_packed_option(p, "each clip's one input is")  # --packed rgbd: colour | depth in each frame
     add_depth_near_option(p, "--packed")

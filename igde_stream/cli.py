@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
     add_input_options(p)
     add_enhance_options(p)
-    from .views_cli import add_onepass_options, add_packed_option
+    from .views_options import add_onepass_options, add_packed_option
 
     add_packed_option(p)  # --packed rgbd: one input, colour | depth in each frame
     add_onepass_options(p)  # --views-out, --rgbd-out, --preview and the views' options
@@ -327,7 +327,7 @@ def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
     from .stream import enhance_file
-    from .views_cli import onepass_kwargs
+    from .views_options import onepass_kwargs
 
     return enhance_file(
         paths.get("color", args.color), paths.get("depth", args.depth), paths.get("output", args.output),
@@ -378,7 +378,7 @@ def _check_demo_extras(args: argparse.Namespace, size: tuple[int, int]) -> None:
     name the user's own files, so an existing one is refused without -y, as in any run."""
     from .errors import IGDEError
     from .stream.outputs import check_outputs
-    from .views_cli import onepass_kwargs
+    from .views_options import onepass_kwargs
 
     views = onepass_kwargs(args)["views"]
     paths = [Path(p) for p in (args.rgbd_out, args.preview) if p is not None]

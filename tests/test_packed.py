@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import read_video, scene, write_video
-from igde_stream import cli, display, views_cli
+from igde_stream import cli, display, views_cli, views_options
 from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader, enhance_file
 from igde_stream.stream.packed import PACKINGS
@@ -187,7 +187,7 @@ def test_packed_refuses_a_depth_stream(tmp_path, tiny_model, capsys):
 
 
 def test_cli_packings_are_the_library_s():
-    assert views_cli.PACKINGS == tuple(PACKINGS)
+    assert views_options.PACKINGS == tuple(PACKINGS)
 
 
 def test_unpacker_halves_and_their_sizes_by_hand():
