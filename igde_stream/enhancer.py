@@ -132,7 +132,10 @@ class Enhancer:
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
         if not quiet:
-            print(f"igde-stream: {message}", file=sys.stderr, flush=True)
+            try:
+                print(f"igde-stream: {message}", file=sys.stderr, flush=True)
+            except BrokenPipeError:  # the log's reader has gone (2>&1 | head -c 100): no reason to fail the run
+                pass
 
     @property
     def backend_name(self) -> str:

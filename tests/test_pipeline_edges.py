@@ -122,3 +122,28 @@ def test_a_progress_bar_only_when_asked(clip16, monkeypatch, progress):
     folder, _ = clip16
     enhance_file(folder / "c.mkv", folder / "d.mkv", folder / "o.mkv", enhancer=PlainEnhancer(), progress=progress)
     assert made == ([6] if progress else [])
+
+
+@pytest.mark.parametrize("ext, start", [("nut", 0.0), ("nut", 1.0), ("mkv", 1.0)])
+def test_the_progress_bar_total_of_depth_on_stdin_is_its_frame_count(clip16, monkeypatch, ext, start):
+    """``igde-stream c.mkv - -o o.mkv < d.nut``: NUT declares no frame count, and its duration (its
+    index's largest pts) is the last frame's start, so 6 frames at 25 fps end at 0.2 s, not 0.24 s (the
+    bar said 5); a container's duration counts from 0, so a stream from 1 s is not 31 frames long."""
+    import io
+    import sys
+
+    import tqdm
+
+    made = []
+
+    class Recording(tqdm.tqdm):
+        def __init__(self, *a, **kw):
+            made.append(kw.get("total"))
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(tqdm, "tqdm", Recording)
+    folder, depth = clip16
+    write_video(folder / f"s.{ext}", depth, fmt="gray16le", rate=Fraction(25), start=start)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((folder / f"s.{ext}").read_bytes())))
+    summary = enhance_file(folder / "c.mkv", "-", folder / "o.mkv", enhancer=PlainEnhancer(), progress=True)
+    assert summary["frames"] == 6 and made == [6]

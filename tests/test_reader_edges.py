@@ -91,6 +91,19 @@ def test_matroska_container_duration_is_the_single_stream_end(tmp_path):
         assert len(list(r.frames())) == 5
 
 
+@pytest.mark.parametrize("ext, start", [("nut", 0.0), ("nut", 1.0), ("mkv", 1.0)])
+def test_the_frame_count_a_container_duration_implies(tmp_path, ext, start):
+    """NUT's container duration is its index's largest pts, the last frame's start (0.2 s for five frames
+    at 25 fps, as Matroska's end is); both count from 0, so a stream that starts at 1 s is not 30 frames."""
+    frames = [np.full((8, 16), k, np.uint8) for k in range(5)]
+    write_video(tmp_path / f"d.{ext}", frames, fmt="gray", rate=Fraction(25), start=start)
+    with VideoReader(tmp_path / f"d.{ext}", "depth") as r:
+        end = start + (0.16 if ext == "nut" else 0.2)
+        assert r.info.duration == pytest.approx(end, abs=0.0015) and r.info.duration_is_end
+        assert r.info.expected_frames == 5
+        assert len(list(r.frames())) == 5
+
+
 @pytest.mark.parametrize("pattern, name, match", [
     ("f%03d.png", "f007.png", True),
     ("f%03d.png", "f1234.png", True),         # at least the width

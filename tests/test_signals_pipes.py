@@ -63,6 +63,21 @@ def test_a_summary_nobody_reads_is_no_error_once_the_outputs_are_written(clip, t
     assert out.exists()
 
 
+@pytest.mark.parametrize("views", [False, True])
+def test_a_log_nobody_reads_is_no_error(clip, tiny_model, tmp_path, views):
+    """``igde-stream ... 2>&1 | head -c 100``: the backend line to a stderr whose reader has gone failed
+    the run ("cannot load the model: [Errno 32] Broken pipe", exit 2, no output; ``views quality
+    --enhance``: a traceback). The log is no part of the outputs: they are written, exit 0."""
+    out = tmp_path / ("v.json" if views else "o.mkv")
+    args = (["views", "quality", clip["color"], "--gt", clip["depth"], "--depth", f"d={clip['depth']}",
+             "--enhance", "d", "--report", out] if views else [clip["color"], clip["depth"], "-o", out])
+    p = subprocess.Popen(_cmd(tiny_model, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stderr.close()  # gone before the first line
+    said = p.stdout.read().decode()
+    assert p.wait(timeout=120) == 0
+    assert out.exists() and ("| **mean** |" if views else "wrote ") in said
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 def test_a_full_disk_under_stdout_is_one_line(clip, tiny_model):
     with open("/dev/full", "wb") as full:

@@ -30,6 +30,7 @@ class VideoInfo:
     frames: int | None  # frame count the container declares, None when it does not
     duration: float | None  # seconds the container declares, None when it does not
     duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
+    duration_is_last_start: bool = False  # it is the last frame's start (NUT: its index's largest pts), not its end
     kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of)
     limited: bool = False  # YUV depth luma in the limited range, read stretched (formats.luma_is_limited)
 
@@ -48,7 +49,10 @@ class VideoInfo:
         if self.frames:
             return self.frames
         if self.duration and self.rate:
-            return round(self.duration * float(self.rate))
+            span = self.duration
+            if self.duration_is_end and self.start_pts:  # an end time counted from 0: less the stream's start
+                span -= float(self.start_pts * self.time_base)
+            return round(span * float(self.rate)) + self.duration_is_last_start  # the last frame counts too
         return None
 
     @property

@@ -191,16 +191,19 @@ class VideoReader:
                         round(cc.width * sar), cc.height, cc.width, cc.height)
         tb = s.time_base or Fraction(1, 1000)
         rate = s.average_rate or s.guessed_rate or None
-        # A stream's duration is a length; a container's (Matroska) may be an end time counted from 0.
-        duration, duration_is_end = None, False
+        # A stream's duration is a length; a container's (Matroska) may be an end time counted from 0,
+        # and NUT's is the largest pts of its index: the last frame's start, one frame short of its end.
+        duration, duration_is_end, last_start = None, False, False
         if s.duration is not None:
             duration = float(s.duration * tb)
         elif self.container.duration is not None and len(self.container.streams) == 1:
             duration, duration_is_end = self.container.duration / 1_000_000, True
+            last_start = self.container.format.name == "nut"
         info = VideoInfo(
             path=self.path, codec=cc.name, width=cc.width, height=cc.height, pix_fmt=pix_fmt,
             time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
             frames=self._files or s.frames or None, duration=duration, duration_is_end=duration_is_end,
+            duration_is_last_start=last_start,
             kind=self._kind, limited=self.role != "color" and self._packed is None
             and luma_is_limited(pix_fmt, cc.color_range, cc.name, self._depth_range),
         )
