@@ -10,7 +10,6 @@ import logging
 import math
 import numbers
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 
 from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
+from .signals import say
 
 try:
     from .errors import IGDEError
@@ -132,10 +132,7 @@ class Enhancer:
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
         if not quiet:
-            try:
-                print(f"igde-stream: {message}", file=sys.stderr, flush=True)
-            except BrokenPipeError:  # the log's reader has gone (2>&1 | head -c 100): no reason to fail the run
-                pass
+            say(f"igde-stream: {message}", err=True)  # a log nobody reads (2>&1 | head -c 100) is no error
 
     @property
     def backend_name(self) -> str:

@@ -67,11 +67,11 @@ def signals_raise() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous[1])
 
 
-def stdout_gone() -> None:
-    """After a ``BrokenPipeError`` on stdout: point stdout at /dev/null, so that the interpreter's own
-    flush at exit does not fail a second time with a traceback."""
+def stdout_gone(stream: Any = None) -> None:
+    """After a ``BrokenPipeError`` on stdout (or ``stream``, e.g. stderr): point it at /dev/null, so
+    that the interpreter's own flush at exit does not fail a second time with a traceback."""
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
     except (OSError, ValueError):
         pass
 
@@ -79,11 +79,12 @@ def stdout_gone() -> None:
 def say(text: str, *, err: bool = False) -> bool:
     """Print ``text`` to stdout (or stderr); False, quietly, when the reader of the pipe has gone
     (``... | head``, ``... | true``): the outputs are written by then, so that is no error."""
+    stream = sys.stderr if err else sys.stdout
     try:
-        print(text, file=sys.stderr if err else sys.stdout, flush=True)
+        print(text, file=stream, flush=True)
         return True
     except BrokenPipeError:
-        stdout_gone()
+        stdout_gone(stream)  # only the stream that broke: stdout may be the output (-o -)
         return False
 
 

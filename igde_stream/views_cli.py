@@ -170,10 +170,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth,
                             depth_order=args.depth_order, quiet=True)
         if not args.quiet:
-            try:
-                print(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", file=sys.stderr)
-            except BrokenPipeError:  # the log's reader has gone (2>&1 | head -c 100): no reason to fail the run
-                pass
+            say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, figure_frame=args.figure_frame,

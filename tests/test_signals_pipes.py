@@ -236,3 +236,17 @@ def test_a_short_run_into_a_stdout_nobody_reads_ends_on_sigterm(tmp_path, tiny_m
     p.stdout.close()
     assert got == 143 and took < 10, err
     _no_traceback(err)
+
+
+def test_a_line_to_a_closed_stderr_leaves_stdout_alone():
+    """``say(..., err=True)`` with stderr's reader gone keeps stdout, which may be the output (-o -):
+    before, it pointed stdout at /dev/null, and the rest of a piped output was lost."""
+    code = ("import sys; from igde_stream.signals import say; "
+            "ok = say('to the log', err=True); sys.stdout.write(f'stdout still here {ok}'); sys.stdout.flush()")
+    r, w = os.pipe()
+    os.close(r)  # stderr's reader has gone
+    try:
+        out = subprocess.run([sys.executable, "-c", code], stderr=w, stdout=subprocess.PIPE, timeout=60).stdout
+    finally:
+        os.close(w)
+    assert out == b"stdout still here False"

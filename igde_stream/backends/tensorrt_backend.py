@@ -12,7 +12,6 @@ than the profile's minimum N (the stream's last) is padded with its last frame, 
 
 from __future__ import annotations
 
-import sys
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 
 from ..engine import (BuildOptions, EngineError, EngineInfo, build_engine, environment, file_sha256, find_engine,
                       problems)
+from ..signals import say
 from . import ENGINE_SUFFIXES, ENGINES_DIR, resolve_model_file
 from .torch_backend import HostStaging
 
@@ -108,7 +108,7 @@ class TensorRTBackend:
 
     def _say(self, msg: str) -> None:
         if not self.quiet:
-            print(f"igde-stream: {msg}", file=sys.stderr, flush=True)
+            say(f"igde-stream: {msg}", err=True)  # a log nobody reads is no error
 
     def _source_onnx(self, info: EngineInfo) -> Path | None:
         if self.onnx is not None:
