@@ -377,7 +377,7 @@ def _check_demo_extras(args: argparse.Namespace, size: tuple[int, int]) -> None:
     """The demo replaces the files it writes in DIR by itself; --views-out, --rgbd-out and --preview
     name the user's own files, so an existing one is refused without -y, as in any run."""
     from .errors import IGDEError
-    from .stream.outputs import check_outputs
+    from .stream.parts import check_outputs
     from .views_options import onepass_kwargs
 
     views = onepass_kwargs(args)["views"]

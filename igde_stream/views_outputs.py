@@ -2,9 +2,9 @@
 table beside it (``R.md``) and the boundary figure (``--figure F.png``).
 
 They are refused up front, before any frame is read, with the main command's checks
-(``stream.outputs.check_outputs``): a name with the wrong suffix, one that is one of the inputs, an
+(``stream.parts.check_outputs``): a name with the wrong suffix, one that is one of the inputs, an
 existing file without ``-y`` / ``--overwrite``, a missing folder. They are written under temporary
-names and renamed together when all are complete (``stream.outputs.commit``: all or nothing, a file
+names and renamed together when all are complete (``stream.parts.commit``: all or nothing, a file
 being replaced comes back on failure).
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from . import multiview as mv
 from .errors import OutputError
-from .stream.outputs import check_outputs, commit, remove_output
+from .stream.parts import check_outputs, commit, remove_output
 from .stream.writer import temp_path
 
 __all__ = ["QualityOutputs", "check_quality_outputs"]

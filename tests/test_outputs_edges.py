@@ -16,7 +16,8 @@ from test_stream_roundtrip import depth_info
 
 from igde_stream.errors import IGDEError, OutputError
 from igde_stream.stream import outputs
-from igde_stream.stream.outputs import backup_path
+from igde_stream.stream import parts
+from igde_stream.stream.parts import backup_path
 from igde_stream.stream.writer import temp_path
 
 
@@ -72,14 +73,14 @@ def test_name_length_limit_counts_the_temporary_names(tmp_path, monkeypatch):
     def no_pathconf(*a):
         raise OSError("no pathconf")
 
-    monkeypatch.setattr(outputs.os, "pathconf", no_pathconf)
+    monkeypatch.setattr(parts.os, "pathconf", no_pathconf)
     extra = max(len(temp_path(Path("x.mkv")).name), len(backup_path(Path("x.mkv")).name)) - 1  # beyond the stem
     fits = tmp_path / ("a" * (255 - extra) + ".mkv")
     assert max(len(temp_path(fits).name), len(backup_path(fits).name)) == 255
-    outputs._check_name_length(fits)
+    parts._check_name_length(fits)
     too_long = tmp_path / ("a" * (256 - extra) + ".mkv")
     with pytest.raises(OutputError, match=r"name too long \(\d+ characters; .* within the file system's 255\)"):
-        outputs._check_name_length(too_long)
+        parts._check_name_length(too_long)
 
 
 def test_renderer_without_pytorch(monkeypatch):

@@ -12,7 +12,7 @@ with no intermediate file:
 
 Every video output is written under a temporary name; ``Outputs.finish`` closes them and returns
 their (temporary, final) pairs, which the pipeline renames together with the depth video and the
-reports in one step (``commit``, all or nothing; ``check_outputs`` refuses output paths up front);
+reports in one step (``parts.commit``, all or nothing; ``parts.check_outputs`` refuses output paths up front);
 ``Outputs.abort`` removes them.
 
 Renderer (``pick_renderer``): ``numpy`` (``multiview.warp_views``), ``torch``
@@ -26,28 +26,23 @@ being captured there would fail on another thread's calls); packing and encoding
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import stat
 import threading
 from contextlib import nullcontext
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .. import display
 from .. import multiview as mv
-from ..errors import IGDEError, OutputError
+from ..errors import IGDEError
 from .preview import PreviewCollector, write_preview
-from .imageseq import pattern_suffix_problem
 from .info import Frame, VideoInfo
 from .pairing import TIE, nearer
 from .report import PsnrReport
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
-from .writer import temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -313,102 +308,3 @@ def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -
     outputs.depth.close()
     if gt is not None:
         gt.finish()
-
-
-# ------------------------------------------------------- output paths, and committing them together
-
-
-def same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
-def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
-    for i, out in enumerate(outputs):
-        if (problem := pattern_suffix_problem(out)) is not None:
-            raise OutputError(problem, out)
-        for role, p in inputs.items():
-            if same_file(out, p):
-                raise OutputError(f"output is the same file as the {role} input", out)
-        for other in outputs[:i]:
-            if same_file(out, other):
-                raise OutputError("the same path is given for two outputs", out)
-        if out.is_dir():
-            raise OutputError("is a folder", out)
-        mode = os.lstat(out).st_mode if os.path.lexists(out) else None
-        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-            # the rename at the end would replace the device or pipe itself (as root: /dev/null)
-            raise OutputError("is a device or a named pipe, not a file: write to stdout with -o - and redirect "
-                              "that", out)
-        if mode is not None and not overwrite:  # a symbolic link too, even one that points nowhere
-            raise OutputError("already exists (use -y / --overwrite to replace it)", out)
-        parent = out.parent
-        if not parent.exists():
-            raise OutputError(f"folder {str(parent)!r} does not exist", out)
-        if not parent.is_dir():
-            raise OutputError(f"{str(parent)!r} is not a folder", out)
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"folder {str(parent)!r} is not writable", out)
-        _check_name_length(out)
-
-
-def _check_name_length(out: Path) -> None:
-    """The output's temporary and backup names (``writer.temp_path``, ``commit``) are longer than its
-    own; one the file system cannot hold is refused up front, not as a traceback mid-run."""
-    try:
-        limit = os.pathconf(out.parent, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    longest = max(len(temp_path(out).name), len(backup_path(out).name))
-    if len(out.name) > limit or longest > limit:
-        raise OutputError(f"name too long ({len(out.name)} characters; with the temporary suffix it must stay "
-                          f"within the file system's {limit}): choose a shorter name", out)
-
-
-def backup_path(final: Path, pid: int | None = None) -> Path:
-    """Where ``commit`` keeps a file it is replacing until the new one is in place (beside it)."""
-    return final.with_name(f".{final.name}.igde-old-{os.getpid() if pid is None else pid}")
-
-
-def commit(moves: Sequence[tuple[Path, Path]]) -> None:
-    """Rename each (temporary, final) pair into place, all or nothing: on any failure (Ctrl-C included)
-    the outputs already renamed are removed, files that were being replaced come back, and every
-    temporary is removed."""
-    pid = os.getpid()
-    kept: list[tuple[Path, Path]] = []  # (backup, final) of files being replaced
-    placed: list[Path] = []
-    final: Path | None = None
-    try:
-        for _, final in moves:
-            if os.path.lexists(final) and not (final.is_dir() and not any(final.iterdir())):
-                backup = backup_path(final, pid)
-                os.replace(final, backup)
-                kept.append((backup, final))
-        for tmp, final in moves:
-            os.replace(tmp, final)
-            placed.append(final)
-    except BaseException as exc:
-        for final in placed:
-            remove_output(final)
-        for backup, final in kept:
-            try:
-                os.replace(backup, final)
-            except OSError:
-                log.error("could not put %s back; it is kept as %s", final, backup)
-        for tmp, _ in moves:
-            remove_output(tmp)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write: {exc.strerror or exc}", final) from None
-        raise
-    for backup, _ in kept:
-        remove_output(backup)
-
-
-def remove_output(path: Path) -> None:
-    """Remove a file, or a folder of images (an image-sequence output), if it is there."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)

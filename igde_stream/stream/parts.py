@@ -1,5 +1,7 @@
-"""Hidden partial files of an output: the temporary name a run writes under (beside the output, so the
-final rename is atomic) and the removal of those that a killed run left behind."""
+"""Output paths: the checks made before a run (``check_outputs``), the hidden partial files a run
+writes under (``temp_path``: beside the output, so the final rename is atomic), the removal of those
+that a killed run left behind (``remove_stale_parts``), and the one step that puts every output of a
+run in place (``commit``: all or nothing)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ import logging
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
+from typing import Sequence
+
+from ..errors import OutputError
+from .imageseq import pattern_suffix_problem
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -63,3 +70,99 @@ def remove_stale_parts(out: str | os.PathLike[str]) -> list[Path]:
         log.info("removed stale partial file %s (process %d is gone)", path, pid)
         removed.append(path)
     return removed
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
+    for i, out in enumerate(outputs):
+        if (problem := pattern_suffix_problem(out)) is not None:
+            raise OutputError(problem, out)
+        for role, p in inputs.items():
+            if same_file(out, p):
+                raise OutputError(f"output is the same file as the {role} input", out)
+        for other in outputs[:i]:
+            if same_file(out, other):
+                raise OutputError("the same path is given for two outputs", out)
+        if out.is_dir():
+            raise OutputError("is a folder", out)
+        mode = os.lstat(out).st_mode if os.path.lexists(out) else None
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            # the rename at the end would replace the device or pipe itself (as root: /dev/null)
+            raise OutputError("is a device or a named pipe, not a file: write to stdout with -o - and redirect "
+                              "that", out)
+        if mode is not None and not overwrite:  # a symbolic link too, even one that points nowhere
+            raise OutputError("already exists (use -y / --overwrite to replace it)", out)
+        parent = out.parent
+        if not parent.exists():
+            raise OutputError(f"folder {str(parent)!r} does not exist", out)
+        if not parent.is_dir():
+            raise OutputError(f"{str(parent)!r} is not a folder", out)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"folder {str(parent)!r} is not writable", out)
+        _check_name_length(out)
+
+
+def _check_name_length(out: Path) -> None:
+    """The output's temporary and backup names (``temp_path``, ``commit``) are longer than its
+    own; one the file system cannot hold is refused up front, not as a traceback mid-run."""
+    try:
+        limit = os.pathconf(out.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    longest = max(len(temp_path(out).name), len(backup_path(out).name))
+    if len(out.name) > limit or longest > limit:
+        raise OutputError(f"name too long ({len(out.name)} characters; with the temporary suffix it must stay "
+                          f"within the file system's {limit}): choose a shorter name", out)
+
+
+def backup_path(final: Path, pid: int | None = None) -> Path:
+    """Where ``commit`` keeps a file it is replacing until the new one is in place (beside it)."""
+    return final.with_name(f".{final.name}.igde-old-{os.getpid() if pid is None else pid}")
+
+
+def commit(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each (temporary, final) pair into place, all or nothing: on any failure (Ctrl-C included)
+    the outputs already renamed are removed, files that were being replaced come back, and every
+    temporary is removed."""
+    pid = os.getpid()
+    kept: list[tuple[Path, Path]] = []  # (backup, final) of files being replaced
+    placed: list[Path] = []
+    final: Path | None = None
+    try:
+        for _, final in moves:
+            if os.path.lexists(final) and not (final.is_dir() and not any(final.iterdir())):
+                backup = backup_path(final, pid)
+                os.replace(final, backup)
+                kept.append((backup, final))
+        for tmp, final in moves:
+            os.replace(tmp, final)
+            placed.append(final)
+    except BaseException as exc:
+        for final in placed:
+            remove_output(final)
+        for backup, final in kept:
+            try:
+                os.replace(backup, final)
+            except OSError:
+                log.error("could not put %s back; it is kept as %s", final, backup)
+        for tmp, _ in moves:
+            remove_output(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", final) from None
+        raise
+    for backup, _ in kept:
+        remove_output(backup)
+
+
+def remove_output(path: Path) -> None:
+    """Remove a file, or a folder of images (an image-sequence output), if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

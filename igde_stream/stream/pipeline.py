@@ -35,8 +35,8 @@ from ..errors import IGDEError, OutputError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_sequence_output, is_pattern, sequence_codec
-from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, same_file, write_stage
-from .outputs import check_outputs as _check_outputs, commit as _commit
+from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
+from .parts import check_outputs as _check_outputs, commit as _commit, same_file
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path

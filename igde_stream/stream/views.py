@@ -272,10 +272,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
     (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). ``pair``:
     how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). Returns
-    (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``outputs.check_outputs``: one
+    (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``parts.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
-    together when complete (``outputs.commit``)."""
-    from .outputs import check_outputs, commit  # outputs imports this module
+    together when complete (``parts.commit``)."""
+    from .parts import check_outputs, commit
 
     lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
     check_packed_inputs(source.packed if source else None, color, depth)
