@@ -1,6 +1,7 @@
 """The run folder's learning curve (``log.csv``) and ``best.pt`` across a resume: a resumed run
 drops the rows logged after its checkpoint (they are trained again), keeps counting time from the
-seconds already trained, and keeps a better ``best.pt`` saved after ``last.pt``."""
+seconds already trained, and keeps a better ``best.pt`` saved after ``last.pt``; and the run's
+progress bar (``progress_bar``)."""
 
 from __future__ import annotations
 
@@ -43,4 +44,25 @@ def log_final(path: Path, step: int, seconds: float, val: dict[str, Any]) -> Non
         csv.writer(f).writerow([step, f"{seconds:.1f}", "", "", "", "", *(f"{val[k]:.4f}" for k in VAL_KEYS)])
 
 
-__all__ = ["LOG_COLUMNS", "best_of", "cut_log", "log_final"]
+
+
+class _PlainBar:
+    """Stand-in for tqdm where it is not installed: ``write`` prints, the rest does nothing."""
+
+    def update(self, n: int = 1) -> None: ...
+    def set_postfix(self, **kw: Any) -> None: ...
+    def close(self) -> None: ...
+
+    def write(self, text: str) -> None:
+        print(text, flush=True)
+
+
+def progress_bar(total: int | None, initial: int, enabled: bool) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _PlainBar()
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True)
+
+
+__all__ = ["LOG_COLUMNS", "best_of", "cut_log", "log_final", "progress_bar"]

@@ -32,10 +32,10 @@ from .losses import distill_loss, igde_loss, selection_loss
 from .models import build_model, create_model, load_checkpoint, read_checkpoint, save_checkpoint
 from .models.layout import grow_growth_channels, grow_radius
 from .models.igde import SelectionHead
-from .run_log import LOG_COLUMNS, best_of, cut_log, log_final
+from .run_log import LOG_COLUMNS, best_of, cut_log, log_final, progress_bar
 from .train_config import TrainConfig
 
-__all__ = ["TrainConfig", "TrainSetupError", "train", "validate", "calibrate_gate", "profile_data", "LOG_COLUMNS"]
+__all__ = ["TrainConfig", "TrainSetupError", "train", "validate", "calibrate_gate", "LOG_COLUMNS"]
 
 
 class TrainSetupError(ValueError):
@@ -179,25 +179,6 @@ def _teacher(cfg: TrainConfig, model: torch.nn.Module) -> torch.nn.Module | None
     return teacher.eval()
 
 
-class _PlainBar:
-    """Stand-in for tqdm where it is not installed: ``write`` prints, the rest does nothing."""
-
-    def update(self, n: int = 1) -> None: ...
-    def set_postfix(self, **kw: Any) -> None: ...
-    def close(self) -> None: ...
-
-    def write(self, text: str) -> None:
-        print(text, flush=True)
-
-
-def _progress_bar(total: int | None, initial: int, enabled: bool) -> Any:
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _PlainBar()
-    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True)
-
-
 def train(cfg: TrainConfig, invocation: str | None = None) -> Path:
     """Train per ``cfg``; returns the path of the final checkpoint (``<out>/last.pt``).
     ``invocation``: this command line, recorded under ``resumed_with`` when it resumes a run (the
@@ -279,7 +260,7 @@ def train(cfg: TrainConfig, invocation: str | None = None) -> Path:
     t_start = time.perf_counter()
     t_log, n_log, loss_acc = t_start, 0, torch.zeros((), device=device)
     last_val: dict[str, float] | None = None
-    bar = _progress_bar(cfg.steps, step, cfg.progress)
+    bar = progress_bar(cfg.steps, step, cfg.progress)
     try:
         it = iter(loader)
         while True:
@@ -408,16 +389,6 @@ def calibrate_gate(model: torch.nn.Module, val: tuple[torch.Tensor, ...], device
     model.head.gate_threshold = best
     model.config = dataclasses.replace(model.config, gate_threshold=best)
     return best
-
-
-def profile_data(cfg: TrainConfig, samples: int = 200) -> float:
-    """CPU milliseconds per training sample of the crop generator in this process (after warm-up)."""
-    it = iter(SyntheticCrops(cfg.crop_config(), seed=cfg.seed))
-    next(it)
-    t = time.process_time()
-    for _ in range(samples):
-        next(it)
-    return 1000.0 * (time.process_time() - t) / samples
 
 
 if __name__ == "__main__":  # pragma: no cover

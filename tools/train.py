@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         p.error(str(e))
     if args.profile_data:
-        from igde_stream.training import profile_data
+        from igde_stream.data.dataset import profile_data
 
-        ms = profile_data(cfg, args.profile_data)
+        ms = profile_data(cfg.crop_config(), cfg.seed, args.profile_data)
         print(f"crop generator: {ms:.1f} ms of CPU per sample (one process, crop {cfg.crop[0]}x{cfg.crop[1]}); "
               f"{args.workers} workers give about {1000 * max(args.workers, 1) / ms:.0f} samples/s")
         return 0

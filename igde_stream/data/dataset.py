@@ -6,6 +6,7 @@ depth); the training loop divides by 255 on the device (the paper's "inputs / 25
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -16,7 +17,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from .degrade import DegradeConfig, Degrader
 from .synthetic import SPLITS, Scene, SceneConfig, split_seeds
 
-__all__ = ["CropConfig", "SyntheticCrops", "validation_set"]
+__all__ = ["CropConfig", "SyntheticCrops", "profile_data", "validation_set"]
 
 Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -111,3 +112,13 @@ def validation_set(config: CropConfig, samples: int = 8, size: tuple[int, int] |
         ds.append(d[None, y:y + h, x:x + w])
         gs.append(f.depth[None, y:y + h, x:x + w])
     return tuple(torch.from_numpy(np.ascontiguousarray(np.stack(a))) for a in (cs, ds, gs))  # type: ignore[return-value]
+
+
+def profile_data(config: CropConfig, seed: int = 0, samples: int = 200) -> float:
+    """CPU milliseconds per training sample of the crop generator in this process (after warm-up)."""
+    it = iter(SyntheticCrops(config, seed=seed))
+    next(it)
+    t = time.process_time()
+    for _ in range(samples):
+        next(it)
+    return 1000.0 * (time.process_time() - t) / samples
