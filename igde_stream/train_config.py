@@ -74,7 +74,7 @@ class TrainConfig:
     shrinks): on one fixed batch, igde-tiny with (5), or even (5) + 10 MSE, stays at the identity
     for 300 steps, while with this warm-up the error-pixel MSE falls 8000 -> 2700 and stays there
     once the loss is (5) alone. ``l2_weight=0`` trains with (5) only, as the paper does. A resumed
-    run given only minutes has no warm-up."""
+    run's warm-up goes on from where it was (a time budget counts the seconds already trained)."""
 
     model: str = "igde-small"
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -179,6 +179,13 @@ class TrainConfig:
             raise ValueError("distill_weight needs a teacher (distill)")
         if not (self.temperature_start > 0 and self.temperature_end > 0):
             raise ValueError("temperatures must be > 0")
+        if self.seed < 0:  # it seeds NumPy generators, which take no negative seed
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        for name in ("color_blur", "gate_weight", "ce_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.hard_share <= 1.0:
+            raise ValueError(f"hard_share must be in [0, 1], got {self.hard_share}")
         self.crop = tuple(self.crop)  # type: ignore[assignment]
         self.photo_errors = tuple(self.photo_errors)  # type: ignore[assignment]
         self.val_size = tuple(self.val_size)  # type: ignore[assignment]
@@ -211,12 +218,13 @@ class TrainConfig:
             crop=self.crop, frames_per_scene=self.frames_per_scene, crops_per_frame=self.crops_per_frame,
             scene=SceneConfig(width=w, height=h, textures=self.textures,
                               steep_planes=steep_range(self.steep_planes), limbs=(0, self.limbs)),
-            degradation=DegradeConfig(**self.degradation),
+            degradation=DegradeConfig(**self.degradation), mix=self.mix, color_blur=self.color_blur,
         )
 
     def val_crop_config(self) -> CropConfig:
         cc = self.crop_config()
-        cc = dataclasses.replace(cc, scene=dataclasses.replace(cc.scene, steep_planes=(0, 0), limbs=(0, 0)))
+        cc = dataclasses.replace(cc, scene=dataclasses.replace(cc.scene, steep_planes=(0, 0), limbs=(0, 0)),
+                                 mix=False, color_blur=0.0)
         return dataclasses.replace(cc, degradation=error_type_config("mix")) if self.mix else cc
 
     def cache_config(self) -> CacheConfig:

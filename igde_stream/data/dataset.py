@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from .degrade import DegradeConfig, Degrader
+from .error_types import mixed_config
 from .synthetic import SPLITS, Scene, SceneConfig, split_seeds
 
 __all__ = ["CropConfig", "SyntheticCrops", "profile_data", "validation_set"]
@@ -26,7 +28,10 @@ Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 class CropConfig:
     """How crops are cut: ``crop`` (h, w); ``frames_per_scene`` frames rendered from each generated
     scene, ``crops_per_frame`` random crops from each; ``shuffle_buffer`` samples mixed across scenes
-    before they are yielded; ``flip``: random horizontal flips (colour and depth together)."""
+    before they are yielded; ``flip``: random horizontal flips (colour and depth together); ``mix``:
+    each scene draws its boundary error types (:func:`~igde_stream.data.error_types.mixed_config`
+    over ``degradation``) instead of ``degradation`` as given; ``color_blur`` > 0: each frame's
+    colour is blurred with a Gaussian of sigma drawn from [0, color_blur] (as in the crop cache)."""
 
     crop: tuple[int, int] = (256, 256)
     frames_per_scene: int = 2
@@ -35,8 +40,12 @@ class CropConfig:
     flip: bool = True
     scene: SceneConfig = field(default_factory=SceneConfig)
     degradation: DegradeConfig = field(default_factory=DegradeConfig)
+    mix: bool = False
+    color_blur: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.color_blur < 0:
+            raise ValueError(f"color_blur must be >= 0, got {self.color_blur}")
         h, w = self.crop
         if h > self.scene.height or w > self.scene.width:
             raise ValueError(f"crop {h}x{w} is larger than the scene {self.scene.height}x{self.scene.width}")
@@ -44,7 +53,8 @@ class CropConfig:
 
 def _crops(rng: np.random.Generator, cfg: CropConfig, scene_seed: int) -> list[Sample]:
     scene = Scene(scene_seed, cfg.scene)
-    deg = Degrader(cfg.degradation, scene_seed, (cfg.scene.height, cfg.scene.width))
+    deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
+    deg = Degrader(deg_cfg, scene_seed, (cfg.scene.height, cfg.scene.width))
     h, w = cfg.crop
     H, W = cfg.scene.height, cfg.scene.width
     out = []
@@ -52,9 +62,14 @@ def _crops(rng: np.random.Generator, cfg: CropConfig, scene_seed: int) -> list[S
         t = int(rng.integers(cfg.scene.frames))
         f = scene.render(t, 8)
         d, _ = deg.apply(f.depth, t, f.labels)
+        color = f.color
+        if cfg.color_blur > 0:  # drawn only when asked for: the crops without it stay what they were
+            sigma = float(rng.uniform(0, cfg.color_blur))
+            if sigma > 0.1:
+                color = cv2.GaussianBlur(color, (0, 0), sigma)
         for _ in range(cfg.crops_per_frame):
             y, x = int(rng.integers(H - h + 1)), int(rng.integers(W - w + 1))
-            c, di, g = f.color[y:y + h, x:x + w], d[y:y + h, x:x + w], f.depth[y:y + h, x:x + w]
+            c, di, g = color[y:y + h, x:x + w], d[y:y + h, x:x + w], f.depth[y:y + h, x:x + w]
             if cfg.flip and rng.random() < 0.5:
                 c, di, g = c[:, ::-1], di[:, ::-1], g[:, ::-1]
             out.append((
