@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scene-scale", type=_scale_range, default=(1.0, 1.0), metavar="LO,HI",
                    help="crop cache: render each scene at 960x540 times a factor drawn log-uniformly "
                         "from LO..HI (default 1,1: one scale)")
-    p.add_argument("--mix", action="store_true", help="mix the real-world boundary error types per scene")
+    p.add_argument("--mix", action=argparse.BooleanOptionalAction, default=True,
+                   help="mix the real-world boundary error types per scene (default; validation on the mix "
+                        "preset); --no-mix: the paper's inflate / reduce alone")
     p.add_argument("--color-blur", type=float, default=0.0, help="max sigma of a random colour-frame blur")
     p.add_argument("--color-codec", type=float, default=0.0,
                    help="crop cache: share of colour frames given sensor noise and a JPEG round trip (0-1)")
