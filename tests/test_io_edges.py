@@ -119,6 +119,38 @@ def test_gray_depth_stored_as_rgb_or_with_alpha_reads_as_stored(tmp_path, codec,
         np.testing.assert_array_equal(d, g)
 
 
+@pytest.mark.parametrize("pix_fmt,bits,out_fmt", [
+    ("gbrp10le", 10, "gray10le"),  # was gray16le holding 0..1023: read back as 16-bit depth
+    ("gbrp12le", 12, "gray12le"),
+    ("gbrp16le", 16, "gray16le"),
+    ("bgr0", 8, "gray"),
+])
+def test_gray_depth_stored_as_rgb_is_written_back_as_gray_of_its_bit_depth(tmp_path, enhancer, pix_fmt, bits,
+                                                                             out_fmt):
+    """Gray depth that FFV1 stored as planar RGB is written back as plain gray of its own bit depth:
+    10-bit values (0..1023, normalised by 1023 in the run) come out as gray10le, so the output reads
+    back as 10-bit depth and compares with other 10-bit depth, not as gray16le holding 0..1023,
+    which reads as 16-bit depth (peak 65535) and is another bit depth than the input's."""
+    from conftest import scene, write_video
+    from igde_stream.stream import VideoReader, enhance_file
+
+    colors, depths, _ = scene(3, (32, 24), bits=16)
+    gray = [(d >> (16 - bits)).astype(np.uint16 if bits > 8 else np.uint8) for d in depths]
+    src = "rgb48le" if bits > 8 else "rgb24"
+    frames = [np.repeat(g[..., None] << (16 - bits) if 8 < bits < 16 else g[..., None], 3, axis=2) for g in gray]
+    d = encode_frames(tmp_path / "d.mkv", [av.VideoFrame.from_ndarray(f, format=src) for f in frames], "ffv1", pix_fmt)
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", rate=Fraction(25))
+    summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=enhancer, gt_path=d)
+    assert summary["pix_fmt"] == out_fmt and summary["peak"] == (1 << bits) - 1
+    with VideoReader(tmp_path / "out.mkv", "depth") as r:
+        assert r.info.pix_fmt == out_fmt and r.info.bits == bits
+        out = [f.data for f in r.frames()]
+    assert len(out) == 3 and max(int(o.max()) for o in out) <= (1 << bits) - 1
+    # the output as ground truth beside the input: the same bit depth, every frame compared
+    again = enhance_file(c, d, tmp_path / "again.mkv", enhancer=enhancer, gt_path=tmp_path / "out.mkv")
+    assert again.get("gt_problem") is None and again["matched_frames"] == 3
+
+
 @pytest.mark.parametrize("sar, warns", [(Fraction(4, 3), True), (Fraction(1, 1), False)])
 def test_non_square_pixels_are_said_once_with_the_size_a_player_shows(tmp_path, caplog, sar, warns):
     """Anamorphic video (144 x 108 stored, pixels 4:3 wide: a player shows 192 x 108): the reader

@@ -63,9 +63,12 @@ def is_float_format(pix_fmt: str | None) -> bool:
 
 
 def output_like(pix_fmt: str | None) -> str | None:
-    """The input format a depth output may keep (gray or YUV luma), or None (float, RGB: the output is
-    then plain gray of the samples' bit depth)."""
-    return None if pix_fmt in FLOAT_FORMATS or pix_fmt in RGB_FORMATS else pix_fmt
+    """The input format a depth output may keep (gray or YUV luma); for gray saved as RGB (or with
+    alpha) the plain gray of its bit depth (``gbrp10le`` -> ``gray10le``: 10-bit values stay 10-bit
+    depth, not gray16le holding 0..1023); None for float (16-bit codes)."""
+    if pix_fmt in FLOAT_FORMATS:
+        return None
+    return gray_like(pix_fmt) if pix_fmt in RGB_FORMATS else pix_fmt
 
 
 def bits_of(pix_fmt: str | None) -> int:
