@@ -5,10 +5,11 @@ uint16 or float32) and returns the filtered depth of the same shape and dtype (i
 clipped to the dtype's range). Parameters are in 8-bit units of the guide (0-255) and in pixels.
 Defaults: the best PSNR on the validation split (3 frames each of the paper's boundary errors and of
 the real-world mix at 960 x 540, input 21.6 dB; ``python tools/tune_filters.py``, grid in
-``results/filter_tuning.json``): joint bilateral d 35 / sigma_color 20 / sigma_space 32 (27.4 dB;
-d 25 gave 26.8 dB: larger windows still gain a little, at 5.6 s per frame, so the grid stops
-there); guided r 8 / eps 1e-4 (25.9 dB; re-tuned after OpenCV was found to run every eps under 0.01 on
-the [0, 1] guide as a blur in flat-coloured windows: eps 0.01 had scored 25.0 dB and won); weighted median r 20 / sigma 15 (29.4 dB; 29.36 with holes left out of its windows; re-tuned after its
+``results/filter_tuning.json``): joint bilateral d 55 / sigma_color 10 / sigma_space 64 (28.0 dB;
+d 35 27.6, d 45 27.9: the gain flattens, at about 6 s per frame, so the grid stops there); guided r 8
+/ eps 1e-4 (25.9 dB; re-tuned after OpenCV was found to run every eps under 0.01 on the [0, 1] guide
+as a blur in flat-coloured windows: eps 0.01 had scored 25.0 dB and won); weighted median r 20 /
+sigma 15 (29.4 dB; 29.36 with holes left out of its windows; re-tuned after its
 sigma was found passed as OpenCV's ``dst``, so that every earlier setting ran at sigma 1:
 ``results/filter_tuning.json``, its weighted-median entry); global smoother lam 1024 / sigma_color 4 /
 band 3 / low 0.02 (30.4 dB, 40 ms per frame).
@@ -41,15 +42,15 @@ def _back(out: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def joint_bilateral(
-    color: np.ndarray, depth: np.ndarray, diameter: int = 35, sigma_color: float = 20.0,
-    sigma_space: float = 32.0,
+    color: np.ndarray, depth: np.ndarray, diameter: int = 55, sigma_color: float = 10.0,
+    sigma_space: float = 64.0,
 ) -> np.ndarray:
     """Joint bilateral filter (``cv2.ximgproc.jointBilateralFilter``) of depth guided by colour.
 
     diameter: neighbourhood in pixels; sigma_color: range sigma on the guide (8-bit RGB units);
     sigma_space: spatial sigma in pixels. Depth is filtered in float32 with the guide as float32.
     Holes (depth 0) are no measurement: they get no weight (normalised convolution, ``sum w m d /
-    sum w m`` with ``m`` = depth > 0, in one pass as the channels of one source), so a hole is filled
+    sum w m`` with ``m`` = depth != 0, in one pass as the channels of one source), so a hole is filled
     from the measured pixels around it and pulls none of them toward 0; a pixel with no measured one
     in its window stays 0.
     """

@@ -22,7 +22,8 @@ def test_shape_dtype_and_range(name, dtype, low, high):
     # the guided filter is an affine model of the guide in each window, not a weighted mean: at a
     # small eps (He et al.'s formula, test_guided_filter_is_he_et_al_below_eps_0_01) it may overshoot a
     # step by a little (1 level of 160 here)
-    tol = 0.01 * (high - low) if name == "guided" else 1e-6
+    # float32 sums over a large window (the joint bilateral's 55 px) carry a few 1e-6 of rounding
+    tol = 0.01 * (high - low) if name == "guided" else 1e-5 * high
     assert out.min() >= low - tol and out.max() <= high + tol
 
 
@@ -103,8 +104,8 @@ def test_defaults_are_the_tuned_best_of_the_recorded_grid():
         best = record["filters"][name]["best"]["params"]
         defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items() if k in best}
         assert defaults == best, name
-    assert record["filters"]["joint-bilateral"]["best"]["params"] == {"diameter": 35, "sigma_color": 20.0,
-                                                                      "sigma_space": 32.0}
+    assert record["filters"]["joint-bilateral"]["best"]["params"] == {"diameter": 55, "sigma_color": 10.0,
+                                                                      "sigma_space": 64.0}
 
 
 def _box_mean(x, r):

@@ -25,12 +25,15 @@ pytestmark = pytest.mark.skipif(not pretrained_path("igde-small").with_suffix(".
 #   paper: input 21.51, model 27.90, joint bilateral 26.32, global smoother 29.36
 #   mix:   input 20.10, model 25.58, joint bilateral 24.32, global smoother 26.01
 #   icl:   input 41.92, model 49.35, joint bilateral 46.37, global smoother 38.44
+# The joint bilateral re-tuned (d 55 / sigma_color 10 / sigma_space 64, holes left out of its
+# windows), against the shipped release: paper model 27.70 / joint bilateral 27.09, mix 25.64 /
+# 25.34, icl 48.96 / 44.81; its margins are about half of those.
 # On these small synthetic frames (1-6 px errors on a 480x270 grid; colour and depth edges
 # pixel-exact, flat surfaces) the global smoother leads the model: its margin is negative there and
 # only guards against a larger fall.
 MARGINS = {
-    "paper": {"input": 3.2, "jbf": 0.75, "fgs": -2.5},
-    "mix": {"input": 2.9, "jbf": 0.75, "fgs": -1.0},
+    "paper": {"input": 3.2, "jbf": 0.3, "fgs": -2.5},
+    "mix": {"input": 2.9, "jbf": 0.15, "fgs": -1.0},
     "icl": {"input": 3.0, "jbf": 0.8, "fgs": 4.8},
 }
 # A real photograph with measured disparity (Middlebury 2014 Motorcycle as scikit-image ships it,
@@ -38,9 +41,11 @@ MARGINS = {
 # pick: paper 25.80, mix 23.98):
 #   paper: input 23.42, model 27.04, joint bilateral 25.49, global smoother 25.34
 #   mix:   input 17.02, model 24.76, joint bilateral 20.20, global smoother 23.27
+# (the release and the re-tuned joint bilateral: paper model 27.17 / joint bilateral 24.83, mix 26.00 /
+# 24.27: holes left out of its windows lift its mix row)
 REAL_MARGINS = {
     "paper": {"input": 1.8, "jbf": 0.75, "fgs": 0.8},
-    "mix": {"input": 3.8, "jbf": 2.2, "fgs": 0.7},
+    "mix": {"input": 3.8, "jbf": 0.85, "fgs": 0.7},
 }
 
 

@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GRIDS: dict[str, dict[str, list]] = {
-    "joint-bilateral": {"diameter": [25, 35], "sigma_color": [10.0, 20.0], "sigma_space": [16.0, 32.0]},
-    "guided": {"radius": [2, 4, 8, 16, 32], "eps": [1e-4, 1e-3, 0.01, 0.04]},
+    "joint-bilateral": {"diameter": [25, 35, 45, 55], "sigma_color": [10.0, 20.0, 40.0], "sigma_space": [16.0, 32.0, 64.0, 128.0]},
+    "guided": {"radius": [2, 4, 8, 16, 32], "eps": [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 0.01, 0.04]},
     "weighted-median": {"radius": [15, 20, 25, 30, 35], "sigma": [1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 25.5]},
     "global-smoother": {"lam": [256.0, 1024.0, 4096.0, 16384.0], "sigma_color": [1.0, 2.0, 4.0, 8.0],
                         "band": [2, 3, 4], "low": [0.0, 0.02]},
