@@ -24,11 +24,13 @@ import signal
 import socket
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .batch_jobs import (CSV_COLUMNS, PACKED_CSV_COLUMNS, SUMMARY_FIELDS, Job, check_outputs, check_summary_path,
                          read_jobs, write_summary)
 from .errors import IGDEError
+from .stream.imageseq import is_pattern
 from .stream.parts import remove_stale_parts
 
 log = logging.getLogger("igde_stream.batch")
@@ -175,6 +177,12 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     """Run ``jobs[i]`` for ``i`` in ``todo`` on one pool, putting their rows in ``rows``; returns the
     clips to run again: those a broken pool lost before they began."""
     started = ctx.SimpleQueue()
+    begun: set[str] = set()
+
+    def drain() -> None:  # read as they come: a full pipe would block the workers' put for good
+        while not started.empty():
+            begun.add(started.get())
+
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(started,))
@@ -183,7 +191,8 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
         futures: dict[Future, int] = {pool.submit(run_clip, jobs[i], options, threads): i for i in todo}
         pending: Iterable[Future] = futures
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            drain()
             for f in done:
                 i = futures[f]
                 try:
@@ -192,22 +201,22 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
                     lost[i] = f"{exc}".splitlines()[0]
                     continue
                 on_row(rows[i], len(rows), len(jobs))
+        pool.shutdown()
+        drain()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         _stop_workers(before)
         raise
-    pool.shutdown()
-    begun = set()
-    while not started.empty():
-        begun.add(started.get())
-    started.close()
+    finally:
+        started.close()
     again = [i for i in lost if jobs[i].output not in begun]
     if len(again) == len(lost):  # none had begun: the pool broke by itself, and a new one would too
         again = []
     for i, error in lost.items():
         if i not in again:
             when = "died while this clip ran" if jobs[i].output in begun else "failed"
-            remove_stale_parts(jobs[i].output)  # the dead worker's partial file
+            out = jobs[i].output  # the dead worker's partial file (an image sequence's: its folder)
+            remove_stale_parts(Path(out).parent if is_pattern(out) else out)
             rows[i] = {**summary_row(jobs[i], "failed"), "error": f"worker process {when}: {error}"}
             on_row(rows[i], len(rows), len(jobs))
     return sorted(again)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -221,9 +221,19 @@ def render_views(
     return warp_views(color, depth, ViewConfig(n_views, baseline, zero_parallax, max_depth, depth_order)).views
 
 
-# the measurement of the views, re-exported: ``mv.view_quality`` and the rest are where callers expect them
-from .multiview_quality import (edge_band, jsonable, markdown_table, summarize_view_quality,  # noqa: E402
-                                view_quality, view_quality_sequence)
+# the measurement of the views (multiview_quality, which imports this module), re-exported on first
+# use: ``mv.view_quality`` and the rest are where callers expect them
+_QUALITY = ("edge_band", "jsonable", "markdown_table", "summarize_view_quality", "view_quality",
+            "view_quality_sequence")
 
-__all__ = ["RenderedViews", "ViewConfig", "edge_band", "jsonable", "markdown_table", "normalize_depth", "render_views",
-           "summarize_view_quality", "view_positions", "view_quality", "view_quality_sequence", "warp_views"]
+
+def __getattr__(name: str) -> Any:
+    if name in _QUALITY:
+        from . import multiview_quality
+
+        return getattr(multiview_quality, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["RenderedViews", "ViewConfig", "normalize_depth", "render_views", "view_positions", "warp_views",
+           *_QUALITY]

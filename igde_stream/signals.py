@@ -80,6 +80,8 @@ def say(text: str, *, err: bool = False) -> bool:
     """Print ``text`` to stdout (or stderr); False, quietly, when the reader of the pipe has gone
     (``... | head``, ``... | true``): the outputs are written by then, so that is no error."""
     stream = sys.stderr if err else sys.stdout
+    if stream is None:  # closed at the start (2>&-): print would fall back to stdout, the output's
+        return False
     try:
         print(text, file=stream, flush=True)
         return True

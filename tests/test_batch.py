@@ -356,10 +356,12 @@ def test_two_outputs_through_a_linked_folder_are_one_output(tmp_path):
         read_jobs(tmp_path / "jobs.csv")
 
 
-def test_a_worker_that_dies_fails_its_clip_and_the_queued_clips_run_on_a_new_pool(tmp_path):
+@pytest.mark.parametrize("long_out", ["long.mkv", "long/%04d.png"])
+def test_a_worker_that_dies_fails_its_clip_and_the_queued_clips_run_on_a_new_pool(tmp_path, long_out):
     """One worker, killed (SIGKILL, as the kernel's OOM killer does) while a long clip runs: that clip
-    fails, naming the dead worker, and the clips queued behind it run on a new pool, bit for bit as
-    alone (before: the broken pool failed every clip not yet reported, the unstarted ones too)."""
+    fails, naming the dead worker, its partial file (an image sequence's: its folder) is removed, and
+    the clips queued behind it run on a new pool, bit for bit as alone (before: the broken pool failed
+    every clip not yet reported, the unstarted ones too)."""
     import os
     import signal
 
@@ -369,7 +371,7 @@ def test_a_worker_that_dies_fails_its_clip_and_the_queued_clips_run_on_a_new_poo
     colors, depths, _ = scene(720, (128, 96), 8, seed=1)
     (tmp_path / "out").mkdir()
     long = Job("long", str(write_video(tmp_path / "l.mp4", colors, fmt="rgb24")),
-               str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / "long.mkv"))
+               str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / long_out))
     quick = [Job(c["name"], str(c["color"]), str(c["depth"]), str(tmp_path / "out" / f"{c['name']}.mkv"))
              for c in made]
     bad = Job("bad", str(made[0]["color"]), str(tmp_path / "missing.mkv"), str(tmp_path / "out" / "bad.mkv"))
@@ -398,3 +400,23 @@ def test_a_worker_that_dies_fails_its_clip_and_the_queued_clips_run_on_a_new_poo
         single = tmp_path / f"single_{job.clip}.mkv"
         enhance_file(job.color, job.depth, single, quiet=True, **options)
         assert Path(job.output).read_bytes() == single.read_bytes()
+
+
+def test_a_pool_of_many_clips_does_not_wait_on_its_own_record_of_started_clips():
+    """Each clip's worker records its start in a pipe that the pool reads as it goes: a thousand clips
+    with long output names (over 64 KiB of records) run to the end (read only at the end, the full
+    pipe blocked a worker, and the batch hung for good). The clips fail at once, each with its problem."""
+    import subprocess
+    import sys
+
+    code = (
+        "from igde_stream.batch import Job, run_pool\n"
+        "if __name__ == '__main__':\n"
+        "    jobs = [Job(f'c{i}', None, None, '/nonexistent/' + 'x' * 180 + f'{i}.mkv', problem='no input')\n"
+        "            for i in range(1000)]\n"
+        "    rows = run_pool(jobs, {}, 2, lambda row, done, total: None)\n"
+        "    print(len(rows), sum(r['error'] == 'no input' for r in rows))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["1000", "1000"]

@@ -250,3 +250,13 @@ def test_a_line_to_a_closed_stderr_leaves_stdout_alone():
     finally:
         os.close(w)
     assert out == b"stdout still here False"
+
+
+def test_a_line_to_a_stderr_closed_at_start_goes_nowhere():
+    """``2>&-``: Python has no sys.stderr, and print(file=None) would write the line into stdout, the
+    output with -o -; say(err=True) drops it."""
+    code = ("import sys; from igde_stream.signals import say; "
+            "ok = say('to the log', err=True); sys.stdout.write(f'stdout {ok}'); sys.stdout.flush()")
+    out = subprocess.run(f'"{sys.executable}" -c "{code}" 2>&-', shell=True, stdout=subprocess.PIPE,
+                         timeout=60).stdout
+    assert out == b"stdout False"

@@ -70,6 +70,7 @@ import cv2
 import numpy as np
 import torch
 
+from .dataset import blurred_color
 from .degrade import DegradeConfig, Degrader
 from .error_types import MIX_MAX_WIDTH, has_boundary_errors, mixed_config
 from .photo_scenes import PhotoScene, photo_pool, pool_digest
@@ -229,9 +230,7 @@ def _scene_crops(args: tuple[CacheConfig, int]) -> tuple[np.ndarray, np.ndarray,
             if cfg.color_warp_share == 1.0 or wrng.random() < cfg.color_warp_share:
                 color = warped_color(color, float(wrng.uniform(0, cfg.color_warp)), wrng)
         if cfg.color_blur > 0:
-            sigma = float(rng.uniform(0, cfg.color_blur))
-            if sigma > 0.1:
-                color = cv2.GaussianBlur(color, (0, 0), sigma)
+            color = blurred_color(color, rng, cfg.color_blur)
         if sharpen is not None:  # in the camera, before its codec
             color = sharpened(color, *sharpen)
         if cfg.color_codec > 0 and rng.random() < cfg.color_codec:

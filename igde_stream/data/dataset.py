@@ -19,7 +19,7 @@ from .degrade import DegradeConfig, Degrader
 from .error_types import mixed_config
 from .synthetic import SPLITS, Scene, SceneConfig, split_seeds
 
-__all__ = ["CropConfig", "SyntheticCrops", "profile_data", "validation_set"]
+__all__ = ["CropConfig", "SyntheticCrops", "blurred_color", "profile_data", "validation_set"]
 
 Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -51,6 +51,13 @@ class CropConfig:
             raise ValueError(f"crop {h}x{w} is larger than the scene {self.scene.height}x{self.scene.width}")
 
 
+def blurred_color(color: np.ndarray, rng: np.random.Generator, max_sigma: float) -> np.ndarray:
+    """``color`` blurred with a Gaussian of sigma drawn from [0, max_sigma] (unchanged below 0.1 px):
+    real cameras soften the edges that the renderer draws pixel-exact (``--color-blur``)."""
+    sigma = float(rng.uniform(0, max_sigma))
+    return cv2.GaussianBlur(color, (0, 0), sigma) if sigma > 0.1 else color
+
+
 def _crops(rng: np.random.Generator, cfg: CropConfig, scene_seed: int) -> list[Sample]:
     scene = Scene(scene_seed, cfg.scene)
     deg_cfg = mixed_config(rng, cfg.degradation) if cfg.mix else cfg.degradation
@@ -64,9 +71,7 @@ def _crops(rng: np.random.Generator, cfg: CropConfig, scene_seed: int) -> list[S
         d, _ = deg.apply(f.depth, t, f.labels)
         color = f.color
         if cfg.color_blur > 0:  # drawn only when asked for: the crops without it stay what they were
-            sigma = float(rng.uniform(0, cfg.color_blur))
-            if sigma > 0.1:
-                color = cv2.GaussianBlur(color, (0, 0), sigma)
+            color = blurred_color(color, rng, cfg.color_blur)
         for _ in range(cfg.crops_per_frame):
             y, x = int(rng.integers(H - h + 1)), int(rng.integers(W - w + 1))
             c, di, g = color[y:y + h, x:x + w], d[y:y + h, x:x + w], f.depth[y:y + h, x:x + w]
