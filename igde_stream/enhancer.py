@@ -188,6 +188,9 @@ class Enhancer:
             )
         if color.dtype != np.uint8:
             raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
+        if min(depth.shape[1:]) < 1:  # no backend runs an empty frame (PyTorch's convolutions fail on it)
+            raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: a frame needs at least one "
+                                "pixel a side")
         if min(depth.shape[1:]) < 2 and getattr(self.backend, "name", "") in ("onnxruntime", "tensorrt"):
             # the exported graphs' H and W are dynamic from 2 up (torch.export's range); PyTorch runs any size
             raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: the {self.backend.name} "

@@ -37,6 +37,8 @@ INPUTS = ("color", "depth")
 OUTPUT = "depth_out"
 META_PREFIX = "igde."
 DEFAULT_OPSET = 18
+#: a selection head's output may differ between runtimes on this share of the pixels (near-ties of its pick)
+TIE_SHARE = 0.002
 
 log = logging.getLogger("igde_stream")
 
@@ -135,6 +137,7 @@ def _export(module: torch.nn.Module, source: torch.nn.Module, path: Path, opset:
             )
             proto = onnx.load_from_string(buf.getvalue())
     _name_output_dims(proto)
+    _strip_node_metadata(proto)
     del proto.metadata_props[:]
     for key, value in {**model_metadata(source), f"{META_PREFIX}exporter": exporter, **extra}.items():
         proto.metadata_props.add(key=key, value=value)
@@ -147,6 +150,12 @@ def _export(module: torch.nn.Module, source: torch.nn.Module, path: Path, opset:
         except Exception:
             tmp.unlink(missing_ok=True)
             raise
+        if err is not None and err > atol and getattr(source, "gathers_input", False):
+            # a selection head picks one input value per pixel: where two candidates nearly tie, float
+            # rounding in another runtime may pick the other (one pixel of 5490 in the shipped model on
+            # the test frames): a share of the pixels, not a tolerance, bounds it (tests/test_select_head.py)
+            share = differing_share(source, tmp, (3, 29, 45), atol)
+            err = err if share > TIE_SHARE else 0.0
         if err is None or err > atol:
             tmp.unlink(missing_ok=True)
             raise RuntimeError("exported ONNX output has another shape than PyTorch's" if err is None
@@ -159,6 +168,28 @@ def _growth_channels(source: torch.nn.Module, graph: torch.nn.Module) -> str:
     """"12" as trained, "12 -> 16" when the graph's dense layers were padded; "" without any."""
     a, b = growth_channels(source), growth_channels(graph)
     return "" if a is None else str(a) if a == b else f"{a} -> {b}"
+
+
+def _strip_node_metadata(proto) -> None:
+    """Drop the exporter's per-node debug records (``metadata_props`` of every node: the Python stack
+    trace with this checkout's absolute paths, FX node text, and reprs such as ``<function sym_min at
+    0x7f...>`` with a memory address). They made two exports of the same model differ byte for byte
+    (another sha256, so a TensorRT engine built from the first no longer matched the second) and
+    carried the exporting machine's paths; they are half the file and no runtime reads them."""
+
+    def strip(graph) -> None:
+        for node in graph.node:
+            del node.metadata_props[:]
+            for attr in node.attribute:  # subgraphs (If / Loop bodies)
+                if attr.HasField("g"):
+                    strip(attr.g)
+                for sub in attr.graphs:
+                    strip(sub)
+
+    strip(proto.graph)
+    for function in proto.functions:
+        for node in function.node:
+            del node.metadata_props[:]
 
 
 def _name_output_dims(proto) -> None:
@@ -181,10 +212,9 @@ def _name_output_dims(proto) -> None:
                 b.dim_value = a.dim_value
 
 
-def max_abs_diff(model: torch.nn.Module, onnx_path: str | Path, shape: tuple[int, int, int],
-                 seed: int = 0) -> float | None:
-    """Max |PyTorch - ONNX Runtime (CPU)| of the outputs on random inputs of ``shape`` (N, H, W);
-    None when the two outputs differ in shape."""
+def _both_outputs(model: torch.nn.Module, onnx_path: str | Path, shape: tuple[int, int, int],
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(ONNX Runtime (CPU), PyTorch) outputs on random inputs of ``shape`` (N, H, W)."""
     import onnxruntime as ort
 
     n, h, w = shape
@@ -195,9 +225,23 @@ def max_abs_diff(model: torch.nn.Module, onnx_path: str | Path, shape: tuple[int
     got = sess.run([OUTPUT], {"color": color, "depth": depth})[0]
     with torch.inference_mode():
         ref = model.float().cpu().eval()(torch.from_numpy(color), torch.from_numpy(depth)).numpy()
-    if got.shape != ref.shape:
-        return None
-    return float(np.abs(got - ref).max())
+    return got, ref
+
+
+def max_abs_diff(model: torch.nn.Module, onnx_path: str | Path, shape: tuple[int, int, int],
+                 seed: int = 0) -> float | None:
+    """Max |PyTorch - ONNX Runtime (CPU)| of the outputs on random inputs of ``shape`` (N, H, W);
+    None when the two outputs differ in shape."""
+    got, ref = _both_outputs(model, onnx_path, shape, seed)
+    return None if got.shape != ref.shape else float(np.abs(got - ref).max())
+
+
+def differing_share(model: torch.nn.Module, onnx_path: str | Path, shape: tuple[int, int, int], atol: float,
+                    seed: int = 0) -> float:
+    """The share of output pixels where PyTorch and ONNX Runtime (CPU) differ by more than ``atol``,
+    on the random inputs of :func:`max_abs_diff`."""
+    got, ref = _both_outputs(model, onnx_path, shape, seed)
+    return float(np.mean(np.abs(got - ref) > atol))
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

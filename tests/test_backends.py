@@ -364,3 +364,50 @@ def test_stacked_option_defaults_to_the_compiled_form():
     b = create_backend("torch", model, "cpu", sparse=False, stacked=True)
     assert b.model.head.stacked is True and model.head.stacked is False
     assert "dense head, stacked" in b.description
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_its_config_is_one_clear_line(tmp_path, capsys, make_clip):
+    """A checkpoint with the config of one model and the weights of another (igde-tiny's config,
+    igde-small-residual's weights): load_state_dict's own error is a page of key names, a RuntimeError
+    that the Enhancer let through as it was and the CLI printed as 50-odd lines."""
+    from igde_stream.cli import main
+    from igde_stream.enhancer import Enhancer, EnhancerError
+    from igde_stream.models import load_checkpoint
+
+    torch.manual_seed(0)
+    other = create_model("igde-small-residual")
+    path = tmp_path / "mixed.pt"
+    torch.save({"arch": "igde", "variant": "igde-tiny", "config": dataclasses.asdict(create_model("igde-tiny").config),
+                "state_dict": other.state_dict()}, path)
+    with pytest.raises(ValueError, match=r"mixed\.pt: its weights do not fit its config \(\d+ unexpected, \d+ of "
+                                         r"another shape, e\.g\. .*\): a checkpoint of another model or architecture"):
+        load_checkpoint(path)
+    with pytest.raises(EnhancerError) as info:
+        Enhancer(str(path), backend="torch", quiet=True)
+    assert "\n" not in str(info.value)
+    clip = make_clip(n=2)
+    assert main([str(clip["color"]), str(clip["depth"]), "-o", str(clip["out"]), "--model", str(path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("threads", [-1, 2.5, "2", True])
+def test_threads_must_be_a_count(tiny, backend, threads):
+    """threads=-1 was a RuntimeError from torch.set_num_threads on the torch backend and went to ONNX
+    Runtime unchecked; 2.5 ran on 2 threads while the description said 2.5."""
+    model = str(tiny[1] if backend == "torch" else tiny[2])
+    with pytest.raises(ValueError, match=r"threads must be an integer >= 0"):
+        create_backend(backend, model=model, threads=threads)
+    assert create_backend(backend, model=model, threads=np.int64(1)).run(*_inputs()).shape == (2, 1, 23, 41)
+
+
+@pytest.mark.parametrize("chunk", [-1, 2.5, None])
+def test_onnxruntime_cpu_chunk_must_be_a_count(tiny, chunk):
+    with pytest.raises(ValueError, match=r"cpu_chunk must be an integer >= 0"):
+        create_backend("onnxruntime", model=str(tiny[2]), cpu_chunk=chunk)
+
+
+def test_torch_backend_refuses_a_device_it_does_not_run_on(tiny):
+    with pytest.raises(ValueError, match="unknown device 'mps' for the torch backend"):
+        create_backend("torch", model=str(tiny[1]), device="mps")

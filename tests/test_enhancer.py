@@ -329,3 +329,14 @@ def test_options_of_the_wrong_type_are_enhancer_errors(tiny, kw, match):
 def test_numpy_numbers_are_accepted_as_options(tiny):
     e = Enhancer(str(tiny[2]), quiet=True, batch=np.int64(2), max_depth=np.float32(1000))
     assert e.batch == 2 and e.max_depth == 1000
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("h,w", [(0, 34), (21, 0)])
+def test_frames_without_pixels_are_one_clear_error_on_every_backend(tiny, backend, h, w):
+    """A frame 0 pixels high or wide: PyTorch's convolution raised its own RuntimeError through enhance."""
+    e = Enhancer(str(tiny[1] if backend == "torch" else tiny[2]), backend=backend, quiet=True)
+    color, depth = _frames(2, h, w)
+    with pytest.raises(EnhancerError, match=rf"frames of {w}x{h} pixels"):
+        e.enhance(color, depth)
+    assert e.enhance(*_frames(2)).shape == (2, 21, 34)  # still usable

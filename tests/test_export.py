@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -154,7 +155,10 @@ def test_shipped_onnx_matches_shipped_weights():
     depth = rng.random((2, 1, 45, 61), dtype=np.float32)
     a = create_backend("onnxruntime", model="igde-small").run(color, depth)
     b = create_backend("torch", model="igde-small").run(color, depth)
-    assert float(np.abs(a - b).max()) <= PARITY_ATOL
+    # a selection head picks an input value per pixel: a near-tie may go the other way in the other
+    # runtime (here 1 pixel of 5490, by 0.0116); the rest agree to the float
+    assert np.mean(np.abs(a - b) > PARITY_ATOL) <= 0.002  # export.TIE_SHARE, tests/test_select_head.py
+    assert np.mean(np.isin(a, depth)) == 1.0 and np.mean(np.isin(b, depth)) == 1.0
 
 
 @pytest.mark.parametrize("name", ["igde-small", "igde-small-hq"])
@@ -171,3 +175,50 @@ def test_shipped_sparse_head_gathers_along_the_pixel_axis(name):
     flat_t = [n.name for n in nodes if n.op_type == "Transpose" and [list(a.ints) for a in n.attribute] == [[1, 0]]]
     assert len(flat_t) <= 1 and sum(n.op_type == "GatherND" for n in nodes) <= 1, flat_t
     assert sum(n.op_type == "Gather" for n in nodes) >= 8
+
+
+def test_the_export_carries_no_paths_or_addresses_of_the_exporting_process(tiny, tmp_path):
+    """The exporter writes per-node debug records (stack traces with this checkout's absolute paths,
+    reprs like ``<function sym_min at 0x7f...>``): two exports of one model in two processes, or from
+    two checkouts, differed byte for byte, so an engine keyed on the ONNX sha256 no longer matched a
+    re-export. Only the model may decide the file's bytes."""
+    import igde_stream
+
+    path = export_onnx(tiny[0], tmp_path / "a.onnx")
+    proto = onnx.load(str(path))
+    assert not [n.name for n in proto.graph.node if len(n.metadata_props)]
+    data = path.read_bytes()
+    assert str(Path(igde_stream.__file__).resolve().parent).encode() not in data
+    assert b" at 0x" not in data
+    again = export_onnx(tiny[0], tmp_path / "b.onnx")
+    assert again.read_bytes() == data
+    assert read_metadata(path)["variant"] == "igde-tiny"
+
+
+@pytest.mark.skipif(not pretrained_path("igde-small-hq").is_file(), reason="igde-small-hq.pt not shipped")
+def test_a_shipped_model_keeps_its_registered_name():
+    """igde-small-hq.pt was exported from igde-small with flip_vertical set and records "igde-small";
+    create_model("igde-small-hq", pretrained=True), and so the metadata of its export, said igde-small."""
+    from igde_stream.export import model_metadata
+
+    model = create_model("igde-small-hq", pretrained=True)
+    assert model.variant == "igde-small-hq" and model.config.flip_vertical
+    assert model_metadata(model)["igde.variant"] == "igde-small-hq"
+
+
+def test_the_export_check_allows_a_selection_heads_near_ties(tmp_path, monkeypatch):
+    """The check compared PyTorch and ONNX Runtime by their largest difference (1e-4) on random float
+    depth. A selection head picks one input value per pixel, and where two candidates nearly tie the
+    other runtime's rounding may pick the other: the shipped igde-small does on 1 pixel of 5490 of
+    test_shipped_onnx_matches_shipped_weights' frames (by 0.0116), so an export of such weights was
+    refused. For such a head a share of the pixels bounds it; any other head keeps the tolerance."""
+    import igde_stream.export as export
+
+    monkeypatch.setattr(export, "max_abs_diff", lambda *a, **k: 0.0116)  # one near-tie went the other way
+    torch.manual_seed(0)
+    select = create_model("igde-tiny", head="select", radius=2)
+    assert select.gathers_input
+    assert export_onnx(select, tmp_path / "select.onnx").is_file()
+    with pytest.raises(RuntimeError, match="differs from PyTorch by 1.16e-02"):
+        export_onnx(create_model("igde-tiny"), tmp_path / "residual.onnx")
+    assert not (tmp_path / "residual.onnx").exists()

@@ -65,6 +65,17 @@ def create_backend(name: str, model: Any = "igde-small", device: str | None = No
     return BACKENDS[name](model=model, device=device, **options)
 
 
+def check_threads(threads: Any) -> int | None:
+    """A backend's ``threads`` option: None or 0 (the runtime's default), or a positive integer;
+    anything else is a ``ValueError`` (PyTorch raised a RuntimeError for a negative count, ONNX
+    Runtime took it, and 2.5 became 2 while the description said 2.5)."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise ValueError(f"threads must be an integer >= 0 (0 or None: the runtime's default), got {threads!r}")
+    return int(threads)
+
+
 def resolve_model_file(model: str | Path, suffix: str) -> Path:
     """A model reference -> an existing file: a path as is, or a registered name -> its shipped file.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import resolve_model_file
+from . import check_threads, resolve_model_file
 
 _OPT_LEVELS = ("disable", "basic", "extended", "all")
 
@@ -53,6 +53,10 @@ class OnnxRuntimeBackend:
             options = options or OrtOptions(**kw)
         except TypeError as exc:
             raise ValueError(f"onnxruntime backend: {exc}") from None
+        check_threads(options.threads)
+        if isinstance(options.cpu_chunk, bool) or not isinstance(options.cpu_chunk, (int, np.integer)) \
+                or options.cpu_chunk < 0:
+            raise ValueError(f"cpu_chunk must be an integer >= 0 (0: whole batches), got {options.cpu_chunk!r}")
         if options.optimization not in _OPT_LEVELS:
             raise ValueError(f"optimization must be one of {_OPT_LEVELS}, got {options.optimization!r}")
         self.options = options

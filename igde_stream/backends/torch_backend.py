@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..models import create_model, load_checkpoint
-from . import check_not_other_file
+from . import check_not_other_file, check_threads
 from ..models.selection import chooses_input
 
 _PRECISIONS = ("fp32", "fp16")
@@ -157,6 +157,9 @@ class TorchBackend:
             self.device = torch.device(device or "cpu")
         except (RuntimeError, TypeError):
             raise ValueError(f"unknown device {device!r} for the torch backend (use cpu, cuda or cuda:N)") from None
+        if self.device.type not in ("cpu", "cuda"):  # e.g. mps: .to() failed with a RuntimeError
+            raise ValueError(f"unknown device {device!r} for the torch backend (use cpu, cuda or cuda:N)")
+        check_threads(options.threads)
         cuda = self.device.type == "cuda"
         if cuda and not torch.cuda.is_available():
             raise ValueError(f"device {device!r} asked for, but PyTorch sees no CUDA GPU")

@@ -151,6 +151,9 @@ def create_model(name: str, pretrained: bool = False, **overrides: Any) -> torch
         model = load_checkpoint(path)
         if overrides:
             raise ValueError("overrides cannot be combined with pretrained=True")
+        # the registered name, not the file's record: igde-small-hq.pt is igde-small's export with
+        # flip_vertical set, and says "igde-small" (which an exported graph's metadata would repeat)
+        model.variant = name
         return model
     model = build_model(get_config(name, **overrides))
     model.variant = name
@@ -202,7 +205,17 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(payload, dict) or "config" not in payload or "state_dict" not in payload:
         raise ValueError(f"{path}: not an igde-stream checkpoint (no config / state_dict)")
     model = build_model(config_from_dict(payload["config"], payload.get("arch", "igde")))
-    model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+    weights = {k: v.float() for k, v in payload["state_dict"].items()}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    shapes = sorted(k for k in set(weights) & set(expected) if weights[k].shape != expected[k].shape)
+    if missing or unexpected or shapes:  # load_state_dict's own error is a page of key names
+        found = ", ".join(f"{n} {what}" for n, what in ((len(missing), "missing"), (len(unexpected), "unexpected"),
+                                                        (len(shapes), "of another shape")) if n)
+        raise ValueError(f"{path}: its weights do not fit its config ({found}, e.g. "
+                         f"{(missing or unexpected or shapes)[0]}): a checkpoint of another model or architecture")
+    model.load_state_dict(weights)
     model.variant = payload.get("variant") or path.stem
     return model.eval(), payload
 
