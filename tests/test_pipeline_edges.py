@@ -105,10 +105,8 @@ def test_ground_truth_at_half_the_rate_matches_every_other_frame(clip16):
     assert summary["mean_psnr"] == math.inf  # the matched ones are the same frames
 
 
-@pytest.mark.parametrize("progress", [False, True])
-def test_a_progress_bar_only_when_asked(clip16, monkeypatch, progress):
-    """``progress=False`` makes no tqdm object: even a disabled one starts tqdm's monitor thread, which
-    outlives the call in an embedding application. ``progress=True`` makes one, counting every frame."""
+def _record_bars(monkeypatch) -> list:
+    """The totals of the tqdm bars made from now on (tqdm.tqdm replaced by a recording subclass)."""
     import tqdm
 
     made = []
@@ -119,6 +117,14 @@ def test_a_progress_bar_only_when_asked(clip16, monkeypatch, progress):
             super().__init__(*a, **kw)
 
     monkeypatch.setattr(tqdm, "tqdm", Recording)
+    return made
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_a_progress_bar_only_when_asked(clip16, monkeypatch, progress):
+    """``progress=False`` makes no tqdm object: even a disabled one starts tqdm's monitor thread, which
+    outlives the call in an embedding application. ``progress=True`` makes one, counting every frame."""
+    made = _record_bars(monkeypatch)
     folder, _ = clip16
     enhance_file(folder / "c.mkv", folder / "d.mkv", folder / "o.mkv", enhancer=PlainEnhancer(), progress=progress)
     assert made == ([6] if progress else [])
@@ -132,16 +138,7 @@ def test_the_progress_bar_total_of_depth_on_stdin_is_its_frame_count(clip16, mon
     import io
     import sys
 
-    import tqdm
-
-    made = []
-
-    class Recording(tqdm.tqdm):
-        def __init__(self, *a, **kw):
-            made.append(kw.get("total"))
-            super().__init__(*a, **kw)
-
-    monkeypatch.setattr(tqdm, "tqdm", Recording)
+    made = _record_bars(monkeypatch)
     folder, depth = clip16
     write_video(folder / f"s.{ext}", depth, fmt="gray16le", rate=Fraction(25), start=start)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((folder / f"s.{ext}").read_bytes())))
