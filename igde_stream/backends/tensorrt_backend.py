@@ -24,15 +24,9 @@ from ..engine import (BuildOptions, EngineError, EngineInfo, build_engine, envir
                       problems)
 from ..signals import say
 from . import ENGINE_SUFFIXES, ENGINES_DIR, resolve_model_file
-from .torch_backend import HostStaging
+from .torch_backend import HostStaging, pad_batch  # noqa: F401  (pad_batch: the last, partial batch)
 
 _REBUILD = ("auto", "never", "always")
-
-
-def pad_batch(t: torch.Tensor, n: int) -> torch.Tensor:
-    """``t`` (N x ...) with its last item repeated up to ``n`` items; ``t`` itself when N >= n."""
-    extra = n - t.shape[0]
-    return t if extra <= 0 else torch.cat([t, t[-1:].expand(extra, *t.shape[1:])])
 
 
 class TensorRTBackend:

@@ -4,7 +4,9 @@ On CUDA the defaults are the fast path: half precision weights and activations i
 layout, host frames staged through pinned buffers with non-blocking copies, and, for a gated
 selection head, the gated-pixel form (its shapes depend on the data, so it runs without a graph);
 for other models, and for the dense form (``sparse=False``, ``compile=True``), one CUDA graph
-captured per input shape (N, H, W) and replayed afterwards. The graph takes and returns float32
+captured per input shape (N, H, W) and replayed afterwards; a smaller batch of a size already
+captured (a stream's last, partial batch) runs padded with its last frame in that graph, as on
+TensorRT, rather than capturing (and, compiled, compiling) again. The graph takes and returns float32
 (the cast to half happens inside it), so the interface stays float32 in [0, 1] like every backend.
 """
 
@@ -111,6 +113,29 @@ def load_torch_model(model: str | Path | torch.nn.Module) -> torch.nn.Module:
     return create_model(str(model), pretrained=True)
 
 
+def pad_batch(t: torch.Tensor, n: int) -> torch.Tensor:
+    """``t`` (N x ...) with its last item repeated up to ``n`` items; ``t`` itself when N >= n."""
+    extra = n - t.shape[0]
+    return t if extra <= 0 else torch.cat([t, t[-1:].expand(extra, *t.shape[1:])])
+
+
+def fitting_batch(n: int, h: int, w: int, shapes: Any) -> int:
+    """The batch size to run ``n`` frames of ``h`` x ``w`` at: the smallest N >= ``n`` among ``shapes``
+    ((N, H, W) already captured or compiled at this H x W), else ``n`` itself. A stream's last,
+    partial batch then runs padded in the graph (and compiled code) of its full batches instead of
+    capturing (and compiling, about a minute) again for a few frames."""
+    return min((k[0] for k in shapes if k[1:] == (h, w) and k[0] >= n), default=n)
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` as a ``torch.device`` with its index: a bare ``cuda`` is the GPU current now, kept
+    (as the TensorRT backend does), not whichever is current at each later call."""
+    dev = torch.device(device or "cpu")
+    if dev.type == "cuda" and dev.index is None and torch.cuda.is_available():
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
 class _Graph:
     """One captured forward pass for a fixed input shape; static float32 input/output tensors."""
 
@@ -125,7 +150,10 @@ class _Graph:
                 fn(self.color, self.depth)
         torch.cuda.current_stream(device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        # captured on a stream of this graph's device: torch.cuda.graph's own default capture stream
+        # is made once per process, on the device current at the first capture (cuda:0), and entering
+        # it makes that device current: a later graph on cuda:1 captured nothing and replayed stale output
+        with torch.cuda.graph(self.graph, stream=side):
             self.out = fn(self.color, self.depth)
 
     def __call__(self, color: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
@@ -163,6 +191,7 @@ class TorchBackend:
         cuda = self.device.type == "cuda"
         if cuda and not torch.cuda.is_available():
             raise ValueError(f"device {device!r} asked for, but PyTorch sees no CUDA GPU")
+        self.device = resolve_device(str(self.device))  # cuda -> cuda:N, fixed from here on
         options.resolved(cuda)  # option errors before the model loads
         self.model = load_torch_model(model).eval()
         head = getattr(self.model, "head", None)
@@ -182,6 +211,7 @@ class TorchBackend:
         # compiled once per input shape (static shapes: a new stream size compiles again)
         self._compiled = torch.compile(self._run_model, dynamic=False) if self.options.compile else None
         self._graphs: OrderedDict[tuple[int, int, int], _Graph] = OrderedDict()
+        self._compiled_shapes: set[tuple[int, int, int]] = set()  # (N, H, W) compiled without a graph
         self._staging = HostStaging()
 
     @property
@@ -211,17 +241,25 @@ class TorchBackend:
         """
         # capture and replay on this backend's device (cuda:N), not on the current one
         device_ctx = torch.cuda.device(self.device) if self.device.type == "cuda" else nullcontext()
+        n, h, w = depth.shape[0], depth.shape[2], depth.shape[3]
         with torch.inference_mode(), device_ctx:
             if not self.options.cuda_graph:
-                return self._forward(color, depth)
-            key = (depth.shape[0], depth.shape[2], depth.shape[3])
+                if self._compiled is None:
+                    return self._forward(color, depth)
+                run_n = fitting_batch(n, h, w, self._compiled_shapes)  # no recompile for a last batch
+                self._compiled_shapes.add((run_n, h, w))
+                return self._forward(pad_batch(color, run_n), pad_batch(depth, run_n))[:n]
+            # a smaller batch (a stream's last) runs padded in a graph captured at a larger N
+            key = (fitting_batch(n, h, w, self._graphs), h, w)
             graph = self._graphs.get(key)
             if graph is None:
                 while len(self._graphs) >= max(1, self.options.max_graphs):
                     self._graphs.popitem(last=False)
                 graph = self._graphs[key] = _Graph(self._forward, key, self.device)
             self._graphs.move_to_end(key)
-            return graph(color, depth)
+            if key[0] == n:
+                return graph(color, depth)
+            return graph(pad_batch(color, key[0]), pad_batch(depth, key[0]))[:n]
 
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         if self.device.type != "cuda":
