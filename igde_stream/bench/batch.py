@@ -27,6 +27,7 @@ import importlib.util
 import json
 import os
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 m[k] = round(m[k], 3)
     return {
         "kind": "batch", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": "python tools/bench_batch.py " + " ".join(args.argv), "device": device_name("cpu"),
+        "command": shlex.join(["python", "tools/bench_batch.py", *args.argv]), "device": device_name("cpu"),
         "cores": os.cpu_count(), "loadavg_1min_before_after": loadavg_before_after(load_before),
         "versions": versions(), "clips": args.clips, "frames": args.frames, "size": f"{w}x{h}",
         "model": args.model, "backend": args.backend, "batch": args.batch, "modes": modes,

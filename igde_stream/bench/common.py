@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,40 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
+def count(least: int = 1):  # noqa: ANN201  an argparse type
+    """An argparse ``type``: a whole number >= ``least`` (a bad one is argparse's one-line error)."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {least}, got {text!r}")
+        return value
+
+    parse.__name__ = f"count >= {least}"
+    return parse
+
+
+def counts(text: str, what: str) -> list[int]:
+    """A comma-separated list of whole numbers >= 1 (``--batch 1,4``); ``IGDEError`` (one line) otherwise."""
+    from ..errors import IGDEError
+
+    items = [t.strip() for t in str(text).split(",")]
+    if not all(t.isdigit() and int(t) > 0 for t in items):
+        raise IGDEError(f"{what} {text!r}: use whole numbers >= 1, comma-separated, e.g. 1,4")
+    return [int(t) for t in items]
+
+
 def stamp(kind: str, argv: list[str]) -> dict[str, str]:
-    """The first keys of a result: ``kind``, ``date`` (local, to the second) and the ``command`` that ran."""
+    """The first keys of a result: ``kind``, ``date`` (local, to the second) and the ``command`` that ran
+    (quoted as a shell reads it, so that it runs again as it is)."""
     return {
         "kind": kind,
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": f"python tools/bench.py {kind} " + " ".join(argv),
+        "command": shlex.join(["python", "tools/bench.py", kind, *argv]),
     }
 
 
@@ -66,8 +95,21 @@ def log(s: str) -> None:
     print(s, file=sys.stderr, flush=True)
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` (folders made) through a temporary file beside it and a rename: a run
+    cut short (killed, disk full) leaves the earlier file as it was, never half of the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def save_json(path: str | Path, result: dict[str, Any]) -> None:
-    """Write ``result`` as indented JSON to ``path`` (folders made) and say so."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(result, indent=2) + "\n")
+    """Write ``result`` as indented JSON to ``path`` (folders made, atomically) and say so."""
+    write_text_atomic(path, json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")

@@ -51,6 +51,7 @@ import torch
 from igde_stream.backends.torch_backend import TorchBackend
 from igde_stream.bench.gpu_report import Report, fmt
 from igde_stream.bench.infer import structured_frames, time_cuda, time_host, to_inputs
+from igde_stream.metrics import psnr
 from igde_stream.models import create_model, pretrained_path, weights_hash
 from igde_stream.models.selection import chooses_input
 
@@ -130,11 +131,6 @@ def set_tf32(on: bool) -> None:
     cudnn, matmul = _TF32_DEFAULTS if on else (False, False)
     torch.backends.cudnn.allow_tf32 = cudnn
     torch.backends.cuda.matmul.allow_tf32 = matmul
-
-
-def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(peak * peak / mse)
 
 
 def correctness(rep: Report, models: dict[str, torch.nn.Module], device: str, n: int, h: int, w: int) -> None:
@@ -313,6 +309,9 @@ def compiled(rep: Report, model: torch.nn.Module, name: str, device: str, frames
     """The ``compile`` option at one shape: the first call's time (the compile), speed on structured
     frames, and accuracy against FP32 on the FP16 PSNR step's frames."""
     color, depth, _ = test_frames(frames - frames % n or n, h, w)
+    if device == "cuda":  # its own peak, as every speed row's (not the largest of the steps before)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     b = TorchBackend(model=model, device=device, **COMPILED)
     t0 = time.monotonic()
     b.run(*to_inputs(color[:n], depth[:n]))
@@ -320,10 +319,11 @@ def compiled(rep: Report, model: torch.nn.Module, name: str, device: str, frames
                                description=b.description)
     print(f"compiled {name}: first call (compile + capture) {rep.data['compile']['first_call_s']:.1f} s", flush=True)
     c, d = device_frames(n, h, w, device)
-    med = statistics.median(time_cuda(lambda: b.forward(c, d), warmup=warmup, iters=iters, max_time=15))
+    times = time_cuda(lambda: b.forward(c, d), warmup=warmup, iters=iters, max_time=15)
+    med = statistics.median(times)
     rep.data["speed"].append(dict(model=name, size=f"{w}x{h}", mode="fp16+cl+compile+graph", batch=n,
                                   ms_per_frame=1000 * med / n, fps=n / med, x_fp32=None,
-                                  peak_mb=torch.cuda.max_memory_allocated() / 2**20, iters=iters,
+                                  peak_mb=torch.cuda.max_memory_allocated() / 2**20, iters=len(times),
                                   target_fps=TARGETS.get((name, w, h))))
     print(f"speed {name} {w}x{h} compiled b{n}: {1000 * med / n:.2f} ms/frame, {n / med:.1f} fps", flush=True)
     out = run_frames(b, color, depth, n)

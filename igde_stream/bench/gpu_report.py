@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .common import write_text_atomic
+
 
 def jsonable(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
@@ -26,8 +28,8 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
 
     def save(self) -> None:
-        (self.out / "gpu_checks.json").write_text(json.dumps(jsonable(self.data), indent=2) + "\n")
-        (self.out / "gpu_checks.md").write_text(self.markdown())
+        write_text_atomic(self.out / "gpu_checks.json", json.dumps(jsonable(self.data), indent=2) + "\n")
+        write_text_atomic(self.out / "gpu_checks.md", self.markdown())
 
     def markdown(self) -> str:
         d = self.data

@@ -6,9 +6,13 @@ A setup is ``backend[:precision[+graph]]``: ``torch:fp32``, ``torch:fp16+graph``
 ``tensorrt:fp16``. Every setup runs the same weights (the shipped ones, or a seeded random init when
 none are shipped, which is said in the output); ONNX Runtime and TensorRT get an ONNX exported from
 them unless ``--onnx`` is given. Times are host to host (NumPy in, NumPy out: what ``Enhancer``
-sees), the median over the timed iterations; the ratio column compares each setup with the first
-one at the same size and batch. CPU s/frame is the process's CPU time per frame: on a shared
-machine it shows the cost that wall time hides (wall time grows with other people's load).
+sees), the median over the timed iterations; the setups are timed round by round in turn (setup A,
+setup B, ..., A, ...) at each size and batch, after every one's warm-up, so that a change in the
+machine's load hits every setup alike; the ratio column compares each setup with the first one at
+the same size and batch. CPU s/frame is the process's CPU time per frame of the timed calls: on a
+shared machine it shows the cost that wall time hides (wall time grows with other people's load).
+Peak memory is each setup's alone: it is built and run (its warm-up) first by itself, then built
+again for the interleaved timing.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import device_name, log, parse_size, save_json, stamp, versions
+from ..errors import IGDEError
+from .common import count, counts, device_name, log, parse_size, save_json, stamp, versions
 
 
 # ---------------------------------------------------------------- timing and memory helpers
@@ -49,6 +54,29 @@ def time_host(fn: Callable[[], Any], warmup: int = 2, iters: int = 10, min_time:
         if time.perf_counter() - start > max_time and times:
             break
     return times
+
+
+def time_interleaved(fns: list[Callable[[], Any]], warmup: int = 2, iters: int = 10, min_time: float = 0.0,
+                     max_time: float = 60.0) -> list[tuple[list[float], list[float]]]:
+    """(wall-clock, process CPU) seconds of each call of each of ``fns`` (each must block until its
+    result is ready), after every one's warm-up, timed round by round (fns[0], fns[1], ..., fns[0],
+    ...) so that a change in the machine's load hits every one alike. Runs at least ``iters`` rounds
+    and until ``min_time`` seconds have passed, at most ``max_time``."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    start = time.perf_counter()
+    while len(wall[0]) < iters or (time.perf_counter() - start) < min_time:
+        for fn, w, c in zip(fns, wall, cpu):
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            w.append(time.perf_counter() - t0)
+            c.append(time.process_time() - c0)
+        if time.perf_counter() - start > max_time:
+            break
+    return list(zip(wall, cpu))
 
 
 def time_cuda(fn: Callable[[], Any], warmup: int = 3, iters: int = 20, min_time: float = 0.0,
@@ -207,8 +235,12 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
 
     load_at_start = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     setups = [Setup.parse(s) for s in args.backends.split(",")]
+    if len({s.label for s in setups}) < len(setups):
+        raise ValueError(f"setups {args.backends!r}: each setup once")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    batches = [int(b) for b in str(args.batch).split(",")]
+    batches = counts(args.batch, "batch")
+    if args.iters < 1 or args.warmup < 0:
+        raise IGDEError(f"iters {args.iters}, warmup {args.warmup}: need iters >= 1 and warmup >= 0")
     if args.threads:
         torch.set_num_threads(args.threads)
     shipped = pretrained_path(args.model).is_file()
@@ -227,32 +259,44 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         export_onnx(model, onnx_path)
     rows: list[Row] = []
     cuda = (args.device or "cpu").startswith("cuda")
+    shapes = [(w, h, n) for w, h in sizes for n in batches]
+    peaks: dict[tuple[str, int, int, int], tuple[float, str]] = {}
     try:
+        # 1. each setup by itself: its build and its warm-up calls at every size and batch -> its peak memory
         for setup in setups:
             with PeakRSS() as mem_build:
                 backend = _make_backend(setup, args, model, onnx_path)
             log(f"# {setup.label}: {getattr(backend, 'description', backend.name)}")
-            for w, h in sizes:
-                for n in batches:
-                    c, d = to_inputs(*structured_frames(n, h, w, seed=1))
-                    if cuda:
-                        torch.cuda.reset_peak_memory_stats()
-                    with PeakRSS() as mem:
-                        cpu0 = os.times()
-                        times = time_host(lambda backend=backend: backend.run(c, d), args.warmup, args.iters, args.min_time)
-                        cpu1 = os.times()
-                    cpu_s = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (len(times) + args.warmup) / n
-                    med = statistics.median(times)
-                    peak, kind = (torch.cuda.max_memory_allocated() / 2**20, "cuda_allocated") if cuda else (
-                        max(mem.peak, mem_build.peak) / 2**20, "process_rss")
-                    row = Row(setup.label, args.device or "cpu", w, h, n, 1000 * med / n, n / med, 1000 * med,
-                              len(times), round(peak, 1), kind, extra={"cpu_s_per_frame": round(cpu_s, 3)})
-                    rows.append(row)
-                    log(f"  {w}x{h} b{n}: {row.ms_per_frame:.1f} ms/frame, {row.fps:.2f} fps, "
-                        f"CPU {cpu_s:.2f} s/frame, peak {row.peak_mem_mb:.0f} MB")
-            del backend
+            for w, h, n in shapes:
+                c, d = to_inputs(*structured_frames(n, h, w, seed=1))
+                if cuda:
+                    torch.cuda.reset_peak_memory_stats()
+                with PeakRSS() as mem:
+                    for _ in range(max(1, args.warmup)):
+                        backend.run(c, d)
+                peaks[(setup.label, w, h, n)] = (torch.cuda.max_memory_allocated() / 2**20, "cuda_allocated") if cuda \
+                    else (max(mem.peak, mem_build.peak) / 2**20, "process_rss")
+            del backend, c, d
+        # 2. the times: every setup built again, then timed round by round in turn at each size and batch
+        backends = [_make_backend(setup, args, model, onnx_path) for setup in setups]
+        for w, h, n in shapes:
+            c, d = to_inputs(*structured_frames(n, h, w, seed=1))
+            timed = time_interleaved([lambda b=b: b.run(c, d) for b in backends], args.warmup, args.iters,
+                                     args.min_time)
+            for setup, (times, cpu) in zip(setups, timed):
+                cpu_s = statistics.fmean(cpu) / n
+                med = statistics.median(times)
+                peak, kind = peaks[(setup.label, w, h, n)]
+                row = Row(setup.label, args.device or "cpu", w, h, n, 1000 * med / n, n / med, 1000 * med,
+                          len(times), round(peak, 1), kind, extra={"cpu_s_per_frame": round(cpu_s, 3)})
+                rows.append(row)
+                log(f"  {setup.label} {w}x{h} b{n}: {row.ms_per_frame:.1f} ms/frame, {row.fps:.2f} fps, "
+                    f"CPU {cpu_s:.2f} s/frame, peak {row.peak_mem_mb:.0f} MB")
+        del backends
     finally:
         tmp.cleanup()
+    order = {s.label: i for i, s in enumerate(setups)}
+    rows.sort(key=lambda r: order[r.setup])  # one setup's rows together, as in the table
     base = setups[0].label
     for r in rows:
         ref = next(x for x in rows if x.setup == base and (x.width, x.height, x.batch) == (r.width, r.height, r.batch))
@@ -298,9 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="960x540", help="comma-separated WIDTHxHEIGHT (default: %(default)s)")
     p.add_argument("--batch", default="1", help="comma-separated batch sizes (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime")
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--iters", type=int, default=5, help="timed iterations at least (default: %(default)s)")
+    p.add_argument("--threads", type=count(1), default=None, help="CPU threads for torch and onnxruntime")
+    p.add_argument("--warmup", type=count(0), default=2, help="untimed calls per setup first (default: %(default)s)")
+    p.add_argument("--iters", type=count(1), default=5, help="timed rounds at least (default: %(default)s)")
     p.add_argument("--min-time", type=float, default=0.0, help="timed seconds at least per row")
     p.add_argument("--random-init", action="store_true", help="seeded random weights even if shipped ones exist")
     p.add_argument("--json", help="write the result as JSON here")

@@ -31,7 +31,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from .common import device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
+from ..errors import IGDEError
+from .common import count, counts as parse_counts, device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
 
 MODES = ("decode", "infer", "e2e")
 RATE = Fraction(30000, 1001)
@@ -180,8 +181,11 @@ def _run_worker(cfg: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    counts = sorted(int(n) for n in args.frames.split(","))
+    counts = sorted(parse_counts(args.frames, "frames"))
     modes = args.modes.split(",")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:  # a worker runs end to end for any mode it does not know
+        raise IGDEError(f"unknown mode {', '.join(map(repr, unknown))}; use a subset of {','.join(MODES)}")
     load_before = os.getloadavg()
     tmp = tempfile.TemporaryDirectory(prefix="igde-bench-stream-")
     folder = Path(args.clips) if args.clips else Path(tmp.name)
@@ -265,9 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="igde-small", help="name or .pt/.onnx/.engine path (default: %(default)s)")
     p.add_argument("--backend", default="auto", help="auto|onnxruntime|torch|tensorrt (default: %(default)s)")
     p.add_argument("--device", help="cpu / cuda (default: the backend's choice)")
-    p.add_argument("--batch", type=int, default=4, help="frames per inference call (default: %(default)s)")
-    p.add_argument("--infer-frames", type=int, default=64, help="frames timed in inference-only mode (default: %(default)s)")
-    p.add_argument("--queue-mb", type=int, default=64, help="bytes bound of each pipeline queue in MiB (default: %(default)s)")
+    p.add_argument("--batch", type=count(1), default=4, help="frames per inference call (default: %(default)s)")
+    p.add_argument("--infer-frames", type=count(1), default=64, help="frames timed in inference-only mode (default: %(default)s)")
+    p.add_argument("--queue-mb", type=count(1), default=64, help="bytes bound of each pipeline queue in MiB (default: %(default)s)")
     p.add_argument("--clips", help="folder to keep / reuse the generated clips (default: a temporary one)")
     p.add_argument("--timeout", type=float, default=7200, help="seconds per mode (default: %(default)s)")
     p.add_argument("--json", default="benchmarks/stream.json", help="output JSON (default: %(default)s)")
