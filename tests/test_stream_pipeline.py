@@ -301,7 +301,7 @@ def test_summary_times_the_reports_apart_from_the_stream(make_clip, enhancer, mo
     monkeypatch.setattr(PsnrReport, "write", slow_write)
     s = enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"],
                      report_path=clip["out"].with_suffix(".json"), enhancer=enhancer)
-    assert s["total_seconds"] >= s["seconds"] + 0.6
+    assert s["total_seconds"] >= s["seconds"] + 0.59  # both rounded to the millisecond
     # seconds is rounded to the millisecond: a fast run's fps is 3 / seconds within that rounding
     assert s["fps"] == pytest.approx(3 / s["seconds"], rel=0.0006 / s["seconds"] + 1e-3)
     line = format_summary(s).splitlines()[0]
