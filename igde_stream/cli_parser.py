@@ -42,6 +42,22 @@ def fps_arg(text: str) -> Fraction:
     return rate
 
 
+def count_arg(least: int = 1):  # noqa: ANN201  an argparse type
+    """An argparse ``type``: a whole number >= ``least`` (a bad one is argparse's one-line error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {least}, got {text!r}")
+        return value
+
+    parse.__name__ = f"count >= {least}"
+    return parse
+
+
 def float_range_arg(text: str) -> tuple[float, float]:
     """argparse ``type`` for ``--float-range LO:HI``: two finite numbers, LO < HI."""
     try:

@@ -22,23 +22,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def count(least: int = 1):  # noqa: ANN201  an argparse type
-    """An argparse ``type``: a whole number >= ``least`` (a bad one is argparse's one-line error)."""
-    import argparse
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = least - 1
-        if value < least:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= {least}, got {text!r}")
-        return value
-
-    parse.__name__ = f"count >= {least}"
-    return parse
-
-
 def counts(text: str, what: str) -> list[int]:
     """A comma-separated list of whole numbers >= 1 (``--batch 1,4``); ``IGDEError`` (one line) otherwise."""
     from ..errors import IGDEError

@@ -30,8 +30,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..cli_parser import count_arg as count
 from ..errors import IGDEError
-from .common import count, counts, device_name, log, parse_size, save_json, stamp, versions
+from .common import counts, device_name, log, parse_size, save_json, stamp, versions
 
 
 # ---------------------------------------------------------------- timing and memory helpers
