@@ -18,6 +18,7 @@ import numpy as np
 
 from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
+from .hole_fill import HoleFill, fill_holes
 from .signals import say
 
 try:
@@ -56,6 +57,10 @@ class Enhancer:
     once (``warn_depth_range``): depth the network would see nearly flat, clipped or not at all gets
     a warning on the ``igde_stream`` logger naming the ``max_depth`` that fits. ``quiet``: do not
     print the backend choice on stderr (it is always logged on the ``igde_stream`` logger).
+    ``hole_fill``: holes (depth 0) get the colour-guided mean of the measured depth around them
+    (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px; True: its defaults, or a
+    ``HoleFill`` of one's own; False: the model's own output there); None (default): on when the
+    model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).
     ``backend_options`` go to the backend (``threads``, ``precision``, ``cuda_graph``, ``engine``,
     ...; see ``backends.BACKEND_OPTIONS``).
 
@@ -78,6 +83,7 @@ class Enhancer:
         *,
         depth_order: str = "near-high",
         quiet: bool = False,
+        hole_fill: bool | HoleFill | None = None,
         **backend_options: Any,
     ) -> None:
         if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
@@ -87,6 +93,8 @@ class Enhancer:
             raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth!r}")
         if depth_order not in ORDERS:
             raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
+        if hole_fill is not None and not isinstance(hole_fill, (bool, HoleFill)):
+            raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
         self.batch = int(batch)
         self.max_depth = max_depth
         self.depth_order = depth_order
@@ -129,6 +137,9 @@ class Enhancer:
         except (ValueError, FileNotFoundError, ImportError, OSError) as exc:
             raise EnhancerError(str(exc).strip() or exc.__class__.__name__) from exc
         self.backend_reason = choice.reason
+        if hole_fill is None:  # the model's own reading of depth 0: a hole to fill, or a depth
+            hole_fill = bool(model_config(self.backend).get("zero_holes", False))
+        self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
         if not quiet:
@@ -210,6 +221,12 @@ class Enhancer:
             except ValueError as exc:  # a graph that cannot take these frames (a fixed shape, ...)
                 raise EnhancerError(str(exc)) from None
             out[s : s + self.batch] = denormalize(y, peak, order, depth.dtype, src, d)[:, 0]
+        if self.hole_fill is not None:
+            # holes (depth 0) get the colour-guided mean of the measured depth around them
+            # (igde_stream.hole_fill), which reaches further than the model's candidates
+            for i in np.flatnonzero((depth == 0).reshape(len(depth), -1).any(1)):
+                measured = (depth[i] != 0) & (depth[i] <= peak)
+                out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=self.hole_fill)
         if peak < _PEAKS[depth.dtype]:
             # values beyond max_depth are outside the model's range: they pass through unchanged
             above = depth > peak
@@ -223,6 +240,25 @@ class Enhancer:
                 out[leaked] = depth[leaked]
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
+
+
+def model_config(backend: Any) -> dict[str, Any]:
+    """The model config a backend runs (ONNX metadata, a TensorRT engine's sidecar, a PyTorch
+    model's ``config``), as a dict; empty when it carries none."""
+    import dataclasses
+    import json
+
+    for meta in (getattr(backend, "metadata", None), getattr(getattr(backend, "info", None), "model", None)):
+        cfg = meta.get("config") if isinstance(meta, dict) else None
+        if isinstance(cfg, str):
+            try:
+                cfg = json.loads(cfg)
+            except ValueError:
+                cfg = None
+        if isinstance(cfg, dict):
+            return cfg
+    cfg = getattr(getattr(backend, "model", None), "config", None)
+    return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else {}
 
 
 def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
