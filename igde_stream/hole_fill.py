@@ -1,0 +1,139 @@
+"""Colour-guided hole filling at the hole pixels only.
+
+A depth sensor's holes (depth 0: no measurement) can be wider than the selection head's reach (7 px):
+the head then has no measured candidate, or only ones from across an edge. This fill gives each hole
+pixel the joint bilateral filter's value (:func:`igde_stream.filters.joint_bilateral`: the measured
+pixels of a wide window, weighted by their colour likeness and distance; holes get no weight) and,
+with ``snap``, replaces it by the nearest value that a measured pixel within ``snap`` px has (within
+the whole window when none is that close), so that every output value is still an input value.
+
+It computes the filter at the hole pixels alone: the same sums as OpenCV's
+``cv2.ximgproc.jointBilateralFilter`` (a circular window of ``diameter // 2`` px, spatial weight
+``exp(-r^2 / (2 sigma_space^2))``, colour weight ``exp(-L1^2 / (2 sigma_color^2))`` with ``L1`` the sum
+of the RGB channels' absolute differences) but at a cost proportional to the holes instead of the
+frame (OpenCV's whole-frame filter at d 55 takes seconds a 960 x 540 frame).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["HoleFill", "fill_holes"]
+
+_CHUNK = 2048  # hole pixels per gather: (chunk x window) arrays of a few tens of MB
+
+
+@dataclass(frozen=True)
+class HoleFill:
+    """Settings of :func:`fill_holes`. diameter / sigma_color / sigma_space: the joint bilateral's
+    (its tuned defaults); snap: px (0: the filter's value as it is); stride: beyond the inner 15 x 15
+    px (or the snap window, if larger) the window is sampled every ``stride`` px, each sample
+    weighted for the ``stride^2`` pixels it stands for (the spatial weight falls by under 10 % across
+    the window: on 960 x 540 validation frames stride 3 is within 0.25 dB of stride 1 at the holes
+    and about 6 times faster)."""
+
+    diameter: int = 55
+    sigma_color: float = 10.0
+    sigma_space: float = 64.0
+    snap: int = 0
+    stride: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("diameter", "snap", "stride"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"hole fill {name} must be a whole number >= 0, got {v!r}")
+        if self.stride < 1:
+            raise ValueError(f"hole fill stride must be at least 1, got {self.stride}")
+        if self.diameter < 3:
+            raise ValueError(f"hole fill diameter must be at least 3, got {self.diameter}")
+        for name in ("sigma_color", "sigma_space"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0 or not np.isfinite(v):
+                raise ValueError(f"hole fill {name} must be a finite number > 0, got {v!r}")
+
+
+def _offsets(radius: int, circular: bool) -> tuple[np.ndarray, np.ndarray]:
+    dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    dy, dx = dy.ravel(), dx.ravel()
+    if circular:
+        keep = dy * dy + dx * dx <= radius * radius
+        dy, dx = dy[keep], dx[keep]
+    return dy, dx
+
+
+def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = None,
+               holes: np.ndarray | None = None, measured: np.ndarray | None = None,
+               settings: HoleFill = HoleFill()) -> np.ndarray:
+    """``out`` (default: a copy of ``depth``) with its ``holes`` pixels (default: ``depth == 0``)
+    filled from the ``measured`` pixels of ``depth`` (default: ``depth != 0`` and not in ``holes``).
+
+    color: H x W x 3 uint8; depth, out: H x W uint8 / uint16 / float32. A hole with no measured pixel
+    in its window keeps its value in ``out``. Returns a new array of ``out``'s dtype."""
+    color, depth = np.asarray(color), np.asarray(depth)
+    if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
+        raise ValueError(f"color must be H x W x 3 uint8, got {color.shape} {color.dtype}")
+    if depth.ndim != 2 or depth.shape != color.shape[:2]:
+        raise ValueError(f"depth must be H x W matching color {color.shape[:2]}, got {depth.shape}")
+    result = np.array(depth if out is None else out, copy=True)
+    if result.shape != depth.shape:
+        raise ValueError(f"out must have depth's shape {depth.shape}, got {result.shape}")
+    hole = depth == 0 if holes is None else np.asarray(holes, dtype=bool)
+    if hole.shape != depth.shape:
+        raise ValueError(f"holes must have depth's shape {depth.shape}, got {hole.shape}")
+    if measured is None:
+        measured = (depth != 0) & ~hole
+    else:
+        measured = np.asarray(measured, dtype=bool) & ~hole
+        if measured.shape != depth.shape:
+            raise ValueError(f"measured must have depth's shape {depth.shape}, got {measured.shape}")
+    if not hole.any() or not measured.any():
+        return result
+    s = settings
+    r = s.diameter // 2
+    h, w = depth.shape
+    wp = w + 2 * r
+    pad = ((r, r), (r, r))
+    d_p = np.pad(depth.astype(np.float32), pad).ravel()
+    m_p = np.pad(measured, pad).ravel()
+    c_p = np.pad(color.astype(np.int16), pad + ((0, 0),)).reshape(-1, 3)
+    dy, dx = _offsets(r, circular=True)
+    inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, 7)
+    keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
+    dy, dx, inner = dy[keep], dx[keep], inner[keep]
+    off = dy * wp + dx
+    w_space = np.exp(-(dy * dy + dx * dx) / (2.0 * s.sigma_space ** 2)) * np.where(inner, 1, s.stride ** 2)
+    w_space = w_space.astype(np.float32)
+    lut = np.exp(-np.arange(3 * 255 + 1, dtype=np.float64) ** 2 / (2.0 * s.sigma_color ** 2)).astype(np.float32)
+    near = np.abs(dy) <= s.snap
+    near &= np.abs(dx) <= s.snap  # the snap window's offsets within the fill window's
+    ys, xs = np.nonzero(hole)
+    centre = (ys + r) * wp + (xs + r)
+    filled = np.empty(len(centre), np.float64)
+    found = np.zeros(len(centre), bool)
+    for a in range(0, len(centre), _CHUNK):
+        idx = centre[a : a + _CHUNK, None] + off[None]  # chunk x window, into the padded frame
+        ok = m_p[idx]
+        l1 = np.abs(c_p[idx] - c_p[centre[a : a + _CHUNK], None]).sum(-1)
+        wgt = lut[l1] * w_space * ok
+        vals = d_p[idx]
+        den = wgt.sum(1, dtype=np.float64)
+        got = den > 0
+        mean = (wgt * vals).sum(1, dtype=np.float64) / np.where(got, den, 1.0)
+        if s.snap:
+            # the measured value nearest the mean: within the snap window if one is there, else the window's
+            gap = np.abs(vals - mean[:, None].astype(np.float32))
+            gap[~ok] = np.inf
+            close = np.where(near, gap, np.inf)
+            pick = np.where(np.isfinite(close.min(1)), close.argmin(1), gap.argmin(1))
+            mean = vals[np.arange(len(pick)), pick].astype(np.float64)
+        filled[a : a + _CHUNK] = mean
+        found[a : a + _CHUNK] = got
+    ys, xs, filled = ys[found], xs[found], filled[found]
+    if result.dtype.kind in "ui":
+        info = np.iinfo(result.dtype)
+        filled = np.clip(np.rint(filled), info.min, info.max)
+    result[ys, xs] = filled.astype(result.dtype)
+    return result

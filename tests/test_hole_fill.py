@@ -1,0 +1,170 @@
+"""The hole fill (igde_stream.hole_fill): OpenCV's joint bilateral at the holes, snapping, and its
+place in the Enhancer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from igde_stream.filters import joint_bilateral
+from igde_stream.hole_fill import HoleFill, fill_holes
+
+
+def _scene(seed: int = 0, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """Two coloured regions at two depths with a little texture, and holes along the edge and inside."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    left = xx < size // 2 + (yy // 6) % 3
+    color = np.where(left[..., None], [200, 60, 40], [30, 90, 210]).astype(np.int16)
+    color = np.clip(color + rng.integers(-12, 13, color.shape), 0, 255).astype(np.uint8)
+    depth = np.where(left, 180, 60).astype(np.uint8) + rng.integers(0, 6, left.shape).astype(np.uint8)
+    holes = (np.abs(xx - size // 2) <= 2) & (yy % 9 < 6)
+    holes |= rng.random(left.shape) < 0.05
+    return color, np.where(holes, 0, depth).astype(np.uint8)
+
+
+def _textured(seed: int, size: int = 56) -> tuple[np.ndarray, np.ndarray]:
+    """Depth on a slope with noise, colour from a few palette entries with noise (so that the spatial
+    and the colour weights both matter), 1 pixel in 6 a hole."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    palette = rng.integers(0, 256, (4, 3))
+    color = palette[rng.integers(0, 4, (size // 4, size // 4))].repeat(4, 0).repeat(4, 1)
+    color = np.clip(color + rng.integers(-20, 21, color.shape), 0, 255).astype(np.uint8)
+    depth = (20 + 3 * xx + yy + rng.integers(0, 9, xx.shape)).astype(np.uint16)
+    return color, np.where(rng.random(xx.shape) < 1 / 6, 0, depth).astype(np.uint16)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_matches_opencv_joint_bilateral_at_the_holes(seed):
+    color, depth = _textured(seed)
+    settings = HoleFill(diameter=15, sigma_color=20.0, sigma_space=4.0, snap=0, stride=1)
+    ref = joint_bilateral(color, depth, 15, 20.0, 4.0)  # OpenCV, holes out of its windows
+    out = fill_holes(color, depth, settings=settings)
+    hole = depth == 0
+    inner = np.zeros_like(hole)
+    inner[7:-7, 7:-7] = True  # OpenCV reflects the border, the fill leaves it out
+    check = hole & inner & (ref > 0)
+    assert check.sum() > 200
+    assert np.abs(out[check].astype(int) - ref[check].astype(int)).max() <= 1
+    assert np.array_equal(out[~hole], depth[~hole])  # measured pixels are never touched
+
+
+def test_a_hole_takes_the_depth_of_its_own_colour():
+    # a hole 9 px wide on a colour edge: each side gets its own colour region's depth, exactly
+    color = np.zeros((30, 40, 3), np.uint8)
+    color[:, :20] = (220, 40, 40)
+    color[:, 20:] = (40, 40, 220)
+    depth = np.where(np.arange(40)[None] < 20, 200, 50).astype(np.uint16).repeat(30, 0)
+    depth[:, 16:25] = 0
+    for snap in (0, 7):
+        out = fill_holes(color, depth, settings=HoleFill(snap=snap, stride=1))
+        assert (out[:, 16:20] == 200).all() and (out[:, 20:25] == 50).all()
+
+
+def test_snap_gives_the_nearest_measured_value_nearby():
+    # measured 10 (5 px left) and 100 (7 px right) of (20, 20), same colour: the mean is about 51;
+    # 52 lies 20 px away in another colour (no weight): within 7 px the nearest value is 10
+    color = np.full((41, 61, 3), 128, np.uint8)
+    color[20, 40] = (0, 255, 0)
+    depth = np.zeros((41, 61), np.uint16)
+    depth[20, 15], depth[20, 27], depth[20, 40] = 10, 100, 52
+    settings = dict(sigma_space=8.0, stride=1)
+    plain = fill_holes(color, depth, settings=HoleFill(snap=0, **settings))
+    snapped = fill_holes(color, depth, settings=HoleFill(snap=7, **settings))
+    w10, w100 = np.exp(-25 / 128), np.exp(-49 / 128)
+    assert abs(float(plain[20, 20]) - (10 * w10 + 100 * w100) / (w10 + w100)) <= 0.5  # 50.8
+    assert snapped[20, 20] == 10
+    # at (20, 48) nothing measured lies within 7 px: the nearest value in the whole window
+    assert snapped[20, 48] == min((10, 100, 52), key=lambda v: abs(v - float(plain[20, 48])))
+    assert set(np.unique(snapped)) <= {0, 10, 52, 100}  # 0: nothing measured in the window
+
+
+def test_out_and_masks():
+    color, depth = _scene(3)
+    model_out = np.full_like(depth, 7)
+    out = fill_holes(color, depth, model_out, settings=HoleFill(snap=0))
+    hole = depth == 0
+    assert np.array_equal(out[~hole], model_out[~hole])
+    assert (out[hole] != 7).all()
+    # no measured pixel within reach: the hole keeps the value it had in out
+    lonely = np.zeros((80, 80), np.uint8)
+    lonely[0, 0] = 100
+    kept = fill_holes(np.zeros((80, 80, 3), np.uint8), lonely, np.full_like(lonely, 3), settings=HoleFill(diameter=5))
+    assert kept[40, 40] == 3 and kept[1, 1] == 100
+    # pixels left out of `measured` are not sources
+    src = fill_holes(color, depth, measured=depth < 120, settings=HoleFill(snap=0))
+    assert src[hole].max() < 120
+
+
+def test_stride_samples_stand_for_the_pixels_they_skip():
+    # one hole in a flat-coloured frame, depth 100 within 7 px of it and 200 further out; a flat spatial
+    # weight: the fill is the mean over the 27 px disc, by count of pixels
+    color = np.full((61, 61, 3), 90, np.uint8)
+    yy, xx = np.mgrid[-30:31, -30:31]
+    depth = np.where(np.maximum(abs(yy), abs(xx)) <= 7, 100, 200).astype(np.uint8)
+    depth[30, 30] = 0
+    disc = yy ** 2 + xx ** 2 <= 27 ** 2
+    near = disc & (np.maximum(abs(yy), abs(xx)) <= 7)
+    want = (100 * (near.sum() - 1) + 200 * (disc & ~near).sum()) / (disc.sum() - 1)  # 185.4
+    for stride in (1, 2, 3):
+        got = fill_holes(color, depth, settings=HoleFill(snap=0, stride=stride, sigma_space=1e6))[30, 30]
+        assert abs(float(got) - want) <= 1.5, (stride, got, want)
+
+
+@pytest.mark.parametrize("kw", [{"diameter": 1}, {"snap": -1}, {"stride": 0}, {"sigma_color": 0.0},
+                                {"sigma_space": float("nan")}, {"diameter": 5.5}, {"snap": True}])
+def test_bad_settings(kw):
+    with pytest.raises(ValueError):
+        HoleFill(**kw)
+
+
+def test_bad_shapes():
+    with pytest.raises(ValueError, match="color"):
+        fill_holes(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match="depth"):
+        fill_holes(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.uint8))
+    with pytest.raises(ValueError, match="out"):
+        fill_holes(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8), np.zeros((3, 4), np.uint8))
+
+
+def test_enhancer_fills_the_holes_of_a_zero_holes_model():
+    from igde_stream.enhancer import Enhancer, EnhancerError
+
+    color, depth = _scene(5, size=64)
+    auto = Enhancer("igde-small", backend="onnxruntime", quiet=True)
+    assert auto.hole_fill == HoleFill()  # the shipped model reads depth 0 as a hole
+    off = Enhancer("igde-small", backend="onnxruntime", quiet=True, hole_fill=False)
+    assert off.hole_fill is None
+    raw = off.enhance(color, depth)
+    got = auto.enhance(color, depth)
+    assert np.array_equal(got, fill_holes(color, depth, raw))
+    hole = depth == 0
+    assert np.array_equal(got[~hole], raw[~hole])
+    assert np.abs(got[hole].astype(int) - np.where(color[hole][:, 0] > 100, 182, 62)).max() <= 10
+    # batches and 16 bit go the same way
+    both = auto.enhance(np.stack([color, color]), np.stack([depth, depth]).astype(np.uint16) * 257)
+    assert np.array_equal(both[0], both[1])
+    assert np.array_equal(both[0][~hole], off.enhance(color, depth.astype(np.uint16) * 257)[~hole])
+    with pytest.raises(EnhancerError, match="hole_fill"):
+        Enhancer("igde-small", backend="onnxruntime", quiet=True, hole_fill="yes")
+
+
+def test_enhancer_reads_zero_holes_from_each_kind_of_model(tiny):
+    import json
+    from types import SimpleNamespace
+
+    from igde_stream.enhancer import Enhancer, model_config
+
+    _, pt, onnx = tiny  # igde-tiny: depth 0 is a depth to it
+    assert Enhancer(pt, backend="torch", quiet=True).hole_fill is None
+    assert Enhancer(onnx, backend="onnxruntime", quiet=True).hole_fill is None
+    assert Enhancer("igde-small", backend="torch", quiet=True).hole_fill == HoleFill()  # model.config
+    assert Enhancer(pt, backend="torch", quiet=True, hole_fill=True).hole_fill == HoleFill()
+    mine = HoleFill(snap=0)
+    assert Enhancer(pt, backend="torch", quiet=True, hole_fill=mine).hole_fill is mine
+    # a TensorRT engine's sidecar keeps the ONNX metadata as text
+    engine = SimpleNamespace(info=SimpleNamespace(model={"config": json.dumps({"zero_holes": True})}))
+    assert model_config(engine) == {"zero_holes": True}
+    assert model_config(SimpleNamespace(info=SimpleNamespace(model={"config": "{not json"}))) == {}
+    assert model_config(object()) == {}

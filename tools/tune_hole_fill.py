@@ -1,0 +1,124 @@
+"""Score the hole fill (``igde_stream.hole_fill``) on validation data: a model's output with its
+input holes left to the model, and filled with each setting given.
+
+    python tools/tune_hole_fill.py --model igde-small --scenes 8 --first-seed 700 \\
+        --errors holes dropouts mix paper --snaps 0 7 --real-scene runs/aloeL.jpg runs/aloeGT.png \\
+        --out results/hole_fill_val.json
+
+Each row: the input's PSNR, the model without the fill (``off``), and the model with the fill at
+each ``--snaps`` value (``snap7`` ...), on ``--scenes`` validation scenes (one frame each, seeds from
+``--first-seed`` of the val split) at each ``--sizes``, and on each ``--real-scene`` pair (a colour
+image and its disparity, ``--real-frames`` draws of the errors). The model runs once per frame
+(ONNX Runtime); the fills are applied to its output. Nothing from the test split is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from igde_stream.cli import size_arg  # noqa: E402
+from igde_stream.cli_parser import count_arg  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    prog = "tune_hole_fill.py"
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="igde-small", help="registered name, .pt or .onnx")
+    p.add_argument("--scenes", type=count_arg(), default=8, help="validation scenes (one frame each) per size and error type")
+    p.add_argument("--first-seed", type=count_arg(0), default=700, help="index of the first val-split seed")
+    p.add_argument("--sizes", nargs="+", type=size_arg, default=[(960, 540)], metavar="WxH")
+    p.add_argument("--errors", nargs="+", default=["holes", "dropouts", "mix"], metavar="TYPE")
+    p.add_argument("--snaps", nargs="+", type=count_arg(0), default=[0, 7], metavar="PX",
+                   help="fill settings to score: the snap radius of each (0: no snap)")
+    p.add_argument("--stride", type=count_arg(), default=3, help="the fill window's outer sampling stride")
+    p.add_argument("--real-scene", nargs=2, action="append", default=[], metavar=("COLOR", "DISPARITY"))
+    p.add_argument("--real-scale", type=float, default=0.5)
+    p.add_argument("--real-frames", type=count_arg(), default=2)
+    p.add_argument("--threads", type=count_arg(), default=2)
+    p.add_argument("--out", default=None, help="JSON of every row")
+    args = p.parse_args(argv)
+    if not 0 < args.real_scale <= 1:
+        p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
+
+    from igde_stream.data import ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds
+    from igde_stream.data.degrade import depth_peak
+    from igde_stream.enhancer import Enhancer, EnhancerError
+    from igde_stream.hole_fill import HoleFill, fill_holes
+    from igde_stream.metrics import mean_psnr, mse
+    from igde_stream.real_frames import disparity_file_sequence, real_scene_problem
+
+    unknown = sorted(set(args.errors) - set(ERROR_TYPES))
+    if unknown:
+        p.error(f"--errors: unknown {unknown}; known: {', '.join(ERROR_TYPES)}")
+    for pair in args.real_scene:
+        why = real_scene_problem(*pair, scale=args.real_scale)
+        if why:
+            p.error(f"--real-scene: {why}")
+    try:
+        seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
+        settings = {f"snap{s}": HoleFill(snap=s, stride=args.stride) for s in args.snaps}
+        enh = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads, hole_fill=False)
+    except (ValueError, EnhancerError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    rows: list[dict] = []
+    print("errors          data               input |    off | " + " | ".join(f"{k:>6s}" for k in settings)
+          + " | holes %  fill s/frame")
+    for err in args.errors:
+        sources = [("val", size) for size in args.sizes] + [("real", pair) for pair in args.real_scene]
+        for kind, arg in sources:
+            if kind == "val":
+                cfg = SceneConfig(width=arg[0], height=arg[1], frames=1, textures="mixed")
+                seqs = [make_sequence(s, cfg, error_type_config(err), 8) for s in seeds]
+                frames = [(s.color[0], s.depth[0], s.gt[0], None) for s in seqs]
+                label = f"val {arg[0]}x{arg[1]}"
+            else:
+                seq = disparity_file_sequence(*arg, error_type_config(err), frames=args.real_frames,
+                                              scale=args.real_scale)
+                frames = list(zip(seq.color, seq.depth, seq.gt, seq.valid))
+                label = f"{seq.name} {seq.gt.shape[2]}x{seq.gt.shape[1]}"
+            peak = depth_peak(frames[0][1])
+            outs = [enh.enhance(c, d) for c, d, _, _ in frames]
+            scores = {"input": mean_psnr([mse(d, g, v) for _, d, g, v in frames], peak),
+                      "off": mean_psnr([mse(o, g, v) for o, (_, _, g, v) in zip(outs, frames)], peak)}
+            seconds = {}
+            for name, fill in settings.items():
+                t = time.perf_counter()
+                filled = [fill_holes(c, d, o, settings=fill) for o, (c, d, _, _) in zip(outs, frames)]
+                seconds[name] = (time.perf_counter() - t) / len(frames)
+                scores[name] = mean_psnr([mse(f, g, v) for f, (_, _, g, v) in zip(filled, frames)], peak)
+            share = float(np.mean([np.mean(d == 0) for _, d, _, _ in frames]))
+            rows.append({"errors": err, "data": label, "kind": kind, "psnr": {k: float(v) for k, v in scores.items()},
+                         "hole_share": share, "fill_seconds_per_frame": seconds})
+            print(f"{err:15s} {label:17s} {scores['input']:6.2f} | {scores['off']:6.2f} | "
+                  + " | ".join(f"{scores[k]:6.2f}" for k in settings)
+                  + f" | {100 * share:6.2f}  " + " ".join(f"{v:.2f}" for v in seconds.values()), flush=True)
+    means = {kind: {k: float(np.mean([r["psnr"][k] for r in rows if r["kind"] == kind]))
+                    for k in ["input", "off", *settings]}
+             for kind in ("val", "real") if any(r["kind"] == kind for r in rows)}
+    for kind, m in means.items():
+        print(f"mean over {kind} rows: " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        record = {"model": str(args.model), "rows": rows, "mean": means, "stride": args.stride,
+                  "command": "python tools/tune_hole_fill.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(json.dumps(record, indent=1))
+        tmp.replace(out)
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    from igde_stream.cli_logging import run_tool
+
+    sys.exit(run_tool(main, "tune_hole_fill.py"))
