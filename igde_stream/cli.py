@@ -213,6 +213,9 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                    help="near-high (default): depth grows toward the camera (disparity, inverse depth); "
                         "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), read as inverse depth "
                         "with --max-depth as the far limit and written back in the input's unit (docs/formats.md)")
+    g.add_argument("--hole-fill", choices=("auto", "on", "off"), default="auto",
+                   help="fill holes (depth 0) with the colour-guided mean of the measured depth around them "
+                        "(auto, default: when the model reads depth 0 as a hole, as the shipped ones do)")
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
@@ -311,6 +314,8 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"model": args.model, "backend": args.backend, "batch": args.batch, "quiet": args.quiet}
     if args.depth_order != "near-high":
         opts["depth_order"] = args.depth_order
+    if getattr(args, "hole_fill", "auto") != "auto":
+        opts["hole_fill"] = args.hole_fill == "on"
     for key in ("device", "max_depth", "engine", "precision"):
         value = getattr(args, key)
         if value is not None:

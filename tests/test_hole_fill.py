@@ -168,3 +168,25 @@ def test_enhancer_reads_zero_holes_from_each_kind_of_model(tiny):
     assert model_config(engine) == {"zero_holes": True}
     assert model_config(SimpleNamespace(info=SimpleNamespace(model={"config": "{not json"}))) == {}
     assert model_config(object()) == {}
+
+
+def test_cli_hole_fill_on_and_off(tmp_path):
+    from conftest import read_video, scene, write_video
+
+    from igde_stream.cli import main
+
+    colors, depths, _ = scene(3, (64, 48), 8)
+    rng = np.random.default_rng(2)
+    holed = [np.where(rng.random(d.shape) < 0.08, 0, d).astype(np.uint8) for d in depths]
+    color = write_video(tmp_path / "color.mkv", colors, fmt="rgb24", codec="ffv1")
+    depth = write_video(tmp_path / "depth.mkv", holed, fmt="gray")
+    outs = {}
+    for mode in ("auto", "off", "on"):
+        out = tmp_path / f"out_{mode}.mkv"
+        assert main([str(color), str(depth), "-o", str(out), "-q", "--hole-fill", mode]) == 0
+        outs[mode] = read_video(out)[0]
+    for c, d, auto, off, on in zip(colors, holed, outs["auto"], outs["off"], outs["on"]):
+        hole = d == 0
+        assert np.array_equal(auto, on) and np.array_equal(auto[~hole], off[~hole])
+        assert np.array_equal(auto, fill_holes(c, d, off))
+        assert not np.array_equal(auto[hole], off[hole])

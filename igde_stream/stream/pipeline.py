@@ -282,6 +282,7 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
+                "hole_fill": getattr(enhancer, "hole_fill", None) is not None,
                 "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
@@ -291,7 +292,7 @@ def enhance_file(
                     "tool": "igde-stream", "version": __version__, "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-                    "backend": summary["backend"], "color_resized": resized, "depth_enlarged": enlarged, **read_as,
+                    "backend": summary["backend"], "hole_fill": summary["hole_fill"], "color_resized": resized, "depth_enlarged": enlarged, **read_as,
                 }
                 for r in reports:
                     moves.append((temp_path(r), r))
