@@ -221,12 +221,6 @@ class Enhancer:
             except ValueError as exc:  # a graph that cannot take these frames (a fixed shape, ...)
                 raise EnhancerError(str(exc)) from None
             out[s : s + self.batch] = denormalize(y, peak, order, depth.dtype, src, d)[:, 0]
-        if self.hole_fill is not None:
-            # holes (depth 0) get the colour-guided mean of the measured depth around them
-            # (igde_stream.hole_fill), which reaches further than the model's candidates
-            for i in np.flatnonzero((depth == 0).reshape(len(depth), -1).any(1)):
-                measured = (depth[i] != 0) & (depth[i] <= peak)
-                out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=self.hole_fill)
         if peak < _PEAKS[depth.dtype]:
             # values beyond max_depth are outside the model's range: they pass through unchanged
             above = depth > peak
@@ -238,6 +232,13 @@ class Enhancer:
                 top = np.rint(np.float32(peak)).astype(out.dtype)
                 leaked = ~above & (out == top) & (depth != top)
                 out[leaked] = depth[leaked]
+        if self.hole_fill is not None:
+            # holes (depth 0) get the colour-guided mean of the measured depth around them
+            # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
+            # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
+            for i in np.flatnonzero((depth == 0).reshape(len(depth), -1).any(1)):
+                measured = (depth[i] != 0) & (depth[i] <= peak)
+                out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=self.hole_fill)
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
 

@@ -29,6 +29,7 @@ import numpy as np
 from . import metrics as M
 from .data import DegradeConfig, SceneConfig, Sequence, make_sequence, split_seeds, steep_range
 from .eval_report import markdown_table, views_markdown_table, write_report
+from .hole_fill import fill_holes
 from .real_frames import (  # noqa: F401  (re-exported: the loaders of the real test frames)
     DEFAULT_ICL, ICL_FAR_M, ICL_NEAR_M, disparity_file_sequence, icl_nuim_sequence, middlebury_sequence,
     stereo_sequence,
@@ -219,7 +220,9 @@ def model_method(model: Any, device: str = "cpu", backend: str = "torch", thread
     ``backend="onnxruntime"`` (CPU only): the model is exported to ONNX in a temporary folder (the
     export checks ONNX Runtime against PyTorch within 1e-4) and run by an ONNX Runtime
     :class:`~igde_stream.Enhancer` with ``threads``; about 3x PyTorch's speed on a CPU. ``threads``
-    does not touch PyTorch's thread count."""
+    does not touch PyTorch's thread count. A model that reads depth 0 as a hole (``zero_holes``)
+    has its holes filled after it (``igde_stream.hole_fill``), as an Enhancer does by default: the
+    method scores what the user gets, on either backend."""
     if backend == "onnxruntime":
         if device != "cpu":
             raise ValueError(f"model_method: the onnxruntime backend runs on the cpu here, not {device!r}")
@@ -229,6 +232,7 @@ def model_method(model: Any, device: str = "cpu", backend: str = "torch", thread
     import torch
 
     net = load_model(model).to(device)
+    fill = bool(getattr(getattr(net, "config", None), "zero_holes", False))  # as Enhancer(hole_fill=None)
 
     @torch.no_grad()
     def run(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -236,7 +240,11 @@ def model_method(model: Any, device: str = "cpu", backend: str = "torch", thread
         c = torch.from_numpy(np.ascontiguousarray(color.transpose(0, 3, 1, 2))).to(device).float() / 255.0
         d = torch.from_numpy(depth[:, None].astype(np.float32)).to(device) / peak
         y = net(c, d)[:, 0].float().clamp(0, 1).cpu().numpy()
-        return np.rint(y * peak).astype(depth.dtype)
+        out = np.rint(y * peak).astype(depth.dtype)
+        if fill:  # the shipped pipeline: holes get the colour-guided fill after the model
+            out = np.stack([fill_holes(ci, di, oi) if (di == 0).any() else oi
+                            for ci, di, oi in zip(color, depth, out)])
+        return out
 
     return run
 

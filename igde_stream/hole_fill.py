@@ -23,6 +23,7 @@ import numpy as np
 __all__ = ["HoleFill", "fill_holes"]
 
 _CHUNK = 2048  # hole pixels per gather: (chunk x window) arrays of a few tens of MB
+_GATHER = _CHUNK * 512  # at most this many (hole pixel, offset) pairs per gather: fewer pixels for a wider window
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
                holes: np.ndarray | None = None, measured: np.ndarray | None = None,
                settings: HoleFill = HoleFill()) -> np.ndarray:
     """``out`` (default: a copy of ``depth``) with its ``holes`` pixels (default: ``depth == 0``)
-    filled from the ``measured`` pixels of ``depth`` (default: ``depth != 0`` and not in ``holes``).
+    filled from the ``measured`` pixels of ``depth`` (default: ``depth != 0`` and not in ``holes``; a NaN or
+    inf is never one).
 
     color: H x W x 3 uint8; depth, out: H x W uint8 / uint16 / float32. A hole with no measured pixel
     in its window keeps its value in ``out``. Returns a new array of ``out``'s dtype."""
@@ -84,11 +86,14 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     if hole.shape != depth.shape:
         raise ValueError(f"holes must have depth's shape {depth.shape}, got {hole.shape}")
     if measured is None:
-        measured = (depth != 0) & ~hole
+        measured = depth != 0
     else:
-        measured = np.asarray(measured, dtype=bool) & ~hole
+        measured = np.asarray(measured, dtype=bool)
         if measured.shape != depth.shape:
             raise ValueError(f"measured must have depth's shape {depth.shape}, got {measured.shape}")
+    measured = measured & ~hole
+    if depth.dtype.kind == "f":
+        measured &= np.isfinite(depth)  # NaN / inf: no value to average
     if not hole.any() or not measured.any():
         return result
     s = settings
@@ -96,7 +101,7 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     h, w = depth.shape
     wp = w + 2 * r
     pad = ((r, r), (r, r))
-    d_p = np.pad(depth.astype(np.float32), pad).ravel()
+    d_p = np.pad(np.where(measured, depth, 0).astype(np.float32), pad).ravel()  # a NaN times weight 0 is NaN
     m_p = np.pad(measured, pad).ravel()
     planes = [np.pad(color[..., k], pad).ravel() for k in range(3)]  # uint8: gathers are cheapest so
     dy, dx = _offsets(r, circular=True)
@@ -109,16 +114,23 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     lut = np.exp(-np.arange(3 * 255 + 1, dtype=np.float64) ** 2 / (2.0 * s.sigma_color ** 2)).astype(np.float32)
     near = np.abs(dy) <= s.snap
     near &= np.abs(dx) <= s.snap  # the snap window's offsets within the fill window's
-    ys, xs = np.nonzero(hole)
+    # a hole with no measured pixel in the square around its window has nothing to average: left out
+    # (a frame of holes with a few measured pixels costs what those few reach, not the whole frame)
+    sat = np.pad(measured, ((1, 0), (1, 0))).cumsum(0, dtype=np.int32).cumsum(1)
+    y0, y1 = np.clip(np.arange(h) - r, 0, h), np.clip(np.arange(h) + r + 1, 0, h)
+    x0, x1 = np.clip(np.arange(w) - r, 0, w), np.clip(np.arange(w) + r + 1, 0, w)
+    reach = sat[y1][:, x1] - sat[y0][:, x1] - sat[y1][:, x0] + sat[y0][:, x0]
+    ys, xs = np.nonzero(hole & (reach > 0))
     centre = (ys + r) * wp + (xs + r)
     filled = np.empty(len(centre), np.float64)
     found = np.zeros(len(centre), bool)
-    for a in range(0, len(centre), _CHUNK):
-        idx = centre[a : a + _CHUNK, None] + off[None]  # chunk x window, into the padded frame
+    chunk = max(1, min(_CHUNK, _GATHER // len(off)))
+    for a in range(0, len(centre), chunk):
+        idx = centre[a : a + chunk, None] + off[None]  # chunk x window, into the padded frame
         ok = m_p[idx]
         l1 = np.zeros(idx.shape, np.int16)  # sum of the channels' |difference|, as uint8 max - min
         for plane in planes:
-            q, p = plane[idx], plane[centre[a : a + _CHUNK], None]
+            q, p = plane[idx], plane[centre[a : a + chunk], None]
             l1 += np.maximum(q, p) - np.minimum(q, p)
         wgt = lut[l1]
         wgt *= w_space
@@ -134,8 +146,8 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
             close = np.where(near, gap, np.inf)
             pick = np.where(np.isfinite(close.min(1)), close.argmin(1), gap.argmin(1))
             mean = vals[np.arange(len(pick)), pick].astype(np.float64)
-        filled[a : a + _CHUNK] = mean
-        found[a : a + _CHUNK] = got
+        filled[a : a + chunk] = mean
+        found[a : a + chunk] = got
     ys, xs, filled = ys[found], xs[found], filled[found]
     if result.dtype.kind in "ui":
         info = np.iinfo(result.dtype)

@@ -66,6 +66,32 @@ def test_onnxruntime_method_matches_torch_method(seqs, tiny):
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1  # rounding of a <= 1e-4 difference
 
 
+def test_onnxruntime_method_of_a_zero_holes_model_matches_torch_at_the_holes(monkeypatch):
+    # igde-small reads depth 0 as a hole, so an Enhancer of its own accord fills holes on top of the model
+    # (igde_stream.hole_fill); the method scores that pipeline on either backend. The shipped .onnx is
+    # the shipped .pt exported (exporting it here takes seconds)
+    import igde_stream.export
+    from igde_stream.models import WEIGHTS_DIR
+
+    monkeypatch.setattr(igde_stream.export, "export_onnx", lambda model, path: WEIGHTS_DIR / "igde-small.onnx")
+    rng = np.random.default_rng(0)
+    left = np.arange(48)[None, None] < 24
+    color = np.where(left[..., None], [200, 60, 40], [30, 90, 210]) + rng.integers(-12, 13, (1, 40, 48, 3))
+    color = np.clip(color, 0, 255).astype(np.uint8)
+    depth = (np.where(left, 180, 60) + rng.integers(0, 6, (1, 40, 48))).astype(np.uint8)
+    depth[rng.random(depth.shape) < 0.15] = 0
+    depth[:, 10:30, 20:28] = 0
+    ref = model_method("igde-small")(color, depth)
+    out = model_method("igde-small", backend="onnxruntime", threads=1)(color, depth)
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+    from igde_stream.enhancer import Enhancer
+    from igde_stream.hole_fill import fill_holes
+
+    bare = Enhancer("igde-small", backend="onnxruntime", quiet=True, hole_fill=False).enhance(color, depth)
+    assert np.abs(ref[0].astype(int) - fill_holes(color[0], depth[0], bare[0]).astype(int)).max() <= 1
+    assert (ref[0][depth[0] == 0] != bare[0][depth[0] == 0]).any()
+
+
 def test_model_method_rejects_unknown_backend_and_gpu_onnxruntime(tiny):
     with pytest.raises(ValueError, match="backend must be"):
         model_method(tiny[0], backend="tensorrt")

@@ -190,3 +190,91 @@ def test_cli_hole_fill_on_and_off(tmp_path):
         assert np.array_equal(auto, on) and np.array_equal(auto[~hole], off[~hole])
         assert np.array_equal(auto, fill_holes(c, d, off))
         assert not np.array_equal(auto[hole], off[hole])
+
+
+def test_a_hole_filled_at_max_depth_stays_filled():
+    # near-high with max_depth 200 and depth above it elsewhere: the leak rule returns pixels whose
+    # output is the clipped reading 200 to their input; a hole filled (from measured depth <= 200) with
+    # exactly 200 is no leak and must not go back to 0
+    from igde_stream.enhancer import Enhancer
+
+    color = np.full((32, 48, 3), 120, np.uint8)
+    color[:, 40:] = (20, 200, 20)
+    depth = np.full((32, 48), 200, np.uint8)
+    depth[:, 40:] = 250  # above max_depth: passes through
+    depth[10:14, 10:14] = 0
+    for hole_fill in (True, HoleFill(snap=3)):
+        enh = Enhancer("igde-small", backend="onnxruntime", quiet=True, max_depth=200, hole_fill=hole_fill)
+        out = enh.enhance(color, depth)
+        assert (out[10:14, 10:14] == 200).all() and (out[:, 40:] == 250).all()
+
+
+def test_float_depth_without_a_value_is_no_source():
+    # NaN / inf in float depth is no measurement: it must not spread into the fill
+    color = np.full((20, 24, 3), 100, np.uint8)
+    depth = np.full((20, 24), 5.0, np.float32)
+    depth[10, 10] = 0
+    depth[8, 8], depth[12, 13] = np.nan, np.inf
+    for snap in (0, 3):
+        settings = HoleFill(snap=snap, stride=1)
+        assert fill_holes(color, depth, settings=settings)[10, 10] == 5.0
+        assert fill_holes(color, depth, np.zeros(depth.shape, np.uint16), settings=settings)[10, 10] == 5
+        assert np.isnan(fill_holes(color, depth, settings=settings)[8, 8])  # not a hole: left as it is
+
+
+def test_masks_of_another_shape_are_refused():
+    color, depth = np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8)
+    for shape in [(4, 5), (1, 4), (4,)]:
+        with pytest.raises(ValueError, match="measured"):
+            fill_holes(color, depth, measured=np.ones(shape, bool))
+        with pytest.raises(ValueError, match="holes"):
+            fill_holes(color, depth, holes=np.ones(shape, bool))
+
+
+def test_memory_stays_bounded_with_a_wide_window():
+    # the gathers hold (hole pixels x window) elements: a wide window must take fewer hole pixels at a
+    # time (d 151 at stride 1 is 17845 offsets: 800 holes at once were about 400 MB)
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    color = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    depth = np.where(rng.random((40, 40)) < 0.5, 0, rng.integers(1, 256, (40, 40))).astype(np.uint8)
+    settings = HoleFill(diameter=151, stride=1)
+    tracemalloc.start()
+    try:
+        out = fill_holes(color, depth, settings=settings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100e6, peak
+    assert (out[depth == 0] > 0).all() and np.array_equal(out[depth > 0], depth[depth > 0])
+
+
+def test_holes_out_of_reach_cost_nothing():
+    # a 640 x 480 frame of holes with one measured pixel: only the holes within its window's reach are
+    # worked (each of the 307k holes was a gather of the whole window: about 1.5 s; now milliseconds)
+    import time
+
+    color = np.zeros((480, 640, 3), np.uint8)
+    depth = np.zeros((480, 640), np.uint16)
+    depth[240, 320] = 900
+    t = time.perf_counter()
+    out = fill_holes(color, depth)
+    assert time.perf_counter() - t < 0.3
+    dy, dx = np.mgrid[:480, :640] - np.array([240, 320])[:, None, None]
+    seen = (np.maximum(abs(dy), abs(dx)) <= 7) | ((dy % 3 == 0) & (dx % 3 == 0) & (dy ** 2 + dx ** 2 <= 27 ** 2))
+    assert np.array_equal(out > 0, seen) and out.max() == 900  # the holes whose window holds the pixel
+
+
+@pytest.mark.parametrize("bad, said", [(["--sizes", "8x8"], "--sizes must be at least 16x16"),
+                                       (["--out", "{tmp}"], "is a directory")])
+def test_tune_tool_refuses_bad_arguments_in_one_line(tmp_path, capsys, bad, said):
+    # before any scoring (a directory for --out was a traceback at the very end, a small size one at the start)
+    from conftest import load_tool
+
+    tool = load_tool("tune_hole_fill")
+    args = ["--scenes", "1", "--errors", "holes", "--sizes", "16x16", "--threads", "1"]
+    with pytest.raises(SystemExit) as exc:
+        tool.main(args + [a.format(tmp=tmp_path) for a in bad])
+    assert exc.value.code == 2
+    assert said in capsys.readouterr().err.strip().splitlines()[-1]

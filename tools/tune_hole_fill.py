@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not 0 < args.real_scale <= 1:
         p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
+    if min(min(s) for s in args.sizes) < 16:
+        p.error("--sizes must be at least 16x16 (the scene generator's smallest)")
+    if args.out and Path(args.out).is_dir():
+        p.error(f"--out {args.out} is a directory; give a .json file")
 
     from igde_stream.data import ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds
     from igde_stream.data.degrade import depth_peak
