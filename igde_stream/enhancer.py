@@ -208,7 +208,7 @@ class Enhancer:
                                 "model needs at least 2x2 (--backend torch runs smaller frames)")
         peak = self.peak_for(depth.dtype)
         order = self.depth_order
-        if not self._range_checked:
+        if not self._range_checked and len(depth):  # an empty batch leaves the check to the first frames
             self._range_checked = True
             warn_depth_range(depth, peak, order)
         out = np.empty_like(depth)
@@ -236,7 +236,7 @@ class Enhancer:
             # holes (depth 0) get the colour-guided mean of the measured depth around them
             # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
             # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
-            for i in np.flatnonzero((depth == 0).reshape(len(depth), -1).any(1)):
+            for i in np.flatnonzero((depth == 0).any(axis=(1, 2))):  # (an empty batch has none)
                 measured = (depth[i] != 0) & (depth[i] <= peak)
                 out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=self.hole_fill)
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back

@@ -105,6 +105,21 @@ def test_off_band_pixels_keep_the_input_and_band_pixels_are_as_without_it(sparse
     assert bool((out[band] != depth[band]).any())
 
 
+@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize("h,w", [(1, 30), (30, 1), (1, 1)])
+def test_frames_one_pixel_high_or_wide_keep_their_shape_through_the_band(h, w, sparse):
+    """A frame 1 pixel high (wide) has no second difference across its rows (columns); its zero
+    padding made a band 2 pixels high (wide), and the gated pixels of the second row then indexed
+    past the frame (IndexError in the sparse form, an output of another shape in the dense one),
+    where the torch backend is to run frames of any size (docs/stream.md, "Frame size")."""
+    color = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    depth = torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(1))
+    assert SelectionHead(4, 3, "window", True, 0.5, band_step=2.5 / 255).band(depth).shape == depth.shape
+    model = _select(attend=2, scale=2)  # the gate fires on every pixel of the band
+    with torch.no_grad(), head_form(model, sparse):
+        assert model(color, depth).shape == depth.shape
+
+
 def test_band_step_config_checks():
     with pytest.raises(ValueError, match="band_step needs the select head"):
         IGDEConfig(band_step=2.5)

@@ -340,3 +340,18 @@ def test_frames_without_pixels_are_one_clear_error_on_every_backend(tiny, backen
     with pytest.raises(EnhancerError, match=rf"frames of {w}x{h} pixels"):
         e.enhance(color, depth)
     assert e.enhance(*_frames(2)).shape == (2, 21, 34)  # still usable
+
+
+@pytest.mark.parametrize("hole_fill", [True, False])
+def test_an_empty_batch_gives_an_empty_batch(tiny, hole_fill, caplog):
+    """N = 0 frames (the last chunk of a caller's own batching, np.array_split) gives N = 0 frames of
+    the same size and dtype; with hole filling it raised NumPy's "cannot reshape array of size 0".
+    The depth-range check waits for the first frames."""
+    e = Enhancer(str(tiny[2]), quiet=True, hole_fill=hole_fill)
+    color, depth = _frames(0, dtype=np.uint16)
+    out = e.enhance(color, depth)
+    assert out.shape == (0, 21, 34) and out.dtype == np.uint16
+    color, depth = _frames(1, dtype=np.uint16)
+    with caplog.at_level("WARNING", logger="igde_stream"):
+        e.enhance(color, depth // 16)  # 16-bit depth in 0..4095: flat under the peak 65535
+    assert "max_depth" in caplog.text

@@ -76,10 +76,12 @@ def edge_band(depth: torch.Tensor, radius: int, step: float) -> torch.Tensor:
     The second difference ``|d(x-1) - 2 d(x) + d(x+1)|`` (and the same in y) is large on both sides
     of a depth step and at most one quantisation level on a plane of any slope, so slanted surfaces
     stay out of the band however steep. It is taken where both neighbours exist (0 on the outermost
-    rows and columns, where a slope would otherwise look like a step)."""
+    rows and columns, where a slope would otherwise look like a step; a frame 1 pixel wide or high has
+    none, and the padding is cut back to its size)."""
     d = depth.float()
-    cx = nn.functional.pad((d[..., 2:] - 2 * d[..., 1:-1] + d[..., :-2]).abs(), (1, 1, 0, 0))
-    cy = nn.functional.pad((d[..., 2:, :] - 2 * d[..., 1:-1, :] + d[..., :-2, :]).abs(), (0, 0, 1, 1))
+    h, w = d.shape[-2:]
+    cx = nn.functional.pad((d[..., 2:] - 2 * d[..., 1:-1] + d[..., :-2]).abs(), (1, 1, 0, 0))[..., :w]
+    cy = nn.functional.pad((d[..., 2:, :] - 2 * d[..., 1:-1, :] + d[..., :-2, :]).abs(), (0, 0, 1, 1))[..., :h, :]
     k, r = 2 * radius + 1, radius
     near = nn.functional.max_pool2d(torch.maximum(cx, cy), (1, k), 1, (0, r))
     near = nn.functional.max_pool2d(near, (k, 1), 1, (r, 0))

@@ -90,7 +90,8 @@ def paired_depths(color: VideoReader, depths: list[VideoReader],
 
 class ColorWriter:
     """RGB video writer (``VIEW_CODECS``): temporary name, renamed by ``commit()``; ``abort()``
-    removes it. Frames keep the input's pts and time base."""
+    removes it. Frames keep the input's pts and time base; the first frame fixes the size (a frame of
+    another size is an ``OutputError``: the encoder would rescale it)."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0) -> None:
         import av
@@ -112,18 +113,23 @@ class ColorWriter:
             raise OutputError(f"cannot hold {codec} video (format {self.container.format.name}); use .mkv or .mp4",
                               self.path)
         self.stream = None
+        self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
         self.frames = 0
 
     def write(self, img: np.ndarray, pts: int | None) -> None:
         import av
 
+        h, w = img.shape[:2]
+        if self.size is not None and (w, h) != self.size:
+            raise OutputError(f"frame {self.frames} is {w}x{h}, the frames before it {self.size[0]}x{self.size[1]} "
+                              "(a video keeps one frame size)", self.path)
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
-            h, w = img.shape[:2]
             if pix == "yuv420p":
                 _check_yuv_size(self.codec, w, h, self.path)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
+            self.size = (w, h)
             self.stream.thread_count = self.threads  # --threads (0: FFmpeg's choice), as the depth writer
             if enc == "ffv1":
                 self.stream.thread_type = "SLICE"
@@ -347,7 +353,8 @@ def view_quality_files(
     try:
         _integer_depth(readers[0])
         for p in paths:
-            readers.append(_integer_depth(VideoReader(p, "depth", source=source)))
+            readers.append(VideoReader(p, "depth", source=source))  # in the list first: closed if refused
+            _integer_depth(readers[-1])
         cfg = _views_config(cfg, readers)
         if enhancer is not None and enhance is not None:
             from .peaks import with_format_peak  # peaks imports outputs, which imports this module
