@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .batch_jobs import (CSV_COLUMNS, PACKED_CSV_COLUMNS, SUMMARY_FIELDS, Job, check_outputs, check_summary_path,
                          read_jobs, write_summary)
-from .errors import IGDEError
+from .errors import IGDEError, cli_message
 from .stream.imageseq import is_pattern
 from .stream.parts import remove_stale_parts
 
@@ -89,7 +89,7 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
             _enhancer = (key, _make_enhancer(enh_opts))
         s = enhance_file(job.color, job.depth, job.output, gt_path=job.gt, enhancer=_enhancer[1], **file_opts)
     except IGDEError as exc:
-        row["error"] = str(exc).splitlines()[0]
+        row["error"] = cli_message(exc).splitlines()[0]  # --max-depth, as the warnings (_Warnings)
     except Exception as exc:  # noqa: BLE001 - a bug on one clip must not stop the others; it is reported
         row["error"] = f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     else:

@@ -111,13 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.quiet)
     log = logging.getLogger("igde_stream.cli")
 
-    from .errors import IGDEError
+    from .errors import IGDEError, cli_message
 
     try:
         with signals_raise():
             rows, engine, seconds = _batch(args, log)
     except IGDEError as exc:
-        print(f"igde-stream: error: {exc}", file=sys.stderr)
+        print(f"igde-stream: error: {cli_message(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt as e:
         return stopped("igde-stream", "term" if isinstance(e, Terminated) else "int",

@@ -283,7 +283,7 @@ def _main(argv: list[str]) -> int:
     _check_options(parser, args)
     setup_logging(args.quiet)
 
-    from .errors import IGDEError
+    from .errors import IGDEError, cli_message
     from .run_summary import format_summary
 
     try:
@@ -292,7 +292,7 @@ def _main(argv: list[str]) -> int:
     except IGDEError as exc:
         if (sig := interrupted_by()) is not None:  # a swallowed interrupt, surfaced as a read error
             return _stopped(sig, args.output)
-        say(f"igde-stream: error: {exc}", err=True)
+        say(f"igde-stream: error: {cli_message(exc)}", err=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt as e:  # Terminated (SIGTERM) too
         return _stopped("term" if isinstance(e, Terminated) else "int", args.output)

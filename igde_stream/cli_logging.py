@@ -57,10 +57,10 @@ def run_tool(main: Callable[[], int], prog: str) -> int:
     """A script's ``main()`` with the user's mistakes as one line on stderr and exit 2, as the
     commands give them: ``IGDEError`` (bad input, output, model or option) and ``FileNotFoundError``
     (a model or data file that is not there). Anything else is a bug and keeps its traceback."""
-    from .errors import IGDEError
+    from .errors import IGDEError, cli_message
 
     try:
         return main()
     except (IGDEError, FileNotFoundError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {cli_message(exc)}", file=sys.stderr)
         return 2

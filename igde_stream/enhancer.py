@@ -86,15 +86,7 @@ class Enhancer:
         hole_fill: bool | HoleFill | None = None,
         **backend_options: Any,
     ) -> None:
-        if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
-            raise EnhancerError(f"batch must be an integer >= 1, got {batch!r}")
-        if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, numbers.Real)
-                                      or not (math.isfinite(max_depth) and max_depth > 0)):
-            raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth!r}")
-        if depth_order not in ORDERS:
-            raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
-        if hole_fill is not None and not isinstance(hole_fill, (bool, HoleFill)):
-            raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
+        check_options(batch, max_depth, depth_order, hole_fill)
         self.batch = int(batch)
         self.max_depth = max_depth
         self.depth_order = depth_order
@@ -185,7 +177,7 @@ class Enhancer:
             self._busy.release()
 
     def _enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        color, depth = np.asarray(color), np.asarray(depth)
+        color, depth = _array(color, "colour"), _array(depth, "depth")
         given = depth.dtype
         if given.kind == "u" and not given.isnative:  # e.g. np.frombuffer of a big-endian 16-bit PGM
             depth = depth.astype(given.newbyteorder("="))
@@ -241,6 +233,29 @@ class Enhancer:
                 out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=self.hole_fill)
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
+
+
+def _array(frames: Any, what: str) -> np.ndarray:
+    """``frames`` as one array; a list of frames of different sizes is an ``EnhancerError``."""
+    try:
+        return np.asarray(frames)
+    except ValueError:  # NumPy's "inhomogeneous shape"
+        raise EnhancerError(f"{what}: not an array of one shape (frames of different sizes are not one batch: "
+                            "enhance them one call each)") from None
+
+
+def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "near-high", hole_fill: Any = None) -> None:
+    """Refuse the ``Enhancer``'s own options (``EnhancerError``, one line) before any model is loaded:
+    a bad option is not a model that cannot be loaded."""
+    if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
+        raise EnhancerError(f"batch must be an integer >= 1, got {batch!r}")
+    if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, numbers.Real)
+                                  or not (math.isfinite(max_depth) and max_depth > 0)):
+        raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth!r}")
+    if depth_order not in ORDERS:
+        raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
+    if hole_fill is not None and not isinstance(hole_fill, (bool, HoleFill)):
+        raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
 
 
 def model_config(backend: Any) -> dict[str, Any]:

@@ -10,12 +10,25 @@ import os
 
 
 class IGDEError(Exception):
-    """A problem the user can fix; ``path`` names the file concerned (None when it is no file)."""
+    """A problem the user can fix; ``path`` names the file concerned (None when it is no file).
+    ``cli_problem``: the problem in the commands' words where they differ from the Python API's
+    (``--max-depth`` for ``max_depth``), which ``cli_message`` gives, as a log record's ``cli_text``."""
 
-    def __init__(self, problem: str, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, problem: str, path: str | os.PathLike[str] | None = None, *,
+                 cli_problem: str | None = None) -> None:
         self.problem = problem
         self.path = None if path is None else os.fspath(path)
+        self.cli_problem = cli_problem
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+def cli_message(exc: BaseException) -> str:
+    """``str(exc)``, in the commands' words where the error has them (``IGDEError.cli_problem``)."""
+    problem = getattr(exc, "cli_problem", None)
+    if problem is None:
+        return str(exc)
+    path = getattr(exc, "path", None)
+    return f"{path}: {problem}" if path else problem
 
 
 class InputError(IGDEError):

@@ -16,6 +16,8 @@ frame (OpenCV's whole-frame filter at d 55 takes seconds a 960 x 540 frame).
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ __all__ = ["HoleFill", "fill_holes"]
 
 _CHUNK = 2048  # hole pixels per gather: (chunk x window) arrays of a few tens of MB
 _GATHER = _CHUNK * 512  # at most this many (hole pixel, offset) pairs per gather: fewer pixels for a wider window
+MAX_DIAMETER = 1001  # a window of ~790 000 offsets; a larger one's offset grid alone would take gigabytes
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,23 @@ class HoleFill:
                 raise ValueError(f"hole fill {name} must be a whole number >= 0, got {v!r}")
         if self.stride < 1:
             raise ValueError(f"hole fill stride must be at least 1, got {self.stride}")
-        if self.diameter < 3:
-            raise ValueError(f"hole fill diameter must be at least 3, got {self.diameter}")
+        if not 3 <= self.diameter <= MAX_DIAMETER:
+            raise ValueError(f"hole fill diameter must be 3 to {MAX_DIAMETER}, got {self.diameter}")
         for name in ("sigma_color", "sigma_space"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0 or not np.isfinite(v):
+            v = getattr(self, name)  # a real number, NumPy's integers and floats included
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
                 raise ValueError(f"hole fill {name} must be a finite number > 0, got {v!r}")
+
+
+def _gauss(sq: np.ndarray, sigma: float) -> np.ndarray:
+    """``exp(-sq / (2 sigma^2))`` in float64 for ``sq >= 0``. A sigma so small that ``2 sigma^2``
+    underflows to 0 gives the limit (1 at ``sq`` 0, 0 elsewhere), not 0 / 0 = NaN weights that fill
+    nothing."""
+    two_var = 2.0 * float(sigma) ** 2  # in float64 whatever sigma's type (a float32 square underflows sooner)
+    if two_var == 0:
+        return (np.asarray(sq) == 0).astype(np.float64)
+    with np.errstate(over="ignore"):  # -sq / two_var beyond the float range: -inf, weight 0
+        return np.exp(-np.asarray(sq, np.float64) / two_var)
 
 
 def _offsets(radius: int, circular: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -109,9 +123,8 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
     dy, dx, inner = dy[keep], dx[keep], inner[keep]
     off = dy * wp + dx
-    w_space = np.exp(-(dy * dy + dx * dx) / (2.0 * s.sigma_space ** 2)) * np.where(inner, 1, s.stride ** 2)
-    w_space = w_space.astype(np.float32)
-    lut = np.exp(-np.arange(3 * 255 + 1, dtype=np.float64) ** 2 / (2.0 * s.sigma_color ** 2)).astype(np.float32)
+    w_space = (_gauss(dy * dy + dx * dx, s.sigma_space) * np.where(inner, 1, s.stride ** 2)).astype(np.float32)
+    lut = _gauss(np.arange(3 * 255 + 1, dtype=np.float64) ** 2, s.sigma_color).astype(np.float32)
     near = np.abs(dy) <= s.snap
     near &= np.abs(dx) <= s.snap  # the snap window's offsets within the fill window's
     # a hole with no measured pixel in the square around its window has nothing to average: left out

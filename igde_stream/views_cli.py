@@ -41,7 +41,7 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .errors import IGDEError
+from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
 from .views_outputs import check_quality_outputs
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     except IGDEError as exc:
         if (sig := interrupted_by()) is not None:  # a swallowed interrupt, surfaced as a read error
             return stopped(PROG, sig)
-        say(f"{PROG}: error: {exc}", err=True)
+        say(f"{PROG}: error: {cli_message(exc)}", err=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt as e:  # Terminated (SIGTERM) too
         return stopped(PROG, "term" if isinstance(e, Terminated) else "int")

@@ -255,6 +255,18 @@ def test_layout_options_checked():
         display.make_layout("mosaic", cfg)
 
 
+def test_layout_missing_options_are_named():
+    """quilt and lenticular have options without a default: missing, a ValueError naming them (not
+    the constructor's TypeError)."""
+    cfg = mv.ViewConfig(n_views=8)
+    with pytest.raises(ValueError, match="the quilt layout needs quilt"):
+        display.make_layout("quilt", cfg)
+    with pytest.raises(ValueError, match="the lenticular layout needs calibration and panel"):
+        display.make_layout("lenticular", cfg)
+    with pytest.raises(ValueError, match="the lenticular layout needs panel"):
+        display.make_layout("lenticular", cfg, calibration=display.LenticularCalibration(**CAL9))
+
+
 # ----------------------------------------------------------------------------------- video files
 
 

@@ -216,6 +216,16 @@ def test_tune_gate_refuses_a_model_without_a_gate(tmp_path, capsys):
     assert len(err) == 1 and "no gated select head" in err[0]
 
 
+def test_tune_gate_refuses_an_out_under_a_file_up_front(tmp_path, capsys):
+    """``--out somefile.txt/x.json``: one line before the sweep (it was a traceback at its end)."""
+    tool = _tune_gate()
+    (tmp_path / "f.txt").write_text("a file")
+    with pytest.raises(SystemExit) as exc:
+        tool.main(["--model", str(tmp_path / "none.pt"), "--out", str(tmp_path / "f.txt" / "x.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and err[-1].endswith("f.txt is a file, not a folder")
+
+
 def test_shipped_model_leaves_a_tilted_plane_alone():
     """The shipped igde-small carries the registry's band (a re-export without it would fail here),
     and a textured plane tilted by 1.5 / 4 levels per pixel, with no depth edge, comes back exactly."""

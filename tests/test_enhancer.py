@@ -124,6 +124,20 @@ def _recording(monkeypatch, backend):
     return Enhancer("igde-small", backend="torch", quiet=True, max_depth=1000)
 
 
+def test_a_list_of_frames_of_different_sizes_is_an_enhancer_error(monkeypatch):
+    """A Python list of frames of different sizes: ``EnhancerError`` naming the argument, not NumPy's
+    "inhomogeneous shape" ValueError."""
+    e = _recording(monkeypatch, _Recorder())
+    colors = [np.zeros((4, 4, 3), np.uint8), np.zeros((5, 4, 3), np.uint8)]
+    depths = [np.zeros((4, 4), np.uint8), np.zeros((5, 4), np.uint8)]
+    with pytest.raises(EnhancerError, match=r"^colour: not an array of one shape \(frames of different sizes"):
+        e.enhance(colors, depths)
+    with pytest.raises(EnhancerError, match=r"^depth: not an array of one shape"):
+        e.enhance(np.zeros((2, 4, 4, 3), np.uint8), depths)
+    one = e.enhance(colors[:1], [np.zeros((4, 4), np.uint16)])  # a list of frames of one size is a batch
+    assert one.shape == (1, 4, 4) and one.dtype == np.uint16
+
+
 @pytest.mark.parametrize("values, seen", [
     ([0, 250, 500, 1000], [0.0, 0.25, 0.5, 1.0]),  # depth / max_depth
     # the network only ever sees [0, 1]: 1500 and 3000 with max_depth 1000 go in as 1.0 (and come out

@@ -155,6 +155,19 @@ def test_an_enhancer_object_without_max_depth_gets_the_formats_peak():
     assert enhancer_peak(got, np.dtype(np.uint16)) == 1023.0
 
 
+def test_a_max_depth_above_the_format_says_max_depth_to_the_api_and_the_flag_to_the_command():
+    """An Enhancer's ``max_depth`` above the stream's range: the Python API's error names ``max_depth``;
+    the commands print ``--max-depth`` (``cli_message``; tests/test_formats.py runs the command)."""
+    from igde_stream.errors import IGDEError, cli_message
+
+    di = SimpleNamespace(bits=8, peak=255.0, pix_fmt="gray", path="d.mkv")
+    with pytest.raises(IGDEError) as info:
+        with_format_peak(SimpleNamespace(max_depth=300.0), di)
+    assert str(info.value) == "d.mkv: max_depth 300 is above the largest value of 8-bit depth (gray: 0..255)"
+    assert cli_message(info.value) == "d.mkv: --max-depth 300 is above the largest value of 8-bit depth (gray: 0..255)"
+    assert cli_message(IGDEError("plain", "f.mkv")) == "f.mkv: plain"  # no command's words: the same text
+
+
 def test_a_colour_sequence_beside_a_depth_video_of_another_rate_names_the_fps(tmp_path, enhancer):
     from test_formats import write_png_sequence
 

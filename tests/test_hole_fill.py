@@ -113,10 +113,41 @@ def test_stride_samples_stand_for_the_pixels_they_skip():
 
 
 @pytest.mark.parametrize("kw", [{"diameter": 1}, {"snap": -1}, {"stride": 0}, {"sigma_color": 0.0},
-                                {"sigma_space": float("nan")}, {"diameter": 5.5}, {"snap": True}])
+                                {"sigma_space": float("nan")}, {"diameter": 5.5}, {"snap": True},
+                                {"sigma_color": True}, {"sigma_space": np.True_}, {"sigma_color": "10"}])
 def test_bad_settings(kw):
     with pytest.raises(ValueError):
         HoleFill(**kw)
+
+
+def test_a_diameter_beyond_the_bound_is_refused_before_any_memory_is_taken():
+    """A huge diameter was taken, and its offset grid ran out of memory at the first fill."""
+    assert HoleFill(diameter=1001).diameter == 1001
+    with pytest.raises(ValueError, match=r"^hole fill diameter must be 3 to 1001, got 100001$"):
+        HoleFill(diameter=100_001)
+
+
+def test_the_sigmas_take_numpy_numbers_as_the_diameter_does():
+    color, depth = _scene(0)
+    want = fill_holes(color, depth, settings=HoleFill(diameter=15, sigma_color=10, sigma_space=64))
+    settings = HoleFill(diameter=np.int64(15), sigma_color=np.int64(10), sigma_space=np.int32(64))
+    np.testing.assert_array_equal(fill_holes(color, depth, settings=settings), want)
+    np.testing.assert_array_equal(fill_holes(color, depth, settings=HoleFill(
+        diameter=15, sigma_color=np.float32(10), sigma_space=np.float64(64))), want)
+
+
+@pytest.mark.parametrize("sigma_color", [1e-170, np.float32(1e-30)])
+def test_a_tiny_sigma_color_fills_from_the_same_colour_as_its_limit(sigma_color):
+    """A sigma whose square underflows gave 0 / 0 = NaN weights, and no hole was filled: its limit is
+    the weight 1 for the same colour and 0 for any other."""
+    color = np.zeros((12, 12, 3), np.uint8)
+    color[:, 6:] = 200
+    depth = np.where(np.arange(12) < 6, 40, 90).astype(np.uint8)[None].repeat(12, 0)
+    depth[5:7, 4:8] = 0
+    with np.errstate(divide="raise", invalid="raise"):  # no 0 / 0 on the way
+        out = fill_holes(color, depth, settings=HoleFill(diameter=9, sigma_color=sigma_color, snap=0, stride=1))
+    np.testing.assert_array_equal(out[5:7, 4:6], 40)
+    np.testing.assert_array_equal(out[5:7, 6:8], 90)
 
 
 def test_bad_shapes():
@@ -267,12 +298,16 @@ def test_holes_out_of_reach_cost_nothing():
 
 
 @pytest.mark.parametrize("bad, said", [(["--sizes", "8x8"], "--sizes must be at least 16x16"),
-                                       (["--out", "{tmp}"], "is a directory")])
+                                       (["--out", "{tmp}"], "is a directory"),
+                                       (["--out", "{tmp}/f.txt/x.json"], "f.txt is a file, not a folder"),
+                                       (["--out", "{tmp}/f.txt/sub/x.json"], "f.txt is a file, not a folder")])
 def test_tune_tool_refuses_bad_arguments_in_one_line(tmp_path, capsys, bad, said):
-    # before any scoring (a directory for --out was a traceback at the very end, a small size one at the start)
+    # before any scoring (a directory for --out, or a folder under a file, was a traceback at the very end,
+    # a small size one at the start)
     from conftest import load_tool
 
     tool = load_tool("tune_hole_fill")
+    (tmp_path / "f.txt").write_text("a file")
     args = ["--scenes", "1", "--errors", "holes", "--sizes", "16x16", "--threads", "1"]
     with pytest.raises(SystemExit) as exc:
         tool.main(args + [a.format(tmp=tmp_path) for a in bad])

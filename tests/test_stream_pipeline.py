@@ -232,6 +232,23 @@ def test_an_absurd_batch_is_refused_before_any_work(make_clip, tiny_model, capsy
     assert _listing(folder) == inputs
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"batch": 0}, "batch must be an integer >= 1, got 0"),
+    ({"batch": "4"}, "batch must be an integer >= 1, got '4'"),
+    ({"max_depth": float("nan")}, "max_depth must be a finite number > 0, got nan"),
+    ({"depth_order": "up"}, "depth_order must be near-high or far-high, got 'up'"),
+])
+def test_a_bad_enhancer_option_is_refused_as_an_option_not_a_model(tmp_path, options, message):
+    """``enhance_file(..., batch=0)``: the option's own one-line error, not "cannot load the model"
+    (the model here is never looked at, nor are the inputs, which do not exist)."""
+    with pytest.raises(IGDEError) as info:
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", model="no-such-model", **options)
+    assert str(info.value) == message and info.value.path is None
+    with pytest.raises(IGDEError) as info:
+        pipeline._make_enhancer({"model": "no-such-model", **options})  # as batch jobs build it
+    assert str(info.value) == message
+
+
 def test_byte_queue_counts_its_bytes_exactly():
     """Bytes in the queue by hand: 40 + 40 = 80 at most with a 100-byte bound (a third waits), back to 0
     when emptied; the end sentinel weighs nothing."""

@@ -203,3 +203,38 @@ def test_a_refused_float_depth_video_is_closed_like_the_others(moving, monkeypat
         views.view_quality_files(tmp / "c.mkv", tmp / "gt.mkv", {"degraded": tmp / "d.mkv", "f": tmp / "f"},
                                  mv.ViewConfig(3))
     assert len(opened) == 3 and all(r._closed for r in opened)
+
+
+def test_render_file_without_the_layouts_options_is_one_line(tmp_path):
+    """``render_file(..., layout="quilt")`` without ``quilt=``: an IGDEError naming it, before any
+    input is opened (the inputs here do not exist)."""
+    with pytest.raises(IGDEError, match="the quilt layout needs quilt$"):
+        views.render_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "v.mkv", layout="quilt")
+    with pytest.raises(IGDEError, match="layout must be one of"):
+        views.render_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "v.mkv", layout="mosaic")
+
+
+def test_view_quality_files_checks_the_range_of_each_stream_with_a_reused_enhancer(tmp_path, monkeypatch, caplog):
+    """One Enhancer for several runs, as ``enhance_file`` takes it: each run's depth gets the
+    Enhancer's range check (``new_stream``), not the first run's only."""
+    import igde_stream.enhancer as enh
+
+    class Same:
+        name = "recorder"
+
+        def run(self, color, depth):
+            return depth
+
+    monkeypatch.setattr(enh, "create_backend", lambda *a, **k: Same())
+    enhancer = enh.Enhancer("igde-small", backend="torch", quiet=True)
+    flat = np.stack([(square_scene(H, W, box=(6, 18, 8, 20)) * 20 + 10).astype(np.uint8) for _ in range(2)])
+    write_video(tmp_path / "c.mkv", np.stack([textured(H, W, seed=i) for i in range(2)]), fmt="rgb24", codec="ffv1")
+    write_video(tmp_path / "d.mkv", flat, fmt="gray")
+    said = []
+    for _ in range(2):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="igde_stream"):
+            views.view_quality_files(tmp_path / "c.mkv", tmp_path / "d.mkv", {"d": tmp_path / "d.mkv"},
+                                     mv.ViewConfig(n_views=2), enhancer=enhancer, enhance="d")
+        said.append([r.getMessage() for r in caplog.records if r.getMessage().startswith("depth values span")])
+    assert len(said[0]) == 1 and said[1] == said[0]  # the Enhancer's own warning (the views' start with the path)

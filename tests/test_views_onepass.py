@@ -176,6 +176,17 @@ def test_renderer_choice():
         ViewsOptions(layout="rgbd").check()
 
 
+def test_views_options_without_the_layouts_options_are_one_line():
+    """``ViewsOptions(layout="quilt")`` without ``layout_options``: an IGDEError naming what is
+    missing, from ``check`` (before any work) and ``make_layout``; not the constructor's TypeError."""
+    for layout, missing in (("quilt", "quilt"), ("lenticular", "calibration and panel")):
+        for call in (ViewsOptions(layout=layout).check, ViewsOptions(layout=layout).make_layout):
+            with pytest.raises(IGDEError, match=f"the {layout} layout needs {missing}$"):
+                call()
+    with pytest.raises(IGDEError, match="not an option of the grid layout"):
+        ViewsOptions(layout="grid", layout_options={"squeeze": True}).check()
+
+
 def test_views_render_with_the_torch_renderer_writes_the_same_file_frames(make_clip):
     clip = make_clip(n=3)
     d = clip["out"].parent

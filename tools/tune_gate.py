@@ -211,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
     if args.out and Path(args.out).is_dir():
         p.error(f"--out {args.out} is a directory; give a .json file")
+    if args.out and (held := next((a for a in Path(args.out).parents if a.exists()), None)) and not held.is_dir():
+        p.error(f"--out {args.out}: {held} is a file, not a folder")  # the folders are made at the end of the run
 
     import torch
 

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--sizes must be at least 16x16 (the scene generator's smallest)")
     if args.out and Path(args.out).is_dir():
         p.error(f"--out {args.out} is a directory; give a .json file")
+    if args.out and (held := next((a for a in Path(args.out).parents if a.exists()), None)) and not held.is_dir():
+        p.error(f"--out {args.out}: {held} is a file, not a folder")  # the folders are made at the end of the run
 
     from igde_stream.data import ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds
     from igde_stream.data.degrade import depth_peak

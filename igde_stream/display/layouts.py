@@ -188,6 +188,10 @@ def make_layout(name: str, cfg: mv.ViewConfig, **options: Any) -> Layout:
     extra = sorted(set(options) - set(params) - {"self", "cfg"})
     if extra:
         raise ValueError(f"{', '.join(extra)}: not an option of the {name} layout")
+    missing = [k for k, v in params.items() if k not in ("self", "cfg") and v.default is inspect.Parameter.empty
+               and k not in options]
+    if missing:
+        raise ValueError(f"the {name} layout needs {' and '.join(missing)}")
     return cls(cfg, **options)
 
 

@@ -73,6 +73,7 @@ class ViewsOptions:
             raise IGDEError(f"depth near {self.depth_near!r}: use white or black")
         if self.layout == "rgbd":
             raise IGDEError("the RGB-D layout is its own output: use rgbd_path (--rgbd-out)")
+        self.make_layout()  # a layout's missing or unknown options, its views that do not fit
 
     def make_layout(self) -> display.Layout:
         if not isinstance(self.layout, str):

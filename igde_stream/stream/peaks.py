@@ -35,8 +35,8 @@ def with_format_peak(enhancer: Any, di: VideoInfo) -> Any:
     the enhancer normalises by the format's peak (a shallow copy: the caller's object is unchanged)."""
     max_depth = getattr(enhancer, "max_depth", None)  # an object without one gets the format's too
     if max_depth and max_depth > di.peak:
-        raise IGDEError(f"--max-depth {max_depth:g} is above the largest value of {di.bits}-bit depth "
-                        f"({di.pix_fmt}: 0..{di.peak:g})", di.path)
+        beyond = f"{max_depth:g} is above the largest value of {di.bits}-bit depth ({di.pix_fmt}: 0..{di.peak:g})"
+        raise IGDEError(f"max_depth {beyond}", di.path, cli_problem=f"--max-depth {beyond}")  # the API's, the command's
     if di.bits in (8, 16) or max_depth is not None:
         return enhancer
     log.info("%s: %d-bit depth (%s), normalised by its peak %d", di.path, di.bits, di.pix_fmt, di.peak)

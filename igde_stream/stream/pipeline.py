@@ -67,9 +67,20 @@ class _Enhanced:
     color: np.ndarray | None = None  # the colour frame, when an output needs it (views, RGB-D, preview)
 
 
+_OPTIONS = ("batch", "max_depth", "depth_order", "hole_fill")  # the Enhancer's own (enhancer.check_options)
+
+
+def _check_enhancer_options(options: dict[str, Any]) -> None:
+    """The Enhancer's own options refused as themselves, not as a model that cannot be loaded."""
+    from ..enhancer import check_options
+
+    check_options(**{k: v for k, v in options.items() if k in _OPTIONS and v is not None})
+
+
 def _make_enhancer(options: dict[str, Any]) -> Any:
     from ..enhancer import Enhancer
 
+    _check_enhancer_options(options)
     try:
         return Enhancer(**options)
     except IGDEError as exc:
@@ -200,6 +211,8 @@ def enhance_file(
     codec_is_lossless(codec)  # an unknown encoder fails before any decoding
     if enhancer is not None and enhancer_options:
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
+    if enhancer is None:
+        _check_enhancer_options(enhancer_options)  # before any input is opened
 
     with ExitStack() as stack:
         if grid == "color":

@@ -283,7 +283,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     together when complete (``parts.commit``)."""
     from .parts import check_outputs, commit
 
-    lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
+    try:
+        lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
+    except ValueError as exc:
+        raise IGDEError(str(exc)) from None
     check_packed_inputs(source.packed if source else None, color, depth)
     depth_reader = VideoReader(depth, "depth", source=source)
     color_reader = None
@@ -360,6 +363,8 @@ def view_quality_files(
             from .peaks import with_format_peak  # peaks imports outputs, which imports this module
 
             enhancer = with_format_peak(enhancer, readers[1 + names.index(enhance)].info)
+            if hasattr(enhancer, "new_stream"):  # its range warnings are about this stream (as enhance_file)
+                enhancer.new_stream()
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
                                    source=source))
         for r in readers[1:-1]:
