@@ -258,13 +258,29 @@ def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "nea
         raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
 
 
+def check_enhancer_options(options: dict[str, Any]) -> None:
+    """``check_options`` on the Enhancer's own options among the keywords of an ``Enhancer(...)`` call
+    (None: the default), as ``enhance_file`` and the batch jobs take them."""
+    own = ("batch", "max_depth", "depth_order", "hole_fill")
+    check_options(**{k: v for k, v in options.items() if k in own and v is not None})
+
+
 def model_config(backend: Any) -> dict[str, Any]:
-    """The model config a backend runs (ONNX metadata, a TensorRT engine's sidecar, a PyTorch
-    model's ``config``), as a dict; empty when it carries none."""
+    """The model config a backend runs (ONNX metadata, a TensorRT engine's sidecar or, before the
+    engine is built at the first batch, its ONNX's metadata, a PyTorch model's ``config``), as a
+    dict; empty when it carries none."""
     import dataclasses
     import json
 
-    for meta in (getattr(backend, "metadata", None), getattr(getattr(backend, "info", None), "model", None)):
+    metas = [getattr(backend, "metadata", None), getattr(getattr(backend, "info", None), "model", None)]
+    if metas[1] is None and getattr(backend, "onnx", None) is not None:  # TensorRT, no engine yet
+        from .engine import onnx_metadata
+
+        try:
+            metas[1] = onnx_metadata(backend.onnx)
+        except Exception:  # noqa: BLE001 - an ONNX that cannot be read fails the engine build, which says so
+            pass
+    for meta in metas:
         cfg = meta.get("config") if isinstance(meta, dict) else None
         if isinstance(cfg, str):
             try:

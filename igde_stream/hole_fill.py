@@ -70,13 +70,12 @@ def _gauss(sq: np.ndarray, sigma: float) -> np.ndarray:
         return np.exp(-np.asarray(sq, np.float64) / two_var)
 
 
-def _offsets(radius: int, circular: bool) -> tuple[np.ndarray, np.ndarray]:
+def _offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (dy, dx) offsets of OpenCV's circular window: ``dy^2 + dx^2 <= radius^2``."""
     dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     dy, dx = dy.ravel(), dx.ravel()
-    if circular:
-        keep = dy * dy + dx * dx <= radius * radius
-        dy, dx = dy[keep], dx[keep]
-    return dy, dx
+    keep = dy * dy + dx * dx <= radius * radius
+    return dy[keep], dx[keep]
 
 
 def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = None,
@@ -118,7 +117,7 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     d_p = np.pad(np.where(measured, depth, 0).astype(np.float32), pad).ravel()  # a NaN times weight 0 is NaN
     m_p = np.pad(measured, pad).ravel()
     planes = [np.pad(color[..., k], pad).ravel() for k in range(3)]  # uint8: gathers are cheapest so
-    dy, dx = _offsets(r, circular=True)
+    dy, dx = _offsets(r)
     inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, 7)
     keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
     dy, dx, inner = dy[keep], dx[keep], inner[keep]

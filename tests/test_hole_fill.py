@@ -112,6 +112,16 @@ def test_stride_samples_stand_for_the_pixels_they_skip():
         assert abs(float(got) - want) <= 1.5, (stride, got, want)
 
 
+def test_a_snap_window_wider_than_7_px_is_sampled_in_full():
+    # stride 3 samples the window beyond the inner 15 x 15 px, or beyond the snap window if larger: the
+    # one measured value within 9 px lies 8 px off (off the stride's grid) and is the snap's answer
+    color = np.full((41, 61, 3), 128, np.uint8)
+    depth = np.zeros((41, 61), np.uint16)
+    depth[20, 38], depth[20, 9] = 10, 100  # 8 px right of (20, 30); 21 px left, on the grid (weight 9)
+    got = fill_holes(color, depth, settings=HoleFill(snap=9, stride=3, sigma_space=1e6))[20, 30]
+    assert got == 10
+
+
 @pytest.mark.parametrize("kw", [{"diameter": 1}, {"snap": -1}, {"stride": 0}, {"sigma_color": 0.0},
                                 {"sigma_space": float("nan")}, {"diameter": 5.5}, {"snap": True},
                                 {"sigma_color": True}, {"sigma_space": np.True_}, {"sigma_color": "10"}])
@@ -201,6 +211,22 @@ def test_enhancer_reads_zero_holes_from_each_kind_of_model(tiny):
     assert model_config(object()) == {}
 
 
+def test_a_tensorrt_backend_before_its_engine_is_built_reads_the_onnx_config(tiny, tmp_path):
+    """``--backend tensorrt`` with no engine built yet (it is built at the first batch): no sidecar
+    to read, so the ONNX it will be built from says ``zero_holes``. The hole fill was off on such a
+    first run and on on every later one (the engine then found, with its sidecar)."""
+    from types import SimpleNamespace
+
+    from igde_stream.enhancer import model_config
+    from igde_stream.models import WEIGHTS_DIR
+
+    assert model_config(SimpleNamespace(info=None, onnx=WEIGHTS_DIR / "igde-small.onnx"))["zero_holes"] is True
+    assert not model_config(SimpleNamespace(info=None, onnx=tiny[2])).get("zero_holes", False)
+    assert model_config(SimpleNamespace(info=None, onnx=None)) == {}
+    (tmp_path / "junk.onnx").write_bytes(b"not an ONNX file")  # left to the engine build to refuse
+    assert model_config(SimpleNamespace(info=None, onnx=tmp_path / "junk.onnx")) == {}
+
+
 def test_cli_hole_fill_on_and_off(tmp_path):
     from conftest import read_video, scene, write_video
 
@@ -238,6 +264,21 @@ def test_a_hole_filled_at_max_depth_stays_filled():
         enh = Enhancer("igde-small", backend="onnxruntime", quiet=True, max_depth=200, hole_fill=hole_fill)
         out = enh.enhance(color, depth)
         assert (out[10:14, 10:14] == 200).all() and (out[:, 40:] == 250).all()
+
+
+def test_depth_above_max_depth_is_no_source():
+    # depth above max_depth passes through unenhanced (outside the model's range): a hole beside it, in
+    # the same colour, is filled from the depth within the range only (docs/stream.md, --hole-fill)
+    from igde_stream.enhancer import Enhancer
+
+    color = np.full((32, 48, 3), 120, np.uint8)
+    depth = np.full((32, 48), 100, np.uint8)
+    depth[:, 24:] = 250  # above max_depth 200
+    depth[12:20, 20:28] = 0
+    for hole_fill in (True, HoleFill(snap=3)):
+        out = Enhancer("igde-small", backend="onnxruntime", quiet=True, max_depth=200, hole_fill=hole_fill).enhance(
+            color, depth)
+        assert (out[12:20, 20:28] == 100).all() and (out[depth == 250] == 250).all()
 
 
 def test_float_depth_without_a_value_is_no_source():

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out and (held := next((a for a in Path(args.out).parents if a.exists()), None)) and not held.is_dir():
         p.error(f"--out {args.out}: {held} is a file, not a folder")  # the folders are made at the end of the run
 
+    from igde_stream.bench.common import write_text_atomic
     from igde_stream.data import ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds
     from igde_stream.data.degrade import depth_peak
     from igde_stream.enhancer import Enhancer, EnhancerError
@@ -113,14 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     for kind, m in means.items():
         print(f"mean over {kind} rows: " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         record = {"model": str(args.model), "rows": rows, "mean": means, "stride": args.stride,
                   "command": "python tools/tune_hole_fill.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_text(json.dumps(record, indent=1))
-        tmp.replace(out)
-        print(f"wrote {out}")
+        write_text_atomic(args.out, json.dumps(record, indent=1))  # folders made; never half a file
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -67,20 +67,10 @@ class _Enhanced:
     color: np.ndarray | None = None  # the colour frame, when an output needs it (views, RGB-D, preview)
 
 
-_OPTIONS = ("batch", "max_depth", "depth_order", "hole_fill")  # the Enhancer's own (enhancer.check_options)
-
-
-def _check_enhancer_options(options: dict[str, Any]) -> None:
-    """The Enhancer's own options refused as themselves, not as a model that cannot be loaded."""
-    from ..enhancer import check_options
-
-    check_options(**{k: v for k, v in options.items() if k in _OPTIONS and v is not None})
-
-
 def _make_enhancer(options: dict[str, Any]) -> Any:
-    from ..enhancer import Enhancer
+    from ..enhancer import Enhancer, check_enhancer_options
 
-    _check_enhancer_options(options)
+    check_enhancer_options(options)  # refused as themselves, not as a model that cannot be loaded
     try:
         return Enhancer(**options)
     except IGDEError as exc:
@@ -212,7 +202,9 @@ def enhance_file(
     if enhancer is not None and enhancer_options:
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
     if enhancer is None:
-        _check_enhancer_options(enhancer_options)  # before any input is opened
+        from ..enhancer import check_enhancer_options
+
+        check_enhancer_options(enhancer_options)  # before any input is opened
 
     with ExitStack() as stack:
         if grid == "color":
@@ -305,7 +297,8 @@ def enhance_file(
                     "tool": "igde-stream", "version": __version__, "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-                    "backend": summary["backend"], "hole_fill": summary["hole_fill"], "color_resized": resized, "depth_enlarged": enlarged, **read_as,
+                    "backend": summary["backend"], "hole_fill": summary["hole_fill"], "color_resized": resized,
+                    "depth_enlarged": enlarged, **read_as,
                 }
                 for r in reports:
                     moves.append((temp_path(r), r))
