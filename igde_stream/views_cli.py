@@ -168,7 +168,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
         from .enhancer import Enhancer
 
         enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth,
-                            depth_order=args.depth_order, quiet=True)
+                            depth_order=args.depth_order, quiet=True,
+                            hole_fill=None if args.hole_fill == "auto" else args.hole_fill == "on")
         if not args.quiet:
             say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
@@ -180,6 +181,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
                         f"frames used, stride {args.stride}); nothing written")
     cfg = mv.ViewConfig(**summary["config"])  # as the views were rendered (10 / 12-bit depth: its own peak)
     summary["model"] = args.model if args.enhance else None
+    if enhancer is not None:
+        summary["hole_fill"] = enhancer.hole_fill is not None
     if args.packed:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
     md = _markdown(summary)
@@ -278,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(--packed: {PACKED_NAME} is the packed input's depth)")
     q.add_argument("--model", default="igde-small", help="model for --enhance (default: %(default)s)")
     q.add_argument("--backend", default="auto", help="backend for --enhance (default: %(default)s)")
+    q.add_argument("--hole-fill", choices=("auto", "on", "off"), default="auto",
+                   help="hole fill for --enhance, as igde-stream's --hole-fill (default: %(default)s)")
     geometry(q)
     q.add_argument("--stride", type=int, default=1, help="use every STRIDE-th frame (default: %(default)s)")
     q.add_argument("--band", type=int, default=8, help="boundary band radius in pixels (default: %(default)s)")

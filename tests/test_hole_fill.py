@@ -354,3 +354,27 @@ def test_tune_tool_refuses_bad_arguments_in_one_line(tmp_path, capsys, bad, said
         tool.main(args + [a.format(tmp=tmp_path) for a in bad])
     assert exc.value.code == 2
     assert said in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_views_quality_hole_fill_flag(tmp_path):
+    import json
+
+    from conftest import scene, write_video
+
+    from igde_stream import views_cli
+
+    colors, depths, gts = scene(2, (64, 48), 8)
+    rng = np.random.default_rng(3)
+    holed = [np.where(rng.random(d.shape) < 0.1, 0, d).astype(np.uint8) for d in depths]
+    color = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    gt = write_video(tmp_path / "gt.mkv", gts, fmt="gray")
+    depth = write_video(tmp_path / "d.mkv", holed, fmt="gray")
+    scores = {}
+    for mode in ("auto", "on", "off"):
+        out = tmp_path / f"q_{mode}.json"
+        assert views_cli.main(["quality", str(color), "--gt", str(gt), "--depth", f"d={depth}", "--views", "3",
+                               "--enhance", "d", "--report", str(out), "--hole-fill", mode, "-q"]) == 0
+        report = json.loads(out.read_text())
+        assert report["hole_fill"] == (mode != "off")
+        scores[mode] = json.dumps(report["depths"]["enhanced"], sort_keys=True)
+    assert scores["auto"] == scores["on"] != scores["off"]
