@@ -227,16 +227,24 @@ def test_a_tensorrt_backend_before_its_engine_is_built_reads_the_onnx_config(tin
     assert model_config(SimpleNamespace(info=None, onnx=tmp_path / "junk.onnx")) == {}
 
 
+def _holed_clip(tmp_path, n: int, share: float, seed: int):
+    """A small clip whose depth has ``share`` of its pixels made holes: (colours, holed depths,
+    colour video, depth video, ground-truth video); colour lossless, so decoded frames are these."""
+    from conftest import scene, write_video
+
+    colors, depths, gts = scene(n, (64, 48), 8)
+    rng = np.random.default_rng(seed)
+    holed = [np.where(rng.random(d.shape) < share, 0, d).astype(np.uint8) for d in depths]
+    return (colors, holed, write_video(tmp_path / "color.mkv", colors, fmt="rgb24", codec="ffv1"),
+            write_video(tmp_path / "depth.mkv", holed, fmt="gray"), write_video(tmp_path / "gt.mkv", gts, fmt="gray"))
+
+
 def test_cli_hole_fill_on_and_off(tmp_path):
-    from conftest import read_video, scene, write_video
+    from conftest import read_video
 
     from igde_stream.cli import main
 
-    colors, depths, _ = scene(3, (64, 48), 8)
-    rng = np.random.default_rng(2)
-    holed = [np.where(rng.random(d.shape) < 0.08, 0, d).astype(np.uint8) for d in depths]
-    color = write_video(tmp_path / "color.mkv", colors, fmt="rgb24", codec="ffv1")
-    depth = write_video(tmp_path / "depth.mkv", holed, fmt="gray")
+    colors, holed, color, depth, _ = _holed_clip(tmp_path, 3, 0.08, 2)
     outs = {}
     for mode in ("auto", "off", "on"):
         out = tmp_path / f"out_{mode}.mkv"
@@ -359,16 +367,9 @@ def test_tune_tool_refuses_bad_arguments_in_one_line(tmp_path, capsys, bad, said
 def test_views_quality_hole_fill_flag(tmp_path):
     import json
 
-    from conftest import scene, write_video
-
     from igde_stream import views_cli
 
-    colors, depths, gts = scene(2, (64, 48), 8)
-    rng = np.random.default_rng(3)
-    holed = [np.where(rng.random(d.shape) < 0.1, 0, d).astype(np.uint8) for d in depths]
-    color = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
-    gt = write_video(tmp_path / "gt.mkv", gts, fmt="gray")
-    depth = write_video(tmp_path / "d.mkv", holed, fmt="gray")
+    _, _, color, depth, gt = _holed_clip(tmp_path, 2, 0.1, 3)
     scores = {}
     for mode in ("auto", "on", "off"):
         out = tmp_path / f"q_{mode}.json"
