@@ -379,3 +379,21 @@ def test_views_quality_hole_fill_flag(tmp_path):
         assert report["hole_fill"] == (mode != "off")
         scores[mode] = json.dumps(report["depths"]["enhanced"], sort_keys=True)
     assert scores["auto"] == scores["on"] != scores["off"]
+
+
+def test_the_defaults_are_the_joint_bilaterals_tuned_ones():
+    import inspect
+
+    p = inspect.signature(joint_bilateral).parameters
+    assert (HoleFill().diameter, HoleFill().sigma_color, HoleFill().sigma_space) == (
+        p["diameter"].default, p["sigma_color"].default, p["sigma_space"].default)
+
+
+def test_the_largest_colour_difference_has_a_weight():
+    # white beside black: |255 - 0| x 3 = 765, the colour table's last entry
+    color = np.zeros((20, 20, 3), np.uint8)
+    color[:, 10:] = 255
+    depth = np.full((20, 20), 90, np.uint8)
+    depth[:, 10:] = 0  # the white half is all holes; its only sources are black
+    out = fill_holes(color, depth, settings=HoleFill(sigma_color=400.0, stride=1))
+    assert (out[:, 10:] == 90).all()
