@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cli_parser import OneLineParser, float_range_arg, fps_arg
+from .cli_parser import OneLineParser, add_hole_fill_option, float_range_arg, fps_arg, hole_fill_of
 from .cli_logging import setup_logging
 
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
@@ -213,9 +213,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                    help="near-high (default): depth grows toward the camera (disparity, inverse depth); "
                         "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), read as inverse depth "
                         "with --max-depth as the far limit and written back in the input's unit (docs/formats.md)")
-    g.add_argument("--hole-fill", choices=("auto", "on", "off"), default="auto",
-                   help="fill holes (depth 0) with the colour-guided mean of the measured depth around them "
-                        "(auto, default: when the model reads depth 0 as a hole, as the shipped ones do)")
+    add_hole_fill_option(g, "fill holes (depth 0) with the colour-guided mean of the measured depth around them "
+                            "(auto, default: when the model reads depth 0 as a hole, as the shipped ones do)")
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
@@ -314,8 +313,8 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"model": args.model, "backend": args.backend, "batch": args.batch, "quiet": args.quiet}
     if args.depth_order != "near-high":
         opts["depth_order"] = args.depth_order
-    if getattr(args, "hole_fill", "auto") != "auto":
-        opts["hole_fill"] = args.hole_fill == "on"
+    if (fill := hole_fill_of(getattr(args, "hole_fill", "auto"))) is not None:
+        opts["hole_fill"] = fill
     for key in ("device", "max_depth", "engine", "precision"):
         value = getattr(args, key)
         if value is not None:

@@ -1,5 +1,6 @@
 """The argument parser every ``igde-stream`` command builds (main, ``views`` and its subcommands,
-``batch``), and the argparse ``type`` functions of frame rates and float ranges.
+``batch``), the argparse ``type`` functions of frame rates and float ranges, and the options more
+than one command shares (``--hole-fill``).
 
 A usage error is one line, ``PROG: error: <message>``, exit status 2, without argparse's usage
 block (``--help`` prints that); ``PROG`` is the name the command's other errors start with.
@@ -67,3 +68,14 @@ def float_range_arg(text: str) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise argparse.ArgumentTypeError(f"expected LO:HI, two finite numbers with LO < HI like 0:1500, got {text!r}")
     return lo, hi
+
+
+def add_hole_fill_option(group: Any, help: str) -> None:
+    """``--hole-fill auto|on|off`` (the Enhancer's ``hole_fill``: ``hole_fill_of`` maps it)."""
+    group.add_argument("--hole-fill", choices=("auto", "on", "off"), default="auto", help=help)
+
+
+def hole_fill_of(mode: str) -> bool | None:
+    """``--hole-fill``'s value as the Enhancer's ``hole_fill``: None (auto: the model's reading of
+    depth 0), True or False."""
+    return None if mode == "auto" else mode == "on"

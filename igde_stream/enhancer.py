@@ -18,7 +18,7 @@ import numpy as np
 
 from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
-from .hole_fill import HoleFill, fill_holes
+from .hole_fill import HoleFill, fill_frames
 from .signals import say
 
 try:
@@ -228,9 +228,7 @@ class Enhancer:
             # holes (depth 0) get the colour-guided mean of the measured depth around them
             # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
             # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
-            for i in np.flatnonzero((depth == 0).any(axis=(1, 2))):  # (an empty batch has none)
-                measured = (depth[i] != 0) & (depth[i] <= peak)
-                out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=self.hole_fill)
+            fill_frames(color, depth, out, self.hole_fill, peak)
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
 

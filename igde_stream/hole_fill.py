@@ -16,13 +16,14 @@ frame (OpenCV's whole-frame filter at d 55 takes seconds a 960 x 540 frame).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HoleFill", "fill_holes"]
+__all__ = ["HoleFill", "fill_frames", "fill_holes"]
 
 _CHUNK = 2048  # hole pixels per gather: (chunk x window) arrays of a few tens of MB
 _GATHER = _CHUNK * 512  # at most this many (hole pixel, offset) pairs per gather: fewer pixels for a wider window
@@ -78,6 +79,23 @@ def _offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
     return dy[keep], dx[keep]
 
 
+@functools.lru_cache(maxsize=8)
+def _window(s: HoleFill) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What a setting's window is, whatever the frame: the sampled offsets (dy, dx), their spatial
+    weights, the snap window among them, and the colour weight of each L1 difference 0..765. Made
+    once per setting (a stream's frames share it), read only."""
+    dy, dx = _offsets(s.diameter // 2)
+    inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, 7)
+    keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
+    dy, dx, inner = dy[keep], dx[keep], inner[keep]
+    w_space = (_gauss(dy * dy + dx * dx, s.sigma_space) * np.where(inner, 1, s.stride ** 2)).astype(np.float32)
+    lut = _gauss(np.arange(3 * 255 + 1, dtype=np.float64) ** 2, s.sigma_color).astype(np.float32)
+    near = (np.abs(dy) <= s.snap) & (np.abs(dx) <= s.snap)  # the snap window's offsets within the fill window's
+    for a in (dy, dx, w_space, lut, near):
+        a.flags.writeable = False
+    return dy, dx, w_space, lut, near
+
+
 def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = None,
                holes: np.ndarray | None = None, measured: np.ndarray | None = None,
                settings: HoleFill = HoleFill()) -> np.ndarray:
@@ -117,15 +135,8 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     d_p = np.pad(np.where(measured, depth, 0).astype(np.float32), pad).ravel()  # a NaN times weight 0 is NaN
     m_p = np.pad(measured, pad).ravel()
     planes = [np.pad(color[..., k], pad).ravel() for k in range(3)]  # uint8: gathers are cheapest so
-    dy, dx = _offsets(r)
-    inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, 7)
-    keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
-    dy, dx, inner = dy[keep], dx[keep], inner[keep]
+    dy, dx, w_space, lut, near = _window(s)
     off = dy * wp + dx
-    w_space = (_gauss(dy * dy + dx * dx, s.sigma_space) * np.where(inner, 1, s.stride ** 2)).astype(np.float32)
-    lut = _gauss(np.arange(3 * 255 + 1, dtype=np.float64) ** 2, s.sigma_color).astype(np.float32)
-    near = np.abs(dy) <= s.snap
-    near &= np.abs(dx) <= s.snap  # the snap window's offsets within the fill window's
     # a hole with no measured pixel in the square around its window has nothing to average: left out
     # (a frame of holes with a few measured pixels costs what those few reach, not the whole frame)
     sat = np.pad(measured, ((1, 0), (1, 0))).cumsum(0, dtype=np.int32).cumsum(1)
@@ -166,3 +177,14 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
         filled = np.clip(np.rint(filled), info.min, info.max)
     result[ys, xs] = filled.astype(result.dtype)
     return result
+
+
+def fill_frames(color: np.ndarray, depth: np.ndarray, out: np.ndarray, settings: HoleFill = HoleFill(),
+                peak: float | None = None) -> np.ndarray:
+    """:func:`fill_holes` on each frame of a batch that has holes: colour N x H x W x 3, depth and
+    ``out`` N x H x W; ``out`` is filled in place and returned. ``peak``: depth above it is no source
+    (it is beyond the model's range, as an Enhancer's ``max_depth`` makes it)."""
+    for i in np.flatnonzero((depth == 0).any(axis=(1, 2))):  # (an empty batch has none)
+        measured = depth[i] != 0 if peak is None else (depth[i] != 0) & (depth[i] <= peak)
+        out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=settings)
+    return out

@@ -41,6 +41,7 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
+from .cli_parser import add_hole_fill_option, hole_fill_of
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -169,7 +170,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
         enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth,
                             depth_order=args.depth_order, quiet=True,
-                            hole_fill=None if args.hole_fill == "auto" else args.hole_fill == "on")
+                            hole_fill=hole_fill_of(args.hole_fill))
         if not args.quiet:
             say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
@@ -281,8 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(--packed: {PACKED_NAME} is the packed input's depth)")
     q.add_argument("--model", default="igde-small", help="model for --enhance (default: %(default)s)")
     q.add_argument("--backend", default="auto", help="backend for --enhance (default: %(default)s)")
-    q.add_argument("--hole-fill", choices=("auto", "on", "off"), default="auto",
-                   help="hole fill for --enhance, as igde-stream's --hole-fill (default: %(default)s)")
+    add_hole_fill_option(q, "hole fill for --enhance, as igde-stream's --hole-fill (default: %(default)s)")
     geometry(q)
     q.add_argument("--stride", type=int, default=1, help="use every STRIDE-th frame (default: %(default)s)")
     q.add_argument("--band", type=int, default=8, help="boundary band radius in pixels (default: %(default)s)")
