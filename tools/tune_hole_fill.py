@@ -1,5 +1,5 @@
 """Score the hole fill (``igde_stream.hole_fill``) on validation data: a model's output with its
-input holes left to the model, and filled with each setting given.
+input holes left to the model, and filled with each setting given, before or after the model.
 
     python tools/tune_hole_fill.py --model igde-small --scenes 8 --first-seed 700 \\
         --errors holes dropouts mix paper --snaps 0 7 --real-scene runs/aloeL.jpg runs/aloeGT.png \\
@@ -9,7 +9,11 @@ Each row: the input's PSNR, the model without the fill (``off``), and the model 
 each ``--snaps`` value (``snap7`` ...), on ``--scenes`` validation scenes (one frame each, seeds from
 ``--first-seed`` of the val split) at each ``--sizes``, and on each ``--real-scene`` pair (a colour
 image and its disparity, ``--real-frames`` draws of the errors). The model runs once per frame
-(ONNX Runtime); the fills are applied to its output. Nothing from the test split is read.
+(ONNX Runtime); the fills are applied to its output. ``--orders`` adds the fill before the model
+(``before``: the model runs on the filled depth; ``before-keep``: the same, then the hole pixels get
+the fill's value back), named ``before-snap0`` ...; ``--views N`` also scores the mean PSNR of N views
+rendered from each depth against the views from the ground truth (``multiview.view_quality``).
+Nothing from the test split is read.
 """
 
 from __future__ import annotations
@@ -28,6 +32,25 @@ from igde_stream.cli import size_arg  # noqa: E402
 from igde_stream.cli_parser import count_arg  # noqa: E402
 
 
+ORDERS = ("after", "before", "before-keep")
+
+
+def fill_order_outputs(enh, color, depth, out_after, fill, order):
+    """One frame's output with ``fill`` (a ``HoleFill``) at ``order``: ``after`` fills the input holes
+    in ``out_after`` (the model's output on ``depth``); ``before`` runs the model on the filled depth;
+    ``before-keep`` does too, then gives the hole pixels the fill's value back."""
+    from igde_stream.hole_fill import fill_holes
+
+    if order == "after":
+        return fill_holes(color, depth, out_after, settings=fill)
+    filled = fill_holes(color, depth, settings=fill)
+    out = enh.enhance(color, filled)
+    if order == "before-keep":
+        hole = depth == 0
+        out[hole] = filled[hole]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     prog = "tune_hole_fill.py"
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
@@ -38,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--errors", nargs="+", default=["holes", "dropouts", "mix"], metavar="TYPE")
     p.add_argument("--snaps", nargs="+", type=count_arg(0), default=[0, 7], metavar="PX",
                    help="fill settings to score: the snap radius of each (0: no snap)")
+    p.add_argument("--orders", nargs="+", choices=ORDERS, default=["after"],
+                   help="where the fill runs: after the model (the release), before it, or before it with "
+                        "the hole pixels given the fill's value back")
+    p.add_argument("--views", type=count_arg(0), default=0, metavar="N",
+                   help="also score N views rendered from each depth (0: off)")
     p.add_argument("--stride", type=count_arg(), default=3, help="the fill window's outer sampling stride")
     p.add_argument("--real-scene", nargs=2, action="append", default=[], metavar=("COLOR", "DISPARITY"))
     p.add_argument("--real-scale", type=float, default=0.5)
@@ -58,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     from igde_stream.data import ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds
     from igde_stream.data.degrade import depth_peak
     from igde_stream.enhancer import Enhancer, EnhancerError
-    from igde_stream.hole_fill import HoleFill, fill_holes
+    from igde_stream.hole_fill import HoleFill
+    from igde_stream.multiview import summarize_view_quality, view_quality
     from igde_stream.metrics import mean_psnr, mse
     from igde_stream.real_frames import disparity_file_sequence, real_scene_problem
 
@@ -71,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--real-scene: {why}")
     try:
         seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
-        settings = {f"snap{s}": HoleFill(snap=s, stride=args.stride) for s in args.snaps}
+        settings = {("" if order == "after" else order + "-") + f"snap{s}": (HoleFill(snap=s, stride=args.stride), order)
+                    for order in args.orders for s in args.snaps}
         enh = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads, hole_fill=False)
     except (ValueError, EnhancerError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -97,24 +127,38 @@ def main(argv: list[str] | None = None) -> int:
             scores = {"input": mean_psnr([mse(d, g, v) for _, d, g, v in frames], peak),
                       "off": mean_psnr([mse(o, g, v) for o, (_, _, g, v) in zip(outs, frames)], peak)}
             seconds = {}
-            for name, fill in settings.items():
+            depths = {"input": [d for _, d, _, _ in frames], "off": outs}
+            for name, (fill, order) in settings.items():
                 t = time.perf_counter()
-                filled = [fill_holes(c, d, o, settings=fill) for o, (c, d, _, _) in zip(outs, frames)]
+                filled = [fill_order_outputs(enh, c, d, o, fill, order) for o, (c, d, _, _) in zip(outs, frames)]
                 seconds[name] = (time.perf_counter() - t) / len(frames)
                 scores[name] = mean_psnr([mse(f, g, v) for f, (_, _, g, v) in zip(filled, frames)], peak)
+                depths[name] = filled
             share = float(np.mean([np.mean(d == 0) for _, d, _, _ in frames]))
-            rows.append({"errors": err, "data": label, "kind": kind, "psnr": {k: float(v) for k, v in scores.items()},
-                         "hole_share": share, "fill_seconds_per_frame": seconds})
+            row = {"errors": err, "data": label, "kind": kind, "psnr": {k: float(v) for k, v in scores.items()},
+                   "hole_share": share, "fill_seconds_per_frame": seconds}
+            if args.views:
+                per_frame = [view_quality(c, g, {k: v[i] for k, v in depths.items()}, n_views=args.views, valid=val)
+                             for i, (c, _, g, val) in enumerate(frames)]
+                summary = summarize_view_quality(per_frame)["depths"]
+                row["views_psnr"] = {k: float(summary[k]["mean"]["psnr"]) for k in depths}
+            rows.append(row)
             print(f"{err:15s} {label:17s} {scores['input']:6.2f} | {scores['off']:6.2f} | "
                   + " | ".join(f"{scores[k]:6.2f}" for k in settings)
                   + f" | {100 * share:6.2f}  " + " ".join(f"{v:.2f}" for v in seconds.values()), flush=True)
+            if args.views:
+                print(f"{'  views':15s} {'':17s} " + " | ".join(f"{row['views_psnr'][k]:6.2f}" for k in depths), flush=True)
     means = {kind: {k: float(np.mean([r["psnr"][k] for r in rows if r["kind"] == kind]))
                     for k in ["input", "off", *settings]}
              for kind in ("val", "real") if any(r["kind"] == kind for r in rows)}
+    if args.views:
+        for kind in list(means):
+            means[kind + " views"] = {k: float(np.mean([r["views_psnr"][k] for r in rows if r["kind"] == kind]))
+                                      for k in ["input", "off", *settings]}
     for kind, m in means.items():
         print(f"mean over {kind} rows: " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
     if args.out:
-        record = {"model": str(args.model), "rows": rows, "mean": means, "stride": args.stride,
+        record = {"model": str(args.model), "rows": rows, "mean": means, "stride": args.stride, "views": args.views,
                   "command": "python tools/tune_hole_fill.py " + " ".join(argv if argv is not None else sys.argv[1:])}
         write_text_atomic(args.out, json.dumps(record, indent=1))  # folders made; never half a file
         print(f"wrote {args.out}")
