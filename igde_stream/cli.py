@@ -97,11 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("color", nargs="?", help="colour video (any format FFmpeg reads), image folder or %%d pattern, "
                                             "or - (stdin); alone: one input with a colour and a depth stream")
     p.add_argument("depth", nargs="?", help="depth video (gray 8-16 bits or YUV luma), image folder or %%d pattern, "
-                                            "raw .yuv (with --size, --pix-fmt), or - (stdin)")
+                                            "raw .yuv (with --size, --pix-fmt), NumPy .npy / .npz (T x H x W float or "
+                                            "uint8/16; clip.npz:KEY; a folder or %%d pattern of .npy), or - (stdin)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="enhanced depth to write: a video (e.g. out_depth.mkv), an image pattern (out/%%06d.png) "
                         "or - (stdout)")
-    p.add_argument("--gt", metavar="PATH", help="ground-truth depth video for the per-frame PSNR report")
+    p.add_argument("--gt", metavar="PATH", help="ground-truth depth (as DEPTH) for the per-frame PSNR report")
     p.add_argument("--report", metavar="PATH", action="append",
                    help="per-frame report, .json or .csv (repeatable; needs --gt)")
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
@@ -137,7 +138,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     docs/formats.md."""
     g = p.add_argument_group("inputs (docs/formats.md)")
     g.add_argument("--fps", type=fps_arg, metavar="R",
-                   help="frame rate of image sequences and raw video (default: 25); frames pair by index")
+                   help="frame rate of image sequences, raw video and NumPy arrays (default: 25); frames pair by index")
     g.add_argument("--size", type=size_arg, metavar="WxH", help="frame size of raw .yuv / .raw depth")
     g.add_argument("--pix-fmt", metavar="NAME",
                    help="pixel format of raw depth: gray, gray10le, gray12le, gray16le, gray16be, yuv420p, "
@@ -194,9 +195,10 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                    help="with --grid color, how the depth is enlarged: linear (default, bilinear: slopes stay "
                         "smooth) or nearest (every value a measured one, holes stay holes: for depth with holes)")
     p.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
-                   help="float depth (PFM, EXR, raw grayf32le): the values mapped to the 16-bit codes 1..65535 for "
-                        "the whole run (0: NaN / inf, no value); default: the first frame's range (0..max for "
-                        "far-high); later values outside are clipped, with a warning. Negative LO: --float-range=-1:1")
+                   help="float depth (PFM, EXR, .npy / .npz, raw grayf32le): the values mapped to the 16-bit codes "
+                        "1..65535 for the whole run (0: NaN / inf, no value); default: the first frame's range "
+                        "(0..max for far-high); later values outside are clipped, with a warning. Negative LO: "
+                        "--float-range=-1:1")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
                    help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")

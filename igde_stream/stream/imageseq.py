@@ -40,9 +40,12 @@ OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".pgm"
 
 def pattern_suffix_problem(out: str | os.PathLike[str]) -> str | None:
     """What is wrong with an image pattern whose suffix the writer does not write (``out/%06d.jpg``),
-    or None."""
+    or with a NumPy output (``.npy`` / ``.npz``, file or pattern), or None."""
     name = os.path.basename(os.fspath(out))
     suffix = os.path.splitext(name)[1].lower()
+    if suffix in (".npy", ".npz"):  # read by ``arrays``; not an output format
+        return ("NumPy arrays are read, not written: write float depth as out/%06d.pfm or .exr (in the input's "
+                "units), integer depth as .mkv or out/%06d.png")
     if "%" in name and suffix in OTHER_IMAGE_SUFFIXES:
         return (f"image-sequence outputs are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not "
                 f"{suffix}")

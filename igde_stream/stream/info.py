@@ -31,7 +31,7 @@ class VideoInfo:
     duration: float | None  # seconds the container declares, None when it does not
     duration_is_end: bool = False  # the duration may be an end time (from 0) rather than a length
     duration_is_last_start: bool = False  # it is the last frame's start (NUT: its index's largest pts), not its end
-    kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of)
+    kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of); "array" (arrays: NumPy)
     limited: bool = False  # YUV depth luma in the limited range, read stretched (formats.luma_is_limited)
 
     @property

@@ -132,8 +132,8 @@ def enhance_file(
     colour frame: other frame rates, longer colour; ``pairing.pair_nearest``; the summary and report
     count the colour frames). ``inputs``: ``sources.InputOptions`` (frame rate of image sequences and
     raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as displayed,
-    the display matrix applied; see ``orientation``); paths may be image folders,
-    ``%d`` patterns, raw ``.yuv`` or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
+    the display matrix applied; see ``orientation``); paths may be image folders, ``%d`` patterns,
+    raw ``.yuv``, NumPy ``.npy`` / ``.npz`` (depth; ``arrays``) or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
     (stdout, in ``out_format``: ``nut`` by default, or ``matroska``); see ``docs/formats.md``.
     ``enhancer``: an ``Enhancer`` built once (for running many files), else ``enhancer_options``
     (``model``, ``backend``, ``device``, ``batch``, ``max_depth``, ``engine``, ...) build one.

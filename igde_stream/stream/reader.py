@@ -71,7 +71,8 @@ def enable_error_logs() -> None:
 
 class VideoReader:
     """Opens one video (a file, an image sequence, raw video or ``-`` for stdin; see ``sources``) and
-    decodes one of its video streams (``source``: ``InputOptions``; default: ``streams.choose_stream``).
+    decodes one of its video streams (``source``: ``InputOptions``; default: ``streams.choose_stream``);
+    for NumPy depth (.npy, .npz) ``VideoReader(...)`` gives an ``arrays.ArrayReader`` (``__new__``).
 
     ``role`` ``"color"``: frames come out as RGB uint8, resized to ``size`` (W, H) when given and
     different. ``"depth"`` / ``"gt"``: ``formats.DEPTH_FORMATS`` (uint8, or uint16 above 8 bits),
@@ -93,19 +94,19 @@ class VideoReader:
     _decoder: StreamDecoder | None = None
     _share: SharedDecode | None = None  # a packed half's decode, shared with the other half's reader
 
+    def __new__(cls, path: str | os.PathLike[str], role: Role, **kwargs: object) -> VideoReader:
+        if cls is VideoReader:  # a NumPy input (arrays.is_array_input) gets an ArrayReader
+            from .arrays import ArrayReader, is_array_input  # it subclasses this one
+
+            if is_array_input(os.fspath(path), role):
+                return super().__new__(ArrayReader)
+        return super().__new__(cls)
+
     def __init__(
         self, path: str | os.PathLike[str], role: Role, *, size: tuple[int, int] | None = None, threads: int = 0,
         sync: Sync = "relative", source: InputOptions | None = None, enlarge: str = "nearest",
     ) -> None:
-        if sync not in SYNC_MODES:
-            raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
-        if enlarge not in ENLARGE:
-            raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
-        self._enlarge = ENLARGE[enlarge]
-        self._read_started = self._closed = False  # frames() reads the stream once
-        self.path = os.fspath(path)
-        self.role = role
-        self.sync = sync
+        self._start(path, role, sync, enlarge)
         enable_error_logs()
         options = (source or InputOptions()).for_input(self.path)
         self._depth_range = options.depth_range
@@ -125,24 +126,41 @@ class VideoReader:
                 self.info = dataclasses.replace(self.info, width=w, height=h)
             # the half of a packed frame (an odd side is an error)
             self.info = self._packed.info(self.info) if self._packed is not None else self.info
-            self.size = size
-            self.source_size = (self.info.width, self.info.height)
-            if self.size is not None and self.size == self.source_size:
-                self.size = None
-            if self.size is not None and role != "color":
-                w, h = self.size
-                if w < self.info.width or h < self.info.height:
-                    raise InputError(f"{_ROLE_NAMES[role]} is {self.info.width}x{self.info.height}, larger than "
-                                     f"{w}x{h} in width or height: it can only be enlarged to that grid", self.path)
-                self.info = dataclasses.replace(self.info, width=w, height=h)
+            self._fit(size)
         except BaseException:
             self.close()
             raise
         self._range_warned = False  # a limited-range stream's out-of-range warning was given
-        self.float_map: FloatMap | None = None
-        self.float_clipped = 0
         # one swscale context for the stream, not one per frame (about 3x faster when resizing)
         self._reformatter = VideoReformatter()
+
+    def _start(self, path: str | os.PathLike[str], role: Role, sync: str, enlarge: str) -> None:
+        """The arguments every reader checks and keeps (``arrays.ArrayReader`` too)."""
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
+        if enlarge not in ENLARGE:
+            raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
+        self._enlarge = ENLARGE[enlarge]
+        self._read_started = self._closed = False  # frames() reads the stream once
+        self.path = os.fspath(path)
+        self.role = role
+        self.sync = sync
+        self.float_map: FloatMap | None = None
+        self.float_clipped = 0
+
+    def _fit(self, size: tuple[int, int] | None) -> None:
+        """Set ``size`` (the grid frames are resized or enlarged to; None when it is the stream's own)
+        and ``source_size``; depth larger than that grid is an ``InputError``."""
+        self.size = size
+        self.source_size = (self.info.width, self.info.height)
+        if self.size is not None and self.size == self.source_size:
+            self.size = None
+        if self.size is not None and self.role != "color":
+            w, h = self.size
+            if w < self.info.width or h < self.info.height:
+                raise InputError(f"{_ROLE_NAMES[self.role]} is {self.info.width}x{self.info.height}, larger than "
+                                 f"{w}x{h} in width or height: it can only be enlarged to that grid", self.path)
+            self.info = dataclasses.replace(self.info, width=w, height=h)
 
     def _open(self, options: InputOptions, threads: int) -> None:
         """Open the input and pick the stream. The two halves of a packed input share the opening and
@@ -246,10 +264,7 @@ class VideoReader:
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         """Decode every frame in order; stops early (without checks) when ``stop`` is set. A reader
         reads its stream once: a second ``frames()`` (or one after ``close()``) is a ``RuntimeError``."""
-        if self._closed or self._read_started:
-            raise RuntimeError(f"{self.path}: " + ("the reader is closed" if self._closed else "frames() reads the "
-                               "stream once") + "; open a new VideoReader to read it again")
-        self._read_started = True
+        self._read_once()
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
         first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame
@@ -357,12 +372,26 @@ class VideoReader:
             d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ
             raise InputError(f"frame {index}: {exc}", self.path) from None
-        if self.float_map is not None and is_float_format(f.format.name):
-            d, clipped = self.float_map.encode(d)
-            if clipped and not self.float_clipped:
-                clip_warning(self.float_map, self.path, index, clipped, d.size)
-            self.float_clipped += bool(clipped)
+        if is_float_format(f.format.name):
+            d = self._float_codes(d, index)
         return d if self.size is None else self._enlarge(d, *self.size)
+
+    def _read_once(self) -> None:
+        if self._closed or self._read_started:
+            raise RuntimeError(f"{self.path}: " + ("the reader is closed" if self._closed else "frames() reads the "
+                               "stream once") + "; open a new VideoReader to read it again")
+        self._read_started = True
+
+    def _float_codes(self, d: np.ndarray, index: int) -> np.ndarray:
+        """Float depth frame ``index`` through ``float_map`` (warned once about values clipped to its
+        range, and counted); as it is while there is no map."""
+        if self.float_map is None:
+            return d
+        d, clipped = self.float_map.encode(d)
+        if clipped and not self.float_clipped:
+            clip_warning(self.float_map, self.path, index, clipped, d.size)
+        self.float_clipped += bool(clipped)
+        return d
 
 
 __all__ = [

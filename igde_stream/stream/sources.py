@@ -52,7 +52,7 @@ _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 class InputOptions:
     """How to read inputs that do not describe themselves, and which stream to take.
 
-    ``fps``: frame rate of image sequences and raw video (None: 25). ``size`` (W, H) and ``pix_fmt``:
+    ``fps``: frame rate of image sequences, raw video and arrays (None: 25). ``size`` (W, H), ``pix_fmt``:
     the frames of raw video. ``color_stream`` / ``depth_stream``: video stream index (from 0) in the
     colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file).
     ``autorotate``: read frames as displayed, the display matrix applied (False: as stored; see

@@ -1,6 +1,6 @@
 """Which video stream of an input is the colour and which the depth (``choose_stream``), and
-whether two inputs' timings can pair (``check_same_length``, ``check_timing``): image sequences
-and raw files carry no timing of their own."""
+whether two inputs' timings can pair (``check_same_length``, ``check_timing``): image sequences,
+raw files and NumPy arrays carry no timing of their own."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ log = logging.getLogger("igde_stream.stream")
 
 HDR_TRANSFERS = (16, 18)  # SMPTE ST 2084 (PQ), ARIB STD-B67 (HLG): phone and camera colour
 BT2020_PRIMARIES = 9
+UNTIMED = ("sequence", "raw", "array")  # input kinds (sources.kind_of, arrays) read at --fps, frame k at k / fps
 
 
 def _depth_score(s: av.VideoStream) -> int:
@@ -69,9 +70,9 @@ def choose_stream(container: av.container.InputContainer, role: str, index: int 
 
 
 def check_same_length(color: Any, depth: Any) -> None:
-    """Sequences and raw files pair by index: refuse colour and depth of different frame counts,
-    naming both, before any frame is decoded (``color`` / ``depth``: ``VideoInfo``)."""
-    if color.kind in ("sequence", "raw") and depth.kind in ("sequence", "raw") and color.frames != depth.frames:
+    """Sequences, raw files and arrays pair by index: refuse colour and depth of different frame
+    counts, naming both, before any frame is decoded (``color`` / ``depth``: ``VideoInfo``)."""
+    if color.kind in UNTIMED and depth.kind in UNTIMED and color.frames != depth.frames:
         more = "; --pair nearest skips the extra colour frames" if color.frames > depth.frames else ""
         raise PairingError(
             f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
@@ -80,15 +81,14 @@ def check_same_length(color: Any, depth: Any) -> None:
 
 def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
     """``other`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
-    sequence or raw file carries no timing of its own (frame k at k / ``--fps``): beside a video of
+    sequence, raw file or array carries no timing of its own (frame k at k / ``--fps``): beside a video of
     another frame rate its frames would meet the wrong frames, so refuse it, naming the rate to give
     (``other`` / ``depth``: ``VideoInfo``)."""
-    untimed = ("sequence", "raw")
-    if (other.kind in untimed) == (depth.kind in untimed) or other.rate is None or depth.rate is None:
+    if (other.kind in UNTIMED) == (depth.kind in UNTIMED) or other.rate is None or depth.rate is None:
         return
     if abs(other.rate - depth.rate) <= depth.rate / 1000:
         return
-    seq, video = (other, depth) if other.kind in untimed else (depth, other)
+    seq, video = (other, depth) if other.kind in UNTIMED else (depth, other)
     raise PairingError(
         f"the {role if seq is other else 'depth'} {seq.kind} carries no timing and is read at "
         f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is other else role} video runs at "
