@@ -36,7 +36,9 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], *, kind: str,
     path = Path(path)
     tmp = path.with_name(path.stem + ".part" + path.suffix)
     n = 0
-    with av.open(str(tmp), "w") as out:
+    from ..stream.parts import ffmpeg_name
+
+    with av.open(ffmpeg_name(tmp), "w") as out:
         stream = None
         for img in frames:
             if stream is None:

@@ -1,7 +1,8 @@
 """Output paths: the checks made before a run (``check_outputs``), the hidden partial files a run
 writes under (``temp_path``: beside the output, so the final rename is atomic), the removal of those
-that a killed run left behind (``remove_stale_parts``), and the one step that puts every output of a
-run in place (``commit``: all or nothing)."""
+that a killed run left behind (``remove_stale_parts``), the one step that puts every output of a
+run in place (``commit``: all or nothing), and a file's name as FFmpeg must be given it
+(``ffmpeg_name``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import stat
+import string
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +19,20 @@ from ..errors import OutputError
 from .imageseq import pattern_suffix_problem
 
 log = logging.getLogger("igde_stream.stream")
+
+_SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+-.")  # what FFmpeg reads as a protocol name
+
+
+def ffmpeg_name(path: str | os.PathLike[str]) -> str:
+    """A local file's name as FFmpeg must be given it. FFmpeg takes the text before a name's first
+    ':' for a protocol when it is made of letters, digits, '+', '-' and '.' only, so ``take1:final.mkv``
+    (or its hidden partial file, ``.take1:final...``) would be opened with a protocol "take1" that does
+    not exist: such a name goes in as ``file:take1:final.mkv`` (FFmpeg's file protocol); any other
+    as it is. Image-sequence patterns too (the image2 muxer and demuxer keep the prefix on every
+    file's name)."""
+    name = os.fspath(path)
+    head, colon, _ = name.partition(":")
+    return "file:" + name if colon and head and set(head) <= _SCHEME_CHARS else name
 
 
 def temp_path(out: Path, pid: int | None = None) -> Path:

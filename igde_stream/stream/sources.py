@@ -38,6 +38,7 @@ from ..signals import interrupted_by
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, sequence_frames
 from .packed import check_packing
+from .parts import ffmpeg_name
 
 STDIN = "-"
 RAW_SUFFIXES = (".yuv", ".raw")
@@ -296,6 +297,7 @@ class _StdinReader:
 def _open(target: Any, name: str, fmt: str | None, options: dict[str, str]) -> av.container.InputContainer:
     with av.logging.Capture(local=True) as logs:
         try:
+            target = ffmpeg_name(target) if isinstance(target, (str, os.PathLike)) else target
             return av.open(target, format=fmt, options=options, metadata_errors="ignore")
         except av.error.InvalidDataError:
             detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]

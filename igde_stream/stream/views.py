@@ -34,6 +34,7 @@ from .formats import is_float_format
 from .reader import VideoReader
 from .roles import check_distinct
 from .sources import InputOptions
+from .parts import ffmpeg_name
 from .writer import BITEXACT, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
@@ -103,7 +104,7 @@ class ColorWriter:
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
         try:
-            self.container = av.open(str(self.tmp), "w", options=BITEXACT)
+            self.container = av.open(ffmpeg_name(self.tmp), "w", options=BITEXACT)
         except (OSError, ValueError, av.FFmpegError) as exc:
             self.tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4",

@@ -44,7 +44,7 @@ from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .info import FALLBACK_RATE, VideoInfo
-from .parts import remove_stale_parts, temp_path
+from .parts import ffmpeg_name, remove_stale_parts, temp_path
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -188,7 +188,7 @@ class DepthWriter:
                 remove_stale_parts(self.final)
                 self.tmp = temp_path(self.final)
                 os.mkdir(self.tmp)
-                self.container = av.open(str(self.tmp / self.out.name), "w", format="image2",
+                self.container = av.open(ffmpeg_name(self.tmp / self.out.name), "w", format="image2",
                                          options={"start_number": "0"})
             else:
                 remove_stale_parts(self.out)
@@ -196,7 +196,7 @@ class DepthWriter:
                 # Create the file now: a folder we cannot write into fails here, before any work is done.
                 with open(self.tmp, "wb"):
                     pass
-                self.container = av.open(str(self.tmp), "w", format=format, options=BITEXACT)
+                self.container = av.open(ffmpeg_name(self.tmp), "w", format=format, options=BITEXACT)
         except ValueError:
             self._remove_tmp()
             what = f"--format {format}" if format else f"the suffix {self.out.suffix!r}"
