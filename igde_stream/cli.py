@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cli_parser import OneLineParser, add_hole_fill_option, float_range_arg, fps_arg, hole_fill_of
+from .cli_parser import OneLineParser, add_depth_colormap_option, add_hole_fill_option, float_range_arg, fps_arg
+from .cli_parser import hole_fill_of
 from .cli_logging import setup_logging
 
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
@@ -149,6 +150,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                    help="video stream of the depth input, from 0 (default: the first gray or >8-bit one)")
     add_autorotate_option(g)
     add_depth_range_option(g)
+    add_depth_colormap_option(g)
     g.add_argument("--format", choices=("nut", "matroska"),
                    help="container of -o - (stdout; default nut), or of a file whatever its suffix")
 
@@ -162,7 +164,7 @@ def input_options(args: argparse.Namespace) -> Any:
     return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
                         depth_stream=args.depth_stream, autorotate=args.autorotate,
                         packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white",
-                        depth_range=args.depth_range)
+                        depth_range=args.depth_range, depth_colormap=args.depth_colormap)
 
 
 def add_pair_option(p: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """The argument parser every ``igde-stream`` command builds (main, ``views`` and its subcommands,
 ``batch``), the argparse ``type`` functions of frame rates and float ranges, and the options more
-than one command shares (``--hole-fill``).
+than one command shares (``--hole-fill``, ``--depth-colormap``).
 
 A usage error is one line, ``PROG: error: <message>``, exit status 2, without argparse's usage
 block (``--help`` prints that); ``PROG`` is the name the command's other errors start with.
@@ -79,3 +79,16 @@ def hole_fill_of(mode: str) -> bool | None:
     """``--hole-fill``'s value as the Enhancer's ``hole_fill``: None (auto: the model's reading of
     depth 0), True or False."""
     return None if mode == "auto" else mode == "on"
+
+
+# igde_stream.stream.colormaps.COLORMAPS (not imported: PyAV is heavy; tested equal)
+DEPTH_COLORMAPS = ("gray", "inferno", "magma", "plasma", "viridis", "turbo", "jet", "spectral_r")
+
+
+def add_depth_colormap_option(p: Any) -> None:
+    """``--depth-colormap`` (``args.depth_colormap``): igde-stream, ``batch`` and ``views``."""
+    p.add_argument("--depth-colormap", type=str.lower, choices=DEPTH_COLORMAPS, default="gray", metavar="NAME",
+                   help="the depth video is a colour-mapped picture of the depth (a depth estimator's visualisation: "
+                        "Video Depth Anything's _vis.mp4 is inferno, Depth Anything V2's video Spectral_r), read "
+                        "back as 8-bit depth, each colour's index in the map: " + ", ".join(DEPTH_COLORMAPS[1:])
+                        + "; gray (default): gray depth. Not the --gt. --depth-order still applies (docs/formats.md)")

@@ -31,6 +31,11 @@ def format_summary(s: dict[str, Any]) -> str:
         f = s["float_range"]
         lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
                      f"{f['step']:.3g}); {f['clipped_frames']} frames clipped")
+    if s.get("depth_colormap"):
+        c = s["depth_colormap"]
+        lines.append(f"depth read through the {c['name']} colour map ({c['table']} table) as 8-bit depth: pixels "
+                     f"{c['mean_distance']:.2f} from the map on average, {100 * c['far_share']:.1f} % over "
+                     f"{c['far']:g}")
     for path in [*s.get("reports", []), *([s["plot"]] if s.get("plot") else [])]:
         lines.append(f"wrote {path}")
     if s.get("views_outputs"):

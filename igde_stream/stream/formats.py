@@ -41,7 +41,8 @@ FLOAT_FORMATS = ("grayf32le", "grayf32be", "grayf16le", "grayf16be", "gbrpf32le"
                  "gbrpf16be", "rgbf32le", "rgbf32be")
 #: Packed RGB formats that gray depth saved as colour arrives in (PNG, TIFF and BMP written with three
 #: equal channels, as many depth estimators and image tools save a gray map): read as one channel; the
-#: channels must be equal (a colour-mapped depth picture is refused). Alpha is ignored.
+#: channels must be equal (a colour-mapped depth picture is refused: ``--depth-colormap`` reads one,
+#: ``colormaps``). Alpha is ignored.
 #: Also planar RGB (FFV1 and libx264rgb store RGB as gbrp*, 10 to 16-bit kept as stored), packed RGB with
 #: a padding byte (FFV1's bgr0) and gray with alpha (PNG's ya8 / ya16).
 RGB_FORMATS = ("rgb24", "bgr24", "rgba", "bgra", "argb", "abgr", "rgb0", "bgr0", "0rgb", "0bgr", "rgb48le",
@@ -242,8 +243,9 @@ def check_neutral_chroma(frame: av.VideoFrame, share: float = 0.05) -> None:
     # off neutral and changes across the frame is a colour picture
     if total and off > share * total and varies > 0.01 * total:
         raise ValueError(f"{frame.format.name}: {100 * off / total:.0f} % of the chroma is far from neutral, so "
-                         "this is a colour picture, not a depth map (a colour-mapped depth, e.g. a turbo or "
-                         "inferno visualisation, cannot be read back); give gray depth, or its luma alone")
+                         "this is a colour picture, not a depth map; a colour-mapped depth (a depth estimator's "
+                         "inferno, Spectral_r or turbo visualisation) is read with --depth-colormap NAME; else give "
+                         "gray depth, or its luma alone")
 
 
 def gray_of_rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -262,8 +264,8 @@ def gray_of_rgb(frame: av.VideoFrame) -> np.ndarray:
         a = a[..., 1:]
     if not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
         raise ValueError(f"{fmt}: the three colour channels differ, so this is a colour picture, not "
-                         "a depth map (a colour-mapped depth cannot be read back); give gray depth, or three equal "
-                         "channels")
+                         "a depth map; a colour-mapped depth (inferno, Spectral_r, turbo ...) is read with "
+                         "--depth-colormap NAME; else give gray depth, or three equal channels")
     return np.ascontiguousarray(a[..., 0])
 
 

@@ -1,5 +1,6 @@
 """What a decoded stream is: ``VideoInfo`` (what the container says about a video stream) and
-``Frame`` (one decoded frame), and the frame rate assumed when a stream gives none."""
+``Frame`` (one decoded frame), the frame rate assumed when a stream gives none, and whether a
+stream's frames were all there (``check_complete``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..errors import CorruptInputError
 from .formats import bits_of, dtype_of, peak_of
 
 #: Frames per second assumed when a stream does not say (readers and the writer use the same).
@@ -82,4 +84,30 @@ class Frame:
     data: np.ndarray
 
 
-__all__ = ["FALLBACK_RATE", "Frame", "VideoInfo"]
+def check_complete(info: VideoInfo, path: str, count: int, last_time: float, last_pts_time: float,
+                   dropped: int = 0, last_duration: float = 0.0) -> None:
+    """Refuse a stream (``info``, read from ``path``) that ended early after ``count`` frames, the last
+    at ``last_time`` / ``last_pts_time`` s: fewer frames than the container declares (less the
+    ``dropped`` samples its edit list cuts), or, where it declares no count, an end before the
+    declared duration (the last frame lasting ``last_duration`` seconds, else one frame)."""
+    if count == 0:
+        raise CorruptInputError("no frame could be decoded", path)
+    if info.frames and count < info.frames - dropped:
+        raise CorruptInputError(
+            f"truncated: decoded {count} frames but the container declares {info.frames - dropped}"
+            + (f" ({info.frames} samples, {dropped} cut by its edit list)" if dropped else ""), path
+        )
+    if info.frames and count >= info.frames - dropped:
+        return  # every frame it declares: a last frame held longer (VFR) moves only the duration
+    if info.duration is not None:
+        held = last_duration if last_duration else info.frame_duration  # the last frame's own, if known
+        end = (max(last_time, last_pts_time) if info.duration_is_end else last_time) + held
+        if info.duration - end > 0.5 * info.frame_duration + 0.002:
+            raise CorruptInputError(
+                f"truncated: decoded {count} frames ({end:.3f} s) but the container declares "
+                f"{info.duration:.3f} s",
+                path,
+            )
+
+
+__all__ = ["FALLBACK_RATE", "Frame", "VideoInfo", "check_complete"]

@@ -280,7 +280,7 @@ def enhance_file(
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally)
             writer.close()
             read_as.update(pair=pair, **tally)  # colour frames skipped / reused with --pair nearest
-            read_as["float_range"] = describe_run(fmap, depth, gt)  # the float map, clipped frames
+            read_as.update(float_range=describe_run(fmap, depth, gt), depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
             summary: dict[str, Any] = {

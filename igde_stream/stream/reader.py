@@ -35,13 +35,14 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
+from .colormaps import ColormapReader, one_channel
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text,
     is_float_format, luma_is_limited, luma_to_full,
 )
 from .imageseq import sequence_files
-from .info import FALLBACK_RATE, Frame, VideoInfo
+from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
@@ -87,12 +88,14 @@ class VideoReader:
     ``source.autorotate`` is False; frames whose orientation differs from the first's are an ``InputError``.
     Float depth (``formats.FLOAT_FORMATS``) is mapped to uint16 codes by ``float_map`` (set it before
     reading; ``info`` then describes 16-bit depth), or read as float32 as stored while it is None;
-    ``float_clipped`` counts the frames with values clipped to its range.
+    ``float_clipped`` counts the frames with values clipped to its range. Depth with a
+    ``source.depth_colormap``: a colour stream is read back as 8-bit gray (``colormaps.ColormapReader``).
     """
 
     _input: SharedInput | None = None  # until opened
     _decoder: StreamDecoder | None = None
     _share: SharedDecode | None = None  # a packed half's decode, shared with the other half's reader
+    _cmap: ColormapReader | None = None  # set by _select_stream for a stream drawn in a colour map
 
     def __new__(cls, path: str | os.PathLike[str], role: Role, **kwargs: object) -> VideoReader:
         if cls is VideoReader:  # a NumPy input (arrays.is_array_input) gets an ArrayReader
@@ -110,6 +113,7 @@ class VideoReader:
         enable_error_logs()
         options = (source or InputOptions()).for_input(self.path)
         self._depth_range = options.depth_range
+        self._colormap = options.depth_colormap if role == "depth" and options.packed is None else "gray"
         self.autorotate = options.autorotate
         self._packed = Unpacker(options.packed, role, self.path, options.depth_near) \
             if options.packed is not None and role != "gt" else None  # one half of a packed RGB-D stream
@@ -195,7 +199,12 @@ class VideoReader:
                              "float TIFF or 32-bit integer samples: write PFM or EXR for float depth, 16-bit PNG or "
                              "TIFF for integers" if cc.name == "tiff" else ""), self.path)
         pix_fmt = cc.pix_fmt
-        if self.role != "color" and self._packed is None and pix_fmt is not None:
+        if self._colormap != "gray" and not one_channel(pix_fmt):
+            self._cmap = ColormapReader(self._colormap, self.path, pix_fmt)
+        elif self._colormap != "gray":
+            log.info("depth %s is gray (%s): read as gray depth (--depth-colormap %s is for colour pictures)",
+                     self.path, pix_fmt, self._colormap)
+        if self.role != "color" and self._packed is None and pix_fmt is not None and self._cmap is None:
             self._check_depth_format(pix_fmt)
         # FFV1 decodes with slice threads so that its slice CRC errors are logged on the reader's
         # own thread (where they are captured); other codecs use frame threading as well.
@@ -218,11 +227,12 @@ class VideoReader:
             duration, duration_is_end = self.container.duration / 1_000_000, True
             last_start = self.container.format.name == "nut"
         info = VideoInfo(
-            path=self.path, codec=cc.name, width=cc.width, height=cc.height, pix_fmt=pix_fmt,
+            path=self.path, codec=cc.name, width=cc.width, height=cc.height,
+            pix_fmt="gray" if self._cmap is not None else pix_fmt,  # read back as 8-bit gray depth
             time_base=Fraction(tb), rate=Fraction(rate) if rate else None, start_pts=s.start_time,
             frames=self._files or s.frames or None, duration=duration, duration_is_end=duration_is_end,
             duration_is_last_start=last_start,
-            kind=self._kind, limited=self.role != "color" and self._packed is None
+            kind=self._kind, limited=self.role != "color" and self._packed is None and self._cmap is None
             and luma_is_limited(pix_fmt, cc.color_range, cc.name, self._depth_range),
         )
         return s, info
@@ -234,6 +244,11 @@ class VideoReader:
                 f"(use {depth_formats_text()})",
                 self.path,
             )
+
+    def colormap_summary(self) -> dict | None:
+        """How far a colour-mapped depth stream's pixels lay from its map (``ColormapReader.summary``);
+        None for any other stream."""
+        return self._cmap.summary() if self._cmap is not None else None
 
     @property
     def packed_half(self) -> bool:
@@ -319,37 +334,16 @@ class VideoReader:
             return None
         fmt = f.format.name
         if depth_fmt is None:
-            self._check_depth_format(fmt)
+            if self._cmap is None:  # a colour map: any format swscale turns into RGB
+                self._check_depth_format(fmt)
         elif fmt != depth_fmt:
             raise InputError(f"pixel format changes mid-stream at frame {where()}: {depth_fmt} "
                              f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
                              self.path)
         return fmt
 
-    def _check_complete(self, count: int, last_time: float, last_pts_time: float, dropped: int = 0,
-                        last_duration: float = 0.0) -> None:
-        """Refuse a stream that ended early: fewer frames than the container declares (less the
-        ``dropped`` samples its edit list cuts), or, where it declares no count, an end before the
-        declared duration (the last frame lasting ``last_duration`` seconds, else one frame)."""
-        info = self.info
-        if count == 0:
-            raise CorruptInputError("no frame could be decoded", self.path)
-        if info.frames and count < info.frames - dropped:
-            raise CorruptInputError(
-                f"truncated: decoded {count} frames but the container declares {info.frames - dropped}"
-                + (f" ({info.frames} samples, {dropped} cut by its edit list)" if dropped else ""), self.path
-            )
-        if info.frames and count >= info.frames - dropped:
-            return  # every frame it declares: a last frame held longer (VFR) moves only the duration
-        if info.duration is not None:
-            held = last_duration if last_duration else info.frame_duration  # the last frame's own, if known
-            end = (max(last_time, last_pts_time) if info.duration_is_end else last_time) + held
-            if info.duration - end > 0.5 * info.frame_duration + 0.002:
-                raise CorruptInputError(
-                    f"truncated: decoded {count} frames ({end:.3f} s) but the container declares "
-                    f"{info.duration:.3f} s",
-                    self.path,
-                )
+    def _check_complete(self, *args: float, **kwargs: float) -> None:  # info.check_complete's own arguments
+        check_complete(self.info, self.path, *args, **kwargs)
 
     def _convert(self, f: av.VideoFrame, index: int) -> np.ndarray:
         turn = self.orientation.apply
@@ -364,16 +358,22 @@ class VideoReader:
                 f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
             ).to_ndarray())
         try:
+            if self._cmap is not None:
+                return self._enlarged(turn(self._cmap.read(f, self._reformatter, index)))
             d = depth_array(f, chroma=index % CHROMA_EVERY == 0)  # the format was checked by ``frames``
             if self.info.limited:  # warned once, at the first frame outside the range; then stretched
                 bits = bits_of(f.format.name)
                 self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path)
                 d = luma_to_full(d, bits)
             d = turn(d)
-        except ValueError as exc:  # float or RGB depth whose three channels differ
+        except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
             raise InputError(f"frame {index}: {exc}", self.path) from None
         if is_float_format(f.format.name):
             d = self._float_codes(d, index)
+        return self._enlarged(d)
+
+    def _enlarged(self, d: np.ndarray) -> np.ndarray:
+        """Depth enlarged to ``size``, where one is given."""
         return d if self.size is None else self._enlarge(d, *self.size)
 
     def _read_once(self) -> None:

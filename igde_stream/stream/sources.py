@@ -35,6 +35,7 @@ import av.logging
 
 from ..errors import CorruptInputError, InputError
 from ..signals import interrupted_by
+from .colormaps import COLORMAPS
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, sequence_frames
 from .packed import check_packing
@@ -61,7 +62,9 @@ class InputOptions:
     (``packed.PACKINGS``; ``color_stream`` picks it, default the first; ``depth_near``: see ``packed``);
     ``packed_input``: the path of the packed input where other colour or depth inputs are plain
     (``views quality``'s other depths; None: every colour and depth input is the packed one).
-    ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited"."""
+    ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited".
+    ``depth_colormap``: the colour map a depth input (not the ground truth) is drawn in, read back as
+    8-bit depth (``colormaps.COLORMAPS``; "gray", the default: depth is gray)."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
@@ -73,6 +76,7 @@ class InputOptions:
     depth_near: str = "white"
     packed_input: str | None = None
     depth_range: str = "auto"
+    depth_colormap: str = "gray"
 
     def __post_init__(self) -> None:
         check_packing(self.packed, self.depth_near, self.depth_stream)
@@ -81,6 +85,15 @@ class InputOptions:
         if self.packed is not None and self.depth_range != "auto":
             raise InputError(f"--depth-range {self.depth_range}: applies to YUV depth streams; packed RGB-D depth is "
                              "the gray of its half as a player shows it (the stream's own range tag decides)")
+        if self.depth_colormap not in COLORMAPS:
+            raise ValueError(f"depth_colormap must be one of {', '.join(COLORMAPS)}, got {self.depth_colormap!r}")
+        if self.depth_colormap != "gray" and self.packed is not None:
+            raise InputError(f"--depth-colormap {self.depth_colormap} with --packed {self.packed}: packed RGB-D depth "
+                             "is gray; the colour map is for a depth video of its own")
+        if self.depth_colormap != "gray" and self.depth_range != "auto":
+            raise InputError(f"--depth-range {self.depth_range} with --depth-colormap {self.depth_colormap}: a colour-"
+                             "mapped depth is read through its colours, converted as a colour video is (the "
+                             "stream's own range tag decides); --depth-range is for gray depth in YUV luma")
 
     def for_input(self, path: str) -> InputOptions:
         """The options input ``path`` is read with: without the packing where ``packed_input`` names
