@@ -18,7 +18,6 @@ from typing import Any, Sequence
 from .cli_parser import OneLineParser, add_depth_colormap_option, add_hole_fill_option, float_range_arg, fps_arg
 from .cli_parser import hole_fill_of
 from .cli_logging import setup_logging
-
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
@@ -198,9 +197,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "smooth) or nearest (every value a measured one, holes stay holes: for depth with holes)")
     p.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
                    help="float depth (PFM, EXR, .npy / .npz, raw grayf32le): the values mapped to the 16-bit codes "
-                        "1..65535 for the whole run (0: NaN / inf, no value); default: the first frame's range "
-                        "(0..max for far-high); later values outside are clipped, with a warning. Negative LO: "
-                        "--float-range=-1:1")
+                        "1..65535 for the run (0: NaN / inf, no value); default: the first frame's range (0..max "
+                        "for far-high); later values outside are clipped, with a warning. Negative LO: --float-range=-1:1")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
                    help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
