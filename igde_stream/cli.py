@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cli_parser import OneLineParser, add_depth_colormap_option, add_hole_fill_option, float_range_arg, fps_arg
-from .cli_parser import hole_fill_of
+from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
+    OneLineParser, add_depth_colormap_option, add_hole_fill_option, float_range_arg, fps_arg, hole_fill_of, pair_arg,
+    seconds_arg, size_arg,
+)
 from .cli_logging import setup_logging
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 
@@ -51,6 +53,8 @@ examples:
       raw 10-bit depth (the luma plane), written as 10-bit FFV1
   ffmpeg -i d.mkv -c:v ffv1 -f nut - | igde-stream color.mp4 - -o - | ffmpeg -f nut -i - -c:v copy out.mkv
       depth from stdin, enhanced depth to stdout (NUT; --format matroska); logs go to stderr
+  igde-stream rtsp://camera/color tcp://127.0.0.1:9000 -o tcp://10.0.0.5:9001 --format matroska
+      network streams in and out through FFmpeg's protocols (--net-timeout S, default 10)
   igde-stream rgbd.mkv -o out.mkv [--color-stream 0 --depth-stream 1]
       one input holding a colour and a depth stream (a file, or - for stdin)
   igde-stream looking_glass.mp4 --packed rgbd -o out_depth.mkv [--rgbd-out rgbd.mp4]
@@ -68,23 +72,6 @@ terminated (SIGTERM); an interrupted or terminated run leaves no output and no p
 """
 
 
-def pair_arg(text: str, names: str = "WxH", example: str = "960x540") -> tuple[int, int]:
-    """Two integers written ``AxB`` (``X`` too) as a tuple in that order; ``names`` and ``example``
-    only word the error (``argparse.ArgumentTypeError``)."""
-    try:
-        a, b = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {names} like {example}, got {text!r}") from None
-    if a < 1 or b < 1:
-        raise argparse.ArgumentTypeError(f"expected {names} of positive numbers like {example}, got {text!r}")
-    return a, b
-
-
-def size_arg(text: str) -> tuple[int, int]:
-    """argparse ``type`` for a ``WxH`` size such as ``960x540`` (``X`` too): ``(width, height)``."""
-    return pair_arg(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -95,13 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("color", nargs="?", help="colour video (any format FFmpeg reads), image folder or %%d pattern, "
-                                            "or - (stdin); alone: one input with a colour and a depth stream")
+                                            "- (stdin) or a network URL (rtsp://, srt://, udp://, tcp://, ...); "
+                                            "alone: one input with a colour and a depth stream")
     p.add_argument("depth", nargs="?", help="depth video (gray 8-16 bits or YUV luma), image folder or %%d pattern, "
                                             "raw .yuv (with --size, --pix-fmt), NumPy .npy / .npz (T x H x W float or "
                                             "uint8/16; clip.npz:KEY; a folder or %%d pattern of .npy), or - (stdin)")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="enhanced depth to write: a video (e.g. out_depth.mkv), an image pattern (out/%%06d.png) "
-                        "or - (stdout)")
+                   help="enhanced depth to write: a video (e.g. out_depth.mkv), an image pattern (out/%%06d.png), "
+                        "- (stdout) or a network URL (tcp://, udp://, srt://, rtmp://; --format)")
     p.add_argument("--gt", metavar="PATH", help="ground-truth depth (as DEPTH) for the per-frame PSNR report")
     p.add_argument("--report", metavar="PATH", action="append",
                    help="per-frame report, .json or .csv (repeatable; needs --gt)")
@@ -150,8 +138,12 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     add_autorotate_option(g)
     add_depth_range_option(g)
     add_depth_colormap_option(g)
-    g.add_argument("--format", choices=("nut", "matroska"),
-                   help="container of -o - (stdout; default nut), or of a file whatever its suffix")
+    g.add_argument("--format", choices=("nut", "matroska", "mpegts", "flv"),
+                   help="container of -o - (stdout) or -o URL (default nut; flv for rtmp://), or of a file whatever "
+                        "its suffix; mpegts and flv hold --codec libx264, not FFV1")
+    g.add_argument("--net-timeout", type=seconds_arg, default=10.0, metavar="S",
+                   help="seconds a network input (URL) may take to connect or stay silent, and a write to -o URL "
+                        "may wait (default: 10)")
 
 
 def input_options(args: argparse.Namespace) -> Any:
@@ -163,7 +155,8 @@ def input_options(args: argparse.Namespace) -> Any:
     return InputOptions(fps=args.fps, size=args.size, pix_fmt=args.pix_fmt, color_stream=args.color_stream,
                         depth_stream=args.depth_stream, autorotate=args.autorotate,
                         packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white",
-                        depth_range=args.depth_range, depth_colormap=args.depth_colormap)
+                        depth_range=args.depth_range, depth_colormap=args.depth_colormap,
+                        net_timeout=args.net_timeout)
 
 
 def add_pair_option(p: argparse.ArgumentParser) -> None:
@@ -307,8 +300,9 @@ def _main(argv: list[str]) -> int:
 
 def _stopped(sig: str, output: str | None) -> int:
     """The one line of a run stopped by a signal, and its exit code."""
-    return stopped("igde-stream", sig, "the depth stream on stdout ends where it was cut; no other output written"
-                   if output == "-" else "no output written")
+    where = "stdout" if output == "-" else output if output is not None and "://" in str(output) else None  # a URL
+    return stopped("igde-stream", sig, f"the depth stream on {where} ends where it was cut; no other output written"
+                   if where else "no output written")
 
 
 def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:

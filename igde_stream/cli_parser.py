@@ -1,6 +1,6 @@
 """The argument parser every ``igde-stream`` command builds (main, ``views`` and its subcommands,
-``batch``), the argparse ``type`` functions of frame rates and float ranges, and the options more
-than one command shares (``--hole-fill``, ``--depth-colormap``).
+``batch``), the argparse ``type`` functions of sizes, frame rates, seconds and float ranges, and the
+options more than one command shares (``--hole-fill``, ``--depth-colormap``).
 
 A usage error is one line, ``PROG: error: <message>``, exit status 2, without argparse's usage
 block (``--help`` prints that); ``PROG`` is the name the command's other errors start with.
@@ -41,6 +41,34 @@ def fps_arg(text: str) -> Fraction:
     if rate <= 0:
         raise argparse.ArgumentTypeError(f"expected a frame rate above 0, got {text!r}")
     return rate
+
+
+def pair_arg(text: str, names: str = "WxH", example: str = "960x540") -> tuple[int, int]:
+    """Two integers written ``AxB`` (``X`` too) as a tuple in that order; ``names`` and ``example``
+    only word the error (``argparse.ArgumentTypeError``)."""
+    try:
+        a, b = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {names} like {example}, got {text!r}") from None
+    if a < 1 or b < 1:
+        raise argparse.ArgumentTypeError(f"expected {names} of positive numbers like {example}, got {text!r}")
+    return a, b
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """argparse ``type`` for a ``WxH`` size such as ``960x540`` (``X`` too): ``(width, height)``."""
+    return pair_arg(text)
+
+
+def seconds_arg(text: str) -> float:
+    """argparse ``type`` for a duration in seconds: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, like 10 or 2.5, got {text!r}")
+    return value
 
 
 def count_arg(least: int = 1):  # noqa: ANN201  an argparse type

@@ -34,6 +34,7 @@ from .info import Frame, VideoInfo
 from .orientation import Orientation
 from .reader import VideoReader
 from .sources import DEFAULT_FPS, InputOptions, check_input_path
+from .urls import read_once
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 NPZ_DEPTH_KEY = "depth"  # the array an .npz of several is read from (DepthCrafter's name)
@@ -58,7 +59,7 @@ def _listing(folder: str, suffixes: tuple[str, ...]) -> list[str]:
 def is_array_input(path: str, role: str) -> bool:
     """Whether ``path`` is a NumPy input: a .npy / .npz file (``clip.npz:KEY`` too), a ``%d`` pattern of
     .npy files, or a folder of .npy files (for colour only one without images: its images are read)."""
-    if path == "-":
+    if read_once(path):  # stdin, a network stream
         return False
     if os.path.splitext(split_key(path)[0])[1].lower() in ARRAY_SUFFIXES:
         return True

@@ -27,6 +27,7 @@ import numpy as np
 from ..depth_order import check_order
 from ..errors import IGDEError, InputError
 from .formats import is_float_format
+from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -121,7 +122,7 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     """The run's ``FloatMap``, handed to the ``depth`` reader and to a float ``gt`` reader (so the report
     compares like with like), or None for integer depth. ``float_range``: (LO, HI) or None (the first
     frame's range). Refuses a range for integer depth, ``max_depth`` for float depth (the range is its
-    knob) and a first-frame range from stdin (it cannot be read twice)."""
+    knob) and a first-frame range from stdin or a network stream (neither can be read twice)."""
     info = depth.info
     if not is_float_format(info.pix_fmt):
         if float_range is not None:
@@ -133,11 +134,11 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
                          "--float-range LO:HI", depth.path)
     if float_range is not None:
         fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
-        if depth.path != "-":
+        if not read_once(depth.path):
             _say_narrow(fmap, first_frame(depth.path, source), order, depth.path)
-    elif depth.path == "-":
-        raise InputError("float depth from stdin needs --float-range LO:HI (the first frame cannot be read twice)",
-                         depth.path)
+    elif read_once(depth.path):
+        raise InputError(f"float depth from {'stdin' if depth.path == '-' else 'a network stream'} needs "
+                         "--float-range LO:HI (the first frame cannot be read twice)", depth.path)
     else:
         fmap = FloatMap.from_frame(first_frame(depth.path, source), order, depth.path)
     depth.float_map = fmap

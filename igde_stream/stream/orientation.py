@@ -154,10 +154,10 @@ def frame_orientation(frame: Any, path: str, file: str | None = None) -> Orienta
 def probe_orientation(path: str, role: str, source: Any, stream_index: int) -> Orientation | None:
     """The display orientation of the first frame of stream ``stream_index`` (``container.streams``
     index) of ``path``, read through a second opening of the input so that the reader's own decoding
-    starts untouched. None where that is not possible (stdin, a pipe, raw video, no frame decodes):
-    the reader then checks its frames as they come."""
+    starts untouched. None where that is not possible (stdin, a network stream, a pipe, raw video, no
+    frame decodes): the reader then checks its frames as they come."""
     kind = kind_of(path)
-    if kind in ("stdin", "raw") or (kind == "file" and not os.path.isfile(path)):
+    if kind in ("stdin", "url", "raw") or (kind == "file" and not os.path.isfile(path)):
         return None
     shared, _, _ = open_input(path, role, source)
     try:

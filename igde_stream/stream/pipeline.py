@@ -47,7 +47,8 @@ from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
-from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _read, check_batch
+from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _NoBar, _read, check_batch
+from .urls import StreamURL, check_outputs as check_stream_outputs, output_path
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
 
@@ -81,16 +82,6 @@ def _make_enhancer(options: dict[str, Any]) -> Any:
         raise
     except (OSError, ValueError, RuntimeError, ImportError, KeyError) as exc:
         raise IGDEError(f"cannot load the model: {exc}", str(options.get("model", "igde-small"))) from None
-
-
-class _NoBar:
-    """The progress bar's two calls, doing nothing."""
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def enhance_file(
@@ -133,8 +124,9 @@ def enhance_file(
     count the colour frames). ``inputs``: ``sources.InputOptions`` (frame rate of image sequences and
     raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as displayed,
     the display matrix applied; see ``orientation``); paths may be image folders, ``%d`` patterns,
-    raw ``.yuv``, NumPy ``.npy`` / ``.npz`` (depth; ``arrays``) or ``-`` (stdin), the output a pattern (``out/%06d.png``) or ``-``
-    (stdout, in ``out_format``: ``nut`` by default, or ``matroska``); see ``docs/formats.md``.
+    raw ``.yuv``, NumPy ``.npy`` / ``.npz`` (depth; ``arrays``), ``-`` (stdin) or a network URL (``urls``), the
+    output a pattern (``out/%06d.png``), ``-`` (stdout) or a URL (``tcp://``, ``udp://``, ``srt://``, ``rtmp://``),
+    both streams in ``out_format`` (``nut`` by default, ``matroska``, ``mpegts``, ``flv``); see ``docs/formats.md``.
     ``enhancer``: an ``Enhancer`` built once (for running many files), else ``enhancer_options``
     (``model``, ``backend``, ``device``, ``batch``, ``max_depth``, ``engine``, ...) build one.
     In the same pass (``outputs``): ``views_path``, the views of each enhanced frame in a display
@@ -162,7 +154,9 @@ def enhance_file(
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
-    out = Path(out_path)
+    out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
+    check_stream_outputs(out, codec, out_format, report_path=report_path, plot_path=plot_path,
+                         preview_path=preview_path, views_path=views_path, rgbd_path=rgbd_path)
     if report_path is None:
         reports = []
     elif isinstance(report_path, (str, os.PathLike)):
@@ -185,7 +179,7 @@ def enhance_file(
     check_packed_inputs(options.packed if options else None, color_path, depth_path)
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)
-    video_out = [] if str(out_path) == "-" or is_pattern(out) else [out]
+    video_out = [] if str(out_path) == "-" or isinstance(out, StreamURL) or is_pattern(out) else [out]
     if is_pattern(out):
         check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
     files = [*video_out, *reports, *([plot] if plot else []), *([preview] if preview else [])]

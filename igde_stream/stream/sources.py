@@ -13,6 +13,8 @@ Every input goes through FFmpeg's demuxers and decoders in PyAV; nothing here co
   and depth may both come from it (two video streams): stdin is opened once and its packets are
   handed to each stream's reader (``SharedInput``); or as the two halves of one packed RGB-D stream,
   decoded once for both (``packed.SharedDecode``).
+- **Network stream** (``scheme://...``, ``urls``): read like stdin, but opened by name by FFmpeg's
+  protocol (TCP, UDP, SRT, RTSP, RTMP, HTTP ...), with a timeout (``InputOptions.net_timeout``).
 
 The video stream: ``--color-stream N`` / ``--depth-stream M`` count the input's video streams from
 0 (like FFmpeg's ``v:N``); by default colour takes the first stream in a 3-channel format and depth
@@ -40,6 +42,7 @@ from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, sequence_frames
 from .packed import check_packing
 from .parts import ffmpeg_name
+from .urls import DEFAULT_TIMEOUT_S, is_input_url, open_url
 
 STDIN = "-"
 RAW_SUFFIXES = (".yuv", ".raw")
@@ -64,7 +67,8 @@ class InputOptions:
     (``views quality``'s other depths; None: every colour and depth input is the packed one).
     ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited".
     ``depth_colormap``: the colour map a depth input (not the ground truth) is drawn in, read back as
-    8-bit depth (``colormaps.COLORMAPS``; "gray", the default: depth is gray)."""
+    8-bit depth (``colormaps.COLORMAPS``; "gray", the default: depth is gray).
+    ``net_timeout``: seconds a network input or output (``urls``) may take to connect or stay silent."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
@@ -77,8 +81,11 @@ class InputOptions:
     packed_input: str | None = None
     depth_range: str = "auto"
     depth_colormap: str = "gray"
+    net_timeout: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
+        if not 0 < self.net_timeout < float("inf"):
+            raise ValueError(f"net_timeout must be a number of seconds > 0, got {self.net_timeout!r}")
         check_packing(self.packed, self.depth_near, self.depth_stream)
         if self.depth_range not in DEPTH_RANGES:
             raise ValueError(f"depth_range must be one of {', '.join(DEPTH_RANGES)}, got {self.depth_range!r}")
@@ -110,9 +117,12 @@ class InputOptions:
 
 
 def kind_of(path: str) -> str:
-    """``"stdin"``, ``"sequence"`` (a folder or a ``%`` pattern), ``"raw"`` (``.yuv`` / ``.raw``) or ``"file"``."""
+    """``"stdin"``, ``"url"`` (a network stream), ``"sequence"`` (a folder or a ``%`` pattern), ``"raw"``
+    (``.yuv`` / ``.raw``) or ``"file"``."""
     if path == STDIN:
         return "stdin"
+    if is_input_url(path):
+        return "url"
     if os.path.isdir(path) or ("%" in os.path.basename(path) and os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES):
         return "sequence"
     if os.path.splitext(path)[1].lower() in RAW_SUFFIXES:
@@ -169,10 +179,13 @@ class SharedInput:
     """One opened container whose video streams several readers decode, each on its own thread.
 
     ``packets(stream)`` yields that stream's packets in order (the demuxer's end-of-stream packet
-    included); packets of the other streams wait in their queues. Closed when the last user closes."""
+    included); packets of the other streams wait in their queues. Closed when the last user closes.
+    ``release``: called with it then, for an input read once (stdin, the default; a network stream)."""
 
-    def __init__(self, container: av.container.InputContainer, name: str) -> None:
+    def __init__(self, container: av.container.InputContainer, name: str, release: Any = None) -> None:
         self.container, self.name = container, name
+        self.streamed = name == STDIN or release is not None  # read once: packets handed to each reader
+        self._release = release or _release_stdin
         self._lock = threading.Lock()
         self._queues: dict[int, deque[Any]] = {}
         self._demux: Iterator[Any] | None = None
@@ -185,7 +198,7 @@ class SharedInput:
             self._queues.setdefault(stream.index, deque())
 
     def packets(self, stream: av.VideoStream) -> Iterator[Any]:
-        if self.name != STDIN:  # one reader per opened file: FFmpeg skips the other streams' packets
+        if not self.streamed:  # one reader per opened file: FFmpeg skips the other streams' packets
             yield from self.container.demux(stream)
             return
         with self._lock:
@@ -215,7 +228,7 @@ class SharedInput:
         # a reader thread given up on after an interrupt may hold the lock inside a read from a pipe
         # that sends nothing: then the container stays open (it is in use) and ends with the process
         if not self._lock.acquire(timeout=CLOSE_WAIT_S):
-            _release_stdin(self)  # a later stdin input opens afresh instead of joining this one
+            self._release(self)  # a later stdin input opens afresh instead of joining this one
             return
         try:
             self.users -= 1
@@ -224,7 +237,7 @@ class SharedInput:
             self._lock.release()
         if last:
             self.container.close()
-            _release_stdin(self)
+            self._release(self)
 
 
 class StreamDecoder:
@@ -333,6 +346,8 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
                 return _stdin, kind, None
             _stdin = SharedInput(_open(_StdinReader(sys.stdin.buffer), STDIN, None, {}), STDIN)
             return _stdin, kind, None
+    if kind == "url":
+        return open_url(path, role, opts.net_timeout), kind, None
     frames: int | None = None
     if kind == "sequence":
         target, options, frames = sequence_frames(path)

@@ -122,6 +122,16 @@ class _Crew:
         return stuck
 
 
+class _NoBar:
+    """The progress bar's two calls, doing nothing."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event) -> None:
     for frame in reader.frames(stop):
         q.put(frame, frame.data.nbytes)

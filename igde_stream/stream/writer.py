@@ -15,8 +15,9 @@ tagged as such, where it reads back so (Matroska, or a lossy H.264 / HEVC / VP9 
 elsewhere (FFV1 in MP4, a NUT pipe, images, raw video) it is written as gray of the same bit depth,
 full range. Every other output is tagged full range.
 
-Two other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) stream to stdout, which
-cannot be renamed or removed (a failed run leaves a truncated stream for the reader to refuse); a
+Three other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) stream to stdout, and a
+network URL (``tcp://``, ``udp://``, ``srt://``, ``rtmp://``; ``urls``) the same to a receiver:
+neither can be renamed or removed (a failed run leaves a cut stream for the reader to refuse); a
 pattern such as ``out/%06d.png`` writes numbered images from 0 (16-bit PNG / TIFF for depth above
 8 bits, 8-bit for 8-bit depth) into a temporary folder that ``commit`` renames to ``out`` (see
 ``imageseq``). A ``.pfm`` / ``.exr`` pattern writes float depth (grayf32le): the 16-bit codes mapped
@@ -45,6 +46,7 @@ from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like,
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
+from .urls import open_output, stream_url, write_error
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -146,8 +148,9 @@ class DepthWriter:
     def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0,
                  format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None):
         self.to_stdout = os.fspath(out) == "-"
-        self.sequence = is_pattern(out)
-        self.out = Path(out)
+        self.url = stream_url(out)  # a network output (urls.StreamURL: a URL string), or None
+        self.sequence = is_pattern(out) and self.url is None
+        self.out = self.url or Path(out)
         if self.sequence and self.out.parent.is_symlink():  # the frames go where the link points; it stays
             self.out = Path(os.path.realpath(self.out.parent)) / self.out.name
         if self.sequence:
@@ -184,6 +187,8 @@ class DepthWriter:
                     raise OutputError("stdout is a terminal: pipe -o - into a program (... | ffmpeg -f nut -i - ...) "
                                       "or a file", "-")
                 self.container = av.open(sys.stdout.buffer, "w", format=format or "nut", options=BITEXACT)
+            elif self.url is not None:
+                self.container = open_output(self.url, format, codec, BITEXACT)
             elif self.sequence:
                 remove_stale_parts(self.final)
                 self.tmp = temp_path(self.final)
@@ -326,6 +331,8 @@ class DepthWriter:
         if self.to_stdout and isinstance(exc, BrokenPipeError):
             stdout_gone()
             return OutputError(f"the reader of the pipe closed it after {self.frames} frames", self.out)
+        if self.url is not None and (said := write_error(self.url, self.frames, exc)) is not None:
+            return said  # refused (FFmpeg connects at the first frame), timed out, the receiver gone
         reason = getattr(exc, "strerror", None) or exc
         return OutputError(f"{what}: {reason}", self.out)
 
