@@ -107,3 +107,14 @@ def test_average_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     assert tool.main(["--average", str(tmp_path / "a.pt"), str(tmp_path / "c.pt"), "--to", str(out)]) == 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["command"].startswith("python tools/train.py --average") and out.is_file()
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, -0.5, 1.5])
+def test_a_share_outside_the_open_interval_is_refused_and_writes_nothing(tmp_path, share):
+    """``(1 - share) * first + share * second`` with share 0 or 1 is a copy of one parent, not an
+    average: the share must lie strictly between 0 and 1."""
+    save_checkpoint(tmp_path / "a.pt", _model(1))
+    save_checkpoint(tmp_path / "b.pt", _model(2))
+    with pytest.raises(ValueError, match="share"):
+        average_weights(tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "out" / "m.pt", share=share)
+    assert not (tmp_path / "out").exists()

@@ -99,3 +99,67 @@ def test_ffv1_frames_one_pixel_wide_are_refused_up_front(tmp_path):
     assert list(tmp_path.iterdir()) == []
     _write(tmp_path / "one.nut", _like(1, 40), _frames(2, 1, 40), [0, 40], codec="rawvideo")
     _write(tmp_path / "row.mkv", _like(40, 1), _frames(2, 40, 1), [0, 40])  # one pixel high is fine
+
+
+def _encoder_opens(codec, pix_fmt, w, h):
+    """Whether FFmpeg's encoder (through PyAV) codes ``w`` x ``h`` frames of ``pix_fmt``: the oracle."""
+    import io
+
+    try:
+        with av.open(io.BytesIO(), "w", format="matroska") as c:
+            s = c.add_stream(codec, rate=25)
+            s.width, s.height, s.pix_fmt = w, h, pix_fmt
+            frame = av.VideoFrame.from_ndarray(np.full((h, w), 100, np.uint8), format="gray").reformat(format=pix_fmt)
+            for p in [*s.encode(frame), *s.encode()]:
+                c.mux(p)
+        return True
+    except (av.error.FFmpegError, NotImplementedError):
+        return False
+
+
+@pytest.mark.parametrize("codec, pix_fmt, sizes", [
+    ("ffv1", "gray", [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]),
+    ("libx264", "yuv420p", [(4, 4), (6, 6), (4, 6), (6, 4), (5, 4), (4, 5), (5, 5)]),
+])
+def test_size_problem_says_what_the_encoder_refuses(codec, pix_fmt, sizes):
+    """``size_problem`` is None exactly for the sizes FFmpeg's encoder opens at (asked through PyAV):
+    FFV1 refuses frames 1 pixel wide from 2 rows on (1 x 1 codes), 4:2:0 needs an even width and height."""
+    from igde_stream.stream.containers import size_problem
+
+    got = {size: size_problem(codec, pix_fmt, *size) is None for size in sizes}
+    assert got == {size: _encoder_opens(codec, pix_fmt, *size) for size in sizes}
+
+
+def test_container_problem_names_the_codec_each_raw_muxer_takes(tmp_path):
+    """A raw muxer takes one codec (PyAV's ``supported_codecs``): .y4m wrapped_avframe, .yuv rawvideo;
+    each refusal names its own; an MPEG stream takes the MPEG / H.26x encoders, Matroska FFV1."""
+    import io
+
+    from igde_stream.stream.containers import container_problem
+
+    def supported(fmt):
+        with av.open(io.BytesIO(), "w", format=fmt) as c:
+            return c.supported_codecs
+
+    y4m, yuv = supported("yuv4mpegpipe"), supported("rawvideo")
+    assert y4m == {"wrapped_avframe"} and yuv == {"rawvideo"}
+    why = container_problem("yuv4mpegpipe", "ffv1", tmp_path / "o.y4m", y4m)
+    assert why is not None and "a .y4m output" in why and "--codec wrapped_avframe" in why and "rawvideo" not in why
+    why = container_problem("rawvideo", "ffv1", tmp_path / "o.yuv", yuv)
+    assert why is not None and "a .yuv output" in why and "--codec rawvideo" in why and "wrapped_avframe" not in why
+    assert container_problem("yuv4mpegpipe", "wrapped_avframe", tmp_path / "o.y4m", y4m) is None
+    assert container_problem("rawvideo", "rawvideo", tmp_path / "o.yuv", yuv) is None
+    assert "cannot hold ffv1" in container_problem("mpegts", "ffv1", tmp_path / "o.ts", supported("mpegts"))
+    assert container_problem("mpegts", "libx264", tmp_path / "o.ts", supported("mpegts")) is None
+    assert container_problem("matroska", "ffv1", tmp_path / "o.mkv", supported("matroska")) is None
+
+
+def test_slot_of_is_the_nearest_frame_slot_halves_up():
+    """By hand, 25 frames/s (slots of 40 ms) from a 1/1000 s time base: 0-19 ms -> slot 0, 20 ms (half a
+    slot) -> 1, 59 ms -> 1, 60 ms -> 2; a 1/90000 time base: 3600 ticks = 40 ms -> slot 1."""
+    from igde_stream.stream.containers import slot_of
+
+    ms, r = Fraction(1, 1000), Fraction(25)
+    assert [slot_of(p, ms, r) for p in (0, 19, 20, 40, 59, 60, 1000)] == [0, 0, 1, 1, 1, 2, 25]
+    assert slot_of(3600, Fraction(1, 90000), r) == 1 and slot_of(1799, Fraction(1, 90000), r) == 0
+    assert slot_of(1001, Fraction(1, 30000), Fraction(30000, 1001)) == 1  # NTSC: one frame duration

@@ -12,7 +12,7 @@ import pytest
 from conftest import write_video
 from igde_stream.errors import OutputError
 from igde_stream.stream import enhance_file
-from igde_stream.stream.preview import PreviewCollector, check_preview_path, worst_patch
+from igde_stream.stream.preview import PreviewCollector, PreviewFrame, check_preview_path, worst_patch, write_preview
 
 
 class Identity:
@@ -99,6 +99,116 @@ def test_worst_patch_is_where_the_band_error_is():
     band[:, 30:] = True
     y, x = worst_patch(err, band, 8)
     assert y <= 5 and y + 8 >= 9 and x <= 40 and x + 8 >= 44
+
+
+def test_near_median_is_the_kept_frame_nearest_the_median_not_the_smallest():
+    col = PreviewCollector(by_psnr=False, keep=2)
+    for i, c in enumerate([1, 8, 2, 6, 7]):
+        col.add(*_frame(i, v=50 + c), None, None)
+    # by hand (keep 2; on overflow the kept frame farthest from the running lower median goes, ties the later):
+    # frame 2: median of 1, 8, 2 is 2 -> frame 1 (8) goes; frame 3: lower median of 1, 2, 6, 8 is 2 ->
+    # frame 3 (6) goes; frame 4: median of 1, 2, 6, 7, 8 is 6 -> frame 0 (1) goes; kept: 2 (2), 4 (7).
+    # Final order 1 (8), 4 (7), 3 (6), 2 (2), 0 (1): the median frame 3 (6) was dropped; of the kept,
+    # frame 4 is 1 away from 6 and frame 2 is 4 away: frame 4 (rank 2), not the least changed frame 2
+    picks = col.picks()
+    assert [f.index for _, f in picks] == [1, 4]
+    assert picks[1][0] == "near-median (rank 2 of 5;\nmedian frame 3 not kept)"
+
+
+def test_the_median_candidates_are_3_to_16_frames_within_64_mb():
+    """docs/stream.md: "a few median candidates (at most 64 MB, 3 to 16 frames)"."""
+    mb = 1 << 20
+    assert PreviewCollector(by_psnr=False).keep == 16
+    assert PreviewCollector(by_psnr=False, frame_bytes=1000).keep == 16  # small frames: 16, not more
+    assert PreviewCollector(by_psnr=False, frame_bytes=8 * mb).keep == 8  # 64 MB / 8 MB
+    assert PreviewCollector(by_psnr=False, frame_bytes=10 * mb).keep == 6  # 6 x 10 MB fit in 64 MB, 7 do not
+    assert PreviewCollector(by_psnr=False, frame_bytes=100 * mb).keep == 3  # never fewer than 3
+
+
+@pytest.mark.parametrize("size", [8, 7])
+def test_worst_patch_is_exactly_an_error_block_of_its_size(size):
+    """A lone error block of exactly the patch's size is the patch, to the pixel (the box filter's
+    anchor is the centre of the box: the patch's top-left is the block's, not shifted)."""
+    err = np.zeros((40, 60), np.float32)
+    err[10:10 + size, 21:21 + size] = 3.0
+    err[30:35, 2:6] = 1.0  # a smaller error elsewhere
+    assert worst_patch(err, np.ones((40, 60), bool), size) == (10, 21)
+    assert worst_patch(err, np.zeros((40, 60), bool), size) == (10, 21)  # empty band: the whole frame
+    edge = np.zeros((40, 60), np.float32)
+    edge[36:, 55:] = 5.0  # a block in the corner: the patch stays inside the frame
+    assert worst_patch(edge, np.ones((40, 60), bool), size) == (40 - size, 60 - size)
+
+
+def _kept_figures(monkeypatch):
+    import igde_stream.stream.preview as pv
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figures = []
+
+    class Kept(Figure):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            figures.append(self)
+
+    monkeypatch.setattr(pv, "_figure", lambda path: (Kept, FigureCanvasAgg))
+    return figures
+
+
+def test_preview_panels_zoom_on_the_worst_patch_with_one_colour_bar_per_kind(tmp_path, monkeypatch):
+    """The panels of a row with ground truth, checked on the drawn figure: colour, input, enhanced, gt
+    (depth 0..peak), |input - gt|, |enhanced - gt|, then the zoom (input, enhanced, gt) on the patch of
+    the largest error in the edge band; a colour bar on the last panel of each kind (depth, error,
+    zoom); a perfect frame's error scale still spans 1 depth unit; every text readable."""
+    from matplotlib.text import Text
+
+    figures = _kept_figures(monkeypatch)
+    h, w = 24, 32
+    gt = np.full((h, w), 60, np.uint8)
+    gt[:, 16:] = 200  # one vertical depth edge between columns 15 and 16: band = columns 7..24
+    out = gt.copy()
+    out[4:12, 12:20] += 20  # an 8 x 8 error block inside the band
+    out[14:22, 0:4] = 255  # a larger error outside it
+    inp = gt.copy()
+    inp[:, 14:18] = 120  # the input's own error
+    color = np.zeros((h, w, 3), np.uint8)
+    bad = PreviewFrame(3, 0.12, color, inp, out, gt, 20.0)
+    perfect = PreviewFrame(5, 0.2, color, gt.copy(), gt.copy(), gt.copy(), float("inf"))
+    got = write_preview(tmp_path / "p.png", [("worst", bad), ("median", perfect)], 255.0, True, patch=8)
+    assert got == tmp_path / "p.png" and _png_size(got)[0] > 0
+    (fig,) = figures
+    grid = [ax for ax in fig.axes if ax.get_images() and ax.get_label() != "<colorbar>"]
+    assert len(grid) == 2 * 9
+    assert all(ax.get_position().width > 0.01 and ax.get_position().height > 0.01 for ax in grid)  # all seen
+    row = [ax.get_images()[0] for ax in grid[:9]]
+    arrays = [np.asarray(im.get_array()) for im in row]
+    for k, want in ((1, inp), (2, out), (3, gt), (6, inp[4:12, 12:20]), (7, out[4:12, 12:20]), (8, gt[4:12, 12:20])):
+        np.testing.assert_array_equal(arrays[k], want)
+        assert row[k].get_clim() == (0, 255.0)
+    np.testing.assert_array_equal(arrays[4], np.abs(inp.astype(np.float32) - gt))
+    np.testing.assert_array_equal(arrays[5], np.abs(out.astype(np.float32) - gt))
+    assert grid[6].get_title() == "zoom: input (y=4, x=12, 8 px)"
+    assert [k for k, im in enumerate(row) if im.colorbar is not None] == [3, 5, 8]
+    for k in (3, 5, 8):  # each bar is seen: a width of its own, right of its panel, left of the next one
+        bar, panel = row[k].colorbar.ax.get_position(), grid[k].get_position()
+        right = grid[k + 1].get_position().x0 if k < 8 else 1.0
+        assert bar.width > 0.001 and panel.x1 <= bar.x0 and bar.x1 <= right
+    perfect_row = [ax.get_images()[0] for ax in grid[9:]]
+    assert perfect_row[4].get_clim() == perfect_row[5].get_clim() == (0, 1.0)
+    assert [k for k, im in enumerate(perfect_row) if im.colorbar is not None] == [3, 5, 8]
+    assert grid[0].get_ylabel() == "worst\nframe 3 (0.120 s)"
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 6
+
+
+def test_preview_without_frames_says_so(tmp_path):
+    import cv2
+
+    got = write_preview(tmp_path / "p.png", [], 255.0, True)
+    assert got == tmp_path / "p.png"
+    img = cv2.imread(str(got), cv2.IMREAD_GRAYSCALE)
+    assert img is not None and img.shape[0] >= 50 and img.shape[1] >= 200
+    assert (img < 128).sum() > 50  # the message is drawn (dark text on white), not an empty picture
 
 
 def _clip_with_a_bad_frame(tmp_path, n=7, bad=4):

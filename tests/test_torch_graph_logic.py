@@ -120,3 +120,86 @@ def test_a_bare_cuda_device_keeps_the_gpu_current_when_it_was_made(monkeypatch):
     assert resolve_device("cuda:0") == torch.device("cuda", 0)
     assert resolve_device(None) == torch.device("cpu")
     assert torch_backend.resolve_device("cpu") == torch.device("cpu")
+
+
+def test_a_graph_is_warmed_up_outside_the_capture(fake_cuda):
+    """PyTorch's CUDA graphs guide: run the function a few times on a side stream before capturing it
+    (cuDNN's autotuning and the allocator's first allocations cannot happen inside a capture)."""
+    calls = []
+    _Graph(lambda c, d: calls.append(fake_cuda.capturing is None) or d * 2, (1, 4, 5), torch.device("cpu"))
+    assert len(calls) >= 2 and calls[0] and not calls[-1]  # warm-up call(s) first, then the captured one
+
+
+def test_graphs_kept_are_at_most_max_graphs_least_recently_used_dropped(fake_cuda):
+    """As tests/test_gpu.py's eviction test (max_graphs=2) on stand-in graphs, by hand: graphs at
+    (1, 12, 16), (2, 12, 16), then (1, 8, 8) drops the least recently used (1, 12, 16); one frame of
+    12 x 16 then runs padded in (2, 12, 16), no new capture. max_graphs=0 still keeps the one in use."""
+    b = _graph_backend(fake_cuda)
+    b.options.max_graphs = 2
+    rng = np.random.default_rng(0)
+    for n, h, w in ((1, 12, 16), (2, 12, 16), (1, 8, 8), (1, 12, 16)):
+        c, d = rng.random((n, 3, h, w), dtype=np.float32), rng.random((n, 1, h, w), dtype=np.float32)
+        assert b.run(c, d).shape == (n, 1, h, w)
+    assert list(b._graphs) == [(1, 8, 8), (2, 12, 16)] and len(fake_cuda.captures) == 3
+    b.options.max_graphs = 0  # a new size: the others go, the new one is kept
+    c, d = rng.random((1, 3, 8, 12), dtype=np.float32), rng.random((1, 1, 8, 12), dtype=np.float32)
+    assert b.run(c, d).shape == (1, 1, 8, 12) and list(b._graphs) == [(1, 8, 12)]
+
+
+def test_a_partial_batch_as_large_as_the_frame_height_runs_padded(fake_cuda):
+    """The graph's batch size, not the frame height, says whether a batch needs padding: 13 frames of
+    12 x 16, then the last 12 run padded in the graph of 13."""
+    b = _graph_backend(fake_cuda)
+    ref = TorchBackend(create_model("igde-tiny").eval(), "cpu")
+    ref.model.load_state_dict(b.model.state_dict())
+    rng = np.random.default_rng(1)
+    c, d = rng.random((25, 3, 12, 16), dtype=np.float32), rng.random((25, 1, 12, 16), dtype=np.float32)
+    outs = [b.run(c[:13], d[:13]), b.run(c[13:], d[13:])]
+    assert [o.shape[0] for o in outs] == [13, 12] and list(b._graphs) == [(13, 12, 16)]
+    np.testing.assert_allclose(np.concatenate(outs), ref.run(c, d), atol=1e-5)
+
+
+def test_a_compiled_forward_runs_a_last_partial_batch_padded():
+    """With ``compile`` (no graph) a smaller last batch runs at the compiled batch size (no second
+    compile) and comes back with its own frames only; the compiled function is a stand-in here."""
+    torch.manual_seed(0)
+    b = TorchBackend(create_model("igde-tiny").eval(), "cpu")
+    ref = TorchBackend(create_model("igde-tiny").eval(), "cpu")
+    ref.model.load_state_dict(b.model.state_dict())
+    sizes = []
+    b._compiled = lambda c, d: sizes.append(c.shape[0]) or b._run_model(c, d)
+    rng = np.random.default_rng(2)
+    c, d = rng.random((7, 3, 12, 16), dtype=np.float32), rng.random((7, 1, 12, 16), dtype=np.float32)
+    outs = [b.run(c[:4], d[:4]), b.run(c[4:], d[4:])]
+    assert [o.shape[0] for o in outs] == [4, 3] and sizes == [4, 4] and b._compiled_shapes == {(4, 12, 16)}
+    np.testing.assert_allclose(np.concatenate(outs), ref.run(c, d), atol=1e-5)
+
+
+def test_the_cuda_path_returns_what_comes_back_from_the_device(monkeypatch):
+    """``run`` on a CUDA device stages the inputs, runs, and returns the host copy of the output
+    (pinned buffers and device replaced by stand-ins: the CPU does the work)."""
+    torch.manual_seed(0)
+    b = TorchBackend(create_model("igde-tiny").eval(), "cpu")
+    rng = np.random.default_rng(3)
+    c, d = rng.random((2, 3, 12, 16), dtype=np.float32), rng.random((2, 1, 12, 16), dtype=np.float32)
+    want = b.run(c, d)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: nullcontext())
+    b.device = torch.device("cuda", 0)
+    b._staging = SimpleNamespace(to_device=lambda tag, a, device: torch.from_numpy(np.array(a)),
+                                 to_host=lambda t: t.numpy().copy())
+    got = b.run(c, d)
+    assert isinstance(got, np.ndarray) and got.shape == (2, 1, 12, 16)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_registered_name_loads_its_shipped_weights():
+    """``igde-small`` by name: the shipped weights, whose hash the record beside them gives."""
+    import json
+
+    from igde_stream.backends import WEIGHTS_DIR
+    from igde_stream.backends.torch_backend import load_torch_model
+    from igde_stream.models import weights_hash
+
+    model = load_torch_model("igde-small")
+    assert isinstance(model, torch.nn.Module)
+    assert weights_hash(model) == json.loads((WEIGHTS_DIR / "igde-small.json").read_text())["weights_hash"]

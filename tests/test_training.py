@@ -279,6 +279,26 @@ def test_lineage_lists_the_runs_a_fine_tune_started_from(tmp_path):
     assert _lineage("igde-small") == [] and _lineage(str(tmp_path / "missing.pt")) == []
 
 
+def test_lineage_of_a_long_chain_and_of_a_checkpoint_that_names_itself(tmp_path):
+    """Six fine-tunes, each from the one before (the shipped igde-small's first parent records 14
+    runs): all six, nearest first. A checkpoint whose start is its own path (a fine-tune that wrote
+    over the file it started from) ends: a finite list naming only that file, not a RecursionError."""
+    from igde_stream.shipping import _lineage
+
+    start = "igde-small"
+    for i in range(6):
+        path = tmp_path / f"f{i}.pt"
+        torch.save({"train_config": {"model": start, "seed": i, "command": f"train f{i}"}, "step": i}, path)
+        start = str(path)
+    chain = _lineage(start)
+    assert [e["seed"] for e in chain] == [5, 4, 3, 2, 1, 0]
+    assert [e["checkpoint"] for e in chain] == [str(tmp_path / f"f{i}.pt") for i in (5, 4, 3, 2, 1, 0)]
+    loop = tmp_path / "loop.pt"
+    torch.save({"train_config": {"model": str(loop), "seed": 9, "command": "train loop"}, "step": 1}, loop)
+    chain = _lineage(str(loop))
+    assert chain and {e["checkpoint"] for e in chain} == {str(loop)}
+
+
 def test_lineage_of_a_fine_tune_of_shipped_weights_survives_their_replacement(tmp_path):
     """A run fine-tuned from shipped weights (weights-only .pt + .json record) and exported over them:
     starts_from takes the shipped run's command and seed from its record, continues with that
