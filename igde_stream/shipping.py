@@ -147,13 +147,14 @@ def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:
             "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
 
 
-def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
+def _lineage(model: Any, depth: int = 0, seen: frozenset[Path] = frozenset()) -> list[dict[str, Any]]:
     """The training runs a fine-tune started from, nearest first: checkpoint, command, seed, steps and
     seconds of each (a run from scratch names a registered model, and the list ends there). Shipped
     weights (no training payload) are described by the ``.json`` record beside them, whose own
-    ``starts_from`` continues the list."""
+    ``starts_from`` continues the list. A checkpoint already listed ends it (a fine-tune that wrote
+    over the file it started from names itself: the weights it started from are gone)."""
     path = Path(str(model)) if model else None
-    if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8:
+    if path is None or path.suffix != ".pt" or not path.is_file() or depth >= 8 or path.resolve() in seen:
         return []
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if "train_config" not in payload:
@@ -164,4 +165,4 @@ def _lineage(model: Any, depth: int = 0) -> list[dict[str, Any]]:
                  **{k: meta[k] for k in _AVERAGE_KEYS if k in meta}}
         return [entry] + list(meta.get("starts_from") or [])
     entry = {"checkpoint": str(path), **_run_fields(payload)}
-    return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1)
+    return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1, seen | {path.resolve()})

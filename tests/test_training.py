@@ -282,7 +282,8 @@ def test_lineage_lists_the_runs_a_fine_tune_started_from(tmp_path):
 def test_lineage_of_a_long_chain_and_of_a_checkpoint_that_names_itself(tmp_path):
     """Six fine-tunes, each from the one before (the shipped igde-small's first parent records 14
     runs): all six, nearest first. A checkpoint whose start is its own path (a fine-tune that wrote
-    over the file it started from) ends: a finite list naming only that file, not a RecursionError."""
+    over the file it started from) is listed once (it was 8 times), not a RecursionError; so is a
+    checkpoint that two names in a chain reach."""
     from igde_stream.shipping import _lineage
 
     start = "igde-small"
@@ -296,7 +297,11 @@ def test_lineage_of_a_long_chain_and_of_a_checkpoint_that_names_itself(tmp_path)
     loop = tmp_path / "loop.pt"
     torch.save({"train_config": {"model": str(loop), "seed": 9, "command": "train loop"}, "step": 1}, loop)
     chain = _lineage(str(loop))
-    assert chain and {e["checkpoint"] for e in chain} == {str(loop)}
+    assert [e["checkpoint"] for e in chain] == [str(loop)]
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"  # a -> b -> a again (by another spelling of its path)
+    torch.save({"train_config": {"model": str(b), "seed": 1}, "step": 1}, a)
+    torch.save({"train_config": {"model": str(tmp_path / "." / "a.pt"), "seed": 2}, "step": 1}, b)
+    assert [e["seed"] for e in _lineage(str(a))] == [1, 2]
 
 
 def test_lineage_of_a_fine_tune_of_shipped_weights_survives_their_replacement(tmp_path):
