@@ -272,19 +272,7 @@ def test_preview_refused_up_front(tmp_path, monkeypatch):
 def test_preview_draws_depth_in_the_enhancers_order(tmp_path, monkeypatch, order, cmap, label):
     """Far-high (distance) depth is drawn with turbo reversed, so that far stays blue and near red as
     the module says, and its colour bars say far = high; near-high depth as before."""
-    import igde_stream.stream.preview as pv
-    from matplotlib.figure import Figure
-
-    figures = []
-
-    class Kept(Figure):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, **kw)
-            figures.append(self)
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    monkeypatch.setattr(pv, "_figure", lambda path: (Kept, FigureCanvasAgg))
+    figures = _kept_figures(monkeypatch)
     c, d, g = _clip_with_a_bad_frame(tmp_path)
 
     class Ordered(Identity):
