@@ -201,3 +201,20 @@ def test_option_mistakes_are_one_line(tmp_path, capsys):
         main(["c.mp4", "d.mkv", "-o", str(tmp_path / "o.mkv"), "--depth-colormap", "hot"])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and len(err.splitlines()) == 1 and "--depth-colormap" in err and "spectral_r" in err
+
+
+def test_a_first_frame_of_colours_both_renderings_hold_leaves_the_pick_to_the_next(tmp_path):
+    """An OpenCV-painted clip whose first frame is one flat colour that OpenCV's and matplotlib's tables
+    share (it fits both alike): the pick waits for a frame that tells them apart, and a lossless clip
+    reads back exactly (matplotlib's table would put codes a level off)."""
+    cv = cv2.applyColorMap(RAMP[:1], OPENCV["inferno"])[0]
+    mpl = pytest.importorskip("matplotlib")
+    trunc = (mpl.colormaps["inferno"](np.arange(256))[:, :3] * 255).astype(np.uint8)[:, ::-1]  # BGR
+    shared = np.flatnonzero((cv == trunc).all(axis=1))
+    assert len(shared) and (cv != trunc).any(axis=1).sum() > 100
+    flat = np.full_like(RAMP, shared[len(shared) // 2])
+    pictures = [paint(flat, "inferno", "opencv"), paint(RAMP, "inferno", "opencv")]
+    r, frames = read(write_video(tmp_path / "vis.mkv", pictures, fmt="rgb24", codec="ffv1"), "inferno")
+    assert np.array_equal(frames[0], flat) and np.array_equal(frames[1], RAMP)
+    s = r.colormap_summary()
+    assert s["table"] == "OpenCV / rounded" and s["mean_distance"] == 0.0

@@ -8,7 +8,8 @@ matplotlib's maps rounded to 8 bits; matplotlib-based tools (Video Depth Anythin
 Anything V2's ``run_video.py``, ``plt.imsave``, ``cmap(x, bytes=True)``) truncate instead,
 ``(x * 255).astype(uint8)``: one level lower in some channel of ~220 of the 256 entries, which moves
 60-108 entries' nearest colour to a neighbour. So a map has several renderings, and the first frame
-picks the one its pixels lie nearest (distance 0 in a lossless video). ``jet``: OpenCV's COLORMAP_JET
+picks the one its pixels lie nearest (distance 0 in a lossless video; a frame that fits two alike,
+colours both hold, leaves it to the next). ``jet``: OpenCV's COLORMAP_JET
 and matplotlib's jet are two different maps (up to 33 levels apart), both renderings of jet.
 ``spectral_r`` exists in matplotlib only: ColorBrewer's 11 Spectral colours interpolated linearly as
 matplotlib's LinearSegmentedColormap does (``_segmented``: the same floats, bit for bit). OpenCV's
@@ -200,13 +201,14 @@ class ColormapReader:
         self.name, self.path, self.pix_fmt = name, path, pix_fmt
         self.label: str | None = None  # the rendering the first frame picked
         self._inverse: Inverse | None = None
+        self._tied = False  # the frames so far fit two renderings equally (colours both share): pick again
         self._pixels = self._half = self._far = self._frames = 0
         self._warned = False
 
     def read(self, frame: av.VideoFrame, reformatter: Any, index: int) -> np.ndarray:
         """H x W uint8 depth of ``frame``; ``ValueError`` when the first frame is not in this map."""
         keys = frame_keys(frame, reformatter)
-        if self._inverse is None:
+        if self._inverse is None or self._tied:
             self._pick(keys)
         codes = self._inverse(keys)
         self._measure(codes, keys, index)
@@ -214,8 +216,9 @@ class ColormapReader:
 
     def _pick(self, keys: np.ndarray) -> None:
         colors, counts = _sample(keys)
-        fits = [(_fit(colors, counts, table)[0], i, label) for i, (label, table) in enumerate(renderings(self.name))]
-        self.label = min(fits)[2]
+        fits = sorted((_fit(colors, counts, table)[0], i, label) for i, (label, table) in enumerate(renderings(self.name)))
+        self.label = fits[0][2]  # a tie (a frame of colours both renderings hold) reads alike: decided by a later frame
+        self._tied = len(fits) > 1 and fits[1][0] == fits[0][0]
         self._inverse = inverse(self.name, self.label)
 
     def _measure(self, codes: np.ndarray, keys: np.ndarray, index: int) -> None:
