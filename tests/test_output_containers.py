@@ -123,11 +123,20 @@ def _encoder_opens(codec, pix_fmt, w, h):
 ])
 def test_size_problem_says_what_the_encoder_refuses(codec, pix_fmt, sizes):
     """``size_problem`` is None exactly for the sizes FFmpeg's encoder opens at (asked through PyAV):
-    FFV1 refuses frames 1 pixel wide from 2 rows on (1 x 1 codes), 4:2:0 needs an even width and height."""
+    FFV1 refuses frames 1 pixel wide from 2 rows on (1 x 1 codes), 4:2:0 needs an even width and height.
+    FFV1's limit is the sliced coder's (FFmpeg 8 picks it for every size; an older FFmpeg's
+    unsliced version 0/1 may open 1 x N): a size refused up front that this build opens is a skip,
+    never one this build refuses and size_problem lets through (a half-written output)."""
     from igde_stream.stream.containers import size_problem
 
     got = {size: size_problem(codec, pix_fmt, *size) is None for size in sizes}
-    assert got == {size: _encoder_opens(codec, pix_fmt, *size) for size in sizes}
+    opens = {size: _encoder_opens(codec, pix_fmt, *size) for size in sizes}
+    assert not [size for size in sizes if got[size] and not opens[size]], (got, opens)
+    cautious = [size for size in sizes if opens[size] and not got[size]]
+    if codec == "ffv1" and cautious and all(w == 1 for w, _ in cautious):
+        pytest.skip(f"this FFmpeg ({av.ffmpeg_version_info}) opens FFV1 at {cautious}, 1 pixel wide: refused "
+                    "up front for the FFmpeg builds that do not")
+    assert got == opens
 
 
 def test_container_problem_names_the_codec_each_raw_muxer_takes(tmp_path):
