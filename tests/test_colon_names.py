@@ -55,3 +55,19 @@ def test_a_run_reads_and_writes_names_with_colons(make_clip, tiny_model, tmp_pat
         with av.open(ffmpeg_name(f"seq:1/{k:03d}.png")) as c:
             assert np.array_equal(next(c.decode(video=0)).to_ndarray(), out[k])
     assert not [n for n in os.listdir(".") if "igde-part" in n]
+
+
+def test_a_folder_of_images_with_a_colon_in_its_name_is_read(tmp_path, monkeypatch):
+    """A folder input (read through image2's glob) named seq:2, relative: its frames, as written."""
+    from test_formats import write_png_sequence
+
+    from igde_stream.stream.reader import VideoReader
+
+    monkeypatch.chdir(tmp_path)
+    frames = [np.full((6, 8), 1000 * (k + 1), np.uint16) for k in range(3)]  # 1000, 2000, 3000
+    frames[1][2, 5] = 7
+    write_png_sequence(tmp_path / "seq:2", frames)
+    with VideoReader("seq:2", "depth") as r:
+        got = [f.data for f in r.frames()]
+    assert len(got) == 3 and all(np.array_equal(g, f) for g, f in zip(got, frames))
+    assert got[1][2, 5] == 7 and got[2][0, 0] == 3000

@@ -153,7 +153,10 @@ def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
         if len(suffixes) > 1:
             raise InputError(f"folder holds images of several kinds ({', '.join(suffixes)}); give a pattern such as "
                              f"{os.path.join(path, '%06d' + suffixes[0])}", path)
-        return os.path.join(_glob_escape(path), "*" + _glob_escape(suffixes[0])), {"pattern_type": "glob"}, len(names)
+        # a relative folder as ./NAME: FFmpeg then takes no protocol from a colon in it (seq:1), and the
+        # file: prefix parts.ffmpeg_name would give instead is no folder to glob(3), which found nothing
+        folder = path if os.path.isabs(path) else os.path.join(os.curdir, path)
+        return os.path.join(_glob_escape(folder), "*" + _glob_escape(suffixes[0])), {"pattern_type": "glob"}, len(names)
     folder, name = os.path.split(path)
     if "%" in folder:
         raise InputError("only the file name may hold the frame number (%d)", path)
