@@ -28,7 +28,8 @@ WAIT_S = 30  # the longest any socket or thread of a test waits
 
 class Server:
     """One TCP connection on 127.0.0.1 (an ephemeral port): ``send`` bytes to it, then close; or
-    receive everything it sends (``received``); or accept and stay silent for ``WAIT_S``."""
+    receive everything it sends (``received``); or accept and stay silent for ``WAIT_S`` (after
+    sending ``send``, where both are given: a source that stalls)."""
 
     def __init__(self, send: bytes | None = None, silent: bool = False) -> None:
         self.sock = socket.socket()
@@ -61,6 +62,7 @@ class Server:
             conn.settimeout(WAIT_S)
             try:
                 if self.silent:
+                    conn.sendall(self.send or b"")
                     self.done.wait(WAIT_S)
                 elif self.send is not None:
                     conn.sendall(self.send)
@@ -230,6 +232,27 @@ def test_a_source_that_sends_nothing_times_out_in_one_line(clip, tiny_model, ser
     assert time.monotonic() - t0 < 10
     assert "nothing received within 1 s (--net-timeout)" in one_line(capsys)
     assert not os.path.exists("out.mkv")
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".nut"])
+def test_a_source_that_stalls_mid_stream_times_out_in_one_line(tiny_model, servers, tmp_path, monkeypatch, capsys,
+                                                               suffix):
+    """The depth sends three quarters of its bytes (past what FFmpeg reads ahead when it opens the
+    stream), then nothing: FFmpeg's read timeout is said as such, not as damaged data (Matroska:
+    "Immediate exit requested"; NUT: "Invalid data found", a packet cut by the timeout)."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    color = write_video(tmp_path / "c.mkv", [rng.integers(0, 256, (48, 64, 3), np.uint8) for _ in range(60)],
+                        fmt="rgb24", codec="ffv1")
+    depth = write_video(tmp_path / f"d{suffix}", [rng.integers(0, 65536, (48, 64), np.uint16) for _ in range(60)],
+                        fmt="gray16le")
+    data = depth.read_bytes()
+    stalled = servers(send=data[:len(data) * 3 // 4], silent=True)
+    before = sorted(os.listdir(tmp_path))
+    assert run(tiny_model, color, stalled.url, "-o", "out.mkv", "--net-timeout", "1") == 2
+    err = one_line(capsys)
+    assert f"{stalled.url}: nothing received within 1 s (--net-timeout) (after frame " in err, err
+    assert sorted(os.listdir(tmp_path)) == before
 
 
 @pytest.mark.parametrize("args, said", [

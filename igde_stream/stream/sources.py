@@ -27,6 +27,7 @@ import os
 import stat
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -42,7 +43,7 @@ from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, sequence_frames
 from .packed import check_packing
 from .parts import ffmpeg_name
-from .urls import DEFAULT_TIMEOUT_S, is_input_url, open_url
+from .urls import DEFAULT_TIMEOUT_S, is_input_url, open_url, stall_problem
 
 STDIN = "-"
 RAW_SUFFIXES = (".yuv", ".raw")
@@ -258,11 +259,14 @@ class StreamDecoder:
         if self._packets is None:
             self._packets = self.shared.packets(self.stream)
         self.mid_stream = True
+        start = time.monotonic()
         with av.logging.Capture(local=True) as logs:
             try:
                 packet = next(self._packets, None)
                 decoded = self.stream.decode(packet) if packet is not None else []
             except av.error.FFmpegError as exc:
+                if (stalled := stall_problem(self.shared, exc, time.monotonic() - start)) is not None:  # gone silent
+                    raise InputError(f"{stalled}{_after(count, t)}", self.path) from None
                 message = str(getattr(exc, "strerror", None) or exc).strip()
                 raise CorruptInputError(f"cannot decode frame {count}{_after(count, t)}: {message}",
                                         self.path) from None

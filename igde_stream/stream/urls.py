@@ -178,6 +178,7 @@ def open_url(url: str, role: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
             roles.add(role)
             return shared.add_user()
     shared = SharedInput(open_container(url, timeout), url, release=_release)
+    shared.net_timeout = timeout  # for stall_problem
     with _lock:
         _opened[key] = (shared, {role})
     return shared
@@ -209,6 +210,20 @@ def open_container(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
             else:
                 problem = f"cannot open: {reason}" + (f" (FFmpeg: {detail})" if detail else "")
             raise InputError(problem, url) from None
+
+
+def stall_problem(shared: Any, exc: BaseException, waited: float) -> str | None:
+    """What a read of ``shared`` (a ``sources.SharedInput``) that failed with ``exc`` after ``waited``
+    seconds says where a network input sent nothing for ``--net-timeout`` mid-stream: PyAV's interrupt
+    timeout ("Immediate exit requested"), FFmpeg's own (ETIMEDOUT), or a demuxer that took FFmpeg's
+    timeout for damage (NUT: "Invalid data") after waiting that long, as ``open_container`` tells
+    them; None for any other input or failure."""
+    import av
+
+    timeout = getattr(shared, "net_timeout", None)
+    if timeout is None or not (isinstance(exc, (av.error.ExitError, TimeoutError)) or waited >= 0.9 * timeout):
+        return None
+    return f"nothing received within {timeout:g} s (--net-timeout)"
 
 
 class StreamURL(str):
@@ -332,5 +347,6 @@ def write_error(out: StreamURL, frames: int, exc: BaseException) -> OutputError 
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "OUTPUT_SCHEMES", "STREAM_MUXERS", "StreamURL", "check_outputs", "input_schemes", "is_url",
-    "open_output", "open_url", "output_path", "protocols", "read_once", "scheme_of", "stream_url", "write_error",
+    "open_output", "open_url", "output_path", "protocols", "read_once", "scheme_of", "stall_problem", "stream_url",
+    "write_error",
 ]
