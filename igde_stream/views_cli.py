@@ -41,7 +41,7 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .cli_parser import add_depth_colormap_option, add_hole_fill_option, hole_fill_of
+from .cli_parser import add_depth_colormap_option, add_hole_fill_option, fps_arg, hole_fill_of
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -114,7 +114,7 @@ def _source(args: argparse.Namespace, packed_input: str | None = None) -> Any:
     return InputOptions(autorotate=args.autorotate, packed=getattr(args, "packed", None),
                         depth_near=getattr(args, "depth_near", None) or "white", packed_input=packed_input,
                         depth_range=getattr(args, "depth_range", "auto"),
-                        depth_colormap=getattr(args, "depth_colormap", "gray"))
+                        depth_colormap=getattr(args, "depth_colormap", "gray"), fps=getattr(args, "fps", None))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -231,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_autorotate_option(q)
         add_depth_range_option(q, writes=False)
         add_depth_colormap_option(q)
+        q.add_argument("--fps", type=fps_arg, metavar="R",
+                       help="frame rate of image sequences and NumPy arrays (default: 25), as igde-stream's")
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
     r.add_argument("color", help="colour video (with --packed: the packed RGB-D video)")

@@ -276,3 +276,30 @@ def test_bad_arrays_are_one_line_exit_2_with_nothing_written(tmp_path, tiny_mode
         err = capsys.readouterr().err.strip()
         assert code == 2 and err.splitlines() == [err] and match in err, (args, err)
         assert sorted(os.listdir(tmp_path)) == before and leftovers(tmp_path) == [], args
+
+
+def test_views_commands_take_fps_for_arrays_beside_a_colour_video(tmp_path, capsys):
+    # views render / quality read arrays (and image sequences) at --fps as igde-stream does: without it
+    # a 30 fps colour video met the arrays' 25 fps frames and the run ended in a pairing error that named
+    # no fix; now the rate is checked first and the error names --fps
+    from igde_stream import views_cli
+
+    colors, _, gts = scene(3, SIZE, bits=16)
+    write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1", rate=Fraction(30))
+    np.save(tmp_path / "d.npy", np.stack(gts))
+    np.save(tmp_path / "g.npy", np.stack(gts))
+    render = ["render", str(tmp_path / "c.mkv"), str(tmp_path / "d.npy"), "-o", str(tmp_path / "v.mkv"), "--views", "2",
+              "-q"]
+    quality = ["quality", str(tmp_path / "c.mkv"), "--gt", str(tmp_path / "g.npy"), "--depth", f"d={tmp_path / 'd.npy'}",
+               "--views", "2", "--report", str(tmp_path / "q.json"), "-q"]
+    for argv in (render, quality):
+        assert views_cli.main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.splitlines() == [err] and "give --fps 30" in err, err
+    assert not (tmp_path / "v.mkv").exists() and not (tmp_path / "q.json").exists()
+    assert views_cli.main([*render, "--fps", "30"]) == 0
+    with VideoReader(tmp_path / "v.mkv", "color") as r:
+        assert len(list(r.frames())) == 3
+    assert views_cli.main([*quality, "--fps", "30"]) == 0
+    report = json.loads((tmp_path / "q.json").read_text())
+    assert report["frames"] == 3 and report["depths"]["d"]["mean"]["mse"] == 0  # d is the truth: views alike

@@ -4,8 +4,7 @@ from a ground-truth depth video.
 
 ``render_file(color, depth, out)`` writes the views in a display layout (``igde_stream.display``:
 grid, stereo pair side by side / top and bottom / red-cyan anaglyph, one file per view, Looking
-Glass quilt, RGB-D, slanted-lenticular panel);
-``RGBDWriter`` writes colour + depth frames as an RGB-D video;
+Glass quilt, RGB-D, slanted-lenticular panel); ``RGBDWriter`` writes colour + depth as RGB-D video;
 ``view_quality_files(color, gt, {"name": depth, ...})`` returns the per-view PSNR / band PSNR /
 SSIM summary (``multiview.summarize_view_quality``). Frames are paired by presentation time
 (within half a frame, ``pair_frames`` rules); output keeps the depth stream's timestamps and is
@@ -32,10 +31,10 @@ from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs
 from .formats import is_float_format
 from .reader import VideoReader
-from .roles import check_distinct
+from .roles import check_pair
 from .sources import InputOptions
-from .parts import ffmpeg_name
-from .writer import BITEXACT, mux, remove_stale_parts, temp_path
+from .streams import check_timing
+from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
 
@@ -305,7 +304,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_outputs(paths, {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"},
                       overwrite)
         color_reader = VideoReader(color, "color", size=size, source=source)
-        check_distinct(color_reader, depth_reader)
+        check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False)  # + timing
         rate = depth_reader.info.rate or Fraction(25)
         for p in paths:  # one by one: a writer that fails to open leaves the ones before it to abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base))
@@ -368,8 +367,9 @@ def view_quality_files(
                 enhancer.new_stream()
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
                                    source=source))
+        check_timing(readers[0].info, readers[1].info)  # untimed ground truth, depth or colour beside a video
         for r in readers[1:-1]:
-            check_distinct(readers[-1], r)
+            check_pair(readers[-1], r, None, same_length=False)
         for i, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1])):
             if max_frames and len(frames) >= max_frames:
                 break
