@@ -303,3 +303,16 @@ def test_views_commands_take_fps_for_arrays_beside_a_colour_video(tmp_path, caps
     assert views_cli.main([*quality, "--fps", "30"]) == 0
     report = json.loads((tmp_path / "q.json").read_text())
     assert report["frames"] == 3 and report["depths"]["d"]["mean"]["mse"] == 0  # d is the truth: views alike
+
+
+def test_depth_colormap_with_an_array_says_it_reads_the_array_as_stored(tmp_path, caplog):
+    # the option is for colour pictures; an array has one value a pixel and is read as it is, as a gray
+    # video is, and the log says so instead of passing over the option in silence
+    import logging
+
+    np.save(tmp_path / "d.npy", ramp_clip(2))
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        with VideoReader(tmp_path / "d.npy", "depth", source=InputOptions(depth_colormap="inferno")) as r:
+            frames = [f.data for f in r.frames()]
+    assert [np.asarray(f).dtype for f in frames] == [np.float32, np.float32]
+    assert any("read as stored (--depth-colormap inferno" in m for m in caplog.messages), caplog.messages

@@ -20,6 +20,7 @@ in one line. Arrays are depth (and ground truth) only, never colour.
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 import zlib
@@ -35,6 +36,8 @@ from .orientation import Orientation
 from .reader import VideoReader
 from .sources import DEFAULT_FPS, InputOptions, check_input_path
 from .urls import read_once
+
+log = logging.getLogger("igde_stream.stream")
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 NPZ_DEPTH_KEY = "depth"  # the array an .npz of several is read from (DepthCrafter's name)
@@ -296,6 +299,9 @@ class ArrayReader(VideoReader):
             raise InputError("NumPy arrays are read as depth (and --gt), not as colour: give the colour as a video "
                              "or images", self.path)
         self._clip = open_clip(self.path)
+        if role == "depth" and options.depth_colormap != "gray":  # as a gray video's reader says
+            log.info("depth %s is a NumPy array: read as stored (--depth-colormap %s is for colour pictures)",
+                     self.path, options.depth_colormap)
         try:
             c = self._clip
             rate = Fraction(options.fps or DEFAULT_FPS)
