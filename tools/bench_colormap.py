@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from igde_stream.bench.common import write_text_atomic
 from igde_stream.stream import colormaps
 from igde_stream.stream.formats import depth_array, luma_to_full
 
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> int:
           f"max {row['depth_error_max']}; pixels {row['mean_distance']:.2f} from the map, "
           f"{100 * row['far_share']:.2f} % over {colormaps.FAR:g}")
     out = args.json or Path(__file__).resolve().parents[1] / "benchmarks" / f"colormap-cpu-{args.size}.json"
-    out.write_text(json.dumps(row, indent=2) + "\n")
+    write_text_atomic(out, json.dumps(row, indent=2) + "\n")  # folders made; never half a file
     print(f"wrote {out}")
     return 0
 

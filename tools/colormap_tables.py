@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from igde_stream.bench.common import write_text_atomic  # noqa: E402
+
 OUT = Path(__file__).resolve().parents[1] / "igde_stream" / "stream" / "colormap_data.py"
 LISTED = ("inferno", "magma", "plasma", "viridis", "turbo")
 
@@ -24,7 +28,7 @@ def module_text() -> str:
         '"""matplotlib\'s 8-bit tables of its listed colour maps, ``(colors * 255).astype(uint8)``: 256 RGB',
         "entries, 6 hex digits each (written by ``tools/colormap_tables.py`` from matplotlib "
         f"{matplotlib.__version__};",
-        '``colormaps.table`` reads them)."""',
+        '``colormaps.renderings`` reads them)."""',
         "",
         "TRUNCATED = {",
     ]
@@ -45,7 +49,7 @@ def main(argv: list[str]) -> int:
         same = OUT.read_text().split('"""', 2)[2] == text.split('"""', 2)[2]
         print(f"{OUT}: {'the same tables' if same else 'DIFFERS'}")
         return 0 if same else 1
-    OUT.write_text(text)
+    write_text_atomic(OUT, text)  # a cut run leaves the module as it was
     print(f"wrote {OUT}")
     return 0
 

@@ -1,6 +1,6 @@
 """matplotlib's 8-bit tables of its listed colour maps, ``(colors * 255).astype(uint8)``: 256 RGB
 entries, 6 hex digits each (written by ``tools/colormap_tables.py`` from matplotlib 3.11.2;
-``colormaps.table`` reads them)."""
+``colormaps.renderings`` reads them)."""
 
 TRUNCATED = {
     "inferno": (

@@ -300,10 +300,10 @@ def muxer_problem(muxer: str, codec: str) -> str | None:
                               "or --format nut / matroska for FFV1 (lossless)")
 
 
-def check_outputs(out: Path | StreamURL, codec: str, fmt: str | None, **files: Any) -> None:
+def check_outputs(out: Path | StreamURL, codec: str, fmt: str | None, **files: Any) -> str | None:
     """Before any work: a URL given where a file must be (``files``: the option names' values, a
     path or a list of them), the scheme and muxer of a network ``out``, and the muxer against the
-    codec wherever ``--format`` is given or ``out`` is a stream."""
+    codec wherever ``--format`` is given or ``out`` is a stream. Returns that muxer (None: the suffix's)."""
     for name, paths in files.items():
         for p in paths if isinstance(paths, (list, tuple)) else [paths]:
             if is_url(p):
@@ -315,14 +315,14 @@ def check_outputs(out: Path | StreamURL, codec: str, fmt: str | None, **files: A
         raise OutputError(f"--format {muxer}: a network stream is written as {', '.join(STREAM_MUXERS)}", out)
     if muxer is not None and (problem := muxer_problem(muxer, codec)) is not None:
         raise OutputError(problem, out)
+    return muxer
 
 
 def open_output(out: StreamURL, fmt: str | None, codec: str, options: dict[str, str]) -> Any:
     """The output container of network output ``out``, connected; every failure is one line."""
     import av
 
-    check_outputs(out, codec, fmt)
-    muxer = muxer_of(out, fmt)
+    muxer = check_outputs(out, codec, fmt)
     target = str(out)
     if out.scheme in ("tcp", "srt") and not re.search(r"[?&]timeout=", target):
         target += ("&" if "?" in target else "?") + f"timeout={round(out.timeout * 1_000_000)}"
