@@ -187,6 +187,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         summary["hole_fill"] = enhancer.hole_fill is not None
     if args.packed:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
+    summary["depth_colormap"] = args.depth_colormap  # how the --depth inputs were read (not the ground truth)
     md = _markdown(summary)
     say(md)  # a closed stdout (| head) still gets the report and figure written
     for line in outs.write(summary, md, fig_frame, cfg, args.figure_view):
@@ -204,6 +205,9 @@ def _markdown(summary: dict[str, Any]) -> str:
     if summary.get("packed"):
         head += (f" Colour and depth `{PACKED_NAME}` from the packed RGB-D input {summary['color']} "
                  f"(--packed {summary['packed']}, near = {summary['depth_near']}).")
+    if summary.get("depth_colormap", "gray") != "gray":
+        head += (f" Depth read from colour-mapped video (--depth-colormap {summary['depth_colormap']}: "
+                 f"the nearest colour of the map's table; the ground truth read as gray).")
     return head + "\n\n" + mv.markdown_table(summary)
 
 

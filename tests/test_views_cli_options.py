@@ -103,3 +103,38 @@ def test_the_figure_of_10_bit_depth_renders_with_its_peak(tmp_path, monkeypatch)
     monkeypatch.setattr(vc, "check_quality_outputs", lambda *a: Outs())
     assert main(["quality", str(c), "--gt", str(g), "--depth", f"degraded={d}", "--figure", "f.png", "-q"]) == 0
     assert seen == [mv.ViewConfig(8, 32.0, 0.5, 1023.0, "near-high")]
+
+
+def test_the_quality_report_says_how_colour_mapped_depth_was_read(tmp_path, capsys):
+    """``views quality --depth-colormap inferno`` on an OpenCV-painted depth (the ground truth stays
+    gray: the map is for estimators' pictures): the JSON report records the map and the Markdown says
+    the depth was read through it; a gray run records ``gray`` and says nothing. The figures equal those
+    of the same depth as gray video (lossless FFV1: the map reads back exactly)."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from conftest import scene, write_video
+
+    colors, depths, gts = scene(2)
+
+    def paint(d):  # OpenCV's inferno, BGR -> RGB, as an estimator's visualisation
+        return np.ascontiguousarray(cv2.applyColorMap(d, cv2.COLORMAP_INFERNO)[..., ::-1])
+
+    color = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    gt = write_video(tmp_path / "g.mkv", gts, fmt="gray")
+    runs = {"gray": (gt, write_video(tmp_path / "d.mkv", depths, fmt="gray"), []),
+            "inferno": (gt, write_video(tmp_path / "dv.mkv", [paint(d) for d in depths], fmt="rgb24", codec="ffv1"),
+                        ["--depth-colormap", "inferno"])}
+    reports = {}
+    for name, (gt, depth, extra) in runs.items():
+        report = tmp_path / f"{name}.json"
+        assert main(["quality", str(color), "--gt", str(gt), "--depth", f"degraded={depth}", "--views", "2",
+                     "--report", str(report), "-q", *extra]) == 0
+        reports[name] = json.loads(report.read_text())
+        md = report.with_suffix(".md").read_text()
+        assert ("--depth-colormap inferno" in md) == (name == "inferno")
+    capsys.readouterr()
+    assert reports["gray"]["depth_colormap"] == "gray" and reports["inferno"]["depth_colormap"] == "inferno"
+    assert reports["gray"]["depths"] == reports["inferno"]["depths"]
