@@ -147,7 +147,7 @@ def view_quality_sequence(
     W bool, the measured ground-truth pixels (``view_quality``), or None (all)."""
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    for name, d in {**depths, "valid": gt_depths if valid is None else valid}.items():
+    for name, d in [*depths.items(), *([] if valid is None else [("valid", valid)])]:  # a depth may be named "valid"
         if d.shape != gt_depths.shape:
             raise ValueError(f"{name!r} has shape {d.shape}, the ground truth {gt_depths.shape}")
     frames = [view_quality(colors[t], gt_depths[t], {k: v[t] for k, v in depths.items()}, n_views, baseline,

@@ -78,3 +78,19 @@ def test_sequence_band_psnr_uses_the_documented_8_px_band_by_default():
         assert mse > 0
         assert row["mse_band"] == pytest.approx(mse)
         assert row["psnr_band"] == pytest.approx(10 * math.log10(255.0 ** 2 / mse))
+
+
+def test_a_depth_named_valid_is_shape_checked_like_any_other():
+    """The shape check keyed the depths and the ``valid`` mask in one dict, so a depth map named
+    "valid" was replaced by the mask (or the ground truth) there and went unchecked: two frames
+    against three of ground truth gave an IndexError, four frames were scored as three."""
+    rng = np.random.default_rng(0)
+    color = rng.integers(0, 256, (3, 16, 24, 3), dtype=np.uint8)
+    gt = rng.integers(1, 256, (3, 16, 24), dtype=np.uint8)
+    for dep in (gt[:2], np.concatenate([gt, gt[:1]])):
+        with pytest.raises(ValueError, match=r"^'valid' has shape \((2|4), 16, 24\), the ground truth \(3, 16, 24\)$"):
+            mv.view_quality_sequence(color, gt, {"valid": dep}, n_views=2)
+        with pytest.raises(ValueError, match=r"^'valid' has shape \((2|4), 16, 24\)"):
+            mv.view_quality_sequence(color, gt, {"valid": dep}, n_views=2, valid=np.ones(gt.shape, bool))
+    with pytest.raises(ValueError, match=r"^'valid' has shape \(3, 16, 23\)"):  # the mask itself, as before
+        mv.view_quality_sequence(color, gt, {"d": gt}, n_views=2, valid=np.ones((3, 16, 23), bool))
