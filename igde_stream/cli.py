@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
-    OneLineParser, add_depth_colormap_option, add_hole_fill_option, float_range_arg, fps_arg, hole_fill_of, pair_arg,
-    seconds_arg, size_arg,
+    OneLineParser, add_depth_colormap_option, add_hole_fill_option, check_enlarge, float_range_arg, fps_arg,
+    hole_fill_of, pair_arg, seconds_arg, size_arg,
 )
 from .cli_logging import setup_logging
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
@@ -185,7 +185,7 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "estimator with fewer pixels than the camera) is enlarged to the colour's size by "
                         "--enlarge and its edges repaired against the full-size colour; --gt is then compared "
                         "at the colour's size")
-    p.add_argument("--enlarge", choices=ENLARGE, default="linear",
+    p.add_argument("--enlarge", choices=ENLARGE,
                    help="with --grid color, how the depth is enlarged: linear (default, bilinear: slopes stay "
                         "smooth) or nearest (every value a measured one, holes stay holes: for depth with holes)")
     p.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
@@ -243,6 +243,7 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--max-depth {args.max_depth:g} is above the largest depth a video holds (65535)")
     if args.threads < 0:
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
+    check_enlarge(parser, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -321,7 +322,7 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
 def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``enhance_file``'s keywords from ``add_enhance_options``' values (no paths, no progress bar)."""
     return {"codec": args.codec, "overwrite": args.overwrite, "threads": args.threads, "sync": args.sync,
-            "pair": args.pair, "grid": args.grid, "enlarge": args.enlarge, "float_range": args.float_range,
+            "pair": args.pair, "grid": args.grid, "enlarge": args.enlarge or "linear", "float_range": args.float_range,
             **_enhancer_options(args)}
 
 

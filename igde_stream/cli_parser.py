@@ -1,6 +1,7 @@
 """The argument parser every ``igde-stream`` command builds (main, ``views`` and its subcommands,
 ``batch``), the argparse ``type`` functions of sizes, frame rates, seconds and float ranges, and the
-options more than one command shares (``--hole-fill``, ``--depth-colormap``).
+options more than one command shares (``--hole-fill``, ``--depth-colormap``), and the check that
+``--enlarge`` comes with ``--grid color``.
 
 A usage error is one line, ``PROG: error: <message>``, exit status 2, without argparse's usage
 block (``--help`` prints that); ``PROG`` is the name the command's other errors start with.
@@ -96,6 +97,14 @@ def float_range_arg(text: str) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise argparse.ArgumentTypeError(f"expected LO:HI, two finite numbers with LO < HI like 0:1500, got {text!r}")
     return lo, hi
+
+
+def check_enlarge(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--enlarge`` (no default: None when not given) applies to ``--grid color`` only; given without
+    it, it is a usage error rather than an option passed over in silence."""
+    if getattr(args, "enlarge", None) is not None and args.grid != "color":
+        parser.error(f"--enlarge {args.enlarge}: enlarges the depth to the colour's grid, which needs --grid color "
+                     f"(the default, --grid depth, resizes the colour to the depth instead)")
 
 
 def add_hole_fill_option(group: Any, help: str) -> None:
