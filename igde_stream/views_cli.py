@@ -191,7 +191,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     md = _markdown(summary)
     say(md)  # a closed stdout (| head) still gets the report and figure written
     for line in outs.write(summary, md, fig_frame, cfg, args.figure_view):
-        say(line)
+        if not args.quiet:  # -q: stdout is the table alone (... -q > table.md)
+            say(line)
     return 0
 
 
