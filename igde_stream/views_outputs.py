@@ -10,7 +10,6 @@ being replaced comes back on failure).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +85,11 @@ def check_quality_outputs(report: str | None, figure: str | None, inputs: Mappin
     if outs.figure is not None:
         if outs.figure.suffix.lower() != ".png":
             raise OutputError("figure must end in .png", outs.figure)
-        if importlib.util.find_spec("matplotlib") is None:
-            raise OutputError("--figure needs matplotlib (pip install matplotlib)", outs.figure)
+        try:  # imported, not only looked for: a broken install fails here, not after the measurement
+            import matplotlib  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+        except ImportError:
+            raise OutputError("--figure needs matplotlib (pip install matplotlib)", outs.figure) from None
     paths = [p for p in (outs.report, outs.markdown, outs.figure) if p is not None]
     check_outputs(paths, {role: Path(p) for role, p in inputs.items() if str(p) != "-"}, overwrite)
     return outs
