@@ -199,3 +199,19 @@ def test_depth_to_8bit_rounds_every_16_bit_level_and_reads_far_high_depth():
     # far-high millimetres under max_depth 5000: 250 mm (the near limit) is 255, 5000 mm 0.05 -> 13, 0 stays 0
     np.testing.assert_array_equal(display.depth_to_8bit(np.array([0, 250, 500, 5000], np.uint16), 5000.0, "far-high"),
                                   [0, 255, 128, 13])
+
+
+@pytest.mark.parametrize("n,rows,cols", [(8, 8, 8), (8, 3, 4), (8, 2, 5), (8, 10, None), (4, None, 5),
+                                         (2, 2, 2)])
+def test_a_grid_with_a_whole_blank_row_or_column_is_refused(n, rows, cols):
+    """8 views in 8 x 8 tiles (56 black), 3 x 4 (a black row), 2 x 5 (a black column), 10 rows of
+    one (two black rows): refused, naming the automatic shape; 7 views in 3 x 3 (two black tiles in
+    one row) and the automatic shapes of 1-64 views are kept."""
+    from igde_stream.display.grid import grid_shape
+
+    with pytest.raises(ValueError, match="leave a whole row or column blank"):
+        grid_shape(n, rows, cols)
+    assert grid_shape(7, 3, 3) == (3, 3) and grid_shape(8, 4, 2) == (4, 2) and grid_shape(5, 2, 3) == (2, 3)
+    for k in range(1, 65):
+        r, c = grid_shape(k)
+        assert (r - 1) * c < k and r * (c - 1) < k, k

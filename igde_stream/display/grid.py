@@ -20,14 +20,14 @@ def grid_shape(n: int, rows: int | None = None, cols: int | None = None) -> tupl
     for name, v in (("rows", rows), ("cols", cols)):
         if v is not None and v < 1:
             raise ValueError(f"{name} must be >= 1, got {v}")
-    if rows and cols:
-        if rows * cols < n:
+    if rows or cols:
+        if rows and cols and rows * cols < n:
             raise ValueError(f"a {rows} x {cols} grid holds {rows * cols} tiles, fewer than {n} views")
-        return rows, cols
-    if rows:
-        return rows, -(-n // rows)
-    if cols:
-        return -(-n // cols), cols
+        r, c = rows or -(-n // cols), cols or -(-n // rows)
+        if (r - 1) * c >= n or r * (c - 1) >= n:  # a whole row or column of black tiles
+            raise ValueError(f"{r} x {c} tiles for {n} views leave a whole row or column blank; "
+                             f"automatic for {n}: {' x '.join(map(str, grid_shape(n)))}")
+        return r, c
     r = max(d for d in range(1, math.isqrt(n) + 1) if n % d == 0)
     if n // r <= 2 * r:
         return r, n // r
