@@ -76,6 +76,9 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
              "lenticular": {"calibration", "panel", "blend"}}[name]
     packed_near = {"depth_near"} if getattr(args, "packed", None) else set()  # the packed input's, then
     stray = [k for k, v in given.items() if v is not None and k not in takes | packed_near]
+    if name == "rgbd":  # colour | depth, no views rendered
+        stray += [k for k, v in (("views", args.views), ("renderer", getattr(args, "renderer", "numpy")))
+                  if v not in (None, "numpy")]
     if stray:
         opts = ", ".join("--" + k.replace("_", "-") for k in stray)
         raise IGDEError(f"{opts}: not an option of --layout {name}")

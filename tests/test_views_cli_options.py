@@ -138,3 +138,12 @@ def test_the_quality_report_says_how_colour_mapped_depth_was_read(tmp_path, caps
     capsys.readouterr()
     assert reports["gray"]["depth_colormap"] == "gray" and reports["inferno"]["depth_colormap"] == "inferno"
     assert reports["gray"]["depths"] == reports["inferno"]["depths"]
+
+
+@pytest.mark.parametrize("extra", [["--views", "4"], ["--renderer", "torch"]])
+def test_rgbd_layout_refuses_the_options_of_rendered_views(extra, capsys):
+    """``--layout rgbd`` writes colour | depth and renders no views: ``--views`` and the renderer are
+    refused in one line (exit 2) before any input is opened, as other layouts' options are."""
+    assert main(["render", "no_c.mp4", "no_d.mkv", "-o", "o.mkv", "--layout", "rgbd", *extra]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"{extra[0]}: not an option of --layout rgbd" in err
