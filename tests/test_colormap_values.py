@@ -112,3 +112,13 @@ def test_a_first_frame_over_the_far_share_is_refused_and_a_later_one_warned(capl
         reader.read(_frame(half), reformatter, 2)
     warned = [m for m in caplog.messages if "lie over 16 from every gray colour" in m]
     assert len(warned) == 1 and "frame 1: 50 %" in warned[0]
+
+
+def test_every_rendering_is_256_rgb_entries_and_gray_is_the_ramp():
+    """``renderings``' docstring: (label, 256 x 3 uint8 RGB) per table, index = depth code; "gray" is
+    the gray ramp, entry k = (k, k, k)."""
+    for name in cmaps.COLORMAPS:
+        for label, table in cmaps.renderings(name):
+            assert table.shape == (256, 3) and table.dtype == np.uint8, (name, label)
+    ((label, gray),) = cmaps.renderings("gray")
+    assert label == "gray" and np.array_equal(gray, GRAY)
