@@ -300,6 +300,26 @@ def test_fp16_onnx_keeps_float32_io_and_accuracy(tmp_path):
     assert psnr >= 50.0, psnr
 
 
+def test_onnx_metadata_is_the_igde_keys_without_their_prefix(tmp_path):
+    """A hand-made graph with ``igde.variant``, ``igde.config`` (JSON) and a foreign key: the metadata an
+    engine's sidecar records is {variant, config parsed}, the ``igde.`` prefix (5 characters) cut,
+    the foreign key left out; a graph without such keys gives {}."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from igde_stream.engine import onnx_metadata
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    m = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y]))
+    onnx.save(m, str(tmp_path / "plain.onnx"))
+    for k, v in {"igde.variant": "igde-small", "igde.config": '{"g": 12, "head": "select"}', "producer": "p"}.items():
+        m.metadata_props.add(key=k, value=v)
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    assert onnx_metadata(tmp_path / "m.onnx") == {"variant": "igde-small", "config": {"g": 12, "head": "select"}}
+    assert onnx_metadata(tmp_path / "plain.onnx") == {}
+
+
 @pytest.mark.skipif(HAS_TRT, reason="checks the message given when TensorRT is missing")
 def test_build_engine_tool_says_one_line_without_tensorrt():
     r = subprocess.run([sys.executable, "tools/build_engine.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
