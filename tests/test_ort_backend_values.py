@@ -99,6 +99,15 @@ def test_a_cpu_batch_runs_in_chunks_of_cpu_chunk_frames(tmp_path, chunk, sizes):
     assert spy.sizes == sizes and np.array_equal(out, d)
 
 
+def test_by_default_the_cpu_runs_one_frame_per_call(tmp_path):
+    """OrtOptions: batching buys no speed on the CPU while ONNX Runtime's memory grows with the batch,
+    so by default a batch of 3 is 3 calls of one frame."""
+    b = OnnxRuntimeBackend(_identity(tmp_path / "g.onnx", ["N", 3, "H", "W"], ["N", 1, "H", "W"]))
+    b.session = spy = _Spy(b.session)
+    c, d = _frames(3, 4, 6)
+    assert np.array_equal(b.run(c, d), d) and spy.sizes == [1, 1, 1]
+
+
 def test_on_cuda_a_batch_is_one_call(tmp_path):
     """cpu_chunk applies on the CPU only (OrtOptions): with the CUDA provider a batch is one call."""
     b = OnnxRuntimeBackend(_identity(tmp_path / "g.onnx", ["N", 3, "H", "W"], ["N", 1, "H", "W"]), cpu_chunk=1)
