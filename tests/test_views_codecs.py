@@ -91,6 +91,34 @@ def test_a_dts_after_its_pts_is_dropped_before_muxing(tmp_path):
     assert box.got == [(0, None), (40, -40), (80, 80), (120, None)]
 
 
+def test_a_dts_far_before_its_pts_is_dropped_before_muxing():
+    """libx265's garbage dts can also lie far below the pts (seen: -62551903713508 in a 1/1000 time
+    base, two thousand years early), which MP4 / MOV refuse ("pts/dts pair unsupported", about one
+    one-frame HEVC file in four): more than 60 s of lead is dropped; a reorder delay of a few frames,
+    and 60 s exactly, are kept. A packet without a time base keeps any dts not after its pts."""
+    from fractions import Fraction
+
+    from igde_stream.stream.writer import MAX_DECODE_LEAD, mux
+
+    class Box:
+        def __init__(self):
+            self.got = []
+
+        def mux(self, packet):
+            self.got.append((packet.pts, packet.dts))
+
+    class Packet:
+        def __init__(self, pts, dts, time_base):
+            self.pts, self.dts, self.time_base = pts, dts, time_base
+
+    assert MAX_DECODE_LEAD == 60
+    box, ms = Box(), Fraction(1, 1000)
+    for pts, dts, tb in [(0, -62551903713508, ms), (0, -4611756388245323776, ms), (40, -40, ms), (0, -60000, ms),
+                         (0, -60001, ms), (0, -3, Fraction(1, 25)), (0, -62551903713508, None)]:
+        mux(box, Packet(pts, dts, tb))
+    assert box.got == [(0, None), (0, None), (40, -40), (0, -60000), (0, None), (0, -3), (0, -62551903713508)]
+
+
 def test_hevc_in_mp4_is_tagged_hvc1(tmp_path):
     """QuickTime and Apple players take HEVC in MP4 / MOV only as 'hvc1' (libx265's default there is
     'hev1'); Matroska has no such tag."""

@@ -60,13 +60,22 @@ _CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"fo
 _LOSSLESS_AS_SET = ("exr",)
 
 
+MAX_DECODE_LEAD = 60  # seconds a decode time may come before its display time (reordering: a few frames)
+
+
 def mux(container: Any, packet: Any) -> None:
-    """``container.mux(packet)``, with a decode time after the packet's own display time dropped
-    first (the muxer then derives one): no valid stream has it, and libx265 through FFmpeg 8 has
-    been seen to hand the first packet of a one-frame stream a dts of uninitialised memory
-    (0x0003000300030004), which Matroska refuses."""
-    if packet.dts is not None and packet.pts is not None and packet.dts > packet.pts:
-        packet.dts = None
+    """``container.mux(packet)``, with an impossible decode time dropped first (the muxer then
+    derives one): one after the packet's own display time, or more than ``MAX_DECODE_LEAD`` seconds
+    before it. No valid stream has either; libx265 through FFmpeg 8 hands the one packet of a
+    one-frame stream a dts of uninitialised memory now and then, above its pts (0x0003000300030004,
+    which Matroska refuses) or far below it (-62551903713508 ms, which MP4 / MOV refuse as "pts/dts
+    pair unsupported")."""
+    pts, dts = packet.pts, packet.dts
+    if dts is not None and pts is not None:
+        tb = getattr(packet, "time_base", None)
+        lead = (pts - dts) * tb if tb else 0  # no time base: only the order can be checked
+        if dts > pts or lead > MAX_DECODE_LEAD:
+            packet.dts = None
     container.mux(packet)
 
 
