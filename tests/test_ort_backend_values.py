@@ -131,3 +131,14 @@ def test_the_metadata_is_the_igde_keys_without_their_prefix(tmp_path):
         m.metadata_props.add(key=k, value=v)
     onnx.save(m, str(path))
     assert OnnxRuntimeBackend(path).metadata == {"variant": "x", "config": {"g": 12}}
+
+
+@pytest.mark.parametrize("device", ["cuda:x", "cuda:", "cuda0", "cudax", "cuda:1:2"])
+def test_a_malformed_cuda_device_is_refused_by_name(device):
+    """The device choice takes cpu, cuda or cuda:N only: a malformed cuda name is the same one-line
+    error as any unknown device, before a backend is built (it reached ``int()`` inside the ONNX
+    Runtime backend where the CUDA provider is installed, and Python's message)."""
+    from igde_stream.backends import select_backend
+
+    with pytest.raises(ValueError, match=r"^unknown device .* \(use cpu, cuda or cuda:N\)$"):
+        select_backend("igde-small", device=device)

@@ -11,6 +11,7 @@ onnxruntime: the runtime install (no torch) must be able to import it.
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -149,7 +150,7 @@ def select_backend(model: Any, device: str | None = None, engine: str | Path | N
                    engines_dir: str | Path | None = None, precision: str | None = None) -> Choice:
     """The design's ``auto``: TensorRT when an engine (given, or a matching one of ``precision``,
     default fp16, in ``engines_dir``) and a GPU are there, else PyTorch CUDA, else ONNX Runtime CPU."""
-    if device not in (None, "cpu") and not str(device).startswith("cuda"):
+    if device not in (None, "cpu") and not re.fullmatch(r"cuda(:\d+)?", str(device)):
         raise ValueError(f"unknown device {device!r} (use cpu, cuda or cuda:N)")
     if not isinstance(model, (str, Path)):  # an nn.Module handed in by code: only torch runs it
         return Choice("torch", device or ("cuda" if cuda_gpu() else "cpu"), "model is a PyTorch module", {})
