@@ -10,7 +10,6 @@ import os
 import stat
 
 import av
-import numpy as np
 import pytest
 
 from conftest import scene, write_video

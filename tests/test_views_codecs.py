@@ -69,26 +69,35 @@ def test_the_one_pass_quilt_message_names_the_main_commands_preset_option(tmp_pa
     assert not list(tmp_path.iterdir())
 
 
-def test_a_dts_after_its_pts_is_dropped_before_muxing(tmp_path):
-    """The guard against libx265's occasional garbage dts: a packet whose dts lies after its pts
-    reaches the muxer without a dts (Matroska refuses it otherwise); a valid one is left as it is."""
+class _Box:
+    """A stand-in container that records the (pts, dts) of each packet it is given."""
+
+    def __init__(self):
+        self.got = []
+
+    def mux(self, packet):
+        self.got.append((packet.pts, packet.dts))
+
+
+class _Packet:
+    def __init__(self, pts, dts, time_base=None):
+        self.pts, self.dts, self.time_base = pts, dts, time_base
+
+
+def _muxed(packets):
     from igde_stream.stream.writer import mux
 
-    class Box:
-        def __init__(self):
-            self.got = []
+    box = _Box()
+    for p in packets:
+        mux(box, _Packet(*p))
+    return box.got
 
-        def mux(self, packet):
-            self.got.append((packet.pts, packet.dts))
 
-    class Packet:
-        def __init__(self, pts, dts):
-            self.pts, self.dts = pts, dts
-
-    box = Box()
-    for pts, dts in [(0, 844437815230468), (40, -40), (80, 80), (120, None)]:
-        mux(box, Packet(pts, dts))
-    assert box.got == [(0, None), (40, -40), (80, 80), (120, None)]
+def test_a_dts_after_its_pts_is_dropped_before_muxing():
+    """The guard against libx265's occasional garbage dts: a packet whose dts lies after its pts
+    reaches the muxer without a dts (Matroska refuses it otherwise); a valid one is left as it is."""
+    got = _muxed([(0, 844437815230468), (40, -40), (80, 80), (120, None)])
+    assert got == [(0, None), (40, -40), (80, 80), (120, None)]
 
 
 def test_a_dts_far_before_its_pts_is_dropped_before_muxing():
@@ -96,27 +105,13 @@ def test_a_dts_far_before_its_pts_is_dropped_before_muxing():
     base, two thousand years early), which MP4 / MOV refuse ("pts/dts pair unsupported", about one
     one-frame HEVC file in four): more than 60 s of lead is dropped; a reorder delay of a few frames,
     and 60 s exactly, are kept. A packet without a time base keeps any dts not after its pts."""
-    from fractions import Fraction
-
-    from igde_stream.stream.writer import MAX_DECODE_LEAD, mux
-
-    class Box:
-        def __init__(self):
-            self.got = []
-
-        def mux(self, packet):
-            self.got.append((packet.pts, packet.dts))
-
-    class Packet:
-        def __init__(self, pts, dts, time_base):
-            self.pts, self.dts, self.time_base = pts, dts, time_base
+    from igde_stream.stream.writer import MAX_DECODE_LEAD
 
     assert MAX_DECODE_LEAD == 60
-    box, ms = Box(), Fraction(1, 1000)
-    for pts, dts, tb in [(0, -62551903713508, ms), (0, -4611756388245323776, ms), (40, -40, ms), (0, -60000, ms),
-                         (0, -60001, ms), (0, -3, Fraction(1, 25)), (0, -62551903713508, None)]:
-        mux(box, Packet(pts, dts, tb))
-    assert box.got == [(0, None), (0, None), (40, -40), (0, -60000), (0, None), (0, -3), (0, -62551903713508)]
+    ms = Fraction(1, 1000)
+    got = _muxed([(0, -62551903713508, ms), (0, -4611756388245323776, ms), (40, -40, ms), (0, -60000, ms),
+                  (0, -60001, ms), (0, -3, Fraction(1, 25)), (0, -62551903713508, None)])
+    assert got == [(0, None), (0, None), (40, -40), (0, -60000), (0, None), (0, -3), (0, -62551903713508)]
 
 
 def test_hevc_in_mp4_is_tagged_hvc1(tmp_path):
