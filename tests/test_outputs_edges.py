@@ -77,10 +77,10 @@ def test_name_length_limit_counts_the_temporary_names(tmp_path, monkeypatch):
     extra = max(len(temp_path(Path("x.mkv")).name), len(backup_path(Path("x.mkv")).name)) - 1  # beyond the stem
     fits = tmp_path / ("a" * (255 - extra) + ".mkv")
     assert max(len(temp_path(fits).name), len(backup_path(fits).name)) == 255
-    parts._check_name_length(fits)
+    parts.check_name_length(fits)
     too_long = tmp_path / ("a" * (256 - extra) + ".mkv")
     with pytest.raises(OutputError, match=r"name too long \(\d+ characters; .* within the file system's 255\)"):
-        parts._check_name_length(too_long)
+        parts.check_name_length(too_long)
 
 
 def test_renderer_without_pytorch(monkeypatch):

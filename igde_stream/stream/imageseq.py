@@ -107,9 +107,9 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
         raise OutputError(f"folder {str(parent)!r} does not exist", out)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"folder {str(parent)!r} is not writable", out)
-    from .parts import _check_name_length  # here: parts imports this module
+    from .parts import check_name_length  # here: parts imports this module
 
-    _check_name_length(folder)  # the frames go into a hidden folder .NAME.igde-part-PID beside it
+    check_name_length(folder)  # the frames go into a hidden folder .NAME.igde-part-PID beside it
 
 
 # ---- input: the files of a folder or a pattern ---------------------------------------------------------

@@ -121,10 +121,10 @@ def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: b
             raise OutputError(f"{str(parent)!r} is not a folder", out)
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"folder {str(parent)!r} is not writable", out)
-        _check_name_length(out)
+        check_name_length(out)
 
 
-def _check_name_length(out: Path) -> None:
+def check_name_length(out: Path) -> None:
     """The output's temporary and backup names (``temp_path``, ``commit``) are longer than its
     own; one the file system cannot hold is refused up front, not as a traceback mid-run."""
     try:
