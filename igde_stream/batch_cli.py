@@ -138,7 +138,6 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     """Everything that can be refused is checked before the first folder or file is made."""
     from . import __version__
     from .batch import check_outputs, check_summary_path, read_jobs, run_batch, write_summary
-    from .errors import IGDEError
 
     t0 = time.perf_counter()
     # first: InputOptions refuses --depth-stream with --packed, before the list is read
@@ -146,9 +145,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     jobs = read_jobs(args.jobs, args.output_dir, args.output_ext, packed=args.packed is not None)
     summaries = [check_summary_path(s, jobs, args.jobs) for s in args.summary or []]
     skip = check_outputs(jobs, resume=args.resume, overwrite=args.overwrite)
-    model = Path(args.model)
-    if (model.suffix or model.parent != Path(".")) and not model.is_file():
-        raise IGDEError("no such model file", model)
+    _check_model(args.model)
     if args.ray not in (None, "local", "auto"):
         from .batch_ray import check_reachable
 
@@ -177,6 +174,27 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     for path in summaries:
         write_summary(rows, path, header)
     return rows, engine, seconds
+
+
+def _check_model(model: str) -> None:
+    """A model no worker could load is a bad option, refused before anything runs as the single run
+    refuses it: a path that is not there or not a model file, or a name with no shipped .onnx / .pt."""
+    from .backends import resolve_model_file
+    from .errors import IGDEError
+
+    path = Path(model)
+    if (path.suffix or path.parent != Path(".")) and not path.is_file():
+        raise IGDEError("no such model file", path)
+    problems = []
+    for suffix in (".onnx", ".pt"):  # the ONNX Runtime and TensorRT backends take the first, PyTorch the second
+        try:
+            resolve_model_file(model, suffix)
+            return
+        except ValueError as exc:  # an existing file of another kind
+            raise IGDEError(str(exc)) from None
+        except FileNotFoundError as exc:
+            problems.append(str(exc))
+    raise IGDEError(f"cannot load the model: {problems[0]}", model)
 
 
 def _make_folders(folders: Sequence[Path]) -> list[Path]:

@@ -174,6 +174,10 @@ def test_bad_job_list_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, te
     (["--resume", "-y"], "give one of them"),
     (["--summary", "s.txt"], "a summary is .json or .csv"),
     (["--model", "nowhere/m.onnx"], "no such model file"),
+    # a name with no shipped file (a typo, an untrained variant): refused as the single run refuses it,
+    # not one failed clip per line of the list
+    (["--model", "igde-smal"], "igde-smal: cannot load the model: model 'igde-smal': not a file"),
+    (["--model", "jobs.csv"], "jobs.csv: not a model file"),
     (["--batch", "0"], "--batch must be >= 1"),
 ])
 def test_bad_options_are_one_line_exit_2(tmp_path, capsys, monkeypatch, extra, message):
