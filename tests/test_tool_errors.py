@@ -38,6 +38,23 @@ def test_a_users_mistake_is_one_line_and_exit_2(argv, message):
     assert message in r.stderr.strip().splitlines()[-1]  # argparse's own errors come after its usage lines
 
 
+@pytest.mark.parametrize("extra,message", [
+    (["--frames", "0"], "--frames must be >= 1, got 0"),
+    (["--sequences", "-1"], "--sequences must be >= 1, got -1"),
+    (["--first", "-1"], "--first must be >= 0, got -1"),
+    (["--size", "65x48"], "--size must be even in both directions"),  # H.264 yuv420p: 4:2:0 chroma
+    (["--first", "999", "--sequences", "2"], "split 'test' has 1000 seeds, asked for 1001"),
+    (["--p-degrade", "2"], "p_degrade must be in [0, 1], got 2.0"),
+    (["--jpeg-quality", "150"], "jpeg_quality must be in 0..100"),
+])
+def test_make_synthetic_refuses_bad_counts_and_sizes_before_writing(tmp_path, extra, message):
+    out = tmp_path / "synth"
+    r = _tool("tools/make_synthetic.py", str(out), "--sequences", "1", "--frames", "2", "--size", "32x32", *extra)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert message in r.stderr.strip().splitlines()[-1]
+    assert not out.exists()  # no empty sequence folder left behind
+
+
 def test_bench_help_lists_the_kinds_and_exits_0():
     r = _tool("tools/bench.py", "--help")
     assert r.returncode == 0

@@ -39,13 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--holes", type=int, default=0)
     g.add_argument("--jpeg-quality", type=int, default=0, help="0 = off")
     args = p.parse_args(argv)
+    # a user's mistake is one line and exit 2 before any folder is made, not a traceback half way
+    for name in ("sequences", "frames"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.first < 0:
+        p.error(f"--first must be >= 0, got {args.first}")
+    if args.size[0] % 2 or args.size[1] % 2:
+        p.error(f"--size must be even in both directions (color.mp4 is H.264 yuv420p), got {args.size[0]}x{args.size[1]}")
 
     from igde_stream.data import DegradeConfig, split_seeds, write_clip
 
-    deg = DegradeConfig(max_width=args.max_width, min_width=min(1, args.max_width), p_degrade=args.p_degrade,
-                        blur_sigma=args.blur_sigma, noise_std=args.noise_std, holes=args.holes,
-                        jpeg_quality=args.jpeg_quality)
-    seeds = split_seeds(args.split, args.first + args.sequences)[args.first:]
+    try:
+        deg = DegradeConfig(max_width=args.max_width, min_width=min(1, args.max_width), p_degrade=args.p_degrade,
+                            blur_sigma=args.blur_sigma, noise_std=args.noise_std, holes=args.holes,
+                            jpeg_quality=args.jpeg_quality)
+        seeds = split_seeds(args.split, args.first + args.sequences)[args.first:]
+    except ValueError as exc:
+        p.error(str(exc))
     for seed in seeds:
         d = Path(args.out) / f"{args.split}-{seed}"
         write_clip(d, frames=args.frames, size=args.size, seed=seed, textures=args.textures,
