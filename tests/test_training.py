@@ -386,6 +386,29 @@ def test_export_of_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
         assert not (tmp_path / "out").exists()
 
 
+def test_export_without_to_is_refused_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """tools/train.py --export without --to: one line, exit 2, as --average without --to; no file is
+    guessed (it was igde_stream/weights/<run folder>.pt under the working folder, where a run folder
+    named like a shipped model would replace its weights)."""
+    import importlib.util
+    from pathlib import Path
+
+    from igde_stream.models import create_model, save_checkpoint
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "train.py"
+    spec = importlib.util.spec_from_file_location("train_tool_to", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / "igde-small").mkdir()
+    save_checkpoint(tmp_path / "igde-small" / "best.pt", create_model("igde-tiny"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(["--export", "igde-small/best.pt"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and "--export needs --to" in err[-1], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["igde-small"]
+
+
 def test_training_that_cannot_start_is_one_line_and_writes_nothing(tmp_path, capsys):
     """tools/train.py: an unknown model, a missing checkpoint to fine-tune and --flip-train on a model
     without the flip average end in one error line, exit status 2, before the run folder exists."""

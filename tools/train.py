@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile-data", type=int, metavar="N",
                    help="only time the crop generator on N samples (one process) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--export", metavar="CKPT", help="ship CKPT's weights (no optimizer) instead of training")
+    p.add_argument("--export", metavar="CKPT", help="ship CKPT's weights (no optimizer) instead of training; needs --to")
     p.add_argument("--to", metavar="PT", help="with --export / --average: destination .pt (a .json is written beside)")
     p.add_argument("--average", nargs=2, metavar=("FIRST", "SECOND"),
                    help="ship the weight average (1 - share) * FIRST + share * SECOND of two models of one "
@@ -174,12 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.export:
         from igde_stream.shipping import export_weights
 
-        dest = args.to or f"igde_stream/weights/{Path(args.export).parent.name}.pt"
+        if not args.to:  # no guessed destination: one under igde_stream/weights/ could replace shipped weights
+            p.error("--export needs --to (the destination .pt)")
         try:  # a missing or unreadable checkpoint, a bad record or override: one line, exit 2
-            meta = export_weights(args.export, dest, overrides=dict(args.override), extra={"export_command": command})
+            meta = export_weights(args.export, args.to, overrides=dict(args.override),
+                                  extra={"export_command": command})
         except (FileNotFoundError, ValueError, TypeError) as e:
             p.error(str(e))
-        _wrote(dest, meta)
+        _wrote(args.to, meta)
         return 0
     if args.average:
         from igde_stream.shipping import average_weights
