@@ -31,6 +31,11 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
     (["tools/bench.py", "stream", "--sizes", "32"], "bench.py: error: size '32': use WIDTHxHEIGHT, e.g. 960x540"),
     (["tools/figure.py", "--crop", "-5"], "--crop must be 16..480 pixels"),
     (["tools/export_onnx.py", "--channel-multiple", "-4"], "--channel-multiple must be >= 0"),
+    (["tools/tune_filters.py", "--frames", "0", "--out", "/nonexistent/t.json"], "--frames must be >= 1, got 0"),
+    (["tools/tune_filters.py", "--errors", "paper", "bogus", "--out", "/nonexistent/t.json"],
+     "unknown --errors ['bogus']; known: paper, mix"),
+    (["tools/figure.py", "--errors", "bogus", "--out", "/nonexistent/f.png"], "unknown --errors 'bogus'; known: paper"),
+    (["tools/figure.py", "--seed-index", "-1", "--out", "/nonexistent/f.png"], "--seed-index must be >= 0, got -1"),
 ])
 def test_a_users_mistake_is_one_line_and_exit_2(argv, message):
     r = _tool(*argv)

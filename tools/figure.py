@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not 16 <= args.crop <= 480:
         p.error(f"--crop must be 16..480 pixels (the frames are 960x540 or 741x500), got {args.crop}")
+    if args.seed_index < 0:
+        p.error(f"--seed-index must be >= 0, got {args.seed_index}")
+    from igde_stream.data.error_types import ERROR_TYPES
+
+    if args.errors not in ERROR_TYPES:
+        p.error(f"unknown --errors {args.errors!r}; known: {', '.join(ERROR_TYPES)}")
 
     import matplotlib
     from matplotlib.figure import Figure

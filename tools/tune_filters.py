@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="results/filter_tuning.json")
     p.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: leaves the rest free)")
     args = p.parse_args(argv)
+    from igde_stream.data.error_types import ERROR_TYPES
+
+    if args.frames < 1:
+        p.error(f"--frames must be >= 1, got {args.frames}")
+    if set(args.errors) - set(ERROR_TYPES):
+        p.error(f"unknown --errors {sorted(set(args.errors) - set(ERROR_TYPES))}; known: {', '.join(ERROR_TYPES)}")
 
     from igde_stream.data import SceneConfig, split_seeds
     from igde_stream.data.degrade import Degrader
