@@ -31,6 +31,7 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
     (["tools/bench.py", "stream", "--sizes", "32"], "bench.py: error: size '32': use WIDTHxHEIGHT, e.g. 960x540"),
     (["tools/figure.py", "--crop", "-5"], "--crop must be 16..480 pixels"),
     (["tools/export_onnx.py", "--channel-multiple", "-4"], "--channel-multiple must be >= 0"),
+    (["tools/export_onnx.py", "--checkpoint", "no/such.pt", "--random-init"], "give it with --model, not --checkpoint"),
     (["tools/tune_filters.py", "--frames", "0", "--out", "/nonexistent/t.json"], "--frames must be >= 1, got 0"),
     (["tools/tune_filters.py", "--errors", "paper", "bogus", "--out", "/nonexistent/t.json"],
      "unknown --errors ['bogus']; known: paper, mix"),

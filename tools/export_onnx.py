@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--model", default="igde-small", help="registered variant (its shipped weights; default: %(default)s)")
     src.add_argument("--checkpoint", help="a .pt checkpoint written by training")
     p.add_argument("--random-init", action="store_true", help="seeded random weights instead of the shipped ones")
-    p.add_argument("-o", "--output", help="ONNX path (default: igde_stream/weights/<model>.onnx)")
+    p.add_argument("-o", "--output", help="ONNX path (default: igde_stream/weights/<model>.onnx; with --checkpoint, "
+                   "the checkpoint's path with .onnx; with --random-init, <model>.onnx in the working folder)")
     p.add_argument("--opset", type=int, default=18)
     p.add_argument("--exporter", choices=("auto", "dynamo", "torchscript"), default="auto")
     p.add_argument("--dense-head", action="store_true",
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="pad the dense layers' growth channels with zero filters to a multiple of M (the same "
                         "function; fewer layout conversions in ONNX Runtime's CPU convolutions); 0: as trained")
     args = p.parse_args(argv)
+    if args.random_init and args.checkpoint:
+        p.error("--random-init replaces a model's shipped weights: give it with --model, not --checkpoint")
     if args.channel_multiple < 0:
         p.error(f"--channel-multiple must be >= 0 (0: as trained), got {args.channel_multiple}")
 
