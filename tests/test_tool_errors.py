@@ -37,6 +37,12 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
      "unknown --errors ['bogus']; known: paper, mix"),
     (["tools/figure.py", "--errors", "bogus", "--out", "/nonexistent/f.png"], "unknown --errors 'bogus'; known: paper"),
     (["tools/figure.py", "--seed-index", "-1", "--out", "/nonexistent/f.png"], "--seed-index must be >= 0, got -1"),
+    # build_engine.py: the options are checked before TensorRT is looked for (none is installed here)
+    (["tools/build_engine.py", "--opt", "0x0x0"], "'0x0x0': use NxHxW of positive integers"),
+    (["tools/build_engine.py", "--batch", "0"], "--batch must be >= 1, got 0"),
+    (["tools/build_engine.py", "--onnx", "no/such.onnx"], "build_engine: error: no/such.onnx: no such ONNX file"),
+    (["tools/build_engine.py", "--like-video", "no/such.mkv"], "build_engine: error: no/such.mkv: no such file"),
+    (["tools/build_engine.py", "--opt", "2x64x64", "--max", "1x64x64"], "need min <= opt <= max"),
 ])
 def test_a_users_mistake_is_one_line_and_exit_2(argv, message):
     r = _tool(*argv)

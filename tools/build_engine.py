@@ -22,8 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 def _shape(text: str) -> tuple[int, int, int]:
     try:
         n, h, w = (int(v) for v in text.lower().split("x"))
+        if min(n, h, w) < 1:
+            raise ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: use NxHxW, e.g. 4x540x960") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: use NxHxW of positive integers, e.g. 4x540x960") from None
     return n, h, w
 
 
@@ -55,22 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if a matching engine exists")
     p.add_argument("--verbose", action="store_true", help="verbose TensorRT log (in the .log file)")
     args = p.parse_args(argv)
+    if args.batch < 1:
+        p.error(f"--batch must be >= 1, got {args.batch}")
 
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        print("build_engine: TensorRT is not installed (pip install 'igde-stream[tensorrt]' on a machine with an NVIDIA GPU)",
-              file=sys.stderr)
-        return 2
-    from igde_stream.backends import cuda_gpu, resolve_model_file
     from igde_stream.engine import BuildOptions, EngineBuildError, EngineError, build_engine
     from igde_stream.errors import IGDEError
 
-    if cuda_gpu() is None:
-        print("build_engine: no CUDA GPU visible (TensorRT engines are built on the GPU that runs them)", file=sys.stderr)
-        return 2
+    # the options first: a mistake in them is the user's, said without TensorRT or a GPU
     try:
+        from igde_stream.backends import resolve_model_file
+
         onnx = Path(args.onnx) if args.onnx else resolve_model_file(args.model, ".onnx")
+        if not onnx.is_file():
+            raise FileNotFoundError(f"{onnx}: no such ONNX file")
         h, w = _video_size(args.like_video) if args.like_video else (540, 960)
         opt = args.opt or (args.batch, h, w)
         lo = args.min or tuple(min(a, b) for a, b in zip((1, 64, 64), opt))
@@ -78,6 +77,21 @@ def main(argv: list[str] | None = None) -> int:
         options = BuildOptions(min_shape=lo, opt_shape=opt, max_shape=hi, precision=args.precision,
                                typing=args.typing, workspace_gib=args.workspace_gib,
                                optimization_level=args.optimization_level)
+    except (IGDEError, ValueError, FileNotFoundError) as exc:
+        print(f"build_engine: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        print("build_engine: TensorRT is not installed (pip install 'igde-stream[tensorrt]' on a machine with an NVIDIA GPU)",
+              file=sys.stderr)
+        return 2
+    from igde_stream.backends import cuda_gpu
+
+    if cuda_gpu() is None:
+        print("build_engine: no CUDA GPU visible (TensorRT engines are built on the GPU that runs them)", file=sys.stderr)
+        return 2
+    try:
         engine = build_engine(onnx, args.engines, options, force=args.force, verbose=args.verbose)
     except (EngineError, EngineBuildError, IGDEError, ValueError, FileNotFoundError) as exc:
         print(f"build_engine: {exc}", file=sys.stderr)
