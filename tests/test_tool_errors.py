@@ -37,6 +37,10 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
      "unknown --errors ['bogus']; known: paper, mix"),
     (["tools/figure.py", "--errors", "bogus", "--out", "/nonexistent/f.png"], "unknown --errors 'bogus'; known: paper"),
     (["tools/figure.py", "--seed-index", "-1", "--out", "/nonexistent/f.png"], "--seed-index must be >= 0, got -1"),
+    (["tools/export_onnx.py", "--checkpoint", "no/such.pt", "-o", "/nonexistent/x.onnx"],
+     "export_onnx.py: error: no/such.pt"),
+    (["tools/export_onnx.py", "--model", "igde-nope", "--random-init", "-o", "/nonexistent/x.onnx"],
+     "export_onnx.py: error: unknown model 'igde-nope'"),
     # build_engine.py: the options are checked before TensorRT is looked for (none is installed here)
     (["tools/build_engine.py", "--opt", "0x0x0"], "'0x0x0': use NxHxW of positive integers"),
     (["tools/build_engine.py", "--batch", "0"], "--batch must be >= 1, got 0"),

@@ -42,18 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     from igde_stream.export import export_onnx, read_metadata
     from igde_stream.models import WEIGHTS_DIR, create_model
 
-    if args.checkpoint:
-        model, out = Path(args.checkpoint), Path(args.output or Path(args.checkpoint).with_suffix(".onnx"))
-    elif args.random_init:
-        torch.manual_seed(0)
-        model, out = create_model(args.model), Path(args.output or f"{args.model}.onnx")
-    else:
-        model, out = args.model, Path(args.output or WEIGHTS_DIR / f"{args.model}.onnx")
     try:
+        if args.checkpoint:
+            model, out = Path(args.checkpoint), Path(args.output or Path(args.checkpoint).with_suffix(".onnx"))
+        elif args.random_init:
+            torch.manual_seed(0)
+            model, out = create_model(args.model), Path(args.output or f"{args.model}.onnx")
+        else:
+            model, out = args.model, Path(args.output or WEIGHTS_DIR / f"{args.model}.onnx")
         export_onnx(model, out, opset=args.opset, exporter=args.exporter, dense_head=args.dense_head,
                     channel_multiple=args.channel_multiple)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"export_onnx: {exc}", file=sys.stderr)
+    except (ValueError, FileNotFoundError) as exc:  # the user's: a model or file that is not there, a bad option
+        print(f"export_onnx.py: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # the export itself failed
+        print(f"export_onnx.py: {exc}", file=sys.stderr)
         return 1
     meta = read_metadata(out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {meta.get('variant')} weights {meta.get('weights_hash')}, "
