@@ -5,6 +5,7 @@ before any clip runs (``check_outputs``, ``check_summary_path``) and the summary
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -202,6 +203,14 @@ def check_summary_path(path: str | os.PathLike[str], jobs: Sequence[Job] = (),
 
 
 
+def _jsonable(value: Any) -> Any:
+    """A summary value JSON has no type for: an options dataclass as an object of its fields (the
+    input options: fps, streams, packing ...), anything else (a Fraction, a path) as its text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
 def write_summary(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], header: dict[str, Any]) -> None:
     """The rows as JSON (``header`` + counts + ``clips``) or CSV (one line per clip), by suffix;
     written under a temporary name and renamed."""
@@ -216,7 +225,7 @@ def write_summary(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], 
                     w.writerow({**r, "warnings": " | ".join(r.get("warnings") or [])})
             else:
                 counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
-                json.dump({**header, "clips": len(rows), **counts, "rows": list(rows)}, f, indent=1, default=str)
+                json.dump({**header, "clips": len(rows), **counts, "rows": list(rows)}, f, indent=1, default=_jsonable)
                 f.write("\n")
         os.replace(tmp, p)
     except OSError as exc:
