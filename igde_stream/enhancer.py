@@ -196,8 +196,9 @@ class Enhancer:
                                 "pixel a side")
         if min(depth.shape[1:]) < 2 and getattr(self.backend, "name", "") in ("onnxruntime", "tensorrt"):
             # the exported graphs' H and W are dynamic from 2 up (torch.export's range); PyTorch runs any size
-            raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: the {self.backend.name} "
-                                "model needs at least 2x2 (--backend torch runs smaller frames)")
+            said = f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: the {self.backend.name} model needs at least 2x2"
+            raise EnhancerError(f'{said} (backend="torch" runs smaller frames)',
+                                cli_problem=f"{said} (--backend torch runs smaller frames)")
         peak = self.peak_for(depth.dtype)
         order = self.depth_order
         if not self._range_checked and len(depth):  # an empty batch leaves the check to the first frames
@@ -256,9 +257,21 @@ def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "nea
         raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
 
 
-def check_enhancer_options(options: dict[str, Any]) -> None:
+def check_enhancer_options(options: dict[str, Any], enhancer: Any = None, caller: str = "enhance_file") -> None:
     """``check_options`` on the Enhancer's own options among the keywords of an ``Enhancer(...)`` call
-    (None: the default), as ``enhance_file`` and the batch jobs take them."""
+    (None: the default), as ``enhance_file`` and the batch jobs take them. A keyword that is neither
+    an Enhancer parameter nor any backend's option is a ``TypeError`` naming it (``gt=`` for
+    ``gt_path=`` is a typo, not a backend option that cannot load the model), and so are options
+    beside an ``enhancer`` already built."""
+    import inspect
+
+    params = set(inspect.signature(Enhancer.__init__).parameters) - {"self", "backend_options"}
+    unknown = sorted(set(options) - params - set().union(*BACKEND_OPTIONS.values()))
+    if unknown:
+        raise TypeError(f"{caller}() got unexpected keyword argument(s) {unknown}: neither its own nor an "
+                        "Enhancer's or a backend's")
+    if enhancer is not None and options:
+        raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(options)})")
     own = ("batch", "max_depth", "depth_order", "hole_fill")
     check_options(**{k: v for k, v in options.items() if k in own and v is not None})
 

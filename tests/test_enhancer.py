@@ -68,7 +68,7 @@ def test_frames_under_two_pixels_a_side_are_refused_by_the_exported_graph_and_ru
     e = Enhancer(str(tiny[2]), backend="onnxruntime", quiet=True)
     color, depth = _frames(1, h, w)
     with pytest.raises(EnhancerError, match=rf"frames of {w}x{h} pixels: the onnxruntime model needs at least 2x2 "
-                                            r"\(--backend torch runs smaller frames\)"):
+                                            r"\(backend=\"torch\" runs smaller frames\)"):
         e.enhance(color, depth)
     assert Enhancer(str(tiny[1]), backend="torch", quiet=True).enhance(color, depth).shape == (1, h, w)
     color, depth = _frames(1, 2, 2)

@@ -165,7 +165,8 @@ def enhance_file(
         reports = [Path(p) for p in report_path]
     plot = Path(plot_path) if plot_path is not None else None
     if (reports or plot) and gt_path is None:
-        raise IGDEError("a report or plot needs the ground-truth depth (--gt)")
+        raise IGDEError("a report or plot needs the ground-truth depth (gt_path)",
+                        cli_problem="a report or plot needs the ground-truth depth (--gt)")
     for r in reports:
         check_report_path(r)
     if plot is not None:
@@ -193,12 +194,9 @@ def enhance_file(
     for f in [*reports, *([plot] if plot else []), *([preview] if preview else [])]:
         remove_stale_parts(f)  # a killed run's partial file of this output
     codec_is_lossless(codec)  # an unknown encoder fails before any decoding
-    if enhancer is not None and enhancer_options:
-        raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(enhancer_options)})")
-    if enhancer is None:
-        from ..enhancer import check_enhancer_options
+    from ..enhancer import check_enhancer_options
 
-        check_enhancer_options(enhancer_options)  # before any input is opened
+    check_enhancer_options(enhancer_options, enhancer)  # typos, both at once, the values: before any input is opened
 
     with ExitStack() as stack:
         if grid == "color":

@@ -1,0 +1,54 @@
+"""The Python API as an embedding developer calls it: keyword typos, and errors in the API's words
+(the commands print the same errors in their option names, through ``errors.cli_message``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from igde_stream import Enhancer, enhance_file
+from igde_stream.enhancer import EnhancerError
+from igde_stream.errors import IGDEError, cli_message
+
+
+@pytest.mark.parametrize("with_enhancer", [False, True])
+def test_enhance_file_keyword_typo_is_a_type_error_naming_it(tmp_path, enhancer, with_enhancer):
+    """``gt=`` for ``gt_path=`` is neither an enhance_file keyword nor an Enhancer option: a TypeError
+    that names it, as Python says for any unknown keyword, not "cannot load the model" (the typo
+    taken for a backend option) nor "pass either enhancer= or enhancer options"."""
+    given = {"enhancer": enhancer} if with_enhancer else {}
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['gt'\]") as info:
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", gt=tmp_path / "g.mkv", **given)
+    assert "pass either" not in str(info.value) and "\n" not in str(info.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_enhance_file_enhancer_and_its_options_together_are_still_refused(tmp_path, enhancer):
+    with pytest.raises(TypeError, match=r"pass either enhancer= or enhancer options, not both \(got \['max_depth'\]\)"):
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", enhancer=enhancer, max_depth=1000)
+
+
+def test_backend_options_are_no_typos(tmp_path):
+    """A backend's own option (``threads``) passes the keyword check and reaches the Enhancer: here
+    ``batch=0`` is refused as itself, which only happens after the keywords are accepted."""
+    with pytest.raises(EnhancerError, match="batch must be an integer >= 1, got 0"):
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", threads=1, precision="fp32",
+                     batch=0, quiet=True)
+
+
+def test_one_pixel_frame_on_onnxruntime_says_the_api_backend_and_the_command_option():
+    e = Enhancer("igde-small", backend="onnxruntime", quiet=True)
+    with pytest.raises(EnhancerError) as info:
+        e.enhance(np.zeros((1, 5, 3), np.uint8), np.ones((1, 5), np.uint8))
+    assert str(info.value) == ("frames of 5x1 pixels: the onnxruntime model needs at least 2x2 "
+                               "(backend=\"torch\" runs smaller frames)")
+    assert cli_message(info.value) == ("frames of 5x1 pixels: the onnxruntime model needs at least 2x2 "
+                                       "(--backend torch runs smaller frames)")
+
+
+def test_report_without_ground_truth_names_the_keyword_and_the_option(tmp_path, enhancer):
+    with pytest.raises(IGDEError) as info:
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", enhancer=enhancer,
+                     report_path=tmp_path / "r.json")
+    assert str(info.value) == "a report or plot needs the ground-truth depth (gt_path)"
+    assert cli_message(info.value) == "a report or plot needs the ground-truth depth (--gt)"
