@@ -133,13 +133,15 @@ def warp_views(
     positions: Sequence[float] | np.ndarray | None = None,
     keep_source: bool = False,
 ) -> RenderedViews:
-    """Render views from one frame: colour H x W x 3 uint8, depth H x W (see ``normalize_depth``).
+    """Render views from one frame: colour H x W x 3 uint8, depth H x W (see ``normalize_depth``);
+    anything ``np.asarray`` takes (a CPU tensor, nested lists) is taken as that array.
 
     ``positions`` overrides ``config.positions()`` (e.g. ``[-0.5, 0.5]`` for a stereo pair).
     ``keep_source``: also return ``RenderedViews.source`` (8 bytes per view pixel, so off unless a
     measurement needs it).
     """
     config = config or ViewConfig()
+    color, depth = np.asarray(color), np.asarray(depth)  # frames of another library (a CPU tensor), lists: as the Enhancer
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
         raise ValueError(f"colour must be H x W x 3 uint8, got {color.shape} {color.dtype}")
     if depth.shape != color.shape[:2]:

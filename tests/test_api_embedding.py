@@ -52,3 +52,28 @@ def test_report_without_ground_truth_names_the_keyword_and_the_option(tmp_path, 
                      report_path=tmp_path / "r.json")
     assert str(info.value) == "a report or plot needs the ground-truth depth (gt_path)"
     assert cli_message(info.value) == "a report or plot needs the ground-truth depth (--gt)"
+
+
+def test_warp_views_takes_array_likes_as_the_enhancer_does():
+    """One row of 5 pixels, colour = column index x 10, depth 255 at column 2 and 0 elsewhere; 2 views,
+    baseline 4, zero parallax 0.5. By hand: t = -1/2 (left view) moves depth 1 by -(-1/2)*4*(1-1/2)
+    = +1 and depth 0 by -1; targets: 0 <- x1, 2 <- x3, 3 <- x2 (the near pixel wins over x4), holes at
+    1 and 4; hole 1 takes the farther of its neighbours (a tie of depth 0: target 0, the left), hole 4
+    only has its left one (target 3, x2). Nested lists and a PyTorch tensor give those views."""
+    from igde_stream import multiview as mv
+
+    color = [[[10 * x, 0, 0] for x in range(5)]]
+    depth = [[0, 0, 255, 0, 0]]
+    cfg = mv.ViewConfig(2, baseline=4, zero_parallax=0.5)
+    expect_left = np.array([1, 1, 3, 2, 2]) * 10
+    rv = mv.warp_views(np.asarray(color, np.uint8), np.asarray(depth, np.uint8), cfg)
+    assert np.array_equal(rv.views[0, 0, :, 0], expect_left)
+    assert np.array_equal(rv.holes[0, 0], [False, True, False, False, True])
+    # depth as nested lists of floats (float depth is taken as normalised: 1.0 = 255 / 255)
+    as_lists = mv.warp_views(np.asarray(color, np.uint8), [[0.0, 0.0, 1.0, 0.0, 0.0]], cfg)
+    assert np.array_equal(as_lists.views, rv.views)
+    torch = pytest.importorskip("torch")
+    tensors = mv.warp_views(torch.tensor(color, dtype=torch.uint8), torch.tensor(depth, dtype=torch.uint8), cfg)
+    assert np.array_equal(tensors.views, rv.views)
+    assert np.array_equal(mv.render_views(torch.tensor(color, dtype=torch.uint8), torch.tensor(depth, dtype=torch.uint8),
+                                          2, 4, 0.5), rv.views)
