@@ -10,7 +10,9 @@ __all__ = ["__version__", "list_models", "create_model", "Enhancer", "enhance_fi
 
 
 def list_models() -> list[str]:
-    """Names of the registered IGDE variants (``igde-tiny``, ``igde-small``, ``igde-base``)."""
+    """Names of the registered models, sorted: the IGDE variants (``igde-tiny``, ``igde-small``,
+    ``igde-small-hq``, ``igde-base``, ...) and the baseline networks (``decnn-*``, ``drecnn-*``,
+    ``dencbpn-*``, ``rdn-depth-*``); ``create_model`` builds any of them."""
     from .models import list_models as _list
 
     return _list()
