@@ -73,3 +73,74 @@ def test_the_metadata_says_the_growth_as_trained_and_as_exported(tmp_path, g, mu
     path = export.export_onnx(model, tmp_path / "m.onnx", exporter="torchscript", check=False,
                               channel_multiple=multiple)
     assert export.read_metadata(path)["growth_channels"] == expected
+
+
+def test_the_default_opset_is_18(tmp_path):
+    """The module docstring: the graph is exported at opset 18 (docs/backends.md's runtimes are built
+    for it)."""
+    torch.manual_seed(0)
+    path = export.export_onnx(create_model("igde-tiny"), tmp_path / "m.onnx", exporter="torchscript", check=False)
+    import onnx
+
+    opsets = {o.domain: o.version for o in onnx.load(str(path)).opset_import}
+    assert opsets.get("", opsets.get("ai.onnx")) == 18
+
+
+def test_a_checkpoint_path_exports_its_own_weights(tmp_path):
+    """export_onnx takes a ``.pt`` path: the graph computes the saved model (PyTorch written out on the
+    same inputs), and the metadata is that model's."""
+    import onnxruntime as ort
+
+    from igde_stream.models import save_checkpoint, weights_hash
+
+    torch.manual_seed(3)
+    model = create_model("igde-tiny", g=12).eval()
+    save_checkpoint(tmp_path / "m.pt", model)
+    path = export.export_onnx(str(tmp_path / "m.pt"), tmp_path / "m.onnx", exporter="torchscript", check=False)
+    meta = export.read_metadata(path)
+    assert meta["config"]["g"] == 12 and meta["weights_hash"] == weights_hash(model)
+    rng = np.random.default_rng(1)
+    color = rng.random((1, 3, 17, 23), dtype=np.float32)
+    depth = rng.random((1, 1, 17, 23), dtype=np.float32)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        ["depth_out"], {"color": color, "depth": depth})[0]
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(color), torch.from_numpy(depth)).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+
+
+def test_the_output_dims_take_the_depth_inputs_names():
+    """_name_output_dims' docstring: the output's dims are named after the depth input's (N, 1, H, W),
+    in place of the exporter's expressions such as Min(H, 2*((H+1)//2)); other outputs are left alone."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    expr_h, expr_w = "Min(H, 2*((H+1)//2))", "Min(W, 2*((W+1)//2))"
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["depth"], ["depth_out"]), helper.make_node("Identity", ["color"], ["extra"])],
+        "g",
+        [helper.make_tensor_value_info("color", TensorProto.FLOAT, ["N", 3, "H", "W"]),
+         helper.make_tensor_value_info("depth", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [helper.make_tensor_value_info("depth_out", TensorProto.FLOAT, ["s0", 1, expr_h, expr_w]),
+         helper.make_tensor_value_info("extra", TensorProto.FLOAT, ["s0", 3, expr_h, expr_w])])
+    proto = helper.make_model(graph)
+    export._name_output_dims(proto)
+    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in proto.graph.output}
+    assert dims == {"depth_out": ["N", 1, "H", "W"], "extra": ["s0", 3, expr_h, expr_w]}
+    onnx.checker.check_model(proto)
+
+
+@pytest.mark.parametrize("atol, ok", [(0.5, True), (0.25, False)])
+def test_the_export_must_match_within_atol(tmp_path, monkeypatch, atol, ok):
+    """export_onnx's docstring: the result must match PyTorch within ``atol``; a largest difference of
+    exactly 0.5 is within 0.5, not within 0.25 (a residual head: no share applies)."""
+    monkeypatch.setattr(export, "_both_outputs", _outputs_differing_on(0.001, []))
+    torch.manual_seed(0)
+    model = create_model("igde-tiny")
+    assert not getattr(model, "gathers_input", False)
+    out = tmp_path / "m.onnx"
+    if ok:
+        assert export.export_onnx(model, out, exporter="torchscript", atol=atol).is_file()
+    else:
+        with pytest.raises(RuntimeError, match="differs from PyTorch by 5.00e-01"):
+            export.export_onnx(model, out, exporter="torchscript", atol=atol)
