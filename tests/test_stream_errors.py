@@ -161,8 +161,9 @@ def test_output_equal_to_an_input(make_clip, enhancer):
 def test_existing_output_needs_overwrite(make_clip, enhancer):
     clip = make_clip()
     clip["out"].write_bytes(b"precious")
-    with pytest.raises(OutputError, match=r"already exists \(use -y"):
-        run(clip, enhancer)
+    with pytest.raises(OutputError, match=r"already exists \(overwrite=True replaces it\)$") as exc:
+        run(clip, enhancer)  # the Python API's words; the commands say -y / --overwrite (test_cli)
+    assert exc.value.cli_problem == "already exists (use -y / --overwrite to replace it)"
     assert clip["out"].read_bytes() == b"precious"
     assert_clean(clip["out"].parent)
     run(clip, enhancer, overwrite=True)

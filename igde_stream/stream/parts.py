@@ -113,7 +113,8 @@ def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: b
             raise OutputError("is a device or a named pipe, not a file: write to stdout with -o - and redirect "
                               "that", out)
         if mode is not None and not overwrite:  # a symbolic link too, even one that points nowhere
-            raise OutputError("already exists (use -y / --overwrite to replace it)", out)
+            raise OutputError("already exists (overwrite=True replaces it)", out,
+                              cli_problem="already exists (use -y / --overwrite to replace it)")
         parent = out.parent
         if not parent.exists():
             raise OutputError(f"folder {str(parent)!r} does not exist", out)
