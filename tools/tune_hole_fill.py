@@ -43,14 +43,11 @@ def fill_order_outputs(enh, color, depth, out_after, fill, order, timing=None):
     from igde_stream import hole_fill
 
     t = time.perf_counter()
-    if order == "after":
-        out = hole_fill.fill_holes(color, depth, out_after, settings=fill)
-        if timing is not None:
-            timing.append(time.perf_counter() - t)
-        return out
-    filled = hole_fill.fill_holes(color, depth, settings=fill)
+    filled = hole_fill.fill_holes(color, depth, out_after if order == "after" else None, settings=fill)
     if timing is not None:
         timing.append(time.perf_counter() - t)
+    if order == "after":
+        return filled
     out = enh.enhance(color, filled)
     if order == "before-keep":
         hole = depth == 0
