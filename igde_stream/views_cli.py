@@ -53,7 +53,9 @@ PROG = "igde-stream views"
 def _config(args: argparse.Namespace, n_views: int | None = None) -> mv.ViewConfig:
     try:
         views = (n_views or 8) if args.views is None else args.views
-        return mv.ViewConfig(views, args.baseline, args.zero_parallax, args.max_depth, args.depth_order)
+        base = mv.ViewConfig.baseline if args.baseline is None else args.baseline
+        zero = mv.ViewConfig.zero_parallax if args.zero_parallax is None else args.zero_parallax
+        return mv.ViewConfig(views, base, zero, args.max_depth, args.depth_order)
     except ValueError as exc:
         raise IGDEError(str(exc)) from None
 
@@ -77,7 +79,8 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
     packed_near = {"depth_near"} if getattr(args, "packed", None) else set()  # the packed input's, then
     stray = [k for k, v in given.items() if v is not None and k not in takes | packed_near]
     if name == "rgbd":  # colour | depth, no views rendered
-        stray += [k for k, v in (("views", args.views), ("renderer", getattr(args, "renderer", "numpy")))
+        stray += [k for k, v in (("views", args.views), ("renderer", getattr(args, "renderer", "numpy")),
+                                 ("baseline", args.baseline), ("zero_parallax", args.zero_parallax))
                   if v not in (None, "numpy")]
     if stray:
         opts = ", ".join("--" + k.replace("_", "-") for k in stray)
@@ -224,12 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def geometry(q: argparse.ArgumentParser, views_help: str = "number of views (default: 8)") -> None:
         q.add_argument("--views", type=int, default=None, help=views_help)
-        q.add_argument("--baseline", type=float, default=mv.ViewConfig.baseline,
+        q.add_argument("--baseline", type=float, default=None,
                        help="shift in pixels between the extreme views for a depth step of 1.0 (full range) "
                             "from the zero-parallax level; per-view step = baseline / (views - 1); one view: "
-                            "the centre view, the colour unchanged (default: %(default)s)")
-        q.add_argument("--zero-parallax", type=float, default=mv.ViewConfig.zero_parallax,
-                       help="normalised depth (0 far .. 1 near) that stays in place (default: %(default)s)")
+                            f"the centre view, the colour unchanged (default: {mv.ViewConfig.baseline:g})")
+        q.add_argument("--zero-parallax", type=float, default=None,
+                       help="normalised depth (0 far .. 1 near) that stays in place (default: "
+                            f"{mv.ViewConfig.zero_parallax:g})")
         q.add_argument("--max-depth", type=float, default=None,
                        help="depth value that means 1.0 (default: 255 for 8-bit, 65535 for 16-bit)")
         q.add_argument("--depth-order", choices=ORDERS, default="near-high",

@@ -290,8 +290,8 @@ def clip(tmp_path):
 def _render(tmp, *extra, out="o.mkv", depth="gt.mkv"):
     from igde_stream import views_cli
 
-    return views_cli.main(["render", str(tmp / "c.mp4"), str(tmp / depth), "-o", str(tmp / out), "--baseline", "16",
-                           *extra])
+    geometry = [] if "rgbd" in extra else ["--baseline", "16"]  # RGB-D renders no views: refused there
+    return views_cli.main(["render", str(tmp / "c.mp4"), str(tmp / depth), "-o", str(tmp / out), *geometry, *extra])
 
 
 def test_quilt_file_unpacks_to_the_views_bit_for_bit(clip):

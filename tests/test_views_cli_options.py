@@ -10,7 +10,7 @@ import pytest
 from igde_stream import multiview as mv
 from igde_stream.errors import IGDEError
 from igde_stream.stream.views import view_quality_files
-from igde_stream.views_cli import _size, build_parser, main
+from igde_stream.views_cli import _config, _size, build_parser, main
 
 
 def _defaults(fn):
@@ -27,8 +27,10 @@ def test_view_geometry_defaults_are_the_libraries_in_every_command():
     render = build_parser().parse_args(["render", "c.mp4", "d.mkv", "-o", "v.mkv"])
     quality = build_parser().parse_args(["quality", "c.mp4", "--gt", "g.mkv"])
     onepass = main_parser().parse_args(["c.mp4", "d.mkv", "-o", "o.mkv", "--views-out", "v.mkv"])
-    for args in (render, quality, onepass):
-        assert (args.baseline, args.zero_parallax) == (cfg.baseline, cfg.zero_parallax) == (32.0, 0.5)
+    assert (onepass.baseline, onepass.zero_parallax) == (cfg.baseline, cfg.zero_parallax) == (32.0, 0.5)
+    for args in (render, quality):  # None on the command line (so --layout rgbd can tell them given)
+        got = _config(args)
+        assert (got.baseline, got.zero_parallax) == (cfg.baseline, cfg.zero_parallax) == (32.0, 0.5)
     assert quality.figure_view == 0  # the leftmost view (positions() starts at -0.5)
     lib = _defaults(view_quality_files)
     assert (quality.band, quality.stride, quality.figure_frame) == (lib["band"], lib["stride"], lib["figure_frame"]) \
@@ -140,10 +142,11 @@ def test_the_quality_report_says_how_colour_mapped_depth_was_read(tmp_path, caps
     assert reports["gray"]["depths"] == reports["inferno"]["depths"]
 
 
-@pytest.mark.parametrize("extra", [["--views", "4"], ["--renderer", "torch"]])
+@pytest.mark.parametrize("extra", [["--views", "4"], ["--renderer", "torch"], ["--baseline", "32"],
+                                   ["--zero-parallax", "0.3"]])
 def test_rgbd_layout_refuses_the_options_of_rendered_views(extra, capsys):
-    """``--layout rgbd`` writes colour | depth and renders no views: ``--views`` and the renderer are
-    refused in one line (exit 2) before any input is opened, as other layouts' options are."""
+    """``--layout rgbd`` writes colour | depth and renders no views: ``--views``, the renderer and the
+    views' geometry (even given at its default value) are refused in one line (exit 2) before any input is opened, as other layouts' options are."""
     assert main(["render", "no_c.mp4", "no_d.mkv", "-o", "o.mkv", "--layout", "rgbd", *extra]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and f"{extra[0]}: not an option of --layout rgbd" in err
