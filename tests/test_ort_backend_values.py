@@ -4,6 +4,8 @@ chunks a batch is split into, the description line."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import onnx
 import pytest
@@ -142,3 +144,16 @@ def test_a_malformed_cuda_device_is_refused_by_name(device):
 
     with pytest.raises(ValueError, match=r"^unknown device .* \(use cpu, cuda or cuda:N\)$"):
         select_backend("igde-small", device=device)
+
+
+def test_a_batch_of_no_frames_gives_no_frames(tmp_path):
+    """N = 0 is a batch too: 0 x 1 x H x W float32 back, without a NumPy error from joining no chunks,
+    and in the PyTorch backend without the network's pixel-unshuffle refusing the empty batch."""
+    from igde_stream.backends import create_backend
+
+    color, depth = _frames(0, 16, 24)
+    ort = OnnxRuntimeBackend(_identity(tmp_path / "g.onnx", ["N", 3, "H", "W"], ["N", 1, "H", "W"]))
+    torch_installed = importlib.util.find_spec("torch") is not None
+    for backend in (ort, *([create_backend("torch", "igde-small", threads=1)] if torch_installed else [])):
+        out = backend.run(color, depth)
+        assert out.shape == (0, 1, 16, 24) and out.dtype == np.float32

@@ -29,6 +29,12 @@ class Backend(Protocol):
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray: ...
 
 
+def empty_batch(depth: np.ndarray) -> np.ndarray:
+    """The output of a batch of no frames (0 x 1 x H x W float32): every backend gives it without
+    running its runtime, which may not take a zero batch (a pixel-unshuffle, a fixed-shape engine)."""
+    return np.zeros((0, 1, *depth.shape[2:]), np.float32)
+
+
 def _torch(**kw: Any) -> Backend:
     from .torch_backend import TorchBackend
 

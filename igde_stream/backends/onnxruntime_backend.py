@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import check_threads, resolve_model_file
+from . import check_threads, empty_batch, resolve_model_file
 
 _OPT_LEVELS = ("disable", "basic", "extended", "all")
 
@@ -119,6 +119,8 @@ class OnnxRuntimeBackend:
         return f"onnxruntime {self.device} ({self.path.name}, threads {threads})"
 
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        if len(depth) == 0:
+            return empty_batch(depth)
         if self.fixed_size is not None and tuple(depth.shape[2:]) != tuple(self.fixed_size):
             raise ValueError(f"{self.path}: the graph takes frames of {self.fixed_size[1]}x{self.fixed_size[0]} only "
                              f"(fixed shape), these are {depth.shape[3]}x{depth.shape[2]}: export it with dynamic "

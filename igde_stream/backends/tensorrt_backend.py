@@ -23,7 +23,7 @@ import torch
 from ..engine import (BuildOptions, EngineError, EngineInfo, build_engine, environment, file_sha256, find_engine,
                       problems)
 from ..signals import say
-from . import ENGINE_SUFFIXES, ENGINES_DIR, resolve_model_file
+from . import ENGINE_SUFFIXES, ENGINES_DIR, empty_batch, resolve_model_file
 from .torch_backend import HostStaging, pad_batch  # noqa: F401  (pad_batch: the last, partial batch)
 
 _REBUILD = ("auto", "never", "always")
@@ -233,6 +233,8 @@ class TensorRTBackend:
         return out
 
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        if len(depth) == 0:
+            return empty_batch(depth)
         c = self._staging.to_device("color", color, self.device)
         d = self._staging.to_device("depth", depth, self.device)
         return self._staging.to_host(self.forward(c, d))

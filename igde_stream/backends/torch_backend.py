@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..models import create_model, load_checkpoint
-from . import check_not_other_file, check_threads
+from . import check_not_other_file, check_threads, empty_batch
 from ..models.selection import chooses_input
 
 _PRECISIONS = ("fp32", "fp16")
@@ -262,6 +262,8 @@ class TorchBackend:
             return graph(pad_batch(color, key[0]), pad_batch(depth, key[0]))[:n]
 
     def run(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        if len(depth) == 0:
+            return empty_batch(depth)
         if self.device.type != "cuda":
             with torch.inference_mode():
                 out = self.forward(torch.from_numpy(np.ascontiguousarray(color, np.float32)),
