@@ -110,6 +110,29 @@ def test_a_pipe_that_ends_early_is_one_line_and_leaves_nothing(clip, tiny_model,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("share", [20, 50, 70])
+def test_stdin_redirected_from_a_cut_file_is_one_line_about_the_data(clip, tiny_model, tmp_path, share):
+    """``igde-stream C - < cut.nut``: stdin is then a regular file, which FFmpeg's NUT demuxer seeks in
+    for its index; the damaged index pointer at the end of a cut file asks for an offset the file
+    system refuses (EINVAL). The run ends as a piped cut does, on the data ("-: cannot decode ..." or
+    "no video container"), never "cannot open: Invalid argument"; nothing is written. 20 % and 70 %
+    of this file gave that EINVAL before stdin's seek caught it, 50 % did not."""
+    data = nut_bytes([("gray16le", clip["depths"])])
+    cut = tmp_path / "in" / "cut.nut"
+    cut.parent.mkdir()
+    cut.write_bytes(data[: len(data) * share // 100])
+    out = tmp_path / "out"
+    out.mkdir()
+    with cut.open("rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "igde_stream", str(clip["color"]), "-", "-o", "out.mkv", "--model",
+                            str(tiny_model), "--backend", "torch", "-q"], stdin=stdin, capture_output=True, cwd=out,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    err = r.stderr.decode().strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1 and err.startswith("igde-stream: error: -: "), err
+    assert "Invalid argument" not in err and ("decode" in err or "container" in err), err
+    assert list(out.iterdir()) == []
+
+
 def test_one_file_with_two_streams_and_explicit_stream_indexes(clip, tiny_model, enhancer, tmp_path, capsys):
     both = tmp_path / "rgbd.mkv"
     colors, depths = clip["colors"], [d >> 8 for d in clip["depths"]]  # 8-bit depth, stored as gray

@@ -23,6 +23,7 @@ the first in a gray or >8-bit format, else the first video stream.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -314,6 +315,18 @@ class _StdinReader:
 
     def __getattr__(self, name: str) -> Any:  # seek, tell, seekable: stdin redirected from a file seeks
         return getattr(self.raw, name)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """A regular file's seek; a target the file system refuses (EINVAL: past its largest size, as
+        the damaged index pointer at the end of a cut NUT file gives) lands at the end of the file,
+        which reads as end of file like any offset past it. PyAV would keep the OSError and raise it
+        after FFmpeg's demuxer had gone on without the index, failing the open."""
+        try:
+            return self.raw.seek(offset, whence)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            return self.raw.seek(0, os.SEEK_END)
 
     def read(self, n: int = -1) -> bytes:
         if interrupted_by() is not None:
