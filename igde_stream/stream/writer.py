@@ -3,7 +3,8 @@
 Default codec: FFV1 (lossless; level 3, GOP 1, slice CRCs) in whatever container the output's suffix
 names (Matroska for ``.mkv``). The file is written under a temporary name in the output's folder and
 renamed to its real name only by ``commit``; ``abort`` removes it, so an interrupted or failed run
-leaves no half-written output behind. A run that was killed outright (SIGKILL, a crash) cannot clean
+leaves no half-written output behind (``with DepthWriter(out, info) as w:`` commits when the block
+ends and aborts when it raises). A run that was killed outright (SIGKILL, a crash) cannot clean
 up: the next writer of the same output removes such partial files once their process is gone.
 
 The output's bit depth follows the frames' sample type (uint16 -> the input's format of more than 8
@@ -40,6 +41,7 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
+from .codecs import CODEC_OPTIONS, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt, pix_fmt_for
 from .containers import container_problem, in_slots, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
@@ -54,10 +56,6 @@ DEFAULT_CODEC = "ffv1"
 # FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
 # the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
 BITEXACT = {"fflags": "+bitexact"}
-_CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"},
-                  "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
-# FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
-_LOSSLESS_AS_SET = ("exr",)
 
 
 MAX_DECODE_LEAD = 60  # seconds a decode time may come before its display time (reordering: a few frames)
@@ -84,64 +82,6 @@ def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: FloatMap 
     if codec in FLOAT_CODECS and float_map is None:
         raise OutputError(f"a {out.suffix} output writes float depth, for float depth in (PFM, EXR, "
                           f"grayf32le); this depth is {pix_fmt}: write .png or .tif", out)
-
-
-def codec_is_lossless(name: str) -> bool:
-    """True when encoder ``name`` can only be lossless (FFV1, FFVHuff, ...); x264 & co. count as lossy."""
-    codec = _encoder(name)
-    return name in _LOSSLESS_AS_SET or bool(codec.lossless and not codec.lossy)
-
-
-def _encoder(name: str) -> av.codec.Codec:
-    try:
-        codec = av.codec.Codec(name, "w")
-    except (av.error.FFmpegError, ValueError):
-        raise IGDEError(f"--codec {name}: no such video encoder in this FFmpeg build") from None
-    if codec.type != "video":
-        raise IGDEError(f"--codec {name}: not a video encoder")
-    return codec
-
-
-def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
-    """The pixel format the output uses: the input's when the encoder takes it, else an 8-bit fallback."""
-    codec = _encoder(codec_name)
-    formats = [f.name for f in codec.video_formats or []]
-    if not formats or depth_pix_fmt in formats:
-        return depth_pix_fmt
-    bits = bits_of(depth_pix_fmt)
-    if bits > 8:
-        # the same values in another layout: little-endian gray of as many bits, or 16-bit gray
-        for alt in (f"gray{bits}le", "gray16le", "gray16be"):
-            if alt in formats:
-                return alt
-        raise IGDEError(f"--codec {codec_name}: this encoder cannot store {bits}-bit depth ({depth_pix_fmt}); use ffv1")
-    for alt in ("gray", "yuv444p", "yuv420p"):
-        if alt in formats:
-            return alt
-    raise IGDEError(f"--codec {codec_name}: this encoder takes no 8-bit gray or YUV format; use ffv1")
-
-
-def _pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:
-    """The output pixel format for depth samples of ``dtype``: 16-bit stays 16-bit, 8-bit keeps the
-    input's 8-bit format (gray or YUV luma) when it has one."""
-    if dtype == np.uint16:
-        return output_pix_fmt(codec, like_fmt if like_fmt is not None and bits_of(like_fmt) > 8 else "gray16le")
-    if like_fmt is not None and bits_of(like_fmt) == 8:
-        return output_pix_fmt(codec, like_fmt)
-    return output_pix_fmt(codec, "gray")
-
-
-#: Where limited-range YUV depth can be written so that it reads back limited: containers that store a
-#: stream's colour range (MP4 / MOV store none for these streams), and lossy encoders, whose untagged
-#: output is read as limited anyway (``formats.luma_is_limited``).
-RANGE_CONTAINERS = ("matroska", "webm")
-RANGE_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libvpx-vp9", "libaom-av1", "libsvtav1")
-
-
-def keeps_range(container: str, codec: str) -> bool:
-    """Whether an output in ``container`` (a muxer name, e.g. "matroska" or "nut") by encoder ``codec``
-    keeps the colour range tag."""
-    return codec in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
 
 
 class DepthWriter:
@@ -172,7 +112,7 @@ class DepthWriter:
         self.codec, self.threads = codec, threads  # threads: the encoder's (--threads; 0: FFmpeg's choice)
         self.lossless = codec_is_lossless(codec)
         self._like_fmt = output_like(like.pix_fmt)  # float codes, RGB-saved gray: plain gray out
-        self.pix_fmt = "grayf32le" if self.float_map else _pix_fmt_for(codec, like.dtype, self._like_fmt)
+        self.pix_fmt = "grayf32le" if self.float_map else pix_fmt_for(codec, like.dtype, self._like_fmt)
         self._limited = like.limited  # the input's YUV luma was limited range: the output's is too
         self.time_base = like.time_base
         self.size = (like.width, like.height)
@@ -189,6 +129,7 @@ class DepthWriter:
         self.tmp: Path | None = None
         self.final = self.out.parent if self.sequence else self.out
         self._closed = False
+        self._committed = False
         self.abandoned = False
         try:
             if self.to_stdout:
@@ -232,7 +173,7 @@ class DepthWriter:
         # AVI and YUV4MPEG read the time base as the frame rate: write them in frame slots of 1 / rate
         self._out_tb = Fraction(1) / Fraction(self.rate) if in_slots(muxer) else like.time_base
         try:
-            s = self.container.add_stream(codec, rate=self.rate, options=dict(_CODEC_OPTIONS.get(codec, {})))
+            s = self.container.add_stream(codec, rate=self.rate, options=dict(CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
             s.time_base = self._out_tb
             s.codec_context.time_base = self._out_tb
@@ -253,7 +194,7 @@ class DepthWriter:
         """Write full-range gray instead of the input's YUV format (depth's chroma is neutral: the same values)."""
         self._limited = False
         self._like_fmt = gray_like(self.pix_fmt)
-        self.pix_fmt = _pix_fmt_for(codec, like.dtype, self._like_fmt)
+        self.pix_fmt = pix_fmt_for(codec, like.dtype, self._like_fmt)
         log.info("%s: %s; the depth is written as %s (full range)", self.out, why, self.pix_fmt)
 
     def write(self, depth: np.ndarray, pts: int | None) -> None:
@@ -294,7 +235,7 @@ class DepthWriter:
             if dtype not in (np.uint8, np.uint16) or (self.float_map and dtype != np.uint16):
                 raise OutputError(f"frame {self.frames} has {dtype} samples; depth must be uint8 or uint16 "
                                   "(uint16 codes for float output)", self.out)
-            pix_fmt = self.pix_fmt if self.float_map else _pix_fmt_for(self.codec, dtype, self._like_fmt)
+            pix_fmt = self.pix_fmt if self.float_map else pix_fmt_for(self.codec, dtype, self._like_fmt)
             if pix_fmt != self.pix_fmt:
                 self.stream.pix_fmt = pix_fmt  # the encoder opens with the first frame: still possible
                 self.pix_fmt = pix_fmt
@@ -345,10 +286,23 @@ class DepthWriter:
         reason = getattr(exc, "strerror", None) or exc
         return OutputError(f"{what}: {reason}", self.out)
 
+    def __enter__(self) -> "DepthWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """``with DepthWriter(...) as w:`` commits the output when the block ends normally and aborts it
+        (nothing left under either name) when it raises."""
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
     def commit(self) -> Path:
-        """Close, then give the file (or the folder of images) its real name, replacing an existing one."""
+        """Close, then give the file (or the folder of images) its real name, replacing an existing one;
+        once (a second call gives the same path and changes nothing)."""
         self.close()
-        if self.tmp is not None:
+        if self.tmp is not None and not self._committed:
+            self._committed = True
             if self.sequence and self.final.is_dir():
                 shutil.rmtree(self.final)  # checked by ``check_sequence_output``: only earlier frames
             os.replace(self.tmp, self.final)
@@ -357,7 +311,9 @@ class DepthWriter:
     def abort(self) -> None:
         """Close without flushing and remove the temporary file; safe to call at any point. A writer
         ``abandoned`` by its thread (blocked writing to a pipe nobody reads) is not closed: closing
-        writes to the same pipe, and the thread may still be inside the muxer."""
+        writes to the same pipe, and the thread may still be inside the muxer. After ``commit``: nothing."""
+        if self._committed:
+            return
         if not self._closed and not self.abandoned:
             self._closed = True
             try:
@@ -376,11 +332,6 @@ class DepthWriter:
                 os.unlink(self.tmp)
         except FileNotFoundError:
             pass
-
-
-def describe_codec(name: str) -> str:
-    """``"ffv1 (lossless)"`` or ``"libx264 (LOSSY)"`` for logs and reports."""
-    return f"{name} ({'lossless' if codec_is_lossless(name) else 'LOSSY'})"
 
 
 __all__ = [

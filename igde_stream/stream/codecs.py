@@ -1,0 +1,89 @@
+"""The depth writer's encoders: which are lossless, the pixel format each writes depth in, the options
+it is set up with, and where a limited-range tag survives (``writer.DepthWriter`` uses them; the
+stream command checks ``--codec`` with them before any decoding).
+
+Errors name the encoder in the Python API's words (``codec 'x264': ...``) and keep the command's
+(``--codec x264: ...``) as ``IGDEError.cli_problem``.
+"""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+
+from ..errors import IGDEError
+from .formats import bits_of
+
+CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"},
+                  "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
+# FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
+_LOSSLESS_AS_SET = ("exr",)
+
+
+def codec_is_lossless(name: str) -> bool:
+    """True when encoder ``name`` can only be lossless (FFV1, FFVHuff, ...); x264 & co. count as lossy."""
+    codec = _encoder(name)
+    return name in _LOSSLESS_AS_SET or bool(codec.lossless and not codec.lossy)
+
+
+def codec_error(name: str, problem: str) -> IGDEError:
+    """``problem`` of encoder ``name``: "codec 'NAME': ..." for the Python API, "--codec NAME: ..." on
+    the command line (``IGDEError.cli_problem``)."""
+    return IGDEError(f"codec {name!r}: {problem}", cli_problem=f"--codec {name}: {problem}")
+
+
+def _encoder(name: str) -> av.codec.Codec:
+    try:
+        codec = av.codec.Codec(name, "w")
+    except (av.error.FFmpegError, ValueError):
+        raise codec_error(name, "no such video encoder in this FFmpeg build") from None
+    if codec.type != "video":
+        raise codec_error(name, "not a video encoder")
+    return codec
+
+
+def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
+    """The pixel format the output uses: the input's when the encoder takes it, else an 8-bit fallback."""
+    codec = _encoder(codec_name)
+    formats = [f.name for f in codec.video_formats or []]
+    if not formats or depth_pix_fmt in formats:
+        return depth_pix_fmt
+    bits = bits_of(depth_pix_fmt)
+    if bits > 8:
+        # the same values in another layout: little-endian gray of as many bits, or 16-bit gray
+        for alt in (f"gray{bits}le", "gray16le", "gray16be"):
+            if alt in formats:
+                return alt
+        raise codec_error(codec_name, f"this encoder cannot store {bits}-bit depth ({depth_pix_fmt}); use ffv1")
+    for alt in ("gray", "yuv444p", "yuv420p"):
+        if alt in formats:
+            return alt
+    raise codec_error(codec_name, "this encoder takes no 8-bit gray or YUV format; use ffv1")
+
+
+def pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:
+    """The output pixel format for depth samples of ``dtype``: 16-bit stays 16-bit, 8-bit keeps the
+    input's 8-bit format (gray or YUV luma) when it has one."""
+    if dtype == np.uint16:
+        return output_pix_fmt(codec, like_fmt if like_fmt is not None and bits_of(like_fmt) > 8 else "gray16le")
+    if like_fmt is not None and bits_of(like_fmt) == 8:
+        return output_pix_fmt(codec, like_fmt)
+    return output_pix_fmt(codec, "gray")
+
+
+#: Where limited-range YUV depth can be written so that it reads back limited: containers that store a
+#: stream's colour range (MP4 / MOV store none for these streams), and lossy encoders, whose untagged
+#: output is read as limited anyway (``formats.luma_is_limited``).
+RANGE_CONTAINERS = ("matroska", "webm")
+RANGE_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libvpx-vp9", "libaom-av1", "libsvtav1")
+
+
+def keeps_range(container: str, codec: str) -> bool:
+    """Whether an output in ``container`` (a muxer name, e.g. "matroska" or "nut") by encoder ``codec``
+    keeps the colour range tag."""
+    return codec in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
+
+
+def describe_codec(name: str) -> str:
+    """``"ffv1 (lossless)"`` or ``"libx264 (LOSSY)"`` for logs and reports."""
+    return f"{name} ({'lossless' if codec_is_lossless(name) else 'LOSSY'})"

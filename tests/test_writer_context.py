@@ -1,0 +1,55 @@
+"""``DepthWriter`` as a context manager, for a pipeline stage that writes frames itself: the output
+appears under its name only when the block ends normally (frames and timestamps as written), a
+block that raises leaves neither the output nor its temporary file and keeps an earlier file of the
+same name as it was, and ``commit`` is safe to call twice. Frames read back with PyAV."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from igde_stream.stream import DepthWriter
+
+from conftest import read_video
+from test_stream_roundtrip import depth_info
+
+
+def _frames(n, dtype=np.uint16):
+    rng = np.random.default_rng(7)
+    return [rng.integers(0, 65536 if dtype == np.uint16 else 256, (8, 16)).astype(dtype) for _ in range(n)]
+
+
+def test_a_block_that_ends_normally_commits_the_frames(tmp_path):
+    out = tmp_path / "out.mkv"
+    frames = _frames(3)
+    with DepthWriter(out, depth_info(Fraction(25), "gray16le")) as w:
+        for k, f in enumerate(frames):
+            w.write(f, 40 * k)  # 1/1000 time base: 40 ms apart
+        assert not out.exists()  # under its temporary name until the block ends
+    got, pts, _ = read_video(out)
+    np.testing.assert_array_equal(np.stack(got), np.stack(frames))
+    assert list(pts) == [0, 40, 80]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
+
+
+def test_a_block_that_raises_leaves_nothing_and_keeps_the_old_file(tmp_path):
+    out = tmp_path / "out.mkv"
+    out.write_bytes(b"the user's earlier file")
+    with pytest.raises(RuntimeError, match="stage failed"):
+        with DepthWriter(out, depth_info(Fraction(25))) as w:
+            w.write(_frames(1, np.uint8)[0], 0)
+            raise RuntimeError("stage failed")
+    assert out.read_bytes() == b"the user's earlier file"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
+
+
+def test_commit_inside_the_block_is_not_done_twice(tmp_path):
+    out = tmp_path / "out.mkv"
+    with DepthWriter(out, depth_info(Fraction(25))) as w:
+        w.write(_frames(1, np.uint8)[0], 0)
+        assert w.commit() == out and out.exists()
+    assert w.commit() == out and [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
+    w.abort()  # after the commit: the output stays
+    assert len(read_video(out)[0]) == 1
