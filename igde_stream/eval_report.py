@@ -14,11 +14,12 @@ __all__ = ["markdown_table", "views_markdown_table", "write_report"]
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
-    if isinstance(v, float):
+    """A table cell: a float (NumPy's too) at ``digits`` decimals, NaN as "-", +-inf as "inf" / "-inf"."""
+    if isinstance(v, (float, np.floating)):
         if math.isnan(v):
             return "-"
         if math.isinf(v):
-            return "inf"
+            return "inf" if v > 0 else "-inf"
         return f"{v:.{digits}f}"
     return str(v)
 
@@ -61,6 +62,8 @@ def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
 def _json_ready(v: Any) -> Any:
     """``v`` with nan as None, inf as "inf" / "-inf" and numpy scalars as Python ones, for ``json.dumps``
     (also used by :mod:`igde_stream.paper`)."""
+    if isinstance(v, np.generic):  # a float32 NaN or inf too: its item() is a Python float
+        v = v.item()
     if isinstance(v, float):
         if math.isnan(v):
             return None
@@ -70,8 +73,6 @@ def _json_ready(v: Any) -> Any:
         return {k: _json_ready(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_json_ready(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
     return v
 
 
