@@ -61,10 +61,10 @@ def choose_stream(container: av.container.InputContainer, role: str, index: int 
         return moving[scores.index(min(scores))]
     depth = moving[scores.index(max(scores))]
     if max(scores) == 1 and scores.count(0) and role == "depth":
-        color = moving[scores.index(0)]
+        color = moving[scores.index(0)]  # a stream without a decoder (no codec context) scores 0 too
         log.warning("%s: depth taken from video stream %d (%s) and colour from stream %d (%s) by bit depth alone; "
-                    "if they are the other way round, give --color-stream %d --depth-stream %d", path,
-                    video.index(depth), depth.codec_context.pix_fmt, video.index(color), color.codec_context.pix_fmt,
+                    "if they are the other way round, give --color-stream %d --depth-stream %d", path, video.index(depth),
+                    depth.codec_context.pix_fmt, video.index(color), getattr(color.codec_context, "pix_fmt", "no decoder"),
                     video.index(depth), video.index(color))
     return depth
 
