@@ -62,3 +62,13 @@ def test_the_output_suffix_is_a_dot_and_a_suffix(tmp_path, ext, ok):
     else:
         with pytest.raises(IGDEError, match="write it like .mkv"):
             read_jobs(tmp_path, output_ext=ext)
+
+
+def test_a_short_csv_row_leaves_its_optional_cells_empty(tmp_path):
+    """docs/batch.md: gt and clip are optional columns; a row with fewer cells than the header (here
+    no gt and no clip cell) reads them as empty: no ground truth, the output as its label."""
+    (tmp_path / "jobs.csv").write_text("color,depth,output,gt,clip\nc.mp4,d.mkv,o.mkv\nc2.mp4,d2.mkv,o2.mkv,g2.mkv\n")
+    a, b = read_jobs(tmp_path / "jobs.csv")
+    assert (a.clip, a.color, a.depth, a.output, a.gt) == ("o.mkv", str(tmp_path / "c.mp4"), str(tmp_path / "d.mkv"),
+                                                          str(tmp_path / "o.mkv"), None)
+    assert (b.clip, b.gt) == ("o2.mkv", str(tmp_path / "g2.mkv"))

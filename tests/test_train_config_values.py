@@ -61,6 +61,7 @@ def test_the_defaults_the_command_does_not_pass_are_the_documented_ones():
     {"batch": 1}, {"workers": 0}, {"val_every": 1}, {"ckpt_every": 1}, {"val_samples": 1},
     {"frames_per_scene": 1}, {"crops_per_frame": 1}, {"hard_share": 0.0}, {"hard_share": 1.0},
     {"minutes": 0.01, "steps": None}, {"temperature_start": 0.01, "temperature_end": 0.01},
+    {"refine_share": 1.0}, {"refine_share": 0.0}, {"lr": 1e-9},
 ])
 def test_each_bound_takes_its_edge_value(kw):
     cfg = TrainConfig(**{"steps": 1, **kw})
@@ -68,7 +69,8 @@ def test_each_bound_takes_its_edge_value(kw):
 
 
 @pytest.mark.parametrize("kw, said", [
-    ({"batch": 0}, "batch must be >= 1"), ({"workers": -1}, "workers >= 0"),
+    ({"batch": 0}, "batch must be >= 1"), ({"lr": 0.0}, "lr must be > 0"),
+    ({"refine_share": 1.01}, "refine_share must be in"), ({"workers": -1}, "workers >= 0"),
     ({"minutes": 0.0, "steps": None}, "minutes must be > 0"), ({"temperature_start": 0.0}, "temperatures must be > 0"),
     ({"temperature_end": 0.0}, "temperatures must be > 0"), ({"hard_share": 1.01}, "hard_share must be in"),
     ({"hard_share": -0.01}, "hard_share must be in"),
@@ -76,3 +78,19 @@ def test_each_bound_takes_its_edge_value(kw):
 def test_the_next_value_out_is_refused(kw, said):
     with pytest.raises(ValueError, match=said):
         TrainConfig(**{"steps": 1, **kw})
+
+
+def test_validation_keeps_none_of_the_training_only_options():
+    """The docstring: steep planes and limbs never reach the validation scenes; with ``mix`` the
+    validation uses the fixed "mix" preset, and the colour blur is for training crops only. The
+    validation seeds are the first ``val_samples`` of the val split."""
+    from igde_stream.data import SPLITS
+    from igde_stream.data.error_types import error_type_config
+
+    cfg = TrainConfig(steps=1, steep_planes=2, limbs=3, mix=True, color_blur=0.8, val_samples=5)
+    val = cfg.val_crop_config()
+    assert (val.scene.steep_planes, val.scene.limbs, val.mix, val.color_blur) == ((0, 0), (0, 0), False, 0.0)
+    assert val.degradation == error_type_config("mix")
+    train = cfg.crop_config()
+    assert (train.scene.limbs, train.mix, train.color_blur) == ((0, 3), True, 0.8)
+    assert cfg.data_params()["val_seeds"] == [SPLITS["val"].start, SPLITS["val"].start + 5]
