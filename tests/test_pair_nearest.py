@@ -140,3 +140,35 @@ def test_cli_pair_nearest_and_the_views_command(tmp_path):
     assert len(got) == 4
     # two views side by side of a flat depth: each is the colour frame 2k, red 10 (2k + 1)
     assert [int(g[8, 4, 0]) for g in got] == [10, 30, 50, 70]
+
+
+def test_matroska_rounding_at_the_half_frame_pairs_and_ties_go_to_the_earlier_frame(tmp_path):
+    # 30 fps colour beside 60 fps depth, both in Matroska (1 ms): the odd depth frames lie half a
+    # colour frame from two colour frames, 17 / 16 ms or 17 / 17 ms away once rounded (true: 16.67 both),
+    # over the 16.67 ms tolerance. Each colour frame guides two depth frames, the tie going to the earlier.
+    h, w = 16, 24
+    colors = [np.full((h, w, 3), 10 * (k + 1), np.uint8) for k in range(4)]
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1", rate=Fraction(30))
+    d = write_video(tmp_path / "d.mkv", [np.full((h, w), 200, np.uint8)] * 8, fmt="gray", rate=Fraction(60))
+    summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=ColourCode(), pair="nearest")
+    out, _, _ = read_video(tmp_path / "out.mkv")
+    assert [int(o[0, 0]) for o in out] == [10, 10, 20, 20, 30, 30, 40, 40]
+    assert (summary["color_skipped"], summary["color_reused"]) == (0, 4)
+    # 15 fps colour beside 30 fps depth: the last depth frame (367 ms) is 34 ms from colour 333 ms
+    c15 = write_video(tmp_path / "c15.mkv", colors[:2], fmt="rgb24", codec="ffv1", rate=Fraction(15))
+    d30 = write_video(tmp_path / "d30.mkv", [np.full((h, w), 200, np.uint8)] * 4, fmt="gray", rate=Fraction(30))
+    enhance_file(c15, d30, tmp_path / "out15.mkv", enhancer=ColourCode(), pair="nearest")
+    assert [int(o[0, 0]) for o in read_video(tmp_path / "out15.mkv")[0]] == [10, 10, 20, 20]
+
+
+def test_rounding_slack_counts_only_time_bases_that_round():
+    from igde_stream.stream.info import VideoInfo
+    from igde_stream.stream.pairing import rounding_slack
+
+    def info(tb, rate):
+        return VideoInfo("x", "ffv1", 2, 2, "gray", Fraction(tb), Fraction(rate), 0, None, None)
+
+    assert rounding_slack(info(Fraction(1, 15360), 30), info(Fraction(1, 90000), Fraction(30000, 1001))) == 0
+    assert rounding_slack(info(Fraction(1, 1000), 30), info(Fraction(1, 1000), 25)) == 0.001
+    assert rounding_slack(info(Fraction(1, 1000), 60), info(Fraction(1, 1000), 60)) == 0.002
+    assert rounding_slack(info(Fraction(1, 10), 30)) == 0.125 / 30  # a coarse time base: at most 1/8 frame

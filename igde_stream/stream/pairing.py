@@ -6,12 +6,13 @@ that runs longer); :func:`pairs` picks one by mode."""
 from __future__ import annotations
 
 import logging
+from fractions import Fraction
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from ..errors import PairingError
-from .info import Frame
+from .info import Frame, VideoInfo
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -20,23 +21,39 @@ PAIR_MODES = ("exact", "nearest")
 
 def pairs(
     mode: str, colors: Iterable[Frame], depths: Iterable[Frame], durations: tuple[float, float],
-    names: tuple[str, str], tally: dict[str, int] | None = None,
+    names: tuple[str, str], tally: dict[str, int] | None = None, slack: float = 0.0,
 ) -> Iterator[tuple[Frame, Frame]]:
     """``pair_frames`` (``mode`` "exact": within half a depth frame) or ``pair_nearest`` ("nearest":
-    within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds)."""
+    within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds, and
+    ``slack``: the rounding of their timestamps, ``rounding_slack``)."""
     if mode == "exact":
         return pair_frames(colors, depths, 0.5 * durations[1], names)
     if mode == "nearest":
-        return pair_nearest(colors, depths, 0.5 * max(durations), names, tally)
+        return pair_nearest(colors, depths, 0.5 * max(durations), names, tally, slack)
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
+
+
+def rounding_slack(*infos: VideoInfo) -> float:
+    """Seconds by which the stream times of frames in these streams (``VideoInfo``) may be off: a time
+    base that does not hold the frame duration exactly (Matroska's 1/1000 for 30 or 60 fps) rounds
+    every pts, and the start time subtracted from it, by up to half a unit each, so one unit per
+    stream (at most an eighth of its frame). Exact time bases (1/15360 or 1/90000 at 30 fps) add 0."""
+    total = 0.0
+    for info in infos:
+        tb, rate = Fraction(info.time_base), info.effective_rate
+        if (1 / (rate * tb)).denominator != 1:
+            total += min(float(tb), 0.125 * info.frame_duration)
+    return total
 
 
 def pair_nearest(
     colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str],
-    tally: dict[str, int] | None = None,
+    tally: dict[str, int] | None = None, slack: float = 0.0,
 ) -> Iterator[tuple[Frame, Frame]]:
     """Yield (colour, depth) for every depth frame, with the colour frame nearest in time (ties: the
-    earlier one), when it lies within ``tolerance`` seconds.
+    earlier one), when it lies within ``tolerance`` seconds. ``slack``: how far rounded timestamps may
+    be off (``rounding_slack``); it widens the tolerance, and distances closer than it are a tie (a
+    30 fps colour and 60 fps depth in Matroska: 17 and 16 ms for true 16.67 and 16.67).
 
     For colour and depth at different frame rates (a 30 fps camera with a 15 fps depth sensor: every
     other colour frame is skipped; with a 60 fps one, each colour frame guides two depth frames) and
@@ -67,10 +84,10 @@ def pair_nearest(
         if n_d == 0 and cur is not None:
             _warn_start_offset(cur, d, tolerance, names)
         n_d += 1
-        while nxt is not None and nearer(nxt.time, cur.time, d.time):
+        while nxt is not None and nearer(nxt.time, cur.time, d.time, slack):
             retire(uses)
             cur, nxt, uses = nxt, pull(), 0
-        if cur is not None and abs(cur.time - d.time) <= tolerance + TIE:
+        if cur is not None and abs(cur.time - d.time) <= tolerance + slack + TIE:
             uses += 1
             if not lone_d:
                 yield cur, d
@@ -88,7 +105,7 @@ def pair_nearest(
                  names[0], counts["color_skipped"], counts["color_frames"], counts["color_reused"])
     if lone_d:
         raise PairingError(
-            f"no colour frame within {tolerance * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
+            f"no colour frame within {(tolerance + slack) * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
             f"({counts['color_frames']} colour frames, {n_d} depth frames)",
             f"{names[0]}, {names[1]}",
         )
@@ -147,10 +164,11 @@ def pair_frames(
 TIE = 1e-9  # seconds: two distances closer than this are a tie (float noise of pts x time base)
 
 
-def nearer(a: float, b: float, t: float) -> bool:
+def nearer(a: float, b: float, t: float, slack: float = 0.0) -> bool:
     """Whether time ``a`` is nearer ``t`` than ``b`` is; a tie (within ``TIE``: 30 fps against 20 fps
-    in a 1/1000 time base gives equal distances that floats tell apart) is not."""
-    return abs(a - t) < abs(b - t) - TIE
+    in a 1/1000 time base gives equal distances that floats tell apart; or within ``slack``, what
+    rounded timestamps cannot tell apart) is not."""
+    return abs(a - t) < abs(b - t) - TIE - slack
 
 
 def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, str]) -> None:

@@ -40,7 +40,7 @@ from .parts import check_outputs as _check_outputs, commit as _commit, same_file
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path
-from .pairing import PAIR_MODES, pairs
+from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .reader import Frame, VideoReader
 from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
@@ -366,8 +366,8 @@ def _run(
     try:
         try:
             try:
-                durations = (color.info.frame_duration, di.frame_duration)
-                for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally):
+                durations, slack = (color.info.frame_duration, di.frame_duration), rounding_slack(color.info, di)
+                for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally, slack):
                     batch.append((c, d))
                     paired += 1
                     if len(batch) == batch_size:

@@ -28,7 +28,7 @@ from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
 from .containers import in_slots, size_problem, slot_of
 from .packed import check_inputs as check_packed_inputs
-from .pairing import pairs
+from .pairing import pairs, rounding_slack
 from .formats import is_float_format
 from .reader import VideoReader
 from .roles import check_pair
@@ -72,8 +72,8 @@ def paired_depths(color: VideoReader, depths: list[VideoReader],
     first = depths[0]
     tol = 0.5 * first.info.frame_duration
     others = [d.frames() for d in depths[1:]]
-    durations = (color.info.frame_duration, first.info.frame_duration)
-    for c, d in pairs(pair, color.frames(), first.frames(), durations, (color.path, first.path)):
+    durations, slack = (color.info.frame_duration, first.info.frame_duration), rounding_slack(color.info, first.info)
+    for c, d in pairs(pair, color.frames(), first.frames(), durations, (color.path, first.path), None, slack):
         arrays = [d.data]
         for reader, it in zip(depths[1:], others):
             o = next(it, None)
