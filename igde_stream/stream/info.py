@@ -88,14 +88,16 @@ def check_complete(info: VideoInfo, path: str, count: int, last_time: float, las
                    dropped: int = 0, last_duration: float = 0.0) -> None:
     """Refuse a stream (``info``, read from ``path``) that ended early after ``count`` frames, the last
     at ``last_time`` / ``last_pts_time`` s: fewer frames than the container declares (less the
-    ``dropped`` samples its edit list cuts), or, where it declares no count, an end before the
-    declared duration (the last frame lasting ``last_duration`` seconds, else one frame)."""
+    ``dropped`` samples never shown: cut by its edit list, or an AVI's empty slots), or, where it
+    declares no count, an end before the declared duration (the last frame lasting ``last_duration``
+    seconds, else one frame)."""
     if count == 0:
         raise CorruptInputError("no frame could be decoded", path)
     if info.frames and count < info.frames - dropped:
         raise CorruptInputError(
             f"truncated: decoded {count} frames but the container declares {info.frames - dropped}"
-            + (f" ({info.frames} samples, {dropped} cut by its edit list)" if dropped else ""), path
+            + (f" ({info.frames} samples, {dropped} never shown: cut by its edit list or empty)" if dropped else ""),
+            path
         )
     if info.frames and count >= info.frames - dropped:
         return  # every frame it declares: a last frame held longer (VFR) moves only the duration

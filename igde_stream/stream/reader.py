@@ -47,6 +47,7 @@ from .orientation import Orientation, frame_orientation, orientation_changed, pr
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import choose_stream
+from .timing import stream_rate
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -216,8 +217,7 @@ class VideoReader:
                         "frames are read and written as stored, without the tag: outputs show at %dx%d",
                         self.path, sar.numerator, sar.denominator, cc.width, cc.height,
                         round(cc.width * sar), cc.height, cc.width, cc.height)
-        tb = s.time_base or Fraction(1, 1000)
-        rate = s.average_rate or s.guessed_rate or None
+        tb, rate = s.time_base or Fraction(1, 1000), stream_rate(s, self.container)  # raw .h264: its bitstream's
         # A stream's duration is a length; a container's (Matroska) may be an end time counted from 0,
         # and NUT's is the largest pts of its index: the last frame's start, one frame short of its end.
         duration, duration_is_end, last_start = None, False, False

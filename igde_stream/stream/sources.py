@@ -44,6 +44,7 @@ from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, sequence_frames
 from .packed import check_packing
 from .parts import ffmpeg_name
+from .timing import SlotClock
 from .urls import DEFAULT_TIMEOUT_S, is_input_url, open_url, stall_problem
 
 STDIN = "-"
@@ -250,9 +251,10 @@ class StreamDecoder:
 
     def __init__(self, shared: SharedInput, stream: av.VideoStream, path: str) -> None:
         self.shared, self.stream, self.path = shared, stream, path
-        self.dropped = 0  # packets an MP4 edit list cuts (trims made with -c copy): demuxed, never shown
+        self.dropped = 0  # samples never shown: cut by an MP4 edit list (a -c copy trim), an AVI's empty slots
         self.mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
         self._packets: Iterator[Any] | None = None
+        self._clock = SlotClock(stream, shared.container)  # AVI: frames timed by their slots
 
     def decode(self, count: int, t: float) -> list[av.VideoFrame] | None:
         """The frames of the stream's next packet (often none), None at its end; ``count`` frames came
@@ -264,6 +266,7 @@ class StreamDecoder:
         with av.logging.Capture(local=True) as logs:
             try:
                 packet = next(self._packets, None)
+                self.dropped += self._clock.feed(packet)  # an AVI's empty slots: never shown
                 decoded = self.stream.decode(packet) if packet is not None else []
             except av.error.FFmpegError as exc:
                 if (stalled := stall_problem(self.shared, exc, time.monotonic() - start)) is not None:  # gone silent
@@ -279,7 +282,7 @@ class StreamDecoder:
             self.mid_stream = False  # demux ends with an empty packet, which drained the decoder
             return None
         self.dropped += bool(getattr(packet, "is_discard", False) and packet.size)
-        return decoded
+        return self._clock.apply(decoded)
 
     def drain(self) -> None:
         """Drain a decoder left mid-stream before it is freed: freeing FFmpeg's frame-threaded TIFF
