@@ -37,6 +37,36 @@ def test_the_protocols_are_ffmpegs_own_list_for_reading_and_for_writing():
     assert {"tcp", "udp", "file"} <= urls.protocols() & urls.protocols(output=True)
 
 
+def test_the_libavformat_asked_is_the_one_pyav_runs_on():
+    """The protocols are those "of the FFmpeg PyAV runs on": where another FFmpeg is loaded in the
+    same process (OpenCV's wheel bundles its own libavformat, a different build), the library asked
+    is PyAV's, the version ``av.library_versions`` reports (before: the first libavformat in
+    /proc/self/maps, which was OpenCV's 63.1 beside PyAV's 62.12 here, with protocols PyAV lacks)."""
+    import ctypes
+    import importlib
+
+    importlib.import_module("cv2")  # loads OpenCV's FFmpeg too, as igde_stream does
+
+    lib = urls._libavformat()
+    assert lib is not None
+    lib.avformat_version.restype = ctypes.c_uint
+    v = lib.avformat_version()
+    assert (v >> 16, (v >> 8) & 0xFF, v & 0xFF) == tuple(av.library_versions["libavformat"])
+
+
+@pytest.mark.parametrize("version", [(61, 7, 101), (62, 12, 102), (60, 3, 100), (59, 255, 1)])
+def test_a_libavformat_version_is_read_as_ffmpegs_av_version_int(version):
+    """FFmpeg's ``avformat_version()`` is AV_VERSION_INT(major, minor, micro) = major << 16 | minor << 8
+    | micro (libavutil/version.h); a library without the call has no version."""
+    major, minor, micro = version
+
+    def avformat_version():
+        return major * 65536 + minor * 256 + micro
+
+    assert urls._version(SimpleNamespace(avformat_version=avformat_version)) == version
+    assert urls._version(SimpleNamespace()) == ()
+
+
 def test_a_build_whose_protocols_cannot_be_listed_is_taken_to_have_the_fallback(monkeypatch, fresh_protocols):
     """The module's docs: no libavformat to ask (or one without ``avio_enum_protocols``) gives these."""
     fallback = {"tcp", "udp", "http", "https", "rtmp", "rtmps", "rtp", "unix", "tls", "file", "pipe"}

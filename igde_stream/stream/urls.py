@@ -5,8 +5,9 @@ through FFmpeg's own protocols in PyAV. Nothing here speaks a protocol itself.
 - **Which arguments are URLs** (``scheme_of``): ``scheme://...`` with a scheme of two or more
   characters. An input that exists as a local name stays a local file (names with colons:
   ``parts.ffmpeg_name``), and so do ``file:`` names. A scheme that is not one of this FFmpeg
-  build's input protocols (``protocols``, read from libavformat itself; ``rtsp`` / ``rtsps`` are
-  its RTSP demuxer) is refused in one line, as is an output scheme other than ``OUTPUT_SCHEMES``.
+  build's input protocols (``protocols``, read from PyAV's libavformat itself, not from another
+  FFmpeg loaded beside it such as OpenCV's; ``rtsp`` / ``rtsps`` are its RTSP demuxer) is refused
+  in one line, as is an output scheme other than ``OUTPUT_SCHEMES``.
 - **Inputs** (``open_url``) are read like stdin: opened by name, never checked for existence, never
   seeked, read once (the orientation probe and a float range from the first frame, which read
   twice, are skipped or refused), frame count and duration unknown. Colour and depth from the same
@@ -80,8 +81,12 @@ def read_once(path: Any) -> bool:
 
 
 def _libavformat() -> Any:
-    """The libavformat PyAV loaded (ctypes), or None where it cannot be found."""
-    import av  # noqa: F401  - loads it
+    """The libavformat PyAV loaded (ctypes), or None where it cannot be found. Another FFmpeg may be
+    loaded in the process too (OpenCV's wheel bundles its own): PyAV's is the one whose version is
+    ``av.library_versions``'."""
+    import av  # loads it
+
+    want = tuple(getattr(av, "library_versions", {}).get("libavformat", ()))
 
     names: list[str] = []
     try:
@@ -93,12 +98,23 @@ def _libavformat() -> Any:
         root = os.path.dirname(os.path.dirname(av.__file__))
         for pattern in ("av.libs/libavformat*", "av/.dylibs/libavformat*", "av.libs/avformat*.dll"):
             names += glob.glob(os.path.join(root, pattern))
-    for name in names:
+    for name in dict.fromkeys(names):  # each mapping of a library is a line of its own
         try:
-            return ctypes.CDLL(name)
+            lib = ctypes.CDLL(name)
         except OSError:
             continue
+        if not want or _version(lib) == want:
+            return lib
     return None
+
+
+def _version(lib: Any) -> tuple[int, ...]:
+    """``avformat_version()`` of a loaded libavformat as (major, minor, micro); () without it."""
+    if not hasattr(lib, "avformat_version"):
+        return ()
+    lib.avformat_version.restype = ctypes.c_uint
+    v = lib.avformat_version()
+    return (v >> 16, (v >> 8) & 0xFF, v & 0xFF)
 
 
 @functools.cache
