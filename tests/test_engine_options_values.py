@@ -33,3 +33,13 @@ def test_a_profile_dimension_of_0_is_refused_as_such(field, axis):
     shape[axis] = 0
     with pytest.raises(ValueError, match=f"^{field} must be three positive ints"):
         BuildOptions(**{**ones, field: tuple(shape)})
+
+
+@pytest.mark.parametrize("level, taken", [(0, True), (3, True), (5, True), (6, False), (-1, False), (7, False)])
+def test_the_optimization_level_is_0_to_5(level, taken):
+    """TensorRT's builder_optimization_level is 0..5 (the docstring; TensorRT's own range)."""
+    if taken:
+        assert BuildOptions(optimization_level=level).optimization_level == level
+    else:
+        with pytest.raises(ValueError, match="optimization_level must be 0..5"):
+            BuildOptions(optimization_level=level)

@@ -54,6 +54,17 @@ def test_the_libavformat_asked_is_the_one_pyav_runs_on():
     assert (v >> 16, (v >> 8) & 0xFF, v & 0xFF) == tuple(av.library_versions["libavformat"])
 
 
+def test_without_proc_maps_the_library_is_found_in_pyavs_wheel(monkeypatch):
+    """Where /proc/self/maps cannot be read (macOS, Windows), PyAV's libavformat is looked for in its
+    wheel's library folder (``av.libs`` here): the same library, PyAV's version."""
+    def no_maps(name, *args, **kwargs):
+        raise OSError(2, "No such file or directory", name)
+
+    monkeypatch.setattr(urls, "open", no_maps, raising=False)
+    lib = urls._libavformat()
+    assert lib is not None and urls._version(lib) == tuple(av.library_versions["libavformat"])
+
+
 @pytest.mark.parametrize("version", [(61, 7, 101), (62, 12, 102), (60, 3, 100), (59, 255, 1)])
 def test_a_libavformat_version_is_read_as_ffmpegs_av_version_int(version):
     """FFmpeg's ``avformat_version()`` is AV_VERSION_INT(major, minor, micro) = major << 16 | minor << 8
@@ -159,6 +170,19 @@ def test_pyavs_interrupt_timeout_comes_behind_ffmpegs_own(monkeypatch):
     assert open_s > 3.0 and read_s > 3.0
 
 
+def test_the_default_net_timeout_is_10_s(monkeypatch):
+    """docs/formats.md: ``--net-timeout S`` (default 10 s): the option's default, an output URL given
+    no timeout (its write timeout) and an input opened without one (FFmpeg's, 10^7 microseconds)."""
+    from igde_stream import cli
+
+    assert cli.build_parser().parse_args(["c.mkv", "d.mkv", "-o", "o.mkv"]).net_timeout == 10.0
+    assert urls.StreamURL("tcp://h:1").timeout == 10.0
+    calls = _open_failing(monkeypatch, av.error.FFmpegError(5, "Input/output error"))
+    with pytest.raises(InputError):
+        urls.open_container("tcp://127.0.0.1:9")
+    assert calls[0]["options"] == {"rw_timeout": "10000000", "timeout": "10000000"}
+
+
 def test_damaged_data_names_ffmpegs_errors_but_not_its_warnings(monkeypatch):
     """A container FFmpeg cannot read is said as such, with the FFmpeg log lines of error severity or
     worse (FFmpeg's levels: FATAL 8 < ERROR 16 < WARNING 24), joined by "; "."""
@@ -189,6 +213,21 @@ def test_damage_said_after_waiting_the_whole_timeout_is_the_timeout(monkeypatch)
         urls.open_container("tcp://127.0.0.1:9", 10.0)
     assert str(e.value) == ("tcp://127.0.0.1:9: nothing received within 10 s (--net-timeout): "
                             "Invalid data found when processing input")
+
+
+def test_a_failed_read_mid_stream_is_a_stall_only_when_it_is_a_timeout():
+    """``stall_problem``'s docs: PyAV's interrupt ("Immediate exit requested"), FFmpeg's ETIMEDOUT, or
+    "Invalid data" after waiting the whole ``--net-timeout`` (10 s here) is "nothing received"; the same
+    "Invalid data" after half a second is damage (None), and so is any failure of an input that is
+    not a network stream (no ``net_timeout``)."""
+    stream = SimpleNamespace(net_timeout=10.0)
+    damaged = av.error.InvalidDataError(INVALID, "Invalid data found when processing input", "x")
+    said = "nothing received within 10 s (--net-timeout)"
+    assert urls.stall_problem(stream, av.error.ExitError(-1414092869, "Immediate exit requested"), 0.2) == said
+    assert urls.stall_problem(stream, TimeoutError(110, "Connection timed out"), 0.2) == said
+    assert urls.stall_problem(stream, damaged, 10.0) == said
+    assert urls.stall_problem(stream, damaged, 0.5) is None
+    assert urls.stall_problem(SimpleNamespace(), damaged, 10.0) is None
 
 
 def test_an_http_error_on_loopback_is_cannot_open_in_ffmpegs_words():
