@@ -6,6 +6,7 @@ expected values are worked out by hand."""
 from __future__ import annotations
 
 import logging
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
@@ -78,11 +79,13 @@ def test_the_frame_list_shows_six_frames_then_counts_the_rest(lone, tail):
 
 
 class _FakeReader:
-    """What views.paired_depths reads of a VideoReader: path, info.frame_duration, frames()."""
+    """What views.paired_depths reads of a VideoReader: path, info (frame duration, time base and
+    rate: 1 ms holds 1/8 s exactly, so no rounding slack), frames()."""
 
     def __init__(self, path, times, duration=0.125):
         self.path, self.times = path, times
-        self.info = SimpleNamespace(frame_duration=duration)
+        self.info = SimpleNamespace(frame_duration=duration, time_base=Fraction(1, 1000),
+                                    effective_rate=1 / Fraction(duration))
 
     def frames(self):
         return iter(frames(self.times))
