@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_packed_option(p)  # --packed rgbd: one input, colour | depth in each frame
     add_onepass_options(p)  # --views-out, --rgbd-out, --preview and the views' options
-    p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it")
+    p.add_argument("--demo", metavar="DIR", help="write a synthetic clip into DIR and run the whole job on it "
+                   "(replacing an earlier demo's files there; other files of its names only with -y)")
     p.add_argument("--version", action="version", version=f"igde-stream {__version__}")
     return p
 
@@ -343,12 +344,13 @@ def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
 def _demo(args: argparse.Namespace) -> dict[str, Any]:
     """Synthetic clip (colour, degraded depth, ground truth) into DIR, then the whole job on it."""
     from .data import write_clip
+    from .demo import check_demo_outputs
     from .errors import OutputError
 
     out_dir = Path(args.demo)
     size = (320, 180)
     if not args.overwrite:  # before anything is written
-        _check_demo_extras(args, size)
+        check_demo_outputs(args, size)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError("exists and is not a folder", out_dir)
     try:
@@ -367,28 +369,11 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
         plot = None
         log.info("demo: matplotlib is not installed, so no plot and no preview")
     preview = args.preview or (out_dir / "preview.png" if plot is not None else None)
-    # The demo owns the files it writes in DIR: running it again replaces them.
+    # The demo owns the files it writes in DIR (check_demo_outputs): running it again replaces them.
     return _run(
         args, color=clip["color"], depth=clip["depth"], gt=clip["gt"], output=out_dir / "depth_enhanced.mkv",
         report=reports, plot=plot, preview=preview, overwrite=True,
     )
-
-
-def _check_demo_extras(args: argparse.Namespace, size: tuple[int, int]) -> None:
-    """The demo replaces the files it writes in DIR by itself; --views-out, --rgbd-out and --preview
-    name the user's own files, so an existing one is refused without -y, as in any run."""
-    from .errors import IGDEError
-    from .stream.parts import check_outputs
-    from .views_options import onepass_kwargs
-
-    views = onepass_kwargs(args)["views"]
-    paths = [Path(p) for p in (args.rgbd_out, args.preview) if p is not None]
-    if args.views_out is not None:
-        try:
-            paths += views.make_layout().outputs(args.views_out, size)
-        except ValueError as exc:
-            raise IGDEError(str(exc)) from None
-    check_outputs(paths, {}, overwrite=False)
 
 
 if __name__ == "__main__":

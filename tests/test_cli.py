@@ -140,6 +140,31 @@ def test_demo_refuses_to_replace_the_users_own_outputs_without_y(tmp_path, tiny_
     assert (tmp_path / mine).read_bytes() != b"the user's own file"
 
 
+@pytest.mark.parametrize("mine", ["color.mp4", "report.json", "preview.png"])
+def test_demo_does_not_replace_the_users_files_in_an_existing_folder(tmp_path, tiny_model, monkeypatch, capsys,
+                                                                    mine):
+    """`--demo .` in a folder of the user's own videos: a file of the demo's names there that no earlier
+    demo wrote (no demo's data.json beside it) is refused in one line, before anything is written; a
+    rerun into the demo's own folder replaces (test above); -y replaces them."""
+    import igde_stream.data as igde_stream_data
+
+    real = igde_stream_data.write_clip
+    monkeypatch.setattr(igde_stream_data, "write_clip", lambda d, **kw: real(d, **{**kw, "frames": 3, "size": (64, 48)}))
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    (folder / mine).write_bytes(b"the user's own file")
+    argv = ["--demo", str(folder), "--model", str(tiny_model), "--backend", "torch", "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{folder / mine}: already exists" in err and "-y / --overwrite" in err
+    assert (folder / mine).read_bytes() == b"the user's own file" and [p.name for p in folder.iterdir()] == [mine]
+    (folder / "data.json").write_text('{"generator": "something else"}')  # not a demo's record
+    assert main(argv) == 2 and (folder / mine).read_bytes() == b"the user's own file"
+    capsys.readouterr()
+    assert main([*argv, "-y"]) == 0 and (folder / mine).read_bytes() != b"the user's own file"
+    assert main(argv) == 0  # now the demo's own folder: a rerun replaces
+
+
 def test_python_m_entry_point():
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
