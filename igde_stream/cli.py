@@ -195,7 +195,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "for far-high); later values outside are clipped, with a warning. Negative LO: --float-range=-1:1")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
-                   help="registered model name, or a .pt / .onnx / .engine file (default: igde-small)")
+                   help="a shipped model (igde-small, igde-small-hq), or a .pt / .onnx / .engine file "
+                        "(default: igde-small)")
     g.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch", "tensorrt"),
                    help="inference backend (default: auto: TensorRT engine + GPU, else PyTorch CUDA, "
                         "else ONNX Runtime CPU)")

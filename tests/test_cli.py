@@ -36,6 +36,15 @@ def test_help_shows_examples(capsys):
         assert option in out
 
 
+def test_help_names_the_models_that_load_by_name(capsys):
+    """--model takes the shipped models by name (igde-small, igde-small-hq), not every registered
+    architecture (igde-tiny, decnn-small, ... have no weights and are refused)."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "shipped model (igde-small, igde-small-hq)" in out and "registered model name" not in out
+
+
 def test_missing_arguments_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as e:
         main(["only_one.mp4"])
