@@ -47,6 +47,11 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
     (["tools/build_engine.py", "--onnx", "no/such.onnx"], "build_engine: error: no/such.onnx: no such ONNX file"),
     (["tools/build_engine.py", "--like-video", "no/such.mkv"], "build_engine: error: no/such.mkv: no such file"),
     (["tools/build_engine.py", "--opt", "2x64x64", "--max", "1x64x64"], "need min <= opt <= max"),
+    # paper_suite.py (docs/paper.md): a folder that is not there, a row that is not in the tables
+    (["tools/paper_suite.py", "evaluate", "--ckpts", "no/such", "--out", "/nonexistent/r"],
+     "paper_suite.py: error: no/such: no such folder"),
+    (["tools/paper_suite.py", "train", "--rows", "igde", "nope", "--out", "/nonexistent/p"],
+     "paper_suite.py: error: unknown suite rows ['nope']; known: "),
 ])
 def test_a_users_mistake_is_one_line_and_exit_2(argv, message):
     r = _tool(*argv)

@@ -41,6 +41,8 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from igde_stream.errors import IGDEError
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -124,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
                         scale=args.scale, workers=args.workers, threads=threads,
                         scene_size=args.scene_size, val_samples=args.val_samples, chunks=args.chunks,
                         keep_run=args.keep_runs)
-        except (RuntimeError, ValueError) as exc:
-            print(f"paper_suite: {exc}", file=sys.stderr)
+        except ValueError as exc:  # a row that is not in the tables, no steps or minutes
+            raise IGDEError(str(exc)) from None
+        except RuntimeError as exc:  # rows whose training failed (their logs named)
+            print(f"paper_suite.py: error: {exc}", file=sys.stderr)
             return 1
         return 0
     if args.cmd == "real":
@@ -137,15 +141,13 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = [c for c in args.ckpts if not Path(c).is_dir()]
     if missing:
-        print(f"paper_suite: {missing[0]}: no such folder", file=sys.stderr)
-        return 1
+        raise IGDEError("no such folder", missing[0])
     try:
         evaluate_suite(args.ckpts, args.out, device=args.device, sequences=args.sequences, frames=args.frames,
                        size=args.size, icl=args.icl or None, figures=args.figures, datasets=args.datasets,
                        methods=args.methods, batch=args.batch, backend=args.backend, threads=args.threads)
     except ValueError as exc:  # two folders with one seed, results of other test data, ...
-        print(f"paper_suite: {exc}", file=sys.stderr)
-        return 1
+        raise IGDEError(str(exc)) from None
     return 0
 
 
