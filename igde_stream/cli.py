@@ -27,6 +27,7 @@ PAIR_CHOICES = ("exact", "nearest")  # igde_stream.stream.pairing.PAIR_MODES
 GRIDS = ("depth", "color")  # igde_stream.stream.pipeline.GRIDS (not imported, as above; tested equal)
 ENLARGE = ("linear", "nearest")  # igde_stream.stream.formats.ENLARGE (tested equal)
 DEPTH_ORDERS = ("near-high", "far-high")  # igde_stream.depth_order.ORDERS (tested equal)
+MAX_THREADS = 1024  # --threads: decoder / encoder threads; FFmpeg fails to start a few thousand per codec
 
 
 EXAMPLES = """\
@@ -215,7 +216,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
-    o.add_argument("--threads", type=int, default=0, metavar="N", help="decoder / encoder threads (0: automatic)")
+    o.add_argument("--threads", type=int, default=0, metavar="N",
+                   help=f"decoder / encoder threads (0: automatic; at most {MAX_THREADS})")
     o.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar, log, warnings or summary; errors only")
 
@@ -245,6 +247,8 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--max-depth {args.max_depth:g} is above the largest depth a video holds (65535)")
     if args.threads < 0:
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
+    if args.threads > MAX_THREADS:  # FFmpeg cannot start that many (or PyAV cannot even pass the number on)
+        parser.error(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
     check_enlarge(parser, args)
 
 

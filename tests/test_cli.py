@@ -190,6 +190,8 @@ def test_python_m_entry_point():
     (["--max-depth", "nan"], "finite number > 0"),
     (["--max-depth", "70000"], "above the largest depth"),
     (["--threads", "-3"], "--threads must be >= 0"),
+    (["--threads", "9999999999"], "--threads must be at most 1024"),  # was an OverflowError traceback in PyAV
+    (["--threads", "100000"], "--threads must be at most 1024"),  # was blamed on the colour input (decode failed)
 ])
 def test_option_errors_before_any_input_is_opened(tmp_path, capsys, extra, match):
     from igde_stream.cli import main
