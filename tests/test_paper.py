@@ -118,6 +118,16 @@ def test_real_pictures_skip_missing_frames(tmp_path):
     assert [p.name for p in written] == ["real_tum_fr1_1.png"]
 
 
+def test_real_pictures_without_any_frame_is_an_error_and_writes_nothing(tmp_path):
+    """`paper_suite.py real --real WRONG_FOLDER` exited 0 with an empty output folder: none of the
+    frames there is a mistake to name, in one line (FileNotFoundError: run_tool's exit 2)."""
+    ck = tmp_path / "igde.pt"
+    save_checkpoint(ck, create_model("igde-tiny"))
+    with pytest.raises(FileNotFoundError, match="none of the TUM / HoloLens frames"):
+        paper.real_pictures(ck, tmp_path / "no_such_folder", tmp_path / "out", log=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
 def test_rows_of_several_seeds_are_averaged(tmp_path):
     import torch
 

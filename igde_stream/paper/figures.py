@@ -64,13 +64,16 @@ def real_pictures(checkpoint: str | Path, real_root: str | Path, out: str | Path
     """IGDE on real sensor frames (TUM RGB-D, HoloLens; ``REAL_FRAMES``) for pictures only: depth is
     converted like ICL-NUIM (8-bit inverse depth, ``evaluation.ICL_NEAR_M`` / ``ICL_FAR_M``; missing
     depth 0 stays 0) and ``real_<name>.png`` shows colour, input, output and |output - input|.
-    Frames whose files are missing are skipped."""
+    Frames whose files are missing are skipped; none there is a ``FileNotFoundError`` (nothing written)."""
     import cv2
 
     from ..evaluation import ICL_FAR_M, ICL_NEAR_M, model_method
 
-    method = model_method(checkpoint, device)
     real_root, out = Path(real_root), Path(out)
+    if not any((real_root / c).is_file() and (real_root / d).is_file() for _, c, d, _ in REAL_FRAMES):
+        raise FileNotFoundError(f"{real_root}: none of the TUM / HoloLens frames is there (e.g. "
+                                f"{REAL_FRAMES[0][2]}): give the folder of the real data with --real")
+    method = model_method(checkpoint, device)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, cpath, dpath, unit in REAL_FRAMES:
