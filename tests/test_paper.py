@@ -103,6 +103,36 @@ def test_unknown_rows_raise(tmp_path):
         paper.train_suite(tmp_path, steps=None)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"steps": 0}, "steps must be >= 1, got 0"),  # trained 1 step and exited 0
+    ({"steps": -5}, "steps must be >= 1, got -5"),
+    ({"steps": 1, "jobs": 0}, "jobs must be >= 1, got 0"),  # waited forever, no row ever started
+    ({"steps": 1, "batch": 0}, "batch must be >= 1, got 0"),  # every row failed, a traceback in its log
+    ({"steps": 1, "chunks": 0}, "chunks must be >= 1, got 0"),
+    ({"steps": 1, "workers": -1}, "workers must be >= 0, got -1"),
+    ({"steps": None, "minutes": -1.0}, "minutes must be a number > 0, got -1"),
+    ({"steps": 1, "minutes": float("nan")}, "minutes must be a number > 0, got nan"),
+])
+def test_bad_budgets_raise_before_anything_is_written(tmp_path, kwargs, message):
+    """Checked before the output folder is made and a row is started (paper_suite.py train --jobs 0 hung)."""
+    with pytest.raises(ValueError, match=message):
+        paper.train_suite(tmp_path / "suite", keys=["igde"], **kwargs)
+    assert not (tmp_path / "suite").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sequences": 0}, "sequences must be >= 1, got 0"),  # was an IndexError traceback
+    ({"batch": 0}, "batch must be >= 1, got 0"),  # was "range() arg 3 must not be zero"
+    ({"frames": 0}, "frames must be >= 1, got 0"),
+    ({"figures": -1}, "figures must be >= 0, got -1"),
+])
+def test_bad_evaluation_sizes_raise_before_the_output_folder_is_made(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        paper.evaluate_suite(tmp_path, tmp_path / "res", datasets=["synthetic"], methods=["input"], size=(64, 48),
+                             log=lambda _: None, **{"sequences": 1, "frames": 1, **kwargs})
+    assert not (tmp_path / "res").exists()
+
+
 def test_real_pictures_skip_missing_frames(tmp_path):
     import cv2
     import numpy as np

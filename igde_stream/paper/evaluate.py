@@ -58,6 +58,10 @@ def evaluate_suite(
     unknown = sorted(set(datasets) - {"synthetic", "icl"}) + sorted(set(methods) - {"input", "filters", "learned"})
     if unknown:
         raise ValueError(f"unknown datasets / methods {unknown}; known: synthetic, icl / input, filters, learned")
+    for name, value, least in (("sequences", sequences, 1), ("frames", frames, 1), ("batch", batch, 1),
+                               ("figures", figures, 0)):
+        if value < least:  # before the output folder is made
+            raise ValueError(f"{name} must be >= {least}, got {value}")
     records: dict[str, dict[str, Any]] = {}  # "<key>@<seed>" -> training record
     ckpt_of: dict[str, Path] = {}
     for folder in folders:

@@ -99,6 +99,17 @@ def equalize(out: str | Path, keys: Seq[str]) -> int | None:
     return step
 
 
+def check_budget(*, steps: int | None, minutes: float | None, jobs: int = 1, batch: int = 8, chunks: int = 4,
+                 workers: int = 1, **_: Any) -> None:
+    """A ``ValueError`` for a budget no row can train with, before anything is written or started."""
+    for name, value, least in (("steps", steps, 1), ("jobs", jobs, 1), ("batch", batch, 1), ("chunks", chunks, 1),
+                               ("workers", workers, 0)):
+        if value is not None and value < least:
+            raise ValueError(f"{name} must be >= {least}, got {value}")
+    if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
+        raise ValueError(f"minutes must be a number > 0, got {minutes:g}")
+
+
 def train_suite(
     out: str | Path, *, steps: int | None, minutes: float | None = None, jobs: int = 1,
     keys: Seq[str] | None = None, keep_snapshots: bool = False, log: Callable[[str], None] = print,
@@ -119,6 +130,7 @@ def train_suite(
         raise ValueError(f"unknown suite rows {unknown}; known: {sorted(LEARNED)}")
     if steps is None and minutes is None:
         raise ValueError("give steps and/or minutes")
+    check_budget(steps=steps, minutes=minutes, jobs=jobs, **train_kwargs)
     out = Path(out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     root = str(Path(__file__).resolve().parents[2])  # the folder that holds igde_stream/
