@@ -9,7 +9,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from igde_stream.bench import common, infer, stream
+from igde_stream.bench import common, infer, models, stream
 from igde_stream.cli_logging import run_tool
 
 
@@ -40,11 +40,12 @@ def test_infer_times_the_setups_round_by_round(monkeypatch):
 
 
 BENCH = {"infer": ["--model", "igde-tiny", "--sizes", "24x16", "--backends", "torch", "--iters", "1", "--warmup", "0"],
-         "stream": ["--sizes", "24x16", "--frames", "2", "--model", "igde-tiny", "--modes", "decode"]}
+         "stream": ["--sizes", "24x16", "--frames", "2", "--model", "igde-tiny", "--modes", "decode"],
+         "models": ["--size", "24x16", "--filters"]}
 
 
 def _bench(kind: str, *extra: str, tmp_path: pathlib.Path) -> int:
-    mod = {"infer": infer, "stream": stream}[kind]
+    mod = {"infer": infer, "stream": stream, "models": models}[kind]
     opts = ["--clips", str(tmp_path / "clips"), "--json", str(tmp_path / "s.json")] if kind == "stream" else []
     return run_tool(lambda: mod.main([*BENCH[kind], *opts, *extra]), "bench.py")
 
@@ -68,6 +69,9 @@ def test_a_bad_count_or_mode_is_one_line_and_exit_2(kind, extra, message, tmp_pa
     ("infer", ["--warmup", "-1"], "argument --warmup: must be a whole number >= 0, got '-1'"),
     ("stream", ["--batch", "0"], "argument --batch: must be a whole number >= 1, got '0'"),
     ("stream", ["--infer-frames", "0"], "argument --infer-frames: must be a whole number >= 1, got '0'"),
+    # models: --rounds 0 exported every model and then said "bench models: no median for empty data"
+    ("models", ["--rounds", "0"], "argument --rounds: must be a whole number >= 1, got '0'"),
+    ("models", ["--threads", "0"], "argument --threads: must be a whole number >= 1, got '0'"),
 ])
 def test_a_bad_count_option_is_argparses_error(kind, extra, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:

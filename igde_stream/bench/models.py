@@ -119,6 +119,7 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     from ..cli import size_arg
+    from ..cli_parser import count_arg as count
     from ..filters import FILTERS
 
     p = argparse.ArgumentParser(prog="python tools/bench.py models", description=__doc__,
@@ -127,8 +128,8 @@ def main(argv: list[str]) -> int:
                    help="registered names, checkpoints, or .onnx files (run as they are)")
     p.add_argument("--filters", nargs="*", default=sorted(FILTERS), choices=sorted(FILTERS))
     p.add_argument("--size", type=size_arg, default=(960, 540), metavar="WxH")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--threads", type=count(1), default=2, help="ONNX Runtime and OpenCV threads (default: 2)")
+    p.add_argument("--rounds", type=count(1), default=7, help="timed rounds; the median counts (default: 7)")
     p.add_argument("--errors", default="mix",
                    help="boundary errors of the input depth: a preset (paper, mix, soft, ...) or none (default: %(default)s)")
     p.add_argument("--also-dense", action="store_true",
