@@ -56,8 +56,13 @@ def _config(args: argparse.Namespace, n_views: int | None = None) -> mv.ViewConf
         base = mv.ViewConfig.baseline if args.baseline is None else args.baseline
         zero = mv.ViewConfig.zero_parallax if args.zero_parallax is None else args.zero_parallax
         return mv.ViewConfig(views, base, zero, args.max_depth, args.depth_order)
-    except ValueError as exc:
-        raise IGDEError(str(exc)) from None
+    except ValueError as exc:  # ViewConfig names its fields; the command line says its options
+        field, _, rest = str(exc).partition(" ")
+        raise IGDEError(str(exc), cli_problem=f"{_OPTION_OF.get(field, field)} {rest}") from None
+
+
+_OPTION_OF = {"n_views": "--views", "baseline": "--baseline", "zero_parallax": "--zero-parallax",
+              "max_depth": "--max-depth", "depth_order": "--depth-order"}
 
 
 def _size(text: str, what: str) -> tuple[int, int]:

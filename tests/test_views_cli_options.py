@@ -150,3 +150,14 @@ def test_rgbd_layout_refuses_the_options_of_rendered_views(extra, capsys):
     assert main(["render", "no_c.mp4", "no_d.mkv", "-o", "o.mkv", "--layout", "rgbd", *extra]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and f"{extra[0]}: not an option of --layout rgbd" in err
+
+
+@pytest.mark.parametrize("option,value", [("--views", "0"), ("--baseline", "-5"), ("--zero-parallax", "2"),
+                                          ("--max-depth", "0")])
+def test_a_bad_view_geometry_names_the_option_given(option, value, capsys):
+    """ViewConfig refuses the value under its field's name (n_views, zero_parallax, ...); the command
+    says the option that was given, in one line, exit 2, before any input is opened."""
+    assert main(["render", "no_c.mp4", "no_d.mkv", "-o", "o.mkv", option, value]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(f"igde-stream views: error: {option} "), err
+    assert "_" not in err.split("error: ")[1].split(" ")[0]
