@@ -214,6 +214,9 @@ def test_report_options_are_checked_before_any_work(make_clip, enhancer, tmp_pat
         run(clip, enhancer, gt_path=clip["gt"], report_path=tmp_path / "r.txt")
     with pytest.raises(IGDEError, match="needs the ground-truth"):
         run(clip, enhancer, report_path=tmp_path / "r.json")
+    for threads in (-1, 1025, 10**10, 2.0, True):  # 10**10 was an OverflowError inside PyAV
+        with pytest.raises(ValueError, match=rf"^threads must be a whole number in 0\.\.1024 \(0: automatic\), got {threads!r}"):
+            run(clip, enhancer, threads=threads)
     with pytest.raises(IGDEError, match="^codec 'nosuchcodec': no such video encoder") as got:
         run(clip, enhancer, codec="nosuchcodec")  # the API's words; the command's are kept for the CLI
     assert cli_message(got.value) == "--codec nosuchcodec: no such video encoder in this FFmpeg build"

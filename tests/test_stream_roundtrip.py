@@ -241,9 +241,9 @@ def test_grid_color_refuses_depth_larger_than_the_colour(tmp_path, enhancer):
 def test_cli_grid_color_enlarges_and_refuses_in_one_line(tmp_path, tiny_model, capsys):
     from igde_stream import cli
     from igde_stream.stream.formats import ENLARGE
-    from igde_stream.stream.pipeline import GRIDS
+    from igde_stream.stream.pipeline import GRIDS, MAX_THREADS
 
-    assert cli.GRIDS == GRIDS and cli.ENLARGE == tuple(ENLARGE)
+    assert cli.GRIDS == GRIDS and cli.ENLARGE == tuple(ENLARGE) and cli.MAX_THREADS == MAX_THREADS
     colors, _, gts = scene(2, (64, 48))
     c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
     d = write_video(tmp_path / "d.mkv", [g[::2, ::2].copy() for g in gts], fmt="gray")

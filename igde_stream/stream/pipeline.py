@@ -57,6 +57,7 @@ log = logging.getLogger("igde_stream.stream")
 DEFAULT_QUEUE_BYTES = 64 << 20  # cap per queue (10 colour frames at 1080p); at least one item always fits
 PREFETCH_BATCHES = 3  # each queue holds at most this many batches of its frames (below the cap)
 GRIDS = ("depth", "color")  # enhance_file(grid=): the frame size of the model's input and the output
+MAX_THREADS = 1024  # enhance_file(threads=): FFmpeg fails to start a few thousand per codec (cli.MAX_THREADS)
 
 PathLike = str | os.PathLike[str]
 
@@ -116,7 +117,8 @@ def enhance_file(
     ``gt_path``: ground-truth depth video for the per-frame PSNR report, written to ``report_path``
     (``.json`` / ``.csv`` by suffix; one path or several) and plotted to ``plot_path`` (``.png``).
     ``codec``: output encoder (FFV1 by default; lossy ones are labelled). ``overwrite``: replace an
-    existing output. ``threads``: decoder / encoder threads (0: automatic). ``progress``: tqdm bar.
+    existing output. ``threads``: decoder / encoder threads (0: automatic; at most ``MAX_THREADS``).
+    ``progress``: tqdm bar.
     ``sync``: ``relative`` (each stream's start time subtracted before pairing) or ``absolute``
     (pts x time base); see ``VideoReader``. ``pair``: ``exact`` (one colour frame per depth frame,
     within half a frame; any other is an error) or ``nearest`` (each depth frame with the nearest
@@ -154,6 +156,8 @@ def enhance_file(
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
     check_stream_outputs(out, codec, out_format, report_path=report_path, plot_path=plot_path,
                          preview_path=preview_path, views_path=views_path, rgbd_path=rgbd_path)
