@@ -53,3 +53,16 @@ def test_commit_inside_the_block_is_not_done_twice(tmp_path):
     assert w.commit() == out and [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
     w.abort()  # after the commit: the output stays
     assert len(read_video(out)[0]) == 1
+
+
+def test_a_commit_that_fails_at_the_end_of_the_block_leaves_no_temporary_file(tmp_path):
+    # the output's name taken by a folder while the block ran: the rename fails, and the half-made
+    # output under its temporary name is removed (it stayed behind, the commit marked as done)
+    out = tmp_path / "out.mkv"
+    with pytest.raises(OSError):
+        with DepthWriter(out, depth_info(Fraction(25))) as w:
+            w.write(_frames(1, np.uint8)[0], 0)
+            out.mkdir()
+            (out / "theirs.txt").write_text("kept")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]

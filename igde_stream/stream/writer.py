@@ -291,9 +291,13 @@ class DepthWriter:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         """``with DepthWriter(...) as w:`` commits the output when the block ends normally and aborts it
-        (nothing left under either name) when it raises."""
+        (nothing left under either name) when it raises, or when the commit itself fails."""
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:
+                self.abort()
+                raise
         else:
             self.abort()
 
@@ -302,10 +306,10 @@ class DepthWriter:
         once (a second call gives the same path and changes nothing)."""
         self.close()
         if self.tmp is not None and not self._committed:
-            self._committed = True
             if self.sequence and self.final.is_dir():
                 shutil.rmtree(self.final)  # checked by ``check_sequence_output``: only earlier frames
             os.replace(self.tmp, self.final)
+            self._committed = True  # only once in place: a failed rename leaves the temporary file to abort
         return self.final
 
     def abort(self) -> None:
