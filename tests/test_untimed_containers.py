@@ -6,6 +6,7 @@ timestamps; the rate is the bitstream's). Colour frame k is red 10 (k + 1), so t
 from __future__ import annotations
 
 from fractions import Fraction
+from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -88,3 +89,33 @@ def test_raw_h264_stream_is_timed_at_its_bitstream_rate(tmp_path):
     out, pts, facts = read_video(tmp_path / "out.mkv")
     assert _reds(tmp_path / "out.mkv") == [10 * (k + 1) for k in range(N)]
     assert facts["rate"] == 30
+
+
+def _packet(dts, size=100):
+    return SimpleNamespace(dts=dts, size=size)
+
+
+@pytest.mark.parametrize("tb, rate, step", [(Fraction(1, 30), 30, 1), (Fraction(1, 90000), 30, 3000)])
+def test_slot_clock_counts_the_empty_slots_between_stored_frames(tb, rate, step):
+    # stored frames in slots 0, 1, 2, 4, 7 (one slot = 1 / rate = step time-base units): slot 3 and
+    # slots 5, 6 held empty chunks, 1 and 2 frames never shown; an empty packet (the demuxer's last)
+    # and a packet without dts count nothing. The frames out, in order, take the stored slots.
+    from igde_stream.stream.timing import SlotClock
+
+    clock = SlotClock(SimpleNamespace(average_rate=Fraction(rate), guessed_rate=None, time_base=tb),
+                      SimpleNamespace(format=SimpleNamespace(name="avi")))
+    slots = [0, 1, 2, 4, 7]
+    assert [clock.feed(_packet(step * k)) for k in slots] == [0, 0, 0, 1, 2]
+    assert clock.feed(_packet(None, 0)) == 0 and clock.feed(None) == 0 and clock.feed(_packet(None)) == 0
+    frames = [SimpleNamespace(pts=None) for _ in range(6)]  # one more than stored: the slot after the last
+    assert [f.pts for f in clock.apply(frames)] == [step * k for k in (*slots, 8)]
+
+
+def test_slot_clock_leaves_other_containers_as_decoded():
+    from igde_stream.stream.timing import SlotClock
+
+    clock = SlotClock(SimpleNamespace(average_rate=Fraction(30), guessed_rate=None, time_base=Fraction(1, 1000)),
+                      SimpleNamespace(format=SimpleNamespace(name="matroska,webm")))
+    assert clock.feed(_packet(0)) == 0 and clock.feed(_packet(100)) == 0
+    frame = SimpleNamespace(pts=33)
+    assert clock.apply([frame]) == [frame] and frame.pts == 33
