@@ -7,6 +7,7 @@ itself on both sides). Expected frames: the library's ``Enhancer`` on the same a
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -131,6 +132,39 @@ def test_stdin_redirected_from_a_cut_file_is_one_line_about_the_data(clip, tiny_
     assert r.returncode == 2 and len(err.splitlines()) == 1 and err.startswith("igde-stream: error: -: "), err
     assert "Invalid argument" not in err and ("decode" in err or "container" in err), err
     assert list(out.iterdir()) == []
+
+
+class _RefusingFile(io.BytesIO):
+    """A regular file whose file system refuses offsets from ``limit`` on (EINVAL), as ext4 does past
+    its largest file size."""
+
+    limit = 1 << 40
+
+    def seek(self, offset, whence=0):
+        if whence == os.SEEK_SET and offset >= self.limit:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return super().seek(offset, whence)
+
+
+def test_stdin_seek_to_an_offset_the_file_system_refuses_lands_at_the_end():
+    from igde_stream.stream.sources import _StdinReader
+
+    stdin = _StdinReader(_RefusingFile(b"0123456789"))
+    assert stdin.seek(4) == 4 and stdin.read(2) == b"45"  # an ordinary seek is the file's
+    assert stdin.seek(1 << 50) == 10 and stdin.read(4) == b""  # refused: at the end, which reads as its end
+    assert stdin.tell() == 10
+
+
+def test_stdin_seek_keeps_other_errors():
+    from igde_stream.stream.sources import _StdinReader
+
+    class Pipe(io.BytesIO):
+        def seek(self, offset, whence=0):
+            raise OSError(errno.ESPIPE, "Illegal seek")
+
+    with pytest.raises(OSError) as exc:
+        _StdinReader(Pipe(b"x")).seek(0)
+    assert exc.value.errno == errno.ESPIPE
 
 
 def test_one_file_with_two_streams_and_explicit_stream_indexes(clip, tiny_model, enhancer, tmp_path, capsys):
