@@ -172,3 +172,18 @@ def test_rounding_slack_counts_only_time_bases_that_round():
     assert rounding_slack(info(Fraction(1, 1000), 30), info(Fraction(1, 1000), 25)) == 0.001
     assert rounding_slack(info(Fraction(1, 1000), 60), info(Fraction(1, 1000), 60)) == 0.002
     assert rounding_slack(info(Fraction(1, 10), 30)) == 0.125 / 30  # a coarse time base: at most 1/8 frame
+
+
+def test_views_pair_matroska_rounding_at_the_half_frame_as_the_stream_command(tmp_path):
+    # views.paired_depths (views render, view quality): 30 fps colour beside 60 fps depth in Matroska,
+    # as above; each colour frame k (red 10 (k + 1)) guides depth frames 2k and 2k + 1
+    from igde_stream.stream import VideoReader
+    from igde_stream.stream.views import paired_depths
+
+    h, w = 16, 24
+    c = write_video(tmp_path / "c.mkv", [np.full((h, w, 3), 10 * (k + 1), np.uint8) for k in range(4)], fmt="rgb24",
+                    codec="ffv1", rate=Fraction(30))
+    d = write_video(tmp_path / "d.mkv", [np.full((h, w), 200, np.uint8)] * 8, fmt="gray", rate=Fraction(60))
+    with VideoReader(c, "color") as color, VideoReader(d, "depth") as depth:
+        got = [int(col[0, 0, 0]) for _, col, _ in paired_depths(color, [depth], "nearest")]
+    assert got == [10, 10, 20, 20, 30, 30, 40, 40]
