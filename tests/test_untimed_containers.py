@@ -119,3 +119,19 @@ def test_slot_clock_leaves_other_containers_as_decoded():
     assert clock.feed(_packet(0)) == 0 and clock.feed(_packet(100)) == 0
     frame = SimpleNamespace(pts=33)
     assert clock.apply([frame]) == [frame] and frame.pts == 33
+
+
+@pytest.mark.parametrize("fmt, average, guessed, expected", [
+    ("mov,mp4,m4a,3gp,3g2,mj2", Fraction(25), Fraction(30), Fraction(25)),  # a VFR MP4: frames / duration
+    ("mov,mp4,m4a,3gp,3g2,mj2", None, Fraction(30), Fraction(30)),
+    ("matroska,webm", None, None, None),
+    ("h264", Fraction(25), Fraction(30), Fraction(30)),  # the demuxer's default 25 beside the bitstream's 30
+    ("hevc", Fraction(25), Fraction(50), Fraction(50)),
+    ("m4v", Fraction(25), None, Fraction(25)),  # a bitstream without timing: the demuxer's
+    ("mpegvideo", None, Fraction(24000, 1001), Fraction(24000, 1001)),
+])
+def test_stream_rate_takes_the_bitstreams_rate_only_for_raw_streams(fmt, average, guessed, expected):
+    from igde_stream.stream.timing import stream_rate
+
+    stream = SimpleNamespace(average_rate=average, guessed_rate=guessed)
+    assert stream_rate(stream, SimpleNamespace(format=SimpleNamespace(name=fmt))) == expected
