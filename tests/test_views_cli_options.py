@@ -37,6 +37,16 @@ def test_view_geometry_defaults_are_the_libraries_in_every_command():
         == (8, 1, 0)
 
 
+@pytest.mark.parametrize("command", [["render", "c.mp4", "d.mkv", "-o", "v.mkv"], ["quality", "c.mp4", "--gt", "g.mkv"]])
+def test_given_view_geometry_reaches_the_config(command):
+    # with None as the options' defaults, a given --baseline / --zero-parallax must still win (each alone,
+    # so that neither hides behind the other); 0 is a value, not "not given"
+    for extra, expected in ((["--baseline", "10"], (10.0, 0.5)), (["--zero-parallax", "0.25"], (32.0, 0.25)),
+                            (["--baseline", "0", "--zero-parallax", "0"], (0.0, 0.0))):
+        got = _config(build_parser().parse_args([*command, *extra]))
+        assert (got.baseline, got.zero_parallax) == expected, extra
+
+
 @pytest.mark.parametrize("text,size", [("1x1", (1, 1)), ("3840x2160", (3840, 2160)), ("64X48", (64, 48))])
 def test_sizes_from_one_pixel_up_are_read(text, size):
     assert _size(text, "--panel") == size
