@@ -192,6 +192,7 @@ def test_python_m_entry_point():
     (["--threads", "-3"], "--threads must be >= 0"),
     (["--threads", "9999999999"], "--threads must be at most 1024"),  # was an OverflowError traceback in PyAV
     (["--threads", "100000"], "--threads must be at most 1024"),  # was blamed on the colour input (decode failed)
+    (["--threads", "1025"], "--threads must be at most 1024, got 1025"),  # the first number over
 ])
 def test_option_errors_before_any_input_is_opened(tmp_path, capsys, extra, match):
     from igde_stream.cli import main
@@ -201,6 +202,15 @@ def test_option_errors_before_any_input_is_opened(tmp_path, capsys, extra, match
     err = capsys.readouterr().err
     assert exc.value.code == 2 and match in err and "missing" not in err
     assert not (tmp_path / "o.mkv").exists()
+
+
+def test_threads_at_the_limit_passes_the_option_checks(tmp_path, capsys):
+    from igde_stream.cli import main
+
+    assert main([str(tmp_path / "missing_c.mp4"), str(tmp_path / "missing_d.mkv"), "-o", str(tmp_path / "o.mkv"),
+                 "--threads", "1024"]) == 2
+    err = capsys.readouterr().err
+    assert "--threads" not in err and "missing_" in err and "no such file" in err  # on to the inputs
 
 
 def test_demo_refuses_options_it_would_ignore(tmp_path, capsys):
