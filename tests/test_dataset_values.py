@@ -87,6 +87,13 @@ def test_samples_are_mixed_across_scenes_and_each_is_yielded_once(monkeypatch):
     assert all(SPLITS["train"].start <= s < SPLITS["train"].stop for s in calls)
 
 
+@pytest.mark.parametrize("kw", [{"frames_per_scene": 0}, {"crops_per_frame": 0}])
+def test_a_scene_that_gives_no_crop_is_refused(kw):
+    # SyntheticCrops rendered scene after scene and never yielded (found by mutation campaign 58c)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        CropConfig(**kw)
+
+
 def test_a_buffer_of_zero_still_yields_every_sample(monkeypatch):
     monkeypatch.setattr(dataset, "_crops", _tagged_crops([]))
     cc = CropConfig(shuffle_buffer=0, frames_per_scene=1, crops_per_frame=4)

@@ -46,6 +46,9 @@ class CropConfig:
     def __post_init__(self) -> None:
         if self.color_blur < 0:
             raise ValueError(f"color_blur must be >= 0, got {self.color_blur}")
+        if self.frames_per_scene < 1 or self.crops_per_frame < 1:  # no crop: the iterator would never yield
+            raise ValueError(f"frames_per_scene and crops_per_frame must be >= 1, got {self.frames_per_scene} "
+                             f"and {self.crops_per_frame}")
         h, w = self.crop
         if h > self.scene.height or w > self.scene.width:
             raise ValueError(f"crop {h}x{w} is larger than the scene {self.scene.height}x{self.scene.width}")
