@@ -160,6 +160,9 @@ class _ScriptedRng:
     # errors in the bottom-right 24 x 24: all of window (24, 40), 23 of its 24 rows in (23, 40)
     ((24, 24), [(23, 40), (0, 0), (24, 40), (5, 10), (12, 30), (24, 0), (0, 40), (20, 20)],
      (slice(24, None), slice(40, None)), (24, 40)),
+    # errors in the 16 x 16 block at (16, 16): all of window (16, 16), half of (16, 8)
+    ((16, 16), [(16, 8), (0, 0), (16, 16), (30, 40), (5, 5), (0, 48), (10, 30), (32, 20)],
+     (slice(16, 32), slice(16, 32)), (16, 16)),
 ])
 def test_the_validation_window_is_the_candidate_with_the_most_errors(monkeypatch, crop, pairs, errors, best):
     bounds = []
@@ -193,6 +196,23 @@ def test_the_validation_window_is_the_candidate_with_the_most_errors(monkeypatch
         assert np.array_equal(depth[i, 0].numpy(), (f.depth ^ wrong)[y:y + h, x:x + w])
     # a window fits at rows 0..H-h and columns 0..W-w: integers(high) draws below high
     assert set(bounds[0::2]) == {48 - h + 1} and set(bounds[1::2]) == {64 - w + 1}
+
+
+def test_the_colour_blur_is_a_gaussian_of_a_sigma_drawn_up_to_the_maximum():
+    drawn = []
+
+    class _Rng:
+        def uniform(self, low, high):
+            drawn.append((low, high))
+            return 1.5
+
+    dot = np.zeros((21, 21, 3), np.uint8)
+    dot[10, 10] = 255
+    out = dataset.blurred_color(dot, _Rng(), 2.0)
+    assert drawn == [(0, 2.0)]
+    # a Gaussian is the same across and down: a dot spreads alike both ways, and the sum stays
+    assert np.array_equal(out, out.transpose(1, 0, 2)) and out[9, 10, 0] == out[10, 9, 0] > 0
+    assert abs(int(out[..., 0].sum()) - 255) < 20
 
 
 def test_profile_data_is_cpu_milliseconds_per_sample_after_one_warm_up(monkeypatch):
