@@ -44,24 +44,27 @@ class SlotClock:
         rate, tb = stream.average_rate or stream.guessed_rate, stream.time_base
         self.slot = max(1, round(1 / (Fraction(rate) * tb))) if self.active and rate and tb else 1
         self.slots: deque[int] = deque()
-        self.slots_seen: list[int] = []  # the last packet's slot
-        self.last: int | None = None
+        self.last_slot: int | None = None  # the last packet's
+        self.last_pts: int | None = None  # the last frame's, as re-timed
 
     def feed(self, packet: Any) -> int:
         """Note a demuxed packet's slot (before it is decoded); returns the slots skipped since the
         packet before it (chunks of 0 bytes, which the demuxer passes over but the frame count holds)."""
         if not (self.active and packet is not None and packet.size and packet.dts is not None):
             return 0
-        skipped = (packet.dts - self.slots_seen[-1]) // self.slot - 1 if self.slots_seen else 0
+        skipped = 0 if self.last_slot is None else (packet.dts - self.last_slot) // self.slot - 1
         self.slots.append(packet.dts)
-        self.slots_seen = [packet.dts]
+        self.last_slot = packet.dts
         return max(0, skipped)
 
     def apply(self, frames: list[Any]) -> list[Any]:
         if self.active:
             for f in frames:
-                pts = self.slots.popleft() if self.slots else (self.last + self.slot if self.last is not None else 0)
-                f.pts = self.last = pts
+                if self.slots:
+                    pts = self.slots.popleft()
+                else:  # more frames out than packets in: the slot after the last
+                    pts = 0 if self.last_pts is None else self.last_pts + self.slot
+                f.pts = self.last_pts = pts
         return frames
 
 
