@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from igde_stream.errors import CorruptInputError
-from igde_stream.stream.info import FALLBACK_RATE, VideoInfo, check_complete
+from igde_stream.stream.info import FALLBACK_RATE, VideoInfo, check_complete, never_shown
 
 
 def _info(**kw) -> VideoInfo:
@@ -45,6 +45,14 @@ def test_frames_cut_by_the_edit_list_are_not_expected():
     """10 samples, 2 cut by the edit list: 8 decoded frames are all of them, whatever the duration."""
     info = _info(frames=10, duration=100.0)
     check_complete(info, "x.mkv", 8, 0.28, 0.28, dropped=2)
-    with pytest.raises(CorruptInputError,
-                       match=r"declares 8 \(10 samples, 2 never shown: cut by its edit list or empty\)"):
+    with pytest.raises(CorruptInputError, match=r"declares 8 \(10 samples, 2 never shown: cut or empty\)$"):
         check_complete(info, "x.mkv", 7, 0.24, 0.24, dropped=2)
+    with pytest.raises(CorruptInputError, match=r"declares 8 \(10 samples, 2 never shown: 2 cut by its edit list\)$"):
+        check_complete(info, "x.mkv", 7, 0.24, 0.24, dropped=2, dropped_why=never_shown(2, 0))
+
+
+def test_samples_never_shown_are_named_by_their_kind():
+    assert never_shown(0, 0) == ""
+    assert never_shown(2, 0) == "2 cut by its edit list"
+    assert never_shown(0, 1) == "1 empty (dropped by the recorder)"
+    assert never_shown(1, 3) == "1 cut by its edit list, 3 empty (dropped by the recorder)"

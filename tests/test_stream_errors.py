@@ -282,6 +282,7 @@ def test_mp4_with_an_edit_list_is_not_truncated(tmp_path):
         assert c.streams.video[0].frames == 8  # the samples, counted with the cut ones
     with VideoReader(path, "color") as r:
         frames = list(r.frames())
+        assert (r._decoder.cut, r._decoder.empty) == (2, 0) and r._decoder.dropped_why == "2 cut by its edit list"
     assert len(frames) == 6 and [round(f.time, 3) for f in frames] == [0.0, 0.04, 0.08, 0.12, 0.16, 0.2]
 
 

@@ -79,6 +79,12 @@ def test_avi_with_an_empty_chunk_keeps_its_slot_free_and_is_not_truncated(tmp_pa
     out, pts, facts = read_video(tmp_path / "out.mkv")
     assert [int(o[0, 0]) for o in out] == [10 * (k + 1) for k in slots]  # colour 4 skipped: no depth there
     assert [round(p * facts["time_base"] * 30) for p in pts] == slots
+    from igde_stream.stream.reader import VideoReader
+
+    with VideoReader(d, "depth") as r:
+        assert len(list(r.frames())) == N - 1
+        assert (r._decoder.empty, r._decoder.cut, r._decoder.dropped) == (1, 0, 1)
+        assert r._decoder.dropped_why == "1 empty (dropped by the recorder)"
 
 
 def test_raw_h264_stream_is_timed_at_its_bitstream_rate(tmp_path):

@@ -84,19 +84,26 @@ class Frame:
     data: np.ndarray
 
 
+def never_shown(cut: int, empty: int) -> str:
+    """What the samples a stream declares but never shows are, for a message: ``cut`` cut by an MP4 /
+    MOV edit list (a ``-c copy`` trim), ``empty`` an AVI's empty chunks (frames the recorder dropped)."""
+    parts = [f"{cut} cut by its edit list" if cut else "", f"{empty} empty (dropped by the recorder)" if empty else ""]
+    return ", ".join(p for p in parts if p)
+
+
 def check_complete(info: VideoInfo, path: str, count: int, last_time: float, last_pts_time: float,
-                   dropped: int = 0, last_duration: float = 0.0) -> None:
+                   dropped: int = 0, last_duration: float = 0.0, dropped_why: str = "") -> None:
     """Refuse a stream (``info``, read from ``path``) that ended early after ``count`` frames, the last
     at ``last_time`` / ``last_pts_time`` s: fewer frames than the container declares (less the
-    ``dropped`` samples never shown: cut by its edit list, or an AVI's empty slots), or, where it
-    declares no count, an end before the declared duration (the last frame lasting ``last_duration``
-    seconds, else one frame)."""
+    ``dropped`` samples never shown: cut by its edit list, or an AVI's empty slots; ``dropped_why``
+    says which, ``never_shown``), or, where it declares no count, an end before the declared duration
+    (the last frame lasting ``last_duration`` seconds, else one frame)."""
     if count == 0:
         raise CorruptInputError("no frame could be decoded", path)
     if info.frames and count < info.frames - dropped:
         raise CorruptInputError(
             f"truncated: decoded {count} frames but the container declares {info.frames - dropped}"
-            + (f" ({info.frames} samples, {dropped} never shown: cut by its edit list or empty)" if dropped else ""),
+            + (f" ({info.frames} samples, {dropped} never shown: {dropped_why or 'cut or empty'})" if dropped else ""),
             path
         )
     if info.frames and count >= info.frames - dropped:

@@ -298,10 +298,8 @@ class VideoReader:
                 if start is None:
                     start = f.pts if f.pts is not None else 0
                 if f.pts is not None and prev_pts is not None and f.pts <= prev_pts:
-                    raise CorruptInputError(
-                        f"timestamps do not increase: frame {count} has pts {f.pts}, frame {count - 1} had {prev_pts}",
-                        self.path,
-                    )
+                    raise CorruptInputError(f"timestamps do not increase: frame {count} has pts {f.pts}, "
+                                            f"frame {count - 1} had {prev_pts}", self.path)
                 prev_pts = f.pts
                 if f.pts is None:
                     t = pts_time = count * self.info.frame_duration
@@ -316,7 +314,8 @@ class VideoReader:
                 yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
                 last_duration = float(f.duration * self.info.time_base) if f.duration else 0.0
-        self._check_complete(count, last_time, last_pts_time, self._decoder.dropped, last_duration)
+        d = self._decoder
+        self._check_complete(count, last_time, last_pts_time, d.dropped, last_duration, d.dropped_why)
 
     def _check_same_kind(self, f: av.VideoFrame, count: int, file: str | None, pts_time: float,
                          depth_fmt: str | None, first: tuple[int, int] | None) -> str | None:

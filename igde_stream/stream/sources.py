@@ -42,6 +42,7 @@ from ..signals import interrupted_by
 from .colormaps import COLORMAPS
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, sequence_frames
+from .info import never_shown
 from .packed import check_packing
 from .parts import ffmpeg_name
 from .timing import SlotClock
@@ -251,7 +252,8 @@ class StreamDecoder:
 
     def __init__(self, shared: SharedInput, stream: av.VideoStream, path: str) -> None:
         self.shared, self.stream, self.path = shared, stream, path
-        self.dropped = 0  # samples never shown: cut by an MP4 edit list (a -c copy trim), an AVI's empty slots
+        self.cut = 0  # samples never shown: cut by an MP4 edit list (a -c copy trim) ...
+        self.empty = 0  # ... and an AVI's empty slots
         self.mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
         self._packets: Iterator[Any] | None = None
         self._clock = SlotClock(stream, shared.container)  # AVI: frames timed by their slots
@@ -266,7 +268,7 @@ class StreamDecoder:
         with av.logging.Capture(local=True) as logs:
             try:
                 packet = next(self._packets, None)
-                self.dropped += self._clock.feed(packet)  # an AVI's empty slots: never shown
+                self.empty += self._clock.feed(packet)  # an AVI's empty slots: never shown
                 decoded = self.stream.decode(packet) if packet is not None else []
             except av.error.FFmpegError as exc:
                 if (stalled := stall_problem(self.shared, exc, time.monotonic() - start)) is not None:  # gone silent
@@ -281,8 +283,17 @@ class StreamDecoder:
         if packet is None:
             self.mid_stream = False  # demux ends with an empty packet, which drained the decoder
             return None
-        self.dropped += bool(getattr(packet, "is_discard", False) and packet.size)
+        self.cut += bool(getattr(packet, "is_discard", False) and packet.size)
         return self._clock.apply(decoded)
+
+    @property
+    def dropped(self) -> int:
+        """Samples the container declares that are never shown (``cut`` and ``empty``)."""
+        return self.cut + self.empty
+
+    @property
+    def dropped_why(self) -> str:
+        return never_shown(self.cut, self.empty)
 
     def drain(self) -> None:
         """Drain a decoder left mid-stream before it is freed: freeing FFmpeg's frame-threaded TIFF
