@@ -13,7 +13,7 @@ import pytest
 
 from igde_stream.errors import IGDEError, cli_message
 from igde_stream.stream.codecs import (codec_error, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt,
-                                       pix_fmt_for)
+                                       pix_fmt_for, reads_back_limited)
 
 
 def _takes(codec: str) -> set[str]:
@@ -89,3 +89,14 @@ def test_a_range_tag_survives_in_matroska_or_as_lossy_h264_hevc_vp9_av1(containe
     """docs/formats.md: limited-range depth reads back as limited "in Matroska, or as lossy H.264 /
     HEVC / VP9 / AV1"; elsewhere (FFV1 in MP4 or NUT, MPEG-4) not. A muxer may have several names."""
     assert keeps_range(container, codec) is keeps
+
+
+@pytest.mark.parametrize("container, codec, limited", [
+    ("mp4", "mpeg4", True), ("nut", "mpeg2video", True),       # lossy, and no tag survives: read as limited
+    ("matroska", "mpeg4", False), ("mp4", "libx264", False),   # the tag survives (container / bitstream)
+    ("mp4", "ffv1", False), ("nut", "rawvideo", False),        # lossless and raw: read as stored
+])
+def test_lossy_yuv_without_a_surviving_tag_reads_back_as_limited(container, codec, limited):
+    """docs/formats.md: an untagged stream is limited when it is lossy video, read as stored when it is
+    lossless or raw; so where no tag survives, lossy YUV reads back limited whatever it was written as."""
+    assert reads_back_limited(container, codec) is limited

@@ -142,7 +142,8 @@ def test_a_runs_output_reads_back_as_the_values_it_wrote(tmp_path):
     project read it, whatever the input's range and the output's container: limited luma written
     back limited (Matroska: tagged; lossy H.264: untagged, read as limited), or as full-range gray where
     neither holds (FFV1 in MP4, NUT, PNG images); full-range YUV tagged full; gray through x264 (which
-    stores it as YUV, tagged full)."""
+    stores it as YUV, tagged full); any depth through MPEG-4 in MP4 as limited YUV (no tag survives
+    there, and untagged lossy YUV is read as limited)."""
     from igde_stream.stream import enhance_file
 
     depths, _ = _pair(tmp_path)
@@ -154,7 +155,10 @@ def test_a_runs_output_reads_back_as_the_values_it_wrote(tmp_path):
              ("lim.mp4", "o2.mp4", {"codec": "libx264"}, "yuv420p"),
              ("lim.mp4", "o3.nut", {}, "gray"), ("lim.mp4", "o4/%04d.png", {}, "gray"),
              ("full.mkv", "o5.nut", {}, "yuv420p"), ("full.mkv", "o6/%04d.tif", {}, None),
-             ("gray.mkv", "o7.mp4", {"codec": "libx264"}, None)]
+             ("gray.mkv", "o7.mp4", {"codec": "libx264"}, None),
+             # MPEG-4 in MP4 stores no range tag and takes no gray: its YUV reads back limited, so both go
+             # in limited (a full-range write read back stretched: an offset of ~13 here)
+             ("gray.mkv", "o8.mp4", {"codec": "mpeg4"}, "yuv420p"), ("lim.mp4", "o9.mp4", {"codec": "mpeg4"}, "yuv420p")]
     for src, dst, kw, fmt in cases:
         info, want = _read(tmp_path / src)
         summary = enhance_file(tmp_path / "c.mkv", tmp_path / src, tmp_path / dst, enhancer=enhancer, overwrite=True,

@@ -14,7 +14,8 @@ without pts are placed at ``k x frame_duration`` like the reader places them. Th
 depth read from limited-range YUV luma (``formats.luma_is_limited``) goes back into the limited range,
 tagged as such, where it reads back so (Matroska, or a lossy H.264 / HEVC / VP9 / AV1 stream);
 elsewhere (FFV1 in MP4, a NUT pipe, images, raw video) it is written as gray of the same bit depth,
-full range. Every other output is tagged full range.
+full range. Every other output is tagged full range, but for YUV by a lossy encoder where no range tag
+survives (MPEG-4 in MP4): that reads back as limited, so it is written limited.
 
 Three other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) stream to stdout, and a
 network URL (``tcp://``, ``udp://``, ``srt://``, ``rtmp://``; ``urls``) the same to a receiver:
@@ -41,7 +42,8 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
-from .codecs import CODEC_OPTIONS, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt, pix_fmt_for
+from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt, pix_fmt_for,
+                     reads_back_limited)
 from .containers import container_problem, in_slots, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
@@ -161,7 +163,12 @@ class DepthWriter:
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
         muxer = self.container.format.name
         why = container_problem(muxer, codec, self.out, self.container.supported_codecs)
-        if self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(muxer, codec):
+        if is_yuv_format(self.pix_fmt) and reads_back_limited(muxer, codec):
+            if not self._limited:  # full-range YUV would read back stretched: write the range it reads as
+                log.info("%s: %s in %s keeps no range tag and reads back as limited range; the depth is written "
+                         "as limited-range %s", self.out, codec, muxer, self.pix_fmt)
+            self._limited = True
+        elif self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(muxer, codec):
             self._to_gray(codec, like, "cannot carry a limited-range tag")
         if why is None and subsampled(self.pix_fmt) and size_problem(codec, self.pix_fmt, like.width, like.height):
             # an odd size 4:2:0 cannot hold: gray says the same values (depth's chroma is neutral)
