@@ -111,3 +111,17 @@ def test_an_engine_whose_readable_sidecar_does_not_match_it_is_rebuilt(recording
     assert trt.calls["builds"] == 2 and engine.read_bytes() == b"ENGINE-2"
     assert "# rebuilding the engine already there: " in Path(f"{engine}.log").read_text()
     assert build_engine(onnx, engines, SMALL) == engine and trt.calls["builds"] == 2
+
+
+def test_environment_is_tensorrts_version_and_the_gpus_name(monkeypatch):
+    """What an engine is built for: TensorRT's ``__version__`` and the CUDA GPU PyTorch sees (every
+    build test replaces ``environment`` itself); no GPU is one line."""
+    import igde_stream.backends
+    from igde_stream.engine import EngineError
+
+    monkeypatch.setitem(__import__("sys").modules, "tensorrt", SimpleNamespace(__version__="10.9.0"))
+    monkeypatch.setattr(igde_stream.backends, "cuda_gpu", lambda: GPU)
+    assert engine_mod.environment() == {"trt_version": "10.9.0", "gpu_name": GPU}
+    monkeypatch.setattr(igde_stream.backends, "cuda_gpu", lambda: None)
+    with pytest.raises(EngineError, match="^TensorRT needs a CUDA GPU, and none is visible to PyTorch$"):
+        engine_mod.environment()
