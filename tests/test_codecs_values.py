@@ -84,6 +84,7 @@ def test_the_format_for_depth_samples_of_a_dtype(codec, dtype, like, want):
     ("matroska", "ffv1", True), ("matroska,webm", "ffv1", True), ("webm", "ffv1", True),
     ("mp4", "ffv1", False), ("nut", "ffv1", False), ("mov,mp4,m4a,3gp,3g2,mj2", "ffv1", False),
     ("mp4", "libx264", True), ("nut", "libx265", True), ("mp4", "libsvtav1", True), ("mp4", "mpeg4", False),
+    ("mp4", "h264", True), ("nut", "hevc", True),  # FFmpeg's names for the same encoders (libx264, libx265)
 ])
 def test_a_range_tag_survives_in_matroska_or_as_lossy_h264_hevc_vp9_av1(container, codec, keeps):
     """docs/formats.md: limited-range depth reads back as limited "in Matroska, or as lossy H.264 /
@@ -94,6 +95,7 @@ def test_a_range_tag_survives_in_matroska_or_as_lossy_h264_hevc_vp9_av1(containe
 @pytest.mark.parametrize("container, codec, limited", [
     ("mp4", "mpeg4", True), ("nut", "mpeg2video", True),       # lossy, and no tag survives: read as limited
     ("matroska", "mpeg4", False), ("mp4", "libx264", False),   # the tag survives (container / bitstream)
+    ("mp4", "h264", False), ("nut", "hevc", False),             # ... by FFmpeg's other names for x264 / x265
     ("mp4", "ffv1", False), ("nut", "rawvideo", False),        # lossless and raw: read as stored
 ])
 def test_lossy_yuv_without_a_surviving_tag_reads_back_as_limited(container, codec, limited):

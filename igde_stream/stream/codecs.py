@@ -78,17 +78,25 @@ RANGE_CONTAINERS = ("matroska", "webm")
 RANGE_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libvpx-vp9", "libaom-av1", "libsvtav1")
 
 
+def _own_name(codec: str) -> str:
+    """The encoder's own name: FFmpeg's ``h264`` / ``hevc`` are libx264 / libx265 here."""
+    try:
+        return av.codec.Codec(codec, "w").name
+    except (av.error.FFmpegError, ValueError):
+        return codec
+
+
 def keeps_range(container: str, codec: str) -> bool:
     """Whether an output in ``container`` (a muxer name, e.g. "matroska" or "nut") by encoder ``codec``
     keeps the colour range tag."""
-    return codec in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
+    return _own_name(codec) in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
 
 
 def reads_back_limited(container: str, codec: str) -> bool:
     """Whether YUV written by lossy encoder ``codec`` in ``container`` reads back as limited range
     whatever it was tagged: no range tag survives (``keeps_range``), and untagged lossy YUV is read as
     limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4)."""
-    return codec not in AS_STORED_CODECS and not keeps_range(container, codec)
+    return _own_name(codec) not in AS_STORED_CODECS and not keeps_range(container, codec)
 
 
 def describe_codec(name: str) -> str:
