@@ -97,9 +97,11 @@ def test_a_range_tag_survives_in_matroska_or_as_lossy_h264_hevc_vp9_av1(containe
     ("matroska", "mpeg4", False), ("mp4", "libx264", False),   # the tag survives (container / bitstream)
     ("mp4", "h264", False), ("nut", "hevc", False),             # ... by FFmpeg's other names for x264 / x265
     ("mp4", "ffv1", False), ("nut", "rawvideo", False),        # lossless and raw: read as stored
-    ("mp4", "libopenjpeg", False),  # lossless; where this FFmpeg build lacks it, known by the name given
+    ("avi", "wrapped_avframe", False), ("yuv4mpegpipe", "wrapped_avframe", False),  # raw frames: lossless
 ])
 def test_lossy_yuv_without_a_surviving_tag_reads_back_as_limited(container, codec, limited):
     """docs/formats.md: an untagged stream is limited when it is lossy video, read as stored when it is
-    lossless or raw; so where no tag survives, lossy YUV reads back limited whatever it was written as."""
+    lossless or raw; so where no tag survives, lossy YUV reads back limited whatever it was written as.
+    Lossless by the encoder (FFmpeg's flags), not by a list of decoders: AVI and Y4M hold the frames of
+    ``wrapped_avframe`` as raw video."""
     assert reads_back_limited(container, codec) is limited

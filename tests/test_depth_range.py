@@ -158,16 +158,18 @@ def test_a_runs_output_reads_back_as_the_values_it_wrote(tmp_path):
              ("gray.mkv", "o7.mp4", {"codec": "libx264"}, None),
              # MPEG-4 in MP4 stores no range tag and takes no gray: its YUV reads back limited, so both go
              # in limited (a full-range write read back stretched: an offset of ~13 here)
-             ("gray.mkv", "o8.mp4", {"codec": "mpeg4"}, "yuv420p"), ("lim.mp4", "o9.mp4", {"codec": "mpeg4"}, "yuv420p")]
+             ("gray.mkv", "o8.mp4", {"codec": "mpeg4"}, "yuv420p"), ("lim.mp4", "o9.mp4", {"codec": "mpeg4"}, "yuv420p"),
+             ("full.mkv", "o10.y4m", {"codec": "wrapped_avframe", "lossless": True}, "yuv420p")]  # raw: exact
     for src, dst, kw, fmt in cases:
         info, want = _read(tmp_path / src)
+        exact = kw.pop("lossless", False)
         summary = enhance_file(tmp_path / "c.mkv", tmp_path / src, tmp_path / dst, enhancer=enhancer, overwrite=True,
                                **kw)
         if fmt is not None:
             assert summary["pix_fmt"] == fmt, (src, dst)
         _, got = _read(tmp_path / dst)
         diff = np.stack(got).astype(int) - np.stack(want)
-        if "codec" in kw:  # x264 at its default quality is lossy: no offset (a range misread is ~14 here)
+        if "codec" in kw and not exact:  # x264 at its default quality is lossy: no offset (a range misread is ~14 here)
             assert abs(diff.mean()) < 1.0, (src, dst, diff.mean())
         else:
             assert not diff.any(), (src, dst)

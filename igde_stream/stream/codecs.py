@@ -12,7 +12,7 @@ import av
 import numpy as np
 
 from ..errors import IGDEError
-from .formats import AS_STORED_CODECS, bits_of
+from .formats import bits_of
 
 CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"},
                   "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
@@ -93,10 +93,10 @@ def keeps_range(container: str, codec: str) -> bool:
 
 
 def reads_back_limited(container: str, codec: str) -> bool:
-    """Whether YUV written by lossy encoder ``codec`` in ``container`` reads back as limited range
-    whatever it was tagged: no range tag survives (``keeps_range``), and untagged lossy YUV is read as
-    limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4)."""
-    return _own_name(codec) not in AS_STORED_CODECS and not keeps_range(container, codec)
+    """Whether YUV written by encoder ``codec`` in ``container`` reads back as limited range whatever
+    it was tagged: the encoder is lossy, no range tag survives (``keeps_range``), and untagged lossy
+    YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4)."""
+    return not codec_is_lossless(codec) and not keeps_range(container, codec)
 
 
 def describe_codec(name: str) -> str:
