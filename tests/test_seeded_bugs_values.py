@@ -1,13 +1,15 @@
 """Value tests for the semantic bugs that a seeded-bug review (results/mutation.md, "Seeded-bug review
 59") planted by hand and the suite let through: colour images read by OpenCV kept in its BGR order
-(the ICL-NUIM loader, the photo pool), the extras' Gaussian noise not scaled to 16-bit depth, and the
-per-frame report's frame numbers. Expected values come from FFmpeg (an image it writes as pure red),
-from the documented definitions written out by hand, or from counting frames."""
+(the ICL-NUIM loader, the photo pool), the extras' Gaussian noise not scaled to 16-bit depth, the
+per-frame report's frame numbers and the ground truth's reach, and the evaluation on 16-bit depth.
+Expected values come from FFmpeg (images it draws in pure colours), scikit-image, the documented
+definitions written out by hand, or from counting frames and milliseconds."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -133,3 +135,25 @@ def test_a_torch_models_method_reads_16_bit_depth_over_65535():
     assert out.dtype == np.uint16
     np.testing.assert_array_equal(out, want)
     assert model_method(Square())(color, np.full((1, 16, 16), 50000, np.uint16))[0, 0, 0] == 38148
+
+
+def test_ground_truth_meets_an_output_frame_within_half_a_depth_frame_only(tmp_path, enhancer):
+    # docs/stream.md: each output frame meets the ground-truth frame nearest its time "within half a
+    # depth frame" (20 ms at 25 fps). Output frames at 0, 40, 80 ms (absolute times); ground truth at
+    # 0, 68, 108 ms: output 0 meets gt 0; output 1 has gt 1 28 ms away, out of reach; output 2 meets
+    # gt 1 (12 ms); gt 2 is 28 ms from output 2 and meets nothing
+    from conftest import scene, write_video
+
+    from igde_stream.stream import enhance_file
+
+    colors, depths, gts = scene(3)
+    rate = Fraction(25)
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1", rate=rate)
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=rate)
+    g = write_video(tmp_path / "g.mkv", gts, fmt="gray", rate=rate, time_base=Fraction(1, 1000),
+                    times=[0.0, 0.068, 0.108])
+    report = tmp_path / "r.json"
+    enhance_file(c, d, tmp_path / "o.mkv", gt_path=g, report_path=report, enhancer=enhancer, sync="absolute")
+    doc = json.loads(report.read_text())
+    assert [r["gt_pts_time"] for r in doc["frames"]] == [0.0, None, 0.068]
+    assert [r["mse"] is None for r in doc["frames"]] == [False, True, False]
