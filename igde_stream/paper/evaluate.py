@@ -134,8 +134,8 @@ def evaluate_suite(
             del method
             gc.collect()
             # every row is saved as soon as it exists: a run cut short keeps what it measured
-            raw_path.write_text(json.dumps(_json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
             results[ds][key] = row
+            raw_path.write_text(json.dumps(_json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
             log(f"{ds} {key}: PSNR {row['psnr']:.2f} PSNRt {row['psnr_t']:.2f} PSNRf {row['psnr_f']:.2f} "
                 f"SSIM {row['ssim']:.4f} RMSE {row['rmse']:.3f} temporal {row['temporal']:.3f} "
                 f"({time.perf_counter() - t1:.0f} s)")
