@@ -92,11 +92,16 @@ def keeps_range(container: str, codec: str) -> bool:
     return _own_name(codec) in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
 
 
+#: Encoders whose YUV is full range by definition (JPEG): their decoders give yuvj formats, tag or not.
+FULL_RANGE_ENCODERS = ("mjpeg",)
+
+
 def reads_back_limited(container: str, codec: str) -> bool:
     """Whether YUV written by encoder ``codec`` in ``container`` reads back as limited range whatever
     it was tagged: the encoder is lossy, no range tag survives (``keeps_range``), and untagged lossy
-    YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4)."""
-    return not codec_is_lossless(codec) and not keeps_range(container, codec)
+    YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4). Never for JPEG."""
+    return (not codec_is_lossless(codec) and not keeps_range(container, codec)
+            and _own_name(codec) not in FULL_RANGE_ENCODERS)
 
 
 def describe_codec(name: str) -> str:

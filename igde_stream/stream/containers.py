@@ -12,6 +12,9 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
+import av
+import av.logging
+
 #: muxers of uncompressed frames: .yuv / .raw and .y4m
 RAW_MUXERS = ("rawvideo", "yuv4mpegpipe")
 #: MPEG transport and program streams: a codec they do not know becomes a data stream
@@ -59,3 +62,46 @@ def in_slots(muxer: str) -> bool:
 def slot_of(pts: int, time_base: Fraction, rate: Fraction) -> int:
     """The frame slot (1 / ``rate`` each) nearest the time ``pts`` x ``time_base``; halves round up."""
     return math.floor(Fraction(pts) * Fraction(time_base) * Fraction(rate) + Fraction(1, 2))
+
+
+def encoder_refuses(codec: str, width: int, height: int, pix_fmt: str, full_range: bool, time_base: Fraction,
+                    rate: Fraction, options: dict[str, str] | None = None) -> str | None:
+    """FFmpeg's reason why encoder ``codec`` does not open with these settings (its log's error
+    lines), or None. A trial on a context of its own: the writer's encoder opens with the first frame,
+    after the model's work on it."""
+    ctx = av.CodecContext.create(codec, "w")
+    ctx.width, ctx.height, ctx.pix_fmt = width, height, pix_fmt
+    ctx.time_base, ctx.framerate, ctx.color_range = time_base, rate, 2 if full_range else 1
+    ctx.options = dict(options or {})
+    quiet = av.logging.get_level() is None  # FFmpeg's log off: nothing to capture the reason from
+    if quiet:
+        av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=True) as logs:
+            ctx.open()
+    except (av.error.FFmpegError, ValueError) as exc:
+        said = [m.strip() for level, _, m in logs if level <= av.logging.ERROR and m.strip()]
+        return "; ".join(dict.fromkeys(said)) or str(getattr(exc, "strerror", None) or exc)
+    finally:
+        if quiet:
+            av.logging.set_level(None)
+    return None
+
+
+def output_time_base(muxer: str, codec: str, time_base: Fraction, rate: Fraction, width: int, height: int,
+                     pix_fmt: str, full_range: bool = True, options: dict[str, str] | None = None) -> Fraction:
+    """The time base to encode in: the input's (pts kept exactly), or frame slots of 1 / ``rate`` where
+    the muxer reads the time base as the frame rate (AVI, YUV4MPEG) or the encoder takes no other
+    (MPEG-1 / MPEG-2 video; MPEG-4 Part 2 up to 1/65535, so not a transport stream's 1/90000). Raises
+    ValueError with FFmpeg's reason where the encoder opens with neither."""
+    slots = Fraction(1) / Fraction(rate)
+    if in_slots(muxer):
+        return slots
+    args = (codec, width, height, pix_fmt, full_range)
+    why = encoder_refuses(*args, time_base, rate, options)
+    if why is None:
+        return time_base
+    why = encoder_refuses(*args, slots, rate, options)  # the reason in slots: a rate it cannot code
+    if why is None:
+        return slots
+    raise ValueError(why)

@@ -44,7 +44,7 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt, pix_fmt_for,
                      reads_back_limited)
-from .containers import container_problem, in_slots, size_problem, slot_of, subsampled
+from .containers import container_problem, in_slots, output_time_base, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
@@ -177,8 +177,13 @@ class DepthWriter:
         if why:  # these would fail at the first frame, after the model's work, or never (FFV1 in a .ts)
             self.abort()
             raise OutputError(why, self.out)
-        # AVI and YUV4MPEG read the time base as the frame rate: write them in frame slots of 1 / rate
-        self._out_tb = Fraction(1) / Fraction(self.rate) if in_slots(muxer) else like.time_base
+        try:  # AVI and YUV4MPEG read the time base as the frame rate, MPEG-2 codes no other: frame slots there
+            self._out_tb = output_time_base(muxer, codec, like.time_base, self.rate, like.width, like.height,
+                                            self.pix_fmt, not (self._limited and is_yuv_format(self.pix_fmt)),
+                                            CODEC_OPTIONS.get(codec))
+        except ValueError as exc:
+            self.abort()
+            raise OutputError(f"cannot set up the {codec} encoder: {exc}", self.out) from None
         try:
             s = self.container.add_stream(codec, rate=self.rate, options=dict(CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
@@ -214,8 +219,10 @@ class DepthWriter:
         if self._out_tb != self.time_base:
             pts = slot_of(pts, self.time_base, self.rate)
         if self._last_pts is not None and pts <= self._last_pts:
+            slotted = self.out.suffix if in_slots(self.container.format.name) else f"--codec {self.codec}"
             slots = "" if self._out_tb == self.time_base else (
-                f" (frame slots of {self.out.suffix} at {self.rate} fps: a variable-rate input needs .mkv or .mp4)")
+                f" (frame slots of {slotted} at {self.rate} fps: a variable-rate input needs .mkv or .mp4 and "
+                "a codec such as ffv1 or libx264)")
             raise OutputError(
                 f"frame {self.frames}: pts {pts} does not come after {self._last_pts} (time base {self._out_tb}){slots}",
                 self.out,
