@@ -172,3 +172,20 @@ def test_slot_of_is_the_nearest_frame_slot_halves_up():
     assert [slot_of(p, ms, r) for p in (0, 19, 20, 40, 59, 60, 1000)] == [0, 0, 1, 1, 1, 2, 25]
     assert slot_of(3600, Fraction(1, 90000), r) == 1 and slot_of(1799, Fraction(1, 90000), r) == 0
     assert slot_of(1001, Fraction(1, 30000), Fraction(30000, 1001)) == 1  # NTSC: one frame duration
+
+
+@pytest.mark.parametrize("codec, fmt", [("libvpx-vp9", "vp9"), ("libsvtav1", "av1")])
+@pytest.mark.parametrize("suffix", [".mov", ".3gp"])
+def test_vp9_and_av1_outside_mp4_are_refused_before_the_first_frame(tmp_path, codec, fmt, suffix):
+    """FFmpeg's MOV muxer writes VP9 and AV1 only in its MP4 mode ("vp9 only supported in MP4"), and
+    says so when it writes the header: after the encoder's first packets (frame 24 for VP9)."""
+    if codec not in av.codecs_available:
+        pytest.skip(f"no {codec} in this FFmpeg build")
+    out = tmp_path / f"out{suffix}"
+    with pytest.raises(OutputError, match=rf"cannot hold {fmt} video \(FFmpeg writes it in \.mp4 only\)"):
+        DepthWriter(out, _like(w=64, h=48), codec=codec)
+    assert list(tmp_path.iterdir()) == []
+    _write(tmp_path / "out.mp4", _like(w=64, h=48), [np.full((48, 64), 90, np.uint8)] * 3, [0, 40, 80], codec=codec)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert c.streams.video[0].codec_context.name in (fmt, "libdav1d", "libvpx-vp9", "libaom-av1")
+        assert len(list(c.decode(video=0))) == 3

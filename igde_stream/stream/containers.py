@@ -22,6 +22,10 @@ MPEG_MUXERS = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")
 MPEG_CODECS = ("mpeg1video", "mpeg2video", "libx264", "h264_nvenc", "libx265", "hevc_nvenc")
 #: muxers whose stream time base is the frame rate
 SLOT_MUXERS = ("avi", "yuv4mpegpipe")
+#: formats FFmpeg's MOV muxer writes only in its MP4 mode ("vp9 only supported in MP4"), refused there
+#: when the header is written: after the model's work on the first frames
+MP4_ONLY = ("vp9", "av1")
+MOV_MODES = ("mov", "3gp", "3g2", "ipod", "psp", "ismv", "f4v")
 
 
 def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[str] | set[str]) -> str | None:
@@ -37,7 +41,17 @@ def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[st
     if muxer in MPEG_MUXERS and codec not in MPEG_CODECS:
         return (f"a {what} output ({muxer}) cannot hold {codec} video (it would be stored as data, not as "
                 f"video): use .mkv or .nut, or --codec libx264 / libx265 (lossy) for {what}")
+    if muxer in MOV_MODES and (fmt := _canonical(codec)) in MP4_ONLY:
+        return f"a {what} output ({muxer}) cannot hold {fmt} video (FFmpeg writes it in .mp4 only): use .mp4 or .mkv"
     return None
+
+
+def _canonical(codec: str) -> str:
+    """The coding format an encoder writes ("vp9" for libvpx-vp9), or its own name if unknown."""
+    try:
+        return av.codec.Codec(codec, "w").canonical_name
+    except (av.error.FFmpegError, ValueError):
+        return codec
 
 
 def size_problem(codec: str, pix_fmt: str, width: int, height: int) -> str | None:
