@@ -94,12 +94,18 @@ def keeps_range(container: str, codec: str) -> bool:
 
 #: Encoders whose YUV is full range by definition (JPEG): their decoders give yuvj formats, tag or not.
 FULL_RANGE_ENCODERS = ("mjpeg",)
+#: Encoders whose decoder tags every frame limited range, over any container's tag (FFmpeg's MPEG-1 / MPEG-2
+#: video: full-range depth in Matroska read back stretched, 240 as 255)
+LIMITED_ENCODERS = ("mpeg1video", "mpeg2video")
 
 
 def reads_back_limited(container: str, codec: str) -> bool:
     """Whether YUV written by encoder ``codec`` in ``container`` reads back as limited range whatever
     it was tagged: the encoder is lossy, no range tag survives (``keeps_range``), and untagged lossy
-    YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4). Never for JPEG."""
+    YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4). Always for MPEG-1 / MPEG-2
+    video, whose decoder says limited whatever the container's tag. Never for JPEG."""
+    if _own_name(codec) in LIMITED_ENCODERS:
+        return True
     return (not codec_is_lossless(codec) and not keeps_range(container, codec)
             and _own_name(codec) not in FULL_RANGE_ENCODERS)
 

@@ -8,6 +8,7 @@ Matroska's 1/1000 s became a 1000 fps file; they are written in frame slots of 1
 
 from __future__ import annotations
 
+import io
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -44,6 +45,31 @@ def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[st
     if muxer in MOV_MODES and (fmt := _canonical(codec)) in MP4_ONLY:
         return f"a {what} output ({muxer}) cannot hold {fmt} video (FFmpeg writes it in .mp4 only): use .mp4 or .mkv"
     return None
+
+
+def raw_problem(muxer: str, codec: str, pix_fmt: str, out: Path) -> str | None:
+    """Why uncompressed ``pix_fmt`` frames (``--codec rawvideo``) cannot go into an output of ``muxer``,
+    or None: a trial frame written to memory and read back. Matroska takes no 16-bit gray (the first
+    frame failed, "Invalid argument"); MOV and AVI store it under a tag read back as RGB555."""
+    if codec != "rawvideo" or muxer in RAW_MUXERS:
+        return None
+    got, buf = None, io.BytesIO()
+    try:
+        with av.open(buf, "w", format=muxer) as c:
+            s = c.add_stream("rawvideo", rate=25)
+            s.width, s.height, s.pix_fmt = 16, 16, pix_fmt
+            for packet in [*s.encode(av.VideoFrame(16, 16, pix_fmt)), *s.encode()]:
+                c.mux(packet)
+        buf.seek(0)
+        with av.open(buf, "r", format=muxer) as c:
+            got = c.streams.video[0].codec_context.pix_fmt
+    except (av.error.FFmpegError, ValueError, IndexError):
+        pass
+    if got == pix_fmt:
+        return None
+    as_what = f" (it reads back as {got})" if got else ""
+    return (f"a {out.suffix or muxer} output ({muxer}) cannot hold uncompressed {pix_fmt} frames{as_what}: "
+            "use .nut for --codec rawvideo, or --codec ffv1 (lossless) in .mkv")
 
 
 def _canonical(codec: str) -> str:

@@ -44,7 +44,7 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt, pix_fmt_for,
                      reads_back_limited)
-from .containers import container_problem, in_slots, output_time_base, size_problem, slot_of, subsampled
+from .containers import container_problem, in_slots, raw_problem, output_time_base, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
@@ -173,7 +173,8 @@ class DepthWriter:
         if why is None and subsampled(self.pix_fmt) and size_problem(codec, self.pix_fmt, like.width, like.height):
             # an odd size 4:2:0 cannot hold: gray says the same values (depth's chroma is neutral)
             self._to_gray(codec, like, f"{self.pix_fmt} cannot hold {like.width}x{like.height} frames")
-        why = why or size_problem(codec, self.pix_fmt, like.width, like.height)
+        why = why or size_problem(codec, self.pix_fmt, like.width, like.height) or raw_problem(
+            muxer, codec, self.pix_fmt, self.out)
         if why:  # these would fail at the first frame, after the model's work, or never (FFV1 in a .ts)
             self.abort()
             raise OutputError(why, self.out)
@@ -189,6 +190,8 @@ class DepthWriter:
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
             s.time_base = self._out_tb
             s.codec_context.time_base = self._out_tb
+            if in_slots(muxer):  # AVI stores no reordering: B-frames (x264's) read back with shuffled times
+                s.codec_context.max_b_frames = 0
             s.thread_count = threads
             if codec == "ffv1":
                 s.thread_type = "SLICE"

@@ -1,0 +1,90 @@
+"""Outputs read back as other programs read them (PyAV's frames, as ffprobe / ffmpeg give them), found by
+a sweep of suffix x --codec: MPEG-2 depth in Matroska was written full range under a full-range tag that
+FFmpeg's MPEG-1/2 decoder overrides (every frame says limited: 40 read as 28); uncompressed 16-bit gray
+failed at the first frame in .mkv ("Invalid argument") and was read back as RGB555 from .mov / .avi;
+x264's B-frames in AVI, which stores no reordering, read back with shuffled times. Expected values:
+the levels written, range-expanded by the definition (16..235 -> 0..255), and times k / rate."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from igde_stream.errors import OutputError
+from igde_stream.stream.info import VideoInfo
+from igde_stream.stream.writer import DepthWriter
+
+H, W = 48, 64
+LEVELS = [40, 90, 140, 190, 240]
+
+
+def _have(codec):
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:
+        return False
+    return True
+
+
+def _like(pix_fmt="gray", tb=Fraction(1, 1000), rate=Fraction(25)):
+    return VideoInfo(path="in.mkv", codec="ffv1", width=W, height=H, pix_fmt=pix_fmt, time_base=tb, rate=rate,
+                     start_pts=0, frames=None, duration=None)
+
+
+def _write(out, codec, frames, like=None):
+    with DepthWriter(out, like or _like(), codec=codec) as w:
+        for k, f in enumerate(frames):
+            w.write(f, 40 * k)
+
+
+@pytest.mark.parametrize("codec", ["mpeg2video", "mpeg1video"])
+def test_mpeg12_depth_in_matroska_reads_back_its_levels(tmp_path, codec):
+    if not _have(codec):
+        pytest.skip(f"no {codec} encoder in this FFmpeg build")
+    out = tmp_path / "out.mkv"
+    _write(out, codec, [np.full((H, W), v, np.uint8) for v in LEVELS])
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == len(LEVELS)
+    for f, level in zip(frames, LEVELS):
+        y = float(np.median(f.reformat(format="yuv420p").to_ndarray()[:H]))  # the stored luma, as it is
+        # what a reader makes of the luma: limited (the decoder's word, 1) is stretched 16..235 -> 0..255
+        read = (y - 16) * 255 / 219 if f.color_range != 2 else y
+        assert abs(read - level) <= 2, (f.color_range, y, level)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mov", ".avi"])
+def test_uncompressed_16bit_depth_is_refused_where_it_does_not_read_back(tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    with pytest.raises(OutputError, match=r"cannot hold uncompressed gray16le frames.*use \.nut for --codec rawvideo"):
+        DepthWriter(out, _like("gray16le"), codec="rawvideo")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_uncompressed_16bit_depth_in_nut_keeps_its_values(tmp_path):
+    out = tmp_path / "out.nut"
+    frames = [np.full((H, W), v * 257, np.uint16) for v in LEVELS]
+    _write(out, "rawvideo", frames, _like("gray16le"))
+    with av.open(str(out)) as c:
+        got = [f.to_ndarray() for f in c.decode(video=0)]
+    assert [g.dtype for g in got] == [np.uint16] * len(LEVELS)
+    assert [int(g[0, 0]) for g in got] == [v * 257 for v in LEVELS]
+
+
+def test_x264_in_avi_reads_back_in_order(tmp_path):
+    if not _have("libx264"):
+        pytest.skip("no libx264 encoder in this FFmpeg build")
+    n = 12
+    out = tmp_path / "out.avi"
+    rng = np.random.default_rng(5)  # moving texture: x264 puts B-frames between such frames by default
+    base = rng.integers(0, 255, (H, W + n * 4), np.uint8)
+    _write(out, "libx264", [np.ascontiguousarray(base[:, 4 * k:4 * k + W]) for k in range(n)])
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        times = [float(f.pts * s.time_base) for f in c.decode(s)]
+    assert len(times) == n
+    steps = np.diff(times)
+    assert np.allclose(steps, 0.04, atol=0.001), times  # one frame slot apart, in display order
