@@ -88,3 +88,23 @@ def test_x264_in_avi_reads_back_in_order(tmp_path):
     assert len(times) == n
     steps = np.diff(times)
     assert np.allclose(steps, 0.04, atol=0.001), times  # one frame slot apart, in display order
+
+
+def test_views_in_avi_read_back_in_order(tmp_path):
+    """The views writer (``igde-stream views render -o views.avi --codec h264``) had the same shuffle."""
+    if not _have("libx264"):
+        pytest.skip("no libx264 encoder in this FFmpeg build")
+    from igde_stream.stream.views import ColorWriter
+
+    n = 12
+    rng = np.random.default_rng(6)
+    base = rng.integers(0, 255, (H, W + n * 4, 3), np.uint8)
+    w = ColorWriter(tmp_path / "views.avi", "h264", Fraction(25), Fraction(1, 1000))
+    for k in range(n):
+        w.write(np.ascontiguousarray(base[:, 4 * k:4 * k + W]), 40 * k)
+    w.commit()
+    with av.open(str(tmp_path / "views.avi")) as c:
+        s = c.streams.video[0]
+        times = [float(f.pts * s.time_base) for f in c.decode(s)]
+    assert len(times) == n
+    assert np.allclose(np.diff(times), 0.04, atol=0.001), times

@@ -99,6 +99,17 @@ def in_slots(muxer: str) -> bool:
     return muxer in SLOT_MUXERS
 
 
+def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fraction, time_base: Fraction) -> Fraction:
+    """Set ``stream`` (not yet encoding) to code in ``time_base``, or in frame slots of 1 / ``rate`` where
+    ``muxer`` reads the time base as the frame rate; there without B-frames (AVI stores no reordering:
+    x264's B-frames read back with shuffled times). Returns the time base set."""
+    tb = Fraction(1) / Fraction(rate) if in_slots(muxer) else time_base
+    stream.time_base = stream.codec_context.time_base = tb
+    if in_slots(muxer):
+        stream.codec_context.max_b_frames = 0
+    return tb
+
+
 def slot_of(pts: int, time_base: Fraction, rate: Fraction) -> int:
     """The frame slot (1 / ``rate`` each) nearest the time ``pts`` x ``time_base``; halves round up."""
     return math.floor(Fraction(pts) * Fraction(time_base) * Fraction(rate) + Fraction(1, 2))

@@ -26,7 +26,7 @@ from .. import display
 from .. import multiview as mv
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
-from .containers import in_slots, size_problem, slot_of
+from .containers import set_time_base, size_problem, slot_of
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
 from .formats import is_float_format
@@ -133,12 +133,10 @@ class ColorWriter:
             self.stream.thread_count = self.threads  # --threads (0: FFmpeg's choice), as the depth writer
             if enc == "ffv1":
                 self.stream.thread_type = "SLICE"
-            # keep input pts exactly (no rounding to 1/rate), but in frame slots where the muxer reads
-            # the time base as the frame rate (AVI)
-            self._out_tb = Fraction(1) / Fraction(self.rate) if in_slots(self.container.format.name) else self.time_base
-            self.stream.time_base = self._out_tb
+            # input pts kept exactly, but in frame slots, without B-frames, where the muxer reads the time base
+            # as the frame rate (AVI)
+            self._out_tb = set_time_base(self.stream, self.container.format.name, self.rate, self.time_base)
             cc = self.stream.codec_context
-            cc.time_base = self._out_tb
             if pix == "yuv420p":
                 cc.colorspace = cc.color_primaries = cc.color_trc = BT709
                 cc.color_range = LIMITED
