@@ -141,7 +141,8 @@ def test_a_runs_output_reads_back_as_the_values_it_wrote(tmp_path):
     """With a model that returns its input, the output read back by the project equals the input as the
     project read it, whatever the input's range and the output's container: limited luma written
     back limited (Matroska: tagged; lossy H.264: untagged, read as limited), or as full-range gray where
-    neither holds (FFV1 in MP4, NUT, PNG images); full-range YUV tagged full; gray through x264 (which
+    neither holds (FFV1 in MP4, NUT, PNG images); full-range YUV tagged full, or as gray where the tag
+    would be lost (NUT); gray through x264 (which
     stores it as YUV, tagged full); any depth through MPEG-4 in MP4 as limited YUV (no tag survives
     there, and untagged lossy YUV is read as limited)."""
     from igde_stream.stream import enhance_file
@@ -154,7 +155,8 @@ def test_a_runs_output_reads_back_as_the_values_it_wrote(tmp_path):
     cases = [("lim.mp4", "o1.mkv", {}, "yuv420p"), ("lim.mp4", "o2.mp4", {}, "gray"),
              ("lim.mp4", "o2.mp4", {"codec": "libx264"}, "yuv420p"),
              ("lim.mp4", "o3.nut", {}, "gray"), ("lim.mp4", "o4/%04d.png", {}, "gray"),
-             ("full.mkv", "o5.nut", {}, "yuv420p"), ("full.mkv", "o6/%04d.tif", {}, None),
+             # NUT keeps no range tag: full-range YUV went out as YUV, which FFmpeg reads stretched; gray now
+             ("full.mkv", "o5.nut", {}, "gray"), ("full.mkv", "o6/%04d.tif", {}, None),
              ("gray.mkv", "o7.mp4", {"codec": "libx264"}, None),
              # MPEG-4 in MP4 stores no range tag and takes no gray: its YUV reads back limited, so both go
              # in limited (a full-range write read back stretched: an offset of ~13 here)

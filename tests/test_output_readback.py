@@ -108,3 +108,52 @@ def test_views_in_avi_read_back_in_order(tmp_path):
         times = [float(f.pts * s.time_base) for f in c.decode(s)]
     assert len(times) == n
     assert np.allclose(np.diff(times), 0.04, atol=0.001), times
+
+
+def _gray_as_ffmpeg_reads(path):
+    """Each frame as FFmpeg's swscale turns it into gray (an untagged YUV frame counts as limited)."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("suffix, codec", [(".nut", "ffv1"), (".avi", "ffv1"), (".nut", "utvideo"), (".avi", "utvideo"),
+                                           (".nut", "rawvideo")])
+def test_lossless_depth_where_no_range_tag_survives_reads_back_as_written(tmp_path, suffix, codec):
+    """Full-range YUV depth (or gray through an encoder without gray: Ut Video) went out as YUV, tagged
+    full range, in containers that keep no tag for it: FFmpeg read it stretched (40 as 28). Written as
+    gray (or RGB of three equal channels) instead."""
+    if not _have(codec):
+        pytest.skip(f"no {codec} encoder in this FFmpeg build")
+    out = tmp_path / f"out{suffix}"
+    frames = [np.full((H, W), v, np.uint8) for v in LEVELS]
+    fmt = "gray" if codec == "utvideo" else "yuv420p"  # 8-bit gray: Ut Video took yuv444p
+    _write(out, codec, frames, _like(fmt))
+    got = _gray_as_ffmpeg_reads(out)
+    assert [int(np.median(g)) for g in got] == LEVELS
+
+
+def test_avi_from_an_input_that_starts_late_keeps_the_frame_spacing(tmp_path):
+    """A transport stream starts at 1.4 s: frame 0 went to AVI slot 42 behind empty slots, which FFmpeg
+    reads as frame 0 at 0 s and frame 1 at 1.43 s. AVI now starts at the first frame."""
+    out = tmp_path / "out.avi"
+    n = 6
+    with DepthWriter(out, _like(tb=Fraction(1, 90000))) as w:
+        for k, f in enumerate(np.full((n, H, W), 100, np.uint8)):
+            w.write(f, 126000 + 3600 * k)  # 1.4 s + k / 25 s
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        times = [float(f.pts * s.time_base) for f in c.decode(s)]
+    assert times == pytest.approx([0.04 * k for k in range(n)], abs=0.001)
+
+
+def test_views_in_avi_from_an_input_that_starts_late(tmp_path):
+    from igde_stream.stream.views import ColorWriter
+
+    w = ColorWriter(tmp_path / "views.avi", "ffv1", Fraction(25), Fraction(1, 90000))
+    for k in range(5):
+        w.write(np.full((H, W, 3), 30 * k, np.uint8), 126000 + 3600 * k)
+    w.commit()
+    with av.open(str(tmp_path / "views.avi")) as c:
+        s = c.streams.video[0]
+        times = [float(f.pts * s.time_base) for f in c.decode(s)]
+    assert times == pytest.approx([0.04 * k for k in range(5)], abs=0.001)

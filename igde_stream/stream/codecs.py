@@ -55,7 +55,8 @@ def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
             if alt in formats:
                 return alt
         raise codec_error(codec_name, f"this encoder cannot store {bits}-bit depth ({depth_pix_fmt}); use ffv1")
-    for alt in ("gray", "yuv444p", "yuv420p"):
+    # RGB of equal channels before YUV for a lossless encoder: YUV keeps no range tag in most containers
+    for alt in ("gray", "gbrp", "yuv444p", "yuv420p") if codec_is_lossless(codec_name) else ("gray", "yuv444p", "yuv420p"):
         if alt in formats:
             return alt
     raise codec_error(codec_name, "this encoder takes no 8-bit gray or YUV format; use ffv1")
@@ -72,9 +73,9 @@ def pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:
 
 
 #: Where limited-range YUV depth can be written so that it reads back limited: containers that store a
-#: stream's colour range (MP4 / MOV store none for these streams), and lossy encoders, whose untagged
-#: output is read as limited anyway (``formats.luma_is_limited``).
-RANGE_CONTAINERS = ("matroska", "webm")
+#: stream's colour range (Matroska, WebM, YUV4MPEG's XCOLORRANGE; MP4 / MOV store none for these streams),
+#: and lossy encoders, whose untagged output is read as limited anyway (``formats.luma_is_limited``).
+RANGE_CONTAINERS = ("matroska", "webm", "yuv4mpegpipe")
 RANGE_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libvpx-vp9", "libaom-av1", "libsvtav1")
 
 
@@ -108,6 +109,12 @@ def reads_back_limited(container: str, codec: str) -> bool:
         return True
     return (not codec_is_lossless(codec) and not keeps_range(container, codec)
             and _own_name(codec) not in FULL_RANGE_ENCODERS)
+
+
+def range_lost(container: str, codec: str) -> bool:
+    """Whether full-range YUV by ``codec`` in ``container`` reads back in FFmpeg as limited (stretched): no
+    range tag survives (``keeps_range``) and the format has no range of its own (JPEG's is full)."""
+    return not keeps_range(container, codec) and _own_name(codec) not in FULL_RANGE_ENCODERS
 
 
 def describe_codec(name: str) -> str:

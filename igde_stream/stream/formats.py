@@ -303,10 +303,11 @@ def float_frame(values: np.ndarray) -> av.VideoFrame:
 
 def depth_frame(depth: np.ndarray, pix_fmt: str) -> av.VideoFrame:
     """A frame of ``pix_fmt`` holding ``depth`` (H x W, uint8 for 8-bit formats, uint16 above) as it is,
-    in the luma plane with neutral chroma for YUV."""
+    in the luma plane with neutral chroma for YUV, in every plane for planar RGB (gbrp)."""
     if pix_fmt in GRAY_FORMATS:
         return av.VideoFrame.from_ndarray(np.ascontiguousarray(depth), format=pix_fmt)
-    if pix_fmt not in YUV8_FORMATS and pix_fmt not in YUV_HIGH_FORMATS:
+    rgb = pix_fmt == "gbrp"  # gray as RGB of three equal channels (an encoder with RGB, no gray: Ut Video)
+    if pix_fmt not in YUV8_FORMATS and pix_fmt not in YUV_HIGH_FORMATS and not rgb:
         raise ValueError(f"cannot write depth as {pix_fmt}")
     h, w = depth.shape
     frame = av.VideoFrame(w, h, pix_fmt)
@@ -315,7 +316,7 @@ def depth_frame(depth: np.ndarray, pix_fmt: str) -> av.VideoFrame:
     neutral = 1 << (bits_of(pix_fmt) - 1)
     for i, plane in enumerate(frame.planes):
         buf = np.full((plane.height, plane.line_size // sample.itemsize), neutral, sample)
-        if i == 0:
+        if i == 0 or rgb:
             buf[:, :w] = depth
         plane.update(buf.tobytes()[: plane.buffer_size])
     return frame

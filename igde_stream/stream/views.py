@@ -150,8 +150,9 @@ class ColorWriter:
             frame.color_range = LIMITED
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
             pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
-        if self._out_tb != self.time_base:
-            pts = slot_of(pts, self.time_base, self.rate)
+        if self._out_tb != self.time_base:  # AVI: slots from the first frame's (a leading gap reads back wrong)
+            self._slot0 = slot_of(pts, self.time_base, self.rate) if self.frames == 0 else self._slot0
+            pts = slot_of(pts, self.time_base, self.rate) - self._slot0
         frame.pts, frame.time_base = pts, self._out_tb
         try:
             for packet in self.stream.encode(frame):

@@ -42,8 +42,8 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
-from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, keeps_range, output_pix_fmt, pix_fmt_for,
-                     reads_back_limited)
+from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, output_pix_fmt, pix_fmt_for,
+                     range_lost, reads_back_limited)
 from .containers import container_problem, in_slots, raw_problem, output_time_base, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
@@ -168,8 +168,8 @@ class DepthWriter:
                 log.info("%s: %s in %s keeps no range tag and reads back as limited range; the depth is written "
                          "as limited-range %s", self.out, codec, muxer, self.pix_fmt)
             self._limited = True
-        elif self._limited and is_yuv_format(self.pix_fmt) and not keeps_range(muxer, codec):
-            self._to_gray(codec, like, "cannot carry a limited-range tag")
+        elif is_yuv_format(self.pix_fmt) and range_lost(muxer, codec):  # else FFmpeg reads it as limited
+            self._to_gray(codec, like, "cannot carry a limited-range tag" if self._limited else "keeps no range tag")
         if why is None and subsampled(self.pix_fmt) and size_problem(codec, self.pix_fmt, like.width, like.height):
             # an odd size 4:2:0 cannot hold: gray says the same values (depth's chroma is neutral)
             self._to_gray(codec, like, f"{self.pix_fmt} cannot hold {like.width}x{like.height} frames")
@@ -221,6 +221,9 @@ class DepthWriter:
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
         if self._out_tb != self.time_base:
             pts = slot_of(pts, self.time_base, self.rate)
+            if in_slots(self.container.format.name):  # AVI reads leading empty slots wrongly: 1st frame at 0
+                self._slot0 = pts if self.frames == 0 else self._slot0
+                pts -= self._slot0
         if self._last_pts is not None and pts <= self._last_pts:
             slotted = self.out.suffix if in_slots(self.container.format.name) else f"--codec {self.codec}"
             slots = "" if self._out_tb == self.time_base else (
