@@ -157,3 +157,12 @@ def test_views_in_avi_from_an_input_that_starts_late(tmp_path):
         s = c.streams.video[0]
         times = [float(f.pts * s.time_base) for f in c.decode(s)]
     assert times == pytest.approx([0.04 * k for k in range(5)], abs=0.001)
+
+
+def test_uncompressed_full_range_yuv_depth_in_matroska_is_written(tmp_path):
+    """yuvj420p (a transport stream's depth) reads back from Matroska as yuv420p tagged full range: the
+    same frames, not a reason to refuse the output."""
+    out = tmp_path / "out.mkv"
+    frames = [np.full((H, W), v, np.uint8) for v in LEVELS]
+    _write(out, "rawvideo", frames, _like("yuvj420p"))
+    assert [int(np.median(g)) for g in _gray_as_ffmpeg_reads(out)] == LEVELS

@@ -65,7 +65,7 @@ def raw_problem(muxer: str, codec: str, pix_fmt: str, out: Path) -> str | None:
             got = c.streams.video[0].codec_context.pix_fmt
     except (av.error.FFmpegError, ValueError, IndexError):
         pass
-    if got == pix_fmt:
+    if got is not None and got.replace("yuvj", "yuv") == pix_fmt.replace("yuvj", "yuv"):  # yuvj: full range, tagged
         return None
     as_what = f" (it reads back as {got})" if got else ""
     return (f"a {out.suffix or muxer} output ({muxer}) cannot hold uncompressed {pix_fmt} frames{as_what}: "
