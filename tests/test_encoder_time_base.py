@@ -130,3 +130,45 @@ def test_a_variable_rate_input_through_mpeg2_names_the_codec(tmp_path):
         w.write(frames[2], 55)  # 55 ms: slot 1 again
     w.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refusal_said_before_keeps_its_reason():
+    """PyAV swallows a log line that repeats the last one: the same refusal a second time (the next file
+    of a batch) came back as "Invalid argument", or with "(repeated 3 more times)" in it."""
+    ms = Fraction(1, 1000)
+    level, repeats = av.logging.get_level(), av.logging.get_skip_repeated()
+    av.logging.set_skip_repeated(True)  # PyAV's default (a reader turns it off)
+    try:
+        for chosen in (None, av.logging.WARNING):  # nobody chose a level; an application chose one
+            av.logging.set_level(chosen)
+            for _ in range(3):
+                assert encoder_refuses("mpeg2video", W, H, "yuv420p", True, ms, Fraction(7)) == \
+                    "MPEG-1/2 does not support 1000/1 fps"
+            for _ in range(2):
+                with pytest.raises(ValueError) as err:
+                    output_time_base("matroska", "mpeg2video", ms, Fraction(7), W, H, "yuv420p")
+                assert str(err.value) == "MPEG-1/2 does not support 7/1 fps"
+            assert av.logging.get_skip_repeated() is True
+    finally:
+        av.logging.set_level(level)
+        av.logging.set_skip_repeated(repeats)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi"])
+def test_mjpeg_writes_limited_range_input_in_full_range(tmp_path, suffix):
+    """Depth read from limited-range YUV went back into limited luma, which FFmpeg's MJPEG encoder
+    refuses ("Invalid argument", at the first frame in .avi): JPEG's YUV is full range, so it is written
+    full, and reads back as the depth's own levels."""
+    n = 4
+    like = VideoInfo(path="in.mkv", codec="h264", width=W, height=H, pix_fmt="yuv420p", time_base=Fraction(1, 1000),
+                     rate=Fraction(25), start_pts=0, frames=None, duration=None, limited=True)
+    out = tmp_path / f"out{suffix}"
+    with DepthWriter(out, like, codec="mjpeg") as w:
+        for f, p in zip(_frames(n), [40 * k for k in range(n)]):
+            w.write(f, p)
+    _, frames = _read(out)
+    assert len(frames) == n
+    for f, level in zip(frames, [40 + 30 * k for k in range(n)]):  # full range: the stored luma is the level
+        assert f.color_range == 2 or f.format.name.startswith("yuvj")
+        assert abs(float(np.median(f.to_ndarray(channel_last=False)[0] if f.format.name.endswith("444p")
+                                   else f.to_ndarray()[:H])) - level) <= 2

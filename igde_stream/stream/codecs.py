@@ -111,6 +111,11 @@ def reads_back_limited(container: str, codec: str) -> bool:
             and _own_name(codec) not in FULL_RANGE_ENCODERS)
 
 
+def full_range_only(codec: str) -> bool:
+    """Whether encoder ``codec`` takes only full-range YUV (JPEG: FFmpeg's MJPEG refuses limited range)."""
+    return _own_name(codec) in FULL_RANGE_ENCODERS
+
+
 def range_lost(container: str, codec: str) -> bool:
     """Whether full-range YUV by ``codec`` in ``container`` reads back in FFmpeg as limited (stretched): no
     range tag survives (``keeps_range``) and the format has no range of its own (JPEG's is full)."""

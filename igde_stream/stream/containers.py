@@ -125,15 +125,19 @@ def encoder_refuses(codec: str, width: int, height: int, pix_fmt: str, full_rang
     ctx.time_base, ctx.framerate, ctx.color_range = time_base, rate, 2 if full_range else 1
     ctx.options = dict(options or {})
     quiet = av.logging.get_level() is None  # FFmpeg's log off: nothing to capture the reason from
+    repeats = av.logging.get_skip_repeated()  # on, a reason said before (the last file's) would be swallowed
     if quiet:
         av.logging.set_level(av.logging.ERROR)
+    av.logging.set_skip_repeated(False)
     try:
         with av.logging.Capture(local=True) as logs:
             ctx.open()
     except (av.error.FFmpegError, ValueError) as exc:
-        said = [m.strip() for level, _, m in logs if level <= av.logging.ERROR and m.strip()]
+        said = [m.strip() for level, _, m in logs
+                if level <= av.logging.ERROR and m.strip() and not m.lstrip().startswith("(repeated")]
         return "; ".join(dict.fromkeys(said)) or str(getattr(exc, "strerror", None) or exc)
     finally:
+        av.logging.set_skip_repeated(repeats)
         if quiet:
             av.logging.set_level(None)
     return None

@@ -42,8 +42,8 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
-from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, output_pix_fmt, pix_fmt_for,
-                     range_lost, reads_back_limited)
+from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
+                     pix_fmt_for, range_lost, reads_back_limited)
 from .containers import container_problem, in_slots, raw_problem, output_time_base, size_problem, slot_of, subsampled
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
@@ -163,6 +163,10 @@ class DepthWriter:
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
         muxer = self.container.format.name
         why = container_problem(muxer, codec, self.out, self.container.supported_codecs)
+        if self._limited and is_yuv_format(self.pix_fmt) and full_range_only(codec):  # MJPEG: limited refused
+            log.info("%s: %s takes only full-range YUV; the depth is written as full-range %s", self.out, codec,
+                     self.pix_fmt)
+            self._limited = False
         if is_yuv_format(self.pix_fmt) and reads_back_limited(muxer, codec):
             if not self._limited:  # full-range YUV would read back stretched: write the range it reads as
                 log.info("%s: %s in %s keeps no range tag and reads back as limited range; the depth is written "
