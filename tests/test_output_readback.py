@@ -166,3 +166,31 @@ def test_uncompressed_full_range_yuv_depth_in_matroska_is_written(tmp_path):
     frames = [np.full((H, W), v, np.uint8) for v in LEVELS]
     _write(out, "rawvideo", frames, _like("yuvj420p"))
     assert [int(np.median(g)) for g in _gray_as_ffmpeg_reads(out)] == LEVELS
+
+
+def test_avi_from_a_late_start_in_frame_units_keeps_the_frame_spacing(tmp_path):
+    """The same late start from an input already timed in 1 / rate (an AVI or .y4m input, 1/25): the
+    writer skipped the first-slot shift where the time base needed no change, so frame 0 read back at
+    0 s and frame 1 at 0.44 s (slot 11)."""
+    out = tmp_path / "out.avi"
+    n = 5
+    with DepthWriter(out, _like(tb=Fraction(1, 25))) as w:
+        for k, f in enumerate(np.full((n, H, W), 100, np.uint8)):
+            w.write(f, 10 + k)  # 0.4 s + k / 25 s
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        times = [float(f.pts * s.time_base) for f in c.decode(s)]
+    assert times == pytest.approx([0.04 * k for k in range(n)], abs=0.001)
+
+
+def test_views_in_avi_from_a_late_start_in_frame_units(tmp_path):
+    from igde_stream.stream.views import ColorWriter
+
+    w = ColorWriter(tmp_path / "views.avi", "ffv1", Fraction(25), Fraction(1, 25))
+    for k in range(5):
+        w.write(np.full((H, W, 3), 30 * k, np.uint8), 10 + k)
+    w.commit()
+    with av.open(str(tmp_path / "views.avi")) as c:
+        s = c.streams.video[0]
+        times = [float(f.pts * s.time_base) for f in c.decode(s)]
+    assert times == pytest.approx([0.04 * k for k in range(5)], abs=0.001)

@@ -26,7 +26,7 @@ from .. import display
 from .. import multiview as mv
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
-from .containers import set_time_base, size_problem, slot_of
+from .containers import in_slots, set_time_base, size_problem, slot_of
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
 from .formats import is_float_format
@@ -150,7 +150,8 @@ class ColorWriter:
             frame.color_range = LIMITED
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
             pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
-        if self._out_tb != self.time_base:  # AVI: slots from the first frame's (a leading gap reads back wrong)
+        if in_slots(self.container.format.name):  # AVI: slots from the first frame's (a leading gap reads back
+            # wrong), an input timed in 1 / rate too
             self._slot0 = slot_of(pts, self.time_base, self.rate) if self.frames == 0 else self._slot0
             pts = slot_of(pts, self.time_base, self.rate) - self._slot0
         frame.pts, frame.time_base = pts, self._out_tb

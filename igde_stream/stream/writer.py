@@ -223,9 +223,10 @@ class DepthWriter:
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
-        if self._out_tb != self.time_base:
+        slotted_muxer = in_slots(self.container.format.name)
+        if self._out_tb != self.time_base or slotted_muxer:
             pts = slot_of(pts, self.time_base, self.rate)
-            if in_slots(self.container.format.name):  # AVI reads leading empty slots wrongly: 1st frame at 0
+            if slotted_muxer:  # AVI reads leading empty slots wrongly (an input in 1/rate too): 1st frame at 0
                 self._slot0 = pts if self.frames == 0 else self._slot0
                 pts -= self._slot0
         if self._last_pts is not None and pts <= self._last_pts:
