@@ -105,3 +105,30 @@ def test_lossy_yuv_without_a_surviving_tag_reads_back_as_limited(container, code
     Lossless by the encoder (FFmpeg's flags), not by a list of decoders: AVI and Y4M hold the frames of
     ``wrapped_avframe`` as raw video."""
     assert reads_back_limited(container, codec) is limited
+
+
+def test_the_range_a_coding_format_reads_back_in_whoever_encodes_it():
+    """FFmpeg's MPEG-2 decoder says limited and its JPEG decoder full, whatever encoder made the stream:
+    Intel's mpeg2_qsv / mjpeg_qsv (names this build knows, with or without the hardware) included."""
+    from igde_stream.stream.codecs import full_range_only, range_lost, reads_back_limited
+
+    for codec in ("mpeg2video", "mpeg2_qsv"):
+        if not _known(codec):
+            continue
+        assert reads_back_limited("matroska", codec) and reads_back_limited("nut", codec)
+    for codec in ("mjpeg", "mjpeg_qsv"):
+        if not _known(codec):
+            continue
+        assert full_range_only(codec)
+        for muxer in ("mov,mp4,m4a,3gp,3g2,mj2", "nut", "avi"):  # no range tag survives, and none is needed
+            assert not reads_back_limited(muxer, codec) and not range_lost(muxer, codec)
+    assert range_lost("nut", "ffv1") and not range_lost("matroska", "ffv1")
+    assert not full_range_only("libx264") and not full_range_only("ffv1")
+
+
+def _known(codec):
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:
+        return False
+    return True

@@ -87,15 +87,25 @@ def _own_name(codec: str) -> str:
         return codec
 
 
+def _coded_as(codec: str) -> str:
+    """The coding format ``codec`` writes ("mpeg2video" for mpeg2_qsv): its decoder says the range."""
+    try:
+        return av.codec.Codec(codec, "w").canonical_name
+    except (av.error.FFmpegError, ValueError):
+        return codec
+
+
 def keeps_range(container: str, codec: str) -> bool:
     """Whether an output in ``container`` (a muxer name, e.g. "matroska" or "nut") by encoder ``codec``
     keeps the colour range tag."""
     return _own_name(codec) in RANGE_ENCODERS or any(name in RANGE_CONTAINERS for name in container.split(","))
 
 
-#: Encoders whose YUV is full range by definition (JPEG): their decoders give yuvj formats, tag or not.
+#: Coding formats whose YUV is full range by definition (JPEG; mjpeg_qsv's too): their decoders give yuvj
+#: formats, tag or not.
 FULL_RANGE_ENCODERS = ("mjpeg",)
-#: Encoders whose decoder tags every frame limited range, over any container's tag (FFmpeg's MPEG-1 / MPEG-2
+#: Coding formats whose decoder tags every frame limited range (mpeg2_qsv's output too), over any container's
+#: tag (FFmpeg's MPEG-1 / MPEG-2
 #: video: full-range depth in Matroska read back stretched, 240 as 255)
 LIMITED_ENCODERS = ("mpeg1video", "mpeg2video")
 
@@ -105,21 +115,21 @@ def reads_back_limited(container: str, codec: str) -> bool:
     it was tagged: the encoder is lossy, no range tag survives (``keeps_range``), and untagged lossy
     YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4). Always for MPEG-1 / MPEG-2
     video, whose decoder says limited whatever the container's tag. Never for JPEG."""
-    if _own_name(codec) in LIMITED_ENCODERS:
+    if _coded_as(codec) in LIMITED_ENCODERS:
         return True
     return (not codec_is_lossless(codec) and not keeps_range(container, codec)
-            and _own_name(codec) not in FULL_RANGE_ENCODERS)
+            and _coded_as(codec) not in FULL_RANGE_ENCODERS)
 
 
 def full_range_only(codec: str) -> bool:
     """Whether encoder ``codec`` takes only full-range YUV (JPEG: FFmpeg's MJPEG refuses limited range)."""
-    return _own_name(codec) in FULL_RANGE_ENCODERS
+    return _coded_as(codec) in FULL_RANGE_ENCODERS
 
 
 def range_lost(container: str, codec: str) -> bool:
     """Whether full-range YUV by ``codec`` in ``container`` reads back in FFmpeg as limited (stretched): no
     range tag survives (``keeps_range``) and the format has no range of its own (JPEG's is full)."""
-    return not keeps_range(container, codec) and _own_name(codec) not in FULL_RANGE_ENCODERS
+    return not keeps_range(container, codec) and _coded_as(codec) not in FULL_RANGE_ENCODERS
 
 
 def describe_codec(name: str) -> str:
