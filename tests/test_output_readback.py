@@ -194,3 +194,38 @@ def test_views_in_avi_from_a_late_start_in_frame_units(tmp_path):
         s = c.streams.video[0]
         times = [float(f.pts * s.time_base) for f in c.decode(s)]
     assert times == pytest.approx([0.04 * k for k in range(5)], abs=0.001)
+
+
+def test_uncompressed_depth_in_raw_video_is_the_frames_bytes(tmp_path):
+    """Raw video (``.yuv``) is the frames one after another: no trial frame to judge it by (one cannot
+    be read back without its size), and 16-bit gray goes there as it is."""
+    out = tmp_path / "out.yuv"
+    frames = [np.full((H, W), 1000 * (k + 1), np.uint16) for k in range(3)]
+    with DepthWriter(out, _like("gray16le"), codec="rawvideo") as w:
+        for k, f in enumerate(frames):
+            w.write(f, 40 * k)
+    assert out.read_bytes() == b"".join(f.astype("<u2").tobytes() for f in frames)
+
+
+@pytest.mark.parametrize("limited, said", [(True, "cannot carry a limited-range tag"), (False, "keeps no range tag")])
+def test_yuv_depth_written_as_gray_says_why(tmp_path, caplog, limited, said):
+    """FFV1 in NUT keeps no range tag: YUV depth goes there as gray, and the log says why (limited input:
+    no tag for its range; full-range input: FFmpeg would read untagged YUV as limited)."""
+    like = VideoInfo(path="in.mkv", codec="h264", width=W, height=H, pix_fmt="yuv420p", time_base=Fraction(1, 1000),
+                     rate=Fraction(25), start_pts=0, frames=None, duration=None, limited=limited)
+    with caplog.at_level("INFO", logger="igde_stream"):
+        with DepthWriter(tmp_path / "out.nut", like, codec="ffv1") as w:
+            w.write(np.full((H, W), 100, np.uint8), 0)
+    assert w.pix_fmt == "gray"
+    assert any(said in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+
+
+def test_mjpeg_keeps_the_inputs_yuv_layout_in_mp4(tmp_path):
+    """JPEG is full range in any container: full-range 4:2:0 depth through MJPEG in MP4 stays 4:2:0, not
+    a 4:4:4 stand-in for gray."""
+    out = tmp_path / "out.mp4"
+    _write(out, "mjpeg", [np.full((H, W), v, np.uint8) for v in LEVELS], _like("yuvj420p"))
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert [f.format.name for f in frames] == ["yuvj420p"] * len(LEVELS)
+    assert [int(np.median(f.to_ndarray()[:H])) for f in frames] == pytest.approx(LEVELS, abs=2)
