@@ -7,6 +7,7 @@ frames 1 pixel wide are refused up front. Expected rates and counts read back wi
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -189,3 +190,25 @@ def test_vp9_and_av1_outside_mp4_are_refused_before_the_first_frame(tmp_path, co
     with av.open(str(tmp_path / "out.mp4")) as c:
         assert c.streams.video[0].codec_context.name in (fmt, "libdav1d", "libvpx-vp9", "libaom-av1")
         assert len(list(c.decode(video=0))) == 3
+
+
+@pytest.mark.parametrize("suffix, muxer", [(".mkv", "matroska"), (".avi", "avi"), (".mov", "mov")])
+def test_the_uncompressed_trial_keeps_ffmpegs_complaints_out_of_the_log(caplog, capfd, suffix, muxer):
+    """The trial frame of --codec rawvideo made FFmpeg print "Invalid pixel format." / "gray16le rawvideo
+    cannot be written to avi, ..." on stderr, before the refusal that says it in one line."""
+    import logging
+
+    import av.logging
+
+    from igde_stream.stream.containers import raw_problem
+
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.WARNING)  # as a reader sets it (ERROR), or an application (WARNING)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            why = raw_problem(muxer, "rawvideo", "gray16le", Path("out" + suffix))
+    finally:
+        av.logging.set_level(level)
+    assert why is not None and "\n" not in why and why.startswith(f"a {suffix} output ({muxer}) cannot hold")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("libav")] == []
+    assert capfd.readouterr().err == ""
