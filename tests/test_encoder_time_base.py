@@ -172,3 +172,25 @@ def test_mjpeg_writes_limited_range_input_in_full_range(tmp_path, suffix):
         assert f.color_range == 2 or f.format.name.startswith("yuvj")
         assert abs(float(np.median(f.to_ndarray(channel_last=False)[0] if f.format.name.endswith("444p")
                                    else f.to_ndarray()[:H])) - level) <= 2
+
+
+def test_a_repeat_count_left_over_from_before_is_not_the_reason():
+    """PyAV reports lines it swallowed as a repeat when the next line comes: an application's own failed
+    opens left "MPEG-1/2 does not support 1000/1 fps\\n (repeated 2 more times)" in the trial's log, and
+    that became part of an MJPEG refusal (two lines, and another encoder's reason)."""
+    level, repeats = av.logging.get_level(), av.logging.get_skip_repeated()
+    av.logging.set_level(av.logging.WARNING)
+    av.logging.set_skip_repeated(True)
+    try:
+        for _ in range(3):
+            ctx = av.CodecContext.create("mpeg2video", "w")
+            ctx.width, ctx.height, ctx.pix_fmt = W, H, "yuv420p"
+            ctx.time_base, ctx.framerate = Fraction(1, 1000), Fraction(7)
+            with pytest.raises(av.error.FFmpegError):
+                ctx.open()
+        why = encoder_refuses("mjpeg", W, H, "yuv420p", False, Fraction(1, 25), Fraction(25))
+    finally:
+        av.logging.set_level(level)
+        av.logging.set_skip_repeated(repeats)
+    assert why == ("Non full-range YUV is non-standard, set strict_std_compliance to at most unofficial "
+                   "to use it.")

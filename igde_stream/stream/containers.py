@@ -133,8 +133,8 @@ def encoder_refuses(codec: str, width: int, height: int, pix_fmt: str, full_rang
         with av.logging.Capture(local=True) as logs:
             ctx.open()
     except (av.error.FFmpegError, ValueError) as exc:
-        said = [m.strip() for level, _, m in logs
-                if level <= av.logging.ERROR and m.strip() and not m.lstrip().startswith("(repeated")]
+        said = [m.strip() for level, _, m in logs  # not PyAV's "<an earlier line>\n (repeated N more times)"
+                if level <= av.logging.ERROR and m.strip() and "(repeated " not in m]
         return "; ".join(dict.fromkeys(said)) or str(getattr(exc, "strerror", None) or exc)
     finally:
         av.logging.set_skip_repeated(repeats)
