@@ -229,3 +229,14 @@ def load_tool(name: str, module_name: str | None = None):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def has_encoder(codec: str) -> bool:
+    """Whether this FFmpeg build (PyAV's) has the video encoder ``codec``: tests of it skip otherwise."""
+    import av
+
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:
+        return False
+    return True

@@ -12,6 +12,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+from conftest import has_encoder
 
 from igde_stream.errors import OutputError
 from igde_stream.stream.info import VideoInfo
@@ -19,14 +20,6 @@ from igde_stream.stream.writer import DepthWriter
 
 H, W = 48, 64
 LEVELS = [40, 90, 140, 190, 240]
-
-
-def _have(codec):
-    try:
-        av.codec.Codec(codec, "w")
-    except Exception:
-        return False
-    return True
 
 
 def _like(pix_fmt="gray", tb=Fraction(1, 1000), rate=Fraction(25)):
@@ -42,7 +35,7 @@ def _write(out, codec, frames, like=None):
 
 @pytest.mark.parametrize("codec", ["mpeg2video", "mpeg1video"])
 def test_mpeg12_depth_in_matroska_reads_back_its_levels(tmp_path, codec):
-    if not _have(codec):
+    if not has_encoder(codec):
         pytest.skip(f"no {codec} encoder in this FFmpeg build")
     out = tmp_path / "out.mkv"
     _write(out, codec, [np.full((H, W), v, np.uint8) for v in LEVELS])
@@ -75,7 +68,7 @@ def test_uncompressed_16bit_depth_in_nut_keeps_its_values(tmp_path):
 
 
 def test_x264_in_avi_reads_back_in_order(tmp_path):
-    if not _have("libx264"):
+    if not has_encoder("libx264"):
         pytest.skip("no libx264 encoder in this FFmpeg build")
     n = 12
     out = tmp_path / "out.avi"
@@ -92,7 +85,7 @@ def test_x264_in_avi_reads_back_in_order(tmp_path):
 
 def test_views_in_avi_read_back_in_order(tmp_path):
     """The views writer (``igde-stream views render -o views.avi --codec h264``) had the same shuffle."""
-    if not _have("libx264"):
+    if not has_encoder("libx264"):
         pytest.skip("no libx264 encoder in this FFmpeg build")
     from igde_stream.stream.views import ColorWriter
 
@@ -122,7 +115,7 @@ def test_lossless_depth_where_no_range_tag_survives_reads_back_as_written(tmp_pa
     """Full-range YUV depth (or gray through an encoder without gray: Ut Video) went out as YUV, tagged
     full range, in containers that keep no tag for it: FFmpeg read it stretched (40 as 28). Written as
     gray (or RGB of three equal channels) instead."""
-    if not _have(codec):
+    if not has_encoder(codec):
         pytest.skip(f"no {codec} encoder in this FFmpeg build")
     out = tmp_path / f"out{suffix}"
     frames = [np.full((H, W), v, np.uint8) for v in LEVELS]
@@ -132,31 +125,39 @@ def test_lossless_depth_where_no_range_tag_survives_reads_back_as_written(tmp_pa
     assert [int(np.median(g)) for g in got] == LEVELS
 
 
-def test_avi_from_an_input_that_starts_late_keeps_the_frame_spacing(tmp_path):
-    """A transport stream starts at 1.4 s: frame 0 went to AVI slot 42 behind empty slots, which FFmpeg
-    reads as frame 0 at 0 s and frame 1 at 1.43 s. AVI now starts at the first frame."""
+def _avi_times(path):
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [float(f.pts * s.time_base) for f in c.decode(s)]
+
+
+# a late start: a transport stream at 1.4 s (1/90000), or an input already timed in 1 / rate (an AVI or
+# .y4m input, 1/25) at 0.4 s
+LATE_STARTS = [(Fraction(1, 90000), 126000, 3600), (Fraction(1, 25), 10, 1)]
+
+
+@pytest.mark.parametrize("tb, start, step", LATE_STARTS)
+def test_avi_from_an_input_that_starts_late_keeps_the_frame_spacing(tmp_path, tb, start, step):
+    """Frame 0 went to AVI slot 42 (or 10) behind empty slots, which FFmpeg reads as frame 0 at 0 s and
+    frame 1 at 1.43 s (0.44 s); from an input in 1 / rate the writer skipped the first-slot shift, as
+    the time base needed no change. AVI now starts at the first frame."""
     out = tmp_path / "out.avi"
     n = 6
-    with DepthWriter(out, _like(tb=Fraction(1, 90000))) as w:
+    with DepthWriter(out, _like(tb=tb)) as w:
         for k, f in enumerate(np.full((n, H, W), 100, np.uint8)):
-            w.write(f, 126000 + 3600 * k)  # 1.4 s + k / 25 s
-    with av.open(str(out)) as c:
-        s = c.streams.video[0]
-        times = [float(f.pts * s.time_base) for f in c.decode(s)]
-    assert times == pytest.approx([0.04 * k for k in range(n)], abs=0.001)
+            w.write(f, start + step * k)  # k / 25 s after the start
+    assert _avi_times(out) == pytest.approx([0.04 * k for k in range(n)], abs=0.001)
 
 
-def test_views_in_avi_from_an_input_that_starts_late(tmp_path):
+@pytest.mark.parametrize("tb, start, step", LATE_STARTS)
+def test_views_in_avi_from_an_input_that_starts_late(tmp_path, tb, start, step):
     from igde_stream.stream.views import ColorWriter
 
-    w = ColorWriter(tmp_path / "views.avi", "ffv1", Fraction(25), Fraction(1, 90000))
+    w = ColorWriter(tmp_path / "views.avi", "ffv1", Fraction(25), tb)
     for k in range(5):
-        w.write(np.full((H, W, 3), 30 * k, np.uint8), 126000 + 3600 * k)
+        w.write(np.full((H, W, 3), 30 * k, np.uint8), start + step * k)
     w.commit()
-    with av.open(str(tmp_path / "views.avi")) as c:
-        s = c.streams.video[0]
-        times = [float(f.pts * s.time_base) for f in c.decode(s)]
-    assert times == pytest.approx([0.04 * k for k in range(5)], abs=0.001)
+    assert _avi_times(tmp_path / "views.avi") == pytest.approx([0.04 * k for k in range(5)], abs=0.001)
 
 
 def test_uncompressed_full_range_yuv_depth_in_matroska_is_written(tmp_path):
@@ -166,34 +167,6 @@ def test_uncompressed_full_range_yuv_depth_in_matroska_is_written(tmp_path):
     frames = [np.full((H, W), v, np.uint8) for v in LEVELS]
     _write(out, "rawvideo", frames, _like("yuvj420p"))
     assert [int(np.median(g)) for g in _gray_as_ffmpeg_reads(out)] == LEVELS
-
-
-def test_avi_from_a_late_start_in_frame_units_keeps_the_frame_spacing(tmp_path):
-    """The same late start from an input already timed in 1 / rate (an AVI or .y4m input, 1/25): the
-    writer skipped the first-slot shift where the time base needed no change, so frame 0 read back at
-    0 s and frame 1 at 0.44 s (slot 11)."""
-    out = tmp_path / "out.avi"
-    n = 5
-    with DepthWriter(out, _like(tb=Fraction(1, 25))) as w:
-        for k, f in enumerate(np.full((n, H, W), 100, np.uint8)):
-            w.write(f, 10 + k)  # 0.4 s + k / 25 s
-    with av.open(str(out)) as c:
-        s = c.streams.video[0]
-        times = [float(f.pts * s.time_base) for f in c.decode(s)]
-    assert times == pytest.approx([0.04 * k for k in range(n)], abs=0.001)
-
-
-def test_views_in_avi_from_a_late_start_in_frame_units(tmp_path):
-    from igde_stream.stream.views import ColorWriter
-
-    w = ColorWriter(tmp_path / "views.avi", "ffv1", Fraction(25), Fraction(1, 25))
-    for k in range(5):
-        w.write(np.full((H, W, 3), 30 * k, np.uint8), 10 + k)
-    w.commit()
-    with av.open(str(tmp_path / "views.avi")) as c:
-        s = c.streams.video[0]
-        times = [float(f.pts * s.time_base) for f in c.decode(s)]
-    assert times == pytest.approx([0.04 * k for k in range(5)], abs=0.001)
 
 
 def test_uncompressed_depth_in_raw_video_is_the_frames_bytes(tmp_path):

@@ -87,8 +87,9 @@ def _own_name(codec: str) -> str:
         return codec
 
 
-def _coded_as(codec: str) -> str:
-    """The coding format ``codec`` writes ("mpeg2video" for mpeg2_qsv): its decoder says the range."""
+def coded_as(codec: str) -> str:
+    """The coding format encoder ``codec`` writes ("mpeg2video" for mpeg2_qsv, "vp9" for libvpx-vp9), or
+    its own name where FFmpeg knows none: its decoder says the range, its muxers what holds it."""
     try:
         return av.codec.Codec(codec, "w").canonical_name
     except (av.error.FFmpegError, ValueError):
@@ -115,21 +116,21 @@ def reads_back_limited(container: str, codec: str) -> bool:
     it was tagged: the encoder is lossy, no range tag survives (``keeps_range``), and untagged lossy
     YUV is read as limited (``formats.luma_is_limited``; e.g. MPEG-4 in MP4). Always for MPEG-1 / MPEG-2
     video, whose decoder says limited whatever the container's tag. Never for JPEG."""
-    if _coded_as(codec) in LIMITED_ENCODERS:
+    if coded_as(codec) in LIMITED_ENCODERS:
         return True
     return (not codec_is_lossless(codec) and not keeps_range(container, codec)
-            and _coded_as(codec) not in FULL_RANGE_ENCODERS)
+            and coded_as(codec) not in FULL_RANGE_ENCODERS)
 
 
 def full_range_only(codec: str) -> bool:
     """Whether encoder ``codec`` takes only full-range YUV (JPEG: FFmpeg's MJPEG refuses limited range)."""
-    return _coded_as(codec) in FULL_RANGE_ENCODERS
+    return coded_as(codec) in FULL_RANGE_ENCODERS
 
 
 def range_lost(container: str, codec: str) -> bool:
     """Whether full-range YUV by ``codec`` in ``container`` reads back in FFmpeg as limited (stretched): no
     range tag survives (``keeps_range``) and the format has no range of its own (JPEG's is full)."""
-    return not keeps_range(container, codec) and _coded_as(codec) not in FULL_RANGE_ENCODERS
+    return not keeps_range(container, codec) and coded_as(codec) not in FULL_RANGE_ENCODERS
 
 
 def describe_codec(name: str) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 import av
 import av.logging
 
+from .codecs import coded_as
+
 #: muxers of uncompressed frames: .yuv / .raw and .y4m
 RAW_MUXERS = ("rawvideo", "yuv4mpegpipe")
 #: MPEG transport and program streams: a codec they do not know becomes a data stream
@@ -42,7 +44,7 @@ def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[st
     if muxer in MPEG_MUXERS and codec not in MPEG_CODECS:
         return (f"a {what} output ({muxer}) cannot hold {codec} video (it would be stored as data, not as "
                 f"video): use .mkv or .nut, or --codec libx264 / libx265 (lossy) for {what}")
-    if muxer in MOV_MODES and (fmt := _canonical(codec)) in MP4_ONLY:
+    if muxer in MOV_MODES and (fmt := coded_as(codec)) in MP4_ONLY:
         return f"a {what} output ({muxer}) cannot hold {fmt} video (FFmpeg writes it in .mp4 only): use .mp4 or .mkv"
     return None
 
@@ -70,14 +72,6 @@ def raw_problem(muxer: str, codec: str, pix_fmt: str, out: Path) -> str | None:
     as_what = f" (it reads back as {got})" if got else ""
     return (f"a {out.suffix or muxer} output ({muxer}) cannot hold uncompressed {pix_fmt} frames{as_what}: "
             "use .nut for --codec rawvideo, or --codec ffv1 (lossless) in .mkv")
-
-
-def _canonical(codec: str) -> str:
-    """The coding format an encoder writes ("vp9" for libvpx-vp9), or its own name if unknown."""
-    try:
-        return av.codec.Codec(codec, "w").canonical_name
-    except (av.error.FFmpegError, ValueError):
-        return codec
 
 
 def size_problem(codec: str, pix_fmt: str, width: int, height: int) -> str | None:
