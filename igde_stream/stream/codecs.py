@@ -79,21 +79,24 @@ RANGE_CONTAINERS = ("matroska", "webm", "yuv4mpegpipe")
 RANGE_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libvpx-vp9", "libaom-av1", "libsvtav1")
 
 
+def _known(codec: str) -> av.codec.Codec | None:
+    try:
+        return av.codec.Codec(codec, "w")
+    except (av.error.FFmpegError, ValueError):
+        return None
+
+
 def _own_name(codec: str) -> str:
     """The encoder's own name: FFmpeg's ``h264`` / ``hevc`` are libx264 / libx265 here."""
-    try:
-        return av.codec.Codec(codec, "w").name
-    except (av.error.FFmpegError, ValueError):
-        return codec
+    known = _known(codec)
+    return known.name if known else codec
 
 
 def coded_as(codec: str) -> str:
     """The coding format encoder ``codec`` writes ("mpeg2video" for mpeg2_qsv, "vp9" for libvpx-vp9), or
     its own name where FFmpeg knows none: its decoder says the range, its muxers what holds it."""
-    try:
-        return av.codec.Codec(codec, "w").canonical_name
-    except (av.error.FFmpegError, ValueError):
-        return codec
+    known = _known(codec)
+    return known.canonical_name if known else codec
 
 
 def keeps_range(container: str, codec: str) -> bool:
@@ -106,8 +109,7 @@ def keeps_range(container: str, codec: str) -> bool:
 #: formats, tag or not.
 FULL_RANGE_ENCODERS = ("mjpeg",)
 #: Coding formats whose decoder tags every frame limited range (mpeg2_qsv's output too), over any container's
-#: tag (FFmpeg's MPEG-1 / MPEG-2
-#: video: full-range depth in Matroska read back stretched, 240 as 255)
+#: tag (FFmpeg's MPEG-1 / MPEG-2 video: full-range depth in Matroska read back stretched, 240 as 255)
 LIMITED_ENCODERS = ("mpeg1video", "mpeg2video")
 
 

@@ -104,6 +104,29 @@ def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fractio
     return tb
 
 
+class OutputPts:
+    """The pts a writer gives each frame, in the time base it set up (``out_tb``): the input's ``pts``
+    as it is, or its frame slot (1 / ``rate`` each) where the output codes slots; in a slotted muxer's
+    file (AVI, YUV4MPEG) counted from the first frame's slot, since AVI stores no start time and reads
+    a leading gap wrongly (also for an input already timed in 1 / rate)."""
+
+    def __init__(self, muxer: str, out_tb: Fraction, time_base: Fraction, rate: Fraction) -> None:
+        self.time_base, self.rate = time_base, rate
+        self.from_first = in_slots(muxer)
+        self.in_slots = self.from_first or out_tb != time_base
+        self.first: int | None = None
+
+    def __call__(self, pts: int) -> int:
+        if not self.in_slots:
+            return pts
+        slot = slot_of(pts, self.time_base, self.rate)
+        if not self.from_first:
+            return slot
+        if self.first is None:
+            self.first = slot
+        return slot - self.first
+
+
 def slot_of(pts: int, time_base: Fraction, rate: Fraction) -> int:
     """The frame slot (1 / ``rate`` each) nearest the time ``pts`` x ``time_base``; halves round up."""
     return math.floor(Fraction(pts) * Fraction(time_base) * Fraction(rate) + Fraction(1, 2))

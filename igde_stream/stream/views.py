@@ -26,7 +26,7 @@ from .. import display
 from .. import multiview as mv
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import IGDEError, InputError, OutputError, PairingError
-from .containers import in_slots, set_time_base, size_problem, slot_of
+from .containers import OutputPts, set_time_base, size_problem
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
 from .formats import is_float_format
@@ -136,6 +136,7 @@ class ColorWriter:
             # input pts kept exactly, but in frame slots, without B-frames, where the muxer reads the time base
             # as the frame rate (AVI)
             self._out_tb = set_time_base(self.stream, self.container.format.name, self.rate, self.time_base)
+            self._pts = OutputPts(self.container.format.name, self._out_tb, self.time_base, self.rate)
             cc = self.stream.codec_context
             if pix == "yuv420p":
                 cc.colorspace = cc.color_primaries = cc.color_trc = BT709
@@ -150,11 +151,7 @@ class ColorWriter:
             frame.color_range = LIMITED
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
             pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
-        if in_slots(self.container.format.name):  # AVI: slots from the first frame's (a leading gap reads back
-            # wrong), an input timed in 1 / rate too
-            self._slot0 = slot_of(pts, self.time_base, self.rate) if self.frames == 0 else self._slot0
-            pts = slot_of(pts, self.time_base, self.rate) - self._slot0
-        frame.pts, frame.time_base = pts, self._out_tb
+        frame.pts, frame.time_base = self._pts(pts), self._out_tb
         try:
             for packet in self.stream.encode(frame):
                 mux(self.container, packet)

@@ -44,7 +44,8 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
                      pix_fmt_for, range_lost, reads_back_limited)
-from .containers import container_problem, in_slots, raw_problem, output_time_base, size_problem, slot_of, subsampled
+from .containers import (OutputPts, container_problem, output_time_base, raw_problem, set_time_base, size_problem,
+                         subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
@@ -192,10 +193,8 @@ class DepthWriter:
         try:
             s = self.container.add_stream(codec, rate=self.rate, options=dict(CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
-            s.time_base = self._out_tb
-            s.codec_context.time_base = self._out_tb
-            if in_slots(muxer):  # AVI stores no reordering: B-frames (x264's) read back with shuffled times
-                s.codec_context.max_b_frames = 0
+            set_time_base(s, muxer, self.rate, self._out_tb)  # AVI: without B-frames, which it cannot reorder
+            self._pts = OutputPts(muxer, self._out_tb, self.time_base, self.rate)
             s.thread_count = threads
             if codec == "ffv1":
                 s.thread_type = "SLICE"
@@ -223,14 +222,9 @@ class DepthWriter:
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
-        slotted_muxer = in_slots(self.container.format.name)
-        if self._out_tb != self.time_base or slotted_muxer:
-            pts = slot_of(pts, self.time_base, self.rate)
-            if slotted_muxer:  # AVI reads leading empty slots wrongly (an input in 1/rate too): 1st frame at 0
-                self._slot0 = pts if self.frames == 0 else self._slot0
-                pts -= self._slot0
+        pts = self._pts(pts)
         if self._last_pts is not None and pts <= self._last_pts:
-            slotted = self.out.suffix if in_slots(self.container.format.name) else f"--codec {self.codec}"
+            slotted = self.out.suffix if self._pts.from_first else f"--codec {self.codec}"
             slots = "" if self._out_tb == self.time_base else (
                 f" (frame slots of {slotted} at {self.rate} fps: a variable-rate input needs .mkv or .mp4 and "
                 "a codec such as ffv1 or libx264)")
