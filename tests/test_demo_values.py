@@ -45,3 +45,23 @@ def test_a_dangling_link_of_a_demo_name_is_refused(tmp_path, tiny_model, monkeyp
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "color.mp4: already exists" in err
     assert not target.exists() and [p.name for p in folder.iterdir()] == ["color.mp4"]
+
+
+def test_preview_elsewhere_still_refuses_the_users_files_in_the_folder(tmp_path, tiny_model, monkeypatch, capsys):
+    """--preview P names the picture elsewhere, so only preview.png of the folder is not the demo's:
+    the user's color.mp4 there is still refused without -y, in one line, before anything is written."""
+    import igde_stream.data as igde_stream_data
+    from igde_stream.cli import main
+
+    real = igde_stream_data.write_clip
+    monkeypatch.setattr(igde_stream_data, "write_clip", lambda d, **kw: real(d, **{**kw, "frames": 3, "size": (64, 48)}))
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    (folder / "color.mp4").write_bytes(b"the user's own file")
+    preview = tmp_path / "p.png"
+    assert main(["--demo", str(folder), "--model", str(tiny_model), "--backend", "torch", "-q",
+                 "--preview", str(preview)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{folder / 'color.mp4'}: already exists" in err
+    assert (folder / "color.mp4").read_bytes() == b"the user's own file" and not preview.exists()
+    assert [p.name for p in folder.iterdir()] == ["color.mp4"]
