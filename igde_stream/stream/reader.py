@@ -5,7 +5,8 @@ different time bases (Matroska's 1/1000, MP4's 1/30000, ...) and start offsets l
 (``sync="relative"``, the default); ``sync="absolute"`` keeps ``pts x time_base`` as it is, so a
 stream that starts later really is later. Two frames pair when their times differ by at most half a
 frame of the depth stream. A frame without pts is placed at ``index x frame_duration`` (1/25 s per
-frame when the rate is unknown), as the writer places it.
+frame when the rate is unknown), as the writer places it; after a frame with a pts, a frame duration
+per frame on from it (MPEG-PS: small H.264 frames share a PES packet's one pts; the rest have none).
 
 Inputs may also be image sequences, raw video or stdin (``sources``), or halves of packed RGB-D
 (``packed``: the two halves' readers share one decode); depth may be 8 to 16 bits
@@ -284,7 +285,7 @@ class VideoReader:
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
         first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame
         count, last_time, last_pts_time, last_duration = 0, 0.0, 0.0, 0.0
-        prev_pts: int | None = None
+        prev_pts, known = None, None  # the last pts; (pts, index) of the last frame that had one
         while True:
             if stop is not None and stop.is_set():
                 return
@@ -300,18 +301,22 @@ class VideoReader:
                 if f.pts is not None and prev_pts is not None and f.pts <= prev_pts:
                     raise CorruptInputError(f"timestamps do not increase: frame {count} has pts {f.pts}, "
                                             f"frame {count - 1} had {prev_pts}", self.path)
-                prev_pts = f.pts
-                if f.pts is None:
+                prev_pts = pts = f.pts
+                if pts is not None:
+                    known = (pts, count)
+                elif known is not None:  # one frame duration on per frame since the last pts (MPEG-PS)
+                    pts = known[0] + round((count - known[1]) / (self.info.effective_rate * self.info.time_base))
+                if pts is None:
                     t = pts_time = count * self.info.frame_duration
                 else:
-                    t = float((f.pts - start) * self.info.time_base)
-                    pts_time = float(f.pts * self.info.time_base)
+                    t = float((pts - start) * self.info.time_base)
+                    pts_time = float(pts * self.info.time_base)
                 file = self._images[count] if count < len(self._images) else None
                 if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
                     raise orientation_changed(self.path, count, self.orientation, o, self._probed)
                 depth_fmt = self._check_same_kind(f, count, file, pts_time, depth_fmt, first)
                 first = first or (f.width, f.height)
-                yield Frame(index=count, pts=f.pts, time=t, pts_time=pts_time, data=self._convert(f, count))
+                yield Frame(index=count, pts=pts, time=t, pts_time=pts_time, data=self._convert(f, count))
                 count, last_time, last_pts_time = count + 1, t, pts_time
                 last_duration = float(f.duration * self.info.time_base) if f.duration else 0.0
         d = self._decoder
