@@ -74,3 +74,40 @@ def test_h264_in_mpeg_ps_pairs_with_colour_by_absolute_times(tmp_path):
     summary = enhance_file(c, d, tmp_path / "o.mkv", enhancer=Record(), sync="absolute")
     assert summary["frames"] == 10
     assert seen == [20 * k for k in range(10)]
+
+
+def test_untagged_lossless_yuv_depth_within_the_limited_range_warns(tmp_path, caplog):
+    """``ffmpeg -i depth_%04d.png -c:v ffv1 -pix_fmt yuv420p depth.nut`` (or .avi, .mov): FFmpeg turns the
+    gray maps into limited-range luma (16 + 219 d / 255) and the container keeps no range tag. Read as
+    stored (the documented guess for lossless codecs), every value is off by up to 16 levels: a
+    warning now names --depth-range limited, which reads the maps back. Full-range luma of such a stream
+    (a hole, 0, in it) and a limited stream tagged in Matroska get no such warning."""
+    d = [np.broadcast_to(np.rint(np.linspace(0, 250, 64)) + k, (48, 64)).astype(np.uint8) for k in range(3)]
+    luma = [np.rint(16 + x * 219.0 / 255).astype(np.uint8) for x in d]  # FFmpeg's gray -> yuv420p, by the formula
+    nut = write_video(tmp_path / "d.nut", luma, fmt="yuv420p", codec="ffv1", rate=Fraction(25))
+    with caplog.at_level("WARNING", logger="igde_stream.stream"):
+        with VideoReader(nut, "depth") as r:
+            stored = [f.data for f in r.frames()]
+    said = [m for m in caplog.messages if "--depth-range limited" in m]
+    assert len(said) == 1 and "16..235" in said[0] and str(nut) in said[0]
+    assert np.array_equal(stored[0], luma[0])  # read as stored, as documented
+    from igde_stream.stream.sources import InputOptions
+
+    with VideoReader(nut, "depth", source=InputOptions(depth_range="limited")) as r:
+        assert all(np.abs(f.data.astype(int) - x).max() <= 1 for f, x in zip(r.frames(), d))
+    caplog.clear()  # a lossy codec's ringing (JPEG 2000's: 14..236) still looks limited; 11 or 240 not
+    for low, high, warns in ((14, 236, True), (11, 235, False), (16, 240, False)):
+        ring = [x.copy() for x in luma]
+        for x in ring:
+            x[:2, :2], x[-2:, -2:] = low, high
+        p = write_video(tmp_path / f"r{low}_{high}.nut", ring, fmt="yuv420p", codec="ffv1", rate=Fraction(25))
+        with caplog.at_level("WARNING", logger="igde_stream.stream"):
+            with VideoReader(p, "depth") as r:
+                list(r.frames())
+        assert bool([m for m in caplog.messages if "--depth-range limited" in m]) is warns, (low, high)
+        caplog.clear()
+    full = write_video(tmp_path / "full.nut", d, fmt="yuv420p", codec="ffv1", rate=Fraction(25))
+    with caplog.at_level("WARNING", logger="igde_stream.stream"):
+        with VideoReader(full, "depth") as r:
+            list(r.frames())
+    assert not [m for m in caplog.messages if "--depth-range" in m]

@@ -137,6 +137,13 @@ def luma_is_limited(pix_fmt: str | None, color_range: int, codec: str, choice: s
     return color_range == 1 or codec not in AS_STORED_CODECS
 
 
+def luma_is_guessed(pix_fmt: str | None, color_range: int, codec: str, choice: str = "auto") -> bool:
+    """Whether YUV depth luma is read as stored only by :func:`luma_is_limited`'s guess for an untagged
+    stream of a lossless, raw or image ``codec``, which FFmpeg makes the other way (limited, stretched)."""
+    return (choice == "auto" and is_yuv_format(pix_fmt) and not pix_fmt.startswith("yuvj")
+            and color_range not in (1, 2) and codec in AS_STORED_CODECS)
+
+
 def limited_span(bits: int) -> tuple[int, int]:
     """The lowest and highest limited-range luma of ``bits`` bits: (16, 235) x 2^(bits - 8)."""
     s = 1 << (bits - 8)
@@ -188,6 +195,23 @@ def check_limited_luma(luma: np.ndarray, bits: int, index: int, path: str) -> bo
     logging.getLogger("igde_stream.stream").warning(
         "%s: YUV depth read as limited range (%d..%d, stretched to full as FFmpeg does), but frame %d holds "
         "%d..%d (clipped); for full-range depth give --depth-range full", path, lo, hi, index, low, high)
+    return True
+
+
+def check_stored_luma(luma: np.ndarray, bits: int, path: str) -> bool:
+    """Warn (and return True) when the first frame's raw ``luma`` (``bits`` bits) of YUV depth read as
+    stored by a guess (:func:`luma_is_guessed`) lies within the limited range, give or take 4 levels (8-bit
+    scale) of a lossy codec's ringing (JPEG 2000): what ``ffmpeg -pix_fmt yuv420p`` makes of gray maps, in a
+    container that keeps no range tag (NUT, AVI, MOV), and FFmpeg reads stretched (``--depth-range
+    limited`` does too)."""
+    lo, hi = limited_span(bits)
+    low, high, slack = int(luma.min()), int(luma.max()), 4 << (bits - 8)
+    if low < lo - slack or high > hi + slack:
+        return False
+    logging.getLogger("igde_stream.stream").warning(
+        "%s: untagged YUV depth of a lossless or raw codec is read as stored (full range), but its first frame "
+        "holds %d..%d, within the limited range %d..%d that ffmpeg -pix_fmt yuv420p makes of gray maps (FFmpeg "
+        "reads such a stream stretched); if it was made so, give --depth-range limited", path, low, high, lo, hi)
     return True
 
 

@@ -39,8 +39,8 @@ from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
-    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, depth_array, depth_formats_text,
-    is_float_format, luma_is_limited, luma_to_full,
+    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
+    depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full,
 )
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
@@ -61,11 +61,9 @@ _logs_enabled = threading.Lock()
 
 
 def enable_error_logs() -> None:
-    """Let FFmpeg's error messages reach PyAV (it discards all of them by default).
-
-    Readers capture the messages of their own thread; others go to the ``libav`` Python logger.
-    Only done when nobody chose a level, so an embedding application's choice wins.
-    """
+    """Let FFmpeg's error messages reach PyAV (it discards all of them by default). Readers capture the
+    messages of their own thread; others go to the ``libav`` Python logger. Only done when nobody chose a
+    level, so an embedding application's choice wins."""
     with _logs_enabled:
         if av.logging.get_level() is None:
             av.logging.set_level(av.logging.ERROR)
@@ -369,6 +367,9 @@ class VideoReader:
                 bits = bits_of(f.format.name)
                 self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path)
                 d = luma_to_full(d, bits)
+            elif index == 0 and luma_is_guessed(f.format.name, self.stream.codec_context.color_range, self.info.codec,
+                                                self._depth_range):  # warned when the first frame looks limited
+                check_stored_luma(d, bits_of(f.format.name), self.path)
             d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
             raise InputError(f"frame {index}: {exc}", self.path) from None
@@ -398,7 +399,5 @@ class VideoReader:
         return d
 
 
-__all__ = [
-    "DEPTH_FORMATS", "FALLBACK_RATE", "Frame", "VideoInfo", "VideoReader", "YUV8_FORMATS", "check_input_path",
-    "enable_error_logs",
-]
+__all__ = ["DEPTH_FORMATS", "FALLBACK_RATE", "Frame", "VideoInfo", "VideoReader", "YUV8_FORMATS", "check_input_path",
+           "enable_error_logs"]
