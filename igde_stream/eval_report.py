@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence as Seq
 
 import numpy as np
 
-__all__ = ["markdown_table", "views_markdown_table", "write_report"]
+__all__ = ["json_ready", "markdown_table", "views_markdown_table", "write_report"]
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -59,9 +59,9 @@ def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json_ready(v: Any) -> Any:
+def json_ready(v: Any) -> Any:
     """``v`` with nan as None, inf as "inf" / "-inf" and numpy scalars as Python ones, for ``json.dumps``
-    (also used by :mod:`igde_stream.paper`)."""
+    (also the paper tables', the stream report's and the GPU checks' JSON)."""
     if isinstance(v, np.generic):  # a float32 NaN or inf too: its item() is a Python float
         v = v.item()
     if isinstance(v, float):
@@ -70,9 +70,9 @@ def _json_ready(v: Any) -> Any:
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
     if isinstance(v, dict):
-        return {k: _json_ready(x) for k, x in v.items()}
+        return {k: json_ready(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_json_ready(x) for x in v]
+        return [json_ready(x) for x in v]
     return v
 
 
@@ -86,5 +86,5 @@ def write_report(out_dir: str | Path, rows: Seq[dict[str, Any]], meta: dict[str,
     if meta.get("view_quality"):
         text += "\n## View quality\n\n" + views_markdown_table(meta["view_quality"])
     md.write_text(text)
-    js.write_text(json.dumps(_json_ready({"meta": meta, "rows": list(rows)}), indent=2) + "\n")
+    js.write_text(json.dumps(json_ready({"meta": meta, "rows": list(rows)}), indent=2) + "\n")
     return {"markdown": md, "json": js}

@@ -126,10 +126,17 @@ def test_report_writes_the_committed_gpu_report_again(name, tmp_path):
     assert (tmp_path / "out" / "gpu_checks.md").read_text() == md
 
 
-def test_jsonable_nan_and_minus_inf_are_null_inf_is_a_string():
-    got = gpu_report.jsonable({"a": [math.nan, math.inf, -math.inf, 1.5, 0.0], "b": {"c": math.inf}, "d": "x", "e": 3})
-    assert got == {"a": [None, "inf", None, 1.5, 0.0], "b": {"c": "inf"}, "d": "x", "e": 3}
-    assert gpu_report.jsonable(2.0) == 2.0 and gpu_report.jsonable(None) is None
+def test_the_report_json_has_nan_as_null_and_both_infinities_as_strings(tmp_path, monkeypatch):
+    """The GPU checks' JSON writes its values as the evaluation report does: NaN as null, +-inf as
+    "inf" / "-inf" (a -inf was null before, indistinguishable from a missing value), NumPy scalars
+    as plain numbers."""
+    rep = gpu_report.Report(tmp_path, {"notes": []})
+    rep.data["psnr"].append({"a": [math.nan, math.inf, -math.inf, 1.5, 0.0], "b": {"c": np.float32("inf")},
+                             "d": "x", "e": np.int64(3), "f": None})
+    monkeypatch.setattr(gpu_report.Report, "markdown", lambda self: "")  # the JSON is what is checked
+    rep.save()
+    got = json.loads((tmp_path / "gpu_checks.json").read_text())["psnr"][0]
+    assert got == {"a": [None, "inf", "-inf", 1.5, 0.0], "b": {"c": "inf"}, "d": "x", "e": 3, "f": None}
 
 
 def test_fmt_empty_for_none_inf_for_inf():

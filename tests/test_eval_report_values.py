@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from igde_stream.eval_report import _fmt, _json_ready, markdown_table, write_report
+from igde_stream.eval_report import _fmt, json_ready, markdown_table, write_report
 
 
 def _row(**kw):
@@ -37,7 +37,7 @@ def test_fmt_defaults_to_two_decimals():
 def test_json_ready_turns_numpy_scalars_into_plain_values():
     """nan -> None, +-inf -> "inf" / "-inf", NumPy scalars -> Python ones: also a float32 NaN or inf
     (json.dumps would write NaN / Infinity, which is no JSON)."""
-    got = _json_ready({"n": np.int64(3), "f": np.float32(0.5), "nan32": np.float32("nan"),
+    got = json_ready({"n": np.int64(3), "f": np.float32(0.5), "nan32": np.float32("nan"),
                        "inf32": np.float32("inf"), "ninf32": -np.float32("inf"), "nan": float("nan"),
                        "list": [float("-inf"), (np.uint8(7), 1.5)]})
     assert got == {"n": 3, "f": 0.5, "nan32": None, "inf32": "inf", "ninf32": "-inf", "nan": None,

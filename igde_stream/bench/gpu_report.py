@@ -8,17 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..eval_report import json_ready
 from .common import write_text_atomic
-
-
-def jsonable(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return "inf" if x > 0 else None
-    if isinstance(x, dict):
-        return {k: jsonable(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [jsonable(v) for v in x]
-    return x
 
 
 class Report:
@@ -28,7 +19,7 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
 
     def save(self) -> None:
-        write_text_atomic(self.out / "gpu_checks.json", json.dumps(jsonable(self.data), indent=2) + "\n")
+        write_text_atomic(self.out / "gpu_checks.json", json.dumps(json_ready(self.data), indent=2) + "\n")
         write_text_atomic(self.out / "gpu_checks.md", self.markdown())
 
     def markdown(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence as Seq
 
 import numpy as np
 
-from ..eval_report import _json_ready
+from ..eval_report import json_ready
 from .figures import _crop_box, save_fig10
 from .suite import LEARNED
 from .tables import build_tables, tables_markdown
@@ -135,7 +135,7 @@ def evaluate_suite(
             gc.collect()
             # every row is saved as soon as it exists: a run cut short keeps what it measured
             results[ds][key] = row
-            raw_path.write_text(json.dumps(_json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
+            raw_path.write_text(json.dumps(json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
             log(f"{ds} {key}: PSNR {row['psnr']:.2f} PSNRt {row['psnr_t']:.2f} PSNRf {row['psnr_f']:.2f} "
                 f"SSIM {row['ssim']:.4f} RMSE {row['rmse']:.3f} temporal {row['temporal']:.3f} "
                 f"({time.perf_counter() - t1:.0f} s)")
@@ -186,8 +186,8 @@ def evaluate_suite(
         "wall_s": None,
     }
     meta["wall_s"] = time.perf_counter() - t0
-    raw_path.write_text(json.dumps(_json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
-    obj = _json_ready({**tables, "meta": meta})
+    raw_path.write_text(json.dumps(json_ready({"results": results, "datasets": ds_meta}), indent=2) + "\n")
+    obj = json_ready({**tables, "meta": meta})
     (out / "paper_tables.json").write_text(json.dumps(obj, indent=2) + "\n")
     (out / "paper_tables.md").write_text(tables_markdown(tables, meta))
     log(f"wrote {out / 'paper_tables.md'} and {out / 'paper_tables.json'} in {meta['wall_s']:.0f} s")

@@ -31,6 +31,7 @@ from typing import IO, Any, Iterator, overload
 import numpy as np
 
 from .. import metrics
+from ..eval_report import json_ready
 from ..errors import OutputError
 from .formats import is_float_format
 
@@ -215,11 +216,11 @@ class PsnrReport:
         # Streamed, byte for byte what json.dumps(doc, indent=1) gives for the whole document.
         doc = {k: v for k, v in (header or {}).items() if k != "frames"}
         doc["summary"] = self.summary()
-        head = json.dumps(_jsonable(doc), indent=1, allow_nan=False)
+        head = json.dumps(json_ready(doc), indent=1, allow_nan=False)
         f.write(head[: -len("\n}")] + ',\n "frames": [')
         n = 0
         for r in self.iter_rows():
-            text = json.dumps(_jsonable({n: getattr(r, n) for n in _NAMES}), indent=1, allow_nan=False)
+            text = json.dumps(json_ready({n: getattr(r, n) for n in _NAMES}), indent=1, allow_nan=False)
             f.write(("," if n else "") + "\n" + "\n".join("  " + line for line in text.split("\n")))
             n += 1
         f.write("\n ]\n}\n" if n else "]\n}\n")
@@ -362,18 +363,6 @@ def _csv_cell(v: Any) -> Any:
             return "inf" if v > 0 else "-inf"
         return f"{v:.10g}"  # significant digits: an MSE of 5e-07 is not 0
     return "" if v is None else v
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        return ("inf" if v > 0 else "-inf") if math.isinf(v) else v
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 def gt_problem(gt: Any, depth: Any) -> str | None:
