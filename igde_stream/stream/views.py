@@ -4,7 +4,8 @@ from a ground-truth depth video.
 
 ``render_file(color, depth, out)`` writes the views in a display layout (``igde_stream.display``:
 grid, stereo pair side by side / top and bottom / red-cyan anaglyph, one file per view, Looking
-Glass quilt, RGB-D, slanted-lenticular panel); ``RGBDWriter`` writes colour + depth as RGB-D video;
+Glass quilt, RGB-D, slanted-lenticular panel); ``RGBDWriter`` writes colour + depth as RGB-D video
+(``ColorWriter`` and it live in ``view_writers``, re-exported here);
 ``view_quality_files(color, gt, {"name": depth, ...})`` returns the per-view PSNR / band PSNR /
 SSIM summary (``multiview.summarize_view_quality``). Frames are paired by presentation time
 (within half a frame, ``pair_frames`` rules); output keeps the depth stream's timestamps and is
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -24,9 +24,7 @@ import numpy as np
 
 from .. import display
 from .. import multiview as mv
-from ..depth_order import NEAR_RATIO, near_limit
-from ..errors import IGDEError, InputError, OutputError, PairingError
-from .containers import OutputPts, set_time_base, size_problem
+from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
 from .formats import is_float_format
@@ -34,34 +32,12 @@ from .reader import VideoReader
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
-from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
+from .view_writers import (VIEW_CODECS, ColorWriter, RGBDWriter, _check_yuv_size,  # noqa: F401 (re-exported)
+                           _say_rescaled)
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
 
 log = logging.getLogger("igde_stream.stream")
-
-VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
-    "ffv1": ("ffv1", "bgr0", {"level": "3", "g": "1", "slicecrc": "1"}),  # FFV1 has no 8-bit gbrp
-    "h264": ("libx264", "yuv420p", {"crf": "16", "preset": "medium"}),
-    "hevc": ("libx265", "yuv420p", {"crf": "18", "preset": "medium", "x265-params": "log-level=error"}),
-}
-# YUV outputs are converted with the BT.709 matrix and say so (matrix, primaries, transfer: 1 =
-# BT.709; range 1 = limited): a player that meets an untagged HD stream assumes BT.709, and one that
-# meets an untagged SD stream BT.601, so an untagged file shows one of the two with wrong colours
-BT709, LIMITED = 1, 1
-_NAMES = {"h264": "H.264", "hevc": "HEVC"}
-H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
-
-
-def _check_yuv_size(codec: str, w: int, h: int, path: Path) -> None:
-    """``OutputError`` for a frame 4:2:0 cannot hold (odd sizes) or H.264 cannot (over its largest
-    level's frame size: decoders refuse such streams, e.g. an 8192x8192 quilt)."""
-    if (why := size_problem(_NAMES.get(codec, codec), "yuv420p", w, h)) is not None:
-        raise OutputError(why, path)
-    mbs = -(-w // 16) * -(-h // 16)
-    if codec == "h264" and mbs > H264_MAX_MACROBLOCKS:
-        raise OutputError(f"{w}x{h} is beyond H.264 ({mbs:,} macroblocks a frame, its highest level holds "
-                          f"{H264_MAX_MACROBLOCKS:,}); use the hevc or ffv1 codec", path)
 
 
 def paired_depths(color: VideoReader, depths: list[VideoReader],
@@ -88,110 +64,6 @@ def paired_depths(color: VideoReader, depths: list[VideoReader],
             raise PairingError(f"frame {o.index} at {o.time:.3f} s has no partner in {first.path}", reader.path)
 
 
-class ColorWriter:
-    """RGB video writer (``VIEW_CODECS``): temporary name, renamed by ``commit()``; ``abort()``
-    removes it. Frames keep the input's pts and time base; the first frame fixes the size (a frame of
-    another size is an ``OutputError``: the encoder would rescale it)."""
-
-    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0) -> None:
-        import av
-
-        if codec not in VIEW_CODECS:
-            raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
-        self.path = Path(path)
-        remove_stale_parts(self.path)  # a killed run's partial file of this output
-        self.tmp = temp_path(self.path)
-        self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
-        try:
-            self.container = av.open(ffmpeg_name(self.tmp), "w", options=BITEXACT)
-        except (OSError, ValueError, av.FFmpegError) as exc:
-            self.tmp.unlink(missing_ok=True)
-            raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4",
-                              self.path) from None
-        if VIEW_CODECS[codec][0] not in getattr(self.container, "supported_codecs", (VIEW_CODECS[codec][0],)):
-            self.abort()  # e.g. .png or an image pattern (image2), .gif: views are written as video
-            raise OutputError(f"cannot hold {codec} video (format {self.container.format.name}); use .mkv or .mp4",
-                              self.path)
-        self.stream = None
-        self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
-        self.frames = 0
-
-    def write(self, img: np.ndarray, pts: int | None) -> None:
-        import av
-
-        h, w = img.shape[:2]
-        if self.size is not None and (w, h) != self.size:
-            raise OutputError(f"frame {self.frames} is {w}x{h}, the frames before it {self.size[0]}x{self.size[1]} "
-                              "(a video keeps one frame size)", self.path)
-        if self.stream is None:
-            enc, pix, opts = VIEW_CODECS[self.codec]
-            if pix == "yuv420p":
-                _check_yuv_size(self.codec, w, h, self.path)
-            self.stream = self.container.add_stream(enc, rate=self.rate)
-            self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
-            self.size = (w, h)
-            self.stream.thread_count = self.threads  # --threads (0: FFmpeg's choice), as the depth writer
-            if enc == "ffv1":
-                self.stream.thread_type = "SLICE"
-            # input pts kept exactly, but in frame slots, without B-frames, where the muxer reads the time base
-            # as the frame rate (AVI)
-            self._out_tb = set_time_base(self.stream, self.container.format.name, self.rate, self.time_base)
-            self._pts = OutputPts(self.container.format.name, self._out_tb, self.time_base, self.rate)
-            cc = self.stream.codec_context
-            if pix == "yuv420p":
-                cc.colorspace = cc.color_primaries = cc.color_trc = BT709
-                cc.color_range = LIMITED
-            self.stream.options = opts
-            if enc == "libx265" and self.container.format.name.startswith(("mov", "mp4")):
-                cc.codec_tag = "hvc1"  # parameter sets in the sample entry: what QuickTime and Apple players take
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-        if self.stream.pix_fmt == "yuv420p":
-            frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
-            frame.colorspace = frame.color_primaries = frame.color_trc = BT709
-            frame.color_range = LIMITED
-        if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
-            pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
-        frame.pts, frame.time_base = self._pts(pts), self._out_tb
-        try:
-            for packet in self.stream.encode(frame):
-                mux(self.container, packet)
-        except av.FFmpegError as exc:
-            raise OutputError(f"encoding failed ({exc})", self.path) from None
-        self.frames += 1
-
-    def finish(self) -> None:
-        """Flush the encoder and close the file, which keeps its temporary name (``tmp``): for a
-        caller that renames several outputs together (the one-pass pipeline)."""
-        if self.stream is not None:
-            for packet in self.stream.encode(None):
-                mux(self.container, packet)
-            self.stream = None
-        self.container.close()
-
-    def commit(self) -> None:
-        self.finish()
-        self.tmp.replace(self.path)
-
-    def abort(self) -> None:
-        try:
-            self.container.close()
-        except Exception:  # noqa: BLE001 - the file is deleted anyway
-            pass
-        finally:
-            try:
-                self.tmp.unlink(missing_ok=True)
-            except OSError:  # a name the file system refused was never created
-                pass
-
-
-def _say_rescaled(path: str | Path, depth: np.ndarray, max_depth: float | None, order: str = "near-high") -> bool:
-    peak = max_depth or (65535 if depth.dtype == np.uint16 else 1.0)
-    how = (f"depth {peak:g} -> 255" if order == "near-high" else
-           f"far-high: 255 x min(1, {near_limit(peak):g} / distance), {peak:g} -> {round(255 / NEAR_RATIO)}, 0 stays 0")
-    log.info(f"{path}: {depth.dtype} depth rescaled to 8 bits for the RGB-D layout ({how})")
-    return True
-
-
 def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig) -> None:
     """The main command's depth-range warnings (``enhancer.warn_depth_range``) for the views' reading
     of ``depth``: far-high distance nearer than the near limit, flat 16-bit depth, depth above the peak."""
@@ -199,45 +71,6 @@ def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig) -> None
 
     peak = cfg.max_depth or float(np.iinfo(depth.dtype).max)
     warn_depth_range(depth, peak, cfg.depth_order, above="is clipped in the views", where=f"{path}: ")
-
-
-class RGBDWriter:
-    """RGB-D video (``display.rgbd_frame``: colour | 8-bit depth, near white or black) through a
-    ``ColorWriter``; what a one-pass enhance -> RGB-D output calls per frame: ``write(color,
-    depth_out, pts)``, then ``close()`` (or ``abort()``), like ``DepthWriter``. Says once (log
-    ``igde_stream.stream``) when 16-bit depth is rescaled to 8 bits."""
-
-    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
-                 max_depth: float | None = None, order: str = "near-high", threads: int = 0) -> None:
-        if near not in display.NEAR:
-            raise OutputError(f"depth near must be white or black, got {near!r}", path)
-        self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
-        self.writer = ColorWriter(path, codec, rate, time_base, threads)
-        self.path = self.writer.path
-
-    def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
-        if not self._said and depth.dtype != np.uint8:
-            self._said = _say_rescaled(self.path, depth, self.max_depth, self.order)
-        self.writer.write(display.rgbd_frame(color, depth, self.near, self.max_depth, self.order), pts)
-
-    @property
-    def tmp(self) -> Path:
-        return self.writer.tmp
-
-    @property
-    def frames(self) -> int:
-        return self.writer.frames
-
-    def finish(self) -> None:
-        self.writer.finish()
-
-    def commit(self) -> None:
-        self.writer.commit()
-
-    close = commit  # the DepthWriter name, so that it drops into the enhance pipeline
-
-    def abort(self) -> None:
-        self.writer.abort()
 
 
 def _integer_depth(reader: VideoReader) -> VideoReader:

@@ -218,6 +218,8 @@ class DepthWriter:
     def write(self, depth: np.ndarray, pts: int | None) -> None:
         """Encode one depth frame (H x W uint8 / uint16) at ``pts`` (input time base; None: frame k
         at ``k x frame_duration``, as the reader places a frame without pts)."""
+        if self._closed:  # committed or aborted: FFmpeg would say "End of file"
+            raise OutputError(f"cannot write frame {self.frames}: the writer is closed", self.out)
         self._check(depth)
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q

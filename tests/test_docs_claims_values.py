@@ -1,0 +1,91 @@
+"""What docs/multiview.md and docs/stream.md promise a pipeline that embeds the writers: the RGB-D
+writer (``stream.views.RGBDWriter``, "then close() (or abort()), like DepthWriter") closed, committed
+twice, written after closing, closed with no frame, used as a ``with`` block; the depth writer written
+after it was committed. Each misuse is one clear ``OutputError`` (an ``IGDEError``), never a bare
+``FileNotFoundError`` / ``AssertionError`` from the file system or PyAV.
+
+Expected values are by hand: the RGB-D frame is colour | the 8-bit depth as gray (near = white)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from conftest import read_video
+
+from igde_stream.errors import OutputError
+from igde_stream.stream import DepthWriter
+from igde_stream.stream.info import VideoInfo
+from igde_stream.stream.views import RGBDWriter
+
+H, W = 8, 6
+
+
+def _rgbd(path):
+    return RGBDWriter(path, "ffv1", Fraction(25), Fraction(1, 25))
+
+
+def _frame(k):
+    color = np.full((H, W, 3), (10 * k, 20, 30), np.uint8)
+    depth = np.full((H, W), 40 + k, np.uint8)
+    return color, depth
+
+
+def test_rgbd_writer_commit_is_once_and_close_then_commit_keeps_the_file(tmp_path):
+    out = tmp_path / "r.mkv"
+    w = _rgbd(out)
+    for k in range(2):
+        w.write(*_frame(k), k)
+    w.close()  # = commit: the file is in place
+    w.commit()  # again: nothing changes, no FileNotFoundError on the moved temporary file
+    w.close()
+    w.abort()  # after the commit: the file stays
+    frames = read_video(out)[0]
+    assert len(frames) == 2
+    # colour | depth as gray, by hand
+    assert frames[1][0, 0].tolist() == [10, 20, 30] and frames[1][0, W].tolist() == [41, 41, 41]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.mkv"]
+
+
+def test_rgbd_writer_write_after_close_is_one_clear_error(tmp_path):
+    w = _rgbd(tmp_path / "r.mkv")
+    w.write(*_frame(0), 0)
+    w.close()
+    with pytest.raises(OutputError, match="frame 1: the writer is closed"):
+        w.write(*_frame(1), 1)
+    w2 = _rgbd(tmp_path / "r2.mkv")
+    w2.abort()
+    with pytest.raises(OutputError, match="frame 0: the writer is closed"):
+        w2.write(*_frame(0), 0)
+    with pytest.raises(OutputError, match="aborted: nothing to commit"):
+        w2.commit()
+    assert list(tmp_path.iterdir()) == [tmp_path / "r.mkv"]
+
+
+def test_rgbd_writer_without_a_frame_is_refused_and_leaves_nothing(tmp_path):
+    w = _rgbd(tmp_path / "r.mkv")
+    with pytest.raises(OutputError, match="no frame was written"):
+        w.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rgbd_writer_as_a_with_block_commits_or_aborts_like_depth_writer(tmp_path):
+    with _rgbd(tmp_path / "ok.mkv") as w:
+        w.write(*_frame(0), 0)
+    assert len(read_video(tmp_path / "ok.mkv")[0]) == 1
+    with pytest.raises(RuntimeError, match="boom"):
+        with _rgbd(tmp_path / "bad.mkv") as w:
+            w.write(*_frame(0), 0)
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.mkv"]
+
+
+def test_depth_writer_write_after_commit_says_it_is_closed(tmp_path):
+    info = VideoInfo(path="in.mkv", codec="ffv1", width=W, height=H, pix_fmt="gray", time_base=Fraction(1, 25),
+                     rate=Fraction(25), start_pts=0, frames=None, duration=None)
+    w = DepthWriter(tmp_path / "d.mkv", info)
+    w.write(np.zeros((H, W), np.uint8), 0)
+    w.commit()
+    with pytest.raises(OutputError, match="frame 1: the writer is closed"):
+        w.write(np.zeros((H, W), np.uint8), 1)
