@@ -89,3 +89,14 @@ def test_depth_writer_write_after_commit_says_it_is_closed(tmp_path):
     w.commit()
     with pytest.raises(OutputError, match="frame 1: the writer is closed"):
         w.write(np.zeros((H, W), np.uint8), 1)
+
+
+@pytest.mark.parametrize("role", ["colour", "dept", "ground truth", "Color"])
+def test_video_reader_refuses_a_role_it_does_not_know(role):
+    """stream.md's frame-by-frame loop names the roles "depth" and "color"; "colour" (the docs' own
+    spelling) or a typo was taken as depth, reading a colour video as a depth map (or refusing it
+    for its chroma), instead of saying which roles there are, as sync= and enlarge= do."""
+    from igde_stream.stream import VideoReader
+
+    with pytest.raises(ValueError, match=f"role must be one of color, depth, gt, got '{role}'"):
+        VideoReader("no-such-file.mkv", role)

@@ -140,6 +140,8 @@ class VideoReader:
 
     def _start(self, path: str | os.PathLike[str], role: Role, sync: str, enlarge: str) -> None:
         """The arguments every reader checks and keeps (``arrays.ArrayReader`` too)."""
+        if role not in _ROLE_NAMES:  # "colour" or a typo would read the stream as depth
+            raise ValueError(f"role must be one of {', '.join(_ROLE_NAMES)}, got {role!r}")
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, got {sync!r}")
         if enlarge not in ENLARGE:
