@@ -64,12 +64,14 @@ class ViewConfig:
     def __post_init__(self) -> None:
         if isinstance(self.n_views, bool) or not isinstance(self.n_views, numbers.Integral) or self.n_views < 1:
             raise ValueError(f"n_views must be a whole number >= 1, got {self.n_views!r}")
-        if not math.isfinite(self.baseline) or self.baseline < 0:
-            raise ValueError(f"baseline must be a finite number >= 0 (pixels), got {self.baseline}")
-        if not 0.0 <= self.zero_parallax <= 1.0:
-            raise ValueError(f"zero_parallax must be in [0, 1] (normalised depth), got {self.zero_parallax}")
-        if self.max_depth is not None and not (math.isfinite(self.max_depth) and self.max_depth > 0):
-            raise ValueError(f"max_depth must be a finite number > 0, got {self.max_depth}")
+        real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731 - None, "32": no number
+        if not real(self.baseline) or not math.isfinite(self.baseline) or self.baseline < 0:
+            raise ValueError(f"baseline must be a finite number >= 0 (pixels), got {self.baseline!r}")
+        if not real(self.zero_parallax) or not 0.0 <= self.zero_parallax <= 1.0:
+            raise ValueError(f"zero_parallax must be in [0, 1] (normalised depth), got {self.zero_parallax!r}")
+        if self.max_depth is not None and not (real(self.max_depth) and math.isfinite(self.max_depth)
+                                               and self.max_depth > 0):
+            raise ValueError(f"max_depth must be a finite number > 0, got {self.max_depth!r}")
         check_order(self.depth_order)
 
     def positions(self) -> np.ndarray:
@@ -147,8 +149,8 @@ def warp_views(
     if depth.shape != color.shape[:2]:
         raise ValueError(f"depth must be H x W like the colour {color.shape[:2]}, got {depth.shape}")
     ts = np.asarray(config.positions() if positions is None else positions, dtype=np.float64)
-    if ts.ndim != 1 or ts.size == 0:
-        raise ValueError("positions must be a non-empty 1-D sequence")
+    if ts.ndim != 1 or ts.size == 0 or not np.isfinite(ts).all():  # NaN: a shift off the frame, a silent no-op
+        raise ValueError(f"positions must be a non-empty 1-D sequence of finite numbers, got {ts.tolist()}")
     d = normalize_depth(depth, config.max_depth, config.depth_order)
     h, w = d.shape
     hw = h * w

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from conftest import read_video
 
+from igde_stream import display
+from igde_stream import multiview as mv
 from igde_stream.errors import OutputError
 from igde_stream.stream import DepthWriter
 from igde_stream.stream.info import VideoInfo
@@ -100,3 +102,42 @@ def test_video_reader_refuses_a_role_it_does_not_know(role):
 
     with pytest.raises(ValueError, match=f"role must be one of color, depth, gt, got '{role}'"):
         VideoReader("no-such-file.mkv", role)
+
+
+@pytest.mark.parametrize("positions", [[np.nan], [-0.5, np.inf]])
+def test_warp_views_refuses_positions_that_are_not_finite(positions):
+    """A NaN position gave every pixel the shift int64(NaN) (off the frame): every view pixel a hole,
+    filled with the colour at its own place, i.e. the colour frame returned as a view, silently. Both
+    renderers refuse it in one line (the PyTorch one checks the same positions)."""
+    from igde_stream.multiview_torch import TorchRenderer
+
+    color, depth = np.zeros((4, 6, 3), np.uint8), np.full((4, 6), 255, np.uint8)
+    with pytest.raises(ValueError, match="positions must be a non-empty 1-D sequence of finite numbers"):
+        mv.warp_views(color, depth, positions=positions)
+    with pytest.raises(ValueError, match="positions must be a non-empty 1-D sequence of finite numbers"):
+        TorchRenderer("cpu")(color, depth, positions=positions)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(zero_parallax=None), "zero_parallax must be in \\[0, 1\\]"),
+    (dict(baseline="32"), "baseline must be a finite number >= 0"),
+    (dict(max_depth="255"), "max_depth must be a finite number > 0"),
+])
+def test_view_config_names_the_field_of_a_value_that_is_no_number(kwargs, match):
+    """ViewConfig(zero_parallax=None) failed in the comparison ('<=' not supported between float and
+    NoneType) and baseline='32' in math.isfinite, neither naming the field."""
+    with pytest.raises(ValueError, match=match):
+        mv.ViewConfig(8, **kwargs)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((4.5, 2), "quilt needs whole numbers of tiles"),
+    ((2, 1, (1, 1), 1.0), "a 1x1 quilt has no room for 2x1 tiles"),
+    ((2, 2, (8, 8), 0.0), "quilt aspect must be a finite number > 0"),
+])
+def test_quilt_spec_refuses_what_it_cannot_tile(args, match):
+    """docs/multiview.md: tiles are quilt // (C, R). A preset-sized quilt narrower than its columns
+    gave tiles 0 pixels wide and a ZeroDivisionError in pack_quilt; 4.5 columns failed later in
+    slicing."""
+    with pytest.raises(ValueError, match=match):
+        display.QuiltSpec(*args)

@@ -3,6 +3,8 @@ the ``_qs{C}x{R}a{aspect}`` file-name suffix (``quilt_path``)."""
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +27,19 @@ class QuiltSpec:
     aspect: float | None = None
 
     def __post_init__(self) -> None:
+        whole = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)  # noqa: E731
+        if not (whole(self.cols) and whole(self.rows)):
+            raise ValueError(f"quilt needs whole numbers of tiles, got {self.cols!r} x {self.rows!r}")
         if self.cols < 1 or self.rows < 1:
             raise ValueError(f"quilt needs at least 1 x 1 tiles, got {self.cols}x{self.rows}")
         if (self.size is None) != (self.aspect is None):
             raise ValueError("a quilt size needs an aspect and the reverse")
+        if self.size is not None:
+            w, h = self.size
+            if not (whole(w) and whole(h) and w >= self.cols and h >= self.rows):  # tiles are size // (C, R)
+                raise ValueError(f"a {w}x{h} quilt has no room for {self.cols}x{self.rows} tiles")
+            if not (isinstance(self.aspect, numbers.Real) and math.isfinite(self.aspect) and self.aspect > 0):
+                raise ValueError(f"quilt aspect must be a finite number > 0, got {self.aspect!r}")
 
     def tile(self, view_size: tuple[int, int]) -> tuple[int, int]:
         return view_size if self.size is None else (self.size[0] // self.cols, self.size[1] // self.rows)
