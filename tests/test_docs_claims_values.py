@@ -141,3 +141,16 @@ def test_quilt_spec_refuses_what_it_cannot_tile(args, match):
     slicing."""
     with pytest.raises(ValueError, match=match):
         display.QuiltSpec(*args)
+
+
+def test_lenticular_calibration_takes_numpy_numbers_as_view_config_does():
+    """A calibration built from NumPy values (np.int64 views, np.float32 pitch) was refused as 'n_views
+    must be an integer' / 'pitch must be a finite number' although it is one; the view map is the
+    same as with Python numbers: n = ((k - 3 l tan a) mod X) N / X, by hand for N = 4, X = 4, tan a = 0:
+    subpixel k shows view k mod 4."""
+    cal = display.LenticularCalibration(np.int64(4), np.float32(4.0), np.float32(0.0), np.float32(0.0))
+    assert display.view_number(cal, 2, 1).tolist() == [[0.0, 1.0, 2.0, 3.0, 0.0, 1.0]]
+    with pytest.raises(ValueError, match="n_views must be an integer >= 2"):
+        display.LenticularCalibration(np.float64(4.0), 4.0, 0.0)
+    with pytest.raises(ValueError, match="pitch must be a finite number"):
+        display.LenticularCalibration(4, np.float32("nan"), 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -27,11 +28,11 @@ class LenticularCalibration:
     subpixel_order: str = "RGB"
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_views, bool) or not isinstance(self.n_views, int) or self.n_views < 2:
+        if isinstance(self.n_views, bool) or not isinstance(self.n_views, numbers.Integral) or self.n_views < 2:
             raise ValueError(f"n_views must be an integer >= 2, got {self.n_views!r}")
         for name in ("pitch", "tan_slant", "offset"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):  # np.float32 too
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
         if not self.pitch > 0:
             raise ValueError(f"pitch must be > 0 (subpixels), got {self.pitch!r}")
