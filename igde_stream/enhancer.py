@@ -20,6 +20,7 @@ from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
 from .hole_fill import HoleFill, fill_frames
 from .signals import say
+from .strips import CPU_MAX_PIXELS, run_bounded
 
 try:
     from .errors import IGDEError
@@ -61,6 +62,9 @@ class Enhancer:
     (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px; True: its defaults, or a
     ``HoleFill`` of one's own; False: the model's own output there); None (default): on when the
     model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).
+    ``max_pixels``: the most pixels one backend call holds; larger frames run in overlapping row
+    strips with the same output (:mod:`igde_stream.strips`). 0 (default): 1920 x 1088 on the CPU (ONNX
+    Runtime holds about 2 KB a pixel: a 4K frame would take 15 GB), no limit on a GPU; None: no limit.
     ``backend_options`` go to the backend (``threads``, ``precision``, ``cuda_graph``, ``engine``,
     ...; see ``backends.BACKEND_OPTIONS``).
 
@@ -84,9 +88,13 @@ class Enhancer:
         depth_order: str = "near-high",
         quiet: bool = False,
         hole_fill: bool | HoleFill | None = None,
+        max_pixels: int | None = 0,
         **backend_options: Any,
     ) -> None:
         check_options(batch, max_depth, depth_order, hole_fill)
+        if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer))
+                                       or max_pixels < 0):
+            raise EnhancerError(f"max_pixels must be None or an integer >= 0 (0: auto), got {max_pixels!r}")
         self.batch = int(batch)
         self.max_depth = max_depth
         self.depth_order = depth_order
@@ -129,6 +137,8 @@ class Enhancer:
         except (ValueError, FileNotFoundError, ImportError, OSError) as exc:
             raise EnhancerError(str(exc).strip() or exc.__class__.__name__) from exc
         self.backend_reason = choice.reason
+        on_cpu = str(getattr(self.backend, "device", "cpu")).startswith("cpu")
+        self.max_pixels = (CPU_MAX_PIXELS if on_cpu else None) if max_pixels == 0 else max_pixels
         if hole_fill is None:  # the model's own reading of depth 0: a hole to fill, or a depth
             hole_fill = bool(model_config(self.backend).get("zero_holes", False))
         self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None
@@ -210,7 +220,7 @@ class Enhancer:
             src = depth[s : s + self.batch, None]
             d = np.ascontiguousarray(normalize(src, peak, order))
             try:
-                y = self.backend.run(c, d)
+                y = run_bounded(self.backend.run, c, d, self.max_pixels)
             except ValueError as exc:  # a graph that cannot take these frames (a fixed shape, ...)
                 raise EnhancerError(str(exc)) from None
             out[s : s + self.batch] = denormalize(y, peak, order, depth.dtype, src, d)[:, 0]

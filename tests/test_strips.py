@@ -1,0 +1,127 @@
+"""Large frames in row strips (``igde_stream.strips``): the strips tile the frame, each call stays in
+its pixel budget, every registered model reads fewer rows than the margin, and the Enhancer's output
+in strips is the whole frame's to the last value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from igde_stream import Enhancer
+from igde_stream.enhancer import EnhancerError
+from igde_stream.models import create_model, list_models, pretrained_path
+from igde_stream.models.selection import SelectionHead
+from igde_stream.strips import CPU_MAX_PIXELS, MIN_CORE, STRIP_MARGIN, run_bounded, strip_rows
+
+
+def test_strip_rows_by_hand():
+    # 100 px wide, 20,000 pixels a call: 200 rows, less 2 x 64 of margins, keeps 72 rows a strip
+    got = strip_rows(300, 100, 20_000, 64)
+    assert got == [(0, 136, 0, 72), (8, 208, 72, 144), (80, 280, 144, 216), (152, 300, 216, 288), (224, 300, 288, 300)]
+    assert all((b - a) * 100 <= 20_000 for a, b, _, _ in got)
+
+
+@pytest.mark.parametrize("h, w, budget", [(301, 57, 57 * 190), (1000, 33, 33 * 300), (7, 5, 1), (130, 4000, 4000 * 150)])
+def test_strips_tile_the_frame_on_even_rows(h, w, budget):
+    rows = strip_rows(h, w, budget)
+    kept = [r for _, _, top, bottom in rows for r in range(top, bottom)]
+    assert kept == list(range(h))
+    for a, b, top, bottom in rows:
+        assert a == max(0, top - STRIP_MARGIN) and b == min(h, bottom + STRIP_MARGIN)
+        assert top % 2 == 0 and a % 2 == 0 and (bottom == h or bottom % 2 == 0)
+        assert bottom - top >= min(MIN_CORE, h - top)
+
+
+def _box(color: np.ndarray, depth: np.ndarray, reach: int = 5) -> np.ndarray:
+    """A local stand-in network: each pixel the mean of depth and colour over the rows within ``reach``,
+    zero outside the frame it is given (as a convolution's padding)."""
+    x = depth[:, 0] + color.mean(1)
+    p = np.pad(x, ((0, 0), (reach, reach), (0, 0)))
+    return np.stack([p[:, r:r + x.shape[1]] for r in range(2 * reach + 1)]).mean(0)[:, None].astype(np.float32)
+
+
+def test_run_bounded_keeps_a_local_function_and_the_budget():
+    rng = np.random.default_rng(0)
+    color = rng.random((3, 3, 250, 40), dtype=np.float32)
+    depth = rng.random((3, 1, 250, 40), dtype=np.float32)
+    calls = []
+
+    def run(c, d):
+        calls.append(d.shape)
+        return _box(c, d)
+
+    whole = _box(color, depth)
+    for budget, expect_calls in [(None, 1), (3 * 250 * 40, 1), (2 * 250 * 40, 2), (250 * 40 - 1, None)]:
+        calls.clear()
+        got = run_bounded(run, color, depth, budget)
+        np.testing.assert_array_equal(got, whole)
+        if expect_calls:
+            assert len(calls) == expect_calls
+        else:  # strips: each within the budget, more than one a frame
+            assert len(calls) > 3 and all(s[0] == 1 and s[2] * s[3] <= budget for s in calls)
+    # a reach beyond the margin shows at the strip boundaries: the margin is what makes it exact
+    wide = lambda c, d: _box(c, d, reach=STRIP_MARGIN + 3)  # noqa: E731
+    assert not np.array_equal(run_bounded(wide, color, depth, 40 * 200), _box(color, depth, STRIP_MARGIN + 3))
+
+
+def _rows_read(model: torch.nn.Module, h: int = 400, w: int = 24) -> int:
+    """How many rows away from a changed row the model's continuous output moves (its logits for a
+    selection head, plus the 7 px of candidates and the edge band's 8 rows it reads around a pixel)."""
+    torch.manual_seed(1)
+    c, d = torch.rand(1, 3, h, w), torch.rand(1, 1, h, w)
+    head = getattr(model, "head", None)
+    f = model.select_logits if isinstance(head, SelectionHead) else model
+    row = h // 2
+    c2, d2 = c.clone(), d.clone()
+    c2[..., row, :], d2[..., row, :] = torch.rand(3, w), torch.rand(1, w)
+    with torch.no_grad():
+        moved = torch.nonzero((f(c2, d2) - f(c, d)).abs().amax(dim=(0, 1, 3)) > 0).flatten()
+    reach = int(max(row - moved.min(), moved.max() - row))
+    return reach + (head.radius + 1 if isinstance(head, SelectionHead) else 0)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_registered_model_reads_fewer_rows_than_the_margin(name):
+    shipped = pretrained_path(name).is_file()
+    model = create_model(name, pretrained=shipped).eval()
+    if not shipped:  # wake the zero-initialised layers of a fresh model, so every path carries
+        torch.manual_seed(0)
+        for p in model.parameters():
+            p.data.add_(torch.randn_like(p) * 0.05)
+    assert _rows_read(model) < STRIP_MARGIN
+
+
+def _frame(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[:h, :w]
+    gt = np.where((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < (h / 3) ** 2, 200, 60).astype(np.uint8)
+    gt[yy > 0.8 * h] = 120
+    rng = np.random.default_rng(3)
+    color = np.clip(np.stack([gt, 255 - gt, 90 + gt // 3], -1) + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+    depth = np.roll(gt, 4, 1)  # edges 4 px off: the model moves pixels along every boundary
+    depth[(yy % 37 == 0) & (xx % 11 == 0)] = 0  # and a few holes for the fill
+    return color, depth
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_the_enhancer_in_strips_gives_the_whole_frames_output(backend):
+    color, depth = _frame(420, 96)
+    whole = Enhancer("igde-small", backend=backend, quiet=True, max_pixels=None).enhance(color, depth)
+    strips = Enhancer("igde-small", backend=backend, quiet=True, max_pixels=96 * 200)
+    calls = []
+    run = strips.backend.run
+    strips.backend.run = lambda c, d: calls.append(d.shape) or run(c, d)
+    got = strips.enhance(color, depth)
+    assert len(calls) >= 3 and all(s[2] * s[3] <= 96 * 200 for s in calls)
+    assert (whole != depth).sum() > 100  # the frame is one the model changes (edges on every strip)
+    np.testing.assert_array_equal(got, whole)
+
+
+def test_max_pixels_defaults_and_refusals():
+    e = Enhancer("igde-small", backend="onnxruntime", quiet=True)
+    assert e.max_pixels == CPU_MAX_PIXELS == 1920 * 1088
+    assert Enhancer("igde-small", backend="onnxruntime", quiet=True, max_pixels=None).max_pixels is None
+    assert Enhancer("igde-small", backend="onnxruntime", quiet=True, max_pixels=np.int64(5000)).max_pixels == 5000
+    for bad in (-1, 2.5, True, "1e6"):
+        with pytest.raises(EnhancerError, match="max_pixels must be None or an integer >= 0"):
+            Enhancer("igde-small", backend="onnxruntime", quiet=True, max_pixels=bad)
