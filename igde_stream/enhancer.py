@@ -139,6 +139,8 @@ class Enhancer:
         self.backend_reason = choice.reason
         on_cpu = str(getattr(self.backend, "device", "cpu")).startswith("cpu")
         self.max_pixels = (CPU_MAX_PIXELS if on_cpu else None) if max_pixels == 0 else max_pixels
+        if getattr(self.backend, "fixed_size", None) is not None:  # a graph of one frame size takes no strips
+            self.max_pixels = None
         if hole_fill is None:  # the model's own reading of depth 0: a hole to fill, or a depth
             hole_fill = bool(model_config(self.backend).get("zero_holes", False))
         self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None

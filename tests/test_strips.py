@@ -125,3 +125,15 @@ def test_max_pixels_defaults_and_refusals():
     for bad in (-1, 2.5, True, "1e6"):
         with pytest.raises(EnhancerError, match="max_pixels must be None or an integer >= 0"):
             Enhancer("igde-small", backend="onnxruntime", quiet=True, max_pixels=bad)
+
+
+def test_a_fixed_size_graph_runs_whole_frames_whatever_the_budget(tmp_path):
+    """A graph exported for one frame size cannot take strips: it gets the whole frame (before, a frame
+    over the budget was cut into strips the graph refused as 'another size')."""
+    from test_backend_choices import _identity
+
+    path = _identity(tmp_path / "fixed.onnx", [1, 3, 200, 24], [1, 1, 200, 24])
+    enh = Enhancer(model=str(path), backend="onnxruntime", batch=1, quiet=True, max_pixels=24 * 100)
+    assert enh.max_pixels is None
+    color, depth = _frame(200, 24)
+    np.testing.assert_array_equal(enh.enhance(color, depth), depth)
