@@ -64,7 +64,7 @@ class Enhancer:
     model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).
     ``max_pixels``: the most pixels one backend call holds; larger frames run in overlapping row
     strips with the same output (:mod:`igde_stream.strips`). 0 (default): 1920 x 1088 on the CPU (ONNX
-    Runtime holds about 2 KB a pixel: a 4K frame would take 15 GB), no limit on a GPU; None: no limit.
+    Runtime holds about 1 KB a pixel: a 4K frame would take 8 GB), no limit on a GPU; None: no limit.
     ``backend_options`` go to the backend (``threads``, ``precision``, ``cuda_graph``, ``engine``,
     ...; see ``backends.BACKEND_OPTIONS``).
 

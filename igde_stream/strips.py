@@ -1,8 +1,8 @@
 """Large frames in row strips: the network's memory bounded on the CPU, the output unchanged.
 
-ONNX Runtime on the CPU holds about 2 KB per pixel while it runs ``igde-small`` (4 GB for one
-1920x1080 frame, 15 GB for one 3840x2160 frame), so a 4K or 8K stream would exhaust an ordinary
-machine's memory. :func:`run_bounded` gives the backend at most ``max_pixels`` pixels per call:
+ONNX Runtime on the CPU holds about 1 KB per pixel while it runs ``igde-small`` (1.9 GB for one
+1920x1080 frame, 8 GB for one 3840x2160 frame; twice that with its memory pattern on), so a 4K or 8K
+stream would exhaust an ordinary machine's memory. :func:`run_bounded` gives the backend at most ``max_pixels`` pixels per call:
 whole frames while they fit, else each frame as full-width strips of rows that overlap by
 ``STRIP_MARGIN`` rows on each side, of which only the middle is kept. Every registered model is
 local (stride-1 convolutions, no frame-wide pooling) and reads at most 49 rows on either side of a
@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 STRIP_MARGIN = 64  # rows of context above and below each strip (more than any registered model reads)
-CPU_MAX_PIXELS = 1920 * 1088  # pixels per backend call on the CPU (about 4 GB with ONNX Runtime)
+CPU_MAX_PIXELS = 1920 * 1088  # pixels per backend call on the CPU (about 2 GB with ONNX Runtime)
 MIN_CORE = 64  # rows a strip keeps at the least, however wide the frame (bounds the margins' overhead)
 
 __all__ = ["CPU_MAX_PIXELS", "STRIP_MARGIN", "run_bounded", "strip_rows"]
