@@ -65,6 +65,8 @@ class Enhancer:
     ``max_pixels``: the most pixels one backend call holds; larger frames run in overlapping row
     strips with the same output (:mod:`igde_stream.strips`). 0 (default): 1920 x 1088 on the CPU (ONNX
     Runtime holds about 1 KB a pixel: a 4K frame would take 8 GB), no limit on a GPU; None: no limit.
+    A graph of one frame size or a model with ``global_context`` (a frame-wide mean) gets whole frames;
+    a model of one's own that reads further than 64 rows needs ``None`` (strips would change its output).
     ``backend_options`` go to the backend (``threads``, ``precision``, ``cuda_graph``, ``engine``,
     ...; see ``backends.BACKEND_OPTIONS``).
 
@@ -139,10 +141,11 @@ class Enhancer:
         self.backend_reason = choice.reason
         on_cpu = str(getattr(self.backend, "device", "cpu")).startswith("cpu")
         self.max_pixels = (CPU_MAX_PIXELS if on_cpu else None) if max_pixels == 0 else max_pixels
-        if getattr(self.backend, "fixed_size", None) is not None:  # a graph of one frame size takes no strips
-            self.max_pixels = None
+        config = model_config(self.backend)
+        if getattr(self.backend, "fixed_size", None) is not None or config.get("global_context"):
+            self.max_pixels = None  # a graph of one frame size, or a frame-wide mean (global_context): no strips
         if hole_fill is None:  # the model's own reading of depth 0: a hole to fill, or a depth
-            hole_fill = bool(model_config(self.backend).get("zero_holes", False))
+            hole_fill = bool(config.get("zero_holes", False))
         self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
