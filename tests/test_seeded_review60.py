@@ -119,7 +119,8 @@ def test_fp16_cpu_gathers_from_the_float32_depth():
     from igde_stream.bench.infer import to_inputs
     from igde_stream.models import create_model
 
-    spec = importlib.util.spec_from_file_location("fp16_cpu", pathlib.Path(__file__).parents[1] / "tools" / "fp16_cpu.py")
+    tool = pathlib.Path(__file__).parents[1] / "tools" / "fp16_cpu.py"
+    spec = importlib.util.spec_from_file_location("fp16_cpu", tool)
     fp16_cpu = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fp16_cpu)
     rng = np.random.default_rng(5)
