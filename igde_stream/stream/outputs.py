@@ -200,7 +200,8 @@ class Outputs:
 
     def write_preview(self, path: Path, tmp: Path, peak: float, title: str, order: str = "near-high") -> dict[str, Any]:
         picks = self.preview.picks()
-        write_preview(path, picks, peak, self.preview.by_psnr, title=title, to=tmp, order=order)
+        write_preview(path, picks, peak, self.preview.by_psnr, title=title, to=tmp, order=order,
+                      psnr_peak=None if self.report is None else self.report.peak)  # the report's: the format's
         return {"preview": str(path), "preview_ranked_by": "psnr" if self.preview.by_psnr else "mean change",
                 "preview_frames": {label.split(" ")[0]: f.index for label, f in picks}}
 

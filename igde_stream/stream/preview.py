@@ -179,9 +179,11 @@ def worst_patch(err: np.ndarray, band: np.ndarray, size: int) -> tuple[int, int]
 
 def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFrame]], peak: float, by_psnr: bool,
                   *, title: str = "", to: str | os.PathLike[str] | None = None, patch: int | None = None,
-                  order: str = "near-high") -> Path:
+                  order: str = "near-high", psnr_peak: float | None = None) -> Path:
     """Draw the preview of ``picks`` (``PreviewCollector.picks``) to ``to`` (or ``path``); returns ``path``.
-    ``order``: the depth order (far-high: distance, drawn with the colour map reversed, far = blue)."""
+    ``order``: the depth order (far-high: distance, drawn with the colour map reversed, far = blue).
+    ``peak`` scales the depth colours; ``psnr_peak`` (default ``peak``) is the report's PSNR peak, the
+    format's, which the input's PSNR in the captions uses as the frames' scores do."""
     from matplotlib.patches import Rectangle
 
     path = Path(path)
@@ -232,7 +234,7 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
                 cb.set_label(f"depth ({near_or_far} = high)" if kw is depth_kw else f"{what} (depth units)", fontsize=7)
         axes[r, 0].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), size, size, fill=False, ec="white", lw=1.2))
         axes[r, 0].set_ylabel(f"{label}\nframe {f.index} ({f.pts_time:.3f} s)", fontsize=8)
-        info = (f"PSNR {_db(f.score)} (input {_db(metrics.psnr(f.inp, f.gt, peak))})" if has_gt
+        info = (f"PSNR {_db(f.score)} (input {_db(metrics.psnr(f.inp, f.gt, psnr_peak or peak))})" if has_gt
                 else f"mean change {f.score:.3g}")
         for c, head in enumerate(heads):
             axes[r, c].set_title(head if c else f"{head}: {info}", fontsize=8)

@@ -1,0 +1,73 @@
+"""What a user with captured colour + depth (millimetres, far-high, 0 = hole) sees: small synthetic
+stand-ins with the properties of real sensor frames (16-bit distance far below the format's peak,
+holes), expected values written out by hand or from the documented definitions in NumPy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from conftest import write_video
+from igde_stream.stream import enhance_file
+from igde_stream.stream import preview as preview_mod
+
+
+class Shift:
+    """An enhancer that adds ``add`` millimetres to every measured pixel; reads depth as ``max_depth``."""
+
+    batch = 2
+    backend_name = "shift"
+    depth_order = "far-high"
+
+    def __init__(self, max_depth: float, add: int) -> None:
+        self.max_depth, self.add = max_depth, add
+
+    def enhance(self, color, depth):
+        out = depth.astype(np.int64)
+        out[out > 0] += self.add
+        return out.astype(depth.dtype)
+
+
+def _mm_clip(tmp_path, n=3, h=24, w=32):
+    """Colour, input and ground truth in millimetres (16-bit, 700..3000 mm, far below 65535), a hole."""
+    rng = np.random.default_rng(3)
+    colors = rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+    gts = np.full((n, h, w), 2000, np.uint16)
+    gts[:, 6:18, 8:20] = 700
+    gts[:, :, 28:] = 3000
+    inps = gts.copy()
+    for i in range(n):
+        inps[i, 6:18, 20 : 21 + i] = 700  # the foreground inflated by 1 + i px
+    inps[:, 0:2, 0:2] = 0  # a hole
+    return (write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1"),
+            write_video(tmp_path / "d.mkv", inps, fmt="gray16le"),
+            write_video(tmp_path / "g.mkv", gts, fmt="gray16le"), inps, gts)
+
+
+def test_preview_input_psnr_uses_the_reports_peak_with_max_depth(tmp_path, monkeypatch):
+    # millimetre depth run with --max-depth 5000: the report's PSNR has the format's peak (65535,
+    # docs/stream.md "Report"); the preview's captions must say the report's numbers, the input's too
+    # (they said the input's PSNR with the peak 5000: 22.35 dB lower than the report's)
+    c, d, g, inps, gts = _mm_clip(tmp_path)
+    titles: list[str] = []
+    figure, canvas = preview_mod._figure(tmp_path / "p.png")
+
+    class Recording(canvas):
+        def print_png(self, *a, **k):
+            titles.extend(ax.get_title() for ax in self.figure.axes)
+            return super().print_png(*a, **k)
+
+    monkeypatch.setattr(preview_mod, "_figure", lambda path: (figure, Recording))
+    enhance_file(c, d, tmp_path / "o.mkv", enhancer=Shift(5000, 0), gt_path=g, report_path=tmp_path / "r.json",
+                 preview_path=tmp_path / "p.png")
+    rows = {r["index"]: r for r in json.loads((tmp_path / "r.json").read_text())["frames"]}
+    caps = [t for t in titles if t.startswith("colour: PSNR")]
+    assert len(caps) == 2
+    for cap in caps:
+        out_db, in_db = (float(x.split(" dB")[0]) for x in cap.split("PSNR ")[1].split("(input "))
+        # the frame whose output PSNR the caption names: the input PSNR of that frame, by hand
+        k = min(rows, key=lambda i: abs(rows[i]["psnr"] - out_db))
+        mse = np.mean((inps[k].astype(np.float64) - gts[k]) ** 2)
+        assert abs(in_db - 10 * np.log10(65535.0 ** 2 / mse)) < 0.006
+        assert abs(in_db - rows[k]["input_psnr"]) < 0.006
