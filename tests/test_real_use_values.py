@@ -71,3 +71,28 @@ def test_preview_input_psnr_uses_the_reports_peak_with_max_depth(tmp_path, monke
         mse = np.mean((inps[k].astype(np.float64) - gts[k]) ** 2)
         assert abs(in_db - 10 * np.log10(65535.0 ** 2 / mse)) < 0.006
         assert abs(in_db - rows[k]["input_psnr"]) < 0.006
+
+
+def test_preview_draws_holes_apart_from_the_nearest_depth(tmp_path, monkeypatch):
+    # far-high distance with holes (0 = no measurement): the turbo map reversed puts 0 at the colour of
+    # the nearest distance, so the holes of a Kinect / HoloLens frame looked like near objects; they
+    # are drawn in the map's "bad" colour (black), which no depth value has
+    c, d, g, inps, gts = _mm_clip(tmp_path)
+    images = []
+    figure, canvas = preview_mod._figure(tmp_path / "p.png")
+
+    class Recording(canvas):
+        def print_png(self, *a, **k):
+            images.extend((ax.get_title(), im) for ax in self.figure.axes for im in ax.get_images())
+            return super().print_png(*a, **k)
+
+    monkeypatch.setattr(preview_mod, "_figure", lambda path: (figure, Recording))
+    enhance_file(c, d, tmp_path / "o.mkv", enhancer=Shift(5000, 0), preview_path=tmp_path / "p.png")
+    inputs = [im for title, im in images if title == "input depth"]
+    assert len(inputs) == 2
+    for im in inputs:
+        rgba = im.to_rgba(im.get_array())  # the colours drawn, holes included
+        assert np.array_equal(rgba[0:2, 0:2].reshape(-1, 4), np.tile([0, 0, 0, 1], (4, 1)))
+        # a measured pixel is not black: the nearest (700 mm) keeps the map's colour for it
+        near = im.cmap(im.norm(700.0))
+        assert np.allclose(rgba[10, 10], near) and not np.allclose(near[:3], 0)

@@ -19,7 +19,8 @@ Each row: colour (with the zoomed patch boxed), input depth, enhanced depth, gro
 given), error maps (|input - gt| and |enhanced - gt|, or |enhanced - input| without gt), and a
 zoom on the worst boundary patch (the patch of the largest error, or change, within the depth edge
 band ``multiview.edge_band`` of the reference depth). Depth in the turbo colour map (far = blue,
-near = red, in either depth order) with a colour bar in depth units; errors in magma with theirs. Drawn on a matplotlib
+near = red, in either depth order; holes, depth 0, black) with a colour bar in depth
+units; errors in magma with theirs. Drawn on a matplotlib
 ``Figure`` with the Agg canvas (no pyplot, no global backend change); matplotlib is optional and
 ``check_preview_path`` refuses the option up front when it is missing.
 """
@@ -184,6 +185,7 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
     ``order``: the depth order (far-high: distance, drawn with the colour map reversed, far = blue).
     ``peak`` scales the depth colours; ``psnr_peak`` (default ``peak``) is the report's PSNR peak, the
     format's, which the input's PSNR in the captions uses as the frames' scores do."""
+    import matplotlib
     from matplotlib.patches import Rectangle
 
     path = Path(path)
@@ -211,8 +213,9 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
         sl = (slice(y0, y0 + size), slice(x0, x0 + size))
         emax = max(1.0, float(np.percentile(np.concatenate([e.ravel() for e in (err_in, err_out) if e is not None]),
                                             99.9)))
-        depth_kw = {"cmap": "turbo" if order == "near-high" else "turbo_r", "vmin": 0, "vmax": peak,
-                    "interpolation": "nearest"}
+        # holes (0) in the "bad" colour, black: far-high's reversed map would draw them as the nearest depth
+        cmap = matplotlib.colormaps["turbo" if order == "near-high" else "turbo_r"].with_extremes(bad="black")
+        depth_kw = {"cmap": cmap, "vmin": 0, "vmax": peak, "interpolation": "nearest"}
         err_kw = {"cmap": "magma", "vmin": 0, "vmax": emax, "interpolation": "nearest"}
         panels: list[tuple[np.ndarray, dict[str, Any] | None]] = [(f.color, None), (f.inp, depth_kw), (f.out, depth_kw)]
         if has_gt:
@@ -223,7 +226,8 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
         bars = {2 + has_gt, 2 + has_gt + n_err, len(panels) - 1}  # the last panel of each kind
         for c, (img, kw) in enumerate(panels):
             ax = axes[r, c]
-            im = ax.imshow(img, **(kw or {"interpolation": "nearest"}))
+            shown = np.ma.masked_equal(img, 0) if kw is depth_kw else img
+            im = ax.imshow(shown, **(kw or {"interpolation": "nearest"}))
             ax.set_xticks([])
             ax.set_yticks([])
             if c in bars:
