@@ -96,3 +96,21 @@ def test_preview_draws_holes_apart_from_the_nearest_depth(tmp_path, monkeypatch)
         # a measured pixel is not black: the nearest (700 mm) keeps the map's colour for it
         near = im.cmap(im.norm(700.0))
         assert np.allclose(rgba[10, 10], near) and not np.allclose(near[:3], 0)
+
+
+def test_preview_of_an_image_sequence_output_names_its_folder(tmp_path, monkeypatch):
+    # -o enhanced/%06d.png: the picture's title said only "%06d.png", which names no output
+    c, d, g, inps, gts = _mm_clip(tmp_path)
+    titles = []
+    figure, canvas = preview_mod._figure(tmp_path / "p.png")
+
+    class Recording(canvas):
+        def print_png(self, *a, **k):
+            titles.append(self.figure.get_suptitle())
+            return super().print_png(*a, **k)
+
+    monkeypatch.setattr(preview_mod, "_figure", lambda path: (figure, Recording))
+    enhance_file(c, d, tmp_path / "enhanced" / "%06d.png", enhancer=Shift(5000, 0), preview_path=tmp_path / "p.png")
+    (title,) = titles
+    assert title.startswith("enhanced/%06d.png ")
+    assert sorted(p.name for p in (tmp_path / "enhanced").iterdir()) == ["000000.png", "000001.png", "000002.png"]

@@ -287,6 +287,7 @@ def enhance_file(
                 "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
+            title = f"{out.parent.name}/{out.name}" if is_pattern(out) else out.name  # a pattern: with its folder
             if report is not None:
                 summary.update(report.summary())
                 header = {
@@ -302,11 +303,11 @@ def enhance_file(
                 summary["reports"] = [str(r) for r in reports]
                 if plot is not None:
                     moves.append((temp_path(plot), plot))
-                    report.plot(plot, title=out.name, to=moves[-1][0])
+                    report.plot(plot, title=title, to=moves[-1][0])
                     summary["plot"] = str(plot)
             if preview is not None:
                 moves.append((temp_path(preview), preview))
-                summary.update(outs.write_preview(preview, moves[-1][0], peak, out.name,
+                summary.update(outs.write_preview(preview, moves[-1][0], peak, title,
                                                   getattr(enhancer, "depth_order", "near-high")))
             stack.close()  # inputs and the report's row file closed before the outputs appear
             _commit(moves)  # the one step that puts every output in place
