@@ -346,9 +346,13 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
         lo, hi = np.percentile(valid, [0.5, 99.5])
         largest = int(valid.max())
         if hi - lo < 0.25 * peak and largest < 0.5 * peak:
+            hint = ""
+            if depth.dtype == np.uint16 and measured.size < depth.size:  # 16-bit with holes: a sensor's distance?
+                hint = ("; a distance map (larger = farther, 0 = no measurement, as Kinect-type sensors give) "
+                        "wants {order} and {opt} the farthest distance that matters")
             templates.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
                              f"{int(valid.min())}..{largest}): set {{opt}} near the largest depth, e.g. "
-                             f"{largest}, for full quality")
+                             f"{largest}, for full quality{hint}")
     elif valid.size >= 16:
         near = float(near_limit(peak))
         clipped = float(np.mean(valid < near))
@@ -357,7 +361,8 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
             templates.append(f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
                              f"({{opt}} / {NEAR_RATIO:g}) and reads as the nearest: set {{opt}} to "
                              f"about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
-    said = [where + t.format(opt="max_depth") for t in templates]
+    said = [where + t.format(opt="max_depth", order="depth_order='far-high'") for t in templates]
     for template, message in zip(templates, said):
-        log.warning(message, extra={"cli_text": where + template.format(opt="--max-depth")})
+        cli_text = where + template.format(opt="--max-depth", order="--depth-order far-high")
+        log.warning(message, extra={"cli_text": cli_text})
     return said

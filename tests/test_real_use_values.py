@@ -114,3 +114,22 @@ def test_preview_of_an_image_sequence_output_names_its_folder(tmp_path, monkeypa
     (title,) = titles
     assert title.startswith("enhanced/%06d.png ")
     assert sorted(p.name for p in (tmp_path / "enhanced").iterdir()) == ["000000.png", "000001.png", "000002.png"]
+
+
+def test_millimetre_depth_read_near_high_is_pointed_to_far_high(caplog):
+    # a Kinect / HoloLens distance map (16-bit mm, 0 = no measurement) run without --depth-order
+    # far-high: the span advice alone (--max-depth near the largest) keeps it in the wrong order,
+    # which inverts the views' parallax; the warning says what such a map wants
+    from igde_stream.enhancer import warn_depth_range
+
+    mm = np.full((24, 32), 1500, np.uint16)
+    mm[:, 16:] = 3200
+    mm[0:3, 0:3] = 0  # holes
+    (said,) = warn_depth_range(mm, 65535, "near-high")
+    assert "span only 3 %" in said and "e.g. 3200" in said
+    assert "depth_order='far-high'" in said and "0 = no measurement" in said
+    cli = [r.cli_text for r in caplog.records if "span only" in r.getMessage()]
+    assert cli and "--depth-order far-high" in cli[0] and "depth_order" not in cli[0]
+    # without holes (near-high disparity in 16 bits, say) or in 8 bits: the span advice only
+    assert "far-high" not in warn_depth_range(np.where(mm == 0, 1500, mm).astype(np.uint16), 65535)[0]
+    assert "far-high" not in warn_depth_range((mm // 100).astype(np.uint8), 255)[0]
