@@ -133,3 +133,36 @@ def test_millimetre_depth_read_near_high_is_pointed_to_far_high(caplog):
     # without holes (near-high disparity in 16 bits, say) or in 8 bits: the span advice only
     assert "far-high" not in warn_depth_range(np.where(mm == 0, 1500, mm).astype(np.uint16), 65535)[0]
     assert "far-high" not in warn_depth_range((mm // 100).astype(np.uint8), 255)[0]
+
+
+def _small_depth_clip(tmp_path, holes: bool, n=3):
+    """Colour 32 x 24 beside millimetre depth 16 x 12 (a sensor with fewer pixels than the camera)."""
+    rng = np.random.default_rng(5)
+    colors = rng.integers(0, 256, (n, 24, 32, 3), dtype=np.uint8)
+    depths = np.full((n, 12, 16), 800, np.uint16)
+    depths[:, :, 8:] = 3000
+    if holes:
+        depths[:, 4:6, 2:4] = 0
+    return (write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1"),
+            write_video(tmp_path / f"d{int(holes)}.mkv", depths, fmt="gray16le"))
+
+
+def test_linear_enlargement_of_depth_with_holes_warns_once(tmp_path, caplog):
+    # --grid color with the default --enlarge linear blends a hole (0) with its measured neighbours:
+    # 800 mm next to a hole became 400, 200 ... (values no sensor measured; the far-high range warning
+    # then advised a --max-depth from them). The docs say to use nearest for depth with holes; the run
+    # says so when it meets one
+    c, d = _small_depth_clip(tmp_path, holes=True)
+    from igde_stream.stream.formats import enlarge_linear
+
+    up = enlarge_linear(np.array([[800, 800, 0, 0]], np.uint16), 8, 1)
+    assert ((up > 0) & (up < 800)).any()  # the blend: 600, 200 between 800 and the hole
+    caplog.set_level("WARNING")
+    enhance_file(c, d, tmp_path / "o1.mkv", enhancer=Shift(5000, 0), grid="color", enlarge="linear")
+    said = [r.getMessage() for r in caplog.records if "--enlarge nearest" in r.getMessage()]
+    assert len(said) == 1 and str(d) in said[0] and "holes" in said[0]
+    caplog.clear()
+    enhance_file(c, d, tmp_path / "o2.mkv", enhancer=Shift(5000, 0), grid="color", enlarge="nearest")
+    c0, d0 = _small_depth_clip(tmp_path, holes=False)
+    enhance_file(c0, d0, tmp_path / "o3.mkv", enhancer=Shift(5000, 0), grid="color", enlarge="linear")
+    assert not [r for r in caplog.records if "--enlarge nearest" in r.getMessage()]

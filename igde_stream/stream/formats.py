@@ -380,4 +380,12 @@ def enlarge_linear(depth: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.clip(np.rint(up), 0, np.iinfo(depth.dtype).max).astype(depth.dtype)
 
 
+def warn_holes_enlarged(path: str) -> bool:
+    """Warn (and return True) that linear enlargement blends the holes of ``path``'s depth."""
+    logging.getLogger("igde_stream.stream").warning(
+        "%s: the depth has holes (0), which --enlarge linear blends with the measured depth around them into "
+        "values nobody measured; --enlarge nearest keeps holes as holes", path)
+    return True
+
+
 ENLARGE = {"linear": enlarge_linear, "nearest": enlarge_nearest}  # how depth smaller than the colour is enlarged

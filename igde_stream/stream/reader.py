@@ -40,7 +40,7 @@ from .colormaps import ColormapReader, one_channel
 from .floatdepth import FloatMap, clip_warning
 from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
-    depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full,
+    depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
 )
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
@@ -147,6 +147,7 @@ class VideoReader:
         if enlarge not in ENLARGE:
             raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
         self._enlarge = ENLARGE[enlarge]
+        self._holes_warned = enlarge != "linear"  # linear enlargement blends holes: warned at the first one
         self._read_started = self._closed = False  # frames() reads the stream once
         self.path = os.fspath(path)
         self.role = role
@@ -381,6 +382,8 @@ class VideoReader:
 
     def _enlarged(self, d: np.ndarray) -> np.ndarray:
         """Depth enlarged to ``size``, where one is given."""
+        if self.size is not None and not self._holes_warned and self.role != "color" and (d == 0).any():
+            self._holes_warned = warn_holes_enlarged(self.path)
         return d if self.size is None else self._enlarge(d, *self.size)
 
     def _read_once(self) -> None:
