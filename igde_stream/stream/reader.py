@@ -47,7 +47,7 @@ from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
-from .streams import choose_stream
+from .streams import check_same_kind, choose_stream
 from .timing import stream_rate
 
 log = logging.getLogger("igde_stream.stream")
@@ -325,27 +325,10 @@ class VideoReader:
 
     def _check_same_kind(self, f: av.VideoFrame, count: int, file: str | None, pts_time: float,
                          depth_fmt: str | None, first: tuple[int, int] | None) -> str | None:
-        """Refuse a frame whose size differs from the first frame's, or (depth) whose pixel format
-        differs from the first's; returns the depth stream's format (None for colour and packed). The
-        message names the frame by its image ``file``, else by its time."""
-        def where() -> str:  # built only for a message
-            return f"{count} ({os.path.basename(file) if file else f'{pts_time:.3f} s'})"
-
-        if first is not None and (f.width, f.height) != first:
-            raise InputError(f"frame size changes mid-stream at frame {where()}: {first[0]}x"
-                             f"{first[1]} before, {f.width}x{f.height} from there (a {_ROLE_NAMES[self.role]} "
-                             "stream must keep one size)", self.path)
-        if self.role == "color" or self._packed is not None:
-            return None
-        fmt = f.format.name
-        if depth_fmt is None:
-            if self._cmap is None:  # a colour map: any format swscale turns into RGB
-                self._check_depth_format(fmt)
-        elif fmt != depth_fmt:
-            raise InputError(f"pixel format changes mid-stream at frame {where()}: {depth_fmt} "
-                             f"before, {fmt} from there (a {_ROLE_NAMES[self.role]} stream must keep one format)",
-                             self.path)
-        return fmt
+        """``streams.check_same_kind`` for this reader (a colour map takes any format swscale reads)."""
+        depth = self.role != "color" and self._packed is None
+        check = (self._check_depth_format if self._cmap is None else lambda fmt: None) if depth else None
+        return check_same_kind(f, count, file, pts_time, depth_fmt, first, _ROLE_NAMES[self.role], check, self.path)
 
     def _check_complete(self, *args: float, **kwargs: float) -> None:  # info.check_complete's own arguments
         check_complete(self.info, self.path, *args, **kwargs)

@@ -1,11 +1,13 @@
-"""Which video stream of an input is the colour and which the depth (``choose_stream``), and
-whether two inputs' timings can pair (``check_same_length``, ``check_timing``): image sequences,
-raw files and NumPy arrays carry no timing of their own."""
+"""Which video stream of an input is the colour and which the depth (``choose_stream``), whether a
+stream keeps one frame size and pixel format (``check_same_kind``), and whether two inputs' timings
+can pair (``check_same_length``, ``check_timing``): image sequences, raw files and NumPy arrays carry
+no timing of their own."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import os
+from typing import Any, Callable
 
 import av
 
@@ -95,4 +97,28 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
         f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {other.path}")
 
 
-__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_length", "check_timing", "choose_stream"]
+__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_length", "check_timing", "choose_stream"]
+
+
+def check_same_kind(f: av.VideoFrame, count: int, file: str | None, pts_time: float, depth_fmt: str | None,
+                    first: tuple[int, int] | None, role_name: str, check_format: Callable[[str], None] | None,
+                    path: str) -> str | None:
+    """Refuse frame ``count`` where its size differs from the ``first`` frame's, or (depth: with
+    ``check_format`` for the first frame's format) where its pixel format differs from the first's;
+    returns the depth stream's format (None without ``check_format``: colour, packed halves). The
+    message names the frame by its image ``file``, else by its time."""
+    def where() -> str:  # built only for a message
+        return f"{count} ({os.path.basename(file) if file else f'{pts_time:.3f} s'})"
+
+    if first is not None and (f.width, f.height) != first:
+        raise InputError(f"frame size changes mid-stream at frame {where()}: {first[0]}x{first[1]} before, "
+                         f"{f.width}x{f.height} from there (a {role_name} stream must keep one size)", path)
+    if check_format is None:
+        return None
+    fmt = f.format.name
+    if depth_fmt is None:
+        check_format(fmt)
+    elif fmt != depth_fmt:
+        raise InputError(f"pixel format changes mid-stream at frame {where()}: {depth_fmt} before, {fmt} from "
+                         f"there (a {role_name} stream must keep one format)", path)
+    return fmt
