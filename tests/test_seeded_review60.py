@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from conftest import write_video
+from conftest import encode_frames, write_video
 
 from igde_stream import Enhancer, display
 from igde_stream import multiview as mv
@@ -161,22 +161,16 @@ def test_frames_without_pts_count_from_the_last_frame_that_had_one(tmp_path):
 
 def _yuv10_nut(path, lumas):
     """FFV1 yuv420p10le in NUT (no range tag), luma as given, neutral chroma (512)."""
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("ffv1", rate=25)
-        s.width, s.height, s.pix_fmt = lumas[0].shape[1], lumas[0].shape[0], "yuv420p10le"
-        for i, y in enumerate(lumas):
-            f = av.VideoFrame(y.shape[1], y.shape[0], "yuv420p10le")
-            for p, plane in enumerate(f.planes):
-                v = y if p == 0 else np.full((plane.height, plane.width), 512, np.uint16)
-                buf = np.zeros((plane.height, plane.line_size // 2), np.uint16)
-                buf[:, : v.shape[1]] = v
-                plane.update(buf.tobytes())
-            f.pts = i
-            for packet in s.encode(f):
-                out.mux(packet)
-        for packet in s.encode(None):
-            out.mux(packet)
-    return path
+    frames = []
+    for y in lumas:
+        f = av.VideoFrame(y.shape[1], y.shape[0], "yuv420p10le")
+        for p, plane in enumerate(f.planes):
+            v = y if p == 0 else np.full((plane.height, plane.width), 512, np.uint16)
+            buf = np.zeros((plane.height, plane.line_size // 2), np.uint16)
+            buf[:, : v.shape[1]] = v
+            plane.update(buf.tobytes())
+        frames.append(f)
+    return encode_frames(path, frames, "ffv1", "yuv420p10le")
 
 
 @pytest.mark.parametrize("low, high, warns", [(64, 940, True), (50, 950, True), (44, 940, False), (64, 960, False),
