@@ -137,3 +137,28 @@ def test_a_fixed_size_graph_runs_whole_frames_whatever_the_budget(tmp_path):
     assert enh.max_pixels is None
     color, depth = _frame(200, 24)
     np.testing.assert_array_equal(enh.enhance(color, depth), depth)
+
+
+def test_call_sizes_at_the_budgets_edges():
+    """A frame of exactly max_pixels is one call, not strips; a budget of one frame (and a bit) gives one
+    frame a call; colour and depth always go in together, frame for frame and row for row; a frame one
+    pixel wide keeps the documented strip rows (budget / width - 2 x margin kept rows)."""
+    rng = np.random.default_rng(2)
+    color = rng.random((3, 3, 150, 10), dtype=np.float32)
+    depth = rng.random((3, 1, 150, 10), dtype=np.float32)
+    calls = []
+
+    def run(c, d):
+        assert c.shape[0] == d.shape[0] and c.shape[2:] == d.shape[2:]
+        calls.append(d.shape)
+        return _box(c, d)
+
+    for budget, shapes in [(1500, [(1, 1, 150, 10)] * 3), (1501, [(1, 1, 150, 10)] * 3),
+                           (2999, [(1, 1, 150, 10)] * 3), (3000, [(2, 1, 150, 10), (1, 1, 150, 10)])]:
+        calls.clear()
+        np.testing.assert_array_equal(run_bounded(run, color, depth, budget), _box(color, depth))
+        assert calls == shapes, budget
+    calls.clear()
+    np.testing.assert_array_equal(run_bounded(run, color, depth, 1499), _box(color, depth))
+    assert len(calls) == 3 * 3 and all(s[0] == 1 for s in calls)  # strips keep 64 + 64 + 22 rows (MIN_CORE)
+    assert strip_rows(500, 1, 400) == [(0, 336, 0, 272), (208, 500, 272, 500)]  # 400 - 128 = 272 kept rows
