@@ -91,6 +91,15 @@ class RenderedViews:
     source: np.ndarray | None = None
 
 
+def chosen_positions(config: ViewConfig, positions: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    """``positions`` (else ``config.positions()``) as float64, refused unless a non-empty 1-D sequence of
+    finite numbers (a NaN shifts the view off the frame: a silent no-op); both renderers' check."""
+    ts = np.asarray(config.positions() if positions is None else positions, dtype=np.float64)
+    if ts.ndim != 1 or ts.size == 0 or not np.isfinite(ts).all():
+        raise ValueError(f"positions must be a non-empty 1-D sequence of finite numbers, got {ts.tolist()}")
+    return ts
+
+
 def view_positions(n_views: int) -> np.ndarray:
     """Camera positions ``t_k = k / (N - 1) - 1/2`` for k = 0..N-1 (``[0.0]`` for one view)."""
     if n_views < 1:
@@ -148,9 +157,7 @@ def warp_views(
         raise ValueError(f"colour must be H x W x 3 uint8, got {color.shape} {color.dtype}")
     if depth.shape != color.shape[:2]:
         raise ValueError(f"depth must be H x W like the colour {color.shape[:2]}, got {depth.shape}")
-    ts = np.asarray(config.positions() if positions is None else positions, dtype=np.float64)
-    if ts.ndim != 1 or ts.size == 0 or not np.isfinite(ts).all():  # NaN: a shift off the frame, a silent no-op
-        raise ValueError(f"positions must be a non-empty 1-D sequence of finite numbers, got {ts.tolist()}")
+    ts = chosen_positions(config, positions)
     d = normalize_depth(depth, config.max_depth, config.depth_order)
     h, w = d.shape
     hw = h * w

@@ -163,9 +163,7 @@ class TorchRenderer:
             raise ValueError(f"colour must be H x W x 3 uint8, got {tuple(c.shape)} {c.dtype}")
         if tuple(dep.shape) != tuple(c.shape[:2]):
             raise ValueError(f"depth must be H x W like the colour {tuple(c.shape[:2])}, got {tuple(dep.shape)}")
-        ts = np.asarray(config.positions() if positions is None else positions, dtype=np.float64)
-        if ts.ndim != 1 or ts.size == 0 or not np.isfinite(ts).all():  # as multiview.warp_views
-            raise ValueError(f"positions must be a non-empty 1-D sequence of finite numbers, got {ts.tolist()}")
+        ts = mv.chosen_positions(config, positions)
         d = normalize_depth_torch(dep, config.max_depth, peak, config.depth_order)
         return render_tensors(c, d, ts.tolist(), config.baseline, config.zero_parallax, self.pixels_per_pass)
 
