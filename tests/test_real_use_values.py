@@ -73,21 +73,29 @@ def test_preview_input_psnr_uses_the_reports_peak_with_max_depth(tmp_path, monke
         assert abs(in_db - rows[k]["input_psnr"]) < 0.006
 
 
+def _drawn_previews(tmp_path, monkeypatch) -> list:
+    """The preview figures the run draws (the list fills when each is printed to PNG)."""
+    drawn = []
+    figure, canvas = preview_mod._figure(tmp_path / "p.png")
+
+    class Recording(canvas):
+        def print_png(self, *a, **k):
+            drawn.append(self.figure)
+            return super().print_png(*a, **k)
+
+    monkeypatch.setattr(preview_mod, "_figure", lambda path: (figure, Recording))
+    return drawn
+
+
 def test_preview_draws_holes_apart_from_the_nearest_depth(tmp_path, monkeypatch):
     # far-high distance with holes (0 = no measurement): the turbo map reversed puts 0 at the colour of
     # the nearest distance, so the holes of a Kinect / HoloLens frame looked like near objects; they
     # are drawn in the map's "bad" colour (black), which no depth value has
     c, d, g, inps, gts = _mm_clip(tmp_path)
-    images = []
-    figure, canvas = preview_mod._figure(tmp_path / "p.png")
-
-    class Recording(canvas):
-        def print_png(self, *a, **k):
-            images.extend((ax.get_title(), im) for ax in self.figure.axes for im in ax.get_images())
-            return super().print_png(*a, **k)
-
-    monkeypatch.setattr(preview_mod, "_figure", lambda path: (figure, Recording))
+    drawn = _drawn_previews(tmp_path, monkeypatch)
     enhance_file(c, d, tmp_path / "o.mkv", enhancer=Shift(5000, 0), preview_path=tmp_path / "p.png")
+    (fig,) = drawn
+    images = [(ax.get_title(), im) for ax in fig.axes for im in ax.get_images()]
     inputs = [im for title, im in images if title == "input depth"]
     assert len(inputs) == 2
     for im in inputs:
@@ -101,17 +109,9 @@ def test_preview_draws_holes_apart_from_the_nearest_depth(tmp_path, monkeypatch)
 def test_preview_of_an_image_sequence_output_names_its_folder(tmp_path, monkeypatch):
     # -o enhanced/%06d.png: the picture's title said only "%06d.png", which names no output
     c, d, g, inps, gts = _mm_clip(tmp_path)
-    titles = []
-    figure, canvas = preview_mod._figure(tmp_path / "p.png")
-
-    class Recording(canvas):
-        def print_png(self, *a, **k):
-            titles.append(self.figure.get_suptitle())
-            return super().print_png(*a, **k)
-
-    monkeypatch.setattr(preview_mod, "_figure", lambda path: (figure, Recording))
+    drawn = _drawn_previews(tmp_path, monkeypatch)
     enhance_file(c, d, tmp_path / "enhanced" / "%06d.png", enhancer=Shift(5000, 0), preview_path=tmp_path / "p.png")
-    (title,) = titles
+    (title,) = [fig.get_suptitle() for fig in drawn]
     assert title.startswith("enhanced/%06d.png ")
     assert sorted(p.name for p in (tmp_path / "enhanced").iterdir()) == ["000000.png", "000001.png", "000002.png"]
 
