@@ -55,8 +55,69 @@ def test_a_frame_beyond_h264_is_refused_and_nothing_is_left(tmp_path):
         w.write(big, 0)
     w.abort()
     assert not list(tmp_path.iterdir())
-    views._check_yuv_size("h264", 8192, 4320, tmp_path / "ok.mp4")  # the largest level's own example
-    views._check_yuv_size("hevc", 8192, 8192, tmp_path / "ok.mp4")  # HEVC takes it
+    views._check_size("h264", 8192, 4320, tmp_path / "ok.mp4")  # the largest level's own example
+    views._check_size("hevc", 8192, 8192, tmp_path / "ok.mp4")  # HEVC takes it
+
+
+def _frame_allocates(w, h):
+    try:
+        av.VideoFrame(w, h, "gray")
+        return True
+    except (av.error.FFmpegError, ValueError, MemoryError):
+        return False
+
+
+@pytest.mark.parametrize("height", [1, 2, 7])
+def test_ffmpegs_frame_bound_is_where_ffmpeg_itself_refuses(height):
+    """``ffmpeg_size_problem`` switches exactly where FFmpeg's frame allocation starts to refuse (asked
+    through PyAV, on frames a few rows high so that the widths near the bound stay a few MB)."""
+    from igde_stream.stream.containers import ffmpeg_size_problem
+
+    lo, hi = 1, 1 << 24  # the first refused width, by bisection on the function
+    assert ffmpeg_size_problem(lo, height) is None and ffmpeg_size_problem(hi, height) is not None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ffmpeg_size_problem(mid, height) is None else (lo, mid)
+    assert 1_000_000 < hi < 3_000_000
+    assert _frame_allocates(hi - 1, height) and not _frame_allocates(hi, height)
+
+
+@pytest.mark.parametrize("codec", ["ffv1", "hevc", "h264"])
+def test_a_frame_beyond_ffmpeg_is_refused_in_one_line_and_nothing_is_left(tmp_path, codec):
+    """A grid of 8 views of a 7680 x 4320 frame is 30720 x 8640: no encoder and no frame of FFmpeg
+    holds it (before, PyAV failed with a traceback at the first frame). Broadcast: no memory."""
+    big = np.broadcast_to(np.zeros(3, np.uint8), (8640, 30720, 3))
+    w = views.ColorWriter(tmp_path / "g.mkv", codec, Fraction(25), Fraction(1, 25))
+    with pytest.raises(IGDEError, match=r"30720x8640 is beyond (FFmpeg's largest frame|H\.264).*") as err:
+        w.write(big, 0)
+    assert "\n" not in str(err.value)
+    if codec != "h264":
+        assert "--layout views" in str(err.value)
+    w.abort()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_side_beyond_x264_is_refused(tmp_path):
+    """x264 opens no frame wider or taller than 16384, however few its macroblocks (asked through
+    PyAV: 16384 x 16 opens, 16400 x 16 does not)."""
+    def opens(w, h):
+        try:
+            with av.open(str(tmp_path / "probe.mkv"), "w") as c:
+                s = c.add_stream("libx264", rate=25)
+                s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+                for p in [*s.encode(av.VideoFrame(w, h, "yuv420p")), *s.encode()]:
+                    c.mux(p)
+            return True
+        except av.error.FFmpegError:
+            return False
+        finally:
+            (tmp_path / "probe.mkv").unlink(missing_ok=True)
+
+    assert opens(16384, 16) and not opens(16400, 16)
+    views._check_size("h264", 16384, 16, tmp_path / "ok.mp4")
+    with pytest.raises(IGDEError, match="16400x16 is beyond H.264"):
+        views._check_size("h264", 16400, 16, tmp_path / "no.mp4")
+    views._check_size("hevc", 16400, 64, tmp_path / "ok.mp4")  # x265 takes it
 
 
 def test_the_one_pass_quilt_message_names_the_main_commands_preset_option(tmp_path):

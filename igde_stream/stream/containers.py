@@ -74,8 +74,23 @@ def raw_problem(muxer: str, codec: str, pix_fmt: str, out: Path) -> str | None:
             "use .nut for --codec rawvideo, or --codec ffv1 (lossless) in .mkv")
 
 
+# FFmpeg's bound on any frame (libavutil's av_image_check_size, which every encoder and frame
+# allocation calls): (8 w + 1024) (h + 128) under 2^31 - 1, about 268 million pixels
+_FFMPEG_FRAME_BOUND = 2**31 - 1
+
+
+def ffmpeg_size_problem(width: int, height: int) -> str | None:
+    """Why FFmpeg cannot hold a ``width`` x ``height`` frame at all (whatever the codec), or None."""
+    if (8 * width + 1024) * (height + 128) >= _FFMPEG_FRAME_BOUND:
+        return (f"{width}x{height} is beyond FFmpeg's largest frame (about 268 million pixels; "
+                f"(8 x width + 1024) x (height + 128) must stay under 2^31)")
+    return None
+
+
 def size_problem(codec: str, pix_fmt: str, width: int, height: int) -> str | None:
     """Why ``codec`` cannot code ``width`` x ``height`` frames of ``pix_fmt``, or None."""
+    if (why := ffmpeg_size_problem(width, height)) is not None:
+        return why
     if codec == "ffv1" and width == 1 and height > 1:  # FFmpeg's FFV1 encoder does not open at this size
         return f"FFV1 cannot code frames 1 pixel wide ({width}x{height}): use --codec rawvideo with .nut"
     if subsampled(pix_fmt) and (width % 2 or height % 2):

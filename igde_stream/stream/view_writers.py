@@ -34,17 +34,23 @@ VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
 BT709, LIMITED = 1, 1
 _NAMES = {"h264": "H.264", "hevc": "HEVC"}
 H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
+H264_MAX_SIDE = 16_384  # x264 refuses a wider or taller frame (avcodec_open2 fails)
 
 
-def _check_yuv_size(codec: str, w: int, h: int, path: Path) -> None:
-    """``OutputError`` for a frame 4:2:0 cannot hold (odd sizes) or H.264 cannot (over its largest
-    level's frame size: decoders refuse such streams, e.g. an 8192x8192 quilt)."""
-    if (why := size_problem(_NAMES.get(codec, codec), "yuv420p", w, h)) is not None:
-        raise OutputError(why, path)
+def _check_size(codec: str, w: int, h: int, path: Path) -> None:
+    """``OutputError`` for a frame FFmpeg cannot hold at all (over about 268 million pixels, e.g. a
+    grid of 8 views of an 8K frame), 4:2:0 cannot (odd sizes) or H.264 cannot (over its largest
+    level's frame size: decoders refuse such streams, e.g. an 8192x8192 quilt; or a side over x264's
+    16384)."""
+    pix = VIEW_CODECS[codec][1]
+    if (why := size_problem(_NAMES.get(codec, codec), pix, w, h)) is not None:
+        hint = "; render fewer views, or one file a view (--layout views)" if "FFmpeg" in why else ""
+        raise OutputError(why + hint, path)
     mbs = -(-w // 16) * -(-h // 16)
-    if codec == "h264" and mbs > H264_MAX_MACROBLOCKS:
+    if codec == "h264" and (mbs > H264_MAX_MACROBLOCKS or max(w, h) > H264_MAX_SIDE):
         raise OutputError(f"{w}x{h} is beyond H.264 ({mbs:,} macroblocks a frame, its highest level holds "
-                          f"{H264_MAX_MACROBLOCKS:,}); use the hevc or ffv1 codec", path)
+                          f"{H264_MAX_MACROBLOCKS:,}; x264 codes sides up to {H264_MAX_SIDE}); use the hevc or "
+                          "ffv1 codec", path)
 
 
 class ColorWriter:
@@ -87,8 +93,7 @@ class ColorWriter:
                               "(a video keeps one frame size)", self.path)
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
-            if pix == "yuv420p":
-                _check_yuv_size(self.codec, w, h, self.path)
+            _check_size(self.codec, w, h, self.path)  # before the encoder: FFmpeg's own errors say less
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
             self.size = (w, h)

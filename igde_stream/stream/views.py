@@ -32,7 +32,7 @@ from .reader import VideoReader
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
-from .view_writers import (VIEW_CODECS, ColorWriter, RGBDWriter, _check_yuv_size,  # noqa: F401 (re-exported)
+from .view_writers import (VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
                            _say_rescaled)
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
