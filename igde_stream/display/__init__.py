@@ -6,7 +6,8 @@ layout, and the lossless layouts unpack back to them bit for bit.
 - ``grid``: tiles row-major from the top left; ``views``: one file per view.
 - stereo pair (the two extreme views, leftmost first): ``sbs`` side by side, ``tab`` top and bottom
   (left on top), each with ``squeeze`` to half width / height so that the frame keeps the input's
-  size; ``anaglyph`` red-cyan, Dubois least squares (in linear light) or plain colour.
+  size; ``anaglyph`` red-cyan, Dubois least squares (in linear light) or plain colour. Each
+  says so in its file (``STEREO_MODES``: Matroska StereoMode, H.264 frame-packing SEI).
 - ``quilt`` (Looking Glass): C columns x R rows of tiles; the bottom-left tile is view 0 (the
   leftmost), then left to right along the bottom row, then up: the top-right tile is the rightmost
   view. The file name carries ``_qs{C}x{R}a{aspect}`` (``quilt_path``). Presets (``QUILT_PRESETS``)
@@ -31,13 +32,13 @@ from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Anaglyph, Grid, Layout, Len
 from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
 from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
 from .rgbd import NEAR, depth_to_8bit, halves, near_white, rgbd_frame, unpack_rgbd
-from .stereo import (ANAGLYPHS, DUBOIS_RED_CYAN_LEFT, DUBOIS_RED_CYAN_RIGHT, anaglyph, linear_to_srgb, side_by_side,
-                     srgb_to_linear, stereo_positions, top_and_bottom)
+from .stereo import (ANAGLYPHS, DUBOIS_RED_CYAN_LEFT, DUBOIS_RED_CYAN_RIGHT, STEREO_MODES, anaglyph, linear_to_srgb,
+                     side_by_side, srgb_to_linear, stereo_positions, top_and_bottom)
 
 __all__ = [
     "grid_shape", "tile_grid", "fit_view",
     "side_by_side", "top_and_bottom", "stereo_positions", "anaglyph", "ANAGLYPHS", "DUBOIS_RED_CYAN_LEFT",
-    "DUBOIS_RED_CYAN_RIGHT", "srgb_to_linear", "linear_to_srgb",
+    "DUBOIS_RED_CYAN_RIGHT", "STEREO_MODES", "srgb_to_linear", "linear_to_srgb",
     "QuiltSpec", "QUILT_PRESETS", "parse_quilt", "pack_quilt", "unpack_quilt", "quilt_path",
     "NEAR", "depth_to_8bit", "halves", "near_white", "rgbd_frame", "unpack_rgbd",
     "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",

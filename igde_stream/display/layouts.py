@@ -35,6 +35,7 @@ class Layout:
     renders the same views on a torch device)."""
 
     depth_8bit = False
+    stereo_mode: str | None = None  # what the file says of its frames: stereo.STEREO_MODES (None: nothing)
 
     def __init__(self, cfg: mv.ViewConfig) -> None:
         self.cfg = cfg
@@ -96,16 +97,20 @@ class SideBySide(Stacked):
     """``stereo.side_by_side``: left | right; ``squeeze``: half width each (the input's width)."""
 
     axis = 1
+    stereo_mode = "left_right"
 
 
 class TopAndBottom(Stacked):
     """``stereo.top_and_bottom``: left over right; ``squeeze``: half height each (the input's height)."""
 
     axis = 0
+    stereo_mode = "top_bottom"
 
 
 class Anaglyph(StereoPair):
     """``stereo.anaglyph``: one red-cyan frame of the input's size, ``anaglyph`` dubois or color."""
+
+    stereo_mode = "anaglyph_cyan_red"
 
     def __init__(self, cfg: mv.ViewConfig, anaglyph: str = "dubois") -> None:
         super().__init__(cfg)

@@ -7,6 +7,12 @@ import numpy as np
 
 ANAGLYPHS = ("dubois", "color")
 
+# How a file says what its frames hold (``ColorWriter(stereo_mode=...)``): FFmpeg's name of the Matroska
+# StereoMode -> (its value in the Matroska spec, the H.264 frame-packing arrangement SEI type or None).
+# Left eye first in every one: sbs left | right (1, SEI 3), tab left over right (3, SEI 4); a red-cyan
+# anaglyph is Matroska's "anaglyph (cyan/red)" (10), a plain 2D picture to H.264 (no SEI).
+STEREO_MODES = {"left_right": (1, 3), "top_bottom": (3, 4), "anaglyph_cyan_red": (10, None)}
+
 # Red-cyan matrices of E. Dubois, "Conversion of a Stereo Pair to Anaglyph with the Least-Squares
 # Projection Method" (March 2009), https://www.site.uottawa.ca/~edubois/anaglyph/LeastSquaresHowToPhotoshop.pdf
 # (rows: anaglyph R, G, B; columns: the view's R, G, B). The note applies them to linear RGB and clips

@@ -140,7 +140,8 @@ class ViewsSink:
 
     def open(self) -> None:
         for p in self.paths:
-            self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads))
+            self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
+                                            stereo_mode=self.layout.stereo_mode))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render

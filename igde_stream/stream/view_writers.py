@@ -56,18 +56,24 @@ def _check_size(codec: str, w: int, h: int, path: Path) -> None:
 class ColorWriter:
     """RGB video writer (``VIEW_CODECS``): temporary name, renamed by ``commit()``; ``abort()``
     removes it. Frames keep the input's pts and time base; the first frame fixes the size (a frame of
-    another size is an ``OutputError``: the encoder would rescale it)."""
+    another size is an ``OutputError``: the encoder would rescale it). ``stereo_mode`` (a layout's,
+    ``display.STEREO_MODES``): the file says how the frames pack a stereo pair, as players read it:
+    Matroska's StereoMode, and in H.264 (MP4 too) the frame-packing arrangement SEI."""
 
-    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0) -> None:
+    def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
+                 stereo_mode: str | None = None) -> None:
         import av
 
         if codec not in VIEW_CODECS:
             raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
+        if stereo_mode is not None and stereo_mode not in display.STEREO_MODES:
+            raise OutputError(f"unknown stereo mode {stereo_mode!r}; known: {', '.join(display.STEREO_MODES)}", path)
         self.path = Path(path)
         self.closed = ""  # "finished", "committed" or "aborted" once it is
         remove_stale_parts(self.path)  # a killed run's partial file of this output
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
+        self.stereo_mode = stereo_mode
         try:
             self.container = av.open(ffmpeg_name(self.tmp), "w", options=BITEXACT)
         except (OSError, ValueError, av.FFmpegError) as exc:
@@ -108,7 +114,7 @@ class ColorWriter:
             if pix == "yuv420p":
                 cc.colorspace = cc.color_primaries = cc.color_trc = BT709
                 cc.color_range = LIMITED
-            self.stream.options = opts
+            self.stream.options = self._stereo(opts)
             if enc == "libx265" and self.container.format.name.startswith(("mov", "mp4")):
                 cc.codec_tag = "hvc1"  # parameter sets in the sample entry: what QuickTime and Apple players take
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
@@ -125,6 +131,18 @@ class ColorWriter:
         except av.FFmpegError as exc:
             raise OutputError(f"encoding failed ({exc})", self.path) from None
         self.frames += 1
+
+    def _stereo(self, opts: dict[str, str]) -> dict[str, str]:
+        """Say ``stereo_mode``: the Matroska StereoMode (FFmpeg's muxer writes it from the stream's
+        ``stereo_mode`` tag) and, for libx264, the frame-packing SEI; the encoder options to use."""
+        if self.stereo_mode is None:
+            return opts
+        if self.container.format.name.startswith("matroska"):
+            self.stream.metadata["stereo_mode"] = self.stereo_mode
+        packing = display.STEREO_MODES[self.stereo_mode][1]
+        if packing is not None and VIEW_CODECS[self.codec][0] == "libx264":
+            opts = {**opts, "x264-params": f"frame-packing={packing}"}
+        return opts
 
     def finish(self) -> None:
         """Flush the encoder and close the file, which keeps its temporary name (``tmp``): for a

@@ -137,7 +137,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False)  # + timing
         rate = depth_reader.info.rate or Fraction(25)
         for p in paths:  # one by one: a writer that fails to open leaves the ones before it to abort
-            writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base))
+            writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if n == 0:

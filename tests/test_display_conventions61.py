@@ -1,0 +1,188 @@
+"""The display outputs against what users' displays and players expect, read back from the files.
+
+Expected layouts are worked by hand from each convention, never from the packing under test:
+- stereo pair: the left eye's view on the left (sbs) / on top (tab), as parallel-view SBS and
+  half-SBS / half-TAB 3D TVs take it; a near square moves right in the left eye's view;
+- the files say so: Matroska StereoMode (1 side by side left eye first, 3 top-bottom left eye
+  first, 10 anaglyph cyan/red: read back by ffprobe as the stream's ``stereo_mode`` and its
+  "Stereo 3D" side data) and, for H.264, the frame-packing SEI (type 3 side by side, 4 top and
+  bottom), which 3D TVs and players read in MP4 too;
+- Looking Glass quilts: the published per-device quilt settings (Looking Glass Bridge / toolkit
+  device templates), view 0 at the bottom left, the ``_qs{C}x{R}a{aspect}`` name;
+- RGB-D: colour on the left, depth on the right, near = white, through H.264 in MP4 as Looking
+  Glass Studio and depth players take it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import read_video, write_video
+from igde_stream import display, views_cli
+
+H, W = 48, 64
+BOX = (16, 32, 24, 40)  # the near square: rows 16:32, columns 24:40
+FFPROBE = shutil.which("ffprobe")
+
+
+@pytest.fixture()
+def bw(tmp_path):
+    """A white square on black, lossless colour (FFV1), its depth near (230) on a background at the
+    zero-parallax plane (128 with --zero-parallax 128/255): only the square moves, by
+    -t * B * (d - Z) = +-1/2 * 20 * (230 - 128) / 255 = +-4 px (left eye: +4, to the right)."""
+    color = np.zeros((2, H, W, 3), np.uint8)
+    color[:, BOX[0]:BOX[1], BOX[2]:BOX[3]] = 255
+    depth = np.full((2, H, W), 128, np.uint8)
+    depth[:, BOX[0]:BOX[1], BOX[2]:BOX[3]] = 230
+    write_video(tmp_path / "c.mkv", list(color), fmt="rgb24", codec="ffv1")
+    write_video(tmp_path / "d.mkv", list(depth), fmt="gray")
+    return tmp_path
+
+
+def _render(tmp, out, *extra):
+    args = ["render", str(tmp / "c.mkv"), str(tmp / "d.mkv"), "-o", str(tmp / out), "--quiet"]
+    if "rgbd" not in extra:
+        args += ["--baseline", "20", "--zero-parallax", str(128 / 255)]
+    assert views_cli.main(args + list(extra)) == 0
+    return tmp / out
+
+
+def _white(rows, cols, h, w):
+    img = np.zeros((h, w, 3), np.uint8)
+    img[rows[0]:rows[1], cols[0]:cols[1]] = 255
+    return img
+
+
+# ------------------------------------------------------------------------ pixel placement, by hand
+
+
+def test_sbs_and_tab_files_put_the_left_eye_first(bw):
+    """Left view: square at columns 28:44; right view: 20:36 (near = crossed disparity). Full SBS:
+    the two side by side (2W x H); half SBS: each halved in width (14:22 | 32 + 10:18); half TAB:
+    each halved in height (rows 8:16 over 24 + 8:16), columns unchanged."""
+    left, right = _white((16, 32), (28, 44), H, W), _white((16, 32), (20, 36), H, W)
+    full = read_video(_render(bw, "sbs.mkv", "--layout", "sbs"))[0][0]
+    np.testing.assert_array_equal(full, np.concatenate([left, right], axis=1))
+    half = read_video(_render(bw, "hsbs.mkv", "--layout", "sbs", "--squeeze"))[0][0]
+    np.testing.assert_array_equal(half, np.concatenate([_white((16, 32), (14, 22), H, W // 2),
+                                                        _white((16, 32), (10, 18), H, W // 2)], axis=1))
+    htab = read_video(_render(bw, "htab.mkv", "--layout", "tab", "--squeeze"))[0][0]
+    np.testing.assert_array_equal(htab, np.concatenate([_white((8, 16), (28, 44), H // 2, W),
+                                                        _white((8, 16), (20, 36), H // 2, W)], axis=0))
+
+
+@pytest.mark.parametrize("method", ["dubois", "color"])
+def test_anaglyph_file_red_is_the_left_eye(bw, method):
+    """Red-cyan glasses: red filter on the left eye. Where only the left view is white (columns
+    36:44) the anaglyph is red, only the right (20:28) cyan, both (28:36) white; the Dubois
+    matrices clip to the same pure colours here (left white: 0.437 + 0.449 + 0.164 > 1, the rest < 0)."""
+    a = read_video(_render(bw, "a.mkv", "--layout", "anaglyph", "--anaglyph", method))[0][0]
+    expect = np.zeros((H, W, 3), np.uint8)
+    expect[16:32, 36:44] = (255, 0, 0)
+    expect[16:32, 20:28] = (0, 255, 255)
+    expect[16:32, 28:36] = 255
+    np.testing.assert_array_equal(a, expect)
+
+
+def test_rgbd_h264_mp4_colour_left_depth_right_near_white(bw):
+    """RGB-D as Looking Glass Studio / depth players take it (H.264 in MP4): colour | depth, the
+    near square (230) light, the background (128) mid-gray, read back at their values within the
+    loss of 4:2:0 H.264 away from the square's edges."""
+    import av
+
+    with av.open(str(_render(bw, "rgbd.mp4", "--layout", "rgbd", "--codec", "h264"))) as c:
+        f = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    assert f.shape == (H, 2 * W, 3)
+    assert np.abs(f[20:28, 28:36] - 255).max() <= 3 and np.abs(f[2:10, 2:60]).max() <= 3  # colour, left
+    assert np.abs(f[20:28, W + 28 : W + 36] - 230).max() <= 3  # depth, right: near = light
+    assert np.abs(f[2:10, W + 2 : W + 60] - 128).max() <= 3
+
+
+# --------------------------------------------------------------------------- stereo metadata
+
+
+def _probe_stream(path):
+    out = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_streams", "-of", "json",
+                          str(path)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["streams"][0]
+
+
+@pytest.mark.skipif(FFPROBE is None, reason="needs ffprobe")
+@pytest.mark.parametrize("layout, extra, mode, side", [
+    ("sbs", (), "left_right", "side by side"),
+    ("sbs", ("--squeeze",), "left_right", "side by side"),
+    ("tab", ("--squeeze",), "top_bottom", "top and bottom"),
+    ("anaglyph", (), "anaglyph_cyan_red", None),
+])
+def test_matroska_stereo_mode_says_the_packing(bw, layout, extra, mode, side):
+    """Matroska StereoMode, as ffprobe reads it back: the tag and, for the packed pairs, the Stereo 3D
+    side data the demuxer makes of it (left eye first: not inverted)."""
+    st = _probe_stream(_render(bw, "s.mkv", "--layout", layout, *extra))
+    assert st.get("tags", {}).get("stereo_mode") == mode
+    sides = [s for s in st.get("side_data_list", []) if s.get("side_data_type") == "Stereo 3D"]
+    if side is None:
+        assert not sides or sides[0].get("type") == "2D"
+    else:
+        assert [(s["type"], int(s.get("inverted", 0))) for s in sides] == [(side, 0)]
+
+
+@pytest.mark.skipif(FFPROBE is None, reason="needs ffprobe")
+@pytest.mark.parametrize("layout, extra, name", [("grid", (), "o.mkv"), ("rgbd", (), "o.mkv"),
+                                                ("quilt", ("--quilt", "4x2"), "o_qs4x2a1.33.mkv")])
+def test_other_layouts_carry_no_stereo_mode(bw, layout, extra, name):
+    _render(bw, "o.mkv", "--layout", layout, *extra)
+    st = _probe_stream(bw / name)
+    assert "stereo_mode" not in st.get("tags", {})
+    assert not [s for s in st.get("side_data_list", []) if s.get("side_data_type") == "Stereo 3D"]
+
+
+def _stereo_sei(path):
+    """The Stereo 3D side data of the first decoded frame: (type, flags) of FFmpeg's AVStereo3D
+    (type 1 side by side, 2 top and bottom; flag 1 inverted), or None."""
+    import av
+
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        for sd in frame.side_data:
+            if "STEREO" in str(sd.type).upper():
+                t, flags = np.frombuffer(bytes(sd)[:8], np.int32)
+                return int(t), int(flags)
+    return None
+
+
+@pytest.mark.parametrize("layout, extra, want", [("sbs", ("--squeeze",), (1, 0)), ("sbs", (), (1, 0)),
+                                                 ("tab", ("--squeeze",), (2, 0)), ("grid", (), None)])
+def test_h264_mp4_carries_the_frame_packing_sei(bw, layout, extra, want):
+    """MP4 has no StereoMode: H.264 says it in the bitstream (frame-packing arrangement SEI, type 3
+    side by side, 4 top and bottom, frame 0 the left view), which FFmpeg decodes to Stereo 3D side
+    data on every frame."""
+    assert _stereo_sei(_render(bw, "s.mp4", "--layout", layout, "--codec", "h264", *extra)) == want
+
+
+@pytest.mark.skipif(FFPROBE is None, reason="needs ffprobe")
+def test_one_pass_views_out_says_the_packing_too(make_clip, tiny_model):
+    """The one-pass run's --views-out (its own writer, ``outputs.ViewsSink``) tags its file as
+    ``views render`` does: half SBS in Matroska is StereoMode side by side, left eye first."""
+    from igde_stream import cli
+
+    clip = make_clip(n=2, color_ext=".mkv")
+    out = clip["out"].parent / "v.mkv"
+    assert cli.main([str(clip["color"]), str(clip["depth"]), "-o", str(clip["out"]), "--views-out", str(out),
+                     "--layout", "sbs", "--squeeze", "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0
+    assert _probe_stream(out).get("tags", {}).get("stereo_mode") == "left_right"
+
+
+def test_an_unknown_stereo_mode_is_refused_before_anything_is_written(tmp_path):
+    from fractions import Fraction
+
+    from igde_stream.errors import OutputError
+    from igde_stream.stream.views import ColorWriter
+
+    with pytest.raises(OutputError, match="unknown stereo mode 'right_left'; known: left_right, top_bottom"):
+        ColorWriter(tmp_path / "s.mkv", "ffv1", Fraction(25), Fraction(1, 25), stereo_mode="right_left")
+    assert not list(tmp_path.iterdir())
