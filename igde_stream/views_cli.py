@@ -274,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quilt", metavar="CxR", help="quilt: C columns x R rows, tiles = views (e.g. 8x6)")
     r.add_argument("--device", choices=list(display.QUILT_PRESETS),
                    help="quilt preset for a Looking Glass display: portrait 8x6 at 3360x3360 (aspect 0.75), "
-                        "16in / 32in 5x9 at 4096x4096 / 8192x8192 (aspect 16:9); implies --layout quilt")
+                        "go 11x6 at 4092x4092 (aspect 0.5625), 16in / 32in 5x9 at 4096x4096 / 8192x8192 and "
+                        "65in 8x9 at 8192x8192 (aspect 16:9); implies --layout quilt")
     add_depth_near_option(r, "the rgbd layout and --packed")
     r.add_argument("--calibration", metavar="CAL.json",
                    help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order)")

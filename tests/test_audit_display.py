@@ -172,12 +172,14 @@ def test_fit_view_scales_by_hand():
 
 
 def test_presets_and_anaglyph_matrices_are_the_published_ones():
-    """Looking Glass's published quilt settings (portrait 8x6 at 3360x3360, 3:4 views; 16" and 32"
-    5x9 at 4096x4096 and 8192x8192, 16:9 views) and E. Dubois's 2009 red-cyan least-squares
+    """Looking Glass's published quilt settings (portrait 8x6 at 3360x3360, 3:4 views; Go 11x6 at
+    4092x4092, 9:16 views; 16" and 32" 5x9 at 4096x4096 and 8192x8192, 65" 8x9 at 8192x8192, 16:9
+    views) and E. Dubois's 2009 red-cyan least-squares
     matrices, as printed in his note."""
     quilts = {name: (q.cols, q.rows, q.size, round(q.aspect, 6)) for name, q in display.QUILT_PRESETS.items()}
     assert quilts == {"portrait": (8, 6, (3360, 3360), 0.75), "16in": (5, 9, (4096, 4096), round(16 / 9, 6)),
-                      "32in": (5, 9, (8192, 8192), round(16 / 9, 6))}
+                      "32in": (5, 9, (8192, 8192), round(16 / 9, 6)), "go": (11, 6, (4092, 4092), 0.5625),
+                      "65in": (8, 9, (8192, 8192), round(16 / 9, 6))}
     np.testing.assert_array_equal(display.DUBOIS_RED_CYAN_LEFT, [[0.437, 0.449, 0.164], [-0.062, -0.062, -0.024],
                                                                  [-0.048, -0.050, -0.017]])
     np.testing.assert_array_equal(display.DUBOIS_RED_CYAN_RIGHT, [[-0.011, -0.032, -0.007], [0.377, 0.761, 0.009],

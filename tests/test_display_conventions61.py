@@ -24,6 +24,7 @@ import pytest
 
 from conftest import read_video, write_video
 from igde_stream import display, views_cli
+from igde_stream import multiview as mv
 
 H, W = 48, 64
 BOX = (16, 32, 24, 40)  # the near square: rows 16:32, columns 24:40
@@ -175,6 +176,38 @@ def test_one_pass_views_out_says_the_packing_too(make_clip, tiny_model):
     assert cli.main([str(clip["color"]), str(clip["depth"]), "-o", str(clip["out"]), "--views-out", str(out),
                      "--layout", "sbs", "--squeeze", "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0
     assert _probe_stream(out).get("tags", {}).get("stereo_mode") == "left_right"
+
+
+# ------------------------------------------------------------------------------ Looking Glass quilts
+
+
+def test_go_and_65in_presets_are_the_published_quilt_settings():
+    """Looking Glass's device templates (the values Looking Glass Bridge uses): Go 11 x 6 tiles in
+    4092 x 4092, aspect 0.5625 (9:16 portrait); 65" 8 x 9 in 8192 x 8192, aspect 16:9."""
+    q = display.QUILT_PRESETS
+    assert (q["go"].cols, q["go"].rows, q["go"].size, q["go"].aspect) == (11, 6, (4092, 4092), 0.5625)
+    assert (q["65in"].cols, q["65in"].rows, q["65in"].size) == (8, 9, (8192, 8192))
+    assert abs(q["65in"].aspect - 16 / 9) < 1e-12
+
+
+def test_go_quilt_bottom_left_first_and_named(bw):
+    """66 views of 64 x 48 in the Go quilt: tiles 4092 // 11 = 372 wide, 4092 // 6 = 682 tall, view k
+    in column k % 11 of row k // 11 counted from the bottom; a 4:3 view in a tile shown at 9:16 fills
+    its width and a band of rows about its middle, so each tile's centre pixel is its view's. The
+    quilt divides evenly (11 x 372 = 6 x 682 = 4092). The file is named _qs11x6a0.56 (0.5625 to 2
+    decimals)."""
+    views = np.zeros((66, H, W, 3), np.uint8)
+    views[:, :, :, 0] = np.arange(66)[:, None, None] * 3 + 10  # view k: red 3k + 10, by hand
+    quilt = display.make_layout("quilt", mv.ViewConfig(66),
+                                quilt=display.QUILT_PRESETS["go"]).pack(views)[0]
+    assert quilt.shape == (4092, 4092, 3)
+    for k in (0, 1, 10, 11, 65):
+        r, c = k // 11, k % 11
+        y, x = 4092 - r * 682 - 341, c * 372 + 186  # the tile's centre, rows from the bottom
+        assert quilt[y, x, 0] == 3 * k + 10, k
+    assert quilt[0, 0, 0] == 0 and quilt[-1, 0, 0] == 0  # the band leaves black bars at the tile's top / bottom
+    out = _render(bw, "go.mkv", "--device", "go", "--max-frames", "1")
+    assert out.with_name("go_qs11x6a0.56.mkv").exists() and not out.exists()
 
 
 def test_an_unknown_stereo_mode_is_refused_before_anything_is_written(tmp_path):

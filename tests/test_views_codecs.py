@@ -125,7 +125,7 @@ def test_the_one_pass_quilt_message_names_the_main_commands_preset_option(tmp_pa
                         "-o", str(tmp_path / "o.mkv"), "--views-out", str(tmp_path / "q.mkv"), "--layout", "quilt"],
                        capture_output=True, text=True)
     assert r.returncode == 2
-    assert "--quilt COLUMNSxROWS or --quilt portrait|16in|32in" in r.stderr
+    assert "--quilt COLUMNSxROWS or --quilt portrait|go|16in|32in|65in" in r.stderr
     assert "--device" not in r.stderr
     assert not list(tmp_path.iterdir())
 

@@ -48,11 +48,15 @@ class QuiltSpec:
         return view_size[0] / view_size[1] if self.aspect is None else self.aspect
 
 
-# published per-device quilt settings (Looking Glass "What is a quilt"): Portrait 4:3 portrait, 16" and 32" 16:9
+# published per-device quilt settings (Looking Glass "What is a quilt", and the device templates of
+# Looking Glass Bridge / its toolkit): Portrait 3:4, Go 9:16 (portrait), 16" and 32" (landscape, 2nd
+# generation) and 65" 16:9
 QUILT_PRESETS = {
     "portrait": QuiltSpec(8, 6, (3360, 3360), 0.75),
+    "go": QuiltSpec(11, 6, (4092, 4092), 0.5625),
     "16in": QuiltSpec(5, 9, (4096, 4096), 16 / 9),
     "32in": QuiltSpec(5, 9, (8192, 8192), 16 / 9),
+    "65in": QuiltSpec(8, 9, (8192, 8192), 16 / 9),
 }
 
 
