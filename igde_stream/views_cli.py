@@ -278,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "65in 8x9 at 8192x8192 (aspect 16:9); implies --layout quilt")
     add_depth_near_option(r, "the rgbd layout and --packed")
     r.add_argument("--calibration", metavar="CAL.json",
-                   help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order)")
+                   help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order, "
+                        "inverted)")
     r.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution in pixels (not below the views')")
     r.add_argument("--blend", action="store_true",
                    help="lenticular: blend the two nearest views per subpixel (default: the nearest view)")

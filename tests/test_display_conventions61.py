@@ -210,6 +210,39 @@ def test_go_quilt_bottom_left_first_and_named(bw):
     assert out.with_name("go_qs11x6a0.56.mkv").exists() and not out.exists()
 
 
+# ------------------------------------------------------------------------- slanted lenticular
+
+
+def test_lenticular_inverted_calibration_shows_the_rightmost_view_at_a_lens_start():
+    """A lens (or a barrier's slit) shows the subpixels under it mirrored: a viewer on the left sees the
+    right of each lens. Looking Glass's calibrations all say so (invView = 1: view 1 - frac). With
+    ``inverted`` the subpixel of van Berkel's n shows view N - 1 - floor(n): worked here in NumPy
+    from the formula n = ((k + k_off - 3 l tan a) mod X) N / X for N = 9, X = 4.5, tan a = 1/3.
+    Blending mirrors the same way: gray 10 i views give 80 - the plain blend."""
+    n_views, pitch, tan = 9, 4.5, 1 / 3
+    k = np.arange(12)[None, :]
+    l3 = 3 * np.arange(4)[:, None]
+    n = np.mod(k - l3 * tan, pitch) * n_views / pitch
+    views = np.stack([np.full((4, 4, 3), 10 * i, np.uint8) for i in range(n_views)])
+    cal = display.LenticularCalibration(n_views, pitch, tan, inverted=True)
+    out = display.Interleaver(cal, (4, 4), (4, 4)).compose(views).reshape(4, 12)
+    np.testing.assert_array_equal(out, 10 * (n_views - 1 - np.floor(n + 1e-9)))
+    assert out[0, 0] == 80  # k = 0, l = 0: n = 0, the lens's first subpixel: the rightmost view
+    plain = display.LenticularCalibration(n_views, pitch, tan, offset=0.3)
+    inv = display.LenticularCalibration(n_views, pitch, tan, offset=0.3, inverted=True)
+    blend = [display.Interleaver(c, (4, 4), (4, 4), blend=True).compose(views).astype(int) for c in (plain, inv)]
+    np.testing.assert_array_equal(blend[1], 80 - blend[0])
+
+
+def test_lenticular_inverted_from_json_and_checked(tmp_path):
+    p = tmp_path / "cal.json"
+    p.write_text(json.dumps({"n_views": 8, "pitch": 4.0, "tan_slant": 0.2, "inverted": True}))
+    assert display.LenticularCalibration.from_json(p).inverted is True
+    assert display.LenticularCalibration(8, 4.0, 0.2).inverted is False  # the default: view floor(n)
+    with pytest.raises(ValueError, match="inverted must be true or false"):
+        display.LenticularCalibration(8, 4.0, 0.2, inverted=1)
+
+
 def test_an_unknown_stereo_mode_is_refused_before_anything_is_written(tmp_path):
     from fractions import Fraction
 

@@ -18,7 +18,9 @@ from .grid import fit_view
 @dataclass(frozen=True)
 class LenticularCalibration:
     """A slanted-lenticular panel: ``n_views`` N, lens ``pitch`` X (subpixels, horizontal),
-    ``tan_slant`` tan a, ``offset`` k_off (subpixels) and the panel's ``subpixel_order`` (RGB, BGR).
+    ``tan_slant`` tan a, ``offset`` k_off (subpixels), the panel's ``subpixel_order`` (RGB, BGR) and
+    ``inverted``: the subpixel of view number n shows view N - 1 - floor(n) instead of floor(n), as a
+    lens (or a barrier's slit) mirrors what lies under it (Looking Glass's calibrations: invView 1).
     JSON: the same keys (``from_json``); unknown keys are an error."""
 
     n_views: int
@@ -26,6 +28,7 @@ class LenticularCalibration:
     tan_slant: float
     offset: float = 0.0
     subpixel_order: str = "RGB"
+    inverted: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.n_views, bool) or not isinstance(self.n_views, numbers.Integral) or self.n_views < 2:
@@ -38,6 +41,8 @@ class LenticularCalibration:
             raise ValueError(f"pitch must be > 0 (subpixels), got {self.pitch!r}")
         if self.subpixel_order not in ("RGB", "BGR"):
             raise ValueError(f"subpixel_order must be RGB or BGR, got {self.subpixel_order!r}")
+        if not isinstance(self.inverted, bool):
+            raise ValueError(f"inverted must be true or false, got {self.inverted!r}")
 
     @classmethod
     def from_json(cls, path: str | Path) -> "LenticularCalibration":
@@ -97,8 +102,9 @@ class Interleaver:
     ``view_size`` (w, h): each view fitted to the panel (``fit_view``), then each subpixel taken from
     view ``nearest_view(n)``, or with ``blend`` linearly from the two views whose centres (i + 1/2)
     are nearest: u = n - 1/2, views floor(u) and floor(u) + 1 with weights 1 - frac(u), frac(u);
-    clamped to view 0 / N-1 at the lens edges (no mixing of the two extreme views). The subpixel
-    maps are computed once here; ``compose`` is per frame."""
+    clamped to view 0 / N-1 at the lens edges (no mixing of the two extreme views); an ``inverted``
+    calibration gives view i's subpixels to view N - 1 - i. The subpixel maps are computed once
+    here; ``compose`` is per frame."""
 
     def __init__(self, cal: LenticularCalibration, panel: tuple[int, int], view_size: tuple[int, int],
                  blend: bool = False) -> None:
@@ -110,7 +116,13 @@ class Interleaver:
         if not blend:
             v = nearest_view(n, cal.n_views)
             self.parts = [[(np.flatnonzero(v == i), None)] for i in range(cal.n_views)]
-            return
+        else:
+            self._blend_parts(n)
+        if cal.inverted:
+            self.parts.reverse()
+
+    def _blend_parts(self, n: np.ndarray) -> None:
+        cal = self.cal
         u = np.clip(n - 0.5, 0.0, cal.n_views - 1.0)
         i0 = np.minimum(np.floor(u), cal.n_views - 2).astype(np.intp)
         f = (u - i0).astype(np.float32)
