@@ -11,6 +11,23 @@ import pytest
 
 NTSC = Fraction(30000, 1001)
 
+_CLI_LOGGERS = ("igde_stream", "igde_stream.stream", "igde_stream.cli", "libav")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """A command run in-process (``cli.main``) gives the package's loggers stderr handlers and stops
+    their propagation: put them back after each test, so that a later test's ``caplog`` (on the root
+    logger) sees the records whatever ran before it."""
+    import logging
+
+    saved = {n: (lg.handlers[:], lg.level, lg.propagate) for n in _CLI_LOGGERS for lg in [logging.getLogger(n)]}
+    yield
+    for n, (handlers, level, propagate) in saved.items():
+        lg = logging.getLogger(n)
+        lg.handlers[:], lg.propagate = handlers, propagate
+        lg.setLevel(level)
+
 
 def encode_frames(path: Path, frames: Sequence, codec: str, pix_fmt: str, *, rate: Fraction = Fraction(25),
                   options: dict | None = None, color_range: int | None = None) -> Path:
