@@ -16,6 +16,7 @@ through FFmpeg's own protocols in PyAV. Nothing here speaks a protocol itself.
   wait for data: FFmpeg's ``timeout`` / ``rw_timeout`` options (microseconds; not ``timeout`` for
   RTMP, where it means a listen timeout) and PyAV's interrupt timeout behind them. RTSP is read over
   TCP (``rtsp_transport=tcp``): a packet lost over UDP would be damaged data, which ends a run.
+  UDP / RTP mark no end: the timeout after a first packet is the end there (``datagram_packets``).
 - **The output** (``StreamURL``, ``open_output``): written straight to the URL, in the container
   ``--format`` names (NUT by default; FLV, the only one RTMP carries, for ``rtmp://``). No hidden
   partial file and no rename: a run that fails midway leaves the receiver a cut stream, as with
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 import os
 import re
 import threading
@@ -45,6 +47,8 @@ OUTPUT_SCHEMES = {"tcp": "nut", "udp": "nut", "srt": "nut", "rtmp": "flv", "rtmp
 STREAM_MUXERS = ("nut", "matroska", "mpegts", "flv")
 #: FFmpeg opens these URLs with a demuxer, not a protocol
 DEMUXER_SCHEMES = {"rtsp": "rtsp", "rtsps": "rtsp"}
+#: connectionless inputs: nothing marks their end, so silence after the first packet is the end
+DATAGRAM_SCHEMES = ("udp", "udplite", "rtp")
 #: protocols (and the RTSP demuxer) whose ``timeout`` option is in microseconds
 MICROSECOND_TIMEOUT = ("tcp", "udp", "udplite", "http", "https", "rtsp", "rtsps", "srt")
 #: the ones worth naming in a message, where this build has them
@@ -55,6 +59,7 @@ FALLBACK_PROTOCOLS = frozenset(("tcp", "udp", "http", "https", "rtmp", "rtmps", 
 FILE_OPTIONS = {"report_path": "--report", "plot_path": "--plot", "preview_path": "--preview",
                 "views_path": "--views-out", "rgbd_path": "--rgbd-out"}
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+log = logging.getLogger("igde_stream.stream")
 
 
 def scheme_of(path: Any) -> str | None:
@@ -195,6 +200,7 @@ def open_url(url: str, role: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
             return shared.add_user()
     shared = SharedInput(open_container(url, timeout), url, release=_release)
     shared.net_timeout = timeout  # for stall_problem
+    shared.datagram = scheme_of(url) in DATAGRAM_SCHEMES  # for datagram_packets
     with _lock:
         _opened[key] = (shared, {role})
     return shared
@@ -240,6 +246,34 @@ def stall_problem(shared: Any, exc: BaseException, waited: float) -> str | None:
     if timeout is None or not (isinstance(exc, (av.error.ExitError, TimeoutError)) or waited >= 0.9 * timeout):
         return None
     return f"nothing received within {timeout:g} s (--net-timeout)"
+
+
+def datagram_packets(shared: Any, demux: Any) -> Any:
+    """``demux``'s packets (of ``shared``, a ``sources.SharedInput``). A datagram input has no end marker:
+    silence after its first packet (the timeout, or the I/O error FFmpeg keeps once its timeout struck
+    while probing) ends it as an end of file does, an empty (draining) packet a stream; with a warning."""
+    import av
+    got = False
+    while True:
+        start = time.monotonic()
+        try:
+            packet = next(demux, None)
+        except av.error.FFmpegError as exc:
+            if not (got and getattr(shared, "datagram", False) and (
+                    isinstance(exc, OSError) or stall_problem(shared, exc, time.monotonic() - start))):
+                raise
+            log.warning("%s: nothing more received within %g s (--net-timeout): taken as the end of the stream "
+                        "(UDP / RTP mark no end, so a sender that stopped midway ends it too)", shared.name,
+                        shared.net_timeout)
+            for stream in shared.container.streams.video:
+                packet = av.Packet()
+                packet.stream = stream
+                yield packet
+            return
+        if packet is None:
+            return
+        got = True
+        yield packet
 
 
 class StreamURL(str):
@@ -362,7 +396,7 @@ def write_error(out: StreamURL, frames: int, exc: BaseException) -> OutputError 
 
 
 __all__ = [
-    "DEFAULT_TIMEOUT_S", "OUTPUT_SCHEMES", "STREAM_MUXERS", "StreamURL", "check_outputs", "input_schemes", "is_url",
-    "open_output", "open_url", "output_path", "protocols", "read_once", "scheme_of", "stall_problem", "stream_url",
-    "write_error",
+    "DATAGRAM_SCHEMES", "DEFAULT_TIMEOUT_S", "OUTPUT_SCHEMES", "STREAM_MUXERS", "StreamURL", "check_outputs",
+    "datagram_packets", "input_schemes", "is_url", "open_output", "open_url", "output_path", "protocols", "read_once",
+    "scheme_of", "stall_problem", "stream_url", "write_error",
 ]
