@@ -1,12 +1,14 @@
 """Inputs as users bring them that earlier sweeps left out (sweep 61): a depth or colour stream over
 UDP, which marks no end (ffmpeg -f mpegts udp://... or -f nut udp://... finishes and goes quiet),
-read to its last frame. Expected values come from the
+read to its last frame; single-channel OpenEXR depth whose channel FFmpeg does not decode (a Z pass,
+an R-only map), refused in one line that names the channel; and more. Expected values come from the
 frames written (NumPy), never from the reader under test.
 """
 
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 from fractions import Fraction
@@ -95,3 +97,76 @@ def test_udp_stream_that_never_sends_is_still_one_line():
             list(r.frames())
     assert time.monotonic() - t0 < 8
 
+
+def write_exr(path: Path, channels: dict[str, np.ndarray], half: bool = False) -> Path:
+    """An uncompressed scanline OpenEXR file holding ``channels`` (name -> H x W), written from the
+    OpenEXR file layout: magic, version 2, the header's attributes, the line offsets, one line a block."""
+    names = sorted(channels)
+    h, w = channels[names[0]].shape
+
+    def attr(name: str, kind: str, value: bytes) -> bytes:
+        return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+    chlist = b"".join(n.encode() + b"\0" + struct.pack("<iB3xii", 1 if half else 2, 0, 1, 1) for n in names) + b"\0"
+    box = struct.pack("<4i", 0, 0, w - 1, h - 1)
+    header = (b"\x76\x2f\x31\x01" + struct.pack("<i", 2) + attr("channels", "chlist", chlist)
+              + attr("compression", "compression", b"\0") + attr("dataWindow", "box2i", box)
+              + attr("displayWindow", "box2i", box) + attr("lineOrder", "lineOrder", b"\0")
+              + attr("pixelAspectRatio", "float", struct.pack("<f", 1)) + attr("screenWindowCenter", "v2f", bytes(8))
+              + attr("screenWindowWidth", "float", struct.pack("<f", 1)) + b"\0")
+    lines = []
+    for y in range(h):
+        data = b"".join(channels[n][y].astype("<f2" if half else "<f4").tobytes() for n in names)
+        lines.append(struct.pack("<ii", y, len(data)) + data)
+    offsets, at = [], len(header) + 8 * h
+    for line in lines:
+        offsets.append(at)
+        at += len(line)
+    path.write_bytes(header + struct.pack(f"<{h}Q", *offsets) + b"".join(lines))
+    return path
+
+
+def _depth_m(k: int) -> np.ndarray:
+    d = np.tile(np.linspace(0.5, 6.0, 32, dtype=np.float32), (24, 1)) + 0.05 * k
+    d[4:10, 6:14] = 0.4
+    return d
+
+
+def test_exr_written_by_this_test_reads_back_as_its_y_channel(tmp_path):
+    """The writer above against FFmpeg's decoder: a Y channel (float, and half) is the depth, value
+    for value, so the refusals below are about the channel names, not a broken file."""
+    for half in (False, True):
+        folder = tmp_path / ("half" if half else "float")
+        folder.mkdir()
+        for k in range(2):
+            write_exr(folder / f"{k:04d}.exr", {"Y": _depth_m(k)}, half)
+        with VideoReader(str(folder / "%04d.exr"), "depth") as r:
+            got = [f.data for f in r.frames()]
+        want = [_depth_m(k).astype(np.float16).astype(np.float32) if half else _depth_m(k) for k in range(2)]
+        assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+@pytest.mark.parametrize("names, said", [(["Z"], "channel is Z,"), (["R"], "channel is R,"),
+                                         (["ViewLayer.Depth.Z"], "channel is ViewLayer.Depth.Z,")])
+def test_single_channel_exr_not_named_y_is_refused_naming_its_channel(tmp_path, names, said):
+    """Before: a Blender-style Z pass, an R-only map or a layered depth channel was "video stream
+    without a frame size", which says nothing of why (FFmpeg's EXR decoder reads a channel named Y,
+    or R, G and B together); docs/formats.md promised that 1-channel EXR decodes. Now the line names
+    the file's channels and what to save instead."""
+    for k in range(2):
+        write_exr(tmp_path / f"{k:04d}.exr", {n: _depth_m(k) for n in names})
+    with pytest.raises(InputError) as info:
+        with VideoReader(str(tmp_path / "%04d.exr"), "depth") as r:
+            list(r.frames())
+    message = str(info.value)
+    assert said in message and "named Y" in message and "\n" not in message
+
+
+def test_exr_with_colour_and_a_z_channel_is_refused_naming_the_z_channel(tmp_path):
+    """RGB plus a Z depth pass: FFmpeg decodes R, G, B and drops Z, so the "channels differ" refusal
+    (right) now says where the depth went."""
+    d = _depth_m(0)
+    write_exr(tmp_path / "0000.exr", {"R": d * 0 + 0.5, "G": d * 0 + 0.2, "B": d * 0 + 0.1, "Z": d})
+    with pytest.raises(InputError, match=r"channels differ.*channels are B, G, R, Z, .*named Y"):
+        with VideoReader(str(tmp_path / "0000.exr"), "depth") as r:
+            list(r.frames())

@@ -13,12 +13,15 @@ LO:HI``, or else taken from the first frame's finite values: ``min..max`` for ne
 (MiDaS / DPT inverse depth), ``0..max`` of the positive values for far-high distance, so that codes
 stay proportional to distance, which ``depth_order`` reads as inverse depth. Later values outside the
 range are clipped to it, with a warning (``clip_warning``) on the first frame where it happens.
+``unsized_hint`` says why FFmpeg gave an image no size: a 1-channel float TIFF, or an OpenEXR whose
+channels are not Y (gray) or R, G, B (a depth pass in Z, an R-only map), named from its header.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,4 +176,52 @@ def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] |
     return {**fmap.describe(), "clipped_frames": depth.float_clipped, **clipped}
 
 
-__all__ = ["FloatMap", "STEPS", "clip_warning", "describe_run", "first_frame", "holes", "prepare"]
+def exr_channels(path: str) -> list[str] | None:
+    """The channel names in the first header of OpenEXR file ``path`` (None: not one, or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return None
+    if head[:4] != b"\x76\x2f\x31\x01":
+        return None
+    at = 8
+    try:
+        while head[at]:  # attributes: name \0 type \0 int32 size, value; an empty name ends the header
+            name_end = head.index(b"\0", at)
+            kind_end = head.index(b"\0", name_end + 1)
+            (size,) = struct.unpack_from("<i", head, kind_end + 1)
+            value = head[kind_end + 5:kind_end + 5 + size]
+            if head[at:name_end] == b"channels" and head[name_end + 1:kind_end] == b"chlist":
+                names, i = [], 0
+                while value[i]:  # each: name \0, then type, linear, reserved and sampling (16 bytes)
+                    end = value.index(b"\0", i)
+                    names.append(value[i:end].decode("latin-1"))
+                    i = end + 17
+                return names
+            at = kind_end + 5 + size
+    except (IndexError, ValueError, struct.error):  # cut or damaged
+        return None
+    return None
+
+
+def exr_hint(codec: str, first: str) -> str:
+    """For a message about OpenEXR image ``first``: its channels where some are not what FFmpeg reads."""
+    names = exr_channels(first) if codec == "exr" else None
+    if not names or set(names) - {"A"} in ({"Y"}, {"R", "G", "B"}):
+        return ""
+    return (f"; its OpenEXR channel{'s are' if len(names) > 1 else ' is'} {', '.join(names)}, and FFmpeg's EXR "
+            "decoder reads only a channel named Y (gray) or R, G and B together: save the depth as channel Y "
+            "(or as .pfm / .npy)")
+
+
+def unsized_hint(codec: str, first: str) -> str:
+    """Why FFmpeg's decoder gave no frame size to image ``first`` (a ``codec`` image), for the message."""
+    if codec == "tiff":
+        return ("; FFmpeg's TIFF decoder does not read 1-channel float TIFF or 32-bit integer samples: write PFM or "
+                "EXR for float depth, 16-bit PNG or TIFF for integers")
+    return exr_hint(codec, first)
+
+
+__all__ = ["FloatMap", "STEPS", "clip_warning", "describe_run", "exr_channels", "exr_hint", "first_frame", "holes",
+           "prepare", "unsized_hint"]

@@ -37,7 +37,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
-from .floatdepth import FloatMap, clip_warning
+from .floatdepth import FloatMap, clip_warning, exr_hint, unsized_hint
 from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
@@ -198,9 +198,8 @@ class VideoReader:
         if cc is None:  # a codec id FFmpeg has no decoder for (a damaged header can read as one)
             raise InputError("video stream in a codec FFmpeg cannot decode", self.path)
         if cc.width <= 0 or cc.height <= 0:
-            raise InputError("video stream without a frame size" + ("; FFmpeg's TIFF decoder does not read 1-channel "
-                             "float TIFF or 32-bit integer samples: write PFM or EXR for float depth, 16-bit PNG or "
-                             "TIFF for integers" if cc.name == "tiff" else ""), self.path)
+            raise InputError("video stream without a frame size" + unsized_hint(
+                cc.name, self._images[0] if self._images else self.path), self.path)
         pix_fmt = cc.pix_fmt
         if self._colormap != "gray" and not one_channel(pix_fmt):
             self._cmap = ColormapReader(self._colormap, self.path, pix_fmt)
@@ -358,7 +357,8 @@ class VideoReader:
                 check_stored_luma(d, bits_of(f.format.name), self.path)
             d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
-            raise InputError(f"frame {index}: {exc}", self.path) from None
+            raise InputError(f"frame {index}: {exc}" + exr_hint(self.info.codec, self._images[0] if self._images
+                                                                 else self.path), self.path) from None
         if is_float_format(f.format.name):
             d = self._float_codes(d, index)
         return self._enlarged(d)
