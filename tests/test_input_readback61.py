@@ -170,3 +170,46 @@ def test_exr_with_colour_and_a_z_channel_is_refused_naming_the_z_channel(tmp_pat
     with pytest.raises(InputError, match=r"channels differ.*channels are B, G, R, Z, .*named Y"):
         with VideoReader(str(tmp_path / "0000.exr"), "depth") as r:
             list(r.frames())
+
+
+def _png_sequence(folder: Path, frames: list[np.ndarray]) -> str:
+    """PNGs of ``frames`` (H x W gray or H x W x 3 RGB, 8 or 16 bits) written by OpenCV."""
+    import cv2
+
+    folder.mkdir()
+    for k, a in enumerate(frames):
+        assert cv2.imwrite(str(folder / f"{k:04d}.png"), a[..., ::-1] if a.ndim == 3 else a)
+    return str(folder / "%04d.png")
+
+
+def test_depth_png_sequence_changing_bit_depth_is_refused_before_any_frame(tmp_path):
+    """Before: 16-bit depth PNGs with one 8-bit image among them (two tools' maps in one folder) were
+    refused only when the run reached that image, after the model had worked through every frame
+    before it (frame 5000 of a long clip). Now the headers are read first, and the line names it."""
+    _, depths, _ = scene(6, bits=16)
+    frames = [d if k != 4 else (d >> 8).astype(np.uint8) for k, d in enumerate(depths)]
+    path = _png_sequence(tmp_path / "d", frames)
+    with pytest.raises(InputError, match=r"pixel format changes mid-stream at frame 4 \(0004\.png\): gray16be "
+                                         r"before, gray from there \(a depth stream must keep one format\)"):
+        VideoReader(path, "depth")  # opening it is enough: no frame is decoded
+
+
+def test_png_sequence_changing_size_is_refused_before_any_frame_for_colour_too(tmp_path):
+    colors, _, _ = scene(5)
+    frames = [c if k != 3 else np.repeat(np.repeat(c, 2, 0), 2, 1) for k, c in enumerate(colors)]
+    path = _png_sequence(tmp_path / "c", frames)
+    with pytest.raises(InputError, match=r"frame size changes mid-stream at frame 3 \(0003\.png\): 64x48 before, "
+                                         r"128x96 from there \(a colour"):
+        VideoReader(path, "color")  # at the opening
+
+
+def test_colour_png_sequence_mixing_8_and_16_bit_is_still_read(tmp_path):
+    """Colour is converted to 8-bit RGB whatever its format: a 16-bit image among 8-bit ones is read
+    (within one level, swscale's dither), not refused by the header check."""
+    colors, _, _ = scene(4)
+    frames = [c if k != 2 else c.astype(np.uint16) * 257 for k, c in enumerate(colors)]
+    path = _png_sequence(tmp_path / "c", frames)
+    with VideoReader(path, "color") as r:
+        got = [f.data for f in r.frames()]
+    assert len(got) == 4 and all(np.abs(g.astype(int) - c).max() <= 1 for g, c in zip(got, colors))
+

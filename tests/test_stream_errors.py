@@ -440,13 +440,14 @@ def test_frame_size_change_mid_stream_is_refused(make_clip, enhancer, tmp_path, 
 
 def test_frame_size_change_is_refused_when_the_colour_is_resized(tmp_path):
     """Colour read at another size (``VideoReader(size=...)``) is resized frame by frame, which would
-    hide a change of the stored size: it is refused all the same."""
+    hide a change of the stored size: it is refused all the same. (TIFF: a PNG sequence is refused
+    at the opening, from its headers, tests/test_input_readback61.py.)"""
     from igde_stream.stream import VideoReader
 
     colors = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(3)] + [np.zeros((50, 66, 3), np.uint8)]
-    folder = write_png_sequence(tmp_path / "c", colors)
+    folder = write_png_sequence(tmp_path / "c", colors, pattern="{:06d}.tif")
     with VideoReader(folder, "color", size=(32, 24)) as r:
         it = r.frames()
         assert [next(it).data.shape for _ in range(3)] == [(24, 32, 3)] * 3
-        with pytest.raises(InputError, match=r"frame 3 \(000003\.png\): 64x48 before, 66x50"):
+        with pytest.raises(InputError, match=r"frame 3 \(000003\.tif\): 64x48 before, 66x50"):
             next(it)

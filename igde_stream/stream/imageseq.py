@@ -9,12 +9,14 @@ sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. ``.pfm`` and ``.ex
 folder must be new or empty; with ``-y`` an existing folder that holds nothing but names this pattern
 writes (an earlier run's frames: ``%06d.png`` writes 000000.png, ``%d.png`` 0.png, never 000000.png)
 is replaced. Anything else in it is refused, so ``-y`` never deletes a file of another name.
+``check_png_headers``: a PNG input sequence that changes size or format is refused before any frame.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import struct
 from pathlib import Path
 from typing import Iterable
 
@@ -186,11 +188,47 @@ def sequence_files(path: str) -> list[str]:
     return [frame_name(path, int(options["start_number"]) + k) for k in range(count)]
 
 
+#: PNG IHDR (bit depth, colour type) -> the pixel format FFmpeg's PNG decoder gives (``_png_format``)
+_PNG_FORMATS = {(1, 0): "monob", (8, 0): "gray", (16, 0): "gray16be", (8, 2): "rgb24", (16, 2): "rgb48be",
+                (8, 4): "ya8", (16, 4): "ya16be", (8, 6): "rgba", (16, 6): "rgba64be"}
+
+
+def _png_format(bits: int, kind: int) -> str:
+    """Palettes of any bit depth decode to pal8, 2 / 4-bit gray to gray (as FFmpeg's decoder expands them)."""
+    return "pal8" if kind == 3 else _PNG_FORMATS.get((8 if kind == 0 and bits in (2, 4) else bits, kind), "png")
+
+
+def check_png_headers(files: list[str], role_name: str, formats: bool, path: str) -> None:
+    """Refuse a PNG sequence whose images change size (or, ``formats``: pixel format, as depth must not)
+    before any frame is decoded, from each file's IHDR (26 bytes a file), in the words the readers use
+    when they reach such a frame (``streams.check_same_kind``). Other images are checked there only."""
+    first = None
+    for k, name in enumerate(files if files and files[0].lower().endswith(".png") else ()):
+        try:
+            with open(name, "rb") as f:
+                head = f.read(26)
+        except OSError:
+            return  # FFmpeg says what is wrong with it when it gets there
+        if len(head) < 26 or head[12:16] != b"IHDR":
+            return
+        w, h, bits, kind = struct.unpack(">IIBB", head[16:26])
+        fmt = _png_format(bits, kind)
+        first = first or (w, h, fmt)
+        where = f"mid-stream at frame {k} ({os.path.basename(name)})"
+        if (w, h) != first[:2]:
+            raise InputError(f"frame size changes {where}: {first[0]}x{first[1]} before, {w}x{h} from there (a "
+                             f"{role_name} stream must keep one size)", path)
+        if formats and fmt != first[2]:
+            raise InputError(f"pixel format changes {where}: {first[2]} before, {fmt} from there (a {role_name} "
+                             "stream must keep one format)", path)
+
+
 def frame_name(pattern: str, number: int) -> str:
     """The file FFmpeg's image2 opens for frame ``number`` of a printf ``pattern``: ``%d`` as is, ``%Nd``
     and ``%0Nd`` zero-padded to N digits (Python's ``%`` pads ``%Nd`` with spaces), ``%%`` as ``%``."""
     return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
 
 
-__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_sequence_output",
-           "frame_name", "is_pattern", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]
+__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_png_headers",
+           "check_sequence_output", "frame_name", "is_pattern", "pattern_suffix_problem", "sequence_codec",
+           "sequence_files", "sequence_frames"]
