@@ -213,3 +213,37 @@ def test_colour_png_sequence_mixing_8_and_16_bit_is_still_read(tmp_path):
         got = [f.data for f in r.frames()]
     assert len(got) == 4 and all(np.abs(g.astype(int) - c).max() <= 1 for g, c in zip(got, colors))
 
+
+def _tagged_colour(path: Path, trc: int, primaries: int) -> Path:
+    """Three H.264 colour frames whose stream and frames carry transfer ``trc`` and ``primaries``."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.color_trc, s.codec_context.color_primaries = trc, primaries
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24").reformat(
+                format="yuv420p")
+            f.pts, f.color_trc, f.color_primaries = i, trc, primaries
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("trc, said", [(16, "PQ"), (18, "HLG"), (1, None), (14, None)])
+def test_hdr_colour_is_said_to_be_read_without_tone_mapping(tmp_path, caplog, trc, said):
+    """Before: 10-bit HEVC colour tagged PQ or HLG (a phone's HDR video) ran without a word, its coded
+    values taken as SDR RGB; on the demo clip that cost 2.2 dB (PQ) / 1.8 dB (HLG) of the model's gain
+    against the same frames in SDR (docs/formats.md, "HDR colour"). Now one warning says so; SDR
+    (BT.709, and BT.2020's SDR transfer 14) gets none."""
+    import logging
+
+    path = _tagged_colour(tmp_path / "c.mkv", trc, 9 if trc != 1 else 1)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        with VideoReader(str(path), "color") as r:
+            assert len(list(r.frames())) == 3
+    hdr = [m for m in caplog.messages if "HDR colour" in m]
+    assert hdr == ([] if said is None else [hdr[0]]) and (said is None or f"HDR colour ({said})" in hdr[0])

@@ -47,7 +47,7 @@ from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
-from .streams import check_same_kind, choose_stream
+from .streams import check_same_kind, choose_stream, warn_hdr_colour
 from .timing import stream_rate
 
 log = logging.getLogger("igde_stream.stream")
@@ -203,6 +203,8 @@ class VideoReader:
             raise InputError("video stream without a frame size" + unsized_hint(
                 cc.name, self._images[0] if self._images else self.path), self.path)
         pix_fmt = cc.pix_fmt
+        if self.role == "color":
+            warn_hdr_colour(cc, self.path)
         if self._colormap != "gray" and not one_channel(pix_fmt):
             self._cmap = ColormapReader(self._colormap, self.path, pix_fmt)
         elif self._colormap != "gray":

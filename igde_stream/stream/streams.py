@@ -34,6 +34,14 @@ def _depth_score(s: av.VideoStream) -> int:
     return 1 if cc.pix_fmt in YUV_HIGH_FORMATS else 0
 
 
+def warn_hdr_colour(cc: Any, path: str) -> None:
+    """Colour tagged PQ or HLG is read as its coded values, not tone-mapped: say so (docs/formats.md)."""
+    if cc is not None and cc.color_trc in HDR_TRANSFERS:
+        log.warning("%s: HDR colour (%s): read as its coded values without tone mapping, as ffmpeg -pix_fmt rgb24 "
+                    "shows it; the model learned SDR colour and guides less well on it: convert it to SDR first "
+                    "(docs/formats.md, \"HDR colour\")", path, "PQ" if cc.color_trc == HDR_TRANSFERS[0] else "HLG")
+
+
 def _is_picture(s: av.VideoStream) -> bool:
     """Cover art (an MP4 ``covr`` atom, a Matroska cover attachment): a still, never the video."""
     return bool(s.disposition & av.stream.Disposition.attached_pic)
@@ -97,7 +105,8 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
         f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {other.path}")
 
 
-__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_length", "check_timing", "choose_stream"]
+__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_length", "check_timing", "choose_stream",
+           "warn_hdr_colour"]
 
 
 def check_same_kind(f: av.VideoFrame, count: int, file: str | None, pts_time: float, depth_fmt: str | None,
