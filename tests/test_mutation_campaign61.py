@@ -1,0 +1,209 @@
+"""Mutation campaign 61: the gaps its survivors showed in the network (``models/igde.py``), the PyTorch
+backend, training, the views' writers and the paper's evaluation. Expected values come from the
+documented definitions written out here (``F.conv2d`` over the modules' weights, NumPy pixel
+(un)shuffles and paddings), by hand, or from another library; never from the function under test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from igde_stream.models import create_model
+from igde_stream.models.igde import IGDEConfig
+
+
+# ---- models/igde.py: the network's forward pass, written out from docs/models.md ------------------
+
+def _conv(x, conv):
+    """A stride-1 "same" convolution with the module's weights (every conv of the network is one)."""
+    k = conv.weight.shape[-1]
+    return F.conv2d(x, conv.weight, conv.bias, padding=k // 2)
+
+
+def _rdb(x, block):
+    """Residual dense block: L densely connected conv3x3 + ReLU, a 1x1 fusion + ReLU, plus its input."""
+    feats = [x]
+    for conv in block.convs:
+        feats.append(torch.relu(_conv(torch.cat(feats, 1), conv)))
+    return x + torch.relu(_conv(torch.cat(feats, 1), block.fuse))
+
+
+def _rdn(x, net, taps=()):
+    """RDN: conv3x3 + ReLU, conv3x3 + ReLU, D RDBs, concatenation of the RDB outputs, 1x1 + ReLU,
+    conv3x3 + ReLU, plus the first shallow feature; tap i (after sfe1, sfe2, then each RDB) is
+    concatenated and fused back by a 1x1 conv + ReLU. Returns (output, low-level features)."""
+    taps = list(taps)
+
+    def tap(i, h):
+        return torch.relu(_conv(torch.cat([h, taps[i]], 1), net.tap_fuse[i])) if i < len(taps) else h
+
+    f1 = tap(0, torch.relu(_conv(x, net.sfe1)))
+    h = tap(1, torch.relu(_conv(f1, net.sfe2)))
+    low, outs = [f1, h], []
+    for i, block in enumerate(net.blocks):
+        h = tap(2 + i, _rdb(h, block))
+        outs.append(h)
+        low.append(h)
+    g = torch.relu(_conv(torch.relu(_conv(torch.cat(outs, 1), net.gff[0])), net.gff[2]))
+    return g + f1, low
+
+
+def _unshuffle(a, s):
+    """NumPy: N x C x H x W (H, W multiples of s) -> N x C s^2 x H/s x W/s, channel c s^2 + i s + j
+    holding pixel (s y + i, s x + j)."""
+    n, c, h, w = a.shape
+    return a.reshape(n, c, h // s, s, w // s, s).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * s * s, h // s, w // s)
+
+
+def _shuffle(a, s):
+    n, cs, h, w = a.shape
+    c = cs // (s * s)
+    return a.reshape(n, c, s, s, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h * s, w * s)
+
+
+def _features(model, color, depth):
+    """The head's input features, from the documented architecture (IGDEConfig's docstring)."""
+    c = model.config
+    s = c.scale
+    h, w = depth.shape[-2:]
+    cn, dn = color.numpy(), depth.numpy()
+    if s > 1:  # replicate-padded at the right and bottom to a multiple of s, then pixel-unshuffled
+        pad = ((0, 0), (0, 0), (0, -h % s), (0, -w % s))
+        cn = _unshuffle(np.pad(cn, pad, mode="edge"), s)
+        dn = _unshuffle(np.pad(dn, pad, mode="edge"), s)
+    img, low = _rdn(torch.from_numpy(np.ascontiguousarray(cn)), model.image_branch)
+    dep, _ = _rdn(torch.from_numpy(np.ascontiguousarray(dn)), model.depth_branch, low[: c.color_taps])
+    f = _rdn(torch.relu(_conv(torch.cat([img, dep], 1), model.fusion)), model.refine)[0]
+    if c.global_context:
+        m = f.mean(dim=(2, 3), keepdim=True)
+        ab = _conv(torch.relu(_conv(m, model.context[0])), model.context[2])
+        f = f * (1 + ab[:, : c.g0]) + ab[:, c.g0:]
+    if s > 1:
+        up = torch.relu(_conv(f, model.up)).numpy()
+        f = torch.from_numpy(np.ascontiguousarray(_shuffle(up, s)[..., :h, :w]))
+        f = torch.relu(_conv(torch.cat([f, color, depth], 1), model.full))
+    for conv in model.full_res:
+        f = f + torch.relu(_conv(torch.cat([f, color, depth], 1), conv))
+    return f
+
+
+def _randomise(model, seed):
+    """Every parameter random (the zero-initialised context and full-resolution convs too), biases
+    slightly positive so that most ReLUs pass."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3 + (0.05 if name.endswith("bias") else 0.0))
+    return model.eval()
+
+
+@pytest.mark.parametrize("taps", [0, 3])
+def test_residual_network_output_follows_the_layer_list(taps):
+    """igde-tiny (residual head): depth + the 1x1 head of the features, clamped to [0, 1]; the RDB's
+    local residual adds its input, the RDN's global residual its first shallow feature."""
+    model = _randomise(create_model("igde-tiny", color_taps=taps), seed=1 + taps)
+    g = torch.Generator().manual_seed(7)
+    color, depth = torch.rand(2, 3, 13, 17, generator=g), torch.rand(2, 1, 13, 17, generator=g)
+    with torch.no_grad():
+        f = _features(model, color, depth)
+        model.head.weight.mul_(0.3 / f.std())  # a residual of about +-0.3: some outputs clamp, most not
+        model.head.bias.zero_()
+        want = (_conv(f, model.head) + depth).clamp(0, 1)
+        torch.testing.assert_close(model.features(color, depth), f, rtol=1e-5, atol=1e-5)
+        got = model(color, depth)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert 0 < float((got == 0).float().mean() + (got == 1).float().mean()) < 1  # not clamped flat
+
+
+@pytest.mark.parametrize("hw", [(12, 16), (13, 17)])
+def test_half_resolution_features_with_context_and_full_resolution_layers(hw):
+    """scale 2: colour and depth replicate-padded to even sizes and pixel-unshuffled, the features
+    pixel-shuffled back and cropped, a 3x3 conv over [features, colour, depth]; then the frame-wide
+    context's (1 + a) f + b (before the upsampling) and the full-resolution residual convs."""
+    model = _randomise(create_model("igde-tiny", head="select", radius=2, scale=2, global_context=3,
+                                    full_convs=2, color_taps=2), seed=11)
+    h, w = hw
+    g = torch.Generator().manual_seed(3)
+    color, depth = torch.rand(1, 3, h, w, generator=g), torch.rand(1, 1, h, w, generator=g)
+    with torch.no_grad():
+        torch.testing.assert_close(model.features(color, depth), _features(model, color, depth),
+                                   rtol=1e-4, atol=1e-5)
+
+
+# ---- models/igde.py: IGDEConfig's documented bounds, at both edges -----------------------------------
+
+def test_config_bounds_are_inclusive_where_the_messages_say_so():
+    """radius 1..16, pick_temperature [0, 10], global_context 0..64, color_taps 0..2 + blocks: the
+    limits themselves are taken, one past them refused."""
+    IGDEConfig(head="select", radius=16)
+    with pytest.raises(ValueError, match=r"radius must be in 1\.\.16, got 17"):
+        IGDEConfig(head="select", radius=17)
+    IGDEConfig(head="select", pick_temperature=10.0)
+    with pytest.raises(ValueError, match=r"pick_temperature must be in \[0, 10\], got 10.5"):
+        IGDEConfig(head="select", pick_temperature=10.5)
+    IGDEConfig(global_context=64)
+    with pytest.raises(ValueError, match="global_context must be in 0..64, got 65"):
+        IGDEConfig(global_context=65)
+    IGDEConfig(extractor_blocks=1, color_taps=3)
+    for blocks in (1, 2):
+        with pytest.raises(ValueError, match=rf"color_taps must be in 0\.\.{2 + blocks}, got {3 + blocks}"):
+            IGDEConfig(extractor_blocks=blocks, color_taps=3 + blocks)
+    IGDEConfig(head="select", radius=1)
+    with pytest.raises(ValueError, match="radius must be in 1..16, got 0"):
+        IGDEConfig(head="select", radius=0)
+    IGDEConfig(head="select", gate_threshold=0.999)
+    with pytest.raises(ValueError, match=r"gate_threshold must be in \(0, 1\), got 1.0"):
+        IGDEConfig(head="select", gate_threshold=1.0)
+    IGDEConfig(head="soft", scale=2)
+    with pytest.raises(ValueError, match="scale 2 needs a soft or select head"):
+        IGDEConfig(head="residual", scale=2)
+
+
+def test_gathers_input_is_true_for_the_soft_and_select_heads_only():
+    assert create_model("igde-tiny").gathers_input is False
+    assert create_model("igde-tiny", head="soft", radius=2).gathers_input is True
+    assert create_model("igde-tiny", head="select", radius=2).gathers_input is True
+
+
+def test_fresh_global_context_and_full_resolution_layers_start_as_the_identity():
+    """IGDEConfig: the context's second 1x1 conv and the full-resolution convs are zero-initialised,
+    so a fresh model with them computes what the same weights compute without them."""
+    torch.manual_seed(0)
+    grown = create_model("igde-tiny", head="select", radius=2, scale=2, global_context=4, full_convs=1).eval()
+    plain = create_model("igde-tiny", head="select", radius=2, scale=2).eval()
+    plain.load_state_dict({k: v for k, v in grown.state_dict().items()
+                           if not k.startswith(("context.", "full_res."))})
+    with torch.no_grad():  # the first context conv is random: only the zeroed second one makes it the identity
+        grown.context[0].bias.fill_(0.5)
+        g = torch.Generator().manual_seed(2)
+        color, depth = torch.rand(1, 3, 10, 14, generator=g), torch.rand(1, 1, 10, 14, generator=g)
+        torch.testing.assert_close(grown.features(color, depth), plain.features(color, depth), rtol=0, atol=0)
+
+
+# ---- backends/torch_backend.py ----------------------------------------------------------------------
+
+def test_torch_backend_gives_a_batch_of_no_frames_as_0_x_1_x_h_x_w_float32():
+    """backends.empty_batch: every backend answers a batch of no frames without running its runtime."""
+    from igde_stream.backends.torch_backend import TorchBackend
+
+    b = TorchBackend(model=create_model("igde-tiny"))
+    out = b.run(np.zeros((0, 3, 5, 7), np.float32), np.zeros((0, 1, 5, 7), np.float32))
+    assert isinstance(out, np.ndarray) and out.shape == (0, 1, 5, 7) and out.dtype == np.float32
+
+
+def test_host_staging_reuses_one_buffer_per_tag_and_shape(monkeypatch):
+    """HostStaging: pinned buffers reused per (tag, shape), eight kept by default (no CUDA here: the
+    pinned allocation is stood in by a plain one)."""
+    from igde_stream.backends import torch_backend
+
+    empty = torch.empty
+    monkeypatch.setattr(torch_backend.torch, "empty", lambda *a, pin_memory=False, **kw: empty(*a, **kw))
+    st = torch_backend.HostStaging()
+    keys = [("color", (1, 3, 4, k)) for k in range(1, 5)] + [("depth", (1, 1, 4, k)) for k in range(1, 5)]
+    first = {key: st._buffer(*key) for key in keys}
+    assert all(st._buffer(*key) is buf for key, buf in first.items())  # eight shapes, each kept
+    a = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
+    t = st.to_device("color", a, torch.device("cpu"))
+    np.testing.assert_array_equal(t.numpy(), a)
