@@ -207,3 +207,136 @@ def test_host_staging_reuses_one_buffer_per_tag_and_shape(monkeypatch):
     a = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
     t = st.to_device("color", a, torch.device("cpu"))
     np.testing.assert_array_equal(t.numpy(), a)
+
+
+# ---- training.py ------------------------------------------------------------------------------------
+
+def _train_cfg(tmp_path, **kw):
+    from igde_stream.training import TrainConfig
+
+    base = dict(model="igde-tiny", steps=3, batch=2, crop=(32, 32), workers=0, val_every=100, val_samples=2,
+                val_size=(32, 32), ckpt_every=100, log_every=1, out=str(tmp_path / "run"), scene_size=(96, 64),
+                textures="procedural", threads=1, progress=False, lr=1e-3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _logged_steps(out):
+    import csv
+
+    with open(out / "log.csv") as f:
+        return [int(r["step"]) for r in csv.DictReader(f)]
+
+
+def test_a_time_budget_stops_the_steps_once_its_minutes_have_passed(tmp_path, monkeypatch, capsys):
+    """minutes=1 alone: a stand-in clock moves 15 s each step, so steps start at 0, 15, 30 and 45 s
+    of the run and the check at 60 s (>= 60 x minutes) stops it: four steps."""
+    from types import SimpleNamespace
+
+    import igde_stream.training as training
+
+    now = [1000.0]
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    progress = training._progress
+
+    def step_clock(*a, **kw):
+        p = progress(*a, **kw)
+        now[0] += 15.0
+        return p
+
+    monkeypatch.setattr(training, "_progress", step_clock)
+    out = tmp_path / "run"
+    training.train(_train_cfg(tmp_path, steps=None, minutes=1.0))
+    import csv
+
+    with open(out / "log.csv") as f:  # every step's row, then the run's last validation on a row of its own
+        rows = [(int(r["step"]), r["time_s"]) for r in csv.DictReader(f)]
+    assert rows == [(1, "15.0"), (2, "30.0"), (3, "45.0"), (4, "60.0"), (4, "60.0")]
+    assert "trained 4 steps (4 total) in 60 s" in capsys.readouterr().out
+
+
+def test_training_reads_input_depth_on_the_ground_truths_scale(tmp_path, monkeypatch):
+    """The crops' uint8 colour, input depth and ground truth all become value / 255: where the
+    degradation left a pixel alone, the loss sees input depth equal to the ground truth."""
+    import igde_stream.training as training
+
+    seen = []
+
+    def loss(pred, gt, dep, *weights):
+        seen.append((gt.clone(), dep.clone()))
+        return (pred - gt).abs().mean()
+
+    monkeypatch.setattr(training, "igde_loss", loss)
+    training.train(_train_cfg(tmp_path, steps=2, l2_weight=0.0))
+    assert len(seen) == 2
+    for gt, dep in seen:
+        assert float(dep.min()) >= 0 and float(dep.max()) <= 1
+        np.testing.assert_allclose((dep * 255).numpy(), np.round((dep * 255).numpy()), atol=1e-3)
+        assert float((dep == gt).float().mean()) > 0.5
+
+
+def test_the_crop_caches_sampler_depends_on_the_seed(tmp_path, monkeypatch):
+    """cache_scenes: runs of seeds 0 and 1 draw other batches from the same cache (their samplers'
+    seeds differ), and a run resumed at a later step other batches than its start."""
+    import igde_stream.training as training
+
+    seeds = []
+
+    class Stop(Exception):
+        pass
+
+    def crops(arrays, batch, seed=0):
+        seeds.append(seed)
+        raise Stop
+
+    monkeypatch.setattr(training, "load_or_build_cache", lambda *a, **k: {})
+    monkeypatch.setattr(training, "CachedCrops", crops)
+    for seed in (0, 1):
+        with pytest.raises(Stop):
+            training.train(_train_cfg(tmp_path, seed=seed, cache_scenes=2, out=str(tmp_path / f"s{seed}")))
+    assert seeds[0] != seeds[1]
+
+
+def test_last_pt_is_saved_every_ckpt_every_steps_and_at_the_end(tmp_path, monkeypatch):
+    """ckpt_every=2 over 5 steps: last.pt after steps 2 and 4, and once more at the end (step 5)."""
+    import igde_stream.training as training
+
+    saved = []
+    monkeypatch.setattr(training, "save_checkpoint", lambda path, model, **kw: saved.append((path.name, kw["step"])))
+    training.train(_train_cfg(tmp_path, steps=5, ckpt_every=2))
+    assert [s for name, s in saved if name == "last.pt"] == [2, 4, 5]
+
+
+def test_a_resumed_run_says_the_steps_it_made_and_its_total(tmp_path, capsys):
+    """Three steps, then resumed to five: this invocation trained 2 steps, 5 in all."""
+    import igde_stream.training as training
+
+    training.train(_train_cfg(tmp_path, steps=3))
+    assert "trained 3 steps (3 total)" in capsys.readouterr().out
+    training.train(_train_cfg(tmp_path, steps=5, resume="auto"))
+    assert "trained 2 steps (5 total)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("peak", [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+def test_gate_calibration_can_pick_each_threshold_from_0_2_to_0_8(monkeypatch, peak):
+    """calibrate_gate's candidates are 0.2, 0.3, ..., 0.8: a validation PSNR that peaks at any one of
+    them picks it."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import igde_stream.training as training
+
+    @dataclasses.dataclass
+    class Config:
+        gate_threshold: float = 0.5
+
+    model = SimpleNamespace(head=SimpleNamespace(gate_threshold=0.5), config=Config())
+    tried = []
+
+    def validate(m, *a):
+        tried.append(m.head.gate_threshold)
+        return {"psnr": 30.0 - abs(m.head.gate_threshold - peak)}
+
+    monkeypatch.setattr(training, "validate", validate)
+    assert training.calibrate_gate(model, None, torch.device("cpu")) == peak
+    assert sorted(tried) == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
