@@ -340,3 +340,103 @@ def test_gate_calibration_can_pick_each_threshold_from_0_2_to_0_8(monkeypatch, p
     monkeypatch.setattr(training, "validate", validate)
     assert training.calibrate_gate(model, None, torch.device("cpu")) == peak
     assert sorted(tried) == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+
+
+# ---- stream/view_writers.py -------------------------------------------------------------------------
+
+def _ebml_children(buf, start, end):
+    """(id, payload start, payload end) of the EBML elements in buf[start:end] (Matroska's encoding:
+    an ID of 1-4 bytes with its length marker kept, then a size as a variable-length integer)."""
+    i = start
+    while i < end:
+        n = 8 - buf[i].bit_length() + 1  # the ID's length: the first set bit of its first byte
+        eid = int.from_bytes(buf[i:i + n], "big")
+        i += n
+        m = 8 - buf[i].bit_length() + 1
+        size = int.from_bytes(buf[i:i + m], "big") & ((1 << (7 * m)) - 1)
+        i += m
+        yield eid, i, i + size
+        i += size
+
+
+def _matroska_colour(path):
+    """The Colour element (0x55B0) of a Matroska file's video track, as {element id: value}."""
+    buf = open(path, "rb").read()
+    at = buf.find(bytes.fromhex("55B0"))
+    assert at > 0, "no Colour element"
+    (eid, s, e), = [next(_ebml_children(buf, at, len(buf)))]
+    assert eid == 0x55B0
+    return {cid: int.from_bytes(buf[cs:ce], "big") for cid, cs, ce in _ebml_children(buf, s, e)}
+
+
+def test_h264_views_in_matroska_carry_bt709_and_the_limited_range_in_the_container(tmp_path):
+    """Matroska's Colour element: MatrixCoefficients (0x55B1), TransferCharacteristics (0x55BA),
+    Primaries (0x55BB) 1 = BT.709 and Range (0x55B9) 1 = broadcast (limited) range, as the file says
+    (a player that reads the container's tags, not the bitstream's, sees the range too)."""
+    from fractions import Fraction
+
+    from igde_stream.stream.view_writers import ColorWriter
+
+    w = ColorWriter(tmp_path / "v.mkv", "h264", Fraction(25), Fraction(1, 1000))
+    w.write(np.full((32, 64, 3), 90, np.uint8), 0)
+    w.commit()
+    colour = _matroska_colour(tmp_path / "v.mkv")
+    assert {k: colour.get(k) for k in (0x55B1, 0x55BA, 0x55BB, 0x55B9)} == {0x55B1: 1, 0x55BA: 1, 0x55BB: 1,
+                                                                          0x55B9: 1}
+
+
+def test_h264_frame_size_limit_is_its_highest_levels_macroblocks(tmp_path):
+    """H.264 levels 6-6.2: at most 139,264 macroblocks (16 x 16) a frame: 8192 x 4352 is exactly that
+    (512 x 272) and taken; one more macroblock row is refused; HEVC has no such check."""
+    from igde_stream.errors import OutputError
+    from igde_stream.stream.view_writers import _check_yuv_size
+
+    _check_yuv_size("h264", 8192, 4352, tmp_path / "v.mkv")
+    for w, h, mbs in ((8192, 4354, "139,776"), (8176, 4368, "139,503")):  # 512 x 273, 511 x 273
+        with pytest.raises(OutputError, match=f"{w}x{h} is beyond H.264 \\({mbs} macroblocks a frame, its highest "
+                                              "level holds 139,264\\)"):
+            _check_yuv_size("h264", w, h, tmp_path / "v.mkv")
+    _check_yuv_size("hevc", 8192, 4368, tmp_path / "v.mkv")
+
+
+def test_views_writers_leave_the_thread_count_to_ffmpeg_unless_told(tmp_path):
+    """threads 0 (FFmpeg's choice, which FFmpeg resolves once the encoder opens) by default, as the
+    depth writer; a count given is the encoder's."""
+    from fractions import Fraction
+
+    from igde_stream.stream.view_writers import ColorWriter, RGBDWriter
+
+    img = np.full((16, 16, 3), 90, np.uint8)
+    for threads, kw in ((0, {}), (3, {"threads": 3})):
+        w = ColorWriter(tmp_path / f"c{threads}.mkv", "ffv1", Fraction(25), Fraction(1, 1000), **kw)
+        assert w.threads == threads
+        w.write(img, 0)
+        if threads:
+            assert w.stream.thread_count == threads
+        w.abort()
+        r = RGBDWriter(tmp_path / f"r{threads}.mkv", "ffv1", Fraction(25), Fraction(1, 1000), **kw)
+        assert r.writer.threads == threads
+        r.write(img, np.full((16, 16), 100, np.uint8), 0)
+        if threads:
+            assert r.writer.stream.thread_count == threads
+        r.abort()
+
+
+def test_frames_without_pts_are_placed_at_k_over_rate_rounded_half_up(tmp_path):
+    """pts None: frame k at k / rate in the time base, rounded half up. Rate 3 in tenths of a second:
+    k x 10 / 3 = 0, 3.33, 6.67, 10, 13.33 -> 0, 3, 7, 10, 13 tenths; read back as times by PyAV. The
+    first frame's pts is given (0), so that a muxer's shift of a negative start cannot hide a
+    constant offset of the others."""
+    from fractions import Fraction
+
+    import av
+
+    from igde_stream.stream.view_writers import ColorWriter
+
+    w = ColorWriter(tmp_path / "v.mkv", "ffv1", Fraction(3), Fraction(1, 10))
+    for k in range(5):
+        w.write(np.full((16, 16, 3), 40 * k, np.uint8), None if k else 0)
+    w.commit()
+    with av.open(str(tmp_path / "v.mkv")) as c:
+        times = [f.pts * f.time_base for f in c.decode(video=0)]
+    assert times == [Fraction(t, 10) for t in (0, 3, 7, 10, 13)]
