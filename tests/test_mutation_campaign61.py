@@ -440,3 +440,27 @@ def test_frames_without_pts_are_placed_at_k_over_rate_rounded_half_up(tmp_path):
     with av.open(str(tmp_path / "v.mkv")) as c:
         times = [f.pts * f.time_base for f in c.decode(video=0)]
     assert times == [Fraction(t, 10) for t in (0, 3, 7, 10, 13)]
+
+
+# ---- paper/evaluate.py ------------------------------------------------------------------------------
+
+def test_evaluate_suite_figures_of_two_sequences_take_the_first_frame_of_each(monkeypatch, tmp_path):
+    """Fig. 10 pictures: the first frame of the first sequences when there are several (here two),
+    the first frames of a single sequence only when there is one."""
+    from test_paper_values import _suite
+
+    from igde_stream.paper import evaluate
+
+    ck, out, seen = _suite(monkeypatch, tmp_path)
+    evaluate.evaluate_suite(ck, out, sequences=2, figures=2, icl=None, datasets=["synthetic"], log=lambda s: None)
+    assert [f[5].split(" (480x270")[0] for f in seen["fig"]] == ["IGDE (seed 0) on test-0 frame 0",
+                                                                "IGDE (seed 0) on test-1 frame 0"]
+
+
+def test_budget_note_counts_a_record_without_a_seed_as_seed_0():
+    """A training record with no seed is seed 0 (as its row's tag ``<key>@0``), also in the note's
+    grouping of rows by their seeds."""
+    from igde_stream.paper.evaluate import _budget_note
+
+    note = _budget_note({"igde@0": {"steps": 800}, "igde@1": {"steps": 800, "seed": 1}})
+    assert "trained once per seed (seeds 0, 1: igde; the seed sets" in note
