@@ -364,7 +364,7 @@ def _matroska_colour(path):
     buf = open(path, "rb").read()
     at = buf.find(bytes.fromhex("55B0"))
     assert at > 0, "no Colour element"
-    (eid, s, e), = [next(_ebml_children(buf, at, len(buf)))]
+    eid, s, e = next(_ebml_children(buf, at, len(buf)))
     assert eid == 0x55B0
     return {cid: int.from_bytes(buf[cs:ce], "big") for cid, cs, ce in _ebml_children(buf, s, e)}
 
