@@ -389,14 +389,14 @@ def test_h264_frame_size_limit_is_its_highest_levels_macroblocks(tmp_path):
     """H.264 levels 6-6.2: at most 139,264 macroblocks (16 x 16) a frame: 8192 x 4352 is exactly that
     (512 x 272) and taken; one more macroblock row is refused; HEVC has no such check."""
     from igde_stream.errors import OutputError
-    from igde_stream.stream.view_writers import _check_yuv_size
+    from igde_stream.stream.view_writers import _check_size
 
-    _check_yuv_size("h264", 8192, 4352, tmp_path / "v.mkv")
+    _check_size("h264", 8192, 4352, tmp_path / "v.mkv")
     for w, h, mbs in ((8192, 4354, "139,776"), (8176, 4368, "139,503")):  # 512 x 273, 511 x 273
         with pytest.raises(OutputError, match=f"{w}x{h} is beyond H.264 \\({mbs} macroblocks a frame, its highest "
-                                              "level holds 139,264\\)"):
-            _check_yuv_size("h264", w, h, tmp_path / "v.mkv")
-    _check_yuv_size("hevc", 8192, 4368, tmp_path / "v.mkv")
+                                              "level holds 139,264;"):
+            _check_size("h264", w, h, tmp_path / "v.mkv")
+    _check_size("hevc", 8192, 4368, tmp_path / "v.mkv")
 
 
 def test_views_writers_leave_the_thread_count_to_ffmpeg_unless_told(tmp_path):
