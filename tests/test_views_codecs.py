@@ -120,6 +120,28 @@ def test_a_side_beyond_x264_is_refused(tmp_path):
     views._check_size("hevc", 16400, 64, tmp_path / "ok.mp4")  # x265 takes it
 
 
+def test_a_hevc_view_narrower_than_64_px_is_refused_not_a_crash(tmp_path):
+    """libx265 as PyAV's wheels bundle it aborts the whole process (glibc heap corruption) on 4:2:0
+    frames 34-48 px wide; such a view video is refused in one line before the encoder opens. Run in a
+    child process, so that the crash it guards against fails this test instead of ending pytest."""
+    code = (
+        "import sys, numpy as np; from fractions import Fraction\n"
+        "from igde_stream.errors import IGDEError\n"
+        "from igde_stream.stream.views import ColorWriter\n"
+        "w = ColorWriter(sys.argv[1], 'hevc', Fraction(25), Fraction(1, 25))\n"
+        "try:\n"
+        "    [w.write(np.full((64, 40, 3), 90, np.uint8), k) for k in range(3)]; w.commit(); print('written')\n"
+        "except IGDEError as exc:\n"
+        "    w.abort(); print('refused:', exc)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.mkv")], capture_output=True, text=True)
+    assert r.returncode == 0, (r.returncode, r.stderr[-300:])
+    assert r.stdout.startswith("refused:") and "40x64 is narrower than HEVC views take here (64 px" in r.stdout
+    assert "use the h264 or ffv1 codec" in r.stdout
+    assert not list(tmp_path.iterdir())
+    views._check_size("hevc", 64, 64, tmp_path / "ok.mkv")  # one block wide: taken
+    views._check_size("h264", 40, 64, tmp_path / "ok.mkv")  # x264 codes it
+
+
 def test_the_one_pass_quilt_message_names_the_main_commands_preset_option(tmp_path):
     r = subprocess.run([sys.executable, "-m", "igde_stream", str(tmp_path / "c.mp4"), str(tmp_path / "d.mkv"),
                         "-o", str(tmp_path / "o.mkv"), "--views-out", str(tmp_path / "q.mkv"), "--layout", "quilt"],

@@ -35,6 +35,7 @@ BT709, LIMITED = 1, 1
 _NAMES = {"h264": "H.264", "hevc": "HEVC"}
 H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
 H264_MAX_SIDE = 16_384  # x264 refuses a wider or taller frame (avcodec_open2 fails)
+HEVC_MIN_WIDTH = 64  # libx265 4.1 (PyAV 18's wheels) crashes with glibc heap corruption at widths 34-48
 
 
 def _check_size(codec: str, w: int, h: int, path: Path) -> None:
@@ -46,6 +47,10 @@ def _check_size(codec: str, w: int, h: int, path: Path) -> None:
     if (why := size_problem(_NAMES.get(codec, codec), pix, w, h)) is not None:
         hint = "; render fewer views, or one file a view (--layout views)" if "FFmpeg" in why else ""
         raise OutputError(why + hint, path)
+    if codec == "hevc" and w < HEVC_MIN_WIDTH:
+        raise OutputError(f"{w}x{h} is narrower than HEVC views take here ({HEVC_MIN_WIDTH} px, one coding block: "
+                          "libx265 as PyAV bundles it aborts the process on 4:2:0 frames 34-48 px wide); use the "
+                          "h264 or ffv1 codec", path)
     mbs = -(-w // 16) * -(-h // 16)
     if codec == "h264" and (mbs > H264_MAX_MACROBLOCKS or max(w, h) > H264_MAX_SIDE):
         raise OutputError(f"{w}x{h} is beyond H.264 ({mbs:,} macroblocks a frame, its highest level holds "
