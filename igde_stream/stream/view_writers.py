@@ -35,7 +35,7 @@ BT709, LIMITED = 1, 1
 _NAMES = {"h264": "H.264", "hevc": "HEVC"}
 H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
 H264_MAX_SIDE = 16_384  # x264 refuses a wider or taller frame (avcodec_open2 fails)
-HEVC_MIN_WIDTH = 64  # libx265 4.1 (PyAV 18's wheels) crashes with glibc heap corruption at widths 34-48
+HEVC_MIN_WIDTH = 64  # libx265.so.216 (PyAV 18.1 wheels) crashes with glibc heap corruption at widths 34-48
 
 
 def _check_size(codec: str, w: int, h: int, path: Path) -> None:
