@@ -51,6 +51,25 @@ def encode_frames(path: Path, frames: Sequence, codec: str, pix_fmt: str, *, rat
     return path
 
 
+def x264_opens(folder: Path, w: int, h: int) -> bool:
+    """Whether libx264 (as PyAV bundles it) opens and codes a ``w`` x ``h`` 4:2:0 frame: the encoder
+    asked itself, for the limits the views writer checks up front."""
+    import av
+
+    probe = folder / "x264_probe.mkv"
+    try:
+        with av.open(str(probe), "w") as c:
+            s = c.add_stream("libx264", rate=25)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            for p in [*s.encode(av.VideoFrame(w, h, "yuv420p")), *s.encode()]:
+                c.mux(p)
+        return True
+    except av.error.FFmpegError:
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 def write_video(
     path: Path, frames: Sequence[np.ndarray], *, fmt: str, codec: str | None = None, rate: Fraction = NTSC,
     time_base: Fraction | None = None, start: float = 0.0, times: Sequence[float] | None = None,

@@ -21,6 +21,7 @@ import av
 import numpy as np
 import pytest
 
+from conftest import x264_opens
 from igde_stream import display
 from igde_stream import multiview as mv
 from igde_stream.errors import IGDEError
@@ -29,24 +30,10 @@ from igde_stream.stream import views
 # ------------------------------------------------------------------ H.264 and x264 size limits
 
 
-def _x264_opens(tmp_path, w, h):
-    try:
-        with av.open(str(tmp_path / "probe.mkv"), "w") as c:
-            s = c.add_stream("libx264", rate=25)
-            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-            for p in [*s.encode(av.VideoFrame(w, h, "yuv420p")), *s.encode()]:
-                c.mux(p)
-        return True
-    except av.error.FFmpegError:
-        return False
-    finally:
-        (tmp_path / "probe.mkv").unlink(missing_ok=True)
-
-
 def test_x264s_side_limit_holds_for_the_height_too(tmp_path):
     """x264 opens 16 x 16384 and not 16 x 16386 (nor 16386 x 16): the check refuses either side over
     16384, exactly from the first even size over it (4:2:0)."""
-    assert _x264_opens(tmp_path, 16, 16384) and not _x264_opens(tmp_path, 16, 16386)
+    assert x264_opens(tmp_path, 16, 16384) and not x264_opens(tmp_path, 16, 16386)
     views._check_size("h264", 16, 16384, tmp_path / "ok.mp4")
     for w, h in [(16, 16386), (16386, 16)]:
         with pytest.raises(IGDEError, match=f"{w}x{h} is beyond H.264"):

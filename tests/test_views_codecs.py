@@ -13,6 +13,7 @@ import av
 import numpy as np
 import pytest
 
+from conftest import x264_opens
 from igde_stream.errors import IGDEError
 from igde_stream.stream import views
 
@@ -100,20 +101,7 @@ def test_a_frame_beyond_ffmpeg_is_refused_in_one_line_and_nothing_is_left(tmp_pa
 def test_a_side_beyond_x264_is_refused(tmp_path):
     """x264 opens no frame wider or taller than 16384, however few its macroblocks (asked through
     PyAV: 16384 x 16 opens, 16400 x 16 does not)."""
-    def opens(w, h):
-        try:
-            with av.open(str(tmp_path / "probe.mkv"), "w") as c:
-                s = c.add_stream("libx264", rate=25)
-                s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-                for p in [*s.encode(av.VideoFrame(w, h, "yuv420p")), *s.encode()]:
-                    c.mux(p)
-            return True
-        except av.error.FFmpegError:
-            return False
-        finally:
-            (tmp_path / "probe.mkv").unlink(missing_ok=True)
-
-    assert opens(16384, 16) and not opens(16400, 16)
+    assert x264_opens(tmp_path, 16384, 16) and not x264_opens(tmp_path, 16400, 16)
     views._check_size("h264", 16384, 16, tmp_path / "ok.mp4")
     with pytest.raises(IGDEError, match="16400x16 is beyond H.264"):
         views._check_size("h264", 16400, 16, tmp_path / "no.mp4")
