@@ -248,6 +248,44 @@ def random_select_model(seed: int = 0, **overrides):
     return model.eval()
 
 
+
+
+def select_inputs(n: int = 3, h: int = 29, w: int = 45, seed: int = 4):
+    """(colour N x 3 x H x W in [0, 1], 16-bit depth N x 1 x H x W / 65535), seeded: by default the
+    frames ``select_onnx``'s gate was opened on."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, h, w, generator=g), torch.randint(0, 65536, (n, 1, h, w), generator=g).float() / 65535
+
+
+@pytest.fixture(scope="session")
+def select_onnx(tmp_path_factory) -> dict:
+    """One gated select model (``random_select_model(3)``, its gate bias shifted so that half the
+    pixels of ``select_inputs()`` open, none near the threshold), its checkpoint, and its two ONNX
+    exports (``check=False``): "gated" (the default graph, NonZero over the gated pixels) and "dense"
+    (``dense_head=True``). Exported once for the session (each export takes tens of seconds); the
+    tests only read the files, and must not change the model."""
+    import torch
+
+    from igde_stream.export import export_onnx
+    from igde_stream.models import save_checkpoint
+
+    model = random_select_model(3)
+    color, depth = select_inputs()
+    with torch.no_grad():
+        g = model.select_logits(color, depth)[:, -1].flatten().sort().values
+        k = g.numel() // 2
+        model.head.conv.bias[-1] -= (g[k - 1] + g[k]) / 2
+    d = tmp_path_factory.mktemp("select_onnx")
+    save_checkpoint(d / "sel.pt", model)
+    gated = export_onnx(model, d / "gated.onnx", check=False)
+    sparse_after_gated = model.head.sparse
+    dense = export_onnx(model, d / "dense.onnx", check=False, dense_head=True)
+    return {"model": model, "checkpoint": d / "sel.pt", "gated": gated, "dense": dense,
+            "sparse_after": (sparse_after_gated, model.head.sparse)}
+
+
 def random_frames(n: int = 2, h: int = 18, w: int = 26, seed: int = 0):
     """(colour N x 3 x H x W in [0, 1], 8-bit depth N x 1 x H x W / 255), seeded."""
     import torch

@@ -156,26 +156,32 @@ def test_runtime_path_needs_no_torch(tiny):
     assert r.stdout.split() == ["onnxruntime", "(9,", "13)", "uint8"]
 
 
-def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path):
+def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path, select_onnx, monkeypatch):
     """bench models: a select model's gated and dense forms change the same pixels of the degraded
     frame (the gated form is a cheaper way to the same output), ratios against the first entry."""
     import json
+    import shutil
 
+    import igde_stream.export
     from igde_stream.bench import models as bench_models
-    from igde_stream.models import create_model, save_checkpoint
-
-    torch.manual_seed(0)
-    model = create_model("igde-tiny", head="select", radius=3, candidates="star", attend=2, scale=2)
-    with torch.no_grad():
-        model.head.conv.bias[-1] = 0.0  # an untrained gate that opens on part of the frame
-        model.head.conv.weight.mul_(20)
-    ckpt = tmp_path / "sel.pt"
-    save_checkpoint(ckpt, model)
     from igde_stream.export import export_onnx
+    from igde_stream.models import load_checkpoint, weights_hash
 
+    # an untrained gate that opens on part of the frame: conftest's select_onnx, whose checkpoint's
+    # two forms the bench asks for are the session's exports of it (read only; each takes tens of seconds)
+    model, ckpt = select_onnx["model"], select_onnx["checkpoint"]
     # any .onnx file is timed as it is: one from the TorchScript exporter (a few seconds; the bench's
     # own exports of the checkpoint take the default exporter)
     graph = export_onnx(model, tmp_path / "sel.onnx", check=False, exporter="torchscript")
+    asked = []
+
+    def shared_export(ref, path, **kw):
+        asked.append((str(ref), kw))
+        assert str(ref) == str(ckpt) and weights_hash(load_checkpoint(ref)) == weights_hash(model)
+        assert kw == {"check": False, "dense_head": kw["dense_head"], "channel_multiple": 16}
+        return Path(shutil.copyfile(select_onnx["dense" if kw["dense_head"] else "gated"], path))
+
+    monkeypatch.setattr(igde_stream.export, "export_onnx", shared_export)
     out = tmp_path / "m.json"
     rc = bench_models.main(["--models", str(ckpt), str(graph), "--filters", "guided", "--size", "64x48",
                             "--rounds", "2", "--threads", "1", "--also-dense", "--json", str(out)])
@@ -189,6 +195,7 @@ def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path
     assert 0.0 < gated["changed_share"] == dense["changed_share"]
     # an .onnx file runs as it is: the same graph, the same pixels changed
     assert rows[f"onnx:{graph}"]["changed_share"] == gated["changed_share"]
+    assert [kw["dense_head"] for _, kw in asked] == [False, True]  # the checkpoint's gated form, then its dense one
     assert bench_models.main(["--models", str(tmp_path / "none.onnx"), "--filters", "--size", "64x48"]) == 1
     (tmp_path / "bad.onnx").write_bytes(b"not a graph")
     assert bench_models.main(["--models", str(tmp_path / "bad.onnx"), "--filters", "--size", "64x48"]) == 1

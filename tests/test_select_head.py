@@ -34,6 +34,14 @@ def _inputs(n=2, h=23, w=31, bits=8, seed=0):
     return color, depth
 
 
+def _same_model(a, b) -> bool:
+    """Same config, the same weights bit for bit, and the same head settings."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return (a.config == b.config and sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+            and vars(a.head).keys() == vars(b.head).keys()
+            and all(v == vars(b.head)[k] for k, v in vars(a.head).items() if not k.startswith("_")))
+
+
 def _open_gate_on_half(model, color, depth):
     """Shift the gate bias so that the threshold (logit 0) falls midway between the two middle gate
     logits: half the pixels open, and none sits so near the threshold that summation order decides."""
@@ -366,7 +374,7 @@ def test_second_pass_reads_the_first_pass_output():
 
 @pytest.mark.parametrize("extra", [{}, {"attend": 2, "scale": 2}, {"attend": 2, "scale": 2, "pick_temperature": 5.0},
                                    {"attend": 2, "scale": 2, "flip_average": True}])
-def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
+def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra, request):
     pytest.importorskip("onnxruntime")
     from igde_stream.export import export_onnx
     import onnxruntime as ort
@@ -377,7 +385,12 @@ def test_onnx_runtime_matches_pytorch_up_to_argmax_ties(tmp_path, extra):
     if model.head.pick_temperature:  # spread the softmax over the random scores' own scale
         with torch.no_grad():
             model.head.pick_temperature = float(model.select_logits(color, depth)[:, :-1].std())
-    path = export_onnx(model, tmp_path / "sel.onnx", check=False)
+    if extra == {"attend": 2, "scale": 2}:  # conftest's select_onnx is this model: its session export, read only
+        shared = request.getfixturevalue("select_onnx")
+        assert _same_model(model, shared["model"])
+        path = shared["gated"]
+    else:
+        path = export_onnx(model, tmp_path / "sel.onnx", check=False)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"color": color.numpy(), "depth": depth.numpy()})[0]
     with torch.no_grad():
@@ -460,21 +473,23 @@ def test_attention_colour_term_also_scores_the_gated_head():
     assert (logits[0, -1] == -4.0).all()
 
 
-def test_dense_head_export_has_no_data_dependent_shapes_and_the_same_values(tmp_path):
+def test_dense_head_export_has_no_data_dependent_shapes_and_the_same_values(select_onnx):
     """export_onnx(dense_head=True) scores every pixel (no NonZero, for runtimes that want static
     shapes); the default graph scores the gated ones; both give the same output, and the module given
-    comes back with its own setting."""
+    comes back with its own setting. The two exports are conftest's select_onnx (made once for the
+    session, also read by the models benchmark's test and the argmax-ties test)."""
     ort = pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
-    from igde_stream.export import export_onnx, read_metadata
+    from igde_stream.export import read_metadata
 
-    model = _randomise(_tiny_select(attend=2, scale=2), seed=11).eval()
-    color, depth = _inputs(n=2, h=19, w=33, bits=16, seed=12)
+    model = _randomise(_tiny_select(attend=2, scale=2), seed=3).eval()
+    color, depth = _inputs(n=3, h=29, w=45, bits=16, seed=4)
     _open_gate_on_half(model, color, depth)
+    assert _same_model(model, select_onnx["model"])
+    assert select_onnx["sparse_after"] == (True, True)  # after the gated export, after the dense one
     outs, ops = {}, {}
     for dense in (False, True):
-        path = export_onnx(model, tmp_path / f"m{dense}.onnx", check=False, dense_head=dense)
-        assert model.head.sparse is True
+        path = select_onnx["dense" if dense else "gated"]
         ops[dense] = {n.op_type for n in onnx.load(str(path)).graph.node}
         assert read_metadata(path)["hard_output"] == ("dense" if dense else "gated pixels")
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
