@@ -281,12 +281,11 @@ def test_find_engine_picks_only_a_matching_one(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_FP16_CONVERTER, reason="no FP16 ONNX converter (onnxconverter-common) installed")
-def test_fp16_onnx_keeps_float32_io_and_accuracy(tmp_path):
+def test_fp16_onnx_keeps_float32_io_and_accuracy(tmp_path, tiny):
     import onnx
     import onnxruntime as ort
 
-    torch.manual_seed(0)
-    src = export_onnx(create_model("igde-tiny").eval(), tmp_path / "t.onnx")
+    src = tiny[2]  # conftest's session export of igde-tiny (seed 0), read only
     dst = convert_fp16(src, tmp_path / "t.fp16.onnx")
     g = onnx.load(str(dst)).graph
     assert all(v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT for v in list(g.input) + list(g.output))
