@@ -248,8 +248,6 @@ def random_select_model(seed: int = 0, **overrides):
     return model.eval()
 
 
-
-
 def select_inputs(n: int = 3, h: int = 29, w: int = 45, seed: int = 4):
     """(colour N x 3 x H x W in [0, 1], 16-bit depth N x 1 x H x W / 65535), seeded: by default the
     frames ``select_onnx``'s gate was opened on."""
