@@ -230,6 +230,19 @@ def test_png_header_check_reads_sizes_big_endian_and_late_changes(tmp_path):
         check_png_headers(files, "ground truth", False, "g/%d.png")
 
 
+def test_colour_mapped_depth_png_sequence_changing_format_is_refused_at_the_opening(tmp_path):
+    """Depth drawn in a colour map (--depth-colormap) must keep one pixel format as gray depth must (the
+    mid-stream check refuses rgb24 then rgba): the headers say so before any frame. Before: only colour
+    maps were let through the opening check, and refused where the run reached the image."""
+    from igde_stream.stream.sources import InputOptions
+
+    for k in range(5):
+        _png(tmp_path / f"{k:04d}.png", 6, 3, 8, 6 if k == 4 else 2)
+    with pytest.raises(InputError, match=r"pixel format changes mid-stream at frame 4 \(0004\.png\): rgb24 before, "
+                                         r"rgba from there \(a depth stream"):
+        VideoReader(str(tmp_path / "%04d.png"), "depth", source=InputOptions(depth_colormap="turbo"))
+
+
 def test_upper_case_png_names_are_checked_at_the_opening(tmp_path):
     """"%04d.PNG" (a camera's or Windows tool's names) is a PNG sequence too."""
     for k in range(3):
