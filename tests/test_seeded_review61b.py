@@ -170,6 +170,17 @@ def test_rgb_exr_depth_whose_channels_differ_gets_no_channel_hint(tmp_path):
     assert "OpenEXR channel" not in str(info.value)
 
 
+def test_openexr_bytes_under_a_png_name_get_no_exr_hint(tmp_path):
+    """FFmpeg picks the decoder from the name: an OpenEXR file named .png goes to its PNG decoder,
+    so the line must not speak of the EXR decoder's channels (saving as Y would not help)."""
+    for k in range(2):
+        _exr(tmp_path / f"{k:04d}.png", ["Z"])
+    with pytest.raises(InputError, match="without a frame size") as info:
+        with VideoReader(str(tmp_path / "%04d.png"), "depth") as r:
+            list(r.frames())
+    assert "OpenEXR" not in str(info.value)
+
+
 # --- PNG: imageseq.check_png_headers --------------------------------------------------------------
 
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples a pixel (PNG spec, 11.2.2)
