@@ -15,6 +15,7 @@ import av
 import numpy as np
 import pytest
 
+from test_pipes import nut_bytes
 from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader, urls
 from igde_stream.stream.floatdepth import exr_channels, exr_hint
@@ -27,19 +28,8 @@ from igde_stream.stream.imageseq import check_png_headers
 def two_stream_nut(tmp_path):
     """An opened NUT file with two FFV1 video streams (two packets each)."""
     path = tmp_path / "two.nut"
-    with av.open(str(path), "w") as out:
-        streams = [out.add_stream("ffv1", rate=25) for _ in range(2)]
-        for s in streams:
-            s.width, s.height, s.pix_fmt = 16, 8, "gray"
-        for i in range(2):
-            for s in streams:
-                f = av.VideoFrame.from_ndarray(np.full((8, 16), 9 * i, np.uint8), format="gray")
-                f.pts = i
-                for p in s.encode(f):
-                    out.mux(p)
-        for s in streams:
-            for p in s.encode(None):
-                out.mux(p)
+    frames = [np.full((8, 16), 9 * i, np.uint8) for i in range(2)]
+    path.write_bytes(nut_bytes([("gray", frames), ("gray", frames)]))
     with av.open(str(path)) as c:
         yield c
 
