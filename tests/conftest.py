@@ -17,12 +17,18 @@ _CLI_LOGGERS = ("igde_stream", "igde_stream.stream", "igde_stream.cli", "libav")
 @pytest.fixture(autouse=True)
 def _logging_as_it_was():
     """A command run in-process (``cli.main``) gives the package's loggers stderr handlers and stops
-    their propagation: put them back after each test, so that a later test's ``caplog`` (on the root
-    logger) sees the records whatever ran before it."""
+    their propagation, and a backend sets PyTorch's thread count: put them back after each test, so
+    that a later test's ``caplog`` (on the root logger) sees the records, and its float sums are the
+    ones of the default thread count, whatever ran before it."""
     import logging
+    import sys
 
     saved = {n: (lg.handlers[:], lg.level, lg.propagate) for n in _CLI_LOGGERS for lg in [logging.getLogger(n)]}
+    torch = sys.modules.get("torch")  # a backend or tool run in-process sets PyTorch's thread count too
+    threads = torch.get_num_threads() if torch is not None else None
     yield
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     for n, (handlers, level, propagate) in saved.items():
         lg = logging.getLogger(n)
         lg.handlers[:], lg.propagate = handlers, propagate

@@ -35,9 +35,13 @@ def _inputs(n=2, h=23, w=31, bits=8, seed=0):
 
 
 def _same_model(a, b) -> bool:
-    """Same config, the same weights bit for bit, and the same head settings."""
+    """Same config, the same weights and the same head settings. The random weights are equal bit for
+    bit; the gate bias that ``_open_gate_on_half`` shifts comes from a forward pass whose float sums
+    depend on the thread count (logits near -1.2e5 move by about 0.2 from 1 thread to 2): equal to a
+    relative 1e-5 there, while the two middle logits it falls between lie about 25 apart."""
     sa, sb = a.state_dict(), b.state_dict()
-    return (a.config == b.config and sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    return (a.config == b.config and sa.keys() == sb.keys()
+            and all(torch.allclose(sa[k], sb[k], rtol=1e-5, atol=0) for k in sa)
             and vars(a.head).keys() == vars(b.head).keys()
             and all(v == vars(b.head)[k] for k, v in vars(a.head).items() if not k.startswith("_")))
 
