@@ -206,6 +206,9 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         _stop_workers(before)
+        for i in todo:  # a stopped worker's partial file, where it died before its own cleanup ran
+            out = jobs[i].output
+            remove_stale_parts(Path(out).parent if is_pattern(out) else out)
         raise
     finally:
         started.close()

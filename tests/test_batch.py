@@ -292,6 +292,35 @@ def test_grid_color_reaches_every_clip(tmp_path):
         assert (a == b).all()
 
 
+def test_a_stopped_pool_leaves_no_partial_file_of_a_worker_that_died_first(tmp_path):
+    """Ctrl-C while a worker dies without its own cleanup (killed at that moment, or stopped before
+    its handler ran; under load the suite once saw `.long.igde-part-PID.mkv` left): the pool removes
+    the stopped workers' partial files itself before it raises."""
+    import os
+    import signal
+
+    colors, depths, _ = scene(720, (128, 96), 8, seed=1)
+    (tmp_path / "out").mkdir()
+    long = Job("long", str(write_video(tmp_path / "l.mp4", colors, fmt="rgb24")),
+               str(write_video(tmp_path / "l.mkv", depths, fmt="gray")), str(tmp_path / "out" / "long.mkv"))
+    before = set(multiprocessing.active_children())
+
+    def interrupt(row, done, total):
+        deadline = time.monotonic() + 60
+        while not _parts(tmp_path / "out") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for p in set(multiprocessing.active_children()) - before:
+            os.kill(p.pid, signal.SIGKILL)  # no handler, no cleanup of its own
+            p.join(10)
+        assert _parts(tmp_path / "out")  # the dead worker's file is there
+        raise KeyboardInterrupt
+
+    bad = Job("bad", long.color, str(tmp_path / "missing.mkv"), str(tmp_path / "out" / "bad.mkv"))
+    with pytest.raises(KeyboardInterrupt):
+        run_pool([bad, long], {"model": "igde-small", "backend": "onnxruntime", "batch": 2}, 1, interrupt)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
 def test_a_stopped_pool_starts_none_of_the_clips_queued_to_its_worker(tmp_path):
     """One worker, a long clip in progress and two short ones queued: on Ctrl-C the long clip stops and
     the queued ones never start (before: the pool handed the stopped worker its queued clips, which
