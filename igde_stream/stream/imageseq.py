@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError, OutputError
+from .streams import check_same_kind
 
 #: Image formats a depth sequence can be written in, by suffix: encoder.
 SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pfm": "pfm", ".exr": "exr"}
@@ -200,9 +201,9 @@ def _png_format(bits: int, kind: int) -> str:
 
 def check_png_headers(files: list[str], role_name: str, formats: bool, path: str) -> None:
     """Refuse a PNG sequence whose images change size (or, ``formats``: pixel format, as depth must not)
-    before any frame is decoded, from each file's IHDR (26 bytes a file), in the words the readers use
-    when they reach such a frame (``streams.check_same_kind``). Other images are checked there only."""
-    first = None
+    before any frame is decoded, from each file's IHDR (26 bytes a file), by the readers' own rule and
+    words (``streams.check_same_kind``). Other images are checked there only, as the run reaches them."""
+    first = fmt0 = None
     for k, name in enumerate(files if files and files[0].lower().endswith(".png") else ()):
         try:
             with open(name, "rb") as f:
@@ -212,15 +213,9 @@ def check_png_headers(files: list[str], role_name: str, formats: bool, path: str
         if len(head) < 26 or head[12:16] != b"IHDR":
             return
         w, h, bits, kind = struct.unpack(">IIBB", head[16:26])
-        fmt = _png_format(bits, kind)
-        first = first or (w, h, fmt)
-        where = f"mid-stream at frame {k} ({os.path.basename(name)})"
-        if (w, h) != first[:2]:
-            raise InputError(f"frame size changes {where}: {first[0]}x{first[1]} before, {w}x{h} from there (a "
-                             f"{role_name} stream must keep one size)", path)
-        if formats and fmt != first[2]:
-            raise InputError(f"pixel format changes {where}: {first[2]} before, {fmt} from there (a {role_name} "
-                             "stream must keep one format)", path)
+        fmt0 = check_same_kind((w, h), _png_format(bits, kind), k, name, 0.0, fmt0, first, role_name,
+                               (lambda fmt: None) if formats else None, path)
+        first = first or (w, h)
 
 
 def frame_name(pattern: str, number: int) -> str:

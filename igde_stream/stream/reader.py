@@ -331,7 +331,8 @@ class VideoReader:
         """``streams.check_same_kind`` for this reader (a colour map takes any format swscale reads)."""
         depth = self.role != "color" and self._packed is None
         check = (self._check_depth_format if self._cmap is None else lambda fmt: None) if depth else None
-        return check_same_kind(f, count, file, pts_time, depth_fmt, first, _ROLE_NAMES[self.role], check, self.path)
+        return check_same_kind((f.width, f.height), f.format.name, count, file, pts_time, depth_fmt, first,
+                               _ROLE_NAMES[self.role], check, self.path)
 
     def _check_complete(self, *args: float, **kwargs: float) -> None:  # info.check_complete's own arguments
         check_complete(self.info, self.path, *args, **kwargs)

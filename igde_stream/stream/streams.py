@@ -109,22 +109,22 @@ __all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_l
            "warn_hdr_colour"]
 
 
-def check_same_kind(f: av.VideoFrame, count: int, file: str | None, pts_time: float, depth_fmt: str | None,
-                    first: tuple[int, int] | None, role_name: str, check_format: Callable[[str], None] | None,
-                    path: str) -> str | None:
-    """Refuse frame ``count`` where its size differs from the ``first`` frame's, or (depth: with
-    ``check_format`` for the first frame's format) where its pixel format differs from the first's;
-    returns the depth stream's format (None without ``check_format``: colour, packed halves). The
-    message names the frame by its image ``file``, else by its time."""
+def check_same_kind(size: tuple[int, int], fmt: str, count: int, file: str | None, pts_time: float,
+                    depth_fmt: str | None, first: tuple[int, int] | None, role_name: str,
+                    check_format: Callable[[str], None] | None, path: str) -> str | None:
+    """Refuse frame ``count`` (``size`` W x H, pixel format ``fmt``) where its size differs from the
+    ``first`` frame's, or (depth: with ``check_format`` for the first frame's format) where its pixel
+    format differs from the first's; returns the depth stream's format (None without
+    ``check_format``: colour, packed halves). The message names the frame by its image ``file``, else
+    by its time."""
     def where() -> str:  # built only for a message
         return f"{count} ({os.path.basename(file) if file else f'{pts_time:.3f} s'})"
 
-    if first is not None and (f.width, f.height) != first:
+    if first is not None and size != first:
         raise InputError(f"frame size changes mid-stream at frame {where()}: {first[0]}x{first[1]} before, "
-                         f"{f.width}x{f.height} from there (a {role_name} stream must keep one size)", path)
+                         f"{size[0]}x{size[1]} from there (a {role_name} stream must keep one size)", path)
     if check_format is None:
         return None
-    fmt = f.format.name
     if depth_fmt is None:
         check_format(fmt)
     elif fmt != depth_fmt:
