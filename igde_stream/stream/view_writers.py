@@ -16,7 +16,7 @@ import numpy as np
 from .. import display
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
-from .containers import OutputPts, set_time_base, size_problem
+from .containers import OutputPts, ffmpeg_size_problem, set_time_base, size_problem
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter"]
@@ -42,11 +42,11 @@ def _check_size(codec: str, w: int, h: int, path: Path) -> None:
     """``OutputError`` for a frame FFmpeg cannot hold at all (over about 268 million pixels, e.g. a
     grid of 8 views of an 8K frame), 4:2:0 cannot (odd sizes) or H.264 cannot (over its largest
     level's frame size: decoders refuse such streams, e.g. an 8192x8192 quilt; or a side over x264's
-    16384)."""
-    pix = VIEW_CODECS[codec][1]
-    if (why := size_problem(_NAMES.get(codec, codec), pix, w, h)) is not None:
-        hint = "; render fewer views, or one file a view (--layout views)" if "FFmpeg" in why else ""
-        raise OutputError(why + hint, path)
+    16384), or HEVC narrower than ``HEVC_MIN_WIDTH``."""
+    if (why := ffmpeg_size_problem(w, h)) is not None:
+        raise OutputError(f"{why}; render fewer views, or one file a view (--layout views)", path)
+    if (why := size_problem(_NAMES.get(codec, codec), VIEW_CODECS[codec][1], w, h)) is not None:
+        raise OutputError(why, path)
     if codec == "hevc" and w < HEVC_MIN_WIDTH:
         raise OutputError(f"{w}x{h} is narrower than HEVC views take here ({HEVC_MIN_WIDTH} px, one coding block: "
                           "libx265 as PyAV bundles it aborts the process on 4:2:0 frames 34-48 px wide); use the "
