@@ -144,3 +144,39 @@ def test_gpu_compiled_row_has_its_own_peak_memory(tmp_path, monkeypatch):
     row = rep.data["speed"][-1]
     assert row["mode"] == "fp16+cl+compile+graph" and row["iters"] == 3
     assert row["peak_mb"] == 300
+
+
+@pytest.mark.parametrize("tool, argv, words", [
+    (infer, ["--model", "no-such-model", "--sizes", "24x16", "--iters", "1", "--warmup", "0"], "unknown model 'no-such-model'"),
+    (models, ["--models", "no-such.onnx", "--size", "24x16", "--rounds", "1", "--filters"], "no-such.onnx"),
+])
+def test_a_users_mistake_exits_2_in_one_line(tool, argv, words, tmp_path, capsys):
+    """A model that is not there is the user's mistake, as in every command: exit 2, one line naming it
+    (a run that fails on its way exits 1: tests/test_bench_values.py)."""
+    rc = tool.main(argv + (["--json", str(tmp_path / "r.json")] if tool is infer else []))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) >= 1 and err[-1].startswith("bench ") and words in err[-1], err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_run_or_status_maps_each_error_to_its_status(capsys):
+    """The shared rule, case by case (an error it does not know is a bug and keeps its traceback)."""
+    import subprocess
+
+    from igde_stream.errors import InputError
+
+    def raises(exc):
+        def run():
+            raise exc
+        return run
+
+    assert common.run_or_status("x", lambda: {"a": 1}) == ({"a": 1}, 0)
+    for exc, status in [(ValueError("bad size"), 2),
+                        (FileNotFoundError("m.pt"), 2), (RuntimeError("worker died"), 1),
+                        (subprocess.TimeoutExpired("ffmpeg", 5), 1)]:
+        assert common.run_or_status("x", raises(exc)) == (None, status), exc
+        assert capsys.readouterr().err.startswith("bench x: ")
+    with pytest.raises(KeyError):
+        common.run_or_status("x", raises(KeyError("bug")))
+    with pytest.raises(InputError):  # run_tool says it, exit 2 (test_a_bad_count_or_mode_is_one_line_and_exit_2)
+        common.run_or_status("x", raises(InputError("not a video", "c.mp4")))

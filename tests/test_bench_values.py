@@ -362,5 +362,12 @@ def test_models_main_defaults_and_the_least_counts(monkeypatch, capsys):
         raise ValueError("x.onnx: bad graph")
 
     monkeypatch.setattr(models, "run_benchmark", fails)
-    assert models.main([]) == 1
+    assert models.main([]) == 2  # the user's file: exit 2, as the commands give bad input
     assert capsys.readouterr().err == "bench models: x.onnx: bad graph\n"
+
+    def breaks(args):
+        raise RuntimeError("onnxruntime: session failed")
+
+    monkeypatch.setattr(models, "run_benchmark", breaks)
+    assert models.main([]) == 1  # a run that failed on its way
+    assert capsys.readouterr().err == "bench models: onnxruntime: session failed\n"

@@ -11,6 +11,7 @@ import pathlib
 import pytest
 
 from igde_stream.bench import views
+from igde_stream.cli_logging import run_tool
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MED = 0.0123456  # 12.3456 ms: 12.3 ms/frame; 1 / MED = 81.000518... frames/s: 81.001
@@ -130,11 +131,11 @@ def test_markdown_table_by_hand():
         "| rgbd (colour \\| depth, no views) | 1.7 | 602.08 | 1.5 | 0.01 |")
 
 
-def test_a_failed_run_is_one_line_and_exit_1(timer, tmp_path, capsys):
+def test_a_missing_file_is_one_line_and_exit_2(timer, tmp_path, capsys):
     out = tmp_path / "v.json"
-    rc = views.main(["--size", "64x48", "--layouts", "--no-torch", "--backends", "none", "--iters", "1",
-                     "--calibration", str(tmp_path / "missing.json"), "--json", str(out)])
+    rc = run_tool(lambda: views.main(["--size", "64x48", "--layouts", "--no-torch", "--backends", "none", "--iters", "1",
+                                      "--calibration", str(tmp_path / "missing.json"), "--json", str(out)]), "bench.py")
     err = capsys.readouterr().err
     last = err.splitlines()[-1]
-    assert rc == 1 and last.startswith("bench views: ") and "missing.json" in last and not out.exists()
-    assert err.count("bench views") == 1
+    assert rc == 2 and last.startswith("bench.py: error: ") and "missing.json" in last and not out.exists()
+    assert err.count("missing.json") == 1

@@ -50,6 +50,12 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
     # paper_suite.py (docs/paper.md): a folder that is not there, a row that is not in the tables
     (["tools/paper_suite.py", "evaluate", "--ckpts", "no/such", "--out", "/nonexistent/r"],
      "paper_suite.py: error: no/such: no such folder"),
+    # eval_distance.py (docs/formats.md): an ICL-NUIM folder without depth/ said so with exit 1
+    (["tools/eval_distance.py", "--icl", "no/such", "--out", "/nonexistent/e"],
+     "eval_distance.py: error: no/such: no depth/ folder (ICL-NUIM frames)"),
+    # bench.py: a model that is not there said so with exit 1, as a run that failed on its way
+    (["tools/bench.py", "infer", "--model", "igde-nope", "--sizes", "24x16", "--json", "/nonexistent/b.json"],
+     "bench infer: unknown model 'igde-nope'"),
     (["tools/paper_suite.py", "train", "--rows", "igde", "nope", "--out", "/nonexistent/p"],
      "paper_suite.py: error: unknown suite rows ['nope']; known: "),
 ])

@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = Path(args.icl) if args.icl else DEFAULT_ICL
     if not (folder / "depth").is_dir():
-        print(f"eval_distance: {folder}: no depth/ folder (ICL-NUIM frames)", file=sys.stderr)
-        return 1
+        print(f"eval_distance.py: error: {folder}: no depth/ folder (ICL-NUIM frames)", file=sys.stderr)
+        return 2
     enh = {order: Enhancer(model=args.model, backend="onnxruntime", max_depth=args.max_depth, depth_order=order,
                            quiet=True, threads=args.threads) for order in ("far-high", "near-high")}
     methods = {f"{args.model} far-high": enh["far-high"].enhance, f"{args.model} near-high (wrong order)":

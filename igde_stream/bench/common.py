@@ -7,9 +7,10 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -96,3 +97,24 @@ def save_json(path: str | Path, result: dict[str, Any]) -> None:
     """Write ``result`` as indented JSON to ``path`` (folders made, atomically) and say so."""
     write_text_atomic(path, json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def run_or_status(kind: str, run: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any] | None, int]:
+    """``run()`` -> (its result, 0); or None and an exit status, the error in one line on stderr
+    (``bench KIND: ...``): 2 for the user's mistake (a bad value, a model or file that is not there:
+    ``ValueError``, ``FileNotFoundError``), as the commands give it; 1 for a run that failed on its way
+    (``RuntimeError``, a timed-out worker). ``IGDEError`` goes on to ``tools/bench.py``'s
+    ``run_tool``, which says it in the commands' words with exit 2; anything else is a bug and keeps
+    its traceback."""
+    from ..errors import IGDEError
+
+    try:
+        return run(), 0
+    except IGDEError:
+        raise
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"bench {kind}: {exc}", file=sys.stderr)
+        return None, 2
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"bench {kind}: {exc}", file=sys.stderr)
+        return None, 1

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..cli_parser import count_arg as count
 from ..errors import IGDEError
-from .common import counts, device_name, log, parse_size, save_json, stamp, versions
+from .common import run_or_status, counts, device_name, log, parse_size, save_json, stamp, versions
 
 
 # ---------------------------------------------------------------- timing and memory helpers
@@ -355,11 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
-    try:
-        result = run_benchmark(args, log=log)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"bench infer: {exc}", file=sys.stderr)
-        return 1
+    result, status = run_or_status("infer", lambda: run_benchmark(args, log=log))
+    if result is None:
+        return status
     print(f"\n{result['model']} ({result['weights']}) on {result['device']}, {result['date']}, "
           f"load average at start {result['load_avg_at_start']}")
     print(markdown_table(result))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import device_name, log, save_json, stamp, versions
+from .common import run_or_status, device_name, log, save_json, stamp, versions
 
 
 def _structured_frame(h: int, w: int, errors: str = "mix",
@@ -140,11 +139,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", help="write the result as JSON here")
     args = p.parse_args(argv)
     args.argv = list(argv)
-    try:
-        result = run_benchmark(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"bench models: {exc}", file=sys.stderr)
-        return 1
+    result, status = run_or_status("models", lambda: run_benchmark(args))
+    if result is None:
+        return status
     print(f"\n{result['size'][0]}x{result['size'][1]}, {args.threads} threads, {result['device']}, {result['date']}")
     print(markdown_table(result))
     if args.json:

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from ..cli_parser import count_arg as count
 from ..errors import IGDEError
-from .common import counts as parse_counts, device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
+from .common import run_or_status, counts as parse_counts, device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
 
 MODES = ("decode", "infer", "e2e")
 RATE = Fraction(30000, 1001)
@@ -282,11 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
-    try:
-        result = run(args, log=log)
-    except (ValueError, FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
-        print(f"bench stream: {exc}", file=sys.stderr)
-        return 1
+    result, status = run_or_status("stream", lambda: run(args, log=log))
+    if result is None:
+        return status
     print(f"\n{result['model']} ({result['weights']}), batch {result['batch']}, on {result['device']} "
           f"({result['cpu_count']} CPUs, load {result['loadavg_1min_before_after'][0]} -> "
           f"{result['loadavg_1min_before_after'][1]}), {result['date']}")

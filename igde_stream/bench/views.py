@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 from dataclasses import replace
 from typing import Any, Callable
 
-from ..errors import IGDEError
-from .common import device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
+from .common import run_or_status, device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
 from .infer import run_benchmark, structured_frames, time_host
 
 
@@ -241,11 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
-    try:
-        result = run(args, log=log)
-    except (ValueError, FileNotFoundError, RuntimeError, IGDEError) as exc:
-        print(f"bench views: {exc}", file=sys.stderr)
-        return 1
+    result, status = run_or_status("views", lambda: run(args, log=log))
+    if result is None:
+        return status
     print(f"\n{result['views']} views at {result['size'][0]}x{result['size'][1]} vs {result['model']} "
           f"({result['weights'] or 'not run'}) on {result['device']} ({result['cpu_count']} CPUs, load "
           f"{result['loadavg_1min_before_after'][0]} -> {result['loadavg_1min_before_after'][1]}), {result['date']}")
