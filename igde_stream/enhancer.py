@@ -20,7 +20,7 @@ from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
 from .hole_fill import HoleFill, fill_frames
 from .signals import say
-from .strips import CPU_MAX_PIXELS, run_bounded
+from .strips import CPU_MAX_PIXELS, margin_for, run_bounded
 
 try:
     from .errors import IGDEError
@@ -66,7 +66,8 @@ class Enhancer:
     strips with the same output (:mod:`igde_stream.strips`). 0 (default): 1920 x 1088 on the CPU (ONNX
     Runtime holds about 1 KB a pixel: a 4K frame would take 8 GB), no limit on a GPU; None: no limit.
     A graph of one frame size or a model with ``global_context`` (a frame-wide mean) gets whole frames;
-    a model of one's own that reads further than 64 rows needs ``None`` (strips would change its output).
+    a deeper model of one's own gets strips that overlap as far as it reads (``strips.margin_for`` its
+    config: ``strip_margin``, 64 rows or more).
     ``backend_options`` go to the backend (``threads``, ``precision``, ``cuda_graph``, ``engine``,
     ...; see ``backends.BACKEND_OPTIONS``).
 
@@ -144,6 +145,7 @@ class Enhancer:
         config = model_config(self.backend)
         if getattr(self.backend, "fixed_size", None) is not None or config.get("global_context"):
             self.max_pixels = None  # a graph of one frame size, or a frame-wide mean (global_context): no strips
+        self.strip_margin = margin_for(config)  # rows of context around each strip: more for a deeper model
         if hole_fill is None:  # the model's own reading of depth 0: a hole to fill, or a depth
             hole_fill = bool(config.get("zero_holes", False))
         self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None
@@ -225,7 +227,7 @@ class Enhancer:
             src = depth[s : s + self.batch, None]
             d = np.ascontiguousarray(normalize(src, peak, order))
             try:
-                y = run_bounded(self.backend.run, c, d, self.max_pixels)
+                y = run_bounded(self.backend.run, c, d, self.max_pixels, self.strip_margin)
             except ValueError as exc:  # a graph that cannot take these frames (a fixed shape, ...)
                 raise EnhancerError(str(exc)) from None
             out[s : s + self.batch] = denormalize(y, peak, order, depth.dtype, src, d)[:, 0]

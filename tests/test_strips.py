@@ -162,3 +162,106 @@ def test_call_sizes_at_the_budgets_edges():
     np.testing.assert_array_equal(run_bounded(run, color, depth, 1499), _box(color, depth))
     assert len(calls) == 3 * 3 and all(s[0] == 1 for s in calls)  # strips keep 64 + 64 + 22 rows (MIN_CORE)
     assert strip_rows(500, 1, 400) == [(0, 336, 0, 272), (208, 500, 272, 500)]  # 400 - 128 = 272 kept rows
+
+
+def _rows_reached(model: torch.nn.Module, h: int = 400, w: int = 16) -> int:
+    """The rows a model reads on either side of a pixel, by structure: one row of NaN in colour and
+    depth spreads through every layer that reads it (0 x NaN is NaN, so a weight's value cannot hide
+    a path, as it can with a small change), and the NaN rows of the continuous output (a selection
+    head's scores, plus its candidates and edge band) are the reach."""
+    c, d = torch.full((1, 3, h, w), 0.5), torch.full((1, 1, h, w), 0.5)
+    row = h // 2
+    c[..., row, :] = d[..., row, :] = float("nan")
+    head = getattr(model, "head", None)
+    f = model.select_logits if isinstance(head, SelectionHead) else model
+    with torch.no_grad():
+        hit = torch.nonzero(f(c, d).isnan().any(dim=3).any(dim=1)[0]).flatten()
+    reach = int(max(row - hit.min(), hit.max() - row))
+    return reach + (head.radius + 1 if isinstance(head, SelectionHead) else 0)
+
+
+# Deeper models of one's own, one per architecture: each reads further than the default margin
+DEEP = {
+    "igde": dict(arch="igde-tiny", layers=4, refine_blocks=4, extractor_blocks=2, head="select", radius=9,
+                 candidates="star", attend=2, scale=2),
+    "decnn": dict(arch="decnn-tiny", depth=70),
+    "drecnn": dict(arch="drecnn-tiny", branch_sets=30, fusion_sets=40),
+    "dencbpn": dict(arch="dencbpn-tiny", stages=5, den_depth=6),
+    "rdn": dict(arch="rdn-depth-tiny", layers=6, refine_blocks=10),
+}
+
+
+def _woken(name: str, **overrides) -> torch.nn.Module:
+    model = create_model(name, **overrides).eval()
+    torch.manual_seed(0)
+    for p in model.parameters():  # the zero-initialised layers carry too
+        p.data.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_rows_read_is_what_each_registered_model_reads(name):
+    """strips.rows_read, from the config alone, against the rows a model's output is found to read:
+    never fewer (strips would cut what it reads), and the same but for DEN + CBPN's strided
+    projections (a bound, up to 2 rows over)."""
+    import dataclasses
+
+    from igde_stream.strips import rows_read
+
+    model = create_model(name).eval()
+    bound, reached = rows_read(dataclasses.asdict(model.config)), _rows_reached(model)
+    assert reached <= bound <= reached + (2 if name.startswith("dencbpn") else 0), (reached, bound)
+
+
+@pytest.mark.parametrize("kind", list(DEEP))
+def test_rows_read_is_what_deeper_models_of_ones_own_read(kind):
+    import dataclasses
+
+    from igde_stream.strips import STRIP_MARGIN as M, margin_for, rows_read
+
+    over = dict(DEEP[kind])
+    model = create_model(over.pop("arch"), **over).eval()
+    cfg = dataclasses.asdict(model.config)
+    reached = _rows_reached(model, h=700)
+    assert M < reached <= rows_read(cfg) <= reached + (2 if kind == "dencbpn" else 0), (reached, rows_read(cfg))
+    assert margin_for(cfg) > rows_read(cfg) and margin_for(cfg) % 2 == 0
+
+
+def test_margin_for_without_a_bound_is_the_default():
+    from igde_stream.strips import margin_for, rows_read
+
+    assert margin_for({}) == STRIP_MARGIN and rows_read({"unknown": 1}) is None
+    cfg = {"g0": 8, "g": 8, "layers": 2, "extractor_blocks": 1, "refine_blocks": 1, "head": "residual"}
+    assert rows_read(cfg) == (3 + 2) + 1 + (3 + 2)  # two RDNs of one block of 2 layers, the 3x3 fusion
+    assert rows_read({**cfg, "global_context": 8}) is None  # a frame-wide mean: no row bound
+    sel = {**cfg, "head": "select", "radius": 7, "attend": 2, "scale": 2}
+    assert rows_read(sel) == 2 * 11 + 1 + 1 + 7 + 7 + 1  # half resolution, full conv, keys, candidates, band
+    assert rows_read({**sel, "passes": 3}) == 3 * rows_read(sel)  # each pass reads the last one's output
+    assert margin_for({"depth": 62, "width": 4}) == STRIP_MARGIN  # reads 63 rows: the default covers it
+    assert margin_for({"depth": 63, "width": 4}) == 66  # reads 64: 64 rows of context would miss none,
+    # but the margin is kept strictly past the reach, as the registered models' is
+
+
+def test_the_enhancer_overlaps_a_deeper_models_strips_as_far_as_it_reads(tmp_path):
+    """A DE-CNN of 70 layers made to move the depth 71 rows down (each 3 x 3 conv passes its channel on
+    from the row above): with 64-row overlaps the top of each strip read the padding where the
+    depth 71 rows up should be; the Enhancer now overlaps them by 72 rows and gives the whole frame's
+    output, which is the depth moved down by 71 rows."""
+    from igde_stream import strips as strips_mod
+    from igde_stream.models import save_checkpoint
+
+    model = create_model("decnn-tiny", depth=70, residual=False).eval()
+    with torch.no_grad():
+        for conv in [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]:
+            conv.weight.zero_()
+            conv.bias.zero_()
+            conv.weight[0, 3 if conv.in_channels == 4 else 0, 0, 1] = 1.0  # channel 0 <- depth / channel 0, a row up
+    save_checkpoint(tmp_path / "deep.pt", model)
+    color, depth = _frame(460, 32)
+    whole = Enhancer(str(tmp_path / "deep.pt"), backend="torch", quiet=True, max_pixels=None).enhance(color, depth)
+    np.testing.assert_array_equal(whole[71:], depth[:-71])  # what the model does, by hand
+    cut = Enhancer(str(tmp_path / "deep.pt"), backend="torch", quiet=True, max_pixels=32 * 240)
+    assert cut.strip_margin == 72
+    np.testing.assert_array_equal(cut.enhance(color, depth), whole)
+    cut.strip_margin = strips_mod.STRIP_MARGIN  # as before: the seams show
+    assert not np.array_equal(cut.enhance(color, depth), whole)
