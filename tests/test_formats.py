@@ -60,13 +60,64 @@ def test_16_bit_png_sequence_in_and_out_keeps_bit_depth_and_count(tmp_path, enha
     summary = enhance_file(tmp_path / "rgb", tmp_path / "depth" / "%06d.png", out, enhancer=enhancer,
                            inputs=InputOptions(fps=Fraction(30)))
     got = read_pngs(out.parent)
-    assert sorted(p.name for p in out.parent.iterdir()) == [f"{i:06d}.png" for i in range(5)]
+    # numbered as the depth's images: depth/000007.png -> out/000007.png
+    assert sorted(p.name for p in out.parent.iterdir()) == [f"{i:06d}.png" for i in range(7, 12)]
     assert summary["frames"] == 5 and summary["pix_fmt"] == "gray16be" and summary["codec"] == "png"
     assert all(g.dtype == np.uint16 for g in got)
     want = enhancer.enhance(np.stack(colors), np.stack(depths))  # PNG is lossless both ways
     np.testing.assert_array_equal(np.stack(got), want)
     assert not np.array_equal(want, np.stack(depths))  # the model did change them: not a copy
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("names, want", [
+    (["frame_0003.png", "frame_0004.png", "frame_0005.png"], [3, 4, 5]),  # a folder of numbered images
+    (["10.png", "11.png", "12.png"], [10, 11, 12]),
+    (["a.png", "b.png", "c.png"], [0, 1, 2]),  # no numbers: from 0
+    (["l_0001.png", "r_0002.png", "l_0003.png"], [0, 1, 2]),  # two prefixes: numbers of no one sequence
+    (["9.png", "10.png", "11.png"], [0, 1, 2]),  # name order (the order read) is 10, 11, 9: not consecutive
+    (["x01.png", "x02.png", "x04.png"], [0, 1, 2]),  # a gap in a folder's names
+])
+def test_image_outputs_are_numbered_as_the_depths_images(tmp_path, enhancer, names, want):
+    """-o out/%04d.png names each enhanced frame with its depth image's number where the depth's
+    names carry one (images/00003.png and depth/00003.png -> out/0003.png), so that the output pairs
+    with the colour by name; from 0 otherwise."""
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    (tmp_path / "d").mkdir()
+    order = sorted(names)  # the depth folder is read in name order
+    for name, img in zip(order, depths):
+        assert cv2.imwrite(str(tmp_path / "d" / name), img)
+    enhance_file(tmp_path / "rgb", tmp_path / "d", tmp_path / "out" / "%04d.png", enhancer=enhancer)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i:04d}.png" for i in want]
+    want_frames = enhancer.enhance(np.stack(colors), np.stack(depths))
+    for i, n in enumerate(want):  # frame k of the run under its number
+        np.testing.assert_array_equal(cv2.imread(str(tmp_path / "out" / f"{n:04d}.png"), cv2.IMREAD_UNCHANGED),
+                                      want_frames[i])
+
+
+@pytest.mark.parametrize("layout", ["folder", "pattern", "one file"])
+def test_image_outputs_of_npy_depth_are_numbered_as_its_files(tmp_path, enhancer, layout):
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors)
+    (tmp_path / "d").mkdir()
+    if layout == "one file":  # a T x H x W array names no frame: from 0
+        np.save(tmp_path / "d" / "clip_0004.npy", np.stack(depths))
+        depth, want = tmp_path / "d" / "clip_0004.npy", [0, 1, 2]
+    else:
+        for i, d in enumerate(depths):
+            np.save(tmp_path / "d" / f"depth_{i + 4:04d}.npy", d)
+        depth, want = (tmp_path / "d") if layout == "folder" else (tmp_path / "d" / "depth_%04d.npy"), [4, 5, 6]
+    enhance_file(tmp_path / "rgb", depth, tmp_path / "out" / "%d.png", enhancer=enhancer)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i}.png" for i in want]
+
+
+def test_image_outputs_of_a_video_depth_are_numbered_from_0(tmp_path, enhancer):
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    write_png_sequence(tmp_path / "rgb", colors, start=5)  # the colour's numbers do not count
+    encode_frames(tmp_path / "d.mkv", [av.VideoFrame.from_ndarray(d, format="gray") for d in depths], "ffv1", "gray")
+    enhance_file(tmp_path / "rgb", tmp_path / "d.mkv", tmp_path / "out" / "%d.png", enhancer=enhancer)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png", "2.png"]
 
 
 def test_8_bit_sequence_writes_8_bit_png_and_tiff(tmp_path, enhancer):
@@ -92,7 +143,7 @@ def test_real_icl_nuim_frames_as_a_sequence(tmp_path, enhancer):
     assert depths[0].dtype == np.uint16
     out = tmp_path / "out" / "%d.png"
     summary = enhance_file(tmp_path / "color" / "%d.png", tmp_path / "depth", out, enhancer=enhancer)
-    got = [cv2.imread(str(tmp_path / "out" / f"{i}.png"), cv2.IMREAD_UNCHANGED) for i in (0, 1)]
+    got = [cv2.imread(str(tmp_path / "out" / f"{i}.png"), cv2.IMREAD_UNCHANGED) for i in (1, 2)]  # depth's numbers
     assert summary["frames"] == 2 and got[0].dtype == np.uint16 and got[0].shape == (480, 640)
     np.testing.assert_array_equal(np.stack(got), enhancer.enhance(np.stack(colors), np.stack(depths)))
 

@@ -218,6 +218,26 @@ def check_png_headers(files: list[str], role_name: str, formats: bool, path: str
         first = first or (w, h)
 
 
+def first_number(path: str) -> int | None:
+    """The number of the first frame of the image (or .npy) sequence ``path``, for outputs numbered as
+    their input: a pattern's lowest number; a folder's when every image in it is named PREFIX + NUMBER +
+    SUFFIX, one prefix and suffix, the numbers consecutive in name order (``depth/00003.png`` ...);
+    else None (names that carry no frame number)."""
+    if not os.path.isdir(path):
+        try:
+            _, options, _ = sequence_frames(path)
+        except InputError:
+            return None
+        return int(options.get("start_number", 0))
+    names = _folder_images(path) or sorted(n for n in os.listdir(path) if n.lower().endswith(".npy")
+                                           and not n.startswith(".") and os.path.isfile(os.path.join(path, n)))
+    parts = [re.fullmatch(r"(.*?)(\d+)(\.[^.]+)", n) for n in names]
+    if not parts or not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:
+        return None
+    numbers = [int(m.group(2)) for m in parts]
+    return numbers[0] if numbers == list(range(numbers[0], numbers[0] + len(numbers))) else None
+
+
 def frame_name(pattern: str, number: int) -> str:
     """The file FFmpeg's image2 opens for frame ``number`` of a printf ``pattern``: ``%d`` as is, ``%Nd``
     and ``%0Nd`` zero-padded to N digits (Python's ``%`` pads ``%Nd`` with spaces), ``%%`` as ``%``."""
@@ -225,5 +245,5 @@ def frame_name(pattern: str, number: int) -> str:
 
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_png_headers",
-           "check_sequence_output", "frame_name", "is_pattern", "pattern_suffix_problem", "sequence_codec",
+           "check_sequence_output", "first_number", "frame_name", "is_pattern", "pattern_suffix_problem", "sequence_codec",
            "sequence_files", "sequence_frames"]

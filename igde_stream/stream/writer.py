@@ -48,7 +48,7 @@ from .containers import (OutputPts, container_problem, output_time_base, raw_pro
                          subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
-from .imageseq import FLOAT_CODECS, check_sequence_output, is_pattern, sequence_codec
+from .imageseq import FLOAT_CODECS, check_sequence_output, first_number, is_pattern, sequence_codec
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
 from .urls import open_output, stream_url, write_error
@@ -146,8 +146,10 @@ class DepthWriter:
                 remove_stale_parts(self.final)
                 self.tmp = temp_path(self.final)
                 os.mkdir(self.tmp)
+                # numbered as the depth's own images where they carry numbers (depth/00003.png -> 00003.png)
+                self.first_number = (first_number(like.path) if like.kind in ("sequence", "array") else None) or 0
                 self.container = av.open(ffmpeg_name(self.tmp / self.out.name), "w", format="image2",
-                                         options={"start_number": "0"})
+                                         options={"start_number": str(self.first_number)})
             else:
                 remove_stale_parts(self.out)
                 self.tmp = temp_path(self.out)
