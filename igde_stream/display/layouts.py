@@ -43,6 +43,11 @@ class Layout:
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
         return [Path(out)]
 
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        """The (W, H) of each output file's frames (as ``outputs``) for views of ``size``, known before
+        any frame is rendered, so that a size no encoder takes is refused before the work."""
+        return [size]
+
     def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
         return self.pack((render or numpy_renderer)(color, depth, self.cfg, None))
 
@@ -54,6 +59,9 @@ class Grid(Layout):
     def __init__(self, cfg: mv.ViewConfig, rows: int | None = None, cols: int | None = None) -> None:
         super().__init__(cfg)
         self.rows, self.cols = grid_shape(cfg.n_views, rows, cols)
+
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        return [(self.cols * size[0], self.rows * size[1])]
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         return [tile_grid(views, self.rows, self.cols)]
@@ -88,6 +96,10 @@ class Stacked(StereoPair):
         if self.squeeze:
             stereo.check_squeeze(*size, self.axis)
         return super().outputs(out, size)
+
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        w, h = size
+        return [(w, h) if self.squeeze else (2 * w, h) if self.axis == 1 else (w, 2 * h)]
 
     def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return (stereo.side_by_side if self.axis == 1 else stereo.top_and_bottom)(left, right, self.squeeze)
@@ -126,6 +138,9 @@ class Separate(Layout):
         out = Path(out)
         return [out.with_name(f"{out.stem}_v{k}{out.suffix}") for k in range(self.cfg.n_views)]
 
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        return [size] * self.cfg.n_views
+
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         return list(views)
 
@@ -140,6 +155,9 @@ class Quilt(Layout):
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
         return [quilt_path(out, self.spec.cols, self.spec.rows, self.spec.aspect_for(size))]
 
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        return [self.spec.size or (self.spec.cols * size[0], self.spec.rows * size[1])]
+
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         return [pack_quilt(views, self.spec)]
 
@@ -152,6 +170,9 @@ class RGBD(Layout):
         if depth_near not in NEAR:
             raise ValueError(f"depth_near must be white or black, got {depth_near!r}")
         self.near = depth_near
+
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        return [(2 * size[0], size[1])]  # colour | depth
 
     def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
         return [rgbd_frame(color, depth, self.near, self.cfg.max_depth, self.cfg.depth_order)]  # no views: the display renders them
@@ -169,6 +190,9 @@ class Lenticular(Layout):
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
         self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)  # checks the panel up front
         return [Path(out)]
+
+    def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        return [tuple(self.panel)]
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         size = (views.shape[2], views.shape[1])

@@ -66,11 +66,13 @@ class ColorWriter:
     Matroska's StereoMode, and in H.264 (MP4 too) the frame-packing arrangement SEI."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
-                 stereo_mode: str | None = None) -> None:
+                 stereo_mode: str | None = None, size: tuple[int, int] | None = None) -> None:
         import av
 
         if codec not in VIEW_CODECS:
             raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
+        if size is not None:  # the layout's frame size, known up front: a size no encoder takes, before any work
+            _check_size(codec, *size, Path(path))
         if stereo_mode is not None and stereo_mode not in display.STEREO_MODES:
             raise OutputError(f"unknown stereo mode {stereo_mode!r}; known: {', '.join(display.STEREO_MODES)}", path)
         self.path = Path(path)
@@ -91,6 +93,7 @@ class ColorWriter:
                               self.path)
         self.stream = None
         self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
+        self.expected = None if size is None else tuple(size)
         self.frames = 0
 
     def write(self, img: np.ndarray, pts: int | None) -> None:
@@ -102,6 +105,9 @@ class ColorWriter:
         if self.size is not None and (w, h) != self.size:
             raise OutputError(f"frame {self.frames} is {w}x{h}, the frames before it {self.size[0]}x{self.size[1]} "
                               "(a video keeps one frame size)", self.path)
+        if self.expected is not None and (w, h) != self.expected:
+            raise OutputError(f"frame {self.frames} is {w}x{h}, not the {self.expected[0]}x{self.expected[1]} "
+                              "the writer was opened for", self.path)
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
             _check_size(self.codec, w, h, self.path)  # before the encoder: FFmpeg's own errors say less
@@ -203,11 +209,14 @@ class RGBDWriter:
     aborts when it raises. Says once (log ``igde_stream.stream``) when 16-bit depth is rescaled to 8 bits."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
-                 max_depth: float | None = None, order: str = "near-high", threads: int = 0) -> None:
+                 max_depth: float | None = None, order: str = "near-high", threads: int = 0,
+                 size: tuple[int, int] | None = None) -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
         self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
-        self.writer = ColorWriter(path, codec, rate, time_base, threads)
+        # size: the colour / depth frames' (W, H); the file's frames are twice as wide
+        self.writer = ColorWriter(path, codec, rate, time_base, threads,
+                                  size=None if size is None else (2 * size[0], size[1]))
         self.path = self.writer.path
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:

@@ -136,8 +136,9 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         color_reader = VideoReader(color, "color", size=size, source=source)
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False)  # + timing
         rate = depth_reader.info.rate or Fraction(25)
-        for p in paths:  # one by one: a writer that fails to open leaves the ones before it to abort
-            writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode))
+        for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
+            writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
+                                       size=frame_size))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if n == 0:
