@@ -74,6 +74,8 @@ def _size(text: str, what: str) -> tuple[int, int]:
 
 def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layout]:
     """The views' geometry and the layout from the render options; options of another layout are an error."""
+    if args.quilt in display.QUILT_PRESETS and not args.device:  # --quilt portrait, as the main command takes it
+        args = argparse.Namespace(**{**vars(args), "quilt": None, "device": args.quilt})
     name = args.layout or ("quilt" if args.quilt or args.device else "grid")
     given = {"rows": args.rows, "cols": args.cols, "squeeze": args.squeeze or None, "anaglyph": args.anaglyph,
              "quilt": args.quilt, "device": args.device, "depth_near": args.depth_near,
@@ -271,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--anaglyph", choices=display.ANAGLYPHS,
                    help="anaglyph: dubois (default; Dubois least-squares red-cyan matrices, in linear light) or "
                         "color (red from the left view, green and blue from the right)")
-    r.add_argument("--quilt", metavar="CxR", help="quilt: C columns x R rows, tiles = views (e.g. 8x6)")
+    r.add_argument("--quilt", metavar="CxR|PRESET", help="quilt: C columns x R rows, tiles = views (e.g. 8x6), or a "
+                   f"preset ({', '.join(display.QUILT_PRESETS)}), as --device")
     r.add_argument("--device", choices=list(display.QUILT_PRESETS),
                    help="quilt preset for a Looking Glass display: portrait 8x6 at 3360x3360 (aspect 0.75), "
                         "go 11x6 at 4092x4092 (aspect 0.5625), 16in / 32in 5x9 at 4096x4096 / 8192x8192 and "

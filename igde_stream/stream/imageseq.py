@@ -35,15 +35,36 @@ def is_pattern(out: str | os.PathLike[str]) -> bool:
     return "%" in name and os.path.splitext(name)[1].lower() in SEQUENCE_CODECS
 
 
+def is_single_image(out: str | os.PathLike[str]) -> bool:
+    """True for an output such as ``depth.png``: one image (no ``%``) of a suffix the depth is written
+    in exactly (``SEQUENCE_CODECS``), for an input of one frame (a photograph and its depth map)."""
+    name = os.path.basename(os.fspath(out))
+    return "%" not in name and "://" not in os.fspath(out) and os.path.splitext(name)[1].lower() in SEQUENCE_CODECS
+
+
+def image_codec(out: str | os.PathLike[str]) -> str | None:
+    """The encoder of an image output, a pattern (``out/%06d.png``) or one image (``depth.png``), by
+    its suffix; None for a video, a stream or a URL."""
+    return sequence_codec(Path(out)) if is_pattern(out) or is_single_image(out) else None
+
+
+def check_one_frame(out: Path, frames: int | None) -> None:
+    """``OutputError`` for one image (``depth.png``) of an input that has more frames than one."""
+    if frames is not None and frames > 1:
+        raise OutputError(f"one image, of an input of {frames} frames: write a pattern such as "
+                          f"{out.with_name(out.stem + '_%06d' + out.suffix)} (one image a frame) or a video", out)
+
+
 #: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
 #: images an input folder or pattern may hold
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
 OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".jp2", ".j2k", ".qoi")
 
 
-def pattern_suffix_problem(out: str | os.PathLike[str]) -> str | None:
+def pattern_suffix_problem(out: str | os.PathLike[str], depth: bool = False) -> str | None:
     """What is wrong with an image pattern whose suffix the writer does not write (``out/%06d.jpg``),
-    or with a NumPy output (``.npy`` / ``.npz``, file or pattern), or None."""
+    with one depth image of such a suffix (``depth``: the depth output, ``depth.jpg``), or with a
+    NumPy output (``.npy`` / ``.npz``, file or pattern), or None."""
     name = os.path.basename(os.fspath(out))
     suffix = os.path.splitext(name)[1].lower()
     if suffix in (".npy", ".npz"):  # read by ``arrays``; not an output format
@@ -52,6 +73,8 @@ def pattern_suffix_problem(out: str | os.PathLike[str]) -> str | None:
     if "%" in name and suffix in OTHER_IMAGE_SUFFIXES:
         return (f"image-sequence outputs are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not "
                 f"{suffix}")
+    if depth and suffix in OTHER_IMAGE_SUFFIXES:
+        return f"image outputs of depth are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not {suffix}"
     return None
 
 
@@ -245,5 +268,6 @@ def frame_name(pattern: str, number: int) -> str:
 
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_png_headers",
-           "check_sequence_output", "first_number", "frame_name", "is_pattern", "pattern_suffix_problem", "sequence_codec",
+           "check_one_frame", "check_sequence_output", "first_number", "frame_name", "image_codec", "is_pattern",
+           "is_single_image", "pattern_suffix_problem", "sequence_codec",
            "sequence_files", "sequence_frames"]

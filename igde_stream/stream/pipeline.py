@@ -34,7 +34,8 @@ from .. import __version__
 from ..errors import IGDEError, OutputError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
-from .imageseq import check_sequence_output, is_pattern, sequence_codec
+from .imageseq import (check_one_frame, check_sequence_output, image_codec, is_pattern, is_single_image,
+                       pattern_suffix_problem)
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .parts import check_outputs as _check_outputs, commit as _commit, same_file
 from .orientation import warn_portrait_landscape
@@ -185,6 +186,8 @@ def enhance_file(
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)
     video_out = [] if str(out_path) == "-" or isinstance(out, StreamURL) or is_pattern(out) else [out]
+    if not isinstance(out, StreamURL) and (problem := pattern_suffix_problem(out, depth=True)) is not None:
+        raise OutputError(problem, out)  # depth.jpg: lossy 8-bit, no depth format
     if is_pattern(out):
         check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
     files = [*video_out, *reports, *([plot] if plot else []), *([preview] if preview else [])]
@@ -230,8 +233,10 @@ def enhance_file(
         setting = (lambda key: getattr(enhancer, key, None)) if enhancer is not None else enhancer_options.get
         fmap = prepare_float(depth, gt, float_range, setting("depth_order") or "near-high", setting("max_depth"),
                              options)
-        if is_pattern(out):  # before the model loads
-            check_float_output(out, sequence_codec(out), di.pix_fmt, fmap)
+        if image_codec(out) is not None:  # before the model loads
+            check_float_output(out, image_codec(out), di.pix_fmt, fmap)
+        if is_single_image(out):
+            check_one_frame(out, di.expected_frames)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
         check_batch(int(batch or 4), di.width, di.height, di.dtype.itemsize)  # before the model loads
         if enhancer is None:
@@ -248,8 +253,8 @@ def enhance_file(
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat
             report = stack.enter_context(PsnrReport(di.peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent))
-        if is_pattern(out):
-            codec = sequence_codec(out)  # PNG / TIFF by suffix (the writer says when --codec was another)
+        if image_codec(out) is not None:
+            codec = image_codec(out)  # PNG / TIFF by suffix (the writer says when --codec was another)
         lossless = codec_is_lossless(codec)
         log.info(
             "%s: %dx%d %s at %s fps -> %s, %s",

@@ -48,7 +48,8 @@ from .containers import (OutputPts, container_problem, output_time_base, raw_pro
                          subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
-from .imageseq import FLOAT_CODECS, check_sequence_output, first_number, is_pattern, sequence_codec
+from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, first_number, is_pattern, is_single_image,
+                       sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
 from .urls import open_output, stream_url, write_error
@@ -102,13 +103,19 @@ class DepthWriter:
         self.to_stdout = os.fspath(out) == "-"
         self.url = stream_url(out)  # a network output (urls.StreamURL: a URL string), or None
         self.sequence = is_pattern(out) and self.url is None
+        # one image (depth.png): the depth of one photograph, written as a sequence's frame is
+        self.single = not self.sequence and not self.to_stdout and self.url is None and is_single_image(out)
         self.out = self.url or Path(out)
         if self.sequence and self.out.parent.is_symlink():  # the frames go where the link points; it stays
             self.out = Path(os.path.realpath(self.out.parent)) / self.out.name
-        if self.sequence:
-            check_sequence_output(self.out, overwrite)
+        if self.sequence or self.single:
+            if self.sequence:
+                check_sequence_output(self.out, overwrite)
+            else:
+                check_one_frame(self.out, like.expected_frames)
             if codec not in (DEFAULT_CODEC, sequence_codec(self.out)):
-                log.info("%s: an image sequence; --codec %s does not apply (the suffix picks the format)", out, codec)
+                log.info("%s: an image %s; --codec %s does not apply (the suffix picks the format)", out,
+                         "sequence" if self.sequence else "output", codec)
             codec = sequence_codec(self.out)
         self.float_map = float_map if codec in FLOAT_CODECS else None  # float out; else the 16-bit codes
         check_float_output(self.out, codec, like.pix_fmt, float_map)
@@ -156,7 +163,8 @@ class DepthWriter:
                 # Create the file now: a folder we cannot write into fails here, before any work is done.
                 with open(self.tmp, "wb"):
                     pass
-                self.container = av.open(ffmpeg_name(self.tmp), "w", format=format, options=BITEXACT)
+                self.container = av.open(ffmpeg_name(self.tmp), "w", format="image2" if self.single else format,
+                                         options={"update": "1"} if self.single else BITEXACT)
         except ValueError:
             self._remove_tmp()
             what = f"--format {format}" if format else f"the suffix {self.out.suffix!r}"
@@ -222,6 +230,10 @@ class DepthWriter:
         at ``k x frame_duration``, as the reader places a frame without pts)."""
         if self._closed:  # committed or aborted: FFmpeg would say "End of file"
             raise OutputError(f"cannot write frame {self.frames}: the writer is closed", self.out)
+        if self.single and self.frames:
+            raise OutputError("one image, of an input of more than one frame: write a pattern such as "
+                              f"{self.out.with_name(self.out.stem + '_%06d' + self.out.suffix)} (one image a frame) "
+                              "or a video", self.out)
         self._check(depth)
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q

@@ -1,0 +1,91 @@
+"""One image in, one image out: ``igde-stream photo.png depth.png -o out.png`` (the depth map of one
+photograph), written as exactly as a sequence's frame; an input of more frames is refused, before
+the model runs where its length is known and at its second frame where it is not, leaving nothing."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conftest import scene
+from igde_stream.cli import main
+from igde_stream.errors import IGDEError
+from igde_stream.stream import enhance_file
+from igde_stream.stream.info import VideoInfo
+from igde_stream.stream.writer import DepthWriter
+
+cv2 = pytest.importorskip("cv2")
+
+
+def _one(tmp_path, bits, suffix=".png"):
+    colors, depths, _ = scene(1, (48, 32), bits=bits)
+    assert cv2.imwrite(str(tmp_path / "c.png"), colors[0][..., ::-1])
+    assert cv2.imwrite(str(tmp_path / f"d{suffix}"), depths[0])
+    return colors[0], depths[0]
+
+
+@pytest.mark.parametrize("bits, suffix", [(8, ".png"), (16, ".png"), (16, ".tif"), (8, ".tiff")])
+def test_one_image_in_one_image_out_holds_the_enhanced_values(tmp_path, enhancer, bits, suffix):
+    color, depth = _one(tmp_path, bits)
+    summary = enhance_file(tmp_path / "c.png", tmp_path / "d.png", tmp_path / f"out{suffix}", enhancer=enhancer)
+    got = cv2.imread(str(tmp_path / f"out{suffix}"), cv2.IMREAD_UNCHANGED)  # read by OpenCV, not by the project
+    want = enhancer.enhance(color[None], depth[None])[0]
+    assert summary["frames"] == 1 and got.dtype == depth.dtype
+    np.testing.assert_array_equal(got, want)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["c.png", "d.png", f"out{suffix}"])
+
+
+def test_a_float_depth_image_comes_back_as_the_float_patterns_frame(tmp_path, enhancer):
+    """A .pfm depth in, a .pfm out, in the input's units: the same file as frame 0 of a .pfm pattern
+    (whose float mapping tests/test_float_depth*.py check against NumPy)."""
+    _, depth = _one(tmp_path, 16)
+    metres = depth.astype(np.float32) / 1000 + 0.5
+    assert cv2.imwrite(str(tmp_path / "d.pfm"), metres)
+    enhance_file(tmp_path / "c.png", tmp_path / "d.pfm", tmp_path / "out.pfm", enhancer=enhancer)
+    enhance_file(tmp_path / "c.png", tmp_path / "d.pfm", tmp_path / "seq" / "%d.pfm", enhancer=enhancer)
+    got = cv2.imread(str(tmp_path / "out.pfm"), cv2.IMREAD_UNCHANGED)
+    assert got.dtype == np.float32 and got.shape == depth.shape
+    assert (tmp_path / "out.pfm").read_bytes() == (tmp_path / "seq" / "0.pfm").read_bytes()
+
+
+def test_more_frames_than_one_are_refused_before_the_model(tmp_path, monkeypatch, capsys):
+    from igde_stream.enhancer import Enhancer
+
+    colors, depths, _ = scene(3, (48, 32), bits=8)
+    for k in range(3):
+        (tmp_path / "c").mkdir(exist_ok=True)
+        (tmp_path / "d").mkdir(exist_ok=True)
+        assert cv2.imwrite(str(tmp_path / "c" / f"{k}.png"), colors[k][..., ::-1])
+        assert cv2.imwrite(str(tmp_path / "d" / f"{k}.png"), depths[k])
+
+    def ran(*args, **kwargs):
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(Enhancer, "enhance", ran)
+    rc = main([str(tmp_path / "c"), str(tmp_path / "d"), "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and err.endswith("out.png: one image, of an input of 3 frames: write a pattern such as "
+                                    f"{tmp_path / 'out_%06d.png'} (one image a frame) or a video")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d"]
+
+
+def test_a_stream_of_unknown_length_is_refused_at_its_second_frame(tmp_path):
+    info = VideoInfo(path="-", codec="rawvideo", width=8, height=4, pix_fmt="gray", time_base=Fraction(1, 25),
+                     rate=Fraction(25), start_pts=0, frames=None, duration=None)
+    w = DepthWriter(tmp_path / "out.png", info)
+    w.write(np.zeros((4, 8), np.uint8), 0)
+    with pytest.raises(IGDEError, match="one image, of an input of more than one frame: write a pattern"):
+        w.write(np.zeros((4, 8), np.uint8), 1)
+    w.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["out.jpg", "out.bmp", "out.webp"])
+def test_a_depth_image_in_a_lossy_or_8_bit_only_format_is_refused(tmp_path, enhancer, name, capsys):
+    _one(tmp_path, 16)
+    rc = main([str(tmp_path / "c.png"), str(tmp_path / "d.png"), "-o", str(tmp_path / name), "--model", "igde-tiny"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and "image outputs of depth are .exr, .pfm, .png, .tif, .tiff (depth kept exactly), not ." in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "d.png"]
