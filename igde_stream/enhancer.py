@@ -22,19 +22,11 @@ from .hole_fill import HoleFill, fill_frames
 from .signals import say
 from .strips import CPU_MAX_PIXELS, margin_for, run_bounded
 
-try:
-    from .errors import IGDEError
-except ImportError:  # pragma: no cover - errors.py is part of the package; this keeps the module importable alone
-    class IGDEError(Exception):  # type: ignore[no-redef]
-        def __init__(self, problem: str, path: Any = None) -> None:
-            super().__init__(f"{path}: {problem}" if path else problem)
+from .enhancer_inputs import as_array, check_layout
+from .errors import EnhancerError, IGDEError
 
 log = logging.getLogger("igde_stream")
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-class EnhancerError(IGDEError, ValueError):
-    """A model, backend, option or frame the Enhancer cannot use (message says which and why)."""
 
 
 class EnhancerBusyError(EnhancerError, RuntimeError):
@@ -169,7 +161,9 @@ class Enhancer:
         try:
             full = _PEAKS[np.dtype(dtype)]
         except KeyError:
-            raise EnhancerError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}") from None
+            hint = (" (float depth: map it to uint16 codes first, e.g. igde_stream.stream.floatdepth.FloatMap)"
+                    if np.dtype(dtype).kind == "f" else "")
+            raise EnhancerError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}{hint}") from None
         if self.max_depth is None:
             return full
         if self.max_depth > full:
@@ -194,18 +188,14 @@ class Enhancer:
             self._busy.release()
 
     def _enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        color, depth = _array(color, "colour"), _array(depth, "depth")
+        color, depth = as_array(color, "colour"), as_array(depth, "depth")
+        check_layout(color, depth)  # the caller's shapes, in the message too
         given = depth.dtype
         if given.kind == "u" and not given.isnative:  # e.g. np.frombuffer of a big-endian 16-bit PGM
             depth = depth.astype(given.newbyteorder("="))
         single = depth.ndim == 2
         if single:
             color, depth = color[None], depth[None]
-        if depth.ndim != 3 or color.ndim != 4 or color.shape[-1] != 3 or color.shape[:3] != depth.shape:
-            raise EnhancerError(
-                f"expected colour (N x) H x W x 3 and depth (N x) H x W of the same size, "
-                f"got {color.shape} and {depth.shape}"
-            )
         if color.dtype != np.uint8:
             raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
         if min(depth.shape[1:]) < 1:  # no backend runs an empty frame (PyTorch's convolutions fail on it)
@@ -249,15 +239,6 @@ class Enhancer:
             fill_frames(color, depth, out, self.hole_fill, peak)
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
-
-
-def _array(frames: Any, what: str) -> np.ndarray:
-    """``frames`` as one array; a list of frames of different sizes is an ``EnhancerError``."""
-    try:
-        return np.asarray(frames)
-    except ValueError:  # NumPy's "inhomogeneous shape"
-        raise EnhancerError(f"{what}: not an array of one shape (frames of different sizes are not one batch: "
-                            "enhance them one call each)") from None
 
 
 def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "near-high", hole_fill: Any = None) -> None:

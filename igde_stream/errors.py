@@ -45,3 +45,7 @@ class PairingError(IGDEError):
 
 class OutputError(IGDEError):
     """An output path that cannot or must not be written."""
+
+
+class EnhancerError(IGDEError, ValueError):
+    """A model, backend, option or frame the Enhancer cannot use (message says which and why)."""

@@ -1,0 +1,120 @@
+"""The Enhancer's frames as a pipeline author hands them over: every layout mistake is one
+``EnhancerError`` that names the shapes the caller gave (not the batch axis the Enhancer adds to a
+single frame) and what is wanted; what is not an array of frames (a generator, None, a tensor that
+NumPy cannot read) is one too, instead of NumPy's or PyTorch's own exception or an empty shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from igde_stream.enhancer import Enhancer, EnhancerError
+
+H, W = 5, 7
+C1, D1 = np.zeros((H, W, 3), np.uint8), np.zeros((H, W), np.uint8)
+C2, D2 = np.zeros((2, H, W, 3), np.uint8), np.zeros((2, H, W), np.uint8)
+COLOUR_WANTED = "wanted H x W x 3 uint8 RGB (one frame) or N x H x W x 3 (a batch)"
+
+
+class _Identity:
+    """A backend that gives the depth back (no model: these checks come before any network)."""
+
+    name = "identity"
+
+    def __init__(self):
+        self.calls = 0
+
+    def run(self, color, depth):
+        self.calls += 1
+        return depth.copy()
+
+
+@pytest.fixture
+def stage(monkeypatch):
+    import igde_stream.enhancer as enh
+
+    backend = _Identity()
+    monkeypatch.setattr(enh, "create_backend", lambda *a, **k: backend)
+    e = Enhancer("igde-small", backend="torch", quiet=True, hole_fill=False)
+    return e, backend
+
+
+@pytest.mark.parametrize("color, depth, message", [
+    (np.zeros((H, W, 4), np.uint8), D1,
+     f"colour is 5 x 7 x 4: 4 channels (RGBA? drop alpha: color[..., :3]); {COLOUR_WANTED}"),
+    (np.zeros((H, W), np.uint8), D1, f"colour is 5 x 7: no channel axis (gray?); {COLOUR_WANTED}"),
+    (np.zeros((H, W, 1), np.uint8), D1, f"colour is 5 x 7 x 1: 1 channel; {COLOUR_WANTED}"),
+    (np.zeros((3, H, W), np.uint8), D1,
+     f"colour is 3 x 5 x 7: 7 channels (channels first? move them last); {COLOUR_WANTED}"),
+    (C1, D1[..., None],
+     "depth is 5 x 7 x 1 (a channel axis: give depth[..., 0]); colour 5 x 7 x 3 is one frame, so depth must be H x W"),
+    (C2, D2[:, None],
+     "depth is 2 x 1 x 5 x 7 (a channel axis: give depth[:, 0]); colour 2 x 5 x 7 x 3 is a batch, "
+     "so depth must be N x H x W"),
+    (C2, D1, "depth is 5 x 7; colour 2 x 5 x 7 x 3 is a batch, so depth must be N x H x W"),
+    (C2, D2[:1], "colour is 2 frames (2 x 5 x 7 x 3) but depth is 1 (1 x 5 x 7): one colour frame per depth frame"),
+    (C1, D1[:-1], "colour frames are 7x5 pixels (5 x 7 x 3) but depth frames 7x4 (4 x 7): colour and depth must be "
+     "the same size (W x H; VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)"),
+    (C2[:, :, :-1], D2, "colour frames are 6x5 pixels (2 x 5 x 6 x 3) but depth frames 7x5 (2 x 5 x 7): colour and "
+     "depth must be the same size (W x H; VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)"),
+], ids=["rgba", "gray", "one-channel", "channels-first", "depth-HxWx1", "depth-Nx1xHxW", "batch-vs-frame",
+        "frame-count", "size", "batch-size"])
+def test_layout_mistakes_name_the_shapes_given_and_the_layout_wanted(stage, color, depth, message):
+    e, backend = stage
+    with pytest.raises(EnhancerError) as info:
+        e.enhance(color, depth)
+    assert str(info.value) == message
+    assert backend.calls == 0
+
+
+def test_what_is_not_an_array_of_frames_is_refused_naming_it(stage):
+    e, backend = stage
+    with pytest.raises(EnhancerError, match=r"^colour: a generator is not an array of frames: pass one frame or a "
+                                            r"batch as an array \(np\.stack\(list\(frames\)\)\)"):
+        e.enhance((c for c in C2), D2)
+    with pytest.raises(EnhancerError, match="^depth: None is not an array of frames"):
+        e.enhance(C1, None)
+    from igde_stream.stream import Frame
+
+    with pytest.raises(EnhancerError, match=r"^depth: a Frame is not an array of frames \(NumPy reads it as Python "
+                                            r"objects\); pass a NumPy array; its \.data\?$"):
+        e.enhance(C1, Frame(index=0, pts=0, time=0.0, pts_time=0.0, data=D1))  # the frame, not its .data
+    assert backend.calls == 0
+
+
+@pytest.mark.parametrize("error, said", [
+    (RuntimeError, "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."),
+    (TypeError, "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
+                "memory first."),
+])
+def test_an_object_numpy_cannot_read_is_an_enhancer_error_naming_it(stage, error, said):
+    """A tensor that requires grad, or lives on a GPU, raises from ``__array__`` (PyTorch's
+    RuntimeError / TypeError, with PyTorch's texts): said as the Enhancer's error,
+    with the library's own advice."""
+    class _Tensor:
+        def __array__(self, dtype=None, copy=None):
+            raise error(said)
+
+    e, _ = stage
+    with pytest.raises(EnhancerError) as info:
+        e.enhance(C1, _Tensor())
+    assert str(info.value) == f"depth: a _Tensor that cannot be read as a NumPy array ({said})"
+
+
+def test_float_depth_is_refused_with_the_way_to_integer_codes(stage):
+    e, _ = stage
+    with pytest.raises(EnhancerError) as info:
+        e.enhance(C1, D1.astype(np.float32))
+    assert str(info.value) == ("depth must be uint8 or uint16, got float32 (float depth: map it to uint16 codes "
+                               "first, e.g. igde_stream.stream.floatdepth.FloatMap)")
+
+
+def test_layouts_that_are_right_still_run(stage):
+    """Memory order, read-only buffers and lists do not matter: the identity backend gives each depth back."""
+    e, backend = stage
+    depth = np.arange(2 * H * W, dtype=np.uint16).reshape(2, H, W) * 7
+    ro = depth.copy()
+    ro.flags.writeable = False
+    for d in (depth, np.asfortranarray(depth), ro, list(depth)):
+        assert np.array_equal(e.enhance(C2, d), depth)
+    assert np.array_equal(e.enhance(np.asfortranarray(C1), depth[1].T.copy().T), depth[1])
