@@ -177,7 +177,9 @@ class Enhancer:
         self._range_checked = not check_range
 
     def enhance(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Colour (N x) H x W x 3 uint8 RGB, depth (N x) H x W uint8/uint16 -> depth, same shape and dtype.
+        """Colour (N x) H x W x 3 uint8 RGB (not BGR), depth (N x) H x W uint8/uint16 (no channel axis)
+        -> depth, same shape and dtype; anything ``np.asarray`` reads as such arrays. Another layout or
+        dtype is an ``EnhancerError`` naming what was given (``enhancer_inputs.check_layout``).
 
         Raises ``EnhancerBusyError`` when another thread is using this Enhancer (see the class)."""
         if not self._busy.acquire(blocking=False):

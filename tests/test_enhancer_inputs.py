@@ -118,3 +118,66 @@ def test_layouts_that_are_right_still_run(stage):
     for d in (depth, np.asfortranarray(depth), ro, list(depth)):
         assert np.array_equal(e.enhance(C2, d), depth)
     assert np.array_equal(e.enhance(np.asfortranarray(C1), depth[1].T.copy().T), depth[1])
+
+
+def _write_lossless(path, frames, color):
+    """FFV1 at 30 fps, frame i at pts i: colour as bgr0 (RGB kept exactly), depth as gray / gray16le."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("ffv1", rate=30)
+        s.height, s.width = frames.shape[1:3]
+        s.pix_fmt = "bgr0" if color else ("gray" if frames.dtype == np.uint8 else "gray16le")
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24" if color else s.pix_fmt)
+            vf = vf.reformat(format="bgr0") if color else vf
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode())
+
+
+def test_each_accepted_layout_gives_the_commands_output_bit_for_bit(tiny, tmp_path):
+    """Three 37 x 23 frames (odd sizes), 16-bit depth, written losslessly and enhanced by
+    ``python -m igde_stream``; the Enhancer on the same frames as a batch, one by one, batches of 1,
+    Fortran order, slices of larger arrays, a negative-stride RGB view of BGR frames, read-only
+    arrays, lists and CPU tensors gives that file's frames exactly."""
+    import subprocess
+    import sys
+
+    import av
+
+    rng = np.random.default_rng(3)
+    n, h, w = 3, 23, 37
+    color = rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+    depth = np.where(rng.random((n, h, w)) < 0.5, 12000, 50000).astype(np.uint16)
+    depth[:, :, w // 2:] += 3000
+    _write_lossless(tmp_path / "c.mkv", color, True)
+    _write_lossless(tmp_path / "d.mkv", depth, False)
+    done = subprocess.run([sys.executable, "-m", "igde_stream", str(tmp_path / "c.mkv"), str(tmp_path / "d.mkv"),
+                           "-o", str(tmp_path / "o.mkv"), "--model", str(tiny[2]), "--backend", "onnxruntime", "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with av.open(str(tmp_path / "o.mkv")) as f:
+        want = np.stack([fr.to_ndarray() for fr in f.decode(video=0)])
+    assert want.shape == depth.shape and want.dtype == np.uint16 and not np.array_equal(want, depth)
+
+    e = Enhancer(str(tiny[2]), backend="onnxruntime", batch=2, quiet=True)
+    bgr = np.ascontiguousarray(color[..., ::-1])
+    ro_c, ro_d = color.copy(), depth.copy()
+    ro_c.flags.writeable = ro_d.flags.writeable = False
+    big_c, big_d = np.zeros((n, h + 4, w + 6, 3), np.uint8), np.zeros((n, h + 4, w + 6), np.uint16)
+    big_c[:, 2:-2, 3:-3], big_d[:, 2:-2, 3:-3] = color, depth
+    got = {
+        "batch": e.enhance(color, depth),
+        "frames": np.stack([e.enhance(color[i], depth[i]) for i in range(n)]),
+        "batches of 1": np.concatenate([e.enhance(color[i:i + 1], depth[i:i + 1]) for i in range(n)]),
+        "fortran": np.stack([e.enhance(np.asfortranarray(color[i]), np.asfortranarray(depth[i])) for i in range(n)]),
+        "slices": e.enhance(big_c[:, 2:-2, 3:-3], big_d[:, 2:-2, 3:-3]),
+        "bgr view": e.enhance(bgr[..., ::-1], depth),
+        "read-only": e.enhance(ro_c, ro_d),
+        "lists": e.enhance(list(color), list(depth)),
+    }
+    torch = pytest.importorskip("torch")
+    got["tensors"] = e.enhance(torch.from_numpy(color), torch.from_numpy(depth))
+    for name, out in got.items():
+        assert out.dtype == np.uint16 and np.array_equal(out, want), name
