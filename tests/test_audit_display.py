@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from igde_stream import display
+from igde_stream import multiview as mv
 from igde_stream.display.lenticular import Interleaver, LenticularCalibration, nearest_view
 from igde_stream.errors import OutputError
 
@@ -217,3 +218,26 @@ def test_a_grid_with_a_whole_blank_row_or_column_is_refused(n, rows, cols):
     for k in range(1, 65):
         r, c = grid_shape(k)
         assert (r - 1) * c < k and r * (c - 1) < k, k
+
+
+def test_lenticular_layout_composes_with_the_interleaver_it_checked_when_another_thread_swaps_it():
+    """One layout shared by two threads with frames of two sizes: between ``pack``'s size check and
+    its compose, the other thread's frame may put an interleaver of the other size in its place. The
+    check's own interleaver composes the frame (the attribute read twice would compose 4 x 2 views
+    with 2 x 4 maps: a ValueError). The swap is made where it would happen, inside the check."""
+    cal = display.LenticularCalibration(n_views=2, pitch=2.0, tan_slant=0.0)
+    layout = display.make_layout("lenticular", mv.ViewConfig(n_views=2), calibration=cal, panel=(8, 4))
+    own, others = display.Interleaver(cal, (8, 4), (4, 2)), display.Interleaver(cal, (8, 4), (2, 4))
+
+    class _Checked:  # the interleaver this call checks; reading its size lets the other thread in
+        @property
+        def view_size(self):
+            layout.interleaver = others
+            return own.view_size
+
+        def compose(self, views):
+            return own.compose(views)
+
+    layout.interleaver = _Checked()
+    wide = np.stack([np.arange(24, dtype=np.uint8).reshape(2, 4, 3) + 50 * i for i in range(2)])
+    np.testing.assert_array_equal(layout.pack(wide)[0], own.compose(wide))

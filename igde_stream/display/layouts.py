@@ -196,9 +196,10 @@ class Lenticular(Layout):
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         size = (views.shape[2], views.shape[1])
-        if self.interleaver is None or self.interleaver.view_size != size:
-            self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)
-        return [self.interleaver.compose(views)]
+        interleaver = self.interleaver  # read once: a thread with frames of another size may replace it
+        if interleaver is None or interleaver.view_size != size:
+            interleaver = self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)
+        return [interleaver.compose(views)]
 
 
 LAYOUT_CLASSES: dict[str, type[Layout]] = {"grid": Grid, "sbs": SideBySide, "tab": TopAndBottom, "anaglyph": Anaglyph,
