@@ -112,3 +112,67 @@ def test_runnable_block(code, demo_folder, tmp_path):
                           text=True, timeout=BLOCK_TIMEOUT)
     assert done.returncode == 0, f"exit {done.returncode}\n--- block\n{code}--- stderr\n{done.stderr[-4000:]}"
     assert "Traceback" not in done.stderr, done.stderr[-4000:]
+
+
+def python_blocks(path: Path) -> list[tuple[int, str]]:
+    """(line of the opening fence, code) of each ```python block in ``path``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i].strip())
+        if m is None:
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == m.group(1)), len(lines))
+        if m.group(2) == "python":
+            blocks.append((i + 1, "\n".join(lines[i + 1:end]) + "\n"))
+        i = end + 1
+    return blocks
+
+
+@pytest.mark.parametrize("code", [pytest.param(code, id=f"{path.relative_to(ROOT)}:{line}")
+                                  for path in doc_files() for line, code in python_blocks(path)])
+def test_python_examples_compile_and_name_what_exists(code):
+    """The Python API examples (stream.md, multiview.md, formats.md) need files and minutes of CPU, so
+    they are not run here; each compiles, its imports import, every ``module.name`` it reads from an
+    imported module exists, and each keyword it passes to a function or class of those is a parameter
+    of it (a renamed function, class or keyword fails here, not in a reader's hands)."""
+    import ast
+    import importlib
+    import importlib.util
+    import inspect
+    import types
+
+    tree = ast.parse(code)
+    compile(tree, "<doc>", "exec")
+    names: dict[str, object] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = importlib.import_module(
+                    alias.name if alias.asname else alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), \
+                    f"from {node.module} import {alias.name}"
+                names[alias.asname or alias.name] = getattr(module, alias.name, None) or importlib.import_module(
+                    f"{node.module}.{alias.name}")
+    def resolve(func: ast.expr) -> object:
+        if isinstance(func, ast.Name):
+            return names.get(func.id)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner = names.get(func.value.id)
+            if isinstance(owner, (types.ModuleType, type)):
+                assert hasattr(owner, func.attr), f"{func.value.id}.{func.attr}"
+                return getattr(owner, func.attr)
+        return None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            resolve(node)
+        if isinstance(node, ast.Call) and callable(target := resolve(node.func)):
+            params = inspect.signature(target).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                for kw in node.keywords:
+                    assert kw.arg is None or kw.arg in params, f"{ast.unparse(node.func)}(..., {kw.arg}=...)"
