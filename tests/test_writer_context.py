@@ -10,6 +10,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from igde_stream.errors import OutputError
 from igde_stream.stream import DepthWriter
 
 from conftest import read_video
@@ -66,3 +67,21 @@ def test_a_commit_that_fails_at_the_end_of_the_block_leaves_no_temporary_file(tm
             (out / "theirs.txt").write_text("kept")
     assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
     assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+
+
+@pytest.mark.parametrize("name", ["out.mkv", "seq/%04d.png"])
+def test_a_block_without_a_frame_is_refused_and_keeps_the_old_output(tmp_path, name):
+    """A stage whose loop got no frame (an empty generator, every pair filtered out): FFmpeg never
+    wrote a header, so the file would be 0 bytes that no reader opens ("empty file"), and a folder
+    of images would be empty. The commit is refused in one line, as ``RGBDWriter``'s is, and an
+    earlier output of that name stays as it was."""
+    out = tmp_path / name
+    earlier = tmp_path / ("out.mkv" if name == "out.mkv" else "seq/0000.png")
+    earlier.parent.mkdir(exist_ok=True)
+    earlier.write_bytes(b"the user's earlier output")
+    with pytest.raises(OutputError, match=r"no frame was written: nothing to commit$"):
+        with DepthWriter(out, depth_info(Fraction(25))):
+            pass
+    assert earlier.read_bytes() == b"the user's earlier output"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == sorted(
+        {earlier.relative_to(tmp_path).as_posix(), earlier.parent.relative_to(tmp_path).as_posix()} - {"."})

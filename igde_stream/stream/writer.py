@@ -338,7 +338,12 @@ class DepthWriter:
 
     def commit(self) -> Path:
         """Close, then give the file (or the folder of images) its real name, replacing an existing one;
-        once (a second call gives the same path and changes nothing)."""
+        once (a second call gives the same path and changes nothing). Without a frame written there is
+        nothing to commit: ``OutputError``, and the temporary file is removed."""
+        if self.tmp is not None and not self._committed and self.frames == 0:
+            # FFmpeg wrote no header: a 0-byte file no reader opens, or an empty folder of images
+            self.abort()
+            raise OutputError("no frame was written: nothing to commit", self.out)
         self.close()
         if self.tmp is not None and not self._committed:
             if self.sequence and self.final.is_dir():
