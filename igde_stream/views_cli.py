@@ -149,7 +149,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             what = (f"stereo pair of the extreme views, {name}" if stereo else
                     f"{cfg.n_views} view{'s' if cfg.n_views > 1 else ''}, {name}")
             what += f", baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}"
-        say(f"wrote {n} frames ({what}, {args.codec}) to {', '.join(str(p) for p in paths)}")
+        coded = "png" if all(p.suffix.lower() == ".png" for p in paths) else args.codec  # one picture: PNG
+        say(f"wrote {n} frame{'s' if n != 1 else ''} ({what}, {coded}) to {', '.join(str(p) for p in paths)}")
     return 0
 
 

@@ -89,3 +89,70 @@ def test_a_depth_image_in_a_lossy_or_8_bit_only_format_is_refused(tmp_path, enha
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 2 and "image outputs of depth are .exr, .pfm, .png, .tif, .tiff (depth kept exactly), not ." in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "d.png"]
+
+
+def _pair(tmp_path, n=1):
+    colors, depths, _ = scene(n, (48, 32), bits=8)
+    if n == 1:
+        assert cv2.imwrite(str(tmp_path / "c.png"), colors[0][..., ::-1])
+        assert cv2.imwrite(str(tmp_path / "d.png"), depths[0])
+        return tmp_path / "c.png", tmp_path / "d.png", colors[0], depths[0]
+    for k in range(n):
+        (tmp_path / "c").mkdir(exist_ok=True)
+        (tmp_path / "d").mkdir(exist_ok=True)
+        assert cv2.imwrite(str(tmp_path / "c" / f"{k}.png"), colors[k][..., ::-1])
+        assert cv2.imwrite(str(tmp_path / "d" / f"{k}.png"), depths[k])
+    return tmp_path / "c", tmp_path / "d", None, None
+
+
+@pytest.mark.parametrize("argv, layout, options", [
+    (["--quilt", "4x2"], "quilt", {"quilt": "4x2"}),
+    (["--quilt", "portrait"], "quilt", {"quilt": "portrait"}),  # a preset by --quilt, as the main command takes it
+    (["--layout", "sbs", "--codec", "h264"], "sbs", {}),  # one picture: PNG whatever --codec
+    (["--layout", "anaglyph"], "anaglyph", {}),
+])
+def test_views_render_of_one_photograph_writes_one_png(tmp_path, argv, layout, options, capsys):
+    """A quilt, a stereo pair or an anaglyph of one photograph, as one PNG holding the layout's frame
+    exactly (the layout run by hand on the same colour and depth, read back by OpenCV)."""
+    from igde_stream import display, multiview as mv
+    from igde_stream.views_cli import main as views_main
+
+    c, d, color, depth = _pair(tmp_path)
+    assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.png"), *argv]) == 0
+    said = capsys.readouterr()
+    assert "wrote 1 frame (" in said.out + said.err and ", png) to " in said.out + said.err
+    if "quilt" in options:
+        spec = display.QUILT_PRESETS.get(options["quilt"]) or display.parse_quilt(options["quilt"])
+        lay = display.make_layout("quilt", mv.ViewConfig(spec.cols * spec.rows), quilt=spec)
+    else:
+        lay = display.make_layout(layout, mv.ViewConfig(8))
+    (name,) = [p.name for p in lay.outputs(tmp_path / "v.png", (48, 32))]
+    want = lay.frames(color, depth)[0]
+    got = cv2.imread(str(tmp_path / name), cv2.IMREAD_COLOR)[..., ::-1]
+    np.testing.assert_array_equal(got, want)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["c.png", "d.png", name])
+
+
+def test_views_of_a_clip_into_one_png_are_refused_before_rendering(tmp_path, capsys):
+    from igde_stream.views_cli import main as views_main
+
+    c, d, _, _ = _pair(tmp_path, 3)
+    assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.png")]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"v.png: one image, of an input of 3 frames: write a pattern such as {tmp_path / 'v_%06d.png'} (one image "
+        "a frame) or a video")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d"]
+
+
+def test_the_one_pass_views_and_rgbd_of_one_photograph_are_pngs(tmp_path, enhancer):
+    """--views-out g.png and --rgbd-out r.png beside -o e.png: each the layout of the enhanced depth."""
+    from igde_stream import display, multiview as mv
+
+    c, d, color, depth = _pair(tmp_path)
+    enhance_file(c, d, tmp_path / "e.png", enhancer=enhancer, views_path=tmp_path / "g.png",
+                 rgbd_path=tmp_path / "r.png")
+    out = cv2.imread(str(tmp_path / "e.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(out, enhancer.enhance(color[None], depth[None])[0])
+    grid = display.make_layout("grid", mv.ViewConfig(8)).frames(color, out)[0]
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "g.png"))[..., ::-1], grid)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "r.png"))[..., ::-1], display.rgbd_frame(color, out))

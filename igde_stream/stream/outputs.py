@@ -142,7 +142,8 @@ class ViewsSink:
         sizes = self.layout.frame_sizes((self.info.width, self.info.height))
         for p, size in zip(self.paths, sizes):
             self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
-                                            stereo_mode=self.layout.stereo_mode, size=size))
+                                            stereo_mode=self.layout.stereo_mode, size=size,
+                                            frames=self.info.expected_frames))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
@@ -236,7 +237,8 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
         if rgbd_path is not None:
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
                                    near=options.depth_near, max_depth=options.config.max_depth,
-                                   order=options.config.depth_order, threads=threads, size=(info.width, info.height))
+                                   order=options.config.depth_order, threads=threads, size=(info.width, info.height),
+                                   frames=info.expected_frames)
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

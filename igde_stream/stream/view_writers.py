@@ -17,6 +17,7 @@ from .. import display
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
 from .containers import OutputPts, ffmpeg_size_problem, set_time_base, size_problem
+from .imageseq import check_one_frame
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter"]
@@ -63,15 +64,25 @@ class ColorWriter:
     removes it. Frames keep the input's pts and time base; the first frame fixes the size (a frame of
     another size is an ``OutputError``: the encoder would rescale it). ``stereo_mode`` (a layout's,
     ``display.STEREO_MODES``): the file says how the frames pack a stereo pair, as players read it:
-    Matroska's StereoMode, and in H.264 (MP4 too) the frame-packing arrangement SEI."""
+    Matroska's StereoMode, and in H.264 (MP4 too) the frame-packing arrangement SEI.
+
+    A ``.png`` name without ``%`` is one picture (a quilt, a stereo pair or a grid of one
+    photograph's views), whatever ``codec``: PNG, lossless, for an input of one frame; ``frames``
+    (the input's count, when known) over 1 is refused at opening, a second frame when written."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
-                 stereo_mode: str | None = None, size: tuple[int, int] | None = None) -> None:
+                 stereo_mode: str | None = None, size: tuple[int, int] | None = None,
+                 frames: int | None = None) -> None:
         import av
 
         if codec not in VIEW_CODECS:
             raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
-        if size is not None:  # the layout's frame size, known up front: a size no encoder takes, before any work
+        self.image = "%" not in Path(path).name and Path(path).suffix.lower() == ".png"
+        if self.image:
+            check_one_frame(Path(path), frames)
+            if size is not None and (why := ffmpeg_size_problem(*size)) is not None:
+                raise OutputError(why, path)
+        elif size is not None:  # the layout's frame size, known up front: a size no encoder takes, before any work
             _check_size(codec, *size, Path(path))
         if stereo_mode is not None and stereo_mode not in display.STEREO_MODES:
             raise OutputError(f"unknown stereo mode {stereo_mode!r}; known: {', '.join(display.STEREO_MODES)}", path)
@@ -82,15 +93,17 @@ class ColorWriter:
         self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
         self.stereo_mode = stereo_mode
         try:
-            self.container = av.open(ffmpeg_name(self.tmp), "w", options=BITEXACT)
+            self.container = av.open(ffmpeg_name(self.tmp), "w", format="image2" if self.image else None,
+                                     options={"update": "1"} if self.image else BITEXACT)
         except (OSError, ValueError, av.FFmpegError) as exc:
             self.tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot write ({getattr(exc, 'strerror', None) or exc}); use .mkv or .mp4",
                               self.path) from None
-        if VIEW_CODECS[codec][0] not in getattr(self.container, "supported_codecs", (VIEW_CODECS[codec][0],)):
-            self.abort()  # e.g. .png or an image pattern (image2), .gif: views are written as video
-            raise OutputError(f"cannot hold {codec} video (format {self.container.format.name}); use .mkv or .mp4",
-                              self.path)
+        if not self.image and VIEW_CODECS[codec][0] not in getattr(self.container, "supported_codecs",
+                                                                   (VIEW_CODECS[codec][0],)):
+            self.abort()  # e.g. an image pattern (image2), .jpg, .gif: views are written as video or one .png
+            raise OutputError(f"cannot hold {codec} video (format {self.container.format.name}); use .mkv or .mp4, "
+                              "or one .png for a single frame", self.path)
         self.stream = None
         self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
         self.expected = None if size is None else tuple(size)
@@ -102,12 +115,22 @@ class ColorWriter:
         if self.closed:  # PyAV would fail on the closed file with a bare AssertionError
             raise OutputError(f"cannot write frame {self.frames}: the writer is closed ({self.closed})", self.path)
         h, w = img.shape[:2]
+        if self.image and self.frames:
+            raise OutputError("one picture, of an input of more than one frame: write a video (.mkv, .mp4)", self.path)
         if self.size is not None and (w, h) != self.size:
             raise OutputError(f"frame {self.frames} is {w}x{h}, the frames before it {self.size[0]}x{self.size[1]} "
                               "(a video keeps one frame size)", self.path)
         if self.expected is not None and (w, h) != self.expected:
             raise OutputError(f"frame {self.frames} is {w}x{h}, not the {self.expected[0]}x{self.expected[1]} "
                               "the writer was opened for", self.path)
+        if self.stream is None and self.image:
+            if (why := ffmpeg_size_problem(w, h)) is not None:
+                raise OutputError(why, self.path)
+            self.stream = self.container.add_stream("png", rate=self.rate)
+            self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, "rgb24"
+            self.size, self._out_tb = (w, h), Fraction(self.time_base)
+            self.stream.time_base = self._out_tb
+            self._pts = lambda pts: pts
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
             _check_size(self.codec, w, h, self.path)  # before the encoder: FFmpeg's own errors say less
@@ -210,13 +233,13 @@ class RGBDWriter:
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
                  max_depth: float | None = None, order: str = "near-high", threads: int = 0,
-                 size: tuple[int, int] | None = None) -> None:
+                 size: tuple[int, int] | None = None, frames: int | None = None) -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
         self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
         # size: the colour / depth frames' (W, H); the file's frames are twice as wide
         self.writer = ColorWriter(path, codec, rate, time_base, threads,
-                                  size=None if size is None else (2 * size[0], size[1]))
+                                  size=None if size is None else (2 * size[0], size[1]), frames=frames)
         self.path = self.writer.path
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:

@@ -138,7 +138,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         rate = depth_reader.info.rate or Fraction(25)
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size))
+                                       size=frame_size, frames=depth_reader.info.expected_frames))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if n == 0:
