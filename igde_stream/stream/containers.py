@@ -12,6 +12,7 @@ import io
 import math
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.logging
@@ -29,6 +30,14 @@ SLOT_MUXERS = ("avi", "yuv4mpegpipe")
 #: when the header is written: after the model's work on the first frames
 MP4_ONLY = ("vp9", "av1")
 MOV_MODES = ("mov", "3gp", "3g2", "ipod", "psp", "ismv", "f4v")
+#: muxers that store presentation times only (NUT), where FFmpeg still shifts the whole stream to keep
+#: the decode times of a B-frame encoder at or after 0 (``avoid_negative_ts``): that shift is turned off
+PTS_ONLY_MUXERS = ("nut",)
+#: muxers that store decode times and no negative one (MPEG-TS / PS, FLV): FFmpeg moves every frame
+#: later by the encoder's reordering delay when the first frame is shown before that delay
+NON_NEGATIVE_MUXERS = ("flv", *MPEG_MUXERS)
+#: the most frames the encoders offered reorder (x264 / x265: 16 B-frames, one more for a B-pyramid)
+MAX_REORDER = 17
 
 
 def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[str] | set[str]) -> str | None:
@@ -117,6 +126,32 @@ def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fractio
     if in_slots(muxer):
         stream.codec_context.max_b_frames = 0
     return tb
+
+
+def keep_start(container: Any, stream: Any, first: Fraction, rate: Fraction) -> str | None:
+    """Keep the first frame of ``stream`` (not yet encoding) at its time ``first`` (seconds) where the
+    muxer would move the whole stream by the encoder's reordering delay: in NUT by turning FFmpeg's
+    shift off (only presentation times are stored), in MPEG-TS / PS and FLV by encoding without
+    B-frames when ``first`` comes within ``MAX_REORDER`` frames (of 1 / ``rate``) of 0. Returns what
+    was changed, for the log, or None."""
+    muxer = container.format.name
+    if muxer in PTS_ONLY_MUXERS:
+        container.options["avoid_negative_ts"] = "disabled"  # read when the header is written
+    elif muxer in NON_NEGATIVE_MUXERS and first < MAX_REORDER / rate and stream.codec_context.max_b_frames != 0:
+        stream.codec_context.max_b_frames = 0
+        return (f"written without B-frames: {muxer} stores no decode time before 0, and the first frame is at "
+                f"{float(first):.3f} s, within the encoder's reordering delay (with B-frames every frame would "
+                "move later by that delay)")
+    return None
+
+
+def start_shift(muxer: str, dts: int | None, time_base: Fraction | None) -> Fraction | None:
+    """Seconds by which FFmpeg moves every frame of a stream later when it muxes a packet of decode
+    time ``dts`` (in ``time_base``) first into ``muxer``: the time before 0, where the muxer stores no
+    negative decode time; else None."""
+    if muxer not in NON_NEGATIVE_MUXERS or dts is None or dts >= 0 or not time_base:
+        return None
+    return -dts * Fraction(time_base)
 
 
 class OutputPts:

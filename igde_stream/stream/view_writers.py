@@ -16,7 +16,7 @@ import numpy as np
 from .. import display
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
-from .containers import OutputPts, ffmpeg_size_problem, set_time_base, size_problem
+from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
@@ -159,6 +159,8 @@ class ColorWriter:
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
             pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
         frame.pts, frame.time_base = self._pts(pts), self._out_tb
+        if self.frames == 0 and (said := keep_start(self.container, self.stream, frame.pts * self._out_tb, self.rate)):
+            log.info("%s: %s", self.path, said)
         try:
             for packet in self.stream.encode(frame):
                 mux(self.container, packet)

@@ -44,8 +44,8 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
                      pix_fmt_for, range_lost, reads_back_limited)
-from .containers import (OutputPts, container_problem, output_time_base, raw_problem, set_time_base, size_problem,
-                         subsampled)
+from .containers import (OutputPts, container_problem, keep_start, output_time_base, raw_problem, set_time_base,
+                         size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, first_number, is_pattern, is_single_image,
@@ -135,6 +135,7 @@ class DepthWriter:
         self.frames = 0
         self.dtype: np.dtype | None = None  # the frames' sample type, fixed by the first frame
         self._last_pts: int | None = None
+        self._muxed = False  # a packet went to the muxer
         #: the path renamed to ``final`` by ``commit`` (a file, or a folder of images); None for stdout
         self.tmp: Path | None = None
         self.final = self.out.parent if self.sequence else self.out
@@ -250,9 +251,11 @@ class DepthWriter:
             )
         frame.pts = pts
         frame.time_base = self._out_tb
+        if self.frames == 0 and (said := keep_start(self.container, self.stream, pts * self._out_tb, self.rate)):
+            log.info("%s: %s", self.out, said)
         try:
             for packet in self.stream.encode(frame):
-                mux(self.container, packet)
+                self._mux(packet)
         except (av.error.FFmpegError, OSError) as exc:  # a muxer that refuses what add_stream took, a full disk
             raise self._write_error(f"cannot write frame {self.frames}", exc) from None
         self._last_pts = pts
@@ -306,10 +309,20 @@ class DepthWriter:
         self._closed = True
         try:
             for packet in self.stream.encode(None):
-                mux(self.container, packet)
+                self._mux(packet)
             self.container.close()
         except (av.error.FFmpegError, OSError) as exc:  # the last packets and the index: a full disk, a closed pipe
             raise self._write_error("cannot finish the file", exc) from None
+
+    def _mux(self, packet: Any) -> None:
+        """``mux``; the first packet's decode time says whether the muxer moves the stream later (a
+        warning: the output would not start where the input does)."""
+        if not self._muxed and (shift := start_shift(self.container.format.name, packet.dts, packet.time_base)):
+            log.warning("%s: %s stores no decode time before 0: every frame is written %.3f s later than the "
+                        "input's (the encoder's reordering delay); use .mkv, .mp4 or .nut to keep the times",
+                        self.out, self.container.format.name, float(shift))
+        self._muxed = True
+        mux(self.container, packet)
 
     def _write_error(self, what: str, exc: BaseException) -> OutputError:
         """One line for a failed write: the reader of stdout gone (``... | head``), or the OS's reason."""

@@ -1,0 +1,105 @@
+"""Where the output starts: every frame at its input depth frame's time, the first one too, also for a
+B-frame encoder (libx264 / libx265) in a muxer that stores no decode time before 0. FFmpeg would move
+such a stream later by the encoder's reordering delay (NUT, MPEG-TS: 2 frames for x264's defaults);
+NUT stores presentation times only, so the shift is turned off there; MPEG-TS is written without
+B-frames when the first frame comes within the delay. Times read back with PyAV, expected values by
+hand (frame k of 30000/1001 fps at k x 1001/30000 s)."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from igde_stream.stream import DepthWriter
+from igde_stream.stream.containers import start_shift
+
+from test_stream_roundtrip import depth_info
+
+NTSC = Fraction(30000, 1001)
+
+
+def _frames(n):
+    rng = np.random.default_rng(3)
+    return [rng.integers(0, 256, (48, 64)).astype(np.uint8) for _ in range(n)]
+
+
+def _write(out, pts, time_base, rate=NTSC, codec="libx264"):
+    with DepthWriter(out, depth_info(rate, "gray", size=(64, 48), time_base=time_base), codec=codec) as w:
+        for f, p in zip(_frames(len(pts)), pts):
+            w.write(f, p)
+
+
+def _read(path):
+    """(frame times in s, whether any packet is shown later than it is decoded: B-frames)."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        packets = [p for p in c.demux(s) if p.size]
+    with av.open(str(path)) as c:
+        times = [f.time for f in c.decode(video=0)]
+    return times, any(p.pts is not None and p.dts is not None and p.pts != p.dts for p in packets)
+
+
+@pytest.mark.parametrize("suffix", [".nut", ".ts"])
+def test_a_b_frame_encoder_keeps_a_stream_that_starts_at_zero_at_zero(tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    _write(out, [1001 * k for k in range(8)], Fraction(1, 30000))
+    times, _ = _read(out)
+    want = [k * 1001 / 30000 for k in range(8)]  # 0, 0.0334, 0.0667 ...; not 0.0667, 0.1001 ...
+    assert times == pytest.approx(want, abs=1e-6)
+
+
+def test_nut_keeps_its_b_frames(tmp_path):
+    out = tmp_path / "out.nut"
+    _write(out, [1001 * k for k in range(8)], Fraction(1, 30000))
+    assert _read(out)[1]
+
+
+def test_a_transport_stream_that_starts_late_keeps_its_b_frames_and_its_start(tmp_path):
+    out = tmp_path / "out.ts"
+    _write(out, [45000 + 1001 * k for k in range(8)], Fraction(1, 30000))  # from 1.5 s: past the delay
+    times, reordered = _read(out)
+    assert times == pytest.approx([1.5 + k * 1001 / 30000 for k in range(8)], abs=2e-5)  # 1/90000 s ticks
+    assert reordered
+
+
+def test_a_transport_stream_from_zero_says_it_is_written_without_b_frames(tmp_path, caplog):
+    out = tmp_path / "out.ts"
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        _write(out, [1001 * k for k in range(6)], Fraction(1, 30000))
+    assert "written without B-frames" in caplog.text and "at 0.000 s" in caplog.text
+    assert not _read(out)[1]
+
+
+def test_a_start_the_muxer_still_moves_is_a_warning(tmp_path, caplog):
+    """Past 17 frames of 1/30 s (0.6 s), but the frames after it are 0.5 s apart: x264's delay of two
+    frames is 1 s, so the first decode time is -0.4 s and MPEG-TS moves the stream 0.4 s later."""
+    out = tmp_path / "out.ts"
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(out, [600 + 500 * k for k in range(6)], Fraction(1, 1000), rate=Fraction(30))
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and "0.400 s later" in said[0] and ".mkv, .mp4 or .nut" in said[0]
+    assert _read(out)[0][0] == pytest.approx(1.0, abs=1e-4)  # as it says: 0.6 s + 0.4 s
+
+
+def test_start_shift_is_the_decode_time_before_zero_where_the_muxer_stores_none():
+    assert start_shift("mpegts", -6006, Fraction(1, 90000)) == Fraction(6006, 90000)
+    assert start_shift("flv", -67, Fraction(1, 1000)) == Fraction(67, 1000)
+    assert start_shift("mpegts", 0, Fraction(1, 90000)) is None
+    assert start_shift("mpegts", None, Fraction(1, 90000)) is None
+    assert start_shift("matroska", -67, Fraction(1, 1000)) is None  # stores pts: not moved
+    assert start_shift("mp4", -2002, Fraction(1, 30000)) is None  # an edit list: not moved
+
+
+def test_views_in_h264_in_nut_start_where_the_depth_starts(tmp_path):
+    from igde_stream.stream.view_writers import ColorWriter
+
+    out = tmp_path / "views.nut"
+    w = ColorWriter(out, "h264", NTSC, Fraction(1, 30000))
+    for k in range(8):
+        w.write(np.full((48, 64, 3), 30 * k, np.uint8), 1001 * k)
+    w.commit()
+    assert _read(out)[0] == pytest.approx([k * 1001 / 30000 for k in range(8)], abs=1e-6)
