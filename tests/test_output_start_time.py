@@ -103,3 +103,18 @@ def test_views_in_h264_in_nut_start_where_the_depth_starts(tmp_path):
         w.write(np.full((48, 64, 3), 30 * k, np.uint8), 1001 * k)
     w.commit()
     assert _read(out)[0] == pytest.approx([k * 1001 / 30000 for k in range(8)], abs=1e-6)
+
+
+def test_avi_of_a_late_input_says_it_starts_at_zero(tmp_path, caplog):
+    out = tmp_path / "out.avi"
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(out, [45000 + 1001 * k for k in range(4)], Fraction(1, 30000), codec="ffv1")  # from 1.5 s
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and "starts at 0, 1.502 s before" in said[0]  # slot 45 of 1001/30000 s: 1.5015 s
+    assert _read(out)[0] == pytest.approx([k * 1001 / 30000 for k in range(4)], abs=1e-6)
+
+
+def test_avi_of_an_input_from_zero_says_nothing(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(tmp_path / "out.avi", [1001 * k for k in range(4)], Fraction(1, 30000), codec="ffv1")
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
