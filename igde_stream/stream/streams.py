@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from fractions import Fraction
 from typing import Any, Callable
 
 import av
@@ -89,16 +90,32 @@ def check_same_length(color: Any, depth: Any) -> None:
             f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
 
 
+#: how far apart two rates may be (relative) and still be taken for the same: 29.97 and 30000/1001
+#: (1e-6 apart) are, 30 and 30000/1001 (1e-3: one frame of drift in 33 s) are not
+SAME_RATE = Fraction(1, 10000)
+
+
+def rates_meet(untimed: Fraction, video: Fraction, time_base: Fraction | None, counts: list[int]) -> bool:
+    """Whether an untimed input at ``untimed`` fps and a video at ``video`` fps run at the same rate:
+    within ``SAME_RATE``, and beyond it by what the video's rate may be off where FFmpeg estimated it
+    from timestamps in a coarse ``time_base`` (Matroska and FLV's 1 ms, no rate declared): two ticks
+    over the shorter of the frame ``counts``, so 6 frames of 30000/1001 fps, read as 359/12 (0.18 %
+    off), still meet --fps 30000/1001."""
+    estimate = 2 * Fraction(time_base) * video / (min(counts) - 1) if time_base and counts and min(counts) > 1 else 0
+    return abs(Fraction(untimed) - Fraction(video)) <= (SAME_RATE + estimate) * Fraction(video)
+
+
 def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
     """``other`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
     sequence, raw file or array carries no timing of its own (frame k at k / ``--fps``): beside a video of
-    another frame rate its frames would meet the wrong frames, so refuse it, naming the rate to give
-    (``other`` / ``depth``: ``VideoInfo``)."""
+    another frame rate its frames would meet the wrong frames, and depth written at the wrong rate
+    (``rates_meet``), so refuse it, naming the rate to give (``other`` / ``depth``: ``VideoInfo``)."""
     if (other.kind in UNTIMED) == (depth.kind in UNTIMED) or other.rate is None or depth.rate is None:
         return
-    if abs(other.rate - depth.rate) <= depth.rate / 1000:
-        return
     seq, video = (other, depth) if other.kind in UNTIMED else (depth, other)
+    if rates_meet(seq.rate, video.rate, getattr(video, "time_base", None),
+                  [n for n in (getattr(seq, "frames", None), getattr(video, "frames", None)) if n]):
+        return
     raise PairingError(
         f"the {role if seq is other else 'depth'} {seq.kind} carries no timing and is read at "
         f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is other else role} video runs at "
@@ -106,6 +123,7 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
 
 
 __all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_length", "check_timing", "choose_stream",
+           "rates_meet",
            "warn_hdr_colour"]
 
 
