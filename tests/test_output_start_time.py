@@ -118,3 +118,12 @@ def test_avi_of_an_input_from_zero_says_nothing(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
         _write(tmp_path / "out.avi", [1001 * k for k in range(4)], Fraction(1, 30000), codec="ffv1")
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("suffix, codec", [(".mp4", "ffv1"), (".mov", "libx264"), (".mp4", "libx265")])
+def test_mp4_keeps_a_start_that_is_no_whole_millisecond(tmp_path, suffix, codec):
+    """Frame 45 of 30000/1001 fps is at 45045/30000 = 1.5015 s: FFmpeg's default movie time scale
+    (1/1000 s) put the edit at 1.501 s, every frame 0.5 ms early."""
+    out = tmp_path / f"out{suffix}"
+    _write(out, [45045 + 1001 * k for k in range(6)], Fraction(1, 30000), codec=codec)
+    assert _read(out)[0] == pytest.approx([(45045 + 1001 * k) / 30000 for k in range(6)], abs=1e-6)

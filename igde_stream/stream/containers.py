@@ -36,6 +36,9 @@ PTS_ONLY_MUXERS = ("nut",)
 #: muxers that store decode times and no negative one (MPEG-TS / PS, FLV): FFmpeg moves every frame
 #: later by the encoder's reordering delay when the first frame is shown before that delay
 NON_NEGATIVE_MUXERS = ("flv", *MPEG_MUXERS)
+#: FFmpeg's MP4 / MOV muxers, and the time scale (per second) of their movie header and edit lists
+MOV_MUXERS = ("mp4", *MOV_MODES)
+MOVIE_TIMESCALE = 1000
 #: the most frames the encoders offered reorder (x264 / x265: 16 B-frames, one more for a B-pyramid)
 MAX_REORDER = 17
 
@@ -129,13 +132,17 @@ def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fractio
 
 
 def keep_start(container: Any, stream: Any, first: Fraction, rate: Fraction) -> str | None:
-    """Keep the first frame of ``stream`` (not yet encoding) at its time ``first`` (seconds) where the
-    muxer would move the whole stream by the encoder's reordering delay: in NUT by turning FFmpeg's
-    shift off (only presentation times are stored), in MPEG-TS / PS and FLV by encoding without
-    B-frames when ``first`` comes within ``MAX_REORDER`` frames (of 1 / ``rate``) of 0. Returns what
-    was changed, for the log, or None."""
+    """Keep the first frame of ``stream`` (not yet encoding; the header not yet written) at its time
+    ``first`` (seconds) where the muxer would move the whole stream: MP4 / MOV store a late start as
+    an edit in the movie's time scale, 1/1000 s by default (1.5015 s became 1.501 s, every frame
+    0.5 ms early), set to the start's own denominator there; a muxer that would move it by the
+    encoder's reordering delay: in NUT by turning FFmpeg's shift off (only presentation times are
+    stored), in MPEG-TS / PS and FLV by encoding without B-frames when ``first`` comes within
+    ``MAX_REORDER`` frames (of 1 / ``rate``) of 0. Returns what was changed, for the log, or None."""
     muxer = container.format.name
-    if muxer in PTS_ONLY_MUXERS:
+    if muxer in MOV_MUXERS and (Fraction(first) * MOVIE_TIMESCALE).denominator != 1:
+        container.options["movie_timescale"] = str(Fraction(first).denominator)
+    elif muxer in PTS_ONLY_MUXERS:
         container.options["avoid_negative_ts"] = "disabled"  # read when the header is written
     elif muxer in NON_NEGATIVE_MUXERS and first < MAX_REORDER / rate and stream.codec_context.max_b_frames != 0:
         stream.codec_context.max_b_frames = 0
