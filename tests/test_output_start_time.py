@@ -127,3 +127,29 @@ def test_mp4_keeps_a_start_that_is_no_whole_millisecond(tmp_path, suffix, codec)
     out = tmp_path / f"out{suffix}"
     _write(out, [45045 + 1001 * k for k in range(6)], Fraction(1, 30000), codec=codec)
     assert _read(out)[0] == pytest.approx([(45045 + 1001 * k) / 30000 for k in range(6)], abs=1e-6)
+
+
+VFR_MS = [0, 33, 80, 100, 167, 200, 250, 333]  # 8 frames in 1/1000 s, declared 24 fps
+
+
+def test_variable_rate_b_frames_in_mp4_say_the_average_rate_mp4_gives(tmp_path, caplog):
+    """x264 (two frames of delay) decodes frame k at the (k-2)-th time: decode times -80 ... 200 ms,
+    a span of 280 ms for frames over 333: MP4's track lasts 280 + 1000/24 ms, so its 8 frames read
+    as 8 / 0.32167 = 24.870 fps instead of 8 / 0.37467 = 21.352 (ffprobe's avg_frame_rate: 128000/5147)."""
+    out = tmp_path / "out.mp4"
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(out, VFR_MS, Fraction(1, 1000), rate=Fraction(24))
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and "reads 24.870 fps, not 21.352" in said[0]
+    assert _read(out)[0] == pytest.approx([t / 1000 for t in VFR_MS], abs=1e-6)  # the times themselves are kept
+
+
+@pytest.mark.parametrize("pts, suffix, codec", [
+    (VFR_MS, ".mp4", "ffv1"),  # no reordering: decode times are the frames' times
+    (VFR_MS, ".mkv", "libx264"),  # Matroska stores no decode times
+    ([round(k * 1001 / 30) for k in range(10)], ".mp4", "libx264"),  # 29.97 fps in ms: 1 ms steps of jitter
+])
+def test_steady_or_unreordered_frames_say_nothing_of_the_average(tmp_path, caplog, pts, suffix, codec):
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(tmp_path / f"out{suffix}", pts, Fraction(1, 1000), rate=Fraction(24), codec=codec)
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -161,6 +161,19 @@ def start_shift(muxer: str, dts: int | None, time_base: Fraction | None) -> Frac
     return -dts * Fraction(time_base)
 
 
+def mp4_rate_note(muxer: str, frames: int, dts_span: Fraction, pts_span: Fraction, rate: Fraction) -> str | None:
+    """What MP4 / MOV say of the average frame rate where it is not the frames': their track duration
+    is the decode times' span (``dts_span``, seconds from the first packet's to the last's) and one
+    more frame, which a B-frame encoder's decode times cover differently from the frames' times
+    (``pts_span``) when the frames come at a variable rate. None when the two are within half a frame."""
+    if muxer not in MOV_MUXERS or frames < 2 or abs(dts_span - pts_span) <= 1 / (2 * rate):
+        return None
+    said, true = frames / (dts_span + 1 / rate), frames / (pts_span + 1 / rate)
+    return (f"{muxer} counts the track's duration in decode-time steps, which B-frames of variable-rate frames "
+            f"cover in {float(dts_span):.3f} s, not {float(pts_span):.3f} s: its average frame rate reads "
+            f"{float(said):.3f} fps, not {float(true):.3f} (every frame's time is kept; ffv1 or .mkv keep the average)")
+
+
 class OutputPts:
     """The pts a writer gives each frame, in the time base it set up (``out_tb``): the input's ``pts``
     as it is, or its frame slot (1 / ``rate`` each) where the output codes slots; in a slotted muxer's

@@ -44,8 +44,8 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
                      pix_fmt_for, range_lost, reads_back_limited)
-from .containers import (OutputPts, container_problem, keep_start, output_time_base, raw_problem, set_time_base,
-                         size_problem, start_shift, subsampled)
+from .containers import (OutputPts, container_problem, keep_start, mp4_rate_note, output_time_base, raw_problem,
+                         set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, first_number, is_pattern, is_single_image,
@@ -136,6 +136,7 @@ class DepthWriter:
         self.dtype: np.dtype | None = None  # the frames' sample type, fixed by the first frame
         self._last_pts: int | None = None
         self._muxed = False  # a packet went to the muxer
+        self._spans: list[int | None] = [None, None, None]  # the first frame's pts, the first and the last dts
         #: the path renamed to ``final`` by ``commit`` (a file, or a folder of images); None for stdout
         self.tmp: Path | None = None
         self.final = self.out.parent if self.sequence else self.out
@@ -255,6 +256,7 @@ class DepthWriter:
             )
         frame.pts = pts
         frame.time_base = self._out_tb
+        self._spans[0] = pts if self._spans[0] is None else self._spans[0]
         if self.frames == 0 and (said := keep_start(self.container, self.stream, pts * self._out_tb, self.rate)):
             log.info("%s: %s", self.out, said)
         try:
@@ -314,6 +316,10 @@ class DepthWriter:
         try:
             for packet in self.stream.encode(None):
                 self._mux(packet)
+            if None not in self._spans and self._last_pts is not None and (said := mp4_rate_note(
+                    self.container.format.name, self.frames, (self._spans[2] - self._spans[1]) * self._out_tb,
+                    (self._last_pts - self._spans[0]) * self._out_tb, self.rate)):
+                log.warning("%s: %s", self.out, said)
             self.container.close()
         except (av.error.FFmpegError, OSError) as exc:  # the last packets and the index: a full disk, a closed pipe
             raise self._write_error("cannot finish the file", exc) from None
@@ -326,6 +332,8 @@ class DepthWriter:
                         "input's (the encoder's reordering delay); use .mkv, .mp4 or .nut to keep the times",
                         self.out, self.container.format.name, float(shift))
         self._muxed = True
+        self._spans[1] = packet.dts if self._spans[1] is None else self._spans[1]
+        self._spans[2] = packet.dts
         mux(self.container, packet)
 
     def _write_error(self, what: str, exc: BaseException) -> OutputError:
