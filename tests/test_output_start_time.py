@@ -153,3 +153,19 @@ def test_steady_or_unreordered_frames_say_nothing_of_the_average(tmp_path, caplo
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
         _write(tmp_path / f"out{suffix}", pts, Fraction(1, 1000), rate=Fraction(24), codec=codec)
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".mpg"])
+def test_mpeg2_video_from_zero_starts_at_zero(tmp_path, suffix):
+    """MPEG-2 video has a frame of delay without B-frames (dts = pts - 1 frame) unless in low delay;
+    MPEG-PS also moved a stream that starts before its preload of 0.5 s by that much: 0.533 s."""
+    out = tmp_path / f"out{suffix}"
+    _write(out, [1001 * k for k in range(6)], Fraction(1, 30000), codec="mpeg2video")
+    assert _read(out)[0] == pytest.approx([k * 1001 / 30000 for k in range(6)], abs=2e-5)
+
+
+def test_mpeg_ps_of_h264_from_zero_starts_at_zero(tmp_path):
+    """Small H.264 frames share PES packets in MPEG-PS, so only the first frame reads back with a time."""
+    out = tmp_path / "out.mpg"
+    _write(out, [1001 * k for k in range(6)], Fraction(1, 30000))
+    assert _read(out)[0][0] == pytest.approx(0, abs=2e-5)

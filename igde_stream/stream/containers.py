@@ -39,6 +39,9 @@ NON_NEGATIVE_MUXERS = ("flv", *MPEG_MUXERS)
 #: FFmpeg's MP4 / MOV muxers, and the time scale (per second) of their movie header and edit lists
 MOV_MUXERS = ("mp4", *MOV_MODES)
 MOVIE_TIMESCALE = 1000
+#: MPEG-PS muxers that move a stream starting before their preload (0.5 s) by that much (not DVD: it
+#: keeps its preload whatever is asked)
+PRELOAD_MUXERS = ("mpeg", "svcd", "vcd")
 #: the most frames the encoders offered reorder (x264 / x265: 16 B-frames, one more for a B-pyramid)
 MAX_REORDER = 17
 
@@ -133,23 +136,35 @@ def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fractio
 
 def keep_start(container: Any, stream: Any, first: Fraction, rate: Fraction) -> str | None:
     """Keep the first frame of ``stream`` (not yet encoding; the header not yet written) at its time
-    ``first`` (seconds) where the muxer would move the whole stream: MP4 / MOV store a late start as
+    ``first`` (seconds) where the muxer would move the whole stream. MP4 / MOV store a late start as
     an edit in the movie's time scale, 1/1000 s by default (1.5015 s became 1.501 s, every frame
-    0.5 ms early), set to the start's own denominator there; a muxer that would move it by the
-    encoder's reordering delay: in NUT by turning FFmpeg's shift off (only presentation times are
-    stored), in MPEG-TS / PS and FLV by encoding without B-frames when ``first`` comes within
-    ``MAX_REORDER`` frames (of 1 / ``rate``) of 0. Returns what was changed, for the log, or None."""
-    muxer = container.format.name
+    0.5 ms early): set to the start's own denominator there. MPEG-PS moves a stream that starts
+    before its preload (0.5 s) by that much: no preload (the first decode time is the clock's start).
+    By the encoder's reordering delay where the muxer stores no decode time before 0: in NUT FFmpeg's
+    shift is turned off (only presentation times are stored); in MPEG-TS / PS and FLV, when ``first``
+    comes within ``MAX_REORDER`` frames (of 1 / ``rate``) of 0, the encoder runs without B-frames (and
+    MPEG-2 video in low delay, its one frame of delay without them). Returns what was changed in the
+    encoder, for the log, or None."""
+    muxer, cc = container.format.name, stream.codec_context
     if muxer in MOV_MUXERS and (Fraction(first) * MOVIE_TIMESCALE).denominator != 1:
         container.options["movie_timescale"] = str(Fraction(first).denominator)
     elif muxer in PTS_ONLY_MUXERS:
         container.options["avoid_negative_ts"] = "disabled"  # read when the header is written
-    elif muxer in NON_NEGATIVE_MUXERS and first < MAX_REORDER / rate and stream.codec_context.max_b_frames != 0:
-        stream.codec_context.max_b_frames = 0
-        return (f"written without B-frames: {muxer} stores no decode time before 0, and the first frame is at "
-                f"{float(first):.3f} s, within the encoder's reordering delay (with B-frames every frame would "
-                "move later by that delay)")
-    return None
+    if muxer in PRELOAD_MUXERS:
+        container.options["preload"] = "0"
+    if muxer not in NON_NEGATIVE_MUXERS or first >= MAX_REORDER / rate:
+        return None
+    changed = []
+    if cc.max_b_frames != 0:
+        cc.max_b_frames = 0
+        changed.append("without B-frames")
+    if cc.name == "mpeg2video" and not cc.flags & av.codec.context.Flags.low_delay:
+        cc.flags |= av.codec.context.Flags.low_delay
+        changed.append("in low delay")
+    if not changed:
+        return None
+    return (f"written {' and '.join(changed)}: {muxer} stores no decode time before 0, and the first frame is at "
+            f"{float(first):.3f} s, within the encoder's reordering delay (which would move every frame later)")
 
 
 def start_shift(muxer: str, dts: int | None, time_base: Fraction | None) -> Fraction | None:
