@@ -110,7 +110,7 @@ def test_avi_of_a_late_input_says_it_starts_at_zero(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
         _write(out, [45000 + 1001 * k for k in range(4)], Fraction(1, 30000), codec="ffv1")  # from 1.5 s
     said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(said) == 1 and "starts at 0, 1.502 s before" in said[0]  # slot 45 of 1001/30000 s: 1.5015 s
+    assert len(said) == 1 and "starts at 0, 1.500 s before" in said[0]
     assert _read(out)[0] == pytest.approx([k * 1001 / 30000 for k in range(4)], abs=1e-6)
 
 
@@ -169,3 +169,21 @@ def test_mpeg_ps_of_h264_from_zero_starts_at_zero(tmp_path):
     out = tmp_path / "out.mpg"
     _write(out, [1001 * k for k in range(6)], Fraction(1, 30000))
     assert _read(out)[0][0] == pytest.approx(0, abs=2e-5)
+
+
+@pytest.mark.parametrize("suffix, codec", [(".ts", "mpeg2video"), (".mp4", "mpeg4")])
+def test_a_start_off_the_slots_of_an_mpeg_video_encoder_is_a_warning(tmp_path, caplog, suffix, codec):
+    """A transport stream's 1.4 s is between slots 41 and 42 of 1001/30000 s: slot 42 is 1.4014 s."""
+    out = tmp_path / f"out{suffix}"
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(out, [126000 + 3003 * k for k in range(4)], Fraction(1, 90000), codec=codec)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and "slots of 1001/30000 s from 0: the first frame moves +1.4 ms, to 1.4014 s" in said[0]
+    assert _read(out)[0][0] == pytest.approx(42 * 1001 / 30000, abs=2e-5)
+
+
+def test_millisecond_rounding_put_right_by_the_slots_says_nothing(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        _write(tmp_path / "out.ts", [round((45 + k) * 1001 / 30) for k in range(4)], Fraction(1, 1000),
+               codec="mpeg2video")  # slot 45 (1.5015 s) stored as 1502 ms: 0.5 ms off
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]

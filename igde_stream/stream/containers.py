@@ -212,6 +212,25 @@ class OutputPts:
         return slot - self.first
 
 
+    def start_note(self, pts: int, suffix: str, codec: str) -> str | None:
+        """What happens to a first frame at ``pts`` that is not kept at its time: in AVI / YUV4MPEG
+        it goes to 0; where the encoder codes slots from 0 (MPEG-1 / 2, MPEG-4 Part 2), to the nearest
+        slot, a move said when over 1 ms (a millisecond time base rounds every frame by up to 0.5 ms,
+        which the slots put right). None when it is kept."""
+        if not self.in_slots:
+            return None
+        start = Fraction(pts) * Fraction(self.time_base)
+        if self.from_first:
+            return None if start == 0 else (f"{suffix or 'the container'} stores no start time: the output starts "
+                                            f"at 0, {float(start):.3f} s before the input's first frame (use .mkv, "
+                                            ".mp4 or .nut to keep it)")
+        moved = slot_of(pts, self.time_base, self.rate) / Fraction(self.rate) - start
+        return None if abs(moved) <= Fraction(1, 1000) else (
+            f"{codec} codes frame slots of {1 / Fraction(self.rate)} s from 0: the first frame moves {float(moved) * 1000:+.1f} ms, "
+            f"to {float(start + moved):.4f} s, and the others to their slots (use a codec such as libx264 to keep "
+            "the times)")
+
+
 def slot_of(pts: int, time_base: Fraction, rate: Fraction) -> int:
     """The frame slot (1 / ``rate`` each) nearest the time ``pts`` x ``time_base``; halves round up."""
     return math.floor(Fraction(pts) * Fraction(time_base) * Fraction(rate) + Fraction(1, 2))

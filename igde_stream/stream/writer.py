@@ -240,11 +240,9 @@ class DepthWriter:
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
+        if self.frames == 0 and (said := self._pts.start_note(pts, self.out.suffix, self.codec)):
+            log.warning("%s: %s", self.out, said)
         pts = self._pts(pts)
-        if self.frames == 0 and self._pts.first:  # AVI / YUV4MPEG: slot 0, wherever the input starts
-            log.warning("%s: %s stores no start time: the output starts at 0, %.3f s before the input's first "
-                        "frame (use .mkv, .mp4 or .nut to keep it)", self.out, self.out.suffix or "the container",
-                        float(self._pts.first / self.rate))
         if self._last_pts is not None and pts <= self._last_pts:
             slotted = self.out.suffix if self._pts.from_first else f"--codec {self.codec}"
             slots = "" if self._out_tb == self.time_base else (
