@@ -4,6 +4,8 @@ Some muxers take a packet of any codec and fail only at the first frame, or neve
 MPEG-PS store a codec they do not know as a data stream (an FFV1 ``.ts`` opened as no video at all),
 the raw muxers write any packet. AVI and YUV4MPEG take the stream's time base as the frame rate, so
 Matroska's 1/1000 s became a 1000 fps file; they are written in frame slots of 1 / rate instead.
+Where a muxer would move the stream's start (``keep_start``, ``start_shift``) or misstate its
+average rate (``mp4_rate_note``), and ``mux``, which drops impossible decode times.
 """
 
 from __future__ import annotations
@@ -44,6 +46,25 @@ MOVIE_TIMESCALE = 1000
 PRELOAD_MUXERS = ("mpeg", "svcd", "vcd")
 #: the most frames the encoders offered reorder (x264 / x265: 16 B-frames, one more for a B-pyramid)
 MAX_REORDER = 17
+
+
+MAX_DECODE_LEAD = 60  # seconds a decode time may come before its display time (reordering: a few frames)
+
+
+def mux(container: Any, packet: Any) -> None:
+    """``container.mux(packet)``, with an impossible decode time dropped first (the muxer then
+    derives one): one after the packet's own display time, or more than ``MAX_DECODE_LEAD`` seconds
+    before it. No valid stream has either; libx265 through FFmpeg 8 hands the one packet of a
+    one-frame stream a dts of uninitialised memory now and then, above its pts (0x0003000300030004,
+    which Matroska refuses) or far below it (-62551903713508 ms, which MP4 / MOV refuse as "pts/dts
+    pair unsupported")."""
+    pts, dts = packet.pts, packet.dts
+    if dts is not None and pts is not None:
+        tb = getattr(packet, "time_base", None)
+        lead = (pts - dts) * tb if tb else 0  # no time base: only the order can be checked
+        if dts > pts or lead > MAX_DECODE_LEAD:
+            packet.dts = None
+    container.mux(packet)
 
 
 def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[str] | set[str]) -> str | None:

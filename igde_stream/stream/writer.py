@@ -44,8 +44,8 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
                      pix_fmt_for, range_lost, reads_back_limited)
-from .containers import (OutputPts, container_problem, keep_start, mp4_rate_note, output_time_base, raw_problem,
-                         set_time_base, size_problem, start_shift, subsampled)
+from .containers import (MAX_DECODE_LEAD, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
+                         output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, first_number, is_pattern, is_single_image,
@@ -60,25 +60,6 @@ DEFAULT_CODEC = "ffv1"
 # FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
 # the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
 BITEXACT = {"fflags": "+bitexact"}
-
-
-MAX_DECODE_LEAD = 60  # seconds a decode time may come before its display time (reordering: a few frames)
-
-
-def mux(container: Any, packet: Any) -> None:
-    """``container.mux(packet)``, with an impossible decode time dropped first (the muxer then
-    derives one): one after the packet's own display time, or more than ``MAX_DECODE_LEAD`` seconds
-    before it. No valid stream has either; libx265 through FFmpeg 8 hands the one packet of a
-    one-frame stream a dts of uninitialised memory now and then, above its pts (0x0003000300030004,
-    which Matroska refuses) or far below it (-62551903713508 ms, which MP4 / MOV refuse as "pts/dts
-    pair unsupported")."""
-    pts, dts = packet.pts, packet.dts
-    if dts is not None and pts is not None:
-        tb = getattr(packet, "time_base", None)
-        lead = (pts - dts) * tb if tb else 0  # no time base: only the order can be checked
-        if dts > pts or lead > MAX_DECODE_LEAD:
-            packet.dts = None
-    container.mux(packet)
 
 
 def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: FloatMap | None) -> None:
@@ -403,5 +384,5 @@ class DepthWriter:
 
 __all__ = [
     "DEFAULT_CODEC", "DepthWriter", "codec_is_lossless", "describe_codec", "output_pix_fmt", "remove_stale_parts",
-    "temp_path",
+    "temp_path", "MAX_DECODE_LEAD", "mux",  # in containers; named here as before
 ]
