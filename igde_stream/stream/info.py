@@ -35,6 +35,7 @@ class VideoInfo:
     duration_is_last_start: bool = False  # it is the last frame's start (NUT: its index's largest pts), not its end
     kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of); "array" (arrays: NumPy)
     limited: bool = False  # YUV depth luma in the limited range, read stretched (formats.luma_is_limited)
+    timecode: str | None = None  # the first frame's SMPTE timecode ("01:00:00:00"; timecode.input_timecode)
 
     @property
     def effective_rate(self) -> Fraction:

@@ -143,7 +143,7 @@ class ViewsSink:
         for p, size in zip(self.paths, sizes):
             self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
                                             stereo_mode=self.layout.stereo_mode, size=size,
-                                            frames=self.info.expected_frames))
+                                            frames=self.info.expected_frames, timecode=self.info.timecode))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
@@ -238,7 +238,7 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
                                    near=options.depth_near, max_depth=options.config.max_depth,
                                    order=options.config.depth_order, threads=threads, size=(info.width, info.height),
-                                   frames=info.expected_frames)
+                                   frames=info.expected_frames, timecode=info.timecode)
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

@@ -48,6 +48,7 @@ from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
+from .timecode import with_timecode
 from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _NoBar, _read, check_batch
 from .urls import StreamURL, check_outputs as check_stream_outputs, output_path
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
@@ -267,6 +268,7 @@ def enhance_file(
                 "(the report measures them before encoding)",
                 codec,
             )
+        di = with_timecode(di, color.info)  # the outputs' timecode: the depth's, else the colour's
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
                              float_map=fmap)
         # every output, (temporary name, final name); stdout has none

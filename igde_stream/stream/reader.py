@@ -48,6 +48,7 @@ from .orientation import Orientation, frame_orientation, orientation_changed, pr
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import check_same_kind, choose_stream, warn_hdr_colour
+from .timecode import input_timecode
 from .timing import stream_rate
 
 log = logging.getLogger("igde_stream.stream")
@@ -239,6 +240,7 @@ class VideoReader:
             duration_is_last_start=last_start,
             kind=self._kind, limited=self.role != "color" and self._packed is None and self._cmap is None
             and luma_is_limited(pix_fmt, cc.color_range, cc.name, self._depth_range),
+            timecode=input_timecode(self.container, s),
         )
         return s, info
 

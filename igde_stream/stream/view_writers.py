@@ -18,6 +18,7 @@ from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
+from .timecode import set_timecode
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter"]
@@ -72,7 +73,7 @@ class ColorWriter:
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
-                 frames: int | None = None) -> None:
+                 frames: int | None = None, timecode: str | None = None) -> None:
         import av
 
         if codec not in VIEW_CODECS:
@@ -104,6 +105,8 @@ class ColorWriter:
             self.abort()  # e.g. an image pattern (image2), .jpg, .gif: views are written as video or one .png
             raise OutputError(f"cannot hold {codec} video (format {self.container.format.name}); use .mkv or .mp4, "
                               "or one .png for a single frame", self.path)
+        if not self.image:
+            set_timecode(self.container, timecode, rate, self.path)  # the depth's (or colour's) first frame's
         self.stream = None
         self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
         self.expected = None if size is None else tuple(size)
@@ -235,13 +238,14 @@ class RGBDWriter:
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
                  max_depth: float | None = None, order: str = "near-high", threads: int = 0,
-                 size: tuple[int, int] | None = None, frames: int | None = None) -> None:
+                 size: tuple[int, int] | None = None, frames: int | None = None, timecode: str | None = None) -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
         self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
         # size: the colour / depth frames' (W, H); the file's frames are twice as wide
         self.writer = ColorWriter(path, codec, rate, time_base, threads,
-                                  size=None if size is None else (2 * size[0], size[1]), frames=frames)
+                                  size=None if size is None else (2 * size[0], size[1]), frames=frames,
+                                  timecode=timecode)
         self.path = self.writer.path
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:

@@ -32,6 +32,7 @@ from .reader import VideoReader
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
+from .timecode import with_timecode
 from .view_writers import (VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
                            _say_rescaled)
 
@@ -136,9 +137,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         color_reader = VideoReader(color, "color", size=size, source=source)
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False)  # + timing
         rate = depth_reader.info.rate or Fraction(25)
+        tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size, frames=depth_reader.info.expected_frames))
+                                       size=frame_size, frames=depth_reader.info.expected_frames, timecode=tc))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if n == 0:

@@ -52,6 +52,7 @@ from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, fir
                        sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
+from .timecode import set_timecode
 from .urls import open_output, stream_url, write_error
 
 log = logging.getLogger("igde_stream.stream")
@@ -156,6 +157,8 @@ class DepthWriter:
             self._remove_tmp()
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
         muxer = self.container.format.name
+        if not self.sequence:  # numbered images keep none
+            set_timecode(self.container, like.timecode, self.rate, self.out)
         why = container_problem(muxer, codec, self.out, self.container.supported_codecs)
         if self._limited and is_yuv_format(self.pix_fmt) and full_range_only(codec):  # MJPEG: limited refused
             log.info("%s: %s takes only full-range YUV; the depth is written as full-range %s", self.out, codec,

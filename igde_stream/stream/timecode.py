@@ -1,0 +1,103 @@
+"""The SMPTE timecode of an input's first frame, carried to the outputs made from its frames.
+
+FFmpeg's demuxers give it as ``timecode`` metadata: on the video stream (MOV copies its ``tmcd``
+track's there; MXF), on the container (MXF, NUT; Matroska's ``TIMECODE`` tag) or on the ``tmcd``
+data stream itself. FFmpeg's muxers write it back from the output container's ``timecode``
+metadata, as ``ffmpeg -timecode`` does: MOV / MP4 a ``tmcd`` track, Matroska a ``TIMECODE`` tag,
+MXF its timecode component, NUT an info tag. The outputs keep the input's frames one for one from its
+first, so the first frame's timecode is theirs too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import re
+from fractions import Fraction
+from typing import Any
+
+import av
+import av.logging
+
+from .info import VideoInfo
+
+log = logging.getLogger("igde_stream.stream")
+
+#: HH:MM:SS:FF (non-drop), HH:MM:SS;FF (drop-frame; ``.`` and ``,`` are read as FFmpeg reads them)
+_TIMECODE = re.compile(r"\d{1,2}:\d{2}:\d{2}[:;.,]\d{2,3}")
+
+
+def timecode_of(value: str | None) -> str | None:
+    """``value`` when it is a timecode FFmpeg's muxers take (``01:00:00:00``, ``00:59:59;28``), else None."""
+    value = (value or "").strip()
+    return value if _TIMECODE.fullmatch(value) else None
+
+
+def _tagged(metadata: Any) -> str | None:
+    for key, value in dict(metadata or {}).items():
+        if key.lower() == "timecode" and (tc := timecode_of(value)) is not None:
+            return tc
+    return None
+
+
+def input_timecode(container: Any, stream: Any) -> str | None:
+    """The timecode of ``stream`` (a PyAV video stream of ``container``), or None: its own tag, the
+    container's, then a data stream's (a ``tmcd`` track FFmpeg did not copy to the video stream)."""
+    others = [s.metadata for s in getattr(container, "streams", []) if getattr(s, "type", None) == "data"]
+    for metadata in (stream.metadata, container.metadata, *others):
+        if (tc := _tagged(metadata)) is not None:
+            return tc
+    return None
+
+
+def with_timecode(depth: VideoInfo, color: VideoInfo) -> VideoInfo:
+    """``depth`` (the outputs' model) with the timecode they get: the depth's, else the colour's (a depth
+    estimator's output has none; its frames pair with the colour's from the first, ``pairing``)."""
+    if depth.timecode is None and color.timecode is not None:
+        log.info("timecode %s: the colour input's (the depth has none), written on the outputs", color.timecode)
+        return dataclasses.replace(depth, timecode=color.timecode)
+    return depth
+
+
+#: muxers that build a timecode track from the tag (MOV / MP4 ``tmcd``, MXF), and fail the header on
+#: one they cannot count (MOV at 1000 fps, MXF drop-frame at 25 fps); the trial's codec for each
+_TRACK_MUXERS = {"mov": "png", "mp4": "png", "ipod": "png", "ismv": "png", "mxf": "ffv1", "mxf_opatom": "ffv1"}
+
+
+def _trial(muxer: str, codec: str, rate: Fraction, timecode: str | None) -> bool:
+    """Whether a one-frame ``codec`` file of ``muxer`` at ``rate``, tagged ``timecode``, is written (in memory)."""
+    try:
+        with av.logging.Capture(local=True), av.open(io.BytesIO(), "w", format=muxer) as c:
+            if timecode is not None:
+                c.metadata["timecode"] = timecode
+            s = c.add_stream(codec, rate=rate)
+            s.width, s.height, s.pix_fmt = 16, 16, "gray"
+            for packet in [*s.encode(av.VideoFrame(16, 16, "gray")), *s.encode()]:
+                c.mux(packet)
+        return True
+    except (av.error.FFmpegError, ValueError, OSError):
+        return False
+
+
+def timecode_refused(muxer: str, rate: Fraction, timecode: str | None) -> bool:
+    """Whether ``muxer`` refuses ``timecode`` at ``rate`` fps where it takes the same file without it (a
+    trial header in memory; muxers that only store the tag take any)."""
+    codec = _TRACK_MUXERS.get(muxer)
+    return codec is not None and timecode is not None and _trial(muxer, codec, rate, None) and not _trial(
+        muxer, codec, rate, timecode)
+
+
+def set_timecode(container: Any, timecode: str | None, rate: Fraction, where: Any) -> None:
+    """Tag output ``container`` (before its header is written, at the first frame) with ``timecode``,
+    where its muxer can hold it at ``rate`` fps (else a warning names ``where``, the output)."""
+    if timecode is None:
+        return
+    if timecode_refused(container.format.name, rate, timecode):
+        log.warning("%s: the timecode %s is not written: FFmpeg's %s muxer cannot count it at %s fps", where,
+                    timecode, container.format.name, rate)
+        return
+    container.metadata["timecode"] = timecode
+
+
+__all__ = ["input_timecode", "set_timecode", "timecode_of", "with_timecode"]
