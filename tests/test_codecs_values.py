@@ -54,15 +54,31 @@ def test_the_output_format_is_the_inputs_or_as_many_bits_in_another_layout(codec
     assert output_pix_fmt(codec, fmt) == want
 
 
+EXACT_IN = ("depth stays exact in ffv1 (.mkv, .nut, .mp4), png / tiff / dpx (.mov), or 16-bit images "
+            "(-o out/%06d.png or .tif; float depth: .exr)")
+
+
 @pytest.mark.parametrize("codec, fmt, problem", [
-    ("libx264", "gray16le", "this encoder cannot store 16-bit depth (gray16le); use ffv1"),  # docs' example
-    ("libx264", "gray12le", "this encoder cannot store 12-bit depth (gray12le); use ffv1"),
-    ("libx264rgb", "gray", "this encoder takes no 8-bit gray or YUV format; use ffv1"),
+    ("libx264", "gray16le", "this encoder cannot store 16-bit depth (gray16le) (it codes "),  # docs' example
+    ("libx264", "gray12le", "this encoder cannot store 12-bit depth (gray12le) (it codes "),
+    ("libx264rgb", "gray", "this encoder cannot store 8-bit depth (gray) (it codes "),
+    # the post-production intermediates: 10-bit YUV only (ProRes 4444's alpha too), both lossy
+    ("prores_ks", "gray16le", "this encoder cannot store 16-bit depth (gray16le) (it codes yuv422p10le, "
+                              "yuv444p10le, yuva444p10le, lossy); "),
+    ("prores_ks", "gray10le", "this encoder cannot store 10-bit depth (gray10le) (it codes yuv422p10le, "
+                              "yuv444p10le, yuva444p10le, lossy); "),
+    ("dnxhd", "gray", "this encoder cannot store 8-bit depth (gray) (it codes yuv422p, yuv422p10le, yuv444p10le, "
+                      "gbrp10le, lossy); "),
 ])
 def test_an_encoder_that_cannot_hold_the_depth_is_refused(codec, fmt, problem):
+    """One line: what the encoder codes (FFmpeg's own list) and where the depth stays exact instead."""
     with pytest.raises(IGDEError) as info:
         output_pix_fmt(codec, fmt)
-    assert str(info.value) == f"codec {codec!r}: {problem}" and cli_message(info.value) == f"--codec {codec}: {problem}"
+    said = str(info.value)
+    assert said.startswith(f"codec {codec!r}: {problem}") and said.endswith(EXACT_IN) and "\n" not in said
+    assert cli_message(info.value) == f"--codec {codec}: " + said.split(": ", 1)[1]
+    formats = said.split("(it codes ", 1)[1].split(")", 1)[0].removesuffix(", lossy").split(", ")
+    assert set(formats) == _takes(codec)
 
 
 @pytest.mark.parametrize("codec, dtype, like, want", [

@@ -42,6 +42,19 @@ def _encoder(name: str) -> av.codec.Codec:
     return codec
 
 
+#: where depth stays exact, for a refusal to point to (each checked by reading the output back)
+LOSSLESS_CHOICES = ("ffv1 (.mkv, .nut, .mp4), png / tiff / dpx (.mov), or 16-bit images (-o out/%06d.png or .tif; "
+                    "float depth: .exr)")
+
+
+def _cannot_hold(codec: av.codec.Codec, what: str) -> IGDEError:
+    """The refusal of an encoder that has no format for the depth: what it codes, and where depth stays exact."""
+    formats = ", ".join(f.name for f in codec.video_formats or [])
+    kind = "" if codec.name in _LOSSLESS_AS_SET or (codec.lossless and not codec.lossy) else ", lossy"
+    return codec_error(codec.name, f"this encoder cannot store {what} (it codes {formats}{kind}); depth stays "
+                                   f"exact in {LOSSLESS_CHOICES}")
+
+
 def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
     """The pixel format the output uses: the input's when the encoder takes it, else an 8-bit fallback."""
     codec = _encoder(codec_name)
@@ -54,12 +67,12 @@ def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
         for alt in (f"gray{bits}le", "gray16le", "gray16be"):
             if alt in formats:
                 return alt
-        raise codec_error(codec_name, f"this encoder cannot store {bits}-bit depth ({depth_pix_fmt}); use ffv1")
+        raise _cannot_hold(codec, f"{bits}-bit depth ({depth_pix_fmt})")
     # RGB of equal channels before YUV for a lossless encoder: YUV keeps no range tag in most containers
     for alt in ("gray", "gbrp", "yuv444p", "yuv420p") if codec_is_lossless(codec_name) else ("gray", "yuv444p", "yuv420p"):
         if alt in formats:
             return alt
-    raise codec_error(codec_name, "this encoder takes no 8-bit gray or YUV format; use ffv1")
+    raise _cannot_hold(codec, f"8-bit depth ({depth_pix_fmt})")
 
 
 def pix_fmt_for(codec: str, dtype: np.dtype, like_fmt: str | None) -> str:

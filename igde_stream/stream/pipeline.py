@@ -262,15 +262,12 @@ def enhance_file(
             depth.path, di.width, di.height, di.pix_fmt, f"{float(di.rate):.3f}" if di.rate else "?", out,
             describe_codec(codec),
         )
-        if not lossless:
-            log.warning(
-                "%s is a lossy codec: the output differs from the enhanced frames "
-                "(the report measures them before encoding)",
-                codec,
-            )
         di = with_timecode(di, color.info)  # the outputs' timecode: the depth's, else the colour's
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
                              float_map=fmap)
+        if not lossless:  # once the writer took the codec: a refused one is said without it
+            log.warning("%s is a lossy codec: the output differs from the enhanced frames "
+                        "(the report measures them before encoding)", codec)
         # every output, (temporary name, final name); stdout has none
         moves: list[tuple[Path, Path]] = [(writer.tmp, writer.final)] if writer.tmp is not None else []
         outs: Outputs | None = None

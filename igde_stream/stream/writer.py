@@ -44,7 +44,7 @@ from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
                      pix_fmt_for, range_lost, reads_back_limited)
-from .containers import (MAX_DECODE_LEAD, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
+from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
                          output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
@@ -61,6 +61,8 @@ DEFAULT_CODEC = "ffv1"
 # FFmpeg's bitexact mode: no random Matroska segment / track UIDs and no encoder version string, so
 # the same frames give the same file, byte for byte (``igde-stream batch`` is checked against this)
 BITEXACT = {"fflags": "+bitexact"}
+#: lossless depth in QuickTime, where FFmpeg writes no FFV1: read back exactly, 8 to 16 bits
+MOV_LOSSLESS = "png, tiff or dpx (lossless gray) in .mov"
 
 
 def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: FloatMap | None) -> None:
@@ -198,8 +200,9 @@ class DepthWriter:
         except BaseException as exc:
             self.abort()
             if isinstance(exc, (av.error.FFmpegError, ValueError)):
+                other = MOV_LOSSLESS if muxer in MOV_MODES else "with one this container takes"
                 hint = "" if "not support" not in str(exc) else (
-                    "; use .mkv or .nut, or --codec with one this container takes" if codec == "ffv1"
+                    f"; use .mkv or .nut, or --codec {other}" if codec == "ffv1"
                     else f"; use --codec ffv1 (the default, in .mkv or .nut), or a container that takes {codec}")
                 raise OutputError(f"cannot set up the {codec} encoder: {exc}{hint}", self.out) from None
             raise
