@@ -46,6 +46,7 @@ from .imageseq import check_png_headers, sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
+from .rgb import colour_rgb
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import check_same_kind, choose_stream, warn_hdr_colour
 from .timecode import input_timecode
@@ -343,14 +344,9 @@ class VideoReader:
         turn = self.orientation.apply
         if self._packed is not None:
             return self._packed.split(f, self._reformatter, turn)
-        if self.role == "color":
-            if self.size is None:
-                return turn(self._reformatter.reformat(f, format="rgb24").to_ndarray())
-            w, h = self.orientation.size(*self.size)  # resized as stored, then turned
-            shrink = w * h < f.width * f.height
-            return turn(self._reformatter.reformat(
-                f, w, h, "rgb24", interpolation="AREA" if shrink else "BICUBIC"
-            ).to_ndarray())
+        if self.role == "color":  # resized as stored, then turned
+            size = None if self.size is None else self.orientation.size(*self.size)
+            return turn(colour_rgb(f, self._reformatter, size))
         try:
             if self._cmap is not None:
                 return self._enlarged(turn(self._cmap.read(f, self._reformatter, index)))
