@@ -75,7 +75,8 @@ def test_depth_timecode_kept_in_matroska(tmp_path, enhancer):
     color = _clip(tmp_path / "c.mkv", _colours(), "bgr0", "ffv1")
     depth = _clip(tmp_path / "d.mkv", _depths(), "gray16le", "ffv1", container_tc="01:02:03:04")
     out = tmp_path / "out.mkv"
-    enhance_file(color, depth, out, enhancer=enhancer)
+    summary = enhance_file(color, depth, out, enhancer=enhancer)
+    assert summary["timecode"] == "01:02:03:04"  # the summary (and a report's header) say it too
     found, _ = _timecodes(out)
     assert ("format", "01:02:03:04") in found  # Matroska's global TIMECODE tag, as ffmpeg -timecode writes it
     with av.open(str(out)) as c:
@@ -115,7 +116,7 @@ def test_no_timecode_in_none_out(tmp_path, enhancer):
     color = _clip(tmp_path / "c.mkv", _colours(), "bgr0", "ffv1")
     depth = _clip(tmp_path / "d.mkv", _depths(), "gray16le", "ffv1")
     out = tmp_path / "out.mov"
-    enhance_file(color, depth, out, codec="png", enhancer=enhancer)
+    assert enhance_file(color, depth, out, codec="png", enhancer=enhancer)["timecode"] is None
     found, types = _timecodes(out)
     assert found == [] and types == ["video"]
 

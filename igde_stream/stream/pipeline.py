@@ -279,7 +279,7 @@ def enhance_file(
             tally: dict[str, int] = {}
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally)
             writer.close()
-            read_as.update(pair=pair, **tally)  # colour frames skipped / reused with --pair nearest
+            read_as.update(pair=pair, timecode=di.timecode, **tally)  # tally: colour frames skipped / reused (nearest)
             read_as.update(float_range=describe_run(fmap, depth, gt), depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
