@@ -19,7 +19,7 @@ from test_pipes import nut_bytes
 from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader, urls
 from igde_stream.stream.floatdepth import exr_channels, exr_hint
-from igde_stream.stream.imageseq import check_png_headers
+from igde_stream.stream.imagehead import check_image_headers as check_png_headers
 
 # --- UDP / RTP: urls.datagram_packets, urls.open_url ------------------------------------------------
 

@@ -438,11 +438,14 @@ def test_frame_size_change_mid_stream_is_refused(make_clip, enhancer, tmp_path, 
     assert not (tmp_path / "r.json").exists()
 
 
-def test_frame_size_change_is_refused_when_the_colour_is_resized(tmp_path):
+def test_frame_size_change_is_refused_when_the_colour_is_resized(tmp_path, monkeypatch):
     """Colour read at another size (``VideoReader(size=...)``) is resized frame by frame, which would
-    hide a change of the stored size: it is refused all the same. (TIFF: a PNG sequence is refused
-    at the opening, from its headers, tests/test_input_readback61.py.)"""
-    from igde_stream.stream import VideoReader
+    hide a change of the stored size: it is refused all the same. (Image sequences are refused at the
+    opening, from their headers, tests/test_image_headers.py: that check is switched off here to reach
+    the mid-stream one, which a video's frames meet.)"""
+    from igde_stream.stream import VideoReader, reader
+
+    monkeypatch.setattr(reader, "check_image_headers", lambda *args: None)
 
     colors = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(3)] + [np.zeros((50, 66, 3), np.uint8)]
     folder = write_png_sequence(tmp_path / "c", colors, pattern="{:06d}.tif")

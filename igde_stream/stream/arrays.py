@@ -241,6 +241,13 @@ class _FilesClip(_Clip):
         self._first = self._open(0)
         self._fix(self._first.shape, self._first.dtype, f"frame 0 ({os.path.basename(self.files[0])}) ", clip=False)
         self.count = len(self.files)
+        for k in range(1, self.count):  # every header (a few hundred bytes) before any frame is read
+            try:
+                with open(self.files[k], "rb") as fp:
+                    shape, _, dtype = _header(fp)
+            except (OSError, ValueError, EOFError, SyntaxError):
+                break  # said in the words of np.load where the run reaches it
+            self._check_frame(k, shape, dtype)
 
     def _open(self, k: int) -> Any:
         file = self.files[k]
@@ -250,14 +257,16 @@ class _FilesClip(_Clip):
         except (ValueError, OSError, EOFError) as exc:
             raise InputError(f"frame {k}: not a readable NumPy .npy file ({exc})", file) from None
 
+    def _check_frame(self, k: int, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        if shape != (self.height, self.width) or dtype != self.dtype:
+            raise InputError(f"frame {k} ({os.path.basename(self.files[k])}) is {' x '.join(map(str, shape))} {dtype}, "
+                             f"the frames before it {self.height} x {self.width} {self.dtype}: every frame keeps one "
+                             "size and type", self.files[k])
+
     def frames(self) -> Iterator[np.ndarray]:
         for k in range(self.count):
             values = self._first if k == 0 else self._open(k)
-            if values.shape != (self.height, self.width) or values.dtype != self.dtype:
-                shape = " x ".join(map(str, values.shape))
-                raise InputError(f"frame {k} ({os.path.basename(self.files[k])}) is {shape} {values.dtype}, the "
-                                 f"frames before it {self.height} x {self.width} {self.dtype}: every frame keeps one "
-                                 "size and type", self.files[k])
+            self._check_frame(k, values.shape, values.dtype)  # a file changed since the opening
             yield _as_depth(values, self.is_float)
         self._first = None
 

@@ -30,6 +30,7 @@ import numpy as np
 from ..depth_order import check_order
 from ..errors import IGDEError, InputError
 from .formats import is_float_format
+from .imagehead import exr_attributes, exr_channel_list
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
@@ -180,29 +181,11 @@ def exr_channels(path: str) -> list[str] | None:
     """The channel names in the first header of OpenEXR file ``path`` (None: not one, or unreadable)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(1 << 16)
-    except OSError:
+            attrs = exr_attributes(f.read(1 << 16))
+        kind, value = attrs[b"channels"] if attrs is not None else (None, b"")
+        return [name for name, _ in exr_channel_list(value)] if kind == b"chlist" else None
+    except (OSError, IndexError, ValueError, struct.error):
         return None
-    if head[:4] != b"\x76\x2f\x31\x01":
-        return None
-    at = 8
-    try:
-        while head[at]:  # attributes: name \0 type \0 int32 size, value; an empty name ends the header
-            name_end = head.index(b"\0", at)
-            kind_end = head.index(b"\0", name_end + 1)
-            (size,) = struct.unpack_from("<i", head, kind_end + 1)
-            value = head[kind_end + 5:kind_end + 5 + size]
-            if head[at:name_end] == b"channels" and head[name_end + 1:kind_end] == b"chlist":
-                names, i = [], 0
-                while value[i]:  # each: name \0, then type, linear, reserved and sampling (16 bytes)
-                    end = value.index(b"\0", i)
-                    names.append(value[i:end].decode("latin-1"))
-                    i = end + 17
-                return names
-            at = kind_end + 5 + size
-    except (IndexError, ValueError, struct.error):  # cut or damaged
-        return None
-    return None
 
 
 def exr_hint(codec: str, first: str) -> str:

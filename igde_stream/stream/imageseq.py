@@ -9,19 +9,17 @@ sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. ``.pfm`` and ``.ex
 folder must be new or empty; with ``-y`` an existing folder that holds nothing but names this pattern
 writes (an earlier run's frames: ``%06d.png`` writes 000000.png, ``%d.png`` 0.png, never 000000.png)
 is replaced. Anything else in it is refused, so ``-y`` never deletes a file of another name.
-``check_png_headers``: a PNG input sequence that changes size or format is refused before any frame.
+An input sequence that changes size or format is refused before any frame (``imagehead``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import struct
 from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError, OutputError
-from .streams import check_same_kind
 
 #: Image formats a depth sequence can be written in, by suffix: encoder.
 SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pfm": "pfm", ".exr": "exr"}
@@ -212,35 +210,6 @@ def sequence_files(path: str) -> list[str]:
     return [frame_name(path, int(options["start_number"]) + k) for k in range(count)]
 
 
-#: PNG IHDR (bit depth, colour type) -> the pixel format FFmpeg's PNG decoder gives (``_png_format``)
-_PNG_FORMATS = {(1, 0): "monob", (8, 0): "gray", (16, 0): "gray16be", (8, 2): "rgb24", (16, 2): "rgb48be",
-                (8, 4): "ya8", (16, 4): "ya16be", (8, 6): "rgba", (16, 6): "rgba64be"}
-
-
-def _png_format(bits: int, kind: int) -> str:
-    """Palettes of any bit depth decode to pal8, 2 / 4-bit gray to gray (as FFmpeg's decoder expands them)."""
-    return "pal8" if kind == 3 else _PNG_FORMATS.get((8 if kind == 0 and bits in (2, 4) else bits, kind), "png")
-
-
-def check_png_headers(files: list[str], role_name: str, formats: bool, path: str) -> None:
-    """Refuse a PNG sequence whose images change size (or, ``formats``: pixel format, as depth must not)
-    before any frame is decoded, from each file's IHDR (26 bytes a file), by the readers' own rule and
-    words (``streams.check_same_kind``). Other images are checked there only, as the run reaches them."""
-    first = fmt0 = None
-    for k, name in enumerate(files if files and files[0].lower().endswith(".png") else ()):
-        try:
-            with open(name, "rb") as f:
-                head = f.read(26)
-        except OSError:
-            return  # FFmpeg says what is wrong with it when it gets there
-        if len(head) < 26 or head[12:16] != b"IHDR":
-            return
-        w, h, bits, kind = struct.unpack(">IIBB", head[16:26])
-        fmt0 = check_same_kind((w, h), _png_format(bits, kind), k, name, 0.0, fmt0, first, role_name,
-                               (lambda fmt: None) if formats else None, path)
-        first = first or (w, h)
-
-
 def first_number(path: str) -> int | None:
     """The number of the first frame of the image (or .npy) sequence ``path``, for outputs numbered as
     their input: a pattern's lowest number; a folder's when every image in it is named PREFIX + NUMBER +
@@ -267,7 +236,6 @@ def frame_name(pattern: str, number: int) -> str:
     return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
 
 
-__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_png_headers",
-           "check_one_frame", "check_sequence_output", "first_number", "frame_name", "image_codec", "is_pattern",
-           "is_single_image", "pattern_suffix_problem", "sequence_codec",
-           "sequence_files", "sequence_frames"]
+__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_one_frame",
+           "check_sequence_output", "first_number", "frame_name", "image_codec", "is_pattern", "is_single_image",
+           "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]

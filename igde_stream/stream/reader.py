@@ -42,7 +42,8 @@ from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
 )
-from .imageseq import check_png_headers, sequence_files
+from .imagehead import check_image_headers
+from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
@@ -183,8 +184,8 @@ class VideoReader:
             self._input = shared.add_user()
         # an image sequence's files, frame by frame (a frame's EXIF tag, where PyAV cannot list side data)
         self._images = sequence_files(self.path) if self._kind == "sequence" else []
-        check_png_headers(self._images, _ROLE_NAMES[self.role], self.role != "color" and self._packed is None,
-                          self.path)  # formats as _check_same_kind checks them (a colour map's too)
+        check_image_headers(self._images, _ROLE_NAMES[self.role], self.role != "color" and self._packed is None,
+                            self.path)  # formats as _check_same_kind checks them (a colour map's too)
         self.container = self._input.container
         self.stream, self.info = self._select_stream(threads, index)
         self._input.register(self.stream)
