@@ -176,3 +176,74 @@ def test_npy_frames_are_checked_when_they_open(tmp_path):
     np.save(tmp_path / "d" / "3.npy", np.ones((5, 6), np.float32))
     with pytest.raises(InputError, match=r"frame 3 \(3\.npy\) is 5 x 6 float32"):
         VideoReader(str(tmp_path / "d" / "%d.npy"), "depth")
+
+
+# --- OpenEXR colour with a depth channel beside it --------------------------------------------------
+
+def _attr(name: str, kind: str, value: bytes) -> bytes:
+    """One OpenEXR header attribute: name NUL, type NUL, int32 (little-endian) size, value."""
+    return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+
+def _exr(path: Path, channels: list[tuple[str, float]], size: tuple[int, int] = (8, 4)) -> Path:
+    """A scanline, uncompressed float OpenEXR file written from the OpenEXR file layout: magic,
+    version 2, the required attributes, one offset per line, then each line's channels in the
+    stored order, each channel holding its one ``value``."""
+    w, h = size
+    chlist = b"".join(n.encode() + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) for n, _ in channels) + b"\0"
+    box = struct.pack("<4i", 0, 0, w - 1, h - 1)
+    header = (b"\x76\x2f\x31\x01" + struct.pack("<i", 2) + _attr("channels", "chlist", chlist)
+              + _attr("compression", "compression", b"\0") + _attr("dataWindow", "box2i", box)
+              + _attr("displayWindow", "box2i", box) + _attr("lineOrder", "lineOrder", b"\0")
+              + _attr("pixelAspectRatio", "float", struct.pack("<f", 1)) + _attr("screenWindowCenter", "v2f", bytes(8))
+              + _attr("screenWindowWidth", "float", struct.pack("<f", 1)) + b"\0")
+    line = b"".join(np.full(w, v, "<f4").tobytes() for _, v in channels)
+    lines = [struct.pack("<ii", y, len(line)) + line for y in range(h)]
+    offsets = [len(header) + 8 * h + y * len(lines[0]) for y in range(h)]
+    path.write_bytes(header + struct.pack(f"<{h}Q", *offsets) + b"".join(lines))
+    return path
+
+
+RGB_Z = [("B", 5.0), ("G", 5.0), ("R", 5.0), ("Z", 9.0)]
+
+
+def test_ffmpeg_reads_rgb_and_drops_z(tmp_path):
+    """What makes the refusal needed: FFmpeg decodes the 5.0 of R, G and B, and the Z of 9.0 is gone."""
+    with av.open(str(_exr(tmp_path / "a.exr", RGB_Z))) as c:
+        f = next(c.decode(video=0))
+    assert f.format.name == "gbrpf32le"
+    assert {float(np.frombuffer(bytes(p), "<f4")[0]) for p in f.planes} == {5.0}
+
+
+@pytest.mark.parametrize("channels, dropped", [
+    (RGB_Z, "Z"), ([("A", 1.0), *RGB_Z], "Z"), ([*RGB_Z[:3], ("ViewLayer.Depth.Z", 9.0)], "ViewLayer.Depth.Z"),
+    ([*RGB_Z[:3], ("depth", 9.0)], "depth")])
+@pytest.mark.parametrize("role, name", [("depth", "depth"), ("gt", "ground truth")])
+def test_depth_beside_rgb_in_openexr_is_refused_naming_the_channels(tmp_path, channels, dropped, role, name):
+    """Before: read from R, G, B without a word (the run went on with the colour render as depth)."""
+    (tmp_path / "d").mkdir()
+    for k in range(3):
+        _exr(tmp_path / "d" / f"{k}.exr", [(n, v + k) for n, v in channels])
+    said = ", ".join(n for n, _ in channels)
+    with pytest.raises(InputError, match=rf"{name} image 0\.exr \(frame 0\): its OpenEXR channels are {said}: "
+                                         rf"FFmpeg's EXR decoder reads R, G and B and drops {dropped}, .*channel Y"):
+        VideoReader(str(tmp_path / "d"), role)
+    with pytest.raises(InputError, match=rf"{name} image: its OpenEXR channels are {said}"):
+        VideoReader(str(tmp_path / "d" / "1.exr"), role)
+
+
+def test_a_later_image_with_z_is_refused_too(tmp_path):
+    for k in range(4):
+        _exr(tmp_path / f"{k}.exr", [("B", 5.0), ("G", 5.0), ("R", 5.0)] if k != 2 else RGB_Z)
+    with pytest.raises(InputError, match=r"depth image 2\.exr \(frame 2\): its OpenEXR channels are B, G, R, Z"):
+        VideoReader(str(tmp_path / "%d.exr"), "depth")
+
+
+@pytest.mark.parametrize("role, channels", [("color", RGB_Z), ("depth", [*RGB_Z[:3], ("N.X", 9.0)])])
+def test_colour_from_rgb_and_other_extra_channels_read_as_ffmpeg_reads_them(tmp_path, role, channels):
+    """Colour is R, G, B whatever rides beside it; a channel that is no depth (a normal's N.X) is no
+    sign that the depth is elsewhere."""
+    _exr(tmp_path / "0.exr", channels)
+    with VideoReader(str(tmp_path / "0.exr"), role) as r:
+        frame = next(r.frames()).data
+    assert frame.shape[:2] == (4, 8)

@@ -163,11 +163,12 @@ def test_single_channel_exr_not_named_y_is_refused_naming_its_channel(tmp_path, 
 
 
 def test_exr_with_colour_and_a_z_channel_is_refused_naming_the_z_channel(tmp_path):
-    """RGB plus a Z depth pass: FFmpeg decodes R, G, B and drops Z, so the "channels differ" refusal
-    (right) now says where the depth went."""
+    """RGB plus a Z depth pass: FFmpeg decodes R, G, B and drops Z, so the file is refused when it
+    opens (R, G and B equal or not), saying where the depth went."""
     d = _depth_m(0)
     write_exr(tmp_path / "0000.exr", {"R": d * 0 + 0.5, "G": d * 0 + 0.2, "B": d * 0 + 0.1, "Z": d})
-    with pytest.raises(InputError, match=r"channels differ.*channels are B, G, R, Z, .*named Y"):
+    with pytest.raises(InputError, match=r"channels are B, G, R, Z: FFmpeg's EXR decoder reads R, G and B and "
+                                         r"drops Z, .*channel Y"):
         with VideoReader(str(tmp_path / "0000.exr"), "depth") as r:
             list(r.frames())
 

@@ -194,8 +194,8 @@ def exr_hint(codec: str, first: str) -> str:
     if not names or set(names) - {"A"} in ({"Y"}, {"R", "G", "B"}):
         return ""
     return (f"; its OpenEXR channel{'s are' if len(names) > 1 else ' is'} {', '.join(names)}, and FFmpeg's EXR "
-            "decoder reads only a channel named Y (gray) or R, G and B together: save the depth as channel Y "
-            "(or as .pfm / .npy)")
+            "decoder reads only a channel named Y (gray), or R, G and B together, with no other beside them but A: "
+            "save the depth as channel Y alone (or as .pfm / .npy)")
 
 
 def unsized_hint(codec: str, first: str) -> str:

@@ -23,6 +23,7 @@ import re
 import struct
 from typing import Any, BinaryIO, Callable
 
+from ..errors import InputError
 from .streams import check_same_kind
 
 Header = tuple[tuple[int, int], tuple[Any, ...]]  # (W, H), signature
@@ -202,6 +203,27 @@ def exr_channel_list(value: bytes) -> list[tuple[str, int]]:
     return out
 
 
+def _is_depth_channel(name: str) -> bool:
+    """Z (OpenEXR's name for depth; a layer's ``ViewLayer.Depth.Z`` too), or a channel named depth / distance."""
+    last = name.rsplit(".", 1)[-1]
+    return last == "Z" or last.lower() in ("depth", "distance")
+
+
+def exr_dropped_depth(names: list[str]) -> str | None:
+    """Why OpenEXR depth with channels ``names`` would be read wrong, or None: FFmpeg's EXR decoder
+    reads R, G and B where the three are there and drops every other channel but A, so a depth
+    channel beside them (Z: the colour render and its depth pass) would go unread while the run
+    went on from the colour channels."""
+    if not {"R", "G", "B"} <= set(names):
+        return None
+    dropped = [n for n in names if n not in ("R", "G", "B", "A") and _is_depth_channel(n)]
+    if not dropped:
+        return None
+    return (f"its OpenEXR channels are {', '.join(names)}: FFmpeg's EXR decoder reads R, G and B and drops "
+            f"{', '.join(dropped)}, so the depth would be taken from the colour channels; save the depth alone as "
+            "channel Y (or as .pfm / .npy)")
+
+
 def _exr(f: BinaryIO, head: bytes) -> Header | None:
     """The size is the display window's, as FFmpeg's EXR decoder sets it."""
     attrs = exr_attributes(head + f.read(1 << 16))
@@ -275,6 +297,7 @@ def check_image_headers(files: list[str], role_name: str, formats: bool, path: s
     first: tuple[int, int] | None = None
     sig0: tuple[Any, ...] | None = None
     known: dict[tuple[Any, ...], str | None] = {}  # signature -> the format FFmpeg decodes it to
+    seen: set[tuple[Any, ...]] = set()  # OpenEXR signatures whose channels were checked
 
     def fmt_of(sig: tuple[Any, ...], file: str) -> str | None:
         if sig not in known:
@@ -286,6 +309,11 @@ def check_image_headers(files: list[str], role_name: str, formats: bool, path: s
         if head is None:
             return  # FFmpeg says what is wrong with it when it gets there
         size, sig = head
+        if formats and sig[0] == "exr" and sig not in seen:  # each kind of header once
+            seen.add(sig)
+            if (problem := exr_dropped_depth([n for n, _ in sig[2]])) is not None:
+                where = f" {os.path.basename(name)} (frame {k})" if len(files) > 1 else ""
+                raise InputError(f"{role_name} image{where}: {problem}", path)
         check_same_kind(size, "", k, name, 0.0, None, first, role_name, None, path)
         if first is None:
             first, sig0, file0 = size, sig, name
@@ -296,4 +324,4 @@ def check_image_headers(files: list[str], role_name: str, formats: bool, path: s
             check_same_kind(size, fmt, k, name, 0.0, fmt0, first, role_name, lambda _: None, path)
 
 
-__all__ = ["check_image_headers", "exr_attributes", "exr_channel_list", "read_header"]
+__all__ = ["check_image_headers", "exr_attributes", "exr_channel_list", "exr_dropped_depth", "read_header"]

@@ -184,8 +184,8 @@ class VideoReader:
             self._input = shared.add_user()
         # an image sequence's files, frame by frame (a frame's EXIF tag, where PyAV cannot list side data)
         self._images = sequence_files(self.path) if self._kind == "sequence" else []
-        check_image_headers(self._images, _ROLE_NAMES[self.role], self.role != "color" and self._packed is None,
-                            self.path)  # formats as _check_same_kind checks them (a colour map's too)
+        check_image_headers(self._images or ([self.path] if self._kind == "file" else []), _ROLE_NAMES[self.role],
+                            self.role != "color" and self._packed is None, self.path)  # as _check_same_kind checks
         self.container = self._input.container
         self.stream, self.info = self._select_stream(threads, index)
         self._input.register(self.stream)
