@@ -100,6 +100,21 @@ def test_one_stdin_with_colour_and_depth_streams_to_matroska(clip, tiny_model, e
     np.testing.assert_array_equal(np.stack(got), enhancer.enhance(np.stack(clip["colors"]), np.stack(clip["depths"])))
 
 
+@pytest.mark.parametrize("inputs", [["-", "-"], ["-"]])
+def test_colour_and_depth_from_a_stdin_of_one_stream_say_how_to_send_both(clip, tiny_model, tmp_path, inputs):
+    """``igde-stream - -`` (or ``-``) with one video stream piped: one line saying that stdin holds
+    one stream and how to send two (the ffmpeg line that muxes both into one NUT), exit 2, nothing
+    written. Before, it said to give the depth as a second input, which ``- -`` had done."""
+    r = run_cli([*inputs, "-o", "out.mkv", "--model", str(tiny_model), "--backend", "torch", "-q"],
+                nut_bytes([("rgb24", clip["colors"])]), tmp_path)
+    err = r.stderr.decode().strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith("igde-stream: error: -: colour and depth both read stdin, which holds one video stream "
+                          "(bgr0): pipe one container holding both (ffmpeg -i COLOR -i DEPTH -map 0:v -map 1:v"), err
+    assert "- DEPTH -o OUT" in err and "--packed rgbd" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("cut", ["empty", "half"])
 def test_a_pipe_that_ends_early_is_one_line_and_leaves_nothing(clip, tiny_model, tmp_path, cut):
     data = nut_bytes([("gray16le", clip["depths"])])

@@ -45,6 +45,6 @@ def test_the_message_counts_video_streams_and_hints_only_with_another_one():
     assert "a file with a colour and a depth video stream, or choose the depth stream with --depth-stream M, " \
            "or a packed" in str(e.value)
     with pytest.raises(InputError) as e:
-        check_distinct(_reader("-", 2, [2]), _reader("-", 2, [2]))
+        check_distinct(_reader("clip.mkv", 2, [2]), _reader("clip.mkv", 2, [2]))  # stdin: test_pipes
     assert "(video stream 0 of 1, yuv420p)" in str(e.value) and "--depth-stream" not in str(e.value)
     check_distinct(_reader("-", 1, [1, 3]), _reader("-", 3, [1, 3]))  # two streams of one input: fine
