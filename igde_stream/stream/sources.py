@@ -46,7 +46,7 @@ from .info import never_shown
 from .packed import check_packing
 from .parts import ffmpeg_name
 from .timing import SlotClock
-from .urls import DEFAULT_TIMEOUT_S, datagram_packets, is_input_url, open_url, stall_problem
+from .urls import DEFAULT_TIMEOUT_S, is_input_url, live_packets, open_url, stall_problem
 
 STDIN = "-"
 RAW_SUFFIXES = (".yuv", ".raw")
@@ -208,7 +208,7 @@ class SharedInput:
         with self._lock:
             q = self._queues.setdefault(stream.index, deque())
             if self._demux is None:
-                self._demux = datagram_packets(self, iter(self.container.demux()))
+                self._demux = live_packets(self, iter(self.container.demux()))
         while True:
             with self._lock:
                 while not q and not self._ended:

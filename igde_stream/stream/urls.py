@@ -16,7 +16,8 @@ through FFmpeg's own protocols in PyAV. Nothing here speaks a protocol itself.
   wait for data: FFmpeg's ``timeout`` / ``rw_timeout`` options (microseconds; not ``timeout`` for
   RTMP, where it means a listen timeout) and PyAV's interrupt timeout behind them. RTSP is read over
   TCP (``rtsp_transport=tcp``): a packet lost over UDP would be damaged data, which ends a run.
-  UDP / RTP mark no end: the timeout after a first packet is the end there (``datagram_packets``).
+  UDP / RTP mark no end, and an RTMP server that closes the connection ends its stream so
+  (``netends``).
 - **The output** (``StreamURL``, ``open_output``): written straight to the URL, in the container
   ``--format`` names (NUT by default; FLV, the only one RTMP carries, for ``rtmp://``). No hidden
   partial file and no rename: a run that fails midway leaves the receiver a cut stream, as with
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError, OutputError
+from .netends import CLOSING_SCHEMES, DATAGRAM_SCHEMES, RTP_SCHEMES, live_packets, stall_problem
 
 DEFAULT_TIMEOUT_S = 10.0
 #: output schemes and the muxer each uses when --format names none
@@ -47,8 +49,6 @@ OUTPUT_SCHEMES = {"tcp": "nut", "udp": "nut", "srt": "nut", "rtmp": "flv", "rtmp
 STREAM_MUXERS = ("nut", "matroska", "mpegts", "flv")
 #: FFmpeg opens these URLs with a demuxer, not a protocol
 DEMUXER_SCHEMES = {"rtsp": "rtsp", "rtsps": "rtsp"}
-#: connectionless inputs: nothing marks their end, so silence after the first packet is the end
-DATAGRAM_SCHEMES = ("udp", "udplite", "rtp")
 #: protocols (and the RTSP demuxer) whose ``timeout`` option is in microseconds
 MICROSECOND_TIMEOUT = ("tcp", "udp", "udplite", "http", "https", "rtsp", "rtsps", "srt")
 #: the ones worth naming in a message, where this build has them
@@ -200,7 +200,9 @@ def open_url(url: str, role: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
             return shared.add_user()
     shared = SharedInput(open_container(url, timeout), url, release=_release)
     shared.net_timeout = timeout  # for stall_problem
-    shared.datagram = scheme_of(url) in DATAGRAM_SCHEMES  # for datagram_packets
+    shared.datagram = scheme_of(url) in DATAGRAM_SCHEMES  # for live_packets
+    shared.closes = scheme_of(url) in CLOSING_SCHEMES
+    shared.rtp = scheme_of(url) in RTP_SCHEMES
     with _lock:
         _opened[key] = (shared, {role})
     return shared
@@ -232,48 +234,6 @@ def open_container(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
             else:
                 problem = f"cannot open: {reason}" + (f" (FFmpeg: {detail})" if detail else "")
             raise InputError(problem, url) from None
-
-
-def stall_problem(shared: Any, exc: BaseException, waited: float) -> str | None:
-    """What a read of ``shared`` (a ``sources.SharedInput``) that failed with ``exc`` after ``waited``
-    seconds says where a network input sent nothing for ``--net-timeout`` mid-stream: PyAV's interrupt
-    timeout ("Immediate exit requested"), FFmpeg's own (ETIMEDOUT), or a demuxer that took FFmpeg's
-    timeout for damage (NUT: "Invalid data") after waiting that long, as ``open_container`` tells
-    them; None for any other input or failure."""
-    import av
-
-    timeout = getattr(shared, "net_timeout", None)
-    if timeout is None or not (isinstance(exc, (av.error.ExitError, TimeoutError)) or waited >= 0.9 * timeout):
-        return None
-    return f"nothing received within {timeout:g} s (--net-timeout)"
-
-
-def datagram_packets(shared: Any, demux: Any) -> Any:
-    """``demux``'s packets (of ``shared``, a ``sources.SharedInput``). A datagram input has no end marker:
-    silence after its first packet (the timeout, or the I/O error FFmpeg keeps once its timeout struck
-    while probing) ends it as an end of file does, an empty (draining) packet a stream; with a warning."""
-    import av
-    got = False
-    while True:
-        start = time.monotonic()
-        try:
-            packet = next(demux, None)
-        except av.error.FFmpegError as exc:
-            if not (got and getattr(shared, "datagram", False) and (
-                    isinstance(exc, OSError) or stall_problem(shared, exc, time.monotonic() - start))):
-                raise
-            log.warning("%s: nothing more received within %g s (--net-timeout): taken as the end of the stream "
-                        "(UDP / RTP mark no end, so a sender that stopped midway ends it too)", shared.name,
-                        shared.net_timeout)
-            for stream in shared.container.streams.video:
-                packet = av.Packet()
-                packet.stream = stream
-                yield packet
-            return
-        if packet is None:
-            return
-        got = True
-        yield packet
 
 
 class StreamURL(str):
@@ -396,7 +356,7 @@ def write_error(out: StreamURL, frames: int, exc: BaseException) -> OutputError 
 
 
 __all__ = [
-    "DATAGRAM_SCHEMES", "DEFAULT_TIMEOUT_S", "OUTPUT_SCHEMES", "STREAM_MUXERS", "StreamURL", "check_outputs",
-    "datagram_packets", "input_schemes", "is_url", "open_output", "open_url", "output_path", "protocols", "read_once",
-    "scheme_of", "stall_problem", "stream_url", "write_error",
+    "CLOSING_SCHEMES", "DATAGRAM_SCHEMES", "DEFAULT_TIMEOUT_S", "OUTPUT_SCHEMES", "RTP_SCHEMES", "STREAM_MUXERS",
+    "StreamURL", "check_outputs", "input_schemes", "is_url", "live_packets", "open_output", "open_url", "output_path", "protocols",
+    "read_once", "scheme_of", "stall_problem", "stream_url", "write_error",
 ]
