@@ -196,9 +196,10 @@ def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path
     # an .onnx file runs as it is: the same graph, the same pixels changed
     assert rows[f"onnx:{graph}"]["changed_share"] == gated["changed_share"]
     assert [kw["dense_head"] for _, kw in asked] == [False, True]  # the checkpoint's gated form, then its dense one
-    assert bench_models.main(["--models", str(tmp_path / "none.onnx"), "--filters", "--size", "64x48"]) == 1
+    # a model file that is not there, or not a graph: the user's, exit 2 as in every command
+    assert bench_models.main(["--models", str(tmp_path / "none.onnx"), "--filters", "--size", "64x48"]) == 2
     (tmp_path / "bad.onnx").write_bytes(b"not a graph")
-    assert bench_models.main(["--models", str(tmp_path / "bad.onnx"), "--filters", "--size", "64x48"]) == 1
+    assert bench_models.main(["--models", str(tmp_path / "bad.onnx"), "--filters", "--size", "64x48"]) == 2
     assert gated["ratio"] == 1.0 and rows["filter:guided"]["ratio"] == pytest.approx(
         rows["filter:guided"]["ms_per_frame"] / gated["ms_per_frame"])
 
