@@ -318,3 +318,24 @@ def has_encoder(codec: str) -> bool:
     except Exception:
         return False
     return True
+
+
+@pytest.fixture
+def two_stream_nut(tmp_path):
+    """An opened NUT file with two FFV1 video streams (two packets each)."""
+    import av
+    from test_pipes import nut_bytes
+
+    path = tmp_path / "two.nut"
+    frames = [np.full((8, 16), 9 * i, np.uint8) for i in range(2)]
+    path.write_bytes(nut_bytes([("gray", frames), ("gray", frames)]))
+    with av.open(str(path)) as c:
+        yield c
+
+
+def demux_then(container, count: int, exc: BaseException):
+    """``count`` real packets of ``container``, then ``exc`` (what FFmpeg raises at the silence)."""
+    it = container.demux()
+    for _ in range(count):
+        yield next(it)
+    raise exc

@@ -49,6 +49,17 @@ def test_frame_sizes_by_hand():
         (1920, 1080)) == [(3360, 3360)]
 
 
+def _black_pair(folder, w: int, h: int) -> None:
+    """c.mkv and d.mkv: one black frame of w x h each, colour and gray depth, FFV1 (coded in a moment)."""
+    for name, fmt in (("c.mkv", "rgb24"), ("d.mkv", "gray")):
+        with av.open(str(folder / name), "w") as out:
+            s = out.add_stream("ffv1", rate=25)
+            s.width, s.height, s.pix_fmt = w, h, "bgr0" if fmt == "rgb24" else "gray"
+            f = av.VideoFrame.from_ndarray(np.zeros((h, w, 3) if fmt == "rgb24" else (h, w), np.uint8), format=fmt)
+            for p in [*s.encode(f), *s.encode(None)]:
+                out.mux(p)
+
+
 def _no_render(*args, **kwargs):
     raise AssertionError("rendered before the size was checked")
 
@@ -56,15 +67,8 @@ def _no_render(*args, **kwargs):
 @pytest.mark.parametrize("codec", ["ffv1", "h264"])
 def test_views_render_refuses_a_grid_beyond_ffmpeg_before_rendering(tmp_path, codec, monkeypatch):
     """`igde-stream views render` of an 8K clip as a grid of 8: one line, before the first frame is
-    rendered, nothing left. The clip is one black frame of 7680 x 4320 (FFV1 codes it in a moment)."""
-    for name, fmt in (("c.mkv", "rgb24"), ("d.mkv", "gray")):
-        with av.open(str(tmp_path / name), "w") as out:
-            s = out.add_stream("ffv1", rate=25)
-            s.width, s.height, s.pix_fmt = 7680, 4320, "bgr0" if fmt == "rgb24" else "gray"
-            f = av.VideoFrame.from_ndarray(np.zeros((4320, 7680, 3) if fmt == "rgb24" else (4320, 7680), np.uint8),
-                                           format=fmt)
-            for p in [*s.encode(f), *s.encode(None)]:
-                out.mux(p)
+    rendered, nothing left. The clip is one black frame of 7680 x 4320."""
+    _black_pair(tmp_path, 7680, 4320)
     monkeypatch.setattr(views.display.Grid, "frames", _no_render)
     with pytest.raises(IGDEError, match=r"30720x8640 is beyond"):
         views.render_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "v.mkv", codec=codec)
@@ -78,14 +82,7 @@ def test_the_one_pass_views_output_refuses_its_size_before_the_model(tmp_path, m
     from igde_stream import cli
     from igde_stream.enhancer import Enhancer
 
-    for name, fmt in (("c.mkv", "rgb24"), ("d.mkv", "gray")):
-        with av.open(str(tmp_path / name), "w") as out:
-            s = out.add_stream("ffv1", rate=25)
-            s.width, s.height, s.pix_fmt = 4400, 40, "bgr0" if fmt == "rgb24" else "gray"
-            f = av.VideoFrame.from_ndarray(np.zeros((40, 4400, 3) if fmt == "rgb24" else (40, 4400), np.uint8),
-                                           format=fmt)
-            for p in [*s.encode(f), *s.encode(None)]:
-                out.mux(p)
+    _black_pair(tmp_path, 4400, 40)
     monkeypatch.setattr(Enhancer, "enhance", _no_render)
     rc = cli.main([str(tmp_path / "c.mkv"), str(tmp_path / "d.mkv"), "-o", str(tmp_path / "o.mkv"), "--views-out",
                    str(tmp_path / "v.mp4"), "--views", "8", "--rows", "1", "--views-codec", "h264"])

@@ -21,7 +21,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import scene
+from conftest import demux_then, scene
 from igde_stream.cli import main
 from igde_stream.stream import urls
 from igde_stream.stream.netends import live_packets
@@ -35,22 +35,6 @@ EXIT = av.error.ExitError(-0x54495845, "Immediate exit requested")  # PyAV's int
 
 
 # --- netends.live_packets, on a file's packets ------------------------------------------------------
-
-@pytest.fixture
-def two_stream_nut(tmp_path):
-    path = tmp_path / "two.nut"
-    frames = [np.full((8, 16), 9 * i, np.uint8) for i in range(2)]
-    path.write_bytes(nut_bytes([("gray", frames), ("gray", frames)]))
-    with av.open(str(path)) as c:
-        yield c
-
-
-def _then(container, count: int, exc: BaseException):
-    it = container.demux()
-    for _ in range(count):
-        yield next(it)
-    raise exc
-
 
 def _shared(container, scheme: str):
     return SimpleNamespace(datagram=scheme in urls.DATAGRAM_SCHEMES, closes=scheme in urls.CLOSING_SCHEMES,
@@ -83,7 +67,7 @@ def test_rtsp_packets_before_the_first_timestamp_are_placed_before_it(tmp_path, 
 def test_an_rtmp_server_closing_after_a_packet_ends_the_stream_with_a_warning(two_stream_nut, caplog):
     """Before: the I/O error went up, "cannot decode frame N", and the run failed at its end."""
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
-        got = list(live_packets(_shared(two_stream_nut, "rtmp"), _then(two_stream_nut, 1, EIO)))
+        got = list(live_packets(_shared(two_stream_nut, "rtmp"), demux_then(two_stream_nut, 1, EIO)))
     assert got[0].size > 0 and [(p.size, p.stream.index) for p in got[1:]] == [(0, 0), (0, 1)]
     said = [m for m in caplog.messages if "taken as the end" in m]
     assert len(said) == 1 and said[0].startswith("rtmp://127.0.0.1/a: the server closed the connection")
@@ -96,7 +80,7 @@ def test_an_rtmp_server_closing_after_a_packet_ends_the_stream_with_a_warning(tw
     ("tcp", 1, EIO), ("http", 1, EIO)])  # these end with an end of file; an I/O error is one
 def test_other_failures_go_up(two_stream_nut, scheme, count, exc):
     with pytest.raises(type(exc)):
-        list(live_packets(_shared(two_stream_nut, scheme), _then(two_stream_nut, count, exc)))
+        list(live_packets(_shared(two_stream_nut, scheme), demux_then(two_stream_nut, count, exc)))
 
 
 def test_only_rtmp_urls_take_a_close_as_the_end(monkeypatch, two_stream_nut):

@@ -15,31 +15,13 @@ import av
 import numpy as np
 import pytest
 
-from test_pipes import nut_bytes
+from conftest import demux_then
 from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader, urls
 from igde_stream.stream.floatdepth import exr_channels, exr_hint
 from igde_stream.stream.imagehead import check_image_headers as check_png_headers
 
 # --- UDP / RTP: urls.live_packets, urls.open_url ------------------------------------------------
-
-
-@pytest.fixture
-def two_stream_nut(tmp_path):
-    """An opened NUT file with two FFV1 video streams (two packets each)."""
-    path = tmp_path / "two.nut"
-    frames = [np.full((8, 16), 9 * i, np.uint8) for i in range(2)]
-    path.write_bytes(nut_bytes([("gray", frames), ("gray", frames)]))
-    with av.open(str(path)) as c:
-        yield c
-
-
-def _demux_then(container, count: int, exc: BaseException):
-    """``count`` real packets of ``container``, then ``exc`` (what FFmpeg raises at the silence)."""
-    it = container.demux()
-    for _ in range(count):
-        yield next(it)
-    raise exc
 
 
 def _shared(container, datagram: bool = True):
@@ -53,7 +35,7 @@ def test_datagram_silence_after_a_packet_drains_every_video_stream_with_a_warnin
     """The end of a UDP stream: one empty (draining) packet for each video stream, in stream order, so
     every decoder gives up its held frames (not only the first stream's), and a warning says so."""
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
-        got = list(urls.live_packets(_shared(two_stream_nut), _demux_then(two_stream_nut, 1, EXIT)))
+        got = list(urls.live_packets(_shared(two_stream_nut), demux_then(two_stream_nut, 1, EXIT)))
     assert len(got) == 3 and got[0].size > 0
     assert [(p.size, p.stream.index) for p in got[1:]] == [(0, 0), (0, 1)]
     said = [m for m in caplog.messages if "taken as the end of the stream" in m]
@@ -63,7 +45,7 @@ def test_datagram_silence_after_a_packet_drains_every_video_stream_with_a_warnin
 def test_datagram_silence_before_any_packet_is_not_an_end(two_stream_nut):
     """Nothing received at all is no stream: the timeout goes up (to be 'nothing received')."""
     with pytest.raises(av.error.ExitError):
-        list(urls.live_packets(_shared(two_stream_nut), _demux_then(two_stream_nut, 0, EXIT)))
+        list(urls.live_packets(_shared(two_stream_nut), demux_then(two_stream_nut, 0, EXIT)))
 
 
 def test_datagram_damaged_data_after_a_packet_is_not_an_end(two_stream_nut):
@@ -71,7 +53,7 @@ def test_datagram_damaged_data_after_a_packet_is_not_an_end(two_stream_nut):
     raised at once (no wait) is damage, and goes up."""
     bad = av.error.InvalidDataError(-1094995529, "Invalid data found when processing input")
     with pytest.raises(av.error.InvalidDataError):
-        list(urls.live_packets(_shared(two_stream_nut), _demux_then(two_stream_nut, 1, bad)))
+        list(urls.live_packets(_shared(two_stream_nut), demux_then(two_stream_nut, 1, bad)))
 
 
 def test_only_datagram_urls_take_silence_as_the_end(monkeypatch, two_stream_nut):
