@@ -466,6 +466,27 @@ def test_a_bmp_whose_alpha_mask_goes_is_refused(tmp_path):
     _refused([a, a, b], "abgr", "0bgr", 2)
 
 
+def test_an_rtsp_stream_that_ends_before_any_timestamp_decodes_its_frames(tmp_path):
+    """Every packet untimed up to the end (one frame sent, say): PyAV's demuxer then gives the stream's
+    empty end packet, which must come after the held packets; before, it went first, the decoder was
+    drained before any frame, and the first held packet failed with "End of file"."""
+    from test_pipes import nut_bytes
+
+    from igde_stream.stream.netends import live_packets
+
+    frames = [np.full((8, 16), 9 * i, np.uint8) for i in range(3)]
+    (tmp_path / "a.nut").write_bytes(nut_bytes([("gray", frames)]))
+    with av.open(str(tmp_path / "a.nut")) as c:
+        packets = list(c.demux())  # the data packets, then the empty end packet
+        assert [p.size > 0 for p in packets] == [True, True, True, False]
+        for p in packets:
+            p.pts = p.dts = None
+        got = list(live_packets(_live_shared(c, "rtsp"), iter(packets)))
+        assert [p.size > 0 for p in got] == [True, True, True, False]
+        decoded = [f.to_ndarray() for p in got for f in p.decode()]
+    assert [int(d[0, 0]) for d in decoded] == [0, 9, 18]
+
+
 def test_the_timecode_is_the_chosen_streams(tmp_path):
     """A file of colour (stream 0, tagged 10:00:00:00) and depth (stream 1, tagged 01:00:00:00): the
     depth reader's timecode is its own stream's, as FFmpeg's demuxer gives each stream's tag."""

@@ -4,7 +4,8 @@
   RTSP demuxer gave the first packet of each stream none, the next ones their RTP times), which
   read as frame 0 at 0 s and frame 1 at its own time, the same or earlier: the output then failed at
   frame 1 ("pts ... does not come after"). Such leading packets are held until the stream's first
-  timed packet and placed one frame apart before it (``_Leading``), as a file's frames are.
+  timed packet and placed one frame apart before it (``_Leading``), as a file's frames are; a stream
+  that ends before any timed packet hands them on untimed, ahead of its end.
 
 - **UDP / RTP** (``DATAGRAM_SCHEMES``) are connectionless: nothing marks their end, so silence for
   ``--net-timeout`` after a first packet (the timeout, or the I/O error FFmpeg keeps once its timeout
@@ -47,10 +48,14 @@ class _Leading:
 
     def feed(self, packet: Any) -> list[Any]:
         """The packets to hand on now that ``packet`` came: none while a stream has no time yet; at its
-        first timed packet the held ones, ``k`` frame durations before it (the k-th from the last)."""
+        first timed packet the held ones, ``k`` frame durations before it (the k-th from the last); at
+        its empty end packet (the demuxer's, or a draining one) the held ones, untimed, then that packet,
+        which drains the decoder after them, not before."""
         index = packet.stream.index
-        if index in self.timed or not packet.size:
+        if index in self.timed:
             return [packet]
+        if not packet.size:
+            return [*self.held.pop(index, []), packet]
         if packet.pts is None:
             self.held.setdefault(index, []).append(packet)
             return []
