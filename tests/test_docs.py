@@ -96,7 +96,21 @@ def demo_folder(tmp_path_factory) -> Path:
     assert done.returncode == 0, done.stderr
     for alias, name in ALIASES.items():
         os.link(demo / name, folder / alias)
+    _first_frames_as_photo(demo, folder)
     return folder
+
+
+def _first_frames_as_photo(demo: Path, folder: Path) -> None:
+    """``photo.png`` and ``depth.png``: the clip's first colour and depth frames, the docs' photograph."""
+    import av
+    import cv2
+
+    with av.open(str(demo / "color.mp4")) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    with av.open(str(demo / "depth.mkv")) as d:
+        gray = next(d.decode(video=0)).to_ndarray(format="gray")
+    cv2.imwrite(str(folder / "photo.png"), rgb[..., ::-1])
+    cv2.imwrite(str(folder / "depth.png"), gray)
 
 
 def _env() -> dict[str, str]:
