@@ -138,9 +138,9 @@ def test_views_of_a_clip_into_one_png_are_refused_before_rendering(tmp_path, cap
 
     c, d, _, _ = _pair(tmp_path, 3)
     assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.png")]) == 2
+    # a video only: views are not written as image patterns (v_%06d.png is refused), so none is advised
     assert capsys.readouterr().err.strip().endswith(
-        f"v.png: one image, of an input of 3 frames: write a pattern such as {tmp_path / 'v_%06d.png'} (one image "
-        "a frame) or a video")
+        "v.png: one image, of an input of 3 frames: write a video (v.mkv: .mkv or .mp4)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d"]
 
 

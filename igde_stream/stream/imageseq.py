@@ -46,11 +46,13 @@ def image_codec(out: str | os.PathLike[str]) -> str | None:
     return sequence_codec(Path(out)) if is_pattern(out) or is_single_image(out) else None
 
 
-def check_one_frame(out: Path, frames: int | None) -> None:
-    """``OutputError`` for one image (``depth.png``) of an input that has more frames than one."""
+def check_one_frame(out: Path, frames: int | None, instead: str | None = None) -> None:
+    """``OutputError`` for one image (``depth.png``) of an input that has more frames than one;
+    ``instead``: what to write, where a pattern is no choice (the views: video only)."""
     if frames is not None and frames > 1:
-        raise OutputError(f"one image, of an input of {frames} frames: write a pattern such as "
-                          f"{out.with_name(out.stem + '_%06d' + out.suffix)} (one image a frame) or a video", out)
+        instead = instead or (f"a pattern such as {out.with_name(out.stem + '_%06d' + out.suffix)} "
+                              "(one image a frame) or a video")
+        raise OutputError(f"one image, of an input of {frames} frames: write {instead}", out)
 
 
 #: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).

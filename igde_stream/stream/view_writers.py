@@ -80,7 +80,8 @@ class ColorWriter:
             raise OutputError(f"unknown codec {codec!r}; known: {', '.join(sorted(VIEW_CODECS))}", path)
         self.image = "%" not in Path(path).name and Path(path).suffix.lower() == ".png"
         if self.image:
-            check_one_frame(Path(path), frames)
+            # views are written as video (or one picture), not as image patterns: advise only what works
+            check_one_frame(Path(path), frames, f"a video ({Path(path).with_suffix('.mkv').name}: .mkv or .mp4)")
             if size is not None and (why := ffmpeg_size_problem(*size)) is not None:
                 raise OutputError(why, path)
         elif size is not None:  # the layout's frame size, known up front: a size no encoder takes, before any work
