@@ -95,8 +95,20 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+STDOUT_PROBLEM = ("stdout (-) carries only the enhanced depth (igde-stream COLOR DEPTH -o -); views, RGB-D, "
+                  "reports and pictures are written to a file: name one (.mkv or .mp4; one .png for a photograph)")
+
+
+def refuse_stdout(out: str | Path | None) -> None:
+    """``OutputError`` for ``-`` as an output that is written to a file only (views, RGB-D): said so,
+    not as FFmpeg's "Could not determine output format" of a file named ``-``."""
+    if out is not None and str(out) == "-":
+        raise OutputError(STDOUT_PROBLEM, "-")
+
+
 def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
     for i, out in enumerate(outputs):
+        refuse_stdout(out)
         if (problem := pattern_suffix_problem(out)) is not None:
             raise OutputError(problem, out)
         for role, p in inputs.items():

@@ -37,7 +37,7 @@ from .formats import ENLARGE, range_names
 from .imageseq import (check_one_frame, check_sequence_output, image_codec, is_pattern, is_single_image,
                        pattern_suffix_problem)
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
-from .parts import check_outputs as _check_outputs, commit as _commit, same_file
+from .parts import check_outputs as _check_outputs, commit as _commit, refuse_stdout, same_file
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path
@@ -191,6 +191,7 @@ def enhance_file(
         raise OutputError(problem, out)  # depth.jpg: lossy 8-bit, no depth format
     if is_pattern(out):
         check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
+    refuse_stdout(views_path)  # the views' own name is checked when the layout has named it
     files = [*video_out, *reports, *([plot] if plot else []), *([preview] if preview else [])]
     others = [*files, *(Path(p) for p in (views_path, rgbd_path) if p is not None)]
     if is_pattern(out):  # the folder is put in place as a whole: nothing else may be written into it
