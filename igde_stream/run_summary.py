@@ -4,9 +4,20 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 __all__ = ["format_summary"]
+
+
+def _image(s: dict[str, Any], index: int) -> str:
+    """"NAME, " of frame ``index``'s output image where the output is an image sequence (numbered from
+    ``first_number``, as the depth's images are), else ""."""
+    if s.get("first_number") is None:
+        return ""
+    from .stream.imageseq import frame_name
+
+    return f"{frame_name(os.path.basename(str(s['output'])), s['first_number'] + index)}, "
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -24,7 +35,7 @@ def format_summary(s: dict[str, Any]) -> str:
         )
         if s.get("gt_problem"):
             lines.append(f"ground truth not comparable: {s['gt_problem']}")
-        worst = ", ".join(f"{w['index']} ({_db(w['psnr'])})" for w in s["worst_frames"][:3])
+        worst = ", ".join(f"{w['index']} ({_image(s, w['index'])}{_db(w['psnr'])})" for w in s["worst_frames"][:3])
         if worst:
             lines.append(f"worst frames: {worst}")
     if s.get("float_range"):

@@ -280,7 +280,9 @@ def enhance_file(
             tally: dict[str, int] = {}
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally)
             writer.close()
-            read_as.update(pair=pair, timecode=di.timecode, **tally)  # tally: colour frames skipped / reused (nearest)
+            # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
+            read_as.update(pair=pair, timecode=di.timecode, first_number=getattr(writer, "first_number", None),
+                           **tally)
             read_as.update(float_range=describe_run(fmap, depth, gt), depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start

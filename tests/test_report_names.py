@@ -1,0 +1,49 @@
+"""The worst frames named by the images a user opens: with an image-sequence output numbered as the
+depth's images (depth/00003.png -> out/00003.png), the summary's "worst frames" line gives each
+frame's output file beside its index, since frame 0 of the run is not out/00000.png there; the
+summary says the first number (``first_number``). Video outputs keep the index alone."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from conftest import scene
+from igde_stream import enhance_file
+from igde_stream.run_summary import format_summary
+
+
+def _summary(**extra):
+    s = {"output": "out/%05d.png", "frames": 3, "width": 32, "height": 24, "pix_fmt": "gray", "codec": "png",
+         "lossless": True, "fps": 1.0, "backend": "cpu", "mean_psnr": 40.0, "mean_psnr_input": 30.0,
+         "mean_gain_db": 10.0, "min_psnr": 35.0, "median_psnr": 40.0, "max_psnr": 45.0, "matched_frames": 3,
+         "unmatched_frames": 0, "worst_frames": [{"index": 2, "psnr": 35.0}, {"index": 0, "psnr": 40.0}]}
+    s.update(extra)
+    return s
+
+
+def test_worst_frames_name_their_output_images():
+    lines = format_summary(_summary(first_number=3)).splitlines()
+    # frame 2 of a run whose first image is number 3 is 00005.png (%05d: five digits)
+    assert lines[-1] == "worst frames: 2 (00005.png, 35.00 dB), 0 (00003.png, 40.00 dB)"
+    lines = format_summary(_summary(output="out.mkv")).splitlines()
+    assert lines[-1] == "worst frames: 2 (35.00 dB), 0 (40.00 dB)"
+
+
+def test_a_run_on_numbered_images_says_its_first_number(tmp_path, enhancer):
+    colors, depths, gts = scene(3, (32, 24), bits=8)
+    for sub, frames in (("rgb", colors), ("d", depths), ("gt", gts)):
+        (tmp_path / sub).mkdir()
+        for k, img in enumerate(frames):
+            assert cv2.imwrite(str(tmp_path / sub / f"{k + 3:05d}.png"), img[..., ::-1] if img.ndim == 3 else img)
+    s = enhance_file(tmp_path / "rgb", tmp_path / "d", tmp_path / "out" / "%05d.png", gt_path=tmp_path / "gt",
+                     enhancer=enhancer)
+    assert s["first_number"] == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00003.png", "00004.png", "00005.png"]
+    worst = s["worst_frames"][0]
+    name = f"{worst['index'] + 3:05d}.png"
+    assert f"{worst['index']} ({name}, " in format_summary(s)
+    # that file holds that frame: its PSNR against the ground truth, by hand
+    out = cv2.imread(str(tmp_path / "out" / name), cv2.IMREAD_UNCHANGED).astype(float)
+    mse = np.mean((out - gts[worst["index"]].astype(float)) ** 2)
+    assert np.isclose(10 * np.log10(255 ** 2 / mse), worst["psnr"]) if mse else worst["psnr"] == float("inf")
