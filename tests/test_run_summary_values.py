@@ -59,3 +59,8 @@ def test_the_wall_time_with_the_reports_is_shown_from_half_a_second_or_5_percent
 def test_the_wall_time_needs_both_times():
     assert format_summary(_summary(total_seconds=9.0)).endswith("on cpu")
     assert format_summary(_summary(seconds=1.0)).endswith("on cpu")
+
+
+def test_one_frame_is_said_in_the_singular():
+    """A photograph's run (one image in, one out) wrote "1 frame", not "1 frames"."""
+    assert format_summary(_summary(output="e.png", frames=1, codec="png")).startswith("wrote e.png: 1 frame, 64x48")
