@@ -27,7 +27,7 @@ def pairs(
     within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds, and
     ``slack``: the rounding of their timestamps, ``rounding_slack``)."""
     if mode == "exact":
-        return pair_frames(colors, depths, 0.5 * durations[1], names)
+        return pair_frames(colors, depths, 0.5 * durations[1], names, durations)
     if mode == "nearest":
         return pair_nearest(colors, depths, 0.5 * max(durations), names, tally, slack)
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
@@ -112,7 +112,8 @@ def pair_nearest(
 
 
 def pair_frames(
-    colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str]
+    colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str],
+    durations: tuple[float, float] | None = None,
 ) -> Iterator[tuple[Frame, Frame]]:
     """Yield (colour, depth) pairs whose times differ by at most ``tolerance`` seconds.
 
@@ -120,7 +121,9 @@ def pair_frames(
     both streams are read to the end to list every unpaired frame, then ``PairingError`` names them.
     When the streams' own start times (``pts_time - time`` of their first frames: 0 for readers
     with ``sync="absolute"``) differ by more than ``tolerance``, a warning says so: relative times
-    pair frame k with frame k however late one stream starts.
+    pair frame k with frame k however late one stream starts. ``durations`` (colour, depth frame seconds):
+    where they differ, the error names both rates (a stream muxed at the wrong rate, or one for
+    ``--pair nearest``).
     """
     c_iter = iter(colors)
     c = next(c_iter, None)
@@ -155,8 +158,9 @@ def pair_frames(
         raise PairingError(
             f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
             f"({n_c} colour frames, {n_d} depth frames)"
+            + _rates(durations)
             + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
-               else ""),
+               else "; --pair nearest pairs streams of different rates" if _rates(durations) else ""),
             f"{names[0]}, {names[1]}",
         )
 
@@ -180,6 +184,16 @@ def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, s
             "--sync absolute pairs them on their timestamps as they are",
             names[0], c_start, names[1], d_start, abs(c_start - d_start) * 1000,
         )
+
+
+def _rates(durations: tuple[float, float] | None) -> str:
+    """"; the colour runs at A fps and the depth at B fps ..." where the two frame durations differ by
+    more than 0.1 %, else ""."""
+    if not durations or min(durations) <= 0 or abs(durations[0] - durations[1]) <= 1e-3 * max(durations):
+        return ""
+    a, b = (f"{1 / d:.2f}".rstrip("0").rstrip(".") for d in durations)
+    return (f"; the colour runs at {a} fps and the depth at {b} fps: if they are one capture, one of them was "
+            "written at the wrong rate (re-time it)")
 
 
 def _stub(f: Frame) -> Frame:
