@@ -235,7 +235,11 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error("--batch must be >= 1")
     dev = args.device
     if dev is not None and not (dev == "cpu" or dev == "cuda" or (dev.startswith("cuda:") and dev[5:].isdigit())):
-        parser.error(f"--device must be cpu, cuda or cuda:N, got {dev!r}")
+        from .display.quilt import QUILT_PRESETS
+
+        hint = (f": a Looking Glass {dev} quilt is --quilt {dev} here (--device names the display in "
+                "igde-stream views render only)" if dev in QUILT_PRESETS else "")
+        parser.error(f"--device must be cpu, cuda or cuda:N, got {dev!r}{hint}")
     if getattr(args, "precision", None) is not None and args.backend == "onnxruntime":
         parser.error("--precision picks a TensorRT engine's or the PyTorch backend's precision; "
                      "ONNX Runtime runs the ONNX file as it is (fp32): drop --precision or use --backend torch|tensorrt")
