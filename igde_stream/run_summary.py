@@ -55,7 +55,8 @@ def format_summary(s: dict[str, Any]) -> str:
     if s.get("rgbd_output"):
         lines.append(f"wrote {s['rgbd_output']} (RGB-D)")
     if s.get("preview"):
-        picked = ", ".join(f"{k} {v}" for k, v in s["preview_frames"].items())
+        picked = ", ".join(f"{k} {v}" + (f" ({_image(s, v)[:-2]})" if _image(s, v) else "")
+                           for k, v in s["preview_frames"].items())
         lines.append(f"wrote {s['preview']} (frames by {s['preview_ranked_by']}: {picked})")
     return "\n".join(lines)
 

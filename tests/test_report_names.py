@@ -47,3 +47,33 @@ def test_a_run_on_numbered_images_says_its_first_number(tmp_path, enhancer):
     out = cv2.imread(str(tmp_path / "out" / name), cv2.IMREAD_UNCHANGED).astype(float)
     mse = np.mean((out - gts[worst["index"]].astype(float)) ** 2)
     assert np.isclose(10 * np.log10(255 ** 2 / mse), worst["psnr"]) if mse else worst["psnr"] == float("inf")
+
+
+def test_the_preview_line_names_its_images_too():
+    s = _summary(first_number=3, preview="p.png", preview_ranked_by="psnr", preview_frames={"worst": 2, "median": 0})
+    assert format_summary(s).splitlines()[-1] == "wrote p.png (frames by psnr: worst 2 (00005.png), median 0 (00003.png))"
+    s.update(output="o.mkv", first_number=None)
+    assert format_summary(s).splitlines()[-1] == "wrote p.png (frames by psnr: worst 2, median 0)"
+
+
+def test_the_preview_picture_is_told_the_image_names(tmp_path, enhancer, monkeypatch):
+    """The picture's row labels ("frame 2, 00005.png"): the drawing is handed the name of each frame."""
+    from igde_stream.stream import outputs, preview
+
+    seen = {}
+
+    def spy(path, picks, *args, names=None, **kwargs):
+        seen.update({f.index: names(f.index) for _, f in picks})
+        return preview.write_preview(path, picks, *args, names=names, **kwargs)
+
+    monkeypatch.setattr(outputs, "write_preview", spy)
+    colors, depths, _ = scene(3, (32, 24), bits=8)
+    for sub, frames in (("rgb", colors), ("d", depths)):
+        (tmp_path / sub).mkdir()
+        for k, img in enumerate(frames):
+            assert cv2.imwrite(str(tmp_path / sub / f"{k + 7:03d}.png"), img[..., ::-1] if img.ndim == 3 else img)
+    enhance_file(tmp_path / "rgb", tmp_path / "d", tmp_path / "out" / "%04d.png", enhancer=enhancer,
+                 preview_path=tmp_path / "p.png")
+    assert seen and all(name == f"{k + 7:04d}.png" for k, name in seen.items()), seen
+    assert preview.row_label("worst", 2, 0.08, "0009.png") == "worst\nframe 2, 0009.png (0.080 s)"
+    assert preview.row_label("worst", 2, 0.08, None) == "worst\nframe 2 (0.080 s)"

@@ -39,6 +39,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError
 from .preview import PreviewCollector, write_preview
+from .imageseq import frame_name
 from .info import Frame, VideoInfo
 from .pairing import TIE, nearer
 from .report import PsnrReport
@@ -203,8 +204,10 @@ class Outputs:
 
     def write_preview(self, path: Path, tmp: Path, peak: float, title: str, order: str = "near-high") -> dict[str, Any]:
         picks = self.preview.picks()
+        first, pattern = getattr(self.depth, "first_number", None), Path(getattr(self.depth, "out", "")).name
+        names = None if first is None else (lambda i: frame_name(pattern, first + i))  # image outputs' names
         write_preview(path, picks, peak, self.preview.by_psnr, title=title, to=tmp, order=order,
-                      psnr_peak=None if self.report is None else self.report.peak)  # the report's: the format's
+                      psnr_peak=None if self.report is None else self.report.peak, names=names)
         return {"preview": str(path), "preview_ranked_by": "psnr" if self.preview.by_psnr else "mean change",
                 "preview_frames": {label.split(" ")[0]: f.index for label, f in picks}}
 

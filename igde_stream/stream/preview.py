@@ -33,7 +33,7 @@ import os
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -178,13 +178,20 @@ def worst_patch(err: np.ndarray, band: np.ndarray, size: int) -> tuple[int, int]
     return int(np.clip(cy - size // 2, 0, h - size)), int(np.clip(cx - size // 2, 0, w - size))
 
 
+def row_label(label: str, index: int, pts_time: float, name: str | None) -> str:
+    """A preview row's label: its rank, the frame index and, for an image output, the image's name."""
+    return f"{label}\nframe {index}{f', {name}' if name else ''} ({pts_time:.3f} s)"
+
+
 def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFrame]], peak: float, by_psnr: bool,
                   *, title: str = "", to: str | os.PathLike[str] | None = None, patch: int | None = None,
-                  order: str = "near-high", psnr_peak: float | None = None) -> Path:
+                  order: str = "near-high", psnr_peak: float | None = None,
+                  names: Callable[[int], str] | None = None) -> Path:
     """Draw the preview of ``picks`` (``PreviewCollector.picks``) to ``to`` (or ``path``); returns ``path``.
     ``order``: the depth order (far-high: distance, drawn with the colour map reversed, far = blue).
     ``peak`` scales the depth colours; ``psnr_peak`` (default ``peak``) is the report's PSNR peak, the
-    format's, which the input's PSNR in the captions uses as the frames' scores do."""
+    format's, which the input's PSNR in the captions uses as the frames' scores do. ``names``: the
+    output image of a frame index, for an image-sequence output (numbered as the depth's images)."""
     import matplotlib
     from matplotlib.patches import Rectangle
 
@@ -237,7 +244,7 @@ def write_preview(path: str | os.PathLike[str], picks: list[tuple[str, PreviewFr
                 near_or_far = "near" if order == "near-high" else "far"
                 cb.set_label(f"depth ({near_or_far} = high)" if kw is depth_kw else f"{what} (depth units)", fontsize=7)
         axes[r, 0].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), size, size, fill=False, ec="white", lw=1.2))
-        axes[r, 0].set_ylabel(f"{label}\nframe {f.index} ({f.pts_time:.3f} s)", fontsize=8)
+        axes[r, 0].set_ylabel(row_label(label, f.index, f.pts_time, names(f.index) if names else None), fontsize=8)
         info = (f"PSNR {_db(f.score)} (input {_db(metrics.psnr(f.inp, f.gt, psnr_peak or peak))})" if has_gt
                 else f"mean change {f.score:.3g}")
         for c, head in enumerate(heads):
