@@ -229,8 +229,13 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
         render, said["renderer"] = pick_renderer(options.renderer, enhancer)
         sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads)
         said["views_outputs"] = [str(p) for p in sink.paths]
-        log.info("views: %d views, %s layout, renderer %s -> %s", options.config.n_views,
-                 type(sink.layout).__name__.lower(), said["renderer"], ", ".join(said["views_outputs"]))
+        n = options.config.n_views  # a stereo layout renders the two extreme views of n alone
+        what = (f"stereo pair of the extreme views (of {n})" if isinstance(sink.layout, display.StereoPair)
+                else f"{n} view{'s' if n != 1 else ''}")
+        name = next((k for k, c in display.LAYOUT_CLASSES.items() if type(sink.layout) is c),
+                    type(sink.layout).__name__.lower())  # the --layout name: sbs, not sidebyside
+        log.info("views: %s, %s layout, renderer %s -> %s", what, name, said["renderer"],
+                 ", ".join(said["views_outputs"]))
     check([*(sink.paths if sink else []), *([rgbd_path] if rgbd_path else [])])
     outs = Outputs(depth_writer, report)
     try:
