@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import OutputError
-from .imageseq import pattern_suffix_problem
+from .imageseq import check_sequence_output, is_pattern, pattern_suffix_problem
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -97,6 +97,28 @@ def same_file(a: Path, b: Path) -> bool:
 
 STDOUT_PROBLEM = ("stdout (-) carries only the enhanced depth (igde-stream COLOR DEPTH -o -); views, RGB-D, "
                   "reports and pictures are written to a file: name one (.mkv or .mp4; one .png for a photograph)")
+
+
+def check_run_outputs(out: Path | str, files: Sequence[Path], views_path: str | os.PathLike[str] | None,
+                      rgbd_path: str | os.PathLike[str] | None, inputs: dict[str, Path], overwrite: bool) -> None:
+    """The checks of a run's outputs before any input is opened: the depth output ``out`` (a path, or
+    a network URL: a ``str`` subclass, not checked here) in a format that keeps depth, an image
+    pattern's folder new or an earlier run's, nothing else written into that folder, views not to
+    stdout, and ``files`` (the depth file, reports, plot, preview) with the RGB-D output by
+    :func:`check_outputs`. The views' own names are checked once their layout has named them."""
+    local = isinstance(out, Path)
+    if local and (problem := pattern_suffix_problem(out, depth=True)) is not None:
+        raise OutputError(problem, out)  # depth.jpg: lossy 8-bit, no depth format
+    if local and is_pattern(out):
+        check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
+    refuse_stdout(views_path)
+    others = [*files, *(Path(p) for p in (views_path, rgbd_path) if p is not None)]
+    if local and is_pattern(out):  # the folder is put in place as a whole: nothing else may be written into it
+        for o in others:
+            if same_file(o.parent, out.parent):
+                raise OutputError(f"is inside {out.parent}, the folder of the image sequence {out.name}, which "
+                                  "the run writes as a whole: put it in another folder", o)
+    check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite)
 
 
 def refuse_stdout(out: str | Path | None) -> None:

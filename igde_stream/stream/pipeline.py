@@ -31,13 +31,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import __version__
-from ..errors import IGDEError, OutputError
+from ..errors import IGDEError
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
-from .imageseq import (check_one_frame, check_sequence_output, image_codec, is_pattern, is_single_image,
-                       pattern_suffix_problem)
+from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
-from .parts import check_outputs as _check_outputs, commit as _commit, refuse_stdout, same_file
+from .parts import check_outputs as _check_outputs, check_run_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
 from .preview import check_preview_path
@@ -187,19 +186,8 @@ def enhance_file(
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)
     video_out = [] if str(out_path) == "-" or isinstance(out, StreamURL) or is_pattern(out) else [out]
-    if not isinstance(out, StreamURL) and (problem := pattern_suffix_problem(out, depth=True)) is not None:
-        raise OutputError(problem, out)  # depth.jpg: lossy 8-bit, no depth format
-    if is_pattern(out):
-        check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
-    refuse_stdout(views_path)  # the views' own name is checked when the layout has named it
     files = [*video_out, *reports, *([plot] if plot else []), *([preview] if preview else [])]
-    others = [*files, *(Path(p) for p in (views_path, rgbd_path) if p is not None)]
-    if is_pattern(out):  # the folder is put in place as a whole: nothing else may be written into it
-        for o in others:
-            if same_file(o.parent, out.parent):
-                raise OutputError(f"is inside {out.parent}, the folder of the image sequence {out.name}, which "
-                                  "the run writes as a whole: put it in another folder", o)
-    _check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite)
+    check_run_outputs(out, files, views_path, rgbd_path, inputs, overwrite)
     for f in [*reports, *([plot] if plot else []), *([preview] if preview else [])]:
         remove_stale_parts(f)  # a killed run's partial file of this output
     codec_is_lossless(codec)  # an unknown encoder fails before any decoding
