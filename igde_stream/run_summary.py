@@ -23,7 +23,8 @@ def _image(s: dict[str, Any], index: int) -> str:
 def format_summary(s: dict[str, Any]) -> str:
     """Human summary of ``enhance_file``'s result (a few lines)."""
     lines = [
-        f"wrote {s['output']}: {s['frames']} frame{'' if s['frames'] == 1 else 's'}, "
+        f"wrote {'stdout' if str(s['output']) == '-' else s['output']}: "
+        f"{s['frames']} frame{'' if s['frames'] == 1 else 's'}, "
         f"{s['width']}x{s['height']} {s['pix_fmt']}, "
         f"{s['codec']} ({'lossless' if s['lossless'] else 'LOSSY'}), {s['fps']:.2f} frames/s on {s['backend']}"
         + _total(s)

@@ -77,3 +77,8 @@ def test_the_preview_picture_is_told_the_image_names(tmp_path, enhancer, monkeyp
     assert seen and all(name == f"{k + 7:04d}.png" for k, name in seen.items()), seen
     assert preview.row_label("worst", 2, 0.08, "0009.png") == "worst\nframe 2, 0009.png (0.080 s)"
     assert preview.row_label("worst", 2, 0.08, None) == "worst\nframe 2 (0.080 s)"
+
+
+def test_a_run_to_stdout_says_stdout_not_a_dash():
+    assert format_summary(_summary(output="-")).splitlines()[0].startswith("wrote stdout: 3 frames, 32x24 gray")
+    assert format_summary(_summary(output="o.mkv", frames=1)).splitlines()[0].startswith("wrote o.mkv: 1 frame, ")
