@@ -46,7 +46,7 @@ def _shared(container, scheme: str):
 def test_rtsp_packets_before_the_first_timestamp_are_placed_before_it(tmp_path, untimed):
     """FFmpeg's RTSP demuxer gave each stream's first packet no pts (frame 0 then met frame 1's time,
     and the output failed at frame 1): held, then placed one frame apart before the first timed
-    packet, where the file has them (25 fps in NUT's 1/25: one step each)."""
+    packet, where the file has them (25 fps in NUT's 1/51200: 2048 ticks each)."""
     frames = [np.full((8, 16), 9 * i, np.uint8) for i in range(4)]
     (tmp_path / "a.nut").write_bytes(nut_bytes([("gray", frames), ("gray16le", [f.astype(np.uint16) for f in frames])]))
     with av.open(str(tmp_path / "a.nut")) as c:
