@@ -90,3 +90,19 @@ def test_a_shrunk_high_bit_colour_keeps_its_flat_colours(tmp_path):
         got = next(iter(r.frames())).data
     err = np.abs(got.astype(float) - want)[_inside()[::2, ::2]]
     assert got.shape == (H // 2, W // 2, 3) and err.max() <= 1, err.max()
+
+
+def test_colour_asked_at_its_own_size_is_the_unscaled_conversion(tmp_path):
+    """colour_rgb(frame, size=(W, H)) of a 10-bit frame ran the scaler's kernel at 1:1 and moved
+    flat colours by up to 50 levels; at its own size it is now the exact conversion, within 1 level
+    of the formulas as the unscaled path."""
+    from igde_stream.stream.rgb import colour_rgb
+
+    path = _clip(tmp_path / "c.mkv", "yuv422p10le", 1, 1)
+    with av.open(str(path)) as c:
+        f = next(c.decode(video=0))
+    reformatter = av.video.reformatter.VideoReformatter()
+    same = colour_rgb(f, reformatter, (W, H))
+    np.testing.assert_array_equal(same, colour_rgb(f, reformatter))
+    err = np.abs(same.astype(float) - _exact_rgb(path, 1, False))[_inside()]
+    assert err.max() <= 1

@@ -31,6 +31,8 @@ def exact_path(fmt: av.VideoFormat) -> bool:
 def colour_rgb(frame: av.VideoFrame, reformatter: Any, size: tuple[int, int] | None = None) -> np.ndarray:
     """``frame`` as H x W x 3 uint8 RGB (at ``size`` = (W, H): shrunk by area averaging, enlarged
     bicubically); ``reformatter``: a ``VideoReformatter``."""
+    if size is not None and tuple(size) == (frame.width, frame.height):
+        size = None  # its own size: the unscaled conversion (a scaler's kernel there moved 10-bit colour)
     kernel = "BICUBIC" if size is not None and size[0] * size[1] >= frame.width * frame.height else "AREA"
     args: tuple = () if size is None else size
     if exact_path(frame.format):
