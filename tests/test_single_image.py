@@ -156,3 +156,18 @@ def test_the_one_pass_views_and_rgbd_of_one_photograph_are_pngs(tmp_path, enhanc
     grid = display.make_layout("grid", mv.ViewConfig(8)).frames(color, out)[0]
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "g.png"))[..., ::-1], grid)
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "r.png"))[..., ::-1], display.rgbd_frame(color, out))
+
+
+def test_views_of_the_first_frame_of_a_clip_into_one_png_with_max_frames_1(tmp_path, capsys):
+    """--max-frames 1 makes one picture of a clip's first frame: the PNG holds the layout of frame 0
+    (the grid run by hand on the first colour and depth images, read back by OpenCV)."""
+    from igde_stream import display, multiview as mv
+    from igde_stream.views_cli import main as views_main
+
+    c, d, _, _ = _pair(tmp_path, 3)
+    assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.png"), "--max-frames", "1"]) == 0
+    color = cv2.imread(str(c / "0.png"), cv2.IMREAD_COLOR)[..., ::-1]
+    depth = cv2.imread(str(d / "0.png"), cv2.IMREAD_UNCHANGED)
+    want = display.make_layout("grid", mv.ViewConfig(8)).frames(color, depth)[0]
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "v.png"))[..., ::-1], want)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d", "v.png"]

@@ -138,9 +138,11 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False)  # + timing
         rate = depth_reader.info.rate or Fraction(25)
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
+        frames = depth_reader.info.expected_frames  # what the outputs get: --max-frames 1 of a clip is one picture
+        frames = min(frames, max_frames) if frames and max_frames else frames  # unknown: the 2nd frame says
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size, frames=depth_reader.info.expected_frames, timecode=tc))
+                                       size=frame_size, frames=frames, timecode=tc))
         said = False
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
             if n == 0:
