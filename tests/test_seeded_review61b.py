@@ -276,3 +276,13 @@ def test_hdr_warning_is_a_warning(tmp_path, caplog):
     assert [(rec.levelno, rec.getMessage().split(": ")[1]) for rec in caplog.records if "HDR" in rec.getMessage()] \
         == [(logging.WARNING, "HDR colour (HLG)")]
 
+
+
+def test_exr_channels_of_a_header_without_a_channel_list_is_none(tmp_path):
+    """A whole OpenEXR header that names no channels (damaged, or another tool's) is "unreadable":
+    None, as the docstring says, not a KeyError."""
+    box = struct.pack("<4i", 0, 0, 7, 3)
+    path = tmp_path / "a.exr"
+    path.write_bytes(b"\x76\x2f\x31\x01" + struct.pack("<i", 2) + _attr("dataWindow", "box2i", box)
+                     + _attr("displayWindow", "box2i", box) + b"\0" + bytes(64))
+    assert exr_channels(str(path)) is None

@@ -182,7 +182,7 @@ def exr_channels(path: str) -> list[str] | None:
     try:
         with open(path, "rb") as f:
             attrs = exr_attributes(f.read(1 << 16))
-        kind, value = attrs[b"channels"] if attrs is not None else (None, b"")
+        kind, value = attrs.get(b"channels", (None, b"")) if attrs is not None else (None, b"")
         return [name for name, _ in exr_channel_list(value)] if kind == b"chlist" else None
     except (OSError, IndexError, ValueError, struct.error):
         return None
