@@ -74,8 +74,10 @@ def _size(text: str, what: str) -> tuple[int, int]:
 
 def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layout]:
     """The views' geometry and the layout from the render options; options of another layout are an error."""
+    by_quilt = getattr(args, "preset_option", None) == "--quilt"  # the main command's preset: its --quilt
     if args.quilt in display.QUILT_PRESETS and not args.device:  # --quilt portrait, as the main command takes it
         args = argparse.Namespace(**{**vars(args), "quilt": None, "device": args.quilt})
+        by_quilt = True
     name = args.layout or ("quilt" if args.quilt or args.device else "grid")
     given = {"rows": args.rows, "cols": args.cols, "squeeze": args.squeeze or None, "anaglyph": args.anaglyph,
              "quilt": args.quilt, "device": args.device, "depth_near": args.depth_near,
@@ -90,7 +92,7 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
                                  ("baseline", args.baseline), ("zero_parallax", args.zero_parallax))
                   if v not in (None, "numpy")]
     if stray:
-        opts = ", ".join("--" + k.replace("_", "-") for k in stray)
+        opts = ", ".join("--" + ("quilt" if k == "device" and by_quilt else k).replace("_", "-") for k in stray)
         raise IGDEError(f"{opts}: not an option of --layout {name}")
     options: dict[str, Any] = {k: v for k, v in given.items() if v is not None and k in takes - {"quilt", "device"}}
     n_views = None

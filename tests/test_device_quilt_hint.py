@@ -28,3 +28,19 @@ def test_a_display_name_as_device_points_to_quilt(capsys, name):
 def test_another_bad_device_keeps_the_plain_line(capsys):
     err = _err(["c.mp4", "d.mkv", "-o", "o.mkv", "--device", "gpu0"], capsys)
     assert err == "igde-stream: error: --device must be cpu, cuda or cuda:N, got 'gpu0'"
+
+
+def test_a_quilt_preset_beside_another_layout_is_named_as_given(tmp_path, capsys):
+    """--quilt portrait with --layout grid: the refusal names --quilt, the option given, in views
+    render and in the one-pass run (where --device is the compute device, never a display)."""
+    from igde_stream.views_cli import main as views_main
+
+    assert views_main(["render", "c.mp4", "d.mkv", "-o", str(tmp_path / "v.mkv"), "--layout", "grid",
+                       "--quilt", "portrait"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "igde-stream views: error: --quilt: not an option of --layout grid", err
+    assert main(["c.mp4", "d.mkv", "-o", str(tmp_path / "o.mkv"), "--views-out", str(tmp_path / "v.mkv"),
+                 "--layout", "grid", "--quilt", "portrait"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith("--quilt: not an option of --layout grid"), err
+    assert list(tmp_path.iterdir()) == []
