@@ -247,3 +247,19 @@ def test_colour_from_rgb_and_other_extra_channels_read_as_ffmpeg_reads_them(tmp_
     with VideoReader(str(tmp_path / "0.exr"), role) as r:
         frame = next(r.frames()).data
     assert frame.shape[:2] == (4, 8)
+
+
+@pytest.mark.parametrize("size", [-8, -1, -(1 << 31)])
+def test_an_openexr_attribute_of_negative_size_is_a_damaged_header_not_a_loop(tmp_path, size):
+    """An attribute's int32 size below 0 (damage: -8 points the walk back at the same attribute,
+    which looped for ever) ends the walk: the header is unreadable, left to FFmpeg."""
+    import threading
+
+    from igde_stream.stream.imagehead import exr_attributes
+
+    head = b"\x76\x2f\x31\x01" + struct.pack("<i", 2) + b"a\0b\0" + struct.pack("<i", size) + bytes(32)
+    got = []
+    walker = threading.Thread(target=lambda: got.append(exr_attributes(head)), daemon=True)
+    walker.start()
+    walker.join(2)
+    assert got == [None]

@@ -186,6 +186,8 @@ def exr_attributes(head: bytes) -> dict[bytes, tuple[bytes, bytes]] | None:
             name_end = head.index(b"\0", at)
             kind_end = head.index(b"\0", name_end + 1)
             (size,) = struct.unpack_from("<i", head, kind_end + 1)
+            if size < 0:  # damaged: the walk would go back (and round for ever)
+                return None
             found[head[at:name_end]] = (head[name_end + 1:kind_end], head[kind_end + 5:kind_end + 5 + size])
             at = kind_end + 5 + size
     except (IndexError, ValueError, struct.error):  # cut or damaged
