@@ -180,3 +180,15 @@ def test_run_or_status_maps_each_error_to_its_status(capsys):
         common.run_or_status("x", raises(KeyError("bug")))
     with pytest.raises(InputError):  # run_tool says it, exit 2 (test_a_bad_count_or_mode_is_one_line_and_exit_2)
         common.run_or_status("x", raises(InputError("not a video", "c.mp4")))
+
+
+def test_a_tensorrt_build_that_fails_on_its_way_exits_1(capsys):
+    """EngineBuildError is an IGDEError but a RuntimeError: TensorRT refusing the graph is a run that
+    failed on its way, exit 1 with one line (docs/backends.md), not the user's mistake (exit 2)."""
+    from igde_stream.engine import EngineBuildError
+
+    def run():
+        raise EngineBuildError("TensorRT failed to build an engine from m.onnx")
+
+    assert common.run_or_status("infer", run) == (None, 1)
+    assert capsys.readouterr().err == "bench infer: TensorRT failed to build an engine from m.onnx\n"

@@ -103,18 +103,18 @@ def run_or_status(kind: str, run: Callable[[], dict[str, Any]]) -> tuple[dict[st
     """``run()`` -> (its result, 0); or None and an exit status, the error in one line on stderr
     (``bench KIND: ...``): 2 for the user's mistake (a bad value, a model or file that is not there:
     ``ValueError``, ``FileNotFoundError``), as the commands give it; 1 for a run that failed on its way
-    (``RuntimeError``, a timed-out worker). ``IGDEError`` goes on to ``tools/bench.py``'s
-    ``run_tool``, which says it in the commands' words with exit 2; anything else is a bug and keeps
-    its traceback."""
+    (``RuntimeError``, a timed-out worker; an ``IGDEError`` that is one too: TensorRT's
+    ``EngineBuildError``). Any other ``IGDEError`` goes on to ``tools/bench.py``'s ``run_tool``, which
+    says it in the commands' words with exit 2; anything else is a bug and keeps its traceback."""
     from ..errors import IGDEError
 
     try:
         return run(), 0
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"bench {kind}: {exc}", file=sys.stderr)
+        return None, 1
     except IGDEError:
         raise
     except (ValueError, FileNotFoundError) as exc:
         print(f"bench {kind}: {exc}", file=sys.stderr)
         return None, 2
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        print(f"bench {kind}: {exc}", file=sys.stderr)
-        return None, 1
