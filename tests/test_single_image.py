@@ -4,6 +4,7 @@ the model runs where its length is known and at its second frame where it is not
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -26,7 +27,7 @@ def _one(tmp_path, bits, suffix=".png"):
     return colors[0], depths[0]
 
 
-@pytest.mark.parametrize("bits, suffix", [(8, ".png"), (16, ".png"), (16, ".tif"), (8, ".tiff")])
+@pytest.mark.parametrize("bits, suffix", [(8, ".png"), (16, ".png"), (16, ".tif"), (8, ".tiff"), (16, ".pgm"), (8, ".pgm")])
 def test_one_image_in_one_image_out_holds_the_enhanced_values(tmp_path, enhancer, bits, suffix):
     color, depth = _one(tmp_path, bits)
     summary = enhance_file(tmp_path / "c.png", tmp_path / "d.png", tmp_path / f"out{suffix}", enhancer=enhancer)
@@ -87,7 +88,7 @@ def test_a_depth_image_in_a_lossy_or_8_bit_only_format_is_refused(tmp_path, enha
     _one(tmp_path, 16)
     rc = main([str(tmp_path / "c.png"), str(tmp_path / "d.png"), "-o", str(tmp_path / name), "--model", "igde-tiny"])
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert rc == 2 and "image outputs of depth are .exr, .pfm, .png, .tif, .tiff (depth kept exactly), not ." in err
+    assert rc == 2 and "image outputs of depth are .exr, .pfm, .pgm, .png, .tif, .tiff (depth kept exactly), not ." in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "d.png"]
 
 
@@ -171,3 +172,24 @@ def test_views_of_the_first_frame_of_a_clip_into_one_png_with_max_frames_1(tmp_p
     want = display.make_layout("grid", mv.ViewConfig(8)).frames(color, depth)[0]
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "v.png"))[..., ::-1], want)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d", "v.png"]
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_pgm_sequence_holds_the_enhanced_values_with_the_maxval_of_its_bit_depth(tmp_path, enhancer, bits):
+    """-o out/%d.pgm (16-bit PGM, as robotics tools store depth): binary P5, maxval 255 or 65535 in the
+    header (read here by hand from the spec: 'P5', width, height, maxval, one whitespace, then the
+    samples, two bytes big-endian above 255), samples equal to the enhanced frames."""
+    colors, depths, _ = scene(2, (24, 16), bits=bits)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "d").mkdir()
+    for k in range(2):
+        assert cv2.imwrite(str(tmp_path / "c" / f"{k}.png"), colors[k][..., ::-1])
+        assert cv2.imwrite(str(tmp_path / "d" / f"{k}.png"), depths[k])
+    enhance_file(tmp_path / "c", tmp_path / "d", tmp_path / "out" / "%d.pgm", enhancer=enhancer)
+    want = enhancer.enhance(np.stack(colors), np.stack(depths))
+    for k in range(2):
+        data = (tmp_path / "out" / f"{k}.pgm").read_bytes()
+        head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)  # one whitespace after maxval, then samples
+        assert tuple(int(x) for x in head.groups()) == (24, 16, 255 if bits == 8 else 65535)
+        got = np.frombuffer(data[head.end():], ">u2" if bits == 16 else np.uint8).reshape(16, 24)
+        np.testing.assert_array_equal(got, want[k])

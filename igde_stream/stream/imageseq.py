@@ -1,5 +1,5 @@
 """Image sequences: the files a folder or a printf pattern (``depth/%06d.png``) stands for as an input,
-and depth written as an image sequence: ``-o out/%06d.png`` (or ``.tif``).
+and depth written as an image sequence: ``-o out/%06d.png`` (or ``.tif``, ``.pgm``).
 
 The pattern's folder is the output: frames are written by FFmpeg's image2 muxer, numbered from 0,
 into a hidden temporary folder beside it, which is renamed to the pattern's folder when the run is
@@ -22,7 +22,7 @@ from typing import Iterable
 from ..errors import InputError, OutputError
 
 #: Image formats a depth sequence can be written in, by suffix: encoder.
-SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pfm": "pfm", ".exr": "exr"}
+SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pgm": "pgm", ".pfm": "pfm", ".exr": "exr"}
 #: The encoders among them that write float depth (FFmpeg's TIFF encoder takes no float format).
 FLOAT_CODECS = ("pfm", "exr")
 
@@ -58,7 +58,7 @@ def check_one_frame(out: Path, frames: int | None, instead: str | None = None) -
 #: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
 #: images an input folder or pattern may hold
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
-OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".jp2", ".j2k", ".qoi")
+OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".jp2", ".j2k", ".qoi")
 
 
 def pattern_suffix_problem(out: str | os.PathLike[str], depth: bool = False) -> str | None:
