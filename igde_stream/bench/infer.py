@@ -31,7 +31,7 @@ import numpy as np
 
 from ..cli_parser import count_arg as count
 from ..errors import IGDEError
-from .common import run_or_status, counts, device_name, log, parse_size, save_json, stamp, versions
+from .common import counts, device_name, log, parse_size, run_or_status, save_json, stamp, versions
 
 
 # ---------------------------------------------------------------- timing and memory helpers

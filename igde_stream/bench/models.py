@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import run_or_status, device_name, log, save_json, stamp, versions
+from .common import device_name, log, run_or_status, save_json, stamp, versions
 
 
 def _structured_frame(h: int, w: int, errors: str = "mix",

@@ -33,7 +33,8 @@ from typing import Any, Callable
 
 from ..cli_parser import count_arg as count
 from ..errors import IGDEError
-from .common import run_or_status, counts as parse_counts, device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
+from .common import (counts as parse_counts, device_name, loadavg_before_after, log, parse_size,
+                     run_or_status, save_json, stamp, versions)
 
 MODES = ("decode", "infer", "e2e")
 RATE = Fraction(30000, 1001)

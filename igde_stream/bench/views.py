@@ -26,7 +26,7 @@ import statistics
 from dataclasses import replace
 from typing import Any, Callable
 
-from .common import run_or_status, device_name, loadavg_before_after, log, parse_size, save_json, stamp, versions
+from .common import device_name, loadavg_before_after, log, parse_size, run_or_status, save_json, stamp, versions
 from .infer import run_benchmark, structured_frames, time_host
 
 

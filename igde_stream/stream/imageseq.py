@@ -46,13 +46,18 @@ def image_codec(out: str | os.PathLike[str]) -> str | None:
     return sequence_codec(Path(out)) if is_pattern(out) or is_single_image(out) else None
 
 
+def one_image_error(out: Path, frames: str, instead: str | None = None) -> OutputError:
+    """The refusal of one image (``depth.png``) for an input of ``frames`` (``"3 frames"``, ``"more
+    than one frame"``); ``instead``: what to write, where a pattern is no choice (the views: video)."""
+    instead = instead or (f"a pattern such as {out.with_name(out.stem + '_%06d' + out.suffix)} "
+                          "(one image a frame) or a video")
+    return OutputError(f"one image, of an input of {frames}: write {instead}", out)
+
+
 def check_one_frame(out: Path, frames: int | None, instead: str | None = None) -> None:
-    """``OutputError`` for one image (``depth.png``) of an input that has more frames than one;
-    ``instead``: what to write, where a pattern is no choice (the views: video only)."""
+    """``OutputError`` (``one_image_error``) for one image of an input that has more frames than one."""
     if frames is not None and frames > 1:
-        instead = instead or (f"a pattern such as {out.with_name(out.stem + '_%06d' + out.suffix)} "
-                              "(one image a frame) or a video")
-        raise OutputError(f"one image, of an input of {frames} frames: write {instead}", out)
+        raise one_image_error(out, f"{frames} frames", instead)
 
 
 #: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
@@ -240,4 +245,4 @@ def frame_name(pattern: str, number: int) -> str:
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_one_frame",
            "check_sequence_output", "first_number", "frame_name", "image_codec", "is_pattern", "is_single_image",
-           "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]
+           "one_image_error", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]

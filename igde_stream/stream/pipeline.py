@@ -223,8 +223,9 @@ def enhance_file(
         setting = (lambda key: getattr(enhancer, key, None)) if enhancer is not None else enhancer_options.get
         fmap = prepare_float(depth, gt, float_range, setting("depth_order") or "near-high", setting("max_depth"),
                              options)
-        if image_codec(out) is not None:  # before the model loads
-            check_float_output(out, image_codec(out), di.pix_fmt, fmap)
+        image = image_codec(out)  # an image output (a pattern or one image): its encoder by suffix
+        if image is not None:  # before the model loads
+            check_float_output(out, image, di.pix_fmt, fmap)
         if is_single_image(out):
             check_one_frame(out, di.expected_frames)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
@@ -243,8 +244,8 @@ def enhance_file(
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat
             report = stack.enter_context(PsnrReport(di.peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent))
-        if image_codec(out) is not None:
-            codec = image_codec(out)  # PNG / TIFF by suffix (the writer says when --codec was another)
+        if image is not None:
+            codec = image  # PNG / TIFF by suffix (the writer says when --codec was another)
         lossless = codec_is_lossless(codec)
         log.info(
             "%s: %dx%d %s at %s fps -> %s, %s",

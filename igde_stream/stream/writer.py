@@ -49,7 +49,7 @@ from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_proble
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
 from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, first_number, is_pattern, is_single_image,
-                       sequence_codec)
+                       one_image_error, sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
 from .timecode import set_timecode
@@ -220,9 +220,7 @@ class DepthWriter:
         if self._closed:  # committed or aborted: FFmpeg would say "End of file"
             raise OutputError(f"cannot write frame {self.frames}: the writer is closed", self.out)
         if self.single and self.frames:
-            raise OutputError("one image, of an input of more than one frame: write a pattern such as "
-                              f"{self.out.with_name(self.out.stem + '_%06d' + self.out.suffix)} (one image a frame) "
-                              "or a video", self.out)
+            raise one_image_error(self.out, "more than one frame")
         self._check(depth)
         frame = self._frame(depth)
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
