@@ -68,7 +68,8 @@ def test_more_frames_than_one_are_refused_before_the_model(tmp_path, monkeypatch
     rc = main([str(tmp_path / "c"), str(tmp_path / "d"), "-o", str(tmp_path / "out.png")])
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 2 and err.endswith("out.png: one image, of an input of 3 frames: write a pattern such as "
-                                    f"{tmp_path / 'out_%06d.png'} (one image a frame) or a video")
+                                    f"{tmp_path / 'out_%06d.png'} (one image a frame) or a video, "
+                                    "or add --max-frames 1 for the first frame's")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d"]
 
 
@@ -141,7 +142,8 @@ def test_views_of_a_clip_into_one_png_are_refused_before_rendering(tmp_path, cap
     assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.png")]) == 2
     # a video only: views are not written as image patterns (v_%06d.png is refused), so none is advised
     assert capsys.readouterr().err.strip().endswith(
-        "v.png: one image, of an input of 3 frames: write a video (v.mkv: .mkv or .mp4)")
+        "v.png: one image, of an input of 3 frames: write a video (v.mkv: .mkv or .mp4), "
+        "or add --max-frames 1 for the first frame's")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d"]
 
 

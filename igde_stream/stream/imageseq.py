@@ -51,7 +51,8 @@ def one_image_error(out: Path, frames: str, instead: str | None = None) -> Outpu
     than one frame"``); ``instead``: what to write, where a pattern is no choice (the views: video)."""
     instead = instead or (f"a pattern such as {out.with_name(out.stem + '_%06d' + out.suffix)} "
                           "(one image a frame) or a video")
-    return OutputError(f"one image, of an input of {frames}: write {instead}", out)
+    return OutputError(f"one image, of an input of {frames}: write {instead}, or add --max-frames 1 for "
+                       "the first frame's", out)
 
 
 def check_one_frame(out: Path, frames: int | None, instead: str | None = None) -> None:

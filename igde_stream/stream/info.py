@@ -4,7 +4,7 @@ stream's frames were all there (``check_complete``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -83,6 +83,19 @@ class Frame:
     time: float  # seconds from the stream's start, or pts_time with sync="absolute" (what pairing compares)
     pts_time: float  # pts x time_base, as ffprobe shows it
     data: np.ndarray
+
+
+def limit_frames(info: VideoInfo, max_frames: int) -> VideoInfo:
+    """``info`` as a run of at most ``max_frames`` of its frames (0: all) gives it to its outputs:
+    the smaller frame count (unknown where the stream's is)."""
+    n = info.expected_frames
+    return replace(info, frames=min(n, max_frames)) if max_frames and n else info
+
+
+def read_within(max_frames: int, *infos: VideoInfo) -> bool:
+    """Whether a run of ``max_frames`` frames (0: all) ends before the end of every stream of ``infos``
+    (each declares at least that many frames): their lengths then do not matter to it."""
+    return bool(max_frames) and all((n := i.expected_frames) is not None and n >= max_frames for i in infos)
 
 
 def never_shown(cut: int, empty: int) -> str:

@@ -265,8 +265,11 @@ class GtMatcher:
     tolerance away from the depth, as colour and depth do: times count from each stream's start."""
 
     def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool,
-                 names: tuple[str, str] = ("", "")) -> None:
+                 names: tuple[str, str] = ("", ""), cut: Any = None, on_cut: Callable[[], Any] | None = None) -> None:
         self.frames, self.tolerance, self.report, self.usable = frames, tolerance, report, usable
+        # cut (an Event): set when the run stopped before the depth's end (--max-frames); the ground
+        # truth after the last output frame is then not counted as unmatched, and on_cut stops its reader
+        self.cut, self.on_cut = cut, on_cut
         self.names = names  # (depth, ground truth) as the log names them
         self.ahead: deque[Frame] = deque()  # read but not yet matched or passed over
         self.done = False
@@ -307,6 +310,10 @@ class GtMatcher:
         return self.ahead.popleft()
 
     def finish(self) -> None:
+        if self.cut is not None and self.cut.is_set():
+            if self.on_cut is not None:
+                self.on_cut()
+            return
         while self._peek() is not None:
             self._pass_over()
 

@@ -13,9 +13,9 @@ import shutil
 import stat
 import string
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from ..errors import OutputError
+from ..errors import IGDEError, OutputError
 from .imageseq import check_sequence_output, is_pattern, pattern_suffix_problem
 
 log = logging.getLogger("igde_stream.stream")
@@ -217,3 +217,30 @@ def remove_output(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def check_side_outputs(report_path: Any, plot_path: Any, preview_path: Any, has_gt: bool,
+                       ) -> tuple[list[Path], Path | None, Path | None]:
+    """``enhance_file``'s reports (one path or several), plot and preview as paths, each checked before
+    any frame is read; a report or plot without ground truth (``has_gt``) is refused."""
+    from .preview import check_preview_path
+    from .report import check_plot_path, check_report_path
+
+    if report_path is None:
+        reports = []
+    elif isinstance(report_path, (str, os.PathLike)):
+        reports = [Path(report_path)]
+    else:
+        reports = [Path(p) for p in report_path]
+    plot = Path(plot_path) if plot_path is not None else None
+    if (reports or plot) and not has_gt:
+        raise IGDEError("a report or plot needs the ground-truth depth (gt_path)",
+                        cli_problem="a report or plot needs the ground-truth depth (--gt)")
+    for r in reports:
+        check_report_path(r)
+    if plot is not None:
+        check_plot_path(plot)  # .png, and matplotlib importable: not found out after the whole stream
+    preview = Path(preview_path) if preview_path is not None else None
+    if preview is not None:
+        check_preview_path(preview)
+    return reports, plot, preview

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -36,19 +37,19 @@ from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
-from .parts import check_outputs as _check_outputs, check_run_outputs, commit as _commit
+from .parts import check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .packed import check_inputs as check_packed_inputs
-from .preview import check_preview_path
 from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
+from .info import limit_frames, read_within
 from .reader import Frame, VideoReader
-from .report import PsnrReport, check_plot_path, check_report_path, gt_problem
+from .report import PsnrReport, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
 from .timecode import with_timecode
-from .stages import ABANDON_AFTER_S, ByteQueue, _Cancelled, _Crew, _NoBar, _read, check_batch
+from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _NoBar, _read, check_batch
 from .urls import StreamURL, check_outputs as check_stream_outputs, output_path
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
@@ -111,6 +112,7 @@ def enhance_file(
     grid: str = "depth",
     enlarge: str = "linear",
     float_range: tuple[float, float] | None = None,
+    max_frames: int = 0,
     **enhancer_options: Any,
 ) -> dict[str, Any]:
     """Enhance the depth video ``depth_path`` guided by ``color_path``; write it to ``out_path``.
@@ -143,7 +145,8 @@ def enhance_file(
     truth is then compared at the colour's size. ``float_range``: (LO, HI) of float depth (PFM, EXR,
     ``grayf32le``), mapped to the 16-bit codes 1..65535 for the whole run (None: the first frame's
     range; see ``floatdepth``); float ground truth goes through the same map, and a ``.pfm`` / ``.exr``
-    output pattern gets float depth back through it.
+    output pattern gets float depth back through it. ``max_frames``: stop after this many frames (0:
+    all); the ground truth is compared over the frames written.
 
     Returns the summary: output, frames, size, codec, backend, timings, what was resized, enlarged and
     turned (``color_rotated`` / ``depth_rotated``: the display matrix applied) and, with ground truth, the
@@ -157,28 +160,14 @@ def enhance_file(
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
+        raise ValueError(f"max_frames must be a whole number >= 0 (0: all frames), got {max_frames!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
         raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
     check_stream_outputs(out, codec, out_format, report_path=report_path, plot_path=plot_path,
                          preview_path=preview_path, views_path=views_path, rgbd_path=rgbd_path)
-    if report_path is None:
-        reports = []
-    elif isinstance(report_path, (str, os.PathLike)):
-        reports = [Path(report_path)]
-    else:
-        reports = [Path(p) for p in report_path]
-    plot = Path(plot_path) if plot_path is not None else None
-    if (reports or plot) and gt_path is None:
-        raise IGDEError("a report or plot needs the ground-truth depth (gt_path)",
-                        cli_problem="a report or plot needs the ground-truth depth (--gt)")
-    for r in reports:
-        check_report_path(r)
-    if plot is not None:
-        check_plot_path(plot)  # .png, and matplotlib importable: not found out after the whole stream
-    preview = Path(preview_path) if preview_path is not None else None
-    if preview is not None:
-        check_preview_path(preview)
+    reports, plot, preview = check_side_outputs(report_path, plot_path, preview_path, gt_path is not None)
     views = views or ViewsOptions()
     views.check()
     options, inputs = inputs, {"colour": Path(color_path), "depth": Path(depth_path)}
@@ -205,7 +194,9 @@ def enhance_file(
             color = stack.enter_context(VideoReader(color_path, "color", size=(depth.info.width, depth.info.height),
                                                     threads=threads, sync=sync, source=options))
         di = depth.info
-        check_pair(color, depth, options.packed if options else None, same_length=pair == "exact")  # mix-ups
+        # mix-ups; frame counts that differ only after the last frame read do not matter
+        check_pair(color, depth, options.packed if options else None,
+                   same_length=pair == "exact" and not read_within(max_frames, color.info, depth.info))
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
         if gt is not None:
@@ -226,6 +217,7 @@ def enhance_file(
         image = image_codec(out)  # an image output (a pattern or one image): its encoder by suffix
         if image is not None:  # before the model loads
             check_float_output(out, image, di.pix_fmt, fmap)
+        di = limit_frames(di, max_frames)  # what the outputs get: --max-frames 1 of a clip is one picture
         if is_single_image(out):
             check_one_frame(out, di.expected_frames)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
@@ -267,11 +259,12 @@ def enhance_file(
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
             tally: dict[str, int] = {}
-            frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally)
+            frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
+                                   max_frames, di.expected_frames)
             writer.close()
             # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
             read_as.update(pair=pair, timecode=di.timecode, first_number=getattr(writer, "first_number", None),
-                           **tally)
+                           **tally, **({"max_frames": max_frames} if max_frames else {}))
             read_as.update(float_range=describe_run(fmap, depth, gt), depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
@@ -322,8 +315,10 @@ def enhance_file(
 def _run(
     color: VideoReader, depth: VideoReader, gt: VideoReader | None, outs: Outputs, enhancer: Any,
     report: PsnrReport | None, queue_bytes: int, progress: bool, pair: str, tally: dict[str, int],
+    max_frames: int = 0, total: int | None = None,
 ) -> tuple[int, float]:
-    """Run the stages; returns (frames written, seconds spent in inference)."""
+    """Run the stages, up to ``max_frames`` frames (0: all; ``total``: how many are expected, for the
+    bar); returns (frames written, seconds spent in inference)."""
     from tqdm import tqdm
 
     di = depth.info
@@ -340,15 +335,17 @@ def _run(
     cq, dq, wq = ByteQueue(bound(3 * pixels), crew.stop), ByteQueue(bound(depth_bytes), crew.stop), \
         ByteQueue(bound(2 * depth_bytes + color_bytes), crew.stop)
     # no tqdm object at all without a bar: even a disabled one starts tqdm's monitor thread, which outlives the call
-    bar = tqdm(total=di.expected_frames, unit="frame", leave=False, dynamic_ncols=True) if progress else _NoBar()
+    bar = tqdm(total=total, unit="frame", leave=False, dynamic_ncols=True) if progress else _NoBar()
+    enough, gt_enough = threading.Event(), threading.Event()  # max_frames paired; ... and written
     gt_match = None
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)
         gt_match = GtMatcher(iter(gq), 0.5 * di.frame_duration, report, usable=report.gt_problem is None,
-                             names=(str(depth.path), str(gt.path)))
-        crew.spawn("igde-read-gt", _read, gt, gq, crew.stop)
-    crew.spawn("igde-read-colour", _read, color, cq, crew.stop)
-    crew.spawn("igde-read-depth", _read, depth, dq, crew.stop)
+                             names=(str(depth.path), str(gt.path)), cut=enough,
+                             on_cut=lambda: (gt_enough.set(), gq.close()))
+        crew.spawn("igde-read-gt", _read, gt, gq, Either(crew.stop, gt_enough))
+    crew.spawn("igde-read-colour", _read, color, cq, Either(crew.stop, enough))
+    crew.spawn("igde-read-depth", _read, depth, dq, Either(crew.stop, enough))
     crew.spawn("igde-write", write_stage, wq, outs, gt_match, bar.update)
 
     paired, infer_s = 0, 0.0
@@ -373,6 +370,11 @@ def _run(
                     paired += 1
                     if len(batch) == batch_size:
                         flush()
+                    if paired == max_frames:  # the readers stop; what they still hold is dropped
+                        enough.set()
+                        cq.close()
+                        dq.close()
+                        break
                 if batch:
                     flush()
                 wq.put_end()

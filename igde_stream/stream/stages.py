@@ -33,12 +33,15 @@ class ByteQueue:
         self.peak_bytes = 0
         self._items: deque[tuple[Any, int]] = deque()
         self._cond = threading.Condition()
+        self.closed = False  # the consumer reads no more (``close``)
 
     def put(self, item: Any, nbytes: int) -> None:
         with self._cond:
-            while self._items and self.bytes + nbytes > self.max_bytes:
+            while not self.closed and self._items and self.bytes + nbytes > self.max_bytes:
                 self._wait()
             self._wait(block=False)
+            if self.closed:  # nobody reads it: dropped, and the producer never waits
+                return
             self._items.append((item, nbytes))
             self.bytes += nbytes
             self.peak_bytes = max(self.peak_bytes, self.bytes)
@@ -47,6 +50,15 @@ class ByteQueue:
     def put_end(self) -> None:
         with self._cond:
             self._items.append((_END, 0))
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """The consumer has read all it wants: what the queue holds is dropped and every later ``put``
+        returns at once (a producer waiting for room wakes), so a stage stopped early never blocks."""
+        with self._cond:
+            self.closed = True
+            self._items.clear()
+            self.bytes = 0
             self._cond.notify_all()
 
     def get(self) -> Any:
@@ -122,6 +134,17 @@ class _Crew:
         return stuck
 
 
+class Either:
+    """``is_set`` of either of two events: a reader stops when the run failed or when it has read
+    enough (``--max-frames``)."""
+
+    def __init__(self, a: threading.Event, b: threading.Event) -> None:
+        self._a, self._b = a, b
+
+    def is_set(self) -> bool:
+        return self._a.is_set() or self._b.is_set()
+
+
 class _NoBar:
     """The progress bar's two calls, doing nothing."""
 
@@ -132,7 +155,7 @@ class _NoBar:
         pass
 
 
-def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event) -> None:
+def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event | Either) -> None:
     for frame in reader.frames(stop):
         q.put(frame, frame.data.nbytes)
     q.put_end()
