@@ -72,6 +72,25 @@ def seconds_arg(text: str) -> float:
     return value
 
 
+def time_arg(text: str) -> float:
+    """argparse ``type`` for a time in a clip: seconds (``12.5``), ``MM:SS[.f]`` or ``HH:MM:SS[.f]``
+    (as FFmpeg's ``-ss`` takes it), 0 or more."""
+    parts = text.strip().split(":")
+    value = math.nan
+    if 1 <= len(parts) <= 3:
+        try:
+            nums = [float(x) if k == len(parts) - 1 else int(x) for k, x in enumerate(parts)]
+        except ValueError:
+            nums = []
+        # minutes and seconds below 60 where a larger unit comes before them; no minus sign
+        if nums and all(n >= 0 for n in nums) and all(n < 60 for n in nums[1:]) and not any(x.strip().startswith("-") for x in parts):
+            value = sum(n * 60 ** (len(nums) - 1 - k) for k, n in enumerate(nums))
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a time of 0 or more: seconds (12.5), MM:SS or HH:MM:SS.ff, "
+                                         f"got {text!r}")
+    return float(value)
+
+
 def count_arg(least: int = 1):  # noqa: ANN201  an argparse type
     """An argparse ``type``: a whole number >= ``least`` (a bad one is argparse's one-line error)."""
 

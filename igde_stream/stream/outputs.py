@@ -265,8 +265,10 @@ class GtMatcher:
     tolerance away from the depth, as colour and depth do: times count from each stream's start."""
 
     def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool,
-                 names: tuple[str, str] = ("", ""), cut: Any = None, on_cut: Callable[[], Any] | None = None) -> None:
+                 names: tuple[str, str] = ("", ""), cut: Any = None, on_cut: Callable[[], Any] | None = None,
+                 late: bool = False) -> None:
         self.frames, self.tolerance, self.report, self.usable = frames, tolerance, report, usable
+        self.late = late  # the output starts after the depth's start (--start): earlier ground truth is not counted
         # cut (an Event): set when the run stopped before the depth's end (--max-frames); the ground
         # truth after the last output frame is then not counted as unmatched, and on_cut stops its reader
         self.cut, self.on_cut = cut, on_cut
@@ -301,7 +303,11 @@ class GtMatcher:
                             self.names[1], g.pts_time - g.time, self.names[0], start)
         # exactly half a frame away (the tolerance) is in reach, whatever the float noise of the times
         while (g := self._peek()) is not None and g.time < t - self.tolerance - TIE:
-            self._pass_over()
+            if self.late:  # before the first frame written: not a frame the output lacks
+                self.ahead.popleft()
+            else:
+                self._pass_over()
+        self.late = False
         if g is None or g.time - t > self.tolerance + TIE:
             return None
         while (nxt := self._peek(1)) is not None and nearer(nxt.time, g.time, t):
@@ -319,7 +325,7 @@ class GtMatcher:
 
 
 def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -> None:
-    """The writer thread: each enhanced frame (``pipeline._Enhanced``) to every output, matched with
+    """The writer thread: each enhanced frame (``stages._Enhanced``) to every output, matched with
     its ground-truth frame (``gt``: a ``GtMatcher`` or None)."""
     for item in q:
         d = item.depth

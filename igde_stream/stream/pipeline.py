@@ -25,7 +25,6 @@ import os
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,13 +42,14 @@ from .packed import check_inputs as check_packed_inputs
 from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .info import limit_frames, read_within
+from .span import Span, check_span, check_start
 from .reader import Frame, VideoReader
 from .report import PsnrReport, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
 from .timecode import with_timecode
-from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _NoBar, _read, check_batch
+from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _Enhanced, _NoBar, _read, check_batch
 from .urls import StreamURL, check_outputs as check_stream_outputs, output_path
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
@@ -62,13 +62,6 @@ GRIDS = ("depth", "color")  # enhance_file(grid=): the frame size of the model's
 MAX_THREADS = 1024  # enhance_file(threads=): FFmpeg fails to start a few thousand per codec (cli.MAX_THREADS)
 
 PathLike = str | os.PathLike[str]
-
-
-@dataclass
-class _Enhanced:
-    depth: Frame  # the input depth frame (pixels, pts, times)
-    out: np.ndarray  # the enhanced depth, same shape and dtype
-    color: np.ndarray | None = None  # the colour frame, when an output needs it (views, RGB-D, preview)
 
 
 def _make_enhancer(options: dict[str, Any]) -> Any:
@@ -112,6 +105,7 @@ def enhance_file(
     grid: str = "depth",
     enlarge: str = "linear",
     float_range: tuple[float, float] | None = None,
+    start: float = 0.0,
     max_frames: int = 0,
     **enhancer_options: Any,
 ) -> dict[str, Any]:
@@ -145,8 +139,11 @@ def enhance_file(
     truth is then compared at the colour's size. ``float_range``: (LO, HI) of float depth (PFM, EXR,
     ``grayf32le``), mapped to the 16-bit codes 1..65535 for the whole run (None: the first frame's
     range; see ``floatdepth``); float ground truth goes through the same map, and a ``.pfm`` / ``.exr``
-    output pattern gets float depth back through it. ``max_frames``: stop after this many frames (0:
-    all); the ground truth is compared over the frames written.
+    output pattern gets float depth back through it. ``start`` (seconds, counted as ``sync`` counts):
+    the first frame written is the first depth frame at or after it (those before are decoded, not
+    enhanced; the output keeps the frames' times, and an image pattern their numbers);
+    ``max_frames``: stop after this many frames (0: all); the ground truth is compared over the frames
+    written.
 
     Returns the summary: output, frames, size, codec, backend, timings, what was resized, enlarged and
     turned (``color_rotated`` / ``depth_rotated``: the display matrix applied) and, with ground truth, the
@@ -160,8 +157,7 @@ def enhance_file(
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
-    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
-        raise ValueError(f"max_frames must be a whole number >= 0 (0: all frames), got {max_frames!r}")
+    check_span(start, max_frames)
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
         raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
@@ -196,7 +192,7 @@ def enhance_file(
         di = depth.info
         # mix-ups; frame counts that differ only after the last frame read do not matter
         check_pair(color, depth, options.packed if options else None,
-                   same_length=pair == "exact" and not read_within(max_frames, color.info, depth.info))
+                   same_length=pair == "exact" and not (start == 0 and read_within(max_frames, color.info, depth.info)))
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
         if gt is not None:
@@ -217,6 +213,7 @@ def enhance_file(
         image = image_codec(out)  # an image output (a pattern or one image): its encoder by suffix
         if image is not None:  # before the model loads
             check_float_output(out, image, di.pix_fmt, fmap)
+        check_start(start, di, sync)
         di = limit_frames(di, max_frames)  # what the outputs get: --max-frames 1 of a clip is one picture
         if is_single_image(out):
             check_one_frame(out, di.expected_frames)
@@ -260,11 +257,11 @@ def enhance_file(
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
             tally: dict[str, int] = {}
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
-                                   max_frames, di.expected_frames)
+                                   Span(start, max_frames, writer), di.expected_frames)
             writer.close()
             # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
             read_as.update(pair=pair, timecode=di.timecode, first_number=getattr(writer, "first_number", None),
-                           **tally, **({"max_frames": max_frames} if max_frames else {}))
+                           **tally, **({"start": start} if start else {}), **({"max_frames": max_frames} if max_frames else {}))
             read_as.update(float_range=describe_run(fmap, depth, gt), depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
@@ -315,10 +312,10 @@ def enhance_file(
 def _run(
     color: VideoReader, depth: VideoReader, gt: VideoReader | None, outs: Outputs, enhancer: Any,
     report: PsnrReport | None, queue_bytes: int, progress: bool, pair: str, tally: dict[str, int],
-    max_frames: int = 0, total: int | None = None,
+    span: Span = Span(), total: int | None = None,
 ) -> tuple[int, float]:
-    """Run the stages, up to ``max_frames`` frames (0: all; ``total``: how many are expected, for the
-    bar); returns (frames written, seconds spent in inference)."""
+    """Run the stages over the frames of ``span`` (``total``: how many are expected, for the bar);
+    returns (frames written, seconds spent in inference)."""
     from tqdm import tqdm
 
     di = depth.info
@@ -341,7 +338,7 @@ def _run(
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)
         gt_match = GtMatcher(iter(gq), 0.5 * di.frame_duration, report, usable=report.gt_problem is None,
-                             names=(str(depth.path), str(gt.path)), cut=enough,
+                             names=(str(depth.path), str(gt.path)), cut=enough, late=span.start > 0,
                              on_cut=lambda: (gt_enough.set(), gq.close()))
         crew.spawn("igde-read-gt", _read, gt, gq, Either(crew.stop, gt_enough))
     crew.spawn("igde-read-colour", _read, color, cq, Either(crew.stop, enough))
@@ -366,11 +363,13 @@ def _run(
             try:
                 durations, slack = (color.info.frame_duration, di.frame_duration), rounding_slack(color.info, di)
                 for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally, slack):
+                    if span.before(d, paired):
+                        continue
                     batch.append((c, d))
                     paired += 1
                     if len(batch) == batch_size:
                         flush()
-                    if paired == max_frames:  # the readers stop; what they still hold is dropped
+                    if paired == span.max_frames:  # the readers stop; what they still hold is dropped
                         enough.set()
                         cq.close()
                         dq.close()
@@ -390,6 +389,8 @@ def _run(
         bar.close()
     if crew.failure is not None:
         raise crew.failure
+    if not paired:
+        span.check_reached(depth.path)
     if outs.depth.frames != paired:  # frames in == frames out
         raise RuntimeError(f"internal error: {paired} frames paired but {outs.depth.frames} written")
     return paired, infer_s

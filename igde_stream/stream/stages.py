@@ -8,15 +8,28 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
+
+import numpy as np
 
 from ..errors import IGDEError
 from ..signals import ABANDONED
+from .info import Frame
 from .reader import VideoReader
 
 _END = object()
 ABANDON_AFTER_S = 3.0  # after an interrupt, how long the stages get to notice the stop
 MAX_BATCH_BYTES = 2 << 30  # a batch's buffers stay under this (or a quarter of the RAM, if less)
+
+
+@dataclass
+class _Enhanced:
+    """What the main thread hands the writer thread: one frame's input depth and its enhanced depth."""
+
+    depth: Frame  # the input depth frame (pixels, pts, times)
+    out: np.ndarray  # the enhanced depth, same shape and dtype
+    color: np.ndarray | None = None  # the colour frame, when an output needs it (views, RGB-D, preview)
 
 
 class _Cancelled(Exception):

@@ -214,6 +214,14 @@ class DepthWriter:
         self.pix_fmt = pix_fmt_for(codec, like.dtype, self._like_fmt)
         log.info("%s: %s; the depth is written as %s (full range)", self.out, why, self.pix_fmt)
 
+    def number_from(self, index: int) -> None:
+        """An image pattern's first file is the input's frame ``index`` (``--start``): numbered
+        ``first_number + index``, as the input's images are. Before the first frame only (the image
+        muxer reads its start number when the first frame is written)."""
+        if self.sequence and index and not self.frames:
+            self.first_number += index
+            self.container.options["start_number"] = str(self.first_number)
+
     def write(self, depth: np.ndarray, pts: int | None) -> None:
         """Encode one depth frame (H x W uint8 / uint16) at ``pts`` (input time base; None: frame k
         at ``k x frame_duration``, as the reader places a frame without pts)."""

@@ -1,7 +1,7 @@
-"""``igde-stream ... --max-frames N`` (``enhance_file(max_frames=N)``): the first N frames of a clip,
-the same frames a whole run gives, compared with the ground truth over those frames only; the
-readers stop (a long clip is not decoded to its end), and lengths that differ after frame N do not
-matter."""
+"""``igde-stream ... --start TIME --max-frames N`` (``enhance_file(start=..., max_frames=...)``): N
+frames of a clip from the first at or after TIME, the same frames a whole run gives (pixels, times,
+image numbers), compared with the ground truth over those frames only; the readers stop (a long clip
+is not decoded to its end), and lengths that differ after the last frame read do not matter."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from conftest import read_video, scene
 from igde_stream.cli import main
+from igde_stream.cli_parser import time_arg
 from igde_stream.stream import enhance_file
 from igde_stream.stream.reader import VideoReader
 
@@ -136,3 +137,78 @@ def test_the_command_line_refuses_a_negative_count_in_one_line(make_clip, tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "--max-frames" in err[-1] and ">= 0" in err[-1]
     assert not (tmp_path / "x.mkv").exists()
+
+
+def test_a_start_time_takes_the_first_frame_at_or_after_it(make_clip, tmp_path, enhancer):
+    """29.97 fps (make_clip's 30000/1001) in Matroska's 1 ms: frame k at k x 1001/30000 s rounded to
+    the ms. 0.5 s: frame 15 (0.501 s; frame 14 is at 0.467), worked out by hand; exactly frame 3's time
+    as stored (0.100 s): frame 3 itself."""
+    clip = make_clip(n=24)
+    enhance_file(clip["color"], clip["depth"], tmp_path / "all.mkv", gt_path=clip["gt"],
+                 report_path=tmp_path / "all.json", enhancer=enhancer)
+    want, want_pts, _ = read_video(tmp_path / "all.mkv")
+    full = json.loads((tmp_path / "all.json").read_text())["frames"]
+    for start, first, n in ((0.5, 15, 4), (0.1, 3, 2), (0.0, 0, 3), (0.79, 24, 0)):
+        if not n:  # 0.79 s is after the last frame (23, at 0.767 s) by less than a frame: nothing to write
+            with pytest.raises(Exception, match=r"no depth frame at or after --start 0.79 s \(its last frame, of 24, at 0.767 s\)"):
+                enhance_file(clip["color"], clip["depth"], tmp_path / "none.mkv", enhancer=enhancer, start=start)
+            assert not (tmp_path / "none.mkv").exists()
+            continue
+        out, rep = tmp_path / f"s{first}.mkv", tmp_path / f"s{first}.json"
+        s = enhance_file(clip["color"], clip["depth"], out, gt_path=clip["gt"], report_path=rep, enhancer=enhancer,
+                         start=start, max_frames=n)
+        got, pts, _ = read_video(out)
+        assert s["frames"] == n and pts == want_pts[first:first + n]
+        np.testing.assert_array_equal(np.stack(got), np.stack(want[first:first + n]))
+        rows = json.loads(rep.read_text())
+        assert [r["index"] for r in rows["frames"]] == list(range(first, first + n))
+        assert [r["psnr"] for r in rows["frames"]] == [r["psnr"] for r in full[first:first + n]]
+        assert rows["summary"]["unmatched_frames"] == 0  # the ground truth before and after: not the output's
+
+
+def test_an_image_pattern_output_keeps_the_inputs_frame_numbers(tmp_path, enhancer):
+    """Depth images numbered from 3 (d/003.png ...): from 0.2 s at 25 fps (frame 5, number 8) the files
+    are out/008.png, out/009.png, as the whole run's files of those frames are."""
+    colors, depths, _ = scene(10, (48, 32), bits=16)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "d").mkdir()
+    for k in range(10):
+        assert cv2.imwrite(str(tmp_path / "c" / f"{k + 3:03d}.png"), colors[k][..., ::-1])
+        assert cv2.imwrite(str(tmp_path / "d" / f"{k + 3:03d}.png"), depths[k])
+    enhance_file(tmp_path / "c", tmp_path / "d", tmp_path / "all" / "%03d.png", enhancer=enhancer)
+    s = enhance_file(tmp_path / "c", tmp_path / "d", tmp_path / "part" / "%03d.png", enhancer=enhancer,
+                     start=0.2, max_frames=2)
+    assert sorted(p.name for p in (tmp_path / "part").iterdir()) == ["008.png", "009.png"]
+    assert s["first_number"] == 8
+    for name in ("008.png", "009.png"):
+        np.testing.assert_array_equal(cv2.imread(str(tmp_path / "part" / name), cv2.IMREAD_UNCHANGED),
+                                      cv2.imread(str(tmp_path / "all" / name), cv2.IMREAD_UNCHANGED))
+
+
+def test_a_start_beyond_a_declared_duration_is_refused_before_the_model(make_clip, tmp_path, monkeypatch, capsys):
+    import igde_stream.stream.pipeline as pipeline
+
+    clip = make_clip(n=6)
+
+    def no_model(*a, **k):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(pipeline, "_make_enhancer", no_model)
+    rc = main([str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "x.mkv"), "--start", "1:00"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].endswith("no depth frame at or after --start 60 s: the depth lasts 0.200 s")
+    assert not (tmp_path / "x.mkv").exists()
+
+
+@pytest.mark.parametrize("text, seconds", [("12.5", 12.5), ("0", 0.0), ("1:02.5", 62.5), ("01:00:03.25", 3603.25),
+                                           ("00:00:00", 0.0), ("2:00", 120.0), ("1e-3", 0.001)])
+def test_times_are_read_as_ffmpeg_writes_them(text, seconds):
+    assert time_arg(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["-1", "1:60", "1:-5", "a", "nan", "inf", "1::2", "", "1:2:3:4", "1.5:00", "-0:05", "-0", "0:-0"])
+def test_bad_times_are_refused(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a time of 0 or more"):
+        time_arg(text)

@@ -1,0 +1,65 @@
+"""Which frames of a clip a run writes (``enhance_file(start=..., max_frames=...)``, ``--start`` and
+``--max-frames``): from the first depth frame at or after ``start`` seconds (counted as pairing counts
+them), at most ``max_frames`` of them."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from ..errors import IGDEError
+from .info import Frame
+from .pairing import TIE
+
+
+def check_span(start: Any, max_frames: Any) -> None:
+    """``ValueError`` for a start that is not a finite number of seconds >= 0, or a frame count that is
+    not a whole number >= 0."""
+    if isinstance(start, bool) or not isinstance(start, numbers.Real) or not (math.isfinite(start) and start >= 0):
+        raise ValueError(f"start must be a number of seconds >= 0, got {start!r}")
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
+        raise ValueError(f"max_frames must be a whole number >= 0 (0: all frames), got {max_frames!r}")
+
+
+def check_start(start: float, info: Any, sync: str) -> None:
+    """An ``IGDEError`` for a start beyond the end of a depth stream that declares its duration
+    (``info``: its ``VideoInfo``), before any frame is decoded; ``Span.check_reached`` says it after the
+    run where the stream declares none."""
+    if not start or not info.duration:
+        return
+    first = float((info.start_pts or 0) * info.time_base)  # the stream's start, as pts time
+    span = info.duration - (first if info.duration_is_end else 0.0)
+    end = span + (first if sync == "absolute" else 0.0)  # the end, as pairing counts times
+    if start > end + info.frame_duration + 1e-3:
+        raise IGDEError(f"no depth frame at or after --start {start:g} s: the depth lasts {span:.3f} s"
+                        + (f" from {first:.3f} s" if sync == "absolute" else ""), info.path)
+
+
+class Span:
+    """The frames a run writes. ``writer``: the depth writer, told the first written frame's index so
+    that an image pattern numbers its files as the input's frames (``DepthWriter.number_from``)."""
+
+    def __init__(self, start: float = 0.0, max_frames: int = 0, writer: Any = None) -> None:
+        self.start, self.max_frames, self.writer = float(start), max_frames, writer
+        self.skipped = 0  # depth frames before the start
+        self.last_time: float | None = None  # the time of the last of them
+
+    def before(self, depth: Frame, written: int) -> bool:
+        """Whether ``depth`` (the next paired depth frame, after ``written`` written ones) comes before the
+        start and is not written."""
+        if written or not self.start:
+            return False
+        if depth.time < self.start - TIE:  # a frame exactly at the start is written (FFmpeg's -ss too)
+            self.skipped += 1
+            self.last_time = depth.time
+            return True
+        if depth.index and self.writer is not None and hasattr(self.writer, "number_from"):
+            self.writer.number_from(depth.index)
+        return False
+
+    def check_reached(self, path: Any) -> None:
+        """After a run that wrote nothing: an ``IGDEError`` when the start lay beyond the depth's end."""
+        if self.start:
+            last = f" (its last frame, of {self.skipped}, at {self.last_time:.3f} s)" if self.skipped else ""
+            raise IGDEError(f"no depth frame at or after --start {self.start:g} s{last}", str(path))
