@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from igde_stream.cli import main
 from igde_stream.cli_parser import time_arg
 from igde_stream.stream import enhance_file
 from igde_stream.stream.reader import VideoReader
+from igde_stream.stream.timecode import advance
 
 cv2 = pytest.importorskip("cv2")
 
@@ -212,3 +214,42 @@ def test_bad_times_are_refused(text):
 
     with pytest.raises(argparse.ArgumentTypeError, match="expected a time of 0 or more"):
         time_arg(text)
+
+
+@pytest.mark.parametrize("tc, frames, rate, want", [
+    ("01:00:00:00", 15, Fraction(25), "01:00:00:15"),
+    ("23:59:59:24", 1, Fraction(25), "00:00:00:00"),  # the hours wrap at 24
+    ("10:00:00:00", 86400, Fraction(24000, 1001), "11:00:00:00"),  # counted on 24: 86400 frames, one hour
+    ("00:00:59;29", 1, Fraction(30000, 1001), "00:01:00;02"),  # drop-frame: 00 and 01 of minute 1 skipped
+    ("00:09:59;29", 1, Fraction(30000, 1001), "00:10:00;00"),  # ... but not of minute 10
+    ("00:00:00;00", 1800, Fraction(30000, 1001), "00:01:00;02"),
+    ("00:00:00;00", 17982, Fraction(30000, 1001), "00:10:00;00"),  # 10 minutes: 18000 - 9 x 2 frames
+    ("00:00:59;59", 1, Fraction(60000, 1001), "00:01:00;04"),  # 59.94: four skipped a minute
+    ("01:00:00.00", 30, Fraction(30000, 1001), "01:00:01;00"),  # "." is drop-frame too, written ";" (FFmpeg)
+    ("01:00:59;29", 31, Fraction(30000, 1001), "01:01:01;02"),  # minute 61 skips 00 and 01
+])
+def test_timecodes_advance_as_smpte_counts(tc, frames, rate, want):
+    """Worked out by hand from SMPTE 12M's drop-frame rule."""
+    assert advance(tc, frames, rate) == want
+
+
+def test_outputs_from_a_start_carry_that_frames_timecode(tmp_path, enhancer):
+    """A 29.97 fps drop-frame depth at 01:00:00;00: from --start 0.5 s (frame 15) the depth, views and
+    RGB-D outputs and the summary say 01:00:00;15; from the start, 01:00:00;00 as before."""
+    from test_timecode import _clip, _timecodes
+
+    from igde_stream.stream.outputs import ViewsOptions
+
+    rate = Fraction(30000, 1001)
+    colors, depths, _ = scene(20, (32, 32), bits=16)
+    color = _clip(tmp_path / "c.mkv", colors, "bgr0", "ffv1", rate=rate)
+    depth = _clip(tmp_path / "d.mkv", depths, "gray16le", "ffv1", rate=rate, container_tc="01:00:00;00")
+    out, views, rgbd = tmp_path / "out.mkv", tmp_path / "views.mkv", tmp_path / "rgbd.mp4"
+    s = enhance_file(color, depth, out, enhancer=enhancer, views_path=views, rgbd_path=rgbd,
+                     views=ViewsOptions(codec="h264"), start=0.5, max_frames=2)
+    assert s["timecode"] == "01:00:00;15"
+    for path in (out, views, rgbd):
+        found, _ = _timecodes(path)
+        assert found and {v for _, v in found} == {"01:00:00;15"}, (path, found)
+    s = enhance_file(color, depth, out, enhancer=enhancer, max_frames=2, overwrite=True)
+    assert s["timecode"] == "01:00:00;00" and {v for _, v in _timecodes(out)[0]} == {"01:00:00;00"}

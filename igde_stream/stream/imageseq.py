@@ -55,6 +55,14 @@ def one_image_error(out: Path, frames: str, instead: str | None = None) -> Outpu
                        "the first frame's", out)
 
 
+def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: object | None) -> None:
+    """``OutputError`` for a float output (``.pfm`` / ``.exr``) of depth that came in as integers
+    (``float_map``: the run's ``floatdepth.FloatMap``, None for integer depth)."""
+    if codec in FLOAT_CODECS and float_map is None:
+        raise OutputError(f"a {out.suffix} output writes float depth, for float depth in (PFM, EXR, "
+                          f"grayf32le); this depth is {pix_fmt}: write .png or .tif", out)
+
+
 def check_one_frame(out: Path, frames: int | None, instead: str | None = None) -> None:
     """``OutputError`` (``one_image_error``) for one image of an input that has more frames than one."""
     if frames is not None and frames > 1:
@@ -244,6 +252,6 @@ def frame_name(pattern: str, number: int) -> str:
     return re.sub(r"%%|%0?(\d*)d", lambda m: "%" if m.group(0) == "%%" else f"{number:0{m.group(1) or 1}d}", pattern)
 
 
-__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_one_frame",
+__all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_float_output", "check_one_frame",
            "check_sequence_output", "first_number", "frame_name", "image_codec", "is_pattern", "is_single_image",
            "one_image_error", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]

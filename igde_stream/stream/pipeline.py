@@ -256,12 +256,13 @@ def enhance_file(
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
             tally: dict[str, int] = {}
+            span = Span(start, max_frames, outs)
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
-                                   Span(start, max_frames, writer), di.expected_frames)
+                                   span, di.expected_frames)
             writer.close()
             # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
-            read_as.update(pair=pair, timecode=di.timecode, first_number=getattr(writer, "first_number", None),
-                           **tally, **({"start": start} if start else {}), **({"max_frames": max_frames} if max_frames else {}))
+            read_as.update(pair=pair, timecode=span.timecode(di), first_number=getattr(writer, "first_number", None),
+                           **tally, **span.said())
             read_as.update(float_range=describe_run(fmap, depth, gt), depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start

@@ -9,8 +9,9 @@ import numbers
 from typing import Any
 
 from ..errors import IGDEError
-from .info import Frame
+from .info import Frame, VideoInfo
 from .pairing import TIE
+from .timecode import advance
 
 
 def check_span(start: Any, max_frames: Any) -> None:
@@ -37,13 +38,15 @@ def check_start(start: float, info: Any, sync: str) -> None:
 
 
 class Span:
-    """The frames a run writes. ``writer``: the depth writer, told the first written frame's index so
-    that an image pattern numbers its files as the input's frames (``DepthWriter.number_from``)."""
+    """The frames a run writes. ``outputs``: the run's ``Outputs``, told the first written frame's index
+    so that an image pattern numbers its files, and a video gives its timecode, as the input's frame
+    (``Outputs.starts_at``)."""
 
-    def __init__(self, start: float = 0.0, max_frames: int = 0, writer: Any = None) -> None:
-        self.start, self.max_frames, self.writer = float(start), max_frames, writer
+    def __init__(self, start: float = 0.0, max_frames: int = 0, outputs: Any = None) -> None:
+        self.start, self.max_frames, self.outputs = float(start), max_frames, outputs
         self.skipped = 0  # depth frames before the start
         self.last_time: float | None = None  # the time of the last of them
+        self.first = 0  # the index of the first frame written
 
     def before(self, depth: Frame, written: int) -> bool:
         """Whether ``depth`` (the next paired depth frame, after ``written`` written ones) comes before the
@@ -54,9 +57,19 @@ class Span:
             self.skipped += 1
             self.last_time = depth.time
             return True
-        if depth.index and self.writer is not None and hasattr(self.writer, "number_from"):
-            self.writer.number_from(depth.index)
+        self.first = depth.index
+        if depth.index and self.outputs is not None:
+            self.outputs.starts_at(depth.index)
         return False
+
+    def timecode(self, info: VideoInfo) -> str | None:
+        """The timecode of the first frame written, of an input (``info``) whose first frame has
+        ``info.timecode``."""
+        return advance(info.timecode, self.first, info.effective_rate) if info.timecode and self.first else info.timecode
+
+    def said(self) -> dict[str, Any]:
+        """The summary's and report header's entries: the start and the count, where given."""
+        return {**({"start": self.start} if self.start else {}), **({"max_frames": self.max_frames} if self.max_frames else {})}
 
     def check_reached(self, path: Any) -> None:
         """After a run that wrote nothing: an ``IGDEError`` when the start lay beyond the depth's end."""

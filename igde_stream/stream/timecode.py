@@ -5,7 +5,8 @@ track's there; MXF), on the container (MXF, NUT; Matroska's ``TIMECODE`` tag) or
 data stream itself. FFmpeg's muxers write it back from the output container's ``timecode``
 metadata, as ``ffmpeg -timecode`` does: MOV / MP4 a ``tmcd`` track, Matroska a ``TIMECODE`` tag,
 MXF its timecode component, NUT an info tag. The outputs keep the input's frames one for one from its
-first, so the first frame's timecode is theirs too.
+first, so the first frame's timecode is theirs too; from a later frame (``--start``), that frame's
+(``advance``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import math
 import re
 from fractions import Fraction
 from typing import Any
@@ -60,6 +62,38 @@ def with_timecode(depth: VideoInfo, color: VideoInfo) -> VideoInfo:
     return depth
 
 
+def advance(timecode: str, frames: int, rate: Fraction) -> str:
+    """The timecode ``frames`` frames after ``timecode`` at ``rate`` fps, counted as FFmpeg counts
+    (``av_timecode_get_smpte_from_framenum``): on the nearest whole rate; drop-frame (a separator other
+    than ``:`` before the frames, at multiples of 30 fps) skips frame numbers 00 and 01 (00-03 at 60
+    fps) of every minute but each tenth; the hours wrap at 24. Drop-frame is written with ``;``."""
+    hh, mm, ss, ff = (int(x) for x in re.split(r"[:;.,]", timecode))
+    fps = max(1, math.floor(Fraction(rate) + Fraction(1, 2)))
+    drop = timecode[8] != ":" and fps % 30 == 0
+    skip = fps // 30 * 2 if drop else 0  # frame numbers skipped a minute
+    n = (hh * 3600 + mm * 60 + ss) * fps + ff
+    if drop:
+        minutes = 60 * hh + mm
+        n -= skip * (minutes - minutes // 10)
+    n += frames
+    if drop:  # back to a label: the numbers skipped before frame n put back
+        per10 = fps // 30 * 17982
+        tens, rest = divmod(n, per10)
+        n += 9 * skip * tens + skip * (max(0, rest - skip) // (per10 // 10))
+    sep = ";" if drop else ":"
+    width = max(2, len(str(fps - 1)))
+    return (f"{n // (fps * 3600) % 24:02d}:{n // (fps * 60) % 60:02d}:{n // fps % 60:02d}"
+            f"{sep}{n % fps:0{width}d}")
+
+
+def move_timecode(container: Any, frames: int, rate: Fraction) -> None:
+    """An output ``container`` whose first frame is the input's frame ``frames`` (``--start``), before
+    its header is written: its timecode tag (``set_timecode``'s) advanced to that frame's."""
+    tc = container.metadata.get("timecode")
+    if tc is not None and frames:
+        container.metadata["timecode"] = advance(tc, frames, rate)
+
+
 #: muxers that build a timecode track from the tag (MOV / MP4 ``tmcd``, MXF), and fail the header on
 #: one they cannot count (MOV at 1000 fps, MXF drop-frame at 25 fps); the trial's codec for each
 _TRACK_MUXERS = {"mov": "png", "mp4": "png", "ipod": "png", "ismv": "png", "mxf": "ffv1", "mxf_opatom": "ffv1"}
@@ -100,4 +134,4 @@ def set_timecode(container: Any, timecode: str | None, rate: Fraction, where: An
     container.metadata["timecode"] = timecode
 
 
-__all__ = ["input_timecode", "set_timecode", "timecode_of", "with_timecode"]
+__all__ = ["advance", "input_timecode", "move_timecode", "set_timecode", "timecode_of", "with_timecode"]

@@ -18,7 +18,7 @@ from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
-from .timecode import set_timecode
+from .timecode import move_timecode, set_timecode
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter"]
@@ -112,6 +112,11 @@ class ColorWriter:
         self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
         self.expected = None if size is None else tuple(size)
         self.frames = 0
+
+    def starts_at(self, index: int) -> None:
+        """The first frame is the input's frame ``index`` (``--start``): the timecode is that frame's."""
+        if not self.image and not self.frames:
+            move_timecode(self.container, index, self.rate)
 
     def write(self, img: np.ndarray, pts: int | None) -> None:
         import av
@@ -248,6 +253,9 @@ class RGBDWriter:
                                   size=None if size is None else (2 * size[0], size[1]), frames=frames,
                                   timecode=timecode)
         self.path = self.writer.path
+
+    def starts_at(self, index: int) -> None:
+        self.writer.starts_at(index)
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         if not self._said and depth.dtype != np.uint8:

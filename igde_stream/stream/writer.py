@@ -48,11 +48,11 @@ from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_proble
                          output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
-from .imageseq import (FLOAT_CODECS, check_one_frame, check_sequence_output, first_number, is_pattern, is_single_image,
-                       one_image_error, sequence_codec)
+from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, first_number,
+                       is_pattern, is_single_image, one_image_error, sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
-from .timecode import set_timecode
+from .timecode import move_timecode, set_timecode
 from .urls import open_output, stream_url, write_error
 
 log = logging.getLogger("igde_stream.stream")
@@ -63,13 +63,6 @@ DEFAULT_CODEC = "ffv1"
 BITEXACT = {"fflags": "+bitexact"}
 #: lossless depth in QuickTime, where FFmpeg writes no FFV1: read back exactly, 8 to 16 bits
 MOV_LOSSLESS = "png, tiff or dpx (lossless gray) in .mov"
-
-
-def check_float_output(out: Path, codec: str, pix_fmt: str, float_map: FloatMap | None) -> None:
-    """``OutputError`` for a float output (``.pfm`` / ``.exr``) of depth that came in as integers."""
-    if codec in FLOAT_CODECS and float_map is None:
-        raise OutputError(f"a {out.suffix} output writes float depth, for float depth in (PFM, EXR, "
-                          f"grayf32le); this depth is {pix_fmt}: write .png or .tif", out)
 
 
 class DepthWriter:
@@ -214,13 +207,17 @@ class DepthWriter:
         self.pix_fmt = pix_fmt_for(codec, like.dtype, self._like_fmt)
         log.info("%s: %s; the depth is written as %s (full range)", self.out, why, self.pix_fmt)
 
-    def number_from(self, index: int) -> None:
-        """An image pattern's first file is the input's frame ``index`` (``--start``): numbered
-        ``first_number + index``, as the input's images are. Before the first frame only (the image
-        muxer reads its start number when the first frame is written)."""
-        if self.sequence and index and not self.frames:
+    def starts_at(self, index: int) -> None:
+        """The first frame written is the input's frame ``index`` (``--start``): an image pattern numbers
+        it ``first_number + index``, as the input's images are, and a video's timecode is that frame's.
+        Before the first frame only (the muxer reads both when it writes its header, at that frame)."""
+        if not index or self.frames:
+            return
+        if self.sequence:
             self.first_number += index
             self.container.options["start_number"] = str(self.first_number)
+        else:
+            move_timecode(self.container, index, self.rate)
 
     def write(self, depth: np.ndarray, pts: int | None) -> None:
         """Encode one depth frame (H x W uint8 / uint16) at ``pts`` (input time base; None: frame k
