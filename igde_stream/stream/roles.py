@@ -2,6 +2,8 @@
 
 - Colour and depth resolving to the same stream of the same input (one input with a colour stream
   only, or a depth stream only; not ``--packed``): refused, as the colour's luma would be read as depth.
+- One colour image (a photograph, no ``%``) beside depth of more frames: refused before the model
+  loads, naming how to make a clip of the still (it would otherwise fail at pairing, after the run).
 - A colour stream in a gray format: a warning that the inputs may be swapped, saying so more firmly
   when the depth stream is in a colour (YUV) format. Not an error: a monochrome or infrared camera
   is a legitimate guide, and depth encoded as YUV (H.264 / HEVC) is common, so both can hold at once.
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
+from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError
 from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS
+from .imageseq import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 from .streams import check_same_length, check_timing
 from .urls import read_once
 
@@ -33,11 +37,18 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True) -> None:
+#: one image, not a clip: what image2 reads as one frame (GIF and WebP may be animated, APNG is .apng)
+STILL_SUFFIXES = tuple(sorted(set(IMAGE_SUFFIXES + OTHER_IMAGE_SUFFIXES) - {".gif", ".webp"}))
+
+
+def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True, exact: bool | None = None) -> None:
     """Refuse or warn about ``color`` / ``depth`` (``reader.VideoReader``s, open) as the module says;
-    also ``streams.check_same_length`` when ``same_length``."""
+    also ``streams.check_same_length`` when ``same_length``; ``exact``: frames pair one to one
+    (``--pair exact``; default ``same_length``), so one colour image cannot guide more depth frames."""
     if same_length:
         check_same_length(color.info, depth.info)
+    if packed is None and (same_length if exact is None else exact):
+        check_still_colour(color, depth)
     check_timing(color.info, depth.info, "colour")  # a sequence beside a video of another rate
     if packed is not None:
         return
@@ -52,6 +63,19 @@ def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = T
     else:
         log.warning("colour %s is gray (%s): colour and depth may be swapped (COLOR comes first, then DEPTH); "
                     "a monochrome camera as the guide is fine", color.path, cf)
+
+
+def check_still_colour(color: Any, depth: Any) -> None:
+    """``InputError`` for one colour image (``photo.jpg``: kind "file" with an image suffix) beside
+    depth known to hold more than one frame: each depth frame needs its colour frame."""
+    n = depth.info.expected_frames
+    if color.info.kind != "file" or os.path.splitext(color.path)[1].lower() not in STILL_SUFFIXES or not n or n <= 1:
+        return
+    rate_text = str(Fraction(depth.info.rate or 25))
+    raise InputError(
+        f"the colour is one image and the depth {depth.path} has {n} frames: each depth frame needs its own "
+        f"colour frame; for a still scene make a clip of the image first (ffmpeg -loop 1 -framerate {rate_text} "
+        f"-i {color.path} -frames:v {n} -c:v ffv1 color.mkv), or give one depth image", color.path)
 
 
 def check_distinct(color: Any, depth: Any) -> None:

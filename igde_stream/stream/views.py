@@ -135,7 +135,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_outputs(paths, {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"},
                       overwrite)
         color_reader = VideoReader(color, "color", size=size, source=source)
-        check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False)  # + timing
+        check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
+                   exact=pair == "exact")  # + timing
         rate = depth_reader.info.rate or Fraction(25)
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
         frames = depth_reader.info.expected_frames  # what the outputs get: --max-frames 1 of a clip is one picture
