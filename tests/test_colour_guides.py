@@ -49,3 +49,40 @@ def test_one_colour_image_beside_one_depth_image_still_runs(tmp_path, enhancer):
     cv2.imwrite(str(tmp_path / "c.png"), colors[0][..., ::-1])
     cv2.imwrite(str(tmp_path / "d.png"), depths[0])
     assert enhance_file(tmp_path / "c.png", tmp_path / "d.png", tmp_path / "o.png", enhancer=enhancer)["frames"] == 1
+
+
+def _anamorphic_colour(path, size, sar):
+    """libx264 colour of ``size`` stored pixels tagged with sample aspect ratio ``sar``."""
+    colors, _, _ = scene(3, size)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=Fraction(30000, 1001))
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        s.codec_context.sample_aspect_ratio = sar
+        for i, c in enumerate(colors):
+            f = av.VideoFrame.from_ndarray(c, format="rgb24")
+            f.pts = i
+            out.mux(s.encode(f))
+        out.mux(s.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("sar, stretched", [(Fraction(16, 9), False), (Fraction(1), True)])
+def test_anamorphic_colour_beside_depth_of_its_displayed_shape_is_not_called_stretched(tmp_path, caplog, enhancer,
+                                                                                        sar, stretched):
+    """36 x 32 stored colour in 16:9 pixels shows at 64 x 32 (36 * 16 / 9 = 64): a depth estimated on
+    the frames a player shows is 64 x 32, and resizing the colour to it is what a player does. Before, the
+    run warned that one was stretched to the other's grid (aspect 1.12 against 2.00) and that the
+    outputs show at 36x32 (they are 64x32). Square 36 x 32 pixels beside it are still stretched."""
+    from igde_stream.stream import enhance_file
+
+    c = _anamorphic_colour(tmp_path / "c.mp4", (36, 32), sar)
+    d = _depth_clip(tmp_path, size=(64, 32))
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        enhance_file(c, d, tmp_path / "o.mkv", enhancer=enhancer)
+    with av.open(str(tmp_path / "o.mkv")) as f:
+        assert (f.streams.video[0].width, f.streams.video[0].height) == (64, 32)
+    said = " | ".join(caplog.messages)
+    assert ("one is stretched" in said) == stretched
+    assert "outputs show at 36x32" not in said
+    if not stretched:
+        assert "show at one aspect (2.00)" in said

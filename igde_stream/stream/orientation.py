@@ -188,13 +188,22 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
     """Warn when the colour and the depth (``VideoReader``s, as read) are one portrait and one
     landscape: one is then stretched to the other's grid, which is seldom what was meant."""
     (cw, ch), (dw, dh) = (color.info.width, color.info.height), depth.source_size
-    if (cw - ch) * (dw - dh) >= 0:
-        if abs((cw * dh) / (ch * dw) - 1) > 0.02:  # same orientation, another shape: stretched too
-            log.warning("colour %s is %dx%d (aspect %.2f) and depth %s is %dx%d (aspect %.2f): one is stretched "
+    # as a player shows them: non-square pixels (anamorphic video) widen or narrow the picture
+    csar, dsar = getattr(color, "sar", 1), getattr(depth, "sar", 1)
+    cshow, dshow = cw * csar / ch, dw * dsar / dh  # display aspects
+    if (cw - ch) * (dw - dh) >= 0 or (cshow - 1) * (dshow - 1) >= 0:
+        if abs((cw * dh) / (ch * dw) - 1) <= 0.02:  # one stored shape: pixels pair as stored
+            return
+        if abs(cshow / dshow - 1) > 0.02:  # same orientation, another shape: stretched too
+            log.warning("colour %s is %dx%d (aspect %.2f) and depth %s is %dx%d (aspect %.2f)%s: one is stretched "
                         "to the other's grid, so the colour's edges sit off the depth's unless the two were "
                         "registered that way (a depth sensor beside a camera: map the depth to the colour "
-                        "camera first, e.g. with the sensor's own SDK)", color.path, cw, ch, cw / ch,
-                        depth.path, dw, dh, dw / dh)
+                        "camera first, e.g. with the sensor's own SDK)", color.path, cw, ch, cshow,
+                        depth.path, dw, dh, dshow, "" if csar == dsar == 1 else " as a player shows them")
+        else:  # another stored shape, one picture (anamorphic beside square pixels): what a player does
+            log.info("colour %s (%dx%d) and depth %s (%dx%d) show at one aspect (%.2f), one of them in non-square "
+                     "pixels: resized to one grid as a player shows them", color.path, cw, ch, depth.path, dw, dh,
+                     dshow)
         return
     if color.rotated or depth.rotated:
         hint = "a depth made from the stored frames of a video with a display rotation needs --no-autorotate"

@@ -99,6 +99,7 @@ class VideoReader:
     _decoder: StreamDecoder | None = None
     _share: SharedDecode | None = None  # a packed half's decode, shared with the other half's reader
     _cmap: ColormapReader | None = None  # set by _select_stream for a stream drawn in a colour map
+    sar = Fraction(1)  # a stored pixel's width : height as read (set by _select_stream; NumPy arrays: square)
 
     def __new__(cls, path: str | os.PathLike[str], role: Role, **kwargs: object) -> VideoReader:
         if cls is VideoReader:  # a NumPy input (arrays.is_array_input) gets an ArrayReader
@@ -130,6 +131,7 @@ class VideoReader:
             if self.rotated is not None:
                 log.info("%s %s: display matrix applied, %s", _ROLE_NAMES[role], self.path, self.rotated)
                 w, h = self.orientation.size(*self.stored_size)
+                self.sar = 1 / self.sar if (w, h) != self.stored_size else self.sar  # a quarter turn: pixels turn too
                 self.info = dataclasses.replace(self.info, width=w, height=h)
             # the half of a packed frame (an odd side is an error)
             self.info = self._packed.info(self.info) if self._packed is not None else self.info
@@ -220,9 +222,10 @@ class VideoReader:
         s.thread_type = "SLICE" if cc.name == "ffv1" else "AUTO"
         s.thread_count = threads
         sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
-        if sar and sar != 1 and self.role != "gt":
+        self.sar = Fraction(sar) if sar and sar > 0 else Fraction(1)  # width : height of a stored pixel
+        if self.sar != 1 and self.role != "gt":
             log.warning("%s: its pixels are not square (sample aspect ratio %s:%s; a player shows %dx%d as %dx%d); "
-                        "frames are read and written as stored, without the tag: outputs show at %dx%d",
+                        "frames are read as stored, %dx%d, and the outputs carry no aspect tag",
                         self.path, sar.numerator, sar.denominator, cc.width, cc.height,
                         round(cc.width * sar), cc.height, cc.width, cc.height)
         tb, rate = s.time_base or Fraction(1, 1000), stream_rate(s, self.container)  # raw .h264: its bitstream's
