@@ -5,6 +5,8 @@ without a word (or with a misleading one) before: the expected lines and sizes a
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 from fractions import Fraction
 
 import av
@@ -86,3 +88,63 @@ def test_anamorphic_colour_beside_depth_of_its_displayed_shape_is_not_called_str
     assert "outputs show at 36x32" not in said
     if not stretched:
         assert "show at one aspect (2.00)" in said
+
+
+def _tagged_colour(path, field_order: int):
+    """FFV1 colour in Matroska whose FieldOrder element says ``field_order`` (AVFieldOrder: 1 progressive,
+    2 top field first, 3 bottom field first), as ffprobe reports it."""
+    colors, _, _ = scene(3, (48, 32))
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("ffv1", rate=Fraction(30000, 1001))
+        s.width, s.height, s.pix_fmt = 48, 32, "yuv444p"
+        s.codec_context.field_order = field_order
+        for i, c in enumerate(colors):
+            f = av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="yuv444p")
+            f.pts = i
+            out.mux(s.encode(f))
+        out.mux(s.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("order, said", [(2, "top field first"), (3, "bottom field first"), (1, None)])
+def test_interlaced_colour_is_said_once_naming_its_field_order(tmp_path, caplog, order, said):
+    """Before: interlaced colour (1080i) was read woven, its moving edges combed, without a word."""
+    from igde_stream.stream import VideoReader
+
+    path = _tagged_colour(tmp_path / "c.mkv", order)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        with VideoReader(path, "color") as r:
+            frames = [f.data for f in r.frames()]
+    assert len(frames) == 3
+    lines = [m for m in caplog.messages if "interlaced" in m]
+    assert len(lines) == (0 if said is None else 1)
+    if said:
+        assert f"interlaced colour ({said})" in lines[0] and "yadif" in lines[0]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command line to code interlaced H.264")
+def test_interlaced_h264_colour_keeps_each_fields_chroma(tmp_path, caplog):
+    """1080i as cameras write it: 4:2:0 H.264 coded with interlaced tools (+ilme+ildct), top field first,
+    where chroma rows alternate between the fields. Top-field rows are red (BT.601 limited Y 81, U 90,
+    V 240), bottom-field rows blue (Y 41, U 240, V 110), coded losslessly from those planes: each row
+    must come back its own field's colour (by hand: (255, 0, 0) and (0, 0, 255) within 2). A
+    progressive chroma upsampling mixes the fields (ffmpeg 5.1's default -pix_fmt rgb24 gives
+    rows 1 and 2 as (207, 0, 0) and (46, 45, 255)); FFmpeg 8.1's swscale takes each field apart."""
+    from igde_stream.stream import VideoReader
+
+    w, h = 64, 48
+    y = np.where(np.arange(h)[:, None] % 2 == 0, 81, 41).astype(np.uint8).repeat(w, 1)
+    top = np.arange(h // 2)[:, None] % 2 == 0  # chroma rows 0, 2, ...: the top field's
+    u = np.where(top, 90, 240).astype(np.uint8).repeat(w // 2, 1)
+    v = np.where(top, 240, 110).astype(np.uint8).repeat(w // 2, 1)
+    (tmp_path / "f.yuv").write_bytes(np.concatenate([y.ravel(), u.ravel(), v.ravel()]).tobytes() * 2)
+    c = tmp_path / "c.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-r", "25",
+                    "-i", str(tmp_path / "f.yuv"), "-vf", "setfield=tff", "-flags", "+ilme+ildct", "-field_order", "tt",
+                    "-c:v", "libx264", "-qp", "0", "-colorspace", "bt470bg", "-color_range", "tv", str(c)], check=True)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        with VideoReader(c, "color") as r:
+            got = np.stack([f.data for f in r.frames()]).astype(int)
+    assert [m for m in caplog.messages if "interlaced colour (top field first)" in m]
+    assert got.shape == (2, h, w, 3)
+    assert np.abs(got[:, 0::2] - [255, 0, 0]).max() <= 2 and np.abs(got[:, 1::2] - [0, 0, 255]).max() <= 2

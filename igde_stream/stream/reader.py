@@ -49,7 +49,7 @@ from .orientation import Orientation, frame_orientation, orientation_changed, pr
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .rgb import colour_rgb
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
-from .streams import check_same_kind, choose_stream, warn_hdr_colour
+from .streams import check_same_kind, choose_stream, warn_hdr_colour, warn_interlaced_colour
 from .timecode import input_timecode
 from .timing import stream_rate
 
@@ -210,6 +210,7 @@ class VideoReader:
         pix_fmt = cc.pix_fmt
         if self.role == "color":
             warn_hdr_colour(cc, self.path)
+            warn_interlaced_colour(cc, self.path)
         if self._colormap != "gray" and not one_channel(pix_fmt):
             self._cmap = ColormapReader(self._colormap, self.path, pix_fmt)
         elif self._colormap != "gray":
