@@ -148,3 +148,57 @@ def test_interlaced_h264_colour_keeps_each_fields_chroma(tmp_path, caplog):
     assert [m for m in caplog.messages if "interlaced colour (top field first)" in m]
     assert got.shape == (2, h, w, 3)
     assert np.abs(got[:, 0::2] - [255, 0, 0]).max() <= 2 and np.abs(got[:, 1::2] - [0, 0, 255]).max() <= 2
+
+
+def _rgba_pngs(folder, under: str):
+    """Three 64 x 48 RGBA PNGs: random colour, the left half fully transparent over ``under``: "random"
+    (what a cut-out tool may leave there) or "black"; "opaque": alpha 255 everywhere."""
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    frames = []
+    for k in range(3):
+        rgb = rng.integers(3, 256, (48, 64, 3), dtype=np.uint8)
+        alpha = np.full((48, 64), 255, np.uint8)
+        if under != "opaque":
+            alpha[:, :32] = 0
+        if under == "black":
+            rgb[:, :32] = 0
+        frames.append(rgb)
+        cv2.imwrite(str(folder / f"{k:04d}.png"), np.dstack([rgb[..., ::-1], alpha]))  # OpenCV writes BGRA
+    return frames
+
+
+@pytest.mark.parametrize("under, warns", [("random", True), ("black", False), ("opaque", False)])
+def test_colour_hidden_under_transparent_pixels_is_said_and_read_as_stored(tmp_path, caplog, under, warns):
+    """Alpha is dropped (as ffmpeg -pix_fmt rgb24 does): the model gets the stored RGB, under transparent
+    pixels too. Before, colour that no viewer shows guided the model without a word; black there (a
+    premultiplied or cut-out picture) and opaque RGBA say nothing."""
+    from igde_stream.stream import VideoReader
+
+    want = _rgba_pngs(tmp_path / "c", under)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        with VideoReader(tmp_path / "c", "color") as r:
+            got = [f.data for f in r.frames()]
+    np.testing.assert_array_equal(np.stack(got), np.stack(want))
+    lines = [m for m in caplog.messages if "transparent" in m]
+    assert len(lines) == (1 if warns else 0)
+    if warns:
+        assert "50 % of the first colour frame is fully transparent over a colour (rgba)" in lines[0]
+
+
+def test_palette_colour_with_a_transparent_entry_is_said(tmp_path, caplog):
+    """pal8 PNG (a palette with tRNS alpha): entry 1 is red and fully transparent, and covers the top half."""
+    from PIL import Image
+
+    from igde_stream.stream import VideoReader
+
+    idx = np.zeros((48, 64), np.uint8)
+    idx[:24] = 1
+    img = Image.fromarray(idx, "P")
+    img.putpalette([0, 0, 255, 255, 0, 0] + [0] * 762)
+    img.save(tmp_path / "c.png", transparency=bytes([255, 0] + [255] * 254))
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        with VideoReader(tmp_path / "c.png", "color") as r:
+            got = next(r.frames()).data
+    assert got[0, 0].tolist() == [255, 0, 0] and got[-1, 0].tolist() == [0, 0, 255]  # the palette's colours
+    assert [m for m in caplog.messages if "50 % of the first colour frame is fully transparent over a colour (pal8)" in m]

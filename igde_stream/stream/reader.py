@@ -47,7 +47,7 @@ from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
-from .rgb import colour_rgb
+from .rgb import colour_rgb, warn_transparent
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import check_same_kind, choose_stream, warn_hdr_colour, warn_interlaced_colour
 from .timecode import input_timecode
@@ -350,6 +350,8 @@ class VideoReader:
         if self._packed is not None:
             return self._packed.split(f, self._reformatter, turn)
         if self.role == "color":  # resized as stored, then turned
+            if index == 0:
+                warn_transparent(f, self.path)
             size = None if self.size is None else self.orientation.size(*self.size)
             return turn(colour_rgb(f, self._reformatter, size))
         try:
