@@ -86,3 +86,29 @@ def test_untimed_inputs_of_equal_frame_counts_pair():
         check_same_length(_info("sequence", 5), _info("raw", 4))
     with pytest.raises(PairingError, match=r"has 4 frames and the depth array 5: .*the same number\)?$"):
         check_same_length(_info("sequence", 4), _info("array", 5))
+
+
+@pytest.mark.parametrize("order", [("gray", "gray16le"), ("gray16le", "gray")])
+def test_gray_infrared_beside_16_bit_depth_takes_the_deeper_stream_for_depth(caplog, order):
+    """An infrared or mono camera (8-bit gray) recorded beside 16-bit depth in one file: both are gray,
+    and both roles took the first stream, so the run was refused as "colour and depth are the same video
+    stream". The 16-bit stream is the depth, the 8-bit one the colour, with the bit-depth warning."""
+    a, b = _s(order[0]), _s(order[1])
+    deep, ir = (b, a) if order[1] == "gray16le" else (a, b)
+    c = _input(a, b)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        assert choose_stream(c, "depth", None, "x.mkv") is deep
+        assert choose_stream(c, "color", None, "x.mkv") is ir
+    (said,) = [m for m in caplog.messages if "by bit depth alone" in m]
+    d, i = (1, 0) if order[1] == "gray16le" else (0, 1)
+    assert f"depth taken from video stream {d} (gray16le) and colour from stream {i} (gray)" in said
+
+
+def test_gray_beside_yuv_colour_and_16_bit_depth_says_nothing_of_bit_depth(caplog):
+    """8-bit YUV colour, an 8-bit infrared stream and 16-bit depth: the colour is the YUV stream as before
+    (no warning), and the depth the 16-bit gray one."""
+    yuv, ir, deep = _s("yuv420p"), _s("gray"), _s("gray16le")
+    c = _input(yuv, ir, deep)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        assert choose_stream(c, "depth", None, "x.mkv") is deep and choose_stream(c, "color", None, "x.mkv") is yuv
+    assert not [m for m in caplog.messages if "bit depth alone" in m]

@@ -35,6 +35,14 @@ def _depth_score(s: av.VideoStream) -> int:
     return 1 if cc.pix_fmt in YUV_HIGH_FORMATS else 0
 
 
+def _gray_bits(s: av.VideoStream) -> int:
+    """The bits of a gray (or float) stream's samples: 8 for ``gray``, 16 for ``gray16le``, 32 for float."""
+    try:
+        return av.VideoFormat(s.codec_context.pix_fmt).components[0].bits
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
 def warn_hdr_colour(cc: Any, path: str) -> None:
     """Colour tagged PQ or HLG is read as its coded values, not tone-mapped: say so (docs/formats.md)."""
     if cc is not None and cc.color_trc in HDR_TRANSFERS:
@@ -85,11 +93,15 @@ def choose_stream(container: av.container.InputContainer, role: str, index: int 
         return video[index]
     moving = [s for s in video if not _is_picture(s)] or video
     scores = [_depth_score(s) for s in moving]
+    # gray beside gray (an infrared camera's 8 bits beside 16-bit depth): the deeper one is the depth
+    ranks = [(score, _gray_bits(s) if score == 2 else 0) for score, s in zip(scores, moving)]
     if role == "color":
-        return moving[scores.index(min(scores))]
-    depth = moving[scores.index(max(scores))]
-    if max(scores) == 1 and scores.count(0) and role == "depth":
-        color = moving[scores.index(0)]  # a stream without a decoder (no codec context) scores 0 too
+        return moving[ranks.index(min(ranks))]
+    depth = moving[ranks.index(max(ranks))]
+    by_bits = min(ranks)[0] == 2 and min(ranks) < max(ranks)  # gray streams only, of two bit depths
+    if (by_bits or max(scores) == 1 and scores.count(0)) and role == "depth":
+        # a stream without a decoder (no codec context) scores 0 too
+        color = moving[ranks.index(min(ranks))] if by_bits else moving[scores.index(0)]
         log.warning("%s: depth taken from video stream %d (%s) and colour from stream %d (%s) by bit depth alone; "
                     "if they are the other way round, give --color-stream %d --depth-stream %d", path, video.index(depth),
                     depth.codec_context.pix_fmt, video.index(color), getattr(color.codec_context, "pix_fmt", "no decoder"),
