@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +84,17 @@ class Frame:
     time: float  # seconds from the stream's start, or pts_time with sync="absolute" (what pairing compares)
     pts_time: float  # pts x time_base, as ffprobe shows it
     data: np.ndarray
+
+
+def declared_duration(stream: Any, container: Any, time_base: Fraction) -> tuple[float | None, bool, bool]:
+    """(seconds, whether an end time, whether the last frame's start) a PyAV ``stream`` of ``container``
+    declares. A stream's duration is a length; a container's (Matroska) may be an end time counted from
+    0, and NUT's is the largest pts of its index: the last frame's start, one frame short of its end."""
+    if stream.duration is not None:
+        return float(stream.duration * time_base), False, False
+    if container.duration is not None and len(container.streams) == 1:
+        return container.duration / 1_000_000, True, container.format.name == "nut"
+    return None, False, False
 
 
 def limit_frames(info: VideoInfo, max_frames: int) -> VideoInfo:

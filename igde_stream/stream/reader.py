@@ -44,7 +44,7 @@ from .formats import (
 )
 from .imagehead import check_image_headers
 from .imageseq import sequence_files
-from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete
+from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_duration
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .rgb import colour_rgb, warn_transparent
@@ -230,14 +230,7 @@ class VideoReader:
                         self.path, sar.numerator, sar.denominator, cc.width, cc.height,
                         round(cc.width * sar), cc.height, cc.width, cc.height)
         tb, rate = s.time_base or Fraction(1, 1000), stream_rate(s, self.container)  # raw .h264: its bitstream's
-        # A stream's duration is a length; a container's (Matroska) may be an end time counted from 0,
-        # and NUT's is the largest pts of its index: the last frame's start, one frame short of its end.
-        duration, duration_is_end, last_start = None, False, False
-        if s.duration is not None:
-            duration = float(s.duration * tb)
-        elif self.container.duration is not None and len(self.container.streams) == 1:
-            duration, duration_is_end = self.container.duration / 1_000_000, True
-            last_start = self.container.format.name == "nut"
+        duration, duration_is_end, last_start = declared_duration(s, self.container, tb)
         info = VideoInfo(
             path=self.path, codec=cc.name, width=cc.width, height=cc.height,
             pix_fmt="gray" if self._cmap is not None else pix_fmt,  # read back as 8-bit gray depth
