@@ -41,7 +41,7 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .cli_parser import add_depth_colormap_option, add_hole_fill_option, fps_arg, hole_fill_of
+from .cli_parser import add_depth_colormap_option, add_hole_fill_option, fps_arg, hole_fill_of, time_arg
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -141,7 +141,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         render, _ = pick_renderer("torch", None)
     # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames, render=render, source=_source(args), overwrite=args.overwrite,
+                           max_frames=args.max_frames, start=args.start, render=render, source=_source(args), overwrite=args.overwrite,
                            pair=args.pair)
     if not args.quiet:
         if name == "rgbd":
@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma); none with --packed")
     add_packed_option(r)
     add_pair_option(r)
+    r.add_argument("--start", type=time_arg, default=0.0, metavar="TIME",
+                   help="render from the first depth frame at or after TIME (seconds, MM:SS or HH:MM:SS.ff, from "
+                        "the depth's own start), as igde-stream's --start")
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
     geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
     r.add_argument("--layout", choices=display.LAYOUTS, default=None,

@@ -253,3 +253,25 @@ def test_outputs_from_a_start_carry_that_frames_timecode(tmp_path, enhancer):
         assert found and {v for _, v in found} == {"01:00:00;15"}, (path, found)
     s = enhance_file(color, depth, out, enhancer=enhancer, max_frames=2, overwrite=True)
     assert s["timecode"] == "01:00:00;00" and {v for _, v in _timecodes(out)[0]} == {"01:00:00;00"}
+
+
+def test_views_render_from_a_start_gives_the_whole_renders_frames(tmp_path):
+    """``igde-stream views render --start 0.2 --max-frames 3`` of a 25 fps pair: frames 5-7 of the whole
+    render, with their times, and the depth's timecode advanced 5 frames."""
+    from test_timecode import _clip, _timecodes
+
+    from igde_stream.views_cli import main as views_main
+
+    colors, depths, _ = scene(10, (32, 32), bits=16)
+    color = _clip(tmp_path / "c.mkv", colors, "bgr0", "ffv1", rate=Fraction(25))
+    depth = _clip(tmp_path / "d.mkv", depths, "gray16le", "ffv1", rate=Fraction(25), container_tc="10:00:00:20")
+    assert views_main(["render", str(color), str(depth), "-o", str(tmp_path / "all.mkv"), "-q"]) == 0
+    assert views_main(["render", str(color), str(depth), "-o", str(tmp_path / "part.mkv"), "--start", "0.2",
+                       "--max-frames", "3", "-q"]) == 0
+    got, pts, _ = read_video(tmp_path / "part.mkv")
+    want, want_pts, _ = read_video(tmp_path / "all.mkv")
+    assert pts == want_pts[5:8] and len(got) == 3
+    np.testing.assert_array_equal(np.stack(got), np.stack(want[5:8]))
+    assert {v for _, v in _timecodes(tmp_path / "part.mkv")[0]} == {"10:00:01:00"}  # 20 + 5 frames at 25 fps
+    assert views_main(["render", str(color), str(depth), "-o", str(tmp_path / "none.mkv"), "--start", "9"]) == 2
+    assert not (tmp_path / "none.mkv").exists()

@@ -28,6 +28,7 @@ from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
 from .formats import is_float_format
+from .info import limit_frames
 from .reader import VideoReader
 from .roles import check_pair
 from .sources import InputOptions
@@ -41,16 +42,23 @@ __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_
 log = logging.getLogger("igde_stream.stream")
 
 
-def paired_depths(color: VideoReader, depths: list[VideoReader],
-                  pair: str = "exact") -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
+def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "exact",
+                  span: Any = None) -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
     """(pts of the first depth stream, colour, [depth arrays]) with every stream paired by time:
     colour as ``pair`` says (``pairing.pairs``); the other depth streams must follow the first frame
-    for frame, within half a frame (``PairingError`` otherwise)."""
+    for frame, within half a frame (``PairingError`` otherwise). ``span`` (a ``span.Span``): the
+    frames before its start are passed over."""
     first = depths[0]
     tol = 0.5 * first.info.frame_duration
     others = [d.frames() for d in depths[1:]]
     durations, slack = (color.info.frame_duration, first.info.frame_duration), rounding_slack(color.info, first.info)
+    given = 0
     for c, d in pairs(pair, color.frames(), first.frames(), durations, (color.path, first.path), None, slack):
+        if span is not None and span.before(d, given):
+            for it in others:
+                next(it, None)
+            continue
+        given += 1
         arrays = [d.data]
         for reader, it in zip(depths[1:], others):
             o = next(it, None)
@@ -99,7 +107,7 @@ def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConf
 
 
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
-                *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0,
+                *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0, start: float = 0.0,
                 render: display.Renderer | None = None, source: InputOptions | None = None,
                 overwrite: bool = False, pair: str = "exact", **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
@@ -108,11 +116,15 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
     (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). ``pair``:
-    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). Returns
+    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). ``start``
+    (seconds) and ``max_frames`` (0: all): the frames rendered, as ``enhance_file``'s. Returns
     (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``parts.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
     together when complete (``parts.commit``)."""
     from .parts import check_outputs, commit
+    from .span import Span, check_span, check_start
+
+    check_span(start, max_frames)
 
     try:
         lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
@@ -139,13 +151,14 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                    exact=pair == "exact")  # + timing
         rate = depth_reader.info.rate or Fraction(25)
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
-        frames = depth_reader.info.expected_frames  # what the outputs get: --max-frames 1 of a clip is one picture
-        frames = min(frames, max_frames) if frames and max_frames else frames  # unknown: the 2nd frame says
+        check_start(start, depth_reader.info, "relative")
+        frames = limit_frames(depth_reader.info, max_frames).expected_frames  # --max-frames 1 of a clip: one picture
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
                                        size=frame_size, frames=frames, timecode=tc))
         said = False
-        for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair):
+        span = Span(start, max_frames, _Starts(writers))
+        for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
             if n == 0:
                 _warn_range(depth, d, lay.cfg)
             if lay.depth_8bit and not said and d.dtype != np.uint8:
@@ -155,6 +168,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             n += 1
             if max_frames and n >= max_frames:
                 break
+        if not n:
+            span.check_reached(depth_reader.path)
         for w in writers:
             w.finish()
         commit([(w.tmp, w.path) for w in writers])
@@ -167,6 +182,17 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         if color_reader is not None:
             color_reader.close()
     return n, [w.path for w in writers]
+
+
+class _Starts:
+    """``Outputs.starts_at`` for a list of view writers."""
+
+    def __init__(self, writers: list[ColorWriter]) -> None:
+        self.writers = writers
+
+    def starts_at(self, index: int) -> None:
+        for w in self.writers:
+            w.starts_at(index)
 
 
 def view_quality_files(
