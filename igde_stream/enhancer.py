@@ -238,7 +238,7 @@ class Enhancer:
             # holes (depth 0) get the colour-guided mean of the measured depth around them
             # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
             # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
-            fill_frames(color, depth, out, self.hole_fill, peak)
+            fill_frames(color, depth, out, self.hole_fill, peak, order)
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
 

@@ -7,6 +7,14 @@ pixels of a wide window, weighted by their colour likeness and distance; holes g
 with ``snap``, replaces it by the nearest value that a measured pixel within ``snap`` px has (within
 the whole window when none is that close), so that every output value is still an input value.
 
+With ``layers`` K > 0 it does not average across depth layers: the window's measured pixels are
+split at their weighted mean into a near and a far side, and when the two sides' weighted means are
+further apart than ``layer_gap`` times the sum of their weighted standard deviations (two surfaces,
+not one slanted or noisy one), the hole gets the far side's weighted mean, or the near side's where
+the near side's weight is more than K times the far side's. A sensor's holes along an edge lie on
+the far side of it (a Kinect-type occlusion shadow); the plain mean of two surfaces of like colour is
+a depth between them that belongs to neither. Which side is far follows ``depth_order``.
+
 It computes the filter at the hole pixels alone: the same sums as OpenCV's
 ``cv2.ximgproc.jointBilateralFilter`` (a circular window of ``diameter // 2`` px, spatial weight
 ``exp(-r^2 / (2 sigma_space^2))``, colour weight ``exp(-L1^2 / (2 sigma_color^2))`` with ``L1`` the sum
@@ -37,13 +45,22 @@ class HoleFill:
     px (or the snap window, if larger) the window is sampled every ``stride`` px, each sample
     weighted for the ``stride^2`` pixels it stands for (the spatial weight falls by under 10 % across
     the window: on 960 x 540 validation frames stride 3 is within 0.25 dB of stride 1 at the holes
-    and about 6 times faster)."""
+    and about 6 times faster). layers: 0, the one weighted mean of the window; K >= 1, the far
+    layer's mean unless the near layer's weight is more than K times the far's (1: the heavier
+    layer); layer_gap: how far apart, in the layers' summed standard deviations, two layers must lie
+    to be two (one whole depth level is added to that sum for integer depth, which rounding leaves
+    on one surface); layer_sigma: px, the layers' weights for that choice are also weighted by
+    distance with this sigma (0: the window's own weights), so that the layer next to the hole
+    counts more than one across the window."""
 
     diameter: int = 55
     sigma_color: float = 10.0
     sigma_space: float = 64.0
     snap: int = 0
     stride: int = 3
+    layers: float = 0.0
+    layer_gap: float = 2.0
+    layer_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("diameter", "snap", "stride"):
@@ -58,6 +75,13 @@ class HoleFill:
             v = getattr(self, name)  # a real number, NumPy's integers and floats included
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
                 raise ValueError(f"hole fill {name} must be a finite number > 0, got {v!r}")
+        v = self.layers
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (v == 0 or 1 <= v < math.inf):
+            raise ValueError(f"hole fill layers must be 0 (off) or a finite number >= 1, got {v!r}")
+        for name in ("layer_gap", "layer_sigma"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"hole fill {name} must be a finite number >= 0, got {v!r}")
 
 
 def _gauss(sq: np.ndarray, sigma: float) -> np.ndarray:
@@ -80,10 +104,11 @@ def _offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=8)
-def _window(s: HoleFill) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _window(s: HoleFill) -> tuple[np.ndarray, ...]:
     """What a setting's window is, whatever the frame: the sampled offsets (dy, dx), their spatial
-    weights, the snap window among them, and the colour weight of each L1 difference 0..765. Made
-    once per setting (a stream's frames share it), read only."""
+    weights, the snap window among them, the colour weight of each L1 difference 0..765, and the
+    layers' extra distance weights (``layer_sigma``; all 1 without it). Made once per setting (a
+    stream's frames share it), read only."""
     dy, dx = _offsets(s.diameter // 2)
     inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, 7)
     keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
@@ -91,20 +116,51 @@ def _window(s: HoleFill) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     w_space = (_gauss(dy * dy + dx * dx, s.sigma_space) * np.where(inner, 1, s.stride ** 2)).astype(np.float32)
     lut = _gauss(np.arange(3 * 255 + 1, dtype=np.float64) ** 2, s.sigma_color).astype(np.float32)
     near = (np.abs(dy) <= s.snap) & (np.abs(dx) <= s.snap)  # the snap window's offsets within the fill window's
-    for a in (dy, dx, w_space, lut, near):
+    w_layer = (_gauss(dy * dy + dx * dx, s.layer_sigma) if s.layer_sigma else np.ones(len(dy))).astype(np.float32)
+    for a in (dy, dx, w_space, lut, near, w_layer):
         a.flags.writeable = False
-    return dy, dx, w_space, lut, near
+    return dy, dx, w_space, lut, near, w_layer
+
+
+def _layered(wgt: np.ndarray, vals: np.ndarray, mean: np.ndarray, s: HoleFill, far_high: bool,
+             whole: bool, w_layer: np.ndarray) -> np.ndarray:
+    """Each row's fill with ``s.layers`` (see the module): the far side's weighted mean, the near
+    side's where its weight is over ``s.layers`` times the far's, or ``mean`` where the two sides are
+    not two layers. wgt, vals: chunk x window (weight 0 where nothing is measured); mean: their
+    weighted means; w_layer: the window's extra weights for the choice of layer."""
+    v = vals - mean[:, None].astype(np.float32)  # centred: the sums of squares keep their precision
+    far = v > 0 if far_high else v < 0
+    wf = np.where(far, wgt, np.float32(0))
+    wn = wgt - wf
+    side = []
+    for ws in (wf, wn):
+        w0 = ws.sum(1, dtype=np.float64)
+        wv = ws * v
+        div = np.where(w0 > 0, w0, 1.0)
+        m1 = wv.sum(1, dtype=np.float64) / div
+        var = (wv * v).sum(1, dtype=np.float64) / div - m1 * m1
+        side.append((w0, m1, np.sqrt(np.maximum(var, 0.0))))
+    (w_far, m_far, sd_far), (w_near, m_near, sd_near) = side
+    spread = sd_far + sd_near + (1.0 if whole else 0.0)  # rounding's one level is not a second surface
+    two = (w_far > 0) & (w_near > 0) & (np.abs(m_near - m_far) > s.layer_gap * spread)
+    if s.layer_sigma:
+        w_far, w_near = (wf * w_layer).sum(1, dtype=np.float64), (wn * w_layer).sum(1, dtype=np.float64)
+    pick = np.where(w_near > s.layers * w_far, m_near, m_far)
+    return np.where(two, mean + pick, mean)
 
 
 def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = None,
                holes: np.ndarray | None = None, measured: np.ndarray | None = None,
-               settings: HoleFill = HoleFill()) -> np.ndarray:
+               settings: HoleFill = HoleFill(), depth_order: str = "near-high") -> np.ndarray:
     """``out`` (default: a copy of ``depth``) with its ``holes`` pixels (default: ``depth == 0``)
     filled from the ``measured`` pixels of ``depth`` (default: ``depth != 0`` and not in ``holes``; a NaN or
-    inf is never one).
+    inf is never one). ``depth_order``: ``near-high`` (larger is nearer, like disparity) or
+    ``far-high`` (a distance); it tells the ``layers`` fill which side is far.
 
     color: H x W x 3 uint8; depth, out: H x W uint8 / uint16 / float32. A hole with no measured pixel
     in its window keeps its value in ``out``. Returns a new array of ``out``'s dtype."""
+    if depth_order not in ("near-high", "far-high"):
+        raise ValueError(f"depth_order must be 'near-high' or 'far-high', got {depth_order!r}")
     color, depth = np.asarray(color), np.asarray(depth)
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
         raise ValueError(f"color must be H x W x 3 uint8, got {color.shape} {color.dtype}")
@@ -135,7 +191,7 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     d_p = np.pad(np.where(measured, depth, 0).astype(np.float32), pad).ravel()  # a NaN times weight 0 is NaN
     m_p = np.pad(measured, pad).ravel()
     planes = [np.pad(color[..., k], pad).ravel() for k in range(3)]  # uint8: gathers are cheapest so
-    dy, dx, w_space, lut, near = _window(s)
+    dy, dx, w_space, lut, near, w_layer = _window(s)
     off = dy * wp + dx
     # a hole with no measured pixel in the square around its window has nothing to average: left out
     # (a frame of holes with a few measured pixels costs what those few reach, not the whole frame)
@@ -162,6 +218,8 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
         den = wgt.sum(1, dtype=np.float64)
         got = den > 0
         mean = (wgt * vals).sum(1, dtype=np.float64) / np.where(got, den, 1.0)
+        if s.layers:
+            mean = _layered(wgt, vals, mean, s, depth_order == "far-high", depth.dtype.kind in "ui", w_layer)
         if s.snap:
             # the measured value nearest the mean: within the snap window if one is there, else the window's
             gap = np.abs(vals - mean[:, None].astype(np.float32))
@@ -180,11 +238,13 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
 
 
 def fill_frames(color: np.ndarray, depth: np.ndarray, out: np.ndarray, settings: HoleFill = HoleFill(),
-                peak: float | None = None) -> np.ndarray:
+                peak: float | None = None, depth_order: str = "near-high") -> np.ndarray:
     """:func:`fill_holes` on each frame of a batch that has holes: colour N x H x W x 3, depth and
     ``out`` N x H x W; ``out`` is filled in place and returned. ``peak``: depth above it is no source
-    (it is beyond the model's range, as an Enhancer's ``max_depth`` makes it)."""
+    (it is beyond the model's range, as an Enhancer's ``max_depth`` makes it). ``depth_order``: as
+    :func:`fill_holes`'s."""
     for i in np.flatnonzero((depth == 0).any(axis=(1, 2))):  # (an empty batch has none)
         measured = depth[i] != 0 if peak is None else (depth[i] != 0) & (depth[i] <= peak)
-        out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=settings)
+        out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=settings,
+                            depth_order=depth_order)
     return out

@@ -55,6 +55,20 @@ def fill_order_outputs(enh, color, depth, out_after, fill, order, timing=None):
     return out
 
 
+def hole_leak(frames, outs, levels: float) -> tuple[float, float]:
+    """The shares of the input-hole pixels (scored ones: ``valid`` where a frame has it) whose output
+    is nearer than the ground truth by more than ``levels`` (larger is nearer: a foreground leak),
+    and farther by more than that. 0, 0 without holes."""
+    near = far = total = 0
+    for (_, d, g, v), o in zip(frames, outs):
+        hole = d == 0 if v is None else (d == 0) & v
+        diff = o[hole].astype(np.float64) - g[hole].astype(np.float64)
+        near += int((diff > levels).sum())
+        far += int((diff < -levels).sum())
+        total += int(hole.sum())
+    return (near / total, far / total) if total else (0.0, 0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     prog = "tune_hole_fill.py"
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
@@ -65,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--errors", nargs="+", default=["holes", "dropouts", "mix"], metavar="TYPE")
     p.add_argument("--snaps", nargs="+", type=count_arg(0), default=[0, 7], metavar="PX",
                    help="fill settings to score: the snap radius of each (0: no snap)")
+    p.add_argument("--layers", nargs="+", type=float, default=[0.0], metavar="K",
+                   help="fill settings to score: HoleFill.layers of each (0: one mean over the window; K >= 1: "
+                        "the far layer unless the near one weighs K times more), named snapS-farK")
+    p.add_argument("--layer-gap", type=float, default=2.0, help="HoleFill.layer_gap of the --layers settings")
+    p.add_argument("--layer-sigma", type=float, default=0.0)
+    p.add_argument("--leak-levels", type=float, default=4.0,
+                   help="a hole pixel nearer than the truth by more than this many levels is a leak (its share is scored)")
     p.add_argument("--orders", nargs="+", choices=ORDERS, default=["after"],
                    help="where the fill runs: after the model (the release), before it, or before it with "
                         "the hole pixels given the fill's value back")
@@ -104,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--real-scene: {why}")
     try:
         seeds = split_seeds("val", args.first_seed + args.scenes)[args.first_seed:]
-        settings = {("" if order == "after" else order + "-") + f"snap{s}": (HoleFill(snap=s, stride=args.stride), order)
-                    for order in args.orders for s in args.snaps}
+        settings = {("" if order == "after" else order + "-") + f"snap{s}" + (f"-far{k:g}" if k else ""):
+                    (HoleFill(snap=s, stride=args.stride, layers=k, layer_gap=args.layer_gap, layer_sigma=args.layer_sigma), order)
+                    for order in args.orders for k in args.layers for s in args.snaps}
         enh = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads, hole_fill=False)
     except (ValueError, EnhancerError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -132,15 +154,18 @@ def main(argv: list[str] | None = None) -> int:
                       "off": mean_psnr([mse(o, g, v) for o, (_, _, g, v) in zip(outs, frames)], peak)}
             seconds = {}
             depths = {"input": [d for _, d, _, _ in frames], "off": outs}
+            leaks = {"off": hole_leak(frames, outs, args.leak_levels)}
             for name, (fill, order) in settings.items():
                 timing: list[float] = []  # the fill alone, in every order
                 filled = [fill_order_outputs(enh, c, d, o, fill, order, timing) for o, (c, d, _, _) in zip(outs, frames)]
                 seconds[name] = sum(timing) / len(frames)
                 scores[name] = mean_psnr([mse(f, g, v) for f, (_, _, g, v) in zip(filled, frames)], peak)
                 depths[name] = filled
+                leaks[name] = hole_leak(frames, filled, args.leak_levels)
             share = float(np.mean([np.mean(d == 0) for _, d, _, _ in frames]))
             row = {"errors": err, "data": label, "kind": kind, "psnr": {k: float(v) for k, v in scores.items()},
-                   "hole_share": share, "fill_seconds_per_frame": seconds}
+                   "hole_share": share, "fill_seconds_per_frame": seconds,
+                   "leak_near": {k: v[0] for k, v in leaks.items()}, "leak_far": {k: v[1] for k, v in leaks.items()}}
             if args.views:
                 per_frame = [view_quality(c, g, {k: v[i] for k, v in depths.items()}, n_views=args.views, valid=val)
                              for i, (c, _, g, val) in enumerate(frames)]
@@ -150,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{err:15s} {label:17s} {scores['input']:6.2f} | {scores['off']:6.2f} | "
                   + " | ".join(f"{scores[k]:6.2f}" for k in settings)
                   + f" | {100 * share:6.2f}  " + " ".join(f"{v:.2f}" for v in seconds.values()), flush=True)
+            print(f"{'  leak near/far %':33s} " + " | ".join(f"{100 * a:.1f}/{100 * b:.1f}" for a, b in leaks.values()),
+                  flush=True)
             if args.views:
                 print(f"{'  views':15s} {'':17s} " + " | ".join(f"{row['views_psnr'][k]:6.2f}" for k in depths), flush=True)
     means = {kind: {k: float(np.mean([r["psnr"][k] for r in rows if r["kind"] == kind]))
