@@ -58,9 +58,9 @@ class HoleFill:
     sigma_space: float = 64.0
     snap: int = 0
     stride: int = 3
-    layers: float = 0.0
+    layers: float = 2.0
     layer_gap: float = 2.0
-    layer_sigma: float = 0.0
+    layer_sigma: float = 16.0
 
     def __post_init__(self) -> None:
         for name in ("diameter", "snap", "stride"):
@@ -128,7 +128,9 @@ def _layered(wgt: np.ndarray, vals: np.ndarray, mean: np.ndarray, s: HoleFill, f
     side's where its weight is over ``s.layers`` times the far's, or ``mean`` where the two sides are
     not two layers. wgt, vals: chunk x window (weight 0 where nothing is measured); mean: their
     weighted means; w_layer: the window's extra weights for the choice of layer."""
-    v = vals - mean[:, None].astype(np.float32)  # centred: the sums of squares keep their precision
+    base = mean.astype(np.float32)  # centred: the sums of squares keep their precision, and a layer
+    v = vals - base[:, None]  # of one value gives that value back exactly
+    base = base.astype(np.float64)
     far = v > 0 if far_high else v < 0
     wf = np.where(far, wgt, np.float32(0))
     wn = wgt - wf
@@ -146,7 +148,7 @@ def _layered(wgt: np.ndarray, vals: np.ndarray, mean: np.ndarray, s: HoleFill, f
     if s.layer_sigma:
         w_far, w_near = (wf * w_layer).sum(1, dtype=np.float64), (wn * w_layer).sum(1, dtype=np.float64)
     pick = np.where(w_near > s.layers * w_far, m_near, m_far)
-    return np.where(two, mean + pick, mean)
+    return np.where(two, base + pick, mean)
 
 
 def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = None,

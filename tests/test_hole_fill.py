@@ -38,7 +38,7 @@ def _textured(seed: int, size: int = 56) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_matches_opencv_joint_bilateral_at_the_holes(seed):
     color, depth = _textured(seed)
-    settings = HoleFill(diameter=15, sigma_color=20.0, sigma_space=4.0, snap=0, stride=1)
+    settings = HoleFill(diameter=15, sigma_color=20.0, sigma_space=4.0, snap=0, stride=1, layers=0)
     ref = joint_bilateral(color, depth, 15, 20.0, 4.0)  # OpenCV, holes out of its windows
     out = fill_holes(color, depth, settings=settings)
     hole = depth == 0
@@ -69,7 +69,7 @@ def test_snap_gives_the_nearest_measured_value_nearby():
     color[20, 40] = (0, 255, 0)
     depth = np.zeros((41, 61), np.uint16)
     depth[20, 15], depth[20, 27], depth[20, 40] = 10, 100, 52
-    settings = dict(sigma_space=8.0, stride=1)
+    settings = dict(sigma_space=8.0, stride=1, layers=0)  # the one mean of the window
     plain = fill_holes(color, depth, settings=HoleFill(snap=0, **settings))
     snapped = fill_holes(color, depth, settings=HoleFill(snap=7, **settings))
     w10, w100 = np.exp(-25 / 128), np.exp(-49 / 128)
@@ -99,7 +99,7 @@ def test_out_and_masks():
 
 def test_stride_samples_stand_for_the_pixels_they_skip():
     # one hole in a flat-coloured frame, depth 100 within 7 px of it and 200 further out; a flat spatial
-    # weight: the fill is the mean over the 27 px disc, by count of pixels
+    # weight: the fill (the one mean, layers 0) is the mean over the 27 px disc, by count of pixels
     color = np.full((61, 61, 3), 90, np.uint8)
     yy, xx = np.mgrid[-30:31, -30:31]
     depth = np.where(np.maximum(abs(yy), abs(xx)) <= 7, 100, 200).astype(np.uint8)
@@ -108,7 +108,7 @@ def test_stride_samples_stand_for_the_pixels_they_skip():
     near = disc & (np.maximum(abs(yy), abs(xx)) <= 7)
     want = (100 * (near.sum() - 1) + 200 * (disc & ~near).sum()) / (disc.sum() - 1)  # 185.4
     for stride in (1, 2, 3):
-        got = fill_holes(color, depth, settings=HoleFill(snap=0, stride=stride, sigma_space=1e6))[30, 30]
+        got = fill_holes(color, depth, settings=HoleFill(snap=0, stride=stride, sigma_space=1e6, layers=0))[30, 30]
         assert abs(float(got) - want) <= 1.5, (stride, got, want)
 
 

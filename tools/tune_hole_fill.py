@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from igde_stream.cli import size_arg  # noqa: E402
 from igde_stream.cli_parser import count_arg  # noqa: E402
+from igde_stream.hole_fill import HoleFill  # noqa: E402
 
 
 ORDERS = ("after", "before", "before-keep")
@@ -79,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--errors", nargs="+", default=["holes", "dropouts", "mix"], metavar="TYPE")
     p.add_argument("--snaps", nargs="+", type=count_arg(0), default=[0, 7], metavar="PX",
                    help="fill settings to score: the snap radius of each (0: no snap)")
-    p.add_argument("--layers", nargs="+", type=float, default=[0.0], metavar="K",
+    p.add_argument("--layers", nargs="+", type=float, default=[HoleFill().layers], metavar="K",
                    help="fill settings to score: HoleFill.layers of each (0: one mean over the window; K >= 1: "
                         "the far layer unless the near one weighs K times more), named snapS-farK")
-    p.add_argument("--layer-gap", type=float, default=2.0, help="HoleFill.layer_gap of the --layers settings")
-    p.add_argument("--layer-sigma", type=float, default=0.0)
+    p.add_argument("--layer-gap", type=float, default=HoleFill().layer_gap, help="HoleFill.layer_gap of the --layers settings")
+    p.add_argument("--layer-sigma", type=float, default=HoleFill().layer_sigma,
+                   help="HoleFill.layer_sigma of the --layers settings (px; 0: the window's own weights)")
     p.add_argument("--leak-levels", type=float, default=4.0,
                    help="a hole pixel nearer than the truth by more than this many levels is a leak (its share is scored)")
     p.add_argument("--orders", nargs="+", choices=ORDERS, default=["after"],
@@ -111,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     from igde_stream.data import ERROR_TYPES, SceneConfig, error_type_config, make_sequence, split_seeds
     from igde_stream.data.degrade import depth_peak
     from igde_stream.enhancer import Enhancer, EnhancerError
-    from igde_stream.hole_fill import HoleFill
     from igde_stream.multiview import summarize_view_quality, view_quality
     from igde_stream.metrics import mean_psnr, mse
     from igde_stream.real_frames import disparity_file_sequence, real_scene_problem
