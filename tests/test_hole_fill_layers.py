@@ -168,3 +168,16 @@ def test_the_enhancer_tells_the_fill_which_side_is_far():
     assert (far_high.enhance(color, depth)[:, 32] == 3000).all()
     near_high = Enhancer("igde-small", backend="onnxruntime", quiet=True)
     assert (near_high.enhance(color, depth)[:, 32] == 1000).all()
+
+
+@pytest.mark.parametrize("bad, said", [(["--layers", "0.5"], "hole fill layers must be 0 (off) or a finite number >= 1"),
+                                       (["--layer-gap", "-1"], "hole fill layer_gap must be a finite number >= 0"),
+                                       (["--layer-sigma", "nan"], "hole fill layer_sigma must be a finite number >= 0")])
+def test_tune_tool_refuses_bad_layer_settings_in_one_line(capsys, bad, said):
+    from conftest import load_tool
+
+    tool = load_tool("tune_hole_fill")
+    args = ["--scenes", "1", "--errors", "holes", "--sizes", "16x16", "--threads", "1"]
+    assert tool.main(args + bad) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0]
