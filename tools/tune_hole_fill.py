@@ -13,7 +13,10 @@ image and its disparity, ``--real-frames`` draws of the errors). The model runs 
 (``before``: the model runs on the filled depth; ``before-keep``: the same, then the hole pixels get
 the fill's value back), named ``before-snap0`` ...; ``--views N`` also scores the mean PSNR of N views
 rendered from each depth against the views from the ground truth (``multiview.view_quality``).
-Nothing from the test split is read.
+``--layers K ...`` scores each snap at each ``HoleFill.layers`` (``snap0-far2`` ...; 0: the plain mean,
+named ``snap0``), with ``--layer-gap`` / ``--layer-sigma``; under each row, the share of the hole
+pixels filled nearer than the truth by more than ``--leak-levels`` (a foreground leak) / farther by
+more than that, in %. Nothing from the test split is read.
 """
 
 from __future__ import annotations
