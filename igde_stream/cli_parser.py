@@ -127,18 +127,18 @@ def check_enlarge(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 
 def add_hole_fill_option(group: Any, help: str) -> None:
-    """``--hole-fill auto|on|off|mean`` (the Enhancer's ``hole_fill``: ``hole_fill_of`` maps it)."""
-    group.add_argument("--hole-fill", choices=("auto", "on", "off", "mean"), default="auto", help=help)
+    """``--hole-fill auto|on|off|far`` (the Enhancer's ``hole_fill``: ``hole_fill_of`` maps it)."""
+    group.add_argument("--hole-fill", choices=("auto", "on", "off", "far"), default="auto", help=help)
 
 
 def hole_fill_of(mode: str) -> Any:
     """``--hole-fill``'s value as the Enhancer's ``hole_fill``: None (auto: the model's reading of
-    depth 0), True, False, or for ``mean`` the fill's plain weighted mean (``HoleFill(layers=0)``:
-    the fill before it kept depth layers apart)."""
-    if mode == "mean":
+    depth 0), True, False, or for ``far`` the fill that keeps depth layers apart and takes the far
+    one (``HoleFill(layers=2)``, docs/models.md "Hole fill", "Layers")."""
+    if mode == "far":
         from .hole_fill import HoleFill
 
-        return HoleFill(layers=0)
+        return HoleFill(layers=2)
     return None if mode == "auto" else mode == "on"
 
 

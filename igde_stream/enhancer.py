@@ -50,10 +50,10 @@ class Enhancer:
     once (``warn_depth_range``): depth the network would see nearly flat, clipped or not at all gets
     a warning on the ``igde_stream`` logger naming the ``max_depth`` that fits. ``quiet``: do not
     print the backend choice on stderr (it is always logged on the ``igde_stream`` logger).
-    ``hole_fill``: holes (depth 0) get the colour-guided mean of the measured depth around them, of
-    its far layer where there are two (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55
-    px, far as ``depth_order`` says; True: its defaults, or a ``HoleFill`` of one's own,
-    ``HoleFill(layers=0)`` the plain mean; False: the model's own output there); None (default): on when the
+    ``hole_fill``: holes (depth 0) get the colour-guided mean of the measured depth around them
+    (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px; True: its defaults, or a
+    ``HoleFill`` of one's own, ``HoleFill(layers=2)`` the far layer's mean where there are two, far
+    as ``depth_order`` says; False: the model's own output there); None (default): on when the
     model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).
     ``max_pixels``: the most pixels one backend call holds; larger frames run in overlapping row
     strips with the same output (:mod:`igde_stream.strips`). 0 (default): 1920 x 1088 on the CPU (ONNX

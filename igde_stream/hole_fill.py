@@ -45,9 +45,11 @@ class HoleFill:
     px (or the snap window, if larger) the window is sampled every ``stride`` px, each sample
     weighted for the ``stride^2`` pixels it stands for (the spatial weight falls by under 10 % across
     the window: on 960 x 540 validation frames stride 3 is within 0.25 dB of stride 1 at the holes
-    and about 6 times faster). layers: 0, the one weighted mean of the window; K >= 1, the far
-    layer's mean unless the near layer's weight is more than K times the far's (1: the heavier
-    layer); layer_gap: how far apart, in the layers' summed standard deviations, two layers must lie
+    and about 6 times faster). layers: 0 (default), the one weighted mean of the window; K >= 1,
+    the far layer's mean unless the near layer's weight is more than K times the far's (1: the
+    heavier layer; ``HoleFill(layers=2)``, with the layer_gap and layer_sigma defaults, is the
+    setting measured in docs/models.md, "Layers": it leaks less foreground into background holes,
+    and scores lower than the plain mean on real measured depth); layer_gap: how far apart, in the layers' summed standard deviations, two layers must lie
     to be two (one whole depth level is added to that sum for integer depth, which rounding leaves
     on one surface); layer_sigma: px, the layers' weights for that choice are also weighted by
     distance with this sigma (0: the window's own weights), so that the layer next to the hole
@@ -58,7 +60,7 @@ class HoleFill:
     sigma_space: float = 64.0
     snap: int = 0
     stride: int = 3
-    layers: float = 2.0
+    layers: float = 0.0
     layer_gap: float = 2.0
     layer_sigma: float = 16.0
 

@@ -79,12 +79,12 @@ def test_float_ranges_refused(text):
 
 
 def test_hole_fill_auto_on_off():
-    """``--hole-fill``: auto is the Enhancer's None (the model decides), on True, off False, mean the
-    fill with its plain weighted mean (``HoleFill(layers=0)``, docs/stream.md)."""
+    """``--hole-fill``: auto is the Enhancer's None (the model decides), on True, off False, far the
+    fill that takes the far depth layer (``HoleFill(layers=2)``, docs/stream.md)."""
     from igde_stream.hole_fill import HoleFill
 
     assert hole_fill_of("auto") is None and hole_fill_of("on") is True and hole_fill_of("off") is False
-    assert hole_fill_of("mean") == HoleFill(layers=0)
+    assert hole_fill_of("far") == HoleFill(layers=2)
 
 
 def test_the_depth_colormap_help_names_every_map_once_and_gray_as_the_default():

@@ -246,16 +246,16 @@ def test_cli_hole_fill_on_and_off(tmp_path):
 
     colors, holed, color, depth, _ = _holed_clip(tmp_path, 3, 0.08, 2)
     outs = {}
-    for mode in ("auto", "off", "on", "mean"):
+    for mode in ("auto", "off", "on", "far"):
         out = tmp_path / f"out_{mode}.mkv"
         assert main([str(color), str(depth), "-o", str(out), "-q", "--hole-fill", mode]) == 0
         outs[mode] = read_video(out)[0]
-    for c, d, auto, off, on, mean in zip(colors, holed, outs["auto"], outs["off"], outs["on"], outs["mean"]):
+    for c, d, auto, off, on, far in zip(colors, holed, outs["auto"], outs["off"], outs["on"], outs["far"]):
         hole = d == 0
         assert np.array_equal(auto, on) and np.array_equal(auto[~hole], off[~hole])
         assert np.array_equal(auto, fill_holes(c, d, off))
         assert not np.array_equal(auto[hole], off[hole])
-        assert np.array_equal(mean, fill_holes(c, d, off, settings=HoleFill(layers=0)))  # the plain mean
+        assert np.array_equal(far, fill_holes(c, d, off, settings=HoleFill(layers=2)))  # the far layer
 
 
 def test_a_hole_filled_at_max_depth_stays_filled():
