@@ -269,7 +269,8 @@ def test_the_one_pass_views_of_a_clip_into_one_png_are_refused_before_the_model(
     rc = cli.main([str(tmp_path / "c.mkv"), str(tmp_path / "d.mkv"), "-o", str(tmp_path / "o.mkv"), option,
                    str(tmp_path / "v.png")])
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert rc == 2 and err.endswith("v.png: one image, of an input of 3 frames: write a video (v.mkv: .mkv or .mp4)")
+    assert rc == 2 and err.endswith("v.png: one image, of an input of 3 frames: write a video (v.mkv: .mkv or .mp4), "
+                                    "or add --max-frames 1 for the first frame's")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mkv", "d.mkv"]
 
 
