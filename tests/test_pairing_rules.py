@@ -106,3 +106,18 @@ def test_further_depth_streams_follow_the_first_within_half_a_frame():
     shorter = _FakeReader("d2.mkv", [0, 0.125])
     with pytest.raises(PairingError, match=r"ends where d1\.mkv has frame 2"):
         list(paired_depths(color, [first, shorter]))
+
+
+def test_one_colour_frame_beside_a_depth_stream_names_a_still_clip_not_the_rates():
+    """One colour image beside a depth stream of unknown length (a pipe): the error says the colour is
+    one frame and how to make a still clip of the depth's length (4 frames), not that a stream was
+    muxed at a wrong rate; one frame is "1 colour frame"."""
+    with pytest.raises(PairingError) as exc:
+        list(pairs("exact", frames([0]), frames([0, 0.125, 0.25, 0.375]), (0.04, 0.125), NAMES))
+    msg = str(exc.value)
+    assert "(1 colour frame, 4 depth frames); the colour is one frame: each depth frame needs its own" in msg
+    assert "ffmpeg -loop 1 -framerate RATE -i c.mp4 -frames:v 4 -c:v ffv1 color.mkv" in msg
+    assert "fps" not in msg and "--pair nearest" not in msg
+    with pytest.raises(PairingError) as exc:  # two colour frames: the rates, as before
+        list(pairs("exact", frames([0, 0.04]), frames([0, 0.125, 0.25, 0.375]), (0.04, 0.125), NAMES))
+    assert "(2 colour frames, 4 depth frames); the colour runs at 25 fps and the depth at 8 fps" in str(exc.value)

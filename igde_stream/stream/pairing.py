@@ -106,7 +106,7 @@ def pair_nearest(
     if lone_d:
         raise PairingError(
             f"no colour frame within {(tolerance + slack) * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
-            f"({counts['color_frames']} colour frames, {n_d} depth frames)",
+            f"({_frames(counts['color_frames'], 'colour')}, {_frames(n_d, 'depth')})",
             f"{names[0]}, {names[1]}",
         )
 
@@ -155,14 +155,22 @@ def pair_frames(
             parts.append(f"{_frame_list(lone_d)} of the depth stream {_have_no(lone_d)} colour frame")
         if lone_c:
             parts.append(f"{_frame_list(lone_c)} of the colour stream {_have_no(lone_c)} depth frame")
+        still = n_c == 1 and n_d > 1  # one colour image beside a depth stream of unknown length (a pipe)
         raise PairingError(
             f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
-            f"({n_c} colour frames, {n_d} depth frames)"
-            + _rates(durations)
-            + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
-               else "; --pair nearest pairs streams of different rates" if _rates(durations) else ""),
+            f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')})"
+            + ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
+               f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 color.mkv)"
+               if still else _rates(durations)
+               + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
+                  else "; --pair nearest pairs streams of different rates" if _rates(durations) else "")),
             f"{names[0]}, {names[1]}",
         )
+
+
+def _frames(n: int, what: str) -> str:
+    """"1 colour frame", "48 depth frames"."""
+    return f"{n} {what} frame" + ("" if n == 1 else "s")
 
 
 TIE = 1e-9  # seconds: two distances closer than this are a tie (float noise of pts x time base)
