@@ -67,9 +67,11 @@ def advance(timecode: str, frames: int, rate: Fraction) -> str:
     (``av_timecode_get_smpte_from_framenum``): on the nearest whole rate; drop-frame (a separator other
     than ``:`` before the frames, at multiples of 30 fps) skips frame numbers 00 and 01 (00-03 at 60
     fps) of every minute but each tenth; the hours wrap at 24. Drop-frame is written with ``;``."""
-    hh, mm, ss, ff = (int(x) for x in re.split(r"[:;.,]", timecode))
+    # the separator before the frames says drop-frame, where the hours have one digit too ("1:00:00;00")
+    h, _, m, _, s, sep, f = re.split(r"([:;.,])", timecode.strip())
+    hh, mm, ss, ff = int(h), int(m), int(s), int(f)
     fps = max(1, math.floor(Fraction(rate) + Fraction(1, 2)))
-    drop = timecode[8] != ":" and fps % 30 == 0
+    drop = sep != ":" and fps % 30 == 0
     skip = fps // 30 * 2 if drop else 0  # frame numbers skipped a minute
     n = (hh * 3600 + mm * 60 + ss) * fps + ff
     if drop:
