@@ -77,7 +77,7 @@ def time_arg(text: str) -> float:
     (as FFmpeg's ``-ss`` takes it), 0 or more."""
     parts = text.strip().split(":")
     value = math.nan
-    if 1 <= len(parts) <= 3:
+    if 1 <= len(parts) <= 3 and "_" not in text:  # Python reads 1_000 as 1000; FFmpeg refuses it
         try:
             nums = [float(x) if k == len(parts) - 1 else int(x) for k, x in enumerate(parts)]
         except ValueError:

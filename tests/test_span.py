@@ -208,7 +208,7 @@ def test_times_are_read_as_ffmpeg_writes_them(text, seconds):
     assert time_arg(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["-1", "1:60", "1:-5", "a", "nan", "inf", "1::2", "", "1:2:3:4", "1.5:00", "-0:05", "-0", "0:-0"])
+@pytest.mark.parametrize("text", ["-1", "1:60", "1:-5", "a", "nan", "inf", "1::2", "", "1:2:3:4", "1.5:00", "-0:05", "-0", "0:-0", "1_000", "1:0_0"])
 def test_bad_times_are_refused(text):
     import argparse
 
@@ -275,3 +275,9 @@ def test_views_render_from_a_start_gives_the_whole_renders_frames(tmp_path):
     assert {v for _, v in _timecodes(tmp_path / "part.mkv")[0]} == {"10:00:01:00"}  # 20 + 5 frames at 25 fps
     assert views_main(["render", str(color), str(depth), "-o", str(tmp_path / "none.mkv"), "--start", "9"]) == 2
     assert not (tmp_path / "none.mkv").exists()
+
+
+def test_a_numpy_count_is_a_count(make_clip, tmp_path, enhancer):
+    clip = make_clip(n=4)
+    s = enhance_file(clip["color"], clip["depth"], tmp_path / "x.mkv", enhancer=enhancer, max_frames=np.int64(2))
+    assert s["frames"] == 2 and s["max_frames"] == 2 and type(s["max_frames"]) is int

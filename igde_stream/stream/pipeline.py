@@ -158,6 +158,7 @@ def enhance_file(
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
     check_span(start, max_frames)
+    start, max_frames = float(start), int(max_frames)
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
         raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)

@@ -19,7 +19,7 @@ def check_span(start: Any, max_frames: Any) -> None:
     not a whole number >= 0."""
     if isinstance(start, bool) or not isinstance(start, numbers.Real) or not (math.isfinite(start) and start >= 0):
         raise ValueError(f"start must be a number of seconds >= 0, got {start!r}")
-    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
+    if isinstance(max_frames, bool) or not isinstance(max_frames, numbers.Integral) or max_frames < 0:
         raise ValueError(f"max_frames must be a whole number >= 0 (0: all frames), got {max_frames!r}")
 
 
@@ -43,7 +43,7 @@ class Span:
     (``Outputs.starts_at``)."""
 
     def __init__(self, start: float = 0.0, max_frames: int = 0, outputs: Any = None) -> None:
-        self.start, self.max_frames, self.outputs = float(start), max_frames, outputs
+        self.start, self.max_frames, self.outputs = float(start), int(max_frames), outputs
         self.skipped = 0  # depth frames before the start
         self.last_time: float | None = None  # the time of the last of them
         self.first = 0  # the index of the first frame written
