@@ -271,7 +271,8 @@ def enhance_file(
                 "output": str(out), "frames": frames, "width": di.width, "height": di.height,
                 "pix_fmt": writer.pix_fmt, "codec": codec, "lossless": lossless,
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
-                "hole_fill": getattr(enhancer, "hole_fill", None) is not None,
+                "hole_fill": getattr(enhancer, "hole_fill", None) is not None,  # and its layers (0: the plain mean)
+                "hole_fill_layers": getattr(getattr(enhancer, "hole_fill", None), "layers", None),
                 "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
             }
@@ -282,7 +283,8 @@ def enhance_file(
                     "tool": "igde-stream", "version": __version__, "color": str(color_path), "depth": str(depth_path),
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
-                    "backend": summary["backend"], "hole_fill": summary["hole_fill"], "color_resized": resized,
+                    "backend": summary["backend"], "hole_fill": summary["hole_fill"],
+                    "hole_fill_layers": summary["hole_fill_layers"], "color_resized": resized,
                     "depth_enlarged": enlarged, **read_as,
                 }
                 for r in reports:
