@@ -162,6 +162,13 @@ def _frames(path: Path) -> np.ndarray:
         return np.stack([f.to_ndarray() for f in c.decode(video=0)])
 
 
+def _same_frames(got: Path, want: Path) -> None:
+    """``got`` holds the 10 frames of the file run ``want``, value for value."""
+    ref = _frames(want)
+    assert len(ref) == 10
+    np.testing.assert_array_equal(_frames(got), ref)
+
+
 @needs_ffmpeg
 @pytest.mark.slow  # 5 s: real-time sending (-re) and the servers' start
 def test_colour_and_depth_over_rtmp_give_what_the_files_give(media, tiny_model, tmp_path):
@@ -178,9 +185,7 @@ def test_colour_and_depth_over_rtmp_give_what_the_files_give(media, tiny_model, 
         for s in servers:
             s.kill()
             s.wait(10)
-    want = _frames(tmp_path / "files.mkv")
-    assert len(want) == 10
-    np.testing.assert_array_equal(_frames(tmp_path / "rtmp.mkv"), want)
+    _same_frames(tmp_path / "rtmp.mkv", tmp_path / "files.mkv")
 
 
 @needs_ffmpeg
@@ -211,9 +216,7 @@ def test_colour_and_depth_over_rtsp_give_what_the_files_give(media, tiny_model, 
     finally:
         sender.kill()
         sender.wait(10)
-    want = _frames(tmp_path / "file.mkv")
-    assert len(want) == 10
-    np.testing.assert_array_equal(_frames(tmp_path / "rtsp.mkv"), want)
+    _same_frames(tmp_path / "rtsp.mkv", tmp_path / "file.mkv")
 
 
 @needs_ffmpeg
@@ -237,6 +240,4 @@ def test_one_udp_url_holding_colour_and_depth_gives_what_the_files_give(media, t
     finally:
         sender.kill()
         sender.wait(10)
-    want = _frames(tmp_path / "file.mkv")
-    assert len(want) == 10
-    np.testing.assert_array_equal(_frames(tmp_path / "udp.mkv"), want)
+    _same_frames(tmp_path / "udp.mkv", tmp_path / "file.mkv")
