@@ -179,8 +179,7 @@ class Outputs:
         """The first frame written is the input's frame ``index`` (``--start``), before it is written:
         image numbers and timecodes from that frame's (``DepthWriter.starts_at``)."""
         for w in (self.depth, *self._videos()):
-            if hasattr(w, "starts_at"):
-                w.starts_at(index)
+            w.starts_at(index)
 
     def write(self, index: int, pts: int | None, pts_time: float, color: np.ndarray | None, inp: np.ndarray,
               out: np.ndarray, gt: Frame | None) -> None:

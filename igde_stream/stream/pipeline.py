@@ -257,7 +257,7 @@ def enhance_file(
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
             tally: dict[str, int] = {}
-            span = Span(start, max_frames, outs)
+            span = Span(start, max_frames, outs.starts_at)
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
                                    span, di.expected_frames)
             writer.close()

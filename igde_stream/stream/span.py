@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import IGDEError
 from .info import Frame, VideoInfo
@@ -38,12 +38,13 @@ def check_start(start: float, info: Any, sync: str) -> None:
 
 
 class Span:
-    """The frames a run writes. ``outputs``: the run's ``Outputs``, told the first written frame's index
-    so that an image pattern numbers its files, and a video gives its timecode, as the input's frame
-    (``Outputs.starts_at``)."""
+    """The frames a run writes. ``starts_at``: called with the first written frame's index when it is
+    not 0, so that an image pattern numbers its files, and a video gives its timecode, as the input's
+    frame (``Outputs.starts_at``)."""
 
-    def __init__(self, start: float = 0.0, max_frames: int = 0, outputs: Any = None) -> None:
-        self.start, self.max_frames, self.outputs = float(start), int(max_frames), outputs
+    def __init__(self, start: float = 0.0, max_frames: int = 0,
+                 starts_at: Callable[[int], Any] | None = None) -> None:
+        self.start, self.max_frames, self.starts_at = float(start), int(max_frames), starts_at
         self.skipped = 0  # depth frames before the start
         self.last_time: float | None = None  # the time of the last of them
         self.first = 0  # the index of the first frame written
@@ -58,8 +59,8 @@ class Span:
             self.last_time = depth.time
             return True
         self.first = depth.index
-        if depth.index and self.outputs is not None:
-            self.outputs.starts_at(depth.index)
+        if depth.index and self.starts_at is not None:
+            self.starts_at(depth.index)
         return False
 
     def timecode(self, info: VideoInfo) -> str | None:

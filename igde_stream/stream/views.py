@@ -157,7 +157,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
                                        size=frame_size, frames=frames, timecode=tc))
         said = False
-        span = Span(start, max_frames, _Starts(writers))
+        span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers])
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
             if n == 0:
                 _warn_range(depth, d, lay.cfg)
@@ -182,17 +182,6 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         if color_reader is not None:
             color_reader.close()
     return n, [w.path for w in writers]
-
-
-class _Starts:
-    """``Outputs.starts_at`` for a list of view writers."""
-
-    def __init__(self, writers: list[ColorWriter]) -> None:
-        self.writers = writers
-
-    def starts_at(self, index: int) -> None:
-        for w in self.writers:
-            w.starts_at(index)
 
 
 def view_quality_files(
