@@ -281,3 +281,18 @@ def test_a_numpy_count_is_a_count(make_clip, tmp_path, enhancer):
     clip = make_clip(n=4)
     s = enhance_file(clip["color"], clip["depth"], tmp_path / "x.mkv", enhancer=enhancer, max_frames=np.int64(2))
     assert s["frames"] == 2 and s["max_frames"] == 2 and type(s["max_frames"]) is int
+
+
+def test_a_photograph_beside_a_clip_gives_its_first_frame_with_max_frames_1(make_clip, tmp_path, enhancer):
+    """One colour image beside a depth clip is refused (each depth frame needs its colour), but with
+    --max-frames 1 only the first depth frame is read: the photograph pairs with it."""
+    from igde_stream.errors import IGDEError
+
+    clip = make_clip(n=6)
+    color = clip["colors"][0]  # RGB
+    assert cv2.imwrite(str(tmp_path / "photo.png"), color[..., ::-1])
+    with pytest.raises(IGDEError, match="the colour is one image"):
+        enhance_file(tmp_path / "photo.png", clip["depth"], tmp_path / "x.png", enhancer=enhancer, max_frames=2)
+    enhance_file(tmp_path / "photo.png", clip["depth"], tmp_path / "one.png", enhancer=enhancer, max_frames=1)
+    want = enhancer.enhance(color[None], clip["depths"][0][None])[0]
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "one.png"), cv2.IMREAD_UNCHANGED), want)

@@ -157,8 +157,7 @@ def enhance_file(
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
-    check_span(start, max_frames)
-    start, max_frames = float(start), int(max_frames)
+    start, max_frames = check_span(start, max_frames)
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
         raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
@@ -191,8 +190,9 @@ def enhance_file(
             color = stack.enter_context(VideoReader(color_path, "color", size=(depth.info.width, depth.info.height),
                                                     threads=threads, sync=sync, source=options))
         di = depth.info
-        # mix-ups; frame counts that differ only after the last frame read do not matter
-        check_pair(color, depth, options.packed if options else None,
+        # mix-ups; lengths differing after the last frame read do not matter, nor a photograph for frame 0
+        first_only = start == 0 and max_frames == 1
+        check_pair(color, depth, options.packed if options else None, exact=pair == "exact" and not first_only,
                    same_length=pair == "exact" and not (start == 0 and read_within(max_frames, color.info, depth.info)))
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None

@@ -14,13 +14,14 @@ from .pairing import TIE
 from .timecode import advance
 
 
-def check_span(start: Any, max_frames: Any) -> None:
-    """``ValueError`` for a start that is not a finite number of seconds >= 0, or a frame count that is
-    not a whole number >= 0."""
+def check_span(start: Any, max_frames: Any) -> tuple[float, int]:
+    """(start, max_frames) as a float and an int; ``ValueError`` for a start that is not a finite
+    number of seconds >= 0, or a frame count that is not a whole number >= 0."""
     if isinstance(start, bool) or not isinstance(start, numbers.Real) or not (math.isfinite(start) and start >= 0):
         raise ValueError(f"start must be a number of seconds >= 0, got {start!r}")
     if isinstance(max_frames, bool) or not isinstance(max_frames, numbers.Integral) or max_frames < 0:
         raise ValueError(f"max_frames must be a whole number >= 0 (0: all frames), got {max_frames!r}")
+    return float(start), int(max_frames)
 
 
 def check_start(start: float, info: Any, sync: str) -> None:
