@@ -296,3 +296,17 @@ def test_a_photograph_beside_a_clip_gives_its_first_frame_with_max_frames_1(make
     enhance_file(tmp_path / "photo.png", clip["depth"], tmp_path / "one.png", enhancer=enhancer, max_frames=1)
     want = enhancer.enhance(color[None], clip["depths"][0][None])[0]
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "one.png"), cv2.IMREAD_UNCHANGED), want)
+
+
+def test_views_of_a_photograph_beside_a_clip_with_max_frames_1(make_clip, tmp_path):
+    """views render: the photograph and the clip's first depth frame, as the layout renders them by hand."""
+    from igde_stream import display
+    from igde_stream import multiview as mv
+    from igde_stream.views_cli import main as views_main
+
+    clip = make_clip(n=6)
+    assert cv2.imwrite(str(tmp_path / "photo.png"), clip["colors"][0][..., ::-1])
+    assert views_main(["render", str(tmp_path / "photo.png"), str(clip["depth"]), "-o", str(tmp_path / "v.png"),
+                       "--max-frames", "1", "-q"]) == 0
+    want = display.make_layout("grid", mv.ViewConfig(8)).frames(clip["colors"][0], clip["depths"][0])[0]
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "v.png"), cv2.IMREAD_COLOR)[..., ::-1], want)

@@ -148,7 +148,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                       overwrite)
         color_reader = VideoReader(color, "color", size=size, source=source)
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
-                   exact=pair == "exact")  # + timing
+                   exact=pair == "exact" and not (start == 0 and max_frames == 1))  # + timing; a photo for frame 0
         rate = depth_reader.info.rate or Fraction(25)
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, "relative")
