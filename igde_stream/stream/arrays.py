@@ -345,6 +345,9 @@ class ArrayReader(VideoReader):
             for values in self._reading:
                 if stop is not None and stop.is_set():
                     return
+                if float(k * tb) < (self.skip_before or 0.0):  # before the start (--start): passed over
+                    self.passed, k = (k, float(k * tb)), k + 1
+                    continue
                 d = self._float_codes(values, k) if self._clip.is_float else values
                 d = d if self.size is None else self._enlarge(d, *self.size)
                 yield Frame(index=k, pts=k, time=float(k * tb), pts_time=float(k * tb), data=d)

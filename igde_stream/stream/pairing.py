@@ -33,6 +33,15 @@ def pairs(
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
 
 
+def reach(mode: str, color: VideoInfo, depth: VideoInfo) -> float:
+    """How far (seconds) from a depth frame ``pairs`` looks for its colour frame, for streams of
+    these ``VideoInfo``: half a depth frame ("exact"), or half the longer frame and the timestamps'
+    rounding ("nearest")."""
+    if mode == "exact":
+        return 0.5 * depth.frame_duration
+    return 0.5 * max(color.frame_duration, depth.frame_duration) + rounding_slack(color, depth)
+
+
 def rounding_slack(*infos: VideoInfo) -> float:
     """Seconds by which the stream times of frames in these streams (``VideoInfo``) may be off: a time
     base that does not hold the frame duration exactly (Matroska's 1/1000 for 30 or 60 fps) rounds

@@ -257,7 +257,7 @@ def enhance_file(
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
             tally: dict[str, int] = {}
-            span = Span(start, max_frames, outs.starts_at)
+            span = Span(start, max_frames, outs.starts_at).cut(pair, color, [depth], gt)
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
                                    span, di.expected_frames)
             writer.close()
@@ -322,8 +322,7 @@ def _run(
     returns (frames written, seconds spent in inference)."""
     from tqdm import tqdm
 
-    di = depth.info
-    batch_size = int(getattr(enhancer, "batch", 4) or 4)
+    di, batch_size = depth.info, int(getattr(enhancer, "batch", 4) or 4)
     crew = _Crew()
     # Enough to keep every stage busy, no more: memory is the same for 100 frames or a million.
     pixels = di.width * di.height
@@ -366,9 +365,10 @@ def _run(
         try:
             try:
                 durations, slack = (color.info.frame_duration, di.frame_duration), rounding_slack(color.info, di)
-                for c, d in pairs(pair, iter(cq), iter(dq), durations, (color.path, depth.path), tally, slack):
-                    if span.before(d, paired):
-                        continue
+                heads = span.heads(pair, (color.info, di), cq, dq)
+                for c, d in pairs(pair, *heads, durations, (color.path, depth.path), tally, slack):
+                    if not paired:
+                        span.begins(d)
                     batch.append((c, d))
                     paired += 1
                     if len(batch) == batch_size:
@@ -394,7 +394,7 @@ def _run(
     if crew.failure is not None:
         raise crew.failure
     if not paired:
-        span.check_reached(depth.path)
+        span.check_reached(depth)
     if outs.depth.frames != paired:  # frames in == frames out
         raise RuntimeError(f"internal error: {paired} frames paired but {outs.depth.frames} written")
     return paired, infer_s

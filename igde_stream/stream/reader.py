@@ -31,13 +31,13 @@ from fractions import Fraction
 from typing import Iterator, Literal
 
 import av
-import av.logging
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
 from .floatdepth import FloatMap, clip_warning, exr_hint, unsized_hint
+from .fflogs import enable_error_logs
 from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
@@ -48,6 +48,7 @@ from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_dura
 from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .rgb import colour_rgb, warn_transparent
+from .seek import Seek, seek_for
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import check_same_kind, choose_stream, warn_hdr_colour, warn_interlaced_colour
 from .timecode import input_timecode
@@ -60,19 +61,6 @@ Sync = Literal["relative", "absolute"]
 SYNC_MODES: tuple[str, ...] = ("relative", "absolute")
 
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
-_logs_enabled = threading.Lock()
-
-
-def enable_error_logs() -> None:
-    """Let FFmpeg's error messages reach PyAV (it discards all of them by default). Readers capture the
-    messages of their own thread; others go to the ``libav`` Python logger. Only done when nobody chose a
-    level, so an embedding application's choice wins."""
-    with _logs_enabled:
-        if av.logging.get_level() is None:
-            av.logging.set_level(av.logging.ERROR)
-            av.logging.set_skip_repeated(False)  # else "repeated N times" lines arrive late, anywhere
-
-
 class VideoReader:
     """Opens one video (a file, an image sequence, raw video or ``-`` for stdin; see ``sources``) and
     decodes one of its video streams (``source``: ``InputOptions``; default: ``streams.choose_stream``);
@@ -100,6 +88,8 @@ class VideoReader:
     _share: SharedDecode | None = None  # a packed half's decode, shared with the other half's reader
     _cmap: ColormapReader | None = None  # set by _select_stream for a stream drawn in a colour map
     sar = Fraction(1)  # a stored pixel's width : height as read (set by _select_stream; NumPy arrays: square)
+    skip_before: float | None = None  # seconds (as Frame.time counts): earlier frames are passed over (seek)
+    passed: tuple[int, float] | None = None  # (index, time) of the last frame passed over
 
     def __new__(cls, path: str | os.PathLike[str], role: Role, **kwargs: object) -> VideoReader:
         if cls is VideoReader:  # a NumPy input (arrays.is_array_input) gets an ArrayReader
@@ -283,17 +273,25 @@ class VideoReader:
         self.close()
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
-        """Decode every frame in order; stops early (without checks) when ``stop`` is set. A reader
-        reads its stream once: a second ``frames()`` (or one after ``close()``) is a ``RuntimeError``."""
+        """Decode every frame in order (from ``skip_before`` seconds: ``seek``); stops early (without
+        checks) when ``stop`` is set. A reader reads its stream once: a second ``frames()`` (or one
+        after ``close()``) is a ``RuntimeError``."""
         self._read_once()
+        if (yield from self._decoded(stop, seek_for(self))):  # a seek that does not hold: from the start
+            yield from self._decoded(stop, None)
+
+    def _decoded(self, stop: threading.Event | None, seek: Seek | None) -> Iterator[Frame]:
+        """The frames (after ``seek``, where one was taken); returns True where the seek did not hold and
+        the stream was rewound to its start, before any frame was yielded."""
         start = self.info.start_pts if self.sync == "relative" else 0
         depth_fmt: str | None = None  # the depth stream's pixel format, fixed by its first frame
         first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame
         count, last_time, last_pts_time, last_duration = 0, 0.0, 0.0, 0.0
         prev_pts, known = None, None  # the last pts; (pts, index) of the last frame that had one
+        cut, given = self.skip_before or 0.0, 0  # frames before the cut are passed over; frames yielded
         while True:
             if stop is not None and stop.is_set():
-                return
+                return False
             decoded = self._decoder.decode(count, last_time) if self._share is None else \
                 self._share.pull(self.role, count, last_time)
             if decoded is None:
@@ -307,6 +305,10 @@ class VideoReader:
                     raise CorruptInputError(f"timestamps do not increase: frame {count} has pts {f.pts}, "
                                             f"frame {count - 1} had {prev_pts}", self.path)
                 prev_pts = pts = f.pts
+                if seek is not None and not seek.checked and not seek.holds(pts):
+                    return True
+                if seek is not None and pts is not None:  # after a seek: a frame's place on the grid (rising)
+                    count = max(count, seek.number(pts))
                 if pts is not None:
                     known = (pts, count)
                 elif known is not None:  # one frame duration on per frame since the last pts (MPEG-PS)
@@ -316,16 +318,22 @@ class VideoReader:
                 else:
                     t = float((pts - start) * self.info.time_base)
                     pts_time = float(pts * self.info.time_base)
-                file = self._images[count] if count < len(self._images) else None
-                if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
-                    raise orientation_changed(self.path, count, self.orientation, o, self._probed)
-                depth_fmt = self._check_same_kind(f, count, file, pts_time, depth_fmt, first)
-                first = first or (f.width, f.height)
-                yield Frame(index=count, pts=pts, time=t, pts_time=pts_time, data=self._convert(f, count))
-                count, last_time, last_pts_time = count + 1, t, pts_time
+                index, count, last_time, last_pts_time = count, count + 1, t, pts_time
                 last_duration = float(f.duration * self.info.time_base) if f.duration else 0.0
-        d = self._decoder
-        self._check_complete(count, last_time, last_pts_time, d.dropped, last_duration, d.dropped_why)
+                if t < cut:
+                    self.passed = (index, t)
+                    continue
+                file = self._images[index] if index < len(self._images) else None
+                if self.autorotate and (o := frame_orientation(f, self.path, file)) != self.orientation:
+                    raise orientation_changed(self.path, index, self.orientation, o, self._probed)
+                depth_fmt = self._check_same_kind(f, index, file, pts_time, depth_fmt, first)
+                first = first or (f.width, f.height)
+                yield Frame(index=index, pts=pts, time=t, pts_time=pts_time, data=self._convert(f, index, given == 0))
+                given += 1
+        d = self._decoder  # after a seek, frames before it were not seen: a count the container declares is not checked
+        info = self.info if seek is None else dataclasses.replace(self.info, frames=None)
+        check_complete(info, self.path, count, last_time, last_pts_time, d.dropped, last_duration, d.dropped_why)
+        return False
 
     def _check_same_kind(self, f: av.VideoFrame, count: int, file: str | None, pts_time: float,
                          depth_fmt: str | None, first: tuple[int, int] | None) -> str | None:
@@ -335,15 +343,12 @@ class VideoReader:
         return check_same_kind((f.width, f.height), f.format.name, count, file, pts_time, depth_fmt, first,
                                _ROLE_NAMES[self.role], check, self.path)
 
-    def _check_complete(self, *args: float, **kwargs: float) -> None:  # info.check_complete's own arguments
-        check_complete(self.info, self.path, *args, **kwargs)
-
-    def _convert(self, f: av.VideoFrame, index: int) -> np.ndarray:
+    def _convert(self, f: av.VideoFrame, index: int, first: bool) -> np.ndarray:
         turn = self.orientation.apply
         if self._packed is not None:
             return self._packed.split(f, self._reformatter, turn)
         if self.role == "color":  # resized as stored, then turned
-            if index == 0:
+            if first:
                 warn_transparent(f, self.path)
             size = None if self.size is None else self.orientation.size(*self.size)
             return turn(colour_rgb(f, self._reformatter, size))
@@ -355,7 +360,7 @@ class VideoReader:
                 bits = bits_of(f.format.name)
                 self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path)
                 d = luma_to_full(d, bits)
-            elif index == 0 and luma_is_guessed(f.format.name, self.stream.codec_context.color_range, self.info.codec,
+            elif first and luma_is_guessed(f.format.name, self.stream.codec_context.color_range, self.info.codec,
                                                 self._depth_range):  # warned when the first frame looks limited
                 check_stored_luma(d, bits_of(f.format.name), self.path)
             d = turn(d)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from itertools import chain, dropwhile
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import IGDEError
 from .info import Frame, VideoInfo
-from .pairing import TIE
+from .pairing import TIE, reach
 from .timecode import advance
 
 
@@ -41,28 +42,46 @@ def check_start(start: float, info: Any, sync: str) -> None:
 class Span:
     """The frames a run writes. ``starts_at``: called with the first written frame's index when it is
     not 0, so that an image pattern numbers its files, and a video gives its timecode, as the input's
-    frame (``Outputs.starts_at``)."""
+    frame (``Outputs.starts_at``).
+
+    The readers pass over the frames before the start (``cut``; ``seek``: where the file allows, they
+    are not decoded), and pairing begins at the first depth frame read (``heads``)."""
 
     def __init__(self, start: float = 0.0, max_frames: int = 0,
                  starts_at: Callable[[int], Any] | None = None) -> None:
         self.start, self.max_frames, self.starts_at = float(start), int(max_frames), starts_at
-        self.skipped = 0  # depth frames before the start
-        self.last_time: float | None = None  # the time of the last of them
         self.first = 0  # the index of the first frame written
 
-    def before(self, depth: Frame, written: int) -> bool:
-        """Whether ``depth`` (the next paired depth frame, after ``written`` written ones) comes before the
-        start and is not written."""
-        if written or not self.start:
-            return False
-        if depth.time < self.start - TIE:  # a frame exactly at the start is written (FFmpeg's -ss too)
-            self.skipped += 1
-            self.last_time = depth.time
-            return True
+    def cut(self, pair: str, color: Any, depths: list[Any], gt: Any = None) -> Span:
+        """Have the readers (``VideoReader``, before they read) pass over the frames before the start:
+        the depth streams' (a frame exactly at it is written, as with FFmpeg's -ss), the colour's
+        beyond the reach of pairing (``pair``: its mode) and the ground truth's a frame before. Returns
+        the span."""
+        if not self.start:
+            return self
+        for depth in depths:
+            depth.skip_before = self.start - TIE
+        color.skip_before = self.start - reach(pair, color.info, depths[0].info) - TIE
+        if gt is not None:
+            gt.skip_before = self.start - depths[0].info.frame_duration
+        return self
+
+    def heads(self, pair: str, infos: tuple[VideoInfo, VideoInfo], colors: Iterable[Frame],
+              depths: Iterable[Frame]) -> tuple[Iterator[Frame], Iterator[Frame]]:
+        """(colour, depth) frames for pairing from the start: the colour frames beyond the reach of
+        pairing (``pair``: its mode; ``infos``: colour, depth) before the first depth frame passed over,
+        as the depth frames before it are (its reader's ``cut`` lies before that frame by up to a frame)."""
+        colors, depths = iter(colors), iter(depths)
+        if not self.start or (d0 := next(depths, None)) is None:
+            return colors, depths
+        early = d0.time - reach(pair, *infos) - TIE
+        return dropwhile(lambda c: c.time < early, colors), chain([d0], depths)
+
+    def begins(self, depth: Frame) -> None:
+        """``depth`` is the first frame written."""
         self.first = depth.index
         if depth.index and self.starts_at is not None:
             self.starts_at(depth.index)
-        return False
 
     def timecode(self, info: VideoInfo) -> str | None:
         """The timecode of the first frame written, of an input (``info``) whose first frame has
@@ -73,8 +92,10 @@ class Span:
         """The summary's and report header's entries: the start and the count, where given."""
         return {**({"start": self.start} if self.start else {}), **({"max_frames": self.max_frames} if self.max_frames else {})}
 
-    def check_reached(self, path: Any) -> None:
-        """After a run that wrote nothing: an ``IGDEError`` when the start lay beyond the depth's end."""
+    def check_reached(self, depth: Any) -> None:
+        """After a run that wrote nothing: an ``IGDEError`` when the start lay beyond the end of the
+        depth (its reader, ``VideoReader``)."""
         if self.start:
-            last = f" (its last frame, of {self.skipped}, at {self.last_time:.3f} s)" if self.skipped else ""
-            raise IGDEError(f"no depth frame at or after --start {self.start:g} s{last}", str(path))
+            last = getattr(depth, "passed", None)  # (index, time) of the last frame passed over
+            said = f" (its last frame, of {last[0] + 1}, at {last[1]:.3f} s)" if last else ""
+            raise IGDEError(f"no depth frame at or after --start {self.start:g} s{said}", str(depth.path))

@@ -46,18 +46,17 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
                   span: Any = None) -> Iterator[tuple[int | None, np.ndarray, list[np.ndarray]]]:
     """(pts of the first depth stream, colour, [depth arrays]) with every stream paired by time:
     colour as ``pair`` says (``pairing.pairs``); the other depth streams must follow the first frame
-    for frame, within half a frame (``PairingError`` otherwise). ``span`` (a ``span.Span``): the
-    frames before its start are passed over."""
+    for frame, within half a frame (``PairingError`` otherwise). ``span`` (a ``span.Span`` whose ``cut``
+    the readers took): pairing begins at its start."""
     first = depths[0]
     tol = 0.5 * first.info.frame_duration
     others = [d.frames() for d in depths[1:]]
     durations, slack = (color.info.frame_duration, first.info.frame_duration), rounding_slack(color.info, first.info)
-    given = 0
-    for c, d in pairs(pair, color.frames(), first.frames(), durations, (color.path, first.path), None, slack):
-        if span is not None and span.before(d, given):
-            for it in others:
-                next(it, None)
-            continue
+    given, heads = 0, (color.frames(), first.frames())
+    heads = span.heads(pair, (color.info, first.info), *heads) if span is not None else heads
+    for c, d in pairs(pair, *heads, durations, (color.path, first.path), None, slack):
+        if not given and span is not None:
+            span.begins(d)
         given += 1
         arrays = [d.data]
         for reader, it in zip(depths[1:], others):
@@ -157,7 +156,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
                                        size=frame_size, frames=frames, timecode=tc))
         said = False
-        span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers])
+        span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers]).cut(
+            pair, color_reader, [depth_reader])
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
             if n == 0:
                 _warn_range(depth, d, lay.cfg)
@@ -169,7 +169,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             if max_frames and n >= max_frames:
                 break
         if not n:
-            span.check_reached(depth_reader.path)
+            span.check_reached(depth_reader)
         for w in writers:
             w.finish()
         commit([(w.tmp, w.path) for w in writers])
