@@ -192,7 +192,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
             say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
-                                            max_frames=args.max_frames, figure_frame=args.figure_frame,
+                                            max_frames=args.max_frames, start=args.start,
+                                            figure_frame=args.figure_frame,
                                             source=_source(args, args.color if args.packed else None))
     if args.figure and fig_frame is None:
         raise IGDEError(f"--figure-frame {args.figure_frame}: no frame at or after it was used ({summary['frames']} "
@@ -250,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="near-high (default): depth grows toward the camera; far-high: distance maps "
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+        q.add_argument("--start", type=time_arg, default=0.0, metavar="TIME",
+                       help="from the first depth frame at or after TIME (seconds, MM:SS or HH:MM:SS.ff, from the "
+                            "depth's own start), as igde-stream's --start")
         add_autorotate_option(q)
         add_depth_range_option(q, writes=False)
         add_depth_colormap_option(q)
@@ -261,9 +265,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma); none with --packed")
     add_packed_option(r)
     add_pair_option(r)
-    r.add_argument("--start", type=time_arg, default=0.0, metavar="TIME",
-                   help="render from the first depth frame at or after TIME (seconds, MM:SS or HH:MM:SS.ff, from "
-                        "the depth's own start), as igde-stream's --start")
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
     geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
     r.add_argument("--layout", choices=display.LAYOUTS, default=None,

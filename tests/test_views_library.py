@@ -5,6 +5,7 @@ figure frame against the array form (multiview.view_quality_sequence) on the dec
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from fractions import Fraction
 
@@ -238,3 +239,38 @@ def test_view_quality_files_checks_the_range_of_each_stream_with_a_reused_enhanc
                                      mv.ViewConfig(n_views=2), enhancer=enhancer, enhance="d")
         said.append([r.getMessage() for r in caplog.records if r.getMessage().startswith("depth values span")])
     assert len(said[0]) == 1 and said[1] == said[0]  # the Enhancer's own warning (the views' start with the path)
+
+
+@pytest.mark.parametrize("start, first, fig_at", [(0.08, 2, 4), (0.05, 2, 4), (0.15, 4, 4), (0.1, 3, 3)])
+def test_a_start_measures_the_frames_from_the_first_at_or_after_it(moving, start, first, fig_at):
+    """25 fps: frame k at k x 40 ms; from 0.05 s the first frame is 2 (0.08 s), from 0.08 s frame 2
+    itself, from 0.15 s frame 4, from 0.1 s frame 3. Stride 2 counts from that frame (2, 4 used; 3); --figure-frame 3 is a
+    frame number of the streams: the first used at or after it is 4."""
+    tmp, color, gt, bad = moving
+    cfg = mv.ViewConfig(4, 12)
+    got, fig = views.view_quality_files(tmp / "c.mkv", tmp / "gt.mkv", {"degraded": tmp / "d.mkv"}, cfg,
+                                        start=start, stride=2, figure_frame=3)
+    sl = slice(first, None)
+    _same_table(got, _expected(color[sl], gt[sl], bad[sl], cfg, stride=2))
+    assert got["start"] == start and got["first_frame"] == first
+    assert fig[0] == fig_at
+    np.testing.assert_array_equal(fig[3]["degraded"], bad[fig_at])
+
+
+def test_a_start_after_the_last_frame_is_refused(moving, tmp_path):
+    tmp, *_ = moving
+    with pytest.raises(IGDEError, match=r"no depth frame at or after --start 0\.5 s"):
+        views.view_quality_files(tmp / "c.mkv", tmp / "gt.mkv", {"degraded": tmp / "d.mkv"}, mv.ViewConfig(4, 12),
+                                 start=0.5)
+
+
+def test_views_quality_takes_start_on_the_command_line(moving, capsys):
+    from igde_stream.views_cli import main
+
+    tmp, color, gt, bad = moving
+    report = tmp / "q.json"
+    assert main(["quality", str(tmp / "c.mkv"), "--gt", str(tmp / "gt.mkv"), "--depth", f"degraded={tmp / 'd.mkv'}",
+                 "--views", "4", "--baseline", "12", "--start", "00:00.08", "--report", str(report), "-q"]) == 0
+    got = json.loads(report.read_text())
+    assert got["first_frame"] == 2 and got["frames"] == 3
+    _same_table(got, _expected(color[2:], gt[2:], bad[2:], mv.ViewConfig(4, 12)))

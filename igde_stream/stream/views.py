@@ -187,12 +187,16 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
 def view_quality_files(
     color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
     *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
-    figure_frame: int = 0, source: InputOptions | None = None,
+    start: float = 0.0, figure_frame: int = 0, source: InputOptions | None = None,
 ) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
     """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
-    same colour, on every ``stride``-th frame. ``enhancer`` (an ``Enhancer``) run on depth
-    ``enhance`` adds an ``enhanced`` entry; ``source``: ``sources.InputOptions`` of every input. Returns (``multiview.summarize_view_quality`` summary,
-    (frame index, colour, gt, depths) of the first used frame at or after ``figure_frame``, or None)."""
+    same colour, on every ``stride``-th frame from the first at or after ``start`` seconds (as
+    ``enhance_file``'s). ``enhancer`` (an ``Enhancer``) run on depth ``enhance`` adds an ``enhanced``
+    entry; ``source``: ``sources.InputOptions`` of every input. Returns (``multiview.summarize_view_quality``
+    summary, (frame index, colour, gt, depths) of the first used frame at or after frame ``figure_frame``, or None)."""
+    from .span import Span, check_span, check_start
+
+    start = check_span(start, max_frames)[0]
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
     if cfg.n_views < 2:  # multiview.view_positions(1) == [0.0]: the centre view is the colour, whatever the depth
@@ -221,10 +225,13 @@ def view_quality_files(
         check_timing(readers[0].info, readers[1].info)  # untimed ground truth, depth or colour beside a video
         for r in readers[1:-1]:
             check_pair(readers[-1], r, None, same_length=False)
-        for i, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1])):
+        check_start(start, readers[0].info, "relative")
+        span = Span(start).cut("exact", readers[-1], readers[:-1])
+        for k, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1], span=span)):
+            i = span.first + k  # the frame's number in the streams
             if max_frames and len(frames) >= max_frames:
                 break
-            if i % stride:
+            if k % stride:
                 continue
             for path, d in zip(paths, deps):
                 if d.shape != g.shape:
@@ -240,6 +247,8 @@ def view_quality_files(
                                           cfg.max_depth, band, cfg.depth_order))
             if fig_frame is None and i >= figure_frame:
                 fig_frame = (i, c, g, frame_depths)
+        if not frames:
+            span.check_reached(readers[0])
     finally:
         for r in readers:
             r.close()
@@ -247,5 +256,6 @@ def view_quality_files(
         raise InputError("no frames", gt)
     summary = mv.summarize_view_quality(frames)
     summary.update({"color": str(color), "gt": str(gt), "depth_files": dict(zip(names, paths)),
-                    "enhanced_from": enhance, "band_radius": band, "frame_stride": stride})
+                    "enhanced_from": enhance, "band_radius": band, "frame_stride": stride,
+                    **({"start": start, "first_frame": span.first} if start else {})})
     return summary, fig_frame
