@@ -345,7 +345,7 @@ class ArrayReader(VideoReader):
             for values in self._reading:
                 if stop is not None and stop.is_set():
                     return
-                if float(k * tb) < (self.skip_before or 0.0):  # before the start (--start): passed over
+                if self.skip_before is not None and float(k * tb) < self.skip_before:  # before --start
                     self.passed, k = (k, float(k * tb)), k + 1
                     continue
                 d = self._float_codes(values, k) if self._clip.is_float else values

@@ -288,7 +288,7 @@ class VideoReader:
         first: tuple[int, int] | None = None  # the stream's frame size, fixed by its first frame
         count, last_time, last_pts_time, last_duration = 0, 0.0, 0.0, 0.0
         prev_pts, known = None, None  # the last pts; (pts, index) of the last frame that had one
-        cut, given = self.skip_before or 0.0, 0  # frames before the cut are passed over; frames yielded
+        cut, given = self.skip_before, 0  # frames before the cut (None: none) are passed over; frames yielded
         while True:
             if stop is not None and stop.is_set():
                 return False
@@ -320,7 +320,7 @@ class VideoReader:
                     pts_time = float(pts * self.info.time_base)
                 index, count, last_time, last_pts_time = count, count + 1, t, pts_time
                 last_duration = float(f.duration * self.info.time_base) if f.duration else 0.0
-                if t < cut:
+                if cut is not None and t < cut:  # (a stream's first frames may lie before its start time)
                     self.passed = (index, t)
                     continue
                 file = self._images[index] if index < len(self._images) else None
