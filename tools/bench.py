@@ -1,4 +1,4 @@
-"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models} --help``. Figures are printed and saved."""
+"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models,seek} --help``. Figures are printed and saved."""
 
 import importlib
 import sys
@@ -12,6 +12,7 @@ ABOUT = {
     "views": "multiview renderers against inference",
     "gpu": "CUDA correctness, FP16 accuracy and speed (tools/gpu_checks.py)",
     "models": "models and filters side by side on the CPU",
+    "seek": "--start with and without seeking, side by side",
 }
 
 

@@ -6,4 +6,5 @@ KINDS = {
     "views": "igde_stream.bench.views",  # multiview renderer vs inference
     "gpu": "igde_stream.bench.gpu",
     "models": "igde_stream.bench.models",  # models and filters side by side on the CPU  # CUDA correctness, FP16 accuracy, speed (tools/gpu_checks.py)
+    "seek": "igde_stream.bench.seek",  # --start with and without seeking
 }
