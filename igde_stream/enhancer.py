@@ -352,3 +352,19 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
         cli_text = where + template.format(opt="--max-depth", order="--depth-order far-high")
         log.warning(message, extra={"cli_text": cli_text})
     return said
+
+
+def load_enhancer(options: dict[str, Any]) -> Enhancer:
+    """An ``Enhancer(**options)``; options it does not know are a ``TypeError`` as themselves, and a model
+    that cannot be loaded an ``IGDEError`` naming it."""
+    check_enhancer_options(options)  # refused as themselves, not as a model that cannot be loaded
+    try:
+        return Enhancer(**options)
+    except IGDEError as exc:
+        if exc.path is not None:
+            raise
+        raise IGDEError(f"cannot load the model: {exc.problem}", str(options.get("model", "igde-small"))) from None
+    except TypeError:
+        raise
+    except (OSError, ValueError, RuntimeError, ImportError, KeyError) as exc:
+        raise IGDEError(f"cannot load the model: {exc}", str(options.get("model", "igde-small"))) from None

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import __version__
-from ..errors import IGDEError
+from ..enhancer import load_enhancer as _make_enhancer
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
@@ -62,22 +62,6 @@ GRIDS = ("depth", "color")  # enhance_file(grid=): the frame size of the model's
 MAX_THREADS = 1024  # enhance_file(threads=): FFmpeg fails to start a few thousand per codec (cli.MAX_THREADS)
 
 PathLike = str | os.PathLike[str]
-
-
-def _make_enhancer(options: dict[str, Any]) -> Any:
-    from ..enhancer import Enhancer, check_enhancer_options
-
-    check_enhancer_options(options)  # refused as themselves, not as a model that cannot be loaded
-    try:
-        return Enhancer(**options)
-    except IGDEError as exc:
-        if exc.path is not None:
-            raise
-        raise IGDEError(f"cannot load the model: {exc.problem}", str(options.get("model", "igde-small"))) from None
-    except TypeError:
-        raise
-    except (OSError, ValueError, RuntimeError, ImportError, KeyError) as exc:
-        raise IGDEError(f"cannot load the model: {exc}", str(options.get("model", "igde-small"))) from None
 
 
 def enhance_file(
