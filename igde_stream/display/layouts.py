@@ -32,9 +32,12 @@ class Layout:
     ``outputs(out, size)``, ``size`` = the views' (W, H), known before the first frame), which is
     ``pack(views)`` of the rendered views. ``depth_8bit``: the frames carry 8-bit depth instead.
     ``render``: the renderer (``numpy_renderer`` by default; ``multiview_torch.TorchRenderer``
-    renders the same views on a torch device)."""
+    renders the same views on a torch device). ``sar_kept``: the frames are made of the views'
+    own pixels, so they carry the input's pixel aspect (non-square pixels: its sample aspect ratio);
+    a quilt and a lenticular panel image are pictures of a display's own pixels, written square."""
 
     depth_8bit = False
+    sar_kept = True
     stereo_mode: str | None = None  # what the file says of its frames: stereo.STEREO_MODES (None: nothing)
 
     def __init__(self, cfg: mv.ViewConfig) -> None:
@@ -146,6 +149,8 @@ class Separate(Layout):
 
 
 class Quilt(Layout):
+    sar_kept = False  # the display reads its tiles by the aspect in the name, not by a pixel aspect
+
     def __init__(self, cfg: mv.ViewConfig, quilt: QuiltSpec) -> None:
         super().__init__(cfg)
         if cfg.n_views > quilt.cols * quilt.rows:
@@ -179,6 +184,8 @@ class RGBD(Layout):
 
 
 class Lenticular(Layout):
+    sar_kept = False  # one pixel of the panel per pixel of the frame
+
     def __init__(self, cfg: mv.ViewConfig, calibration: LenticularCalibration, panel: tuple[int, int],
                  blend: bool = False) -> None:
         super().__init__(cfg)

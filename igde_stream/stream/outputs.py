@@ -30,6 +30,7 @@ import threading
 from contextlib import nullcontext
 from collections import deque
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -38,6 +39,7 @@ import numpy as np
 from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError
+from .aspect import layout_sar
 from .preview import PreviewCollector, write_preview
 from .imageseq import frame_name
 from .info import Frame, VideoInfo
@@ -129,8 +131,9 @@ class ViewsSink:
     """Renders the views of each enhanced frame and writes them in a layout (one or more files)."""
 
     def __init__(self, path: Path, layout: display.Layout, codec: str, info: VideoInfo,
-                 render: display.Renderer, threads: int = 0) -> None:
+                 render: display.Renderer, threads: int = 0, sar: Fraction | int = 1) -> None:
         self.layout, self.render = layout, render
+        self.sar = layout_sar(layout, sar, path)  # a quilt or a panel image: the display's own pixels
         self.lock: Any = threading.Lock() if _on_cuda(render) else nullcontext()
         try:
             self.paths = layout.outputs(path, (info.width, info.height))
@@ -144,7 +147,8 @@ class ViewsSink:
         for p, size in zip(self.paths, sizes):
             self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
                                             stereo_mode=self.layout.stereo_mode, size=size,
-                                            frames=self.info.expected_frames, timecode=self.info.timecode))
+                                            frames=self.info.expected_frames, timecode=self.info.timecode,
+                                            sar=self.sar))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
@@ -224,16 +228,17 @@ class Outputs:
 
 def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, enhancer: Any, *,
                  views_path: Path | None, rgbd_path: Path | None, preview: bool, options: ViewsOptions,
-                 check: Callable[[list[Path]], None]) -> tuple[Outputs, dict[str, Any]]:
+                 check: Callable[[list[Path]], None], sar: Fraction | int = 1) -> tuple[Outputs, dict[str, Any]]:
     """The ``Outputs`` of a run and what the summary says about them. ``check(paths)`` refuses output
     paths (exists, same as an input, ...) before anything is created; the views' paths are only
-    known here (a quilt's name carries its aspect; ``views`` makes one file per view)."""
+    known here (a quilt's name carries its aspect; ``views`` makes one file per view). ``sar``: the
+    views' and RGB-D output's pixel aspect (``aspect.views_sar``; a quilt and a panel image: square)."""
     said: dict[str, Any] = {}
     sink = None
     threads = getattr(depth_writer, "threads", 0)  # --threads: every encoder's, as the depth's
     if views_path is not None:
         render, said["renderer"] = pick_renderer(options.renderer, enhancer)
-        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads)
+        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads, sar)
         said["views_outputs"] = [str(p) for p in sink.paths]
         n = options.config.n_views  # a stereo layout renders the two extreme views of n alone
         what = (f"stereo pair of the extreme views (of {n})" if isinstance(sink.layout, display.StereoPair)
@@ -252,7 +257,7 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
                                    near=options.depth_near, max_depth=options.config.max_depth,
                                    order=options.config.depth_order, threads=threads, size=(info.width, info.height),
-                                   frames=info.expected_frames, timecode=info.timecode)
+                                   frames=info.expected_frames, timecode=info.timecode, sar=sar)
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

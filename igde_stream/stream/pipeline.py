@@ -38,6 +38,7 @@ from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
 from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .parts import check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
+from .aspect import depth_sar, output_aspects, views_sar
 from .packed import check_inputs as check_packed_inputs
 from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
@@ -65,9 +66,7 @@ PathLike = str | os.PathLike[str]
 
 
 def enhance_file(
-    color_path: PathLike,
-    depth_path: PathLike,
-    out_path: PathLike,
+    color_path: PathLike, depth_path: PathLike, out_path: PathLike,
     *,
     gt_path: PathLike | None = None,
     report_path: PathLike | Sequence[PathLike] | None = None,
@@ -191,7 +190,7 @@ def enhance_file(
             log.info("depth %s enlarged to the colour grid (%s, %s)", depth.path, enlarged, enlarge)
         warn_portrait_landscape(color, depth)
         read_as = {"color_rotated": color.rotated, "depth_rotated": depth.rotated,  # how the inputs were read
-                   **range_names(depth=depth.info, gt=gt.info if gt is not None else None)}
+                   **range_names(depth=depth.info, gt=gt.info if gt is not None else None), **output_aspects(color, depth)}
         setting = (lambda key: getattr(enhancer, key, None)) if enhancer is not None else enhancer_options.get
         fmap = prepare_float(depth, gt, float_range, setting("depth_order") or "near-high", setting("max_depth"),
                              options)
@@ -228,7 +227,7 @@ def enhance_file(
         )
         di = with_timecode(di, color.info)  # the outputs' timecode: the depth's, else the colour's
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
-                             float_map=fmap)
+                             float_map=fmap, sar=depth_sar(color, depth))  # non-square pixels: aspect
         if not lossless:  # once the writer took the codec: a refused one is said without it
             log.warning("%s is a lossy codec: the output differs from the enhanced frames "
                         "(the report measures them before encoding)", codec)
@@ -239,7 +238,7 @@ def enhance_file(
             outs, said = open_outputs(
                 writer, report, di, enhancer, views_path=None if views_path is None else Path(views_path),
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
-                options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite))
+                options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite), sar=views_sar(color, depth))
             tally: dict[str, int] = {}
             span = Span(start, max_frames, outs.starts_at).cut(pair, color, [depth], gt)
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,

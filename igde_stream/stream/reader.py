@@ -215,10 +215,10 @@ class VideoReader:
         sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
         self.sar = Fraction(sar) if sar and sar > 0 else Fraction(1)  # width : height of a stored pixel
         if self.sar != 1 and self.role != "gt":
-            log.warning("%s: its pixels are not square (sample aspect ratio %s:%s; a player shows %dx%d as %dx%d); "
-                        "frames are read as stored, %dx%d, and the outputs carry no aspect tag",
-                        self.path, sar.numerator, sar.denominator, cc.width, cc.height,
-                        round(cc.width * sar), cc.height, cc.width, cc.height)
+            log.info("%s: its pixels are not square (sample aspect ratio %s:%s; a player shows %dx%d as %dx%d); "
+                     "frames are read as stored, %dx%d (the outputs at that grid say its aspect: docs/formats.md)",
+                     self.path, sar.numerator, sar.denominator, cc.width, cc.height,
+                     round(cc.width * sar), cc.height, cc.width, cc.height)
         tb, rate = s.time_base or Fraction(1, 1000), stream_rate(s, self.container)  # raw .h264: its bitstream's
         duration, duration_is_end, last_start = declared_duration(s, self.container, tb)
         info = VideoInfo(

@@ -16,6 +16,7 @@ import numpy as np
 from .. import display
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
+from .aspect import AspectTag
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
 from .timecode import move_timecode, set_timecode
@@ -69,11 +70,12 @@ class ColorWriter:
 
     A ``.png`` name without ``%`` is one picture (a quilt, a stereo pair or a grid of one
     photograph's views), whatever ``codec``: PNG, lossless, for an input of one frame; ``frames``
-    (the input's count, when known) over 1 is refused at opening, a second frame when written."""
+    (the input's count, when known) over 1 is refused at opening, a second frame when written.
+    ``sar``: the width : height of the frames' pixels, said in the file (``aspect.AspectTag``)."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
-                 frames: int | None = None, timecode: str | None = None) -> None:
+                 frames: int | None = None, timecode: str | None = None, sar: Fraction | int = 1) -> None:
         import av
 
         if codec not in VIEW_CODECS:
@@ -93,7 +95,7 @@ class ColorWriter:
         remove_stale_parts(self.path)  # a killed run's partial file of this output
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
-        self.stereo_mode = stereo_mode
+        self.stereo_mode, self.sar = stereo_mode, sar
         try:
             self.container = av.open(ffmpeg_name(self.tmp), "w", format="image2" if self.image else None,
                                      options={"update": "1"} if self.image else BITEXACT)
@@ -137,6 +139,7 @@ class ColorWriter:
                 raise OutputError(why, self.path)
             self.stream = self.container.add_stream("png", rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, "rgb24"
+            self._tag = AspectTag(self.stream, self.sar, self.path)  # PNG: its pHYs chunk
             self.size, self._out_tb = (w, h), Fraction(self.time_base)
             self.stream.time_base = self._out_tb
             self._pts = lambda pts: pts
@@ -158,6 +161,7 @@ class ColorWriter:
                 cc.colorspace = cc.color_primaries = cc.color_trc = BT709
                 cc.color_range = LIMITED
             self.stream.options = self._stereo(opts)
+            self._tag = AspectTag(self.stream, self.sar, self.path)  # after the stereo mode, which it reads
             if enc == "libx265" and self.container.format.name.startswith(("mov", "mp4")):
                 cc.codec_tag = "hvc1"  # parameter sets in the sample entry: what QuickTime and Apple players take
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
@@ -165,6 +169,7 @@ class ColorWriter:
             frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
             frame.colorspace = frame.color_primaries = frame.color_trc = BT709
             frame.color_range = LIMITED
+        frame = self._tag(frame)
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
             pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))
         frame.pts, frame.time_base = self._pts(pts), self._out_tb
@@ -244,14 +249,15 @@ class RGBDWriter:
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
                  max_depth: float | None = None, order: str = "near-high", threads: int = 0,
-                 size: tuple[int, int] | None = None, frames: int | None = None, timecode: str | None = None) -> None:
+                 size: tuple[int, int] | None = None, frames: int | None = None, timecode: str | None = None,
+                 sar: Fraction | int = 1) -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
         self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
         # size: the colour / depth frames' (W, H); the file's frames are twice as wide
         self.writer = ColorWriter(path, codec, rate, time_base, threads,
                                   size=None if size is None else (2 * size[0], size[1]), frames=frames,
-                                  timecode=timecode)
+                                  timecode=timecode, sar=sar)  # colour | depth: both of the input's pixels
         self.path = self.writer.path
 
     def starts_at(self, index: int) -> None:

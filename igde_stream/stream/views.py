@@ -27,6 +27,7 @@ from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
+from .aspect import layout_sar, views_sar
 from .formats import is_float_format
 from .info import limit_frames
 from .reader import VideoReader
@@ -154,7 +155,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         frames = limit_frames(depth_reader.info, max_frames).expected_frames  # --max-frames 1 of a clip: one picture
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size, frames=frames, timecode=tc))
+                                       size=frame_size, frames=frames, timecode=tc,
+                                       sar=layout_sar(lay, views_sar(color_reader, depth_reader), p)))
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers]).cut(
             pair, color_reader, [depth_reader])

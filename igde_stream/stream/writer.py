@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
+from .aspect import AspectTag
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
                      pix_fmt_for, range_lost, reads_back_limited)
 from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
@@ -72,11 +73,11 @@ class DepthWriter:
     type (uint16 -> gray16le), and later frames must have the same type and size. An unknown input
     rate is written as ``FALLBACK_RATE`` (25 fps, what the reader assumes), and said so in the log.
     ``float_map``: the run's map of float depth; a ``.pfm`` / ``.exr`` pattern needs it and writes the
-    (uint16) frames through its ``decode`` as grayf32le.
+    (uint16) frames through its ``decode`` as grayf32le. ``sar``: the pixels' width : height (``aspect``).
     """
 
     def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0,
-                 format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None):
+                 format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None, sar: Fraction | int = 1):
         self.to_stdout = os.fspath(out) == "-"
         self.url = stream_url(out)  # a network output (urls.StreamURL: a URL string), or None
         self.sequence = is_pattern(out) and self.url is None
@@ -184,6 +185,7 @@ class DepthWriter:
         try:
             s = self.container.add_stream(codec, rate=self.rate, options=dict(CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
+            self._tag = AspectTag(s, sar, self.out)  # non-square pixels: the input grid's sample aspect ratio (aspect)
             set_time_base(s, muxer, self.rate, self._out_tb)  # AVI: without B-frames, which it cannot reorder
             self._pts = OutputPts(muxer, self._out_tb, self.time_base, self.rate)
             s.thread_count = threads
@@ -227,7 +229,7 @@ class DepthWriter:
         if self.single and self.frames:
             raise one_image_error(self.out, "more than one frame")
         self._check(depth)
-        frame = self._frame(depth)
+        frame = self._tag(self._frame(depth))
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
         if self.frames == 0 and (said := self._pts.start_note(pts, self.out.suffix, self.codec)):
