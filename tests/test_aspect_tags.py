@@ -117,7 +117,7 @@ def test_the_output_carries_the_ratio_of_the_grid_it_is_written_at(tmp_path, enh
     ("grid", ".mkv", SAR), ("anaglyph", ".mkv", SAR), ("sbs", ".mp4", SAR), ("tab", ".mp4", SAR),
     ("quilt", ".mkv", None),  # a display's own pixels: square (the name carries the aspect)
 ])
-def test_views_outputs_carry_it_except_a_quilt(tmp_path, enhancer, caplog, layout, suffix, want):
+def test_views_outputs_carry_it_except_a_quilt(tmp_path, enhancer, layout, suffix, want):
     from igde_stream.display import parse_quilt
     from igde_stream.multiview import ViewConfig
     from igde_stream.stream import enhance_file
@@ -130,8 +130,8 @@ def test_views_outputs_carry_it_except_a_quilt(tmp_path, enhancer, caplog, layou
                            rgbd_path=tmp_path / "rgbd.mkv", views=views)
     [v] = summary["views_outputs"]
     assert _sar(v) == want
-    if layout == "quilt":  # its tiles are fitted by the views' stored shape: said
-        assert any("a quilt is made of the views' stored pixels" in m for m in caplog.messages)
+    if layout == "quilt":  # tiles of 32 x 24 pixels 4:3 wide show at 42.67 x 24: aspect 1.78, not 1.33
+        assert v == str(tmp_path / "v_qs2x1a1.78.mkv")
     assert _sar(tmp_path / "rgbd.mkv") == SAR  # colour | depth, both of the input's pixels
 
 
@@ -172,3 +172,46 @@ def test_a_stereo_pair_in_matroska_says_it_cannot_carry_it(tmp_path, caplog):
     said = [m for m in caplog.messages if "stereo mode" in m]
     assert len(said) == 1 and "s.mkv" in said[0] and "use .mp4" in said[0]
     assert _sar(tmp_path / "s.mp4") == SAR
+
+
+def test_a_view_is_fitted_to_a_display_as_a_player_shows_it():
+    """A 4 x 4 view of pixels twice as wide as tall shows as 8 x 4: in an 8 x 8 canvas of square
+    pixels it fills rows 2-5 (centred), all 8 columns. Before, it was fitted as a 4 x 4 square
+    (scaled to 8 x 8, every row filled)."""
+    from igde_stream.display import fit_view
+
+    out = fit_view(np.full((4, 4, 3), 255, np.uint8), (8, 8), view_par=2.0)
+    rows = out[..., 0].max(axis=1)
+    assert rows.tolist() == [0, 0, 255, 255, 255, 255, 0, 0] and (out[2:6] == 255).all()
+
+
+def test_a_lenticular_panel_fits_anamorphic_views_as_shown():
+    """Two white 4 x 4 views of 2:1 pixels on an 8 x 8 panel: rows 2-5 lit, the rest black."""
+    from igde_stream import display
+    from igde_stream.multiview import ViewConfig
+
+    cal = display.LenticularCalibration(n_views=2, pitch=3.0, tan_slant=0.0)
+    lay = display.with_view_sar(display.make_layout("lenticular", ViewConfig(n_views=2), calibration=cal,
+                                                    panel=(8, 8)), 2.0)
+    lay.outputs("p.mkv", (4, 4))
+    [panel] = lay.pack(np.full((2, 4, 4, 3), 255, np.uint8))
+    assert panel.max(axis=(1, 2)).tolist() == [0, 0, 255, 255, 255, 255, 0, 0]
+
+
+def test_a_preset_quilt_fits_anamorphic_views_as_shown(tmp_path):
+    """views render --quilt with a preset tile: 32 x 24 views in 4:3 pixels show at 16:9, so in a
+    1:1 tile of a 2 x 1 quilt 64 x 32 (tiles 32 x 32, shown square) each fills 32 x 18 (centred:
+    rows 7-24), not 32 x 24 as before. The file itself is square (the display's pixels)."""
+    from igde_stream.display import QuiltSpec
+    from igde_stream.multiview import ViewConfig
+    from igde_stream.stream.views import render_file
+
+    c, d = _inputs(tmp_path, n=1)
+    _, [path] = render_file(c, d, tmp_path / "q.png", ViewConfig(n_views=2), layout="quilt",
+                            quilt=QuiltSpec(2, 1, (64, 32), 1.0))
+    assert path.name == "q_qs2x1a1.png" and _sar(path) in (None, 1)
+    import cv2
+
+    q = cv2.imread(str(path))
+    lit = np.flatnonzero(q.max(axis=(1, 2)) > 0)
+    assert (lit.min(), lit.max()) == (7, 24)

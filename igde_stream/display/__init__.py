@@ -28,7 +28,7 @@ from __future__ import annotations
 from .grid import fit_view, grid_shape, tile_grid
 from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Anaglyph, Grid, Layout, Lenticular, Quilt, Renderer, Separate,
                       SideBySide, StereoPair, TopAndBottom, layout_frames, make_layout, numpy_renderer,
-                      with_config)
+                      with_config, with_view_sar)
 from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
 from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
 from .rgbd import NEAR, depth_to_8bit, halves, near_white, rgbd_frame, unpack_rgbd
@@ -44,5 +44,5 @@ __all__ = [
     "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",
     "Layout", "Grid", "StereoPair", "SideBySide", "TopAndBottom", "Anaglyph", "Separate", "Quilt", "RGBD",
     "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",
-    "make_layout", "layout_frames", "Renderer", "numpy_renderer", "with_config",
+    "make_layout", "layout_frames", "Renderer", "numpy_renderer", "with_config", "with_view_sar",
 ]

@@ -44,19 +44,21 @@ def tile_grid(views: np.ndarray, rows: int | None = None, cols: int | None = Non
     return out.reshape(r, cc, h, w, c).transpose(0, 2, 1, 3, 4).reshape(r * h, cc * w, c)
 
 
-def fit_view(view: np.ndarray, size: tuple[int, int], par: float = 1.0) -> np.ndarray:
+def fit_view(view: np.ndarray, size: tuple[int, int], par: float = 1.0, view_par: float = 1.0) -> np.ndarray:
     """``view`` h x w x 3 scaled to fit a black W x H canvas (``size``), centred, keeping its aspect
     as shown on a display whose pixels are ``par`` times as wide as tall (the display stretches the
-    canvas); unchanged when it already is W x H at ``par`` 1. Shrinking uses ``cv2.INTER_AREA``;
-    enlarging ``cv2.INTER_LINEAR`` (INTER_AREA enlarges like nearest neighbour: blocks)."""
+    canvas); ``view_par``: the view's own pixels' width : height (anamorphic video: its sample aspect
+    ratio), so that it keeps the aspect a player shows it at (w * view_par : h); unchanged when it
+    already is W x H and ``par`` equals ``view_par``. Shrinking uses ``cv2.INTER_AREA``; enlarging
+    ``cv2.INTER_LINEAR`` (INTER_AREA enlarges like nearest neighbour: blocks)."""
     import cv2
 
     h, w = view.shape[:2]
     cw, ch = size
-    if (w, h) == (cw, ch) and par == 1.0:
+    if (w, h) == (cw, ch) and par == view_par:
         return view
-    s = min(cw * par / w, ch / h)  # scale in display units (canvas rows are 1 high)
-    fw, fh = min(cw, max(1, round(s * w / par))), min(ch, max(1, round(s * h)))
+    s = min(cw * par / (w * view_par), ch / h)  # scale in display units (canvas rows are 1 high)
+    fw, fh = min(cw, max(1, round(s * w * view_par / par))), min(ch, max(1, round(s * h)))
     interp = cv2.INTER_AREA if fw <= w and fh <= h else cv2.INTER_LINEAR
     if (fw, fh) == (cw, ch):
         return cv2.resize(view, (fw, fh), interpolation=interp)

@@ -34,10 +34,12 @@ class Layout:
     ``render``: the renderer (``numpy_renderer`` by default; ``multiview_torch.TorchRenderer``
     renders the same views on a torch device). ``sar_kept``: the frames are made of the views'
     own pixels, so they carry the input's pixel aspect (non-square pixels: its sample aspect ratio);
-    a quilt and a lenticular panel image are pictures of a display's own pixels, written square."""
+    a quilt and a lenticular panel image are pictures of a display's own pixels, written square,
+    with the views fitted as a player shows them (``view_sar``, ``with_view_sar``)."""
 
     depth_8bit = False
     sar_kept = True
+    view_sar = 1.0  # the views' pixel aspect where they are fitted to a display (quilt, lenticular): with_view_sar
     stereo_mode: str | None = None  # what the file says of its frames: stereo.STEREO_MODES (None: nothing)
 
     def __init__(self, cfg: mv.ViewConfig) -> None:
@@ -158,13 +160,13 @@ class Quilt(Layout):
         self.spec = quilt
 
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
-        return [quilt_path(out, self.spec.cols, self.spec.rows, self.spec.aspect_for(size))]
+        return [quilt_path(out, self.spec.cols, self.spec.rows, self.spec.aspect_for(size, self.view_sar))]
 
     def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
         return [self.spec.size or (self.spec.cols * size[0], self.spec.rows * size[1])]
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
-        return [pack_quilt(views, self.spec)]
+        return [pack_quilt(views, self.spec, self.view_sar)]
 
 
 class RGBD(Layout):
@@ -195,7 +197,7 @@ class Lenticular(Layout):
         self.interleaver: Interleaver | None = None
 
     def outputs(self, out: str | Path, size: tuple[int, int]) -> list[Path]:
-        self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)  # checks the panel up front
+        self.interleaver = Interleaver(self.cal, self.panel, size, self.blend, self.view_sar)  # checks the panel up front
         return [Path(out)]
 
     def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
@@ -205,7 +207,7 @@ class Lenticular(Layout):
         size = (views.shape[2], views.shape[1])
         interleaver = self.interleaver  # read once: a thread with frames of another size may replace it
         if interleaver is None or interleaver.view_size != size:
-            interleaver = self.interleaver = Interleaver(self.cal, self.panel, size, self.blend)
+            interleaver = self.interleaver = Interleaver(self.cal, self.panel, size, self.blend, self.view_sar)
         return [interleaver.compose(views)]
 
 
@@ -237,6 +239,15 @@ def with_config(layout: Layout, cfg: mv.ViewConfig) -> Layout:
     the caller's layout is unchanged."""
     new = copy.copy(layout)
     new.cfg = cfg
+    return new
+
+
+def with_view_sar(layout: Layout, sar: float) -> Layout:
+    """A shallow copy of ``layout`` whose views have pixels ``sar`` times as wide as tall (anamorphic
+    video): a quilt or a lenticular panel fits them as a player shows them, and a quilt of the views
+    themselves names the aspect they show at. The caller's layout is unchanged."""
+    new = copy.copy(layout)
+    new.view_sar = float(sar)
     return new
 
 

@@ -107,11 +107,12 @@ class Interleaver:
     here; ``compose`` is per frame."""
 
     def __init__(self, cal: LenticularCalibration, panel: tuple[int, int], view_size: tuple[int, int],
-                 blend: bool = False) -> None:
+                 blend: bool = False, view_par: float = 1.0) -> None:
         pw, ph = panel
         if pw < view_size[0] or ph < view_size[1]:
             raise ValueError(f"the panel {pw}x{ph} is smaller than the views {view_size[0]}x{view_size[1]}")
         self.cal, self.panel, self.view_size, self.blend = cal, (pw, ph), tuple(view_size), blend
+        self.view_par = view_par  # the views' pixel aspect (anamorphic video): fitted as a player shows them
         n = channel_view_number(cal, pw, ph).ravel()
         if not blend:
             v = nearest_view(n, cal.n_views)
@@ -139,7 +140,7 @@ class Interleaver:
         pw, ph = self.panel
         acc = np.zeros(ph * pw * 3, np.float32 if self.blend else np.uint8)
         for view, parts in zip(views, self.parts):
-            flat = fit_view(view, (pw, ph)).reshape(-1)
+            flat = fit_view(view, (pw, ph), 1.0, self.view_par).reshape(-1)
             for idx, weight in parts:
                 acc[idx] += flat[idx] if weight is None else flat[idx] * weight
         if self.blend:

@@ -44,8 +44,10 @@ class QuiltSpec:
     def tile(self, view_size: tuple[int, int]) -> tuple[int, int]:
         return view_size if self.size is None else (self.size[0] // self.cols, self.size[1] // self.rows)
 
-    def aspect_for(self, view_size: tuple[int, int]) -> float:
-        return view_size[0] / view_size[1] if self.aspect is None else self.aspect
+    def aspect_for(self, view_size: tuple[int, int], view_par: float = 1.0) -> float:
+        """The aspect a display shows each tile at: the preset's, else the views' as a player shows
+        them (``view_par``: their pixels' width : height, non-square in anamorphic video)."""
+        return view_size[0] * view_par / view_size[1] if self.aspect is None else self.aspect
 
 
 # published per-device quilt settings (Looking Glass "What is a quilt", and the device templates of
@@ -68,11 +70,12 @@ def parse_quilt(text: str) -> QuiltSpec:
     return QuiltSpec(int(m[1]), int(m[2]))
 
 
-def pack_quilt(views: np.ndarray, spec: QuiltSpec) -> np.ndarray:
+def pack_quilt(views: np.ndarray, spec: QuiltSpec, view_par: float = 1.0) -> np.ndarray:
     """Views N x h x w x 3 (N <= C * R, leftmost first) -> quilt: view k in column ``k % C`` of row
     ``k // C`` counted from the bottom; empty tiles black. Without a preset size the quilt is
     (C * w) x (R * h); with one, each view is fitted into its tile (``fit_view``, keeping its aspect
-    as the display shows the tile at ``spec.aspect``)."""
+    as the display shows the tile at ``spec.aspect``; ``view_par``: the views' pixel aspect, as a
+    player shows them)."""
     n, h, w = views.shape[:3]
     if n > spec.cols * spec.rows:
         raise ValueError(f"{n} views do not fit a {spec.cols}x{spec.rows} quilt")
@@ -82,7 +85,7 @@ def pack_quilt(views: np.ndarray, spec: QuiltSpec) -> np.ndarray:
     out = np.zeros((qh, qw, 3), np.uint8)
     for k in range(n):
         y0, x0 = qh - (k // spec.cols + 1) * th, (k % spec.cols) * tw
-        out[y0 : y0 + th, x0 : x0 + tw] = fit_view(views[k], (tw, th), par)
+        out[y0 : y0 + th, x0 : x0 + tw] = views[k] if spec.size is None else fit_view(views[k], (tw, th), par, view_par)
     return out
 
 

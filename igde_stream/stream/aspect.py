@@ -70,17 +70,20 @@ def output_aspects(color: Any, depth: Any) -> dict[str, str | None]:
     return {"output_sar": ratio(d)}
 
 
-def layout_sar(layout: Any, sar: Fraction | int, path: Any) -> Fraction | int:
-    """The pixel aspect a views layout's files carry: ``sar`` where its frames are the views' own
-    pixels (``Layout.sar_kept``), else square, and a warning where that leaves anamorphic views
-    squeezed: a quilt's tiles and a panel image are fitted by the views' stored shape."""
+def fit_layout(layout: Any, sar: Fraction | int) -> tuple[Any, Fraction | int]:
+    """(layout, the pixel aspect its files carry) for views whose pixels are ``sar``: the layout and
+    ``sar`` where its frames are the views' own pixels (``Layout.sar_kept``); else (a quilt, a
+    lenticular panel image: a display's own pixels) square files, the views fitted as a player shows
+    them (``display.with_view_sar``: a quilt of the views themselves names the aspect they show at)."""
     if getattr(layout, "sar_kept", True):
-        return sar
-    if sar != 1:
-        log.warning("%s: a %s is made of the views' stored pixels, which are not square (sample aspect ratio %s): "
-                    "the display shows them squeezed; scale the inputs to square pixels first (ffmpeg -vf "
-                    "scale=iw*sar:ih,setsar=1)", path, type(layout).__name__.lower(), ratio(Fraction(sar)))
-    return 1
+        return layout, sar
+    if sar == 1:
+        return layout, 1
+    from .. import display
+
+    log.info("%s layout: views in %s pixels fitted as a player shows them (files in square pixels)",
+             type(layout).__name__.lower(), ratio(Fraction(sar)))
+    return display.with_view_sar(layout, float(sar)), 1
 
 
 class AspectTag:
@@ -134,4 +137,4 @@ class AspectTag:
         return self._graph.pull()
 
 
-__all__ = ["AspectTag", "depth_sar", "layout_sar", "output_aspects", "ratio", "views_sar"]
+__all__ = ["AspectTag", "depth_sar", "fit_layout", "output_aspects", "ratio", "views_sar"]

@@ -39,7 +39,7 @@ import numpy as np
 from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError
-from .aspect import layout_sar
+from .aspect import fit_layout
 from .preview import PreviewCollector, write_preview
 from .imageseq import frame_name
 from .info import Frame, VideoInfo
@@ -132,11 +132,11 @@ class ViewsSink:
 
     def __init__(self, path: Path, layout: display.Layout, codec: str, info: VideoInfo,
                  render: display.Renderer, threads: int = 0, sar: Fraction | int = 1) -> None:
-        self.layout, self.render = layout, render
-        self.sar = layout_sar(layout, sar, path)  # a quilt or a panel image: the display's own pixels
+        self.layout, self.sar = fit_layout(layout, sar)  # a quilt or a panel image: square, views fitted
+        self.render = render
         self.lock: Any = threading.Lock() if _on_cuda(render) else nullcontext()
         try:
-            self.paths = layout.outputs(path, (info.width, info.height))
+            self.paths = self.layout.outputs(path, (info.width, info.height))
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
         self.codec, self.info, self.threads = codec, info, threads

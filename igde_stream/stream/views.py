@@ -27,7 +27,7 @@ from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import pairs, rounding_slack
-from .aspect import layout_sar, views_sar
+from .aspect import fit_layout, views_sar
 from .formats import is_float_format
 from .info import limit_frames
 from .reader import VideoReader
@@ -144,9 +144,14 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             paths = lay.outputs(out, size)
         except ValueError as exc:
             raise IGDEError(str(exc)) from None
-        check_outputs(paths, {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"},
-                      overwrite)
+        inputs = {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"}
+        check_outputs(paths, inputs, overwrite)
         color_reader = VideoReader(color, "color", size=size, source=source)
+        fitted, sar = fit_layout(lay, views_sar(color_reader, depth_reader))  # non-square pixels (aspect)
+        if fitted is not lay:  # a quilt's name says the aspect its views show at; a panel fits them so
+            lay, old = fitted, paths
+            if (paths := lay.outputs(out, size)) != old:
+                check_outputs(paths, inputs, overwrite)
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
                    exact=pair == "exact" and not (start == 0 and max_frames == 1))  # + timing; a photo for frame 0
         rate = depth_reader.info.rate or Fraction(25)
@@ -155,8 +160,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         frames = limit_frames(depth_reader.info, max_frames).expected_frames  # --max-frames 1 of a clip: one picture
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size, frames=frames, timecode=tc,
-                                       sar=layout_sar(lay, views_sar(color_reader, depth_reader), p)))
+                                       size=frame_size, frames=frames, timecode=tc, sar=sar))
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers]).cut(
             pair, color_reader, [depth_reader])
