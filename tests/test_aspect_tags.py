@@ -215,3 +215,22 @@ def test_a_preset_quilt_fits_anamorphic_views_as_shown(tmp_path):
     q = cv2.imread(str(path))
     lit = np.flatnonzero(q.max(axis=(1, 2)) > 0)
     assert (lit.min(), lit.max()) == (7, 24)
+
+
+@pytest.mark.parametrize("name, codec, warns", [("x.nut", "rawvideo", True), ("x.mkv", "libx264", False),
+                                                ("x.mov", "rawvideo", False)])
+def test_a_file_that_keeps_no_ratio_is_said(tmp_path, caplog, name, codec, warns):
+    """Raw video in NUT keeps no ratio (NUT writes the container stream's, which PyAV does not set):
+    a warning; H.264 codes it, MOV's pasp box holds it for any codec: nothing to say."""
+    import logging
+
+    from igde_stream.stream.aspect import AspectTag
+
+    with av.open(str(tmp_path / name), "w") as out:
+        s = out.add_stream(codec, rate=25)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+            AspectTag(s, SAR, name)
+        assert s.codec_context.sample_aspect_ratio == SAR
+    said = [m for m in caplog.messages if "keeps no sample aspect ratio" in m]
+    assert len(said) == warns and (not warns or "x.nut: rawvideo in nut" in said[0])

@@ -5,18 +5,21 @@ Outputs are written at a stored grid, as the inputs are read: a player shows the
 input only if they carry that grid's SAR. ``depth_sar``: the depth output's, the depth's own as read
 (``VideoReader.sar``: after a quarter turn, turned too), or the colour's where the depth is enlarged
 to the colour's grid (``--grid color``). ``views_sar``: the views and RGB-D outputs', pictures of the
-colour: the colour's, or the depth's where the colour is resized to the depth's grid.
+colour: the colour's, or the depth's where the colour is resized to the depth's grid. A quilt or a
+lenticular panel image is a display's own pixels: written square, its views fitted as a player
+shows them (``fit_layout``).
 
 ``AspectTag`` says it as far as PyAV 18 lets a writer: on the encoder
-(``codec_context.sample_aspect_ratio``), which lands in MP4 / MOV (their ``pasp`` box), in H.264 /
-HEVC streams in any container (the bitstream's VUI), in PNG (its ``pHYs`` chunk) and TIFF (its
-resolution tags). Matroska, NUT and AVI write only the stream's own SAR (``AVStream``), which PyAV
-does not set, so there a stream says it only where its codec does: H.264 / HEVC, and FFV1, which
-stores it in every frame's slice header (level 3) when the frame has one; the frames get it from a
-``setsar`` filter (the values pass unchanged). FFmpeg's decoder reads that (ffplay, ffmpeg,
-``ffprobe -show_frames``); ``ffprobe -show_streams`` and PyAV 18 (its stream and frames) do not. A
-Matroska stereo pair (side by side, top and bottom) is shown squeezed whatever the codec says: the
-muxer writes one view's display size in square pixels, which the demuxer puts over it; a warning says so.
+(``codec_context.sample_aspect_ratio``), which lands in MP4 / MOV (their ``pasp`` box,
+``IN_CONTAINER``) and in the codecs that code it (``IN_BITSTREAM``: H.264 / HEVC VUI in any
+container, PNG ``pHYs``, TIFF resolution, JPEG, EXR). Matroska, NUT and AVI write only the stream's
+own SAR (``AVStream``), which PyAV does not set, so there a stream says it only where its codec
+does, and FFV1 does in every frame's slice header (level 3) when the frame has one: the frames get
+it from a ``setsar`` filter (the values pass unchanged). FFmpeg's decoder reads that (ffplay,
+ffmpeg, ``ffprobe -show_frames``); ``ffprobe -show_streams`` and PyAV 18 (its stream and frames) do
+not. A Matroska stereo pair (side by side, top and bottom) is shown squeezed whatever the codec
+says: the muxer writes one view's display size in square pixels, which the demuxer puts over it.
+Where a file keeps no SAR, a warning says so.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from typing import Any
 
 log = logging.getLogger("igde_stream.stream")
 
-#: encoders whose bitstream says the encoder's SAR (H.264 / HEVC VUI, MPEG-4 part 2 and MPEG-2 headers):
-#: read back in any container (checked with ffprobe: Matroska, AVI, MP4)
-IN_BITSTREAM = ("libx264", "libx265", "mpeg4", "mpeg2video", "h264_", "hevc_")
-#: muxers that write the encoder's SAR themselves (MP4 / MOV: the pasp box; image2: PNG pHYs, TIFF resolution)
-IN_CONTAINER = ("mov", "mp4", "ipod", "3gp", "3g2", "psp", "ismv", "f4v", "image2")
+#: encoders whose bitstream says the encoder's SAR (H.264 / HEVC VUI, MPEG-4 part 2 and MPEG-2 headers;
+#: PNG pHYs, TIFF resolution, JPEG JFIF density, EXR pixelAspectRatio): read back in any container
+#: (checked with ffprobe: Matroska, AVI, MP4, images)
+IN_BITSTREAM = ("libx264", "libx265", "mpeg4", "mpeg2video", "h264_", "hevc_", "png", "tiff", "mjpeg", "exr")
+#: muxers that write the encoder's SAR themselves (MP4 / MOV: the pasp box)
+IN_CONTAINER = ("mov", "mp4", "ipod", "3gp", "3g2", "psp", "ismv", "f4v")
 #: Matroska stereo modes of two views in one frame, for which FFmpeg writes one view's display size
 PACKED = ("left", "right", "top", "bottom")
 
@@ -112,9 +116,11 @@ class AspectTag:
                      "(FFmpeg's decoder reads it: ffplay, ffmpeg, ffprobe -show_frames; ffprobe -show_streams and PyAV do not): .mp4 or .mov says both",
                      name, muxer, ratio(self.sar))
         else:
+            hint = "a .png, .tif or .exr pattern says it" if muxer == "image2" else (
+                "use .mp4 / .mov, or the ffv1 or libx264 codec")
             log.warning("%s: %s in %s keeps no sample aspect ratio: a player shows its %dx%d pixels square, not "
-                        "as the input (%s); use .mp4 / .mov, or the ffv1 or libx264 codec", name, codec, muxer,
-                        stream.codec_context.width, stream.codec_context.height, ratio(self.sar))
+                        "as the input (%s); %s", name, codec, muxer, stream.codec_context.width,
+                        stream.codec_context.height, ratio(self.sar), hint)
 
     def __call__(self, frame: Any) -> Any:
         """``frame`` with the SAR (FFV1), else itself; pts and time base are set after this."""
