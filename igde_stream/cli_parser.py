@@ -153,3 +153,29 @@ def add_depth_colormap_option(p: Any) -> None:
                         "Video Depth Anything's _vis.mp4 is inferno, Depth Anything V2's video Spectral_r), read "
                         "back as 8-bit depth, each colour's index in the map: " + ", ".join(DEPTH_COLORMAPS[1:])
                         + "; gray (default): gray depth. Not the --gt. --depth-order still applies (docs/formats.md)")
+
+
+def add_span_options(p: argparse.ArgumentParser, verb: str = "enhance") -> None:
+    """``--start TIME`` and ``--to TIME`` / ``--duration TIME``: the part of a clip a command works on
+    (``span_end`` gives the end)."""
+    p.add_argument("--start", type=time_arg, default=0.0, metavar="TIME",
+                   help=f"{verb} from the first depth frame at or after TIME (seconds, MM:SS or HH:MM:SS.ff, "
+                        "counted as --sync counts: from the depth's own start by default); the readers seek "
+                        "where the file allows, and the output keeps the frames' times")
+    ends = p.add_mutually_exclusive_group()
+    ends.add_argument("--to", type=time_arg, metavar="TIME",
+                      help=f"{verb} the depth frames before TIME (counted as --start; as FFmpeg's -to)")
+    ends.add_argument("--duration", type=time_arg, metavar="TIME",
+                      help=f"{verb} the depth frames within TIME of --start (--to START+TIME; as FFmpeg's -t)")
+
+
+def span_end(parser: argparse.ArgumentParser, args: argparse.Namespace) -> float | None:
+    """The end time of ``add_span_options``' values (None: the clip's end); an end not after the start is
+    a one-line usage error (exit 2)."""
+    if args.duration is not None:
+        if args.duration <= 0:
+            parser.error(f"--duration must be more than 0, got {args.duration:g}")
+        return args.start + args.duration
+    if args.to is not None and args.to <= args.start:
+        parser.error(f"--to {args.to:g} s must come after --start {args.start:g} s")
+    return args.to

@@ -41,7 +41,7 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .cli_parser import add_depth_colormap_option, add_hole_fill_option, fps_arg, hole_fill_of, time_arg
+from .cli_parser import add_depth_colormap_option, add_hole_fill_option, add_span_options, fps_arg, hole_fill_of, span_end
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -141,7 +141,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         render, _ = pick_renderer("torch", None)
     # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames, start=args.start, render=render, source=_source(args), overwrite=args.overwrite,
+                           max_frames=args.max_frames, start=args.start, end=args.end, render=render, source=_source(args), overwrite=args.overwrite,
                            pair=args.pair)
     if not args.quiet:
         if name == "rgbd":
@@ -192,7 +192,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
             say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
-                                            max_frames=args.max_frames, start=args.start,
+                                            max_frames=args.max_frames, start=args.start, end=args.end,
                                             figure_frame=args.figure_frame,
                                             source=_source(args, args.color if args.packed else None))
     if args.figure and fig_frame is None:
@@ -251,9 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="near-high (default): depth grows toward the camera; far-high: distance maps "
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
-        q.add_argument("--start", type=time_arg, default=0.0, metavar="TIME",
-                       help="from the first depth frame at or after TIME (seconds, MM:SS or HH:MM:SS.ff, from the "
-                            "depth's own start), as igde-stream's --start")
+        add_span_options(q, "use")
         add_autorotate_option(q)
         add_depth_range_option(q, writes=False)
         add_depth_colormap_option(q)
@@ -330,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.end = span_end(parser, args) if hasattr(args, "start") else None
     setup_logging(getattr(args, "quiet", False), PROG)
     for option, least in (("stride", 1), ("max_frames", 0), ("band", 0), ("figure_frame", 0)):
         if getattr(args, option, least) < least:

@@ -43,7 +43,7 @@ from .packed import check_inputs as check_packed_inputs
 from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .info import limit_frames, read_within
-from .span import Span, check_span, check_start
+from .span import Span, check_end, check_span, check_start, most_frames
 from .reader import Frame, VideoReader
 from .report import PsnrReport, gt_problem
 from .roles import check_pair
@@ -89,6 +89,7 @@ def enhance_file(
     enlarge: str = "linear",
     float_range: tuple[float, float] | None = None,
     start: float = 0.0,
+    end: float | None = None,
     max_frames: int = 0,
     **enhancer_options: Any,
 ) -> dict[str, Any]:
@@ -123,8 +124,9 @@ def enhance_file(
     ``grayf32le``), mapped to the 16-bit codes 1..65535 for the whole run (None: the first frame's
     range; see ``floatdepth``); float ground truth goes through the same map, and a ``.pfm`` / ``.exr``
     output pattern gets float depth back through it. ``start`` (seconds, counted as ``sync`` counts):
-    the first frame written is the first depth frame at or after it (those before are decoded, not
-    enhanced; the output keeps the frames' times, and an image pattern their numbers);
+    the first frame written is the first depth frame at or after it (the readers seek where the file
+    allows, ``seek``; the output keeps the frames' times, and an image pattern their numbers); ``end``
+    (seconds, counted as ``start``; None: the clip's end): the depth frames before it are written;
     ``max_frames``: stop after this many frames (0: all); the ground truth is compared over the frames
     written.
 
@@ -141,6 +143,7 @@ def enhance_file(
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
     start, max_frames = check_span(start, max_frames)
+    end = check_end(start, end)
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
         raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
@@ -176,7 +179,8 @@ def enhance_file(
         # mix-ups; lengths differing after the last frame read do not matter, nor a photograph for frame 0
         first_only = start == 0 and max_frames == 1
         check_pair(color, depth, options.packed if options else None, exact=pair == "exact" and not first_only,
-                   same_length=pair == "exact" and not (start == 0 and read_within(max_frames, color.info, depth.info)))
+                   same_length=pair == "exact" and not (start == 0 and read_within(
+                       most_frames(max_frames, start, end, depth.info), color.info, depth.info)))
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
             if gt_path is not None else None
         if gt is not None:
@@ -198,7 +202,7 @@ def enhance_file(
         if image is not None:  # before the model loads
             check_float_output(out, image, di.pix_fmt, fmap)
         check_start(start, di, sync)
-        di = limit_frames(di, max_frames)  # what the outputs get: --max-frames 1 of a clip is one picture
+        di = limit_frames(di, most_frames(max_frames, start, end, di))  # what the outputs get: one picture, or more
         if is_single_image(out):
             check_one_frame(out, di.expected_frames)
         batch = getattr(enhancer, "batch", 4) if enhancer is not None else enhancer_options.get("batch")
@@ -240,7 +244,7 @@ def enhance_file(
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite), sar=views_sar(color, depth))
             tally: dict[str, int] = {}
-            span = Span(start, max_frames, outs.starts_at).cut(pair, color, [depth], gt)
+            span = Span(start, max_frames, outs.starts_at, end).cut(pair, color, [depth], gt)
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
                                    span, di.expected_frames)
             writer.close()
@@ -344,22 +348,28 @@ def _run(
             wq.put(_Enhanced(d, o, c.data if color_bytes else None), d.data.nbytes + o.nbytes + color_bytes)
         batch.clear()
 
+    def stop_reading() -> None:  # every frame written is paired: the readers stop; what they hold is dropped
+        enough.set()
+        cq.close()
+        dq.close()
+
     try:
         try:
             try:
                 durations, slack = (color.info.frame_duration, di.frame_duration), rounding_slack(color.info, di)
                 heads = span.heads(pair, (color.info, di), cq, dq)
                 for c, d in pairs(pair, *heads, durations, (color.path, depth.path), tally, slack):
+                    if span.past(d):  # at or after --to
+                        stop_reading()
+                        break
                     if not paired:
                         span.begins(d)
                     batch.append((c, d))
                     paired += 1
                     if len(batch) == batch_size:
                         flush()
-                    if paired == span.max_frames:  # the readers stop; what they still hold is dropped
-                        enough.set()
-                        cq.close()
-                        dq.close()
+                    if paired == span.max_frames:
+                        stop_reading()
                         break
                 if batch:
                     flush()

@@ -1,6 +1,6 @@
-"""Which frames of a clip a run writes (``enhance_file(start=..., max_frames=...)``, ``--start`` and
-``--max-frames``): from the first depth frame at or after ``start`` seconds (counted as pairing counts
-them), at most ``max_frames`` of them."""
+"""Which frames of a clip a run writes (``enhance_file(start=..., end=..., max_frames=...)``, ``--start``,
+``--to`` / ``--duration`` and ``--max-frames``): from the first depth frame at or after ``start`` seconds
+(counted as pairing counts them), those before ``end``, at most ``max_frames`` of them."""
 
 from __future__ import annotations
 
@@ -23,6 +23,25 @@ def check_span(start: Any, max_frames: Any) -> tuple[float, int]:
     if isinstance(max_frames, bool) or not isinstance(max_frames, numbers.Integral) or max_frames < 0:
         raise ValueError(f"max_frames must be a whole number >= 0 (0: all frames), got {max_frames!r}")
     return float(start), int(max_frames)
+
+
+def check_end(start: float, end: Any) -> float | None:
+    """``end`` (seconds, counted as ``start``; None: the clip's end) as a float; ``ValueError`` for one
+    that is not a finite number after ``start``."""
+    if end is None:
+        return None
+    if isinstance(end, bool) or not isinstance(end, numbers.Real) or not (math.isfinite(end) and end > start):
+        raise ValueError(f"end must be a number of seconds after start ({start:g}), got {end!r}")
+    return float(end)
+
+
+def most_frames(max_frames: int, start: float, end: float | None, info: VideoInfo) -> int:
+    """The most frames a run from ``start`` to ``end`` of a stream (``info``) writes, at most ``max_frames``
+    (0: no bound): the places of its frame grid from ``start`` to before ``end``."""
+    if end is None or not info.rate:
+        return max_frames
+    n = max(1, math.ceil((end - start) * info.effective_rate - 1e-6))
+    return min(n, max_frames) if max_frames else n
 
 
 def check_start(start: float, info: Any, sync: str) -> None:
@@ -48,9 +67,10 @@ class Span:
     are not decoded), and pairing begins at the first depth frame read (``heads``)."""
 
     def __init__(self, start: float = 0.0, max_frames: int = 0,
-                 starts_at: Callable[[int], Any] | None = None) -> None:
-        self.start, self.max_frames, self.starts_at = float(start), int(max_frames), starts_at
+                 starts_at: Callable[[int], Any] | None = None, end: float | None = None) -> None:
+        self.start, self.max_frames, self.starts_at, self.end = float(start), int(max_frames), starts_at, end
         self.first = 0  # the index of the first frame written
+        self.ended: float | None = None  # the time of the first depth frame at or after the end
 
     def cut(self, pair: str, color: Any, depths: list[Any], gt: Any = None) -> Span:
         """Have the readers (``VideoReader``, before they read) pass over the frames before the start:
@@ -77,6 +97,14 @@ class Span:
         early = d0.time - reach(pair, *infos) - TIE
         return dropwhile(lambda c: c.time < early, colors), chain([d0], depths)
 
+    def past(self, depth: Frame) -> bool:
+        """Whether ``depth`` lies at or after the end (``--to``): it and the frames after it are not
+        written (as FFmpeg's -to, a frame exactly at the end is not)."""
+        if self.end is None or depth.time < self.end - TIE:
+            return False
+        self.ended = depth.time
+        return True
+
     def begins(self, depth: Frame) -> None:
         """``depth`` is the first frame written."""
         self.first = depth.index
@@ -90,11 +118,15 @@ class Span:
 
     def said(self) -> dict[str, Any]:
         """The summary's and report header's entries: the start and the count, where given."""
-        return {**({"start": self.start} if self.start else {}), **({"max_frames": self.max_frames} if self.max_frames else {})}
+        return {**({"start": self.start} if self.start else {}), **({"end": self.end} if self.end is not None else {}),
+                **({"max_frames": self.max_frames} if self.max_frames else {})}
 
     def check_reached(self, depth: Any) -> None:
         """After a run that wrote nothing: an ``IGDEError`` when the start lay beyond the end of the
         depth (its reader, ``VideoReader``)."""
+        if self.ended is not None:
+            raise IGDEError(f"no depth frame from --start {self.start:g} s to --to {self.end:g} s (the first at or "
+                            f"after the start is at {self.ended:.3f} s)", str(depth.path))
         if self.start:
             last = getattr(depth, "passed", None)  # (index, time) of the last frame passed over
             said = f" (its last frame, of {last[0] + 1}, at {last[1]:.3f} s)" if last else ""

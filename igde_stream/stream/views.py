@@ -56,6 +56,8 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
     given, heads = 0, (color.frames(), first.frames())
     heads = span.heads(pair, (color.info, first.info), *heads) if span is not None else heads
     for c, d in pairs(pair, *heads, durations, (color.path, first.path), None, slack):
+        if span is not None and span.past(d):  # at or after --to: the others are not read further either
+            return
         if not given and span is not None:
             span.begins(d)
         given += 1
@@ -108,7 +110,7 @@ def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConf
 
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0, start: float = 0.0,
-                render: display.Renderer | None = None, source: InputOptions | None = None,
+                end: float | None = None, render: display.Renderer | None = None, source: InputOptions | None = None,
                 overwrite: bool = False, pair: str = "exact", **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
@@ -116,15 +118,16 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
     (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). ``pair``:
-    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). ``start``
-    (seconds) and ``max_frames`` (0: all): the frames rendered, as ``enhance_file``'s. Returns
+    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). ``start``,
+    ``end`` (seconds) and ``max_frames`` (0: all): the frames rendered, as ``enhance_file``'s. Returns
     (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``parts.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
     together when complete (``parts.commit``)."""
     from .parts import check_outputs, commit
-    from .span import Span, check_span, check_start
+    from .span import Span, check_end, check_span, check_start, most_frames
 
     check_span(start, max_frames)
+    end = check_end(start, end)
 
     try:
         lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
@@ -157,12 +160,12 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         rate = depth_reader.info.rate or Fraction(25)
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, "relative")
-        frames = limit_frames(depth_reader.info, max_frames).expected_frames  # --max-frames 1 of a clip: one picture
+        frames = limit_frames(depth_reader.info, most_frames(max_frames, start, end, depth_reader.info)).expected_frames
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
                                        size=frame_size, frames=frames, timecode=tc, sar=sar))
         said = False
-        span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers]).cut(
+        span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers], end).cut(
             pair, color_reader, [depth_reader])
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
             if n == 0:
@@ -193,16 +196,17 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
 def view_quality_files(
     color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
     *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
-    start: float = 0.0, figure_frame: int = 0, source: InputOptions | None = None,
+    start: float = 0.0, end: float | None = None, figure_frame: int = 0, source: InputOptions | None = None,
 ) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
     """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
-    same colour, on every ``stride``-th frame from the first at or after ``start`` seconds (as
-    ``enhance_file``'s). ``enhancer`` (an ``Enhancer``) run on depth ``enhance`` adds an ``enhanced``
+    same colour, on every ``stride``-th frame from the first at or after ``start`` seconds to before
+    ``end`` (as ``enhance_file``'s). ``enhancer`` (an ``Enhancer``) run on depth ``enhance`` adds an ``enhanced``
     entry; ``source``: ``sources.InputOptions`` of every input. Returns (``multiview.summarize_view_quality``
     summary, (frame index, colour, gt, depths) of the first used frame at or after frame ``figure_frame``, or None)."""
-    from .span import Span, check_span, check_start
+    from .span import Span, check_end, check_span, check_start
 
     start = check_span(start, max_frames)[0]
+    end = check_end(start, end)
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
     if cfg.n_views < 2:  # multiview.view_positions(1) == [0.0]: the centre view is the colour, whatever the depth
@@ -232,7 +236,7 @@ def view_quality_files(
         for r in readers[1:-1]:
             check_pair(readers[-1], r, None, same_length=False)
         check_start(start, readers[0].info, "relative")
-        span = Span(start).cut("exact", readers[-1], readers[:-1])
+        span = Span(start, end=end).cut("exact", readers[-1], readers[:-1])
         for k, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1], span=span)):
             i = span.first + k  # the frame's number in the streams
             if max_frames and len(frames) >= max_frames:
@@ -263,5 +267,6 @@ def view_quality_files(
     summary = mv.summarize_view_quality(frames)
     summary.update({"color": str(color), "gt": str(gt), "depth_files": dict(zip(names, paths)),
                     "enhanced_from": enhance, "band_radius": band, "frame_stride": stride,
-                    **({"start": start, "first_frame": span.first} if start else {})})
+                    **({"start": start, "first_frame": span.first} if start else {}),
+                    **({"end": end} if end is not None else {})})
     return summary, fig_frame
