@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
     OneLineParser, add_depth_colormap_option, add_hole_fill_option, add_span_options, check_enlarge, count_arg,
-    float_range_arg, fps_arg, hole_fill_of, pair_arg, seconds_arg, size_arg, span_end, time_arg,
+    float_range_arg, fps_arg, hole_fill_of, pair_arg, seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
