@@ -339,3 +339,20 @@ def demux_then(container, count: int, exc: BaseException):
     for _ in range(count):
         yield next(it)
     raise exc
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Frames each role's reader yielded (``VideoReader.frames``), by role."""
+    from igde_stream.stream.reader import VideoReader
+
+    seen: dict[str, int] = {}
+    real = VideoReader.frames
+
+    def frames(self, stop=None):
+        for f in real(self, stop):
+            seen[self.role] = seen.get(self.role, 0) + 1
+            yield f
+
+    monkeypatch.setattr(VideoReader, "frames", frames)
+    return seen

@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import read_video, scene, write_video
+from conftest import encode_frames, read_video, scene, write_video
 from igde_stream.stream import enhance_file
 from igde_stream.stream import sources
 from igde_stream.stream.info import VideoInfo
@@ -46,18 +46,8 @@ def _depth_clip(path, n=60, codec="ffv1", fmt="gray16le", times=None, rate=RATE,
 
 def _x264(path, frames, rate=RATE, gop=12):
     """H.264 in ``path`` with a keyframe every ``gop`` frames and B-frames (pts out of decode order)."""
-    frames = [f.reformat(format="yuv420p") for f in frames]
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=rate, options={"g": str(gop), "keyint_min": str(gop), "bf": "2",
-                                                           "sc_threshold": "0", "crf": "20"})
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i, f in enumerate(frames):
-            f.pts = i
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    return encode_frames(path, [f.reformat(format="yuv420p") for f in frames], "libx264", "yuv420p", rate=rate,
+                         options={"g": str(gop), "keyint_min": str(gop), "bf": "2", "sc_threshold": "0", "crf": "20"})
 
 
 def _read(path, cut, role="depth"):

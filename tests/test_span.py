@@ -16,7 +16,6 @@ from conftest import read_video, scene
 from igde_stream.cli import main
 from igde_stream.cli_parser import time_arg
 from igde_stream.stream import enhance_file
-from igde_stream.stream.reader import VideoReader
 from igde_stream.stream.timecode import advance
 
 cv2 = pytest.importorskip("cv2")
@@ -31,21 +30,6 @@ def _in_time(fn, seconds: float = 120.0):
     t.join(seconds)
     assert not t.is_alive(), "the run did not end: a stage is still blocked"
     return box.get("result")
-
-
-@pytest.fixture
-def counted(monkeypatch):
-    """Frames each role's reader yielded."""
-    seen: dict[str, int] = {}
-    real = VideoReader.frames
-
-    def frames(self, stop=None):
-        for f in real(self, stop):
-            seen[self.role] = seen.get(self.role, 0) + 1
-            yield f
-
-    monkeypatch.setattr(VideoReader, "frames", frames)
-    return seen
 
 
 def test_the_first_frames_are_those_of_the_whole_run_and_the_report_covers_them(make_clip, tmp_path, tiny_model,

@@ -3,8 +3,9 @@
 ``python tools/bench.py seek [--seconds 60] [--size 640x360] [--start 50] [--frames 8]
 [--model igde-small] [--backend onnxruntime] [--repeat 2] [--json benchmarks/seek-cpu.json]``
 
-A synthetic clip (``data.write_clip``'s frames, looped to ``--seconds`` at 25 fps: colour in H.264 with
-x264's default keyframe interval, 250 frames; degraded and true depth in 16-bit FFV1) is enhanced from
+A synthetic clip (``data.write_clip``'s frames, looped to ``--seconds`` at 25 fps by ``data.clip.write_video``:
+colour in H.264 with x264's default keyframe interval, 250 frames; degraded and true depth in 16-bit FFV1,
+every frame a keyframe) is enhanced from
 ``--start`` for ``--frames`` frames, with a report against the ground truth, two ways:
 
 - ``seek``: as the command runs, the readers seeking to the keyframe before the start;
@@ -35,25 +36,17 @@ def _loop_clip(folder: Path, seconds: float, size: tuple[int, int]) -> dict[str,
     """The clip of the benchmark: 50 rendered frames, repeated to ``seconds``."""
     import av
 
-    from ..data.clip import write_clip
+    from ..data.clip import write_clip, write_video
 
     src = write_clip(folder / "src", frames=50, size=size, bits=16, rate=RATE)
     n = round(seconds * RATE)
     out = {}
-    for role, codec, fmt in (("color", "libx264", "rgb24"), ("depth", "ffv1", "gray16le"), ("gt", "ffv1", "gray16le")):
+    for role, fmt in (("color", "rgb24"), ("depth", "gray16le"), ("gt", "gray16le")):
         with av.open(str(src[role])) as c:
             arrays = [f.to_ndarray(format=fmt) for f in c.decode(video=0)]
         out[role] = folder / Path(src[role]).name
-        with av.open(str(out[role]), "w") as o:
-            s = o.add_stream(codec, rate=RATE)
-            s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p" if fmt == "rgb24" else fmt
-            for i in range(n):
-                f = av.VideoFrame.from_ndarray(arrays[i % len(arrays)], format=fmt)
-                f.pts = i
-                for p in s.encode(f):
-                    o.mux(p)
-            for p in s.encode(None):
-                o.mux(p)
+        write_video(out[role], (arrays[i % len(arrays)] for i in range(n)), kind="color" if role == "color" else "depth",
+                    rate=RATE)
     return out
 
 
