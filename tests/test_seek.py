@@ -198,3 +198,20 @@ def test_frame_numbers_after_a_seek_rise_where_frames_come_faster_than_the_rate(
     path = _depth_clip(tmp_path / "f.mkv", n=len(times), times=times, time_base=Fraction(1, 1000))
     got, _ = _read(path, 0.87)
     assert [i for i, _, _ in got] == [22, 23, 24, 25, 26, 27, 28]
+
+
+def test_raw_video_seeks_to_the_frame_of_the_start(tmp_path, decoded):
+    """Raw 16-bit frames at 25 fps (frame k at byte k x 32 x 24 x 2): from 1 s, frame 25 of 40; the
+    seek lands on frame 24, a frame early, so 16 are decoded, not 40."""
+    from igde_stream.stream.sources import InputOptions
+
+    frames = np.random.default_rng(0).integers(0, 65536, (40, 24, 32), dtype=np.uint16)
+    path = tmp_path / "d.raw"
+    frames.tofile(path)
+    with VideoReader(path, "depth", source=InputOptions(fps=25, size=(32, 24), pix_fmt="gray16le")) as r:
+        r.skip_before = 1.0
+        got = [(f.index, f.data) for f in r.frames()]
+    assert [i for i, _ in got] == list(range(25, 40))
+    for i, d in got:
+        np.testing.assert_array_equal(d, frames[i])
+    assert decoded[str(path)] <= 16
