@@ -74,6 +74,11 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
         return row
     own = inspect.signature(enhance_file).parameters
     file_opts = {k: v for k, v in options.items() if k in own}
+    file_opts.update({k: v for k, v in (("start", job.start), ("end", job.end)) if v is not None})  # the CSV's span
+    row.update(start=file_opts.get("start") or None, end=file_opts.get("end"))
+    if row["end"] is not None and row["end"] <= (row["start"] or 0.0):
+        row["error"] = f"to {row['end']:g} s must come after start {row['start'] or 0:g} s"
+        return row
     enh_opts = {k: v for k, v in options.items() if k not in own}
     if model_threads and enh_opts.get("backend") != "tensorrt":
         enh_opts["threads"] = model_threads

@@ -14,9 +14,10 @@ from typing import Any, Sequence
 
 from .errors import IGDEError, OutputError
 
-CSV_COLUMNS = ("color", "depth", "output", "gt", "clip")  # the first three are required
-PACKED_CSV_COLUMNS = ("input", "output", "gt", "clip")  # with --packed; the first two are required
-SUMMARY_FIELDS = ("clip", "status", "error", "frames", "seconds", "output", "color", "depth", "gt", "backend",
+CSV_COLUMNS = ("color", "depth", "output", "gt", "clip", "start", "to")  # the first three are required
+PACKED_CSV_COLUMNS = ("input", "output", "gt", "clip", "start", "to")  # with --packed; the first two are required
+SUMMARY_FIELDS = ("clip", "status", "error", "frames", "seconds", "output", "color", "depth", "gt", "start", "end",
+                  "backend",
                   "mean_psnr", "mean_gain_db", "host", "warnings")
 SUMMARY_SUFFIXES = (".json", ".csv")
 
@@ -33,14 +34,17 @@ class Job:
     output: str
     gt: str | None = None
     problem: str | None = None
+    start: float | None = None  # the CSV's start and to (seconds; None: the command's --start / --to)
+    end: float | None = None
 
 
 def read_jobs(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] | None = None,
               output_ext: str = ".mkv", packed: bool = False) -> list[Job]:
     """The clips listed by ``path``: a CSV file or a folder (see ``docs/batch.md``).
 
-    CSV: a header row naming the columns ``color``, ``depth``, ``output`` and optionally ``gt`` and
-    ``clip`` (a label; default: the output as written); relative paths are relative to the CSV's
+    CSV: a header row naming the columns ``color``, ``depth``, ``output`` and optionally ``gt``,
+    ``clip`` (a label; default: the output as written), ``start`` and ``to`` (the clip's span, as
+    ``--start`` / ``--to`` take it; an empty cell: the command's); relative paths are relative to the CSV's
     folder; blank lines and lines starting with ``#`` are skipped. Folder: ``color/NAME.*`` and
     ``depth/NAME.*`` pair by NAME (files, or folders of images), ``gt/NAME.*`` is used when present,
     and the output is ``output_dir/NAME<output_ext>`` (default folder: ``path/enhanced``).
@@ -87,7 +91,7 @@ def _read_csv(path: Path, packed: bool = False) -> list[Job]:
         elif not packed and "input" in header:
             hint = " (one packed RGB-D video a clip, in an input column: add --packed rgbd)"
         raise IGDEError(f"line {rows[0][0]}: {what}; the header names {', '.join(required)} and optionally "
-                        f"gt and clip{hint}", path)
+                        f"gt, clip, start and to{hint}", path)
     jobs, seen = [], {}
     for n, cells in rows[1:]:
         if len(cells) > len(header):
@@ -103,8 +107,27 @@ def _read_csv(path: Path, packed: bool = False) -> list[Job]:
         seen[key] = n
         color, depth = (str(base / row[inputs[0]]), str(base / row[inputs[-1]]))
         jobs.append(Job(row.get("clip") or row["output"], color, depth, output,
-                        str(base / row["gt"]) if row.get("gt") else None))
+                        str(base / row["gt"]) if row.get("gt") else None, None, *_span_cells(row, n, path)))
     return jobs
+
+
+def _span_cells(row: dict[str, str], n: int, path: Path) -> tuple[float | None, float | None]:
+    """A CSV line's ``start`` and ``to`` cells as seconds (None where empty or absent); ``IGDEError``
+    naming the line for a time that does not read, or a ``to`` not after the ``start``."""
+    import argparse
+
+    from .cli_parser import time_arg
+
+    times: list[float | None] = []
+    for key in ("start", "to"):
+        try:
+            times.append(time_arg(row[key]) if row.get(key) else None)
+        except argparse.ArgumentTypeError as exc:
+            raise IGDEError(f"line {n}: {key}: {exc}", path) from None
+    start, end = times
+    if end is not None and end <= (start or 0.0):
+        raise IGDEError(f"line {n}: to {end:g} s must come after start {start or 0:g} s", path)
+    return start, end
 
 
 def _entries(folder: Path) -> dict[str, list[Path]]:

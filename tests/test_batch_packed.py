@@ -96,10 +96,10 @@ def test_packed_csv_and_folder_lists(tmp_path):
 
 @pytest.mark.parametrize("layout, extra, message", [
     ("input,output\np.mp4,o.mkv\n", [], "unknown column 'input'; the header names color, depth, output and "
-                                         "optionally gt and clip (one packed RGB-D video a clip, in an input "
+                                         "optionally gt, clip, start and to (one packed RGB-D video a clip, in an input "
                                          "column: add --packed rgbd)"),
     ("color,depth,output\nc.mp4,d.mkv,o.mkv\n", ["--packed", "rgbd"], "unknown column 'color'; the header "
-     "names input, output and optionally gt and clip (--packed: each clip is one packed RGB-D video"),
+     "names input, output and optionally gt, clip, start and to (--packed: each clip is one packed RGB-D video"),
     ("input,output\n,o.mkv\n", ["--packed", "rgbd"], "line 2: no input path"),
     ("output,gt\no.mkv,g.mkv\n", ["--packed", "rgbd"], "no 'input' column"),
     ("input,output\np.mp4,o.mkv\n", ["--packed", "rgbd", "--depth-stream", "1"], "not --depth-stream"),
