@@ -16,6 +16,7 @@ from conftest import write_video
 
 from igde_stream.errors import CorruptInputError, InputError
 from igde_stream.stream import VideoReader
+from igde_stream.stream.info import check_complete
 from igde_stream.stream.reader import VideoInfo
 from igde_stream.stream.imageseq import _pattern_regex
 from test_stream_roundtrip import depth_info
@@ -42,7 +43,7 @@ def test_expected_frames_from_the_declared_count_or_duration_times_rate():
 ])
 def test_a_stream_shorter_than_its_declared_duration_by_more_than_half_a_frame_is_refused(declared, refused):
     reader = types.SimpleNamespace(info=_info(duration=declared), path="in.mkv")
-    check = lambda: VideoReader._check_complete(reader, 10, 0.36, 0.36)  # noqa: E731
+    check = lambda: check_complete(reader.info, reader.path, 10, 0.36, 0.36)  # noqa: E731
     if refused:
         with pytest.raises(CorruptInputError, match=f"decoded 10 frames \\(0.400 s\\) but the container declares "
                                                     f"{declared:.3f} s"):

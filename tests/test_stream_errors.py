@@ -287,6 +287,7 @@ def test_mp4_with_an_edit_list_is_not_truncated(tmp_path):
 
 
 def test_fewer_frames_than_declared_is_refused_by_the_project_check(make_clip):
+    from igde_stream.stream.info import check_complete
     from igde_stream.stream.reader import VideoReader
 
     clip = make_clip(n=6)
@@ -294,9 +295,9 @@ def test_fewer_frames_than_declared_is_refused_by_the_project_check(make_clip):
         frames = list(r.frames())
         r.info = dataclasses.replace(r.info, frames=len(frames) + 2)
         with pytest.raises(CorruptInputError, match="declares 8"):
-            r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time)
+            check_complete(r.info, r.path, len(frames), frames[-1].time, frames[-1].pts_time)
         # two samples cut by an edit list make the same count complete
-        r._check_complete(len(frames), frames[-1].time, frames[-1].pts_time, dropped=2)
+        check_complete(r.info, r.path, len(frames), frames[-1].time, frames[-1].pts_time, dropped=2)
 
 
 def _write_format_change(path, n16=3, n8=3, size=(64, 48), formats=("gray16le", "gray")):
