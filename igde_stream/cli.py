@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
     OneLineParser, add_depth_colormap_option, add_hole_fill_option, add_span_options, check_enlarge, count_arg,
-    float_range_arg, fps_arg, hole_fill_of, pair_arg, seconds_arg, size_arg, span_end,
+    end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg, seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
@@ -260,7 +260,7 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
     if args.threads > MAX_THREADS:  # FFmpeg cannot start that many (or PyAV cannot even pass the number on)
         parser.error(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
     check_enlarge(parser, args)
-    args.end = span_end(parser, args)
+    span_end(parser, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -339,7 +339,7 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
 def enhance_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``enhance_file``'s keywords from ``add_enhance_options``' values (no paths, no progress bar)."""
     return {"codec": args.codec, "overwrite": args.overwrite, "threads": args.threads, "sync": args.sync,
-            "pair": args.pair, "start": args.start, "end": args.end, "max_frames": args.max_frames, "grid": args.grid, "enlarge": args.enlarge or "linear", "float_range": args.float_range,
+            "pair": args.pair, "start": args.start, "end": end_of(args), "max_frames": args.max_frames, "grid": args.grid, "enlarge": args.enlarge or "linear", "float_range": args.float_range,
             **_enhancer_options(args)}
 
 

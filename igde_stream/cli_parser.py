@@ -169,13 +169,16 @@ def add_span_options(p: argparse.ArgumentParser, verb: str = "enhance") -> None:
                       help=f"{verb} the depth frames within TIME of --start (--to START+TIME; as FFmpeg's -t)")
 
 
+def end_of(args: argparse.Namespace) -> float | None:
+    """The end time of ``add_span_options``' values (None: the clip's end): ``--to``, or ``--start`` plus
+    ``--duration``."""
+    return args.start + args.duration if args.duration is not None else args.to
+
+
 def span_end(parser: argparse.ArgumentParser, args: argparse.Namespace) -> float | None:
-    """The end time of ``add_span_options``' values (None: the clip's end); an end not after the start is
-    a one-line usage error (exit 2)."""
-    if args.duration is not None:
-        if args.duration <= 0:
-            parser.error(f"--duration must be more than 0, got {args.duration:g}")
-        return args.start + args.duration
+    """``end_of(args)``, where an end not after the start is a one-line usage error (exit 2)."""
+    if args.duration is not None and args.duration <= 0:
+        parser.error(f"--duration must be more than 0, got {args.duration:g}")
     if args.to is not None and args.to <= args.start:
         parser.error(f"--to {args.to:g} s must come after --start {args.start:g} s")
-    return args.to
+    return end_of(args)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from igde_stream.errors import IGDEError
+
 ROOT = Path(__file__).resolve().parent.parent
 N_CASES, SEED = 200, 0
 
@@ -81,11 +83,11 @@ def test_the_harness_sees_a_leftover_and_a_partial_output(fuzz, base, tmp_path, 
     from igde_stream.stream.writer import DepthWriter
 
     def fail_before(moves):
-        raise pipeline.IGDEError("disk full")
+        raise IGDEError("disk full")
 
     def fail_after_first(moves):
         os.replace(*moves[0])
-        raise pipeline.IGDEError("disk full")
+        raise IGDEError("disk full")
 
     monkeypatch.setattr(DepthWriter, "abort", lambda self: None)  # the temporary output is never removed
     monkeypatch.setattr(pipeline, "_commit", fail_before)
