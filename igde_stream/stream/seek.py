@@ -18,6 +18,8 @@ import logging
 from fractions import Fraction
 from typing import Any
 
+import av
+
 log = logging.getLogger("igde_stream.stream")
 
 #: demuxers (``container.format.name``, split at commas) whose seeks land on a keyframe at or before
@@ -65,8 +67,8 @@ class Seek:
 def seek_for(reader: Any) -> Seek | None:
     """The ``Seek`` of ``reader`` (a ``VideoReader`` about to decode) to its ``skip_before``, or None
     where it reads from the start: no cut, an input it does not own (a pipe, a network stream, half
-    of a packed stream), a demuxer outside ``SEEK_FORMATS``, no start time or rate, or a cut within
-    the first frame."""
+    of a packed stream), a demuxer outside ``SEEK_FORMATS``, no start time or rate, a cut within
+    the first frame, or a seek the demuxer refuses (an image sequence's, past its last file)."""
     info = reader.info
     cut = reader.skip_before
     if not cut or reader._share is not None or reader._input is None or reader._input.streamed:
@@ -76,7 +78,12 @@ def seek_for(reader: Any) -> Seek | None:
         return None
     if cut <= info.frame_duration:  # nothing to pass over that a seek would save
         return None
-    return Seek(reader.container, reader.stream, info, cut, reader.sync == "absolute")
+    try:
+        return Seek(reader.container, reader.stream, info, cut, reader.sync == "absolute")
+    except av.FFmpegError as exc:  # image2 refuses a time past its last file (EINVAL)
+        log.debug("%s: no seek to %.3f s (%s): decoded from the start", info.path, cut, exc)
+        reader.container.seek(info.start_pts, stream=reader.stream, backward=True, any_frame=False)
+        return None
 
 
 __all__ = ["GRID_SLACK", "SEEK_FORMATS", "Seek", "seek_for"]
