@@ -6,6 +6,7 @@ is read from the start. Expected frames come from PyAV decoding the whole file."
 from __future__ import annotations
 
 import json
+import logging
 from fractions import Fraction
 
 import av
@@ -72,8 +73,8 @@ def _check(got, whole, first, want_pts):
 def test_a_reader_seeks_to_the_keyframe_before_the_start_and_gives_the_frames_from_there(tmp_path, decoded,
                                                                                          name, codec):
     """60 frames at 25 fps; from 1.5 s the first is frame 38 (1.52 s). The seek aims a frame early, at
-    1.46 s: FFV1 (every frame a keyframe) decodes from frame 36, H.264 with keyframes every 12 from
-    its keyframe 36 too, where the demuxer's index finds them."""
+    1.46 s: FFV1 as PyAV writes it and H.264 here both have a keyframe every 12 frames, so decoding
+    starts at keyframe 36, where the demuxer's index finds it."""
     path = _depth_clip(tmp_path / name, codec=codec, gop=12)
     got, whole = _read(path, 1.5)
     _check(got, whole, 38, read_video(path)[1])
@@ -178,7 +179,7 @@ def test_nearest_pairing_from_a_start_is_the_whole_run_from_there(tmp_path, enha
 
 def test_absolute_times_seek_on_the_stream_s_own_timestamps(tmp_path, enhancer, decoded):
     """Both streams start at 1 s; with --sync absolute, --start 1.6 s is frame 15 (1 + 15 / 25 s),
-    decoded from frame 14 (FFV1: every frame a keyframe)."""
+    decoded from FFV1's keyframe before it (PyAV writes one every 12 frames: frame 12)."""
     colors, depths, gts = scene(30)
     color = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1", rate=RATE, start=1.0)
     depth = write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=RATE, start=1.0)
@@ -215,3 +216,34 @@ def test_raw_video_seeks_to_the_frame_of_the_start(tmp_path, decoded):
     for i, d in got:
         np.testing.assert_array_equal(d, frames[i])
     assert decoded[str(path)] <= 16
+
+
+def test_a_variable_rate_colour_stream_keeps_its_seek(tmp_path, decoded):
+    """Colour frames a third of a frame off the 25 fps grid (0.173 + 0.04 k s, after frames at 0, 0.04,
+    0.08): colour pairs by time, so its reader does not go back to the start; the frames from 0.89 s
+    (the 19th on, at 0.893 s) are the whole read's, pixels and pts."""
+    times = [0.0, 0.04, 0.08] + [0.173 + 0.04 * k for k in range(37)]
+    path = write_video(tmp_path / "c.mkv", scene(40)[0], fmt="rgb24", codec="ffv1", rate=RATE, times=times,
+                       time_base=Fraction(1, 1000))
+    got, whole = _read(path, 0.89, role="color")
+    whole = [w for w in whole if w[1] >= 893]
+    assert [p for _, p, _ in got] == [p for _, p, _ in whole] == [round(1000 * t) for t in times[21:]]
+    for (_, _, a), (_, _, b) in zip(got, whole):
+        np.testing.assert_array_equal(a, b)
+    assert [i for i, _, _ in got] == sorted(set(i for i, _, _ in got))  # rising, never twice
+    assert decoded[str(path)] < 40 + 40  # not decoded from the start again
+
+
+def test_a_nut_seek_leaves_no_ffmpeg_error_in_the_log(tmp_path, caplog):
+    """H.264 in NUT: FFmpeg says "read_timestamp failed." while it looks for syncpoints, an ERROR
+    through PyAV's libav logger for any library user, though the seek works: it is kept out."""
+    path = write_video(tmp_path / "c.nut", scene(60)[0], fmt="rgb24", rate=RATE)
+    got, whole = _read(path, 1.5, role="color")
+    caplog.set_level(logging.DEBUG)
+    with caplog.at_level(logging.DEBUG):
+        with VideoReader(path, "color") as r:
+            r.skip_before = 1.5
+            again = [f.index for f in r.frames()]
+    _check(got, whole, 38, read_video(path)[1])
+    assert again == list(range(38, 60))
+    assert not [rec for rec in caplog.records if rec.name.startswith("libav")]

@@ -9,7 +9,9 @@ known start time and frame rate. After a seek, a frame's number is its place on 
 grid, ``round((pts - start) x time_base x rate)``: in a constant-rate stream, the count of frames
 before it. Where the first frame decoded after the seek is off that grid (a variable-rate stream), or
 lies after the time sought (a seek that overshot), the reader goes back to the stream's start and
-decodes from there, counting frames one by one as a read without a seek does.
+decodes from there, counting frames one by one as a read without a seek does. A colour stream keeps
+a seek off the grid (a phone's variable-rate video): its frames pair by time, and their numbers, the
+grid's rounded, appear only in messages.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import av.logging
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -34,29 +37,30 @@ class Seek:
     its ``VideoInfo``; ``absolute``: times count from pts 0, not from the stream's start). ``index``
     numbers the frames decoded after it."""
 
-    def __init__(self, container: Any, stream: Any, info: Any, cut: float, absolute: bool) -> None:
-        self.container, self.stream, self.info, self.cut = container, stream, info, cut
+    def __init__(self, container: Any, stream: Any, info: Any, cut: float, absolute: bool,
+                 exact: bool = True) -> None:
+        self.container, self.stream, self.info, self.cut, self.exact = container, stream, info, cut, exact
         self.origin = 0 if absolute else info.start_pts  # the pts that Frame.time 0 stands for
         self.tb, self.rate = Fraction(info.time_base), Fraction(info.rate)
         self.checked = False  # the first frame after the seek was found on the grid, at or before the cut
         # one frame before the cut, so that the keyframe found is before any frame at the cut
         target = self.origin + int((Fraction(cut) - 1 / self.rate) / self.tb)
-        container.seek(max(target, info.start_pts), stream=stream, backward=True, any_frame=False)
+        seek(container, max(target, info.start_pts), stream)
 
     def holds(self, pts: int | None) -> bool:
-        """Whether the first frame decoded after the seek (at ``pts``) is on the grid, after the stream's
-        first frame, and at or before the cut; else the reader has gone back to the stream's start
-        (where the seek found no later keyframe, or one off the grid, or past the cut) and decodes from
-        there, numbering frames by counting."""
+        """Whether the first frame decoded after the seek (at ``pts``) is on the grid (where ``exact``),
+        after the stream's first frame, and at or before the cut; else the reader has gone back to the
+        stream's start (where the seek found no later keyframe, or one off the grid, or past the cut)
+        and decodes from there, numbering frames by counting."""
         k = None if pts is None else (pts - self.info.start_pts) * self.tb * self.rate
-        on_grid = k is not None and abs(k - round(k)) <= GRID_SLACK
+        on_grid = k is not None and (abs(k - round(k)) <= GRID_SLACK or not self.exact)
         if on_grid and round(k) > 0 and float((pts - self.origin) * self.tb) <= self.cut + 1e-9:
             self.checked = True
             return True
         why = ("without a timestamp" if k is None else "off the frame grid" if not on_grid
                else "the stream's first" if round(k) <= 0 else "past it")
         log.debug("%s: the frame found by seeking to %.3f s is %s: decoded from the start", self.info.path, self.cut, why)
-        self.container.seek(self.info.start_pts, stream=self.stream, backward=True, any_frame=False)
+        seek(self.container, self.info.start_pts, self.stream)
         return False
 
     def number(self, pts: int) -> int:
@@ -79,11 +83,19 @@ def seek_for(reader: Any) -> Seek | None:
     if cut <= info.frame_duration:  # nothing to pass over that a seek would save
         return None
     try:
-        return Seek(reader.container, reader.stream, info, cut, reader.sync == "absolute")
+        return Seek(reader.container, reader.stream, info, cut, reader.sync == "absolute", reader.role != "color")
     except av.FFmpegError as exc:  # image2 refuses a time past its last file (EINVAL)
         log.debug("%s: no seek to %.3f s (%s): decoded from the start", info.path, cut, exc)
-        reader.container.seek(info.start_pts, stream=reader.stream, backward=True, any_frame=False)
+        seek(reader.container, info.start_pts, reader.stream)
         return None
 
 
-__all__ = ["GRID_SLACK", "SEEK_FORMATS", "Seek", "seek_for"]
+def seek(container: Any, pts: int, stream: Any) -> None:
+    """``container.seek`` to the last keyframe of ``stream`` at or before ``pts``; FFmpeg's messages on
+    the way ("read_timestamp failed" while NUT finds its syncpoints) are kept from the log: a seek that
+    fails raises, and the frames decoded after it are checked as every frame is."""
+    with av.logging.Capture(local=True):
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+
+
+__all__ = ["GRID_SLACK", "SEEK_FORMATS", "Seek", "seek", "seek_for"]
