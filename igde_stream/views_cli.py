@@ -41,7 +41,8 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .cli_parser import add_depth_colormap_option, add_hole_fill_option, add_span_options, fps_arg, hole_fill_of, span_end
+from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, end_of, fps_arg,
+                         hole_fill_of, span_end)
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -141,7 +142,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         render, _ = pick_renderer("torch", None)
     # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
-                           max_frames=args.max_frames, start=args.start, end=args.end, render=render, source=_source(args), overwrite=args.overwrite,
+                           max_frames=args.max_frames, start=args.start, end=end_of(args), render=render, source=_source(args), overwrite=args.overwrite,
                            pair=args.pair)
     if not args.quiet:
         if name == "rgbd":
@@ -192,7 +193,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
             say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
-                                            max_frames=args.max_frames, start=args.start, end=args.end,
+                                            max_frames=args.max_frames, start=args.start, end=end_of(args),
                                             figure_frame=args.figure_frame,
                                             source=_source(args, args.color if args.packed else None))
     if args.figure and fig_frame is None:
@@ -330,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.end = span_end(parser, args) if hasattr(args, "start") else None
+    if hasattr(args, "start"):
+        span_end(parser, args)
     setup_logging(getattr(args, "quiet", False), PROG)
     for option, least in (("stride", 1), ("max_frames", 0), ("band", 0), ("figure_frame", 0)):
         if getattr(args, option, least) < least:

@@ -88,9 +88,10 @@ class Span:
 
     def heads(self, pair: str, infos: tuple[VideoInfo, VideoInfo], colors: Iterable[Frame],
               depths: Iterable[Frame]) -> tuple[Iterator[Frame], Iterator[Frame]]:
-        """(colour, depth) frames for pairing from the start: the colour frames beyond the reach of
-        pairing (``pair``: its mode; ``infos``: colour, depth) before the first depth frame passed over,
-        as the depth frames before it are (its reader's ``cut`` lies before that frame by up to a frame)."""
+        """(colour, depth) frames for pairing from the start. The colour frames that lie before the first
+        depth frame by more than pairing's reach (``pair``: its mode; ``infos``: colour, depth) are passed
+        over, as the depth frames before it were: the colour reader's ``cut`` is the start less that
+        reach, and the first depth frame may lie up to a frame after the start."""
         colors, depths = iter(colors), iter(depths)
         if not self.start or (d0 := next(depths, None)) is None:
             return colors, depths
