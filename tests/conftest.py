@@ -356,3 +356,20 @@ def counted(monkeypatch):
 
     monkeypatch.setattr(VideoReader, "frames", frames)
     return seen
+
+
+@pytest.fixture
+def decoded(monkeypatch):
+    """Frames decoded per input path (``sources.StreamDecoder.decode``): what a seek saves."""
+    from igde_stream.stream import sources
+
+    seen: dict[str, int] = {}
+    real = sources.StreamDecoder.decode
+
+    def count(self, *args):
+        out = real(self, *args)
+        seen[self.path] = seen.get(self.path, 0) + len(out or [])
+        return out
+
+    monkeypatch.setattr(sources.StreamDecoder, "decode", count)
+    return seen

@@ -66,23 +66,6 @@ def test_views_render_from_a_start_past_a_shorter_colour_sequence_says_so_in_one
 
 # ---- seek.py -----------------------------------------------------------------------------------------
 
-@pytest.fixture
-def decoded(monkeypatch):
-    """Frames decoded per input path (``StreamDecoder.decode``)."""
-    from igde_stream.stream import sources
-
-    seen: dict[str, int] = {}
-    real = sources.StreamDecoder.decode
-
-    def count(self, *args):
-        out = real(self, *args)
-        seen[self.path] = seen.get(self.path, 0) + len(out or [])
-        return out
-
-    monkeypatch.setattr(sources.StreamDecoder, "decode", count)
-    return seen
-
-
 def test_raw_video_seeks_to_the_frame_before_the_start(tmp_path, decoded):
     """20 raw gray16le frames, 25 fps: from 0.6 s, frames 15..19, the file's bytes; the seek aims at
     0.56 s (frame 14), so 6 frames are decoded, not 20."""

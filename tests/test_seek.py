@@ -15,27 +15,11 @@ import pytest
 
 from conftest import encode_frames, read_video, scene, write_video
 from igde_stream.stream import enhance_file
-from igde_stream.stream import sources
 from igde_stream.stream.info import VideoInfo
 from igde_stream.stream.reader import VideoReader
 from igde_stream.stream.seek import Seek
 
 RATE = Fraction(25)
-
-
-@pytest.fixture
-def decoded(monkeypatch):
-    """Frames decoded per input path (``StreamDecoder.decode``)."""
-    seen: dict[str, int] = {}
-    real = sources.StreamDecoder.decode
-
-    def count(self, *args):
-        out = real(self, *args)
-        seen[self.path] = seen.get(self.path, 0) + len(out or [])
-        return out
-
-    monkeypatch.setattr(sources.StreamDecoder, "decode", count)
-    return seen
 
 
 def _depth_clip(path, n=60, codec="ffv1", fmt="gray16le", times=None, rate=RATE, gop=12, time_base=None):
