@@ -45,6 +45,7 @@ from .imageseq import frame_name
 from .info import Frame, VideoInfo
 from .pairing import TIE, nearer
 from .report import PsnrReport
+from .view_writers import SDR
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
 
 log = logging.getLogger("igde_stream.stream")
@@ -131,8 +132,10 @@ class ViewsSink:
     """Renders the views of each enhanced frame and writes them in a layout (one or more files)."""
 
     def __init__(self, path: Path, layout: display.Layout, codec: str, info: VideoInfo,
-                 render: display.Renderer, threads: int = 0, sar: Fraction | int = 1) -> None:
+                 render: display.Renderer, threads: int = 0, sar: Fraction | int = 1,
+                 tags: tuple[int, int] = SDR) -> None:
         self.layout, self.sar = fit_layout(layout, sar)  # a quilt or a panel image: square, views fitted
+        self.tags = tags
         self.render = render
         self.lock: Any = threading.Lock() if _on_cuda(render) else nullcontext()
         try:
@@ -148,7 +151,7 @@ class ViewsSink:
             self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
                                             stereo_mode=self.layout.stereo_mode, size=size,
                                             frames=self.info.expected_frames, timecode=self.info.timecode,
-                                            sar=self.sar))
+                                            sar=self.sar, tags=self.tags))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
@@ -228,17 +231,19 @@ class Outputs:
 
 def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, enhancer: Any, *,
                  views_path: Path | None, rgbd_path: Path | None, preview: bool, options: ViewsOptions,
-                 check: Callable[[list[Path]], None], sar: Fraction | int = 1) -> tuple[Outputs, dict[str, Any]]:
+                 check: Callable[[list[Path]], None], sar: Fraction | int = 1,
+                 tags: tuple[int, int] = SDR) -> tuple[Outputs, dict[str, Any]]:
     """The ``Outputs`` of a run and what the summary says about them. ``check(paths)`` refuses output
     paths (exists, same as an input, ...) before anything is created; the views' paths are only
     known here (a quilt's name carries its aspect; ``views`` makes one file per view). ``sar``: the
-    views' and RGB-D output's pixel aspect (``aspect.views_sar``; a quilt and a panel image: square)."""
+    views' and RGB-D output's pixel aspect (``aspect.views_sar``; a quilt and a panel image: square).
+    ``tags``: the views' colour primaries and transfer (``view_writers.colour_tags``; RGB-D: ``SDR``)."""
     said: dict[str, Any] = {}
     sink = None
     threads = getattr(depth_writer, "threads", 0)  # --threads: every encoder's, as the depth's
     if views_path is not None:
         render, said["renderer"] = pick_renderer(options.renderer, enhancer)
-        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads, sar)
+        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads, sar, tags)
         said["views_outputs"] = [str(p) for p in sink.paths]
         n = options.config.n_views  # a stereo layout renders the two extreme views of n alone
         what = (f"stereo pair of the extreme views (of {n})" if isinstance(sink.layout, display.StereoPair)

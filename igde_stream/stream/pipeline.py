@@ -39,6 +39,7 @@ from .outputs import GtMatcher, Outputs, ViewsOptions, open_outputs, write_stage
 from .parts import check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
+from .view_writers import colour_tags
 from .packed import check_inputs as check_packed_inputs
 from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
@@ -242,7 +243,8 @@ def enhance_file(
             outs, said = open_outputs(
                 writer, report, di, enhancer, views_path=None if views_path is None else Path(views_path),
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
-                options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite), sar=views_sar(color, depth))
+                options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite), sar=views_sar(color, depth),
+                tags=colour_tags(color))
             tally: dict[str, int] = {}
             span = Span(start, max_frames, outs.starts_at, end).cut(pair, color, [depth], gt)
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,

@@ -19,10 +19,11 @@ from ..errors import OutputError
 from .aspect import AspectTag
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
+from .streams import BT2020_PRIMARIES, HDR_TRANSFERS
 from .timecode import move_timecode, set_timecode
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
-__all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter"]
+__all__ = ["SDR", "VIEW_CODECS", "ColorWriter", "RGBDWriter", "colour_tags"]
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -35,6 +36,7 @@ VIEW_CODECS = {  # name -> (encoder, pix_fmt, options)
 # BT.709; range 1 = limited): a player that meets an untagged HD stream assumes BT.709, and one that
 # meets an untagged SD stream BT.601, so an untagged file shows one of the two with wrong colours
 BT709, LIMITED = 1, 1
+SDR = (BT709, BT709)  # the colour primaries and transfer of views of SDR colour (AVColorPrimaries, AVColorTransfer...)
 _NAMES = {"h264": "H.264", "hevc": "HEVC"}
 H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
 H264_MAX_SIDE = 16_384  # x264 refuses a wider or taller frame (avcodec_open2 fails)
@@ -61,6 +63,17 @@ def _check_size(codec: str, w: int, h: int, path: Path) -> None:
                           "ffv1 codec", path)
 
 
+def colour_tags(color: Any) -> tuple[int, int]:
+    """(colour primaries, transfer) of the views of a colour input (``color``: its ``VideoReader``):
+    ``SDR``, or where the colour is HDR (PQ, HLG) its own. The views hold its coded values, converted to
+    RGB with its own matrix, so its primaries and transfer still say what they mean: a player that
+    reads them shows the views as it shows the colour (docs/formats.md, "HDR colour")."""
+    cc = getattr(getattr(color, "stream", None), "codec_context", None)  # NumPy arrays: none
+    if cc is None or cc.color_trc not in HDR_TRANSFERS:
+        return SDR
+    return (cc.color_primaries or BT2020_PRIMARIES, cc.color_trc)
+
+
 class ColorWriter:
     """RGB video writer (``VIEW_CODECS``): temporary name, renamed by ``commit()``; ``abort()``
     removes it. Frames keep the input's pts and time base; the first frame fixes the size (a frame of
@@ -75,7 +88,8 @@ class ColorWriter:
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
-                 frames: int | None = None, timecode: str | None = None, sar: Fraction | int = 1) -> None:
+                 frames: int | None = None, timecode: str | None = None, sar: Fraction | int = 1,
+                 tags: tuple[int, int] = SDR) -> None:
         import av
 
         if codec not in VIEW_CODECS:
@@ -95,7 +109,7 @@ class ColorWriter:
         remove_stale_parts(self.path)  # a killed run's partial file of this output
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
-        self.stereo_mode, self.sar = stereo_mode, sar
+        self.stereo_mode, self.sar, self.tags = stereo_mode, sar, tags  # tags: colour_tags
         try:
             self.container = av.open(ffmpeg_name(self.tmp), "w", format="image2" if self.image else None,
                                      options={"update": "1"} if self.image else BITEXACT)
@@ -158,8 +172,9 @@ class ColorWriter:
             self._pts = OutputPts(self.container.format.name, self._out_tb, self.time_base, self.rate)
             cc = self.stream.codec_context
             if pix == "yuv420p":
-                cc.colorspace = cc.color_primaries = cc.color_trc = BT709
-                cc.color_range = LIMITED
+                cc.colorspace, cc.color_range = BT709, LIMITED
+            if pix == "yuv420p" or self.tags != SDR:  # RGB (FFV1) says HDR colour's primaries and transfer too
+                cc.color_primaries, cc.color_trc = self.tags
             self.stream.options = self._stereo(opts)
             self._tag = AspectTag(self.stream, self.sar, self.path)  # after the stereo mode, which it reads
             if enc == "libx265" and self.container.format.name.startswith(("mov", "mp4")):
@@ -167,8 +182,9 @@ class ColorWriter:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
         if self.stream.pix_fmt == "yuv420p":
             frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
-            frame.colorspace = frame.color_primaries = frame.color_trc = BT709
-            frame.color_range = LIMITED
+            frame.colorspace, frame.color_range = BT709, LIMITED
+        if self.stream.pix_fmt == "yuv420p" or self.tags != SDR:
+            frame.color_primaries, frame.color_trc = self.tags
         frame = self._tag(frame)
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
             pts = math.floor(self.frames / Fraction(self.rate) / Fraction(self.time_base) + Fraction(1, 2))

@@ -35,8 +35,8 @@ from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
 from .timecode import with_timecode
-from .view_writers import (VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
-                           _say_rescaled)
+from .view_writers import (SDR, VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
+                           _say_rescaled, colour_tags)
 
 __all__ = ["VIEW_CODECS", "ColorWriter", "RGBDWriter", "paired_depths", "render_file", "view_quality_files"]
 
@@ -163,7 +163,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         frames = limit_frames(depth_reader.info, most_frames(max_frames, start, end, depth_reader.info)).expected_frames
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size, frames=frames, timecode=tc, sar=sar))
+                                       size=frame_size, frames=frames, timecode=tc, sar=sar,
+                                       tags=SDR if lay.depth_8bit else colour_tags(color_reader)))
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers], end).cut(
             pair, color_reader, [depth_reader])
