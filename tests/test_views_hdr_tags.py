@@ -11,7 +11,7 @@ from fractions import Fraction
 import av
 import pytest
 
-from conftest import scene, write_video
+from conftest import encode_frames, scene, write_video
 from igde_stream import multiview as mv
 from igde_stream.stream import enhance_file
 from igde_stream.stream.views import render_file
@@ -21,21 +21,9 @@ BT709, BT2020, PQ, HLG = 1, 9, 16, 18
 
 def _hdr_colour(path, trc=PQ, n=3):
     """10-bit colour tagged BT.2020 / ``trc`` (FFV1 keeps the tags in Matroska's Colour element)."""
-    colors = scene(n, (64, 48))[0]
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("ffv1", rate=25)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p10le"
-        cc = s.codec_context
-        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = BT2020, trc, BT2020, 1
-        for i, c in enumerate(colors):
-            f = av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="yuv420p10le")
-            f.color_primaries, f.color_trc, f.colorspace, f.color_range = BT2020, trc, BT2020, 1
-            f.pts = i
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    frames = [av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="yuv420p10le") for c in scene(n, (64, 48))[0]]
+    return encode_frames(path, frames, "ffv1", "yuv420p10le",
+                         tags={"color_primaries": BT2020, "color_trc": trc, "colorspace": BT2020, "color_range": 1})
 
 
 def _tags(path):
