@@ -17,8 +17,7 @@ from .errors import IGDEError, OutputError
 CSV_COLUMNS = ("color", "depth", "output", "gt", "clip", "start", "to")  # the first three are required
 PACKED_CSV_COLUMNS = ("input", "output", "gt", "clip", "start", "to")  # with --packed; the first two are required
 SUMMARY_FIELDS = ("clip", "status", "error", "frames", "seconds", "output", "color", "depth", "gt", "start", "end",
-                  "backend",
-                  "mean_psnr", "mean_gain_db", "host", "warnings")
+                  "backend", "mean_psnr", "mean_gain_db", "host", "warnings")
 SUMMARY_SUFFIXES = (".json", ".csv")
 
 

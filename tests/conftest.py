@@ -36,13 +36,15 @@ def _logging_as_it_was():
 
 
 def encode_frames(path: Path, frames: Sequence, codec: str, pix_fmt: str, *, rate: Fraction = Fraction(25),
-                  options: dict | None = None, color_range: int | None = None, tags: dict | None = None) -> Path:
+                  options: dict | None = None, color_range: int | None = None, tags: dict | None = None,
+                  container_options: dict | None = None) -> Path:
     """Encode PyAV ``frames`` (frame i at pts i, time base 1 / ``rate``) into ``path``; ``color_range``
-    tags the stream and every frame (None: untagged), as ``tags`` do (``{"color_trc": 16, ...}``)."""
+    tags the stream and every frame (None: untagged), as ``tags`` do (``{"color_trc": 16, ...}``);
+    ``container_options``: the muxer's (``{"movflags": "+faststart"}``)."""
     import av
 
     tags = {**(tags or {}), **({"color_range": color_range} if color_range is not None else {})}
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=container_options or {}) as out:
         s = out.add_stream(codec, rate=rate, options=options or {})
         s.width, s.height, s.pix_fmt = frames[0].width, frames[0].height, pix_fmt
         for key, value in tags.items():

@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import scene
+from conftest import encode_frames, scene
 from igde_stream.stream.reader import VideoReader
 
 cv2 = pytest.importorskip("cv2")
@@ -205,20 +205,12 @@ def test_an_mp4_trimmed_with_an_edit_list_seeks_and_gives_the_whole_read_s_frame
 
 
 def _x264(path, colors, gop=10, options=None):
+    """H.264 with a keyframe every ``gop`` frames and B-frames; ``options``: the muxer's."""
     import av
 
-    with av.open(str(path), "w", options=options or {}) as out:
-        s = out.add_stream("libx264", rate=RATE, options={"g": str(gop), "keyint_min": str(gop), "bf": "2",
-                                                           "sc_threshold": "0", "crf": "20"})
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i, c in enumerate(colors):
-            f = av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="yuv420p")
-            f.pts = i
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    return encode_frames(path, [av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="yuv420p")
+                                for c in colors], "libx264", "yuv420p", rate=RATE, container_options=options,
+                         options={"g": str(gop), "keyint_min": str(gop), "bf": "2", "sc_threshold": "0", "crf": "20"})
 
 
 def test_an_mp4_cut_short_after_whole_packets_is_refused_by_its_declared_count(tmp_path):

@@ -34,8 +34,8 @@ GRID_SLACK = 0.25  # of a frame: how far a frame may lie off the grid (time base
 
 class Seek:
     """The seek of one reader to ``cut`` seconds (``stream``: its PyAV stream in ``container``; ``info``:
-    its ``VideoInfo``; ``absolute``: times count from pts 0, not from the stream's start). ``index``
-    numbers the frames decoded after it."""
+    its ``VideoInfo``; ``absolute``: times count from pts 0, not from the stream's start; ``exact``: the
+    first frame must lie on the grid). ``number`` numbers the frames decoded after it."""
 
     def __init__(self, container: Any, stream: Any, info: Any, cut: float, absolute: bool,
                  exact: bool = True) -> None:
@@ -52,7 +52,7 @@ class Seek:
         after the stream's first frame, and at or before the cut; else the reader has gone back to the
         stream's start (where the seek found no later keyframe, or one off the grid, or past the cut)
         and decodes from there, numbering frames by counting."""
-        k = None if pts is None else (pts - self.info.start_pts) * self.tb * self.rate
+        k = None if pts is None else self._place(pts)
         on_grid = k is not None and (abs(k - round(k)) <= GRID_SLACK or not self.exact)
         if on_grid and round(k) > 0 and float((pts - self.origin) * self.tb) <= self.cut + 1e-9:
             self.checked = True
@@ -63,9 +63,13 @@ class Seek:
         seek(self.container, self.info.start_pts, self.stream)
         return False
 
+    def _place(self, pts: int) -> Fraction:
+        """Where the frame at ``pts`` lies on the frame grid, in frames from the stream's start."""
+        return (pts - self.info.start_pts) * self.tb * self.rate
+
     def number(self, pts: int) -> int:
         """The frame number of the frame at ``pts``: its place on the frame grid."""
-        return round((pts - self.info.start_pts) * self.tb * self.rate)
+        return round(self._place(pts))
 
 
 def seek_for(reader: Any) -> Seek | None:

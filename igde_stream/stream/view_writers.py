@@ -84,7 +84,8 @@ class ColorWriter:
     A ``.png`` name without ``%`` is one picture (a quilt, a stereo pair or a grid of one
     photograph's views), whatever ``codec``: PNG, lossless, for an input of one frame; ``frames``
     (the input's count, when known) over 1 is refused at opening, a second frame when written.
-    ``sar``: the width : height of the frames' pixels, said in the file (``aspect.AspectTag``)."""
+    ``sar``: the width : height of the frames' pixels, said in the file (``aspect.AspectTag``);
+    ``tags``: the colour primaries and transfer said (``colour_tags``; the matrix is BT.709's)."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
@@ -110,6 +111,7 @@ class ColorWriter:
         self.tmp = temp_path(self.path)
         self.codec, self.rate, self.time_base, self.threads = codec, rate, time_base, threads
         self.stereo_mode, self.sar, self.tags = stereo_mode, sar, tags  # tags: colour_tags
+        self._says_tags = False  # the frames carry ``tags`` (set with the stream; PNG: never)
         try:
             self.container = av.open(ffmpeg_name(self.tmp), "w", format="image2" if self.image else None,
                                      options={"update": "1"} if self.image else BITEXACT)
@@ -173,7 +175,8 @@ class ColorWriter:
             cc = self.stream.codec_context
             if pix == "yuv420p":
                 cc.colorspace, cc.color_range = BT709, LIMITED
-            if pix == "yuv420p" or self.tags != SDR:  # RGB (FFV1) says HDR colour's primaries and transfer too
+            self._says_tags = pix == "yuv420p" or self.tags != SDR  # RGB (FFV1): HDR colour's primaries, transfer
+            if self._says_tags:
                 cc.color_primaries, cc.color_trc = self.tags
             self.stream.options = self._stereo(opts)
             self._tag = AspectTag(self.stream, self.sar, self.path)  # after the stereo mode, which it reads
@@ -183,7 +186,7 @@ class ColorWriter:
         if self.stream.pix_fmt == "yuv420p":
             frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
             frame.colorspace, frame.color_range = BT709, LIMITED
-        if self.stream.pix_fmt == "yuv420p" or self.tags != SDR:
+        if self._says_tags:
             frame.color_primaries, frame.color_trc = self.tags
         frame = self._tag(frame)
         if pts is None:  # frame k at k / rate, rounded half up as the depth writer places it
