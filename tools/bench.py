@@ -1,4 +1,4 @@
-"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models,seek} --help``. Figures are printed and saved."""
+"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models,seek,viewmem} --help``. Figures are printed and saved."""
 
 import importlib
 import sys
@@ -13,6 +13,7 @@ ABOUT = {
     "gpu": "CUDA correctness, FP16 accuracy and speed (tools/gpu_checks.py)",
     "models": "models and filters side by side on the CPU",
     "seek": "--start with and without seeking, side by side",
+    "viewmem": "memory of the views' encoders and renderer, and the estimate the commands warn with",
 }
 
 

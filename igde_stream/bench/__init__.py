@@ -7,4 +7,5 @@ KINDS = {
     "gpu": "igde_stream.bench.gpu",
     "models": "igde_stream.bench.models",  # models and filters side by side on the CPU  # CUDA correctness, FP16 accuracy, speed (tools/gpu_checks.py)
     "seek": "igde_stream.bench.seek",  # --start with and without seeking
+    "viewmem": "igde_stream.bench.viewmem",  # memory of the views' encoders and renderer
 }

@@ -45,6 +45,7 @@ from .imageseq import frame_name
 from .info import Frame, VideoInfo
 from .pairing import TIE, nearer
 from .report import PsnrReport
+from .view_memory import warn_layout_memory
 from .view_writers import SDR
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
 
@@ -147,6 +148,7 @@ class ViewsSink:
 
     def open(self) -> None:
         sizes = self.layout.frame_sizes((self.info.width, self.info.height))
+        warn_layout_memory(self.layout, self.paths, self.codec, (self.info.width, self.info.height))
         for p, size in zip(self.paths, sizes):
             self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
                                             stereo_mode=self.layout.stereo_mode, size=size,

@@ -125,6 +125,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     together when complete (``parts.commit``)."""
     from .parts import check_outputs, commit
     from .span import Span, check_end, check_span, check_start, most_frames
+    from .view_memory import warn_layout_memory
 
     check_span(start, max_frames)
     end = check_end(start, end)
@@ -161,6 +162,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, "relative")
         frames = limit_frames(depth_reader.info, most_frames(max_frames, start, end, depth_reader.info)).expected_frames
+        warn_layout_memory(lay, paths, codec, size)
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
                                        size=frame_size, frames=frames, timecode=tc, sar=sar,
