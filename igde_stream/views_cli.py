@@ -38,7 +38,7 @@ from typing import Any
 from . import display
 from . import multiview as mv
 from .depth_order import ORDERS
-from .cli import add_autorotate_option, add_depth_range_option, add_pair_option
+from .cli import add_autorotate_option, add_depth_range_option, add_pair_option, add_sync_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
 from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, end_of, fps_arg,
@@ -143,7 +143,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
                            max_frames=args.max_frames, start=args.start, end=end_of(args), render=render, source=_source(args), overwrite=args.overwrite,
-                           pair=args.pair)
+                           pair=args.pair, sync=args.sync)
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
@@ -194,7 +194,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, start=args.start, end=end_of(args),
-                                            figure_frame=args.figure_frame,
+                                            figure_frame=args.figure_frame, sync=args.sync,
                                             source=_source(args, args.color if args.packed else None))
     if args.figure and fig_frame is None:
         raise IGDEError(f"--figure-frame {args.figure_frame}: no frame at or after it was used ({summary['frames']} "
@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(0 = no measurement)")
         q.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
         add_span_options(q, "use")
+        add_sync_option(q, "the inputs' frames")
         add_autorotate_option(q)
         add_depth_range_option(q, writes=False)
         add_depth_colormap_option(q)

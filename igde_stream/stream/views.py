@@ -111,14 +111,17 @@ def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConf
 def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.ViewConfig = mv.ViewConfig(),
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0, start: float = 0.0,
                 end: float | None = None, render: display.Renderer | None = None, source: InputOptions | None = None,
-                overwrite: bool = False, pair: str = "exact", **layout_options: Any) -> tuple[int, list[Path]]:
+                overwrite: bool = False, pair: str = "exact", sync: str = "relative",
+                **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
     (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). ``pair``:
-    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``). ``start``,
+    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``); ``sync``:
+    on times counted from each stream's start (``relative``) or on timestamps (``absolute``: the output
+    of ``--start`` beside the whole colour clip), as ``enhance_file``'s. ``start``,
     ``end`` (seconds) and ``max_frames`` (0: all): the frames rendered, as ``enhance_file``'s. Returns
     (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``parts.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
@@ -135,7 +138,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     except ValueError as exc:
         raise IGDEError(str(exc)) from None
     check_packed_inputs(source.packed if source else None, color, depth)
-    depth_reader = VideoReader(depth, "depth", source=source)
+    depth_reader = VideoReader(depth, "depth", sync=sync, source=source)
     color_reader = None
     writers: list[ColorWriter] = []
     n = 0
@@ -150,7 +153,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             raise IGDEError(str(exc)) from None
         inputs = {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"}
         check_outputs(paths, inputs, overwrite)
-        color_reader = VideoReader(color, "color", size=size, source=source)
+        color_reader = VideoReader(color, "color", size=size, sync=sync, source=source)
         fitted, sar = fit_layout(lay, views_sar(color_reader, depth_reader))  # non-square pixels (aspect)
         if fitted is not lay:  # a quilt's name says the aspect its views show at; a panel fits them so
             lay, old = fitted, paths
@@ -160,7 +163,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                    exact=pair == "exact" and not (start == 0 and max_frames == 1))  # + timing; a photo for frame 0
         rate = depth_reader.info.rate or Fraction(25)
         tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
-        check_start(start, depth_reader.info, "relative")
+        check_start(start, depth_reader.info, sync)
         frames = limit_frames(depth_reader.info, most_frames(max_frames, start, end, depth_reader.info)).expected_frames
         warn_layout_memory(lay, paths, codec, size)
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
@@ -200,11 +203,12 @@ def view_quality_files(
     color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
     *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
     start: float = 0.0, end: float | None = None, figure_frame: int = 0, source: InputOptions | None = None,
+    sync: str = "relative",
 ) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
     """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
     same colour, on every ``stride``-th frame from the first at or after ``start`` seconds to before
     ``end`` (as ``enhance_file``'s). ``enhancer`` (an ``Enhancer``) run on depth ``enhance`` adds an ``enhanced``
-    entry; ``source``: ``sources.InputOptions`` of every input. Returns (``multiview.summarize_view_quality``
+    entry; ``source``: ``sources.InputOptions`` of every input; ``sync``: as ``render_file``'s. Returns (``multiview.summarize_view_quality``
     summary, (frame index, colour, gt, depths) of the first used frame at or after frame ``figure_frame``, or None)."""
     from .span import Span, check_end, check_span, check_start
 
@@ -218,13 +222,13 @@ def view_quality_files(
     if enhance is not None and enhance not in depths:
         raise InputError(f"enhance {enhance!r}: no depth of that name")
     names, paths = list(depths), [str(p) for p in depths.values()]
-    readers = [VideoReader(gt, "gt", source=source)]
+    readers = [VideoReader(gt, "gt", sync=sync, source=source)]
     frames: list[dict[str, Any]] = []
     fig_frame = None
     try:
         _integer_depth(readers[0])
         for p in paths:
-            readers.append(VideoReader(p, "depth", source=source))  # in the list first: closed if refused
+            readers.append(VideoReader(p, "depth", sync=sync, source=source))  # in the list first: closed if refused
             _integer_depth(readers[-1])
         cfg = _views_config(cfg, readers)
         if enhancer is not None and enhance is not None:
@@ -234,16 +238,14 @@ def view_quality_files(
             if hasattr(enhancer, "new_stream"):  # its range warnings are about this stream (as enhance_file)
                 enhancer.new_stream()
         readers.append(VideoReader(color, "color", size=(readers[0].info.width, readers[0].info.height),
-                                   source=source))
+                                   sync=sync, source=source))
         check_timing(readers[0].info, readers[1].info)  # untimed ground truth, depth or colour beside a video
         for r in readers[1:-1]:
             check_pair(readers[-1], r, None, same_length=False)
-        check_start(start, readers[0].info, "relative")
+        check_start(start, readers[0].info, sync)
         span = Span(start, end=end).cut("exact", readers[-1], readers[:-1])
         for k, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1], span=span)):
             i = span.first + k  # the frame's number in the streams
-            if max_frames and len(frames) >= max_frames:
-                break
             if k % stride:
                 continue
             for path, d in zip(paths, deps):
@@ -260,6 +262,8 @@ def view_quality_files(
                                           cfg.max_depth, band, cfg.depth_order))
             if fig_frame is None and i >= figure_frame:
                 fig_frame = (i, c, g, frame_depths)
+            if max_frames and len(frames) >= max_frames:  # before the next pair is read: the inputs may end here
+                break
         if not frames:
             span.check_reached(readers[0])
     finally:
