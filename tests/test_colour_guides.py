@@ -38,7 +38,7 @@ def test_one_colour_image_beside_a_depth_clip_is_refused_up_front_naming_a_still
     assert len([x for x in err if "error" in x]) == 1
     line = [x for x in err if "error" in x][0]
     assert "the colour is one image" in line and "has 3 frames" in line
-    assert "-loop 1 -framerate 30000/1001" in line and "-frames:v 3" in line
+    assert "-loop 1 -framerate 30000/1001" in line and "-frames:v 3" in line and "--pair nearest" in line
     assert "backend" not in " ".join(err)  # refused before the model loads
     assert views_main(["render", str(tmp_path / f"photo{suffix}"), str(d), "-o", str(tmp_path / "v.mkv")]) == 2
     assert "the colour is one image" in capsys.readouterr().err and not (tmp_path / "v.mkv").exists()
@@ -202,3 +202,38 @@ def test_palette_colour_with_a_transparent_entry_is_said(tmp_path, caplog):
             got = next(r.frames()).data
     assert got[0, 0].tolist() == [255, 0, 0] and got[-1, 0].tolist() == [0, 0, 255]  # the palette's colours
     assert [m for m in caplog.messages if "50 % of the first colour frame is fully transparent over a colour (pal8)" in m]
+
+
+@pytest.mark.parametrize("start", [0.0, 0.3])
+def test_one_colour_image_guides_every_depth_frame_under_pair_nearest(tmp_path, enhancer, start):
+    """Before: "no colour frame within 21.0 ms" of every depth frame after the first. Expected: the run of
+    a clip of the photograph repeated (exact pairing), frame for frame; with --start too (the photograph,
+    at 0 s, is not cut as colour more than a frame before the start)."""
+    from igde_stream.stream import enhance_file
+
+    colors, depths, _ = scene(4, (48, 32))
+    cv2.imwrite(str(tmp_path / "photo.png"), colors[0][..., ::-1])
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=Fraction(2))  # 0, 0.5, 1, 1.5 s: far from 0
+    clip = write_video(tmp_path / "c.mkv", [colors[0]] * 4, fmt="rgb24", codec="ffv1", rate=Fraction(2))
+    got = enhance_file(tmp_path / "photo.png", d, tmp_path / "o.mkv", enhancer=enhancer, pair="nearest", start=start)
+    ref = enhance_file(clip, d, tmp_path / "r.mkv", enhancer=enhancer, start=start)
+    assert got["frames"] == ref["frames"] == (4 if start == 0 else 3)
+    with av.open(str(tmp_path / "o.mkv")) as a, av.open(str(tmp_path / "r.mkv")) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0)))
+    assert len(pairs) == got["frames"]
+    assert all(x.pts == y.pts and np.array_equal(x.to_ndarray(), y.to_ndarray()) for x, y in pairs)
+    assert views_main(["render", str(tmp_path / "photo.png"), str(d), "-o", str(tmp_path / "v.mkv"), "--pair",
+                       "nearest", "--views", "2", "-q"]) == 0
+    with av.open(str(tmp_path / "v.mkv")) as v:
+        assert len(list(v.decode(video=0))) == 4
+
+
+def test_a_video_of_one_frame_is_not_a_photograph_under_pair_nearest(tmp_path, enhancer):
+    from igde_stream.errors import PairingError
+    from igde_stream.stream import enhance_file
+
+    colors, depths, _ = scene(4, (48, 32))
+    one = write_video(tmp_path / "c.mkv", colors[:1], fmt="rgb24", codec="ffv1", rate=Fraction(30000, 1001))
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray", rate=Fraction(30000, 1001))
+    with pytest.raises(PairingError, match="no colour frame within"):  # a clip that ends: still its own times
+        enhance_file(one, d, tmp_path / "o.mkv", enhancer=enhancer, pair="nearest")

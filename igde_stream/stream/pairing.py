@@ -6,6 +6,8 @@ that runs longer); :func:`pairs` picks one by mode."""
 from __future__ import annotations
 
 import logging
+import math
+import os
 from fractions import Fraction
 from typing import Iterable, Iterator
 
@@ -21,24 +23,37 @@ PAIR_MODES = ("exact", "nearest")
 
 def pairs(
     mode: str, colors: Iterable[Frame], depths: Iterable[Frame], durations: tuple[float, float],
-    names: tuple[str, str], tally: dict[str, int] | None = None, slack: float = 0.0,
+    names: tuple[str, str], tally: dict[str, int] | None = None, slack: float = 0.0, still: bool = False,
 ) -> Iterator[tuple[Frame, Frame]]:
     """``pair_frames`` (``mode`` "exact": within half a depth frame) or ``pair_nearest`` ("nearest":
     within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds, and
-    ``slack``: the rounding of their timestamps, ``rounding_slack``)."""
+    ``slack``: the rounding of their timestamps, ``rounding_slack``; ``still``: the colour is one
+    photograph, ``is_still``, which guides every depth frame, at any distance)."""
     if mode == "exact":
         return pair_frames(colors, depths, 0.5 * durations[1], names, durations)
     if mode == "nearest":
-        return pair_nearest(colors, depths, 0.5 * max(durations), names, tally, slack)
+        return pair_nearest(colors, depths, math.inf if still else 0.5 * max(durations), names, tally, slack)
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
+
+
+def is_still(info: VideoInfo) -> bool:
+    """Whether an input (its ``VideoInfo``) is one photograph: an image file (``roles.STILL_SUFFIXES``,
+    no ``%`` pattern) of one frame. As the colour under ``--pair nearest`` it is the colour frame
+    nearest every depth frame, so it guides them all: a still scene beside a depth clip."""
+    from .roles import STILL_SUFFIXES
+
+    return getattr(info, "kind", None) == "file" and getattr(info, "expected_frames", None) in (None, 1) and \
+        os.path.splitext(str(getattr(info, "path", "")))[1].lower() in STILL_SUFFIXES
 
 
 def reach(mode: str, color: VideoInfo, depth: VideoInfo) -> float:
     """How far (seconds) from a depth frame ``pairs`` looks for its colour frame, for streams of
     these ``VideoInfo``: half a depth frame ("exact"), or half the longer frame and the timestamps'
-    rounding ("nearest")."""
+    rounding ("nearest"; any distance for a photograph, ``is_still``)."""
     if mode == "exact":
         return 0.5 * depth.frame_duration
+    if is_still(color):
+        return math.inf
     return 0.5 * max(color.frame_duration, depth.frame_duration) + rounding_slack(color, depth)
 
 

@@ -2,8 +2,9 @@
 
 - Colour and depth resolving to the same stream of the same input (one input with a colour stream
   only, or a depth stream only; not ``--packed``): refused, as the colour's luma would be read as depth.
-- One colour image (a photograph, no ``%``) beside depth of more frames: refused before the model
-  loads, naming how to make a clip of the still (it would otherwise fail at pairing, after the run).
+- One colour image (a photograph, no ``%``) beside depth of more frames under exact pairing: refused
+  before the model loads, naming ``--pair nearest`` (where the photograph guides every depth frame,
+  ``pairing.is_still``) and how to make a clip of the still.
 - A colour stream in a gray format: a warning that the inputs may be swapped, saying so more firmly
   when the depth stream is in a colour (YUV) format. Not an error: a monochrome or infrared camera
   is a legitimate guide, and depth encoded as YUV (H.264 / HEVC) is common, so both can hold at once.
@@ -74,8 +75,9 @@ def check_still_colour(color: Any, depth: Any) -> None:
     rate_text = str(Fraction(depth.info.rate or 25))
     raise InputError(
         f"the colour is one image and the depth {depth.path} has {n} frames: each depth frame needs its own "
-        f"colour frame; for a still scene make a clip of the image first (ffmpeg -loop 1 -framerate {rate_text} "
-        f"-i {color.path} -frames:v {n} -c:v ffv1 color.mkv), or give one depth image", color.path)
+        f"colour frame; for a still scene give --pair nearest (the image guides every depth frame) or make a clip "
+        f"of the image (ffmpeg -loop 1 -framerate {rate_text} -i {color.path} -frames:v {n} -c:v ffv1 color.mkv), "
+        "or give one depth image", color.path)
 
 
 def check_distinct(color: Any, depth: Any) -> None:

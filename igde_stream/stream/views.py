@@ -26,7 +26,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
-from .pairing import pairs, rounding_slack
+from .pairing import is_still, pairs, rounding_slack
 from .aspect import fit_layout, views_sar
 from .formats import is_float_format
 from .info import limit_frames
@@ -55,7 +55,7 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
     durations, slack = (color.info.frame_duration, first.info.frame_duration), rounding_slack(color.info, first.info)
     given, heads = 0, (color.frames(), first.frames())
     heads = span.heads(pair, (color.info, first.info), *heads) if span is not None else heads
-    for c, d in pairs(pair, *heads, durations, (color.path, first.path), None, slack):
+    for c, d in pairs(pair, *heads, durations, (color.path, first.path), None, slack, is_still(color.info)):
         if span is not None and span.past(d):  # at or after --to: the others are not read further either
             return
         if not given and span is not None:
