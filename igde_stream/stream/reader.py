@@ -38,6 +38,7 @@ from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
 from .floatdepth import FloatMap, clip_warning, exr_hint, unsized_hint
 from .fflogs import enable_error_logs
+from .fields import FieldWatch
 from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
@@ -50,7 +51,7 @@ from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .rgb import colour_rgb, warn_transparent
 from .seek import Seek, seek_for
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
-from .streams import check_same_kind, choose_stream, warn_hdr_colour, warn_interlaced_colour
+from .streams import check_same_kind, choose_stream, warn_hdr_colour
 from .timecode import input_timecode
 from .timing import stream_rate
 
@@ -200,7 +201,7 @@ class VideoReader:
         pix_fmt = cc.pix_fmt
         if self.role == "color":
             warn_hdr_colour(cc, self.path)
-            warn_interlaced_colour(cc, self.path)
+        self._fields = FieldWatch(cc if self.role == "color" else None, self.path)  # says interlaced colour once
         if self._colormap != "gray" and not one_channel(pix_fmt):
             self._cmap = ColormapReader(self._colormap, self.path, pix_fmt)
         elif self._colormap != "gray":
@@ -235,11 +236,8 @@ class VideoReader:
 
     def _check_depth_format(self, pix_fmt: str) -> None:
         if pix_fmt not in DEPTH_FORMATS:
-            raise InputError(
-                f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
-                f"(use {depth_formats_text()})",
-                self.path,
-            )
+            raise InputError(f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
+                             f"(use {depth_formats_text()})", self.path)
 
     def colormap_summary(self) -> dict | None:
         """How far a colour-mapped depth stream's pixels lay from its map (``ColormapReader.summary``);
@@ -299,6 +297,7 @@ class VideoReader:
             for f in decoded:
                 if f.is_corrupt:
                     raise CorruptInputError(f"frame {count} is corrupt", self.path)
+                self._fields.see(f)  # an untagged stream's first interlaced frame
                 if start is None:
                     start = f.pts if f.pts is not None else 0
                 if f.pts is not None and prev_pts is not None and f.pts <= prev_pts:

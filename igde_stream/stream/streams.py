@@ -51,23 +51,6 @@ def warn_hdr_colour(cc: Any, path: str) -> None:
                     "(docs/formats.md, \"HDR colour\")", path, "PQ" if cc.color_trc == HDR_TRANSFERS[0] else "HLG")
 
 
-#: AVFieldOrder's interlaced orders (AV_FIELD_TT, BB, TB, BT: the field shown first, and coded first)
-INTERLACED = {2: "top field first", 3: "bottom field first", 4: "bottom field first, top coded first",
-              5: "top field first, bottom coded first"}
-
-
-def warn_interlaced_colour(cc: Any, path: str) -> None:
-    """Colour tagged interlaced (1080i: two fields of two instants in each frame) is read as stored, the
-    fields woven, not deinterlaced: say so (docs/formats.md, "Interlaced colour")."""
-    order = getattr(cc, "field_order", None) if cc is not None else None
-    if order in INTERLACED:
-        log.warning("%s: interlaced colour (%s): read as stored, both fields woven into each frame, so moving edges "
-                    "are combed; not deinterlaced, which cost more than the combing at moderate motion and helped "
-                    "at fast motion (docs/formats.md, \"Interlaced colour\"): for fast motion deinterlace it first "
-                    "(ffmpeg -vf yadif)",
-                    path, INTERLACED[order])
-
-
 def _is_picture(s: av.VideoStream) -> bool:
     """Cover art (an MP4 ``covr`` atom, a Matroska cover attachment): a still, never the video."""
     return bool(s.disposition & av.stream.Disposition.attached_pic)
@@ -152,8 +135,7 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
 
 
 __all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_length", "check_timing", "choose_stream",
-           "rates_meet",
-           "warn_hdr_colour", "warn_interlaced_colour"]
+           "rates_meet", "warn_hdr_colour"]
 
 
 def check_same_kind(size: tuple[int, int], fmt: str, count: int, file: str | None, pts_time: float,
