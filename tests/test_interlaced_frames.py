@@ -155,3 +155,18 @@ def test_untagged_interlaced_depth_is_not_called_interlaced_colour(tmp_path, cap
         with VideoReader(d, "depth") as r:
             assert sum(1 for _ in r.frames()) == 3
     assert not [m for m in caplog.messages if "interlaced colour" in m]
+
+
+@pytest.mark.parametrize("top", [True, False])
+def test_a_tag_that_contradicts_the_frames_gives_way_to_them(tmp_path, caplog, top):
+    """The ffmpeg 5.1 command line tags interlaced H.264 in Matroska ``tb`` (bottom field shown first, top
+    coded first) where every frame is flagged top field first (ffprobe: field_order=tb, top_field_first=1),
+    and ``bt`` for bottom field first. The warning names the order the frames are shown in."""
+    c = _ffmpeg(tmp_path / "c.mkv", CLIPS["h264-mbaff-tff.nut" if top else "h264-mbaff-bff.nut"][1])
+    field_order, frames = _probe(c)
+    if field_order != ("tb" if top else "bt"):
+        pytest.skip(f"this ffmpeg tags the clip {field_order}, not contradicting its frames")
+    assert frames[0] == (1, int(top))
+    n, lines = _read(c, caplog)
+    assert n == 3 and len(lines) == 1, lines
+    assert f"interlaced colour ({'top' if top else 'bottom'} field first)" in lines[0]

@@ -2,9 +2,10 @@
 woven, not deinterlaced; ``FieldWatch`` says so once (docs/formats.md, "Interlaced colour").
 
 The field order comes from the stream's codec context (AVFieldOrder, set by the container or by FFmpeg's
-parser) where it has one. Where it has none (DV as recorded, MPEG-2 in MP4 / MOV without a ``fiel`` atom,
-H.264 in NUT), the decoder still flags each frame: the first frame flagged interlaced tells, its
-top-field-first flag naming the order. The flags are read from frames the run decodes anyway."""
+parser), the first frame's flags naming the order where they say one. Where the stream has none (DV as
+recorded, MPEG-2 in MP4 / MOV without a ``fiel`` atom, H.264 in NUT), the decoder still flags each
+frame: the first frame flagged interlaced tells, its top-field-first flag naming the order. The flags
+are read from frames the run decodes anyway."""
 
 from __future__ import annotations
 
@@ -54,23 +55,25 @@ def top_field_first(frame: av.VideoFrame) -> bool | None:
 
 
 class FieldWatch:
-    """Says once whether the colour stream of codec context ``cc`` (of input ``path``) is interlaced: at
-    opening, from its field order (``INTERLACED``), or where it has none (AV_FIELD_UNKNOWN), from the first
-    frame flagged interlaced (``see``, given each decoded frame). ``cc`` None: nothing is said (depth)."""
+    """Says once, with the first frame it can (``see``, given each decoded frame), whether the colour stream
+    of codec context ``cc`` (of input ``path``) is interlaced: where its field order (``INTERLACED``) says
+    so, or where it has none (AV_FIELD_UNKNOWN) and a frame is flagged interlaced. The order named is the
+    frame's where it is flagged (the ffmpeg 5.1 command line tags top-field-first H.264 in Matroska
+    ``tb``, bottom field shown first), else the tag's. ``cc`` None: nothing is said (depth)."""
 
     def __init__(self, cc: Any, path: str) -> None:
         self.path = path
         order = getattr(cc, "field_order", None) if cc is not None else None
-        if order in INTERLACED:
-            warn_interlaced(path, INTERLACED[order])
-        self.pending = order == 0 and cc.name not in NOT_FIELDS
+        self.tag = INTERLACED.get(order)
+        self.pending = self.tag is not None or order == 0 and cc.name not in NOT_FIELDS
 
     def see(self, frame: av.VideoFrame) -> None:
-        if self.pending and frame.interlaced_frame:
-            self.pending = False
-            first = top_field_first(frame)
-            warn_interlaced(self.path, "field order unknown" if first is None
-                            else "top field first" if first else "bottom field first")
+        if not self.pending or not (self.tag or frame.interlaced_frame):
+            return
+        self.pending = False
+        first = top_field_first(frame) if frame.interlaced_frame else None
+        warn_interlaced(self.path, (self.tag or "field order unknown") if first is None
+                        else "top field first" if first else "bottom field first")
 
 
 __all__ = ["INTERLACED", "NOT_FIELDS", "FieldWatch", "top_field_first", "warn_interlaced"]
