@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import struct
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import av
-import av.logging
 import numpy as np
 
 from ..errors import InputError
-from .imageseq import sequence_files
-from .sources import kind_of, open_input
 
 log = logging.getLogger("igde_stream.stream")
 _ONE = 1 << 16  # 1.0 in the matrix's 16.16 fixed point
@@ -151,29 +146,6 @@ def frame_orientation(frame: Any, path: str, file: str | None = None) -> Orienta
     return Orientation()
 
 
-def probe_orientation(path: str, role: str, source: Any, stream_index: int) -> Orientation | None:
-    """The display orientation of the first frame of stream ``stream_index`` (``container.streams``
-    index) of ``path``, read through a second opening of the input so that the reader's own decoding
-    starts untouched. None where that is not possible (stdin, a network stream, a pipe, raw video, no
-    frame decodes): the reader then checks its frames as they come."""
-    kind = kind_of(path)
-    if kind in ("stdin", "url", "raw") or (kind == "file" and not os.path.isfile(path)):
-        return None
-    shared, _, _ = open_input(path, role, source)
-    try:
-        stream = shared.container.streams[stream_index]
-        stream.thread_count = 1  # the first frame, without waiting for a frame-thread pipeline to fill
-        with av.logging.Capture(local=True):  # damage is the reader's to report, with its frame number
-            for packet in shared.container.demux(stream):
-                for frame in stream.decode(packet):
-                    return frame_orientation(frame, path, sequence_files(path)[0] if kind == "sequence" else None)
-    except (av.error.FFmpegError, EOFError):
-        pass
-    finally:
-        shared.close()
-    return None
-
-
 def orientation_changed(path: str, index: int, before: Orientation, now: Orientation, probed: bool) -> InputError:
     """The error for frame ``index`` whose orientation differs from the stream's so far."""
     if not probed and index == 0:
@@ -216,5 +188,5 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
 
 
 __all__ = [
-    "HINT", "Orientation", "exif_orientation", "frame_orientation", "orientation_changed", "probe_orientation", "warn_portrait_landscape",
+    "HINT", "Orientation", "exif_orientation", "frame_orientation", "orientation_changed", "warn_portrait_landscape",
 ]

@@ -50,7 +50,7 @@ from .report import PsnrReport, gt_problem
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
-from .timecode import with_timecode
+from .firstframe import outputs_timecode
 from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _Enhanced, _NoBar, _read, check_batch
 from .urls import StreamURL, check_outputs as check_stream_outputs, output_path
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
@@ -230,7 +230,7 @@ def enhance_file(
             depth.path, di.width, di.height, di.pix_fmt, f"{float(di.rate):.3f}" if di.rate else "?", out,
             describe_codec(codec),
         )
-        di = with_timecode(di, color.info)  # the outputs' timecode: the depth's, else the colour's
+        di = outputs_timecode(depth, color, di)  # the depth's, else the colour's (container; first frame)
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
                              float_map=fmap, sar=depth_sar(color, depth))  # non-square pixels: aspect
         if not lossless:  # once the writer took the codec: a refused one is said without it

@@ -46,7 +46,8 @@ from .formats import (
 from .imagehead import check_image_headers
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_duration
-from .orientation import Orientation, frame_orientation, orientation_changed, probe_orientation
+from .firstframe import probe_first_frame
+from .orientation import Orientation, frame_orientation, orientation_changed
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
 from .rgb import colour_rgb, warn_transparent
 from .seek import Seek, seek_for
@@ -109,14 +110,14 @@ class VideoReader:
         options = (source or InputOptions()).for_input(self.path)
         self._depth_range = options.depth_range
         self._colormap = options.depth_colormap if role == "depth" and options.packed is None else "gray"
-        self.autorotate = options.autorotate
+        self.autorotate, self.source = options.autorotate, options  # source: a later probe's (``firstframe``)
         self._packed = Unpacker(options.packed, role, self.path, options.depth_near) \
             if options.packed is not None and role != "gt" else None  # one half of a packed RGB-D stream
         try:
             self._open(options, threads)
-            probed = probe_orientation(self.path, role, options, self.stream.index) if self.autorotate else None
-            self._probed = probed is not None
-            self.orientation = probed or Orientation()
+            first = probe_first_frame(self.path, role, options, self.stream.index) if self.autorotate else None
+            self.first_frame, self._probed = first, first is not None  # its orientation and timecode
+            self.orientation = first.orientation if first is not None else Orientation()
             self.stored_size = (self.info.width, self.info.height)
             self.rotated = None if self.orientation.identity else self.orientation.describe(*self.stored_size)
             if self.rotated is not None:

@@ -7,6 +7,12 @@ metadata, as ``ffmpeg -timecode`` does: MOV / MP4 a ``tmcd`` track, Matroska a `
 MXF its timecode component, NUT an info tag. The outputs keep the input's frames one for one from its
 first, so the first frame's timecode is theirs too; from a later frame (``--start``), that frame's
 (``advance``).
+
+Where neither input's container has one, the timecode the first frame carries in its bitstream is
+taken (``frame_timecode``): an H.264 pic_timing SEI's clock timestamp, an HEVC time code SEI, an
+MPEG-1/2 GOP header's time_code, as broadcast encoders and many cameras write them. FFmpeg's
+decoders give it as the frame's ``timecode`` metadata (beside ``S12M_TIMECODE`` / ``GOP_TIMECODE``
+side data); the first frame is decoded once when the input is opened (``firstframe``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import logging
 import math
 import re
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import av
 import av.logging
@@ -53,12 +59,34 @@ def input_timecode(container: Any, stream: Any) -> str | None:
     return None
 
 
-def with_timecode(depth: VideoInfo, color: VideoInfo) -> VideoInfo:
+def frame_timecode(frame: Any) -> str | None:
+    """The timecode decoded ``frame`` carries in its bitstream (FFmpeg's ``timecode`` frame metadata:
+    H.264 / HEVC SEI, an MPEG-1/2 GOP header), or None."""
+    return _tagged(getattr(frame, "metadata", None))
+
+
+#: decoders that give a frame's timecode from its bitstream (``frame_timecode``)
+FRAME_TIMECODE_CODECS = frozenset({"h264", "hevc", "mpeg1video", "mpeg2video"})
+
+_INPUTS = ("depth", "colour")
+
+
+def with_timecode(depth: VideoInfo, color: VideoInfo,
+                  first_frames: Sequence[Callable[[], str | None]] = ()) -> VideoInfo:
     """``depth`` (the outputs' model) with the timecode they get: the depth's, else the colour's (a depth
-    estimator's output has none; its frames pair with the colour's from the first, ``pairing``)."""
+    estimator's output has none; its frames pair with the colour's from the first, ``pairing``); where
+    neither container has one, that of the depth's first frame, else the colour's (``first_frames``:
+    the two, depth and colour, read when asked, in that order, only then: ``firstframe``)."""
     if depth.timecode is None and color.timecode is not None:
         log.info("timecode %s: the colour input's (the depth has none), written on the outputs", color.timecode)
         return dataclasses.replace(depth, timecode=color.timecode)
+    if depth.timecode is not None:
+        return depth
+    for name, read in zip(_INPUTS, first_frames):
+        if (tc := read()) is not None:
+            log.info("timecode %s: the %s input's first frame's (in its bitstream; neither container has one), "
+                     "written on the outputs", tc, name)
+            return dataclasses.replace(depth, timecode=tc)
     return depth
 
 
@@ -136,4 +164,5 @@ def set_timecode(container: Any, timecode: str | None, rate: Fraction, where: An
     container.metadata["timecode"] = timecode
 
 
-__all__ = ["advance", "input_timecode", "move_timecode", "set_timecode", "timecode_of", "with_timecode"]
+__all__ = ["FRAME_TIMECODE_CODECS", "advance", "frame_timecode", "input_timecode", "move_timecode", "set_timecode",
+           "timecode_of", "with_timecode"]

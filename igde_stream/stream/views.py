@@ -34,7 +34,7 @@ from .reader import VideoReader
 from .roles import check_pair
 from .sources import InputOptions
 from .streams import check_timing
-from .timecode import with_timecode
+from .firstframe import outputs_timecode
 from .view_writers import (SDR, VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
                            _say_rescaled, colour_tags)
 
@@ -162,7 +162,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
                    exact=pair == "exact" and not (start == 0 and max_frames == 1))  # + timing; a photo for frame 0
         rate = depth_reader.info.rate or Fraction(25)
-        tc = with_timecode(depth_reader.info, color_reader.info).timecode  # the depth's, else the colour's
+        tc = outputs_timecode(depth_reader, color_reader).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, sync)
         frames = limit_frames(depth_reader.info, most_frames(max_frames, start, end, depth_reader.info)).expected_frames
         warn_layout_memory(lay, paths, codec, size)

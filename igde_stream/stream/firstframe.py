@@ -1,0 +1,79 @@
+"""What an input's first frame says before its reader decodes it: its display orientation
+(``orientation.frame_orientation``), needed before the outputs' frame size is fixed, and the timecode
+it carries in its bitstream (``timecode.frame_timecode``: H.264 / HEVC SEI, an MPEG-1/2 GOP header),
+needed before their headers are written.
+
+The frame is decoded through a second opening of the input, so that the reader's own decoding starts
+untouched; once, when the input is opened to read its orientation (``probe_first_frame``). Where that
+was not done (``--no-autorotate``), ``first_frame_timecode`` decodes it when the outputs' timecode is
+asked of it (neither input's container has one), for a codec whose frames can carry one only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import av.logging
+
+from .imageseq import sequence_files
+from .info import VideoInfo
+from .orientation import Orientation, frame_orientation
+from .sources import kind_of, open_input
+from .timecode import FRAME_TIMECODE_CODECS, frame_timecode, with_timecode
+
+
+@dataclass(frozen=True)
+class FirstFrame:
+    """The first frame's display orientation and timecode (None: it carries none)."""
+
+    orientation: Orientation
+    timecode: str | None
+
+
+def probe_first_frame(path: str, role: str, source: Any, stream_index: int, orient: bool = True) -> FirstFrame | None:
+    """The first frame of stream ``stream_index`` (``container.streams`` index) of ``path``, read
+    through a second opening of the input (``orient`` False: its timecode only; the orientation is left
+    as stored). None where that is not possible (stdin, a network stream, a pipe, raw video, no frame
+    decodes): the reader then checks its frames' orientation as they come."""
+    kind = kind_of(path)
+    if kind in ("stdin", "url", "raw") or (kind == "file" and not os.path.isfile(path)):
+        return None
+    shared, _, _ = open_input(path, role, source)
+    try:
+        stream = shared.container.streams[stream_index]
+        stream.thread_count = 1  # the first frame, without waiting for a frame-thread pipeline to fill
+        with av.logging.Capture(local=True):  # damage is the reader's to report, with its frame number
+            for packet in shared.container.demux(stream):
+                for frame in stream.decode(packet):
+                    file = sequence_files(path)[0] if kind == "sequence" else None
+                    return FirstFrame(frame_orientation(frame, path, file) if orient else Orientation(),
+                                      frame_timecode(frame))
+    except (av.error.FFmpegError, EOFError):
+        pass
+    finally:
+        shared.close()
+    return None
+
+
+def first_frame_timecode(reader: Any) -> str | None:
+    """The timecode the first frame of ``reader`` (a ``VideoReader``) carries: from its probe when it was
+    opened, else from one made now where its codec's frames can carry one."""
+    first = getattr(reader, "first_frame", None)
+    if first is None and not getattr(reader, "_probed", False) and reader.info.codec in FRAME_TIMECODE_CODECS:
+        first = reader.first_frame = probe_first_frame(reader.path, reader.role, reader.source, reader.stream.index,
+                                                       orient=False)
+    return first.timecode if first is not None else None
+
+
+def outputs_timecode(depth: Any, color: Any, info: VideoInfo | None = None) -> VideoInfo:
+    """``info`` (default: the depth reader's) with the outputs' timecode (``timecode.with_timecode``): the
+    depth's container's, else the colour's; else the depth's first frame's, else the colour's (decoded
+    only then, where not yet; ``depth`` and ``color``: their ``VideoReader``s)."""
+    return with_timecode(info or depth.info, color.info,
+                         (lambda: first_frame_timecode(depth), lambda: first_frame_timecode(color)))
+
+
+__all__ = ["FirstFrame", "first_frame_timecode", "outputs_timecode", "probe_first_frame"]
