@@ -25,13 +25,24 @@ RAW_STREAM_FORMATS = frozenset({"h264", "hevc", "vvc", "mpegvideo", "m4v", "cavs
                                 "h263"})
 
 
+#: an average rate this close to the stream's declared one is the declared rate measured through rounded
+#: timestamps (an MP4 remuxed from Matroska's 1 ms times: 48 frames at 30000/1001 average 128000/4273)
+RATE_SNAP = 0.005
+
+
 def stream_rate(stream: Any, container: Any) -> Fraction | None:
     """Frames per second of ``stream`` (PyAV), None when unknown: its average rate, or for a raw
-    elementary stream the rate its bitstream declares (``guessed_rate``)."""
-    if _format_name(container) in RAW_STREAM_FORMATS and stream.guessed_rate:
-        return Fraction(stream.guessed_rate)
-    rate = stream.average_rate or stream.guessed_rate
-    return Fraction(rate) if rate else None
+    elementary stream the rate its bitstream declares (``guessed_rate``, FFmpeg's guess from the
+    container's and the codec's rates). An average within ``RATE_SNAP`` of the declared rate is that
+    rate (FFmpeg's command line takes it too), so that outputs declare 30000/1001, not the 28967/967 a
+    file's rounded timestamps average to, and frame numbers stay on the grid over long clips."""
+    guessed = Fraction(stream.guessed_rate) if stream.guessed_rate else None
+    if _format_name(container) in RAW_STREAM_FORMATS and guessed:
+        return guessed
+    rate = Fraction(stream.average_rate) if stream.average_rate else guessed
+    if rate and guessed and abs(rate / guessed - 1) <= RATE_SNAP:
+        return guessed
+    return rate
 
 
 class SlotClock:
