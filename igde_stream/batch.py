@@ -55,7 +55,8 @@ class _Warnings(logging.Handler):
 def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None) -> dict[str, Any]:
     """Run one clip and return its summary row; never raises for a failed clip: the row says
     ``failed`` with the error's first line. ``options``: ``enhance_file``'s keywords; those that are
-    not its own parameters build the ``Enhancer`` (as in ``enhance_file``), once per process.
+    not its own parameters build the ``Enhancer`` (as in ``enhance_file``), once per process; ``duration``
+    (``--duration``): the end is that long after the clip's start, a CSV row's where it has one.
     ``model_threads``: the model's CPU threads (the worker's share of the cores)."""
     global _enhancer
     import inspect
@@ -73,8 +74,11 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
         row["error"] = job.problem
         return row
     own = inspect.signature(enhance_file).parameters
+    options = dict(options)
+    duration = options.pop("duration", None)  # --duration counts from each clip's start, a row's too
     file_opts = {k: v for k, v in options.items() if k in own}
-    file_opts.update({k: v for k, v in (("start", job.start), ("end", job.end)) if v is not None})  # the CSV's span
+    end = job.end if job.end is not None or duration is None or job.start is None else job.start + duration
+    file_opts.update({k: v for k, v in (("start", job.start), ("end", end)) if v is not None})  # the CSV's span
     row.update(start=file_opts.get("start") or None, end=file_opts.get("end"))
     if row["end"] is not None and row["end"] <= (row["start"] or 0.0):
         row["error"] = f"to {row['end']:g} s must come after start {row['start'] or 0:g} s"

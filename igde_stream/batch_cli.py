@@ -141,7 +141,8 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
 
     t0 = time.perf_counter()
     # first: InputOptions refuses --depth-stream with --packed, before the list is read
-    options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format}
+    options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format,
+               **({"duration": args.duration} if args.duration is not None else {})}  # from a row's start too
     jobs = read_jobs(args.jobs, args.output_dir, args.output_ext, packed=args.packed is not None)
     summaries = [check_summary_path(s, jobs, args.jobs) for s in args.summary or []]
     skip = check_outputs(jobs, resume=args.resume, overwrite=args.overwrite)
