@@ -10,9 +10,11 @@ import csv
 import json
 from fractions import Fraction
 
+import av
 import pytest
 
-from conftest import read_video, scene, write_video
+from conftest import encode_frames, read_video, scene, write_video
+from igde_stream import multiview as mv
 
 RATE = Fraction(25)
 SAR = Fraction(4, 3)
@@ -74,3 +76,26 @@ def test_batch_duration_counts_from_each_rows_start(take):
         rows = list(csv.DictReader(f))
     assert [(r["start"], float(r["end"])) for r in rows] == [("", pytest.approx(0.12)), ("0.2", pytest.approx(0.32)),
                                                              ("0.3", pytest.approx(0.42)), ("0.3", 0.4)]
+
+
+def _tags(path):
+    with av.open(str(path)) as c:
+        cc = c.streams.video[0].codec_context
+        return cc.color_primaries, cc.color_trc, cc.colorspace
+
+
+def test_views_of_pq_colour_without_primaries_say_bt2020(tmp_path):
+    """Colour tagged PQ but not its primaries (unspecified, 2, as PyAV reads an untagged stream): PQ is
+    defined with BT.2020's primaries (BT.2100), as the docs say the views are tagged. Before, the views
+    said primaries "unspecified" beside PQ (the fallback to BT.2020 only took a 0, which FFmpeg never gives)."""
+    from igde_stream.stream.views import render_file
+
+    frames = [av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="yuv420p10le")
+              for c in scene(2, (32, 24))[0]]
+    c = encode_frames(tmp_path / "c.mkv", frames, "ffv1", "yuv420p10le",
+                      tags={"color_trc": PQ, "colorspace": BT2020, "color_range": 1})
+    d = write_video(tmp_path / "d.mkv", scene(2, (32, 24))[1], fmt="gray", rate=RATE)
+    with av.open(str(c)) as f:
+        assert f.streams.video[0].codec_context.color_primaries == UNSPECIFIED
+    render_file(c, d, tmp_path / "v.mp4", mv.ViewConfig(2, 12), codec="h264")
+    assert _tags(tmp_path / "v.mp4") == (BT2020, PQ, BT709)

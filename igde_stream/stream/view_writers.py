@@ -65,13 +65,15 @@ def _check_size(codec: str, w: int, h: int, path: Path) -> None:
 
 def colour_tags(color: Any) -> tuple[int, int]:
     """(colour primaries, transfer) of the views of a colour input (``color``: its ``VideoReader``):
-    ``SDR``, or where the colour is HDR (PQ, HLG) its own. The views hold its coded values, converted to
+    ``SDR``, or where the colour is HDR (PQ, HLG) its own (primaries it does not say: BT.2020's, which
+    PQ and HLG are defined with, BT.2100). The views hold its coded values, converted to
     RGB with its own matrix, so its primaries and transfer still say what they mean: a player that
     reads them shows the views as it shows the colour (docs/formats.md, "HDR colour")."""
     cc = getattr(getattr(color, "stream", None), "codec_context", None)  # NumPy arrays: none
     if cc is None or cc.color_trc not in HDR_TRANSFERS:
         return SDR
-    return (cc.color_primaries or BT2020_PRIMARIES, cc.color_trc)
+    # untagged primaries (FFmpeg's 2, "unspecified"; 0 and 3 are reserved): PQ and HLG are BT.2100's, BT.2020's
+    return (BT2020_PRIMARIES if cc.color_primaries in (0, 2, 3) else cc.color_primaries, cc.color_trc)
 
 
 class ColorWriter:
