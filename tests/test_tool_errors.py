@@ -86,7 +86,7 @@ def test_bench_help_lists_the_kinds_and_exits_0():
     r = _tool("tools/bench.py", "--help")
     assert r.returncode == 0
     assert [line.split()[0] for line in r.stdout.splitlines() if line.startswith("  ")] == \
-        ["stream", "infer", "views", "gpu", "models", "seek"]
+        ["stream", "infer", "views", "gpu", "models", "seek", "viewmem", "rgb"]
 
 
 def test_run_tool_turns_user_errors_into_exit_2_and_keeps_bugs(capsys):

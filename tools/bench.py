@@ -1,4 +1,4 @@
-"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models,seek,viewmem} --help``. Figures are printed and saved."""
+"""Benchmarks: ``python tools/bench.py {stream,infer,views,gpu,models,seek,viewmem,rgb} --help``. Figures are printed and saved."""
 
 import importlib
 import sys
@@ -14,6 +14,7 @@ ABOUT = {
     "models": "models and filters side by side on the CPU",
     "seek": "--start with and without seeking, side by side",
     "viewmem": "memory of the views' encoders and renderer, and the estimate the commands warn with",
+    "rgb": "8-bit YUV colour to RGB: swscale / OpenCV routes, time and error against the formulas",
 }
 
 

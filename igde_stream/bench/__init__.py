@@ -8,4 +8,5 @@ KINDS = {
     "models": "igde_stream.bench.models",  # models and filters side by side on the CPU  # CUDA correctness, FP16 accuracy, speed (tools/gpu_checks.py)
     "seek": "igde_stream.bench.seek",  # --start with and without seeking
     "viewmem": "igde_stream.bench.viewmem",  # memory of the views' encoders and renderer
+    "rgb": "igde_stream.bench.rgb",  # 8-bit YUV -> RGB routes: time and error against the formulas
 }
