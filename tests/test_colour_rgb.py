@@ -106,3 +106,67 @@ def test_colour_asked_at_its_own_size_is_the_unscaled_conversion(tmp_path):
     np.testing.assert_array_equal(same, colour_rgb(f, reformatter))
     err = np.abs(same.astype(float) - _exact_rgb(path, 1, False))[_inside()]
     assert err.max() <= 1
+
+
+# ---- 4:2:0 H.264 of 10 bits: chroma at its sited position; the exact numbers written as gbrp ---------
+
+def _sited(c, axis, cosited):
+    """2x bilinear interpolation along ``axis``: samples on the even positions (cosited) or midway."""
+    c = np.moveaxis(c, axis, 0)
+    prev, nxt = np.concatenate([c[:1], c[:-1]]), np.concatenate([c[1:], c[-1:]])
+    out = np.empty((2 * c.shape[0],) + c.shape[1:])
+    if cosited:
+        out[0::2], out[1::2] = c, (c + nxt) / 2
+    else:
+        out[0::2], out[1::2] = 0.75 * c + 0.25 * prev, 0.75 * c + 0.25 * nxt
+    return np.moveaxis(out, 0, axis)
+
+
+@pytest.mark.parametrize("space", [1, 6], ids=["709", "601"])
+def test_10bit_h264_colour_is_the_formulas_with_sited_chroma(tmp_path, space):
+    """Random 10-bit 4:2:0 planes (every pixel its own colour, so chroma interpolation shows) through
+    lossless x264 (qp 0): the decoder tags chroma location "left", H.264's default (chroma on the even
+    luma columns, midway between two rows), and the colour read is the BT.709 / BT.601 limited-range
+    arithmetic in float64 on the stored planes with chroma interpolated there, within 0.5 of a level
+    (rounding, plus swscale's fixed point). On this random chroma the same arithmetic with centre-sited
+    chroma is 17 levels away on average, and so is swscale's default path (up to 119)."""
+    from conftest import encode_frames
+
+    g = np.random.default_rng(7)
+    y = g.integers(64, 941, (H, W)).astype(np.uint16)
+    u, v = (g.integers(64, 961, (H // 2, W // 2)).astype(np.uint16) for _ in range(2))
+    f = av.VideoFrame(W, H, "yuv420p10le")
+    for p, a in zip(f.planes, (y, u, v)):
+        np.frombuffer(p, "<u2").reshape(p.height, p.line_size // 2)[:, :p.width] = a
+    path = encode_frames(tmp_path / "c.mp4", [f], "libx264", "yuv420p10le",
+                         options={"qp": "0", "preset": "ultrafast"}, color_range=1, tags={"colorspace": space})
+    with av.open(str(path)) as c:  # lossless: the planes decode back as written
+        d = next(c.decode(video=0))
+    assert all(np.array_equal(np.frombuffer(p, "<u2").reshape(p.height, p.line_size // 2)[:, :p.width], a)
+               for p, a in zip(d.planes, (y, u, v)))
+    yy = y.astype(float)
+    uu, vv = (_sited(_sited(c.astype(float), 0, False), 1, True) for c in (u, v))
+    yy, uu, vv = (yy - 64) / 876, (uu - 512) / 896, (vv - 512) / 896
+    kr, kb = KR_KB[space]
+    r, b = yy + 2 * (1 - kr) * vv, yy + 2 * (1 - kb) * uu
+    gg = (yy - kr * r - kb * b) / (1 - kr - kb)
+    want = np.clip(np.stack([r, gg, b], -1) * 255, 0, 255)
+    with VideoReader(path, "color") as rd:
+        got = next(iter(rd.frames())).data
+    err = np.abs(got.astype(float) - want)
+    assert got.shape == (H, W, 3) and err.max() <= 0.6 and err.mean() < 0.3, (err.max(), err.mean())
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv422p10le", "p010le"])
+def test_unscaled_high_bit_colour_is_swscales_exact_rgb24_byte_for_byte(pix_fmt):
+    """The reader writes the exact path's numbers as planar RGB (gbrp: fewer steps): the same bytes as
+    swscale's EXACT flags (SWS_BILINEAR | SWS_FULL_CHR_H_INT | SWS_ACCURATE_RND) to rgb24, asked of PyAV
+    directly."""
+    from igde_stream.stream.rgb import colour_rgb
+
+    rgb = np.random.default_rng(4).integers(0, 256, (H, W, 3)).astype(np.uint8)
+    f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt, dst_colorspace=1, dst_color_range=1)
+    f.colorspace, f.color_range = 1, 1
+    want = f.reformat(format="rgb24", interpolation=0x2 | 0x2000 | 0x40000).to_ndarray()
+    assert not np.array_equal(f.reformat(format="rgb24").to_ndarray(), want)  # the default path differs
+    np.testing.assert_array_equal(colour_rgb(f, av.video.reformatter.VideoReformatter()), want)
