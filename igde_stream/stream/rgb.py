@@ -36,24 +36,39 @@ def exact_path(fmt: av.VideoFormat) -> bool:
     return not fmt.is_rgb and len(fmt.components) >= 3 and fmt.components[0].bits > 8
 
 
+#: AVColorSpace of a frame whose matrix is not tagged
+UNSPECIFIED = 2
+
+
+def untagged_hd(frame: av.VideoFrame) -> bool:
+    """Whether ``frame`` is YUV with no matrix tag and of HD size (wider than 1279 or taller than 576
+    pixels): players show such video with the BT.709 matrix (mpv's rule; FFmpeg's converter would take
+    BT.601 at any size), as the views' writer says of its own outputs."""
+    fmt = frame.format
+    return (frame.colorspace == UNSPECIFIED and not fmt.is_rgb and len(fmt.components) >= 3
+            and (frame.width >= 1280 or frame.height > 576))
+
+
 def colour_rgb(frame: av.VideoFrame, reformatter: Any, size: tuple[int, int] | None = None) -> np.ndarray:
     """``frame`` as H x W x 3 uint8 RGB (at ``size`` = (W, H): shrunk by area averaging, enlarged
-    bicubically); ``reformatter``: a ``VideoReformatter``."""
+    bicubically); ``reformatter``: a ``VideoReformatter``. Untagged HD colour is read with BT.709, as
+    players show it (``untagged_hd``)."""
     if size is not None and tuple(size) == (frame.width, frame.height):
         size = None  # its own size: the unscaled conversion (a scaler's kernel there moved 10-bit colour)
     kernel = "BICUBIC" if size is not None and size[0] * size[1] >= frame.width * frame.height else "AREA"
     args: tuple = () if size is None else size
+    matrix = {"src_colorspace": "ITU709"} if untagged_hd(frame) else {}
     if exact_path(frame.format):
         try:
             if size is None:  # gbrp's to_ndarray is H x W x 3, R G B
-                return reformatter.reformat(frame, format="gbrp", interpolation=_PLANAR).to_ndarray()
+                return reformatter.reformat(frame, format="gbrp", interpolation=_PLANAR, **matrix).to_ndarray()
             flags = _KERNELS[kernel] | _FULL_CHR_H_INT | _ACCURATE_RND
-            return reformatter.reformat(frame, *args, format="rgb24", interpolation=flags).to_ndarray()
+            return reformatter.reformat(frame, *args, format="rgb24", interpolation=flags, **matrix).to_ndarray()
         except (KeyError, TypeError, ValueError):  # a PyAV that takes named interpolations only
             pass
     if size is None:
-        return reformatter.reformat(frame, format="rgb24").to_ndarray()
-    return reformatter.reformat(frame, *args, "rgb24", interpolation=kernel).to_ndarray()
+        return reformatter.reformat(frame, format="rgb24", **matrix).to_ndarray()
+    return reformatter.reformat(frame, *args, "rgb24", interpolation=kernel, **matrix).to_ndarray()
 
 
 def hidden_share(frame: av.VideoFrame) -> float | None:
@@ -77,4 +92,4 @@ def warn_transparent(frame: av.VideoFrame, path: str) -> None:
                     "premultiply=inplace=1,format=gbrp -c:v ffv1 color.mkv)", path, 100 * share, frame.format.name)
 
 
-__all__ = ["EXACT", "colour_rgb", "exact_path", "hidden_share", "warn_transparent"]
+__all__ = ["EXACT", "colour_rgb", "exact_path", "hidden_share", "untagged_hd", "warn_transparent"]
