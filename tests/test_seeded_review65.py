@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import encode_frames, read_video, scene, write_video
+from test_aspect_tags import _encode  # arrays of one pixel aspect encoded with PyAV
 from igde_stream import multiview as mv
 
 RATE = Fraction(25)
@@ -254,20 +255,6 @@ def test_a_packed_csv_takes_start_and_to(tmp_path):
 
 
 # ---- aspect tags ---------------------------------------------------------------------------------------
-
-def _encode(path, frames, codec, pix_fmt, fmt, sar):
-    with av.open(str(path), "w") as out:
-        s = out.add_stream(codec, rate=25)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
-        if sar != 1:
-            s.codec_context.sample_aspect_ratio = sar
-        for i, a in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format=fmt)
-            f.pts = i
-            out.mux(s.encode(f))
-        out.mux(s.encode(None))
-    return path
-
 
 def _anamorphic(folder, n=2, color_sar=SAR, depth_sar=SAR, size=(32, 24)):
     """H.264 colour and FFV1 gray depth in MP4 (their pasp boxes say the ratios), one stored grid."""
