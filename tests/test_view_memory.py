@@ -65,7 +65,7 @@ def test_warns_once_naming_the_need_and_what_is_free(caplog):
     (rec,) = caplog.records
     need = vm.views_memory([size] * 8, "h264", 8, size)
     assert f"about {need / GB:.1f} GB" in rec.getMessage() and "16.0 GB is free" in rec.getMessage()
-    assert "8 h264 files of 7680x4320" in rec.getMessage() and "--codec ffv1" in rec.getMessage()
+    assert "8 h264 files of 7680x4320" in rec.getMessage() and "--views-codec ffv1" in rec.getMessage()
 
 
 def test_quiet_where_it_fits_or_is_small():

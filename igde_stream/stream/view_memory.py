@@ -65,7 +65,7 @@ def warn_views_memory(frame_sizes: Sequence[tuple[int, int]], codec: str, views:
     files = len(frame_sizes)
     w, h = max(frame_sizes, key=lambda s: s[0] * s[1])
     what = f"{files} {codec} file{'s' if files > 1 else ''} of {w}x{h}" if not image else f"a {w}x{h} picture"
-    lighter = [] if codec == "ffv1" or image else ["--codec ffv1 (the encoder that holds least)"]
+    lighter = [] if codec == "ffv1" or image else ["the ffv1 codec (--codec ffv1, --views-codec ffv1 in one pass: the encoder that holds least)"]
     lighter += ["fewer views (--views)"] if views > 2 else ["a smaller frame"]
     log.warning("the views need about %.1f GB of memory (%s and %d rendered views of %dx%d) and %.1f GB is free: "
                 "the system may stop the run partway; use %s", need / 2**30, what, views, size[0], size[1],
