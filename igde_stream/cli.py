@@ -174,12 +174,11 @@ def add_pair_option(p: argparse.ArgumentParser) -> None:
 def add_sync_option(p: argparse.ArgumentParser, streams: str = "colour and depth frames") -> None:
     """``--sync``: how the inputs' frames pair in time (the main command, batch, views render and quality)."""
     p.add_argument("--sync", choices=SYNC_CHOICES, default="relative",
-                   help=f"how {streams} pair. relative (default): on times counted from each "
-                        "stream's own start, so frame k pairs with frame k even when one stream starts later "
-                        "(a warning says so when the starts differ by more than half a frame). absolute: on "
-                        "pts x time_base as they are (the output of --start beside the whole clip); frames "
-                        "outside the time both streams cover have no partner, which is an error listing them "
-                        "(nothing is written)")
+                   help=f"how {streams} pair. relative (default): on times counted from each stream's own start, "
+                        "so frame k pairs with frame k even when one stream starts later (a warning says so when the "
+                        "starts differ by more than half a frame). absolute: on pts x time_base as they are (the "
+                        "output of --start beside the whole clip); frames outside the time both streams cover have "
+                        "no partner, which is an error listing them (nothing is written)")
 
 
 def add_enhance_options(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import encode_frames, read_video, scene, write_video
-from test_aspect_tags import _encode  # arrays of one pixel aspect encoded with PyAV
+from test_aspect_tags import _encode, _sar  # arrays of one pixel aspect encoded with PyAV; a file's header ratio
 from igde_stream import multiview as mv
 
 RATE = Fraction(25)
@@ -261,13 +261,6 @@ def _anamorphic(folder, n=2, color_sar=SAR, depth_sar=SAR, size=(32, 24)):
     colors, depths, _ = scene(n, size)
     return (_encode(folder / "c.mp4", colors, "libx264", "yuv420p", "rgb24", color_sar),
             _encode(folder / "d.mp4", depths, "ffv1", "gray", "gray", depth_sar))
-
-
-def _sar(path):
-    with av.open(str(path)) as f:
-        s = f.streams.video[0]
-        sar = s.sample_aspect_ratio or s.codec_context.sample_aspect_ratio
-    return sar if sar else None
 
 
 def _frame_sars(path):
