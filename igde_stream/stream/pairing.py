@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from fractions import Fraction
 from typing import Iterable, Iterator
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from ..errors import PairingError
 from .info import Frame, VideoInfo
+from .roles import is_still
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -28,7 +28,7 @@ def pairs(
     """``pair_frames`` (``mode`` "exact": within half a depth frame) or ``pair_nearest`` ("nearest":
     within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds, and
     ``slack``: the rounding of their timestamps, ``rounding_slack``; ``still``: the colour is one
-    photograph, ``is_still``, which guides every depth frame, at any distance)."""
+    photograph, ``roles.is_still``, which guides every depth frame, at any distance)."""
     if mode == "exact":
         return pair_frames(colors, depths, 0.5 * durations[1], names, durations)
     if mode == "nearest":
@@ -36,20 +36,10 @@ def pairs(
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
 
 
-def is_still(info: VideoInfo) -> bool:
-    """Whether an input (its ``VideoInfo``) is one photograph: an image file (``roles.STILL_SUFFIXES``,
-    no ``%`` pattern) of one frame. As the colour under ``--pair nearest`` it is the colour frame
-    nearest every depth frame, so it guides them all: a still scene beside a depth clip."""
-    from .roles import STILL_SUFFIXES
-
-    return getattr(info, "kind", None) == "file" and getattr(info, "expected_frames", None) in (None, 1) and \
-        os.path.splitext(str(getattr(info, "path", "")))[1].lower() in STILL_SUFFIXES
-
-
 def reach(mode: str, color: VideoInfo, depth: VideoInfo) -> float:
     """How far (seconds) from a depth frame ``pairs`` looks for its colour frame, for streams of
     these ``VideoInfo``: half a depth frame ("exact"), or half the longer frame and the timestamps'
-    rounding ("nearest"; any distance for a photograph, ``is_still``)."""
+    rounding ("nearest"; any distance for a photograph, ``roles.is_still``)."""
     if mode == "exact":
         return 0.5 * depth.frame_duration
     if is_still(color):

@@ -41,13 +41,13 @@ from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
 from .view_writers import colour_tags
 from .packed import check_inputs as check_packed_inputs
-from .pairing import PAIR_MODES, is_still, pairs, rounding_slack
+from .pairing import PAIR_MODES, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .info import limit_frames, read_within
 from .span import Span, check_end, check_span, check_start, most_frames
 from .reader import Frame, VideoReader
 from .report import PsnrReport, gt_problem
-from .roles import check_pair
+from .roles import check_pair, is_still
 from .sources import InputOptions
 from .streams import check_timing
 from .firstframe import outputs_timecode

@@ -4,7 +4,7 @@
   only, or a depth stream only; not ``--packed``): refused, as the colour's luma would be read as depth.
 - One colour image (a photograph, no ``%``) beside depth of more frames under exact pairing: refused
   before the model loads, naming ``--pair nearest`` (where the photograph guides every depth frame,
-  ``pairing.is_still``) and how to make a clip of the still.
+  ``is_still``) and how to make a clip of the still.
 - A colour stream in a gray format: a warning that the inputs may be swapped, saying so more firmly
   when the depth stream is in a colour (YUV) format. Not an error: a monochrome or infrared camera
   is a legitimate guide, and depth encoded as YUV (H.264 / HEVC) is common, so both can hold at once.
@@ -66,11 +66,19 @@ def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = T
                     "a monochrome camera as the guide is fine", color.path, cf)
 
 
+def is_still(info: Any) -> bool:
+    """Whether an input (its ``VideoInfo``) is one photograph: an image file (``STILL_SUFFIXES``, no
+    ``%`` pattern) of one frame. As the colour under ``--pair nearest`` it is the colour frame nearest
+    every depth frame, so it guides them all (``pairing``): a still scene beside a depth clip."""
+    return getattr(info, "kind", None) == "file" and getattr(info, "expected_frames", None) in (None, 1) and \
+        os.path.splitext(str(getattr(info, "path", "")))[1].lower() in STILL_SUFFIXES
+
+
 def check_still_colour(color: Any, depth: Any) -> None:
-    """``InputError`` for one colour image (``photo.jpg``: kind "file" with an image suffix) beside
-    depth known to hold more than one frame: each depth frame needs its colour frame."""
+    """``InputError`` for one colour image (``photo.jpg``, ``is_still``) beside depth known to hold
+    more than one frame: each depth frame needs its colour frame."""
     n = depth.info.expected_frames
-    if color.info.kind != "file" or os.path.splitext(color.path)[1].lower() not in STILL_SUFFIXES or not n or n <= 1:
+    if not is_still(color.info) or not n or n <= 1:
         return
     rate_text = str(Fraction(depth.info.rate or 25))
     raise InputError(

@@ -26,12 +26,12 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
-from .pairing import is_still, pairs, rounding_slack
+from .pairing import pairs, rounding_slack
 from .aspect import fit_layout, views_sar
 from .formats import is_float_format
 from .info import limit_frames
 from .reader import VideoReader
-from .roles import check_pair
+from .roles import check_pair, is_still
 from .sources import InputOptions
 from .streams import check_timing
 from .firstframe import outputs_timecode
