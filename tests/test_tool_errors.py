@@ -128,3 +128,20 @@ def test_evaluate_with_model_none_scores_the_input_and_the_filters_only(tmp_path
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "eval.json").read_text())["rows"]
     assert [row["method"] for row in rows] == ["degraded input", "filter:weighted-median"]
+
+
+@pytest.mark.parametrize("argv,status", [(["--help"], 0), (["--chek"], 2), (["extra"], 2)])
+def test_colormap_tables_writes_nothing_for_help_or_a_mistake(tmp_path, monkeypatch, capsys, argv, status):
+    """``tools/colormap_tables.py`` rewrites a module of the package: ``--help`` (usage, exit 0) and an
+    option it does not know (one line, exit 2) must leave the module alone, not regenerate it."""
+    from conftest import load_tool
+
+    tool = load_tool("colormap_tables")
+    out = tmp_path / "colormap_data.py"
+    monkeypatch.setattr(tool, "OUT", out)
+    with pytest.raises(SystemExit) as exc:
+        tool.main(argv)
+    assert exc.value.code == status
+    assert not out.exists()
+    err = capsys.readouterr()
+    assert ("--check" in err.out) if status == 0 else ("error:" in err.err)

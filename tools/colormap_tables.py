@@ -7,6 +7,7 @@ Spectral_r and matplotlib's jet are computed from their anchors there. Needs mat
 
 from __future__ import annotations
 
+import argparse
 import sys
 import textwrap
 from pathlib import Path
@@ -44,8 +45,13 @@ def module_text() -> str:
 
 
 def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--check", action="store_true",
+                   help="compare the tables with the module's and write nothing (exit 1 when they differ)")
+    args = p.parse_args(argv)
     text = module_text()
-    if "--check" in argv:
+    if args.check:
         same = OUT.read_text().split('"""', 2)[2] == text.split('"""', 2)[2]
         print(f"{OUT}: {'the same tables' if same else 'DIFFERS'}")
         return 0 if same else 1
