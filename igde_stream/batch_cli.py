@@ -27,8 +27,9 @@ DEFAULT_WORKERS = max(1, min(4, (os.cpu_count() or 1) // 2))
 
 EXAMPLES = f"""\
 JOBS is a CSV file or a folder:
-  CSV     header color,depth,output[,gt][,clip]; one clip a line; relative paths are relative to
-          the CSV's folder. With --packed: input,output[,gt][,clip], one packed RGB-D video a clip
+  CSV     header color,depth,output[,gt][,clip][,start][,to]; one clip a line (start / to: its span,
+          as --start / --to take it); relative paths are relative to the CSV's folder. With
+          --packed: input,output[,gt][,clip][,start][,to], one packed RGB-D video a clip
   folder  color/NAME.* and depth/NAME.* pair by NAME (gt/NAME.* when there); outputs go to
           --output-dir (default JOBS/enhanced) as NAME.mkv. With --packed: packed/NAME.*
 

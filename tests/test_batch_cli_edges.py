@@ -86,3 +86,14 @@ def test_a_stopped_batch_exits_with_the_signal_status(tmp_path, monkeypatch, cap
     _stub_jobs(tmp_path, monkeypatch, run_batch)
     assert main(["batch", "jobs.csv", "-q"]) == code
     assert said in capsys.readouterr().err
+
+
+def test_help_names_every_csv_column(capsys):
+    """``batch --help`` lists the CSV columns that read_jobs takes (docs/batch.md): the optional
+    ``start`` and ``to`` of a clip's span too, for plain and packed lists."""
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "header color,depth,output[,gt][,clip][,start][,to]" in text
+    assert "--packed: input,output[,gt][,clip][,start][,to]" in text
