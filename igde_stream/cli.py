@@ -215,7 +215,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                    help="TensorRT engine precision to use or build (default: fp16); also the PyTorch backend's")
     g.add_argument("--batch", type=int, default=4, metavar="N", help="frames per inference call (default: 4)")
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: picked by the backend)")
-    g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: 255 or 65535)")
+    g.add_argument("--max-depth", type=float, metavar="N", help="depth value that maps to 1.0 (default: the format's peak, "
+                   "255, 1023, 4095 or 65535 for 8, 10, 12 or 16 bits)")
     g.add_argument("--depth-order", choices=DEPTH_ORDERS, default="near-high",
                    help="near-high (default): depth grows toward the camera (disparity, inverse depth); "
                         "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), read as inverse depth "

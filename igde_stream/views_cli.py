@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="normalised depth (0 far .. 1 near) that stays in place (default: "
                             f"{mv.ViewConfig.zero_parallax:g})")
         q.add_argument("--max-depth", type=float, default=None,
-                       help="depth value that means 1.0 (default: 255 for 8-bit, 65535 for 16-bit)")
+                       help="depth value that means 1.0 (default: the format's peak, 255, 1023, 4095 or 65535 "
+                            "for 8, 10, 12 or 16 bits)")
         q.add_argument("--depth-order", choices=ORDERS, default="near-high",
                        help="near-high (default): depth grows toward the camera; far-high: distance maps "
                             "(0 = no measurement)")
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("render", help="colour + depth video -> multiview video")
     r.add_argument("color", help="colour video (with --packed: the packed RGB-D video)")
-    r.add_argument("depth", nargs="?", help="depth video (gray, gray16le or 8-bit YUV luma); none with --packed")
+    r.add_argument("depth", nargs="?", help="depth video (gray or YUV luma, 8 to 16 bits); none with --packed")
     add_packed_option(r)
     add_pair_option(r)
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")

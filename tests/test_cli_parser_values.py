@@ -4,6 +4,7 @@ and ``--hole-fill``'s mapping, at their bounds, as their docstrings and the opti
 from __future__ import annotations
 
 import argparse
+import re
 from fractions import Fraction
 
 import pytest
@@ -99,3 +100,18 @@ def test_the_depth_colormap_help_names_every_map_once_and_gray_as_the_default():
     assert f"each colour's index in the map: {maps}; gray (default): gray depth" in action.help
     assert p.parse_args([]).depth_colormap == "gray"
     assert p.parse_args(["--depth-colormap", "Spectral_R"]).depth_colormap == "spectral_r"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["views", "render", "--help"], ["views", "quality", "--help"],
+                                  ["batch", "--help"]])
+def test_max_depth_help_gives_every_format_peak(capsys, argv):
+    """``--max-depth``'s default is the depth format's peak (docs/stream.md, docs/formats.md: 10-bit depth
+    is normalised by 1023, not 65535): the help of every command that takes it names 255, 1023, 4095
+    and 65535, so a 10-bit user is not led to think it is divided by 65535."""
+    from igde_stream.cli import main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    said = re.search(r"--max-depth [A-Z_]+ (depth value .*?\))", text).group(1)  # the option's help entry
+    assert all(str(peak) in said for peak in (255, 1023, 4095, 65535)), said
