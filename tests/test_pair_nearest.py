@@ -187,3 +187,63 @@ def test_views_pair_matroska_rounding_at_the_half_frame_as_the_stream_command(tm
     with VideoReader(c, "color") as color, VideoReader(d, "depth") as depth:
         got = [int(col[0, 0, 0]) for _, col, _ in paired_depths(color, [depth], "nearest")]
     assert got == [10, 10, 20, 20, 30, 30, 40, 40]
+
+
+def _sixty_beside_thirty(tmp_path):
+    """30 fps colour (frame k red 10 (k + 1)) beside 60 fps depth, both Matroska: colour frame k
+    guides depth frames 2k and 2k + 1 (the test above)."""
+    h, w = 16, 24
+    c = write_video(tmp_path / "c.mkv", [np.full((h, w, 3), 10 * (k + 1), np.uint8) for k in range(4)], fmt="rgb24",
+                    codec="ffv1", rate=Fraction(30))
+    d = write_video(tmp_path / "d.mkv", [np.full((h, w), 200, np.uint8)] * 8, fmt="gray", rate=Fraction(60))
+    return c, d
+
+
+@pytest.mark.parametrize("span", [{"max_frames": 2}, {"end": 0.1}])
+def test_a_span_counts_the_colour_frames_it_read(tmp_path, span):
+    """--max-frames / --to with --pair nearest: the log, the summary and the report header count the
+    colour frames as a whole run does (docs/stream.md, --pair), over the frames written. Depth at 15
+    fps beside colour at 30: depth 0 -> colour 0, depth 1 (0.067 s) -> colour 2; colour 1 guided
+    nothing; colour 3, which pairing reads ahead, lies after the span, and with --to 0.1 the depth
+    frame at 0.133 s is not written, so colour 4 nearest it is not counted either."""
+    c, d = _clips(tmp_path)
+    summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=ColourCode(), pair="nearest", gt_path=d,
+                           report_path=tmp_path / "r.json", **span)
+    assert [int(o[0, 0]) for o in read_video(tmp_path / "out.mkv")[0]] == [10, 30]
+    assert (summary["frames"], summary["color_frames"], summary["color_skipped"], summary["color_reused"]) == (2, 3, 1, 0)
+    header = json.loads((tmp_path / "r.json").read_text())
+    assert (header["color_frames"], header["color_skipped"], header["color_reused"]) == (3, 1, 0)
+
+
+@pytest.mark.parametrize("span", [{"max_frames": 3}, {"end": 2.5 / 60}])
+def test_a_span_counts_a_colour_frame_reused_within_it_once(tmp_path, span, caplog):
+    """60 fps depth beside 30 fps colour, 3 depth frames written: colour 0 guides depth 0 and 1, colour 1
+    depth 2; the depth frame after the span (0.05 s, also colour 1's) does not make colour 1 reused."""
+    import logging
+
+    c, d = _sixty_beside_thirty(tmp_path)
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"):
+        summary = enhance_file(c, d, tmp_path / "out.mkv", enhancer=ColourCode(), pair="nearest", **span)
+    assert [int(o[0, 0]) for o in read_video(tmp_path / "out.mkv")[0]] == [10, 10, 20]
+    assert (summary["color_frames"], summary["color_skipped"], summary["color_reused"]) == (2, 0, 1)
+    assert "c.mkv: 0 of 2 colour frames skipped (no depth frame nearer), 1 guided more than one depth frame" in caplog.text
+
+
+def test_views_with_a_span_log_the_colour_frames_it_read(tmp_path, caplog):
+    """views render --pair nearest --max-frames 3 (paired_depths with a span): the same log line."""
+    import logging
+
+    from igde_stream.stream import VideoReader
+    from igde_stream.stream.span import Span
+    from igde_stream.stream.views import paired_depths
+
+    c, d = _sixty_beside_thirty(tmp_path)
+    got = []
+    with caplog.at_level(logging.INFO, logger="igde_stream.stream"), VideoReader(c, "color") as color, \
+            VideoReader(d, "depth") as depth:
+        for _, col, _ in paired_depths(color, [depth], "nearest", Span(max_frames=3)):
+            got.append(int(col[0, 0, 0]))
+            if len(got) == 3:
+                break
+    assert got == [10, 10, 20]
+    assert "c.mkv: 0 of 2 colour frames skipped (no depth frame nearer), 1 guided more than one depth frame" in caplog.text

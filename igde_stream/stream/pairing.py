@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 from fractions import Fraction
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -21,18 +21,33 @@ log = logging.getLogger("igde_stream.stream")
 PAIR_MODES = ("exact", "nearest")
 
 
+class SpanEnd(Exception):
+    """Thrown into a pairing generator (``end_pairs``) when its consumer has taken every pair it wants."""
+
+
+def end_pairs(pairing: Iterator[tuple[Frame, Frame]]) -> None:
+    """The consumer of ``pairs`` has taken its last pair (``--max-frames``): ``pair_nearest`` then counts
+    the colour frames read for the pairs taken (its tally and log line), as at the end of the streams."""
+    try:
+        pairing.throw(SpanEnd())  # type: ignore[attr-defined]
+    except (SpanEnd, StopIteration):
+        pass
+
+
 def pairs(
     mode: str, colors: Iterable[Frame], depths: Iterable[Frame], durations: tuple[float, float],
     names: tuple[str, str], tally: dict[str, int] | None = None, slack: float = 0.0, still: bool = False,
+    past: Callable[[Frame], bool] | None = None,
 ) -> Iterator[tuple[Frame, Frame]]:
     """``pair_frames`` (``mode`` "exact": within half a depth frame) or ``pair_nearest`` ("nearest":
     within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds, and
     ``slack``: the rounding of their timestamps, ``rounding_slack``; ``still``: the colour is one
-    photograph, ``roles.is_still``, which guides every depth frame, at any distance)."""
+    photograph, ``roles.is_still``, which guides every depth frame, at any distance; ``past``: the
+    span's end, ``Span.past``, where "nearest" stops; "exact" leaves that test to the consumer)."""
     if mode == "exact":
         return pair_frames(colors, depths, 0.5 * durations[1], names, durations)
     if mode == "nearest":
-        return pair_nearest(colors, depths, math.inf if still else 0.5 * max(durations), names, tally, slack)
+        return pair_nearest(colors, depths, math.inf if still else 0.5 * max(durations), names, tally, slack, past)
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
 
 
@@ -62,7 +77,7 @@ def rounding_slack(*infos: VideoInfo) -> float:
 
 def pair_nearest(
     colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str],
-    tally: dict[str, int] | None = None, slack: float = 0.0,
+    tally: dict[str, int] | None = None, slack: float = 0.0, past: Callable[[Frame], bool] | None = None,
 ) -> Iterator[tuple[Frame, Frame]]:
     """Yield (colour, depth) for every depth frame, with the colour frame nearest in time (ties: the
     earlier one), when it lies within ``tolerance`` seconds. ``slack``: how far rounded timestamps may
@@ -76,6 +91,11 @@ def pair_nearest(
     ``color_reused`` (colour frames that guided more than one depth frame). A depth frame with no colour
     frame within ``tolerance`` is an error, as in ``pair_frames``: nothing more is yielded, both
     streams are read to the end, and ``PairingError`` lists every such depth frame.
+
+    A span (``--to``, ``--max-frames``) ends pairing early: at the first depth frame for which ``past``
+    is true, or when the consumer calls ``end_pairs``. Then the counts are of the colour frames read
+    for the depth frames paired, without the one read ahead (it lies after the last of them), and
+    neither stream is read further.
     """
     c_iter = iter(colors)
     counts = {"color_frames": 0, "color_skipped": 0, "color_reused": 0}
@@ -94,19 +114,29 @@ def pair_nearest(
     uses = 0  # depth frames the current colour frame has guided
     lone_d: list[Frame] = []
     n_d = 0
-    for d in depths:
-        if n_d == 0 and cur is not None:
-            _warn_start_offset(cur, d, tolerance, names)
-        n_d += 1
-        while nxt is not None and nearer(nxt.time, cur.time, d.time, slack):
-            retire(uses)
-            cur, nxt, uses = nxt, pull(), 0
-        if cur is not None and abs(cur.time - d.time) <= tolerance + slack + TIE:
-            uses += 1
-            if not lone_d:
-                yield cur, d
-        else:
-            lone_d.append(_stub(d))
+    ended = False  # by the span: the colour after it is not read
+    try:
+        for d in depths:
+            if past is not None and past(d):
+                ended = True
+                break
+            if n_d == 0 and cur is not None:
+                _warn_start_offset(cur, d, tolerance, names)
+            n_d += 1
+            while nxt is not None and nearer(nxt.time, cur.time, d.time, slack):
+                retire(uses)
+                cur, nxt, uses = nxt, pull(), 0
+            if cur is not None and abs(cur.time - d.time) <= tolerance + slack + TIE:
+                uses += 1
+                if not lone_d:
+                    yield cur, d
+            else:
+                lone_d.append(_stub(d))
+    except SpanEnd:  # end_pairs: the pair just given was the last one taken
+        ended = True
+    if ended and nxt is not None:  # read ahead, after the last depth frame paired: not counted
+        counts["color_frames"] -= 1
+        nxt = None
     if cur is not None:
         retire(uses)
     while nxt is not None:  # the rest guides nothing; read to the end all the same

@@ -41,7 +41,7 @@ from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
 from .view_writers import colour_tags
 from .packed import check_inputs as check_packed_inputs
-from .pairing import PAIR_MODES, pairs, rounding_slack
+from .pairing import PAIR_MODES, end_pairs, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .info import limit_frames, read_within
 from .span import Span, check_end, check_span, check_start, most_frames
@@ -360,10 +360,10 @@ def _run(
             try:
                 durations, slack = (color.info.frame_duration, di.frame_duration), rounding_slack(color.info, di)
                 heads = span.heads(pair, (color.info, di), cq, dq)
-                for c, d in pairs(pair, *heads, durations, (color.path, depth.path), tally, slack,
-                                  is_still(color.info)):
+                pairing = pairs(pair, *heads, durations, (color.path, depth.path), tally, slack,
+                                is_still(color.info), span.past)  # nearest stops at --to itself
+                for c, d in pairing:
                     if span.past(d):  # at or after --to
-                        stop_reading()
                         break
                     if not paired:
                         span.begins(d)
@@ -372,8 +372,10 @@ def _run(
                     if len(batch) == batch_size:
                         flush()
                     if paired == span.max_frames:
-                        stop_reading()
+                        end_pairs(pairing)  # the colour frames read for these are counted
                         break
+                if span.ended is not None or (span.max_frames and paired == span.max_frames):
+                    stop_reading()
                 if batch:
                     flush()
                 wq.put_end()

@@ -26,7 +26,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
-from .pairing import pairs, rounding_slack
+from .pairing import end_pairs, pairs, rounding_slack
 from .aspect import fit_layout, views_sar
 from .formats import is_float_format
 from .info import limit_frames
@@ -55,12 +55,16 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
     durations, slack = (color.info.frame_duration, first.info.frame_duration), rounding_slack(color.info, first.info)
     given, heads = 0, (color.frames(), first.frames())
     heads = span.heads(pair, (color.info, first.info), *heads) if span is not None else heads
-    for c, d in pairs(pair, *heads, durations, (color.path, first.path), None, slack, is_still(color.info)):
+    pairing = pairs(pair, *heads, durations, (color.path, first.path), None, slack, is_still(color.info),
+                    None if span is None else span.past)  # nearest stops at --to itself
+    for c, d in pairing:
         if span is not None and span.past(d):  # at or after --to: the others are not read further either
             return
         if not given and span is not None:
             span.begins(d)
         given += 1
+        if span is not None and given == span.max_frames:
+            end_pairs(pairing)  # the last pair taken: the colour frames read for them are counted
         arrays = [d.data]
         for reader, it in zip(depths[1:], others):
             o = next(it, None)
@@ -69,6 +73,8 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
                 raise PairingError(f"{where} where {first.path} has frame {d.index} at {d.time:.3f} s", reader.path)
             arrays.append(o.data)
         yield d.pts, c.data, arrays
+    if span is not None and (span.ended is not None or (span.max_frames and given == span.max_frames)):  # span over
+        return
     for reader, it in zip(depths[1:], others):
         o = next(it, None)
         if o is not None:
