@@ -8,7 +8,7 @@ Render (colour + depth video in, multiview video out):
   igde-stream views render C.mp4 D.mkv -o red_cyan.mkv --layout anaglyph   # Dubois; --anaglyph color
   igde-stream views render C.mp4 D.mkv -o v.mkv --layout views   # v_v0.mkv ... v_v7.mkv
 
-Display layouts (igde_stream/display.py):
+Display layouts (igde_stream/display/):
   igde-stream views render C.mp4 D.mkv -o clip.mp4 --device portrait --codec h264   # clip_qs8x6a0.75.mp4, 48 views
   igde-stream views render C.mp4 D.mkv -o q.mkv --layout quilt --quilt 4x2      # q_qs4x2a1.78.mkv (960x540 views)
   igde-stream views render C.mp4 D.mkv -o out_rgbd.mp4 --layout rgbd --depth-near white --codec h264
@@ -22,7 +22,7 @@ Quality (views from each depth stream vs views from the ground-truth depth, per 
   igde-stream views quality P.mp4 --packed rgbd --gt gt.mkv [--depth enhanced=E.mkv] [--enhance packed]
       colour and depth ('packed') from a packed RGB-D video
 
-Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display.py; video files:
+Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display/; video files:
 igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame); output
 keeps the depth stream's timestamps. Output is written to a temporary name and renamed when
 complete; an output that is an input, or exists (without -y / --overwrite), is refused. Exit

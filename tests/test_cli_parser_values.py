@@ -115,3 +115,19 @@ def test_max_depth_help_gives_every_format_peak(capsys, argv):
     text = " ".join(capsys.readouterr().out.split())
     said = re.search(r"--max-depth [A-Z_]+ (depth value .*?\))", text).group(1)  # the option's help entry
     assert all(str(peak) in said for peak in (255, 1023, 4095, 65535)), said
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["views", "--help"], ["views", "render", "--help"],
+                                  ["views", "quality", "--help"], ["batch", "--help"]])
+def test_files_the_help_names_exist(capsys, argv):
+    """Every ``igde_stream/...`` or ``docs/...`` path a command's help points the reader to is there (the
+    display layouts are a package, ``igde_stream/display/``, not a ``display.py``)."""
+    from pathlib import Path
+
+    from igde_stream.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    with pytest.raises(SystemExit):
+        main(argv)
+    named = set(re.findall(r"(?:igde_stream|docs)/[\w/.-]*\w/?", capsys.readouterr().out))
+    assert named and not [p for p in sorted(named) if not (root / p).exists()]
