@@ -13,9 +13,8 @@ import pytest
 
 from igde_stream.depth_order import denormalize, normalize_unit
 from igde_stream.errors import InputError
-from igde_stream.stream.formats import (
-    bits_of, check_limited_luma, depth_array, full_to_luma, limited_span, luma_to_full,
-)
+from igde_stream.stream.formats import bits_of, depth_array, full_to_luma, limited_span, luma_to_full
+from igde_stream.stream.luma_checks import check_limited_luma
 from igde_stream.stream.orientation import Orientation, frame_orientation
 
 # ------------------------------------------------------------------------------------ depth order

@@ -184,37 +184,6 @@ def gray_like(pix_fmt: str) -> str:
     return "gray" if bits == 8 else f"gray{bits}le"
 
 
-def check_limited_luma(luma: np.ndarray, bits: int, index: int, path: str) -> bool:
-    """Warn (and return True) when a frame's raw ``luma`` (``bits`` bits), read as limited range, holds
-    values outside it: full-range depth without a tag, clipped there (``--depth-range full`` reads it
-    as stored)."""
-    lo, hi = limited_span(bits)
-    low, high = int(luma.min()), int(luma.max())
-    if low >= lo and high <= hi:
-        return False
-    logging.getLogger("igde_stream.stream").warning(
-        "%s: YUV depth read as limited range (%d..%d, stretched to full as FFmpeg does), but frame %d holds "
-        "%d..%d (clipped); for full-range depth give --depth-range full", path, lo, hi, index, low, high)
-    return True
-
-
-def check_stored_luma(luma: np.ndarray, bits: int, path: str) -> bool:
-    """Warn (and return True) when the first frame's raw ``luma`` (``bits`` bits) of YUV depth read as
-    stored by a guess (:func:`luma_is_guessed`) lies within the limited range, give or take 4 levels (8-bit
-    scale) of a lossy codec's ringing (JPEG 2000): what ``ffmpeg -pix_fmt yuv420p`` makes of gray maps, in a
-    container that keeps no range tag (NUT, AVI, MOV), and FFmpeg reads stretched (``--depth-range
-    limited`` does too)."""
-    lo, hi = limited_span(bits)
-    low, high, slack = int(luma.min()), int(luma.max()), 4 << (bits - 8)
-    if low < lo - slack or high > hi + slack:
-        return False
-    logging.getLogger("igde_stream.stream").warning(
-        "%s: untagged YUV depth of a lossless or raw codec is read as stored (full range), but its first frame "
-        "holds %d..%d, within the limited range %d..%d that ffmpeg -pix_fmt yuv420p makes of gray maps (FFmpeg "
-        "reads such a stream stretched); if it was made so, give --depth-range limited", path, low, high, lo, hi)
-    return True
-
-
 def depth_array(frame: av.VideoFrame, limited: bool = False, chroma: bool = True) -> np.ndarray:
     """The depth samples of a decoded frame (a depth format): H x W uint8, or native uint16 above 8 bits;
     float32 for ``FLOAT_FORMATS`` (``float_array``). ``limited``: YUV luma in the limited range, returned

@@ -40,10 +40,11 @@ from .floatdepth import FloatMap, clip_warning, exr_hint, unsized_hint
 from .fflogs import enable_error_logs
 from .fields import FieldWatch
 from .formats import (
-    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, check_limited_luma, check_stored_luma, depth_array,
+    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
 )
 from .imagehead import check_image_headers
+from .luma_checks import check_limited_luma, check_stored_luma
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_duration
 from .firstframe import probe_first_frame
@@ -358,7 +359,7 @@ class VideoReader:
             d = depth_array(f, chroma=index % CHROMA_EVERY == 0)  # the format was checked by ``frames``
             if self.info.limited:  # warned once, at the first frame outside the range; then stretched
                 bits = bits_of(f.format.name)
-                self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path)
+                self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path, self.info.codec)
                 d = luma_to_full(d, bits)
             elif first and luma_is_guessed(f.format.name, self.stream.codec_context.color_range, self.info.codec,
                                                 self._depth_range):  # warned when the first frame looks limited
