@@ -313,7 +313,9 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
       largest is under half of ``peak``: the network sees nearly flat depth that a smaller ``peak``
       would spread (16-bit depth under the default peak 65535 is the usual case); depth that reaches
       toward ``peak`` gets no advice, as no ``max_depth`` would do better;
-    - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest.
+    - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest;
+      where its median is within 4 levels (8-bit scale) of 0 and most of it lies within ``_HOLE_REACH`` px
+      of holes (0), it is a lossy codec's ringing round them, and the advice is lossless depth.
     Each names the ``max_depth`` that would fit; ``above`` says what becomes of depth above ``peak``
     (in the views: it is clipped); ``where`` starts each message (e.g. the file's name). The returned
     text (and the log message) says ``max_depth``; the log record's ``cli_text`` is the same text with
@@ -342,16 +344,42 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
     elif valid.size >= 16:
         near = float(near_limit(peak))
         clipped = float(np.mean(valid < near))
-        if clipped > 0.01:
+        nearer = (depth > 0) & (depth < near)
+        codes = depth[nearer] if clipped > 0.01 else depth[:0]
+        # a lossy codec's version of the zeros of holes: codes within 4 levels (8-bit scale) of 0, by holes
+        ringing = codes.size and np.median(codes) <= 4 * peak / 255
+        beside = _share_beside_holes(depth == 0, nearer) if ringing else 0.0
+        said = (f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
+                f"({{opt}} / {NEAR_RATIO:g}) and reads as the nearest")
+        if beside >= 0.5:
+            templates.append(f"{said}; {100 * beside:.0f} % of it lies within {_HOLE_REACH} px of holes (0), at "
+                             f"{int(codes.min())}..{int(codes.max())}: what a lossy codec (H.264, HEVC) makes of a "
+                             "distance map's holes, read as the nearest surfaces: store the depth losslessly "
+                             "(FFV1 .mkv, 16-bit PNG), where holes stay 0")
+        elif clipped > 0.01:
             fit = min(int(np.percentile(valid, 0.5) * NEAR_RATIO), int(_PEAKS[depth.dtype]))
-            templates.append(f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
-                             f"({{opt}} / {NEAR_RATIO:g}) and reads as the nearest: set {{opt}} to "
-                             f"about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
+            templates.append(f"{said}: set {{opt}} to about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
     said = [where + t.format(opt="max_depth", order="depth_order='far-high'") for t in templates]
     for template, message in zip(templates, said):
         cli_text = where + template.format(opt="--max-depth", order="--depth-order far-high")
         log.warning(message, extra={"cli_text": cli_text})
     return said
+
+
+_HOLE_REACH = 2  # px: how far from a hole a lossy codec's ringing reaches (H.264 crf 18: 86 % within 2 px)
+
+
+def _share_beside_holes(holes: np.ndarray, mask: np.ndarray) -> float:
+    """The share of ``mask``'s pixels within ``_HOLE_REACH`` px (a square) of a pixel of ``holes``, per
+    frame of H x W or N x H x W arrays."""
+    h, w = holes.shape[-2:]
+    r = _HOLE_REACH
+    padded = np.pad(holes, [(0, 0)] * (holes.ndim - 2) + [(r, r), (r, r)])
+    near = np.zeros_like(holes)
+    for dy in range(2 * r + 1):
+        for dx in range(2 * r + 1):
+            near |= padded[..., dy:dy + h, dx:dx + w]
+    return float(np.count_nonzero(near & mask)) / max(1, int(np.count_nonzero(mask)))
 
 
 def load_enhancer(options: dict[str, Any]) -> Enhancer:

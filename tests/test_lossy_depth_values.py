@@ -66,3 +66,45 @@ def test_ringing_of_lossless_limited_depth_still_warns(tmp_path, caplog):
                          color_range=1)
     _, warned = _read_warnings(path, caplog)
     assert len(warned) == 1 and "frame 0 holds 6..120" in warned[0]
+
+
+# --------------------------------------------------------------- far-high distance with lossy holes
+
+
+def _distance_with_holes(ring_code):
+    """8-bit distance (far-high, peak 255: near limit 12.75): a wall at 60, two 12 x 12 holes (0), each in a
+    one-pixel ring of ``ring_code``: 2 x 52 = 104 ring pixels, 2.7 % of the 48 x 80 frame."""
+    d = np.full((48, 80), 60, np.uint8)
+    for x in (10, 50):
+        d[17:31, x - 1:x + 13] = ring_code
+        d[18:30, x:x + 12] = 0
+    return d
+
+
+def test_far_high_codes_beside_holes_are_said_to_be_a_lossy_codecs_not_given_a_max_depth(caplog):
+    """The ring at 2 (what H.264 leaves round the zeros of holes) is nearer than 12.75 and would read as
+    the nearest surface: the warning says where it lies and asks for lossless depth. The old advice,
+    20 x the 0.5th percentile (2) = --max-depth 40, would have put the wall (60) beyond the far limit."""
+    from igde_stream.enhancer import warn_depth_range
+
+    d = _distance_with_holes(2)
+    with caplog.at_level(logging.WARNING):
+        (said,) = warn_depth_range(d, 255.0, "far-high")
+    assert said.startswith("3 % of the measured depth is nearer than the near limit 12.75")
+    assert "100 % of it lies within 2 px of holes (0), at 2..2" in said and "lossy codec" in said
+    assert "e.g." not in said
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "(--max-depth / 20)" in record.cli_text
+
+
+@pytest.mark.parametrize("ring_code, shape", [(10, "ring"), (2, "apart")])
+def test_far_high_near_surfaces_keep_the_max_depth_advice(ring_code, shape):
+    """Codes of 10 (more than 4 levels from 0: a surface 6 x nearer than the wall), or codes of 2 away
+    from every hole: the advice stays 20 x the 0.5th percentile, 20 x 10 = 200 and 20 x 2 = 40."""
+    from igde_stream.enhancer import warn_depth_range
+
+    d = _distance_with_holes(ring_code)
+    if shape == "apart":
+        d[d == 0] = 60
+    (said,) = warn_depth_range(d, 255.0, "far-high")
+    assert "lossy" not in said and said.endswith(f"e.g. {20 * ring_code}")
