@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from igde_stream.errors import OutputError
+from igde_stream.errors import IGDEError, OutputError
 from igde_stream.stream.info import VideoInfo
 from igde_stream.stream.views import ColorWriter
 from igde_stream.stream.writer import DepthWriter
@@ -42,6 +42,28 @@ def test_ffv1_into_an_mpeg_stream_is_refused_before_the_first_frame(tmp_path, su
     with pytest.raises(OutputError, match=r"cannot hold ffv1 video \(it would be stored as data"):
         DepthWriter(out, _like())
     assert list(tmp_path.iterdir()) == []  # no file, no partial file
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".mpg"])
+def test_ffv1_16_bit_into_an_mpeg_stream_names_no_encoder_that_cannot_store_it(tmp_path, suffix):
+    """16-bit depth: the refusal advised --codec libx264 / libx265, which refuse 16-bit depth in turn
+    (x264 codes 10 bits at most, x265 12): an advice loop. It now points to .mkv / .nut alone."""
+    out = tmp_path / f"out{suffix}"
+    with pytest.raises(OutputError) as info:
+        DepthWriter(out, _like(pix_fmt="gray16le"))
+    said = str(info.value)
+    assert "stored as data" in said and "stores 16-bit depth: use .mkv or .nut" in said and "libx26" not in said
+    for codec in ("libx264", "libx265"):  # the old advice, taken: refused
+        with pytest.raises(IGDEError, match="cannot store 16-bit depth"):
+            DepthWriter(out, _like(pix_fmt="gray16le"), codec=codec)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ffv1_12_bit_into_a_transport_stream_names_x265_only(tmp_path):
+    """12-bit depth: of the two, only x265 stores it."""
+    with pytest.raises(OutputError) as info:
+        DepthWriter(tmp_path / "out.ts", _like(pix_fmt="gray12le"))
+    assert "--codec libx265 (lossy) for .ts" in str(info.value) and "libx264" not in str(info.value)
 
 
 @pytest.mark.parametrize("suffix, codec", [(".avi", "ffv1"), (".y4m", "wrapped_avframe")])

@@ -67,9 +67,11 @@ def mux(container: Any, packet: Any) -> None:
     container.mux(packet)
 
 
-def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[str] | set[str]) -> str | None:
+def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[str] | set[str],
+                      bits: int = 8) -> str | None:
     """Why ``codec`` cannot go into an output of ``muxer`` (its name, e.g. "mpegts"), or None.
-    ``supported``: the container's ``supported_codecs`` (which the raw muxers answer truly)."""
+    ``supported``: the container's ``supported_codecs`` (which the raw muxers answer truly); ``bits``:
+    the depth's, so that the advice names only encoders that store it (x264 10, x265 12 bits)."""
     what = out.suffix or muxer
     if muxer in RAW_MUXERS and codec not in supported:
         if muxer == "yuv4mpegpipe":
@@ -78,8 +80,12 @@ def container_problem(muxer: str, codec: str, out: Path, supported: frozenset[st
         return (f"a {what} output holds uncompressed frames, not {codec}: use --codec rawvideo with .yuv, "
                 "or .mkv for FFV1")
     if muxer in MPEG_MUXERS and codec not in MPEG_CODECS:
-        return (f"a {what} output ({muxer}) cannot hold {codec} video (it would be stored as data, not as "
-                f"video): use .mkv or .nut, or --codec libx264 / libx265 (lossy) for {what}")
+        said = f"a {what} output ({muxer}) cannot hold {codec} video (it would be stored as data, not as video)"
+        if bits > 12:  # MPEG-2, x264 and x265 store 8, 10 and 12 bits at most
+            return (f"{said}, and none of the codecs it holds (MPEG-2, H.264, HEVC) stores {bits}-bit depth: "
+                    "use .mkv or .nut")
+        lossy = "libx265" if bits > 10 else "libx264 / libx265"
+        return f"{said}: use .mkv or .nut, or --codec {lossy} (lossy) for {what}"
     if muxer in MOV_MODES and (fmt := coded_as(codec)) in MP4_ONLY:
         return f"a {what} output ({muxer}) cannot hold {fmt} video (FFmpeg writes it in .mp4 only): use .mp4 or .mkv"
     return None

@@ -155,7 +155,7 @@ class DepthWriter:
         muxer = self.container.format.name
         if not self.sequence:  # numbered images keep none
             set_timecode(self.container, like.timecode, self.rate, self.out)
-        why = container_problem(muxer, codec, self.out, self.container.supported_codecs)
+        why = container_problem(muxer, codec, self.out, self.container.supported_codecs, bits_of(self.pix_fmt))
         if self._limited and is_yuv_format(self.pix_fmt) and full_range_only(codec):  # MJPEG: limited refused
             log.info("%s: %s takes only full-range YUV; the depth is written as full-range %s", self.out, codec,
                      self.pix_fmt)
