@@ -104,7 +104,7 @@ def test_further_depth_streams_follow_the_first_within_half_a_frame():
     with pytest.raises(PairingError, match=r"frame 3 at 0\.375 s has no partner in d1\.mkv"):
         list(paired_depths(color, [first, longer]))
     shorter = _FakeReader("d2.mkv", [0, 0.125])
-    with pytest.raises(PairingError, match=r"ends where d1\.mkv has frame 2"):
+    with pytest.raises(PairingError, match=r"ends after 2 frames, where d1\.mkv has frame 2"):
         list(paired_depths(color, [first, shorter]))
 
 

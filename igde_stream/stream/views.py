@@ -69,8 +69,10 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
         for reader, it in zip(depths[1:], others):
             o = next(it, None)
             if o is None or abs(o.time - d.time) > tol:
-                where = "ends" if o is None else f"has its frame {o.index} at {o.time:.3f} s"
-                raise PairingError(f"{where} where {first.path} has frame {d.index} at {d.time:.3f} s", reader.path)
+                where = f"ends after {given - 1} frames," if o is None else f"has its frame {o.index} at {o.time:.3f} s"
+                error = PairingError(f"{where} where {first.path} has frame {d.index} at {d.time:.3f} s", reader.path)
+                error.held = given - 1 if o is None else None  # the frames it holds from the start
+                raise error
             arrays.append(o.data)
         yield d.pts, c.data, arrays
     if span is not None and (span.ended is not None or (span.max_frames and given == span.max_frames)):  # span over
@@ -79,6 +81,20 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
         o = next(it, None)
         if o is not None:
             raise PairingError(f"frame {o.index} at {o.time:.3f} s has no partner in {first.path}", reader.path)
+
+
+def _score_what_is_held(pairs: Iterator[Any], stride: int) -> Iterator[Any]:
+    """``pairs`` (of ``paired_depths``); a depth stream that ends first (the output of a run with
+    --max-frames beside the whole ground truth) is refused naming the max_frames that scores what it holds."""
+    try:
+        yield from pairs
+    except PairingError as exc:
+        held = getattr(exc, "held", None)
+        if not held:
+            raise
+        said = f"{exc.problem}: to score the frames it holds, give "
+        n = -(-held // stride)  # every stride-th of them
+        raise PairingError(f"{said}max_frames={n}", exc.path, cli_problem=f"{said}--max-frames {n}") from None
 
 
 def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig) -> None:
@@ -250,7 +266,8 @@ def view_quality_files(
             check_pair(readers[-1], r, None, same_length=False)
         check_start(start, readers[0].info, sync)
         span = Span(start, end=end).cut("exact", readers[-1], readers[:-1])
-        for k, (_, c, (g, *deps)) in enumerate(paired_depths(readers[-1], readers[:-1], span=span)):
+        pairs = _score_what_is_held(paired_depths(readers[-1], readers[:-1], span=span), stride)
+        for k, (_, c, (g, *deps)) in enumerate(pairs):
             i = span.first + k  # the frame's number in the streams
             if k % stride:
                 continue

@@ -1,0 +1,30 @@
+"""views quality beside a depth that ends first: the output of a run with --max-frames scored against
+the whole ground truth. The refusal names the --max-frames that scores what the depth holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import scene, write_video
+from igde_stream.cli import main
+
+
+@pytest.mark.parametrize("stride, advised", [(1, 3), (2, 2)])
+def test_a_depth_that_ends_first_is_refused_naming_the_max_frames_that_scores_it(tmp_path, capsys, stride,
+                                                                                 advised):
+    """Ground truth and colour of 5 frames, a depth of their first 3: refused in one line, exit 2, naming
+    --max-frames 3 (every 2nd: frames 0 and 2, so 2); given that, the views of those frames are scored."""
+    colors, depths, gts = scene(5)
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    g = write_video(tmp_path / "g.mkv", gts, fmt="gray")
+    d = write_video(tmp_path / "d.mkv", depths[:3], fmt="gray")
+    args = ["views", "quality", str(c), "--gt", str(g), "--depth", f"part={d}", "--stride", str(stride)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("igde-stream views: error: ")
+    assert "ends after 3 frames, where" in err[0] and err[0].endswith(f"give --max-frames {advised}")
+    assert main([*args, "--max-frames", str(advised), "--report", str(tmp_path / "v.json")]) == 0
+    report = json.loads((tmp_path / "v.json").read_text())
+    assert report["frames"] == advised and report["frame_stride"] == stride and "part" in report["depths"]
