@@ -66,6 +66,31 @@ def test_ffv1_12_bit_into_a_transport_stream_names_x265_only(tmp_path):
     assert "--codec libx265 (lossy) for .ts" in str(info.value) and "libx264" not in str(info.value)
 
 
+@pytest.mark.parametrize("pix_fmt, dtype, peak", [("gray16le", np.uint16, 65535), ("gray10le", np.uint16, 1023),
+                                                  ("gray", np.uint8, 255)])
+def test_y4m_keeps_depth_above_8_bits(tmp_path, pix_fmt, dtype, peak):
+    """.y4m with --codec wrapped_avframe (the advice for .y4m): YUV4MPEG calls mono16 / mono10
+    unofficial and FFmpeg's muxer refused them at the header, so a 16-bit run failed at its first frame
+    ("cannot write frame 0: Invalid argument") after the model's work. Now written (as ``ffmpeg -strict
+    -1`` does) and read back value for value, by PyAV and by the depth reader."""
+    from igde_stream.stream import VideoReader
+
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, peak + 1, (16, 24)).astype(dtype) for _ in range(3)]
+    out = tmp_path / "out.y4m"
+    _write(out, _like(pix_fmt=pix_fmt), frames, [40 * k for k in range(3)], codec="wrapped_avframe")
+    assert out.read_bytes().startswith(b"YUV4MPEG2 W24 H16 F25:1 ")
+    with av.open(str(out)) as c:
+        got = [f.to_ndarray() for f in c.decode(video=0)]
+    assert len(got) == 3
+    for a, b in zip(got, frames):
+        np.testing.assert_array_equal(a, b)
+    with VideoReader(out, "depth") as r:
+        assert r.info.pix_fmt == pix_fmt
+        for f, b in zip(r.frames(), frames):
+            np.testing.assert_array_equal(f.data, b)
+
+
 @pytest.mark.parametrize("suffix, codec", [(".avi", "ffv1"), (".y4m", "wrapped_avframe")])
 def test_avi_and_y4m_keep_the_rate_and_the_frame_count_of_a_millisecond_time_base(tmp_path, suffix, codec):
     frames = _frames()

@@ -151,3 +151,12 @@ def range_lost(container: str, codec: str) -> bool:
 def describe_codec(name: str) -> str:
     """``"ffv1 (lossless)"`` or ``"libx264 (LOSSY)"`` for logs and reports."""
     return f"{name} ({'lossless' if codec_is_lossless(name) else 'LOSSY'})"
+
+
+def muxer_options(muxer: str, pix_fmt: str) -> dict[str, str]:
+    """Options the muxer needs for ``pix_fmt``: YUV4MPEG calls every format above 8 bits (``mono16``,
+    ``420p10``, ...) unofficial and refuses it at the header ("Invalid argument") unless told
+    ``-strict -1``; FFmpeg reads them back as written."""
+    if muxer == "yuv4mpegpipe" and bits_of(pix_fmt) > 8:
+        return {"strict": "unofficial"}
+    return {}

@@ -43,8 +43,8 @@ import numpy as np
 from ..errors import IGDEError, OutputError
 from ..signals import stdout_gone
 from .aspect import AspectTag
-from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, output_pix_fmt,
-                     pix_fmt_for, range_lost, reads_back_limited)
+from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, muxer_options,
+                     output_pix_fmt, pix_fmt_for, range_lost, reads_back_limited)
 from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
                          output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
@@ -183,6 +183,7 @@ class DepthWriter:
             self.abort()
             raise OutputError(f"cannot set up the {codec} encoder: {exc}", self.out) from None
         try:
+            self.container.options.update(muxer_options(muxer, self.pix_fmt))  # before the header is written
             s = self.container.add_stream(codec, rate=self.rate, options=dict(CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
             self._tag = AspectTag(s, sar, self.out)  # non-square pixels: the input grid's sample aspect ratio (aspect)
