@@ -185,6 +185,23 @@ def _folder_images(path: str) -> list[str]:
                   and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES and os.path.isfile(os.path.join(path, n)))
 
 
+def _check_name_order(path: str, names: list[str]) -> None:
+    """Refuse a folder whose images are named PREFIX + NUMBER + SUFFIX (one prefix and suffix) with
+    numbers that do not ascend in name order (1.png, 10.png, 11.png, 2.png: no zero padding): read in
+    name order, as a folder is, its frames would come out of order (1, 10, 11, 2 ...), and the output's
+    images numbered 0, 1, 2 ... would hold frames 1, 10, 11. A pattern reads them in number order."""
+    parts = [re.fullmatch(r"(.*?)(\d+)(\.[^.]+)", n) for n in names]
+    if not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:
+        return
+    numbers = [int(m.group(2)) for m in parts]
+    k = next((k for k in range(1, len(numbers)) if numbers[k] < numbers[k - 1]), None)
+    if k is not None:
+        pattern = os.path.join(path, parts[0].group(1).replace("%", "%%") + "%d" + parts[0].group(3))
+        raise InputError(f"its images are numbered without zero padding, and a folder is read in name order, "
+                         f"where {names[k - 1]} comes before {names[k]}: the frames would be out of order; give "
+                         f"the pattern {pattern}, which reads them in number order", path)
+
+
 def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
     """(what image2 opens, its options, frame count) for a folder or a printf pattern."""
     if os.path.isdir(path):
@@ -196,6 +213,7 @@ def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
         if len(suffixes) > 1:
             raise InputError(f"folder holds images of several kinds ({', '.join(suffixes)}); give a pattern such as "
                              f"{os.path.join(path, '%06d' + suffixes[0])}", path)
+        _check_name_order(path, names)
         # a relative folder as ./NAME: FFmpeg then takes no protocol from a colon in it (seq:1), and the
         # file: prefix parts.ffmpeg_name would give instead is no folder to glob(3), which found nothing
         folder = path if os.path.isabs(path) else os.path.join(os.curdir, path)
@@ -237,13 +255,19 @@ def first_number(path: str) -> int | None:
         except InputError:
             return None
         return int(options.get("start_number", 0))
+    numbers = [n for n, _ in folder_numbers(path) or []]
+    return numbers[0] if numbers and numbers == list(range(numbers[0], numbers[0] + len(numbers))) else None
+
+
+def folder_numbers(path: str) -> list[tuple[int, str]] | None:
+    """(number, file name) of each image (or .npy) of the folder ``path``, in name order (the order it is
+    read), where every one is named PREFIX + NUMBER + SUFFIX with one prefix and suffix; else None."""
     names = _folder_images(path) or sorted(n for n in os.listdir(path) if n.lower().endswith(".npy")
                                            and not n.startswith(".") and os.path.isfile(os.path.join(path, n)))
     parts = [re.fullmatch(r"(.*?)(\d+)(\.[^.]+)", n) for n in names]
     if not parts or not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:
         return None
-    numbers = [int(m.group(2)) for m in parts]
-    return numbers[0] if numbers == list(range(numbers[0], numbers[0] + len(numbers))) else None
+    return [(int(m.group(2)), n) for m, n in zip(parts, names)]
 
 
 def frame_name(pattern: str, number: int) -> str:
@@ -253,5 +277,6 @@ def frame_name(pattern: str, number: int) -> str:
 
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_float_output", "check_one_frame",
-           "check_sequence_output", "first_number", "frame_name", "image_codec", "is_pattern", "is_single_image",
-           "one_image_error", "pattern_suffix_problem", "sequence_codec", "sequence_files", "sequence_frames"]
+           "check_sequence_output", "first_number", "folder_numbers", "frame_name", "image_codec", "is_pattern",
+           "is_single_image", "one_image_error", "pattern_suffix_problem", "sequence_codec", "sequence_files",
+           "sequence_frames"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -122,6 +123,7 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
     sequence, raw file or array carries no timing of its own (frame k at k / ``--fps``): beside a video of
     another frame rate its frames would meet the wrong frames, and depth written at the wrong rate
     (``rates_meet``), so refuse it, naming the rate to give (``other`` / ``depth``: ``VideoInfo``)."""
+    check_numbering(other, depth, role)
     if (other.kind in UNTIMED) == (depth.kind in UNTIMED) or other.rate is None or depth.rate is None:
         return
     seq, video = (other, depth) if other.kind in UNTIMED else (depth, other)
@@ -134,8 +136,71 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
         f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {other.path}")
 
 
-__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_same_kind", "check_same_length", "check_timing", "choose_stream",
-           "rates_meet", "warn_hdr_colour"]
+def _numbers(info: Any) -> list[tuple[int, str]] | None:
+    """(number, file name) of each image of an image sequence whose names carry frame numbers: a
+    folder's where every name does (``imageseq.folder_numbers``), a pattern's (consecutive); else None."""
+    from .imageseq import first_number, folder_numbers, sequence_files
+
+    path = str(getattr(info, "path", ""))
+    if getattr(info, "kind", None) != "sequence":
+        return None
+    try:
+        if not os.path.isdir(path):
+            start = first_number(path) or 0
+            return [(start + k, os.path.basename(f)) for k, f in enumerate(sequence_files(path))]
+        numbers = folder_numbers(path)
+    except (InputError, OSError):  # not there (any more): the reader says so, not this check
+        return None
+    if numbers and _DECIMAL.search(numbers[0][1]):  # seconds.fraction: a timestamp, no frame number
+        return None
+    if not numbers or len(numbers) < 2:
+        return numbers
+    steps = sorted(b - a for (a, _), (b, _) in zip(numbers, numbers[1:]))
+    # frame numbers step by 1, or a few where frames are left out; camera timestamps (TUM's
+    # 1305031102.175304.png, microseconds, milliseconds) by the frame time: no frame numbers
+    return numbers if steps[len(steps) // 2] <= MAX_FRAME_STEP else None
+
+
+#: A folder's names are frame numbers where their median step is at most this (every 10th frame kept).
+MAX_FRAME_STEP = 10
+_DECIMAL = re.compile(r"\d\.\d+\.[^.]+$")  # 1305031102.175304.png: seconds.fraction, a timestamp
+
+
+def check_numbering(other: Any, depth: Any, role: str = "ground truth") -> None:
+    """Image sequences pair by position (image k with frame k), never by name: refuse ``other`` (the
+    ground truth) and ``depth`` where the frame numbers their names carry say that position pairs the
+    wrong frames, whose PSNR would be reported; for the colour (``role``), which only guides, warn. Two
+    numbered sequences whose numbers step apart (a ground truth of every other frame, 0, 2, 4, beside
+    depth 0, 1, 2: image 1 would score 000002.png against depth frame 1); a numbered folder with a gap
+    beside a video, whose frame k its image k would meet. A constant offset (colour from 1, depth from 0)
+    and the same gaps in both pair right and pass."""
+    a, b = _numbers(other), _numbers(depth)
+    problem = None
+    if a and b:
+        k = next((k for k, ((na, _), (nb, _)) in enumerate(zip(a, b)) if na - a[0][0] != nb - b[0][0]), None)
+        if k is not None:
+            problem = (f"image {k} of the {role} is {a[k][1]} and of the depth {b[k][1]}: image sequences pair by "
+                       f"position, not by name, so from there the {role}'s frame numbers are not the depth's; give "
+                       "both the same frames (one image each)")
+    else:
+        for seq, beside, name in ((a, depth, role), (b, other, "depth")):
+            gap = next((k for k in range(1, len(seq)) if seq[k][0] != seq[k - 1][0] + 1), None) \
+                if seq and beside.kind not in UNTIMED else None
+            if gap is not None:
+                problem = (f"the {name} images are numbered with a gap ({seq[gap - 1][1]}, then {seq[gap][1]}), but "
+                           f"an image sequence is timed by position, image k at k / --fps, so {seq[gap][1]} would "
+                           f"meet frame {gap} of the video beside it; give an image for every frame")
+                break
+    if problem is None:
+        return
+    if role == "colour":
+        log.warning("%s, %s: %s (paired by position, as they are)", depth.path, other.path, problem)
+    else:
+        raise PairingError(problem, f"{depth.path}, {other.path}")
+
+
+__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_numbering", "check_same_kind", "check_same_length", "check_timing",
+           "choose_stream", "rates_meet", "warn_hdr_colour"]
 
 
 def check_same_kind(size: tuple[int, int], fmt: str, count: int, file: str | None, pts_time: float,
