@@ -33,7 +33,8 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"PSNR {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
             f"min {_db(s['min_psnr'])}, median {_db(s['median_psnr'])}, max {_db(s['max_psnr'])}; "
-            f"{s['matched_frames']} frames compared, {s['unmatched_frames']} unmatched"
+            f"{s['matched_frames']} frame{'' if s['matched_frames'] == 1 else 's'} compared, "
+            f"{s['unmatched_frames']} unmatched"
         )
         if s.get("gt_problem"):
             lines.append(f"ground truth not comparable: {s['gt_problem']}")

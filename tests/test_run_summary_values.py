@@ -64,3 +64,11 @@ def test_the_wall_time_needs_both_times():
 def test_one_frame_is_said_in_the_singular():
     """A photograph's run (one image in, one out) wrote "1 frame", not "1 frames"."""
     assert format_summary(_summary(output="e.png", frames=1, codec="png")).startswith("wrote e.png: 1 frame, 64x48")
+
+
+def test_one_frame_compared_is_said_in_the_singular():
+    """A photograph with its ground truth (or --max-frames 1) said "1 frames compared"."""
+    said = format_summary(_summary(output="e.png", frames=1, codec="png", matched_frames=1, unmatched_frames=0,
+                                   mean_psnr=40.0, mean_psnr_input=30.0, mean_gain_db=10.0, min_psnr=40.0,
+                                   median_psnr=40.0, max_psnr=40.0, worst_frames=[{"index": 0, "psnr": 40.0}]))
+    assert "; 1 frame compared, 0 unmatched" in said
