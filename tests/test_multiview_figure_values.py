@@ -87,7 +87,8 @@ def test_the_patch_is_the_worst_128_square_of_the_first_depths_view(drawn, tmp_p
     rgb = lambda d: np.repeat(d[..., None], 3, axis=2)  # noqa: E731
     np.testing.assert_array_equal(p[0, 0]["image"], rgb(gt)[sl])
     np.testing.assert_allclose(p[1, 0]["image"], gt[sl] / 255.0, rtol=0, atol=1e-6)  # 8-bit depth / 255
-    assert p[1, 0]["kwargs"] == {"cmap": "gray", "vmin": 0, "vmax": 1}
+    lo, hi = gt[sl].min() / 255.0, gt[sl].max() / 255.0  # stretched over the patch's own range
+    assert p[1, 0]["kwargs"] == {"cmap": "gray", "vmin": pytest.approx(lo), "vmax": pytest.approx(hi)} and lo < hi
     for col, name in ((1, "enhanced"), (2, "degraded")):
         np.testing.assert_array_equal(p[0, col]["image"], rgb(depths[name])[sl])
         err = np.abs(depths[name].astype(np.float32) - gt.astype(np.float32))
@@ -98,7 +99,8 @@ def test_the_patch_is_the_worst_128_square_of_the_first_depths_view(drawn, tmp_p
     scales = {(p[1, c]["kwargs"]["vmin"], p[1, c]["kwargs"]["vmax"]) for c in (1, 2)}
     assert len(scales) == 1 and next(iter(scales))[0] == 0 and next(iter(scales))[1] > 0
     # PSNR over the whole view: MSE = 40^2 x 128^2 / (160 x 200) = 819.2; 60^2 x 40^2 / 32000 = 180
-    assert p[0, 0]["title"] == "view from GT depth (reference)" and p[1, 0]["title"] == "GT depth (input camera)"
+    assert p[0, 0]["title"] == "view from GT depth (reference)" and p[1, 0]["title"] == (
+        f"GT depth (input camera)\nnear = white, {lo:.3g}..{hi:.3g} of 0..1")
     assert p[0, 1]["title"] == f"view from enhanced depth\nPSNR {10 * math.log10(255 ** 2 / 819.2):.2f} dB (whole view)"
     assert p[0, 2]["title"] == f"view from degraded depth\nPSNR {10 * math.log10(255 ** 2 / 180):.2f} dB (whole view)"
     assert "19.00 dB" in p[0, 1]["title"] and "25.58 dB" in p[0, 2]["title"]
