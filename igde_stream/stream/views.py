@@ -118,7 +118,15 @@ def _integer_depth(reader: VideoReader) -> VideoReader:
 def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConfig:
     """``cfg`` with the depth streams' format peak as its ``max_depth`` where that is not their sample
     type's: 10 / 12-bit depth sits in uint16 but peaks at 1023 / 4095, as the main command reads it.
-    ``cfg`` itself when it has a max_depth or every stream is 8 or 16-bit (read by its dtype)."""
+    ``cfg`` itself when it has a max_depth or every stream is 8 or 16-bit (read by its dtype). A
+    max_depth above what a stream's samples hold (255 for 8-bit depth) is refused, as the main command
+    refuses it: every value would read as the nearest (far-high) or flat."""
+    for r in readers:
+        most = float(np.iinfo(r.info.dtype).max)
+        if cfg.max_depth is not None and cfg.max_depth > most:
+            beyond = f"{cfg.max_depth:g} is above the largest value of {r.info.bits}-bit depth ({r.info.pix_fmt}: " \
+                     f"0..{most:g})"
+            raise InputError(f"max_depth {beyond}", r.path, cli_problem=f"--max-depth {beyond}")
     if cfg.max_depth is not None or all(r.info.bits in (8, 16) for r in readers):
         return cfg
     peaks = {r.info.peak: r for r in readers}
