@@ -155,8 +155,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     workers = args.workers or DEFAULT_WORKERS
 
     def progress(row: dict[str, Any], done: int, total: int) -> None:
-        what = f"{row['frames']} frames in {row['seconds']:.1f} s" if row["status"] == "done" else row["error"]
-        log.info("[%d/%d] %s: %s, %s", done, total, row["clip"], row["status"], what)
+        log.info("[%d/%d] %s: %s, %s", done, total, row["clip"], row["status"], progress_text(row))
 
     if skip:
         log.info("--resume: %d of %d clips are finished and skipped", len(skip), len(jobs))
@@ -217,3 +216,10 @@ def _make_folders(folders: Sequence[Path]) -> list[Path]:
                 raise OutputError(f"cannot create the folder: {exc.strerror or exc}", p) from None
             created.append(p)
     return created
+
+
+def progress_text(row: dict[str, Any]) -> str:
+    """What a clip's progress line says after its status: "4 frames in 2.1 s" (1 frame), or its error."""
+    if row["status"] != "done":
+        return row["error"]
+    return f"{row['frames']} frame{'' if row['frames'] == 1 else 's'} in {row['seconds']:.1f} s"

@@ -72,3 +72,12 @@ def test_one_frame_compared_is_said_in_the_singular():
                                    mean_psnr=40.0, mean_psnr_input=30.0, mean_gain_db=10.0, min_psnr=40.0,
                                    median_psnr=40.0, max_psnr=40.0, worst_frames=[{"index": 0, "psnr": 40.0}]))
     assert "; 1 frame compared, 0 unmatched" in said
+
+
+def test_a_batch_clip_of_one_frame_is_said_in_the_singular():
+    """`igde-stream batch ... --max-frames 1` logged "[3/3] c.mkv: done, 1 frames in 0.5 s"."""
+    from igde_stream.batch_cli import progress_text
+
+    assert progress_text({"status": "done", "frames": 1, "seconds": 0.54}) == "1 frame in 0.5 s"
+    assert progress_text({"status": "done", "frames": 4, "seconds": 2.06}) == "4 frames in 2.1 s"
+    assert progress_text({"status": "failed", "error": "d.mkv: no such file"}) == "d.mkv: no such file"
