@@ -200,16 +200,20 @@ def pair_frames(
         if lone_c:
             parts.append(f"{_frame_list(lone_c)} of the colour stream {_have_no(lone_c)} depth frame")
         still = n_c == 1 and n_d > 1  # one colour image beside a depth stream of unknown length (a pipe)
-        raise PairingError(
-            f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
-            f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')})"
-            + ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
-               f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 color.mkv)"
-               if still else _rates(durations)
-               + ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
-                  else "; --pair nearest pairs streams of different rates" if _rates(durations) else "")),
+        said = (f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
+                f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')})")
+        nearest = ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
+                   else "; --pair nearest pairs streams of different rates" if _rates(durations) else "")
+        error = PairingError(
+            said + ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
+                    f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 "
+                    "color.mkv)" if still else _rates(durations) + nearest),
             f"{names[0]}, {names[1]}",
         )
+        # for a caller without --pair (views quality): the problem without its advice, and whether the
+        # colour only runs longer, every depth frame paired
+        error.unadvised, error.depth_frames = said, (n_d if lone_c and not lone_d and not still else None)
+        raise error
 
 
 def _frames(n: int, what: str) -> str:

@@ -85,14 +85,16 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
 
 def _score_what_is_held(pairs: Iterator[Any], stride: int) -> Iterator[Any]:
     """``pairs`` (of ``paired_depths``); a depth stream that ends first (the output of a run with
-    --max-frames beside the whole ground truth) is refused naming the max_frames that scores what it holds."""
+    --max-frames beside the whole ground truth), or a ground truth shorter than the colour, is refused
+    naming the max_frames that scores what it holds (not ``pair_frames``' --pair, which quality lacks)."""
     try:
         yield from pairs
     except PairingError as exc:
-        held = getattr(exc, "held", None)
+        held, said = getattr(exc, "held", None), f"{exc.problem}: to score the frames it holds, give "
+        if not held and getattr(exc, "depth_frames", None):  # the colour runs longer than the ground truth
+            held, said = exc.depth_frames, f"{exc.unadvised}; to score the frames the ground truth holds, give "
         if not held:
             raise
-        said = f"{exc.problem}: to score the frames it holds, give "
         n = -(-held // stride)  # every stride-th of them
         raise PairingError(f"{said}max_frames={n}", exc.path, cli_problem=f"{said}--max-frames {n}") from None
 
