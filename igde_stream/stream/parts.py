@@ -112,6 +112,8 @@ def check_run_outputs(out: Path | str, files: Sequence[Path], views_path: str | 
     if local and is_pattern(out):
         check_sequence_output(out, overwrite, [p for p in inputs.values() if str(p) != "-"])
     refuse_stdout(views_path)
+    for path in (views_path, rgbd_path):
+        refuse_pattern(path)
     others = [*files, *(Path(p) for p in (views_path, rgbd_path) if p is not None)]
     if local and is_pattern(out):  # the folder is put in place as a whole: nothing else may be written into it
         for o in others:
@@ -119,6 +121,15 @@ def check_run_outputs(out: Path | str, files: Sequence[Path], views_path: str | 
                 raise OutputError(f"is inside {out.parent}, the folder of the image sequence {out.name}, which "
                                   "the run writes as a whole: put it in another folder", o)
     check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite)
+
+
+def refuse_pattern(out: str | os.PathLike[str] | None) -> None:
+    """``OutputError`` for an image pattern (``v/%06d.png``) as a views or RGB-D output, which is one
+    video (or one picture of one frame): said before the folder is looked at, so that nobody is sent
+    to make a folder for an output refused next."""
+    if out is not None and is_pattern(out):
+        raise OutputError("views and RGB-D are written as one video, not as an image sequence: use .mkv or .mp4, "
+                          "or one .png for a single frame", out)
 
 
 def refuse_stdout(out: str | Path | None) -> None:

@@ -158,7 +158,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     (frames, files written). Nothing is left behind on error. Output files are refused up front as the main command refuses them (``parts.check_outputs``: one
     of the inputs, an existing file unless ``overwrite``, a missing folder) and renamed into place
     together when complete (``parts.commit``)."""
-    from .parts import check_outputs, commit
+    from .parts import check_outputs, commit, refuse_pattern
     from .span import Span, check_end, check_span, check_start, most_frames
     from .view_memory import warn_layout_memory
 
@@ -179,6 +179,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         if (own := _views_config(lay.cfg, [depth_reader])) is not lay.cfg:
             lay = display.with_config(lay, own)
         size = (depth_reader.info.width, depth_reader.info.height)
+        refuse_pattern(out)
         try:
             paths = lay.outputs(out, size)
         except ValueError as exc:
