@@ -204,14 +204,12 @@ def pair_frames(
                 f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')})")
         nearest = ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
                    else "; --pair nearest pairs streams of different rates" if _rates(durations) else "")
-        error = PairingError(
-            said + ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
-                    f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 "
-                    "color.mkv)" if still else _rates(durations) + nearest),
-            f"{names[0]}, {names[1]}",
-        )
-        # for a caller without --pair (views quality): the problem without its advice, and whether the
-        # colour only runs longer, every depth frame paired
+        said += ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
+                 f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 "
+                 "color.mkv)" if still else _rates(durations))
+        error = PairingError(said + ("" if still else nearest), f"{names[0]}, {names[1]}")
+        # for a caller without --pair (views quality): the problem without the --pair advice, and whether
+        # the colour only runs longer, every depth frame paired
         error.unadvised, error.depth_frames = said, (n_d if lone_c and not lone_d and not still else None)
         raise error
 

@@ -93,6 +93,8 @@ def _score_what_is_held(pairs: Iterator[Any], stride: int) -> Iterator[Any]:
         held, said = getattr(exc, "held", None), f"{exc.problem}: to score the frames it holds, give "
         if not held and getattr(exc, "depth_frames", None):  # the colour runs longer than the ground truth
             held, said = exc.depth_frames, f"{exc.unadvised}; to score the frames the ground truth holds, give "
+        if not held and getattr(exc, "unadvised", None) is not None:  # pairing's problem, not its --pair advice
+            raise PairingError(exc.unadvised, exc.path) from None
         if not held:
             raise
         n = -(-held // stride)  # every stride-th of them
