@@ -54,8 +54,7 @@ def boundary_figure(
     # at --max-depth 25000 far-high: 0.07..0.15), which drawn over 0..1 is a black square
     shown = normalize_depth(gt_depth, max_depth, depth_order)[sl]
     lo, hi = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
-    hi = hi if hi > lo else lo + 1e-6
-    ax[1, 0].imshow(shown, cmap="gray", vmin=lo, vmax=hi)
+    ax[1, 0].imshow(shown, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1e-6)  # a flat patch: black
     ax[1, 0].set_title(f"GT depth (input camera)\nnear = white, {lo:.3g}..{hi:.3g} of 0..1", fontsize=9)
     for i, (name, v) in enumerate(views.items(), start=1):
         e = np.abs(v.astype(np.float32) - ref).mean(-1)
