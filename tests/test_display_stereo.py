@@ -252,6 +252,8 @@ def _names(tmp):
     (["--layout", "anaglyph", "--squeeze"], "--squeeze: not an option of --layout anaglyph"),
     (["--layout", "quilt", "--quilt", "2x2", "--squeeze"], "--squeeze: not an option of --layout quilt"),
     (["--layout", "tab", "--squeeze", "--codec", "h264"], "H.264 yuv420p needs even sizes, got 64x47"),
+    # the option that gives the ffv1 codec, in either command
+    (["--layout", "tab", "--squeeze", "--codec", "h264"], "views render --codec ffv1; --views-codec ffv1 with"),
     (["--layout", "anaglyph", "--codec", "h264"], "H.264 yuv420p needs even sizes, got 64x47"),
 ])
 def test_bad_stereo_options_one_line_exit_2_nothing_written(tmp_path, capsys, extra, msg):

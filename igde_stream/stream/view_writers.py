@@ -51,7 +51,8 @@ def _check_size(codec: str, w: int, h: int, path: Path) -> None:
     if (why := ffmpeg_size_problem(w, h)) is not None:
         raise OutputError(f"{why}; render fewer views, or one file a view (--layout views)", path)
     if (why := size_problem(_NAMES.get(codec, codec), VIEW_CODECS[codec][1], w, h)) is not None:
-        raise OutputError(why, path)
+        raise OutputError(why + (" (views render --codec ffv1; --views-codec ffv1 with --views-out / --rgbd-out)"
+                                 if why.endswith("ffv1 codec") else ""), path)
     if codec == "hevc" and w < HEVC_MIN_WIDTH:
         raise OutputError(f"{w}x{h} is narrower than HEVC views take here ({HEVC_MIN_WIDTH} px, one coding block: "
                           "libx265 as PyAV bundles it aborts the process on 4:2:0 frames 34-48 px wide); use the "
