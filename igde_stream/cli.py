@@ -221,10 +221,10 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                    help="near-high (default): depth grows toward the camera (disparity, inverse depth); "
                         "far-high: distance maps (ToF, Kinect, LiDAR; 0 = no measurement), read as inverse depth "
                         "with --max-depth as the far limit and written back in the input's unit (docs/formats.md)")
-    add_hole_fill_option(g, "fill holes (depth 0) with the colour-guided mean of the measured depth around them "
-                            "(auto, default: when the model reads depth 0 as a hole, as the shipped ones do; far: on, "
-                            "the far depth layer's mean where the window holds two, no blend of foreground and "
-                            "background)")
+    add_hole_fill_option(g, "fill holes (depth 0) with the colour-guided mean of the measured depth around them, "
+                            "beyond 27 px spread along the colour (auto, default: when the model reads depth 0 as a "
+                            "hole, as the shipped ones do; far: on, the far depth layer's mean where the window "
+                            "holds two, no blend of foreground and background)")
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")

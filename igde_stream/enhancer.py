@@ -51,7 +51,8 @@ class Enhancer:
     a warning on the ``igde_stream`` logger naming the ``max_depth`` that fits. ``quiet``: do not
     print the backend choice on stderr (it is always logged on the ``igde_stream`` logger).
     ``hole_fill``: holes (depth 0) get the colour-guided mean of the measured depth around them
-    (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px; True: its defaults, or a
+    (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px, and beyond its reach the measured
+    depth spread along the colour over the frame; True: its defaults, or a
     ``HoleFill`` of one's own, ``HoleFill(layers=2)`` the far layer's mean where there are two, far
     as ``depth_order`` says; False: the model's own output there); None (default): on when the
     model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).

@@ -87,11 +87,15 @@ def test_out_and_masks():
     hole = depth == 0
     assert np.array_equal(out[~hole], model_out[~hole])
     assert (out[hole] != 7).all()
-    # no measured pixel within reach: the hole keeps the value it had in out
+    # no measured pixel within reach: without the wide fill the hole keeps the value it had in out;
+    # with it (the default) it gets the global fill, here the one measured value of a flat frame
     lonely = np.zeros((80, 80), np.uint8)
     lonely[0, 0] = 100
-    kept = fill_holes(np.zeros((80, 80, 3), np.uint8), lonely, np.full_like(lonely, 3), settings=HoleFill(diameter=5))
+    kept = fill_holes(np.zeros((80, 80, 3), np.uint8), lonely, np.full_like(lonely, 3),
+                      settings=HoleFill(diameter=5, wide=False))
     assert kept[40, 40] == 3 and kept[1, 1] == 100
+    spread = fill_holes(np.zeros((80, 80, 3), np.uint8), lonely, np.full_like(lonely, 3), settings=HoleFill(diameter=5))
+    assert spread[40, 40] == 100 and spread[79, 79] == 100
     # pixels left out of `measured` are not sources
     src = fill_holes(color, depth, measured=depth < 120, settings=HoleFill(snap=0))
     assert src[hole].max() < 120
@@ -351,7 +355,7 @@ def test_holes_out_of_reach_cost_nothing(monkeypatch):
     color = np.zeros((480, 640, 3), np.uint8)
     depth = np.zeros((480, 640), np.uint16)
     depth[240, 320] = 900
-    out = fill_holes(color, depth)
+    out = fill_holes(color, depth, settings=HoleFill(wide=False))  # the windowed fill alone
     monkeypatch.undo()
     assert worked == [55 * 55 - 1]
     dy, dx = np.mgrid[:480, :640] - np.array([240, 320])[:, None, None]
@@ -438,3 +442,41 @@ def test_tune_tool_fill_orders():
     assert np.array_equal(after[hole], filled[hole]) and np.array_equal(after[~hole], depth[~hole] + 1)
     assert np.array_equal(before, filled + 1)  # the model never saw a 0
     assert np.array_equal(keep[hole], filled[hole]) and np.array_equal(keep[~hole], depth[~hole] + 1)
+
+
+def _two_regions(width=200):
+    """A frame of two colours (left 40, right 140) with depth measured only in a 10 px strip at each
+    end (50 on the left, 200 on the right): the holes between are far beyond any window's reach."""
+    color = np.zeros((60, width, 3), np.uint8)
+    color[:, : width // 2] = 40
+    color[:, width // 2 :] = 140
+    depth = np.zeros((60, width), np.uint16)
+    depth[:, :10], depth[:, -10:] = 50, 200
+    return color, depth
+
+
+def test_holes_out_of_every_window_take_their_own_colour_regions_depth():
+    # the global fill spreads depth along the colour: each hole gets the depth measured in its own
+    # colour region, across 90 px of holes, and not the mix of the two sides (125) a colour-blind
+    # spread would give
+    color, depth = _two_regions()
+    out = fill_holes(color, depth, settings=HoleFill(diameter=21, snap=0))
+    left, right = out[:, 40:95], out[:, 105:160]  # all more than 10 px (the window) from a measured pixel
+    assert np.abs(left.astype(int) - 50).max() <= 1 and np.abs(right.astype(int) - 200).max() <= 1
+    assert (out > 0).all()
+    # without the wide fill those holes stay as they were
+    kept = fill_holes(color, depth, settings=HoleFill(diameter=21, snap=0, wide=False))
+    assert (kept[:, 40:160] == 0).all() and (kept[:, 10:17] > 0).all()  # the window: 7 px in full
+
+
+def test_the_wide_fill_with_snap_gives_measured_values_only():
+    color, depth = _two_regions()
+    depth[:, :10] = np.arange(45, 55)[None, :]  # measured values 45..54 and 200
+    out = fill_holes(color, depth, settings=HoleFill(diameter=21, snap=3))
+    assert set(np.unique(out)) <= set(range(45, 55)) | {200}
+    assert (out[:, 105:160] == 200).all()
+
+
+def test_wide_must_be_a_bool():
+    with pytest.raises(ValueError, match="wide must be True or False"):
+        HoleFill(wide="yes")
