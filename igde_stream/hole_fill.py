@@ -60,8 +60,9 @@ class HoleFill:
     to be two (one whole depth level is added to that sum for integer depth, which rounding leaves
     on one surface); layer_sigma: px, the layers' weights for that choice are also weighted by
     distance with this sigma (0: the window's own weights), so that the layer next to the hole
-    counts more than one across the window; wide: the holes no window reaches get the global fill
-    (see the module), else they keep their value."""
+    counts more than one across the window; wide: the holes the window fills nothing into (none
+    measured in it, or none of a similar colour) get the global fill (see the module; with ``snap``,
+    the frame's measured value nearest it), else they keep their value."""
 
     diameter: int = 55
     sigma_color: float = 10.0
