@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from .cli import add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options
 from .cli_logging import setup_logging
 from .cli_parser import OneLineParser
+from .run_summary import frames_text
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, say, signals_raise, stopped
 
 PROG = "igde-stream batch"
@@ -222,4 +223,4 @@ def progress_text(row: dict[str, Any]) -> str:
     """What a clip's progress line says after its status: "4 frames in 2.1 s" (1 frame), or its error."""
     if row["status"] != "done":
         return row["error"]
-    return f"{row['frames']} frame{'' if row['frames'] == 1 else 's'} in {row['seconds']:.1f} s"
+    return f"{frames_text(row['frames'])} in {row['seconds']:.1f} s"

@@ -373,13 +373,11 @@ _HOLE_REACH = 2  # px: how far from a hole a lossy codec's ringing reaches (H.26
 def _share_beside_holes(holes: np.ndarray, mask: np.ndarray) -> float:
     """The share of ``mask``'s pixels within ``_HOLE_REACH`` px (a square) of a pixel of ``holes``, per
     frame of H x W or N x H x W arrays."""
-    h, w = holes.shape[-2:]
-    r = _HOLE_REACH
-    padded = np.pad(holes, [(0, 0)] * (holes.ndim - 2) + [(r, r), (r, r)])
-    near = np.zeros_like(holes)
-    for dy in range(2 * r + 1):
-        for dx in range(2 * r + 1):
-            near |= padded[..., dy:dy + h, dx:dx + w]
+    import cv2
+
+    square = np.ones((2 * _HOLE_REACH + 1,) * 2, np.uint8)
+    frames = holes.reshape(-1, *holes.shape[-2:]).astype(np.uint8)
+    near = np.stack([cv2.dilate(f, square) for f in frames]).reshape(holes.shape).astype(bool)
     return float(np.count_nonzero(near & mask)) / max(1, int(np.count_nonzero(mask)))
 
 

@@ -22,7 +22,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-__all__ = ["joint_bilateral", "guided", "weighted_median", "global_smoother", "edge_confidence", "FILTERS"]
+__all__ = ["joint_bilateral", "guided", "weighted_median", "global_smoother", "edge_confidence", "normalized_smoother",
+           "FILTERS"]
 
 
 def _check(color: np.ndarray, depth: np.ndarray) -> None:
@@ -134,12 +135,20 @@ def global_smoother(
     (8-bit units).
     """
     _check(color, depth)
-    conf = edge_confidence(depth, band, low)
-    guide = np.ascontiguousarray(color)
-    num = cv2.ximgproc.fastGlobalSmootherFilter(guide, conf * depth.astype(np.float32), lam, sigma_color)
-    den = cv2.ximgproc.fastGlobalSmootherFilter(guide, conf, lam, sigma_color)
+    num, den = normalized_smoother(color, depth, edge_confidence(depth, band, low), lam, sigma_color)
     out = np.where(den > 1e-4, num / np.maximum(den, 1e-4), depth.astype(np.float32))
     return _back(out, depth)
+
+
+def normalized_smoother(color: np.ndarray, depth: np.ndarray, conf: np.ndarray, lam: float,
+                        sigma_color: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(FGS(c d), FGS(c))``, float32 H x W: the fast global smoother (guide ``color``) of the
+    confidence-weighted depth and of the confidence ``conf``; their ratio is the depth spread from the
+    confident pixels along the colour (where ``FGS(c)`` > 0)."""
+    guide = np.ascontiguousarray(color)
+    c = np.asarray(conf, np.float32)
+    num = cv2.ximgproc.fastGlobalSmootherFilter(guide, c * np.asarray(depth, np.float32), lam, sigma_color)
+    return num, cv2.ximgproc.fastGlobalSmootherFilter(guide, c, lam, sigma_color)
 
 
 # name -> function(color, depth) -> depth, as Table I lists them

@@ -278,12 +278,9 @@ WIDE_SIGMA = 4.0
 def _global_fill(color: np.ndarray, depth: np.ndarray, measured: np.ndarray) -> np.ndarray:
     """The measured depth spread along the colour over the whole frame (float64 H x W; NaN where the
     solve gives no weight): ``FGS(m d) / FGS(m)``, ``m`` = ``measured`` (which holds a pixel)."""
-    import cv2
+    from .filters import normalized_smoother
 
-    guide = np.ascontiguousarray(color)
-    m = measured.astype(np.float32)
-    num = cv2.ximgproc.fastGlobalSmootherFilter(guide, m * np.asarray(depth, np.float32), WIDE_LAMBDA, WIDE_SIGMA)
-    den = cv2.ximgproc.fastGlobalSmootherFilter(guide, m, WIDE_LAMBDA, WIDE_SIGMA)
+    num, den = normalized_smoother(color, depth, measured, WIDE_LAMBDA, WIDE_SIGMA)
     # a weighted mean of the measured depth: within its range, however small the weights far away
     # grow (they stay in proportion: on a stereo matcher's 80 px invalid band, weights of 1e-27 still
     # gave the background's disparity)

@@ -7,7 +7,7 @@ import math
 import os
 from typing import Any
 
-__all__ = ["format_summary"]
+__all__ = ["format_summary", "frames_text"]
 
 
 def _image(s: dict[str, Any], index: int) -> str:
@@ -20,11 +20,16 @@ def _image(s: dict[str, Any], index: int) -> str:
     return f"{frame_name(os.path.basename(str(s['output'])), s['first_number'] + index)}, "
 
 
+def frames_text(n: int) -> str:
+    """"1 frame", "0 frames", "48 frames"."""
+    return f"{n} frame{'' if n == 1 else 's'}"
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """Human summary of ``enhance_file``'s result (a few lines)."""
     lines = [
         f"wrote {'stdout' if str(s['output']) == '-' else s['output']}: "
-        f"{s['frames']} frame{'' if s['frames'] == 1 else 's'}, "
+        f"{frames_text(s['frames'])}, "
         f"{s['width']}x{s['height']} {s['pix_fmt']}, "
         f"{s['codec']} ({'lossless' if s['lossless'] else 'LOSSY'}), {s['fps']:.2f} frames/s on {s['backend']}"
         + _total(s)
@@ -33,7 +38,7 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"PSNR {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
             f"min {_db(s['min_psnr'])}, median {_db(s['median_psnr'])}, max {_db(s['max_psnr'])}; "
-            f"{s['matched_frames']} frame{'' if s['matched_frames'] == 1 else 's'} compared, "
+            f"{frames_text(s['matched_frames'])} compared, "
             f"{s['unmatched_frames']} unmatched"
         )
         if s.get("gt_problem"):

@@ -45,8 +45,10 @@ def match(left: np.ndarray, right: np.ndarray, kind: str, block: int, mode: str 
 
 
 def psnr(a: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> float:
-    e = (a.astype(np.float64) - gt.astype(np.float64))[mask]
-    return float(10 * np.log10(255.0 ** 2 / np.mean(e ** 2)))
+    """PSNR of 8-bit depth over the ``mask`` pixels (``metrics.psnr``)."""
+    from igde_stream.metrics import psnr as masked_psnr
+
+    return masked_psnr(a, gt, 255.0, mask)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from igde_stream import filters
+    from igde_stream.data import DegradeConfig
     from igde_stream.enhancer import Enhancer
     from igde_stream.hole_fill import HoleFill
-    from igde_stream.real_frames import fill_occlusions
+    from igde_stream.real_frames import stereo_sequence
 
     try:
         from skimage import data as skd
@@ -68,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # no scikit-image (the test extra), or no copy of the scene
         print(f"eval_stereo.py: error: the Middlebury Motorcycle pair is not available ({exc})", file=sys.stderr)
         return 2
-    known = np.isfinite(disparity) & (disparity > 0)
+    seq = stereo_sequence(left, disparity, "middlebury_motorcycle", DegradeConfig(p_degrade=0.0), frames=1)
+    gt, known = seq.gt[0], seq.valid[0]  # the 8-bit scale: 255 at the largest measured disparity
     top = float(disparity[known].max())
-    gt = np.clip(np.rint(255 * fill_occlusions(np.where(known, disparity, np.inf)) / top), 1, 255).astype(np.uint8)
     levels = int(np.ceil(top / 16) * 16) + 16
     methods = {
         args.model: Enhancer(model=args.model, backend="onnxruntime", threads=args.threads, quiet=True).enhance,

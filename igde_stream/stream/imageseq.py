@@ -190,13 +190,13 @@ def _check_name_order(path: str, names: list[str]) -> None:
     numbers that do not ascend in name order (1.png, 10.png, 11.png, 2.png: no zero padding): read in
     name order, as a folder is, its frames would come out of order (1, 10, 11, 2 ...), and the output's
     images numbered 0, 1, 2 ... would hold frames 1, 10, 11. A pattern reads them in number order."""
-    parts = [re.fullmatch(r"(.*?)(\d+)(\.[^.]+)", n) for n in names]
-    if not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:
+    parts = _numbered(names)
+    if parts is None:
         return
-    numbers = [int(m.group(2)) for m in parts]
+    numbers = [number for _, number, _ in parts]
     k = next((k for k in range(1, len(numbers)) if numbers[k] < numbers[k - 1]), None)
     if k is not None:
-        pattern = os.path.join(path, parts[0].group(1).replace("%", "%%") + "%d" + parts[0].group(3))
+        pattern = os.path.join(path, parts[0][0].replace("%", "%%") + "%d" + parts[0][2])
         raise InputError(f"its images are numbered without zero padding, and a folder is read in name order, "
                          f"where {names[k - 1]} comes before {names[k]}: the frames would be out of order; give "
                          f"the pattern {pattern}, which reads them in number order", path)
@@ -264,10 +264,17 @@ def folder_numbers(path: str) -> list[tuple[int, str]] | None:
     read), where every one is named PREFIX + NUMBER + SUFFIX with one prefix and suffix; else None."""
     names = _folder_images(path) or sorted(n for n in os.listdir(path) if n.lower().endswith(".npy")
                                            and not n.startswith(".") and os.path.isfile(os.path.join(path, n)))
+    parts = _numbered(names)
+    return None if parts is None else [(number, n) for (_, number, _), n in zip(parts, names)]
+
+
+def _numbered(names: list[str]) -> list[tuple[str, int, str]] | None:
+    """(prefix, number, suffix) of each name, where every one is PREFIX + NUMBER + SUFFIX with one
+    prefix and suffix among them; else (or for no names) None."""
     parts = [re.fullmatch(r"(.*?)(\d+)(\.[^.]+)", n) for n in names]
     if not parts or not all(parts) or len({(m.group(1), m.group(3)) for m in parts}) != 1:
         return None
-    return [(int(m.group(2)), n) for m, n in zip(parts, names)]
+    return [(m.group(1), int(m.group(2)), m.group(3)) for m in parts]
 
 
 def frame_name(pattern: str, number: int) -> str:

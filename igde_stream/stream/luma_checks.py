@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import cv2
 import numpy as np
 
 from .formats import AS_STORED_CODECS, limited_span
@@ -47,10 +48,7 @@ def _flat_outside_share(luma: np.ndarray, lo: int, hi: int) -> float:
     h, w = out.shape
     if h < 3 or w < 3:
         return float(out.mean())
-    core = out[1:-1, 1:-1].copy()
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            core &= out[dy:h - 2 + dy, dx:w - 2 + dx]
+    core = cv2.erode(out.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return float(np.count_nonzero(core)) / out.size
 
 

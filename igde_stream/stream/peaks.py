@@ -35,14 +35,20 @@ def with_format_peak(enhancer: Any, di: VideoInfo) -> Any:
     the enhancer normalises by the format's peak (a shallow copy: the caller's object is unchanged)."""
     max_depth = getattr(enhancer, "max_depth", None)  # an object without one gets the format's too
     if max_depth and max_depth > di.peak:
-        beyond = f"{max_depth:g} is above the largest value of {di.bits}-bit depth ({di.pix_fmt}: 0..{di.peak:g})"
-        raise IGDEError(f"max_depth {beyond}", di.path, cli_problem=f"--max-depth {beyond}")  # the API's, the command's
+        raise max_depth_error(max_depth, di, di.peak)
     if di.bits in (8, 16) or max_depth is not None:
         return enhancer
     log.info("%s: %d-bit depth (%s), normalised by its peak %d", di.path, di.bits, di.pix_fmt, di.peak)
     enhancer = copy.copy(enhancer)
     enhancer.max_depth = di.peak
     return enhancer
+
+
+def max_depth_error(max_depth: float, di: VideoInfo, most: float, kind: type[IGDEError] = IGDEError) -> IGDEError:
+    """The refusal of a ``max_depth`` above ``most``, the largest value the depth stream ``di`` holds:
+    one line in the API's words (max_depth) and the command's (--max-depth)."""
+    beyond = f"{max_depth:g} is above the largest value of {di.bits}-bit depth ({di.pix_fmt}: 0..{most:g})"
+    return kind(f"max_depth {beyond}", di.path, cli_problem=f"--max-depth {beyond}")
 
 
 def views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype: np.dtype) -> ViewsOptions:
@@ -60,4 +66,4 @@ def views_like_enhancer(views: ViewsOptions, enhancer: Any, peak: float, dtype: 
                                display.with_config(layout, new))
 
 
-__all__ = ["enhancer_peak", "views_like_enhancer", "with_format_peak"]
+__all__ = ["enhancer_peak", "max_depth_error", "views_like_enhancer", "with_format_peak"]

@@ -374,7 +374,7 @@ def _run(
                     if paired == span.max_frames:
                         end_pairs(pairing)  # the colour frames read for these are counted
                         break
-                if span.ended is not None or (span.max_frames and paired == span.max_frames):
+                if span.over(paired):
                     stop_reading()
                 if batch:
                     flush()

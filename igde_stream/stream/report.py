@@ -239,6 +239,8 @@ class PsnrReport:
         """
         path = Path(path)
         figure = _figure_class(path)
+        from matplotlib.ticker import MaxNLocator  # after _figure_class, which says when matplotlib is missing
+
         x, out_db, in_db, lone = array("q"), array("d"), array("d"), array("q")
         for r in self.iter_rows():
             if r.mse is None:
@@ -258,7 +260,7 @@ class PsnrReport:
             ax.plot([], [], color="C3", alpha=0.4, label=f"no ground truth ({len(lone)})")
         s = self.summary()
         ax.set_xlabel("frame")
-        ax.xaxis.set_major_locator(_integer_locator())  # frame numbers, not 0.25, 0.5 on a short run
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # frame numbers, not 0.25, 0.5 on a short run
         ax.set_ylabel("PSNR (dB)")
         ax.set_title(
             f"{title}  mean {_fmt(s['mean_psnr'])} dB (input {_fmt(s['mean_psnr_input'])} dB)".strip(), fontsize=10
@@ -303,12 +305,6 @@ def check_plot_path(path: Path) -> None:
     if path.suffix.lower() != ".png":
         raise OutputError("plot must end in .png", path)
     _figure_class(path)
-
-
-def _integer_locator() -> Any:
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
 
 
 def _figure_class(path: Path) -> Any:

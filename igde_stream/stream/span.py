@@ -106,6 +106,11 @@ class Span:
         self.ended = depth.time
         return True
 
+    def over(self, written: int) -> bool:
+        """Whether the span ended before the streams did, ``written`` frames in: a depth frame at or
+        after the end was met (``past``), or ``max_frames`` were written."""
+        return self.ended is not None or bool(self.max_frames and written == self.max_frames)
+
     def begins(self, depth: Frame) -> None:
         """``depth`` is the first frame written."""
         self.first = depth.index

@@ -75,7 +75,7 @@ def paired_depths(color: VideoReader, depths: list[VideoReader], pair: str = "ex
                 raise error
             arrays.append(o.data)
         yield d.pts, c.data, arrays
-    if span is not None and (span.ended is not None or (span.max_frames and given == span.max_frames)):  # span over
+    if span is not None and span.over(given):  # the others are not read further either
         return
     for reader, it in zip(depths[1:], others):
         o = next(it, None)
@@ -125,12 +125,12 @@ def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConf
     ``cfg`` itself when it has a max_depth or every stream is 8 or 16-bit (read by its dtype). A
     max_depth above what a stream's samples hold (255 for 8-bit depth) is refused, as the main command
     refuses it: every value would read as the nearest (far-high) or flat."""
+    from .peaks import max_depth_error  # peaks imports outputs, which imports this module
+
     for r in readers:
         most = float(np.iinfo(r.info.dtype).max)
         if cfg.max_depth is not None and cfg.max_depth > most:
-            beyond = f"{cfg.max_depth:g} is above the largest value of {r.info.bits}-bit depth ({r.info.pix_fmt}: " \
-                     f"0..{most:g})"
-            raise InputError(f"max_depth {beyond}", r.path, cli_problem=f"--max-depth {beyond}")
+            raise max_depth_error(cfg.max_depth, r.info, most, InputError)
     if cfg.max_depth is not None or all(r.info.bits in (8, 16) for r in readers):
         return cfg
     peaks = {r.info.peak: r for r in readers}
