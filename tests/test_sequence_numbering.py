@@ -139,3 +139,26 @@ def test_a_folder_numbered_without_zero_padding_is_refused_naming_its_pattern(tm
     assert len(got) == 12
     for a, b in zip(got, depths):
         np.testing.assert_array_equal(a, b)
+
+
+def test_vfx_names_with_a_version_before_the_frame_number_are_frame_numbers(tmp_path):
+    """shot010_v1.1001.png ... (a version, then the frame number, as VFX renders are named) carry frame
+    numbers, not seconds.fraction timestamps: a ground truth of frames 1001, 1003, 1005 beside depth
+    1001..1005 is refused, naming image 1 of each; a timestamp rule that read "1.1003" as seconds let it
+    through, scoring frame 1003 against depth frame 1002."""
+    colors, depths, gts = scene(5)
+    d = _folder(tmp_path / "d", depths, range(1001, 1006), name="shot010_v1.{:04d}.png")
+    g = _folder(tmp_path / "g", [gts[0], gts[2], gts[4]], [1001, 1003, 1005], name="shot010_v1.{:04d}.png")
+    from igde_stream.stream.streams import check_numbering
+
+    with VideoReader(d, "depth") as dr, VideoReader(g, "gt") as gr:
+        with pytest.raises(PairingError, match=r"image 1 of the ground truth is shot010_v1\.1003\.png and of "
+                                               r"the depth shot010_v1\.1002\.png"):
+            check_numbering(gr.info, dr.info)
+
+
+@pytest.mark.parametrize("name", ["{:06d}.175304.png", "rgb_1305031{:03d}.175304.png", "0.{:03d}.png"])
+def test_seconds_fraction_names_stay_timestamps(name):
+    from igde_stream.stream.streams import _DECIMAL
+
+    assert _DECIMAL.search(name.format(102))
