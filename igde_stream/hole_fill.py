@@ -96,6 +96,8 @@ class HoleFill:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"hole fill {name} must be a finite number >= 0, got {v!r}")
+        for name in ("sigma_color", "sigma_space", "layers", "layer_gap", "layer_sigma"):  # 2 and 2.0: one type
+            object.__setattr__(self, name, float(getattr(self, name)))
 
 
 def _gauss(sq: np.ndarray, sigma: float) -> np.ndarray:
