@@ -220,6 +220,24 @@ def test_later_frame_outside_the_range_is_clipped_with_one_warning(tmp_path, enh
     assert summary["float_range"]["clipped_frames"] == 2
 
 
+def test_a_ground_truth_that_is_the_depth_itself_warns_of_its_clipping_once(tmp_path, enhancer, caplog):
+    """--gt the depth's own folder (a check that scores the input against itself): one reader each, one
+    map, the same clipped values; the warning names the file once, not once per reader. A ground truth
+    of its own that clips too is warned about apart (its path differs)."""
+    colors, depths, _ = float_scene(3)
+    depths[1][10:12, 10:13] = 3.5
+    folder = write_sequences(tmp_path, colors, depths)
+    other = write_sequences(tmp_path / "g", colors, depths)
+    for gt, want in ((folder, 1), (other, 2)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+            summary = enhance_file(tmp_path / "rgb", folder, tmp_path / f"o{want}.mkv", gt_path=gt,
+                                   report_path=tmp_path / f"r{want}.json", enhancer=enhancer)
+        warned = [r.message for r in caplog.records if "outside" in r.message]
+        assert len(warned) == want and all("frame 1 has 6 of 768" in w for w in warned), warned
+        assert summary["float_range"]["clipped_frames"] == 1 and summary["float_range"]["gt_clipped_frames"] == 1
+
+
 def test_float_range_option_fixes_the_map(tmp_path, tiny_model, enhancer, capsys):
     colors, depths, _ = float_scene(2)
     folder = write_sequences(tmp_path, colors, depths)

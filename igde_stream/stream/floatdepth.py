@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,8 @@ class FloatMap:
     hi: float
     order: str = "near-high"
     source: str = "--float-range"
+    #: the files whose clipping was warned about: a ground truth that is the depth's own file is one file
+    warned: set = field(default_factory=set, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check_order(self.order)
@@ -106,7 +109,12 @@ class FloatMap:
 
 
 def clip_warning(fmap: FloatMap, path: str, index: int, clipped: int, pixels: int) -> None:
-    """Log that frame ``index`` of ``path`` had ``clipped`` of its ``pixels`` outside the range."""
+    """Log that frame ``index`` of ``path`` had ``clipped`` of its ``pixels`` outside the range, once a
+    file (a ground truth read from the depth's own file clips where the depth does)."""
+    key = os.path.realpath(path) if os.path.exists(path) else path
+    if key in fmap.warned:
+        return
+    fmap.warned.add(key)
     log.warning("%s: frame %d has %d of %d float depth values outside %.9g..%.9g (%s), clipped to it; "
                 "give --float-range LO:HI to cover them (warned once)", path, index, clipped, pixels,
                 fmap.lo, fmap.hi, fmap.source)
