@@ -131,6 +131,15 @@ def add_hole_fill_option(group: Any, help: str) -> None:
     group.add_argument("--hole-fill", choices=("auto", "on", "off", "far"), default="auto", help=help)
 
 
+def add_wide_errors_option(group: Any) -> None:
+    """``--wide-errors`` (the Enhancer's ``wide_errors``)."""
+    group.add_argument("--wide-errors", action="store_true",
+                       help="depth edges off by 7-14 px (wider than the model's 7 px reach: a stereo matcher's "
+                            "large windows, a sensor's depth enlarged 2x): the model on the frame at half size "
+                            "first, then at full size; about 1.3x the time, and worse on narrow errors "
+                            "(docs/models.md)")
+
+
 def hole_fill_of(mode: str) -> Any:
     """``--hole-fill``'s value as the Enhancer's ``hole_fill``: None (auto: the model's reading of
     depth 0), True, False, or for ``far`` the fill that keeps depth layers apart and takes the far

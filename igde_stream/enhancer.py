@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
-from .depth_order import NEAR_RATIO, ORDERS, denormalize, near_limit, normalize
+from .depth_order import ORDERS, denormalize, normalize
+from .depth_range import warn_depth_range
 from .hole_fill import HoleFill, fill_frames
 from .signals import say
 from .strips import CPU_MAX_PIXELS, margin_for, run_bounded
@@ -86,9 +87,11 @@ class Enhancer:
         quiet: bool = False,
         hole_fill: bool | HoleFill | None = None,
         max_pixels: int | None = 0,
+        wide_errors: bool = False,
         **backend_options: Any,
     ) -> None:
-        check_options(batch, max_depth, depth_order, hole_fill)
+        check_options(batch, max_depth, depth_order, hole_fill, wide_errors)
+        self.wide_errors = bool(wide_errors)
         if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer))
                                        or max_pixels < 0):
             raise EnhancerError(f"max_pixels must be None or an integer >= 0 (0: auto), got {max_pixels!r}")
@@ -215,6 +218,19 @@ class Enhancer:
         if not self._range_checked and len(depth):  # an empty batch leaves the check to the first frames
             self._range_checked = True
             warn_depth_range(depth, peak, order)
+        src = self._half_size_first(color, depth, peak, order) if self.wide_errors else depth
+        out = self._run(color, src, peak, order)
+        if self.hole_fill is not None:
+            # holes (depth 0) get the colour-guided mean of the measured depth around them
+            # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
+            # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
+            fill_frames(color, depth, out, self.hole_fill, peak, order)
+        out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
+        return out[0] if single else out
+
+    def _run(self, color: np.ndarray, depth: np.ndarray, peak: float, order: str) -> np.ndarray:
+        """The network on N x H x W x 3 colour and N x H x W depth, ``self.batch`` frames a call; depth
+        above ``peak`` passes through."""
         out = np.empty_like(depth)
         for s in range(0, len(depth), self.batch):
             c = np.ascontiguousarray(color[s : s + self.batch].transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255)
@@ -236,16 +252,30 @@ class Enhancer:
                 top = np.rint(np.float32(peak)).astype(out.dtype)
                 leaked = ~above & (out == top) & (depth != top)
                 out[leaked] = depth[leaked]
-        if self.hole_fill is not None:
-            # holes (depth 0) get the colour-guided mean of the measured depth around them
-            # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
-            # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
-            fill_frames(color, depth, out, self.hole_fill, peak, order)
-        out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
-        return out[0] if single else out
+        return out
+
+    def _half_size_first(self, color: np.ndarray, depth: np.ndarray, peak: float, order: str) -> np.ndarray:
+        """``wide_errors``: the network on the frames at half size first (colour averaged over 2 x 2
+        pixels, depth every other pixel of every other row), where errors twice as wide as its reach
+        fall within it; the pixels whose value that pass changed take the new value, repeated over
+        their 2 x 2 pixels at full size (a value of the input still), and the full-size pass then runs
+        on that. Frames under 4 pixels a side are left to the full-size pass."""
+        import cv2
+
+        h, w = (depth.shape[1] // 2, depth.shape[2] // 2)
+        if min(h, w) < 2:
+            return depth
+        small_c = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in color])
+        small_d = np.ascontiguousarray(depth[:, : 2 * h : 2, : 2 * w : 2])
+        moved = self._run(small_c, small_d, peak, order)
+        changed = np.repeat(np.repeat(moved != small_d, 2, 1), 2, 2)
+        out = depth.copy()
+        out[:, : 2 * h, : 2 * w][changed] = np.repeat(np.repeat(moved, 2, 1), 2, 2)[changed]
+        return out
 
 
-def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "near-high", hole_fill: Any = None) -> None:
+def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "near-high", hole_fill: Any = None,
+                  wide_errors: Any = False) -> None:
     """Refuse the ``Enhancer``'s own options (``EnhancerError``, one line) before any model is loaded:
     a bad option is not a model that cannot be loaded."""
     if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
@@ -257,6 +287,8 @@ def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "nea
         raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
     if hole_fill is not None and not isinstance(hole_fill, (bool, HoleFill)):
         raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
+    if not isinstance(wide_errors, (bool, np.bool_)):
+        raise EnhancerError(f"wide_errors must be True or False, got {wide_errors!r}")
 
 
 def check_enhancer_options(options: dict[str, Any], enhancer: Any = None, caller: str = "enhance_file") -> None:
@@ -274,7 +306,7 @@ def check_enhancer_options(options: dict[str, Any], enhancer: Any = None, caller
                         "Enhancer's or a backend's")
     if enhancer is not None and options:
         raise TypeError(f"pass either enhancer= or enhancer options, not both (got {sorted(options)})")
-    own = ("batch", "max_depth", "depth_order", "hole_fill")
+    own = ("batch", "max_depth", "depth_order", "hole_fill", "wide_errors")
     check_options(**{k: v for k, v in options.items() if k in own and v is not None})
 
 
@@ -304,81 +336,6 @@ def model_config(backend: Any) -> dict[str, Any]:
             return cfg
     cfg = getattr(getattr(backend, "model", None), "config", None)
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else {}
-
-
-def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
-                     above: str = "passes through unenhanced", where: str = "") -> list[str]:
-    """Warnings (logged, and returned) about how the network will read ``depth`` with ``peak``:
-    - more than 1 % of the measured pixels (> 0) above ``peak``: they pass through unenhanced;
-    - near-high: the measured values span under a quarter of ``0..peak`` (0.5-99.5 percentile) and the
-      largest is under half of ``peak``: the network sees nearly flat depth that a smaller ``peak``
-      would spread (16-bit depth under the default peak 65535 is the usual case); depth that reaches
-      toward ``peak`` gets no advice, as no ``max_depth`` would do better;
-    - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest;
-      where its median is within 4 levels (8-bit scale) of 0 and most of it lies within ``_HOLE_REACH`` px
-      of holes (0), it is a lossy codec's ringing round them, and the advice is lossless depth.
-    Each names the ``max_depth`` that would fit; ``above`` says what becomes of depth above ``peak``
-    (in the views: it is clipped); ``where`` starts each message (e.g. the file's name). The returned
-    text (and the log message) says ``max_depth``; the log record's ``cli_text`` is the same text with
-    ``--max-depth``, for the command."""
-    measured = depth[depth > 0]
-    if measured.size < 16:
-        return []
-    templates = []
-    beyond = float(np.mean(measured > peak))
-    if beyond > 0.01:
-        templates.append(f"{100 * beyond:.0f} % of the measured depth is above {{opt}} {peak:g} and {above}: "
-                         f"raise {{opt}}, e.g. to {int(measured.max())}")
-    # with depth above the peak, the one advice is to raise it: the checks below would say the opposite
-    valid = measured[measured <= peak] if not templates else measured[:0]
-    if valid.size >= 16 and order == "near-high":
-        lo, hi = np.percentile(valid, [0.5, 99.5])
-        largest = int(valid.max())
-        if hi - lo < 0.25 * peak and largest < 0.5 * peak:
-            hint = ""
-            if depth.dtype == np.uint16 and measured.size < depth.size:  # 16-bit with holes: a sensor's distance?
-                hint = ("; a distance map (larger = farther, 0 = no measurement, as Kinect-type sensors give) "
-                        "wants {order} and {opt} the farthest distance that matters")
-            templates.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
-                             f"{int(valid.min())}..{largest}): set {{opt}} near the largest depth, e.g. "
-                             f"{largest}, for full quality{hint}")
-    elif valid.size >= 16:
-        near = float(near_limit(peak))
-        clipped = float(np.mean(valid < near))
-        nearer = (depth > 0) & (depth < near)
-        codes = depth[nearer] if clipped > 0.01 else depth[:0]
-        # a lossy codec's version of the zeros of holes: codes within 4 levels (8-bit scale) of 0, by holes
-        ringing = codes.size and np.median(codes) <= 4 * peak / 255
-        beside = _share_beside_holes(depth == 0, nearer) if ringing else 0.0
-        said = (f"{100 * clipped:.0f} % of the measured depth is nearer than the near limit {near:g} "
-                f"({{opt}} / {NEAR_RATIO:g}) and reads as the nearest")
-        if beside >= 0.5:
-            templates.append(f"{said}; {100 * beside:.0f} % of it lies within {_HOLE_REACH} px of holes (0), at "
-                             f"{int(codes.min())}..{int(codes.max())}: what a lossy codec (H.264, HEVC) makes of a "
-                             "distance map's holes, read as the nearest surfaces: store the depth losslessly "
-                             "(FFV1 .mkv, 16-bit PNG), where holes stay 0")
-        elif clipped > 0.01:
-            fit = min(int(np.percentile(valid, 0.5) * NEAR_RATIO), int(_PEAKS[depth.dtype]))
-            templates.append(f"{said}: set {{opt}} to about {NEAR_RATIO:g} x the nearest distance, e.g. {fit}")
-    said = [where + t.format(opt="max_depth", order="depth_order='far-high'") for t in templates]
-    for template, message in zip(templates, said):
-        cli_text = where + template.format(opt="--max-depth", order="--depth-order far-high")
-        log.warning(message, extra={"cli_text": cli_text})
-    return said
-
-
-_HOLE_REACH = 2  # px: how far from a hole a lossy codec's ringing reaches (H.264 crf 18: 86 % within 2 px)
-
-
-def _share_beside_holes(holes: np.ndarray, mask: np.ndarray) -> float:
-    """The share of ``mask``'s pixels within ``_HOLE_REACH`` px (a square) of a pixel of ``holes``, per
-    frame of H x W or N x H x W arrays."""
-    import cv2
-
-    square = np.ones((2 * _HOLE_REACH + 1,) * 2, np.uint8)
-    frames = holes.reshape(-1, *holes.shape[-2:]).astype(np.uint8)
-    near = np.stack([cv2.dilate(f, square) for f in frames]).reshape(holes.shape).astype(bool)
-    return float(np.count_nonzero(near & mask)) / max(1, int(np.count_nonzero(mask)))
 
 
 def load_enhancer(options: dict[str, Any]) -> Enhancer:

@@ -213,7 +213,8 @@ def load_model(ref: Any):
     raise ValueError(f"{ref}: neither a checkpoint file nor a registered model ({', '.join(list_models())})")
 
 
-def model_method(model: Any, device: str = "cpu", backend: str = "torch", threads: int | None = None) -> Method:
+def model_method(model: Any, device: str = "cpu", backend: str = "torch", threads: int | None = None,
+                 wide_errors: bool = False) -> Method:
     """A torch model (module, checkpoint path or registered name) as a method: inputs / 255 and
     depth / peak, forward(color, depth), output x peak rounded to the input dtype.
 
@@ -222,16 +223,21 @@ def model_method(model: Any, device: str = "cpu", backend: str = "torch", thread
     :class:`~igde_stream.Enhancer` with ``threads``; about 3x PyTorch's speed on a CPU. ``threads``
     does not touch PyTorch's thread count. A model that reads depth 0 as a hole (``zero_holes``)
     has its holes filled after it (``igde_stream.hole_fill``), as an Enhancer does by default: the
-    method scores what the user gets, on either backend."""
+    method scores what the user gets, on either backend. ``wide_errors``: as the Enhancer's (a pass at
+    half size first; on the torch backend through a torch Enhancer)."""
     if backend == "onnxruntime":
         if device != "cpu":
             raise ValueError(f"model_method: the onnxruntime backend runs on the cpu here, not {device!r}")
-        return _onnx_method(model, threads)
+        return _onnx_method(model, threads, wide_errors)
     if backend != "torch":
         raise ValueError(f"model_method: backend must be 'torch' or 'onnxruntime', got {backend!r}")
     import torch
 
     net = load_model(model).to(device)
+    if wide_errors:
+        from .enhancer import Enhancer
+
+        return Enhancer(net, backend="torch", device=device, batch=1, quiet=True, wide_errors=True).enhance
     fill = bool(getattr(getattr(net, "config", None), "zero_holes", False))  # as Enhancer(hole_fill=None)
 
     @torch.no_grad()
@@ -248,7 +254,7 @@ def model_method(model: Any, device: str = "cpu", backend: str = "torch", thread
     return run
 
 
-def _onnx_method(model: Any, threads: int | None) -> Method:
+def _onnx_method(model: Any, threads: int | None, wide_errors: bool = False) -> Method:
     import tempfile
 
     from .enhancer import Enhancer
@@ -256,7 +262,7 @@ def _onnx_method(model: Any, threads: int | None) -> Method:
 
     with tempfile.TemporaryDirectory(prefix="igde-eval-") as tmp:
         path = export_onnx(model, Path(tmp) / "model.onnx")  # resolves modules, names and .pt files
-        enhancer = Enhancer(path, backend="onnxruntime", batch=1, quiet=True, threads=threads)
+        enhancer = Enhancer(path, backend="onnxruntime", batch=1, quiet=True, threads=threads, wide_errors=wide_errors)
     return enhancer.enhance
 
 
@@ -294,7 +300,7 @@ def standard_evaluation(
     view_stride: int = 4, backend: str = "torch", threads: int | None = None,
     filters: Seq[str] | None = None, errors: Seq[str] = ("paper",), icl_scale: float = 1.0,
     steep_planes: int = 0, middlebury: bool = False, real_scenes: Seq[tuple[str, str]] = (),
-    real_scale: float = 1.0,
+    real_scale: float = 1.0, wide_errors: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
@@ -311,7 +317,8 @@ def standard_evaluation(
     :func:`test_sequences` (the synthetic rows are then named "steep planes"). ``middlebury``: rows
     for the Middlebury 2014 Motorcycle scene (:func:`middlebury_sequence`; skipped with a message
     without scikit-image); ``real_scenes``: (colour file, disparity PNG) pairs, a block of rows each
-    (:func:`disparity_file_sequence`, shrunk by ``real_scale``). Both score measured pixels only."""
+    (:func:`disparity_file_sequence`, shrunk by ``real_scale``). Both score measured pixels only.
+    ``wide_errors``: each model once more, as ``NAME --wide-errors`` (the Enhancer's ``wide_errors``)."""
     from .data.error_types import error_type_config
 
     if views < 0 or view_stride < 1:
@@ -330,6 +337,8 @@ def standard_evaluation(
     for m in models:
         label = str(m) if not Path(str(m)).suffix else f"{Path(str(m)).parent.name}/{Path(str(m)).name}"
         methods[label] = model_method(m, device, backend=backend, threads=threads)
+        if wide_errors:
+            methods[f"{label} --wide-errors"] = model_method(m, device, backend=backend, threads=threads, wide_errors=True)
     meta: dict[str, Any] = {"backend": f"{device} ({backend})", "test_split": {"sequences": sequences, "frames": frames, "size": list(size),
                                            "seeds": split_seeds("test", sequences),
                                            "steep_planes": steep_planes},

@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="default runs/eval (results/ with --suite paper)")
     p.add_argument("--into-json", metavar="JSON",
                    help="also store the result under 'evaluation' in JSON (e.g. the shipped weights' sidecar)")
+    p.add_argument("--wide-errors", action="store_true",
+                   help="each model once more with igde-stream's --wide-errors (a pass at half size first)")
     p.add_argument("--suite", choices=["paper"], help="paper: Tables I-III of igde_stream.paper")
     p.add_argument("--ckpts", default=["runs/paper"], nargs="+",
                    help="--suite paper: folder(s) of tools/paper_suite.py train, one per seed")
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                                          errors=args.errors, icl_scale=args.icl_scale,
                                          steep_planes=args.steep_planes, middlebury=not args.no_middlebury,
                                          real_scenes=[tuple(x) for x in args.real_scene],
-                                         real_scale=args.real_scale)
+                                         real_scale=args.real_scale, wide_errors=args.wide_errors)
     except ValueError as exc:  # e.g. --sequences 0 and no real data found
         p.error(str(exc))
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
