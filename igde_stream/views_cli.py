@@ -41,8 +41,8 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option, add_sync_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, end_of, fps_arg,
-                         hole_fill_of, span_end)
+from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, add_wide_errors_option,
+                         end_of, fps_arg, hole_fill_of, span_end)
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -188,7 +188,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
         enhancer = Enhancer(model=args.model, backend=args.backend, max_depth=args.max_depth,
                             depth_order=args.depth_order, quiet=True,
-                            hole_fill=hole_fill_of(args.hole_fill))
+                            hole_fill=hole_fill_of(args.hole_fill), wide_errors=args.wide_errors)
         if not args.quiet:
             say(f"{PROG}: backend {enhancer.backend_description} [{enhancer.backend_reason}]", err=True)
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
@@ -202,7 +202,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     cfg = mv.ViewConfig(**summary["config"])  # as the views were rendered (10 / 12-bit depth: its own peak)
     summary["model"] = args.model if args.enhance else None
     if enhancer is not None:
-        summary["hole_fill"] = enhancer.hole_fill is not None
+        summary["hole_fill"], summary["wide_errors"] = enhancer.hole_fill is not None, enhancer.wide_errors
     if args.packed:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
     summary["depth_colormap"] = args.depth_colormap  # how the --depth inputs were read (not the ground truth)
@@ -317,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--model", default="igde-small", help="model for --enhance (default: %(default)s)")
     q.add_argument("--backend", default="auto", help="backend for --enhance (default: %(default)s)")
     add_hole_fill_option(q, "hole fill for --enhance, as igde-stream's --hole-fill (default: %(default)s)")
+    add_wide_errors_option(q)
     geometry(q)
     q.add_argument("--stride", type=int, default=1, help="use every STRIDE-th frame (default: %(default)s)")
     q.add_argument("--band", type=int, default=8, help="boundary band radius in pixels (default: %(default)s)")

@@ -134,3 +134,21 @@ def test_the_command_passes_it_on_and_the_report_says_so(tmp_path, tiny_model):
         assert main([str(c), str(d), "-o", str(tmp_path / f"o{want}.mkv"), "--gt", str(g), "--report", str(rep),
                      "--model", str(tiny_model), "--backend", "torch", "-q", *flag]) == 0
         assert json.loads(rep.read_text())["wide_errors"] is want
+
+
+def test_views_quality_enhance_passes_it_on(tmp_path):
+    """views quality --enhance d --wide-errors: the report says so, and the enhanced depth's views
+    differ from those of the one-pass model's."""
+    from igde_stream import views_cli
+    from test_hole_fill import _holed_clip
+
+    _, _, color, depth, gt = _holed_clip(tmp_path, 2, 0.1, 3)
+    scores = {}
+    for flag in ([], ["--wide-errors"]):
+        out = tmp_path / f"q{len(flag)}.json"
+        assert views_cli.main(["quality", str(color), "--gt", str(gt), "--depth", f"d={depth}", "--views", "3",
+                               "--enhance", "d", "--report", str(out), "-q", *flag]) == 0
+        report = json.loads(out.read_text())
+        assert report["wide_errors"] is bool(flag)
+        scores[bool(flag)] = json.dumps(report["depths"]["enhanced"], sort_keys=True)
+    assert scores[True] != scores[False]
