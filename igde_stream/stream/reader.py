@@ -50,7 +50,7 @@ from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_dura
 from .firstframe import probe_first_frame
 from .orientation import Orientation, frame_orientation, orientation_changed
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
-from .rgb import colour_rgb, warn_transparent
+from .rgb import colour_rgb, first_colour_frame
 from .seek import Seek, seek_for
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import check_same_kind, choose_stream, warn_hdr_colour
@@ -350,7 +350,7 @@ class VideoReader:
             return self._packed.split(f, self._reformatter, turn)
         if self.role == "color":  # resized as stored, then turned
             if first:
-                warn_transparent(f, self.path)
+                first_colour_frame(f, self.path)
             size = None if self.size is None else self.orientation.size(*self.size)
             return turn(colour_rgb(f, self._reformatter, size))
         try:

@@ -9,12 +9,17 @@ model, trained on RGB images, guided 0.10 to 0.27 dB better on the exact one (do
 less time than to ``rgb24``. 8-bit YUV keeps the default (SIMD) path: the exact numbers cost 7.6 times
 its time there (0.71 -> 5.4 ms a 1080p frame, ``python tools/bench.py rgb``), past the 2x / +3 ms a
 switch was allowed, for 1.2 levels of mean error on photographs (0.25 exact).
+
+Float RGB tagged linear light (OpenEXR, as FFmpeg's decoder tags it: a VFX plate) is encoded with the
+sRGB curve first (``srgb_encoded``), as a viewer shows it; quantised as stored it came out dark.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+import re
 
 import av
 import numpy as np
@@ -49,12 +54,40 @@ def untagged_hd(frame: av.VideoFrame) -> bool:
             and (frame.width >= 1280 or frame.height > 576))
 
 
+#: AVColorTransferCharacteristic of linear light: FFmpeg's EXR decoder tags its frames so
+LINEAR_TRC = 8
+_FLOAT_RGB = re.compile(r"^(gbra?p|rgba?)f(16|32)(le|be)$")
+
+
+def linear_float(frame: av.VideoFrame) -> bool:
+    """Whether ``frame`` is float RGB tagged linear light (OpenEXR colour: scene-linear values, 1.0 = white)."""
+    return bool(_FLOAT_RGB.match(frame.format.name)) and getattr(frame, "color_trc", None) == LINEAR_TRC
+
+
+def srgb_encoded(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Linear float RGB ``frame`` as H x W x 3 uint8 RGB encoded with the sRGB curve (IEC 61966-2-1:
+    12.92 v up to 0.0031308, else 1.055 v^(1/2.4) - 0.055), as a viewer shows an EXR plate; values are
+    clipped to 0..1 first (highlights white, negatives and NaN black), resized (``size`` = (W, H): area
+    averaging when shrinking, bicubic when enlarging) after the curve, as 8-bit colour is resized."""
+    import cv2
+
+    v = frame.reformat(format="gbrpf32le").to_ndarray()  # H x W x 3, R G B
+    v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    v = np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
+    if size is not None and tuple(size) != (frame.width, frame.height):
+        shrink = size[0] * size[1] < frame.width * frame.height
+        v = cv2.resize(v, tuple(size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return np.clip(np.rint(v * 255), 0, 255).astype(np.uint8)
+
+
 def colour_rgb(frame: av.VideoFrame, reformatter: Any, size: tuple[int, int] | None = None) -> np.ndarray:
     """``frame`` as H x W x 3 uint8 RGB (at ``size`` = (W, H): shrunk by area averaging, enlarged
     bicubically); ``reformatter``: a ``VideoReformatter``. Untagged HD colour is read with BT.709, as
-    players show it (``untagged_hd``)."""
+    players show it (``untagged_hd``); linear float RGB (EXR) through the sRGB curve (``srgb_encoded``)."""
     if size is not None and tuple(size) == (frame.width, frame.height):
         size = None  # its own size: the unscaled conversion (a scaler's kernel there moved 10-bit colour)
+    if linear_float(frame):
+        return srgb_encoded(frame, size)
     kernel = "BICUBIC" if size is not None and size[0] * size[1] >= frame.width * frame.height else "AREA"
     args: tuple = () if size is None else size
     matrix = {"src_colorspace": "ITU709"} if untagged_hd(frame) else {}
@@ -81,6 +114,14 @@ def hidden_share(frame: av.VideoFrame) -> float | None:
     return float(((rgba[..., 3] == 0) & (rgba[..., :3].max(axis=-1) > 2)).mean())
 
 
+def say_linear(frame: av.VideoFrame, path: str) -> None:
+    """Says once, from the first frame, that linear-light colour is read through the sRGB curve."""
+    if linear_float(frame):
+        log.info("%s: colour in linear light (%s, transfer linear: an OpenEXR plate) is encoded with the sRGB curve, "
+                 "as a viewer shows it, for the model and the views (docs/formats.md, \"Float colour\")",
+                 path, frame.format.name)
+
+
 def warn_transparent(frame: av.VideoFrame, path: str) -> None:
     """Colour is read without its alpha (as ``ffmpeg -pix_fmt rgb24``): where fully transparent pixels hold a
     colour, the model is guided by a picture no viewer shows. Said once, from the first frame."""
@@ -92,4 +133,12 @@ def warn_transparent(frame: av.VideoFrame, path: str) -> None:
                     "premultiply=inplace=1,format=gbrp -c:v ffv1 color.mkv)", path, 100 * share, frame.format.name)
 
 
-__all__ = ["EXACT", "colour_rgb", "exact_path", "hidden_share", "untagged_hd", "warn_transparent"]
+def first_colour_frame(frame: av.VideoFrame, path: str) -> None:
+    """What the first colour frame says once: transparent pixels over a colour, linear light."""
+    warn_transparent(frame, path)
+    say_linear(frame, path)
+
+
+__all__ = ["EXACT", "colour_rgb", "exact_path", "first_colour_frame", "hidden_share", "linear_float", "say_linear",
+           "srgb_encoded",
+           "untagged_hd", "warn_transparent"]

@@ -1,0 +1,71 @@
+"""Scene-linear OpenEXR colour (a VFX plate) is read as a viewer shows it: encoded with the sRGB curve.
+
+FFmpeg's EXR decoder gives linear light and tags the frames so (transfer ``linear``); quantised as stored,
+an 18 % grey read as code 46 instead of the 118 a viewer shows, so the model's guide and every view,
+quilt and RGB-D frame made from the plate came out dark. The expected codes are the ones the test
+starts from: each 8-bit sRGB code c is written as its linear value by the IEC 61966-2-1 decoding
+formula, and must come back as c."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from igde_stream.stream.reader import VideoReader
+
+
+def _srgb_to_linear(code: np.ndarray) -> np.ndarray:
+    c = code.astype(np.float64) / 255
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _write_rgb_exr(path: Path, rgb: np.ndarray, half: bool = False) -> Path:
+    """An RGB EXR (channels R, G, B) by FFmpeg's encoder through PyAV, from H x W x 3 linear floats."""
+    h, w = rgb.shape[:2]
+    cc = av.CodecContext.create("exr", "w")
+    cc.width, cc.height, cc.pix_fmt, cc.time_base = w, h, "gbrpf32le", Fraction(1, 25)
+    cc.options = {"format": "half" if half else "float"}
+    frame = av.VideoFrame(w, h, "gbrpf32le")
+    for plane, channel in zip(frame.planes, (1, 2, 0)):  # planar G, B, R
+        buf = np.zeros((h, plane.line_size // 4), "<f4")
+        buf[:, :w] = rgb[..., channel]
+        plane.update(buf.tobytes())
+    frame.pts = 0
+    path.write_bytes(b"".join(bytes(p) for p in [*cc.encode(frame), *cc.encode(None)]))
+    return path
+
+
+def _codes() -> np.ndarray:
+    """Every 8-bit code once, in R; G and B the same codes in other orders: 16 x 16 x 3."""
+    r = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    return np.stack([r, r[::-1], r.T], axis=-1)
+
+
+def _first_colour(path: Path) -> np.ndarray:
+    with VideoReader(str(path), "color") as reader:
+        return next(iter(reader.frames())).data
+
+
+def test_linear_exr_colour_reads_as_its_srgb_codes(tmp_path, caplog):
+    codes = _codes()
+    exr = _write_rgb_exr(tmp_path / "plate.1001.exr", _srgb_to_linear(codes).astype(np.float32))
+    with caplog.at_level(logging.INFO, logger="igde_stream"):
+        got = _first_colour(exr)
+    assert got.dtype == np.uint8 and got.shape == codes.shape
+    np.testing.assert_array_equal(got, codes)
+    assert any("linear" in r.getMessage() and "sRGB" in r.getMessage() for r in caplog.records)
+
+
+def test_linear_exr_colour_half_floats_and_out_of_range(tmp_path):
+    """Half floats land within one code (their 11-bit mantissa); above 1.0 (highlights) is white, below 0
+    and NaN black, as a viewer clips them."""
+    codes = _codes()
+    lin = _srgb_to_linear(codes).astype(np.float32)
+    lin[0, 0], lin[0, 1], lin[0, 2] = 4.0, -0.5, np.nan
+    got = _first_colour(_write_rgb_exr(tmp_path / "plate.1001.exr", lin, half=True)).astype(int)
+    assert list(got[0, 0]) == [255, 255, 255] and got[0, 1, 0] == 0 and got[0, 2, 0] == 0
+    assert np.abs(got - codes)[1:].max() <= 1
