@@ -46,9 +46,42 @@ def image_codec(out: str | os.PathLike[str]) -> str | None:
     return sequence_codec(Path(out)) if is_pattern(out) or is_single_image(out) else None
 
 
+#: a frame number as VFX tools write it: ``####`` (Nuke, Shake: one ``#`` a digit), ``$F4`` (Houdini)
+_VFX_PADDING = re.compile(r"#+|\$F(\d?)")
+
+
+def printf_name(path: str | os.PathLike[str]) -> str | None:
+    """``path`` with its VFX frame number (``plate.####.exr``, ``plate.$F4.exr``) as the printf pattern
+    FFmpeg reads (``plate.%04d.exr``); None for a name without one or with a ``%`` already."""
+    folder, name = os.path.split(os.fspath(path))
+    if "%" in name or not _VFX_PADDING.search(name):
+        return None
+
+    def printf(m: re.Match[str]) -> str:
+        digits = len(m.group(0)) if m.group(0).startswith("#") else int(m.group(1) or 1)
+        return "%d" if digits < 2 else f"%0{digits}d"
+
+    return os.path.join(folder, _VFX_PADDING.sub(printf, name))
+
+
+def padding_hint(path: str | os.PathLike[str]) -> str:
+    """For a name with a VFX frame number (``printf_name``), the end of a message naming its printf pattern; else ""."""
+    pattern = printf_name(path)
+    return "" if pattern is None else f"; {_padding(path)} is not read as a frame number: give the printf pattern {pattern}"
+
+
+def _padding(path: str | os.PathLike[str]) -> str:
+    m = _VFX_PADDING.search(os.path.basename(os.fspath(path)))
+    return repr(m.group(0)) if m else ""
+
+
 def one_image_error(out: Path, frames: str, instead: str | None = None) -> OutputError:
     """The refusal of one image (``depth.png``) for an input of ``frames`` (``"3 frames"``, ``"more
     than one frame"``); ``instead``: what to write, where a pattern is no choice (the views: video)."""
+    pattern = printf_name(out)
+    if instead is None and pattern is not None:  # plate.####.exr: the user meant a sequence
+        return OutputError(f"one image, of an input of {frames}: {_padding(out)} is not read as a frame number: "
+                           f"write the printf pattern {pattern} (one image a frame)", out)
     instead = instead or (f"a pattern such as {out.with_name(out.stem + '_%06d' + out.suffix)} "
                           "(one image a frame) or a video")
     return OutputError(f"one image, of an input of {frames}: write {instead}, or add --max-frames 1 for "
@@ -285,5 +318,5 @@ def frame_name(pattern: str, number: int) -> str:
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_float_output", "check_one_frame",
            "check_sequence_output", "first_number", "folder_numbers", "frame_name", "image_codec", "is_pattern",
-           "is_single_image", "one_image_error", "pattern_suffix_problem", "sequence_codec", "sequence_files",
-           "sequence_frames"]
+           "is_single_image", "one_image_error", "padding_hint", "pattern_suffix_problem", "printf_name",
+           "sequence_codec", "sequence_files", "sequence_frames"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import IGDEError, OutputError
-from .imageseq import check_sequence_output, is_pattern, pattern_suffix_problem
+from .imageseq import check_sequence_output, is_pattern, padding_hint, pattern_suffix_problem
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -162,7 +162,7 @@ def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: b
                               cli_problem="already exists (use -y / --overwrite to replace it)")
         parent = out.parent
         if not parent.exists():
-            raise OutputError(f"folder {str(parent)!r} does not exist", out)
+            raise OutputError(f"folder {str(parent)!r} does not exist" + padding_hint(out), out)
         if not parent.is_dir():
             raise OutputError(f"{str(parent)!r} is not a folder", out)
         if not os.access(parent, os.W_OK | os.X_OK):

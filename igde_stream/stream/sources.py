@@ -41,7 +41,7 @@ from ..errors import CorruptInputError, InputError
 from ..signals import interrupted_by
 from .colormaps import COLORMAPS
 from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
-from .imageseq import IMAGE_SUFFIXES, sequence_frames
+from .imageseq import IMAGE_SUFFIXES, padding_hint, sequence_frames
 from .info import never_shown
 from .packed import check_packing
 from .parts import ffmpeg_name
@@ -137,7 +137,7 @@ def kind_of(path: str) -> str:
 def check_input_path(path: str | os.PathLike[str]) -> None:
     """Raise ``InputError`` for a path that is missing, a folder, empty or unreadable."""
     if not os.path.exists(path):
-        raise InputError("no such file", path)
+        raise InputError("no such file" + padding_hint(path), path)
     if os.path.isdir(path):
         raise InputError("is a folder, not a video file", path)
     if not os.access(path, os.R_OK):
