@@ -42,7 +42,7 @@ from .cli import add_autorotate_option, add_depth_range_option, add_pair_option,
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
 from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, add_wide_errors_option,
-                         end_of, fps_arg, hole_fill_of, span_end)
+                         end_of, float_range_arg, fps_arg, hole_fill_of, span_end)
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -143,7 +143,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
                            max_frames=args.max_frames, start=args.start, end=end_of(args), render=render, source=_source(args), overwrite=args.overwrite,
-                           pair=args.pair, sync=args.sync)
+                           pair=args.pair, sync=args.sync, float_range=args.float_range)
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
@@ -194,7 +194,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     summary, fig_frame = view_quality_files(args.color, args.gt, depths, cfg, enhancer=enhancer,
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, start=args.start, end=end_of(args),
-                                            figure_frame=args.figure_frame, sync=args.sync,
+                                            figure_frame=args.figure_frame, sync=args.sync, float_range=args.float_range,
                                             source=_source(args, args.color if args.packed else None))
     if args.figure and fig_frame is None:
         raise IGDEError(f"--figure-frame {args.figure_frame}: no frame at or after it was used ({summary['frames']} "
@@ -258,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_autorotate_option(q)
         add_depth_range_option(q, writes=False)
         add_depth_colormap_option(q)
+        q.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
+                       help="float depth (PFM, EXR, float .npy; ground truth too) read as igde-stream maps it: LO..HI "
+                            "-> 16-bit codes 1..65535 (give the range its run logged); negative LO: --float-range=-1:1")
         q.add_argument("--fps", type=fps_arg, metavar="R",
                        help="frame rate of image sequences and NumPy arrays (default: 25), as igde-stream's")
 

@@ -28,6 +28,7 @@ from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import end_pairs, pairs, rounding_slack
 from .aspect import fit_layout, views_sar
+from .floatdepth import FloatMap
 from .formats import is_float_format
 from .info import limit_frames
 from .reader import VideoReader
@@ -110,13 +111,26 @@ def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig) -> None
     warn_depth_range(depth, peak, cfg.depth_order, above="is clipped in the views", where=f"{path}: ")
 
 
-def _integer_depth(reader: VideoReader) -> VideoReader:
-    """``reader`` itself; ``InputError`` for float depth, whose units the views cannot know."""
+def _depth_codes(reader: VideoReader, fmap: FloatMap | None = None) -> VideoReader:
+    """``reader`` itself: integer depth as it is, float depth through ``fmap`` (``--float-range``: the
+    16-bit codes igde-stream maps it to); ``InputError`` for float depth without one (no fixed range)."""
     if is_float_format(reader.info.pix_fmt):
-        raise InputError(f"float depth ({reader.info.pix_fmt}) has no fixed range for the views: run igde-stream "
-                         "on it first (its 16-bit output maps the float range, --float-range LO:HI) and render that",
-                         reader.path)
+        if fmap is None:
+            raise InputError(f"float depth ({reader.info.pix_fmt}) has no fixed range for the views: give --float-range "
+                             "LO:HI, the range igde-stream mapped it with (its log and report say it)", reader.path)
+        reader.float_map = fmap
     return reader
+
+
+def _float_map(float_range: tuple[float, float] | None, order: str, readers: list[VideoReader]) -> FloatMap | None:
+    """The map of ``float_range`` for the float depth among ``readers`` (None without a range);
+    ``InputError`` for a range where every depth is integer."""
+    if float_range is None:
+        return None
+    if not any(is_float_format(r.info.pix_fmt) for r in readers):
+        raise InputError(f"--float-range is for float depth (PFM, EXR, float .npy); this depth is "
+                         f"{readers[-1].info.pix_fmt}", readers[-1].path)
+    return FloatMap(float(float_range[0]), float(float_range[1]), order)
 
 
 def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConfig:
@@ -146,7 +160,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0, start: float = 0.0,
                 end: float | None = None, render: display.Renderer | None = None, source: InputOptions | None = None,
                 overwrite: bool = False, pair: str = "exact", sync: str = "relative",
-                **layout_options: Any) -> tuple[int, list[Path]]:
+                float_range: tuple[float, float] | None = None, **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
@@ -177,7 +191,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     writers: list[ColorWriter] = []
     n = 0
     try:
-        _integer_depth(depth_reader)
+        _depth_codes(depth_reader, _float_map(float_range, lay.cfg.depth_order, [depth_reader]))
         if (own := _views_config(lay.cfg, [depth_reader])) is not lay.cfg:
             lay = display.with_config(lay, own)
         size = (depth_reader.info.width, depth_reader.info.height)
@@ -238,7 +252,7 @@ def view_quality_files(
     color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
     *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
     start: float = 0.0, end: float | None = None, figure_frame: int = 0, source: InputOptions | None = None,
-    sync: str = "relative",
+    sync: str = "relative", float_range: tuple[float, float] | None = None,
 ) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
     """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
     same colour, on every ``stride``-th frame from the first at or after ``start`` seconds to before
@@ -261,10 +275,11 @@ def view_quality_files(
     frames: list[dict[str, Any]] = []
     fig_frame = None
     try:
-        _integer_depth(readers[0])
         for p in paths:
             readers.append(VideoReader(p, "depth", sync=sync, source=source))  # in the list first: closed if refused
-            _integer_depth(readers[-1])
+        fmap = _float_map(float_range, cfg.depth_order, readers)
+        for r in readers:
+            _depth_codes(r, fmap)
         cfg = _views_config(cfg, readers)
         if enhancer is not None and enhance is not None:
             from .peaks import with_format_peak  # peaks imports outputs, which imports this module
@@ -310,6 +325,7 @@ def view_quality_files(
     summary = mv.summarize_view_quality(frames)
     summary.update({"color": str(color), "gt": str(gt), "depth_files": dict(zip(names, paths)),
                     "enhanced_from": enhance, "band_radius": band, "frame_stride": stride,
+                    **({"float_range": fmap.describe()} if fmap is not None else {}),
                     **({"start": start, "first_frame": span.first} if start else {}),
                     **({"end": end} if end is not None else {})})
     return summary, fig_frame
