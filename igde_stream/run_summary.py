@@ -48,8 +48,11 @@ def format_summary(s: dict[str, Any]) -> str:
             lines.append(f"worst frames: {worst}")
     if s.get("float_range"):
         f = s["float_range"]
+        cover = f.get("covering")
         lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
-                     f"{f['step']:.3g}); {f['clipped_frames']} frames clipped")
+                     f"{f['step']:.3g}); {f['clipped_frames']} frames clipped" + (
+                         f" (the values read span {cover[0]:.9g}..{cover[1]:.9g}: --float-range={cover[0]:.9g}:"
+                         f"{cover[1]:.9g} holds them all)" if cover else ""))
     if s.get("depth_colormap"):
         c = s["depth_colormap"]
         lines.append(f"depth read through the {c['name']} colour map ({c['table']} table) as 8-bit depth: pixels "

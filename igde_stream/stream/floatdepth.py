@@ -120,6 +120,23 @@ def clip_warning(fmap: FloatMap, path: str, index: int, clipped: int, pixels: in
                 fmap.lo, fmap.hi, fmap.source)
 
 
+def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
+    """Float depth frame ``index`` of ``reader`` (a ``VideoReader``) through its ``float_map``: values
+    outside the range are clipped, warned about once, their frames counted (``float_clipped``), and the
+    range that holds them and the map's kept (``float_covering``), for the summary to name."""
+    fmap = reader.float_map
+    codes, clipped = fmap.encode(values)
+    if clipped:
+        if not reader.float_clipped:
+            clip_warning(fmap, reader.path, index, clipped, codes.size)
+        v = np.asarray(values, dtype=np.float64)
+        measured = v[~holes(v, fmap.order)]
+        lo, hi = reader.float_covering or (fmap.lo, fmap.hi)
+        reader.float_covering = (min(lo, float(measured.min())), max(hi, float(measured.max())))
+    reader.float_clipped += bool(clipped)
+    return codes
+
+
 def first_frame(path: str, source: Any) -> np.ndarray:
     """The first depth frame of ``path`` (``InputOptions`` ``source``) as float32, read by a reader of its
     own, before the run's readers start."""
@@ -177,12 +194,15 @@ def _say_narrow(fmap: FloatMap, first: np.ndarray, order: str, path: str) -> Non
 
 
 def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] | None:
-    """The summary's and report's ``float_range``: the map, and how many frames of the depth (and of a
-    float ground truth) had values clipped to it; None for integer depth."""
+    """The summary's and report's ``float_range``: the map, how many frames of the depth (and of a float
+    ground truth) had values clipped to it, and ``covering``, [LO, HI] that holds every value read where
+    some were clipped (else None); None for integer depth."""
     if fmap is None:
         return None
     clipped = {"gt_clipped_frames": gt.float_clipped} if gt is not None and gt.float_map is fmap else {}
-    return {**fmap.describe(), "clipped_frames": depth.float_clipped, **clipped}
+    spans = [r.float_covering for r in (depth, gt) if r is not None and r.float_map is fmap and r.float_covering]
+    covering = [min(lo for lo, _ in spans), max(hi for _, hi in spans)] if spans else None
+    return {**fmap.describe(), "clipped_frames": depth.float_clipped, **clipped, "covering": covering}
 
 
 def exr_channels(path: str) -> list[str] | None:

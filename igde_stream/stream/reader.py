@@ -36,7 +36,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
-from .floatdepth import FloatMap, clip_warning, exr_hint, unsized_hint
+from .floatdepth import FloatMap, encode_counted, exr_hint, unsized_hint
 from .fflogs import enable_error_logs
 from .fields import FieldWatch
 from .formats import (
@@ -82,7 +82,8 @@ class VideoReader:
     ``source.autorotate`` is False; frames whose orientation differs from the first's are an ``InputError``.
     Float depth (``formats.FLOAT_FORMATS``) is mapped to uint16 codes by ``float_map`` (set it before
     reading; ``info`` then describes 16-bit depth), or read as float32 as stored while it is None;
-    ``float_clipped`` counts the frames with values clipped to its range. Depth with a
+    ``float_clipped`` counts the frames with values clipped to its range, ``float_covering`` the range that
+    holds them (None: nothing clipped). Depth with a
     ``source.depth_colormap``: a colour stream is read back as 8-bit gray (``colormaps.ColormapReader``).
     """
 
@@ -152,6 +153,7 @@ class VideoReader:
         self.sync = sync
         self.float_map: FloatMap | None = None
         self.float_clipped = 0
+        self.float_covering: tuple[float, float] | None = None
 
     def _fit(self, size: tuple[int, int] | None) -> None:
         """Set ``size`` (the grid frames are resized or enlarged to; None when it is the stream's own)
@@ -385,15 +387,9 @@ class VideoReader:
         self._read_started = True
 
     def _float_codes(self, d: np.ndarray, index: int) -> np.ndarray:
-        """Float depth frame ``index`` through ``float_map`` (warned once about values clipped to its
-        range, and counted); as it is while there is no map."""
-        if self.float_map is None:
-            return d
-        d, clipped = self.float_map.encode(d)
-        if clipped and not self.float_clipped:
-            clip_warning(self.float_map, self.path, index, clipped, d.size)
-        self.float_clipped += bool(clipped)
-        return d
+        """Float depth frame ``index`` through ``float_map`` (``floatdepth.encode_counted``); as it is while
+        there is no map."""
+        return d if self.float_map is None else encode_counted(self, d, index)
 
 
 __all__ = ["DEPTH_FORMATS", "FALLBACK_RATE", "Frame", "VideoInfo", "VideoReader", "YUV8_FORMATS", "check_input_path",
