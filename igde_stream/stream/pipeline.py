@@ -217,7 +217,7 @@ def enhance_file(
         views = views_like_enhancer(views, enhancer, peak, di.dtype)
         report = None
         if gt is not None:
-            problem = gt_problem(gt.info, di)
+            problem = gt_problem(gt.info, di, color.info)
             if problem:
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat

@@ -368,11 +368,16 @@ def _csv_cell(v: Any) -> Any:
     return "" if v is None else v
 
 
-def gt_problem(gt: Any, depth: Any) -> str | None:
+def gt_problem(gt: Any, depth: Any, color: Any = None) -> str | None:
     """Why ground truth ``gt`` cannot be compared with ``depth`` (their ``VideoInfo``s): size, bit depth,
-    float against integer; None when it can."""
+    float against integer; None when it can. A ground truth of the size of the colour (``VideoInfo``), which
+    the depth is smaller than, is pointed to ``--grid color``."""
     if (gt.width, gt.height) != (depth.width, depth.height):
-        return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}"
+        grid = color is not None and (gt.width, gt.height) == (color.width, color.height) and \
+            gt.width >= depth.width and gt.height >= depth.height
+        return f"ground truth is {gt.width}x{gt.height} but depth is {depth.width}x{depth.height}" + (
+            " (--grid color enlarges the depth to the colour's size, the ground truth's, and compares there)"
+            if grid else "")
     if (gt.dtype, gt.bits, is_float_format(gt.pix_fmt)) != (depth.dtype, depth.bits, is_float_format(depth.pix_fmt)):
         kind = "float and integer depth" if is_float_format(gt.pix_fmt) != is_float_format(depth.pix_fmt) \
             else "different bit depth"
