@@ -55,7 +55,22 @@ def check_start(start: float, info: Any, sync: str) -> None:
     end = span + (first if sync == "absolute" else 0.0)  # the end, as pairing counts times
     if start > end + info.frame_duration + 1e-3:
         raise IGDEError(f"no depth frame at or after --start {start:g} s: the depth lasts {span:.3f} s"
-                        + (f" from {first:.3f} s" if sync == "absolute" else ""), info.path)
+                        + (f" from {first:.3f} s" if sync == "absolute" else "") + _image_number_hint(start, info),
+                        info.path)
+
+
+def _image_number_hint(start: float, info: Any) -> str:
+    """Where ``start`` is the number of one of a numbered image sequence's images (``--start 1002`` for
+    ``plate.1002.png``, as VFX tools count frames), the time of that image: "--start is a time ..."."""
+    if info.kind != "sequence" or not info.frames or not info.rate or start != int(start):
+        return ""
+    from .imageseq import first_number  # here: imageseq is not needed for a video
+
+    number = first_number(info.path)
+    if number is None or not number <= start < number + info.frames:
+        return ""
+    t = (int(start) - number) / info.effective_rate
+    return f"; --start is a time: image {int(start)} of this sequence is at {float(t):g} s (--start {float(t):g})"
 
 
 class Span:
