@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..errors import InputError, OutputError
 
@@ -292,6 +292,12 @@ def first_number(path: str) -> int | None:
     return numbers[0] if numbers and numbers == list(range(numbers[0], numbers[0] + len(numbers))) else None
 
 
+def numbers_of(info: Any) -> int | None:
+    """``first_number`` of the input ``info`` (a ``VideoInfo``) describes: its images' (or per-frame .npy
+    files'), None for a video, a NumPy clip, names without numbers, or no input."""
+    return first_number(info.path) if info is not None and info.kind in ("sequence", "array") else None
+
+
 def folder_numbers(path: str) -> list[tuple[int, str]] | None:
     """(number, file name) of each image (or .npy) of the folder ``path``, in name order (the order it is
     read), where every one is named PREFIX + NUMBER + SUFFIX with one prefix and suffix; else None."""
@@ -318,5 +324,5 @@ def frame_name(pattern: str, number: int) -> str:
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_float_output", "check_one_frame",
            "check_sequence_output", "first_number", "folder_numbers", "frame_name", "image_codec", "is_pattern",
-           "is_single_image", "one_image_error", "padding_hint", "pattern_suffix_problem", "printf_name",
+           "is_single_image", "numbers_of", "one_image_error", "padding_hint", "pattern_suffix_problem", "printf_name",
            "sequence_codec", "sequence_files", "sequence_frames"]

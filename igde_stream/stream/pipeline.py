@@ -232,7 +232,8 @@ def enhance_file(
         )
         di = outputs_timecode(depth, color, di)  # the depth's, else the colour's (container; first frame)
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
-                             float_map=fmap, sar=depth_sar(color, depth))  # non-square pixels: aspect
+                             float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
+                             numbered_like=color.info if pair == "exact" and di.kind == "array" else None)
         if not lossless:  # once the writer took the codec: a refused one is said without it
             log.warning("%s is a lossy codec: the output differs from the enhanced frames "
                         "(the report measures them before encoding)", codec)

@@ -20,10 +20,10 @@ survives (MPEG-4 in MP4): that reads back as limited, so it is written limited.
 Three other destinations: ``-`` writes a NUT (or ``format=``, e.g. Matroska) stream to stdout, and a
 network URL (``tcp://``, ``udp://``, ``srt://``, ``rtmp://``; ``urls``) the same to a receiver:
 neither can be renamed or removed (a failed run leaves a cut stream for the reader to refuse); a
-pattern such as ``out/%06d.png`` writes numbered images from 0 (16-bit PNG / TIFF for depth above
-8 bits, 8-bit for 8-bit depth) into a temporary folder that ``commit`` renames to ``out`` (see
-``imageseq``). A ``.pfm`` / ``.exr`` pattern writes float depth (grayf32le): the 16-bit codes mapped
-back by the run's ``floatdepth.FloatMap`` (float depth in only).
+pattern such as ``out/%06d.png`` writes images numbered as the depth's (a NumPy clip: the colour's),
+else from 0 (16-bit PNG / TIFF for depth above 8 bits, 8-bit for 8-bit depth) into a temporary folder
+that ``commit`` renames to ``out`` (see ``imageseq``). A ``.pfm`` / ``.exr`` pattern writes float depth
+(grayf32le): the 16-bit codes mapped back by the run's ``floatdepth.FloatMap`` (float depth in only).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_proble
                          output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
-from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, first_number,
-                       is_pattern, is_single_image, one_image_error, sequence_codec)
+from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, is_pattern,
+                       is_single_image, numbers_of, one_image_error, sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
 from .parts import ffmpeg_name, remove_stale_parts, temp_path
 from .timecode import move_timecode, set_timecode
@@ -74,10 +74,13 @@ class DepthWriter:
     rate is written as ``FALLBACK_RATE`` (25 fps, what the reader assumes), and said so in the log.
     ``float_map``: the run's map of float depth; a ``.pfm`` / ``.exr`` pattern needs it and writes the
     (uint16) frames through its ``decode`` as grayf32le. ``sar``: the pixels' width : height (``aspect``).
+    ``numbered_like``: an image sequence (the colour's, beside a NumPy clip, paired frame for frame) whose
+    numbers an image pattern takes where the depth's frames carry none.
     """
 
     def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0,
-                 format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None, sar: Fraction | int = 1):
+                 format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None, sar: Fraction | int = 1,
+                 numbered_like: VideoInfo | None = None):
         self.to_stdout = os.fspath(out) == "-"
         self.url = stream_url(out)  # a network output (urls.StreamURL: a URL string), or None
         self.sequence = is_pattern(out) and self.url is None
@@ -133,8 +136,9 @@ class DepthWriter:
                 remove_stale_parts(self.final)
                 self.tmp = temp_path(self.final)
                 os.mkdir(self.tmp)
-                # numbered as the depth's own images where they carry numbers (depth/00003.png -> 00003.png)
-                self.first_number = (first_number(like.path) if like.kind in ("sequence", "array") else None) or 0
+                # numbered as the depth's own images where they carry numbers (depth/00003.png -> 00003.png),
+                # else as the colour's (plate.1001.png beside a NumPy clip -> 1001), else from 0
+                self.first_number = next((n for n in map(numbers_of, (like, numbered_like)) if n is not None), 0)
                 self.container = av.open(ffmpeg_name(self.tmp / self.out.name), "w", format="image2",
                                          options={"start_number": str(self.first_number)})
             else:
