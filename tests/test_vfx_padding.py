@@ -52,3 +52,13 @@ def test_hash_padded_output_in_a_missing_folder_names_its_printf_pattern(plates,
                      plates / "new" / "shot010_enh_v2.####.png"], capsys)
     assert code == 2 and str(plates / "new" / "shot010_enh_v2.%04d.png") in err
     assert not (plates / "new").exists()
+
+
+def test_sequence_in_the_current_folder_is_pointed_to_a_folder_of_its_name(plates, capsys, monkeypatch):
+    """``-o shot010_enh.%04d.exr`` (no folder): refused, as the frames need a folder of their own; the line
+    names one after the pattern (``shot010_enh/shot010_enh.%04d.png``), not a generic ``out/%06d.png``."""
+    monkeypatch.chdir(plates)
+    code, err = run(["plate/plate.%04d.png", "depth/shot010_depth.%04d.png", "-o", "shot010_enh.%04d.png"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "needs a folder of its own, e.g. shot010_enh/shot010_enh.%04d.png" in err
+    assert sorted(p.name for p in plates.iterdir()) == ["depth", "plate"]

@@ -163,7 +163,8 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
     if "%" in str(folder):
         raise OutputError("only the file name may hold the frame number (%d)", out)
     if str(folder) in ("", "."):
-        raise OutputError("an image sequence needs a folder of its own, e.g. out/%06d.png", out)
+        folder_name = out.name.split("%")[0].rstrip("._- ") or "out"  # shot010_enh.%04d.exr -> shot010_enh/
+        raise OutputError(f"an image sequence needs a folder of its own, e.g. {Path(folder_name) / out.name}", out)
     if folder.exists():
         if not folder.is_dir():
             raise OutputError(f"{str(folder)!r} exists and is not a folder", out)
