@@ -69,3 +69,15 @@ def test_linear_exr_colour_half_floats_and_out_of_range(tmp_path):
     got = _first_colour(_write_rgb_exr(tmp_path / "plate.1001.exr", lin, half=True)).astype(int)
     assert list(got[0, 0]) == [255, 255, 255] and got[0, 1, 0] == 0 and got[0, 2, 0] == 0
     assert np.abs(got - codes)[1:].max() <= 1
+
+
+def test_linear_gray_exr_colour_reads_as_its_srgb_codes(tmp_path):
+    """A monochrome plate saved as one channel ``Y`` (grayf32le, tagged linear like RGB EXR): three equal
+    channels of its sRGB codes."""
+    from test_float_depth import write_exr
+
+    codes = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    got = _first_colour(write_exr(tmp_path / "mono.1001.exr", _srgb_to_linear(codes).astype(np.float32)))
+    assert got.shape == (16, 16, 3)
+    for c in range(3):
+        np.testing.assert_array_equal(got[..., c], codes)

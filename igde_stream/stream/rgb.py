@@ -56,12 +56,13 @@ def untagged_hd(frame: av.VideoFrame) -> bool:
 
 #: AVColorTransferCharacteristic of linear light: FFmpeg's EXR decoder tags its frames so
 LINEAR_TRC = 8
-_FLOAT_RGB = re.compile(r"^(gbra?p|rgba?)f(16|32)(le|be)$")
+_FLOAT_COLOUR = re.compile(r"^(gbra?p|rgba?|gray)f(16|32)(le|be)$")
 
 
 def linear_float(frame: av.VideoFrame) -> bool:
-    """Whether ``frame`` is float RGB tagged linear light (OpenEXR colour: scene-linear values, 1.0 = white)."""
-    return bool(_FLOAT_RGB.match(frame.format.name)) and getattr(frame, "color_trc", None) == LINEAR_TRC
+    """Whether ``frame`` is float RGB (or gray: a one-channel ``Y`` plate) tagged linear light (OpenEXR
+    colour: scene-linear values, 1.0 = white)."""
+    return bool(_FLOAT_COLOUR.match(frame.format.name)) and getattr(frame, "color_trc", None) == LINEAR_TRC
 
 
 def srgb_encoded(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -71,7 +72,12 @@ def srgb_encoded(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> n
     averaging when shrinking, bicubic when enlarging) after the curve, as 8-bit colour is resized."""
     import cv2
 
-    v = frame.reformat(format="gbrpf32le").to_ndarray()  # H x W x 3, R G B
+    if frame.format.name.startswith("gray"):  # swscale's gray float -> RGB float is not exact: the plane itself
+        from .formats import float_array
+
+        v = np.repeat(float_array(frame)[..., None], 3, axis=-1)
+    else:
+        v = frame.reformat(format="gbrpf32le").to_ndarray()  # H x W x 3, R G B
     v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
     v = np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
     if size is not None and tuple(size) != (frame.width, frame.height):
