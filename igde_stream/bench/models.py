@@ -84,6 +84,16 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 key = f"model:{ref}" + (" (dense head)" if dense else "") + (" (unpadded)" if not multiple else "")
                 entries[key] = lambda s=sess: s.run(None, {"color": c, "depth": d})
                 changed[key] = float(np.mean(entries[key]()[0] != d))
+            if args.also_wide_errors:  # the Enhancer as the command runs it, one pass and --wide-errors
+                from ..enhancer import Enhancer
+
+                path = export_onnx(ref, Path(tmp) / f"m{i}e.onnx", check=False)
+                for wide in (False, True):
+                    enh = Enhancer(path, backend="onnxruntime", batch=1, quiet=True, hole_fill=False,
+                                   threads=args.threads, wide_errors=wide)
+                    key = f"Enhancer:{ref}" + (" --wide-errors" if wide else "")
+                    entries[key] = lambda e=enh: e.enhance(color, depth)
+                    changed[key] = float(np.mean(entries[key]() != depth))
         cv2.setNumThreads(args.threads)
         for name in args.filters:
             entries[f"filter:{name}"] = lambda fn=FILTERS[name]: fn(color, depth)
@@ -136,6 +146,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--also-unpadded", action="store_true",
                    help="also time each model exported with its dense layers' channels as trained (not padded to "
                         "multiples of 16: igde_stream.models.layout)")
+    p.add_argument("--also-wide-errors", action="store_true",
+                   help="also time each model through an Enhancer, one pass and with wide_errors (--wide-errors)")
     p.add_argument("--json", help="write the result as JSON here")
     args = p.parse_args(argv)
     args.argv = list(argv)
