@@ -43,9 +43,22 @@ def _shape(a: np.ndarray) -> str:
     return " x ".join(map(str, a.shape)) if a.ndim else "a scalar"
 
 
+def looks_swapped(color: np.ndarray, depth: np.ndarray) -> bool:
+    """Depth and colour handed over the other way round: ``depth`` (N x) H x W x 3 beside ``color`` of
+    its frames' shape without the three channels ((N x) H x W, or with a channel axis of 1)."""
+    if np.ndim(depth) not in (3, 4) or np.shape(depth)[-1] != 3:
+        return False
+    frames = tuple(np.shape(depth)[:-1])
+    return tuple(np.shape(color)) in (frames, frames + (1,))
+
+
 def check_layout(color: np.ndarray, depth: np.ndarray) -> None:
     """Colour H x W x 3 with depth H x W, or N x H x W x 3 with N x H x W: else one ``EnhancerError``
-    saying which of the two is wrong and how (channels, a channel axis on depth, frame count, size)."""
+    saying which of the two is wrong and how (the two swapped, channels, a channel axis on depth, frame
+    count, size)."""
+    if looks_swapped(color, depth):
+        raise EnhancerError(f"colour is {_shape(color)} and depth {_shape(depth)}: the two look swapped; colour "
+                            "comes first: enhance(color, depth)")
     if color.ndim not in (3, 4) or color.shape[-1] != 3:
         if color.ndim in (3, 4):
             k = color.shape[-1]
@@ -65,6 +78,8 @@ def check_layout(color: np.ndarray, depth: np.ndarray) -> None:
             hint = " (a channel axis: give depth[..., 0])"
         elif depth.ndim == color.ndim and depth.shape[-3] == 1:
             hint = f" (a channel axis: give {'depth[0]' if single else 'depth[:, 0]'})"
+        elif depth.ndim == color.ndim and depth.shape[-1] == 3:  # cv2.imread(path) makes 8-bit BGR of any PNG
+            hint = " (3 channels: a depth map read as colour? cv2.imread(path, cv2.IMREAD_UNCHANGED) keeps its bits)"
         raise EnhancerError(f"depth is {_shape(depth)}{hint}; colour {_shape(color)} is "
                             f"{'one frame' if single else 'a batch'}, so depth must be {wanted}")
     if not single and color.shape[0] != depth.shape[0]:

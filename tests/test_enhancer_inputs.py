@@ -57,8 +57,18 @@ def stage(monkeypatch):
      "the same size (W x H; VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)"),
     (C2[:, :, :-1], D2, "colour frames are 6x5 pixels (2 x 5 x 6 x 3) but depth frames 7x5 (2 x 5 x 7): colour and "
      "depth must be the same size (W x H; VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)"),
+    # enhance(depth, color): before, "colour is 5 x 7: no channel axis (gray?)" for a frame, and for a
+    # batch of 3 "7 channels (channels first? move them last)": the wrong argument, and the wrong advice
+    (D1, C1, "colour is 5 x 7 and depth 5 x 7 x 3: the two look swapped; colour comes first: enhance(color, depth)"),
+    (np.zeros((3, H, W), np.uint16), np.zeros((3, H, W, 3), np.uint8),
+     "colour is 3 x 5 x 7 and depth 3 x 5 x 7 x 3: the two look swapped; colour comes first: enhance(color, depth)"),
+    (D2[..., None], C2,
+     "colour is 2 x 5 x 7 x 1 and depth 2 x 5 x 7 x 3: the two look swapped; colour comes first: enhance(color, depth)"),
+    (C1, C1, "depth is 5 x 7 x 3 (3 channels: a depth map read as colour? cv2.imread(path, cv2.IMREAD_UNCHANGED) "
+     "keeps its bits); colour 5 x 7 x 3 is one frame, so depth must be H x W"),
 ], ids=["rgba", "gray", "one-channel", "channels-first", "depth-HxWx1", "depth-Nx1xHxW", "batch-vs-frame",
-        "frame-count", "size", "batch-size"])
+        "frame-count", "size", "batch-size", "swapped-frame", "swapped-batch-of-3", "swapped-channel-axis",
+        "depth-read-as-colour"])
 def test_layout_mistakes_name_the_shapes_given_and_the_layout_wanted(stage, color, depth, message):
     e, backend = stage
     with pytest.raises(EnhancerError) as info:
