@@ -41,6 +41,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .depth_order import check_order, normalize, normalize_unit
+from .enhancer_inputs import looks_swapped
 
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -100,6 +101,14 @@ def chosen_positions(config: ViewConfig, positions: Sequence[float] | np.ndarray
     return ts
 
 
+def check_not_swapped(color: np.ndarray, depth: np.ndarray) -> None:
+    """A ``ValueError`` saying so where colour and depth were handed over the other way round (depth
+    H x W x 3 beside colour H x W), instead of "colour must be H x W x 3" about the depth map."""
+    if looks_swapped(color, depth):
+        raise ValueError(f"colour is {' x '.join(map(str, color.shape))} and depth {' x '.join(map(str, depth.shape))}: "
+                         "the two look swapped; colour comes first, then depth")
+
+
 def view_positions(n_views: int) -> np.ndarray:
     """Camera positions ``t_k = k / (N - 1) - 1/2`` for k = 0..N-1 (``[0.0]`` for one view)."""
     if n_views < 1:
@@ -153,6 +162,7 @@ def warp_views(
     """
     config = config or ViewConfig()
     color, depth = np.asarray(color), np.asarray(depth)  # frames of another library (a CPU tensor), lists: as the Enhancer
+    check_not_swapped(color, depth)
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
         raise ValueError(f"colour must be H x W x 3 uint8, got {color.shape} {color.dtype}")
     if depth.shape != color.shape[:2]:

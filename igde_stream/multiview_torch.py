@@ -159,6 +159,7 @@ class TorchRenderer:
         if isinstance(depth, np.ndarray) and depth.dtype == np.uint16:  # CUDA has few uint16 kernels: int32
             depth, peak = depth.astype(np.int32), 65535.0
         c, dep = _as_tensor(color, self.device), _as_tensor(depth, self.device)
+        mv.check_not_swapped(c, dep)
         if c.ndim != 3 or c.shape[2] != 3 or c.dtype != torch.uint8:
             raise ValueError(f"colour must be H x W x 3 uint8, got {tuple(c.shape)} {c.dtype}")
         if tuple(dep.shape) != tuple(c.shape[:2]):

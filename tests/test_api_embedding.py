@@ -77,3 +77,50 @@ def test_warp_views_takes_array_likes_as_the_enhancer_does():
     assert np.array_equal(tensors.views, rv.views)
     assert np.array_equal(mv.render_views(torch.tensor(color, dtype=torch.uint8), torch.tensor(depth, dtype=torch.uint8),
                                           2, 4, 0.5), rv.views)
+
+
+def test_rgbd_layout_and_writer_take_what_warp_views_takes(tmp_path):
+    """colour 1 x 2 (red, green), depth 0 and 65535 (16-bit): by hand the RGB-D frame is 1 x 4, colour
+    then gray 0 and 255 (round(d * 255 / 65535)). The RGB-D layout, ``rgbd_frame`` and
+    ``RGBDWriter.write`` take CPU tensors and nested lists as ``warp_views`` does (they refused a
+    tensor as "need colour H x W x 3 uint8", and a list failed with AttributeError)."""
+    from fractions import Fraction
+
+    import av
+    from igde_stream import display, multiview as mv
+    from igde_stream.stream.views import RGBDWriter
+
+    torch = pytest.importorskip("torch")
+    color = [[[255, 0, 0], [0, 255, 0]]]
+    expect = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 0], [255, 255, 255]]], np.uint8)
+    tensors = (torch.tensor(color, dtype=torch.uint8), torch.tensor([[0, 65535]], dtype=torch.uint16))
+    lists = (np.asarray(color, np.uint8), [[0.0, 1.0]])  # float depth: already normalised
+    layout = display.make_layout("rgbd", mv.ViewConfig(8))
+    for given in (tensors, lists):
+        assert np.array_equal(display.rgbd_frame(*given), expect)
+        assert np.array_equal(layout.frames(*given)[0], expect)
+    out = tmp_path / "rgbd.mkv"
+    with RGBDWriter(out, "ffv1", Fraction(25), Fraction(1, 25), size=(2, 1)) as w:
+        w.write(*tensors, 0)
+        w.write(*lists, 1)
+    with av.open(str(out)) as f:
+        frames = [fr.to_ndarray(format="rgb24") for fr in f.decode(video=0)]
+    assert len(frames) == 2 and all(np.array_equal(fr, expect) for fr in frames)
+
+
+def test_views_stage_names_colour_and_depth_swapped():
+    """warp_views(depth, color), rgbd_frame(depth, color) and the PyTorch renderer said "colour must be
+    H x W x 3 uint8" about the depth map: now they say the two look swapped."""
+    from igde_stream import display, multiview as mv
+
+    color, depth = np.zeros((5, 7, 3), np.uint8), np.zeros((5, 7), np.uint16)
+    said = "colour is 5 x 7 and depth 5 x 7 x 3: the two look swapped; colour comes first, then depth"
+    calls = [lambda: mv.warp_views(depth, color), lambda: display.rgbd_frame(depth, color)]
+    if __import__("importlib").util.find_spec("torch"):
+        from igde_stream.multiview_torch import TorchRenderer
+
+        calls.append(lambda: TorchRenderer("cpu").render(depth, color))
+    for call in calls:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == said

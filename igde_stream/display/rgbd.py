@@ -30,6 +30,8 @@ def rgbd_frame(color: np.ndarray, depth: np.ndarray, near: str = "white", max_de
     black: 0 = nearest."""
     if near not in NEAR:
         raise ValueError(f"near must be white or black, got {near!r}")
+    color, depth = np.asarray(color), np.asarray(depth)  # a CPU tensor, lists: as warp_views takes them
+    mv.check_not_swapped(color, depth)
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8 or depth.shape != color.shape[:2]:
         raise ValueError(f"need colour H x W x 3 uint8 and depth H x W, got {color.shape} {color.dtype}, {depth.shape}")
     d8 = near_white(depth_to_8bit(depth, max_depth, order), near)

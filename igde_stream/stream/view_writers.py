@@ -286,6 +286,7 @@ class RGBDWriter:
         self.writer.starts_at(index)
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
+        color, depth = np.asarray(color), np.asarray(depth)  # a CPU tensor, lists: as rgbd_frame takes them
         if not self._said and depth.dtype != np.uint8:
             self._said = _say_rescaled(self.path, depth, self.max_depth, self.order)
         self.writer.write(display.rgbd_frame(color, depth, self.near, self.max_depth, self.order), pts)
