@@ -85,3 +85,22 @@ def test_a_block_without_a_frame_is_refused_and_keeps_the_old_output(tmp_path, n
     assert earlier.read_bytes() == b"the user's earlier output"
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == sorted(
         {earlier.relative_to(tmp_path).as_posix(), earlier.parent.relative_to(tmp_path).as_posix()} - {"."})
+
+
+def test_big_endian_tensor_and_list_frames_are_the_same_samples(tmp_path):
+    """The Enhancer gives big-endian uint16 depth back as it came (``np.frombuffer(..., '>u2')`` of a
+    16-bit PGM); the writer refused it as "has >u2 samples; depth must be uint8 or uint16", a CPU
+    tensor as "has torch.uint16 samples", and a list failed with AttributeError. Each is written as
+    the same 16-bit values: the frames built by hand, read back with PyAV."""
+    torch = pytest.importorskip("torch")
+    frames = _frames(3)
+    given = [frames[0].astype(">u2"), torch.from_numpy(frames[1].copy()), frames[2].tolist()]
+    out = tmp_path / "out.mkv"
+    with DepthWriter(out, depth_info(Fraction(25), "gray16le")) as w:
+        w.write(given[0], 0)
+        w.write(given[1], 40)
+        with pytest.raises(OutputError, match="frame 2 has int64 samples but the frames before it were uint16"):
+            w.write(given[2], 80)
+        w.write(np.asarray(given[2], np.uint16), 80)
+    got, pts, _ = read_video(out)
+    np.testing.assert_array_equal(np.stack(got), np.stack(frames))

@@ -294,6 +294,14 @@ def float_frame(values: np.ndarray) -> av.VideoFrame:
     return frame
 
 
+def native_samples(depth: Any) -> np.ndarray:
+    """``depth`` as a NumPy array (a CPU tensor, a list: as the Enhancer takes them) of the machine's byte
+    order: big-endian uint16 (``np.frombuffer`` of a 16-bit PGM, which the Enhancer gives back as it
+    came) is the same samples, not another type."""
+    depth = np.asarray(depth)
+    return depth.astype(depth.dtype.newbyteorder("=")) if depth.dtype.kind == "u" and not depth.dtype.isnative else depth
+
+
 def depth_frame(depth: np.ndarray, pix_fmt: str) -> av.VideoFrame:
     """A frame of ``pix_fmt`` holding ``depth`` (H x W, uint8 for 8-bit formats, uint16 above) as it is,
     in the luma plane with neutral chroma for YUV, in every plane for planar RGB (gbrp)."""

@@ -48,7 +48,7 @@ from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_rang
 from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
                          output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
-from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, output_like
+from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, native_samples, output_like
 from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, is_pattern,
                        is_single_image, numbers_of, one_image_error, sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
@@ -233,7 +233,7 @@ class DepthWriter:
             raise OutputError(f"cannot write frame {self.frames}: the writer is closed", self.out)
         if self.single and self.frames:
             raise one_image_error(self.out, "more than one frame")
-        self._check(depth)
+        self._check(depth := native_samples(depth))  # a big-endian uint16 frame is uint16, a CPU tensor its array
         frame = self._tag(self._frame(depth))
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
