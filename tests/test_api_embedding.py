@@ -124,3 +124,34 @@ def test_views_stage_names_colour_and_depth_swapped():
         with pytest.raises(ValueError) as info:
             call()
         assert str(info.value) == said
+
+
+def test_float_depth_misuse_names_the_keywords_and_the_options(tmp_path, enhancer):
+    """``enhance_file(max_depth=...)`` on float depth and ``float_range=`` on integer depth said
+    ``--max-depth`` / ``--float-range``, options the Python caller never gave: now the keywords, and
+    the command's words through ``cli_message``. A PFM (``Pf``, little-endian, rows bottom up) and a
+    16-bit PNG written here, 8 x 6."""
+    import cv2
+
+    from igde_stream.errors import InputError
+
+    color = tmp_path / "c.png"
+    cv2.imwrite(str(color), np.zeros((6, 8, 3), np.uint8))
+    pfm = tmp_path / "d.pfm"
+    pfm.write_bytes(b"Pf\n8 6\n-1.0\n" + np.full((6, 8), 2.5, "<f4").tobytes())
+    png = tmp_path / "d.png"
+    cv2.imwrite(str(png), np.full((6, 8), 1000, np.uint16))
+    cases = [
+        ({"max_depth": 5000}, pfm, "max_depth is for integer depth; float depth (grayf32le) is mapped by float_range=(LO, HI)",
+         "--max-depth is for integer depth; float depth (grayf32le) is mapped by --float-range LO:HI"),
+        ({"float_range": (0, 5)}, png, "float_range is for float depth (PFM, EXR, grayf32le); this depth is gray16be",
+         "--float-range is for float depth (PFM, EXR, grayf32le); this depth is gray16be"),
+    ]
+    for kw, depth, said, cli in cases:
+        options = {"enhancer": enhancer} if "max_depth" not in kw else {"model": "igde-small", "backend": "onnxruntime",
+                                                                         "quiet": True}
+        with pytest.raises(InputError) as info:
+            enhance_file(color, depth, tmp_path / "o.png", **options, **kw)
+        assert str(info.value) == f"{depth}: {said}"
+        assert cli_message(info.value) == f"{depth}: {cli}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "d.pfm", "d.png"]

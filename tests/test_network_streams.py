@@ -288,5 +288,8 @@ def test_float_depth_from_a_url_needs_a_range():
 
     assert urls.read_once("-") and urls.read_once("udp://127.0.0.1:9") and not urls.read_once("d.mkv")
     depth = SimpleNamespace(info=SimpleNamespace(pix_fmt="grayf32le"), path="udp://127.0.0.1:9")
-    with pytest.raises(InputError, match="float depth from a network stream needs --float-range"):
+    with pytest.raises(InputError, match=r"float depth from a network stream needs float_range=\(LO, HI\)") as info:
         prepare(depth, None, None, "near-high", None, None)
+    from igde_stream.errors import cli_message
+
+    assert "needs --float-range LO:HI" in cli_message(info.value)  # the command's words

@@ -155,19 +155,21 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     info = depth.info
     if not is_float_format(info.pix_fmt):
         if float_range is not None:
-            raise InputError(f"--float-range is for float depth (PFM, EXR, grayf32le); this depth is {info.pix_fmt}",
-                             depth.path)
+            said = "{} is for float depth (PFM, EXR, grayf32le); this depth is " + info.pix_fmt
+            raise InputError(said.format("float_range"), depth.path, cli_problem=said.format("--float-range"))
         return None
-    if max_depth is not None:
-        raise InputError(f"--max-depth is for integer depth; float depth ({info.pix_fmt}) is mapped by "
-                         "--float-range LO:HI", depth.path)
+    if max_depth is not None:  # the API's words, and the command's (IGDEError.cli_problem)
+        said = "{} is for integer depth; float depth (" + info.pix_fmt + ") is mapped by {}"
+        raise InputError(said.format("max_depth", "float_range=(LO, HI)"), depth.path,
+                         cli_problem=said.format("--max-depth", "--float-range LO:HI"))
     if float_range is not None:
         fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
         if not read_once(depth.path):
             _say_narrow(fmap, first_frame(depth.path, source), order, depth.path)
     elif read_once(depth.path):
-        raise InputError(f"float depth from {'stdin' if depth.path == '-' else 'a network stream'} needs "
-                         "--float-range LO:HI (the first frame cannot be read twice)", depth.path)
+        said = (f"float depth from {'stdin' if depth.path == '-' else 'a network stream'} needs {{}} (the first "
+                "frame cannot be read twice)")
+        raise InputError(said.format("float_range=(LO, HI)"), depth.path, cli_problem=said.format("--float-range LO:HI"))
     else:
         fmap = FloatMap.from_frame(first_frame(depth.path, source), order, depth.path)
     depth.float_map = fmap
