@@ -147,6 +147,12 @@ def view_quality_sequence(
     W bool, the measured ground-truth pixels (``view_quality``), or None (all)."""
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
+    colors, gt_depths = np.asarray(colors), np.asarray(gt_depths)  # lists of frames, CPU tensors: as warp_views
+    depths = {k: np.asarray(v) for k, v in depths.items()}
+    valid = None if valid is None else np.asarray(valid)
+    if gt_depths.ndim != 3 or len(colors) != len(gt_depths):
+        raise ValueError(f"need colour T x H x W x 3 and ground truth T x H x W of as many frames, got "
+                         f"{colors.shape} and {gt_depths.shape}")
     for name, d in [*depths.items(), *([] if valid is None else [("valid", valid)])]:  # a depth may be named "valid"
         if d.shape != gt_depths.shape:
             raise ValueError(f"{name!r} has shape {d.shape}, the ground truth {gt_depths.shape}")

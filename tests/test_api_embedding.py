@@ -155,3 +155,21 @@ def test_float_depth_misuse_names_the_keywords_and_the_options(tmp_path, enhance
         assert str(info.value) == f"{depth}: {said}"
         assert cli_message(info.value) == f"{depth}: {cli}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "d.pfm", "d.png"]
+
+
+def test_view_quality_sequence_takes_lists_and_refuses_a_short_colour_clip():
+    """Frames as a pipeline collects them (lists of arrays) are taken, as warp_views takes them (a
+    list of depth frames failed with AttributeError on ``.shape``); depth equal to the ground truth
+    gives identical views, PSNR inf (by definition). Fewer colour frames than ground-truth frames
+    failed with IndexError after rendering the first ones; now one ValueError naming both shapes."""
+    from igde_stream import multiview as mv
+
+    rng = np.random.default_rng(3)
+    colors = [rng.integers(0, 256, (6, 8, 3), dtype=np.uint8) for _ in range(2)]
+    gt = [rng.integers(0, 256, (6, 8), dtype=np.uint8) for _ in range(2)]
+    out = mv.view_quality_sequence(colors, gt, {"same": list(gt)}, n_views=2)
+    assert out["frames"] == 2 and out["depths"]["same"]["mean"]["psnr"] == float("inf")
+    with pytest.raises(ValueError) as info:
+        mv.view_quality_sequence(np.stack(colors)[:1], np.stack(gt), {"same": np.stack(gt)}, n_views=2)
+    assert str(info.value) == ("need colour T x H x W x 3 and ground truth T x H x W of as many frames, got "
+                               "(1, 6, 8, 3) and (2, 6, 8)")
