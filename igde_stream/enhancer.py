@@ -351,7 +351,9 @@ def load_enhancer(options: dict[str, Any]) -> Enhancer:
     except IGDEError as exc:
         if exc.path is not None:
             raise
-        raise IGDEError(f"cannot load the model: {exc.problem}", str(options.get("model", "igde-small"))) from None
+        cli = None if exc.cli_problem is None else f"cannot load the model: {exc.cli_problem}"
+        raise IGDEError(f"cannot load the model: {exc.problem}", str(options.get("model", "igde-small")),
+                        cli_problem=cli) from None
     except TypeError:
         raise
     except (OSError, ValueError, RuntimeError, ImportError, KeyError) as exc:

@@ -173,3 +173,33 @@ def test_view_quality_sequence_takes_lists_and_refuses_a_short_colour_clip():
         mv.view_quality_sequence(np.stack(colors)[:1], np.stack(gt), {"same": np.stack(gt)}, n_views=2)
     assert str(info.value) == ("need colour T x H x W x 3 and ground truth T x H x W of as many frames, got "
                                "(1, 6, 8, 3) and (2, 6, 8)")
+
+
+def test_backend_refusals_name_the_keyword_in_python_and_the_option_on_the_command_line(tmp_path, capsys):
+    """A .pt checkpoint given to ONNX Runtime, and device cuda on an ONNX Runtime without CUDA, told
+    the Python caller to "use --backend torch": now ``backend="torch"``, while the command still says
+    ``--backend torch`` (``cli_message``, and the command's one error line through enhance_file's
+    model loading)."""
+    from igde_stream.backends import resolve_model_file
+    from igde_stream.cli import main
+
+    import cv2
+
+    pt = resolve_model_file("igde-small", ".pt")
+    cv2.imwrite(str(tmp_path / "c.png"), np.zeros((6, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "d.png"), np.full((6, 8), 100, np.uint8))
+    with pytest.raises(EnhancerError) as info:
+        Enhancer(str(pt), backend="onnxruntime", quiet=True)
+    assert str(info.value).endswith('or use backend="torch"')
+    assert cli_message(info.value).endswith("or use --backend torch")
+    code = main([str(tmp_path / "c.png"), str(tmp_path / "d.png"), "-o", str(tmp_path / "o.png"), "--model", str(pt),
+                 "--backend", "onnxruntime", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.endswith("or use --backend torch") and len(err.splitlines()) == 1
+    ort = pytest.importorskip("onnxruntime")
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA: device cuda is no error here")
+    with pytest.raises(EnhancerError) as info:
+        Enhancer(backend="onnxruntime", device="cuda", quiet=True)
+    assert str(info.value).endswith('or use backend="torch" / "tensorrt")')
+    assert cli_message(info.value).endswith("or use --backend torch / tensorrt)")

@@ -61,6 +61,14 @@ BACKEND_OPTIONS: dict[str, frozenset[str]] = {
 }
 
 
+def worded(api: str, cli: str) -> ValueError:
+    """A backend's refusal in the Python API's words (``backend="torch"``) and in the command's
+    (``--backend torch``): an ``EnhancerError`` (a ``ValueError``) whose ``cli_message`` is ``cli``."""
+    from ..errors import EnhancerError
+
+    return EnhancerError(api, cli_problem=cli)
+
+
 def create_backend(name: str, model: Any = "igde-small", device: str | None = None, **options: Any) -> Backend:
     """Build backend ``name`` (see ``BACKENDS``); options it does not know are an error."""
     if name not in BACKENDS:
@@ -193,8 +201,9 @@ def select_backend(model: Any, device: str | None = None, engine: str | Path | N
         elif engine is not None or suffix in ENGINE_SUFFIXES:
             raise ValueError("a TensorRT engine was given, but there is no CUDA GPU to run it")
     if device == "cpu" and engine is not None:
-        raise ValueError("a TensorRT engine was given with device cpu: an engine runs on a CUDA GPU only "
-                         "(drop --engine to run the model on the CPU)")
+        said = ("a TensorRT engine was given with device cpu: an engine runs on a CUDA GPU only (drop {} to run the "
+                "model on the CPU)")
+        raise worded(said.format("engine="), said.format("--engine"))
     if device == "cpu":
         why = "device cpu"
     elif device is None and cuda_gpu():

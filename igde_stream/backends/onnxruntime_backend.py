@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import check_threads, empty_batch, resolve_model_file
+from . import check_threads, empty_batch, resolve_model_file, worded
 
 _OPT_LEVELS = ("disable", "basic", "extended", "all")
 
@@ -63,9 +63,10 @@ class OnnxRuntimeBackend:
         self.options = options
         self.path = resolve_model_file(model, ".onnx")
         if self.path.suffix == ".pt":
-            raise ValueError(f"{self.path}: a PyTorch checkpoint; onnxruntime runs .onnx files (export it with the torch "
-                             f"extra: python -c \"from igde_stream.export import export_onnx; export_onnx('{self.path}', "
-                             "'MODEL.onnx')\", or tools/export_onnx.py in a checkout), or use --backend torch")
+            said = (f"{self.path}: a PyTorch checkpoint; onnxruntime runs .onnx files (export it with the torch extra: "
+                    f"python -c \"from igde_stream.export import export_onnx; export_onnx('{self.path}', 'MODEL.onnx')\", "
+                    "or tools/export_onnx.py in a checkout), or use ")
+            raise worded(said + 'backend="torch"', said + "--backend torch")
         so = ort.SessionOptions()
         if options.threads:
             so.intra_op_num_threads = int(options.threads)
@@ -109,8 +110,9 @@ class OnnxRuntimeBackend:
     def _default_providers(device: str | None, available: list[str]) -> list[str]:
         if device and device.startswith("cuda"):
             if "CUDAExecutionProvider" not in available:
-                raise ValueError("device cuda asked for, but this onnxruntime has no CUDA execution provider "
-                                 "(install onnxruntime-gpu, or use --backend torch / tensorrt)")
+                said = ("device cuda asked for, but this onnxruntime has no CUDA execution provider (install "
+                        "onnxruntime-gpu, or use {})")
+                raise worded(said.format('backend="torch" / "tensorrt"'), said.format("--backend torch / tensorrt"))
             index = device.partition(":")[2] or "0"
             return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]  # type: ignore[list-item]
         if device not in (None, "cpu"):
