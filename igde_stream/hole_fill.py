@@ -254,6 +254,9 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
         unreached[ys, xs] = False
         if unreached.any():
             far = _global_fill(color, np.where(measured, depth, 0), measured)
+            lost = unreached & ~np.isfinite(far)
+            if lost.any():  # no weight left even so (beyond very many strong colour edges): the nearest measured
+                far[lost] = _nearest_measured(depth, measured)[lost]
             uy, ux = np.nonzero(unreached & np.isfinite(far))
             wide = far[uy, ux]
             if s.snap:  # no measured pixel nearby: the frame's measured value nearest the fill
@@ -282,14 +285,32 @@ def _global_fill(color: np.ndarray, depth: np.ndarray, measured: np.ndarray) -> 
     solve gives no weight): ``FGS(m d) / FGS(m)``, ``m`` = ``measured`` (which holds a pixel)."""
     from .filters import normalized_smoother
 
-    num, den = normalized_smoother(color, depth, measured, WIDE_LAMBDA, WIDE_SIGMA)
+    # The smoother's weights are products along the frame: a hole far from the measured depth, beyond
+    # strong colour edges, got a weight below float32's range, FGS(m) = 0, and stayed a hole (848 px of
+    # a TUM Kinect frame). The smoother is linear, so m and m d scaled by a power of two (exact) give
+    # the same ratio with that many more binary orders of headroom, as long as m d stays finite.
+    values = np.asarray(depth, np.float64)[measured]
+    top = float(np.abs(values).max()) if values.size else 1.0
+    scale = np.float32(2.0 ** max(0, min(100, 120 - math.ceil(math.log2(max(top, 1.0))))))
+    num, den = normalized_smoother(color, depth, measured.astype(np.float32) * scale, WIDE_LAMBDA, WIDE_SIGMA)
     # a weighted mean of the measured depth: within its range, however small the weights far away
     # grow (they stay in proportion: on a stereo matcher's 80 px invalid band, weights of 1e-27 still
     # gave the background's disparity)
-    values = np.asarray(depth, np.float64)[measured]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mean = num.astype(np.float64) / den
     return np.where((den > 0) & np.isfinite(mean), np.clip(mean, values.min(), values.max()), np.nan)
+
+
+def _nearest_measured(depth: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Each pixel's nearest measured pixel's depth (float64 H x W; OpenCV's L2 distance transform, 5 x 5
+    mask): the last resort of the global fill, where even its scaled weights leave nothing."""
+    import cv2
+
+    _, labels = cv2.distanceTransformWithLabels((~measured).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    value = np.zeros(int(labels.max()) + 1)
+    value[labels[measured]] = np.asarray(depth, np.float64)[measured]
+    return value[labels]
 
 
 def fill_frames(color: np.ndarray, depth: np.ndarray, out: np.ndarray, settings: HoleFill = HoleFill(),
