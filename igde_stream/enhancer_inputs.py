@@ -60,9 +60,13 @@ def check_layout(color: np.ndarray, depth: np.ndarray) -> None:
         raise EnhancerError(f"colour is {_shape(color)} and depth {_shape(depth)}: the two look swapped; colour "
                             "comes first: enhance(color, depth)")
     if color.ndim not in (3, 4) or color.shape[-1] != 3:
-        if color.ndim in (3, 4):
+        gray = "np.repeat(color[..., None], 3, axis=-1) is the RGB the command reads gray colour as"
+        if color.shape == depth.shape:  # gray frames beside their depth (a monochrome camera)
+            have = f"no channel axis (gray: {gray})"
+        elif color.ndim in (3, 4):
             k = color.shape[-1]
-            have = f"{k} channel{'s' * (k != 1)}" + (" (RGBA? drop alpha: color[..., :3])" if k == 4 else "")
+            have = f"{k} channel{'s' * (k != 1)}" + (" (RGBA? drop alpha: color[..., :3])" if k == 4 else
+                                                    f" (gray? {gray.replace('[..., None]', '')})" if k == 1 else "")
             if color.shape[-3] == 3:
                 have += " (channels first? move them last)"
         elif color.ndim == 2:

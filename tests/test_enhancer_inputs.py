@@ -42,8 +42,13 @@ def stage(monkeypatch):
 @pytest.mark.parametrize("color, depth, message", [
     (np.zeros((H, W, 4), np.uint8), D1,
      f"colour is 5 x 7 x 4: 4 channels (RGBA? drop alpha: color[..., :3]); {COLOUR_WANTED}"),
-    (np.zeros((H, W), np.uint8), D1, f"colour is 5 x 7: no channel axis (gray?); {COLOUR_WANTED}"),
-    (np.zeros((H, W, 1), np.uint8), D1, f"colour is 5 x 7 x 1: 1 channel; {COLOUR_WANTED}"),
+    # gray colour (a monochrome camera): the command takes it as R = G = B; the message says how to give that
+    (np.zeros((H, W), np.uint8), D1, "colour is 5 x 7: no channel axis (gray: np.repeat(color[..., None], 3, axis=-1) "
+     f"is the RGB the command reads gray colour as); {COLOUR_WANTED}"),
+    (np.zeros((H, W, 1), np.uint8), D1, "colour is 5 x 7 x 1: 1 channel (gray? np.repeat(color, 3, axis=-1) is the RGB "
+     f"the command reads gray colour as); {COLOUR_WANTED}"),
+    (np.zeros((2, H, W), np.uint8), D2, "colour is 2 x 5 x 7: no channel axis (gray: np.repeat(color[..., None], 3, "
+     f"axis=-1) is the RGB the command reads gray colour as); {COLOUR_WANTED}"),  # before: "7 channels"
     (np.zeros((3, H, W), np.uint8), D1,
      f"colour is 3 x 5 x 7: 7 channels (channels first? move them last); {COLOUR_WANTED}"),
     (C1, D1[..., None],
@@ -66,7 +71,7 @@ def stage(monkeypatch):
      "colour is 2 x 5 x 7 x 1 and depth 2 x 5 x 7 x 3: the two look swapped; colour comes first: enhance(color, depth)"),
     (C1, C1, "depth is 5 x 7 x 3 (3 channels: a depth map read as colour? cv2.imread(path, cv2.IMREAD_UNCHANGED) "
      "keeps its bits); colour 5 x 7 x 3 is one frame, so depth must be H x W"),
-], ids=["rgba", "gray", "one-channel", "channels-first", "depth-HxWx1", "depth-Nx1xHxW", "batch-vs-frame",
+], ids=["rgba", "gray", "one-channel", "gray-batch", "channels-first", "depth-HxWx1", "depth-Nx1xHxW", "batch-vs-frame",
         "frame-count", "size", "batch-size", "swapped-frame", "swapped-batch-of-3", "swapped-channel-axis",
         "depth-read-as-colour"])
 def test_layout_mistakes_name_the_shapes_given_and_the_layout_wanted(stage, color, depth, message):
@@ -191,3 +196,28 @@ def test_each_accepted_layout_gives_the_commands_output_bit_for_bit(tiny, tmp_pa
     got["tensors"] = e.enhance(torch.from_numpy(color), torch.from_numpy(depth))
     for name, out in got.items():
         assert out.dtype == np.uint16 and np.array_equal(out, want), name
+
+
+def test_gray_colour_as_the_message_says_gives_the_commands_output_on_a_gray_picture(tiny, tmp_path):
+    """The refusal of gray colour advises np.repeat(color[..., None], 3, axis=-1): on a gray picture
+    (23 x 37, random) beside 8-bit depth, that gives what ``python -m igde_stream gray.png d.png``
+    writes, bit for bit (the command reads gray colour as R = G = B)."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    rng = np.random.default_rng(5)
+    gray = rng.integers(0, 256, (23, 37), dtype=np.uint8)
+    depth = np.where(rng.random((23, 37)) < 0.5, 60, 200).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "gray.png"), gray)
+    cv2.imwrite(str(tmp_path / "d.png"), depth)
+    done = subprocess.run([sys.executable, "-m", "igde_stream", str(tmp_path / "gray.png"), str(tmp_path / "d.png"),
+                           "-o", str(tmp_path / "o.png"), "--model", str(tiny[2]), "--backend", "onnxruntime", "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    want = cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED)
+    e = Enhancer(str(tiny[2]), backend="onnxruntime", quiet=True)
+    with pytest.raises(EnhancerError, match=r"np\.repeat\(color\[\.\.\., None\], 3, axis=-1\)"):
+        e.enhance(gray, depth)
+    assert np.array_equal(e.enhance(np.repeat(gray[..., None], 3, axis=-1), depth), want)
