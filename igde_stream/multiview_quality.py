@@ -64,7 +64,7 @@ def view_quality(
     ``mse``.
     """
     cfg = ViewConfig(n_views, baseline, zero_parallax, max_depth, depth_order)
-    ref = warp_views(color, gt_depth, cfg, keep_source=valid is not None)
+    ref = _views_of(color, gt_depth, cfg, "ground truth", keep_source=valid is not None)
     if valid is not None:
         valid = np.asarray(valid, bool)
         if valid.shape != np.shape(gt_depth):
@@ -78,7 +78,7 @@ def view_quality(
     if valid is not None:
         out["measured_share"] = [float(m.mean()) for m in sure]
     for name, dep in depths.items():
-        views = warp_views(color, dep, cfg).views
+        views = _views_of(color, dep, cfg, repr(name)).views
         rows = []
         for k in range(n_views):
             mask = None if valid is None else sure[k]
@@ -91,6 +91,17 @@ def view_quality(
                          "mse_all": m_all, "psnr_all": metrics.psnr_from_mse(m_all)})
         out["depths"][name] = {"per_view": rows, "mean": _mean_row(rows)}
     return out
+
+
+def _views_of(color: np.ndarray, depth: np.ndarray, cfg: ViewConfig, what: str, **options: Any) -> Any:
+    """``warp_views``, its refusal of a depth map naming which one (the ground truth or a ``depths``
+    key): they share one message ("depth must be H x W like the colour ...")."""
+    try:
+        return warp_views(color, depth, cfg, **options)
+    except ValueError as exc:
+        if str(exc).startswith("depth"):
+            raise ValueError(f"{what}: {exc}") from None
+        raise
 
 
 def _mean_row(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:

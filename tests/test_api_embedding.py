@@ -203,3 +203,20 @@ def test_backend_refusals_name_the_keyword_in_python_and_the_option_on_the_comma
         Enhancer(backend="onnxruntime", device="cuda", quiet=True)
     assert str(info.value).endswith('or use backend="torch" / "tensorrt")')
     assert cli_message(info.value).endswith("or use --backend torch / tensorrt)")
+
+
+def test_view_quality_names_the_depth_map_it_refuses():
+    """The ground truth and each depth map were refused with one message, "depth must be H x W like the
+    colour (6, 8), got (5, 8)", whichever was wrong: now the map is named."""
+    from igde_stream import multiview as mv
+
+    color, gt = np.zeros((6, 8, 3), np.uint8), np.zeros((6, 8), np.uint8)
+    cases = [((color, gt[:5], {"enhanced": gt}), "ground truth: depth must be H x W like the colour (6, 8), got (5, 8)"),
+             ((color, gt, {"enhanced": gt[:5]}), "'enhanced': depth must be H x W like the colour (6, 8), got (5, 8)"),
+             ((color, gt, {"degraded": gt.astype(np.int32)}), "'degraded': depth must be uint8, uint16 or float, got int32")]
+    for args, said in cases:
+        with pytest.raises(ValueError) as info:
+            mv.view_quality(*args, n_views=2)
+        assert str(info.value) == said
+    with pytest.raises(ValueError, match=r"^colour must be H x W x 3 uint8"):  # the colour is not a depth map
+        mv.view_quality(color[..., 0], gt, {"enhanced": gt}, n_views=2)
