@@ -23,7 +23,7 @@ from .hole_fill import HoleFill, fill_frames
 from .signals import say
 from .strips import CPU_MAX_PIXELS, margin_for, run_bounded
 
-from .enhancer_inputs import as_array, check_layout
+from .enhancer_inputs import as_array, check_layout, depth_type_hint
 from .errors import EnhancerError, IGDEError
 
 log = logging.getLogger("igde_stream")
@@ -170,9 +170,7 @@ class Enhancer:
         try:
             full = _PEAKS[np.dtype(dtype)]
         except KeyError:
-            hint = (" (float depth: map it to uint16 codes first, e.g. igde_stream.stream.floatdepth.FloatMap)"
-                    if np.dtype(dtype).kind == "f" else "")
-            raise EnhancerError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}{hint}") from None
+            raise EnhancerError(f"depth must be uint8 or uint16, got {np.dtype(dtype)}{depth_type_hint(dtype)}") from None
         if self.max_depth is None:
             return full
         if self.max_depth > full:

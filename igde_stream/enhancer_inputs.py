@@ -39,6 +39,18 @@ def as_array(frames: Any, what: str) -> np.ndarray:
     return array
 
 
+def depth_type_hint(dtype: Any) -> str:
+    """What to do with depth of a sample type the Enhancer does not take: float depth is mapped to
+    uint16 codes; other integers (a PIL "I" image, a PyTorch int64 tensor) are cast, as the command
+    advises for such NumPy arrays, where their values fit."""
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return " (float depth: map it to uint16 codes first, e.g. igde_stream.stream.floatdepth.FloatMap)"
+    if kind in "iu":
+        return " (integer depth: cast it first, depth.astype(np.uint16), where its values fit 0..65535)"
+    return ""
+
+
 def _shape(a: np.ndarray) -> str:
     return " x ".join(map(str, a.shape)) if a.ndim else "a scalar"
 

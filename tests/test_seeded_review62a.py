@@ -344,4 +344,6 @@ def test_a_channels_first_batch_gets_the_hint(stage):
 def test_integer_depth_of_another_type_gets_no_float_hint(stage, dtype):
     with pytest.raises(EnhancerError) as info:
         stage.enhance(np.zeros((5, 7, 3), np.uint8), np.zeros((5, 7), dtype))
-    assert str(info.value) == f"depth must be uint8 or uint16, got {np.dtype(dtype)}"
+    # the cast the command advises for such NumPy arrays (a PIL "I" image, a PyTorch int64 tensor), not a FloatMap
+    assert str(info.value) == (f"depth must be uint8 or uint16, got {np.dtype(dtype)} (integer depth: cast it first, "
+                               "depth.astype(np.uint16), where its values fit 0..65535)")
