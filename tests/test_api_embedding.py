@@ -220,3 +220,19 @@ def test_view_quality_names_the_depth_map_it_refuses():
         assert str(info.value) == said
     with pytest.raises(ValueError, match=r"^colour must be H x W x 3 uint8"):  # the colour is not a depth map
         mv.view_quality(color[..., 0], gt, {"enhanced": gt}, n_views=2)
+
+
+def test_preview_without_matplotlib_names_the_keyword(tmp_path, enhancer, monkeypatch):
+    """enhance_file(preview_path=...) without matplotlib said "--preview needs matplotlib": now the
+    keyword; the command's words stay in cli_message. Refused before any file is read."""
+    import sys
+
+    from igde_stream.errors import OutputError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.raises(OutputError) as info:
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", preview_path=tmp_path / "p.png",
+                     enhancer=enhancer)
+    assert str(info.value) == f"{tmp_path / 'p.png'}: preview_path needs matplotlib (pip install matplotlib)"
+    assert cli_message(info.value) == f"{tmp_path / 'p.png'}: --preview needs matplotlib (pip install matplotlib)"
+    assert list(tmp_path.iterdir()) == []

@@ -88,8 +88,11 @@ def test_renderer_without_pytorch(monkeypatch):
     gpu = types.SimpleNamespace(backend=types.SimpleNamespace(device="cuda:0"))
     render, said = outputs.pick_renderer("auto", gpu)
     assert render is outputs.display.numpy_renderer and said == "numpy (cpu; PyTorch is not installed)"
-    with pytest.raises(IGDEError, match="--renderer torch needs PyTorch"):
+    with pytest.raises(IGDEError, match='renderer="torch" needs PyTorch') as info:  # ViewsOptions(renderer=...)
         outputs.pick_renderer("torch", None)
+    from igde_stream.errors import cli_message
+
+    assert cli_message(info.value) == "--renderer torch needs PyTorch (pip install torch)"  # the command's words
 
 
 def test_locked_renderer_holds_the_lock_and_returns_the_views():

@@ -121,7 +121,7 @@ def test_plot_without_matplotlib_fails_before_the_first_frame(make_clip, enhance
     real = enhancer.enhance
     monkeypatch.setattr(enhancer, "enhance", lambda c, d: calls.append(len(d)) or real(c, d))
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
-    with pytest.raises(OutputError, match="--plot needs matplotlib") as info:
+    with pytest.raises(OutputError, match="plot_path needs matplotlib") as info:  # the keyword the caller gave
         enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"], report_path=folder / "r.json",
                      plot_path=folder / "p.png", enhancer=enhancer)
     assert info.value.path == str(folder / "p.png")
@@ -135,7 +135,7 @@ def test_plot_without_matplotlib_fails_before_the_first_frame(make_clip, enhance
                "--report", str(folder / "r.json"), "--plot", str(folder / "p.png"), "--model", str(tiny_model),
                "--backend", "torch", "--quiet"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "needs matplotlib" in err
+    assert rc == 2 and err.count("\n") == 1 and "p.png: --plot needs matplotlib" in err
     assert _listing(folder) == inputs
 
 

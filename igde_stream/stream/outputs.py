@@ -103,7 +103,8 @@ def pick_renderer(name: str, enhancer: Any) -> tuple[display.Renderer, str]:
     except ImportError:
         if name == "auto":
             return display.numpy_renderer, "numpy (cpu; PyTorch is not installed)"
-        raise IGDEError("--renderer torch needs PyTorch (pip install torch)") from None
+        raise IGDEError('renderer="torch" needs PyTorch (pip install torch)',
+                        cli_problem="--renderer torch needs PyTorch (pip install torch)") from None
     if device is None and torch.cuda.is_available():
         device, on_cuda = "cuda", True
     if on_cuda and not torch.cuda.is_available():

@@ -74,7 +74,8 @@ def _figure(path: Path) -> tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise OutputError("--preview needs matplotlib (pip install matplotlib)", path) from None
+        raise OutputError("preview_path needs matplotlib (pip install matplotlib)", path,
+                          cli_problem="--preview needs matplotlib (pip install matplotlib)") from None
     return Figure, FigureCanvasAgg
 
 

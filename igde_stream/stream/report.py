@@ -312,7 +312,8 @@ def _figure_class(path: Path) -> Any:
         import matplotlib  # noqa: F401 - a missing (or blocked) matplotlib fails here
         from matplotlib.figure import Figure
     except ImportError:
-        raise OutputError("--plot needs matplotlib (pip install matplotlib)", path) from None
+        raise OutputError("plot_path needs matplotlib (pip install matplotlib)", path,
+                          cli_problem="--plot needs matplotlib (pip install matplotlib)") from None
     return Figure
 
 
