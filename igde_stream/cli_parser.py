@@ -136,7 +136,7 @@ def add_wide_errors_option(group: Any) -> None:
     group.add_argument("--wide-errors", action="store_true",
                        help="depth edges off by 7-14 px (wider than the model's 7 px reach: a stereo matcher's "
                             "large windows, a sensor's depth enlarged 2x): the model on the frame at half size "
-                            "first, then at full size; about 1.3x the time, and worse on narrow errors "
+                            "first, then at full size; about 1.15x the time, and worse on narrow errors "
                             "(docs/models.md)")
 
 

@@ -59,7 +59,7 @@ class Enhancer:
     model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).
     ``wide_errors``: for outlines 7-14 px off, beyond the model's 7 px reach (a stereo matcher's large
     windows, sensor depth enlarged 2x): the network runs on the frames at half size first and then at
-    full size (``_half_size_first``; about 1.3x the time, and worse than one pass on narrow errors:
+    full size (``_half_size_first``; about 1.15x the time, and worse than one pass on narrow errors:
     docs/models.md, "Wide errors").
     ``max_pixels``: the most pixels one backend call holds; larger frames run in overlapping row
     strips with the same output (:mod:`igde_stream.strips`). 0 (default): 1920 x 1088 on the CPU (ONNX
