@@ -17,9 +17,8 @@ sRGB curve first (``srgb_encoded``), as a viewer shows it; quantised as stored i
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import re
+from typing import Any
 
 import av
 import numpy as np
@@ -146,5 +145,4 @@ def first_colour_frame(frame: av.VideoFrame, path: str) -> None:
 
 
 __all__ = ["EXACT", "colour_rgb", "exact_path", "first_colour_frame", "hidden_share", "linear_float", "say_linear",
-           "srgb_encoded",
-           "untagged_hd", "warn_transparent"]
+           "srgb_encoded", "untagged_hd", "warn_transparent"]
