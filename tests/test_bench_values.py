@@ -371,3 +371,21 @@ def test_models_main_defaults_and_the_least_counts(monkeypatch, capsys):
     monkeypatch.setattr(models, "run_benchmark", breaks)
     assert models.main([]) == 1  # a run that failed on its way
     assert capsys.readouterr().err == "bench models: onnxruntime: session failed\n"
+
+
+def test_models_also_wide_errors_times_the_enhancer_both_ways(tiny_model, tmp_path):
+    """--also-wide-errors: after the raw graph, the Enhancer one pass and with wide_errors, each its own
+    entry; the wide entry's output is the Enhancer's own with wide_errors (its changed share matches)."""
+    import json
+
+    from igde_stream.enhancer import Enhancer
+
+    out = tmp_path / "m.json"
+    assert models.main(["--models", str(tiny_model), "--filters", "--size", "32x24", "--threads", "1", "--rounds", "1",
+                        "--errors", "wide", "--also-wide-errors", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    names = [r["entry"] for r in rows]
+    assert names[:3] == [f"model:{tiny_model}", f"Enhancer:{tiny_model}", f"Enhancer:{tiny_model} --wide-errors"]
+    color, depth, _ = models._structured_frame(24, 32, "wide")
+    wide = Enhancer(tiny_model, backend="torch", quiet=True, hole_fill=False, wide_errors=True).enhance(color, depth)
+    assert rows[2]["changed_share"] == pytest.approx(float(np.mean(wide != depth)), abs=0.02)

@@ -343,7 +343,7 @@ def test_udp_silence_after_a_packet_ends_the_stream_with_a_warning(caplog):
 @pytest.mark.parametrize("shape, have", [
     ((8, 16, 4), "4 channels (RGBA? drop alpha: color[..., :3])"),
     ((8, 16, 5), "5 channels; wanted"),
-    ((2, 8, 16, 1), "1 channel; wanted"),
+    ((2, 8, 16, 1), "1 channel (gray? np.repeat(color, 3, axis=-1) is the RGB the command reads gray colour as)"),
     ((3, 8, 16), "16 channels (channels first? move them last)"),
     ((2, 3, 8, 16), "16 channels (channels first? move them last)"),
     ((8, 16, 2), "2 channels; wanted"),

@@ -84,7 +84,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 key = f"model:{ref}" + (" (dense head)" if dense else "") + (" (unpadded)" if not multiple else "")
                 entries[key] = lambda s=sess: s.run(None, {"color": c, "depth": d})
                 changed[key] = float(np.mean(entries[key]()[0] != d))
-            if args.also_wide_errors:  # the Enhancer as the command runs it, one pass and --wide-errors
+            if getattr(args, "also_wide_errors", False):  # the Enhancer as the command runs it, one pass and --wide-errors
                 from ..enhancer import Enhancer
 
                 path = export_onnx(ref, Path(tmp) / f"m{i}e.onnx", check=False)
