@@ -270,7 +270,10 @@ class Enhancer:
         small_c = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in color])
         small_d = np.ascontiguousarray(depth[:, : 2 * h : 2, : 2 * w : 2])
         moved = self._run(small_c, small_d, peak, order)
-        changed = np.repeat(np.repeat(moved != small_d, 2, 1), 2, 2)
+        moves = moved != small_d
+        if self.hole_fill is not None:  # holes get the fill after the model: a value picked for one at half
+            moves &= small_d != 0       # size is no depth for the measured pixels of its 2 x 2 block
+        changed = np.repeat(np.repeat(moves, 2, 1), 2, 2)
         out = depth.copy()
         out[:, : 2 * h, : 2 * w][changed] = np.repeat(np.repeat(moved, 2, 1), 2, 2)[changed]
         return out

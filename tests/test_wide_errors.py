@@ -106,6 +106,35 @@ def test_pixels_the_half_size_pass_left_keep_their_own_value(shipped):
     assert np.count_nonzero(blocks != depth[:50, :66]) > 1000  # so taking the blocks' values would show
 
 
+def test_values_picked_for_holes_at_half_size_do_not_overwrite_measured_pixels(shipped):
+    """With the hole fill on (the shipped model reads 0 as a hole), a hole of the half-size frame that
+    its pass gave a value is left to the fill: its 2 x 2 block's measured pixels keep their own depth
+    for the full-size pass. By hand: the half-size pass with no fill, its changes at measured pixels
+    only, the full-size pass with no fill, then the fill of the input's holes."""
+    from conftest import scene
+    from igde_stream.hole_fill import HoleFill, fill_frames
+
+    colors, depths, _ = scene(1, (66, 50))
+    color, depth = colors[0], depths[0].copy()
+    rng = np.random.default_rng(5)
+    depth[rng.random(depth.shape) < 0.08] = 0
+    plain = Enhancer("igde-small", backend="onnxruntime", quiet=True, threads=1, hole_fill=False)
+    small_c = cv2.resize(color, (33, 25), interpolation=cv2.INTER_AREA)
+    small_d = depth[::2, ::2].copy()
+    moved = plain.enhance(small_c, small_d)
+    picked = (moved != small_d) & (small_d == 0)
+    blocks = np.repeat(np.repeat(picked, 2, 0), 2, 1)
+    assert np.count_nonzero(blocks & (depth != 0)) > 20  # measured pixels a hole's value would overwrite
+    keep = (moved != small_d) & (small_d != 0)
+    mid = depth.copy()
+    for y, x in zip(*np.nonzero(keep)):
+        mid[2 * y : 2 * y + 2, 2 * x : 2 * x + 2] = moved[y, x]
+    want = plain.enhance(color, mid)
+    fill_frames(color[None], depth[None], want[None], HoleFill(), 255.0, "near-high")
+    _, wide = shipped
+    np.testing.assert_array_equal(wide.enhance(color, depth), want)
+
+
 def test_frames_under_four_pixels_a_side_get_the_full_size_pass_alone(tiny_model):
     rng = np.random.default_rng(4)
     color = rng.integers(0, 256, (3, 9, 3), dtype=np.uint8)
