@@ -25,6 +25,19 @@ def frames_text(n: int) -> str:
     return f"{n} frame{'' if n == 1 else 's'}"
 
 
+def _outward(x: float, up: bool) -> str:
+    """``x`` in 9 significant digits rounded away from the range it bounds (down for LO, up for HI), so that
+    the --float-range the text names holds ``x``: rounded to nearest, 0.100000001 is above float32's 0.1."""
+    from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+    near = f"{x:.9g}"
+    d = Decimal(x)
+    if not d.is_finite() or (float(near) >= x if up else float(near) <= x):
+        return near
+    step = Decimal(1).scaleb(d.adjusted() - 8)
+    return f"{float(d.quantize(step, rounding=ROUND_CEILING if up else ROUND_FLOOR)):.9g}"
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """Human summary of ``enhance_file``'s result (a few lines)."""
     lines = [
@@ -51,8 +64,9 @@ def format_summary(s: dict[str, Any]) -> str:
         cover = f.get("covering")
         lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
                      f"{f['step']:.3g}); {f['clipped_frames']} frames clipped" + (
-                         f" (the values read span {cover[0]:.9g}..{cover[1]:.9g}: --float-range={cover[0]:.9g}:"
-                         f"{cover[1]:.9g} holds them all)" if cover else ""))
+                         f" (the values read span {cover[0]:.9g}..{cover[1]:.9g}: --float-range="
+                         f"{_outward(cover[0], up=False)}:{_outward(cover[1], up=True)} holds them all)"
+                         if cover else ""))
     if s.get("depth_colormap"):
         c = s["depth_colormap"]
         lines.append(f"depth read through the {c['name']} colour map ({c['table']} table) as 8-bit depth: pixels "
