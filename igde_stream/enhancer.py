@@ -258,22 +258,26 @@ class Enhancer:
 
     def _half_size_first(self, color: np.ndarray, depth: np.ndarray, peak: float, order: str) -> np.ndarray:
         """``wide_errors``: the network on the frames at half size first (colour averaged over 2 x 2
-        pixels, depth every other pixel of every other row), where errors twice as wide as its reach
-        fall within it; the pixels whose value that pass changed take the new value, repeated over
-        their 2 x 2 pixels at full size (a value of the input still), and the full-size pass then runs
-        on that. Frames under 4 pixels a side are left to the full-size pass."""
+        pixels, depth every other pixel of every other row; an odd last row or column left out of both),
+        where errors twice as wide as its reach fall within it; the pixels whose value that pass changed
+        take the new value, repeated over their 2 x 2 pixels at full size (a value of the input still),
+        except depth above ``peak``, which passes through unenhanced as in one pass (and, with the hole
+        fill on, values picked for holes, left to the fill); the full-size pass then runs on that. Frames under 4 pixels a side are left to the full-size pass."""
         import cv2
 
         h, w = (depth.shape[1] // 2, depth.shape[2] // 2)
         if min(h, w) < 2:
             return depth
-        small_c = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in color])
+        # the 2 x 2 blocks the depth is sampled from: over the whole of an odd frame INTER_AREA would
+        # shrink the colour by (2 w + 1) / w, drifting off the depth toward the right and bottom edges
+        small_c = np.stack([cv2.resize(c[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA) for c in color])
         small_d = np.ascontiguousarray(depth[:, : 2 * h : 2, : 2 * w : 2])
         moved = self._run(small_c, small_d, peak, order)
         moves = moved != small_d
         if self.hole_fill is not None:  # holes get the fill after the model: a value picked for one at half
             moves &= small_d != 0       # size is no depth for the measured pixels of its 2 x 2 block
         changed = np.repeat(np.repeat(moves, 2, 1), 2, 2)
+        changed &= ~(depth[:, : 2 * h, : 2 * w] > peak)  # above max_depth: as it is, for the full pass to pass on
         out = depth.copy()
         out[:, : 2 * h, : 2 * w][changed] = np.repeat(np.repeat(moved, 2, 1), 2, 2)[changed]
         return out
