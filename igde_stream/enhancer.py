@@ -262,7 +262,8 @@ class Enhancer:
         where errors twice as wide as its reach fall within it; the pixels whose value that pass changed
         take the new value, repeated over their 2 x 2 pixels at full size (a value of the input still),
         except depth above ``peak``, which passes through unenhanced as in one pass (and, with the hole
-        fill on, values picked for holes, left to the fill); the full-size pass then runs on that. Frames under 4 pixels a side are left to the full-size pass."""
+        fill on, values picked for holes, left to the fill); the full-size pass then runs on that.
+        Frames under 4 pixels a side are left to the full-size pass."""
         import cv2
 
         h, w = (depth.shape[1] // 2, depth.shape[2] // 2)
