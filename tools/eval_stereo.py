@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="igde-small")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="results/stereo_matcher")
+    p.add_argument("--wide-errors", action="store_true", help="the model once more with wide_errors (--wide-errors)")
     args = p.parse_args(argv)
 
     from igde_stream import filters
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             hole_fill=HoleFill(wide=False)).enhance,
         **{f"filter:{k}": fn for k, fn in filters.FILTERS.items()},
     }
+    if args.wide_errors:
+        methods[f"{args.model} --wide-errors"] = Enhancer(model=args.model, backend="onnxruntime", threads=args.threads,
+                                                          quiet=True, wide_errors=True).enhance
     rows = []
     for name, (kind, block, mode) in MATCHERS.items():
         d = match(left, right, kind, block, mode, levels)
