@@ -147,8 +147,9 @@ def test_timestamps_after_a_prefix_are_found_anywhere_in_the_name(tmp_path):
 def test_a_long_digit_run_inside_a_word_is_no_timestamp():
     from igde_stream.stream.streams import _DECIMAL
 
-    assert _DECIMAL.search("render1234567.1001.png") is None
-    assert _DECIMAL.search("render_1234567.1001.png")
+    assert _DECIMAL.search("render1234567890.1001.png") is None
+    assert _DECIMAL.search("render_1234567890.1001.png")  # Unix seconds after a separator
+    assert _DECIMAL.search("render_12345678.1001.png") is None  # 8 digits: a date (20240101), then a frame
 
 
 # --- hole fill ---------------------------------------------------------------------------------------

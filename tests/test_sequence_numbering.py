@@ -162,3 +162,12 @@ def test_seconds_fraction_names_stay_timestamps(name):
     from igde_stream.stream.streams import _DECIMAL
 
     assert _DECIMAL.search(name.format(102))
+
+
+@pytest.mark.parametrize("name", ["plate_20240101.{:04d}.exr", "shot_v12.{:04d}.png", "take_240101.{:04d}.png"])
+def test_a_date_or_version_before_a_frame_number_is_no_timestamp(name):
+    """A date (8 or 6 digits) or a version before the point, then the frame number: frame numbers, which
+    the pairing checks; Unix seconds have 9 digits or more (since 1973)."""
+    from igde_stream.stream.streams import _DECIMAL
+
+    assert not _DECIMAL.search(name.format(1001))

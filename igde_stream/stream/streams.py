@@ -164,9 +164,10 @@ def _numbers(info: Any) -> list[tuple[int, str]] | None:
 #: A folder's names are frame numbers where their median step is at most this (every 10th frame kept).
 MAX_FRAME_STEP = 10
 #: seconds.fraction, a timestamp: a name that is that alone (1305031102.175304.png, 0.033.png), or a
-#: separator then 6 digits or more before the point (rgb_1305031102.175304.png); not a version before a
-#: frame number, as VFX names have them (shot010_v1.1001.exr, plate.2.0001.png: frame 1001, 1)
-_DECIMAL = re.compile(r"^\d+\.\d+\.[^.]+$|(?:^|[^A-Za-z0-9])\d{6,}\.\d+\.[^.]+$")
+#: separator then 9 digits or more before the point (rgb_1305031102.175304.png: Unix seconds); not a version
+#: or a date before a frame number, as VFX names have them (shot010_v1.1001.exr, plate.2.0001.png,
+#: plate_20240101.1001.exr: frames 1001, 1, 1001)
+_DECIMAL = re.compile(r"^\d+\.\d+\.[^.]+$|(?:^|[^A-Za-z0-9])\d{9,}\.\d+\.[^.]+$")
 
 
 def check_numbering(other: Any, depth: Any, role: str = "ground truth") -> None:
