@@ -7,17 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import scene
-from igde_stream.cli import main
+from test_cli_mistakes import run  # (exit status, stdout, stderr) of igde-stream ARGV
 from test_formats import write_png_sequence
 
-
-def run(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, err
 
 
 @pytest.fixture
@@ -31,7 +23,7 @@ def plates(tmp_path):
 @pytest.mark.parametrize("given, pattern", [("plate.####.png", "plate.%04d.png"), ("plate.#.png", "plate.%d.png"),
                                             ("plate.$F4.png", "plate.%04d.png")])
 def test_hash_padded_input_names_its_printf_pattern(plates, capsys, given, pattern):
-    code, err = run([plates / "plate" / given, plates / "depth" / "shot010_depth.%04d.png", "-o",
+    code, _, err = run([plates / "plate" / given, plates / "depth" / "shot010_depth.%04d.png", "-o",
                      plates / "out" / "e.%04d.png"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "no such file" in err and str(plates / "plate" / pattern) in err
@@ -40,7 +32,7 @@ def test_hash_padded_input_names_its_printf_pattern(plates, capsys, given, patte
 
 def test_hash_padded_output_names_its_printf_pattern(plates, capsys):
     (plates / "out").mkdir()
-    code, err = run([plates / "plate" / "plate.%04d.png", plates / "depth" / "shot010_depth.%04d.png", "-o",
+    code, _, err = run([plates / "plate" / "plate.%04d.png", plates / "depth" / "shot010_depth.%04d.png", "-o",
                      plates / "out" / "shot010_enh_v2.####.png"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert str(plates / "out" / "shot010_enh_v2.%04d.png") in err and "_%06d" not in err
@@ -48,7 +40,7 @@ def test_hash_padded_output_names_its_printf_pattern(plates, capsys):
 
 
 def test_hash_padded_output_in_a_missing_folder_names_its_printf_pattern(plates, capsys):
-    code, err = run([plates / "plate" / "plate.%04d.png", plates / "depth" / "shot010_depth.%04d.png", "-o",
+    code, _, err = run([plates / "plate" / "plate.%04d.png", plates / "depth" / "shot010_depth.%04d.png", "-o",
                      plates / "new" / "shot010_enh_v2.####.png"], capsys)
     assert code == 2 and str(plates / "new" / "shot010_enh_v2.%04d.png") in err
     assert not (plates / "new").exists()
@@ -58,7 +50,7 @@ def test_sequence_in_the_current_folder_is_pointed_to_a_folder_of_its_name(plate
     """``-o shot010_enh.%04d.exr`` (no folder): refused, as the frames need a folder of their own; the line
     names one after the pattern (``shot010_enh/shot010_enh.%04d.png``), not a generic ``out/%06d.png``."""
     monkeypatch.chdir(plates)
-    code, err = run(["plate/plate.%04d.png", "depth/shot010_depth.%04d.png", "-o", "shot010_enh.%04d.png"], capsys)
+    code, _, err = run(["plate/plate.%04d.png", "depth/shot010_depth.%04d.png", "-o", "shot010_enh.%04d.png"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "needs a folder of its own, e.g. shot010_enh/shot010_enh.%04d.png" in err
     assert sorted(p.name for p in plates.iterdir()) == ["depth", "plate"]

@@ -13,20 +13,12 @@ import numpy as np
 import pytest
 
 from conftest import scene
-from igde_stream.cli import main
+from test_cli_mistakes import run  # (exit status, stdout, stderr) of igde-stream ARGV
 from test_float_depth import write_exr
 from test_formats import write_png_sequence
 
 LO, HI = 0.2, 1.5
 
-
-def run(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    _, err = capsys.readouterr()
-    return code, err
 
 
 def _frames(path):
@@ -63,14 +55,14 @@ def test_render_float_depth_with_a_range_is_the_renders_of_its_codes(shot, capsy
 
 
 def test_render_float_depth_without_a_range_names_the_option(shot, capsys):
-    code, err = run(["views", "render", shot / "plate" / "plate.%04d.png", shot / "exr" / "d.%04d.exr", "-o",
+    code, _, err = run(["views", "render", shot / "plate" / "plate.%04d.png", shot / "exr" / "d.%04d.exr", "-o",
                      shot / "a.mkv"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--float-range LO:HI" in err
     assert not (shot / "a.mkv").exists()
 
 
 def test_render_range_with_integer_depth_is_refused(shot, capsys):
-    code, err = run(["views", "render", shot / "plate" / "plate.%04d.png", shot / "codes" / "d.%04d.png", "-o",
+    code, _, err = run(["views", "render", shot / "plate" / "plate.%04d.png", shot / "codes" / "d.%04d.png", "-o",
                      shot / "a.mkv", "--float-range", f"{LO}:{HI}"], capsys)
     assert code == 2 and "--float-range is for float depth" in err and not (shot / "a.mkv").exists()
 
