@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
-    OneLineParser, add_depth_colormap_option, add_hole_fill_option, add_span_options, add_wide_errors_option,
-    check_enlarge, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg, seconds_arg, size_arg, span_end,
+    OneLineParser, add_depth_colormap_option, add_hole_fill_option, add_model_threads_option, add_span_options,
+    add_wide_errors_option, check_enlarge, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg,
+    seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
@@ -226,6 +227,7 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                             "hole, as the shipped ones do; far: on, the far depth layer's mean where the window "
                             "holds two, no blend of foreground and background)")
     add_wide_errors_option(g)
+    add_model_threads_option(g)
     o = p.add_argument_group("output")
     o.add_argument("--codec", default="ffv1",
                    help="output encoder (default: ffv1, lossless); a lossy one is labelled as such")
@@ -336,7 +338,8 @@ def _enhancer_options(args: argparse.Namespace) -> dict[str, Any]:
         opts["depth_order"] = args.depth_order
     if (fill := hole_fill_of(getattr(args, "hole_fill", "auto"))) is not None:
         opts["hole_fill"] = fill
-    opts.update({"wide_errors": True} if getattr(args, "wide_errors", False) else {})
+    opts.update({"wide_errors": True} if getattr(args, "wide_errors", False) else {},
+                **({"model_threads": args.model_threads} if getattr(args, "model_threads", None) else {}))
     for key in ("device", "max_depth", "engine", "precision"):
         value = getattr(args, key)
         if value is not None:

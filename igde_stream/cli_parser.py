@@ -131,6 +131,14 @@ def add_hole_fill_option(group: Any, help: str) -> None:
     group.add_argument("--hole-fill", choices=("auto", "on", "off", "far"), default="auto", help=help)
 
 
+def add_model_threads_option(group: Any) -> None:
+    """``--model-threads N`` (``enhance_file``'s ``model_threads``: the backend's ``threads``)."""
+    group.add_argument("--model-threads", type=count_arg(1), metavar="N",
+                       help="CPU threads of the model (ONNX Runtime's intra-op threads, PyTorch's threads; default: "
+                            "the backend's own choice; batch: each worker's share of the cores); --threads sets the "
+                            "decoder's and encoder's")
+
+
 def add_wide_errors_option(group: Any) -> None:
     """``--wide-errors`` (the Enhancer's ``wide_errors``)."""
     group.add_argument("--wide-errors", action="store_true",

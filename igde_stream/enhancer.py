@@ -306,10 +306,11 @@ def check_enhancer_options(options: dict[str, Any], enhancer: Any = None, caller
     (None: the default), as ``enhance_file`` and the batch jobs take them. A keyword that is neither
     an Enhancer parameter nor any backend's option is a ``TypeError`` naming it (``gt=`` for
     ``gt_path=`` is a typo, not a backend option that cannot load the model), and so are options
-    beside an ``enhancer`` already built."""
+    beside an ``enhancer`` already built. ``model_threads``: the backend's ``threads``, named apart from
+    ``enhance_file``'s own ``threads`` (the decoder's and encoder's); ``load_enhancer`` maps it."""
     import inspect
 
-    params = set(inspect.signature(Enhancer.__init__).parameters) - {"self", "backend_options"}
+    params = set(inspect.signature(Enhancer.__init__).parameters) - {"self", "backend_options"} | {"model_threads"}
     unknown = sorted(set(options) - params - set().union(*BACKEND_OPTIONS.values()))
     if unknown:
         raise TypeError(f"{caller}() got unexpected keyword argument(s) {unknown}: neither its own nor an "
@@ -352,6 +353,10 @@ def load_enhancer(options: dict[str, Any]) -> Enhancer:
     """An ``Enhancer(**options)``; options it does not know are a ``TypeError`` as themselves, and a model
     that cannot be loaded an ``IGDEError`` naming it."""
     check_enhancer_options(options)  # refused as themselves, not as a model that cannot be loaded
+    threads = options.get("model_threads")  # the model's CPU threads (--model-threads): the backend's threads
+    options = {k: v for k, v in options.items() if k != "model_threads"}
+    if threads is not None:
+        options["threads"] = threads
     try:
         return Enhancer(**options)
     except IGDEError as exc:
