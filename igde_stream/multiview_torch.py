@@ -50,9 +50,13 @@ def normalize_depth_torch(depth: torch.Tensor, max_depth: float | None = None,
         if far_high:
             out = _inverse(out.clamp(0.0, 1.0), 1.0 / NEAR_RATIO, out > 0)
     else:
-        peak = max_depth if max_depth is not None else peak or _PEAKS.get(depth.dtype)
+        top = peak or _PEAKS.get(depth.dtype)  # the samples' range
+        peak = max_depth if max_depth is not None else top
         if peak is None:
             raise ValueError(f"depth must be uint8, uint16 or float, got {depth.dtype}")
+        if top is not None and peak > top:  # flat views, as multiview.normalize_depth refuses them
+            kind = {255.0: "uint8", 65535.0: "uint16"}.get(float(top), str(depth.dtype))
+            raise ValueError(f"max_depth {peak:g} is above the range of {kind} depth (0..{top:g})")
         out = depth.to(torch.float32)
         if far_high:  # beyond the far limit: drawn at it, as multiview.normalize_depth
             out = torch.minimum(out, torch.tensor(peak, dtype=torch.float32, device=out.device))

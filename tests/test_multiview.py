@@ -379,3 +379,19 @@ def test_markdown_table_prints_psnr_to_2_decimals_and_ssim_to_4():
     assert lines[2] == "| 0 | -0.500 | 31.23 | 28.10 | 0.9877 |"
     assert lines[3] == "| 1 | +0.500 | inf | n/a | 0.5000 |"
     assert lines[4] == "| **mean** | | 30.00 | 25.50 | 0.7500 |"
+
+
+@pytest.mark.parametrize("dtype, max_depth", [(np.uint8, 1000), (np.uint16, 70000)])
+def test_a_max_depth_above_the_depth_type_range_is_refused(dtype, max_depth):
+    """8-bit depth read against a peak of 1000 would sit in the bottom quarter of 0..1: nearly flat
+    views, silently; the Enhancer refuses the same setting, and so do the views."""
+    from igde_stream.multiview import ViewConfig, warp_views
+
+    color = np.zeros((8, 12, 3), np.uint8)
+    depth = np.full((8, 12), 200, dtype)
+    with pytest.raises(ValueError, match=f"max_depth {max_depth} is above the range of {np.dtype(dtype)} depth"):
+        warp_views(color, depth, ViewConfig(3, max_depth=max_depth))
+    assert warp_views(color, depth.astype(np.uint16), ViewConfig(3, max_depth=1023)).views.shape == (3, 8, 12, 3)
+    torch_views = pytest.importorskip("igde_stream.multiview_torch")
+    with pytest.raises(ValueError, match=f"max_depth {max_depth} is above the range of {np.dtype(dtype)} depth"):
+        torch_views.TorchRenderer("cpu").render(color, depth, ViewConfig(3, max_depth=max_depth))
