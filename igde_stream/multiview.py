@@ -133,10 +133,11 @@ def normalize_depth(depth: np.ndarray, max_depth: float | None = None, order: st
         out = normalize_unit(out, order)
     else:
         peak = max_depth if max_depth is not None else _PEAKS.get(depth.dtype)
-        if peak is None or depth.dtype not in _PEAKS:
+        if peak is None:
             raise ValueError(f"depth must be uint8, uint16 or float, got {depth.dtype}")
-        if peak > _PEAKS[depth.dtype]:  # every value would sit low in 0..1: flat views, as the Enhancer refuses it
-            raise ValueError(f"max_depth {peak:g} is above the range of {depth.dtype} depth (0..{_PEAKS[depth.dtype]:g})")
+        top = _PEAKS.get(depth.dtype)  # another integer type with a max_depth of its own: read by it, as before
+        if top is not None and peak > top:  # every value would sit low in 0..1: flat views, as the Enhancer refuses it
+            raise ValueError(f"max_depth {peak:g} is above the range of {depth.dtype} depth (0..{top:g})")
         if order == "far-high":  # beyond the far limit: drawn at it (the network's reading passes them through)
             depth = np.minimum(depth.astype(np.float32), np.float32(peak))
         out = normalize(depth, peak, order)
