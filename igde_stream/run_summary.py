@@ -7,7 +7,7 @@ import math
 import os
 from typing import Any
 
-__all__ = ["format_summary", "frames_text"]
+__all__ = ["format_summary", "frames_text", "outward"]
 
 
 def _image(s: dict[str, Any], index: int) -> str:
@@ -25,7 +25,7 @@ def frames_text(n: int) -> str:
     return f"{n} frame{'' if n == 1 else 's'}"
 
 
-def _outward(x: float, up: bool) -> str:
+def outward(x: float, up: bool) -> str:
     """``x`` in 9 significant digits rounded away from the range it bounds (down for LO, up for HI), so that
     the --float-range the text names holds ``x``: rounded to nearest, 0.100000001 is above float32's 0.1."""
     from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -65,7 +65,7 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
                      f"{f['step']:.3g}); {f['clipped_frames']} frames clipped" + (
                          f" (the values read span {cover[0]:.9g}..{cover[1]:.9g}: --float-range="
-                         f"{_outward(cover[0], up=False)}:{_outward(cover[1], up=True)} holds them all)"
+                         f"{outward(cover[0], up=False)}:{outward(cover[1], up=True)} holds them all)"
                          if cover else ""))
     if s.get("depth_colormap"):
         c = s["depth_colormap"]

@@ -291,6 +291,17 @@ def open_clip(path: str) -> _Clip:
         raise
 
 
+def array_frames(path: str) -> Iterator[np.ndarray]:
+    """The frames of array input ``path`` as ``ArrayReader`` reads them (float32 for float arrays), through
+    an opening of their own, closed when the generator ends or is closed: the first one for a float
+    range, every one for the range of a whole clip (``floatdepth``)."""
+    clip = open_clip(path)
+    try:
+        yield from clip.frames()
+    finally:
+        clip.close()
+
+
 class ArrayReader(VideoReader):
     """A ``VideoReader`` of a NumPy depth input (``VideoReader(path, ...)`` gives one for such a path):
     ``info`` describes it as gray (uint8), gray16le (uint16) or grayf32le (float) at ``--fps``, frame k
@@ -357,4 +368,4 @@ class ArrayReader(VideoReader):
                                     self.path) from None
 
 
-__all__ = ["ARRAY_SUFFIXES", "ArrayReader", "NPZ_DEPTH_KEY", "is_array_input", "open_clip", "split_key"]
+__all__ = ["ARRAY_SUFFIXES", "ArrayReader", "NPZ_DEPTH_KEY", "array_frames", "is_array_input", "open_clip", "split_key"]

@@ -6,18 +6,23 @@ needed before their headers are written.
 The frame is decoded through a second opening of the input, so that the reader's own decoding starts
 untouched; once, when the input is opened to read its orientation (``probe_first_frame``). Where that
 was not done (``--no-autorotate``), ``first_frame_timecode`` decodes it when the outputs' timecode is
-asked of it (neither input's container has one), for a codec whose frames can carry one only.
+asked of it (neither input's container has one), for a codec whose frames can carry one only. A float
+depth frame's values are kept too (``FirstFrame.values``), for the run's float range
+(``floatdepth.first_frame``), so that no third opening (a reader of its own, saying again what the
+run's reader said on opening) is needed.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import av
 import av.logging
+import numpy as np
 
+from .formats import float_array, is_float_format
 from .imageseq import sequence_files
 from .info import VideoInfo
 from .orientation import Orientation, frame_orientation
@@ -27,10 +32,12 @@ from .timecode import FRAME_TIMECODE_CODECS, frame_timecode, with_timecode
 
 @dataclass(frozen=True)
 class FirstFrame:
-    """The first frame's display orientation and timecode (None: it carries none)."""
+    """The first frame's display orientation and timecode (None: it carries none); ``values``: a float
+    depth frame's samples as stored (H x W float32, ``formats.float_array``), else None."""
 
     orientation: Orientation
     timecode: str | None
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def probe_first_frame(path: str, role: str, source: Any, stream_index: int, orient: bool = True) -> FirstFrame | None:
@@ -50,12 +57,23 @@ def probe_first_frame(path: str, role: str, source: Any, stream_index: int, orie
                 for frame in stream.decode(packet):
                     file = sequence_files(path)[0] if kind == "sequence" else None
                     return FirstFrame(frame_orientation(frame, path, file) if orient else Orientation(),
-                                      frame_timecode(frame))
+                                      frame_timecode(frame), _float_values(frame, role))
     except (av.error.FFmpegError, EOFError):
         pass
     finally:
         shared.close()
     return None
+
+
+def _float_values(frame: av.VideoFrame, role: str) -> np.ndarray | None:
+    """A float depth frame's samples (None for colour and ground truth, which no range is taken from, for
+    integer depth, and for three channels that differ: the reader says so, with its frame number)."""
+    if role != "depth" or not is_float_format(frame.format.name):
+        return None
+    try:
+        return float_array(frame)
+    except ValueError:
+        return None
 
 
 def first_frame_timecode(reader: Any) -> str | None:

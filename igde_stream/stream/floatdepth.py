@@ -19,6 +19,7 @@ channels are not Y (gray) or R, G, B (a depth pass in Z, an R-only map), named f
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -137,13 +138,52 @@ def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
     return codes
 
 
-def first_frame(path: str, source: Any) -> np.ndarray:
-    """The first depth frame of ``path`` (``InputOptions`` ``source``) as float32, read by a reader of its
-    own, before the run's readers start."""
-    from .reader import VideoReader  # the reader imports this module
+def first_frame(reader: Any, source: Any) -> np.ndarray:
+    """The first frame of float depth ``reader`` (the run's ``VideoReader``, not yet reading) as float32,
+    as stored (a range does not depend on the frame's orientation): the values its opening's probe
+    decoded (``firstframe.FirstFrame.values``), handed over once; else a probe's made now
+    (``--no-autorotate``); else (raw video, a frame that does not decode) a reader of its own
+    (``source``: ``InputOptions``), whose error is the one to give. A NumPy clip's first array is
+    read from the file (``arrays.array_frames``). No reader is opened where a probe holds the frame: a
+    second reader would say again what the run's reader said on opening (non-square pixels, a display
+    matrix)."""
+    from .arrays import ArrayReader, array_frames  # they import the reader, which imports this module
+    from .firstframe import probe_first_frame
+    from .reader import VideoReader
 
-    with VideoReader(path, "depth", source=source) as reader:
-        return next(reader.frames()).data
+    if isinstance(reader, ArrayReader):
+        frames = array_frames(reader.path)
+        try:
+            return next(frames)
+        finally:
+            frames.close()
+    probe = getattr(reader, "first_frame", None)
+    if probe is None and not getattr(reader, "_probed", False):
+        probe = probe_first_frame(reader.path, reader.role, reader.source, reader.stream.index, orient=False)
+    if probe is not None and probe.values is not None:
+        if getattr(reader, "first_frame", None) is probe:  # its values are the run's now: not kept twice
+            reader.first_frame = dataclasses.replace(probe, values=None)
+        return probe.values
+    with VideoReader(reader.path, "depth", source=source) as again:
+        return next(again.frames()).data
+
+
+def clip_range(reader: Any, order: str) -> tuple[float, float] | None:
+    """LO..HI that holds every frame of ``reader``'s measured values, as ``FloatMap.from_frame`` takes one
+    frame's (0..max far-high), where the whole clip is cheap to read: a NumPy clip (memory-mapped
+    .npy, an .npz member read from its zip). None for any other input (a decode of every frame), and
+    for a clip with no measured value or one value only."""
+    from .arrays import ArrayReader, array_frames
+
+    if not isinstance(reader, ArrayReader):
+        return None
+    lo, hi = math.inf, -math.inf
+    for values in array_frames(reader.path):
+        measured = values[~holes(values, order)]
+        if measured.size:
+            lo, hi = min(lo, float(measured.min())), max(hi, float(measured.max()))
+    lo = 0.0 if order == "far-high" and hi > 0 else lo
+    return (lo, hi) if lo < hi else None
 
 
 def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order: str,
@@ -165,13 +205,13 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     if float_range is not None:
         fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
         if not read_once(depth.path):
-            _say_narrow(fmap, first_frame(depth.path, source), order, depth.path)
+            _say_narrow(fmap, depth, source, order)
     elif read_once(depth.path):
         said = (f"float depth from {'stdin' if depth.path == '-' else 'a network stream'} needs {{}} (the first "
                 "frame cannot be read twice)")
         raise InputError(said.format("float_range=(LO, HI)"), depth.path, cli_problem=said.format("--float-range LO:HI"))
     else:
-        fmap = FloatMap.from_frame(first_frame(depth.path, source), order, depth.path)
+        fmap = FloatMap.from_frame(first_frame(depth, source), order, depth.path)
     depth.float_map = fmap
     if gt is not None and is_float_format(gt.info.pix_fmt):
         gt.float_map = fmap
@@ -180,19 +220,40 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     return fmap
 
 
-def _say_narrow(fmap: FloatMap, first: np.ndarray, order: str, path: str) -> None:
-    """Warn when the first frame's values fill under a quarter of a given range: the network then
-    sees nearly flat depth, and a range nearer the values (named) gives it more levels. The float
-    form of the integer depth's --max-depth advice, which float depth refuses."""
-    try:
-        seen = FloatMap.from_frame(first, order, path)
-    except InputError:
+def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> None:
+    """Warn when the depth's values fill under a quarter of a given range: the network then sees nearly
+    flat depth, and a range nearer the values (named, its ends rounded outward) gives it more levels.
+    The float form of the integer depth's --max-depth advice, which float depth refuses. A NumPy clip is
+    read whole (``clip_range``), so the range named holds every frame; for any other input it is the
+    first frame's, said as such, with the summary line that names the range that holds every frame
+    read where later frames leave it."""
+    from ..run_summary import outward
+
+    whole = clip_range(depth, order)
+    if whole is None:
+        try:
+            seen = FloatMap.from_frame(first_frame(depth, source), order, depth.path)
+        except InputError:
+            return
+        lo, hi = seen.lo, seen.hi
+    else:
+        lo, hi = whole
+    share = (hi - lo) / (fmap.hi - fmap.lo)
+    if share >= 0.25:
         return
-    if seen.hi - seen.lo < 0.25 * (fmap.hi - fmap.lo):
-        log.warning("%s: float depth spans only %.0f %% of --float-range %.9g:%.9g (first frame %.6g..%.6g): a "
-                    "range nearer the values, e.g. --float-range=%.6g:%.6g, gives the network more levels",
-                    path, 100 * (seen.hi - seen.lo) / (fmap.hi - fmap.lo), fmap.lo, fmap.hi, seen.lo, seen.hi,
-                    seen.lo, seen.hi)
+    if whole is not None:
+        log.warning("%s: float depth spans only %.0f %% of --float-range %.9g:%.9g (every frame: %.9g..%.9g): a "
+                    "range nearer the values, e.g. --float-range=%s:%s, which holds every frame, gives the network "
+                    "more levels", depth.path, 100 * share, fmap.lo, fmap.hi, lo, hi,
+                    outward(lo, up=False), outward(hi, up=True))
+    else:
+        log.warning("%s: float depth spans only %.0f %% of --float-range %.9g:%.9g in the first frame (%.9g..%.9g; "
+                    "later frames are not read ahead): a range nearer the values, e.g. --float-range=%s:%s, gives "
+                    "the network more levels, but holds the first frame only; later frames outside it are clipped, "
+                    "and the summary's line \"float depth ... N frames clipped (the values read span ...: "
+                    "--float-range=LO:HI holds them all)\" (report: float_range.covering) names the range that "
+                    "holds every frame", depth.path, 100 * share, fmap.lo, fmap.hi, lo, hi,
+                    outward(lo, up=False), outward(hi, up=True))
 
 
 def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] | None:
@@ -236,5 +297,5 @@ def unsized_hint(codec: str, first: str) -> str:
     return exr_hint(codec, first)
 
 
-__all__ = ["FloatMap", "STEPS", "clip_warning", "describe_run", "exr_channels", "exr_hint", "first_frame", "holes",
+__all__ = ["FloatMap", "STEPS", "clip_range", "clip_warning", "describe_run", "exr_channels", "exr_hint", "first_frame", "holes",
            "prepare", "unsized_hint"]
