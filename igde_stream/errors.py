@@ -7,12 +7,14 @@ with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 
 class IGDEError(Exception):
     """A problem the user can fix; ``path`` names the file concerned (None when it is no file).
     ``cli_problem``: the problem in the commands' words where they differ from the Python API's
-    (``--max-depth`` for ``max_depth``), which ``cli_message`` gives, as a log record's ``cli_text``."""
+    (``--max-depth`` for ``max_depth``), which ``cli_message`` gives, as a log record's ``cli_text``
+    (``worded`` makes one from a message with both)."""
 
     def __init__(self, problem: str, path: str | os.PathLike[str] | None = None, *,
                  cli_problem: str | None = None) -> None:
@@ -29,6 +31,17 @@ def cli_message(exc: BaseException) -> str:
         return str(exc)
     path = getattr(exc, "path", None)
     return f"{path}: {problem}" if path else problem
+
+
+E = TypeVar("E", bound=IGDEError)
+
+
+def worded(kind: type[E], said: str, api: tuple[str, ...], cli: tuple[str, ...],
+           path: str | os.PathLike[str] | None = None) -> E:
+    """A ``kind`` error whose ``said`` names what was given: its ``{}`` filled with the Python API's words
+    (``api``: ``packed='rgbdx'``) as the problem, and with the commands' (``cli``: ``--packed rgbdx``) as
+    its ``cli_problem``, so that the one check speaks to whoever called it (``cli_message``)."""
+    return kind(said.format(*api), path, cli_problem=said.format(*cli))
 
 
 class InputError(IGDEError):

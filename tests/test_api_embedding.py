@@ -236,3 +236,73 @@ def test_preview_without_matplotlib_names_the_keyword(tmp_path, enhancer, monkey
     assert str(info.value) == f"{tmp_path / 'p.png'}: preview_path needs matplotlib (pip install matplotlib)"
     assert cli_message(info.value) == f"{tmp_path / 'p.png'}: --preview needs matplotlib (pip install matplotlib)"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given, api, cli", [
+    ({"packed": "rgbdx"}, "packed='rgbdx': use one of rgbd, rgbd-tb", "--packed rgbdx: use one of rgbd, rgbd-tb"),
+    ({"packed": "rgbd", "depth_stream": 1}, "packed='rgbd': colour and depth share one stream; pick it with "
+     "color_stream, not depth_stream", "--packed rgbd: colour and depth share one stream; pick it with "
+     "--color-stream, not --depth-stream"),
+    ({"depth_near": "grey"}, "depth_near='grey': use 'white' or 'black'", "--depth-near grey: use white or black"),
+    ({"packed": "rgbd", "depth_range": "full"}, "depth_range='full': applies to YUV depth streams",
+     "--depth-range full: applies to YUV depth streams"),
+    ({"packed": "rgbd", "depth_colormap": "turbo"}, "depth_colormap='turbo' with packed='rgbd': packed RGB-D depth "
+     "is gray", "--depth-colormap turbo with --packed rgbd: packed RGB-D depth is gray"),
+    ({"depth_range": "limited", "depth_colormap": "turbo"}, "depth_range='limited' with depth_colormap='turbo': ",
+     "--depth-range limited with --depth-colormap turbo: "),
+])
+def test_input_options_refusals_name_the_keywords(given, api, cli):
+    """InputOptions(...) from Python said "--packed rgbdx: ...", options no caller gave: now its keywords,
+    the command's words kept for the command line (cli_message)."""
+    from igde_stream.errors import InputError
+    from igde_stream.stream.sources import InputOptions
+
+    with pytest.raises(InputError) as info:
+        InputOptions(**given)
+    assert str(info.value).startswith(api) and "--" not in str(info.value)
+    assert cli_message(info.value).startswith(cli)
+
+
+def test_raw_depth_refusals_name_the_keywords(tmp_path, enhancer):
+    from igde_stream.errors import InputError
+    from igde_stream.stream.sources import InputOptions
+
+    (tmp_path / "d.raw").write_bytes(bytes(7 * 32 * 24))
+    for options, api, cli in (
+            (None, "raw video needs InputOptions(size=(W, H), pix_fmt=NAME) (and fps=R, default 25)",
+             "raw video needs --size WxH and --pix-fmt NAME (and --fps R, default 25)"),
+            (InputOptions(size=(32, 24), pix_fmt="nonsense"), "pix_fmt='nonsense': not a supported raw depth format",
+             "--pix-fmt nonsense: not a supported raw depth format"),
+            (InputOptions(size=(32, 24), pix_fmt="gray16le"), "truncated, or another size / pix_fmt",
+             "truncated, or another --size / --pix-fmt")):
+        with pytest.raises(InputError) as info:
+            enhance_file(tmp_path / "c.mkv", tmp_path / "d.raw", tmp_path / "o.mkv", inputs=options, enhancer=enhancer)
+        assert api in str(info.value) and "--" not in str(info.value)
+        assert cli in cli_message(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.raw"]  # 7 x 768 bytes: 3.5 gray16le frames
+
+
+def test_unknown_container_format_names_the_keyword(tmp_path, enhancer):
+    """DepthWriter(format="xyz") and enhance_file(out_format="xyz") said "no container format for --format
+    xyz"; enhance_file now refuses it before any input is opened (no such files here)."""
+    from fractions import Fraction
+
+    from igde_stream.errors import OutputError
+    from igde_stream.stream import DepthWriter
+    from test_stream_roundtrip import depth_info
+
+    with pytest.raises(OutputError) as info:
+        enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", out_format="xyz", enhancer=enhancer)
+    assert str(info.value) == (f"{tmp_path / 'o.mkv'}: out_format='xyz': no such container format in FFmpeg (use .mkv, "
+                               "or out_format='nut' / 'matroska')")
+    assert cli_message(info.value) == (f"{tmp_path / 'o.mkv'}: --format xyz: no such container format in FFmpeg (use "
+                                       ".mkv, or --format nut / matroska)")
+    with pytest.raises(OutputError) as info:
+        DepthWriter(tmp_path / "o.mkv", depth_info(Fraction(25), "gray"), format="xyz")
+    assert "format='xyz': no such container format" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(OutputError) as info:
+        DepthWriter(tmp_path / "o.xyz", depth_info(Fraction(25), "gray"))
+    assert str(info.value).endswith("no container format for the suffix '.xyz' (use .mkv, or name one: 'nut' / "
+                                    "'matroska')")
+    assert cli_message(info.value).endswith("(use .mkv, or --format nut / matroska)")
+    assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import encode_frames, read_video, scene, write_video
 from igde_stream.cli import main
-from igde_stream.errors import InputError
+from igde_stream.errors import InputError, cli_message
 from igde_stream.stream import VideoReader
 from igde_stream.stream import colormaps as cmaps
 from igde_stream.stream.sources import InputOptions
@@ -195,8 +195,9 @@ def test_option_mistakes_are_one_line(tmp_path, capsys):
         InputOptions(depth_colormap="hot")
     with pytest.raises(InputError, match="packed RGB-D depth is gray"):
         InputOptions(depth_colormap="inferno", packed="rgbd")
-    with pytest.raises(InputError, match="--depth-range full with --depth-colormap inferno"):
-        InputOptions(depth_colormap="inferno", depth_range="full")
+    with pytest.raises(InputError, match="depth_range='full' with depth_colormap='inferno'") as info:
+        InputOptions(depth_colormap="inferno", depth_range="full")  # from Python: its keywords
+    assert cli_message(info.value).startswith("--depth-range full with --depth-colormap inferno")
     with pytest.raises(SystemExit) as exc:
         main(["c.mp4", "d.mkv", "-o", str(tmp_path / "o.mkv"), "--depth-colormap", "hot"])
     err = capsys.readouterr().err

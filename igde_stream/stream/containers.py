@@ -19,6 +19,7 @@ from typing import Any
 import av
 import av.logging
 
+from ..errors import OutputError, worded
 from .codecs import coded_as
 
 #: muxers of uncompressed frames: .yuv / .raw and .y4m
@@ -308,3 +309,25 @@ def output_time_base(muxer: str, codec: str, time_base: Fraction, rate: Fraction
     if why is None:
         return slots
     raise ValueError(why)
+
+
+def format_error(fmt: str | None, out: Any, keyword: str = "format") -> OutputError:
+    """No container format ``fmt`` (None: none for ``out``'s suffix) in FFmpeg: from Python in the words
+    of the ``keyword`` that named it (``DepthWriter(format=)``, ``enhance_file(out_format=)``; a suffix,
+    which either may meet, names no keyword), on the command line ``--format`` (``errors.worded``)."""
+    if fmt is None:
+        suffix = repr(Path(str(out)).suffix)
+        return worded(OutputError, "no container format for the suffix {} (use .mkv, or {})",
+                      (suffix, "name one: 'nut' / 'matroska'"), (suffix, "--format nut / matroska"), out)
+    return worded(OutputError, "{}: no such container format in FFmpeg (use .mkv, or {})",
+                  (f"{keyword}={fmt!r}", f"{keyword}='nut' / 'matroska'"), (f"--format {fmt}", "--format nut / matroska"),
+                  out)
+
+
+def check_format(fmt: str | None, out: Any, keyword: str = "format") -> None:
+    """``format_error`` where ``fmt`` names no container format FFmpeg writes."""
+    if fmt is not None:
+        try:
+            av.format.ContainerFormat(fmt, "w")
+        except ValueError:
+            raise format_error(fmt, out, keyword) from None

@@ -33,7 +33,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..display.rgbd import NEAR, halves, near_white
-from ..errors import InputError
+from ..errors import InputError, worded
 
 if TYPE_CHECKING:
     from .info import VideoInfo
@@ -48,12 +48,14 @@ def check_packing(packed: str | None, near: str, depth_stream: int | None = None
     """``InputError`` for an unknown packing or near colour, or a depth stream given with a packing
     (the colour's stream holds both)."""
     if packed is not None and packed not in PACKINGS:
-        raise InputError(f"--packed {packed}: use one of {', '.join(PACKINGS)}")
+        raise worded(InputError, "{}: use one of " + ", ".join(PACKINGS), (f"packed={packed!r}",), (f"--packed {packed}",))
     if packed is not None and depth_stream is not None:
-        raise InputError(f"--packed {packed}: colour and depth share one stream; pick it with --color-stream, "
-                         "not --depth-stream")
+        raise worded(InputError, "{}: colour and depth share one stream; pick it with {}, not {}",
+                     (f"packed={packed!r}", "color_stream", "depth_stream"),
+                     (f"--packed {packed}", "--color-stream", "--depth-stream"))
     if near not in NEAR:
-        raise InputError(f"--depth-near {near}: use white or black")
+        raise worded(InputError, "{}: use {} or {}", (f"depth_near={near!r}", "'white'", "'black'"),
+                     (f"--depth-near {near}", "white", "black"))
 
 
 def check_order(packed: str | None, depth_order: str | None) -> None:
@@ -67,8 +69,9 @@ def check_order(packed: str | None, depth_order: str | None) -> None:
 def check_inputs(packed: str | None, color_path: str | os.PathLike[str], depth_path: str | os.PathLike[str]) -> None:
     """A packed input is one input (colour path = depth path): a file, or ``-`` (stdin)."""
     if packed is not None and os.fspath(color_path) != os.fspath(depth_path):
-        raise InputError(f"--packed {packed} takes one input, the packed RGB-D video; got a colour and a depth "
-                         f"input ({os.fspath(color_path)}, {os.fspath(depth_path)})")
+        given = (os.fspath(color_path), os.fspath(depth_path))
+        raise worded(InputError, "{} takes one input, the packed RGB-D video; got a colour and a depth input ({}, {})",
+                     (f"packed={packed!r}", *given), (f"--packed {packed}", *given))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +91,9 @@ class Unpacker:
     def size(self, width: int, height: int) -> tuple[int, int]:
         """The half's W x H of a displayed W x H packed frame; ``InputError`` when the side is odd."""
         if (height, width)[self.axis] % 2:
-            raise InputError(f"--packed {self.packed}: the frames are {width}x{height}, an odd "
-                             f"{('height', 'width')[self.axis]} does not split into colour and depth halves", self.path)
+            raise worded(InputError, "{}: the frames are " + f"{width}x{height}, an odd {('height', 'width')[self.axis]} "
+                         "does not split into colour and depth halves", (f"packed={self.packed!r}",),
+                         (f"--packed {self.packed}",), self.path)
         return (width // 2, height) if self.axis else (width, height // 2)
 
     def info(self, info: VideoInfo) -> VideoInfo:

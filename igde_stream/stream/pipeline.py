@@ -148,7 +148,7 @@ def enhance_file(
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
         raise ValueError(f"threads must be a whole number in 0..{MAX_THREADS} (0: automatic), got {threads!r}")
     out = output_path(out_path, inputs)  # a Path, or a network URL (urls.StreamURL)
-    check_stream_outputs(out, codec, out_format, report_path=report_path, plot_path=plot_path,
+    check_stream_outputs(out, codec, out_format, "out_format", report_path=report_path, plot_path=plot_path,
                          preview_path=preview_path, views_path=views_path, rgbd_path=rgbd_path)
     reports, plot, preview = check_side_outputs(report_path, plot_path, preview_path, gt_path is not None)
     views = views or ViewsOptions()

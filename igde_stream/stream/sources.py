@@ -30,23 +30,21 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Iterator
 
 import av
 import av.logging
 
-from ..errors import CorruptInputError, InputError
+from ..errors import CorruptInputError, InputError, worded
 from ..signals import interrupted_by
-from .colormaps import COLORMAPS
-from .formats import DEPTH_FORMATS, DEPTH_RANGES, frame_bytes
+from .formats import DEPTH_FORMATS, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, padding_hint, sequence_frames
 from .info import never_shown
-from .packed import check_packing
+from .input_options import InputOptions
 from .parts import ffmpeg_name
 from .timing import SlotClock
-from .urls import DEFAULT_TIMEOUT_S, is_input_url, live_packets, open_url, stall_problem
+from .urls import is_input_url, live_packets, open_url, stall_problem
 
 STDIN = "-"
 RAW_SUFFIXES = (".yuv", ".raw")
@@ -55,69 +53,6 @@ RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", 
 CLOSE_WAIT_S = 3.0  # how long closing waits for a reader thread inside a read (after an interrupt)
 DEFAULT_FPS = Fraction(25)  # same as reader.FALLBACK_RATE
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
-
-
-@dataclass(frozen=True)
-class InputOptions:
-    """How to read inputs that do not describe themselves, and which stream to take.
-
-    ``fps``: frame rate of image sequences, raw video and arrays (None: 25). ``size`` (W, H), ``pix_fmt``:
-    the frames of raw video. ``color_stream`` / ``depth_stream``: video stream index (from 0) in the
-    colour / depth input (ground truth uses ``depth_stream`` only when it is the depth's file).
-    ``autorotate``: read frames as displayed, the display matrix applied (False: as stored; see
-    ``orientation``). ``packed``: colour and depth are the halves of one packed RGB-D stream
-    (``packed.PACKINGS``; ``color_stream`` picks it, default the first; ``depth_near``: see ``packed``);
-    ``packed_input``: the path of the packed input where other colour or depth inputs are plain
-    (``views quality``'s other depths; None: every colour and depth input is the packed one).
-    ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited".
-    ``depth_colormap``: the colour map a depth input (not the ground truth) is drawn in, read back as
-    8-bit depth (``colormaps.COLORMAPS``; "gray", the default: depth is gray).
-    ``net_timeout``: seconds a network input or output (``urls``) may take to connect or stay silent."""
-
-    fps: Fraction | None = None
-    size: tuple[int, int] | None = None
-    pix_fmt: str | None = None
-    color_stream: int | None = None
-    depth_stream: int | None = None
-    autorotate: bool = True
-    packed: str | None = None
-    depth_near: str = "white"
-    packed_input: str | None = None
-    depth_range: str = "auto"
-    depth_colormap: str = "gray"
-    net_timeout: float = DEFAULT_TIMEOUT_S
-
-    def __post_init__(self) -> None:
-        if not 0 < self.net_timeout < float("inf"):
-            raise ValueError(f"net_timeout must be a number of seconds > 0, got {self.net_timeout!r}")
-        check_packing(self.packed, self.depth_near, self.depth_stream)
-        if self.depth_range not in DEPTH_RANGES:
-            raise ValueError(f"depth_range must be one of {', '.join(DEPTH_RANGES)}, got {self.depth_range!r}")
-        if self.packed is not None and self.depth_range != "auto":
-            raise InputError(f"--depth-range {self.depth_range}: applies to YUV depth streams; packed RGB-D depth is "
-                             "the gray of its half as a player shows it (the stream's own range tag decides)")
-        if self.depth_colormap not in COLORMAPS:
-            raise ValueError(f"depth_colormap must be one of {', '.join(COLORMAPS)}, got {self.depth_colormap!r}")
-        if self.depth_colormap != "gray" and self.packed is not None:
-            raise InputError(f"--depth-colormap {self.depth_colormap} with --packed {self.packed}: packed RGB-D depth "
-                             "is gray; the colour map is for a depth video of its own")
-        if self.depth_colormap != "gray" and self.depth_range != "auto":
-            raise InputError(f"--depth-range {self.depth_range} with --depth-colormap {self.depth_colormap}: a colour-"
-                             "mapped depth is read through its colours, converted as a colour video is (the "
-                             "stream's own range tag decides); --depth-range is for gray depth in YUV luma")
-
-    def for_input(self, path: str) -> InputOptions:
-        """The options input ``path`` is read with: without the packing where ``packed_input`` names
-        another input."""
-        same = self.packed_input is not None and os.path.abspath(self.packed_input) == os.path.abspath(path)
-        if self.packed is None or self.packed_input is None or same:
-            return self
-        return replace(self, packed=None, packed_input=None)
-
-    def stream_for(self, role: str) -> int | None:
-        if self.packed is not None and role != "gt":
-            return self.color_stream or 0
-        return self.color_stream if role == "color" else self.depth_stream if role == "depth" else None
 
 
 def kind_of(path: str) -> str:
@@ -157,18 +92,20 @@ def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, st
                          "ffmpeg -f rawvideo -video_size WxH -pixel_format rgb24 -framerate R -i color.yuv "
                          "-c:v ffv1 color.mkv", path)
     if opts.size is None or opts.pix_fmt is None:
-        raise InputError("raw video needs --size WxH and --pix-fmt NAME (and --fps R, default 25); "
-                         f"pixel formats: {supported}", path)
+        raise worded(InputError, "raw video needs {} (and {}, default 25); pixel formats: " + supported,
+                     ("InputOptions(size=(W, H), pix_fmt=NAME)", "fps=R"), ("--size WxH and --pix-fmt NAME", "--fps R"),
+                     path)
     if opts.pix_fmt not in RAW_DEPTH_FORMATS:
-        raise InputError(f"--pix-fmt {opts.pix_fmt}: not a supported raw depth format; use one of: {supported}", path)
+        raise worded(InputError, "{}: not a supported raw depth format; use one of: " + supported,
+                     (f"pix_fmt={opts.pix_fmt!r}",), (f"--pix-fmt {opts.pix_fmt}",), path)
     check_input_path(path)
     w, h = opts.size
     per_frame = frame_bytes(opts.pix_fmt, w, h)
     size = os.path.getsize(path)
     if size % per_frame:
-        raise CorruptInputError(
-            f"{size} bytes is not a whole number of {w}x{h} {opts.pix_fmt} frames ({per_frame} bytes each): "
-            f"truncated, or another --size / --pix-fmt", path)
+        raise worded(CorruptInputError, f"{size} bytes is not a whole number of {w}x{h} {opts.pix_fmt} frames "
+                     f"({per_frame} bytes each): truncated, or another {{}}", ("size / pix_fmt",), ("--size / --pix-fmt",),
+                     path)
     return {"video_size": f"{w}x{h}", "pixel_format": opts.pix_fmt,
             "framerate": str(opts.fps or DEFAULT_FPS)}, size // per_frame
 

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import InputError, OutputError
+from ..errors import InputError, OutputError, worded
 from .netends import CLOSING_SCHEMES, DATAGRAM_SCHEMES, RTP_SCHEMES, live_packets, stall_problem
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -306,25 +306,33 @@ def muxer_problem(muxer: str, codec: str) -> str | None:
             fits = codec in probe.supported_codecs
     else:
         return None  # NUT and Matroska hold every video codec
-    return None if fits else (f"--format {muxer} cannot hold {codec} video: use --codec libx264 (lossy) there, "
-                              "or --format nut / matroska for FFV1 (lossless)")
+    return None if fits else ("{} cannot hold " + codec + " video: use {} (lossy) there, or {} for FFV1 (lossless)")
 
 
-def check_outputs(out: Path | StreamURL, codec: str, fmt: str | None, **files: Any) -> str | None:
+def check_outputs(out: Path | StreamURL, codec: str, fmt: str | None, keyword: str = "format", **files: Any) -> str | None:
     """Before any work: a URL given where a file must be (``files``: the option names' values, a
     path or a list of them), the scheme and muxer of a network ``out``, and the muxer against the
-    codec wherever ``--format`` is given or ``out`` is a stream. Returns that muxer (None: the suffix's)."""
+    codec wherever ``--format`` is given or ``out`` is a stream. Returns that muxer (None: the suffix's).
+    A format FFmpeg has no muxer for, and one that cannot hold the codec, are said in the words of the
+    Python ``keyword`` that gave it (``out_format`` from ``enhance_file``) and of ``--format`` on the
+    command line (``errors.worded``)."""
+    from .containers import check_format
+
     for name, paths in files.items():
         for p in paths if isinstance(paths, (list, tuple)) else [paths]:
             if is_url(p):
                 said = "a network URL for {}, which is a file: only the depth output ({}) can be a network stream"
                 raise OutputError(said.format(name, "out_path"), p,
                                   cli_problem=said.format(FILE_OPTIONS.get(name, name), "-o"))
+    check_format(fmt, out, keyword)
     muxer = muxer_of(out, fmt) if isinstance(out, StreamURL) else fmt
+    given = (f"{keyword}={muxer!r}", f"--format {muxer}")
     if muxer is not None and isinstance(out, StreamURL) and muxer not in STREAM_MUXERS:
-        raise OutputError(f"--format {muxer}: a network stream is written as {', '.join(STREAM_MUXERS)}", out)
+        raise worded(OutputError, "{}: a network stream is written as " + ", ".join(STREAM_MUXERS), given[:1], given[1:],
+                     out)
     if muxer is not None and (problem := muxer_problem(muxer, codec)) is not None:
-        raise OutputError(problem, out)
+        raise worded(OutputError, problem, (given[0], "codec='libx264'", f"{keyword}='nut' / 'matroska'"),
+                     (given[1], "--codec libx264", "--format nut / matroska"), out)
     return muxer
 
 

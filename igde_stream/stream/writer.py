@@ -45,8 +45,8 @@ from ..signals import stdout_gone
 from .aspect import AspectTag
 from .codecs import (CODEC_OPTIONS, codec_is_lossless, describe_codec, full_range_only, muxer_options,
                      output_pix_fmt, pix_fmt_for, range_lost, reads_back_limited)
-from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_problem, keep_start, mp4_rate_note, mux,
-                         output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
+from .containers import (MAX_DECODE_LEAD, MOV_MODES, OutputPts, container_problem, format_error, keep_start, mp4_rate_note,
+                         mux, output_time_base, raw_problem, set_time_base, size_problem, start_shift, subsampled)
 from .floatdepth import FloatMap
 from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like, is_yuv_format, native_samples, output_like
 from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, is_pattern,
@@ -151,8 +151,7 @@ class DepthWriter:
                                          options={"update": "1"} if self.single else BITEXACT)
         except ValueError:
             self._remove_tmp()
-            what = f"--format {format}" if format else f"the suffix {self.out.suffix!r}"
-            raise OutputError(f"no container format for {what} (use .mkv, or nut / matroska)", self.out) from None
+            raise format_error(format, self.out) from None
         except (av.error.FFmpegError, OSError) as exc:
             self._remove_tmp()
             raise OutputError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", self.out) from None
