@@ -97,3 +97,22 @@ def test_narrow_range_advice_for_images_says_it_is_the_first_frames(tmp_path, en
     assert (a, b) == (0.5, 2.5)  # float_scene's first frame, by hand
     assert "in the first frame" in said and "holds the first frame only" in said
     assert "frames clipped (the values read span" in said and "float_range.covering" in said
+
+
+def test_clipping_is_warned_once_for_files_named_by_a_pattern_and_by_their_folder(tmp_path, enhancer, caplog):
+    """Depth ``frames/d_%04d.pfm`` and ground truth ``frames/`` (the same two files): one warning, as for
+    one path named two ways; each reader still counts its clipped frame."""
+    from test_float_depth import write_pfm
+
+    colors, depths, _ = float_scene(2)
+    depths[1][10:12, 10:13] = 3.5  # 6 values above the first frame's 2.5
+    write_sequences(tmp_path, colors, [])
+    (tmp_path / "frames").mkdir()
+    for i, d in enumerate(depths):
+        write_pfm(tmp_path / "frames" / f"d_{i:04d}.pfm", d)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        s = enhance_file(tmp_path / "rgb", tmp_path / "frames" / "d_%04d.pfm", tmp_path / "o.mkv",
+                         gt_path=tmp_path / "frames", report_path=tmp_path / "r.json", enhancer=enhancer)
+    warned = [m for m in caplog.messages if "outside" in m]
+    assert len(warned) == 1 and "frame 1 has 6 of 768" in warned[0], warned
+    assert (s["float_range"]["clipped_frames"], s["float_range"]["gt_clipped_frames"]) == (1, 1)

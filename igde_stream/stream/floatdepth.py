@@ -111,14 +111,35 @@ class FloatMap:
 
 def clip_warning(fmap: FloatMap, path: str, index: int, clipped: int, pixels: int) -> None:
     """Log that frame ``index`` of ``path`` had ``clipped`` of its ``pixels`` outside the range, once a
-    file (a ground truth read from the depth's own file clips where the depth does)."""
-    key = os.path.realpath(path) if os.path.exists(path) else path
+    file (a ground truth read from the depth's own file clips where the depth does): once for the files
+    of an image sequence, whether named by a pattern or by their folder (``_file_key``)."""
+    key = _file_key(path)
     if key in fmap.warned:
         return
     fmap.warned.add(key)
     log.warning("%s: frame %d has %d of %d float depth values outside %.9g..%.9g (%s), clipped to it; "
                 "give --float-range LO:HI to cover them (warned once)", path, index, clipped, pixels,
                 fmap.lo, fmap.hi, fmap.source)
+
+
+def _file_key(path: str) -> frozenset[str] | str:
+    """What the once-a-file rule of ``clip_warning`` compares: for a folder or a ``%d`` pattern, the set of
+    files it reads, resolved (``depth/d_%04d.exr`` and ``depth/`` holding just those are one input; its
+    images, ``imageseq.sequence_files``, else its per-frame .npy files); else the path resolved."""
+    from .imageseq import sequence_files
+
+    if os.path.isdir(path) or "%" in os.path.basename(path):
+        try:
+            files = sequence_files(path)
+        except (InputError, OSError):
+            try:
+                files = [os.path.join(path, n) for n in os.listdir(path) if n.lower().endswith(".npy")
+                         and not n.startswith(".")] if os.path.isdir(path) else []
+            except OSError:
+                files = []
+        if files:
+            return frozenset(os.path.realpath(f) for f in files)
+    return os.path.realpath(path) if os.path.exists(path) else path
 
 
 def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
