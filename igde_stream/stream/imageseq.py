@@ -8,7 +8,10 @@ sample 0..1023 stays 0..1023); 8-bit depth into 8-bit images. ``.pfm`` and ``.ex
 (grayf32le), for float depth in: the codes mapped back to the input's units (``floatdepth``). The
 folder must be new or empty; with ``-y`` an existing folder that holds nothing but names this pattern
 writes (an earlier run's frames: ``%06d.png`` writes 000000.png, ``%d.png`` 0.png, never 000000.png)
-is replaced. Anything else in it is refused, so ``-y`` never deletes a file of another name.
+is replaced. Anything else in it is refused, so ``-y`` never deletes a file of another name. The files
+an OS leaves in a folder it shows (``OS_FILES``: Finder's ``.DS_Store``, Windows' ``Thumbs.db`` and
+``desktop.ini``) are no frames and no reason to refuse it: they are moved into the new folder when it
+replaces the old (``parts.commit``), never deleted.
 An input sequence that changes size or format is refused before any frame (``imagehead``).
 """
 
@@ -152,6 +155,16 @@ def _same_folder(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+#: what an OS writes into a folder it shows (Finder's view settings, Explorer's thumbnails and settings):
+#: none of the user's frames; compared in lower case but .DS_Store (Windows' names are case-blind)
+OS_FILES = (".DS_Store", "thumbs.db", "desktop.ini")
+
+
+def is_os_file(name: str) -> bool:
+    """Whether file ``name`` is one an OS writes into a folder (``OS_FILES``), not the user's."""
+    return name == OS_FILES[0] or name.lower() in OS_FILES[1:]
+
+
 def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = ()) -> None:
     """Refuse a pattern whose folder cannot take a new sequence (see the module docstring), or that
     holds one of the ``inputs`` (a file in it, an image folder, or the folder of an input pattern)."""
@@ -168,7 +181,7 @@ def check_sequence_output(out: Path, overwrite: bool, inputs: Iterable[Path] = (
     if folder.exists():
         if not folder.is_dir():
             raise OutputError(f"{str(folder)!r} exists and is not a folder", out)
-        names = os.listdir(folder)
+        names = [n for n in os.listdir(folder) if not is_os_file(n)]  # the OS's files stay, moved over
         others = sorted(n for n in names if not regex.fullmatch(n))
         if others:
             raise OutputError(f"folder {str(folder)!r} holds other files ({others[0]}, ...); "
@@ -324,6 +337,6 @@ def frame_name(pattern: str, number: int) -> str:
 
 
 __all__ = ["FLOAT_CODECS", "IMAGE_SUFFIXES", "OTHER_IMAGE_SUFFIXES", "SEQUENCE_CODECS", "check_float_output", "check_one_frame",
-           "check_sequence_output", "first_number", "folder_numbers", "frame_name", "image_codec", "is_pattern",
+           "check_sequence_output", "first_number", "is_os_file", "folder_numbers", "frame_name", "image_codec", "is_pattern",
            "is_single_image", "numbers_of", "one_image_error", "padding_hint", "pattern_suffix_problem", "printf_name",
            "sequence_codec", "sequence_files", "sequence_frames"]

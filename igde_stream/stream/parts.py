@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import IGDEError, OutputError
-from .imageseq import check_sequence_output, is_pattern, padding_hint, pattern_suffix_problem
+from .imageseq import check_sequence_output, is_os_file, is_pattern, padding_hint, pattern_suffix_problem
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -218,8 +218,27 @@ def commit(moves: Sequence[tuple[Path, Path]]) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write: {exc.strerror or exc}", final) from None
         raise
-    for backup, _ in kept:
-        remove_output(backup)
+    for backup, final in kept:
+        if _move_os_files(backup, final):
+            remove_output(backup)
+
+
+def _move_os_files(old: Path, new: Path) -> bool:
+    """Move the OS's files (``imageseq.OS_FILES``: ``.DS_Store`` ...) of folder ``old``, an image sequence
+    replaced, into ``new``, the one that replaced it; True where ``old`` may go (it holds earlier frames
+    only). A file that cannot move keeps ``old`` where it is (said in the log): never deleted."""
+    if not (old.is_dir() and not old.is_symlink() and new.is_dir()):
+        return True
+    for name in [n for n in os.listdir(old) if is_os_file(n)]:
+        try:
+            if os.path.lexists(new / name):
+                raise FileExistsError(f"{new / name} exists")
+            os.rename(old / name, new / name)
+        except OSError as exc:
+            log.warning("could not move %s into %s (%s); the replaced folder is kept as %s", name, new,
+                        exc.strerror or exc, old)
+            return False
+    return True
 
 
 def remove_output(path: Path) -> None:

@@ -52,7 +52,7 @@ from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like,
 from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, is_pattern,
                        is_single_image, numbers_of, one_image_error, sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
-from .parts import ffmpeg_name, remove_stale_parts, temp_path
+from .parts import commit as commit_moves, ffmpeg_name, remove_stale_parts, temp_path
 from .timecode import move_timecode, set_timecode
 from .urls import open_output, stream_url, write_error
 
@@ -365,9 +365,10 @@ class DepthWriter:
             raise OutputError("no frame was written: nothing to commit", self.out)
         self.close()
         if self.tmp is not None and not self._committed:
-            if self.sequence and self.final.is_dir():
-                shutil.rmtree(self.final)  # checked by ``check_sequence_output``: only earlier frames
-            os.replace(self.tmp, self.final)
+            if self.sequence:  # the earlier folder stays until this is in place; its .DS_Store ... move in
+                commit_moves([(self.tmp, self.final)])
+            else:
+                os.replace(self.tmp, self.final)
             self._committed = True  # only once in place: a failed rename leaves the temporary file to abort
         return self.final
 
