@@ -231,7 +231,7 @@ def test_a_video_given_as_the_model_is_named_as_not_a_model_file(clip, tmp_path,
 @pytest.mark.parametrize("name,message", [
     ("out.yuv", "a .yuv output holds uncompressed frames, not ffv1: use --codec rawvideo with .yuv, or .mkv"),
     ("out.y4m", "a .y4m output holds uncompressed frames (--codec wrapped_avframe), not ffv1: use .mkv for FFV1"),
-    ("frames/%06d.jpg", "image-sequence outputs are .exr, .pfm, .pgm, .png, .tif, .tiff (depth kept exactly), not .jpg"),
+    ("frames/%06d.jpg", "image-sequence outputs are .exr, .jp2, .pfm, .pgm, .png, .ppm, .tif, .tiff (depth kept exactly), not .jpg"),
     ("frames/%06d.bmp", "not .bmp"),
 ])
 def test_outputs_that_would_hold_wrong_bytes_are_refused_up_front(clip, tmp_path, tiny_model, capsys, name, message):

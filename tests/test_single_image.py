@@ -89,7 +89,8 @@ def test_a_depth_image_in_a_lossy_or_8_bit_only_format_is_refused(tmp_path, enha
     _one(tmp_path, 16)
     rc = main([str(tmp_path / "c.png"), str(tmp_path / "d.png"), "-o", str(tmp_path / name), "--model", "igde-tiny"])
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert rc == 2 and "image outputs of depth are .exr, .pfm, .pgm, .png, .tif, .tiff (depth kept exactly), not ." in err
+    assert rc == 2 and ("image outputs of depth are .exr, .jp2, .pfm, .pgm, .png, .ppm, .tif, .tiff (depth kept exactly), "
+                        "not .") in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "d.png"]
 
 

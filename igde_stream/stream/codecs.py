@@ -15,9 +15,11 @@ from ..errors import IGDEError
 from .formats import bits_of
 
 CODEC_OPTIONS = {"ffv1": {"level": "3", "slicecrc": "1", "g": "1"}, "exr": {"format": "float", "compression": "zip1"},
+                  "jpeg2000": {"pred": "dwt53"},  # the reversible 5/3 wavelet: lossless (the default 9/7 is not)
                   "libx265": {"x265-params": "log-level=error"}}  # x265 prints its banner and stats to stderr itself
-# FFmpeg's EXR codec is marked lossy too (the format has lossy modes); its encoder, set as above, is not
-_LOSSLESS_AS_SET = ("exr",)
+# FFmpeg's EXR and JPEG 2000 codecs are marked lossy too (the formats have lossy modes); their encoders, set as
+# above, are not (read back exactly by FFmpeg and OpenCV: tests/test_ppm_jp2_depth.py)
+_LOSSLESS_AS_SET = ("exr", "jpeg2000")
 
 
 def codec_is_lossless(name: str) -> bool:
@@ -55,21 +57,29 @@ def _cannot_hold(codec: av.codec.Codec, what: str) -> IGDEError:
                                    f"exact in {LOSSLESS_CHOICES}")
 
 
+#: encoders whose FFmpeg decoder reads 9 to 15-bit gray back as 16-bit, scaled up (JPEG 2000: 1023 as 65472):
+#: depth of those bits goes into 16-bit samples holding the same values, as in a 16-bit PNG
+_WIDENED_ON_READ = ("jpeg2000",)
+
+
 def output_pix_fmt(codec_name: str, depth_pix_fmt: str) -> str:
     """The pixel format the output uses: the input's when the encoder takes it, else an 8-bit fallback."""
     codec = _encoder(codec_name)
     formats = [f.name for f in codec.video_formats or []]
-    if not formats or depth_pix_fmt in formats:
-        return depth_pix_fmt
     bits = bits_of(depth_pix_fmt)
+    widened = codec_name in _WIDENED_ON_READ and 8 < bits < 16
+    if not formats or (depth_pix_fmt in formats and not widened):
+        return depth_pix_fmt
     if bits > 8:
         # the same values in another layout: little-endian gray of as many bits, or 16-bit gray
-        for alt in (f"gray{bits}le", "gray16le", "gray16be"):
+        # else, for a lossless encoder without 16-bit gray (PPM), RGB of three equal channels
+        for alt in (*((f"gray{bits}le",) if not widened else ()), "gray16le", "gray16be",
+                    *(("rgb48be", "rgb48le") if codec_is_lossless(codec_name) else ())):
             if alt in formats:
                 return alt
         raise _cannot_hold(codec, f"{bits}-bit depth ({depth_pix_fmt})")
     # RGB of equal channels before YUV for a lossless encoder: YUV keeps no range tag in most containers
-    for alt in ("gray", "gbrp", "yuv444p", "yuv420p") if codec_is_lossless(codec_name) else ("gray", "yuv444p", "yuv420p"):
+    for alt in ("gray", "gbrp", "yuv444p", "yuv420p", "rgb24") if codec_is_lossless(codec_name) else ("gray", "yuv444p", "yuv420p"):
         if alt in formats:
             return alt
     raise _cannot_hold(codec, f"8-bit depth ({depth_pix_fmt})")

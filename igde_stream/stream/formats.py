@@ -304,9 +304,11 @@ def native_samples(depth: Any) -> np.ndarray:
 
 def depth_frame(depth: np.ndarray, pix_fmt: str) -> av.VideoFrame:
     """A frame of ``pix_fmt`` holding ``depth`` (H x W, uint8 for 8-bit formats, uint16 above) as it is,
-    in the luma plane with neutral chroma for YUV, in every plane for planar RGB (gbrp)."""
+    in the luma plane with neutral chroma for YUV, in every channel for RGB (gbrp, rgb24, rgb48)."""
     if pix_fmt in GRAY_FORMATS:
         return av.VideoFrame.from_ndarray(np.ascontiguousarray(depth), format=pix_fmt)
+    if pix_fmt in ("rgb24", "rgb48be", "rgb48le"):  # packed RGB of three equal channels (PPM has no gray)
+        return av.VideoFrame.from_ndarray(np.repeat(depth[..., None], 3, axis=2), format=pix_fmt)
     rgb = pix_fmt == "gbrp"  # gray as RGB of three equal channels (an encoder with RGB, no gray: Ut Video)
     if pix_fmt not in YUV8_FORMATS and pix_fmt not in YUV_HIGH_FORMATS and not rgb:
         raise ValueError(f"cannot write depth as {pix_fmt}")

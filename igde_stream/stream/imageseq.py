@@ -25,7 +25,10 @@ from typing import Any, Iterable
 from ..errors import InputError, OutputError
 
 #: Image formats a depth sequence can be written in, by suffix: encoder.
-SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pgm": "pgm", ".pfm": "pfm", ".exr": "exr"}
+#: ``.ppm`` holds depth as 8 / 16-bit RGB of three equal channels (P6: PPM has no gray; ``.pgm`` is P5 gray),
+#: ``.jp2`` as lossless JPEG 2000 (``codecs.CODEC_OPTIONS``), gray of the depth's bits.
+SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pgm": "pgm", ".ppm": "ppm", ".jp2": "jpeg2000",
+                   ".pfm": "pfm", ".exr": "exr"}
 #: The encoders among them that write float depth (FFmpeg's TIFF encoder takes no float format).
 FLOAT_CODECS = ("pfm", "exr")
 
@@ -105,10 +108,12 @@ def check_one_frame(out: Path, frames: int | None, instead: str | None = None) -
         raise one_image_error(out, f"{frames} frames", instead)
 
 
-#: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray).
 #: images an input folder or pattern may hold
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm")
-OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".ppm", ".jp2", ".j2k", ".qoi")
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".pnm", ".dpx", ".exr", ".pfm",
+                  ".jp2", ".j2k")
+#: Image suffixes a user may give a pattern that this writer does not write (lossy, 8-bit only or no gray;
+#: ``.j2k``, a bare JPEG 2000 codestream: JPEG 2000 depth is written as .jp2, the file format).
+OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".j2k", ".qoi")
 
 
 def pattern_suffix_problem(out: str | os.PathLike[str], depth: bool = False) -> str | None:
@@ -120,11 +125,12 @@ def pattern_suffix_problem(out: str | os.PathLike[str], depth: bool = False) -> 
     if suffix in (".npy", ".npz"):  # read by ``arrays``; not an output format
         return ("NumPy arrays are read, not written: write float depth as out/%06d.pfm or .exr (in the input's "
                 "units), integer depth as .mkv or out/%06d.png")
+    why = " (a bare codestream; JPEG 2000 depth is written as .jp2, the file format)" if suffix == ".j2k" else ""
     if "%" in name and suffix in OTHER_IMAGE_SUFFIXES:
         return (f"image-sequence outputs are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not "
-                f"{suffix}")
+                f"{suffix}{why}")
     if depth and suffix in OTHER_IMAGE_SUFFIXES:
-        return f"image outputs of depth are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not {suffix}"
+        return f"image outputs of depth are {', '.join(sorted(SEQUENCE_CODECS))} (depth kept exactly), not {suffix}{why}"
     return None
 
 
