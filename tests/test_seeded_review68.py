@@ -38,12 +38,14 @@ def _ssim_map_by_hand(x, y, peak):
     return ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
 
 
-def test_ssim_of_a_small_map_uses_symmetric_borders():
-    # an 8 x 10 map has no inside after the 5-pixel border, so every window reads past the edge:
-    # "symmetric borders" (d c b a | a b c d, scikit-image's and SciPy's "reflect"), not OpenCV's
-    # default mirror without the edge pixel
+@pytest.mark.parametrize("shape", [(8, 10), (10, 12)])
+def test_ssim_of_a_small_map_uses_symmetric_borders(shape):
+    # a map of at most 10 px a side has no inside after the 5-pixel border (10 x 12 included: the mean
+    # is over every pixel, not over nothing), so every window reads past the edge: "symmetric borders"
+    # (d c b a | a b c d, scikit-image's and SciPy's "reflect"), not OpenCV's default mirror without
+    # the edge pixel
     rng = np.random.default_rng(68)
-    a = rng.integers(0, 256, (8, 10)).astype(np.uint8)
+    a = rng.integers(0, 256, shape).astype(np.uint8)
     b = np.clip(a + rng.normal(0, 25, a.shape), 0, 255).astype(np.uint8)
     assert M.ssim(b, a) == pytest.approx(float(_ssim_map_by_hand(b, a, 255.0).mean()), abs=1e-9)
 
@@ -63,6 +65,16 @@ def test_masked_ssim_is_the_mean_of_scikit_images_map_over_the_mask_inside_the_b
     got = M.ssim(pred, gt, 255.0, mask)
     assert got == pytest.approx(float(inside.mean()), abs=1e-3)
     assert got < M.ssim(pred, gt, 255.0) - 0.05  # the mask's half is the damaged one
+
+
+def test_psnr_split_counts_differences_within_the_threshold_as_right():
+    # threshold 5: input errors of 3 and 5 levels are "right" pixels, 6 and 40 "error" pixels
+    gt = np.array([[100, 100, 100, 100, 100, 100]], np.uint8)
+    inp = np.array([[100, 103, 105, 106, 140, 100]], np.uint8)
+    pred = np.array([[101, 100, 102, 100, 110, 100]], np.uint8)
+    t, f = M.psnr_split(pred, gt, inp, 255.0, threshold=5)
+    assert t == pytest.approx(10 * math.log10(255 ** 2 / ((1 + 0 + 4 + 0) / 4)))  # pixels 0, 1, 2, 5
+    assert f == pytest.approx(10 * math.log10(255 ** 2 / ((0 + 100) / 2)))  # pixels 3, 4
 
 
 # --- views and their quality --------------------------------------------------------------------------
@@ -163,6 +175,38 @@ def test_keep_thin_leaves_a_gap_narrower_than_2r_plus_1_whole_under_inflate():
     thin_off, _ = Degrader(DegradeConfig(min_width=2, max_width=2, p_degrade=1.0, p_inflate=1.0, keep_thin=False),
                            0, gt.shape).apply(gt, 0)
     np.testing.assert_array_equal(thin_off[:, 14:16], 200)  # without keep_thin the gap closes
+
+
+def test_boundary_band_reaches_width_pixels_every_way_from_an_edge():
+    # one raised pixel at (6, 7): the edge pixels are it and its 4 neighbours (jumps of 100); the band
+    # of width 2 is every pixel within chessboard distance 2 of one of them, by NumPy
+    from igde_stream.data.degrade import boundary_band
+
+    d = np.zeros((14, 16), np.uint8)
+    d[6, 7] = 100
+    edge = [(6, 7), (5, 7), (7, 7), (6, 6), (6, 8)]
+    yy, xx = np.mgrid[:14, :16]
+    want = np.zeros(d.shape, bool)
+    for y, x in edge:
+        want |= np.maximum(np.abs(yy - y), np.abs(xx - x)) <= 2
+    np.testing.assert_array_equal(boundary_band(d, 2), want)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_jump_of_exactly_the_edge_threshold_is_an_edge_and_is_inflated(bits):
+    # "depths differ by at least edge_threshold": a step of 2 levels (x 257 at 16 bits) is an edge,
+    # and with inflate only (width 1) its far side takes the near value
+    s = 1 if bits == 8 else 257
+    gt = np.full((6, 12), 100 * s, np.uint8 if bits == 8 else np.uint16)
+    gt[:, 6:] = 102 * s
+    from igde_stream.data.degrade import depth_edges
+
+    e = depth_edges(gt)
+    assert e[:, 5:7].all() and e.sum() == 12
+    out, _ = Degrader(DegradeConfig(min_width=1, max_width=1, p_degrade=1.0, p_inflate=1.0), 0, gt.shape).apply(gt, 0)
+    want = gt.copy()
+    want[:, 5] = 102 * s
+    np.testing.assert_array_equal(out, want)
 
 
 def _box_mean(a, r):
