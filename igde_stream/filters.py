@@ -1,7 +1,7 @@
 """Classical colour-guided depth filters (OpenCV ``cv2.ximgproc``): the non-learned Table I baselines.
 
 Each function takes ``color`` H x W x 3 uint8 RGB (the guide, first) and ``depth`` H x W (uint8,
-uint16 or float32) and returns the filtered depth of the same shape and dtype (integers rounded and
+uint16 or float32 on a 0-1 scale) and returns the filtered depth of the same shape and dtype (integers rounded and
 clipped to the dtype's range). Parameters are in 8-bit units of the guide (0-255) and in pixels.
 Defaults: the best PSNR on the validation split (3 frames each of the paper's boundary errors and of
 the real-world mix at 960 x 540, input 21.6 dB; ``python tools/tune_filters.py``, grid in
@@ -112,11 +112,12 @@ def weighted_median(
 
 def edge_confidence(depth: np.ndarray, band: int = 4, low: float = 0.05, threshold: float = 2.0) -> np.ndarray:
     """Confidence map for :func:`global_smoother`: ``low`` within ``band`` px (chessboard) of the
-    input depth's edges (4-neighbour jumps >= ``threshold`` 8-bit levels, scaled for 16 bit), 1
-    elsewhere, and 0 on holes (depth 0). float32 H x W."""
+    input depth's edges (4-neighbour jumps >= ``threshold`` 8-bit levels, scaled for 16 bit; float
+    depth is on the 0-1 scale of the views and the network, 1 = 255 levels, values above 1 read as 1),
+    1 elsewhere, and 0 on holes (depth 0). float32 H x W."""
     from .data.degrade import boundary_band
 
-    d = depth if depth.dtype in (np.uint8, np.uint16) else np.rint(np.clip(depth, 0, 65535)).astype(np.uint16)
+    d = depth if depth.dtype in (np.uint8, np.uint16) else np.rint(np.clip(depth * 65535.0, 0, 65535)).astype(np.uint16)
     conf = np.where(boundary_band(d, band, threshold), np.float32(low), np.float32(1.0))
     conf[depth == 0] = 0.0
     return conf.astype(np.float32)

@@ -212,9 +212,11 @@ def test_edge_confidence_by_hand():
     flat[6, 7] = 0
     conf = edge_confidence(flat)
     assert conf[6, 7] == 0 and (np.delete(conf.ravel(), 6 * 30 + 7) == 1).all()
-    # float32 depth is measured in 16-bit units (threshold 2 x 257 = 514): 1000 -> 50000 is an edge
-    fstep = np.where(step == 50, 1000.0, 50000.0).astype(np.float32)
+    # float32 depth is on the 0-1 scale (threshold 2 / 255): 50/255 -> 52/255 is an edge, 50/255 ->
+    # 51/255 is not
+    fstep = (step.astype(np.float32) / np.float32(255)).astype(np.float32)
     np.testing.assert_array_equal(edge_confidence(fstep), expect)
+    assert (edge_confidence(np.where(step == 50, 50 / 255, 51 / 255).astype(np.float32)) == 1).all()
 
 
 def _textured(seed=0, size=(60, 80)):
@@ -251,3 +253,24 @@ def test_weighted_median_applies_its_sigma():
         by_sigma[sigma] = FILTERS["weighted-median"](color, depth, radius=20, sigma=sigma)
         np.testing.assert_array_equal(by_sigma[sigma], want)
     assert (by_sigma[1.0] != by_sigma[15.0]).mean() > 0.05
+
+
+def test_global_smoother_reads_float_depth_on_the_0_1_scale():
+    """Float depth is on the 0-1 scale (views, network): its edge band must be the 16-bit map's, so
+    the smoother gives the same depth. Read as 16-bit levels, a 0-1 map had no edges at all, and
+    the far side of this step came out about 0.2 instead of 0.1."""
+    from igde_stream.filters import edge_confidence, global_smoother
+
+    h, w = 32, 48
+    color = np.zeros((h, w, 3), np.uint8)
+    color[:, 20:] = 200
+    d16 = np.full((h, w), 6554, np.uint16)  # 0.1
+    d16[:, 24:] = 52428  # 0.8; the depth edge 4 px right of the colour edge
+    d01 = d16.astype(np.float32) / np.float32(65535)
+    band = (np.abs(np.arange(w) - 23.5) <= 4.5)[None, :].repeat(h, 0)  # edge_confidence: 4 px beyond the edge pixels
+    np.testing.assert_array_equal(edge_confidence(d01) < 1, band)
+    np.testing.assert_array_equal(edge_confidence(d01), edge_confidence(d16))
+    out16 = global_smoother(color, d16).astype(np.float64) / 65535
+    out01 = global_smoother(color, d01).astype(np.float64)
+    np.testing.assert_allclose(out01, out16, atol=2e-5)
+    assert abs(out01[:, 21].mean() - 0.8) < 0.05  # between the colour and the depth edges: the near side
