@@ -183,7 +183,7 @@ def train(cfg: TrainConfig, invocation: str | None = None) -> Path:
     """Train per ``cfg``; returns the path of the final checkpoint (``<out>/last.pt``).
     ``invocation``: this command line, recorded under ``resumed_with`` when it resumes a run (the
     run's own command stays ``command``). A KeyboardInterrupt in the steps saves ``last.pt`` and
-    carries its step as ``saved_step``."""
+    carries its step as ``saved_step`` and the seconds this invocation trained as ``saved_seconds``."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
@@ -351,6 +351,7 @@ def train(cfg: TrainConfig, invocation: str | None = None) -> Path:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where the caller raises it: keep the steps made
         save(out / "last.pt", last_val)
         exc.saved_step = step  # type: ignore[attr-defined]
+        exc.saved_seconds = time.perf_counter() - t_start  # type: ignore[attr-defined]
         raise
     finally:
         bar.close()

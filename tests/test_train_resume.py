@@ -164,3 +164,41 @@ def test_a_damaged_crop_cache_is_rendered_again(tmp_path, capsys):
     again = load_or_build_cache(cfg, tmp_path, workers=1, progress=False)
     assert "cannot be read" in capsys.readouterr().out
     assert all((first[k] == again[k]).all() for k in ("color", "depth", "gt"))
+
+
+@pytest.mark.parametrize("budget, cut_s, resume", [
+    (["--steps", "30"], 3.0, ["--steps", "30"]),
+    (["--minutes", "2"], 30.0, ["--minutes", "1.5"]),  # a minute and a half of the invocation's two left
+])
+def test_the_command_an_interrupt_names_continues_the_run(tmp_path, monkeypatch, capsys, budget, cut_s, resume):
+    """Ctrl-C names the options that continue the run: a bare --resume is refused ("give --steps
+    and/or --minutes"), so they carry the run's budget, and the tool takes them as they are said."""
+    import dataclasses
+    import shlex
+
+    from conftest import load_tool
+
+    tool = load_tool("train")
+    out = tmp_path / "run"
+    runs = []
+
+    def cut_off(cfg, invocation=None):  # the first run is cut after 9 steps and cut_s seconds
+        runs.append(cfg)
+        if len(runs) > 1:
+            return out / "last.pt"
+        out.mkdir()
+        torch.save({"train_config": dataclasses.asdict(cfg), "step": 9}, out / "last.pt")
+        exc = KeyboardInterrupt()
+        exc.saved_step, exc.saved_seconds = 9, cut_s
+        raise exc
+
+    monkeypatch.setattr(training, "train", cut_off)
+    argv = ["--model", "igde-tiny", *budget, "--crop", "32x32", "--workers", "0", "--quiet", "--out", str(out)]
+    assert tool.main(argv) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.startswith(f"train.py: interrupted; {out}/last.pt holds step 9: continue with ")
+    options = shlex.split(said.split("continue with ", 1)[1])
+    assert options == ["--out", str(out), "--resume", *resume]
+    assert tool.main([*options, "--workers", "0", "--quiet"]) == 0
+    assert (runs[1].resume, runs[1].model, runs[1].crop) == ("auto", "igde-tiny", (32, 32))
+    assert (runs[1].steps, runs[1].minutes) == ((30, None) if "--steps" in budget else (None, 1.5))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import shlex
 import sys
 from typing import Any
@@ -242,10 +243,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(e))
     except KeyboardInterrupt as e:
         step = getattr(e, "saved_step", None)  # set where train() saved last.pt on the way out
-        kept = (f"{cfg.out}/last.pt holds step {step}: continue with --out {cfg.out} --resume" if step is not None
+        kept = (f"{cfg.out}/last.pt holds step {step}: continue with "
+                f"{_resume_options(cfg, getattr(e, 'saved_seconds', 0.0))}" if step is not None
                 else "stopped outside the training steps; no checkpoint was written on the way out")
         return stopped("train.py", "term" if isinstance(e, Terminated) else "int", kept)
     return 0
+
+
+def _resume_options(cfg: Any, trained_s: float) -> str:
+    """The options that continue a cut-off run to the end of its budget: a resume gives its own
+    ``--steps`` / ``--minutes`` (``--minutes`` counts the invocation, so what is left of it)."""
+    budget = [] if cfg.steps is None else ["--steps", str(cfg.steps)]
+    if cfg.minutes is not None:
+        budget += ["--minutes", f"{max(math.ceil((cfg.minutes - trained_s / 60) * 10) / 10, 0.1):g}"]
+    return shlex.join(["--out", str(cfg.out), "--resume", *budget])
 
 
 #: argparse destinations whose TrainConfig field has another name
