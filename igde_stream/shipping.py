@@ -46,6 +46,7 @@ def export_weights(checkpoint: str | Path, dest: str | Path, extra: dict[str, An
     }
     if shipped:  # the training run is the one the shipped record describes
         meta.update({k: shipped.get(k) for k in _RECORD_KEYS})
+        meta.update({k: shipped[k] for k in _RESUME_KEYS if k in shipped})
         meta.update({k: shipped[k] for k in _AVERAGE_KEYS if k in shipped})
         meta["export_overrides"] = {**(shipped.get("export_overrides") or {}), **dict(overrides or {})}
         meta["re_released_from"] = {k: shipped.get(k) for k in ("weights_hash", "config", "export_command")}
@@ -59,6 +60,8 @@ _RECORD_KEYS = ("model", "source_checkpoint", "command", "seed", "steps", "train
                 "data", "validation", "starts_from")
 # ... and, for an average of weights, these too
 _AVERAGE_KEYS = ("averaged_from", "seeds")
+# ... and, for a run that was resumed, its resume commands
+_RESUME_KEYS = ("resumed_with",)
 
 
 def average_weights(first: str | Path, second: str | Path, dest: str | Path, share: float = 0.5,
@@ -119,7 +122,7 @@ def _parent_record(path: Path, payload: dict[str, Any], model: torch.nn.Module, 
     shipped = _shipped_record(path, payload)
     if shipped:
         keep = ("command", "seed", "steps", "train_seconds", "train_config", "data", "validation",
-                "export_command", "export_overrides", "starts_from", *_AVERAGE_KEYS)
+                "export_command", "export_overrides", "starts_from", *_AVERAGE_KEYS, *_RESUME_KEYS)
         entry.update({k: shipped[k] for k in keep if k in shipped})
     elif "train_config" in payload:
         entry.update({**_run_fields(payload), "train_config": payload["train_config"], "data": payload.get("data"),
@@ -141,10 +144,15 @@ def _shipped_record(checkpoint: Path, payload: dict[str, Any]) -> dict[str, Any]
 
 
 def _run_fields(payload: dict[str, Any]) -> dict[str, Any]:
-    """Command, seed, steps and seconds of the training run that wrote a checkpoint payload."""
+    """Command, seed, steps and seconds of the training run that wrote a checkpoint payload, and the
+    commands that resumed it (``resumed_with``, where it was resumed: its own command alone would stop
+    at its first budget)."""
     tc = payload.get("train_config", {})
-    return {"command": payload.get("command") or tc.get("command"), "seed": tc.get("seed"),
-            "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
+    fields = {"command": payload.get("command") or tc.get("command"), "seed": tc.get("seed"),
+              "steps": payload.get("step"), "train_seconds": payload.get("elapsed_s")}
+    if payload.get("resumed_with"):
+        fields["resumed_with"] = list(payload["resumed_with"])
+    return fields
 
 
 def _lineage(model: Any, depth: int = 0, seen: frozenset[Path] = frozenset()) -> list[dict[str, Any]]:
@@ -162,7 +170,7 @@ def _lineage(model: Any, depth: int = 0, seen: frozenset[Path] = frozenset()) ->
         meta = json.loads(record.read_text()) if record.is_file() else {}
         entry = {"checkpoint": str(path), **{k: meta.get(k) for k in (
             "weights_hash", "command", "seed", "steps", "train_seconds", "export_command")},
-                 **{k: meta[k] for k in _AVERAGE_KEYS if k in meta}}
+                 **{k: meta[k] for k in (*_AVERAGE_KEYS, *_RESUME_KEYS) if k in meta}}
         return [entry] + list(meta.get("starts_from") or [])
     entry = {"checkpoint": str(path), **_run_fields(payload)}
     return [entry] + _lineage(payload.get("train_config", {}).get("model"), depth + 1, seen | {path.resolve()})

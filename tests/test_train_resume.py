@@ -202,3 +202,30 @@ def test_the_command_an_interrupt_names_continues_the_run(tmp_path, monkeypatch,
     assert tool.main([*options, "--workers", "0", "--quiet"]) == 0
     assert (runs[1].resume, runs[1].model, runs[1].crop) == ("auto", "igde-tiny", (32, 32))
     assert (runs[1].steps, runs[1].minutes) == ((30, None) if "--steps" in budget else (None, 1.5))
+
+
+def test_shipped_weights_record_the_commands_that_resumed_their_run(tmp_path):
+    """The run's own command stops at its first budget (20 steps here); a run resumed to 40 steps is
+    remade only with the resume command too, so the .json of its weights carries ``resumed_with``,
+    as config.json does: when exported, in the lineage of a fine-tune of it, and in a re-release."""
+    import dataclasses
+
+    from igde_stream.models import create_model, save_checkpoint
+    from igde_stream.shipping import export_weights
+
+    model = create_model("igde-tiny")
+    tc = dataclasses.asdict(TrainConfig(model="igde-tiny", steps=40, seed=7))
+    first = "python tools/train.py --model igde-tiny --steps 20 --seed 7 --out run"
+    again = "python tools/train.py --out run --resume --steps 40"
+    save_checkpoint(tmp_path / "last.pt", model, step=40, train_config=tc, command=first, resumed_with=[again])
+    export_weights(tmp_path / "last.pt", tmp_path / "a.pt")
+    record = json.loads((tmp_path / "a.json").read_text())
+    assert (record["command"], record["seed"], record["steps"], record["resumed_with"]) == (first, 7, 40, [again])
+    save_checkpoint(tmp_path / "ft.pt", model, step=5, command="fine-tune",
+                    train_config={**tc, "model": str(tmp_path / "last.pt"), "steps": 5})
+    export_weights(tmp_path / "ft.pt", tmp_path / "b.pt")
+    record = json.loads((tmp_path / "b.json").read_text())
+    assert "resumed_with" not in record  # the fine-tune ran once
+    assert record["starts_from"][0]["resumed_with"] == [again]
+    export_weights(tmp_path / "a.pt", tmp_path / "c.pt")  # shipped weights again: a re-release
+    assert json.loads((tmp_path / "c.json").read_text())["resumed_with"] == [again]
