@@ -31,6 +31,7 @@ from .data import DegradeConfig, SceneConfig, Sequence, make_sequence, split_see
 from .eval_methods import (  # noqa: F401  (re-exported: the methods lived here)
     Method, filter_method, guided_filter_method, identity_method, load_model, model_method,
 )
+from .eval_clips import clip_sequence  # noqa: F401  (re-exported: the loader of the user's own clips)
 from .eval_report import markdown_table, views_markdown_table, write_report
 from .real_frames import (  # noqa: F401  (re-exported: the loaders of the real test frames)
     DEFAULT_ICL, ICL_FAR_M, ICL_NEAR_M, disparity_file_sequence, icl_nuim_sequence, middlebury_sequence,
@@ -42,7 +43,7 @@ __all__ = [
     "guided_filter_method", "model_method", "load_model", "test_sequences", "icl_nuim_sequence",
     "markdown_table", "write_report", "ICL_NEAR_M", "ICL_FAR_M", "DEFAULT_ICL", "standard_evaluation",
     "evaluate_views", "views_markdown_table", "filter_method", "middlebury_sequence",
-    "stereo_sequence", "disparity_file_sequence",
+    "stereo_sequence", "disparity_file_sequence", "clip_sequence",
 ]
 
 METRIC_KEYS = ("psnr", "psnr_t", "psnr_f", "ssim", "rmse", "temporal")
@@ -194,7 +195,7 @@ def standard_evaluation(
     view_stride: int = 4, backend: str = "torch", threads: int | None = None,
     filters: Seq[str] | None = None, errors: Seq[str] = ("paper",), icl_scale: float = 1.0,
     steep_planes: int = 0, middlebury: bool = False, real_scenes: Seq[tuple[str, str]] = (),
-    real_scale: float = 1.0, wide_errors: bool = False,
+    real_scale: float = 1.0, wide_errors: bool = False, clips: Seq[Sequence] = (),
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The project's evaluation: degraded input, the classical filters, ``extra_methods`` and ``models``
     (registered names = shipped weights, or checkpoint paths) on the synthetic test split and on
@@ -212,6 +213,8 @@ def standard_evaluation(
     for the Middlebury 2014 Motorcycle scene (:func:`middlebury_sequence`; skipped with a message
     without scikit-image); ``real_scenes``: (colour file, disparity PNG) pairs, a block of rows each
     (:func:`disparity_file_sequence`, shrunk by ``real_scale``). Both score measured pixels only.
+    ``clips``: sequences of the user's own frames (:func:`igde_stream.eval_clips.clip_sequence`), a
+    block of rows each, scored as they are, once whatever ``errors`` says.
     ``wide_errors``: each model once more, as ``NAME --wide-errors`` (the Enhancer's ``wide_errors``)."""
     from .data.error_types import error_type_config
 
@@ -281,6 +284,7 @@ def standard_evaluation(
             seq = disparity_file_sequence(color_path, disp_path, dcfg, scale=real_scale)
             meta.setdefault("real_scenes", {})[seq.name] = {k: v for k, v in seq.params.items() if k != "degradation"}
             real.append((f"{seq.name} ({seq.gt.shape[2]}x{seq.gt.shape[1]}{suffix(err)})", seq))
+        real += [(f"clip {seq.name} ({seq.gt.shape[2]}x{seq.gt.shape[1]})", seq) for seq in clips if err == errors[0]]
         for dataset, seq in real:
             if progress:
                 print(f"{dataset}: {len(seq)} frames", flush=True)
@@ -288,6 +292,8 @@ def standard_evaluation(
             if views:
                 meta["view_quality"]["rows"] += evaluate_views(methods, [seq], dataset=dataset, n_views=views,
                                                                stride=view_stride, progress=progress)
+    if clips:
+        meta["clips"] = {seq.name: seq.params for seq in clips}
     if not rows:
         raise ValueError("nothing was evaluated: no synthetic scenes (sequences 0) and no real data was found")
     return rows, meta

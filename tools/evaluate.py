@@ -3,7 +3,8 @@
 
 Data: the synthetic test split (never trained on), ../shared/data/real/icl_nuim_clean5 (skipped
 if missing), the Middlebury 2014 Motorcycle scene that scikit-image ships (a real photograph with
-measured disparity; only its measured pixels are scored) and any --real-scene pairs. Writes eval.md
+measured disparity; only its measured pixels are scored), any --real-scene pairs and any --clip
+(your own colour, degraded depth and ground truth, scored as they are). Writes eval.md
 and eval.json to --out and prints the Markdown table. With --views N (default 8; 0: off) a second
 table gives the view quality of every method: N views rendered from its depth vs the views from
 the ground-truth depth, on every --view-stride-th frame (igde_stream.multiview).
@@ -12,6 +13,7 @@ Examples:
   python tools/evaluate.py                                   # the shipped igde-small
   python tools/evaluate.py --model runs/small/best.pt --model igde-small --out runs/eval
   python tools/evaluate.py --sequences 1 --frames 2 --size 320x192 --no-icl --views 0   # quick look
+  python tools/evaluate.py --sequences 0 --no-icl --no-middlebury --clip rgb/ depth/ gt/   # your own frames
   python tools/evaluate.py --suite paper --ckpts runs/paper    # Tables I-III into results/
   python tools/evaluate.py --into-json igde_stream/weights/igde-small.json   # record it with the weights
 """
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                         "view1.png + disp1.png); repeatable")
     p.add_argument("--real-scale", type=float, default=1.0,
                    help="shrink the --real-scene pairs by this factor (0-1)")
+    p.add_argument("--clip", nargs=3, action="append", default=[], metavar=("COLOR", "DEPTH", "GT"),
+                   help="also score your own frames as they are (no errors drawn): folders of images (or "
+                        "image files) of colour, degraded depth and ground truth, depth larger = nearer, "
+                        "8 or 16 bit; every pixel scored, as igde-stream --gt --report does; repeatable")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px) to every synthetic test scene (0: none)")
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row (with --filters none)")
@@ -81,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--icl-scale must be in (0, 1], got {args.icl_scale}")
     if args.steep_planes < 0:
         p.error(f"--steep-planes must be >= 0, got {args.steep_planes}")
-    if args.sequences < 0 or (args.sequences == 0 and args.no_icl and args.no_middlebury and not args.real_scene):
-        p.error("--sequences must be >= 0, and with 0 some real data must stay (ICL-NUIM, Middlebury or --real-scene)")
+    if args.sequences < 0 or (args.sequences == 0 and args.no_icl and args.no_middlebury and not args.real_scene
+                              and not args.clip):
+        p.error("--sequences must be >= 0, and with 0 some real data must stay (ICL-NUIM, Middlebury, --real-scene "
+                "or --clip)")
     if not 0 < args.real_scale <= 1:
         p.error(f"--real-scale must be in (0, 1], got {args.real_scale}")
     if args.suite == "paper":
@@ -118,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         why = real_scene_problem(*pair, scale=args.real_scale)
         if why:
             p.error(f"--real-scene: {why}")
+    from igde_stream.eval_clips import clip_sequence
+
+    clips = []
+    for trio in args.clip:  # read once, here: a bad clip stops before any model runs
+        try:
+            clips.append(clip_sequence(*trio))
+        except ValueError as exc:
+            p.error(f"--clip: {exc}")
     try:
         models = [] if args.model == ["none"] else args.model or ["igde-small"]
         rows, meta = standard_evaluation(models, sequences=args.sequences,
@@ -127,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                                          errors=args.errors, icl_scale=args.icl_scale,
                                          steep_planes=args.steep_planes, middlebury=not args.no_middlebury,
                                          real_scenes=[tuple(x) for x in args.real_scene],
-                                         real_scale=args.real_scale, wide_errors=args.wide_errors)
+                                         real_scale=args.real_scale, wide_errors=args.wide_errors, clips=clips)
     except ValueError as exc:  # e.g. --sequences 0 and no real data found
         p.error(str(exc))
     meta["command"] = "python tools/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:])
