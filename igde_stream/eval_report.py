@@ -47,7 +47,8 @@ def views_markdown_table(view_quality: Mapping[str, Any]) -> str:
              f"parallax {vq['zero_parallax']:g}) from each method's depth vs the same views from the "
              f"ground-truth depth, frame stride {vq['stride']}; PSNR over all pixels and channels from "
              f"the mean MSE, band PSNR within {vq['band_radius']} px of depth edges, SSIM mean over R, G, B; "
-             "mean over views. Where the ground truth has unmeasured pixels (real photographs), every "
+             "mean over views (PSNRs from the mean MSE over the views, not a mean of their dB). Where the "
+             "ground truth has unmeasured pixels (real photographs), every "
              "figure counts only the view pixels whose reference shows a measured pixel; 'all pixels' "
              "counts every pixel.", "",
              "| dataset | method | frames | views | view PSNR | band PSNR | view SSIM | view PSNR, all pixels |",

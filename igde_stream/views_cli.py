@@ -220,7 +220,8 @@ def _markdown(summary: dict[str, Any]) -> str:
             f"{c['zero_parallax']:g}, {summary['frames']} frames. Reference: views rendered from the "
             f"ground-truth depth with the same colour. PSNR over all pixels and channels (from the mean "
             f"MSE over frames); band PSNR within {summary['band_radius']} px of reference-view depth edges; "
-            f"SSIM mean over R, G, B.")
+            f"SSIM mean over R, G, B. The mean row: PSNRs from the mean MSE over the views (not a mean of "
+            f"their dB), SSIM the mean.")
     if summary.get("packed"):
         head += (f" Colour and depth `{PACKED_NAME}` from the packed RGB-D input {summary['color']} "
                  f"(--packed {summary['packed']}, near = {summary['depth_near']}).")
