@@ -144,3 +144,32 @@ def test_the_export_must_match_within_atol(tmp_path, monkeypatch, atol, ok):
     else:
         with pytest.raises(RuntimeError, match="differs from PyTorch by 5.00e-01"):
             export.export_onnx(model, out, exporter="torchscript", atol=atol)
+
+
+def test_the_tool_reads_a_checkpoint_of_any_suffix_as_a_checkpoint(tmp_path, capsys):
+    """``tools/export_onnx.py --checkpoint m.pth`` (PyTorch's other usual suffix) exports that file's
+    weights; it was taken for a registered model name ("no shipped weights for 'm.pth'"). A file that
+    is no checkpoint is said to be one, in one line."""
+    import onnxruntime as ort
+
+    from conftest import load_tool
+    from igde_stream.models import save_checkpoint
+
+    torch.manual_seed(5)
+    model = create_model("igde-tiny").eval()
+    save_checkpoint(tmp_path / "m.pth", model)
+    tool = load_tool("export_onnx")
+    assert tool.main(["--checkpoint", str(tmp_path / "m.pth"), "--exporter", "torchscript"]) == 0
+    rng = np.random.default_rng(2)
+    color, depth = rng.random((1, 3, 12, 20), dtype=np.float32), rng.random((1, 1, 12, 20), dtype=np.float32)
+    got = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(
+        ["depth_out"], {"color": color, "depth": depth})[0]
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(color), torch.from_numpy(depth)).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    capsys.readouterr()
+    assert tool.main(["--checkpoint", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "n.onnx")]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"export_onnx.py: error: {tmp_path / 'notes.txt'}: not an "
+                                                      "igde-stream checkpoint (")
+    assert not (tmp_path / "n.onnx").exists()

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", default="igde-small", help="registered variant (its shipped weights; default: %(default)s)")
-    src.add_argument("--checkpoint", help="a .pt checkpoint written by training")
+    src.add_argument("--checkpoint", help="a checkpoint written by training (.pt, or any other suffix)")
     p.add_argument("--random-init", action="store_true", help="seeded random weights instead of the shipped ones")
     p.add_argument("-o", "--output", help="ONNX path (default: igde_stream/weights/<model>.onnx; with --checkpoint, "
                    "the checkpoint's path with .onnx; with --random-init, <model>.onnx in the working folder)")
@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from igde_stream.export import export_onnx, read_metadata
-    from igde_stream.models import WEIGHTS_DIR, create_model
+    from igde_stream.models import WEIGHTS_DIR, create_model, load_checkpoint
 
     try:
-        if args.checkpoint:
-            model, out = Path(args.checkpoint), Path(args.output or Path(args.checkpoint).with_suffix(".onnx"))
+        if args.checkpoint:  # read as a checkpoint whatever its suffix (.pth, .ckpt), never as a model name
+            model, out = load_checkpoint(args.checkpoint), Path(args.output or Path(args.checkpoint).with_suffix(".onnx"))
         elif args.random_init:
             torch.manual_seed(0)
             model, out = create_model(args.model), Path(args.output or f"{args.model}.onnx")
