@@ -220,6 +220,10 @@ def standard_evaluation(
 
     if views < 0 or view_stride < 1:
         raise ValueError(f"views must be >= 0 and view_stride >= 1, got {views} and {view_stride}")
+    if not (sequences or middlebury or real_scenes or clips or (icl and (Path(icl) / "depth").is_dir())):
+        # said before the models are built (exported to ONNX, loaded), not after
+        raise ValueError(f"nothing to evaluate: no synthetic scenes (sequences 0), ICL-NUIM "
+                         f"{'not asked for' if not icl else f'not found at {icl}'}, and no other real data")
     configs = {err: error_type_config(err) for err in errors}
     methods: dict[str, Method] = {"degraded input": identity_method}
     if filters is None:

@@ -132,3 +132,15 @@ def test_a_clip_that_cannot_be_scored_is_one_line_before_anything_runs(tmp_path,
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert ": error: --clip: " in line and said in line
     assert not out.exists()
+
+
+def test_nothing_to_evaluate_is_said_before_any_model_is_built(tmp_path, monkeypatch):
+    """--sequences 0 with the ICL-NUIM folder missing (a checkout elsewhere) and no other data: said at
+    once, not after the models were exported to ONNX (half a minute for igde-small)."""
+    from igde_stream import evaluation
+
+    built = []
+    monkeypatch.setattr(evaluation, "model_method", lambda *a, **k: built.append(a))
+    with pytest.raises(ValueError, match=f"nothing to evaluate: .* ICL-NUIM not found at {tmp_path / 'icl'}"):
+        standard_evaluation(["igde-small"], sequences=0, icl=tmp_path / "icl", middlebury=False, progress=False)
+    assert built == []

@@ -194,7 +194,7 @@ def test_real_data_only_evaluation_scores_views_on_measured_pixels(tmp_path):
 def test_evaluation_with_nothing_to_score_is_an_error():
     from igde_stream.evaluation import standard_evaluation
 
-    with pytest.raises(ValueError, match="nothing was evaluated"):
+    with pytest.raises(ValueError, match="nothing to evaluate: .*ICL-NUIM not asked for"):
         standard_evaluation([], sequences=0, frames=1, icl=None, guided=False, progress=False)
 
 
