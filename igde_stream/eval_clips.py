@@ -52,10 +52,12 @@ def _read(path: Path, depth: bool) -> np.ndarray:
     return img if depth else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def clip_sequence(color: str | Path, depth: str | Path, gt: str | Path, name: str | None = None) -> Sequence:
+def clip_sequence(color: str | Path, depth: str | Path, gt: str | Path, name: str | None = None,
+                  measured_only: bool = False) -> Sequence:
     """The clip (``color``, ``depth``, ``gt``: folders of images or image files) as a
     :class:`~igde_stream.data.Sequence` of its frames as they are (``valid`` None: every pixel
-    scored). ``name`` defaults to the depth's path as given. A clip that cannot be scored (other
+    scored; ``measured_only``: ``valid`` = ground truth > 0, the pixels a sensor measured, as the
+    stereo scenes' unknown pixels are left out). ``name`` defaults to the depth's path as given. A clip that cannot be scored (other
     counts, sizes or types; an unreadable image) is a ValueError naming the file."""
     paths = [Path(color), Path(depth), Path(gt)]
     lists = [_files(p) for p in paths]
@@ -80,6 +82,10 @@ def clip_sequence(color: str | Path, depth: str | Path, gt: str | Path, name: st
     dtype = depths[0].dtype
     params = {"source": {"color": str(paths[0]), "depth": str(paths[1]), "gt": str(paths[2])},
               "frames": len(depths), "size": [int(depths[0].shape[1]), int(depths[0].shape[0])],
-              "bits": 8 if dtype == np.uint8 else 16, "scored": "every pixel, as igde-stream --report scores them"}
-    return Sequence(name or str(paths[1]), np.stack(colors), np.stack(depths), np.stack(gts),
-                    255.0 if dtype == np.uint8 else 65535.0, True, params)
+              "bits": 8 if dtype == np.uint8 else 16,
+              "scored": "the pixels whose ground truth is not 0" if measured_only
+              else "every pixel, as igde-stream --report scores them"}
+    gt_frames = np.stack(gts)
+    return Sequence(name or str(paths[1]), np.stack(colors), np.stack(depths), gt_frames,
+                    255.0 if dtype == np.uint8 else 65535.0, True, params,
+                    valid=gt_frames != 0 if measured_only else None)

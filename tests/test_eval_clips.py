@@ -144,3 +144,53 @@ def test_nothing_to_evaluate_is_said_before_any_model_is_built(tmp_path, monkeyp
     with pytest.raises(ValueError, match=f"nothing to evaluate: .* ICL-NUIM not found at {tmp_path / 'icl'}"):
         standard_evaluation(["igde-small"], sequences=0, icl=tmp_path / "icl", middlebury=False, progress=False)
     assert built == []
+
+
+def test_measured_only_leaves_the_ground_truths_zeros_out(tmp_path):
+    """``--clip-measured``: a sensor's ground truth with unmeasured pixels (0) is scored on the others,
+    SSIM too (the mean of scikit-image's SSIM map, 5-px border off, over them); temporal stability reads
+    every pixel, as for the stereo scenes."""
+    from skimage.metrics import structural_similarity
+
+    paths, frames, peak = _write_clip(tmp_path)
+    for k, (c, d, g) in enumerate(frames):  # a 4 x 6 unmeasured patch in the ground truth
+        g[2:6, 20:26] = 0
+        cv2.imwrite(str(tmp_path / "gt" / f"{k}.png"), g)
+    seq = clip_sequence(*paths, measured_only=True)
+    assert seq.valid is not None and int((~seq.valid).sum()) == 3 * 24
+    (row,) = standard_evaluation([], sequences=0, icl=None, guided=False, progress=False, clips=[seq],
+                                 extra_methods={"shift": _shift})[0][1:]
+    outs = _shift(np.stack([c for c, _, _ in frames]), np.stack([d for _, d, _ in frames])).astype(np.float64)
+    gts = [g.astype(np.float64) for _, _, g in frames]
+    ok = [g > 0 for g in gts]
+    wrong = [d != g for (_, d, _), g in zip(frames, gts)]
+    sq = [(o - g) ** 2 for o, g in zip(outs, gts)]
+    db = lambda mses: 10 * np.log10(peak ** 2 / np.mean(mses))  # noqa: E731
+    maps = [structural_similarity(g, o, data_range=peak, gaussian_weights=True, sigma=1.5,
+                                  use_sample_covariance=False, full=True)[1] for o, g in zip(outs, gts)]
+    want = {"psnr": db([e[m].mean() for e, m in zip(sq, ok)]),
+            "psnr_t": db([e[m & ~w].mean() for e, m, w in zip(sq, ok, wrong)]),
+            "psnr_f": db([e[m & w].mean() for e, m, w in zip(sq, ok, wrong)]),
+            "rmse": np.mean([np.sqrt(e[m].mean()) for e, m in zip(sq, ok)]),
+            "ssim": np.mean([s[5:-5, 5:-5][m[5:-5, 5:-5]].mean() for s, m in zip(maps, ok)]),
+            "temporal": np.mean([np.abs((outs[t] - outs[t - 1]) - (gts[t] - gts[t - 1])).mean() for t in (1, 2)])}
+    for key, value in want.items():
+        assert row[key] == pytest.approx(value, rel=1e-9), key
+    assert row["psnr"] != pytest.approx(_expected(frames, peak, _shift)["psnr"], rel=1e-3)  # the zeros mattered
+
+
+def test_the_tool_passes_clip_measured_and_refuses_it_alone(tmp_path, capsys):
+    paths, frames, peak = _write_clip(tmp_path)
+    for k, (c, d, g) in enumerate(frames):
+        g[:4] = 0
+        cv2.imwrite(str(tmp_path / "gt" / f"{k}.png"), g)
+    out = tmp_path / "eval"
+    argv = ["--sequences", "0", "--no-icl", "--no-middlebury", "--model", "none", "--filters", "none", "--no-guided",
+            "--views", "0", "--out", str(out)]
+    assert load_tool("evaluate").main([*argv, "--clip", *paths, "--clip-measured"]) == 0
+    (row,) = json.loads((out / "eval.json").read_text())["rows"]
+    mses = [((d.astype(np.float64) - g) ** 2)[g > 0].mean() for _, d, g in frames]
+    assert row["psnr"] == pytest.approx(10 * np.log10(peak ** 2 / np.mean(mses)), rel=1e-9)
+    with pytest.raises(SystemExit) as e:
+        load_tool("evaluate").main([*argv, "--clip-measured"])
+    assert e.value.code == 2 and "--clip-measured applies to --clip" in capsys.readouterr().err

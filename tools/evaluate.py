@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="also score your own frames as they are (no errors drawn): folders of images (or "
                         "image files) of colour, degraded depth and ground truth, depth larger = nearer, "
                         "8 or 16 bit; every pixel scored, as igde-stream --gt --report does; repeatable")
+    p.add_argument("--clip-measured", action="store_true",
+                   help="--clip: leave out the pixels whose ground truth is 0 (unmeasured by a sensor), as the "
+                        "Middlebury rows leave out their unknown pixels")
     p.add_argument("--steep-planes", type=int, default=0, metavar="N",
                    help="add 1..N steep planes (1-4 levels/px) to every synthetic test scene (0: none)")
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row (with --filters none)")
@@ -81,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ckpts", default=["runs/paper"], nargs="+",
                    help="--suite paper: folder(s) of tools/paper_suite.py train, one per seed")
     args = p.parse_args(argv)
+    if args.clip_measured and not args.clip:
+        p.error("--clip-measured applies to --clip; give one")
     if args.views < 0 or args.view_stride < 1:
         p.error("--views must be >= 0 and --view-stride >= 1")
     if not 0 < args.icl_scale <= 1:
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = []
     for trio in args.clip:  # read once, here: a bad clip stops before any model runs
         try:
-            clips.append(clip_sequence(*trio))
+            clips.append(clip_sequence(*trio, measured_only=args.clip_measured))
         except ValueError as exc:
             p.error(f"--clip: {exc}")
     try:
