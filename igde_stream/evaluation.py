@@ -236,7 +236,8 @@ def standard_evaluation(
             methods[f"filter:{name}"] = filter_method(name)
     methods.update(extra_methods or {})
     for m in models:
-        label = str(m) if not Path(str(m)).suffix else f"{Path(str(m)).parent.name}/{Path(str(m)).name}"
+        path = Path(str(m))  # a file: its folder and name ("runs/best.pt"), or its name alone in the working folder
+        label = str(m) if not path.suffix else "/".join(x for x in (path.parent.name, path.name) if x)
         methods[label] = model_method(m, device, backend=backend, threads=threads)
         if wide_errors:
             methods[f"{label} --wide-errors"] = model_method(m, device, backend=backend, threads=threads, wide_errors=True)

@@ -194,3 +194,15 @@ def test_the_tool_passes_clip_measured_and_refuses_it_alone(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         load_tool("evaluate").main([*argv, "--clip-measured"])
     assert e.value.code == 2 and "--clip-measured applies to --clip" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ref, label", [("m.pt", "m.pt"), ("runs/m.pt", "runs/m.pt"), ("/x/y/m.pt", "y/m.pt")])
+def test_a_model_file_is_named_by_its_folder_and_name(tmp_path, monkeypatch, ref, label):
+    """A checkpoint in the working folder was labelled "/m.pt", which reads as a file at the root."""
+    from igde_stream import evaluation
+
+    paths, _, _ = _write_clip(tmp_path)
+    monkeypatch.setattr(evaluation, "model_method", lambda *a, **k: lambda c, d: d.copy())
+    rows, _ = standard_evaluation([ref], sequences=0, icl=None, guided=False, progress=False,
+                                  clips=[clip_sequence(*paths)])
+    assert [r["method"] for r in rows] == ["degraded input", label]
