@@ -190,7 +190,7 @@ class DepthWriter:
             s = self.container.add_stream(codec, rate=self.rate, options=dict(CODEC_OPTIONS.get(codec, {})))
             s.width, s.height, s.pix_fmt = like.width, like.height, self.pix_fmt
             self._tag = AspectTag(s, sar, self.out)  # non-square pixels: the input grid's sample aspect ratio (aspect)
-            set_time_base(s, muxer, self.rate, self._out_tb)  # AVI: without B-frames, which it cannot reorder
+            self._out_tb = set_time_base(s, muxer, self.rate, self._out_tb)  # AVI: no B-frames; MP4: the frame grid
             self._pts = OutputPts(muxer, self._out_tb, self.time_base, self.rate)
             s.thread_count = threads
             if codec == "ffv1":
@@ -241,7 +241,7 @@ class DepthWriter:
         pts = self._pts(pts)
         if self._last_pts is not None and pts <= self._last_pts:
             slotted = self.out.suffix if self._pts.from_first else f"--codec {self.codec}"
-            slots = "" if self._out_tb == self.time_base else (
+            slots = "" if not self._pts.in_slots else (
                 f" (frame slots of {slotted} at {self.rate} fps: a variable-rate input needs .mkv or .mp4 and "
                 "a codec such as ffv1 or libx264)")
             raise OutputError(
