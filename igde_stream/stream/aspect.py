@@ -85,8 +85,12 @@ def fit_layout(layout: Any, sar: Fraction | int) -> tuple[Any, Fraction | int]:
         return layout, 1
     from .. import display
 
-    log.info("%s layout: views in %s pixels fitted as a player shows them (files in square pixels)",
-             type(layout).__name__.lower(), ratio(Fraction(sar)))
+    if getattr(getattr(layout, "spec", None), "size", True) is None:  # a quilt whose tiles are the views
+        log.info("quilt layout: the views, in %s pixels, are its tiles as stored; its name says the aspect "
+                 "they show at (file in square pixels)", ratio(Fraction(sar)))
+    else:
+        log.info("%s layout: views in %s pixels fitted as a player shows them (files in square pixels)",
+                 type(layout).__name__.lower(), ratio(Fraction(sar)))
     return display.with_view_sar(layout, float(sar)), 1
 
 
