@@ -14,8 +14,10 @@ run's reader said on opening) is needed.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import av
@@ -86,12 +88,25 @@ def first_frame_timecode(reader: Any) -> str | None:
     return first.timecode if first is not None else None
 
 
+def color_offset(depth: Any, color: Any) -> int:
+    """Frames (at the depth's rate) from the colour's first frame to the depth's, where the two pair on
+    their timestamps (``sync="absolute"``) and both start times are known; else 0 (relative sync takes
+    the two starts as one)."""
+    d, c = depth.info, color.info
+    if getattr(depth, "sync", "relative") != "absolute" or d.start_pts is None or c.start_pts is None:
+        return 0
+    later = Fraction(d.start_pts) * Fraction(d.time_base) - Fraction(c.start_pts) * Fraction(c.time_base)
+    return max(0, math.floor(later * Fraction(d.effective_rate) + Fraction(1, 2)))
+
+
 def outputs_timecode(depth: Any, color: Any, info: VideoInfo | None = None) -> VideoInfo:
     """``info`` (default: the depth reader's) with the outputs' timecode (``timecode.with_timecode``): the
     depth's container's, else the colour's; else the depth's first frame's, else the colour's (decoded
-    only then, where not yet; ``depth`` and ``color``: their ``VideoReader``s)."""
+    only then, where not yet; ``depth`` and ``color``: their ``VideoReader``s). The colour's is that of
+    the colour frame the depth's first pairs with (``color_offset``)."""
     return with_timecode(info or depth.info, color.info,
-                         (lambda: first_frame_timecode(depth), lambda: first_frame_timecode(color)))
+                         (lambda: first_frame_timecode(depth), lambda: first_frame_timecode(color)),
+                         color_offset(depth, color))
 
 
-__all__ = ["FirstFrame", "first_frame_timecode", "outputs_timecode", "probe_first_frame"]
+__all__ = ["FirstFrame", "color_offset", "first_frame_timecode", "outputs_timecode", "probe_first_frame"]

@@ -72,20 +72,26 @@ _INPUTS = ("depth", "colour")
 
 
 def with_timecode(depth: VideoInfo, color: VideoInfo,
-                  first_frames: Sequence[Callable[[], str | None]] = ()) -> VideoInfo:
+                  first_frames: Sequence[Callable[[], str | None]] = (), color_offset: int = 0) -> VideoInfo:
     """``depth`` (the outputs' model) with the timecode they get: the depth's, else the colour's (a depth
     estimator's output has none; its frames pair with the colour's from the first, ``pairing``); where
     neither container has one, that of the depth's first frame, else the colour's (``first_frames``:
-    the two, depth and colour, read when asked, in that order, only then: ``firstframe``)."""
+    the two, depth and colour, read when asked, in that order, only then: ``firstframe``). The colour's
+    is counted on by ``color_offset`` frames: the depth's first frame pairs with that colour frame
+    (a depth that starts later on the timestamps, ``sync="absolute"``)."""
+    later = "" if not color_offset else f", counted on {color_offset} frames to the colour frame the depth starts at"
     if depth.timecode is None and color.timecode is not None:
-        log.info("timecode %s: the colour input's (the depth has none), written on the outputs", color.timecode)
-        return dataclasses.replace(depth, timecode=color.timecode)
+        tc = advance(color.timecode, color_offset, depth.effective_rate) if color_offset else color.timecode
+        log.info("timecode %s: the colour input's (the depth has none)%s, written on the outputs", tc, later)
+        return dataclasses.replace(depth, timecode=tc)
     if depth.timecode is not None:
         return depth
     for name, read in zip(_INPUTS, first_frames):
         if (tc := read()) is not None:
-            log.info("timecode %s: the %s input's first frame's (in its bitstream; neither container has one), "
-                     "written on the outputs", tc, name)
+            if name == "colour" and color_offset:
+                tc = advance(tc, color_offset, depth.effective_rate)
+            log.info("timecode %s: the %s input's first frame's (in its bitstream; neither container has one)%s, "
+                     "written on the outputs", tc, name, later if name == "colour" else "")
             return dataclasses.replace(depth, timecode=tc)
     return depth
 
