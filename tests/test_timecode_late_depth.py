@@ -77,3 +77,39 @@ def test_the_main_command_says_it_too(tmp_path, enhancer):
     color, depth = _inputs(tmp_path, 8, 3, 0.08)
     summary = enhance_file(color, depth, tmp_path / "e.mkv", enhancer=enhancer, sync="absolute", pair="nearest")
     assert summary["timecode"] == "10:00:00:02" and _timecode(tmp_path / "e.mkv") == "10:00:00:02"
+
+
+def _at(path, frames, rate, timecode=None, start=0.0):
+    """``frames`` at ``rate`` (Matroska, FFV1, times in 1/1000 s from ``start``); a TIMECODE tag where given."""
+    with av.open(str(path), "w") as out:
+        if timecode:
+            out.metadata["timecode"] = timecode
+        s = out.add_stream("ffv1", rate=rate)
+        s.width, s.height = W, H
+        s.pix_fmt = "bgr0" if frames[0].ndim == 3 else "gray16le"
+        s.time_base = s.codec_context.time_base = Fraction(1, 1000)
+        for k, a in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(a, format="rgb24" if a.ndim == 3 else "gray16le").reformat(format=s.pix_fmt)
+            f.pts, f.time_base = round((start + k / rate) * 1000), Fraction(1, 1000)
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    return path
+
+
+def test_a_colour_timecode_of_another_rate_is_counted_at_the_outputs_rate(tmp_path):
+    """59.94 fps colour at 01:00:00;58 (58 of 60 frames into the second) beside 29.97 fps depth: the
+    outputs, at 29.97, start 29 of 30 frames into it, 01:00:00;29 (the muxer read ;58 at 29.97 as a
+    second and 28 frames: 01:00:01;28); 50 fps at 10:00:00:48 beside 25 fps: 10:00:00:24."""
+    rng = np.random.default_rng(1)
+    cases = ((Fraction(60000, 1001), "01:00:00;58", Fraction(30000, 1001), "01:00:00;29", 0.0),
+             (Fraction(50), "10:00:00:48", Fraction(25), "10:00:00:24", 0.0),
+             (Fraction(50), "10:00:00:00", Fraction(25), "10:00:00:02", 0.08))  # a later depth on the timestamps
+    for k, (c_rate, c_tc, d_rate, want, start) in enumerate(cases):
+        color = _at(tmp_path / f"c{k}.mkv", rng.integers(0, 256, (12, H, W, 3), np.uint8), c_rate, c_tc)
+        depth = _at(tmp_path / f"d{k}.mkv", rng.integers(0, 65536, (4, H, W), np.uint16), d_rate, start=start)
+        out = tmp_path / f"v{k}.mkv"
+        render_file(color, depth, out, mv.ViewConfig(2, 4), layout="sbs", pair="nearest",
+                    sync="absolute" if start else "relative")
+        assert _timecode(out) == want, (k, _timecode(out), want)

@@ -80,16 +80,22 @@ def with_timecode(depth: VideoInfo, color: VideoInfo,
     is counted on by ``color_offset`` frames: the depth's first frame pairs with that colour frame
     (a depth that starts later on the timestamps, ``sync="absolute"``)."""
     later = "" if not color_offset else f", counted on {color_offset} frames to the colour frame the depth starts at"
+    rate = depth.effective_rate
+
+    def colours(tc: str) -> str:  # the colour's, at the outputs' (the depth's) rate, from the depth's first frame
+        tc = at_rate(tc, color.effective_rate, rate)
+        return advance(tc, color_offset, rate) if color_offset else tc
+
     if depth.timecode is None and color.timecode is not None:
-        tc = advance(color.timecode, color_offset, depth.effective_rate) if color_offset else color.timecode
+        tc = colours(color.timecode)
         log.info("timecode %s: the colour input's (the depth has none)%s, written on the outputs", tc, later)
         return dataclasses.replace(depth, timecode=tc)
     if depth.timecode is not None:
         return depth
     for name, read in zip(_INPUTS, first_frames):
         if (tc := read()) is not None:
-            if name == "colour" and color_offset:
-                tc = advance(tc, color_offset, depth.effective_rate)
+            if name == "colour":
+                tc = colours(tc)
             log.info("timecode %s: the %s input's first frame's (in its bitstream; neither container has one)%s, "
                      "written on the outputs", tc, name, later if name == "colour" else "")
             return dataclasses.replace(depth, timecode=tc)
@@ -120,6 +126,20 @@ def advance(timecode: str, frames: int, rate: Fraction) -> str:
     width = max(2, len(str(fps - 1)))
     return (f"{n // (fps * 3600) % 24:02d}:{n // (fps * 60) % 60:02d}:{n // fps % 60:02d}"
             f"{sep}{n % fps:0{width}d}")
+
+
+def at_rate(timecode: str, rate: Fraction, to_rate: Fraction) -> str:
+    """``timecode`` of a frame at ``rate`` fps as the outputs at ``to_rate`` count it: the same second, its
+    frame number scaled to the other rate (59.94 fps ``01:00:00;58`` is 29.97 fps ``01:00:00;29``; 50 fps
+    ``10:00:00:48`` is 25 fps ``10:00:00:24``), drop-frame kept where ``to_rate`` is a multiple of 30
+    fps. Unchanged at the same whole rate."""
+    fps, fps_to = (max(1, math.floor(Fraction(r) + Fraction(1, 2))) for r in (rate, to_rate))
+    if fps == fps_to:
+        return timecode
+    h, _, m, _, s, sep, f = re.split(r"([:;.,])", timecode.strip())
+    sep = ";" if sep != ":" and fps_to % 30 == 0 else ":"
+    width = max(2, len(str(fps_to - 1)))
+    return f"{int(h):02d}:{int(m):02d}:{int(s):02d}{sep}{min(int(f) * fps_to // fps, fps_to - 1):0{width}d}"
 
 
 def move_timecode(container: Any, frames: int, rate: Fraction) -> None:
@@ -170,5 +190,5 @@ def set_timecode(container: Any, timecode: str | None, rate: Fraction, where: An
     container.metadata["timecode"] = timecode
 
 
-__all__ = ["FRAME_TIMECODE_CODECS", "advance", "frame_timecode", "input_timecode", "move_timecode", "set_timecode",
-           "timecode_of", "with_timecode"]
+__all__ = ["FRAME_TIMECODE_CODECS", "advance", "at_rate", "frame_timecode", "input_timecode", "move_timecode",
+           "set_timecode", "timecode_of", "with_timecode"]
