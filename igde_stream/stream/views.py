@@ -102,13 +102,15 @@ def _score_what_is_held(pairs: Iterator[Any], stride: int) -> Iterator[Any]:
         raise PairingError(f"{said}max_frames={n}", exc.path, cli_problem=f"{said}--max-frames {n}") from None
 
 
-def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig) -> None:
+def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig, rgbd: bool = False) -> None:
     """The main command's depth-range warnings (``enhancer.warn_depth_range``) for the views' reading
-    of ``depth``: far-high distance nearer than the near limit, flat 16-bit depth, depth above the peak."""
+    of ``depth`` (``rgbd``: the RGB-D layout's, which renders none): far-high distance nearer than the
+    near limit, flat 16-bit depth, depth above the peak."""
     from ..enhancer import warn_depth_range
 
     peak = cfg.max_depth or float(np.iinfo(depth.dtype).max)
-    warn_depth_range(depth, peak, cfg.depth_order, above="is clipped in the views", where=f"{path}: ")
+    warn_depth_range(depth, peak, cfg.depth_order, where=f"{path}: ",
+                     above="is written as 255 in the RGB-D depth" if rgbd else "is clipped in the views")
 
 
 def _depth_codes(reader: VideoReader, fmap: FloatMap | None = None) -> VideoReader:
@@ -224,7 +226,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             pair, color_reader, [depth_reader])
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
             if n == 0:
-                _warn_range(depth, d, lay.cfg)
+                _warn_range(depth, d, lay.cfg, lay.depth_8bit)
             if lay.depth_8bit and not said and d.dtype != np.uint8:
                 said = _say_rescaled(depth, d, lay.cfg.max_depth, lay.cfg.depth_order)
             for w, img in zip(writers, lay.frames(c, d, render)):
