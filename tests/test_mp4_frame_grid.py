@@ -91,3 +91,37 @@ def test_times_the_time_base_holds_are_kept(tmp_path):
         for f in r.frames():
             w.write(f.data, f.pts)
     assert _times(tmp_path / "v.mp4")[0] == [0, Fraction(1, 25), Fraction(95, 1000)]
+
+
+def _through_nut(tmp_path, depth):
+    """``depth`` written on as igde-stream writes a pipe (NUT): Matroska's milliseconds in 1/64000 s."""
+    with VideoReader(depth, "depth") as r, DepthWriter(tmp_path / "d.nut", r.info) as w:
+        for f in r.frames():
+            w.write(f.data, f.pts)
+    with av.open(str(tmp_path / "d.nut")) as c:  # the precondition: a finer time base, the same times
+        s = c.streams.video[0]
+        times = [Fraction(p.pts) * p.time_base for p in c.demux(s) if p.pts is not None]
+        assert s.time_base == Fraction(1, 64000) and times[:3] == [0, Fraction(33, 1000), Fraction(67, 1000)]
+    return tmp_path / "d.nut"
+
+
+def test_matroska_times_through_a_pipe_land_on_the_grid_too(tmp_path):
+    from igde_stream import multiview as mv
+    from igde_stream.stream.views import render_file
+
+    nut = _through_nut(tmp_path, _ntsc_depth(tmp_path, size=(64, 48)))
+    color = write_video(tmp_path / "c.mkv", scene(6, (64, 48))[0], fmt="rgb24", codec="ffv1", rate=NTSC)
+    render_file(color, nut, tmp_path / "v.mov", mv.ViewConfig(2, 4), layout="sbs", codec="h264")
+    times, avg, guessed = _times(tmp_path / "v.mov")
+    assert times == [Fraction(1001 * k, 30000) for k in range(6)]
+    assert avg == NTSC and guessed == NTSC
+
+
+def test_mpeg4_keeps_a_time_base_it_takes(tmp_path):
+    # MPEG-4 Part 2 takes no time base finer than 1/65535: 1/960000 would fail it at the first frame
+    depth = write_video(tmp_path / "d8.mkv", scene(4, (32, 24))[1], fmt="gray", rate=NTSC)
+    nut = _through_nut(tmp_path, depth)
+    with VideoReader(nut, "depth") as r, DepthWriter(tmp_path / "o.mp4", r.info, codec="mpeg4") as w:
+        for f in r.frames():
+            w.write(f.data, f.pts)
+    assert len(_times(tmp_path / "o.mp4")[0]) == 4

@@ -151,21 +151,24 @@ def in_slots(muxer: str) -> bool:
     return muxer in SLOT_MUXERS
 
 
-#: the finest time base given to MP4 / MOV for the frame grid (MPEG-4 Part 2 takes none finer)
-MAX_GRID_DENOMINATOR = 65535
+#: the time base of Matroska's timestamps, which a stream keeps through other containers
+MATROSKA_TIME_BASE = Fraction(1, 1000)
+#: encoders that take no time base finer than 1/65535 (MPEG-4 Part 2), and the finest any takes
+SHORT_TIME_BASES, MAX_TIME_BASE_DEN = {"mpeg4": 65535}, 2**31 - 1
 
 
-def grid_time_base(muxer: str, time_base: Fraction, rate: Fraction) -> Fraction | None:
+def grid_time_base(muxer: str, time_base: Fraction, rate: Fraction, codec: str = "") -> Fraction | None:
     """MP4 / MOV, which hold any time base: one that holds both ``time_base``'s times and the frame grid
     k / ``rate``, where ``time_base`` cannot hold the grid (Matroska's 1 ms at 30000/1001 fps: 1/30000).
-    Frames within half a ``time_base`` unit of the grid are written on it (``OutputPts``): times kept as
+    Frames within half a ``time_base`` unit (or a millisecond) of the grid go on it (``OutputPts``): kept as
     they were, 33 / 34 ms apart, read there as a variable rate (ffprobe's r_frame_rate of x264 views
-    29.92 fps, the average 29.9). None where ``time_base`` holds the grid or the muxer is another."""
+    29.92 fps, the average 29.9); FFmpeg's NUT writes Matroska's milliseconds in 1/64000 (1/960000 then).
+    None where ``time_base`` holds the grid, the muxer is another, or ``codec`` takes no time base so fine."""
     tb, r = Fraction(time_base), Fraction(rate)
     if muxer not in MOV_MUXERS or r <= 0 or tb.numerator != 1 or (1 / r / tb).denominator == 1:
         return None
     den = math.lcm(tb.denominator, r.numerator)
-    return Fraction(1, den) if den <= MAX_GRID_DENOMINATOR else None
+    return Fraction(1, den) if den <= SHORT_TIME_BASES.get(codec, MAX_TIME_BASE_DEN) else None
 
 
 def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fraction, time_base: Fraction) -> Fraction:
@@ -173,7 +176,8 @@ def set_time_base(stream: av.video.stream.VideoStream, muxer: str, rate: Fractio
     ``muxer`` reads the time base as the frame rate; there without B-frames (AVI stores no reordering:
     x264's B-frames read back with shuffled times); in MP4 / MOV in ``grid_time_base`` where that is
     finer. Returns the time base set."""
-    tb = Fraction(1) / Fraction(rate) if in_slots(muxer) else (grid_time_base(muxer, time_base, rate) or time_base)
+    grid = grid_time_base(muxer, time_base, rate, stream.codec_context.name)
+    tb = Fraction(1) / Fraction(rate) if in_slots(muxer) else (grid or time_base)
     stream.time_base = stream.codec_context.time_base = tb
     if in_slots(muxer):
         stream.codec_context.max_b_frames = 0
@@ -245,7 +249,7 @@ class OutputPts:
         self.time_base, self.rate, self.out_tb = Fraction(time_base), Fraction(rate), Fraction(out_tb)
         self.from_first = in_slots(muxer)
         # MP4 / MOV in a time base finer than the input's: its times, those near the frame grid on it
-        self.grid = not self.from_first and out_tb != time_base and out_tb == grid_time_base(muxer, time_base, rate)
+        self.grid = not self.from_first and out_tb not in (time_base, 1 / self.rate)  # set_time_base's grid
         self.on_grid = self.grid  # until a frame comes off the grid
         self.in_slots = not self.grid and (self.from_first or out_tb != time_base)
         self.first: int | None = None
@@ -263,18 +267,19 @@ class OutputPts:
             self.first = slot
         return slot - self.first
 
-
     def _on_grid(self, pts: int) -> int:
         """``pts`` in ``out_tb``: on the frame grid while every frame lies within half an input time-base
-        unit of it (the input's rounding of a constant rate), else (from the first frame off it: a
-        variable rate) its own time, as it was."""
+        unit of it, or half a millisecond (the input's rounding of a constant rate, or Matroska's kept in
+        a finer one: FFmpeg's NUT of a Matroska stream), else (from the first frame off it: a variable
+        rate) its own time, as it was."""
         own = Fraction(pts) * self.time_base / self.out_tb
         grid = slot_of(pts, self.time_base, self.rate) / self.rate / self.out_tb
-        if self.on_grid and (abs(grid - own) * self.out_tb > self.time_base / 2
+        if self.on_grid and (abs(grid - own) * self.out_tb > max(self.time_base, MATROSKA_TIME_BASE) / 2
                              or (self.last is not None and grid <= self.last)):
             self.on_grid = False
         self.last = int(grid if self.on_grid else own)
         return self.last
+
 
     def start_note(self, pts: int, suffix: str, codec: str) -> str | None:
         """What happens to a first frame at ``pts`` that is not kept at its time: in AVI / YUV4MPEG
