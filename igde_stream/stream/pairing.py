@@ -113,7 +113,7 @@ def pair_nearest(
     nxt = pull() if cur is not None else None
     uses = 0  # depth frames the current colour frame has guided
     lone_d: list[Frame] = []
-    n_d = 0
+    n_d = past_end = 0  # past_end: depth frames without colour after the colour's last frame
     ended = False  # by the span: the colour after it is not read
     try:
         for d in depths:
@@ -132,6 +132,7 @@ def pair_nearest(
                     yield cur, d
             else:
                 lone_d.append(_stub(d))
+                past_end += nxt is None and cur is not None and cur.time < d.time  # the colour has ended
     except SpanEnd:  # end_pairs: the pair just given was the last one taken
         ended = True
     if ended and nxt is not None:  # read ahead, after the last depth frame paired: not counted
@@ -150,7 +151,8 @@ def pair_nearest(
     if lone_d:
         raise PairingError(
             f"no colour frame within {(tolerance + slack) * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
-            f"({_frames(counts['color_frames'], 'colour')}, {_frames(n_d, 'depth')})",
+            f"({_frames(counts['color_frames'], 'colour')}, {_frames(n_d, 'depth')})"
+            f"{_covered(n_d, len(lone_d), past_end)}",
             f"{names[0]}, {names[1]}",
         )
 
@@ -173,7 +175,7 @@ def pair_frames(
     c = next(c_iter, None)
     lone_c: list[Frame] = []
     lone_d: list[Frame] = []
-    n_c = n_d = 0
+    n_c = n_d = past_end = 0  # past_end: depth frames without colour after the colour's last frame
     for d in depths:
         if n_d == 0 and c is not None:
             _warn_start_offset(c, d, tolerance, names)
@@ -189,6 +191,7 @@ def pair_frames(
             c = next(c_iter, None)
         else:
             lone_d.append(_stub(d))
+            past_end += c is None and n_c > 0  # the colour has ended
     while c is not None:
         lone_c.append(_stub(c))
         n_c += 1
@@ -203,7 +206,8 @@ def pair_frames(
         said = (f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
                 f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')})")
         nearest = ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
-                   else "; --pair nearest pairs streams of different rates" if _rates(durations) else "")
+                   else "; --pair nearest pairs streams of different rates" if _rates(durations)
+                   else "" if lone_c else _covered(n_d, len(lone_d), past_end))
         said += ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
                  f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 "
                  "color.mkv)" if still else _rates(durations))
@@ -212,6 +216,15 @@ def pair_frames(
         # the colour only runs longer, every depth frame paired
         error.unadvised, error.depth_frames = said, (n_d if lone_c and not lone_d and not still else None)
         raise error
+
+
+def _covered(n_d: int, lone: int, past_end: int) -> str:
+    """The advice for ``lone`` depth frames of ``n_d`` without colour where all of them (``past_end``)
+    come after the colour's last frame: the ``--max-frames`` that takes those it covers (from the
+    start); else nothing."""
+    if not lone or lone != past_end or lone >= n_d:
+        return ""
+    return f"; the colour ends first: --max-frames {n_d - lone} takes the depth frames it covers"
 
 
 def _frames(n: int, what: str) -> str:
