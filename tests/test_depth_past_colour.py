@@ -6,8 +6,11 @@ colour gets no such advice. Nothing is written either way."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
@@ -50,3 +53,86 @@ def test_a_gap_inside_the_colour_gets_no_such_advice(tmp_path, pair):
     with pytest.raises(PairingError) as err:
         render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs", pair=pair)
     assert "--max-frames" not in str(err.value), str(err.value)
+
+
+# Lengths that cannot pair were found only after the last frame: the main command enhanced every
+# frame first (540x360 real frames: 13.9 s for 10 frames, hours for a programme at 1080p), views
+# render drew every view. Where both clips declare their frame counts at one rate, the run's own
+# refusal now comes at the first pair, once the first frames were read and checked: before any
+# frame is enhanced or rendered.
+
+def _short_depth(tmp_path):
+    rng = np.random.default_rng(6)
+    color = write_video(tmp_path / "c.mkv", rng.integers(0, 256, (12, H, W, 3), np.uint8), fmt="rgb24",
+                        codec="ffv1", rate=Fraction(25), time_base=Fraction(1, 1000))
+    depth = write_video(tmp_path / "d.mkv", rng.integers(0, 65536, (10, H, W), np.uint16), fmt="gray16le",
+                        rate=Fraction(25), time_base=Fraction(1, 1000))
+    return color, depth
+
+
+@pytest.fixture
+def worked(monkeypatch, enhancer):
+    """Frames enhanced (the main command) and views frames written (views render)."""
+    from igde_stream.stream.view_writers import ColorWriter
+
+    seen = {"enhanced": 0, "rendered": 0}
+    enhance, render = type(enhancer).enhance, ColorWriter.write
+
+    def counted_enhance(self, color, depth, *a, **k):
+        seen["enhanced"] += 1
+        return enhance(self, color, depth, *a, **k)
+
+    def counted_frames(self, *a, **k):
+        seen["rendered"] += 1
+        return render(self, *a, **k)
+
+    monkeypatch.setattr(type(enhancer), "enhance", counted_enhance)
+    monkeypatch.setattr(ColorWriter, "write", counted_frames)
+    return seen
+
+
+def test_a_shorter_depth_is_refused_before_any_frame_is_worked_on(tmp_path, enhancer, worked):
+    from igde_stream.stream import enhance_file
+
+    color, depth = _short_depth(tmp_path)
+    with pytest.raises(PairingError) as err:
+        render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs")
+    said = str(err.value)
+    assert "frames 10 (0.400 s), 11 (0.440 s) of the colour stream have no depth frame" in said, said
+    assert "(12 colour frames, 10 depth frames); --pair nearest gives each depth frame" in said, said
+    with pytest.raises(PairingError) as err:
+        enhance_file(color, depth, tmp_path / "e.mkv", enhancer=enhancer)
+    assert str(err.value) == said
+    assert worked == {"enhanced": 0, "rendered": 0}
+    assert not list(tmp_path.glob("*e.mkv*")) and not list(tmp_path.glob("*v.mkv*"))
+
+
+@pytest.mark.parametrize("pair", ["exact", "nearest"])
+def test_a_longer_depth_is_refused_before_any_frame_is_worked_on(tmp_path, worked, pair):
+    color, depth = _clips(tmp_path)
+    with pytest.raises(PairingError, match="--max-frames 10 takes"):
+        render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs", pair=pair)
+    assert worked["rendered"] == 0
+
+
+def test_what_pairs_still_runs(tmp_path, worked):
+    color, depth = _short_depth(tmp_path)
+    render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs", pair="nearest")
+    assert worked["rendered"] == 10
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command line to cut an MP4 with -c copy")
+def test_a_cut_mp4_declaring_more_samples_than_it_shows_still_pairs(tmp_path, worked):
+    """``ffmpeg -ss 0.2 -i c.mp4 -c copy`` keeps the GOP's 12 samples (nb_frames 12) and shows 7 (its
+    duration, 0.28 s): beside 7 depth frames it pairs, and is rendered, as before."""
+    rng = np.random.default_rng(7)
+    whole = write_video(tmp_path / "whole.mp4", rng.integers(0, 256, (12, 48, 64, 3), np.uint8), fmt="rgb24",
+                        rate=Fraction(25))
+    cut = tmp_path / "cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", "0.2", "-i", str(whole), "-c", "copy", str(cut)], check=True)
+    with av.open(str(cut)) as c:  # the precondition: more samples declared than shown
+        assert c.streams.video[0].frames == 12 and sum(1 for _ in c.decode(video=0)) == 7
+    depth = write_video(tmp_path / "d.mkv", rng.integers(0, 65536, (7, 48, 64), np.uint16), fmt="gray16le",
+                        rate=Fraction(25), time_base=Fraction(1, 1000))
+    render_file(cut, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs")
+    assert worked["rendered"] == 7

@@ -5,6 +5,7 @@ that runs longer); :func:`pairs` picks one by mode."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from fractions import Fraction
@@ -49,6 +50,42 @@ def pairs(
     if mode == "nearest":
         return pair_nearest(colors, depths, math.inf if still else 0.5 * max(durations), names, tally, slack, past)
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
+
+
+def declared_mismatch(mode: str, color: VideoInfo, depth: VideoInfo, names: tuple[str, str]) -> PairingError | None:
+    """The ``PairingError`` a whole run's pairing (``mode``) would end in, after the model or the
+    renderer had worked through every frame, known from the declared lengths: where both streams
+    declare their frame counts (2 or more) at one rate and pair from one start (the caller's to know:
+    relative sync, no span), counts that cannot pair (exact: any other count; nearest: depth past the
+    colour's end) are paired here on their frame grids, so the error and its advice are the run's own.
+    The caller raises it at the first pair (``Span.refuse``), once the first frames were read and
+    checked as every frame is (a colour picture given as depth is refused as that). Streams that
+    declare no count, run at other rates (a variable rate) or hold a photograph are left to the run."""
+    n_c, n_d = _sure_count(color), _sure_count(depth)
+    if not n_c or not n_d or min(n_c, n_d) < 2 or n_c == n_d or (mode == "nearest" and n_d < n_c) \
+            or max(n_c, n_d) > 1_000_000 or not color.rate or not depth.rate or is_still(color):
+        return None
+    from .streams import SAME_RATE
+
+    if abs(color.effective_rate - depth.effective_rate) > SAME_RATE * depth.effective_rate:
+        return None
+    step, none = float(1 / depth.effective_rate), np.empty(0, np.uint8)
+    grid = lambda n: (Frame(k, None, k * step, k * step, none) for k in range(n))  # noqa: E731
+    try:
+        for _ in pairs(mode, grid(n_c), grid(n_d), (color.frame_duration, depth.frame_duration), names,
+                       slack=rounding_slack(color, depth)):
+            pass
+    except PairingError as error:
+        return error
+    return None
+
+
+def _sure_count(info: VideoInfo) -> int | None:
+    """The frame count ``info`` declares, where its count and its duration agree within a frame (an MP4
+    cut by ``ffmpeg -ss T -c copy`` declares its whole first GOP's samples, 12, and shows 7: its duration's)."""
+    n = info.expected_frames
+    timed = dataclasses.replace(info, frames=None).expected_frames if info.frames else n
+    return n if n and timed is not None and abs(timed - n) <= 1 else None
 
 
 def reach(mode: str, color: VideoInfo, depth: VideoInfo) -> float:

@@ -41,7 +41,7 @@ from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
 from .view_writers import colour_tags
 from .packed import check_inputs as check_packed_inputs
-from .pairing import PAIR_MODES, end_pairs, pairs, rounding_slack
+from .pairing import PAIR_MODES, declared_mismatch, end_pairs, pairs, rounding_slack
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .info import limit_frames, read_within
 from .span import Span, check_end, check_span, check_start, most_frames
@@ -248,6 +248,8 @@ def enhance_file(
                 tags=colour_tags(color))
             tally: dict[str, int] = {}
             span = Span(start, max_frames, outs.starts_at, end).cut(pair, color, [depth], gt)
+            if not (start or max_frames or end is not None or sync == "absolute" or (options and options.packed)):
+                span.refuse = declared_mismatch(pair, color.info, di, (color.path, depth.path))  # at the first pair
             frames, infer_s = _run(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
                                    span, di.expected_frames)
             writer.close()

@@ -85,6 +85,7 @@ class Span:
                  starts_at: Callable[[int], Any] | None = None, end: float | None = None) -> None:
         self.start, self.max_frames, self.starts_at, self.end = float(start), int(max_frames), starts_at, end
         self.first = 0  # the index of the first frame written
+        self.refuse: Exception | None = None  # raised at the first pair, before its work (pairing.declared_mismatch)
         self.ended: float | None = None  # the time of the first depth frame at or after the end
 
     def cut(self, pair: str, color: Any, depths: list[Any], gt: Any = None) -> Span:
@@ -127,7 +128,10 @@ class Span:
         return self.ended is not None or bool(self.max_frames and written == self.max_frames)
 
     def begins(self, depth: Frame) -> None:
-        """``depth`` is the first frame written."""
+        """``depth`` is the first frame written (``refuse``, where set, is raised instead: the frames
+        decoded so far, one of each input, were checked as every frame is, and nothing was done with them)."""
+        if self.refuse is not None:
+            raise self.refuse
         self.first = depth.index
         if depth.index and self.starts_at is not None:
             self.starts_at(depth.index)

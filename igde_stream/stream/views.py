@@ -26,7 +26,7 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
-from .pairing import end_pairs, pairs, rounding_slack
+from .pairing import declared_mismatch, end_pairs, pairs, rounding_slack
 from .aspect import fit_layout, views_sar
 from .floatdepth import FloatMap
 from .formats import is_float_format
@@ -224,6 +224,9 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers], end).cut(
             pair, color_reader, [depth_reader])
+        if not (start or max_frames or end is not None or sync == "absolute" or (source and source.packed)):
+            span.refuse = declared_mismatch(pair, color_reader.info, depth_reader.info,
+                                            (color_reader.path, depth_reader.path))  # at the first pair
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
             if n == 0:
                 _warn_range(depth, d, lay.cfg, lay.depth_8bit)
