@@ -229,7 +229,10 @@ def test_preview_without_matplotlib_names_the_keyword(tmp_path, enhancer, monkey
 
     from igde_stream.errors import OutputError
 
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    # import matplotlib now raises ImportError, also where an earlier test imported the modules the
+    # preview takes (a module in sys.modules is imported without its package)
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(OutputError) as info:
         enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", preview_path=tmp_path / "p.png",
                      enhancer=enhancer)
