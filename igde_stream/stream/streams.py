@@ -5,11 +5,13 @@ no timing of their own."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import re
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import av
 
@@ -44,12 +46,33 @@ def _gray_bits(s: av.VideoStream) -> int:
         return 0
 
 
+#: what colour is read for: "model" (the model's guide, and views beside it), "views" or "rgbd" (``views
+#: render``, no model: views, or the RGB-D layout), set by ``reading_for``; the HDR warning's advice follows it
+READ_FOR: contextvars.ContextVar[str] = contextvars.ContextVar("igde_read_for", default="model")
+
+
+@contextlib.contextmanager
+def reading_for(what: str) -> Iterator[None]:
+    """Inputs opened within are read for ``what`` (``READ_FOR``)."""
+    token = READ_FOR.set(what)
+    try:
+        yield
+    finally:
+        READ_FOR.reset(token)
+
+
 def warn_hdr_colour(cc: Any, path: str) -> None:
-    """Colour tagged PQ or HLG is read as its coded values, not tone-mapped: say so (docs/formats.md)."""
+    """Colour tagged PQ or HLG is read as its coded values, not tone-mapped: say so (docs/formats.md),
+    with the advice for the model's guide, or (``reading_for("views")``) what views of it hold."""
     if cc is not None and cc.color_trc in HDR_TRANSFERS:
+        trc = "PQ" if cc.color_trc == HDR_TRANSFERS[0] else "HLG"
+        then = {"views": f"the views hold them in 8 bits and say BT.2020 / {trc}, for a display or player that "
+                         "reads the tags",
+                "rgbd": "the RGB-D frames hold them in 8 bits, tagged BT.709 as their depth half is, so a player "
+                        "shows the colour as SDR"}.get(
+            READ_FOR.get(), "the model learned SDR colour and guides less well on it: convert it to SDR first")
         log.warning("%s: HDR colour (%s): read as its coded values without tone mapping, as ffmpeg -pix_fmt rgb24 "
-                    "shows it; the model learned SDR colour and guides less well on it: convert it to SDR first "
-                    "(docs/formats.md, \"HDR colour\")", path, "PQ" if cc.color_trc == HDR_TRANSFERS[0] else "HLG")
+                    "shows it; %s (docs/formats.md, \"HDR colour\")", path, trc, then)
 
 
 def _is_picture(s: av.VideoStream) -> bool:
@@ -203,8 +226,8 @@ def check_numbering(other: Any, depth: Any, role: str = "ground truth") -> None:
         raise PairingError(problem, f"{depth.path}, {other.path}")
 
 
-__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "check_numbering", "check_same_kind", "check_same_length", "check_timing",
-           "choose_stream", "rates_meet", "warn_hdr_colour"]
+__all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "READ_FOR", "check_numbering", "check_same_kind", "check_same_length",
+           "check_timing", "choose_stream", "rates_meet", "reading_for", "warn_hdr_colour"]
 
 
 def check_same_kind(size: tuple[int, int], fmt: str, count: int, file: str | None, pts_time: float,

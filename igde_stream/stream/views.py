@@ -34,7 +34,7 @@ from .info import limit_frames
 from .reader import VideoReader
 from .roles import check_pair, is_still
 from .sources import InputOptions
-from .streams import check_timing
+from .streams import check_timing, reading_for
 from .firstframe import outputs_timecode
 from .view_writers import (SDR, VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
                            _say_rescaled, colour_tags)
@@ -204,7 +204,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             raise IGDEError(str(exc)) from None
         inputs = {r: Path(p) for r, p in (("color", color), ("depth", depth)) if str(p) != "-"}
         check_outputs(paths, inputs, overwrite)
-        color_reader = VideoReader(color, "color", size=size, sync=sync, source=source)
+        with reading_for("rgbd" if lay.depth_8bit else "views"):  # no model: the HDR warning says what the files hold
+            color_reader = VideoReader(color, "color", size=size, sync=sync, source=source)
         fitted, sar = fit_layout(lay, views_sar(color_reader, depth_reader))  # non-square pixels (aspect)
         if fitted is not lay:  # a quilt's name says the aspect its views show at; a panel fits them so
             lay, old = fitted, paths
