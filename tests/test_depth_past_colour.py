@@ -61,12 +61,13 @@ def test_a_gap_inside_the_colour_gets_no_such_advice(tmp_path, pair):
 # refusal now comes at the first pair, once the first frames were read and checked: before any
 # frame is enhanced or rendered.
 
-def _short_depth(tmp_path):
+def _short_depth(tmp_path, suffix=".mp4", n_color=12, n_depth=10):
+    """MP4 declares its frame counts (the sample tables); Matroska only a duration."""
     rng = np.random.default_rng(6)
-    color = write_video(tmp_path / "c.mkv", rng.integers(0, 256, (12, H, W, 3), np.uint8), fmt="rgb24",
+    color = write_video(tmp_path / f"c{suffix}", rng.integers(0, 256, (n_color, H, W, 3), np.uint8), fmt="rgb24",
                         codec="ffv1", rate=Fraction(25), time_base=Fraction(1, 1000))
-    depth = write_video(tmp_path / "d.mkv", rng.integers(0, 65536, (10, H, W), np.uint16), fmt="gray16le",
-                        rate=Fraction(25), time_base=Fraction(1, 1000))
+    depth = write_video(tmp_path / f"d{suffix}", rng.integers(0, 65536, (n_depth, H, W), np.uint16),
+                        fmt="gray16le", rate=Fraction(25), time_base=Fraction(1, 1000))
     return color, depth
 
 
@@ -109,7 +110,7 @@ def test_a_shorter_depth_is_refused_before_any_frame_is_worked_on(tmp_path, enha
 
 @pytest.mark.parametrize("pair", ["exact", "nearest"])
 def test_a_longer_depth_is_refused_before_any_frame_is_worked_on(tmp_path, worked, pair):
-    color, depth = _clips(tmp_path)
+    color, depth = _short_depth(tmp_path, n_color=10, n_depth=12)
     with pytest.raises(PairingError, match="--max-frames 10 takes"):
         render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs", pair=pair)
     assert worked["rendered"] == 0
@@ -136,3 +137,16 @@ def test_a_cut_mp4_declaring_more_samples_than_it_shows_still_pairs(tmp_path, wo
                         rate=Fraction(25), time_base=Fraction(1, 1000))
     render_file(cut, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs")
     assert worked["rendered"] == 7
+
+
+def test_counts_only_estimated_from_a_duration_are_left_to_the_run(tmp_path, worked):
+    """Matroska declares no frame count, and one estimated from its duration can be a frame off: such
+    clips are not refused on the estimate; the run pairs the frames it reads and ends in the same
+    refusal after them, as before."""
+    color, depth = _short_depth(tmp_path, suffix=".mkv")
+    with av.open(str(depth)) as d:  # the precondition: no declared count
+        assert not d.streams.video[0].frames
+    with pytest.raises(PairingError, match="of the colour stream have no depth frame"):
+        render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs")
+    assert worked["rendered"] == 10
+    assert not list(tmp_path.glob("*v.mkv*"))

@@ -83,9 +83,11 @@ def declared_mismatch(mode: str, color: VideoInfo, depth: VideoInfo, names: tupl
 def _sure_count(info: VideoInfo) -> int | None:
     """The frame count ``info`` declares, where its count and its duration agree within a frame (an MP4
     cut by ``ffmpeg -ss T -c copy`` declares its whole first GOP's samples, 12, and shows 7: its duration's)."""
-    n = info.expected_frames
-    timed = dataclasses.replace(info, frames=None).expected_frames if info.frames else n
-    return n if n and timed is not None and abs(timed - n) <= 1 else None
+    n = info.frames  # declared; a count estimated from the duration alone (Matroska) can be a frame off
+    if not n:
+        return None
+    timed = dataclasses.replace(info, frames=None).expected_frames
+    return n if timed is not None and abs(timed - n) <= 1 else None
 
 
 def reach(mode: str, color: VideoInfo, depth: VideoInfo) -> float:
