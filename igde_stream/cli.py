@@ -130,7 +130,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs (docs/formats.md)")
     g.add_argument("--fps", type=fps_arg, metavar="R",
                    help="frame rate of image sequences, raw video and NumPy arrays (default: 25); frames pair by index")
-    g.add_argument("--size", type=size_arg, metavar="WxH", help="frame size of raw .yuv / .raw depth")
+    g.add_argument("--size", type=size_arg, metavar="WxH", help="frame size of raw depth: .yuv / .raw, or - (ffmpeg -f rawvideo -)")
     g.add_argument("--pix-fmt", metavar="NAME",
                    help="pixel format of raw depth: gray, gray10le, gray12le, gray16le, gray16be, yuv420p, "
                         "yuv420p10le, yuv420p16le, ... (depth in the luma plane), grayf32le / grayf32be (float)")

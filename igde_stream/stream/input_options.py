@@ -30,7 +30,10 @@ class InputOptions:
     ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited".
     ``depth_colormap``: the colour map a depth input (not the ground truth) is drawn in, read back as
     8-bit depth (``colormaps.COLORMAPS``; "gray", the default: depth is gray).
-    ``net_timeout``: seconds a network input or output (``urls``) may take to connect or stay silent."""
+    ``net_timeout``: seconds a network input or output (``urls``) may take to connect or stay silent.
+    ``raw_stdin``: whether ``-`` (stdin) as depth or ground truth holds raw frames (``size``, ``pix_fmt``,
+    ``fps``) instead of a container; None: it does when ``size`` and ``pix_fmt`` are given
+    (``sources.raw_stdin_choice`` makes it False where another input is the raw file they describe)."""
 
     fps: Fraction | None = None
     size: tuple[int, int] | None = None
@@ -44,6 +47,7 @@ class InputOptions:
     depth_range: str = "auto"
     depth_colormap: str = "gray"
     net_timeout: float = DEFAULT_TIMEOUT_S
+    raw_stdin: bool | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.net_timeout < float("inf"):
@@ -74,6 +78,11 @@ class InputOptions:
         if self.packed is None or self.packed_input is None or same:
             return self
         return replace(self, packed=None, packed_input=None)
+
+    def stdin_is_raw(self, role: str) -> bool:
+        """Whether stdin read for ``role`` holds raw frames (raw colour is never read; ``_raw_options``)."""
+        described = self.size is not None and self.pix_fmt is not None
+        return role != "color" and (described if self.raw_stdin is None else self.raw_stdin)
 
     def stream_for(self, role: str) -> int | None:
         if self.packed is not None and role != "gt":

@@ -48,7 +48,7 @@ from .span import Span, check_end, check_span, check_start, most_frames
 from .reader import Frame, VideoReader
 from .report import PsnrReport, gt_problem
 from .roles import check_pair, is_still
-from .sources import InputOptions
+from .sources import InputOptions, raw_stdin_choice
 from .streams import check_timing
 from .firstframe import outputs_timecode
 from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _Enhanced, _NoBar, _read, check_batch
@@ -153,7 +153,7 @@ def enhance_file(
     reports, plot, preview = check_side_outputs(report_path, plot_path, preview_path, gt_path is not None)
     views = views or ViewsOptions()
     views.check()
-    options, inputs = inputs, {"colour": Path(color_path), "depth": Path(depth_path)}
+    options, inputs = raw_stdin_choice(inputs, depth_path, gt_path), {"colour": Path(color_path), "depth": Path(depth_path)}
     check_packed_inputs(options.packed if options else None, color_path, depth_path)
     if gt_path is not None:
         inputs["ground-truth"] = Path(gt_path)

@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Iterator
 
@@ -52,6 +53,8 @@ RAW_SUFFIXES = (".yuv", ".raw")
 RAW_DEPTH_FORMATS = tuple(f for f in DEPTH_FORMATS if not f.startswith(("yuvj", "nv", "gbrp", "rgb", "grayf16")))
 CLOSE_WAIT_S = 3.0  # how long closing waits for a reader thread inside a read (after an interrupt)
 DEFAULT_FPS = Fraction(25)  # same as reader.FALLBACK_RATE
+RAW_STDIN_HINT = "; raw depth frames on stdin need {} and {}"
+RAW_STDIN_WORDS = (("InputOptions(size=(W, H)", "pix_fmt=NAME)"), ("--size WxH", "--pix-fmt NAME"))
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 
 
@@ -85,7 +88,7 @@ def check_input_path(path: str | os.PathLike[str]) -> None:
         raise InputError("empty file", path)
 
 
-def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, str], int]:
+def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, str], int | None]:
     supported = ", ".join(RAW_DEPTH_FORMATS)
     if role == "color":
         raise InputError("raw colour video is not supported (raw input is for depth); wrap it first: "
@@ -98,16 +101,26 @@ def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, st
     if opts.pix_fmt not in RAW_DEPTH_FORMATS:
         raise worded(InputError, "{}: not a supported raw depth format; use one of: " + supported,
                      (f"pix_fmt={opts.pix_fmt!r}",), (f"--pix-fmt {opts.pix_fmt}",), path)
-    check_input_path(path)
     w, h = opts.size
+    options = {"video_size": f"{w}x{h}", "pixel_format": opts.pix_fmt, "framerate": str(opts.fps or DEFAULT_FPS)}
+    if path == STDIN:  # its length is unknown: a short last frame is the decoder's error (StreamDecoder)
+        return options, None
+    check_input_path(path)
     per_frame = frame_bytes(opts.pix_fmt, w, h)
     size = os.path.getsize(path)
     if size % per_frame:
         raise worded(CorruptInputError, f"{size} bytes is not a whole number of {w}x{h} {opts.pix_fmt} frames "
                      f"({per_frame} bytes each): truncated, or another {{}}", ("size / pix_fmt",), ("--size / --pix-fmt",),
                      path)
-    return {"video_size": f"{w}x{h}", "pixel_format": opts.pix_fmt,
-            "framerate": str(opts.fps or DEFAULT_FPS)}, size // per_frame
+    return options, size // per_frame
+
+
+def raw_stdin_choice(opts: InputOptions | None, *paths: Any) -> InputOptions | None:
+    """``opts`` with ``raw_stdin`` decided for a run whose depth and ground truth are ``paths``: the raw
+    size and pixel format describe stdin unless one of the others is a raw file (which they describe)."""
+    if opts is None or opts.raw_stdin is not None or not any(p is not None and kind_of(str(p)) == "raw" for p in paths):
+        return opts
+    return replace(opts, raw_stdin=False)
 
 
 def _after(count: int, t: float) -> str:
@@ -132,6 +145,7 @@ class SharedInput:
         self._demux: Iterator[Any] | None = None
         self._ended = False
         self.users = 1
+        self.kind = "file"  # as open_input names it (stdin: "stdin", or "raw" for raw frames)
 
     def register(self, stream: av.VideoStream) -> None:
         """Keep ``stream``'s packets from now on (every reader registers before any reading starts)."""
@@ -202,6 +216,7 @@ class StreamDecoder:
             self._packets = self.shared.packets(self.stream)
         self.mid_stream = True
         start = time.monotonic()
+        packet = None
         with av.logging.Capture(local=True) as logs:
             try:
                 packet = next(self._packets, None)
@@ -211,6 +226,10 @@ class StreamDecoder:
                 if (stalled := stall_problem(self.shared, exc, time.monotonic() - start)) is not None:  # gone silent
                     raise InputError(f"{stalled}{_after(count, t)}", self.path) from None
                 message = str(getattr(exc, "strerror", None) or exc).strip()
+                if (short := self._short_raw(packet)) is not None:
+                    raise worded(CorruptInputError, f"the stream ends inside frame {count}{_after(count, t)}: "
+                                 f"{short}: cut, or another {{}}", ("size / pix_fmt",), ("--size / --pix-fmt",),
+                                 self.path) from None
                 raise CorruptInputError(f"cannot decode frame {count}{_after(count, t)}: {message}",
                                         self.path) from None
         errors = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR]
@@ -222,6 +241,15 @@ class StreamDecoder:
             return None
         self.cut += bool(getattr(packet, "is_discard", False) and packet.size)
         return self._clock.apply(decoded)
+
+    def _short_raw(self, packet: Any) -> str | None:
+        """For raw frames from stdin (whose length is not known up front), a last frame cut short:
+        "N of its M bytes"; None for any other input or failure."""
+        ctx = self.stream.codec_context
+        if packet is None or self.shared.kind != "raw" or ctx.format is None:
+            return None
+        want = frame_bytes(ctx.format.name, ctx.width, ctx.height)
+        return f"only {packet.size} of its {want} bytes came" if 0 < packet.size < want else None
 
     @property
     def dropped(self) -> int:
@@ -288,7 +316,8 @@ class _StdinReader:
             return b""
 
 
-def _open(target: Any, name: str, fmt: str | None, options: dict[str, str]) -> av.container.InputContainer:
+def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
+          hint: str = "") -> av.container.InputContainer:
     with av.logging.Capture(local=True) as logs:
         try:
             target = ffmpeg_name(target) if isinstance(target, (str, os.PathLike)) else target
@@ -297,7 +326,10 @@ def _open(target: Any, name: str, fmt: str | None, options: dict[str, str]) -> a
             detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
             what = "no video container on stdin (or a damaged one)" if name == STDIN else \
                 "not a video file, or a damaged one"
-            raise InputError(f"{what} (FFmpeg: invalid data{': ' + detail if detail else ''})", name) from None
+            said = f"{what} (FFmpeg: invalid data{': ' + detail if detail else ''})"
+            if hint:
+                raise worded(InputError, said.replace("{", "{{").replace("}", "}}") + hint, *RAW_STDIN_WORDS, name) from None
+            raise InputError(said, name) from None
         except (av.error.FFmpegError, OSError) as exc:
             raise InputError(f"cannot open: {str(getattr(exc, 'strerror', None) or exc).strip()}", name) from None
 
@@ -311,8 +343,12 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
         with _stdin_lock:
             if _stdin is not None:
                 _stdin.users += 1
-                return _stdin, kind, None
-            _stdin = SharedInput(_open(_StdinReader(sys.stdin.buffer), STDIN, None, {}), STDIN)
+                return _stdin, _stdin.kind, None
+            fmt, options, hint = None, {}, "" if role == "color" else RAW_STDIN_HINT
+            if opts.stdin_is_raw(role):  # headerless frames, as `ffmpeg ... -f rawvideo -` sends them
+                (options, _), fmt, kind = _raw_options(STDIN, role, opts), "rawvideo", "raw"
+            _stdin = SharedInput(_open(_StdinReader(sys.stdin.buffer), STDIN, fmt, options, hint), STDIN)
+            _stdin.kind = kind
             return _stdin, kind, None
     if kind == "url":
         return open_url(path, role, opts.net_timeout), kind, None
@@ -332,5 +368,5 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
 
 __all__ = [
     "InputOptions", "SharedInput", "StreamDecoder", "STDIN", "IMAGE_SUFFIXES", "RAW_SUFFIXES", "RAW_DEPTH_FORMATS",
-    "kind_of", "open_input", "check_input_path", "sequence_frames",
+    "kind_of", "open_input", "check_input_path", "raw_stdin_choice", "sequence_frames",
 ]
