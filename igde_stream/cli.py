@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
     OneLineParser, add_depth_colormap_option, add_hole_fill_option, add_model_threads_option, add_span_options,
-    add_wide_errors_option, check_enlarge, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg,
+    add_wide_errors_option, check_paired_options, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg,
     seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
@@ -268,7 +268,7 @@ def check_enhance_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--threads must be >= 0 (0: automatic), got {args.threads}")
     if args.threads > MAX_THREADS:  # FFmpeg cannot start that many (or PyAV cannot even pass the number on)
         parser.error(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
-    check_enlarge(parser, args)
+    check_paired_options(parser, args)
     span_end(parser, args)
 
 

@@ -126,6 +126,22 @@ def check_enlarge(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                      f"(the default, --grid depth, resizes the colour to the depth instead)")
 
 
+def check_paired_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that describe or shape another one's input: ``check_enlarge``, and ``--size`` /
+    ``--pix-fmt``, which describe raw depth (a ``.yuv`` / ``.raw`` depth or ground truth, or ``-``
+    on stdin): with neither, a usage error rather than options passed over in silence."""
+    check_enlarge(parser, args)
+    given = [o for o, v in (("--size", getattr(args, "size", None)), ("--pix-fmt", getattr(args, "pix_fmt", None)))
+             if v is not None]
+    inputs = [p for p in (getattr(args, "depth", None), getattr(args, "gt", None)) if p is not None]
+    if given and inputs:
+        from .stream.sources import kind_of
+
+        if not any(kind_of(p) in ("raw", "stdin") for p in inputs):
+            parser.error(f"{' and '.join(given)}: describe{'s' if len(given) == 1 else ''} raw depth frames, a .yuv / "
+                         f".raw file or - (stdin), and neither the depth nor the ground truth is one")
+
+
 def add_hole_fill_option(group: Any, help: str) -> None:
     """``--hole-fill auto|on|off|far`` (the Enhancer's ``hole_fill``: ``hole_fill_of`` maps it)."""
     group.add_argument("--hole-fill", choices=("auto", "on", "off", "far"), default="auto", help=help)

@@ -144,3 +144,26 @@ def test_ffmpeg_rawvideo_output_gives_the_file_run(clip, tiny_model, tmp_path, m
     b, tb = read_back(tmp_path / "pipe.mkv")
     np.testing.assert_array_equal(a, b)
     assert ta == tb
+
+
+@pytest.mark.parametrize("given", [["--size", "40x24", "--pix-fmt", "gray16le"], ["--pix-fmt", "gray16le"]])
+@pytest.mark.parametrize("inputs", [["c.mkv", "d.mkv"], ["rgbd.mkv"], ["c.mkv", "d.mkv", "--gt", "g.mkv"]])
+def test_size_and_pix_fmt_without_raw_depth_are_a_usage_error(tmp_path, capsys, given, inputs):
+    """They describe raw frames only; beside depth and ground truth that are videos (which describe
+    themselves) they did nothing, in silence."""
+    with pytest.raises(SystemExit) as e:
+        main([*inputs, *given, "-o", str(tmp_path / "o.mkv")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1, err
+    names = " and ".join(o for o in given if o.startswith("--"))
+    assert err.startswith(f"igde-stream: error: {names}: describe") and ".yuv / .raw file or - (stdin)" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("inputs", [["c.mkv", "d.yuv"], ["c.mkv", "-"], ["c.mkv", "d.mkv", "--gt", "g.raw"]])
+def test_size_and_pix_fmt_with_raw_depth_pass_the_option_check(inputs):
+    from igde_stream.cli import _check_options, build_parser
+
+    parser = build_parser()
+    args = parser.parse_args([*inputs, "--size", "40x24", "--pix-fmt", "gray16le", "-o", "o.mkv"])
+    _check_options(parser, args)  # no SystemExit
