@@ -120,7 +120,8 @@ def check_run_outputs(out: Path | str, files: Sequence[Path], views_path: str | 
             if same_file(o.parent, out.parent):
                 raise OutputError(f"is inside {out.parent}, the folder of the image sequence {out.name}, which "
                                   "the run writes as a whole: put it in another folder", o)
-    check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite)
+    check_outputs([*files, *([Path(rgbd_path)] if rgbd_path is not None else [])], inputs, overwrite,
+                  out if local else None)
 
 
 def refuse_pattern(out: str | os.PathLike[str] | None) -> None:
@@ -139,7 +140,10 @@ def refuse_stdout(out: str | Path | None) -> None:
         raise OutputError(STDOUT_PROBLEM, "-")
 
 
-def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool) -> None:
+def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: bool, depth: Path | None = None) -> None:
+    """Each of ``outputs`` may be written: not an input, not given twice, no folder, device or named
+    pipe, new (or ``overwrite``), in a writable folder. ``depth``: the enhanced depth among them, the
+    one output that can stream to stdout instead (what a device or named pipe there is pointed to)."""
     for i, out in enumerate(outputs):
         refuse_stdout(out)
         if (problem := pattern_suffix_problem(out)) is not None:
@@ -156,7 +160,9 @@ def check_outputs(outputs: Sequence[Path], inputs: dict[str, Path], overwrite: b
         if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
             # the rename at the end would replace the device or pipe itself (as root: /dev/null)
             raise OutputError("is a device or a named pipe, not a file: write to stdout with -o - and redirect "
-                              "that", out)
+                              "that" if depth is not None and same_file(out, depth) else "is a device or a named pipe, "
+                              "not a file: views, RGB-D, reports and pictures are written to files only (renamed into "
+                              "place when complete); name one", out)
         if mode is not None and not overwrite:  # a symbolic link too, even one that points nowhere
             raise OutputError("already exists (overwrite=True replaces it)", out,
                               cli_problem="already exists (use -y / --overwrite to replace it)")
