@@ -39,6 +39,7 @@ import av.logging
 
 from ..errors import CorruptInputError, InputError, worded
 from ..signals import interrupted_by
+from .cuts import bytes_after_last_frame, short_raw_frame
 from .formats import DEPTH_FORMATS, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, padding_hint, sequence_frames
 from .info import never_shown
@@ -146,6 +147,7 @@ class SharedInput:
         self._ended = False
         self.users = 1
         self.kind = "file"  # as open_input names it (stdin: "stdin", or "raw" for raw frames)
+        self.total_bytes: Any = None  # () -> the input's length in bytes (stdin: as read), where known
 
     def register(self, stream: av.VideoStream) -> None:
         """Keep ``stream``'s packets from now on (every reader registers before any reading starts)."""
@@ -208,6 +210,7 @@ class StreamDecoder:
         self.mid_stream = False  # decoding started and did not reach the end (the decoder holds frames)
         self._packets: Iterator[Any] | None = None
         self._clock = SlotClock(stream, shared.container)  # AVI: frames timed by their slots
+        self._data_end = 0  # where the last packet's data ended in the input (its byte position)
 
     def decode(self, count: int, t: float) -> list[av.VideoFrame] | None:
         """The frames of the stream's next packet (often none), None at its end; ``count`` frames came
@@ -226,7 +229,7 @@ class StreamDecoder:
                 if (stalled := stall_problem(self.shared, exc, time.monotonic() - start)) is not None:  # gone silent
                     raise InputError(f"{stalled}{_after(count, t)}", self.path) from None
                 message = str(getattr(exc, "strerror", None) or exc).strip()
-                if (short := self._short_raw(packet)) is not None:
+                if (short := short_raw_frame(self.shared, self.stream, packet)) is not None:
                     raise worded(CorruptInputError, f"the stream ends inside frame {count}{_after(count, t)}: "
                                  f"{short}: cut, or another {{}}", ("size / pix_fmt",), ("--size / --pix-fmt",),
                                  self.path) from None
@@ -238,18 +241,14 @@ class StreamDecoder:
                                     self.path)
         if packet is None:
             self.mid_stream = False  # demux ends with an empty packet, which drained the decoder
+            if (extra := bytes_after_last_frame(self.shared, self._data_end)) is not None:
+                raise CorruptInputError(f"the stream ends inside frame {count}{_after(count, t)}: {extra} bytes "
+                                        "after the last whole frame (cut in the middle of a frame)", self.path)
             return None
+        if packet.size and packet.pos is not None and packet.pos >= 0:
+            self._data_end = packet.pos + packet.size
         self.cut += bool(getattr(packet, "is_discard", False) and packet.size)
         return self._clock.apply(decoded)
-
-    def _short_raw(self, packet: Any) -> str | None:
-        """For raw frames from stdin (whose length is not known up front), a last frame cut short:
-        "N of its M bytes"; None for any other input or failure."""
-        ctx = self.stream.codec_context
-        if packet is None or self.shared.kind != "raw" or ctx.format is None:
-            return None
-        want = frame_bytes(ctx.format.name, ctx.width, ctx.height)
-        return f"only {packet.size} of its {want} bytes came" if 0 < packet.size < want else None
 
     @property
     def dropped(self) -> int:
@@ -291,6 +290,17 @@ class _StdinReader:
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+        self.bytes_read = 0
+
+    def total(self) -> int:
+        """The stream's length as far as it was read (all of it, once the demuxer met its end)."""
+        try:
+            st = os.fstat(self.raw.fileno())
+            if stat.S_ISREG(st.st_mode):  # redirected from a file, which the demuxer may seek in
+                return st.st_size
+        except (OSError, ValueError):
+            pass
+        return self.bytes_read
 
     def __getattr__(self, name: str) -> Any:  # seek, tell, seekable: stdin redirected from a file seeks
         return getattr(self.raw, name)
@@ -311,9 +321,11 @@ class _StdinReader:
         if interrupted_by() is not None:
             return b""
         try:
-            return self.raw.read(n)
+            data = self.raw.read(n)
         except KeyboardInterrupt:  # Terminated too
             return b""
+        self.bytes_read += len(data)
+        return data
 
 
 def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
@@ -347,8 +359,9 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
             fmt, options, hint = None, {}, "" if role == "color" else RAW_STDIN_HINT
             if opts.stdin_is_raw(role):  # headerless frames, as `ffmpeg ... -f rawvideo -` sends them
                 (options, _), fmt, kind = _raw_options(STDIN, role, opts), "rawvideo", "raw"
-            _stdin = SharedInput(_open(_StdinReader(sys.stdin.buffer), STDIN, fmt, options, hint), STDIN)
-            _stdin.kind = kind
+            reader = _StdinReader(sys.stdin.buffer)
+            _stdin = SharedInput(_open(reader, STDIN, fmt, options, hint), STDIN)
+            _stdin.kind, _stdin.total_bytes = kind, reader.total
             return _stdin, kind, None
     if kind == "url":
         return open_url(path, role, opts.net_timeout), kind, None
@@ -363,7 +376,10 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
     else:
         check_input_path(path)
         container = _open(path, path, None, {})
-    return SharedInput(container, path), kind, frames
+    shared = SharedInput(container, path)
+    if kind == "file":
+        shared.total_bytes = lambda: os.path.getsize(path)
+    return shared, kind, frames
 
 
 __all__ = [
