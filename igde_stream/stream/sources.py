@@ -356,6 +356,9 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
             if _stdin is not None:
                 _stdin.users += 1
                 return _stdin, _stdin.kind, None
+            if getattr(sys.stdin, "isatty", lambda: False)():  # nothing piped: a read would wait on the keyboard
+                raise InputError("stdin is a terminal: pipe a stream into - (ffmpeg ... -f nut - | igde-stream "
+                                 "COLOR - ...) or give a file", STDIN)
             fmt, options, hint = None, {}, "" if role == "color" else RAW_STDIN_HINT
             if opts.stdin_is_raw(role):  # headerless frames, as `ffmpeg ... -f rawvideo -` sends them
                 (options, _), fmt, kind = _raw_options(STDIN, role, opts), "rawvideo", "raw"
