@@ -52,7 +52,7 @@ from .sources import InputOptions, raw_stdin_choice
 from .streams import check_timing
 from .firstframe import outputs_timecode
 from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _Enhanced, _NoBar, _read, check_batch
-from .urls import StreamURL, check_outputs as check_stream_outputs, output_path
+from .urls import StreamURL, check_outputs as check_stream_outputs, output_path, read_once
 from .writer import (DEFAULT_CODEC, DepthWriter, check_float_output, codec_is_lossless, describe_codec,
                      remove_stale_parts, temp_path)
 
@@ -330,7 +330,8 @@ def _run(
         ByteQueue(bound(2 * depth_bytes + color_bytes), crew.stop)
     # no tqdm object at all without a bar: even a disabled one starts tqdm's monitor thread, which outlives the call
     bar = tqdm(total=total, unit="frame", leave=False, dynamic_ncols=True) if progress else _NoBar()
-    enough, gt_enough = threading.Event(), threading.Event()  # max_frames paired; ... and written
+    # max_frames paired; ... and written; the depth ended while a live colour runs on (--pair nearest)
+    enough, gt_enough, colour_end = threading.Event(), threading.Event(), threading.Event()
     gt_match = None
     if gt is not None and report is not None:
         gq = ByteQueue(bound(depth_bytes), crew.stop)
@@ -338,7 +339,7 @@ def _run(
                              names=(str(depth.path), str(gt.path)), cut=enough, late=span.start > 0,
                              on_cut=lambda: (gt_enough.set(), gq.close()))
         crew.spawn("igde-read-gt", _read, gt, gq, Either(crew.stop, gt_enough))
-    crew.spawn("igde-read-colour", _read, color, cq, Either(crew.stop, enough))
+    crew.spawn("igde-read-colour", _read, color, cq, Either(crew.stop, Either(enough, colour_end)))
     crew.spawn("igde-read-depth", _read, depth, dq, Either(crew.stop, enough))
     crew.spawn("igde-write", write_stage, wq, outs, gt_match, bar.update)
 
@@ -381,6 +382,9 @@ def _run(
                         break
                 if span.over(paired):
                     stop_reading()
+                elif read_once(color.path):  # its reader stops: a stream that may never end is not waited for
+                    colour_end.set()
+                    cq.close()
                 if batch:
                     flush()
                 wq.put_end()
