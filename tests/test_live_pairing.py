@@ -122,3 +122,12 @@ def test_live_colour_on_stdin_that_runs_on_does_not_hold_the_run(tiny_model, enh
     with av.open(str(out)) as c:
         got = np.stack([f.to_ndarray() for f in c.decode(video=0)])
     np.testing.assert_array_equal(got, enhancer.enhance(np.stack(colors[:4]), np.stack(depths[:4])))
+
+
+def test_live_depth_that_ended_beside_a_longer_colour_file_lists_every_extra_colour_frame():
+    """The live input ended (its writer stopped): the colour file is still read to its end for the list."""
+    with pytest.raises(PairingError) as e:
+        list(pair_frames(iter(frames(10)), iter(frames(4)), 0.5 * T, ("c.mkv", "-")))
+    assert "frames 4 (0.133 s), 5 (0.167 s), 6 (0.200 s), 7 (0.233 s), 8 (0.267 s), 9 (0.300 s) of the colour " \
+           "stream have no depth frame (10 colour frames, 4 depth frames);" in e.value.problem
+    assert "read so far" not in e.value.problem

@@ -139,7 +139,7 @@ def pair_nearest(
     """
     c_iter = iter(colors)
     counts = {"color_frames": 0, "color_skipped": 0, "color_reused": 0}
-    live = any(read_once(name) for name in names)
+    live, stopped = any(read_once(name) for name in names), False
 
     def pull() -> Frame | None:
         f = next(c_iter, None)
@@ -175,6 +175,7 @@ def pair_nearest(
                 lone_d.append(_stub(d))
                 past_end += nxt is None and cur is not None and cur.time < d.time  # the colour has ended
                 if live:  # a live input may never end: say so now, with what came so far
+                    stopped = True
                     break
     except SpanEnd:  # end_pairs: the pair just given was the last one taken
         ended = True
@@ -195,7 +196,7 @@ def pair_nearest(
     if lone_d:
         raise PairingError(
             f"no colour frame within {(tolerance + slack) * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
-            f"({_frames(counts['color_frames'], 'colour')}, {_frames(n_d, 'depth')}{_so_far(live)})"
+            f"({_frames(counts['color_frames'], 'colour')}, {_frames(n_d, 'depth')}{_so_far(stopped)})"
             f"{_covered(n_d, len(lone_d), past_end)}",
             f"{names[0]}, {names[1]}",
         )
@@ -220,9 +221,10 @@ def pair_frames(
     lone_c: list[Frame] = []
     lone_d: list[Frame] = []
     n_c = n_d = past_end = 0  # past_end: depth frames without colour after the colour's last frame
-    live = any(read_once(name) for name in names)  # may never end: stop at the first unpaired frame
+    live, stopped = any(read_once(name) for name in names), False  # may never end: stop at the first unpaired frame
     for d in depths:
         if live and (lone_c or lone_d):
+            stopped = True
             break
         if n_d == 0 and c is not None:
             _warn_start_offset(c, d, tolerance, names)
@@ -239,10 +241,11 @@ def pair_frames(
         else:
             lone_d.append(_stub(d))
             past_end += c is None and n_c > 0  # the colour has ended
-    while c is not None and not (live and lone_d):
+    while c is not None and not stopped:
         lone_c.append(_stub(c))
         n_c += 1
-        c = None if live else next(c_iter, None)
+        stopped = read_once(names[0])  # a live colour that runs on: its first extra frame says it
+        c = None if stopped else next(c_iter, None)
     if lone_c or lone_d:
         parts = []
         if lone_d:
@@ -251,7 +254,7 @@ def pair_frames(
             parts.append(f"{_frame_list(lone_c)} of the colour stream {_have_no(lone_c)} depth frame")
         still = n_c == 1 and n_d > 1  # one colour image beside a depth stream of unknown length (a pipe)
         said = (f"frames do not pair by timestamp (within {tolerance * 1000:.1f} ms): {'; '.join(parts)} "
-                f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')}{_so_far(live)})")
+                f"({_frames(n_c, 'colour')}, {_frames(n_d, 'depth')}{_so_far(stopped)})")
         nearest = ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
                    else "; --pair nearest pairs streams of different rates" if _rates(durations)
                    else "" if lone_c else _covered(n_d, len(lone_d), past_end))
@@ -274,9 +277,10 @@ def _covered(n_d: int, lone: int, past_end: int) -> str:
     return f"; the colour ends first: --max-frames {n_d - lone} takes the depth frames it covers"
 
 
-def _so_far(live: bool) -> str:
-    """What the counts of an error cover: a live input (stdin, a network stream) is not read to its end."""
-    return " read so far: a live input is not read to its end" if live else ""
+def _so_far(stopped: bool) -> str:
+    """What the counts of an error cover where pairing stopped before the streams' ends, beside a live
+    input (stdin, a network stream), which is not read to its end."""
+    return " read so far: a live input is not read to its end" if stopped else ""
 
 
 def _frames(n: int, what: str) -> str:
