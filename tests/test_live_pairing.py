@@ -131,3 +131,37 @@ def test_live_depth_that_ended_beside_a_longer_colour_file_lists_every_extra_col
     assert "frames 4 (0.133 s), 5 (0.167 s), 6 (0.200 s), 7 (0.233 s), 8 (0.267 s), 9 (0.300 s) of the colour " \
            "stream have no depth frame (10 colour frames, 4 depth frames);" in e.value.problem
     assert "read so far" not in e.value.problem
+
+
+class _Unmatched:
+    """The part of ``PsnrReport`` the matcher feeds with ground-truth frames no output frame met."""
+
+    def __init__(self) -> None:
+        self.unmatched: list[int] = []
+
+    def add_unmatched_gt(self, index: int, pts_time: float) -> None:
+        self.unmatched.append(index)
+
+
+@pytest.mark.parametrize("gt_name", ["-", "udp://127.0.0.1:5004"])
+def test_live_ground_truth_is_not_read_past_the_last_output_frame(gt_name):
+    """``--gt -`` from a source that runs on after the depth: before, the writer read it to its end to
+    list the ground-truth frames without output (a run with ``(cat gt.nut; sleep 30) | igde-stream C D
+    --gt -`` finished 30 s late)."""
+    from igde_stream.stream.outputs import GtMatcher
+
+    gt, stopped = Live(10), []
+    matcher = GtMatcher(iter(gt), 0.5 * T, _Unmatched(), usable=True, names=("d.mkv", gt_name),
+                        on_cut=lambda: stopped.append(True))
+    assert [matcher.match(d.time).index for d in frames(4)] == [0, 1, 2, 3]
+    matcher.finish()
+    assert stopped == [True] and gt.pulled == 5 and matcher.report.unmatched == []
+
+
+def test_ground_truth_file_longer_than_the_output_is_listed_as_before():
+    from igde_stream.stream.outputs import GtMatcher
+
+    matcher = GtMatcher(iter(frames(7)), 0.5 * T, _Unmatched(), usable=True, names=("d.mkv", "g.mkv"))
+    assert [matcher.match(d.time).index for d in frames(4)] == [0, 1, 2, 3]
+    matcher.finish()
+    assert matcher.report.unmatched == [4, 5, 6]

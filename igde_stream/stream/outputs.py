@@ -45,6 +45,7 @@ from .imageseq import frame_name
 from .info import Frame, VideoInfo
 from .pairing import TIE, nearer
 from .report import PsnrReport
+from .urls import read_once
 from .view_memory import warn_layout_memory
 from .view_writers import SDR
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
@@ -335,7 +336,9 @@ class GtMatcher:
         return self.ahead.popleft()
 
     def finish(self) -> None:
-        if self.cut is not None and self.cut.is_set():
+        # a live ground truth (stdin, a network stream) may never end: after the last output frame it
+        # is read no further, as after a cut, and what it would still send is not counted
+        if (self.cut is not None and self.cut.is_set()) or read_once(self.names[1]):
             if self.on_cut is not None:
                 self.on_cut()
             return
