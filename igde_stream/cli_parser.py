@@ -137,7 +137,8 @@ def check_paired_options(parser: argparse.ArgumentParser, args: argparse.Namespa
     if given and inputs:
         from .stream.sources import kind_of
 
-        if not any(kind_of(p) in ("raw", "stdin") for p in inputs):
+        packed = getattr(args, "packed", None) is not None  # its stdin is one colour stream, never raw
+        if not any(kind_of(p) == "raw" or (kind_of(p) == "stdin" and not packed) for p in inputs):
             parser.error(f"{' and '.join(given)}: describe{'s' if len(given) == 1 else ''} raw depth frames, a .yuv / "
                          f".raw file or - (stdin), and neither the depth nor the ground truth is one")
 

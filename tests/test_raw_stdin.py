@@ -167,3 +167,20 @@ def test_size_and_pix_fmt_with_raw_depth_pass_the_option_check(inputs):
     parser = build_parser()
     args = parser.parse_args([*inputs, "--size", "40x24", "--pix-fmt", "gray16le", "-o", "o.mkv"])
     _check_options(parser, args)  # no SystemExit
+
+
+def test_packed_rgbd_on_stdin_is_never_raw():
+    """A packed RGB-D stream is one colour-format stream: its depth half is not raw frames, whatever
+    --size / --pix-fmt say (they describe a raw ground-truth file there)."""
+    from igde_stream.stream.input_options import InputOptions
+
+    opts = InputOptions(size=(W, H), pix_fmt="gray16le", packed="rgbd")
+    assert not opts.stdin_is_raw("depth") and not opts.stdin_is_raw("color")
+    assert InputOptions(size=(W, H), pix_fmt="gray16le").stdin_is_raw("depth")
+
+
+def test_size_with_packed_stdin_and_no_raw_file_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["-", "--packed", "rgbd", "--size", f"{W}x{H}", "--pix-fmt", "gray", "-o", str(tmp_path / "o.mkv")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and err.startswith("igde-stream: error: --size and --pix-fmt: describe raw"), err

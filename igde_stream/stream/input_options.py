@@ -82,7 +82,8 @@ class InputOptions:
     def stdin_is_raw(self, role: str) -> bool:
         """Whether stdin read for ``role`` holds raw frames (raw colour is never read; ``_raw_options``)."""
         described = self.size is not None and self.pix_fmt is not None
-        return role != "color" and (described if self.raw_stdin is None else self.raw_stdin)
+        raw = described if self.raw_stdin is None else self.raw_stdin
+        return raw and role != "color" and (self.packed is None or role == "gt")  # packed RGB-D is one colour stream
 
     def stream_for(self, role: str) -> int | None:
         if self.packed is not None and role != "gt":
