@@ -67,3 +67,16 @@ def test_views_render_to_a_named_pipe_is_not_pointed_to_stdout(tmp_path, capsys)
     err = _line(capsys)
     assert err.startswith(f"igde-stream views: error: {fifo}: is a device or a named pipe"), err
     assert "-o -" not in err and "files only" in err, err
+
+
+def test_a_closed_stdout_pipe_counts_the_frames_sent_not_read(monkeypatch):
+    """A reader that takes 3 frames and closes (a PyAV reader, ``| head -c``) got "closed it after 28
+    frames": the frames written into the pipe, most of them left in its buffer, read as if the reader
+    had taken them."""
+    from igde_stream.stream import writer
+
+    monkeypatch.setattr(writer, "stdout_gone", lambda *a: None)  # the test's own stdout stays
+    w = object.__new__(writer.DepthWriter)
+    w.to_stdout, w.url, w.frames, w.out = True, None, 28, "-"
+    err = writer.DepthWriter._write_error(w, "cannot write", BrokenPipeError(32, "Broken pipe"))
+    assert err.problem == "the reader of the pipe closed it after 28 frames had been sent into it"

@@ -334,7 +334,8 @@ class DepthWriter:
         """One line for a failed write: the reader of stdout gone (``... | head``), or the OS's reason."""
         if self.to_stdout and isinstance(exc, BrokenPipeError):
             stdout_gone()
-            return OutputError(f"the reader of the pipe closed it after {self.frames} frames", self.out)
+            return OutputError(f"the reader of the pipe closed it after {self.frames} frames had been sent into it",
+                               self.out)  # sent, not read: a reader that stopped early left the rest in the pipe
         if self.url is not None and (said := write_error(self.url, self.frames, exc)) is not None:
             return said  # refused (FFmpeg connects at the first frame), timed out, the receiver gone
         reason = getattr(exc, "strerror", None) or exc
