@@ -9,10 +9,8 @@ Heavy imports (PyAV, the model) happen inside ``main``.
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import sys
-from pathlib import Path
 from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
@@ -21,6 +19,7 @@ from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests imp
     seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
+from .demo import run_demo
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
@@ -309,7 +308,7 @@ def _main(argv: list[str]) -> int:
 
     try:
         with signals_raise():
-            summary = _demo(args) if args.demo is not None else _run(args)
+            summary = run_demo(args, _run) if args.demo is not None else _run(args)
     except IGDEError as exc:
         if (sig := interrupted_by()) is not None:  # a swallowed interrupt, surfaced as a read error
             return _stopped(sig, args.output)
@@ -365,41 +364,6 @@ def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
         **{**enhance_kwargs(args), "overwrite": paths.get("overwrite", args.overwrite)},
         inputs=input_options(args), out_format=args.format,
         **{**onepass_kwargs(args), **({"preview_path": paths["preview"]} if "preview" in paths else {})},
-    )
-
-
-def _demo(args: argparse.Namespace) -> dict[str, Any]:
-    """Synthetic clip (colour, degraded depth, ground truth) into DIR, then the whole job on it."""
-    from .data import write_clip
-    from .demo import check_demo_outputs
-    from .errors import OutputError
-
-    out_dir = Path(args.demo)
-    size = (320, 180)
-    if not args.overwrite:  # before anything is written
-        check_demo_outputs(args, size)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError("exists and is not a folder", out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the folder: {exc.strerror or exc}", out_dir) from None
-    log = logging.getLogger("igde_stream.cli")
-    log.info("demo: writing a synthetic 48-frame 320x180 clip into %s", out_dir)
-    clip = write_clip(out_dir, frames=48, size=size)
-    reports = [out_dir / "report.json", out_dir / "report.csv"]
-    try:
-        import matplotlib  # noqa: F401
-
-        plot: Path | None = out_dir / "psnr.png"
-    except ImportError:
-        plot = None
-        log.info("demo: matplotlib is not installed, so no plot and no preview")
-    preview = args.preview or (out_dir / "preview.png" if plot is not None else None)
-    # The demo owns the files it writes in DIR (check_demo_outputs): running it again replaces them.
-    return _run(
-        args, color=clip["color"], depth=clip["depth"], gt=clip["gt"], output=out_dir / "depth_enhanced.mkv",
-        report=reports, plot=plot, preview=preview, overwrite=True,
     )
 
 
