@@ -19,7 +19,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import scene
+from conftest import scene, write_video
 from igde_stream.cli import main
 
 W, H, N = 40, 24, 5
@@ -29,17 +29,7 @@ W, H, N = 40, 24, 5
 def clip(tmp_path_factory):
     colors, depths, _ = scene(N, (W, H), bits=16)
     folder = tmp_path_factory.mktemp("rawstdin")
-    color = folder / "color.mkv"
-    with av.open(str(color), "w") as out:
-        s = out.add_stream("ffv1", rate=30)
-        s.width, s.height, s.pix_fmt = W, H, "bgr0"
-        for i, c in enumerate(colors):
-            f = av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="bgr0")
-            f.pts = None
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
+    color = write_video(folder / "color.mkv", colors, fmt="rgb24", codec="ffv1", rate=Fraction(30))
     raw = b"".join(d.astype("<u2").tobytes() for d in depths)
     return {"colors": colors, "depths": depths, "color": color, "raw": raw}
 
@@ -124,15 +114,7 @@ def test_a_container_on_stdin_beside_a_raw_ground_truth_file_stays_a_container(c
 def test_ffmpeg_rawvideo_output_gives_the_file_run(clip, tiny_model, tmp_path, monkeypatch):
     """What FFmpeg sends down the pipe when it unwraps the depth (``-f rawvideo -pix_fmt gray16le -``)
     gives the frames and times of the run on the depth file."""
-    depth = tmp_path / "depth.mkv"
-    with av.open(str(depth), "w") as out:
-        s = out.add_stream("ffv1", rate=Fraction(30))
-        s.width, s.height, s.pix_fmt = W, H, "gray16le"
-        for d in clip["depths"]:
-            for p in s.encode(av.VideoFrame.from_ndarray(d, format="gray16le")):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
+    depth = write_video(tmp_path / "depth.mkv", clip["depths"], fmt="gray16le", rate=Fraction(30))
     base = ["--model", str(tiny_model), "--backend", "torch", "-q"]
     assert main([str(clip["color"]), str(depth), "-o", str(tmp_path / "file.mkv"), *base]) == 0
     sent = subprocess.run(["ffmpeg", "-v", "error", "-i", str(depth), "-f", "rawvideo", "-pix_fmt", "gray16le", "-"],

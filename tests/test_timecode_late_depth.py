@@ -20,21 +20,7 @@ W, H = 32, 24
 
 def _clip(path, frames, start=0.0, timecode=None):
     """``frames`` at 25 fps from ``start`` s (Matroska, FFV1); a TIMECODE tag where given."""
-    with av.open(str(path), "w") as out:
-        if timecode:
-            out.metadata["timecode"] = timecode
-        s = out.add_stream("ffv1", rate=25)
-        s.width, s.height = W, H
-        s.pix_fmt = "bgr0" if frames[0].ndim == 3 else "gray16le"
-        s.time_base = s.codec_context.time_base = Fraction(1, 1000)
-        for k, a in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(a, format="rgb24" if a.ndim == 3 else "gray16le").reformat(format=s.pix_fmt)
-            f.pts, f.time_base = round((start + k / 25) * 1000), Fraction(1, 1000)
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    return _at(path, frames, 25, timecode, start)
 
 
 def _timecode(path):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 import sys
+from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
-from conftest import scene
+from conftest import scene, write_video
 from igde_stream.cli import main
 
 W, H, N = 40, 24, 5
@@ -25,15 +26,7 @@ HEADER = f"YUV4MPEG2 W{W} H{H} F30:1 Ip A1:1 Cmono\n".encode()
 def clip(tmp_path_factory):
     colors, depths, _ = scene(N, (W, H), bits=8)
     folder = tmp_path_factory.mktemp("y4m")
-    color = folder / "color.mkv"
-    with av.open(str(color), "w") as out:
-        s = out.add_stream("ffv1", rate=30)
-        s.width, s.height, s.pix_fmt = W, H, "bgr0"
-        for c in colors:
-            for p in s.encode(av.VideoFrame.from_ndarray(c, format="rgb24").reformat(format="bgr0")):
-                out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
+    color = write_video(folder / "color.mkv", colors, fmt="rgb24", codec="ffv1", rate=Fraction(30))
     y4m = HEADER + b"".join(b"FRAME\n" + d.tobytes() for d in depths)
     return {"colors": colors, "depths": depths, "color": color, "y4m": y4m}
 
