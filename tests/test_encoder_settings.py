@@ -134,17 +134,18 @@ def test_read_only_output_folder_is_refused_even_for_root(make_clip, enhancer, t
 def test_default_queue_bound_is_three_batches_and_at_most_64_mib(make_clip, enhancer, monkeypatch):
     # 64 MiB holds 10 colour frames of 1920 x 1080 (62.2 MB) and not 11: the documented cap
     import igde_stream.stream.pipeline as pipeline
+    import igde_stream.stream.run_frames as run_frames
 
     cap = pipeline.DEFAULT_QUEUE_BYTES
     assert 10 * 1920 * 1080 * 3 <= cap < 11 * 1920 * 1080 * 3 and cap == 64 * 2**20
     bounds = []
 
-    class Recording(pipeline.ByteQueue):
+    class Recording(run_frames.ByteQueue):
         def __init__(self, max_bytes, *a, **kw):
             super().__init__(max_bytes, *a, **kw)
             bounds.append(max_bytes)
 
-    monkeypatch.setattr(pipeline, "ByteQueue", Recording)
+    monkeypatch.setattr(run_frames, "ByteQueue", Recording)
     clip = make_clip(n=4)
     enhance_file(clip["color"], clip["depth"], clip["out"], enhancer=enhancer)  # queue_bytes left at its default
     batch = enhancer.batch

@@ -111,9 +111,9 @@ def test_the_harness_sees_a_hang(fuzz, base, tmp_path, monkeypatch):
 
 
 def test_the_harness_sees_a_lost_frame(fuzz, base, tmp_path, monkeypatch):
-    import igde_stream.stream.pipeline as pipeline
+    import igde_stream.stream.run_frames as run_frames
 
-    real = pipeline.pairs
-    monkeypatch.setattr(pipeline, "pairs", lambda *a, **k: iter(list(real(*a, **k))[:-1]))
+    real = run_frames.pairs
+    monkeypatch.setattr(run_frames, "pairs", lambda *a, **k: iter(list(real(*a, **k))[:-1]))
     rec = _run(fuzz, base, tmp_path)
     assert rec["outcome"] == "partial" and "6 depth frames decode but the output holds 5" in rec["detail"], rec

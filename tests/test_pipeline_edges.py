@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import write_video
 
-from igde_stream.stream import pipeline
+from igde_stream.stream import run_frames
 from igde_stream.stream.pipeline import enhance_file
 
 
@@ -60,7 +60,7 @@ def test_stage_queues_hold_three_batches_of_their_frames(clip16, monkeypatch, rg
 
     queues = []
 
-    class Recording(pipeline.ByteQueue):
+    class Recording(run_frames.ByteQueue):
         def __init__(self, max_bytes, stop):
             bounds.append(max_bytes)
             self.sizes = []
@@ -71,7 +71,7 @@ def test_stage_queues_hold_three_batches_of_their_frames(clip16, monkeypatch, rg
             self.sizes.append(nbytes)
             super().put(item, nbytes)
 
-    monkeypatch.setattr(pipeline, "ByteQueue", Recording)
+    monkeypatch.setattr(run_frames, "ByteQueue", Recording)
     enhance_file(tmp / "c.mkv", tmp / "d.mkv", tmp / "o.mkv", enhancer=PlainEnhancer(),
                  rgbd_path=tmp / "o_rgbd.mkv" if rgbd else None)
     color, depth = 3 * 128, 2 * 128

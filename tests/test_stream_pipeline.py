@@ -14,7 +14,8 @@ from conftest import timed_frames as frames
 from igde_stream.errors import IGDEError, OutputError, PairingError
 from igde_stream.stream import enhance_file, pair_frames
 from igde_stream.stream import pipeline
-from igde_stream.stream.pipeline import ByteQueue
+from igde_stream.stream import run_frames
+from igde_stream.stream.stages import ByteQueue
 
 
 def test_byte_queue_bounds_bytes_and_ends_with_a_sentinel():
@@ -42,7 +43,7 @@ def test_byte_queue_cancels_waiters_when_stopped():
     stop = threading.Event()
     q = ByteQueue(10, stop)
     threading.Timer(0.05, stop.set).start()
-    with pytest.raises(pipeline._Cancelled):
+    with pytest.raises(run_frames._Cancelled):
         q.get()
 
 
@@ -100,7 +101,7 @@ def test_queues_stay_within_their_byte_bound(make_clip, enhancer, monkeypatch):
             super().__init__(*a, **kw)
             queues.append(self)
 
-    monkeypatch.setattr(pipeline, "ByteQueue", Recording)
+    monkeypatch.setattr(run_frames, "ByteQueue", Recording)
     clip = make_clip(n=12, gt_frames=12)
     frame_bytes = 64 * 48 * 3  # one colour frame, the largest item
     enhance_file(clip["color"], clip["depth"], clip["out"], gt_path=clip["gt"], enhancer=enhancer,
