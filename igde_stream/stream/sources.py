@@ -340,7 +340,8 @@ def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
                 "not a video file, or a damaged one"
             said = f"{what} (FFmpeg: invalid data{': ' + detail if detail else ''})"
             if hint:
-                raise worded(InputError, said.replace("{", "{{").replace("}", "}}") + hint, *RAW_STDIN_WORDS, name) from None
+                api, cli = RAW_STDIN_WORDS  # FFmpeg's detail is no format string: the hint alone is filled
+                raise InputError(said + hint.format(*api), name, cli_problem=said + hint.format(*cli)) from None
             raise InputError(said, name) from None
         except (av.error.FFmpegError, OSError) as exc:
             raise InputError(f"cannot open: {str(getattr(exc, 'strerror', None) or exc).strip()}", name) from None
