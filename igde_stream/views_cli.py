@@ -108,10 +108,16 @@ def _layout(args: argparse.Namespace) -> tuple[str, mv.ViewConfig, display.Layou
             raise IGDEError(f"--quilt: {exc}") from None
         options["quilt"], n_views = spec, spec.cols * spec.rows
     elif name == "lenticular":
-        if not args.calibration or not args.panel:
-            raise IGDEError("--layout lenticular needs --calibration CAL.json and --panel WIDTHxHEIGHT")
-        options["calibration"] = display.LenticularCalibration.from_json(args.calibration)
-        options["panel"] = _size(args.panel, "--panel")
+        if not args.calibration:
+            raise IGDEError("--layout lenticular needs --calibration CAL.json (or a Looking Glass visual.json) "
+                            "and --panel WIDTHxHEIGHT")
+        options["calibration"], screen = display.load_calibration(args.calibration, args.views)
+        if screen is None and not args.panel:
+            raise IGDEError("--layout lenticular needs --panel WIDTHxHEIGHT (the calibration names no screen)")
+        options["panel"] = _size(args.panel, "--panel") if args.panel else screen
+        if screen is not None and options["panel"] != screen:
+            raise IGDEError(f"--panel {args.panel}: the Looking Glass calibration is for its {screen[0]}x{screen[1]} "
+                            "screen (its pitch is per screen pixel); leave --panel out")
         n_views = options["calibration"].n_views
     cfg = _config(args, n_views)
     try:
@@ -271,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_packed_option(r)
     add_pair_option(r)
     r.add_argument("-o", "--out", required=True, help="output video (.mkv, .mp4; layout views: one file per view)")
-    geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's)")
+    geometry(r, "number of views (default: 8; quilt: columns x rows; lenticular: the calibration's, "
+                "45 for a Looking Glass visual.json)")
     r.add_argument("--layout", choices=display.LAYOUTS, default=None,
                    help="grid: tiled views (default); sbs: stereo pair (extreme views) side by side; tab: stereo "
                         "pair top and bottom, left view on top; anaglyph: stereo pair as one red-cyan frame; views: "
@@ -294,8 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_depth_near_option(r, "the rgbd layout and --packed")
     r.add_argument("--calibration", metavar="CAL.json",
                    help="lenticular: panel calibration (n_views, pitch, tan_slant, offset, subpixel_order, "
-                        "inverted)")
-    r.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution in pixels (not below the views')")
+                        "inverted), or a Looking Glass display's visual.json (views: --views, default 45)")
+    r.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution in pixels (not below the views'; "
+                   "a visual.json names its screen's)")
     r.add_argument("--blend", action="store_true",
                    help="lenticular: blend the two nearest views per subpixel (default: the nearest view)")
     r.add_argument("--codec", choices=sorted(VIEW_CODECS), default="ffv1",

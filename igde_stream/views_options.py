@@ -22,7 +22,7 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--views-out", metavar="PATH", help="also write the views of each enhanced frame in a display "
                    "layout (no intermediate file); what 'igde-stream views render' writes from OUT")
     g.add_argument("--views", type=int, metavar="N", help="number of views (default: 8; quilt: columns x rows; "
-                   "lenticular: the calibration's)")
+                   "lenticular: the calibration's, 45 for a Looking Glass visual.json)")
     g.add_argument("--layout", choices=ONEPASS_LAYOUTS, help="grid (default), sbs (side by side), tab (top and "
                    "bottom), anaglyph (red-cyan), views (one file per view), quilt, lenticular; see "
                    "'igde-stream views render --help'")
@@ -32,8 +32,10 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cols", type=int, help="grid columns")
     g.add_argument("--squeeze", action="store_true", help="sbs / tab: half-width / half-height views")
     g.add_argument("--anaglyph", choices=display.ANAGLYPHS, help="anaglyph: dubois (default) or color")
-    g.add_argument("--calibration", metavar="CAL.json", help="lenticular: panel calibration")
-    g.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution")
+    g.add_argument("--calibration", metavar="CAL.json", help="lenticular: panel calibration, or a Looking "
+                   "Glass display's visual.json")
+    g.add_argument("--panel", metavar="WxH", help="lenticular: panel resolution (a visual.json "
+                   "names its screen's)")
     g.add_argument("--blend", action="store_true", help="lenticular: blend the two nearest views")
     g.add_argument("--baseline", type=float, default=mv.ViewConfig.baseline,
                    help="views: pixels between the extreme views for a full-range depth step (default: %(default)s)")

@@ -16,10 +16,11 @@ layout, and the lossless layouts unpack back to them bit for bit.
 - ``rgbd``: colour | depth in one frame, depth as 8-bit gray in all three channels, near = white
   by default (depth is larger = nearer here, so white = 255 = nearest).
 - ``lenticular``: the views interleaved per subpixel for a slanted-lenticular panel
-  (``Interleaver``, van Berkel's view map).
+  (``Interleaver``, van Berkel's view map); a Looking Glass ``visual.json`` is read as such a
+  calibration (``looking_glass``).
 
 Modules: ``grid`` (grid, ``fit_view``), ``stereo`` (side by side, top and bottom, anaglyph),
-``quilt``, ``rgbd``, ``lenticular`` (the packings) and ``layouts`` (the layout classes,
+``quilt``, ``rgbd``, ``lenticular`` (the packings), ``looking_glass`` (its calibration file) and ``layouts`` (the layout classes,
 ``make_layout``, ``layout_frames``).
 """
 
@@ -30,6 +31,7 @@ from .layouts import (LAYOUT_CLASSES, LAYOUTS, RGBD, Anaglyph, Grid, Layout, Len
                       SideBySide, StereoPair, TopAndBottom, layout_frames, make_layout, numpy_renderer,
                       with_config, with_view_sar)
 from .lenticular import Interleaver, LenticularCalibration, channel_view_number, nearest_view, view_number
+from .looking_glass import LOOKING_GLASS_VIEWS, load_calibration, looking_glass_calibration
 from .quilt import QUILT_PRESETS, QuiltSpec, pack_quilt, parse_quilt, quilt_path, unpack_quilt
 from .rgbd import NEAR, depth_to_8bit, halves, near_white, rgbd_frame, unpack_rgbd
 from .stereo import (ANAGLYPHS, DUBOIS_RED_CYAN_LEFT, DUBOIS_RED_CYAN_RIGHT, STEREO_MODES, anaglyph, linear_to_srgb,
@@ -42,6 +44,7 @@ __all__ = [
     "QuiltSpec", "QUILT_PRESETS", "parse_quilt", "pack_quilt", "unpack_quilt", "quilt_path",
     "NEAR", "depth_to_8bit", "halves", "near_white", "rgbd_frame", "unpack_rgbd",
     "LenticularCalibration", "view_number", "channel_view_number", "nearest_view", "Interleaver",
+    "LOOKING_GLASS_VIEWS", "load_calibration", "looking_glass_calibration",
     "Layout", "Grid", "StereoPair", "SideBySide", "TopAndBottom", "Anaglyph", "Separate", "Quilt", "RGBD",
     "Lenticular", "LAYOUT_CLASSES", "LAYOUTS",
     "make_layout", "layout_frames", "Renderer", "numpy_renderer", "with_config", "with_view_sar",
