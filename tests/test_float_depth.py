@@ -215,8 +215,11 @@ def test_later_frame_outside_the_range_is_clipped_with_one_warning(tmp_path, enh
     folder = write_sequences(tmp_path, colors, depths)
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
         summary = enhance_file(tmp_path / "rgb", folder, tmp_path / "o.mkv", enhancer=enhancer)
-    warned = [r.message for r in caplog.records if "outside" in r.message]
-    assert len(warned) == 1 and "frame 2 has 6 of 768" in warned[0] and "--float-range" in warned[0]
+    warned = [r for r in caplog.records if "outside" in r.message]
+    # the Python API's words in the message, the command's in the record's cli_text (what the CLI prints)
+    assert len(warned) == 1 and "frame 2 has 6 of 768" in warned[0].message
+    assert "give float_range=(LO, HI) to cover" in warned[0].message and "--float-range" not in warned[0].message
+    assert warned[0].cli_text == warned[0].message.replace("float_range=(LO, HI)", "--float-range LO:HI")
     assert summary["float_range"]["clipped_frames"] == 2
 
 
@@ -398,8 +401,9 @@ def test_float_depth_gets_float_range_advice_not_max_depth(tmp_path, tiny_model,
                      float_range=(0.0, 1500.0))
     text = " ".join(caplog.messages)
     assert "max-depth" not in text and "max_depth" not in text
-    said = [m for m in caplog.messages if "float depth spans only" in m]
-    assert len(said) == 1 and "--float-range=0.5:2.5" in said[0]
+    said = [r for r in caplog.records if "float depth spans only" in r.getMessage()]
+    assert len(said) == 1 and "e.g. float_range=(0.5, 2.5)" in said[0].getMessage()
+    assert "--float-range=0.5:2.5" in said[0].cli_text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="igde_stream"):
         enhance_file(tmp_path / "rgb", folder, tmp_path / "o2.mkv", model=tiny_model, backend="torch",

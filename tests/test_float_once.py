@@ -58,11 +58,14 @@ def test_no_autorotate_float_depth_is_said_once_too(tmp_path, enhancer, caplog):
     assert (s["float_range"]["lo"], s["float_range"]["hi"]) == (0.5, 2.5)  # float_scene's first frame, by hand
 
 
-def _advised(messages: list[str]) -> tuple[str, float, float]:
-    said = [m for m in messages if "float depth spans only" in m]
+def _advised(records: list[logging.LogRecord]) -> tuple[str, float, float]:
+    """The advice's text and range: the command's words in the record's cli_text (what the CLI prints),
+    the same range in the Python API's words in its message."""
+    said = [r for r in records if "float depth spans only" in r.getMessage()]
     assert len(said) == 1, said
-    lo, hi = said[0].split("e.g. --float-range=")[1].split(",")[0].split(":")
-    return said[0], float(lo), float(hi)
+    lo, hi = said[0].cli_text.split("e.g. --float-range=")[1].split(",")[0].split(":")
+    assert f"e.g. float_range=({lo}, {hi})" in said[0].getMessage() and "--float-range=" not in said[0].getMessage()
+    return said[0].getMessage(), float(lo), float(hi)
 
 
 @pytest.mark.parametrize("kind", ["npy", "npz"])
@@ -79,7 +82,7 @@ def test_narrow_range_advice_for_an_array_clip_holds_every_frame(tmp_path, enhan
     np.save(path, clip) if kind == "npy" else np.savez_compressed(path, depth=clip)
     with caplog.at_level(logging.WARNING, logger="igde_stream"):
         enhance_file(tmp_path / "rgb", path, tmp_path / "o.mkv", enhancer=enhancer, float_range=(0.0, 1500.0))
-    said, a, b = _advised(caplog.messages)
+    said, a, b = _advised(caplog.records)
     assert "every frame" in said and "first frame" not in said
     assert a <= lo and b >= hi  # it holds every value, as a float64 compare of the float32 values
     assert lo - a < 1e-8 * abs(lo) * 10 and b - hi < 1e-8 * abs(hi) * 10  # and is the 9-digit bound next to them
@@ -93,10 +96,12 @@ def test_narrow_range_advice_for_images_says_it_is_the_first_frames(tmp_path, en
     folder = write_sequences(tmp_path, colors, depths)
     with caplog.at_level(logging.WARNING, logger="igde_stream"):
         enhance_file(tmp_path / "rgb", folder, tmp_path / "o.mkv", enhancer=enhancer, float_range=(0.0, 1500.0))
-    said, a, b = _advised(caplog.messages)
+    said, a, b = _advised(caplog.records)
     assert (a, b) == (0.5, 2.5)  # float_scene's first frame, by hand
     assert "in the first frame" in said and "holds the first frame only" in said
-    assert "frames clipped (the values read span" in said and "float_range.covering" in said
+    assert "float_range['covering'] of the run's summary" in said
+    record = [r for r in caplog.records if "float depth spans only" in r.getMessage()][0]
+    assert "frames clipped (the values read span" in record.cli_text and "float_range.covering" in record.cli_text
 
 
 def test_clipping_is_warned_once_for_files_named_by_a_pattern_and_by_their_folder(tmp_path, enhancer, caplog):

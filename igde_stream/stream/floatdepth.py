@@ -30,12 +30,14 @@ from typing import Any
 import numpy as np
 
 from ..depth_order import check_order
-from ..errors import IGDEError, InputError
+from ..errors import IGDEError, InputError, worded
 from .formats import is_float_format
 from .imagehead import exr_attributes, exr_channel_list
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
+#: how a range is given: the Python API's keyword and the commands' option
+API_RANGE, CLI_RANGE = "float_range=(LO, HI)", "--float-range LO:HI"
 
 STEPS = 65534  # code steps from LO (code 1) to HI (code 65535); code 0: no value
 
@@ -100,13 +102,23 @@ class FloatMap:
         v = np.asarray(values, dtype=np.float32)
         measured = v[~holes(v, order)]
         if measured.size == 0:
-            raise InputError("the first float depth frame holds no finite value to take a range from: "
-                             "give --float-range LO:HI", path)
+            raise worded(InputError, "the first float depth frame holds no finite value to take a range from: give {}",
+                         (API_RANGE,), (CLI_RANGE,), path)
         lo = 0.0 if order == "far-high" else float(measured.min())
         hi = float(measured.max())
         if lo == hi:
-            raise InputError(f"the first float depth frame is constant ({hi:g}): give --float-range LO:HI", path)
+            raise worded(InputError, f"the first float depth frame is constant ({hi:g}): give {{}}", (API_RANGE,),
+                         (CLI_RANGE,), path)
         return cls(lo, hi, order, "first frame")
+
+
+def _warn(path: str, said: str, words: dict[str, tuple[str, str]]) -> None:
+    """Log ``path: said`` with each placeholder of ``words`` in ``said`` in the Python API's words, and as
+    the record's ``cli_text`` in the commands' (``cli_logging``)."""
+    api = cli = said
+    for mark, (in_api, in_cli) in words.items():
+        api, cli = api.replace(mark, in_api), cli.replace(mark, in_cli)
+    log.warning("%s: %s", path, api, extra={"cli_text": f"{path}: {cli}"})
 
 
 def clip_warning(fmap: FloatMap, path: str, index: int, clipped: int, pixels: int) -> None:
@@ -117,9 +129,9 @@ def clip_warning(fmap: FloatMap, path: str, index: int, clipped: int, pixels: in
     if key in fmap.warned:
         return
     fmap.warned.add(key)
-    log.warning("%s: frame %d has %d of %d float depth values outside %.9g..%.9g (%s), clipped to it; "
-                "give --float-range LO:HI to cover them (warned once)", path, index, clipped, pixels,
-                fmap.lo, fmap.hi, fmap.source)
+    _warn(path, f"frame {index} has {clipped} of {pixels} float depth values outside {fmap.lo:.9g}..{fmap.hi:.9g} "
+          f"({fmap.source}), clipped to it; give <range> to cover them (warned once)",
+          {"<range>": (API_RANGE, CLI_RANGE)})
 
 
 def _file_key(path: str) -> frozenset[str] | str:
@@ -262,19 +274,21 @@ def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> None:
     share = (hi - lo) / (fmap.hi - fmap.lo)
     if share >= 0.25:
         return
+    a, b = outward(lo, up=False), outward(hi, up=True)
+    said = f"float depth spans only {100 * share:.0f} % of <given>"
     if whole is not None:
-        log.warning("%s: float depth spans only %.0f %% of --float-range %.9g:%.9g (every frame: %.9g..%.9g): a "
-                    "range nearer the values, e.g. --float-range=%s:%s, which holds every frame, gives the network "
-                    "more levels", depth.path, 100 * share, fmap.lo, fmap.hi, lo, hi,
-                    outward(lo, up=False), outward(hi, up=True))
+        said += (f" (every frame: {lo:.9g}..{hi:.9g}): a range nearer the values, e.g. <near>, which holds every "
+                 "frame, gives the network more levels")
     else:
-        log.warning("%s: float depth spans only %.0f %% of --float-range %.9g:%.9g in the first frame (%.9g..%.9g; "
-                    "later frames are not read ahead): a range nearer the values, e.g. --float-range=%s:%s, gives "
-                    "the network more levels, but holds the first frame only; later frames outside it are clipped, "
-                    "and the summary's line \"float depth ... N frames clipped (the values read span ...: "
-                    "--float-range=LO:HI holds them all)\" (report: float_range.covering) names the range that "
-                    "holds every frame", depth.path, 100 * share, fmap.lo, fmap.hi, lo, hi,
-                    outward(lo, up=False), outward(hi, up=True))
+        said += (f" in the first frame ({lo:.9g}..{hi:.9g}; later frames are not read ahead): a range nearer the "
+                 "values, e.g. <near>, gives the network more levels, but holds the first frame only; later frames "
+                 "outside it are clipped, and <summary> names the range that holds every frame")
+    given = (f"float_range=({fmap.lo:.9g}, {fmap.hi:.9g})", f"--float-range {fmap.lo:.9g}:{fmap.hi:.9g}")
+    summary = ("float_range['covering'] of the run's summary (and of its report)",
+               "the summary's line \"float depth ... N frames clipped (the values read span ...: --float-range=LO:HI "
+               "holds them all)\" (report: float_range.covering)")
+    _warn(depth.path, said, {"<given>": given, "<near>": (f"float_range=({a}, {b})", f"--float-range={a}:{b}"),
+                             "<summary>": summary})
 
 
 def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] | None:
