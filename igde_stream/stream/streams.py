@@ -121,6 +121,9 @@ def check_same_length(color: Any, depth: Any) -> None:
     counts, naming both, before any frame is decoded (``color`` / ``depth``: ``VideoInfo``)."""
     if color.kind in UNTIMED and depth.kind in UNTIMED and color.frames != depth.frames:
         more = "; --pair nearest skips the extra colour frames" if color.frames > depth.frames else ""
+        if _stamps(color) and _stamps(depth):  # --pair nearest pairs by position too: image k with image k
+            more = (": their names are camera timestamps, which the pairing does not read (TUM RGB-D's rgb/ and "
+                    f"depth/); {ASSOCIATE}")
         raise PairingError(
             f"the colour {color.kind} has {color.frames} frames and the depth {depth.kind} {depth.frames}: "
             f"frames pair by index, so both need the same number{more}", f"{color.path}, {depth.path}")
@@ -193,6 +196,59 @@ MAX_FRAME_STEP = 10
 _DECIMAL = re.compile(r"^\d+\.\d+\.[^.]+$|(?:^|[^A-Za-z0-9])\d{9,}\.\d+\.[^.]+$")
 
 
+#: what to do with two folders named by their own cameras' timestamps
+ASSOCIATE = ("match them by time first (TUM's associate.py rgb.txt depth.txt) and give two folders of the matched "
+             "images, in that order (docs/formats.md, \"Image sequences\")")
+
+
+def _stamps(info: Any) -> list[tuple[Fraction, str]] | None:
+    """(time, file name) of each image of a folder whose names are camera timestamps: seconds.fraction
+    (``_DECIMAL``: TUM's 1305031102.175304.png), or integers that step by more than ``MAX_FRAME_STEP``
+    (micro- or milliseconds; their unit unknown, so only compared with names of the same form); else None."""
+    from .imageseq import folder_numbers
+
+    path = str(getattr(info, "path", ""))
+    if getattr(info, "kind", None) != "sequence" or not os.path.isdir(path):
+        return None
+    try:
+        names = [os.path.basename(f) for f in _sequence_files(path)]
+        numbers = folder_numbers(path)
+    except (InputError, OSError):
+        return None
+    if len(names) < 2:
+        return None
+    found = [re.search(r"(\d+\.\d+)\.[^.]+$", n) if _DECIMAL.search(n) else None for n in names]
+    if all(found):
+        return [(Fraction(m.group(1)), n) for m, n in zip(found, names)]
+    if numbers and not any(found) and _numbers(info) is None:
+        return [(Fraction(k), n) for k, n in numbers]
+    return None
+
+
+def _sequence_files(path: str) -> list[str]:
+    from .imageseq import sequence_files
+
+    return sequence_files(path)
+
+
+def _stamps_apart(a: list[tuple[Fraction, str]], b: list[tuple[Fraction, str]], role: str) -> str | None:
+    """Where image k of two timestamp-named folders (``a``: the ``role``'s, ``b``: the depth's) lie more
+    than a frame apart (the depth's median step between images), so that pairing by position meets
+    images of other moments (a frame dropped from one camera): the problem, said; else None."""
+    seconds = "." in b[0][1].rsplit(".", 1)[0]
+    if ("." in a[0][1].rsplit(".", 1)[0]) != seconds:
+        return None  # seconds beside integers of an unknown unit
+    steps = sorted(y - x for (x, _), (y, _) in zip(b, b[1:]))
+    step = steps[len(steps) // 2]
+    k = next((k for k, ((ta, _), (tb, _)) in enumerate(zip(a, b)) if abs(ta - tb) > step), None)
+    if k is None or step <= 0:
+        return None
+    unit = (lambda t: f"{float(t):.3f} s") if seconds else (lambda t: f"{int(t)}")
+    return (f"image {k} of the {role} is {a[k][1]} and of the depth {b[k][1]}: their names are timestamps "
+            f"{unit(abs(a[k][0] - b[k][0]))} apart, more than a depth frame ({unit(step)}), and image sequences "
+            f"pair by position, not by time; {ASSOCIATE}")
+
+
 def check_numbering(other: Any, depth: Any, role: str = "ground truth") -> None:
     """Image sequences pair by position (image k with frame k), never by name: refuse ``other`` (the
     ground truth) and ``depth`` where the frame numbers their names carry say that position pairs the
@@ -203,7 +259,10 @@ def check_numbering(other: Any, depth: Any, role: str = "ground truth") -> None:
     and the same gaps in both pair right and pass."""
     a, b = _numbers(other), _numbers(depth)
     problem = None
-    if a and b:
+    sa, sb = (_stamps(other), _stamps(depth)) if not (a or b) else (None, None)
+    if sa and sb:
+        problem = _stamps_apart(sa, sb, role)
+    elif a and b:
         k = next((k for k, ((na, _), (nb, _)) in enumerate(zip(a, b)) if na - a[0][0] != nb - b[0][0]), None)
         if k is not None:
             problem = (f"image {k} of the {role} is {a[k][1]} and of the depth {b[k][1]}: image sequences pair by "

@@ -1,0 +1,99 @@
+"""TUM RGB-D style folders: rgb/ and depth/ named by each camera's own timestamps
+(1305031102.175304.png). Image sequences pair by position, never by time, so the refusal of two such
+folders of different lengths points to matching them by time first (TUM's associate.py), not to
+--pair nearest, which pairs by position too; and where image k of the two lie more than a depth
+frame apart (a frame dropped from one camera), the run says so: a warning for the colour, a refusal
+for a ground truth, whose PSNR would be of other moments."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from conftest import scene
+from igde_stream.cli import main
+from igde_stream.errors import PairingError
+from igde_stream.stream import VideoReader
+
+# TUM fr1/xyz's first images: colour and depth at 30 fps, each camera on its own clock
+RGB = ["1305031102.175304", "1305031102.211214", "1305031102.243211", "1305031102.275326"]
+DEPTH = ["1305031102.160407", "1305031102.194330", "1305031102.226738"]
+
+
+def _folder(folder, frames, stamps, suffix=".png"):
+    import cv2
+
+    folder.mkdir()
+    for f, t in zip(frames, stamps):
+        cv2.imwrite(str(folder / f"{t}{suffix}"), f[..., ::-1] if f.ndim == 3 else f)
+    return folder
+
+
+def test_timestamp_folders_of_other_lengths_are_pointed_to_associating_them(tmp_path, capsys):
+    """4 colour images beside 3 depth maps: before, the line advised --pair nearest, which would pair
+    image k with image k all the same (a colour camera that started a frame early: every pair off)."""
+    colors, depths, _ = scene(4, bits=16)
+    c = _folder(tmp_path / "rgb", colors, RGB)
+    d = _folder(tmp_path / "depth", depths, DEPTH)
+    out = tmp_path / "out"
+    assert main([str(c), str(d), "-o", f"{out}/%06d.png", "--fps", "30"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "colour sequence has 4 frames and the depth sequence 3" in err[0]
+    assert "--pair nearest" not in err[0]
+    assert "names are camera timestamps" in err[0] and "associate.py" in err[0]
+    assert not out.exists()
+
+
+def test_numbered_folders_of_other_lengths_still_get_pair_nearest(tmp_path, capsys):
+    colors, depths, _ = scene(4)
+    c = _folder(tmp_path / "c", colors, [f"{k:06d}" for k in range(4)])
+    d = _folder(tmp_path / "d", depths[:3], [f"{k:06d}" for k in range(3)])
+    assert main([str(c), str(d), "-o", str(tmp_path / "o.mkv")]) == 2
+    assert "--pair nearest skips the extra colour frames" in capsys.readouterr().err
+
+
+def test_a_colour_frame_dropped_between_timestamp_folders_is_warned_about(tmp_path, caplog):
+    """Colour .175304, .243211, .275326 (the one at .211214 dropped) beside depth .160407, .194330,
+    .226738: the depth steps 33923 and 32408 us (median, the larger of two: 33923 us); image 1 lies
+    .243211 - .194330 = 48881 us from its depth, more than that: said once, naming both images."""
+    from igde_stream.stream.streams import check_numbering
+
+    colors, depths, _ = scene(3)
+    c = _folder(tmp_path / "rgb", colors, [RGB[0], RGB[2], RGB[3]])
+    d = _folder(tmp_path / "depth", depths, DEPTH)
+    with VideoReader(d, "depth") as dr, VideoReader(c, "color") as cr, caplog.at_level(logging.WARNING):
+        check_numbering(cr.info, dr.info, "colour")
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "image 1 of the colour is 1305031102.243211.png and of the depth 1305031102.194330.png" in said
+    assert "0.049 s apart, more than a depth frame (0.034 s)" in said
+    assert "associate.py" in said
+
+
+def test_a_ground_truth_off_by_a_frame_in_time_is_refused(tmp_path):
+    """Integer microsecond names (no unit known, so none said): ground truth 1305031102160407,
+    1305031102226738, 1305031102262886 (one dropped) beside depth 1305031102160407, ...194330, ...226738:
+    image 1 is 226738 - 194330 = 32408 apart, under the depth's step 33923, image 2 is 36148 apart."""
+    from igde_stream.stream.streams import check_numbering
+
+    _, depths, gts = scene(3)
+    d = _folder(tmp_path / "d", depths, ["1305031102160407", "1305031102194330", "1305031102226738"])
+    g = _folder(tmp_path / "g", gts, ["1305031102160407", "1305031102226738", "1305031102262886"])
+    with VideoReader(d, "depth") as dr, VideoReader(g, "gt") as gr:
+        with pytest.raises(PairingError, match=r"image 2 of the ground truth is 1305031102262886\.png and of the "
+                                               r"depth 1305031102226738\.png: their names are timestamps 36148 apart, "
+                                               r"more than a depth frame \(33923\)"):
+            check_numbering(gr.info, dr.info)
+
+
+def test_timestamp_folders_a_camera_offset_apart_pass(tmp_path, caplog):
+    """What associate.py writes: TUM's pairs about 15 ms apart (under a frame) pass without a word."""
+    from igde_stream.stream.streams import check_numbering
+
+    colors, depths, _ = scene(3)
+    c = _folder(tmp_path / "rgb", colors, RGB[:3])
+    d = _folder(tmp_path / "depth", depths, DEPTH)
+    with VideoReader(d, "depth") as dr, VideoReader(c, "color") as cr, caplog.at_level(logging.WARNING):
+        check_numbering(cr.info, dr.info, "colour")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
