@@ -55,7 +55,9 @@ class Enhancer:
     (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px, and beyond its reach the measured
     depth spread along the colour over the frame; True: its defaults, or a
     ``HoleFill`` of one's own, ``HoleFill(layers=2)`` the far layer's mean where there are two, far
-    as ``depth_order`` says; False: the model's own output there); None (default): on when the
+    as ``depth_order`` says; False: the model's own output there, which gives holes beside measured
+    depth a neighbour's value; ``"keep"``: no fill, and every hole stays 0 in the output, for
+    reconstruction that fuses measured depth only); None (default): on when the
     model reads depth 0 as a hole (its config's ``zero_holes``, as the shipped models do).
     ``wide_errors``: for outlines 7-14 px off, beyond the model's 7 px reach (a stereo matcher's large
     windows, sensor depth enlarged 2x): the network runs on the frames at half size first and then at
@@ -89,7 +91,7 @@ class Enhancer:
         *,
         depth_order: str = "near-high",
         quiet: bool = False,
-        hole_fill: bool | HoleFill | None = None,
+        hole_fill: bool | str | HoleFill | None = None,
         max_pixels: int | None = 0,
         wide_errors: bool = False,
         **backend_options: Any,
@@ -149,6 +151,8 @@ class Enhancer:
         self.strip_margin = margin_for(config)  # rows of context around each strip: more for a deeper model
         if hole_fill is None:  # the model's own reading of depth 0: a hole to fill, or a depth
             hole_fill = bool(config.get("zero_holes", False))
+        self.keep_holes = hole_fill == "keep"  # no fill, and the model's picks for holes taken back
+        hole_fill = False if self.keep_holes else hole_fill
         self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
@@ -227,6 +231,8 @@ class Enhancer:
             # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
             # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
             fill_frames(color, depth, out, self.hole_fill, peak, order)
+        if self.keep_holes:
+            out[depth == 0] = 0
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back
         return out[0] if single else out
 
@@ -295,8 +301,9 @@ def check_options(batch: Any = 4, max_depth: Any = None, depth_order: Any = "nea
         raise EnhancerError(f"max_depth must be a finite number > 0, got {max_depth!r}")
     if depth_order not in ORDERS:
         raise EnhancerError(f"depth_order must be near-high or far-high, got {depth_order!r}")
-    if hole_fill is not None and not isinstance(hole_fill, (bool, HoleFill)):
-        raise EnhancerError(f"hole_fill must be None, True, False or a HoleFill, got {hole_fill!r}")
+    if hole_fill is not None and not isinstance(hole_fill, (bool, HoleFill)) and not (
+            isinstance(hole_fill, str) and hole_fill == "keep"):
+        raise EnhancerError(f"hole_fill must be None, True, False, 'keep' or a HoleFill, got {hole_fill!r}")
     if not isinstance(wide_errors, (bool, np.bool_)):
         raise EnhancerError(f"wide_errors must be True or False, got {wide_errors!r}")
 

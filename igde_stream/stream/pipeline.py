@@ -262,6 +262,7 @@ def enhance_file(
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
                 "hole_fill": getattr(enhancer, "hole_fill", None) is not None,  # and its layers (0: the plain mean)
                 "hole_fill_layers": getattr(getattr(enhancer, "hole_fill", None), "layers", None),
+                "holes_kept": bool(getattr(enhancer, "keep_holes", False)),  # --hole-fill keep: holes stay 0
                 "wide_errors": bool(getattr(enhancer, "wide_errors", False)),
                 "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
                 "fps": round(frames / seconds, 3), "inference_seconds": round(infer_s, 3), **said,
@@ -274,7 +275,8 @@ def enhance_file(
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
                     "backend": summary["backend"], "hole_fill": summary["hole_fill"],
-                    "hole_fill_layers": summary["hole_fill_layers"], "wide_errors": summary["wide_errors"],
+                    "hole_fill_layers": summary["hole_fill_layers"], "holes_kept": summary["holes_kept"],
+                    "wide_errors": summary["wide_errors"],
                     "color_resized": resized,
                     "depth_enlarged": enlarged, **read_as,
                 }
