@@ -177,6 +177,7 @@ def enhance_file(
         # mix-ups; lengths differing after the last frame read do not matter, nor a photograph for frame 0
         first_only = start == 0 and max_frames == 1
         check_pair(color, depth, options.packed if options else None, exact=pair == "exact" and not first_only,
+                   fps_given=bool(options and options.fps),
                    same_length=pair == "exact" and not (start == 0 and read_within(
                        most_frames(max_frames, start, end, depth.info), color.info, depth.info)))
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \

@@ -42,15 +42,19 @@ def _same_file(a: str, b: str) -> bool:
 STILL_SUFFIXES = tuple(sorted(set(IMAGE_SUFFIXES + OTHER_IMAGE_SUFFIXES) - {".gif", ".webp"}))
 
 
-def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True, exact: bool | None = None) -> None:
+def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True, exact: bool | None = None,
+               fps_given: bool = False) -> None:
     """Refuse or warn about ``color`` / ``depth`` (``reader.VideoReader``s, open) as the module says;
     also ``streams.check_same_length`` when ``same_length``; ``exact``: frames pair one to one
-    (``--pair exact``; default ``same_length``), so one colour image cannot guide more depth frames."""
+    (``--pair exact``; default ``same_length``), so one colour image cannot guide more depth frames;
+    ``fps_given``: ``--fps`` was given, so an untimed input beside a video of another rate is at its
+    own rate where the frames pair nearest (``streams.check_timing``)."""
     if same_length:
         check_same_length(color.info, depth.info)
     if packed is None and (same_length if exact is None else exact):
         check_still_colour(color, depth)
-    check_timing(color.info, depth.info, "colour")  # a sequence beside a video of another rate
+    # a sequence beside a video of another rate; --pair nearest (exact=False) pairs two rates
+    check_timing(color.info, depth.info, "colour", nearest=exact is False, fps_given=fps_given)
     if packed is not None:
         return
     check_distinct(color, depth)

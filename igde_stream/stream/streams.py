@@ -144,11 +144,15 @@ def rates_meet(untimed: Fraction, video: Fraction, time_base: Fraction | None, c
     return abs(Fraction(untimed) - Fraction(video)) <= (SAME_RATE + estimate) * Fraction(video)
 
 
-def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
+def check_timing(other: Any, depth: Any, role: str = "ground truth", nearest: bool = False,
+                 fps_given: bool = False) -> None:
     """``other`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
     sequence, raw file or array carries no timing of its own (frame k at k / ``--fps``): beside a video of
     another frame rate its frames would meet the wrong frames, and depth written at the wrong rate
-    (``rates_meet``), so refuse it, naming the rate to give (``other`` / ``depth``: ``VideoInfo``)."""
+    (``rates_meet``), so refuse it, naming the rate to give (``other`` / ``depth``: ``VideoInfo``).
+    ``nearest`` (the colour under ``--pair nearest``, made for streams of two rates) with ``fps_given``
+    (``--fps`` said the untimed input's own rate): the two rates may differ; without ``--fps`` the
+    refusal asks for the untimed input's own rate, not the video's."""
     check_numbering(other, depth, role)
     if (other.kind in UNTIMED) == (depth.kind in UNTIMED) or other.rate is None or depth.rate is None:
         return
@@ -156,10 +160,16 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth") -> None:
     if rates_meet(seq.rate, video.rate, getattr(video, "time_base", None),
                   [n for n in (getattr(seq, "frames", None), getattr(video, "frames", None)) if n]):
         return
+    if nearest and fps_given:  # a camera and a depth sensor at two rates, each said
+        return
+    give = (f"give --fps with its own rate ({float(video.rate):g} where it runs at the video's; --pair nearest "
+            "pairs two rates)" if nearest else f"give --fps {float(video.rate):g}"
+            + (" (or, where the two run at rates of their own, --pair nearest)" if role == "colour" and fps_given else ""))
     raise PairingError(
         f"the {role if seq is other else 'depth'} {seq.kind} carries no timing and is read at "
-        f"{float(seq.rate):g} fps (--fps), but the {'depth' if seq is other else role} video runs at "
-        f"{float(video.rate):.3f} fps; give --fps {float(video.rate):g}", f"{depth.path}, {other.path}")
+        f"{float(seq.rate):g} fps (--fps{'' if fps_given else ', its default'}), but the "
+        f"{'depth' if seq is other else role} video runs at {float(video.rate):.3f} fps; {give}",
+        f"{depth.path}, {other.path}")
 
 
 def _numbers(info: Any) -> list[tuple[int, str]] | None:

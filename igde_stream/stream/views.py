@@ -212,7 +212,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             if (paths := lay.outputs(out, size)) != old:
                 check_outputs(paths, inputs, overwrite)
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
-                   exact=pair == "exact" and not (start == 0 and max_frames == 1))  # + timing; a photo for frame 0
+                   exact=pair == "exact" and not (start == 0 and max_frames == 1),  # + timing; a photo for frame 0
+                   fps_given=bool(source and source.fps))
         rate = depth_reader.info.rate or Fraction(25)
         tc = outputs_timecode(depth_reader, color_reader).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, sync)
