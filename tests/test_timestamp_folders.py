@@ -97,3 +97,35 @@ def test_timestamp_folders_a_camera_offset_apart_pass(tmp_path, caplog):
     with VideoReader(d, "depth") as dr, VideoReader(c, "color") as cr, caplog.at_level(logging.WARNING):
         check_numbering(cr.info, dr.info, "colour")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("listing", [
+    # TUM's rgb.txt / depth.txt, with their comment lines
+    "# depth maps\n# file: 'rgbd_dataset_freiburg1_xyz.bag'\n# timestamp filename\n"
+    "1305031102.160407 depth/1305031102.160407.png\n1305031102.194330 depth/1305031102.194330.png\n",
+    # associate.py's output: two pairs a line
+    "1305031102.175304 rgb/1305031102.175304.png 1305031102.160407 depth/1305031102.160407.png\n",
+    # Open3D's ICL-NUIM rgbd.match: depth and colour image by image
+    "depth/00000.png color/00000.jpg\ndepth/00001.png color/00001.jpg\n",
+])
+def test_a_timestamp_list_given_for_the_images_is_named_as_one(tmp_path, capsys, listing):
+    """FFmpeg reads a text file as no video: before, 'not a video file, or a damaged one (FFmpeg: invalid
+    data)'; now the line says what the file is and what to give instead."""
+    colors, _, _ = scene(3)
+    c = _folder(tmp_path / "rgb", colors, RGB[:3])
+    lst = tmp_path / "depth.txt"
+    lst.write_text(listing)
+    assert main([str(c), str(lst), "-o", str(tmp_path / "o.mkv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"igde-stream: error: {lst}: a text list of images (TUM RGB-D's rgb.txt")
+    assert "two folders" in err[0] and "associate.py" in err[0] and "FFmpeg" not in err[0]
+
+
+def test_other_text_is_still_no_video(tmp_path, capsys):
+    colors, _, _ = scene(3)
+    c = _folder(tmp_path / "rgb", colors, RGB[:3])
+    notes = tmp_path / "notes.txt"
+    notes.write_text("1305031102.160407 depth maps, see the bag\n")
+    assert main([str(c), str(notes), "-o", str(tmp_path / "o.mkv")]) == 2
+    assert "not a video file, or a damaged one" in capsys.readouterr().err

@@ -44,6 +44,7 @@ from .formats import DEPTH_FORMATS, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, padding_hint, sequence_frames
 from .info import never_shown
 from .input_options import InputOptions
+from .streams import image_list
 from .parts import ffmpeg_name
 from .timing import SlotClock
 from .urls import is_input_url, live_packets, open_url, stall_problem
@@ -336,6 +337,8 @@ def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
             return av.open(target, format=fmt, options=options, metadata_errors="ignore")
         except av.error.InvalidDataError:
             detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
+            if name != STDIN and (listed := image_list(name)):  # TUM RGB-D's rgb.txt ...: FFmpeg's detail says nothing
+                raise InputError(listed, name) from None
             what = "no video container on stdin (or a damaged one)" if name == STDIN else \
                 "not a video file, or a damaged one"
             said = f"{what} (FFmpeg: invalid data{': ' + detail if detail else ''})"

@@ -241,6 +241,33 @@ def _sequence_files(path: str) -> list[str]:
     return sequence_files(path)
 
 
+def image_list(path: Any) -> str | None:
+    """What to say of ``path`` where it is a text list of images, as TUM RGB-D's rgb.txt, depth.txt
+    and associate.py's output are (``# comments``, then lines of ``TIME PATH`` pairs, one or two) or
+    an image-pair list such as Open3D's ICL-NUIM ``rgbd.match`` (``PATH PATH``); else None. FFmpeg reads
+    it as no video at all."""
+    from .imageseq import IMAGE_SUFFIXES
+
+    try:
+        with open(path, "rb") as f:
+            text = f.read(4096).decode("utf-8")
+    except (OSError, TypeError, UnicodeDecodeError):
+        return None
+    lines = [ln.split() for ln in text.splitlines()[:-1 if len(text) == 4096 else None]
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines or any(len(ln) not in (2, 4) for ln in lines):
+        return None
+    def image(name: str) -> bool:
+        return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
+
+    for ln in lines:
+        if not (all(image(n) for n in ln) or all(re.fullmatch(r"\d+(\.\d+)?", t) and image(n)
+                                                 for t, n in zip(ln[::2], ln[1::2]))):
+            return None
+    return ("a text list of images (TUM RGB-D's rgb.txt, depth.txt, associate.py's output, an rgbd.match), not a video: "
+            f"the images themselves go in, as two folders; {ASSOCIATE}")
+
+
 def _stamps_apart(a: list[tuple[Fraction, str]], b: list[tuple[Fraction, str]], role: str) -> str | None:
     """Where image k of two timestamp-named folders (``a``: the ``role``'s, ``b``: the depth's) lie more
     than a frame apart (the depth's median step between images), so that pairing by position meets
