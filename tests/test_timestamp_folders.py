@@ -129,3 +129,23 @@ def test_other_text_is_still_no_video(tmp_path, capsys):
     notes.write_text("1305031102.160407 depth maps, see the bag\n")
     assert main([str(c), str(notes), "-o", str(tmp_path / "o.mkv")]) == 2
     assert "not a video file, or a damaged one" in capsys.readouterr().err
+
+
+def test_timestamp_folders_on_two_clocks_are_compared_from_their_first_images(tmp_path, caplog):
+    """A ground truth named by seconds from 0 beside the sensor's Unix times: the first images lie far
+    more than 10 frames apart, so each folder counts from its first image. Depth: 0, 0.033923, 0.066331 s
+    from its first. Ground truth 0, 0.033333, 0.066667: at most 0.000590 s off, under a depth frame
+    (0.033923 s): it passes. With 0.133333 as its third image (a frame dropped): 0.133333 - 0.066331 =
+    0.067002 s off, refused."""
+    from igde_stream.stream.streams import check_numbering
+
+    _, depths, gts = scene(3)
+    d = _folder(tmp_path / "d", depths, DEPTH)
+    ok = _folder(tmp_path / "ok", gts, ["0.000000", "0.033333", "0.066667"])
+    off = _folder(tmp_path / "off", gts, ["0.000000", "0.033333", "0.133333"])
+    with VideoReader(d, "depth") as dr, VideoReader(ok, "gt") as ok_r, VideoReader(off, "gt") as off_r:
+        check_numbering(ok_r.info, dr.info)
+        with pytest.raises(PairingError, match=r"image 2 of the ground truth is 0\.133333\.png and of the depth "
+                                               r"1305031102\.226738\.png: their names are timestamps 0\.067 s apart, "
+                                               r"counted from each one's first image"):
+            check_numbering(off_r.info, dr.info)

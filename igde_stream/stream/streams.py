@@ -277,12 +277,16 @@ def _stamps_apart(a: list[tuple[Fraction, str]], b: list[tuple[Fraction, str]], 
         return None  # seconds beside integers of an unknown unit
     steps = sorted(y - x for (x, _), (y, _) in zip(b, b[1:]))
     step = steps[len(steps) // 2]
-    k = next((k for k, ((ta, _), (tb, _)) in enumerate(zip(a, b)) if abs(ta - tb) > step), None)
+    # first images more than 10 frames apart: two clocks (a render's seconds from 0 beside a sensor's Unix
+    # time), compared from each one's first image on
+    base = a[0][0] - b[0][0] if abs(a[0][0] - b[0][0]) > 10 * step else 0
+    k = next((k for k, ((ta, _), (tb, _)) in enumerate(zip(a, b)) if abs(ta - base - tb) > step), None)
     if k is None or step <= 0:
         return None
     unit = (lambda t: f"{float(t):.3f} s") if seconds else (lambda t: f"{int(t)}")
+    clocks = ", counted from each one's first image" if base else ""
     return (f"image {k} of the {role} is {a[k][1]} and of the depth {b[k][1]}: their names are timestamps "
-            f"{unit(abs(a[k][0] - b[k][0]))} apart, more than a depth frame ({unit(step)}), and image sequences "
+            f"{unit(abs(a[k][0] - base - b[k][0]))} apart{clocks}, more than a depth frame ({unit(step)}), and image sequences "
             f"pair by position, not by time; {ASSOCIATE}")
 
 
