@@ -105,4 +105,5 @@ def check_layout(color: np.ndarray, depth: np.ndarray) -> None:
         (ch, cw), (dh, dw) = color.shape[-3:-1], depth.shape[-2:]
         raise EnhancerError(f"colour frames are {cw}x{ch} pixels ({_shape(color)}) but depth frames {dw}x{dh} "
                             f"({_shape(depth)}): colour and depth must be the same size (W x H; "
-                            "VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)")
+                            f"igde_stream.stream.rgb.resize_colour(color, ({dw}, {dh})) resizes the colour as the "
+                            "command does, VideoReader(path, 'color', size=(W, H)) reads it at that size)")

@@ -59,9 +59,11 @@ def stage(monkeypatch):
     (C2, D1, "depth is 5 x 7; colour 2 x 5 x 7 x 3 is a batch, so depth must be N x H x W"),
     (C2, D2[:1], "colour is 2 frames (2 x 5 x 7 x 3) but depth is 1 (1 x 5 x 7): one colour frame per depth frame"),
     (C1, D1[:-1], "colour frames are 7x5 pixels (5 x 7 x 3) but depth frames 7x4 (4 x 7): colour and depth must be "
-     "the same size (W x H; VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)"),
+     "the same size (W x H; igde_stream.stream.rgb.resize_colour(color, (7, 4)) resizes the colour as the command "
+     "does, VideoReader(path, 'color', size=(W, H)) reads it at that size)"),
     (C2[:, :, :-1], D2, "colour frames are 6x5 pixels (2 x 5 x 6 x 3) but depth frames 7x5 (2 x 5 x 7): colour and "
-     "depth must be the same size (W x H; VideoReader(path, 'color', size=(W, H)) reads colour at the depth's size)"),
+     "depth must be the same size (W x H; igde_stream.stream.rgb.resize_colour(color, (7, 5)) resizes the colour as "
+     "the command does, VideoReader(path, 'color', size=(W, H)) reads it at that size)"),
     # enhance(depth, color): before, "colour is 5 x 7: no channel axis (gray?)" for a frame, and for a
     # batch of 3 "7 channels (channels first? move them last)": the wrong argument, and the wrong advice
     (D1, C1, "colour is 5 x 7 and depth 5 x 7 x 3: the two look swapped; colour comes first: enhance(color, depth)"),

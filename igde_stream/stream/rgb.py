@@ -109,6 +109,29 @@ def colour_rgb(frame: av.VideoFrame, reformatter: Any, size: tuple[int, int] | N
     return reformatter.reformat(frame, *args, "rgb24", interpolation=kernel, **matrix).to_ndarray()
 
 
+def resize_colour(color: Any, size: tuple[int, int]) -> np.ndarray:
+    """RGB colour frames in memory at ``size`` = (W, H) as the command resizes colour to the depth's grid
+    (``colour_rgb``: swscale, area averaging when shrinking, bicubic when enlarging; what ``ffmpeg -vf
+    scale=W:H:flags=area`` gives), so that ``Enhancer.enhance(resize_colour(color, (w, h)), depth)`` gives
+    the command's output for a colour camera of another size (1280x960 beside 640x480 depth).
+    ``color``: H x W x 3 or N x H x W x 3 uint8 RGB (OpenCV's BGR: ``frame[..., ::-1]`` first); returns
+    uint8 of the same layout at the new size (a copy where the size is already that)."""
+    a = np.asarray(color)
+    if a.dtype != np.uint8 or a.ndim not in (3, 4) or a.shape[-1] != 3:
+        raise ValueError(f"resize_colour takes H x W x 3 or N x H x W x 3 uint8 RGB, got {' x '.join(map(str, a.shape))} "
+                         f"{a.dtype}")
+    w, h = (int(v) for v in size)
+    if w < 1 or h < 1:
+        raise ValueError(f"size must be (W, H) of at least 1 x 1, got {tuple(size)!r}")
+    if a.ndim == 4:
+        return np.stack([resize_colour(f, (w, h)) for f in a]) if len(a) else np.empty((0, h, w, 3), np.uint8)
+    if (a.shape[1], a.shape[0]) == (w, h):
+        return a.copy()
+    kernel = "BICUBIC" if w * h >= a.shape[0] * a.shape[1] else "AREA"
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
+    return frame.reformat(w, h, "rgb24", interpolation=kernel).to_ndarray()
+
+
 def hidden_share(frame: av.VideoFrame) -> float | None:
     """The share of ``frame``'s pixels that are fully transparent (alpha 0; a palette's alpha for ``pal8``)
     over a colour other than black (a channel above 2 of 255), or None for a pixel format without alpha.
@@ -144,5 +167,5 @@ def first_colour_frame(frame: av.VideoFrame, path: str) -> None:
     say_linear(frame, path)
 
 
-__all__ = ["EXACT", "colour_rgb", "exact_path", "first_colour_frame", "hidden_share", "linear_float", "say_linear",
-           "srgb_encoded", "untagged_hd", "warn_transparent"]
+__all__ = ["EXACT", "colour_rgb", "exact_path", "first_colour_frame", "hidden_share", "linear_float", "resize_colour",
+           "say_linear", "srgb_encoded", "untagged_hd", "warn_transparent"]
