@@ -37,6 +37,7 @@ class VideoInfo:
     kind: str = "file"  # "file", "sequence", "raw" or "stdin" (sources.kind_of); "array" (arrays: NumPy)
     limited: bool = False  # YUV depth luma in the limited range, read stretched (formats.luma_is_limited)
     timecode: str | None = None  # the first frame's SMPTE timecode ("01:00:00:00"; timecode.input_timecode)
+    declared_rate: Fraction | None = None  # the rate FFmpeg guesses from the stream (r_frame_rate), None when unknown
 
     @property
     def effective_rate(self) -> Fraction:

@@ -49,7 +49,8 @@ def pairs(
     if mode == "exact":
         return pair_frames(colors, depths, 0.5 * durations[1], names, durations)
     if mode == "nearest":
-        return pair_nearest(colors, depths, math.inf if still else 0.5 * max(durations), names, tally, slack, past)
+        return pair_nearest(colors, depths, math.inf if still else 0.5 * max(durations), names, tally, slack, past,
+                            durations[1])
     raise ValueError(f"pairing mode must be one of {', '.join(PAIR_MODES)}, got {mode!r}")
 
 
@@ -118,6 +119,7 @@ def rounding_slack(*infos: VideoInfo) -> float:
 def pair_nearest(
     colors: Iterable[Frame], depths: Iterable[Frame], tolerance: float, names: tuple[str, str],
     tally: dict[str, int] | None = None, slack: float = 0.0, past: Callable[[Frame], bool] | None = None,
+    depth_step: float = 0.0,
 ) -> Iterator[tuple[Frame, Frame]]:
     """Yield (colour, depth) for every depth frame, with the colour frame nearest in time (ties: the
     earlier one), when it lies within ``tolerance`` seconds. ``slack``: how far rounded timestamps may
@@ -136,8 +138,14 @@ def pair_nearest(
     is true, or when the consumer calls ``end_pairs``. Then the counts are of the colour frames read
     for the depth frames paired, without the one read ahead (it lies after the last of them), and
     neither stream is read further.
+
+    Where both streams hold as many frames and yet colour frames were skipped or reused, and the
+    colour's frames come at irregular times (``depth_step``: the depth's frame duration), a warning
+    says that depth made frame by frame from a variable-rate video pairs by number, and how to re-time
+    the colour (``Steps.advice``).
     """
-    c_iter = iter(colors)
+    steps = Steps()
+    c_iter = steps.watch(colors)
     counts = {"color_frames": 0, "color_skipped": 0, "color_reused": 0}
     live, stopped = any(read_once(name) for name in names), False
 
@@ -193,6 +201,12 @@ def pair_nearest(
     if counts["color_skipped"] or counts["color_reused"]:
         log.info("%s: %d of %d colour frames skipped (no depth frame nearer), %d guided more than one depth frame",
                  names[0], counts["color_skipped"], counts["color_frames"], counts["color_reused"])
+        retime = "" if ended or stopped or counts["color_frames"] != n_d or not depth_step else steps.advice(
+            depth_step, names[0])
+        if retime:
+            log.warning("%s: both streams hold %d frames, yet pairing by time left %s unused and gave %d to more "
+                        "than one depth frame%s", names[0], n_d, _frames(counts["color_skipped"], "colour"),
+                        counts["color_reused"], retime)
     if lone_d:
         raise PairingError(
             f"no colour frame within {(tolerance + slack) * 1000:.1f} ms of {_frame_list(lone_d)} of the depth stream "
@@ -216,7 +230,8 @@ def pair_frames(
     where they differ, the error names both rates (a stream muxed at the wrong rate, or one for
     ``--pair nearest``).
     """
-    c_iter = iter(colors)
+    steps = Steps()
+    c_iter = steps.watch(colors)
     c = next(c_iter, None)
     lone_c: list[Frame] = []
     lone_d: list[Frame] = []
@@ -258,9 +273,12 @@ def pair_frames(
         nearest = ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
                    else "; --pair nearest pairs streams of different rates" if _rates(durations)
                    else "" if lone_c else _covered(n_d, len(lone_d), past_end))
+        retime = "" if stopped or n_c != n_d or not durations else steps.advice(durations[1], names[0])
+        if retime:  # a variable-rate colour and depth made from it frame by frame: nearest pairs neighbours
+            nearest = ""
         said += ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
                  f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 "
-                 "color.mkv)" if still else _rates(durations))
+                 "color.mkv)" if still else retime or _rates(durations))
         error = PairingError(said + ("" if still else nearest), f"{names[0]}, {names[1]}")
         # for a caller without --pair (views quality): the problem without the --pair advice, and whether
         # the colour only runs longer, every depth frame paired
@@ -286,6 +304,36 @@ def _so_far(stopped: bool) -> str:
 def _frames(n: int, what: str) -> str:
     """"1 colour frame", "48 depth frames"."""
     return f"{n} {what} frame" + ("" if n == 1 else "s")
+
+
+class Steps:
+    """The shortest and longest step between consecutive colour frames (seconds) of a stream as it
+    is read (``watch``), to tell a variable frame rate (a phone's) from rounded timestamps."""
+
+    def __init__(self) -> None:
+        self.low, self.high, self._last = math.inf, 0.0, None
+
+    def watch(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for f in frames:
+            if self._last is not None:
+                step = f.time - self._last
+                self.low, self.high = min(self.low, step), max(self.high, step)
+            self._last = f.time
+            yield f
+
+    def advice(self, depth_step: float, name: str) -> str:
+        """For streams of as many frames that do not pair by time: where the colour's steps differ by
+        more than a quarter of a depth frame (``depth_step`` seconds; rounded timestamps differ by a
+        millisecond or so), why and how to re-time the colour onto the depth's frames; else ""."""
+        if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.25 * depth_step:
+            return ""
+        rate = Fraction(1 / depth_step).limit_denominator(1001)
+        return (f"; the colour's frames come at irregular times (steps of {self.low * 1000:.1f} to "
+                f"{self.high * 1000:.1f} ms: a variable frame rate, as phones record) and the two hold as many "
+                "frames: depth made frame by frame from that video belongs with the colour frame of its number, "
+                "not of its time (--pair nearest pairs some with a neighbour); re-time the colour onto the "
+                f"depth's frames first: ffmpeg -i {name} -vf setpts=N/({rate}*TB) -r {rate} -c:v ffv1 "
+                'color_cfr.mkv (docs/formats.md, "Variable frame rate")')
 
 
 TIE = 1e-9  # seconds: two distances closer than this are a tie (float noise of pts x time base)

@@ -235,6 +235,7 @@ class VideoReader:
             kind=self._kind, limited=self.role != "color" and self._packed is None and self._cmap is None
             and luma_is_limited(pix_fmt, cc.color_range, cc.name, self._depth_range),
             timecode=input_timecode(self.container, s),
+            declared_rate=Fraction(s.guessed_rate) if s.guessed_rate else None,
         )
         return s, info
 

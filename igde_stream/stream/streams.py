@@ -168,8 +168,22 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth", nearest: bo
     raise PairingError(
         f"the {role if seq is other else 'depth'} {seq.kind} carries no timing and is read at "
         f"{float(seq.rate):g} fps (--fps{'' if fps_given else ', its default'}), but the "
-        f"{'depth' if seq is other else role} video runs at {float(video.rate):.3f} fps; {give}",
+        f"{'depth' if seq is other else role} video runs at {float(video.rate):.3f} fps; {give}{_variable(video)}",
         f"{depth.path}, {other.path}")
+
+
+def _variable(video: Any) -> str:
+    """Where a video's average rate is off the rate FFmpeg guesses from its timestamps (``VideoInfo``
+    ``declared_rate``, which a variable rate puts at its shortest step), the case --fps cannot meet."""
+    from .timing import RATE_SNAP
+
+    declared = getattr(video, "declared_rate", None)
+    if not declared or not video.rate or abs(Fraction(video.rate) / Fraction(declared) - 1) <= RATE_SNAP:
+        return ""
+    return (f" (its average; FFmpeg guesses {float(declared):g} fps from its timestamps): if its frames come at "
+            "irregular times (a variable frame rate, as phones record), no --fps pairs each image with its frame; "
+            f"re-time the video onto the rate R the depth was made at first, ffmpeg -i {video.path} -vf "
+            'setpts=N/(R*TB) -r R -c:v ffv1 color_cfr.mkv, then --fps R (docs/formats.md, "Variable frame rate")')
 
 
 def _numbers(info: Any) -> list[tuple[int, str]] | None:
