@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from conftest import scene, timed_frames as frames, write_video
@@ -61,6 +62,23 @@ def test_rounded_timestamps_are_no_variable_rate():
     assert "irregular" not in str(err.value)
 
 
+def test_a_gifs_centisecond_delays_are_no_variable_rate():
+    # a 30 fps clip as GIF: delays of 3 and 4 centiseconds (pts in 1/100 s); one depth frame missing
+    from igde_stream.stream import Frame
+
+    pts = [0, 3, 7, 10, 13, 17]
+    gif = [Frame(i, p, p / 100, p / 100, np.zeros(1, np.uint8)) for i, p in enumerate(pts)]
+    depth = [k / 30 for k in (0, 1, 2, 4, 5, 6)]
+    with pytest.raises(PairingError) as err:
+        list(pairs("exact", gif, frames(depth), (1 / 30, 1 / 30), NAMES))
+    assert "irregular" not in str(err.value)
+    # in a phone's 1/600 s: 2 units (3.3 ms) + a quarter frame (8.3 ms) is the most two steps may differ;
+    # a frame 25 ms late (steps of 58.3 then 8.3 ms) is past it
+    phone = [Frame(i, p, p / 600, p / 600, np.zeros(1, np.uint8)) for i, p in enumerate([0, 20, 40, 75, 80, 100])]
+    with pytest.raises(PairingError, match=r"steps of 8\.3 to 58\.3 ms"):
+        list(pairs("exact", phone, frames([k / 30 for k in range(6)]), (1 / 30, 1 / 30), NAMES))
+
+
 def test_nearest_at_two_constant_rates_does_not_warn(caplog):
     # 8 fps colour beside 4 fps depth: every other colour frame skipped, as asked for
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
@@ -80,7 +98,7 @@ def test_an_image_sequence_beside_a_variable_rate_video_names_the_re_timing():
     with pytest.raises(PairingError) as err:
         check_timing(_info("file", Fraction(2400, 83), Fraction(60)), seq, "colour")
     msg = str(err.value)
-    assert "give --fps 28.9157 (its average; FFmpeg guesses 60 fps" in msg
+    assert "give --fps 28.9157 (FFmpeg's average rate of it; it guesses 60 fps" in msg
     assert "ffmpeg -i phone.mov -vf setpts=N/(R*TB) -r R -c:v ffv1 color_cfr.mkv, then --fps R" in msg
     with pytest.raises(PairingError) as err:  # a constant 25 fps video: the rate to give, no more
         check_timing(_info("file", Fraction(25), Fraction(25)), seq, "colour")

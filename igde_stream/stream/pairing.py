@@ -311,21 +311,24 @@ class Steps:
     is read (``watch``), to tell a variable frame rate (a phone's) from rounded timestamps."""
 
     def __init__(self) -> None:
-        self.low, self.high, self._last = math.inf, 0.0, None
+        self.low, self.high, self.unit, self._last = math.inf, 0.0, 0.0, None
 
     def watch(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         for f in frames:
             if self._last is not None:
                 step = f.time - self._last
                 self.low, self.high = min(self.low, step), max(self.high, step)
+            if f.pts and not self.unit:  # the time base: a step rounded to it may be one unit off
+                self.unit = abs(f.pts_time / f.pts)
             self._last = f.time
             yield f
 
     def advice(self, depth_step: float, name: str) -> str:
         """For streams of as many frames that do not pair by time: where the colour's steps differ by
-        more than a quarter of a depth frame (``depth_step`` seconds; rounded timestamps differ by a
-        millisecond or so), why and how to re-time the colour onto the depth's frames; else ""."""
-        if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.25 * depth_step:
+        more than a quarter of a depth frame (``depth_step`` seconds) beyond two units of its time base
+        (timestamps rounded to it: a 30 fps GIF's 30 and 40 ms delays, Matroska's 33 and 34 ms), why and
+        how to re-time the colour onto the depth's frames; else ""."""
+        if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.25 * depth_step + 2 * self.unit:
             return ""
         rate = Fraction(1 / depth_step).limit_denominator(1001)
         return (f"; the colour's frames come at irregular times (steps of {self.low * 1000:.1f} to "

@@ -180,7 +180,7 @@ def _variable(video: Any) -> str:
     declared = getattr(video, "declared_rate", None)
     if not declared or not video.rate or abs(Fraction(video.rate) / Fraction(declared) - 1) <= RATE_SNAP:
         return ""
-    return (f" (its average; FFmpeg guesses {float(declared):g} fps from its timestamps): if its frames come at "
+    return (f" (FFmpeg's average rate of it; it guesses {float(declared):g} fps from the timestamps): if its frames come at "
             "irregular times (a variable frame rate, as phones record), no --fps pairs each image with its frame; "
             f"re-time the video onto the rate R the depth was made at first, ffmpeg -i {video.path} -vf "
             'setpts=N/(R*TB) -r R -c:v ffv1 color_cfr.mkv, then --fps R (docs/formats.md, "Variable frame rate")')
