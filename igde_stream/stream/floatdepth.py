@@ -326,6 +326,13 @@ def exr_hint(codec: str, first: str) -> str:
 
 def unsized_hint(codec: str, first: str) -> str:
     """Why FFmpeg's decoder gave no frame size to image ``first`` (a ``codec`` image), for the message."""
+    if codec == "webp":
+        from .imagehead import animated_webp
+
+        if animated_webp(first):
+            return ("; an animated WebP, which FFmpeg's WebP decoder does not read (it decodes still WebP only): "
+                    "turn it into an image folder first and give --fps (docs/formats.md, \"Animated pictures\")")
+        return ""
     if codec == "tiff":
         return ("; FFmpeg's TIFF decoder does not read 1-channel float TIFF or 32-bit integer samples: write PFM or "
                 "EXR for float depth, 16-bit PNG or TIFF for integers")

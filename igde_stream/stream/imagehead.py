@@ -265,6 +265,17 @@ _KINDS: tuple[tuple[Callable[[bytes], bool], Callable[[BinaryIO, bytes], Header 
 )
 
 
+def animated_webp(file: str) -> bool:
+    """Whether ``file`` is an animated WebP: a RIFF WEBP whose extended header (``VP8X``) sets the
+    animation flag (0x02), which FFmpeg's WebP decoder does not read (it decodes stills only)."""
+    try:
+        with open(file, "rb") as f:
+            head = f.read(21)
+    except OSError:
+        return False
+    return len(head) == 21 and head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X" and bool(head[20] & 0x02)
+
+
 def read_header(file: str) -> Header | None:
     """((W, H), signature) of image ``file`` from its header; None where it cannot be read."""
     try:
