@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any
 
 import av
@@ -101,6 +102,25 @@ def depth_formats_text() -> str:
             "the luma of 10/12/16-bit YUV such as yuv420p10le, yuv420p16le, 32-bit float (grayf32le: PFM, EXR), "
             "and gray saved as 8-16-bit RGB with three equal channels or as gray with alpha")
 
+
+
+def alpha_hint(pix_fmt: str | None, path: str) -> str:
+    """For a refused depth or colour-and-depth input in pixel format ``pix_fmt``: where it has an alpha
+    channel beside colour (RGBA PNG, ProRes 4444 ``yuva444p12le``; not gray with alpha, which is read as
+    gray), how to give depth kept in that alpha channel, as some apps export it; else ""."""
+    try:
+        components = av.VideoFormat(pix_fmt).components if pix_fmt else ()
+    except (ValueError, TypeError):
+        return ""
+    if pix_fmt in _GRAY_ALPHA or not any(c.is_alpha for c in components) or len(components) < 4:
+        return ""
+    src = f"-i {path}"
+    if os.path.isdir(path):  # a folder: FFmpeg reads its images through a glob
+        names = sorted(n for n in os.listdir(path) if not n.startswith(".") and os.path.splitext(n)[1])
+        if names:
+            src = f"-pattern_type glob -i '{os.path.join(path, '*' + os.path.splitext(names[0])[1])}'"
+    return (f"; if the depth is in its alpha channel, extract it (ffmpeg {src} -vf alphaextract -c:v ffv1 "
+            f"depth.mkv) and give {path} as the colour, depth.mkv as the depth")
 
 #: How the luma of YUV depth is read (``InputOptions.depth_range``; see :func:`luma_is_limited`).
 DEPTH_RANGES = ("auto", "full", "limited")

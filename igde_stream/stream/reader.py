@@ -40,7 +40,7 @@ from .floatdepth import FloatMap, encode_counted, exr_hint, unsized_hint
 from .fflogs import enable_error_logs
 from .fields import FieldWatch
 from .formats import (
-    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, bits_of, depth_array,
+    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, alpha_hint, bits_of, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
 )
 from .imagehead import check_image_headers
@@ -242,7 +242,7 @@ class VideoReader:
     def _check_depth_format(self, pix_fmt: str) -> None:
         if pix_fmt not in DEPTH_FORMATS:
             raise InputError(f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
-                             f"(use {depth_formats_text()})", self.path)
+                             f"(use {depth_formats_text()}){alpha_hint(pix_fmt, self.path)}", self.path)
 
     def colormap_summary(self) -> dict | None:
         """How far a colour-mapped depth stream's pixels lay from its map (``ColormapReader.summary``);
@@ -370,7 +370,8 @@ class VideoReader:
             d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
             raise InputError(f"frame {index}: {exc}" + exr_hint(self.info.codec, self._images[0] if self._images
-                                                                 else self.path), self.path) from None
+                                                                 else self.path) + alpha_hint(f.format.name, self.path),
+                             self.path) from None
         if is_float_format(f.format.name):
             d = self._float_codes(d, index)
         return self._enlarged(d)

@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError
-from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS
+from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS, alpha_hint
 from .imageseq import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 from .streams import check_same_length, check_timing
 from .urls import read_once
@@ -110,4 +110,4 @@ def check_distinct(color: Any, depth: Any) -> None:
     raise InputError(
         f"colour and depth are the same video stream ({which}, {color.info.pix_fmt}): give the depth as a "
         f"second input (COLOR DEPTH -o OUT), a file with a colour and a depth video stream{pick}, or a packed "
-        "RGB-D video with --packed rgbd", color.path)
+        f"RGB-D video with --packed rgbd{alpha_hint(color.info.pix_fmt, color.path)}", color.path)
