@@ -322,6 +322,11 @@ def _main(argv: list[str]) -> int:
     if not args.quiet:
         # with -o - stdout carries the depth stream only
         say(format_summary(summary), err=args.output == "-")
+        from .stream.sound import sound_note
+
+        if args.color and (note := sound_note(args.color, [*summary.get("views_outputs", []),
+                                                           *([summary["rgbd_output"]] if summary.get("rgbd_output") else [])])):
+            say(note, err=args.output == "-")
     return EXIT_OK
 
 

@@ -160,6 +160,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             what += f", baseline {cfg.baseline:g} px, zero parallax {cfg.zero_parallax:g}"
         coded = "png" if all(p.suffix.lower() == ".png" for p in paths) else args.codec  # one picture: PNG
         say(f"wrote {n} frame{'s' if n != 1 else ''} ({what}, {coded}) to {', '.join(str(p) for p in paths)}")
+        from .stream.sound import sound_note
+
+        if note := sound_note(args.color, paths):
+            say(note)
     return 0
 
 

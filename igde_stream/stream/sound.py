@@ -1,0 +1,47 @@
+"""The colour's sound, which no output carries (the depth, views and RGB-D files hold video only):
+after a run that wrote views or RGB-D from a colour file with audio, one line says so and gives the
+FFmpeg command that adds it back without re-encoding the picture (docs/formats.md, "Other metadata")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+#: audio codecs an MP4 holds as they are; anything else (a master's PCM) is coded to AAC there
+MP4_AUDIO = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")
+
+
+def audio_codecs(path: str) -> list[str]:
+    """The codec names of the audio streams of the file ``path`` (none for a pipe, a URL, an image
+    folder or pattern, or a file FFmpeg cannot open: those were read already or say so elsewhere)."""
+    if path == "-" or "://" in path or "%" in path or not os.path.isfile(path):
+        return []
+    import av
+
+    try:
+        with av.open(path) as c:
+            return [s.codec_context.name if s.codec_context is not None else "unknown" for s in c.streams.audio]
+    except (av.FFmpegError, OSError, ValueError):
+        return []
+
+
+def sound_note(color: str, outputs: Sequence[str | Path]) -> str:
+    """One line for the views / RGB-D ``outputs`` of a run whose colour file ``color`` has sound: that
+    they hold none, and the command that muxes the colour's sound beside the first of them (the sound
+    copied where the output's container holds it, else coded to AAC); "" without sound or outputs."""
+    codecs = audio_codecs(str(color))
+    files = [Path(p) for p in outputs if str(p) != "-" and "://" not in str(p) and Path(p).suffix.lower()
+             in (".mp4", ".m4v", ".mov", ".mkv")]
+    if not codecs or not files:
+        return ""
+    out = files[0]
+    copy = out.suffix.lower() in (".mkv", ".mov") or all(c in MP4_AUDIO for c in codecs)
+    audio = "-c copy" if copy else "-c:v copy -c:a aac"
+    n = len(codecs)
+    return (f"{color} has sound ({n} audio stream{'s' if n > 1 else ''}: {', '.join(codecs)}), which the views and "
+            f"RGB-D files do not carry: to add it, ffmpeg -i {out} -i {color} -map 0:v -map 1:a {audio} "
+            f"{out.with_name(out.stem + '_sound' + out.suffix)}")
+
+
+__all__ = ["MP4_AUDIO", "audio_codecs", "sound_note"]

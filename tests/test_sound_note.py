@@ -1,0 +1,77 @@
+"""The colour's sound is not carried into the views or RGB-D: after writing them from a colour file
+with audio, one line says so and gives the FFmpeg command that adds it back (copied where the
+output's container holds the codec, else coded to AAC). The command is run where the ffmpeg command
+line is installed, and the result read back: the picture stream untouched, the sound beside it."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conftest import scene, write_video
+from igde_stream.stream.sound import sound_note
+from igde_stream.views_cli import main as views_main
+
+
+def _with_sound(path, colors, codec):
+    """Colour frames (H.264) and 0.2 s of a 440 Hz tone in ``codec`` in one file (PyAV)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=Fraction(25))
+        v.width, v.height, v.pix_fmt = colors[0].shape[1], colors[0].shape[0], "yuv420p"
+        a = out.add_stream(codec, rate=48000)
+        a.layout = "mono"
+        for i, img in enumerate(colors):
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            out.mux(v.encode(f))
+        out.mux(v.encode(None))
+        fmt = "fltp" if codec == "aac" else "s16"
+        t = np.arange(9600) / 48000
+        tone = np.sin(2 * np.pi * 440 * t)[None]
+        tone = (tone * 20000).astype(np.int16) if fmt == "s16" else tone.astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(tone, format=fmt, layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        out.mux(a.encode(frame))
+        out.mux(a.encode(None))
+    return path
+
+
+def _streams(path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [s.type for s in c.streams]
+
+
+@pytest.mark.parametrize("suffix, codec, out_name, audio", [(".mp4", "aac", "sbs.mp4", "-c copy"),
+                                                            (".mov", "pcm_s16le", "sbs.mp4", "-c:v copy -c:a aac"),
+                                                            (".mov", "pcm_s16le", "sbs.mkv", "-c copy")])
+def test_views_of_a_colour_with_sound_say_how_to_add_it(tmp_path, capsys, suffix, codec, out_name, audio):
+    colors, depths, _ = scene(3, (32, 24))
+    color = _with_sound(tmp_path / f"phone{suffix}", colors, codec)
+    assert _streams(color) == ["video", "audio"]
+    depth = write_video(tmp_path / "depth.mkv", depths, fmt="gray", rate=Fraction(25))
+    out = tmp_path / out_name
+    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", "sbs", "--codec", "h264"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
+    assert said == [f"{color} has sound (1 audio stream: {codec}), which the views and RGB-D files do not carry: to "
+                    f"add it, ffmpeg -i {out} -i {color} -map 0:v -map 1:a {audio} {tmp_path / ('sbs_sound' + out.suffix)}"]
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg command line runs the advice")
+    cmd = shlex.split(said[0].split("to add it, ", 1)[1])
+    subprocess.run([cmd[0], "-v", "error", *cmd[1:]], check=True)
+    assert sorted(_streams(tmp_path / ("sbs_sound" + out.suffix))) == ["audio", "video"]
+
+
+def test_no_sound_no_line(tmp_path):
+    colors, _, _ = scene(2, (32, 24))
+    color = write_video(tmp_path / "c.mp4", colors, fmt="rgb24")
+    assert sound_note(str(color), [tmp_path / "v.mp4"]) == ""
+    assert sound_note("-", [tmp_path / "v.mp4"]) == "" and sound_note("c/%04d.png", ["v.mp4"]) == ""
