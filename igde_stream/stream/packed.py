@@ -102,14 +102,34 @@ class Unpacker:
         return dataclasses.replace(info, width=w, height=h, **({} if self.role == "color" else {"pix_fmt": "gray"}))
 
     def split(self, frame: av.VideoFrame, reformatter: VideoReformatter,
-              turn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+              turn: Callable[[np.ndarray], np.ndarray], index: int | None = None) -> np.ndarray:
         """The half of a decoded packed frame, as displayed (``turn``: the display matrix, applied to
-        the whole frame first): colour H x W x 3 uint8 RGB, or depth H x W uint8, larger = nearer."""
+        the whole frame first): colour H x W x 3 uint8 RGB, or depth H x W uint8, larger = nearer.
+        ``index``: the frame's number where the depth half is to be checked for colour (``check_gray``)."""
         fmt = "rgb24" if self.role == "color" else "gray"
         whole = turn(reformatter.reformat(frame, format=fmt).to_ndarray())
         self.size(whole.shape[1], whole.shape[0])  # a size change mid-stream may make it odd
         first, second = halves(whole, self.axis)  # views: only the half this role keeps is copied
+        if self.role != "color" and index is not None:
+            self.check_gray(halves(turn(reformatter.reformat(frame, format="rgb24").to_ndarray()), self.axis)[1], index)
         return np.ascontiguousarray(first if self.role == "color" else near_white(second, self.near))
+
+    def check_gray(self, half: np.ndarray, index: int, share: float = 0.05) -> None:
+        """``InputError`` where more than ``share`` of the depth half's pixels (H x W x 3 RGB) spread
+        over 32 levels between their channels: a colour picture, such as an app's colour-mapped depth
+        (turbo, inferno), whose gray is no depth. Gray depth through a lossy 4:2:0 codec spreads a few
+        levels, more only in the columns (rows) at the seam that share the colour half's chroma."""
+        spread = half.max(axis=2).astype(np.int16) - half.min(axis=2)
+        far = float(np.count_nonzero(spread > 32)) / max(1, spread.size)
+        if far <= share:
+            return
+        w, h = ("iw/2", "ih") if self.axis else ("iw", "ih/2")
+        at = "iw/2:0" if self.axis else "0:ih/2"
+        raise worded(InputError, f"frame {index}: {100 * far:.0f} % of the depth half's pixels are far from gray, so "
+                     "it is a colour picture, not the gray depth {} takes; a colour-mapped depth (turbo, inferno ...) is "
+                     f"read from a video of its own: ffmpeg -i {self.path} -vf crop={w}:{h}:{at} -c:v ffv1 depth_map.mkv and "
+                     f"crop={w}:{h}:0:0 for the colour, then --depth-colormap NAME",
+                     (f"packed={self.packed!r}",), (f"--packed {self.packed}",), self.path)
 
 
 _shares_lock = threading.Lock()

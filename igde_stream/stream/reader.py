@@ -350,7 +350,7 @@ class VideoReader:
     def _convert(self, f: av.VideoFrame, index: int, first: bool) -> np.ndarray:
         turn = self.orientation.apply
         if self._packed is not None:
-            return self._packed.split(f, self._reformatter, turn)
+            return self._packed.split(f, self._reformatter, turn, index if index % CHROMA_EVERY == 0 else None)
         if self.role == "color":  # resized as stored, then turned
             if first:
                 first_colour_frame(f, self.path)
