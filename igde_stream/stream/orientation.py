@@ -177,7 +177,13 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
                      "pixels: resized to one grid as a player shows them", color.path, cw, ch, depth.path, dw, dh,
                      dshow)
         return
-    if color.rotated or depth.rotated:
+    turned = [getattr(getattr(r, "orientation", None), "transpose", False) and r.rotated for r in (color, depth)]
+    if all(turned):  # --no-autorotate turns both back: still one portrait, one landscape
+        hint = (f"both carry a display matrix that turns them, so --no-autorotate leaves them apart: depth estimated "
+                f"on the displayed frames must not carry the turn again; take it off the depth without re-encoding "
+                f"(ffmpeg 5.1: ffmpeg -i {depth.path} -c copy -metadata:s:v:0 rotate=0 depth_upright.mp4; FFmpeg 6.0 "
+                f"and later: ffmpeg -display_rotation 0 -i {depth.path} -c copy depth_upright.mp4)")
+    elif color.rotated or depth.rotated:
         hint = "a depth made from the stored frames of a video with a display rotation needs --no-autorotate"
     elif not (color.autorotate and depth.autorotate):
         hint = "with --no-autorotate a display rotation is ignored, and frames are read as stored"
