@@ -1,8 +1,8 @@
 """Paths users give that are not plain files, damaged inputs, and options that do nothing: a device
 or named pipe as output (-y used to replace the node itself), a dangling link as output (replaced
-without -y), a named pipe as input (said to be an empty file), a damaged frame's message (its number
-beside the previous frame's time), views render of one file with a colour and a depth stream, view
-options without --views-out, and a batch clip whose output is its own input."""
+without -y), a damaged frame's message (its number beside the previous frame's time), views render
+of one file with a colour and a depth stream, view options without --views-out, and a batch clip
+whose output is its own input (named pipes as inputs: test_fifo_inputs.py)."""
 
 from __future__ import annotations
 
@@ -49,15 +49,6 @@ def test_a_dangling_link_as_output_needs_y(clip, tmp_path, tiny_model, capsys):
     assert main(args) == 2
     assert "already exists (use -y / --overwrite to replace it)" in _one_error(capsys)
     assert link.is_symlink()
-
-
-def test_a_named_pipe_as_input_is_named_as_one(clip, tmp_path, tiny_model, capsys):
-    fifo = tmp_path / "depth_pipe"
-    os.mkfifo(fifo)
-    assert main([str(clip["color"]), str(fifo), "-o", str(tmp_path / "o.mkv"), "--model", str(tiny_model)]) == 2
-    err = _one_error(capsys)
-    assert "is a named pipe (or a process substitution): give one piped input as - (stdin)" in err
-    assert "empty file" not in err
 
 
 def test_a_damaged_frame_is_named_with_the_time_of_the_frame_before_it(tmp_path):

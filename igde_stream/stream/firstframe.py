@@ -48,7 +48,7 @@ def probe_first_frame(path: str, role: str, source: Any, stream_index: int, orie
     as stored). None where that is not possible (stdin, a network stream, a pipe, raw video, no frame
     decodes): the reader then checks its frames' orientation as they come."""
     kind = kind_of(path)
-    if kind in ("stdin", "url", "raw") or (kind == "file" and not os.path.isfile(path)):
+    if kind in ("stdin", "url", "pipe", "raw") or (kind == "file" and not os.path.isfile(path)):
         return None
     shared, _, _ = open_input(path, role, source)
     try:

@@ -33,6 +33,7 @@ from ..depth_order import check_order
 from ..errors import IGDEError, InputError, worded
 from .formats import is_float_format
 from .imagehead import exr_attributes, exr_channel_list
+from .fifos import is_fifo
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
@@ -224,7 +225,7 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     """The run's ``FloatMap``, handed to the ``depth`` reader and to a float ``gt`` reader (so the report
     compares like with like), or None for integer depth. ``float_range``: (LO, HI) or None (the first
     frame's range). Refuses a range for integer depth, ``max_depth`` for float depth (the range is its
-    knob) and a first-frame range from stdin or a network stream (neither can be read twice)."""
+    knob) and a first-frame range from stdin, a network stream or a named pipe (none can be read twice)."""
     info = depth.info
     if not is_float_format(info.pix_fmt):
         if float_range is not None:
@@ -240,7 +241,8 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
         if not read_once(depth.path):
             _say_narrow(fmap, depth, source, order)
     elif read_once(depth.path):
-        said = (f"float depth from {'stdin' if depth.path == '-' else 'a network stream'} needs {{}} (the first "
+        where = "stdin" if depth.path == "-" else "a named pipe" if is_fifo(depth.path) else "a network stream"
+        said = (f"float depth from {where} needs {{}} (the first "
                 "frame cannot be read twice)")
         raise InputError(said.format("float_range=(LO, HI)"), depth.path, cli_problem=said.format("--float-range LO:HI"))
     else:

@@ -46,6 +46,7 @@ from .span import Span, check_end, check_span, check_start, most_frames
 from .reader import VideoReader
 from .report import PsnrReport, gt_problem
 from .roles import check_pair
+from .fifos import opened as pipes_opened
 from .sources import InputOptions, raw_stdin_choice
 from .streams import check_timing
 from .firstframe import outputs_timecode
@@ -165,6 +166,7 @@ def enhance_file(
     check_enhancer_options(enhancer_options, enhancer)  # typos, both at once, the values: before any input is opened
 
     with ExitStack() as stack:
+        stack.enter_context(pipes_opened(color_path, depth_path, gt_path))  # before any is probed (fifos)
         if grid == "color":
             color = stack.enter_context(VideoReader(color_path, "color", threads=threads, sync=sync, source=options))
             depth = stack.enter_context(VideoReader(depth_path, "depth", size=(color.info.width, color.info.height),

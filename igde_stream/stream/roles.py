@@ -21,6 +21,7 @@ from ..errors import InputError
 from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS, alpha_hint
 from .imageseq import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 from .streams import check_same_length, check_timing
+from .fifos import is_fifo
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
@@ -100,11 +101,12 @@ def check_distinct(color: Any, depth: Any) -> None:
     n = len(color.container.streams.video)
     which = f"video stream {sum(s.index < color.stream.index for s in color.container.streams.video)} of {n}"
     pick = ", or choose the depth stream with --depth-stream M" if n > 1 else ""
-    if read_once(color.path) and n == 1:  # "- -" or one URL twice: both inputs are the one stream
-        where = "stdin" if color.path == "-" else "the stream"
+    if read_once(color.path) and n == 1:  # "- -", one URL or pipe twice: both inputs are the one stream
+        where = "stdin" if color.path == "-" else "the named pipe" if is_fifo(color.path) else "the stream"
         send = ("pipe one container holding both (ffmpeg -i COLOR -i DEPTH -map 0:v -map 1:v -c copy -f nut -), "
                 "give one of them as a file (- DEPTH -o OUT)" if color.path == "-" else
-                "send one holding both video streams, give the depth as a second input (URL DEPTH -o OUT)")
+                "send one holding both video streams, give the depth as a second input "
+                f"({'PIPE' if is_fifo(color.path) else 'URL'} DEPTH -o OUT)")
         raise InputError(f"colour and depth both read {where}, which holds one video stream ({color.info.pix_fmt}): "
                          f"{send}, or a packed RGB-D stream with --packed rgbd", color.path)
     raise InputError(

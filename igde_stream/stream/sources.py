@@ -15,6 +15,7 @@ Every input goes through FFmpeg's demuxers and decoders in PyAV; nothing here co
   decoded once for both (``packed.SharedDecode``).
 - **Network stream** (``scheme://...``, ``urls``): read like stdin, but opened by name by FFmpeg's
   protocol (TCP, UDP, SRT, RTSP, RTMP, HTTP ...), with a timeout (``InputOptions.net_timeout``).
+- **Named pipe** (``mkfifo``, ``<(cmd)``; ``fifos``): read like stdin; a ``.yuv`` / ``.raw`` one raw.
 
 The video stream: ``--color-stream N`` / ``--depth-stream M`` count the input's video streams from
 0 (like FFmpeg's ``v:N``); by default colour takes the first stream in a 3-channel format and depth
@@ -40,6 +41,7 @@ import av.logging
 from ..errors import CorruptInputError, InputError, worded
 from ..signals import interrupted_by
 from .cuts import bytes_after_last_frame, short_raw_frame
+from .fifos import is_fifo, open_pipe
 from .formats import DEPTH_FORMATS, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, padding_hint, sequence_frames
 from .info import never_shown
@@ -62,11 +64,13 @@ _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
 
 def kind_of(path: str) -> str:
     """``"stdin"``, ``"url"`` (a network stream), ``"sequence"`` (a folder or a ``%`` pattern), ``"raw"``
-    (``.yuv`` / ``.raw``) or ``"file"``."""
+    (``.yuv`` / ``.raw``, a file or a pipe), ``"pipe"`` (a named pipe, ``fifos``) or ``"file"``."""
     if path == STDIN:
         return "stdin"
     if is_input_url(path):
         return "url"
+    if is_fifo(path) and os.path.splitext(path)[1].lower() not in RAW_SUFFIXES:
+        return "pipe"
     if os.path.isdir(path) or ("%" in os.path.basename(path) and os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES):
         return "sequence"
     if os.path.splitext(path)[1].lower() in RAW_SUFFIXES:
@@ -75,18 +79,14 @@ def kind_of(path: str) -> str:
 
 
 def check_input_path(path: str | os.PathLike[str]) -> None:
-    """Raise ``InputError`` for a path that is missing, a folder, empty or unreadable."""
+    """Raise ``InputError`` for a path that is missing, a folder, empty or unreadable (a pipe is none)."""
     if not os.path.exists(path):
         raise InputError("no such file" + padding_hint(path), path)
     if os.path.isdir(path):
         raise InputError("is a folder, not a video file", path)
     if not os.access(path, os.R_OK):
         raise InputError("permission denied", path)
-    mode = os.stat(path).st_mode
-    if stat.S_ISFIFO(mode):  # a pipe's size is 0: it is no empty file; it is read once, as stdin is
-        raise InputError("is a named pipe (or a process substitution): give one piped input as - (stdin) "
-                         "and the other as a file", path)
-    if stat.S_ISREG(mode) and os.path.getsize(path) == 0:
+    if stat.S_ISREG(os.stat(path).st_mode) and os.path.getsize(path) == 0:  # a pipe's size is 0 too
         raise InputError("empty file", path)
 
 
@@ -105,7 +105,7 @@ def _raw_options(path: str, role: str, opts: InputOptions) -> tuple[dict[str, st
                      (f"pix_fmt={opts.pix_fmt!r}",), (f"--pix-fmt {opts.pix_fmt}",), path)
     w, h = opts.size
     options = {"video_size": f"{w}x{h}", "pixel_format": opts.pix_fmt, "framerate": str(opts.fps or DEFAULT_FPS)}
-    if path == STDIN:  # its length is unknown: a short last frame is the decoder's error (StreamDecoder)
+    if path == STDIN or is_fifo(path):  # its length is unknown: a short last frame is the decoder's error
         return options, None
     check_input_path(path)
     per_frame = frame_bytes(opts.pix_fmt, w, h)
@@ -136,7 +136,8 @@ class SharedInput:
 
     ``packets(stream)`` yields that stream's packets in order (the demuxer's end-of-stream packet
     included); packets of the other streams wait in their queues. Closed when the last user closes.
-    ``release``: called with it then, for an input read once (stdin, the default; a network stream)."""
+    ``release``: called with it then, for an input read once (stdin, the default; a network stream, a pipe)."""
+    pipe: Any = None  # a named pipe's fifos.PipeReader, closed with the container
 
     def __init__(self, container: av.container.InputContainer, name: str, release: Any = None) -> None:
         self.container, self.name = container, name
@@ -195,6 +196,8 @@ class SharedInput:
             self._lock.release()
         if last:
             self.container.close()
+            if self.pipe is not None:
+                self.pipe.close()
             self._release(self)
 
 
@@ -337,10 +340,10 @@ def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
             return av.open(target, format=fmt, options=options, metadata_errors="ignore")
         except av.error.InvalidDataError:
             detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
-            if name != STDIN and (listed := image_list(name)):  # TUM RGB-D's rgb.txt ...: FFmpeg's detail says nothing
+            if name != STDIN and not is_fifo(name) and (listed := image_list(name)):  # TUM's rgb.txt ...
                 raise InputError(listed, name) from None
-            what = "no video container on stdin (or a damaged one)" if name == STDIN else \
-                "not a video file, or a damaged one"
+            what = "no video container on stdin (or a damaged one)" if name == STDIN else "no video container " \
+                "in the pipe (or a damaged one)" if is_fifo(name) else "not a video file, or a damaged one"
             said = f"{what} (FFmpeg: invalid data{': ' + detail if detail else ''})"
             if hint:
                 api, cli = RAW_STDIN_WORDS  # FFmpeg's detail is no format string: the hint alone is filled
@@ -372,6 +375,11 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
             return _stdin, kind, None
     if kind == "url":
         return open_url(path, role, opts.net_timeout), kind, None
+    if kind == "pipe" or (kind == "raw" and is_fifo(path)):
+        fmt, options = ("rawvideo", _raw_options(path, role, opts)[0]) if kind == "raw" else (None, {})
+        shared, new = open_pipe(path, role, lambda reader: _open(reader, path, fmt, options))
+        shared.kind = kind if new else shared.kind
+        return shared, shared.kind, None
     frames: int | None = None
     if kind == "sequence":
         target, options, frames = sequence_frames(path)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError, OutputError, worded
+from .fifos import is_fifo
 from .netends import CLOSING_SCHEMES, DATAGRAM_SCHEMES, RTP_SCHEMES, live_packets, stall_problem
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -81,8 +82,8 @@ def is_input_url(path: Any) -> bool:
 
 
 def read_once(path: Any) -> bool:
-    """Inputs that cannot be read twice: stdin and network streams."""
-    return path == "-" or is_input_url(path)
+    """Inputs that cannot be read twice: stdin, network streams and named pipes (``fifos``)."""
+    return path == "-" or is_input_url(path) or is_fifo(path)
 
 
 def _libavformat() -> Any:

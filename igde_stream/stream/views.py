@@ -28,6 +28,7 @@ from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
 from .pairing import declared_mismatch, end_pairs, pairs, rounding_slack
 from .aspect import fit_layout, views_sar
+from .fifos import opened as pipes_opened
 from .floatdepth import FloatMap
 from .formats import is_float_format
 from .info import limit_frames
@@ -188,7 +189,13 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     except ValueError as exc:
         raise IGDEError(str(exc)) from None
     check_packed_inputs(source.packed if source else None, color, depth)
-    depth_reader = VideoReader(depth, "depth", sync=sync, source=source)
+    pipes = pipes_opened(color, depth)  # both named pipes opened before either is probed (fifos)
+    pipes.__enter__()
+    try:
+        depth_reader = VideoReader(depth, "depth", sync=sync, source=source)
+    except BaseException:
+        pipes.__exit__(None, None, None)
+        raise
     color_reader = None
     writers: list[ColorWriter] = []
     n = 0
@@ -252,6 +259,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         depth_reader.close()
         if color_reader is not None:
             color_reader.close()
+        pipes.__exit__(None, None, None)
     return n, [w.path for w in writers]
 
 
