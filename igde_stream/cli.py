@@ -83,11 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("color", nargs="?", help="colour video (any format FFmpeg reads), image folder or %%d pattern, "
-                                            "- (stdin) or a network URL (rtsp://, srt://, udp://, tcp://, ...); "
+                                            "- (stdin), a named pipe or <(cmd), or a network URL (rtsp://, srt://, "
+                                            "udp://, tcp://, ...); "
                                             "alone: one input with a colour and a depth stream")
     p.add_argument("depth", nargs="?", help="depth video (gray 8-16 bits or YUV luma), image folder or %%d pattern, "
                                             "raw .yuv (with --size, --pix-fmt), NumPy .npy / .npz (T x H x W float or "
-                                            "uint8/16; clip.npz:KEY; a folder or %%d pattern of .npy), or - (stdin)")
+                                            "uint8/16; clip.npz:KEY; a folder or %%d pattern of .npy), - (stdin) or a "
+                                            "named pipe")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="enhanced depth to write: a video (e.g. out_depth.mkv), an image pattern (out/%%06d.png), "
                         "- (stdout) or a network URL (tcp://, udp://, srt://, rtmp://; --format)")

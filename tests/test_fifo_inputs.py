@@ -60,8 +60,9 @@ def _feed(pipe, source, delay=0.0):
 
 
 def _frames(path):
+    """Each frame's planes, as decoded."""
     with av.open(str(path)) as c:
-        return [f.to_ndarray() for f in c.decode(video=0)]
+        return [np.concatenate([np.frombuffer(bytes(p), np.uint8) for p in f.planes]) for f in c.decode(video=0)]
 
 
 def _run(args, model):
@@ -90,16 +91,37 @@ def test_one_writer_opens_the_colour_pipe_then_the_depth_pipe(clip, tmp_path, ti
     is opened before any is probed: the run ends, with the file run's depth."""
     assert _run([str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "f.mkv")], tiny_model) == 0
     cp, dp = _fifo(tmp_path, "c.pipe"), _fifo(tmp_path, "d.pipe")
-
-    def writer():
-        with open(cp, "wb") as c, open(dp, "wb") as d:
-            for chunk in range(0, 1 << 20, 4096):  # interleaved, as a muxer of two outputs writes
-                c.write(clip["color"].read_bytes()[chunk:chunk + 4096])
-                d.write(clip["depth"].read_bytes()[chunk:chunk + 4096])
-    threading.Thread(target=writer, daemon=True).start()
+    _one_writer(cp, dp, clip["color"], clip["depth"])
     rc = []
     run = threading.Thread(target=lambda: rc.append(_run([cp, dp, "-o", str(tmp_path / "p.mkv")], tiny_model)),
                            daemon=True)
+    run.start()
+    run.join(4)
+    assert rc == [0], "the run and the writer wait for each other"
+    want, got = _frames(tmp_path / "f.mkv"), _frames(tmp_path / "p.mkv")
+    assert len(want) == len(got) == 4 and all(np.array_equal(a, b) for a, b in zip(want, got))
+
+
+def _one_writer(cp, dp, color, depth):
+    """As ``ffmpeg -i C -i D -map 0:v ... c.pipe -map 1:v ... d.pipe``: the colour pipe opened first."""
+    def writer():
+        with open(cp, "wb") as c, open(dp, "wb") as d:
+            for chunk in range(0, 1 << 20, 4096):  # interleaved, as a muxer of two outputs writes
+                c.write(color.read_bytes()[chunk:chunk + 4096])
+                d.write(depth.read_bytes()[chunk:chunk + 4096])
+    threading.Thread(target=writer, daemon=True).start()
+
+
+def test_views_render_opens_both_pipes_first(clip, tmp_path):
+    """views render opens the depth first too: the views from one writer's two pipes are the files'."""
+    from igde_stream import views_cli
+
+    assert views_cli.main(["render", str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "f.mkv"), "-q"]) == 0
+    cp, dp = _fifo(tmp_path, "c.pipe"), _fifo(tmp_path, "d.pipe")
+    _one_writer(cp, dp, clip["color"], clip["depth"])
+    rc = []
+    run = threading.Thread(target=lambda: rc.append(views_cli.main(["render", cp, dp, "-o", str(tmp_path / "p.mkv"),
+                                                                    "-q"])), daemon=True)
     run.start()
     run.join(4)
     assert rc == [0], "the run and the writer wait for each other"
