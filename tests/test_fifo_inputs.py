@@ -129,6 +129,29 @@ def test_views_render_opens_both_pipes_first(clip, tmp_path):
     assert len(want) == len(got) == 4 and all(np.array_equal(a, b) for a, b in zip(want, got))
 
 
+def test_view_quality_opens_its_pipes_first(clip, tmp_path):
+    """views quality opens the ground truth, then the depth, then the colour; one writer opening the
+    colour's pipe first: the scores are the files'."""
+    from igde_stream.stream.views import view_quality_files
+
+    want, _ = view_quality_files(clip["color"], clip["gt"], {"d": clip["depth"]})
+    pipes = {role: _fifo(tmp_path, role + ".pipe") for role in ("color", "depth", "gt")}
+
+    def writer():
+        with open(pipes["color"], "wb") as c, open(pipes["depth"], "wb") as d, open(pipes["gt"], "wb") as g:
+            for f, role in ((c, "color"), (d, "depth"), (g, "gt")):
+                f.write(clip[role].read_bytes())  # each small enough for its pipe's buffer
+    threading.Thread(target=writer, daemon=True).start()
+    got = []
+    run = threading.Thread(target=lambda: got.append(view_quality_files(pipes["color"], pipes["gt"],
+                                                                        {"d": pipes["depth"]})[0]), daemon=True)
+    run.start()
+    run.join(4)
+    assert got, "the run and the writer wait for each other"
+    assert {k: v for k, v in got[0].items() if k not in ("color", "gt", "depth_files")} == \
+        {k: v for k, v in want.items() if k not in ("color", "gt", "depth_files")}
+
+
 def test_one_writer_of_two_pipes_far_ahead_on_one(tmp_path):
     """One writer opens the colour pipe, then the depth pipe (the run reads depth first: its open
     would have waited for a writer that waits in the colour pipe's open), then sends all the colour

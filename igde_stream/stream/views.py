@@ -286,10 +286,13 @@ def view_quality_files(
     if enhance is not None and enhance not in depths:
         raise InputError(f"enhance {enhance!r}: no depth of that name")
     names, paths = list(depths), [str(p) for p in depths.values()]
-    readers = [VideoReader(gt, "gt", sync=sync, source=source)]
+    pipes = pipes_opened(gt, *paths, color)  # every named pipe opened before any is probed (fifos)
+    pipes.__enter__()
+    readers: list[VideoReader] = []
     frames: list[dict[str, Any]] = []
     fig_frame = None
     try:
+        readers.append(VideoReader(gt, "gt", sync=sync, source=source))
         for p in paths:
             readers.append(VideoReader(p, "depth", sync=sync, source=source))  # in the list first: closed if refused
         fmap = _float_map(float_range, cfg.depth_order, readers)
@@ -335,6 +338,7 @@ def view_quality_files(
     finally:
         for r in readers:
             r.close()
+        pipes.__exit__(None, None, None)
     if not frames:
         raise InputError("no frames", gt)
     summary = mv.summarize_view_quality(frames)
