@@ -238,7 +238,7 @@ def test_an_absurd_batch_is_refused_before_any_work(make_clip, tiny_model, capsy
     ({"batch": "4"}, "batch must be an integer >= 1, got '4'"),
     ({"max_depth": float("nan")}, "max_depth must be a finite number > 0, got nan"),
     ({"depth_order": "up"}, "depth_order must be near-high or far-high, got 'up'"),
-    ({"hole_fill": "on"}, "hole_fill must be None, True, False or a HoleFill, got 'on'"),
+    ({"hole_fill": "on"}, "hole_fill must be None, True, False, 'keep' or a HoleFill, got 'on'"),
 ])
 def test_a_bad_enhancer_option_is_refused_as_an_option_not_a_model(tmp_path, options, message):
     """``enhance_file(..., batch=0)``: the option's own one-line error, not "cannot load the model"
