@@ -32,7 +32,7 @@ def test_a_dropped_colour_frame_is_refused_with_the_re_timing_not_pair_nearest()
     msg = str(err.value)
     assert "frame 3 (0.375 s) of the depth stream has no colour frame" in msg  # depth 3 at 3 steps: no colour
     assert "steps of 125.0 to 250.0 ms: a variable frame rate" in msg
-    assert "ffmpeg -i phone.mov -vf setpts=N/(8*TB) -r 8 -c:v ffv1 color_cfr.mkv" in msg
+    assert "ffmpeg -i phone.mov -vf \"setpts=N/(8*TB)\" -r 8 -c:v ffv1 color_cfr.mkv" in msg
     assert "--pair nearest pairs streams" not in msg and "--pair nearest gives" not in msg
 
 
@@ -51,7 +51,7 @@ def test_pair_nearest_pairs_neighbours_there_and_warns(caplog):
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1
     assert "both streams hold 6 frames, yet pairing by time left 1 colour frame unused and gave 1" in warned[0]
-    assert "steps of 62.5 to 187.5 ms" in warned[0] and "setpts=N/(8*TB) -r 8" in warned[0]
+    assert "steps of 62.5 to 187.5 ms" in warned[0] and '"setpts=N/(8*TB)" -r 8' in warned[0]
 
 
 def test_rounded_timestamps_are_no_variable_rate():
@@ -99,7 +99,7 @@ def test_an_image_sequence_beside_a_variable_rate_video_names_the_re_timing():
         check_timing(_info("file", Fraction(2400, 83), Fraction(60)), seq, "colour")
     msg = str(err.value)
     assert "give --fps 28.9157 (FFmpeg's average rate of it; it guesses 60 fps" in msg
-    assert "ffmpeg -i phone.mov -vf setpts=N/(R*TB) -r R -c:v ffv1 color_cfr.mkv, then --fps R" in msg
+    assert "ffmpeg -i phone.mov -vf \"setpts=N/(R*TB)\" -r R -c:v ffv1 color_cfr.mkv, then --fps R" in msg
     with pytest.raises(PairingError) as err:  # a constant 25 fps video: the rate to give, no more
         check_timing(_info("file", Fraction(25), Fraction(25)), seq, "colour")
     assert str(err.value).endswith("give --fps 25")
@@ -120,4 +120,41 @@ def test_the_command_refuses_a_phone_clip_with_the_re_timing(tmp_path, tiny_mode
     assert code == 2 and not out.exists()
     line = [x for x in err.splitlines() if "error:" in x]
     assert len(line) == 1 and "a variable frame rate" in line[0]
-    assert f"ffmpeg -i {color} -vf setpts=N/(30*TB) -r 30" in line[0]
+    assert f"ffmpeg -i {color} -vf \"setpts=N/(30*TB)\" -r 30" in line[0]
+
+
+def _printed_command(msg: str) -> str:
+    return "ffmpeg " + msg.split("ffmpeg ", 1)[1].split(" color_cfr.mkv", 1)[0] + " color_cfr.mkv"
+
+
+def test_the_printed_re_timing_is_one_shell_word_per_argument(tmp_path):
+    """The filter holds ( ) and *, which a shell reads as syntax and a glob: pasted unquoted, bash
+    stops at "syntax error near unexpected token '('". shlex with the shell's punctuation splits
+    there as bash does; the filter must come through as one argument."""
+    import shlex
+    import shutil
+    import subprocess
+
+    with pytest.raises(PairingError) as err:
+        list(pairs("exact", frames(DROPPED), frames(DEPTH), (STEP, STEP), NAMES))
+    seq = _info("sequence", Fraction(30), None)
+    with pytest.raises(PairingError) as err2:
+        check_timing(_info("file", Fraction(2400, 83), Fraction(60)), seq, "colour")
+    for cmd, filt in ((_printed_command(str(err.value)), "setpts=N/(8*TB)"),
+                      (_printed_command(str(err2.value)), "setpts=N/(R*TB)")):
+        words = list(shlex.shlex(cmd, posix=True, punctuation_chars=True))
+        assert words[words.index("-vf") + 1] == filt, words
+        if shutil.which("bash"):
+            assert subprocess.run(["bash", "-n", "-c", cmd]).returncode == 0, cmd
+    if shutil.which("ffmpeg"):  # the command itself, on a clip with a dropped frame
+        src = write_video(tmp_path / "phone.mov", scene(6, (32, 24))[0], fmt="rgb24", rate=Fraction(8),
+                          time_base=Fraction(1, 64), times=DROPPED)
+        cmd = _printed_command(str(err.value)).replace("phone.mov", str(src)).replace(
+            "color_cfr.mkv", str(tmp_path / "color_cfr.mkv"))
+        run = subprocess.run(["bash", "-c", "ffmpeg -v error -nostdin " + cmd[len("ffmpeg "):]],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                "frame=pts_time", "-of", "csv=p=0", str(tmp_path / "color_cfr.mkv")],
+                               capture_output=True, text=True)
+        assert [round(float(t), 3) for t in probe.stdout.split()] == DEPTH  # frame k at k / 8 s

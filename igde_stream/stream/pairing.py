@@ -335,7 +335,7 @@ class Steps:
                 f"{self.high * 1000:.1f} ms: a variable frame rate, as phones record) and the two hold as many "
                 "frames: depth made frame by frame from that video belongs with the colour frame of its number, "
                 "not of its time (--pair nearest pairs some with a neighbour); re-time the colour onto the "
-                f"depth's frames first: ffmpeg -i {name} -vf setpts=N/({rate}*TB) -r {rate} -c:v ffv1 "
+                f"depth's frames first: ffmpeg -i {name} -vf \"setpts=N/({rate}*TB)\" -r {rate} -c:v ffv1 "
                 'color_cfr.mkv (docs/formats.md, "Variable frame rate")')
 
 

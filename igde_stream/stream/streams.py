@@ -183,7 +183,7 @@ def _variable(video: Any) -> str:
     return (f" (FFmpeg's average rate of it; it guesses {float(declared):g} fps from the timestamps): if its frames come at "
             "irregular times (a variable frame rate, as phones record), no --fps pairs each image with its frame; "
             f"re-time the video onto the rate R the depth was made at first, ffmpeg -i {video.path} -vf "
-            'setpts=N/(R*TB) -r R -c:v ffv1 color_cfr.mkv, then --fps R (docs/formats.md, "Variable frame rate")')
+            '"setpts=N/(R*TB)" -r R -c:v ffv1 color_cfr.mkv, then --fps R (docs/formats.md, "Variable frame rate")')
 
 
 def _numbers(info: Any) -> list[tuple[int, str]] | None:
