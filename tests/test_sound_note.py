@@ -75,3 +75,18 @@ def test_no_sound_no_line(tmp_path):
     color = write_video(tmp_path / "c.mp4", colors, fmt="rgb24")
     assert sound_note(str(color), [tmp_path / "v.mp4"]) == ""
     assert sound_note("-", [tmp_path / "v.mp4"]) == "" and sound_note("c/%04d.png", ["v.mp4"]) == ""
+
+
+def test_a_run_without_views_or_rgbd_does_not_open_the_colour_again(tmp_path, monkeypatch):
+    """Every igde-stream run asks for the note at its end; one that wrote no views or RGB-D file (the
+    depth only, or an image pattern) must not probe the colour file a second time for its sound."""
+    import av
+
+    color = _with_sound(tmp_path / "c.mp4", scene(2, (32, 24))[0], "aac")
+    opened = []
+    real = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(a[0]) or real(*a, **k))
+    assert sound_note(str(color), []) == ""
+    assert sound_note(str(color), [str(tmp_path / "views" / "%04d.png"), "-"]) == ""
+    assert opened == []
+    assert "has sound" in sound_note(str(color), [str(tmp_path / "v.mkv")]) and opened == [str(color)]

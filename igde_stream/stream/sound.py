@@ -30,10 +30,12 @@ def sound_note(color: str, outputs: Sequence[str | Path]) -> str:
     """One line for the views / RGB-D ``outputs`` of a run whose colour file ``color`` has sound: that
     they hold none, and the command that muxes the colour's sound beside the first of them (the sound
     copied where the output's container holds it, else coded to AAC); "" without sound or outputs."""
-    codecs = audio_codecs(str(color))
     files = [Path(p) for p in outputs if str(p) != "-" and "://" not in str(p) and Path(p).suffix.lower()
              in (".mp4", ".m4v", ".mov", ".mkv")]
-    if not codecs or not files:
+    if not files:  # a run that wrote the depth only: the colour is not opened again
+        return ""
+    codecs = audio_codecs(str(color))
+    if not codecs:
         return ""
     out = files[0]
     copy = out.suffix.lower() in (".mkv", ".mov") or all(c in MP4_AUDIO for c in codecs)
