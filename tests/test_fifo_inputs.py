@@ -273,3 +273,23 @@ def test_raw_depth_from_a_pipe_and_a_start_time(clip, tmp_path, tiny_model):
     assert _run([str(clip["color"]), pipe, "-o", str(tmp_path / "p.mkv"), *opts], tiny_model) == 0
     want, got = _frames(tmp_path / "f.mkv"), _frames(tmp_path / "p.mkv")
     assert len(want) == len(got) == 3 and all(np.array_equal(a, b) for a, b in zip(want, got))
+
+
+@pytest.mark.parametrize("missing", [(os, "O_NONBLOCK"), ("select", "poll")])
+def test_a_system_without_nonblocking_opens_or_poll_refuses_a_pipe_in_one_line(tmp_path, monkeypatch, missing):
+    """Windows has neither os.O_NONBLOCK nor select.poll, and its os.stat calls a named pipe a FIFO:
+    such a pipe is an InputError naming it, not an AttributeError from deep in the reader."""
+    import select
+
+    from igde_stream.errors import InputError
+    from igde_stream.stream.fifos import open_pipe
+
+    module, name = missing
+    monkeypatch.delattr(select if module == "select" else module, name)
+    pipe = _fifo(tmp_path, "d.nut")
+    with pytest.raises(InputError, match="named pipe") as err:
+        with opened(pipe):
+            pass
+    assert pipe in str(err.value)
+    with pytest.raises(InputError, match="named pipe"):
+        open_pipe(pipe, "depth", lambda reader: None)

@@ -59,7 +59,12 @@ def _key(path: Any) -> tuple[int, int, int]:
 
 
 def _open_fd(path: Any) -> int:
-    """``path`` opened for reading without waiting for a writer; blocking reads from then on."""
+    """``path`` opened for reading without waiting for a writer; blocking reads from then on. Where the
+    system has no ``O_NONBLOCK`` or ``poll`` (Windows, whose named pipes ``os.stat`` calls FIFOs): one
+    line, as for any input that cannot be read."""
+    if not hasattr(os, "O_NONBLOCK") or not hasattr(select, "poll"):
+        raise InputError("is a named pipe, which is read on POSIX systems only (O_NONBLOCK and poll): give the "
+                         "stream on stdin (-) or as a file", os.fspath(path))
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
