@@ -28,13 +28,15 @@ def shader_views(cal: dict, n: int) -> np.ndarray:
     v = {k: (x["value"] if isinstance(x, dict) else x) for k, x in cal.items() if k not in ("configVersion", "serial")}
     w, h = int(v["screenW"]), int(v["screenH"])
     pitch = v["pitch"] * w / v["DPI"] * math.cos(math.atan(1.0 / v["slope"]))
-    tilt = h / (w * v["slope"]) * (-1.0 if v.get("flipImageX") else 1.0)
-    subp = 1.0 / (3 * w)
+    flip = -1.0 if v.get("flipImageX") else 1.0  # Looking Glass Bridge's uniforms under flipImageX:
+    tilt = h / (w * v["slope"]) * flip  # tilt and subp negated, center moved by half a lens
+    subp = 1.0 / (3 * w) * flip
+    center = v["center"] + (0.5 if flip < 0 else 0.0)
     u = (np.arange(w) + 0.5)[None, :] / w
     vv = (np.arange(h)[::-1] + 0.5)[:, None] / h  # row 0 is the top: v = 1 - 0.5 / h
     picks = []
     for i in range(3):
-        z = (u + i * subp + vv * tilt) * pitch - v["center"]
+        z = (u + i * subp + vv * tilt) * pitch - center
         z = np.mod(z + np.ceil(np.abs(z)), 1.0)
         if v.get("invView"):
             z = -z
@@ -52,7 +54,8 @@ def composed_views(cal: display.LenticularCalibration, panel: tuple[int, int]) -
 
 
 @pytest.mark.parametrize("change", [{}, {"invView": {"value": 0.0}}, {"flipSubp": {"value": 1.0}},
-                                    {"flipImageX": {"value": 1.0}}, {"slope": {"value": 5.044347763061523},
+                                    {"flipImageX": {"value": 1.0}},
+                                    {"flipImageX": {"value": 1.0}, "flipSubp": {"value": 1.0}}, {"slope": {"value": 5.044347763061523},
                                                                      "center": {"value": -0.4}}])
 def test_panel_equals_the_looking_glass_shader(change):
     data = {**PORTRAIT, **change}

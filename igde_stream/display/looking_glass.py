@@ -4,14 +4,17 @@ from the device) turned into the van Berkel calibration of ``lenticular`` and th
 Looking Glass's lenticular shader gives the subpixel of channel i (0, 1, 2 from the left) of the
 pixel at texture coordinates (u, v) (pixel centres; v from the bottom) the lens position
 
-    a = frac((u + i / (3 W) + v * tilt) * P - center),   P = pitch * W / DPI * cos(atan(1 / slope)),
-    tilt = H / (W * slope) (negated with flipImageX),
+    a = frac((u + i * subp + v * tilt) * P - center'),   P = pitch * W / DPI * cos(atan(1 / slope)),
+    tilt = H / (W * slope), subp = 1 / (3 W), center' = center,
 
 with ``pitch`` in lenses per inch, W x H the screen in pixels; view floor(a N) of N, or the mirrored
-one with ``invView``; ``flipSubp`` swaps R and B (a BGR panel). With u = (x + 1/2) / W, v = (H - l -
-1/2) / H and the subpixel column k = 3 x + i this is van Berkel's n / N = ((k + k_off - 3 l tan a) mod
-X) / X with X = 3 W / P subpixels per lens, tan a = W tilt / H and
-k_off = 3/2 + 3 (H - 1/2) tan a - center X (taken mod X).
+one with ``invView``; ``flipSubp`` swaps R and B (a BGR panel). ``flipImageX`` negates tilt and subp
+and adds half a lens to the center (center' = center + 1/2), as Looking Glass Bridge's uniforms do
+(older HoloPlay releases negated the tilt only). With u = (x + 1/2) / W, v = (H - l - 1/2) / H this
+is van Berkel's n / N = ((k + k_off - 3 l tan a) mod X) / X with X = 3 W / P subpixels per lens,
+tan a = W tilt / H, channel i at subpixel column k = 3 x + i, and k_off = 3/2 + 3 (H - 1/2) tan a -
+center X (taken mod X); under flipImageX channel i at k = 3 x + 2 - i (the subpixel order reversed)
+and k_off = -1/2 + 3 (H - 1/2) tan a - (center + 1/2) X.
 
 The file holds no view count: the views rendered are ``n_views`` (``--views``, default
 ``LOOKING_GLASS_VIEWS``). Calibrations with a per-cell subpixel layout (``CellPatternMode`` other
@@ -71,12 +74,14 @@ def looking_glass_calibration(data: dict, n_views: int | None, path: str | Path
     w, h = int(w), int(h)
     lenses = pitch * w / dpi * math.cos(math.atan(1.0 / slope))  # lenses across the screen's width
     x = 3.0 * w / lenses
-    tan_a = (-1.0 if _number(data, "flipImageX", path, 0) else 1.0) / slope
-    offset = math.fmod(1.5 + 3.0 * (h - 0.5) * tan_a - center * x, x)
+    flip = 1 if _number(data, "flipImageX", path, 0) else 0  # Bridge: tilt and subp negated, center + 1/2
+    tan_a = (-1.0 if flip else 1.0) / slope
+    offset = math.fmod(1.5 - 2 * flip + 3.0 * (h - 0.5) * tan_a - (center + 0.5 * flip) * x, x)
+    reversed_order = bool(_number(data, "flipSubp", path, 0)) != bool(flip)  # subp < 0: channel i at 2 - i
     try:
         cal = LenticularCalibration(n_views=LOOKING_GLASS_VIEWS if n_views is None else n_views, pitch=x,
                                     tan_slant=tan_a, offset=offset + x if offset < 0 else offset,
-                                    subpixel_order="BGR" if _number(data, "flipSubp", path, 0) else "RGB",
+                                    subpixel_order="BGR" if reversed_order else "RGB",
                                     inverted=bool(_number(data, "invView", path, 0)))
     except ValueError as exc:
         raise InputError(f"Looking Glass calibration: {exc}", path) from None
