@@ -213,6 +213,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     summary["model"] = args.model if args.enhance else None
     if enhancer is not None:
         summary["hole_fill"], summary["wide_errors"] = enhancer.hole_fill is not None, enhancer.wide_errors
+        summary["holes_kept"] = enhancer.keep_holes  # --hole-fill keep, as igde-stream's report says it
     if args.packed:
         summary.update(packed=args.packed, depth_near=args.depth_near or "white")
     summary["depth_colormap"] = args.depth_colormap  # how the --depth inputs were read (not the ground truth)

@@ -72,3 +72,22 @@ def test_the_command_keeps_holes_in_16_bit_png_and_says_so(tmp_path):
         assert out.dtype == np.uint16 and np.array_equal(out == 0, depth == 0)
     said = json.loads(report.read_text())
     assert said["holes_kept"] is True and said["hole_fill"] is False
+
+
+def test_views_quality_reports_keep_as_the_command_does(tmp_path, tiny_model):
+    """views quality --enhance with --hole-fill keep: its report told "hole_fill": false, as for off,
+    where igde-stream's says holes_kept; both now name it."""
+    from conftest import scene, write_video
+    from igde_stream import views_cli
+
+    colors, depths, gts = scene(2, (32, 24))
+    c = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
+    g = write_video(tmp_path / "g.mkv", gts, fmt="gray")
+    d = write_video(tmp_path / "d.mkv", depths, fmt="gray")
+    for mode, kept in (("keep", True), ("off", False)):
+        report = tmp_path / f"{mode}.json"
+        assert views_cli.main(["quality", str(c), "--gt", str(g), "--depth", f"d={d}", "--views", "3", "-q",
+                               "--enhance", "d", "--model", str(tiny_model), "--backend", "torch",
+                               "--hole-fill", mode, "--report", str(report)]) == 0
+        said = json.loads(report.read_text())
+        assert said["hole_fill"] is False and said["holes_kept"] is kept
