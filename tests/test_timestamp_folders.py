@@ -149,3 +149,22 @@ def test_timestamp_folders_on_two_clocks_are_compared_from_their_first_images(tm
                                                r"1305031102\.226738\.png: their names are timestamps 0\.067 s apart, "
                                                r"counted from each one's first image"):
             check_numbering(off_r.info, dr.info)
+
+
+def test_one_clock_with_a_camera_that_started_late_is_said(tmp_path, caplog):
+    """Depth from 1305031102.000000 every 1/30 s (by hand: 0.033333 s steps, names to the microsecond)
+    and colour on the same clock from image 12 of it on, as many images: colour image k lies 12 frames,
+    0.400 s, after depth image k. Their spans meet, so this is one clock (the rule of first images more
+    than 10 frames apart took it for two and said nothing while every pair was 12 frames off)."""
+    from igde_stream.stream.streams import check_numbering
+
+    n = 16
+    colors, depths, _ = scene(n, (16, 12))
+    stamp = lambda k: f"1305031102.{round(k * 1_000_000 / 30):06d}"  # noqa: E731
+    d = _folder(tmp_path / "depth", depths, [stamp(k) for k in range(n)])
+    c = _folder(tmp_path / "rgb", colors, [stamp(k + 12) for k in range(n)])
+    with VideoReader(d, "depth") as dr, VideoReader(c, "color") as cr, caplog.at_level(logging.WARNING):
+        check_numbering(cr.info, dr.info, "colour")
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "image 0 of the colour is 1305031102.400000.png and of the depth 1305031102.000000.png" in said
+    assert "0.400 s apart, more than a depth frame (0.033 s)" in said and "first image" not in said

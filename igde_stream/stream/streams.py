@@ -291,9 +291,9 @@ def _stamps_apart(a: list[tuple[Fraction, str]], b: list[tuple[Fraction, str]], 
         return None  # seconds beside integers of an unknown unit
     steps = sorted(y - x for (x, _), (y, _) in zip(b, b[1:]))
     step = steps[len(steps) // 2]
-    # first images more than 10 frames apart: two clocks (a render's seconds from 0 beside a sensor's Unix
-    # time), compared from each one's first image on
-    base = a[0][0] - b[0][0] if abs(a[0][0] - b[0][0]) > 10 * step else 0
+    # spans that do not meet: two clocks (a render's seconds from 0 beside a sensor's Unix time), compared
+    # from each one's first image on; spans that meet are one clock, however late one camera started
+    base = a[0][0] - b[0][0] if a[-1][0] < b[0][0] or b[-1][0] < a[0][0] else 0
     k = next((k for k, ((ta, _), (tb, _)) in enumerate(zip(a, b)) if abs(ta - base - tb) > step), None)
     if k is None or step <= 0:
         return None
