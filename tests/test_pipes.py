@@ -162,7 +162,7 @@ class _RefusingFile(io.BytesIO):
 
 
 def test_stdin_seek_to_an_offset_the_file_system_refuses_lands_at_the_end():
-    from igde_stream.stream.sources import _StdinReader
+    from igde_stream.stream.stdin_reader import StdinReader as _StdinReader
 
     stdin = _StdinReader(_RefusingFile(b"0123456789"))
     assert stdin.seek(4) == 4 and stdin.read(2) == b"45"  # an ordinary seek is the file's
@@ -171,7 +171,7 @@ def test_stdin_seek_to_an_offset_the_file_system_refuses_lands_at_the_end():
 
 
 def test_stdin_seek_keeps_other_errors():
-    from igde_stream.stream.sources import _StdinReader
+    from igde_stream.stream.stdin_reader import StdinReader as _StdinReader
 
     class Pipe(io.BytesIO):
         def seek(self, offset, whence=0):

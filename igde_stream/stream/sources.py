@@ -12,7 +12,7 @@ Every input goes through FFmpeg's demuxers and decoders in PyAV; nothing here co
 - **stdin** (``-``): a streamable container (NUT, Matroska, ...) read from standard input. Colour
   and depth may both come from it (two video streams): stdin is opened once and its packets are
   handed to each stream's reader (``SharedInput``); or as the two halves of one packed RGB-D stream,
-  decoded once for both (``packed.SharedDecode``).
+  decoded once for both (``packed.SharedDecode``); read through ``stdin_reader.StdinReader``.
 - **Network stream** (``scheme://...``, ``urls``): read like stdin, but opened by name by FFmpeg's
   protocol (TCP, UDP, SRT, RTSP, RTMP, HTTP ...), with a timeout (``InputOptions.net_timeout``).
 - **Named pipe** (``mkfifo``, ``<(cmd)``; ``fifos``): read like stdin; a ``.yuv`` / ``.raw`` one raw.
@@ -24,7 +24,6 @@ the first in a gray or >8-bit format, else the first video stream.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import sys
@@ -39,7 +38,6 @@ import av
 import av.logging
 
 from ..errors import CorruptInputError, InputError, worded
-from ..signals import interrupted_by
 from .cuts import bytes_after_last_frame, short_raw_frame
 from .fifos import is_fifo, open_pipe
 from .formats import DEPTH_FORMATS, frame_bytes
@@ -48,6 +46,7 @@ from .info import never_shown
 from .input_options import InputOptions
 from .streams import image_list
 from .parts import ffmpeg_name
+from .stdin_reader import StdinReader
 from .timing import SlotClock
 from .urls import is_input_url, live_packets, open_url, stall_problem
 
@@ -287,51 +286,6 @@ def _release_stdin(shared: SharedInput) -> None:
             _stdin = None
 
 
-class _StdinReader:
-    """stdin as PyAV reads it: an interrupt (Ctrl-C, SIGTERM) while a read waits for data ends the
-    stream there (end of file) instead of going into PyAV's read callback, which would print it as
-    ignored and read on; the command then says what stopped it (``signals.interrupted_by``)."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.bytes_read = 0
-
-    def total(self) -> int:
-        """The stream's length as far as it was read (all of it, once the demuxer met its end)."""
-        try:
-            st = os.fstat(self.raw.fileno())
-            if stat.S_ISREG(st.st_mode):  # redirected from a file, which the demuxer may seek in
-                return st.st_size
-        except (OSError, ValueError):
-            pass
-        return self.bytes_read
-
-    def __getattr__(self, name: str) -> Any:  # seek, tell, seekable: stdin redirected from a file seeks
-        return getattr(self.raw, name)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """A regular file's seek; a target the file system refuses (EINVAL: past its largest size, as
-        the damaged index pointer at the end of a cut NUT file gives) lands at the end of the file,
-        which reads as end of file like any offset past it. PyAV would keep the OSError and raise it
-        after FFmpeg's demuxer had gone on without the index, failing the open."""
-        try:
-            return self.raw.seek(offset, whence)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            return self.raw.seek(0, os.SEEK_END)
-
-    def read(self, n: int = -1) -> bytes:
-        if interrupted_by() is not None:
-            return b""
-        try:
-            data = self.raw.read(n)
-        except KeyboardInterrupt:  # Terminated too
-            return b""
-        self.bytes_read += len(data)
-        return data
-
-
 def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
           hint: str = "") -> av.container.InputContainer:
     with av.logging.Capture(local=True) as logs:
@@ -369,7 +323,7 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
             fmt, options, hint = None, {}, "" if role == "color" else RAW_STDIN_HINT
             if opts.stdin_is_raw(role):  # headerless frames, as `ffmpeg ... -f rawvideo -` sends them
                 (options, _), fmt, kind = _raw_options(STDIN, role, opts), "rawvideo", "raw"
-            reader = _StdinReader(sys.stdin.buffer)
+            reader = StdinReader(sys.stdin.buffer)
             _stdin = SharedInput(_open(reader, STDIN, fmt, options, hint), STDIN)
             _stdin.kind, _stdin.total_bytes = kind, reader.total
             return _stdin, kind, None
