@@ -293,3 +293,31 @@ def test_a_system_without_nonblocking_opens_or_poll_refuses_a_pipe_in_one_line(t
     assert pipe in str(err.value)
     with pytest.raises(InputError, match="named pipe"):
         open_pipe(pipe, "depth", lambda reader: None)
+
+
+def test_a_pipe_whose_writer_is_late_is_said_to_be_waited_for(tmp_path, monkeypatch, caplog):
+    """A pipe with no writer waits for one (a writer may start after the run), with no word before:
+    a run given a pipe nobody writes looked hung. After NOTE_S seconds with nothing, one warning."""
+    import logging
+
+    from igde_stream.stream import fifos
+
+    monkeypatch.setattr(fifos, "NOTE_S", 0.3)
+    pipe = _fifo(tmp_path, "late.nut")
+
+    def write():
+        time.sleep(0.8)
+        with open(pipe, "wb") as f:
+            f.write(b"abc")
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    reader = fifos.PipeReader(fifos._open_fd(pipe), pipe)
+    try:
+        with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+            assert reader.read(10) == b"abc"
+            t.join()
+            assert reader.read(10) == b""  # the writer has gone: end of stream
+    finally:
+        reader.close()
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == [f"{pipe}: nothing has come from this named pipe in 0.3 s: waiting for its writer (Ctrl-C stops)"]

@@ -11,6 +11,8 @@ second opening for the orientation probe, a float range or a frame count; live p
 - **Waiting for data** (``PipeReader``): a read waits (``poll``) for a writer and its data; a pipe
   opened before its writer reads no end of stream until a writer has come and gone. An interrupt
   (Ctrl-C, SIGTERM) while it waits ends the stream there, as on stdin (``signals.interrupted_by``).
+  A pipe with no writer waits for one without end (a writer may start after the run): after
+  ``NOTE_S`` seconds with nothing from it, one warning says the run is waiting for its writer.
 - **One writer, two pipes**: FFmpeg's probe of one input reads its first frames (about 20 of FFV1
   in NUT) while the other pipe is not read, and the writer blocks once that pipe's buffer is full
   (64 KiB): at 1280x720 the probe then waits for ever. While a pipe is probed, the run's other
@@ -25,16 +27,20 @@ second opening for the orientation probe, a float range or a frame count; live p
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import stat
 import threading
+import time
 from typing import Any, Iterator
 
 from ..errors import InputError
 from ..signals import interrupted_by
 
 WAIT_S = 0.1  # a read's poll: how soon an interrupt is seen while a pipe sends nothing
+NOTE_S = 10.0  # a pipe that has sent nothing for this long is said to be waited for (once)
+log = logging.getLogger("igde_stream.stream")
 DRAIN_MAX = 64 << 20  # bytes of one pipe held in memory while another is probed
 F_SETPIPE_SZ = 1031  # Linux fcntl (fcntl.F_SETPIPE_SZ from Python 3.10 on Linux only)
 _lock = threading.Lock()
@@ -116,8 +122,9 @@ def opened(*paths: Any) -> Iterator[None]:
 class PipeReader:
     """A pipe as PyAV reads it (a file object with ``read`` only: FFmpeg then never seeks in it)."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, fd: int, path: str = "") -> None:
+        self.fd, self.path = fd, path
+        self.noted = False  # the note that nothing has come yet, said
         self.bytes_read = 0
         self.probed = self.live = False  # opened (av.open returned); read from then on (_Drain leaves it)
         self._poll = select.poll()
@@ -138,9 +145,14 @@ class PipeReader:
                 self.bytes_read += len(data)
                 return data
         try:
+            since = time.monotonic()
             while not self._poll.poll(WAIT_S * 1000):  # no writer yet, or one that sends nothing
                 if interrupted_by() is not None:
                     return b""
+                if not self.bytes_read and not self.noted and time.monotonic() - since >= NOTE_S:
+                    self.noted = True
+                    log.warning("%s: nothing has come from this named pipe in %g s: waiting for its writer "
+                                "(Ctrl-C stops)", self.path or "a named pipe", NOTE_S)
             if interrupted_by() is not None:
                 return b""
             data = os.read(self.fd, n)
@@ -237,7 +249,7 @@ def open_pipe(path: str, role: str, opener: Any) -> tuple[Any, bool]:
             roles.add(role)
             return shared.add_user(), False
         fd = _waiting.pop(key, None)
-    reader = PipeReader(fd if fd is not None else _open_fd(path))
+    reader = PipeReader(fd if fd is not None else _open_fd(path), path)
     try:
         with _Drain(reader.fd):
             container = opener(reader)
