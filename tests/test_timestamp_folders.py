@@ -168,3 +168,22 @@ def test_one_clock_with_a_camera_that_started_late_is_said(tmp_path, caplog):
     (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "image 0 of the colour is 1305031102.400000.png and of the depth 1305031102.000000.png" in said
     assert "0.400 s apart, more than a depth frame (0.033 s)" in said and "first image" not in said
+
+
+def test_a_list_with_a_bom_latin_1_names_or_cut_in_a_character_is_named_as_one(tmp_path):
+    """rgb.txt saved by Notepad (UTF-8 BOM), with Latin-1 folder names, or longer than the 4096 bytes
+    read with a 2-byte character across byte 4096: each is still a list of images, not 'no video'."""
+    from igde_stream.stream.streams import image_list
+
+    line = "1305031102.175304 rgb/1305031102.175304.png\n"
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf# color images\n" + line.encode() * 3)
+    (tmp_path / "latin1.txt").write_bytes("1305031102.175304 caf\xe9/1305031102.175304.png\n".encode("latin-1") * 3)
+    long = "1305031102.175304 d\u00e9pth/1305031102.175304.png\n".encode()  # 47 bytes, é = bytes 19, 20
+    body = b"#" * 33 + b"\n" + long * 90  # 34 + 86 * 47 + 19 = 4095: the é of list line 87 across the cut
+    assert body[4095:4097] == "\u00e9".encode()
+    (tmp_path / "long.txt").write_bytes(body)
+    for name in ("bom.txt", "latin1.txt", "long.txt"):
+        said = image_list(tmp_path / name)
+        assert said is not None and said.startswith("a text list of images"), name
+    (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 4)  # other bytes: no list
+    assert image_list(tmp_path / "bin.txt") is None

@@ -264,10 +264,13 @@ def image_list(path: Any) -> str | None:
 
     try:
         with open(path, "rb") as f:
-            text = f.read(4096).decode("utf-8")
-    except (OSError, TypeError, UnicodeDecodeError):
+            head = f.read(4096)
+    except (OSError, TypeError):
         return None
-    lines = [ln.split() for ln in text.splitlines()[:-1 if len(text) == 4096 else None]
+    # a BOM (Notepad), names in another encoding or a character cut at 4096 bytes: no reason to say less;
+    # a file of other bytes fails the line test below all the same
+    text = head.decode("utf-8-sig", errors="replace")
+    lines = [ln.split() for ln in text.splitlines()[:-1 if len(head) == 4096 else None]
              if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines or any(len(ln) not in (2, 4) for ln in lines):
         return None
