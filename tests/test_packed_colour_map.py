@@ -65,3 +65,42 @@ def test_the_crop_gives_the_map_back_as_the_depth_drawn(tmp_path):
     got = [f.data for f in reader.frames()]
     reader.close()
     assert len(got) == 3 and all(np.array_equal(g, d) for g, d in zip(got, depths))
+
+
+def test_the_check_costs_about_a_conversion_of_the_frame(tmp_path):
+    """The check runs on one frame in CHROMA_EVERY of every packed run. Its spread of the channels of
+    the depth half (a strided view of the frame) was reduced with max / min over axis 2, which NumPy
+    walks pixel by pixel: 159 ms on a 1920x1080 half, 26 times the frame's conversion to RGB, a run's
+    frame costing 5 ms more on average. Channel by channel it is a few conversions; the verdict, by
+    hand: a half whose left 10 % of columns are (0, 0, 40) spreads 40 > 32 there: 10 % far from gray."""
+    import time
+
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    rng = np.random.default_rng(0)
+    h, w = 540, 960
+    whole = np.zeros((h, 2 * w, 3), np.uint8)
+    whole[:, :w] = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    whole[:, w:] = rng.integers(0, 256, (h, w, 1), dtype=np.uint8)  # gray depth
+    frame = av.VideoFrame.from_ndarray(whole, format="rgb24").reformat(format="yuv444p")
+    reformatter = VideoReformatter()
+    unpacker = Unpacker("rgbd", "depth", "p.mkv")
+
+    def best(fn):
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    half = reformatter.reformat(frame, format="rgb24").to_ndarray()[:, w:]
+    convert = best(lambda: reformatter.reformat(frame, format="rgb24").to_ndarray())
+    check = best(lambda: unpacker.check_gray(half, 0))
+    assert check < 8 * convert, (check, convert)
+    marked = np.repeat(np.arange(100, dtype=np.uint8)[None, :, None], 3, axis=2)  # 100 gray columns
+    marked[:, :10] = (0, 0, 40)
+    unpacker.check_gray(marked, 0, share=0.1)  # 10 % is not more than 10 %
+    with pytest.raises(Exception, match="frame 0: 10 % of the depth half's pixels are far from gray"):
+        unpacker.check_gray(marked, 0, share=0.09)

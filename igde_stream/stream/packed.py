@@ -119,7 +119,8 @@ class Unpacker:
         over 32 levels between their channels: a colour picture, such as an app's colour-mapped depth
         (turbo, inferno), whose gray is no depth. Gray depth through a lossy 4:2:0 codec spreads a few
         levels, more only in the columns (rows) at the seam that share the colour half's chroma."""
-        spread = half.max(axis=2).astype(np.int16) - half.min(axis=2)
+        r, g, b = half[..., 0], half[..., 1], half[..., 2]  # channel by channel: max(axis=2) of the half, a
+        spread = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)  # strided view, is 10x slower
         far = float(np.count_nonzero(spread > 32)) / max(1, spread.size)
         if far <= share:
             return
