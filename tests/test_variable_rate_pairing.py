@@ -72,7 +72,7 @@ def test_a_gifs_centisecond_delays_are_no_variable_rate():
     with pytest.raises(PairingError) as err:
         list(pairs("exact", gif, frames(depth), (1 / 30, 1 / 30), NAMES))
     assert "irregular" not in str(err.value)
-    # in a phone's 1/600 s: 2 units (3.3 ms) + a quarter frame (8.3 ms) is the most two steps may differ;
+    # in a phone's 1/600 s: 2 units (3.3 ms) + a tenth of a frame (3.3 ms) is the most two steps may differ;
     # a frame 25 ms late (steps of 58.3 then 8.3 ms) is past it
     phone = [Frame(i, p, p / 600, p / 600, np.zeros(1, np.uint8)) for i, p in enumerate([0, 20, 40, 75, 80, 100])]
     with pytest.raises(PairingError, match=r"steps of 8\.3 to 58\.3 ms"):
@@ -158,3 +158,20 @@ def test_the_printed_re_timing_is_one_shell_word_per_argument(tmp_path):
                                 "frame=pts_time", "-of", "csv=p=0", str(tmp_path / "color_cfr.mkv")],
                                capture_output=True, text=True)
         assert [round(float(t), 3) for t in probe.stdout.split()] == DEPTH  # frame k at k / 8 s
+
+
+def test_a_phone_that_drops_to_24_fps_gets_the_re_timing():
+    """A phone at 30 fps in its 1/600 s time base (steps of 20 units) that drops to 24 fps in low light
+    (25 units): colour 0, 20, 40, 65, 90, 115 / 600 s beside depth made from it at 30 fps. Colour 5
+    (0.192 s) lies 25 ms from depth 5 (0.167 s), past half a frame: refused. Its steps differ by 5
+    units, 8.3 ms, a quarter of a depth frame, which the threshold of a quarter frame + 2 units
+    (11.7 ms) took for rounding: no advice at all. 8.3 ms is past a tenth of a frame + 2 units (6.7 ms)."""
+    from igde_stream.stream import Frame
+
+    phone = [Frame(i, p, p / 600, p / 600, np.zeros(1, np.uint8)) for i, p in enumerate([0, 20, 40, 65, 90, 115])]
+    with pytest.raises(PairingError) as err:
+        list(pairs("exact", phone, frames([k / 30 for k in range(6)]), (1 / 30, 1 / 30), NAMES))
+    msg = str(err.value)
+    assert "frame 5 (0.167 s) of the depth stream has no colour frame" in msg
+    assert "steps of 33.3 to 41.7 ms: a variable frame rate" in msg
+    assert 'ffmpeg -i phone.mov -vf "setpts=N/(30*TB)" -r 30 -c:v ffv1 color_cfr.mkv' in msg

@@ -325,10 +325,11 @@ class Steps:
 
     def advice(self, depth_step: float, name: str) -> str:
         """For streams of as many frames that do not pair by time: where the colour's steps differ by
-        more than a quarter of a depth frame (``depth_step`` seconds) beyond two units of its time base
+        more than a tenth of a depth frame (``depth_step`` seconds) beyond two units of its time base
         (timestamps rounded to it: a 30 fps GIF's 30 and 40 ms delays, Matroska's 33 and 34 ms), why and
         how to re-time the colour onto the depth's frames; else ""."""
-        if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.25 * depth_step + 2 * self.unit:
+        # a tenth: a phone dropping from 30 to 24 fps in low light steps 33.3 then 41.7 ms, a quarter frame
+        if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.1 * depth_step + 2 * self.unit:
             return ""
         rate = Fraction(1 / depth_step).limit_denominator(1001)
         return (f"; the colour's frames come at irregular times (steps of {self.low * 1000:.1f} to "
