@@ -187,3 +187,20 @@ def test_a_list_with_a_bom_latin_1_names_or_cut_in_a_character_is_named_as_one(t
         assert said is not None and said.startswith("a text list of images"), name
     (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 4)  # other bytes: no list
     assert image_list(tmp_path / "bin.txt") is None
+
+
+def test_seconds_of_several_lengths_out_of_name_order_are_refused(tmp_path):
+    """A render's seconds from 0 across 10 s: 9.900000, 9.933333, 9.966667, 10.000000, 10.033333. A
+    folder is read in name order, which by hand is 10.000000, 10.033333, 9.900000, 9.933333, 9.966667:
+    the frames out of order, read without a word before. The first step back: 10.033333 -> 9.900000."""
+    from igde_stream.errors import InputError
+
+    _, depths, _ = scene(5, (16, 12))
+    folder = _folder(tmp_path / "d", depths, ["9.900000", "9.933333", "9.966667", "10.000000", "10.033333"])
+    with pytest.raises(InputError, match=r"named by times in seconds, and a folder is read in name order, where "
+                                         r"10\.033333\.png comes before 9\.900000\.png: the frames would be out of "
+                                         r"order"):
+        VideoReader(folder, "depth").close()
+    ok = _folder(tmp_path / "ok", depths, ["09.900000", "09.933333", "09.966667", "10.000000", "10.033333"])
+    with VideoReader(ok, "depth") as r:  # one length: name order is time order
+        assert r.info.frames == 5

@@ -245,6 +245,7 @@ def _check_name_order(path: str, names: list[str]) -> None:
     images numbered 0, 1, 2 ... would hold frames 1, 10, 11. A pattern reads them in number order."""
     parts = _numbered(names)
     if parts is None:
+        _check_time_order(path, names)
         return
     numbers = [number for _, number, _ in parts]
     k = next((k for k in range(1, len(numbers)) if numbers[k] < numbers[k - 1]), None)
@@ -253,6 +254,22 @@ def _check_name_order(path: str, names: list[str]) -> None:
         raise InputError(f"its images are numbered without zero padding, and a folder is read in name order, "
                          f"where {names[k - 1]} comes before {names[k]}: the frames would be out of order; give "
                          f"the pattern {pattern}, which reads them in number order", path)
+
+
+def _check_time_order(path: str, names: list[str]) -> None:
+    """Refuse a folder whose images are named PREFIX + SECONDS.FRACTION + SUFFIX (one prefix and
+    suffix: a render's 9.966667.png, a camera's timestamps) whose times do not ascend in name order:
+    whole seconds of several lengths (9.966667.png after 10.000000.png) would be read out of order."""
+    parts = [re.fullmatch(r"(.*?)(\d+)\.(\d+)(\.[^.]+)", n) for n in names]
+    if len(parts) < 2 or not all(parts) or len({(m.group(1), m.group(4)) for m in parts}) != 1:
+        return
+    times = [(int(m.group(2)), m.group(3).ljust(30, "0")) for m in parts]  # the fraction's digits compare as text
+    k = next((k for k in range(1, len(times)) if times[k] < times[k - 1]), None)
+    if k is not None:
+        raise InputError(f"its images are named by times in seconds, and a folder is read in name order, where "
+                         f"{names[k - 1]} comes before {names[k]}: the frames would be out of order; give the whole "
+                         "seconds one length (leading zeros) or link the images in time order into a folder of "
+                         "000000.png, 000001.png ... (docs/formats.md, \"Image sequences\")", path)
 
 
 def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
