@@ -321,3 +321,33 @@ def test_a_pipe_whose_writer_is_late_is_said_to_be_waited_for(tmp_path, monkeypa
         reader.close()
     said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert said == [f"{pipe}: nothing has come from this named pipe in 0.3 s: waiting for its writer (Ctrl-C stops)"]
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_a_numpy_array_from_a_pipe_is_refused_saying_so(clip, tmp_path, tiny_model, capsys, suffix):
+    """A pipe named depth.npy was handed to FFmpeg ("no video container in the pipe"); arrays are
+    memory-mapped files (an .npz a zip, read through its index at the end): one line says that."""
+    import io
+
+    pipe = _fifo(tmp_path, "depth" + suffix)
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((2, 48, 64), np.uint16))
+
+    def write():
+        try:
+            with open(pipe, "wb") as f:
+                f.write(buf.getvalue())
+        except BrokenPipeError:
+            pass
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    try:
+        code = main([str(clip["color"]), pipe, "-o", str(tmp_path / "o.mkv"), "--model", str(tiny_model),
+                     "--backend", "torch"])
+    finally:
+        fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a writer still waiting to open finds a reader
+        t.join(5)
+        os.close(fd)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "o.mkv").exists()
+    assert "a NumPy array is read from a file" in err[0] and "not from a named pipe" in err[0]

@@ -330,6 +330,9 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
     if kind == "url":
         return open_url(path, role, opts.net_timeout), kind, None
     if kind == "pipe" or (kind == "raw" and is_fifo(path)):
+        if os.path.splitext(path)[1].lower() in (".npy", ".npz"):  # arrays.ARRAY_SUFFIXES
+            raise InputError("a NumPy array is read from a file (memory-mapped; an .npz through its zip index), "
+                             "not from a named pipe: save it to a file and give that", path)
         fmt, options = ("rawvideo", _raw_options(path, role, opts)[0]) if kind == "raw" else (None, {})
         shared, new = open_pipe(path, role, lambda reader: _open(reader, path, fmt, options))
         shared.kind = kind if new else shared.kind
