@@ -121,3 +121,26 @@ def test_clipping_is_warned_once_for_files_named_by_a_pattern_and_by_their_folde
     warned = [m for m in caplog.messages if "outside" in m]
     assert len(warned) == 1 and "frame 1 has 6 of 768" in warned[0], warned
     assert (s["float_range"]["clipped_frames"], s["float_range"]["gt_clipped_frames"]) == (1, 1)
+
+
+def test_the_narrow_range_advice_names_ranges_as_the_command_line_takes_them(monkeypatch, caplog):
+    """A range below 0 (depth as signed log distance, say) named as "--float-range -10:10": pasted,
+    argparse reads -10:10 as an option and stops ("expected one argument"); the = form it takes.
+    Both ranges the advice names (the one given and the one suggested) are parsed back here by the
+    command's own parser."""
+    import re
+    from types import SimpleNamespace
+
+    from igde_stream.cli import build_parser
+    from igde_stream.stream import floatdepth
+
+    monkeypatch.setattr(floatdepth, "clip_range", lambda depth, order: (-0.5, -0.25))
+    with caplog.at_level(logging.WARNING, logger="igde_stream"):
+        floatdepth._say_narrow(floatdepth.FloatMap(-10.0, 10.0, "near-high", "given"),
+                               SimpleNamespace(path="d.npy"), None, "near-high")
+    (record,) = [r for r in caplog.records if "float depth spans only" in r.getMessage()]
+    named = re.findall(r"--float-range[ =]\S+?(?=[ ,)])", record.cli_text)
+    assert len(named) == 2, record.cli_text
+    for option in named:
+        args = build_parser().parse_args(["c.mkv", "d.npy", "-o", "o.mkv", *option.split(" ")])
+        assert args.float_range in ((-10.0, 10.0), (-0.5, -0.25)), option

@@ -285,7 +285,8 @@ def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> None:
         said += (f" in the first frame ({lo:.9g}..{hi:.9g}; later frames are not read ahead): a range nearer the "
                  "values, e.g. <near>, gives the network more levels, but holds the first frame only; later frames "
                  "outside it are clipped, and <summary> names the range that holds every frame")
-    given = (f"float_range=({fmap.lo:.9g}, {fmap.hi:.9g})", f"--float-range {fmap.lo:.9g}:{fmap.hi:.9g}")
+    # the = form: argparse takes "--float-range -1:5" for an option without its value
+    given = (f"float_range=({fmap.lo:.9g}, {fmap.hi:.9g})", f"--float-range={fmap.lo:.9g}:{fmap.hi:.9g}")
     summary = ("float_range['covering'] of the run's summary (and of its report)",
                "the summary's line \"float depth ... N frames clipped (the values read span ...: --float-range=LO:HI "
                "holds them all)\" (report: float_range.covering)")
