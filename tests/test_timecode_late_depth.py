@@ -99,3 +99,16 @@ def test_a_colour_timecode_of_another_rate_is_counted_at_the_outputs_rate(tmp_pa
         render_file(color, depth, out, mv.ViewConfig(2, 4), layout="sbs", pair="nearest",
                     sync="absolute" if start else "relative")
         assert _timecode(out) == want, (k, _timecode(out), want)
+
+
+def test_a_depth_starting_halfway_between_colour_frames_gets_the_timecode_of_the_one_it_pairs_with(tmp_path):
+    """Halfway between two colour frames the pairing takes the earlier one (--pair nearest: ties to the earlier
+    frame; exact: within half a depth frame, the first in time), and so does the timecode: depth from 0.06 s
+    beside 25 fps colour pairs with colour frame 1 (0.04 s), 10:00:00:01; depth from 0.02 s with frame 0
+    (exact), 10:00:00:00. Counted by hand; the outputs read back by FFmpeg's demuxer."""
+    color, depth = _inputs(tmp_path, 8, 6, 0.06)
+    render_file(color, depth, tmp_path / "v.mkv", mv.ViewConfig(2, 4), layout="sbs", sync="absolute", pair="nearest")
+    assert _timecode(tmp_path / "v.mkv") == "10:00:00:01"
+    color, depth = _inputs(tmp_path, 6, 6, 0.02)
+    render_file(color, depth, tmp_path / "w.mkv", mv.ViewConfig(2, 4), layout="sbs", sync="absolute")
+    assert _timecode(tmp_path / "w.mkv") == "10:00:00:00"

@@ -91,12 +91,13 @@ def first_frame_timecode(reader: Any) -> str | None:
 def color_offset(depth: Any, color: Any) -> int:
     """Frames (at the depth's rate) from the colour's first frame to the depth's, where the two pair on
     their timestamps (``sync="absolute"``) and both start times are known; else 0 (relative sync takes
-    the two starts as one)."""
+    the two starts as one). Halfway between two colour frames, the earlier, as the pairing takes it
+    (``pair_nearest``: ties to the earlier frame; ``pair_frames``: the first within half a frame)."""
     d, c = depth.info, color.info
     if getattr(depth, "sync", "relative") != "absolute" or d.start_pts is None or c.start_pts is None:
         return 0
     later = Fraction(d.start_pts) * Fraction(d.time_base) - Fraction(c.start_pts) * Fraction(c.time_base)
-    return max(0, math.floor(later * Fraction(d.effective_rate) + Fraction(1, 2)))
+    return max(0, math.ceil(later * Fraction(d.effective_rate) - Fraction(1, 2)))
 
 
 def outputs_timecode(depth: Any, color: Any, info: VideoInfo | None = None) -> VideoInfo:
