@@ -340,8 +340,9 @@ def test_values_filling_exactly_a_quarter_of_the_range_get_no_advice(tmp_path, c
         (tmp_path / "n").mkdir()
         with _array_reader(tmp_path / "n", clip) as r2:
             _say_narrow(FloatMap(0.0, 1000.0, "near-high"), r2, None, "near-high")
-        said = [m for m in caplog.messages if "spans only" in m]
-        assert len(said) == 1 and "(every frame: 100..349)" in said[0] and "--float-range=100:349," in said[0], said
+        said = [r for r in caplog.records if "spans only" in r.getMessage()]
+        assert len(said) == 1 and "(every frame: 100..349)" in said[0].getMessage(), said
+        assert "float_range=(100, 349)," in said[0].getMessage() and "--float-range=100:349," in said[0].cli_text
         # the share is of LO..HI: 1100..1400 fill 30 % of 1000:2000 (15 % of 0..2000): no advice
         (tmp_path / "o").mkdir()
         clip += 1000
@@ -349,6 +350,8 @@ def test_values_filling_exactly_a_quarter_of_the_range_get_no_advice(tmp_path, c
         with _array_reader(tmp_path / "o", clip) as r3:
             _say_narrow(FloatMap(1000.0, 2000.0, "near-high"), r3, None, "near-high")
     assert len([m for m in caplog.messages if "spans only" in m]) == 1
+
+
 # --- refusals in the words of whoever called ---------------------------------------------------------------
 
 def test_a_network_output_format_is_refused_in_the_callers_words():
