@@ -79,6 +79,15 @@ def x264_opens(folder: Path, w: int, h: int) -> bool:
         probe.unlink(missing_ok=True)
 
 
+def make_fifo(folder: Path, name: str) -> str:
+    """A named pipe ``folder / name`` (``os.mkfifo``), as a path string."""
+    import os
+
+    path = folder / name
+    os.mkfifo(path)
+    return str(path)
+
+
 def write_video(
     path: Path, frames: Sequence[np.ndarray], *, fmt: str, codec: str | None = None, rate: Fraction = NTSC,
     time_base: Fraction | None = None, start: float = 0.0, times: Sequence[float] | None = None,

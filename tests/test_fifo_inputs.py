@@ -21,7 +21,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import scene, write_video
+from conftest import make_fifo, scene, write_video
 from igde_stream.cli import main
 from igde_stream.stream import VideoReader
 from igde_stream.stream.fifos import opened
@@ -38,20 +38,14 @@ def clip(tmp_path):
             "gt": write_video(tmp_path / "g.nut", gts, fmt="gray")}
 
 
-def _fifo(tmp_path, name):
-    path = tmp_path / name
-    os.mkfifo(path)
-    return str(path)
-
-
 def _feed(pipe, source, delay=0.0):
-    """A writer thread: ``source``'s bytes into ``pipe`` (opened after ``delay`` s); a reader that
-    goes away ends it."""
+    """A writer thread: ``source`` (bytes, or a file's) into ``pipe`` (opened after ``delay`` s); a
+    reader that goes away ends it."""
     def run():
         time.sleep(delay)
         try:
             with open(pipe, "wb") as f:
-                f.write(source.read_bytes())
+                f.write(source if isinstance(source, bytes) else source.read_bytes())
         except BrokenPipeError:
             pass
     t = threading.Thread(target=run, daemon=True)
@@ -74,7 +68,7 @@ def test_three_pipes_give_the_file_run(clip, tmp_path, tiny_model):
     the enhanced depth is the file run's, bit for bit, and so is the report (PSNR per frame)."""
     assert _run([str(clip["color"]), str(clip["depth"]), "--gt", str(clip["gt"]), "-o", str(tmp_path / "f.mkv"),
                  "--report", str(tmp_path / "f.csv")], tiny_model) == 0
-    pipes = {role: _fifo(tmp_path, role + ".pipe") for role in clip}
+    pipes = {role: make_fifo(tmp_path, role + ".pipe") for role in clip}
     writers = [_feed(pipes[role], clip[role], 0.3 if role == "depth" else 0.0) for role in clip]
     assert _run([pipes["color"], pipes["depth"], "--gt", pipes["gt"], "-o", str(tmp_path / "p.mkv"),
                  "--report", str(tmp_path / "p.csv")], tiny_model) == 0
@@ -90,7 +84,7 @@ def test_one_writer_opens_the_colour_pipe_then_the_depth_pipe(clip, tmp_path, ti
     pipe waits for a reader, while the run opens (and probes) the depth first. Every pipe of the run
     is opened before any is probed: the run ends, with the file run's depth."""
     assert _run([str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "f.mkv")], tiny_model) == 0
-    cp, dp = _fifo(tmp_path, "c.pipe"), _fifo(tmp_path, "d.pipe")
+    cp, dp = make_fifo(tmp_path, "c.pipe"), make_fifo(tmp_path, "d.pipe")
     _one_writer(cp, dp, clip["color"], clip["depth"])
     rc = []
     run = threading.Thread(target=lambda: rc.append(_run([cp, dp, "-o", str(tmp_path / "p.mkv")], tiny_model)),
@@ -117,7 +111,7 @@ def test_views_render_opens_both_pipes_first(clip, tmp_path):
     from igde_stream import views_cli
 
     assert views_cli.main(["render", str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "f.mkv"), "-q"]) == 0
-    cp, dp = _fifo(tmp_path, "c.pipe"), _fifo(tmp_path, "d.pipe")
+    cp, dp = make_fifo(tmp_path, "c.pipe"), make_fifo(tmp_path, "d.pipe")
     _one_writer(cp, dp, clip["color"], clip["depth"])
     rc = []
     run = threading.Thread(target=lambda: rc.append(views_cli.main(["render", cp, dp, "-o", str(tmp_path / "p.mkv"),
@@ -135,7 +129,7 @@ def test_view_quality_opens_its_pipes_first(clip, tmp_path):
     from igde_stream.stream.views import view_quality_files
 
     want, _ = view_quality_files(clip["color"], clip["gt"], {"d": clip["depth"]})
-    pipes = {role: _fifo(tmp_path, role + ".pipe") for role in ("color", "depth", "gt")}
+    pipes = {role: make_fifo(tmp_path, role + ".pipe") for role in ("color", "depth", "gt")}
 
     def writer():
         with open(pipes["color"], "wb") as c, open(pipes["depth"], "wb") as d, open(pipes["gt"], "wb") as g:
@@ -162,7 +156,7 @@ def test_one_writer_of_two_pipes_far_ahead_on_one(tmp_path):
     color = write_video(tmp_path / "c.nut", colors, fmt="rgb24", codec="ffv1")
     depth = write_video(tmp_path / "d.nut", scene(3)[1], fmt="gray")
     assert color.stat().st_size > 2 << 20
-    cp, dp = _fifo(tmp_path, "c.pipe"), _fifo(tmp_path, "d.pipe")
+    cp, dp = make_fifo(tmp_path, "c.pipe"), make_fifo(tmp_path, "d.pipe")
 
     def writer():
         with open(cp, "wb") as c, open(dp, "wb") as d:
@@ -187,7 +181,7 @@ def test_one_writer_of_two_pipes_far_ahead_on_one(tmp_path):
 
 
 def test_the_ground_truth_cannot_read_the_depth_pipe(clip, tmp_path, tiny_model, capsys):
-    pipe = _fifo(tmp_path, "d.pipe")
+    pipe = make_fifo(tmp_path, "d.pipe")
     _feed(pipe, clip["depth"])
     assert _run([str(clip["color"]), pipe, "--gt", pipe, "-o", str(tmp_path / "o.mkv")], tiny_model) == 2
     err = capsys.readouterr().err.strip()
@@ -198,7 +192,7 @@ def test_the_ground_truth_cannot_read_the_depth_pipe(clip, tmp_path, tiny_model,
 
 def test_an_interrupt_while_a_pipe_sends_nothing_leaves_no_output(clip, tmp_path, tiny_model):
     """No writer ever comes: Ctrl-C ends the run (130) at once, nothing written."""
-    pipe = _fifo(tmp_path, "d.pipe")
+    pipe = make_fifo(tmp_path, "d.pipe")
     out = tmp_path / "out"
     out.mkdir()
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -239,7 +233,7 @@ def test_what_a_pipe_cannot_do_is_said_as_for_stdin(clip, tmp_path, tiny_model, 
     from igde_stream.stream.floatdepth import prepare
     from igde_stream.stream.urls import read_once
 
-    pipe = _fifo(tmp_path, "d.pipe")
+    pipe = make_fifo(tmp_path, "d.pipe")
     assert read_once(pipe) and not read_once(str(clip["depth"]))
     depth = SimpleNamespace(info=SimpleNamespace(pix_fmt="grayf32le"), path=pipe)
     with pytest.raises(InputError, match=r"float depth from a named pipe needs float_range=\(LO, HI\)") as info:
@@ -268,7 +262,7 @@ def test_raw_depth_from_a_pipe_and_a_start_time(clip, tmp_path, tiny_model):
     raw.write_bytes(b"".join(f.tobytes() for f in frames))
     opts = ["--size", "64x48", "--pix-fmt", "gray", "--fps", "30000/1001", "--start", "0.03"]
     assert _run([str(clip["color"]), str(raw), "-o", str(tmp_path / "f.mkv"), *opts], tiny_model) == 0
-    pipe = _fifo(tmp_path, "p.yuv")
+    pipe = make_fifo(tmp_path, "p.yuv")
     _feed(pipe, raw)
     assert _run([str(clip["color"]), pipe, "-o", str(tmp_path / "p.mkv"), *opts], tiny_model) == 0
     want, got = _frames(tmp_path / "f.mkv"), _frames(tmp_path / "p.mkv")
@@ -286,7 +280,7 @@ def test_a_system_without_nonblocking_opens_or_poll_refuses_a_pipe_in_one_line(t
 
     module, name = missing
     monkeypatch.delattr(select if module == "select" else module, name)
-    pipe = _fifo(tmp_path, "d.nut")
+    pipe = make_fifo(tmp_path, "d.nut")
     with pytest.raises(InputError, match="named pipe") as err:
         with opened(pipe):
             pass
@@ -303,7 +297,7 @@ def test_a_pipe_whose_writer_is_late_is_said_to_be_waited_for(tmp_path, monkeypa
     from igde_stream.stream import fifos
 
     monkeypatch.setattr(fifos, "NOTE_S", 0.3)
-    pipe = _fifo(tmp_path, "late.nut")
+    pipe = make_fifo(tmp_path, "late.nut")
 
     def write():
         time.sleep(0.8)
@@ -329,18 +323,10 @@ def test_a_numpy_array_from_a_pipe_is_refused_saying_so(clip, tmp_path, tiny_mod
     memory-mapped files (an .npz a zip, read through its index at the end): one line says that."""
     import io
 
-    pipe = _fifo(tmp_path, "depth" + suffix)
+    pipe = make_fifo(tmp_path, "depth" + suffix)
     buf = io.BytesIO()
     np.save(buf, np.zeros((2, 48, 64), np.uint16))
-
-    def write():
-        try:
-            with open(pipe, "wb") as f:
-                f.write(buf.getvalue())
-        except BrokenPipeError:
-            pass
-    t = threading.Thread(target=write, daemon=True)
-    t.start()
+    t = _feed(pipe, buf.getvalue())
     try:
         code = main([str(clip["color"]), pipe, "-o", str(tmp_path / "o.mkv"), "--model", str(tiny_model),
                      "--backend", "torch"])

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import scene, write_video
+from conftest import make_fifo, scene, write_video
 from igde_stream import views_cli
 from igde_stream.cli import main
 
@@ -25,12 +25,6 @@ def clip(tmp_path):
             "gt": write_video(tmp_path / "g.mkv", gts, fmt="gray")}
 
 
-def _fifo(tmp_path, name):
-    path = tmp_path / name
-    os.mkfifo(path)
-    return str(path)
-
-
 def _line(capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
@@ -38,7 +32,7 @@ def _line(capsys):
 
 
 def test_depth_output_named_pipe_points_to_stdout(clip, tmp_path, capsys):
-    fifo = _fifo(tmp_path, "depth.pipe")
+    fifo = make_fifo(tmp_path, "depth.pipe")
     assert main([str(clip["color"]), str(clip["depth"]), "-o", fifo, "-y", "-q"]) == 2
     err = _line(capsys)
     assert err == f"igde-stream: error: {fifo}: is a device or a named pipe, not a file: write to stdout with -o - " \
@@ -48,7 +42,7 @@ def test_depth_output_named_pipe_points_to_stdout(clip, tmp_path, capsys):
 @pytest.mark.parametrize("option,name", [("--rgbd-out", "rgbd.mkv"), ("--views-out", "views.mkv"),
                                          ("--report", "r.json"), ("--preview", "p.png")])
 def test_other_outputs_as_named_pipes_are_not_pointed_to_stdout(clip, tiny_model, tmp_path, capsys, option, name):
-    fifo = _fifo(tmp_path, name)
+    fifo = make_fifo(tmp_path, name)
     gt = ["--gt", str(clip["gt"])] if option == "--report" else []
     rc = main([str(clip["color"]), str(clip["depth"]), "-o", str(tmp_path / "o.mkv"), option, fifo, *gt, "-y", "-q",
                "--model", str(tiny_model), "--backend", "torch"])
@@ -62,7 +56,7 @@ def test_views_render_to_a_named_pipe_is_not_pointed_to_stdout(tmp_path, capsys)
     colors, depths, _ = scene(2, (32, 24))
     color = write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1")
     depth = write_video(tmp_path / "d.mkv", depths, fmt="gray")
-    fifo = _fifo(tmp_path, "views.mkv")
+    fifo = make_fifo(tmp_path, "views.mkv")
     assert views_cli.main(["render", str(color), str(depth), "-o", fifo, "-y", "-q"]) == 2
     err = _line(capsys)
     assert err.startswith(f"igde-stream views: error: {fifo}: is a device or a named pipe"), err

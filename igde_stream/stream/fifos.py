@@ -234,6 +234,23 @@ def _release(shared: Any) -> None:
                 del _opened[key]
 
 
+def join_opened(opened: dict[Any, tuple[Any, set[str]]], key: Any, role: str, path: str,
+                words: tuple[str, str, str]) -> Any:
+    """A read-once input already opened by another reader of this thread (``opened[key]``: its
+    ``SharedInput`` and the roles reading it), joined by ``role``; None where there is none. Colour and
+    depth may share it; the ground truth, or a second reader of one role, cannot (``words``: what the
+    input is, e.g. ("a network stream", "stream", "URL"), for the message). Call with the lock held."""
+    if key not in opened:
+        return None
+    shared, roles = opened[key]
+    if role == "gt" or "gt" in roles or role in roles:
+        what, same, source = words
+        raise InputError(f"{what} is read once: the ground truth (or a second reader of the same {same}) cannot "
+                         f"come from the {source} another input reads", path)
+    roles.add(role)
+    return shared.add_user()
+
+
 def open_pipe(path: str, role: str, opener: Any) -> tuple[Any, bool]:
     """The ``sources.SharedInput`` of pipe input ``path`` for ``role``, and whether it is new: colour
     and depth of one thread share it. ``opener(reader)``: the opened container of a ``PipeReader``."""
@@ -241,13 +258,8 @@ def open_pipe(path: str, role: str, opener: Any) -> tuple[Any, bool]:
 
     key = _key(path)
     with _lock:
-        if key in _opened:
-            shared, roles = _opened[key]
-            if role == "gt" or "gt" in roles or role in roles:
-                raise InputError("a named pipe is read once: the ground truth (or a second reader of the same "
-                                 "pipe) cannot come from the pipe another input reads", path)
-            roles.add(role)
-            return shared.add_user(), False
+        if (joined := join_opened(_opened, key, role, path, ("a named pipe", "pipe", "pipe"))) is not None:
+            return joined, False
         fd = _waiting.pop(key, None)
     reader = PipeReader(fd if fd is not None else _open_fd(path), path)
     try:
@@ -264,4 +276,4 @@ def open_pipe(path: str, role: str, opener: Any) -> tuple[Any, bool]:
     return shared, True
 
 
-__all__ = ["PipeReader", "is_fifo", "open_pipe", "opened"]
+__all__ = ["PipeReader", "is_fifo", "join_opened", "open_pipe", "opened"]

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError, OutputError, worded
-from .fifos import is_fifo
+from .fifos import is_fifo, join_opened
 from .netends import CLOSING_SCHEMES, DATAGRAM_SCHEMES, RTP_SCHEMES, live_packets, stall_problem
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -192,13 +192,8 @@ def open_url(url: str, role: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
 
     key = (url, threading.get_ident())
     with _lock:
-        if key in _opened:
-            shared, roles = _opened[key]
-            if role == "gt" or "gt" in roles or role in roles:
-                raise InputError("a network stream is read once: the ground truth (or a second reader of the "
-                                 "same stream) cannot come from the URL another input reads", url)
-            roles.add(role)
-            return shared.add_user()
+        if (joined := join_opened(_opened, key, role, url, ("a network stream", "stream", "URL"))) is not None:
+            return joined
     shared = SharedInput(open_container(url, timeout), url, release=_release)
     shared.net_timeout = timeout  # for stall_problem
     shared.datagram = scheme_of(url) in DATAGRAM_SCHEMES  # for live_packets
