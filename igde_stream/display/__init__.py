@@ -20,8 +20,8 @@ layout, and the lossless layouts unpack back to them bit for bit.
   calibration (``looking_glass``).
 
 Modules: ``grid`` (grid, ``fit_view``), ``stereo`` (side by side, top and bottom, anaglyph),
-``quilt``, ``rgbd``, ``lenticular`` (the packings), ``looking_glass`` (its calibration file) and ``layouts`` (the layout classes,
-``make_layout``, ``layout_frames``).
+``quilt``, ``rgbd``, ``lenticular`` (the packings), ``looking_glass`` (its calibration file) and
+``layouts`` (the layout classes, ``make_layout``, ``layout_frames``).
 """
 
 from __future__ import annotations

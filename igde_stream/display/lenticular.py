@@ -8,6 +8,7 @@ import math
 import numbers
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,11 @@ class LenticularCalibration:
             raise InputError(f"cannot read the calibration ({exc.strerror or exc})", path) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"not JSON ({exc})", path) from None
+        return cls.from_data(data, path)
+
+    @classmethod
+    def from_data(cls, data: Any, path: str | Path) -> "LenticularCalibration":
+        """The calibration of a parsed calibration file ``data`` (``path``: for the messages)."""
         keys = [f.name for f in fields(cls)]
         if not isinstance(data, dict):
             raise InputError(f"a calibration is a JSON object with keys {', '.join(keys)}", path)

@@ -99,4 +99,4 @@ def load_calibration(path: str | Path, n_views: int | None = None
         return LenticularCalibration.from_json(path), None  # says what is wrong with the file
     if is_looking_glass(data):
         return looking_glass_calibration(data, n_views, path)
-    return LenticularCalibration.from_json(path), None
+    return LenticularCalibration.from_data(data, path), None  # the file read once
