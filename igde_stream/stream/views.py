@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -189,17 +190,13 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     except ValueError as exc:
         raise IGDEError(str(exc)) from None
     check_packed_inputs(source.packed if source else None, color, depth)
-    pipes = pipes_opened(color, depth)  # both named pipes opened before either is probed (fifos)
-    pipes.__enter__()
-    try:
-        depth_reader = VideoReader(depth, "depth", sync=sync, source=source)
-    except BaseException:
-        pipes.__exit__(None, None, None)
-        raise
-    color_reader = None
+    pipes = ExitStack()  # both named pipes opened before either is probed (fifos), closed at the end
+    pipes.enter_context(pipes_opened(color, depth))
+    depth_reader = color_reader = None
     writers: list[ColorWriter] = []
     n = 0
     try:
+        depth_reader = VideoReader(depth, "depth", sync=sync, source=source)
         _depth_codes(depth_reader, _float_map(float_range, lay.cfg.depth_order, [depth_reader]))
         if (own := _views_config(lay.cfg, [depth_reader])) is not lay.cfg:
             lay = display.with_config(lay, own)
@@ -256,10 +253,10 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
             w.abort()
         raise
     finally:
-        depth_reader.close()
-        if color_reader is not None:
-            color_reader.close()
-        pipes.__exit__(None, None, None)
+        for reader in (depth_reader, color_reader):
+            if reader is not None:
+                reader.close()
+        pipes.close()
     return n, [w.path for w in writers]
 
 
@@ -286,8 +283,8 @@ def view_quality_files(
     if enhance is not None and enhance not in depths:
         raise InputError(f"enhance {enhance!r}: no depth of that name")
     names, paths = list(depths), [str(p) for p in depths.values()]
-    pipes = pipes_opened(gt, *paths, color)  # every named pipe opened before any is probed (fifos)
-    pipes.__enter__()
+    pipes = ExitStack()  # every named pipe opened before any is probed (fifos), closed at the end
+    pipes.enter_context(pipes_opened(gt, *paths, color))
     readers: list[VideoReader] = []
     frames: list[dict[str, Any]] = []
     fig_frame = None
@@ -338,7 +335,7 @@ def view_quality_files(
     finally:
         for r in readers:
             r.close()
-        pipes.__exit__(None, None, None)
+        pipes.close()
     if not frames:
         raise InputError("no frames", gt)
     summary = mv.summarize_view_quality(frames)
