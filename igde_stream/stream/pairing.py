@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import PairingError
 from .info import Frame, VideoInfo
 from .roles import is_still
+from .streams import retime_command
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
@@ -336,8 +337,7 @@ class Steps:
                 f"{self.high * 1000:.1f} ms: a variable frame rate, as phones record) and the two hold as many "
                 "frames: depth made frame by frame from that video belongs with the colour frame of its number, "
                 "not of its time (--pair nearest pairs some with a neighbour); re-time the colour onto the "
-                f"depth's frames first: ffmpeg -i {name} -vf \"setpts=N/({rate}*TB)\" -r {rate} -c:v ffv1 "
-                'color_cfr.mkv (docs/formats.md, "Variable frame rate")')
+                f"depth's frames first: {retime_command(name, rate)} (docs/formats.md, \"Variable frame rate\")")
 
 
 TIE = 1e-9  # seconds: two distances closer than this are a tie (float noise of pts x time base)

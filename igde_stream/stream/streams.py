@@ -182,8 +182,14 @@ def _variable(video: Any) -> str:
         return ""
     return (f" (FFmpeg's average rate of it; it guesses {float(declared):g} fps from the timestamps): if its frames come at "
             "irregular times (a variable frame rate, as phones record), no --fps pairs each image with its frame; "
-            f"re-time the video onto the rate R the depth was made at first, ffmpeg -i {video.path} -vf "
-            '"setpts=N/(R*TB)" -r R -c:v ffv1 color_cfr.mkv, then --fps R (docs/formats.md, "Variable frame rate")')
+            f"re-time the video onto the rate R the depth was made at first, {retime_command(video.path, 'R')}, "
+            'then --fps R (docs/formats.md, "Variable frame rate")')
+
+
+def retime_command(path: Any, rate: Any) -> str:
+    """The FFmpeg command that puts the frames of a variable-rate video ``path`` on the grid of ``rate``
+    frames a second (frame k at k / rate, in order; losslessly), the filter quoted for a shell."""
+    return f'ffmpeg -i {path} -vf "setpts=N/({rate}*TB)" -r {rate} -c:v ffv1 color_cfr.mkv'
 
 
 def _numbers(info: Any) -> list[tuple[int, str]] | None:
@@ -344,7 +350,7 @@ def check_numbering(other: Any, depth: Any, role: str = "ground truth") -> None:
 
 
 __all__ = ["BT2020_PRIMARIES", "HDR_TRANSFERS", "READ_FOR", "check_numbering", "check_same_kind", "check_same_length",
-           "check_timing", "choose_stream", "rates_meet", "reading_for", "warn_hdr_colour"]
+           "check_timing", "choose_stream", "rates_meet", "reading_for", "warn_hdr_colour", "retime_command"]
 
 
 def check_same_kind(size: tuple[int, int], fmt: str, count: int, file: str | None, pts_time: float,
