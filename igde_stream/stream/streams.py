@@ -235,13 +235,13 @@ def _stamps(info: Any) -> list[tuple[Fraction, str]] | None:
     """(time, file name) of each image of a folder whose names are camera timestamps: seconds.fraction
     (``_DECIMAL``: TUM's 1305031102.175304.png), or integers that step by more than ``MAX_FRAME_STEP``
     (micro- or milliseconds; their unit unknown, so only compared with names of the same form); else None."""
-    from .imageseq import folder_numbers
+    from .imageseq import folder_numbers, sequence_files
 
     path = str(getattr(info, "path", ""))
     if getattr(info, "kind", None) != "sequence" or not os.path.isdir(path):
         return None
     try:
-        names = [os.path.basename(f) for f in _sequence_files(path)]
+        names = [os.path.basename(f) for f in sequence_files(path)]
         numbers = folder_numbers(path)
     except (InputError, OSError):
         return None
@@ -253,12 +253,6 @@ def _stamps(info: Any) -> list[tuple[Fraction, str]] | None:
     if numbers and not any(found) and _numbers(info) is None:
         return [(Fraction(k), n) for k, n in numbers]
     return None
-
-
-def _sequence_files(path: str) -> list[str]:
-    from .imageseq import sequence_files
-
-    return sequence_files(path)
 
 
 def image_list(path: Any) -> str | None:
