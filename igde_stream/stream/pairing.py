@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import PairingError
 from .info import Frame, VideoInfo
 from .roles import is_still
-from .streams import retime_command
+from .pairing_advice import Steps, rates as _rates
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
@@ -307,39 +307,6 @@ def _frames(n: int, what: str) -> str:
     return f"{n} {what} frame" + ("" if n == 1 else "s")
 
 
-class Steps:
-    """The shortest and longest step between consecutive colour frames (seconds) of a stream as it
-    is read (``watch``), to tell a variable frame rate (a phone's) from rounded timestamps."""
-
-    def __init__(self) -> None:
-        self.low, self.high, self.unit, self._last = math.inf, 0.0, 0.0, None
-
-    def watch(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        for f in frames:
-            if self._last is not None:
-                step = f.time - self._last
-                self.low, self.high = min(self.low, step), max(self.high, step)
-            if f.pts and not self.unit:  # the time base: a step rounded to it may be one unit off
-                self.unit = abs(f.pts_time / f.pts)
-            self._last = f.time
-            yield f
-
-    def advice(self, depth_step: float, name: str) -> str:
-        """For streams of as many frames that do not pair by time: where the colour's steps differ by
-        more than a tenth of a depth frame (``depth_step`` seconds) beyond two units of its time base
-        (timestamps rounded to it: a 30 fps GIF's 30 and 40 ms delays, Matroska's 33 and 34 ms), why and
-        how to re-time the colour onto the depth's frames; else ""."""
-        # a tenth: a phone dropping from 30 to 24 fps in low light steps 33.3 then 41.7 ms, a quarter frame
-        if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.1 * depth_step + 2 * self.unit:
-            return ""
-        rate = Fraction(1 / depth_step).limit_denominator(1001)
-        return (f"; the colour's frames come at irregular times (steps of {self.low * 1000:.1f} to "
-                f"{self.high * 1000:.1f} ms: a variable frame rate, as phones record) and the two hold as many "
-                "frames: depth made frame by frame from that video belongs with the colour frame of its number, "
-                "not of its time (--pair nearest pairs some with a neighbour); re-time the colour onto the "
-                f"depth's frames first: {retime_command(name, rate)} (docs/formats.md, \"Variable frame rate\")")
-
-
 TIE = 1e-9  # seconds: two distances closer than this are a tie (float noise of pts x time base)
 
 
@@ -359,16 +326,6 @@ def _warn_start_offset(c: Frame, d: Frame, tolerance: float, names: tuple[str, s
             "--sync absolute pairs them on their timestamps as they are",
             names[0], c_start, names[1], d_start, abs(c_start - d_start) * 1000,
         )
-
-
-def _rates(durations: tuple[float, float] | None) -> str:
-    """"; the colour runs at A fps and the depth at B fps ..." where the two frame durations differ by
-    more than 0.1 %, else ""."""
-    if not durations or min(durations) <= 0 or abs(durations[0] - durations[1]) <= 1e-3 * max(durations):
-        return ""
-    a, b = (f"{1 / d:.2f}".rstrip("0").rstrip(".") for d in durations)
-    return (f"; the colour runs at {a} fps and the depth at {b} fps: if they are one capture, one of them was "
-            "written at the wrong rate (re-time it)")
 
 
 def _stub(f: Frame) -> Frame:
