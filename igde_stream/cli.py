@@ -23,7 +23,7 @@ from .demo import run_demo
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 
 SYNC_CHOICES = ("relative", "absolute")  # igde_stream.stream.reader.SYNC_MODES (not imported: PyAV is heavy)
-PAIR_CHOICES = ("exact", "nearest")  # igde_stream.stream.pairing.PAIR_MODES
+PAIR_CHOICES = ("exact", "nearest", "index")  # igde_stream.stream.pairing.PAIR_MODES
 GRIDS = ("depth", "color")  # igde_stream.stream.pipeline.GRIDS (not imported, as above; tested equal)
 ENLARGE = ("linear", "nearest")  # igde_stream.stream.formats.ENLARGE (tested equal)
 DEPTH_ORDERS = ("near-high", "far-high")  # igde_stream.depth_order.ORDERS (tested equal)
@@ -66,8 +66,10 @@ examples:
 depth: gray (8, 10, 12, 16 bits; gray16be too), or the luma plane of 8/10/12/16-bit YUV; the output
 keeps its size, frame count, timestamps, frame rate and bit depth. Colour and depth frames pair by
 presentation time (within half a frame), each counted from its stream's start (--sync absolute: as
-they are); colour is resized to the depth grid when the sizes differ. Image sequences and raw video
-pair by index, at --fps (default 25). More in docs/formats.md.
+they are; --pair index: colour frame k with depth frame k, whatever their times, for depth an
+estimator made frame by frame from a phone's variable-rate video); colour is resized to the depth
+grid when the sizes differ. Image sequences and raw video pair by index, at --fps (default 25).
+More in docs/formats.md.
 exit status: 0 done, 2 bad input or option (one-line message), 130 interrupted (Ctrl-C), 143
 terminated (SIGTERM); an interrupted or terminated run leaves no output and no partial file.
 """
@@ -170,7 +172,11 @@ def add_pair_option(p: argparse.ArgumentParser) -> None:
                         "without a partner is an error. nearest: each depth frame takes the colour frame nearest "
                         "in time (within half the longer frame duration), for colour and depth at different frame "
                         "rates (a 30 fps camera with a 15 or 60 fps depth sensor) or colour that runs longer; "
-                        "colour frames that guide no depth frame are skipped and counted in the log")
+                        "colour frames that guide no depth frame are skipped and counted in the log. index: colour "
+                        "frame k with depth frame k, whatever their times, for depth an estimator made frame by "
+                        "frame from a variable-rate (phone) video; both need as many frames; --start / --to are "
+                        "times on the depth's clock, the colour's frames before are skipped by count; not with "
+                        "--sync absolute")
 
 
 def add_sync_option(p: argparse.ArgumentParser, streams: str = "colour and depth frames") -> None:

@@ -131,6 +131,7 @@ def check_paired_options(parser: argparse.ArgumentParser, args: argparse.Namespa
     ``--pix-fmt``, which describe raw depth (a ``.yuv`` / ``.raw`` depth or ground truth, or ``-``
     on stdin): with neither, a usage error rather than options passed over in silence."""
     check_enlarge(parser, args)
+    check_pair_sync(parser, args)
     given = [o for o, v in (("--size", getattr(args, "size", None)), ("--pix-fmt", getattr(args, "pix_fmt", None)))
              if v is not None]
     inputs = [p for p in (getattr(args, "depth", None), getattr(args, "gt", None)) if p is not None]
@@ -141,6 +142,14 @@ def check_paired_options(parser: argparse.ArgumentParser, args: argparse.Namespa
         if not any(kind_of(p) == "raw" or (kind_of(p) == "stdin" and not packed) for p in inputs):
             parser.error(f"{' and '.join(given)}: describe{'s' if len(given) == 1 else ''} raw depth frames, a .yuv / "
                          f".raw file or - (stdin), and neither the depth nor the ground truth is one")
+
+
+def check_pair_sync(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--pair index`` with ``--sync absolute``: a usage error (``stream.pairing_index.check_index``)."""
+    if getattr(args, "pair", None) == "index" and getattr(args, "sync", None) == "absolute":
+        from .stream.pairing_index import INDEX_SYNC
+
+        parser.error(f"--pair index {INDEX_SYNC.replace('sync ', '--sync ')}")
 
 
 def add_hole_fill_option(group: Any, help: str) -> None:

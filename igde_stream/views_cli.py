@@ -23,8 +23,9 @@ Quality (views from each depth stream vs views from the ground-truth depth, per 
       colour and depth ('packed') from a packed RGB-D video
 
 Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display/; video files:
-igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame); output
-keeps the depth stream's timestamps. Output is written to a temporary name and renamed when
+igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame; views
+render --pair index: colour frame k with depth frame k, whatever their times); output keeps the
+depth stream's timestamps. Output is written to a temporary name and renamed when
 complete; an output that is an input, or exists (without -y / --overwrite), is refused. Exit
 status 2 with a one-line error on bad input.
 """
@@ -42,7 +43,8 @@ from .cli import add_autorotate_option, add_depth_range_option, add_pair_option,
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
 from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, add_wide_errors_option,
-                         end_of, float_range_arg, fps_arg, hole_fill_of, span_end)
+                         end_of, float_range_arg, fps_arg, hole_fill_of, span_end,
+                         check_pair_sync)
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
 from .views_options import add_depth_near_option, add_packed_option
@@ -353,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if hasattr(args, "start"):
         span_end(parser, args)
+    check_pair_sync(parser, args)
     setup_logging(getattr(args, "quiet", False), PROG)
     for option, least in (("stride", 1), ("max_frames", 0), ("band", 0), ("figure_frame", 0)):
         if getattr(args, option, least) < least:

@@ -34,6 +34,10 @@ def test_a_dropped_colour_frame_is_refused_with_the_re_timing_not_pair_nearest()
     assert "steps of 125.0 to 250.0 ms: a variable frame rate" in msg
     assert "ffmpeg -i phone.mov -vf \"setpts=N/(8*TB)\" -r 8 -c:v ffv1 color_cfr.mkv" in msg
     assert "--pair nearest pairs streams" not in msg and "--pair nearest gives" not in msg
+    assert "; --pair index pairs them so, as they are; or re-time the colour" in msg  # the simple route first
+    # views quality, which takes no --pair, says the problem and the re-timing without it
+    unadvised = err.value.unadvised
+    assert "--pair index" not in unadvised and "; re-time the colour onto the depth's frames first: ffmpeg" in unadvised
 
 
 def test_pair_nearest_pairs_neighbours_there_and_warns(caplog):
@@ -52,6 +56,7 @@ def test_pair_nearest_pairs_neighbours_there_and_warns(caplog):
     assert len(warned) == 1
     assert "both streams hold 6 frames, yet pairing by time left 1 colour frame unused and gave 1" in warned[0]
     assert "steps of 62.5 to 187.5 ms" in warned[0] and '"setpts=N/(8*TB)" -r 8' in warned[0]
+    assert "--pair index pairs them so" in warned[0]
 
 
 def test_rounded_timestamps_are_no_variable_rate():
@@ -100,6 +105,10 @@ def test_an_image_sequence_beside_a_variable_rate_video_names_the_re_timing():
     msg = str(err.value)
     assert "give --fps 28.9157 (FFmpeg's average rate of it; it guesses 60 fps" in msg
     assert "ffmpeg -i phone.mov -vf \"setpts=N/(R*TB)\" -r R -c:v ffv1 color_cfr.mkv, then --fps R" in msg
+    assert "--pair index" not in msg  # the ground truth's check, and views quality's: no --pair to give
+    with pytest.raises(PairingError) as err:  # the main command and views render take --pair
+        check_timing(_info("file", Fraction(2400, 83), Fraction(60)), seq, "colour", index=True)
+    assert "no --fps pairs each image with its frame; --pair index pairs them so, as they are; or re-time" in str(err.value)
     with pytest.raises(PairingError) as err:  # a constant 25 fps video: the rate to give, no more
         check_timing(_info("file", Fraction(25), Fraction(25)), seq, "colour")
     assert str(err.value).endswith("give --fps 25")

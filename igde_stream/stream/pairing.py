@@ -1,7 +1,8 @@
 """Pairing colour and depth frames by time, with the list of unpaired frames when the streams do not
 match: :func:`pair_frames` (one colour frame per depth frame, the default) and :func:`pair_nearest`
 (each depth frame with the colour frame nearest in time: streams at different frame rates, or colour
-that runs longer); :func:`pairs` picks one by mode."""
+that runs longer); :func:`pairs` picks one by mode, or ``pairing_index.pair_index`` (colour frame k with
+depth frame k, by place, whatever the times: depth made frame by frame from a variable-rate video)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from ..errors import PairingError
 from .info import Frame, VideoInfo
 from .roles import is_still
 from .pairing_advice import Steps, rates as _rates
+from .pairing_index import declared_counts_differ, pair_index
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
 
-PAIR_MODES = ("exact", "nearest")
+PAIR_MODES = ("exact", "nearest", "index")
 
 
 class SpanEnd(Exception):
@@ -46,7 +48,10 @@ def pairs(
     within half the longer of the two frame durations, ``durations`` = (colour, depth) seconds, and
     ``slack``: the rounding of their timestamps, ``rounding_slack``; ``still``: the colour is one
     photograph, ``roles.is_still``, which guides every depth frame, at any distance; ``past``: the
-    span's end, ``Span.past``, where "nearest" stops; "exact" leaves that test to the consumer)."""
+    span's end, ``Span.past``, where "nearest" and "index" stop; "exact" leaves that test to the consumer);
+    "index": colour frame k with depth frame k (``pairing_index.pair_index``), ``durations`` and ``slack`` unused."""
+    if mode == "index":
+        return pair_index(colors, depths, names, still, past)
     if mode == "exact":
         return pair_frames(colors, depths, 0.5 * durations[1], names, durations)
     if mode == "nearest":
@@ -63,7 +68,10 @@ def declared_mismatch(mode: str, color: VideoInfo, depth: VideoInfo, names: tupl
     colour's end) are paired here on their frame grids, so the error and its advice are the run's own.
     The caller raises it at the first pair (``Span.refuse``), once the first frames were read and
     checked as every frame is (a colour picture given as depth is refused as that). Streams that
-    declare no count, run at other rates (a variable rate) or hold a photograph are left to the run."""
+    declare no count, run at other rates (a variable rate) or hold a photograph are left to the run.
+    "index": counts that differ, at any rates (``pairing_index.declared_counts_differ``), with or without a span."""
+    if mode == "index":
+        return declared_counts_differ(color, depth, names)
     n_c, n_d = _sure_count(color), _sure_count(depth)
     if not n_c or not n_d or min(n_c, n_d) < 2 or n_c == n_d or (mode == "nearest" and n_d < n_c) \
             or max(n_c, n_d) > 1_000_000 or not color.rate or not depth.rate or is_still(color):
@@ -274,13 +282,14 @@ def pair_frames(
         nearest = ("; --pair nearest gives each depth frame the colour frame nearest in time" if lone_c and n_c > n_d
                    else "; --pair nearest pairs streams of different rates" if _rates(durations)
                    else "" if lone_c else _covered(n_d, len(lone_d), past_end))
-        retime = "" if stopped or n_c != n_d or not durations else steps.advice(durations[1], names[0])
+        retime = "" if stopped or n_c != n_d or not durations else steps.advice(durations[1], names[0], index=False)
         if retime:  # a variable-rate colour and depth made from it frame by frame: nearest pairs neighbours
             nearest = ""
         said += ("; the colour is one frame: each depth frame needs its own colour frame; for a still scene make a "
                  f"clip of it first (ffmpeg -loop 1 -framerate RATE -i {names[0]} -frames:v {n_d} -c:v ffv1 "
                  "color.mkv)" if still else retime or _rates(durations))
-        error = PairingError(said + ("" if still else nearest), f"{names[0]}, {names[1]}")
+        advised = said.replace(retime, steps.advice(durations[1], names[0])) if retime else said  # + --pair index
+        error = PairingError(advised + ("" if still else nearest), f"{names[0]}, {names[1]}")
         # for a caller without --pair (views quality): the problem without the --pair advice, and whether
         # the colour only runs longer, every depth frame paired
         error.unadvised, error.depth_frames = said, (n_d if lone_c and not lone_d and not still else None)

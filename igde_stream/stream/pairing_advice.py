@@ -29,11 +29,12 @@ class Steps:
             self._last = f.time
             yield f
 
-    def advice(self, depth_step: float, name: str) -> str:
+    def advice(self, depth_step: float, name: str, index: bool = True) -> str:
         """For streams of as many frames that do not pair by time: where the colour's steps differ by
         more than a tenth of a depth frame (``depth_step`` seconds) beyond two units of its time base
         (timestamps rounded to it: a 30 fps GIF's 30 and 40 ms delays, Matroska's 33 and 34 ms), why and
-        how to re-time the colour onto the depth's frames; else ""."""
+        how to pair them: ``--pair index`` (``index``: where the caller takes ``--pair``), or re-time the
+        colour onto the depth's frames; else ""."""
         # a tenth: a phone dropping from 30 to 24 fps in low light steps 33.3 then 41.7 ms, a quarter frame
         if self.low is math.inf or depth_step <= 0 or self.high - self.low <= 0.1 * depth_step + 2 * self.unit:
             return ""
@@ -41,8 +42,10 @@ class Steps:
         return (f"; the colour's frames come at irregular times (steps of {self.low * 1000:.1f} to "
                 f"{self.high * 1000:.1f} ms: a variable frame rate, as phones record) and the two hold as many "
                 "frames: depth made frame by frame from that video belongs with the colour frame of its number, "
-                "not of its time (--pair nearest pairs some with a neighbour); re-time the colour onto the "
-                f"depth's frames first: {retime_command(name, rate)} (docs/formats.md, \"Variable frame rate\")")
+                "not of its time (--pair nearest pairs some with a neighbour)"
+                + ("; --pair index pairs them so, as they are; or" if index else ";")
+                + f" re-time the colour onto the depth's frames first: {retime_command(name, rate)} "
+                "(docs/formats.md, \"Variable frame rate\")")
 
 
 def rates(durations: tuple[float, float] | None) -> str:

@@ -39,6 +39,7 @@ from .aspect import depth_sar, output_aspects, views_sar
 from .view_writers import colour_tags
 from .packed import check_inputs as check_packed_inputs
 from .pairing import PAIR_MODES, declared_mismatch
+from .pairing_index import check_index
 from .peaks import enhancer_peak, views_like_enhancer, with_format_peak
 from .info import limit_frames, read_within
 from .run_frames import run_frames
@@ -103,7 +104,9 @@ def enhance_file(
     (pts x time base); see ``VideoReader``. ``pair``: ``exact`` (one colour frame per depth frame,
     within half a frame; any other is an error) or ``nearest`` (each depth frame with the nearest
     colour frame: other frame rates, longer colour; ``pairing.pair_nearest``; the summary and report
-    count the colour frames). ``inputs``: ``sources.InputOptions`` (frame rate of image sequences and
+    count the colour frames) or ``index`` (colour frame k with depth frame k, whatever their times: depth
+    made frame by frame from a variable-rate video; the counts must match; ``pairing_index``; not with
+    ``sync="absolute"``, a ``ValueError``). ``inputs``: ``sources.InputOptions`` (frame rate of image sequences and
     raw video, raw size and pixel format, stream indexes, ``autorotate``: frames read as displayed,
     the display matrix applied; see ``orientation``); paths may be image folders, ``%d`` patterns,
     raw ``.yuv``, NumPy ``.npy`` / ``.npz`` (depth; ``arrays``), ``-`` (stdin) or a network URL (``urls``), the
@@ -141,6 +144,7 @@ def enhance_file(
         raise ValueError(f"enlarge must be one of {', '.join(ENLARGE)}, got {enlarge!r}")
     if pair not in PAIR_MODES:
         raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
+    check_index(pair, sync)
     start, max_frames = check_span(start, max_frames)
     end = check_end(start, end)
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
@@ -179,7 +183,7 @@ def enhance_file(
         # mix-ups; lengths differing after the last frame read do not matter, nor a photograph for frame 0
         first_only = start == 0 and max_frames == 1
         check_pair(color, depth, options.packed if options else None, exact=pair == "exact" and not first_only,
-                   fps_given=bool(options and options.fps),
+                   fps_given=bool(options and options.fps), pair=pair,
                    same_length=pair == "exact" and not (start == 0 and read_within(
                        most_frames(max_frames, start, end, depth.info), color.info, depth.info)))
         gt = stack.enter_context(VideoReader(gt_path, "gt", threads=threads, sync=sync, source=options)) \
@@ -233,7 +237,7 @@ def enhance_file(
         di = outputs_timecode(depth, color, di)  # the depth's, else the colour's (container; first frame)
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
                              float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
-                             numbered_like=color.info if pair == "exact" and di.kind == "array" else None)
+                             numbered_like=color.info if pair != "nearest" and di.kind == "array" else None)
         if not lossless:  # once the writer took the codec: a refused one is said without it
             log.warning("%s is a lossy codec: the output differs from the enhanced frames "
                         "(the report measures them before encoding)", codec)
@@ -248,8 +252,9 @@ def enhance_file(
                 tags=colour_tags(color))
             tally: dict[str, int] = {}
             span = Span(start, max_frames, outs.starts_at, end).cut(pair, color, [depth], gt)
-            if not (start or max_frames or end is not None or sync == "absolute" or (options and options.packed)):
-                span.refuse = declared_mismatch(pair, color.info, di, (color.path, depth.path))  # at the first pair
+            if not (options and options.packed) and (pair == "index" or not (start or max_frames or end is not None
+                                                                            or sync == "absolute")):
+                span.refuse = declared_mismatch(pair, color.info, depth.info, (color.path, depth.path))  # the whole clips
             frames, infer_s = run_frames(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
                                    span, di.expected_frames)
             writer.close()

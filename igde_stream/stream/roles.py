@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import InputError
 from .formats import YUV8_FORMATS, YUV_HIGH_FORMATS, alpha_hint
 from .imageseq import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
-from .streams import check_same_length, check_timing
+from .streams import check_numbering, check_same_length, check_timing
 from .fifos import is_fifo
 from .urls import read_once
 
@@ -44,18 +44,24 @@ STILL_SUFFIXES = tuple(sorted(set(IMAGE_SUFFIXES + OTHER_IMAGE_SUFFIXES) - {".gi
 
 
 def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = True, exact: bool | None = None,
-               fps_given: bool = False) -> None:
+               fps_given: bool = False, pair: str | None = None) -> None:
     """Refuse or warn about ``color`` / ``depth`` (``reader.VideoReader``s, open) as the module says;
     also ``streams.check_same_length`` when ``same_length``; ``exact``: frames pair one to one
     (``--pair exact``; default ``same_length``), so one colour image cannot guide more depth frames;
     ``fps_given``: ``--fps`` was given, so an untimed input beside a video of another rate is at its
-    own rate where the frames pair nearest (``streams.check_timing``)."""
-    if same_length:
+    own rate where the frames pair nearest (``streams.check_timing``); ``pair``: the caller's ``--pair``
+    (None: it takes none): under "index" frames pair by place, so neither their counts here (the pairing
+    says them, ``pairing_index``) nor their rates are checked, only image names (``check_numbering``)."""
+    by_index = pair == "index"
+    if same_length and not by_index:
         check_same_length(color.info, depth.info)
-    if packed is None and (same_length if exact is None else exact):
+    if packed is None and not by_index and (same_length if exact is None else exact):
         check_still_colour(color, depth)
-    # a sequence beside a video of another rate; --pair nearest (exact=False) pairs two rates
-    check_timing(color.info, depth.info, "colour", nearest=exact is False, fps_given=fps_given)
+    if by_index:  # image k with frame k: image names that say otherwise are still refused
+        check_numbering(color.info, depth.info, "colour")
+    else:  # a sequence beside a video of another rate; --pair nearest (exact=False) pairs two rates
+        check_timing(color.info, depth.info, "colour", nearest=exact is False, fps_given=fps_given,
+                     index=pair is not None)
     if packed is not None:
         return
     check_distinct(color, depth)

@@ -91,13 +91,15 @@ class Span:
     def cut(self, pair: str, color: Any, depths: list[Any], gt: Any = None) -> Span:
         """Have the readers (``VideoReader``, before they read) pass over the frames before the start:
         the depth streams' (a frame exactly at it is written, as with FFmpeg's -ss), the colour's
-        beyond the reach of pairing (``pair``: its mode) and the ground truth's a frame before. Returns
-        the span."""
+        beyond the reach of pairing (``pair``: its mode) and the ground truth's a frame before. Under
+        "index" the colour is not cut by time (its frames before the depth's first are passed over by
+        count, ``pairing_index``). Returns the span."""
         if not self.start:
             return self
         for depth in depths:
             depth.skip_before = self.start - TIE
-        color.skip_before = self.start - reach(pair, color.info, depths[0].info) - TIE
+        if pair != "index":
+            color.skip_before = self.start - reach(pair, color.info, depths[0].info) - TIE
         if gt is not None:
             gt.skip_before = self.start - depths[0].info.frame_duration
         return self
@@ -107,9 +109,10 @@ class Span:
         """(colour, depth) frames for pairing from the start. The colour frames that lie before the first
         depth frame by more than pairing's reach (``pair``: its mode; ``infos``: colour, depth) are passed
         over, as the depth frames before it were: the colour reader's ``cut`` is the start less that
-        reach, and the first depth frame may lie up to a frame after the start."""
+        reach, and the first depth frame may lie up to a frame after the start. Under "index" the
+        pairing passes over the colour frames itself, by count."""
         colors, depths = iter(colors), iter(depths)
-        if not self.start or (d0 := next(depths, None)) is None:
+        if not self.start or pair == "index" or (d0 := next(depths, None)) is None:
             return colors, depths
         early = d0.time - reach(pair, *infos) - TIE
         return dropwhile(lambda c: c.time < early, colors), chain([d0], depths)

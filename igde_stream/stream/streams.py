@@ -145,14 +145,15 @@ def rates_meet(untimed: Fraction, video: Fraction, time_base: Fraction | None, c
 
 
 def check_timing(other: Any, depth: Any, role: str = "ground truth", nearest: bool = False,
-                 fps_given: bool = False) -> None:
+                 fps_given: bool = False, index: bool = False) -> None:
     """``other`` (the ground truth, or the colour: ``role``) and ``depth`` pair by time. An image
     sequence, raw file or array carries no timing of its own (frame k at k / ``--fps``): beside a video of
     another frame rate its frames would meet the wrong frames, and depth written at the wrong rate
     (``rates_meet``), so refuse it, naming the rate to give (``other`` / ``depth``: ``VideoInfo``).
     ``nearest`` (the colour under ``--pair nearest``, made for streams of two rates) with ``fps_given``
     (``--fps`` said the untimed input's own rate): the two rates may differ; without ``--fps`` the
-    refusal asks for the untimed input's own rate, not the video's."""
+    refusal asks for the untimed input's own rate, not the video's. ``index``: the caller takes ``--pair
+    index`` (the colour's frames paired by place, never refused here), which the refusal then names."""
     check_numbering(other, depth, role)
     if (other.kind in UNTIMED) == (depth.kind in UNTIMED) or other.rate is None or depth.rate is None:
         return
@@ -168,13 +169,14 @@ def check_timing(other: Any, depth: Any, role: str = "ground truth", nearest: bo
     raise PairingError(
         f"the {role if seq is other else 'depth'} {seq.kind} carries no timing and is read at "
         f"{float(seq.rate):g} fps (--fps{'' if fps_given else ', its default'}), but the "
-        f"{'depth' if seq is other else role} video runs at {float(video.rate):.3f} fps; {give}{_variable(video)}",
+        f"{'depth' if seq is other else role} video runs at {float(video.rate):.3f} fps; {give}{_variable(video, index and role == 'colour')}",
         f"{depth.path}, {other.path}")
 
 
-def _variable(video: Any) -> str:
+def _variable(video: Any, index: bool = False) -> str:
     """Where a video's average rate is off the rate FFmpeg guesses from its timestamps (``VideoInfo``
-    ``declared_rate``, which a variable rate puts at its shortest step), the case --fps cannot meet."""
+    ``declared_rate``, which a variable rate puts at its shortest step), the case --fps cannot meet;
+    ``index``: ``--pair index`` is named as the way to pair them as they are."""
     from .timing import RATE_SNAP
 
     declared = getattr(video, "declared_rate", None)
@@ -182,7 +184,8 @@ def _variable(video: Any) -> str:
         return ""
     return (f" (FFmpeg's average rate of it; it guesses {float(declared):g} fps from the timestamps): if its frames come at "
             "irregular times (a variable frame rate, as phones record), no --fps pairs each image with its frame; "
-            f"re-time the video onto the rate R the depth was made at first, {retime_command(video.path, 'R')}, "
+            + ("--pair index pairs them so, as they are; or " if index else "")
+            + f"re-time the video onto the rate R the depth was made at first, {retime_command(video.path, 'R')}, "
             'then --fps R (docs/formats.md, "Variable frame rate")')
 
 

@@ -27,7 +27,8 @@ from .. import display
 from .. import multiview as mv
 from ..errors import IGDEError, InputError, PairingError
 from .packed import check_inputs as check_packed_inputs
-from .pairing import declared_mismatch, end_pairs, pairs, rounding_slack
+from .pairing import PAIR_MODES, declared_mismatch, end_pairs, pairs, rounding_slack
+from .pairing_index import check_index
 from .aspect import fit_layout, views_sar
 from .fifos import opened as pipes_opened
 from .floatdepth import FloatMap
@@ -171,7 +172,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     rgbd, lenticular. ``render``: the renderer (default NumPy; ``multiview_torch.TorchRenderer``
     gives the same views on a torch device). ``source``: ``sources.InputOptions`` of both inputs
     (e.g. ``autorotate=False``; ``packed``: ``color`` = ``depth``, one packed RGB-D video). ``pair``:
-    how colour frames pair with depth frames, ``exact`` or ``nearest`` (``pairing.pairs``); ``sync``:
+    how colour frames pair with depth frames, ``exact``, ``nearest`` or ``index`` (``pairing.pairs``); ``sync``:
     on times counted from each stream's start (``relative``) or on timestamps (``absolute``: the output
     of ``--start`` beside the whole colour clip), as ``enhance_file``'s. ``start``,
     ``end`` (seconds) and ``max_frames`` (0: all): the frames rendered, as ``enhance_file``'s. Returns
@@ -184,6 +185,9 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
 
     check_span(start, max_frames)
     end = check_end(start, end)
+    if pair not in PAIR_MODES:
+        raise ValueError(f"pair must be one of {', '.join(PAIR_MODES)}, got {pair!r}")
+    check_index(pair, sync)
 
     try:
         lay = display.make_layout(layout, cfg, **layout_options) if isinstance(layout, str) else layout
@@ -217,7 +221,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                 check_outputs(paths, inputs, overwrite)
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
                    exact=pair == "exact" and not (start == 0 and max_frames == 1),  # + timing; a photo for frame 0
-                   fps_given=bool(source and source.fps))
+                   fps_given=bool(source and source.fps), pair=pair)
         rate = depth_reader.info.rate or Fraction(25)
         tc = outputs_timecode(depth_reader, color_reader).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, sync)
@@ -230,7 +234,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers], end).cut(
             pair, color_reader, [depth_reader])
-        if not (start or max_frames or end is not None or sync == "absolute" or (source and source.packed)):
+        if not (source and source.packed) and (pair == "index" or not (start or max_frames or end is not None
+                                                                         or sync == "absolute")):
             span.refuse = declared_mismatch(pair, color_reader.info, depth_reader.info,
                                             (color_reader.path, depth_reader.path))  # at the first pair
         for pts, c, (d,) in paired_depths(color_reader, [depth_reader], pair, span):
