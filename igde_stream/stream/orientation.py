@@ -167,11 +167,14 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
         if abs((cw * dh) / (ch * dw) - 1) <= 0.02:  # one stored shape: pixels pair as stored
             return
         if abs(cshow / dshow - 1) > 0.02:  # same orientation, another shape: stretched too
+            from .bars import crop_advice  # a letterbox or padding around the depth's picture explains it
+
+            bars = crop_advice(depth, float(cshow), float(dsar))
             log.warning("colour %s is %dx%d (aspect %.2f) and depth %s is %dx%d (aspect %.2f)%s: one is stretched "
-                        "to the other's grid, so the colour's edges sit off the depth's unless the two were "
-                        "registered that way (a depth sensor beside a camera: map the depth to the colour "
-                        "camera first, e.g. with the sensor's own SDK)", color.path, cw, ch, cshow,
-                        depth.path, dw, dh, dshow, "" if csar == dsar == 1 else " as a player shows them")
+                        "to the other's grid, so the colour's edges sit off the depth's%s", color.path, cw, ch, cshow,
+                        depth.path, dw, dh, dshow, "" if csar == dsar == 1 else " as a player shows them",
+                        bars or " unless the two were registered that way (a depth sensor beside a camera: map the "
+                        "depth to the colour camera first, e.g. with the sensor's own SDK)")
         else:  # another stored shape, one picture (anamorphic beside square pixels): what a player does
             log.info("colour %s (%dx%d) and depth %s (%dx%d) show at one aspect (%.2f), one of them in non-square "
                      "pixels: resized to one grid as a player shows them", color.path, cw, ch, depth.path, dw, dh,

@@ -34,6 +34,7 @@ from .fifos import opened as pipes_opened
 from .floatdepth import FloatMap
 from .formats import is_float_format
 from .info import limit_frames
+from .orientation import warn_portrait_landscape
 from .reader import VideoReader
 from .roles import check_pair, is_still
 from .sources import InputOptions
@@ -222,6 +223,12 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_pair(color_reader, depth_reader, source.packed if source else None, same_length=False,
                    exact=pair == "exact" and not (start == 0 and max_frames == 1),  # + timing; a photo for frame 0
                    fps_given=bool(source and source.fps), pair=pair)
+        if color_reader.size is not None:  # as the main command says it: the views are at the depth's grid
+            cw, ch = color_reader.info.width, color_reader.info.height
+            log.info("colour %s resized to the depth grid (%dx%d -> %dx%d)%s", color_reader.path, cw, ch, *size,
+                     "; for views at the colour's size, enlarge the depth to it first: igde-stream COLOR DEPTH -o "
+                     "OUT.mkv --grid color (docs/formats.md)" if cw * ch >= 4 * size[0] * size[1] else "")
+        warn_portrait_landscape(color_reader, depth_reader)  # a shape or a letterbox that stretches one over the other
         rate = depth_reader.info.rate or Fraction(25)
         tc = outputs_timecode(depth_reader, color_reader).timecode  # the depth's, else the colour's
         check_start(start, depth_reader.info, sync)
