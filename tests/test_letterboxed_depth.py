@@ -134,3 +134,63 @@ def test_views_render_of_small_sensor_depth_says_how_to_get_views_at_the_colours
     assert views_main(["render", str(c), str(near), "-o", str(tmp_path / "w.mkv")]) == 0
     err = capsys.readouterr().err
     assert "resized to the depth grid (64x48 -> 48x36)" in err and "--grid color" not in err
+
+
+def _combined(tmp_path, depth_part, margin=10, codec=None):
+    """Depth Anything V2's run_video.py without --pred-only: colour | white margin | depth, one frame."""
+    colors, _, _ = scene(2, (64, 36))
+    white = np.full((36, margin, 3), 255, np.uint8)
+    frames = [np.ascontiguousarray(np.hstack([c, white, depth_part])) for c in colors]
+    c = write_video(tmp_path / "c.mp4", colors, fmt="rgb24")
+    d = write_video(tmp_path / "run_video.mkv", frames, fmt="rgb24", codec=codec or "ffv1")
+    return c, d
+
+
+def _ramp():
+    return np.tile(np.linspace(10, 250, 64).astype(np.uint8), (36, 1))
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_colour_margin_and_depth_side_by_side_is_refused_naming_the_crop(tmp_path, capsys, mapped):
+    """Before, the gray form was read as depth whole (colour, margin and depth: 138 x 36), the colour
+    stretched over it, and the colour-mapped form was refused as a colour picture or as no map at all."""
+    from igde_stream.stream.colormaps import renderings
+
+    gray = _ramp()
+    part = renderings("spectral_r")[0][1][gray] if mapped else np.repeat(gray[..., None], 3, axis=2)
+    c, d = _combined(tmp_path, part)
+    args = ["render", str(c), str(d), "-o", str(tmp_path / "v.mkv")] + (["--depth-colormap", "spectral_r"] if mapped else [])
+    assert views_main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a 64x36 picture, a 10 px white margin and a 64x36 picture side by side" in err
+    assert f"-vf format={'bgr0' if mapped else 'gray'},crop=64:36:74:0 -c:v ffv1 run_video_depth.mkv" in err
+    assert ("--depth-colormap spectral_r" in err) == mapped
+    assert not list(tmp_path.glob("v*.mkv")) and not list(tmp_path.glob(".v*"))
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command line")
+def test_the_named_command_takes_the_depth_out(tmp_path, capsys):
+    c, d = _combined(tmp_path, np.repeat(_ramp()[..., None], 3, axis=2))
+    views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.mkv")])
+    command = capsys.readouterr().err.split("take the depth out first (", 1)[1].split(")", 1)[0].split()
+    subprocess.run(command[:-1] + [str(tmp_path / "depth.mkv")], check=True, capture_output=True)
+    import av
+
+    with av.open(str(tmp_path / "depth.mkv")) as f:
+        got = [fr.to_ndarray() for fr in f.decode(video=0)]
+    assert all(np.array_equal(g, _ramp()) for g in got) and len(got) == 2
+    assert views_main(["render", str(c), str(tmp_path / "depth.mkv"), "-o", str(tmp_path / "v.mkv")]) == 0
+
+
+def test_twice_as_wide_without_a_white_margin_is_not_taken_for_it(tmp_path, capsys):
+    """A depth of that width whose middle columns are no white margin: the shapes' warning, no refusal."""
+    c, d = _combined(tmp_path, np.repeat(_ramp()[..., None], 3, axis=2), margin=10)
+    import av
+
+    with av.open(str(d)) as f:
+        frames = [fr.to_ndarray(format="rgb24") for fr in f.decode(video=0)]
+    for fr in frames:
+        fr[:, 64:74] = 128
+    d = write_video(tmp_path / "d2.mkv", [np.ascontiguousarray(fr[..., 0]) for fr in frames], fmt="gray")
+    assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.mkv")]) == 0
+    assert "one is stretched" in capsys.readouterr().err

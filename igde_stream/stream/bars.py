@@ -61,14 +61,17 @@ def picture_box(a: np.ndarray) -> tuple[int, int, int, int] | None:
     return box
 
 
-def first_depth(reader: Any) -> np.ndarray | None:
-    """The first frame of depth ``reader`` (a ``VideoReader``) as read (its display matrix applied),
-    one value a pixel (gray, luma, or a float plane); None where it cannot be decoded again."""
+def first_depth(reader: Any, fmt: str | None = None) -> np.ndarray | None:
+    """The first frame of depth ``reader`` (a ``VideoReader``) as read (its display matrix applied):
+    one value a pixel (gray, luma, or a float plane), or in PyAV format ``fmt`` (``"rgb24"``); None
+    where it cannot be decoded again (nor a NumPy clip in ``fmt``)."""
     from .arrays import ArrayReader, array_frames
     from .formats import float_array, is_float_format
     from .sources import kind_of, open_input
 
     if isinstance(reader, ArrayReader):
+        if fmt is not None:
+            return None
         frames = array_frames(reader.path)
         try:
             return next(frames)
@@ -88,9 +91,11 @@ def first_depth(reader: Any) -> np.ndarray | None:
         with av.logging.Capture(local=True):
             for packet in shared.container.demux(stream):
                 for frame in stream.decode(packet):
-                    if is_float_format(frame.format.name):
+                    if fmt is not None:
+                        values = frame.to_ndarray(format=fmt)
+                    elif is_float_format(frame.format.name):
                         values = float_array(frame)
-                    else:  # gray, YUV (its luma) or RGB (its luma): bars stay constant in any of them
+                    else:  # gray, YUV (its luma) or RGB (its luma): bars stay black in any of them
                         values = frame.to_ndarray(format="gray16le")
                     orientation = getattr(reader, "orientation", None)
                     return orientation.apply(values) if orientation is not None else values
@@ -99,6 +104,33 @@ def first_depth(reader: Any) -> np.ndarray | None:
     finally:
         shared.close()
     return None
+
+
+def side_by_side(color: Any, depth: Any) -> str | None:
+    """Where depth ``depth`` (a ``VideoReader``) is the colour's picture, a white margin and a picture
+    of the colour's size side by side (``W + M + W`` by ``H`` for ``color`` of ``W`` x ``H``, the
+    margin's columns white in its first frame), as Depth Anything V2's ``run_video.py`` writes its video
+    without ``--pred-only``: the message that says so and how to take the depth out; else None."""
+    (cw, ch), (dw, dh) = (color.info.width, color.info.height), depth.source_size
+    margin = dw - 2 * cw
+    if dh != ch or not 0 < margin <= cw // 2 or cw < 8:
+        return None
+    rgb = first_depth(depth, "rgb24")
+    if rgb is None or rgb.shape[:2] != (dh, dw):
+        return None
+    inner = rgb[:, cw + 2:cw + margin - 2] if margin > 4 else rgb[:, cw:cw + margin]  # a codec's ringing at its sides
+    if inner.size == 0 or inner.min() < 235:
+        return None
+    right = rgb[:, cw + margin:].astype(np.int16)
+    mapped = float(((right.max(axis=2) - right.min(axis=2)) > 32).mean()) > 0.05  # a colour map, not gray
+    fmt = "bgr0" if mapped else "gray16le" if depth.info.bits > 8 else "gray"
+    stem = os.path.splitext(os.path.basename(depth.path))[0]
+    take = (f"ffmpeg -i {depth.path} -vf format={fmt},crop={cw}:{ch}:{cw + margin}:0 -c:v ffv1 {stem}_depth.mkv"
+            if os.path.isfile(depth.path) else f"crop each image to {cw}x{ch} at x={cw + margin}, y=0")
+    then = " and read it with --depth-colormap spectral_r (Depth Anything V2's map)" if mapped else ""
+    return (f"the depth is {dw}x{dh}: a {cw}x{ch} picture, a {margin} px white margin and a {cw}x{ch} picture side "
+            f"by side, as Depth Anything V2's run_video.py writes without --pred-only (the colour beside its depth); "
+            f"take the depth out first ({take}){then}, or run it with --pred-only")
 
 
 def crop_advice(depth: Any, color_aspect: float, depth_sar: float = 1.0) -> str:
@@ -129,4 +161,4 @@ def crop_advice(depth: Any, color_aspect: float, depth_sar: float = 1.0) -> str:
             f"off first ({how})")
 
 
-__all__ = ["TOLERANCE", "crop_advice", "first_depth", "picture_box"]
+__all__ = ["TOLERANCE", "crop_advice", "first_depth", "picture_box", "side_by_side"]

@@ -65,6 +65,11 @@ def check_pair(color: Any, depth: Any, packed: str | None, same_length: bool = T
     if packed is not None:
         return
     check_distinct(color, depth)
+    if depth.source_size[0] > 2 * color.info.width:  # the colour and its depth in one frame (a depth script's video)
+        from .bars import side_by_side
+
+        if (said := side_by_side(color, depth)) is not None:
+            raise InputError(said, depth.path)
     cf, df = color.info.pix_fmt or "", depth.info.pix_fmt or ""
     if not cf.startswith(GRAYISH):
         return
