@@ -161,15 +161,31 @@ def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
     range that holds them and the map's kept (``float_covering``), for the summary to name."""
     fmap = reader.float_map
     codes, clipped = fmap.encode(values)
+    ordinal = getattr(reader, "float_encoded", 0)  # frames encoded before this one (the reader reads ahead)
+    reader.float_encoded = ordinal + 1
     if clipped:
         if not reader.float_clipped:
             clip_warning(fmap, reader.path, index, clipped, codes.size)
         v = np.asarray(values, dtype=np.float64)
         measured = v[~holes(v, fmap.order)]
+        span = (float(measured.min()), float(measured.max()))
         lo, hi = reader.float_covering or (fmap.lo, fmap.hi)
-        reader.float_covering = (min(lo, float(measured.min())), max(hi, float(measured.max())))
+        reader.float_covering = (min(lo, span[0]), max(hi, span[1]))
+        reader.float_clips = [*getattr(reader, "float_clips", []), (ordinal, *span)]
     reader.float_clipped += bool(clipped)
     return codes
+
+
+def _used(reader: Any, fmap: FloatMap, used: int | None) -> tuple[int, tuple[float, float] | None]:
+    """(frames clipped, the range that holds them and the map's) among the first ``used`` frames that
+    ``reader`` encoded (None: all it encoded). A run cut short (``--max-frames``, ``--to``) has its
+    reader decode a few frames ahead of the last it used: those are not the run's."""
+    if used is None or not hasattr(reader, "float_clips"):
+        return reader.float_clipped, reader.float_covering
+    spans = [(lo, hi) for ordinal, lo, hi in reader.float_clips if ordinal < used]
+    if not spans:
+        return 0, None
+    return len(spans), (min(fmap.lo, *(lo for lo, _ in spans)), max(fmap.hi, *(hi for _, hi in spans)))
 
 
 def first_frame(reader: Any, source: Any) -> np.ndarray:
@@ -294,16 +310,18 @@ def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> None:
                              "<summary>": summary})
 
 
-def describe_run(fmap: FloatMap | None, depth: Any, gt: Any) -> dict[str, Any] | None:
+def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = None) -> dict[str, Any] | None:
     """The summary's and report's ``float_range``: the map, how many frames of the depth (and of a float
     ground truth) had values clipped to it, and ``covering``, [LO, HI] that holds every value read where
-    some were clipped (else None); None for integer depth."""
+    some were clipped (else None); None for integer depth. ``used``: the frames the run enhanced, so
+    that frames its readers decoded ahead of a cut (``--max-frames``) are not counted (None: all)."""
     if fmap is None:
         return None
-    clipped = {"gt_clipped_frames": gt.float_clipped} if gt is not None and gt.float_map is fmap else {}
-    spans = [r.float_covering for r in (depth, gt) if r is not None and r.float_map is fmap and r.float_covering]
+    counts = {id(r): _used(r, fmap, used) for r in (depth, gt) if r is not None and r.float_map is fmap}
+    clipped = {"gt_clipped_frames": counts[id(gt)][0]} if id(gt) in counts else {}
+    spans = [span for _, span in counts.values() if span]
     covering = [min(lo for lo, _ in spans), max(hi for _, hi in spans)] if spans else None
-    return {**fmap.describe(), "clipped_frames": depth.float_clipped, **clipped, "covering": covering}
+    return {**fmap.describe(), "clipped_frames": counts[id(depth)][0], **clipped, "covering": covering}
 
 
 def exr_channels(path: str) -> list[str] | None:

@@ -1,0 +1,56 @@
+"""The summary's count of float depth frames clipped to the run's range, and the range it names to
+hold them, are of the frames the run enhanced. A run cut short (``--max-frames``, ``--to``) has its
+readers decode a few batches ahead of its last frame; before 2026-12-07 those were counted too (a
+2-frame look at an iPhone capture's EXR frames said "7 frames clipped" and named a range for frames
+it never used)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from test_float_depth import float_scene, write_sequences
+
+
+def _clipping_clip(tmp_path, n=16, first=3):
+    """Float depth whose frames from ``first`` on hold one value above the first frame's range, each a
+    little higher (frame k: 2.5 + k / 10), so that the covering range says which frames were counted."""
+    colors, depths, _ = float_scene(n)
+    for k in range(first, n):
+        depths[k][5, 5] = 2.5 + k / 10
+    return write_sequences(tmp_path, colors, depths)
+
+
+@pytest.mark.parametrize("most, clipped, top", [(2, 0, None), (5, 2, 2.5 + 4 / 10), (0, 13, 2.5 + 15 / 10)])
+def test_frames_clipped_are_those_the_run_enhanced(tmp_path, enhancer, most, clipped, top):
+    from igde_stream.stream import enhance_file
+
+    folder = _clipping_clip(tmp_path)
+    summary = enhance_file(tmp_path / "rgb", folder, tmp_path / "o.mkv", enhancer=enhancer, max_frames=most)
+    f = summary["float_range"]
+    assert summary["frames"] == (most or 16)
+    assert f["clipped_frames"] == clipped
+    if top is None:
+        assert f["covering"] is None
+    else:
+        assert f["covering"][0] == f["lo"] and f["covering"][1] == pytest.approx(top, abs=1e-6)
+
+
+def test_describe_run_counts_only_the_frames_used():
+    from igde_stream.stream.floatdepth import FloatMap, describe_run, encode_counted
+
+    fmap = FloatMap(0.5, 2.5)
+    depth = SimpleNamespace(float_map=fmap, path="d", float_clipped=0, float_covering=None)
+    for i, top in enumerate([2.0, 3.0, 2.0, 4.0, 5.0]):  # frames 1, 3 and 4 clip
+        encode_counted(depth, np.array([[1.0, top]], np.float32), i)
+    gt = SimpleNamespace(float_map=fmap, path="g", float_clipped=0, float_covering=None)
+    for i, low in enumerate([1.0, 1.0, 0.1, 1.0, 1.0]):  # frame 2 clips below
+        encode_counted(gt, np.array([[low, 2.0]], np.float32), i)
+    assert describe_run(fmap, depth, gt)["clipped_frames"] == 3  # without a count: every frame read
+    for used, (n, n_gt, covering) in {1: (0, 0, None), 2: (1, 0, [0.5, 3.0]), 3: (1, 1, [0.1, 3.0]),
+                                      4: (2, 1, [0.1, 4.0]), 5: (3, 1, [0.1, 5.0])}.items():
+        f = describe_run(fmap, depth, gt, used)
+        assert (f["clipped_frames"], f["gt_clipped_frames"]) == (n, n_gt)
+        assert (None if f["covering"] is None else [round(x, 6) for x in f["covering"]]) == covering
