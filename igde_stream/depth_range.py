@@ -15,7 +15,7 @@ _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
-                     above: str = "passes through unenhanced", where: str = "") -> list[str]:
+                     above: str = "passes through unenhanced", where: str = "", filled: bool = False) -> list[str]:
     """Warnings (logged, and returned) about how the network will read ``depth`` with ``peak``:
     - more than 1 % of the measured pixels (> 0) above ``peak``: they pass through unenhanced;
     - near-high: the measured values span under a quarter of ``0..peak`` (0.5-99.5 percentile) and the
@@ -25,6 +25,8 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
     - far-high: more than 1 % nearer than the near limit ``peak / NEAR_RATIO``: all read as the nearest;
       where its median is within 4 levels (8-bit scale) of 0 and most of it lies within ``_HOLE_REACH`` px
       of holes (0), it is a lossy codec's ringing round them, and the advice is lossless depth.
+    Flat 16-bit depth with holes is also pointed to far-high, as a sensor's distance map; ``filled``:
+    without holes too (the views of an enhanced depth, whose holes the run filled).
     Each names the ``max_depth`` that would fit; ``above`` says what becomes of depth above ``peak``
     (in the views: it is clipped); ``where`` starts each message (e.g. the file's name). The returned
     text (and the log message) says ``max_depth``; the log record's ``cli_text`` is the same text with
@@ -47,6 +49,10 @@ def warn_depth_range(depth: np.ndarray, peak: float, order: str = "near-high",
             if depth.dtype == np.uint16 and measured.size < depth.size:  # 16-bit with holes: a sensor's distance?
                 hint = ("; a distance map (larger = farther, 0 = no measurement, as Kinect-type sensors give) "
                         "wants {order} and {opt} the farthest distance that matters")
+            elif depth.dtype == np.uint16 and filled:  # an enhanced distance map has its holes filled
+                hint = ("; a distance map (larger = farther: a sensor's millimetres, or igde-stream's output of "
+                        "them, whose holes it filled) wants {order} and {opt} as that run had, else its views "
+                        "come out with near and far swapped")
             templates.append(f"depth values span only {100 * (hi - lo) / peak:.0f} % of 0..{peak:g} (measured "
                              f"{int(valid.min())}..{largest}): set {{opt}} near the largest depth, e.g. "
                              f"{largest}, for full quality{hint}")

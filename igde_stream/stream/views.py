@@ -113,7 +113,7 @@ def _warn_range(path: str | Path, depth: np.ndarray, cfg: mv.ViewConfig, rgbd: b
     from ..enhancer import warn_depth_range
 
     peak = cfg.max_depth or float(np.iinfo(depth.dtype).max)
-    warn_depth_range(depth, peak, cfg.depth_order, where=f"{path}: ",
+    warn_depth_range(depth, peak, cfg.depth_order, where=f"{path}: ", filled=True,
                      above="is written as 255 in the RGB-D depth" if rgbd else "is clipped in the views")
 
 
