@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -159,7 +160,8 @@ def test_colour_margin_and_depth_side_by_side_is_refused_naming_the_crop(tmp_pat
     gray = _ramp()
     part = renderings("spectral_r")[0][1][gray] if mapped else np.repeat(gray[..., None], 3, axis=2)
     c, d = _combined(tmp_path, part)
-    args = ["render", str(c), str(d), "-o", str(tmp_path / "v.mkv")] + (["--depth-colormap", "spectral_r"] if mapped else [])
+    args = ["render", str(c), str(d), "-o", str(tmp_path / "v.mkv")]
+    args += ["--depth-colormap", "spectral_r"] if mapped else []
     assert views_main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "a 64x36 picture, a 10 px white margin and a 64x36 picture side by side" in err
@@ -194,3 +196,19 @@ def test_twice_as_wide_without_a_white_margin_is_not_taken_for_it(tmp_path, caps
     d = write_video(tmp_path / "d2.mkv", [np.ascontiguousarray(fr[..., 0]) for fr in frames], fmt="gray")
     assert views_main(["render", str(c), str(d), "-o", str(tmp_path / "v.mkv")]) == 0
     assert "one is stretched" in capsys.readouterr().err
+
+
+def test_a_letterboxed_numpy_clip_gets_the_crop_as_a_slice(tmp_path, capsys):
+    """A T x H x W float clip (an estimator's .npy) padded with NaN: the crop is a NumPy slice, not an
+    ffmpeg command for a file ffmpeg cannot read."""
+    colors, depths, _ = scene(2, (64, 36))
+    clip = np.full((2, H, W), np.nan, np.float32)
+    rows, cols = np.linspace(0, 35, PIC).round().astype(int), np.linspace(0, 63, W).round().astype(int)
+    for k, x in enumerate(depths):
+        clip[k, TOP:TOP + PIC] = x[rows][:, cols] / 255 + 0.1
+    np.save(tmp_path / "clip.npy", clip)
+    c = write_video(tmp_path / "c.mp4", colors, fmt="rgb24", rate=Fraction(25))
+    assert views_main(["render", str(c), str(tmp_path / "clip.npy"), "-o", str(tmp_path / "v.mkv"),
+                       "--float-range", "0:1.2"]) == 0
+    err = capsys.readouterr().err
+    assert f"a T x H x W clip's [:, {TOP}:{TOP + PIC}, 0:{W}]" in err and "ffmpeg -i" not in err

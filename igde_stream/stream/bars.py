@@ -148,14 +148,19 @@ def crop_advice(depth: Any, color_aspect: float, depth_sar: float = 1.0) -> str:
     from .sources import kind_of
 
     crop = f"crop={w}:{h}:{x}:{y}"
-    if os.path.isfile(depth.path) and kind_of(depth.path) == "file":
+    from .arrays import ArrayReader
+    from .formats import is_float_format
+
+    if isinstance(depth, ArrayReader):  # a NumPy clip (T x H x W) or per-frame arrays
+        how = f"in NumPy, each frame's [{y}:{y + h}, {x}:{x + w}]; a T x H x W clip's [:, {y}:{y + h}, {x}:{x + w}]"
+    elif os.path.isfile(depth.path) and kind_of(depth.path) == "file" and not is_float_format(depth.info.pix_fmt or ""):
         # to gray (a colour map: RGB), so that an odd size stays whole (4:2:0 would round it to even) and
         # limited-range luma is stretched as it is read here (an untagged FFV1 copy would be read as stored)
         fmt = "bgr0" if getattr(depth, "_cmap", None) is not None else "gray16le" if depth.info.bits > 8 else "gray"
         stem = os.path.splitext(os.path.basename(depth.path))[0]
         how = f"ffmpeg -i {depth.path} -vf format={fmt},{crop} -c:v ffv1 {stem}_cropped.mkv"
     else:
-        how = f"ffmpeg's {crop} on each image, or the same crop in NumPy: [{y}:{y + h}, {x}:{x + w}]"
+        how = f"ffmpeg's {crop} on each image, or in NumPy each image's [{y}:{y + h}, {x}:{x + w}]"
     return (f": its first frame holds the picture in {w}x{h} at x={x}, y={y} between black bars (an estimator's "
             f"letterbox or padding; the frame is {fw}x{fh}), and that picture has the colour's aspect: crop the bars "
             f"off first ({how})")
