@@ -209,8 +209,8 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "smooth) or nearest (every value a measured one, holes stay holes: for depth with holes)")
     p.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
                    help="float depth (PFM, EXR, .npy / .npz, raw grayf32le): the values mapped to the 16-bit codes "
-                        "1..65535 for the run (0: NaN / inf, no value); default: the first frame's range (0..max "
-                        "for far-high); later values outside are clipped, with a warning. Negative LO: --float-range=-1:1")
+                        "1..65535 for the run (0: NaN / inf, no value; far-high +inf: the farthest, 65535); default: the first "
+                        "frame's range (0..max for far-high; a renderer's sky at +inf or 1e10 kept apart); later values outside are clipped, with a warning. Negative LO: --float-range=-1:1")
     g = p.add_argument_group("model and backend")
     g.add_argument("--model", default="igde-small", metavar="NAME|PATH",
                    help="a shipped model (igde-small, igde-small-hq), or a .pt / .onnx / .engine file "

@@ -62,8 +62,10 @@ def format_summary(s: dict[str, Any]) -> str:
     if s.get("float_range"):
         f = s["float_range"]
         cover = f.get("covering")
+        back = f.get("background")
         lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
-                     f"{f['step']:.3g}); {f['clipped_frames']} frames clipped" + (
+                     f"{f['step']:.3g}" + ("" if back is None else f"; background {float(back):g}: code 65535")
+                     + f"); {f['clipped_frames']} frames clipped" + (
                          f" (the values read span {cover[0]:.9g}..{cover[1]:.9g}: --float-range="
                          f"{outward(cover[0], up=False)}:{outward(cover[1], up=True)} holds them all)"
                          if cover else ""))

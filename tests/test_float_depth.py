@@ -142,7 +142,11 @@ def test_default_range_is_the_first_frames_finite_values():
     near = FloatMap.from_frame(v, "near-high", "x")
     far = FloatMap.from_frame(v, "far-high", "x")
     assert (near.lo, near.hi, near.source) == (-0.5, 3.0, "first frame")
-    assert (far.lo, far.hi) == (0.0, 3.0)  # far-high: 0 .. max, codes proportional to distance
+    # far-high: 0 .. max, codes proportional to distance; +inf there is far away, not a hole, and keeps
+    # code 65535 to itself: the farthest finite value 3.0 at code 65534 (tests/test_far_background.py)
+    assert (far.lo, far.hi, far.background) == (0.0, 3.0 * 65534 / 65533, np.inf)
+    far = FloatMap.from_frame(np.where(np.isposinf(v), np.nan, v), "far-high", "x")
+    assert (far.lo, far.hi, far.background) == (0.0, 3.0, None)
 
 
 # --------------------------------------------------------------------------------------- reading

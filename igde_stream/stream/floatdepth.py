@@ -13,6 +13,13 @@ LO:HI``, or else taken from the first frame's finite values: ``min..max`` for ne
 (MiDaS / DPT inverse depth), ``0..max`` of the positive values for far-high distance, so that codes
 stay proportional to distance, which ``depth_order`` reads as inverse depth. Later values outside the
 range are clipped to it, with a warning (``clip_warning``) on the first frame where it happens.
+
+In far-high distance ``+inf`` is no hole but beyond every distance (a renderer's sky; ROS REP 117's
+"no return within range"): code 65535, the farthest, never filled. A first frame that holds such a
+**background** (``+inf``, or a renderer's far value such as Blender's 1e10: one value held by at least
+``BACKGROUND_SHARE`` of the measured pixels and ``BACKGROUND_GAP`` times the farthest other one) keeps
+code 65535 for it: the range is ``0..HI`` with the scene's farthest value at code 65534, other values
+past HI clip to 65534, and code 65535 decodes as the background value, so a float output keeps it.
 ``unsized_hint`` says why FFmpeg gave an image no size: a 1-channel float TIFF, or an OpenEXR whose
 channels are not Y (gray) or R, G, B (a depth pass in Z, an R-only map), named from its header.
 """
@@ -41,15 +48,32 @@ log = logging.getLogger("igde_stream.stream")
 API_RANGE, CLI_RANGE = "float_range=(LO, HI)", "--float-range LO:HI"
 
 STEPS = 65534  # code steps from LO (code 1) to HI (code 65535); code 0: no value
+#: far-high: a first frame's farthest value is a renderer's background when it is held by at least
+#: this share of the measured pixels and is at least this many times the farthest other value (a range
+#: to it would leave the scene under 1/64 of the codes: Blender's 1e10 beside a scene of 2..8 m, one code)
+BACKGROUND_SHARE, BACKGROUND_GAP = 0.005, 64.0
 
 
 def holes(values: np.ndarray, order: str) -> np.ndarray:
-    """Where float depth ``values`` hold no depth: not finite, or <= 0 for far-high distance."""
+    """Where float depth ``values`` hold no depth: NaN, -inf and +inf, or for far-high distance NaN,
+    -inf and values <= 0 (+inf is far away there: ``far_away``)."""
     hole = ~np.isfinite(values)
     if check_order(order) == "far-high":
+        hole &= ~np.isposinf(values)
         with np.errstate(invalid="ignore"):
             hole |= values <= 0
     return hole
+
+
+def far_away(values: np.ndarray, order: str) -> np.ndarray:
+    """Where far-high distance ``values`` are +inf: beyond every distance, not a hole (none near-high)."""
+    return np.isposinf(values) if check_order(order) == "far-high" else np.zeros(np.shape(values), bool)
+
+
+def measured(values: np.ndarray, order: str) -> np.ndarray:
+    """The finite depth values of ``values`` (neither holes nor +inf), flattened."""
+    v = np.asarray(values)
+    return v[np.isfinite(v) & ~holes(v, order)]
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,8 @@ class FloatMap:
     hi: float
     order: str = "near-high"
     source: str = "--float-range"
+    #: far-high: the value code 65535 decodes as (the first frame's background: +inf, Blender's 1e10), else None
+    background: float | None = None
     #: the files whose clipping was warned about: a ground truth that is the depth's own file is one file
     warned: set = field(default_factory=set, compare=False, repr=False)
 
@@ -81,35 +107,52 @@ class FloatMap:
         """Float depth (H x W) -> (uint16 codes, how many measured values were outside lo..hi and clipped)."""
         v = np.asarray(values, dtype=np.float64)
         hole = holes(v, self.order)
+        away = far_away(v, self.order)  # +inf: the farthest code, not counted as clipped
+        if self.background is not None:
+            away |= v == self.background
         with np.errstate(invalid="ignore"):
-            out = (v < self.lo) | (v > self.hi)
+            out = ((v < self.lo) | (v > self.hi)) & ~away
             t = np.clip((v - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-        codes = np.where(hole, 0.0, 1.0 + np.rint(np.where(hole, 0.0, t) * STEPS))
+        codes = np.where(hole, 0.0, 1.0 + np.rint(np.where(hole | away, 1.0, t) * STEPS))
+        if self.background is not None:  # code 65535 is the background's alone
+            codes = np.where(away | hole, codes, np.minimum(codes, STEPS))
         return codes.astype(np.uint16), int(np.count_nonzero(out & ~hole))
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        """uint16 codes -> float32 depth in the input's units; code 0 -> NaN."""
+        """uint16 codes -> float32 depth in the input's units; code 0 -> NaN; code 65535 -> the background
+        where the map has one."""
         c = np.asarray(codes).astype(np.float64)
         v = self.lo + (c - 1.0) * (self.hi - self.lo) / STEPS
+        if self.background is not None:
+            v = np.where(c == STEPS + 1, self.background, v)
         return np.where(c == 0, np.nan, v).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
-        """For the summary and the report: the range, where it came from, the step."""
-        return {"lo": self.lo, "hi": self.hi, "from": self.source, "order": self.order, "step": self.step}
+        """For the summary and the report: the range, where it came from, the step, the background."""
+        return {"lo": self.lo, "hi": self.hi, "from": self.source, "order": self.order, "step": self.step,
+                "background": self.background}
 
     @classmethod
     def from_frame(cls, values: np.ndarray, order: str, path: str) -> FloatMap:
         """The range of one frame's measured values: min..max (near-high), 0..max (far-high)."""
         v = np.asarray(values, dtype=np.float32)
-        measured = v[~holes(v, order)]
-        if measured.size == 0:
+        seen = measured(v, order)
+        if seen.size == 0:
             raise worded(InputError, "the first float depth frame holds no finite value to take a range from: give {}",
                          (API_RANGE,), (CLI_RANGE,), path)
-        lo = 0.0 if order == "far-high" else float(measured.min())
-        hi = float(measured.max())
+        lo = 0.0 if order == "far-high" else float(seen.min())
+        hi = float(seen.max())
+        background = math.inf if far_away(v, order).any() else None
+        if order == "far-high":
+            below = seen[seen < hi]
+            if below.size and np.count_nonzero(seen == hi) >= BACKGROUND_SHARE * seen.size \
+                    and hi >= BACKGROUND_GAP * float(below.max()):
+                background, hi = hi, float(below.max())
         if lo == hi:
             raise worded(InputError, f"the first float depth frame is constant ({hi:g}): give {{}}", (API_RANGE,),
                          (CLI_RANGE,), path)
+        if background is not None:  # the scene's farthest at code 65534, 65535 left to the background
+            return cls(lo, lo + (hi - lo) * STEPS / (STEPS - 1), order, "first frame", background)
         return cls(lo, hi, order, "first frame")
 
 
@@ -166,9 +209,10 @@ def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
     if clipped:
         if not reader.float_clipped:
             clip_warning(fmap, reader.path, index, clipped, codes.size)
-        v = np.asarray(values, dtype=np.float64)
-        measured = v[~holes(v, fmap.order)]
-        span = (float(measured.min()), float(measured.max()))
+        seen = measured(np.asarray(values, dtype=np.float64), fmap.order)
+        if fmap.background is not None:
+            seen = seen[seen != fmap.background]
+        span = (float(seen.min()), float(seen.max()))
         lo, hi = reader.float_covering or (fmap.lo, fmap.hi)
         reader.float_covering = (min(lo, span[0]), max(hi, span[1]))
         reader.float_clips = [*getattr(reader, "float_clips", []), (ordinal, *span)]
@@ -229,9 +273,9 @@ def clip_range(reader: Any, order: str) -> tuple[float, float] | None:
         return None
     lo, hi = math.inf, -math.inf
     for values in array_frames(reader.path):
-        measured = values[~holes(values, order)]
-        if measured.size:
-            lo, hi = min(lo, float(measured.min())), max(hi, float(measured.max()))
+        seen = measured(values, order)
+        if seen.size:
+            lo, hi = min(lo, float(seen.min())), max(hi, float(seen.max()))
     lo = 0.0 if order == "far-high" and hi > 0 else lo
     return (lo, hi) if lo < hi else None
 
@@ -267,7 +311,9 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     if gt is not None and is_float_format(gt.info.pix_fmt):
         gt.float_map = fmap
     log.info("%s: float depth (%s, %s) mapped to 16-bit codes: %.9g..%.9g -> 1..65535 (from %s; a step is %.3g; "
-             "0: no value)", depth.path, info.pix_fmt, order, fmap.lo, fmap.hi, fmap.source, fmap.step)
+             "0: no value)%s", depth.path, info.pix_fmt, order, fmap.lo, fmap.hi, fmap.source, fmap.step,
+             "" if fmap.background is None else f"; the background ({fmap.background:g}, the farthest) is code 65535, "
+             "written back as it was")
     return fmap
 
 
@@ -360,5 +406,5 @@ def unsized_hint(codec: str, first: str) -> str:
     return exr_hint(codec, first)
 
 
-__all__ = ["FloatMap", "STEPS", "clip_range", "clip_warning", "describe_run", "exr_channels", "exr_hint", "first_frame", "holes",
-           "prepare", "unsized_hint"]
+__all__ = ["BACKGROUND_GAP", "BACKGROUND_SHARE", "FloatMap", "STEPS", "clip_range", "clip_warning", "describe_run",
+           "exr_channels", "exr_hint", "far_away", "first_frame", "holes", "measured", "prepare", "unsized_hint"]
