@@ -215,21 +215,21 @@ def test_ffmpeg_reads_rgb_and_drops_z(tmp_path):
     assert {float(np.frombuffer(bytes(p), "<f4")[0]) for p in f.planes} == {5.0}
 
 
-@pytest.mark.parametrize("channels, dropped", [
-    (RGB_Z, "Z"), ([("A", 1.0), *RGB_Z], "Z"), ([*RGB_Z[:3], ("ViewLayer.Depth.Z", 9.0)], "ViewLayer.Depth.Z"),
-    ([*RGB_Z[:3], ("depth", 9.0)], "depth")])
-@pytest.mark.parametrize("role, name", [("depth", "depth"), ("gt", "ground truth")])
-def test_depth_beside_rgb_in_openexr_is_refused_naming_the_channels(tmp_path, channels, dropped, role, name):
-    """Before: read from R, G, B without a word (the run went on with the colour render as depth)."""
+@pytest.mark.parametrize("channels", [
+    RGB_Z, [("A", 1.0), *RGB_Z], [*RGB_Z[:3], ("ViewLayer.Depth.Z", 9.0)], [*RGB_Z[:3], ("depth", 9.0)]])
+@pytest.mark.parametrize("role", ["depth", "gt"])
+def test_depth_beside_rgb_in_openexr_is_read_from_its_depth_channel(tmp_path, channels, role):
+    """Before 2026-12-07: read from R, G, B without a word (the run went on with the colour render as
+    depth), then refused naming the channels. Now the depth channel is read (``exrdepth``): 9 + k in
+    frame k, not the colour's 5 + k; a folder, and one file."""
     (tmp_path / "d").mkdir()
     for k in range(3):
         _exr(tmp_path / "d" / f"{k}.exr", [(n, v + k) for n, v in channels])
-    said = ", ".join(n for n, _ in channels)
-    with pytest.raises(InputError, match=rf"{name} image 0\.exr \(frame 0\): its OpenEXR channels are {said}: "
-                                         rf"FFmpeg's EXR decoder reads R, G and B and drops {dropped}, .*channel Y"):
-        VideoReader(str(tmp_path / "d"), role)
-    with pytest.raises(InputError, match=rf"{name} image: its OpenEXR channels are {said}"):
-        VideoReader(str(tmp_path / "d" / "1.exr"), role)
+    with VideoReader(str(tmp_path / "d"), role) as r:
+        got = [f.data for f in r.frames()]
+    assert [set(np.unique(g)) for g in got] == [{9.0}, {10.0}, {11.0}] and got[0].shape == (4, 8)
+    with VideoReader(str(tmp_path / "d" / "1.exr"), role) as r:
+        assert set(np.unique(next(r.frames()).data)) == {10.0}
 
 
 def test_a_later_image_with_z_is_refused_too(tmp_path):

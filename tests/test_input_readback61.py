@@ -146,31 +146,29 @@ def test_exr_written_by_this_test_reads_back_as_its_y_channel(tmp_path):
         assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want))
 
 
-@pytest.mark.parametrize("names, said", [(["Z"], "channel is Z,"), (["R"], "channel is R,"),
-                                         (["ViewLayer.Depth.Z"], "channel is ViewLayer.Depth.Z,")])
-def test_single_channel_exr_not_named_y_is_refused_naming_its_channel(tmp_path, names, said):
+@pytest.mark.parametrize("names", [["Z"], ["R"], ["ViewLayer.Depth.Z"]])
+@pytest.mark.parametrize("half", [False, True])
+def test_single_channel_exr_not_named_y_is_read_from_its_channel(tmp_path, names, half):
     """Before: a Blender-style Z pass, an R-only map or a layered depth channel was "video stream
-    without a frame size", which says nothing of why (FFmpeg's EXR decoder reads a channel named Y,
-    or R, G and B together); docs/formats.md promised that 1-channel EXR decodes. Now the line names
-    the file's channels and what to save instead."""
+    without a frame size", then (sweep 61) refused naming the channel. Now read (``exrdepth``), value
+    for value, half widened exactly."""
     for k in range(2):
-        write_exr(tmp_path / f"{k:04d}.exr", {n: _depth_m(k) for n in names})
-    with pytest.raises(InputError) as info:
-        with VideoReader(str(tmp_path / "%04d.exr"), "depth") as r:
-            list(r.frames())
-    message = str(info.value)
-    assert said in message and "named Y" in message and "\n" not in message
+        write_exr(tmp_path / f"{k:04d}.exr", {n: _depth_m(k) for n in names}, half)
+    with VideoReader(str(tmp_path / "%04d.exr"), "depth") as r:
+        got = [f.data for f in r.frames()]
+    want = [_depth_m(k).astype(np.float16).astype(np.float32) if half else _depth_m(k) for k in range(2)]
+    assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want))
 
 
-def test_exr_with_colour_and_a_z_channel_is_refused_naming_the_z_channel(tmp_path):
-    """RGB plus a Z depth pass: FFmpeg decodes R, G, B and drops Z, so the file is refused when it
-    opens (R, G and B equal or not), saying where the depth went."""
+def test_exr_with_colour_and_a_z_channel_reads_z_as_depth_and_rgb_as_colour(tmp_path):
+    """RGB plus a Z depth pass: before, FFmpeg decoded R, G, B and dropped Z, so the file was refused
+    as depth. Now depth is Z, and the same file as colour is its R, G, B (0.5 linear: sRGB code 188)."""
     d = _depth_m(0)
-    write_exr(tmp_path / "0000.exr", {"R": d * 0 + 0.5, "G": d * 0 + 0.2, "B": d * 0 + 0.1, "Z": d})
-    with pytest.raises(InputError, match=r"channels are B, G, R, Z: FFmpeg's EXR decoder reads R, G and B and "
-                                         r"drops Z, .*channel Y"):
-        with VideoReader(str(tmp_path / "0000.exr"), "depth") as r:
-            list(r.frames())
+    write_exr(tmp_path / "0000.exr", {"R": d * 0 + 0.5, "G": d * 0 + 0.5, "B": d * 0 + 0.5, "Z": d})
+    with VideoReader(str(tmp_path / "0000.exr"), "depth") as r:
+        assert np.array_equal(next(r.frames()).data, d)
+    with VideoReader(str(tmp_path / "0000.exr"), "color") as r:
+        assert np.all(next(r.frames()).data == 188)  # 1.055 * 0.5 ** (1 / 2.4) - 0.055 = 0.7354 -> 187.5
 
 
 def _png_sequence(folder: Path, frames: list[np.ndarray]) -> str:

@@ -113,12 +113,17 @@ def test_exr_channels_are_read_past_the_attributes_before_them(tmp_path, names):
     assert exr_channels(str(_exr(tmp_path / "b.exr", names, before=other + BLENDER))) == names
 
 
-def test_exr_z_pass_after_a_blender_attribute_is_refused_naming_z(tmp_path):
+def test_exr_z_pass_after_a_blender_attribute_is_read(tmp_path):
+    """The Z channel found past Blender's attribute (refused naming Z before 2026-12-07; now read,
+    ``exrdepth``), and with another chlist attribute ahead of the channels, whose names are not renamed."""
     for k in range(2):
         _exr(tmp_path / f"{k:04d}.exr", ["Z"], before=BLENDER)
-    with pytest.raises(InputError, match=r"its OpenEXR channel is Z, and FFmpeg's EXR decoder reads only"):
-        with VideoReader(str(tmp_path / "%04d.exr"), "depth") as r:
-            list(r.frames())
+        _exr(tmp_path / f"o{k}.exr", ["B", "G", "R", "Z"], before=_attr("aovs", "chlist", _chlist(["Z"])) + BLENDER)
+    for path in ("%04d.exr", "o%d.exr"):
+        with VideoReader(str(tmp_path / path), "depth") as r:
+            got = [f.data for f in r.frames()]
+        want = 1.0 if path == "%04d.exr" else 4.0  # the fourth channel holds 4.0
+        assert len(got) == 2 and all(np.all(g == want) for g in got)
 
 
 @pytest.mark.parametrize("names, hint", [

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO, Iterator
 import numpy as np
 
 from ..errors import CorruptInputError, InputError
+from .exrdepth import ExrChannelClip, channel_input
 from .imageseq import IMAGE_SUFFIXES, sequence_files
 from .info import Frame, VideoInfo
 from .orientation import Orientation
@@ -64,6 +65,8 @@ def is_array_input(path: str, role: str) -> bool:
     .npy files, or a folder of .npy files (for colour only one without images: its images are read)."""
     if read_once(path):  # stdin, a network stream
         return False
+    if channel_input(path, role) is not None:  # OpenEXR depth in a channel FFmpeg does not read (exrdepth)
+        return True
     if os.path.splitext(split_key(path)[0])[1].lower() in ARRAY_SUFFIXES:
         return True
     if not os.path.isdir(path):
@@ -272,7 +275,10 @@ class _FilesClip(_Clip):
 
 
 def open_clip(path: str) -> _Clip:
-    """The array input ``path`` (see the module docstring); ``InputError`` naming it when it is unfit."""
+    """The array input ``path`` (see the module docstring), or an OpenEXR depth sequence read from a
+    channel (``exrdepth``); ``InputError`` naming it when it is unfit."""
+    if (channel := channel_input(path, "depth")) is not None:
+        return ExrChannelClip(path, channel)  # type: ignore[return-value]
     file, key = split_key(path)
     suffix = os.path.splitext(file)[1].lower()
     try:
@@ -319,6 +325,9 @@ class ArrayReader(VideoReader):
             raise InputError("NumPy arrays are read as depth (and --gt), not as colour: give the colour as a video "
                              "or images", self.path)
         self._clip = open_clip(self.path)
+        if isinstance(self._clip, ExrChannelClip):
+            log.info("%s %s: OpenEXR depth read from channel %s (FFmpeg's decoder, the channel renamed Y)", role,
+                     self.path, self._clip.channel)
         if role == "depth" and options.depth_colormap != "gray":  # as a gray video's reader says
             log.info("depth %s is a NumPy array: read as stored (--depth-colormap %s is for colour pictures)",
                      self.path, options.depth_colormap)
@@ -326,7 +335,8 @@ class ArrayReader(VideoReader):
             c = self._clip
             rate = Fraction(options.fps or DEFAULT_FPS)
             pix_fmt = "grayf32le" if c.is_float else "gray16le" if c.dtype.itemsize == 2 else "gray"
-            self.info = VideoInfo(path=self.path, codec="npy", width=c.width, height=c.height, pix_fmt=pix_fmt,
+            codec = "exr" if isinstance(c, ExrChannelClip) else "npy"
+            self.info = VideoInfo(path=self.path, codec=codec, width=c.width, height=c.height, pix_fmt=pix_fmt,
                                   time_base=1 / rate, rate=rate, start_pts=0, frames=c.count, duration=None,
                                   kind="array")
             self.orientation, self._probed = Orientation(), False

@@ -106,7 +106,10 @@ def check_still_colour(color: Any, depth: Any) -> None:
 
 def check_distinct(color: Any, depth: Any) -> None:
     """``InputError`` when ``color`` and ``depth`` (open ``reader.VideoReader``s, not the halves of a
-    packed input) read the same video stream of the same input."""
+    packed input) read the same video stream of the same input. A depth read here, not by FFmpeg (an
+    OpenEXR depth channel beside the colour's R, G, B: ``exrdepth``; arrays) is none of the file's streams."""
+    if getattr(depth.info, "kind", None) == "array":
+        return
     if color.packed_half or depth.packed_half or not (_same_file(color.path, depth.path) and color.stream.index == depth.stream.index):
         return
     n = len(color.container.streams.video)

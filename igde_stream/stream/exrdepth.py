@@ -1,0 +1,182 @@
+"""OpenEXR depth in a channel FFmpeg's EXR decoder does not read as depth, as renderers and compositors
+write it: a Z pass beside the colour (``R, G, B, Z``; Nuke's ``depth.Z``; Blender's multilayer
+``ViewLayer.Depth.Z`` among the other passes), a channel named ``depth`` / ``distance``, or one channel
+of another name (``Z`` alone, ``R`` alone).
+
+FFmpeg's decoder reads a channel named ``Y`` (gray), or R, G and B; it maps other one-letter names to
+colour slots (X, U -> R; V -> G; Z, W -> B) and skips the rest, and its ``layer`` option reads only
+the channels that begin with a layer's name, that name taken off. So the file's bytes are handed to it
+with the depth channel's name ending in ``Y`` (``Z`` -> ``Y``, ``depth.Z`` -> ``depth.Y`` with the layer
+``depth.``) and the last letter of any other name it would map turned into ``_``: the same number of
+bytes, so the header's offsets still hold, and FFmpeg decodes the depth channel alone as gray float
+(``grayf32le``, ``grayf16le`` from half), in any compression it reads. The colour of the same file is
+read by FFmpeg as ever (R, G, B), so one multichannel sequence can be both inputs.
+
+Such a sequence is read as a NumPy depth clip is (``arrays.ArrayReader``: float depth, ``--fps``,
+numbered outputs), since FFmpeg's image2 demuxer cannot be given the renamed bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Iterator
+
+import av
+import numpy as np
+
+from ..errors import CorruptInputError, InputError
+from .floatdepth import exr_channels
+from .formats import float_array
+from .imagehead import exr_attributes, exr_channel_list
+
+#: one-letter channel names FFmpeg's EXR decoder maps to a colour slot (any case)
+_MAPPED = frozenset("RGBAYXUVZW")
+#: layers whose Z is depth (Nuke's ``depth.Z``, Blender's ``ViewLayer.Depth.Z``), and depth channels' own names
+_DEPTH_NAMES = frozenset(("depth", "distance", "z"))
+
+
+def _candidates(names: list[str]) -> list[str]:
+    """The channels of ``names`` that hold depth by their names: ``Z`` (alone, or in a depth layer such
+    as ``depth.Z`` / ``ViewLayer.Depth.Z``, not ``Normal.Z`` or ``P.Z``), or named depth / distance."""
+    out = []
+    for name in names:
+        parts = name.split(".")
+        if parts[-1].lower() in ("depth", "distance") or (
+                parts[-1] == "Z" and (len(parts) == 1 or parts[-2].lower() in _DEPTH_NAMES)):
+            out.append(name)
+    return out
+
+
+def depth_channel(names: list[str]) -> str | None:
+    """The channel depth is read from in an OpenEXR file with channels ``names``, where FFmpeg would not
+    read it: the one depth channel by name (``_candidates``) beside others, or the one channel of a file
+    whose channel is not ``Y`` (alpha aside). None where FFmpeg reads the depth itself (``Y``, or R, G, B
+    with no depth channel beside them), and where two channels are named as depth (refused elsewhere)."""
+    rest = [n for n in names if n != "A"]
+    found = _candidates(rest)
+    if len(found) == 1:
+        return found[0]
+    if not found and len(rest) == 1 and rest[0] != "Y":
+        return rest[0]
+    return None
+
+
+def _files(path: str) -> list[str]:
+    """The .exr files of ``path``: a folder or a ``%d`` pattern (``imageseq.sequence_files``), or one file."""
+    from .imageseq import sequence_files
+
+    if os.path.isdir(path) or "%" in os.path.basename(path):
+        return sequence_files(path)
+    return [path]
+
+
+def channel_input(path: str, role: str) -> str | None:
+    """The channel that depth (or ground truth) ``path``, an OpenEXR file, folder or pattern, is read from
+    here, not by FFmpeg (``depth_channel`` of its first file); None for anything else, and for colour."""
+    if role == "color" or not (path.lower().endswith(".exr") or os.path.isdir(path)):
+        return None
+    try:
+        files = _files(path)
+    except (InputError, OSError):
+        return None
+    if not files or not files[0].lower().endswith(".exr"):
+        return None
+    names = exr_channels(files[0])
+    return depth_channel(names) if names else None
+
+
+def _channels_at(data: bytes) -> int:
+    """Where the value of the ``channels`` attribute starts in OpenEXR file ``data`` (its first name),
+    walking the attributes as ``imagehead.exr_attributes`` does (another chlist, or these bytes inside
+    an earlier attribute's value, are not it)."""
+    at = 8
+    while data[at]:  # name \0 type \0 int32 size, value
+        name_end = data.index(b"\0", at)
+        kind_end = data.index(b"\0", name_end + 1)
+        (size,) = struct.unpack_from("<i", data, kind_end + 1)
+        if data[at:name_end] == b"channels":
+            return kind_end + 5
+        at = kind_end + 5 + size
+    raise ValueError("no channels attribute")
+
+
+def decode_channel(data: bytes, channel: str, where: str) -> np.ndarray:
+    """H x W float32 of channel ``channel`` of the OpenEXR file ``data`` (half widened exactly), decoded by
+    FFmpeg from the renamed bytes (see the module docstring); ``InputError`` naming ``where`` when the
+    file lacks the channel, ``CorruptInputError`` when FFmpeg cannot decode it."""
+    attrs = exr_attributes(data[: 1 << 20])
+    if attrs is None or attrs.get(b"channels", (b"",))[0] != b"chlist":
+        raise CorruptInputError("not an OpenEXR file, or its header is damaged", where)
+    names = [n for n, _ in exr_channel_list(attrs[b"channels"][1])]
+    if channel not in names:
+        raise InputError(f"has no channel {channel} (its channels: {', '.join(names)}); every image of a depth "
+                         f"sequence holds the depth in one channel", where)
+    layer = channel[:-1]
+    buf = bytearray(data)
+    at = _channels_at(data)
+    while buf[at]:
+        end = buf.index(b"\0", at)
+        name = bytes(buf[at:end]).decode("latin-1")
+        if name == channel:
+            buf[end - 1] = ord("Y")
+        elif name.startswith(layer) and name[len(layer):].lstrip(".").upper() in _MAPPED:
+            buf[end - 1] = ord("_")  # no colour slot for it: FFmpeg skips its samples
+        at = end + 17
+    codec = av.CodecContext.create("exr", "r")
+    if layer:
+        codec.options = {"layer": layer}
+    try:
+        frames = [*codec.decode(av.Packet(bytes(buf))), *codec.decode(None)]
+        if len(frames) != 1 or frames[0].format.name not in ("grayf32le", "grayf16le"):
+            raise ValueError(f"decoded as {frames[0].format.name if frames else 'no frame'}")
+        return float_array(frames[0])
+    except (av.FFmpegError, ValueError) as exc:
+        raise CorruptInputError(f"channel {channel} does not decode ({exc})", where) from None
+
+
+class ExrChannelClip:
+    """An OpenEXR depth sequence (a folder, a pattern or one file) read from ``channel`` of each image,
+    as ``arrays.open_clip`` gives the frames of a NumPy input: ``count`` x ``height`` x ``width`` float32.
+    Every image's channel list is read when it opens (headers only); a file without the channel is
+    refused then, naming it."""
+
+    is_float = True
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, path: str, channel: str) -> None:
+        self.path, self.channel = path, channel
+        self.files = _files(path)
+        self.count = len(self.files)
+        for k, file in enumerate(self.files):
+            names = exr_channels(file)
+            if names is not None and channel not in names:
+                raise InputError(f"image {k} ({os.path.basename(file)}) has no channel {channel} (its channels: "
+                                 f"{', '.join(names)}), the first image's depth channel", file)
+        self._first: np.ndarray | None = self._read(0)
+        self.height, self.width = self._first.shape
+
+    def _read(self, k: int) -> np.ndarray:
+        file = self.files[k]
+        try:
+            with open(file, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise InputError(f"image {k} cannot be read ({exc.strerror})", file) from None
+        return decode_channel(data, self.channel, file)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        for k in range(self.count):
+            values = self._first if k == 0 and self._first is not None else self._read(k)
+            if values.shape != (self.height, self.width):
+                raise InputError(f"image {k} ({os.path.basename(self.files[k])}) is {values.shape[1]}x{values.shape[0]}, "
+                                 f"the images before it {self.width}x{self.height}: every frame keeps one size",
+                                 self.files[k])
+            yield values
+        self._first = None
+
+    def close(self) -> None:
+        self._first = None
+
+
+__all__ = ["ExrChannelClip", "channel_input", "decode_channel", "depth_channel"]
