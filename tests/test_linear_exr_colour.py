@@ -81,3 +81,48 @@ def test_linear_gray_exr_colour_reads_as_its_srgb_codes(tmp_path):
     assert got.shape == (16, 16, 3)
     for c in range(3):
         np.testing.assert_array_equal(got[..., c], codes)
+
+
+def _png_with_gamma(path: Path, image: np.ndarray, gamma: int | None) -> Path:
+    """A PNG written by OpenCV (RGB in, BGR to it), with a ``gAMA`` chunk of ``gamma`` (x 100000; 100000:
+    linear, as OpenImageIO writes a linear plate) put after ``IHDR``, or none."""
+    import struct
+    import zlib
+
+    import cv2
+
+    ok, data = cv2.imencode(".png", image[..., ::-1] if image.ndim == 3 else image)
+    assert ok
+    data = data.tobytes()
+    if gamma is not None:
+        body = b"gAMA" + struct.pack(">I", gamma)
+        chunk = struct.pack(">I", 4) + body + struct.pack(">I", zlib.crc32(body))
+        data = data[:33] + chunk + data[33:]  # signature 8, IHDR 25
+    path.write_bytes(data)
+    return path
+
+
+def test_linear_16_bit_png_colour_tagged_gamma_1_reads_as_its_srgb_codes(tmp_path, caplog):
+    """Before 2026-12-07: a 16-bit PNG of linear light tagged gamma 1.0 (FFmpeg's PNG decoder tags it
+    linear) was quantised as stored, dark as the EXR plate was. Every 8-bit code, as 16-bit linear
+    values, comes back as the code; gray alike."""
+    codes = _codes()
+    lin16 = np.rint(_srgb_to_linear(codes) * 65535).astype(np.uint16)
+    with caplog.at_level(logging.INFO, logger="igde_stream"):
+        got = _first_colour(_png_with_gamma(tmp_path / "plate.1001.png", lin16, 100000))
+    np.testing.assert_array_equal(got, codes)
+    assert any("a PNG of gamma 1.0" in r.getMessage() for r in caplog.records)
+    gray = _first_colour(_png_with_gamma(tmp_path / "mono.png", lin16[..., 0], 100000))
+    np.testing.assert_array_equal(gray, np.repeat(codes[..., :1], 3, axis=-1))
+
+
+def test_linear_8_bit_png_tagged_gamma_1_and_untagged_16_bit_png(tmp_path):
+    """An 8-bit linear PNG: 46 (0.1804) is sRGB 0.4621 -> 118, 1 (0.0039) is 0.0507 -> 13 (the curve by
+    hand); 16-bit PNG without gAMA (or gamma 0.45455, sRGB's) is read as stored, the high byte."""
+    img = np.zeros((4, 4, 3), np.uint8)
+    img[0, 0], img[0, 1], img[0, 2] = (46, 1, 255), (0, 128, 10), (255, 255, 255)
+    got = _first_colour(_png_with_gamma(tmp_path / "a.png", img, 100000))
+    assert list(got[0, 0]) == [118, 13, 255] and list(got[0, 2]) == [255, 255, 255] and got[0, 1, 1] == 188
+    for gamma in (None, 45455):
+        stored = np.full((4, 4, 3), 46 * 257, np.uint16)
+        assert np.all(_first_colour(_png_with_gamma(tmp_path / f"b{gamma}.png", stored, gamma)) == 46)

@@ -11,7 +11,9 @@ its time there (0.71 -> 5.4 ms a 1080p frame, ``python tools/bench.py rgb``), pa
 switch was allowed, for 1.2 levels of mean error on photographs (0.25 exact).
 
 Float RGB tagged linear light (OpenEXR, as FFmpeg's decoder tags it: a VFX plate) is encoded with the
-sRGB curve first (``srgb_encoded``), as a viewer shows it; quantised as stored it came out dark.
+sRGB curve first (``srgb_encoded``), as a viewer shows it; quantised as stored it came out dark. So is
+integer RGB or gray tagged linear (a PNG whose ``gAMA`` is 1.0, which FFmpeg's PNG decoder tags so),
+its codes read as 0..1 of its peak.
 """
 
 from __future__ import annotations
@@ -59,25 +61,38 @@ _FLOAT_COLOUR = re.compile(r"^(gbra?p|rgba?|gray)f(16|32)(le|be)$")
 
 
 def linear_float(frame: av.VideoFrame) -> bool:
-    """Whether ``frame`` is float RGB (or gray: a one-channel ``Y`` plate) tagged linear light (OpenEXR
-    colour: scene-linear values, 1.0 = white)."""
-    return bool(_FLOAT_COLOUR.match(frame.format.name)) and getattr(frame, "color_trc", None) == LINEAR_TRC
+    """Whether ``frame`` is RGB or gray tagged linear light: float (OpenEXR colour, or a one-channel ``Y``
+    plate: scene-linear values, 1.0 = white), or integer (a PNG whose gAMA is 1.0: its peak = 1.0)."""
+    fmt = frame.format
+    return getattr(frame, "color_trc", None) == LINEAR_TRC and (
+        bool(_FLOAT_COLOUR.match(fmt.name)) or fmt.is_rgb or fmt.name.startswith(("gray", "ya")))
+
+
+def _linear_values(frame: av.VideoFrame) -> np.ndarray:
+    """H x W x 3 float of linear ``frame``: float samples as stored; integer ones over their peak, 255 or
+    65535, kept at their own width (swscale's integer -> float is not exact, 0 gave 1.8e-4, nor is its
+    rgb24 -> rgb48, 255 gave 65271; a byte swap or dropping alpha is)."""
+    if _FLOAT_COLOUR.match(frame.format.name):
+        if frame.format.name.startswith("gray"):  # swscale's gray float -> RGB float is not exact: the plane itself
+            from .formats import float_array
+
+            return np.repeat(float_array(frame)[..., None], 3, axis=-1)
+        return frame.reformat(format="gbrpf32le").to_ndarray()  # H x W x 3, R G B
+    wide = max(c.bits for c in frame.format.components) > 8
+    if frame.format.name.startswith(("gray", "ya")):
+        v = frame.reformat(format="gray16le" if wide else "gray").to_ndarray()[..., None]
+        return np.repeat(v / (65535.0 if wide else 255.0), 3, axis=-1)
+    return frame.reformat(format="rgb48le" if wide else "rgb24").to_ndarray() / (65535.0 if wide else 255.0)
 
 
 def srgb_encoded(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Linear float RGB ``frame`` as H x W x 3 uint8 RGB encoded with the sRGB curve (IEC 61966-2-1:
+    """Linear RGB ``frame`` (``linear_float``) as H x W x 3 uint8 RGB encoded with the sRGB curve (IEC 61966-2-1:
     12.92 v up to 0.0031308, else 1.055 v^(1/2.4) - 0.055), as a viewer shows an EXR plate; values are
     clipped to 0..1 first (highlights white, negatives and NaN black), resized (``size`` = (W, H): area
     averaging when shrinking, bicubic when enlarging) after the curve, as 8-bit colour is resized."""
     import cv2
 
-    if frame.format.name.startswith("gray"):  # swscale's gray float -> RGB float is not exact: the plane itself
-        from .formats import float_array
-
-        v = np.repeat(float_array(frame)[..., None], 3, axis=-1)
-    else:
-        v = frame.reformat(format="gbrpf32le").to_ndarray()  # H x W x 3, R G B
-    v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    v = np.clip(np.nan_to_num(_linear_values(frame), nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
     v = np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
     if size is not None and tuple(size) != (frame.width, frame.height):
         shrink = size[0] * size[1] < frame.width * frame.height
@@ -145,7 +160,7 @@ def hidden_share(frame: av.VideoFrame) -> float | None:
 def say_linear(frame: av.VideoFrame, path: str) -> None:
     """Says once, from the first frame, that linear-light colour is read through the sRGB curve."""
     if linear_float(frame):
-        log.info("%s: colour in linear light (%s, transfer linear: an OpenEXR plate) is encoded with the sRGB curve, "
+        log.info("%s: colour in linear light (%s, transfer linear: an OpenEXR plate, a PNG of gamma 1.0) is encoded with the sRGB curve, "
                  "as a viewer shows it, for the model and the views (docs/formats.md, \"Float colour\")",
                  path, frame.format.name)
 
