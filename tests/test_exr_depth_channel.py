@@ -153,3 +153,19 @@ def test_one_multichannel_sequence_as_colour_and_depth_gives_the_run_of_separate
     with VideoReader(str(outs[0][0]), "depth") as r:  # the scene's metres and the sky, not codes
         got = next(r.frames()).data
     assert np.all(got[:8] == np.float32(1e10)) and abs(float(got[26, 24]) - 1.5) < 1e-3
+
+
+def test_depth_in_r_of_an_rgb_file_is_refused_saying_how_to_name_it_and_that_name_is_read(tmp_path):
+    """Depth shuffled into R beside other G and B cannot be told from colour: one line, naming the fix
+    (before 2026-12-07 it said only that the channels differ); done, the same values read back as depth."""
+    z, _ = _frame(0)
+    zero = np.zeros_like(z)
+    write_exr(tmp_path / "r.exr", {"R": z, "G": zero, "B": zero})
+    with pytest.raises(InputError) as info:
+        with VideoReader(str(tmp_path / "r.exr"), "depth") as r:
+            list(r.frames())
+    said = str(info.value)
+    assert "the three channels differ" in said and "rename that channel Z" in said and "\n" not in said
+    write_exr(tmp_path / "z.exr", {"Z": z, "G": zero, "B": zero})
+    with VideoReader(str(tmp_path / "z.exr"), "depth") as r:
+        assert np.array_equal(next(r.frames()).data, z)

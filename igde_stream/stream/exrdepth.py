@@ -135,6 +135,16 @@ def decode_channel(data: bytes, channel: str, where: str) -> np.ndarray:
         raise CorruptInputError(f"channel {channel} does not decode ({exc})", where) from None
 
 
+def rgb_depth_hint(codec: str, first: str) -> str:
+    """For OpenEXR depth ``first`` of channels R, G, B that differ (refused: FFmpeg reads them as colour):
+    how a depth held in one of them goes in; "" for any other image."""
+    names = exr_channels(first) if codec == "exr" else None
+    if not names or set(names) - {"A"} != {"R", "G", "B"}:
+        return ""
+    return ("; where the depth is one of them (R, as a compositor's shuffle into rgb leaves it), rename that channel Z "
+            "(Nuke: shuffle it into depth.Z) or write it alone: such a channel is read as the depth (docs/formats.md)")
+
+
 class ExrChannelClip:
     """An OpenEXR depth sequence (a folder, a pattern or one file) read from ``channel`` of each image,
     as ``arrays.open_clip`` gives the frames of a NumPy input: ``count`` x ``height`` x ``width`` float32.
@@ -179,4 +189,4 @@ class ExrChannelClip:
         self._first = None
 
 
-__all__ = ["ExrChannelClip", "channel_input", "decode_channel", "depth_channel"]
+__all__ = ["ExrChannelClip", "channel_input", "decode_channel", "depth_channel", "rgb_depth_hint"]

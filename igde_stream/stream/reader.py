@@ -38,6 +38,7 @@ from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
 from .floatdepth import FloatMap, encode_counted, exr_hint, unsized_hint
 from .fflogs import enable_error_logs
+from .exrdepth import rgb_depth_hint
 from .fields import FieldWatch
 from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, alpha_hint, bits_of, depth_array,
@@ -369,9 +370,9 @@ class VideoReader:
                 check_stored_luma(d, bits_of(f.format.name), self.path)
             d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
-            raise InputError(f"frame {index}: {exc}" + exr_hint(self.info.codec, self._images[0] if self._images
-                                                                 else self.path) + alpha_hint(f.format.name, self.path),
-                             self.path) from None
+            first = self._images[0] if self._images else self.path  # the hints read its OpenEXR channels
+            raise InputError(f"frame {index}: {exc}" + exr_hint(self.info.codec, first) + rgb_depth_hint(
+                self.info.codec, first) + alpha_hint(f.format.name, self.path), self.path) from None
         if is_float_format(f.format.name):
             d = self._float_codes(d, index)
         return self._enlarged(d)
