@@ -77,6 +77,8 @@ def channel_input(path: str, role: str) -> str | None:
     if role == "color" or not (path.lower().endswith(".exr") or os.path.isdir(path)):
         return None
     try:
+        if os.path.isdir(path) and not any(e.name.lower().endswith(".exr") for e in os.scandir(path)):
+            return None  # a folder of other images: not listed twice
         files = _files(path)
     except (InputError, OSError):
         return None
