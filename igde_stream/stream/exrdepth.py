@@ -26,7 +26,6 @@ import av
 import numpy as np
 
 from ..errors import CorruptInputError, InputError
-from .floatdepth import exr_channels
 from .formats import float_array
 from .imagehead import exr_attributes, exr_channel_list
 
@@ -34,6 +33,27 @@ from .imagehead import exr_attributes, exr_channel_list
 _MAPPED = frozenset("RGBAYXUVZW")
 #: layers whose Z is depth (Nuke's ``depth.Z``, Blender's ``ViewLayer.Depth.Z``), and depth channels' own names
 _DEPTH_NAMES = frozenset(("depth", "distance", "z"))
+
+
+def exr_channels(path: str) -> list[str] | None:
+    """The channel names in the first header of OpenEXR file ``path`` (None: not one, or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            attrs = exr_attributes(f.read(1 << 16))
+        kind, value = attrs.get(b"channels", (None, b"")) if attrs is not None else (None, b"")
+        return [name for name, _ in exr_channel_list(value)] if kind == b"chlist" else None
+    except (OSError, IndexError, ValueError, struct.error):
+        return None
+
+
+def exr_hint(codec: str, first: str) -> str:
+    """For a message about OpenEXR image ``first``: its channels where some are not what FFmpeg reads."""
+    names = exr_channels(first) if codec == "exr" else None
+    if not names or set(names) - {"A"} in ({"Y"}, {"R", "G", "B"}):
+        return ""
+    return (f"; its OpenEXR channel{'s are' if len(names) > 1 else ' is'} {', '.join(names)}, and FFmpeg's EXR "
+            "decoder reads only a channel named Y (gray), or R, G and B together, with no other beside them but A: "
+            "save the depth as channel Y alone (or as .pfm / .npy)")
 
 
 def _candidates(names: list[str]) -> list[str]:
@@ -191,4 +211,5 @@ class ExrChannelClip:
         self._first = None
 
 
-__all__ = ["ExrChannelClip", "channel_input", "decode_channel", "depth_channel", "rgb_depth_hint"]
+__all__ = ["ExrChannelClip", "channel_input", "decode_channel", "depth_channel", "exr_channels", "exr_hint",
+           "rgb_depth_hint"]

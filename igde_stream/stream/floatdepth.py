@@ -30,7 +30,6 @@ import dataclasses
 import logging
 import math
 import os
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,7 @@ import numpy as np
 from ..depth_order import check_order
 from ..errors import IGDEError, InputError, worded
 from .formats import is_float_format
-from .imagehead import exr_attributes, exr_channel_list
+from .exrdepth import exr_channels, exr_hint  # the hints for OpenEXR channels FFmpeg does not read
 from .fifos import is_fifo
 from .urls import read_once
 
@@ -368,27 +367,6 @@ def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = 
     spans = [span for _, span in counts.values() if span]
     covering = [min(lo for lo, _ in spans), max(hi for _, hi in spans)] if spans else None
     return {**fmap.describe(), "clipped_frames": counts[id(depth)][0], **clipped, "covering": covering}
-
-
-def exr_channels(path: str) -> list[str] | None:
-    """The channel names in the first header of OpenEXR file ``path`` (None: not one, or unreadable)."""
-    try:
-        with open(path, "rb") as f:
-            attrs = exr_attributes(f.read(1 << 16))
-        kind, value = attrs.get(b"channels", (None, b"")) if attrs is not None else (None, b"")
-        return [name for name, _ in exr_channel_list(value)] if kind == b"chlist" else None
-    except (OSError, IndexError, ValueError, struct.error):
-        return None
-
-
-def exr_hint(codec: str, first: str) -> str:
-    """For a message about OpenEXR image ``first``: its channels where some are not what FFmpeg reads."""
-    names = exr_channels(first) if codec == "exr" else None
-    if not names or set(names) - {"A"} in ({"Y"}, {"R", "G", "B"}):
-        return ""
-    return (f"; its OpenEXR channel{'s are' if len(names) > 1 else ' is'} {', '.join(names)}, and FFmpeg's EXR "
-            "decoder reads only a channel named Y (gray), or R, G and B together, with no other beside them but A: "
-            "save the depth as channel Y alone (or as .pfm / .npy)")
 
 
 def unsized_hint(codec: str, first: str) -> str:
