@@ -64,7 +64,8 @@ def format_summary(s: dict[str, Any]) -> str:
         cover = f.get("covering")
         back = f.get("background")
         lines.append(f"float depth {f['lo']:.9g}..{f['hi']:.9g} ({f['from']}) read as codes 1..65535 (a step "
-                     f"{f['step']:.3g}" + ("" if back is None else f"; background {float(back):g}: code 65535")
+                     f"{f['step']:.3g}" + ("" if back is None else f"; background {float(back):g}: code 65535"
+                                           + ("" if f.get("background_kept", True) else ", written as HI"))
                      + f"); {f['clipped_frames']} frames clipped" + (
                          f" (the values read span {cover[0]:.9g}..{cover[1]:.9g}: --float-range="
                          f"{outward(cover[0], up=False)}:{outward(cover[1], up=True)} holds them all)"

@@ -106,3 +106,28 @@ def test_blender_style_z_sequence_from_1001_keeps_scene_sky_and_numbers(tmp_path
         assert np.median(err) <= step / 2 + 1e-5 and np.isfinite(got[10:]).all()
         assert got[10:].min() >= 2.0 - step and got[10:].max() <= 8.0 + step  # the scene's metres, not 0
         assert np.abs(got[24:36, 24 + 4 * k:36 + 4 * k] - 2.0).max() <= step / 2 + 1e-5  # inside the box
+
+
+def test_a_given_range_counts_no_background_as_clipped_nor_advises_a_range_to_it(tmp_path):
+    """--float-range 0:8 beside Blender's 1e10 sky: before, every frame was "clipped" and the summary
+    advised --float-range=0:1e+10 (the range that reads the scene as one code). Now the background is
+    code 65535 and HI in the output, said once, and no frame counts as clipped."""
+    import cv2
+
+    (tmp_path / "rgb").mkdir()
+    (tmp_path / "z").mkdir()
+    for k in range(2):
+        z, rgb = _scene(k, 1e10)
+        cv2.imwrite(str(tmp_path / "rgb" / f"shot.{1001 + k:04d}.png"), rgb[..., ::-1])
+        write_exr(tmp_path / "z" / f"shot.{1001 + k:04d}.exr", z)
+    run = subprocess.run([sys.executable, "-m", "igde_stream", str(tmp_path / "rgb" / "shot.%04d.png"),
+                          str(tmp_path / "z" / "shot.%04d.exr"), "-o", str(tmp_path / "out" / "shot.%04d.exr"),
+                          "--depth-order", "far-high", "--float-range", "0:8", "--threads", "1"],
+                         capture_output=True, text=True)
+    said = run.stdout + run.stderr
+    assert run.returncode == 0, run.stderr
+    assert "0 frames clipped" in said and "holds them all" not in said and "clipped to it" not in said
+    assert "background 1e+10: code 65535, written as HI" in said
+    with VideoReader(str(tmp_path / "out" / "shot.1001.exr"), "depth") as r:
+        got = next(r.frames()).data
+    assert np.all(got[:10] == 8.0) and abs(float(got[30, 30]) - 2.0) <= 8.0 / 65534 / 2 + 1e-6

@@ -84,8 +84,11 @@ class FloatMap:
     hi: float
     order: str = "near-high"
     source: str = "--float-range"
-    #: far-high: the value code 65535 decodes as (the first frame's background: +inf, Blender's 1e10), else None
+    #: far-high: the first frame's background (+inf, Blender's 1e10): code 65535, never counted as clipped
     background: float | None = None
+    #: code 65535 is the background's alone and decodes as it (a first-frame range); False: a given range
+    #: the background lies beyond, whose 65535 is HI as well
+    reserve: bool = True
     #: the files whose clipping was warned about: a ground truth that is the depth's own file is one file
     warned: set = field(default_factory=set, compare=False, repr=False)
 
@@ -113,7 +116,7 @@ class FloatMap:
             out = ((v < self.lo) | (v > self.hi)) & ~away
             t = np.clip((v - self.lo) / (self.hi - self.lo), 0.0, 1.0)
         codes = np.where(hole, 0.0, 1.0 + np.rint(np.where(hole | away, 1.0, t) * STEPS))
-        if self.background is not None:  # code 65535 is the background's alone
+        if self.background is not None and self.reserve:  # code 65535 is the background's alone
             codes = np.where(away | hole, codes, np.minimum(codes, STEPS))
         return codes.astype(np.uint16), int(np.count_nonzero(out & ~hole))
 
@@ -122,14 +125,14 @@ class FloatMap:
         where the map has one."""
         c = np.asarray(codes).astype(np.float64)
         v = self.lo + (c - 1.0) * (self.hi - self.lo) / STEPS
-        if self.background is not None:
+        if self.background is not None and self.reserve:
             v = np.where(c == STEPS + 1, self.background, v)
         return np.where(c == 0, np.nan, v).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
         """For the summary and the report: the range, where it came from, the step, the background."""
         return {"lo": self.lo, "hi": self.hi, "from": self.source, "order": self.order, "step": self.step,
-                "background": self.background}
+                "background": self.background, "background_kept": self.background is not None and self.reserve}
 
     @classmethod
     def from_frame(cls, values: np.ndarray, order: str, path: str) -> FloatMap:
@@ -298,7 +301,14 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     if float_range is not None:
         fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
         if not read_once(depth.path):
-            _say_narrow(fmap, depth, source, order)
+            seen = _say_narrow(fmap, depth, source, order)
+            if seen is None and order == "far-high":  # a NumPy clip: its first frame, for a background
+                try:
+                    seen = FloatMap.from_frame(first_frame(depth, source), order, depth.path)
+                except InputError:
+                    pass
+            if seen is not None and seen.background is not None and seen.background > fmap.hi:
+                fmap = dataclasses.replace(fmap, background=seen.background, reserve=False)
     elif read_once(depth.path):
         where = "stdin" if depth.path == "-" else "a named pipe" if is_fifo(depth.path) else "a network stream"
         said = (f"float depth from {where} needs {{}} (the first "
@@ -312,31 +322,33 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     log.info("%s: float depth (%s, %s) mapped to 16-bit codes: %.9g..%.9g -> 1..65535 (from %s; a step is %.3g; "
              "0: no value)%s", depth.path, info.pix_fmt, order, fmap.lo, fmap.hi, fmap.source, fmap.step,
              "" if fmap.background is None else f"; the background ({fmap.background:g}, the farthest) is code 65535, "
-             "written back as it was")
+             + ("written back as it was" if fmap.reserve else f"written back as {fmap.hi:.9g} (HI; without {CLI_RANGE} as "
+                "it was), not counted as clipped"))
     return fmap
 
 
-def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> None:
+def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> FloatMap | None:
     """Warn when the depth's values fill under a quarter of a given range: the network then sees nearly
     flat depth, and a range nearer the values (named, its ends rounded outward) gives it more levels.
     The float form of the integer depth's --max-depth advice, which float depth refuses. A NumPy clip is
     read whole (``clip_range``), so the range named holds every frame; for any other input it is the
     first frame's, said as such, with the summary line that names the range that holds every frame
-    read where later frames leave it."""
+    read where later frames leave it. Returns the first frame's own map (``FloatMap.from_frame``: its
+    background, if any) where it was read (not for a NumPy clip), else None."""
     from ..run_summary import outward
 
-    whole = clip_range(depth, order)
+    whole, seen = clip_range(depth, order), None
     if whole is None:
         try:
             seen = FloatMap.from_frame(first_frame(depth, source), order, depth.path)
         except InputError:
-            return
+            return None
         lo, hi = seen.lo, seen.hi
     else:
         lo, hi = whole
     share = (hi - lo) / (fmap.hi - fmap.lo)
     if share >= 0.25:
-        return
+        return seen
     a, b = outward(lo, up=False), outward(hi, up=True)
     said = f"float depth spans only {100 * share:.0f} % of <given>"
     if whole is not None:
@@ -353,6 +365,7 @@ def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> None:
                "holds them all)\" (report: float_range.covering)")
     _warn(depth.path, said, {"<given>": given, "<near>": (f"float_range=({a}, {b})", f"--float-range={a}:{b}"),
                              "<summary>": summary})
+    return seen
 
 
 def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = None) -> dict[str, Any] | None:
