@@ -131,3 +131,32 @@ def test_a_given_range_counts_no_background_as_clipped_nor_advises_a_range_to_it
     with VideoReader(str(tmp_path / "out" / "shot.1001.exr"), "depth") as r:
         got = next(r.frames()).data
     assert np.all(got[:10] == 8.0) and abs(float(got[30, 30]) - 2.0) <= 8.0 / 65534 / 2 + 1e-6
+
+
+def test_views_of_a_blender_z_pass_with_the_scene_range_warn_of_no_clipping(tmp_path):
+    """views render with --float-range 0:8 beside a 1e10 sky: the views of the same frames with the sky
+    at 8 m (the farthest code either way), byte for byte, and no warning advising a range to cover
+    1e10 (which would flatten every view)."""
+    import cv2
+
+    for sky in (1e10, 8.0):
+        (tmp_path / f"z{sky:g}").mkdir()
+    (tmp_path / "rgb").mkdir()
+    for k in range(2):
+        for sky in (1e10, 8.0):
+            write_exr(tmp_path / f"z{sky:g}" / f"shot.{1001 + k:04d}.exr", _scene(k, sky)[0])
+        cv2.imwrite(str(tmp_path / "rgb" / f"shot.{1001 + k:04d}.png"), _scene(k, 8.0)[1][..., ::-1])
+    said = {}
+    for sky in (1e10, 8.0):
+        run = subprocess.run([sys.executable, "-m", "igde_stream", "views", "render",
+                              str(tmp_path / "rgb" / "shot.%04d.png"), str(tmp_path / f"z{sky:g}" / "shot.%04d.exr"),
+                              "-o", str(tmp_path / f"v{sky:g}.mkv"), "--float-range", "0:8", "--depth-order",
+                              "far-high"], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        said[sky] = run.stderr
+    assert "clipped" not in said[1e10] and "cover them" not in said[1e10]
+    frames = {}
+    for sky in (1e10, 8.0):
+        with VideoReader(str(tmp_path / f"v{sky:g}.mkv"), "color") as r:
+            frames[sky] = [f.data for f in r.frames()]
+    assert len(frames[8.0]) == 2 and all(np.array_equal(a, b) for a, b in zip(frames[1e10], frames[8.0]))

@@ -301,14 +301,7 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
     if float_range is not None:
         fmap = FloatMap(float(float_range[0]), float(float_range[1]), order)
         if not read_once(depth.path):
-            seen = _say_narrow(fmap, depth, source, order)
-            if seen is None and order == "far-high":  # a NumPy clip: its first frame, for a background
-                try:
-                    seen = FloatMap.from_frame(first_frame(depth, source), order, depth.path)
-                except InputError:
-                    pass
-            if seen is not None and seen.background is not None and seen.background > fmap.hi:
-                fmap = dataclasses.replace(fmap, background=seen.background, reserve=False)
+            fmap = with_background(fmap, depth, source, _say_narrow(fmap, depth, source, order))
     elif read_once(depth.path):
         where = "stdin" if depth.path == "-" else "a named pipe" if is_fifo(depth.path) else "a network stream"
         said = (f"float depth from {where} needs {{}} (the first "
@@ -324,6 +317,22 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
              "" if fmap.background is None else f"; the background ({fmap.background:g}, the farthest) is code 65535, "
              + ("written back as it was" if fmap.reserve else f"written back as {fmap.hi:.9g} (HI; without {CLI_RANGE} as "
                 "it was), not counted as clipped"))
+    return fmap
+
+
+def with_background(fmap: FloatMap, reader: Any, source: Any, seen: FloatMap | None = None) -> FloatMap:
+    """A given range ``fmap`` (far-high) with the background of ``reader``'s first frame (``seen``, its own
+    map, where read already) where that lies beyond HI: code 65535, written as HI, not counted as clipped
+    (``FloatMap.reserve`` False); ``fmap`` as it is otherwise, and for an input that cannot be read twice."""
+    if fmap.order != "far-high" or read_once(reader.path):
+        return fmap
+    if seen is None:
+        try:
+            seen = FloatMap.from_frame(first_frame(reader, source), fmap.order, reader.path)
+        except InputError:
+            return fmap
+    if seen.background is not None and seen.background > fmap.hi:
+        return dataclasses.replace(fmap, background=seen.background, reserve=False)
     return fmap
 
 
@@ -398,4 +407,5 @@ def unsized_hint(codec: str, first: str) -> str:
 
 
 __all__ = ["BACKGROUND_GAP", "BACKGROUND_SHARE", "FloatMap", "STEPS", "clip_range", "clip_warning", "describe_run",
-           "exr_channels", "exr_hint", "far_away", "first_frame", "holes", "measured", "prepare", "unsized_hint"]
+           "exr_channels", "exr_hint", "far_away", "first_frame", "holes", "measured", "prepare", "unsized_hint",
+           "with_background"]

@@ -31,7 +31,7 @@ from .pairing import PAIR_MODES, declared_mismatch, end_pairs, pairs, rounding_s
 from .pairing_index import check_index
 from .aspect import fit_layout, views_sar
 from .fifos import opened as pipes_opened
-from .floatdepth import FloatMap
+from .floatdepth import FloatMap, with_background
 from .formats import is_float_format
 from .info import limit_frames
 from .orientation import warn_portrait_landscape
@@ -128,15 +128,18 @@ def _depth_codes(reader: VideoReader, fmap: FloatMap | None = None) -> VideoRead
     return reader
 
 
-def _float_map(float_range: tuple[float, float] | None, order: str, readers: list[VideoReader]) -> FloatMap | None:
-    """The map of ``float_range`` for the float depth among ``readers`` (None without a range);
-    ``InputError`` for a range where every depth is integer."""
+def _float_map(float_range: tuple[float, float] | None, order: str, readers: list[VideoReader],
+               source: InputOptions | None = None) -> FloatMap | None:
+    """The map of ``float_range`` for the float depth among ``readers`` (None without a range), with the
+    first float one's background beyond HI (``floatdepth.with_background``: no clip warning for a
+    renderer's sky); ``InputError`` for a range where every depth is integer."""
     if float_range is None:
         return None
     if not any(is_float_format(r.info.pix_fmt) for r in readers):
         raise InputError(f"--float-range is for float depth (PFM, EXR, float .npy); this depth is "
                          f"{readers[-1].info.pix_fmt}", readers[-1].path)
-    return FloatMap(float(float_range[0]), float(float_range[1]), order)
+    first = next(r for r in readers if is_float_format(r.info.pix_fmt))
+    return with_background(FloatMap(float(float_range[0]), float(float_range[1]), order), first, source)
 
 
 def _views_config(cfg: mv.ViewConfig, readers: list[VideoReader]) -> mv.ViewConfig:
@@ -202,7 +205,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
     n = 0
     try:
         depth_reader = VideoReader(depth, "depth", sync=sync, source=source)
-        _depth_codes(depth_reader, _float_map(float_range, lay.cfg.depth_order, [depth_reader]))
+        _depth_codes(depth_reader, _float_map(float_range, lay.cfg.depth_order, [depth_reader], source))
         if (own := _views_config(lay.cfg, [depth_reader])) is not lay.cfg:
             lay = display.with_config(lay, own)
         size = (depth_reader.info.width, depth_reader.info.height)
@@ -304,7 +307,7 @@ def view_quality_files(
         readers.append(VideoReader(gt, "gt", sync=sync, source=source))
         for p in paths:
             readers.append(VideoReader(p, "depth", sync=sync, source=source))  # in the list first: closed if refused
-        fmap = _float_map(float_range, cfg.depth_order, readers)
+        fmap = _float_map(float_range, cfg.depth_order, readers, source)
         for r in readers:
             _depth_codes(r, fmap)
         cfg = _views_config(cfg, readers)
