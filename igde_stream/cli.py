@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "- (stdin), a named pipe or <(cmd), or a network URL (rtsp://, srt://, "
                                             "udp://, tcp://, ...); "
                                             "alone: one input with a colour and a depth stream")
-    p.add_argument("depth", nargs="?", help="depth video (gray 8-16 bits or YUV luma), image folder or %%d pattern, "
+    p.add_argument("depth", nargs="?", help="depth video (gray 8-16 bits or YUV luma), image folder or %%d pattern "
+                                            "(OpenEXR: Y, or a render's Z / depth.Z channel beside its colour), "
                                             "raw .yuv (with --size, --pix-fmt), NumPy .npy / .npz (T x H x W float or "
                                             "uint8/16; clip.npz:KEY; a folder or %%d pattern of .npy), - (stdin) or a "
                                             "named pipe")
