@@ -169,3 +169,29 @@ def test_depth_in_r_of_an_rgb_file_is_refused_saying_how_to_name_it_and_that_nam
     write_exr(tmp_path / "z.exr", {"Z": z, "G": zero, "B": zero})
     with VideoReader(str(tmp_path / "z.exr"), "depth") as r:
         assert np.array_equal(next(r.frames()).data, z)
+
+
+def test_blender_multilayer_colour_is_read_from_its_combined_layer(tmp_path):
+    """Colour from a multilayer file holds R, G, B only inside layers (ViewLayer.Combined.R ...), which
+    FFmpeg's decoder reads with its layer option: before 2026-12-07 "video stream without a frame size"
+    (advising to save the depth as Y). Now the Combined layer: the same colour frames as those of the
+    same values as a plain R, G, B file, and the whole run on the one multilayer sequence works."""
+    (tmp_path / "multi").mkdir()
+    (tmp_path / "plain").mkdir()
+    for k in range(2):
+        _blender(tmp_path / "multi" / f"shot.{1001 + k:04d}.exr", k)
+        rgb = _frame(k)[1]
+        write_exr(tmp_path / "plain" / f"shot.{1001 + k:04d}.exr", {c: rgb[..., i] for i, c in enumerate("RGB")},
+                  {c: HALF for c in "RGB"})
+    got = {}
+    for name in ("multi", "plain"):
+        with VideoReader(str(tmp_path / name / "shot.%04d.exr"), "color") as r:
+            got[name] = [f.data for f in r.frames()]
+    assert len(got["multi"]) == 2 and all(np.array_equal(a, b) for a, b in zip(got["multi"], got["plain"]))
+    assert got["multi"][0][30, 5].tolist() == [118, 118, 118]  # 0.18 linear -> sRGB 118 (the wall)
+    multi = str(tmp_path / "multi" / "shot.%04d.exr")
+    run = subprocess.run([sys.executable, "-m", "igde_stream", multi, multi, "-o", str(tmp_path / "out" / "shot.%04d.exr"),
+                          "--depth-order", "far-high", "--threads", "1"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "colour read from the OpenEXR layer ViewLayer.Combined" in run.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shot.1001.exr", "shot.1002.exr"]

@@ -123,6 +123,26 @@ def _channels_at(data: bytes) -> int:
     raise ValueError("no channels attribute")
 
 
+def colour_layer(path: str) -> str | None:
+    """The layer whose R, G, B the colour ``path`` (an OpenEXR file, folder or pattern) is read from, where
+    its first image has none at the top level (nor Y): Blender's multilayer ``ViewLayer.Combined``, handed
+    to FFmpeg's decoder as its ``layer`` option; a layer named Combined, rgba or beauty first, else the
+    first by name. None for anything else (FFmpeg reads it as it is)."""
+    if not (path.lower().endswith(".exr") or os.path.isdir(path)):
+        return None
+    try:
+        files = _files(path)
+    except (InputError, OSError):
+        return None
+    names = exr_channels(files[0]) if files and files[0].lower().endswith(".exr") else None
+    if not names or {"R", "G", "B"} <= set(names) or "Y" in names:
+        return None
+    split = [n.rsplit(".", 1) for n in names if "." in n]
+    layers = sorted({layer for layer, c in split if all(f"{layer}.{x}" in names for x in "RGB")})
+    liked = [x for x in layers if x.rsplit(".", 1)[-1].lower() in ("combined", "rgba", "beauty")]
+    return (liked or layers or [None])[0]
+
+
 def decode_channel(data: bytes, channel: str, where: str) -> np.ndarray:
     """H x W float32 of channel ``channel`` of the OpenEXR file ``data`` (half widened exactly), decoded by
     FFmpeg from the renamed bytes (see the module docstring); ``InputError`` naming ``where`` when the
@@ -211,5 +231,5 @@ class ExrChannelClip:
         self._first = None
 
 
-__all__ = ["ExrChannelClip", "channel_input", "decode_channel", "depth_channel", "exr_channels", "exr_hint",
+__all__ = ["ExrChannelClip", "channel_input", "colour_layer", "decode_channel", "depth_channel", "exr_channels", "exr_hint",
            "rgb_depth_hint"]

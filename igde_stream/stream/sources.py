@@ -24,6 +24,7 @@ the first in a gray or >8-bit format, else the first video stream.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import sys
@@ -39,6 +40,7 @@ import av.logging
 
 from ..errors import CorruptInputError, InputError, worded
 from .cuts import bytes_after_last_frame, short_raw_frame
+from .exrdepth import colour_layer
 from .fifos import is_fifo, open_pipe
 from .formats import DEPTH_FORMATS, frame_bytes
 from .imageseq import IMAGE_SUFFIXES, padding_hint, sequence_frames
@@ -275,6 +277,7 @@ class StreamDecoder:
                     pass
 
 
+_LAYER_SAID: set[str] = set()  # colour inputs whose OpenEXR layer was logged (the probe opens them again)
 _stdin_lock = threading.Lock()
 _stdin: SharedInput | None = None
 
@@ -287,10 +290,17 @@ def _release_stdin(shared: SharedInput) -> None:
 
 
 def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
-          hint: str = "") -> av.container.InputContainer:
+          hint: str = "", decoder: dict[str, str] | None = None) -> av.container.InputContainer:
+    """``av.open`` of ``target``; ``decoder``: options of its (one) stream's decoder, for the probe and the
+    decoding alike (an OpenEXR ``layer``)."""
     with av.logging.Capture(local=True) as logs:
         try:
             target = ffmpeg_name(target) if isinstance(target, (str, os.PathLike)) else target
+            if decoder:
+                container = av.open(target, format=fmt, options=options, metadata_errors="ignore",
+                                    stream_options=[decoder])
+                container.streams.video[0].codec_context.options = dict(decoder)
+                return container
             return av.open(target, format=fmt, options=options, metadata_errors="ignore")
         except av.error.InvalidDataError:
             detail = "; ".join(m.strip() for lvl, _, m in logs if lvl <= av.logging.ERROR)[:120]
@@ -338,16 +348,21 @@ def open_input(path: str, role: str, opts: InputOptions | None) -> tuple[SharedI
         shared.kind = kind if new else shared.kind
         return shared, shared.kind, None
     frames: int | None = None
+    layer = colour_layer(path) if role == "color" and kind in ("sequence", "file") else None
+    if layer is not None and path not in _LAYER_SAID:  # a Blender multilayer EXR's ViewLayer.Combined.R, G, B
+        _LAYER_SAID.add(path)
+        logging.getLogger("igde_stream.stream").info("%s: colour read from the OpenEXR layer %s", path, layer)
+    decoder = {"layer": layer} if layer is not None else None
     if kind == "sequence":
         target, options, frames = sequence_frames(path)
         options["framerate"] = str(opts.fps or DEFAULT_FPS)
-        container = _open(target, path, "image2", options)
+        container = _open(target, path, "image2", options, decoder=decoder)
     elif kind == "raw":
         options, frames = _raw_options(path, role, opts)
         container = _open(path, path, "rawvideo", options)
     else:
         check_input_path(path)
-        container = _open(path, path, None, {})
+        container = _open(path, path, None, {}, decoder=decoder)
     shared = SharedInput(container, path)
     if kind == "file":
         shared.total_bytes = lambda: os.path.getsize(path)
