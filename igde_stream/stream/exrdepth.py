@@ -91,20 +91,29 @@ def _files(path: str) -> list[str]:
     return [path]
 
 
+def _exr_files(path: str) -> list[str]:
+    """The files of OpenEXR input ``path`` (``_files``), [] for any other input (a folder of other images
+    is not listed twice) or one that is refused elsewhere."""
+    try:
+        if not path.lower().endswith(".exr"):
+            if not os.path.isdir(path):
+                return []
+            with os.scandir(path) as entries:
+                if not any(e.name.lower().endswith(".exr") for e in entries):
+                    return []
+        files = _files(path)
+    except (InputError, OSError):
+        return []
+    return files if files and files[0].lower().endswith(".exr") else []
+
+
 def channel_input(path: str, role: str) -> str | None:
     """The channel that depth (or ground truth) ``path``, an OpenEXR file, folder or pattern, is read from
     here, not by FFmpeg (``depth_channel`` of its first file); None for anything else, and for colour."""
-    if role == "color" or not (path.lower().endswith(".exr") or os.path.isdir(path)):
+    if role == "color":
         return None
-    try:
-        if os.path.isdir(path) and not any(e.name.lower().endswith(".exr") for e in os.scandir(path)):
-            return None  # a folder of other images: not listed twice
-        files = _files(path)
-    except (InputError, OSError):
-        return None
-    if not files or not files[0].lower().endswith(".exr"):
-        return None
-    names = exr_channels(files[0])
+    files = _exr_files(path)
+    names = exr_channels(files[0]) if files else None
     return depth_channel(names) if names else None
 
 
@@ -128,13 +137,8 @@ def colour_layer(path: str) -> str | None:
     its first image has none at the top level (nor Y): Blender's multilayer ``ViewLayer.Combined``, handed
     to FFmpeg's decoder as its ``layer`` option; a layer named Combined, rgba or beauty first, else the
     first by name. None for anything else (FFmpeg reads it as it is)."""
-    if not (path.lower().endswith(".exr") or os.path.isdir(path)):
-        return None
-    try:
-        files = _files(path)
-    except (InputError, OSError):
-        return None
-    names = exr_channels(files[0]) if files and files[0].lower().endswith(".exr") else None
+    files = _exr_files(path)
+    names = exr_channels(files[0]) if files else None
     if not names or {"R", "G", "B"} <= set(names) or "Y" in names:
         return None
     split = [n.rsplit(".", 1) for n in names if "." in n]
