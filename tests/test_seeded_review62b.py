@@ -312,14 +312,17 @@ def test_openexr_size_is_the_display_window_not_the_data_window(tmp_path):
     assert read_header(str(path))[0] == decoded(path)[0] == (10, 6)
 
 
-def test_a_depth_channel_named_depth_in_capitals_beside_rgb_is_refused(tmp_path):
-    from igde_stream.errors import InputError
+def test_a_depth_channel_named_depth_in_capitals_beside_rgb_is_read_as_the_depth(tmp_path):
+    """A channel named Depth (any case) beside R, G, B is the depth: read from it (9), not from the
+    colour channels (5), which FFmpeg alone would give (refused before the channel was read)."""
+    import numpy as np
+
     from igde_stream.stream.reader import VideoReader
     from test_image_headers import _exr
 
     _exr(tmp_path / "0.exr", [("B", 5.0), ("Depth", 9.0), ("G", 5.0), ("R", 5.0)])
-    with pytest.raises(InputError, match="drops Depth"):
-        VideoReader(str(tmp_path / "0.exr"), "depth")
+    with VideoReader(str(tmp_path / "0.exr"), "depth") as r:
+        assert set(np.unique(next(r.frames()).data)) == {9.0}
 
 
 # ---- live ends ---------------------------------------------------------------------------------------

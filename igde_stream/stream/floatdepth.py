@@ -20,8 +20,6 @@ In far-high distance ``+inf`` is no hole but beyond every distance (a renderer's
 ``BACKGROUND_SHARE`` of the measured pixels and ``BACKGROUND_GAP`` times the farthest other one) keeps
 code 65535 for it: the range is ``0..HI`` with the scene's farthest value at code 65534, other values
 past HI clip to 65534, and code 65535 decodes as the background value, so a float output keeps it.
-``unsized_hint`` says why FFmpeg gave an image no size: a 1-channel float TIFF, or an OpenEXR whose
-channels are not Y (gray) or R, G, B (a depth pass in Z, an R-only map), named from its header.
 """
 
 from __future__ import annotations
@@ -391,21 +389,6 @@ def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = 
     return {**fmap.describe(), "clipped_frames": counts[id(depth)][0], **clipped, "covering": covering}
 
 
-def unsized_hint(codec: str, first: str) -> str:
-    """Why FFmpeg's decoder gave no frame size to image ``first`` (a ``codec`` image), for the message."""
-    if codec == "webp":
-        from .imagehead import animated_webp
-
-        if animated_webp(first):
-            return ("; an animated WebP, which FFmpeg's WebP decoder does not read (it decodes still WebP only): "
-                    "turn it into an image folder first and give --fps (docs/formats.md, \"Animated pictures\")")
-        return ""
-    if codec == "tiff":
-        return ("; FFmpeg's TIFF decoder does not read 1-channel float TIFF or 32-bit integer samples: write PFM or "
-                "EXR for float depth, 16-bit PNG or TIFF for integers")
-    return exr_hint(codec, first)
-
-
 __all__ = ["BACKGROUND_GAP", "BACKGROUND_SHARE", "FloatMap", "STEPS", "clip_range", "clip_warning", "describe_run",
-           "exr_channels", "exr_hint", "far_away", "first_frame", "holes", "measured", "prepare", "unsized_hint",
+           "exr_channels", "exr_hint", "far_away", "first_frame", "holes", "measured", "prepare",
            "with_background"]

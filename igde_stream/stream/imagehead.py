@@ -13,7 +13,9 @@ first bytes, not its suffix. A header that cannot be read (a cut file, a kind no
 the check: FFmpeg says what is wrong with the image when the run reaches it.
 
 Reading headers costs a few hundred bytes a file (a TIFF's IFD, a JPEG's segments up to its SOF:
-one seek each); ``docs/formats.md`` gives the figure for 300 files.
+one seek each); ``docs/formats.md`` gives the figure for 300 files. ``unsized_hint`` says why FFmpeg
+gave an image no size: an animated WebP, a 1-channel float TIFF, or an OpenEXR whose channels FFmpeg
+does not read (``exrdepth.exr_hint``).
 """
 
 from __future__ import annotations
@@ -337,4 +339,20 @@ def check_image_headers(files: list[str], role_name: str, formats: bool, path: s
             check_same_kind(size, fmt, k, name, 0.0, fmt0, first, role_name, lambda _: None, path)
 
 
-__all__ = ["check_image_headers", "exr_attributes", "exr_channel_list", "exr_dropped_depth", "read_header"]
+def unsized_hint(codec: str, first: str) -> str:
+    """Why FFmpeg's decoder gave no frame size to image ``first`` (a ``codec`` image), for the message."""
+    if codec == "webp":
+        if animated_webp(first):
+            return ("; an animated WebP, which FFmpeg's WebP decoder does not read (it decodes still WebP only): "
+                    "turn it into an image folder first and give --fps (docs/formats.md, \"Animated pictures\")")
+        return ""
+    if codec == "tiff":
+        return ("; FFmpeg's TIFF decoder does not read 1-channel float TIFF or 32-bit integer samples: write PFM or "
+                "EXR for float depth, 16-bit PNG or TIFF for integers")
+    from .exrdepth import exr_hint  # exrdepth reads OpenEXR headers with this module's parsers
+
+    return exr_hint(codec, first)
+
+
+__all__ = ["check_image_headers", "exr_attributes", "exr_channel_list", "exr_dropped_depth", "read_header",
+           "unsized_hint"]

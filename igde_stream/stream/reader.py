@@ -36,7 +36,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
-from .floatdepth import FloatMap, encode_counted, exr_hint, unsized_hint
+from .floatdepth import FloatMap, encode_counted, exr_hint
 from .fflogs import enable_error_logs
 from .exrdepth import rgb_depth_hint
 from .fields import FieldWatch
@@ -44,7 +44,7 @@ from .formats import (
     CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, alpha_hint, bits_of, depth_array,
     depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
 )
-from .imagehead import check_image_headers
+from .imagehead import check_image_headers, unsized_hint
 from .luma_checks import check_limited_luma, check_stored_luma
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_duration
