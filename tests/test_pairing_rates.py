@@ -34,3 +34,18 @@ def test_one_rate_gets_no_rate_words():
     with pytest.raises(PairingError) as info:
         list(pairs("exact", colors, depths, (1 / 30, 1 / 30), ("c.mp4", "d.mkv")))
     assert "fps" not in str(info.value)
+
+
+def test_ntsc_beside_its_nominal_rate_is_named():
+    """30000/1001 fps colour beside 30 fps depth of one capture: the two drift half a depth frame apart
+    after 500 frames (16.7 ms at 1/30000 s a frame), so depth frame 501 (16.700 s) finds no colour frame.
+    The frame durations differ by 1/1001 of the longer (0.0999 %): the refusal names both rates, not
+    missing frames alone (as it did while the threshold was 0.1 %). 0.04 % apart is one rate."""
+    said = _refusal(30000 / 1001, 30, n=600)
+    assert "frame 501 (16.700 s) of the depth stream has no colour frame" in said, said
+    assert "colour runs at 29.97 fps and the depth at 30 fps" in said, said
+    colors = timed_frames([k / 30 for k in range(5)])
+    depths = timed_frames([k / 30 for k in (0, 1, 2, 3, 5)])
+    with pytest.raises(PairingError) as info:
+        list(pairs("exact", colors, depths, (1 / 30, 1 / 30 * 1.0004), ("c.mp4", "d.mkv")))
+    assert "fps" not in str(info.value)

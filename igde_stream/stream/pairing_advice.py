@@ -50,8 +50,9 @@ class Steps:
 
 def rates(durations: tuple[float, float] | None) -> str:
     """"; the colour runs at A fps and the depth at B fps ..." where the two frame durations differ by
-    more than 0.1 %, else ""."""
-    if not durations or min(durations) <= 0 or abs(durations[0] - durations[1]) <= 1e-3 * max(durations):
+    more than 0.05 % of the longer, else "": 30000/1001 beside 30 fps (NTSC beside its nominal rate, the
+    commonest mislabel) differ by 1/1001 of it, 0.0999 %, which a threshold of 0.1 % let through."""
+    if not durations or min(durations) <= 0 or abs(durations[0] - durations[1]) <= 5e-4 * max(durations):
         return ""
     a, b = (f"{1 / d:.2f}".rstrip("0").rstrip(".") for d in durations)
     return (f"; the colour runs at {a} fps and the depth at {b} fps: if they are one capture, one of them was "
