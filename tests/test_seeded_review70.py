@@ -430,27 +430,11 @@ def test_the_sound_note_copies_only_what_the_outputs_container_holds(monkeypatch
 
 def test_the_command_says_the_sound_is_not_in_its_rgbd_output(tmp_path, capsys):
     """igde-stream with --rgbd-out (no --views-out): the RGB-D file is the one the note names."""
-    import av
-
     from igde_stream.cli import main
+    from test_sound_note import _with_sound
 
-    colors, depths, _ = scene(2, (32, 24))
-    color = tmp_path / "phone.mkv"
-    with av.open(str(color), "w") as out:
-        v = out.add_stream("ffv1", rate=Fraction(25))
-        v.width, v.height, v.pix_fmt = 32, 24, "yuv444p"
-        a = out.add_stream("flac", rate=48000)
-        a.layout = "mono"
-        for i, img in enumerate(colors):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            f.pts = i
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-        tone = (np.sin(np.arange(4800) / 10.0)[None] * 9000).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
-        frame.sample_rate, frame.pts = 48000, 0
-        out.mux(a.encode(frame))
-        out.mux(a.encode(None))
+    colors, depths, _ = scene(5, (32, 24))  # 0.2 s at 25 fps, as long as the helper's tone
+    color = _with_sound(tmp_path / "phone.mkv", colors, "flac")
     depth = tmp_path / "depth"
     depth.mkdir()
     import cv2
