@@ -7,7 +7,7 @@ layout, and the lossless layouts unpack back to them bit for bit.
 - stereo pair (the two extreme views, leftmost first): ``sbs`` side by side, ``tab`` top and bottom
   (left on top), each with ``squeeze`` to half width / height so that the frame keeps the input's
   size; ``anaglyph`` red-cyan, Dubois least squares (in linear light) or plain colour. Each
-  says so in its file (``STEREO_MODES``: Matroska StereoMode, H.264 frame-packing SEI).
+  says so in its file (``STEREO_MODES``: Matroska StereoMode, H.264 frame-packing SEI, MP4 ``st3d``).
 - ``quilt`` (Looking Glass): C columns x R rows of tiles; the bottom-left tile is view 0 (the
   leftmost), then left to right along the bottom row, then up: the top-right tile is the rightmost
   view. The file name carries ``_qs{C}x{R}a{aspect}`` (``quilt_path``). Presets (``QUILT_PRESETS``)

@@ -19,6 +19,7 @@ from ..errors import OutputError
 from .aspect import AspectTag
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
+from .st3d import MUXERS as ST3D_MUXERS, add_st3d
 from .streams import BT2020_PRIMARIES, HDR_TRANSFERS
 from .timecode import move_timecode, set_timecode
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
@@ -82,7 +83,8 @@ class ColorWriter:
     removes it. Frames keep the input's pts and time base; the first frame fixes the size (a frame of
     another size is an ``OutputError``: the encoder would rescale it). ``stereo_mode`` (a layout's,
     ``display.STEREO_MODES``): the file says how the frames pack a stereo pair, as players read it:
-    Matroska's StereoMode, and in H.264 (MP4 too) the frame-packing arrangement SEI.
+    Matroska's StereoMode, in MP4 / MOV the ``st3d`` box (``st3d.add_st3d``, any codec), and in
+    H.264 (any container) the frame-packing arrangement SEI.
 
     A ``.png`` name without ``%`` is one picture (a quilt, a stereo pair or a grid of one
     photograph's views), whatever ``codec``: PNG, lossless, for an input of one frame; ``frames``
@@ -220,11 +222,14 @@ class ColorWriter:
         """Flush the encoder and close the file, which keeps its temporary name (``tmp``): for a
         caller that renames several outputs together (the one-pass pipeline)."""
         self.closed = self.closed or "finished"
+        wrote = self.stream is not None and not self.image
         if self.stream is not None:
             for packet in self.stream.encode(None):
                 mux(self.container, packet)
             self.stream = None
         self.container.close()
+        if wrote and self.stereo_mode is not None and self.container.format.name.split(",")[0] in ST3D_MUXERS:
+            add_st3d(self.tmp, self.stereo_mode, self.path)  # what PyAV cannot have FFmpeg's muxer write
 
     def commit(self) -> None:
         """Finish, then give the file its name; once (again: nothing), as ``DepthWriter.commit``."""
