@@ -333,8 +333,9 @@ def _main(argv: list[str]) -> int:
         say(format_summary(summary), err=args.output == "-")
         from .stream.sound import sound_note
 
-        if args.color and (note := sound_note(args.color, [*summary.get("views_outputs", []),
-                                                           *([summary["rgbd_output"]] if summary.get("rgbd_output") else [])])):
+        views = summary.get("views_outputs", [])
+        if args.color and (note := sound_note(args.color, [*views, *([summary["rgbd_output"]] if summary.get(
+                "rgbd_output") else [])], stereo=bool(views) and args.layout in ("sbs", "tab"))):
             say(note, err=args.output == "-")
     return EXIT_OK
 

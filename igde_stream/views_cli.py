@@ -164,7 +164,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         say(f"wrote {n} frame{'s' if n != 1 else ''} ({what}, {coded}) to {', '.join(str(p) for p in paths)}")
         from .stream.sound import sound_note
 
-        if note := sound_note(args.color, paths):
+        if note := sound_note(args.color, paths, stereo=args.layout in ("sbs", "tab")):
             say(note)
     return 0
 

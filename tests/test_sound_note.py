@@ -50,24 +50,51 @@ def _streams(path):
         return [s.type for s in c.streams]
 
 
-@pytest.mark.parametrize("suffix, codec, out_name, audio", [(".mp4", "aac", "sbs.mp4", "-c copy"),
-                                                            (".mov", "pcm_s16le", "sbs.mp4", "-c:v copy -c:a aac"),
-                                                            (".mov", "pcm_s16le", "sbs.mkv", "-c copy")])
-def test_views_of_a_colour_with_sound_say_how_to_add_it(tmp_path, capsys, suffix, codec, out_name, audio):
+def _stereo(path):
+    """The "Stereo 3D" type ffprobe reads from the file's container (st3d, StereoMode), or None."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                        "stream_side_data=type", "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True)
+    return r.stdout.strip() or None
+
+
+# a stereo pair in MP4 / MOV keeps its st3d box through FFmpeg only with -strict unofficial, and only
+# into an MP4 (FFmpeg writes st3d in no MOV); Matroska's StereoMode is copied as it is
+@pytest.mark.parametrize("suffix, codec, layout, out_name, audio, result, stereo", [
+    (".mp4", "aac", "sbs", "sbs.mp4", "-c copy -strict unofficial", "sbs_sound.mp4", "side by side"),
+    (".mov", "pcm_s16le", "sbs", "sbs.mp4", "-c:v copy -c:a aac -strict unofficial", "sbs_sound.mp4", "side by side"),
+    (".mp4", "aac", "tab", "sbs.mov", "-c copy -strict unofficial", "sbs_sound.mp4", "top and bottom"),
+    (".mov", "pcm_s16le", "sbs", "sbs.mkv", "-c copy", "sbs_sound.mkv", "side by side"),
+    (".mp4", "aac", "grid", "sbs.mp4", "-c copy", "sbs_sound.mp4", None)])
+def test_views_of_a_colour_with_sound_say_how_to_add_it(tmp_path, capsys, suffix, codec, layout, out_name, audio,
+                                                        result, stereo):
     colors, depths, _ = scene(3, (32, 24))
     color = _with_sound(tmp_path / f"phone{suffix}", colors, codec)
     assert _streams(color) == ["video", "audio"]
     depth = write_video(tmp_path / "depth.mkv", depths, fmt="gray", rate=Fraction(25))
     out = tmp_path / out_name
-    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", "sbs", "--codec", "h264"]) == 0
+    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", layout, "--codec", "h264"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
     assert said == [f"{color} has sound (1 audio stream: {codec}), which the views and RGB-D files do not carry: to "
-                    f"add it, ffmpeg -i {out} -i {color} -map 0:v -map 1:a {audio} {tmp_path / ('sbs_sound' + out.suffix)}"]
+                    f"add it, ffmpeg -i {out} -i {color} -map 0:v -map 1:a {audio} {tmp_path / result}"]
     if shutil.which("ffmpeg") is None:
         pytest.skip("the ffmpeg command line runs the advice")
     cmd = shlex.split(said[0].split("to add it, ", 1)[1])
     subprocess.run([cmd[0], "-v", "error", *cmd[1:]], check=True)
-    assert sorted(_streams(tmp_path / ("sbs_sound" + out.suffix))) == ["audio", "video"]
+    assert sorted(_streams(tmp_path / result)) == ["audio", "video"]
+    assert _stereo(out) == stereo and _stereo(tmp_path / result) == stereo
+
+
+def test_one_pass_stereo_views_get_the_st3d_advice(make_clip, tiny_model, capsys):
+    """The main command's --views-out asks the same: an MP4 pair is told -strict unofficial."""
+    from igde_stream import cli
+
+    clip = make_clip(n=2, color_ext=".mkv", rate=Fraction(25))
+    color = _with_sound(clip["color"].parent / "phone.mp4", [np.asarray(f) for f in clip["colors"]], "aac")
+    out = clip["out"].parent / "v.mp4"
+    assert cli.main([str(color), str(clip["depth"]), "-o", str(clip["out"]), "--views-out", str(out), "--layout", "sbs",
+                     "--views-codec", "h264", "--model", str(tiny_model), "--backend", "torch"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
+    assert len(said) == 1 and said[0].endswith(f"-c copy -strict unofficial {out.with_name('v_sound.mp4')}")
 
 
 def test_no_sound_no_line(tmp_path):

@@ -26,10 +26,14 @@ def audio_codecs(path: str) -> list[str]:
         return []
 
 
-def sound_note(color: str, outputs: Sequence[str | Path]) -> str:
+def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False) -> str:
     """One line for the views / RGB-D ``outputs`` of a run whose colour file ``color`` has sound: that
     they hold none, and the command that muxes the colour's sound beside the first of them (the sound
-    copied where the output's container holds it, else coded to AAC); "" without sound or outputs."""
+    copied where the output's container holds it, else coded to AAC); "" without sound or outputs.
+
+    ``stereo``: the first output is a stereo pair (sbs, tab). FFmpeg copies its stereo packing into
+    the new file (Matroska's StereoMode as it is), but writes the MP4 ``st3d`` box only with ``-strict
+    unofficial`` and in MOV never: an MP4 / MOV pair gets ``-strict unofficial`` and an ``.mp4`` result."""
     files = [Path(p) for p in outputs if str(p) != "-" and "://" not in str(p) and Path(p).suffix.lower()
              in (".mp4", ".m4v", ".mov", ".mkv")]
     if not files:  # a run that wrote the depth only: the colour is not opened again
@@ -38,12 +42,14 @@ def sound_note(color: str, outputs: Sequence[str | Path]) -> str:
     if not codecs:
         return ""
     out = files[0]
-    copy = out.suffix.lower() in (".mkv", ".mov") or all(c in MP4_AUDIO for c in codecs)
-    audio = "-c copy" if copy else "-c:v copy -c:a aac"
+    keep_st3d = stereo and out.suffix.lower() in (".mp4", ".m4v", ".mov")
+    suffix = ".mp4" if keep_st3d else out.suffix
+    copy = suffix.lower() in (".mkv", ".mov") or all(c in MP4_AUDIO for c in codecs)
+    audio = ("-c copy" if copy else "-c:v copy -c:a aac") + (" -strict unofficial" if keep_st3d else "")
     n = len(codecs)
     return (f"{color} has sound ({n} audio stream{'s' if n > 1 else ''}: {', '.join(codecs)}), which the views and "
             f"RGB-D files do not carry: to add it, ffmpeg -i {out} -i {color} -map 0:v -map 1:a {audio} "
-            f"{out.with_name(out.stem + '_sound' + out.suffix)}")
+            f"{out.with_name(out.stem + '_sound' + suffix)}")
 
 
 __all__ = ["MP4_AUDIO", "audio_codecs", "sound_note"]
