@@ -328,15 +328,19 @@ def _main(argv: list[str]) -> int:
         return _stopped("term" if isinstance(e, Terminated) else "int", args.output)
     if (sig := interrupted_by()) is not None:  # swallowed as the run ended (in a finaliser): outputs complete
         return stopped("igde-stream", sig, "the outputs were complete by then and are in place")
+    views = summary.get("views_outputs", [])
     if not args.quiet:
         # with -o - stdout carries the depth stream only
         say(format_summary(summary), err=args.output == "-")
         from .stream.sound import sound_note
 
-        views = summary.get("views_outputs", [])
         if args.color and (note := sound_note(args.color, [*views, *([summary["rgbd_output"]] if summary.get(
                 "rgbd_output") else [])], stereo=bool(views) and args.layout in ("sbs", "tab"))):
             say(note, err=args.output == "-")
+    if views:
+        from .stream.stereo_names import say_name
+
+        say_name(views[0], args.layout, args.quiet, err=args.output == "-")
     return EXIT_OK
 
 

@@ -166,6 +166,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         if note := sound_note(args.color, paths, stereo=args.layout in ("sbs", "tab")):
             say(note)
+    from .stream.stereo_names import say_name
+
+    say_name(paths[0] if paths else None, name, args.quiet)
     return 0
 
 
