@@ -51,6 +51,29 @@ def test_describe_run_counts_only_the_frames_used():
     assert describe_run(fmap, depth, gt)["clipped_frames"] == 3  # without a count: every frame read
     for used, (n, n_gt, covering) in {1: (0, 0, None), 2: (1, 0, [0.5, 3.0]), 3: (1, 1, [0.1, 3.0]),
                                       4: (2, 1, [0.1, 4.0]), 5: (3, 1, [0.1, 5.0])}.items():
-        f = describe_run(fmap, depth, gt, used)
+        f = describe_run(fmap, depth, gt, used, range(used))  # the ground truth's frames 0..used-1 compared
         assert (f["clipped_frames"], f["gt_clipped_frames"]) == (n, n_gt)
         assert (None if f["covering"] is None else [round(x, 6) for x in f["covering"]]) == covering
+
+
+def test_the_ground_truths_frames_are_those_compared(tmp_path, enhancer):
+    """From --start the ground truth's reader reads a frame before the depth's first: that frame is not
+    compared, and the ground truth's last frame is. Counted by the order they were read, the one before
+    took the place of the last (the range named held 9.0 from frame 2, not 3.0 from frame 7)."""
+    from test_float_depth import write_pfm
+
+    from igde_stream.stream import enhance_file
+
+    colors, depths, gts = float_scene(8)
+    folder = write_sequences(tmp_path, colors, depths)
+    gts[2][3, 3], gts[7][3, 3] = 9.0, 3.0  # above the first depth frame's 0.5..2.5: frame 2 before the start
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    for i, g in enumerate(gts):
+        write_pfm(gt / f"{i:06d}.pfm", g)
+    summary = enhance_file(tmp_path / "rgb", folder, tmp_path / "o.mkv", enhancer=enhancer, gt_path=gt,
+                           start=3 / 25)  # depth frames 3..7, at --fps's default 25
+    f = summary["float_range"]
+    assert summary["frames"] == 5 and summary["matched_frames"] == 5
+    assert (f["clipped_frames"], f["gt_clipped_frames"]) == (0, 1)
+    assert f["covering"][0] == f["lo"] and f["covering"][1] == pytest.approx(3.0)

@@ -215,18 +215,19 @@ def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
         span = (float(seen.min()), float(seen.max()))
         lo, hi = reader.float_covering or (fmap.lo, fmap.hi)
         reader.float_covering = (min(lo, span[0]), max(hi, span[1]))
-        reader.float_clips = [*getattr(reader, "float_clips", []), (ordinal, *span)]
+        reader.float_clips = [*getattr(reader, "float_clips", []), (ordinal, index, *span)]
     reader.float_clipped += bool(clipped)
     return codes
 
 
-def _used(reader: Any, fmap: FloatMap, used: int | None) -> tuple[int, tuple[float, float] | None]:
-    """(frames clipped, the range that holds them and the map's) among the first ``used`` frames that
-    ``reader`` encoded (None: all it encoded). A run cut short (``--max-frames``, ``--to``) has its
-    reader decode a few frames ahead of the last it used: those are not the run's."""
+def _used(reader: Any, fmap: FloatMap, used: range | None, key: int) -> tuple[int, tuple[float, float] | None]:
+    """(frames clipped, the range that holds them and the map's) among the frames of ``reader`` whose
+    ordinal (``key`` 0: the frames it encoded, counted) or number (1: ``Frame.index``) is in ``used``
+    (None: all it encoded). A run cut short (``--max-frames``, ``--to``) has its readers decode a few
+    frames ahead of the last it used, and a ground truth's reader a frame before ``--start``."""
     if used is None or not hasattr(reader, "float_clips"):
         return reader.float_clipped, reader.float_covering
-    spans = [(lo, hi) for ordinal, lo, hi in reader.float_clips if ordinal < used]
+    spans = [(lo, hi) for *keys, lo, hi in reader.float_clips if keys[key] in used]
     if not spans:
         return 0, None
     return len(spans), (min(fmap.lo, *(lo for lo, _ in spans)), max(fmap.hi, *(hi for _, hi in spans)))
@@ -375,14 +376,17 @@ def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> FloatMap
     return seen
 
 
-def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = None) -> dict[str, Any] | None:
+def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = None,
+                 gt_used: range | None = None) -> dict[str, Any] | None:
     """The summary's and report's ``float_range``: the map, how many frames of the depth (and of a float
     ground truth) had values clipped to it, and ``covering``, [LO, HI] that holds every value read where
     some were clipped (else None); None for integer depth. ``used``: the frames the run enhanced, so
-    that frames its readers decoded ahead of a cut (``--max-frames``) are not counted (None: all)."""
+    that frames its readers decoded ahead of a cut (``--max-frames``) are not counted; ``gt_used``: the
+    numbers of the ground-truth frames compared (``PsnrReport.gt_compared``); None: all."""
     if fmap is None:
         return None
-    counts = {id(r): _used(r, fmap, used) for r in (depth, gt) if r is not None and r.float_map is fmap}
+    counts = {id(r): _used(r, fmap, *how) for r, how in ((depth, (None if used is None else range(used), 0)),
+                                                          (gt, (gt_used, 1))) if r is not None and r.float_map is fmap}
     clipped = {"gt_clipped_frames": counts[id(gt)][0]} if id(gt) in counts else {}
     spans = [span for _, span in counts.values() if span]
     covering = [min(lo for lo, _ in spans), max(hi for _, hi in spans)] if spans else None

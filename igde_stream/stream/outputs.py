@@ -333,6 +333,8 @@ class GtMatcher:
         while (nxt := self._peek(1)) is not None and nearer(nxt.time, g.time, t):
             self._pass_over()
             g = nxt
+        seen = self.report.gt_compared  # frames read before --start or ahead of a cut are not the run's
+        self.report.gt_compared = range(seen.start if seen else g.index, g.index + 1)
         return self.ahead.popleft()
 
     def finish(self) -> None:

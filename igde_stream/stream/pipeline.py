@@ -261,7 +261,8 @@ def enhance_file(
             # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
             read_as.update(pair=pair, timecode=span.timecode(di), first_number=getattr(writer, "first_number", None),
                            **tally, **span.said())
-            read_as.update(float_range=describe_run(fmap, depth, gt, frames), depth_colormap=depth.colormap_summary())
+            read_as.update(float_range=describe_run(fmap, depth, gt, frames, None if report is None else report.gt_compared),
+                           depth_colormap=depth.colormap_summary())
             moves += outs.finish()
             seconds = time.perf_counter() - t_start
             summary: dict[str, Any] = {

@@ -69,6 +69,7 @@ class PsnrReport:
         self.gt_problem = gt_problem
         self.unmatched_gt: list[tuple[int, float]] = []  # the first LISTED gt frames with no output frame
         self.unmatched_gt_count = 0
+        self.gt_compared = range(0)  # the numbers of the ground-truth frames compared, first to last
         self._count = 0
         self._lock = threading.Lock()
         self._spool_dir = spool_dir
