@@ -160,3 +160,47 @@ def test_views_of_a_blender_z_pass_with_the_scene_range_warn_of_no_clipping(tmp_
         with VideoReader(str(tmp_path / f"v{sky:g}.mkv"), "color") as r:
             frames[sky] = [f.data for f in r.frames()]
     assert len(frames[8.0]) == 2 and all(np.array_equal(a, b) for a, b in zip(frames[1e10], frames[8.0]))
+
+
+def test_a_blender_background_read_near_high_is_warned_naming_far_high(tmp_path, caplog, capsys):
+    """A Z pass given without --depth-order far-high: read as inverse depth, 1e10 is the nearest value and
+    the range 2..1e10 leaves the scene 2..8 m one code (a step of 1.5e5), which passed without a word.
+    By hand: 960 of 6144 pixels (15.6 %) hold 1e10, 1.25e9 times the scene's farthest, 8 m. A near-high
+    frame without such a value (the scene's inverse depth, 0.125..0.5) is not warned about."""
+    import logging
+
+    z, rgb = _scene(0, 1e10)
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        near = FloatMap.from_frame(z, "near-high", "z.exr")
+    assert (near.lo, near.hi, near.background) == (2.0, 1e10, None)  # the map as ever: only the words are new
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith("z.exr: the first float depth frame's largest value, 1e+10, holds 15.6 %")
+    assert "1.25e+09 times the next (8)" in said[0] and 'a Z pass or distance is depth_order="far-high"' in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        FloatMap.from_frame(z, "far-high", "z.exr")
+        FloatMap.from_frame(np.float32(1.0) / _scene(0, 8.0)[0], "near-high", "inv.exr")
+    assert not caplog.records
+    # the commands, from the first frame and with a range given (views render reads one frame for it)
+    import cv2
+
+    from igde_stream.cli import main
+    from igde_stream.views_cli import main as views_main
+
+    (tmp_path / "rgb").mkdir()
+    (tmp_path / "z").mkdir()
+    for k in range(2):
+        z, rgb = _scene(k, 1e10)
+        cv2.imwrite(str(tmp_path / "rgb" / f"{k:04d}.png"), rgb[..., ::-1])
+        write_exr(tmp_path / "z" / f"{k:04d}.exr", z)
+    np.save(tmp_path / "z.npy", np.stack([_scene(k, 1e10)[0] for k in range(2)]))
+    runs = [(main, [str(tmp_path / "rgb"), str(tmp_path / "z"), "-o", str(tmp_path / "a.mkv"), "--backend", "torch"]),
+            (main, [str(tmp_path / "rgb"), str(tmp_path / "z.npy"), "-o", str(tmp_path / "b.mkv"), "--backend", "torch",
+                    "--float-range", "0:8"]),
+            (views_main, ["render", str(tmp_path / "rgb"), str(tmp_path / "z"), "-o", str(tmp_path / "v.mkv"),
+                          "--float-range", "0:8"])]
+    for run, argv in runs:
+        assert run(argv) == 0
+        err = capsys.readouterr().err
+        assert err.count("the first float depth frame's largest value, 1e+10") == 1, err
+        assert "a Z pass or distance is --depth-order far-high" in err

@@ -37,6 +37,7 @@ from ..depth_order import check_order
 from ..errors import IGDEError, InputError, worded
 from .formats import is_float_format
 from .exrdepth import exr_channels, exr_hint  # the hints for OpenEXR channels FFmpeg does not read
+from .background import BACKGROUND_GAP, BACKGROUND_SHARE, near_high_words, scene_top
 from .fifos import is_fifo
 from .urls import read_once
 
@@ -45,10 +46,6 @@ log = logging.getLogger("igde_stream.stream")
 API_RANGE, CLI_RANGE = "float_range=(LO, HI)", "--float-range LO:HI"
 
 STEPS = 65534  # code steps from LO (code 1) to HI (code 65535); code 0: no value
-#: far-high: a first frame's farthest value is a renderer's background when it is held by at least
-#: this share of the measured pixels and is at least this many times the farthest other value (a range
-#: to it would leave the scene under 1/64 of the codes: Blender's 1e10 beside a scene of 2..8 m, one code)
-BACKGROUND_SHARE, BACKGROUND_GAP = 0.005, 64.0
 
 
 def holes(values: np.ndarray, order: str) -> np.ndarray:
@@ -143,11 +140,10 @@ class FloatMap:
         lo = 0.0 if order == "far-high" else float(seen.min())
         hi = float(seen.max())
         background = math.inf if far_away(v, order).any() else None
-        if order == "far-high":
-            below = seen[seen < hi]
-            if below.size and np.count_nonzero(seen == hi) >= BACKGROUND_SHARE * seen.size \
-                    and hi >= BACKGROUND_GAP * float(below.max()):
-                background, hi = hi, float(below.max())
+        if (top := scene_top(seen)) is not None and order == "far-high":  # a renderer's background
+            background, hi = hi, top
+        elif top is not None:  # read as inverse depth, a Z pass's sky is the nearest
+            _warn(path, near_high_words(seen, top), {"<order>": ('depth_order="far-high"', "--depth-order far-high")})
         if lo == hi:
             raise worded(InputError, f"the first float depth frame is constant ({hi:g}): give {{}}", (API_RANGE,),
                          (CLI_RANGE,), path)
@@ -322,15 +318,16 @@ def prepare(depth: Any, gt: Any, float_range: tuple[float, float] | None, order:
 def with_background(fmap: FloatMap, reader: Any, source: Any, seen: FloatMap | None = None) -> FloatMap:
     """A given range ``fmap`` (far-high) with the background of ``reader``'s first frame (``seen``, its own
     map, where read already) where that lies beyond HI: code 65535, written as HI, not counted as clipped
-    (``FloatMap.reserve`` False); ``fmap`` as it is otherwise, and for an input that cannot be read twice."""
-    if fmap.order != "far-high" or read_once(reader.path):
+    (``FloatMap.reserve`` False); ``fmap`` as it is otherwise, and for an input that cannot be read twice.
+    Near-high, the first frame is read for ``from_frame``'s warning of a background (a Z pass read so)."""
+    if read_once(reader.path):
         return fmap
     if seen is None:
         try:
             seen = FloatMap.from_frame(first_frame(reader, source), fmap.order, reader.path)
         except InputError:
             return fmap
-    if seen.background is not None and seen.background > fmap.hi:
+    if fmap.order == "far-high" and seen.background is not None and seen.background > fmap.hi:
         return dataclasses.replace(fmap, background=seen.background, reserve=False)
     return fmap
 
