@@ -126,3 +126,29 @@ def test_linear_8_bit_png_tagged_gamma_1_and_untagged_16_bit_png(tmp_path):
     for gamma in (None, 45455):
         stored = np.full((4, 4, 3), 46 * 257, np.uint16)
         assert np.all(_first_colour(_png_with_gamma(tmp_path / f"b{gamma}.png", stored, gamma)) == 46)
+
+
+def _palette_png(path: Path, palette: list[tuple[int, int, int]], index: np.ndarray, gamma: int) -> Path:
+    """A palette PNG (colour type 3, 8 bits) written by hand from the PNG layout, with ``gAMA``."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    h, w = index.shape
+    rows = b"".join(b"\0" + index[y].astype(np.uint8).tobytes() for y in range(h))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+                     + chunk(b"gAMA", struct.pack(">I", gamma)) + chunk(b"PLTE", bytes(np.array(palette, np.uint8)))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return path
+
+
+def test_linear_palette_png_reads_as_its_rgb_twin(tmp_path):
+    """A palette PNG tagged gamma 1.0 (FFmpeg tags it linear as it does RGB): its colours go through the
+    curve as the same colours in an RGB PNG do (46 -> 118, 1 -> 13, by hand above); it was read as stored."""
+    index = np.array([[0, 1, 2, 0]] * 4)
+    got = _first_colour(_palette_png(tmp_path / "p.png", [(46, 1, 255), (0, 128, 10), (255, 255, 255)], index, 100000))
+    assert list(got[0, 0]) == [118, 13, 255] and list(got[0, 2]) == [255, 255, 255] and got[0, 1, 1] == 188
+    stored = _first_colour(_palette_png(tmp_path / "s.png", [(46, 1, 255), (0, 128, 10), (255, 255, 255)], index, 45455))
+    assert list(stored[0, 0]) == [46, 1, 255]  # sRGB's gamma: as stored

@@ -62,10 +62,11 @@ _FLOAT_COLOUR = re.compile(r"^(gbra?p|rgba?|gray)f(16|32)(le|be)$")
 
 def linear_float(frame: av.VideoFrame) -> bool:
     """Whether ``frame`` is RGB or gray tagged linear light: float (OpenEXR colour, or a one-channel ``Y``
-    plate: scene-linear values, 1.0 = white), or integer (a PNG whose gAMA is 1.0: its peak = 1.0)."""
+    plate: scene-linear values, 1.0 = white), or integer (a PNG whose gAMA is 1.0, palette ones too: its peak
+    = 1.0)."""
     fmt = frame.format
     return getattr(frame, "color_trc", None) == LINEAR_TRC and (
-        bool(_FLOAT_COLOUR.match(fmt.name)) or fmt.is_rgb or fmt.name.startswith(("gray", "ya")))
+        bool(_FLOAT_COLOUR.match(fmt.name)) or fmt.is_rgb or fmt.name == "pal8" or fmt.name.startswith(("gray", "ya")))
 
 
 def _linear_values(frame: av.VideoFrame) -> np.ndarray:
