@@ -195,3 +195,38 @@ def test_blender_multilayer_colour_is_read_from_its_combined_layer(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "colour read from the OpenEXR layer ViewLayer.Combined" in run.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shot.1001.exr", "shot.1002.exr"]
+
+
+def test_a_given_range_reads_a_channel_sequence_ahead_as_images_first_frame_only(tmp_path, monkeypatch, caplog):
+    """A depth channel is read through the NumPy clip's reader, but it is images: with --float-range only
+    the first frame is read ahead for the narrow-range warning, as for the same depth saved as Y (FFmpeg's),
+    not every image of the sequence decoded once more before the run (a render's thousand EXRs)."""
+    import logging
+
+    from igde_stream.stream import enhance_file, exrdepth
+
+    (tmp_path / "multi").mkdir()
+    (tmp_path / "y").mkdir()
+    for k in range(12):
+        z, rgb = _frame(k)
+        write_exr(tmp_path / "multi" / f"{k:04d}.exr", {"R": rgb[..., 0], "G": rgb[..., 1], "B": rgb[..., 2], "Z": z})
+        write_exr(tmp_path / "y" / f"{k:04d}.exr", {"Y": z})
+    reads = []
+    read = exrdepth.ExrChannelClip._read
+    monkeypatch.setattr(exrdepth.ExrChannelClip, "_read", lambda self, k: reads.append(k) or read(self, k))
+
+    class Same:  # the depth back as it came; the Z pass is distance
+        batch, backend_name, depth_order = 2, "same", "far-high"
+
+        def enhance(self, color, depth):
+            return depth
+
+    said = []
+    for depth in ("multi", "y"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+            enhance_file(tmp_path / "multi", tmp_path / depth, tmp_path / f"{depth}.mkv", enhancer=Same(),
+                         float_range=(0.0, 100.0), max_frames=2)
+        said.append([r.getMessage().split(": ", 1)[1] for r in caplog.records if "spans only" in r.getMessage()])
+    assert said[0] == said[1] and len(said[0]) == 1 and "in the first frame (0..6.00009156" in said[0][0]
+    assert max(reads) < 11  # the run's two frames and a batch ahead; not images 11 and before, read for a range

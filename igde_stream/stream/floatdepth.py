@@ -262,11 +262,11 @@ def first_frame(reader: Any, source: Any) -> np.ndarray:
 def clip_range(reader: Any, order: str) -> tuple[float, float] | None:
     """LO..HI that holds every frame of ``reader``'s measured values, as ``FloatMap.from_frame`` takes one
     frame's (0..max far-high), where the whole clip is cheap to read: a NumPy clip (memory-mapped
-    .npy, an .npz member read from its zip). None for any other input (a decode of every frame), and
-    for a clip with no measured value or one value only."""
+    .npy, an .npz member read from its zip). None for any other input (a decode of every frame: an OpenEXR
+    depth channel too, read as arrays are), and for a clip with no measured value or one value only."""
     from .arrays import ArrayReader, array_frames
 
-    if not isinstance(reader, ArrayReader):
+    if not isinstance(reader, ArrayReader) or reader.info.codec != "npy":
         return None
     lo, hi = math.inf, -math.inf
     for values in array_frames(reader.path):
