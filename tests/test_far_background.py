@@ -204,3 +204,31 @@ def test_a_blender_background_read_near_high_is_warned_naming_far_high(tmp_path,
         err = capsys.readouterr().err
         assert err.count("the first float depth frame's largest value, 1e+10") == 1, err
         assert "a Z pass or distance is --depth-order far-high" in err
+
+
+def test_a_numpy_z_pass_with_a_wide_range_is_warned_of_its_scene_range_not_silenced_by_its_sky(tmp_path, caplog):
+    """A NumPy clip is read whole for the narrow-range warning; its sky at 1e10 made the values seem to
+    fill any range (0..1e10 of 0..100), so a Z pass of 2..8 m given --float-range 0:100 (8 % of it) passed
+    without the warning that images of the same frames get. The range named is the scene's, 0..8."""
+    import logging
+
+    import cv2
+
+    from igde_stream.stream import enhance_file
+
+    np.save(tmp_path / "z.npy", np.stack([_scene(k, 1e10)[0] for k in range(3)]))
+    (tmp_path / "rgb").mkdir()
+    for k in range(3):
+        cv2.imwrite(str(tmp_path / "rgb" / f"{k:04d}.png"), _scene(k, 1e10)[1][..., ::-1])
+
+    class Same:  # the depth back as it came
+        batch, backend_name, depth_order = 2, "same", "far-high"
+
+        def enhance(self, color, depth):
+            return depth
+
+    with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
+        enhance_file(tmp_path / "rgb", tmp_path / "z.npy", tmp_path / "o.mkv", enhancer=Same(), float_range=(0.0, 100.0))
+    said = [r.getMessage() for r in caplog.records if "spans only" in r.getMessage()]
+    assert len(said) == 1 and "spans only 8 % of float_range=(0, 100) (every frame: 0..8)" in said[0], said
+    assert "e.g. float_range=(0, 8)" in said[0]

@@ -261,7 +261,7 @@ def first_frame(reader: Any, source: Any) -> np.ndarray:
 
 def clip_range(reader: Any, order: str) -> tuple[float, float] | None:
     """LO..HI that holds every frame of ``reader``'s measured values, as ``FloatMap.from_frame`` takes one
-    frame's (0..max far-high), where the whole clip is cheap to read: a NumPy clip (memory-mapped
+    frame's (0..max far-high, a background left out), where the whole clip is cheap to read: a NumPy clip (memory-mapped
     .npy, an .npz member read from its zip). None for any other input (a decode of every frame: an OpenEXR
     depth channel too, read as arrays are), and for a clip with no measured value or one value only."""
     from .arrays import ArrayReader, array_frames
@@ -271,6 +271,8 @@ def clip_range(reader: Any, order: str) -> tuple[float, float] | None:
     lo, hi = math.inf, -math.inf
     for values in array_frames(reader.path):
         seen = measured(values, order)
+        if order == "far-high" and (top := scene_top(seen)) is not None:  # a renderer's background: not scene
+            seen = seen[seen <= top]
         if seen.size:
             lo, hi = min(lo, float(seen.min())), max(hi, float(seen.max()))
     lo = 0.0 if order == "far-high" and hi > 0 else lo
