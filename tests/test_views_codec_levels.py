@@ -14,6 +14,7 @@ import av
 import numpy as np
 import pytest
 
+from igde_stream import display, multiview as mv
 from igde_stream.stream.view_writers import ColorWriter, level_note
 
 
@@ -25,12 +26,44 @@ def test_level_limits_are_the_standards(codec, w, h, over):
     assert bool(level_note(codec, w, h)) == over
 
 
+def _advice(layout, size=(3840, 2160), **options):
+    """The advice of ``level_note`` for ``layout``'s frame of views of ``size``: what follows "for those: "."""
+    lay = display.make_layout(layout, mv.ViewConfig(n_views=options.pop("n_views", 2)), **options)
+    note = level_note("h264", *lay.frame_sizes(size)[0], lay.level_fix())
+    assert "coded at level 6" in note
+    return note.split("may refuse")[1].removeprefix("; for those: ")
+
+
 def test_the_advice_fits_the_layout():
-    assert "--squeeze" in level_note("h264", 7680, 2160, "left_right")
-    assert "--squeeze" in level_note("hevc", 3840, 4320, "top_bottom")
-    assert "--squeeze" not in level_note("h264", 7680, 2160, None) and "--layout views" in level_note("h264", 7680, 2160)
+    """Only what makes that layout's frame smaller: --squeeze for a full pair, fewer views for a grid;
+    the input's size for a frame of it (a squeezed pair, an anaglyph, one file a view) or of twice it
+    (colour | depth); nothing for a display's own size (a quilt preset, a lenticular panel)."""
+    assert _advice("sbs").startswith("--squeeze") and _advice("tab").startswith("--squeeze")
+    assert _advice("grid", n_views=4) == "fewer views, or one file a view (--layout views), or a smaller input"
+    for layout, options in (("sbs", {"squeeze": True}), ("tab", {"squeeze": True}), ("anaglyph", {}), ("views", {}),
+                            ("rgbd", {})):
+        assert _advice(layout, (4112, 2320), **options) == "a smaller input", layout
+    assert _advice("quilt", (1024, 1024), quilt=display.parse_quilt("5x9"), n_views=45).startswith("fewer columns")
+    assert _advice("quilt", quilt=display.QUILT_PRESETS["16in"], n_views=45) == ""
     assert level_note("h264", 7680, 2160).startswith("7680x2160 frames (64,800 macroblocks, over the 36,864 of H.264 "
                                                      "level 5.2) are coded at level 6")
+    assert level_note("h264", 7680, 2160, "").endswith("may refuse")
+
+
+def test_a_render_warns_with_its_layouts_advice(tmp_path, capsys):
+    """Through ``views render``: a full pair of 2064x2320 views (4128x2320, 37,410 macroblocks) gets
+    --squeeze; one frame, black, so the run takes about a second."""
+    from conftest import write_video
+    from igde_stream import views_cli
+
+    w, h = 2064, 2320
+    write_video(tmp_path / "c.mkv", [np.zeros((h, w, 3), np.uint8)], fmt="rgb24", codec="ffv1")
+    write_video(tmp_path / "d.mkv", [np.full((h, w), 128, np.uint8)], fmt="gray")
+    assert views_cli.main(["render", str(tmp_path / "c.mkv"), str(tmp_path / "d.mkv"), "-o",
+                           str(tmp_path / "s_SBS.mp4"), "--layout", "sbs", "--codec", "h264"]) == 0
+    said = [ln for ln in capsys.readouterr().err.splitlines() if "coded at level 6" in ln]
+    assert len(said) == 1 and said[0].endswith("for those: --squeeze (half side by side / top and bottom, the input's "
+                                               "size), or a smaller input")
 
 
 @pytest.mark.parametrize("w, h, level", [(4096, 2304, 51), (4096, 2320, 60)])
@@ -53,7 +86,7 @@ def test_x264_picks_level_6_where_the_note_says(tmp_path, w, h, level):
 def test_the_writer_warns_once_before_any_frame(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="igde_stream.stream"):
         w = ColorWriter(tmp_path / "s.mp4", "h264", Fraction(25), Fraction(1, 25), stereo_mode="left_right",
-                        size=(7680, 2160))
+                        size=(7680, 2160), level_fix="--squeeze")
         w.abort()
         small = ColorWriter(tmp_path / "t.mp4", "h264", Fraction(25), Fraction(1, 25), stereo_mode="left_right")
         small.write(np.zeros((16, 32, 3), np.uint8), 0)

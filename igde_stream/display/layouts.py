@@ -53,6 +53,11 @@ class Layout:
         any frame is rendered, so that a size no encoder takes is refused before the work."""
         return [size]
 
+    def level_fix(self) -> str:
+        """What makes the frames smaller, for a line about frames too large for H.264 / HEVC level 5.x
+        decoders; "" where nothing does (a display's own frame size)."""
+        return "a smaller input"
+
     def frames(self, color: np.ndarray, depth: np.ndarray, render: Renderer | None = None) -> list[np.ndarray]:
         return self.pack((render or numpy_renderer)(color, depth, self.cfg, None))
 
@@ -70,6 +75,9 @@ class Grid(Layout):
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         return [tile_grid(views, self.rows, self.cols)]
+
+    def level_fix(self) -> str:
+        return "fewer views, or one file a view (--layout views), or a smaller input"
 
 
 class StereoPair(Layout):
@@ -105,6 +113,10 @@ class Stacked(StereoPair):
     def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
         w, h = size
         return [(w, h) if self.squeeze else (2 * w, h) if self.axis == 1 else (w, 2 * h)]
+
+    def level_fix(self) -> str:
+        return "a smaller input" if self.squeeze else \
+            "--squeeze (half side by side / top and bottom, the input's size), or a smaller input"
 
     def combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return (stereo.side_by_side if self.axis == 1 else stereo.top_and_bottom)(left, right, self.squeeze)
@@ -165,6 +177,9 @@ class Quilt(Layout):
     def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
         return [self.spec.size or (self.spec.cols * size[0], self.spec.rows * size[1])]
 
+    def level_fix(self) -> str:  # a preset's size is its display's
+        return "" if self.spec.size else "fewer columns or rows (--quilt CxR), or a smaller input"
+
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         return [pack_quilt(views, self.spec, self.view_sar)]
 
@@ -202,6 +217,9 @@ class Lenticular(Layout):
 
     def frame_sizes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
         return [tuple(self.panel)]
+
+    def level_fix(self) -> str:
+        return ""  # the panel's own size
 
     def pack(self, views: np.ndarray) -> list[np.ndarray]:
         size = (views.shape[2], views.shape[1])

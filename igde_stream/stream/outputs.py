@@ -154,6 +154,7 @@ class ViewsSink:
         for p, size in zip(self.paths, sizes):
             self.writers.append(ColorWriter(p, self.codec, self.info.effective_rate, self.info.time_base, self.threads,
                                             stereo_mode=self.layout.stereo_mode, size=size,
+                                            level_fix=self.layout.level_fix(),
                                             frames=self.info.expected_frames, timecode=self.info.timecode,
                                             sar=self.sar, tags=self.tags))
 

@@ -24,7 +24,7 @@ from .streams import BT2020_PRIMARIES, HDR_TRANSFERS
 from .timecode import move_timecode, set_timecode
 from .writer import BITEXACT, ffmpeg_name, mux, remove_stale_parts, temp_path
 
-__all__ = ["SDR", "VIEW_CODECS", "ColorWriter", "RGBDWriter", "colour_tags", "level_note"]
+__all__ = ["SDR", "VIEW_CODECS", "ColorWriter", "RGBDWriter", "colour_tags", "level_note", "SMALLER_INPUT"]
 
 log = logging.getLogger("igde_stream.stream")
 
@@ -44,15 +44,18 @@ H264_MAX_SIDE = 16_384  # x264 refuses a wider or taller frame (avcodec_open2 fa
 HEVC_MIN_WIDTH = 64  # libx265.so.216 (PyAV 18.1 wheels) crashes with glibc heap corruption at widths 34-48
 
 
+SMALLER_INPUT = "a smaller input"  # what makes a frame of the input's size (or twice it) smaller
 H264_LEVEL52_MACROBLOCKS = 36_864  # level 5.2's largest frame (MaxFS, H.264 Table A-1), e.g. 4096x2304
 HEVC_LEVEL5_LUMA = 8_912_896  # levels 5-5.2's largest picture (MaxLumaPs, H.265 Table A.8), e.g. 4096x2176
 HEVC_LEVEL5_SIDE = 8_444  # their widest or tallest side, sqrt(8 x MaxLumaPs)
 
 
-def level_note(codec: str, w: int, h: int, stereo_mode: str | None = None) -> str:
+def level_note(codec: str, w: int, h: int, fix: str = SMALLER_INPUT) -> str:
     """A line for an H.264 / HEVC frame larger than level 5.2 (H.264) or 5.x (HEVC) holds, which x264 /
     x265 then code at level 6 (a full side-by-side pair of 3840x2160 views, 7680x2160: H.264 level 6.0,
-    HEVC 6.0): a decoder of a lower level, as TVs, phones and headsets have, may refuse it; "" else."""
+    HEVC 6.0): a decoder of a lower level, as TVs, phones and headsets have, may refuse it; "" else.
+    ``fix``: what makes the layout's frame smaller (``Layout.level_fix``); "" where nothing does (a
+    display's own size: a quilt preset, a lenticular panel)."""
     if codec == "h264":
         mbs = -(-w // 16) * -(-h // 16)
         if mbs <= H264_LEVEL52_MACROBLOCKS:
@@ -64,10 +67,8 @@ def level_note(codec: str, w: int, h: int, stereo_mode: str | None = None) -> st
         over = f"{w * h:,} pixels, over the {HEVC_LEVEL5_LUMA:,} (sides up to {HEVC_LEVEL5_SIDE}) of HEVC level 5.1"
     else:
         return ""
-    fix = ("--squeeze (half side by side / top and bottom, the input's size)" if stereo_mode in ("left_right", "top_bottom")
-           else "fewer views, or one file a view (--layout views)")
     return (f"{w}x{h} frames ({over}) are coded at level 6, which decoders of level 5.x and under (many TVs, phones "
-            f"and headsets) may refuse; for those: {fix}, or a smaller input")
+            f"and headsets) may refuse" + (f"; for those: {fix}" if fix else ""))
 
 
 def _check_size(codec: str, w: int, h: int, path: Path) -> None:
@@ -116,12 +117,13 @@ class ColorWriter:
     photograph's views), whatever ``codec``: PNG, lossless, for an input of one frame; ``frames``
     (the input's count, when known) over 1 is refused at opening, a second frame when written.
     ``sar``: the width : height of the frames' pixels, said in the file (``aspect.AspectTag``);
-    ``tags``: the colour primaries and transfer said (``colour_tags``; the matrix is BT.709's)."""
+    ``tags``: the colour primaries and transfer said (``colour_tags``; the matrix is BT.709's);
+    ``level_fix``: the advice of ``level_note`` for frames over level 5.x (``Layout.level_fix``)."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
                  frames: int | None = None, timecode: str | None = None, sar: Fraction | int = 1,
-                 tags: tuple[int, int] = SDR) -> None:
+                 tags: tuple[int, int] = SDR, level_fix: str = SMALLER_INPUT) -> None:
         import av
 
         if codec not in VIEW_CODECS:
@@ -136,8 +138,8 @@ class ColorWriter:
             _check_size(codec, *size, Path(path))
         if stereo_mode is not None and stereo_mode not in display.STEREO_MODES:
             raise OutputError(f"unknown stereo mode {stereo_mode!r}; known: {', '.join(display.STEREO_MODES)}", path)
-        self._level_said = False
-        if size is not None and not self.image and (note := level_note(codec, *size, stereo_mode)):
+        self._level_said, self.level_fix = False, level_fix
+        if size is not None and not self.image and (note := level_note(codec, *size, level_fix)):
             log.warning("%s: %s", path, note)
             self._level_said = True
         self.path = Path(path)
@@ -197,7 +199,7 @@ class ColorWriter:
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
             _check_size(self.codec, w, h, self.path)  # before the encoder: FFmpeg's own errors say less
-            if not self._level_said and (note := level_note(self.codec, w, h, self.stereo_mode)):
+            if not self._level_said and (note := level_note(self.codec, w, h, self.level_fix)):
                 log.warning("%s: %s", self.path, note)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix

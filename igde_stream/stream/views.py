@@ -239,7 +239,7 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         warn_layout_memory(lay, paths, codec, size)
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
-                                       size=frame_size, frames=frames, timecode=tc, sar=sar,
+                                       level_fix=lay.level_fix(), size=frame_size, frames=frames, timecode=tc, sar=sar,
                                        tags=SDR if lay.depth_8bit else colour_tags(color_reader)))
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers], end).cut(
