@@ -143,3 +143,48 @@ def test_a_file_whose_movie_box_is_not_last_is_refused(tmp_path):
         add_st3d(out, "left_right")
     assert out.read_bytes() == before
     assert not add_st3d(out, "anaglyph_cyan_red")  # no st3d mode: nothing done
+
+
+def _plain_mp4(path):
+    """A 2-frame FFV1 MP4 as the writer leaves it before ``add_st3d``: ftyp, free, mdat, moov (last)."""
+    w = ColorWriter(path, "ffv1", Fraction(25), Fraction(1, 25))
+    for k in range(2):
+        w.write(np.full((16, 32, 3), 40 * k, np.uint8), k)
+    w.commit()
+    data = path.read_bytes()
+    return data, data.rindex(b"moov") - 4
+
+
+def test_a_movie_box_of_size_0_gets_its_size(tmp_path):
+    """Size 0 is "to the end of the file" (ISO/IEC 14496-12 4.2), legal for the last box: growing that
+    field by 13 made the movie box 13 bytes long and the file unreadable (ffprobe: no stream)."""
+    import struct
+
+    out = tmp_path / "z.mp4"
+    data, moov = _plain_mp4(out)
+    out.write_bytes(data[:moov] + b"\0\0\0\0" + data[moov + 4:])
+    assert add_st3d(out, "left_right")
+    after = out.read_bytes()
+    assert struct.unpack(">I", after[moov:moov + 4])[0] == len(data) - moov + 13 == len(after) - moov
+    st = _streams(out)
+    assert st[0]["nb_read_frames"] == "2" and _stereo(st[0]) == [("side by side", 0)]
+
+
+def test_a_broken_movie_box_is_refused_and_left_as_it_was(tmp_path):
+    """A box of size 0 inside the movie box (mdia, the last in its track, can be read as running to
+    its parent's end, but has no size to grow) and a 64-bit size cut short: an ``OutputError``, the
+    file untouched."""
+    import struct
+
+    out = tmp_path / "b.mp4"
+    data, moov = _plain_mp4(out)
+    mdia = data.index(b"mdia") - 4
+    trak = data.index(b"trak") - 4
+    assert mdia + struct.unpack(">I", data[mdia:mdia + 4])[0] == trak + struct.unpack(">I", data[trak:trak + 4])[0]
+    size = struct.unpack(">I", data[moov:moov + 4])[0]
+    for broken in (data[:mdia] + b"\0\0\0\0" + data[mdia + 4:],
+                   data[:moov] + struct.pack(">I", size + 8) + data[moov + 4:] + struct.pack(">I4s", 1, b"free")):
+        out.write_bytes(broken)
+        with pytest.raises(OutputError, match="cannot add the st3d stereo box"):
+            add_st3d(out, "top_bottom")
+        assert out.read_bytes() == broken

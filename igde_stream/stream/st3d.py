@@ -34,7 +34,7 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int, int
     while start + 8 <= end:
         size, kind = struct.unpack(">I4s", data[start:start + 8])
         header = 8
-        if size == 1:
+        if size == 1 and start + 16 <= end:
             size, header = struct.unpack(">Q", data[start + 8:start + 16])[0], 16
         elif size == 0:
             size = end - start
@@ -50,7 +50,10 @@ def _grow(buf: bytearray, offset: int, header: int, delta: int) -> None:
     if header == 16:
         struct.pack_into(">Q", buf, offset + 8, struct.unpack_from(">Q", buf, offset + 8)[0] + delta)
     else:
-        size = struct.unpack_from(">I", buf, offset)[0] + delta
+        size = struct.unpack_from(">I", buf, offset)[0]
+        if size == 0:  # "to the end of the file", a top-level box's alone: no size to grow
+            raise ValueError(f"box {bytes(buf[offset + 4:offset + 8])!r} has size 0 inside the movie box")
+        size += delta
         if size >= 2 ** 32:
             raise ValueError("a box would outgrow its 32-bit size")
         struct.pack_into(">I", buf, offset, size)
@@ -61,6 +64,8 @@ def _with_st3d(moov: bytes, mode: int) -> bytes:
     set to ``mode``)."""
     buf = bytearray(moov)
     moov_header = 16 if struct.unpack_from(">I", moov, 0)[0] == 1 else 8
+    if struct.unpack_from(">I", moov, 0)[0] == 0:  # the last box, "to the end of the file": its size said
+        struct.pack_into(">I", buf, 0, len(moov))
     edits = []  # (insert at, [(box offset, header) to grow]) of each track, applied last first
     for kind, off, hdr, size in _boxes(moov, moov_header, len(moov)):
         if kind != b"trak":
