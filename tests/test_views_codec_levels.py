@@ -21,7 +21,7 @@ from igde_stream.stream.view_writers import ColorWriter, level_note
 @pytest.mark.parametrize("codec, w, h, over", [
     ("h264", 4096, 2304, False), ("h264", 4096, 2320, True), ("h264", 7680, 2160, True), ("h264", 3840, 2160, False),
     ("hevc", 4096, 2176, False), ("hevc", 4096, 2192, True), ("hevc", 8448, 1000, True), ("hevc", 8432, 1000, False),
-    ("hevc", 7680, 2160, True), ("ffv1", 7680, 2160, False)])
+    ("hevc", 7680, 2160, True), ("hevc", 4090, 2178, True), ("hevc", 8444, 1000, True), ("ffv1", 7680, 2160, False)])
 def test_level_limits_are_the_standards(codec, w, h, over):
     assert bool(level_note(codec, w, h)) == over
 
@@ -81,6 +81,26 @@ def test_x264_picks_level_6_where_the_note_says(tmp_path, w, h, level):
     with av.open(str(path)) as c:
         assert c.streams.video[0].codec_context.level == level
     assert bool(level_note("h264", w, h)) == (level == 60)
+
+
+@pytest.mark.parametrize("w, h, level", [(4096, 2176, 150), (4090, 2178, 180)])
+def test_x265_picks_level_6_where_the_note_says(tmp_path, w, h, level):
+    """x265 codes a picture padded to a multiple of 8: 4090x2178 (8,908,020 pixels, under level 5's
+    8,912,896) is coded as 4096x2184 (8,945,664), level 6.0 (general_level_idc 180), as read back by
+    PyAV; 4096x2176 stays 5.0 (150). The note goes by the coded size."""
+    path = tmp_path / "l.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx265", rate=25, options={"preset": "ultrafast", "x265-params": "log-level=error"})
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        f = av.VideoFrame.from_ndarray(np.zeros((h, w, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+        f.pts = 0
+        c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].codec_context.level == level
+    note = level_note("hevc", w, h)
+    assert bool(note) == (level == 180)
+    assert not note or "8,945,664 pixels coded as 4096x2184, over the 8,912,896" in note
 
 
 def test_the_writer_warns_once_before_any_frame(tmp_path, caplog):

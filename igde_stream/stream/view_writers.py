@@ -48,6 +48,7 @@ SMALLER_INPUT = "a smaller input"  # what makes a frame of the input's size (or 
 H264_LEVEL52_MACROBLOCKS = 36_864  # level 5.2's largest frame (MaxFS, H.264 Table A-1), e.g. 4096x2304
 HEVC_LEVEL5_LUMA = 8_912_896  # levels 5-5.2's largest picture (MaxLumaPs, H.265 Table A.8), e.g. 4096x2176
 HEVC_LEVEL5_SIDE = 8_444  # their widest or tallest side, sqrt(8 x MaxLumaPs)
+HEVC_MIN_CU = 8  # x265's smallest coding unit: the coded picture's sides are multiples of it (H.265 7.4.3.2.1)
 
 
 def level_note(codec: str, w: int, h: int, fix: str = SMALLER_INPUT) -> str:
@@ -61,10 +62,13 @@ def level_note(codec: str, w: int, h: int, fix: str = SMALLER_INPUT) -> str:
         if mbs <= H264_LEVEL52_MACROBLOCKS:
             return ""
         over = f"{mbs:,} macroblocks, over the {H264_LEVEL52_MACROBLOCKS:,} of H.264 level 5.2"
-    elif codec == "hevc":
-        if w * h <= HEVC_LEVEL5_LUMA and max(w, h) <= HEVC_LEVEL5_SIDE:
+    elif codec == "hevc":  # the level bounds the coded picture: sides padded to a multiple of x265's 8-px CU
+        cw, ch = -(-w // HEVC_MIN_CU) * HEVC_MIN_CU, -(-h // HEVC_MIN_CU) * HEVC_MIN_CU
+        if cw * ch <= HEVC_LEVEL5_LUMA and max(cw, ch) <= HEVC_LEVEL5_SIDE:
             return ""
-        over = f"{w * h:,} pixels, over the {HEVC_LEVEL5_LUMA:,} (sides up to {HEVC_LEVEL5_SIDE}) of HEVC level 5.1"
+        coded = f" coded as {cw}x{ch}" if (cw, ch) != (w, h) else ""
+        over = (f"{cw * ch:,} pixels{coded}, over the {HEVC_LEVEL5_LUMA:,} (sides up to {HEVC_LEVEL5_SIDE}) of "
+                "HEVC level 5.1")
     else:
         return ""
     return (f"{w}x{h} frames ({over}) are coded at level 6, which decoders of level 5.x and under (many TVs, phones "
