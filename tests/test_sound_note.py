@@ -84,6 +84,26 @@ def test_views_of_a_colour_with_sound_say_how_to_add_it(tmp_path, capsys, suffix
     assert _stereo(out) == stereo and _stereo(tmp_path / result) == stereo
 
 
+@pytest.mark.parametrize("layout, stereo", [("sbs", "side by side"), ("grid", None)])
+def test_ffv1_in_mp4_is_remuxed_into_matroska(tmp_path, capsys, layout, stereo):
+    """FFV1 views in MP4: the system's ffmpeg (5.1 here) has no MP4 tag for FFV1 ("Could not find tag
+    for codec ffv1"), so an .mp4 result fails; the .mkv named runs, keeps the pair's packing (StereoMode)
+    and copies the PCM sound as it is."""
+    colors, depths, _ = scene(3, (32, 24))
+    color = _with_sound(tmp_path / "phone.mov", colors, "pcm_s16le")
+    depth = write_video(tmp_path / "depth.mkv", depths, fmt="gray", rate=Fraction(25))
+    out = tmp_path / "v.mp4"
+    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", layout, "--codec", "ffv1"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
+    assert len(said) == 1 and said[0].endswith(f"-map 0:v -map 1:a -c copy {tmp_path / 'v_sound.mkv'}")
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg command line runs the advice")
+    cmd = shlex.split(said[0].split("to add it, ", 1)[1])
+    subprocess.run([cmd[0], "-v", "error", *cmd[1:]], check=True)
+    assert sorted(_streams(tmp_path / "v_sound.mkv")) == ["audio", "video"]
+    assert _stereo(out) == stereo and _stereo(tmp_path / "v_sound.mkv") == stereo
+
+
 def test_one_pass_stereo_views_get_the_st3d_advice(make_clip, tiny_model, capsys):
     """The main command's --views-out asks the same: an MP4 pair is told -strict unofficial."""
     from igde_stream import cli

@@ -26,6 +26,17 @@ def audio_codecs(path: str) -> list[str]:
         return []
 
 
+def _ffv1(path: Path) -> bool:
+    """Whether the file ``path`` holds FFV1 video (PyAV's view; False where it cannot be read)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            return any(s.codec_context is not None and s.codec_context.name == "ffv1" for s in c.streams.video)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+
+
 def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False) -> str:
     """One line for the views / RGB-D ``outputs`` of a run whose colour file ``color`` has sound: that
     they hold none, and the command that muxes the colour's sound beside the first of them (the sound
@@ -33,7 +44,9 @@ def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False) 
 
     ``stereo``: the first output is a stereo pair (sbs, tab). FFmpeg copies its stereo packing into
     the new file (Matroska's StereoMode as it is), but writes the MP4 ``st3d`` box only with ``-strict
-    unofficial`` and in MOV never: an MP4 / MOV pair gets ``-strict unofficial`` and an ``.mp4`` result."""
+    unofficial`` and in MOV never: an MP4 / MOV pair gets ``-strict unofficial`` and an ``.mp4`` result.
+    FFV1 in MP4 (which the views writer's FFmpeg writes) gets an ``.mkv`` result: FFmpeg's mp4 muxer
+    in releases still shipped (5.1, Debian 12's) has no tag for FFV1 and refuses the copy."""
     files = [Path(p) for p in outputs if str(p) != "-" and "://" not in str(p) and Path(p).suffix.lower()
              in (".mp4", ".m4v", ".mov", ".mkv")]
     if not files:  # a run that wrote the depth only: the colour is not opened again
@@ -42,8 +55,10 @@ def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False) 
     if not codecs:
         return ""
     out = files[0]
-    keep_st3d = stereo and out.suffix.lower() in (".mp4", ".m4v", ".mov")
-    suffix = ".mp4" if keep_st3d else out.suffix
+    iso = out.suffix.lower() in (".mp4", ".m4v", ".mov")
+    to_mkv = iso and _ffv1(out)  # Matroska holds FFV1 in every FFmpeg, and the pair's StereoMode
+    keep_st3d = stereo and iso and not to_mkv
+    suffix = ".mkv" if to_mkv else ".mp4" if keep_st3d else out.suffix
     copy = suffix.lower() in (".mkv", ".mov") or all(c in MP4_AUDIO for c in codecs)
     audio = ("-c copy" if copy else "-c:v copy -c:a aac") + (" -strict unofficial" if keep_st3d else "")
     n = len(codecs)
