@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gt", metavar="PATH", help="ground-truth depth (as DEPTH) for the per-frame PSNR report")
     p.add_argument("--report", metavar="PATH", action="append",
                    help="per-frame report, .json or .csv (repeatable; needs --gt)")
+    p.add_argument("--gt-measured", action="store_true",
+                   help="score only the pixels where the ground truth is not 0 (a stereo ground truth's unknown "
+                        "pixels, KITTI's sparse one, NaN / inf of a float one); default: every pixel")
     p.add_argument("--plot", metavar="PATH.png", help="PNG plot of PSNR per frame, input vs output (needs --gt)")
     add_input_options(p)
     add_enhance_options(p)
@@ -379,7 +382,7 @@ def _run(args: argparse.Namespace, **paths: Any) -> dict[str, Any]:
 
     return enhance_file(
         paths.get("color", args.color), paths.get("depth", args.depth), paths.get("output", args.output),
-        gt_path=paths.get("gt", args.gt), report_path=paths.get("report", args.report),
+        gt_path=paths.get("gt", args.gt), report_path=paths.get("report", args.report), gt_measured=args.gt_measured,
         plot_path=paths.get("plot", args.plot), progress=not args.quiet and sys.stderr.isatty(),
         **{**enhance_kwargs(args), "overwrite": paths.get("overwrite", args.overwrite)},
         inputs=input_options(args), out_format=args.format,

@@ -49,7 +49,7 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     if "mean_psnr" in s:
         lines.append(
-            f"PSNR {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
+            f"PSNR{' (measured ground-truth pixels)' if s.get('gt_measured_only') else ''} {_db(s['mean_psnr'])} (input {_db(s['mean_psnr_input'])}, gain {_db(s['mean_gain_db'], sign=True)}); "
             f"min {_db(s['min_psnr'])}, median {_db(s['median_psnr'])}, max {_db(s['max_psnr'])}; "
             f"{frames_text(s['matched_frames'])} compared, "
             f"{s['unmatched_frames']} unmatched"

@@ -164,7 +164,7 @@ def _in_memory_summary(rows, peak, worst=5):
         "frames": len(rows), "matched_frames": len(matched),
         "unmatched_frames": len(rows) - len(matched),
         "output_frames_without_gt": [r.index for r in rows if r.mse is None],
-        "gt_frames_without_output": [], "peak": peak, "mean_psnr": out_psnr, "mean_psnr_input": in_psnr,
+        "gt_frames_without_output": [], "peak": peak, "gt_measured_only": False, "mean_psnr": out_psnr, "mean_psnr_input": in_psnr,
         "mean_gain_db": out_psnr - in_psnr,
         "mean_psnr_t": mean_psnr([mse_of(r.psnr_t) for r in matched]),
         "mean_psnr_f": mean_psnr([mse_of(r.psnr_f) for r in matched]),

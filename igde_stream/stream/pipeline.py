@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import __version__
+from ..errors import IGDEError
 from ..enhancer import load_enhancer as _make_enhancer
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
@@ -70,6 +71,7 @@ def enhance_file(
     *,
     gt_path: PathLike | None = None,
     report_path: PathLike | Sequence[PathLike] | None = None,
+    gt_measured: bool = False,
     plot_path: PathLike | None = None,
     codec: str = DEFAULT_CODEC,
     overwrite: bool = False,
@@ -97,6 +99,8 @@ def enhance_file(
 
     ``gt_path``: ground-truth depth video for the per-frame PSNR report, written to ``report_path``
     (``.json`` / ``.csv`` by suffix; one path or several) and plotted to ``plot_path`` (``.png``).
+    ``gt_measured``: score only the pixels where the ground truth is not 0 (a stereo ground truth's
+    unknown pixels, KITTI's sparse ground truth, a float ground truth's NaN / inf); else every pixel.
     ``codec``: output encoder (FFV1 by default; lossy ones are labelled). ``overwrite``: replace an
     existing output. ``threads``: decoder / encoder threads (0: automatic; at most ``MAX_THREADS``).
     ``progress``: tqdm bar.
@@ -138,6 +142,9 @@ def enhance_file(
     Raises ``IGDEError`` (with the file concerned) for any bad input or output path.
     """
     t_start = time.perf_counter()
+    if gt_measured and gt_path is None:
+        raise IGDEError("gt_measured needs the ground-truth depth (gt_path)",
+                        cli_problem="--gt-measured needs the ground-truth depth (--gt)")
     if grid not in GRIDS:
         raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {grid!r}")
     if enlarge not in ENLARGE:
@@ -225,7 +232,8 @@ def enhance_file(
             if problem:
                 log.warning("%s: %s; every frame is reported as unmatched", gt.path, problem)
             # rows go to a file beside the report (not /tmp, often RAM), so memory stays flat
-            report = stack.enter_context(PsnrReport(di.peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent))
+            report = stack.enter_context(PsnrReport(di.peak, problem, spool_dir=(reports[0] if reports else out.parent if is_pattern(out) else out).parent,
+                                                    measured_only=gt_measured))
         if image is not None:
             codec = image  # PNG / TIFF by suffix (the writer says when --codec was another)
         lossless = codec_is_lossless(codec)
@@ -258,6 +266,11 @@ def enhance_file(
             frames, infer_s = run_frames(color, depth, gt, outs, enhancer, report, queue_bytes, progress, pair, tally,
                                    span, di.expected_frames)
             writer.close()
+            if report is not None and not gt_measured and (report.gt_unmeasured or 0) > 0.01:
+                holes = (f"{gt.path}: {100 * report.gt_unmeasured:.1f} % of the first ground-truth frame compared is 0 "
+                        "(not measured: a stereo or sparse ground truth's unknown pixels) and scored as depth 0; {} "
+                        "leaves them out")
+                log.warning(holes.format("gt_measured=True"), extra={"cli_text": holes.format("--gt-measured")})
             # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
             read_as.update(pair=pair, timecode=span.timecode(di), first_number=getattr(writer, "first_number", None),
                            **tally, **span.said())

@@ -64,9 +64,12 @@ class PsnrReport:
     ``rows`` reads them back (a sequence); ``close`` (or ``with``) drops the spool.
     """
 
-    def __init__(self, peak: float, gt_problem: str | None = None, *, spool_dir: str | os.PathLike[str] | None = None):
+    def __init__(self, peak: float, gt_problem: str | None = None, *, spool_dir: str | os.PathLike[str] | None = None,
+                 measured_only: bool = False):
         self.peak = float(peak)
         self.gt_problem = gt_problem
+        self.measured_only = measured_only  # score only the pixels where the ground truth is not 0
+        self.gt_unmeasured: float | None = None  # the first compared ground-truth frame's share of 0
         self.unmatched_gt: list[tuple[int, float]] = []  # the first LISTED gt frames with no output frame
         self.unmatched_gt_count = 0
         self.gt_compared = range(0)  # the numbers of the ground-truth frames compared, first to last
@@ -86,13 +89,16 @@ class PsnrReport:
         row = FrameRow(index=index, pts_time=round(pts_time, 6))
         if gt is not None:
             err = metrics.error_mask(inp, gt)
+            if self.gt_unmeasured is None:
+                self.gt_unmeasured = float(np.mean(gt == 0))
+            keep = gt != 0 if self.measured_only else None  # --gt-measured: 0 = not measured, left out
             row.gt_pts_time = None if gt_pts_time is None else round(gt_pts_time, 6)
-            row.mse = metrics.mse(out, gt)
+            row.mse = metrics.mse(out, gt, keep)
             row.psnr = metrics.psnr_from_mse(row.mse, self.peak)
-            row.input_mse = metrics.mse(inp, gt)
+            row.input_mse = metrics.mse(inp, gt, keep)
             row.input_psnr = metrics.psnr_from_mse(row.input_mse, self.peak)
-            row.psnr_t = metrics.psnr(out, gt, self.peak, ~err)
-            row.psnr_f = metrics.psnr(out, gt, self.peak, err)
+            row.psnr_t = metrics.psnr(out, gt, self.peak, ~err if keep is None else ~err & keep)
+            row.psnr_f = metrics.psnr(out, gt, self.peak, err if keep is None else err & keep)
             row.peak = self.peak
         # one JSON line; floats as repr, inf / nan as Infinity / NaN: read back exactly
         line = (json.dumps([getattr(row, n) for n in _NAMES]) + "\n").encode()
@@ -159,6 +165,8 @@ class PsnrReport:
             in_mse.append(r.input_mse)
             mse_t.append(_mse_of(r.psnr_t, self.peak))
             mse_f.append(_mse_of(r.psnr_f, self.peak))
+            if math.isnan(r.psnr):  # --gt-measured: a ground-truth frame with no measured pixel
+                continue
             psnrs.append(r.psnr)
             item = (-r.psnr, -len(psnrs), r)  # ties: the earlier frame counts as worse (a stable sort)
             if len(heap) < worst:
@@ -177,6 +185,7 @@ class PsnrReport:
             "output_frames_without_gt": lone_out,
             "gt_frames_without_output": [i for i, _ in self.unmatched_gt[:LISTED]],
             "peak": self.peak,
+            "gt_measured_only": self.measured_only,
             "mean_psnr": out_psnr,
             "mean_psnr_input": in_psnr,
             "mean_gain_db": gain,
