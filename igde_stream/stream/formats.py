@@ -299,7 +299,13 @@ def float_array(frame: av.VideoFrame) -> np.ndarray:
         rows = np.frombuffer(p, dtype).reshape(p.height, p.line_size // dtype.itemsize)
         channels += [rows[:, c: p.width * step: step] for c in range(step)]
     if any(not np.array_equal(channels[0], c, equal_nan=True) for c in channels[1:]):
-        raise ValueError(f"{fmt}: the three channels differ; float depth needs one channel (or three equal ones)")
+        names = "GBR" if fmt.startswith("gbr") else "RGB"  # the channels' order in ``channels``
+        only = [names[i] for i, c in enumerate(channels) if np.any(c)]  # NaN counts as a value
+        hint = "" if len(only) != 1 else (
+            f" ({' and '.join(sorted(set('RGB') - set(only)))} all 0, values in {only[0]} only, as a SceneFlow "
+            f"PFM keeps its disparity): save {only[0]} alone as a 1-channel PFM (Pf) or EXR, which is read")
+        raise ValueError(f"{fmt}: the three channels differ; float depth needs one channel (or three equal ones)"
+                         + hint)
     return channels[0].astype(np.float32)
 
 
