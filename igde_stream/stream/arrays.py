@@ -85,6 +85,9 @@ def _refuse_type(dtype: np.dtype, where: str) -> bool:
         return False
     what = {"b": "bool", "O": "Python object", "c": "complex", "V": "structured"}.get(dtype.kind, str(dtype))
     hint = "; cast it first, e.g. a.astype(np.uint16) or a.astype(np.float32)" if dtype.kind in "iu" else ""
+    if dtype.kind == "i":  # a stereo matcher's disparity (OpenCV SGBM: int16 x 16, -16 invalid): astype wraps
+        hint = ("; cast it first, negative values (a stereo matcher's invalid, OpenCV SGBM's -16) to 0, a hole: "
+                "np.where(a < 0, 0, a).astype(np.uint16) (astype alone makes -16 65520, the nearest depth)")
     raise InputError(f"{where}holds {what} values ({dtype.str}); depth arrays are {TYPES}{hint}", None)
 
 
