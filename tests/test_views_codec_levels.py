@@ -66,20 +66,24 @@ def test_a_render_warns_with_its_layouts_advice(tmp_path, capsys):
                                                "size), or a smaller input")
 
 
-@pytest.mark.parametrize("w, h, level", [(4096, 2304, 51), (4096, 2320, 60)])
-def test_x264_picks_level_6_where_the_note_says(tmp_path, w, h, level):
-    """One black frame through libx264 (ultrafast) at 25 fps: level 5.1 at exactly 36,864 macroblocks,
-    6.0 one macroblock row more; the note says level 6 for the second only."""
-    path = tmp_path / "l.mp4"
+def _coded_level(path, encoder, options, w, h):
+    """The level the encoder itself writes for one black w x h frame at 25 fps, as PyAV reads it back."""
     with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        s = c.add_stream(encoder, rate=25, options=options)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         f = av.VideoFrame.from_ndarray(np.zeros((h, w, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
         f.pts = 0
         c.mux(s.encode(f))
         c.mux(s.encode(None))
     with av.open(str(path)) as c:
-        assert c.streams.video[0].codec_context.level == level
+        return c.streams.video[0].codec_context.level
+
+
+@pytest.mark.parametrize("w, h, level", [(4096, 2304, 51), (4096, 2320, 60)])
+def test_x264_picks_level_6_where_the_note_says(tmp_path, w, h, level):
+    """One black frame through libx264 (ultrafast) at 25 fps: level 5.1 at exactly 36,864 macroblocks,
+    6.0 one macroblock row more; the note says level 6 for the second only."""
+    assert _coded_level(tmp_path / "l.mp4", "libx264", {"preset": "ultrafast"}, w, h) == level
     assert bool(level_note("h264", w, h)) == (level == 60)
 
 
@@ -88,16 +92,8 @@ def test_x265_picks_level_6_where_the_note_says(tmp_path, w, h, level):
     """x265 codes a picture padded to a multiple of 8: 4090x2178 (8,908,020 pixels, under level 5's
     8,912,896) is coded as 4096x2184 (8,945,664), level 6.0 (general_level_idc 180), as read back by
     PyAV; 4096x2176 stays 5.0 (150). The note goes by the coded size."""
-    path = tmp_path / "l.mp4"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx265", rate=25, options={"preset": "ultrafast", "x265-params": "log-level=error"})
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        f = av.VideoFrame.from_ndarray(np.zeros((h, w, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
-        f.pts = 0
-        c.mux(s.encode(f))
-        c.mux(s.encode(None))
-    with av.open(str(path)) as c:
-        assert c.streams.video[0].codec_context.level == level
+    assert _coded_level(tmp_path / "l.mp4", "libx265", {"preset": "ultrafast", "x265-params": "log-level=error"},
+                        w, h) == level
     note = level_note("hevc", w, h)
     assert bool(note) == (level == 180)
     assert not note or "8,945,664 pixels coded as 4096x2184, over the 8,912,896" in note
