@@ -138,6 +138,7 @@ class _Unmatched:
 
     def __init__(self) -> None:
         self.unmatched: list[int] = []
+        self.gt_compared = range(0)  # the numbers of the ground-truth frames compared (PsnrReport's)
 
     def add_unmatched_gt(self, index: int, pts_time: float) -> None:
         self.unmatched.append(index)

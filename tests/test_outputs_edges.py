@@ -24,6 +24,7 @@ from igde_stream.stream.writer import temp_path
 class _Unmatched:
     def __init__(self) -> None:
         self.gt: list[int] = []
+        self.gt_compared = range(0)  # the numbers of the ground-truth frames compared (PsnrReport's)
 
     def add_unmatched_gt(self, index: int, pts_time: float) -> None:
         self.gt.append(index)
