@@ -79,6 +79,8 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
     file_opts = {k: v for k, v in options.items() if k in own}
     end = job.end if job.end is not None or duration is None or job.start is None else job.start + duration
     file_opts.update({k: v for k, v in (("start", job.start), ("end", end)) if v is not None})  # the CSV's span
+    if job.gt is None:  # --gt-measured speaks of a ground truth: a clip without one is scored by none
+        file_opts.pop("gt_measured", None)
     row.update(start=file_opts.get("start") or None, end=file_opts.get("end"))
     if row["end"] is not None and row["end"] <= (row["start"] or 0.0):
         row["error"] = f"to {row['end']:g} s must come after start {row['start'] or 0:g} s"

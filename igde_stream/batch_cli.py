@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_packed_option(p, "each clip's one input is")  # --packed rgbd: colour | depth in each frame
     add_depth_near_option(p, "--packed")
+    p.add_argument("--gt-measured", action="store_true",
+                   help="clips with a ground truth: score only the pixels where it is not 0 (a stereo ground "
+                        "truth's unknown pixels, KITTI's sparse one, NaN / inf of a float one), as igde-stream "
+                        "--gt-measured; default: every pixel")
     add_enhance_options(p)
     return p
 
@@ -144,7 +148,8 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     t0 = time.perf_counter()
     # first: InputOptions refuses --depth-stream with --packed, before the list is read
     options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format,
-               **({"duration": args.duration} if args.duration is not None else {})}  # from a row's start too
+               **({"duration": args.duration} if args.duration is not None else {}),  # from a row's start too
+               **({"gt_measured": True} if args.gt_measured else {})}  # clips with a ground truth
     jobs = read_jobs(args.jobs, args.output_dir, args.output_ext, packed=args.packed is not None)
     summaries = [check_summary_path(s, jobs, args.jobs) for s in args.summary or []]
     skip = check_outputs(jobs, resume=args.resume, overwrite=args.overwrite)
