@@ -25,6 +25,7 @@ import pytest
 from conftest import read_video, write_video
 from igde_stream import display, views_cli
 from igde_stream import multiview as mv
+from igde_stream.stream.orientation import frame_side_data
 
 H, W = 48, 64
 BOX = (16, 32, 24, 40)  # the near square: rows 16:32, columns 24:40
@@ -149,7 +150,7 @@ def _stereo_sei(path):
 
     with av.open(str(path)) as c:
         frame = next(c.decode(video=0))
-        for sd in frame.side_data:
+        for sd in frame_side_data(frame):
             if "STEREO" in str(sd.type).upper():
                 t, flags = np.frombuffer(bytes(sd)[:8], np.int32)
                 return int(t), int(flags)

@@ -27,6 +27,7 @@ from igde_stream.cli import main
 from igde_stream.errors import InputError
 from igde_stream.stream import VideoReader, enhance_file
 from igde_stream.stream.sources import InputOptions
+from igde_stream.stream.orientation import frame_side_data
 
 ONE = 1 << 16  # 1.0 in 16.16 fixed point
 
@@ -104,7 +105,7 @@ def read_matrices(path) -> list:
 
     with av.open(str(path)) as c:
         f = next(c.decode(video=0))
-        return [sd for sd in f.side_data if getattr(sd.type, "name", None) == "DISPLAYMATRIX"]
+        return [sd for sd in frame_side_data(f) if getattr(sd.type, "name", None) == "DISPLAYMATRIX"]
 
 
 def test_ffmpeg_reads_minus_90_as_a_quarter_turn_clockwise(tmp_path):

@@ -26,6 +26,7 @@ from igde_stream import display
 from igde_stream import multiview as mv
 from igde_stream.errors import IGDEError
 from igde_stream.stream import views
+from igde_stream.stream.orientation import frame_side_data
 
 # ------------------------------------------------------------------ H.264 and x264 size limits
 
@@ -205,7 +206,7 @@ def test_h264_in_mp4_sei_as_coded(tmp_path):
     path = _write_pair(tmp_path / "a.mp4", "h264", "anaglyph")
     assert _frame_packing_seis(path) == []
     with av.open(str(path)) as c:
-        assert not [sd for sd in next(c.decode(video=0)).side_data if "STEREO" in str(sd.type).upper()]
+        assert not [sd for sd in frame_side_data(next(c.decode(video=0))) if "STEREO" in str(sd.type).upper()]
 
 
 def test_hevc_in_matroska_says_the_packing(tmp_path):

@@ -127,11 +127,19 @@ def exif_orientation(file: str) -> Orientation | None:
     return Orientation(*_EXIF[tag]) if tag in _EXIF else None
 
 
+def frame_side_data(frame: Any) -> list[Any]:
+    """The side data (``SideData``: ``.type``, ``bytes()``) of a decoded PyAV ``frame``: PyAV 18.1.0
+    and earlier iterate ``frame.side_data`` as its entries, 18.1.1 and later as a mapping's keys (their
+    types). ``ValueError`` where PyAV cannot name a type (below)."""
+    held = frame.side_data
+    return [sd if hasattr(sd, "type") else held[sd] for sd in held]
+
+
 def frame_orientation(frame: Any, path: str, file: str | None = None) -> Orientation:
     """The orientation of decoded ``frame``'s ``DISPLAYMATRIX`` side data (the identity without one);
     ``file``: the image file the frame came from (image sequences), or None."""
     try:
-        entries = list(frame.side_data)
+        entries = frame_side_data(frame)
     except ValueError:
         # PyAV 18 cannot list side data of a type its enum lacks (the EXIF block FFmpeg 8 attaches to
         # photos), and VideoFrame.rotation gives the angle alone, which reads a mirror as a turn: the
@@ -197,5 +205,6 @@ def warn_portrait_landscape(color: Any, depth: Any) -> None:
 
 
 __all__ = [
-    "HINT", "Orientation", "exif_orientation", "frame_orientation", "orientation_changed", "warn_portrait_landscape",
+    "HINT", "Orientation", "exif_orientation", "frame_orientation", "frame_side_data", "orientation_changed",
+    "warn_portrait_landscape",
 ]
