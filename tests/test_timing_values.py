@@ -122,6 +122,7 @@ def test_a_real_avis_empty_chunks_are_its_frame_count_less_its_packets_with_data
         assert st.time_base == Fraction(1, 30)  # one tick per frame slot
         clock = SlotClock(st, box)
         skipped = sum(clock.feed(p) for p in box.demux(st))
+        tb = st.time_base  # read while the file is open (PyAV 18.1.1 refuses it after)
     assert declared - len(slots) == 3
     assert skipped == 3
-    assert list(clock.slots) == [round(k / (30 * st.time_base)) for k in slots]
+    assert list(clock.slots) == [round(k / (30 * tb)) for k in slots]

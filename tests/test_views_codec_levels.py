@@ -68,13 +68,15 @@ def test_a_render_warns_with_its_layouts_advice(tmp_path, capsys):
 
 def _coded_level(path, encoder, options, w, h):
     """The level the encoder itself writes for one black w x h frame at 25 fps, as PyAV reads it back."""
+    from igde_stream.stream.containers import mux
+
     with av.open(str(path), "w") as c:
         s = c.add_stream(encoder, rate=25, options=options)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         f = av.VideoFrame.from_ndarray(np.zeros((h, w, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
         f.pts = 0
-        c.mux(s.encode(f))
-        c.mux(s.encode(None))
+        for packet in s.encode(f) + s.encode(None):
+            mux(c, packet)  # the project's: drops the decode time of uninitialised memory libx265 now and then gives
     with av.open(str(path)) as c:
         return c.streams.video[0].codec_context.level
 
