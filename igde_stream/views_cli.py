@@ -21,6 +21,8 @@ Quality (views from each depth stream vs views from the ground-truth depth, per 
   igde-stream views quality C.mp4 --gt gt.mkv --depth degraded=D.mkv --enhance degraded ...
   igde-stream views quality P.mp4 --packed rgbd --gt gt.mkv [--depth enhanced=E.mkv] [--enhance packed]
       colour and depth ('packed') from a packed RGB-D video
+  igde-stream views quality C.mp4 --gt sparse_gt.mkv --depth degraded=D.mkv --gt-measured
+      scored where the reference views show a measured (not 0) ground-truth pixel
 
 Geometry and formulas: igde_stream/multiview.py; layouts: igde_stream/display/; video files:
 igde_stream/stream/views.py. Frames are paired by presentation time (within half a frame; views
@@ -210,6 +212,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
                                             enhance=args.enhance, stride=args.stride, band=args.band,
                                             max_frames=args.max_frames, start=args.start, end=end_of(args),
                                             figure_frame=args.figure_frame, sync=args.sync, float_range=args.float_range,
+                                            gt_measured=args.gt_measured,
                                             source=_source(args, args.color if args.packed else None))
     if args.figure and fig_frame is None:
         raise IGDEError(f"--figure-frame {args.figure_frame}: no frame at or after it was used ({summary['frames']} "
@@ -238,6 +241,11 @@ def _markdown(summary: dict[str, Any]) -> str:
             f"MSE over frames); band PSNR within {summary['band_radius']} px of reference-view depth edges; "
             f"SSIM mean over R, G, B. The mean row: PSNRs from the mean MSE over the views (not a mean of "
             f"their dB), SSIM the mean.")
+    if summary.get("gt_measured_only"):
+        skipped = len(summary["frames_without_measured_gt"])
+        head += (f" --gt-measured: every figure over the view pixels whose reference view shows a measured "
+                 f"ground-truth pixel (not 0), {100 * summary['measured_share']:.1f} % of them"
+                 + (f"; {skipped} frames with no measured pixel left out" if skipped else "") + ".")
     if summary.get("packed"):
         head += (f" Colour and depth `{PACKED_NAME}` from the packed RGB-D input {summary['color']} "
                  f"(--packed {summary['packed']}, near = {summary['depth_near']}).")
@@ -331,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_packed_option(q, "the input (color) is")
     add_depth_near_option(q, "--packed")
     q.add_argument("--gt", required=True, help="ground-truth depth video (the reference views come from it)")
+    q.add_argument("--gt-measured", action="store_true",
+                   help="score only the view pixels whose reference view shows a ground-truth pixel that is not 0 "
+                        "(a stereo ground truth's unknown pixels, KITTI's sparse one, NaN / inf of a float one); "
+                        "default: every pixel")
     q.add_argument("--depth", action="append", default=[], metavar="NAME=PATH",
                    help="a depth video to compare (repeat: degraded=..., enhanced=...); with --packed, the packed "
                         f"input's depth is compared as '{PACKED_NAME}', and these are plain depth videos")

@@ -279,12 +279,15 @@ def view_quality_files(
     color: str | Path, gt: str | Path, depths: Mapping[str, str | Path], cfg: mv.ViewConfig = mv.ViewConfig(),
     *, enhancer: Any = None, enhance: str | None = None, stride: int = 1, band: int = 8, max_frames: int = 0,
     start: float = 0.0, end: float | None = None, figure_frame: int = 0, source: InputOptions | None = None,
-    sync: str = "relative", float_range: tuple[float, float] | None = None,
+    sync: str = "relative", float_range: tuple[float, float] | None = None, gt_measured: bool = False,
 ) -> tuple[dict[str, Any], tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None]:
     """Views from each depth video (``depths``: name -> path) against views from ``gt``, with the
     same colour, on every ``stride``-th frame from the first at or after ``start`` seconds to before
     ``end`` (as ``enhance_file``'s). ``enhancer`` (an ``Enhancer``) run on depth ``enhance`` adds an ``enhanced``
-    entry; ``source``: ``sources.InputOptions`` of every input; ``sync``: as ``render_file``'s. Returns (``multiview.summarize_view_quality``
+    entry; ``source``: ``sources.InputOptions`` of every input; ``sync``: as ``render_file``'s. ``gt_measured``:
+    score only the view pixels whose reference view shows a ground-truth pixel that is not 0 (measured;
+    a float ground truth's NaN / inf read as 0), ``multiview.view_quality(valid=...)``; a frame whose ground
+    truth is 0 throughout is left out and counted. Returns (``multiview.summarize_view_quality``
     summary, (frame index, colour, gt, depths) of the first used frame at or after frame ``figure_frame``, or None)."""
     from .span import Span, check_end, check_span, check_start
 
@@ -302,7 +305,7 @@ def view_quality_files(
     pipes.enter_context(pipes_opened(gt, *paths, color))
     readers: list[VideoReader] = []
     frames: list[dict[str, Any]] = []
-    fig_frame = None
+    fig_frame, unmeasured = None, []  # unmeasured: frames whose ground truth is 0 throughout (gt_measured)
     try:
         readers.append(VideoReader(gt, "gt", sync=sync, source=source))
         for p in paths:
@@ -333,27 +336,40 @@ def view_quality_files(
                 if d.shape != g.shape:
                     raise InputError(f"depth size {d.shape[1]}x{d.shape[0]} differs from the ground truth's "
                                      f"{g.shape[1]}x{g.shape[0]}", path)
-            if not frames:
+            if not frames and not unmeasured:
                 for path, d in zip([str(gt), *paths], [g, *deps]):
                     _warn_range(path, d, cfg)
-            frame_depths = dict(zip(names, deps))
-            if enhancer is not None and enhance is not None:
-                frame_depths["enhanced"] = enhancer.enhance(c, frame_depths[enhance])
-            frames.append(mv.view_quality(c, g, frame_depths, cfg.n_views, cfg.baseline, cfg.zero_parallax,
-                                          cfg.max_depth, band, cfg.depth_order))
-            if fig_frame is None and i >= figure_frame:
-                fig_frame = (i, c, g, frame_depths)
-            if max_frames and len(frames) >= max_frames:  # before the next pair is read: the inputs may end here
+            valid = g != 0 if gt_measured else None
+            if valid is not None and not valid.any():
+                unmeasured.append(i)
+            else:
+                frame_depths = dict(zip(names, deps))
+                if enhancer is not None and enhance is not None:
+                    frame_depths["enhanced"] = enhancer.enhance(c, frame_depths[enhance])
+                frames.append(mv.view_quality(c, g, frame_depths, cfg.n_views, cfg.baseline, cfg.zero_parallax,
+                                              cfg.max_depth, band, cfg.depth_order, valid))
+                if fig_frame is None and i >= figure_frame:
+                    fig_frame = (i, c, g, frame_depths)
+            if max_frames and len(frames) + len(unmeasured) >= max_frames:  # before the next pair is read
                 break
-        if not frames:
+        if not frames and not unmeasured:
             span.check_reached(readers[0])
     finally:
         for r in readers:
             r.close()
         pipes.close()
+    if not frames and unmeasured:
+        raise InputError(f"no measured ground-truth pixel (every pixel 0) in the {len(unmeasured)} frame(s) used: "
+                         "nothing to score with gt_measured", gt,
+                         cli_problem=f"no measured ground-truth pixel (every pixel 0) in the {len(unmeasured)} "
+                                     "frame(s) used: nothing to score with --gt-measured")
     if not frames:
         raise InputError("no frames", gt)
     summary = mv.summarize_view_quality(frames)
+    if gt_measured:
+        shares = [s for f in frames for s in f["measured_share"]]
+        summary.update(gt_measured_only=True, measured_share=float(np.mean(shares)),
+                       frames_without_measured_gt=unmeasured)
     summary.update({"color": str(color), "gt": str(gt), "depth_files": dict(zip(names, paths)),
                     "enhanced_from": enhance, "band_radius": band, "frame_stride": stride,
                     **({"float_range": fmap.describe()} if fmap is not None else {}),
