@@ -19,6 +19,7 @@ from ..errors import OutputError
 from .aspect import AspectTag
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
+from .levels import SMALLER_INPUT, level_note
 from .st3d import MUXERS as ST3D_MUXERS, add_st3d
 from .streams import BT2020_PRIMARIES, HDR_TRANSFERS
 from .timecode import move_timecode, set_timecode
@@ -42,37 +43,6 @@ _NAMES = {"h264": "H.264", "hevc": "HEVC"}
 H264_MAX_MACROBLOCKS = 139_264  # a frame's limit at H.264's highest levels (6-6.2), e.g. 8192x4320
 H264_MAX_SIDE = 16_384  # x264 refuses a wider or taller frame (avcodec_open2 fails)
 HEVC_MIN_WIDTH = 64  # libx265.so.216 (PyAV 18.1 wheels) crashes with glibc heap corruption at widths 34-48
-
-
-SMALLER_INPUT = "a smaller input"  # what makes a frame of the input's size (or twice it) smaller
-H264_LEVEL52_MACROBLOCKS = 36_864  # level 5.2's largest frame (MaxFS, H.264 Table A-1), e.g. 4096x2304
-HEVC_LEVEL5_LUMA = 8_912_896  # levels 5-5.2's largest picture (MaxLumaPs, H.265 Table A.8), e.g. 4096x2176
-HEVC_LEVEL5_SIDE = 8_444  # their widest or tallest side, sqrt(8 x MaxLumaPs)
-HEVC_MIN_CU = 8  # x265's smallest coding unit: the coded picture's sides are multiples of it (H.265 7.4.3.2.1)
-
-
-def level_note(codec: str, w: int, h: int, fix: str = SMALLER_INPUT) -> str:
-    """A line for an H.264 / HEVC frame larger than level 5.2 (H.264) or 5.x (HEVC) holds, which x264 /
-    x265 then code at level 6 (a full side-by-side pair of 3840x2160 views, 7680x2160: H.264 level 6.0,
-    HEVC 6.0): a decoder of a lower level, as TVs, phones and headsets have, may refuse it; "" else.
-    ``fix``: what makes the layout's frame smaller (``Layout.level_fix``); "" where nothing does (a
-    display's own size: a quilt preset, a lenticular panel)."""
-    if codec == "h264":
-        mbs = -(-w // 16) * -(-h // 16)
-        if mbs <= H264_LEVEL52_MACROBLOCKS:
-            return ""
-        over = f"{mbs:,} macroblocks, over the {H264_LEVEL52_MACROBLOCKS:,} of H.264 level 5.2"
-    elif codec == "hevc":  # the level bounds the coded picture: sides padded to a multiple of x265's 8-px CU
-        cw, ch = -(-w // HEVC_MIN_CU) * HEVC_MIN_CU, -(-h // HEVC_MIN_CU) * HEVC_MIN_CU
-        if cw * ch <= HEVC_LEVEL5_LUMA and max(cw, ch) <= HEVC_LEVEL5_SIDE:
-            return ""
-        coded = f" coded as {cw}x{ch}" if (cw, ch) != (w, h) else ""
-        over = (f"{cw * ch:,} pixels{coded}, over the {HEVC_LEVEL5_LUMA:,} (sides up to {HEVC_LEVEL5_SIDE}) of "
-                "HEVC level 5.1")
-    else:
-        return ""
-    return (f"{w}x{h} frames ({over}) are coded at level 6, which decoders of level 5.x and under (many TVs, phones "
-            f"and headsets) may refuse" + (f"; for those: {fix}" if fix else ""))
 
 
 def _check_size(codec: str, w: int, h: int, path: Path) -> None:
@@ -122,7 +92,8 @@ class ColorWriter:
     (the input's count, when known) over 1 is refused at opening, a second frame when written.
     ``sar``: the width : height of the frames' pixels, said in the file (``aspect.AspectTag``);
     ``tags``: the colour primaries and transfer said (``colour_tags``; the matrix is BT.709's);
-    ``level_fix``: the advice of ``level_note`` for frames over level 5.x (``Layout.level_fix``)."""
+    ``level_fix``: the advice of ``level_note`` for frames over level 5.x (``Layout.level_fix``), by size
+    and by ``rate``."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
@@ -143,7 +114,7 @@ class ColorWriter:
         if stereo_mode is not None and stereo_mode not in display.STEREO_MODES:
             raise OutputError(f"unknown stereo mode {stereo_mode!r}; known: {', '.join(display.STEREO_MODES)}", path)
         self._level_said, self.level_fix = False, level_fix
-        if size is not None and not self.image and (note := level_note(codec, *size, level_fix)):
+        if size is not None and not self.image and (note := level_note(codec, *size, level_fix, rate)):
             log.warning("%s: %s", path, note)
             self._level_said = True
         self.path = Path(path)
@@ -203,7 +174,7 @@ class ColorWriter:
         if self.stream is None:
             enc, pix, opts = VIEW_CODECS[self.codec]
             _check_size(self.codec, w, h, self.path)  # before the encoder: FFmpeg's own errors say less
-            if not self._level_said and (note := level_note(self.codec, w, h, self.level_fix)):
+            if not self._level_said and (note := level_note(self.codec, w, h, self.level_fix, self.rate)):
                 log.warning("%s: %s", self.path, note)
             self.stream = self.container.add_stream(enc, rate=self.rate)
             self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix
