@@ -19,6 +19,7 @@ import pytest
 
 from igde_stream.errors import InputError
 from igde_stream.stream.exrdepth import depth_channel
+from igde_stream.stream.imagehead import exr_dropped_depth, is_depth_channel
 from igde_stream.stream.reader import VideoReader
 
 HALF, FLOAT = 1, 2
@@ -230,3 +231,30 @@ def test_a_given_range_reads_a_channel_sequence_ahead_as_images_first_frame_only
         said.append([r.getMessage().split(": ", 1)[1] for r in caplog.records if "spans only" in r.getMessage()])
     assert said[0] == said[1] and len(said[0]) == 1 and "in the first frame (0..6.00009156" in said[0][0]
     assert max(reads) < 11  # the run's two frames and a batch ahead; not images 11 and before, read for a range
+
+
+@pytest.mark.parametrize("name, depth", [
+    ("Z", True), ("depth.Z", True), ("ViewLayer.Depth.Z", True), ("distance.Z", True), ("z.Z", True),
+    ("depth", True), ("Distance", True), ("ViewLayer.depth", True),
+    ("Normal.Z", False), ("ViewLayer.Normal.Z", False), ("P.Z", False), ("N.Z", False), ("z", False), ("Y", False)])
+def test_one_rule_says_which_channel_names_are_depth(name, depth):
+    """The rule the reader (which channel it reads) and the header check (what FFmpeg would drop beside
+    R, G, B) both go by: a Z is depth alone or in a depth layer, never a normal's or a position's."""
+    assert is_depth_channel(name) == depth
+    assert (exr_dropped_depth(["B", "G", "R", name]) is not None) == depth
+    assert (depth_channel(["B", "G", "R", name]) == name) == depth
+
+
+def test_gray_depth_as_rgb_beside_a_normal_pass_is_read_not_refused(tmp_path):
+    """R = G = B = the depth (a gray depth pass written as RGB) beside Normal.X, .Y, .Z: a normal's Z is
+    no depth, so FFmpeg's reading of R, G, B stands (it skips Normal.*, whose Z it does not map to B),
+    and the values come back; before, the header check took Normal.Z for a depth FFmpeg would drop and
+    refused the file ("the depth would be taken from the colour channels")."""
+    z, _ = _frame(0)
+    write_exr(tmp_path / "n.exr", {"R": z, "G": z, "B": z, "Normal.X": z * 0, "Normal.Y": z * 0,
+                                   "Normal.Z": z * 0 + 1})
+    with VideoReader(str(tmp_path / "n.exr"), "depth") as r:
+        assert np.array_equal(next(r.frames()).data, z)
+    assert exr_dropped_depth(["B", "G", "Normal.X", "Normal.Y", "Normal.Z", "R"]) is None
+    said = exr_dropped_depth(["B", "G", "Normal.Z", "R", "depth.Z", "Z"])  # two depths beside the colour
+    assert said is not None and "drops depth.Z, Z" in said

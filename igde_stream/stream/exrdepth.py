@@ -27,12 +27,10 @@ import numpy as np
 
 from ..errors import CorruptInputError, InputError
 from .formats import float_array
-from .imagehead import exr_attributes, exr_channel_list
+from .imagehead import exr_attributes, exr_channel_list, is_depth_channel
 
 #: one-letter channel names FFmpeg's EXR decoder maps to a colour slot (any case)
 _MAPPED = frozenset("RGBAYXUVZW")
-#: layers whose Z is depth (Nuke's ``depth.Z``, Blender's ``ViewLayer.Depth.Z``), and depth channels' own names
-_DEPTH_NAMES = frozenset(("depth", "distance", "z"))
 
 
 def exr_channels(path: str) -> list[str] | None:
@@ -56,25 +54,14 @@ def exr_hint(codec: str, first: str) -> str:
             "save the depth as channel Y alone (or as .pfm / .npy)")
 
 
-def _candidates(names: list[str]) -> list[str]:
-    """The channels of ``names`` that hold depth by their names: ``Z`` (alone, or in a depth layer such
-    as ``depth.Z`` / ``ViewLayer.Depth.Z``, not ``Normal.Z`` or ``P.Z``), or named depth / distance."""
-    out = []
-    for name in names:
-        parts = name.split(".")
-        if parts[-1].lower() in ("depth", "distance") or (
-                parts[-1] == "Z" and (len(parts) == 1 or parts[-2].lower() in _DEPTH_NAMES)):
-            out.append(name)
-    return out
-
-
 def depth_channel(names: list[str]) -> str | None:
     """The channel depth is read from in an OpenEXR file with channels ``names``, where FFmpeg would not
-    read it: the one depth channel by name (``_candidates``) beside others, or the one channel of a file
-    whose channel is not ``Y`` (alpha aside). None where FFmpeg reads the depth itself (``Y``, or R, G, B
-    with no depth channel beside them), and where two channels are named as depth (refused elsewhere)."""
+    read it: the one depth channel by name (``imagehead.is_depth_channel``) beside others, or the one
+    channel of a file whose channel is not ``Y`` (alpha aside). None where FFmpeg reads the depth itself
+    (``Y``, or R, G, B with no depth channel beside them), and where two channels are named as depth
+    (refused elsewhere)."""
     rest = [n for n in names if n != "A"]
-    found = _candidates(rest)
+    found = [n for n in rest if is_depth_channel(n)]
     if len(found) == 1:
         return found[0]
     if not found and len(rest) == 1 and rest[0] != "Y":

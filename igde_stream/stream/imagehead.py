@@ -207,10 +207,18 @@ def exr_channel_list(value: bytes) -> list[tuple[str, int]]:
     return out
 
 
-def _is_depth_channel(name: str) -> bool:
-    """Z (OpenEXR's name for depth; a layer's ``ViewLayer.Depth.Z`` too), or a channel named depth / distance."""
-    last = name.rsplit(".", 1)[-1]
-    return last == "Z" or last.lower() in ("depth", "distance")
+#: layers whose Z is depth (Nuke's ``depth.Z``, Blender's ``ViewLayer.Depth.Z``), and depth channels' own names
+DEPTH_NAMES = frozenset(("depth", "distance", "z"))
+
+
+def is_depth_channel(name: str) -> bool:
+    """Whether OpenEXR channel ``name`` holds depth by its name: ``Z`` alone (OpenEXR's name for depth),
+    or in a depth layer (``depth.Z``, ``ViewLayer.Depth.Z``), or a channel named depth / distance
+    (``depth``, ``ViewLayer.distance``); never the Z of another layer (``Normal.Z``, ``P.Z``: a
+    normal's or a position's third component)."""
+    parts = name.split(".")
+    return parts[-1].lower() in ("depth", "distance") or (
+        parts[-1] == "Z" and (len(parts) == 1 or parts[-2].lower() in DEPTH_NAMES))
 
 
 def exr_dropped_depth(names: list[str]) -> str | None:
@@ -220,7 +228,7 @@ def exr_dropped_depth(names: list[str]) -> str | None:
     went on from the colour channels."""
     if not {"R", "G", "B"} <= set(names):
         return None
-    dropped = [n for n in names if n not in ("R", "G", "B", "A") and _is_depth_channel(n)]
+    dropped = [n for n in names if n not in ("R", "G", "B", "A") and is_depth_channel(n)]
     if not dropped:
         return None
     return (f"its OpenEXR channels are {', '.join(names)}: FFmpeg's EXR decoder reads R, G and B and drops "
@@ -354,5 +362,5 @@ def unsized_hint(codec: str, first: str) -> str:
     return exr_hint(codec, first)
 
 
-__all__ = ["check_image_headers", "exr_attributes", "exr_channel_list", "exr_dropped_depth", "read_header",
-           "unsized_hint"]
+__all__ = ["check_image_headers", "exr_attributes", "exr_channel_list", "exr_dropped_depth", "is_depth_channel",
+           "read_header", "unsized_hint"]
