@@ -6,6 +6,7 @@ it never used)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from types import SimpleNamespace
 
 import numpy as np
@@ -77,3 +78,69 @@ def test_the_ground_truths_frames_are_those_compared(tmp_path, enhancer):
     assert summary["frames"] == 5 and summary["matched_frames"] == 5
     assert (f["clipped_frames"], f["gt_clipped_frames"]) == (0, 1)
     assert f["covering"][0] == f["lo"] and f["covering"][1] == pytest.approx(3.0)
+
+
+def _float_video(path, frames, rate):
+    """Float frames as FFV1 gbrpf32le (three equal channels, lossless; FFmpeg 8's FFV1 level 4) at ``rate``
+    fps, frame i at i / rate: a timed float stream, as a ground truth at another rate than the depth's."""
+    import av
+
+    h, w = frames[0].shape
+    try:
+        with av.open(str(path), "w") as c:
+            s = c.add_stream("ffv1", rate=rate, options={"level": "4", "strict": "experimental"})
+            s.width, s.height, s.pix_fmt = w, h, "gbrpf32le"
+            for i, values in enumerate(frames):
+                f = av.VideoFrame(w, h, "gbrpf32le")
+                for plane in f.planes:
+                    buf = np.zeros((h, plane.line_size // 4), "<f4")
+                    buf[:, :w] = values
+                    plane.update(buf.tobytes())
+                f.pts, f.time_base = i, Fraction(1, rate)
+                for p in s.encode(f):
+                    c.mux(p)
+            for p in s.encode(None):
+                c.mux(p)
+    except (av.FFmpegError, ValueError) as exc:
+        pytest.skip(f"this FFmpeg's FFV1 encoder writes no float frames ({exc})")
+    return path
+
+
+@pytest.mark.parametrize("start, first", [(0.0, 0), (3 / 25, 3)])
+def test_ground_truth_frames_passed_over_between_those_compared_are_not_counted(tmp_path, enhancer, start, first):
+    """Depth at 25 fps, a float ground truth at 50: depth frame k (k / 25 s) is compared with ground-truth
+    frame 2k, and frames 2k + 1 are passed over. Every passed-over frame holds 9.0, above the first
+    frame's 0.5..2.5; of the compared ones only frame 10 (depth frame 5) holds a value outside it, 3.0.
+    Counted as "the first compared to the last", the frames between went in too (8 frames clipped from
+    the start, 5 from --start 0.12, the range named holding 9.0)."""
+    from conftest import write_video
+
+    from igde_stream.stream import enhance_file
+
+    colors, depths, gts = float_scene(8)
+    gt50 = []
+    for i in range(16):
+        g = gts[i // 2].copy()
+        g[3, 3] = 9.0 if i % 2 else (3.0 if i == 10 else g[3, 3])
+        gt50.append(g)
+    write_video(tmp_path / "c.mkv", colors, fmt="rgb24", codec="ffv1", rate=Fraction(25))
+    _float_video(tmp_path / "d.mkv", depths, 25)
+    _float_video(tmp_path / "gt.mkv", gt50, 50)
+    summary = enhance_file(tmp_path / "c.mkv", tmp_path / "d.mkv", tmp_path / "o.mkv", enhancer=enhancer,
+                           gt_path=tmp_path / "gt.mkv", start=start)
+    f = summary["float_range"]
+    assert summary["frames"] == summary["matched_frames"] == 8 - first
+    assert (f["clipped_frames"], f["gt_clipped_frames"]) == (0, 1)
+    assert f["covering"][0] == f["lo"] and f["covering"][1] == pytest.approx(3.0)
+
+
+def test_frame_set_holds_the_numbers_added_and_only_those():
+    from igde_stream.stream.frame_set import FrameSet
+
+    seen = FrameSet()
+    for n in (6, 8, 10, 10, 14):  # a number met again (held already) is no error
+        seen.add(n)
+    assert [n for n in range(16) if n in seen] == [6, 8, 10, 14] and len(seen) == 4
+    assert 7 not in seen and 6.0 not in seen and None not in seen and np.int64(8) in seen
+    with pytest.raises(ValueError, match="frame 9 comes after frame 14"):
+        seen.add(9)

@@ -24,6 +24,7 @@ import pytest
 from conftest import scene, write_video
 from igde_stream.cli import main
 from igde_stream.errors import PairingError
+from igde_stream.stream.frame_set import FrameSet
 from igde_stream.stream.info import Frame
 from igde_stream.stream.pairing import pair_frames, pair_nearest
 
@@ -138,7 +139,7 @@ class _Unmatched:
 
     def __init__(self) -> None:
         self.unmatched: list[int] = []
-        self.gt_compared = range(0)  # the numbers of the ground-truth frames compared (PsnrReport's)
+        self.gt_compared = FrameSet()  # the numbers of the ground-truth frames compared (PsnrReport's)
 
     def add_unmatched_gt(self, index: int, pts_time: float) -> None:
         self.unmatched.append(index)

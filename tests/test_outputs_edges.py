@@ -16,6 +16,7 @@ from test_stream_roundtrip import depth_info
 
 from igde_stream.errors import IGDEError, OutputError
 from igde_stream.stream import outputs
+from igde_stream.stream.frame_set import FrameSet
 from igde_stream.stream import parts
 from igde_stream.stream.parts import backup_path
 from igde_stream.stream.writer import temp_path
@@ -24,7 +25,7 @@ from igde_stream.stream.writer import temp_path
 class _Unmatched:
     def __init__(self) -> None:
         self.gt: list[int] = []
-        self.gt_compared = range(0)  # the numbers of the ground-truth frames compared (PsnrReport's)
+        self.gt_compared = FrameSet()  # the numbers of the ground-truth frames compared (PsnrReport's)
 
     def add_unmatched_gt(self, index: int, pts_time: float) -> None:
         self.gt.append(index)

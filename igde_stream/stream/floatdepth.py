@@ -29,7 +29,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Container
 
 import numpy as np
 
@@ -216,7 +216,8 @@ def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
     return codes
 
 
-def _used(reader: Any, fmap: FloatMap, used: range | None, key: int) -> tuple[int, tuple[float, float] | None]:
+def _used(reader: Any, fmap: FloatMap, used: Container[int] | None,
+          key: int) -> tuple[int, tuple[float, float] | None]:
     """(frames clipped, the range that holds them and the map's) among the frames of ``reader`` whose
     ordinal (``key`` 0: the frames it encoded, counted) or number (1: ``Frame.index``) is in ``used``
     (None: all it encoded). A run cut short (``--max-frames``, ``--to``) has its readers decode a few
@@ -376,12 +377,13 @@ def _say_narrow(fmap: FloatMap, depth: Any, source: Any, order: str) -> FloatMap
 
 
 def describe_run(fmap: FloatMap | None, depth: Any, gt: Any, used: int | None = None,
-                 gt_used: range | None = None) -> dict[str, Any] | None:
+                 gt_used: Container[int] | None = None) -> dict[str, Any] | None:
     """The summary's and report's ``float_range``: the map, how many frames of the depth (and of a float
     ground truth) had values clipped to it, and ``covering``, [LO, HI] that holds every value read where
     some were clipped (else None); None for integer depth. ``used``: the frames the run enhanced, so
     that frames its readers decoded ahead of a cut (``--max-frames``) are not counted; ``gt_used``: the
-    numbers of the ground-truth frames compared (``PsnrReport.gt_compared``); None: all."""
+    numbers of the ground-truth frames compared (``PsnrReport.gt_compared``: not those passed over
+    between two compared, as from a ground truth at a higher frame rate); None: all."""
     if fmap is None:
         return None
     counts = {id(r): _used(r, fmap, *how) for r, how in ((depth, (None if used is None else range(used), 0)),

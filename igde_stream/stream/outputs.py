@@ -334,8 +334,7 @@ class GtMatcher:
         while (nxt := self._peek(1)) is not None and nearer(nxt.time, g.time, t):
             self._pass_over()
             g = nxt
-        seen = self.report.gt_compared  # frames read before --start or ahead of a cut are not the run's
-        self.report.gt_compared = range(seen.start if seen else g.index, g.index + 1)
+        self.report.gt_compared.add(g.index)  # not those read before --start, passed over or ahead of a cut
         return self.ahead.popleft()
 
     def finish(self) -> None:

@@ -34,6 +34,7 @@ from .. import metrics
 from ..eval_report import json_ready
 from ..errors import OutputError
 from .formats import is_float_format
+from .frame_set import FrameSet
 
 REPORT_SUFFIXES = (".json", ".csv")
 LISTED = 20  # unmatched frames listed by index in the summary (all are counted)
@@ -72,7 +73,7 @@ class PsnrReport:
         self.gt_unmeasured: float | None = None  # the first compared ground-truth frame's share of 0
         self.unmatched_gt: list[tuple[int, float]] = []  # the first LISTED gt frames with no output frame
         self.unmatched_gt_count = 0
-        self.gt_compared = range(0)  # the numbers of the ground-truth frames compared, first to last
+        self.gt_compared = FrameSet()  # the numbers of the ground-truth frames compared
         self._count = 0
         self._lock = threading.Lock()
         self._spool_dir = spool_dir
