@@ -14,8 +14,8 @@ import sys
 from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
-    OneLineParser, add_depth_colormap_option, add_hole_fill_option, add_model_threads_option, add_span_options,
-    add_wide_errors_option, check_paired_options, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg,
+    OneLineParser, add_depth_channel_option, add_depth_colormap_option, add_hole_fill_option, add_model_threads_option,
+    add_span_options, add_wide_errors_option, check_paired_options, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg,
     seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
@@ -148,6 +148,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     add_autorotate_option(g)
     add_depth_range_option(g)
     add_depth_colormap_option(g)
+    add_depth_channel_option(g)
     g.add_argument("--format", choices=("nut", "matroska", "mpegts", "flv"),
                    help="container of -o - (stdout) or -o URL (default nut; flv for rtmp://), or of a file whatever "
                         "its suffix; mpegts and flv hold --codec libx264, not FFV1")
@@ -166,7 +167,7 @@ def input_options(args: argparse.Namespace) -> Any:
                         depth_stream=args.depth_stream, autorotate=args.autorotate,
                         packed=getattr(args, "packed", None), depth_near=getattr(args, "depth_near", None) or "white",
                         depth_range=args.depth_range, depth_colormap=args.depth_colormap,
-                        net_timeout=args.net_timeout)
+                        depth_channel=args.depth_channel, net_timeout=args.net_timeout)
 
 
 def add_pair_option(p: argparse.ArgumentParser) -> None:

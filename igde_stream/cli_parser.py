@@ -201,6 +201,15 @@ def add_depth_colormap_option(p: Any) -> None:
                         + "; gray (default): gray depth. Not the --gt. --depth-order still applies (docs/formats.md)")
 
 
+def add_depth_channel_option(p: Any) -> None:
+    """``--depth-channel`` (``args.depth_channel``): igde-stream, ``batch`` and ``views``."""
+    p.add_argument("--depth-channel", metavar="NAME",
+                   help="OpenEXR depth: the channel to read the depth from, where two are named as depth (Z and "
+                        "depth.Z) or the depth has another name (R of an RGB file); a --gt with two channels named "
+                        "as depth is read from NAME too where it holds it (default: the one channel named as "
+                        "depth; docs/formats.md)")
+
+
 def add_span_options(p: argparse.ArgumentParser, verb: str = "enhance") -> None:
     """``--start TIME`` and ``--to TIME`` / ``--duration TIME``: the part of a clip a command works on
     (``span_end`` gives the end)."""

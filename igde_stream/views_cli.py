@@ -44,8 +44,8 @@ from .depth_order import ORDERS
 from .cli import add_autorotate_option, add_depth_range_option, add_pair_option, add_sync_option
 from .signals import EXIT_USER_ERROR, Terminated, interrupted_by, say, signals_raise, stopped
 from .cli_logging import setup_logging
-from .cli_parser import (add_depth_colormap_option, add_hole_fill_option, add_span_options, add_wide_errors_option,
-                         end_of, float_range_arg, fps_arg, hole_fill_of, span_end,
+from .cli_parser import (add_depth_channel_option, add_depth_colormap_option, add_hole_fill_option, add_span_options,
+                         add_wide_errors_option, end_of, float_range_arg, fps_arg, hole_fill_of, span_end,
                          check_pair_sync)
 from .errors import IGDEError, cli_message
 from .stream.views import VIEW_CODECS, render_file, view_quality_files
@@ -140,7 +140,8 @@ def _source(args: argparse.Namespace, packed_input: str | None = None) -> Any:
     return InputOptions(autorotate=args.autorotate, packed=getattr(args, "packed", None),
                         depth_near=getattr(args, "depth_near", None) or "white", packed_input=packed_input,
                         depth_range=getattr(args, "depth_range", "auto"),
-                        depth_colormap=getattr(args, "depth_colormap", "gray"), fps=getattr(args, "fps", None))
+                        depth_colormap=getattr(args, "depth_colormap", "gray"), fps=getattr(args, "fps", None),
+                        depth_channel=getattr(args, "depth_channel", None))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_autorotate_option(q)
         add_depth_range_option(q, writes=False)
         add_depth_colormap_option(q)
+        add_depth_channel_option(q)
         q.add_argument("--float-range", type=float_range_arg, metavar="LO:HI",
                        help="float depth (PFM, EXR, float .npy; ground truth too) read as igde-stream maps it: LO..HI "
                             "-> 16-bit codes 1..65535 (give the range its run logged); negative LO: --float-range=-1:1")

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Iterator
 import numpy as np
 
 from ..errors import CorruptInputError, InputError
-from .exrdepth import ExrChannelClip, channel_input
+from .exrdepth import ExrChannelClip, channel_input, unfit_choice
 from .imageseq import IMAGE_SUFFIXES, sequence_files
 from .info import Frame, VideoInfo
 from .orientation import Orientation
@@ -60,12 +60,15 @@ def _listing(folder: str, suffixes: tuple[str, ...]) -> list[str]:
                   and os.path.splitext(n)[1].lower() in suffixes and os.path.isfile(os.path.join(folder, n)))
 
 
-def is_array_input(path: str, role: str) -> bool:
+def is_array_input(path: str, role: str, channel: str | None = None) -> bool:
     """Whether ``path`` is a NumPy input: a .npy / .npz file (``clip.npz:KEY`` too), a ``%d`` pattern of
-    .npy files, or a folder of .npy files (for colour only one without images: its images are read)."""
+    .npy files, or a folder of .npy files (for colour only one without images: its images are read).
+    ``channel``: the depth's OpenEXR channel (``InputOptions.depth_channel``), refused for another input."""
     if read_once(path):  # stdin, a network stream
+        if channel is not None and role == "depth":
+            raise unfit_choice(channel, path)
         return False
-    if channel_input(path, role) is not None:  # OpenEXR depth in a channel FFmpeg does not read (exrdepth)
+    if channel_input(path, role, channel) is not None:  # OpenEXR depth in a channel FFmpeg does not read (exrdepth)
         return True
     if os.path.splitext(split_key(path)[0])[1].lower() in ARRAY_SUFFIXES:
         return True
@@ -277,10 +280,10 @@ class _FilesClip(_Clip):
         self._first = None
 
 
-def open_clip(path: str) -> _Clip:
+def open_clip(path: str, channel: str | None = None) -> _Clip:
     """The array input ``path`` (see the module docstring), or an OpenEXR depth sequence read from a
-    channel (``exrdepth``); ``InputError`` naming it when it is unfit."""
-    if (channel := channel_input(path, "depth")) is not None:
+    channel (``exrdepth``: ``channel``, or the one it finds by name); ``InputError`` naming it when it is unfit."""
+    if (channel := channel or channel_input(path, "depth")) is not None:
         return ExrChannelClip(path, channel)  # type: ignore[return-value]
     file, key = split_key(path)
     suffix = os.path.splitext(file)[1].lower()
@@ -300,11 +303,12 @@ def open_clip(path: str) -> _Clip:
         raise
 
 
-def array_frames(path: str) -> Iterator[np.ndarray]:
-    """The frames of array input ``path`` as ``ArrayReader`` reads them (float32 for float arrays), through
-    an opening of their own, closed when the generator ends or is closed: the first one for a float
-    range, every one for the range of a whole clip (``floatdepth``)."""
-    clip = open_clip(path)
+def array_frames(path: str, channel: str | None = None) -> Iterator[np.ndarray]:
+    """The frames of array input ``path`` as ``ArrayReader`` reads them (float32 for float arrays; an
+    OpenEXR depth from ``channel``, its ``channel``), through an opening of their own, closed when the
+    generator ends or is closed: the first one for a float range, every one for the range of a whole clip
+    (``floatdepth``)."""
+    clip = open_clip(path, channel)
     try:
         yield from clip.frames()
     finally:
@@ -327,7 +331,8 @@ class ArrayReader(VideoReader):
         if role == "color":
             raise InputError("NumPy arrays are read as depth (and --gt), not as colour: give the colour as a video "
                              "or images", self.path)
-        self._clip = open_clip(self.path)
+        self.channel = channel_input(self.path, role, options.depth_channel)  # OpenEXR: the channel read
+        self._clip = open_clip(self.path, self.channel)
         if isinstance(self._clip, ExrChannelClip):
             log.info("%s %s: OpenEXR depth read from channel %s (FFmpeg's decoder, the channel renamed Y)", role,
                      self.path, self._clip.channel)

@@ -72,7 +72,7 @@ def first_depth(reader: Any, fmt: str | None = None) -> np.ndarray | None:
     if isinstance(reader, ArrayReader):
         if fmt is not None:
             return None
-        frames = array_frames(reader.path)
+        frames = array_frames(reader.path, reader.channel)
         try:
             return next(frames)
         except StopIteration:

@@ -25,7 +25,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from ..errors import CorruptInputError, InputError
+from ..errors import CorruptInputError, InputError, worded
 from .formats import float_array
 from .imagehead import exr_attributes, exr_channel_list, is_depth_channel
 
@@ -94,14 +94,39 @@ def _exr_files(path: str) -> list[str]:
     return files if files and files[0].lower().endswith(".exr") else []
 
 
-def channel_input(path: str, role: str) -> str | None:
+def channel_input(path: str, role: str, chosen: str | None = None) -> str | None:
     """The channel that depth (or ground truth) ``path``, an OpenEXR file, folder or pattern, is read from
-    here, not by FFmpeg (``depth_channel`` of its first file); None for anything else, and for colour."""
+    here, not by FFmpeg (``depth_channel`` of its first file); None for anything else, and for colour.
+    ``chosen`` (``InputOptions.depth_channel``): the depth's channel, whatever its name; a ground truth's
+    where two of its channels are named as depth and it holds ``chosen``. Two channels named as depth
+    without a choice that settles it are refused, naming them and the choice."""
     if role == "color":
         return None
     files = _exr_files(path)
     names = exr_channels(files[0]) if files else None
-    return depth_channel(names) if names else None
+    if chosen is not None and role == "depth":
+        if not names:
+            raise unfit_choice(chosen, path)
+        if chosen not in names:
+            raise worded(InputError, "{}: no such channel in its first image, " + os.path.basename(files[0])
+                         + f" (its channels: {', '.join(names)})", (f"depth_channel={chosen!r}",),
+                         (f"--depth-channel {chosen}",), path)
+        return chosen
+    if not names:
+        return None
+    named = [n for n in names if n != "A" and is_depth_channel(n)]
+    if len(named) > 1 and not (role == "gt" and chosen in named):
+        which = "the depth" if role == "depth" else "the depth, and a ground truth's where it holds that channel"
+        raise worded(InputError, f"its OpenEXR channels {', '.join(named)} are each named as depth: {{}} chooses "
+                     f"{which} (e.g. {{}})", ("depth_channel='NAME'", f"depth_channel={named[0]!r}"),
+                     ("--depth-channel NAME", f"--depth-channel {named[0]}"), path)
+    return chosen if len(named) > 1 else depth_channel(names)
+
+
+def unfit_choice(chosen: str, path: str) -> InputError:
+    """The refusal of a depth channel chosen for depth ``path`` that is no OpenEXR image."""
+    return worded(InputError, "{}: the channel is chosen in OpenEXR depth (an .exr file, folder or pattern); "
+                  "this depth is not one", (f"depth_channel={chosen!r}",), (f"--depth-channel {chosen}",), path)
 
 
 def _channels_at(data: bytes) -> int:
@@ -168,14 +193,17 @@ def decode_channel(data: bytes, channel: str, where: str) -> np.ndarray:
         raise CorruptInputError(f"channel {channel} does not decode ({exc})", where) from None
 
 
-def rgb_depth_hint(codec: str, first: str) -> str:
+def rgb_depth_hint(codec: str, first: str, depth: bool = True) -> str:
     """For OpenEXR depth ``first`` of channels R, G, B that differ (refused: FFmpeg reads them as colour):
-    how a depth held in one of them goes in; "" for any other image."""
+    how a depth held in one of them goes in (``depth``: the depth input, which can choose its channel);
+    "" for any other image."""
     names = exr_channels(first) if codec == "exr" else None
     if not names or set(names) - {"A"} != {"R", "G", "B"}:
         return ""
-    return ("; where the depth is one of them (R, as a compositor's shuffle into rgb leaves it), rename that channel Z "
-            "(Nuke: shuffle it into depth.Z) or write it alone: such a channel is read as the depth (docs/formats.md)")
+    return ("; where the depth is one of them (R, as a compositor's shuffle into rgb leaves it), "
+            + ("read it as it is with --depth-channel R, or " if depth else "")
+            + "rename that channel Z (Nuke: shuffle it into depth.Z) or write it alone: such a channel is read as the "
+            "depth (docs/formats.md)")
 
 
 class ExrChannelClip:
@@ -223,4 +251,4 @@ class ExrChannelClip:
 
 
 __all__ = ["ExrChannelClip", "channel_input", "colour_layer", "decode_channel", "depth_channel", "exr_channels", "exr_hint",
-           "rgb_depth_hint"]
+           "rgb_depth_hint", "unfit_choice"]

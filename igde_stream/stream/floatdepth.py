@@ -244,7 +244,7 @@ def first_frame(reader: Any, source: Any) -> np.ndarray:
     from .reader import VideoReader
 
     if isinstance(reader, ArrayReader):
-        frames = array_frames(reader.path)
+        frames = array_frames(reader.path, reader.channel)
         try:
             return next(frames)
         finally:

@@ -30,6 +30,9 @@ class InputOptions:
     ``depth_range``: the range of YUV depth luma (``formats.luma_is_limited``): "auto", "full", "limited".
     ``depth_colormap``: the colour map a depth input (not the ground truth) is drawn in, read back as
     8-bit depth (``colormaps.COLORMAPS``; "gray", the default: depth is gray).
+    ``depth_channel``: the OpenEXR channel a depth input is read from (``exrdepth.channel_input``): one
+    of two named as depth (``Z`` and ``depth.Z``), or any other (``R`` of an RGB file); a ground truth
+    with two channels named as depth is read from it too, where it holds it. None: by name.
     ``net_timeout``: seconds a network input or output (``urls``) may take to connect or stay silent.
     ``raw_stdin``: whether ``-`` (stdin) as depth or ground truth holds raw frames (``size``, ``pix_fmt``,
     ``fps``) instead of a container; None: it does when ``size`` and ``pix_fmt`` are given
@@ -46,6 +49,7 @@ class InputOptions:
     packed_input: str | None = None
     depth_range: str = "auto"
     depth_colormap: str = "gray"
+    depth_channel: str | None = None
     net_timeout: float = DEFAULT_TIMEOUT_S
     raw_stdin: bool | None = None
 
@@ -70,6 +74,14 @@ class InputOptions:
                          "colour video is (the stream's own range tag decides); {} is for gray depth in YUV luma",
                          (f"depth_range={self.depth_range!r}", f"depth_colormap={self.depth_colormap!r}", "depth_range"),
                          (f"--depth-range {self.depth_range}", f"--depth-colormap {self.depth_colormap}", "--depth-range"))
+
+        if self.depth_channel is not None and (not isinstance(self.depth_channel, str) or not self.depth_channel
+                                               or "\0" in self.depth_channel):
+            raise ValueError(f"depth_channel must be an OpenEXR channel name, got {self.depth_channel!r}")
+        if self.depth_channel is not None and self.packed is not None:
+            raise worded(InputError, "{} with {}: packed RGB-D depth is the gray of its half; the channel is for "
+                         "OpenEXR depth", (f"depth_channel={self.depth_channel!r}", f"packed={self.packed!r}"),
+                         (f"--depth-channel {self.depth_channel}", f"--packed {self.packed}"))
 
     def for_input(self, path: str) -> InputOptions:
         """The options input ``path`` is read with: without the packing where ``packed_input`` names

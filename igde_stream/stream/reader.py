@@ -100,7 +100,7 @@ class VideoReader:
         if cls is VideoReader:  # a NumPy input (arrays.is_array_input) gets an ArrayReader
             from .arrays import ArrayReader, is_array_input  # it subclasses this one
 
-            if is_array_input(os.fspath(path), role):
+            if is_array_input(os.fspath(path), role, getattr(kwargs.get("source"), "depth_channel", None)):
                 return super().__new__(ArrayReader)
         return super().__new__(cls)
 
@@ -371,8 +371,8 @@ class VideoReader:
             d = turn(d)
         except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
             first = self._images[0] if self._images else self.path  # the hints read its OpenEXR channels
-            raise InputError(f"frame {index}: {exc}" + exr_hint(self.info.codec, first) + rgb_depth_hint(
-                self.info.codec, first) + alpha_hint(f.format.name, self.path), self.path) from None
+            hints = exr_hint(self.info.codec, first) + rgb_depth_hint(self.info.codec, first, self.role == "depth")
+            raise InputError(f"frame {index}: {exc}" + hints + alpha_hint(f.format.name, self.path), self.path) from None
         if is_float_format(f.format.name):
             d = self._float_codes(d, index)
         return self._enlarged(d)
