@@ -62,6 +62,9 @@ examples:
       one packed RGB-D video (a file, or - for stdin): colour | depth (near = white; --depth-near black)
   igde-stream rgb/ midas/%06d.pfm -o out/%06d.pfm [--float-range=0:1500]
       float depth (PFM, EXR; MiDaS inverse depth), one linear map to 16 bits for the run; float out
+  igde-stream bag recording.bag rec/
+      a ROS 1 / ROS 2 bag (RealSense Viewer, rosbag record): colour and depth images paired by time into
+      rec/color and rec/depth, and the igde-stream command for them (pip install "igde-stream[ros]")
 
 depth: gray (8, 10, 12, 16 bits; gray16be too), or the luma plane of 8/10/12/16-bit YUV; the output
 keeps its size, frame count, timestamps, frame rate and bit depth. Colour and depth frames pair by
@@ -301,6 +304,10 @@ def _main(argv: list[str]) -> int:
         from .batch_cli import main as batch_main
 
         return batch_main(argv[1:])
+    if argv[:1] == ["bag"]:  # a ROS bag's images out as two folders; a colour file named "bag" is ./bag
+        from .bag_cli import main as bag_main
+
+        return bag_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.demo is None and not (args.color and args.output):

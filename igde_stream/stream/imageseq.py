@@ -277,6 +277,10 @@ def sequence_frames(path: str) -> tuple[str, dict[str, str], int]:
     if os.path.isdir(path):
         names = _folder_images(path)
         if not names:
+            from ..bag_read import bag_refusal
+
+            if said := bag_refusal(path):  # a ROS 2 bag's folder (metadata.yaml and its .mcap / .db3)
+                raise InputError(said, path)
             raise InputError(f"is a folder without images ({', '.join(IMAGE_SUFFIXES)}); give a video file, "
                              "a folder of images or a pattern such as depth/%06d.png", path)
         suffixes = sorted({os.path.splitext(n)[1] for n in names})

@@ -38,6 +38,7 @@ from typing import Any, Iterator
 import av
 import av.logging
 
+from ..bag_read import bag_refusal
 from ..errors import CorruptInputError, InputError, worded
 from .cuts import bytes_after_last_frame, short_raw_frame
 from .exrdepth import colour_layer
@@ -293,6 +294,8 @@ def _open(target: Any, name: str, fmt: str | None, options: dict[str, str],
           hint: str = "", decoder: dict[str, str] | None = None) -> av.container.InputContainer:
     """``av.open`` of ``target``; ``decoder``: options of its (one) stream's decoder, for the probe and the
     decoding alike (an OpenEXR ``layer``)."""
+    if isinstance(target, (str, os.PathLike)) and name != STDIN and not is_fifo(name) and (said := bag_refusal(target)):
+        raise InputError(said, name)  # a ROS bag, which FFmpeg may even probe as an image (an MCAP as pal8)
     with av.logging.Capture(local=True) as logs:
         try:
             target = ffmpeg_name(target) if isinstance(target, (str, os.PathLike)) else target
