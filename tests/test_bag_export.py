@@ -296,3 +296,23 @@ def test_refusals_leave_nothing(tmp_path, capsys):
     assert main(["bag", str(bad), str(tmp_path / "b")]) == 2
     assert "changes size at image 4 (64x24, first 32x24)" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.bag", "sizes.bag", "taken"]
+
+
+def test_ctrl_c_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after some images were written: exit 130, no OUTDIR and no hidden part folder."""
+    import cv2
+
+    bag = tmp_path / "rec.bag"
+    _realsense_bag(bag)
+    written = []
+
+    def imwrite(name, img):
+        written.append(name)
+        if len(written) == 5:
+            raise KeyboardInterrupt
+        return real(name, img)
+
+    real = cv2.imwrite
+    monkeypatch.setattr(cv2, "imwrite", imwrite)
+    assert main(["bag", str(bag), str(tmp_path / "out")]) == 130
+    assert len(written) == 5 and sorted(p.name for p in tmp_path.iterdir()) == ["rec.bag"]
