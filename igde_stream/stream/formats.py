@@ -103,11 +103,14 @@ def depth_formats_text() -> str:
             "and gray saved as 8-16-bit RGB with three equal channels or as gray with alpha")
 
 
-
-def alpha_hint(pix_fmt: str | None, path: str) -> str:
+def alpha_hint(pix_fmt: str | None, path: str, container: Any = None) -> str:
     """For a refused depth or colour-and-depth input in pixel format ``pix_fmt``: where it has an alpha
     channel beside colour (RGBA PNG, ProRes 4444 ``yuva444p12le``; not gray with alpha, which is read as
-    gray), how to give depth kept in that alpha channel, as some apps export it; else ""."""
+    gray), how to give depth kept in that alpha channel, as some apps export it; where ``container`` holds
+    16-bit raw video that lost its FourCC (an Azure Kinect track copied by ffmpeg), ``raw16.hint``; else ""."""
+    from .raw16 import hint
+    if container is not None and (said := hint(container, path)):
+        return said
     try:
         components = av.VideoFormat(pix_fmt).components if pix_fmt else ()
     except (ValueError, TypeError):

@@ -243,7 +243,7 @@ class VideoReader:
     def _check_depth_format(self, pix_fmt: str) -> None:
         if pix_fmt not in DEPTH_FORMATS:
             raise InputError(f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
-                             f"(use {depth_formats_text()}){alpha_hint(pix_fmt, self.path)}", self.path)
+                             f"(use {depth_formats_text()}){alpha_hint(pix_fmt, self.path, self.container)}", self.path)
 
     def colormap_summary(self) -> dict | None:
         """How far a colour-mapped depth stream's pixels lay from its map (``ColormapReader.summary``);

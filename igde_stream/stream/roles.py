@@ -126,4 +126,5 @@ def check_distinct(color: Any, depth: Any) -> None:
     raise InputError(
         f"colour and depth are the same video stream ({which}, {color.info.pix_fmt}): give the depth as a "
         f"second input (COLOR DEPTH -o OUT), a file with a colour and a depth video stream{pick}, or a packed "
-        f"RGB-D video with --packed rgbd{alpha_hint(color.info.pix_fmt, color.path)}", color.path)
+        f"RGB-D video with --packed rgbd{alpha_hint(color.info.pix_fmt, color.path, color.container)}",
+        color.path)
