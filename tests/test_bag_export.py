@@ -316,3 +316,28 @@ def test_ctrl_c_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cv2, "imwrite", imwrite)
     assert main(["bag", str(bag), str(tmp_path / "out")]) == 130
     assert len(written) == 5 and sorted(p.name for p in tmp_path.iterdir()) == ["rec.bag"]
+
+
+def test_aligned_depth_is_chosen_and_infrared_guides_where_no_colour(tmp_path, capsys):
+    """Depth aligned to the colour camera is preferred, whatever the names' order, and not warned about; a
+    bag with an infrared camera (mono8) and no colour gets it as the guide, its gray in three equal channels."""
+    rosbag2 = pytest.importorskip("rosbags.rosbag2", reason="needs rosbags (pip install \"igde-stream[ros]\")")
+    from rosbags.typesys import Stores, get_typestore
+
+    ts = get_typestore(Stores.ROS2_HUMBLE)
+    ir = [np.random.default_rng(k).integers(0, 256, (DH, DW), dtype=np.uint8) for k in range(3)]
+    with rosbag2.Writer(tmp_path / "b", version=8) as w:
+        con = {n: w.add_connection(n, "sensor_msgs/msg/Image", typestore=ts) for n in (
+            "/cam1/aligned_depth_to_color/image_raw", "/cam0/depth/image_rect_raw", "/cam/infra1/image_rect_raw")}
+        for k in range(3):
+            t = T0 + k * 33_333_333
+            for name, img in (("/cam1/aligned_depth_to_color/image_raw", _image(ts, t, _depth(k), "16UC1")),
+                              ("/cam0/depth/image_rect_raw", _image(ts, t, _depth(k) + 7, "16UC1")),
+                              ("/cam/infra1/image_rect_raw", _image(ts, t, ir[k], "mono8"))):
+                w.write(con[name], t, ts.serialize_cdr(img, "sensor_msgs/msg/Image"))
+    assert main(["bag", str(tmp_path / "b"), str(tmp_path / "o")]) == 0
+    said = capsys.readouterr()
+    assert "/cam1/aligned_depth_to_color/image_raw 16UC1" in said.out and "not registered" not in said.err
+    for k in range(3):
+        assert np.array_equal(_read(tmp_path / "o" / "depth" / f"{k:06d}.png"), _depth(k))
+        assert np.array_equal(_read(tmp_path / "o" / "color" / f"{k:06d}.png"), np.repeat(ir[k][..., None], 3, 2))
