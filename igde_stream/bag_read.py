@@ -61,6 +61,7 @@ def bag_refusal(path: Any) -> str | None:
 def open_bag(path: str) -> Iterator[Any]:
     """A ``rosbags`` AnyReader over ``path``, open for the block, or InputError naming what is wrong."""
     try:
+        import rosbags
         from rosbags.highlevel import AnyReader
         from rosbags.typesys import Stores, get_typestore
     except ImportError:
@@ -78,8 +79,23 @@ def open_bag(path: str) -> Iterator[Any]:
         raise InputError(f"cannot read the bag ({type(exc).__name__}: {str(exc).strip()[:160]})", path) from None
     try:
         yield reader
+    except Exception as exc:  # raised inside rosbags while reading: a damaged chunk, a message cut short
+        if isinstance(exc, InputError) or not _raised_in(exc, list(rosbags.__path__)):  # a namespace package
+            raise
+        raise InputError(f"damaged: {type(exc).__name__} reading it ({str(exc).strip()[:160]})", path) from None
     finally:
         reader.close()
+
+
+def _raised_in(exc: BaseException, folders: list[str]) -> bool:
+    """Whether a frame of ``exc``'s traceback runs code from ``folders`` (a library's own errors, not ours)."""
+    roots = tuple(os.path.abspath(f) + os.sep for f in folders)
+    tb = exc.__traceback__
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(roots):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 @dataclass

@@ -9,6 +9,7 @@ import json
 import shlex
 import sqlite3
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -341,3 +342,25 @@ def test_aligned_depth_is_chosen_and_infrared_guides_where_no_colour(tmp_path, c
     for k in range(3):
         assert np.array_equal(_read(tmp_path / "o" / "depth" / f"{k:06d}.png"), _depth(k))
         assert np.array_equal(_read(tmp_path / "o" / "color" / f"{k:06d}.png"), np.repeat(ir[k][..., None], 3, 2))
+
+
+def test_a_damaged_bag_is_one_line(tmp_path, capsys):
+    """Bytes zeroed in a ROS 1 bag's chunk (its index intact): the error rosbags raises while reading is one
+    line, exit 2, nothing left; an error raised in this project's own code is not taken for one."""
+    from igde_stream.bag_read import _raised_in
+
+    bag = tmp_path / "rec.bag"
+    _realsense_bag(bag)
+    data = bytearray(bag.read_bytes())
+    at = data.find(b"mono16", len(data) // 2)
+    data[at - 200:at + 200] = bytes(400)
+    bag.write_bytes(bytes(data))
+    assert main(["bag", str(bag), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"igde-stream: error: {bag}: damaged: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.bag"]
+    try:
+        {}["op"]
+    except KeyError as exc:
+        assert not _raised_in(exc, [str(tmp_path)])
+        assert _raised_in(exc, [str(Path(__file__).parent)])
