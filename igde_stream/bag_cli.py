@@ -38,6 +38,8 @@ examples:
       --fps 30 --depth-order far-high --max-depth 4000
   igde-stream bag ros2_bag/ rec/ --depth-topic /camera/aligned_depth_to_color/image_raw
       a ROS 2 bag (its folder, .mcap or .db3), choosing the depth topic
+  igde-stream bag ros2_bag/ rec/ --align
+      the depth registered to the colour camera with the bag's camera_info and /tf_static
   igde-stream bag recording.bag --list
       the bag's image topics, their encodings, sizes and counts
 
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "rgba8 / bgra8 or compressed topic, those named color or rgb first; mono8 last)")
     p.add_argument("--max-gap", type=float, metavar="S", help="pair a depth image only with colour within S seconds "
                    "(default: one colour frame, the colour's median step)")
+    p.add_argument("--align", action="store_true", help="register the depth to the colour camera with the bag's "
+                   "camera_info and /tf_static (depth at the colour's size; for depth not recorded aligned)")
     p.add_argument("--list", action="store_true", help="list the bag's image topics and stop")
     p.add_argument("-q", "--quiet", action="store_true", help="errors only")
     return p
@@ -79,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.list:
                 return _list(args.bag)
             part = _part_dir(args.outdir)
-            summary = export(args.bag, part, args.depth_topic, args.color_topic, args.max_gap, final=args.outdir)
+            summary = export(args.bag, part, args.depth_topic, args.color_topic, args.max_gap, final=args.outdir,
+                             align=args.align)
             os.rename(part, args.outdir)
             part = None
     except IGDEError as exc:
@@ -182,17 +187,24 @@ def _rate(ns: list[int]) -> str:
 
 
 def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: str | None = None,
-           max_gap: float | None = None, final: str | None = None) -> dict[str, Any]:
+           max_gap: float | None = None, final: str | None = None, align: bool = False) -> dict[str, Any]:
     """Write ``bag``'s paired colour and depth images into ``outdir`` (which holds ``color/`` and ``depth/``,
-    empty; ``final``: the name it will have, for the command); return what ``bag.json`` holds."""
+    empty; ``final``: the name it will have, for the command; ``align``: the depth registered to the colour
+    camera, ``bag_align``); return what ``bag.json`` holds."""
     import cv2
 
+    from .bag_align import aligner, camera_info, depth_to_colour, static_transforms
     from .bag_read import decode, depth_units, image_topics, messages, open_bag
     from .errors import InputError
 
     with open_bag(bag) as reader:
         topics = image_topics(reader)
         dt, ct = _choose(topics, "depth", depth_topic, bag), _choose(topics, "color", color_topic, bag)
+        units = depth_units(reader)
+        registered = aligner(reader, dt.name, ct.name, dt.size, units or 0.001, bag) if align else None
+        cams = (camera_info(reader, dt.name), camera_info(reader, ct.name))
+        can_align = None not in cams and depth_to_colour(static_transforms(reader), cams[0].frame, cams[1].frame) \
+            is not None
         depth_ns = np.array([t for t, _ in messages(reader, dt)], np.int64)
         color_ns = np.array([t for t, _ in messages(reader, ct)], np.int64)
         pairs, gap = _pairs(depth_ns, color_ns, max_gap)
@@ -212,6 +224,7 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
                 raise InputError(f"depth topic {dt.name} changes size at image {i} ({d.shape[1]}x{d.shape[0]}, "
                                  f"first {shape[1]}x{shape[0]})", bag)
             shape = d.shape
+            d = registered(d) if registered is not None else d
             name = os.path.join(outdir, "depth", f"{out_of[i]:06d}")
             if d.dtype == np.float32:
                 suffix = ".npy"
@@ -234,7 +247,6 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
             cv2.imwrite(first, rgb)
             for k in colour_for[j][1:]:
                 shutil.copyfile(first, os.path.join(outdir, "color", f"{k:06d}.png"))
-        units = depth_units(reader)
     with open(os.path.join(outdir, "pairs.txt"), "w") as f:
         f.write("# colour time, file, depth time, file (TUM associate.py's form); igde-stream bag " + bag + "\n")
         for k, (i, j) in enumerate(pairs):
@@ -242,13 +254,14 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
     kept_ns = [int(depth_ns[i]) for i, _ in pairs]
     summary: dict[str, Any] = {
         "bag": bag, "depth_topic": dt.name, "depth_encoding": dt.encoding, "color_topic": ct.name,
-        "color_encoding": ct.encoding, "depth_size": [shape[1], shape[0]], "color_size": [csize[1], csize[0]],
+        "color_encoding": ct.encoding, "depth_size": [d.shape[1], d.shape[0]], "color_size": [csize[1], csize[0]],
         "pairs": len(pairs), "depth_images": len(depth_ns), "color_images": len(color_ns),
         "unpaired_depth": len(depth_ns) - len(pairs), "max_gap_s": gap, "fps": _rate(kept_ns),
         "depth_units_m": 1.0 if suffix == ".npy" else units or 0.001,
         "depth_units_from": "32FC1 is metres" if suffix == ".npy" else "the bag's Depth Units option" if units
         else "ROS's millimetres (REP 118)",
-        "aligned": any(w in dt.name.lower() for w in ("aligned", "registered")),
+        "aligned": align or any(w in dt.name.lower() for w in ("aligned", "registered")), "registered": align,
+        "can_align": can_align,
     }
     if suffix == ".npy":
         summary["float_range"] = [0.0, math.ceil(hi * 10) / 10 if hi > 0 else 1.0]
@@ -276,15 +289,16 @@ def command(s: dict[str, Any], d: str) -> str:
 def _say_summary(outdir: str, s: dict[str, Any]) -> None:
     unit = f"{s['depth_units_m'] * 1000:g} mm" if s["depth_units_m"] < 1 else "1 m"
     say(f"wrote {outdir}: {s['pairs']} colour + depth pairs ({s['depth_topic']} {s['depth_encoding']} "
-        f"{s['depth_size'][0]}x{s['depth_size'][1]} in units of {unit}, {s['depth_units_from']}; {s['color_topic']} "
+        f"{s['depth_size'][0]}x{s['depth_size'][1]}{' registered to the colour camera' if s['registered'] else ''} "
+        f"in units of {unit}, {s['depth_units_from']}; {s['color_topic']} "
         f"{s['color_encoding']} {s['color_size'][0]}x{s['color_size'][1]}), {s['fps']} fps")
     if s["unpaired_depth"]:
         say(f"igde-stream: {s['unpaired_depth']} of {s['depth_images']} depth images had no colour image within "
             f"{s['max_gap_s']:.3f} s and were left out (--max-gap S)", err=True)
     if not s["aligned"]:
         say(f"igde-stream: {s['depth_topic']} is the depth camera's own view, not registered to the colour camera: "
-            "the colour's edges sit off the depth's, more on near objects; record depth aligned to the colour "
-            "(RealSense SDK: rs.align; ROS 2 wrapper: align_depth.enable:=true, topic aligned_depth_to_color; "
-            "docs/formats.md, \"ROS bags\")",
-            err=True)
+            "the colour's edges sit off the depth's, more on near objects; "
+            + ("--align registers it with the bag's camera_info and /tf_static" if s["can_align"] else
+               "record depth aligned to the colour (RealSense SDK: rs.align; ROS 2 wrapper: align_depth.enable:=true, "
+               "topic aligned_depth_to_color)") + " (docs/formats.md, \"ROS bags\")", err=True)
     say(f"next: {s['command']}")
