@@ -29,13 +29,19 @@ class Camera:
     frame: str
 
 
-def camera_info(reader: Any, image_topic: str) -> Camera | None:
-    """The CameraInfo beside ``image_topic`` (``/cam/depth/image_rect_raw`` -> ``/cam/depth/camera_info``;
-    image_transport's suffixes taken off first), from its first message; None where the bag has none."""
+def info_topic(image_topic: str) -> str:
+    """The CameraInfo topic beside ``image_topic``: ``/cam/depth/image_rect_raw`` -> ``/cam/depth/camera_info``
+    (image_transport's suffixes, ``/compressed``, ``/compressedDepth``, taken off first)."""
     base = image_topic
     for suffix in TRANSPORTS:
         base = base[: -len(suffix)] if base.endswith(suffix) else base
-    want = base.rsplit("/", 1)[0] + "/camera_info"
+    return base.rsplit("/", 1)[0] + "/camera_info"
+
+
+def camera_info(reader: Any, image_topic: str) -> Camera | None:
+    """The CameraInfo beside ``image_topic`` (``info_topic``), from its first message; None where the bag has
+    none."""
+    want = info_topic(image_topic)
     conns = [c for c in reader.connections if c.msgtype == CAMERA_INFO and c.topic == want]
     for c, _, raw in reader.messages(connections=conns) if conns else ():
         m = reader.deserialize(raw, c.msgtype)
@@ -132,7 +138,7 @@ class Aligner:
         return np.clip(np.round(np.where(np.isfinite(out), out, 0) / self.units), 0, 65535).astype(np.uint16)
 
 
-def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[int, int], units: float,
+def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[int, int] | None, units: float,
             where: str) -> Aligner:
     """The Aligner for a bag's two topics, or InputError naming what the bag lacks for it."""
     if depth_topic.startswith("/device_"):  # the SDK's own layout: /device_0/sensor_0/Depth_0/image/data
@@ -142,9 +148,9 @@ def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[
     dcam, ccam = camera_info(reader, depth_topic), camera_info(reader, colour_topic)
     for cam, topic in ((dcam, depth_topic), (ccam, colour_topic)):
         if cam is None:
-            raise InputError(f"--align needs the camera_info beside {topic} ({topic.rsplit('/', 1)[0]}/camera_info), "
-                             "which the bag does not hold", where)
-    if dcam.size != depth_size:
+            raise InputError(f"--align needs the camera_info beside {topic} ({info_topic(topic)}), which the bag "
+                             "does not hold", where)
+    if depth_size is not None and dcam.size != depth_size:  # (a compressed topic's size is known decoded)
         raise InputError(f"--align: {depth_topic} is {depth_size[0]}x{depth_size[1]} and its camera_info says "
                          f"{dcam.size[0]}x{dcam.size[1]}", where)
     rt = depth_to_colour(static_transforms(reader), dcam.frame, ccam.frame)

@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.max_gap is not None and not (args.max_gap > 0 and math.isfinite(args.max_gap)):
         parser.error(f"--max-gap must be a positive number of seconds, got {args.max_gap}")
     setup_logging(args.quiet)
-    from .errors import IGDEError, cli_message
+    from .errors import IGDEError, OutputError, cli_message
 
     part = None
     try:
@@ -85,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             part = _part_dir(args.outdir)
             summary = export(args.bag, part, args.depth_topic, args.color_topic, args.max_gap, final=args.outdir,
                              align=args.align)
-            os.rename(part, args.outdir)
+            try:
+                os.rename(part, args.outdir)
+            except OSError as exc:  # made meanwhile by another program
+                raise OutputError(f"cannot be written: {exc.strerror}", args.outdir) from None
             part = None
     except IGDEError as exc:
         print(f"igde-stream: error: {cli_message(exc)}", file=sys.stderr)
@@ -131,7 +134,7 @@ def _list(path: str) -> int:
 def _choose(topics: list[Any], role: str, name: str | None, path: str) -> Any:
     from .errors import InputError
 
-    option = f"--{role}-topic"
+    option, word = f"--{role}-topic", "colour" if role == "color" else role
     if name is not None:
         t = next((t for t in topics if t.name == name), None)
         if t is None:
@@ -140,13 +143,13 @@ def _choose(topics: list[Any], role: str, name: str | None, path: str) -> Any:
         if t.role != role:
             kinds = ("16UC1, mono16, 32FC1, compressedDepth" if role == "depth"
                      else "rgb8, bgr8, rgba8, bgra8, mono8, JPEG / PNG")
-            raise InputError(f"{name} holds {t.encoding} images, not {role} ({kinds})", path)
+            raise InputError(f"{name} holds {t.encoding} images, not {word} ({kinds})", path)
         return t
     found = [t for t in topics if t.role == role]
     if not found:
         listed = ", ".join(f"{t.name} ({t.encoding})" for t in topics) or "none"
-        raise InputError(f"no {role} image topic (image topics: {listed}); igde-stream needs a colour guide and "
-                         f"depth, {option} picks one", path)
+        raise InputError(f"no {word} image topic (image topics: {listed}); igde-stream needs a colour guide and "
+                         f"depth, {option} picks one where its encoding is read", path)
 
     def rank(t: Any) -> tuple[int, int]:
         n = t.name.lower()
@@ -156,7 +159,7 @@ def _choose(topics: list[Any], role: str, name: str | None, path: str) -> Any:
 
     chosen = min(found, key=rank)  # min keeps the first by name among equals
     if len(found) > 1:
-        log.info("%s: %s topic %s (%s); %s picks another of %s", path, role, chosen.name, chosen.encoding, option,
+        log.info("%s: %s topic %s (%s); %s picks another of %s", path, word, chosen.name, chosen.encoding, option,
                  ", ".join(t.name for t in found if t is not chosen))
     return chosen
 

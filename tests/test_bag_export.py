@@ -284,6 +284,8 @@ def test_refusals_leave_nothing(tmp_path, capsys):
         (str(tmp_path / "taken"),): "exists: give a folder that does not exist yet",
         (str(tmp_path / "a"), "--depth-topic", "/nope"): "no image topic /nope; its image topics: ",
         (str(tmp_path / "a"), "--depth-topic", "/device_0/sensor_1/Color_0/image/data"): "holds rgb8 images, not depth",
+        (str(tmp_path / "a"), "--color-topic", "/device_0/sensor_0/Depth_0/image/data"):
+            "holds mono16 images, not colour",
         (str(tmp_path / "no" / "a"),): "its folder",
     }
     for extra, said in cases.items():
