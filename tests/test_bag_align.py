@@ -162,3 +162,40 @@ def test_align_of_a_realsense_sdk_recording_names_the_sdk(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "a RealSense SDK recording keeps its calibration" in err[0] and "rs.align" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.bag"]
+
+
+def _aligner(kd, dsize, kc, csize, colour_origin, dist=()):
+    """An Aligner from /tf_static as a bag gives it: the colour optical frame a child of the depth optical
+    frame, at ``colour_origin`` (metres, in the depth camera's axes), not turned."""
+    from types import SimpleNamespace as NS
+
+    from igde_stream.bag_align import Aligner, Camera, _matrix, depth_to_colour
+
+    tr = NS(translation=NS(x=colour_origin[0], y=colour_origin[1], z=colour_origin[2]),
+            rotation=NS(x=0.0, y=0.0, z=0.0, w=1.0))
+    rt = depth_to_colour({"colour": ("depth", _matrix(tr))}, "depth", "colour")
+    return Aligner(Camera(kd, np.zeros(5), dsize, "depth"), Camera(kc, np.asarray(dist, float), csize, "colour"), rt,
+                   0.001)
+
+
+def test_registration_worked_by_hand():
+    """Both cameras f = 100 px, the colour 5 cm to the depth camera's right (+x): a point at z moves
+    100 * 0.05 / z px left, 5 px for the wall at 1 m, 10 px for the box at 0.5 m (depth columns 20..25
+    -> colour 10..15, over the wall of depth columns 15..19: the nearest kept). Colour columns 16..20 look
+    at the wall the box hides from the depth camera (depth columns 21..25): holes; 35..39 look beyond the
+    depth camera's view: holes. z is the same in both cameras (no turn), so the values are exact."""
+    k = np.array([[100.0, 0, 19.5], [0, 100.0, 3.5], [0, 0, 1]])
+    d = np.full((8, 40), 1000, np.uint16)
+    d[:, 20:26] = 500
+    want = np.zeros(40, np.uint16)
+    want[0:10], want[10:16], want[21:35] = 1000, 500, 1000
+    out = _aligner(k, (40, 8), k, (40, 8), (0.05, 0.0, 0.0))(d)
+    assert out.dtype == np.uint16 and out.shape == (8, 40)
+    assert (out == want).all(), out[0]
+    # the colour camera at twice the resolution: each depth pixel covers exactly two colour pixels
+    k2 = np.array([[200.0, 0, 39.5], [0, 200.0, 7.5], [0, 0, 1]])
+    out2 = _aligner(k, (40, 8), k2, (80, 16), (0.05, 0.0, 0.0))(d)
+    assert (out2 == np.repeat(want, 2)[None]).all(), out2[0]
+    # float metres: the same, NaN for the holes
+    outf = _aligner(k, (40, 8), k, (40, 8), (0.05, 0.0, 0.0))(d.astype(np.float32) / 1000)
+    assert np.array_equal(np.nan_to_num(outf[0] * 1000, nan=0).round(), want)
