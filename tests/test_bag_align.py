@@ -199,3 +199,15 @@ def test_registration_worked_by_hand():
     # float metres: the same, NaN for the holes
     outf = _aligner(k, (40, 8), k, (40, 8), (0.05, 0.0, 0.0))(d.astype(np.float32) / 1000)
     assert np.array_equal(np.nan_to_num(outf[0] * 1000, nan=0).round(), want)
+
+
+@pytest.mark.parametrize("dist", [(-0.055, 0.065, 0.0003, -0.0005, -0.02), (0.1, -0.2, 0.0, 0.0, 0.05)])
+def test_flat_wall_through_a_distorting_colour_lens_has_no_holes(dist):
+    """A wall at 1.5 m, the colour camera's view inside the depth camera's and its lens distorting (radial
+    and tangential, a D455's order of size, and a stronger one): every colour pixel sees the wall, at 1.5 m
+    (no turn). The box of two opposite corners of each depth pixel's square, which distortion makes a
+    quadrilateral, left colour pixels between neighbouring squares uncovered (14 / 15 holes here)."""
+    kd = np.array([[40.0, 0, 31.5], [0, 40.0, 23.5], [0, 0, 1]])  # 77 degrees wide
+    kc = np.array([[70.0, 0, 39.5], [0, 70.0, 29.5], [0, 0, 1]])  # 59 degrees wide
+    out = _aligner(kd, (64, 48), kc, (80, 60), (0.02, 0.0, 0.0), dist)(np.full((48, 64), 1500, np.uint16))
+    assert (out == 1500).all(), np.argwhere(out != 1500)[:5]
