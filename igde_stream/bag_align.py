@@ -150,6 +150,10 @@ def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[
         if cam is None:
             raise InputError(f"--align needs the camera_info beside {topic} ({info_topic(topic)}), which the bag "
                              "does not hold", where)
+        k = cam.k
+        if not (np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0 and k[2, 2] == 1 and not k[2, :2].any()):
+            raise InputError(f"--align: the camera_info beside {topic} ({info_topic(topic)}) holds no calibration "
+                             f"(K {' '.join(f'{x:g}' for x in k.ravel())}; all 0: an uncalibrated camera)", where)
     if depth_size is not None and dcam.size != depth_size:  # (a compressed topic's size is known decoded)
         raise InputError(f"--align: {depth_topic} is {depth_size[0]}x{depth_size[1]} and its camera_info says "
                          f"{dcam.size[0]}x{dcam.size[1]}", where)

@@ -71,7 +71,7 @@ def _seen_by_colour():
     return out
 
 
-def _bag(path, with_tf=True):
+def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH)):
     from rosbags.typesys import Stores, get_typestore
 
     ts = get_typestore(Stores.ROS2_HUMBLE)
@@ -103,8 +103,8 @@ def _bag(path, with_tf=True):
     colour[_seen_by_colour() < 1500] = (230, 200, 30)
     msgs = [("/cam/depth/image_rect_raw", image(_depth_image(), "16UC1", "cam_depth_optical_frame")),
             ("/cam/color/image_raw", image(colour, "rgb8", "cam_color_optical_frame")),
-            ("/cam/depth/camera_info", info(KD, DW, DH, "cam_depth_optical_frame")),
-            ("/cam/color/camera_info", info(KC, CW, CH, "cam_color_optical_frame"))]
+            ("/cam/depth/camera_info", info(kd, DW, DH, "cam_depth_optical_frame")),
+            ("/cam/color/camera_info", info(kc, *colour_info_size, "cam_color_optical_frame"))]
     if with_tf:
         msgs.append(("/tf_static", t["tf2_msgs/msg/TFMessage"](transforms=[
             tf("cam_depth_optical_frame", DEPTH_POSE), tf("cam_color_frame", COLOUR_FRAME),
@@ -211,3 +211,16 @@ def test_flat_wall_through_a_distorting_colour_lens_has_no_holes(dist):
     kc = np.array([[70.0, 0, 39.5], [0, 70.0, 29.5], [0, 0, 1]])  # 59 degrees wide
     out = _aligner(kd, (64, 48), kc, (80, 60), (0.02, 0.0, 0.0), dist)(np.full((48, 64), 1500, np.uint16))
     assert (out == 1500).all(), np.argwhere(out != 1500)[:5]
+
+
+@pytest.mark.parametrize("which", ["depth", "color"])
+def test_align_with_an_uncalibrated_camera_info_is_one_line(tmp_path, capsys, which):
+    """A camera_info whose K is all 0 (ROS's mark of an uncalibrated camera): the depth camera's was a
+    LinAlgError traceback, the colour camera's a 'registered' depth of one pixel; now one line, nothing left."""
+    zero = np.zeros((3, 3))
+    _bag(tmp_path / "b", **({"kd": zero} if which == "depth" else {"kc": zero}))
+    assert main(["bag", str(tmp_path / "b"), str(tmp_path / "o"), "--align"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"/cam/{which}/camera_info" in err[0] and "no calibration" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
