@@ -138,9 +138,18 @@ class Aligner:
         return np.clip(np.round(np.where(np.isfinite(out), out, 0) / self.units), 0, 65535).astype(np.uint16)
 
 
+def check_size(cam: Camera, topic: str, size: tuple[int, int] | None, where: str) -> None:
+    """InputError where ``topic``'s images (``size``: width, height; None: not known yet) are not the size its
+    camera_info gives: the registration would be at the wrong size, or read the wrong pixels."""
+    if size is not None and tuple(size) != cam.size:
+        raise InputError(f"--align: {topic} is {size[0]}x{size[1]} and its camera_info says "
+                         f"{cam.size[0]}x{cam.size[1]}", where)
+
+
 def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[int, int] | None, units: float,
-            where: str) -> Aligner:
-    """The Aligner for a bag's two topics, or InputError naming what the bag lacks for it."""
+            where: str, colour_size: tuple[int, int] | None = None) -> Aligner:
+    """The Aligner for a bag's two topics (``depth_size`` / ``colour_size``: their images' sizes, None for a
+    compressed topic's), or InputError naming what the bag lacks for it."""
     if depth_topic.startswith("/device_"):  # the SDK's own layout: /device_0/sensor_0/Depth_0/image/data
         raise InputError("--align reads ROS camera_info and /tf_static; a RealSense SDK recording keeps its "
                          "calibration in the SDK's own topics, which are not read: align it on playback with the "
@@ -154,9 +163,8 @@ def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[
         if not (np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0 and k[2, 2] == 1 and not k[2, :2].any()):
             raise InputError(f"--align: the camera_info beside {topic} ({info_topic(topic)}) holds no calibration "
                              f"(K {' '.join(f'{x:g}' for x in k.ravel())}; all 0: an uncalibrated camera)", where)
-    if depth_size is not None and dcam.size != depth_size:  # (a compressed topic's size is known decoded)
-        raise InputError(f"--align: {depth_topic} is {depth_size[0]}x{depth_size[1]} and its camera_info says "
-                         f"{dcam.size[0]}x{dcam.size[1]}", where)
+    for cam, topic, size in ((dcam, depth_topic, depth_size), (ccam, colour_topic, colour_size)):
+        check_size(cam, topic, size, where)  # (a compressed topic's size is known decoded: checked then)
     rt = depth_to_colour(static_transforms(reader), dcam.frame, ccam.frame)
     if rt is None:
         raise InputError(f"--align needs the transform from {dcam.frame} to {ccam.frame}, which /tf_static does not "

@@ -196,7 +196,7 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
     camera, ``bag_align``); return what ``bag.json`` holds."""
     import cv2
 
-    from .bag_align import aligner, camera_info, depth_to_colour, static_transforms
+    from .bag_align import aligner, camera_info, check_size, depth_to_colour, static_transforms
     from .bag_read import decode, depth_units, image_topics, messages, open_bag
     from .errors import InputError
 
@@ -204,7 +204,7 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
         topics = image_topics(reader)
         dt, ct = _choose(topics, "depth", depth_topic, bag), _choose(topics, "color", color_topic, bag)
         units = depth_units(reader)
-        registered = aligner(reader, dt.name, ct.name, dt.size, units or 0.001, bag) if align else None
+        registered = aligner(reader, dt.name, ct.name, dt.size, units or 0.001, bag, ct.size) if align else None
         cams = (camera_info(reader, dt.name), camera_info(reader, ct.name))
         can_align = None not in cams and depth_to_colour(static_transforms(reader), cams[0].frame, cams[1].frame) \
             is not None
@@ -227,7 +227,9 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
                 raise InputError(f"depth topic {dt.name} changes size at image {i} ({d.shape[1]}x{d.shape[0]}, "
                                  f"first {shape[1]}x{shape[0]})", bag)
             shape = d.shape
-            d = registered(d) if registered is not None else d
+            if registered is not None:
+                check_size(registered.depth, dt.name, (d.shape[1], d.shape[0]), bag)
+                d = registered(d)
             name = os.path.join(outdir, "depth", f"{out_of[i]:06d}")
             if d.dtype == np.float32:
                 suffix = ".npy"
@@ -246,6 +248,8 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
             if csize is not None and rgb.shape != csize:
                 raise InputError(f"colour topic {ct.name} changes size at image {j}", bag)
             csize = rgb.shape
+            if registered is not None:
+                check_size(registered.colour, ct.name, (rgb.shape[1], rgb.shape[0]), bag)
             first = os.path.join(outdir, "color", f"{colour_for[j][0]:06d}.png")
             cv2.imwrite(first, rgb)
             for k in colour_for[j][1:]:

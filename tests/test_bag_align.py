@@ -71,7 +71,8 @@ def _seen_by_colour():
     return out
 
 
-def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH)):
+def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH), png_colour=False):
+    import cv2
     from rosbags.typesys import Stores, get_typestore
 
     ts = get_typestore(Stores.ROS2_HUMBLE)
@@ -102,7 +103,10 @@ def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH)):
     colour = np.zeros((CH, CW, 3), np.uint8)
     colour[_seen_by_colour() < 1500] = (230, 200, 30)
     msgs = [("/cam/depth/image_rect_raw", image(_depth_image(), "16UC1", "cam_depth_optical_frame")),
-            ("/cam/color/image_raw", image(colour, "rgb8", "cam_color_optical_frame")),
+            ("/cam/color/image_raw", image(colour, "rgb8", "cam_color_optical_frame")) if not png_colour else
+            ("/cam/color/image_raw/compressed", t["sensor_msgs/msg/CompressedImage"](
+                header=header("cam_color_optical_frame"), format="rgb8; png compressed bgr8",
+                data=np.frombuffer(cv2.imencode(".png", colour[..., ::-1])[1].tobytes(), np.uint8))),
             ("/cam/depth/camera_info", info(kd, DW, DH, "cam_depth_optical_frame")),
             ("/cam/color/camera_info", info(kc, *colour_info_size, "cam_color_optical_frame"))]
     if with_tf:
@@ -224,3 +228,26 @@ def test_align_with_an_uncalibrated_camera_info_is_one_line(tmp_path, capsys, wh
     assert len(err) == 1 and f"/cam/{which}/camera_info" in err[0] and "no calibration" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 
+
+@pytest.mark.parametrize("png", [False, True])
+def test_align_with_a_colour_camera_info_of_another_size_is_one_line(tmp_path, capsys, png):
+    """The colour camera_info for 160x120 beside 80x60 colour images: the registered depth came out at
+    160x120 beside colour of 80x60 (the run then stretching one to the other); now one line, for a
+    compressed colour topic too (its size known decoded). With the right size, the compressed topic's
+    registered depth is the raw one's."""
+    topic = "/cam/color/image_raw" + ("/compressed" if png else "")
+    _bag(tmp_path / "b", colour_info_size=(2 * CW, 2 * CH), png_colour=png)
+    assert main(["bag", str(tmp_path / "b"), str(tmp_path / "o"), "--align"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{topic} is {CW}x{CH} and its camera_info says {2 * CW}x{2 * CH}" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+    if png:
+        import cv2
+
+        _bag(tmp_path / "raw")
+        _bag(tmp_path / "png", png_colour=True)
+        for name in ("raw", "png"):
+            assert main(["bag", str(tmp_path / name), str(tmp_path / f"o_{name}"), "--align", "-q"]) == 0
+        raw, got = (cv2.imread(str(tmp_path / f"o_{n}" / "depth" / "000000.png"), cv2.IMREAD_UNCHANGED)
+                    for n in ("raw", "png"))
+        assert got.shape == (CH, CW) and np.array_equal(got, raw)
