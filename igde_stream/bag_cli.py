@@ -2,7 +2,8 @@
 
 A bag (a RealSense Viewer recording, ``rosbag record``, ``ros2 bag record``: ``igde_stream.bag_read``) holds
 each camera's images at their own times and rates. Each depth image is paired with the colour image
-nearest it in time (its header stamp, as TUM RGB-D's associate.py pairs), and the pairs are written as
+nearest it in time (its header stamp; the earlier of two equally near; a colour image may serve two depth
+images, where TUM RGB-D's associate.py uses each once), and the pairs are written as
 ``OUTDIR/color/000000.png ...`` (8-bit RGB) and ``OUTDIR/depth/000000.png ...`` (16-bit, the values as
 recorded) or ``.npy`` (32FC1 metres, NaN kept), with ``pairs.txt`` (associate.py's lines: colour time,
 file, depth time, file) and ``bag.json`` (the topics, depth units, rate and counts). It prints the

@@ -366,3 +366,21 @@ def test_a_damaged_bag_is_one_line(tmp_path, capsys):
     except KeyError as exc:
         assert not _raised_in(exc, [str(tmp_path)])
         assert _raised_in(exc, [str(Path(__file__).parent)])
+
+
+def test_pairing_by_hand_at_ties_ends_and_the_gap():
+    """Colour at 100, 200, 300 ns (given out of order): a depth image halfway between two takes the earlier
+    (150 -> 100, 250 -> 200); before the first and after the last, the end one (50 -> 100, 400 -> 300); a
+    colour image serves two depth images; --max-gap keeps a pair at exactly the gap, not past it; the
+    default gap is the colour's median step (100 ns). Indices are the messages' own, in depth time order."""
+    from igde_stream.bag_cli import _pairs
+
+    colour = np.array([300, 100, 200], np.int64)  # message 0 is at 300 ns
+    depth = np.array([150, 50, 350, 400, 250, 200], np.int64)
+    pairs, gap = _pairs(depth, colour, None)
+    assert gap == pytest.approx(100e-9)
+    assert pairs == [(1, 1), (0, 1), (5, 2), (4, 2), (2, 0), (3, 0)]
+    pairs, _ = _pairs(depth, colour, 50e-9)  # 50, 150, 250 and 350 are 50 ns off: kept; 400 is 100 ns off
+    assert [i for i, _ in pairs] == [1, 0, 5, 4, 2]
+    pairs, _ = _pairs(depth, colour, 49e-9)
+    assert [i for i, _ in pairs] == [5]  # 200 alone is on a colour time
