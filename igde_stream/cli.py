@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 from .cli_parser import (  # noqa: F401  pair_arg, size_arg: tools and tests import them from here
     OneLineParser, add_depth_channel_option, add_depth_colormap_option, add_hole_fill_option, add_model_threads_option,
-    add_span_options, add_wide_errors_option, check_paired_options, count_arg, end_of, float_range_arg, fps_arg, hole_fill_of, pair_arg,
-    seconds_arg, size_arg, span_end,
+    add_span_options, add_wide_errors_option, check_paired_options, count_arg, end_of, float_range_arg, fps_arg,
+    hole_fill_of, pair_arg, seconds_arg, size_arg, span_end,
 )
 from .cli_logging import setup_logging
 from .demo import run_demo
@@ -295,19 +295,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stopped("igde-stream", "int")
 
 
+#: the multiview stage; many clips (a process pool or Ray); a ROS bag's images out as two folders. A colour
+#: file of such a name is given as ./views, ./batch, ./bag
+SUBCOMMANDS = {"views": "views_cli", "batch": "batch_cli", "bag": "bag_cli"}
+
+
 def _main(argv: list[str]) -> int:
-    if argv[:1] == ["views"]:  # the multiview stage; a colour file named "views" is ./views
-        from .views_cli import main as views_main
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        import importlib
 
-        return views_main(argv[1:])
-    if argv[:1] == ["batch"]:  # many clips, a process pool or Ray; a colour file named "batch" is ./batch
-        from .batch_cli import main as batch_main
-
-        return batch_main(argv[1:])
-    if argv[:1] == ["bag"]:  # a ROS bag's images out as two folders; a colour file named "bag" is ./bag
-        from .bag_cli import main as bag_main
-
-        return bag_main(argv[1:])
+        return importlib.import_module(f".{SUBCOMMANDS[argv[0]]}", __package__).main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.demo is None and not (args.color and args.output):
