@@ -84,8 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.list:
                 return _list(args.bag)
             part = _part_dir(args.outdir)
-            summary = export(args.bag, part, args.depth_topic, args.color_topic, args.max_gap, final=args.outdir,
-                             align=args.align)
+            try:
+                summary = export(args.bag, part, args.depth_topic, args.color_topic, args.max_gap, final=args.outdir,
+                                 align=args.align)
+            except OSError as exc:  # a write (a full disk): the bag's own read errors are InputError
+                raise OutputError(f"cannot be written: {exc.strerror or exc}", args.outdir) from None
             try:
                 os.rename(part, args.outdir)
             except OSError as exc:  # made meanwhile by another program
@@ -239,8 +242,7 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
                 hi = max(hi, float(finite.max()) if finite.size else 0.0)
             else:
                 hist += np.bincount(d.ravel(), minlength=65536)
-                if not cv2.imwrite(name + suffix, d):
-                    raise InputError(f"cannot write {name + suffix}", bag)
+                _written(cv2.imwrite(name + suffix, d), name + suffix, final or outdir)
         csize = None
         for j, (_, msg) in enumerate(messages(reader, ct)):
             if j not in colour_for:
@@ -252,7 +254,7 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
             if registered is not None:
                 check_size(registered.colour, ct.name, (rgb.shape[1], rgb.shape[0]), bag)
             first = os.path.join(outdir, "color", f"{colour_for[j][0]:06d}.png")
-            cv2.imwrite(first, rgb)
+            _written(cv2.imwrite(first, rgb), first, final or outdir)
             for k in colour_for[j][1:]:
                 shutil.copyfile(first, os.path.join(outdir, "color", f"{k:06d}.png"))
     with open(os.path.join(outdir, "pairs.txt"), "w") as f:
@@ -282,6 +284,14 @@ def export(bag: str, outdir: str, depth_topic: str | None = None, color_topic: s
     with open(os.path.join(outdir, "bag.json"), "w") as f:
         json.dump(summary, f, indent=2)
     return summary
+
+
+def _written(ok: bool, path: str, outdir: str) -> None:
+    """OutputError where OpenCV could not write image ``path`` (it answers False, as on a full disk)."""
+    if not ok:
+        from .errors import OutputError
+
+        raise OutputError(f"cannot be written: OpenCV could not write {os.path.basename(path)}", outdir)
 
 
 def command(s: dict[str, Any], d: str) -> str:

@@ -384,3 +384,40 @@ def test_pairing_by_hand_at_ties_ends_and_the_gap():
     assert [i for i, _ in pairs] == [1, 0, 5, 4, 2]
     pairs, _ = _pairs(depth, colour, 49e-9)
     assert [i for i, _ in pairs] == [5]  # 200 alone is on a colour time
+
+
+@pytest.mark.parametrize("fails", ["colour png", "depth npy", "pairs"])
+def test_a_write_that_fails_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch, fails):
+    """A disk that fills while the export writes: a colour PNG OpenCV could not write (imwrite answers
+    False) was passed over and the folder renamed as complete, missing it; np.save's or the text files'
+    OSError was a traceback. Now each is one line naming OUTDIR, exit 2, and nothing is left."""
+    import errno
+
+    import cv2
+
+    bag = tmp_path / "ros2"
+    _ros2_bag(bag, "sqlite3")
+    argv = ["bag", str(bag), str(tmp_path / "out"), "-q"]
+    if fails == "colour png":
+        real = cv2.imwrite
+        monkeypatch.setattr(cv2, "imwrite", lambda p, a, *r: False if "color" in p else real(p, a, *r))
+    elif fails == "depth npy":
+        argv += ["--depth-topic", "/cam/depth/float"]
+
+        def full(*a, **k):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(np, "save", full)
+    else:
+        import builtins
+
+        real_open = builtins.open
+        monkeypatch.setattr(builtins, "open", lambda p, *a, **k: full_open(p) if str(p).endswith("pairs.txt")
+                            else real_open(p, *a, **k))
+
+        def full_open(p):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"igde-stream: error: {tmp_path / 'out'}: cannot be written"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ros2"]
