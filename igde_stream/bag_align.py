@@ -19,6 +19,7 @@ from .errors import InputError
 log = logging.getLogger("igde_stream.cli")
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 TRANSPORTS = ("/compressedDepth", "/compressed")
+OPENCV_MODELS = ("plumb_bob", "rational_polynomial")  # ROS's distortion models in OpenCV's k1 k2 p1 p2 k3 ... order
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Camera:
     d: np.ndarray  # distortion coefficients, OpenCV's order (ROS plumb_bob / rational_polynomial alike)
     size: tuple[int, int]  # width, height
     frame: str
+    model: str = "plumb_bob"  # CameraInfo.distortion_model
 
 
 def info_topic(image_topic: str) -> str:
@@ -47,7 +49,8 @@ def camera_info(reader: Any, image_topic: str) -> Camera | None:
         m = reader.deserialize(raw, c.msgtype)
         k = np.asarray(getattr(m, "k", getattr(m, "K", None)), np.float64).reshape(3, 3)
         d = np.asarray(getattr(m, "d", getattr(m, "D", ())), np.float64)
-        return Camera(k, d, (int(m.width), int(m.height)), str(m.header.frame_id).lstrip("/"))
+        return Camera(k, d, (int(m.width), int(m.height)), str(m.header.frame_id).lstrip("/"),
+                      str(getattr(m, "distortion_model", "")))
     return None
 
 
@@ -165,6 +168,10 @@ def aligner(reader: Any, depth_topic: str, colour_topic: str, depth_size: tuple[
                              f"(K {' '.join(f'{x:g}' for x in k.ravel())}; all 0: an uncalibrated camera)", where)
     for cam, topic, size in ((dcam, depth_topic, depth_size), (ccam, colour_topic, colour_size)):
         check_size(cam, topic, size, where)  # (a compressed topic's size is known decoded: checked then)
+    if ccam.d.any() and ccam.model not in OPENCV_MODELS:  # equidistant (fisheye): another formula
+        raise InputError(f"--align: the camera_info beside {colour_topic} ({info_topic(colour_topic)}) has distortion "
+                         f"model {ccam.model or '(none named)'}, which is not read (only "
+                         f"{' / '.join(OPENCV_MODELS)}, OpenCV's)", where)
     rt = depth_to_colour(static_transforms(reader), dcam.frame, ccam.frame)
     if rt is None:
         raise InputError(f"--align needs the transform from {dcam.frame} to {ccam.frame}, which /tf_static does not "

@@ -71,7 +71,8 @@ def _seen_by_colour():
     return out
 
 
-def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH), png_colour=False):
+def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH), png_colour=False,
+         colour_model=("plumb_bob", np.zeros(5))):
     import cv2
     from rosbags.typesys import Stores, get_typestore
 
@@ -82,10 +83,11 @@ def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH), png_colour
     def header(frame):
         return t["std_msgs/msg/Header"](stamp=stamp, frame_id=frame)
 
-    def info(k, w, h, frame):
+    def info(k, w, h, frame, model=("plumb_bob", np.zeros(5))):
         roi = t["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
         return t["sensor_msgs/msg/CameraInfo"](
-            header=header(frame), height=h, width=w, distortion_model="plumb_bob", d=np.zeros(5), k=k.ravel(),
+            header=header(frame), height=h, width=w, distortion_model=model[0], d=np.asarray(model[1], float),
+            k=k.ravel(),
             r=np.eye(3).ravel(), p=np.c_[k, np.zeros(3)].ravel(), binning_x=0, binning_y=0, roi=roi)
 
     def tf(child, pose, parent="cam_link"):
@@ -108,7 +110,7 @@ def _bag(path, with_tf=True, kd=KD, kc=KC, colour_info_size=(CW, CH), png_colour
                 header=header("cam_color_optical_frame"), format="rgb8; png compressed bgr8",
                 data=np.frombuffer(cv2.imencode(".png", colour[..., ::-1])[1].tobytes(), np.uint8))),
             ("/cam/depth/camera_info", info(kd, DW, DH, "cam_depth_optical_frame")),
-            ("/cam/color/camera_info", info(kc, *colour_info_size, "cam_color_optical_frame"))]
+            ("/cam/color/camera_info", info(kc, *colour_info_size, "cam_color_optical_frame", colour_model))]
     if with_tf:
         msgs.append(("/tf_static", t["tf2_msgs/msg/TFMessage"](transforms=[
             tf("cam_depth_optical_frame", DEPTH_POSE), tf("cam_color_frame", COLOUR_FRAME),
@@ -251,3 +253,23 @@ def test_align_with_a_colour_camera_info_of_another_size_is_one_line(tmp_path, c
         raw, got = (cv2.imread(str(tmp_path / f"o_{n}" / "depth" / "000000.png"), cv2.IMREAD_UNCHANGED)
                     for n in ("raw", "png"))
         assert got.shape == (CH, CW) and np.array_equal(got, raw)
+
+
+@pytest.mark.parametrize("model, d, refused", [
+    ("equidistant", (0.1, 0.02, 0.0, 0.0), True),  # a fisheye lens: OpenCV would read these as k1 k2 p1 p2
+    ("equidistant", (0.0, 0.0, 0.0, 0.0), False),  # no distortion, whatever the model
+    ("rational_polynomial", (0.0,) * 8, False),  # the Azure Kinect ROS driver's model
+])
+def test_align_takes_only_distortion_models_opencv_projects(tmp_path, capsys, model, d, refused):
+    """ROS's plumb_bob and rational_polynomial are OpenCV's k1 k2 p1 p2 k3 ... order; an equidistant
+    (fisheye) camera_info's four coefficients were given to cv2.projectPoints as k1 k2 p1 p2, registering
+    the depth to the wrong pixels without a word; now refused in one line naming the model."""
+    _bag(tmp_path / "b", colour_model=(model, np.asarray(d)))
+    code = main(["bag", str(tmp_path / "b"), str(tmp_path / "o"), "--align", "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    if refused:
+        assert code == 2 and len(err) == 1 and "distortion model equidistant" in err[0] \
+            and "/cam/color/camera_info" in err[0], err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+    else:
+        assert code == 0, err
