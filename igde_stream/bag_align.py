@@ -116,12 +116,17 @@ class Aligner:
         r, t = self.rt[:3, :3] @ np.linalg.inv(self.depth.k), self.rt[:3, 3]  # pixel (u, v, 1) -> colour frame
         centre = np.stack([u, v, np.ones_like(u)], 1) @ r.T
         zc = centre[:, 2] * z + t[2]  # the depth in the colour camera
+        front = zc > 0  # (behind the colour camera: not seen)
+        centre, z, zc = centre[front], z[front], zc[front]
         # the square's four corners: a turn or the colour's distortion makes it a quadrilateral, whose box
         # two opposite corners alone leave short of its neighbours' (holes on a flat wall)
         corners = np.concatenate([(centre + du * r[:, 0] + dv * r[:, 1]) * z[:, None] + t
                                   for du, dv in ((-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))])
-        uv, _ = cv2.projectPoints(corners.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), self.colour.k,
-                                  self.colour.d if self.colour.d.size else None)
+        if self.colour.d.any():
+            uv, _ = cv2.projectPoints(corners.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), self.colour.k, self.colour.d)
+        else:  # a pinhole: K alone, in NumPy (about 20 times faster than projectPoints here)
+            q = corners @ self.colour.k.T
+            uv = q[:, :2] / q[:, 2:]
         uv = uv.reshape(4, -1, 2)
         lo, hi = np.ceil(uv.min(axis=0)).astype(np.int64), np.floor(uv.max(axis=0)).astype(np.int64)
         small = np.any(lo > hi, axis=1)  # smaller than a colour pixel: the one nearest its centre
@@ -133,7 +138,7 @@ class Aligner:
         for dy in range(int(span[1]) + 1):
             for dx in range(int(span[0]) + 1):
                 x, y = lo[:, 0] + dx, lo[:, 1] + dy
-                keep = (x <= hi[:, 0]) & (y <= hi[:, 1]) & (x >= 0) & (x < w) & (y >= 0) & (y < h) & (zc > 0)
+                keep = (x <= hi[:, 0]) & (y <= hi[:, 1]) & (x >= 0) & (x < w) & (y >= 0) & (y < h)
                 np.minimum.at(buf, y[keep] * w + x[keep], zc[keep])
         out = buf.reshape(h, w)
         if d.dtype == np.float32:

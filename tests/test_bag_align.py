@@ -273,3 +273,15 @@ def test_align_takes_only_distortion_models_opencv_projects(tmp_path, capsys, mo
         assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
     else:
         assert code == 0, err
+
+
+def test_points_on_or_behind_the_colour_cameras_plane_are_not_seen():
+    """The colour camera 1 m in front of the depth camera: depth columns 10..19, a wall at 1 m, lie on its
+    plane (z 0: no division by 0, a hole); columns 0..9, at 0.5 m, behind it (a projection through a
+    negative z lands mirrored on columns 30..39, and as the nearest would win there); columns 20..39, at
+    2 m, are 1 m before it, magnified twice (colour column 19.5 + 2 (u - 19.5)): colour columns 21 on."""
+    k = np.array([[100.0, 0, 19.5], [0, 100.0, 3.5], [0, 0, 1]])
+    d = np.full((8, 40), 2000, np.uint16)
+    d[:, :10], d[:, 10:20] = 500, 1000
+    out = _aligner(k, (40, 8), k, (40, 8), (0.0, 0.0, 1.0))(d)
+    assert (out[:, :19] == 0).all() and (out[:, 21:] == 1000).all(), out[0]
