@@ -170,15 +170,16 @@ def test_align_of_a_realsense_sdk_recording_names_the_sdk(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.bag"]
 
 
-def _aligner(kd, dsize, kc, csize, colour_origin, dist=()):
+def _aligner(kd, dsize, kc, csize, colour_origin, dist=(), roll=0.0):
     """An Aligner from /tf_static as a bag gives it: the colour optical frame a child of the depth optical
-    frame, at ``colour_origin`` (metres, in the depth camera's axes), not turned."""
+    frame, at ``colour_origin`` (metres, in the depth camera's axes), turned by ``roll`` radians about its
+    optical axis (z)."""
     from types import SimpleNamespace as NS
 
     from igde_stream.bag_align import Aligner, Camera, _matrix, depth_to_colour
 
     tr = NS(translation=NS(x=colour_origin[0], y=colour_origin[1], z=colour_origin[2]),
-            rotation=NS(x=0.0, y=0.0, z=0.0, w=1.0))
+            rotation=NS(x=0.0, y=0.0, z=float(np.sin(roll / 2)), w=float(np.cos(roll / 2))))
     rt = depth_to_colour({"colour": ("depth", _matrix(tr))}, "depth", "colour")
     return Aligner(Camera(kd, np.zeros(5), dsize, "depth"), Camera(kc, np.asarray(dist, float), csize, "colour"), rt,
                    0.001)
@@ -285,3 +286,13 @@ def test_points_on_or_behind_the_colour_cameras_plane_are_not_seen():
     d[:, :10], d[:, 10:20] = 500, 1000
     out = _aligner(k, (40, 8), k, (40, 8), (0.0, 0.0, 1.0))(d)
     assert (out[:, :19] == 0).all() and (out[:, 21:] == 1000).all(), out[0]
+
+
+def test_flat_wall_seen_by_a_colour_camera_turned_about_its_axis_has_no_holes():
+    """The colour camera turned 0.1 rad about its optical axis (and 2 cm aside), a wall at 1.5 m filling
+    its view: every colour pixel sees the wall, at 1.5 m (the turn keeps z). The box of two opposite
+    corners of each turned square left 476 of the 4800 colour pixels uncovered."""
+    kd = np.array([[40.0, 0, 31.5], [0, 40.0, 23.5], [0, 0, 1]])
+    kc = np.array([[70.0, 0, 39.5], [0, 70.0, 29.5], [0, 0, 1]])
+    out = _aligner(kd, (64, 48), kc, (80, 60), (0.02, 0.0, 0.0), roll=0.1)(np.full((48, 64), 1500, np.uint16))
+    assert (out == 1500).all(), np.argwhere(out != 1500)[:5]
