@@ -172,6 +172,26 @@ def test_depth_in_r_of_an_rgb_file_is_refused_saying_how_to_name_it_and_that_nam
         assert np.array_equal(next(r.frames()).data, z)
 
 
+def test_depth_in_r_of_an_rgba_file_is_refused_naming_the_rename_not_the_alpha(tmp_path):
+    """R, G, B and A (a compositor's shuffle into rgba, alpha 1) decode as gbrapf32le, refused for its
+    format before any channel is compared: the line advised extracting the alpha, which holds 1, and not
+    the rename of the depth channel that is read; so did an RGBA file of four equal channels. Renamed Z,
+    the same values come back as depth."""
+    z, _ = _frame(0)
+    zero, one = np.zeros_like(z), np.ones_like(z)
+    shuffled, equal = {"R": z, "G": zero, "B": zero, "A": one}, {c: z for c in "RGBA"}
+    for name, chans in (("r.exr", shuffled), ("g.exr", equal)):
+        write_exr(tmp_path / name, chans)
+        with pytest.raises(InputError) as info:
+            VideoReader(str(tmp_path / name), "depth")
+        said = str(info.value)
+        assert "pixel format gbrapf32le" in said and "rename that channel Z" in said, name
+        assert "alphaextract" not in said and "\n" not in said, name
+    write_exr(tmp_path / "z.exr", {"Z": z, "G": zero, "B": zero, "A": one})
+    with VideoReader(str(tmp_path / "z.exr"), "depth") as r:
+        assert np.array_equal(next(r.frames()).data, z)
+
+
 def test_blender_multilayer_colour_is_read_from_its_combined_layer(tmp_path):
     """Colour from a multilayer file holds R, G, B only inside layers (ViewLayer.Combined.R ...), which
     FFmpeg's decoder reads with its layer option: before 2026-12-07 "video stream without a frame size"

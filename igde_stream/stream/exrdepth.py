@@ -194,9 +194,9 @@ def decode_channel(data: bytes, channel: str, where: str) -> np.ndarray:
 
 
 def rgb_depth_hint(codec: str, first: str, depth: bool = True) -> str:
-    """For OpenEXR depth ``first`` of channels R, G, B that differ (refused: FFmpeg reads them as colour):
-    how a depth held in one of them goes in (``depth``: the depth input, which can choose its channel);
-    "" for any other image."""
+    """For OpenEXR depth ``first`` of channels R, G, B, with A or without, refused (FFmpeg reads them as
+    colour: three that differ, or four, a format no depth is read from): how a depth held in one of them
+    goes in (``depth``: the depth input, which can choose its channel); "" for any other image."""
     names = exr_channels(first) if codec == "exr" else None
     if not names or set(names) - {"A"} != {"R", "G", "B"}:
         return ""

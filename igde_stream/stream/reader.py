@@ -241,9 +241,12 @@ class VideoReader:
         return s, info
 
     def _check_depth_format(self, pix_fmt: str) -> None:
-        if pix_fmt not in DEPTH_FORMATS:
+        if pix_fmt not in DEPTH_FORMATS:  # an OpenEXR's R, G, B and A: how its depth channel goes in, not alpha's
+            first = self._images[0] if self._images else self.path
+            hint = (rgb_depth_hint(first.rsplit(".", 1)[-1].lower(), first, self.role == "depth")
+                    or alpha_hint(pix_fmt, self.path, self.container))
             raise InputError(f"{_ROLE_NAMES[self.role]} in pixel format {pix_fmt}, which is not supported "
-                             f"(use {depth_formats_text()}){alpha_hint(pix_fmt, self.path, self.container)}", self.path)
+                             f"(use {depth_formats_text()}){hint}", self.path)
 
     def colormap_summary(self) -> dict | None:
         """How far a colour-mapped depth stream's pixels lay from its map (``ColormapReader.summary``);
