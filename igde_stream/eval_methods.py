@@ -110,10 +110,11 @@ def _onnx_method(model: Any, threads: int | None, wide_errors: bool = False) -> 
 
 
 def filter_method(name: str) -> Method:
-    """Filter ``name`` of :data:`igde_stream.filters.FILTERS` (its tuned defaults) as a batch method."""
-    from .filters import FILTERS
+    """Filter ``name`` of :data:`igde_stream.filters.FILTERS` (its tuned defaults) or of
+    :data:`igde_stream.filters.PHOTO_FILTERS` (the settings tuned on a photograph) as a batch method."""
+    from .filters import FILTERS, PHOTO_FILTERS
 
-    fn = FILTERS[name]
+    fn = {**FILTERS, **PHOTO_FILTERS}[name]
 
     def run(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         return np.stack([fn(c, d) for c, d in zip(color, depth)])

@@ -274,3 +274,20 @@ def test_global_smoother_reads_float_depth_on_the_0_1_scale():
     out01 = global_smoother(color, d01).astype(np.float64)
     np.testing.assert_allclose(out01, out16, atol=2e-5)
     assert abs(out01[:, 21].mean() - 0.8) < 0.05  # between the colour and the depth edges: the near side
+
+
+def test_photo_settings_are_the_tuned_best_of_the_recorded_photo_grid():
+    # filters.PHOTO_SETTINGS come from tools/tune_filters.py on the Aloe photograph; its record is the
+    # source, and each "<filter>-photo" runs its filter at exactly those settings
+    import json
+    from pathlib import Path
+
+    from igde_stream.filters import PHOTO_FILTERS, PHOTO_SETTINGS
+
+    record = json.loads((Path(__file__).resolve().parent.parent / "results" / "filter_tuning_photo.json").read_text())
+    assert record["real_scenes"] and record["frames_per_type"] == 0 and record["grid"] == "photo"
+    assert {n: record["filters"][n]["best"]["params"] for n in FILTERS} == PHOTO_SETTINGS
+    color, depth = _textured()
+    for name, settings in PHOTO_SETTINGS.items():
+        np.testing.assert_array_equal(PHOTO_FILTERS[f"{name}-photo"](color, depth), FILTERS[name](color, depth, **settings))
+    assert not np.array_equal(PHOTO_FILTERS["global-smoother-photo"](color, depth), FILTERS["global-smoother"](color, depth))

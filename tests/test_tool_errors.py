@@ -32,7 +32,7 @@ def _tool(*argv: str) -> subprocess.CompletedProcess:
     (["tools/figure.py", "--crop", "-5"], "--crop must be 16..480 pixels"),
     (["tools/export_onnx.py", "--channel-multiple", "-4"], "--channel-multiple must be >= 0"),
     (["tools/export_onnx.py", "--checkpoint", "no/such.pt", "--random-init"], "give it with --model, not --checkpoint"),
-    (["tools/tune_filters.py", "--frames", "0", "--out", "/nonexistent/t.json"], "--frames must be >= 1, got 0"),
+    (["tools/tune_filters.py", "--frames", "0", "--out", "/nonexistent/t.json"], "--frames must be >= 1, or 0 with --real-scene, got 0"),
     (["tools/tune_filters.py", "--errors", "paper", "bogus", "--out", "/nonexistent/t.json"],
      "unknown --errors ['bogus']; known: paper, mix"),
     (["tools/figure.py", "--errors", "bogus", "--out", "/nonexistent/f.png"], "unknown --errors 'bogus'; known: paper"),

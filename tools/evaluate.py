@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="add 1..N steep planes (1-4 levels/px) to every synthetic test scene (0: none)")
     p.add_argument("--no-guided", action="store_true", help="leave out the guided filter row (with --filters none)")
     p.add_argument("--filters", nargs="+", default=["all"], metavar="NAME",
-                   help="classical filter rows (igde_stream.filters, tuned defaults): all (default), none "
-                        "(the guided filter alone, as older tables), or names")
+                   help="classical filter rows (igde_stream.filters, tuned defaults): all (default), photo "
+                        "(each filter at the settings tuned on a photograph, named <filter>-photo), none (the "
+                        "guided filter alone, as older tables), or names")
     p.add_argument("--errors", nargs="+", default=["paper", "mix"], metavar="TYPE",
                    help="boundary error types, one table block each: paper, mix, inflate-reduce, soft, "
                         "misregistration, holes, lowres; held out of training: blur, noise, codec, dropouts, wide "
@@ -117,13 +118,15 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     from igde_stream.data.error_types import ERROR_TYPES
-    from igde_stream.filters import FILTERS
+    from igde_stream.filters import FILTERS, PHOTO_FILTERS
 
     if set(args.errors) - set(ERROR_TYPES):
         p.error(f"unknown --errors {sorted(set(args.errors) - set(ERROR_TYPES))}; known: {', '.join(ERROR_TYPES)}")
-    filters = None if args.filters == ["none"] else sorted(FILTERS) if args.filters == ["all"] else args.filters
-    if filters and set(filters) - set(FILTERS):
-        p.error(f"unknown --filters {sorted(set(filters) - set(FILTERS))}; known: all, none, {', '.join(sorted(FILTERS))}")
+    groups = {"all": sorted(FILTERS), "photo": sorted(PHOTO_FILTERS)}
+    filters = None if args.filters == ["none"] else [n for a in args.filters for n in groups.get(a, [a])]
+    known = {*FILTERS, *PHOTO_FILTERS}
+    if filters and set(filters) - known:
+        p.error(f"unknown --filters {sorted(set(filters) - known)}; known: all, photo, none, {', '.join(sorted(known))}")
     icl = None if args.no_icl else (args.icl or DEFAULT_ICL)
     from igde_stream.real_frames import real_scene_problem
 
