@@ -18,7 +18,9 @@ ERRORS = {"paper": "paper", "real-world mix": "mix", "inflate / reduce 1-6 px": 
           "inflate / reduce": "inflate-reduce", "soft ramps": "soft", "misregistration": "misregistration",
           "holes": "holes", "low-resolution depth (x4)": "lowres", "low-resolution depth": "lowres"}
 FILTERS = {"global smoother": "filter:global-smoother", "joint bilateral": "filter:joint-bilateral",
-           "weighted median": "filter:weighted-median", "guided": "filter:guided"}
+           "weighted median": "filter:weighted-median", "guided": "filter:guided",
+           **{f"{n}, photo": f"filter:{n.replace(' ', '-')}-photo"
+              for n in ("global smoother", "joint bilateral", "weighted median", "guided")}}
 MAIN_COLUMNS = ["degraded input", "filter:global-smoother", "filter:joint-bilateral", "filter:weighted-median",
                 "filter:guided", "igde-small", "runs/prev27-igde-small.pt"]
 
