@@ -688,7 +688,7 @@ def test_sceneflow_pfm_whose_disparity_has_zeros_still_names_its_channel(tmp_pat
 
 def test_the_ground_truth_frames_compared_run_from_the_first_matched_to_the_last():
     """Ground truth frames 2..7 at 1/25 s (the reader from --start 3 reads one before), outputs at frames
-    3..7's times: frames 3..7 are compared, range(3, 8), frame 2 passed over (late: not unmatched)."""
+    3..7's times: frames 3..7 are compared, frame 2 passed over (late: not unmatched)."""
     from conftest import timed_frames
     from igde_stream.stream.outputs import GtMatcher
     from igde_stream.stream.report import PsnrReport
@@ -697,4 +697,4 @@ def test_the_ground_truth_frames_compared_run_from_the_first_matched_to_the_last
         gt = iter(timed_frames([k / 25 for k in range(2, 8)], start_index=2))
         m = GtMatcher(gt, 0.5 / 25, report, True, late=True)
         got = [m.match(k / 25).index for k in range(3, 8)]
-        assert got == [3, 4, 5, 6, 7] and report.gt_compared == range(3, 8)
+        assert got == [3, 4, 5, 6, 7] and list(report.gt_compared) == [3, 4, 5, 6, 7] and 2 not in report.gt_compared
