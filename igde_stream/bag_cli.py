@@ -20,6 +20,7 @@ import os
 import shlex
 import shutil
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -109,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _part_dir(outdir: str) -> str:
     from .errors import OutputError
+    from .stream.parts import temp_path
 
     out = os.path.normpath(outdir)
     if os.path.lexists(out):
@@ -116,7 +118,7 @@ def _part_dir(outdir: str) -> str:
     parent = os.path.dirname(out) or os.curdir
     if not os.path.isdir(parent):
         raise OutputError(f"its folder {parent} does not exist", outdir)
-    part = os.path.join(parent, f".{os.path.basename(out)}.igde-part-{os.getpid()}")
+    part = str(temp_path(Path(out)))  # the hidden name every output of the project is written under
     try:
         os.makedirs(os.path.join(part, "color"))
         os.makedirs(os.path.join(part, "depth"))
