@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from igde_stream.filters import FILTERS
+    from igde_stream.metrics import mse  # over the measured pixels where a frame has them
 
     for pair in args.real_scene:  # a bad pair stops here, before any filter runs
         why = real_scene_problem(*pair, scale=args.real_scale)
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             seq = disparity_file_sequence(color_path, disparity_path, error_type_config(err),
                                           frames=args.real_frames, scale=args.real_scale)
             frames += [(seq.color[t], seq.depth[t], seq.gt[t], seq.valid[t]) for t in range(len(seq))]
-    mse_in = np.mean([_mse(d, g, v) for _, d, g, v in frames])
+    mse_in = np.mean([mse(d, g, v) for _, d, g, v in frames])
     print(f"{len(frames)} validation frames ({', '.join(args.errors)}); input PSNR {10 * np.log10(255 ** 2 / mse_in):.2f} dB")
     grids = PHOTO_GRIDS if args.grid == "photo" else GRIDS
     record: dict = {"frames_per_type": args.frames, "errors": args.errors, "real_scenes": args.real_scene,
@@ -107,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         for values in itertools.product(*grid.values()):
             params = dict(zip(grid, values))
             t0 = time.perf_counter()
-            mse = np.mean([_mse(FILTERS[name](c, d, **params), g, v) for c, d, g, v in frames])
+            mean_mse = np.mean([mse(FILTERS[name](c, d, **params), g, v) for c, d, g, v in frames])
             ms = 1000 * (time.perf_counter() - t0) / len(frames)
-            rows.append({"params": params, "psnr": float(10 * np.log10(255 ** 2 / mse)), "ms_per_frame": ms})
+            rows.append({"params": params, "psnr": float(10 * np.log10(255 ** 2 / mean_mse)), "ms_per_frame": ms})
         best = max(rows, key=lambda r: r["psnr"])
         edge = [k for k, v in best["params"].items() if len(grid[k]) > 1 and v in (grid[k][0], grid[k][-1])]
         print(f"{name}: best {best['params']} -> {best['psnr']:.2f} dB, {best['ms_per_frame']:.0f} ms/frame"
@@ -120,12 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
-
-
-def _mse(out: np.ndarray, gt: np.ndarray, valid: np.ndarray | None) -> float:
-    """Mean squared error of ``out`` against ``gt``, over the measured pixels ``valid`` (all: None)."""
-    err = out.astype(np.float64) - gt.astype(np.float64)
-    return float(np.mean((err if valid is None else err[valid]) ** 2))
 
 
 if __name__ == "__main__":
