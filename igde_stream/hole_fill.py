@@ -73,9 +73,10 @@ class HoleFill:
     layer_gap: float = 2.0
     layer_sigma: float = 16.0
     wide: bool = True
+    dense: int = 7
 
     def __post_init__(self) -> None:
-        for name in ("diameter", "snap", "stride"):
+        for name in ("diameter", "snap", "stride", "dense"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"hole fill {name} must be a whole number >= 0, got {v!r}")
@@ -126,7 +127,7 @@ def _window(s: HoleFill) -> tuple[np.ndarray, ...]:
     layers' extra distance weights (``layer_sigma``; all 1 without it). Made once per setting (a
     stream's frames share it), read only."""
     dy, dx = _offsets(s.diameter // 2)
-    inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, 7)
+    inner = np.maximum(np.abs(dy), np.abs(dx)) <= max(s.snap, s.dense)
     keep = inner | ((dy % s.stride == 0) & (dx % s.stride == 0))
     dy, dx, inner = dy[keep], dx[keep], inner[keep]
     w_space = (_gauss(dy * dy + dx * dx, s.sigma_space) * np.where(inner, 1, s.stride ** 2)).astype(np.float32)

@@ -39,6 +39,31 @@ from igde_stream.hole_fill import HoleFill  # noqa: E402
 ORDERS = ("after", "before", "before-keep")
 
 
+def fill_arg(text: str) -> tuple[str, HoleFill]:
+    """``NAME:KEY=V[,KEY=V]`` -> (NAME, the HoleFill with those fields; the others its defaults)."""
+    import dataclasses
+
+    name, sep, spec = text.partition(":")
+    if not name or not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME:KEY=V[,KEY=V]")
+    fields = {f.name: f.type for f in dataclasses.fields(HoleFill)}
+    values = {}
+    for item in filter(None, spec.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or key not in fields:
+            raise argparse.ArgumentTypeError(f"{item!r}: not KEY=V with KEY one of {', '.join(fields)}")
+        kind = fields[key]
+        try:
+            values[key] = (value.lower() in ("1", "true", "yes")) if kind == "bool" else (
+                int(value) if kind == "int" else float(value))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r}: {value!r} is not a {kind}") from None
+    try:
+        return name, HoleFill(**values)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def fill_order_outputs(enh, color, depth, out_after, fill, order, timing=None):
     """One frame's output with ``fill`` (a ``HoleFill``) at ``order``: ``after`` fills the input holes
     in ``out_after`` (the model's output on ``depth``); ``before`` runs the model on the filled depth;
@@ -100,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real-scene", nargs=2, action="append", default=[], metavar=("COLOR", "DISPARITY"))
     p.add_argument("--real-scale", type=float, default=0.5)
     p.add_argument("--real-frames", type=count_arg(), default=2)
+    p.add_argument("--real-seed", type=count_arg(0), default=5, help="the first of the --real-frames draws' seeds")
+    p.add_argument("--fill", action="append", default=[], type=fill_arg, metavar="NAME:KEY=V[,KEY=V]",
+                   help="a further fill setting to score, after the model: HoleFill fields given by name "
+                        "(e.g. s16-st1:sigma_space=16,stride=1); repeatable")
     p.add_argument("--threads", type=count_arg(), default=2)
     p.add_argument("--out", default=None, help="JSON of every row")
     args = p.parse_args(argv)
@@ -132,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = {("" if order == "after" else order + "-") + f"snap{s}" + (f"-far{k:g}" if k else ""):
                     (HoleFill(snap=s, stride=args.stride, layers=k, layer_gap=args.layer_gap, layer_sigma=args.layer_sigma), order)
                     for order in args.orders for k in args.layers for s in args.snaps}
+        for name, fill in args.fill:
+            if name in settings:
+                raise ValueError(f"--fill {name}: the name of another setting")
+            settings[name] = (fill, "after")
         enh = Enhancer(args.model, backend="onnxruntime", batch=1, quiet=True, threads=args.threads, hole_fill=False)
     except (ValueError, EnhancerError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -149,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 label = f"val {arg[0]}x{arg[1]}"
             else:
                 seq = disparity_file_sequence(*arg, error_type_config(err), frames=args.real_frames,
-                                              scale=args.real_scale)
+                                              scale=args.real_scale, seed=args.real_seed)
                 frames = list(zip(seq.color, seq.depth, seq.gt, seq.valid))
                 label = f"{seq.name} {seq.gt.shape[2]}x{seq.gt.shape[1]}"
             peak = depth_peak(frames[0][1])
