@@ -126,7 +126,41 @@ def test_a_snap_window_wider_than_7_px_is_sampled_in_full():
     assert got == 10
 
 
-@pytest.mark.parametrize("kw", [{"diameter": 1}, {"snap": -1}, {"stride": 0}, {"sigma_color": 0.0},
+@pytest.mark.parametrize("dense, want", [(7, 100), (9, (10 + 9 * 100) / 10), (27, (10 + 100) / 2)])
+def test_dense_sets_how_far_the_window_is_sampled_at_every_pixel(dense, want):
+    # two measured pixels: value 10 at 8 px right of the hole (off the stride-3 grid) and 100 at 21 px
+    # left (on it, standing for 3 x 3 = 9 pixels); a flat spatial weight. The 8 px one counts (weight 1)
+    # only when the dense part reaches 8 px; dense 27 (the window's radius) samples every pixel, each once
+    color = np.full((41, 61, 3), 128, np.uint8)
+    depth = np.zeros((41, 61), np.uint16)
+    depth[20, 38], depth[20, 9] = 10, 100
+    got = fill_holes(color, depth, settings=HoleFill(stride=3, dense=dense, sigma_space=1e6))[20, 30]
+    assert got == round(want)
+
+
+@pytest.mark.parametrize("spec, want", [("A:sigma_space=16,stride=1", HoleFill(sigma_space=16.0, stride=1)),
+                                        ("B:dense=15", HoleFill(dense=15)),
+                                        ("C:wide=false,layers=2", HoleFill(wide=False, layers=2.0)),
+                                        ("D:", HoleFill())])
+def test_tune_tool_fill_settings_by_name(spec, want):
+    from conftest import load_tool
+
+    name, fill = load_tool("tune_hole_fill").fill_arg(spec)
+    assert name == spec.split(":")[0] and fill == want
+
+
+@pytest.mark.parametrize("spec, said", [("A", "NAME:KEY=V"), ("A:zz=1", "KEY one of"), ("A:stride=x", "not a whole number"),
+                                        ("A:stride=0", "stride must be at least 1")])
+def test_tune_tool_refuses_a_bad_fill_setting(spec, said):
+    import argparse
+
+    from conftest import load_tool
+
+    with pytest.raises(argparse.ArgumentTypeError, match=said):
+        load_tool("tune_hole_fill").fill_arg(spec)
+
+
+@pytest.mark.parametrize("kw", [{"diameter": 1}, {"snap": -1}, {"stride": 0}, {"sigma_color": 0.0}, {"dense": -1},
                                 {"sigma_space": float("nan")}, {"diameter": 5.5}, {"snap": True},
                                 {"sigma_color": True}, {"sigma_space": np.True_}, {"sigma_color": "10"}])
 def test_bad_settings(kw):

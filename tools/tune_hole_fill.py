@@ -57,7 +57,7 @@ def fill_arg(text: str) -> tuple[str, HoleFill]:
             values[key] = (value.lower() in ("1", "true", "yes")) if kind == "bool" else (
                 int(value) if kind == "int" else float(value))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r}: {value!r} is not a {kind}") from None
+            raise argparse.ArgumentTypeError(f"{item!r}: {value!r} is not {'a whole number' if kind == 'int' else 'a number'}") from None
     try:
         return name, HoleFill(**values)
     except ValueError as exc:
