@@ -29,7 +29,7 @@
 
 Results go to OUT/gpu_checks.json and OUT/gpu_checks.md, rewritten after every step, so a run cut
 short still leaves what it measured. Weights: the shipped ones where present, else a seeded random
-init (stated in the output).
+init (stated in the output); the modes, models and frames: ``gpu_setup``.
 """
 
 from __future__ import annotations
@@ -50,17 +50,12 @@ import torch
 
 from igde_stream.backends.torch_backend import TorchBackend
 from igde_stream.bench.gpu_report import Report, fmt
+from igde_stream.bench.gpu_setup import MODES, device_frames, load, run_frames, set_tf32, test_frames
 from igde_stream.bench.infer import structured_frames, time_cuda, time_host, to_inputs
 from igde_stream.metrics import psnr
-from igde_stream.models import create_model, pretrained_path, weights_hash
+from igde_stream.models import weights_hash
 from igde_stream.models.selection import chooses_input
 
-MODES = {  # label -> TorchBackend options; a selection head is dense unless "sparse"
-    "fp32": dict(precision="fp32", channels_last=False, cuda_graph=False, sparse=False),
-    "fp16+cl": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=False),
-    "fp16+cl+graph": dict(precision="fp16", channels_last=True, cuda_graph=True),
-    "fp16+cl+sparse": dict(precision="fp16", channels_last=True, cuda_graph=False, sparse=True),
-}
 SELECT_ONLY = ("fp16+cl+sparse",)  # modes that differ from another only for a selection head
 COMPILED = dict(precision="fp16", channels_last=True, compile=True, cuda_graph=True)
 PROFILED = ("fp16+cl", "fp16+cl stacked", "fp16+cl+sparse")
@@ -73,20 +68,6 @@ def modes_for(model: torch.nn.Module, device: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in MODES.items() if chooses_input(model) or k not in SELECT_ONLY}
 
 
-def device_frames(n: int, h: int, w: int, device: str, seed: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    """Structured frames (edges, textures: ``structured_frames``) as model inputs on ``device``: a
-    selection head's sparse form costs with the share of pixels its gate fires on, which uniform
-    noise (an edge at every pixel) would put at its worst case."""
-    c, d = to_inputs(*structured_frames(n, h, w, seed=seed))
-    return torch.from_numpy(c).to(device), torch.from_numpy(d).to(device)
-
-
-def run_frames(backend: TorchBackend, color: np.ndarray, depth: np.ndarray, batch: int) -> np.ndarray:
-    """``backend``'s output on uint8 frames (colour N x H x W x 3, depth N x H x W), ``batch`` at a time."""
-    return np.concatenate([backend.run(*to_inputs(color[i:i + batch], depth[i:i + batch]))
-                           for i in range(0, len(color), batch)])
-
-
 def picked_check(out: np.ndarray, ref: np.ndarray, depth: np.ndarray) -> tuple[float, bool]:
     """(share of pixels that differ from ``ref``, whether every output value is one of its frame's
     input depth values): the checks of an output chosen among input values."""
@@ -96,41 +77,6 @@ def picked_check(out: np.ndarray, ref: np.ndarray, depth: np.ndarray) -> tuple[f
 
 
 TARGETS = {("igde-small", 960, 540): 200.0, ("igde-base", 960, 540): 30.0}
-
-
-def load(name: str, notes: list[str]) -> torch.nn.Module:
-    if pretrained_path(name).is_file():
-        return create_model(name, pretrained=True).eval()
-    torch.manual_seed(0)
-    notes.append(f"{name}: no shipped weights, seeded random init (seed 0)")
-    return create_model(name).eval()
-
-
-def test_frames(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Colour N x H x W x 3 and degraded depth N x H x W uint8: the synthetic test split when
-    ``igde_stream.data`` is there (scenes of 8 frames), else structured random frames."""
-    try:
-        from igde_stream.data import SceneConfig, make_sequence, split_seeds
-
-        per = min(8, n)
-        seqs = [make_sequence(seed, SceneConfig(width=w, height=h, frames=per)) for seed in split_seeds("test", -(-n // per))]
-        color = np.concatenate([s.color for s in seqs])[:n]
-        depth = np.concatenate([s.depth for s in seqs])[:n]
-        return color, depth, f"igde_stream.data test split ({len(seqs)} scenes x {per} frames, degraded depth)"
-    except Exception as exc:  # module missing or its API moved: say so and fall back
-        print(f"igde_stream.data unavailable ({exc!r}); using structured random frames", flush=True)
-    color, depth = structured_frames(n, h, w, seed=123)
-    return color, depth, "structured random frames (igde_stream.bench.infer.structured_frames, seed 123)"
-
-
-_TF32_DEFAULTS = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-
-
-def set_tf32(on: bool) -> None:
-    """Off: true FP32 convolutions (the reference). On: back to PyTorch's defaults (cuDNN may use TF32)."""
-    cudnn, matmul = _TF32_DEFAULTS if on else (False, False)
-    torch.backends.cudnn.allow_tf32 = cudnn
-    torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
 def correctness(rep: Report, models: dict[str, torch.nn.Module], device: str, n: int, h: int, w: int) -> None:
