@@ -5,7 +5,8 @@ names (Matroska for ``.mkv``). The file is written under a temporary name in the
 renamed to its real name only by ``commit``; ``abort`` removes it, so an interrupted or failed run
 leaves no half-written output behind (``with DepthWriter(out, info) as w:`` commits when the block
 ends and aborts when it raises). A run that was killed outright (SIGKILL, a crash) cannot clean
-up: the next writer of the same output removes such partial files once their process is gone.
+up: the next writer of the same output removes such partial files once their process is gone
+(``partial_output.PartialOutput``: the commit and abort).
 
 The output's bit depth follows the frames' sample type (uint16 -> the input's format of more than 8
 bits when the encoder takes it, else gray16le; uint8 -> the input's 8-bit format): sample values are
@@ -31,7 +32,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -52,7 +52,8 @@ from .formats import bits_of, depth_frame, float_frame, full_to_luma, gray_like,
 from .imageseq import (FLOAT_CODECS, check_float_output, check_one_frame, check_sequence_output, is_pattern,
                        is_single_image, numbers_of, one_image_error, sequence_codec)
 from .info import FALLBACK_RATE, VideoInfo
-from .parts import commit as commit_moves, ffmpeg_name, remove_stale_parts, temp_path
+from .partial_output import PartialOutput
+from .parts import ffmpeg_name, remove_stale_parts, temp_path
 from .timecode import move_timecode, set_timecode
 from .urls import open_output, stream_url, write_error
 
@@ -66,7 +67,7 @@ BITEXACT = {"fflags": "+bitexact"}
 MOV_LOSSLESS = "png, tiff or dpx (lossless gray) in .mov"
 
 
-class DepthWriter:
+class DepthWriter(PartialOutput):
     """Encodes depth frames like those of ``like`` (size, time base, rate, pixel format) into ``out``.
 
     ``pix_fmt`` is the input's until the first frame; from then on it follows that frame's sample
@@ -340,63 +341,6 @@ class DepthWriter:
             return said  # refused (FFmpeg connects at the first frame), timed out, the receiver gone
         reason = getattr(exc, "strerror", None) or exc
         return OutputError(f"{what}: {reason}", self.out)
-
-    def __enter__(self) -> "DepthWriter":
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        """``with DepthWriter(...) as w:`` commits the output when the block ends normally and aborts it
-        (nothing left under either name) when it raises, or when the commit itself fails."""
-        if exc_type is None:
-            try:
-                self.commit()
-            except BaseException:
-                self.abort()
-                raise
-        else:
-            self.abort()
-
-    def commit(self) -> Path:
-        """Close, then give the file (or the folder of images) its real name, replacing an existing one;
-        once (a second call gives the same path and changes nothing). Without a frame written there is
-        nothing to commit: ``OutputError``, and the temporary file is removed."""
-        if self.tmp is not None and not self._committed and self.frames == 0:
-            # FFmpeg wrote no header: a 0-byte file no reader opens, or an empty folder of images
-            self.abort()
-            raise OutputError("no frame was written: nothing to commit", self.out)
-        self.close()
-        if self.tmp is not None and not self._committed:
-            if self.sequence:  # the earlier folder stays until this is in place; its .DS_Store ... move in
-                commit_moves([(self.tmp, self.final)])
-            else:
-                os.replace(self.tmp, self.final)
-            self._committed = True  # only once in place: a failed rename leaves the temporary file to abort
-        return self.final
-
-    def abort(self) -> None:
-        """Close without flushing and remove the temporary file; safe to call at any point. A writer
-        ``abandoned`` by its thread (blocked writing to a pipe nobody reads) is not closed: closing
-        writes to the same pipe, and the thread may still be inside the muxer. After ``commit``: nothing."""
-        if self._committed:
-            return
-        if not self._closed and not self.abandoned:
-            self._closed = True
-            try:
-                self.container.close()
-            except Exception:  # noqa: BLE001 - the file is deleted anyway
-                pass
-        self._remove_tmp()
-
-    def _remove_tmp(self) -> None:
-        if self.tmp is None:
-            return
-        try:
-            if self.tmp.is_dir() and not self.tmp.is_symlink():
-                shutil.rmtree(self.tmp)
-            else:
-                os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
 
 
 __all__ = [
