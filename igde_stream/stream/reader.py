@@ -14,7 +14,8 @@ Inputs may also be image sequences, raw video or stdin (``sources``), or halves 
 as displayed: a display matrix (a phone's rotation, a mirror, a JPEG's EXIF orientation) is applied
 to colour and depth alike, unless ``InputOptions.autorotate`` is False
 (``orientation``). A stream keeps one frame size and a depth stream one pixel format: a change mid-stream is an
-``InputError`` (never a silent change of bit depth, nor a traceback further down).
+``InputError`` (never a silent change of bit depth, nor a traceback further down). How a decoded frame
+becomes the array a reader yields: ``frame_arrays``.
 
 Damaged input is an error, never a silently shorter stream: FFmpeg's error messages while demuxing
 and decoding (an FFV1 slice CRC mismatch, "File ended prematurely"), frames flagged corrupt, and
@@ -31,27 +32,22 @@ from fractions import Fraction
 from typing import Iterator, Literal
 
 import av
-import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import CorruptInputError, InputError
 from .colormaps import ColormapReader, one_channel
-from .floatdepth import FloatMap, encode_counted, exr_hint
+from .floatdepth import FloatMap
 from .fflogs import enable_error_logs
 from .exrdepth import rgb_depth_hint
 from .fields import FieldWatch
-from .formats import (
-    CHROMA_EVERY, DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, alpha_hint, bits_of, depth_array,
-    depth_formats_text, is_float_format, luma_is_guessed, luma_is_limited, luma_to_full, warn_holes_enlarged,
-)
+from .formats import DEPTH_FORMATS, ENLARGE, YUV8_FORMATS, alpha_hint, depth_formats_text, luma_is_limited
+from .frame_arrays import FrameArrays
 from .imagehead import check_image_headers, unsized_hint
-from .luma_checks import check_limited_luma, check_stored_luma
 from .imageseq import sequence_files
 from .info import FALLBACK_RATE, Frame, VideoInfo, check_complete, declared_duration
 from .firstframe import probe_first_frame
 from .orientation import Orientation, frame_orientation, orientation_changed
 from .packed import SharedDecode, Unpacker, join_decode, offer_decode
-from .rgb import colour_rgb, first_colour_frame
 from .seek import Seek, seek_for
 from .sources import InputOptions, SharedInput, StreamDecoder, check_input_path, open_input
 from .streams import check_same_kind, choose_stream, warn_hdr_colour
@@ -65,7 +61,9 @@ Sync = Literal["relative", "absolute"]
 SYNC_MODES: tuple[str, ...] = ("relative", "absolute")
 
 _ROLE_NAMES = {"color": "colour", "depth": "depth", "gt": "ground truth"}
-class VideoReader:
+
+
+class VideoReader(FrameArrays):
     """Opens one video (a file, an image sequence, raw video or ``-`` for stdin; see ``sources``) and
     decodes one of its video streams (``source``: ``InputOptions``; default: ``streams.choose_stream``);
     for NumPy depth (.npy, .npz) ``VideoReader(...)`` gives an ``arrays.ArrayReader`` (``__new__``).
@@ -351,51 +349,11 @@ class VideoReader:
         return check_same_kind((f.width, f.height), f.format.name, count, file, pts_time, depth_fmt, first,
                                _ROLE_NAMES[self.role], check, self.path)
 
-    def _convert(self, f: av.VideoFrame, index: int, first: bool) -> np.ndarray:
-        turn = self.orientation.apply
-        if self._packed is not None:
-            return self._packed.split(f, self._reformatter, turn, index if index % CHROMA_EVERY == 0 else None)
-        if self.role == "color":  # resized as stored, then turned
-            if first:
-                first_colour_frame(f, self.path)
-            size = None if self.size is None else self.orientation.size(*self.size)
-            return turn(colour_rgb(f, self._reformatter, size))
-        try:
-            if self._cmap is not None:
-                return self._enlarged(turn(self._cmap.read(f, self._reformatter, index)))
-            d = depth_array(f, chroma=index % CHROMA_EVERY == 0)  # the format was checked by ``frames``
-            if self.info.limited:  # warned once, at the first frame outside the range; then stretched
-                bits = bits_of(f.format.name)
-                self._range_warned = self._range_warned or check_limited_luma(d, bits, index, self.path, self.info.codec)
-                d = luma_to_full(d, bits)
-            elif first and luma_is_guessed(f.format.name, self.stream.codec_context.color_range, self.info.codec,
-                                                self._depth_range):  # warned when the first frame looks limited
-                check_stored_luma(d, bits_of(f.format.name), self.path)
-            d = turn(d)
-        except ValueError as exc:  # float or RGB depth whose three channels differ; not the colour map given
-            first = self._images[0] if self._images else self.path  # the hints read its OpenEXR channels
-            hints = exr_hint(self.info.codec, first) + rgb_depth_hint(self.info.codec, first, self.role == "depth")
-            raise InputError(f"frame {index}: {exc}" + hints + alpha_hint(f.format.name, self.path), self.path) from None
-        if is_float_format(f.format.name):
-            d = self._float_codes(d, index)
-        return self._enlarged(d)
-
-    def _enlarged(self, d: np.ndarray) -> np.ndarray:
-        """Depth enlarged to ``size``, where one is given."""
-        if self.size is not None and not self._holes_warned and self.role != "color" and (d == 0).any():
-            self._holes_warned = warn_holes_enlarged(self.path)
-        return d if self.size is None else self._enlarge(d, *self.size)
-
     def _read_once(self) -> None:
         if self._closed or self._read_started:
             raise RuntimeError(f"{self.path}: " + ("the reader is closed" if self._closed else "frames() reads the "
                                "stream once") + "; open a new VideoReader to read it again")
         self._read_started = True
-
-    def _float_codes(self, d: np.ndarray, index: int) -> np.ndarray:
-        """Float depth frame ``index`` through ``float_map`` (``floatdepth.encode_counted``); as it is while
-        there is no map."""
-        return d if self.float_map is None else encode_counted(self, d, index)
 
 
 __all__ = ["DEPTH_FORMATS", "FALLBACK_RATE", "Frame", "VideoInfo", "VideoReader", "YUV8_FORMATS", "check_input_path",
