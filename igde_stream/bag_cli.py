@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-topic", metavar="TOPIC", help="the depth images (default: an aligned_depth_to_color "
                    "topic, else the first 16UC1 / mono16 / 32FC1 topic named depth)")
     p.add_argument("--color-topic", metavar="TOPIC", help="the colour images (default: the first rgb8 / bgr8 / "
-                   "rgba8 / bgra8 or compressed topic, those named color or rgb first; mono8 last)")
+                   "rgba8 / bgra8 or compressed topic, those named color or rgb first; then YUV 4:2:2 and Bayer "
+                   "ones; mono8 last)")
     p.add_argument("--max-gap", type=float, metavar="S", help="pair a depth image only with colour within S seconds "
                    "(default: one colour frame, the colour's median step)")
     p.add_argument("--align", action="store_true", help="register the depth to the colour camera with the bag's "
@@ -138,6 +139,7 @@ def _list(path: str) -> int:
 
 
 def _choose(topics: list[Any], role: str, name: str | None, path: str) -> Any:
+    from .bag_read import COLOUR_ENCODINGS, COMPRESSED
     from .errors import InputError
 
     option, word = f"--{role}-topic", "colour" if role == "color" else role
@@ -148,12 +150,16 @@ def _choose(topics: list[Any], role: str, name: str | None, path: str) -> Any:
                              f"{', '.join(t.name for t in topics) or 'none'} (igde-stream bag BAG --list)", path)
         if t.role != role:
             kinds = ("16UC1, mono16, 32FC1, compressedDepth" if role == "depth"
-                     else "rgb8, bgr8, rgba8, bgra8, mono8, JPEG / PNG")
+                     else "rgb8, bgr8, rgba8, bgra8, mono8, yuv422, yuv422_yuy2, uyvy, yuyv, bayer_rggb8 / bggr8 / "
+                     "gbrg8 / grbg8 and their 16-bit forms, JPEG / PNG")
+            if t.role is None:
+                raise InputError(f"{word} topic {name} is in encoding {t.encoding}, which is not read ({word} "
+                                 f"encodings read: {kinds})", path)
             raise InputError(f"{name} holds {t.encoding} images, not {word} ({kinds})", path)
         return t
     found = [t for t in topics if t.role == role]
     if not found:
-        listed = ", ".join(f"{t.name} ({t.encoding})" for t in topics) or "none"
+        listed = ", ".join(f"{t.name} ({t.encoding}{'' if t.role else ', not read'})" for t in topics) or "none"
         raise InputError(f"no {word} image topic (image topics: {listed}); igde-stream needs a colour guide and "
                          f"depth, {option} picks one where its encoding is read", path)
 
@@ -161,7 +167,9 @@ def _choose(topics: list[Any], role: str, name: str | None, path: str) -> Any:
         n = t.name.lower()
         if role == "depth":  # the sensor's integers before a float copy of them
             return 0 if "aligned_depth_to_color" in n else 1 if "depth" in n else 2, "32fc1" in t.encoding.lower()
-        return t.encoding.lower() == "mono8", 0 if ("color" in n or "rgb" in n) else 1
+        enc = t.encoding.lower()  # RGB as recorded, then what OpenCV converts here (YUV, Bayer), then gray
+        return 2 if enc == "mono8" else 0 if enc in COLOUR_ENCODINGS or t.msgtype == COMPRESSED else 1, \
+            0 if ("color" in n or "rgb" in n) else 1
 
     chosen = min(found, key=rank)  # min keeps the first by name among equals
     if len(found) > 1:

@@ -5,9 +5,10 @@ Recognising a bag (``bag_kind``) needs nothing beyond the standard library, so t
 name it and the export command for it; reading one goes through the pure-Python ``rosbags`` library
 (``pip install "igde-stream[ros]"``), imported only here. ``sensor_msgs/Image`` in the encodings of
 REP 118 (depth ``16UC1`` / ``mono16`` in millimetres or the RealSense ``Depth Units``, ``32FC1`` in
-metres, NaN = no return; colour ``rgb8`` / ``bgr8`` / ``rgba8`` / ``bgra8``, gray ``mono8``) and
-``sensor_msgs/CompressedImage`` (JPEG / PNG colour, ``compressedDepth`` PNG depth) are decoded to
-NumPy: depth H x W uint16 or float32 as stored, colour H x W x 3 uint8 RGB.
+metres, NaN = no return; colour ``rgb8`` / ``bgr8`` / ``rgba8`` / ``bgra8``, gray ``mono8``, YUV 4:2:2
+and Bayer mosaics, both through OpenCV's conversions) and ``sensor_msgs/CompressedImage`` (JPEG / PNG
+colour, ``compressedDepth`` PNG depth) are decoded to NumPy: depth H x W uint16 or float32 as stored,
+colour H x W x 3 uint8 RGB. Other encodings are not read: a topic in one is named with its encoding.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ INSTALL = 'pip install "igde-stream[ros]"'
 IMAGE, COMPRESSED = "sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"
 DEPTH_ENCODINGS = {"16uc1": np.uint16, "mono16": np.uint16, "32fc1": np.float32}
 COLOUR_ENCODINGS = {"rgb8": (3, False), "bgr8": (3, True), "rgba8": (4, False), "bgra8": (4, True), "mono8": (1, False)}
+# YUV 4:2:2, two bytes a pixel, to RGB by OpenCV (BT.601, limited range, as cv_bridge converts them). In
+# sensor_msgs/image_encodings ``yuv422`` is UYVY and ``yuv422_yuy2`` YUYV; ``uyvy`` / ``yuyv`` are ROS 2's
+# newer names for the two, and ``YUYV`` is how the RealSense SDK (a Viewer recording) names YUYV colour.
+YUV422_ENCODINGS = {"yuv422": "COLOR_YUV2RGB_UYVY", "uyvy": "COLOR_YUV2RGB_UYVY",
+                    "yuv422_yuy2": "COLOR_YUV2RGB_YUY2", "yuyv": "COLOR_YUV2RGB_YUY2"}
+# Bayer mosaics, demosaiced by OpenCV (bilinear). ROS names the 2 x 2 block at the top left, row by row
+# (bayer_rggb8: R G / G B); OpenCV's code names the second row's second and third pixels, so ROS's rggb is
+# OpenCV's BayerBG (as image_proc's debayer maps them). 16-bit mosaics come out scaled by 255 / 65535.
+BAYER_ENCODINGS = {f"bayer_{ros}{bits}": (f"COLOR_Bayer{cv}2RGB", np.uint8 if bits == 8 else np.uint16)
+                   for ros, cv in (("rggb", "BG"), ("bggr", "RG"), ("gbrg", "GR"), ("grbg", "GB")) for bits in (8, 16)}
+COLOUR_READ = (*COLOUR_ENCODINGS, *YUV422_ENCODINGS, *BAYER_ENCODINGS)  # every colour encoding read
 _MAGIC = {b"#ROSBAG V2.0\n": "a ROS 1 bag", b"\x89MCAP0\r\n": "a ROS 2 bag (MCAP)"}
 
 
@@ -115,7 +127,7 @@ class Topic:
 def _role(msgtype: str, encoding: str) -> str | None:
     enc = encoding.lower()
     if msgtype == IMAGE:
-        return "depth" if enc in DEPTH_ENCODINGS else "color" if enc in COLOUR_ENCODINGS else None
+        return "depth" if enc in DEPTH_ENCODINGS else "color" if enc in COLOUR_READ else None
     return "depth" if "compresseddepth" in enc else "color"
 
 
@@ -197,6 +209,23 @@ def _compressed_depth(msg: Any, where: str) -> np.ndarray:
     return png
 
 
+def _converted(msg: Any, enc: str, where: str) -> np.ndarray:
+    """A YUV 4:2:2 or Bayer Image message as H x W x 3 uint8 RGB, through OpenCV's conversion."""
+    import cv2
+
+    if enc in YUV422_ENCODINGS:
+        px = _raw_image(msg, np.uint8, 2, where)
+        if px.shape[1] % 2:  # each two pixels share their U and V
+            raise InputError(f"a {msg.encoding} image of odd width ({px.shape[1]}): YUV 4:2:2 holds pixels in "
+                             "pairs; a damaged message", where)
+        return cv2.cvtColor(px, getattr(cv2, YUV422_ENCODINGS[enc]))
+    code, dtype = BAYER_ENCODINGS[enc]
+    rgb = cv2.cvtColor(np.ascontiguousarray(_raw_image(msg, dtype, 1, where)[..., 0]), getattr(cv2, code))
+    if dtype == np.uint8:
+        return rgb
+    return ((rgb.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)  # v x 255 / 65535, rounded
+
+
 def decode(msg: Any, topic: Topic, where: str) -> np.ndarray:
     """A message of ``topic`` as NumPy: depth H x W uint16 / float32, colour H x W x 3 uint8 RGB."""
     import cv2
@@ -213,8 +242,10 @@ def decode(msg: Any, topic: Topic, where: str) -> np.ndarray:
         if enc not in DEPTH_ENCODINGS:
             raise InputError(f"depth topic {topic.name} changes encoding to {msg.encoding}", where)
         return _raw_image(msg, DEPTH_ENCODINGS[enc], 1, where)[..., 0]
-    if enc not in COLOUR_ENCODINGS:
+    if enc not in COLOUR_READ:
         raise InputError(f"colour topic {topic.name} changes encoding to {msg.encoding}", where)
+    if enc not in COLOUR_ENCODINGS:
+        return _converted(msg, enc, where)
     channels, bgr_order = COLOUR_ENCODINGS[enc]
     px = _raw_image(msg, np.uint8, channels, where)
     if channels == 1:
