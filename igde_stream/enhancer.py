@@ -19,7 +19,7 @@ import numpy as np
 from .backends import BACKEND_OPTIONS, Choice, create_backend, select_backend
 from .depth_order import ORDERS, denormalize, normalize
 from .depth_range import warn_depth_range
-from .hole_fill import HoleFill, fill_frames
+from .hole_fill import DEFAULT_FILL, HoleFill, fill_frames
 from .signals import say
 from .strips import CPU_MAX_PIXELS, margin_for, run_bounded
 
@@ -53,7 +53,7 @@ class Enhancer:
     print the backend choice on stderr (it is always logged on the ``igde_stream`` logger).
     ``hole_fill``: holes (depth 0) get the colour-guided mean of the measured depth around them
     (:mod:`igde_stream.hole_fill`, a joint bilateral window of 55 px, and beyond its reach the measured
-    depth spread along the colour over the frame; True: its defaults, or a
+    depth spread along the colour over the frame; True: ``hole_fill.DEFAULT_FILL``, or a
     ``HoleFill`` of one's own, ``HoleFill(layers=2)`` the far layer's mean where there are two, far
     as ``depth_order`` says; False: the model's own output there, which gives holes beside measured
     depth a neighbour's value; ``"keep"``: no fill, and every hole stays 0 in the output, for
@@ -153,7 +153,7 @@ class Enhancer:
             hole_fill = bool(config.get("zero_holes", False))
         self.keep_holes = hole_fill == "keep"  # no fill, and the model's picks for holes taken back
         hole_fill = False if self.keep_holes else hole_fill
-        self.hole_fill: HoleFill | None = HoleFill() if hole_fill is True else hole_fill or None
+        self.hole_fill: HoleFill | None = DEFAULT_FILL if hole_fill is True else hole_fill or None
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
         if not quiet:

@@ -100,9 +100,10 @@ def test_far_high_enhancer_reads_inverse_depth_and_turns_the_output_back():
     assert (expected != far).mean() > 0.01  # the model changes pixels here
     # the shipped model reads 0 as a hole: the Enhancer fills its holes on top, from the measured distances
     # (the larger ones being the far layer, which the fill prefers)
-    from igde_stream.hole_fill import fill_holes
+    from igde_stream.hole_fill import HoleFill, fill_holes
 
-    expected = np.stack([fill_holes(c, f, e, measured=(f > 0) & (f <= 5000), depth_order="far-high")
+    shipped = HoleFill(sigma_space=16, stride=1)  # the Enhancer's fill (docs/models.md, "Hole fill")
+    expected = np.stack([fill_holes(c, f, e, measured=(f > 0) & (f <= 5000), depth_order="far-high", settings=shipped)
                          for c, f, e in zip(colors, far, expected)])
     np.testing.assert_array_equal(got, expected)
 
