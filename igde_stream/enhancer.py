@@ -154,6 +154,8 @@ class Enhancer:
         self.keep_holes = hole_fill == "keep"  # no fill, and the model's picks for holes taken back
         hole_fill = False if self.keep_holes else hole_fill
         self.hole_fill: HoleFill | None = DEFAULT_FILL if hole_fill is True else hole_fill or None
+        # the fill's threads: the model's CPU threads where given, else the machine's (it runs after the model)
+        self.fill_workers = int(backend_options.get("threads") or min(8, os.cpu_count() or 1))
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
         if not quiet:
@@ -230,7 +232,7 @@ class Enhancer:
             # holes (depth 0) get the colour-guided mean of the measured depth around them
             # (igde_stream.hole_fill), which reaches further than the model's candidates; after the
             # max_depth pass-through, whose leak rule would take a fill of exactly the peak for a leak
-            fill_frames(color, depth, out, self.hole_fill, peak, order)
+            fill_frames(color, depth, out, self.hole_fill, peak, order, self.fill_workers)
         if self.keep_holes:
             out[depth == 0] = 0
         out = out if out.dtype == given else out.astype(given)  # the caller's byte order back

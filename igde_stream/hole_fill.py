@@ -181,17 +181,20 @@ def _layered(wgt: np.ndarray, vals: np.ndarray, mean: np.ndarray, s: HoleFill, f
 
 def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = None,
                holes: np.ndarray | None = None, measured: np.ndarray | None = None,
-               settings: HoleFill = HoleFill(), depth_order: str = "near-high") -> np.ndarray:
+               settings: HoleFill = HoleFill(), depth_order: str = "near-high", workers: int = 1) -> np.ndarray:
     """``out`` (default: a copy of ``depth``) with its ``holes`` pixels (default: ``depth == 0``)
     filled from the ``measured`` pixels of ``depth`` (default: ``depth != 0`` and not in ``holes``; a NaN or
     inf is never one). ``depth_order``: ``near-high`` (larger is nearer, like disparity) or
-    ``far-high`` (a distance); it tells the ``layers`` fill which side is far.
+    ``far-high`` (a distance); it tells the ``layers`` fill which side is far. ``workers``: threads
+    that share the holes (the result is the same for any number).
 
     color: H x W x 3 uint8; depth, out: H x W uint8 / uint16 / float32. A hole with no measured pixel
     in its window gets the global fill (``settings.wide``) or keeps its value in ``out``. Returns a
     new array of ``out``'s dtype."""
     if depth_order not in ("near-high", "far-high"):
         raise ValueError(f"depth_order must be 'near-high' or 'far-high', got {depth_order!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     color, depth = np.asarray(color), np.asarray(depth)
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
         raise ValueError(f"color must be H x W x 3 uint8, got {color.shape} {color.dtype}")
@@ -235,7 +238,8 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
     filled = np.empty(len(centre), np.float64)
     found = np.zeros(len(centre), bool)
     chunk = max(1, min(_CHUNK, _GATHER // len(off)))
-    for a in range(0, len(centre), chunk):
+
+    def run(a: int) -> None:  # the holes a .. a + chunk: their rows of filled / found (no two runs share one)
         idx = centre[a : a + chunk, None] + off[None]  # chunk x window, into the padded frame
         ok = m_p[idx]
         l1 = np.zeros(idx.shape, np.int16)  # sum of the channels' |difference|, as uint8 max - min
@@ -260,6 +264,16 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
             mean = vals[np.arange(len(pick)), pick].astype(np.float64)
         filled[a : a + chunk] = mean
         found[a : a + chunk] = got
+
+    starts = range(0, len(centre), chunk)
+    if workers > 1 and len(starts) > 1:  # NumPy's gathers and arithmetic let go of the GIL: chunks in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
+            list(pool.map(run, starts))  # (list: an error in a chunk is raised here)
+    else:
+        for a in starts:
+            run(a)
     ys, xs, filled = ys[found], xs[found], filled[found]
     if s.wide:
         unreached = hole.copy()
@@ -326,13 +340,13 @@ def _nearest_measured(depth: np.ndarray, measured: np.ndarray) -> np.ndarray:
 
 
 def fill_frames(color: np.ndarray, depth: np.ndarray, out: np.ndarray, settings: HoleFill = DEFAULT_FILL,
-                peak: float | None = None, depth_order: str = "near-high") -> np.ndarray:
+                peak: float | None = None, depth_order: str = "near-high", workers: int = 1) -> np.ndarray:
     """:func:`fill_holes` on each frame of a batch that has holes: colour N x H x W x 3, depth and
     ``out`` N x H x W; ``out`` is filled in place and returned. ``peak``: depth above it is no source
-    (it is beyond the model's range, as an Enhancer's ``max_depth`` makes it). ``depth_order``: as
-    :func:`fill_holes`'s."""
+    (it is beyond the model's range, as an Enhancer's ``max_depth`` makes it). ``depth_order``,
+    ``workers``: as :func:`fill_holes`'s."""
     for i in np.flatnonzero((depth == 0).any(axis=(1, 2))):  # (an empty batch has none)
         measured = depth[i] != 0 if peak is None else (depth[i] != 0) & (depth[i] <= peak)
         out[i] = fill_holes(color[i], depth[i], out[i], measured=measured, settings=settings,
-                            depth_order=depth_order)
+                            depth_order=depth_order, workers=workers)
     return out

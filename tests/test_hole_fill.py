@@ -514,3 +514,26 @@ def test_the_wide_fill_with_snap_gives_measured_values_only():
 def test_wide_must_be_a_bool():
     with pytest.raises(ValueError, match="wide must be True or False"):
         HoleFill(wide="yes")
+
+
+def test_workers_share_the_holes_and_give_the_same_fill(monkeypatch):
+    # more holes than one gather takes (a few chunks), each chunk's rows written by its own thread
+    import igde_stream.hole_fill as hf
+
+    monkeypatch.setattr(hf, "_GATHER", 40 * 2400)  # ~40 holes a chunk at stride 1: many chunks here
+    color, depth = _textured(4, size=72)
+    settings = HoleFill(sigma_space=16, stride=1)
+    one = fill_holes(color, depth, settings=settings)
+    assert (depth == 0).sum() > 10 * 40
+    for workers in (2, 3):
+        np.testing.assert_array_equal(fill_holes(color, depth, settings=settings, workers=workers), one)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="workers"):
+            fill_holes(color, depth, workers=bad)
+
+
+def test_the_enhancer_fills_with_the_model_threads():
+    from igde_stream.enhancer import Enhancer
+
+    assert Enhancer("igde-small", backend="onnxruntime", quiet=True, threads=3).fill_workers == 3
+    assert Enhancer("igde-small", backend="onnxruntime", quiet=True).fill_workers >= 1
