@@ -248,7 +248,11 @@ def _stand_ins(monkeypatch, durations: dict[str, list[float]], changed: dict[str
     monkeypatch.setattr(ort, "InferenceSession", Session)
     monkeypatch.setattr(cv2, "setNumThreads", lambda n: seen["threads"].append(n))
     monkeypatch.setattr(igde_stream.filters, "FILTERS", {"fake": lambda c, d: tick("fake")})
-    monkeypatch.setattr(igde_stream.hole_fill, "fill_holes", lambda c, d: tick("fill"))
+    def fill(c, d, settings, workers):  # the shipped fill ("fill") and the sampled window ("fill3")
+        seen.setdefault("fill", []).append((settings, workers))
+        tick("fill" if settings == igde_stream.hole_fill.DEFAULT_FILL else "fill3")
+
+    monkeypatch.setattr(igde_stream.hole_fill, "fill_holes", fill)
     monkeypatch.setattr(models, "log", lambda s: None)
     return seen, (color, depth, gt)
 
@@ -265,7 +269,7 @@ def test_models_rows_are_medians_in_ms_and_ratios_to_the_first_entry(monkeypatch
     rounds, and the share of pixels a model changed; the input's wrong and hole shares."""
     durations = {"m016": [9.0, 9.0, 0.030, 0.010, 0.020],  # changed-pixels call, warm-up, 3 rounds
                  "fake": [9.0, 0.004, 0.100, 0.005],  # warm-up, 3 rounds
-                 "fill": [9.0, 0.001, 0.003, 0.002]}
+                 "fill": [9.0, 0.001, 0.003, 0.002], "fill3": [9.0, 0.0005, 0.0004, 0.0006]}
     seen, (color, depth, gt) = _stand_ins(monkeypatch, durations, {"m016": 5})
     res = models.run_benchmark(_args())
     assert seen["frame"] == [(H, W, "mix")]
@@ -278,12 +282,17 @@ def test_models_rows_are_medians_in_ms_and_ratios_to_the_first_entry(monkeypatch
     np.testing.assert_allclose(feeds["depth"][0, 0], depth / 255.0, rtol=1e-6)
     assert all(not v for v in durations.values())  # every call ran, each once per round
     rows = {r["entry"]: r for r in res["rows"]}
-    assert list(rows) == ["model:igde-tiny", "filter:fake", "hole fill (after the model)"]
+    assert list(rows) == ["model:igde-tiny", "filter:fake", "hole fill (after the model)",
+                          "hole fill, window sampled every 3 px"]
     assert rows["model:igde-tiny"] == pytest.approx({"entry": "model:igde-tiny", "ms_per_frame": 20.0, "ratio": 1.0,
                                                      "runs": 3, "changed_share": 0.25})
     assert rows["filter:fake"] == pytest.approx({"entry": "filter:fake", "ms_per_frame": 5.0, "ratio": 0.25, "runs": 3})
     assert rows["hole fill (after the model)"] == pytest.approx(
         {"entry": "hole fill (after the model)", "ms_per_frame": 2.0, "ratio": 0.1, "runs": 3})
+    assert rows["hole fill, window sampled every 3 px"]["ms_per_frame"] == pytest.approx(0.5)
+    from igde_stream.hole_fill import HoleFill
+
+    assert set(seen["fill"]) == {(HoleFill(sigma_space=16, stride=1), 3), (HoleFill(), 3)}  # the model's threads
     assert res["size"] == [W, H] and res["errors"] == "mix" and res["threads"] == 3
     assert res["input_wrong_share"] == pytest.approx(4 / 20) and res["hole_share"] == pytest.approx(2 / 20)
     assert res["kind"] == "models" and res["command"] == "python tools/bench.py models --rounds 3"
@@ -292,17 +301,18 @@ def test_models_rows_are_medians_in_ms_and_ratios_to_the_first_entry(monkeypatch
 
 def test_models_forms_dense_and_unpadded_each_an_entry(monkeypatch):
     durations = {"m016": [0, 0, 0.004], "m00": [0, 0, 0.002], "m0d16": [0, 0, 0.008], "m0d0": [0, 0, 0.001],
-                 "fake": [0, 0.010], "fill": [0, 0.001]}
+                 "fake": [0, 0.010], "fill": [0, 0.001], "fill3": [0, 0.0005]}
     seen, _ = _stand_ins(monkeypatch, durations, {"m016": 2, "m00": 2, "m0d16": 10, "m0d0": 10})
     res = models.run_benchmark(_args(also_dense=True, also_unpadded=True, rounds=1))
     assert [(name, kw["dense_head"], kw["channel_multiple"]) for _, name, kw in seen["export"]] == [
         ("m016.onnx", False, 16), ("m00.onnx", False, 0), ("m0d16.onnx", True, 16), ("m0d0.onnx", True, 0)]
     assert [r["entry"] for r in res["rows"]] == [
         "model:igde-tiny", "model:igde-tiny (unpadded)", "model:igde-tiny (dense head)",
-        "model:igde-tiny (dense head) (unpadded)", "filter:fake", "hole fill (after the model)"]
-    assert [r["ratio"] for r in res["rows"]] == pytest.approx([1.0, 0.5, 2.0, 0.25, 2.5, 0.25])
-    assert [r.get("changed_share") for r in res["rows"]] == [0.1, 0.1, 0.5, 0.5, None, None]
-    assert [r["ms_per_frame"] for r in res["rows"]] == pytest.approx([4.0, 2.0, 8.0, 1.0, 10.0, 1.0])
+        "model:igde-tiny (dense head) (unpadded)", "filter:fake", "hole fill (after the model)",
+        "hole fill, window sampled every 3 px"]
+    assert [r["ratio"] for r in res["rows"]] == pytest.approx([1.0, 0.5, 2.0, 0.25, 2.5, 0.25, 0.125])
+    assert [r.get("changed_share") for r in res["rows"]] == [0.1, 0.1, 0.5, 0.5, None, None, None]
+    assert [r["ms_per_frame"] for r in res["rows"]] == pytest.approx([4.0, 2.0, 8.0, 1.0, 10.0, 1.0, 0.5])
 
 
 def test_models_without_holes_has_no_hole_fill_entry(monkeypatch):

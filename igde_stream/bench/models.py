@@ -51,7 +51,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
     from ..export import export_onnx
     from ..filters import FILTERS
-    from ..hole_fill import fill_holes
+    from ..hole_fill import DEFAULT_FILL, HoleFill, fill_holes
 
     w, h = args.size
     color, depth, gt = _structured_frame(h, w, args.errors)
@@ -98,7 +98,10 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         for name in args.filters:
             entries[f"filter:{name}"] = lambda fn=FILTERS[name]: fn(color, depth)
         if (depth == 0).any():  # the fill a zero_holes model's Enhancer runs after the model (CPU, numpy)
-            entries["hole fill (after the model)"] = lambda: fill_holes(color, depth)
+            entries["hole fill (after the model)"] = lambda: fill_holes(color, depth, settings=DEFAULT_FILL,
+                                                                        workers=args.threads)
+            entries["hole fill, window sampled every 3 px"] = lambda: fill_holes(color, depth, settings=HoleFill(),
+                                                                                 workers=args.threads)
         for fn in entries.values():  # warm-up
             fn()
         times: dict[str, list[float]] = {k: [] for k in entries}
