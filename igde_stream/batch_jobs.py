@@ -221,6 +221,8 @@ def check_summary_path(path: str | os.PathLike[str], jobs: Sequence[Job] = (),
         raise OutputError(f"folder {str(p.parent)!r} does not exist", p)
     if p.is_dir():
         raise OutputError("is a folder", p)
+    if not os.access(p.parent, os.W_OK | os.X_OK):  # said now, not after every clip has run
+        raise OutputError(f"folder {str(p.parent)!r} is not writable", p)
     return p
 
 
@@ -251,11 +253,20 @@ def write_summary(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], 
                 f.write("\n")
         os.replace(tmp, p)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise OutputError(f"cannot write the summary: {exc.strerror or exc}", p) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path) -> None:
+    """Remove a partial summary, if there is one and it can be: on a folder that became read-only
+    (a network share remounted) the removal fails as the write did, and the write's error is the one said."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 __all__ = ["CSV_COLUMNS", "INPUT_ROLES", "Job", "PACKED_CSV_COLUMNS", "SUMMARY_FIELDS", "SUMMARY_SUFFIXES",
