@@ -165,7 +165,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
 
     if skip:
         log.info("--resume: %d of %d clips are finished and skipped", len(skip), len(jobs))
-    created = _make_folders(sorted({Path(j.output).parent for j in jobs}))
+    created = _make_folders({Path(j.output).parent: j.output for j in reversed(jobs) if j not in skip})
     try:
         rows, engine = run_batch(jobs, options, workers=workers, ray=args.ray, cpus_per_clip=args.cpus_per_clip or 1,
                                  gpus_per_clip=args.gpus_per_clip or 0, skip=skip, on_row=progress)
@@ -204,12 +204,14 @@ def _check_model(model: str) -> None:
     raise IGDEError(f"cannot load the model: {problems[0]}", model)
 
 
-def _make_folders(folders: Sequence[Path]) -> list[Path]:
-    """Create the outputs' missing folders; the ones created, parents first."""
+def _make_folders(folders: dict[Path, str]) -> list[Path]:
+    """Create the outputs' missing folders (``folders``: folder -> an output in it); the ones created,
+    parents first. A folder that is a file or not writable (a read-only share) is refused here, before
+    any clip runs, in the single run's words, not as every clip's failure."""
     from .errors import OutputError
 
     created: list[Path] = []
-    for folder in folders:
+    for folder in sorted(folders):
         missing = [p for p in [folder, *folder.parents] if not p.exists()]
         for p in reversed(missing):
             try:
@@ -221,6 +223,13 @@ def _make_folders(folders: Sequence[Path]) -> list[Path]:
                     c.rmdir()
                 raise OutputError(f"cannot create the folder: {exc.strerror or exc}", p) from None
             created.append(p)
+    for folder, output in sorted(folders.items()):
+        problem = (f"{str(folder)!r} is not a folder" if not folder.is_dir() else
+                   f"folder {str(folder)!r} is not writable" if not os.access(folder, os.W_OK | os.X_OK) else None)
+        if problem is not None:
+            for c in reversed(created):
+                c.rmdir()
+            raise OutputError(problem, output)
     return created
 
 

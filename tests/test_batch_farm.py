@@ -78,3 +78,32 @@ def test_a_summary_that_cannot_be_written_after_the_run_is_one_line_not_a_traceb
     with pytest.raises(OutputError) as info:
         write_summary([], tmp_path / "s.csv", {})
     assert str(info.value).endswith("s.csv: cannot write the summary: Read-only file system")
+
+
+def test_an_output_folder_that_is_read_only_is_refused_before_any_clip_runs(tmp_path, monkeypatch, capsys):
+    calls = _stub_jobs(tmp_path, monkeypatch, outputs=("share/o1.mkv", "share/o2.mkv", "mine/o3.mkv"))
+    (tmp_path / "share").mkdir()
+    asked = _read_only(monkeypatch, tmp_path / "share")
+    assert main(["batch", "jobs.csv", "-q"]) == 2
+    assert capsys.readouterr().err == "igde-stream: error: share/o1.mkv: folder 'share' is not writable\n"
+    assert asked and calls == []
+    assert not (tmp_path / "mine").exists()  # the folder it had made for another clip is taken back
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_any_clip_runs(tmp_path, monkeypatch, capsys):
+    calls = _stub_jobs(tmp_path, monkeypatch, outputs=("new/o0.mkv", "afile/o1.mkv"))
+    (tmp_path / "afile").write_text("mine")
+    assert main(["batch", "jobs.csv", "-q"]) == 2
+    assert capsys.readouterr().err == "igde-stream: error: afile/o1.mkv: 'afile' is not a folder\n"
+    assert calls == [] and (tmp_path / "afile").read_text() == "mine" and not (tmp_path / "new").exists()
+
+
+def test_with_resume_a_read_only_folder_of_finished_clips_only_is_no_problem(tmp_path, monkeypatch):
+    """A folder whose every clip is finished (skipped by --resume) is not written to: the batch runs
+    the rest (an operator's earlier outputs on a share made read-only since)."""
+    calls = _stub_jobs(tmp_path, monkeypatch, outputs=("share/o1.mkv", "new/o2.mkv"))
+    (tmp_path / "share").mkdir()
+    (tmp_path / "share" / "o1.mkv").write_bytes(b"finished")
+    _read_only(monkeypatch, tmp_path / "share")
+    assert main(["batch", "jobs.csv", "-q", "--resume"]) == 0
+    assert calls == [["share/o1.mkv", "new/o2.mkv"]]
