@@ -3,7 +3,8 @@
 Thin entry point over ``igde_stream.batch``; the enhancement options are those of ``igde-stream``
 (``cli.add_enhance_options``). Exit status: 0 every clip done (or skipped by ``--resume``), 1 at
 least one clip failed (the others ran; the summary says which and why), 2 bad JOBS, option or
-unreachable Ray address (one line, nothing written), 130 Ctrl-C, 143 SIGTERM.
+unreachable Ray address (one line, nothing written), 130 Ctrl-C, 143 SIGTERM (the summaries are
+written with what ended; the other clips ``interrupted``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ examples:
 
 exit status: 0 all clips done or skipped, 1 some clip failed (the others ran; see the summary),
 2 bad JOBS, option or unreachable Ray address (nothing written), 130 Ctrl-C, 143 SIGTERM; an
-interrupted batch keeps its finished outputs (rerun with --resume) and leaves no partial file.
+interrupted batch keeps its finished outputs (rerun with --resume), leaves no partial file and
+writes its summaries (the clips not finished: status interrupted).
 """
 
 
@@ -126,8 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"igde-stream: error: {cli_message(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt as e:
+        written = ", ".join(str(p) for p in getattr(e, "summaries", []))
         return stopped("igde-stream", "term" if isinstance(e, Terminated) else "int",
-                       "finished clips are kept (rerun with --resume), no partial file is left")
+                       "finished clips are kept (rerun with --resume), no partial file is left"
+                       + (f"; the summary says which clips ended ({written})" if written else ""))
     failed = [r for r in rows if r["status"] == "failed"]
     if not args.quiet:  # a summary nobody reads (| true) is no error: the clips are written
         counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
@@ -160,15 +164,26 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
         check_reachable(args.ray)
     workers = args.workers or DEFAULT_WORKERS
 
+    finished: dict[str, dict[str, Any]] = {}  # output -> row, as the clips end: the summary of a stopped batch
+
     def progress(row: dict[str, Any], done: int, total: int) -> None:
+        finished[row["output"]] = row
         log.info("[%d/%d] %s: %s, %s", done, total, row["clip"], row["status"], progress_text(row))
 
     if skip:
         log.info("--resume: %d of %d clips are finished and skipped", len(skip), len(jobs))
     created = _make_folders({Path(j.output).parent: j.output for j in reversed(jobs) if j not in skip})
+    header = {"tool": "igde-stream batch", "version": __version__, "jobs": str(args.jobs), "engine": None,
+              "options": {k: v for k, v in options.items() if k != "quiet"}, "seconds": None}
     try:
-        rows, engine = run_batch(jobs, options, workers=workers, ray=args.ray, cpus_per_clip=args.cpus_per_clip or 1,
-                                 gpus_per_clip=args.gpus_per_clip or 0, skip=skip, on_row=progress)
+        rows, header["engine"] = run_batch(jobs, options, workers=workers, ray=args.ray,
+                                           cpus_per_clip=args.cpus_per_clip or 1,
+                                           gpus_per_clip=args.gpus_per_clip or 0, skip=skip, on_row=progress)
+    except KeyboardInterrupt as stop:  # SIGTERM (Terminated) too: what ended, and what did not, is kept
+        header.update(seconds=round(time.perf_counter() - t0, 3),
+                      stopped_by="SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
+        stop.summaries = _stopped_summaries(jobs, skip, finished, summaries, header, log)  # type: ignore[attr-defined]
+        raise
     finally:
         for folder in reversed(created):  # folders this batch made and nothing was written to
             try:
@@ -176,11 +191,33 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
             except OSError:
                 pass
     seconds = time.perf_counter() - t0
-    header = {"tool": "igde-stream batch", "version": __version__, "jobs": str(args.jobs), "engine": engine,
-              "options": {k: v for k, v in options.items() if k != "quiet"}, "seconds": round(seconds, 3)}
+    header["seconds"] = round(seconds, 3)
     for path in summaries:
         write_summary(rows, path, header)
-    return rows, engine, seconds
+    return rows, header["engine"], seconds
+
+
+def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],
+                       summaries: Sequence[Path], header: dict[str, Any], log: logging.Logger) -> list[Path]:
+    """The summaries of a batch stopped by a signal: the rows of the clips that ended (done or failed),
+    ``skipped`` for those ``--resume`` skipped, ``interrupted`` for the rest (stopped while they ran, or
+    never begun: none of them left an output). The paths written; one that cannot be is said in the log."""
+    from .batch import summary_row, write_summary
+    from .errors import IGDEError, cli_message
+
+    why = f"not finished: the batch was stopped ({header['stopped_by']}); rerun with --resume"
+    skipped = {j.output for j in skip}
+    rows = [finished.get(j.output) or {**summary_row(j, "skipped" if j.output in skipped else "interrupted"),
+                                       "error": None if j.output in skipped else why} for j in jobs]
+    written = []
+    for path in summaries:
+        try:
+            write_summary(rows, path, header)
+        except IGDEError as exc:
+            log.error("%s", cli_message(exc))
+        else:
+            written.append(path)
+    return written
 
 
 def _check_model(model: str) -> None:

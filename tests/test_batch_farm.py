@@ -107,3 +107,57 @@ def test_with_resume_a_read_only_folder_of_finished_clips_only_is_no_problem(tmp
     _read_only(monkeypatch, tmp_path / "share")
     assert main(["batch", "jobs.csv", "-q", "--resume"]) == 0
     assert calls == [["share/o1.mkv", "new/o2.mkv"]]
+
+
+# A batch as `igde-stream batch` runs it, whose parent process gets SIGTERM (a scheduler's time limit) the
+# moment the first clip's row reaches it: a deterministic point, with later clips still to run.
+_TERM_AFTER_FIRST_CLIP = """
+import os, signal, sys
+import igde_stream.batch_cli as bc
+
+said = bc.progress_text
+
+def progress_text(row):
+    os.kill(os.getpid(), signal.SIG{sig})  # raised in the main thread at the next bytecode
+    return said(row)
+
+bc.progress_text = progress_text
+from igde_stream.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig,code,name", [("TERM", 143, "SIGTERM"), ("INT", 130, "SIGINT")])
+def test_a_stopped_batch_writes_its_summary_with_the_clips_that_ended(tmp_path, sig, code, name):
+    import csv
+    import subprocess
+    import sys
+
+    from conftest import scene, write_video
+
+    lines = ["color,depth,output"]
+    for i in range(3):
+        colors, depths, _ = scene(2, (32, 24), 8, seed=i)
+        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
+        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
+        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
+    (tmp_path / "jobs.csv").write_text("\n".join(lines) + "\n")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
+    argv = ["batch", "jobs.csv", "--jobs", "1", "--threads", "1", "--model", "igde-small", "--backend", "onnxruntime",
+            "--summary", "s.json", "--summary", "s.csv"]
+    r = subprocess.run([sys.executable, "-c", _TERM_AFTER_FIRST_CLIP.replace("{sig}", sig), *argv], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == code, r.stderr
+    assert r.stderr.splitlines()[-1].endswith(
+        "finished clips are kept (rerun with --resume), no partial file is left; "
+        "the summary says which clips ended (s.json, s.csv)"), r.stderr
+    assert "Traceback" not in r.stderr
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["stopped_by"] == name and (s["clips"], s["done"], s["failed"], s["interrupted"]) == (3, 1, 0, 2)
+    assert [row["status"] for row in s["rows"]] == ["done", "interrupted", "interrupted"]
+    assert s["rows"][0]["frames"] == 2 and s["rows"][1]["error"] == (
+        f"not finished: the batch was stopped ({name}); rerun with --resume")
+    with open(tmp_path / "s.csv", newline="") as f:
+        assert [row["status"] for row in csv.DictReader(f)] == ["done", "interrupted", "interrupted"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["o0.mkv"]  # no partial file of the others
