@@ -172,7 +172,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
 
     if skip:
         log.info("--resume: %d of %d clips are finished and skipped", len(skip), len(jobs))
-    created = _make_folders({Path(j.output).parent: j.output for j in reversed(jobs) if j not in skip})
+    created = _make_folders({_folder(j.output): j.output for j in reversed(jobs) if j not in skip})
     header = {"tool": "igde-stream batch", "version": __version__, "jobs": str(args.jobs), "engine": None,
               "options": {k: v for k, v in options.items() if k != "quiet"}, "seconds": None}
     try:
@@ -239,6 +239,14 @@ def _check_model(model: str) -> None:
         except FileNotFoundError as exc:
             problems.append(str(exc))
     raise IGDEError(f"cannot load the model: {problems[0]}", model)
+
+
+def _folder(output: str) -> Path:
+    """The folder an output is written into: an image sequence's folder is itself the output, put in
+    place whole from a hidden folder beside it, so its parent."""
+    from .stream.imageseq import is_pattern
+
+    return Path(output).parent.parent if is_pattern(output) else Path(output).parent
 
 
 def _make_folders(folders: dict[Path, str]) -> list[Path]:

@@ -195,7 +195,13 @@ def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list
             clip, role = readers[0]
             raise OutputError(f"is the {role} input of clip {clip.clip}: a clip's output would replace "
                               "another clip's input", j.output)
-    done = [j for j in jobs if os.path.exists(j.output)]
+    from .stream.imageseq import is_pattern, sequence_written  # here: the stream package is heavy to import
+
+    for j in jobs:  # a folder where a video goes is no finished output (nor anything -y may replace)
+        if not is_pattern(j.output) and os.path.isdir(j.output):
+            raise OutputError("is a folder", j.output)
+    # an image sequence's folder holding its frames is a finished clip: the folder is put in place whole
+    done = [j for j in jobs if (sequence_written(j.output) if is_pattern(j.output) else os.path.exists(j.output))]
     if done and not (resume or overwrite):
         more = f" (and {len(done) - 1} more)" if len(done) > 1 else ""
         raise OutputError(f"already exists{more}; use --resume to skip finished clips or -y to replace them",

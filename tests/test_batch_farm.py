@@ -161,3 +161,48 @@ def test_a_stopped_batch_writes_its_summary_with_the_clips_that_ended(tmp_path, 
     with open(tmp_path / "s.csv", newline="") as f:
         assert [row["status"] for row in csv.DictReader(f)] == ["done", "interrupted", "interrupted"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["o0.mkv"]  # no partial file of the others
+
+
+def _sequence_jobs(tmp_path: Path) -> list[Path]:
+    """Two clips written as image sequences (seqs/a/%04d.png, seqs/b/%04d.png), 2 frames each."""
+    from conftest import scene, write_video
+
+    lines = ["color,depth,output"]
+    for name in ("a", "b"):
+        colors, depths, _ = scene(2, (32, 24), 8, seed=3)
+        write_video(tmp_path / f"{name}.mp4", colors, fmt="rgb24")
+        write_video(tmp_path / f"{name}.mkv", depths, fmt="gray")
+        lines.append(f"{name}.mp4,{name}.mkv,seqs/{name}/%04d.png")
+    (tmp_path / "jobs.csv").write_text("\n".join(lines) + "\n")
+    return [tmp_path / "seqs" / n for n in ("a", "b")]
+
+
+def test_resume_skips_clips_whose_image_sequence_is_written(tmp_path, monkeypatch, capsys):
+    """An image-sequence output's folder is put in place whole, so a folder holding its frames is a
+    finished clip, as a video that exists is: --resume skips it, and without --resume or -y the batch
+    stops before anything runs (before, the literal pattern was looked for, never found, and each clip
+    failed on its folder's frames)."""
+    a, b = _sequence_jobs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    argv = ["batch", "jobs.csv", "--jobs", "1", "-q", "--threads", "1", "--backend", "onnxruntime"]
+    assert main(argv) == 0
+    assert sorted(os.listdir(a)) == sorted(os.listdir(b)) == ["0000.png", "0001.png"]
+    mtimes = {p: p.stat().st_mtime_ns for p in [*a.iterdir(), *b.iterdir()]}
+    assert main(argv) == 2
+    assert capsys.readouterr().err == ("igde-stream: error: seqs/a/%04d.png: already exists (and 1 more); use --resume "
+                                       "to skip finished clips or -y to replace them\n")
+    for name in os.listdir(b):
+        (b / name).unlink()  # b's frames gone: b is not finished
+    b.rmdir()
+    assert main([*argv, "--resume", "--summary", "s.json"]) == 0
+    rows = json.loads(Path("s.json").read_text())["rows"]
+    assert [r["status"] for r in rows] == ["skipped", "done"] and rows[1]["frames"] == 2
+    assert {p: p.stat().st_mtime_ns for p in a.iterdir()} == {p: t for p, t in mtimes.items() if p.parent == a}
+
+
+def test_an_output_path_that_is_a_folder_is_refused_not_taken_for_a_finished_clip(tmp_path, monkeypatch, capsys):
+    _stub_jobs(tmp_path, monkeypatch, outputs=("out/o1.mkv", "out/o2.mkv"))
+    (tmp_path / "out" / "o2.mkv").mkdir(parents=True)
+    for extra in ([], ["--resume"], ["-y"]):
+        assert main(["batch", "jobs.csv", "-q", *extra]) == 2
+        assert capsys.readouterr().err == "igde-stream: error: out/o2.mkv: is a folder\n"

@@ -154,6 +154,17 @@ def _name_regex(name: str) -> re.Pattern[str]:
                               for p in parts))
 
 
+def sequence_written(out: str | os.PathLike[str]) -> bool:
+    """Whether the folder of pattern ``out`` holds frames of that pattern: a finished run's, since the
+    folder is put in place as a whole (``igde-stream batch --resume`` skips such a clip)."""
+    out = Path(out)
+    regex = _name_regex(out.name)
+    try:
+        return out.parent.is_dir() and any(regex.fullmatch(n) for n in os.listdir(out.parent))
+    except OSError:
+        return False
+
+
 def _same_folder(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
