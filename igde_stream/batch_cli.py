@@ -129,9 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt as e:
         written = ", ".join(str(p) for p in getattr(e, "summaries", []))
+        earlier = getattr(e, "earlier", [])
         return stopped("igde-stream", "term" if isinstance(e, Terminated) else "int",
                        "finished clips are kept (rerun with --resume), no partial file is left"
-                       + (f"; the summary says which clips ended ({written})" if written else ""))
+                       + (f"; the summary says which clips ended ({written})" if written else "")
+                       + (f"; {len(earlier)} clip{'s' if len(earlier) > 1 else ''} not finished still "
+                          f"{'hold' if len(earlier) > 1 else 'holds'} an earlier run's output ({earlier[0]}"
+                          f"{', ...' if len(earlier) > 1 else ''}), which --resume would skip: rerun "
+                          f"{'them' if len(earlier) > 1 else 'it'} with -y" if earlier else ""))
     failed = [r for r in rows if r["status"] == "failed"]
     if not args.quiet:  # a summary nobody reads (| true) is no error: the clips are written
         counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
@@ -149,7 +154,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     from . import __version__
     from .batch import check_outputs, check_summary_path, read_jobs, run_batch, write_summary
 
-    t0 = time.perf_counter()
+    t0, began = time.perf_counter(), time.time()
     # first: InputOptions refuses --depth-stream with --packed, before the list is read
     options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format,
                **({"duration": args.duration} if args.duration is not None else {}),  # from a row's start too
@@ -182,7 +187,8 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
     except KeyboardInterrupt as stop:  # SIGTERM (Terminated) too: what ended, and what did not, is kept
         header.update(seconds=round(time.perf_counter() - t0, 3),
                       stopped_by="SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
-        stop.summaries = _stopped_summaries(jobs, skip, finished, summaries, header, log)  # type: ignore[attr-defined]
+        stop.summaries, stop.earlier = _stopped_summaries(  # type: ignore[attr-defined]
+            jobs, skip, finished, summaries, header, began, log)
         raise
     finally:
         for folder in reversed(created):  # folders this batch made and nothing was written to
@@ -198,17 +204,28 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
 
 
 def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],
-                       summaries: Sequence[Path], header: dict[str, Any], log: logging.Logger) -> list[Path]:
+                       summaries: Sequence[Path], header: dict[str, Any], began: float,
+                       log: logging.Logger) -> tuple[list[Path], list[str]]:
     """The summaries of a batch stopped by a signal: the rows of the clips that ended (done or failed),
     ``skipped`` for those ``--resume`` skipped, ``interrupted`` for the rest (stopped while they ran, or
-    never begun: none of them left an output). The paths written; one that cannot be is said in the log."""
+    never begun: none of them left an output). Returns the paths written (one that cannot be is said
+    in the log) and the outputs of interrupted clips that hold an earlier run's file (``-y`` had not
+    replaced it yet), which a rerun with ``--resume`` would take for finished."""
     from .batch import summary_row, write_summary
     from .errors import IGDEError, cli_message
 
-    why = f"not finished: the batch was stopped ({header['stopped_by']}); rerun with --resume"
+    why = f"not finished: the batch was stopped ({header['stopped_by']})"
     skipped = {j.output for j in skip}
-    rows = [finished.get(j.output) or {**summary_row(j, "skipped" if j.output in skipped else "interrupted"),
-                                       "error": None if j.output in skipped else why} for j in jobs]
+    rows, earlier = [], []
+    for j in jobs:
+        if j.output in finished or j.output in skipped:
+            rows.append(finished.get(j.output) or {**summary_row(j, "skipped"), "error": None})
+        elif _older(j.output, began):
+            earlier.append(j.output)
+            rows.append({**summary_row(j, "interrupted"), "error": f"{why}; {j.output} is an earlier run's file, "
+                                                                    "which --resume would skip: rerun it with -y"})
+        else:
+            rows.append({**summary_row(j, "interrupted"), "error": f"{why}; rerun with --resume"})
     written = []
     for path in summaries:
         try:
@@ -217,7 +234,17 @@ def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[
             log.error("%s", cli_message(exc))
         else:
             written.append(path)
-    return written
+    return written, earlier
+
+
+def _older(output: str, began: float) -> bool:
+    """Whether ``output`` (an image sequence's: its folder) is there from before ``began`` (a wall time)."""
+    from .stream.imageseq import is_pattern
+
+    try:
+        return os.stat(Path(output).parent if is_pattern(output) else output).st_mtime < began
+    except OSError:
+        return False
 
 
 def _check_model(model: str) -> None:

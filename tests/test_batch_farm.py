@@ -127,9 +127,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("sig,code,name", [("TERM", 143, "SIGTERM"), ("INT", 130, "SIGINT")])
-def test_a_stopped_batch_writes_its_summary_with_the_clips_that_ended(tmp_path, sig, code, name):
-    import csv
+def _stopped_batch(tmp_path: Path, sig: str, *extra: str):
+    """Three 2-frame clips (out/o0.mkv ...) through `igde-stream batch --jobs 1 --summary s.json --summary
+    s.csv`, the batch stopped by ``sig`` as the first clip's row arrives; the finished process."""
     import subprocess
     import sys
 
@@ -145,9 +145,16 @@ def test_a_stopped_batch_writes_its_summary_with_the_clips_that_ended(tmp_path, 
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
     argv = ["batch", "jobs.csv", "--jobs", "1", "--threads", "1", "--model", "igde-small", "--backend", "onnxruntime",
-            "--summary", "s.json", "--summary", "s.csv"]
-    r = subprocess.run([sys.executable, "-c", _TERM_AFTER_FIRST_CLIP.replace("{sig}", sig), *argv], cwd=tmp_path,
-                       env=env, capture_output=True, text=True, timeout=240)
+            "--summary", "s.json", "--summary", "s.csv", *extra]
+    return subprocess.run([sys.executable, "-c", _TERM_AFTER_FIRST_CLIP.replace("{sig}", sig), *argv], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.parametrize("sig,code,name", [("TERM", 143, "SIGTERM"), ("INT", 130, "SIGINT")])
+def test_a_stopped_batch_writes_its_summary_with_the_clips_that_ended(tmp_path, sig, code, name):
+    import csv
+
+    r = _stopped_batch(tmp_path, sig)
     assert r.returncode == code, r.stderr
     assert r.stderr.splitlines()[-1].endswith(
         "finished clips are kept (rerun with --resume), no partial file is left; "
@@ -161,6 +168,27 @@ def test_a_stopped_batch_writes_its_summary_with_the_clips_that_ended(tmp_path, 
     with open(tmp_path / "s.csv", newline="") as f:
         assert [row["status"] for row in csv.DictReader(f)] == ["done", "interrupted", "interrupted"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["o0.mkv"]  # no partial file of the others
+
+
+def test_a_stopped_batch_with_y_names_the_earlier_outputs_that_resume_would_keep(tmp_path):
+    """-y replaces each output as its clip ends: a batch stopped on the way leaves the clips not finished
+    with an earlier run's file, which --resume would take for finished; the summary and the last line
+    say so (and that file is as it was)."""
+    (tmp_path / "out").mkdir()
+    for i in range(3):
+        (tmp_path / "out" / f"o{i}.mkv").write_bytes(b"earlier run")
+        os.utime(tmp_path / "out" / f"o{i}.mkv", (1e9, 1e9))
+    r = _stopped_batch(tmp_path, "TERM", "-y")
+    assert r.returncode == 143, r.stderr
+    assert r.stderr.splitlines()[-1].endswith(
+        "the summary says which clips ended (s.json, s.csv); 2 clips not finished still hold an earlier run's "
+        "output (out/o1.mkv, ...), which --resume would skip: rerun them with -y"), r.stderr
+    rows = json.loads((tmp_path / "s.json").read_text())["rows"]
+    assert [row["status"] for row in rows] == ["done", "interrupted", "interrupted"]
+    assert rows[2]["error"] == ("not finished: the batch was stopped (SIGTERM); out/o2.mkv is an earlier run's file, "
+                                "which --resume would skip: rerun it with -y")
+    assert (tmp_path / "out" / "o0.mkv").read_bytes() != b"earlier run"
+    assert [(tmp_path / "out" / f"o{i}.mkv").read_bytes() for i in (1, 2)] == [b"earlier run"] * 2
 
 
 def _sequence_jobs(tmp_path: Path) -> list[Path]:
