@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .errors import IGDEError, cli_message
 
+    began = time.time()  # an output older than this is an earlier run's
     try:
         with signals_raise():
             rows, engine, seconds = _batch(args, log)
@@ -133,10 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stopped("igde-stream", "term" if isinstance(e, Terminated) else "int",
                        "finished clips are kept (rerun with --resume), no partial file is left"
                        + (f"; the summary says which clips ended ({written})" if written else "")
-                       + (f"; {len(earlier)} clip{'s' if len(earlier) > 1 else ''} not finished still "
-                          f"{'hold' if len(earlier) > 1 else 'holds'} an earlier run's output ({earlier[0]}"
-                          f"{', ...' if len(earlier) > 1 else ''}), which --resume would skip: rerun "
-                          f"{'them' if len(earlier) > 1 else 'it'} with -y" if earlier else ""))
+                       + (f"; {_earlier_text(earlier, 'not finished')}" if earlier else ""))
     failed = [r for r in rows if r["status"] == "failed"]
     if not args.quiet:  # a summary nobody reads (| true) is no error: the clips are written
         counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed")}
@@ -146,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"wrote {path}")
     for r in failed:
         say(f"igde-stream: clip {r['clip']} failed: {r['error']}", err=True)
+    earlier = [r["output"] for r in failed if _older(r["output"], began)]  # -y had not replaced them
+    if earlier:
+        say(f"igde-stream: {_earlier_text(earlier, 'failed')}", err=True)
     return EXIT_CLIP_FAILED if failed else EXIT_OK
 
 
@@ -235,6 +236,15 @@ def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[
         else:
             written.append(path)
     return written, earlier
+
+
+def _earlier_text(outputs: Sequence[str], what: str) -> str:
+    """"2 clips not finished still hold an earlier run's output (out/o1.mkv, ...), which --resume would
+    skip: rerun them with -y" (``what``: "not finished", "failed")."""
+    n = len(outputs)
+    return (f"{n} clip{'s' if n > 1 else ''} {what} still {'hold' if n > 1 else 'holds'} an earlier run's output "
+            f"({outputs[0]}{', ...' if n > 1 else ''}), which --resume would skip: rerun {'them' if n > 1 else 'it'} "
+            "with -y")
 
 
 def _older(output: str, began: float) -> bool:

@@ -234,3 +234,22 @@ def test_an_output_path_that_is_a_folder_is_refused_not_taken_for_a_finished_cli
     for extra in ([], ["--resume"], ["-y"]):
         assert main(["batch", "jobs.csv", "-q", *extra]) == 2
         assert capsys.readouterr().err == "igde-stream: error: out/o2.mkv: is a folder\n"
+
+
+def test_a_clip_that_fails_under_y_names_its_earlier_output_that_resume_would_keep(tmp_path, monkeypatch, capsys):
+    from conftest import scene, write_video
+
+    monkeypatch.chdir(tmp_path)
+    colors, depths, _ = scene(2, (32, 24), 8, seed=1)
+    write_video(tmp_path / "c.mp4", colors, fmt="rgb24")
+    write_video(tmp_path / "d.mkv", depths, fmt="gray")
+    Path("jobs.csv").write_text("color,depth,output\nc.mp4,d.mkv,out/good.mkv\nc.mp4,missing.mkv,out/bad.mkv\n")
+    Path("out").mkdir()
+    for name in ("good", "bad"):
+        Path(f"out/{name}.mkv").write_bytes(b"earlier run")
+        os.utime(f"out/{name}.mkv", (1e9, 1e9))
+    assert main(["batch", "jobs.csv", "--jobs", "1", "-q", "--threads", "1", "--backend", "onnxruntime", "-y"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == ("igde-stream: 1 clip failed still holds an earlier run's output (out/bad.mkv), which --resume "
+                       "would skip: rerun it with -y")
+    assert Path("out/bad.mkv").read_bytes() == b"earlier run" and Path("out/good.mkv").read_bytes() != b"earlier run"
