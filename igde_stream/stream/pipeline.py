@@ -34,7 +34,8 @@ from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
 from .outputs import Outputs, ViewsOptions, open_outputs
-from .parts import check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit
+from .parts import (check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit,
+                    remove_output)
 from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
 from .view_writers import colour_tags
@@ -243,16 +244,22 @@ def enhance_file(
             describe_codec(codec),
         )
         di = outputs_timecode(depth, color, di)  # the depth's, else the colour's (container; first frame)
-        writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
-                             float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
-                             numbered_like=color.info if pair != "nearest" and di.kind == "array" else None)
-        if not lossless:  # once the writer took the codec: a refused one is said without it
-            log.warning("%s is a lossy codec: the output differs from the enhanced frames "
-                        "(the report measures them before encoding)", codec)
+        try:  # Ctrl-C / SIGTERM inside the constructor, after it made its file: that file goes
+            writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
+                                 float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
+                                 numbered_like=color.info if pair != "nearest" and di.kind == "array" else None)
+        except BaseException:  # (a batch worker's SIGTERM is a SystemExit)
+            if isinstance(out, Path) and str(out_path) != "-":
+                remove_output(temp_path(out.parent if is_pattern(out) else out))
+            raise
         # every output, (temporary name, final name); stdout has none
-        moves: list[tuple[Path, Path]] = [(writer.tmp, writer.final)] if writer.tmp is not None else []
+        moves: list[tuple[Path, Path]] = []
         outs: Outputs | None = None
         try:
+            moves += [(writer.tmp, writer.final)] if writer.tmp is not None else []
+            if not lossless:  # once the writer took the codec: a refused one is said without it
+                log.warning("%s is a lossy codec: the output differs from the enhanced frames "
+                            "(the report measures them before encoding)", codec)
             outs, said = open_outputs(
                 writer, report, di, enhancer, views_path=None if views_path is None else Path(views_path),
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
