@@ -198,6 +198,7 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(started,))
     lost: dict[int, str] = {}  # clips of a broken pool: the first line of its error
+    stopped_alone = False  # a worker was sent SIGTERM by itself: the pool it then leaves is no pool that breaks
     try:
         futures: dict[Future, int] = {pool.submit(run_clip, jobs[i], options, threads): i for i in todo}
         pending: Iterable[Future] = futures
@@ -208,6 +209,10 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
                 i = futures[f]
                 try:
                     rows[i] = f.result()
+                except SystemExit as exc:  # the worker alone got SIGTERM (_exit_on_sigterm): its clip fails
+                    stopped_alone = True
+                    rows[i] = {**summary_row(jobs[i], "failed"),
+                               "error": f"worker process stopped by {_signal_name(exc.code)} while this clip ran"}
                 except Exception as exc:  # noqa: BLE001 - the worker process died (killed, out of memory)
                     lost[i] = f"{exc}".splitlines()[0]
                     continue
@@ -224,7 +229,7 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     finally:
         started.close()
     again = [i for i in lost if jobs[i].output not in begun]
-    if len(again) == len(lost):  # none had begun: the pool broke by itself, and a new one would too
+    if len(again) == len(lost) and not stopped_alone:  # none had begun: the pool broke by itself, and a new one would too
         again = []
     for i, error in lost.items():
         if i not in again:
@@ -234,6 +239,14 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
             rows[i] = {**summary_row(jobs[i], "failed"), "error": f"worker process {when}: {error}"}
             on_row(rows[i], len(rows), len(jobs))
     return sorted(again)
+
+
+def _signal_name(code: Any) -> str:
+    """"SIGTERM" for a worker's exit status 128 + 15."""
+    try:
+        return signal.Signals(int(code) - 128).name
+    except (TypeError, ValueError):
+        return f"exit status {code}"
 
 
 # ---- the whole batch -------------------------------------------------------------------------------

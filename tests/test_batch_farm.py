@@ -253,3 +253,49 @@ def test_a_clip_that_fails_under_y_names_its_earlier_output_that_resume_would_ke
     assert err[-1] == ("igde-stream: 1 clip failed still holds an earlier run's output (out/bad.mkv), which --resume "
                        "would skip: rerun it with -y")
     assert Path("out/bad.mkv").read_bytes() == b"earlier run" and Path("out/good.mkv").read_bytes() != b"earlier run"
+
+
+def test_a_worker_sent_sigterm_alone_fails_its_clip_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
+    """SIGTERM to one worker process (an operator stopping a stuck clip, a node's memory guard), not
+    to the batch: that clip fails with its reason, no partial file, and the other clips run on a new
+    pool. Before, the worker's SystemExit reached the batch through the pool and ended it at once,
+    exit 143 with no line and no summary. The worker is found by its partial file's name (PID)."""
+    import re
+    import signal
+    import threading
+    import time
+
+    from conftest import scene, write_video
+
+    monkeypatch.chdir(tmp_path)
+    lines = ["color,depth,output"]
+    for i, n in enumerate((60, 2, 2)):  # the first long enough to be stopped while it runs
+        colors, depths, _ = scene(n, (32, 24), 8, seed=i)
+        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
+        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
+        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
+    Path("jobs.csv").write_text("\n".join(lines) + "\n")
+    killed = []
+
+    def stop_first_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for name in os.listdir(tmp_path / "out") if (tmp_path / "out").is_dir() else []:
+                if m := re.fullmatch(r"\.o0\.igde-part-(\d+)\.mkv", name):
+                    os.kill(int(m.group(1)), signal.SIGTERM)
+                    killed.append(name)
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=stop_first_worker, daemon=True)
+    watcher.start()
+    code = main(["batch", "jobs.csv", "--jobs", "1", "-q", "--threads", "1", "--backend", "onnxruntime",
+                 "--summary", "s.json"])
+    watcher.join(5)
+    assert killed, "the first clip ended before its worker could be stopped"
+    assert code == 1
+    rows = json.loads(Path("s.json").read_text())["rows"]
+    assert [r["status"] for r in rows] == ["failed", "done", "done"]
+    assert rows[0]["error"] == "worker process stopped by SIGTERM while this clip ran"
+    assert sorted(os.listdir("out")) == ["o1.mkv", "o2.mkv"]  # no partial file of the stopped clip
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "igde-stream: clip out/o0.mkv failed: worker process stopped by SIGTERM while this clip ran")
