@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .batch_jobs import (CSV_COLUMNS, PACKED_CSV_COLUMNS, SUMMARY_FIELDS, Job, check_outputs, check_summary_path,
-                         read_jobs, write_summary)
+                         read_jobs, usable_cpus, write_summary)
 from .errors import IGDEError, cli_message
 from .stream.imageseq import is_pattern
 from .stream.parts import remove_stale_parts
@@ -174,7 +174,7 @@ def run_pool(jobs: Sequence[Job], options: dict[str, Any], workers: int, on_row:
 
     A worker that dies (killed, out of memory) breaks its pool: the clips that had begun fail, and
     those that had not run on a new pool."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = max(1, usable_cpus() // workers)  # the CPUs the scheduler gave this job, shared out
     ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding model or decoder threads
     rows: dict[int, dict[str, Any]] = {}
     todo = list(range(len(jobs)))

@@ -19,13 +19,14 @@ from typing import Any, Sequence
 
 from .cli import add_enhance_options, add_input_options, check_enhance_options, enhance_kwargs, input_options
 from .cli_logging import setup_logging
+from .batch_jobs import usable_cpus
 from .cli_parser import OneLineParser
 from .run_summary import frames_text
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, say, signals_raise, stopped
 
 PROG = "igde-stream batch"
 EXIT_CLIP_FAILED = 1
-DEFAULT_WORKERS = max(1, min(4, (os.cpu_count() or 1) // 2))
+DEFAULT_WORKERS = max(1, min(4, usable_cpus() // 2))  # of the CPUs this job may use (a Slurm allocation)
 
 EXAMPLES = f"""\
 JOBS is a CSV file or a folder:

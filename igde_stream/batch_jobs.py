@@ -168,6 +168,16 @@ def _read_folder(root: Path, output_dir: Path, ext: str, packed: bool = False) -
 INPUT_ROLES = ("color", "depth", "gt")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask, which a scheduler's allocation sets (Slurm's
+    ``--cpus-per-task``, ``taskset``, a container's cpuset), not every CPU of the node that
+    ``os.cpu_count()`` counts; that where the platform has no affinity (macOS, Windows)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _real(path: str | os.PathLike[str]) -> str:
     return os.path.normcase(os.path.realpath(path))
 
@@ -278,4 +288,4 @@ def _remove(tmp: Path) -> None:
 
 
 __all__ = ["CSV_COLUMNS", "INPUT_ROLES", "Job", "PACKED_CSV_COLUMNS", "SUMMARY_FIELDS", "SUMMARY_SUFFIXES",
-           "check_outputs", "check_summary_path", "read_jobs", "write_summary"]
+           "check_outputs", "check_summary_path", "read_jobs", "usable_cpus", "write_summary"]

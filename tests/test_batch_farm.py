@@ -299,3 +299,44 @@ def test_a_worker_sent_sigterm_alone_fails_its_clip_and_the_batch_goes_on(tmp_pa
     assert sorted(os.listdir("out")) == ["o1.mkv", "o2.mkv"]  # no partial file of the stopped clip
     assert capsys.readouterr().err.splitlines()[-1] == (
         "igde-stream: clip out/o0.mkv failed: worker process stopped by SIGTERM while this clip ran")
+
+
+@pytest.mark.parametrize("allowed,workers,threads", [(range(4), 2, 2), (range(2), 1, 2), (range(1), 1, 1),
+                                                     (range(64), 4, 16)])
+def test_the_pool_is_sized_by_the_cpus_the_job_may_use_not_the_nodes(monkeypatch, allowed, workers, threads):
+    """On a farm node of 64 CPUs, a job given 4 (Slurm's --cpus-per-task 4: its affinity mask) runs 2
+    workers of 2 model threads, not 4 workers of 16 threads each on its 4 CPUs (64 threads on 4 CPUs).
+    The figures by hand: workers = half the CPUs, 1 to 4; threads = CPUs // workers."""
+    import importlib
+    from concurrent.futures import Future
+
+    import igde_stream.batch as batch
+    import igde_stream.batch_cli as bc
+    from igde_stream.batch_jobs import Job
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(allowed), raising=False)
+    try:
+        assert importlib.reload(bc).DEFAULT_WORKERS == workers
+    finally:
+        monkeypatch.undo()
+        importlib.reload(bc)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(allowed), raising=False)
+    submitted = []
+
+    class Pool:  # the executor's part run_pool uses, in this process
+        def __init__(self, **kwargs):
+            pass
+
+        def submit(self, fn, job, options, model_threads):
+            submitted.append(model_threads)
+            f = Future()
+            f.set_result({**batch.summary_row(job, "done"), "error": None})
+            return f
+
+        def shutdown(self, *args, **kwargs):
+            pass
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", Pool)
+    rows = batch.run_pool([Job("a", "a.mp4", "a.mkv", "a_out.mkv")], {}, workers, lambda *a: None)
+    assert submitted == [threads] and rows[0]["status"] == "done"
