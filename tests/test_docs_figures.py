@@ -147,3 +147,49 @@ def test_relative_links_lead_to_files(page):
         if target.startswith(("http://", "https://", "#", "mailto:")):
             continue
         assert (path.parent / target.split("#")[0]).exists(), f"{page}: {target}"
+
+
+def view_table(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """(first word of the data set, error type) -> {method: view PSNR as printed}, from the view table
+    of an eval.md that tools/evaluate.py wrote."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    header = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("|") and "view PSNR" in cells(line):
+            header = cells(line)
+            continue
+        if header is None or not line.startswith("|"):
+            if header is not None and out:
+                break
+            continue
+        row = cells(line)
+        if set("".join(row)) <= set("-: "):
+            continue
+        r = dict(zip(header, row))
+        m = re.match(r"(\S+).*\(.*?, (.*)\)$", r["dataset"])
+        out.setdefault((m.group(1), m.group(2)), {})[r["method"]] = r["view PSNR"]
+    return out
+
+
+def test_hole_fill_table_is_its_stored_evaluations():
+    """docs/results.md, "The hole fill at sigma 16 over its whole window": each row's before / now
+    depth and views PSNR are the stored runs' (before: the commit before the change; the dropouts'
+    before: the held-out table's run)."""
+    text = (ROOT / "docs/results.md").read_text(encoding="utf-8")
+    [(_, header, rows)] = page_tables(text, "data, errors, fill")
+    assert header[1:3] == ["before", "**now**"] and header[5:] == ["views before", "**views now**"]
+    res = ROOT / "results"
+    before = {**psnr_table(res / "eval_fill72_before/eval.md"), **psnr_table(res / "eval_fill72_before/eval_icl.md"),
+              **{k: v for k, v in psnr_table(res / "eval_held_out/eval.md").items() if k[1] == "dropouts"}}
+    now = {**psnr_table(res / "eval_fill72/eval.md"), **psnr_table(res / "eval_fill72_dropouts/eval.md")}
+    views_before = {**view_table(res / "eval_fill72_before/eval.md"), **view_table(res / "eval_fill72_before/eval_icl.md")}
+    views_now = view_table(res / "eval_fill72/eval.md")
+    for row in rows:
+        data, errors = row[0].split(", ", 1)
+        key = (data.split()[0], ERRORS.get(errors, errors))
+        assert plain(row[1]) == before[key]["igde-small"], row[0]
+        assert plain(row[2]) == now[key]["igde-small"], row[0]
+        if key[1] != "dropouts":
+            assert plain(row[5]) == views_before[key]["igde-small"], row[0]
+            assert plain(row[6]) == views_now[key]["igde-small"], row[0]
+    assert len(rows) == 9
