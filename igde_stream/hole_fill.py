@@ -40,8 +40,11 @@ import numpy as np
 
 __all__ = ["DEFAULT_FILL", "HoleFill", "fill_frames", "fill_holes"]
 
-_CHUNK = 2048  # hole pixels per gather: (chunk x window) arrays of a few tens of MB
-_GATHER = _CHUNK * 512  # at most this many (hole pixel, offset) pairs per gather: fewer pixels for a wider window
+_CHUNK = 2048  # hole pixels per gather at most
+# at most this many (hole pixel, offset) pairs per gather: fewer pixels for a wider window. Arrays of a
+# few hundred kB stay in the CPU's cache: 2^16 pairs filled a 960 x 540 frame's 21,000 holes at stride 1
+# in 0.47 s where 2^20 took 0.70 (stride 3: 0.13 against 0.20 s), and 2^14 was no quicker
+_GATHER = 1 << 16
 MAX_DIAMETER = 1001  # a window of ~790 000 offsets; a larger one's offset grid alone would take gigabytes
 
 
@@ -241,15 +244,15 @@ def fill_holes(color: np.ndarray, depth: np.ndarray, out: np.ndarray | None = No
 
     def run(a: int) -> None:  # the holes a .. a + chunk: their rows of filled / found (no two runs share one)
         idx = centre[a : a + chunk, None] + off[None]  # chunk x window, into the padded frame
-        ok = m_p[idx]
+        ok = m_p.take(idx)  # (take: a plain gather, quicker than fancy indexing)
         l1 = np.zeros(idx.shape, np.int16)  # sum of the channels' |difference|, as uint8 max - min
         for plane in planes:
-            q, p = plane[idx], plane[centre[a : a + chunk], None]
+            q, p = plane.take(idx), plane[centre[a : a + chunk], None]
             l1 += np.maximum(q, p) - np.minimum(q, p)
-        wgt = lut[l1]
+        wgt = lut.take(l1)
         wgt *= w_space
         wgt *= ok
-        vals = d_p[idx]
+        vals = d_p.take(idx)
         den = wgt.sum(1, dtype=np.float64)
         got = den > 0
         mean = (wgt * vals).sum(1, dtype=np.float64) / np.where(got, den, 1.0)
