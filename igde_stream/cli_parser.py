@@ -161,8 +161,8 @@ def add_model_threads_option(group: Any) -> None:
     """``--model-threads N`` (``enhance_file``'s ``model_threads``: the backend's ``threads``)."""
     group.add_argument("--model-threads", type=count_arg(1), metavar="N",
                        help="CPU threads of the model (ONNX Runtime's intra-op threads, PyTorch's threads; default: "
-                            "the backend's own choice; batch: each worker's share of the cores); --threads sets the "
-                            "decoder's and encoder's")
+                            "the backend's own choice; batch: each worker's share of the cores) and of the hole fill "
+                            "(default: the CPU count, at most 8); --threads sets the decoder's and encoder's")
 
 
 def add_wide_errors_option(group: Any) -> None:

@@ -154,8 +154,11 @@ class Enhancer:
         self.keep_holes = hole_fill == "keep"  # no fill, and the model's picks for holes taken back
         hole_fill = False if self.keep_holes else hole_fill
         self.hole_fill: HoleFill | None = DEFAULT_FILL if hole_fill is True else hole_fill or None
-        # the fill's threads: the model's CPU threads where given, else the machine's (it runs after the model)
-        self.fill_workers = int(backend_options.get("threads") or min(8, os.cpu_count() or 1))
+        # the fill's threads: the model's CPU threads where given, else the CPUs this process may use (it
+        # runs after the model)
+        from .batch_jobs import usable_cpus
+
+        self.fill_workers = int(backend_options.get("threads") or min(8, usable_cpus()))
         message = f"backend {self.backend_description} [{backend}: {choice.reason}]"
         log.info(message)
         if not quiet:
