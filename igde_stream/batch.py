@@ -65,6 +65,10 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
     from .stream.pipeline import _make_enhancer
 
     if _stopping:  # the pool hands a stopped worker the clips already queued to it: run none of them
+        if _batch_stop is not None and not _batch_stop.is_set():
+            # SIGTERM to this worker alone: exiting would break the pool and kill the clips the other
+            # workers run; this one hands its clips back unstarted, and the batch runs them afresh
+            raise NotStarted(job.output)
         os._exit(_stopping)
     if _started is not None:  # the local pool's record of the clips begun, should this process die
         _started.put(job.output)
@@ -130,17 +134,22 @@ def _finite(v: Any) -> Any:
 
 # ---- the local pool --------------------------------------------------------------------------------
 
-def _init_worker(started: Any = None) -> None:
+def _init_worker(started: Any = None, batch_stop: Any = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it and stops the workers with
     # SIGTERM, which unwinds the clip in progress (its temporary output is removed).
-    global _started
+    global _started, _batch_stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    _started = started
+    _started, _batch_stop = started, batch_stop
 
 
-_stopping = 0  # a worker's exit status once the parent has stopped it: no queued clip starts then
+class NotStarted(Exception):
+    """A clip that a worker stopped alone by SIGTERM handed back without starting it."""
+
+
+_stopping = 0  # a worker's exit status once SIGTERM stopped it: no queued clip starts then
 _started: Any = None  # in a pool's worker: a queue that gets each clip's output as the clip begins
+_batch_stop: Any = None  # in a pool's worker: an event the parent sets before it stops the workers
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -188,6 +197,7 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     """Run ``jobs[i]`` for ``i`` in ``todo`` on one pool, putting their rows in ``rows``; returns the
     clips to run again: those a broken pool lost before they began."""
     started = ctx.SimpleQueue()
+    batch_stop = ctx.Event()  # set: the batch stops its workers (a SIGTERM without it came from elsewhere)
     begun: set[str] = set()
 
     def drain() -> None:  # read as they come: a full pipe would block the workers' put for good
@@ -196,9 +206,10 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
 
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(started,))
+                               initargs=(started, batch_stop))
     lost: dict[int, str] = {}  # clips of a broken pool: the first line of its error
     stopped_alone = False  # a worker was sent SIGTERM by itself: the pool it then leaves is no pool that breaks
+    handed_back: list[int] = []  # clips that worker handed back unstarted
     try:
         futures: dict[Future, int] = {pool.submit(run_clip, jobs[i], options, threads): i for i in todo}
         pending: Iterable[Future] = futures
@@ -209,6 +220,9 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
                 i = futures[f]
                 try:
                     rows[i] = f.result()
+                except NotStarted:  # handed back by a worker stopped alone: run on the next pool
+                    handed_back.append(i)
+                    continue
                 except SystemExit as exc:  # the worker alone got SIGTERM (_exit_on_sigterm): its clip fails
                     stopped_alone = True
                     rows[i] = {**summary_row(jobs[i], "failed"),
@@ -220,6 +234,7 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
         pool.shutdown()
         drain()
     except BaseException:
+        batch_stop.set()  # before the workers' SIGTERM: they exit, handing back no queued clip
         pool.shutdown(wait=False, cancel_futures=True)
         _stop_workers(before)
         for i in todo:  # a stopped worker's partial file, where it died before its own cleanup ran
@@ -238,7 +253,7 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
             remove_stale_parts(Path(out).parent if is_pattern(out) else out)
             rows[i] = {**summary_row(jobs[i], "failed"), "error": f"worker process {when}: {error}"}
             on_row(rows[i], len(rows), len(jobs))
-    return sorted(again)
+    return sorted(again + handed_back)
 
 
 def _signal_name(code: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -255,27 +256,28 @@ def test_a_clip_that_fails_under_y_names_its_earlier_output_that_resume_would_ke
     assert Path("out/bad.mkv").read_bytes() == b"earlier run" and Path("out/good.mkv").read_bytes() != b"earlier run"
 
 
-def test_a_worker_sent_sigterm_alone_fails_its_clip_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
-    """SIGTERM to one worker process (an operator stopping a stuck clip, a node's memory guard), not
-    to the batch: that clip fails with its reason, no partial file, and the other clips run on a new
-    pool. Before, the worker's SystemExit reached the batch through the pool and ended it at once,
-    exit 143 with no line and no summary. The worker is found by its partial file's name (PID)."""
+def _clips(tmp_path: Path, frames: Sequence[int]) -> None:
+    """Clips out/o0.mkv ... of ``frames`` frames each, in jobs.csv."""
+    from conftest import scene, write_video
+
+    lines = ["color,depth,output"]
+    for i, n in enumerate(frames):
+        colors, depths, _ = scene(n, (32, 24), 8, seed=i)
+        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
+        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
+        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
+    (tmp_path / "jobs.csv").write_text("\n".join(lines) + "\n")
+
+
+def _sigterm_to_the_worker_of_o0(tmp_path: Path) -> list[str]:
+    """Send SIGTERM, once, to the worker process writing out/o0.mkv, found by its partial file's name
+    (PID), from a thread; the list gets that name when it is sent."""
     import re
     import signal
     import threading
     import time
 
-    from conftest import scene, write_video
-
-    monkeypatch.chdir(tmp_path)
-    lines = ["color,depth,output"]
-    for i, n in enumerate((60, 2, 2)):  # the first long enough to be stopped while it runs
-        colors, depths, _ = scene(n, (32, 24), 8, seed=i)
-        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
-        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
-        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
-    Path("jobs.csv").write_text("\n".join(lines) + "\n")
-    killed = []
+    killed: list[str] = []
 
     def stop_first_worker():
         deadline = time.monotonic() + 120
@@ -286,11 +288,23 @@ def test_a_worker_sent_sigterm_alone_fails_its_clip_and_the_batch_goes_on(tmp_pa
                     killed.append(name)
             time.sleep(0.005)
 
-    watcher = threading.Thread(target=stop_first_worker, daemon=True)
-    watcher.start()
+    threading.Thread(target=stop_first_worker, daemon=True).start()
+    return killed
+
+
+def test_a_worker_sent_sigterm_alone_fails_its_clip_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
+    """SIGTERM to one worker process (an operator stopping a stuck clip, a node's memory guard), not
+    to the batch: that clip fails with its reason, no partial file, and the other clips run on a new
+    pool. Before, the worker's SystemExit reached the batch through the pool and ended it at once,
+    exit 143 with no line and no summary. The worker is found by its partial file's name (PID)."""
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    _clips(tmp_path, (60, 2, 2))  # the first long enough to be stopped while it runs
+    killed = _sigterm_to_the_worker_of_o0(tmp_path)
     code = main(["batch", "jobs.csv", "--jobs", "1", "-q", "--threads", "1", "--backend", "onnxruntime",
                  "--summary", "s.json"])
-    watcher.join(5)
+    time.sleep(0.1)
     assert killed, "the first clip ended before its worker could be stopped"
     assert code == 1
     rows = json.loads(Path("s.json").read_text())["rows"]
@@ -299,6 +313,29 @@ def test_a_worker_sent_sigterm_alone_fails_its_clip_and_the_batch_goes_on(tmp_pa
     assert sorted(os.listdir("out")) == ["o1.mkv", "o2.mkv"]  # no partial file of the stopped clip
     assert capsys.readouterr().err.splitlines()[-1] == (
         "igde-stream: clip out/o0.mkv failed: worker process stopped by SIGTERM while this clip ran")
+
+
+def test_a_worker_sent_sigterm_alone_leaves_the_clip_another_worker_runs_alone(tmp_path, monkeypatch):
+    """Two workers: SIGTERM to the one running o0 while the other runs o1 (longer). The clip of the
+    other worker goes on to its end. Before, the stopped worker exited as it took the next queued clip,
+    that broke the pool, and the pool killed the other worker: o1 failed ("worker process died while
+    this clip ran") though nothing was wrong with it."""
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    _clips(tmp_path, (60, 90, 2, 2))
+    killed = _sigterm_to_the_worker_of_o0(tmp_path)
+    code = main(["batch", "jobs.csv", "--jobs", "2", "-q", "--threads", "1", "--backend", "onnxruntime",
+                 "--summary", "s.json"])
+    time.sleep(0.1)
+    assert killed, "the first clip ended before its worker could be stopped"
+    assert code == 1
+    rows = json.loads(Path("s.json").read_text())["rows"]
+    assert [(r["status"], r["error"]) for r in rows] == [
+        ("failed", "worker process stopped by SIGTERM while this clip ran"), ("done", None), ("done", None),
+        ("done", None)]
+    assert rows[1]["frames"] == 90
+    assert sorted(os.listdir("out")) == ["o1.mkv", "o2.mkv", "o3.mkv"]
 
 
 @pytest.mark.parametrize("allowed,workers,threads", [(range(4), 2, 2), (range(2), 1, 2), (range(1), 1, 1),
