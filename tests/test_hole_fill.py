@@ -537,3 +537,17 @@ def test_the_enhancer_fills_with_the_model_threads():
 
     assert Enhancer("igde-small", backend="onnxruntime", quiet=True, threads=3).fill_workers == 3
     assert Enhancer("igde-small", backend="onnxruntime", quiet=True).fill_workers >= 1
+
+
+def test_the_enhancer_fills_with_the_cpus_the_process_may_use_not_the_nodes(monkeypatch):
+    # a job given 2 CPUs of a 64-core node (its affinity mask: Slurm, taskset) fills with 2 threads,
+    # as the batch sizes its pool (batch_jobs.usable_cpus), not min(8, the node's 64); 8 at most
+    import os
+
+    from igde_stream.enhancer import Enhancer
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert Enhancer("igde-small", backend="onnxruntime", quiet=True).fill_workers == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert Enhancer("igde-small", backend="onnxruntime", quiet=True).fill_workers == 8
