@@ -249,9 +249,13 @@ def _earlier_text(outputs: Sequence[str], what: str) -> str:
 
 
 def _older(output: str, began: float) -> bool:
-    """Whether ``output`` (an image sequence's: its folder) is there from before ``began`` (a wall time)."""
+    """Whether ``output`` is there from before ``began`` (a wall time), as ``--resume`` sees an output
+    (an image sequence's: its folder, holding frames)."""
+    from .batch_jobs import output_written
     from .stream.imageseq import is_pattern
 
+    if not output_written(output):  # (an empty folder made ahead of the batch: --resume runs that clip)
+        return False
     try:
         return os.stat(Path(output).parent if is_pattern(output) else output).st_mtime < began
     except OSError:

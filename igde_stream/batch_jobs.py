@@ -187,6 +187,15 @@ def _files(job: Job, roles: Sequence[str]) -> list[tuple[str, str]]:
     return [(role, _real(getattr(job, role))) for role in roles if getattr(job, role)]
 
 
+def output_written(output: str) -> bool:
+    """Whether a clip's ``output`` is there, which ``--resume`` takes for a finished clip: the file, or
+    for an image sequence its folder holding frames of its pattern (the folder is put in place whole;
+    an empty one made ahead of the batch is no output)."""
+    from .stream.imageseq import is_pattern, sequence_written  # here: the stream package is heavy to import
+
+    return sequence_written(output) if is_pattern(output) else os.path.exists(output)
+
+
 def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list[Job]:
     """The jobs that ``resume`` skips (their output exists). Without ``resume`` or ``overwrite`` an
     existing output is an ``OutputError``, raised before any clip runs."""
@@ -205,13 +214,12 @@ def check_outputs(jobs: Sequence[Job], *, resume: bool, overwrite: bool) -> list
             clip, role = readers[0]
             raise OutputError(f"is the {role} input of clip {clip.clip}: a clip's output would replace "
                               "another clip's input", j.output)
-    from .stream.imageseq import is_pattern, sequence_written  # here: the stream package is heavy to import
+    from .stream.imageseq import is_pattern  # here: the stream package is heavy to import
 
     for j in jobs:  # a folder where a video goes is no finished output (nor anything -y may replace)
         if not is_pattern(j.output) and os.path.isdir(j.output):
             raise OutputError("is a folder", j.output)
-    # an image sequence's folder holding its frames is a finished clip: the folder is put in place whole
-    done = [j for j in jobs if (sequence_written(j.output) if is_pattern(j.output) else os.path.exists(j.output))]
+    done = [j for j in jobs if output_written(j.output)]
     if done and not (resume or overwrite):
         more = f" (and {len(done) - 1} more)" if len(done) > 1 else ""
         raise OutputError(f"already exists{more}; use --resume to skip finished clips or -y to replace them",
@@ -288,4 +296,4 @@ def _remove(tmp: Path) -> None:
 
 
 __all__ = ["CSV_COLUMNS", "INPUT_ROLES", "Job", "PACKED_CSV_COLUMNS", "SUMMARY_FIELDS", "SUMMARY_SUFFIXES",
-           "check_outputs", "check_summary_path", "read_jobs", "usable_cpus", "write_summary"]
+           "check_outputs", "check_summary_path", "output_written", "read_jobs", "usable_cpus", "write_summary"]

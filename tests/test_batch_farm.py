@@ -377,3 +377,26 @@ def test_the_pool_is_sized_by_the_cpus_the_job_may_use_not_the_nodes(monkeypatch
     monkeypatch.setattr(batch, "ProcessPoolExecutor", Pool)
     rows = batch.run_pool([Job("a", "a.mp4", "a.mkv", "a_out.mkv")], {}, workers, lambda *a: None)
     assert submitted == [threads] and rows[0]["status"] == "done"
+
+
+def test_an_empty_sequence_folder_made_before_the_batch_is_no_earlier_output(tmp_path, monkeypatch, capsys):
+    """An image-sequence clip is finished when its folder holds frames of its pattern (what --resume
+    skips); a folder made ahead of the batch (mkdir -p seqs/bad) and still empty when the clip fails
+    under -y is no earlier run's output: --resume would run that clip, so no line advises -y for it.
+    A folder that holds frames from before is named, as a video file is."""
+    from conftest import scene, write_video
+
+    monkeypatch.chdir(tmp_path)
+    colors, depths, _ = scene(2, (32, 24), 8, seed=1)
+    write_video(tmp_path / "c.mp4", colors, fmt="rgb24")
+    Path("jobs.csv").write_text("color,depth,output\nc.mp4,missing.mkv,seqs/bad/%04d.png\n"
+                                "c.mp4,missing.mkv,seqs/old/%04d.png\n")
+    for name in ("bad", "old"):
+        Path("seqs", name).mkdir(parents=True)
+    Path("seqs/old/0000.png").write_bytes(b"earlier run")
+    for p in ("seqs/bad", "seqs/old/0000.png", "seqs/old"):
+        os.utime(p, (1e9, 1e9))
+    assert main(["batch", "jobs.csv", "--jobs", "1", "-q", "--threads", "1", "--backend", "onnxruntime", "-y"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == ("igde-stream: 1 clip failed still holds an earlier run's output (seqs/old/%04d.png), which "
+                       "--resume would skip: rerun it with -y")
