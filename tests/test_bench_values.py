@@ -325,7 +325,8 @@ def test_models_without_holes_has_no_hole_fill_entry(monkeypatch):
 
 
 def test_an_onnx_file_runs_as_it_is_and_its_errors_are_one_line(monkeypatch, tmp_path):
-    seen, _ = _stand_ins(monkeypatch, {"given": [0, 0, 0.006], "fake": [0, 0.003], "fill": [0, 0.003]}, {"given": 1})
+    seen, _ = _stand_ins(monkeypatch, {"given": [0, 0, 0.006], "fake": [0, 0.003], "fill": [0, 0.003],
+                                       "fill3": [0, 0.001]}, {"given": 1})
     with pytest.raises(FileNotFoundError, match="^no such ONNX file: nope.onnx$"):
         models.run_benchmark(_args(models=["nope.onnx"]))
     onnx = tmp_path / "given.onnx"
@@ -333,6 +334,9 @@ def test_an_onnx_file_runs_as_it_is_and_its_errors_are_one_line(monkeypatch, tmp
     res = models.run_benchmark(_args(models=[str(onnx)], rounds=1))
     assert seen["export"] == [] and res["rows"][0] == pytest.approx(
         {"entry": f"onnx:{onnx}", "ms_per_frame": 6.0, "ratio": 1.0, "runs": 1, "changed_share": 0.05})
+    assert [r["entry"] for r in res["rows"][1:]] == ["filter:fake", "hole fill (after the model)",
+                                                     "hole fill, window sampled every 3 px"]
+    assert [r["ratio"] for r in res["rows"][1:]] == pytest.approx([0.5, 0.5, 1 / 6])
 
     import onnxruntime as ort
 
