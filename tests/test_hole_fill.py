@@ -141,6 +141,8 @@ def test_dense_sets_how_far_the_window_is_sampled_at_every_pixel(dense, want):
 @pytest.mark.parametrize("spec, want", [("A:sigma_space=16,stride=1", HoleFill(sigma_space=16.0, stride=1)),
                                         ("B:dense=15", HoleFill(dense=15)),
                                         ("C:wide=false,layers=2", HoleFill(wide=False, layers=2.0)),
+                                        ("E:wide=No,layers=1", HoleFill(wide=False, layers=1.0)),
+                                        ("F:wide=TRUE,stride=1", HoleFill(wide=True, stride=1)),
                                         ("D:", HoleFill())])
 def test_tune_tool_fill_settings_by_name(spec, want):
     from conftest import load_tool
@@ -150,7 +152,8 @@ def test_tune_tool_fill_settings_by_name(spec, want):
 
 
 @pytest.mark.parametrize("spec, said", [("A", "NAME:KEY=V"), ("A:zz=1", "KEY one of"), ("A:stride=x", "not a whole number"),
-                                        ("A:stride=0", "stride must be at least 1")])
+                                        ("A:stride=0", "stride must be at least 1"),
+                                        ("A:wide=flase", "'flase' is not true or false")])
 def test_tune_tool_refuses_a_bad_fill_setting(spec, said):
     import argparse
 

@@ -53,9 +53,13 @@ def fill_arg(text: str) -> tuple[str, HoleFill]:
         if not eq or key not in fields:
             raise argparse.ArgumentTypeError(f"{item!r}: not KEY=V with KEY one of {', '.join(fields)}")
         kind = fields[key]
+        if kind == "bool":  # a word of neither list (a typo: wide=flase) is refused, not read as false
+            if value.lower() not in ("1", "true", "yes", "0", "false", "no"):
+                raise argparse.ArgumentTypeError(f"{item!r}: {value!r} is not true or false")
+            values[key] = value.lower() in ("1", "true", "yes")
+            continue
         try:
-            values[key] = (value.lower() in ("1", "true", "yes")) if kind == "bool" else (
-                int(value) if kind == "int" else float(value))
+            values[key] = int(value) if kind == "int" else float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{item!r}: {value!r} is not {'a whole number' if kind == 'int' else 'a number'}") from None
     try:
