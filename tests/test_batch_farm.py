@@ -110,6 +110,19 @@ def test_with_resume_a_read_only_folder_of_finished_clips_only_is_no_problem(tmp
     assert calls == [["share/o1.mkv", "new/o2.mkv"]]
 
 
+def _clips(tmp_path: Path, frames: Sequence[int]) -> None:
+    """Clips out/o0.mkv ... of ``frames`` frames each, in jobs.csv."""
+    from conftest import scene, write_video
+
+    lines = ["color,depth,output"]
+    for i, n in enumerate(frames):
+        colors, depths, _ = scene(n, (32, 24), 8, seed=i)
+        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
+        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
+        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
+    (tmp_path / "jobs.csv").write_text("\n".join(lines) + "\n")
+
+
 # A batch as `igde-stream batch` runs it, whose parent process gets SIGTERM (a scheduler's time limit) the
 # moment the first clip's row reaches it: a deterministic point, with later clips still to run.
 _TERM_AFTER_FIRST_CLIP = """
@@ -134,15 +147,7 @@ def _stopped_batch(tmp_path: Path, sig: str, *extra: str):
     import subprocess
     import sys
 
-    from conftest import scene, write_video
-
-    lines = ["color,depth,output"]
-    for i in range(3):
-        colors, depths, _ = scene(2, (32, 24), 8, seed=i)
-        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
-        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
-        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
-    (tmp_path / "jobs.csv").write_text("\n".join(lines) + "\n")
+    _clips(tmp_path, (2, 2, 2))
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
     argv = ["batch", "jobs.csv", "--jobs", "1", "--threads", "1", "--model", "igde-small", "--backend", "onnxruntime",
@@ -254,19 +259,6 @@ def test_a_clip_that_fails_under_y_names_its_earlier_output_that_resume_would_ke
     assert err[-1] == ("igde-stream: 1 clip failed still holds an earlier run's output (out/bad.mkv), which --resume "
                        "would skip: rerun it with -y")
     assert Path("out/bad.mkv").read_bytes() == b"earlier run" and Path("out/good.mkv").read_bytes() != b"earlier run"
-
-
-def _clips(tmp_path: Path, frames: Sequence[int]) -> None:
-    """Clips out/o0.mkv ... of ``frames`` frames each, in jobs.csv."""
-    from conftest import scene, write_video
-
-    lines = ["color,depth,output"]
-    for i, n in enumerate(frames):
-        colors, depths, _ = scene(n, (32, 24), 8, seed=i)
-        write_video(tmp_path / f"c{i}.mp4", colors, fmt="rgb24")
-        write_video(tmp_path / f"d{i}.mkv", depths, fmt="gray")
-        lines.append(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv")
-    (tmp_path / "jobs.csv").write_text("\n".join(lines) + "\n")
 
 
 def _sigterm_to_the_worker_of_o0(tmp_path: Path) -> list[str]:
