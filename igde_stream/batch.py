@@ -58,11 +58,7 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
     not its own parameters build the ``Enhancer`` (as in ``enhance_file``), once per process; ``duration``
     (``--duration``): the end is that long after the clip's start, a CSV row's where it has one.
     ``model_threads``: the model's CPU threads (the worker's share of the cores)."""
-    global _enhancer
-    import inspect
-
-    from .stream import enhance_file
-    from .stream.pipeline import _make_enhancer
+    global _in_clip
 
     if _stopping:  # the pool hands a stopped worker the clips already queued to it: run none of them
         if _batch_stop is not None and not _batch_stop.is_set():
@@ -70,6 +66,20 @@ def run_clip(job: Job, options: dict[str, Any], model_threads: int | None = None
             # workers run; this one hands its clips back unstarted, and the batch runs them afresh
             raise NotStarted(job.output)
         os._exit(_stopping)
+    _in_clip = True  # (a SIGTERM from here on unwinds the clip: _exit_on_sigterm)
+    try:
+        return _run_clip(job, options, model_threads)
+    finally:
+        _in_clip = False
+
+
+def _run_clip(job: Job, options: dict[str, Any], model_threads: int | None) -> dict[str, Any]:
+    global _enhancer
+    import inspect
+
+    from .stream import enhance_file
+    from .stream.pipeline import _make_enhancer
+
     if _started is not None:  # the local pool's record of the clips begun, should this process die
         _started.put(job.output)
     row = summary_row(job, "failed")
@@ -150,11 +160,16 @@ class NotStarted(Exception):
 _stopping = 0  # a worker's exit status once SIGTERM stopped it: no queued clip starts then
 _started: Any = None  # in a pool's worker: a queue that gets each clip's output as the clip begins
 _batch_stop: Any = None  # in a pool's worker: an event the parent sets before it stops the workers
+_in_clip = False  # in a worker: a clip runs (run_clip)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
     global _stopping
     _stopping = 128 + signum
+    if not _in_clip and _batch_stop is not None and not _batch_stop.is_set():
+        # sent to this worker alone between clips: no clip to stop, and an exit would break the pool
+        # (the other workers' clips killed with it); the clips it is handed from now on go back unstarted
+        return
     raise SystemExit(_stopping)  # unwinds the clip in progress: its temporary output is removed
 
 

@@ -392,3 +392,40 @@ def test_an_empty_sequence_folder_made_before_the_batch_is_no_earlier_output(tmp
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == ("igde-stream: 1 clip failed still holds an earlier run's output (seqs/old/%04d.png), which "
                        "--resume would skip: rerun it with -y")
+
+
+def test_a_worker_sent_sigterm_between_clips_stops_no_clip(tmp_path, monkeypatch):
+    """SIGTERM to a worker that has finished its clip and waits for the next (the PID read from its
+    partial file's name a moment too late) while the other worker runs o1: no clip is stopped, o1
+    goes on to its end, and the stopped worker runs no further clip. Before, the signal ended the
+    idle worker, that broke the pool, and the pool killed the other worker: o1 failed."""
+    import multiprocessing
+    import re
+    import signal
+    import threading
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    _clips(tmp_path, (2, 90))
+    sent: list[int] = []
+
+    def stop_the_idle_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not sent:
+            names = os.listdir(tmp_path / "out") if (tmp_path / "out").is_dir() else []
+            busy = [int(m.group(1)) for n in names if (m := re.fullmatch(r"\.o1\.igde-part-(\d+)\.mkv", n))]
+            if "o0.mkv" in names and busy:  # o0 is finished: its worker waits, the other one runs o1
+                idle = [p.pid for p in multiprocessing.active_children() if p.pid != busy[0]]
+                if len(idle) == 1:
+                    os.kill(idle[0], signal.SIGTERM)
+                    sent.append(idle[0])
+            time.sleep(0.005)
+
+    threading.Thread(target=stop_the_idle_worker, daemon=True).start()
+    code = main(["batch", "jobs.csv", "--jobs", "2", "-q", "--threads", "1", "--backend", "onnxruntime",
+                 "--summary", "s.json"])
+    time.sleep(0.1)
+    assert sent, "o1 ended before the idle worker could be stopped"
+    rows = json.loads(Path("s.json").read_text())["rows"]
+    assert [(r["status"], r["error"]) for r in rows] == [("done", None), ("done", None)] and code == 0
+    assert rows[1]["frames"] == 90 and sorted(os.listdir("out")) == ["o0.mkv", "o1.mkv"]
