@@ -523,13 +523,27 @@ def test_workers_share_the_holes_and_give_the_same_fill(monkeypatch):
     # more holes than one gather takes (a few chunks), each chunk's rows written by its own thread
     import igde_stream.hole_fill as hf
 
+    import concurrent.futures
+    import threading
+
     monkeypatch.setattr(hf, "_GATHER", 40 * 2400)  # ~40 holes a chunk at stride 1: many chunks here
     color, depth = _textured(4, size=72)
     settings = HoleFill(sigma_space=16, stride=1)
     one = fill_holes(color, depth, settings=settings)
     assert (depth == 0).sum() > 10 * 40
+    ran: list[tuple[int, int]] = []  # (the pool's threads, the thread that ran a chunk)
+    real = concurrent.futures.ThreadPoolExecutor
+
+    class Pool(real):  # the pool the fill makes, each chunk's thread recorded
+        def map(self, fn, *its):
+            return super().map(lambda a: (ran.append((self._max_workers, threading.get_ident())), fn(a))[1], *its)
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Pool)
     for workers in (2, 3):
+        ran.clear()
         np.testing.assert_array_equal(fill_holes(color, depth, settings=settings, workers=workers), one)
+        assert {n for n, _ in ran} == {workers} and len(ran) > 10  # every chunk on the pool of that many
+        assert threading.get_ident() not in {t for _, t in ran}
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="workers"):
             fill_holes(color, depth, workers=bad)
