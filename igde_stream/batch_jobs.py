@@ -50,7 +50,8 @@ def read_jobs(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] |
     ``packed``: each clip is one packed RGB-D input (``--packed``), the CSV's ``input`` column in
     place of ``color`` and ``depth``, or the folder's ``packed/NAME.*``; its job has ``color`` =
     ``depth`` = that input.
-    Raises ``IGDEError`` for a list that cannot be read, no clips, or two clips with one output.
+    Raises ``IGDEError`` for a list that cannot be read, no clips, two clips with one output, or an output
+    inside another clip's image-sequence folder.
     """
     p = Path(path)
     if p.is_dir():
@@ -91,7 +92,7 @@ def _read_csv(path: Path, packed: bool = False) -> list[Job]:
             hint = " (one packed RGB-D video a clip, in an input column: add --packed rgbd)"
         raise IGDEError(f"line {rows[0][0]}: {what}; the header names {', '.join(required)} and optionally "
                         f"gt, clip, start and to{hint}", path)
-    jobs, seen = [], {}
+    jobs, seen, written = [], {}, []
     for n, cells in rows[1:]:
         if len(cells) > len(header):
             raise IGDEError(f"line {n}: {len(cells)} cells for {len(header)} columns", path)
@@ -107,7 +108,29 @@ def _read_csv(path: Path, packed: bool = False) -> list[Job]:
         color, depth = (str(base / row[inputs[0]]), str(base / row[inputs[-1]]))
         jobs.append(Job(row.get("clip") or row["output"], color, depth, output,
                         str(base / row["gt"]) if row.get("gt") else None, None, *_span_cells(row, n, path)))
+        written.append((n, row["output"]))
+    _check_sequence_folders(jobs, written, path)
     return jobs
+
+
+def _check_sequence_folders(jobs: list[Job], lines: list[tuple[int, str]], path: Path) -> None:
+    """Refuse an output inside another line's image-sequence folder (that folder holds its sequence's
+    frames alone, and is put in place whole): said before any clip runs, not as the later clip's
+    failure after the first has written its frames. ``lines``: each job's (line, output as written)."""
+    from .stream.imageseq import is_pattern  # here: the stream package is heavy to import
+
+    folders: dict[str, int] = {}  # a sequence's folder -> the first line writing one there
+    for j, (n, _) in zip(jobs, lines):
+        if is_pattern(j.output):
+            folders.setdefault(_real(Path(j.output).parent), n)
+    if not folders:
+        return
+    for j, (n, written) in zip(jobs, lines):
+        for folder in Path(j.output).parents:
+            m = folders.get(_real(folder))
+            if m is not None and m != n:
+                raise IGDEError(f"line {n}: output {written} is inside the image-sequence folder of line {m}, "
+                                "which holds that sequence's frames alone", path)
 
 
 def _span_cells(row: dict[str, str], n: int, path: Path) -> tuple[float | None, float | None]:

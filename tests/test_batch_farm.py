@@ -429,3 +429,23 @@ def test_a_worker_sent_sigterm_between_clips_stops_no_clip(tmp_path, monkeypatch
     rows = json.loads(Path("s.json").read_text())["rows"]
     assert [(r["status"], r["error"]) for r in rows] == [("done", None), ("done", None)] and code == 0
     assert rows[1]["frames"] == 90 and sorted(os.listdir("out")) == ["o0.mkv", "o1.mkv"]
+
+
+@pytest.mark.parametrize("second,said", [
+    ("seqs/a/d%04d.png", "line 3: output seqs/a/d%04d.png is inside the image-sequence folder of line 2"),
+    ("seqs/a/b/o.mkv", "line 3: output seqs/a/b/o.mkv is inside the image-sequence folder of line 2"),
+    ("seqs/a/r.mkv", "line 3: output seqs/a/r.mkv is inside the image-sequence folder of line 2")])
+def test_an_output_inside_another_clips_sequence_folder_is_refused_before_any_clip_runs(
+        tmp_path, monkeypatch, capsys, second, said):
+    """An image sequence's folder holds its frames alone and is put in place whole: a second output in
+    it (another sequence, a video, a sub-folder) can never be written beside it. Before, the first clip
+    ran and the second failed on its folder ("holds other files") after it; now the list is refused,
+    exit 2, nothing run or made. Outputs in sibling folders, or beside the folder, are no conflict."""
+    calls = _stub_jobs(tmp_path, monkeypatch, outputs=("seqs/a/%04d.png", second))
+    assert main(["batch", "jobs.csv", "-q"]) == 2
+    assert capsys.readouterr().err == (f"igde-stream: error: jobs.csv: {said}, which holds that sequence's "
+                                       "frames alone\n")
+    assert calls == [] and not (tmp_path / "seqs").exists()
+    for fine in ("seqs/b/%04d.png", "seqs/a.mkv", "seqs/o.mkv"):
+        calls = _stub_jobs(tmp_path, monkeypatch, outputs=("seqs/a/%04d.png", fine))
+        assert main(["batch", "jobs.csv", "-q"]) == 0 and calls == [["seqs/a/%04d.png", fine]]
