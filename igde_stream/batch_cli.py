@@ -200,9 +200,31 @@ def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str
                 pass
     seconds = time.perf_counter() - t0
     header["seconds"] = round(seconds, 3)
-    for path in summaries:
-        write_summary(rows, path, header)
+    try:
+        for path in summaries:
+            write_summary(rows, path, header)
+    except KeyboardInterrupt as stop:  # every clip has ended: the signal does not lose their record
+        stop.summaries = _write_summaries(rows, summaries, header, log)  # type: ignore[attr-defined]
+        raise
     return rows, header["engine"], seconds
+
+
+def _write_summaries(rows: Sequence[dict[str, Any]], summaries: Sequence[Path], header: dict[str, Any],
+                     log: logging.Logger) -> list[Path]:
+    """Write ``rows`` to each summary after a signal; the paths written (one that cannot be is said in
+    the log, and the signal's exit status stays)."""
+    from .batch import write_summary
+    from .errors import IGDEError, cli_message
+
+    written = []
+    for path in summaries:
+        try:
+            write_summary(rows, path, header)
+        except IGDEError as exc:
+            log.error("%s", cli_message(exc))
+        else:
+            written.append(path)
+    return written
 
 
 def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],
@@ -213,8 +235,7 @@ def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[
     never begun: none of them left an output). Returns the paths written (one that cannot be is said
     in the log) and the outputs of interrupted clips that hold an earlier run's file (``-y`` had not
     replaced it yet), which a rerun with ``--resume`` would take for finished."""
-    from .batch import summary_row, write_summary
-    from .errors import IGDEError, cli_message
+    from .batch import summary_row
 
     why = f"not finished: the batch was stopped ({header['stopped_by']})"
     skipped = {j.output for j in skip}
@@ -228,15 +249,7 @@ def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[
                                                                     "which --resume would skip: rerun it with -y"})
         else:
             rows.append({**summary_row(j, "interrupted"), "error": f"{why}; rerun with --resume"})
-    written = []
-    for path in summaries:
-        try:
-            write_summary(rows, path, header)
-        except IGDEError as exc:
-            log.error("%s", cli_message(exc))
-        else:
-            written.append(path)
-    return written, earlier
+    return _write_summaries(rows, summaries, header, log), earlier
 
 
 def _earlier_text(outputs: Sequence[str], what: str) -> str:

@@ -449,3 +449,27 @@ def test_an_output_inside_another_clips_sequence_folder_is_refused_before_any_cl
     for fine in ("seqs/b/%04d.png", "seqs/a.mkv", "seqs/o.mkv"):
         calls = _stub_jobs(tmp_path, monkeypatch, outputs=("seqs/a/%04d.png", fine))
         assert main(["batch", "jobs.csv", "-q"]) == 0 and calls == [["seqs/a/%04d.png", fine]]
+
+
+def test_a_signal_while_the_summaries_are_written_at_the_end_does_not_lose_them(tmp_path, monkeypatch, capsys):
+    """Every clip ended, then Ctrl-C (or a scheduler's SIGTERM) lands while the first summary is
+    written: the summaries are written whole all the same (the clips' record), and the exit is the
+    signal's. Before, the partial summary was removed and none was written: a finished batch with no
+    record of it."""
+    import igde_stream.batch as batch
+
+    _stub_jobs(tmp_path, monkeypatch, outputs=("out/o1.mkv", "out/o2.mkv"))
+    real, calls = batch.write_summary, []
+
+    def write_summary(rows, path, header):
+        calls.append(str(path))
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as the handler raises it, inside the write
+        return real(rows, path, header)
+
+    monkeypatch.setattr(batch, "write_summary", write_summary)
+    assert main(["batch", "jobs.csv", "-q", "--summary", "s.json", "--summary", "s.csv"]) == 130
+    assert capsys.readouterr().err.splitlines()[-1].endswith("the summary says which clips ended (s.json, s.csv)")
+    assert [r["status"] for r in json.loads(Path("s.json").read_text())["rows"]] == ["done", "done"]
+    assert Path("s.csv").read_text().count("done") == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no partial summary
