@@ -223,7 +223,6 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(started, batch_stop))
     lost: dict[int, str] = {}  # clips of a broken pool: the first line of its error
-    stopped_alone = False  # a worker was sent SIGTERM by itself: the pool it then leaves is no pool that breaks
     handed_back: list[int] = []  # clips that worker handed back unstarted
     try:
         futures: dict[Future, int] = {pool.submit(run_clip, jobs[i], options, threads): i for i in todo}
@@ -239,7 +238,6 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
                     handed_back.append(i)
                     continue
                 except SystemExit as exc:  # the worker alone got SIGTERM (_exit_on_sigterm): its clip fails
-                    stopped_alone = True
                     rows[i] = {**summary_row(jobs[i], "failed"),
                                "error": f"worker process stopped by {_signal_name(exc.code)} while this clip ran"}
                 except Exception as exc:  # noqa: BLE001 - the worker process died (killed, out of memory)
@@ -259,7 +257,7 @@ def _pool_round(jobs: Sequence[Job], todo: list[int], options: dict[str, Any], w
     finally:
         started.close()
     again = [i for i in lost if jobs[i].output not in begun]
-    if len(again) == len(lost) and not stopped_alone:  # none had begun: the pool broke by itself, and a new one would too
+    if len(again) == len(lost):  # none had begun: the pool broke by itself, and a new one would too
         again = []
     for i, error in lost.items():
         if i not in again:
