@@ -131,12 +131,12 @@ def test_list_counts_every_connection_sorts_topics_and_needs_no_outdir(tmp_path,
     t = [T0 + k * 10**8 for k in range(5)]
     _bag(tmp_path / "r.bag", [("/z/depth/image_raw", [(s, s, _d(k), "16UC1") for k, s in enumerate(t)]),
                               ("/a/color/image_raw", [(s, s, _c(k), "rgb8") for k, s in enumerate(t)]),
-                              ("/m/ir/image_raw", [(t[0], t[0], np.zeros((6, 8, 2), np.uint8), "yuv422")])],
+                              ("/m/ir/image_raw", [(t[0], t[0], np.zeros((6, 8, 2), np.uint8), "rgb16")])],
          ros1=True)
     assert main(["bag", str(tmp_path / "r.bag"), "--list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines == ["/a/color/image_raw  rgb8  8x6  5 images  color",
-                     "/m/ir/image_raw  yuv422  8x6  1 images  not read",
+                     "/m/ir/image_raw  rgb16  8x6  1 images  not read",
                      "/z/depth/image_raw  16UC1  8x6  5 images  depth"]
 
 
