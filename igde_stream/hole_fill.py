@@ -108,12 +108,13 @@ class HoleFill:
 
 #: The fill an Enhancer runs when it fills holes (``hole_fill=True``, or a model that reads depth 0 as
 #: a hole) and :func:`fill_frames`' default: the joint bilateral's colour setting with a spatial sigma of
-#: 16 px and every pixel of the window (stride 1). Chosen by a rule written before scoring
-#: (results/candidates/hole_fill72_prereg.md, results/hole_fill72_val.json), against ``HoleFill()``
-#: (sigma 64, stride 3): val holes +0.33 / +0.30 dB (960 x 540 / 480 x 270), dropouts +0.03 / +0.07,
-#: mix -0.02 / 0.00; the Aloe photograph's holes +0.62, mix +0.12. On a photograph's texture the
+#: 12 px and every pixel of the window (stride 1). Chosen by two rules written before scoring: every
+#: pixel at sigma 16 against ``HoleFill()`` (sigma 64, stride 3) on val scenes and the Aloe photograph
+#: (results/candidates/hole_fill72_prereg.md: Aloe holes +0.62 dB, val holes +0.30), then sigma 12
+#: against 16 weighing real measured depth first (hole_fill72b_prereg.md: TUM RGB-D, HoloLens and Aloe,
+#: 21 rows, mean +0.11 dB, HoloLens holes +0.5; val rows within -0.07). On a photograph's texture the
 #: stride's sampled window misweights the colour; the cost is about 4 times the sampled window's time.
-DEFAULT_FILL = HoleFill(sigma_space=16.0, stride=1)
+DEFAULT_FILL = HoleFill(sigma_space=12.0, stride=1)
 
 
 def _gauss(sq: np.ndarray, sigma: float) -> np.ndarray:

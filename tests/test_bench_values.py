@@ -292,7 +292,7 @@ def test_models_rows_are_medians_in_ms_and_ratios_to_the_first_entry(monkeypatch
     assert rows["hole fill, window sampled every 3 px"]["ms_per_frame"] == pytest.approx(0.5)
     from igde_stream.hole_fill import HoleFill
 
-    assert set(seen["fill"]) == {(HoleFill(sigma_space=16, stride=1), 3), (HoleFill(), 3)}  # the model's threads
+    assert set(seen["fill"]) == {(HoleFill(sigma_space=12, stride=1), 3), (HoleFill(), 3)}  # the model's threads
     assert res["size"] == [W, H] and res["errors"] == "mix" and res["threads"] == 3
     assert res["input_wrong_share"] == pytest.approx(4 / 20) and res["hole_share"] == pytest.approx(2 / 20)
     assert res["kind"] == "models" and res["command"] == "python tools/bench.py models --rounds 3"

@@ -102,7 +102,7 @@ def test_far_high_enhancer_reads_inverse_depth_and_turns_the_output_back():
     # (the larger ones being the far layer, which the fill prefers)
     from igde_stream.hole_fill import HoleFill, fill_holes
 
-    shipped = HoleFill(sigma_space=16, stride=1)  # the Enhancer's fill (docs/models.md, "Hole fill")
+    shipped = HoleFill(sigma_space=12, stride=1)  # the Enhancer's fill (docs/models.md, "Hole fill")
     expected = np.stack([fill_holes(c, f, e, measured=(f > 0) & (f <= 5000), depth_order="far-high", settings=shipped)
                          for c, f, e in zip(colors, far, expected)])
     np.testing.assert_array_equal(got, expected)

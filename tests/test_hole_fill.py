@@ -215,12 +215,12 @@ def test_enhancer_fills_the_holes_of_a_zero_holes_model():
 
     color, depth = _scene(5, size=64)
     auto = Enhancer("igde-small", backend="onnxruntime", quiet=True)
-    assert auto.hole_fill == HoleFill(sigma_space=16, stride=1)  # the shipped model reads depth 0 as a hole
+    assert auto.hole_fill == HoleFill(sigma_space=12, stride=1)  # the shipped model reads depth 0 as a hole
     off = Enhancer("igde-small", backend="onnxruntime", quiet=True, hole_fill=False)
     assert off.hole_fill is None
     raw = off.enhance(color, depth)
     got = auto.enhance(color, depth)
-    assert np.array_equal(got, fill_holes(color, depth, raw, settings=HoleFill(sigma_space=16, stride=1)))
+    assert np.array_equal(got, fill_holes(color, depth, raw, settings=HoleFill(sigma_space=12, stride=1)))
     hole = depth == 0
     assert np.array_equal(got[~hole], raw[~hole])
     assert np.abs(got[hole].astype(int) - np.where(color[hole][:, 0] > 100, 182, 62)).max() <= 10
@@ -241,8 +241,8 @@ def test_enhancer_reads_zero_holes_from_each_kind_of_model(tiny):
     _, pt, onnx = tiny  # igde-tiny: depth 0 is a depth to it
     assert Enhancer(pt, backend="torch", quiet=True).hole_fill is None
     assert Enhancer(onnx, backend="onnxruntime", quiet=True).hole_fill is None
-    assert Enhancer("igde-small", backend="torch", quiet=True).hole_fill == HoleFill(sigma_space=16, stride=1)  # model.config
-    assert Enhancer(pt, backend="torch", quiet=True, hole_fill=True).hole_fill == HoleFill(sigma_space=16, stride=1)
+    assert Enhancer("igde-small", backend="torch", quiet=True).hole_fill == HoleFill(sigma_space=12, stride=1)  # model.config
+    assert Enhancer(pt, backend="torch", quiet=True, hole_fill=True).hole_fill == HoleFill(sigma_space=12, stride=1)
     mine = HoleFill(snap=0)
     assert Enhancer(pt, backend="torch", quiet=True, hole_fill=mine).hole_fill is mine
     # a TensorRT engine's sidecar keeps the ONNX metadata as text
@@ -294,7 +294,7 @@ def test_cli_hole_fill_on_and_off(tmp_path):
     for c, d, auto, off, on, far in zip(colors, holed, outs["auto"], outs["off"], outs["on"], outs["far"]):
         hole = d == 0
         assert np.array_equal(auto, on) and np.array_equal(auto[~hole], off[~hole])
-        assert np.array_equal(auto, fill_holes(c, d, off, settings=HoleFill(sigma_space=16, stride=1)))
+        assert np.array_equal(auto, fill_holes(c, d, off, settings=HoleFill(sigma_space=12, stride=1)))
         assert not np.array_equal(auto[hole], off[hole])
         assert np.array_equal(far, fill_holes(c, d, off, settings=HoleFill(layers=2)))  # the far layer
 

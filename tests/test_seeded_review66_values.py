@@ -241,7 +241,7 @@ def test_hole_fill_on_is_the_plain_mean_not_the_layers():
     True, and the default for a zero_holes model, is the plain mean: a hole between a near (3000)
     and a far (500) plane of one colour gets a value between them."""
     e = Enhancer(model=Same(), backend="torch", quiet=True, hole_fill=True)
-    assert e.hole_fill == HoleFill(sigma_space=16, stride=1)
+    assert e.hole_fill == HoleFill(sigma_space=12, stride=1)
     d = np.full((9, 9), 3000, np.uint16)
     d[:, 5:] = 500
     d[3:6, 4:6] = 0

@@ -135,7 +135,7 @@ def test_values_picked_for_holes_at_half_size_do_not_overwrite_measured_pixels(s
     for y, x in zip(*np.nonzero(keep)):
         mid[2 * y : 2 * y + 2, 2 * x : 2 * x + 2] = moved[y, x]
     want = plain.enhance(color, mid)
-    fill_frames(color[None], depth[None], want[None], HoleFill(sigma_space=16, stride=1), 255.0, "near-high")
+    fill_frames(color[None], depth[None], want[None], HoleFill(sigma_space=12, stride=1), 255.0, "near-high")
     _, wide = shipped
     np.testing.assert_array_equal(wide.enhance(color, depth), want)
 
