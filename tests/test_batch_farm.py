@@ -405,16 +405,30 @@ def test_a_worker_sent_sigterm_between_clips_stops_no_clip(tmp_path, monkeypatch
     import threading
     import time
 
+    import igde_stream.batch as batch
+
     monkeypatch.chdir(tmp_path)
     _clips(tmp_path, (2, 90))
     sent: list[int] = []
+    o0_returned = threading.Event()  # o0's row reached the batch: its worker is out of the clip, idle
+    run_pool = batch.run_pool
+
+    def run_pool_seeing_rows(jobs, options, workers, on_row):
+        def row(r, n, total):
+            if r["output"].endswith("o0.mkv"):
+                o0_returned.set()
+            on_row(r, n, total)
+        return run_pool(jobs, options, workers, row)
+
+    monkeypatch.setattr(batch, "run_pool", run_pool_seeing_rows)
 
     def stop_the_idle_worker():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not sent:
             names = os.listdir(tmp_path / "out") if (tmp_path / "out").is_dir() else []
             busy = [int(m.group(1)) for n in names if (m := re.fullmatch(r"\.o1\.igde-part-(\d+)\.mkv", n))]
-            if "o0.mkv" in names and busy:  # o0 is finished: its worker waits, the other one runs o1
+            # o0's file alone is not enough: its worker still runs the clip's last steps after the rename
+            if o0_returned.is_set() and busy:  # o0 has returned: its worker waits, the other one runs o1
                 idle = [p.pid for p in multiprocessing.active_children() if p.pid != busy[0]]
                 if len(idle) == 1:
                     os.kill(idle[0], signal.SIGTERM)
@@ -426,6 +440,7 @@ def test_a_worker_sent_sigterm_between_clips_stops_no_clip(tmp_path, monkeypatch
                  "--summary", "s.json"])
     time.sleep(0.1)
     assert sent, "o1 ended before the idle worker could be stopped"
+    assert o0_returned.is_set()
     rows = json.loads(Path("s.json").read_text())["rows"]
     assert [(r["status"], r["error"]) for r in rows] == [("done", None), ("done", None)] and code == 0
     assert rows[1]["frames"] == 90 and sorted(os.listdir("out")) == ["o0.mkv", "o1.mkv"]
