@@ -34,8 +34,7 @@ from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
 from .outputs import Outputs, ViewsOptions, open_outputs
-from .parts import (check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit,
-                    remove_output)
+from .parts import check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
 from .view_writers import colour_tags
@@ -244,14 +243,10 @@ def enhance_file(
             describe_codec(codec),
         )
         di = outputs_timecode(depth, color, di)  # the depth's, else the colour's (container; first frame)
-        try:  # Ctrl-C / SIGTERM inside the constructor, after it made its file: that file goes
-            writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
-                                 float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
-                                 numbered_like=color.info if pair != "nearest" and di.kind == "array" else None)
-        except BaseException:  # (a batch worker's SIGTERM is a SystemExit)
-            if isinstance(out, Path) and str(out_path) != "-":
-                remove_output(temp_path(out.parent if is_pattern(out) else out))
-            raise
+        # (Ctrl-C / SIGTERM inside the constructor, after it made its file: the writer removes that file)
+        writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
+                             float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
+                             numbered_like=color.info if pair != "nearest" and di.kind == "array" else None)
         # every output, (temporary name, final name); stdout has none
         moves: list[tuple[Path, Path]] = []
         outs: Outputs | None = None

@@ -82,6 +82,18 @@ class DepthWriter(PartialOutput):
     def __init__(self, out: str | os.PathLike[str], like: VideoInfo, *, codec: str = DEFAULT_CODEC, threads: int = 0,
                  format: str | None = None, overwrite: bool = True, float_map: FloatMap | None = None, sar: Fraction | int = 1,
                  numbered_like: VideoInfo | None = None):
+        #: the path renamed to ``final`` by ``commit`` (a file, or a folder of images); None for stdout
+        self.tmp: Path | None = None
+        self._closed = self._committed = self.abandoned = False
+        try:
+            self._set_up(out, like, codec, threads, format, overwrite, float_map, sar, numbered_like)
+        except BaseException:  # an error, or Ctrl-C / SIGTERM (a batch worker's SystemExit) while setting up:
+            self.abort()       # the partial file made so far goes; the caller has no handle to remove it
+            raise
+
+    def _set_up(self, out: str | os.PathLike[str], like: VideoInfo, codec: str, threads: int, format: str | None,
+                overwrite: bool, float_map: FloatMap | None, sar: Fraction | int,
+                numbered_like: VideoInfo | None) -> None:
         self.to_stdout = os.fspath(out) == "-"
         self.url = stream_url(out)  # a network output (urls.StreamURL: a URL string), or None
         self.sequence = is_pattern(out) and self.url is None
@@ -119,12 +131,7 @@ class DepthWriter(PartialOutput):
         self._last_pts: int | None = None
         self._muxed = False  # a packet went to the muxer
         self._spans: list[int | None] = [None, None, None]  # the first frame's pts, the first and the last dts
-        #: the path renamed to ``final`` by ``commit`` (a file, or a folder of images); None for stdout
-        self.tmp: Path | None = None
         self.final = self.out.parent if self.sequence else self.out
-        self._closed = False
-        self._committed = False
-        self.abandoned = False
         try:
             if self.to_stdout:
                 if sys.stdout.isatty():
