@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.time()  # an output older than this is an earlier run's
     try:
         with signals_raise():
-            rows, engine, seconds = _batch(args, log)
+            rows, engine, seconds = _batch(args, log, began)
     except IGDEError as exc:
         print(f"igde-stream: error: {cli_message(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -151,12 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_CLIP_FAILED if failed else EXIT_OK
 
 
-def _batch(args: argparse.Namespace, log: logging.Logger) -> tuple[list[dict[str, Any]], str, float]:
-    """Everything that can be refused is checked before the first folder or file is made."""
+def _batch(args: argparse.Namespace, log: logging.Logger,
+           began: float) -> tuple[list[dict[str, Any]], str, float]:
+    """Everything that can be refused is checked before the first folder or file is made. ``began``: the
+    wall time the run began (an output older than it is an earlier run's)."""
     from . import __version__
     from .batch import check_outputs, check_summary_path, read_jobs, run_batch, write_summary
 
-    t0, began = time.perf_counter(), time.time()
+    t0 = time.perf_counter()
     # first: InputOptions refuses --depth-stream with --packed, before the list is read
     options = {**enhance_kwargs(args), "inputs": input_options(args), "out_format": args.format,
                **({"duration": args.duration} if args.duration is not None else {}),  # from a row's start too
