@@ -8,6 +8,7 @@ import pytest
 
 from igde_stream.filters import joint_bilateral
 from igde_stream.hole_fill import HoleFill, fill_holes
+import igde_stream.hole_fill as hf
 
 
 def _scene(seed: int = 0, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +49,26 @@ def test_matches_opencv_joint_bilateral_at_the_holes(seed):
     assert check.sum() > 200
     assert np.abs(out[check].astype(int) - ref[check].astype(int)).max() <= 1
     assert np.array_equal(out[~hole], depth[~hole])  # measured pixels are never touched
+
+
+@pytest.mark.parametrize("sparse", [0.0, 0.5, 1.01])
+def test_a_wide_hole_matches_opencv_joint_bilateral_by_either_sum(monkeypatch, sparse):
+    # a 24 x 24 hole besides the scattered ones: the windows deep in it hold few measured pixels and
+    # are summed over those pairs alone (hole_fill._SPARSE), the others over the full window; either
+    # way (0: always the full window, 1.01: always the measured pairs) the sums are OpenCV's
+    monkeypatch.setattr(hf, "_SPARSE", sparse)
+    color, depth = _textured(3, size=64)
+    depth[20:44, 20:44] = 0
+    settings = HoleFill(diameter=15, sigma_color=20.0, sigma_space=4.0, snap=0, stride=1, layers=0, wide=False)
+    ref = joint_bilateral(color, depth, 15, 20.0, 4.0)
+    out = fill_holes(color, depth, settings=settings)
+    hole = depth == 0
+    inner = np.zeros_like(hole)
+    inner[7:-7, 7:-7] = True
+    check = hole & inner & (ref > 0)
+    assert check[20:44, 20:44].sum() > 250  # the wide hole's pixels that any measured pixel reaches
+    assert np.abs(out[check].astype(int) - ref[check].astype(int)).max() <= 1
+    assert np.array_equal(out[~hole], depth[~hole])
 
 
 def test_a_hole_takes_the_depth_of_its_own_colour():
