@@ -153,8 +153,8 @@ def check_pair_sync(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 
 def add_hole_fill_option(group: Any, help: str) -> None:
-    """``--hole-fill auto|on|off|far|keep`` (the Enhancer's ``hole_fill``: ``hole_fill_of`` maps it)."""
-    group.add_argument("--hole-fill", choices=("auto", "on", "off", "far", "keep"), default="auto", help=help)
+    """``--hole-fill auto|on|off|fast|far|keep`` (the Enhancer's ``hole_fill``: ``hole_fill_of`` maps it)."""
+    group.add_argument("--hole-fill", choices=("auto", "on", "off", "fast", "far", "keep"), default="auto", help=help)
 
 
 def add_model_threads_option(group: Any) -> None:
@@ -176,15 +176,16 @@ def add_wide_errors_option(group: Any) -> None:
 
 def hole_fill_of(mode: str) -> Any:
     """``--hole-fill``'s value as the Enhancer's ``hole_fill``: None (auto: the model's reading of
-    depth 0), True, False, or for ``far`` the fill that keeps depth layers apart and takes the far
-    one (``HoleFill(layers=2)``, docs/models.md "Hole fill", "Layers"), for ``keep`` "keep" (no fill,
-    every hole 0 in the output)."""
+    depth 0), True, False, for ``fast`` and ``far`` their presets (``hole_fill.PRESETS``: the window
+    sampled every 3 px beyond its inner 15 x 15; the fill that keeps depth layers apart and takes the
+    far one, docs/models.md "Hole fill", "Layers"), for ``keep`` "keep" (no fill, every hole 0 in the
+    output)."""
     if mode == "keep":
         return mode
-    if mode == "far":
-        from .hole_fill import HoleFill
+    if mode in ("fast", "far"):
+        from .hole_fill import PRESETS
 
-        return HoleFill(layers=2)
+        return PRESETS[mode]
     return None if mode == "auto" else mode == "on"
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_FILL", "HoleFill", "fill_frames", "fill_holes"]
+__all__ = ["DEFAULT_FILL", "PRESETS", "HoleFill", "fill_frames", "fill_holes", "preset_name"]
 
 _CHUNK = 2048  # hole pixels per gather at most
 # at most this many (hole pixel, offset) pairs per gather: fewer pixels for a wider window. Arrays of a
@@ -119,6 +119,21 @@ class HoleFill:
 #: 21 rows, mean +0.11 dB, HoloLens holes +0.5; val rows within -0.07). On a photograph's texture the
 #: stride's sampled window misweights the colour; the cost is about 4 times the sampled window's time.
 DEFAULT_FILL = HoleFill(sigma_space=12.0, stride=1)
+
+#: The fills ``--hole-fill`` names (``cli_parser.hole_fill_of``): ``on``, the default; ``fast``, the
+#: default's weights with the window sampled every 3 px beyond its inner 15 x 15 px (on real measured
+#: depth with holes, TUM RGB-D and HoloLens frames, 0.02-0.37 dB lower at a third to a tenth of the
+#: time: results/hole_fill73_fast.json); ``far``, the fill that keeps depth layers apart and takes the
+#: far one at its measured setting (docs/models.md, "Layers").
+PRESETS = {"on": DEFAULT_FILL, "fast": HoleFill(sigma_space=12.0, stride=3), "far": HoleFill(layers=2)}
+
+
+def preset_name(fill: HoleFill | None) -> str | None:
+    """The ``--hole-fill`` name of ``fill`` (a :data:`PRESETS` entry), ``custom`` for any other
+    setting, None for no fill: what a run's summary and report say it filled with."""
+    if fill is None:
+        return None
+    return next((name for name, preset in PRESETS.items() if preset == fill), "custom")
 
 
 def _gauss(sq: np.ndarray, sigma: float) -> np.ndarray:

@@ -86,6 +86,15 @@ def test_hole_fill_auto_on_off():
 
     assert hole_fill_of("auto") is None and hole_fill_of("on") is True and hole_fill_of("off") is False
     assert hole_fill_of("far") == HoleFill(layers=2)
+    assert hole_fill_of("fast") == HoleFill(sigma_space=12, stride=3)  # the default's sigma, sampled
+
+
+def test_a_fill_is_named_by_its_preset_or_custom():
+    from igde_stream.hole_fill import DEFAULT_FILL, HoleFill, preset_name
+
+    assert preset_name(None) is None and preset_name(DEFAULT_FILL) == "on"
+    assert preset_name(HoleFill(sigma_space=12.0, stride=3)) == "fast" and preset_name(HoleFill(layers=2)) == "far"
+    assert preset_name(HoleFill()) == "custom" and preset_name(HoleFill(sigma_space=12, stride=2)) == "custom"
 
 
 def test_the_depth_colormap_help_names_every_map_once_and_gray_as_the_default():

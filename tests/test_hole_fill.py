@@ -308,16 +308,19 @@ def test_cli_hole_fill_on_and_off(tmp_path):
 
     colors, holed, color, depth, _ = _holed_clip(tmp_path, 3, 0.08, 2)
     outs = {}
-    for mode in ("auto", "off", "on", "far"):
+    for mode in ("auto", "off", "on", "far", "fast"):
         out = tmp_path / f"out_{mode}.mkv"
         assert main([str(color), str(depth), "-o", str(out), "-q", "--hole-fill", mode]) == 0
         outs[mode] = read_video(out)[0]
-    for c, d, auto, off, on, far in zip(colors, holed, outs["auto"], outs["off"], outs["on"], outs["far"]):
+    for c, d, auto, off, on, far, fast in zip(colors, holed, *(outs[m] for m in ("auto", "off", "on", "far", "fast"))):
         hole = d == 0
         assert np.array_equal(auto, on) and np.array_equal(auto[~hole], off[~hole])
         assert np.array_equal(auto, fill_holes(c, d, off, settings=HoleFill(sigma_space=12, stride=1)))
         assert not np.array_equal(auto[hole], off[hole])
         assert np.array_equal(far, fill_holes(c, d, off, settings=HoleFill(layers=2)))  # the far layer
+        # fast: the default's sigma, the window sampled every 3 px beyond its inner 15 x 15
+        assert np.array_equal(fast, fill_holes(c, d, off, settings=HoleFill(sigma_space=12, stride=3)))
+        assert np.array_equal(fast[~hole], off[~hole]) and not np.array_equal(fast[hole], auto[hole])
 
 
 def test_a_hole_filled_at_max_depth_stays_filled():

@@ -188,18 +188,19 @@ def test_tune_tool_refuses_bad_layer_settings_in_one_line(capsys, bad, said):
 
 def test_the_summary_and_report_say_which_fill_ran(tmp_path, tiny_model):
     """--hole-fill far: layers 2 in the summary and the report's header; the default fill: 0 (the
-    plain mean); off: no fill, no layers."""
+    plain mean); off: no fill, no layers; the preset's name beside them (fast and on: both 0 layers)."""
     import json
 
     from igde_stream.cli import main
     from test_hole_fill import _holed_clip
 
     _, _, color, depth, gt = _holed_clip(tmp_path, 2, 0.1, 3)
-    for mode, want in (("far", 2), ("on", 0), ("off", None)):
+    for mode, want in (("far", 2), ("on", 0), ("off", None), ("fast", 0)):
         rep = tmp_path / f"r_{mode}.json"
         assert main([str(color), str(depth), "-o", str(tmp_path / f"o_{mode}.mkv"), "--gt", str(gt), "--report",
                      str(rep), "--model", str(tiny_model), "--backend", "torch", "--hole-fill", mode, "-q"]) == 0
         header = json.loads(rep.read_text())
         assert header["hole_fill"] == (mode != "off") and header["hole_fill_layers"] == want, (mode, header)
+        assert header["hole_fill_preset"] == (None if mode == "off" else mode), (mode, header)
         # one JSON type for the one field: a number of layers is a float (HoleFill.layers), 2.0 and 0.0
         assert want is None or type(header["hole_fill_layers"]) is float, (mode, header)

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 from .. import __version__
 from ..errors import IGDEError
 from ..enhancer import load_enhancer as _make_enhancer
+from ..hole_fill import preset_name
 from .floatdepth import describe_run, prepare as prepare_float
 from .formats import ENLARGE, range_names
 from .imageseq import check_one_frame, image_codec, is_pattern, is_single_image
@@ -286,6 +287,7 @@ def enhance_file(
                 "backend": getattr(enhancer, "backend_name", None), "batch": getattr(enhancer, "batch", None),
                 "hole_fill": getattr(enhancer, "hole_fill", None) is not None,  # and its layers (0: the plain mean)
                 "hole_fill_layers": getattr(getattr(enhancer, "hole_fill", None), "layers", None),
+                "hole_fill_preset": preset_name(getattr(enhancer, "hole_fill", None)),  # on / fast / far / custom
                 "holes_kept": bool(getattr(enhancer, "keep_holes", False)),  # --hole-fill keep: holes stay 0
                 "wide_errors": bool(getattr(enhancer, "wide_errors", False)),
                 "color_resized": resized, "depth_enlarged": enlarged, **read_as, "seconds": round(seconds, 3),
@@ -299,7 +301,8 @@ def enhance_file(
                     "gt": str(gt_path), "output": str(out), "codec": codec, "lossless": lossless,
                     "measured_on": "enhanced frames before encoding" + ("" if lossless else " (lossy output differs)"),
                     "backend": summary["backend"], "hole_fill": summary["hole_fill"],
-                    "hole_fill_layers": summary["hole_fill_layers"], "holes_kept": summary["holes_kept"],
+                    "hole_fill_layers": summary["hole_fill_layers"], "hole_fill_preset": summary["hole_fill_preset"],
+                    "holes_kept": summary["holes_kept"],
                     "wide_errors": summary["wide_errors"],
                     "color_resized": resized,
                     "depth_enlarged": enlarged, **read_as,
