@@ -174,10 +174,15 @@ def _batch(args: argparse.Namespace, log: logging.Logger,
     workers = args.workers or DEFAULT_WORKERS
 
     finished: dict[str, dict[str, Any]] = {}  # output -> row, as the clips end: the summary of a stopped batch
+    last_interim, unwritable = [time.monotonic()], set()  # (the summaries an interim write failed on)
 
     def progress(row: dict[str, Any], done: int, total: int) -> None:
         finished[row["output"]] = row
         log.info("[%d/%d] %s: %s, %s", done, total, row["clip"], row["status"], progress_text(row))
+        if summaries and done < total and time.monotonic() - last_interim[0] >= INTERIM_SECONDS:
+            header.update(seconds=round(time.perf_counter() - t0, 3), running=True)
+            _interim_summaries(jobs, skip, finished, summaries, header, log, unwritable)
+            last_interim[0] = time.monotonic()
 
     if skip:
         log.info("--resume: %d of %d clips are finished and skipped", len(skip), len(jobs))
@@ -191,6 +196,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger,
     except KeyboardInterrupt as stop:  # SIGTERM (Terminated) too: what ended, and what did not, is kept
         header.update(seconds=round(time.perf_counter() - t0, 3),
                       stopped_by="SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
+        header.pop("running", None)
         stop.summaries, stop.earlier = _stopped_summaries(  # type: ignore[attr-defined]
             jobs, skip, finished, summaries, header, began, log)
         raise
@@ -202,6 +208,7 @@ def _batch(args: argparse.Namespace, log: logging.Logger,
                 pass
     seconds = time.perf_counter() - t0
     header["seconds"] = round(seconds, 3)
+    header.pop("running", None)
     try:
         for path in summaries:
             write_summary(rows, path, header)
@@ -227,6 +234,32 @@ def _write_summaries(rows: Sequence[dict[str, Any]], summaries: Sequence[Path], 
         else:
             written.append(path)
     return written
+
+
+#: the summaries are rewritten as clips end, at most this often (s), so that a batch killed outright
+#: (SIGKILL after a scheduler's grace period, the OOM killer) leaves the record of the clips that ended
+INTERIM_SECONDS = 5.0
+
+
+def _interim_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],
+                       summaries: Sequence[Path], header: dict[str, Any], log: logging.Logger,
+                       unwritable: set[Path]) -> None:
+    """The summaries of a batch still running: the rows of the clips that ended, ``skipped`` ones, and
+    ``pending`` for the rest (running or queued). A summary that cannot be written now is said once in
+    the log (``unwritable``: those said); the batch goes on, and the write at its end says what it says."""
+    from .batch import summary_row, write_summary
+    from .errors import IGDEError, cli_message
+
+    skipped = {j.output for j in skip}
+    rows = [finished.get(j.output) or ({**summary_row(j, "skipped"), "error": None} if j.output in skipped else
+            {**summary_row(j, "pending"), "error": "not finished yet: the batch is running"}) for j in jobs]
+    for path in summaries:
+        try:
+            write_summary(rows, path, header)
+        except IGDEError as exc:
+            if path not in unwritable:
+                unwritable.add(path)
+                log.warning("%s (the summary is written again when the batch ends)", cli_message(exc))
 
 
 def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],

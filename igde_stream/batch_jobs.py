@@ -295,9 +295,11 @@ def write_summary(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], 
                 for r in rows:
                     w.writerow({**r, "warnings": " | ".join(r.get("warnings") or [])})
             else:
-                counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed", "interrupted")}
-                if not counts["interrupted"]:  # a stopped batch's only (header["stopped_by"] says the signal)
-                    del counts["interrupted"]
+                counts = {s: sum(r["status"] == s for r in rows)
+                          for s in ("done", "skipped", "failed", "interrupted", "pending")}
+                for s in ("interrupted", "pending"):  # a stopped batch's only (header["stopped_by"] says the
+                    if not counts[s]:  # signal), a running batch's only (header["running"])
+                        del counts[s]
                 json.dump({**header, "clips": len(rows), **counts, "rows": list(rows)}, f, indent=1, default=_jsonable)
                 f.write("\n")
         os.replace(tmp, p)

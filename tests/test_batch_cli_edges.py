@@ -98,3 +98,85 @@ def test_help_names_every_csv_column(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "header color,depth,output[,gt][,clip][,start][,to]" in text
     assert "--packed: input,output[,gt][,clip][,start][,to]" in text
+
+
+@pytest.mark.parametrize("interval", [0.0, 3600.0])
+def test_the_summaries_follow_the_clips_as_they_end(tmp_path, monkeypatch, interval):
+    """A batch killed outright (SIGKILL, the OOM killer) gets no chance to write its summaries at the
+    end: they are rewritten as clips end (at most every ``INTERIM_SECONDS``), the clips not ended yet
+    ``pending`` and the header ``running``; the end's write has neither."""
+    import csv
+
+    import igde_stream.batch as batch
+
+    monkeypatch.setattr(bc, "INTERIM_SECONDS", interval)
+    seen = []
+
+    def run_batch(jobs, options, *, on_row, **kw):
+        rows = []
+        for i, j in enumerate(jobs):
+            rows.append({**batch.summary_row(j, "done" if i != 1 else "failed"), "error": "x" if i == 1 else None,
+                         "frames": 3, "seconds": 0.5})
+            on_row(rows[-1], i + 1, len(jobs))
+            js = json.loads(Path("s.json").read_text()) if Path("s.json").exists() else None
+            cs = None
+            if Path("s.csv").exists():
+                with open("s.csv", newline="") as f:
+                    cs = [r["status"] for r in csv.DictReader(f)]
+            seen.append((js, cs))
+        return rows, "stub"
+
+    monkeypatch.chdir(tmp_path)
+    Path("jobs.csv").write_text("color,depth,output\n" + "".join(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv\n" for i in range(4)))
+    monkeypatch.setattr(batch, "run_batch", run_batch)
+    assert main(["batch", "jobs.csv", "--summary", "s.json", "--summary", "s.csv", "-q"]) == 1
+    if interval:  # quick clips: nothing before the end
+        assert seen == [(None, None)] * 4
+    else:
+        want = [["done", "pending", "pending", "pending"], ["done", "failed", "pending", "pending"],
+                ["done", "failed", "done", "pending"]]
+        for (js, cs), statuses in zip(seen[:3], want):
+            assert [r["status"] for r in js["rows"]] == statuses == cs
+            assert js["running"] is True and js["pending"] == statuses.count("pending")
+            assert js["done"] == statuses.count("done") and js["failed"] == statuses.count("failed")
+            assert all(r["error"] == "not finished yet: the batch is running"
+                       for r in js["rows"] if r["status"] == "pending")
+        assert seen[3] == seen[2]  # the last clip: the end's write follows, not an interim one
+    final = json.loads(Path("s.json").read_text())
+    assert "running" not in final and "pending" not in final
+    assert [r["status"] for r in final["rows"]] == ["done", "failed", "done", "done"]
+    with open("s.csv", newline="") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["done", "failed", "done", "done"]
+
+
+def test_a_summary_that_cannot_be_written_while_running_is_said_once(tmp_path, monkeypatch, capsys):
+    import igde_stream.batch as batch
+    import igde_stream.batch_jobs as bj
+    from igde_stream.errors import OutputError
+
+    monkeypatch.setattr(bc, "INTERIM_SECONDS", 0.0)
+    calls = []
+    real = bj.write_summary
+
+    def flaky(rows, path, header):  # the share is away while the batch runs, back at its end
+        calls.append(header.get("running", False))
+        if header.get("running"):
+            raise OutputError("cannot write the summary: Stale file handle", path)
+        real(rows, path, header)
+
+    monkeypatch.setattr(batch, "write_summary", flaky)
+
+    def run_batch(jobs, options, *, on_row, **kw):
+        rows = [{**batch.summary_row(j, "done"), "error": None, "frames": 3, "seconds": 0.5} for j in jobs]
+        for i, r in enumerate(rows):
+            on_row(r, i + 1, len(rows))
+        return rows, "stub"
+
+    monkeypatch.chdir(tmp_path)
+    Path("jobs.csv").write_text("color,depth,output\n" + "".join(f"c{i}.mp4,d{i}.mkv,out/o{i}.mkv\n" for i in range(4)))
+    monkeypatch.setattr(batch, "run_batch", run_batch)
+    assert main(["batch", "jobs.csv", "--summary", "s.json"]) == 0
+    assert calls == [True, True, True, False]  # three interim tries, then the end's
+    said = [line for line in capsys.readouterr().err.splitlines() if "Stale file handle" in line]
+    assert len(said) == 1 and "written again when the batch ends" in said[0]
+    assert json.loads(Path("s.json").read_text())["done"] == 4
