@@ -23,6 +23,8 @@ from .batch_jobs import usable_cpus
 from .cli_parser import OneLineParser
 from .run_summary import frames_text
 from .signals import EXIT_OK, EXIT_USER_ERROR, Terminated, say, signals_raise, stopped
+from .batch_summaries import (INTERIM_SECONDS, _earlier_text, _interim_summaries, _older, _say_other_options,  # noqa: F401
+                              _stopped_summaries, _write_summaries)
 
 PROG = "igde-stream batch"
 EXIT_CLIP_FAILED = 1
@@ -189,6 +191,8 @@ def _batch(args: argparse.Namespace, log: logging.Logger,
     created = _make_folders({_folder(j.output): j.output for j in reversed(jobs) if j not in skip})
     header = {"tool": "igde-stream batch", "version": __version__, "jobs": str(args.jobs), "engine": None,
               "options": {k: v for k, v in options.items() if k != "quiet"}, "seconds": None}
+    if skip:
+        _say_other_options(summaries, header["options"], len(skip), log)
     try:
         rows, header["engine"] = run_batch(jobs, options, workers=workers, ray=args.ray,
                                            cpus_per_clip=args.cpus_per_clip or 1,
@@ -216,98 +220,6 @@ def _batch(args: argparse.Namespace, log: logging.Logger,
         stop.summaries = _write_summaries(rows, summaries, header, log)  # type: ignore[attr-defined]
         raise
     return rows, header["engine"], seconds
-
-
-def _write_summaries(rows: Sequence[dict[str, Any]], summaries: Sequence[Path], header: dict[str, Any],
-                     log: logging.Logger) -> list[Path]:
-    """Write ``rows`` to each summary after a signal; the paths written (one that cannot be is said in
-    the log, and the signal's exit status stays)."""
-    from .batch import write_summary
-    from .errors import IGDEError, cli_message
-
-    written = []
-    for path in summaries:
-        try:
-            write_summary(rows, path, header)
-        except IGDEError as exc:
-            log.error("%s", cli_message(exc))
-        else:
-            written.append(path)
-    return written
-
-
-#: the summaries are rewritten as clips end, at most this often (s), so that a batch killed outright
-#: (SIGKILL after a scheduler's grace period, the OOM killer) leaves the record of the clips that ended
-INTERIM_SECONDS = 5.0
-
-
-def _interim_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],
-                       summaries: Sequence[Path], header: dict[str, Any], log: logging.Logger,
-                       unwritable: set[Path]) -> None:
-    """The summaries of a batch still running: the rows of the clips that ended, ``skipped`` ones, and
-    ``pending`` for the rest (running or queued). A summary that cannot be written now is said once in
-    the log (``unwritable``: those said); the batch goes on, and the write at its end says what it says."""
-    from .batch import summary_row, write_summary
-    from .errors import IGDEError, cli_message
-
-    skipped = {j.output for j in skip}
-    rows = [finished.get(j.output) or ({**summary_row(j, "skipped"), "error": None} if j.output in skipped else
-            {**summary_row(j, "pending"), "error": "not finished yet: the batch is running"}) for j in jobs]
-    for path in summaries:
-        try:
-            write_summary(rows, path, header)
-        except IGDEError as exc:
-            if path not in unwritable:
-                unwritable.add(path)
-                log.warning("%s (the summary is written again when the batch ends)", cli_message(exc))
-
-
-def _stopped_summaries(jobs: Sequence[Any], skip: Sequence[Any], finished: dict[str, dict[str, Any]],
-                       summaries: Sequence[Path], header: dict[str, Any], began: float,
-                       log: logging.Logger) -> tuple[list[Path], list[str]]:
-    """The summaries of a batch stopped by a signal: the rows of the clips that ended (done or failed),
-    ``skipped`` for those ``--resume`` skipped, ``interrupted`` for the rest (stopped while they ran, or
-    never begun: none of them left an output). Returns the paths written (one that cannot be is said
-    in the log) and the outputs of interrupted clips that hold an earlier run's file (``-y`` had not
-    replaced it yet), which a rerun with ``--resume`` would take for finished."""
-    from .batch import summary_row
-
-    why = f"not finished: the batch was stopped ({header['stopped_by']})"
-    skipped = {j.output for j in skip}
-    rows, earlier = [], []
-    for j in jobs:
-        if j.output in finished or j.output in skipped:
-            rows.append(finished.get(j.output) or {**summary_row(j, "skipped"), "error": None})
-        elif _older(j.output, began):
-            earlier.append(j.output)
-            rows.append({**summary_row(j, "interrupted"), "error": f"{why}; {j.output} is an earlier run's file, "
-                                                                    "which --resume would skip: rerun it with -y"})
-        else:
-            rows.append({**summary_row(j, "interrupted"), "error": f"{why}; rerun with --resume"})
-    return _write_summaries(rows, summaries, header, log), earlier
-
-
-def _earlier_text(outputs: Sequence[str], what: str) -> str:
-    """"2 clips not finished still hold an earlier run's output (out/o1.mkv, ...), which --resume would
-    skip: rerun them with -y" (``what``: "not finished", "failed")."""
-    n = len(outputs)
-    return (f"{n} clip{'s' if n > 1 else ''} {what} still {'hold' if n > 1 else 'holds'} an earlier run's output "
-            f"({outputs[0]}{', ...' if n > 1 else ''}), which --resume would skip: rerun {'them' if n > 1 else 'it'} "
-            "with -y")
-
-
-def _older(output: str, began: float) -> bool:
-    """Whether ``output`` is there from before ``began`` (a wall time), as ``--resume`` sees an output
-    (an image sequence's: its folder, holding frames)."""
-    from .batch_jobs import output_written
-    from .stream.imageseq import is_pattern
-
-    if not output_written(output):  # (an empty folder made ahead of the batch: --resume runs that clip)
-        return False
-    try:
-        return os.stat(Path(output).parent if is_pattern(output) else output).st_mtime < began
-    except OSError:
-        return False
 
 
 def _check_model(model: str) -> None:

@@ -180,3 +180,37 @@ def test_a_summary_that_cannot_be_written_while_running_is_said_once(tmp_path, m
     said = [line for line in capsys.readouterr().err.splitlines() if "Stale file handle" in line]
     assert len(said) == 1 and "written again when the batch ends" in said[0]
     assert json.loads(Path("s.json").read_text())["done"] == 4
+
+
+def test_resume_says_when_the_earlier_summary_ran_with_other_options(tmp_path, monkeypatch, capsys):
+    """--resume skips outputs by name; the earlier batch's JSON summary says its options: a rerun with
+    others is warned, naming each option's two values; the same options say nothing."""
+    import igde_stream.batch as batch
+
+    def run_batch(jobs, options, *, on_row, skip, **kw):
+        rows = []
+        for i, j in enumerate(jobs):
+            if j in skip:
+                rows.append({**batch.summary_row(j, "skipped"), "error": None})
+                continue
+            Path(j.output).write_bytes(b"x")
+            rows.append({**batch.summary_row(j, "done"), "error": None, "frames": 3, "seconds": 0.5})
+            on_row(rows[-1], i + 1, len(jobs))
+        return rows, "stub"
+
+    monkeypatch.chdir(tmp_path)
+    Path("out").mkdir()
+    Path("jobs.csv").write_text("color,depth,output\nc0.mp4,d0.mkv,out/o0.mkv\nc1.mp4,d1.mkv,out/o1.mkv\n")
+    monkeypatch.setattr(batch, "run_batch", run_batch)
+    assert main(["batch", "jobs.csv", "--summary", "s.json", "--max-depth", "200"]) == 0
+    capsys.readouterr()
+    assert main(["batch", "jobs.csv", "--summary", "s.json", "--resume", "--max-depth", "200"]) == 0
+    assert "other options" not in capsys.readouterr().err  # the same options
+    Path("out/o1.mkv").unlink()
+    assert main(["batch", "jobs.csv", "--summary", "s.json", "--resume", "--max-depth", "180",
+                 "--hole-fill", "off"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "other options" in line]
+    assert len(err) == 1, err
+    assert "s.json says its batch ran with other options" in err[0]
+    assert "max_depth: 200.0 then, 180.0 now" in err[0] and "hole_fill: null then, false now" in err[0]
+    assert "the 1 clip skipped keeps an output made with those (rerun it with -y)" in err[0]
