@@ -283,12 +283,17 @@ class GtMatcher:
     """Pairs output frames (in order) with ground-truth frames by time: the ground-truth frame nearest
     the output frame's time (ties: the earlier), within ``tolerance``; the rest count as unmatched.
     The first match warns (log ``igde_stream.stream``) when the ground truth starts more than the
-    tolerance away from the depth, as colour and depth do: times count from each stream's start."""
+    tolerance away from the depth, as colour and depth do: times count from each stream's start.
+    ``by_index``: a ground truth with no times of its own (an image sequence, raw frames, an array:
+    frame k at k / fps) beside a depth video: its frame k meets the output frame numbered k (the report's
+    ``index``), which at a constant rate is the frame of that time, and at a variable one the frame
+    the sequence was made for (by time, frames at irregular times met their neighbours' ground truth)."""
 
     def __init__(self, frames: Iterator[Frame], tolerance: float, report: PsnrReport, usable: bool,
                  names: tuple[str, str] = ("", ""), cut: Any = None, on_cut: Callable[[], Any] | None = None,
-                 late: bool = False) -> None:
+                 late: bool = False, by_index: bool = False) -> None:
         self.frames, self.tolerance, self.report, self.usable = frames, tolerance, report, usable
+        self.by_index = by_index
         self.late = late  # the output starts after the depth's start (--start): earlier ground truth is not counted
         # cut (an Event): set when the run stopped before the depth's end (--max-frames); the ground
         # truth after the last output frame is then not counted as unmatched, and on_cut stops its reader
@@ -310,11 +315,14 @@ class GtMatcher:
         g = self.ahead.popleft()
         self.report.add_unmatched_gt(g.index, g.pts_time)
 
-    def match(self, t: float, start: float | None = None) -> Frame | None:
+    def match(self, t: float, start: float | None = None, index: int | None = None) -> Frame | None:
         """The ground-truth frame for the output frame at ``t`` (seconds, as pairing counts them), or
-        None; ``start``: the depth stream's start time, for the start-offset warning."""
+        None; ``start``: the depth stream's start time, for the start-offset warning; ``index``: the
+        output frame's number, which ``by_index`` pairs on."""
         if not self.usable:
             return None
+        if self.by_index and index is not None:
+            return self._match_index(index)
         if not self.checked and start is not None and (g := self._peek()) is not None:
             self.checked = True
             if abs((g.pts_time - g.time) - start) > self.tolerance + TIE:
@@ -337,6 +345,19 @@ class GtMatcher:
         self.report.gt_compared.add(g.index)  # not those read before --start, passed over or ahead of a cut
         return self.ahead.popleft()
 
+    def _match_index(self, index: int) -> Frame | None:
+        """The ground-truth frame numbered ``index``, or None; those before it are passed over."""
+        while (g := self._peek()) is not None and g.index < index:
+            if self.late:  # before the first frame written: not a frame the output lacks
+                self.ahead.popleft()
+            else:
+                self._pass_over()
+        self.late = False
+        if g is None or g.index != index:
+            return None
+        self.report.gt_compared.add(g.index)
+        return self.ahead.popleft()
+
     def finish(self) -> None:
         # a live ground truth (stdin, a network stream) may never end: after the last output frame it
         # is read no further, as after a cut, and what it would still send is not counted
@@ -353,7 +374,7 @@ def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -
     its ground-truth frame (``gt``: a ``GtMatcher`` or None)."""
     for item in q:
         d = item.depth
-        g = gt.match(d.time, d.pts_time - d.time) if gt is not None else None
+        g = gt.match(d.time, d.pts_time - d.time, d.index) if gt is not None else None
         outputs.write(d.index, d.pts, d.pts_time, item.color, d.data, item.out, g)
         tick(1)
     outputs.depth.close()

@@ -16,6 +16,7 @@ from .reader import Frame, VideoReader
 from .report import PsnrReport
 from .roles import is_still
 from .span import Span
+from .streams import UNTIMED
 from .stages import ABANDON_AFTER_S, ByteQueue, Either, _Cancelled, _Crew, _Enhanced, _NoBar, _read
 from .urls import read_once
 
@@ -52,7 +53,8 @@ def run_frames(
         gq = ByteQueue(bound(depth_bytes), crew.stop)
         gt_match = GtMatcher(iter(gq), 0.5 * di.frame_duration, report, usable=report.gt_problem is None,
                              names=(str(depth.path), str(gt.path)), cut=enough, late=span.start > 0,
-                             on_cut=lambda: (gt_enough.set(), gq.close()))
+                             on_cut=lambda: (gt_enough.set(), gq.close()),
+                             by_index=gt.info.kind in UNTIMED and di.kind not in UNTIMED)
         crew.spawn("igde-read-gt", _read, gt, gq, Either(crew.stop, gt_enough))
     crew.spawn("igde-read-colour", _read, color, cq, Either(crew.stop, Either(enough, colour_end)))
     crew.spawn("igde-read-depth", _read, depth, dq, Either(crew.stop, enough))
