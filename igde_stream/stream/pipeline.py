@@ -274,6 +274,8 @@ def enhance_file(
                         "(not measured: a stereo or sparse ground truth's unknown pixels) and scored as depth 0; {} "
                         "leaves them out")
                 log.warning(holes.format("gt_measured=True"), extra={"cli_text": holes.format("--gt-measured")})
+            if report is not None and report.gt_mismatch:
+                log.warning("%s: %s", gt.path, report.gt_mismatch)
             # tally: colour frames skipped / reused (nearest); first_number: frame k is image first + k
             read_as.update(pair=pair, timecode=span.timecode(di), first_number=getattr(writer, "first_number", None),
                            **tally, **span.said())

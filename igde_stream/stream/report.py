@@ -35,6 +35,7 @@ from ..eval_report import json_ready
 from ..errors import OutputError
 from .formats import is_float_format
 from .frame_set import FrameSet
+from .gt_checks import gt_mismatch
 
 REPORT_SUFFIXES = (".json", ".csv")
 LISTED = 20  # unmatched frames listed by index in the summary (all are counted)
@@ -71,6 +72,7 @@ class PsnrReport:
         self.gt_problem = gt_problem
         self.measured_only = measured_only  # score only the pixels where the ground truth is not 0
         self.gt_unmeasured: float | None = None  # the first compared ground-truth frame's share of 0
+        self.gt_mismatch: str | None = None  # its order or scale against the input's (gt_checks)
         self.unmatched_gt: list[tuple[int, float]] = []  # the first LISTED gt frames with no output frame
         self.unmatched_gt_count = 0
         self.gt_compared = FrameSet()  # the numbers of the ground-truth frames compared
@@ -92,6 +94,7 @@ class PsnrReport:
             err = metrics.error_mask(inp, gt)
             if self.gt_unmeasured is None:
                 self.gt_unmeasured = float(np.mean(gt == 0))
+                self.gt_mismatch = gt_mismatch(inp, gt)
             keep = gt != 0 if self.measured_only else None  # --gt-measured: 0 = not measured, left out
             row.gt_pts_time = None if gt_pts_time is None else round(gt_pts_time, 6)
             row.mse = metrics.mse(out, gt, keep)
