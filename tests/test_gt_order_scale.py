@@ -59,3 +59,36 @@ def test_the_run_warns_once_about_a_ground_truth_of_another_order_or_scale(tmp_p
         assert said == []
     else:
         assert len(said) == 1 and want in said[0] and str(g) in said[0]
+
+
+@pytest.mark.parametrize("unknown,depth_lo", [(0.0, 7.0), (0.0, 0.0), (np.inf, 7.0), (np.nan, 7.0)])
+def test_a_float_ground_truth_with_0_for_unknown_is_said_to_be_scored(tmp_path, enhancer, caplog, unknown, depth_lo):
+    """Middlebury-style PFM disparity (7..60, unknown pixels): inf and NaN are "not measured", which
+    --gt-measured leaves out; 0.0 is a value (disparity 0), clipped to the range's LO and scored, which
+    one warning says, whether the range starts above 0 (0.0 clipped to LO, code 1) or at 0 (where the
+    depth holds 0.0 itself: code 1 too)."""
+    from test_float_depth import write_pfm
+    from test_formats import write_png_sequence
+
+    colors, _, _ = scene(1)
+    disp = disparity(24, 32) * 1.5 + 7  # 7..67
+    unknown_px = np.zeros(disp.shape, bool)
+    unknown_px[:, :3] = True
+    gt = np.where(unknown_px, unknown, disp).astype(np.float32)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "g").mkdir()
+    depth = disp.astype(np.float32).copy()
+    depth[8:20, 10:22] = 67  # the near plane 2 px too wide
+    depth[0, -1] = depth_lo  # the first frame's range: depth_lo..67
+    write_pfm(tmp_path / "d" / "0000.pfm", depth)
+    write_pfm(tmp_path / "g" / "0000.pfm", gt)
+    rgb = write_png_sequence(tmp_path / "rgb", [c[:24, :32] for c in colors], "{:04d}.png")
+    with caplog.at_level(logging.WARNING, logger="igde_stream"):
+        enhance_file(rgb, tmp_path / "d", tmp_path / "o.png", gt_path=tmp_path / "g",
+                     report_path=tmp_path / "r.json", enhancer=enhancer, gt_measured=True)
+    said = [r.getMessage() for r in caplog.records if "are 0.0" in r.getMessage()]
+    if unknown == 0.0:
+        assert len(said) == 1 and "72 ground-truth values are 0.0" in said[0] and "gt_measured=True" in said[0]
+        assert "(disparity 0, the farthest; code 1)" in said[0]
+    else:
+        assert said == []

@@ -11,8 +11,7 @@ so one code step is ``(HI - LO) / 65534`` and a value comes back within half a s
 rounding); a value on the grid ``LO + k * step`` comes back as it was. The range is ``--float-range
 LO:HI``, or else taken from the first frame's finite values: ``min..max`` for near-high depth
 (MiDaS / DPT inverse depth), ``0..max`` of the positive values for far-high distance, so that codes
-stay proportional to distance, which ``depth_order`` reads as inverse depth. Later values outside the
-range are clipped to it, with a warning (``clip_warning``) on the first frame where it happens.
+stay proportional to distance (read as inverse depth); later values outside it clip (``clip_warning``).
 
 In far-high distance ``+inf`` is no hole but beyond every distance (a renderer's sky; ROS REP 117's
 "no return within range"): code 65535, the farthest, never filled. A first frame that holds such a
@@ -39,6 +38,7 @@ from .formats import is_float_format
 from .exrdepth import exr_channels, exr_hint  # the hints for OpenEXR channels FFmpeg does not read
 from .background import BACKGROUND_GAP, BACKGROUND_SHARE, near_high_words, scene_top
 from .fifos import is_fifo
+from .gt_checks import float_zeros_note
 from .urls import read_once
 
 log = logging.getLogger("igde_stream.stream")
@@ -202,6 +202,7 @@ def encode_counted(reader: Any, values: np.ndarray, index: int) -> np.ndarray:
     codes, clipped = fmap.encode(values)
     ordinal = getattr(reader, "float_encoded", 0)  # frames encoded before this one (the reader reads ahead)
     reader.float_encoded = ordinal + 1
+    float_zeros_note(reader, values, fmap, ordinal)  # a float ground truth's 0.0 for "unknown"
     if clipped:
         if not reader.float_clipped:
             clip_warning(fmap, reader.path, index, clipped, codes.size)

@@ -4,9 +4,14 @@ report's PSNR of such a pair measures the mix-up, not the enhancement (docs/stre
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import numpy as np
 
-__all__ = ["ORDER_CORRELATION", "SCALE_RATIO", "gt_mismatch"]
+log = logging.getLogger("igde_stream.stream")
+
+__all__ = ["ORDER_CORRELATION", "SCALE_RATIO", "float_zeros_note", "gt_mismatch"]
 
 #: input and ground truth whose values correlate below this run against each other: one is a distance
 #: map, the other disparity / inverse depth (a degraded depth of the same scene correlates above 0.8)
@@ -38,3 +43,21 @@ def gt_mismatch(inp: np.ndarray, gt: np.ndarray) -> str | None:
                 "x 100, metres beside millimetres, disparity of another image size), which the PSNR scores; "
                 "give the ground truth in the depth's units")
     return None
+
+
+def float_zeros_note(reader: Any, values: np.ndarray, fmap: Any, ordinal: int = 0) -> bool:
+    """Warn (and return True) when the first frame (``ordinal`` 0) of a float ground truth read near-high
+    (``reader``: its ``VideoReader``; ``fmap``: the run's ``floatdepth.FloatMap``) holds 0.0: in a near-high
+    float map 0 is a value (disparity 0, the farthest; below the range's LO, clipped to it), not "not
+    measured", so it is scored, with ``--gt-measured`` too, which leaves out NaN and inf only."""
+    if ordinal or getattr(reader, "role", None) != "gt" or fmap.order != "near-high":
+        return False
+    zeros = int(np.count_nonzero(np.asarray(values) == 0))
+    if not zeros:
+        return False
+    said = (f"{reader.path}: {zeros} ground-truth values are 0.0, which a near-high float map reads as a value "
+            f"(disparity 0, the farthest; code {int(fmap.encode(np.zeros(1))[0][0])}), scored, also with {{}}, "
+            "which leaves out NaN and inf only; where the ground truth is unknown write NaN or inf "
+            "(Middlebury's PFM has inf)")
+    log.warning(said.format("gt_measured=True"), extra={"cli_text": said.format("--gt-measured")})
+    return True
