@@ -120,11 +120,12 @@ def test_cli_npz_clip_equals_the_model_on_the_hand_mapped_codes(tmp_path, tiny_m
 
 
 @pytest.mark.parametrize("order", ["near-high", "far-high"])
-def test_a_value_the_model_leaves_alone_comes_back_per_the_map(tmp_path, order):
-    """Float in, PFM out, through a stand-in that changes nothing: by hand, with LO..HI = 0.5..2.5 (near-high,
+def test_a_value_the_model_leaves_alone_comes_back_as_read(tmp_path, order):
+    """Float in, PFM out, through a stand-in that changes nothing: with LO..HI = 0.5..2.5 (near-high,
     the first frame's min..max) or 0..5 (far-high: 0..max), a step is (HI - LO) / 65534; 1.5 near-high is
-    code 1 + 0.5 x 65534 = 32768 and back 0.5 + 32767 x 2 / 65534 = 1.5 exactly; 1.0 is code
-    1 + rint(16383.5) = 16385 and back 0.5 + 16384 x 2 / 65534; far-high 2.5 is code 32768, back 2.5."""
+    code 1 + 0.5 x 65534 = 32768, on the grid; 1.0 is code 1 + rint(16383.5) = 16385, whose inverse is
+    0.5 + 16384 x 2 / 65534 = 1.0000153, off by a third of a step: both come back as read, 1.5 and 1.0
+    (before 2026-12-08 the second came back as 1.0000153); far-high 2.5 is code 32768, back 2.5."""
     far = order == "far-high"
     _, depths, _ = float_scene(2, far)
     depths[1][3, 3], depths[1][3, 4] = 1.5 if not far else 2.5, 1.0
@@ -136,15 +137,14 @@ def test_a_value_the_model_leaves_alone_comes_back_per_the_map(tmp_path, order):
     assert (summary["float_range"]["lo"], summary["float_range"]["hi"]) == (lo, hi)
     if far:
         assert back[1][3, 3] == np.float32(2.5)
-        assert back[1][3, 4] == np.float32(0.0 + 13107 * 5.0 / 65534)  # 1 + rint(0.2 x 65534) = 13108
+        assert back[1][3, 4] == np.float32(1.0)  # code 1 + rint(0.2 x 65534) = 13108, left alone: as read
         assert np.isnan(back[0][9, 3])  # a distance of 0: no value, back as NaN
     else:
         assert back[1][3, 3] == np.float32(1.5)
-        assert back[1][3, 4] == np.float32(0.5 + 16384 * 2.0 / 65534)
+        assert back[1][3, 4] == np.float32(1.0) != np.float32(0.5 + 16384 * 2.0 / 65534)
     assert np.isnan(back[0][5, 7]) and np.isnan(back[1][5, 8])  # NaN holes stay holes
     both = np.isfinite(back)
-    err = np.abs(back[both].astype(np.float64) - np.stack(depths)[both])
-    assert err.max() <= (hi - lo) / 65534 / 2 + np.spacing(np.float32(hi))
+    assert np.array_equal(back[both], np.stack(depths)[both].astype(np.float32))  # every value as read
 
 
 class _Order(_Unchanged):

@@ -379,7 +379,8 @@ class ArrayReader(VideoReader):
                     continue
                 d = self._float_codes(values, k) if self._clip.is_float else values
                 d = d if self.size is None else self._enlarge(d, *self.size)
-                yield Frame(index=k, pts=k, time=float(k * tb), pts_time=float(k * tb), data=d)
+                yield Frame(index=k, pts=k, time=float(k * tb), pts_time=float(k * tb), data=d,
+                            values=self.__dict__.pop("kept_values", None))
                 k += 1
         except (EOFError, zipfile.BadZipFile, zlib.error, OSError) as exc:  # a zip reads ahead: k is where it was found
             raise CorruptInputError(f"truncated or damaged array data (found reading frame {k}): {exc}",

@@ -82,4 +82,6 @@ class FrameArrays:
     def _float_codes(self, d: np.ndarray, index: int) -> np.ndarray:
         """Float depth frame ``index`` through ``float_map`` (``floatdepth.encode_counted``); as it is while
         there is no map."""
+        if self.float_map is not None and getattr(self, "keep_values", False) and self.size is None:
+            self.kept_values = d  # for a float output: values the model leaves alone written as read
         return d if self.float_map is None else encode_counted(self, d, index)

@@ -85,6 +85,13 @@ class Frame:
     time: float  # seconds from the stream's start, or pts_time with sync="absolute" (what pairing compares)
     pts_time: float  # pts x time_base, as ffprobe shows it
     data: np.ndarray
+    #: float depth as read, before the run's 16-bit map (kept for a float output only: ``keep_values``)
+    values: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes the frame holds: its pixels, and its float values where kept."""
+        return self.data.nbytes + (0 if self.values is None else self.values.nbytes)
 
 
 def declared_duration(stream: Any, container: Any, time_base: Fraction) -> tuple[float | None, bool, bool]:

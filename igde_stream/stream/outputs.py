@@ -194,8 +194,11 @@ class Outputs:
             w.starts_at(index)
 
     def write(self, index: int, pts: int | None, pts_time: float, color: np.ndarray | None, inp: np.ndarray,
-              out: np.ndarray, gt: Frame | None) -> None:
-        self.depth.write(out, pts)
+              out: np.ndarray, gt: Frame | None, values: np.ndarray | None = None) -> None:
+        if values is None:  # (a writer of the plain signature: every run without a float output)
+            self.depth.write(out, pts)
+        else:  # a float output: the values the model left alone written as read
+            self.depth.write(out, pts, inp=inp, values=values)
         if pts is None:  # the pts the depth writer gave the frame, so that every output has the same
             pts = getattr(self.depth, "_last_pts", None)
         row = None
@@ -375,7 +378,7 @@ def write_stage(q: Any, outputs: Outputs, gt: Any, tick: Callable[[int], Any]) -
     for item in q:
         d = item.depth
         g = gt.match(d.time, d.pts_time - d.time, d.index) if gt is not None else None
-        outputs.write(d.index, d.pts, d.pts_time, item.color, d.data, item.out, g)
+        outputs.write(d.index, d.pts, d.pts_time, item.color, d.data, item.out, g, getattr(d, "values", None))
         tick(1)
     outputs.depth.close()
     if gt is not None:

@@ -248,6 +248,7 @@ def enhance_file(
         writer = DepthWriter(out, di, codec=codec, threads=threads, format=out_format, overwrite=overwrite,
                              float_map=fmap, sar=depth_sar(color, depth),  # non-square pixels: aspect
                              numbered_like=color.info if pair != "nearest" and di.kind == "array" else None)
+        depth.keep_values = writer.float_map is not None  # a float output writes untouched values as read
         # every output, (temporary name, final name); stdout has none
         moves: list[tuple[Path, Path]] = []
         outs: Outputs | None = None

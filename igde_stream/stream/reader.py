@@ -334,7 +334,9 @@ class VideoReader(FrameArrays):
                     raise orientation_changed(self.path, index, self.orientation, o, self._probed)
                 depth_fmt = self._check_same_kind(f, index, file, pts_time, depth_fmt, first)
                 first = first or (f.width, f.height)
-                yield Frame(index=index, pts=pts, time=t, pts_time=pts_time, data=self._convert(f, index, given == 0))
+                data = self._convert(f, index, given == 0)
+                yield Frame(index=index, pts=pts, time=t, pts_time=pts_time, data=data,
+                            values=self.__dict__.pop("kept_values", None))
                 given += 1
         d = self._decoder  # after a seek, frames before it were not seen: a count the container declares is not checked
         info = self.info if seek is None else dataclasses.replace(self.info, frames=None)

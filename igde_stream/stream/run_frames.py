@@ -36,7 +36,7 @@ def run_frames(
     crew = _Crew()
     # Enough to keep every stage busy, no more: memory is the same for 100 frames or a million.
     pixels = di.width * di.height
-    depth_bytes = pixels * di.dtype.itemsize
+    depth_bytes = pixels * (di.dtype.itemsize + (4 if getattr(depth, "keep_values", False) else 0))  # + floats kept
 
     def bound(frame_bytes: int) -> int:
         return min(queue_bytes, PREFETCH_BATCHES * batch_size * frame_bytes)
@@ -70,7 +70,7 @@ def run_frames(
             out = enhancer.enhance(np.stack([c.data for c, _ in batch]), np.stack([d.data for _, d in batch]))
             infer_s += time.perf_counter() - t0
         for (c, d), o in zip(batch, out):
-            wq.put(_Enhanced(d, o, c.data if color_bytes else None), d.data.nbytes + o.nbytes + color_bytes)
+            wq.put(_Enhanced(d, o, c.data if color_bytes else None), d.nbytes + o.nbytes + color_bytes)
         batch.clear()
 
     def stop_reading() -> None:  # every frame written is paired: the readers stop; what they hold is dropped

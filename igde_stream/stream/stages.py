@@ -170,7 +170,7 @@ class _NoBar:
 
 def _read(reader: VideoReader, q: ByteQueue, stop: threading.Event | Either) -> None:
     for frame in reader.frames(stop):
-        q.put(frame, frame.data.nbytes)
+        q.put(frame, frame.nbytes)
     q.put_end()
 
 

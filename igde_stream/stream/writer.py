@@ -233,15 +233,17 @@ class DepthWriter(PartialOutput):
         else:
             move_timecode(self.container, index, self.rate)
 
-    def write(self, depth: np.ndarray, pts: int | None) -> None:
+    def write(self, depth: np.ndarray, pts: int | None, inp: np.ndarray | None = None,
+              values: np.ndarray | None = None) -> None:
         """Encode one depth frame (H x W uint8 / uint16) at ``pts`` (input time base; None: frame k
-        at ``k x frame_duration``, as the reader places a frame without pts)."""
+        at ``k x frame_duration``, as the reader places a frame without pts). A float output with the
+        input's codes ``inp`` and float ``values`` as read writes the values the model left alone as read."""
         if self._closed:  # committed or aborted: FFmpeg would say "End of file"
             raise OutputError(f"cannot write frame {self.frames}: the writer is closed", self.out)
         if self.single and self.frames:
             raise one_image_error(self.out, "more than one frame")
         self._check(depth := native_samples(depth))  # a big-endian uint16 frame is uint16, a CPU tensor its array
-        frame = self._tag(self._frame(depth))
+        frame = self._tag(self._frame(depth, inp, values))
         if pts is None:  # rounded half up, like FFmpeg's av_rescale_q
             pts = math.floor(self.frames / self.rate / self.time_base + Fraction(1, 2))
         if self.frames == 0 and (said := self._pts.start_note(pts, self.out.suffix, self.codec)):
@@ -293,9 +295,10 @@ class DepthWriter(PartialOutput):
                 self.out,
             )
 
-    def _frame(self, depth: np.ndarray) -> av.VideoFrame:
+    def _frame(self, depth: np.ndarray, inp: np.ndarray | None = None,
+               values: np.ndarray | None = None) -> av.VideoFrame:
         if self.float_map is not None:
-            return float_frame(self.float_map.decode(depth))
+            return float_frame(as_read(self.float_map, depth, inp, values))
         limited = self._limited and is_yuv_format(self.pix_fmt)
         if limited:  # full-range values back into limited-range luma (exact for values read from it)
             depth = full_to_luma(depth, bits_of(self.pix_fmt))
@@ -349,6 +352,21 @@ class DepthWriter(PartialOutput):
         reason = getattr(exc, "strerror", None) or exc
         return OutputError(f"{what}: {reason}", self.out)
 
+
+
+def as_read(fmap: FloatMap, codes: np.ndarray, inp: np.ndarray | None, values: np.ndarray | None) -> np.ndarray:
+    """The float output of enhanced ``codes``: the map's inverse, except where the model left the input's
+    code (``inp``) alone on a value inside the range, which is written as read (``values``), bit for bit
+    (the inverse puts it within half a code step); holes, clipped values and a background as before."""
+    out = fmap.decode(codes)
+    if inp is None or values is None or values.shape != codes.shape:
+        return out
+    v = np.asarray(values, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        keep = (codes == inp) & (inp != 0) & np.isfinite(v) & (v >= fmap.lo) & (v <= fmap.hi)
+    if fmap.background is not None:
+        keep &= v != fmap.background
+    return np.where(keep, v, out)
 
 __all__ = [
     "DEFAULT_CODEC", "DepthWriter", "codec_is_lossless", "describe_codec", "output_pix_fmt", "remove_stale_parts",
