@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import EnhancerBusyError, EnhancerError, IGDEError  # the API's exceptions (NumPy-free, cheap)
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "list_models", "create_model", "Enhancer", "enhance_file"]
+__all__ = ["__version__", "list_models", "create_model", "Enhancer", "enhance_file", "IGDEError", "EnhancerError",
+           "EnhancerBusyError"]
 
 
 def list_models() -> list[str]:

@@ -24,14 +24,10 @@ from .signals import say
 from .strips import CPU_MAX_PIXELS, margin_for, run_bounded
 
 from .enhancer_inputs import as_array, check_layout, depth_type_hint
-from .errors import EnhancerError, IGDEError
+from .errors import EnhancerBusyError, EnhancerError, IGDEError
 
 log = logging.getLogger("igde_stream")
 _PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-class EnhancerBusyError(EnhancerError, RuntimeError):
-    """``enhance`` was called while another thread was inside it (one Enhancer per thread)."""
 
 
 class Enhancer:

@@ -62,3 +62,7 @@ class OutputError(IGDEError):
 
 class EnhancerError(IGDEError, ValueError):
     """A model, backend, option or frame the Enhancer cannot use (message says which and why)."""
+
+
+class EnhancerBusyError(EnhancerError, RuntimeError):
+    """``Enhancer.enhance`` was called while another thread was inside it (one Enhancer per thread)."""

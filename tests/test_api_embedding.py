@@ -309,3 +309,26 @@ def test_unknown_container_format_names_the_keyword(tmp_path, enhancer):
                                     "'matroska')")
     assert cli_message(info.value).endswith("(use .mkv, or --format nut / matroska)")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_enhancers_exceptions_are_importable_where_the_others_are():
+    """``EnhancerBusyError`` sits in ``igde_stream.errors`` beside ``IGDEError`` and ``EnhancerError``
+    (it was defined in ``igde_stream.enhancer`` only), and the three are exported by the package; each
+    name is the one class the Enhancer raises, so ``except igde_stream.errors.EnhancerBusyError`` catches
+    a call made while another thread is inside the Enhancer."""
+    import igde_stream
+    import igde_stream.enhancer
+    from igde_stream import errors
+
+    assert errors.EnhancerBusyError is igde_stream.enhancer.EnhancerBusyError is igde_stream.EnhancerBusyError
+    assert errors.EnhancerError is igde_stream.EnhancerError and errors.IGDEError is igde_stream.IGDEError
+    assert issubclass(errors.EnhancerBusyError, errors.EnhancerError) and issubclass(errors.EnhancerBusyError, RuntimeError)
+    assert {"IGDEError", "EnhancerError", "EnhancerBusyError"} <= set(igde_stream.__all__)
+    e = Enhancer("igde-small", backend="onnxruntime", quiet=True)
+    assert e._busy.acquire(blocking=False)  # as another thread inside enhance() holds it
+    try:
+        with pytest.raises(errors.EnhancerBusyError, match="one Enhancer per thread"):
+            e.enhance(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8))
+    finally:
+        e._busy.release()
+    assert e.enhance(np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 9, np.uint8)).shape == (4, 4)
