@@ -156,6 +156,35 @@ def test_runtime_path_needs_no_torch(tiny):
     assert r.stdout.split() == ["onnxruntime", "(9,", "13)", "uint8"]
 
 
+def test_model_registry_without_torch_says_what_to_install_and_what_runs():
+    """The runtime install (no PyTorch): ``igde_stream.list_models()`` and ``create_model()`` are a
+    ``ModuleNotFoundError`` (still an ImportError, name 'torch') that names the extra to install and the
+    shipped models the Enhancer runs on ONNX Runtime (the .onnx files in igde_stream/weights), not
+    Python's bare "import of torch halted"; and the shipped model named there runs."""
+    shipped = sorted(p.stem for p in (ROOT / "igde_stream" / "weights").glob("*.onnx"))
+    assert "igde-small" in shipped
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import numpy as np, igde_stream\n"
+        "for call in (igde_stream.list_models, lambda: igde_stream.create_model('igde-small')):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ModuleNotFoundError as exc:\n"
+        "        assert exc.name == 'torch', exc.name\n"
+        "        print(exc)\n"
+        "e = igde_stream.Enhancer('igde-small', quiet=True)\n"
+        "print(e.backend_name, e.enhance(np.zeros((9, 13, 3), np.uint8), np.full((9, 13), 100, np.uint8)).shape)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    for what, line in zip(("list_models", "create_model"), lines):
+        assert line == (f"igde_stream.{what}() builds PyTorch networks and needs PyTorch, which is not installed (pip "
+                        "install 'igde-stream[torch]'); without it the Enhancer runs the shipped models on ONNX Runtime: "
+                        f"Enhancer(model=NAME) with NAME one of {', '.join(shipped)}, or an .onnx file")
+    assert lines[2] == "onnxruntime (9, 13)"
+
+
 def test_models_benchmark_times_gated_and_dense_heads_on_degraded_depth(tmp_path, select_onnx, monkeypatch):
     """bench models: a select model's gated and dense forms change the same pixels of the degraded
     frame (the gated form is a cheaper way to the same output), ratios against the first entry."""
