@@ -211,7 +211,10 @@ class Enhancer:
         if single:
             color, depth = color[None], depth[None]
         if color.dtype != np.uint8:
-            raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}")
+            hint = (" (16-bit colour, as cv2.imread(path, cv2.IMREAD_UNCHANGED) gives a 16-bit PNG or TIFF: "
+                    "(color >> 8).astype(np.uint8), within one level of the command's conversion)"
+                    if color.dtype == np.uint16 else "")
+            raise EnhancerError(f"colour must be uint8 RGB, got {color.dtype}{hint}")
         if min(depth.shape[1:]) < 1:  # no backend runs an empty frame (PyTorch's convolutions fail on it)
             raise EnhancerError(f"frames of {depth.shape[2]}x{depth.shape[1]} pixels: a frame needs at least one "
                                 "pixel a side")

@@ -332,3 +332,28 @@ def test_the_enhancers_exceptions_are_importable_where_the_others_are():
     finally:
         e._busy.release()
     assert e.enhance(np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 9, np.uint8)).shape == (4, 4)
+
+
+def test_sixteen_bit_colour_is_refused_with_a_conversion_that_matches_the_command(tmp_path):
+    """16-bit colour (a 16-bit PNG read by OpenCV with IMREAD_UNCHANGED) is refused with the conversion
+    to use, and that conversion is within one level of the 8-bit RGB the command reads from the same
+    file (``VideoReader``, swscale), on every sample of a random 16-bit picture."""
+    import cv2
+
+    from igde_stream.stream import VideoReader
+
+    rgb16 = np.random.default_rng(0).integers(0, 65536, (24, 40, 3)).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "c16.png"), rgb16[..., ::-1])
+    color = cv2.imread(str(tmp_path / "c16.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    e = Enhancer("igde-small", backend="onnxruntime", quiet=True)
+    with pytest.raises(EnhancerError) as info:
+        e.enhance(color, np.zeros((24, 40), np.uint8))
+    assert str(info.value) == ("colour must be uint8 RGB, got uint16 (16-bit colour, as cv2.imread(path, "
+                               "cv2.IMREAD_UNCHANGED) gives a 16-bit PNG or TIFF: (color >> 8).astype(np.uint8), "
+                               "within one level of the command's conversion)")
+    with VideoReader(tmp_path / "c16.png", "color") as r:
+        command = next(iter(r.frames())).data
+    ours = (color >> 8).astype(np.uint8)
+    assert np.abs(ours.astype(int) - command).max() <= 1  # rounding, never more
+    with pytest.raises(EnhancerError, match=r"^colour must be uint8 RGB, got float32$"):  # no hint that would be wrong
+        e.enhance(color.astype(np.float32) / 65535, np.zeros((24, 40), np.uint8))
