@@ -84,7 +84,7 @@ def check_layout(color: np.ndarray, depth: np.ndarray) -> None:
         elif color.ndim == 2:
             have = "no channel axis (gray?)"
         else:
-            have = f"{color.ndim} axes"
+            have = f"{color.ndim} ax{'i' if color.ndim == 1 else 'e'}s"
         raise EnhancerError(f"colour is {_shape(color)}: {have}; wanted {COLOR_WANTED}")
     single = color.ndim == 3
     wanted = "H x W" if single else "N x H x W"

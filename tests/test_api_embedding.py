@@ -357,3 +357,14 @@ def test_sixteen_bit_colour_is_refused_with_a_conversion_that_matches_the_comman
     assert np.abs(ours.astype(int) - command).max() <= 1  # rounding, never more
     with pytest.raises(EnhancerError, match=r"^colour must be uint8 RGB, got float32$"):  # no hint that would be wrong
         e.enhance(color.astype(np.float32) / 65535, np.zeros((24, 40), np.uint8))
+
+
+@pytest.mark.parametrize("shape, said", [((21600,), "colour is 21600: 1 axis; "),
+                                         ((2, 3, 4, 5, 3), "colour is 2 x 3 x 4 x 5 x 3: 5 axes; ")])
+def test_colour_of_another_number_of_axes_is_counted_in_words(shape, said):
+    """A flattened frame (``frame.ravel()``, a buffer not yet reshaped) is "1 axis", not "1 axes"."""
+    from igde_stream.enhancer_inputs import check_layout
+
+    with pytest.raises(EnhancerError) as info:
+        check_layout(np.zeros(shape, np.uint8), np.zeros((7200,), np.uint8))
+    assert str(info.value) == said + "wanted H x W x 3 uint8 RGB (one frame) or N x H x W x 3 (a batch)"
