@@ -344,7 +344,8 @@ def _main(argv: list[str]) -> int:
         from .stream.sound import sound_note
 
         if args.color and (note := sound_note(args.color, [*views, *([summary["rgbd_output"]] if summary.get(
-                "rgbd_output") else [])], stereo=bool(views) and args.layout in ("sbs", "tab"))):
+                "rgbd_output") else [])], stereo=bool(views) and args.layout in ("sbs", "tab"),
+                carried=not getattr(args, "no_audio", False))):
             say(note, err=args.output == "-")
     if views:
         from .stream.stereo_names import say_name

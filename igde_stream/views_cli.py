@@ -154,7 +154,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     # one input alone: a file with a colour and a depth stream (as the main command takes it), or packed
     n, paths = render_file(args.color, args.depth or args.color, args.out, cfg, layout=layout, codec=args.codec,
                            max_frames=args.max_frames, start=args.start, end=end_of(args), render=render, source=_source(args), overwrite=args.overwrite,
-                           pair=args.pair, sync=args.sync, float_range=args.float_range)
+                           pair=args.pair, sync=args.sync, float_range=args.float_range, audio=not args.no_audio)
     if not args.quiet:
         if name == "rgbd":
             what = f"colour | 8-bit depth, near = {args.depth_near or 'white'}"
@@ -167,7 +167,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         say(f"wrote {n} frame{'s' if n != 1 else ''} ({what}, {coded}) to {', '.join(str(p) for p in paths)}")
         from .stream.sound import sound_note
 
-        if note := sound_note(args.color, paths, stereo=args.layout in ("sbs", "tab")):
+        if note := sound_note(args.color, paths, stereo=args.layout in ("sbs", "tab"), carried=not args.no_audio):
             say(note)
     from .stream.stereo_names import say_name
 
@@ -333,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="DIBR on the CPU with NumPy, or with PyTorch on the first CUDA GPU (the CPU without one); "
                         "the views are the same, bit for bit (default: %(default)s)")
     r.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
+    r.add_argument("--no-audio", action="store_true",
+                   help="video outputs (.mkv, .mp4, .mov) without the colour file's sound (by default they carry it: "
+                        "copied where the container holds its codec, else coded to AAC; docs/formats.md)")
     r.add_argument("-q", "--quiet", action="store_true", help="no summary line; errors only")
     r.set_defaults(func=cmd_render)
 

@@ -44,6 +44,10 @@ def add_onepass_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--renderer", choices=("auto", "numpy", "torch"), default="auto",
                    help="views: DIBR on the CPU with NumPy, or with PyTorch on the model's device (same views, "
                         "bit for bit); auto: torch when the model runs on a CUDA GPU (default: %(default)s)")
+    g.add_argument("--no-audio", action="store_true",
+                   help="--views-out / --rgbd-out videos (.mkv, .mp4, .mov) without the colour file's sound (by "
+                        "default they carry it: copied where the container holds its codec, else coded to AAC; "
+                        "the depth output holds video only)")
     g.add_argument("--views-codec", choices=sorted(VIEW_CODECS), default="ffv1",
                    help="codec of --views-out and --rgbd-out: ffv1 lossless, h264 or hevc lossy, BT.709 "
                         "(default: %(default)s)")
@@ -110,7 +114,7 @@ def onepass_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     else:
         cfg, layout = _config(ns), "grid"
     opts = ViewsOptions(config=cfg, layout=layout, codec=args.views_codec, renderer=args.renderer,
-                        depth_near=args.depth_near or "white")
+                        depth_near=args.depth_near or "white", audio=not getattr(args, "no_audio", False))
     return {"views_path": args.views_out, "rgbd_path": args.rgbd_out, "preview_path": args.preview, "views": opts}
 
 

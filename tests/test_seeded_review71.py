@@ -651,7 +651,7 @@ def test_the_main_commands_top_and_bottom_pair_gets_the_st3d_sound_command(monke
     asked = []
     monkeypatch.setattr(cli, "_run", lambda args, **paths: {"views_outputs": [str(tmp_path / "v_TB.mp4")]})
     monkeypatch.setattr(run_summary, "format_summary", lambda s: "summary")
-    monkeypatch.setattr(sound, "sound_note", lambda color, outputs, stereo=False: asked.append(stereo) or "")
+    monkeypatch.setattr(sound, "sound_note", lambda color, outputs, stereo=False, carried=False: asked.append(stereo) or "")
     for layout, stereo in (("tab", True), ("sbs", True), ("anaglyph", False)):
         assert cli.main([str(tmp_path / "c.mp4"), str(tmp_path / "d.mkv"), "-o", str(tmp_path / "o.mkv"),
                          "--views-out", str(tmp_path / "v_TB.mp4"), "--layout", layout]) == 0

@@ -1,5 +1,5 @@
-"""The colour's sound is not carried into the views or RGB-D: after writing them from a colour file
-with audio, one line says so and gives the FFmpeg command that adds it back (copied where the
+"""With --no-audio the colour's sound is not carried into the views or RGB-D (by default it is:
+tests/test_views_audio.py): after writing them from a colour file with audio, one line says so and gives the FFmpeg command that adds it back (copied where the
 output's container holds the codec, else coded to AAC). The command is run where the ffmpeg command
 line is installed, and the result read back: the picture stream untouched, the sound beside it."""
 
@@ -72,7 +72,7 @@ def test_views_of_a_colour_with_sound_say_how_to_add_it(tmp_path, capsys, suffix
     assert _streams(color) == ["video", "audio"]
     depth = write_video(tmp_path / "depth.mkv", depths, fmt="gray", rate=Fraction(25))
     out = tmp_path / out_name
-    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", layout, "--codec", "h264"]) == 0
+    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", layout, "--codec", "h264", "--no-audio"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
     assert said == [f"{color} has sound (1 audio stream: {codec}), which the views and RGB-D files do not carry: to "
                     f"add it, ffmpeg -i {out} -i {color} -map 0:v -map 1:a {audio} {tmp_path / result}"]
@@ -93,7 +93,7 @@ def test_ffv1_in_mp4_is_remuxed_into_matroska(tmp_path, capsys, layout, stereo):
     color = _with_sound(tmp_path / "phone.mov", colors, "pcm_s16le")
     depth = write_video(tmp_path / "depth.mkv", depths, fmt="gray", rate=Fraction(25))
     out = tmp_path / "v.mp4"
-    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", layout, "--codec", "ffv1"]) == 0
+    assert views_main(["render", str(color), str(depth), "-o", str(out), "--layout", layout, "--codec", "ffv1", "--no-audio"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
     assert len(said) == 1 and said[0].endswith(f"-map 0:v -map 1:a -c copy {tmp_path / 'v_sound.mkv'}")
     if shutil.which("ffmpeg") is None:
@@ -112,7 +112,7 @@ def test_one_pass_stereo_views_get_the_st3d_advice(make_clip, tiny_model, capsys
     color = _with_sound(clip["color"].parent / "phone.mp4", [np.asarray(f) for f in clip["colors"]], "aac")
     out = clip["out"].parent / "v.mp4"
     assert cli.main([str(color), str(clip["depth"]), "-o", str(clip["out"]), "--views-out", str(out), "--layout", "sbs",
-                     "--views-codec", "h264", "--model", str(tiny_model), "--backend", "torch"]) == 0
+                     "--views-codec", "h264", "--no-audio", "--model", str(tiny_model), "--backend", "torch"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "has sound" in line]
     assert len(said) == 1 and said[0].endswith(f"-c copy -strict unofficial {out.with_name('v_sound.mp4')}")
 

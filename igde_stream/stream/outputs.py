@@ -48,6 +48,7 @@ from .report import PsnrReport
 from .urls import read_once
 from .view_memory import warn_layout_memory
 from .view_writers import SDR
+from .audio import AudioSpec
 from .views import VIEW_CODECS, ColorWriter, RGBDWriter
 
 log = logging.getLogger("igde_stream.stream")
@@ -60,7 +61,8 @@ class ViewsOptions:
     """How ``views_path`` / ``rgbd_path`` outputs are made: views geometry (``config``), the display
     ``layout`` (a name of ``display.LAYOUTS`` except rgbd, with ``layout_options``, or a
     ``display.Layout``), the ``codec`` (``views.VIEW_CODECS``), the ``renderer`` (``RENDERERS``) and
-    the RGB-D output's ``depth_near`` (white or black)."""
+    the RGB-D output's ``depth_near`` (white or black); ``audio``: whether their video files carry the
+    colour file's sound (``audio.AudioTrack``)."""
 
     config: mv.ViewConfig = field(default_factory=mv.ViewConfig)
     layout: str | display.Layout = "grid"
@@ -68,6 +70,7 @@ class ViewsOptions:
     codec: str = "ffv1"
     renderer: str = "auto"
     depth_near: str = "white"
+    audio: bool = True
 
     def check(self) -> None:
         """Refuse bad options before any work is done (``IGDEError``, one line)."""
@@ -136,9 +139,9 @@ class ViewsSink:
 
     def __init__(self, path: Path, layout: display.Layout, codec: str, info: VideoInfo,
                  render: display.Renderer, threads: int = 0, sar: Fraction | int = 1,
-                 tags: tuple[int, int] = SDR) -> None:
+                 tags: tuple[int, int] = SDR, audio: AudioSpec | None = None) -> None:
         self.layout, self.sar = fit_layout(layout, sar)  # a quilt or a panel image: square, views fitted
-        self.tags = tags
+        self.tags, self.audio = tags, audio
         self.render = render
         self.lock: Any = threading.Lock() if _on_cuda(render) else nullcontext()
         try:
@@ -156,7 +159,7 @@ class ViewsSink:
                                             stereo_mode=self.layout.stereo_mode, size=size,
                                             level_fix=self.layout.level_fix(),
                                             frames=self.info.expected_frames, timecode=self.info.timecode,
-                                            sar=self.sar, tags=self.tags))
+                                            sar=self.sar, tags=self.tags, audio=self.audio))
 
     def write(self, color: np.ndarray, depth: np.ndarray, pts: int | None) -> None:
         render = _Locked(self.render, self.lock) if _on_cuda(self.render) else self.render
@@ -240,18 +243,19 @@ class Outputs:
 def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, enhancer: Any, *,
                  views_path: Path | None, rgbd_path: Path | None, preview: bool, options: ViewsOptions,
                  check: Callable[[list[Path]], None], sar: Fraction | int = 1,
-                 tags: tuple[int, int] = SDR) -> tuple[Outputs, dict[str, Any]]:
+                 tags: tuple[int, int] = SDR, audio: AudioSpec | None = None) -> tuple[Outputs, dict[str, Any]]:
     """The ``Outputs`` of a run and what the summary says about them. ``check(paths)`` refuses output
     paths (exists, same as an input, ...) before anything is created; the views' paths are only
     known here (a quilt's name carries its aspect; ``views`` makes one file per view). ``sar``: the
     views' and RGB-D output's pixel aspect (``aspect.views_sar``; a quilt and a panel image: square).
-    ``tags``: the views' colour primaries and transfer (``view_writers.colour_tags``; RGB-D: ``SDR``)."""
+    ``tags``: the views' colour primaries and transfer (``view_writers.colour_tags``; RGB-D: ``SDR``);
+    ``audio``: the colour's sound, which the views and RGB-D videos carry (``audio.audio_spec``)."""
     said: dict[str, Any] = {}
     sink = None
     threads = getattr(depth_writer, "threads", 0)  # --threads: every encoder's, as the depth's
     if views_path is not None:
         render, said["renderer"] = pick_renderer(options.renderer, enhancer)
-        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads, sar, tags)
+        sink = ViewsSink(views_path, options.make_layout(), options.codec, info, render, threads, sar, tags, audio)
         said["views_outputs"] = [str(p) for p in sink.paths]
         n = options.config.n_views  # a stereo layout renders the two extreme views of n alone
         what = (f"stereo pair of the extreme views (of {n})" if isinstance(sink.layout, display.StereoPair)
@@ -270,7 +274,7 @@ def open_outputs(depth_writer: Any, report: PsnrReport | None, info: VideoInfo, 
             outs.rgbd = RGBDWriter(rgbd_path, options.codec, info.effective_rate, info.time_base,
                                    near=options.depth_near, max_depth=options.config.max_depth,
                                    order=options.config.depth_order, threads=threads, size=(info.width, info.height),
-                                   frames=info.expected_frames, timecode=info.timecode, sar=sar)
+                                   frames=info.expected_frames, timecode=info.timecode, sar=sar, audio=audio)
             said["rgbd_output"] = str(rgbd_path)
     except BaseException:
         outs.abort()

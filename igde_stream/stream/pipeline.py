@@ -38,6 +38,7 @@ from .outputs import Outputs, ViewsOptions, open_outputs
 from .parts import check_outputs as _check_outputs, check_run_outputs, check_side_outputs, commit as _commit
 from .orientation import warn_portrait_landscape
 from .aspect import depth_sar, output_aspects, views_sar
+from .audio import audio_spec
 from .view_writers import colour_tags
 from .packed import check_inputs as check_packed_inputs
 from .pairing import PAIR_MODES, declared_mismatch
@@ -261,7 +262,7 @@ def enhance_file(
                 writer, report, di, enhancer, views_path=None if views_path is None else Path(views_path),
                 rgbd_path=None if rgbd_path is None else Path(rgbd_path), preview=preview is not None,
                 options=views, check=lambda paths: _check_outputs([*files, *paths], inputs, overwrite), sar=views_sar(color, depth),
-                tags=colour_tags(color))
+                tags=colour_tags(color), audio=audio_spec(color, depth, sync) if (views_path or rgbd_path) and (views is None or views.audio) else None)
             tally: dict[str, int] = {}
             span = Span(start, max_frames, outs.starts_at, end).cut(pair, color, [depth], gt)
             if not (options and options.packed) and (pair == "index" or not (start or max_frames or end is not None

@@ -1,6 +1,7 @@
-"""The colour's sound, which no output carries (the depth, views and RGB-D files hold video only):
-after a run that wrote views or RGB-D from a colour file with audio, one line says so and gives the
-FFmpeg command that adds it back without re-encoding the picture (docs/formats.md, "Other metadata")."""
+"""The note for views / RGB-D files written without the colour's sound (``--no-audio``; by default
+their videos carry it, ``audio.AudioTrack``): after such a run from a colour file with audio, one line
+says so and gives the FFmpeg command that adds it back without re-encoding the picture
+(docs/formats.md, "Other metadata")."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _ffv1(path: Path) -> bool:
         return False
 
 
-def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False) -> str:
+def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False, carried: bool = False) -> str:
     """One line for the views / RGB-D ``outputs`` of a run whose colour file ``color`` has sound: that
     they hold none, and the command that muxes the colour's sound beside the first of them (the sound
     copied where the output's container holds it, else coded to AAC); "" without sound or outputs.
@@ -46,7 +47,12 @@ def sound_note(color: str, outputs: Sequence[str | Path], stereo: bool = False) 
     the new file (Matroska's StereoMode as it is), but writes the MP4 ``st3d`` box only with ``-strict
     unofficial`` and in MOV never: an MP4 / MOV pair gets ``-strict unofficial`` and an ``.mp4`` result.
     FFV1 in MP4 (which the views writer's FFmpeg writes) gets an ``.mkv`` result: FFmpeg's mp4 muxer
-    in releases still shipped (5.1, Debian 12's) has no tag for FFV1 and refuses the copy."""
+    in releases still shipped (5.1, Debian 12's) has no tag for FFV1 and refuses the copy. ``carried``:
+    the outputs carry the sound where they can (not ``--no-audio``): only the others are considered."""
+    if carried:  # the video files that carry the sound (``audio.AudioTrack``) need no note
+        from .audio import carries_audio
+
+        outputs = [p for p in outputs if not carries_audio(p)]
     files = [Path(p) for p in outputs if str(p) != "-" and "://" not in str(p) and Path(p).suffix.lower()
              in (".mp4", ".m4v", ".mov", ".mkv")]
     if not files:  # a run that wrote the depth only: the colour is not opened again

@@ -17,6 +17,7 @@ from .. import display
 from ..depth_order import NEAR_RATIO, near_limit
 from ..errors import OutputError
 from .aspect import AspectTag
+from .audio import AudioSpec, AudioTrack, carries_audio
 from .containers import OutputPts, ffmpeg_size_problem, keep_start, set_time_base, size_problem
 from .imageseq import check_one_frame
 from .levels import SMALLER_INPUT, level_note
@@ -93,12 +94,13 @@ class ColorWriter:
     ``sar``: the width : height of the frames' pixels, said in the file (``aspect.AspectTag``);
     ``tags``: the colour primaries and transfer said (``colour_tags``; the matrix is BT.709's);
     ``level_fix``: the advice of ``level_note`` for frames over level 5.x (``Layout.level_fix``), by size
-    and by ``rate``."""
+    and by ``rate``. ``audio``: the colour file whose sound a video file (.mkv, .mp4, .mov) carries over
+    the frames written (``audio.AudioTrack``)."""
 
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, threads: int = 0,
                  stereo_mode: str | None = None, size: tuple[int, int] | None = None,
                  frames: int | None = None, timecode: str | None = None, sar: Fraction | int = 1,
-                 tags: tuple[int, int] = SDR, level_fix: str = SMALLER_INPUT) -> None:
+                 tags: tuple[int, int] = SDR, level_fix: str = SMALLER_INPUT, audio: AudioSpec | None = None) -> None:
         import av
 
         if codec not in VIEW_CODECS:
@@ -139,6 +141,9 @@ class ColorWriter:
         if not self.image:
             set_timecode(self.container, timecode, rate, self.path)  # the depth's (or colour's) first frame's
         self.stream = None
+        self.audio_spec = audio if audio is not None and not self.image and carries_audio(self.path) else None
+        self.audio: AudioTrack | None = None
+        self._end: Fraction | None = None  # the last frame's end (output seconds)
         self.size: tuple[int, int] | None = None  # (W, H), fixed by the first frame
         self.expected = None if size is None else tuple(size)
         self.frames = 0
@@ -196,6 +201,8 @@ class ColorWriter:
             self._tag = AspectTag(self.stream, self.sar, self.path)  # after the stereo mode, which it reads
             if enc == "libx265" and self.container.format.name.startswith(("mov", "mp4")):
                 cc.codec_tag = "hvc1"  # parameter sets in the sample entry: what QuickTime and Apple players take
+            if self.audio_spec is not None:  # its streams before the header, which the first packet writes
+                self.audio = AudioTrack(self.audio_spec, self.container, self.path)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
         if self.stream.pix_fmt == "yuv420p":
             frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709")
@@ -208,9 +215,14 @@ class ColorWriter:
         frame.pts, frame.time_base = self._pts(pts), self._out_tb
         if self.frames == 0 and (said := keep_start(self.container, self.stream, frame.pts * self._out_tb, self.rate)):
             log.info("%s: %s", self.path, said)
+        if self.audio is not None and self.frames == 0:
+            self.audio.begin(frame.pts * self._out_tb)
         try:
             for packet in self.stream.encode(frame):
                 mux(self.container, packet)
+            self._end = frame.pts * self._out_tb + 1 / Fraction(self.rate)
+            if self.audio is not None:  # the sound up to this frame's end, interleaved by the muxer
+                self.audio.feed(self._end)
         except av.FFmpegError as exc:
             raise OutputError(f"encoding failed ({exc})", self.path) from None
         self.frames += 1
@@ -236,6 +248,12 @@ class ColorWriter:
             for packet in self.stream.encode(None):
                 mux(self.container, packet)
             self.stream = None
+        if self.audio is not None:
+            audio, self.audio = self.audio, None
+            if self._end is not None:
+                audio.finish(self._end)
+            else:
+                audio.close()
         self.container.close()
         if wrote and self.stereo_mode is not None and self.container.format.name.split(",")[0] in ST3D_MUXERS:
             add_st3d(self.tmp, self.stereo_mode, self.path)  # what PyAV cannot have FFmpeg's muxer write
@@ -258,6 +276,8 @@ class ColorWriter:
             return
         self.closed = "aborted"
         try:
+            if self.audio is not None:
+                self.audio.close()
             self.container.close()
         except Exception:  # noqa: BLE001 - the file is deleted anyway
             pass
@@ -286,14 +306,14 @@ class RGBDWriter:
     def __init__(self, path: str | Path, codec: str, rate: Fraction, time_base: Fraction, *, near: str = "white",
                  max_depth: float | None = None, order: str = "near-high", threads: int = 0,
                  size: tuple[int, int] | None = None, frames: int | None = None, timecode: str | None = None,
-                 sar: Fraction | int = 1) -> None:
+                 sar: Fraction | int = 1, audio: AudioSpec | None = None) -> None:
         if near not in display.NEAR:
             raise OutputError(f"depth near must be white or black, got {near!r}", path)
         self.near, self.max_depth, self.order, self._said = near, max_depth, order, False
         # size: the colour / depth frames' (W, H); the file's frames are twice as wide
         self.writer = ColorWriter(path, codec, rate, time_base, threads,
                                   size=None if size is None else (2 * size[0], size[1]), frames=frames,
-                                  timecode=timecode, sar=sar)  # colour | depth: both of the input's pixels
+                                  timecode=timecode, sar=sar, audio=audio)  # colour | depth: both of the input's pixels
         self.path = self.writer.path
 
     def starts_at(self, index: int) -> None:

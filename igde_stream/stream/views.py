@@ -40,6 +40,7 @@ from .roles import check_pair, is_still
 from .sources import InputOptions
 from .streams import check_timing, reading_for
 from .firstframe import outputs_timecode
+from .audio import audio_spec
 from .view_writers import (SDR, VIEW_CODECS, ColorWriter, RGBDWriter, _check_size,  # noqa: F401 (re-exported)
                            _say_rescaled, colour_tags)
 
@@ -169,7 +170,8 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
                 *, layout: str | display.Layout = "grid", codec: str = "ffv1", max_frames: int = 0, start: float = 0.0,
                 end: float | None = None, render: display.Renderer | None = None, source: InputOptions | None = None,
                 overwrite: bool = False, pair: str = "exact", sync: str = "relative",
-                float_range: tuple[float, float] | None = None, **layout_options: Any) -> tuple[int, list[Path]]:
+                float_range: tuple[float, float] | None = None, audio: bool = True,
+                **layout_options: Any) -> tuple[int, list[Path]]:
     """Render ``cfg.n_views`` views of every frame of a colour + depth video pair into ``out`` in a
     display layout (``display.make_layout(layout, cfg, **layout_options)``, or a ``display.Layout``):
     grid, sbs, tab, anaglyph, views (one file per view), quilt (name gets ``_qs{C}x{R}a{aspect}``),
@@ -237,10 +239,11 @@ def render_file(color: str | Path, depth: str | Path, out: str | Path, cfg: mv.V
         check_start(start, depth_reader.info, sync)
         frames = limit_frames(depth_reader.info, most_frames(max_frames, start, end, depth_reader.info)).expected_frames
         warn_layout_memory(lay, paths, codec, size)
+        sound = audio_spec(color_reader, depth_reader, sync) if audio else None  # the video files carry it
         for p, frame_size in zip(paths, lay.frame_sizes(size)):  # one by one: those opened before a failure abort
             writers.append(ColorWriter(p, codec, rate, depth_reader.info.time_base, stereo_mode=lay.stereo_mode,
                                        level_fix=lay.level_fix(), size=frame_size, frames=frames, timecode=tc, sar=sar,
-                                       tags=SDR if lay.depth_8bit else colour_tags(color_reader)))
+                                       tags=SDR if lay.depth_8bit else colour_tags(color_reader), audio=sound))
         said = False
         span = Span(start, max_frames, lambda index: [w.starts_at(index) for w in writers], end).cut(
             pair, color_reader, [depth_reader])
