@@ -239,10 +239,9 @@ def add_enhance_options(p: argparse.ArgumentParser) -> None:
                         "with --max-depth as the far limit and written back in the input's unit (docs/formats.md)")
     add_hole_fill_option(g, "fill holes (depth 0) with the colour-guided mean of the measured depth around them, "
                             "beyond 27 px spread along the colour (auto, default: when the model reads depth 0 as a "
-                            "hole, as the shipped ones do; fast: on, the window sampled every 3 px, several times "
-                            "quicker on a sensor's wide holes, up to 0.4 dB lower; far: on, the far depth layer's "
-                            "mean where the window holds two; off: no fill, though the model gives holes beside "
-                            "measured depth a neighbour's value; keep: every hole stays 0)")
+                            "hole, as the shipped ones do; fast: on, sampled every 3 px, several times quicker on "
+                            "a sensor's wide holes, up to 0.4 dB lower; far: the far layer's mean where the window "
+                            "holds two; off: no fill (the model gives holes by measured depth a neighbour's value); keep: every hole stays 0)")
     add_wide_errors_option(g)
     add_model_threads_option(g)
     o = p.add_argument_group("output")
