@@ -14,33 +14,14 @@ import numpy as np
 import pytest
 
 from conftest import scene, write_video
+from test_views_audio import _with_sound as _clip_with_sound
 from igde_stream.stream.sound import sound_note
 from igde_stream.views_cli import main as views_main
 
 
 def _with_sound(path, colors, codec):
     """Colour frames (H.264) and 0.2 s of a 440 Hz tone in ``codec`` in one file (PyAV)."""
-    import av
-
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=Fraction(25))
-        v.width, v.height, v.pix_fmt = colors[0].shape[1], colors[0].shape[0], "yuv420p"
-        a = out.add_stream(codec, rate=48000)
-        a.layout = "mono"
-        for i, img in enumerate(colors):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            f.pts = i
-            out.mux(v.encode(f))
-        out.mux(v.encode(None))
-        fmt = "fltp" if codec == "aac" else "s16"
-        t = np.arange(9600) / 48000
-        tone = np.sin(2 * np.pi * 440 * t)[None]
-        tone = (tone * 20000).astype(np.int16) if fmt == "s16" else tone.astype(np.float32)
-        frame = av.AudioFrame.from_ndarray(tone, format=fmt, layout="mono")
-        frame.sample_rate, frame.pts = 48000, 0
-        out.mux(a.encode(frame))
-        out.mux(a.encode(None))
-    return path
+    return _clip_with_sound(path, colors, codec, seconds=0.2)
 
 
 def _streams(path):
